@@ -1,0 +1,64 @@
+"""Packaging promises of PRODUCT §1: a light core import and the documented optional groups."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Heavy or optional dependencies that must load only on first use of the feature needing them.
+LAZY_MODULES = (
+    "pandas",
+    "ipywidgets",
+    "graphviz",
+    "sqlalchemy",
+    "redis",
+    "httpx",
+    "starlette",
+    "pydantic",
+)
+
+
+def test_import_igniter_nb_loads_no_heavy_dependency() -> None:
+    code = (
+        "import json, sys\n"
+        "import igniter_nb\n"
+        f"heavy = {LAZY_MODULES!r}\n"
+        "loaded = sorted(m for m in heavy if m in sys.modules)\n"
+        "print(json.dumps(loaded))\n"
+    )
+    # -I: isolated mode (no user site, no PYTHON* variables, no cwd on sys.path), so only the
+    # installed package and the interpreter's own start-up are measured.
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == 0, f"`import igniter_nb` failed:\n{proc.stderr}"
+    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert loaded == [], f"`import igniter_nb` imported heavy dependencies eagerly: {loaded}"
+
+
+def test_pyproject_declares_optional_dependency_groups() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    groups = pyproject["project"]["optional-dependencies"]
+    expected = {"notebook", "sql", "redis", "server", "llm", "all", "dev"}
+    missing = expected - groups.keys()
+    assert not missing, f"pyproject.toml lacks optional dependency groups: {sorted(missing)}"
+    # `all` must cover every feature group (by self-reference), so `pip install igniter_nb[all]` is complete.
+    name = pyproject["project"]["name"]
+    included: set[str] = set()
+    for requirement in groups["all"]:
+        match = re.fullmatch(rf"{re.escape(name)}\[([^\]]*)\]", requirement.replace(" ", ""))
+        if match:
+            included.update(match.group(1).split(","))
+    feature_groups = groups.keys() - {"all", "dev"}
+    assert feature_groups <= included, f"optional groups missing from [all]: {sorted(feature_groups - included)}"
