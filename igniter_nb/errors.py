@@ -1,0 +1,191 @@
+"""Every error igniter_nb raises, in one place.
+
+Each error carries ``context``: a dict with the items that locate it — ``graph``, ``node``, ``path``,
+``execution_id``, ``source_location`` — and any extra items the raiser knows. The message ends with the
+located items so a log line alone says where the problem is::
+
+    Input 'order_total' must be of type numeric, got str [graph=PriceContract, node=order_total, ...]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_LOCATION_KEYS = ("graph", "node", "path", "execution_id", "source_location")
+_LABELS = {
+    "graph": "graph",
+    "node": "node",
+    "path": "path",
+    "execution_id": "execution",
+    "source_location": "location",
+}
+
+
+class IgniterError(Exception):
+    """Base class of every igniter_nb error; ``err.context`` says where it happened."""
+
+    def __init__(self, message: str = "", *, context: dict[str, Any] | None = None, **extra: Any) -> None:
+        ctx = {k: v for k, v in (context or {}).items() if v is not None}
+        ctx.update({k: v for k, v in extra.items() if v is not None})
+        self.message = message
+        self.context: dict[str, Any] = ctx
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = [f"{_LABELS[k]}={self.context[k]}" for k in _LOCATION_KEYS if self.context.get(k) is not None]
+        return f"{self.message} [{', '.join(parts)}]" if parts else self.message
+
+    def __str__(self) -> str:
+        return self._render()
+
+    def with_context(self, **items: Any) -> IgniterError:
+        """Fill in context items that are still unknown (never overwrites what the raiser knew)."""
+        for k, v in items.items():
+            if v is not None and self.context.get(k) is None:
+                self.context[k] = v
+        self.args = (self._render(),)
+        return self
+
+    # Short readers for the usual items.
+    @property
+    def graph(self) -> str | None:
+        return self.context.get("graph")
+
+    @property
+    def node(self) -> str | None:
+        return self.context.get("node")
+
+    @property
+    def path(self) -> str | None:
+        return self.context.get("path")
+
+    @property
+    def execution_id(self) -> str | None:
+        return self.context.get("execution_id")
+
+    @property
+    def source_location(self) -> str | None:
+        return self.context.get("source_location")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form: type name, message without the location suffix, and context."""
+        data: dict[str, Any] = {"type": type(self).__name__, "message": self.message, "context": dict(self.context)}
+        cause_type = self.context.get("cause_type")
+        if cause_type:
+            data["cause_type"] = cause_type
+        return data
+
+
+class CompileError(IgniterError):
+    """A contract definition is wrong; raised when the class is created."""
+
+
+class ValidationError(CompileError):
+    """The compiled graph breaks a rule (unknown dependency, duplicate name, ...)."""
+
+
+class CycleError(ValidationError):
+    """The graph (or a chain of composed contracts) depends on itself; ``cycle`` lists the names."""
+
+    def __init__(self, message: str = "", *, cycle: list[str] | None = None, **kw: Any) -> None:
+        self.cycle = list(cycle or [])
+        super().__init__(message, **kw)
+
+
+class InputError(IgniterError):
+    """An input is unknown, missing, or of the wrong type."""
+
+
+class ResolutionError(IgniterError):
+    """A node failed while resolving; the user's exception is ``__cause__``."""
+
+
+class CollectionInputError(ResolutionError):
+    """A collection's source is not a list of item dicts."""
+
+
+class CollectionKeyError(ResolutionError):
+    """A collection item lacks its key, or two items share one."""
+
+
+class BranchSelectionError(ResolutionError):
+    """No branch case matched and there is no default."""
+
+
+class PendingError(IgniterError):
+    """Reading an output that is pending or waiting; ``deferred`` says on what."""
+
+    def __init__(self, message: str = "", *, deferred: Any = None, **kw: Any) -> None:
+        self.deferred = deferred
+        super().__init__(message, **kw)
+
+
+class WorkflowError(IgniterError):
+    """Base of the distributed-workflow errors."""
+
+
+class WorkflowNotFoundError(WorkflowError):
+    """No active workflow has this correlation."""
+
+
+class AwaitedEventMismatchError(WorkflowError):
+    """The event is not awaited by this graph."""
+
+
+class DuplicateSignalError(WorkflowError):
+    """The awaited event was already delivered (with another idempotency key)."""
+
+
+class DuplicateWorkflowError(WorkflowError):
+    """An active workflow with this correlation already exists."""
+
+
+class PayloadValidationError(WorkflowError):
+    """An event payload does not match the await's schema."""
+
+
+class StoreError(IgniterError):
+    """Base of the store errors."""
+
+
+class ConcurrencyError(StoreError):
+    """A compare-and-set save lost: someone saved a newer version first."""
+
+
+class SnapshotNotFoundError(StoreError):
+    """No stored snapshot has this execution id."""
+
+
+class SnapshotEncodingError(IgniterError):
+    """A value cannot be put into a JSON-safe snapshot."""
+
+
+__all__ = [
+    "AwaitedEventMismatchError",
+    "BranchSelectionError",
+    "CollectionInputError",
+    "CollectionKeyError",
+    "CompileError",
+    "ConcurrencyError",
+    "CycleError",
+    "DuplicateSignalError",
+    "DuplicateWorkflowError",
+    "IgniterError",
+    "InputError",
+    "PayloadValidationError",
+    "PendingError",
+    "ResolutionError",
+    "SnapshotEncodingError",
+    "SnapshotNotFoundError",
+    "StoreError",
+    "ValidationError",
+    "WorkflowError",
+    "WorkflowNotFoundError",
+]
+
+
+class StoreArgumentError(StoreError, ValueError):
+    """A store was called with an invalid argument (execution id, correlation, status, version); nothing was written."""
+
+
+__all__ += ["StoreArgumentError"]

@@ -1,0 +1,436 @@
+"""JSON-safe value codec for snapshots: ``encode`` turns Python values into JSON data, ``decode`` turns it back.
+
+Plain JSON values (``None``, ``bool``, ``int``, finite ``float``, ``str``, ``list``, ``dict`` with string keys)
+encode as themselves. Every other supported value becomes a *tagged* dict ``{"__ig__": "<tag>", ...}``; a user
+dict that itself has the key ``"__ig__"`` is escaped as ``{"__ig__": "dict", "items": [[key, value], ...]}``, so
+user data can never be mistaken for a tag::
+
+    >>> encode({"when": datetime.date(2026, 1, 2), "ids": (1, 2)})
+    {'when': {'__ig__': 'date', 'value': '2026-01-02'}, 'ids': {'__ig__': 'tuple', 'items': [1, 2]}}
+
+No pickle, ``eval`` or ``exec`` is used. Decoding a dataclass, pydantic model or enum looks its class up by
+``module:qualname`` and refuses anything that is not such a class (security: stored data never names a function
+to call). Anything the codec does not support raises :class:`~igniter_nb.errors.SnapshotEncodingError` naming the
+Python type and where it sits inside the value (``inputs.order.items[2]``). See ``docs/snapshots.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import enum
+import importlib
+import math
+import re
+import sys
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from igniter_nb.errors import SnapshotEncodingError
+
+TAG = "__ig__"
+
+JSONValue = Any  # None | bool | int | float | str | list[JSONValue] | dict[str, JSONValue]
+
+_MAX_DEPTH = 400
+_CLASS_REF = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Extension:
+    tag: str
+    type_: type
+    encode: Callable[[Any], Any]
+    decode: Callable[[Any], Any]
+
+
+_extensions_by_tag: dict[str, _Extension] = {}
+_extensions_by_type: dict[type, _Extension] = {}
+_importable_classes: dict[type, str] = {}
+
+
+# --------------------------------------------------------------------------------------------------- encoding
+
+
+def encode(value: Any, *, node: str | None = None, path: str = "") -> JSONValue:
+    """Return a JSON-safe form of ``value`` that :func:`decode` turns back into an equal value.
+
+    ``node`` names the graph node the value belongs to and ``path`` where the value sits (e.g. ``"inputs.order"``);
+    both only serve error messages. Raises ``SnapshotEncodingError`` for unsupported values and cycles.
+    """
+    return _Encoder(node).encode(value, path, 0)
+
+
+class _Encoder:
+    __slots__ = ("active", "node")
+
+    def __init__(self, node: str | None) -> None:
+        self.node = node
+        self.active: set[int] = set()  # ids of the containers on the current path (cycle detection)
+
+    def fail(self, value: Any, path: str, why: str) -> SnapshotEncodingError:
+        where = path or "<root>"
+        kind = type(value)
+        name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+        return SnapshotEncodingError(
+            f"Cannot encode a value of type {name} at {where}: {why}", node=self.node, path=where, value_type=name
+        )
+
+    def encode(self, value: Any, path: str, depth: int) -> JSONValue:
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            return value
+        if kind is float:
+            return value if math.isfinite(value) else {TAG: "float", "value": repr(value)}
+        if depth > _MAX_DEPTH:
+            raise self.fail(value, path, f"nested deeper than {_MAX_DEPTH} levels")
+        if kind is dict or kind is list or kind is tuple or kind is set or kind is frozenset:
+            return self.container(value, kind, path, depth)
+        special = _SPECIAL.get(kind)
+        if special is not None:
+            return special(value)
+        return self.other(value, kind, path, depth)
+
+    def container(self, value: Any, kind: type, path: str, depth: int) -> JSONValue:
+        key = id(value)
+        if key in self.active:
+            raise self.fail(value, path, "the value contains itself (a reference cycle)")
+        self.active.add(key)
+        try:
+            if kind is list or issubclass(kind, list):
+                return [self.encode(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
+            if kind is tuple or issubclass(kind, tuple):
+                return {TAG: "tuple", "items": [self.encode(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]}
+            if kind is set or kind is frozenset or issubclass(kind, (set, frozenset)):
+                tag = "frozenset" if isinstance(value, frozenset) else "set"
+                items = [self.encode(v, f"{path}{{{i}}}", depth + 1) for i, v in enumerate(value)]
+                items.sort(key=_sort_key)  # deterministic output whatever the hash order
+                return {TAG: tag, "items": items}
+            return self.mapping(value, path, depth)
+        finally:
+            self.active.discard(key)
+
+    def mapping(self, value: dict[Any, Any], path: str, depth: int) -> JSONValue:
+        if TAG not in value and all(type(k) is str for k in value):
+            return {k: self.encode(v, _join(path, k), depth + 1) for k, v in value.items()}
+        items = []
+        for k, v in value.items():
+            label = _join(path, k) if isinstance(k, str) else f"{path}[{k!r}]"
+            items.append([self.encode(k, f"{label}<key>", depth + 1), self.encode(v, label, depth + 1)])
+        return {TAG: "dict", "items": items}
+
+    def other(self, value: Any, kind: type, path: str, depth: int) -> JSONValue:
+        for base in kind.__mro__:
+            ext = _extensions_by_type.get(base)
+            if ext is not None:
+                try:
+                    payload = ext.encode(value)
+                except SnapshotEncodingError:
+                    raise
+                except Exception as exc:
+                    raise self.fail(value, path, f"the {ext.tag!r} codec failed: {exc}") from exc
+                return {TAG: ext.tag, "value": self.encode(payload, path, depth + 1)}
+        if isinstance(value, enum.Enum):
+            return {TAG: "enum", "class": self.class_ref(value, kind, path), "value": self.encode(value.value, path, depth + 1)}
+        if dataclasses.is_dataclass(value):
+            ref = self.class_ref(value, kind, path)
+            fields = {f.name: self.encode(getattr(value, f.name), _join(path, f.name), depth + 1) for f in dataclasses.fields(value)}
+            return {TAG: "dataclass", "class": ref, "fields": fields}
+        if "pydantic" in sys.modules and _is_pydantic_model(value):
+            ref = self.class_ref(value, kind, path)
+            try:
+                data = value.model_dump(mode="python", by_alias=True, round_trip=True)
+            except Exception as exc:
+                raise self.fail(value, path, f"model_dump() failed: {exc}") from exc
+            return {TAG: "pydantic", "class": ref, "data": self.encode(data, path, depth + 1)}
+        # Subclasses of the plain types (str/int/float enums are handled above) encode as their base type.
+        for base, special in _BASES:
+            if isinstance(value, base):
+                return special(self, value, path, depth)
+        for base, encoder in _SPECIAL.items():
+            if isinstance(value, base):
+                return encoder(value)
+        raise self.fail(value, path, _unsupported_reason(value))
+
+    def class_ref(self, value: Any, kind: type, path: str) -> str:
+        ref = _importable_classes.get(kind)
+        if ref is not None:
+            return ref
+        ref = f"{kind.__module__}:{kind.__qualname__}"
+        if "<locals>" in kind.__qualname__ or not _CLASS_REF.match(ref):
+            raise self.fail(value, path, "its class is defined inside a function, so it could not be found again on restore")
+        try:
+            found = _resolve_attr(sys.modules[kind.__module__], kind.__qualname__)
+        except (KeyError, AttributeError):
+            found = None
+        if found is not kind:
+            raise self.fail(value, path, f"its class cannot be found again as {ref}")
+        _importable_classes[kind] = ref
+        return ref
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _sort_key(item: Any) -> str:
+    return repr(item) if not isinstance(item, dict) else repr(sorted(item.items(), key=repr))
+
+
+def _is_pydantic_model(value: Any) -> bool:
+    return any(c.__name__ == "BaseModel" and c.__module__ == "pydantic.main" for c in type(value).__mro__)
+
+
+def _unsupported_reason(value: Any) -> str:
+    if callable(value):
+        return "functions, classes and other callables are not data"
+    if hasattr(value, "read") or hasattr(value, "fileno"):
+        return "open files and streams are not data"
+    return (
+        "it is not a supported type (JSON values, datetime, date, time, timedelta, Decimal, UUID, bytes, tuple, set, "
+        "frozenset, enums, dataclasses, pydantic models); convert it or use register_codec()"
+    )
+
+
+def _encode_datetime(value: dt.datetime) -> JSONValue:
+    out: dict[str, Any] = {TAG: "datetime", "value": value.isoformat()}
+    _add_zone(out, value.tzinfo)
+    if value.fold:
+        out["fold"] = 1
+    return out
+
+
+def _encode_time(value: dt.time) -> JSONValue:
+    out: dict[str, Any] = {TAG: "time", "value": value.isoformat()}
+    _add_zone(out, value.tzinfo)
+    if value.fold:
+        out["fold"] = 1
+    return out
+
+
+def _add_zone(out: dict[str, Any], tz: dt.tzinfo | None) -> None:
+    key = getattr(tz, "key", None)  # zoneinfo.ZoneInfo keeps its IANA name; keep it so DST rules survive
+    if isinstance(key, str) and type(tz).__module__ == "zoneinfo":
+        out["zone"] = key
+
+
+_SPECIAL: dict[type, Callable[[Any], JSONValue]] = {
+    dt.datetime: _encode_datetime,
+    dt.date: lambda v: {TAG: "date", "value": v.isoformat()},
+    dt.time: _encode_time,
+    dt.timedelta: lambda v: {TAG: "timedelta", "days": v.days, "seconds": v.seconds, "microseconds": v.microseconds},
+    Decimal: lambda v: {TAG: "decimal", "value": str(v)},
+    uuid.UUID: lambda v: {TAG: "uuid", "value": str(v)},
+    bytes: lambda v: {TAG: "bytes", "b64": base64.b64encode(v).decode("ascii")},
+    bytearray: lambda v: {TAG: "bytearray", "b64": base64.b64encode(bytes(v)).decode("ascii")},
+}
+
+_BASES: tuple[tuple[type, Callable[[_Encoder, Any, str, int], JSONValue]], ...] = (
+    (bool, lambda enc, v, p, d: bool(v)),
+    (int, lambda enc, v, p, d: int(v)),
+    (float, lambda enc, v, p, d: enc.encode(float(v), p, d)),
+    (str, lambda enc, v, p, d: str(v)),
+    (list, lambda enc, v, p, d: enc.container(v, list, p, d)),
+    (tuple, lambda enc, v, p, d: enc.container(v, tuple, p, d)),
+    (frozenset, lambda enc, v, p, d: enc.container(v, frozenset, p, d)),
+    (set, lambda enc, v, p, d: enc.container(v, set, p, d)),
+    (dict, lambda enc, v, p, d: enc.container(v, dict, p, d)),
+)
+
+
+# --------------------------------------------------------------------------------------------------- decoding
+
+
+def decode(data: JSONValue) -> Any:
+    """Turn the output of :func:`encode` (after any JSON round trip) back into Python values.
+
+    Raises ``SnapshotEncodingError`` for unknown tags, malformed tagged values and class references that do not
+    name a dataclass, pydantic model or enum.
+    """
+    return _decode(data, "")
+
+
+def _decode(data: Any, path: str) -> Any:
+    kind = type(data)
+    if kind is dict:
+        if TAG not in data:
+            return {k: _decode(v, _join(path, k)) for k, v in data.items()}
+        return _decode_tagged(data[TAG], data, path)
+    if kind is list:
+        return [_decode(v, f"{path}[{i}]") for i, v in enumerate(data)]
+    return data
+
+
+def _decode_tagged(tag: Any, data: dict[str, Any], path: str) -> Any:
+    decoder = _DECODERS.get(tag) if isinstance(tag, str) else None
+    try:
+        if decoder is not None:
+            return decoder(data, path)
+        ext = _extensions_by_tag.get(tag) if isinstance(tag, str) else None
+        if ext is not None:
+            return ext.decode(_decode(data["value"], path))
+    except SnapshotEncodingError:
+        raise
+    except Exception as exc:
+        raise _decode_error(f"malformed {tag!r} value: {type(exc).__name__}: {exc}", path) from exc
+    raise _decode_error(f"unknown tag {tag!r} (a codec registered with register_codec() may be missing)", path)
+
+
+def _decode_error(why: str, path: str) -> SnapshotEncodingError:
+    where = path or "<root>"
+    return SnapshotEncodingError(f"Cannot decode the snapshot value at {where}: {why}", path=where)
+
+
+def _items(data: dict[str, Any], path: str) -> list[Any]:
+    items = data["items"]
+    if type(items) is not list:
+        raise TypeError("'items' must be a list")
+    return [_decode(v, f"{path}[{i}]") for i, v in enumerate(items)]
+
+
+def _decode_dict(data: dict[str, Any], path: str) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    for pair in data["items"]:
+        k, v = pair
+        key = _decode(k, f"{path}<key>")
+        out[key] = _decode(v, _join(path, key) if isinstance(key, str) else f"{path}[{key!r}]")
+    return out
+
+
+def _decode_float(data: dict[str, Any], path: str) -> float:
+    text = data["value"]
+    if text not in ("nan", "inf", "-inf"):
+        raise ValueError(f"{text!r} is not nan, inf or -inf")
+    return float(text)
+
+
+def _decode_datetime(data: dict[str, Any], path: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(data["value"])
+    value = value.replace(tzinfo=_zone(data, value.tzinfo))
+    return value.replace(fold=1) if data.get("fold") else value
+
+
+def _decode_time(data: dict[str, Any], path: str) -> dt.time:
+    value = dt.time.fromisoformat(data["value"])
+    value = value.replace(tzinfo=_zone(data, value.tzinfo))
+    return value.replace(fold=1) if data.get("fold") else value
+
+
+def _zone(data: dict[str, Any], parsed: dt.tzinfo | None) -> dt.tzinfo | None:
+    name = data.get("zone")
+    if name is None:
+        return parsed
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo(name)
+
+
+def _decode_class(data: dict[str, Any], what: str, check: Callable[[Any], bool]) -> Any:
+    ref = data["class"]
+    if not isinstance(ref, str) or not _CLASS_REF.match(ref):
+        raise ValueError(f"class reference {ref!r} is not 'module:QualName'")
+    module_name, qualname = ref.split(":", 1)
+    module = sys.modules.get(module_name)
+    if module is None:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ValueError(f"module {module_name!r} cannot be imported: {exc}") from exc
+    try:
+        cls = _resolve_attr(module, qualname)
+    except AttributeError as exc:
+        raise ValueError(f"{ref} does not exist") from exc
+    if not (isinstance(cls, type) and check(cls)):
+        raise ValueError(f"{ref} is not {what}; refusing to use it")
+    return cls
+
+
+def _resolve_attr(module: Any, qualname: str) -> Any:
+    obj = module
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _decode_dataclass(data: dict[str, Any], path: str) -> Any:
+    cls = _decode_class(data, "a dataclass", dataclasses.is_dataclass)
+    stored = data["fields"]
+    if type(stored) is not dict:
+        raise TypeError("'fields' must be an object")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(stored) - set(fields)
+    if unknown:
+        raise ValueError(f"{cls.__qualname__} has no field(s) {sorted(unknown)}")
+    values = {name: _decode(v, _join(path, name)) for name, v in stored.items()}
+    obj = cls(**{n: v for n, v in values.items() if fields[n].init})
+    for name, v in values.items():
+        if not fields[name].init:
+            object.__setattr__(obj, name, v)  # also works for frozen dataclasses
+    return obj
+
+
+def _decode_pydantic(data: dict[str, Any], path: str) -> Any:
+    import pydantic
+
+    cls = _decode_class(data, "a pydantic model", lambda c: issubclass(c, pydantic.BaseModel))
+    return cls.model_validate(_decode(data["data"], path))
+
+
+def _decode_enum(data: dict[str, Any], path: str) -> Any:
+    cls = _decode_class(data, "an enum", lambda c: issubclass(c, enum.Enum))
+    return cls(_decode(data["value"], path))
+
+
+_DECODERS: dict[str, Callable[[dict[str, Any], str], Any]] = {
+    "dict": _decode_dict,
+    "float": _decode_float,
+    "tuple": lambda d, p: tuple(_items(d, p)),
+    "set": lambda d, p: set(_items(d, p)),
+    "frozenset": lambda d, p: frozenset(_items(d, p)),
+    "datetime": _decode_datetime,
+    "date": lambda d, p: dt.date.fromisoformat(d["value"]),
+    "time": _decode_time,
+    "timedelta": lambda d, p: dt.timedelta(days=d["days"], seconds=d["seconds"], microseconds=d["microseconds"]),
+    "decimal": lambda d, p: Decimal(d["value"]),
+    "uuid": lambda d, p: uuid.UUID(d["value"]),
+    "bytes": lambda d, p: base64.b64decode(d["b64"], validate=True),
+    "bytearray": lambda d, p: bytearray(base64.b64decode(d["b64"], validate=True)),
+    "dataclass": _decode_dataclass,
+    "pydantic": _decode_pydantic,
+    "enum": _decode_enum,
+}
+
+
+# --------------------------------------------------------------------------------------------------- extension
+
+
+def register_codec(tag: str, type_: type, encode_fn: Callable[[Any], Any], decode_fn: Callable[[Any], Any]) -> None:
+    """Teach the codec a new type: instances of ``type_`` (and subclasses) encode as ``{"__ig__": tag, "value": ...}``.
+
+    ``encode_fn(value)`` returns data that is itself encoded (so it may contain any supported value);
+    ``decode_fn(data)`` receives that data decoded and returns the value. Built-in tags cannot be replaced;
+    registering the same tag again replaces the earlier registration for that tag.
+    """
+    if not isinstance(tag, str) or not tag or tag in _DECODERS:
+        raise ValueError(f"codec tag {tag!r} is empty or reserved by igniter_nb ({', '.join(sorted(_DECODERS))})")
+    if not isinstance(type_, type):
+        raise TypeError(f"register_codec() needs a class, got {type_!r}")
+    previous = _extensions_by_tag.pop(tag, None)
+    if previous is not None:
+        _extensions_by_type.pop(previous.type_, None)
+    ext = _Extension(tag, type_, encode_fn, decode_fn)
+    _extensions_by_tag[tag] = ext
+    _extensions_by_type[type_] = ext
+
+
+def unregister_codec(tag: str) -> None:
+    """Remove a tag added with :func:`register_codec` (no error when it is not registered)."""
+    ext = _extensions_by_tag.pop(tag, None)
+    if ext is not None:
+        _extensions_by_type.pop(ext.type_, None)
+
+
+__all__ = ["TAG", "decode", "encode", "register_codec", "unregister_codec"]
