@@ -22,6 +22,14 @@ ifeq ($(CI),true)
 export PIP_PROGRESS_BAR := off
 endif
 
+define EDITABLE_CHECK
+import importlib.util, os, sys
+spec = importlib.util.find_spec("igniter_nb")
+where = list(spec.submodule_search_locations or []) if spec else []
+sys.exit(0 if any(os.path.realpath(p) == os.path.realpath(sys.argv[1]) for p in where) else 1)
+endef
+export EDITABLE_CHECK
+
 .PHONY: help setup venv install system-deps test lint typecheck pytest demo bench clean distclean
 
 help:
@@ -51,8 +59,10 @@ venv:
 	"$$py" -m venv "$(VENV)"; \
 	"$(VPY)" -m pip install --quiet --upgrade pip
 
+# Reinstall when pyproject.toml changed, or when the editable install does not resolve to this checkout
+# (e.g. it was made while igniter_nb/ held no module yet, or the venv was copied from elsewhere).
 install: venv
-	@if [ -f "$(STAMP)" ]; then \
+	@if [ -f "$(STAMP)" ] && "$(VPY)" -I -c "$$EDITABLE_CHECK" "$(CURDIR)/igniter_nb" 2>/dev/null; then \
 	    echo "setup: $(VENV) is up to date with $(PYPROJECT) ($(HASH))"; \
 	else \
 	    echo "setup: installing -e '.[all,dev]' into $(VENV)"; \
