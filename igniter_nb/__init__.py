@@ -1,0 +1,117 @@
+"""igniter_nb: business logic as validated dependency graphs that run lazily, wait durably for external
+events, and can be seen, simulated and replayed inside Jupyter.
+
+Importing this package is cheap: pandas, graphviz, ipywidgets, SQLAlchemy, redis, httpx and starlette load
+only when a feature that needs them is used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from igniter_nb.compiler.graph import CompiledGraph
+from igniter_nb.dsl.contract import Contract, compile, contract
+from igniter_nb.errors import (
+    AwaitedEventMismatchError,
+    BranchSelectionError,
+    CollectionInputError,
+    CollectionKeyError,
+    CompileError,
+    ConcurrencyError,
+    CycleError,
+    DuplicateSignalError,
+    DuplicateWorkflowError,
+    IgniterError,
+    InputError,
+    PayloadValidationError,
+    PendingError,
+    ResolutionError,
+    SnapshotEncodingError,
+    SnapshotNotFoundError,
+    StoreError,
+    ValidationError,
+    WorkflowError,
+    WorkflowNotFoundError,
+)
+from igniter_nb.events.event import Event
+from igniter_nb.model import MISSING
+from igniter_nb.runtime.deferred import DeferredResult
+from igniter_nb.runtime.executor import Executor, executor_registry, register_executor
+from igniter_nb.runtime.result import Result
+from igniter_nb.runtime.states import NodeState
+from igniter_nb.runtime.status import Status
+
+__version__ = "0.1.0"
+
+
+def compile_schema(schema: dict[str, Any], *, name: str | None = None) -> CompiledGraph:
+    """Compile a data schema (the form ``CompiledGraph.to_schema()`` emits) into a graph."""
+    from igniter_nb.dsl.schema import compile_schema as _compile_schema
+
+    return _compile_schema(schema, name=name)
+
+
+def __getattr__(name: str) -> Any:
+    # Feature namespaces load on first use so `import igniter_nb` stays light.
+    if name in ("nb", "notebook"):
+        import igniter_nb.notebook as module
+
+        return module
+    if name == "stores":
+        import igniter_nb.stores as stores
+
+        return stores
+    if name == "configure":
+        from igniter_nb.config import configure
+
+        return configure
+    if name in ("server", "llm", "integrations"):
+        import importlib
+
+        return importlib.import_module(f"igniter_nb.{name}")
+    raise AttributeError(f"module 'igniter_nb' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext igniter_nb``: notebook formatters and the ``%%contract`` cell magic."""
+    from igniter_nb.notebook.extension import load_ipython_extension as _load
+
+    _load(ipython)
+
+
+__all__ = [
+    "MISSING",
+    "AwaitedEventMismatchError",
+    "BranchSelectionError",
+    "CollectionInputError",
+    "CollectionKeyError",
+    "CompileError",
+    "CompiledGraph",
+    "ConcurrencyError",
+    "Contract",
+    "CycleError",
+    "DeferredResult",
+    "DuplicateSignalError",
+    "DuplicateWorkflowError",
+    "Event",
+    "Executor",
+    "IgniterError",
+    "InputError",
+    "NodeState",
+    "PayloadValidationError",
+    "PendingError",
+    "ResolutionError",
+    "Result",
+    "SnapshotEncodingError",
+    "SnapshotNotFoundError",
+    "Status",
+    "StoreError",
+    "ValidationError",
+    "WorkflowError",
+    "WorkflowNotFoundError",
+    "compile",
+    "compile_schema",
+    "contract",
+    "executor_registry",
+    "register_executor",
+]

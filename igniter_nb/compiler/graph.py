@@ -1,0 +1,208 @@
+"""``CompiledGraph``: a validated, indexed, immutable contract graph."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from igniter_nb.model import AwaitNode, Node, OutputNode, Reaction
+
+if TYPE_CHECKING:
+    import graphviz
+
+
+class CompiledGraph:
+    """The graph a contract class runs. Read-only; build one with ``ig.compile`` or a ``Contract`` subclass.
+
+    ``nodes`` are the runtime nodes in declaration order, ``outputs`` the output nodes. ``dependents`` maps a
+    node name to the names of the nodes that read it (what an update invalidates).
+    """
+
+    __slots__ = (
+        "_by_id",
+        "_by_name",
+        "_by_path",
+        "_outputs_by_name",
+        "contract_class",
+        "correlation_keys",
+        "dep_plan",
+        "dependents",
+        "name",
+        "nodes",
+        "output_roots",
+        "outputs",
+        "presenters",
+        "reactions",
+        "resolution_order",
+        "run_options",
+        "source_location",
+    )
+
+    name: str
+    nodes: tuple[Node, ...]
+    outputs: tuple[OutputNode, ...]
+    correlation_keys: tuple[str, ...]
+    run_options: Mapping[str, Any]
+    reactions: tuple[Reaction, ...]
+    presenters: Mapping[str, Any]
+    resolution_order: tuple[str, ...]
+    dependents: Mapping[str, tuple[str, ...]]
+    dep_plan: Mapping[str, tuple[tuple[str, str, OutputNode | None], ...]]
+    output_roots: Mapping[str, tuple[OutputNode, ...]]
+    contract_class: Any
+    source_location: str | None
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        nodes: tuple[Node, ...],
+        outputs: tuple[OutputNode, ...],
+        correlation_keys: tuple[str, ...],
+        run_options: Mapping[str, Any],
+        reactions: tuple[Reaction, ...],
+        presenters: Mapping[str, Any],
+        resolution_order: tuple[str, ...],
+        dependents: Mapping[str, tuple[str, ...]],
+        contract_class: Any = None,
+        source_location: str | None = None,
+    ) -> None:
+        s = object.__setattr__
+        s(self, "name", name)
+        s(self, "nodes", nodes)
+        s(self, "outputs", outputs)
+        s(self, "correlation_keys", correlation_keys)
+        s(self, "run_options", MappingProxyType(dict(run_options)))
+        s(self, "reactions", reactions)
+        s(self, "presenters", MappingProxyType(dict(presenters)))
+        s(self, "resolution_order", resolution_order)
+        s(self, "dependents", MappingProxyType(dict(dependents)))
+        s(self, "contract_class", contract_class)
+        s(self, "source_location", source_location)
+        by_name = {n.name: n for n in nodes}
+        outs = {o.name: o for o in outputs}
+        s(self, "_by_name", by_name)
+        s(self, "_outputs_by_name", outs)
+        s(self, "_by_id", {n.id: n for n in (*nodes, *outputs)})
+        s(self, "_by_path", {n.path: n for n in (*nodes, *outputs)})
+        # For each runtime node: (dependency name, runtime node it comes from, output read through or None).
+        plan: dict[str, tuple[tuple[str, str, OutputNode | None], ...]] = {}
+        for n in nodes:
+            entries = []
+            for dep in n.dependencies:
+                if dep in by_name:
+                    entries.append((dep, dep, None))
+                else:
+                    out = outs[dep]
+                    entries.append((dep, out.source_root, out if (out.is_nested or out.source_root != dep) else None))
+            plan[n.name] = tuple(entries)
+        s(self, "dep_plan", MappingProxyType(plan))
+        roots: dict[str, list[OutputNode]] = {}
+        for o in outputs:
+            roots.setdefault(o.source_root, []).append(o)
+        s(self, "output_roots", MappingProxyType({k: tuple(v) for k, v in roots.items()}))
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError("CompiledGraph is read-only")
+
+    def __repr__(self) -> str:
+        return f"<CompiledGraph {self.name}: {len(self.nodes)} nodes, {len(self.outputs)} outputs>"
+
+    # ------------------------------------------------------------------ lookups
+    def fetch(self, key: str) -> Node:
+        """A node (runtime or output) by name, path or id; ``KeyError`` naming the graph if unknown."""
+        node = self._by_name.get(key) or self._outputs_by_name.get(key) or self._by_path.get(key) or self._by_id.get(key)
+        if node is None:
+            raise KeyError(f"graph {self.name} has no node {key!r}")
+        return node
+
+    def has_node(self, name: str) -> bool:
+        return name in self._by_name
+
+    def node(self, name: str) -> Node:
+        return self._by_name[name]
+
+    def output(self, name: str) -> OutputNode:
+        try:
+            return self._outputs_by_name[name]
+        except KeyError:
+            known = ", ".join(self._outputs_by_name) or "none"
+            raise KeyError(f"graph {self.name} has no output {name!r} (outputs: {known})") from None
+
+    def has_output(self, name: str) -> bool:
+        return name in self._outputs_by_name
+
+    @property
+    def input_nodes(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n.kind == "input")
+
+    @property
+    def await_nodes(self) -> tuple[AwaitNode, ...]:
+        return tuple(n for n in self.nodes if isinstance(n, AwaitNode))
+
+    def upstream_of(self, name: str) -> list[str]:
+        """Every node ``name`` depends on, directly or not, nearest first."""
+        start = self.fetch(name)
+        seen: dict[str, None] = {}
+        queue = deque(self._root_deps(start))
+        while queue:
+            dep = queue.popleft()
+            if dep in seen:
+                continue
+            seen[dep] = None
+            queue.extend(self._root_deps(self._by_name[dep]))
+        return list(seen)
+
+    def downstream_of(self, name: str) -> list[str]:
+        """Every node that depends on ``name``, directly or not, nearest first."""
+        node = self.fetch(name)
+        root = node.source_root if isinstance(node, OutputNode) else node.name
+        seen: dict[str, None] = {}
+        queue = deque(self.dependents.get(root, ()))
+        while queue:
+            dep = queue.popleft()
+            if dep in seen:
+                continue
+            seen[dep] = None
+            queue.extend(self.dependents.get(dep, ()))
+        return list(seen)
+
+    def _root_deps(self, node: Node) -> list[str]:
+        if isinstance(node, OutputNode):
+            return [node.source_root]
+        return [root for _, root, _ in self.dep_plan[node.name]]
+
+    # ------------------------------------------------------------------ views
+    def to_dict(self) -> dict[str, Any]:
+        from igniter_nb.diagnostics.graph_format import graph_to_dict
+
+        return graph_to_dict(self)
+
+    def to_schema(self) -> dict[str, Any]:
+        from igniter_nb.dsl.schema import graph_to_schema
+
+        return graph_to_schema(self)
+
+    def to_text(self) -> str:
+        from igniter_nb.diagnostics.graph_format import graph_to_text
+
+        return graph_to_text(self)
+
+    def to_mermaid(self) -> str:
+        from igniter_nb.diagnostics.graph_format import graph_to_mermaid
+
+        return graph_to_mermaid(self)
+
+    def to_dot(self) -> graphviz.Digraph:
+        from igniter_nb.diagnostics.dot import graph_to_dot
+
+        return graph_to_dot(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        try:
+            from igniter_nb.notebook.reprs import graph_mimebundle
+        except ImportError:
+            return {"text/plain": self.to_text()}
+        return graph_mimebundle(self)

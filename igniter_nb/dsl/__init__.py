@@ -1,0 +1,1 @@
+"""The contract builder and the Contract base class."""

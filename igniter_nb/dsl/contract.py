@@ -1,0 +1,244 @@
+"""``ig.Contract``: subclass it and write ``define(c)``; the class compiles when it is created."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
+
+from igniter_nb._source import callable_location
+from igniter_nb.compiler.compile import compile_graph
+from igniter_nb.compiler.graph import CompiledGraph
+from igniter_nb.compiler.registry import register_contract
+from igniter_nb.dsl.builder import ContractBuilder
+from igniter_nb.errors import CompileError
+from igniter_nb.events.event import Event
+from igniter_nb.extensions.audit import AuditTimeline
+from igniter_nb.extensions.reactive import ReactionError, ReactiveEngine
+from igniter_nb.runtime.deferred import DeferredResult
+from igniter_nb.runtime.execution import Execution
+from igniter_nb.runtime.result import Result
+from igniter_nb.runtime.status import Status
+
+
+def _define_function(obj: Any) -> Callable[[ContractBuilder], Any]:
+    fn = obj.__func__ if isinstance(obj, staticmethod | classmethod) else obj
+    if not callable(fn):
+        raise CompileError(f"define must be a function taking the builder, got {obj!r}")
+    return fn  # type: ignore[no-any-return]
+
+
+def build_graph(name: str, define: Callable[[ContractBuilder], Any], contract_class: Any = None,
+                inherited: Any = None) -> CompiledGraph:
+    builder = ContractBuilder(name, contract_class, inherited=inherited)
+    builder._location = callable_location(define)
+    define(builder)
+    return compile_graph(builder.build())
+
+
+class Contract:
+    """A business contract: inputs, computed nodes and outputs, validated when the class is defined.
+
+    >>> class Price(ig.Contract):
+    ...     def define(c):
+    ...         c.input("total", type="numeric")
+    ...         c.compute("gross", depends_on=["total"], call=lambda total: total * 1.2)
+    ...         c.output("gross")
+    >>> Price(total=100).result.gross
+    120.0
+    """
+
+    __igniter_contract__: ClassVar[bool] = True
+    _igniter_graph: ClassVar[CompiledGraph | None] = None
+    graph: ClassVar[CompiledGraph]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        register_contract(cls)
+        define = cls.__dict__.get("define")
+        if define is None:
+            return  # uses the parent's graph, reactions, correlation keys and run options (L-35)
+        parent = next((b._igniter_graph for b in cls.__mro__[1:] if getattr(b, "_igniter_graph", None)), None)
+        graph = build_graph(cls.__name__, _define_function(define), cls, parent)
+        cls._igniter_graph = graph
+        cls.graph = graph
+
+    @classmethod
+    def compiled_graph(cls) -> CompiledGraph:
+        graph = cls._igniter_graph
+        if graph is None:
+            raise CompileError(f"{cls.__name__} has no compiled graph: give it a `define(c)` function")
+        return graph
+
+    @classmethod
+    def correlation_keys(cls) -> tuple[str, ...]:
+        return cls.compiled_graph().correlation_keys
+
+    # ------------------------------------------------------------------ instances
+    def __init__(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        /,
+        *,
+        runner: str | None = None,
+        max_workers: int | None = None,
+        store: Any = None,
+        executor: Any = None,
+        execution_id: str | None = None,
+        **keyword_inputs: Any,
+    ) -> None:
+        graph = type(self).compiled_graph()
+        given = {**(dict(inputs) if inputs else {}), **keyword_inputs}
+        opts = graph.run_options
+        self.execution = Execution(
+            graph,
+            self,
+            given,
+            runner=runner or opts.get("runner"),
+            max_workers=max_workers if max_workers is not None else opts.get("max_workers"),
+            store=store,
+            executor=executor if executor is not None else opts.get("executor"),
+            execution_id=execution_id,
+        )
+        self.result = Result(self.execution, self)
+        self.reaction_errors: list[ReactionError] = []
+        self.execution.bus.on_subscriber_error = self._subscriber_failed
+        self._reactive: ReactiveEngine | None = None
+        if graph.reactions:
+            self._reactive = ReactiveEngine(self, graph.reactions)
+            self._reactive.errors = self.reaction_errors
+            self.execution.bus.subscribe(self._reactive)
+
+    def _subscriber_failed(self, event: Event, subscriber: Any, error: BaseException) -> None:
+        self.reaction_errors.append(ReactionError(event, subscriber, error))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.execution_id} {self.execution.status_of()}>"
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def execution_id(self) -> str:
+        return self.execution.execution_id
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return dict(self.execution.inputs)
+
+    def resolve_all(self) -> Contract:
+        """Resolve every output. Never raises for node failures: check ``status`` or ``raise_for_status()``."""
+        self.execution.resolve_all()
+        return self
+
+    resolve = resolve_all
+
+    def raise_for_status(self) -> Contract:
+        """Raise the first failed node's error, if any (after resolving every output)."""
+        if self.status is Status.FAILED:
+            raise self.execution.first_error()
+        return self
+
+    @property
+    def status(self) -> Status:
+        """``succeeded``, ``failed``, ``pending`` or ``waiting`` after resolving every output. Never raises."""
+        return self.execution.status
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is Status.SUCCEEDED
+
+    @property
+    def failed(self) -> bool:
+        return self.status is Status.FAILED
+
+    @property
+    def pending(self) -> bool:
+        return self.status is Status.PENDING
+
+    @property
+    def waiting(self) -> bool:
+        return self.status is Status.WAITING
+
+    def first_error(self) -> Any:
+        return self.execution.first_error()
+
+    def first_deferred(self) -> DeferredResult:
+        return self.execution.first_deferred()
+
+    def update_inputs(self, inputs: Mapping[str, Any] | None = None, /, **values: Any) -> Contract:
+        """Change inputs; only nodes downstream of a changed value recompute on the next read."""
+        self.execution.update_inputs({**(dict(inputs) if inputs else {}), **values})
+        return self
+
+    def retry(self, node: str | None = None) -> Contract:
+        """Resolve failed nodes again (all, or ``node`` and failures downstream of it)."""
+        self.execution.retry(node)
+        self.execution.resolve_all()
+        return self
+
+    def resume(self, node: str, value: Any = None) -> Contract:
+        """Give a pending node its value (e.g. the answer a deferring executor waited for)."""
+        self.execution.resume(node, value)
+        return self
+
+    def resume_by_token(self, token: str, value: Any = None) -> Contract:
+        """Resume the node that deferred ``token``."""
+        self.execution.resume_by_token(token, value)
+        return self
+
+    # ------------------------------------------------------------------ events and inspection
+    @property
+    def events(self) -> list[Event]:
+        return self.execution.bus.events
+
+    def subscribe(self, subscriber: Callable[[Event], Any]) -> Contract:
+        """Call ``subscriber(event)`` for every later event. A subscriber that raises is recorded in
+        ``reaction_errors`` and never breaks the run."""
+        self.execution.bus.subscribe(subscriber)
+        return self
+
+    @property
+    def audit(self) -> AuditTimeline:
+        return AuditTimeline(self.execution)
+
+    @property
+    def states(self) -> dict[str, dict[str, Any]]:
+        from igniter_nb.diagnostics.states import states_view
+
+        return states_view(self.execution)
+
+    def plan(self, outputs: Iterable[str] | None = None) -> Any:
+        """What resolving ``outputs`` (default: all) would do, without doing it."""
+        from igniter_nb.runtime.planner import build_plan
+
+        return build_plan(self.execution, outputs)
+
+    def explain_plan(self, outputs: Iterable[str] | None = None) -> str:
+        return str(self.plan(outputs).to_text())
+
+    @property
+    def diagnostics(self) -> Any:
+        from igniter_nb.diagnostics.report import Report
+
+        return Report(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        try:
+            from igniter_nb.notebook.reprs import contract_mimebundle
+        except ImportError:
+            return {"text/plain": repr(self)}
+        return contract_mimebundle(self)
+
+
+def contract(fn: Callable[[ContractBuilder], Any] | None = None, *, name: str | None = None) -> Any:
+    """Turn ``def Name(c): ...`` into a contract class (handy in notebook cells)."""
+
+    def make(f: Callable[[ContractBuilder], Any]) -> type[Contract]:
+        cls_name = name or f.__name__
+        return type(cls_name, (Contract,), {"define": f, "__module__": f.__module__, "__qualname__": cls_name,
+                                             "__doc__": f.__doc__})
+
+    return make(fn) if fn is not None else make
+
+
+def compile(fn: Callable[[ContractBuilder], Any], *, name: str | None = None) -> CompiledGraph:
+    """Compile a define function into a ``CompiledGraph`` without making a class."""
+    return build_graph(name or getattr(fn, "__name__", "AnonymousContract"), fn)

@@ -1,0 +1,55 @@
+"""Event records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, NamedTuple
+
+
+class Event(NamedTuple):
+    """One thing that happened in an execution. ``seq`` is monotonic per execution (1, 2, 3, ...).
+
+    ``node``/``path`` are ``None`` for execution-level events; ``timestamp`` is a POSIX time (``.at`` gives an
+    aware UTC datetime). Immutable; a named tuple because every node resolution emits two of these.
+    """
+
+    seq: int
+    type: str
+    execution_id: str
+    node: str | None = None
+    path: str | None = None
+    status: str | None = None
+    payload: Any = None
+    timestamp: float = 0.0
+
+    @property
+    def at(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.timestamp, dt.UTC)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "type": self.type,
+            "execution_id": self.execution_id,
+            "node": self.node,
+            "path": self.path,
+            "status": str(self.status) if self.status is not None else None,
+            "payload": dict(self.payload) if self.payload else {},
+            "timestamp": self.at.isoformat().replace("+00:00", "Z"),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        ts = data.get("timestamp")
+        if isinstance(ts, str):
+            ts = dt.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+        return cls(
+            int(data["seq"]),
+            str(data["type"]),
+            str(data["execution_id"]),
+            data.get("node"),
+            data.get("path"),
+            data.get("status"),
+            dict(data.get("payload") or {}),
+            float(ts or 0.0),
+        )

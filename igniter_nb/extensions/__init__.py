@@ -1,0 +1,1 @@
+"""Auditing timeline and reactive engine."""

@@ -1,0 +1,1 @@
+"""Execution, resolution, invalidation, planning, runners, deferred results."""

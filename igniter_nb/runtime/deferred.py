@@ -1,0 +1,56 @@
+"""Deferred results: a node that cannot finish yet says what it waits for."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class DeferredResult:
+    """Returned by ``Executor.defer`` (and produced by await nodes): the node is pending on ``token``.
+
+    ``source_node`` is the node that deferred; ``waiting_on`` is the node a dependent is blocked by.
+    ``event`` is set for await nodes (the node is then *waiting* for that external event).
+    """
+
+    token: str = field(default_factory=new_token)
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    source_node: str | None = None
+    waiting_on: str | None = None
+    event: str | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """True when this waits for an external event rather than a token."""
+        return self.event is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"token": self.token, "payload": dict(self.payload)}
+        if self.source_node is not None:
+            data["source_node"] = self.source_node
+        if self.waiting_on is not None:
+            data["waiting_on"] = self.waiting_on
+        if self.event is not None:
+            data["event"] = self.event
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DeferredResult:
+        return cls(
+            token=str(data["token"]),
+            payload=dict(data.get("payload") or {}),
+            source_node=data.get("source_node"),
+            waiting_on=data.get("waiting_on"),
+            event=data.get("event"),
+        )
+
+    def blocked(self, waiting_on: str) -> DeferredResult:
+        """The same wait, as seen from a dependent node."""
+        return DeferredResult(self.token, self.payload, self.source_node, self.waiting_on or waiting_on, self.event)

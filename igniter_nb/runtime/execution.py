@@ -1,0 +1,238 @@
+"""One run of a contract: inputs, node states, events, and the operations on them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from igniter_nb.compiler.graph import CompiledGraph
+from igniter_nb.errors import IgniterError, PendingError, ResolutionError
+from igniter_nb.events.bus import EventBus
+from igniter_nb.model import AwaitNode, OutputNode
+from igniter_nb.runtime.children import ChildRuns
+from igniter_nb.runtime.deferred import DeferredResult
+from igniter_nb.runtime.inputs import InputValidator, same_value
+from igniter_nb.runtime.invalidation import invalidate_dependents
+from igniter_nb.runtime.resolver import Resolver
+from igniter_nb.runtime.runners import Runner, make_runner
+from igniter_nb.runtime.states import NodeState
+from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, STALE, SUCCEEDED, WAITING, Status
+
+_validators: dict[int, InputValidator] = {}
+
+
+def _validator(graph: CompiledGraph) -> InputValidator:
+    found = _validators.get(id(graph))
+    if found is None or found.graph is not graph:
+        found = _validators[id(graph)] = InputValidator(graph)
+    return found
+
+
+class Execution:
+    """The state of one contract run. Most users go through the ``Contract`` instance instead."""
+
+    def __init__(
+        self,
+        graph: CompiledGraph,
+        contract: Any,
+        inputs: Mapping[str, Any],
+        *,
+        runner: str | Runner | None = None,
+        max_workers: int | None = None,
+        store: Any = None,
+        executor: Any = None,
+        execution_id: str | None = None,
+    ) -> None:
+        self.graph = graph
+        self.contract = contract
+        self.execution_id = execution_id or str(uuid.uuid4())
+        self.input_validator = _validator(graph)
+        self.inputs: dict[str, Any] = self.input_validator.initial(inputs, self.execution_id)
+        self.states: dict[str, NodeState] = {}
+        self.bus = EventBus(self.execution_id)
+        self.bound_events: dict[str, Any] = {}
+        self.workflow: dict[str, Any] | None = None
+        self.store = store
+        self.runner = make_runner(runner, max_workers=max_workers, store=store, executor=executor)
+        self.resolver = Resolver(self)
+        self.children = ChildRuns(self)
+        self.last_status: Status | None = None
+
+    # ------------------------------------------------------------------ reading
+    def resolve(self, name: str) -> NodeState:
+        """Resolve one runtime node (no lifecycle events)."""
+        return self.resolver.resolve(name)
+
+    def output_state(self, name: str) -> NodeState:
+        """The state behind output ``name`` (resolving it if needed); nested outputs read the child."""
+        out = self.graph.output(name)
+        self.run_lifecycle((out.source_root,))
+        st = self.states[out.source_root]
+        if out.child_output is None or st.status is not SUCCEEDED:
+            return st
+        child = st.value.contract
+        return child.execution.output_state(out.child_output)  # type: ignore[no-any-return]
+
+    def output_value(self, name: str) -> Any:
+        """The value of output ``name``: raises the node's error if it failed; a ``DeferredResult`` if blocked."""
+        st = self.output_state(name)
+        if st.status is FAILED:
+            raise st.error  # type: ignore[misc]
+        return st.value
+
+    def targets(self, outputs: Iterable[str] | None = None) -> tuple[str, ...]:
+        outs = self.graph.outputs if outputs is None else tuple(self.graph.output(o) for o in outputs)
+        return tuple(dict.fromkeys(o.source_root for o in outs))
+
+    def run_lifecycle(self, targets: tuple[str, ...]) -> None:
+        """Resolve ``targets`` with lifecycle events when any of them needs work."""
+        states = self.states
+        if all((st := states.get(t)) is not None and st.status is not STALE for t in targets):
+            return
+        payload = {"graph": self.graph.name, "targets": list(targets)}
+        self.bus.emit("execution_started", payload=payload)
+        try:
+            self.runner.resolve(self, targets)
+        finally:
+            status = self.status_of(targets)
+            if status is FAILED:
+                err = next((states[t].error for t in targets if states[t].status is FAILED), None)
+                self.bus.emit("execution_failed", status="failed", payload={**payload, "error": str(err), "status": "failed"})
+            else:
+                self.bus.emit("execution_finished", status=str(status), payload={**payload, "status": str(status)})
+            self.runner.after_lifecycle(self)
+
+    def resolve_all(self) -> Execution:
+        self.run_lifecycle(self.targets())
+        return self
+
+    def status_of(self, targets: Iterable[str] | None = None) -> Status:
+        """failed > waiting > pending > succeeded, over the given nodes (default: every resolved node)."""
+        states = self.states
+        seen = (states[t] for t in targets if t in states) if targets is not None else states.values()
+        found = {st.status for st in seen}
+        for status in (FAILED, WAITING, PENDING):
+            if status in found:
+                return status
+        return SUCCEEDED
+
+    @property
+    def status(self) -> Status:
+        """The execution's status after resolving every output. Never raises."""
+        self.resolve_all()
+        return self.status_of()
+
+    def first_error(self) -> IgniterError:
+        for st in self.states.values():
+            if st.status is FAILED:
+                return st.error  # type: ignore[return-value]
+        raise LookupError("no failed node")
+
+    def first_deferred(self) -> DeferredResult:
+        for st in self.states.values():
+            if st.status in BLOCKED and isinstance(st.value, DeferredResult):
+                return st.value
+        raise LookupError("no pending node")
+
+    # ------------------------------------------------------------------ changing
+    def update_inputs(self, values: Mapping[str, Any]) -> list[str]:
+        """Set inputs; each changed one invalidates its downstream nodes. Returns the invalidated names."""
+        self.input_validator.updates(values, self.execution_id)
+        changed: list[str] = []
+        for name, value in values.items():
+            current = self.states.get(name)
+            old = self.inputs.get(name, current.value if current is not None else _UNSET)
+            if old is not _UNSET and same_value(old, value):
+                continue
+            self.inputs[name] = value
+            changed.append(name)
+        invalidated: list[str] = []
+        for name in changed:
+            node = self.resolver.nodes[name]
+            prev = self.states.get(name)
+            self.states[name] = NodeState(name, SUCCEEDED, self.inputs[name], None, (prev.version + 1) if prev else 1,
+                                          None, name)
+            self.bus.emit("input_updated", name, node.path, "succeeded", {"value": self.inputs[name]})
+            invalidated.extend(invalidate_dependents(self, (name,), name))
+        return invalidated
+
+    def resume(self, node_name: str, value: Any) -> None:
+        """Give a pending (or waiting) node its value; its dependents become stale and re-resolve on read."""
+        node = self.graph.fetch(node_name)
+        if isinstance(node, OutputNode):
+            node = self.graph.node(node.source_root)
+        st = self.states.get(node.name)
+        child = self.children.child_for(node.name)
+        if st is None and isinstance(node, AwaitNode):
+            self.bound_events[node.name] = value
+            self.resolver.write(node, self.resolver.succeeded(node, value))
+            self.bus.emit("node_resumed", node.name, node.path, "succeeded", {"resumed": True})
+            return
+        if st is None or st.status not in BLOCKED:
+            status = "never resolved" if st is None else str(st.status)
+            raise ResolutionError(f"Node '{node.name}' is not pending (it is {status})", graph=self.graph.name,
+                                  node=node.name, path=node.path, execution_id=self.execution_id,
+                                  source_location=node.source_location)
+        if child is not None and isinstance(st.value, DeferredResult):
+            child.resume_by_token(st.value.token, value=value)
+            self._restale(node.name, cause=node.name)
+        else:
+            if isinstance(node, AwaitNode):
+                self.bound_events[node.name] = value
+            self.resolver.write(node, self.resolver.succeeded(node, value))
+            self.bus.emit("node_resumed", node.name, node.path, "succeeded", {"resumed": True})
+            invalidate_dependents(self, (node.name,), node.name)
+        self.runner.after_resume(self)
+
+    def resume_by_token(self, token: str, value: Any) -> str:
+        """Resume the node that deferred ``token`` (the originator first, then any node carrying it)."""
+        candidates = [st for st in self.states.values() if st.status in BLOCKED and isinstance(st.value, DeferredResult)
+                      and st.value.token == token]
+        if not candidates:
+            known = sorted({st.value.token for st in self.states.values()
+                            if st.status in BLOCKED and isinstance(st.value, DeferredResult)})
+            raise ResolutionError(f"No pending node found for token '{token}' (pending tokens: {', '.join(known) or 'none'})",
+                                  graph=self.graph.name, execution_id=self.execution_id)
+        origin = next((st for st in candidates if st.value.source_node == st.name), None)
+        if origin is None:
+            # The token came from a child contract: resume through the node holding that child.
+            origin = next((st for st in candidates if self.children.child_for(st.name) is not None), candidates[0])
+        self.resume(origin.name, value)
+        return origin.name
+
+    def _restale(self, name: str, cause: str) -> None:
+        st = self.states[name]
+        self.states[name] = st._replace(status=STALE, version=st.version + 1, invalidated_by=cause)
+        invalidate_dependents(self, (name,), cause)
+
+    def retry(self, node: str | None = None) -> list[str]:
+        """Mark failed nodes (all, or ``node`` and the failures downstream of it) stale so they resolve again."""
+        if node is not None:
+            self.graph.fetch(node)
+            names = [node, *self.graph.downstream_of(node)]
+            failed = [n for n in names if (st := self.states.get(n)) is not None and st.status is FAILED]
+        else:
+            failed = [n for n, st in self.states.items() if st.status is FAILED]
+        for name in failed:
+            st = self.states[name]
+            self.states[name] = st._replace(status=STALE, version=st.version + 1, invalidated_by=name)
+            node_ = self.resolver.nodes[name]
+            self.bus.emit("node_invalidated", name, node_.path, "stale", {"cause": "retry"})
+        return failed
+
+    def await_deferred(self, node: AwaitNode) -> DeferredResult:
+        """The wait record of an await node; its token is stable for the execution (``<id>:<node>``)."""
+        return DeferredResult(f"{self.execution_id}:{node.name}", {"event": node.event}, node.name, None, node.event)
+
+    def pending_deferred(self) -> PendingError:
+        deferred = self.first_deferred()
+        return PendingError(f"Execution is {self.status_of()} on {deferred.source_node}", deferred=deferred,
+                            graph=self.graph.name, execution_id=self.execution_id)
+
+
+class _Unset:
+    pass
+
+
+_UNSET = _Unset()

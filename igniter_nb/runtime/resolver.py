@@ -1,0 +1,242 @@
+"""Resolving nodes: lazily, dependencies first, without recursion (graphs may be deep).
+
+The loop below is the hot path of igniter_nb; it trades a little elegance for speed (states and events are
+named tuples built with ``tuple.__new__``; per-node data is looked up once).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from igniter_nb.errors import IgniterError, ResolutionError
+from igniter_nb.events.bus import EMPTY_PAYLOAD
+from igniter_nb.model import AwaitNode, ComputeNode, InputNode, Node
+from igniter_nb.runtime.deferred import DeferredResult
+from igniter_nb.runtime.states import NodeState
+from igniter_nb.runtime.status import FAILED, PENDING, STALE, SUCCEEDED, WAITING
+
+if TYPE_CHECKING:
+    from igniter_nb.runtime.execution import Execution
+
+_new = tuple.__new__
+_now = time.time
+
+
+def wrap_error(exc: BaseException, execution: Execution, node: Node) -> IgniterError:
+    """A user exception as a ``ResolutionError`` located at ``node`` (the original stays as ``__cause__``)."""
+    if isinstance(exc, IgniterError):
+        return exc.with_context(
+            graph=execution.graph.name,
+            node=node.name,
+            path=node.path,
+            execution_id=execution.execution_id,
+            source_location=node.source_location,
+        )
+    message = str(exc) or type(exc).__name__
+    err = ResolutionError(
+        f"{type(exc).__name__}: {message}" if str(exc) else message,
+        graph=execution.graph.name,
+        node=node.name,
+        path=node.path,
+        execution_id=execution.execution_id,
+        source_location=node.source_location,
+        cause_type=f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins."),
+    )
+    err.__cause__ = exc
+    return err
+
+
+class Resolver:
+    """Resolves nodes of one execution into ``execution.states``."""
+
+    def __init__(self, execution: Execution) -> None:
+        self.execution = execution
+        graph = execution.graph
+        self.nodes = {n.name: n for n in graph.nodes}
+        self.plan = graph.dep_plan
+        # Fast path data: dependency roots per node, and whether any dependency reads through an output.
+        self.roots = {name: tuple(root for _, root, _ in entries) for name, entries in graph.dep_plan.items()}
+        self.simple = {name: all(out is None and dep == root for dep, root, out in entries)
+                       for name, entries in graph.dep_plan.items()}
+        self.running: set[str] = set()
+
+    # ------------------------------------------------------------------ driving
+    def resolve(self, target: str) -> NodeState:
+        """Resolve ``target`` (and what it needs); returns its state. Never leaves a node ``running`` (L-16)."""
+        states = self.execution.states
+        st = states.get(target)
+        if st is not None and st.status is not STALE:
+            return st
+        stack = [target]
+        running = self.running
+        roots = self.roots
+        nodes = self.nodes
+        emit = self.execution.bus.emit
+        started: list[str] = []
+        try:
+            while stack:
+                name = stack[-1]
+                if name in running:
+                    stack.pop()
+                    self.finish(name)
+                    running.discard(name)
+                    continue
+                st = states.get(name)
+                if st is not None and st.status is not STALE:
+                    stack.pop()
+                    continue
+                running.add(name)
+                started.append(name)
+                emit("node_started", name, nodes[name].path, "running", EMPTY_PAYLOAD)
+                for dep in reversed(roots[name]):
+                    dst = states.get(dep)
+                    if dst is None or dst.status is STALE:
+                        stack.append(dep)
+        except BaseException:
+            # KeyboardInterrupt & co: nothing we started stays "running"; states keep their last value.
+            for name in started:
+                running.discard(name)
+            raise
+        return states[target]
+
+    # ------------------------------------------------------------------ one node
+    def finish(self, name: str) -> None:
+        """Compute ``name`` from its (already resolved) dependencies and record the new state."""
+        ex = self.execution
+        node = self.nodes[name]
+        kind = node.kind
+        try:
+            if kind == "compute":
+                state = self._compute(node)  # type: ignore[arg-type]
+            elif kind == "input":
+                state = self._input(node)  # type: ignore[arg-type]
+            elif kind == "await":
+                state = self._await(node)  # type: ignore[arg-type]
+            else:
+                state = ex.children.resolve(node, self)
+        except IgniterError as exc:
+            state = self.failed(node, wrap_error(exc, ex, node))
+        self.write(node, state)
+
+    def write(self, node: Node, state: NodeState) -> None:
+        """Store ``state`` (numbering its version) and emit the matching event."""
+        ex = self.execution
+        states = ex.states
+        prev = states.get(node.name)
+        version = prev.version + 1 if prev is not None else 1
+        if state.version != version:
+            state = state._replace(version=version)
+        states[node.name] = state
+        status = state.status
+        if status is SUCCEEDED:
+            ex.bus.emit("node_succeeded", node.name, node.path, "succeeded", ex.children.success_payload(node, state))
+        elif status is FAILED:
+            ex.bus.emit("node_failed", node.name, node.path, "failed", {"error": str(state.error)})
+        else:
+            value = state.value
+            payload = value.to_dict() if isinstance(value, DeferredResult) else {}
+            if state.waiting_for:
+                payload["waiting_for"] = list(state.waiting_for)
+            ex.bus.emit("node_waiting" if status is WAITING else "node_pending", node.name, node.path, str(status), payload)
+
+    def succeeded(self, node: Node, value: Any) -> NodeState:
+        return _new(NodeState, (node.name, SUCCEEDED, value, None, 0, _now(), None, ()))
+
+    def failed(self, node: Node, error: BaseException) -> NodeState:
+        return _new(NodeState, (node.name, FAILED, None, error, 0, _now(), None, ()))
+
+    def blocked(self, node: Node, deferred: DeferredResult, status: Any, waiting_for: tuple[str, ...]) -> NodeState:
+        return _new(NodeState, (node.name, status, deferred, None, 0, _now(), None, waiting_for))
+
+    # ------------------------------------------------------------------ dependencies
+    def dependency_values(self, node: Node) -> tuple[dict[str, Any] | None, NodeState | None]:
+        """``(values, None)`` when every dependency succeeded, else ``(None, state)`` for the blocked/failed node."""
+        states = self.execution.states
+        name = node.name
+        values: dict[str, Any] = {}
+        if self.simple[name]:
+            for dep in self.roots[name]:
+                st = states[dep]
+                if st.status is SUCCEEDED:
+                    values[dep] = st.value
+                else:
+                    return None, self._not_ready(node)
+            return values, None
+        for dep, root, out in self.plan[name]:
+            st = states[root]
+            if st.status is not SUCCEEDED:
+                return None, self._not_ready(node)
+            if out is not None and out.child_output is not None:
+                child_state = self.execution.children.read_child_output(st.value, out, node)
+                if child_state is not None:
+                    return None, child_state
+                values[dep] = st.value.read(out.child_output)
+            else:
+                values[dep] = st.value
+        return values, None
+
+    def _not_ready(self, node: Node) -> NodeState:
+        """The state of a node some dependency of which failed (same error) or is pending/waiting."""
+        states = self.execution.states
+        first: DeferredResult | None = None
+        waiting_for: list[str] = []
+        any_waiting = False
+        for root in self.roots[node.name]:
+            st = states[root]
+            if st.status is FAILED:
+                return self.failed(node, st.error)  # type: ignore[arg-type]
+        for root in self.roots[node.name]:
+            st = states[root]
+            if st.status is PENDING or st.status is WAITING:
+                any_waiting = any_waiting or st.status is WAITING
+                first = first or st.value
+                for w in st.waiting_for or (root,):
+                    if w not in waiting_for:
+                        waiting_for.append(w)
+        assert first is not None
+        return self.blocked(node, first, WAITING if any_waiting else PENDING, tuple(waiting_for))
+
+    # ------------------------------------------------------------------ kinds
+    def _input(self, node: InputNode) -> NodeState:
+        ex = self.execution
+        value = ex.input_validator.value_of(node.name, ex.inputs, ex.execution_id)
+        return self.succeeded(node, value)
+
+    def _compute(self, node: ComputeNode) -> NodeState:
+        values, blocked = self.dependency_values(node)
+        if blocked is not None:
+            return blocked
+        assert values is not None
+        ex = self.execution
+        try:
+            kind = node.callable_kind
+            if kind == "function" or kind == "object":
+                value = node.callable(**values)
+            elif kind == "executor":
+                value = node.callable(ex.contract, ex, node).call(**values)
+            else:
+                value = getattr(ex.contract, node.callable)(**values)
+        except Exception as exc:
+            return self.failed(node, wrap_error(exc, ex, node))
+        if isinstance(value, DeferredResult):
+            if value.source_node is None:
+                value = DeferredResult(value.token, value.payload, node.name, None, value.event)
+            return self.blocked(node, value, PENDING, (node.name,))
+        if node.role == "guard":
+            if not value:
+                return self.failed(node, ResolutionError(
+                    node.guard_message or f"Guard '{node.name}' failed",
+                    graph=ex.graph.name, node=node.name, path=node.path,
+                    execution_id=ex.execution_id, source_location=node.source_location,
+                ))
+            value = True
+        return self.succeeded(node, value)
+
+    def _await(self, node: AwaitNode) -> NodeState:
+        ex = self.execution
+        bound = ex.bound_events.get(node.name)
+        if bound is not None:
+            return self.succeeded(node, bound)
+        deferred = ex.await_deferred(node)
+        return self.blocked(node, deferred, WAITING, (node.name,))

@@ -1,0 +1,144 @@
+"""``Result``: the outputs of an execution, read lazily."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from igniter_nb.runtime.deferred import DeferredResult
+from igniter_nb.runtime.status import FAILED, Status
+
+if TYPE_CHECKING:
+    from igniter_nb.runtime.execution import Execution
+
+
+def plain(value: Any) -> Any:
+    """A value with child results, collections and deferreds turned into dicts (for ``to_dict``)."""
+    if isinstance(value, Result):
+        return value.to_dict()
+    if isinstance(value, DeferredResult):
+        return value.to_dict()
+    to_dict = getattr(value, "to_dict", None)
+    if to_dict is not None and type(value).__module__.startswith("igniter_nb."):
+        return to_dict()
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+class Result:
+    """Outputs by attribute (``result.total``) or item (``result["total"]``); each read resolves what it needs.
+
+    Reading a failed output raises its error; a pending/waiting one returns its ``DeferredResult``. The
+    methods below never raise for failures. An output whose name collides with a method is read with ``[]``.
+    """
+
+    __slots__ = ("contract", "execution")
+
+    def __init__(self, execution: Execution, contract: Any = None) -> None:
+        self.execution = execution
+        self.contract = contract
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        ex = object.__getattribute__(self, "execution")
+        if not ex.graph.has_output(name):
+            known = ", ".join(o.name for o in ex.graph.outputs)
+            raise AttributeError(f"{ex.graph.name} has no output {name!r} (outputs: {known})")
+        return ex.output_value(name)
+
+    def __getitem__(self, name: str) -> Any:
+        ex = self.execution
+        if not ex.graph.has_output(name):
+            raise KeyError(name)
+        return ex.output_value(name)
+
+    def read(self, name: str) -> Any:
+        return self[name]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.execution.graph.has_output(name)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*object.__dir__(self), *(o.name for o in self.execution.graph.outputs)})
+
+    def __repr__(self) -> str:
+        return f"<Result {self.execution.graph.name} {self.status} outputs={self.outputs}>"
+
+    @property
+    def outputs(self) -> list[str]:
+        return [o.name for o in self.execution.graph.outputs]
+
+    @property
+    def graph(self) -> str:
+        return self.execution.graph.name
+
+    @property
+    def execution_id(self) -> str:
+        return self.execution.execution_id
+
+    @property
+    def status(self) -> Status:
+        return self.execution.status
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is Status.SUCCEEDED
+
+    @property
+    def failed(self) -> bool:
+        return self.status is Status.FAILED
+
+    @property
+    def pending(self) -> bool:
+        return self.status is Status.PENDING
+
+    @property
+    def waiting(self) -> bool:
+        return self.status is Status.WAITING
+
+    @property
+    def errors(self) -> dict[str, BaseException]:
+        """Failed nodes and their errors (after resolving every output)."""
+        self.execution.resolve_all()
+        return {n: st.error for n, st in self.execution.states.items() if st.status is FAILED and st.error is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Output values by name; a failed output becomes ``{"status": "failed", "error": {...}}``."""
+        ex = self.execution
+        ex.resolve_all()
+        data: dict[str, Any] = {}
+        for out in ex.graph.outputs:
+            st = ex.output_state(out.name)
+            if st.status is FAILED:
+                err = st.error
+                data[out.name] = {"status": "failed", "error": err.to_dict() if hasattr(err, "to_dict")
+                                  else {"type": type(err).__name__, "message": str(err)}}
+            else:
+                data[out.name] = plain(st.value)
+        return data
+
+    @property
+    def states(self) -> dict[str, dict[str, Any]]:
+        from igniter_nb.diagnostics.states import states_view
+
+        self.execution.resolve_all()
+        return states_view(self.execution)
+
+    def explain(self, output: str) -> dict[str, Any]:
+        """How ``output`` got its value: the dependency tree with statuses and values."""
+        from igniter_nb.diagnostics.explain import explain_output
+
+        self.execution.output_state(output)
+        return explain_output(self.execution, output)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        try:
+            from igniter_nb.notebook.reprs import result_mimebundle
+        except ImportError:
+            return {"text/plain": repr(self)}
+        return result_mimebundle(self)

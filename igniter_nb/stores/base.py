@@ -1,0 +1,321 @@
+"""The execution-store protocol every store implements, the record it returns, and the rules all stores share.
+
+A store keeps JSON snapshots of executions, one *version* per save, plus the metadata a workflow needs to be
+found again: its ``graph`` name, its business ``correlation`` and its ``status``. The rules below (id syntax,
+correlation canonical form, which statuses are *active*) are the same for every store, so
+``tests/stores`` runs one conformance suite over all of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+import re
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Protocol, runtime_checkable
+
+from igniter_nb.errors import (
+    ConcurrencyError,
+    DuplicateWorkflowError,
+    SnapshotEncodingError,
+    SnapshotNotFoundError,
+    StoreArgumentError,
+)
+
+#: Statuses under which an execution can still receive events; only these are in the correlation index.
+ACTIVE_STATUSES: frozenset[str] = frozenset({"running", "pending", "waiting"})
+#: Statuses of a finished execution: kept in ``list()``/``history()`` but no longer found by correlation.
+FINISHED_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+STATUSES: frozenset[str] = ACTIVE_STATUSES | FINISHED_STATUSES
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
+_MAX_NAME = 200
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredExecution:
+    """One stored version of an execution: the snapshot plus the metadata saved with it."""
+
+    execution_id: str
+    snapshot: dict[str, Any]
+    version: int
+    graph: str | None
+    correlation: dict[str, Any] | None
+    status: str | None
+    updated_at: dt.datetime  # aware, UTC: when this version was saved
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (``updated_at`` as ISO-8601 text)."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["updated_at"] = self.updated_at.isoformat()
+        return data
+
+
+@runtime_checkable
+class ExecutionStore(Protocol):
+    """What the runtime and the workflow layer need from a store. See ``docs/stores.md``."""
+
+    def save(
+        self,
+        snapshot: Mapping[str, Any],
+        *,
+        graph: str | None = None,
+        correlation: Mapping[str, Any] | None = None,
+        status: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        """Store a new version of ``snapshot["execution_id"]`` and return its number (1 for the first save).
+
+        ``graph``/``correlation``/``status`` left at None keep what is stored. ``expected_version`` makes the
+        save a compare-and-set (0 = must not exist yet): a mismatch raises ``ConcurrencyError``. A second
+        *active* execution with the same graph and correlation raises ``DuplicateWorkflowError``.
+        """
+        ...
+
+    def fetch(self, execution_id: str) -> dict[str, Any]:
+        """The latest snapshot (a fresh dict); ``SnapshotNotFoundError`` when there is none."""
+        ...
+
+    def record(self, execution_id: str) -> StoredExecution:
+        """The latest snapshot with its metadata; ``SnapshotNotFoundError`` when there is none."""
+        ...
+
+    def delete(self, execution_id: str) -> bool:
+        """Remove the execution and its history; True if something was removed (deleting twice is no error)."""
+        ...
+
+    def exists(self, execution_id: str) -> bool:
+        """Whether the execution is stored."""
+        ...
+
+    def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
+        """The id of the *active* execution of ``graph`` with exactly this correlation, by index lookup."""
+        ...
+
+    def list(self, graph: str | None = None, status: str | None = None) -> list[StoredExecution]:
+        """Latest records, optionally filtered, ordered by ``updated_at`` then id."""
+        ...
+
+    def history(self, execution_id: str) -> list[dict[str, Any]]:
+        """Every saved snapshot of the execution, oldest first; ``SnapshotNotFoundError`` when there is none."""
+        ...
+
+    def history_records(self, execution_id: str) -> list[StoredExecution]:
+        """Like :meth:`history` with each version's metadata (status and save time per version)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and file handles; the store is unusable afterwards."""
+        ...
+
+    def __enter__(self) -> ExecutionStore: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+class StoreBase:
+    """Context-manager support shared by the concrete stores."""
+
+    def close(self) -> None:  # pragma: no cover - every store overrides it
+        pass
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+# ----------------------------------------------------------------------------------------------- shared rules
+
+
+def check_execution_id(execution_id: Any) -> str:
+    """Return ``execution_id`` if it is a valid id, else raise ``StoreArgumentError`` saying what is allowed.
+
+    Valid ids are 1–200 characters of letters, digits, ``_ . : -``, start with a letter or digit and never
+    contain ``..`` — so an id can never name a path outside a store's directory.
+    """
+    if not isinstance(execution_id, str):
+        raise StoreArgumentError(f"execution id must be a str, got {type(execution_id).__name__}")
+    if not _ID.match(execution_id) or ".." in execution_id:
+        raise StoreArgumentError(
+            f"invalid execution id {execution_id[:80]!r}: use 1-200 letters, digits, '_', '.', ':' or '-', "
+            "starting with a letter or digit, without '..'"
+        )
+    return execution_id
+
+
+def check_graph(graph: Any) -> str:
+    """Return ``graph`` if it is a usable graph name (non-empty text without control characters)."""
+    if not isinstance(graph, str) or not graph or len(graph) > _MAX_NAME or any(ord(ch) < 32 for ch in graph):
+        raise StoreArgumentError(f"graph name must be 1-{_MAX_NAME} printable characters, got {graph!r:.80}")
+    return graph
+
+
+def check_status(status: Any) -> str:
+    if status not in STATUSES:
+        raise StoreArgumentError(f"unknown status {status!r}; use one of {', '.join(sorted(STATUSES))}")
+    return str(status)
+
+
+def check_version(expected_version: Any) -> int | None:
+    if expected_version is None:
+        return None
+    if type(expected_version) is not int or expected_version < 0:
+        raise StoreArgumentError(f"expected_version must be an int >= 0 or None, got {expected_version!r}")
+    return expected_version
+
+
+def canonical_correlation(correlation: Any) -> str:
+    """The one text form of a correlation: ``json.dumps(correlation, sort_keys=True, separators=(",", ":"))``.
+
+    A correlation maps str keys to JSON scalars (str, int, float, bool, None); anything else raises
+    ``StoreArgumentError``.
+    """
+    if not isinstance(correlation, Mapping) or not correlation:
+        raise StoreArgumentError(f"correlation must be a non-empty dict of str to JSON scalars, got {correlation!r:.80}")
+    for key, value in correlation.items():
+        if not isinstance(key, str):
+            raise StoreArgumentError(f"correlation keys must be str, got {key!r}")
+        if not (value is None or isinstance(value, (str, int, bool)) or (isinstance(value, float) and math.isfinite(value))):
+            raise StoreArgumentError(
+                f"correlation value for {key!r} must be a str, int, finite float, bool or None, got {type(value).__name__}"
+            )
+    return json.dumps(dict(correlation), sort_keys=True, separators=(",", ":"))
+
+
+def dump_snapshot(snapshot: Any) -> tuple[str, str]:
+    """Check a snapshot and return ``(execution_id, json_text)``; raises before anything is written."""
+    if not isinstance(snapshot, Mapping):
+        raise StoreArgumentError(f"snapshot must be a dict, got {type(snapshot).__name__}")
+    execution_id = check_execution_id(snapshot.get("execution_id"))
+    try:
+        text = json.dumps(snapshot, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise SnapshotEncodingError(
+            f"snapshot is not JSON-safe ({exc}); encode values with igniter_nb.runtime.codec.encode first",
+            execution_id=execution_id,
+        ) from exc
+    return execution_id, text
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SaveRequest:
+    """A validated ``save()`` call; ``resolve()`` merges it with what is stored."""
+
+    execution_id: str
+    snapshot_json: str
+    graph: str | None  # None = keep the stored graph (or take the snapshot's "graph" on a first save)
+    snapshot_graph: str | None
+    correlation_json: str | None  # canonical text; None = keep the stored correlation
+    status: str | None  # None = keep the stored status
+    expected_version: int | None
+
+    @classmethod
+    def build(
+        cls,
+        snapshot: Any,
+        graph: Any,
+        correlation: Any,
+        status: Any,
+        expected_version: Any,
+    ) -> SaveRequest:
+        execution_id, text = dump_snapshot(snapshot)
+        snap_graph = snapshot.get("graph")
+        return cls(
+            execution_id=execution_id,
+            snapshot_json=text,
+            graph=None if graph is None else check_graph(graph),
+            snapshot_graph=snap_graph if isinstance(snap_graph, str) and snap_graph else None,
+            correlation_json=None if correlation is None else canonical_correlation(correlation),
+            status=None if status is None else check_status(status),
+            expected_version=check_version(expected_version),
+        )
+
+    def resolve(self, stored: Metadata | None) -> Metadata:
+        """The metadata this save leaves behind, given what was stored before (None = nothing)."""
+        if stored is None:
+            graph = self.graph or self.snapshot_graph
+            return Metadata(graph, self.correlation_json, self.status)
+        return Metadata(
+            self.graph or stored.graph or self.snapshot_graph,
+            self.correlation_json if self.correlation_json is not None else stored.correlation_json,
+            self.status if self.status is not None else stored.status,
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Metadata:
+    """What a store keeps beside each snapshot version."""
+
+    graph: str | None
+    correlation_json: str | None
+    status: str | None
+
+    @property
+    def active_key(self) -> tuple[str, str] | None:
+        """``(graph, canonical correlation)`` when this execution belongs in the correlation index."""
+        if self.status in ACTIVE_STATUSES and self.graph is not None and self.correlation_json is not None:
+            return (self.graph, self.correlation_json)
+        return None
+
+    def correlation(self) -> dict[str, Any] | None:
+        return None if self.correlation_json is None else json.loads(self.correlation_json)
+
+
+def check_filters(graph: Any, status: Any) -> None:
+    if graph is not None:
+        check_graph(graph)
+    if status is not None:
+        check_status(status)
+
+
+def ensure_aware(value: dt.datetime) -> dt.datetime:
+    """Databases without time zones hand back naive UTC times; make them aware."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def not_found(execution_id: str) -> SnapshotNotFoundError:
+    return SnapshotNotFoundError(f"No stored snapshot for execution {execution_id!r}", execution_id=execution_id)
+
+
+def conflict(execution_id: str, expected: int, actual: int) -> ConcurrencyError:
+    """The error a lost compare-and-set raises (``actual`` 0 = the execution does not exist)."""
+    if expected == 0:
+        what = f"it already exists at version {actual}"
+    elif actual == 0:
+        what = "it does not exist"
+    else:
+        what = f"the stored version is {actual}"
+    return ConcurrencyError(
+        f"Cannot save execution {execution_id!r} expecting version {expected}: {what}; re-read it and retry",
+        execution_id=execution_id,
+        expected_version=expected,
+        actual_version=actual,
+    )
+
+
+def duplicate(execution_id: str, graph: str, correlation_json: str, other_id: str) -> DuplicateWorkflowError:
+    return DuplicateWorkflowError(
+        f"Cannot save execution {execution_id!r} as active: execution {other_id!r} of graph {graph!r} is already "
+        f"active with correlation {correlation_json}",
+        graph=graph,
+        execution_id=execution_id,
+        correlation=json.loads(correlation_json),
+        existing_execution_id=other_id,
+    )

@@ -1,0 +1,270 @@
+"""``FileStore``: one directory per execution, every version kept, safe for several processes on one machine.
+
+Layout under ``root``::
+
+    executions/<id>/v000000001.json   one file per saved version (history)
+    executions/<id>/current.json      the latest version (what fetch/record read)
+    index/<sha256>.json               active correlation index: {"execution_id", "graph", "correlation"}
+    .lock                             writers hold an exclusive flock on it
+
+Every file is written to a temporary name in the same directory, fsynced and renamed over the target, so a
+reader sees the old file or the new one, never a torn one. A writer killed between two steps leaves at worst
+a version file newer than ``current.json`` (ignored and overwritten by the next save) or a stale index entry
+(checked against ``current.json`` on every lookup and replaced by the next save).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from igniter_nb.errors import StoreError
+from igniter_nb.stores.base import (
+    Metadata,
+    SaveRequest,
+    StoreBase,
+    StoredExecution,
+    canonical_correlation,
+    check_execution_id,
+    check_filters,
+    check_graph,
+    conflict,
+    dump_json,
+    duplicate,
+    ensure_aware,
+    not_found,
+    utc_now,
+)
+
+_CURRENT = "current.json"
+
+
+class FileStore(StoreBase):
+    """Store executions as JSON files under ``root`` (created if missing). See the module docstring for layout."""
+
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
+        self.root = Path(root).absolute()
+        self._fsync = fsync
+        self._executions = self.root / "executions"
+        self._index = self.root / "index"
+        self._trash = self.root / "trash"
+        for folder in (self._executions, self._index, self._trash):
+            folder.mkdir(parents=True, exist_ok=True)
+        self._lock_path = self.root / ".lock"
+        self._lock_path.touch(exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"FileStore({str(self.root)!r})"
+
+    # ----------------------------------------------------------------------------------------------- writes
+
+    def save(
+        self,
+        snapshot: Mapping[str, Any],
+        *,
+        graph: str | None = None,
+        correlation: Mapping[str, Any] | None = None,
+        status: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        req = SaveRequest.build(snapshot, graph, correlation, status, expected_version)
+        folder = self._executions / req.execution_id
+        with self._locked():
+            current = self._read_envelope(folder / _CURRENT)
+            actual = current["version"] if current else 0
+            if req.expected_version is not None and req.expected_version != actual:
+                raise conflict(req.execution_id, req.expected_version, actual)
+            old = _metadata(current) if current else None
+            meta = req.resolve(old)
+            key = meta.active_key
+            if key is not None:
+                other = self._index_owner(key)
+                if other is not None and other != req.execution_id:
+                    raise duplicate(req.execution_id, key[0], key[1], other)
+            version = actual + 1
+            saved_at = utc_now()
+            envelope = _envelope(req.execution_id, version, saved_at.isoformat(), meta, req.snapshot_json).encode()
+            folder.mkdir(exist_ok=True)
+            self._write(folder / f"v{version:09d}.json", envelope)
+            if key is not None:
+                entry = {"execution_id": req.execution_id, "graph": key[0], "correlation": key[1]}
+                self._write(self._index_path(key), dump_json(entry).encode())
+            self._write(folder / _CURRENT, envelope)
+            old_key = old.active_key if old else None
+            if old_key is not None and old_key != key:
+                self._drop_index(old_key, req.execution_id)
+            return version
+
+    def delete(self, execution_id: str) -> bool:
+        folder = self._executions / check_execution_id(execution_id)
+        with self._locked():
+            current = self._read_envelope(folder / _CURRENT)
+            if current is not None:
+                key = _metadata(current).active_key
+                if key is not None:
+                    self._drop_index(key, execution_id)
+            if not folder.exists():
+                return False
+            doomed = self._trash / f"{execution_id}.{uuid.uuid4().hex}"
+            os.replace(folder, doomed)  # atomic: readers see the execution or nothing
+        shutil.rmtree(doomed, ignore_errors=True)
+        return current is not None
+
+    # ----------------------------------------------------------------------------------------------- reads
+
+    def fetch(self, execution_id: str) -> dict[str, Any]:
+        return self._current(execution_id)["snapshot"]  # type: ignore[no-any-return]
+
+    def record(self, execution_id: str) -> StoredExecution:
+        return _record(self._current(execution_id))
+
+    def exists(self, execution_id: str) -> bool:
+        return (self._executions / check_execution_id(execution_id) / _CURRENT).exists()
+
+    def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
+        return self._index_owner((check_graph(graph), canonical_correlation(correlation)))
+
+    def list(self, graph: str | None = None, status: str | None = None) -> list[StoredExecution]:
+        check_filters(graph, status)
+        records = []
+        for folder in self._executions.iterdir():
+            current = self._read_envelope(folder / _CURRENT)
+            if current is None:
+                continue
+            if (graph is None or current["graph"] == graph) and (status is None or current["status"] == status):
+                records.append(_record(current))
+        records.sort(key=lambda r: (r.updated_at, r.execution_id))
+        return records
+
+    def history(self, execution_id: str) -> list[dict[str, Any]]:
+        return [r.snapshot for r in self.history_records(execution_id)]
+
+    def history_records(self, execution_id: str) -> list[StoredExecution]:
+        folder = self._executions / check_execution_id(execution_id)
+        latest = self._current(execution_id)["version"]
+        records = []
+        for version in range(1, latest + 1):  # files past `latest` are leftovers of a killed writer
+            envelope = self._read_envelope(folder / f"v{version:09d}.json")
+            if envelope is not None:
+                records.append(_record(envelope))
+        return records
+
+    def close(self) -> None:
+        """Nothing is held open between calls."""
+
+    # ----------------------------------------------------------------------------------------------- helpers
+
+    def _current(self, execution_id: str) -> dict[str, Any]:
+        envelope = self._read_envelope(self._executions / check_execution_id(execution_id) / _CURRENT)
+        if envelope is None:
+            raise not_found(execution_id)
+        return envelope
+
+    def _index_path(self, key: tuple[str, str]) -> Path:
+        digest = hashlib.sha256(f"{key[0]}\x00{key[1]}".encode()).hexdigest()
+        return self._index / f"{digest}.json"
+
+    def _index_owner(self, key: tuple[str, str]) -> str | None:
+        """The id the index names for ``key``, if that execution really is active with that key."""
+        try:
+            entry = json.loads(self._index_path(key).read_bytes())
+        except FileNotFoundError:
+            return None
+        owner = entry.get("execution_id")
+        if not isinstance(owner, str) or (entry.get("graph"), entry.get("correlation")) != key:
+            return None
+        current = self._read_envelope(self._executions / check_execution_id(owner) / _CURRENT)
+        if current is None or _metadata(current).active_key != key:
+            return None  # stale entry left by a killed writer or a crash between index and current
+        return owner
+
+    def _drop_index(self, key: tuple[str, str], execution_id: str) -> None:
+        path = self._index_path(key)
+        try:
+            entry = json.loads(path.read_bytes())
+        except FileNotFoundError:
+            return
+        if entry.get("execution_id") == execution_id:
+            path.unlink(missing_ok=True)
+
+    def _read_envelope(self, path: Path) -> dict[str, Any] | None:
+        try:
+            data = path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        try:
+            return json.loads(data)  # type: ignore[no-any-return]
+        except ValueError as exc:  # only possible if someone edited the file by hand
+            raise StoreError(f"corrupt store file {path}: {exc}") from exc
+
+    def _write(self, path: Path, data: bytes) -> None:
+        tmp = path.with_name(f".tmp-{path.name}-{uuid.uuid4().hex}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            if self._fsync:
+                os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        os.replace(tmp, path)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    break
+                except OSError as exc:  # pragma: no cover - EINTR on signals
+                    if exc.errno != errno.EINTR:
+                        raise
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
+
+
+def _envelope(execution_id: str, version: int, saved_at: str, meta: Metadata, snapshot_json: str) -> str:
+    head = dump_json(
+        {
+            "execution_id": execution_id,
+            "version": version,
+            "saved_at": saved_at,
+            "graph": meta.graph,
+            "correlation": meta.correlation_json,
+            "status": meta.status,
+        }
+    )
+    return f'{head[:-1]},"snapshot":{snapshot_json}}}'  # splice the already-encoded snapshot in, no re-encode
+
+
+def _metadata(envelope: dict[str, Any]) -> Metadata:
+    return Metadata(envelope["graph"], envelope["correlation"], envelope["status"])
+
+
+def _record(envelope: dict[str, Any]) -> StoredExecution:
+    return StoredExecution(
+        execution_id=envelope["execution_id"],
+        snapshot=envelope["snapshot"],
+        version=envelope["version"],
+        graph=envelope["graph"],
+        correlation=None if envelope["correlation"] is None else json.loads(envelope["correlation"]),
+        status=envelope["status"],
+        updated_at=ensure_aware(dt.datetime.fromisoformat(envelope["saved_at"])),
+    )

@@ -1,0 +1,150 @@
+"""``MemoryStore``: a process-local store for tests, notebooks and single-process services."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from igniter_nb.stores.base import (
+    Metadata,
+    SaveRequest,
+    StoreBase,
+    StoredExecution,
+    canonical_correlation,
+    check_execution_id,
+    check_filters,
+    check_graph,
+    conflict,
+    duplicate,
+    not_found,
+    utc_now,
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Version:
+    version: int
+    saved_at: dt.datetime
+    meta: Metadata
+    snapshot_json: str
+
+    def to_record(self, execution_id: str) -> StoredExecution:
+        return StoredExecution(
+            execution_id=execution_id,
+            snapshot=json.loads(self.snapshot_json),
+            version=self.version,
+            graph=self.meta.graph,
+            correlation=self.meta.correlation(),
+            status=self.meta.status,
+            updated_at=self.saved_at,
+        )
+
+
+class MemoryStore(StoreBase):
+    """Thread-safe in-memory store (one lock). Snapshots are kept as JSON text, so what ``fetch`` returns is a
+    fresh dict that can never alias the stored one, and no deep copy of arbitrary objects is ever made.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._executions: dict[str, list[_Version]] = {}
+        self._active: dict[tuple[str, str], str] = {}
+
+    def __repr__(self) -> str:
+        return f"MemoryStore({len(self._executions)} executions)"
+
+    def save(
+        self,
+        snapshot: Mapping[str, Any],
+        *,
+        graph: str | None = None,
+        correlation: Mapping[str, Any] | None = None,
+        status: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        req = SaveRequest.build(snapshot, graph, correlation, status, expected_version)
+        with self._lock:
+            versions = self._executions.get(req.execution_id)
+            current = versions[-1] if versions else None
+            actual = current.version if current else 0
+            if req.expected_version is not None and req.expected_version != actual:
+                raise conflict(req.execution_id, req.expected_version, actual)
+            meta = req.resolve(current.meta if current else None)
+            key = meta.active_key
+            if key is not None:
+                other = self._active.get(key)
+                if other is not None and other != req.execution_id:
+                    raise duplicate(req.execution_id, key[0], key[1], other)
+            old_key = current.meta.active_key if current else None
+            if old_key is not None and old_key != key and self._active.get(old_key) == req.execution_id:
+                del self._active[old_key]
+            if key is not None:
+                self._active[key] = req.execution_id
+            entry = _Version(actual + 1, utc_now(), meta, req.snapshot_json)
+            self._executions.setdefault(req.execution_id, []).append(entry)
+            return entry.version
+
+    def fetch(self, execution_id: str) -> dict[str, Any]:
+        return json.loads(self._latest(execution_id).snapshot_json)  # type: ignore[no-any-return]
+
+    def record(self, execution_id: str) -> StoredExecution:
+        return self._latest(execution_id).to_record(execution_id)
+
+    def _latest(self, execution_id: str) -> _Version:
+        check_execution_id(execution_id)
+        with self._lock:
+            versions = self._executions.get(execution_id)
+            if not versions:
+                raise not_found(execution_id)
+            return versions[-1]
+
+    def delete(self, execution_id: str) -> bool:
+        check_execution_id(execution_id)
+        with self._lock:
+            versions = self._executions.pop(execution_id, None)
+            if not versions:
+                return False
+            key = versions[-1].meta.active_key
+            if key is not None and self._active.get(key) == execution_id:
+                del self._active[key]
+            return True
+
+    def exists(self, execution_id: str) -> bool:
+        check_execution_id(execution_id)
+        with self._lock:
+            return execution_id in self._executions
+
+    def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
+        key = (check_graph(graph), canonical_correlation(correlation))
+        with self._lock:
+            return self._active.get(key)
+
+    def list(self, graph: str | None = None, status: str | None = None) -> list[StoredExecution]:
+        check_filters(graph, status)
+        with self._lock:
+            latest = [(eid, versions[-1]) for eid, versions in self._executions.items()]
+        chosen = [
+            (v.saved_at, eid, v)
+            for eid, v in latest
+            if (graph is None or v.meta.graph == graph) and (status is None or v.meta.status == status)
+        ]
+        chosen.sort(key=lambda item: (item[0], item[1]))
+        return [v.to_record(eid) for _, eid, v in chosen]
+
+    def history(self, execution_id: str) -> list[dict[str, Any]]:
+        return [r.snapshot for r in self.history_records(execution_id)]
+
+    def history_records(self, execution_id: str) -> list[StoredExecution]:
+        check_execution_id(execution_id)
+        with self._lock:
+            versions = list(self._executions.get(execution_id, ()))
+        if not versions:
+            raise not_found(execution_id)
+        return [v.to_record(execution_id) for v in versions]
+
+    def close(self) -> None:
+        """Nothing to release; the data stays readable (a memory store has no connection)."""

@@ -1,0 +1,259 @@
+"""``RedisStore``: executions in a Redis server, every save one atomic Lua script.
+
+Keys (``<ns>`` = the namespace, default ``igniter``)::
+
+    <ns>:exec:<id>                          hash: snapshot, version, graph, correlation, status, updated_at, corr_key
+    <ns>:hist:<id>                          list of every saved version (JSON envelopes), oldest first
+    <ns>:corr:<graph>:<canonical corr>      -> id of the ACTIVE execution with that correlation
+    <ns>:graph:<graph>                      set of the graph's execution ids
+    <ns>:ids                                set of every execution id
+
+The save script checks the expected version, the active-correlation uniqueness, updates the hash, the indexes
+and the history in one step, so concurrent writers in any number of processes can never lose an update, and a
+killed client can never leave half a save behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from igniter_nb.errors import StoreError
+from igniter_nb.stores.base import (
+    SaveRequest,
+    StoreBase,
+    StoredExecution,
+    canonical_correlation,
+    check_execution_id,
+    check_filters,
+    check_graph,
+    conflict,
+    duplicate,
+    ensure_aware,
+    not_found,
+    utc_now,
+)
+
+_SAVE = """
+local ns, id = ARGV[1], ARGV[2]
+local cur = redis.call('HMGET', KEYS[1], 'version', 'graph', 'correlation', 'status', 'corr_key')
+local actual = tonumber(cur[1]) or 0
+if ARGV[8] ~= '' and tonumber(ARGV[8]) ~= actual then
+  return {'conflict', tostring(actual)}
+end
+local old_graph = cur[2] or ''
+local graph = ARGV[4]
+if graph == '' then graph = old_graph end
+if graph == '' then graph = ARGV[5] end
+local corr = ARGV[6]
+if corr == '' then corr = cur[3] or '' end
+local status = ARGV[7]
+if status == '' then status = cur[4] or '' end
+local key = ''
+if (status == 'running' or status == 'pending' or status == 'waiting') and graph ~= '' and corr ~= '' then
+  key = ns .. ':corr:' .. graph .. ':' .. corr
+end
+if key ~= '' then
+  local other = redis.call('GET', key)
+  if other and other ~= id then
+    return {'duplicate', other}
+  end
+end
+local old_key = cur[5] or ''
+if old_key ~= '' and old_key ~= key and redis.call('GET', old_key) == id then
+  redis.call('DEL', old_key)
+end
+local version = actual + 1
+redis.call('HSET', KEYS[1], 'snapshot', ARGV[3], 'version', version, 'updated_at', ARGV[9],
+           'graph', graph, 'correlation', corr, 'status', status, 'corr_key', key)
+if key ~= '' then redis.call('SET', key, id) end
+if old_graph ~= '' and old_graph ~= graph then redis.call('SREM', ns .. ':graph:' .. old_graph, id) end
+if graph ~= '' then redis.call('SADD', ns .. ':graph:' .. graph, id) end
+redis.call('SADD', ns .. ':ids', id)
+redis.call('RPUSH', KEYS[2], '{"version":' .. version .. ',"saved_at":' .. cjson.encode(ARGV[9]) ..
+  ',"graph":' .. cjson.encode(graph) .. ',"correlation":' .. cjson.encode(corr) ..
+  ',"status":' .. cjson.encode(status) .. ',"snapshot":' .. ARGV[3] .. '}')
+return {'ok', tostring(version)}
+"""
+
+_DELETE = """
+local ns, id = ARGV[1], ARGV[2]
+local cur = redis.call('HMGET', KEYS[1], 'graph', 'corr_key', 'version')
+if not cur[3] then
+  redis.call('DEL', KEYS[2])
+  return 0
+end
+local key = cur[2] or ''
+if key ~= '' and redis.call('GET', key) == id then redis.call('DEL', key) end
+if cur[1] and cur[1] ~= '' then redis.call('SREM', ns .. ':graph:' .. cur[1], id) end
+redis.call('SREM', ns .. ':ids', id)
+redis.call('DEL', KEYS[1], KEYS[2])
+return 1
+"""
+
+_FIELDS = ("snapshot", "version", "graph", "correlation", "status", "updated_at")
+
+
+class RedisStore(StoreBase):
+    """Store executions in Redis. ``url_or_client`` is a ``redis://`` URL or a ``redis.Redis`` client (which the
+    store then does not close). ``namespace`` prefixes every key, so several stores can share one database.
+    """
+
+    def __init__(self, url_or_client: Any, namespace: str = "igniter") -> None:
+        import redis
+
+        if not isinstance(namespace, str) or not namespace or any(ch.isspace() for ch in namespace):
+            raise ValueError(f"namespace must be non-empty text without spaces, got {namespace!r}")
+        self.namespace = namespace
+        if isinstance(url_or_client, str):
+            self.client = redis.Redis.from_url(url_or_client)
+            self._owns_client = True
+        else:
+            self.client = url_or_client
+            self._owns_client = False
+        self._save_script = self.client.register_script(_SAVE)
+        self._delete_script = self.client.register_script(_DELETE)
+
+    def __repr__(self) -> str:
+        return f"RedisStore(namespace={self.namespace!r})"
+
+    def _key(self, kind: str, execution_id: str) -> str:
+        return f"{self.namespace}:{kind}:{execution_id}"
+
+    # ----------------------------------------------------------------------------------------------- writes
+
+    def save(
+        self,
+        snapshot: Mapping[str, Any],
+        *,
+        graph: str | None = None,
+        correlation: Mapping[str, Any] | None = None,
+        status: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        req = SaveRequest.build(snapshot, graph, correlation, status, expected_version)
+        eid = req.execution_id
+        result = self._save_script(
+            keys=[self._key("exec", eid), self._key("hist", eid)],
+            args=[
+                self.namespace,
+                eid,
+                req.snapshot_json,
+                req.graph or "",
+                req.snapshot_graph or "",
+                req.correlation_json or "",
+                req.status or "",
+                "" if req.expected_version is None else str(req.expected_version),
+                utc_now().isoformat(),
+            ],
+        )
+        outcome, detail = _text(result[0]), _text(result[1])
+        if outcome == "ok":
+            return int(detail)
+        if outcome == "conflict":
+            raise conflict(eid, req.expected_version or 0, int(detail))
+        if outcome == "duplicate":
+            meta = self._meta_for_error(eid, req)
+            raise duplicate(eid, meta[0], meta[1], detail)
+        raise StoreError(f"unexpected answer from the save script: {result!r}", execution_id=eid)
+
+    def _meta_for_error(self, eid: str, req: SaveRequest) -> tuple[str, str]:
+        stored = self.client.hmget(self._key("exec", eid), ["graph", "correlation"])
+        graph = req.graph or _text(stored[0]) or req.snapshot_graph or ""
+        return graph, req.correlation_json or _text(stored[1]) or ""
+
+    def delete(self, execution_id: str) -> bool:
+        eid = check_execution_id(execution_id)
+        done = self._delete_script(keys=[self._key("exec", eid), self._key("hist", eid)], args=[self.namespace, eid])
+        return bool(int(done))
+
+    # ----------------------------------------------------------------------------------------------- reads
+
+    def fetch(self, execution_id: str) -> dict[str, Any]:
+        eid = check_execution_id(execution_id)
+        text = self.client.hget(self._key("exec", eid), "snapshot")
+        if text is None:
+            raise not_found(eid)
+        return json.loads(text)  # type: ignore[no-any-return]
+
+    def record(self, execution_id: str) -> StoredExecution:
+        eid = check_execution_id(execution_id)
+        values = self.client.hmget(self._key("exec", eid), list(_FIELDS))
+        if values[0] is None:
+            raise not_found(eid)
+        return _record(eid, values)
+
+    def exists(self, execution_id: str) -> bool:
+        return bool(self.client.exists(self._key("exec", check_execution_id(execution_id))))
+
+    def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
+        key = f"{self.namespace}:corr:{check_graph(graph)}:{canonical_correlation(correlation)}"
+        found = self.client.get(key)
+        return None if found is None else _text(found)
+
+    def list(self, graph: str | None = None, status: str | None = None) -> list[StoredExecution]:
+        check_filters(graph, status)
+        members = self.client.smembers(f"{self.namespace}:graph:{graph}" if graph else f"{self.namespace}:ids")
+        ids = sorted(_text(m) for m in members)
+        pipe = self.client.pipeline(transaction=False)
+        for eid in ids:
+            pipe.hmget(self._key("exec", eid), list(_FIELDS))
+        records = []
+        for eid, values in zip(ids, pipe.execute(), strict=True):
+            if values[0] is None:
+                continue  # deleted between the two calls
+            rec = _record(eid, values)
+            if (graph is None or rec.graph == graph) and (status is None or rec.status == status):
+                records.append(rec)
+        records.sort(key=lambda r: (r.updated_at, r.execution_id))
+        return records
+
+    def history(self, execution_id: str) -> list[dict[str, Any]]:
+        return [r.snapshot for r in self.history_records(execution_id)]
+
+    def history_records(self, execution_id: str) -> list[StoredExecution]:
+        eid = check_execution_id(execution_id)
+        items = self.client.lrange(self._key("hist", eid), 0, -1)
+        if not items:
+            raise not_found(eid)
+        records = []
+        for item in items:
+            env = json.loads(item)
+            records.append(
+                StoredExecution(
+                    execution_id=eid,
+                    snapshot=env["snapshot"],
+                    version=env["version"],
+                    graph=env["graph"] or None,
+                    correlation=json.loads(env["correlation"]) if env["correlation"] else None,
+                    status=env["status"] or None,
+                    updated_at=ensure_aware(dt.datetime.fromisoformat(env["saved_at"])),
+                )
+            )
+        return records
+
+    def close(self) -> None:
+        """Close the connection pool if the store created the client."""
+        if self._owns_client:
+            self.client.close()
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode()
+    return "" if value is None else str(value)
+
+
+def _record(eid: str, values: list[Any]) -> StoredExecution:
+    snapshot, version, graph, correlation, status, updated_at = (_text(v) for v in values)
+    return StoredExecution(
+        execution_id=eid,
+        snapshot=json.loads(snapshot),
+        version=int(version),
+        graph=graph or None,
+        correlation=json.loads(correlation) if correlation else None,
+        status=status or None,
+        updated_at=ensure_aware(dt.datetime.fromisoformat(updated_at)),
+    )

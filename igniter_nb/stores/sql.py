@@ -1,0 +1,366 @@
+"""``SQLStore``: executions in a SQL database through SQLAlchemy Core — SQLite embedded, PostgreSQL shared.
+
+Two tables, created on first use (names prefixed with ``table_prefix``, default ``igniter_``):
+
+* ``executions`` — one row per execution: ``execution_id`` (primary key), ``graph``, ``correlation_key``
+  (canonical correlation JSON), ``status``, ``active``, ``version``, ``snapshot`` (JSON text),
+  ``updated_at``; a partial unique index on ``(graph, correlation_key) WHERE active`` is both the O(log n)
+  correlation lookup and the guarantee that only one active execution has a correlation;
+* ``execution_history`` — one row per saved version (``execution_id``, ``version``, ``saved_at``, ``graph``,
+  ``correlation_key``, ``status``, ``snapshot``).
+
+Every save is one transaction: the row is read ``FOR UPDATE`` (SQLite: ``BEGIN IMMEDIATE``), the version
+checked, then ``UPDATE ... WHERE execution_id = :id AND version = :read`` and a history insert. SQLite files
+run in WAL mode with a busy timeout so several processes can share one file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import zlib
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from igniter_nb.errors import StoreError
+from igniter_nb.stores.base import (
+    Metadata,
+    SaveRequest,
+    StoreBase,
+    StoredExecution,
+    canonical_correlation,
+    check_execution_id,
+    check_filters,
+    check_graph,
+    conflict,
+    duplicate,
+    ensure_aware,
+    not_found,
+    utc_now,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine, Row, Table
+
+_SAVE_ATTEMPTS = 8
+
+
+class SQLStore(StoreBase):
+    """Store executions in SQL. ``url`` is a SQLAlchemy URL (``sqlite:///path.db``, ``sqlite://`` for an
+    in-memory database, ``postgresql+psycopg://user@host/db``; plain ``postgresql://`` uses psycopg 3) or an
+    ``Engine``.
+    """
+
+    def __init__(self, url: str | Engine, *, table_prefix: str = "igniter_", busy_timeout_ms: int = 30_000) -> None:
+        import sqlalchemy as sa
+
+        self._sa = sa
+        if isinstance(url, sa.Engine):
+            self.engine = url
+        else:
+            self.engine = _create_engine(url, busy_timeout_ms)
+        self._is_sqlite = self.engine.dialect.name == "sqlite"
+        self._is_postgres = self.engine.dialect.name == "postgresql"
+        # An in-memory SQLite database is one shared connection: serialise its use across threads.
+        self._serial: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if self._is_sqlite and _is_memory(self.engine) else contextlib.nullcontext()
+        )
+        self.table_prefix = table_prefix
+        self._executions, self._history = _tables(sa, table_prefix)
+        self._ready = False
+
+    def __repr__(self) -> str:
+        return f"SQLStore({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    # ----------------------------------------------------------------------------------------------- writes
+
+    def save(
+        self,
+        snapshot: Mapping[str, Any],
+        *,
+        graph: str | None = None,
+        correlation: Mapping[str, Any] | None = None,
+        status: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        req = SaveRequest.build(snapshot, graph, correlation, status, expected_version)
+        sa = self._sa
+        for _ in range(_SAVE_ATTEMPTS):
+            try:
+                return self._save_once(req)
+            except sa.exc.IntegrityError:
+                # A concurrent transaction inserted the same id or took the same active correlation first.
+                # Go again: the next attempt sees its row and answers with the right error (or succeeds).
+                continue
+            except sa.exc.OperationalError as exc:
+                if not _is_transient(exc):
+                    raise
+        raise StoreError(f"could not save execution {req.execution_id!r}: too many conflicting writers",
+                         execution_id=req.execution_id)
+
+    def _save_once(self, req: SaveRequest) -> int:
+        sa, t, h = self._sa, self._executions, self._history
+        with self._write() as conn:
+            row = conn.execute(
+                sa.select(t.c.version, t.c.graph, t.c.correlation_key, t.c.status)
+                .where(t.c.execution_id == req.execution_id)
+                .with_for_update()
+            ).first()
+            actual = row.version if row is not None else 0
+            if req.expected_version is not None and req.expected_version != actual:
+                raise conflict(req.execution_id, req.expected_version, actual)
+            meta = req.resolve(Metadata(row.graph, row.correlation_key, row.status) if row is not None else None)
+            key = meta.active_key
+            if key is not None:
+                other = conn.execute(
+                    sa.select(t.c.execution_id).where(
+                        t.c.graph == key[0], t.c.correlation_key == key[1], t.c.active, t.c.execution_id != req.execution_id
+                    )
+                ).scalar()
+                if other is not None:
+                    raise duplicate(req.execution_id, key[0], key[1], other)
+            now = utc_now()
+            version = actual + 1
+            values = {
+                "graph": meta.graph,
+                "correlation_key": meta.correlation_json,
+                "status": meta.status,
+                "active": key is not None,
+                "version": version,
+                "snapshot": req.snapshot_json,
+                "updated_at": now,
+            }
+            if row is None:
+                conn.execute(sa.insert(t).values(execution_id=req.execution_id, **values))
+            else:
+                done = conn.execute(
+                    sa.update(t).where(t.c.execution_id == req.execution_id, t.c.version == actual).values(**values)
+                )
+                if done.rowcount != 1:  # cannot happen under the row lock; kept as the CAS guarantee itself
+                    raise conflict(req.execution_id, actual, -1)
+            conn.execute(
+                sa.insert(h).values(
+                    execution_id=req.execution_id,
+                    version=version,
+                    saved_at=now,
+                    graph=meta.graph,
+                    correlation_key=meta.correlation_json,
+                    status=meta.status,
+                    snapshot=req.snapshot_json,
+                )
+            )
+            return version
+
+    def delete(self, execution_id: str) -> bool:
+        check_execution_id(execution_id)
+        sa = self._sa
+        with self._write() as conn:
+            conn.execute(sa.delete(self._history).where(self._history.c.execution_id == execution_id))
+            done = conn.execute(sa.delete(self._executions).where(self._executions.c.execution_id == execution_id))
+            return bool(done.rowcount)
+
+    # ----------------------------------------------------------------------------------------------- reads
+
+    def fetch(self, execution_id: str) -> dict[str, Any]:
+        check_execution_id(execution_id)
+        t = self._executions
+        with self._read() as conn:
+            text = conn.execute(self._sa.select(t.c.snapshot).where(t.c.execution_id == execution_id)).scalar()
+        if text is None:
+            raise not_found(execution_id)
+        return _loads(text)
+
+    def record(self, execution_id: str) -> StoredExecution:
+        check_execution_id(execution_id)
+        t = self._executions
+        with self._read() as conn:
+            row = conn.execute(self._record_query().where(t.c.execution_id == execution_id)).first()
+        if row is None:
+            raise not_found(execution_id)
+        return _record(row)
+
+    def exists(self, execution_id: str) -> bool:
+        check_execution_id(execution_id)
+        t = self._executions
+        with self._read() as conn:
+            return conn.execute(self._sa.select(t.c.version).where(t.c.execution_id == execution_id)).first() is not None
+
+    def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
+        key = canonical_correlation(correlation)
+        t = self._executions
+        query = self._sa.select(t.c.execution_id).where(t.c.graph == check_graph(graph), t.c.correlation_key == key, t.c.active)
+        with self._read() as conn:
+            found: str | None = conn.execute(query).scalar()
+            return found
+
+    def list(self, graph: str | None = None, status: str | None = None) -> list[StoredExecution]:
+        check_filters(graph, status)
+        t = self._executions
+        query = self._record_query().order_by(t.c.updated_at, t.c.execution_id)
+        if graph is not None:
+            query = query.where(t.c.graph == graph)
+        if status is not None:
+            query = query.where(t.c.status == status)
+        with self._read() as conn:
+            return [_record(row) for row in conn.execute(query)]
+
+    def history(self, execution_id: str) -> list[dict[str, Any]]:
+        return [r.snapshot for r in self.history_records(execution_id)]
+
+    def history_records(self, execution_id: str) -> list[StoredExecution]:
+        check_execution_id(execution_id)
+        h = self._history
+        query = (
+            self._sa.select(
+                h.c.execution_id, h.c.snapshot, h.c.version, h.c.graph, h.c.correlation_key, h.c.status,
+                h.c.saved_at.label("updated_at"),
+            )
+            .where(h.c.execution_id == execution_id)
+            .order_by(h.c.version)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            raise not_found(execution_id)
+        return [_record(row) for row in rows]
+
+    def create_tables(self) -> None:
+        """Create the tables and indexes if missing (done automatically on first use; safe to call concurrently)."""
+        with self._serial, self.engine.connect() as conn:
+            conn.execution_options(igniter_write=True)
+            with conn.begin():
+                if self._is_postgres:  # concurrent CREATE TABLE IF NOT EXISTS can still collide in pg_type
+                    conn.execute(self._sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(self.table_prefix)})
+                self._executions.metadata.create_all(conn, checkfirst=True)
+        self._ready = True
+
+    def close(self) -> None:
+        """Dispose of the connection pool."""
+        self.engine.dispose()
+
+    # ----------------------------------------------------------------------------------------------- helpers
+
+    def _record_query(self) -> Any:
+        t = self._executions
+        return self._sa.select(
+            t.c.execution_id, t.c.snapshot, t.c.version, t.c.graph, t.c.correlation_key, t.c.status, t.c.updated_at
+        )
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        if not self._ready:
+            self.create_tables()
+        with self._serial, self.engine.connect() as conn:
+            conn.execution_options(igniter_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Connection]:
+        if not self._ready:
+            self.create_tables()
+        with self._serial, self.engine.connect() as conn, conn.begin():
+            yield conn
+
+
+def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
+    import sqlalchemy as sa
+    from sqlalchemy import event
+    from sqlalchemy.pool import StaticPool
+
+    parsed = sa.make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    memory = parsed.database in (None, "", ":memory:")
+    options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}}
+    if memory:
+        options["poolclass"] = StaticPool
+    engine = sa.create_engine(parsed, **options)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        if not memory:
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable across process crashes
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Writers take the write lock up front: a deferred transaction that later upgrades can fail with
+        # SQLITE_BUSY without waiting, which would break the compare-and-set under contention.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("igniter_write") else "BEGIN")
+
+    return engine
+
+
+def _tables(sa: Any, prefix: str) -> tuple[Table, Table]:
+    metadata = sa.MetaData()
+    executions = sa.Table(
+        f"{prefix}executions",
+        metadata,
+        sa.Column("execution_id", sa.String(200), primary_key=True),
+        sa.Column("graph", sa.String(200), nullable=True),
+        sa.Column("correlation_key", sa.Text, nullable=True),
+        sa.Column("status", sa.String(20), nullable=True),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("snapshot", sa.Text, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    sa.Index(
+        f"{prefix}executions_active_correlation",
+        executions.c.graph,
+        executions.c.correlation_key,
+        unique=True,
+        sqlite_where=executions.c.active,
+        postgresql_where=executions.c.active,
+    )
+    sa.Index(f"{prefix}executions_graph_status", executions.c.graph, executions.c.status)
+    history = sa.Table(
+        f"{prefix}execution_history",
+        metadata,
+        sa.Column("execution_id", sa.String(200), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True),
+        sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("graph", sa.String(200), nullable=True),
+        sa.Column("correlation_key", sa.Text, nullable=True),
+        sa.Column("status", sa.String(20), nullable=True),
+        sa.Column("snapshot", sa.Text, nullable=False),
+    )
+    return executions, history
+
+
+def _record(row: Row[Any]) -> StoredExecution:
+    return StoredExecution(
+        execution_id=row.execution_id,
+        snapshot=_loads(row.snapshot),
+        version=row.version,
+        graph=row.graph,
+        correlation=Metadata(row.graph, row.correlation_key, row.status).correlation(),
+        status=row.status,
+        updated_at=ensure_aware(row.updated_at),
+    )
+
+
+def _loads(text: str) -> dict[str, Any]:
+    import json
+
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def _is_memory(engine: Engine) -> bool:
+    return engine.url.database in (None, "", ":memory:")
+
+
+def _is_transient(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "database is locked" in text or "deadlock detected" in text or "could not serialize" in text
+
+
+def _lock_key(prefix: str) -> int:
+    return zlib.crc32(f"igniter_nb.stores.sql:{prefix}".encode()) & 0x7FFFFFFF
