@@ -8,6 +8,7 @@ correlation canonical form, which statuses are *active*) are the same for every 
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import datetime as dt
 import json
@@ -95,15 +96,15 @@ class ExecutionStore(Protocol):
         """The id of the *active* execution of ``graph`` with exactly this correlation, by index lookup."""
         ...
 
-    def list(self, graph: str | None = None, status: str | None = None) -> list[StoredExecution]:
+    def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         """Latest records, optionally filtered, ordered by ``updated_at`` then id."""
         ...
 
-    def history(self, execution_id: str) -> list[dict[str, Any]]:
+    def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
         """Every saved snapshot of the execution, oldest first; ``SnapshotNotFoundError`` when there is none."""
         ...
 
-    def history_records(self, execution_id: str) -> list[StoredExecution]:
+    def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         """Like :meth:`history` with each version's metadata (status and save time per version)."""
         ...
 

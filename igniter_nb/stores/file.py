@@ -15,6 +15,7 @@ a version file newer than ``current.json`` (ignored and overwritten by the next 
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import datetime as dt
 import errno
@@ -134,7 +135,7 @@ class FileStore(StoreBase):
     def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
         return self._index_owner((check_graph(graph), canonical_correlation(correlation)))
 
-    def list(self, graph: str | None = None, status: str | None = None) -> list[StoredExecution]:
+    def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)
         records = []
         for folder in self._executions.iterdir():
@@ -146,10 +147,10 @@ class FileStore(StoreBase):
         records.sort(key=lambda r: (r.updated_at, r.execution_id))
         return records
 
-    def history(self, execution_id: str) -> list[dict[str, Any]]:
+    def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
         return [r.snapshot for r in self.history_records(execution_id)]
 
-    def history_records(self, execution_id: str) -> list[StoredExecution]:
+    def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         folder = self._executions / check_execution_id(execution_id)
         latest = self._current(execution_id)["version"]
         records = []

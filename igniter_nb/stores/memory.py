@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import datetime as dt
 import json
@@ -123,7 +124,7 @@ class MemoryStore(StoreBase):
         with self._lock:
             return self._active.get(key)
 
-    def list(self, graph: str | None = None, status: str | None = None) -> list[StoredExecution]:
+    def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)
         with self._lock:
             latest = [(eid, versions[-1]) for eid, versions in self._executions.items()]
@@ -135,10 +136,10 @@ class MemoryStore(StoreBase):
         chosen.sort(key=lambda item: (item[0], item[1]))
         return [v.to_record(eid) for _, eid, v in chosen]
 
-    def history(self, execution_id: str) -> list[dict[str, Any]]:
+    def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
         return [r.snapshot for r in self.history_records(execution_id)]
 
-    def history_records(self, execution_id: str) -> list[StoredExecution]:
+    def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         check_execution_id(execution_id)
         with self._lock:
             versions = list(self._executions.get(execution_id, ()))

@@ -15,6 +15,7 @@ killed client can never leave half a save behind.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -193,7 +194,7 @@ class RedisStore(StoreBase):
         found = self.client.get(key)
         return None if found is None else _text(found)
 
-    def list(self, graph: str | None = None, status: str | None = None) -> list[StoredExecution]:
+    def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)
         members = self.client.smembers(f"{self.namespace}:graph:{graph}" if graph else f"{self.namespace}:ids")
         ids = sorted(_text(m) for m in members)
@@ -210,10 +211,10 @@ class RedisStore(StoreBase):
         records.sort(key=lambda r: (r.updated_at, r.execution_id))
         return records
 
-    def history(self, execution_id: str) -> list[dict[str, Any]]:
+    def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
         return [r.snapshot for r in self.history_records(execution_id)]
 
-    def history_records(self, execution_id: str) -> list[StoredExecution]:
+    def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         eid = check_execution_id(execution_id)
         items = self.client.lrange(self._key("hist", eid), 0, -1)
         if not items:

@@ -16,6 +16,7 @@ run in WAL mode with a busy timeout so several processes can share one file.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import threading
 import zlib
@@ -40,7 +41,7 @@ from igniter_nb.stores.base import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine, Row, Table
+    from sqlalchemy import Connection, Engine, Table
 
 _SAVE_ATTEMPTS = 8
 
@@ -193,7 +194,7 @@ class SQLStore(StoreBase):
             found: str | None = conn.execute(query).scalar()
             return found
 
-    def list(self, graph: str | None = None, status: str | None = None) -> list[StoredExecution]:
+    def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)
         t = self._executions
         query = self._record_query().order_by(t.c.updated_at, t.c.execution_id)
@@ -204,10 +205,10 @@ class SQLStore(StoreBase):
         with self._read() as conn:
             return [_record(row) for row in conn.execute(query)]
 
-    def history(self, execution_id: str) -> list[dict[str, Any]]:
+    def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
         return [r.snapshot for r in self.history_records(execution_id)]
 
-    def history_records(self, execution_id: str) -> list[StoredExecution]:
+    def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         check_execution_id(execution_id)
         h = self._history
         query = (
@@ -335,7 +336,7 @@ def _tables(sa: Any, prefix: str) -> tuple[Table, Table]:
     return executions, history
 
 
-def _record(row: Row[Any]) -> StoredExecution:
+def _record(row: Any) -> StoredExecution:
     return StoredExecution(
         execution_id=row.execution_id,
         snapshot=_loads(row.snapshot),

@@ -1,0 +1,59 @@
+"""Execution stores: one protocol (:class:`ExecutionStore`), five implementations, ``from_url``, ``export_parquet``.
+
+The store classes load lazily, so ``import igniter_nb.stores`` never imports SQLAlchemy, redis or pyarrow;
+those are imported by the store that needs them when it is created. See ``docs/stores.md``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from igniter_nb.stores.base import ACTIVE_STATUSES, FINISHED_STATUSES, STATUSES, ExecutionStore, StoredExecution
+from igniter_nb.stores.url import from_url
+
+if TYPE_CHECKING:
+    from igniter_nb.stores.file import FileStore
+    from igniter_nb.stores.memory import MemoryStore
+    from igniter_nb.stores.parquet import ParquetStore, export_parquet
+    from igniter_nb.stores.redis import RedisStore
+    from igniter_nb.stores.sql import SQLStore
+
+_LAZY = {
+    "MemoryStore": "igniter_nb.stores.memory",
+    "FileStore": "igniter_nb.stores.file",
+    "SQLStore": "igniter_nb.stores.sql",
+    "RedisStore": "igniter_nb.stores.redis",
+    "ParquetStore": "igniter_nb.stores.parquet",
+    "export_parquet": "igniter_nb.stores.parquet",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'igniter_nb.stores' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+__all__ = [
+    "ExecutionStore",
+    "StoredExecution",
+    "MemoryStore",
+    "FileStore",
+    "SQLStore",
+    "RedisStore",
+    "ParquetStore",
+    "from_url",
+    "export_parquet",
+    "ACTIVE_STATUSES",
+    "FINISHED_STATUSES",
+    "STATUSES",
+]

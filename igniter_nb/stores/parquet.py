@@ -1,0 +1,422 @@
+"""``ParquetStore``: an append-only snapshot log as a parquet dataset, plus ``export_parquet`` from any store.
+
+Layout under ``root``::
+
+    <execution_id>/v000000001.parquet   one single-row file per saved version, written atomically
+    _index.sqlite                       sidecar index: latest version, status, active correlation per execution
+    .lock                               writers hold an exclusive flock on it
+
+Every file has the columns ``execution_id``, ``version``, ``saved_at`` (timestamp, UTC), ``graph``, ``status``,
+``correlation`` (canonical JSON text or null) and ``snapshot`` (JSON text). ``pandas.read_parquet(root)`` or
+``pyarrow.dataset.dataset(root)`` reads the whole log (names starting with ``_`` or ``.`` are skipped by both);
+the current state of an execution is its highest version. The sidecar index is derived data: it makes
+``fetch`` and ``find_by_correlation`` lookups instead of scans and can be rebuilt from the log with
+:meth:`ParquetStore.rebuild_index`.
+
+A save first notes its intent in the index, then writes the version file (temporary name, fsync, rename), then
+records it in the index; a writer killed in between leaves an intent that the next writer (or the next
+``ParquetStore`` opened on the directory) finishes or drops, so no torn or duplicate version is ever visible.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import itertools
+import json
+import os
+import shutil
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from igniter_nb.stores.base import (
+    ExecutionStore,
+    Metadata,
+    SaveRequest,
+    StoreBase,
+    StoredExecution,
+    canonical_correlation,
+    check_execution_id,
+    check_filters,
+    check_graph,
+    conflict,
+    duplicate,
+    ensure_aware,
+    not_found,
+    utc_now,
+)
+
+COLUMNS = ("execution_id", "version", "saved_at", "graph", "status", "correlation", "snapshot")
+
+_INDEX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS executions (
+    execution_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    saved_at TEXT NOT NULL,
+    graph TEXT,
+    correlation TEXT,
+    status TEXT,
+    active_key TEXT UNIQUE
+);
+CREATE INDEX IF NOT EXISTS executions_graph ON executions (graph);
+CREATE TABLE IF NOT EXISTS intents (execution_id TEXT NOT NULL, version INTEGER NOT NULL,
+                                    PRIMARY KEY (execution_id, version));
+"""
+
+
+class ParquetStore(StoreBase):
+    """Append-only parquet snapshot log under ``root`` (created if missing); see the module docstring."""
+
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
+        import pyarrow as pa
+
+        self._pa = pa
+        self.root = Path(root).absolute()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._fsync = fsync
+        self._lock_path = self.root / ".lock"
+        self._lock_path.touch(exist_ok=True)
+        self._trash = self.root / ".trash"
+        self._schema = pa.schema(
+            [
+                ("execution_id", pa.string()),
+                ("version", pa.int64()),
+                ("saved_at", pa.timestamp("us", tz="UTC")),
+                ("graph", pa.string()),
+                ("status", pa.string()),
+                ("correlation", pa.string()),
+                ("snapshot", pa.string()),
+            ]
+        )
+        self._db_lock = threading.RLock()
+        index_path = self.root / "_index.sqlite"
+        fresh = not index_path.exists()
+        self._db = sqlite3.connect(index_path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.executescript(_INDEX_SCHEMA)
+        with self._locked():
+            if fresh and any(p.is_dir() and not p.name.startswith((".", "_")) for p in self.root.iterdir()):
+                self._rebuild()
+            self._finish_intents()
+
+    def __repr__(self) -> str:
+        return f"ParquetStore({str(self.root)!r})"
+
+    # ----------------------------------------------------------------------------------------------- writes
+
+    def save(
+        self,
+        snapshot: Mapping[str, Any],
+        *,
+        graph: str | None = None,
+        correlation: Mapping[str, Any] | None = None,
+        status: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        req = SaveRequest.build(snapshot, graph, correlation, status, expected_version)
+        eid = req.execution_id
+        with self._locked():
+            self._finish_intents()
+            row = self._row(eid)
+            actual = row["version"] if row else 0
+            if req.expected_version is not None and req.expected_version != actual:
+                raise conflict(eid, req.expected_version, actual)
+            meta = req.resolve(_metadata(row) if row else None)
+            key = meta.active_key
+            if key is not None:
+                other = self._owner(key)
+                if other is not None and other != eid:
+                    raise duplicate(eid, key[0], key[1], other)
+            record = StoredExecution(eid, {}, actual + 1, meta.graph, None, meta.status, utc_now())
+            self._append(record, meta.correlation_json, req.snapshot_json)
+            return record.version
+
+    def _append(self, record: StoredExecution, correlation_json: str | None, snapshot_json: str) -> None:
+        """Write one version under the lock: intent, file, index (see the module docstring)."""
+        eid, version = record.execution_id, record.version
+        with self._db_lock:
+            self._db.execute("INSERT OR REPLACE INTO intents VALUES (?, ?)", (eid, version))
+        self._write_file(self._path(eid, version), record, correlation_json, snapshot_json)
+        self._index_version(record, correlation_json, drop_intent=True)
+
+    def _index_version(self, record: StoredExecution, correlation_json: str | None, *, drop_intent: bool) -> None:
+        meta = Metadata(record.graph, correlation_json, record.status)
+        key = meta.active_key
+        with self._db_lock, self._transaction():
+            if key is not None:  # a stale owner can only exist after a rebuild from an inconsistent log
+                self._db.execute("UPDATE executions SET active_key = NULL WHERE active_key = ?", (_key_text(key),))
+            self._db.execute(
+                "INSERT OR REPLACE INTO executions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.execution_id, record.version, record.updated_at.isoformat(), record.graph, correlation_json,
+                 record.status, None if key is None else _key_text(key)),
+            )
+            if drop_intent:
+                self._db.execute("DELETE FROM intents WHERE execution_id = ? AND version = ?",
+                                 (record.execution_id, record.version))
+
+    def delete(self, execution_id: str) -> bool:
+        eid = check_execution_id(execution_id)
+        folder = self.root / eid
+        with self._locked():
+            with self._db_lock, self._transaction():
+                found = self._db.execute("DELETE FROM executions WHERE execution_id = ?", (eid,)).rowcount > 0
+                self._db.execute("DELETE FROM intents WHERE execution_id = ?", (eid,))
+            if not folder.exists():
+                return found
+            self._trash.mkdir(exist_ok=True)
+            doomed = self._trash / f"{eid}.{uuid.uuid4().hex}"
+            os.replace(folder, doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
+        return True
+
+    # ----------------------------------------------------------------------------------------------- reads
+
+    def fetch(self, execution_id: str) -> dict[str, Any]:
+        return self.record(execution_id).snapshot
+
+    def record(self, execution_id: str) -> StoredExecution:
+        eid = check_execution_id(execution_id)
+        row = self._row(eid)
+        if row is None:
+            raise not_found(eid)
+        return self._read_file(self._path(eid, row["version"]))
+
+    def exists(self, execution_id: str) -> bool:
+        return self._row(check_execution_id(execution_id)) is not None
+
+    def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
+        return self._owner((check_graph(graph), canonical_correlation(correlation)))
+
+    def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
+        check_filters(graph, status)
+        query, params = "SELECT execution_id, version FROM executions WHERE 1=1", builtins.list[str]()
+        if graph is not None:
+            query, params = query + " AND graph = ?", [*params, graph]
+        if status is not None:
+            query, params = query + " AND status = ?", [*params, status]
+        with self._db_lock:
+            rows = self._db.execute(query + " ORDER BY saved_at, execution_id", params).fetchall()
+        records = []
+        for eid, version in rows:
+            with contextlib.suppress(FileNotFoundError):  # deleted meanwhile
+                records.append(self._read_file(self._path(eid, version)))
+        return records
+
+    def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
+        return [r.snapshot for r in self.history_records(execution_id)]
+
+    def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
+        eid = check_execution_id(execution_id)
+        row = self._row(eid)
+        if row is None:
+            raise not_found(eid)
+        records = []
+        for version in range(1, row["version"] + 1):
+            with contextlib.suppress(FileNotFoundError):
+                records.append(self._read_file(self._path(eid, version)))
+        return records
+
+    def to_frame(self) -> Any:
+        """The whole log as a pandas DataFrame, one row per saved version (columns: :data:`COLUMNS`)."""
+        import pyarrow.dataset as ds
+
+        table = ds.dataset(self.root, format="parquet", schema=self._schema).to_table()
+        return table.to_pandas().sort_values(["execution_id", "version"], ignore_index=True)
+
+    def rebuild_index(self) -> None:
+        """Recreate the sidecar index from the parquet files (after copying or hand-editing the log)."""
+        with self._locked():
+            self._rebuild()
+
+    def close(self) -> None:
+        """Close the sidecar index connection."""
+        with self._db_lock:
+            self._db.close()
+
+    # ----------------------------------------------------------------------------------------------- import
+
+    def import_records(self, records: Iterable[StoredExecution]) -> int:
+        """Append versions taken from another store, keeping their version numbers and times; returns the count.
+
+        The records of one execution must come in version order; an execution already in this store is replaced.
+        """
+        count, replaced = 0, set()
+        with self._locked():
+            for rec in records:
+                if rec.execution_id not in replaced:
+                    replaced.add(rec.execution_id)
+                    self._remove_for_import(rec.execution_id)
+                corr = None if rec.correlation is None else canonical_correlation(rec.correlation)
+                snapshot_json = json.dumps(rec.snapshot, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+                self._append(rec, corr, snapshot_json)
+                count += 1
+        return count
+
+    def _remove_for_import(self, eid: str) -> None:
+        with self._db_lock, self._transaction():
+            self._db.execute("DELETE FROM executions WHERE execution_id = ?", (eid,))
+        folder = self.root / check_execution_id(eid)
+        if folder.exists():
+            self._trash.mkdir(exist_ok=True)
+            doomed = self._trash / f"{eid}.{uuid.uuid4().hex}"
+            os.replace(folder, doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+
+    # ----------------------------------------------------------------------------------------------- helpers
+
+    def _path(self, eid: str, version: int) -> Path:
+        return self.root / eid / f"v{version:09d}.parquet"
+
+    def _row(self, eid: str) -> dict[str, Any] | None:
+        with self._db_lock:
+            cur = self._db.execute(
+                "SELECT version, graph, correlation, status FROM executions WHERE execution_id = ?", (eid,)
+            )
+            found = cur.fetchone()
+        if found is None:
+            return None
+        return {"version": found[0], "graph": found[1], "correlation": found[2], "status": found[3]}
+
+    def _owner(self, key: tuple[str, str]) -> str | None:
+        with self._db_lock:
+            found = self._db.execute("SELECT execution_id FROM executions WHERE active_key = ?", (_key_text(key),)).fetchone()
+        return None if found is None else str(found[0])
+
+    def _write_file(self, path: Path, rec: StoredExecution, correlation_json: str | None, snapshot_json: str) -> None:
+        import pyarrow.parquet as pq
+
+        table = self._pa.Table.from_pydict(
+            {
+                "execution_id": [rec.execution_id],
+                "version": [rec.version],
+                "saved_at": [rec.updated_at],
+                "graph": [rec.graph],
+                "status": [rec.status],
+                "correlation": [correlation_json],
+                "snapshot": [snapshot_json],
+            },
+            schema=self._schema,
+        )
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_name(f".tmp-{path.name}-{uuid.uuid4().hex}")
+        try:
+            with open(tmp, "wb") as sink:
+                pq.write_table(table, sink, compression="zstd")
+                sink.flush()
+                if self._fsync:
+                    os.fsync(sink.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def _read_file(self, path: Path) -> StoredExecution:
+        import pyarrow.parquet as pq
+
+        row = pq.read_table(path, schema=self._schema).to_pylist()[0]
+        return StoredExecution(
+            execution_id=row["execution_id"],
+            snapshot=json.loads(row["snapshot"]),
+            version=row["version"],
+            graph=row["graph"],
+            correlation=None if row["correlation"] is None else json.loads(row["correlation"]),
+            status=row["status"],
+            updated_at=ensure_aware(row["saved_at"]),
+        )
+
+    def _finish_intents(self) -> None:
+        """Complete or drop the saves of writers that were killed between writing a file and indexing it."""
+        with self._db_lock:
+            pending = self._db.execute("SELECT execution_id, version FROM intents").fetchall()
+        for eid, version in pending:
+            path = self._path(eid, version)
+            if path.exists():
+                rec = self._read_file(path)
+                corr = None if rec.correlation is None else canonical_correlation(rec.correlation)
+                self._index_version(rec, corr, drop_intent=True)
+            else:
+                with self._db_lock:
+                    self._db.execute("DELETE FROM intents WHERE execution_id = ? AND version = ?", (eid, version))
+            for leftover in (self.root / eid).glob(".tmp-*"):
+                leftover.unlink(missing_ok=True)
+
+    def _rebuild(self) -> None:
+        with self._db_lock, self._transaction():
+            self._db.execute("DELETE FROM executions")
+            self._db.execute("DELETE FROM intents")
+        for folder in sorted(self.root.iterdir()):
+            if not folder.is_dir() or folder.name.startswith((".", "_")):
+                continue
+            versions = sorted(folder.glob("v*.parquet"))
+            if versions:
+                rec = self._read_file(versions[-1])
+                corr = None if rec.correlation is None else canonical_correlation(rec.correlation)
+                self._index_version(rec, corr, drop_intent=False)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    break
+                except OSError as exc:  # pragma: no cover - EINTR on signals
+                    if exc.errno != errno.EINTR:
+                        raise
+            yield
+        finally:
+            os.close(fd)
+
+
+def _key_text(key: tuple[str, str]) -> str:
+    return f"{key[0]}\x00{key[1]}"
+
+
+def _metadata(row: dict[str, Any]) -> Metadata:
+    return Metadata(row["graph"], row["correlation"], row["status"])
+
+
+def export_parquet(store: ExecutionStore, path: str | os.PathLike[str], execution_ids: Iterable[str] | None = None) -> int:
+    """Copy the history of ``execution_ids`` (default: every execution) of any store into a ParquetStore-compatible
+    dataset at ``path``; returns the number of versions written. Executions already in the dataset are replaced.
+
+    Example: ``export_parquet(SQLStore("sqlite:///app.db"), "audit/")`` then ``pandas.read_parquet("audit/")``.
+    """
+    ids = [r.execution_id for r in store.list()] if execution_ids is None else list(execution_ids)
+    target = ParquetStore(path)
+    try:
+        return target.import_records(itertools.chain.from_iterable(_versions(store, eid) for eid in ids))
+    finally:
+        target.close()
+
+
+def _versions(store: ExecutionStore, eid: str) -> Iterator[StoredExecution]:
+    reader = getattr(store, "history_records", None)
+    if callable(reader):
+        yield from reader(eid)
+        return
+    latest = store.record(eid)
+    snapshots = store.history(eid)
+    for number, snap in enumerate(snapshots, start=1):
+        last = number == len(snapshots)
+        yield StoredExecution(eid, snap, number, latest.graph, latest.correlation, latest.status if last else None,
+                              latest.updated_at if last else dt.datetime.fromtimestamp(0, dt.UTC))

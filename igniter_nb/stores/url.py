@@ -1,0 +1,63 @@
+"""``from_url``: build any store from one URL string (the form ``IGNITER_STORE_URL`` takes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from igniter_nb.errors import StoreArgumentError
+
+SUPPORTED = (
+    "memory://",
+    "file:///absolute/dir (or file://relative/dir)",
+    "sqlite:///path.db (relative), sqlite:////abs/path.db, sqlite:// (in memory)",
+    "postgresql://… or postgresql+psycopg://…",
+    "redis://… or rediss://… (optional ?namespace=name)",
+    "parquet:///absolute/dir (or parquet://relative/dir)",
+)
+
+
+def from_url(url: str) -> Any:
+    """Return a new store for ``url``; see :data:`SUPPORTED` and ``docs/stores.md``.
+
+    ``file://`` and ``parquet://`` take the rest of the URL as the directory: three slashes make it absolute
+    (``file:///var/lib/igniter``), two make it relative to the working directory (``file://state``).
+    """
+    if not isinstance(url, str) or "://" not in url:
+        raise StoreArgumentError(f"store URL {url!r} has no scheme; supported: {'; '.join(SUPPORTED)}")
+    scheme = url.split("://", 1)[0].lower()
+    if scheme == "memory":
+        from igniter_nb.stores.memory import MemoryStore
+
+        return MemoryStore()
+    if scheme in ("file", "parquet"):
+        path = _directory(url)
+        if scheme == "file":
+            from igniter_nb.stores.file import FileStore
+
+            return FileStore(path)
+        from igniter_nb.stores.parquet import ParquetStore
+
+        return ParquetStore(path)
+    if scheme == "sqlite" or scheme.startswith(("sqlite+", "postgresql", "postgres")):
+        from igniter_nb.stores.sql import SQLStore
+
+        return SQLStore(url)
+    if scheme in ("redis", "rediss", "unix"):
+        from igniter_nb.stores.redis import RedisStore
+
+        parts = urlsplit(url)
+        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+        namespace = query.pop("namespace", "igniter")
+        rest = "&".join(f"{k}={v}" for k, v in query.items())
+        clean = parts._replace(query=rest).geturl()
+        return RedisStore(clean, namespace=unquote(namespace))
+    raise StoreArgumentError(f"unknown store URL scheme {scheme!r} in {url!r}; supported: {'; '.join(SUPPORTED)}")
+
+
+def _directory(url: str) -> Path:
+    rest = unquote(url.split("://", 1)[1])
+    if not rest or rest == "/":
+        raise StoreArgumentError(f"store URL {url!r} names no directory")
+    return Path(rest)
