@@ -1,0 +1,121 @@
+"""``explain_output``: how an output got its value, as a dependency tree read from the current states.
+
+Resolves nothing (``result.explain`` resolves first). Shared dependencies appear once per place they are
+used, as in the graph; the subtree is built once and reused, so wide diamonds stay cheap to build.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from igniter_nb.diagnostics.graph_format import safe_repr
+from igniter_nb.diagnostics.states import display_value
+from igniter_nb.model import AwaitNode, Node, OutputNode
+
+if TYPE_CHECKING:
+    from igniter_nb.runtime.execution import Execution
+    from igniter_nb.runtime.states import NodeState
+
+
+def _state_fields(state: NodeState | None) -> dict[str, Any]:
+    if state is None:
+        return {"status": None, "invalidated_by": None, "value": None, "error": None, "waiting_for": []}
+    return {
+        "status": str(state.status),
+        "invalidated_by": state.invalidated_by,
+        "value": display_value(state.value),
+        "error": str(state.error) if state.error is not None else None,
+        "waiting_for": list(state.waiting_for),
+    }
+
+
+def _child_output_state(execution: Execution, out: OutputNode) -> NodeState | None:
+    """The state behind a nested output ``node.child_output``, read without resolving anything."""
+    root = execution.states.get(out.source_root)
+    if root is None or out.child_output is None or str(root.status) != "succeeded":
+        return root
+    child = getattr(root.value, "contract", None)
+    if child is None:
+        return root
+    child_ex = child.execution
+    child_out = child_ex.graph.output(out.child_output)
+    if child_out.child_output is not None:
+        return _child_output_state(child_ex, child_out)
+    state: NodeState | None = child_ex.states.get(child_out.source_root)
+    return state
+
+
+def _tree_entry(node: Node, state: NodeState | None, dependencies: list[dict[str, Any]]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": node.id, "name": node.name, "path": node.path, "kind": node.kind,
+                             "source_location": node.source_location, **_state_fields(state)}
+    if isinstance(node, AwaitNode):
+        entry["event"] = node.event
+    entry["dependencies"] = dependencies
+    return entry
+
+
+def _trees(execution: Execution, root: str) -> dict[str, dict[str, Any]]:
+    """The tree of every node ``root`` needs (itself included), built dependencies first without recursion."""
+    graph = execution.graph
+    needed = {root, *graph.upstream_of(root)}
+    trees: dict[str, dict[str, Any]] = {}
+    for name in graph.resolution_order:
+        if name not in needed:
+            continue
+        node = graph.node(name)
+        deps: list[dict[str, Any]] = []
+        for dep, dep_root, _ in graph.dep_plan[name]:
+            if dep == dep_root:
+                deps.append(trees[dep_root])
+            else:  # read through an output: show the output, with its source below it
+                out = graph.output(dep)
+                deps.append(_tree_entry(out, _child_output_state(execution, out), [trees[dep_root]]))
+        trees[name] = _tree_entry(node, execution.states.get(name), deps)
+    return trees
+
+
+def explain_output(execution: Execution, output: str) -> dict[str, Any]:
+    """``{output_id, output, path, source_id, source, source_path, status, value, error, dependencies}``;
+    ``dependencies`` is the tree of the source node (each tree node: ``id, name, path, kind,
+    source_location, status, invalidated_by, value, error, waiting_for, dependencies``). Nested outputs
+    add ``child_output`` and ``child_output_path``. Unknown outputs raise ``KeyError``."""
+    graph = execution.graph
+    out = graph.output(output)
+    source = graph.node(out.source_root)
+    state = _child_output_state(execution, out)
+    data: dict[str, Any] = {
+        "output_id": out.id,
+        "output": out.name,
+        "path": out.path,
+        "source_id": source.id,
+        "source": source.name,
+        "source_path": source.path,
+        "status": str(state.status) if state is not None else None,
+        "value": display_value(state.value) if state is not None else None,
+        "error": str(state.error) if state is not None and state.error is not None else None,
+    }
+    if out.child_output is not None:
+        data["child_output"] = out.child_output
+        data["child_output_path"] = out.source
+    data["dependencies"] = _trees(execution, source.name)[source.name]
+    return data
+
+
+def explain_text(explanation: dict[str, Any]) -> str:
+    """The explanation as an indented tree, one node a line: ``<kind> <path> <status>[ = <value>]``."""
+    lines = [f"Output {explanation['output']} <- {explanation.get('child_output_path') or explanation['source']}"
+             f" ({explanation['status'] or 'unresolved'})"]
+    stack: list[tuple[dict[str, Any], int]] = [(explanation["dependencies"], 1)]
+    while stack:
+        node, depth = stack.pop()
+        status = node["status"] or "unresolved"
+        detail = ""
+        if status == "succeeded":
+            detail = f" = {safe_repr(node['value'])}"
+        elif status == "failed":
+            detail = f": {node['error']}"
+        elif node.get("event"):
+            detail = f" event={node['event']}"
+        lines.append(f"{'  ' * depth}- {node['kind']} {node['path']} {status}{detail}")
+        stack.extend((child, depth + 1) for child in reversed(node["dependencies"]))
+    return "\n".join(lines)

@@ -1,0 +1,372 @@
+"""``contract.diagnostics``: one execution's status, outputs, failures, collections and events, as data,
+text and Markdown. Building a report resolves every output first and never raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from igniter_nb.diagnostics.graph_format import safe_repr
+from igniter_nb.diagnostics.states import iso
+from igniter_nb.extensions.reactive import call_with_declared
+from igniter_nb.runtime.deferred import DeferredResult
+
+_BLOCKED = ("pending", "waiting")
+
+
+# --------------------------------------------------------------------------- duck types
+def is_collection_result(value: Any) -> bool:
+    """A ``CollectionResult``: has a ``summary`` dict and a ``failed_items`` dict."""
+    return isinstance(getattr(value, "summary", None), Mapping) and isinstance(
+        getattr(value, "failed_items", None), Mapping
+    )
+
+
+def is_result(value: Any) -> bool:
+    """A child contract's ``Result`` (composition and branch values)."""
+    return type(value).__name__ == "Result" and type(value).__module__.startswith("igniter_nb.")
+
+
+def _error_message(error: BaseException | None) -> str | None:
+    if error is None:
+        return None
+    message = getattr(error, "message", None)
+    return message if isinstance(message, str) else str(error)
+
+
+def plain_value(value: Any) -> Any:
+    """An output value as report data: child results and collections as dicts, deferreds as their wait."""
+    if isinstance(value, DeferredResult):
+        return value.to_dict()
+    if is_result(value):
+        try:
+            return value.to_dict()
+        except Exception as exc:  # a report never raises
+            return {"status": "failed", "error": str(exc)}
+    if is_collection_result(value):
+        as_json = getattr(value, "as_json", None)
+        if callable(as_json):
+            return as_json()
+        to_dict = getattr(value, "to_dict", None)
+        summary = dict(value.summary)
+        return {"mode": summary.get("mode"), "summary": summary, "items": to_dict() if callable(to_dict) else {}}
+    if isinstance(value, list):
+        return [plain_value(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(plain_value(v) for v in value)
+    if isinstance(value, dict):
+        return {k: plain_value(v) for k, v in value.items()}
+    return value
+
+
+# --------------------------------------------------------------------------- inline rendering (Outputs line)
+def _collection_shape(mode: Any, keys: list[Any], failed_keys: list[Any], status: Any) -> str:
+    total = len(keys)
+    return (f"{{mode={mode}, total={total}, succeeded={total - len(failed_keys)}, failed={len(failed_keys)}, "
+            f"status={status}, keys={inline(keys)}, failed_keys={inline(failed_keys)}}}")
+
+
+def _is_item_map(value: Mapping[Any, Any]) -> bool:
+    return bool(value) and all(isinstance(v, Mapping) and "key" in v and "status" in v for v in value.values())
+
+
+def inline(value: Any) -> str:
+    """A value on one line, Python-``repr``-like and deterministic (no memory addresses, sets sorted).
+
+    Collections get a summary shape: ``{mode=collect, total=3, succeeded=2, failed=1,
+    status=partial_failure, keys=[1, 2, 3], failed_keys=[2]}``; child results
+    ``{graph='Pricing', status=succeeded, outputs=['total']}``.
+    """
+    if is_collection_result(value):
+        summary = value.summary
+        items = getattr(value, "items", None)
+        keys = list(items.keys()) if isinstance(items, Mapping) else list(getattr(value, "keys", lambda: [])())
+        return _collection_shape(summary.get("mode"), keys, list(value.failed_items), summary.get("status"))
+    if is_result(value):
+        try:
+            status = str(value.execution.status_of())
+        except Exception:
+            status = "unknown"
+        return f"{{graph={value.graph!r}, status={status}, outputs={value.outputs!r}}}"
+    if isinstance(value, DeferredResult):
+        return inline(value.to_dict())
+    if isinstance(value, Mapping):
+        if {"mode", "summary", "items"} <= set(value) and isinstance(value["items"], Mapping):
+            items = value["items"]
+            summary = value["summary"] if isinstance(value["summary"], Mapping) else {}
+            failed = [k for k, item in items.items() if isinstance(item, Mapping) and item.get("status") == "failed"]
+            return _collection_shape(value["mode"], list(items), failed, summary.get("status"))
+        if _is_item_map(value):
+            failed = [k for k, item in value.items() if str(item["status"]) == "failed"]
+            status = "partial_failure" if failed else "succeeded"
+            return _collection_shape("collect", list(value), failed, status)
+        return "{" + ", ".join(f"{inline(k)}: {inline(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(inline(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        inner = ", ".join(inline(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, set | frozenset):
+        if not value:
+            return "set()" if isinstance(value, set) else "frozenset()"
+        inner = ", ".join(sorted(inline(v) for v in value))
+        return "{" + inner + "}" if isinstance(value, set) else "frozenset({" + inner + "})"
+    return safe_repr(value)
+
+
+# --------------------------------------------------------------------------- the report
+class Report:
+    """The diagnostics of one execution, gathered when the report is made (``contract.diagnostics``).
+
+    ``to_dict()`` is JSON-friendly data; ``to_text()`` and ``to_markdown()`` are for people (output
+    presenters apply to their Outputs line only).
+    """
+
+    def __init__(self, contract: Any) -> None:
+        execution = getattr(contract, "execution", None)
+        if execution is None:  # an Execution was given
+            execution, contract = contract, getattr(contract, "contract", None)
+        self.contract = contract
+        self.execution = execution
+        with contextlib.suppress(Exception):  # a report shows what is known; failures are in the states
+            execution.resolve_all()
+        self._data = self._collect()
+
+    # ------------------------------------------------------------------ gathering
+    def _collect(self) -> dict[str, Any]:
+        ex = self.execution
+        data: dict[str, Any] = {
+            "graph": ex.graph.name,
+            "execution_id": ex.execution_id,
+            "status": self._status(),
+            "outputs": self._outputs(),
+            "errors": self._errors(),
+            "nodes": self._nodes(),
+            "collection_nodes": self._collections(),
+            "events": self._events(),
+        }
+        data.update(self._workflow())
+        return data
+
+    def _status(self) -> str:
+        try:
+            return str(self.execution.status_of())
+        except Exception:
+            return "failed"
+
+    def _outputs(self) -> dict[str, Any]:
+        ex = self.execution
+        outputs: dict[str, Any] = {}
+        for out in ex.graph.outputs:
+            root = ex.states.get(out.source_root)
+            if root is None:
+                outputs[out.name] = None
+                continue
+            try:
+                st = ex.output_state(out.name) if out.child_output is not None else root
+            except Exception as exc:
+                outputs[out.name] = {"status": "failed", "error": _error_message(exc)}
+                continue
+            status = str(st.status)
+            if status == "failed":
+                outputs[out.name] = {"status": "failed", "error": _error_message(st.error)}
+            elif status in _BLOCKED and isinstance(st.value, DeferredResult):
+                outputs[out.name] = {"status": status, **st.value.to_dict()}
+            else:
+                outputs[out.name] = plain_value(st.value)
+        return outputs
+
+    def _errors(self) -> list[dict[str, Any]]:
+        errors = []
+        for name, st in self.execution.states.items():
+            if str(st.status) != "failed" or st.error is None:
+                continue
+            err = st.error
+            context = dict(getattr(err, "context", {}) or {})
+            errors.append({"node": name, "type": type(err).__name__, "message": _error_message(err),
+                           "context": context, "cause_type": context.get("cause_type")})
+        return errors
+
+    def _nodes(self) -> dict[str, Any]:
+        ex = self.execution
+        counts = Counter(str(st.status) for st in ex.states.values())
+        failed_nodes = [{"node": name, "path": ex.resolver.nodes[name].path, "error": str(st.error)}
+                        for name, st in ex.states.items() if str(st.status) == "failed"]
+        return {"total": len(ex.states), **{s: counts.get(s, 0) for s in ("succeeded", "failed", "pending",
+                                                                           "waiting", "stale")},
+                "failed_nodes": failed_nodes}
+
+    def _collections(self) -> list[dict[str, Any]]:
+        ex = self.execution
+        found = []
+        for name, st in ex.states.items():
+            value = st.value
+            if not is_collection_result(value):
+                continue
+            summary = value.summary
+            failed_items = [{"key": key, "type": item.get("type"), "message": item.get("message"),
+                             "context": item.get("context")} for key, item in value.failed_items.items()]
+            found.append({"node": name, "path": ex.resolver.nodes[name].path, "mode": summary.get("mode"),
+                          "total": summary.get("total"), "succeeded": summary.get("succeeded"),
+                          "failed": summary.get("failed"), "status": summary.get("status"),
+                          "failed_items": failed_items})
+        return found
+
+    def _events(self) -> dict[str, Any]:
+        events = list(self.execution.bus.events)
+        latest = events[-1] if events else None
+        return {"total": len(events), "latest_type": latest.type if latest else None,
+                "latest_at": iso(latest.timestamp) if latest else None,
+                "by_type": dict(Counter(e.type for e in events))}
+
+    # ---- workflow fields ---------------------------------------------------------------------------------
+    # `waiting_on` and `blocked_nodes` come from node states and exist for every execution. The others are
+    # read from `execution.workflow` (set by igniter_nb.workflow) and appear only for workflows.
+    _WORKFLOW_FIELDS = ("workflow_status", "correlation", "satisfied_events", "last_external_event", "signals")
+
+    def _workflow(self) -> dict[str, Any]:
+        ex = self.execution
+        nodes = ex.resolver.nodes
+        waiting_on = [{"node": name, "event": nodes[name].event} for name, st in ex.states.items()
+                      if str(st.status) == "waiting" and nodes[name].kind == "await"]
+        blocked = [{"node": name, "status": str(st.status), "waiting_for": list(st.waiting_for)}
+                   for name, st in ex.states.items() if str(st.status) in _BLOCKED]
+        data: dict[str, Any] = {"waiting_on": waiting_on, "blocked_nodes": blocked}
+        workflow = ex.workflow
+        if isinstance(workflow, Mapping):
+            correlation = workflow.get("correlation")
+            if correlation is None and ex.graph.correlation_keys:
+                correlation = {k: ex.inputs.get(k) for k in ex.graph.correlation_keys}
+            data["workflow_status"] = workflow.get("status")
+            data["correlation"] = dict(correlation) if isinstance(correlation, Mapping) else correlation
+            data["satisfied_events"] = list(workflow.get("satisfied_events") or [])
+            data["last_external_event"] = workflow.get("last_external_event")
+            data["signals"] = list(workflow.get("signals") or [])
+        return data
+
+    # ------------------------------------------------------------------ views
+    def to_dict(self) -> dict[str, Any]:
+        """``{graph, execution_id, status, outputs, errors, nodes, collection_nodes, events, waiting_on,
+        blocked_nodes}`` plus, for workflows, ``workflow_status, correlation, satisfied_events,
+        last_external_event, signals``."""
+        return dict(self._data)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    @property
+    def status(self) -> str:
+        return str(self._data["status"])
+
+    def _presented_outputs(self) -> str:
+        presenters = self.execution.graph.presenters
+        parts = []
+        for name, value in self._data["outputs"].items():
+            presenter = presenters.get(name)
+            if presenter is None:
+                parts.append(f"{name}={inline(value)}")
+                continue
+            try:
+                shown = call_with_declared(presenter, {"value": value, "contract": self.contract,
+                                                       "execution": self.execution, "output": name})
+            except Exception as exc:
+                parts.append(f"{name}={inline(value)} [presenter failed: {type(exc).__name__}: {exc}]")
+                continue
+            parts.append(f"{name}={shown if isinstance(shown, str) else inline(shown)}")
+        return ", ".join(parts) if parts else "none"
+
+    def _node_counts(self) -> str:
+        n = self._data["nodes"]
+        return (f"total={n['total']}, succeeded={n['succeeded']}, failed={n['failed']}, pending={n['pending']}, "
+                f"waiting={n['waiting']}, stale={n['stale']}")
+
+    def _collection_words(self, item: Mapping[str, Any], *, with_failures: bool) -> str:
+        text = (f"{item['node']} total={item['total']} succeeded={item['succeeded']} failed={item['failed']} "
+                f"status={item['status']}")
+        if with_failures and item["failed_items"]:
+            text += " failed_items=" + ", ".join(f"{f['key']}({f['message']})" for f in item["failed_items"])
+        return text
+
+    def _workflow_lines(self) -> list[tuple[str, str]]:
+        """``(label, text)`` pairs for the workflow part (empty for a plain execution)."""
+        d = self._data
+        rows: list[tuple[str, str]] = []
+        if "workflow_status" in d:
+            correlation = d.get("correlation") or {}
+            corr = ", ".join(f"{k}={inline(v)}" for k, v in correlation.items()) if isinstance(correlation, Mapping) \
+                else inline(correlation)
+            rows.append(("Workflow", f"{d['workflow_status']}" + (f" correlation={corr}" if corr else "")))
+        if d["waiting_on"]:
+            rows.append(("Waiting On", ", ".join(f"{w['node']}(event={w['event']})" for w in d["waiting_on"])))
+        if d["blocked_nodes"]:
+            rows.append(("Blocked Nodes", ", ".join(f"{b['node']}(waiting_for={','.join(b['waiting_for'])})"
+                                                    for b in d["blocked_nodes"])))
+        if "signals" in d:
+            last = d.get("last_external_event")
+            last_type = last.get("event") if isinstance(last, Mapping) else last
+            rows.append(("Signals", f"total={len(d['signals'])}, satisfied={','.join(map(str, d['satisfied_events'])) or 'none'}"
+                                    f", last={last_type or 'none'}"))
+        return rows
+
+    def to_text(self) -> str:
+        d = self._data
+        lines = [
+            f"Diagnostics {d['graph']}",
+            f"Execution {d['execution_id']}",
+            f"Status: {d['status']}",
+            f"Outputs: {self._presented_outputs()}",
+            f"Nodes: {self._node_counts()}",
+        ]
+        failed = d["nodes"]["failed_nodes"]
+        if failed:
+            lines.append("Failed Nodes: " + ", ".join(f"{f['node']}({f['error']})" for f in failed))
+        if d["collection_nodes"]:
+            lines.append("Collections: " + "; ".join(self._collection_words(c, with_failures=True)
+                                                     for c in d["collection_nodes"]))
+        lines.extend(f"{label}: {text}" for label, text in self._workflow_lines())
+        errors = d["errors"]
+        lines.append("Errors: " + (", ".join(f"{e['node']}={e['type']}" for e in errors) if errors else "none"))
+        events = d["events"]
+        lines.append(f"Events: total={events['total']}, latest={events['latest_type'] or 'none'}")
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        d = self._data
+        lines = [
+            f"# Diagnostics {d['graph']}",
+            "",
+            f"- Execution: `{d['execution_id']}`",
+            f"- Status: `{d['status']}`",
+            f"- Outputs: {self._presented_outputs()}",
+            f"- Nodes: {self._node_counts()}",
+        ]
+        if d["collection_nodes"]:
+            lines.append("- Collections: " + "; ".join(self._collection_words(c, with_failures=False)
+                                                       for c in d["collection_nodes"]))
+        lines.extend(f"- {label}: {text}" for label, text in self._workflow_lines())
+        events = d["events"]
+        lines.append(f"- Events: total={events['total']}, latest={events['latest_type'] or 'none'}")
+        if d["errors"]:
+            lines += ["", "## Errors"]
+            lines.extend(f"- `{e['node']}`: {e['message']}" for e in d["errors"])
+        if d["collection_nodes"]:
+            lines += ["", "## Collections"]
+            for c in d["collection_nodes"]:
+                lines.append(f"- `{c['node']}`: total={c['total']}, succeeded={c['succeeded']}, failed={c['failed']}, "
+                             f"status={c['status']}")
+                lines.extend(f"- `{c['node']}[{f['key']}]` failed: {f['message']}" for f in c["failed_items"])
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        try:
+            from igniter_nb.notebook.reprs import report_mimebundle
+        except ImportError:
+            return {"text/plain": self.to_text()}
+        bundle: dict[str, Any] = report_mimebundle(self)
+        return bundle

@@ -1,0 +1,244 @@
+"""The planner: what resolving some outputs would do, read from the current states. Resolves nothing, emits
+no events.
+
+Node statuses in a plan: the cached status (``succeeded``, ``failed``, ``pending``, ``waiting``, ``stale``,
+``running``), ``unresolved`` for a node never resolved, and ``waiting`` for an await node whose event has not
+been delivered yet. A node needs resolution when it is unresolved, stale or running; it is *ready* when it
+needs resolution and every dependency is satisfied, and *blocked* otherwise. Pending and waiting nodes are
+blocked too: reading them again changes nothing until a token is resumed or an event delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from igniter_nb.model import AwaitNode, InputNode, Node
+from igniter_nb.runtime.status import BLOCKED, RUNNING, STALE, SUCCEEDED, UNRESOLVED, WAITING
+
+if TYPE_CHECKING:
+    from igniter_nb.runtime.execution import Execution
+
+# Dependency status of an input that has a value (given, default or optional) but was not read yet.
+READY = "ready"
+# Dependency status of a required input that has no value: resolving will fail with "Missing required input".
+MISSING = "missing"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDependency:
+    """One dependency of a plan entry. ``name`` is what the node declared; ``source`` the runtime node it
+    reads (different when the dependency is an output); ``kind`` the kind of what ``name`` names."""
+
+    name: str
+    source: str
+    kind: str
+    status: str
+    satisfied: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "source": self.source, "kind": self.kind, "status": self.status,
+                "satisfied": self.satisfied}
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEntry:
+    """One node of a plan. ``waiting_on`` lists unsatisfied dependency names; ``waiting_for`` the pending or
+    await nodes a blocked node waits for; ``event`` the awaited event of an await node."""
+
+    id: str
+    name: str
+    path: str
+    kind: str
+    status: str
+    ready: bool
+    blocked: bool
+    dependencies: tuple[PlanDependency, ...]
+    waiting_on: tuple[str, ...]
+    waiting_for: tuple[str, ...] = ()
+    event: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "path": self.path,
+            "kind": self.kind,
+            "status": self.status,
+            "ready": self.ready,
+            "blocked": self.blocked,
+            "dependencies": [d.to_dict() for d in self.dependencies],
+            "waiting_on": list(self.waiting_on),
+            "waiting_for": list(self.waiting_for),
+            "event": self.event,
+        }
+
+    def to_text(self) -> str:
+        words = [f"- {self.kind} {self.path} status={self.status}"]
+        if self.ready:
+            words.append("ready=true")
+        if self.blocked:
+            words.append("blocked=true")
+        if self.event is not None:
+            words.append(f"event={self.event}")
+        if self.waiting_on:
+            words.append(f"waiting_on={','.join(self.waiting_on)}")
+        if self.dependencies:
+            words.append("deps=" + ",".join(f"{d.name}({d.status})" for d in self.dependencies))
+        return " ".join(words)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What resolving ``targets`` needs: ``entries`` in dependency order (dependencies first), and the names
+    of the ``ready`` and ``blocked`` entries. ``str(plan)`` is the text form."""
+
+    graph: str
+    execution_id: str
+    targets: tuple[str, ...]
+    ready: tuple[str, ...]
+    blocked: tuple[str, ...]
+    entries: tuple[PlanEntry, ...]
+
+    def entry(self, name: str) -> PlanEntry:
+        for e in self.entries:
+            if e.name == name:
+                return e
+        raise KeyError(f"plan of {self.graph} has no node {name!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "graph": self.graph,
+            "execution_id": self.execution_id,
+            "targets": list(self.targets),
+            "ready": list(self.ready),
+            "blocked": list(self.blocked),
+            "entries": [e.to_dict() for e in self.entries],
+        }
+
+    def to_text(self) -> str:
+        def names(items: tuple[str, ...]) -> str:
+            return ",".join(items) if items else "none"
+
+        lines = [
+            f"Plan {self.graph}",
+            f"Targets: {names(self.targets)}",
+            f"Ready: {names(self.ready)}",
+            f"Blocked: {names(self.blocked)}",
+            "Nodes:",
+        ]
+        lines.extend(e.to_text() for e in self.entries)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        try:
+            from igniter_nb.notebook.reprs import plan_mimebundle
+        except ImportError:
+            return {"text/plain": self.to_text()}
+        bundle: dict[str, Any] = plan_mimebundle(self)
+        return bundle
+
+
+class _Planner:
+    def __init__(self, execution: Execution) -> None:
+        self.execution = execution
+        self.graph = execution.graph
+        self.nodes = execution.resolver.nodes
+        self.states = execution.states
+        self.running = execution.resolver.running
+
+    def order(self, targets: tuple[str, ...]) -> list[str]:
+        """Relevant nodes, dependencies first (DFS post-order from each target), each once; no recursion."""
+        dep_plan = self.graph.dep_plan
+        seen: set[str] = set()
+        order: list[str] = []
+        for target in targets:
+            if target in seen:
+                continue
+            seen.add(target)
+            stack: list[tuple[str, int]] = [(target, 0)]
+            while stack:
+                name, index = stack[-1]
+                deps = dep_plan[name]
+                if index < len(deps):
+                    stack[-1] = (name, index + 1)
+                    root = deps[index][1]
+                    if root not in seen:
+                        seen.add(root)
+                        stack.append((root, 0))
+                    continue
+                stack.pop()
+                order.append(name)
+        return order
+
+    def input_available(self, node: InputNode) -> bool:
+        return node.name in self.execution.inputs or node.has_default or not node.required
+
+    def status(self, node: Node) -> str:
+        st = self.states.get(node.name)
+        if st is not None:
+            return str(st.status)
+        if node.name in self.running:
+            return str(RUNNING)
+        if isinstance(node, AwaitNode) and node.name not in self.execution.bound_events:
+            return str(WAITING)
+        return str(UNRESOLVED)
+
+    def dependency(self, name: str, root: str) -> PlanDependency:
+        source = self.nodes[root]
+        kind = source.kind if name == root else "output"
+        st = self.states.get(root)
+        if st is not None:
+            return PlanDependency(name, root, kind, str(st.status), st.status is SUCCEEDED)
+        if isinstance(source, InputNode):
+            available = self.input_available(source)
+            return PlanDependency(name, root, kind, READY if available else MISSING, available)
+        return PlanDependency(name, root, kind, self.status(source), False)
+
+    def entry(self, name: str) -> PlanEntry:
+        node = self.nodes[name]
+        st = self.states.get(name)
+        status = self.status(node)
+        deps = tuple(self.dependency(dep, root) for dep, root, _ in self.graph.dep_plan[name])
+        waiting_on = tuple(d.name for d in deps if not d.satisfied)
+        event = node.event if isinstance(node, AwaitNode) else None
+        waiting_for: tuple[str, ...] = ()
+        if st is not None and st.status in BLOCKED:
+            waiting_for = st.waiting_for
+            required = False
+            blocked = True
+        elif status == WAITING:  # an await node whose event has not arrived
+            waiting_for = (name,)
+            required = False
+            blocked = True
+        else:
+            required = st is None or st.status is STALE or name in self.running
+            blocked = required and bool(waiting_on)
+            if isinstance(node, InputNode) and st is None and not self.input_available(node):
+                blocked = True
+        ready = required and not blocked
+        return PlanEntry(node.id, name, node.path, node.kind, status, ready, blocked, deps, waiting_on, waiting_for, event)
+
+
+def build_plan(execution: Execution, outputs: Iterable[str] | None = None) -> Plan:
+    """The plan for ``outputs`` (default: every output). Unknown output names raise ``KeyError``."""
+    if isinstance(outputs, str):
+        outputs = (outputs,)
+    planner = _Planner(execution)
+    targets = execution.targets(outputs)
+    entries = tuple(planner.entry(name) for name in planner.order(targets))
+    return Plan(
+        graph=execution.graph.name,
+        execution_id=execution.execution_id,
+        targets=targets,
+        ready=tuple(e.name for e in entries if e.ready),
+        blocked=tuple(e.name for e in entries if e.blocked),
+        entries=entries,
+    )
