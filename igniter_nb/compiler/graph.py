@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from igniter_nb.model import AwaitNode, Node, OutputNode, Reaction
+from igniter_nb.model import AwaitNode, ComputeNode, Node, OutputNode, Reaction
 
 if TYPE_CHECKING:
     import graphviz
@@ -28,7 +28,9 @@ class CompiledGraph:
         "contract_class",
         "correlation_keys",
         "dep_plan",
+        "dep_roots",
         "dependents",
+        "fast_computes",
         "name",
         "nodes",
         "output_roots",
@@ -37,6 +39,7 @@ class CompiledGraph:
         "reactions",
         "resolution_order",
         "run_options",
+        "simple_deps",
         "source_location",
     )
 
@@ -50,6 +53,9 @@ class CompiledGraph:
     resolution_order: tuple[str, ...]
     dependents: Mapping[str, tuple[str, ...]]
     dep_plan: Mapping[str, tuple[tuple[str, str, OutputNode | None], ...]]
+    dep_roots: Mapping[str, tuple[str, ...]]
+    simple_deps: Mapping[str, bool]
+    fast_computes: frozenset[str]
     output_roots: Mapping[str, tuple[OutputNode, ...]]
     contract_class: Any
     source_location: str | None
@@ -99,6 +105,14 @@ class CompiledGraph:
                     entries.append((dep, out.source_root, out if (out.is_nested or out.source_root != dep) else None))
             plan[n.name] = tuple(entries)
         s(self, "dep_plan", MappingProxyType(plan))
+        # Runtime fast paths: the runtime nodes each node reads, and whether it reads them directly (no outputs).
+        s(self, "dep_roots", {k: tuple(root for _, root, _ in v) for k, v in plan.items()})
+        s(self, "simple_deps", {k: all(out is None and dep == root for dep, root, out in v) for k, v in plan.items()})
+        s(self, "fast_computes", frozenset(
+            n.name for n in nodes
+            if isinstance(n, ComputeNode) and n.callable_kind in ("function", "object") and n.role != "guard"
+            and self.simple_deps[n.name]
+        ))
         roots: dict[str, list[OutputNode]] = {}
         for o in outputs:
             roots.setdefault(o.source_root, []).append(o)
@@ -133,6 +147,11 @@ class CompiledGraph:
 
     def has_output(self, name: str) -> bool:
         return name in self._outputs_by_name
+
+    @property
+    def nodes_by_name(self) -> Mapping[str, Node]:
+        """Runtime nodes by name (read-only view)."""
+        return self._by_name
 
     @property
     def input_nodes(self) -> tuple[Node, ...]:

@@ -23,8 +23,26 @@ class CallableSignature:
         return self.required + self.optional
 
 
+_cache: dict[tuple[Any, bool], CallableSignature | None] = {}
+
+
 def analyse(fn: Callable[..., Any], *, drop_first: bool = False) -> CallableSignature | None:
-    """Read ``fn``'s parameters; ``None`` when Python cannot tell (some builtins)."""
+    """Read ``fn``'s parameters; ``None`` when Python cannot tell (some builtins). Cached per callable."""
+    try:
+        return _cache[(fn, drop_first)]
+    except (KeyError, TypeError):
+        pass
+    found = _analyse(fn, drop_first)
+    try:
+        if len(_cache) > 10_000:
+            _cache.clear()
+        _cache[(fn, drop_first)] = found
+    except TypeError:  # unhashable callable object
+        pass
+    return found
+
+
+def _analyse(fn: Callable[..., Any], drop_first: bool) -> CallableSignature | None:
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):

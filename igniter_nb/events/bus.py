@@ -21,14 +21,14 @@ class EventBus:
     """Collects an execution's events. Subscribers are called in order on the emitting thread; one that
     raises never breaks the run: its error goes to ``on_subscriber_error``."""
 
-    __slots__ = ("_seq", "events", "execution_id", "on_subscriber_error", "subscribers")
+    __slots__ = ("events", "execution_id", "on_subscriber_error", "seq", "subscribers")
 
     def __init__(self, execution_id: str, events: Iterable[Event] = ()) -> None:
         self.execution_id = execution_id
         self.events: list[Event] = list(events)
         self.subscribers: list[Subscriber] = []
         self.on_subscriber_error: Callable[[Event, Any, BaseException], None] | None = None
-        self._seq = itertools.count(self.events[-1].seq + 1 if self.events else 1)
+        self.seq = itertools.count(self.events[-1].seq + 1 if self.events else 1)
 
     def emit(
         self,
@@ -38,7 +38,7 @@ class EventBus:
         status: str | None = None,
         payload: Any = EMPTY_PAYLOAD,
     ) -> Event:
-        event: Event = _new(Event, (next(self._seq), type, self.execution_id, node, path, status, payload, _now()))
+        event: Event = _new(Event, (next(self.seq), type, self.execution_id, node, path, status, payload, _now()))
         self.events.append(event)
         if self.subscribers:
             self._notify(event)
@@ -65,4 +65,4 @@ class EventBus:
         """Adopt a restored event log (keeps subscribers); numbering continues after the last event."""
         self.execution_id = execution_id
         self.events = list(events)
-        self._seq = itertools.count(self.events[-1].seq + 1 if self.events else 1)
+        self.seq = itertools.count(self.events[-1].seq + 1 if self.events else 1)

@@ -1,19 +1,25 @@
-"""Nodes that run child contracts: composition (branch and collection build on the same pieces).
+"""Nodes that run child contracts: composition, branch and collection share the pieces here.
 
 A child that is pending or waiting makes the parent node pending/waiting (L-08); the child instance is
-kept, so resuming it (through the parent) continues where it stopped.
+kept, so resuming it (through the parent) continues where it stopped. Branch and collection handlers live
+in ``branch.py`` and ``collection.py``; other node kinds (remote, ...) add theirs with ``register_handler``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb.compiler.signatures import analyse
 from igniter_nb.errors import IgniterError, ResolutionError
 from igniter_nb.events.bus import EMPTY_PAYLOAD
 from igniter_nb.model import CompositionNode, Node, OutputNode
+from igniter_nb.runtime.branch import resolve_branch
+from igniter_nb.runtime.collection import CollectionRun, resolve_collection
 from igniter_nb.runtime.deferred import DeferredResult
+from igniter_nb.runtime.resolver import wrap_error
 from igniter_nb.runtime.states import NodeState
-from igniter_nb.runtime.status import FAILED, PENDING, SUCCEEDED, WAITING
+from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, SUCCEEDED, WAITING
 
 if TYPE_CHECKING:
     from igniter_nb.runtime.execution import Execution
@@ -21,11 +27,15 @@ if TYPE_CHECKING:
 
 
 class ChildRuns:
-    """The child contract instances of one execution, by node name."""
+    """The child contract instances of one execution: by node name (composition, branch) and, for
+    collections, one ``CollectionRun`` per node holding the item children by key."""
 
     def __init__(self, execution: Execution) -> None:
         self.execution = execution
         self.instances: dict[str, Any] = {}
+        self.given: dict[str, dict[str, Any]] = {}
+        self.collections: dict[str, CollectionRun] = {}
+        self.selections: dict[str, dict[str, Any]] = {}
 
     # -- dispatch -----------------------------------------------------------------
     def resolve(self, node: Node, resolver: Resolver) -> NodeState:
@@ -36,26 +46,36 @@ class ChildRuns:
         return state
 
     def success_payload(self, node: Node, state: NodeState) -> Any:
+        if node.kind == "collection":
+            summary = getattr(state.value, "summary", None)
+            return {"summary": summary} if summary is not None else EMPTY_PAYLOAD
         child = self.instances.get(node.name)
         if child is None or node.kind not in ("composition", "branch"):
             return EMPTY_PAYLOAD
         return {"child_execution_id": child.execution_id, "child_graph": child.graph.name}
 
     # -- shared pieces ------------------------------------------------------------
-    def run_child(self, node: Node, cls: Any, inputs: dict[str, Any], resolver: Resolver, *, key: str | None = None) -> NodeState:
-        """Run (or continue) the child contract for ``node`` and translate its status into a node state."""
-        slot = node.name if key is None else f"{node.name}[{key}]"
+    def run_child(self, node: Node, cls: Any, inputs: dict[str, Any], resolver: Resolver) -> NodeState:
+        """Run (or continue) the child contract for ``node`` and translate its status into a node state.
+
+        The child instance is kept between resolutions: same class and same input names → its inputs are
+        updated (only what changed recomputes) and failed child nodes are retried; otherwise a new child.
+        """
+        slot = node.name
         child = self.instances.get(slot)
-        if child is not None and type(child) is cls:
+        if child is not None and type(child) is cls and set(self.given.get(slot, ())) == set(inputs):
             child.update_inputs(**inputs)
+            if child.execution.status_of() is FAILED:
+                child.execution.retry()
         else:
             child = cls(inputs, store=None)
             self.instances[slot] = child
+        self.given[slot] = dict(inputs)
         child.resolve_all()
         return self.child_state(node, child, resolver)
 
     def child_state(self, node: Node, child: Any, resolver: Resolver) -> NodeState:
-        status = child.status
+        status = child.execution.status_of()
         if status is SUCCEEDED:
             return resolver.succeeded(node, child.result)
         if status is FAILED:
@@ -71,11 +91,67 @@ class ChildRuns:
         if state.status is SUCCEEDED:
             return None
         if state.status is FAILED:
-            return resolver.failed(reader, state.error)  # type: ignore[arg-type]
+            return resolver.failed(reader, state.error)
         return resolver.blocked(reader, state.value, state.status, (out.source_root,))
 
     def child_for(self, node_name: str) -> Any:
-        return self.instances.get(node_name)
+        """The child run behind ``node_name``: a contract instance, or a ``CollectionRun`` for collections.
+
+        Both answer ``resume_by_token(token, value=...)``.
+        """
+        found = self.instances.get(node_name)
+        return found if found is not None else self.collections.get(node_name)
+
+    def node_for_token(self, token: str) -> str | None:
+        """The node whose child run (at any depth) holds a pending/waiting node deferred with ``token``."""
+        for name, child in self.instances.items():
+            if holds_token(child, token):
+                return name
+        for name, run in self.collections.items():
+            if run.holds_token(token):
+                return name
+        return None
+
+    def selection(self, node_name: str) -> dict[str, Any] | None:
+        """The last ``branch_selected`` payload of branch ``node_name`` (what ``states`` and explain show)."""
+        return self.selections.get(node_name)
+
+
+def holds_token(child: Any, token: str) -> bool:
+    """Whether contract ``child`` (or one of its own children) is blocked on ``token``."""
+    ex = child.execution
+    for st in ex.states.values():
+        if st.status in BLOCKED and isinstance(st.value, DeferredResult) and st.value.token == token:
+            return True
+    return ex.children.node_for_token(token) is not None
+
+
+def call_mapper(execution: Execution, node: Node, mapper: Any, values: dict[str, Any]) -> Mapping[str, Any]:
+    """Call ``map_inputs`` (a callable, or a method name of the contract) with the keywords it declares."""
+    fn = mapper
+    if isinstance(mapper, str):
+        fn = getattr(execution.contract, mapper, None)
+        if fn is None or not callable(fn):
+            raise ResolutionError(
+                f"{node.kind} '{node.name}': map_inputs names '{mapper}', but {type(execution.contract).__name__} "
+                "has no such method",
+                graph=execution.graph.name, node=node.name, path=node.path, execution_id=execution.execution_id,
+                source_location=node.source_location,
+            )
+    sig = analyse(fn)
+    if sig is not None and not sig.accepts_any:
+        values = {k: v for k, v in values.items() if k in sig.accepted}
+    try:
+        mapped = fn(**values)
+    except Exception as exc:
+        raise wrap_error(exc, execution, node)  # noqa: B904 (wrap_error keeps the user's exception as __cause__)
+    if not isinstance(mapped, Mapping):
+        raise ResolutionError(
+            f"{node.kind} '{node.name}': map_inputs must return a dict of child inputs, got {type(mapped).__name__}",
+            graph=execution.graph.name, node=node.name, path=node.path, execution_id=execution.execution_id,
+            source_location=node.source_location,
+        )
+    return mapped
 
 
 def _composition(runs: ChildRuns, node: CompositionNode, resolver: Resolver) -> NodeState:
@@ -90,9 +166,13 @@ def _composition(runs: ChildRuns, node: CompositionNode, resolver: Resolver) -> 
         return resolver.failed(node, exc)
 
 
-_HANDLERS: dict[str, Any] = {"composition": _composition}
+_HANDLERS: dict[str, Any] = {
+    "composition": _composition,
+    "branch": resolve_branch,
+    "collection": resolve_collection,
+}
 
 
 def register_handler(kind: str, handler: Any) -> None:
-    """Add the runtime of a node kind (used by branch/collection/remote modules)."""
+    """Add the runtime of a node kind (used by the remote-node module)."""
     _HANDLERS[kind] = handler

@@ -190,6 +190,12 @@ class Execution:
         candidates = [st for st in self.states.values() if st.status in BLOCKED and isinstance(st.value, DeferredResult)
                       and st.value.token == token]
         if not candidates:
+            owner = self.children.node_for_token(token)  # held deeper down, e.g. by a second pending collection item
+            if owner is not None:
+                self.children.child_for(owner).resume_by_token(token, value=value)
+                self._restale(owner, cause=owner)
+                self.runner.after_resume(self)
+                return owner
             known = sorted({st.value.token for st in self.states.values()
                             if st.status in BLOCKED and isinstance(st.value, DeferredResult)})
             raise ResolutionError(f"No pending node found for token '{token}' (pending tokens: {', '.join(known) or 'none'})",

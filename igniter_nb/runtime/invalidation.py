@@ -7,7 +7,11 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from igniter_nb.events.event import Event
+from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import STALE
+
+_new = tuple.__new__
 
 if TYPE_CHECKING:
     from igniter_nb.runtime.execution import Execution
@@ -22,8 +26,11 @@ def invalidate_dependents(execution: Execution, sources: Iterable[str], cause: s
     graph = execution.graph
     dependents = graph.dependents
     states = execution.states
-    nodes_by_name = execution.resolver.nodes
-    emit = execution.bus.emit
+    nodes_by_name = graph.nodes_by_name
+    bus = execution.bus
+    events = bus.events
+    seq = bus.seq
+    exec_id = bus.execution_id
     output_roots = graph.output_roots
     queue = deque()
     for s in sources:
@@ -39,11 +46,19 @@ def invalidate_dependents(execution: Execution, sources: Iterable[str], cause: s
         seen.add(name)
         st = states.get(name)
         if st is not None and st.status is not STALE:
-            states[name] = st._replace(status=STALE, version=st.version + 1, invalidated_by=cause, resolved_at=now)
+            states[name] = _new(NodeState, (name, STALE, st.value, st.error, st.version + 1, now, cause, st.waiting_for))
             invalidated.append(name)
-            node = nodes_by_name[name]
-            emit("node_invalidated", name, node.path, "stale", payload)
-            for out in output_roots.get(name, ()):
-                emit("node_invalidated", out.name, out.path, "stale", payload)
-        queue.extend(dependents.get(name, ()))
+            path = nodes_by_name[name].path
+            if bus.subscribers:
+                bus.emit("node_invalidated", name, path, "stale", payload)
+                for out in output_roots.get(name, ()):
+                    bus.emit("node_invalidated", out.name, out.path, "stale", payload)
+            else:
+                events.append(_new(Event, (next(seq), "node_invalidated", exec_id, name, path, "stale", payload, now)))
+                for out in output_roots.get(name, ()):
+                    events.append(_new(Event, (next(seq), "node_invalidated", exec_id, out.name, out.path, "stale",
+                                               payload, now)))
+        deps = dependents.get(name)
+        if deps:
+            queue.extend(deps)
     return invalidated

@@ -1,16 +1,27 @@
-"""Runners decide how the nodes a read needs get resolved: one by one, or concurrently."""
+"""Runners decide how the work a read needs gets done: nodes one by one or concurrently, and collection
+items inline, on threads, or on any ``concurrent.futures.Executor`` (a process pool, a dask cluster).
+
+``inline`` (default) resolves nodes and items one after the other; ``threads`` runs independent nodes *and*
+collection items at the same time (L-34) on ``max_workers`` threads; ``executor`` ships collection items to
+``executor=`` (see ``shipping.py`` for what can be shipped) and resolves the other nodes inline.
+"""
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, as_completed, wait
 from typing import TYPE_CHECKING, Any
 
-from igniter_nb.errors import CompileError
-from igniter_nb.runtime.status import STALE
+from igniter_nb.errors import CompileError, IgniterError, ResolutionError
+from igniter_nb.runtime.collection import CollectionItem, ItemJob, run_item_locally
+from igniter_nb.runtime.status import BLOCKED, FAILED, STALE, SUCCEEDED, Status
 
 if TYPE_CHECKING:
+    from igniter_nb.model import CollectionNode
     from igniter_nb.runtime.execution import Execution
+
+ItemOutcomes = Generator[tuple[ItemJob, CollectionItem], None, None]
 
 
 class Runner:
@@ -23,6 +34,15 @@ class Runner:
         resolve = execution.resolver.resolve
         for target in targets:
             resolve(target)
+
+    def run_items(self, execution: Execution, node: CollectionNode, jobs: Sequence[ItemJob],
+                  started: Callable[[ItemJob], None]) -> ItemOutcomes:
+        """Run collection items; yields ``(job, item)`` as items finish. ``started(job)`` is called (on this
+        thread) as each item is handed over. Closing the generator cancels the items not started yet."""
+        cls = node.contract
+        for job in jobs:
+            started(job)
+            yield job, run_item_locally(cls, job)
 
     def after_lifecycle(self, execution: Execution) -> None:
         """Called after every lifecycle (also when it failed)."""
@@ -65,7 +85,7 @@ def needed_nodes(execution: Execution, targets: tuple[str, ...]) -> list[str]:
 class ThreadsRunner(Runner):
     """Resolves independent nodes at the same time on a thread pool (not only output targets: L-34).
 
-    Collections run their items on the same number of threads.
+    Collections run their items on a pool of the same size (item children resolve with their own runner).
     """
 
     name = "threads"
@@ -113,8 +133,104 @@ class ThreadsRunner(Runner):
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def run_items(self, execution: Execution, node: CollectionNode, jobs: Sequence[ItemJob],
+                  started: Callable[[ItemJob], None]) -> ItemOutcomes:
+        workers = min(self.max_workers or 1, len(jobs))
+        if workers <= 1:
+            yield from super().run_items(execution, node, jobs, started)
+            return
+        cls = node.contract
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"igniter-{node.name}")
+        futures: dict[Future[CollectionItem], ItemJob] = {}
+        try:
+            for job in jobs:
+                started(job)
+                futures[pool.submit(run_item_locally, cls, job)] = job
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
-_RUNNERS: dict[str, Any] = {"inline": InlineRunner, "threads": ThreadsRunner, "thread_pool": ThreadsRunner}
+
+class ExecutorRunner(Runner):
+    """Ships collection items to any ``concurrent.futures.Executor`` (``ProcessPoolExecutor``, a dask client's
+    ``client.get_executor()``, ...); other nodes resolve inline in this process.
+
+    Each item travels as ``(module:QualName, JSON-safe inputs)`` and comes back as plain data (status,
+    outputs, error type/message/context). An item whose child ends pending or waiting runs again here, so it
+    can be resumed. The executor is not shut down by igniter_nb: it belongs to the caller.
+    """
+
+    name = "executor"
+
+    def __init__(self, max_workers: int | None = None, store: Any = None, executor: Any = None) -> None:
+        if executor is None or not callable(getattr(executor, "submit", None)):
+            raise CompileError(
+                "runner='executor' needs `executor=`: a concurrent.futures.Executor such as "
+                "ProcessPoolExecutor(2) or a dask client's client.get_executor()"
+                + (f", got {executor!r}" if executor is not None else "")
+            )
+        self.executor: Executor = executor
+        self.max_workers = max_workers
+        self.store = store
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "executor": type(self.executor).__name__}
+
+    def run_items(self, execution: Execution, node: CollectionNode, jobs: Sequence[ItemJob],
+                  started: Callable[[ItemJob], None]) -> ItemOutcomes:
+        from igniter_nb.runtime.codec import encode
+        from igniter_nb.runtime.shipping import import_path, run_shipped
+
+        cls = node.contract
+        if not jobs:
+            return
+        path = import_path(cls)
+        futures: dict[Future[Any], ItemJob] = {}
+        try:
+            for job in jobs:
+                if job.reuse is not None:
+                    continue
+                started(job)
+                try:
+                    payload = encode(job.inputs, node=node.name, path=f"items[{job.key!r}]")
+                except IgniterError as exc:
+                    yield job, CollectionItem(job.key, FAILED, None, exc, job.inputs)
+                    continue
+                futures[self.executor.submit(run_shipped, path, payload)] = job
+            for job in jobs:
+                if job.reuse is not None:  # a child kept from an earlier run (e.g. a resumed pending item)
+                    started(job)
+                    yield job, run_item_locally(cls, job)
+            for fut in as_completed(futures):
+                job = futures[fut]
+                yield job, self._item(cls, job, fut)
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+    def _item(self, cls: Any, job: ItemJob, fut: Future[Any]) -> CollectionItem:
+        from igniter_nb.runtime.shipping import rebuild_error, shipped_result
+
+        try:
+            answer = fut.result()
+        except Exception as exc:  # the worker died, or the executor could not run the task at all
+            err = ResolutionError(f"item {job.key!r} could not run on {type(self.executor).__name__}: "
+                                  f"{type(exc).__name__}: {exc}", cause_type=type(exc).__qualname__)
+            err.__cause__ = exc
+            return CollectionItem(job.key, FAILED, None, err, job.inputs)
+        status = Status(answer["status"])
+        if status in BLOCKED:
+            return run_item_locally(cls, ItemJob(job.index, job.key, job.inputs))
+        result = shipped_result(answer) if answer.get("execution_id") else None
+        if status is SUCCEEDED:
+            return CollectionItem(job.key, SUCCEEDED, result, None, job.inputs, answer.get("execution_id"))
+        return CollectionItem(job.key, FAILED, result, rebuild_error(answer["error"]), job.inputs,
+                              answer.get("execution_id"))
+
+
+_RUNNERS: dict[str, Any] = {"inline": InlineRunner, "threads": ThreadsRunner, "thread_pool": ThreadsRunner,
+                            "executor": ExecutorRunner}
 
 
 def register_runner(name: str, factory: Any) -> None:
