@@ -62,12 +62,15 @@ class SQLStore(StoreBase):
             self.engine = _create_engine(url, busy_timeout_ms)
         self._is_sqlite = self.engine.dialect.name == "sqlite"
         self._is_postgres = self.engine.dialect.name == "postgresql"
+        # Reads are single statements: on PostgreSQL autocommit saves the BEGIN and ROLLBACK round trips.
+        self._read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT") if self._is_postgres else self.engine
         # An in-memory SQLite database is one shared connection: serialise its use across threads.
         self._serial: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if self._is_sqlite and _is_memory(self.engine) else contextlib.nullcontext()
         )
         self.table_prefix = table_prefix
         self._executions, self._history = _tables(sa, table_prefix)
+        self._q = _Statements(sa, self._executions, self._history)
         self._ready = False
 
     def __repr__(self) -> str:
@@ -100,29 +103,22 @@ class SQLStore(StoreBase):
                          execution_id=req.execution_id)
 
     def _save_once(self, req: SaveRequest) -> int:
-        sa, t, h = self._sa, self._executions, self._history
+        q, eid = self._q, req.execution_id
         with self._write() as conn:
-            row = conn.execute(
-                sa.select(t.c.version, t.c.graph, t.c.correlation_key, t.c.status)
-                .where(t.c.execution_id == req.execution_id)
-                .with_for_update()
-            ).first()
+            row = conn.execute(q.lock_row, {"eid": eid}).first()
             actual = row.version if row is not None else 0
             if req.expected_version is not None and req.expected_version != actual:
-                raise conflict(req.execution_id, req.expected_version, actual)
+                raise conflict(eid, req.expected_version, actual)
             meta = req.resolve(Metadata(row.graph, row.correlation_key, row.status) if row is not None else None)
             key = meta.active_key
             if key is not None:
-                other = conn.execute(
-                    sa.select(t.c.execution_id).where(
-                        t.c.graph == key[0], t.c.correlation_key == key[1], t.c.active, t.c.execution_id != req.execution_id
-                    )
-                ).scalar()
+                other = conn.execute(q.other_owner, {"graph": key[0], "corr": key[1], "eid": eid}).scalar()
                 if other is not None:
-                    raise duplicate(req.execution_id, key[0], key[1], other)
+                    raise duplicate(eid, key[0], key[1], other)
             now = utc_now()
             version = actual + 1
             values = {
+                "eid": eid,
                 "graph": meta.graph,
                 "correlation_key": meta.correlation_json,
                 "status": meta.status,
@@ -132,72 +128,53 @@ class SQLStore(StoreBase):
                 "updated_at": now,
             }
             if row is None:
-                conn.execute(sa.insert(t).values(execution_id=req.execution_id, **values))
+                conn.execute(q.insert_row, values)
             else:
-                done = conn.execute(
-                    sa.update(t).where(t.c.execution_id == req.execution_id, t.c.version == actual).values(**values)
-                )
+                done = conn.execute(q.update_row, {**values, "read_version": actual})
                 if done.rowcount != 1:  # cannot happen under the row lock; kept as the CAS guarantee itself
-                    raise conflict(req.execution_id, actual, -1)
-            conn.execute(
-                sa.insert(h).values(
-                    execution_id=req.execution_id,
-                    version=version,
-                    saved_at=now,
-                    graph=meta.graph,
-                    correlation_key=meta.correlation_json,
-                    status=meta.status,
-                    snapshot=req.snapshot_json,
-                )
-            )
+                    raise conflict(eid, actual, -1)
+            conn.execute(q.insert_history, {**values, "saved_at": now})
             return version
 
     def delete(self, execution_id: str) -> bool:
-        check_execution_id(execution_id)
-        sa = self._sa
+        params = {"eid": check_execution_id(execution_id)}
         with self._write() as conn:
-            conn.execute(sa.delete(self._history).where(self._history.c.execution_id == execution_id))
-            done = conn.execute(sa.delete(self._executions).where(self._executions.c.execution_id == execution_id))
-            return bool(done.rowcount)
+            conn.execute(self._q.delete_history, params)
+            return bool(conn.execute(self._q.delete_row, params).rowcount)
 
     # ----------------------------------------------------------------------------------------------- reads
 
     def fetch(self, execution_id: str) -> dict[str, Any]:
         check_execution_id(execution_id)
-        t = self._executions
         with self._read() as conn:
-            text = conn.execute(self._sa.select(t.c.snapshot).where(t.c.execution_id == execution_id)).scalar()
+            text = conn.execute(self._q.snapshot, {"eid": execution_id}).scalar()
         if text is None:
             raise not_found(execution_id)
         return _loads(text)
 
     def record(self, execution_id: str) -> StoredExecution:
         check_execution_id(execution_id)
-        t = self._executions
         with self._read() as conn:
-            row = conn.execute(self._record_query().where(t.c.execution_id == execution_id)).first()
+            row = conn.execute(self._q.record, {"eid": execution_id}).first()
         if row is None:
             raise not_found(execution_id)
         return _record(row)
 
     def exists(self, execution_id: str) -> bool:
         check_execution_id(execution_id)
-        t = self._executions
         with self._read() as conn:
-            return conn.execute(self._sa.select(t.c.version).where(t.c.execution_id == execution_id)).first() is not None
+            return conn.execute(self._q.exists, {"eid": execution_id}).first() is not None
 
     def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
-        key = canonical_correlation(correlation)
-        t = self._executions
-        query = self._sa.select(t.c.execution_id).where(t.c.graph == check_graph(graph), t.c.correlation_key == key, t.c.active)
+        params = {"graph": check_graph(graph), "corr": canonical_correlation(correlation)}
         with self._read() as conn:
-            found: str | None = conn.execute(query).scalar()
+            found: str | None = conn.execute(self._q.find, params).scalar()
             return found
 
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)
         t = self._executions
-        query = self._record_query().order_by(t.c.updated_at, t.c.execution_id)
+        query = self._q.record_columns.order_by(t.c.updated_at, t.c.execution_id)
         if graph is not None:
             query = query.where(t.c.graph == graph)
         if status is not None:
@@ -210,17 +187,8 @@ class SQLStore(StoreBase):
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         check_execution_id(execution_id)
-        h = self._history
-        query = (
-            self._sa.select(
-                h.c.execution_id, h.c.snapshot, h.c.version, h.c.graph, h.c.correlation_key, h.c.status,
-                h.c.saved_at.label("updated_at"),
-            )
-            .where(h.c.execution_id == execution_id)
-            .order_by(h.c.version)
-        )
         with self._read() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(self._q.history, {"eid": execution_id}).all()
         if not rows:
             raise not_found(execution_id)
         return [_record(row) for row in rows]
@@ -241,12 +209,6 @@ class SQLStore(StoreBase):
 
     # ----------------------------------------------------------------------------------------------- helpers
 
-    def _record_query(self) -> Any:
-        t = self._executions
-        return self._sa.select(
-            t.c.execution_id, t.c.snapshot, t.c.version, t.c.graph, t.c.correlation_key, t.c.status, t.c.updated_at
-        )
-
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
         if not self._ready:
@@ -260,8 +222,43 @@ class SQLStore(StoreBase):
     def _read(self) -> Iterator[Connection]:
         if not self._ready:
             self.create_tables()
-        with self._serial, self.engine.connect() as conn, conn.begin():
-            yield conn
+        with self._serial, self._read_engine.connect() as conn:
+            yield conn  # one statement per read: the implicit transaction ends when the connection returns
+
+
+class _Statements:
+    """Every statement the store runs, built once with bind parameters (SQLAlchemy then only looks up its cache)."""
+
+    def __init__(self, sa: Any, t: Table, h: Table) -> None:
+        b = sa.bindparam
+        eid = t.c.execution_id == b("eid")
+        self.lock_row = sa.select(t.c.version, t.c.graph, t.c.correlation_key, t.c.status).where(eid).with_for_update()
+        self.find = sa.select(t.c.execution_id).where(
+            t.c.graph == b("graph"), t.c.correlation_key == b("corr"), t.c.active == sa.true()
+        )
+        self.other_owner = self.find.where(t.c.execution_id != b("eid"))
+        columns = {name: b(name) for name in ("graph", "correlation_key", "status", "active", "version", "snapshot",
+                                              "updated_at")}
+        self.insert_row = sa.insert(t).values(execution_id=b("eid"), **columns)
+        self.update_row = sa.update(t).where(eid, t.c.version == b("read_version")).values(**columns)
+        self.insert_history = sa.insert(h).values(
+            execution_id=b("eid"), version=b("version"), saved_at=b("saved_at"), graph=b("graph"),
+            correlation_key=b("correlation_key"), status=b("status"), snapshot=b("snapshot"),
+        )
+        self.delete_row = sa.delete(t).where(eid)
+        self.delete_history = sa.delete(h).where(h.c.execution_id == b("eid"))
+        self.snapshot = sa.select(t.c.snapshot).where(eid)
+        self.exists = sa.select(t.c.version).where(eid)
+        self.record_columns = sa.select(
+            t.c.execution_id, t.c.snapshot, t.c.version, t.c.graph, t.c.correlation_key, t.c.status, t.c.updated_at
+        )
+        self.record = self.record_columns.where(eid)
+        self.history = (
+            sa.select(h.c.execution_id, h.c.snapshot, h.c.version, h.c.graph, h.c.correlation_key, h.c.status,
+                      h.c.saved_at.label("updated_at"))
+            .where(h.c.execution_id == b("eid"))
+            .order_by(h.c.version)
+        )
 
 
 def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
@@ -273,7 +270,7 @@ def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        return sa.create_engine(parsed)
     memory = parsed.database in (None, "", ":memory:")
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}}
     if memory:
@@ -318,8 +315,9 @@ def _tables(sa: Any, prefix: str) -> tuple[Table, Table]:
         executions.c.graph,
         executions.c.correlation_key,
         unique=True,
-        sqlite_where=executions.c.active,
-        postgresql_where=executions.c.active,
+        # Spelled exactly like the lookup's condition, so SQLite's planner recognises the partial index.
+        sqlite_where=executions.c.active == sa.true(),
+        postgresql_where=executions.c.active == sa.true(),
     )
     sa.Index(f"{prefix}executions_graph_status", executions.c.graph, executions.c.status)
     history = sa.Table(
