@@ -1,0 +1,160 @@
+"""`explain_output` (reference §7.3): a dependency tree read from states, deterministic, resolving nothing."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+import igniter_nb as ig
+from igniter_nb.diagnostics.explain import explain_output, explain_text
+
+
+class PriceContract(ig.Contract):
+    def define(c):
+        c.input("order_total", type="numeric")
+        c.input("country", type=str)
+
+        @c.compute(depends_on=["country"])
+        def vat_rate(country):
+            return 0.2 if country == "UA" else 0.0
+
+        @c.compute
+        def gross_total(order_total, vat_rate):
+            return order_total * (1 + vat_rate)
+
+        c.output("gross_total")
+
+
+def _shape(tree):
+    return (tree["name"], tree["status"], [_shape(d) for d in tree["dependencies"]])
+
+
+def test_explanation_of_a_resolved_output():
+    contract = PriceContract(order_total=100, country="UA")
+    data = contract.result.explain("gross_total")
+    json.dumps(data)
+    graph = contract.execution.graph
+    assert data["output"] == "gross_total" and data["path"] == "output.gross_total"
+    assert data["output_id"] == graph.output("gross_total").id
+    assert data["source"] == "gross_total" and data["source_id"] == graph.node("gross_total").id
+    assert data["source_path"] == "gross_total"
+    assert data["status"] == "succeeded" and data["value"] == 120.0
+    assert "child_output" not in data
+    tree = data["dependencies"]
+    assert _shape(tree) == ("gross_total", "succeeded", [
+        ("order_total", "succeeded", []),
+        ("vat_rate", "succeeded", [("country", "succeeded", [])]),
+    ])
+    assert tree["kind"] == "compute" and tree["value"] == 120.0 and tree["error"] is None
+    assert tree["source_location"].endswith("test_explain.py:23")
+    assert set(tree) >= {"id", "name", "path", "kind", "source_location", "status", "invalidated_by", "value",
+                         "error", "dependencies"}
+
+
+def test_explain_output_resolves_nothing():
+    contract = PriceContract(order_total=100, country="UA")
+    data = explain_output(contract.execution, "gross_total")
+    assert contract.events == [] and contract.execution.states == {}
+    assert data["status"] is None
+    assert _shape(data["dependencies"]) == ("gross_total", None, [
+        ("order_total", None, []), ("vat_rate", None, [("country", None, [])])])
+
+
+def test_stale_and_invalidated_by_after_an_update():
+    contract = PriceContract(order_total=100, country="UA")
+    contract.resolve_all()
+    contract.update_inputs(order_total=150)
+    tree = explain_output(contract.execution, "gross_total")["dependencies"]
+    assert tree["status"] == "stale" and tree["invalidated_by"] == "order_total"
+    assert tree["dependencies"][0]["value"] == 150
+
+
+def test_shared_dependencies_are_repeated():
+    @ig.contract
+    def Diamond(c):
+        c.input("a")
+        c.compute("b", depends_on="a", call=lambda a: a)
+        c.compute("c", depends_on="a", call=lambda a: a)
+        c.compute("d", depends_on=["b", "c"], call=lambda b, c: b)
+        c.output("d")
+
+    tree = Diamond(a=1).result.explain("d")["dependencies"]
+    assert _shape(tree) == ("d", "succeeded", [("b", "succeeded", [("a", "succeeded", [])]),
+                                               ("c", "succeeded", [("a", "succeeded", [])])])
+
+
+class Pricing(ig.Contract):
+    def define(c):
+        c.input("amount", type="numeric")
+        c.compute("total", depends_on="amount", call=lambda amount: amount * 2)
+        c.output("total")
+
+
+class Checkout(ig.Contract):
+    def define(c):
+        c.input("amount", type="numeric")
+        c.compose("pricing", contract=Pricing, inputs={"amount": "amount"})
+        c.output("total", source="pricing.total")
+        c.compute("doubled", depends_on="total", call=lambda total: total * 2)
+        c.output("doubled")
+
+
+def test_nested_output_and_dependencies_read_through_outputs():
+    contract = Checkout(amount=5)
+    data = contract.result.explain("total")
+    assert data["child_output"] == "total" and data["child_output_path"] == "pricing.total"
+    assert data["source"] == "pricing" and data["value"] == 10
+    assert data["dependencies"]["kind"] == "composition"
+    assert data["dependencies"]["value"]["type"] == "result"
+
+    doubled = contract.result.explain("doubled")["dependencies"]
+    via = doubled["dependencies"][0]
+    assert (via["kind"], via["name"], via["status"], via["value"]) == ("output", "total", "succeeded", 10)
+    assert via["dependencies"][0]["name"] == "pricing"
+
+
+def test_await_nodes_carry_their_event():
+    @ig.contract
+    def Approval(c):
+        c.input("request_id", type=str)
+        c.await_event("approval", event="approval_received")
+        c.compute("decision", depends_on=["approval"], call=lambda approval: approval)
+        c.output("decision")
+
+    contract = Approval(request_id="r-1")
+    contract.resolve_all()
+    data = explain_output(contract.execution, "decision")
+    approval = data["dependencies"]["dependencies"][0]
+    assert approval["event"] == "approval_received" and approval["status"] == "waiting"
+    assert data["dependencies"]["waiting_for"] == ["approval"]
+    assert "    - await approval waiting event=approval_received" in explain_text(data)
+
+
+def test_text_form():
+    contract = PriceContract(order_total=100, country="UA")
+    assert explain_text(contract.result.explain("gross_total")) == "\n".join([
+        "Output gross_total <- gross_total (succeeded)",
+        "  - compute gross_total succeeded = 120.0",
+        "    - input order_total succeeded = 100",
+        "    - compute vat_rate succeeded = 0.2",
+        "      - input country succeeded = 'UA'",
+    ])
+
+
+def test_unknown_output_raises_key_error():
+    with pytest.raises(KeyError):
+        explain_output(PriceContract(order_total=1, country="UA").execution, "nope")
+
+
+def test_deep_chain_is_built_without_recursion():
+    @ig.contract
+    def Deep(c):
+        c.input("n0")
+        for i in range(1, sys.getrecursionlimit() + 500):
+            c.compute(f"n{i}", depends_on=[f"n{i - 1}"], call=lambda **kw: 1)
+        c.output("last", source=f"n{sys.getrecursionlimit() + 499}")
+
+    data = explain_output(Deep(n0=1).execution, "last")
+    assert data["dependencies"]["dependencies"][0]["name"] == f"n{sys.getrecursionlimit() + 498}"

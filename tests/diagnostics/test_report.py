@@ -1,0 +1,349 @@
+"""The diagnostics report (reference §7.6–§7.10): resolves first, never raises, reads node states; presenters
+shape only the Outputs line; workflow fields from states and `execution.workflow`."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+
+import pytest
+
+import igniter_nb as ig
+from igniter_nb.diagnostics.report import Report, inline
+
+
+class PriceContract(ig.Contract):
+    def define(c):
+        c.input("order_total", type="numeric")
+        c.input("country", type=str)
+
+        @c.compute(depends_on=["country"])
+        def vat_rate(country):
+            return 0.2 if country == "UA" else 0.0
+
+        @c.compute
+        def gross_total(order_total, vat_rate):
+            return order_total * (1 + vat_rate)
+
+        c.output("gross_total")
+
+
+def _masked(text: str, contract) -> str:
+    return text.replace(contract.execution_id, "<id>")
+
+
+def test_text_of_a_succeeded_execution():
+    contract = PriceContract(order_total=100, country="UA")
+    report = contract.diagnostics
+    assert isinstance(report, Report)
+    assert _masked(report.to_text(), contract) == textwrap.dedent("""\
+        Diagnostics PriceContract
+        Execution <id>
+        Status: succeeded
+        Outputs: gross_total=120.0
+        Nodes: total=4, succeeded=4, failed=0, pending=0, waiting=0, stale=0
+        Errors: none
+        Events: total=10, latest=execution_finished""")
+    assert repr(report) == report.to_text()
+
+
+def test_markdown_of_a_succeeded_execution():
+    contract = PriceContract(order_total=100, country="UA")
+    assert _masked(contract.diagnostics.to_markdown(), contract) == textwrap.dedent("""\
+        # Diagnostics PriceContract
+
+        - Execution: `<id>`
+        - Status: `succeeded`
+        - Outputs: gross_total=120.0
+        - Nodes: total=4, succeeded=4, failed=0, pending=0, waiting=0, stale=0
+        - Events: total=10, latest=execution_finished""")
+
+
+def test_dict_of_a_succeeded_execution_is_json_safe():
+    contract = PriceContract(order_total=100, country="UA")
+    data = contract.diagnostics.to_dict()
+    json.dumps(data)
+    assert data["graph"] == "PriceContract" and data["execution_id"] == contract.execution_id
+    assert data["status"] == "succeeded"
+    assert data["outputs"] == {"gross_total": 120.0}
+    assert data["errors"] == []
+    assert data["nodes"] == {"total": 4, "succeeded": 4, "failed": 0, "pending": 0, "waiting": 0, "stale": 0,
+                             "failed_nodes": []}
+    assert data["collection_nodes"] == []
+    assert data["events"]["total"] == 10 and data["events"]["latest_type"] == "execution_finished"
+    assert data["events"]["by_type"] == {"execution_started": 1, "node_started": 4, "node_succeeded": 4,
+                                         "execution_finished": 1}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", data["events"]["latest_at"])
+    assert data["waiting_on"] == [] and data["blocked_nodes"] == []
+    assert "workflow_status" not in data
+
+
+def test_report_resolves_outputs_first():
+    contract = PriceContract(order_total=100, country="UA")
+    assert contract.execution.states == {}
+    assert contract.diagnostics.to_dict()["outputs"] == {"gross_total": 120.0}
+
+
+def test_stale_nodes_are_counted_after_an_update_without_reading():
+    contract = PriceContract(order_total=100, country="UA")
+    contract.resolve_all()
+    contract.update_inputs(order_total=150)
+    # the report resolves all outputs first, so nothing stays stale
+    assert contract.diagnostics["outputs"] == {"gross_total": 180.0}
+    assert contract.diagnostics["nodes"]["stale"] == 0
+
+
+class Failing(ig.Contract):
+    def define(c):
+        c.input("a", type="numeric")
+
+        @c.compute
+        def boom(a):
+            raise ValueError("bad value")
+
+        @c.compute
+        def after(boom):
+            return boom
+
+        c.output("after")
+        c.output("a")
+
+
+def test_failures_are_reported_not_raised():
+    contract = Failing(a=1)
+    report = contract.diagnostics
+    data = report.to_dict()
+    json.dumps(data)
+    assert data["status"] == "failed"
+    assert data["outputs"] == {"after": {"status": "failed", "error": "ValueError: bad value"}, "a": 1}
+    first = data["errors"][0]
+    assert first["node"] == "boom" and first["type"] == "ResolutionError"
+    assert first["message"] == "ValueError: bad value" and first["cause_type"] == "ValueError"
+    assert first["context"]["node"] == "boom" and first["context"]["graph"] == "Failing"
+    assert [e["node"] for e in data["errors"]] == ["boom", "after"]
+    assert data["nodes"]["failed"] == 2
+    assert data["nodes"]["failed_nodes"][0]["node"] == "boom"
+    assert data["nodes"]["failed_nodes"][0]["error"].startswith("ValueError: bad value [graph=Failing")
+
+    lines = report.to_text().splitlines()
+    assert lines[2] == "Status: failed"
+    assert lines[3] == "Outputs: after={'status': 'failed', 'error': 'ValueError: bad value'}, a=1"
+    assert lines[5].startswith("Failed Nodes: boom(ValueError: bad value [graph=Failing")
+    assert "Errors: boom=ResolutionError, after=ResolutionError" in lines
+    assert lines[-1] == "Events: total=8, latest=execution_failed"
+
+    md = report.to_markdown()
+    assert "\n\n## Errors\n- `boom`: ValueError: bad value\n- `after`: ValueError: bad value" in md
+
+
+def test_report_never_raises_even_when_a_subscriber_breaks():
+    contract = Failing(a=1)
+    contract.subscribe(lambda event: 1 / 0)
+    report = contract.diagnostics
+    assert report.status == "failed"
+    assert report.to_text() and report.to_markdown() and report.to_dict()
+
+
+class Deferring(ig.Executor):
+    def call(self, amount):
+        return self.defer(token="tok-1", payload={"ask": "vendor"})
+
+
+class Pending(ig.Contract):
+    def define(c):
+        c.input("amount", type="numeric")
+        c.compute("quote", call=Deferring)
+        c.compute("total", depends_on="quote", call=lambda quote: quote)
+        c.output("total")
+
+
+def test_pending_execution_outputs_the_deferred_and_blocked_nodes():
+    contract = Pending(amount=1)
+    data = contract.diagnostics.to_dict()
+    assert data["status"] == "pending"
+    assert data["outputs"]["total"] == {"status": "pending", "token": "tok-1", "payload": {"ask": "vendor"},
+                                        "source_node": "quote"}
+    assert data["nodes"]["pending"] == 2
+    assert data["waiting_on"] == []
+    assert data["blocked_nodes"] == [
+        {"node": "quote", "status": "pending", "waiting_for": ["quote"]},
+        {"node": "total", "status": "pending", "waiting_for": ["quote"]},
+    ]
+    assert "Blocked Nodes: quote(waiting_for=quote), total(waiting_for=quote)" in contract.diagnostics.to_text()
+
+
+class Approval(ig.Contract):
+    def define(c):
+        c.correlate_by("request_id")
+        c.input("request_id", type=str)
+        c.await_event("approval", event="approval_received")
+        c.compute("decision", depends_on=["approval"], call=lambda approval: approval["ok"])
+        c.output("decision")
+
+
+def test_waiting_execution_lists_awaited_events():
+    contract = Approval(request_id="r-1")
+    report = contract.diagnostics
+    assert report.status == "waiting"
+    assert report["waiting_on"] == [{"node": "approval", "event": "approval_received"}]
+    assert report["blocked_nodes"][-1] == {"node": "decision", "status": "waiting", "waiting_for": ["approval"]}
+    assert report["outputs"]["decision"]["status"] == "waiting"
+    assert report["outputs"]["decision"]["event"] == "approval_received"
+    text = report.to_text()
+    assert "Waiting On: approval(event=approval_received)" in text
+    assert "Nodes: total=2, succeeded=0, failed=0, pending=0, waiting=2, stale=0" in text
+    assert "- Waiting On: approval(event=approval_received)" in report.to_markdown()
+
+
+def test_workflow_fields_come_from_execution_workflow():
+    contract = Approval(request_id="r-1")
+    contract.resolve_all()
+    contract.execution.workflow = {
+        "status": "waiting",
+        "satisfied_events": ["kyc_done"],
+        "last_external_event": {"event": "kyc_done", "received_at": "2024-01-01T00:00:00Z"},
+        "signals": [{"event": "kyc_done", "idempotency_key": "k-1"}],
+    }
+    report = contract.diagnostics
+    data = report.to_dict()
+    json.dumps(data)
+    assert data["workflow_status"] == "waiting"
+    assert data["correlation"] == {"request_id": "r-1"}
+    assert data["satisfied_events"] == ["kyc_done"]
+    assert data["last_external_event"]["event"] == "kyc_done"
+    assert data["signals"] == [{"event": "kyc_done", "idempotency_key": "k-1"}]
+    text = report.to_text()
+    assert "Workflow: waiting correlation=request_id='r-1'" in text
+    assert "Signals: total=1, satisfied=kyc_done, last=kyc_done" in text
+
+
+class Presented(ig.Contract):
+    def define(c):
+        c.input("amount", type="numeric")
+        c.compute("total", depends_on="amount", call=lambda amount: amount * 1.5)
+        c.compute("label", depends_on="amount", call=lambda amount: f"#{amount}")
+        c.compute("broken", depends_on="amount", call=lambda amount: amount)
+        c.compute("everything", depends_on="amount", call=lambda amount: amount)
+        c.output("total")
+        c.output("label")
+        c.output("broken")
+        c.output("everything")
+
+        @c.present("total")
+        def money(value):  # declares only `value` (L-14)
+            return f"{value:.2f} EUR"
+
+        @c.present("label")
+        def tagged(value, output):
+            return {"output": output, "value": value}
+
+        @c.present("broken")
+        def breaks(value):
+            raise RuntimeError("presenter bug")
+
+        @c.present("everything")
+        def seen(**kwargs):
+            return sorted(kwargs)
+
+
+def test_presenters_change_only_the_outputs_line():
+    contract = Presented(amount=10)
+    report = contract.diagnostics
+    outputs_line = report.to_text().splitlines()[3]
+    assert outputs_line == ("Outputs: total=15.00 EUR, label={'output': 'label', 'value': '#10'}, "
+                            "broken=10 [presenter failed: RuntimeError: presenter bug], "
+                            "everything=['contract', 'execution', 'output', 'value']")
+    assert f"- {outputs_line}" in report.to_markdown()
+    assert report.to_dict()["outputs"] == {"total": 15.0, "label": "#10", "broken": 10, "everything": 10}
+
+
+class FakeCollectionResult:
+    """Shaped like igniter_nb's CollectionResult (summary + failed_items), owned by another module."""
+
+    def __init__(self):
+        self.items = {1: {"key": 1, "status": "succeeded"}, 2: {"key": 2, "status": "failed"},
+                      3: {"key": 3, "status": "succeeded"}}
+        self.summary = {"mode": "collect", "total": 3, "succeeded": 2, "failed": 1, "status": "partial_failure"}
+        self.failed_items = {2: {"type": "ResolutionError", "message": "Technician inactive",
+                                 "context": {"node": "active"}}}
+
+    def as_json(self):
+        return {"mode": "collect", "summary": dict(self.summary), "items": dict(self.items)}
+
+
+def test_collection_values_are_summarised():
+    @ig.contract
+    def Technicians(c):
+        c.input("ids", type=list)
+        c.compute("technicians", depends_on="ids", call=lambda ids: FakeCollectionResult())
+        c.output("technicians")
+
+    contract = Technicians(ids=[1, 2, 3])
+    report = contract.diagnostics
+    data = report.to_dict()
+    assert data["collection_nodes"] == [{
+        "node": "technicians", "path": "technicians", "mode": "collect", "total": 3, "succeeded": 2, "failed": 1,
+        "status": "partial_failure",
+        "failed_items": [{"key": 2, "type": "ResolutionError", "message": "Technician inactive",
+                          "context": {"node": "active"}}],
+    }]
+    assert data["outputs"]["technicians"]["summary"]["status"] == "partial_failure"
+    text = report.to_text().splitlines()
+    assert text[3] == ("Outputs: technicians={mode=collect, total=3, succeeded=2, failed=1, "
+                       "status=partial_failure, keys=[1, 2, 3], failed_keys=[2]}")
+    assert ("Collections: technicians total=3 succeeded=2 failed=1 status=partial_failure "
+            "failed_items=2(Technician inactive)") in text
+    md = report.to_markdown()
+    assert "- Collections: technicians total=3 succeeded=2 failed=1 status=partial_failure" in md
+    assert md.endswith("## Collections\n- `technicians`: total=3, succeeded=2, failed=1, status=partial_failure\n"
+                       "- `technicians[2]` failed: Technician inactive")
+
+
+class Opaque:
+    pass
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (120.0, "120.0"),
+    ("HVAC", "'HVAC'"),
+    (None, "None"),
+    (True, "True"),
+    ({"b": 1, "a": [1, 2.5]}, "{'b': 1, 'a': [1, 2.5]}"),
+    ((1,), "(1,)"),
+    ({"z", "a", "m"}, "{'a', 'm', 'z'}"),
+    (frozenset(), "frozenset()"),
+    ({"mode": "collect", "summary": {"status": "succeeded"}, "items": {"a": {"key": "a", "status": "succeeded"}}},
+     "{mode=collect, total=1, succeeded=1, failed=0, status=succeeded, keys=['a'], failed_keys=[]}"),
+    ({1: {"key": 1, "status": "succeeded"}, 2: {"key": 2, "status": "failed"}},
+     "{mode=collect, total=2, succeeded=1, failed=1, status=partial_failure, keys=[1, 2], failed_keys=[2]}"),
+])
+def test_inline_rendering(value, text):
+    assert inline(value) == text
+
+
+def test_inline_rendering_never_prints_memory_addresses():
+    assert "0x" not in inline([Opaque(), lambda: 1])
+
+
+def test_inline_rendering_of_a_child_result():
+    @ig.contract
+    def Checkout(c):
+        c.input("order_total", type="numeric")
+        c.input("country", type=str)
+        c.compose("pricing", contract=PriceContract, inputs={"order_total": "order_total", "country": "country"})
+        c.output("pricing")
+
+    contract = Checkout(order_total=100, country="UA")
+    contract.resolve_all()
+    child = contract.execution.states["pricing"].value
+    assert inline(child) == "{graph='PriceContract', status=succeeded, outputs=['gross_total']}"
+    assert contract.diagnostics["outputs"] == {"pricing": {"gross_total": 120.0}}
+    assert "Outputs: pricing={'gross_total': 120.0}" in contract.diagnostics.to_text()
+
+
+def test_report_accepts_an_execution_and_has_a_text_mimebundle():
+    contract = PriceContract(order_total=100, country="UA")
+    report = Report(contract.execution)
+    assert report.status == "succeeded"
+    assert "text/plain" in report._repr_mimebundle_()
