@@ -184,6 +184,45 @@ class Contract:
         self.execution.resume_by_token(token, value)
         return self
 
+    # ------------------------------------------------------------------ snapshots and stores
+    def snapshot(self) -> dict[str, Any]:
+        """The execution as JSON-safe data (format ``igniter_nb.snapshot/1``), after resolving every output."""
+        from igniter_nb.runtime.snapshot import snapshot_execution
+
+        self.execution.resolve_all()
+        return snapshot_execution(self.execution)
+
+    @classmethod
+    def restore(cls, snapshot: Mapping[str, Any], store: Any = None) -> Contract:
+        """A new instance continuing the execution in ``snapshot`` (same id, states and events)."""
+        from igniter_nb.runtime.snapshot import restore_contract
+
+        contract: Contract = restore_contract(cls, snapshot, store=store)
+        return contract
+
+    @classmethod
+    def restore_from_store(cls, execution_id: str, store: Any = None) -> Contract:
+        """Fetch ``execution_id`` from ``store`` (default: the configured store) and restore it.
+        The instance keeps that store for later saves (L-06)."""
+        from igniter_nb.config import default_store
+
+        store = store if store is not None else default_store()
+        record = store.record(execution_id)
+        contract = cls.restore(record.snapshot, store=store)
+        contract.execution.store_version = record.version
+        return contract
+
+    @classmethod
+    def resume_from_store(cls, execution_id: str, token: str, value: Any = None, store: Any = None) -> Contract:
+        """Worker entry point: restore ``execution_id``, resume the node pending on ``token``, save it back."""
+        from igniter_nb.runtime.store_runner import persist
+
+        contract = cls.restore_from_store(execution_id, store=store)
+        contract.execution.resume_by_token(token, value)
+        if contract.execution.runner.name != "store":
+            persist(contract.execution, contract.execution.store)
+        return contract
+
     # ------------------------------------------------------------------ events and inspection
     @property
     def events(self) -> list[Event]:

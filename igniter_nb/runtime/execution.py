@@ -58,6 +58,7 @@ class Execution:
         self.resolver = Resolver(self)
         self.children = ChildRuns(self)
         self.last_status: Status | None = None
+        self.store_version: int | None = None  # the store version this execution last wrote or was read at
 
     # ------------------------------------------------------------------ reading
     def resolve(self, name: str) -> NodeState:

@@ -242,6 +242,8 @@ def make_runner(runner: Any, *, max_workers: int | None = None, store: Any = Non
     if isinstance(runner, Runner):
         return runner
     name = runner or "inline"
+    if name == "store" and name not in _RUNNERS:
+        import igniter_nb.runtime.store_runner  # noqa: F401  (registers itself)
     factory = _RUNNERS.get(name)
     if factory is None:
         raise CompileError(f"Unknown execution runner strategy: {name!r} (use one of: {', '.join(sorted(_RUNNERS))})")

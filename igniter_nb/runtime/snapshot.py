@@ -1,0 +1,299 @@
+"""Snapshots: an execution as JSON-safe data (never pickle), and back.
+
+Format ``igniter_nb.snapshot/1``::
+
+    {"format", "graph", "contract" ("module:QualName"), "execution_id", "runner", "inputs", "states",
+     "events", "bound_events", "children", "collections", "workflow"}
+
+Values go through ``runtime.codec`` (tagged JSON). Child results are stored once, under ``children``, and
+referenced from states by execution id; errors keep their class name, message and context (L-12).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from igniter_nb import errors as errors_module
+from igniter_nb.compiler.registry import lookup_contract
+from igniter_nb.errors import IgniterError, ResolutionError, SnapshotEncodingError
+from igniter_nb.events.event import Event
+from igniter_nb.runtime import codec
+from igniter_nb.runtime.collection import CollectionResult
+from igniter_nb.runtime.deferred import DeferredResult
+from igniter_nb.runtime.result import Result
+from igniter_nb.runtime.states import NodeState
+from igniter_nb.runtime.status import Status
+
+if TYPE_CHECKING:
+    from igniter_nb.runtime.execution import Execution
+
+FORMAT = "igniter_nb.snapshot/1"
+
+# While restoring, child contracts restored so far, by execution id (child results point at them).
+_restoring: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("igniter_restoring", default=None)
+
+
+# ---------------------------------------------------------------------------- errors
+def encode_error(error: BaseException | None) -> dict[str, Any] | None:
+    if error is None:
+        return None
+    if isinstance(error, IgniterError):
+        data = {"type": type(error).__name__, "message": error.message, "context": codec.encode(error.context)}
+        if error.__cause__ is not None and "cause_type" not in error.context:
+            data["cause_type"] = type(error.__cause__).__name__
+        return data
+    return {"type": "ResolutionError", "message": f"{type(error).__name__}: {error}", "context": {},
+            "cause_type": type(error).__name__}
+
+
+def decode_error(data: Mapping[str, Any] | None) -> IgniterError | None:
+    """Rebuild a stored error as its own igniter_nb class (others become ``ResolutionError``); the message is
+    never given its location suffix twice."""
+    if data is None:
+        return None
+    cls = getattr(errors_module, str(data.get("type")), None)
+    if not (isinstance(cls, type) and issubclass(cls, IgniterError)):
+        cls = ResolutionError
+    context = dict(codec.decode(data.get("context") or {}))
+    if data.get("cause_type") and "cause_type" not in context:
+        context["cause_type"] = data["cause_type"]
+    err = cls.__new__(cls)
+    IgniterError.__init__(err, str(data.get("message", "")), context=context)
+    if cls is errors_module.CycleError:
+        err.cycle = list(context.get("cycle") or [])  # type: ignore[attr-defined]
+    if cls is errors_module.PendingError:
+        err.deferred = None  # type: ignore[attr-defined]
+    return err
+
+
+# ---------------------------------------------------------------------------- value tags
+def _encode_result(result: Result) -> dict[str, Any]:
+    return {"execution_id": result.execution_id, "graph": result.graph}
+
+
+def _decode_result(data: Mapping[str, Any]) -> Any:
+    restored = _restoring.get() or {}
+    child = restored.get(data["execution_id"])
+    if child is None:
+        raise SnapshotEncodingError(f"snapshot refers to child execution {data['execution_id']} of {data['graph']}, "
+                                    "which it does not contain")
+    return child.result
+
+
+codec.register_codec("child_result", Result, _encode_result, _decode_result)
+codec.register_codec("deferred", DeferredResult, lambda d: d.to_dict(), DeferredResult.from_dict)
+codec.register_codec("error", IgniterError, encode_error, decode_error)
+
+
+def _decode_collection(data: Mapping[str, Any]) -> Any:
+    restored = _restoring.get() or {}
+    found = restored.get(f"collection:{data['node']}")
+    if found is None:
+        raise SnapshotEncodingError(f"snapshot refers to collection '{data['node']}', which it does not contain")
+    return found
+
+
+codec.register_codec("collection_result", CollectionResult, lambda r: {"node": r.node}, _decode_collection)
+
+
+def _contract_ref(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+# ---------------------------------------------------------------------------- snapshot
+def snapshot_execution(execution: Execution) -> dict[str, Any]:
+    """The execution as JSON-safe data (no resolution happens here)."""
+    graph = execution.graph
+    states: dict[str, Any] = {}
+    for name, st in execution.states.items():
+        try:
+            value = codec.encode(st.value, node=name, path=f"states.{name}.value")
+        except SnapshotEncodingError as exc:
+            raise exc.with_context(graph=graph.name, node=name, execution_id=execution.execution_id) from None
+        states[name] = {
+            "status": str(st.status),
+            "version": st.version,
+            "resolved_at": st.resolved_at,
+            "invalidated_by": st.invalidated_by,
+            "waiting_for": list(st.waiting_for),
+            "value": value,
+            "error": encode_error(st.error),
+        }
+    children = execution.children
+    child_snapshots = {slot: snapshot_child(child) for slot, child in children.instances.items()}
+    collections: dict[str, Any] = {}
+    for name, run in getattr(children, "collections", {}).items():
+        items = []
+        for item in run.items.values():
+            child = item.contract
+            items.append({
+                "key": codec.encode(item.key),
+                "status": str(item.status),
+                "inputs": codec.encode(dict(item.inputs), node=name, path=f"collections.{name}.inputs"),
+                "error": encode_error(item.error),
+                "child_execution_id": item.child_execution_id,
+                "deferred": item.deferred.to_dict() if item.deferred is not None else None,
+                "child": snapshot_child(child) if child is not None else None,
+            })
+        collections[name] = {"contract": _contract_ref(run.contract), "items": items}
+    events = []
+    for e in execution.bus.events:
+        try:
+            payload = codec.encode(dict(e.payload) if e.payload else {}, node=e.node, path=f"events[{e.seq}].payload")
+        except SnapshotEncodingError:
+            payload = {"unencodable": True}
+        events.append({"seq": e.seq, "type": e.type, "node": e.node, "path": e.path,
+                       "status": str(e.status) if e.status is not None else None, "payload": payload,
+                       "timestamp": e.timestamp})
+    try:
+        inputs = codec.encode(dict(execution.inputs), path="inputs")
+        bound = codec.encode(dict(execution.bound_events), path="bound_events")
+        workflow = codec.encode(execution.workflow, path="workflow") if execution.workflow is not None else None
+        given = codec.encode(dict(getattr(children, "given", {})), path="children.given")
+        selections = codec.encode(dict(getattr(children, "selections", {})), path="children.selections")
+    except SnapshotEncodingError as exc:
+        raise exc.with_context(graph=graph.name, execution_id=execution.execution_id) from None
+    cls = type(execution.contract)
+    return {
+        "format": FORMAT,
+        "graph": graph.name,
+        "contract": _contract_ref(cls),
+        "execution_id": execution.execution_id,
+        "status": str(execution.status_of()),
+        "runner": execution.runner.to_dict(),
+        "inputs": inputs,
+        "states": states,
+        "events": events,
+        "bound_events": bound,
+        "children": child_snapshots,
+        "children_given": given,
+        "selections": selections,
+        "collections": collections,
+        "workflow": workflow,
+        "saved_at": dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+    }
+
+
+def snapshot_child(child: Any) -> dict[str, Any]:
+    return snapshot_execution(child.execution)
+
+
+# ---------------------------------------------------------------------------- restore
+def check_snapshot(snapshot: Any, graph_name: str) -> None:
+    if not isinstance(snapshot, Mapping) or snapshot.get("format") != FORMAT:
+        found = snapshot.get("format") if isinstance(snapshot, Mapping) else type(snapshot).__name__
+        raise SnapshotEncodingError(f"not an igniter_nb snapshot (format {found!r}, expected {FORMAT!r})")
+    if snapshot.get("graph") != graph_name:
+        raise SnapshotEncodingError(f"snapshot is of graph {snapshot.get('graph')!r}, not {graph_name!r}",
+                                    graph=graph_name, execution_id=snapshot.get("execution_id"))
+
+
+def restore_contract(cls: Any, snapshot: Mapping[str, Any], *, store: Any = None) -> Any:
+    """A new ``cls`` instance continuing the execution in ``snapshot`` (same id, states, events)."""
+    graph = cls.compiled_graph()
+    check_snapshot(snapshot, graph.name)
+    runner = snapshot.get("runner") or {}
+    inputs = codec.decode(snapshot.get("inputs") or {})
+    contract = cls(inputs, runner=runner.get("runner"), max_workers=runner.get("max_workers"), store=store,
+                   execution_id=snapshot["execution_id"])
+    apply_snapshot(contract.execution, snapshot)
+    return contract
+
+
+def _child_class(execution: Execution, slot: str, data: Mapping[str, Any]) -> Any:
+    node = execution.graph.nodes_by_name.get(slot)
+    candidates: list[Any] = []
+    if node is not None:
+        if node.kind == "composition":
+            candidates = [node.contract]  # type: ignore[attr-defined]
+        elif node.kind == "branch":
+            candidates = list(node.possible_contracts)  # type: ignore[attr-defined]
+    for c in candidates:
+        if c.compiled_graph().name == data.get("graph"):
+            return c
+    found = lookup_contract(str(data.get("contract", "")), import_modules=True)
+    if found is None:
+        raise SnapshotEncodingError(f"cannot restore child '{slot}': contract {data.get('contract')!r} is not importable",
+                                    graph=execution.graph.name, node=slot)
+    return found
+
+
+def apply_snapshot(execution: Execution, snapshot: Mapping[str, Any]) -> None:
+    token = _restoring.set({})
+    try:
+        _apply(execution, snapshot)
+    finally:
+        _restoring.reset(token)
+
+
+def _apply(execution: Execution, snapshot: Mapping[str, Any]) -> None:
+    restored: dict[str, Any] = _restoring.get()  # type: ignore[assignment]
+    children = execution.children
+    for slot, data in (snapshot.get("children") or {}).items():
+        child = restore_nested(_child_class(execution, slot, data), data)
+        children.instances[slot] = child
+        restored[child.execution_id] = child
+    if hasattr(children, "given"):
+        children.given.update(codec.decode(snapshot.get("children_given") or {}))
+    if hasattr(children, "selections"):
+        children.selections.update(codec.decode(snapshot.get("selections") or {}))
+    _apply_collections(execution, snapshot.get("collections") or {}, restored)
+    nodes = execution.graph.nodes_by_name
+    states: dict[str, NodeState] = {}
+    for name, data in (snapshot.get("states") or {}).items():
+        if name not in nodes:
+            raise SnapshotEncodingError(f"snapshot has a state for node '{name}', which {execution.graph.name} "
+                                        "does not have (was the contract changed?)", graph=execution.graph.name, node=name)
+        states[name] = NodeState(
+            name,
+            Status(data["status"]),
+            codec.decode(data.get("value")),
+            decode_error(data.get("error")),
+            int(data.get("version", 1)),
+            data.get("resolved_at"),
+            data.get("invalidated_by"),
+            tuple(data.get("waiting_for") or ()),
+        )
+    execution.states.clear()
+    execution.states.update(states)
+    execution.bound_events.clear()
+    execution.bound_events.update(codec.decode(snapshot.get("bound_events") or {}))
+    workflow = snapshot.get("workflow")
+    execution.workflow = codec.decode(workflow) if workflow is not None else None
+    events = [Event(int(e["seq"]), e["type"], execution.execution_id, e.get("node"), e.get("path"), e.get("status"),
+                    codec.decode(e.get("payload") or {}), float(e.get("timestamp") or 0.0))
+              for e in snapshot.get("events") or ()]
+    execution.bus.replace(execution.execution_id, events)
+
+
+def restore_nested(cls: Any, data: Mapping[str, Any]) -> Any:
+    """Restore a child contract inside an outer restore (shares the outer child registry)."""
+    outer = _restoring.get()
+    contract = restore_contract(cls, data)
+    if outer is not None:
+        outer[contract.execution_id] = contract
+    return contract
+
+
+def _apply_collections(execution: Execution, data: Mapping[str, Any], restored: dict[str, Any]) -> None:
+    if not data:
+        return
+    from igniter_nb.runtime.collection import CollectionItem, CollectionRun
+
+    children = execution.children
+    for name, run_data in data.items():
+        node = execution.graph.nodes_by_name[name]
+        run = CollectionRun(node)  # type: ignore[arg-type]
+        for item in run_data.get("items", ()):
+            child = restore_nested(node.contract, item["child"]) if item.get("child") else None  # type: ignore[attr-defined]
+            deferred = DeferredResult.from_dict(item["deferred"]) if item.get("deferred") else None
+            key = codec.decode(item["key"])
+            run.items[key] = CollectionItem(key, Status(item["status"]), child.result if child is not None else None,
+                                            decode_error(item.get("error")), codec.decode(item.get("inputs") or {}),
+                                            item.get("child_execution_id"), deferred)
+        children.collections[name] = run
+        restored[f"collection:{name}"] = CollectionResult(run.items, node.mode, node=name,  # type: ignore[attr-defined]
+                                                          graph=execution.graph.name)

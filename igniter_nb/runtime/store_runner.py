@@ -1,0 +1,61 @@
+"""The ``store`` runner: inline resolution, and the execution saved after every lifecycle and resume.
+
+Failures are saved too (L-10), with their status; a restored execution keeps the store it came from (L-06).
+Saves are compare-and-set on the version this execution last wrote, so a stale writer gets
+``ConcurrencyError`` instead of overwriting someone else's progress.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from igniter_nb.runtime.runners import InlineRunner, register_runner
+
+if TYPE_CHECKING:
+    from igniter_nb.runtime.execution import Execution
+
+
+def persist(execution: Execution, store: Any) -> int:
+    """Save ``execution`` into ``store`` (CAS on the last version it wrote or read); returns the new version."""
+    from igniter_nb.runtime.snapshot import snapshot_execution
+
+    snap = snapshot_execution(execution)
+    workflow = execution.workflow or {}
+    status = workflow.get("status") or snap["status"]
+    if status not in ("running", "pending", "waiting", "succeeded", "failed", "cancelled", "timed_out"):
+        status = "failed" if status == "failed" else "succeeded"
+    version = store.save(
+        snap,
+        graph=execution.graph.name,
+        correlation=workflow.get("correlation") or None,
+        status=status,
+        expected_version=execution.store_version,
+    )
+    execution.store_version = version
+    return int(version)
+
+
+class StoreRunner(InlineRunner):
+    name = "store"
+
+    def __init__(self, *, max_workers: int | None = None, store: Any = None, executor: Any = None) -> None:
+        self.store = store
+        self.max_workers = max_workers
+
+    def store_for(self, execution: Execution) -> Any:
+        if execution.store is not None:
+            return execution.store
+        if self.store is None:
+            from igniter_nb.config import default_store
+
+            self.store = default_store()
+        return self.store
+
+    def after_lifecycle(self, execution: Execution) -> None:
+        persist(execution, self.store_for(execution))
+
+    def after_resume(self, execution: Execution) -> None:
+        persist(execution, self.store_for(execution))
+
+
+register_runner("store", StoreRunner)
