@@ -33,7 +33,7 @@ def iso(ts: float | None) -> str | None:
 
 def states_view(execution: Execution) -> dict[str, dict[str, Any]]:
     """Node name → ``{id, path, kind, status, version, value, error, error_type, invalidated_by, waiting_for,
-    resolved_at, source_location}`` in the order nodes were first resolved. Never raises."""
+    resolved_at, source_location}`` (branches add ``selection``) in the order nodes were first resolved. Never raises."""
     nodes = execution.resolver.nodes
     view: dict[str, dict[str, Any]] = {}
     for name, st in execution.states.items():
@@ -53,6 +53,8 @@ def states_view(execution: Execution) -> dict[str, dict[str, Any]]:
             "resolved_at": iso(st.resolved_at),
             "source_location": node.source_location,
         }
+        if node.kind == "branch":  # which case ran: {selector, selector_value, matched_case, selected_contract}
+            view[name]["selection"] = execution.children.selection(name)
     for name in execution.resolver.running:
         if name in nodes and name not in view:
             view[name] = {"id": nodes[name].id, "path": nodes[name].path, "kind": nodes[name].kind, "status": "running"}
