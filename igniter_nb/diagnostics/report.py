@@ -20,9 +20,14 @@ _BLOCKED = ("pending", "waiting")
 # --------------------------------------------------------------------------- duck types
 def is_collection_result(value: Any) -> bool:
     """A ``CollectionResult``: has a ``summary`` dict and a ``failed_items`` dict."""
-    return isinstance(getattr(value, "summary", None), Mapping) and isinstance(
-        getattr(value, "failed_items", None), Mapping
-    )
+    if value is None or isinstance(value, str | int | float | bool | list | dict | tuple):
+        return False
+    try:
+        return isinstance(getattr(value, "summary", None), Mapping) and isinstance(
+            getattr(value, "failed_items", None), Mapping
+        )
+    except Exception:  # an arbitrary user object may raise from attribute access
+        return False
 
 
 def is_result(value: Any) -> bool:
@@ -37,6 +42,25 @@ def _error_message(error: BaseException | None) -> str | None:
     return message if isinstance(message, str) else str(error)
 
 
+def collection_keys(value: Any) -> list[Any]:
+    items = getattr(value, "items", None)
+    if isinstance(items, Mapping):
+        return list(items)
+    keys = getattr(value, "keys", None)
+    return list(keys() if callable(keys) else keys or [])
+
+
+def collection_data(value: Any) -> dict[str, Any]:
+    """A collection result as ``{mode, summary, items}`` (its ``to_dict``/``as_json`` form when it has one)."""
+    for reader in ("to_dict", "as_json"):
+        method = getattr(value, reader, None)
+        data = method() if callable(method) else None
+        if isinstance(data, Mapping) and {"mode", "summary", "items"} <= set(data):
+            return dict(data)
+    summary = dict(value.summary)
+    return {"mode": summary.get("mode"), "summary": summary, "items": {k: {"key": k} for k in collection_keys(value)}}
+
+
 def plain_value(value: Any) -> Any:
     """An output value as report data: child results and collections as dicts, deferreds as their wait."""
     if isinstance(value, DeferredResult):
@@ -47,12 +71,7 @@ def plain_value(value: Any) -> Any:
         except Exception as exc:  # a report never raises
             return {"status": "failed", "error": str(exc)}
     if is_collection_result(value):
-        as_json = getattr(value, "as_json", None)
-        if callable(as_json):
-            return as_json()
-        to_dict = getattr(value, "to_dict", None)
-        summary = dict(value.summary)
-        return {"mode": summary.get("mode"), "summary": summary, "items": to_dict() if callable(to_dict) else {}}
+        return collection_data(value)
     if isinstance(value, list):
         return [plain_value(v) for v in value]
     if isinstance(value, tuple):
@@ -82,9 +101,8 @@ def inline(value: Any) -> str:
     """
     if is_collection_result(value):
         summary = value.summary
-        items = getattr(value, "items", None)
-        keys = list(items.keys()) if isinstance(items, Mapping) else list(getattr(value, "keys", lambda: [])())
-        return _collection_shape(summary.get("mode"), keys, list(value.failed_items), summary.get("status"))
+        return _collection_shape(summary.get("mode"), collection_keys(value), list(value.failed_items),
+                                 summary.get("status"))
     if is_result(value):
         try:
             status = str(value.execution.status_of())
@@ -204,6 +222,8 @@ class Report:
         found = []
         for name, st in ex.states.items():
             value = st.value
+            if isinstance(value, DeferredResult):  # a collection with unfinished items keeps what it has
+                value = getattr(value, "collection", None)
             if not is_collection_result(value):
                 continue
             summary = value.summary
@@ -211,7 +231,8 @@ class Report:
                              "context": item.get("context")} for key, item in value.failed_items.items()]
             found.append({"node": name, "path": ex.resolver.nodes[name].path, "mode": summary.get("mode"),
                           "total": summary.get("total"), "succeeded": summary.get("succeeded"),
-                          "failed": summary.get("failed"), "status": summary.get("status"),
+                          "failed": summary.get("failed"), "pending": summary.get("pending", 0),
+                          "status": summary.get("status"),
                           "failed_items": failed_items})
         return found
 
@@ -284,8 +305,10 @@ class Report:
                 f"waiting={n['waiting']}, stale={n['stale']}")
 
     def _collection_words(self, item: Mapping[str, Any], *, with_failures: bool) -> str:
-        text = (f"{item['node']} total={item['total']} succeeded={item['succeeded']} failed={item['failed']} "
-                f"status={item['status']}")
+        text = f"{item['node']} total={item['total']} succeeded={item['succeeded']} failed={item['failed']}"
+        if item.get("pending"):
+            text += f" pending={item['pending']}"
+        text += f" status={item['status']}"
         if with_failures and item["failed_items"]:
             text += " failed_items=" + ", ".join(f"{f['key']}({f['message']})" for f in item["failed_items"])
         return text

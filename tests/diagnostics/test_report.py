@@ -283,7 +283,7 @@ def test_collection_values_are_summarised():
     report = contract.diagnostics
     data = report.to_dict()
     assert data["collection_nodes"] == [{
-        "node": "technicians", "path": "technicians", "mode": "collect", "total": 3, "succeeded": 2, "failed": 1,
+        "node": "technicians", "path": "technicians", "mode": "collect", "total": 3, "succeeded": 2, "failed": 1, "pending": 0,
         "status": "partial_failure",
         "failed_items": [{"key": 2, "type": "ResolutionError", "message": "Technician inactive",
                           "context": {"node": "active"}}],
@@ -347,3 +347,54 @@ def test_report_accepts_an_execution_and_has_a_text_mimebundle():
     report = Report(contract.execution)
     assert report.status == "succeeded"
     assert "text/plain" in report._repr_mimebundle_()
+
+
+class Technician(ig.Contract):
+    def define(c):
+        c.input("id")
+        c.input("active", type=bool)
+        c.guard("active_technician", depends_on="active", eq=True, message="Technician inactive")
+        c.compute("summary", depends_on=["id", "active_technician"], call=lambda id, active_technician: {"id": id})
+        c.output("summary")
+
+
+class ItemApproval(ig.Contract):
+    def define(c):
+        c.input("id")
+        c.await_event("ok", event="item_ok")
+        c.output("ok")
+
+
+def test_real_collection_with_a_failed_item_E7():
+    @ig.contract
+    def Technicians(c):
+        c.input("techs", type=list)
+        c.collection("technicians", source="techs", each=Technician, key="id")
+        c.output("technicians")
+
+    contract = Technicians(techs=[{"id": 1, "active": True}, {"id": 2, "active": False}, {"id": 3, "active": True}])
+    report = contract.diagnostics
+    json.dumps(report.to_dict(), default=str)
+    lines = report.to_text().splitlines()
+    assert lines[2] == "Status: succeeded"
+    assert lines[3] == ("Outputs: technicians={mode=collect, total=3, succeeded=2, failed=1, status=partial_failure, "
+                        "keys=[1, 2, 3], failed_keys=[2]}")
+    assert lines[5] == ("Collections: technicians total=3 succeeded=2 failed=1 status=partial_failure "
+                        "failed_items=2(Technician inactive)")
+    assert lines[6] == "Errors: none"
+    collection = report["collection_nodes"][0]
+    assert collection["failed_items"][0]["key"] == 2
+    assert collection["failed_items"][0]["type"] == "ResolutionError"
+
+
+def test_collection_with_waiting_items_is_listed_with_its_pending_count():
+    @ig.contract
+    def Approvals(c):
+        c.input("ids", type=list)
+        c.collection("approvals", source="ids", each=ItemApproval, key="id")
+        c.output("approvals")
+
+    report = Approvals(ids=[{"id": "a"}, {"id": "b"}]).diagnostics
+    assert report.status == "waiting"
+    assert report["collection_nodes"][0]["pending"] == 2
+    assert "Collections: approvals total=2 succeeded=0 failed=0 pending=2 status=waiting" in report.to_text()
