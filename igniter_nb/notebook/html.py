@@ -1,0 +1,98 @@
+"""Small, deterministic HTML pieces for notebook output: tables, status badges, headings.
+
+Inline styles only (notebook front ends drop ``<style>`` blocks of untrusted output); every value is escaped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any
+
+from igniter_nb.diagnostics.dot import STATE_FILLS
+
+_EXTRA_FILLS = {"partial_failure": "#fca5a5", "cancelled": "#e5e7eb", "timed_out": "#fca5a5", "ready": "#dbeafe",
+                "missing": "#fca5a5"}
+MAX_CELL = 120
+TABLE = 'style="border-collapse:collapse;font-family:Helvetica,Arial,sans-serif;font-size:12px;margin:4px 0"'
+CELL = 'style="border:1px solid #cbd5e1;padding:2px 6px;text-align:left;vertical-align:top"'
+HEAD = 'style="border:1px solid #cbd5e1;padding:2px 6px;text-align:left;background:#f1f5f9"'
+
+
+def short(value: Any, limit: int = MAX_CELL) -> str:
+    """A one-line text form of ``value`` (JSON for plain data, else ``repr``), cut at ``limit`` characters."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=_fallback)
+        except (TypeError, ValueError):
+            text = repr(value)
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _fallback(value: Any) -> Any:
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    return repr(value)
+
+
+def badge(status: Any) -> str:
+    text = str(status)
+    fill = STATE_FILLS.get(text) or _EXTRA_FILLS.get(text, "#f1f5f9")
+    return (f'<span style="background:{fill};border:1px solid #94a3b8;border-radius:8px;padding:0 6px">'
+            f"{escape(text)}</span>")
+
+
+def heading(title: str, status: Any = None, note: str = "") -> str:
+    parts = [f'<div style="font-family:Helvetica,Arial,sans-serif;font-size:13px;margin:2px 0">'
+             f"<b>{escape(title)}</b>"]
+    if status is not None:
+        parts.append(" " + badge(status))
+    if note:
+        parts.append(f' <span style="color:#475569">{escape(note)}</span>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def table(rows: Iterable[Sequence[Any]], columns: Sequence[str], *, status_column: str | None = "status",
+          limit: int | None = None, total: int | None = None) -> str:
+    """An HTML table; cells of ``status_column`` become badges. ``limit`` rows at most, with a note of the rest."""
+    out = [f"<table {TABLE}><thead><tr>"]
+    out.extend(f"<th {HEAD}>{escape(c)}</th>" for c in columns)
+    out.append("</tr></thead><tbody>")
+    status_at = columns.index(status_column) if status_column in columns else -1
+    shown = 0
+    for row in rows:
+        if limit is not None and shown >= limit:
+            break
+        shown += 1
+        out.append("<tr>")
+        for k, cell in enumerate(row):
+            inner = badge(cell) if k == status_at and cell is not None else escape(short(cell)) if cell is not None else ""
+            out.append(f"<td {CELL}>{inner}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    if total is not None and total > shown:
+        out.append(f'<div style="font-size:11px;color:#475569">… {total - shown} more rows</div>')
+    return "".join(out)
+
+
+def mapping_table(data: Mapping[str, Any]) -> str:
+    return table(([k, v] for k, v in data.items()), ["name", "value"], status_column=None)
+
+
+def pre(text: str) -> str:
+    return f'<pre style="font-size:12px;margin:4px 0">{escape(text)}</pre>'
+
+
+def details(summary: str, body: str) -> str:
+    return f"<details><summary>{escape(summary)}</summary>{body}</details>"
+
+
+__all__ = ["badge", "details", "heading", "mapping_table", "pre", "short", "table"]

@@ -1,0 +1,300 @@
+"""Rich notebook output: the ``_repr_mimebundle_`` of every igniter_nb object lands here.
+
+Every bundle has ``text/plain``; graphs and contract instances add ``image/svg+xml`` (rendered with ``dot`` or
+the pure-Python layout), the tabular objects add ``text/html``. A repr never raises: if a rich part fails the
+bundle still carries the text. Output is deterministic — nothing random is added here; execution ids and
+timestamps that belong to the data are masked in CI by ``nbval_sanitize.cfg``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from typing import Any
+
+from igniter_nb.notebook import html as h
+from igniter_nb.notebook.render import Engine, render_graph
+
+BLOCKED = ("pending", "waiting")
+TABLE_LIMIT = 200
+
+
+def _safe(fn: Any, fallback: str) -> str:
+    try:
+        return str(fn())
+    except Exception:  # a repr must not raise: the fallback text is still useful
+        return fallback
+
+
+# ----------------------------------------------------------------------------------------------- graphs
+
+
+def graph_text(graph: Any) -> str:
+    """``graph.to_text()``, or a short listing when the text formatter is unavailable."""
+
+    def listing() -> str:
+        lines = [repr(graph)]
+        lines.extend(f"  {n.kind} {n.path}" + (f" <- {', '.join(n.dependencies)}" if n.dependencies else "")
+                     for n in graph.nodes)
+        lines.extend(f"  output {o.name} <- {o.source}" for o in graph.outputs)
+        return "\n".join(lines)
+
+    return _safe(graph.to_text, _safe(listing, repr(graph)))
+
+
+def graph_mimebundle(graph: Any, *, expand: bool | Iterable[str] | None = None, engine: Engine = "auto") -> dict[str, Any]:
+    """``text/plain`` (the graph as text) and ``image/svg+xml`` (kinds as shapes and colours)."""
+    bundle: dict[str, Any] = {"text/plain": graph_text(graph)}
+    try:
+        bundle["image/svg+xml"] = render_graph(graph, expand=expand, engine=engine)
+    except Exception as exc:  # never lose the text because a picture failed
+        bundle["text/html"] = h.pre(f"(graph picture unavailable: {type(exc).__name__}: {exc})")
+    return bundle
+
+
+def view_status(execution: Any) -> str:
+    """The status to show without resolving anything: blocked/failed when a node is, ``succeeded`` when every
+    output's node is resolved and fresh, else ``unresolved``."""
+    states = execution.states
+    found = {str(st.status) for st in states.values()}
+    for status in ("failed", "waiting", "pending"):
+        if status in found:
+            return status
+    roots = {o.source_root for o in execution.graph.outputs}
+    if roots and all(r in states and str(states[r].status) == "succeeded" for r in roots):
+        return "succeeded"
+    return "unresolved" if not states or "stale" not in found else "stale"
+
+
+def contract_text(contract: Any) -> str:
+    ex = contract.execution
+    lines = [f"{type(contract).__name__} {ex.execution_id} {view_status(ex)}"]
+    groups: dict[str, list[str]] = {}
+    for node in ex.graph.nodes:
+        st = ex.states.get(node.name)
+        status = str(st.status) if st is not None else "unresolved"
+        label = node.name
+        if st is not None and status in BLOCKED:
+            event = getattr(node, "event", None)
+            if node.kind == "await" and event:
+                label += f" (event {event})"
+            else:
+                others = [w for w in st.waiting_for if w != node.name]
+                if others:
+                    label += f" (waits for {', '.join(others)})"
+        groups.setdefault(status, []).append(label)
+    order = ("failed", "waiting", "pending", "running", "stale", "succeeded", "unresolved")
+    for status in sorted(groups, key=lambda s: order.index(s) if s in order else len(order)):
+        lines.append(f"  {status}: {', '.join(groups[status])}")
+    return "\n".join(lines)
+
+
+def contract_mimebundle(contract: Any, *, expand: bool | Iterable[str] | None = None,
+                        engine: Engine = "auto") -> dict[str, Any]:
+    """A contract instance: node states as text, and the graph coloured by state (never resolves anything)."""
+    ex = contract.execution
+    bundle: dict[str, Any] = {"text/plain": _safe(lambda: contract_text(contract), repr(contract))}
+    try:
+        bundle["image/svg+xml"] = render_graph(ex.graph, states=ex.states, status=view_status(ex), expand=expand,
+                                               engine=engine)
+    except Exception as exc:
+        bundle["text/html"] = h.pre(f"(graph picture unavailable: {type(exc).__name__}: {exc})")
+    return bundle
+
+
+# ----------------------------------------------------------------------------------------------- results
+
+
+def _output_rows(result: Any) -> list[list[Any]]:
+    from igniter_nb.diagnostics.states import display_value
+
+    ex = result.execution
+    rows: list[list[Any]] = []
+    for out in ex.graph.outputs:
+        try:
+            st = ex.output_state(out.name)
+        except Exception as exc:
+            rows.append([out.name, "failed", f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"])
+            continue
+        status = str(st.status)
+        if status == "failed":
+            err = st.error
+            value: Any = f"{type(err).__name__}: {getattr(err, 'message', err)}"
+        elif status in BLOCKED:
+            deferred = st.value
+            event = getattr(deferred, "event", None)
+            source = getattr(deferred, "source_node", None)
+            value = f"waiting for event {event}" if event else f"pending on {source}"
+        else:
+            value = display_value(st.value)
+        rows.append([out.name, status, value])
+    return rows
+
+
+def result_mimebundle(result: Any) -> dict[str, Any]:
+    """Outputs with status and value. Like reading the result, this resolves what is not resolved yet."""
+    ex = result.execution
+    with contextlib.suppress(Exception):  # status never raises, but a broken runner must not break the repr
+        ex.resolve_all()
+    rows = _safe_rows(lambda: _output_rows(result))
+    status = view_status(ex)
+    text = [f"Result {ex.graph.name} {status}"]
+    text.extend(f"  {name} [{st}] = {h.short(value)}" for name, st, value in rows)
+    body = h.heading(f"{ex.graph.name} result", status) + h.table(rows, ["output", "status", "value"])
+    return {"text/plain": "\n".join(text), "text/html": body}
+
+
+def _safe_rows(fn: Any) -> list[list[Any]]:
+    try:
+        rows: list[list[Any]] = fn()
+        return rows
+    except Exception as exc:
+        return [["(error)", "failed", f"{type(exc).__name__}: {exc}"]]
+
+
+def collection_mimebundle(collection: Any) -> dict[str, Any]:
+    """A ``CollectionResult``: summary and one row per item (key, status, error or outputs)."""
+    summary = dict(getattr(collection, "summary", {}) or {})
+    rows: list[list[Any]] = []
+    for item in list(getattr(collection, "items", {}).values()):
+        data = item.to_dict() if hasattr(item, "to_dict") else {"key": getattr(item, "key", None)}
+        detail: Any = data.get("result")
+        if "error" in data:
+            err = data["error"]
+            detail = f"{err.get('type')}: {err.get('message')}" if isinstance(err, dict) else err
+        elif "deferred" in data:
+            deferred = data["deferred"] or {}
+            detail = f"waiting for event {deferred['event']}" if deferred.get("event") else "pending"
+        rows.append([data.get("key"), data.get("status"), detail])
+    title = f"collection {getattr(collection, 'node', None) or ''}".strip()
+    note = ", ".join(f"{k}={summary[k]}" for k in ("total", "succeeded", "failed", "pending") if k in summary)
+    text = [_safe(lambda: repr(collection), title)]
+    text.extend(f"  {key!r} [{st}] {h.short(detail)}" for key, st, detail in rows[:TABLE_LIMIT])
+    html = h.heading(title, summary.get("status"), note) + h.table(rows, ["key", "status", "result / error"],
+                                                                   limit=TABLE_LIMIT, total=len(rows))
+    return {"text/plain": "\n".join(text), "text/html": html}
+
+
+# ----------------------------------------------------------------------------------------------- diagnostics
+
+
+def plan_mimebundle(plan: Any) -> dict[str, Any]:
+    """A ``Plan``: its text, and a table of entries (status, ready/blocked, what a blocked node waits on)."""
+    text = _safe(plan.to_text, repr(plan))
+    rows = []
+    for e in getattr(plan, "entries", ()):
+        waits = ", ".join(e.waiting_on) if e.waiting_on else ""
+        if getattr(e, "event", None):
+            waits = (waits + "; " if waits else "") + f"event {e.event}"
+        action = "ready" if e.ready else "blocked" if e.blocked else ""
+        rows.append([e.name, e.kind, e.status, action, waits])
+    note = f"targets: {', '.join(getattr(plan, 'targets', ())) or 'none'}"
+    html = (h.heading(f"Plan {getattr(plan, 'graph', '')}", None, note)
+            + h.table(rows, ["node", "kind", "status", "action", "waits on"]))
+    return {"text/plain": text, "text/html": html}
+
+
+def report_mimebundle(report: Any) -> dict[str, Any]:
+    """A diagnostics ``Report``: its text, markdown, and HTML sections (outputs, nodes, errors, waits)."""
+    text = _safe(report.to_text, repr(report))
+    bundle: dict[str, Any] = {"text/plain": text}
+    md = _safe(report.to_markdown, "")
+    if md:
+        bundle["text/markdown"] = md
+    try:
+        d = report.to_dict()
+        parts = [h.heading(f"Diagnostics {d.get('graph', '')}", d.get("status"))]
+        outputs = d.get("outputs") or {}
+        parts.append(h.table(([k, v] for k, v in outputs.items()), ["output", "value"], status_column=None))
+        nodes = d.get("nodes") or {}
+        counts = {k: v for k, v in nodes.items() if isinstance(v, int)}
+        parts.append(h.table([list(counts.values())], list(counts), status_column=None))
+        if d.get("errors"):
+            parts.append(h.table(([e.get("node"), e.get("type"), e.get("message")] for e in d["errors"]),
+                                 ["node", "error", "message"], status_column=None))
+        if d.get("waiting_on"):
+            parts.append(h.table(([w["node"], w["event"]] for w in d["waiting_on"]), ["await node", "event"],
+                                 status_column=None))
+        if d.get("blocked_nodes"):
+            parts.append(h.table(([b["node"], b["status"], ", ".join(b["waiting_for"])] for b in d["blocked_nodes"]),
+                                 ["blocked node", "status", "waiting for"]))
+        if "workflow_status" in d:
+            parts.append(h.mapping_table({k: d.get(k) for k in ("workflow_status", "correlation", "satisfied_events",
+                                                                 "last_external_event")}))
+        bundle["text/html"] = "".join(parts)
+    except Exception as exc:
+        bundle["text/html"] = h.pre(text + f"\n(report table unavailable: {type(exc).__name__})")
+    return bundle
+
+
+def timeline_mimebundle(timeline: Any) -> dict[str, Any]:
+    """An audit timeline: one row per event (seq, type, node, status, payload); the first 200 are shown."""
+    events = list(timeline.execution.bus.events)
+    rows = [[e.seq, e.type, e.node, e.status, dict(e.payload) if e.payload else None] for e in events[:TABLE_LIMIT]]
+    ex = timeline.execution
+    text = [f"AuditTimeline {ex.graph.name} {ex.execution_id}: {len(events)} events"]
+    text.extend(f"  {seq:>4} {typ:<20} {node or '':<20} {st or ''}" for seq, typ, node, st, _ in rows[:20])
+    if len(events) > 20:
+        text.append(f"  … {len(events) - 20} more")
+    html = (h.heading(f"Audit {ex.graph.name}", None, f"{len(events)} events")
+            + h.table(rows, ["seq", "type", "node", "status", "payload"], total=len(events)))
+    return {"text/plain": "\n".join(text), "text/html": html}
+
+
+def store_mimebundle(store: Any, *, graph: str | None = None) -> dict[str, Any]:
+    """A store: one row per execution (id, graph, status, version, correlation, saved at)."""
+    try:
+        records = list(store.list(graph=graph))
+    except Exception as exc:
+        return {"text/plain": f"{store!r}\n(listing failed: {type(exc).__name__}: {exc})"}
+    records.sort(key=lambda r: (str(r.graph), str(r.execution_id)))
+    rows = [[r.execution_id, r.graph, r.status, r.version, r.correlation,
+             r.updated_at.isoformat() if r.updated_at is not None else None] for r in records]
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[str(r.status)] = counts.get(str(r.status), 0) + 1
+    summary = ", ".join(f"{counts[k]} {k}" for k in sorted(counts)) or "empty"
+    text = [f"{store!r}: {len(records)} executions ({summary})"]
+    text.extend(f"  {r[0]} {r[1]} {r[2]} v{r[3]}" for r in rows[:20])
+    html = (h.heading(type(store).__name__, None, f"{len(records)} executions ({summary})")
+            + h.table(rows, ["execution_id", "graph", "status", "version", "correlation", "updated_at"],
+                      limit=TABLE_LIMIT, total=len(rows)))
+    return {"text/plain": "\n".join(text), "text/html": html}
+
+
+
+
+class Rendered:
+    """A ready-made bundle (what ``show`` returns): displays as the bundle, prints as its text."""
+
+    def __init__(self, bundle: dict[str, Any]) -> None:
+        self.bundle = bundle
+
+    def __repr__(self) -> str:
+        return str(self.bundle.get("text/plain", ""))
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return dict(self.bundle)
+
+
+def show(obj: Any, *, expand: bool | Iterable[str] | None = None, engine: Engine = "auto") -> Rendered:
+    """Display a graph, a contract class or a contract instance with options: ``expand=True`` (or a list of
+    scope names) opens collapsed scopes of a large graph; ``engine`` forces ``"dot"`` or ``"python"``."""
+    if hasattr(obj, "execution") and hasattr(obj, "result"):
+        return Rendered(contract_mimebundle(obj, expand=expand, engine=engine))
+    graph = obj.compiled_graph() if hasattr(obj, "compiled_graph") else obj
+    return Rendered(graph_mimebundle(graph, expand=expand, engine=engine))
+
+
+__all__ = [
+    "Rendered",
+    "collection_mimebundle",
+    "contract_mimebundle",
+    "graph_mimebundle",
+    "plan_mimebundle",
+    "report_mimebundle",
+    "result_mimebundle",
+    "show",
+    "store_mimebundle",
+    "timeline_mimebundle",
+]
