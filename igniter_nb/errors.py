@@ -189,3 +189,10 @@ class StoreArgumentError(StoreError, ValueError):
 
 
 __all__ += ["StoreArgumentError"]
+
+
+class AwaitTimeoutError(WorkflowError):
+    """An awaited event did not arrive before its ``timeout`` (found by ``Contract.expire_due``)."""
+
+
+__all__ += ["AwaitTimeoutError"]

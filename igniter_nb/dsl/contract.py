@@ -223,6 +223,54 @@ class Contract:
             persist(contract.execution, contract.execution.store)
         return contract
 
+    # ------------------------------------------------------------------ workflows
+    @classmethod
+    def start(cls, inputs: Mapping[str, Any] | None = None, /, *, store: Any = None, now: Any = None,
+              **keyword_inputs: Any) -> Contract:
+        """Start a durable workflow (see ``docs/workflows.md``); returns the saved instance."""
+        from igniter_nb.workflow.engine import start
+
+        contract: Contract = start(cls, {**(dict(inputs) if inputs else {}), **keyword_inputs}, store=store, now=now)
+        return contract
+
+    @classmethod
+    def deliver_event(cls, event: str, *, correlation: Mapping[str, Any], payload: Any = None, store: Any = None,
+                      idempotency_key: str | None = None, now: Any = None) -> Contract:
+        """Deliver an external event to the active workflow with ``correlation``."""
+        from igniter_nb.workflow.engine import deliver_event
+
+        contract: Contract = deliver_event(cls, event, correlation=correlation, payload=payload, store=store,
+                                           idempotency_key=idempotency_key, now=now)
+        return contract
+
+    @classmethod
+    def cancel(cls, *, correlation: Mapping[str, Any], store: Any = None, reason: str | None = None,
+               now: Any = None) -> Contract:
+        """Cancel the active workflow with ``correlation``."""
+        from igniter_nb.workflow.engine import cancel
+
+        contract: Contract = cancel(cls, correlation=correlation, store=store, reason=reason, now=now)
+        return contract
+
+    @classmethod
+    def expire_due(cls, store: Any = None, now: Any = None) -> list[Contract]:
+        """Time out active workflows whose await deadlines passed (``now`` injectable); returns them."""
+        from igniter_nb.workflow.engine import expire_due
+
+        return expire_due(cls, store, now)
+
+    @property
+    def workflow_status(self) -> str | None:
+        """``running``/``waiting``/``succeeded``/``failed``/``cancelled``/``timed_out`` (None if not a workflow)."""
+        wf = self.execution.workflow
+        return wf.get("status") if wf else None
+
+    @property
+    def signals(self) -> list[dict[str, Any]]:
+        """The delivered-signal log, oldest first."""
+        wf = self.execution.workflow
+        return list(wf.get("signals", ())) if wf else []
+
     # ------------------------------------------------------------------ events and inspection
     @property
     def events(self) -> list[Event]:

@@ -1,0 +1,67 @@
+"""Correlation: the business keys that pick one workflow out of many (``c.correlate_by(...)``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from igniter_nb.errors import InputError, WorkflowNotFoundError
+
+_SCALARS = (str, int, float, bool)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def correlation_from_inputs(graph: Any, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The correlation of a new workflow, taken from its inputs; blank or missing values are rejected."""
+    found: dict[str, Any] = {}
+    for key in graph.correlation_keys:
+        value = inputs.get(key)
+        if _blank(value):
+            raise InputError(
+                f"Correlation key '{key}' of {graph.name} is {'missing' if key not in inputs else 'blank'}: "
+                "a workflow needs a non-blank value for each of " + ", ".join(graph.correlation_keys),
+                graph=graph.name, node=key,
+            )
+        if not isinstance(value, _SCALARS):
+            raise InputError(f"Correlation key '{key}' must be a string or number, got {type(value).__name__}",
+                             graph=graph.name, node=key)
+        found[key] = value
+    return found
+
+
+def check_delivery_correlation(graph: Any, correlation: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A delivered correlation must name exactly the graph's keys, each non-blank."""
+    if not isinstance(correlation, Mapping):
+        raise WorkflowNotFoundError(f"correlation must be a dict of {', '.join(graph.correlation_keys)}, "
+                                    f"got {type(correlation).__name__}", graph=graph.name)
+    given = {str(k): v for k, v in correlation.items()}
+    keys = set(graph.correlation_keys)
+    missing = sorted(keys - set(given))
+    extra = sorted(set(given) - keys)
+    blank = sorted(k for k in keys & set(given) if _blank(given[k]))
+    if missing or extra or blank:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing)}")
+        if extra:
+            parts.append(f"unknown {', '.join(extra)}")
+        if blank:
+            parts.append(f"blank {', '.join(blank)}")
+        raise WorkflowNotFoundError(
+            f"correlation for {graph.name} must have exactly the keys {', '.join(graph.correlation_keys)} "
+            f"({'; '.join(parts)})", graph=graph.name, correlation=given,
+        )
+    return given
+
+
+def nearest(correlation: Mapping[str, Any], candidates: list[tuple[str, Mapping[str, Any]]], limit: int = 3) -> list[dict[str, Any]]:
+    """Stored correlations closest to ``correlation`` (fewest differing keys), with the keys that differ."""
+    scored = []
+    for execution_id, other in candidates:
+        differing = sorted(k for k in correlation if other.get(k) != correlation[k])
+        scored.append((len(differing), execution_id, dict(other), differing))
+    scored.sort(key=lambda s: (s[0], s[1]))
+    return [{"execution_id": eid, "correlation": corr, "differs_in": diff} for _, eid, corr, diff in scored[:limit]]

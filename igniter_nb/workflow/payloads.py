@@ -1,0 +1,37 @@
+"""Validating delivered event payloads against an await's ``schema`` (a pydantic model or a type hint)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from igniter_nb.errors import PayloadValidationError
+from igniter_nb.model import AwaitNode
+
+
+def validate_payload(graph_name: str, node: AwaitNode, payload: Any) -> Any:
+    """The payload as the await node will hold it (a model instance for pydantic schemas).
+
+    Raises ``PayloadValidationError`` listing each problem (field path and message).
+    """
+    schema = node.schema
+    if schema is None:
+        return payload
+    import pydantic
+
+    try:
+        if isinstance(schema, type) and issubclass(schema, pydantic.BaseModel):
+            if isinstance(payload, schema):
+                return payload
+            return schema.model_validate(payload)
+        return pydantic.TypeAdapter(schema).validate_python(payload, strict=True)
+    except pydantic.ValidationError as exc:
+        problems = [
+            {"loc": ".".join(str(p) for p in err["loc"]) or "(payload)", "msg": err["msg"], "type": err["type"]}
+            for err in exc.errors()
+        ]
+        text = "; ".join(f"{p['loc']}: {p['msg']}" for p in problems)
+        raise PayloadValidationError(
+            f"payload of event '{node.event}' does not match {getattr(schema, '__name__', schema)!s}: {text}",
+            graph=graph_name, node=node.name, path=node.path, source_location=node.source_location,
+            event=node.event, problems=problems,
+        ) from None
