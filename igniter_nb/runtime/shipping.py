@@ -42,12 +42,15 @@ def import_path(cls: Any) -> str:
     else:
         try:
             obj: Any = importlib.import_module(module)
-            for part in qualname.split("."):
-                obj = getattr(obj, part)
         except Exception as exc:
-            why = f"`{module}:{qualname}` cannot be imported here ({type(exc).__name__}: {exc})"
+            why = f"its module `{module}` cannot be imported ({type(exc).__name__}: {exc})"
         else:
-            if obj is not cls:
+            for part in qualname.split("."):
+                obj = getattr(obj, part, None)
+            if obj is None:
+                why = (f"`{module}` has no top-level `{qualname}` (was it defined inside a function, or created "
+                       "dynamically?)")
+            elif obj is not cls:
                 why = (f"`{module}:{qualname}` names a different object (was the class redefined, or created "
                        "dynamically, e.g. by @ig.contract in a notebook cell?)")
     if why is not None:
