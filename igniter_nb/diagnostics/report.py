@@ -291,6 +291,8 @@ class Report:
                 parts.append(f"{name}={inline(value)}")
                 continue
             try:
+                if isinstance(presenter, str):  # a method name of the contract class
+                    presenter = getattr(self.contract, presenter)
                 shown = call_with_declared(presenter, {"value": value, "contract": self.contract,
                                                        "execution": self.execution, "output": name})
             except Exception as exc:

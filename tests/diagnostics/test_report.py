@@ -398,3 +398,27 @@ def test_collection_with_waiting_items_is_listed_with_its_pending_count():
     assert report.status == "waiting"
     assert report["collection_nodes"][0]["pending"] == 2
     assert "Collections: approvals total=2 succeeded=0 failed=0 pending=2 status=waiting" in report.to_text()
+
+
+def test_presenter_named_by_a_contract_method():
+    class Named(ig.Contract):
+        def define(c):
+            c.input("a")
+            c.output("a")
+            c.present("a", call="fmt")
+
+        def fmt(self, value):
+            return f"<{value}>"
+
+    assert Named(a=1).diagnostics.to_text().splitlines()[3] == "Outputs: a=<1>"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: c.present(output, call=<non-callable>) is accepted at compile time; "
+                                       "reference §7.9 raises CompileError (it only fails later, in diagnostics)")
+def test_non_callable_presenter_is_a_compile_error():
+    with pytest.raises(ig.CompileError):
+        @ig.contract
+        def Bad(c):
+            c.input("a")
+            c.output("a")
+            c.present("a", call=42)
