@@ -8,7 +8,7 @@ import pytest
 import igniter_nb as ig
 
 
-class Pricing(ig.Contract):
+class StructurePricing(ig.Contract):
     def define(c):
         c.input("order_total", type="numeric")
 
@@ -64,7 +64,7 @@ def test_export_and_expose_nested_outputs():
     @ig.contract
     def Checkout(c):
         c.input("order_total", type="numeric")
-        c.compose("pricing", contract=Pricing, inputs={"order_total": "order_total"})
+        c.compose("pricing", contract=StructurePricing, inputs={"order_total": "order_total"})
         c.export("gross_total", "net_total", source="pricing")
         c.expose("order_total")
         c.expose("pricing.gross_total", name="gross")
@@ -94,7 +94,7 @@ def test_compose_runs_child_and_value_is_child_result():
     @ig.contract
     def Parent(c):
         c.input("total", type="numeric")
-        c.compose("pricing", contract=Pricing, inputs={"order_total": "total"})
+        c.compose("pricing", contract=StructurePricing, inputs={"order_total": "total"})
         c.output("pricing")
 
     node = Parent.graph.node("pricing")
@@ -109,10 +109,10 @@ def test_compose_by_registered_name():
     @ig.contract
     def ByName(c):
         c.input("total", type="numeric")
-        c.compose("pricing", contract="Pricing", inputs={"order_total": "total"})
+        c.compose("pricing", contract="StructurePricing", inputs={"order_total": "total"})
         c.export("gross_total", source="pricing")
 
-    assert ByName.graph.node("pricing").contract is Pricing
+    assert ByName.graph.node("pricing").contract is StructurePricing
     assert ByName(total=10).result.gross_total == 12.0
 
 
@@ -122,7 +122,7 @@ def test_compose_inputs_must_be_a_dict():
         @ig.contract
         def Bad(c):
             c.input("total")
-            c.compose("pricing", contract=Pricing, inputs=["total"])
+            c.compose("pricing", contract=StructurePricing, inputs=["total"])
             c.output("pricing")
 
 
