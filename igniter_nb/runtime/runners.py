@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import CompileError, IgniterError, ResolutionError
 from igniter_nb.runtime.collection import CollectionItem, ItemJob, run_item_locally
-from igniter_nb.runtime.status import BLOCKED, FAILED, STALE, SUCCEEDED, Status
+from igniter_nb.runtime.status import BLOCKED, FAILED, STALE, Status
 
 if TYPE_CHECKING:
     from igniter_nb.model import CollectionNode
@@ -157,76 +157,102 @@ class ExecutorRunner(Runner):
     ``client.get_executor()``, ...); other nodes resolve inline in this process.
 
     Each item travels as ``(module:QualName, JSON-safe inputs)`` and comes back as plain data (status,
-    outputs, error type/message/context). An item whose child ends pending or waiting runs again here, so it
-    can be resumed. The executor is not shut down by igniter_nb: it belongs to the caller.
+    outputs, error type/message/context). Items go in batches of ``chunksize`` per task (default: enough
+    batches to keep about four per worker busy, at most 50 items each) so per-task overhead stays small. An item
+    whose child ends pending or waiting runs again here, so it can be resumed. The executor is not shut down
+    by igniter_nb: it belongs to the caller. For explicit options build the runner yourself:
+    ``Contract(..., runner=ExecutorRunner(executor=pool, chunksize=1))``.
     """
 
     name = "executor"
 
-    def __init__(self, max_workers: int | None = None, store: Any = None, executor: Any = None) -> None:
+    def __init__(self, max_workers: int | None = None, store: Any = None, executor: Any = None,
+                 chunksize: int | None = None) -> None:
         if executor is None or not callable(getattr(executor, "submit", None)):
             raise CompileError(
                 "runner='executor' needs `executor=`: a concurrent.futures.Executor such as "
                 "ProcessPoolExecutor(2) or a dask client's client.get_executor()"
                 + (f", got {executor!r}" if executor is not None else "")
             )
+        if chunksize is not None and (not isinstance(chunksize, int) or chunksize < 1):
+            raise CompileError(f"chunksize must be a positive integer, got {chunksize!r}")
         self.executor: Executor = executor
         self.max_workers = max_workers
         self.store = store
+        self.chunksize = chunksize
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "executor": type(self.executor).__name__}
+        return {**super().to_dict(), "executor": type(self.executor).__name__, "chunksize": self.chunksize}
+
+    def _chunksize(self, count: int) -> int:
+        if self.chunksize is not None:
+            return self.chunksize
+        workers = self.max_workers or getattr(self.executor, "_max_workers", None) or 8
+        return max(1, min(50, count // (4 * workers)))
 
     def run_items(self, execution: Execution, node: CollectionNode, jobs: Sequence[ItemJob],
                   started: Callable[[ItemJob], None]) -> ItemOutcomes:
         from igniter_nb.runtime.codec import encode
-        from igniter_nb.runtime.shipping import import_path, run_shipped
+        from igniter_nb.runtime.shipping import import_path, run_shipped_batch
 
         cls = node.contract
         if not jobs:
             return
         path = import_path(cls)
-        futures: dict[Future[Any], ItemJob] = {}
+        size = self._chunksize(sum(1 for j in jobs if j.reuse is None))
+        futures: dict[Future[Any], list[ItemJob]] = {}
+        batch: list[ItemJob] = []
+        payloads: list[Any] = []
         try:
             for job in jobs:
                 if job.reuse is not None:
                     continue
                 started(job)
                 try:
-                    payload = encode(job.inputs, node=node.name, path=f"items[{job.key!r}]")
+                    payloads.append(encode(job.inputs, node=node.name, path=f"items[{job.key!r}]"))
                 except IgniterError as exc:
                     yield job, CollectionItem(job.key, FAILED, None, exc, job.inputs)
                     continue
-                futures[self.executor.submit(run_shipped, path, payload)] = job
+                batch.append(job)
+                if len(batch) >= size:
+                    futures[self.executor.submit(run_shipped_batch, path, payloads)] = batch
+                    batch, payloads = [], []
+            if batch:
+                futures[self.executor.submit(run_shipped_batch, path, payloads)] = batch
             for job in jobs:
                 if job.reuse is not None:  # a child kept from an earlier run (e.g. a resumed pending item)
                     started(job)
                     yield job, run_item_locally(cls, job)
             for fut in as_completed(futures):
-                job = futures[fut]
-                yield job, self._item(cls, job, fut)
+                for job, item in zip(futures[fut], self._items(cls, futures[fut], fut), strict=True):
+                    yield job, item
         finally:
             for fut in futures:
                 fut.cancel()
 
-    def _item(self, cls: Any, job: ItemJob, fut: Future[Any]) -> CollectionItem:
+    def _items(self, cls: Any, jobs: list[ItemJob], fut: Future[Any]) -> list[CollectionItem]:
         from igniter_nb.runtime.shipping import rebuild_error, shipped_result
 
         try:
-            answer = fut.result()
+            answers = fut.result()
         except Exception as exc:  # the worker died, or the executor could not run the task at all
-            err = ResolutionError(f"item {job.key!r} could not run on {type(self.executor).__name__}: "
-                                  f"{type(exc).__name__}: {exc}", cause_type=type(exc).__qualname__)
-            err.__cause__ = exc
-            return CollectionItem(job.key, FAILED, None, err, job.inputs)
-        status = Status(answer["status"])
-        if status in BLOCKED:
-            return run_item_locally(cls, ItemJob(job.index, job.key, job.inputs))
-        result = shipped_result(answer) if answer.get("execution_id") else None
-        if status is SUCCEEDED:
-            return CollectionItem(job.key, SUCCEEDED, result, None, job.inputs, answer.get("execution_id"))
-        return CollectionItem(job.key, FAILED, result, rebuild_error(answer["error"]), job.inputs,
-                              answer.get("execution_id"))
+            items = []
+            for job in jobs:
+                err = ResolutionError(f"item {job.key!r} could not run on {type(self.executor).__name__}: "
+                                      f"{type(exc).__name__}: {exc}", cause_type=type(exc).__qualname__)
+                err.__cause__ = exc
+                items.append(CollectionItem(job.key, FAILED, None, err, job.inputs))
+            return items
+        items = []
+        for job, answer in zip(jobs, answers, strict=True):
+            status = Status(answer["status"])
+            if status in BLOCKED:
+                items.append(run_item_locally(cls, ItemJob(job.index, job.key, job.inputs)))
+                continue
+            result = shipped_result(answer) if answer.get("execution_id") else None
+            error = rebuild_error(answer["error"]) if status is FAILED else None
+            items.append(CollectionItem(job.key, status, result, error, job.inputs, answer.get("execution_id")))
+        return items
 
 
 _RUNNERS: dict[str, Any] = {"inline": InlineRunner, "threads": ThreadsRunner, "thread_pool": ThreadsRunner,
