@@ -158,9 +158,13 @@ class Contract:
         return self.status is Status.WAITING
 
     def first_error(self) -> Any:
+        """The error of the first failed node (after resolving every output); ``LookupError`` if none failed."""
+        self.execution.resolve_all()
         return self.execution.first_error()
 
     def first_deferred(self) -> DeferredResult:
+        """The wait of the first pending/waiting node (after resolving); ``LookupError`` if none."""
+        self.execution.resolve_all()
         return self.execution.first_deferred()
 
     def update_inputs(self, inputs: Mapping[str, Any] | None = None, /, **values: Any) -> Contract:
