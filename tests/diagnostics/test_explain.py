@@ -6,25 +6,10 @@ import json
 import sys
 
 import pytest
+from diagnostics_contracts import Approval, PriceContract
 
 import igniter_nb as ig
 from igniter_nb.diagnostics.explain import explain_output, explain_text
-
-
-class PriceContract(ig.Contract):
-    def define(c):
-        c.input("order_total", type="numeric")
-        c.input("country", type=str)
-
-        @c.compute(depends_on=["country"])
-        def vat_rate(country):
-            return 0.2 if country == "UA" else 0.0
-
-        @c.compute
-        def gross_total(order_total, vat_rate):
-            return order_total * (1 + vat_rate)
-
-        c.output("gross_total")
 
 
 def _shape(tree):
@@ -48,7 +33,7 @@ def test_explanation_of_a_resolved_output():
         ("vat_rate", "succeeded", [("country", "succeeded", [])]),
     ])
     assert tree["kind"] == "compute" and tree["value"] == 120.0 and tree["error"] is None
-    assert tree["source_location"].endswith("test_explain.py:23")
+    assert tree["source_location"].endswith("diagnostics_contracts.py:19")
     assert set(tree) >= {"id", "name", "path", "kind", "source_location", "status", "invalidated_by", "value",
                          "error", "dependencies"}
 
@@ -116,13 +101,6 @@ def test_nested_output_and_dependencies_read_through_outputs():
 
 
 def test_await_nodes_carry_their_event():
-    @ig.contract
-    def Approval(c):
-        c.input("request_id", type=str)
-        c.await_event("approval", event="approval_received")
-        c.compute("decision", depends_on=["approval"], call=lambda approval: approval)
-        c.output("decision")
-
     contract = Approval(request_id="r-1")
     contract.resolve_all()
     data = explain_output(contract.execution, "decision")

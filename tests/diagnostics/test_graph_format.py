@@ -9,23 +9,9 @@ import subprocess
 import sys
 import textwrap
 
+from diagnostics_contracts import PriceContract
+
 import igniter_nb as ig
-
-
-class Pricing(ig.Contract):
-    def define(c):
-        c.input("order_total", type="numeric")
-        c.input("country", type=str)
-
-        @c.compute(depends_on=["country"])
-        def vat_rate(country):
-            return 0.2 if country == "UA" else 0.0
-
-        @c.compute
-        def gross_total(order_total, vat_rate):
-            return order_total * (1 + vat_rate)
-
-        c.output("gross_total")
 
 
 class Discount(ig.Contract):
@@ -81,8 +67,8 @@ class Workflow(ig.Contract):
             c.guard("known_company", depends_on="company_id", one_of=["co-42"], message="unknown company")
         c.compute("doubled", depends_on=["order_total"], call=Scale())
         c.compute("quoted", call=Quote)
-        c.compose("pricing", contract=Pricing, inputs={"order_total": "order_total", "country": "segment"})
-        c.branch("offer", selector="segment", cases=[("basic", Pricing), (is_vip, Discount)], default=Pricing,
+        c.compose("pricing", contract=PriceContract, inputs={"order_total": "order_total", "country": "segment"})
+        c.branch("offer", selector="segment", cases=[("basic", PriceContract), (is_vip, Discount)], default=PriceContract,
                  inputs={"order_total": "order_total", "country": "segment"})
         c.collection("lines", source="items", each=Item, key="id", mode="fail_fast", depends_on=["vendor"],
                      map_inputs=items_for)
@@ -92,8 +78,8 @@ class Workflow(ig.Contract):
 
 
 def test_text_of_a_plain_graph_follows_the_reference_layout():
-    assert Pricing.graph.to_text() == textwrap.dedent("""\
-        Graph Pricing
+    assert PriceContract.graph.to_text() == textwrap.dedent("""\
+        Graph PriceContract
         Nodes:
         - input order_total
         - input country
@@ -112,9 +98,9 @@ def test_text_shows_correlation_awaited_event_children_remote_and_compute_metada
     assert "- compute doubled depends_on=order_total callable=Scale" in lines
     assert ("- compute quoted depends_on=order_total callable=Quote label=Quote service category=pricing "
             "tags=slow,external summary=asks the vendor") in lines
-    assert "- composition pricing depends_on=order_total,segment contract=Pricing" in lines
-    assert ("- branch offer depends_on=segment,order_total selector=segment cases='basic':Pricing|is_vip:Discount "
-            "default=Pricing inputs=order_total:order_total,country:segment") in lines
+    assert "- composition pricing depends_on=order_total,segment contract=PriceContract" in lines
+    assert ("- branch offer depends_on=segment,order_total selector=segment cases='basic':PriceContract|is_vip:Discount "
+            "default=PriceContract inputs=order_total:order_total,country:segment") in lines
     assert ("- collection lines depends_on=items,vendor with=items context=vendor each=Item key=id mode=fail_fast "
             "mapper=items_for") in lines
     assert ("- remote score depends_on=segment contract=SentimentAnalyzer url=http://localhost:4568") in lines
@@ -122,7 +108,7 @@ def test_text_shows_correlation_awaited_event_children_remote_and_compute_metada
 
 
 def test_mermaid_of_a_plain_graph():
-    assert Pricing.graph.to_mermaid() == textwrap.dedent("""\
+    assert PriceContract.graph.to_mermaid() == textwrap.dedent("""\
         graph TD
           node_order_total["input: order_total"]
           node_country["input: country"]
@@ -142,7 +128,7 @@ def test_mermaid_shows_correlation_event_remote_and_children():
     assert '  node_crm_data["await: crm_data\\nevent: crm_webhook_received"]' in lines
     assert '  node_score["remote: score\\nSentimentAnalyzer @ http://localhost:4568"]' in lines
     assert '  node_lines["collection: lines\\neach: Item key=id mode=fail_fast"]' in lines
-    assert '  node_offer["branch: offer\\nselector: segment\\nPricing | Discount | default Pricing"]' in lines
+    assert '  node_offer["branch: offer\\nselector: segment\\nPriceContract | Discount | default PriceContract"]' in lines
     assert "  node_pricing --> output_total" in lines
 
 
@@ -179,11 +165,11 @@ def test_to_dict_is_json_safe_and_complete():
     assert nodes["known_company"]["metadata"]["guard"] == {"one_of": ["co-42"]}
     assert nodes["doubled"]["callable"] == "Scale" and nodes["doubled"]["callable_kind"] == "object"
     assert nodes["quoted"]["callable"] == "Quote" and nodes["quoted"]["callable_kind"] == "executor"
-    assert nodes["pricing"]["contract"] == "Pricing"
+    assert nodes["pricing"]["contract"] == "PriceContract"
     assert nodes["pricing"]["inputs"] == {"order_total": "order_total", "country": "segment"}
-    assert nodes["offer"]["cases"] == [{"match": "basic", "predicate": False, "contract": "Pricing"},
+    assert nodes["offer"]["cases"] == [{"match": "basic", "predicate": False, "contract": "PriceContract"},
                                        {"match": "is_vip", "predicate": True, "contract": "Discount"}]
-    assert nodes["offer"]["default_contract"] == "Pricing" and nodes["offer"]["selector"] == "segment"
+    assert nodes["offer"]["default_contract"] == "PriceContract" and nodes["offer"]["selector"] == "segment"
     assert nodes["lines"]["each"] == "Item" and nodes["lines"]["mapper"] == "items_for"
     assert nodes["lines"]["with"] == "items" and nodes["lines"]["depends_on"] == ["vendor"]
     assert nodes["lines"]["key"] == "id" and nodes["lines"]["mode"] == "fail_fast"
@@ -216,14 +202,14 @@ def test_to_dict_names_presenters_and_odd_metadata_without_addresses():
 _DETERMINISM_SCRIPT = """
 import json, sys
 sys.path.insert(0, {tests!r})
-from diagnostics.test_graph_format import Workflow
+from test_graph_format import Workflow
 g = Workflow.graph
 print(g.to_text()); print(g.to_mermaid()); print(json.dumps(g.to_dict()))
 """
 
 
 def test_formats_are_identical_across_processes_and_hash_seeds(tmp_path):
-    tests_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
     script = _DETERMINISM_SCRIPT.format(tests=tests_dir)
     outputs = []
     for seed in ("1", "2"):

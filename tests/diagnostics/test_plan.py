@@ -8,6 +8,7 @@ import json
 import textwrap
 
 import pytest
+from diagnostics_contracts import Approval, Pending
 
 import igniter_nb as ig
 from igniter_nb.runtime.planner import Plan, build_plan
@@ -132,19 +133,6 @@ def test_dependency_through_an_output_has_kind_output():
     assert (dep.name, dep.source, dep.kind, dep.status) == ("shown", "b", "output", "unresolved")
 
 
-class Approval(ig.Contract):
-    def define(c):
-        c.correlate_by("request_id")
-        c.input("request_id", type=str)
-        c.await_event("approval", event="approval_received")
-
-        @c.compute
-        def decision(approval, request_id):
-            return approval["ok"]
-
-        c.output("decision")
-
-
 def test_await_nodes_wait_for_their_event_before_and_after_resolution():
     contract = Approval(request_id="r-1")
     before = contract.plan()
@@ -174,19 +162,7 @@ def test_await_delivered_before_resolution_is_ready():
     assert (entry.status, entry.ready, entry.blocked) == ("unresolved", True, False)
 
 
-class Deferring(ig.Executor):
-    def call(self, amount):
-        return self.defer(token="tok-1")
-
-
 def test_pending_nodes_are_blocked():
-    @ig.contract
-    def Pending(c):
-        c.input("amount", type="numeric")
-        c.compute("quote", call=Deferring)
-        c.compute("total", depends_on="quote", call=lambda quote: quote)
-        c.output("total")
-
     contract = Pending(amount=1)
     assert contract.status == "pending"
     plan = contract.plan()

@@ -8,25 +8,10 @@ import re
 import textwrap
 
 import pytest
+from diagnostics_contracts import Approval, Pending, PriceContract
 
 import igniter_nb as ig
 from igniter_nb.diagnostics.report import Report, inline
-
-
-class PriceContract(ig.Contract):
-    def define(c):
-        c.input("order_total", type="numeric")
-        c.input("country", type=str)
-
-        @c.compute(depends_on=["country"])
-        def vat_rate(country):
-            return 0.2 if country == "UA" else 0.0
-
-        @c.compute
-        def gross_total(order_total, vat_rate):
-            return order_total * (1 + vat_rate)
-
-        c.output("gross_total")
 
 
 def _masked(text: str, contract) -> str:
@@ -145,19 +130,6 @@ def test_report_never_raises_even_when_a_subscriber_breaks():
     assert report.to_text() and report.to_markdown() and report.to_dict()
 
 
-class Deferring(ig.Executor):
-    def call(self, amount):
-        return self.defer(token="tok-1", payload={"ask": "vendor"})
-
-
-class Pending(ig.Contract):
-    def define(c):
-        c.input("amount", type="numeric")
-        c.compute("quote", call=Deferring)
-        c.compute("total", depends_on="quote", call=lambda quote: quote)
-        c.output("total")
-
-
 def test_pending_execution_outputs_the_deferred_and_blocked_nodes():
     contract = Pending(amount=1)
     data = contract.diagnostics.to_dict()
@@ -171,15 +143,6 @@ def test_pending_execution_outputs_the_deferred_and_blocked_nodes():
         {"node": "total", "status": "pending", "waiting_for": ["quote"]},
     ]
     assert "Blocked Nodes: quote(waiting_for=quote), total(waiting_for=quote)" in contract.diagnostics.to_text()
-
-
-class Approval(ig.Contract):
-    def define(c):
-        c.correlate_by("request_id")
-        c.input("request_id", type=str)
-        c.await_event("approval", event="approval_received")
-        c.compute("decision", depends_on=["approval"], call=lambda approval: approval["ok"])
-        c.output("decision")
 
 
 def test_waiting_execution_lists_awaited_events():
