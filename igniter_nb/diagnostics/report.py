@@ -82,10 +82,25 @@ def plain_value(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- inline rendering (Outputs line)
-def _collection_shape(mode: Any, keys: list[Any], failed_keys: list[Any], status: Any) -> str:
-    total = len(keys)
-    return (f"{{mode={mode}, total={total}, succeeded={total - len(failed_keys)}, failed={len(failed_keys)}, "
+def _collection_shape(mode: Any, keys: list[Any], failed_keys: list[Any], succeeded: int, status: Any) -> str:
+    return (f"{{mode={mode}, total={len(keys)}, succeeded={succeeded}, failed={len(failed_keys)}, "
             f"status={status}, keys={inline(keys)}, failed_keys={inline(failed_keys)}}}")
+
+
+def _item_map_shape(mode: Any, items: Mapping[Any, Any], status: Any = None) -> str:
+    """The summary shape of ``{key: {key, status, ...}}`` (a serialised collection's items)."""
+    statuses = {k: str(item.get("status")) if isinstance(item, Mapping) else "" for k, item in items.items()}
+    failed = [k for k, st in statuses.items() if st == "failed"]
+    succeeded = sum(1 for st in statuses.values() if st == "succeeded")
+    if status is None:
+        unfinished = [st for st in statuses.values() if st not in ("succeeded", "failed")]
+        if unfinished:
+            status = "waiting" if "waiting" in unfinished else "pending"
+        elif failed:
+            status = "partial_failure" if succeeded else "failed"
+        else:
+            status = "succeeded"
+    return _collection_shape(mode, list(items), failed, succeeded, status)
 
 
 def _is_item_map(value: Mapping[Any, Any]) -> bool:
@@ -101,8 +116,10 @@ def inline(value: Any) -> str:
     """
     if is_collection_result(value):
         summary = value.summary
-        return _collection_shape(summary.get("mode"), collection_keys(value), list(value.failed_items),
-                                 summary.get("status"))
+        failed = list(value.failed_items)
+        keys = collection_keys(value)
+        succeeded = summary.get("succeeded", len(keys) - len(failed))
+        return _collection_shape(summary.get("mode"), keys, failed, succeeded, summary.get("status"))
     if is_result(value):
         try:
             status = str(value.execution.status_of())
@@ -113,14 +130,10 @@ def inline(value: Any) -> str:
         return inline(value.to_dict())
     if isinstance(value, Mapping):
         if {"mode", "summary", "items"} <= set(value) and isinstance(value["items"], Mapping):
-            items = value["items"]
             summary = value["summary"] if isinstance(value["summary"], Mapping) else {}
-            failed = [k for k, item in items.items() if isinstance(item, Mapping) and item.get("status") == "failed"]
-            return _collection_shape(value["mode"], list(items), failed, summary.get("status"))
+            return _item_map_shape(value["mode"], value["items"], summary.get("status"))
         if _is_item_map(value):
-            failed = [k for k, item in value.items() if str(item["status"]) == "failed"]
-            status = "partial_failure" if failed else "succeeded"
-            return _collection_shape("collect", list(value), failed, status)
+            return _item_map_shape("collect", value)
         return "{" + ", ".join(f"{inline(k)}: {inline(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(inline(v) for v in value) + "]"

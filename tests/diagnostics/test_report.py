@@ -280,6 +280,10 @@ class Opaque:
      "{mode=collect, total=1, succeeded=1, failed=0, status=succeeded, keys=['a'], failed_keys=[]}"),
     ({1: {"key": 1, "status": "succeeded"}, 2: {"key": 2, "status": "failed"}},
      "{mode=collect, total=2, succeeded=1, failed=1, status=partial_failure, keys=[1, 2], failed_keys=[2]}"),
+    ({1: {"key": 1, "status": "waiting"}, 2: {"key": 2, "status": "failed"}},
+     "{mode=collect, total=2, succeeded=0, failed=1, status=waiting, keys=[1, 2], failed_keys=[2]}"),
+    ({1: {"key": 1, "status": "failed"}},
+     "{mode=collect, total=1, succeeded=0, failed=1, status=failed, keys=[1], failed_keys=[1]}"),
 ])
 def test_inline_rendering(value, text):
     assert inline(value) == text
