@@ -62,6 +62,8 @@ def nearest(correlation: Mapping[str, Any], candidates: list[tuple[str, Mapping[
     scored = []
     for execution_id, other in candidates:
         differing = sorted(k for k in correlation if other.get(k) != correlation[k])
-        scored.append((len(differing), execution_id, dict(other), differing))
+        # stores hand correlations back in their canonical (sorted) key order; show them in the caller's order
+        shown = {k: other[k] for k in correlation if k in other} | {k: v for k, v in other.items() if k not in correlation}
+        scored.append((len(differing), execution_id, shown, differing))
     scored.sort(key=lambda s: (s[0], s[1]))
     return [{"execution_id": eid, "correlation": corr, "differs_in": diff} for _, eid, corr, diff in scored[:limit]]
