@@ -1,0 +1,129 @@
+"""Workflow contracts shared by the workflow tests, the concurrency workers (spawned processes import this
+module by name) and nothing else."""
+
+from __future__ import annotations
+
+import pydantic
+
+import igniter_nb as ig
+
+
+class BillingPayload(pydantic.BaseModel):
+    plan: str
+    mrr: int
+
+
+class LeadWorkflow(ig.Contract):
+    """PRODUCT §8's example: two awaits, one with a schema, joined by an aggregate."""
+
+    def define(c):
+        c.correlate_by("request_id", "company_id")
+        c.input("request_id")
+        c.input("company_id")
+        c.await_event("crm_data", event="crm_webhook_received")
+        c.await_event("billing_data", event="billing_data_fetched", schema=BillingPayload)
+
+        @c.aggregate
+        def report(crm_data, billing_data):
+            return {"crm": crm_data, "billing": billing_data.model_dump()}
+
+        c.output("report")
+
+
+class ChainedWorkflow(ig.Contract):
+    """Await ``second`` is needed only by a compute that depends on await ``first`` (via ``enriched``):
+    at start, resolution stops before it — delivering ``second`` first must still work (L-02)."""
+
+    def define(c):
+        c.correlate_by("order_id")
+        c.input("order_id", type=str)
+        c.await_event("first", event="payment_authorised")
+
+        @c.compute
+        def enriched(first):
+            return {"amount": first["amount"], "currency": "EUR"}
+
+        c.await_event("second", event="goods_shipped")
+
+        @c.compute(depends_on=["enriched", "second"])
+        def settlement(enriched, second):
+            return {"amount": enriched["amount"], "carrier": second["carrier"]}
+
+        c.output("settlement")
+
+
+class FanWorkflow(ig.Contract):
+    """One await feeding two downstream nodes: ``waiting_events`` must list it once (L-36)."""
+
+    def define(c):
+        c.correlate_by("ticket")
+        c.input("ticket", type=str)
+        c.await_event("approval", event="approved")
+
+        @c.compute
+        def left(approval):
+            return approval["by"] + "-L"
+
+        @c.compute
+        def right(approval):
+            return approval["by"] + "-R"
+
+        c.output("left")
+        c.output("right")
+
+
+class FragileWorkflow(ig.Contract):
+    """Fails at start when ``explode_at_start``; fails after delivery when the payload asks it to."""
+
+    def define(c):
+        c.correlate_by("job_id")
+        c.input("job_id", type=str)
+        c.input("explode_at_start", type=bool, default=False)
+
+        @c.compute
+        def precheck(explode_at_start):
+            if explode_at_start:
+                raise RuntimeError("precheck exploded")
+            return True
+
+        c.await_event("result", event="job_finished", schema=dict)
+
+        @c.compute
+        def outcome(precheck, result):
+            if result.get("explode"):
+                raise ValueError(f"bad result for job: {result['explode']}")
+            return result["value"] * 2
+
+        c.output("outcome")
+
+
+class TimedWorkflow(ig.Contract):
+    """An await with a deadline (60 s) and one without."""
+
+    def define(c):
+        c.correlate_by("case_id")
+        c.input("case_id", type=str)
+        c.await_event("reply", event="customer_replied", timeout=60)
+        c.await_event("note", event="agent_note")
+
+        @c.compute
+        def closed(reply, note):
+            return {"reply": reply, "note": note}
+
+        c.output("closed")
+
+
+class PairWorkflow(ig.Contract):
+    """The concurrency test's workflow: two awaited events, each payload kept in the output."""
+
+    def define(c):
+        c.correlate_by("pair_id")
+        c.input("pair_id", type=str)
+        c.await_event("left", event="left_arrived", schema=dict)
+        c.await_event("right", event="right_arrived", schema=dict)
+
+        @c.compute
+        def joined(left, right):
+            return {"left": left, "right": right}
+
+        c.output("joined")
