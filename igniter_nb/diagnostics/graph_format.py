@@ -46,8 +46,12 @@ def function_name(fn: Any) -> str | None:
 
 
 def safe_repr(value: Any) -> str:
-    """``repr`` without memory addresses (``<Foo object at 0x7f..>`` → ``<Foo object>``)."""
-    return _ADDRESS.sub("", repr(value))
+    """``repr`` without memory addresses (``<Foo object at 0x7f..>`` → ``<Foo object>``); never raises."""
+    try:
+        text = repr(value)
+    except Exception:
+        return f"<{type(value).__name__} (repr failed)>"
+    return _ADDRESS.sub("", text)
 
 
 def jsonable(value: Any) -> Any:

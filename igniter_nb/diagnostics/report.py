@@ -149,6 +149,14 @@ def inline(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------- the report
+def _guarded(section: Any, fallback: Any) -> Any:
+    """One section of the report; a bug in reading odd state must not take the whole report down."""
+    try:
+        return section()
+    except Exception:
+        return fallback
+
+
 class Report:
     """The diagnostics of one execution, gathered when the report is made (``contract.diagnostics``).
 
@@ -173,13 +181,14 @@ class Report:
             "graph": ex.graph.name,
             "execution_id": ex.execution_id,
             "status": self._status(),
-            "outputs": self._outputs(),
-            "errors": self._errors(),
-            "nodes": self._nodes(),
-            "collection_nodes": self._collections(),
-            "events": self._events(),
+            "outputs": _guarded(self._outputs, {}),
+            "errors": _guarded(self._errors, []),
+            "nodes": _guarded(self._nodes, {"total": len(ex.states), "succeeded": 0, "failed": 0, "pending": 0,
+                                            "waiting": 0, "stale": 0, "failed_nodes": []}),
+            "collection_nodes": _guarded(self._collections, []),
+            "events": _guarded(self._events, {"total": 0, "latest_type": None, "latest_at": None, "by_type": {}}),
         }
-        data.update(self._workflow())
+        data.update(_guarded(self._workflow, {"waiting_on": [], "blocked_nodes": []}))
         return data
 
     def _status(self) -> str:

@@ -389,3 +389,18 @@ def test_non_callable_presenter_is_a_compile_error():
             c.input("a")
             c.output("a")
             c.present("a", call=42)
+
+
+class BadRepr:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+def test_a_value_whose_repr_raises_does_not_break_the_report():
+    @ig.contract
+    def Odd(c):
+        c.input("a")
+        c.compute("odd", depends_on="a", call=lambda a: BadRepr())
+        c.output("odd")
+
+    assert "Outputs: odd=<BadRepr (repr failed)>" in Odd(a=1).diagnostics.to_text()
