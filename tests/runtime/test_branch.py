@@ -249,3 +249,20 @@ def test_inputs_mapping_is_checked_against_every_contract():
             c.input("k")
             c.branch("b", selector="k", cases={1: Flat}, default=International, inputs={})
             c.output("b")
+
+
+def test_explain_shows_the_contract_the_branch_ran():
+    Payment = fee_contract({"UA": Domestic, "US": International})
+    p = Payment(country="US", amount=1)
+    tree = p.result.explain("fee")
+    assert tree["source"] == "route" and tree["child_output_path"] == "route.fee"
+    route = tree["dependencies"]
+    assert route["kind"] == "branch" and route["value"]["graph"] == "International"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG (compiler/validators.py): duplicate case values are compared with "
+                   "type(a) is type(b), but the runtime matches within a type family (1 == 1.0), so a later "
+                   "(1.0, B) case after (1, A) can never run and is not reported")
+def test_duplicate_case_values_follow_the_runtime_match_rule():
+    with pytest.raises(ig.ValidationError, match="duplicate case values"):
+        fee_contract([(1, Domestic), (1.0, International)])
