@@ -350,3 +350,25 @@ def test_ids_with_all_allowed_characters(store: Any) -> None:
     assert len(eid) == 200
     store.save(snap(eid))
     assert store.fetch(eid)["execution_id"] == eid
+
+
+def test_racing_starts_with_one_correlation_have_one_winner(store: Any) -> None:
+    outcomes: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def start(n: int) -> None:
+        barrier.wait(10)
+        try:
+            store.save(snap(f"racer-{n}"), graph="G", correlation=CORR, status="waiting", expected_version=0)
+            outcomes.append("won")
+        except DuplicateWorkflowError:
+            outcomes.append("duplicate")
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["duplicate"] * 5 + ["won"]
+    winner = store.find_by_correlation("G", CORR)
+    assert winner is not None and [r.execution_id for r in store.list()] == [winner]
