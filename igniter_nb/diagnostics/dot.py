@@ -51,8 +51,8 @@ KIND_STYLES: dict[str, tuple[str, str, str]] = {
     "branch": ("hexagon", "#fce7f3", "#be185d"),
     "collection": ("folder", "#f3e8ff", "#7e22ce"),
     "await": ("cds", "#ffedd5", "#c2410c"),
-    "remote": ("tab", "#e0f2fe", "#0369a1"),
-    "scope": ("box", "#f8fafc", "#64748b"),
+    "remote": ("rarrow", "#e0f2fe", "#0369a1"),
+    "scope": ("tab", "#f8fafc", "#64748b"),
 }
 
 #: node status → fill in the instance view (the border keeps the kind's colour).
@@ -213,7 +213,8 @@ def _state_line(node: Node, st: _State) -> str:
             return f"{st.status}: waits for {', '.join(others)}"
         return f"{st.status}: deferred" if st.status == "pending" else st.status
     if st.status == "failed" and st.error:
-        return f"failed: {_short(st.error, 32)}"
+        error = str(st.error)
+        return f"failed: {error if len(error) <= 32 else error[:31] + '…'}"
     return st.status
 
 
@@ -263,7 +264,8 @@ def graph_view(
     if graph.correlation_keys:
         lines.append("correlate by: " + ", ".join(graph.correlation_keys))
     if collapsed:
-        lines.append(f"{len(everything)} nodes; collapsed scopes: {', '.join(collapsed)} (expand=True to open)")
+        shown = ", ".join(collapsed) if len(collapsed) <= 6 else f"{', '.join(collapsed[:3])} … {collapsed[-1]}"
+        lines.append(f"{len(everything)} nodes; {len(collapsed)} scopes collapsed ({shown}); expand=True opens them")
     return GraphView(tuple(lines), tuple(nodes), tuple(edges), tuple(clusters), collapsed, len(everything))
 
 
@@ -380,12 +382,14 @@ def view_to_dot(view: GraphView) -> graphviz.Digraph:
     import graphviz
 
     dot = graphviz.Digraph(name=view.title[0].split(" ")[0] or "graph")
-    dot.attr("graph", **dict(sorted({
+    dot.attr("graph", _attributes=sorted({
         "fontname": FONT, "fontsize": "14", "label": _dot_text(view.title), "labelloc": "t", "labeljust": "l",
         "nodesep": "0.3", "rankdir": "LR", "ranksep": "0.5",
-    }.items())))
-    dot.attr("node", **dict(sorted({"fontname": FONT, "fontsize": "11", "margin": "0.12,0.05", "penwidth": "1.4"}.items())))
-    dot.attr("edge", **dict(sorted({"arrowsize": "0.7", "color": "#64748b", "fontname": FONT, "fontsize": "9"}.items())))
+    }.items()))
+    dot.attr("node", _attributes=sorted({"fontname": FONT, "fontsize": "11", "margin": "0.12,0.05",
+                                         "penwidth": "1.4"}.items()))
+    dot.attr("edge", _attributes=sorted({"arrowsize": "0.7", "color": "#64748b", "fontname": FONT,
+                                         "fontsize": "9"}.items()))
 
     by_scope: dict[tuple[str, ...], list[ViewNode]] = {}
     for n in view.nodes:
@@ -399,11 +403,11 @@ def view_to_dot(view: GraphView) -> graphviz.Digraph:
                 attrs["margin"] = "0.3,0.05"  # room for the flag's point
             if n.peripheries != 1:
                 attrs["peripheries"] = str(n.peripheries)
-            target.node(n.id, **dict(sorted(attrs.items())))
+            target.node(n.id, _attributes=sorted(attrs.items()))
         for child in [c for c in view.clusters if len(c) == len(scope) + 1 and c[: len(scope)] == scope]:
             with target.subgraph(name="cluster_" + "__".join(child)) as sub:
-                sub.attr(**dict(sorted({"label": child[-1], "style": "rounded,dashed", "color": "#94a3b8",
-                                        "fontcolor": "#475569", "fontsize": "11"}.items())))
+                sub.attr(_attributes=sorted({"label": child[-1], "style": "rounded,dashed", "color": "#94a3b8",
+                                             "fontcolor": "#475569", "fontsize": "11"}.items()))
                 add_nodes(sub, child)
 
     add_nodes(dot, ())
@@ -415,7 +419,7 @@ def view_to_dot(view: GraphView) -> graphviz.Digraph:
             attrs["style"] = e.style
         if e.wait:
             attrs.update(color=WAIT_EDGE_COLOR, constraint="false", fontcolor=WAIT_EDGE_COLOR)
-        dot.edge(e.tail, e.head, **dict(sorted(attrs.items())))
+        dot.edge(e.tail, e.head, _attributes=sorted(attrs.items()))
     return dot
 
 

@@ -30,7 +30,11 @@ def short(value: Any, limit: int = MAX_CELL) -> str:
         except (TypeError, ValueError):
             text = repr(value)
     text = text.replace("\n", " ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    # Cut between items, never inside one: a half id or timestamp would escape the nbval sanitizer.
+    cut = text.rfind(", ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit - 1] + " …"
 
 
 def _fallback(value: Any) -> Any:

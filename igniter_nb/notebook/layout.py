@@ -61,8 +61,8 @@ def text_width(text: str) -> float:
 
 
 _EXTRA_W = {"parallelogram": 28, "cds": 22, "hexagon": 26, "octagon": 16, "house": 8, "invhouse": 8,
-            "component": 14, "box3d": 8, "note": 10, "folder": 6, "tab": 6, "cylinder": 6}
-_EXTRA_H = {"cylinder": 12, "house": 14, "invhouse": 14, "folder": 6, "tab": 6, "box3d": 6, "octagon": 6}
+            "component": 14, "rarrow": 24, "box3d": 8, "note": 10, "folder": 6, "tab": 6, "cylinder": 6}
+_EXTRA_H = {"rarrow": 10, "cylinder": 12, "house": 14, "invhouse": 14, "folder": 6, "tab": 6, "box3d": 6, "octagon": 6}
 
 
 def node_size(node: ViewNode) -> tuple[float, float]:
@@ -307,6 +307,7 @@ def shape_svg(shape: str, b: Box, fill: str, stroke: str, dash: str, peripheries
         "cds": [(x, y), (r - 14, y), (r, y + h / 2), (r - 14, s), (x, s)],
         "hexagon": [(x + 13, y), (r - 13, y), (r, y + h / 2), (r - 13, s), (x + 13, s), (x, y + h / 2)],
         "octagon": [(x + 8, y), (r - 8, y), (r, y + 8), (r, s - 8), (r - 8, s), (x + 8, s), (x, s - 8), (x, y + 8)],
+        "rarrow": [(x, y + 5), (r - 16, y + 5), (r - 16, y), (r, y + h / 2), (r - 16, s), (r - 16, s - 5), (x, s - 5)],
         "house": [(x + w / 2, y), (r, y + 14), (r, s), (x, s), (x, y + 14)],
         "invhouse": [(x, y), (r, y), (r, s - 14), (x + w / 2, s), (x, s - 14)],
     }

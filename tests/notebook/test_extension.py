@@ -1,0 +1,94 @@
+"""%load_ext igniter_nb: formatters and the %%contract magic, in a real in-process IPython shell."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from contracts import PriceContract
+from IPython.core.interactiveshell import InteractiveShell
+
+import igniter_nb as ig
+from igniter_nb.notebook.extension import sanitizer_path
+
+
+@pytest.fixture(scope="module")
+def shell():
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "igniter_nb")
+    yield ip
+
+
+def test_contract_magic_defines_a_class_in_the_namespace(shell):
+    result = shell.run_cell(
+        '%%contract Doubler\n'
+        'c.input("total", type="numeric")\n'
+        '\n'
+        '@c.compute\n'
+        'def doubled(total):\n'
+        '    return total * FACTOR\n'
+        'c.output("doubled")\n',
+    )
+    assert result.success, result.error_in_exec
+    shell.user_ns["FACTOR"] = 3  # the body sees the notebook's globals when it runs
+    cls = shell.user_ns["Doubler"]
+    assert issubclass(cls, ig.Contract) and cls.__name__ == "Doubler"
+    assert cls(total=2).result.doubled == 6
+
+
+def test_contract_magic_errors_point_at_the_cell_line(shell):
+    result = shell.run_cell('%%contract Broken\nc.input("total")\nc.output("missing")\n')
+    assert not result.success
+    err = result.error_in_exec
+    assert isinstance(err, ig.CompileError)
+    assert err.source_location.endswith(":2")
+    assert "Broken" not in shell.user_ns
+
+
+def test_contract_magic_usage_errors(shell):
+    assert not shell.run_cell("%%contract\nc.input('a')\n").success
+    assert not shell.run_cell("%%contract A --bogus\nc.input('a')\n").success
+
+
+def test_contract_magic_show_displays_the_graph(shell):
+    result = shell.run_cell('%%contract Shown --show\nc.input("a")\nc.output("a")\n')
+    assert result.success
+    data, _ = shell.display_formatter.format(result.result)
+    assert "image/svg+xml" in data
+
+
+def test_formatters_registered_for_every_object(shell):
+    from igniter_nb.stores import MemoryStore
+
+    c = PriceContract(order_total=1, country="UA")
+    for obj, mime in [(PriceContract.graph, "image/svg+xml"), (c, "image/svg+xml"), (c.result, "text/html"),
+                      (c.plan(), "text/html"), (c.diagnostics, "text/html"), (c.audit, "text/html"),
+                      (MemoryStore(), "text/html")]:
+        data, _ = shell.display_formatter.format(obj)
+        assert "text/plain" in data and mime in data, type(obj)
+
+
+def test_sanitizer_file_is_shipped_and_masks_ids_and_times():
+    from nbval.plugin import get_sanitize_patterns
+
+    path = Path(sanitizer_path())
+    assert path.is_file() and path.parent.name == "notebook"
+    patterns = get_sanitize_patterns(path.read_text())
+    assert len(patterns) >= 5
+    text = ("<PriceContract 1b4e28ba-2fa1-11d2-883f-0016d3cca427 waiting> token 9f86d081884c7d659a2feaa0c55ad015 "
+            "at 2026-11-27T21:03:40.825806+00:00 / 2026-11-27 21:03:40.825806856+00:00 "
+            "age 0 days 00:00:31.2 <object at 0x7f3a2c>")
+    for regex, replace in patterns:
+        text = re.sub(regex, replace, text)
+    assert text == "<PriceContract UUID waiting> token TOKEN at TIMESTAMP / TIMESTAMP age DURATION <object at 0xADDR>"
+
+
+def test_wheel_includes_the_sanitizer():
+    # hatchling packages every file under igniter_nb/ that git does not ignore
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    ignored = subprocess.run(["git", "check-ignore", "igniter_nb/notebook/nbval_sanitize.cfg"], cwd=root,
+                             capture_output=True, check=False)
+    assert ignored.returncode == 1

@@ -1,0 +1,168 @@
+"""DataFrames: audit, states, store, tokens; replay; exact parquet round trips; the 100,000-event bar."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+
+import pandas as pd
+import pytest
+from contracts import ApprovalContract, FailingContract, PriceContract
+from pandas.testing import assert_frame_equal
+
+import igniter_nb as ig
+from igniter_nb.notebook import frames
+
+
+def _roundtrip(frame, tmp_path, name="f.parquet"):
+    path = tmp_path / name
+    ig.nb.to_parquet(frame, path)
+    back = ig.nb.read_parquet(path)
+    assert_frame_equal(frame, back, check_exact=True)
+    return back
+
+
+def test_audit_frame_columns_and_values(tmp_path):
+    c = PriceContract(order_total=100, country="UA")
+    c.resolve_all()
+    c.update_inputs(order_total=150)
+    c.resolve_all()
+    frame = c.audit.to_frame()
+    assert tuple(frame.columns) == frames.AUDIT_COLUMNS
+    assert len(frame) == len(c.events)
+    assert frame["seq"].dtype == "int64" and frame["seq"].tolist() == [e.seq for e in c.events]
+    assert str(frame["timestamp"].dt.tz) == "UTC"
+    assert frame["timestamp"].iloc[0].timestamp() == pytest.approx(c.events[0].timestamp, abs=1e-6)
+    assert set(frame["graph"]) == {"PriceContract"} and set(frame["execution_id"]) == {c.execution_id}
+    update = frame[frame["type"] == "input_updated"].iloc[0]
+    assert update["node"] == "order_total" and json.loads(update["payload"]) == {"value": 150}
+    started = frame[frame["type"] == "execution_started"].iloc[0]
+    assert pd.isna(started["node"]) and json.loads(started["payload"])["graph"] == "PriceContract"
+    _roundtrip(frame, tmp_path)
+
+
+def test_audit_frame_of_an_empty_execution(tmp_path):
+    frame = PriceContract(order_total=1, country="UA").audit.to_frame()
+    assert len(frame) == 0 and tuple(frame.columns) == frames.AUDIT_COLUMNS
+    _roundtrip(frame, tmp_path)
+
+
+def test_states_frame(tmp_path):
+    c = ApprovalContract(order_id="o-1", order_total=5)
+    c.resolve_all()
+    frame = ig.nb.states_frame(c)
+    assert tuple(frame.columns) == frames.STATES_COLUMNS
+    assert frame["node"].tolist() == [n.name for n in c.graph.nodes]
+    rows = frame.set_index("node")
+    assert rows.loc["positive", "status"] == "unresolved" and rows.loc["positive", "version"] == 0
+    assert rows.loc["approval", "status"] == "waiting" and rows.loc["approval", "event"] == "manager_approved"
+    assert json.loads(rows.loc["summary", "waiting_for"]) == ["approval"]
+    assert json.loads(rows.loc["currency", "value"]) == "EUR"
+    failed = ig.nb.states_frame(FailingContract(x=1).resolve_all()).set_index("node")
+    assert failed.loc["boom", "error_type"] == "ResolutionError" and "no good" in failed.loc["boom", "error"]
+    _roundtrip(frame, tmp_path)
+
+
+def test_replay_rebuilds_the_final_states_and_every_step():
+    c = ApprovalContract(order_id="o-1", order_total=5)
+    c.resolve_all()
+    c.resume("approval", {"ok": True})
+    c.resolve_all()
+    frame = c.audit.to_frame()
+    steps = list(ig.nb.replay(frame))
+    assert len(steps) == len(frame)
+    assert [s.seq for s in steps] == frame["seq"].tolist()
+    final = steps[-1].statuses
+    assert final == {name: str(st.status) for name, st in c.execution.states.items()}
+    waiting = next(s for s in steps if s.type == "node_waiting" and s.node == "approval")
+    assert waiting.states["approval"].status == "waiting"
+    assert waiting.states["approval"].event == "manager_approved"
+    # a shuffled frame (e.g. read back from a partitioned dataset) replays in seq order
+    shuffled = frame.sample(frac=1, random_state=3)
+    assert [s.statuses for s in ig.nb.replay(shuffled)] == [s.statuses for s in steps]
+
+
+def test_replay_log_jumps_match_sequential_replay():
+    c = PriceContract(order_total=1, country="UA")
+    c.resolve_all()
+    for i in range(80):
+        c.update_inputs(order_total=2 + i)
+        c.resolve_all()
+    frame = c.audit.to_frame()
+    steps = list(ig.nb.replay(frame))
+    log = frames.ReplayLog(frame)
+    assert len(steps) > 520
+    for i in [0, 1, 255, 256, 257, 511, 512, len(steps) - 1, 3, 300]:
+        assert log.states_at(i) == steps[i].states
+    assert frames.replay_diff(steps[0].states, steps[-1].states)["gross_total"] == ("unresolved", "succeeded")
+
+
+def test_audit_frame_of_100000_events_within_a_second():
+    c = PriceContract(order_total=1, country="UA")
+    emit = c.execution.bus.emit
+    for i in range(100_000):
+        emit("node_succeeded", f"n{i % 50}", f"p.n{i % 50}", "succeeded", {"i": i} if i % 10 == 0 else {})
+    best = min(_timed(lambda: c.audit.to_frame()) for _ in range(3))
+    assert best <= 1.0, f"to_frame took {best:.3f}s for 100,000 events"
+    assert len(c.audit.to_frame()) == 100_000
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+# ----------------------------------------------------------------------------------------------- stores
+
+
+def _snapshot(execution_id, states):
+    return {"format": "igniter_nb.snapshot/1", "graph": "Lead", "execution_id": execution_id, "inputs": {},
+            "states": states, "events": [], "workflow": None}
+
+
+@pytest.fixture
+def store():
+    from igniter_nb.stores import MemoryStore
+
+    s = MemoryStore()
+    s.save(_snapshot("wf-1", {
+        "crm": {"status": "waiting", "value": {"token": "wf-1:crm", "event": "crm_received", "source_node": "crm"}},
+        "report": {"status": "waiting", "value": {"token": "wf-1:crm", "event": "crm_received", "source_node": "crm"},
+                   "waiting_for": ["crm"]},
+        "quote": {"status": "pending", "value": {"token": "abc123", "source_node": "quote"}},
+    }), graph="Lead", correlation={"request_id": "r-1", "company_id": 42}, status="waiting")
+    s.save(_snapshot("wf-2", {"crm": {"status": "succeeded", "value": {"plan": "pro"}}}), graph="Lead",
+           correlation={"request_id": "r-2", "company_id": 7}, status="succeeded")
+    s.save(_snapshot("other-1", {}), graph="Other", status="failed")
+    return s
+
+
+def test_store_frame(store, tmp_path):
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)
+    frame = ig.nb.store_frame(store, now=now)
+    assert tuple(frame.columns) == (*frames.STORE_COLUMNS, "correlation.company_id", "correlation.request_id")
+    assert frame["execution_id"].tolist() == ["wf-1", "wf-2", "other-1"]
+    row = frame.iloc[0]
+    assert row["status"] == "waiting" and row["version"] == 1
+    assert row["correlation.request_id"] == "r-1" and row["correlation.company_id"] == "42"
+    assert json.loads(row["waiting_on"]) == [{"event": "crm_received", "node": "crm"}]
+    assert json.loads(frame.iloc[1]["waiting_on"]) == []
+    assert pd.Timedelta(seconds=25) < row["age"] < pd.Timedelta(seconds=60)
+    assert pd.isna(frame.iloc[2]["correlation.request_id"])
+    only = ig.nb.store_frame(store, graph="Other", now=now)
+    assert only["execution_id"].tolist() == ["other-1"] and "correlation.request_id" not in only
+    _roundtrip(frame, tmp_path)
+
+
+def test_tokens_frame(store, tmp_path):
+    frame = ig.nb.tokens_frame(store)
+    assert tuple(frame.columns) == frames.TOKENS_COLUMNS
+    # only active workflows, only the nodes that originate a wait (not `report`, which waits through crm)
+    rows = frame[["execution_id", "node", "kind", "event", "token"]].astype(object)
+    assert rows.where(rows.notna(), None).values.tolist() == [
+        ["wf-1", "crm", "event", "crm_received", "wf-1:crm"],
+        ["wf-1", "quote", "token", None, "abc123"],
+    ]
+    _roundtrip(frame, tmp_path)
