@@ -240,6 +240,9 @@ def deliver_event(
             "received_at": _iso(moment),
         }
         wf["signals"].append(signal)
+        # the diagnostics report reads these two from the workflow record (PRODUCT §6)
+        wf["satisfied_events"] = [*wf.get("satisfied_events", ()), event]
+        wf["last_external_event"] = signal
         reached = st is not None
         ex.bus.emit("external_event_received", node.name, node.path, "succeeded",
                     {"event": event, "correlation": corr, "idempotency_key": idempotency_key, "order": signal["order"],
