@@ -9,12 +9,16 @@ correlation canonical form, which statuses are *active*) are the same for every 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import dataclasses
 import datetime as dt
+import errno
+import fcntl
 import json
 import math
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
@@ -120,7 +124,14 @@ class ExecutionStore(Protocol):
 
 
 class StoreBase:
-    """Context-manager support shared by the concrete stores."""
+    """What the concrete stores share: ``history`` from ``history_records``, and context-manager support."""
+
+    def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:  # pragma: no cover
+        raise NotImplementedError
+
+    def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
+        """Every saved snapshot of the execution, oldest first; ``SnapshotNotFoundError`` when there is none."""
+        return [r.snapshot for r in self.history_records(execution_id)]
 
     def close(self) -> None:  # pragma: no cover - every store overrides it
         pass
@@ -248,6 +259,25 @@ class SaveRequest:
             expected_version=check_version(expected_version),
         )
 
+    def plan(
+        self, actual_version: int, stored: Metadata | None, owner_of: Callable[[tuple[str, str]], str | None]
+    ) -> Metadata:
+        """Check this save against what is stored and return the metadata it leaves behind.
+
+        Raises ``ConcurrencyError`` when ``expected_version`` differs from ``actual_version`` (0 = not stored)
+        and ``DuplicateWorkflowError`` when ``owner_of(key)`` names another execution that is active with the
+        same graph and correlation. Stores call it while holding their write lock or transaction.
+        """
+        if self.expected_version is not None and self.expected_version != actual_version:
+            raise conflict(self.execution_id, self.expected_version, actual_version)
+        meta = self.resolve(stored)
+        key = meta.active_key
+        if key is not None:
+            other = owner_of(key)
+            if other is not None and other != self.execution_id:
+                raise duplicate(self.execution_id, key[0], key[1], other)
+        return meta
+
     def resolve(self, stored: Metadata | None) -> Metadata:
         """The metadata this save leaves behind, given what was stored before (None = nothing)."""
         if stored is None:
@@ -320,3 +350,22 @@ def duplicate(execution_id: str, graph: str, correlation_json: str, other_id: st
         correlation=json.loads(correlation_json),
         existing_execution_id=other_id,
     )
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: os.PathLike[str] | str) -> Iterator[None]:
+    """Hold an exclusive ``fcntl.flock`` on ``path`` (created if missing): one writer at a time across threads
+    and processes of this machine. The lock goes with the file descriptor, so a killed holder releases it.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                break
+            except OSError as exc:  # pragma: no cover - EINTR on signals
+                if exc.errno != errno.EINTR:
+                    raise
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock

@@ -18,14 +18,12 @@ from __future__ import annotations
 import builtins
 import contextlib
 import datetime as dt
-import errno
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +37,9 @@ from igniter_nb.stores.base import (
     check_execution_id,
     check_filters,
     check_graph,
-    conflict,
     dump_json,
-    duplicate,
     ensure_aware,
+    exclusive_lock,
     not_found,
     utc_now,
 )
@@ -83,15 +80,9 @@ class FileStore(StoreBase):
         with self._locked():
             current = self._read_envelope(folder / _CURRENT)
             actual = current["version"] if current else 0
-            if req.expected_version is not None and req.expected_version != actual:
-                raise conflict(req.execution_id, req.expected_version, actual)
             old = _metadata(current) if current else None
-            meta = req.resolve(old)
+            meta = req.plan(actual, old, self._index_owner)
             key = meta.active_key
-            if key is not None:
-                other = self._index_owner(key)
-                if other is not None and other != req.execution_id:
-                    raise duplicate(req.execution_id, key[0], key[1], other)
             version = actual + 1
             saved_at = utc_now()
             envelope = _envelope(req.execution_id, version, saved_at.isoformat(), meta, req.snapshot_json).encode()
@@ -146,9 +137,6 @@ class FileStore(StoreBase):
                 records.append(_record(current))
         records.sort(key=lambda r: (r.updated_at, r.execution_id))
         return records
-
-    def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
-        return [r.snapshot for r in self.history_records(execution_id)]
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         folder = self._executions / check_execution_id(execution_id)
@@ -225,20 +213,8 @@ class FileStore(StoreBase):
         os.close(fd)
         os.replace(tmp, path)
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                    break
-                except OSError as exc:  # pragma: no cover - EINTR on signals
-                    if exc.errno != errno.EINTR:
-                        raise
-            yield
-        finally:
-            os.close(fd)  # closing releases the flock
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return exclusive_lock(self._lock_path)
 
 
 def _envelope(execution_id: str, version: int, saved_at: str, meta: Metadata, snapshot_json: str) -> str:

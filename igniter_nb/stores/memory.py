@@ -19,8 +19,6 @@ from igniter_nb.stores.base import (
     check_execution_id,
     check_filters,
     check_graph,
-    conflict,
-    duplicate,
     not_found,
     utc_now,
 )
@@ -72,14 +70,8 @@ class MemoryStore(StoreBase):
             versions = self._executions.get(req.execution_id)
             current = versions[-1] if versions else None
             actual = current.version if current else 0
-            if req.expected_version is not None and req.expected_version != actual:
-                raise conflict(req.execution_id, req.expected_version, actual)
-            meta = req.resolve(current.meta if current else None)
+            meta = req.plan(actual, current.meta if current else None, self._active.get)
             key = meta.active_key
-            if key is not None:
-                other = self._active.get(key)
-                if other is not None and other != req.execution_id:
-                    raise duplicate(req.execution_id, key[0], key[1], other)
             old_key = current.meta.active_key if current else None
             if old_key is not None and old_key != key and self._active.get(old_key) == req.execution_id:
                 del self._active[old_key]
@@ -135,9 +127,6 @@ class MemoryStore(StoreBase):
         ]
         chosen.sort(key=lambda item: (item[0], item[1]))
         return [v.to_record(eid) for _, eid, v in chosen]
-
-    def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
-        return [r.snapshot for r in self.history_records(execution_id)]
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         check_execution_id(execution_id)

@@ -23,8 +23,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import datetime as dt
-import errno
-import fcntl
 import itertools
 import json
 import os
@@ -46,9 +44,8 @@ from igniter_nb.stores.base import (
     check_execution_id,
     check_filters,
     check_graph,
-    conflict,
-    duplicate,
     ensure_aware,
+    exclusive_lock,
     not_found,
     utc_now,
 )
@@ -127,14 +124,7 @@ class ParquetStore(StoreBase):
             self._finish_intents()
             row = self._row(eid)
             actual = row["version"] if row else 0
-            if req.expected_version is not None and req.expected_version != actual:
-                raise conflict(eid, req.expected_version, actual)
-            meta = req.resolve(_metadata(row) if row else None)
-            key = meta.active_key
-            if key is not None:
-                other = self._owner(key)
-                if other is not None and other != eid:
-                    raise duplicate(eid, key[0], key[1], other)
+            meta = req.plan(actual, _metadata(row) if row else None, self._owner)
             record = StoredExecution(eid, {}, actual + 1, meta.graph, None, meta.status, utc_now())
             self._append(record, meta.correlation_json, req.snapshot_json)
             return record.version
@@ -209,9 +199,6 @@ class ParquetStore(StoreBase):
             with contextlib.suppress(FileNotFoundError):  # deleted meanwhile
                 records.append(self._read_file(self._path(eid, version)))
         return records
-
-    def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
-        return [r.snapshot for r in self.history_records(execution_id)]
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         eid = check_execution_id(execution_id)
@@ -371,20 +358,8 @@ class ParquetStore(StoreBase):
             raise
         self._db.execute("COMMIT")
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                    break
-                except OSError as exc:  # pragma: no cover - EINTR on signals
-                    if exc.errno != errno.EINTR:
-                        raise
-            yield
-        finally:
-            os.close(fd)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return exclusive_lock(self._lock_path)
 
 
 def _key_text(key: tuple[str, str]) -> str:

@@ -211,9 +211,6 @@ class RedisStore(StoreBase):
         records.sort(key=lambda r: (r.updated_at, r.execution_id))
         return records
 
-    def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
-        return [r.snapshot for r in self.history_records(execution_id)]
-
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         eid = check_execution_id(execution_id)
         items = self.client.lrange(self._key("hist", eid), 0, -1)

@@ -34,7 +34,6 @@ from igniter_nb.stores.base import (
     check_filters,
     check_graph,
     conflict,
-    duplicate,
     ensure_aware,
     not_found,
     utc_now,
@@ -107,14 +106,9 @@ class SQLStore(StoreBase):
         with self._write() as conn:
             row = conn.execute(q.lock_row, {"eid": eid}).first()
             actual = row.version if row is not None else 0
-            if req.expected_version is not None and req.expected_version != actual:
-                raise conflict(eid, req.expected_version, actual)
-            meta = req.resolve(Metadata(row.graph, row.correlation_key, row.status) if row is not None else None)
+            stored = Metadata(row.graph, row.correlation_key, row.status) if row is not None else None
+            meta = req.plan(actual, stored, lambda key: conn.execute(q.find, {"graph": key[0], "corr": key[1]}).scalar())
             key = meta.active_key
-            if key is not None:
-                other = conn.execute(q.other_owner, {"graph": key[0], "corr": key[1], "eid": eid}).scalar()
-                if other is not None:
-                    raise duplicate(eid, key[0], key[1], other)
             now = utc_now()
             version = actual + 1
             values = {
@@ -182,9 +176,6 @@ class SQLStore(StoreBase):
         with self._read() as conn:
             return [_record(row) for row in conn.execute(query)]
 
-    def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
-        return [r.snapshot for r in self.history_records(execution_id)]
-
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         check_execution_id(execution_id)
         with self._read() as conn:
@@ -236,7 +227,6 @@ class _Statements:
         self.find = sa.select(t.c.execution_id).where(
             t.c.graph == b("graph"), t.c.correlation_key == b("corr"), t.c.active == sa.true()
         )
-        self.other_owner = self.find.where(t.c.execution_id != b("eid"))
         columns = {name: b(name) for name in ("graph", "correlation_key", "status", "active", "version", "snapshot",
                                               "updated_at")}
         self.insert_row = sa.insert(t).values(execution_id=b("eid"), **columns)
