@@ -1,12 +1,15 @@
 """Turning a graph view into SVG: Graphviz ``dot`` when it is on PATH, the pure-Python layout otherwise.
 
 The choice is made at render time (``shutil.which("dot")``), so a notebook opened on a machine without
-Graphviz still draws every graph. ``dot`` output is made deterministic by dropping its comments (they carry
+Graphviz still draws every graph. The environment variable ``IGNITER_NB_RENDER`` (``auto``, ``dot`` or
+``python``) overrides ``engine="auto"`` — notebooks validated in CI pin ``python`` so their stored pictures do
+not depend on the Graphviz version installed. ``dot`` output is made deterministic by dropping its comments (they carry
 the Graphviz version and node names) and the XML prologue; nothing here touches the network.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterable
@@ -16,6 +19,7 @@ from igniter_nb.diagnostics.dot import COLLAPSE_ABOVE, GraphView, graph_view, vi
 
 Engine = Literal["auto", "dot", "python"]
 
+ENGINE_VARIABLE = "IGNITER_NB_RENDER"
 _COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
 _PROLOGUE = re.compile(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*", re.S)
 
@@ -33,6 +37,8 @@ def clean_dot_svg(svg: str) -> str:
 def render_view(view: GraphView, *, engine: Engine = "auto") -> str:
     """SVG text for ``view``. ``engine="auto"`` uses ``dot`` when installed, else the pure-Python layout;
     a ``dot`` failure falls back to the pure-Python layout rather than leaving the cell without a picture."""
+    if engine == "auto":
+        engine = os.environ.get(ENGINE_VARIABLE, "auto").strip().lower() or "auto"  # type: ignore[assignment]
     if engine not in ("auto", "dot", "python"):
         raise ValueError(f"engine must be 'auto', 'dot' or 'python', got {engine!r}")
     if engine == "dot" or (engine == "auto" and dot_available()):
