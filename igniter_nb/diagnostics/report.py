@@ -285,9 +285,14 @@ class Report:
                 correlation = {k: ex.inputs.get(k) for k in ex.graph.correlation_keys}
             data["workflow_status"] = workflow.get("status")
             data["correlation"] = dict(correlation) if isinstance(correlation, Mapping) else correlation
-            data["satisfied_events"] = list(workflow.get("satisfied_events") or [])
-            data["last_external_event"] = workflow.get("last_external_event")
-            data["signals"] = list(workflow.get("signals") or [])
+            signals = [dict(sig) if isinstance(sig, Mapping) else sig for sig in workflow.get("signals") or []]
+            # Derived from the signal log unless the workflow records them itself.
+            satisfied = workflow.get("satisfied_events")
+            if satisfied is None:
+                satisfied = [sig.get("event") for sig in signals if isinstance(sig, Mapping)]
+            data["satisfied_events"] = list(satisfied)
+            data["last_external_event"] = workflow.get("last_external_event") or (signals[-1] if signals else None)
+            data["signals"] = signals
         return data
 
     # ------------------------------------------------------------------ views

@@ -404,3 +404,15 @@ def test_a_value_whose_repr_raises_does_not_break_the_report():
         c.output("odd")
 
     assert "Outputs: odd=<BadRepr (repr failed)>" in Odd(a=1).diagnostics.to_text()
+
+
+def test_satisfied_and_last_event_are_derived_from_the_signal_log():
+    contract = Approval(request_id="r-1")
+    contract.resolve_all()
+    signal = {"order": 1, "event": "approval_received", "node": "approval", "correlation": {"request_id": "r-1"},
+              "idempotency_key": None, "received_at": "2024-01-01T00:00:00.000Z"}
+    contract.execution.workflow = {"status": "running", "correlation": {"request_id": "r-1"}, "signals": [signal]}
+    data = contract.diagnostics.to_dict()
+    assert data["satisfied_events"] == ["approval_received"]
+    assert data["last_external_event"] == signal
+    assert "Signals: total=1, satisfied=approval_received, last=approval_received" in contract.diagnostics.to_text()
