@@ -24,7 +24,7 @@ def callable_location(fn: object) -> str | None:
     """``file:line`` where a function was defined, if it has code."""
     code = getattr(fn, "__code__", None)
     if code is None:
-        call = getattr(fn, "call", None) or getattr(fn, "__call__", None)
+        call = getattr(fn, "call", None) or (type(fn).__call__ if callable(fn) else None)
         code = getattr(call, "__code__", None)
     if code is None:
         return None

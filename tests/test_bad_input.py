@@ -89,9 +89,6 @@ def test_unknown_input_message_names_graph_and_inputs():
     assert "graph=Invoice" in text
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 'Unknown input(s)' InputError (construction and update_inputs) "
-                   "carries only graph (+execution_id): no node, path or source_location, although issue 2 item 13 "
-                   "requires graph, node, path and the user's source line in every input error")
 def test_unknown_input_message_names_node_path_and_user_line():
     with pytest.raises(ig.InputError) as info:
         Invoice(amount=1, currency="EUR", amuont=2)

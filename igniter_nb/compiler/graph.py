@@ -59,6 +59,10 @@ class CompiledGraph:
     output_roots: Mapping[str, tuple[OutputNode, ...]]
     contract_class: Any
     source_location: str | None
+    _by_name: dict[str, Node]
+    _outputs_by_name: dict[str, OutputNode]
+    _by_path: dict[str, Node]
+    _by_id: dict[str, Node]
 
     def __init__(
         self,
@@ -96,7 +100,7 @@ class CompiledGraph:
         # For each runtime node: (dependency name, runtime node it comes from, output read through or None).
         plan: dict[str, tuple[tuple[str, str, OutputNode | None], ...]] = {}
         for n in nodes:
-            entries = []
+            entries: list[tuple[str, str, OutputNode | None]] = []
             for dep in n.dependencies:
                 if dep in by_name:
                     entries.append((dep, dep, None))

@@ -134,7 +134,7 @@ def _hint_check(tp: Any) -> Check:
             item = _hint_check(args[0])
             return lambda v: isinstance(v, tuple) and all(item(x) for x in v)
         items = [_hint_check(a) for a in args]
-        return lambda v: isinstance(v, tuple) and len(v) == len(items) and all(c(x) for c, x in zip(items, v))
+        return lambda v: isinstance(v, tuple) and len(v) == len(items) and all(c(x) for c, x in zip(items, v, strict=True))
     if origin in (dict, collections.abc.Mapping):
         kc = _hint_check(args[0]) if args else (lambda v: True)
         vc = _hint_check(args[1]) if len(args) > 1 else (lambda v: True)

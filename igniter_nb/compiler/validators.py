@@ -193,6 +193,17 @@ def _check_child_inputs(graph: GraphModel, node: Node, cls: Any, mapping: dict[s
                                 f"{contract_name(cls)}: {', '.join(missing)}")
 
 
+def _same_case(a: Any, b: Any) -> bool:
+    """Whether two branch case values would match the same selector (numbers compare across int/float)."""
+    numbers = (int, float)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool):
+        return bool(a == b)
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:
+        return False
+
+
 def check_dependencies(graph: GraphModel) -> None:
     names = {n.name for n in graph.nodes}
     outputs = {o.name for o in graph.outputs}
@@ -204,7 +215,7 @@ def check_dependencies(graph: GraphModel) -> None:
             for case in n.cases:
                 if case.is_predicate:
                     continue
-                if any(case.match == s and type(case.match) is type(s) for s in seen):
+                if any(_same_case(case.match, s) for s in seen):
                     raise fail(graph, n, f"branch '{n.name}' has duplicate case values: {case.match!r}")
                 seen.append(case.match)
             if n.inputs is not None:
@@ -317,9 +328,11 @@ def check_workflow(graph: GraphModel) -> None:
     if graph.correlation_keys:
         missing = [k for k in graph.correlation_keys if k not in inputs]
         if missing:
-            awaits = [n for n in graph.nodes if isinstance(n, AwaitNode)]
-            raise fail(graph, awaits[0] if awaits else None,
-                       f"Correlation keys {missing} must be declared as inputs (c.input(...))")
+            raise ValidationError(
+                f"Correlation keys {missing} must be declared as inputs (c.input(...))",
+                graph=graph.name, node=missing[0], path=missing[0],
+                source_location=graph.correlation_location or graph.source_location,
+            )
     events: dict[str, AwaitNode] = {}
     for n in graph.nodes:
         if not isinstance(n, AwaitNode):

@@ -71,6 +71,8 @@ class ContractBuilder:
         self._counter = 0
         self._scopes: list[str] = []
         self._correlation: tuple[str, ...] = inherited.correlation_keys if inherited else ()
+        self._correlation_location: str | None = None
+        self._unapplied: dict[int, tuple[str, Any, str | None]] = {}  # decorators returned but never applied
         self._run_options: dict[str, Any] = dict(inherited.run_options) if inherited else {}
         self._reactions: list[Reaction] = list(inherited.reactions) if inherited else []
         self._presenters: dict[str, Any] = dict(inherited.presenters) if inherited else {}
@@ -184,11 +186,8 @@ class ContractBuilder:
             return fn
         if call is None and executor is None:
             # decorator with arguments: @c.compute(...) / @c.compute("name", ...)
-            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-                self._declare_compute(keyword, name or getattr(fn, "__name__", None), depends_on, fn, None, meta, loc)
-                return fn
-
-            return decorator
+            return self._awaiting(keyword, name, loc, lambda fn: self._declare_compute(
+                keyword, name or getattr(fn, "__name__", None), depends_on, fn, None, meta, loc))
         return self._declare_compute(keyword, name, depends_on, call, executor, meta, loc)
 
     def _classify(self, name: str, fn: Any, loc: str | None) -> tuple[str, Any, Any]:
@@ -236,6 +235,7 @@ class ContractBuilder:
             call = definition.executor_class
             executor_key = definition.key
             meta = {**{k: v for k, v in definition.metadata.items() if k != "key"}, **meta}
+        fn: Any
         if generated is not None:
             kind, fn, sig = "function", generated, analyse(generated)
         elif call is None:
@@ -258,7 +258,7 @@ class ContractBuilder:
                 )
         if depends_on is not None:
             deps = _names(depends_on)
-        elif kind == "executor" and issubclass(fn, Executor) and fn.inputs:
+        elif kind == "executor" and fn.inputs:
             deps = tuple(n for n, cfg in fn.declared_inputs().items() if cfg.get("required", True))
         elif sig is not None:
             deps = sig.required
@@ -307,11 +307,8 @@ class ContractBuilder:
         meta.setdefault("category", "map")
         if call is None and executor is None:
 
-            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-                self._declare_compute("map", name, _names(source), fn, None, meta, loc)
-                return fn
-
-            return decorator
+            return self._awaiting("map", name, loc, lambda fn: self._declare_compute(
+                "map", name, _names(source), fn, None, meta, loc))
         return self._declare_compute("map", name, _names(source), call, executor, meta, loc)
 
     def project(
@@ -386,13 +383,9 @@ class ContractBuilder:
                                          guard_message=message or f"Guard '{name}' failed", generated=guard_matcher)
         if call is None and executor is None:
 
-            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-                gname = name or fn.__name__
-                self._declare_compute("guard", gname, depends_on, fn, None, meta, loc, role="guard",
-                                      guard_message=message or f"Guard '{gname}' failed")
-                return fn
-
-            return decorator
+            return self._awaiting("guard", name, loc, lambda fn: self._declare_compute(
+                "guard", name or fn.__name__, depends_on, fn, None, meta, loc, role="guard",
+                guard_message=message or f"Guard '{name or fn.__name__}' failed"))
         return self._declare_compute("guard", name, depends_on, call, executor, meta, loc, role="guard",
                                      guard_message=message or f"Guard '{name}' failed")
 
@@ -696,6 +689,8 @@ class ContractBuilder:
     def present(self, output: str, call: Any = None) -> Any:
         """Format output ``output`` in diagnostics text/markdown: ``@c.present("total")``."""
         if call is not None:
+            if not callable(call) and not isinstance(call, str):
+                raise self._error(f"present('{output}'): `call=` must be a function or a method name, got {call!r}")
             self._presenters[output] = call
             return call
 
@@ -712,12 +707,29 @@ class ContractBuilder:
         apply_schema(self, schema)
 
     # ------------------------------------------------------------------ result
+    def _awaiting(self, keyword: str, name: Any, loc: str | None,
+                  apply: Callable[[Callable[..., Any]], Any]) -> Callable[[Callable[..., Any]], Any]:
+        """A decorator that must be applied; ``build()`` reports it if it never was (a call form with no callable)."""
+
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self._unapplied.pop(id(decorator), None)
+            apply(fn)
+            return fn
+
+        self._unapplied[id(decorator)] = (keyword, name, loc)
+        return decorator
+
     def build(self) -> GraphModel:
+        for keyword, name, loc in self._unapplied.values():
+            label = f" '{name}'" if name else ""
+            raise self._error(f"{keyword}{label} requires a callable: pass `call=` or `executor=`, or use it as a "
+                              "decorator on a function", name if isinstance(name, str) else None, loc)
         return GraphModel(
             name=self.name,
             nodes=tuple(self._nodes),
             outputs=tuple(self._outputs),
             correlation_keys=self._correlation,
+            correlation_location=self._correlation_location,
             run_options=dict(self._run_options),
             reactions=tuple(self._reactions),
             presenters=dict(self._presenters),

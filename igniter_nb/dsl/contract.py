@@ -21,7 +21,7 @@ from igniter_nb.runtime.status import Status
 
 
 def _define_function(obj: Any) -> Callable[[ContractBuilder], Any]:
-    fn = obj.__func__ if isinstance(obj, staticmethod | classmethod) else obj
+    fn: Any = obj.__func__ if isinstance(obj, staticmethod | classmethod) else obj
     if not callable(fn):
         raise CompileError(f"define must be a function taking the builder, got {obj!r}")
     return fn  # type: ignore[no-any-return]
@@ -57,7 +57,8 @@ class Contract:
         define = cls.__dict__.get("define")
         if define is None:
             return  # uses the parent's graph, reactions, correlation keys and run options (L-35)
-        parent = next((b._igniter_graph for b in cls.__mro__[1:] if getattr(b, "_igniter_graph", None)), None)
+        parent = next((getattr(b, "_igniter_graph", None) for b in cls.__mro__[1:]
+                       if getattr(b, "_igniter_graph", None)), None)
         graph = build_graph(cls.__name__, _define_function(define), cls, parent)
         cls._igniter_graph = graph
         cls.graph = graph
@@ -332,4 +333,4 @@ def contract(fn: Callable[[ContractBuilder], Any] | None = None, *, name: str | 
 
 def compile(fn: Callable[[ContractBuilder], Any], *, name: str | None = None) -> CompiledGraph:
     """Compile a define function into a ``CompiledGraph`` without making a class."""
-    return build_graph(name or getattr(fn, "__name__", "AnonymousContract"), fn)
+    return build_graph(str(name or getattr(fn, "__name__", "AnonymousContract")), fn)

@@ -127,7 +127,10 @@ def parse_hint(text: str) -> Any:
 
 
 def _contract_ref(cls: Any) -> str:
-    return contract_name(cls)
+    """``module:QualName`` when the class can be imported back, else its registered name."""
+    if cls.__module__ != "__main__" and "<locals>" not in cls.__qualname__:
+        return f"{cls.__module__}:{cls.__qualname__}"
+    return str(contract_name(cls))
 
 
 def _resolve_contract(name: str) -> Any:

@@ -30,6 +30,8 @@ class ReactionError:
                 "error": f"{type(self.error).__name__}: {self.error}"}
 
 
+_LIFECYCLE_KINDS = frozenset({"on_success", "on_failure", "on_exit"})
+
 _signature_cache: dict[Any, tuple[bool, frozenset[str]]] = {}
 
 
@@ -54,13 +56,20 @@ class ReactiveEngine:
         self.errors: list[ReactionError] = []
         self.fired: set[int] = set()
         self.exit_status: dict[int, Status] = {}
-        self._types = frozenset(r.event_type for r in reactions)
+        types = {r.event_type for r in reactions}
+        if any(r.kind in _LIFECYCLE_KINDS for r in reactions):
+            types |= {"execution_finished", "execution_failed"}
+        self._types = frozenset(types)
 
     def __call__(self, event: Event) -> None:
         if event.type not in self._types:
             return
+        lifecycle_event = event.type in ("execution_finished", "execution_failed")
         for index, reaction in enumerate(self.reactions):
-            if reaction.event_type != event.type:
+            if reaction.kind in _LIFECYCLE_KINDS:
+                if not lifecycle_event:
+                    continue
+            elif reaction.event_type != event.type:
                 continue
             if reaction.path is not None and reaction.path != event.path:
                 continue

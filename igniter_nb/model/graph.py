@@ -17,6 +17,7 @@ class GraphModel:
     nodes: tuple[Node, ...]
     outputs: tuple[OutputNode, ...]
     correlation_keys: tuple[str, ...] = ()
+    correlation_location: str | None = None
     run_options: Mapping[str, Any] = field(default_factory=dict)
     reactions: tuple[Reaction, ...] = ()
     presenters: Mapping[str, Any] = field(default_factory=dict)

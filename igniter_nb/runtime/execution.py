@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -86,23 +87,27 @@ class Execution:
         outs = self.graph.outputs if outputs is None else tuple(self.graph.output(o) for o in outputs)
         return tuple(dict.fromkeys(o.source_root for o in outs))
 
-    def run_lifecycle(self, targets: tuple[str, ...]) -> None:
-        """Resolve ``targets`` with lifecycle events when any of them needs work."""
+    def run_lifecycle(self, targets: tuple[str, ...], *, force: bool = False) -> None:
+        """Resolve ``targets`` with lifecycle events when any of them needs work (or when ``force``)."""
         states = self.states
-        if all((st := states.get(t)) is not None and st.status is not STALE for t in targets):
+        if not force and all((st := states.get(t)) is not None and st.status is not STALE for t in targets):
             return
         payload = {"graph": self.graph.name, "targets": list(targets)}
         self.bus.emit("execution_started", payload=payload)
         try:
             self.runner.resolve(self, targets)
-        finally:
-            status = self.status_of(targets)
-            if status is FAILED:
-                err = next((states[t].error for t in targets if states[t].status is FAILED), None)
-                self.bus.emit("execution_failed", status="failed", payload={**payload, "error": str(err), "status": "failed"})
-            else:
-                self.bus.emit("execution_finished", status=str(status), payload={**payload, "status": str(status)})
-            self.runner.after_lifecycle(self)
+        except BaseException as exc:
+            # Interrupted (KeyboardInterrupt, a runner bug): report it as a failed lifecycle, never as success.
+            self.bus.emit("execution_failed", status="failed",
+                          payload={**payload, "error": f"interrupted: {type(exc).__name__}", "status": "failed"})
+            raise
+        status = self.status_of(targets)
+        if status is FAILED:
+            err = next((states[t].error for t in targets if states[t].status is FAILED), None)
+            self.bus.emit("execution_failed", status="failed", payload={**payload, "error": str(err), "status": "failed"})
+        else:
+            self.bus.emit("execution_finished", status=str(status), payload={**payload, "status": str(status)})
+        self.runner.after_lifecycle(self)
 
     def resolve_all(self) -> Execution:
         self.run_lifecycle(self.targets())
@@ -153,7 +158,7 @@ class Execution:
             node = self.resolver.nodes[name]
             prev = self.states.get(name)
             self.states[name] = NodeState(name, SUCCEEDED, self.inputs[name], None, (prev.version + 1) if prev else 1,
-                                          None, name)
+                                          time.time(), name)
             self.bus.emit("input_updated", name, node.path, "succeeded", {"value": self.inputs[name]})
             invalidated.extend(invalidate_dependents(self, (name,), name))
         return invalidated
@@ -178,13 +183,43 @@ class Execution:
         if child is not None and isinstance(st.value, DeferredResult):
             child.resume_by_token(st.value.token, value=value)
             self._restale(node.name, cause=node.name)
+            self._announce_after_resume()
         else:
             if isinstance(node, AwaitNode):
                 self.bound_events[node.name] = value
             self.resolver.write(node, self.resolver.succeeded(node, value))
             self.bus.emit("node_resumed", node.name, node.path, "succeeded", {"resumed": True})
             invalidate_dependents(self, (node.name,), node.name)
+        self._announce_after_resume()
         self.runner.after_resume(self)
+
+    def _announce_after_resume(self) -> None:
+        """If the resume left nothing to recompute for the outputs (the resumed node feeds an output directly),
+        end a lifecycle now so reactions (on_success, on_exit) learn the new status (L-13)."""
+        targets = self.targets()
+        if all((st := self.states.get(t)) is not None and st.status is not STALE for t in targets):
+            self.run_lifecycle(targets, force=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data about this execution; never raises for failed nodes (L-05)."""
+        from igniter_nb.diagnostics.states import states_view
+
+        self.resolve_all()
+        status = self.status_of()
+        return {
+            "graph": self.graph.name,
+            "execution_id": self.execution_id,
+            "inputs": dict(self.inputs),
+            **self.runner.to_dict(),
+            "status": str(status),
+            "succeeded": status is SUCCEEDED,
+            "failed": status is FAILED,
+            "pending": status is PENDING,
+            "waiting": status is WAITING,
+            "states": states_view(self),
+            "event_count": len(self.bus.events),
+            "workflow": self.workflow,
+        }
 
     def resume_by_token(self, token: str, value: Any) -> str:
         """Resume the node that deferred ``token`` (the originator first, then any node carrying it)."""

@@ -7,6 +7,7 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
+from igniter_nb._source import user_location
 from igniter_nb.compiler.graph import CompiledGraph
 from igniter_nb.compiler.types import TypeCheck, resolve_type
 from igniter_nb.errors import InputError
@@ -63,8 +64,12 @@ class InputValidator:
         known = ", ".join(self.nodes) or "none"
         hint = f"; {'; '.join(hints)}" if hints else ""
         label = "input" if len(names) == 1 else "inputs"
-        return self._error(f"Unknown {label}: {', '.join(sorted(names))} (inputs of {self.graph.name}: {known}){hint}",
-                           None, execution_id, unknown=sorted(names))
+        first = sorted(names)[0]
+        return InputError(
+            f"Unknown {label}: {', '.join(sorted(names))} (inputs of {self.graph.name}: {known}){hint}",
+            graph=self.graph.name, node=first, path=first, execution_id=execution_id,
+            source_location=user_location(), unknown=sorted(names),
+        )
 
     def check(self, name: str, value: Any, execution_id: str | None) -> None:
         node = self.nodes[name]

@@ -32,7 +32,7 @@ def invalidate_dependents(execution: Execution, sources: Iterable[str], cause: s
     seq = bus.seq
     exec_id = bus.execution_id
     output_roots = graph.output_roots
-    queue = deque()
+    queue: deque[str] = deque()
     for s in sources:
         queue.extend(dependents.get(s, ()))
     seen: set[str] = set()

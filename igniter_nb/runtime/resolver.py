@@ -124,15 +124,15 @@ class Resolver:
                     bus.events.append(_new(Event, (next(bus.seq), "node_started", bus.execution_id, name,
                                                    nodes[name].path, "running", EMPTY_PAYLOAD, _now())))
                 for dep in reversed(roots[name]):
-                    dst = states.get(dep)
-                    if dst is None or dst.status is STALE:
+                    dep_state = states.get(dep)
+                    if dep_state is None or dep_state.status is STALE:
                         stack.append(dep)
         except BaseException:
             # KeyboardInterrupt & co: nothing we started stays "running"; states keep their last value.
             for name in started:
                 running.discard(name)
             raise
-        return states[target]
+        return self.execution.states[target]
 
     # ------------------------------------------------------------------ one node
     def finish(self, name: str) -> None:

@@ -116,7 +116,8 @@ class Result:
             st = ex.output_state(out.name)
             if st.status is FAILED:
                 err = st.error
-                data[out.name] = {"status": "failed", "error": err.to_dict() if hasattr(err, "to_dict")
+                to_dict = getattr(err, "to_dict", None)
+                data[out.name] = {"status": "failed", "error": to_dict() if to_dict is not None
                                   else {"type": type(err).__name__, "message": str(err)}}
             else:
                 data[out.name] = plain(st.value)

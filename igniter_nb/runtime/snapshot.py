@@ -173,7 +173,7 @@ def snapshot_execution(execution: Execution) -> dict[str, Any]:
         "selections": selections,
         "collections": collections,
         "workflow": workflow,
-        "saved_at": dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+        "saved_at": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
     }
 
 

@@ -21,6 +21,11 @@ def persist(execution: Execution, store: Any) -> int:
 
     snap = snapshot_execution(execution)
     workflow = execution.workflow or {}
+    if workflow.get("status") in ("running", "waiting"):
+        # A workflow resumed outside deliver_event (e.g. resume_from_store): its status follows its nodes.
+        from igniter_nb.workflow.engine import _STATUS_OF_CONTRACT
+
+        workflow["status"] = _STATUS_OF_CONTRACT[execution.status_of()]
     status = workflow.get("status") or snap["status"]
     if status not in ("running", "pending", "waiting", "succeeded", "failed", "cancelled", "timed_out"):
         status = "failed" if status == "failed" else "succeeded"

@@ -358,9 +358,6 @@ def test_correlation_keys_must_be_inputs_even_without_awaits_L28():
     assert info.value.context["source_location"].startswith(__file__)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the L-28 correlation-key error is located at the define function's "
-                   "`def` line (graph.source_location); the builder records the c.correlate_by(...) line in "
-                   "_correlation_location but check_workflow never uses it")
 def test_correlation_key_error_points_at_correlate_by_line():
     w = {}
     with pytest.raises(ig.ValidationError) as info:

@@ -138,8 +138,6 @@ def test_deep_chain_is_built_without_recursion():
     assert data["dependencies"]["dependencies"][0]["name"] == f"n{sys.getrecursionlimit() + 498}"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Execution.update_inputs writes the new input state with "
-                                       "resolved_at=None, so states/explain show no time for updated inputs")
 def test_updated_input_state_has_resolved_at():
     contract = PriceContract(order_total=100, country="UA")
     contract.resolve_all()

@@ -380,8 +380,6 @@ def test_presenter_named_by_a_contract_method():
     assert Named(a=1).diagnostics.to_text().splitlines()[3] == "Outputs: a=<1>"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: c.present(output, call=<non-callable>) is accepted at compile time; "
-                                       "reference §7.9 raises CompileError (it only fails later, in diagnostics)")
 def test_non_callable_presenter_is_a_compile_error():
     with pytest.raises(ig.CompileError):
         @ig.contract

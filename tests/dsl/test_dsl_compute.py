@@ -159,9 +159,6 @@ def test_call_must_be_callable():
             c.output("f")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: c.compute(name, depends_on=...) without call=/executor= returns a "
-                   "decorator that is never applied; the node silently disappears and the user gets a misleading "
-                   "'Unknown output source' error instead of 'compute requires a callable' at the compute line")
 def test_compute_without_callable_is_a_compile_error():
     with pytest.raises(ig.CompileError, match="requires a callable"):
 

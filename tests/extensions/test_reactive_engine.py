@@ -120,10 +120,6 @@ def test_on_exit_reports_pending_honestly_L13():
     assert statuses == ["pending", "succeeded"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: when the resumed node is itself an output's source, Execution.resume "
-                   "writes its succeeded state and invalidates only dependents, so no later lifecycle runs "
-                   "(run_lifecycle sees every target resolved) and execution_finished is never emitted: on_success "
-                   "and on_exit never learn that the execution succeeded after the resume")
 def test_on_success_and_on_exit_after_resuming_the_output_node_itself_L13():
     got = []
 
@@ -149,10 +145,6 @@ def test_on_success_and_on_exit_after_resuming_the_output_node_itself_L13():
     assert got == ["pending", 5, "succeeded"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: on_failure/on_exit reactions are registered with event_type "
-                   "'execution_finished' only, but a failing lifecycle emits 'execution_failed', which "
-                   "ReactiveEngine skips (not in self._types); on_failure never fires and on_exit never reports "
-                   "'failed'")
 def test_on_failure_and_on_exit_fire_on_failure():
     got = []
 

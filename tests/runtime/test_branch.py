@@ -260,9 +260,6 @@ def test_explain_shows_the_contract_the_branch_ran():
     assert route["kind"] == "branch" and route["value"]["graph"] == "International"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (compiler/validators.py): duplicate case values are compared with "
-                   "type(a) is type(b), but the runtime matches within a type family (1 == 1.0), so a later "
-                   "(1.0, B) case after (1, A) can never run and is not reported")
 def test_duplicate_case_values_follow_the_runtime_match_rule():
     with pytest.raises(ig.ValidationError, match="duplicate case values"):
         fee_contract([(1, Domestic), (1.0, International)])

@@ -207,9 +207,6 @@ def test_keyboard_interrupt_never_leaves_a_node_running_L16():
     assert attempts["slow"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: after a KeyboardInterrupt, Execution.run_lifecycle's `finally` emits "
-                   "execution_finished with status 'succeeded' (status_of ignores targets without a state), so "
-                   "on_success/on_exit fire and on_success re-resolves the interrupted node during the interrupt")
 def test_keyboard_interrupt_is_not_reported_as_success_L16():
     attempts = Counter()
     seen = []

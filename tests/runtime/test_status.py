@@ -67,8 +67,6 @@ def test_execution_states_do_not_raise_L05():
     assert contract.execution.states["broken"].status is ig.Status.FAILED
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PRODUCT §4 lists execution.to_dict() among the APIs that report "
-                   "failures instead of raising (L-05), but Execution has no to_dict() (AttributeError)")
 def test_execution_to_dict_does_not_raise_L05():
     contract = HalfBroken(x=1)
     data = contract.execution.to_dict()

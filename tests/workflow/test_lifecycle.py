@@ -154,10 +154,6 @@ def test_pending_own_work_is_running_and_waiting_wins_while_an_event_is_awaited(
     assert store.find_by_correlation("QuotedApproval", {"k": "a"}) == wf.execution_id
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Contract.resume_from_store on a workflow saves through "
-                   "runtime.store_runner.persist, which copies the stale workflow status ('running') instead of "
-                   "refreshing it: the succeeded execution stays 'running' in the store and keeps its correlation "
-                   "active forever")
 def test_resume_from_store_finishes_a_running_workflow(memory_store):
     store = memory_store
     wf = QuotedApproval.start(k="a", amount=3, store=store)
