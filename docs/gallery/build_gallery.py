@@ -1,0 +1,109 @@
+"""Rebuild the PNGs of docs/gallery.md: every notebook repr, exported once and looked at.
+
+    .venv/bin/python docs/gallery/build_gallery.py
+
+SVGs come from the reprs themselves (``dot`` and the pure-Python layout); HTML reprs are screenshotted with
+headless Chromium (``/usr/bin/chromium``). Needs tests/notebook on sys.path for the example contracts.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "notebook"))
+
+import igniter_nb as ig  # noqa: E402
+from contracts import AllKinds, ApprovalContract, FailingContract, Item, PriceContract, layered_graph  # noqa: E402
+from igniter_nb.notebook import reprs  # noqa: E402
+from igniter_nb.stores import MemoryStore  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+WORK = Path(tempfile.mkdtemp(prefix="gallery-"))
+
+
+def shoot(html: str, out: Path, width: int, height: int) -> None:
+    page = WORK / (out.stem + ".html")
+    page.write_text(f'<html><body style="margin:8px;background:#fff">{html}</body></html>', encoding="utf-8")
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--screenshot={out}", f"--window-size={width},{height}", page.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+
+
+def svg_png(svg: str, out: Path, scale: float = 1.0) -> None:
+    m = re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"', svg)
+    w, h = (float(m.group(1)), float(m.group(2))) if m else (1200.0, 800.0)
+    if 'width="' in svg and "pt" in svg.split(">", 1)[0]:
+        w, h = w * 4 / 3, h * 4 / 3  # pt → px
+    shoot(svg, out, int(w * scale) + 20, int(h * scale) + 20)
+
+
+def html_png(html: str, out: Path, width: int = 1000) -> None:
+    rows = html.count("<tr") + html.count("<div") + 2
+    pictures = sum(float(h) * 4 / 3 for h in re.findall(r'<svg[^>]*height="([\d.]+)pt"', html))
+    shoot(html, out, width, int(min(60 + rows * 26 + pictures, 3000)))
+
+
+def main() -> None:
+    if CHROMIUM is None:
+        raise SystemExit("chromium is needed to take the screenshots")
+    approval = ApprovalContract(order_id="o-1", order_total=10)
+    approval.resolve_all()
+    failing = FailingContract(x=1).resolve_all()
+    price = PriceContract(order_total=100, country="UA")
+    price.resolve_all()
+
+    svgs = {
+        "graph_all_kinds_dot": reprs.graph_mimebundle(AllKinds.graph, engine="dot"),
+        "graph_all_kinds_python": reprs.graph_mimebundle(AllKinds.graph, engine="python"),
+        "instance_waiting_dot": reprs.contract_mimebundle(approval, engine="dot"),
+        "instance_waiting_python": reprs.contract_mimebundle(approval, engine="python"),
+        "instance_failed_dot": reprs.contract_mimebundle(failing, engine="dot"),
+        "graph_collapsed_dot": reprs.graph_mimebundle(layered_graph(400, scope_size=50), engine="dot"),
+        "graph_collapsed_python": reprs.graph_mimebundle(layered_graph(400, scope_size=50), engine="python"),
+        "graph_50_python": reprs.graph_mimebundle(layered_graph(50, scope_size=10), engine="python"),
+    }
+    for name, bundle in svgs.items():
+        svg_png(bundle["image/svg+xml"], HERE / f"{name}.png")
+
+    def collection_define(c):
+        c.input("items", type=list)
+        c.collection("lines", source="items", each=Item, key="id")
+        c.output("lines")
+
+    lines = ig.contract(collection_define, name="OrderLines")(items=[{"id": "a", "qty": 2}, {"id": "b", "qty": "x"}])
+    store = MemoryStore()
+    store.save({"execution_id": "wf-1", "states": {}}, graph="LeadWorkflow",
+               correlation={"request_id": "r-1", "company_id": "co-42"}, status="waiting")
+    store.save({"execution_id": "wf-2", "states": {}}, graph="LeadWorkflow",
+               correlation={"request_id": "r-2", "company_id": "co-7"}, status="succeeded")
+    playground = ig.nb.InputPlayground(PriceContract(order_total=100, country="UA"), engine="dot")
+    playground.set(order_total=150)
+    approval.resume("approval", {"ok": True})
+    approval.resolve_all()
+    stepper = ig.nb.SnapshotStepper(approval.audit.to_frame(), engine="dot")
+    stepper.goto(next(i for i in stepper.steps if stepper.goto(i).type == "node_waiting"))
+
+    htmls = {
+        "result": reprs.result_mimebundle(price.result)["text/html"],
+        "plan": reprs.plan_mimebundle(PriceContract(order_total=1, country="UA").plan())["text/html"],
+        "report": reprs.report_mimebundle(ApprovalContract(order_id="o-2", order_total=3).diagnostics)["text/html"],
+        "timeline": reprs.timeline_mimebundle(price.audit)["text/html"],
+        "collection": reprs.collection_mimebundle(lines.result.lines)["text/html"],
+        "store": reprs.store_mimebundle(store)["text/html"],
+        "playground": playground.to_html(),
+        "stepper": stepper.to_html(),
+    }
+    for name, html in htmls.items():
+        html_png(html, HERE / f"{name}.png", width=1300 if name in ("playground", "stepper") else 1000)
+    print("\n".join(sorted(p.name for p in HERE.glob("*.png"))))
+
+
+if __name__ == "__main__":
+    main()
