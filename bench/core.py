@@ -159,13 +159,13 @@ def bench_update() -> None:
     spec = chain_spec(N)
     cls = contract_for(spec, "ChainUpdate")
     c = cls(x=1)
-    c.result["n999"]
+    _ = c.result["n999"]
     base = best_of(lambda: plain_eval(spec, 2), repeat=15)
     counter = iter(range(2, 10**9))
 
     def update() -> None:
         c.update_inputs(x=next(counter))
-        c.result["n999"]
+        _ = c.result["n999"]
 
     t = best_of(update, repeat=15)
     report(f"update_inputs + re-read, chain of {N} (all stale)", t, base, N, "B2: ≤ 3 µs/node")
@@ -189,7 +189,7 @@ def bench_update() -> None:
     def small_update() -> None:
         for _ in range(loops):
             big.update_inputs(y=next(ys))
-            big.result.only
+            _ = big.result.only
 
     def plain_small() -> None:
         values = {"y": 1}
