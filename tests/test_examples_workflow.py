@@ -53,3 +53,32 @@ def test_lead_lifecycle():
         == stage 3: billing
         invoice: {'account_id': 'acc-77', 'seats': 12, 'discount': 48.0, 'monthly_total': 432.0}
         """)
+
+
+def test_demo_writes_store_graphs_and_audit(tmp_path):
+    import pandas as pd
+
+    from igniter_nb.stores import SQLStore
+
+    done = subprocess.run([sys.executable, str(EXAMPLES / "demo.py"), "--out", str(tmp_path)], capture_output=True,
+                          text=True, timeout=600, cwd=EXAMPLES.parent)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "status: waiting, waiting on crm_webhook_received (crm_data), billing_data_fetched (billing_data)" in lines
+    assert "answered idempotently: 1 signal recorded, 2 versions stored" in lines
+    assert ("WorkflowNotFoundError: no active LeadWorkflow workflow has correlation {'request_id': 'req-1', "
+            "'company_id': 'co-24'}; nearest active: {'request_id': 'req-1', 'company_id': 'co-42'} "
+            "(differs in company_id)") in lines
+    assert "report: {'crm': {'name': 'Acme Corp', 'tier': 'enterprise'}, 'billing': {'plan': 'pro', 'mrr': 500}, " \
+           "'segment': 'growth'}" in lines
+    assert f"wrote {tmp_path / 'demo.db'} (SQLite store: status=succeeded, 3 versions)" in lines
+    for name in ("workflow_waiting.svg", "workflow_done.svg"):
+        assert (tmp_path / name).read_text().lstrip().startswith("<svg")
+    audit = pd.read_parquet(tmp_path / "audit.parquet")
+    assert list(audit["type"]).count("external_event_received") == 2
+    assert audit["type"].iloc[-1] == "workflow_succeeded"
+    store = SQLStore(f"sqlite:///{tmp_path / 'demo.db'}")
+    [record] = store.list(graph="LeadWorkflow")
+    assert record.status == "succeeded" and record.version == 3
+    store.close()
+    assert len(pd.read_parquet(tmp_path / "history")) == 3
