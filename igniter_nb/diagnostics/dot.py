@@ -400,7 +400,7 @@ def view_to_dot(view: GraphView) -> graphviz.Digraph:
             attrs = {"label": _dot_text(n.label), "shape": n.shape, "fillcolor": n.fill, "color": n.border,
                      "style": n.style, "tooltip": f"{n.kind} {n.name}"}
             if n.shape == "cds":
-                attrs["margin"] = "0.3,0.05"  # room for the flag's point
+                attrs["margin"] = "0.3,0.12"  # room for the flag's point and its lines
             if n.peripheries != 1:
                 attrs["peripheries"] = str(n.peripheries)
             target.node(n.id, _attributes=sorted(attrs.items()))
