@@ -7,6 +7,21 @@ from typing import Any
 from igniter_nb.errors import PayloadValidationError
 from igniter_nb.model import AwaitNode
 
+_ADAPTERS: dict[Any, Any] = {}
+
+
+def _adapter(schema: Any) -> Any:
+    """One ``pydantic.TypeAdapter`` per type hint: building one costs ~0.4 ms, about a quarter of a delivery."""
+    import pydantic
+
+    try:
+        adapter = _ADAPTERS.get(schema)
+    except TypeError:  # an unhashable hint (rare): build it each time
+        return pydantic.TypeAdapter(schema)
+    if adapter is None:
+        adapter = _ADAPTERS[schema] = pydantic.TypeAdapter(schema)
+    return adapter
+
 
 def validate_payload(graph_name: str, node: AwaitNode, payload: Any) -> Any:
     """The payload as the await node will hold it (a model instance for pydantic schemas).
@@ -23,7 +38,7 @@ def validate_payload(graph_name: str, node: AwaitNode, payload: Any) -> Any:
             if isinstance(payload, schema):
                 return payload
             return schema.model_validate(payload)
-        return pydantic.TypeAdapter(schema).validate_python(payload, strict=True)
+        return _adapter(schema).validate_python(payload, strict=True)
     except pydantic.ValidationError as exc:
         problems = [
             {"loc": ".".join(str(p) for p in err["loc"]) or "(payload)", "msg": err["msg"], "type": err["type"]}
