@@ -17,6 +17,7 @@ _LAZY = {
     "replay": "igniter_nb.notebook.frames",
     "to_parquet": "igniter_nb.notebook.frames",
     "read_parquet": "igniter_nb.notebook.frames",
+    "EventSimulator": "igniter_nb.notebook.simulator",
     "InputPlayground": "igniter_nb.notebook.widgets",
     "SnapshotStepper": "igniter_nb.notebook.widgets",
     "ChangeReport": "igniter_nb.notebook.widgets",
