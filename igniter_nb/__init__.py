@@ -35,6 +35,7 @@ from igniter_nb.errors import (
 )
 from igniter_nb.events.event import Event
 from igniter_nb.model import MISSING
+from igniter_nb.runtime.collection_result import CollectionItem, CollectionResult
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.executor import Executor, executor_registry, register_executor
 from igniter_nb.runtime.result import Result
@@ -83,6 +84,8 @@ __all__ = [
     "MISSING",
     "AwaitedEventMismatchError",
     "BranchSelectionError",
+    "CollectionItem",
+    "CollectionResult",
     "CollectionInputError",
     "CollectionKeyError",
     "CompileError",

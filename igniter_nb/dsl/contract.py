@@ -198,11 +198,12 @@ class Contract:
         return snapshot_execution(self.execution)
 
     @classmethod
-    def restore(cls, snapshot: Mapping[str, Any], store: Any = None) -> Contract:
-        """A new instance continuing the execution in ``snapshot`` (same id, states and events)."""
+    def restore(cls, snapshot: Mapping[str, Any], store: Any = None, *, executor: Any = None) -> Contract:
+        """A new instance continuing the execution in ``snapshot`` (same id, states and events).
+        ``executor`` re-attaches a ``concurrent.futures.Executor`` for an ``executor``-runner execution."""
         from igniter_nb.runtime.snapshot import restore_contract
 
-        contract: Contract = restore_contract(cls, snapshot, store=store)
+        contract: Contract = restore_contract(cls, snapshot, store=store, executor=executor)
         return contract
 
     @classmethod

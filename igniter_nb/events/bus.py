@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable, Iterable
 from types import MappingProxyType
@@ -21,13 +22,16 @@ class EventBus:
     """Collects an execution's events. Subscribers are called in order on the emitting thread; one that
     raises never breaks the run: its error goes to ``on_subscriber_error``."""
 
-    __slots__ = ("events", "execution_id", "on_subscriber_error", "seq", "subscribers")
+    __slots__ = ("events", "execution_id", "lock", "on_subscriber_error", "seq", "subscribers")
 
     def __init__(self, execution_id: str, events: Iterable[Event] = ()) -> None:
         self.execution_id = execution_id
         self.events: list[Event] = list(events)
         self.subscribers: list[Subscriber] = []
         self.on_subscriber_error: Callable[[Event, Any, BaseException], None] | None = None
+        # Set by concurrent runners: numbering, appending and notifying then happen under one lock, so the
+        # log's order equals ``seq`` order and subscribers never run concurrently.
+        self.lock: threading.Lock | None = None
         self.seq = itertools.count(self.events[-1].seq + 1 if self.events else 1)
 
     def emit(
@@ -38,7 +42,15 @@ class EventBus:
         status: str | None = None,
         payload: Any = EMPTY_PAYLOAD,
     ) -> Event:
-        event: Event = _new(Event, (next(self.seq), type, self.execution_id, node, path, status, payload, _now()))
+        lock = self.lock
+        if lock is not None:
+            with lock:
+                event: Event = _new(Event, (next(self.seq), type, self.execution_id, node, path, status, payload, _now()))
+                self.events.append(event)
+                if self.subscribers:
+                    self._notify(event)
+            return event
+        event = _new(Event, (next(self.seq), type, self.execution_id, node, path, status, payload, _now()))
         self.events.append(event)
         if self.subscribers:
             self._notify(event)

@@ -49,7 +49,7 @@ def invalidate_dependents(execution: Execution, sources: Iterable[str], cause: s
             states[name] = _new(NodeState, (name, STALE, st.value, st.error, st.version + 1, now, cause, st.waiting_for))
             invalidated.append(name)
             path = nodes_by_name[name].path
-            if bus.subscribers:
+            if bus.subscribers or bus.lock is not None:
                 bus.emit("node_invalidated", name, path, "stale", payload)
                 for out in output_roots.get(name, ()):
                     bus.emit("node_invalidated", out.name, out.path, "stale", payload)

@@ -81,7 +81,7 @@ class Resolver:
                 name = stack[-1]
                 if name in running:
                     stack.pop()
-                    if name in fast and not bus.subscribers:
+                    if name in fast and not bus.subscribers and bus.lock is None:
                         # Fast path for plain function computes (the bulk of most graphs): same result as
                         # finish(), without five calls per node.
                         values = {}
@@ -118,7 +118,7 @@ class Resolver:
                     continue
                 running.add(name)
                 started.append(name)
-                if bus.subscribers:
+                if bus.subscribers or bus.lock is not None:
                     emit("node_started", name, nodes[name].path, "running", EMPTY_PAYLOAD)
                 else:  # the same event, without a call per node
                     bus.events.append(_new(Event, (next(bus.seq), "node_started", bus.execution_id, name,
@@ -161,7 +161,7 @@ class Resolver:
         bus = ex.bus
         if status is SUCCEEDED:
             payload = ex.children.success_payload(node, state) if node.kind != "compute" else EMPTY_PAYLOAD
-            if bus.subscribers:
+            if bus.subscribers or bus.lock is not None:
                 bus.emit("node_succeeded", node.name, node.path, "succeeded", payload)
             else:
                 bus.events.append(_new(Event, (next(bus.seq), "node_succeeded", bus.execution_id, node.name,

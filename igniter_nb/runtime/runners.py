@@ -9,6 +9,7 @@ collection items at the same time (L-34) on ``max_workers`` threads; ``executor`
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, as_completed, wait
 from typing import TYPE_CHECKING, Any
@@ -96,6 +97,8 @@ class ThreadsRunner(Runner):
         self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
 
     def resolve(self, execution: Execution, targets: tuple[str, ...]) -> None:
+        if execution.bus.lock is None:
+            execution.bus.lock = threading.Lock()  # events from worker threads keep seq order
         order = needed_nodes(execution, targets)
         if len(order) <= 1:
             return super().resolve(execution, targets)

@@ -24,6 +24,7 @@ from igniter_nb.runtime import codec
 from igniter_nb.runtime.collection import CollectionResult
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.result import Result
+from igniter_nb.runtime.shipping import ShippedResult
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import Status
 
@@ -129,6 +130,11 @@ def snapshot_execution(execution: Execution) -> dict[str, Any]:
         items = []
         for item in run.items.values():
             child = item.contract
+            shipped = None
+            if child is None and isinstance(item.result, ShippedResult):
+                r = item.result
+                shipped = {"graph": r.graph, "execution_id": r.execution_id, "status": str(r.status),
+                           "outputs": codec.encode(dict(r._outputs), node=name, path=f"collections.{name}.outputs")}
             items.append({
                 "key": codec.encode(item.key),
                 "status": str(item.status),
@@ -137,6 +143,7 @@ def snapshot_execution(execution: Execution) -> dict[str, Any]:
                 "child_execution_id": item.child_execution_id,
                 "deferred": item.deferred.to_dict() if item.deferred is not None else None,
                 "child": snapshot_child(child) if child is not None else None,
+                "shipped": shipped,
             })
         collections[name] = {"contract": _contract_ref(run.contract), "items": items}
     events = []
@@ -191,14 +198,20 @@ def check_snapshot(snapshot: Any, graph_name: str) -> None:
                                     graph=graph_name, execution_id=snapshot.get("execution_id"))
 
 
-def restore_contract(cls: Any, snapshot: Mapping[str, Any], *, store: Any = None) -> Any:
-    """A new ``cls`` instance continuing the execution in ``snapshot`` (same id, states, events)."""
+def restore_contract(cls: Any, snapshot: Mapping[str, Any], *, store: Any = None, executor: Any = None) -> Any:
+    """A new ``cls`` instance continuing the execution in ``snapshot`` (same id, states, events).
+
+    An execution that ran collection items on an ``executor`` runner continues with ``executor`` if given,
+    else inline (a process pool cannot be stored).
+    """
     graph = cls.compiled_graph()
     check_snapshot(snapshot, graph.name)
-    runner = snapshot.get("runner") or {}
+    runner = dict(snapshot.get("runner") or {})
+    if runner.get("runner") == "executor" and executor is None:
+        runner["runner"] = "inline"
     inputs = codec.decode(snapshot.get("inputs") or {})
     contract = cls(inputs, runner=runner.get("runner"), max_workers=runner.get("max_workers"), store=store,
-                   execution_id=snapshot["execution_id"])
+                   executor=executor, execution_id=snapshot["execution_id"])
     apply_snapshot(contract.execution, snapshot)
     return contract
 
@@ -291,7 +304,12 @@ def _apply_collections(execution: Execution, data: Mapping[str, Any], restored: 
             child = restore_nested(node.contract, item["child"]) if item.get("child") else None  # type: ignore[attr-defined]
             deferred = DeferredResult.from_dict(item["deferred"]) if item.get("deferred") else None
             key = codec.decode(item["key"])
-            run.items[key] = CollectionItem(key, Status(item["status"]), child.result if child is not None else None,
+            result: Any = child.result if child is not None else None
+            shipped = item.get("shipped")
+            if result is None and shipped:
+                result = ShippedResult(shipped["graph"], shipped.get("execution_id"), Status(shipped["status"]),
+                                       codec.decode(shipped.get("outputs") or {}))
+            run.items[key] = CollectionItem(key, Status(item["status"]), result,
                                             decode_error(item.get("error")), codec.decode(item.get("inputs") or {}),
                                             item.get("child_execution_id"), deferred)
         children.collections[name] = run

@@ -274,12 +274,30 @@ def test_items_travel_in_batches_and_a_failure_stays_in_its_item(process_pool):
         ExecutorRunner(executor=process_pool, chunksize=0)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (runtime/snapshot.py): restore_contract rebuilds runner='executor' without "
-                   "an executor, so Contract.restore raises CompileError; and items that ran on an executor have no "
-                   "live child (item.contract is None), so their outputs are not in the snapshot")
 def test_snapshot_of_an_executor_run_restores_with_item_outputs():
     with ThreadPoolExecutor(2) as pool:
         s = fc.Squares(numbers=[1, 2], runner="executor", executor=pool)
         assert s.result.total == 5
         restored = fc.Squares.restore(s.snapshot())
     assert restored.result.squares[2].result.square == 4
+
+
+def test_threads_runner_keeps_event_log_in_seq_order_L34():
+    """Events emitted from worker threads are numbered and appended atomically: log order == seq order."""
+    import igniter_nb as ig
+
+    def define(c):
+        c.input("x", type="integer")
+        for i in range(40):
+            c.compute(f"n{i}", depends_on=["x"], call=lambda x: x + 1)
+        c.compute("total", depends_on=[f"n{i}" for i in range(40)], call=lambda **kw: sum(kw.values()))
+        c.output("total")
+
+    cls = ig.contract(define, name="ThreadedSeq")
+    seen = []
+    c = cls(x=1, runner="threads", max_workers=8)
+    c.subscribe(lambda e: seen.append(e.seq))
+    assert c.result.total == 80
+    seqs = [e.seq for e in c.events]
+    assert seqs == sorted(seqs) == list(range(1, len(seqs) + 1))
+    assert seen == sorted(seen)
