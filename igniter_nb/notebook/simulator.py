@@ -107,7 +107,8 @@ class DeliveryPreview:
 
     ``execution_id`` — the active workflow the correlation matches (None if none); ``await_node`` — the node the
     event binds to; ``would_recompute`` — the await's downstream nodes not yet succeeded (resolution order);
-    ``errors`` — ``{"type", "message"}`` per problem, the errors ``deliver`` would raise; ``idempotent`` — the
+    ``errors`` — ``{"type", "message"}`` per problem (plus ``nearest`` for ``WorkflowNotFoundError``), the errors
+    ``deliver`` would raise; ``idempotent`` — the
     event was already delivered with this idempotency key, so ``deliver`` returns the workflow unchanged.
     With ``simulate=True``: ``status_after`` and ``changes`` (``{node: (before, after)}``) from a throw-away copy.
     """
@@ -120,7 +121,7 @@ class DeliveryPreview:
     status_before: str | None = None
     would_recompute: tuple[str, ...] = ()
     payload: Any = None
-    errors: tuple[Mapping[str, str], ...] = ()
+    errors: tuple[Mapping[str, Any], ...] = ()
     idempotent: bool = False
     status_after: str | None = None
     changes: Mapping[str, tuple[str, str]] = field(default_factory=dict)
@@ -144,7 +145,7 @@ class DeliveryPreview:
                 "changes": {k: list(v) for k, v in self.changes.items()}}
 
     def to_text(self) -> str:
-        head = f"dry run: {self.event} -> {self.graph} {h.short(dict(self.correlation or {}))}"
+        head = f"dry run: {self.event} -> {self.graph} {_pairs(self.correlation)}"
         lines = [head + (" — would deliver" if self.ok else " — would be rejected")]
         lines.append(f"  matched execution: {self.execution_id or 'none'} ({self.status_before or '-'})")
         if self.await_node:
@@ -161,7 +162,7 @@ class DeliveryPreview:
 
     def to_html(self) -> str:
         rows: list[list[Any]] = [
-            ["event", self.event or "—"], ["correlation", dict(self.correlation or {})],
+            ["event", self.event or "—"], ["correlation", _pairs(self.correlation) or "—"],
             ["matched execution", self.execution_id or "none"], ["status now", self.status_before or "—"],
             ["await node", self.await_node or "—"],
             ["would recompute", ", ".join(self.would_recompute) or "nothing"],
@@ -182,6 +183,10 @@ class DeliveryPreview:
         return {"text/plain": self.to_text(), "text/html": self.to_html()}
 
 
+def _pairs(correlation: Mapping[str, Any] | None) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (correlation or {}).items())
+
+
 def _plain(value: Any) -> Any:
     dump = getattr(value, "model_dump", None)
     return dump(mode="json") if callable(dump) else value
@@ -193,9 +198,15 @@ def _error_html(kind: str, message: str) -> str:
             f"<b>{escape(kind)}</b>: {escape(message)}</div>")
 
 
-def _error_record(exc: BaseException) -> dict[str, str]:
+def _error_record(exc: BaseException) -> dict[str, Any]:
+    """``{"type", "message"}`` of an error, plus ``nearest`` (the closest active correlations) when it has them."""
     message = getattr(exc, "message", None)
-    return {"type": type(exc).__name__, "message": message if isinstance(message, str) and message else str(exc)}
+    record: dict[str, Any] = {"type": type(exc).__name__,
+                              "message": message if isinstance(message, str) and message else str(exc)}
+    nearest = (getattr(exc, "context", None) or {}).get("nearest")
+    if nearest:
+        record["nearest"] = list(nearest)
+    return record
 
 
 # --------------------------------------------------------------------------------------------- simulator
@@ -236,7 +247,7 @@ class EventSimulator:
         self.idempotency_key: str | None = None
         self.last_preview: DeliveryPreview | None = None
         self.last_result: Any = None
-        self.last_error: dict[str, str] | None = None
+        self.last_error: dict[str, Any] | None = None
         self._widget: Any = None
         self._syncing = False
         self.select()
@@ -356,7 +367,7 @@ class EventSimulator:
         from igniter_nb.workflow.correlation import check_delivery_correlation
         from igniter_nb.workflow.payloads import validate_payload
 
-        errors: list[dict[str, str]] = []
+        errors: list[dict[str, Any]] = []
         node = corr = value = None
         if not self.event:
             errors.append({"type": "AwaitedEventMismatchError", "message": "no event selected"})
@@ -496,7 +507,7 @@ class EventSimulator:
     def _status_html(self) -> str:
         if self.contract is None:
             return h.heading(f"EventSimulator {self.graph.name}", None, "no workflow selected")
-        corr = ", ".join(f"{k}={v}" for k, v in (self.correlation or {}).items())
+        corr = _pairs(self.correlation)
         return (h.heading(f"EventSimulator {self.graph.name}", None, corr)
                 + '<div style="font-family:Helvetica,Arial,sans-serif;font-size:13px;margin:2px 0">workflow status: '
                 + h.badge(self.status) + "</div>")
@@ -537,7 +548,7 @@ class EventSimulator:
         return ""
 
     def to_html(self) -> str:
-        rows = [[", ".join(f"{k}={v}" for k, v in self._ordered(r.correlation).items()), r.status,
+        rows = [[_pairs(self._ordered(r.correlation)), r.status,
                  ", ".join(_waits(self.graph, r.snapshot)) or "—"] for r in self.workflows()]
         parts = [self._status_html(),
                  h.table(rows, ["active workflow", "status", "waiting for"], total=len(rows)),
@@ -552,7 +563,7 @@ class EventSimulator:
     def to_text(self) -> str:
         lines = [f"EventSimulator {self.graph.name}: {len(self.workflows())} active workflows"]
         if self.contract is not None:
-            lines.append(f"  selected: {h.short(self.correlation)} ({self.status})")
+            lines.append(f"  selected: {_pairs(self.correlation)} ({self.status})")
         lines.append(f"  event: {self.event or '-'} (still awaited: {', '.join(self.awaited_events()) or 'none'})")
         lines.append("  payload: " + h.short(self.payload_text, 200))
         if self.last_error is not None:
@@ -612,7 +623,7 @@ class EventSimulator:
 
     def _workflow_options(self) -> list[tuple[str, str]]:
         def label(corr: Mapping[str, Any] | None, status: Any) -> str:
-            return ", ".join(f"{k}={v}" for k, v in self._ordered(corr).items()) + f" ({status})"
+            return _pairs(self._ordered(corr)) + f" ({status})"
 
         options = [(label(r.correlation, r.status), r.execution_id) for r in self.workflows()]
         if self.execution_id is not None and all(eid != self.execution_id for _, eid in options):

@@ -132,6 +132,7 @@ def test_dry_run_shows_each_validation_error_as_a_message(store):
     p = sim.dry_run()
     assert p.execution_id is None and [e["type"] for e in p.errors] == ["WorkflowNotFoundError"]
     assert "nearest active" in p.error and "req-1" in p.error
+    assert [n["correlation"]["request_id"] for n in p.errors[0]["nearest"]] in (["req-1", "req-2", "req-3"], ["req-2", "req-1", "req-3"])
     sim.select(correlation={"request_id": "req-1"})
     assert sim.dry_run().errors[0]["type"] == "WorkflowNotFoundError"
     assert sim.last_error["type"] == "WorkflowNotFoundError"
