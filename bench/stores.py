@@ -1,5 +1,6 @@
 """Store benchmarks (BARS.md B5): save+fetch of a 50-node snapshot, and find_by_correlation at 100 vs 100,000
-stored executions, for every store, each figure with a ratio against a baseline measured in the same run.
+stored executions, for every store, each figure with a ratio against a baseline measured in the same run; the
+same for find_latest_by_correlation (any status), reported beside it.
 
     .venv/bin/python bench/stores.py                  # full run (starts its own Redis and PostgreSQL)
     .venv/bin/python bench/stores.py --quick          # smoke run: 2,000 instead of 100,000 executions
@@ -96,6 +97,7 @@ def fill(kind: str, store: Any, start: int, stop: int) -> None:
                 "snapshot": json.dumps({"execution_id": eid}), "version": 1, "updated_at": now, "graph": GRAPH,
                 "correlation": key, "status": "waiting", "corr_key": corr_key})
             pipe.set(corr_key, eid)
+            pipe.zadd(f"{store.namespace}:corrlatest:{GRAPH}:{key}", {eid: i + 1})  # what save's script adds
             pipe.sadd(f"{store.namespace}:graph:{GRAPH}", eid)
             pipe.sadd(f"{store.namespace}:ids", eid)
             if i % 5000 == 0:
@@ -111,12 +113,14 @@ def fill(kind: str, store: Any, start: int, stop: int) -> None:
         raise ValueError(kind)
 
 
-def find_ms(store: Any, count: int, lookups: int) -> float:
+def find_ms(store: Any, count: int, lookups: int, latest: bool = False) -> float:
+    """Median ``find_by_correlation`` (or ``find_latest_by_correlation``) time over random stored correlations."""
+    finder = store.find_latest_by_correlation if latest else store.find_by_correlation
     rng = random.Random(7)
     picks = [corr(rng.randrange(count)) for _ in range(lookups)]
     for c in picks[:20]:  # warm-up
-        assert store.find_by_correlation(GRAPH, c) is not None
-    return median_ms(lambda i: store.find_by_correlation(GRAPH, picks[i]), lookups)
+        assert finder(GRAPH, c) is not None
+    return median_ms(lambda i: finder(GRAPH, picks[i]), lookups)
 
 
 def baseline_find_ms(count: int, lookups: int) -> float:
@@ -175,7 +179,8 @@ def main() -> int:
                                             f"find_{big}_ms": base_find_big}, "executions": big}
     header = (f"{'store':<9} {'save+fetch ms':>14} {'x json':>8} {'no events':>10} {'x json':>7} {'B5 target':>10} "
               f"{'find@100 us':>12} "
-              f"{'find@' + format(big, ',') + ' us':>16} {'big/100':>8} {'x dict':>8}")
+              f"{'find@' + format(big, ',') + ' us':>16} {'big/100':>8} {'x dict':>8} "
+              f"{'latest@100 us':>14} {'latest@' + format(big, ',') + ' us':>18} {'big/100':>8}")
     print(header)
     failures = []
     with tempfile.TemporaryDirectory(prefix="igniter-bench-") as tmpdir, \
@@ -190,8 +195,10 @@ def main() -> int:
             with stores(tmp, redis.url, pg.url, kind, "f") as store:
                 fill(kind, store, 0, 100)
                 small = find_ms(store, 100, lookups)
+                latest_small = find_ms(store, 100, lookups, latest=True)
                 fill(kind, store, 100, big)
                 large = find_ms(store, big, lookups)
+                latest_large = find_ms(store, big, lookups, latest=True)
             target = TARGETS_MS.get(kind)
             ratio = large / small
             ok_save = target is None or sf_small <= target
@@ -200,11 +207,14 @@ def main() -> int:
                 failures.append(kind)
             print(f"{kind:<9} {sf:>14.3f} {sf / base_save:>8.1f} {sf_small:>10.3f} {sf_small / base_small:>7.1f} "
                   f"{(f'<= {target}' if target else '-'):>10} "
-                  f"{small * 1000:>12.1f} {large * 1000:>16.1f} {ratio:>8.2f} {large / base_find_big:>8.1f}"
+                  f"{small * 1000:>12.1f} {large * 1000:>16.1f} {ratio:>8.2f} {large / base_find_big:>8.1f} "
+                  f"{latest_small * 1000:>14.1f} {latest_large * 1000:>18.1f} {latest_large / latest_small:>8.2f}"
                   f"{'' if ok_save and ok_find else '   <-- misses B5'}", flush=True)
             results[kind] = {"save_fetch_ms": sf, "save_fetch_vs_json": sf / base_save, "save_fetch_no_events_ms": sf_small,
                              "save_fetch_no_events_vs_json": sf_small / base_small, "find_100_ms": small,
-                             f"find_{big}_ms": large, "find_ratio": ratio, "find_vs_dict": large / base_find_big}
+                             f"find_{big}_ms": large, "find_ratio": ratio, "find_vs_dict": large / base_find_big,
+                             "find_latest_100_ms": latest_small, f"find_latest_{big}_ms": latest_large,
+                             "find_latest_ratio": latest_large / latest_small}
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     print("B5: all stores within target" if not failures else f"B5 missed by: {', '.join(failures)}")

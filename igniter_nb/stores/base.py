@@ -100,6 +100,18 @@ class ExecutionStore(Protocol):
         """The id of the *active* execution of ``graph`` with exactly this correlation, by index lookup."""
         ...
 
+    def find_latest_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
+        """The id of the most recently saved execution of ``graph`` with exactly this correlation, whatever its
+        status (active or finished), by index lookup; None when there is none.
+
+        The correlation compared is the execution's *current* one (canonical JSON, as in
+        :meth:`find_by_correlation`). Every save of an execution that has this graph and correlation makes it the
+        latest — also a save with ``correlation=None``, which keeps the stored correlation. Deleting the latest
+        execution falls back to the one saved before it (None when no other execution has the correlation).
+        Used to answer a duplicate event idempotently after its workflow finished.
+        """
+        ...
+
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         """Latest records, optionally filtered, ordered by ``updated_at`` then id."""
         ...
@@ -302,6 +314,13 @@ class Metadata:
     def active_key(self) -> tuple[str, str] | None:
         """``(graph, canonical correlation)`` when this execution belongs in the correlation index."""
         if self.status in ACTIVE_STATUSES and self.graph is not None and self.correlation_json is not None:
+            return (self.graph, self.correlation_json)
+        return None
+
+    @property
+    def correlation_key(self) -> tuple[str, str] | None:
+        """``(graph, canonical correlation)`` whatever the status: the key of ``find_latest_by_correlation``."""
+        if self.graph is not None and self.correlation_json is not None:
             return (self.graph, self.correlation_json)
         return None
 

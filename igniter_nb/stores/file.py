@@ -5,12 +5,15 @@ Layout under ``root``::
     executions/<id>/v000000001.json   one file per saved version (history)
     executions/<id>/current.json      the latest version (what fetch/record read)
     index/<sha256>.json               active correlation index: {"execution_id", "graph", "correlation"}
+    latest/<sha256>.json              every execution with that graph and correlation, any status, in save order:
+                                      {"graph", "correlation", "ids": [..., most recently saved last]}
     .lock                             writers hold an exclusive flock on it
 
 Every file is written to a temporary name in the same directory, fsynced and renamed over the target, so a
 reader sees the old file or the new one, never a torn one. A writer killed between two steps leaves at worst
 a version file newer than ``current.json`` (ignored and overwritten by the next save) or a stale index entry
-(checked against ``current.json`` on every lookup and replaced by the next save).
+(checked against ``current.json`` on every lookup and replaced by the next save). The same holds for the
+``latest/`` entries: a lookup skips ids whose ``current.json`` is missing or has another correlation.
 """
 
 from __future__ import annotations
@@ -55,8 +58,9 @@ class FileStore(StoreBase):
         self._fsync = fsync
         self._executions = self.root / "executions"
         self._index = self.root / "index"
+        self._latest_dir = self.root / "latest"
         self._trash = self.root / "trash"
-        for folder in (self._executions, self._index, self._trash):
+        for folder in (self._executions, self._index, self._latest_dir, self._trash):
             folder.mkdir(parents=True, exist_ok=True)
         self._lock_path = self.root / ".lock"
         self._lock_path.touch(exist_ok=True)
@@ -91,10 +95,16 @@ class FileStore(StoreBase):
             if key is not None:
                 entry = {"execution_id": req.execution_id, "graph": key[0], "correlation": key[1]}
                 self._write(self._index_path(key), dump_json(entry).encode())
+            latest_key = meta.correlation_key
+            if latest_key is not None:
+                self._push_latest(latest_key, req.execution_id)
             self._write(folder / _CURRENT, envelope)
             old_key = old.active_key if old else None
             if old_key is not None and old_key != key:
                 self._drop_index(old_key, req.execution_id)
+            old_latest = old.correlation_key if old else None
+            if old_latest is not None and old_latest != latest_key:
+                self._drop_latest(old_latest, req.execution_id)
             return version
 
     def delete(self, execution_id: str) -> bool:
@@ -109,6 +119,9 @@ class FileStore(StoreBase):
                 return False
             doomed = self._trash / f"{execution_id}.{uuid.uuid4().hex}"
             os.replace(folder, doomed)  # atomic: readers see the execution or nothing
+            latest_key = _metadata(current).correlation_key if current is not None else None
+            if latest_key is not None:  # after the rename: a crash in between leaves an id lookups skip
+                self._drop_latest(latest_key, execution_id)
         shutil.rmtree(doomed, ignore_errors=True)
         return current is not None
 
@@ -125,6 +138,15 @@ class FileStore(StoreBase):
 
     def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
         return self._index_owner((check_graph(graph), canonical_correlation(correlation)))
+
+    def find_latest_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
+        key = (check_graph(graph), canonical_correlation(correlation))
+        for owner in reversed(self._latest_ids(key)):
+            # Normally the last id; an earlier one only after a writer was killed between two steps of a save.
+            current = self._read_envelope(self._executions / check_execution_id(owner) / _CURRENT)
+            if current is not None and _metadata(current).correlation_key == key:
+                return owner
+        return None
 
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)
@@ -176,6 +198,40 @@ class FileStore(StoreBase):
         if current is None or _metadata(current).active_key != key:
             return None  # stale entry left by a killed writer or a crash between index and current
         return owner
+
+    def _latest_path(self, key: tuple[str, str]) -> Path:
+        return self._latest_dir / self._index_path(key).name
+
+    def _latest_ids(self, key: tuple[str, str]) -> builtins.list[str]:
+        try:
+            entry = json.loads(self._latest_path(key).read_bytes())
+        except FileNotFoundError:
+            return []
+        if (entry.get("graph"), entry.get("correlation")) != key:
+            return []  # a hash collision: never happens with sha256, but never answer for another key
+        return [owner for owner in entry.get("ids", []) if isinstance(owner, str)]
+
+    def _push_latest(self, key: tuple[str, str], execution_id: str) -> None:
+        """Make ``execution_id`` the most recently saved of ``key`` (write lock held); no write if it already is."""
+        ids = self._latest_ids(key)
+        if ids and ids[-1] == execution_id:
+            return
+        ids = [owner for owner in ids if owner != execution_id] + [execution_id]
+        self._write_latest(key, ids)
+
+    def _drop_latest(self, key: tuple[str, str], execution_id: str) -> None:
+        """Take ``execution_id`` out of ``key``'s ids (write lock held); the one saved before becomes the latest."""
+        ids = self._latest_ids(key)
+        if execution_id not in ids:
+            return
+        ids.remove(execution_id)
+        if ids:
+            self._write_latest(key, ids)
+        else:
+            self._latest_path(key).unlink(missing_ok=True)
+
+    def _write_latest(self, key: tuple[str, str], ids: builtins.list[str]) -> None:
+        self._write(self._latest_path(key), dump_json({"graph": key[0], "correlation": key[1], "ids": ids}).encode())
 
     def _drop_index(self, key: tuple[str, str], execution_id: str) -> None:
         path = self._index_path(key)

@@ -52,6 +52,9 @@ class MemoryStore(StoreBase):
         self._lock = threading.RLock()
         self._executions: dict[str, list[_Version]] = {}
         self._active: dict[tuple[str, str], str] = {}
+        # (graph, correlation) -> ids of every execution with it, in save order (last = most recently saved);
+        # a dict used as an ordered set, so moving an id to the end and removing one are both O(1).
+        self._by_correlation: dict[tuple[str, str], dict[str, None]] = {}
 
     def __repr__(self) -> str:
         return f"MemoryStore({len(self._executions)} executions)"
@@ -77,6 +80,7 @@ class MemoryStore(StoreBase):
                 del self._active[old_key]
             if key is not None:
                 self._active[key] = req.execution_id
+            self._move_latest(req.execution_id, current.meta.correlation_key if current else None, meta.correlation_key)
             entry = _Version(actual + 1, utc_now(), meta, req.snapshot_json)
             self._executions.setdefault(req.execution_id, []).append(entry)
             return entry.version
@@ -104,7 +108,21 @@ class MemoryStore(StoreBase):
             key = versions[-1].meta.active_key
             if key is not None and self._active.get(key) == execution_id:
                 del self._active[key]
+            self._move_latest(execution_id, versions[-1].meta.correlation_key, None)
             return True
+
+    def _move_latest(self, execution_id: str, old: tuple[str, str] | None, new: tuple[str, str] | None) -> None:
+        """Take ``execution_id`` out of ``old``'s ids and make it the latest of ``new`` (lock held)."""
+        if old is not None and old != new:
+            ids = self._by_correlation.get(old)
+            if ids is not None:
+                ids.pop(execution_id, None)
+                if not ids:
+                    del self._by_correlation[old]
+        if new is not None:
+            ids = self._by_correlation.setdefault(new, {})
+            ids.pop(execution_id, None)
+            ids[execution_id] = None
 
     def exists(self, execution_id: str) -> bool:
         check_execution_id(execution_id)
@@ -115,6 +133,12 @@ class MemoryStore(StoreBase):
         key = (check_graph(graph), canonical_correlation(correlation))
         with self._lock:
             return self._active.get(key)
+
+    def find_latest_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
+        key = (check_graph(graph), canonical_correlation(correlation))
+        with self._lock:
+            ids = self._by_correlation.get(key)
+            return next(reversed(ids)) if ids else None
 
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)

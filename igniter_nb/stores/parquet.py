@@ -50,6 +50,11 @@ from igniter_nb.stores.base import (
     utc_now,
 )
 
+# Served by `executions_latest_correlation` read backwards; rowid (in the index too) orders equal times by save.
+_FIND_LATEST = (
+    "SELECT execution_id FROM executions WHERE graph = ? AND correlation = ? ORDER BY saved_at DESC, rowid DESC LIMIT 1"
+)
+
 COLUMNS = ("execution_id", "version", "saved_at", "graph", "status", "correlation", "snapshot")
 
 _INDEX_SCHEMA = """
@@ -63,6 +68,7 @@ CREATE TABLE IF NOT EXISTS executions (
     active_key TEXT UNIQUE
 );
 CREATE INDEX IF NOT EXISTS executions_graph ON executions (graph);
+CREATE INDEX IF NOT EXISTS executions_latest_correlation ON executions (graph, correlation, saved_at);
 CREATE TABLE IF NOT EXISTS intents (execution_id TEXT NOT NULL, version INTEGER NOT NULL,
                                     PRIMARY KEY (execution_id, version));
 """
@@ -184,6 +190,12 @@ class ParquetStore(StoreBase):
 
     def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
         return self._owner((check_graph(graph), canonical_correlation(correlation)))
+
+    def find_latest_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
+        params = (check_graph(graph), canonical_correlation(correlation))
+        with self._db_lock:
+            found = self._db.execute(_FIND_LATEST, params).fetchone()
+        return None if found is None else str(found[0])
 
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)

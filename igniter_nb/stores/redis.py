@@ -5,6 +5,9 @@ Keys (``<ns>`` = the namespace, default ``igniter``)::
     <ns>:exec:<id>                          hash: snapshot, version, graph, correlation, status, updated_at, corr_key
     <ns>:hist:<id>                          list of every saved version (JSON envelopes), oldest first
     <ns>:corr:<graph>:<canonical corr>      -> id of the ACTIVE execution with that correlation
+    <ns>:corrlatest:<graph>:<canonical corr> sorted set: every execution with that correlation, any status,
+                                            scored by <ns>:saveseq at its last save (highest = most recent)
+    <ns>:saveseq                            counter incremented by every save of a correlated execution
     <ns>:graph:<graph>                      set of the graph's execution ids
     <ns>:ids                                set of every execution id
 
@@ -66,6 +69,14 @@ local old_key = cur[5] or ''
 if old_key ~= '' and old_key ~= key and redis.call('GET', old_key) == id then
   redis.call('DEL', old_key)
 end
+local old_corr = cur[3] or ''
+local latest = ''
+if graph ~= '' and corr ~= '' then latest = ns .. ':corrlatest:' .. graph .. ':' .. corr end
+if old_graph ~= '' and old_corr ~= '' then
+  local old_latest = ns .. ':corrlatest:' .. old_graph .. ':' .. old_corr
+  if old_latest ~= latest then redis.call('ZREM', old_latest, id) end
+end
+if latest ~= '' then redis.call('ZADD', latest, redis.call('INCR', ns .. ':saveseq'), id) end
 local version = actual + 1
 redis.call('HSET', KEYS[1], 'snapshot', ARGV[3], 'version', version, 'updated_at', ARGV[9],
            'graph', graph, 'correlation', corr, 'status', status, 'corr_key', key)
@@ -81,13 +92,16 @@ return {'ok', tostring(version)}
 
 _DELETE = """
 local ns, id = ARGV[1], ARGV[2]
-local cur = redis.call('HMGET', KEYS[1], 'graph', 'corr_key', 'version')
+local cur = redis.call('HMGET', KEYS[1], 'graph', 'corr_key', 'version', 'correlation')
 if not cur[3] then
   redis.call('DEL', KEYS[2])
   return 0
 end
 local key = cur[2] or ''
 if key ~= '' and redis.call('GET', key) == id then redis.call('DEL', key) end
+if cur[1] and cur[1] ~= '' and cur[4] and cur[4] ~= '' then
+  redis.call('ZREM', ns .. ':corrlatest:' .. cur[1] .. ':' .. cur[4], id)  -- the previous save becomes the latest
+end
 if cur[1] and cur[1] ~= '' then redis.call('SREM', ns .. ':graph:' .. cur[1], id) end
 redis.call('SREM', ns .. ':ids', id)
 redis.call('DEL', KEYS[1], KEYS[2])
@@ -193,6 +207,11 @@ class RedisStore(StoreBase):
         key = f"{self.namespace}:corr:{check_graph(graph)}:{canonical_correlation(correlation)}"
         found = self.client.get(key)
         return None if found is None else _text(found)
+
+    def find_latest_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
+        key = f"{self.namespace}:corrlatest:{check_graph(graph)}:{canonical_correlation(correlation)}"
+        found = self.client.zrevrange(key, 0, 0)  # O(log n) in the executions sharing this correlation
+        return _text(found[0]) if found else None
 
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)

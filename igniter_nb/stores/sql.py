@@ -5,7 +5,9 @@ Two tables, created on first use (names prefixed with ``table_prefix``, default 
 * ``executions`` — one row per execution: ``execution_id`` (primary key), ``graph``, ``correlation_key``
   (canonical correlation JSON), ``status``, ``active``, ``version``, ``snapshot`` (JSON text),
   ``updated_at``; a partial unique index on ``(graph, correlation_key) WHERE active`` is both the O(log n)
-  correlation lookup and the guarantee that only one active execution has a correlation;
+  correlation lookup and the guarantee that only one active execution has a correlation; an index on
+  ``(graph, correlation_key, updated_at, execution_id)`` serves ``find_latest_by_correlation`` (one index
+  probe, read backwards);
 * ``execution_history`` — one row per saved version (``execution_id``, ``version``, ``saved_at``, ``graph``,
   ``correlation_key``, ``status``, ``snapshot``).
 
@@ -43,6 +45,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine, Table
 
 _SAVE_ATTEMPTS = 8
+_LATEST_INDEX = "executions_latest_correlation"
+# Indexes added after the first release: created with IF NOT EXISTS on databases that predate them.
+_ADDED_INDEXES = (_LATEST_INDEX,)
 
 
 class SQLStore(StoreBase):
@@ -165,6 +170,12 @@ class SQLStore(StoreBase):
             found: str | None = conn.execute(self._q.find, params).scalar()
             return found
 
+    def find_latest_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
+        params = {"graph": check_graph(graph), "corr": canonical_correlation(correlation)}
+        with self._read() as conn:
+            found: str | None = conn.execute(self._q.find_latest, params).scalar()
+            return found
+
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)
         t = self._executions
@@ -192,6 +203,12 @@ class SQLStore(StoreBase):
                 if self._is_postgres:  # concurrent CREATE TABLE IF NOT EXISTS can still collide in pg_type
                     conn.execute(self._sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(self.table_prefix)})
                 self._executions.metadata.create_all(conn, checkfirst=True)
+                # create_all skips the indexes of a table that already exists: add the ones newer releases
+                # introduced to databases created before them.
+                added = {f"{self.table_prefix}{suffix}" for suffix in _ADDED_INDEXES}
+                for index in self._executions.indexes:
+                    if index.name in added:
+                        conn.execute(self._sa.schema.CreateIndex(index, if_not_exists=True))
         self._ready = True
 
     def close(self) -> None:
@@ -234,6 +251,14 @@ class _Statements:
         self.insert_history = sa.insert(h).values(
             execution_id=b("eid"), version=b("version"), saved_at=b("saved_at"), graph=b("graph"),
             correlation_key=b("correlation_key"), status=b("status"), snapshot=b("snapshot"),
+        )
+        # Every execution, active or finished, by (graph, correlation), newest save first: served by the
+        # `executions_latest_correlation` index (SQLite: one SEARCH of it; PostgreSQL: an index scan backward).
+        self.find_latest = (
+            sa.select(t.c.execution_id)
+            .where(t.c.graph == b("graph"), t.c.correlation_key == b("corr"))
+            .order_by(t.c.updated_at.desc(), t.c.execution_id.desc())
+            .limit(1)
         )
         self.delete_row = sa.delete(t).where(eid)
         self.delete_history = sa.delete(h).where(h.c.execution_id == b("eid"))
@@ -310,6 +335,13 @@ def _tables(sa: Any, prefix: str) -> tuple[Table, Table]:
         postgresql_where=executions.c.active == sa.true(),
     )
     sa.Index(f"{prefix}executions_graph_status", executions.c.graph, executions.c.status)
+    sa.Index(
+        f"{prefix}{_LATEST_INDEX}",
+        executions.c.graph,
+        executions.c.correlation_key,
+        executions.c.updated_at,
+        executions.c.execution_id,
+    )
     history = sa.Table(
         f"{prefix}execution_history",
         metadata,
