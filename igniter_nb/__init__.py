@@ -67,9 +67,7 @@ def __getattr__(name: str) -> Any:
 
         return configure
     if name in ("server", "llm", "integrations"):
-        import importlib
-
-        return importlib.import_module(f"igniter_nb.{name}")
+        raise AttributeError(f"igniter_nb.{name} is not implemented yet (see README: What works today)")
     raise AttributeError(f"module 'igniter_nb' has no attribute {name!r}")
 
 

@@ -41,7 +41,7 @@ class ChildRuns:
     def resolve(self, node: Node, resolver: Resolver) -> NodeState:
         handler = _HANDLERS.get(node.kind)
         if handler is None:
-            raise ResolutionError(f"node kind '{node.kind}' is not supported by this runtime", node=node.name)
+            raise ResolutionError(f"{node.kind} nodes cannot run yet: remote execution (the igniter_nb server and client) is not implemented in this version" if node.kind == 'remote' else f"node kind '{node.kind}' is not supported by this runtime", node=node.name)
         state: NodeState = handler(self, node, resolver)
         return state
 
