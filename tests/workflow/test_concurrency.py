@@ -97,3 +97,35 @@ def test_R1_concurrent_delivery(kind: str, tmp_path: Path, request: pytest.Fixtu
     print(f"\nR1 {kind}: {len(tasks)} deliveries by {PROCESSES} processes in {elapsed:.1f}s "
           f"(worker busy time max {max(t for _, t in reports):.1f}s)")
     store.close()
+
+
+def test_racing_starts_of_one_correlation_make_one_workflow(store) -> None:
+    """8 threads start the same correlation at once: one workflow, seven DuplicateWorkflowError (the store's
+    active-correlation index decides when both passed the lookup before either saved)."""
+    import threading
+
+    from igniter_nb.errors import DuplicateWorkflowError
+
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def racer() -> None:
+        barrier.wait(30)
+        try:
+            PairWorkflow.start(pair_id="race", store=store)
+            result = "started"
+        except DuplicateWorkflowError:
+            result = "duplicate"
+        except Exception as exc:  # reported below
+            result = f"{type(exc).__name__}: {exc}"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=racer) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes) == ["duplicate"] * 7 + ["started"]
+    assert len(store.list(graph="PairWorkflow")) == 1
