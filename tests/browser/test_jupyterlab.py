@@ -1,0 +1,234 @@
+"""Notebook 04 in a real browser: JupyterLab (headless, 127.0.0.1, token) driven by Playwright and Chromium.
+
+Runs all cells from the Run menu, clicks the EventSimulator's Deliver button, and checks that the rendered graph
+changed and the workflow status reads ``succeeded``. A screenshot is saved to ``artifacts/browser/jupyterlab.png``.
+
+Chromium is Debian's ``/usr/bin/chromium`` (installed by ``scripts/system-deps.sh``; Playwright never downloads
+a browser here). Nothing is skipped: a missing browser or a server that does not start fails the test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "notebooks" / "04_distributed_workflow.ipynb"
+ARTIFACTS = ROOT / "artifacts" / "browser"
+CHROMIUM = os.environ.get("IGNITER_NB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SERVER_START_TIMEOUT = 60  # seconds
+UI_TIMEOUT_MS = 60_000
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+
+@dataclass(frozen=True)
+class Lab:
+    url: str
+    token: str
+    root: Path
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def clean_copy(source: Path, target: Path) -> None:
+    """The notebook without stored outputs or saved widget state: the widget can only come from the kernel."""
+    nb = json.loads(source.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    nb["metadata"].pop("widgets", None)
+    target.write_text(json.dumps(nb, indent=1))
+
+
+def wait_for_server(url: str, token: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"jupyter lab did not answer within {SERVER_START_TIMEOUT}s:\n{log.read_text()[-4000:]}")
+
+
+def stop_server(proc: subprocess.Popen[bytes], url: str, token: str) -> None:
+    """Ask the server to shut down (it stops its kernels), then SIGTERM, then SIGKILL its process group."""
+    if proc.poll() is None:
+        with contextlib.suppress(Exception):
+            req = urllib.request.Request(f"{url}/api/shutdown?token={token}", method="POST")
+            urllib.request.urlopen(req, timeout=5).close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=15)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            break
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+    # kernels run in the server's process group unless they made their own session: sweep the group too
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wait_for_idle_kernel(lab: Lab, timeout: float = 60) -> None:
+    """Wait until the server reports the notebook's kernel as idle (through its REST API)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception), urllib.request.urlopen(f"{lab.url}/api/kernels?token={lab.token}",
+                                                                    timeout=2) as resp:
+            kernels = json.loads(resp.read())
+            if kernels and all(k.get("execution_state") == "idle" for k in kernels):
+                return
+        time.sleep(0.3)
+    raise RuntimeError(f"no idle kernel within {timeout}s:\n{lab.log.read_text()[-4000:]}")
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    root = tmp_path / "root"
+    root.mkdir()
+    clean_copy(NOTEBOOK, root / NOTEBOOK.name)
+    home = tmp_path / "jupyter"
+    token = secrets.token_hex(24)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "IGNITER_NB_RENDER": "python",
+        # a private Jupyter configuration: no user settings, workspaces or runtime files leak in or out
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+        "IPYTHONDIR": str(home / "ipython"),
+    }
+    # no "get notified about Jupyter news?" prompt over the page (and no news fetch)
+    notification = home / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification.parent.mkdir(parents=True)
+    notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    log = tmp_path / "jupyter.log"
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser",
+           "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.terminals_enabled=False",
+           # no network from the front end or the server: no news feed, update check or PyPI extension listing
+           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           "--LabApp.extension_manager=readonly"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers often run as root
+        cmd.append("--allow-root")
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        wait_for_server(url, token, proc, log)
+        yield Lab(url, token, root, log)
+    finally:
+        stop_server(proc, url, token)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run `make setup` (scripts/system-deps.sh installs chromium)"
+    pw = sync_playwright().start()
+    try:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        pw.stop()
+
+
+def test_simulator_deliver_button_completes_the_workflow(lab: Lab, browser: object) -> None:
+    started = time.monotonic()
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{lab.url}/lab/tree/{NOTEBOOK.name}?token={lab.token}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell")
+        wait_for_idle_kernel(lab)  # Run All before the kernel is up could be dropped
+
+        # Run → Run All Cells, as a user would
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+        sim = page.locator(".igniter-event-simulator")
+        sim.wait_for(state="visible", timeout=120_000)
+        status = sim.locator(".igniter-sim-status")
+        graph = sim.locator(".igniter-sim-graph")
+        page.wait_for_function(
+            "() => { const s = document.querySelector('.igniter-event-simulator .igniter-sim-status');"
+            " return s && s.innerText.includes('waiting'); }")
+        graph_before = graph.inner_html()
+        assert "<svg" in graph_before and 'data-status="waiting"' in graph_before
+        event = sim.locator(".igniter-sim-event select")
+        assert event.input_value() == "billing_data_fetched"  # the CRM event was delivered from Python
+        payload = sim.locator(".igniter-sim-payload textarea")
+        assert '"plan"' in payload.input_value()  # prefilled from BillingPayload's schema
+        payload.fill('{"plan": "pro", "mrr": 500, "seats": 3}')
+        payload.press("Tab")  # leave the field: its value is synced to the kernel
+        sim.locator(".igniter-sim-workflow select").scroll_into_view_if_needed()
+
+        deliver = sim.locator("button.igniter-deliver")
+        assert deliver.inner_text().strip() == "Deliver"
+        deliver.click()
+        page.wait_for_function(
+            "() => { const s = document.querySelector('.igniter-event-simulator .igniter-sim-status');"
+            " return s && s.innerText.includes('succeeded'); }", timeout=60_000)
+
+        graph_after = graph.inner_html()
+        assert graph_after != graph_before, "the rendered graph did not change after Deliver"
+        assert 'data-status="waiting"' not in graph_after and 'data-status="succeeded"' in graph_after
+        assert "succeeded" in status.inner_text()
+        assert not sim.locator(".igniter-sim-message").inner_text().strip()  # no error message
+        assert "pro" in sim.locator(".igniter-sim-diagnostics").inner_text()  # the report output
+
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        sim.evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(300)  # let the scroll settle before the picture
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab.png"))
+        assert not errors, f"page errors: {errors}"
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab-failure.png"))
+        with contextlib.suppress(Exception):
+            shutil.copy(lab.log, ARTIFACTS / "jupyter-failure.log")
+        raise
+    finally:
+        context.close()
+    assert time.monotonic() - started < 170
