@@ -103,6 +103,19 @@ class ContractBuilder:
             self._nodes.append(node)
         return node
 
+    def _base(self, name: str, kind: str, meta: Mapping[str, Any], loc: str | None,
+              dependencies: Iterable[str] = (), *, output: bool = False) -> dict[str, Any]:
+        """The fields every node has, for a node declared here now."""
+        return {
+            "id": self._next_id(),
+            "kind": kind,
+            "name": name,
+            "path": self._path(name, output=output),
+            "dependencies": tuple(dependencies),
+            "metadata": self._meta(meta),
+            "source_location": loc,
+        }
+
     def _check_name(self, name: Any, keyword: str) -> str:
         if not isinstance(name, str) or not name.strip():
             raise self._error(f"{keyword} needs a non-empty string name, got {name!r}")
@@ -132,12 +145,7 @@ class ContractBuilder:
         except UnknownTypeError as exc:
             raise self._error(f"Input '{name}' has an unusable type: {exc}", name, loc) from None
         node = InputNode(
-            id=self._next_id(),
-            kind=INPUT,
-            name=name,
-            path=self._path(name),
-            metadata=self._meta(meta),
-            source_location=loc,
+            **self._base(name, INPUT, meta, loc),
             type_spec=type,
             type_name=check.name if check else None,
             required=bool(required) if required is not None else default is MISSING,
@@ -269,13 +277,7 @@ class ContractBuilder:
                 meta.setdefault(key, value)
         category = meta.get("category")
         node = ComputeNode(
-            id=self._next_id(),
-            kind=COMPUTE,
-            name=name,
-            path=self._path(name),
-            dependencies=deps,
-            metadata=self._meta(meta),
-            source_location=loc,
+            **self._base(name, COMPUTE, meta, loc, deps),
             callable=fn,
             callable_kind=kind,
             callable_name=role if role in ("const", "guard") else (keyword if generated is not None else callable_name(fn)),
@@ -424,13 +426,7 @@ class ContractBuilder:
         src = source or name
         root, _, child = src.partition(".")
         node = OutputNode(
-            id=self._next_id(),
-            kind=OUTPUT,
-            name=name,
-            path=self._path(name, output=True),
-            dependencies=(root,),
-            metadata=self._meta(meta),
-            source_location=loc,
+            **self._base(name, OUTPUT, meta, loc, (root,), output=True),
             source=src,
             source_root=root,
             child_output=child or None,
@@ -463,13 +459,7 @@ class ContractBuilder:
         if not isinstance(inputs, Mapping):
             raise self._error(f"compose '{name}' requires an `inputs=` dict (child input -> parent node)", name, loc)
         node = CompositionNode(
-            id=self._next_id(),
-            kind=COMPOSITION,
-            name=name,
-            path=self._path(name),
-            dependencies=tuple(dict.fromkeys(str(v) for v in inputs.values())),
-            metadata=self._meta(meta),
-            source_location=loc,
+            **self._base(name, COMPOSITION, meta, loc, tuple(dict.fromkeys(str(v) for v in inputs.values()))),
             contract=contract,
             inputs={str(k): str(v) for k, v in inputs.items()},
         )
@@ -513,13 +503,7 @@ class ContractBuilder:
         context = _names(depends_on)
         mapped = tuple(str(v) for v in (inputs or {}).values())
         node = BranchNode(
-            id=self._next_id(),
-            kind=BRANCH,
-            name=name,
-            path=self._path(name),
-            dependencies=tuple(dict.fromkeys((selector, *mapped, *context))),
-            metadata=self._meta(meta),
-            source_location=loc,
+            **self._base(name, BRANCH, meta, loc, tuple(dict.fromkeys((selector, *mapped, *context)))),
             selector=selector,
             cases=tuple(parsed),
             default=default,
@@ -547,13 +531,7 @@ class ContractBuilder:
             raise self._error(f"collection '{name}' requires `source=`", name, loc)
         context = _names(depends_on)
         node = CollectionNode(
-            id=self._next_id(),
-            kind=COLLECTION,
-            name=name,
-            path=self._path(name),
-            dependencies=tuple(dict.fromkeys((source, *context))),
-            metadata=self._meta(meta),
-            source_location=loc,
+            **self._base(name, COLLECTION, meta, loc, tuple(dict.fromkeys((source, *context)))),
             source=source,
             contract=each,
             key=str(key),
@@ -572,12 +550,7 @@ class ContractBuilder:
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
             raise self._error(f"await_event '{name}': `timeout=` must be a positive number of seconds, got {timeout!r}", name, loc)
         node = AwaitNode(
-            id=self._next_id(),
-            kind=AWAIT,
-            name=name,
-            path=self._path(name),
-            metadata=self._meta(meta),
-            source_location=loc,
+            **self._base(name, AWAIT, meta, loc),
             event=event,
             schema=schema,
             timeout=float(timeout) if timeout is not None else None,
@@ -598,13 +571,7 @@ class ContractBuilder:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise self._error(f"remote '{name}': `timeout=` must be a positive number of seconds, got {timeout!r}", name, loc)
         rnode = RemoteNode(
-            id=self._next_id(),
-            kind=REMOTE,
-            name=name,
-            path=self._path(name),
-            dependencies=tuple(dict.fromkeys(str(v) for v in inputs.values())),
-            metadata=self._meta(meta),
-            source_location=loc,
+            **self._base(name, REMOTE, meta, loc, tuple(dict.fromkeys(str(v) for v in inputs.values()))),
             contract=contract,
             url=node,
             inputs={str(k): str(v) for k, v in inputs.items()},

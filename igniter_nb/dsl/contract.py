@@ -17,7 +17,7 @@ from igniter_nb.extensions.reactive import ReactionError, ReactiveEngine
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.execution import Execution
 from igniter_nb.runtime.result import Result
-from igniter_nb.runtime.status import Status
+from igniter_nb.runtime.status import Status, StatusFlags
 
 
 def _define_function(obj: Any) -> Callable[[ContractBuilder], Any]:
@@ -35,7 +35,7 @@ def build_graph(name: str, define: Callable[[ContractBuilder], Any], contract_cl
     return compile_graph(builder.build())
 
 
-class Contract:
+class Contract(StatusFlags):
     """A business contract: inputs, computed nodes and outputs, validated when the class is defined.
 
     >>> class Price(ig.Contract):
@@ -141,22 +141,6 @@ class Contract:
     def status(self) -> Status:
         """``succeeded``, ``failed``, ``pending`` or ``waiting`` after resolving every output. Never raises."""
         return self.execution.status
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status is Status.SUCCEEDED
-
-    @property
-    def failed(self) -> bool:
-        return self.status is Status.FAILED
-
-    @property
-    def pending(self) -> bool:
-        return self.status is Status.PENDING
-
-    @property
-    def waiting(self) -> bool:
-        return self.status is Status.WAITING
 
     def first_error(self) -> Any:
         """The error of the first failed node (after resolving every output); ``LookupError`` if none failed."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.runtime.deferred import DeferredResult
-from igniter_nb.runtime.status import FAILED, Status
+from igniter_nb.runtime.status import FAILED, Status, StatusFlags
 
 if TYPE_CHECKING:
     from igniter_nb.runtime.execution import Execution
@@ -29,7 +29,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-class Result:
+class Result(StatusFlags):
     """Outputs by attribute (``result.total``) or item (``result["total"]``); each read resolves what it needs.
 
     Reading a failed output raises its error; a pending/waiting one returns its ``DeferredResult``. The
@@ -84,22 +84,6 @@ class Result:
     @property
     def status(self) -> Status:
         return self.execution.status
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status is Status.SUCCEEDED
-
-    @property
-    def failed(self) -> bool:
-        return self.status is Status.FAILED
-
-    @property
-    def pending(self) -> bool:
-        return self.status is Status.PENDING
-
-    @property
-    def waiting(self) -> bool:
-        return self.status is Status.WAITING
 
     @property
     def errors(self) -> dict[str, BaseException]:

@@ -48,3 +48,29 @@ RUNNING = Status.RUNNING
 STALE = Status.STALE
 UNRESOLVED = Status.UNRESOLVED
 BLOCKED = frozenset({PENDING, WAITING})
+
+
+class StatusFlags:
+    """``succeeded``/``failed``/``pending``/``waiting`` booleans for anything with a ``status``."""
+
+    __slots__ = ()
+
+    @property
+    def status(self) -> Status:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is Status.SUCCEEDED
+
+    @property
+    def failed(self) -> bool:
+        return self.status is Status.FAILED
+
+    @property
+    def pending(self) -> bool:
+        return self.status is Status.PENDING
+
+    @property
+    def waiting(self) -> bool:
+        return self.status is Status.WAITING
