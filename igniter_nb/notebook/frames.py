@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 AUDIT_COLUMNS = ("seq", "type", "execution_id", "graph", "node", "path", "status", "payload", "timestamp")
 STATES_COLUMNS = ("node", "path", "kind", "status", "version", "value", "error_type", "error", "invalidated_by",
                   "waiting_for", "event", "resolved_at", "source_location")
-STORE_COLUMNS = ("execution_id", "graph", "status", "version", "correlation", "waiting_on", "updated_at", "age")
-TOKENS_COLUMNS = ("execution_id", "graph", "status", "node", "kind", "event", "token", "correlation", "updated_at")
+STORE_COLUMNS = ("execution_id", "graph", "status", "version", "correlation", "waiting_on", "started_at", "updated_at",
+                 "age")
+TOKENS_COLUMNS = ("execution_id", "graph", "status", "node", "kind", "event", "token", "item", "payload", "since",
+                  "deadline", "correlation", "updated_at")
 
 NODE_STATUSES = frozenset({"running", "succeeded", "failed", "pending", "waiting", "stale"})
 # Event types whose row changes a node's status even when the status column is empty.
@@ -258,77 +260,173 @@ def replay_diff(before: Mapping[str, ReplayState], after: Mapping[str, ReplaySta
 
 
 # ----------------------------------------------------------------------------------------------- stores
+#
+# Stored snapshots are the real ``igniter_nb.snapshot/1`` format (``runtime/snapshot.py``): node states keep the
+# status, ``waiting_for`` (the nodes that originate the wait) and a codec-encoded value, which for a pending or
+# waiting node is ``{"__ig__": "deferred", "value": {token, payload, source_node, event?, collection?}}``;
+# collection items keep their own ``deferred``; a workflow's record is ``snapshot["workflow"]``
+# (``status, correlation, started_at, updated_at, deadlines, signals``).
 
 
-def _waiting_on(snapshot: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """``[{node, event}]`` of a stored snapshot: the workflow's own list when saved, else its await states."""
-    workflow = snapshot.get("workflow")
-    if isinstance(workflow, Mapping) and isinstance(workflow.get("waiting_on"), list):
-        return [dict(w) for w in workflow["waiting_on"] if isinstance(w, Mapping)]
-    found = []
-    for name, deferred, status in _blocked_states(snapshot):
-        if status == "waiting" and deferred.get("event") and deferred.get("source_node", name) == name:
-            found.append({"node": name, "event": deferred["event"]})
+def _decoded(value: Any) -> Any:
+    """``codec.decode(value)``, or ``value`` itself when it cannot be decoded outside a restore (child results)."""
+    from igniter_nb.runtime import codec
+
+    try:
+        return codec.decode(value)
+    except Exception:
+        return value
+
+
+def _deferred_of(value: Any) -> dict[str, Any] | None:
+    """The deferred record of a stored state value: ``token, payload, source_node, event`` (or ``None``)."""
+    if isinstance(value, Mapping) and value.get("__ig__") == "deferred" and isinstance(value.get("value"), Mapping):
+        data = dict(value["value"])
+    else:
+        decoded = _decoded(value)
+        to_dict = getattr(decoded, "to_dict", None)
+        if callable(to_dict) and hasattr(decoded, "token"):
+            data = dict(to_dict())
+        elif isinstance(value, Mapping) and "token" in value:  # a plain (uncoded) record
+            data = dict(value)
+        else:
+            return None
+    return data if data.get("token") is not None else None
+
+
+class _Wait(NamedTuple):
+    node: str
+    status: str
+    kind: str  # "event" | "token"
+    event: str | None
+    token: str | None
+    item: str | None
+    payload: Any
+    since: float | None
+
+
+def _origin_waits(snapshot: Mapping[str, Any]) -> list[_Wait]:
+    """The waits a stored snapshot is blocked on, one per node that *originates* a wait (a node listed in its
+    own ``waiting_for``: an executor that deferred, an await node, or a composition/branch/collection whose
+    child waits) — dependents blocked through them are left out. A collection gives one wait per unfinished
+    item (its own token). Sorted by node name."""
+    states = snapshot.get("states")
+    if not isinstance(states, Mapping):
+        return []
+    collections = snapshot.get("collections") if isinstance(snapshot.get("collections"), Mapping) else {}
+    found: list[_Wait] = []
+    for name in sorted(states):
+        st = states[name]
+        if not isinstance(st, Mapping) or str(st.get("status")) not in ("pending", "waiting"):
+            continue
+        waiting_for = st.get("waiting_for") or ()
+        deferred = _deferred_of(st.get("value"))
+        if name not in waiting_for and (deferred is None or deferred.get("source_node") != name):
+            continue  # a dependent: it waits through another node
+        since = st.get("resolved_at") if isinstance(st.get("resolved_at"), int | float) else None
+        items = (collections or {}).get(name, {}).get("items") if isinstance((collections or {}).get(name), Mapping) else None
+        unfinished = [i for i in items or () if isinstance(i, Mapping) and i.get("status") in ("pending", "waiting")]
+        if unfinished:
+            for item in unfinished:
+                d = dict(item.get("deferred") or {})
+                found.append(_Wait(str(name), str(item["status"]), "event" if d.get("event") else "token",
+                                   d.get("event"), _text(d.get("token")), _text(_decoded(item.get("key"))),
+                                   d.get("payload"), since))
+            continue
+        d = deferred or {}
+        found.append(_Wait(str(name), str(st["status"]), "event" if d.get("event") else "token", d.get("event"),
+                           _text(d.get("token")), None, d.get("payload"), since))
     return found
 
 
-def _blocked_states(snapshot: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any], str]]:
-    """``(node, deferred dict, status)`` for each pending/waiting node state of a snapshot."""
-    states = snapshot.get("states")
-    if not isinstance(states, Mapping):
-        return
-    for name, st in sorted(states.items()):
-        if not isinstance(st, Mapping):
-            continue
-        status = str(st.get("status"))
-        if status not in ("pending", "waiting"):
-            continue
-        deferred = _find_deferred(st.get("value"))
-        if deferred is None:
-            deferred = {k: st[k] for k in ("token", "event", "source_node") if k in st}
-        yield str(name), deferred, status
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
-def _find_deferred(value: Any, depth: int = 0) -> dict[str, Any] | None:
-    """The deferred record inside a stored state value (plain or codec-tagged), found by its ``token`` key."""
-    if depth > 4 or not isinstance(value, Mapping):
+def _workflow(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    wf = snapshot.get("workflow")
+    return dict(wf) if isinstance(wf, Mapping) else {}
+
+
+def _iso_seconds(text: Any) -> float | None:
+    if not isinstance(text, str) or not text:
         return None
-    if "token" in value:
-        return {k: value[k] for k in ("token", "event", "source_node") if k in value}
-    for inner in value.values():
-        found = _find_deferred(inner, depth + 1)
-        if found is not None:
-            return found
-    return None
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def _started_at(snapshot: Mapping[str, Any], fallback: float) -> float:
+    """When the execution began: the workflow's ``started_at``, else its first event's time, else ``fallback``."""
+    started = _iso_seconds(_workflow(snapshot).get("started_at"))
+    if started is not None:
+        return started
+    events = snapshot.get("events")
+    if isinstance(events, list) and events and isinstance(events[0], Mapping):
+        ts = events[0].get("timestamp")
+        if isinstance(ts, int | float):
+            return float(ts)
+    return fallback
+
+
+def _waiting_on(snapshot: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``[{node, event}]`` of a stored snapshot: the workflow's own list when saved, else the nodes whose wait
+    for an external event it originates (each node once)."""
+    workflow = _workflow(snapshot)
+    if isinstance(workflow.get("waiting_on"), list):
+        return [dict(w) for w in workflow["waiting_on"] if isinstance(w, Mapping)]
+    found: list[dict[str, Any]] = []
+    for wait in _origin_waits(snapshot):
+        entry = {"node": wait.node, "event": wait.event}
+        if wait.kind == "event" and entry not in found:
+            found.append(entry)
+    return found
+
+
+def _records(store: Any, graph: str | None) -> list[Any]:
+    return sorted(store.list(graph=graph), key=lambda r: (str(r.graph), str(r.execution_id)))
 
 
 def store_frame(store: Any, graph: str | None = None, *, now: dt.datetime | None = None) -> pd.DataFrame:
-    """One row per stored execution (latest version): ``execution_id, graph, status, version, correlation``
-    (JSON text) ``, waiting_on`` (JSON list of ``{node, event}``) ``, updated_at`` (UTC) ``, age`` (timedelta to
-    ``now``), then one ``correlation.<key>`` text column per correlation key. Sorted by graph and id."""
+    """One row per stored execution or workflow (its latest version), sorted by graph and id:
+    ``execution_id, graph, status, version`` (int64) ``, correlation`` (JSON text) ``, waiting_on`` (JSON list
+    of ``{node, event}``) ``, started_at, updated_at`` (UTC) ``, age`` (timedelta from ``started_at`` to
+    ``now``), then one ``corr_<key>`` text column per correlation key found (sorted by key).
+
+    ``status`` is the store's (for a workflow: the workflow status); ``started_at`` is the workflow's start, or
+    the first event of a plain execution; ``updated_at`` is when the latest version was saved."""
     import numpy as np
     import pandas as pd
 
     now = now or dt.datetime.now(dt.UTC)
-    records = sorted(store.list(graph=graph), key=lambda r: (str(r.graph), str(r.execution_id)))
+    if now.tzinfo is None:
+        raise ValueError("now= must be timezone-aware (e.g. datetime.now(datetime.UTC))")
+    records = _records(store, graph)
     keys = sorted({str(k) for r in records for k in (r.correlation or {})})
     rows: dict[str, list[Any]] = {c: [] for c in STORE_COLUMNS}
-    corr_cols: dict[str, list[Any]] = {f"correlation.{k}": [] for k in keys}
+    corr_cols: dict[str, list[Any]] = {f"corr_{k}": [] for k in keys}
     for r in records:
+        snapshot = r.snapshot or {}
         correlation = dict(r.correlation or {})
+        updated = r.updated_at.timestamp()
+        started = _started_at(snapshot, updated)
         rows["execution_id"].append(r.execution_id)
         rows["graph"].append(r.graph)
         rows["status"].append(r.status)
         rows["version"].append(r.version)
         rows["correlation"].append(_json(correlation) if r.correlation is not None else None)
-        rows["waiting_on"].append(json.dumps(_waiting_on(r.snapshot or {}), sort_keys=True))
-        rows["updated_at"].append(r.updated_at.timestamp())
-        rows["age"].append((now - r.updated_at).total_seconds())
+        rows["waiting_on"].append(json.dumps(_waiting_on(snapshot), sort_keys=True))
+        rows["started_at"].append(started)
+        rows["updated_at"].append(updated)
+        rows["age"].append(now.timestamp() - started)
         for k in keys:
             v = correlation.get(k)
-            corr_cols[f"correlation.{k}"].append(None if v is None else str(v))
+            corr_cols[f"corr_{k}"].append(None if v is None else str(v))
     columns: dict[str, Any] = dict(rows)
     columns["version"] = np.array(rows["version"], dtype="int64")
+    columns["started_at"] = _utc(rows["started_at"])
     columns["updated_at"] = _utc(rows["updated_at"])
     columns["age"] = pd.to_timedelta(np.array(rows["age"], dtype="float64"), unit="s")
     columns.update(corr_cols)
@@ -337,31 +435,38 @@ def store_frame(store: Any, graph: str | None = None, *, now: dt.datetime | None
 
 
 def tokens_frame(store: Any, graph: str | None = None) -> pd.DataFrame:
-    """Outstanding waits of active executions, one row per originating node: ``execution_id, graph, status,
-    node, kind`` (``event`` for an await, ``token`` for a deferring executor) ``, event, token, correlation``
-    (JSON text) ``, updated_at`` (UTC)."""
+    """Outstanding waits of active executions, one row per wait, sorted by graph, id and node:
+    ``execution_id, graph, status`` (the execution's) ``, node`` (the node that originates the wait: an
+    executor that deferred, an await node, or the composition/branch/collection node whose child waits)
+    ``, kind`` (``event`` or ``token``) ``, event, token, item`` (collection item key, one row per unfinished
+    item) ``, payload`` (JSON text) ``, since`` (UTC, when the node started waiting) ``, deadline`` (UTC, an
+    await timeout of a workflow) ``, correlation`` (JSON text) ``, updated_at`` (UTC)."""
     from igniter_nb.stores.base import ACTIVE_STATUSES
 
-    records = sorted(store.list(graph=graph), key=lambda r: (str(r.graph), str(r.execution_id)))
     rows: dict[str, list[Any]] = {c: [] for c in TOKENS_COLUMNS}
-    for r in records:
+    for r in _records(store, graph):
         if r.status not in ACTIVE_STATUSES:
             continue
-        for name, deferred, _status in _blocked_states(r.snapshot or {}):
-            if deferred.get("source_node", name) != name:
-                continue  # a dependent of the wait, not the wait itself
+        snapshot = r.snapshot or {}
+        deadlines = _workflow(snapshot).get("deadlines") or {}
+        for wait in _origin_waits(snapshot):
             rows["execution_id"].append(r.execution_id)
             rows["graph"].append(r.graph)
             rows["status"].append(r.status)
-            rows["node"].append(name)
-            rows["kind"].append("event" if deferred.get("event") else "token")
-            rows["event"].append(deferred.get("event"))
-            rows["token"].append(None if deferred.get("token") is None else str(deferred["token"]))
+            rows["node"].append(wait.node)
+            rows["kind"].append(wait.kind)
+            rows["event"].append(wait.event)
+            rows["token"].append(wait.token)
+            rows["item"].append(wait.item)
+            rows["payload"].append(_json(wait.payload if wait.payload is not None else {}))
+            rows["since"].append(wait.since)
+            rows["deadline"].append(_iso_seconds(deadlines.get(wait.node)) if isinstance(deadlines, Mapping) else None)
             rows["correlation"].append(_json(dict(r.correlation)) if r.correlation is not None else None)
             rows["updated_at"].append(r.updated_at.timestamp())
     columns: dict[str, Any] = dict(rows)
-    columns["updated_at"] = _utc(rows["updated_at"])
-    return _frame(columns, tuple(c for c in TOKENS_COLUMNS if c != "updated_at"))
+    for name in ("since", "deadline", "updated_at"):
+        columns[name] = _utc(rows[name])
+    return _frame(columns, tuple(c for c in TOKENS_COLUMNS if c not in ("since", "deadline", "updated_at")))
 
 
 # ----------------------------------------------------------------------------------------------- parquet

@@ -139,24 +139,24 @@ def store():
     return s
 
 
-def test_store_frame(store, tmp_path):
+def test_store_frame_of_hand_made_snapshots(store, tmp_path):
     now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)
     frame = ig.nb.store_frame(store, now=now)
-    assert tuple(frame.columns) == (*frames.STORE_COLUMNS, "correlation.company_id", "correlation.request_id")
+    assert tuple(frame.columns) == (*frames.STORE_COLUMNS, "corr_company_id", "corr_request_id")
     assert frame["execution_id"].tolist() == ["wf-1", "wf-2", "other-1"]
     row = frame.iloc[0]
     assert row["status"] == "waiting" and row["version"] == 1
-    assert row["correlation.request_id"] == "r-1" and row["correlation.company_id"] == "42"
+    assert row["corr_request_id"] == "r-1" and row["corr_company_id"] == "42"
     assert json.loads(row["waiting_on"]) == [{"event": "crm_received", "node": "crm"}]
     assert json.loads(frame.iloc[1]["waiting_on"]) == []
     assert pd.Timedelta(seconds=25) < row["age"] < pd.Timedelta(seconds=60)
-    assert pd.isna(frame.iloc[2]["correlation.request_id"])
+    assert pd.isna(frame.iloc[2]["corr_request_id"])
     only = ig.nb.store_frame(store, graph="Other", now=now)
-    assert only["execution_id"].tolist() == ["other-1"] and "correlation.request_id" not in only
+    assert only["execution_id"].tolist() == ["other-1"] and "corr_request_id" not in only
     _roundtrip(frame, tmp_path)
 
 
-def test_tokens_frame(store, tmp_path):
+def test_tokens_frame_of_hand_made_snapshots(store, tmp_path):
     frame = ig.nb.tokens_frame(store)
     assert tuple(frame.columns) == frames.TOKENS_COLUMNS
     # only active workflows, only the nodes that originate a wait (not `report`, which waits through crm)
@@ -166,3 +166,133 @@ def test_tokens_frame(store, tmp_path):
         ["wf-1", "quote", "token", None, "abc123"],
     ]
     _roundtrip(frame, tmp_path)
+
+
+# ----------------------------------------------------------------------------------------------- real stores
+#
+# Snapshots written by Workflow.start / deliver_event, the store runner and resume_from_store, on every local
+# store kind (the hand-made ones above only pin the plain-record fallback).
+
+
+def _real_store(kind, tmp_path):
+    from igniter_nb.stores import FileStore, MemoryStore, ParquetStore, SQLStore
+
+    if kind == "memory":
+        return MemoryStore()
+    if kind == "sqlite":
+        return SQLStore(f"sqlite:///{tmp_path / 'executions.db'}")
+    if kind == "file":
+        return FileStore(tmp_path / "files")
+    return ParquetStore(tmp_path / "log")
+
+
+STORE_KINDS = ["memory", "sqlite", "file", "parquet"]
+
+
+def _plain(frame, columns):
+    rows = frame[columns].astype(object)
+    return rows.where(rows.notna(), None).values.tolist()
+
+
+@pytest.mark.parametrize("kind", STORE_KINDS)
+def test_store_frame_of_real_snapshots(kind, tmp_path):
+    from nb_store_contracts import NOW, fill
+
+    store = _real_store(kind, tmp_path)
+    ids = fill(store)
+    now = NOW + dt.timedelta(hours=1)
+    frame = ig.nb.store_frame(store, now=now)
+    assert tuple(frame.columns) == (*frames.STORE_COLUMNS, "corr_company_id", "corr_request_id")
+    assert frame["version"].dtype == "int64" and str(frame["updated_at"].dt.tz) == "UTC"
+    rows = frame.set_index("execution_id")
+    assert frame["graph"].tolist() == ["NbAsyncPricing", "NbBroken", "NbCheckout", "NbLeadWorkflow", "NbLeadWorkflow"]
+    assert frame["execution_id"].tolist()[3:] == sorted([ids["waiting"], ids["done"]])  # by graph, then id
+    waiting, done = rows.loc[ids["waiting"]], rows.loc[ids["done"]]
+    # a workflow: its correlation, one column per key, the events it waits on, its age from started_at
+    assert waiting["status"] == "waiting" and waiting["version"] == 1
+    assert json.loads(waiting["correlation"]) == {"company_id": 42, "request_id": "r-1"}
+    assert waiting["corr_company_id"] == "42" and waiting["corr_request_id"] == "r-1"
+    assert json.loads(waiting["waiting_on"]) == [{"event": "billing_ready", "node": "billing"},
+                                                 {"event": "crm_received", "node": "crm"}]
+    assert waiting["started_at"] == pd.Timestamp(NOW) and waiting["age"] == pd.Timedelta(hours=1)
+    assert done["status"] == "succeeded" and done["version"] == 3 and json.loads(done["waiting_on"]) == []
+    # plain executions: no correlation, pending on tokens (not events), failed
+    pricing = rows.loc["pricing-1"]
+    assert pricing["status"] == "pending" and pd.isna(pricing["correlation"]) and pd.isna(pricing["corr_request_id"])
+    assert json.loads(pricing["waiting_on"]) == []
+    assert pricing["started_at"] <= pricing["updated_at"]
+    assert rows.loc["broken-1", "status"] == "failed"
+    only = ig.nb.store_frame(store, graph="NbLeadWorkflow", now=now)
+    assert set(only["execution_id"]) == {ids["waiting"], ids["done"]}
+    _roundtrip(frame, tmp_path)
+
+
+@pytest.mark.parametrize("kind", STORE_KINDS)
+def test_tokens_frame_of_real_snapshots(kind, tmp_path):
+    from nb_store_contracts import NOW, fill
+
+    store = _real_store(kind, tmp_path)
+    ids = fill(store)
+    frame = ig.nb.tokens_frame(store)
+    assert tuple(frame.columns) == frames.TOKENS_COLUMNS
+    wf = ids["waiting"]
+    # one row per originating wait: the deferring executor, the composition and each collection item whose child
+    # deferred, each await node; never a dependent (gross_total, total, report) nor a finished execution
+    assert _plain(frame, ["execution_id", "node", "kind", "event", "token", "item"]) == [
+        ["pricing-1", "quote_total", "token", None, "quote-100", None],
+        ["checkout-1", "quote", "token", None, "sku-a", None],
+        ["checkout-1", "quotes", "token", None, "sku-x", "x"],
+        ["checkout-1", "quotes", "token", None, "sku-y", "y"],
+        [wf, "billing", "event", "billing_ready", f"{wf}:billing", None],
+        [wf, "crm", "event", "crm_received", f"{wf}:crm", None],
+    ]
+    rows = frame.set_index(["execution_id", "node"]).sort_index()
+    assert json.loads(rows.loc[("pricing-1", "quote_total"), "payload"]) == {"order_total": 100}
+    crm = rows.loc[(wf, "crm")]
+    assert crm["deadline"] == pd.Timestamp(NOW + dt.timedelta(hours=1))
+    assert pd.isna(rows.loc[(wf, "billing"), "deadline"])
+    assert json.loads(crm["correlation"]) == {"company_id": 42, "request_id": "r-1"}
+    assert str(frame["since"].dt.tz) == "UTC" and frame["since"].notna().all()
+    # every token in the frame resumes its execution from the store
+    from nb_store_contracts import NbAsyncPricing, NbCheckout
+
+    NbAsyncPricing.resume_from_store("pricing-1", token="quote-100", value=10, store=store)
+    for token in ("sku-a", "sku-x", "sku-y"):
+        NbCheckout.resume_from_store("checkout-1", token=token, value=5, store=store)
+    after = ig.nb.tokens_frame(store)
+    assert set(after["execution_id"]) == {wf}
+    assert store.record("checkout-1").status == "succeeded"
+    _roundtrip(frame, tmp_path)
+    _roundtrip(after, tmp_path, "after.parquet")
+
+
+def test_frames_of_an_exported_parquet_log_equal_the_source_store(tmp_path):
+    from nb_store_contracts import NOW, fill
+
+    from igniter_nb.stores import ParquetStore, SQLStore, export_parquet
+
+    source = SQLStore(f"sqlite:///{tmp_path / 'src.db'}")
+    fill(source)
+    export_parquet(source, tmp_path / "export")
+    copy = ParquetStore(tmp_path / "export")
+    now = NOW + dt.timedelta(days=1)
+    assert_frame_equal(ig.nb.store_frame(copy, now=now), ig.nb.store_frame(source, now=now), check_exact=True)
+    assert_frame_equal(ig.nb.tokens_frame(copy), ig.nb.tokens_frame(source), check_exact=True)
+
+
+def test_store_frame_refuses_a_naive_now():
+    from igniter_nb.stores import MemoryStore
+
+    with pytest.raises(ValueError, match="timezone-aware"):
+        ig.nb.store_frame(MemoryStore(), now=dt.datetime(2026, 1, 1))
+
+
+def test_frames_of_an_empty_store(tmp_path):
+    from igniter_nb.stores import MemoryStore
+
+    store_rows = ig.nb.store_frame(MemoryStore())
+    tokens = ig.nb.tokens_frame(MemoryStore())
+    assert tuple(store_rows.columns) == frames.STORE_COLUMNS and len(store_rows) == 0
+    assert tuple(tokens.columns) == frames.TOKENS_COLUMNS and len(tokens) == 0
+    _roundtrip(store_rows, tmp_path)
+    _roundtrip(tokens, tmp_path, "t.parquet")
