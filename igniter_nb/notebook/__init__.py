@@ -19,7 +19,7 @@ _LAZY = {
     "read_parquet": "igniter_nb.notebook.frames",
     "EventSimulator": "igniter_nb.notebook.simulator",
     "InputPlayground": "igniter_nb.notebook.widgets",
-    "SnapshotStepper": "igniter_nb.notebook.widgets",
+    "SnapshotStepper": "igniter_nb.notebook.stepper",
     "ChangeReport": "igniter_nb.notebook.widgets",
     "render_graph": "igniter_nb.notebook.render",
     "dot_available": "igniter_nb.notebook.render",

@@ -1,0 +1,481 @@
+"""``SnapshotStepper``: step through an execution's history, one audit event or one saved version at a time.
+
+Sources (``SnapshotStepper(source, execution_id=None, graph=None)``):
+
+* a **store** (any ``ExecutionStore``, a ``ParquetStore`` included) with ``execution_id``: each version saved
+  by ``store.history_records(id)`` (or ``store.history(id)``) is a step;
+* a **snapshot log**: a ``ParquetStore`` directory, a parquet file or directory written by ``ParquetStore`` or
+  ``ig.stores.export_parquet``, or a DataFrame with its columns (``execution_id, version, saved_at, graph,
+  status, correlation, snapshot``; e.g. ``ParquetStore.to_frame()``): one step per row of the chosen execution,
+  in version order — ``execution_id`` may be left out when the log holds one execution;
+* an **audit frame** (``contract.audit.to_frame()``), or a parquet file of one: one step per event, node
+  states rebuilt by ``frames.ReplayLog``.
+
+Snapshots are parsed and their node states summarised once per step and kept (a step is a dict lookup after
+the first visit); pictures are cached per step as well, so moving back and forth stays far below the 100 ms
+bar (B7).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from igniter_nb.notebook import html as h
+from igniter_nb.notebook.render import Engine, render_graph
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from igniter_nb.notebook.frames import ReplayLog
+
+#: Columns of a snapshot log (``ParquetStore`` / ``export_parquet``); a frame with ``snapshot`` is one.
+SNAPSHOT_LOG_COLUMNS = ("execution_id", "version", "saved_at", "graph", "status", "correlation", "snapshot")
+_SVG_CACHE = 64  # pictures kept (they are the biggest thing a step makes)
+_WORST = ("failed", "waiting", "pending", "running", "stale")
+
+
+class SavedVersion(NamedTuple):
+    """One saved version of an execution, as a stepper step over a store or a snapshot log."""
+
+    step: int
+    version: int
+    saved_at: dt.datetime | None
+    status: str | None  # the status stored with this version (a workflow's status), if known
+    snapshot: dict[str, Any]
+
+
+class StateChange(NamedTuple):
+    """A node whose state differs from the previous step: status before/after, and (for snapshots) its value
+    before/after as short text when the node was recomputed (its state version moved)."""
+
+    node: str
+    before: str
+    after: str
+    value_before: str | None = None
+    value_after: str | None = None
+
+
+class SnapshotStepper:
+    """Step through an execution's history: a store's saved versions, a parquet snapshot log, or an audit frame.
+
+    ``steps`` (a range, one per audit event or saved version), ``goto(i)`` (negative counts from the end),
+    ``next()``, ``prev()`` (each returns ``current``), ``current`` (a ``frames.ReplayStep`` for audit
+    sources, the stored snapshot dict otherwise), ``version`` (the ``SavedVersion`` of a snapshot step),
+    ``current_states`` (node → ``{status, version, waiting_for, event, error_type, value}``),
+    ``current_status``, ``diff()`` (``{node: (status before, status after)}`` against the previous step),
+    ``changes()`` (``StateChange`` rows, also for nodes that recomputed without changing status), ``svg()``
+    (the graph coloured at this step) and ``widget`` (slider, play, previous/next, graph and diff table).
+    """
+
+    def __init__(self, source: Any, execution_id: str | None = None, *, graph: Any = None,
+                 engine: Engine = "auto") -> None:
+        from igniter_nb.notebook import frames
+
+        self.engine = engine
+        self.index = 0
+        self.execution_id: str | None = execution_id
+        self._widget: Any = None
+        self._log: ReplayLog | None = None
+        self._versions: list[_Version] | None = None
+        self._views: dict[int, dict[str, dict[str, Any]]] = {}
+        self._svgs: dict[int, str | None] = {}
+        graph_name: str | None = None
+        if hasattr(source, "history") and hasattr(source, "list"):  # a store
+            if execution_id is None:
+                raise ValueError("SnapshotStepper(store) needs execution_id= (the execution to step through)")
+            self._versions = _store_versions(source, execution_id)
+            graph_name = next((v.graph for v in reversed(self._versions) if v.graph), None)
+        else:
+            frame = _read(source, execution_id) if isinstance(source, str | os.PathLike) else source
+            if "snapshot" in frame.columns:
+                self.execution_id = execution_id = _pick_execution(frame, execution_id, source)
+                self._versions = _log_versions(frame[frame["execution_id"] == execution_id])
+                graph_name = next((v.graph for v in reversed(self._versions) if v.graph), None)
+            else:
+                if execution_id is not None:
+                    frame = frame[frame["execution_id"] == execution_id]
+                self._log = frames.ReplayLog(frame)
+                graph_name = self._log.graph
+        if not len(self):
+            found = f" for execution {execution_id!r}" if execution_id is not None else ""
+            raise ValueError(f"nothing to step through: the source has no events or saved versions{found}")
+        if self._versions is not None and self.execution_id is None:
+            self.execution_id = execution_id
+        self.graph = _graph_for(graph, graph_name)
+
+    def __len__(self) -> int:
+        return len(self._log) if self._log is not None else len(self._versions or [])
+
+    def __repr__(self) -> str:
+        return f"<SnapshotStepper {getattr(self.graph, 'name', '?')} {self.describe()}>"
+
+    @property
+    def steps(self) -> range:
+        return range(len(self))
+
+    # ------------------------------------------------------------------ moving
+    def goto(self, index: int) -> Any:
+        """Move to step ``index`` (negative counts from the end) and return ``current``."""
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"step {index} out of range (0..{len(self) - 1})")
+        self.index = index
+        if self._widget is not None:
+            self._refresh()
+        return self.current
+
+    def next(self) -> Any:
+        """One step forward (stays on the last step)."""
+        return self.goto(min(self.index + 1, len(self) - 1))
+
+    def prev(self) -> Any:
+        """One step back (stays on the first step)."""
+        return self.goto(max(self.index - 1, 0))
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def current(self) -> Any:
+        """The step: a ``ReplayStep`` (audit sources) or the stored snapshot dict (stores, snapshot logs)."""
+        if self._log is not None:
+            return self._log.step(self.index)
+        return self._version(self.index).snapshot
+
+    @property
+    def version(self) -> SavedVersion | None:
+        """The saved version at this step (version number, saved_at, stored status, snapshot); ``None`` for audit
+        sources."""
+        if self._versions is None:
+            return None
+        v = self._version(self.index)
+        return SavedVersion(self.index, v.version, v.saved_at, v.status, v.snapshot)
+
+    @property
+    def current_states(self) -> dict[str, dict[str, Any]]:
+        """Node name → ``{status, version, waiting_for, event, error_type, value}`` at this step (``value`` is short
+        display text; audit steps know no values or versions)."""
+        return {name: dict(view) for name, view in self._view(self.index).items()}
+
+    def statuses(self, index: int | None = None) -> dict[str, str]:
+        """Node name → status at step ``index`` (default: the current step)."""
+        i = self.index if index is None else index
+        return {name: view["status"] for name, view in self._view(i).items()}
+
+    @property
+    def current_status(self) -> str:
+        """The execution's status at this step: the status stored with the version (a workflow's own status,
+        else the snapshot's), else the worst node status (``failed`` > ``waiting`` > ``pending`` > ``running`` >
+        ``stale``, then ``succeeded``; ``unresolved`` before any node ran)."""
+        if self._versions is not None:
+            v = self._version(self.index)
+            workflow = v.snapshot.get("workflow") if isinstance(v.snapshot.get("workflow"), Mapping) else None
+            status = v.status or (workflow or {}).get("status") or v.snapshot.get("status")
+            if status:
+                return str(status)
+        found = set(self.statuses().values())
+        for status in _WORST:
+            if status in found:
+                return status
+        return "succeeded" if found else "unresolved"
+
+    def diff(self) -> dict[str, tuple[str, str]]:
+        """Nodes whose status changed since the previous step: name → (before, after); ``unresolved`` for a node
+        without a state. The first step is compared with nothing having run."""
+        return {c.node: (c.before, c.after) for c in self.changes() if c.before != c.after}
+
+    def changes(self) -> list[StateChange]:
+        """Every node whose state changed since the previous step, sorted by name: status changes, and for snapshot
+        steps also nodes recomputed with the same status (their state version moved), with values before/after."""
+        before = self._view(self.index - 1) if self.index > 0 else {}
+        after = self._view(self.index)
+        found: list[StateChange] = []
+        for name in sorted({*before, *after}):
+            old, new = before.get(name), after.get(name)
+            old_status = old["status"] if old else "unresolved"
+            new_status = new["status"] if new else "unresolved"
+            moved = (old or {}).get("version") != (new or {}).get("version")
+            if old_status == new_status and not (moved and self._versions is not None):
+                continue
+            found.append(StateChange(name, old_status, new_status, (old or {}).get("value"), (new or {}).get("value")))
+        return found
+
+    def describe(self) -> str:
+        """One line: ``step 3/7: version 3 — waiting`` or ``step 12/40: node_waiting approval — waiting``."""
+        if self._log is not None:
+            step = self._log.step(self.index)
+            what = f"{step.type} {step.node or ''}".strip()
+        else:
+            what = f"version {self._version(self.index).version}"
+        return f"step {self.index + 1}/{len(self)}: {what} — {self.current_status}"
+
+    # ------------------------------------------------------------------ views
+    def svg(self) -> str | None:
+        """The graph coloured by the node states at this step (``None`` when the contract class is unknown: pass
+        ``graph=``)."""
+        if self.graph is None:
+            return None
+        if self.index not in self._svgs:
+            if len(self._svgs) >= _SVG_CACHE:
+                self._svgs.pop(next(iter(self._svgs)))
+            self._svgs[self.index] = render_graph(self.graph, states=self._view(self.index), status=self.current_status,
+                                                  engine=self.engine)
+        return self._svgs[self.index]
+
+    def diff_table_html(self) -> str:
+        """The changes of this step as an HTML table (statuses as badges)."""
+        changes = self.changes()
+        if not changes:
+            return h.heading("no node changed at this step")
+        with_values = self._versions is not None
+        columns = ["node", "before", "after", *(["value before", "value after"] if with_values else [])]
+        rows = [[c.node, c.before, c.after, *([c.value_before or "", c.value_after or ""] if with_values else [])]
+                for c in changes]
+        return _table(rows, columns, badges=(1, 2))
+
+    def to_html(self) -> str:
+        title = f"SnapshotStepper {getattr(self.graph, 'name', '')}".strip()
+        parts = [h.heading(title, self.current_status, self.describe()), self.diff_table_html()]
+        svg = self.svg()
+        if svg:
+            parts.append(svg)
+        return "".join(parts)
+
+    def to_text(self) -> str:
+        lines = [self.describe()]
+        for c in self.changes():
+            line = f"  {c.node}: {c.before} -> {c.after}"
+            if c.before == c.after and c.value_after is not None:
+                line += f" (recomputed: {c.value_before} -> {c.value_after})"
+            lines.append(line)
+        return "\n".join(lines)
+
+    @property
+    def widget(self) -> Any:
+        """Play, previous/next buttons, a step slider, the coloured graph and the diff table (ipywidgets 8)."""
+        if self._widget is None:
+            self._widget = self._build()
+        return self._widget
+
+    def _build(self) -> Any:
+        import ipywidgets as w
+
+        last = len(self) - 1
+        self._slider = w.IntSlider(value=self.index, min=0, max=last, description="step", continuous_update=False)
+        self._play = w.Play(value=self.index, min=0, max=last, interval=700, description="play")
+        w.jslink((self._play, "value"), (self._slider, "value"))
+        back, forward = w.Button(description="◀ prev"), w.Button(description="next ▶")
+        back.on_click(lambda _: self.prev())
+        forward.on_click(lambda _: self.next())
+        self._body = w.HTML(self.to_html())
+        self._slider.observe(lambda change: self.goto(int(change["new"])), names="value")
+        return w.VBox([w.HBox([self._play, back, self._slider, forward]), self._body])
+
+    def _refresh(self) -> None:
+        if self._slider.value != self.index:
+            self._slider.value = self.index
+        self._body.value = self.to_html()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from igniter_nb.notebook.widgets import _bundle
+
+        return _bundle(self, self.to_text(), self.to_html())
+
+    # ------------------------------------------------------------------ internals
+    def _version(self, index: int) -> _Version:
+        assert self._versions is not None
+        return self._versions[index]
+
+    def _view(self, index: int) -> dict[str, dict[str, Any]]:
+        view = self._views.get(index)
+        if view is None:
+            if self._log is not None:
+                view = {name: {"status": st.status, "waiting_for": list(st.waiting_for), "event": st.event,
+                               "error_type": st.error, "version": None, "value": None}
+                        for name, st in self._log.states_at(index).items()}
+            else:
+                view = _snapshot_view(self._version(index).snapshot)
+            self._views[index] = view
+        return view
+
+
+# ------------------------------------------------------------------------------------------------- sources
+
+
+class _Version:
+    """A saved version whose snapshot JSON is parsed on first use."""
+
+    __slots__ = ("_snapshot", "_text", "graph", "saved_at", "status", "version")
+
+    def __init__(self, version: int, saved_at: dt.datetime | None, status: str | None, graph: str | None,
+                 snapshot: Mapping[str, Any] | None = None, text: str | None = None) -> None:
+        self.version = version
+        self.saved_at = saved_at
+        self.status = status
+        self.graph = graph
+        self._snapshot = dict(snapshot) if snapshot is not None else None
+        self._text = text
+
+    @property
+    def snapshot(self) -> dict[str, Any]:
+        if self._snapshot is None:
+            data = json.loads(self._text or "{}")
+            self._snapshot = data if isinstance(data, dict) else {}
+            self._text = None
+        return self._snapshot
+
+
+def _store_versions(store: Any, execution_id: str) -> list[_Version]:
+    reader = getattr(store, "history_records", None)
+    if callable(reader):
+        return [_Version(int(r.version), r.updated_at, r.status, r.graph, r.snapshot) for r in reader(execution_id)]
+    snapshots = list(store.history(execution_id))
+    latest = store.record(execution_id)
+    versions = []
+    for number, snap in enumerate(snapshots, start=1):
+        last = number == len(snapshots)
+        versions.append(_Version(number, latest.updated_at if last else None, latest.status if last else None,
+                                 latest.graph if last else snap.get("graph"), snap))
+    return versions
+
+
+def _read(path: str | os.PathLike[str], execution_id: str | None) -> pd.DataFrame:
+    """A parquet file or dataset as a frame; for a snapshot log and a known execution only its rows."""
+    import pyarrow.dataset as ds
+
+    root = os.fspath(path)
+    if execution_id is not None and os.path.isdir(os.path.join(root, execution_id)):  # ParquetStore layout
+        folder = os.path.join(root, execution_id)
+        dataset = ds.dataset(folder, format="parquet")
+    else:
+        dataset = ds.dataset(root, format="parquet")  # names starting with "_" or "." are skipped
+    names = set(dataset.schema.names)
+    if execution_id is not None and "execution_id" in names:
+        table = dataset.to_table(filter=ds.field("execution_id") == execution_id)
+    else:
+        table = dataset.to_table()
+    return table.to_pandas()
+
+
+def _pick_execution(frame: pd.DataFrame, execution_id: str | None, source: Any) -> str:
+    ids = sorted({str(v) for v in frame["execution_id"].dropna().unique()})
+    if execution_id is not None:
+        if execution_id not in ids:
+            raise ValueError(f"execution {execution_id!r} is not in this snapshot log")
+        return execution_id
+    if len(ids) == 1:
+        return ids[0]
+    where = f" ({source})" if isinstance(source, str | os.PathLike) else ""
+    listed = ", ".join(ids[:5]) + (", …" if len(ids) > 5 else "")
+    raise ValueError(f"the snapshot log{where} holds {len(ids)} executions; pick one with execution_id= ({listed})"
+                     if ids else f"the snapshot log{where} is empty")
+
+
+def _log_versions(frame: pd.DataFrame) -> list[_Version]:
+    ordered = frame.sort_values("version", kind="stable") if len(frame) else frame
+    cols = {c: ordered[c].tolist() if c in ordered else [None] * len(ordered) for c in SNAPSHOT_LOG_COLUMNS}
+    versions = []
+    for i in range(len(ordered)):
+        saved: Any = cols["saved_at"][i]
+        if hasattr(saved, "to_pydatetime"):
+            saved = saved.to_pydatetime()
+        saved_at = saved if isinstance(saved, dt.datetime) else None
+        raw = cols["snapshot"][i]
+        text, snap = (raw, None) if isinstance(raw, str) else (None, raw if isinstance(raw, Mapping) else {})
+        status = cols["status"][i]
+        graph = cols["graph"][i]
+        number: Any = cols["version"][i]
+        versions.append(_Version(int(number) if number is not None else i + 1, saved_at,
+                                 status if isinstance(status, str) else None, graph if isinstance(graph, str) else None,
+                                 snap, text))
+    return versions
+
+
+# ------------------------------------------------------------------------------------------------- states
+
+
+def _snapshot_view(snapshot: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Node name → a small state summary of a stored ``igniter_nb.snapshot/1`` (values decoded for display)."""
+    states = snapshot.get("states")
+    if not isinstance(states, Mapping):
+        return {}
+    view: dict[str, dict[str, Any]] = {}
+    for name, st in states.items():
+        if not isinstance(st, Mapping):
+            continue
+        status = str(st.get("status") or "unresolved")
+        value = st.get("value")
+        deferred = _deferred(value) if status in ("pending", "waiting") else None
+        error = st.get("error")
+        error_type = error.get("type") if isinstance(error, Mapping) else (str(error) if error else None)
+        view[str(name)] = {
+            "status": status,
+            "version": st.get("version"),
+            "waiting_for": list(st.get("waiting_for") or ()),
+            "event": (deferred or {}).get("event") or st.get("event"),
+            "error_type": error_type,
+            "value": _value_text(value, error, deferred),
+        }
+    return view
+
+
+def _deferred(value: Any) -> dict[str, Any] | None:
+    from igniter_nb.notebook.frames import _deferred_of
+
+    return _deferred_of(value)
+
+
+def _value_text(value: Any, error: Any, deferred: Mapping[str, Any] | None = None) -> str | None:
+    """A short display text of a stored (codec-encoded) value, of the stored error, or of what a node waits on."""
+    if isinstance(error, Mapping):
+        return h.short(f"{error.get('type')}: {error.get('message')}", 80)
+    if deferred is not None:
+        return f"waits for event {deferred['event']}" if deferred.get("event") else f"pending on token {deferred['token']}"
+    if value is None:
+        return None
+    return h.short(_display(value), 80)
+
+
+def _display(value: Any) -> Any:
+    from igniter_nb.diagnostics.states import display_value
+    from igniter_nb.notebook.frames import _decoded
+
+    if isinstance(value, Mapping) and value.get("__ig__") in ("child_result", "collection_result"):
+        inner: Mapping[str, Any] = value["value"] if isinstance(value.get("value"), Mapping) else {}
+        kind = "result" if value["__ig__"] == "child_result" else "collection"
+        return {"type": kind, **inner}
+    return display_value(_decoded(value))
+
+
+def _table(rows: list[list[str]], columns: list[str], *, badges: tuple[int, ...]) -> str:
+    """An HTML table of text cells (escaped), the ``badges`` columns drawn as status badges."""
+    from html import escape
+
+    head = "".join(f"<th {h.HEAD}>{escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td {h.CELL}>{h.badge(v) if k in badges else escape(v)}</td>"
+                                    for k, v in enumerate(row)) + "</tr>" for row in rows)
+    return f"<table {h.TABLE}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _graph_for(graph: Any, name: str | None) -> Any:
+    """A ``CompiledGraph`` from what was given (graph, contract class or instance) or the registry by name."""
+    if graph is not None:
+        if hasattr(graph, "nodes") and hasattr(graph, "dep_plan"):
+            return graph
+        inner = getattr(graph, "graph", None) or getattr(getattr(graph, "execution", None), "graph", None)
+        if inner is not None:
+            return inner
+        raise TypeError(f"graph= must be a CompiledGraph, a contract class or a contract, got {graph!r}")
+    if name:
+        from igniter_nb.compiler.registry import lookup_contract
+
+        cls = lookup_contract(name)
+        if cls is not None:
+            return cls.compiled_graph()
+    return None
+
+
+__all__ = ["SNAPSHOT_LOG_COLUMNS", "SavedVersion", "SnapshotStepper", "StateChange"]
