@@ -71,6 +71,9 @@ def _trees(execution: Execution, root: str) -> dict[str, dict[str, Any]]:
                 out = graph.output(dep)
                 deps.append(_tree_entry(out, _child_output_state(execution, out), [trees[dep_root]]))
         trees[name] = _tree_entry(node, execution.states.get(name), deps)
+        selection = execution.children.selection(name) if node.kind == "branch" else None
+        if selection is not None:  # which case a branch matched, and the contract it ran
+            trees[name]["selection"] = dict(selection)
     return trees
 
 

@@ -263,3 +263,41 @@ def test_explain_shows_the_contract_the_branch_ran():
 def test_duplicate_case_values_follow_the_runtime_match_rule():
     with pytest.raises(ig.ValidationError, match="duplicate case values"):
         fee_contract([(1, Domestic), (1.0, International)])
+
+
+def test_explain_shows_the_matched_case_of_a_branch():
+    import igniter_nb as ig
+
+    @ig.contract
+    def Small(c):
+        c.input("amount", type="integer")
+        c.compute("label", depends_on=["amount"], call=lambda amount: f"small {amount}")
+        c.output("label")
+
+    @ig.contract
+    def Large(c):
+        c.input("amount", type="integer")
+        c.compute("label", depends_on=["amount"], call=lambda amount: f"large {amount}")
+        c.output("label")
+
+    @ig.contract
+    def Router(c):
+        c.input("amount", type="integer")
+        c.branch("route", selector="amount", cases=[(lambda v: v > 100, Large)], default=Small,
+                 inputs={"amount": "amount"})
+        c.export("label", source="route")
+
+    r = Router(amount=500)
+    assert r.result.label == "large 500"
+    tree = r.result.explain("label")
+    route = None
+    stack = [tree["dependencies"]]
+    while route is None and stack:
+        entry = stack.pop()
+        if isinstance(entry, dict) and entry.get("name") == "route":
+            route = entry
+        deps = entry.get("dependencies", []) if isinstance(entry, dict) else entry
+        stack.extend(deps if isinstance(deps, list) else [deps])
+    assert route is not None
+    assert route["selection"]["selected_contract"] == "Large"
+    assert route["selection"]["selector_value"] == 500
