@@ -554,7 +554,8 @@ class EventSimulator:
                  h.table(rows, ["active workflow", "status", "waiting for"], total=len(rows)),
                  h.table([[self.event or "—", ", ".join(self.awaited_events()) or "none"]],
                          ["selected event", "still awaited"], status_column=None),
-                 h.pre(self.payload_text), self._message_html(), self.diagnostics_html()]
+                 '<div style="font-family:Helvetica,Arial,sans-serif;font-size:12px;color:#475569;margin-top:4px">'
+                 "payload (JSON)</div>" + h.pre(self.payload_text), self._message_html(), self.diagnostics_html()]
         svg = self.svg()
         if svg:
             parts.append(svg)
