@@ -49,8 +49,8 @@ class SavedVersion(NamedTuple):
 
 
 class StateChange(NamedTuple):
-    """A node whose state differs from the previous step: status before/after, and (for snapshots) its value
-    before/after as short text when the node was recomputed (its state version moved)."""
+    """A node whose state differs from the previous step: status before/after and (for snapshot steps) its value
+    before/after as short text."""
 
     node: str
     before: str
@@ -67,7 +67,7 @@ class SnapshotStepper:
     sources, the stored snapshot dict otherwise), ``version`` (the ``SavedVersion`` of a snapshot step),
     ``current_states`` (node → ``{status, version, waiting_for, event, error_type, value}``),
     ``current_status``, ``diff()`` (``{node: (status before, status after)}`` against the previous step),
-    ``changes()`` (``StateChange`` rows, also for nodes that recomputed without changing status), ``svg()``
+    ``changes()`` (``StateChange`` rows, also for nodes whose value changed with the same status), ``svg()``
     (the graph coloured at this step) and ``widget`` (slider, play, previous/next, graph and diff table).
     """
 
@@ -189,7 +189,8 @@ class SnapshotStepper:
 
     def changes(self) -> list[StateChange]:
         """Every node whose state changed since the previous step, sorted by name: status changes, and for snapshot
-        steps also nodes recomputed with the same status (their state version moved), with values before/after."""
+        steps also nodes whose value changed with the same status (recomputed, or an input updated), with their
+        values before and after as short text."""
         before = self._view(self.index - 1) if self.index > 0 else {}
         after = self._view(self.index)
         found: list[StateChange] = []
@@ -197,9 +198,8 @@ class SnapshotStepper:
             old, new = before.get(name), after.get(name)
             old_status = old["status"] if old else "unresolved"
             new_status = new["status"] if new else "unresolved"
-            moved = (old or {}).get("version") != (new or {}).get("version")
-            if old_status == new_status and not (moved and self._versions is not None):
-                continue
+            if old_status == new_status and (self._versions is None or (old or {}).get("value") == (new or {}).get("value")):
+                continue  # same status and same value: re-resolving to the same thing is no change
             found.append(StateChange(name, old_status, new_status, (old or {}).get("value"), (new or {}).get("value")))
         return found
 
@@ -249,7 +249,7 @@ class SnapshotStepper:
         for c in self.changes():
             line = f"  {c.node}: {c.before} -> {c.after}"
             if c.before == c.after and c.value_after is not None:
-                line += f" (recomputed: {c.value_before} -> {c.value_after})"
+                line += f" (value: {c.value_before} -> {c.value_after})"
             lines.append(line)
         return "\n".join(lines)
 
@@ -408,14 +408,15 @@ def _snapshot_view(snapshot: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             continue
         status = str(st.get("status") or "unresolved")
         value = st.get("value")
-        deferred = _deferred(value) if status in ("pending", "waiting") else None
+        tagged = isinstance(value, Mapping) and value.get("__ig__") == "deferred"  # also a stale node's old wait
+        deferred = _deferred(value) if tagged or status in ("pending", "waiting") else None
         error = st.get("error")
         error_type = error.get("type") if isinstance(error, Mapping) else (str(error) if error else None)
         view[str(name)] = {
             "status": status,
             "version": st.get("version"),
             "waiting_for": list(st.get("waiting_for") or ()),
-            "event": (deferred or {}).get("event") or st.get("event"),
+            "event": ((deferred or {}).get("event") or st.get("event")) if status in ("pending", "waiting") else None,
             "error_type": error_type,
             "value": _value_text(value, error, deferred),
         }

@@ -113,7 +113,7 @@ def test_recomputed_nodes_show_in_changes_but_not_in_the_status_diff(tmp_path):
     assert "order_total" not in st.diff()
     assert changes["order_total"].before == changes["order_total"].after == "succeeded"
     assert (changes["order_total"].value_before, changes["order_total"].value_after) == ("100", "200")
-    assert "order_total: succeeded -> succeeded (recomputed: 100 -> 200)" in st.to_text()
+    assert "order_total: succeeded -> succeeded (value: 100 -> 200)" in st.to_text()
 
 
 def test_a_failed_version_shows_its_error(tmp_path):
