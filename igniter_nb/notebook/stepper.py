@@ -105,7 +105,11 @@ class SnapshotStepper:
             raise ValueError(f"nothing to step through: the source has no events or saved versions{found}")
         if self._versions is not None and self.execution_id is None:
             self.execution_id = execution_id
-        self.graph = _graph_for(graph, graph_name)
+        ref = None
+        if self._versions is not None:
+            contract = self._versions[-1].snapshot.get("contract")
+            ref = contract if isinstance(contract, str) else None
+        self.graph = _graph_for(graph, graph_name, ref)
 
     def __len__(self) -> int:
         return len(self._log) if self._log is not None else len(self._versions or [])
@@ -461,8 +465,10 @@ def _table(rows: list[list[str]], columns: list[str], *, badges: tuple[int, ...]
     return f"<table {h.TABLE}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _graph_for(graph: Any, name: str | None) -> Any:
-    """A ``CompiledGraph`` from what was given (graph, contract class or instance) or the registry by name."""
+def _graph_for(graph: Any, name: str | None, ref: str | None = None) -> Any:
+    """A ``CompiledGraph`` from what was given (graph, contract class or instance), else from the contract registry:
+    by the snapshot's ``module:QualName`` first (graph names need not be unique), then by graph name. A class that
+    cannot be found or compiled gives ``None`` (the stepper then draws no picture)."""
     if graph is not None:
         if hasattr(graph, "nodes") and hasattr(graph, "dep_plan"):
             return graph
@@ -470,12 +476,18 @@ def _graph_for(graph: Any, name: str | None) -> Any:
         if inner is not None:
             return inner
         raise TypeError(f"graph= must be a CompiledGraph, a contract class or a contract, got {graph!r}")
-    if name:
-        from igniter_nb.compiler.registry import lookup_contract
+    from igniter_nb.compiler.registry import lookup_contract
 
-        cls = lookup_contract(name)
-        if cls is not None:
-            return cls.compiled_graph()
+    for key in (ref, name):
+        cls = lookup_contract(key) if key else None
+        if cls is None:
+            continue
+        try:
+            compiled = cls.compiled_graph()
+        except Exception:  # e.g. another class of the same name without a definition
+            continue
+        if name is None or compiled.name == name:
+            return compiled
     return None
 
 

@@ -229,3 +229,20 @@ def test_one_step_is_well_under_100_ms(tmp_path):
         st.to_html()
         worst = max(worst, time.perf_counter() - start)
     assert worst <= 0.1, f"slowest step took {worst * 1000:.1f} ms"
+
+
+def test_the_graph_comes_from_the_snapshot_contract_not_a_namesake(tmp_path):
+    # graph names need not be unique: the stored `module:QualName` decides; a namesake that cannot compile is skipped
+    import nb_store_contracts
+
+    store = _store("memory", tmp_path)
+    eid = _pricing_history(store)
+
+    class NbAsyncPricing(ig.Contract):  # registered last under the same name, with another graph
+        def define(c):
+            c.input("other")
+            c.output("other")
+
+    assert ig.nb.SnapshotStepper(store, eid).graph is nb_store_contracts.NbAsyncPricing.graph
+    store.save({"execution_id": "x-2", "contract": "nowhere:Missing", "states": {}}, graph="NbAsyncPricing")
+    assert ig.nb.SnapshotStepper(store, "x-2").graph is NbAsyncPricing.graph  # by name, when the ref is unknown
