@@ -199,7 +199,7 @@ class Contract(StatusFlags):
         store = store if store is not None else default_store()
         record = store.record(execution_id)
         contract = cls.restore(record.snapshot, store=store)
-        contract.execution.store_version = record.version
+        contract.execution.loaded_from_store(record.version)
         return contract
 
     @classmethod
@@ -210,6 +210,7 @@ class Contract(StatusFlags):
         contract = cls.restore_from_store(execution_id, store=store)
         contract.execution.resume_by_token(token, value)
         if contract.execution.runner.name != "store":
+            contract.execution.resolve_all()
             persist(contract.execution, contract.execution.store)
         return contract
 

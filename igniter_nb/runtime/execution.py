@@ -60,6 +60,7 @@ class Execution:
         self.children = ChildRuns(self)
         self.last_status: Status | None = None
         self.store_version: int | None = None  # the store version this execution last wrote or was read at
+        self.saved_seq = -1  # seq of the last event included in this execution's last save
 
     # ------------------------------------------------------------------ reading
     def resolve(self, name: str) -> NodeState:
@@ -192,6 +193,11 @@ class Execution:
             invalidate_dependents(self, (node.name,), node.name)
         self._announce_after_resume()
         self.runner.after_resume(self)
+
+    def loaded_from_store(self, version: int) -> None:
+        """Record that this execution is what the store holds at ``version`` (for compare-and-set saves)."""
+        self.store_version = version
+        self.saved_seq = self.bus.events[-1].seq if self.bus.events else 0
 
     def _announce_after_resume(self) -> None:
         """If the resume left nothing to recompute for the outputs (the resumed node feeds an output directly),

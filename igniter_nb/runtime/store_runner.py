@@ -15,9 +15,14 @@ if TYPE_CHECKING:
     from igniter_nb.runtime.execution import Execution
 
 
-def persist(execution: Execution, store: Any) -> int:
-    """Save ``execution`` into ``store`` (CAS on the last version it wrote or read); returns the new version."""
+def persist(execution: Execution, store: Any) -> int | None:
+    """Save ``execution`` into ``store`` (CAS on the last version it wrote or read); returns the new version,
+    or ``None`` when nothing happened since this execution's last save (no second identical version)."""
     from igniter_nb.runtime.snapshot import snapshot_execution
+
+    last_seq = execution.bus.events[-1].seq if execution.bus.events else 0
+    if execution.saved_seq == last_seq and execution.store_version is not None and execution.store_version > 0:
+        return None
 
     snap = snapshot_execution(execution)
     workflow = execution.workflow or {}
@@ -37,6 +42,7 @@ def persist(execution: Execution, store: Any) -> int:
         expected_version=execution.store_version,
     )
     execution.store_version = version
+    execution.saved_seq = last_seq
     return int(version)
 
 
@@ -60,6 +66,9 @@ class StoreRunner(InlineRunner):
         persist(execution, self.store_for(execution))
 
     def after_resume(self, execution: Execution) -> None:
+        # A worker that resumes wants the outputs computed and saved, not a "succeeded" record with stale
+        # dependents: resolve (its lifecycle saves), then save if that lifecycle had nothing to do.
+        execution.resolve_all()
         persist(execution, self.store_for(execution))
 
 

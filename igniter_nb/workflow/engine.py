@@ -214,7 +214,7 @@ def deliver_event(
         record = store.record(execution_id)
         contract = cls.restore(record.snapshot, store=store)
         ex = contract.execution
-        ex.store_version = record.version
+        ex.loaded_from_store(record.version)
         wf = ex.workflow
         if wf is None or wf.get("status") not in ACTIVE:
             continue  # finished between the lookup and the read: look again
@@ -271,7 +271,7 @@ def _update_active(cls: Any, store: Any, execution_id: str, change: Any) -> Any:
     for _ in range(MAX_ATTEMPTS):
         record = store.record(execution_id)
         contract = cls.restore(record.snapshot, store=store)
-        contract.execution.store_version = record.version
+        contract.execution.loaded_from_store(record.version)
         wf = contract.execution.workflow
         if wf is None or wf.get("status") not in ACTIVE:
             return None
