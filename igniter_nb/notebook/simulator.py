@@ -645,10 +645,10 @@ class EventSimulator:
             self._w_event.options = events
             self._w_event.value = self.event if self.event in events else None
             self._w_payload.value = self.payload_text
-            self._w_status.value = self._status_html()
             self._w_message.value = self._message_html()
             self._w_graph.value = self.svg() or ""
             self._w_diagnostics.value = self.diagnostics_html()
+            self._w_status.value = self._status_html()  # last: a front end seeing the new status has the rest
         finally:
             self._syncing = False
 

@@ -206,9 +206,13 @@ def test_simulator_deliver_button_completes_the_workflow(lab: Lab, browser: obje
         deliver = sim.locator("button.igniter-deliver")
         assert deliver.inner_text().strip() == "Deliver"
         deliver.click()
+        # each part of the widget is its own model, updated by its own message: wait for all of them
         page.wait_for_function(
-            "() => { const s = document.querySelector('.igniter-event-simulator .igniter-sim-status');"
-            " return s && s.innerText.includes('succeeded'); }", timeout=60_000)
+            "() => { const q = c => document.querySelector('.igniter-event-simulator .' + c);"
+            " const s = q('igniter-sim-status'), g = q('igniter-sim-graph'), d = q('igniter-sim-diagnostics');"
+            " return s && g && d && s.innerText.includes('succeeded')"
+            " && !g.innerHTML.includes('data-status=\"waiting\"') && d.innerText.includes('pro'); }",
+            timeout=60_000)
 
         graph_after = graph.inner_html()
         assert graph_after != graph_before, "the rendered graph did not change after Deliver"
