@@ -61,7 +61,48 @@ def encode(value: Any, *, node: str | None = None, path: str = "") -> JSONValue:
     ``node`` names the graph node the value belongs to and ``path`` where the value sits (e.g. ``"inputs.order"``);
     both only serve error messages. Raises ``SnapshotEncodingError`` for unsupported values and cycles.
     """
+    plain = _plain_copy(value, 0)
+    if plain is not _NOT_PLAIN:
+        return plain
     return _Encoder(node).encode(value, path, 0)
+
+
+_NOT_PLAIN: Any = object()
+
+
+def _plain_copy(value: Any, depth: int) -> Any:
+    """A copy of ``value`` if it is plain JSON data (the common case), else ``_NOT_PLAIN``.
+
+    Much cheaper than the full encoder, which tracks paths for its error messages.
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else _NOT_PLAIN
+    if depth > 64:
+        return _NOT_PLAIN  # deep (or self-containing): let the full encoder decide
+    if kind is dict:
+        if TAG in value:
+            return _NOT_PLAIN
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                return _NOT_PLAIN
+            c = _plain_copy(v, depth + 1)
+            if c is _NOT_PLAIN:
+                return c
+            out[k] = c
+        return out
+    if kind is list:
+        items = []
+        for v in value:
+            c = _plain_copy(v, depth + 1)
+            if c is _NOT_PLAIN:
+                return c
+            items.append(c)
+        return items
+    return _NOT_PLAIN
 
 
 class _Encoder:

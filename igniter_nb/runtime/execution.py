@@ -61,6 +61,7 @@ class Execution:
         self.last_status: Status | None = None
         self.store_version: int | None = None  # the store version this execution last wrote or was read at
         self.saved_seq = -1  # seq of the last event included in this execution's last save
+        self.encoded_events: list[dict[str, Any]] = []  # snapshot form of bus.events, filled as saves need it
 
     # ------------------------------------------------------------------ reading
     def resolve(self, name: str) -> NodeState:

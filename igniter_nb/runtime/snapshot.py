@@ -146,15 +146,7 @@ def snapshot_execution(execution: Execution) -> dict[str, Any]:
                 "shipped": shipped,
             })
         collections[name] = {"contract": _contract_ref(run.contract), "items": items}
-    events = []
-    for e in execution.bus.events:
-        try:
-            payload = codec.encode(dict(e.payload) if e.payload else {}, node=e.node, path=f"events[{e.seq}].payload")
-        except SnapshotEncodingError:
-            payload = {"unencodable": True}
-        events.append({"seq": e.seq, "type": e.type, "node": e.node, "path": e.path,
-                       "status": str(e.status) if e.status is not None else None, "payload": payload,
-                       "timestamp": e.timestamp})
+    events = _encoded_events(execution)
     try:
         inputs = codec.encode(dict(execution.inputs), path="inputs")
         bound = codec.encode(dict(execution.bound_events), path="bound_events")
@@ -182,6 +174,28 @@ def snapshot_execution(execution: Execution) -> dict[str, Any]:
         "workflow": workflow,
         "saved_at": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
     }
+
+
+def _encode_event(e: Event) -> dict[str, Any]:
+    try:
+        payload = codec.encode(dict(e.payload) if e.payload else {}, node=e.node, path=f"events[{e.seq}].payload")
+    except SnapshotEncodingError:
+        payload = {"unencodable": True}
+    return {"seq": e.seq, "type": e.type, "node": e.node, "path": e.path,
+            "status": str(e.status) if e.status is not None else None, "payload": payload, "timestamp": e.timestamp}
+
+
+def _encoded_events(execution: Execution) -> list[dict[str, Any]]:
+    """The event log, encoded. Events never change, so each is encoded once per execution (and a restored
+    log keeps the encoded form it was read from): a save costs what happened since the last one."""
+    events = execution.bus.events
+    cache = execution.encoded_events
+    n = len(cache)
+    if n > len(events) or (n and cache[-1]["seq"] != events[n - 1].seq):
+        cache.clear()  # the log was replaced
+        n = 0
+    cache.extend(_encode_event(e) for e in events[n:])
+    return list(cache)
 
 
 def snapshot_child(child: Any) -> dict[str, Any]:
@@ -276,10 +290,12 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any]) -> None:
     execution.bound_events.update(codec.decode(snapshot.get("bound_events") or {}))
     workflow = snapshot.get("workflow")
     execution.workflow = codec.decode(workflow) if workflow is not None else None
+    raw_events = list(snapshot.get("events") or ())
     events = [Event(int(e["seq"]), e["type"], execution.execution_id, e.get("node"), e.get("path"), e.get("status"),
                     codec.decode(e.get("payload") or {}), float(e.get("timestamp") or 0.0))
-              for e in snapshot.get("events") or ()]
+              for e in raw_events]
     execution.bus.replace(execution.execution_id, events)
+    execution.encoded_events[:] = raw_events
 
 
 def restore_nested(cls: Any, data: Mapping[str, Any]) -> Any:
