@@ -190,6 +190,14 @@ class CollectionResult:
         """``{mode, summary, items: {key: item.to_dict()}}``."""
         return {"mode": self.mode, "summary": self.summary, "items": {k: i.to_dict() for k, i in self.items.items()}}
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        try:
+            from igniter_nb.notebook.reprs import collection_mimebundle
+        except ImportError:
+            return {"text/plain": repr(self)}
+        bundle: dict[str, Any] = collection_mimebundle(self)
+        return bundle
+
     def to_frame(self) -> pd.DataFrame:
         """One row per item: key, status, error_type, error, child_execution_id, then the child's outputs
         (succeeded items only; an output named like one of those columns becomes ``output_<name>``)."""

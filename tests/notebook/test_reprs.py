@@ -204,3 +204,22 @@ def test_output_is_identical_in_two_fresh_processes_without_dot(tmp_path):
     assert "data-box=" in svg  # drawn by the pure-Python layout
     parse(svg)
     _assert_same(first, second)
+
+
+def test_collection_result_displays_itself_without_the_extension():
+    import igniter_nb as ig
+
+    @ig.contract
+    def ReprItem(c):
+        c.input("id")
+        c.output("id")
+
+    @ig.contract
+    def ReprColl(c):
+        c.input("items")
+        c.collection("all", source="items", each=ReprItem, key="id")
+        c.output("all")
+
+    bundle = ReprColl(items=[{"id": 1}, {"id": 2}]).result.all._repr_mimebundle_()
+    assert "text/plain" in bundle and "total=2" in bundle["text/plain"]
+    assert "text/html" in bundle
