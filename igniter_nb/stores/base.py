@@ -112,6 +112,19 @@ class ExecutionStore(Protocol):
         """
         ...
 
+    def correlations(
+        self, graph: str, *, active_only: bool = True, limit: int = 1000
+    ) -> builtins.list[tuple[str, dict[str, Any]]]:
+        """``(execution_id, correlation)`` of the executions of ``graph`` that have a correlation, most recently
+        saved first, at most ``limit`` of them; only the *active* ones unless ``active_only=False``.
+
+        Read from the metadata and indexes the store keeps beside the snapshots — no snapshot is loaded or
+        decoded, so it stays cheap however large the snapshots are (the workflow engine calls it to suggest the
+        nearest correlations when an event names an unknown one). "Most recently saved" is the same order as in
+        :meth:`find_latest_by_correlation`. An unknown graph gives ``[]``; ``limit=0`` gives ``[]``.
+        """
+        ...
+
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         """Latest records, optionally filtered, ordered by ``updated_at`` then id."""
         ...
@@ -195,6 +208,16 @@ def check_version(expected_version: Any) -> int | None:
     if type(expected_version) is not int or expected_version < 0:
         raise StoreArgumentError(f"expected_version must be an int >= 0 or None, got {expected_version!r}")
     return expected_version
+
+
+def check_listing(graph: Any, active_only: Any, limit: Any) -> str:
+    """Validate the arguments of ``correlations()``; returns the graph name."""
+    check_graph(graph)
+    if not isinstance(active_only, bool):
+        raise StoreArgumentError(f"active_only must be a bool, got {active_only!r:.80}")
+    if type(limit) is not int or limit < 0:
+        raise StoreArgumentError(f"limit must be an int >= 0, got {limit!r:.80}")
+    return str(graph)
 
 
 def canonical_correlation(correlation: Any) -> str:

@@ -40,6 +40,7 @@ from igniter_nb.stores.base import (
     check_execution_id,
     check_filters,
     check_graph,
+    check_listing,
     dump_json,
     ensure_aware,
     exclusive_lock,
@@ -48,6 +49,8 @@ from igniter_nb.stores.base import (
 )
 
 _CURRENT = "current.json"
+_SNAPSHOT_FIELD = b',"snapshot":'  # the envelope's last field: everything before it is the metadata
+_HEAD_CHUNK = 4096
 
 
 class FileStore(StoreBase):
@@ -148,6 +151,40 @@ class FileStore(StoreBase):
                 return owner
         return None
 
+    def correlations(
+        self, graph: str, *, active_only: bool = True, limit: int = 1000
+    ) -> builtins.list[tuple[str, dict[str, Any]]]:
+        """Read from ``index/`` (active) or ``latest/`` (any status), then the metadata head of each candidate's
+        ``current.json`` — never its snapshot — for the save time and to skip entries a killed writer left stale.
+        """
+        check_listing(graph, active_only, limit)
+        if limit == 0:
+            return []
+        candidates: builtins.list[tuple[str, str]] = []  # (execution id, canonical correlation)
+        with os.scandir(self._index if active_only else self._latest_dir) as entries:
+            for entry in entries:
+                if entry.name.startswith(".") or not entry.name.endswith(".json"):
+                    continue  # a temporary file of a writer
+                data = self._read_envelope(Path(entry.path))
+                if data is None or data.get("graph") != graph or not isinstance(data.get("correlation"), str):
+                    continue
+                owners = [data.get("execution_id")] if active_only else data.get("ids", [])
+                candidates.extend((owner, data["correlation"]) for owner in owners if isinstance(owner, str))
+        heads: dict[str, dict[str, Any] | None] = {}
+        found = []
+        for owner, correlation_json in candidates:
+            if owner not in heads:
+                heads[owner] = self._head(owner)
+            head = heads[owner]
+            if head is None:
+                continue
+            meta = _metadata(head)
+            if (meta.active_key if active_only else meta.correlation_key) != (graph, correlation_json):
+                continue  # stale: the execution's current version says otherwise
+            found.append((ensure_aware(dt.datetime.fromisoformat(head["saved_at"])), owner, correlation_json))
+        found.sort(reverse=True)  # newest save first; equal times by id, descending (as in the SQL store)
+        return [(owner, json.loads(correlation_json)) for _, owner, correlation_json in found[:limit]]
+
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)
         records = []
@@ -241,6 +278,30 @@ class FileStore(StoreBase):
             return
         if entry.get("execution_id") == execution_id:
             path.unlink(missing_ok=True)
+
+    def _head(self, execution_id: str) -> dict[str, Any] | None:
+        """The metadata of ``current.json`` (id, version, saved_at, graph, correlation, status) without reading
+        or decoding its snapshot; None when the execution is not stored (or the id is not a valid one)."""
+        try:
+            path = self._executions / check_execution_id(execution_id) / _CURRENT
+        except ValueError:
+            return None  # a hand-edited index entry: never let it name a path outside the store
+        data = b""
+        try:
+            with open(path, "rb") as handle:
+                while True:
+                    chunk = handle.read(_HEAD_CHUNK)
+                    data += chunk
+                    # Inside the JSON strings before it every '"' is escaped, so the first match is the field.
+                    cut = data.find(_SNAPSHOT_FIELD)
+                    if cut >= 0:
+                        return json.loads(data[:cut] + b"}")  # type: ignore[no-any-return]
+                    if not chunk:
+                        raise StoreError(f"corrupt store file {path}: no snapshot field")
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except ValueError as exc:
+            raise StoreError(f"corrupt store file {path}: {exc}") from exc
 
     def _read_envelope(self, path: Path) -> dict[str, Any] | None:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import datetime as dt
+import itertools
 import json
 import threading
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from igniter_nb.stores.base import (
     check_execution_id,
     check_filters,
     check_graph,
+    check_listing,
     not_found,
     utc_now,
 )
@@ -55,6 +57,10 @@ class MemoryStore(StoreBase):
         # (graph, correlation) -> ids of every execution with it, in save order (last = most recently saved);
         # a dict used as an ordered set, so moving an id to the end and removing one are both O(1).
         self._by_correlation: dict[tuple[str, str], dict[str, None]] = {}
+        # graph -> ids of its executions that have a correlation (any status / active only), in save order
+        # (last = most recently saved): what correlations() reads, without touching a snapshot.
+        self._recent: dict[str, dict[str, None]] = {}
+        self._recent_active: dict[str, dict[str, None]] = {}
 
     def __repr__(self) -> str:
         return f"MemoryStore({len(self._executions)} executions)"
@@ -81,6 +87,7 @@ class MemoryStore(StoreBase):
             if key is not None:
                 self._active[key] = req.execution_id
             self._move_latest(req.execution_id, current.meta.correlation_key if current else None, meta.correlation_key)
+            self._move_recent(req.execution_id, current.meta if current else None, meta)
             entry = _Version(actual + 1, utc_now(), meta, req.snapshot_json)
             self._executions.setdefault(req.execution_id, []).append(entry)
             return entry.version
@@ -109,6 +116,7 @@ class MemoryStore(StoreBase):
             if key is not None and self._active.get(key) == execution_id:
                 del self._active[key]
             self._move_latest(execution_id, versions[-1].meta.correlation_key, None)
+            self._move_recent(execution_id, versions[-1].meta, None)
             return True
 
     def _move_latest(self, execution_id: str, old: tuple[str, str] | None, new: tuple[str, str] | None) -> None:
@@ -123,6 +131,19 @@ class MemoryStore(StoreBase):
             ids = self._by_correlation.setdefault(new, {})
             ids.pop(execution_id, None)
             ids[execution_id] = None
+
+    def _move_recent(self, execution_id: str, old: Metadata | None, new: Metadata | None) -> None:
+        """Take ``execution_id`` out of the per-graph recency sets of ``old`` and make it the most recently saved
+        in those of ``new`` (lock held)."""
+        for index, wanted in ((self._recent, "correlation_key"), (self._recent_active, "active_key")):
+            if old is not None and old.graph is not None:
+                ids = index.get(old.graph)
+                if ids is not None:
+                    ids.pop(execution_id, None)
+                    if not ids:
+                        del index[old.graph]
+            if new is not None and new.graph is not None and getattr(new, wanted) is not None:
+                index.setdefault(new.graph, {})[execution_id] = None
 
     def exists(self, execution_id: str) -> bool:
         check_execution_id(execution_id)
@@ -139,6 +160,17 @@ class MemoryStore(StoreBase):
         with self._lock:
             ids = self._by_correlation.get(key)
             return next(reversed(ids)) if ids else None
+
+    def correlations(
+        self, graph: str, *, active_only: bool = True, limit: int = 1000
+    ) -> builtins.list[tuple[str, dict[str, Any]]]:
+        check_listing(graph, active_only, limit)
+        with self._lock:
+            ids = (self._recent_active if active_only else self._recent).get(graph)
+            if not ids:
+                return []
+            chosen = [(eid, self._executions[eid][-1].meta) for eid in itertools.islice(reversed(ids), limit)]
+        return [(eid, meta.correlation() or {}) for eid, meta in chosen]
 
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)

@@ -4,6 +4,7 @@ Layout under ``root``::
 
     <execution_id>/v000000001.parquet   one single-row file per saved version, written atomically
     _index.sqlite                       sidecar index: latest version, status, active correlation per execution
+                                        (also what ``correlations()`` reads: no parquet file is opened for it)
     .lock                               writers hold an exclusive flock on it
 
 Every file has the columns ``execution_id``, ``version``, ``saved_at`` (timestamp, UTC), ``graph``, ``status``,
@@ -44,6 +45,7 @@ from igniter_nb.stores.base import (
     check_execution_id,
     check_filters,
     check_graph,
+    check_listing,
     ensure_aware,
     exclusive_lock,
     not_found,
@@ -53,6 +55,17 @@ from igniter_nb.stores.base import (
 # Served by `executions_latest_correlation` read backwards; rowid (in the index too) orders equal times by save.
 _FIND_LATEST = (
     "SELECT execution_id FROM executions WHERE graph = ? AND correlation = ? ORDER BY saved_at DESC, rowid DESC LIMIT 1"
+)
+
+# correlations(): newest save first (rowid orders equal times by save), served by the two indexes below read
+# backwards — the partial one for the active executions — with no sort and no parquet file read.
+_ACTIVE_CORRELATIONS = (
+    "SELECT execution_id, correlation FROM executions WHERE graph = ? AND active_key IS NOT NULL "
+    "ORDER BY saved_at DESC, rowid DESC LIMIT ?"
+)
+_ALL_CORRELATIONS = (
+    "SELECT execution_id, correlation FROM executions WHERE graph = ? AND correlation IS NOT NULL "
+    "ORDER BY saved_at DESC, rowid DESC LIMIT ?"
 )
 
 COLUMNS = ("execution_id", "version", "saved_at", "graph", "status", "correlation", "snapshot")
@@ -69,6 +82,8 @@ CREATE TABLE IF NOT EXISTS executions (
 );
 CREATE INDEX IF NOT EXISTS executions_graph ON executions (graph);
 CREATE INDEX IF NOT EXISTS executions_latest_correlation ON executions (graph, correlation, saved_at);
+CREATE INDEX IF NOT EXISTS executions_graph_recent ON executions (graph, saved_at);
+CREATE INDEX IF NOT EXISTS executions_graph_active_recent ON executions (graph, saved_at) WHERE active_key IS NOT NULL;
 CREATE TABLE IF NOT EXISTS intents (execution_id TEXT NOT NULL, version INTEGER NOT NULL,
                                     PRIMARY KEY (execution_id, version));
 """
@@ -196,6 +211,14 @@ class ParquetStore(StoreBase):
         with self._db_lock:
             found = self._db.execute(_FIND_LATEST, params).fetchone()
         return None if found is None else str(found[0])
+
+    def correlations(
+        self, graph: str, *, active_only: bool = True, limit: int = 1000
+    ) -> builtins.list[tuple[str, dict[str, Any]]]:
+        check_listing(graph, active_only, limit)
+        with self._db_lock:
+            rows = self._db.execute(_ACTIVE_CORRELATIONS if active_only else _ALL_CORRELATIONS, (graph, limit)).fetchall()
+        return [(str(eid), json.loads(correlation)) for eid, correlation in rows]
 
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)

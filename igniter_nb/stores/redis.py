@@ -8,6 +8,9 @@ Keys (``<ns>`` = the namespace, default ``igniter``)::
     <ns>:corrlatest:<graph>:<canonical corr> sorted set: every execution with that correlation, any status,
                                             scored by <ns>:saveseq at its last save (highest = most recent)
     <ns>:saveseq                            counter incremented by every save of a correlated execution
+    <ns>:graphcorr:<graph>                  sorted set: the graph's executions that have a correlation, any status,
+                                            scored by <ns>:saveseq at their last save
+    <ns>:graphactive:<graph>                the same for the ACTIVE ones only
     <ns>:graph:<graph>                      set of the graph's execution ids
     <ns>:ids                                set of every execution id
 
@@ -33,6 +36,7 @@ from igniter_nb.stores.base import (
     check_execution_id,
     check_filters,
     check_graph,
+    check_listing,
     conflict,
     duplicate,
     ensure_aware,
@@ -76,7 +80,20 @@ if old_graph ~= '' and old_corr ~= '' then
   local old_latest = ns .. ':corrlatest:' .. old_graph .. ':' .. old_corr
   if old_latest ~= latest then redis.call('ZREM', old_latest, id) end
 end
-if latest ~= '' then redis.call('ZADD', latest, redis.call('INCR', ns .. ':saveseq'), id) end
+if old_graph ~= '' and old_graph ~= graph then
+  redis.call('ZREM', ns .. ':graphcorr:' .. old_graph, id)
+  redis.call('ZREM', ns .. ':graphactive:' .. old_graph, id)
+end
+if latest ~= '' then
+  local seq = redis.call('INCR', ns .. ':saveseq')
+  redis.call('ZADD', latest, seq, id)
+  redis.call('ZADD', ns .. ':graphcorr:' .. graph, seq, id)
+  if key ~= '' then
+    redis.call('ZADD', ns .. ':graphactive:' .. graph, seq, id)
+  else
+    redis.call('ZREM', ns .. ':graphactive:' .. graph, id)
+  end
+end
 local version = actual + 1
 redis.call('HSET', KEYS[1], 'snapshot', ARGV[3], 'version', version, 'updated_at', ARGV[9],
            'graph', graph, 'correlation', corr, 'status', status, 'corr_key', key)
@@ -102,7 +119,11 @@ if key ~= '' and redis.call('GET', key) == id then redis.call('DEL', key) end
 if cur[1] and cur[1] ~= '' and cur[4] and cur[4] ~= '' then
   redis.call('ZREM', ns .. ':corrlatest:' .. cur[1] .. ':' .. cur[4], id)  -- the previous save becomes the latest
 end
-if cur[1] and cur[1] ~= '' then redis.call('SREM', ns .. ':graph:' .. cur[1], id) end
+if cur[1] and cur[1] ~= '' then
+  redis.call('SREM', ns .. ':graph:' .. cur[1], id)
+  redis.call('ZREM', ns .. ':graphcorr:' .. cur[1], id)
+  redis.call('ZREM', ns .. ':graphactive:' .. cur[1], id)
+end
 redis.call('SREM', ns .. ':ids', id)
 redis.call('DEL', KEYS[1], KEYS[2])
 return 1
@@ -212,6 +233,25 @@ class RedisStore(StoreBase):
         key = f"{self.namespace}:corrlatest:{check_graph(graph)}:{canonical_correlation(correlation)}"
         found = self.client.zrevrange(key, 0, 0)  # O(log n) in the executions sharing this correlation
         return _text(found[0]) if found else None
+
+    def correlations(
+        self, graph: str, *, active_only: bool = True, limit: int = 1000
+    ) -> builtins.list[tuple[str, dict[str, Any]]]:
+        check_listing(graph, active_only, limit)
+        if limit == 0:
+            return []
+        key = f"{self.namespace}:{'graphactive' if active_only else 'graphcorr'}:{graph}"
+        ids = [_text(m) for m in self.client.zrevrange(key, 0, limit - 1)]  # newest save first
+        if not ids:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for eid in ids:
+            pipe.hget(self._key("exec", eid), "correlation")  # one small field, never the snapshot
+        found = []
+        for eid, correlation in zip(ids, pipe.execute(), strict=True):
+            if correlation:  # None: deleted between the two calls
+                found.append((eid, json.loads(correlation)))
+        return found
 
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)

@@ -7,7 +7,8 @@ Two tables, created on first use (names prefixed with ``table_prefix``, default 
   ``updated_at``; a partial unique index on ``(graph, correlation_key) WHERE active`` is both the O(log n)
   correlation lookup and the guarantee that only one active execution has a correlation; an index on
   ``(graph, correlation_key, updated_at, execution_id)`` serves ``find_latest_by_correlation`` (one index
-  probe, read backwards);
+  probe, read backwards); indexes on ``(graph, updated_at, execution_id)``, one partial ``WHERE active``, serve
+  ``correlations()`` (a backward range, LIMIT, never the snapshot column);
 * ``execution_history`` — one row per saved version (``execution_id``, ``version``, ``saved_at``, ``graph``,
   ``correlation_key``, ``status``, ``snapshot``).
 
@@ -35,6 +36,7 @@ from igniter_nb.stores.base import (
     check_execution_id,
     check_filters,
     check_graph,
+    check_listing,
     conflict,
     ensure_aware,
     not_found,
@@ -46,8 +48,10 @@ if TYPE_CHECKING:
 
 _SAVE_ATTEMPTS = 8
 _LATEST_INDEX = "executions_latest_correlation"
+_RECENT_INDEX = "executions_graph_recent"
+_ACTIVE_RECENT_INDEX = "executions_graph_active_recent"
 # Indexes added after the first release: created with IF NOT EXISTS on databases that predate them.
-_ADDED_INDEXES = (_LATEST_INDEX,)
+_ADDED_INDEXES = (_LATEST_INDEX, _RECENT_INDEX, _ACTIVE_RECENT_INDEX)
 
 
 class SQLStore(StoreBase):
@@ -176,6 +180,17 @@ class SQLStore(StoreBase):
             found: str | None = conn.execute(self._q.find_latest, params).scalar()
             return found
 
+    def correlations(
+        self, graph: str, *, active_only: bool = True, limit: int = 1000
+    ) -> builtins.list[tuple[str, dict[str, Any]]]:
+        check_listing(graph, active_only, limit)
+        if limit == 0:
+            return []
+        query = self._q.active_correlations if active_only else self._q.all_correlations
+        with self._read() as conn:
+            rows = conn.execute(query, {"graph": graph, "limit": limit}).all()
+        return [(row.execution_id, _loads(row.correlation_key)) for row in rows]
+
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)
         t = self._executions
@@ -260,6 +275,16 @@ class _Statements:
             .order_by(t.c.updated_at.desc(), t.c.execution_id.desc())
             .limit(1)
         )
+        # correlations(): two columns, never the snapshot, newest save first, LIMIT. The active form is served by
+        # the partial `executions_graph_active_recent` index, the other by `executions_graph_recent` (both read
+        # backwards from the newest entry of the graph, no sort, stopping after :limit rows).
+        recent = (
+            sa.select(t.c.execution_id, t.c.correlation_key)
+            .order_by(t.c.updated_at.desc(), t.c.execution_id.desc())
+            .limit(b("limit"))
+        )
+        self.active_correlations = recent.where(t.c.graph == b("graph"), t.c.active == sa.true())
+        self.all_correlations = recent.where(t.c.graph == b("graph"), t.c.correlation_key.is_not(None))
         self.delete_row = sa.delete(t).where(eid)
         self.delete_history = sa.delete(h).where(h.c.execution_id == b("eid"))
         self.snapshot = sa.select(t.c.snapshot).where(eid)
@@ -341,6 +366,15 @@ def _tables(sa: Any, prefix: str) -> tuple[Table, Table]:
         executions.c.correlation_key,
         executions.c.updated_at,
         executions.c.execution_id,
+    )
+    sa.Index(f"{prefix}{_RECENT_INDEX}", executions.c.graph, executions.c.updated_at, executions.c.execution_id)
+    sa.Index(
+        f"{prefix}{_ACTIVE_RECENT_INDEX}",
+        executions.c.graph,
+        executions.c.updated_at,
+        executions.c.execution_id,
+        sqlite_where=executions.c.active == sa.true(),
+        postgresql_where=executions.c.active == sa.true(),
     )
     history = sa.Table(
         f"{prefix}execution_history",
