@@ -147,11 +147,15 @@ def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.dat
 # ---------------------------------------------------------------------------- deliver
 def _not_found(cls: Any, store: Any, correlation: dict[str, Any], detail: str = "") -> WorkflowNotFoundError:
     graph = cls.compiled_graph()
-    candidates = []
-    for status in ACTIVE:
-        for rec in store.list(graph=graph.name, status=status)[:1000]:
-            if rec.correlation:
-                candidates.append((rec.execution_id, rec.correlation))
+    lister = getattr(store, "correlations", None)
+    if lister is not None:  # ids and correlations only, from the store's indexes: no snapshot is loaded
+        candidates = list(lister(graph.name, active_only=True, limit=1000))
+    else:  # a store written against the older protocol: full records
+        candidates = []
+        for status in ACTIVE:
+            for rec in store.list(graph=graph.name, status=status)[:1000]:
+                if rec.correlation:
+                    candidates.append((rec.execution_id, rec.correlation))
     near = nearest(correlation, candidates)
     hint = ""
     if near:
