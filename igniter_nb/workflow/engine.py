@@ -138,6 +138,8 @@ def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.dat
         "signals": [],
     }
     ex.bus.emit("workflow_started", status="running", payload={"graph": graph.name, "correlation": correlation})
+    for key in graph.correlation_keys:  # the workflow's identity is known from the start (shown as resolved)
+        ex.resolve(key)
     refresh_status(contract, moment)
     ex.store_version = 0  # must not exist yet
     _save(contract, store)
