@@ -291,7 +291,22 @@ def decode(data: JSONValue) -> Any:
     Raises ``SnapshotEncodingError`` for unknown tags, malformed tagged values and class references that do not
     name a dataclass, pydantic model or enum.
     """
-    return _decode(data, "")
+    try:
+        return _decode_fast(data)
+    except Exception:
+        return _decode(data, "")  # again, tracking where it is, so the error names the place
+
+
+def _decode_fast(data: Any) -> Any:
+    """``_decode`` without building a path string per value (the common, error-free case)."""
+    kind = type(data)
+    if kind is dict:
+        if TAG not in data:
+            return {k: _decode_fast(v) for k, v in data.items()}
+        return _decode_tagged(data[TAG], data, "")
+    if kind is list:
+        return [_decode_fast(v) for v in data]
+    return data
 
 
 def _decode(data: Any, path: str) -> Any:
