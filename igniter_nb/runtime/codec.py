@@ -70,6 +70,12 @@ def encode(value: Any, *, node: str | None = None, path: str = "") -> JSONValue:
 _NOT_PLAIN: Any = object()
 
 
+def plain_copy(value: Any) -> Any:
+    """A copy of ``value`` when it is plain JSON data that encodes as itself, else ``None``."""
+    found = _plain_copy(value, 0)
+    return None if found is _NOT_PLAIN else found
+
+
 def _plain_copy(value: Any, depth: int) -> Any:
     """A copy of ``value`` if it is plain JSON data (the common case), else ``_NOT_PLAIN``.
 

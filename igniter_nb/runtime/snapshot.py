@@ -177,12 +177,19 @@ def snapshot_execution(execution: Execution) -> dict[str, Any]:
 
 
 def _encode_event(e: Event) -> dict[str, Any]:
+    raw = dict(e.payload) if e.payload else {}
+    data = {"seq": e.seq, "type": e.type, "node": e.node, "path": e.path,
+            "status": str(e.status) if e.status is not None else None, "payload": None, "timestamp": e.timestamp}
+    plain = codec.plain_copy(raw)
+    if plain is not None:
+        data["payload"] = plain
+        return data
     try:
-        payload = codec.encode(dict(e.payload) if e.payload else {}, node=e.node, path=f"events[{e.seq}].payload")
+        data["payload"] = codec.encode(raw, node=e.node, path=f"events[{e.seq}].payload")
+        data["tagged"] = True  # restore decodes only these; plain payloads are used as read
     except SnapshotEncodingError:
-        payload = {"unencodable": True}
-    return {"seq": e.seq, "type": e.type, "node": e.node, "path": e.path,
-            "status": str(e.status) if e.status is not None else None, "payload": payload, "timestamp": e.timestamp}
+        data["payload"] = {"unencodable": True}
+    return data
 
 
 def _encoded_events(execution: Execution) -> list[dict[str, Any]]:
@@ -292,7 +299,8 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any]) -> None:
     execution.workflow = codec.decode(workflow) if workflow is not None else None
     raw_events = list(snapshot.get("events") or ())
     events = [Event(int(e["seq"]), e["type"], execution.execution_id, e.get("node"), e.get("path"), e.get("status"),
-                    codec.decode(e.get("payload") or {}), float(e.get("timestamp") or 0.0))
+                    codec.decode(e.get("payload") or {}) if e.get("tagged") else (e.get("payload") or {}),
+                    float(e.get("timestamp") or 0.0))
               for e in raw_events]
     execution.bus.replace(execution.execution_id, events)
     execution.encoded_events[:] = raw_events
