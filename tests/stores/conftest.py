@@ -21,9 +21,19 @@ from tests.stores.store_factory import ALL_KINDS, make_spec, open_store  # noqa:
 @pytest.fixture(params=ALL_KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     """A fresh, empty store of each kind in turn."""
+    yield from _fresh(request, tmp_path)
+
+
+def _fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     spec = make_spec(request.param, tmp_path, request, uuid.uuid4().hex[:10])
     opened = open_store(spec)
     try:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(params=("sqlite", "sqlite_memory", "postgres"))
+def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A fresh SQL store of each SQL kind (for tests of SQL-only behaviour, such as index creation)."""
+    yield from _fresh(request, tmp_path)

@@ -335,9 +335,9 @@ def test_no_snapshot_is_loaded(store: Any, monkeypatch: pytest.MonkeyPatch) -> N
     assert ids(store, "H") == [f"h-{i}" for i in reversed(range(5))]
 
 
-def test_sql_indexes_are_added_to_an_existing_database(store: Any) -> None:
-    if not isinstance(store, SQLStore):
-        pytest.skip("SQL stores only")
+def test_sql_indexes_are_added_to_an_existing_database(sql_store: Any) -> None:
+    store = sql_store
+    assert isinstance(store, SQLStore)
     store.save(snap("ex-1"), graph="G", correlation={"k": 1}, status="waiting")
     table = f"{store.table_prefix}executions"
     names = [f"{store.table_prefix}executions_graph_recent", f"{store.table_prefix}executions_graph_active_recent"]

@@ -261,9 +261,9 @@ def _find_latest_sql() -> str:
     return _FIND_LATEST
 
 
-def test_sql_index_is_added_to_an_existing_database(store: Any) -> None:
-    if not isinstance(store, SQLStore):
-        pytest.skip("SQL stores only")
+def test_sql_index_is_added_to_an_existing_database(sql_store: Any) -> None:
+    store = sql_store
+    assert isinstance(store, SQLStore)
     store.save(snap("ex-1"), graph="G", correlation=CORR, status="succeeded")
     index = f"{store.table_prefix}executions_latest_correlation"
     table = f"{store.table_prefix}executions"
