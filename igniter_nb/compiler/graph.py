@@ -24,6 +24,7 @@ class CompiledGraph:
         "_by_id",
         "_by_name",
         "_by_path",
+        "_walks",
         "_outputs_by_name",
         "contract_class",
         "correlation_keys",
@@ -63,6 +64,7 @@ class CompiledGraph:
     _outputs_by_name: dict[str, OutputNode]
     _by_path: dict[str, Node]
     _by_id: dict[str, Node]
+    _walks: dict[str, tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]]
 
     def __init__(
         self,
@@ -96,6 +98,7 @@ class CompiledGraph:
         s(self, "_by_name", by_name)
         s(self, "_outputs_by_name", outs)
         s(self, "_by_id", {n.id: n for n in (*nodes, *outputs)})
+        s(self, "_walks", {})
         s(self, "_by_path", {n.path: n for n in (*nodes, *outputs)})
         # For each runtime node: (dependency name, runtime node it comes from, output read through or None).
         plan: dict[str, tuple[tuple[str, str, OutputNode | None], ...]] = {}
@@ -191,6 +194,21 @@ class CompiledGraph:
             seen[dep] = None
             queue.extend(self.dependents.get(dep, ()))
         return list(seen)
+
+    def invalidation_walk(self, source: str) -> tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]:
+        """What an update of ``source`` invalidates, breadth-first: ``(name, path, ((output, output path), ...))``
+        per downstream node. Computed once per source and kept (the graph never changes)."""
+        walk = self._walks.get(source)
+        if walk is None:
+            found = []
+            for name in self.downstream_of(source):
+                outs = tuple((o.name, o.path) for o in self.output_roots.get(name, ()))
+                found.append((name, self._by_name[name].path, outs))
+            walk = tuple(found)
+            if len(self._walks) > 4096:
+                self._walks.clear()
+            self._walks[source] = walk
+        return walk
 
     def _root_deps(self, node: Node) -> list[str]:
         if isinstance(node, OutputNode):

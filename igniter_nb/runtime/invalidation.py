@@ -24,6 +24,9 @@ def invalidate_dependents(execution: Execution, sources: Iterable[str], cause: s
     Nodes never resolved are walked through but not recorded. Cost follows the affected nodes only.
     """
     graph = execution.graph
+    sources = tuple(sources)
+    if len(sources) == 1:
+        return _invalidate_walk(execution, graph.invalidation_walk(sources[0]), cause)
     dependents = graph.dependents
     states = execution.states
     nodes_by_name = graph.nodes_by_name
@@ -61,4 +64,34 @@ def invalidate_dependents(execution: Execution, sources: Iterable[str], cause: s
         deps = dependents.get(name)
         if deps:
             queue.extend(deps)
+    return invalidated
+
+
+def _invalidate_walk(execution: Execution, walk: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...],
+                     cause: str) -> list[str]:
+    """The same as the breadth-first walk above, over the graph's precomputed order for one source."""
+    states = execution.states
+    bus = execution.bus
+    events = bus.events
+    seq = bus.seq
+    exec_id = bus.execution_id
+    plain = not bus.subscribers and bus.lock is None
+    invalidated: list[str] = []
+    now = time.time()
+    payload = {"cause": cause}
+    for name, path, outputs in walk:
+        st = states.get(name)
+        if st is None or st.status is STALE:
+            continue
+        states[name] = _new(NodeState, (name, STALE, st.value, st.error, st.version + 1, now, cause, st.waiting_for))
+        invalidated.append(name)
+        if plain:
+            events.append(_new(Event, (next(seq), "node_invalidated", exec_id, name, path, "stale", payload, now)))
+            for out_name, out_path in outputs:
+                events.append(_new(Event, (next(seq), "node_invalidated", exec_id, out_name, out_path, "stale",
+                                           payload, now)))
+        else:
+            bus.emit("node_invalidated", name, path, "stale", payload)
+            for out_name, out_path in outputs:
+                bus.emit("node_invalidated", out_name, out_path, "stale", payload)
     return invalidated
