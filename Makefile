@@ -34,7 +34,7 @@ export EDITABLE_CHECK
 
 help:
 	@echo "make demo       set up, then run examples/demo.py"
-	@echo "make test       set up, then ruff + mypy + pytest (the whole suite)"
+	@echo "make test       set up, then ruff + mypy + pytest (the whole suite; core suites also on 3.12/3.13)"
 	@echo "make bench      set up, then run every bench/*.py"
 	@echo "make setup      create $(VENV), install '.[all,dev]' and system packages (idempotent)"
 	@echo "make lint       ruff check"
@@ -94,8 +94,10 @@ test: setup
 	rc=0; $(VPY) -m pytest -p no:cacheprovider $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "test: pytest collected no tests — that is a failure" >&2; fi; \
 	if [ $$rc -ne 0 ]; then failed="$$failed pytest(exit $$rc)"; fi; \
+	echo "== other Pythons (3.12, 3.13)"; \
+	bash scripts/test-versions.sh || failed="$$failed python-versions"; \
 	if [ -n "$$failed" ]; then echo "test: FAILED:$$failed" >&2; exit 1; fi; \
-	echo "test: ruff, mypy and pytest all passed"
+	echo "test: ruff, mypy and pytest (3.11, plus the core suites on 3.12 and 3.13) all passed"
 
 demo: setup
 	@if [ ! -f examples/demo.py ]; then \
@@ -120,4 +122,4 @@ clean:
 	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -type d -print0 | xargs -0 rm -rf
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-3.*
