@@ -154,6 +154,15 @@ class StoreBase:
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:  # pragma: no cover
         raise NotImplementedError
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """In a notebook: a table of the stored executions (status, correlation, waiting on, age)."""
+        try:
+            from igniter_nb.notebook.reprs import store_mimebundle
+        except ImportError:
+            return {"text/plain": repr(self)}
+        bundle: dict[str, Any] = store_mimebundle(self)
+        return bundle
+
     def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
         """Every saved snapshot of the execution, oldest first; ``SnapshotNotFoundError`` when there is none."""
         return [r.snapshot for r in self.history_records(execution_id)]

@@ -223,3 +223,21 @@ def test_collection_result_displays_itself_without_the_extension():
     bundle = ReprColl(items=[{"id": 1}, {"id": 2}]).result.all._repr_mimebundle_()
     assert "text/plain" in bundle and "total=2" in bundle["text/plain"]
     assert "text/html" in bundle
+
+
+def test_stores_display_themselves_without_the_extension(tmp_path):
+    import igniter_nb as ig
+    from igniter_nb.stores import FileStore, MemoryStore
+
+    @ig.contract
+    def ReprWaiting(c):
+        c.correlate_by("order_id")
+        c.input("order_id", type=str)
+        c.await_event("paid", event="payment_received")
+        c.output("paid")
+
+    for store in (MemoryStore(), FileStore(tmp_path)):
+        ReprWaiting.start(order_id="A-1", store=store)
+        bundle = store._repr_mimebundle_()
+        assert "text/plain" in bundle and "text/html" in bundle
+        assert "ReprWaiting" in bundle["text/html"] and "waiting" in bundle["text/html"]
