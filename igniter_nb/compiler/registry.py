@@ -31,12 +31,6 @@ def is_contract_class(obj: Any) -> bool:
     return isinstance(obj, type) and getattr(obj, "__igniter_contract__", False) is True
 
 
-def is_compiled_contract(obj: Any) -> bool:
-    return (is_contract_class(obj) and getattr(obj, "__dict__", {}).get("_igniter_graph") is not None) or (
-        is_contract_class(obj) and getattr(obj, "_igniter_graph", None) is not None
-    )
-
-
 def contract_name(obj: Any) -> str:
     if isinstance(obj, type):
         return obj.__name__

@@ -175,16 +175,11 @@ def compatible(source: str | None, target: str | None) -> bool:
     return source in ("integer", "float") and target == "numeric"
 
 
-def describe_value_type(value: Any) -> str:
-    return type(value).__name__
-
-
 __all__ = [
     "REFERENCE_TYPE_NAMES",
     "TypeCheck",
     "UnknownTypeError",
     "compatible",
-    "describe_value_type",
     "resolve_type",
 ]
 

@@ -41,13 +41,12 @@ from igniter_nb.model import (
     RemoteNode,
 )
 from igniter_nb.runtime.executor import Executor, executor_registry
-
-_IMMUTABLE = (str, bytes, int, float, complex, bool, type(None), frozenset, range)
+from igniter_nb.runtime.inputs import is_immutable
 
 
 def _copy_if_mutable(value: Any) -> Callable[[], Any]:
     """A factory returning ``value`` — a fresh deep copy each time when it is mutable (L-17)."""
-    if isinstance(value, _IMMUTABLE) or (isinstance(value, tuple) and all(isinstance(v, _IMMUTABLE) for v in value)):
+    if is_immutable(value):
         return lambda: value
     return lambda: copy.deepcopy(value)
 

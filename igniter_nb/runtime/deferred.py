@@ -50,7 +50,3 @@ class DeferredResult:
             waiting_on=data.get("waiting_on"),
             event=data.get("event"),
         )
-
-    def blocked(self, waiting_on: str) -> DeferredResult:
-        """The same wait, as seen from a dependent node."""
-        return DeferredResult(self.token, self.payload, self.source_node, self.waiting_on or waiting_on, self.event)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from igniter_nb.compiler.graph import CompiledGraph
-from igniter_nb.errors import IgniterError, PendingError, ResolutionError
+from igniter_nb.errors import IgniterError, ResolutionError
 from igniter_nb.events.bus import EventBus
 from igniter_nb.model import AwaitNode, OutputNode
 from igniter_nb.runtime.children import ChildRuns
@@ -58,7 +58,6 @@ class Execution:
         self.runner = make_runner(runner, max_workers=max_workers, store=store, executor=executor)
         self.resolver = Resolver(self)
         self.children = ChildRuns(self)
-        self.last_status: Status | None = None
         self.store_version: int | None = None  # the store version this execution last wrote or was read at
         self.saved_seq = -1  # seq of the last event included in this execution's last save
         self.encoded_events: list[dict[str, Any]] = []  # snapshot form of bus.events, filled as saves need it
@@ -274,10 +273,6 @@ class Execution:
         """The wait record of an await node; its token is stable for the execution (``<id>:<node>``)."""
         return DeferredResult(f"{self.execution_id}:{node.name}", {"event": node.event}, node.name, None, node.event)
 
-    def pending_deferred(self) -> PendingError:
-        deferred = self.first_deferred()
-        return PendingError(f"Execution is {self.status_of()} on {deferred.source_node}", deferred=deferred,
-                            graph=self.graph.name, execution_id=self.execution_id)
 
 
 class _Unset:

@@ -13,14 +13,17 @@ from igniter_nb.compiler.types import TypeCheck, resolve_type
 from igniter_nb.errors import InputError
 from igniter_nb.model import MISSING, InputNode
 
-_IMMUTABLE = (str, bytes, int, float, complex, bool, type(None), frozenset)
+_IMMUTABLE = (str, bytes, int, float, complex, bool, type(None), frozenset, range)
+
+
+def is_immutable(value: Any) -> bool:
+    """Whether ``value`` can be shared between executions as is (scalars, and tuples of them)."""
+    return isinstance(value, _IMMUTABLE) or (isinstance(value, tuple) and all(isinstance(v, _IMMUTABLE) for v in value))
 
 
 def fresh_default(value: Any) -> Any:
     """A default as a new object per execution when it is mutable (defaults are never shared: L-17)."""
-    if isinstance(value, _IMMUTABLE):
-        return value
-    return copy.deepcopy(value)
+    return value if is_immutable(value) else copy.deepcopy(value)
 
 
 def same_value(old: Any, new: Any) -> bool:
