@@ -13,8 +13,13 @@ Two tables, created on first use (names prefixed with ``table_prefix``, default 
   ``correlation_key``, ``status``, ``snapshot``).
 
 Every save is one transaction: the row is read ``FOR UPDATE`` (SQLite: ``BEGIN IMMEDIATE``), the version
-checked, then ``UPDATE ... WHERE execution_id = :id AND version = :read`` and a history insert. SQLite files
-run in WAL mode with a busy timeout so several processes can share one file.
+checked, then ``UPDATE ... WHERE execution_id = :id AND version = :read`` and a history insert. The save the
+runtime makes — a compare-and-set (``expected_version`` > 0) with graph, correlation and status all given — skips
+the read: its ``UPDATE ... AND version = :expected`` is the compare-and-set itself and the partial unique index
+keeps one active owner per correlation; on PostgreSQL it is one autocommitted statement (the update and the
+history insert joined by a CTE), i.e. one round trip. When it matches no row, or the index refuses it, the save
+goes the long way above, which raises the precise error. SQLite files run in WAL mode with a busy timeout so
+several processes can share one file.
 """
 
 from __future__ import annotations
@@ -70,7 +75,8 @@ class SQLStore(StoreBase):
             self.engine = _create_engine(url, busy_timeout_ms)
         self._is_sqlite = self.engine.dialect.name == "sqlite"
         self._is_postgres = self.engine.dialect.name == "postgresql"
-        # Reads are single statements: on PostgreSQL autocommit saves the BEGIN and ROLLBACK round trips.
+        # Reads are single statements: on PostgreSQL autocommit saves the BEGIN and ROLLBACK round trips (so does
+        # the one-statement compare-and-set save, which runs here too).
         self._read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT") if self._is_postgres else self.engine
         # An in-memory SQLite database is one shared connection: serialise its use across threads.
         self._serial: contextlib.AbstractContextManager[Any] = (
@@ -97,12 +103,20 @@ class SQLStore(StoreBase):
     ) -> int:
         req = SaveRequest.build(snapshot, graph, correlation, status, expected_version)
         sa = self._sa
+        fast = _is_fast(req)
         for _ in range(_SAVE_ATTEMPTS):
             try:
-                return self._save_once(req)
+                if fast and self._is_postgres:
+                    version = self._save_fast_postgres(req)
+                    if version is not None:
+                        return version
+                    fast = False  # nothing written: no row is at the expected version; the long way says why
+                return self._save_once(req, fast=fast)
             except sa.exc.IntegrityError:
-                # A concurrent transaction inserted the same id or took the same active correlation first.
-                # Go again: the next attempt sees its row and answers with the right error (or succeeds).
+                # A concurrent transaction inserted the same id or took the same active correlation first, or
+                # the fast path would have made a second active owner of a correlation. Go again the long way:
+                # it sees the other row and answers with the right error (or succeeds).
+                fast = False
                 continue
             except sa.exc.OperationalError as exc:
                 if not _is_transient(exc):
@@ -110,9 +124,16 @@ class SQLStore(StoreBase):
         raise StoreError(f"could not save execution {req.execution_id!r}: too many conflicting writers",
                          execution_id=req.execution_id)
 
-    def _save_once(self, req: SaveRequest) -> int:
+    def _save_once(self, req: SaveRequest, *, fast: bool = False) -> int:
         q, eid = self._q, req.execution_id
         with self._write() as conn:
+            if fast:  # SQLite (PostgreSQL has _save_fast_postgres): the compare-and-set update, then history;
+                # on a miss, nothing is written and the long way below runs in the same BEGIN IMMEDIATE transaction
+                assert req.expected_version is not None
+                values = _fast_values(req)
+                if conn.execute(q.update_row, {**values, "read_version": req.expected_version}).rowcount == 1:
+                    conn.execute(q.insert_history, {**values, "saved_at": values["updated_at"]})
+                    return int(values["version"])
             row = conn.execute(q.lock_row, {"eid": eid}).first()
             actual = row.version if row is not None else 0
             stored = Metadata(row.graph, row.correlation_key, row.status) if row is not None else None
@@ -138,6 +159,17 @@ class SQLStore(StoreBase):
                     raise conflict(eid, actual, -1)
             conn.execute(q.insert_history, {**values, "saved_at": now})
             return version
+
+    def _save_fast_postgres(self, req: SaveRequest) -> int | None:
+        """The compare-and-set save as one autocommitted statement (update + history insert); None when no row
+        is at the expected version (nothing written). A second active owner raises ``IntegrityError``."""
+        assert req.expected_version is not None
+        values = _fast_values(req)
+        if not self._ready:
+            self.create_tables()
+        with self._read_engine.connect() as conn:  # autocommit: the statement is its own transaction
+            done = conn.execute(self._q.cas_save, {**values, "read_version": req.expected_version})
+        return int(values["version"]) if done.rowcount == 1 else None
 
     def delete(self, execution_id: str) -> bool:
         params = {"eid": check_execution_id(execution_id)}
@@ -267,6 +299,16 @@ class _Statements:
             execution_id=b("eid"), version=b("version"), saved_at=b("saved_at"), graph=b("graph"),
             correlation_key=b("correlation_key"), status=b("status"), snapshot=b("snapshot"),
         )
+        # PostgreSQL: update_row and insert_history as one statement (the snapshot is sent once), for the
+        # compare-and-set save: `WITH saved AS (UPDATE ... RETURNING ...) INSERT INTO history SELECT ... FROM saved`.
+        saved = self.update_row.returning(
+            t.c.execution_id, t.c.version, t.c.updated_at, t.c.graph, t.c.correlation_key, t.c.status, t.c.snapshot
+        ).cte("saved")
+        self.cas_save = sa.insert(h).from_select(
+            ["execution_id", "version", "saved_at", "graph", "correlation_key", "status", "snapshot"],
+            sa.select(saved.c.execution_id, saved.c.version, saved.c.updated_at, saved.c.graph,
+                      saved.c.correlation_key, saved.c.status, saved.c.snapshot),
+        ).execution_options(preserve_rowcount=True)  # SQLAlchemy keeps an INSERT's rowcount only when asked
         # Every execution, active or finished, by (graph, correlation), newest save first: served by the
         # `executions_latest_correlation` index (SQLite: one SEARCH of it; PostgreSQL: an index scan backward).
         self.find_latest = (
@@ -388,6 +430,31 @@ def _tables(sa: Any, prefix: str) -> tuple[Table, Table]:
         sa.Column("snapshot", sa.Text, nullable=False),
     )
     return executions, history
+
+
+def _is_fast(req: SaveRequest) -> bool:
+    """Whether ``req`` can skip the read: a compare-and-set on an existing version that names all its metadata
+    (what the runtime's saves do), so ``req.resolve(stored)`` is these values whatever is stored."""
+    return (
+        req.expected_version is not None and req.expected_version > 0
+        and req.graph is not None and req.correlation_json is not None and req.status is not None
+    )
+
+
+def _fast_values(req: SaveRequest) -> dict[str, Any]:
+    """The row a fast-path save writes (``_is_fast(req)``): the same values ``_save_once`` computes."""
+    assert req.expected_version is not None
+    meta = Metadata(req.graph, req.correlation_json, req.status)  # == req.resolve(stored) when all three are given
+    return {
+        "eid": req.execution_id,
+        "graph": meta.graph,
+        "correlation_key": meta.correlation_json,
+        "status": meta.status,
+        "active": meta.active_key is not None,
+        "version": req.expected_version + 1,
+        "snapshot": req.snapshot_json,
+        "updated_at": utc_now(),
+    }
 
 
 def _record(row: Any) -> StoredExecution:
