@@ -370,3 +370,39 @@ def test_subclasses_inherit_reactions_and_correlation_keys_L35():
     assert Sub.correlation_keys() == ("order_id",)
     _ = Sub(order_id="o-1").result.order_id
     assert got == ["o-1"]
+
+
+def test_memory_store_never_deep_copies_objects_L47():
+    """The gem's MemoryStore deep-copied snapshots by object serialisation: values holding procs or IO broke
+    it, and every save/fetch paid a full object copy. Here a snapshot is JSON-safe data built by the codec (an
+    unsupported value is refused naming its node, and nothing is stored), and the store keeps one immutable
+    str/bytes per version, so no object graph is ever copied or kept."""
+    import io
+
+    from igniter_nb.stores import MemoryStore
+
+    store = MemoryStore()
+
+    @ig.contract
+    def Opener(c):
+        c.input("path")
+        c.compute("handle", depends_on=["path"], call=lambda path: io.StringIO(path))
+        c.output("handle")
+
+    contract = Opener({"path": "x"}, runner="store", store=store)
+    with pytest.raises(ig.SnapshotEncodingError) as info:
+        contract.resolve_all()
+    assert info.value.context["node"] == "handle"
+    assert not store.exists(contract.execution_id)
+
+    @ig.contract
+    def Plain(c):
+        c.input("n")
+        c.compute("m", depends_on=["n"], call=lambda n: {"n": n})
+        c.output("m")
+
+    ok = Plain({"n": 1}, runner="store", store=store)
+    ok.resolve_all()
+    kept = [v.data for v in store._executions[ok.execution_id]]
+    assert kept and all(isinstance(d, (str, bytes)) for d in kept)
+    assert store.fetch(ok.execution_id) is not store.fetch(ok.execution_id)

@@ -20,19 +20,62 @@ Subscriber = Callable[[Event], Any]
 
 class EventBus:
     """Collects an execution's events. Subscribers are called in order on the emitting thread; one that
-    raises never breaks the run: its error goes to ``on_subscriber_error``."""
+    raises never breaks the run: its error goes to ``on_subscriber_error``.
 
-    __slots__ = ("events", "execution_id", "lock", "on_subscriber_error", "seq", "subscribers")
+    ``events`` is the whole log. A restored execution can adopt its stored log *lazily*
+    (:meth:`replace_lazily`): the stored events become ``Event`` objects only when someone reads ``events``,
+    so resuming a long workflow costs what the resume adds, not the length of its history. Writers append
+    to ``log`` (the events not yet materialised are then the ``unloaded`` ones before it).
+    """
+
+    __slots__ = ("_last_unloaded", "_loader", "execution_id", "lock", "log", "on_subscriber_error", "seq",
+                 "subscribers", "unloaded")
 
     def __init__(self, execution_id: str, events: Iterable[Event] = ()) -> None:
         self.execution_id = execution_id
-        self.events: list[Event] = list(events)
+        self.log: list[Event] = list(events)
+        self.unloaded = 0  # stored events before ``log`` not materialised yet (see replace_lazily)
+        self._last_unloaded = 0
+        self._loader: Callable[[], list[Event]] | None = None
         self.subscribers: list[Subscriber] = []
         self.on_subscriber_error: Callable[[Event, Any, BaseException], None] | None = None
         # Set by concurrent runners: numbering, appending and notifying then happen under one lock, so the
         # log's order equals ``seq`` order and subscribers never run concurrently.
         self.lock: threading.Lock | None = None
-        self.seq = itertools.count(self.events[-1].seq + 1 if self.events else 1)
+        self.seq = itertools.count(self.log[-1].seq + 1 if self.log else 1)
+
+    @property
+    def events(self) -> list[Event]:
+        """Every event of the execution, in ``seq`` order (the list itself: do not change it)."""
+        if self._loader is not None:
+            self._load()
+        return self.log
+
+    def _load(self) -> None:
+        lock = self.lock
+        if lock is not None:
+            with lock:
+                self._load_unlocked()
+        else:
+            self._load_unlocked()
+
+    def _load_unlocked(self) -> None:
+        loader = self._loader
+        if loader is not None:
+            self.log[:0] = loader()
+            self._loader = None
+            self.unloaded = 0
+
+    def count(self) -> int:
+        """How many events the log has, without materialising a lazy log."""
+        return self.unloaded + len(self.log)
+
+    def last_seq(self) -> int:
+        """``seq`` of the latest event (0 when there is none), without materialising a lazy log."""
+        log = self.log
+        if log:
+            return log[-1].seq
+        return self._last_unloaded if self.unloaded else 0
 
     def emit(
         self,
@@ -46,12 +89,12 @@ class EventBus:
         if lock is not None:
             with lock:
                 event: Event = _new(Event, (next(self.seq), type, self.execution_id, node, path, status, payload, _now()))
-                self.events.append(event)
+                self.log.append(event)
                 if self.subscribers:
                     self._notify(event)
             return event
         event = _new(Event, (next(self.seq), type, self.execution_id, node, path, status, payload, _now()))
-        self.events.append(event)
+        self.log.append(event)
         if self.subscribers:
             self._notify(event)
         return event
@@ -76,5 +119,17 @@ class EventBus:
     def replace(self, execution_id: str, events: Iterable[Event]) -> None:
         """Adopt a restored event log (keeps subscribers); numbering continues after the last event."""
         self.execution_id = execution_id
-        self.events = list(events)
-        self.seq = itertools.count(self.events[-1].seq + 1 if self.events else 1)
+        self.log = list(events)
+        self.unloaded, self._last_unloaded, self._loader = 0, 0, None
+        self.seq = itertools.count(self.log[-1].seq + 1 if self.log else 1)
+
+    def replace_lazily(self, execution_id: str, count: int, last_seq: int, loader: Callable[[], list[Event]]) -> None:
+        """Adopt a restored log of ``count`` events ending at ``last_seq`` without building them: ``loader()``
+        returns them (in order) the first time ``events`` is read. New events are numbered after ``last_seq``."""
+        self.execution_id = execution_id
+        self.log = []
+        if count:
+            self.unloaded, self._last_unloaded, self._loader = count, last_seq, loader
+        else:
+            self.unloaded, self._last_unloaded, self._loader = 0, 0, None
+        self.seq = itertools.count((last_seq if count else 0) + 1)

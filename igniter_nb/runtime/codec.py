@@ -179,6 +179,9 @@ class _Encoder:
                     raise
                 except Exception as exc:
                     raise self.fail(value, path, f"the {ext.tag!r} codec failed: {exc}") from exc
+                plain = _plain_copy(payload, depth + 1)  # the common case: no path strings to build
+                if plain is not _NOT_PLAIN:
+                    return {TAG: ext.tag, "value": plain}
                 return {TAG: ext.tag, "value": self.encode(payload, path, depth + 1)}
         if isinstance(value, enum.Enum):
             return {TAG: "enum", "class": self.class_ref(value, kind, path), "value": self.encode(value.value, path, depth + 1)}

@@ -197,7 +197,7 @@ class Execution:
     def loaded_from_store(self, version: int) -> None:
         """Record that this execution is what the store holds at ``version`` (for compare-and-set saves)."""
         self.store_version = version
-        self.saved_seq = self.bus.events[-1].seq if self.bus.events else 0
+        self.saved_seq = self.bus.last_seq()
 
     def _announce_after_resume(self) -> None:
         """If the resume left nothing to recompute for the outputs (the resumed node feeds an output directly),
@@ -223,7 +223,7 @@ class Execution:
             "pending": status is PENDING,
             "waiting": status is WAITING,
             "states": states_view(self),
-            "event_count": len(self.bus.events),
+            "event_count": self.bus.count(),
             "workflow": self.workflow,
         }
 

@@ -31,7 +31,7 @@ def invalidate_dependents(execution: Execution, sources: Iterable[str], cause: s
     states = execution.states
     nodes_by_name = graph.nodes_by_name
     bus = execution.bus
-    events = bus.events
+    events = bus.log
     seq = bus.seq
     exec_id = bus.execution_id
     output_roots = graph.output_roots
@@ -72,7 +72,7 @@ def _invalidate_walk(execution: Execution, walk: tuple[tuple[str, str, tuple[tup
     """The same as the breadth-first walk above, over the graph's precomputed order for one source."""
     states = execution.states
     bus = execution.bus
-    events = bus.events
+    events = bus.log
     seq = bus.seq
     exec_id = bus.execution_id
     plain = not bus.subscribers and bus.lock is None

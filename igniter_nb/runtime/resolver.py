@@ -105,7 +105,7 @@ class Resolver:
                                     states[name] = _new(NodeState, (name, SUCCEEDED, value, None,
                                                                     prev.version + 1 if prev is not None else 1,
                                                                     now, None, ()))
-                                    bus.events.append(_new(Event, (next(bus.seq), "node_succeeded", bus.execution_id,
+                                    bus.log.append(_new(Event, (next(bus.seq), "node_succeeded", bus.execution_id,
                                                                    name, node.path, "succeeded", EMPTY_PAYLOAD, now)))
                             running.discard(name)
                             continue
@@ -121,7 +121,7 @@ class Resolver:
                 if bus.subscribers or bus.lock is not None:
                     emit("node_started", name, nodes[name].path, "running", EMPTY_PAYLOAD)
                 else:  # the same event, without a call per node
-                    bus.events.append(_new(Event, (next(bus.seq), "node_started", bus.execution_id, name,
+                    bus.log.append(_new(Event, (next(bus.seq), "node_started", bus.execution_id, name,
                                                    nodes[name].path, "running", EMPTY_PAYLOAD, _now())))
                 for dep in reversed(roots[name]):
                     dep_state = states.get(dep)
@@ -164,7 +164,7 @@ class Resolver:
             if bus.subscribers or bus.lock is not None:
                 bus.emit("node_succeeded", node.name, node.path, "succeeded", payload)
             else:
-                bus.events.append(_new(Event, (next(bus.seq), "node_succeeded", bus.execution_id, node.name,
+                bus.log.append(_new(Event, (next(bus.seq), "node_succeeded", bus.execution_id, node.name,
                                                node.path, "succeeded", payload, _now())))
         elif status is FAILED:
             bus.emit("node_failed", node.name, node.path, "failed", {"error": str(state.error)})

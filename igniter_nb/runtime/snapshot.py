@@ -141,7 +141,8 @@ def snapshot_execution(execution: Execution) -> dict[str, Any]:
                 "inputs": codec.encode(dict(item.inputs), node=name, path=f"collections.{name}.inputs"),
                 "error": encode_error(item.error),
                 "child_execution_id": item.child_execution_id,
-                "deferred": item.deferred.to_dict() if item.deferred is not None else None,
+                "deferred": (codec.encode(item.deferred.to_dict(), node=name, path=f"collections.{name}.deferred")
+                             if item.deferred is not None else None),
                 "child": snapshot_child(child) if child is not None else None,
                 "shipped": shipped,
             })
@@ -186,22 +187,26 @@ def _encode_event(e: Event) -> dict[str, Any]:
         return data
     try:
         data["payload"] = codec.encode(raw, node=e.node, path=f"events[{e.seq}].payload")
-        data["tagged"] = True  # restore decodes only these; plain payloads are used as read
+        data["tagged"] = True  # the payload is in tagged form (plain payloads encode as themselves)
     except SnapshotEncodingError:
         data["payload"] = {"unencodable": True}
     return data
 
 
 def _encoded_events(execution: Execution) -> list[dict[str, Any]]:
-    """The event log, encoded. Events never change, so each is encoded once per execution (and a restored
-    log keeps the encoded form it was read from): a save costs what happened since the last one."""
-    events = execution.bus.events
+    """The event log, encoded. Events never change, so each is encoded once per execution, and a restored
+    log keeps the encoded form it was read from (still unloaded, it is never even decoded): a save costs what
+    happened since the last one. The encoded dicts are shared by successive snapshots and never changed."""
+    bus = execution.bus
     cache = execution.encoded_events
-    n = len(cache)
-    if n > len(events) or (n and cache[-1]["seq"] != events[n - 1].seq):
-        cache.clear()  # the log was replaced
-        n = 0
-    cache.extend(_encode_event(e) for e in events[n:])
+    unloaded = bus.unloaded  # restored events not yet materialised: cache[:unloaded] are their stored form
+    log = bus.log
+    done = len(cache) - unloaded  # how many of ``log`` are encoded already
+    if done < 0 or done > len(log) or (done and cache[-1]["seq"] != log[done - 1].seq):
+        log = bus.events  # the log was replaced: encode all of it again
+        cache.clear()
+        unloaded = done = 0
+    cache.extend(_encode_event(e) for e in log[done:])
     return list(cache)
 
 
@@ -298,11 +303,16 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any]) -> None:
     workflow = snapshot.get("workflow")
     execution.workflow = codec.decode(workflow) if workflow is not None else None
     raw_events = list(snapshot.get("events") or ())
-    events = [Event(int(e["seq"]), e["type"], execution.execution_id, e.get("node"), e.get("path"), e.get("status"),
-                    codec.decode(e.get("payload") or {}) if e.get("tagged") else (e.get("payload") or {}),
-                    float(e.get("timestamp") or 0.0))
-              for e in raw_events]
-    execution.bus.replace(execution.execution_id, events)
+    execution_id = execution.execution_id
+
+    def load_events() -> list[Event]:
+        # Each payload is a fresh copy (decode copies), so no live event shares a dict with the snapshot.
+        return [Event(int(e["seq"]), e["type"], execution_id, e.get("node"), e.get("path"), e.get("status"),
+                      codec.decode(e.get("payload") or {}), float(e.get("timestamp") or 0.0))
+                for e in raw_events]
+
+    last_seq = int(raw_events[-1]["seq"]) if raw_events else 0
+    execution.bus.replace_lazily(execution_id, len(raw_events), last_seq, load_events)
     execution.encoded_events[:] = raw_events
 
 
@@ -326,7 +336,7 @@ def _apply_collections(execution: Execution, data: Mapping[str, Any], restored: 
         run = CollectionRun(node)  # type: ignore[arg-type]
         for item in run_data.get("items", ()):
             child = restore_nested(node.contract, item["child"]) if item.get("child") else None  # type: ignore[attr-defined]
-            deferred = DeferredResult.from_dict(item["deferred"]) if item.get("deferred") else None
+            deferred = DeferredResult.from_dict(codec.decode(item["deferred"])) if item.get("deferred") else None
             key = codec.decode(item["key"])
             result: Any = child.result if child is not None else None
             shipped = item.get("shipped")

@@ -19,8 +19,9 @@ def persist(execution: Execution, store: Any) -> int | None:
     """Save ``execution`` into ``store`` (CAS on the last version it wrote or read); returns the new version,
     or ``None`` when nothing happened since this execution's last save (no second identical version)."""
     from igniter_nb.runtime.snapshot import snapshot_execution
+    from igniter_nb.stores.base import save_runtime_snapshot
 
-    last_seq = execution.bus.events[-1].seq if execution.bus.events else 0
+    last_seq = execution.bus.last_seq()
     if execution.saved_seq == last_seq and execution.store_version is not None and execution.store_version > 0:
         return None
 
@@ -34,7 +35,8 @@ def persist(execution: Execution, store: Any) -> int | None:
     status = workflow.get("status") or snap["status"]
     if status not in ("running", "pending", "waiting", "succeeded", "failed", "cancelled", "timed_out"):
         status = "failed" if status == "failed" else "succeeded"
-    version = store.save(
+    version = save_runtime_snapshot(  # JSON-safe by construction: a memory store skips its JSON check
+        store,
         snap,
         graph=execution.graph.name,
         correlation=workflow.get("correlation") or None,

@@ -244,7 +244,13 @@ def canonical_correlation(correlation: Any) -> str:
             raise StoreArgumentError(
                 f"correlation value for {key!r} must be a str, int, finite float, bool or None, got {type(value).__name__}"
             )
-    return json.dumps(dict(correlation), sort_keys=True, separators=(",", ":"))
+    return _CANONICAL.encode(dict(correlation))
+
+
+# Built once: ``json.dumps`` with options builds a new encoder on every call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+_SNAPSHOT_JSON = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
 
 
 def dump_snapshot(snapshot: Any) -> tuple[str, str]:
@@ -253,7 +259,7 @@ def dump_snapshot(snapshot: Any) -> tuple[str, str]:
         raise StoreArgumentError(f"snapshot must be a dict, got {type(snapshot).__name__}")
     execution_id = check_execution_id(snapshot.get("execution_id"))
     try:
-        text = json.dumps(snapshot, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+        text = _SNAPSHOT_JSON.encode(snapshot)
     except (TypeError, ValueError) as exc:
         raise SnapshotEncodingError(
             f"snapshot is not JSON-safe ({exc}); encode values with igniter_nb.runtime.codec.encode first",
@@ -262,8 +268,29 @@ def dump_snapshot(snapshot: Any) -> tuple[str, str]:
     return execution_id, text
 
 
+_TAKES_CHECK: dict[type, bool] = {}
+
+
+def save_runtime_snapshot(store: Any, snapshot: dict[str, Any], **metadata: Any) -> int:
+    """``store.save`` for a snapshot the runtime just built (JSON-safe by construction, never changed
+    afterwards): a store whose ``save`` takes ``check=`` skips its JSON-safety check (``MemoryStore``)."""
+    kind = type(store)
+    takes = _TAKES_CHECK.get(kind)
+    if takes is None:
+        import inspect
+
+        try:
+            takes = "check" in inspect.signature(kind.save).parameters
+        except (AttributeError, TypeError, ValueError):
+            takes = False
+        _TAKES_CHECK[kind] = takes
+    if takes:
+        return int(store.save(snapshot, check=False, **metadata))
+    return int(store.save(snapshot, **metadata))
+
+
 def dump_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    return _COMPACT_JSON.encode(value)
 
 
 def utc_now() -> dt.datetime:
@@ -290,8 +317,18 @@ class SaveRequest:
         correlation: Any,
         status: Any,
         expected_version: Any,
+        *,
+        encode: bool = True,
     ) -> SaveRequest:
-        execution_id, text = dump_snapshot(snapshot)
+        """Validate a ``save()`` call before anything is written. ``encode=False`` (``MemoryStore.save(check=False)``)
+        checks only the id and the metadata and leaves ``snapshot_json`` empty: the store encodes the snapshot
+        itself."""
+        if encode:
+            execution_id, text = dump_snapshot(snapshot)
+        else:
+            if not isinstance(snapshot, Mapping):
+                raise StoreArgumentError(f"snapshot must be a dict, got {type(snapshot).__name__}")
+            execution_id, text = check_execution_id(snapshot.get("execution_id")), ""
         snap_graph = snapshot.get("graph")
         return cls(
             execution_id=execution_id,

@@ -7,10 +7,12 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
+import marshal
 import threading
 from collections.abc import Mapping
 from typing import Any
 
+from igniter_nb.errors import SnapshotEncodingError
 from igniter_nb.stores.base import (
     Metadata,
     SaveRequest,
@@ -31,12 +33,18 @@ class _Version:
     version: int
     saved_at: dt.datetime
     meta: Metadata
-    snapshot_json: str
+    data: str | bytes  # JSON text (a checked save) or marshal bytes (a runtime save, ``check=False``)
+
+    def snapshot(self) -> dict[str, Any]:
+        data = self.data
+        if isinstance(data, str):
+            return json.loads(data)  # type: ignore[no-any-return]
+        return marshal.loads(data)  # type: ignore[no-any-return]
 
     def to_record(self, execution_id: str) -> StoredExecution:
         return StoredExecution(
             execution_id=execution_id,
-            snapshot=json.loads(self.snapshot_json),
+            snapshot=self.snapshot(),
             version=self.version,
             graph=self.meta.graph,
             correlation=self.meta.correlation(),
@@ -46,8 +54,15 @@ class _Version:
 
 
 class MemoryStore(StoreBase):
-    """Thread-safe in-memory store (one lock). Snapshots are kept as JSON text, so what ``fetch`` returns is a
-    fresh dict that can never alias the stored one, and no deep copy of arbitrary objects is ever made.
+    """Thread-safe in-memory store (one lock).
+
+    Every version is kept as one immutable ``str`` or ``bytes`` object, never as the caller's dict: a dict changed after ``save``
+    cannot change the store, ``fetch`` returns a fresh dict, and a store holding millions of snapshots adds
+    nothing for Python's garbage collector to scan (a store keeping snapshot dicts would make every full
+    collection walk all of them). ``save`` checks the snapshot is JSON-safe and keeps its JSON text; the
+    runtime, whose snapshots are JSON-safe by construction, saves with ``check=False``, which keeps the
+    snapshot as ``marshal`` bytes instead — a C-level copy of plain data several times cheaper than JSON
+    (L-47: no deep copy of arbitrary objects, ever). See docs/stores.md for the figures.
     """
 
     def __init__(self) -> None:
@@ -73,8 +88,21 @@ class MemoryStore(StoreBase):
         correlation: Mapping[str, Any] | None = None,
         status: str | None = None,
         expected_version: int | None = None,
+        check: bool = True,
     ) -> int:
-        req = SaveRequest.build(snapshot, graph, correlation, status, expected_version)
+        """See :class:`~igniter_nb.stores.base.ExecutionStore`. ``check=False`` is for snapshots built by
+        ``igniter_nb`` (JSON-safe by construction): the JSON-safety check is skipped and the snapshot is kept as
+        ``marshal`` bytes of its plain dicts, lists and scalars (a value marshal cannot write raises
+        ``SnapshotEncodingError``; other non-JSON values are not caught — use the default for your own dicts)."""
+        if check:
+            req = SaveRequest.build(snapshot, graph, correlation, status, expected_version)
+            data: str | bytes = req.snapshot_json
+        else:
+            req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, encode=False)
+            try:  # (runtime snapshots never hold one container in two places, so no copy shares one either)
+                data = marshal.dumps(snapshot)  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise SnapshotEncodingError(f"snapshot is not plain data ({exc})", execution_id=req.execution_id) from exc
         with self._lock:
             versions = self._executions.get(req.execution_id)
             current = versions[-1] if versions else None
@@ -88,12 +116,12 @@ class MemoryStore(StoreBase):
                 self._active[key] = req.execution_id
             self._move_latest(req.execution_id, current.meta.correlation_key if current else None, meta.correlation_key)
             self._move_recent(req.execution_id, current.meta if current else None, meta)
-            entry = _Version(actual + 1, utc_now(), meta, req.snapshot_json)
+            entry = _Version(actual + 1, utc_now(), meta, data)
             self._executions.setdefault(req.execution_id, []).append(entry)
             return entry.version
 
     def fetch(self, execution_id: str) -> dict[str, Any]:
-        return json.loads(self._latest(execution_id).snapshot_json)  # type: ignore[no-any-return]
+        return self._latest(execution_id).snapshot()
 
     def record(self, execution_id: str) -> StoredExecution:
         return self._latest(execution_id).to_record(execution_id)
