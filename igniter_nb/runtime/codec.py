@@ -306,6 +306,44 @@ def decode(data: JSONValue) -> Any:
         return _decode(data, "")  # again, tracking where it is, so the error names the place
 
 
+def decode_shared(data: JSONValue) -> Any:
+    """Like :func:`decode`, but containers holding no tagged value anywhere below are returned as they are, not
+    copied: for data the caller owns (a snapshot a store just returned). Never changes ``data``."""
+    try:
+        return _decode_shared(data)
+    except Exception:
+        return _decode(data, "")  # again, tracking where it is, so the error names the place
+
+
+def _decode_shared(data: Any) -> Any:
+    kind = type(data)
+    if kind is dict:
+        if TAG in data:
+            return _decode_tagged(data[TAG], data, "")
+        out = None
+        for k, v in data.items():
+            kv = type(v)
+            if kv is dict or kv is list:
+                d = _decode_shared(v)
+                if d is not v:
+                    if out is None:
+                        out = dict(data)
+                    out[k] = d
+        return data if out is None else out
+    if kind is list:
+        items = None
+        for i, v in enumerate(data):
+            kv = type(v)
+            if kv is dict or kv is list:
+                d = _decode_shared(v)
+                if d is not v:
+                    if items is None:
+                        items = list(data)
+                    items[i] = d
+        return data if items is None else items
+    return data
+
+
 def _decode_fast(data: Any) -> Any:
     """``_decode`` without building a path string per value (the common, error-free case)."""
     kind = type(data)

@@ -61,6 +61,8 @@ class Execution:
         self.store_version: int | None = None  # the store version this execution last wrote or was read at
         self.saved_seq = -1  # seq of the last event included in this execution's last save
         self.encoded_events: list[dict[str, Any]] = []  # snapshot form of bus.events, filled as saves need it
+        # snapshot form of each node state, with the NodeState it was made from (reused while that is current)
+        self.encoded_states: dict[str, tuple[NodeState, dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ reading
     def resolve(self, name: str) -> NodeState:

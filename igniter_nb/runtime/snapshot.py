@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import marshal
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -105,16 +106,28 @@ def _contract_ref(cls: type) -> str:
 
 
 # ---------------------------------------------------------------------------- snapshot
-def snapshot_execution(execution: Execution) -> dict[str, Any]:
-    """The execution as JSON-safe data (no resolution happens here)."""
+def snapshot_execution(execution: Execution, *, copy: bool = True) -> dict[str, Any]:
+    """The execution as JSON-safe data (no resolution happens here).
+
+    Node states and events are encoded once and the encoded dicts are kept on the execution, so a save costs
+    what changed since the last one (a state is re-encoded when its ``NodeState`` is replaced, i.e. on every
+    status or version change; a value changed in place is not noticed: values are treated as immutable).
+    ``copy=False`` returns those shared dicts themselves, for a caller that only serialises them (a store);
+    the default returns a private copy.
+    """
     graph = execution.graph
     states: dict[str, Any] = {}
+    encoded = execution.encoded_states
     for name, st in execution.states.items():
+        hit = encoded.get(name)
+        if hit is not None and hit[0] is st:
+            states[name] = hit[1]
+            continue
         try:
             value = codec.encode(st.value, node=name, path=f"states.{name}.value")
         except SnapshotEncodingError as exc:
             raise exc.with_context(graph=graph.name, node=name, execution_id=execution.execution_id) from None
-        states[name] = {
+        entry = states[name] = {
             "status": str(st.status),
             "version": st.version,
             "resolved_at": st.resolved_at,
@@ -123,6 +136,7 @@ def snapshot_execution(execution: Execution) -> dict[str, Any]:
             "value": value,
             "error": encode_error(st.error),
         }
+        encoded[name] = (st, entry)
     children = execution.children
     child_snapshots = {slot: snapshot_child(child) for slot, child in children.instances.items()}
     collections: dict[str, Any] = {}
@@ -157,7 +171,7 @@ def snapshot_execution(execution: Execution) -> dict[str, Any]:
     except SnapshotEncodingError as exc:
         raise exc.with_context(graph=graph.name, execution_id=execution.execution_id) from None
     cls = type(execution.contract)
-    return {
+    snapshot = {
         "format": FORMAT,
         "graph": graph.name,
         "contract": _contract_ref(cls),
@@ -175,6 +189,9 @@ def snapshot_execution(execution: Execution) -> dict[str, Any]:
         "workflow": workflow,
         "saved_at": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
     }
+    # A private copy shares nothing with the caches above (marshal copies plain data at C speed; nothing is
+    # persisted or read from outside).
+    return marshal.loads(marshal.dumps(snapshot)) if copy else snapshot
 
 
 def _encode_event(e: Event) -> dict[str, Any]:
@@ -211,7 +228,7 @@ def _encoded_events(execution: Execution) -> list[dict[str, Any]]:
 
 
 def snapshot_child(child: Any) -> dict[str, Any]:
-    return snapshot_execution(child.execution)
+    return snapshot_execution(child.execution, copy=False)  # part of the parent's snapshot
 
 
 # ---------------------------------------------------------------------------- restore
@@ -224,18 +241,28 @@ def check_snapshot(snapshot: Any, graph_name: str) -> None:
                                     graph=graph_name, execution_id=snapshot.get("execution_id"))
 
 
-def restore_contract(cls: Any, snapshot: Mapping[str, Any], *, store: Any = None, executor: Any = None) -> Any:
+def restore_contract(
+    cls: Any, snapshot: Mapping[str, Any], *, store: Any = None, executor: Any = None, owned: bool = False
+) -> Any:
     """A new ``cls`` instance continuing the execution in ``snapshot`` (same id, states, events).
 
     An execution that ran collection items on an ``executor`` runner continues with ``executor`` if given,
-    else inline (a process pool cannot be stored).
+    else inline (a process pool cannot be stored). The restored execution keeps parts of the snapshot as its
+    encoded form (see :func:`snapshot_execution`), so a snapshot someone else may change is copied first;
+    ``owned=True`` says the caller hands it over (a dict a store just returned) and nobody changes it later.
     """
     graph = cls.compiled_graph()
     check_snapshot(snapshot, graph.name)
+    if not owned:
+        try:  # a C-level copy of plain data (marshal: nothing is persisted or read from outside)
+            snapshot = marshal.loads(marshal.dumps(snapshot))  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise SnapshotEncodingError(f"snapshot is not plain JSON data ({exc})", graph=graph.name,
+                                        execution_id=snapshot.get("execution_id")) from exc
     runner = dict(snapshot.get("runner") or {})
     if runner.get("runner") == "executor" and executor is None:
         runner["runner"] = "inline"
-    inputs = codec.decode(snapshot.get("inputs") or {})
+    inputs = codec.decode_shared(snapshot.get("inputs") or {})
     contract = cls(inputs, runner=runner.get("runner"), max_workers=runner.get("max_workers"), store=store,
                    executor=executor, execution_id=snapshot["execution_id"])
     apply_snapshot(contract.execution, snapshot)
@@ -261,6 +288,8 @@ def _child_class(execution: Execution, slot: str, data: Mapping[str, Any]) -> An
 
 
 def apply_snapshot(execution: Execution, snapshot: Mapping[str, Any]) -> None:
+    """Load ``snapshot`` into ``execution``. The snapshot must be owned (see :func:`restore_contract`): the
+    execution keeps its state and event dicts as their encoded form and shares its untagged values."""
     token = _restoring.set({})
     try:
         _apply(execution, snapshot)
@@ -276,9 +305,9 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any]) -> None:
         children.instances[slot] = child
         restored[child.execution_id] = child
     if hasattr(children, "given"):
-        children.given.update(codec.decode(snapshot.get("children_given") or {}))
+        children.given.update(codec.decode_shared(snapshot.get("children_given") or {}))
     if hasattr(children, "selections"):
-        children.selections.update(codec.decode(snapshot.get("selections") or {}))
+        children.selections.update(codec.decode_shared(snapshot.get("selections") or {}))
     _apply_collections(execution, snapshot.get("collections") or {}, restored)
     nodes = execution.graph.nodes_by_name
     states: dict[str, NodeState] = {}
@@ -289,7 +318,7 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any]) -> None:
         states[name] = NodeState(
             name,
             Status(data["status"]),
-            codec.decode(data.get("value")),
+            codec.decode_shared(data.get("value")),
             decode_error(data.get("error")),
             int(data.get("version", 1)),
             data.get("resolved_at"),
@@ -298,10 +327,14 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any]) -> None:
         )
     execution.states.clear()
     execution.states.update(states)
+    # What was read is what a save would write for these states until they change (the snapshot read is
+    # never changed by a restore, and saves only serialise these dicts).
+    raw_states = snapshot.get("states") or {}
+    execution.encoded_states = {name: (st, raw_states[name]) for name, st in states.items()}
     execution.bound_events.clear()
-    execution.bound_events.update(codec.decode(snapshot.get("bound_events") or {}))
+    execution.bound_events.update(codec.decode_shared(snapshot.get("bound_events") or {}))
     workflow = snapshot.get("workflow")
-    execution.workflow = codec.decode(workflow) if workflow is not None else None
+    execution.workflow = codec.decode_shared(workflow) if workflow is not None else None
     raw_events = list(snapshot.get("events") or ())
     execution_id = execution.execution_id
 
@@ -319,7 +352,7 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any]) -> None:
 def restore_nested(cls: Any, data: Mapping[str, Any]) -> Any:
     """Restore a child contract inside an outer restore (shares the outer child registry)."""
     outer = _restoring.get()
-    contract = restore_contract(cls, data)
+    contract = restore_contract(cls, data, owned=True)  # part of the outer snapshot, already owned
     if outer is not None:
         outer[contract.execution_id] = contract
     return contract

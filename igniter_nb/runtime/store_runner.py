@@ -25,7 +25,7 @@ def persist(execution: Execution, store: Any) -> int | None:
     if execution.saved_seq == last_seq and execution.store_version is not None and execution.store_version > 0:
         return None
 
-    snap = snapshot_execution(execution)
+    snap = snapshot_execution(execution, copy=False)  # the store serialises it: no private copy needed
     workflow = execution.workflow or {}
     if workflow.get("status") in ("running", "waiting"):
         # A workflow resumed outside deliver_event (e.g. resume_from_store): its status follows its nodes.

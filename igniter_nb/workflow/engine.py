@@ -22,6 +22,7 @@ from igniter_nb.errors import (
     WorkflowNotFoundError,
 )
 from igniter_nb.model import AwaitNode
+from igniter_nb.runtime.snapshot import restore_contract
 from igniter_nb.runtime.status import Status
 from igniter_nb.workflow.correlation import check_delivery_correlation, correlation_from_inputs, nearest
 from igniter_nb.workflow.payloads import validate_payload
@@ -211,14 +212,14 @@ def deliver_event(
         if execution_id is None:
             latest = _latest_with_correlation(store, graph.name, corr)
             if latest is not None:
-                contract = cls.restore(latest.snapshot, store=store)
+                contract = restore_contract(cls, latest.snapshot, store=store, owned=True)
                 prior = _prior_signal(contract, node.name)
                 if prior is not None and idempotency_key is not None and prior.get("idempotency_key") == idempotency_key:
                     return contract
                 raise _not_found(cls, store, corr, f" (the latest one, {latest.execution_id}, is {latest.status})")
             raise _not_found(cls, store, corr)
         record = store.record(execution_id)
-        contract = cls.restore(record.snapshot, store=store)
+        contract = restore_contract(cls, record.snapshot, store=store, owned=True)
         ex = contract.execution
         ex.loaded_from_store(record.version)
         wf = ex.workflow
@@ -276,7 +277,7 @@ def _update_active(cls: Any, store: Any, execution_id: str, change: Any) -> Any:
     """Re-read ``execution_id`` and apply ``change(contract)`` until a compare-and-set save wins."""
     for _ in range(MAX_ATTEMPTS):
         record = store.record(execution_id)
-        contract = cls.restore(record.snapshot, store=store)
+        contract = restore_contract(cls, record.snapshot, store=store, owned=True)
         contract.execution.loaded_from_store(record.version)
         wf = contract.execution.workflow
         if wf is None or wf.get("status") not in ACTIVE:
