@@ -100,17 +100,20 @@ class Contract(StatusFlags):
             executor=executor if executor is not None else opts.get("executor"),
             execution_id=execution_id,
         )
-        self.result = Result(self.execution, self)
         self.reaction_errors: list[ReactionError] = []
-        self.execution.bus.on_subscriber_error = self._subscriber_failed
+        errors = self.reaction_errors  # (a closure over the list, not a bound method: no cycle through the bus)
+        self.execution.bus.on_subscriber_error = lambda event, subscriber, error: errors.append(
+            ReactionError(event, subscriber, error))
         self._reactive: ReactiveEngine | None = None
         if graph.reactions:
             self._reactive = ReactiveEngine(self, graph.reactions)
             self._reactive.errors = self.reaction_errors
             self.execution.bus.subscribe(self._reactive)
 
-    def _subscriber_failed(self, event: Event, subscriber: Any, error: BaseException) -> None:
-        self.reaction_errors.append(ReactionError(event, subscriber, error))
+    @property
+    def result(self) -> Result:
+        """The outputs, read by attribute (``contract.result.total``); a view, made on each access."""
+        return Result(self.execution, self)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.execution_id} {self.execution.status_of()}>"

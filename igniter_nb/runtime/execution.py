@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -46,7 +47,10 @@ class Execution:
         execution_id: str | None = None,
     ) -> None:
         self.graph = graph
-        self.contract = contract
+        # The Contract owns its Execution; the way back is a weak reference, so a finished contract is freed by
+        # reference counting as soon as its last user lets go (no cycle for the garbage collector to find).
+        self._contract = weakref.ref(contract) if contract is not None else None
+        self.contract_class: type = type(contract)
         self.execution_id = execution_id or str(uuid.uuid4())
         self.input_validator = _validator(graph)
         self.inputs: dict[str, Any] = self.input_validator.initial(inputs, self.execution_id)
@@ -56,13 +60,25 @@ class Execution:
         self.workflow: dict[str, Any] | None = None
         self.store = store
         self.runner = make_runner(runner, max_workers=max_workers, store=store, executor=executor)
-        self.resolver = Resolver(self)
-        self.children = ChildRuns(self)
+        self.resolver = Resolver(weakref.proxy(self))  # they live exactly as long as this execution
+        self.children = ChildRuns(weakref.proxy(self))
         self.store_version: int | None = None  # the store version this execution last wrote or was read at
         self.saved_seq = -1  # seq of the last event included in this execution's last save
         self.encoded_events: list[dict[str, Any]] = []  # snapshot form of bus.events, filled as saves need it
         # snapshot form of each node state, with the NodeState it was made from (reused while that is current)
         self.encoded_states: dict[str, tuple[NodeState, dict[str, Any]]] = {}
+
+    @property
+    def contract(self) -> Any:
+        """The ``Contract`` instance this execution belongs to."""
+        ref = self._contract
+        contract = ref() if ref is not None else None
+        if contract is None and ref is not None:
+            raise ReferenceError(
+                f"the {self.graph.name} contract of execution {self.execution_id} no longer exists: keep a reference "
+                "to the contract (not only to contract.execution) while you use its execution"
+            )
+        return contract
 
     # ------------------------------------------------------------------ reading
     def resolve(self, name: str) -> NodeState:

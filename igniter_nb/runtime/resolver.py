@@ -255,7 +255,8 @@ class Resolver:
             if kind == "function" or kind == "object":
                 value = node.callable(**values)
             elif kind == "executor":
-                value = node.callable(ex.contract, ex, node).call(**values)
+                contract = ex.contract  # (ex may be this resolver's weak proxy: user code gets the execution itself)
+                value = node.callable(contract, contract.execution, node).call(**values)
             else:
                 value = getattr(ex.contract, node.callable)(**values)
         except Exception as exc:

@@ -170,7 +170,7 @@ def snapshot_execution(execution: Execution, *, copy: bool = True) -> dict[str, 
         selections = codec.encode(dict(getattr(children, "selections", {})), path="children.selections")
     except SnapshotEncodingError as exc:
         raise exc.with_context(graph=graph.name, execution_id=execution.execution_id) from None
-    cls = type(execution.contract)
+    cls = execution.contract_class
     snapshot = {
         "format": FORMAT,
         "graph": graph.name,
