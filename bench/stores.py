@@ -92,6 +92,11 @@ def fill(kind: str, store: Any, start: int, stop: int) -> None:
         with store.engine.begin() as conn:
             for chunk in range(0, len(rows), 20_000):
                 conn.execute(store._executions.insert(), rows[chunk:chunk + 20_000])
+        if kind == "postgres":
+            # What autovacuum does after a table grows: refresh its statistics. Without it, a lookup psycopg
+            # prepared while the table held 100 rows keeps that plan (a sequential scan) for the 100,000.
+            with store.engine.begin() as conn:
+                conn.exec_driver_sql(f"ANALYZE {store._executions.name}")
     elif kind == "redis":
         pipe = store.client.pipeline(transaction=False)
         now = utc_now().isoformat()

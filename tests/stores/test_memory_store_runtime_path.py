@@ -82,3 +82,23 @@ def test_save_runtime_snapshot_works_with_stores_without_check() -> None:
     assert save_runtime_snapshot(store, snap(), graph="G") == 1
     assert calls == [snap()]
     assert isinstance(store._executions["ex-1"][-1].data, str)  # the checked path: JSON text
+
+
+def test_marshal_stays_inside_the_process_and_pickle_is_nowhere() -> None:
+    """R5: marshal only copies plain data inside one process (memory store, private snapshot copies); no module
+    of the package imports pickle-like serialisers, and no store that writes to disk or a server uses marshal."""
+    import ast
+    from pathlib import Path
+
+    import igniter_nb
+
+    root = Path(igniter_nb.__file__).parent
+    users = set()
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        names = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                 for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])}
+        assert not names & {"pickle", "shelve", "dill", "cloudpickle"}, path
+        if "marshal" in names:
+            users.add(path.relative_to(root).as_posix())
+    assert users == {"stores/memory.py", "runtime/snapshot.py"}
