@@ -8,8 +8,9 @@ checkpointer on the equivalent two-interrupt graph, all in the same run.
 Baseline for each store: its own raw ``record`` + compare-and-set save of the very snapshot a delivery
 writes (same size, same id, same metadata, saved the way the runtime saves), i.e. the I/O a delivery cannot
 avoid; ``x raw`` is how many times that a delivery costs. Flatness: deliver time per event at 10,000 stored /
-at 1,000 stored (B6: ≤ 1.3). Each throughput is the median of several batches, after one unmeasured warm-up
-batch (ours and LangGraph's). The stored workflows are real ones: one workflow is started, and its snapshot
+at 1,000 stored (B6: ≤ 1.3). Each level has its own store, filled once; their batches then alternate, so a
+slow spell of the machine hits both levels alike. Each throughput is the median of several batches, after one
+unmeasured warm-up batch (ours and LangGraph's). The stored workflows are real ones: one workflow is started, and its snapshot
 is saved under new ids and correlations (what ``start`` would have written).
 """
 
@@ -131,15 +132,21 @@ class Level:
         return 2 * len(ids)
 
 
-def deliver_rate(level: Level, batches: int) -> tuple[float, float]:
-    """(deliveries/s, raw record+save/s measured right after each delivery batch on the same snapshots)."""
-    level.deliver_batch()  # warm-up, not measured (the first level would otherwise also pay for it)
-    ours, raw = [], []
+def interleaved(levels: list[Level], batches: int) -> list[tuple[float, float, float]]:
+    """(start/s, deliver/s, raw record+save/s) per level, each the median over ``batches`` rounds. The levels'
+    batches alternate within each round, so a slow spell of this shared machine hits every level alike."""
+    for lv in levels:  # warm-up, not measured
+        lv.deliver_batch()
+    starts: list[list[float]] = [[] for _ in levels]
+    ours: list[list[float]] = [[] for _ in levels]
+    raws: list[list[float]] = [[] for _ in levels]
     for _ in range(batches):
-        done = level.deliver_batch()
-        ours.append(done / level.deliver_seconds)
-        raw.append(rate(level.raw_batch, 1))
-    return statistics.median(ours), statistics.median(raw)
+        for i, lv in enumerate(levels):
+            starts[i].append(rate(lv.start_batch, 1))
+            done = lv.deliver_batch()
+            ours[i].append(done / lv.deliver_seconds)
+            raws[i].append(rate(lv.raw_batch, 1))
+    return [(statistics.median(a), statistics.median(b), statistics.median(c)) for a, b, c in zip(starts, ours, raws, strict=True)]
 
 
 # ----------------------------------------------------------------------------------------------- langgraph
@@ -222,13 +229,13 @@ def langgraph_rates(db: Path, levels: list[int], batch: int, batches: int) -> di
 
 
 @contextlib.contextmanager
-def open_store(kind: str, tmp: Path, postgres_url: str) -> Iterator[Any]:
+def open_store(kind: str, tmp: Path, postgres_url: str, tag: str) -> Iterator[Any]:
     if kind == "memory":
         store: Any = MemoryStore()
     elif kind == "sqlite":
-        store = SQLStore(f"sqlite:///{tmp}/workflows.db")
+        store = SQLStore(f"sqlite:///{tmp}/workflows-{tag}.db")
     else:
-        store = SQLStore(postgres_url, table_prefix="wfbench_")
+        store = SQLStore(postgres_url, table_prefix=f"wfbench{tag}_")
     try:
         yield store
     finally:
@@ -262,32 +269,31 @@ def main() -> int:
         tmp = Path(tmpdir)
         pg_url = stack.enter_context(PostgresServer(fsync=args.pg_fsync == "on")).url if "postgres" in kinds else ""
         for kind in kinds:
-            with open_store(kind, tmp, pg_url) as store:
-                per_event: dict[int, float] = {}
-                next_index = 0
+            with contextlib.ExitStack() as stores:
+                # one store per level, filled once, then measured in alternating batches
+                lvs = []
                 for level in levels:
-                    need = max(0, level - stored(store))
-                    fill(store, next_index, next_index + need)
-                    next_index += need
-                    have = stored(store)
-                    lv = Level(store, f"{kind}{level}", batch)
-                    starts = rate(lv.start_batch, batches)
-                    delivers, raw = deliver_rate(lv, batches)
-                    per_event[level] = 1 / delivers
-                    target = TARGET_DELIVER[kind]
+                    store = stores.enter_context(open_store(kind, tmp, pg_url, str(level)))
+                    fill(store, 0, level)
+                    lvs.append(Level(store, f"{kind}{level}", batch))
+                have = [stored(lv.store) for lv in lvs]
+                results = interleaved(lvs, batches)
+                target = TARGET_DELIVER[kind]
+                ratio = results[0][1] / results[-1][1]  # time per event at the last level / at the first
+                for i, level in enumerate(levels):
+                    starts, delivers, raw = results[i]
                     flat = ""
-                    if level == levels[-1]:
-                        ratio = per_event[level] / per_event[levels[0]]
+                    if i == len(levels) - 1:
                         flat = f"{ratio:.2f}" + ("" if ratio <= FLAT else "!")
                         if ratio > FLAT:
                             failures.append(f"{kind} flatness {ratio:.2f}")
                     ok = delivers >= target
                     if not ok:
-                        failures.append(f"{kind} deliver {delivers:,.0f}/s @ {have:,}")
-                    print(f"{kind:<9} {have:>7,} {starts:>9,.0f} {delivers:>10,.0f} {raw:>15,.0f} {raw / delivers:>6.1f}x "
+                        failures.append(f"{kind} deliver {delivers:,.0f}/s @ {have[i]:,}")
+                    print(f"{kind:<9} {have[i]:>7,} {starts:>9,.0f} {delivers:>10,.0f} {raw:>15,.0f} {raw / delivers:>6.1f}x "
                           f"{'>=' + format(target, ','):>10} {flat:>6}" + ("" if ok else "  MISS"), flush=True)
                     figures["stores"].setdefault(kind, {})[level] = {
-                        "stored": have, "start_per_s": starts, "deliver_per_s": delivers, "raw_record_save_per_s": raw}
+                        "stored": have[i], "start_per_s": starts, "deliver_per_s": delivers, "raw_record_save_per_s": raw}
         if not args.no_langgraph:
             lg = langgraph_rates(tmp / "langgraph.db", levels, batch, batches)
             if isinstance(lg, str):
