@@ -203,7 +203,7 @@ def main() -> int:
                 store.fetch("bench-1")
                 sf = median_ms(lambda i, s=store: (s.save(snap), s.fetch("bench-1")), runs)
                 sf_small = median_ms(lambda i, s=store: (s.save(small_snap), s.fetch("bench-1")), runs)
-                # what every execution save costs: the runtime's path (MemoryStore: check=False, marshal bytes)
+                # what every execution save costs: the runtime's path (MemoryStore: check_json=False, marshal bytes)
                 sf_rt = median_ms(lambda i, s=store: (save_runtime_snapshot(s, snap), s.fetch("bench-1")), runs)
             with stores(tmp, redis.url, pg.url, kind, "f") as store:
                 fill(kind, store, 0, 100)

@@ -167,7 +167,7 @@ class Report:
     def __init__(self, contract: Any) -> None:
         execution = getattr(contract, "execution", None)
         if execution is None:  # an Execution was given
-            execution, contract = contract, getattr(contract, "contract", None)
+            execution, contract = contract, _contract_of(contract)
         self.contract = contract
         self.execution = execution
         with contextlib.suppress(Exception):  # a report shows what is known; failures are in the states
@@ -422,3 +422,12 @@ class Report:
             return {"text/plain": self.to_text()}
         bundle: dict[str, Any] = report_mimebundle(self)
         return bundle
+
+
+def _contract_of(execution: Any) -> Any:
+    """The execution's contract, or None when it has none or it no longer exists (the report then shows what
+    the execution alone knows)."""
+    try:
+        return getattr(execution, "contract", None)
+    except ReferenceError:
+        return None

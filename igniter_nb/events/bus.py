@@ -12,6 +12,7 @@ from typing import Any
 from igniter_nb.events.event import Event
 
 EMPTY_PAYLOAD: Any = MappingProxyType({})
+_NO_LOCK: Any = threading.Lock()  # placeholder until a lazy log needs its own loader lock (never contended)
 _new = tuple.__new__
 _now = time.time
 
@@ -28,8 +29,8 @@ class EventBus:
     to ``log`` (the events not yet materialised are then the ``unloaded`` ones before it).
     """
 
-    __slots__ = ("_last_unloaded", "_loader", "execution_id", "lock", "log", "on_subscriber_error", "seq",
-                 "subscribers", "unloaded")
+    __slots__ = ("_last_unloaded", "_load_lock", "_loader", "execution_id", "lock", "log", "on_subscriber_error",
+                 "seq", "subscribers", "unloaded")
 
     def __init__(self, execution_id: str, events: Iterable[Event] = ()) -> None:
         self.execution_id = execution_id
@@ -37,11 +38,12 @@ class EventBus:
         self.unloaded = 0  # stored events before ``log`` not materialised yet (see replace_lazily)
         self._last_unloaded = 0
         self._loader: Callable[[], list[Event]] | None = None
+        self._load_lock: threading.Lock = _NO_LOCK
         self.subscribers: list[Subscriber] = []
         self.on_subscriber_error: Callable[[Event, Any, BaseException], None] | None = None
-        # Set by concurrent runners: numbering, appending and notifying then happen under one lock, so the
+        # Set by concurrent runners (an RLock): numbering, appending and notifying then happen under it, so the
         # log's order equals ``seq`` order and subscribers never run concurrently.
-        self.lock: threading.Lock | None = None
+        self.lock: threading.RLock | None = None
         self.seq = itertools.count(self.log[-1].seq + 1 if self.log else 1)
 
     @property
@@ -52,19 +54,16 @@ class EventBus:
         return self.log
 
     def _load(self) -> None:
-        lock = self.lock
-        if lock is not None:
-            with lock:
-                self._load_unlocked()
-        else:
-            self._load_unlocked()
-
-    def _load_unlocked(self) -> None:
-        loader = self._loader
-        if loader is not None:
-            self.log[:0] = loader()
-            self._loader = None
-            self.unloaded = 0
+        # Under the bus lock when a concurrent runner set one (emitters append under it; it is reentrant, so a
+        # subscriber called inside emit may read the log), else under the loader's own lock: either way two
+        # first readers never both prepend the stored events.
+        with self.lock or self._load_lock:
+            loader = self._loader
+            if loader is not None:
+                events = loader()
+                self.log[:0] = events  # in place: writers may hold a reference to this list
+                self._loader = None
+                self.unloaded = 0
 
     def count(self) -> int:
         """How many events the log has, without materialising a lazy log."""
@@ -130,6 +129,7 @@ class EventBus:
         self.log = []
         if count:
             self.unloaded, self._last_unloaded, self._loader = count, last_seq, loader
+            self._load_lock = threading.Lock()
         else:
             self.unloaded, self._last_unloaded, self._loader = 0, 0, None
         self.seq = itertools.count((last_seq if count else 0) + 1)

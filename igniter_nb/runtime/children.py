@@ -7,6 +7,7 @@ in ``branch.py`` and ``collection.py``; other node kinds (remote, ...) add their
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -31,13 +32,19 @@ class ChildRuns:
     collections, one ``CollectionRun`` per node holding the item children by key."""
 
     def __init__(self, execution: Execution) -> None:
-        self.execution = execution
+        self._execution = weakref.ref(execution)  # the execution owns these runs: no reference cycle
         self.instances: dict[str, Any] = {}
         self.given: dict[str, dict[str, Any]] = {}
         self.collections: dict[str, CollectionRun] = {}
         self.selections: dict[str, dict[str, Any]] = {}
 
     # -- dispatch -----------------------------------------------------------------
+
+    @property
+    def execution(self) -> Execution:
+        """The execution these child runs belong to (it owns them, so it is alive while they are used)."""
+        return self._execution()  # type: ignore[return-value]
+
     def resolve(self, node: Node, resolver: Resolver) -> NodeState:
         handler = _HANDLERS.get(node.kind)
         if handler is None:

@@ -60,13 +60,11 @@ class Execution:
         self.workflow: dict[str, Any] | None = None
         self.store = store
         self.runner = make_runner(runner, max_workers=max_workers, store=store, executor=executor)
-        self.resolver = Resolver(weakref.proxy(self))  # they live exactly as long as this execution
-        self.children = ChildRuns(weakref.proxy(self))
+        self.resolver = Resolver(self)  # (both refer back to this execution weakly: no reference cycle)
+        self.children = ChildRuns(self)
         self.store_version: int | None = None  # the store version this execution last wrote or was read at
         self.saved_seq = -1  # seq of the last event included in this execution's last save
         self.encoded_events: list[dict[str, Any]] = []  # snapshot form of bus.events, filled as saves need it
-        # snapshot form of each node state, with the NodeState it was made from (reused while that is current)
-        self.encoded_states: dict[str, tuple[NodeState, dict[str, Any]]] = {}
 
     @property
     def contract(self) -> Any:

@@ -7,6 +7,7 @@ named tuples built with ``tuple.__new__``; per-node data is looked up once).
 from __future__ import annotations
 
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import IgniterError, ResolutionError
@@ -52,7 +53,7 @@ class Resolver:
     """Resolves nodes of one execution into ``execution.states``."""
 
     def __init__(self, execution: Execution) -> None:
-        self.execution = execution
+        self._execution = weakref.ref(execution)  # the execution owns this resolver: no reference cycle
         graph = execution.graph
         self.nodes = graph.nodes_by_name
         self.plan = graph.dep_plan
@@ -62,6 +63,12 @@ class Resolver:
         self.running: set[str] = set()
 
     # ------------------------------------------------------------------ driving
+
+    @property
+    def execution(self) -> Execution:
+        """The execution this resolver belongs to (it owns the resolver, so it is alive while this is used)."""
+        return self._execution()  # type: ignore[return-value]
+
     def resolve(self, target: str) -> NodeState:
         """Resolve ``target`` (and what it needs); returns its state. Never leaves a node ``running`` (L-16)."""
         states = self.execution.states
@@ -255,8 +262,7 @@ class Resolver:
             if kind == "function" or kind == "object":
                 value = node.callable(**values)
             elif kind == "executor":
-                contract = ex.contract  # (ex may be this resolver's weak proxy: user code gets the execution itself)
-                value = node.callable(contract, contract.execution, node).call(**values)
+                value = node.callable(ex.contract, ex, node).call(**values)
             else:
                 value = getattr(ex.contract, node.callable)(**values)
         except Exception as exc:

@@ -98,7 +98,8 @@ class ThreadsRunner(Runner):
 
     def resolve(self, execution: Execution, targets: tuple[str, ...]) -> None:
         if execution.bus.lock is None:
-            execution.bus.lock = threading.Lock()  # events from worker threads keep seq order
+            # events from worker threads keep seq order; reentrant, so a subscriber may read the log
+            execution.bus.lock = threading.RLock()
         order = needed_nodes(execution, targets)
         if len(order) <= 1:
             return super().resolve(execution, targets)

@@ -109,25 +109,18 @@ def _contract_ref(cls: type) -> str:
 def snapshot_execution(execution: Execution, *, copy: bool = True) -> dict[str, Any]:
     """The execution as JSON-safe data (no resolution happens here).
 
-    Node states and events are encoded once and the encoded dicts are kept on the execution, so a save costs
-    what changed since the last one (a state is re-encoded when its ``NodeState`` is replaced, i.e. on every
-    status or version change; a value changed in place is not noticed: values are treated as immutable).
-    ``copy=False`` returns those shared dicts themselves, for a caller that only serialises them (a store);
-    the default returns a private copy.
+    Events are encoded once and the encoded dicts are kept on the execution (events never change), so a save
+    does not re-encode the log. ``copy=False`` returns those shared dicts themselves, for a caller that only
+    serialises them (a store); the default returns a private copy.
     """
     graph = execution.graph
     states: dict[str, Any] = {}
-    encoded = execution.encoded_states
     for name, st in execution.states.items():
-        hit = encoded.get(name)
-        if hit is not None and hit[0] is st:
-            states[name] = hit[1]
-            continue
         try:
             value = codec.encode(st.value, node=name, path=f"states.{name}.value")
         except SnapshotEncodingError as exc:
             raise exc.with_context(graph=graph.name, node=name, execution_id=execution.execution_id) from None
-        entry = states[name] = {
+        states[name] = {
             "status": str(st.status),
             "version": st.version,
             "resolved_at": st.resolved_at,
@@ -136,7 +129,6 @@ def snapshot_execution(execution: Execution, *, copy: bool = True) -> dict[str, 
             "value": value,
             "error": encode_error(st.error),
         }
-        encoded[name] = (st, entry)
     children = execution.children
     child_snapshots = {slot: snapshot_child(child) for slot, child in children.instances.items()}
     collections: dict[str, Any] = {}
@@ -254,11 +246,7 @@ def restore_contract(
     graph = cls.compiled_graph()
     check_snapshot(snapshot, graph.name)
     if not owned:
-        try:  # a C-level copy of plain data (marshal: nothing is persisted or read from outside)
-            snapshot = marshal.loads(marshal.dumps(snapshot))  # type: ignore[arg-type]
-        except ValueError as exc:
-            raise SnapshotEncodingError(f"snapshot is not plain JSON data ({exc})", graph=graph.name,
-                                        execution_id=snapshot.get("execution_id")) from exc
+        snapshot = _private_copy(snapshot, graph.name)
     runner = dict(snapshot.get("runner") or {})
     if runner.get("runner") == "executor" and executor is None:
         runner["runner"] = "inline"
@@ -267,6 +255,32 @@ def restore_contract(
                    executor=executor, execution_id=snapshot["execution_id"])
     apply_snapshot(contract.execution, snapshot)
     return contract
+
+
+def _private_copy(snapshot: Mapping[str, Any], graph_name: str) -> dict[str, Any]:
+    """A copy of a caller's snapshot that shares nothing with it: marshal (a C-level copy of plain data, never
+    persisted) for the usual dicts/lists/scalars, else a walk that also accepts other mappings, sequences and
+    subclasses of the JSON scalar types (an ``OrderedDict`` from ``json.loads``, a str enum...)."""
+    try:
+        return marshal.loads(marshal.dumps(snapshot))  # type: ignore[arg-type, no-any-return]
+    except ValueError:
+        pass
+    copied: dict[str, Any] = _plain_data(snapshot, "snapshot", graph_name, snapshot.get("execution_id"))
+    return copied
+
+
+def _plain_data(value: Any, path: str, graph_name: str, execution_id: Any) -> Any:
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    for kind in (bool, int, float, str):  # subclasses (enums...) as their JSON type
+        if isinstance(value, kind):
+            return kind(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain_data(v, f"{path}.{k}", graph_name, execution_id) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_data(v, f"{path}[{i}]", graph_name, execution_id) for i, v in enumerate(value)]
+    raise SnapshotEncodingError(f"snapshot is not JSON data: {type(value).__name__} at {path}", graph=graph_name,
+                                execution_id=execution_id, path=path)
 
 
 def _child_class(execution: Execution, slot: str, data: Mapping[str, Any]) -> Any:
@@ -327,10 +341,6 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any]) -> None:
         )
     execution.states.clear()
     execution.states.update(states)
-    # What was read is what a save would write for these states until they change (the snapshot read is
-    # never changed by a restore, and saves only serialise these dicts).
-    raw_states = snapshot.get("states") or {}
-    execution.encoded_states = {name: (st, raw_states[name]) for name, st in states.items()}
     execution.bound_events.clear()
     execution.bound_events.update(codec.decode_shared(snapshot.get("bound_events") or {}))
     workflow = snapshot.get("workflow")
@@ -339,10 +349,16 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any]) -> None:
     execution_id = execution.execution_id
 
     def load_events() -> list[Event]:
-        # Each payload is a fresh copy (decode copies), so no live event shares a dict with the snapshot.
-        return [Event(int(e["seq"]), e["type"], execution_id, e.get("node"), e.get("path"), e.get("status"),
-                      codec.decode(e.get("payload") or {}), float(e.get("timestamp") or 0.0))
-                for e in raw_events]
+        # Payloads may refer to the child and collection results restored with this execution: decode them
+        # with this restore's registry. Each payload is a fresh copy (decode copies), so no live event shares
+        # a dict with the stored, encoded one.
+        token = _restoring.set(restored)
+        try:
+            return [Event(int(e["seq"]), e["type"], execution_id, e.get("node"), e.get("path"), e.get("status"),
+                          codec.decode(e.get("payload") or {}), float(e.get("timestamp") or 0.0))
+                    for e in raw_events]
+        finally:
+            _restoring.reset(token)
 
     last_seq = int(raw_events[-1]["seq"]) if raw_events else 0
     execution.bus.replace_lazily(execution_id, len(raw_events), last_seq, load_events)

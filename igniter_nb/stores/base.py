@@ -85,7 +85,8 @@ class ExecutionStore(Protocol):
         ...
 
     def record(self, execution_id: str) -> StoredExecution:
-        """The latest snapshot with its metadata; ``SnapshotNotFoundError`` when there is none."""
+        """The latest snapshot (a fresh dict, as from :meth:`fetch`: the runtime restores from it without copying
+        it again) with its metadata; ``SnapshotNotFoundError`` when there is none."""
         ...
 
     def delete(self, execution_id: str) -> bool:
@@ -273,19 +274,19 @@ _TAKES_CHECK: dict[type, bool] = {}
 
 def save_runtime_snapshot(store: Any, snapshot: dict[str, Any], **metadata: Any) -> int:
     """``store.save`` for a snapshot the runtime just built (JSON-safe by construction, never changed
-    afterwards): a store whose ``save`` takes ``check=`` skips its JSON-safety check (``MemoryStore``)."""
+    afterwards): a store whose ``save`` takes ``check_json=`` skips its JSON-safety check (``MemoryStore``)."""
     kind = type(store)
     takes = _TAKES_CHECK.get(kind)
     if takes is None:
         import inspect
 
         try:
-            takes = "check" in inspect.signature(kind.save).parameters
+            takes = "check_json" in inspect.signature(kind.save).parameters
         except (AttributeError, TypeError, ValueError):
             takes = False
         _TAKES_CHECK[kind] = takes
     if takes:
-        return int(store.save(snapshot, check=False, **metadata))
+        return int(store.save(snapshot, check_json=False, **metadata))
     return int(store.save(snapshot, **metadata))
 
 
@@ -320,7 +321,7 @@ class SaveRequest:
         *,
         encode: bool = True,
     ) -> SaveRequest:
-        """Validate a ``save()`` call before anything is written. ``encode=False`` (``MemoryStore.save(check=False)``)
+        """Validate a ``save()`` call before anything is written. ``encode=False`` (``MemoryStore.save(check_json=False)``)
         checks only the id and the metadata and leaves ``snapshot_json`` empty: the store encodes the snapshot
         itself."""
         if encode:

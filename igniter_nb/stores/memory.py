@@ -33,7 +33,7 @@ class _Version:
     version: int
     saved_at: dt.datetime
     meta: Metadata
-    data: str | bytes  # JSON text (a checked save) or marshal bytes (a runtime save, ``check=False``)
+    data: str | bytes  # JSON text (a checked save) or marshal bytes (a runtime save, ``check_json=False``)
 
     def snapshot(self) -> dict[str, Any]:
         data = self.data
@@ -60,7 +60,7 @@ class MemoryStore(StoreBase):
     cannot change the store, ``fetch`` returns a fresh dict, and a store holding millions of snapshots adds
     nothing for Python's garbage collector to scan (a store keeping snapshot dicts would make every full
     collection walk all of them). ``save`` checks the snapshot is JSON-safe and keeps its JSON text; the
-    runtime, whose snapshots are JSON-safe by construction, saves with ``check=False``, which keeps the
+    runtime, whose snapshots are JSON-safe by construction, saves with ``check_json=False``, which keeps the
     snapshot as ``marshal`` bytes instead — a C-level copy of plain data several times cheaper than JSON
     (L-47: no deep copy of arbitrary objects, ever). See docs/stores.md for the figures.
     """
@@ -88,13 +88,13 @@ class MemoryStore(StoreBase):
         correlation: Mapping[str, Any] | None = None,
         status: str | None = None,
         expected_version: int | None = None,
-        check: bool = True,
+        check_json: bool = True,
     ) -> int:
-        """See :class:`~igniter_nb.stores.base.ExecutionStore`. ``check=False`` is for snapshots built by
+        """See :class:`~igniter_nb.stores.base.ExecutionStore`. ``check_json=False`` is for snapshots built by
         ``igniter_nb`` (JSON-safe by construction): the JSON-safety check is skipped and the snapshot is kept as
         ``marshal`` bytes of its plain dicts, lists and scalars (a value marshal cannot write raises
         ``SnapshotEncodingError``; other non-JSON values are not caught — use the default for your own dicts)."""
-        if check:
+        if check_json:
             req = SaveRequest.build(snapshot, graph, correlation, status, expected_version)
             data: str | bytes = req.snapshot_json
         else:

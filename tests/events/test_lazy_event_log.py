@@ -74,3 +74,106 @@ def test_a_replaced_log_is_encoded_again() -> None:
     bus.replace(restored.execution_id, restored.events[:2])
     assert [e["seq"] for e in snapshot_execution(restored.execution)["events"]] == [1, 2]
     assert restored.execution.bus.emit("custom").seq == 3
+
+
+class Pair(ig.Contract):
+    def define(c):
+        c.run_with("threads")
+        c.input("a", type=int)
+        c.input("b", type=int)
+        c.compute("x", depends_on=["a"], call=lambda a: a + 1)
+        c.compute("y", depends_on=["b"], call=lambda b: b + 1)
+        c.compute("total", depends_on=["x", "y"], call=lambda x, y: x + y)
+        c.output("total")
+
+
+def test_a_subscriber_may_read_a_lazy_log_while_threads_emit() -> None:
+    import threading
+
+    restored = Pair.restore(Pair(a=1, b=2).snapshot())
+    seen: list[int] = []
+    restored.subscribe(lambda e: seen.append(len(restored.events)) if e.type == "node_succeeded" else None)
+    restored.update_inputs(a=5)
+    worker = threading.Thread(target=restored.resolve_all, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "reading the log from a subscriber deadlocked"
+    assert restored.result.total == 9 and seen and seen == sorted(seen)
+
+
+class Long(ig.Contract):
+    def define(c):
+        c.input("n", type=int)
+        prev = "n"
+        for i in range(100):
+            c.compute(f"s{i}", depends_on=[prev], call=lambda **kw: sum(kw.values()) + 1)
+            prev = f"s{i}"
+        c.output(prev)
+
+
+def test_concurrent_first_reads_load_the_log_once() -> None:
+    import sys
+    import threading
+
+    snap = Long(n=1).snapshot()
+    stored = [e["seq"] for e in snap["events"]]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # makes the race window easy to hit
+    try:
+        for _ in range(10):
+            restored = Long.restore(snap)
+            barrier = threading.Barrier(4)
+
+            def read(contract: Any = restored, gate: Any = barrier) -> None:
+                gate.wait()
+                contract.events  # noqa: B018
+
+            threads = [threading.Thread(target=read) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert [e.seq for e in restored.events] == stored
+    finally:
+        sys.setswitchinterval(interval)
+
+
+class Scaled(ig.Contract):
+    def define(c):
+        c.input("x", type=int)
+        c.compute("y", depends_on=["x"], call=lambda x: x * 10)
+        c.output("y")
+
+
+class Big(ig.Contract):
+    def define(c):
+        c.input("n", type=int)
+        c.compute("label", depends_on=["n"], call=lambda n: f"big {n}")
+        c.output("label")
+
+
+class Small(Big):
+    pass
+
+
+def is_big(result: Any) -> bool:
+    return bool(result.y > 5)
+
+
+class Picker(ig.Contract):
+    def define(c):
+        c.input("x", type=int)
+        c.compose("a", contract=Scaled, inputs={"x": "x"})
+        c.branch("pick", selector="a", cases=[(is_big, Big)], default=Small, inputs={"n": "x"})
+        c.export("label", source="pick")
+
+
+def test_lazy_events_can_refer_to_restored_child_results() -> None:
+    original = Picker(x=1)
+    assert original.result.label == "big 1"
+    assert any(e.type == "branch_selected" for e in original.events)
+    restored = Picker.restore(original.snapshot())
+    assert [e.type for e in restored.events] == [e.type for e in original.events]
+    selected = next(e for e in restored.events if e.type == "branch_selected")
+    assert selected.payload["selector_value"].y == 10
+    assert len(restored.audit) == len(original.events)

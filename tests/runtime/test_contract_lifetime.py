@@ -72,3 +72,15 @@ def test_an_execution_whose_contract_is_gone_says_so() -> None:
     gc.collect()
     with pytest.raises(ReferenceError, match="keep a reference to the contract"):
         execution.contract  # noqa: B018
+
+
+def test_a_report_of_an_execution_without_its_contract_still_works() -> None:
+    from igniter_nb.diagnostics.report import Report
+
+    contract = Shipping(weight=3.0)
+    contract.resolve_all()
+    execution = contract.execution
+    del contract
+    gc.collect()
+    report = Report(execution)
+    assert report.to_dict()["outputs"]["price"] == 6.0

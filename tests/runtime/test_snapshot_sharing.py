@@ -1,14 +1,20 @@
-"""Snapshots reuse what did not change (encoded states and events kept per execution) without ever letting a
+"""Snapshots reuse the encoded event log and restores take over a store's fresh dict, without ever letting a
 caller's dict and an execution share data."""
 
 from __future__ import annotations
 
+import collections
 import copy
 import datetime as dt
+import decimal
+import enum
+import json
+import types
+
+import pytest
 
 import igniter_nb as ig
 from igniter_nb.runtime import codec
-from igniter_nb.runtime.snapshot import snapshot_execution
 from igniter_nb.stores import MemoryStore
 
 
@@ -22,6 +28,21 @@ class Pricing(ig.Contract):
         c.output("label")
 
 
+class Order(ig.Contract):
+    def define(c):
+        c.run_with("store")
+        c.input("rate", type=int)
+        c.compute("base", depends_on=[], call=lambda: {"lines": [1, 2]})
+
+        @c.compute
+        def enriched(base, rate):
+            base["rate"] = decimal.Decimal(rate)  # changes an upstream value in place (not recommended)
+            return sorted(base)
+
+        c.output("base")
+        c.output("enriched")
+
+
 def test_public_snapshots_are_private_copies() -> None:
     contract = Pricing(amount=10, country="UA")
     first = contract.snapshot()
@@ -32,18 +53,15 @@ def test_public_snapshots_are_private_copies() -> None:
     assert second["events"][0]["type"] != "changed by caller"
 
 
-def test_unchanged_states_reuse_their_encoding_and_changed_ones_are_encoded_again() -> None:
-    contract = Pricing(amount=10, country="UA")
-    contract.resolve_all()
-    ex = contract.execution
-    a = snapshot_execution(ex, copy=False)
-    contract.update_inputs(amount=20)
-    contract.resolve_all()
-    b = snapshot_execution(ex, copy=False)
-    assert b["states"]["label"] is a["states"]["label"]  # the same NodeState: the same encoded dict
-    assert b["states"]["net"] is not a["states"]["net"]
-    assert b["states"]["net"]["value"] == {"net": 20, "tags": ["a"]}
-    assert a["states"]["net"]["value"] == {"net": 10, "tags": ["a"]}  # an earlier snapshot never changes
+def test_a_value_changed_in_place_after_a_restore_is_saved_encoded() -> None:
+    store = MemoryStore()
+    first = Order(rate=3, store=store)
+    assert first.result.base == {"lines": [1, 2]}  # only `base` runs, and is saved
+    restored = Order.restore_from_store(first.execution_id, store=store)
+    assert restored.result.enriched == ["lines", "rate"]  # `enriched` adds a Decimal to `base` in place
+    stored = store.fetch(first.execution_id)["states"]["base"]["value"]
+    assert stored == {"lines": [1, 2], "rate": {"__ig__": "decimal", "value": "3"}}
+    assert store.history(first.execution_id)[0]["states"]["base"]["value"] == {"lines": [1, 2]}
 
 
 def test_restoring_a_callers_dict_copies_it() -> None:
@@ -69,3 +87,21 @@ def test_decode_shared_copies_only_the_path_to_a_tag_and_never_changes_its_input
     assert decoded == {"keep": {"x": [1, 2]}, "dated": [1, {"on": when}]}
     assert decoded["keep"] is data["keep"] and decoded is not data
     assert data == before, "the input must not change"
+
+
+class Flag(enum.StrEnum):
+    ON = "on"
+
+
+def test_restore_accepts_any_mapping_and_json_scalar_subclasses() -> None:
+    snap = Pricing(amount=10, country="UA").snapshot()
+    ordered = json.loads(json.dumps(snap), object_pairs_hook=collections.OrderedDict)
+    for given in (types.MappingProxyType(snap), ordered, {**snap, "note": Flag.ON}):
+        assert Pricing.restore(given).result.net == {"net": 10, "tags": ["a"]}
+
+
+def test_restore_names_what_is_not_json_data() -> None:
+    snap = Pricing(amount=10, country="UA").snapshot()
+    snap["note"] = {"when": object()}
+    with pytest.raises(ig.SnapshotEncodingError, match=r"object at snapshot\.note\.when"):
+        Pricing.restore(snap)

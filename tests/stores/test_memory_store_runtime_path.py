@@ -1,4 +1,4 @@
-"""``MemoryStore`` keeps one immutable str/bytes per version; the runtime saves with ``check=False`` (marshal
+"""``MemoryStore`` keeps one immutable str/bytes per version; the runtime saves with ``check_json=False`` (marshal
 bytes, no JSON check) and everything read back is a fresh dict (L-47: no deep copy of arbitrary objects)."""
 
 from __future__ import annotations
@@ -38,19 +38,19 @@ def test_runtime_saves_keep_bytes_and_read_back_fresh_dicts() -> None:
     assert Doubler.restore_from_store(contract.execution_id, store=store).result.y == {"twice": [3, 3]}
 
 
-def test_check_false_keeps_what_was_saved_even_if_the_caller_changes_it() -> None:
+def test_check_json_false_keeps_what_was_saved_even_if_the_caller_changes_it() -> None:
     store = MemoryStore()
     original = snap()
-    assert store.save(original, check=False) == 1
+    assert store.save(original, check_json=False) == 1
     original["items"][1]["a"] = 99
     assert store.fetch("ex-1") == snap()
     assert store.history("ex-1") == [snap()]
 
 
-def test_check_false_rejects_what_marshal_cannot_write_and_stores_nothing() -> None:
+def test_check_json_false_rejects_what_marshal_cannot_write_and_stores_nothing() -> None:
     store = MemoryStore()
     with pytest.raises(SnapshotEncodingError, match="not plain data"):
-        store.save(snap(bad=object()), check=False)
+        store.save(snap(bad=object()), check_json=False)
     assert not store.exists("ex-1")
 
 
@@ -64,7 +64,7 @@ def test_the_default_save_still_checks_json_safety() -> None:
 def test_checked_and_runtime_versions_mix_in_one_history() -> None:
     store = MemoryStore()
     store.save(snap(n=1))
-    store.save(snap(n=2), check=False, expected_version=1)
+    store.save(snap(n=2), check_json=False, expected_version=1)
     assert [type(v.data) for v in store._executions["ex-1"]] == [str, bytes]
     assert [s["n"] for s in store.history("ex-1")] == [1, 2]
 
