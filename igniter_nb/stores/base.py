@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import errno
 import fcntl
+import functools
 import json
 import math
 import os
@@ -245,7 +246,17 @@ def canonical_correlation(correlation: Any) -> str:
             raise StoreArgumentError(
                 f"correlation value for {key!r} must be a str, int, finite float, bool or None, got {type(value).__name__}"
             )
-    return _CANONICAL.encode(dict(correlation))
+    try:
+        items = tuple(sorted((key, type(value), value) for key, value in correlation.items()))
+        return _canonical_text(items)
+    except TypeError:  # a value that cannot be hashed or ordered for the cache key: encode directly
+        return _CANONICAL.encode(dict(correlation))
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_text(items: tuple[tuple[str, type, Any], ...]) -> str:
+    # keyed with each value's type, so {"k": 1}, {"k": 1.0} and {"k": True} never share an entry
+    return _CANONICAL.encode({key: value for key, _, value in items})
 
 
 # Built once: ``json.dumps`` with options builds a new encoder on every call.
@@ -395,7 +406,12 @@ class Metadata:
         return None
 
     def correlation(self) -> dict[str, Any] | None:
-        return None if self.correlation_json is None else json.loads(self.correlation_json)
+        return None if self.correlation_json is None else dict(_parsed_correlation(self.correlation_json))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_correlation(text: str) -> tuple[tuple[str, Any], ...]:
+    return tuple(json.loads(text).items())  # scalars only: a dict made from these is a fresh copy
 
 
 def check_filters(graph: Any, status: Any) -> None:

@@ -10,6 +10,7 @@ signal exactly once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,6 +48,7 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now
 
 
+@functools.lru_cache(maxsize=16)  # a delivery stamps several fields with the same moment
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
