@@ -198,12 +198,10 @@ class Contract(StatusFlags):
         """Fetch ``execution_id`` from ``store`` (default: the configured store) and restore it.
         The instance keeps that store for later saves (L-06)."""
         from igniter_nb.config import default_store
-        from igniter_nb.runtime.snapshot import restore_contract
+        from igniter_nb.runtime.snapshot import restore_record
 
         store = store if store is not None else default_store()
-        record = store.record(execution_id)
-        contract: Contract = restore_contract(cls, record.snapshot, store=store, owned=True)  # a fresh dict
-        contract.execution.loaded_from_store(record.version)
+        contract: Contract = restore_record(cls, store.record(execution_id), store=store)
         return contract
 
     @classmethod

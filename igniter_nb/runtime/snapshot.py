@@ -208,13 +208,13 @@ def _encoded_events(execution: Execution) -> list[dict[str, Any]]:
     happened since the last one. The encoded dicts are shared by successive snapshots and never changed."""
     bus = execution.bus
     cache = execution.encoded_events
-    unloaded = bus.unloaded  # restored events not yet materialised: cache[:unloaded] are their stored form
     log = bus.log
-    done = len(cache) - unloaded  # how many of ``log`` are encoded already
+    # cache[:bus.unloaded] is the stored form of the restored events not materialised yet; the rest is ``log``'s
+    done = len(cache) - bus.unloaded  # how many of ``log`` are encoded already
     if done < 0 or done > len(log) or (done and cache[-1]["seq"] != log[done - 1].seq):
         log = bus.events  # the log was replaced: encode all of it again
         cache.clear()
-        unloaded = done = 0
+        done = 0
     cache.extend(_encode_event(e) for e in log[done:])
     return list(cache)
 
@@ -254,6 +254,14 @@ def restore_contract(
     contract = cls(inputs, runner=runner.get("runner"), max_workers=runner.get("max_workers"), store=store,
                    executor=executor, execution_id=snapshot["execution_id"])
     apply_snapshot(contract.execution, snapshot)
+    return contract
+
+
+def restore_record(cls: Any, record: Any, *, store: Any) -> Any:
+    """Restore the ``StoredExecution`` a store just returned: its snapshot is a fresh dict, taken over without
+    another copy, and the execution remembers the version it was read at (for compare-and-set saves)."""
+    contract = restore_contract(cls, record.snapshot, store=store, owned=True)
+    contract.execution.loaded_from_store(record.version)
     return contract
 
 
@@ -303,7 +311,7 @@ def _child_class(execution: Execution, slot: str, data: Mapping[str, Any]) -> An
 
 def apply_snapshot(execution: Execution, snapshot: Mapping[str, Any]) -> None:
     """Load ``snapshot`` into ``execution``. The snapshot must be owned (see :func:`restore_contract`): the
-    execution keeps its state and event dicts as their encoded form and shares its untagged values."""
+    execution keeps its event dicts as their encoded form and shares its untagged values."""
     token = _restoring.set({})
     try:
         _apply(execution, snapshot)

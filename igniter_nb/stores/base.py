@@ -265,11 +265,16 @@ _SNAPSHOT_JSON = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators
 _COMPACT_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
 
 
-def dump_snapshot(snapshot: Any) -> tuple[str, str]:
-    """Check a snapshot and return ``(execution_id, json_text)``; raises before anything is written."""
+def snapshot_id(snapshot: Any) -> str:
+    """The execution id of a snapshot to save: it must be a mapping with a valid ``execution_id``."""
     if not isinstance(snapshot, Mapping):
         raise StoreArgumentError(f"snapshot must be a dict, got {type(snapshot).__name__}")
-    execution_id = check_execution_id(snapshot.get("execution_id"))
+    return check_execution_id(snapshot.get("execution_id"))
+
+
+def dump_snapshot(snapshot: Any) -> tuple[str, str]:
+    """Check a snapshot and return ``(execution_id, json_text)``; raises before anything is written."""
+    execution_id = snapshot_id(snapshot)
     try:
         text = _SNAPSHOT_JSON.encode(snapshot)
     except (TypeError, ValueError) as exc:
@@ -335,12 +340,7 @@ class SaveRequest:
         """Validate a ``save()`` call before anything is written. ``encode=False`` (``MemoryStore.save(check_json=False)``)
         checks only the id and the metadata and leaves ``snapshot_json`` empty: the store encodes the snapshot
         itself."""
-        if encode:
-            execution_id, text = dump_snapshot(snapshot)
-        else:
-            if not isinstance(snapshot, Mapping):
-                raise StoreArgumentError(f"snapshot must be a dict, got {type(snapshot).__name__}")
-            execution_id, text = check_execution_id(snapshot.get("execution_id")), ""
+        execution_id, text = dump_snapshot(snapshot) if encode else (snapshot_id(snapshot), "")
         snap_graph = snapshot.get("graph")
         return cls(
             execution_id=execution_id,

@@ -56,9 +56,9 @@ class _Version:
 class MemoryStore(StoreBase):
     """Thread-safe in-memory store (one lock).
 
-    Every version is kept as one immutable ``str`` or ``bytes`` object, never as the caller's dict: a dict changed after ``save``
-    cannot change the store, ``fetch`` returns a fresh dict, and a store holding millions of snapshots adds
-    nothing for Python's garbage collector to scan (a store keeping snapshot dicts would make every full
+    Every version is kept as one immutable ``str`` or ``bytes`` object, never as the caller's dict: a dict
+    changed after ``save`` cannot change the store, ``fetch`` returns a fresh dict, and a store holding millions
+    of snapshots adds nothing for Python's garbage collector to scan (a store keeping snapshot dicts would make every full
     collection walk all of them). ``save`` checks the snapshot is JSON-safe and keeps its JSON text; the
     runtime, whose snapshots are JSON-safe by construction, saves with ``check_json=False``, which keeps the
     snapshot as ``marshal`` bytes instead — a C-level copy of plain data several times cheaper than JSON
@@ -94,11 +94,9 @@ class MemoryStore(StoreBase):
         ``igniter_nb`` (JSON-safe by construction): the JSON-safety check is skipped and the snapshot is kept as
         ``marshal`` bytes of its plain dicts, lists and scalars (a value marshal cannot write raises
         ``SnapshotEncodingError``; other non-JSON values are not caught — use the default for your own dicts)."""
-        if check_json:
-            req = SaveRequest.build(snapshot, graph, correlation, status, expected_version)
-            data: str | bytes = req.snapshot_json
-        else:
-            req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, encode=False)
+        req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, encode=check_json)
+        data: str | bytes = req.snapshot_json
+        if not check_json:
             try:  # (runtime snapshots never hold one container in two places, so no copy shares one either)
                 data = marshal.dumps(snapshot)  # type: ignore[arg-type]
             except ValueError as exc:

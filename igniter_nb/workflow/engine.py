@@ -23,7 +23,7 @@ from igniter_nb.errors import (
     WorkflowNotFoundError,
 )
 from igniter_nb.model import AwaitNode
-from igniter_nb.runtime.snapshot import restore_contract
+from igniter_nb.runtime.snapshot import restore_contract, restore_record
 from igniter_nb.runtime.status import Status
 from igniter_nb.workflow.correlation import check_delivery_correlation, correlation_from_inputs, nearest
 from igniter_nb.workflow.payloads import validate_payload
@@ -220,10 +220,8 @@ def deliver_event(
                     return contract
                 raise _not_found(cls, store, corr, f" (the latest one, {latest.execution_id}, is {latest.status})")
             raise _not_found(cls, store, corr)
-        record = store.record(execution_id)
-        contract = restore_contract(cls, record.snapshot, store=store, owned=True)
+        contract = restore_record(cls, store.record(execution_id), store=store)
         ex = contract.execution
-        ex.loaded_from_store(record.version)
         wf = ex.workflow
         if wf is None or wf.get("status") not in ACTIVE:
             continue  # finished between the lookup and the read: look again
@@ -278,9 +276,7 @@ def _prior_signal(contract: Any, node_name: str) -> dict[str, Any] | None:
 def _update_active(cls: Any, store: Any, execution_id: str, change: Any) -> Any:
     """Re-read ``execution_id`` and apply ``change(contract)`` until a compare-and-set save wins."""
     for _ in range(MAX_ATTEMPTS):
-        record = store.record(execution_id)
-        contract = restore_contract(cls, record.snapshot, store=store, owned=True)
-        contract.execution.loaded_from_store(record.version)
+        contract = restore_record(cls, store.record(execution_id), store=store)
         wf = contract.execution.workflow
         if wf is None or wf.get("status") not in ACTIVE:
             return None
