@@ -25,6 +25,8 @@ from igniter_nb.diagnostics.view import (
     LegendItem,
     ViewEdge,
     ViewNode,
+    NAME_LIMIT,
+    clean,
     graph_view,
     node_kind,
     safe_id,
@@ -119,7 +121,7 @@ def view_to_dot(view: GraphView, *, direction: str | None = None) -> graphviz.Di
             target.node(n.id, _attributes=sorted(attrs.items()))
         for child in [c for c in view.clusters if len(c) == len(scope) + 1 and c[: len(scope)] == scope]:
             with target.subgraph(name=cluster_ids[child]) as sub:
-                sub.attr(_attributes=sorted({"label": _html(html_text(child[-1])), "style": "rounded,dashed",
+                sub.attr(_attributes=sorted({"label": _html(html_text(clean(child[-1], NAME_LIMIT))), "style": "rounded,dashed",
                                              "color": "#94a3b8", "fontcolor": "#475569", "fontsize": "11",
                                              "labeljust": "l"}.items()))
                 add_nodes(sub, child)
