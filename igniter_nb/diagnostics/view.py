@@ -329,7 +329,10 @@ def node_id(node: Node) -> str:
 def _deadline_text(iso: str) -> str:
     # "2026-01-02T03:04:05+00:00" → "2026-01-02 03:04:05 UTC": short, and still the exact moment
     text = iso.replace("T", " ")
-    return text[:-6] + " UTC" if text.endswith("+00:00") else text
+    for utc in ("+00:00", "Z"):
+        if text.endswith(utc):
+            return text[: -len(utc)] + " UTC"
+    return text
 
 
 # ----------------------------------------------------------------------------------------------- the view
