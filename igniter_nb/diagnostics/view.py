@@ -15,7 +15,7 @@ is deterministic: ids come from node names and no memory address or execution id
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -377,7 +377,7 @@ def graph_view(
         lines.append(clean("correlate by: " + ", ".join(shown), TITLE_LIMIT + 40))
     if collapsed:
         shown_groups = ", ".join(collapsed) if len(collapsed) <= 6 else f"{', '.join(collapsed[:3])} … {collapsed[-1]}"
-        lines.append(clean(f"{total} nodes; {len(collapsed)} groups collapsed ({shown_groups}); "
+        lines.append(clean(f"{total:,} nodes; {len(collapsed)} groups collapsed ({shown_groups}); "
                            "expand=True opens them", TITLE_LIMIT + 40))
     items = legend_items(nodes, instance=facts is not None) if legend else ()
     return GraphView(tuple(lines), tuple(nodes), tuple(edges), tuple(clusters), collapsed, total, direction, items)
@@ -431,8 +431,11 @@ def graph_edges(graph: CompiledGraph, facts: InstanceFacts | None) -> list[ViewE
     return list(edges.values())
 
 
-def wait_edges(graph: CompiledGraph, states: Mapping[str, NodeFacts]) -> dict[tuple[str, str], ViewEdge]:
-    """From each blocked node with no blocked dependent (the edge of the blocked region) to what it waits for."""
+def wait_edges(graph: CompiledGraph, states: Mapping[str, NodeFacts],
+               id_of: Callable[[str], str] | None = None) -> dict[tuple[str, str], ViewEdge]:
+    """From each blocked node with no blocked dependent (the edge of the blocked region) to what it waits for.
+    ``id_of`` maps a node name to the id drawn for it (a collapsed group's id)."""
+    id_of = id_of or (lambda name: f"n_{safe_id(name)}")
     found: dict[tuple[str, str], ViewEdge] = {}
     for node in graph.nodes:
         st = states.get(node.name)
@@ -443,7 +446,7 @@ def wait_edges(graph: CompiledGraph, states: Mapping[str, NodeFacts]) -> dict[tu
         direct = {root for _, root, _ in graph.dep_plan[node.name]}
         for target in st.waiting_for:
             if target != node.name and target not in direct and graph.has_node(target):
-                key = (f"n_{safe_id(node.name)}", f"n_{safe_id(target)}")
+                key = (id_of(node.name), id_of(target))
                 found[key] = ViewEdge(key[0], key[1], "waits for", "dotted", wait=True)
     return found
 
@@ -457,7 +460,8 @@ def legend_items(nodes: Iterable[ViewNode], *, instance: bool) -> tuple[LegendIt
     """One chip per kind in the picture (in ``KIND_STYLES`` order), then — for an instance — one per state."""
     nodes = list(nodes)
     kinds = {n.kind for n in nodes}
-    items = [LegendItem(kind, KIND_STYLES[kind][1], KIND_STYLES[kind][2]) for kind in KIND_STYLES if kind in kinds]
+    items = [LegendItem("collapsed" if kind == "scope" else kind, KIND_STYLES[kind][1], KIND_STYLES[kind][2])
+             for kind in KIND_STYLES if kind in kinds]
     if instance:
         present = {n.status for n in nodes if n.status}
         for status in LEGEND_STATES:

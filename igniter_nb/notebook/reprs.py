@@ -29,8 +29,14 @@ def _safe(fn: Any, fallback: str) -> str:
 # ----------------------------------------------------------------------------------------------- graphs
 
 
+TEXT_LINES = 300
+
+
 def graph_text(graph: Any) -> str:
-    """``graph.to_text()``, or a short listing when the text formatter is unavailable."""
+    """``graph.to_text()`` (its first ``TEXT_LINES`` lines for a big graph: a notebook output of megabytes
+    helps nobody), or a short listing when the text formatter is unavailable."""
+    if len(getattr(graph, "nodes", ())) > TEXT_LINES:
+        return _safe(lambda: _big_graph_text(graph), repr(graph))
 
     def listing() -> str:
         lines = [repr(graph)]
@@ -49,6 +55,25 @@ def _picture(bundle: dict[str, Any], draw: Any) -> dict[str, Any]:
     except Exception as exc:  # never lose the text because a picture failed
         bundle["text/html"] = h.pre(f"(graph picture unavailable: {type(exc).__name__}: {exc})")
     return bundle
+
+
+def _big_graph_text(graph: Any) -> str:
+    from igniter_nb.diagnostics.graph_format import node_extras
+
+    lines = [f"Graph {graph.name}"]
+    if graph.correlation_keys:
+        lines.append(f"Correlation: {', '.join(graph.correlation_keys)}")
+    lines.append("Nodes:")
+    for node in graph.nodes[:TEXT_LINES]:
+        words = [f"- {node.kind} {node.path}"]
+        if node.dependencies:
+            words.append(f"depends_on={','.join(node.dependencies)}")
+        words.extend(node_extras(node))
+        lines.append(" ".join(words))
+    lines.append(f"… {len(graph.nodes) - TEXT_LINES} more nodes (graph.to_text() lists them all)")
+    lines.append(f"Outputs: {len(graph.outputs)}")
+    lines.extend(f"- {out.path} -> {out.source}" for out in graph.outputs[:50])
+    return "\n".join(lines)
 
 
 def graph_mimebundle(graph: Any, *, expand: bool | Iterable[str] | None = None, engine: Engine = "auto",

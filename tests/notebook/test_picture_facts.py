@@ -130,14 +130,14 @@ def test_chain_of_40_fits_a_notebook_output_width():
     assert width <= 970
 
 
-def test_unscoped_big_graphs_collapse_by_layer_block_fast():
+def test_unscoped_big_graphs_collapse_into_blocks_fast():
     graph = layered_graph(10_000, scope_size=None)
     start = time.perf_counter()
     view = graph_view(graph)
     svg = render_graph(graph, engine="python")
     elapsed = time.perf_counter() - start
-    assert view.collapsed and all(name.startswith("layer") for name in view.collapsed)
-    assert len(view.nodes) <= 60 and "10001 nodes" in view.title[-1]
+    assert view.collapsed and all(name.startswith("block") for name in view.collapsed)
+    assert len(view.nodes) <= 60 and "10,001 nodes" in view.title[-1]
     assert len(node_boxes(svg)) == len(view.nodes)
     assert elapsed < 5  # generous: the bench holds the real figure (B7)
     states = {"x5": "failed", "x6": "succeeded"}
