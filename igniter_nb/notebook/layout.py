@@ -131,7 +131,7 @@ def _order(ids: list[str], layer: dict[str, int], links: list[tuple[str, str]]) 
             members.sort(key=lambda n: keys[n])
             number(level)
 
-    for _ in range(SWEEPS):
+    for _ in range(SWEEPS if len(ids) <= 2000 else 2):  # a very long or dense graph: fewer, costly sweeps
         sweep(levels[1:], preds)
         sweep(levels[-2::-1], succs)
     return pos
@@ -213,9 +213,10 @@ def layout(view: GraphView, *, direction: str | None = None) -> Layout:
     cluster_boxes = {s: (Box(b.y, b.x, b.h, b.w) if across else b) for s, b in clusters.items()}
     right = max([b.x + b.w for b in (*boxes.values(), *cluster_boxes.values())] or [0.0])
     bottom = max([b.y + b.h for b in (*boxes.values(), *cluster_boxes.values())] or [0.0])
-    for r in routes.values():
-        for x, y in r.polyline(2):
-            right, bottom = max(right, x), max(bottom, y)
+    for r in routes.values():  # a curve stays inside the hull of its points
+        for _, pts in r.segments:
+            for x, y in pts:
+                right, bottom = max(right, x), max(bottom, y)
     for e in view.edges:  # labels are centred on their anchor
         if e.label and (e.tail, e.head) in routes:
             lx, ly = routes[(e.tail, e.head)].label_at
@@ -277,8 +278,13 @@ def _place_cross(view: GraphView, items: dict[str, _Item], pos: dict[str, float]
     for tail, head in links:
         preds.setdefault(head, []).append(tail)
 
+    within: dict[tuple[str, ...], list[_Item]] = {}  # every item in a scope or below it
+    for it in items.values():
+        for k in range(1, len(it.scope) + 1):
+            within.setdefault(it.scope[:k], []).append(it)
+
     def mean_pos(scope: tuple[str, ...]) -> float:
-        found = [pos[i] for i, it in items.items() if it.scope[: len(scope)] == scope and not it.dummy]
+        found = [pos[it.id] for it in within.get(scope, ()) if not it.dummy]
         return sum(found) / len(found) if found else 0.0
 
     for kids in children.values():
@@ -304,7 +310,7 @@ def _place_cross(view: GraphView, items: dict[str, _Item], pos: dict[str, float]
         far = c
         taken: list[tuple[float, float, float]] = []  # (main from, main to, cross end) of placed sibling bands
         for kid in children.get(scope, []):
-            inside = [it for it in items.values() if it.scope[: len(kid)] == kid]
+            inside = within[kid]
             lo = min(it.main for it in inside) - BAND_PAD - (BAND_LABEL if across else 0.0)
             hi = max(it.main + it.main_size for it in inside) + BAND_PAD
             # a band goes beside the siblings it shares layers with, and level with those it does not
