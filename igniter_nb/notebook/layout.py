@@ -16,6 +16,7 @@ Pure computation: no subprocess, no network, deterministic output (sorted inputs
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from igniter_nb.diagnostics.geometry import (
@@ -26,7 +27,7 @@ from igniter_nb.diagnostics.geometry import (
     node_size,
     text_width,
 )
-from igniter_nb.diagnostics.view import GraphView, ViewEdge, ViewNode
+from igniter_nb.diagnostics.view import GraphView, ViewNode
 from igniter_nb.notebook.shapes import Box, Point, crossing
 
 BAND_PAD = 10.0
@@ -186,7 +187,7 @@ def layout(view: GraphView, *, direction: str | None = None) -> Layout:
             chain.append(did)
         chain.append(e.head)
         chains[(e.tail, e.head)] = chain
-        links.extend(zip(chain, chain[1:], strict=False))
+        links.extend(itertools.pairwise(chain))
     all_ids = list(items)
     pos = _order(all_ids, {i: items[i].layer for i in all_ids}, links)
 
@@ -338,7 +339,7 @@ def _place_cross(view: GraphView, items: dict[str, _Item], pos: dict[str, float]
 
 def _column_size(col: list[_Item], gap: float) -> float:
     total = sum(it.cross_size for it in col)
-    return total + sum(_gap(a, b, gap) for a, b in zip(col, col[1:], strict=False))
+    return total + sum(_gap(a, b, gap) for a, b in itertools.pairwise(col))
 
 
 def _gap(a: _Item, b: _Item, gap: float) -> float:

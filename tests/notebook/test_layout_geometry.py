@@ -5,6 +5,7 @@ directions; every node stays on the canvas."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import pytest
 from contracts import ApprovalContract, random_graph
@@ -46,7 +47,7 @@ def crossings(lay: Layout) -> list[tuple[str, str, str]]:
         for node, box in lay.boxes.items():
             if node in (tail, head):
                 continue
-            if any(_hits(p, q, box) for p, q in zip(pts, pts[1:], strict=False)):
+            if any(_hits(p, q, box) for p, q in itertools.pairwise(pts)):
                 found.append((tail, head, node))
     return found
 

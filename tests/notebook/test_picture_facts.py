@@ -105,7 +105,7 @@ def test_pictures_fit_the_output_and_full_size_is_an_option(engine):
     assert 'pt"' not in svg.split(">", 1)[0]  # px: text draws at the same size on both engines
     full = render_graph(AllKinds.graph, engine=engine, size="full")
     assert "max-width" not in full.split(">", 1)[0]
-    bundle, meta = reprs.show(AllKinds, engine=engine, size="full")._repr_mimebundle_()
+    _bundle, meta = reprs.show(AllKinds, engine=engine, size="full")._repr_mimebundle_()
     assert meta == {"image/svg+xml": {"unconfined": True}}
     assert isinstance(reprs.show(AllKinds, engine=engine)._repr_mimebundle_(), dict)
     with pytest.raises(ValueError, match="size"):
