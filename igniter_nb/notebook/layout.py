@@ -1,49 +1,91 @@
-"""A pure-Python layered SVG layout for graph views, used when Graphviz ``dot`` is not installed.
+"""A pure-Python layered layout for graph views, used when Graphviz ``dot`` is not installed.
 
-Left to right like the ``dot`` rendering: layers by longest path from the sources, order within a layer by
-barycentric sweeps (fewer crossings), scopes as horizontal bands that never overlap, and each node placed as
-close as its band allows to the mean height of its predecessors (straight chains). Pure computation: no
-subprocess, no network, deterministic output (sorted inputs, fixed number formatting).
+Left to right or top to bottom (``igniter_nb.diagnostics.geometry.choose_direction``), like the ``dot``
+rendering: layers by longest path, long edges split into one dummy slot per layer they cross, order within a
+layer by barycentric sweeps (fewer crossings), scopes as bands that never overlap, each node as near as its
+band allows to its predecessors.
+
+Edges never pass through a node box they do not start or end at. Each layer is a *column* (a row when top to
+bottom) and the space between columns holds no node, so an edge runs straight along the layer axis inside a
+column only at its own slot — its end node's port, or a dummy slot reserved for it — and bends only in the gaps
+(a Bézier whose control points stay in the gap). Edges that go backwards (a "waits for" edge, a cycle between
+collapsed scopes) run in the gaps beside their ends and along a lane outside the drawing.
+
+Pure computation: no subprocess, no network, deterministic output (sorted inputs, fixed number formatting).
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
-from html import escape
 
-from igniter_nb.diagnostics.dot import WAIT_EDGE_COLOR, GraphView, ViewEdge, ViewNode
+from igniter_nb.diagnostics.geometry import (
+    LAYER_GAP,
+    NODE_GAP,
+    assign_layers,
+    choose_direction,
+    node_size,
+    text_width,
+)
+from igniter_nb.diagnostics.view import GraphView, ViewNode
+from igniter_nb.notebook.shapes import Box, Point, crossing
 
-FONT_FAMILY = "Helvetica,Arial,sans-serif"
-FONT_SIZE = 11
-CHAR_W = 6.3  # average glyph width of an 11px sans-serif font, generous so text stays inside its shape
-LINE_H = 14
-LAYER_GAP = 70
-NODE_GAP = 16
-BAND_PAD = 10
-BAND_LABEL = 16
-MARGIN = 16
+BAND_PAD = 10.0
+BAND_LABEL = 16.0
+MARGIN = 16.0
+SLOT = 4.0  # cross size of a dummy slot (an edge passing through a layer)
+SLOT_GAP = 6.0
+LANE_GAP = 18.0
+LANE_STEP = 8.0
+LEGEND_MIN_WRAP = 420.0
 SWEEPS = 4
+
+Segment = tuple[str, tuple[Point, ...]]  # ("L", (end,)) or ("C", (c1, c2, end))
 
 
 @dataclass(slots=True)
-class Box:
-    x: float
-    y: float
-    w: float
-    h: float
+class Route:
+    """An edge's path: a start point and segments (``L`` straight, ``C`` cubic), with a label anchor."""
 
-    @property
-    def cx(self) -> float:
-        return self.x + self.w / 2
+    start: Point
+    segments: list[Segment]
+    label_at: Point
 
-    @property
-    def cy(self) -> float:
-        return self.y + self.h / 2
+    def shift(self, dy: float) -> None:
+        """Move the route down by ``dy``."""
+        self.start = (self.start[0], self.start[1] + dy)
+        self.segments = [(kind, tuple((x, y + dy) for x, y in pts)) for kind, pts in self.segments]
+        self.label_at = (self.label_at[0], self.label_at[1] + dy)
+
+    def path(self) -> str:
+        from igniter_nb.notebook.shapes import num
+
+        parts = [f"M{num(self.start[0])},{num(self.start[1])}"]
+        for kind, pts in self.segments:
+            parts.append(kind + " ".join(f"{num(x)},{num(y)}" for x, y in pts))
+        return " ".join(parts)
+
+    def polyline(self, steps: int = 12) -> list[Point]:
+        """The path as points (curves sampled), for geometric checks."""
+        out = [self.start]
+        here = self.start
+        for kind, pts in self.segments:
+            if kind == "L":
+                out.append(pts[0])
+            else:
+                (c1, c2, end) = pts
+                for k in range(1, steps + 1):
+                    t = k / steps
+                    u = 1 - t
+                    out.append((u ** 3 * here[0] + 3 * u * u * t * c1[0] + 3 * u * t * t * c2[0] + t ** 3 * end[0],
+                                u ** 3 * here[1] + 3 * u * u * t * c1[1] + 3 * u * t * t * c2[1] + t ** 3 * end[1]))
+            here = pts[-1]
+        return out
 
 
 @dataclass(slots=True)
 class Layout:
-    """Node boxes by id, cluster rectangles by scope path, and the canvas size."""
+    """Node boxes by id, cluster rectangles by scope path, edge routes by (tail, head), the canvas size."""
 
     boxes: dict[str, Box]
     clusters: dict[tuple[str, ...], Box]
@@ -51,73 +93,24 @@ class Layout:
     height: float
     title_height: float
     layers: dict[str, int] = field(default_factory=dict)
+    routes: dict[tuple[str, str], Route] = field(default_factory=dict)
+    direction: str = "LR"
+    legend_wrap: float = 940.0
 
 
-# ----------------------------------------------------------------------------------------------- sizes
+# ----------------------------------------------------------------------------------------------- ordering
 
 
-def text_width(text: str) -> float:
-    return len(text) * CHAR_W
-
-
-_EXTRA_W = {"parallelogram": 28, "cds": 22, "hexagon": 26, "octagon": 16, "house": 8, "invhouse": 8,
-            "component": 14, "rarrow": 24, "box3d": 8, "note": 10, "folder": 6, "tab": 6, "cylinder": 6}
-_EXTRA_H = {"rarrow": 10, "cylinder": 12, "house": 14, "invhouse": 14, "folder": 6, "tab": 6, "box3d": 6, "octagon": 6}
-
-
-def node_size(node: ViewNode) -> tuple[float, float]:
-    w = max(text_width(line) for line in node.label) + 20 + _EXTRA_W.get(node.shape, 0)
-    h = len(node.label) * LINE_H + 12 + _EXTRA_H.get(node.shape, 0)
-    if node.shape == "ellipse":
-        w, h = w * 1.18 + 8, h + 10
-    return round(max(w, 60.0), 1), round(h, 1)
-
-
-# ----------------------------------------------------------------------------------------------- layering
-
-
-def _layers(ids: list[str], edges: list[ViewEdge]) -> dict[str, int]:
-    """Longest path from the sources; cycles (possible after collapsing scopes) are broken deterministically."""
-    preds: dict[str, list[str]] = {i: [] for i in ids}
-    succs: dict[str, list[str]] = {i: [] for i in ids}
-    for e in edges:
-        if not e.wait and e.tail in preds and e.head in preds and e.tail != e.head:
-            preds[e.head].append(e.tail)
-            succs[e.tail].append(e.head)
-    indeg = {i: len(preds[i]) for i in ids}
-    layer = {i: 0 for i in ids}
-    order = {i: k for k, i in enumerate(ids)}
-    ready = [i for i in ids if indeg[i] == 0]
-    done: set[str] = set()
-    while len(done) < len(ids):
-        if not ready:  # a cycle: release the earliest remaining node
-            ready = [min((i for i in ids if i not in done), key=lambda i: (indeg[i], order[i]))]
-        current, ready = ready, []
-        for n in current:
-            if n in done:
-                continue
-            done.add(n)
-            for s in succs[n]:
-                if s in done:
-                    continue
-                layer[s] = max(layer[s], layer[n] + 1)
-                indeg[s] -= 1
-                if indeg[s] == 0:
-                    ready.append(s)
-    return layer
-
-
-def _order(ids: list[str], layer: dict[str, int], edges: list[ViewEdge]) -> dict[str, float]:
+def _order(ids: list[str], layer: dict[str, int], links: list[tuple[str, str]]) -> dict[str, float]:
     """Barycentric crossing reduction; returns each node's normalised position (0..1) within its layer."""
     by_layer: dict[int, list[str]] = {}
     for i in ids:
         by_layer.setdefault(layer[i], []).append(i)
     preds: dict[str, list[str]] = {i: [] for i in ids}
     succs: dict[str, list[str]] = {i: [] for i in ids}
-    for e in edges:
-        if not e.wait and e.tail in preds and e.head in preds and layer[e.tail] < layer[e.head]:
-            preds[e.head].append(e.tail)
-            succs[e.tail].append(e.head)
+    for tail, head in links:
+        preds[head].append(tail)
+        succs[tail].append(head)
     pos: dict[str, float] = {}
 
     def number(level: int) -> None:
@@ -139,7 +132,7 @@ def _order(ids: list[str], layer: dict[str, int], edges: list[ViewEdge]) -> dict
             members.sort(key=lambda n: keys[n])
             number(level)
 
-    for _ in range(SWEEPS):
+    for _ in range(SWEEPS if len(ids) <= 2000 else 2):  # a very long or dense graph: fewer, costly sweeps
         sweep(levels[1:], preds)
         sweep(levels[-2::-1], succs)
     return pos
@@ -148,244 +141,323 @@ def _order(ids: list[str], layer: dict[str, int], edges: list[ViewEdge]) -> dict
 # ----------------------------------------------------------------------------------------------- geometry
 
 
-def layout(view: GraphView) -> Layout:
-    ids = [n.id for n in view.nodes]
+@dataclass(slots=True)
+class _Item:
+    """A node or a dummy slot, in layer-axis (``main``) and cross-axis coordinates."""
+
+    id: str
+    layer: int
+    scope: tuple[str, ...]
+    main_size: float
+    cross_size: float
+    dummy: bool = False
+    main: float = 0.0
+    cross: float = 0.0
+
+    @property
+    def centre(self) -> float:
+        return self.cross + self.cross_size / 2
+
+
+def layout(view: GraphView, *, direction: str | None = None) -> Layout:
+    """Place every node of ``view`` and route every edge (see the module docstring)."""
+    direction = direction or choose_direction(view)
+    across = direction == "TB"  # layers go down; the cross axis is x
     nodes = {n.id: n for n in view.nodes}
-    edges = list(view.edges)
-    layer = _layers(ids, edges)
-    pos = _order(ids, layer, edges)
-    sizes = {i: node_size(nodes[i]) for i in ids}
+    ids = [n.id for n in view.nodes]
+    forward = [e for e in view.edges if not e.wait and e.tail in nodes and e.head in nodes and e.tail != e.head]
+    layer = assign_layers(ids, forward)
+    items: dict[str, _Item] = {}
+    for n in view.nodes:
+        w, h = node_size(n)
+        items[n.id] = _Item(n.id, layer[n.id], n.scope, h if across else w, w if across else h)
 
-    # x: one column per layer, as wide as its widest node.
-    n_layers = max(layer.values(), default=-1) + 1
-    col_w = [0.0] * n_layers
-    for i in ids:
-        col_w[layer[i]] = max(col_w[layer[i]], sizes[i][0])
+    # long edges become chains through one dummy slot per layer they cross
+    chains: dict[tuple[str, str], list[str]] = {}
+    links: list[tuple[str, str]] = []
+    for e in forward:
+        lt, lh = layer[e.tail], layer[e.head]
+        if lh <= lt:
+            continue
+        chain = [e.tail]
+        scope = _common(nodes[e.tail].scope, nodes[e.head].scope)  # the passage runs in the scope of both ends
+        for lv in range(lt + 1, lh):
+            did = f"{e.tail}\x00{e.head}\x00{lv}"
+            items[did] = _Item(did, lv, scope, 0.0, SLOT, dummy=True)
+            chain.append(did)
+        chain.append(e.head)
+        chains[(e.tail, e.head)] = chain
+        links.extend(itertools.pairwise(chain))
+    all_ids = list(items)
+    pos = _order(all_ids, {i: items[i].layer for i in all_ids}, links)
+
+    # main axis: one column per layer, as deep as its deepest node
+    n_layers = max((it.layer for it in items.values()), default=-1) + 1
     depth = max((len(s) for s in view.clusters), default=0)
-    col_x: list[float] = []
-    x: float = MARGIN + depth * BAND_PAD
-    for w in col_w:
-        col_x.append(x)
-        x += w + LAYER_GAP
-    width = x - LAYER_GAP + MARGIN + depth * BAND_PAD
+    col_size = [0.0] * n_layers
+    for it in items.values():
+        col_size[it.layer] = max(col_size[it.layer], it.main_size)
+    gap = LAYER_GAP[direction]
+    main_start = MARGIN + depth * BAND_PAD + (depth * BAND_LABEL if across else 0.0)
+    col_at: list[float] = []
+    m = main_start
+    for size in col_size:
+        col_at.append(m)
+        m += size + gap
+    for it in items.values():
+        it.main = col_at[it.layer] + (col_size[it.layer] - it.main_size) / 2
 
-    # y: scope bands stacked top to bottom; inside a band its own nodes first, then its child bands.
+    clusters = _place_cross(view, items, pos, links, direction, MARGIN)
+    routes = _routes(view, nodes, items, chains, col_at, col_size, direction)
+
+    boxes = {i: _to_box(items[i], across) for i in ids}
+    cluster_boxes = {s: (Box(b.y, b.x, b.h, b.w) if across else b) for s, b in clusters.items()}
+    right = max([b.x + b.w for b in (*boxes.values(), *cluster_boxes.values())] or [0.0])
+    bottom = max([b.y + b.h for b in (*boxes.values(), *cluster_boxes.values())] or [0.0])
+    for r in routes.values():  # a curve stays inside the hull of its points
+        for _, pts in r.segments:
+            for x, y in pts:
+                right, bottom = max(right, x), max(bottom, y)
+    for e in view.edges:  # labels are centred on their anchor
+        if e.label and (e.tail, e.head) in routes:
+            lx, ly = routes[(e.tail, e.head)].label_at
+            right = max(right, lx + text_width(e.label) * 10 / 12 / 2 + 4)
+            bottom = max(bottom, ly + 4)
+    # the title and legend go on top: wrap the legend to the drawing's width, then move the drawing down
+    wrap = max(right + MARGIN, LEGEND_MIN_WRAP)
+    title_h = title_height(view, wrap)
+    for b in (*boxes.values(), *cluster_boxes.values()):
+        b.y = round(b.y + title_h, 1)
+    for r in routes.values():
+        r.shift(title_h)
+    width = max(right + MARGIN, title_width(view) + 2 * MARGIN, legend_width(view, wrap) + 2 * MARGIN)
+    return Layout(boxes, cluster_boxes, round(width, 1), round(bottom + title_h + MARGIN, 1), title_h, layer,
+                  routes, direction, wrap)
+
+
+def _common(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    k = 0
+    while k < min(len(a), len(b)) and a[k] == b[k]:
+        k += 1
+    return a[:k]
+
+
+def _to_box(it: _Item, across: bool) -> Box:
+    if across:
+        return Box(round(it.cross, 1), round(it.main, 1), it.cross_size, it.main_size)
+    return Box(round(it.main, 1), round(it.cross, 1), it.main_size, it.cross_size)
+
+
+def title_height(view: GraphView, wrap: float) -> float:
+    from igniter_nb.notebook.picture import legend_rows
+
+    return len(view.title) * 18 + len(legend_rows(view, wrap)) * 22 + 8
+
+
+def legend_width(view: GraphView, wrap: float) -> float:
+    from igniter_nb.notebook.picture import legend_rows, row_width
+
+    return max((row_width(row) for row in legend_rows(view, wrap)), default=0.0)
+
+
+def title_width(view: GraphView) -> float:
+    return max((text_width(t) * (1.25 if k == 0 else 1.05) for k, t in enumerate(view.title)), default=0.0)
+
+
+def _place_cross(view: GraphView, items: dict[str, _Item], pos: dict[str, float], links: list[tuple[str, str]],
+                 direction: str, start: float) -> dict[tuple[str, ...], Box]:
+    """Cross-axis positions: scope bands stacked, inside a band its own nodes first, then its child bands.
+    Returns the bands in (main, cross) form: ``Box(main, cross, main size, cross size)``."""
+    across = direction == "TB"
     children: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
     for scope in view.clusters:
         children.setdefault(scope[:-1], []).append(scope)
     members: dict[tuple[str, ...], list[str]] = {}
-    for i in ids:
-        members.setdefault(nodes[i].scope, []).append(i)
+    for i, it in items.items():
+        members.setdefault(it.scope, []).append(i)
+    preds: dict[str, list[str]] = {}
+    for tail, head in links:
+        preds.setdefault(head, []).append(tail)
+
+    within: dict[tuple[str, ...], list[_Item]] = {}  # every item in a scope or below it
+    for it in items.values():
+        for k in range(1, len(it.scope) + 1):
+            within.setdefault(it.scope[:k], []).append(it)
 
     def mean_pos(scope: tuple[str, ...]) -> float:
-        found = [pos[i] for i in ids if nodes[i].scope[: len(scope)] == scope]
+        found = [pos[it.id] for it in within.get(scope, ()) if not it.dummy]
         return sum(found) / len(found) if found else 0.0
 
     for kids in children.values():
         kids.sort(key=lambda s: (mean_pos(s), s))
-
-    title_h = len(view.title) * 18 + 8
-    boxes: dict[str, Box] = {}
-    clusters: dict[tuple[str, ...], Box] = {}
+    placed: set[str] = set()
+    bands: dict[tuple[str, ...], Box] = {}
+    gap = NODE_GAP[direction]
 
     def place(scope: tuple[str, ...], top: float) -> float:
-        """Place the nodes of ``scope`` from ``top``; returns the bottom."""
-        y: float = top
+        """Place the items of ``scope`` from ``top``; returns the far end."""
+        c = top
         own = members.get(scope, [])
         if own:
             per_layer: dict[int, list[str]] = {}
             for i in own:
-                per_layer.setdefault(layer[i], []).append(i)
-            height = max(sum(sizes[i][1] for i in col) + NODE_GAP * (len(col) - 1) for col in per_layer.values())
+                per_layer.setdefault(items[i].layer, []).append(i)
+            size = max(_column_size([items[i] for i in col], gap) for col in per_layer.values())
             for level in sorted(per_layer):
                 col = sorted(per_layer[level], key=lambda i: pos[i])
-                _pack(col, level, y, y + height, sizes, col_x, col_w, boxes, edges)
-            y += height + NODE_GAP
+                _pack([items[i] for i in col], c, c + size, gap, items, preds, placed)
+            c += size + gap
+        first = c
+        far = c
+        taken: list[tuple[float, float, float]] = []  # (main from, main to, cross end) of placed sibling bands
         for kid in children.get(scope, []):
-            band_top = y
-            bottom = place(kid, band_top + BAND_LABEL + BAND_PAD)
-            inside = [boxes[i] for i in ids if nodes[i].scope[: len(kid)] == kid]
-            indent = (len(kid) - 1) * BAND_PAD
-            left = min(b.x for b in inside) - BAND_PAD if inside else MARGIN + indent
-            right = max(b.x + b.w for b in inside) + BAND_PAD if inside else left + 40
-            clusters[kid] = Box(left, band_top, right - left, bottom - band_top)
-            y = bottom + BAND_PAD + NODE_GAP
-        return y - NODE_GAP + BAND_PAD if (own or children.get(scope)) else top
+            inside = within[kid]
+            lo = min(it.main for it in inside) - BAND_PAD - (BAND_LABEL if across else 0.0)
+            hi = max(it.main + it.main_size for it in inside) + BAND_PAD
+            # a band goes beside the siblings it shares layers with, and level with those it does not
+            band_top = max([first, *(end + gap for a, b, end in taken if a < hi + gap and lo < b + gap)])
+            label_room = 0.0 if across else BAND_LABEL
+            end = place(kid, band_top + label_room + BAND_PAD)
+            if across:  # the band's label runs along the cross axis: leave it room
+                end = max(end, band_top + text_width(kid[-1]) + 2 * BAND_PAD)
+            bands[kid] = Box(lo, band_top, hi - lo, end - band_top)
+            taken.append((lo, hi, end + BAND_PAD))
+            far = max(far, end + BAND_PAD + gap)
+        c = far
+        return c - gap + BAND_PAD if (own or children.get(scope)) else top
 
-    bottom = place((), MARGIN + title_h)
-    # Nested bands: widen parents to cover their children.
-    for scope in sorted(clusters, key=len, reverse=True):
+    place((), start)
+    # nested bands: widen parents to cover their children
+    for scope in sorted(bands, key=len, reverse=True):
         parent = scope[:-1]
-        if parent in clusters:
-            p, c = clusters[parent], clusters[scope]
-            left, right = min(p.x, c.x - BAND_PAD), max(p.x + p.w, c.x + c.w + BAND_PAD)
-            clusters[parent] = Box(left, p.y, right - left, max(p.h, c.y + c.h + BAND_PAD - p.y))
-    right_edge = max([b.x + b.w for b in (*boxes.values(), *clusters.values())] or [0.0])
-    title_w = max((text_width(t) * 1.3 for t in view.title), default=0.0) + 2 * MARGIN
-    width = max(width, right_edge + MARGIN, title_w)
-    return Layout(boxes, clusters, round(width, 1), round(bottom + MARGIN, 1), title_h, layer)
+        if parent in bands:
+            p, ch = bands[parent], bands[scope]
+            lo, hi = min(p.x, ch.x - BAND_PAD), max(p.x + p.w, ch.x + ch.w + BAND_PAD)
+            bands[parent] = Box(lo, p.y, hi - lo, max(p.h, ch.y + ch.h + BAND_PAD - p.y))
+    return bands
 
 
-def _pack(col: list[str], level: int, top: float, bottom: float, sizes: dict[str, tuple[float, float]],
-          col_x: list[float], col_w: list[float], boxes: dict[str, Box], edges: list[ViewEdge]) -> None:
+def _column_size(col: list[_Item], gap: float) -> float:
+    total = sum(it.cross_size for it in col)
+    return total + sum(_gap(a, b, gap) for a, b in itertools.pairwise(col))
+
+
+def _gap(a: _Item, b: _Item, gap: float) -> float:
+    return SLOT_GAP if a.dummy or b.dummy else gap
+
+
+def _pack(col: list[_Item], top: float, bottom: float, gap: float, items: dict[str, _Item],
+          preds: dict[str, list[str]], placed: set[str]) -> None:
     """Stack ``col`` between ``top`` and ``bottom`` in order, each as near as possible to its predecessors."""
     want: list[float] = []
-    for i in col:
-        ys = [boxes[e.tail].cy for e in edges if e.head == i and not e.wait and e.tail in boxes]
-        h = sizes[i][1]
-        want.append(sum(ys) / len(ys) - h / 2 if ys else top)
-    ys_out: list[float] = []
+    for it in col:
+        near = [items[p].centre for p in preds.get(it.id, ()) if p in placed]
+        want.append(sum(near) / len(near) - it.cross_size / 2 if near else top)
+    at: list[float] = []
     cursor = top
-    for i, w in zip(col, want, strict=True):
-        y = max(w, cursor)
-        ys_out.append(y)
-        cursor = y + sizes[i][1] + NODE_GAP
+    for k, (it, w) in enumerate(zip(col, want, strict=True)):
+        if k:
+            cursor += _gap(col[k - 1], it, gap)
+        c = max(w, cursor)
+        at.append(c)
+        cursor = c + it.cross_size
     limit = bottom
     for k in range(len(col) - 1, -1, -1):
-        h = sizes[col[k]][1]
-        ys_out[k] = min(ys_out[k], limit - h)
-        limit = ys_out[k] - NODE_GAP
-    for k, i in enumerate(col):
-        w, h = sizes[i]
-        x = col_x[level] + (col_w[level] - w) / 2
-        boxes[i] = Box(round(x, 1), round(max(ys_out[k], top), 1), w, h)
+        at[k] = min(at[k], limit - col[k].cross_size)
+        if k:
+            limit = at[k] - _gap(col[k - 1], col[k], gap)
+    for k, it in enumerate(col):
+        it.cross = round(max(at[k], top), 1)
+        placed.add(it.id)
 
 
-# ----------------------------------------------------------------------------------------------- drawing
+# ----------------------------------------------------------------------------------------------- routing
 
 
-def _n(v: float) -> str:
-    text = f"{v:.1f}"
-    return text[:-2] if text.endswith(".0") else text
+def _routes(view: GraphView, nodes: dict[str, ViewNode], items: dict[str, _Item],
+            chains: dict[tuple[str, str], list[str]], col_at: list[float], col_size: list[float],
+            direction: str) -> dict[tuple[str, str], Route]:
+    across = direction == "TB"
+    gap = LAYER_GAP[direction]
 
+    def xy(main: float, cross: float) -> Point:
+        return (cross, main) if across else (main, cross)
 
-def _points(points: list[tuple[float, float]]) -> str:
-    return " ".join(f"{_n(x)},{_n(y)}" for x, y in points)
+    def col_end(lv: int) -> float:
+        return col_at[lv] + col_size[lv]
 
+    # ports: the edges leaving (entering) a node spread along its side, ordered by where they go (come from)
+    outs: dict[str, list[tuple[float, tuple[str, str]]]] = {}
+    ins: dict[str, list[tuple[float, tuple[str, str]]]] = {}
+    for key, chain in chains.items():
+        outs.setdefault(chain[0], []).append((items[chain[1]].centre, key))
+        ins.setdefault(chain[-1], []).append((items[chain[-2]].centre, key))
+    port_out = {key: c for node, found in outs.items() for key, c in _ports(items[node], found)}
+    port_in = {key: c for node, found in ins.items() for key, c in _ports(items[node], found)}
 
-def shape_svg(shape: str, b: Box, fill: str, stroke: str, dash: str, peripheries: int = 1) -> str:
-    """SVG elements drawing ``shape`` inside box ``b``."""
-    x, y, w, h = b.x, b.y, b.w, b.h
-    common = f'fill="{fill}" stroke="{stroke}" stroke-width="1.4"{dash}'
-    r, s = x + w, y + h
-    if shape == "ellipse":
-        out = f'<ellipse cx="{_n(b.cx)}" cy="{_n(b.cy)}" rx="{_n(w / 2)}" ry="{_n(h / 2)}" {common}/>'
-        if peripheries > 1:
-            out += (f'<ellipse cx="{_n(b.cx)}" cy="{_n(b.cy)}" rx="{_n(w / 2 - 4)}" ry="{_n(h / 2 - 4)}" '
-                    f'fill="none" stroke="{stroke}" stroke-width="1.4"{dash}/>')
-        return out
-    if shape == "box":
-        return f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" rx="6" {common}/>'
-    if shape == "cylinder":
-        e = 6.0
-        return (f'<path d="M{_n(x)},{_n(y + e)} A{_n(w / 2)},{_n(e)} 0 0 1 {_n(r)},{_n(y + e)} '
-                f'L{_n(r)},{_n(s - e)} A{_n(w / 2)},{_n(e)} 0 0 1 {_n(x)},{_n(s - e)} Z" {common}/>'
-                f'<path d="M{_n(x)},{_n(y + e)} A{_n(w / 2)},{_n(e)} 0 0 0 {_n(r)},{_n(y + e)}" fill="none" '
-                f'stroke="{stroke}" stroke-width="1.4"{dash}/>')
-    if shape == "box3d":
-        d = 5.0
-        return (f'<polygon points="{_points([(x, y + d), (r - d, y + d), (r - d, s), (x, s)])}" {common}/>'
-                f'<polyline points="{_points([(x, y + d), (x + d, y), (r, y), (r, s - d), (r - d, s)])}" '
-                f'fill="{fill}" stroke="{stroke}" stroke-width="1.4"{dash}/>'
-                f'<line x1="{_n(r - d)}" y1="{_n(y + d)}" x2="{_n(r)}" y2="{_n(y)}" stroke="{stroke}" stroke-width="1.4"/>')
-    if shape == "note":
-        f_ = 9.0
-        return (f'<polygon points="{_points([(x, y), (r - f_, y), (r, y + f_), (r, s), (x, s)])}" {common}/>'
-                f'<polyline points="{_points([(r - f_, y), (r - f_, y + f_), (r, y + f_)])}" fill="none" '
-                f'stroke="{stroke}" stroke-width="1.4"/>')
-    if shape == "component":
-        return (f'<rect x="{_n(x + 5)}" y="{_n(y)}" width="{_n(w - 5)}" height="{_n(h)}" {common}/>'
-                f'<rect x="{_n(x)}" y="{_n(y + 6)}" width="10" height="6" {common}/>'
-                f'<rect x="{_n(x)}" y="{_n(s - 12)}" width="10" height="6" {common}/>')
-    if shape in ("folder", "tab"):
-        t = 7.0
-        tab = [(x, y + t), (x + 4, y), (x + 30, y), (x + 34, y + t)] if shape == "folder" else \
-              [(x, y + t), (x, y), (x + 22, y), (x + 22, y + t)]
-        return f'<polygon points="{_points([*tab, (r, y + t), (r, s), (x, s)])}" {common}/>'
-    polygons: dict[str, list[tuple[float, float]]] = {
-        "parallelogram": [(x + 14, y), (r, y), (r - 14, s), (x, s)],
-        "cds": [(x, y), (r - 14, y), (r, y + h / 2), (r - 14, s), (x, s)],
-        "hexagon": [(x + 13, y), (r - 13, y), (r, y + h / 2), (r - 13, s), (x + 13, s), (x, y + h / 2)],
-        "octagon": [(x + 8, y), (r - 8, y), (r, y + 8), (r, s - 8), (r - 8, s), (x + 8, s), (x, s - 8), (x, y + 8)],
-        "rarrow": [(x, y + 5), (r - 16, y + 5), (r - 16, y), (r, y + h / 2), (r - 16, s), (r - 16, s - 5), (x, s - 5)],
-        "house": [(x + w / 2, y), (r, y + 14), (r, s), (x, s), (x, y + 14)],
-        "invhouse": [(x, y), (r, y), (r, s - 14), (x + w / 2, s), (x, s - 14)],
-    }
-    pts = polygons.get(shape, [(x, y), (r, y), (r, s), (x, s)])
-    return f'<polygon points="{_points(pts)}" {common}/>'
+    def boundary(node_id: str, cross: float, last: bool) -> float:
+        it = items[node_id]
+        return crossing(nodes[node_id].shape, _to_box(it, across), cross=cross, horizontal=not across, last=last)
 
+    routes: dict[tuple[str, str], Route] = {}
+    for key, chain in chains.items():
+        tail, head = chain[0], chain[-1]
+        c = port_out[key]
+        start = xy(boundary(tail, c, True), c)
+        segments: list[Segment] = [("L", (xy(col_end(items[tail].layer), c),))]
+        label_at = start
+        for k in range(1, len(chain)):
+            it = items[chain[k]]
+            nc = port_in[key] if k == len(chain) - 1 else it.centre
+            m0, m1 = col_end(items[chain[k - 1]].layer), col_at[it.layer]
+            mid = (m0 + m1) / 2
+            segments.append(("C", (xy(mid, c), xy(mid, nc), xy(m1, nc))))
+            label_at = xy(mid, (c + nc) / 2)
+            if k == len(chain) - 1:
+                segments.append(("L", (xy(boundary(head, nc, False), nc),)))
+            else:
+                segments.append(("L", (xy(col_end(it.layer), nc),)))
+            c = nc
+        routes[key] = Route(start, segments, label_at)
 
-def _text(lines: tuple[str, ...] | list[str], cx: float, cy: float, size: int = FONT_SIZE, *, bold_first: bool = True,
-          anchor: str = "middle", fill: str = "#0f172a") -> str:
-    top = cy - (len(lines) - 1) * LINE_H / 2 + size * 0.35
-    parts = []
-    for k, line in enumerate(lines):
-        weight = ' font-weight="bold"' if bold_first and k == 0 else ""
-        parts.append(f'<text x="{_n(cx)}" y="{_n(top + k * LINE_H)}" text-anchor="{anchor}" font-size="{size}"'
-                     f'{weight} fill="{fill}">{escape(line)}</text>')
-    return "".join(parts)
-
-
-def _edge_path(a: Box, b: Box, wait: bool) -> tuple[str, tuple[float, float]]:
-    if not wait and b.x >= a.x + a.w:
-        x1, y1, x2, y2 = a.x + a.w, a.cy, b.x, b.cy
-        dx = max((x2 - x1) / 2, 20)
-        return (f"M{_n(x1)},{_n(y1)} C{_n(x1 + dx)},{_n(y1)} {_n(x2 - dx)},{_n(y2)} {_n(x2)},{_n(y2)}",
-                ((x1 + x2) / 2, (y1 + y2) / 2))
-    # backwards or a wait edge: leave from the bottom, arc below, arrive at the bottom.
-    x1, y1, x2, y2 = a.cx, a.y + a.h, b.cx, b.y + b.h
-    sag = max(y1, y2) + 30
-    return (f"M{_n(x1)},{_n(y1)} C{_n(x1)},{_n(sag)} {_n(x2)},{_n(sag)} {_n(x2)},{_n(y2)}",
-            ((x1 + x2) / 2, sag - 6))
-
-
-def layout_svg(view: GraphView) -> str:
-    """The view as a standalone SVG document (UTF-8 text)."""
-    lay = layout(view)
-    w, h = lay.width, lay.height + 30 * any(e.wait for e in view.edges)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(w)}pt" height="{_n(h)}pt" '
-           f'viewBox="0 0 {_n(w)} {_n(h)}" font-family="{FONT_FAMILY}">',
-           '<defs><marker id="igniter-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
-           'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#64748b"/></marker>'
-           '<marker id="igniter-arrow-wait" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
-           f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{WAIT_EDGE_COLOR}"/></marker></defs>',
-           f'<rect x="0" y="0" width="{_n(w)}" height="{_n(h)}" fill="#ffffff"/>',
-           '<g class="title">' + "".join(
-               f'<text x="{MARGIN}" y="{_n(MARGIN + 12 + k * 18)}" font-size="{14 if k == 0 else 12}" fill="#0f172a">'
-               f"{escape(t)}</text>" for k, t in enumerate(view.title)) + "</g>",
-           '<g class="clusters">']
-    for scope in sorted(lay.clusters):
-        b = lay.clusters[scope]
-        out.append(f'<g class="cluster" data-scope="{escape(".".join(scope))}"><rect x="{_n(b.x)}" y="{_n(b.y)}" '
-                   f'width="{_n(b.w)}" height="{_n(b.h)}" rx="8" fill="none" stroke="#94a3b8" stroke-dasharray="5,3"/>'
-                   f'<text x="{_n(b.x + 8)}" y="{_n(b.y + 13)}" font-size="11" fill="#475569">{escape(scope[-1])}</text></g>')
-    out.append('</g><g class="edges">')
+    # backward edges (waits for, cycles): out of the tail into the gap, along a lane outside, into the head
+    far = max((it.cross + it.cross_size for it in items.values()), default=0.0) + LANE_GAP
+    lane = 0
     for e in view.edges:
-        if e.tail not in lay.boxes or e.head not in lay.boxes:
+        key = (e.tail, e.head)
+        if key in routes or e.tail not in items or e.head not in items or e.tail == e.head:
             continue
-        d, (lx, ly) = _edge_path(lay.boxes[e.tail], lay.boxes[e.head], e.wait)
-        color = WAIT_EDGE_COLOR if e.wait else "#64748b"
-        dash = {"dashed": ' stroke-dasharray="6,4"', "dotted": ' stroke-dasharray="2,3"'}.get(e.style, "")
-        marker = "igniter-arrow-wait" if e.wait else "igniter-arrow"
-        out.append(f'<g class="edge" data-tail="{escape(e.tail)}" data-head="{escape(e.head)}"><path d="{d}" fill="none" '
-                   f'stroke="{color}" stroke-width="1.2"{dash} marker-end="url(#{marker})"/>')
-        if e.label:
-            out.append(_text([e.label], lx, ly - 4, 9, bold_first=False, fill=color))
-        out.append("</g>")
-    out.append('</g><g class="nodes">')
-    for n in view.nodes:
-        b = lay.boxes[n.id]
-        dash = ' stroke-dasharray="5,3"' if "dashed" in n.style else (' stroke-dasharray="2,2"' if "dotted" in n.style else "")
-        out.append(f'<g class="node" data-id="{escape(n.id)}" data-kind="{escape(n.kind)}" '
-                   f'data-box="{_n(b.x)} {_n(b.y)} {_n(b.w)} {_n(b.h)}"'
-                   + (f' data-status="{escape(n.status)}"' if n.status else "")
-                   + f"><title>{escape(n.kind)} {escape(n.name)}</title>")
-        out.append(shape_svg(n.shape, b, n.fill, n.border, dash, n.peripheries))
-        label_cy = b.cy + (6 if n.shape in ("house", "cylinder") else -6 if n.shape == "invhouse" else 0)
-        out.append(_text(n.label, b.cx + (3 if n.shape == "component" else 0), label_cy))
-        out.append("</g>")
-    out.append("</g></svg>")
-    return "\n".join(out) + "\n"
+        t, h = items[e.tail], items[e.head]
+        back = h.layer <= t.layer
+        tm = col_at[t.layer] - gap / 2 if back else col_end(t.layer) + gap / 2
+        hm = col_end(h.layer) + gap / 2 if back else col_at[h.layer] - gap / 2
+        if back and h.layer == t.layer:
+            hm = tm
+        lc = far + lane * LANE_STEP
+        lane += 1
+        start = xy(boundary(e.tail, t.centre, not back), t.centre)
+        end = xy(boundary(e.head, h.centre, back), h.centre)
+        segments = [("L", (xy(tm, t.centre),)), ("L", (xy(tm, lc),)), ("L", (xy(hm, lc),)),
+                    ("L", (xy(hm, h.centre),)), ("L", (end,))]
+        routes[key] = Route(start, segments, xy((tm + hm) / 2, lc))
+    return routes
 
 
-__all__ = ["Box", "Layout", "layout", "layout_svg", "node_size", "shape_svg"]
+def _ports(it: _Item, found: list[tuple[float, tuple[str, str]]]) -> list[tuple[tuple[str, str], float]]:
+    found.sort(key=lambda f: (f[0], f[1]))
+    n = len(found)
+    if n == 1:
+        return [(found[0][1], it.centre)]
+    span = min(it.cross_size * 0.6, (n - 1) * 10.0)
+    first = it.centre - span / 2
+    return [(key, first + span * k / (n - 1)) for k, (_, key) in enumerate(found)]
+
+
+def layout_svg(view: GraphView, *, direction: str | None = None, fit: bool = True) -> str:
+    """The view as a standalone SVG document (UTF-8 text); see ``igniter_nb.notebook.picture``."""
+    from igniter_nb.notebook.picture import layout_svg as draw
+
+    return draw(view, direction=direction, fit=fit)
+
+
+__all__ = ["Box", "Layout", "Route", "layout", "layout_svg", "node_size"]

@@ -16,12 +16,16 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from igniter_nb.diagnostics.dot import COLLAPSE_ABOVE, GraphView, graph_view, view_to_dot
+from igniter_nb.diagnostics.geometry import choose_direction
 
 Engine = Literal["auto", "dot", "python"]
+Size = Literal["fit", "full"]
 
 ENGINE_VARIABLE = "IGNITER_NB_RENDER"
 _COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
 _PROLOGUE = re.compile(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*", re.S)
+_ROOT_SIZE = re.compile(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
+FIT_STYLE = "max-width:100%;height:auto"
 
 
 def dot_available() -> bool:
@@ -29,28 +33,37 @@ def dot_available() -> bool:
     return shutil.which("dot") is not None
 
 
-def clean_dot_svg(svg: str) -> str:
-    """``dot``'s SVG without comments and prologue, ending with one newline."""
-    return _PROLOGUE.sub("", _COMMENT.sub("", svg)).strip() + "\n"
+def clean_dot_svg(svg: str, *, fit: bool = True) -> str:
+    """``dot``'s SVG without comments and prologue, ending with one newline. Its size is given in px equal to
+    its points (one viewBox unit is one px, as in the pure-Python layout, so both engines draw text at the same
+    size) and, with ``fit``, it scales down to the output width keeping its aspect."""
+    text = _PROLOGUE.sub("", _COMMENT.sub("", svg)).strip()
+    style = f' style="{FIT_STYLE}"' if fit else ""
+    text = _ROOT_SIZE.sub(lambda m: f'<svg width="{m.group(1)}" height="{m.group(2)}"{style}', text, count=1)
+    return text + "\n"
 
 
-def render_view(view: GraphView, *, engine: Engine = "auto") -> str:
+def render_view(view: GraphView, *, engine: Engine = "auto", size: Size = "fit") -> str:
     """SVG text for ``view``. ``engine="auto"`` uses ``dot`` when installed, else the pure-Python layout;
-    a ``dot`` failure falls back to the pure-Python layout rather than leaving the cell without a picture."""
+    a ``dot`` failure falls back to the pure-Python layout rather than leaving the cell without a picture.
+    ``size="fit"`` scales the picture down to the output width; ``"full"`` keeps its natural size."""
     if engine == "auto":
         engine = os.environ.get(ENGINE_VARIABLE, "auto").strip().lower() or "auto"  # type: ignore[assignment]
     if engine not in ("auto", "dot", "python"):
         raise ValueError(f"engine must be 'auto', 'dot' or 'python', got {engine!r}")
+    if size not in ("fit", "full"):
+        raise ValueError(f"size must be 'fit' or 'full', got {size!r}")
+    direction = choose_direction(view)
     if engine == "dot" or (engine == "auto" and dot_available()):
         try:
-            raw = view_to_dot(view).pipe(format="svg", encoding="utf-8")
-            return clean_dot_svg(raw)
+            raw = view_to_dot(view, direction=direction).pipe(format="svg", encoding="utf-8")
+            return clean_dot_svg(raw, fit=size == "fit")
         except Exception:
             if engine == "dot":
                 raise
-    from igniter_nb.notebook.layout import layout_svg
+    from igniter_nb.notebook.picture import layout_svg
 
-    return layout_svg(view)
+    return layout_svg(view, direction=direction, fit=size == "fit")
 
 
 def render_graph(
@@ -62,15 +75,22 @@ def render_graph(
     expand: bool | Iterable[str] | None = None,
     collapse_above: int = COLLAPSE_ABOVE,
     engine: Engine = "auto",
+    direction: str | None = None,
+    legend: bool = True,
+    size: Size = "fit",
 ) -> str:
-    """SVG of a ``CompiledGraph`` (or of a contract instance, coloured by its node states)."""
+    """SVG of a ``CompiledGraph`` (or of a contract instance, coloured by its node states). ``states`` may
+    be a contract or an ``Execution`` (then supplied inputs, correlation values and deadlines show too) or a
+    mapping of node name → state. ``direction`` is ``"LR"``, ``"TB"`` or ``None`` (chosen from the graph's
+    shape); ``legend=False`` drops the legend; ``size="full"`` keeps the natural size."""
     if hasattr(graph, "execution") and not hasattr(graph, "nodes"):
         contract = graph
         graph = contract.execution.graph
         states = contract if states is None else states
         status = status or str(contract.execution.status_of())
-    view = graph_view(graph, states=states, status=status, title=title, expand=expand, collapse_above=collapse_above)
-    return render_view(view, engine=engine)
+    view = graph_view(graph, states=states, status=status, title=title, expand=expand, collapse_above=collapse_above,
+                      direction=direction, legend=legend)
+    return render_view(view, engine=engine, size=size)
 
 
-__all__ = ["clean_dot_svg", "dot_available", "render_graph", "render_view"]
+__all__ = ["FIT_STYLE", "Size", "clean_dot_svg", "dot_available", "render_graph", "render_view"]

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from igniter_nb.notebook import html as h
-from igniter_nb.notebook.render import Engine, render_graph
+from igniter_nb.notebook.render import Engine, Size, render_graph
 
 BLOCKED = ("pending", "waiting")
 TABLE_LIMIT = 200
@@ -29,8 +29,14 @@ def _safe(fn: Any, fallback: str) -> str:
 # ----------------------------------------------------------------------------------------------- graphs
 
 
+TEXT_LINES = 300
+
+
 def graph_text(graph: Any) -> str:
-    """``graph.to_text()``, or a short listing when the text formatter is unavailable."""
+    """``graph.to_text()`` (its first ``TEXT_LINES`` lines for a big graph: a notebook output of megabytes
+    helps nobody), or a short listing when the text formatter is unavailable."""
+    if len(getattr(graph, "nodes", ())) > TEXT_LINES:
+        return _safe(lambda: _big_graph_text(graph), repr(graph))
 
     def listing() -> str:
         lines = [repr(graph)]
@@ -42,14 +48,40 @@ def graph_text(graph: Any) -> str:
     return _safe(graph.to_text, _safe(listing, repr(graph)))
 
 
-def graph_mimebundle(graph: Any, *, expand: bool | Iterable[str] | None = None, engine: Engine = "auto") -> dict[str, Any]:
-    """``text/plain`` (the graph as text) and ``image/svg+xml`` (kinds as shapes and colours)."""
-    bundle: dict[str, Any] = {"text/plain": graph_text(graph)}
+def _picture(bundle: dict[str, Any], draw: Any) -> dict[str, Any]:
+    """Add the SVG (or, if drawing fails, a note saying why) to ``bundle``."""
     try:
-        bundle["image/svg+xml"] = render_graph(graph, expand=expand, engine=engine)
+        bundle["image/svg+xml"] = draw()
     except Exception as exc:  # never lose the text because a picture failed
         bundle["text/html"] = h.pre(f"(graph picture unavailable: {type(exc).__name__}: {exc})")
     return bundle
+
+
+def _big_graph_text(graph: Any) -> str:
+    from igniter_nb.diagnostics.graph_format import node_extras
+
+    lines = [f"Graph {graph.name}"]
+    if graph.correlation_keys:
+        lines.append(f"Correlation: {', '.join(graph.correlation_keys)}")
+    lines.append("Nodes:")
+    for node in graph.nodes[:TEXT_LINES]:
+        words = [f"- {node.kind} {node.path}"]
+        if node.dependencies:
+            words.append(f"depends_on={','.join(node.dependencies)}")
+        words.extend(node_extras(node))
+        lines.append(" ".join(words))
+    lines.append(f"… {len(graph.nodes) - TEXT_LINES} more nodes (graph.to_text() lists them all)")
+    lines.append(f"Outputs: {len(graph.outputs)}")
+    lines.extend(f"- {out.path} -> {out.source}" for out in graph.outputs[:50])
+    return "\n".join(lines)
+
+
+def graph_mimebundle(graph: Any, *, expand: bool | Iterable[str] | None = None, engine: Engine = "auto",
+                     direction: str | None = None, legend: bool = True, size: Size = "fit") -> dict[str, Any]:
+    """``text/plain`` (the graph as text) and ``image/svg+xml`` (kinds as shapes and colours)."""
+    bundle: dict[str, Any] = {"text/plain": graph_text(graph)}
+    return _picture(bundle, lambda: render_graph(graph, expand=expand, engine=engine, direction=direction,
+                                                 legend=legend, size=size))
 
 
 def view_status(execution: Any) -> str:
@@ -89,17 +121,13 @@ def contract_text(contract: Any) -> str:
     return "\n".join(lines)
 
 
-def contract_mimebundle(contract: Any, *, expand: bool | Iterable[str] | None = None,
-                        engine: Engine = "auto") -> dict[str, Any]:
+def contract_mimebundle(contract: Any, *, expand: bool | Iterable[str] | None = None, engine: Engine = "auto",
+                        direction: str | None = None, legend: bool = True, size: Size = "fit") -> dict[str, Any]:
     """A contract instance: node states as text, and the graph coloured by state (never resolves anything)."""
     ex = contract.execution
     bundle: dict[str, Any] = {"text/plain": _safe(lambda: contract_text(contract), repr(contract))}
-    try:
-        bundle["image/svg+xml"] = render_graph(ex.graph, states=ex.states, status=view_status(ex), expand=expand,
-                                               engine=engine)
-    except Exception as exc:
-        bundle["text/html"] = h.pre(f"(graph picture unavailable: {type(exc).__name__}: {exc})")
-    return bundle
+    return _picture(bundle, lambda: render_graph(ex.graph, states=ex, status=view_status(ex), expand=expand,
+                                                 engine=engine, direction=direction, legend=legend, size=size))
 
 
 # ----------------------------------------------------------------------------------------------- results
@@ -187,10 +215,11 @@ def plan_mimebundle(plan: Any) -> dict[str, Any]:
         if getattr(e, "event", None):
             waits = (waits + "; " if waits else "") + f"event {e.event}"
         action = "ready" if e.ready else "blocked" if e.blocked else ""
-        rows.append([e.name, e.kind, e.status, action, waits])
+        detail = getattr(e, "error", None) or (f"token {e.token}" if getattr(e, "token", None) else "")
+        rows.append([e.name, getattr(e, "role", "") or e.kind, e.status, action, waits, detail])
     note = f"targets: {', '.join(getattr(plan, 'targets', ())) or 'none'}"
     html = (h.heading(f"Plan {getattr(plan, 'graph', '')}", None, note)
-            + h.table(rows, ["node", "kind", "status", "action", "waits on"]))
+            + h.table(rows, ["node", "kind", "status", "action", "waits on", "error / token"]))
     return {"text/plain": text, "text/html": html}
 
 
@@ -267,23 +296,34 @@ def store_mimebundle(store: Any, *, graph: str | None = None) -> dict[str, Any]:
 class Rendered:
     """A ready-made bundle (what ``show`` returns): displays as the bundle, prints as its text."""
 
-    def __init__(self, bundle: dict[str, Any]) -> None:
+    def __init__(self, bundle: dict[str, Any], metadata: dict[str, Any] | None = None) -> None:
         self.bundle = bundle
+        self.metadata = metadata if metadata and "image/svg+xml" in bundle else None
 
     def __repr__(self) -> str:
         return str(self.bundle.get("text/plain", ""))
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        if self.metadata:
+            return dict(self.bundle), dict(self.metadata)
         return dict(self.bundle)
 
 
-def show(obj: Any, *, expand: bool | Iterable[str] | None = None, engine: Engine = "auto") -> Rendered:
+def show(obj: Any, *, expand: bool | Iterable[str] | None = None, engine: Engine = "auto",
+         direction: str | None = None, legend: bool = True, size: Size = "fit") -> Rendered:
     """Display a graph, a contract class or a contract instance with options: ``expand=True`` (or a list of
-    scope names) opens collapsed scopes of a large graph; ``engine`` forces ``"dot"`` or ``"python"``."""
+    scope names) opens collapsed groups of a large graph; ``engine`` forces ``"dot"`` or ``"python"``;
+    ``direction`` ``"LR"`` or ``"TB"`` (default: chosen from the graph's shape); ``legend=False`` drops the
+    legend; ``size="full"`` shows the picture at its natural size (scroll sideways) instead of fitting it to
+    the output width."""
+    options: dict[str, Any] = {"expand": expand, "engine": engine, "direction": direction, "legend": legend,
+                               "size": size}
     if hasattr(obj, "execution") and hasattr(obj, "result"):
-        return Rendered(contract_mimebundle(obj, expand=expand, engine=engine))
-    graph = obj.compiled_graph() if hasattr(obj, "compiled_graph") else obj
-    return Rendered(graph_mimebundle(graph, expand=expand, engine=engine))
+        bundle = contract_mimebundle(obj, **options)
+    else:
+        graph = obj.compiled_graph() if hasattr(obj, "compiled_graph") else obj
+        bundle = graph_mimebundle(graph, **options)
+    return Rendered(bundle, {"image/svg+xml": {"unconfined": True}} if size == "full" else None)
 
 
 __all__ = [

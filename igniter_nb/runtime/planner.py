@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from igniter_nb.model import AwaitNode, InputNode, Node
-from igniter_nb.runtime.status import BLOCKED, RUNNING, STALE, SUCCEEDED, UNRESOLVED, WAITING
+from igniter_nb.model import AwaitNode, ComputeNode, InputNode, Node
+from igniter_nb.runtime.status import BLOCKED, FAILED, RUNNING, STALE, SUCCEEDED, UNRESOLVED, WAITING
 
 if TYPE_CHECKING:
     from igniter_nb.runtime.execution import Execution
@@ -45,7 +45,9 @@ class PlanDependency:
 @dataclass(frozen=True, slots=True)
 class PlanEntry:
     """One node of a plan. ``waiting_on`` lists unsatisfied dependency names; ``waiting_for`` the pending or
-    await nodes a blocked node waits for; ``event`` the awaited event of an await node."""
+    await nodes a blocked node waits for; ``event`` the awaited event of an await node; ``role`` the kind the
+    graph picture shows (``kind`` stays the node kind of the reference text format); ``error`` a failed
+    node's error (type and first line); ``token`` the token of a node its executor deferred."""
 
     id: str
     name: str
@@ -58,6 +60,9 @@ class PlanEntry:
     waiting_on: tuple[str, ...]
     waiting_for: tuple[str, ...] = ()
     event: str | None = None
+    role: str = ""  # what the graph picture calls it: guard, const, lookup, map, project, aggregate, or ``kind``
+    error: str | None = None  # a failed node's error: ``Type: first line of the message``
+    token: str | None = None  # a node deferred by its executor: the token that resumes it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +77,9 @@ class PlanEntry:
             "waiting_on": list(self.waiting_on),
             "waiting_for": list(self.waiting_for),
             "event": self.event,
+            "role": self.role or self.kind,
+            "error": self.error,
+            "token": self.token,
         }
 
     def to_text(self) -> str:
@@ -86,6 +94,10 @@ class PlanEntry:
             words.append(f"waiting_on={','.join(self.waiting_on)}")
         if self.dependencies:
             words.append("deps=" + ",".join(f"{d.name}({d.status})" for d in self.dependencies))
+        if self.token is not None:
+            words.append(f"token={self.token}")
+        if self.error is not None:
+            words.append(f"error={self.error}")
         return " ".join(words)
 
 
@@ -224,7 +236,32 @@ class _Planner:
             if isinstance(node, InputNode) and st is None and not self.input_available(node):
                 blocked = True
         ready = required and not blocked
-        return PlanEntry(node.id, name, node.path, node.kind, status, ready, blocked, deps, waiting_on, waiting_for, event)
+        error = token = None
+        if st is not None and st.status is FAILED and st.error is not None:
+            error = _error_line(st.error)
+        elif st is not None and st.status in BLOCKED and getattr(st.value, "source_node", None) == name:
+            token = getattr(st.value, "token", None) if getattr(st.value, "event", None) is None else None
+        return PlanEntry(node.id, name, node.path, node.kind, status, ready, blocked, deps, waiting_on, waiting_for,
+                         event, role_of(node), error, token)
+
+
+def role_of(node: Node) -> str:
+    """The kind the graph picture shows: a compute node's role (guard, const) or category (lookup, map,
+    project, aggregate), else the node kind."""
+    if isinstance(node, ComputeNode):
+        if node.role in ("guard", "const"):
+            return str(node.role)
+        if node.category in ("lookup", "map", "project", "aggregate"):
+            return str(node.category)
+    return node.kind
+
+
+def _error_line(error: BaseException) -> str:
+    """``Type: first line of the message``, at most 200 characters, on one line."""
+    message = str(getattr(error, "message", None) or error)
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def build_plan(execution: Execution, outputs: Iterable[str] | None = None) -> Plan:

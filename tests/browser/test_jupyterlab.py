@@ -29,6 +29,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "04_distributed_workflow.ipynb"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
+SHOTS_PER_NOTEBOOK = 4  # screenshots of the first graph outputs, to be looked at
 ARTIFACTS = ROOT / "artifacts" / "browser"
 CHROMIUM = os.environ.get("IGNITER_NB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -112,11 +114,31 @@ def wait_for_idle_kernel(lab: Lab, timeout: float = 60) -> None:
     raise RuntimeError(f"no idle kernel within {timeout}s:\n{lab.log.read_text()[-4000:]}")
 
 
+def shut_down_kernels(lab: Lab) -> None:
+    with contextlib.suppress(Exception), urllib.request.urlopen(f"{lab.url}/api/kernels?token={lab.token}",
+                                                                timeout=5) as resp:
+        for kernel in json.loads(resp.read()):
+            req = urllib.request.Request(f"{lab.url}/api/kernels/{kernel['id']}?token={lab.token}", method="DELETE")
+            with contextlib.suppress(Exception):
+                urllib.request.urlopen(req, timeout=10).close()
+
+
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Lab]:
+    yield from start_lab(tmp_path, [NOTEBOOK])
+
+
+@pytest.fixture(scope="module")
+def all_notebooks_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """One server for the Run All checks of every notebook (starting JupyterLab costs seconds)."""
+    yield from start_lab(tmp_path_factory.mktemp("lab"), NOTEBOOKS)
+
+
+def start_lab(tmp_path: Path, notebooks: list[Path]) -> Iterator[Lab]:
     root = tmp_path / "root"
     root.mkdir()
-    clean_copy(NOTEBOOK, root / NOTEBOOK.name)
+    for notebook in notebooks:
+        clean_copy(notebook, root / notebook.name)
     home = tmp_path / "jupyter"
     token = secrets.token_hex(24)
     port = free_port()
@@ -135,6 +157,10 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
     notification = home / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     notification.parent.mkdir(parents=True)
     notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # every cell in the page (JupyterLab 4 renders only the visible ones by default): the checks see all outputs
+    tracker = home / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text(json.dumps({"windowingMode": "none"}))
     log = tmp_path / "jupyter.log"
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser",
            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
@@ -154,7 +180,7 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         stop_server(proc, url, token)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
@@ -172,7 +198,7 @@ def browser() -> Iterator[object]:
 
 def test_simulator_deliver_button_completes_the_workflow(lab: Lab, browser: object) -> None:
     started = time.monotonic()
-    context = browser.new_context(viewport={"width": 1400, "height": 1100})  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
     page = context.new_page()
     page.set_default_timeout(UI_TIMEOUT_MS)
     errors: list[str] = []
@@ -235,4 +261,67 @@ def test_simulator_deliver_button_completes_the_workflow(lab: Lab, browser: obje
         raise
     finally:
         context.close()
+    assert time.monotonic() - started < 170
+
+
+# The checks every notebook must pass after Run All, in the page: no error output, and no graph wider than
+# the output area that holds it (pictures fit by default, issue 12).
+_ALL_DONE = """() => {
+  const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.innerText);
+  return prompts.length > 0 && prompts.every(t => /\\[\\d+\\]/.test(t));
+}"""
+
+_MEASURE = """() => {
+  const graphs = [...document.querySelectorAll('.jp-OutputArea-output img, .jp-OutputArea-output svg')]
+    .filter(g => g.closest('.jp-OutputArea-output') && (g.tagName === 'IMG' || !g.parentElement.closest('svg')))
+    .filter(g => g.tagName === 'IMG' ? g.src.startsWith('data:image/svg') : g.getAttribute('viewBox'));
+  const wide = graphs.map(g => {
+    const area = g.closest('.jp-OutputArea-output');
+    return {width: g.getBoundingClientRect().width, area: area.clientWidth};
+  }).filter(m => m.width > m.area + 1);
+  const errors = [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+    .map(e => e.innerText).filter(t => /Traceback|Error/.test(t));
+  return {graphs: graphs.length, wide, errors};
+}"""
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.stem for n in NOTEBOOKS])
+def test_notebook_runs_all_with_fitting_graphs_and_no_errors(all_notebooks_lab: Lab, browser: object,
+                                                             notebook: Path) -> None:
+    lab = all_notebooks_lab
+    started = time.monotonic()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.goto(f"{lab.url}/lab/tree/{notebook.name}?token={lab.token}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell")
+        wait_for_idle_kernel(lab)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        page.wait_for_function(_ALL_DONE, timeout=120_000)
+        wait_for_idle_kernel(lab)
+        page.wait_for_timeout(500)  # let the last outputs render
+        found = page.evaluate(_MEASURE)
+        assert found["errors"] == [], f"{notebook.name}: error outputs: {found['errors']}"
+        assert found["graphs"] > 0, f"{notebook.name}: no graph was drawn"
+        assert found["wide"] == [], f"{notebook.name}: graphs wider than their output area: {found['wide']}"
+        shots = page.locator(".jp-OutputArea-output:has(img[src^='data:image/svg']), .igniter-sim-graph")
+        for k in range(min(shots.count(), SHOTS_PER_NOTEBOOK)):
+            shots.nth(k).evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(200)
+            page.screenshot(path=str(ARTIFACTS / f"{notebook.stem}-{k + 1}.png"))
+        assert not errors, f"page errors: {errors}"
+    except Exception:
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(ARTIFACTS / f"{notebook.stem}-failure.png"))
+        with contextlib.suppress(Exception):
+            shutil.copy(lab.log, ARTIFACTS / f"jupyter-{notebook.stem}-failure.log")
+        raise
+    finally:
+        context.close()
+        shut_down_kernels(lab)  # free memory and let the next notebook's "idle kernel" wait mean its own
     assert time.monotonic() - started < 170

@@ -141,3 +141,42 @@ def layered_graph(n: int, *, scope_size: int | None = 10, fan: int = 3, name: st
         c.output(f"x{n - 1}")
 
     return ig.compile(define, name=name or f"Layered{n}")
+
+
+def random_graph(seed: int, n: int = 30) -> Any:
+    """A compiled random DAG of about ``n`` nodes, fixed by ``seed``: a few inputs and an await, computes reading
+    one to three earlier nodes, names of varied length, nested scopes, one or two outputs."""
+    import random
+
+    rng = random.Random(seed)
+    names: list[str] = []
+    scopes = [(), ("a",), ("b",), ("a", "inner"), ("long_scope_name",)]
+
+    def define(c: Any) -> None:
+        def within(scope: tuple[str, ...], declare: Any) -> None:
+            if not scope:
+                declare()
+                return
+            with c.scope(scope[0]):
+                within(scope[1:], declare)
+
+        for i in range(rng.randint(1, 3)):
+            name = f"in{i}" + "_x" * rng.randint(0, 6)
+            c.input(name)
+            names.append(name)
+        if rng.random() < 0.5:
+            c.await_event("signal", event="signal_" + "y" * rng.randint(0, 10))
+            names.append("signal")
+        for i in range(n):
+            deps = sorted(set(rng.sample(names, k=min(len(names), rng.randint(1, 3)))))
+            name = f"n{i}" + "_z" * rng.randint(0, 8)
+
+            def declare(name: str = name, deps: list[str] = deps) -> None:
+                c.compute(name, depends_on=deps, call=lambda **kw: 1)
+
+            within(rng.choice(scopes), declare)
+            names.append(name)
+        for out in sorted({names[-1], rng.choice(names[-5:])}):
+            c.output(out)
+
+    return ig.compile(define, name=f"Random{seed}")

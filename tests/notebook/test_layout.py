@@ -26,12 +26,14 @@ def test_no_node_boxes_overlap(n, scope_size):
         assert x >= 0 and y >= 0 and x + w <= width and y + h <= height
 
 
-def test_every_edge_goes_left_to_right_between_layers():
+@pytest.mark.parametrize("direction", ["LR", "TB"])
+def test_every_edge_goes_forward_between_layers(direction):
     view = graph_view(layered_graph(120, scope_size=None), expand=True)
-    lay = layout(view)
+    lay = layout(view, direction=direction)
     for e in view.edges:
         assert lay.layers[e.head] > lay.layers[e.tail]
-        assert lay.boxes[e.head].x > lay.boxes[e.tail].x + lay.boxes[e.tail].w
+        head, tail = lay.boxes[e.head], lay.boxes[e.tail]
+        assert head.x > tail.x + tail.w if direction == "LR" else head.y > tail.y + tail.h
 
 
 def test_scope_bands_contain_their_nodes_and_do_not_overlap():

@@ -136,7 +136,7 @@ def test_clean_dot_svg_strips_comments_and_prologue():
 _SCRIPT = r"""
 import json, sys
 sys.path.insert(0, {here!r})
-from contracts import AllKinds, ApprovalContract, PriceContract, layered_graph
+from contracts import AllKinds, ApprovalContract, PriceContract, layered_graph, random_graph
 from igniter_nb.notebook import reprs
 from igniter_nb.notebook.render import dot_available
 c = ApprovalContract(order_id="o-1", order_total=5)
@@ -146,6 +146,9 @@ out = {{
     "graph": reprs.graph_mimebundle(PriceContract.graph),
     "all_kinds": reprs.graph_mimebundle(AllKinds.graph),
     "large": reprs.graph_mimebundle(layered_graph(400)),
+    "unscoped": reprs.graph_mimebundle(layered_graph(400, scope_size=None)),
+    "random1": reprs.graph_mimebundle(random_graph(1, 40)),
+    "random2": reprs.graph_mimebundle(random_graph(2, 40)),
     "instance": reprs.contract_mimebundle(c),
     "result": reprs.result_mimebundle(c.result),
     "plan": reprs.plan_mimebundle(c.plan()),

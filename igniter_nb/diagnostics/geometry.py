@@ -1,0 +1,113 @@
+"""Sizes and layers of a graph view, shared by both renderers: how big a node's text is, which layer each node
+sits in, and which direction (left to right or top to bottom) fits a notebook output best.
+
+The direction is chosen the same way for Graphviz ``dot`` and the pure-Python layout, from an estimate of the
+drawing's width in each direction: left to right when it fits ``FIT_WIDTH`` (an output area is about 970 px
+wide), else whichever is narrower — a long chain reads better top to bottom (scrolling down is natural in a
+notebook, scrolling sideways is not).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+from igniter_nb.diagnostics.view import FONT_SIZE, GraphView, ViewEdge, ViewNode
+
+CHAR_W = FONT_SIZE * 0.56  # average glyph width of a 12 px sans-serif font, generous so text stays inside
+BOLD_W = FONT_SIZE * 0.62
+LINE_H = 15
+PAD_X = 10
+PAD_Y = 6
+FIT_WIDTH = 940
+LAYER_GAP = {"LR": 56.0, "TB": 40.0}
+NODE_GAP = {"LR": 14.0, "TB": 18.0}
+
+#: extra width/height a shape needs around its text (its slant, point, tab or curved top)
+EXTRA_W = {"parallelogram": 16, "cds": 18, "hexagon": 22, "octagon": 12, "house": 6, "invhouse": 6,
+           "component": 12, "rarrow": 22, "box3d": 6, "note": 10, "folder": 4, "tab": 4, "cylinder": 4}
+EXTRA_H = {"rarrow": 10, "cylinder": 12, "house": 14, "invhouse": 14, "folder": 7, "tab": 7, "box3d": 5,
+           "octagon": 4}
+
+
+def text_width(text: str, *, bold: bool = False) -> float:
+    """Estimated width in px of ``text`` at the label font size (wide East Asian characters count twice)."""
+    per = BOLD_W if bold else CHAR_W
+    wide = sum(1 for ch in text if unicodedata.east_asian_width(ch) in "WF") if not text.isascii() else 0
+    return (len(text) + wide) * per
+
+
+def node_size(node: ViewNode) -> tuple[float, float]:
+    """Width and height (px) of a node: its text, padding, and what its shape needs."""
+    widest = max((text_width(line, bold=k == 0) for k, line in enumerate(node.label)), default=0.0)
+    w = widest + 2 * PAD_X + EXTRA_W.get(node.shape, 0)
+    h = len(node.label) * LINE_H + 2 * PAD_Y + EXTRA_H.get(node.shape, 0)
+    if node.shape == "ellipse":  # text inside an ellipse needs about √2 of its box
+        w, h = w * 1.2 + 6, h + 8
+    return round(max(w, 48.0), 1), round(h, 1)
+
+
+def assign_layers(ids: list[str], edges: Iterable[ViewEdge]) -> dict[str, int]:
+    """Longest path from the sources, then every source moved next to its nearest consumer (an input read
+    only at the end sits just before it, not far left with a long edge). Wait edges do not count; cycles
+    (possible after collapsing) are broken deterministically."""
+    preds: dict[str, list[str]] = {i: [] for i in ids}
+    succs: dict[str, list[str]] = {i: [] for i in ids}
+    for e in edges:
+        if not e.wait and e.tail in preds and e.head in preds and e.tail != e.head:
+            preds[e.head].append(e.tail)
+            succs[e.tail].append(e.head)
+    indeg = {i: len(preds[i]) for i in ids}
+    layer = dict.fromkeys(ids, 0)
+    order = {i: k for k, i in enumerate(ids)}
+    ready = [i for i in ids if indeg[i] == 0]
+    done: set[str] = set()
+    while len(done) < len(ids):
+        if not ready:  # a cycle: release the earliest remaining node
+            ready = [min((i for i in ids if i not in done), key=lambda i: (indeg[i], order[i]))]
+        current, ready = ready, []
+        for n in current:
+            if n in done:
+                continue
+            done.add(n)
+            for s in succs[n]:
+                if s in done:
+                    continue
+                layer[s] = max(layer[s], layer[n] + 1)
+                indeg[s] -= 1
+                if indeg[s] == 0:
+                    ready.append(s)
+    for i in ids:
+        if not preds[i] and succs[i]:
+            later = [layer[s] for s in succs[i] if layer[s] > layer[i]]
+            if later:
+                layer[i] = min(later) - 1
+    return layer
+
+
+def estimated_widths(view: GraphView) -> tuple[float, float]:
+    """Rough drawing widths (px) of ``view`` left to right and top to bottom."""
+    ids = [n.id for n in view.nodes]
+    layer = assign_layers(ids, view.edges)
+    sizes = {n.id: node_size(n) for n in view.nodes}
+    widest: dict[int, float] = {}
+    across: dict[int, float] = {}
+    for i in ids:
+        w = sizes[i][0]
+        widest[layer[i]] = max(widest.get(layer[i], 0.0), w)
+        across[layer[i]] = across.get(layer[i], 0.0) + w + NODE_GAP["TB"]
+    lr = sum(widest.values()) + LAYER_GAP["LR"] * max(len(widest) - 1, 0)
+    tb = max(across.values(), default=0.0)
+    return lr, tb
+
+
+def choose_direction(view: GraphView) -> str:
+    """``view.direction`` if set, else ``"LR"`` when the left-to-right drawing fits ``FIT_WIDTH``, else the
+    narrower of the two."""
+    if view.direction:
+        return view.direction
+    lr, tb = estimated_widths(view)
+    return "LR" if lr <= FIT_WIDTH or lr <= tb else "TB"
+
+
+__all__ = ["FIT_WIDTH", "assign_layers", "choose_direction", "estimated_widths", "node_size", "text_width"]

@@ -1,0 +1,142 @@
+"""The pure-Python layout drawn as SVG: title and legend, scope bands, routed edges, shaped nodes.
+
+The document fits its output by default (``style="max-width:100%;height:auto"`` on the root, a ``viewBox``
+and a width in px, so it scales down keeping its aspect in JupyterLab, the classic notebook, VS Code and a
+static HTML export); ``fit=False`` leaves it at full size. Every text is escaped (``html.escape``) and the
+document holds no script, link or event attribute.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from igniter_nb.diagnostics.geometry import FIT_WIDTH, text_width
+from igniter_nb.diagnostics.view import EDGE_COLOR, FONT_SIZE, WAIT_EDGE_COLOR, GraphView, LegendItem, clean
+from igniter_nb.notebook.layout import MARGIN, Layout, layout
+from igniter_nb.notebook.shapes import label_offset, num, shape_svg
+
+FONT_FAMILY = "Helvetica,Arial,sans-serif"
+LINE_H = 15
+CHIP_FONT = 10
+FIT_STYLE = "max-width:100%;height:auto"
+
+
+def _chip_width(item: LegendItem) -> float:
+    return text_width(item.text) * CHIP_FONT / FONT_SIZE + 14
+
+
+def legend_rows(view: GraphView, wrap: float = FIT_WIDTH) -> list[list[LegendItem]]:
+    """The legend's chips, kinds then states, wrapped to ``wrap`` px (at most a notebook output's width)."""
+    rows: list[list[LegendItem]] = []
+    limit = min(wrap, FIT_WIDTH) - 2 * MARGIN
+    used = limit
+    for item in view.legend:
+        w = _chip_width(item) + 6
+        if used + w > limit:
+            rows.append([])
+            used = 0.0
+        rows[-1].append(item)
+        used += w
+    return rows
+
+
+def row_width(row: list[LegendItem]) -> float:
+    return sum(_chip_width(item) + 6 for item in row)
+
+
+def _text(lines: tuple[str, ...] | list[str], cx: float, cy: float, size: int = FONT_SIZE, *,
+          bold_first: bool = True, anchor: str = "middle", fill: str = "#0f172a") -> str:
+    top = cy - (len(lines) - 1) * LINE_H / 2 + size * 0.35
+    parts = []
+    for k, line in enumerate(lines):
+        weight = ' font-weight="bold"' if bold_first and k == 0 else ""
+        parts.append(f'<text x="{num(cx)}" y="{num(top + k * LINE_H)}" text-anchor="{anchor}" font-size="{size}"'
+                     f'{weight} fill="{fill}">{escape(line)}</text>')
+    return "".join(parts)
+
+
+def _header(view: GraphView, wrap: float) -> list[str]:
+    out = ['<g class="title">']
+    for k, t in enumerate(view.title):
+        weight = ' font-weight="bold"' if k == 0 else ""
+        out.append(f'<text x="{num(MARGIN)}" y="{num(MARGIN + 12 + k * 18)}" font-size="{14 if k == 0 else 12}"'
+                   f'{weight} fill="#0f172a">{escape(t)}</text>')
+    out.append("</g>")
+    rows = legend_rows(view, wrap)
+    if rows:
+        out.append('<g class="legend">')
+        y = MARGIN + len(view.title) * 18 + 2
+        for row in rows:
+            x = MARGIN
+            for item in row:
+                w = _chip_width(item)
+                dash = {"dashed": ' stroke-dasharray="4,2"', "dotted": ' stroke-dasharray="1.5,2"'}.get(item.style, "")
+                out.append(f'<rect x="{num(x)}" y="{num(y)}" width="{num(w)}" height="16" rx="4" fill="{item.fill}" '
+                           f'stroke="{item.border}" stroke-width="1.2"{dash}/>'
+                           f'<text x="{num(x + w / 2)}" y="{num(y + 11.5)}" text-anchor="middle" font-size="{CHIP_FONT}" '
+                           f'fill="#0f172a">{escape(item.text)}</text>')
+                x += w + 6
+            y += 22
+        out.append("</g>")
+    return out
+
+
+def layout_svg(view: GraphView, *, direction: str | None = None, fit: bool = True) -> str:
+    """The view as a standalone SVG document (UTF-8 text)."""
+    lay = layout(view, direction=direction)
+    return draw(view, lay, fit=fit)
+
+
+def draw(view: GraphView, lay: Layout, *, fit: bool = True) -> str:
+    w, h = lay.width, lay.height
+    style = f' style="{FIT_STYLE}"' if fit else ""
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{num(w)}" height="{num(h)}" '
+           f'viewBox="0 0 {num(w)} {num(h)}" font-family="{FONT_FAMILY}"{style} '
+           f'data-direction="{lay.direction}">',
+           '<defs><marker id="igniter-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+           f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{EDGE_COLOR}"/></marker>'
+           '<marker id="igniter-arrow-wait" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+           f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{WAIT_EDGE_COLOR}"/></marker></defs>',
+           f'<rect x="0" y="0" width="{num(w)}" height="{num(h)}" fill="#ffffff"/>',
+           *_header(view, lay.legend_wrap),
+           '<g class="clusters">']
+    for scope in sorted(lay.clusters):
+        b = lay.clusters[scope]
+        room = max(int((b.w - 16) / (text_width("m") * 11 / FONT_SIZE)), 4)
+        name = clean(scope[-1], room)
+        out.append(f'<g class="cluster" data-scope="{escape(".".join(scope))}"><rect x="{num(b.x)}" y="{num(b.y)}" '
+                   f'width="{num(b.w)}" height="{num(b.h)}" rx="8" fill="none" stroke="#94a3b8" stroke-dasharray="5,3"/>'
+                   f'<text x="{num(b.x + 8)}" y="{num(b.y + 13)}" font-size="11" fill="#475569">{escape(name)}</text></g>')
+    out.append('</g><g class="edges">')
+    labels: list[str] = []
+    for e in view.edges:
+        route = lay.routes.get((e.tail, e.head))
+        if route is None:
+            continue
+        color = WAIT_EDGE_COLOR if e.wait else EDGE_COLOR
+        dash = {"dashed": ' stroke-dasharray="6,4"', "dotted": ' stroke-dasharray="2,3"'}.get(e.style, "")
+        marker = "igniter-arrow-wait" if e.wait else "igniter-arrow"
+        width = "1.6" if e.wait else "1.2"
+        out.append(f'<g class="edge" data-tail="{escape(e.tail)}" data-head="{escape(e.head)}"><path d="{route.path()}" '
+                   f'fill="none" stroke="{color}" stroke-width="{width}"{dash} marker-end="url(#{marker})"/></g>')
+        if e.label:
+            lx, ly = route.label_at
+            labels.append(f'<text x="{num(lx)}" y="{num(ly - 4)}" text-anchor="middle" font-size="10" fill="{color}" '
+                          f'stroke="#ffffff" stroke-width="3" paint-order="stroke">{escape(e.label)}</text>')
+    out.append('</g><g class="nodes">')
+    for n in view.nodes:
+        b = lay.boxes[n.id]
+        dash = ' stroke-dasharray="5,3"' if "dashed" in n.style else (' stroke-dasharray="2,2"' if "dotted" in n.style else "")
+        out.append(f'<g class="node" data-id="{escape(n.id)}" data-kind="{escape(n.kind)}" '
+                   f'data-box="{num(b.x)} {num(b.y)} {num(b.w)} {num(b.h)}"'
+                   + (f' data-status="{escape(n.status)}"' if n.status else "")
+                   + f"><title>{escape(n.tooltip or n.kind + ' ' + n.name)}</title>")
+        out.append(shape_svg(n.shape, b, n.fill, n.border, dash, n.peripheries))
+        dx, dy = label_offset(n.shape)
+        out.append(_text(n.label, b.cx + dx, b.cy + dy))
+        out.append("</g>")
+    out.append('</g><g class="edge-labels">' + "".join(labels) + "</g></svg>")
+    return "\n".join(out) + "\n"
+
+
+__all__ = ["FIT_STYLE", "draw", "layout_svg", "legend_rows"]
