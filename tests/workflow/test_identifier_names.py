@@ -39,7 +39,7 @@ def test_non_ascii_identifiers_are_accepted_as_names():
 
 @pytest.mark.parametrize("bad", ["1ключ", "клю ч", "ключ-2", "", "a.b"])
 def test_names_that_are_not_identifiers_are_still_rejected(bad):
-    with pytest.raises(ig.CompileError, match="identifier|non-empty"):
+    with pytest.raises(ig.CompileError, match=r"identifier|non-empty"):
 
         @ig.contract
         def Bad(c):
