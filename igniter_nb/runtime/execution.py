@@ -16,7 +16,7 @@ from igniter_nb.runtime.children import ChildRuns
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.inputs import InputValidator, same_value
 from igniter_nb.runtime.invalidation import invalidate_dependents
-from igniter_nb.runtime.resolver import Resolver
+from igniter_nb.runtime.resolver import Resolver, one_shot_kind
 from igniter_nb.runtime.runners import Runner, make_runner
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, STALE, SUCCEEDED, WAITING, Status
@@ -185,6 +185,12 @@ class Execution:
         node = self.graph.fetch(node_name)
         if isinstance(node, OutputNode):
             node = self.graph.node(node.source_root)
+        kind = one_shot_kind(value)
+        if kind is not None:
+            raise ResolutionError(f"The value resuming '{node.name}' is {kind}, which only its first reader could "
+                                  "read; pass a list instead (e.g. list(...))", graph=self.graph.name,
+                                  node=node.name, path=node.path, execution_id=self.execution_id,
+                                  source_location=node.source_location)
         st = self.states.get(node.name)
         child = self.children.child_for(node.name)
         if st is None and isinstance(node, AwaitNode):

@@ -12,6 +12,7 @@ from igniter_nb.compiler.graph import CompiledGraph
 from igniter_nb.compiler.types import TypeCheck, resolve_type
 from igniter_nb.errors import InputError
 from igniter_nb.model import MISSING, InputNode
+from igniter_nb.runtime.resolver import one_shot_kind
 
 _IMMUTABLE = (str, bytes, int, float, complex, bool, type(None), frozenset, range)
 
@@ -80,6 +81,10 @@ class InputValidator:
             if node.required:
                 raise self._error(f"Input '{name}' is required and cannot be None", node, execution_id)
             return
+        kind = one_shot_kind(value)
+        if kind is not None:  # every reader of the input would share one pass over it (see Resolver._settle)
+            raise self._error(f"Input '{name}' is {kind}, which only its first reader could read; pass a list "
+                              "instead (e.g. list(...))", node, execution_id, got=type(value).__qualname__)
         check = self.checks[name]
         if check is not None and not check(value):
             raise self._error(
