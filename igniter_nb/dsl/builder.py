@@ -122,7 +122,7 @@ class ContractBuilder:
         if not name.isidentifier():
             raise self._error(
                 f"{keyword} name {name!r} must be a Python identifier (letters of any script, digits, underscores; "
-                "not starting with a digit)", None
+                "not starting with a digit)", None, None, ValidationError
             )
         return name
 
