@@ -20,7 +20,7 @@ from igniter_nb.compiler.registry import contract_name
 from igniter_nb.errors import CollectionInputError, CollectionKeyError, IgniterError, ResolutionError
 from igniter_nb.model import CollectionNode
 from igniter_nb.runtime.collection_result import CollectionDeferred, CollectionItem, CollectionResult, error_dict
-from igniter_nb.runtime.inputs import same_value
+from igniter_nb.runtime.inputs import same_inputs
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, SUCCEEDED, WAITING
 
@@ -164,7 +164,7 @@ def prepare_items(node: CollectionNode, values: Mapping[str, Any], execution: Ex
 
 
 def _reusable(prev: CollectionItem | None, inputs: dict[str, Any]) -> bool:
-    return prev is not None and prev.status is not FAILED and same_value(dict(prev.inputs), inputs)
+    return prev is not None and prev.status is not FAILED and same_inputs(prev.inputs, inputs)
 
 
 def resolve_collection(runs: ChildRuns, node: CollectionNode, resolver: Resolver) -> NodeState:

@@ -40,6 +40,11 @@ def same_value(old: Any, new: Any) -> bool:
     return result is True
 
 
+def same_inputs(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether two input dicts have the same names and ``same_value`` values (``1`` and ``True`` differ)."""
+    return old.keys() == new.keys() and all(same_value(old[k], new[k]) for k in new)
+
+
 class InputValidator:
     """Checks input values against the graph's input nodes (strict types, no coercion)."""
 
