@@ -18,6 +18,7 @@ from igniter_nb.model import CompositionNode, Node, OutputNode
 from igniter_nb.runtime.branch import resolve_branch
 from igniter_nb.runtime.collection import CollectionRun, resolve_collection
 from igniter_nb.runtime.deferred import DeferredResult
+from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.inputs import same_inputs
 from igniter_nb.runtime.resolver import wrap_error
 from igniter_nb.runtime.states import NodeState
@@ -88,7 +89,7 @@ class ChildRuns:
                     "child_execution_id": child.execution_id, "child_graph": child.graph.name,
                     "reason": "inputs changed" if type(old) is cls else "contract changed"})
         self.given[slot] = dict(inputs)
-        child.resolve_all()
+        descend(child.resolve_all)
         return self.child_state(node, child, resolver)
 
     def child_state(self, node: Node, child: Any, resolver: Resolver) -> NodeState:
@@ -135,12 +136,21 @@ class ChildRuns:
 
 
 def holds_token(child: Any, token: str) -> bool:
-    """Whether contract ``child`` (or one of its own children) is blocked on ``token``."""
-    ex = child.execution
-    for st in ex.states.values():
-        if st.status in BLOCKED and isinstance(st.value, DeferredResult) and st.value.token == token:
-            return True
-    return ex.children.node_for_token(token) is not None
+    """Whether contract ``child`` (or one of its children, at any depth) is blocked on ``token``."""
+    stack = [child]
+    while stack:  # a loop over the child tree, not recursion: children may nest any number of levels
+        ex = stack.pop().execution
+        for st in ex.states.values():
+            if st.status in BLOCKED and isinstance(st.value, DeferredResult) and st.value.token == token:
+                return True
+        runs = ex.children
+        stack.extend(runs.instances.values())
+        for run in runs.collections.values():
+            for item in run.blocked_items():
+                if item.deferred is not None and item.deferred.token == token:
+                    return True
+                stack.append(item.contract)
+    return False
 
 
 def call_mapper(execution: Execution, node: Node, mapper: Any, values: dict[str, Any]) -> Mapping[str, Any]:
