@@ -125,11 +125,20 @@ def check_composition_cycles(graph: GraphModel) -> None:
         if not isinstance(n, CompositionNode | BranchNode | CollectionNode):
             continue
         start = list(n.possible_contracts) if isinstance(n, BranchNode) else [n.contract]
-        stack: list[tuple[Any, list[str]]] = [(c, [graph.name, contract_name(c)]) for c in start]
+        # Each entry links to the entry it was reached from; the trail is spelled out only for a cycle, so a
+        # chain of nested contracts costs its length, not its length squared.
+        stack: list[tuple[Any, Any]] = [(c, None) for c in start]
         seen: set[int] = set()
         while stack:
-            cls, trail = stack.pop()
+            entry = stack.pop()
+            cls = entry[0]
             if cls is me:
+                trail = []
+                link: Any = entry
+                while link is not None:
+                    trail.append(contract_name(link[0]))
+                    link = link[1]
+                trail = [graph.name, *reversed(trail)]
                 raise CycleError(
                     f"Composition cycle: '{n.name}' runs {' -> '.join(trail)}",
                     cycle=trail,
@@ -143,7 +152,7 @@ def check_composition_cycles(graph: GraphModel) -> None:
             seen.add(id(cls))
             g = _child_graph(cls)
             if g is not None:
-                stack.extend((c, [*trail, contract_name(c)]) for _, c in children(g))
+                stack.extend((c, entry) for _, c in children(g))
 
 
 # ---------------------------------------------------------------------------- outputs

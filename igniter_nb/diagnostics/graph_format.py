@@ -255,6 +255,17 @@ def mermaid_label(node: Node) -> str:
     return head
 
 
+def mermaid_id(prefix: str, name: str) -> str:
+    """A Mermaid node id for ``name``: the name itself when ASCII, else its code points (``nodeu_43a_43b``).
+
+    Names may be any Python identifier (``ключ``); not every Mermaid version parses non-ASCII ids, while
+    quoted labels are fine, so the label keeps the name and the id stays ASCII (and distinct).
+    """
+    if name.isascii():
+        return f"{prefix}_{name}"
+    return f"{prefix}u_" + "_".join(f"{ord(ch):x}" for ch in name)
+
+
 def graph_to_mermaid(graph: CompiledGraph) -> str:
     """A ``graph TD`` flowchart: one box per node and output, one arrow per dependency."""
     lines = ["graph TD"]
@@ -262,12 +273,12 @@ def graph_to_mermaid(graph: CompiledGraph) -> str:
         lines.append(f"  %% correlation: {', '.join(graph.correlation_keys)}")
     runtime = {n.name for n in graph.nodes}
     for node in graph.nodes:
-        lines.append(f'  node_{node.name}["{_label(mermaid_label(node))}"]')
+        lines.append(f'  {mermaid_id("node", node.name)}["{_label(mermaid_label(node))}"]')
     for out in graph.outputs:
-        lines.append(f'  output_{out.name}["{_label(f"output: {out.name}")}"]')
-        lines.append(f"  node_{out.source_root} --> output_{out.name}")
+        lines.append(f'  {mermaid_id("output", out.name)}["{_label(f"output: {out.name}")}"]')
+        lines.append(f"  {mermaid_id('node', out.source_root)} --> {mermaid_id('output', out.name)}")
     for node in graph.nodes:
         for dep in node.dependencies:
-            source = f"node_{dep}" if dep in runtime else f"output_{dep}"
-            lines.append(f"  {source} --> node_{node.name}")
+            source = mermaid_id("node", dep) if dep in runtime else mermaid_id("output", dep)
+            lines.append(f"  {source} --> {mermaid_id('node', node.name)}")
     return "\n".join(lines)

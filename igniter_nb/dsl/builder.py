@@ -16,7 +16,7 @@ from typing import Any
 from igniter_nb._source import user_location
 from igniter_nb.compiler.signatures import analyse, callable_name
 from igniter_nb.compiler.types import UnknownTypeError, resolve_type
-from igniter_nb.errors import CompileError
+from igniter_nb.errors import CompileError, ValidationError
 from igniter_nb.model import (
     AWAIT,
     BRANCH,
@@ -86,8 +86,9 @@ class ContractBuilder:
         parts = [*self._scopes, "output", name] if output else [*self._scopes, name]
         return ".".join(parts)
 
-    def _error(self, message: str, name: str | None = None, location: str | None = None) -> CompileError:
-        return CompileError(
+    def _error(self, message: str, name: str | None = None, location: str | None = None,
+               cls: type[CompileError] = CompileError) -> CompileError:
+        return cls(
             message,
             graph=self.name,
             node=name,
@@ -118,9 +119,10 @@ class ContractBuilder:
     def _check_name(self, name: Any, keyword: str) -> str:
         if not isinstance(name, str) or not name.strip():
             raise self._error(f"{keyword} needs a non-empty string name, got {name!r}")
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        if not name.isidentifier():
             raise self._error(
-                f"{keyword} name {name!r} must be a Python identifier (letters, digits, underscores)", None
+                f"{keyword} name {name!r} must be a Python identifier (letters of any script, digits, underscores; "
+                "not starting with a digit)", None, None, ValidationError
             )
         return name
 
@@ -250,18 +252,18 @@ class ContractBuilder:
         else:
             kind, fn, sig = self._classify(name, call, loc)
         if sig is not None:
+            # A ValidationError like every other rule a graph breaks (docs/contracts.md promises that type).
             if sig.positional_only:
                 raise self._error(
                     f"{keyword} '{name}': dependencies are passed by keyword, but parameter(s) "
-                    f"{', '.join(sig.positional_only)} are positional-only",
-                    name,
-                    loc,
+                    f"{', '.join(sig.positional_only)} of {callable_name(fn)} are positional-only",
+                    name, loc, ValidationError,
                 )
             if sig.var_positional:
                 raise self._error(
-                    f"{keyword} '{name}': dependencies are passed by keyword; remove *{sig.var_positional}",
-                    name,
-                    loc,
+                    f"{keyword} '{name}': dependencies are passed by keyword; remove *{sig.var_positional} "
+                    f"from {callable_name(fn)}",
+                    name, loc, ValidationError,
                 )
         if depends_on is not None:
             deps = _names(depends_on)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
-from igniter_nb._source import callable_location
+from igniter_nb._source import callable_location, called_from_package, user_location
 from igniter_nb.compiler.compile import compile_graph
 from igniter_nb.compiler.graph import CompiledGraph
 from igniter_nb.compiler.registry import register_contract
 from igniter_nb.dsl.builder import ContractBuilder
-from igniter_nb.errors import CompileError
+from igniter_nb.errors import CompileError, InputError
 from igniter_nb.events.event import Event
 from igniter_nb.extensions.audit import AuditTimeline
 from igniter_nb.extensions.reactive import ReactionError, ReactiveEngine
@@ -18,6 +18,44 @@ from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.execution import Execution
 from igniter_nb.runtime.result import Result
 from igniter_nb.runtime.status import Status, StatusFlags
+
+
+class _NotGiven:
+    """The default of a runtime option keyword: tells "not given" apart from an explicit ``None``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<not given>"
+
+
+_NOT_GIVEN: Any = _NotGiven()
+
+
+def _given(value: Any) -> Any:
+    return None if value is _NOT_GIVEN else value
+
+
+def _refuse_ambiguous_options(cls: type[Contract], call: str, options: Mapping[str, Any],
+                              inputs: Mapping[str, Any] | None) -> None:
+    """Runtime options are keywords, and an input may share an option's name (``store``, ``now``...): such a
+    keyword is ambiguous unless the inputs mapping sets the input, so it is refused rather than read as the
+    option. igniter_nb's own calls (restore, children, workflows) pass inputs as a mapping and options
+    explicitly, and are not checked."""
+    nodes = cls.compiled_graph().nodes_by_name
+    clashes = [name for name, value in options.items() if value is not _NOT_GIVEN and name in nodes
+               and nodes[name].kind == "input" and not (inputs and name in inputs)]
+    if not clashes or called_from_package(2):
+        return
+    name = clashes[0]
+    node = nodes[name]
+    graph = cls.compiled_graph().name
+    raise InputError(
+        f"'{name}' is both an input of {graph} and a runtime option of {call}(...), so `{name}=` is ambiguous; "
+        f"pass the input in the inputs mapping — {call}({{'{name}': ...}}) — and the option, if you need it, "
+        f"as the keyword: {call}({{'{name}': ...}}, {name}=...)",
+        graph=graph, node=name, path=node.path, source_location=user_location(), option=name,
+    )
 
 
 def _define_function(obj: Any) -> Callable[[ContractBuilder], Any]:
@@ -80,14 +118,21 @@ class Contract(StatusFlags):
         inputs: Mapping[str, Any] | None = None,
         /,
         *,
-        runner: str | None = None,
-        max_workers: int | None = None,
-        store: Any = None,
-        executor: Any = None,
-        execution_id: str | None = None,
+        runner: str | None = _NOT_GIVEN,
+        max_workers: int | None = _NOT_GIVEN,
+        store: Any = _NOT_GIVEN,
+        executor: Any = _NOT_GIVEN,
+        execution_id: str | None = _NOT_GIVEN,
         **keyword_inputs: Any,
     ) -> None:
-        graph = type(self).compiled_graph()
+        """``Cls({"input": value, ...}, **more_inputs, runner=..., store=..., execution_id=...)``: values in the
+        mapping are always inputs; an input named like a runtime option goes in the mapping."""
+        cls = type(self)
+        graph = cls.compiled_graph()
+        _refuse_ambiguous_options(cls, cls.__name__, {"runner": runner, "max_workers": max_workers, "store": store,
+                                                    "executor": executor, "execution_id": execution_id}, inputs)
+        runner, max_workers, store, executor, execution_id = (
+            _given(runner), _given(max_workers), _given(store), _given(executor), _given(execution_id))
         given = {**(dict(inputs) if inputs else {}), **keyword_inputs}
         opts = graph.run_options
         self.execution = Execution(
@@ -218,12 +263,15 @@ class Contract(StatusFlags):
 
     # ------------------------------------------------------------------ workflows
     @classmethod
-    def start(cls, inputs: Mapping[str, Any] | None = None, /, *, store: Any = None, now: Any = None,
+    def start(cls, inputs: Mapping[str, Any] | None = None, /, *, store: Any = _NOT_GIVEN, now: Any = _NOT_GIVEN,
               **keyword_inputs: Any) -> Contract:
-        """Start a durable workflow (see ``docs/workflows.md``); returns the saved instance."""
+        """Start a durable workflow (see ``docs/workflows.md``); returns the saved instance. As for the
+        constructor, an input named ``store`` or ``now`` goes in the ``inputs`` mapping."""
         from igniter_nb.workflow.engine import start
 
-        contract: Contract = start(cls, {**(dict(inputs) if inputs else {}), **keyword_inputs}, store=store, now=now)
+        _refuse_ambiguous_options(cls, f"{cls.__name__}.start", {"store": store, "now": now}, inputs)
+        contract: Contract = start(cls, {**(dict(inputs) if inputs else {}), **keyword_inputs}, store=_given(store),
+                                   now=_given(now))
         return contract
 
     @classmethod

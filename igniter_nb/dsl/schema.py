@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from igniter_nb.compiler.registry import contract_name, lookup_contract
 from igniter_nb.compiler.signatures import callable_name
+from igniter_nb.dsl.schema_keys import SchemaChecker
 from igniter_nb.errors import CompileError
 from igniter_nb.model import (
     MISSING,
@@ -235,16 +236,26 @@ def apply_schema(c: ContractBuilder, schema: Mapping[str, Any]) -> None:
     fmt = schema.get("format", SCHEMA_FORMAT)
     if fmt != SCHEMA_FORMAT:
         raise CompileError(f"unknown schema format {fmt!r} (expected {SCHEMA_FORMAT!r})")
+    # Every key is checked before anything is declared: a schema in another layout is an error, not a
+    # smaller graph that fails later with a misleading message.
+    check = SchemaChecker(c.name)
+    check.top(schema)
+    nodes = check.sequence(schema.get("nodes"), "nodes")
+    outputs = check.sequence(schema.get("outputs"), "outputs")
+    for i, entry in enumerate(nodes):
+        check.node(entry, f"nodes[{i}]")
+    for i, out in enumerate(outputs):
+        check.output(out, f"outputs[{i}]")
     if schema.get("correlation_keys"):
-        c.correlate_by(*schema["correlation_keys"])
+        c.correlate_by(*check.sequence(schema["correlation_keys"], "correlation_keys"))
     run_with = schema.get("run_with") or {}
     if run_with:
         c.run_with(**run_with)
-    for entry in schema.get("nodes", ()):
+    for entry in nodes:
         path = str(entry.get("path") or entry["name"])
         scopes = path.split(".")[:-1]
         _declare_scoped(c, scopes, entry)
-    for out in schema.get("outputs", ()):
+    for out in outputs:
         path = str(out.get("path") or f"output.{out['name']}")
         scopes = path.split(".")[:-2]
         _with_scopes(c, scopes, lambda o=out: c.output(o["name"], source=o.get("source")))

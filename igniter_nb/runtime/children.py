@@ -18,6 +18,8 @@ from igniter_nb.model import CompositionNode, Node, OutputNode
 from igniter_nb.runtime.branch import resolve_branch
 from igniter_nb.runtime.collection import CollectionRun, resolve_collection
 from igniter_nb.runtime.deferred import DeferredResult
+from igniter_nb.runtime.depth import descend
+from igniter_nb.runtime.inputs import same_inputs
 from igniter_nb.runtime.resolver import wrap_error
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, SUCCEEDED, WAITING
@@ -65,20 +67,29 @@ class ChildRuns:
     def run_child(self, node: Node, cls: Any, inputs: dict[str, Any], resolver: Resolver) -> NodeState:
         """Run (or continue) the child contract for ``node`` and translate its status into a node state.
 
-        The child instance is kept between resolutions: same class and same input names → its inputs are
-        updated (only what changed recomputes) and failed child nodes are retried; otherwise a new child.
+        As for collection items, a child is one execution of one contract with one set of inputs: the kept
+        child continues (pending → resumed, failed → its failed nodes retried) only when the class and the
+        inputs are unchanged; otherwise a new child execution (new id) replaces it, and a ``child_replaced``
+        event on this execution records both ids.
         """
         slot = node.name
         child = self.instances.get(slot)
-        if child is not None and type(child) is cls and set(self.given.get(slot, ())) == set(inputs):
-            child.update_inputs(**inputs)
+        previous = self.given.get(slot)
+        if child is not None and type(child) is cls and previous is not None and same_inputs(previous, inputs):
             if child.execution.status_of() is FAILED:
                 child.execution.retry()
         else:
+            old = child
             child = cls(inputs, store=None)
             self.instances[slot] = child
+            if old is not None:
+                ex = self.execution
+                ex.bus.emit("child_replaced", node.name, node.path, None, {
+                    "previous_child_execution_id": old.execution_id, "previous_child_graph": old.graph.name,
+                    "child_execution_id": child.execution_id, "child_graph": child.graph.name,
+                    "reason": "inputs changed" if type(old) is cls else "contract changed"})
         self.given[slot] = dict(inputs)
-        child.resolve_all()
+        descend(child.resolve_all)
         return self.child_state(node, child, resolver)
 
     def child_state(self, node: Node, child: Any, resolver: Resolver) -> NodeState:
@@ -125,12 +136,21 @@ class ChildRuns:
 
 
 def holds_token(child: Any, token: str) -> bool:
-    """Whether contract ``child`` (or one of its own children) is blocked on ``token``."""
-    ex = child.execution
-    for st in ex.states.values():
-        if st.status in BLOCKED and isinstance(st.value, DeferredResult) and st.value.token == token:
-            return True
-    return ex.children.node_for_token(token) is not None
+    """Whether contract ``child`` (or one of its children, at any depth) is blocked on ``token``."""
+    stack = [child]
+    while stack:  # a loop over the child tree, not recursion: children may nest any number of levels
+        ex = stack.pop().execution
+        for st in ex.states.values():
+            if st.status in BLOCKED and isinstance(st.value, DeferredResult) and st.value.token == token:
+                return True
+        runs = ex.children
+        stack.extend(runs.instances.values())
+        for run in runs.collections.values():
+            for item in run.blocked_items():
+                if item.deferred is not None and item.deferred.token == token:
+                    return True
+                stack.append(item.contract)
+    return False
 
 
 def call_mapper(execution: Execution, node: Node, mapper: Any, values: dict[str, Any]) -> Mapping[str, Any]:

@@ -20,7 +20,8 @@ from igniter_nb.compiler.registry import contract_name
 from igniter_nb.errors import CollectionInputError, CollectionKeyError, IgniterError, ResolutionError
 from igniter_nb.model import CollectionNode
 from igniter_nb.runtime.collection_result import CollectionDeferred, CollectionItem, CollectionResult, error_dict
-from igniter_nb.runtime.inputs import same_value
+from igniter_nb.runtime.depth import descend
+from igniter_nb.runtime.inputs import same_inputs
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, SUCCEEDED, WAITING
 
@@ -56,12 +57,14 @@ class CollectionRun:
     def item_for_token(self, token: str) -> CollectionItem | None:
         from igniter_nb.runtime.children import holds_token
 
-        for item in self.items.values():
-            if item.status in BLOCKED and item.contract is not None and (
-                (item.deferred is not None and item.deferred.token == token) or holds_token(item.contract, token)
-            ):
+        for item in self.blocked_items():
+            if (item.deferred is not None and item.deferred.token == token) or holds_token(item.contract, token):
                 return item
         return None
+
+    def blocked_items(self) -> list[CollectionItem]:
+        """The pending/waiting items that have a live child (where a token may be held)."""
+        return [item for item in self.items.values() if item.status in BLOCKED and item.contract is not None]
 
     def resume_by_token(self, token: str, value: Any = None) -> Any:
         """Resume the item child blocked on ``token``; the collection re-resolves on the next read."""
@@ -69,7 +72,7 @@ class CollectionRun:
         if item is None:
             raise ResolutionError(f"collection '{self.node.name}' has no pending item waiting on token '{token}'",
                                   node=self.node.name, path=self.node.path)
-        item.contract.resume_by_token(token, value=value)
+        descend(item.contract.resume_by_token, token, value)
         return item.contract
 
 
@@ -86,7 +89,7 @@ def run_item_locally(cls: Any, job: ItemJob) -> CollectionItem:
                                   f"{type(exc).__name__}: {exc}", cause_type=type(exc).__qualname__)
             err.__cause__ = exc
             return CollectionItem(job.key, FAILED, None, err, job.inputs)
-    child.resolve_all()
+    descend(child.resolve_all)
     return item_of_child(job, child)
 
 
@@ -164,7 +167,7 @@ def prepare_items(node: CollectionNode, values: Mapping[str, Any], execution: Ex
 
 
 def _reusable(prev: CollectionItem | None, inputs: dict[str, Any]) -> bool:
-    return prev is not None and prev.status is not FAILED and same_value(dict(prev.inputs), inputs)
+    return prev is not None and prev.status is not FAILED and same_inputs(prev.inputs, inputs)
 
 
 def resolve_collection(runs: ChildRuns, node: CollectionNode, resolver: Resolver) -> NodeState:

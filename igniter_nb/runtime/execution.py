@@ -14,9 +14,10 @@ from igniter_nb.events.bus import EventBus
 from igniter_nb.model import AwaitNode, OutputNode
 from igniter_nb.runtime.children import ChildRuns
 from igniter_nb.runtime.deferred import DeferredResult
+from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.inputs import InputValidator, same_value
 from igniter_nb.runtime.invalidation import invalidate_dependents
-from igniter_nb.runtime.resolver import Resolver
+from igniter_nb.runtime.resolver import Resolver, one_shot_kind
 from igniter_nb.runtime.runners import Runner, make_runner
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, STALE, SUCCEEDED, WAITING, Status
@@ -85,13 +86,14 @@ class Execution:
 
     def output_state(self, name: str) -> NodeState:
         """The state behind output ``name`` (resolving it if needed); nested outputs read the child."""
-        out = self.graph.output(name)
-        self.run_lifecycle((out.source_root,))
-        st = self.states[out.source_root]
-        if out.child_output is None or st.status is not SUCCEEDED:
-            return st
-        child = st.value.contract
-        return child.execution.output_state(out.child_output)  # type: ignore[no-any-return]
+        execution = self
+        while True:  # a loop, not recursion: a nested output may go through any number of child levels
+            out = execution.graph.output(name)
+            execution.run_lifecycle((out.source_root,))
+            st = execution.states[out.source_root]
+            if out.child_output is None or st.status is not SUCCEEDED:
+                return st
+            execution, name = st.value.contract.execution, out.child_output
 
     def output_value(self, name: str) -> Any:
         """The value of output ``name``: raises the node's error if it failed; a ``DeferredResult`` if blocked."""
@@ -185,6 +187,12 @@ class Execution:
         node = self.graph.fetch(node_name)
         if isinstance(node, OutputNode):
             node = self.graph.node(node.source_root)
+        kind = one_shot_kind(value)
+        if kind is not None:
+            raise ResolutionError(f"The value resuming '{node.name}' is {kind}, which only its first reader could "
+                                  "read; pass a list instead (e.g. list(...))", graph=self.graph.name,
+                                  node=node.name, path=node.path, execution_id=self.execution_id,
+                                  source_location=node.source_location)
         st = self.states.get(node.name)
         child = self.children.child_for(node.name)
         if st is None and isinstance(node, AwaitNode):
@@ -198,7 +206,7 @@ class Execution:
                                   node=node.name, path=node.path, execution_id=self.execution_id,
                                   source_location=node.source_location)
         if child is not None and isinstance(st.value, DeferredResult):
-            child.resume_by_token(st.value.token, value=value)
+            descend(child.resume_by_token, st.value.token, value)
             self._restale(node.name, cause=node.name)
             self._announce_after_resume()
         else:
@@ -250,7 +258,7 @@ class Execution:
         if not candidates:
             owner = self.children.node_for_token(token)  # held deeper down, e.g. by a second pending collection item
             if owner is not None:
-                self.children.child_for(owner).resume_by_token(token, value=value)
+                descend(self.children.child_for(owner).resume_by_token, token, value)
                 self._restale(owner, cause=owner)
                 self.runner.after_resume(self)
                 return owner
@@ -258,10 +266,14 @@ class Execution:
                             if st.status in BLOCKED and isinstance(st.value, DeferredResult)})
             raise ResolutionError(f"No pending node found for token '{token}' (pending tokens: {', '.join(known) or 'none'})",
                                   graph=self.graph.name, execution_id=self.execution_id)
-        origin = next((st for st in candidates if st.value.source_node == st.name), None)
+        # The node that deferred the token here, else the node holding the child that did. A node merely
+        # blocked by a dependency is never the origin, even when its name equals the child node that
+        # deferred (``source_node`` names a node of whichever contract deferred).
+        child_for = self.children.child_for
+        origin = next((st for st in candidates if st.value.source_node == st.name and child_for(st.name) is None
+                       and st.waiting_for in ((), (st.name,))), None)
         if origin is None:
-            # The token came from a child contract: resume through the node holding that child.
-            origin = next((st for st in candidates if self.children.child_for(st.name) is not None), candidates[0])
+            origin = next((st for st in candidates if child_for(st.name) is not None), candidates[0])
         self.resume(origin.name, value)
         return origin.name
 

@@ -12,6 +12,7 @@ from igniter_nb.compiler.graph import CompiledGraph
 from igniter_nb.compiler.types import TypeCheck, resolve_type
 from igniter_nb.errors import InputError
 from igniter_nb.model import MISSING, InputNode
+from igniter_nb.runtime.resolver import one_shot_kind
 
 _IMMUTABLE = (str, bytes, int, float, complex, bool, type(None), frozenset, range)
 
@@ -37,6 +38,11 @@ def same_value(old: Any, new: Any) -> bool:
     except Exception:
         return False
     return result is True
+
+
+def same_inputs(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether two input dicts have the same names and ``same_value`` values (``1`` and ``True`` differ)."""
+    return old.keys() == new.keys() and all(same_value(old[k], new[k]) for k in new)
 
 
 class InputValidator:
@@ -80,6 +86,10 @@ class InputValidator:
             if node.required:
                 raise self._error(f"Input '{name}' is required and cannot be None", node, execution_id)
             return
+        kind = one_shot_kind(value)
+        if kind is not None:  # every reader of the input would share one pass over it (see Resolver._settle)
+            raise self._error(f"Input '{name}' is {kind}, which only its first reader could read; pass a list "
+                              "instead (e.g. list(...))", node, execution_id, got=type(value).__qualname__)
         check = self.checks[name]
         if check is not None and not check(value):
             raise self._error(

@@ -6,8 +6,10 @@ named tuples built with ``tuple.__new__``; per-node data is looked up once).
 
 from __future__ import annotations
 
+import io
 import time
 import weakref
+from collections.abc import AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import IgniterError, ResolutionError
@@ -49,6 +51,30 @@ def wrap_error(exc: BaseException, execution: Execution, node: Node) -> IgniterE
     return err
 
 
+# Types a compute has returned that need nothing from ``_settle`` (not deferred, not one-shot): the fast path
+# stores such values directly. Bounded, so a program minting classes in a loop cannot grow it forever.
+_SETTLED_TYPES: set[type] = {int, float, str, bool, type(None), list, dict, tuple, set, frozenset, bytes}
+_SETTLED_LIMIT = 4096
+
+
+def one_shot_kind(value: Any) -> str | None:
+    """``"a generator"``/``"an iterator (map)"`` when ``value`` can be read only once, else ``None``.
+
+    Node values are read by every dependent (and by snapshots and diagnostics); a generator would give its
+    items to the first reader only, so it is refused rather than drained: an endless one would hang.
+    """
+    tp = type(value)
+    if tp in _SETTLED_TYPES:
+        return None
+    if isinstance(value, Generator):
+        return "a generator"
+    if isinstance(value, AsyncIterator | Iterator) and not isinstance(value, io.IOBase):  # files are handles
+        return f"an iterator ({tp.__qualname__})"
+    if not isinstance(value, DeferredResult) and len(_SETTLED_TYPES) < _SETTLED_LIMIT:
+        _SETTLED_TYPES.add(tp)
+    return None
+
+
 class Resolver:
     """Resolves nodes of one execution into ``execution.states``."""
 
@@ -80,6 +106,7 @@ class Resolver:
         roots = self.roots
         nodes = self.nodes
         fast = self.fast
+        settled_types = _SETTLED_TYPES
         bus = self.execution.bus
         emit = bus.emit
         started: list[str] = []
@@ -104,7 +131,7 @@ class Resolver:
                             except Exception as exc:
                                 self.write(node, self.failed(node, wrap_error(exc, self.execution, node)))
                             else:
-                                if type(value) is DeferredResult:
+                                if type(value) not in settled_types:  # deferred, one-shot, or a type not seen yet
                                     self.write(node, self._settle(node, value))  # type: ignore[arg-type]
                                 else:
                                     prev = states.get(name)
@@ -270,11 +297,21 @@ class Resolver:
         return self._settle(node, value)
 
     def _settle(self, node: ComputeNode, value: Any) -> NodeState:
-        """The state for a value a compute callable returned (deferred → pending; guards → True or failure)."""
+        """The state for a value a compute callable returned (deferred → pending; a one-shot iterator →
+        failure; guards → True or failure)."""
         if isinstance(value, DeferredResult):
             if value.source_node is None:
                 value = DeferredResult(value.token, value.payload, node.name, None, value.event)
             return self.blocked(node, value, PENDING, (node.name,))
+        kind = one_shot_kind(value)
+        if kind is not None:
+            ex = self.execution
+            return self.failed(node, ResolutionError(
+                f"Node '{node.name}' returned {kind}, which its first reader would drain and every later reader "
+                "would find empty; return a list instead (e.g. list(...))",
+                graph=ex.graph.name, node=node.name, path=node.path, execution_id=ex.execution_id,
+                source_location=node.source_location, value_type=type(value).__qualname__,
+            ))
         if node.role == "guard":
             if not value:
                 ex = self.execution

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.runtime.deferred import DeferredResult
+from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.status import FAILED, Status, StatusFlags
 
 if TYPE_CHECKING:
@@ -14,12 +15,12 @@ if TYPE_CHECKING:
 def plain(value: Any) -> Any:
     """A value with child results, collections and deferreds turned into dicts (for ``to_dict``)."""
     if isinstance(value, Result):
-        return value.to_dict()
+        return descend(value.to_dict)  # a child's outputs may hold its own child's result, and so on
     if isinstance(value, DeferredResult):
         return value.to_dict()
     to_dict = getattr(value, "to_dict", None)
     if to_dict is not None and type(value).__module__.startswith("igniter_nb."):
-        return to_dict()
+        return descend(to_dict)
     if isinstance(value, list):
         return [plain(v) for v in value]
     if isinstance(value, tuple):

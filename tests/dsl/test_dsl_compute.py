@@ -132,9 +132,9 @@ def _var_positional(*args):
     [(_positional_only, "positional-only"), (_var_positional, "*args")],
     ids=["positional-only", "var-positional"],
 )
-def test_positional_only_and_star_args_are_compile_errors(fn, words):
+def test_positional_only_and_star_args_are_validation_errors_with_location(fn, words):
     where = {}
-    with pytest.raises(ig.CompileError) as info:
+    with pytest.raises(ig.ValidationError) as info:
 
         @ig.contract
         def Bad(c):
@@ -145,8 +145,38 @@ def test_positional_only_and_star_args_are_compile_errors(fn, words):
 
     err = info.value
     assert words in str(err)
+    assert err.context["graph"] == "Bad"
     assert err.context["node"] == "f"
     assert err.context["source_location"] == where["loc"]
+    assert where["loc"] in str(err)
+
+
+class _StarExecutor(ig.Executor):
+    def call(self, *parts):
+        return parts
+
+
+def test_executor_and_method_with_star_args_are_validation_errors():
+    with pytest.raises(ig.ValidationError, match=r"remove \*parts"):
+
+        @ig.contract
+        def BadExecutor(c):
+            c.input("a")
+            c.compute("f", depends_on=["a"], call=_StarExecutor)
+            c.output("f")
+
+    with pytest.raises(ig.ValidationError, match="positional-only") as info:
+
+        class BadMethod(ig.Contract):
+            def define(c):
+                c.input("a")
+                c.compute("f", depends_on=["a"], call="shape")
+                c.output("f")
+
+            def shape(self, a, /):
+                return a
+
+    assert info.value.context["node"] == "f"
 
 
 def test_call_must_be_callable():

@@ -178,3 +178,26 @@ def test_tokens_are_found_through_nested_children():
     o.resume_by_token("quote-b", 5)
     o.resume_by_token("quote-a", 1)
     assert o.status == "succeeded" and o.result.total == 12
+
+
+def test_resume_by_token_goes_through_the_child_even_when_a_parent_node_has_the_origin_name_L08():
+    """The quote child defers from its node ``price``; the parent also has a node ``price`` that is only
+    blocked by the collection. Resuming the token must continue the child, not overwrite the parent's node."""
+
+    @ig.contract
+    def Basket(c):
+        c.input("skus", type=list)
+        c.collection("quotes", source="skus", each=Quote, key="sku")
+
+        @c.compute
+        def price(quotes):
+            return sum(item.result.gross for item in quotes)
+
+        c.output("price")
+
+    k = Basket(skus=[{"sku": "a"}])
+    assert k.status == "pending"
+    assert k.states["price"]["status"] == "pending"
+    k.resume_by_token("quote-a", value=5)
+    assert k.status == "succeeded"
+    assert k.result.price == 10
