@@ -280,8 +280,13 @@ async def _subscribe_async(store: Any, execution_id: str) -> ChangeSubscription:
     try:
         return await asyncio.shield(pending)
     except asyncio.CancelledError:  # the subscription still arrives: close it then, or it would stay registered
-        pending.add_done_callback(lambda done: done.cancelled() or done.exception() or done.result().close())
+        pending.add_done_callback(_close_arrived)
         raise
+
+
+def _close_arrived(done: asyncio.Future[ChangeSubscription]) -> None:
+    if not done.cancelled() and done.exception() is None:
+        done.result().close()
 
 
 def _read(store: Any, execution_id: str, what: str) -> Any:
