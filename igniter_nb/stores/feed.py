@@ -18,7 +18,7 @@ import dataclasses
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any, Literal
 
 from igniter_nb.errors import SnapshotNotFoundError, StoreArgumentError
@@ -44,7 +44,7 @@ def watch(
     poll_interval: float = 0.25,
     resync_interval: float = 2.0,
     stop: Stop | None = None,
-) -> Iterator[StoredExecution]:
+) -> Generator[StoredExecution, None, None]:
     """Yield each saved version of ``execution_id`` with ``version > after_version``, oldest first, each exactly once,
     waiting for new ones as other threads or processes save them.
 
@@ -71,7 +71,7 @@ def awatch(
     poll_interval: float = 0.25,
     resync_interval: float = 2.0,
     stop: Stop | None = None,
-) -> AsyncIterator[StoredExecution]:
+) -> AsyncGenerator[StoredExecution, None]:
     """:func:`watch` as an async iterator for asyncio servers (ASGI): every store call runs in a worker thread
     (``asyncio.to_thread``) and waits are awaited, so the event loop is never blocked. Cancel the consuming task
     or ``aclose()`` the iterator to stop it at once; ``stop`` may also be an ``asyncio.Event``.
@@ -215,7 +215,7 @@ def _missing(last: int, version: int) -> Generator[_Step, Any, list[StoredExecut
 # ----------------------------------------------------------------------------------------------- the drivers
 
 
-def _watch(store: Any, s: _Settings) -> Iterator[StoredExecution]:
+def _watch(store: Any, s: _Settings) -> Generator[StoredExecution, None, None]:
     sub = _subscribe(store, s.execution_id)
     try:
         plan = _follow(s, native=sub.native)
@@ -238,7 +238,7 @@ def _watch(store: Any, s: _Settings) -> Iterator[StoredExecution]:
         sub.close()
 
 
-async def _awatch(store: Any, s: _Settings) -> AsyncIterator[StoredExecution]:
+async def _awatch(store: Any, s: _Settings) -> AsyncGenerator[StoredExecution, None]:
     sub = await _subscribe_async(store, s.execution_id)
     try:
         plan = _follow(s, native=sub.native)

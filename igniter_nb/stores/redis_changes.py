@@ -6,7 +6,8 @@ message always sees the new version. A ``PUBLISH`` nobody subscribed to costs th
 
 Each ``RedisStore`` object that is watched holds one pub/sub connection and one daemon thread, subscribed to the
 channels of the executions its watchers follow (no message about other executions reaches the process). If the
-connection drops, redis-py reconnects and subscribes again; the thread wakes every watcher to re-read.
+connection drops, redis-py reconnects and subscribes again; the thread wakes every watcher when the connection
+fails and the watchers of each channel again when its subscription is confirmed, so each re-reads its version.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class RedisChanges:
     def __init__(self, store: RedisStore) -> None:
         self._store = store
         self._prefix = channel(store.namespace, "")
-        self._pubsub: Any = store.client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub: Any = store.client.pubsub()
         self.hub = ChangeHub(register=self._register, unregister=self._unregister)
         self._start_lock = threading.Lock()
         self._closing = threading.Event()
@@ -88,7 +89,9 @@ class RedisChanges:
                 if lost:  # read again without error: reconnected and subscribed again
                     lost = False
                     self.hub.publish_all()
-                if message is not None and message.get("type") == "message":
+                # A message says a version was saved; a subscribe confirmation (also after redis-py reconnected
+                # and subscribed again) that from now on none will be missed: either way, watchers re-read.
+                if message is not None and message.get("type") in ("message", "subscribe"):
                     name = message["channel"]
                     name = name.decode() if isinstance(name, bytes) else str(name)
                     self.hub.publish(name[len(self._prefix):])
