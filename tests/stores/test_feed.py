@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import multiprocessing
 import threading
 import time
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from igniter_nb.errors import SnapshotNotFoundError, StoreArgumentError
-from igniter_nb.stores import ChangeSubscription, MemoryStore, StoredExecution, awatch, watch
+from igniter_nb.stores import ChangeSubscription, MemoryStore, SQLStore, StoredExecution, awatch, watch
 from igniter_nb.stores.changes import ChangeHub
 from tests.stores import feed_workers
 from tests.stores.store_factory import SHARED_KINDS, make_spec, open_store
@@ -516,6 +517,30 @@ def test_only_watched_executions_send_notifications_postgres(postgres_store: Any
         eventually(lambda: _watchers(store) == [], "the registration is dropped after the last watcher left")
         store.save(snap(3, "watched"), status="running")
         assert [n.payload for n in listener.notifies(timeout=0.5)] == []
+
+
+@pytest.mark.services
+def test_table_prefix_that_is_not_plain_polls_instead_postgres(postgres_url: str,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    store = SQLStore(postgres_url, table_prefix=f"t-{uuid.uuid4().hex[:8]}_")
+    try:
+        store.save(snap(1), status="running")
+        with caplog.at_level(logging.WARNING, logger="igniter_nb.stores.feed"):
+            follower = Follower(store, timeout=WAIT)
+            assert follower.wait_for(1) == [1]
+            store.save(snap(2), status="succeeded")
+            assert follower.join() == [1, 2]
+        assert "is not plain" in caplog.text and "polling execution 'ex-1' instead" in caplog.text
+    finally:
+        store.close()
+
+
+def test_sqlite_has_no_native_wake_ups(tmp_path: Path) -> None:
+    store = SQLStore(f"sqlite:///{tmp_path / 'feed.db'}")
+    try:
+        assert store.subscribe_changes(EID) is None
+    finally:
+        store.close()
 
 
 @pytest.mark.services
