@@ -12,10 +12,25 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import asyncio
+
+_Listener = TypeVar("_Listener")
+
+
+_ATTACHING = threading.Lock()
+
+
+def attached_listener(store: Any, make: Callable[[Any], _Listener]) -> _Listener:
+    """The change listener kept on ``store._changes``, made by ``make(store)`` on first use (the PostgreSQL and
+    Redis stores keep one per store object; their ``close()`` closes it)."""
+    with _ATTACHING:
+        if store._changes is None:
+            store._changes = make(store)
+        listener: _Listener = store._changes
+        return listener
 
 
 class ChangeSubscription:

@@ -18,7 +18,7 @@ import dataclasses
 import logging
 import math
 import time
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from typing import Any, Literal
 
 from igniter_nb.errors import SnapshotNotFoundError, StoreArgumentError
@@ -220,18 +220,12 @@ def _watch(store: Any, s: _Settings) -> Generator[StoredExecution, None, None]:
     try:
         plan = _follow(s, native=sub.native)
         answer: Any = None
-        while True:
-            if s.stopped is not None and s.stopped():
-                return
-            try:
-                step = plan.send(answer)
-            except StopIteration:
-                return
+        while (step := _next_step(plan, answer, s)) is not None:
             if isinstance(step, _Emit):
                 yield step.record
                 answer = None
             elif isinstance(step, _Wait):
-                answer = _wait(sub, step.seconds, s.stopped)
+                answer = any(sub.wait(part) for part in _wait_parts(step.seconds, s.stopped))
             else:
                 answer = _read(store, s.execution_id, step.what)
     finally:
@@ -243,22 +237,43 @@ async def _awatch(store: Any, s: _Settings) -> AsyncGenerator[StoredExecution, N
     try:
         plan = _follow(s, native=sub.native)
         answer: Any = None
-        while True:
-            if s.stopped is not None and s.stopped():
-                return
-            try:
-                step = plan.send(answer)
-            except StopIteration:
-                return
+        while (step := _next_step(plan, answer, s)) is not None:
             if isinstance(step, _Emit):
                 yield step.record
                 answer = None
             elif isinstance(step, _Wait):
-                answer = await _wait_async(sub, step.seconds, s.stopped)
+                answer = False
+                for part in _wait_parts(step.seconds, s.stopped):
+                    if await sub.wait_async(part):
+                        answer = True
+                        break
             else:
                 answer = await asyncio.to_thread(_read, store, s.execution_id, step.what)
     finally:
         sub.close()
+
+
+def _next_step(plan: Generator[_Step, Any, None], answer: Any, s: _Settings) -> _Step | None:
+    """The plan's next step given ``answer`` to the last one; None when the plan is done or ``stop`` is set."""
+    if s.stopped is not None and s.stopped():
+        return None
+    try:
+        return plan.send(answer)
+    except StopIteration:
+        return None
+
+
+def _wait_parts(seconds: float, stopped: Callable[[], bool] | None) -> Iterator[float]:
+    """How to cut a wait of ``seconds`` so that ``stopped`` is checked every ``STOP_CHECK_INTERVAL`` s."""
+    if stopped is None:
+        yield seconds
+        return
+    deadline = time.monotonic() + seconds
+    while not stopped():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        yield min(remaining, STOP_CHECK_INTERVAL)
 
 
 def _subscribe(store: Any, execution_id: str) -> ChangeSubscription:
@@ -301,29 +316,3 @@ def _read(store: Any, execution_id: str, what: str) -> Any:
         return store.history_records(execution_id)
     except SnapshotNotFoundError:
         return None
-
-
-def _wait(sub: ChangeSubscription, seconds: float, stopped: Callable[[], bool] | None) -> bool:
-    if stopped is None:
-        return sub.wait(seconds)
-    deadline = time.monotonic() + seconds
-    while not stopped():
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        if sub.wait(min(remaining, STOP_CHECK_INTERVAL)):
-            return True
-    return False
-
-
-async def _wait_async(sub: ChangeSubscription, seconds: float, stopped: Callable[[], bool] | None) -> bool:
-    if stopped is None:
-        return await sub.wait_async(seconds)
-    deadline = time.monotonic() + seconds
-    while not stopped():
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        if await sub.wait_async(min(remaining, STOP_CHECK_INTERVAL)):
-            return True
-    return False

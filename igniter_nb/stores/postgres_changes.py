@@ -28,7 +28,7 @@ import zlib
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import StoreError
-from igniter_nb.stores.changes import ChangeHub, ChangeSubscription
+from igniter_nb.stores.changes import ChangeHub, ChangeSubscription, attached_listener
 
 if TYPE_CHECKING:
     from igniter_nb.stores.sql import SQLStore
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 _PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")  # spliced into SQL and a channel name: keep it plain
 _TICK = 0.25  # the listener thread's longest sleep: how late it drops registrations and notices close()
 _RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
-_CREATION = threading.Lock()
 
 _FUNCTION = """
 CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $feed$
@@ -63,12 +62,8 @@ $feed$
 
 
 def changes_of(store: SQLStore) -> PostgresChanges:
-    """The store's listener, created on first use (``store._changes``; closed by ``store.close()``)."""
-    with _CREATION:
-        if store._changes is None:
-            store._changes = PostgresChanges(store)
-        changes: PostgresChanges = store._changes
-        return changes
+    """The store's listener, created on first use (kept on the store; closed by ``store.close()``)."""
+    return attached_listener(store, PostgresChanges)
 
 
 class PostgresChanges:

@@ -18,7 +18,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import StoreError
-from igniter_nb.stores.changes import ChangeHub, ChangeSubscription
+from igniter_nb.stores.changes import ChangeHub, ChangeSubscription, attached_listener
 
 if TYPE_CHECKING:
     from igniter_nb.stores.redis import RedisStore
@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 
 _TICK = 0.25  # the thread's longest wait for a message: how late it unsubscribes and notices close()
 _RETRY = 0.5  # pause after a connection error before reading again (redis-py reconnects on that read)
-_CREATION = threading.Lock()
 
 
 def channel(namespace: str, execution_id: str) -> str:
@@ -36,12 +35,8 @@ def channel(namespace: str, execution_id: str) -> str:
 
 
 def changes_of(store: RedisStore) -> RedisChanges:
-    """The store's subscriber, created on first use (``store._changes``; closed by ``store.close()``)."""
-    with _CREATION:
-        if store._changes is None:
-            store._changes = RedisChanges(store)
-        changes: RedisChanges = store._changes
-        return changes
+    """The store's subscriber, created on first use (kept on the store; closed by ``store.close()``)."""
+    return attached_listener(store, RedisChanges)
 
 
 class RedisChanges:

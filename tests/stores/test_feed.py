@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -207,19 +208,37 @@ def test_awatch_serves_several_concurrent_watchers(store: Any) -> None:
 
 # ------------------------------------------------------------------------------------------ across processes
 
+SPAWN = multiprocessing.get_context("spawn")
+
+
+@contextlib.contextmanager
+def spawned(target: Callable[..., None], *args: Any, start: bool) -> Iterator[Any]:
+    """A spawned process running ``target(*args)`` (started now if ``start``), killed if still alive at the end."""
+    proc = SPAWN.Process(target=target, args=args)
+    if start:
+        proc.start()
+    try:
+        yield proc
+    finally:
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+
+
+def closing(store: Any, request: pytest.FixtureRequest) -> Any:
+    request.addfinalizer(store.close)
+    return store
+
 
 @pytest.mark.services
 @pytest.mark.parametrize("kind", SHARED_KINDS)
 def test_watcher_in_another_process_sees_versions_saved_here(kind: str, tmp_path: Path,
                                                              request: pytest.FixtureRequest) -> None:
     spec = make_spec(kind, tmp_path, request, uuid.uuid4().hex[:10])
-    store = open_store(spec)
+    store = closing(open_store(spec), request)
     store.save(snap(1), status="running")
-    ctx = multiprocessing.get_context("spawn")
-    results = ctx.Queue()
-    proc = ctx.Process(target=feed_workers.watch_and_report, args=(spec, EID, results, WAIT))
-    proc.start()
-    try:
+    results = SPAWN.Queue()
+    with spawned(feed_workers.watch_and_report, spec, EID, results, WAIT, start=True) as proc:
         assert results.get(timeout=WAIT)[:2] == (1, "running")  # the watcher is live from here on
         saved = 1
         for burst in (1, 4, 2):
@@ -233,11 +252,6 @@ def test_watcher_in_another_process_sees_versions_saved_here(kind: str, tmp_path
         assert results.get(timeout=WAIT) == (feed_workers.END, "returned")
         proc.join(WAIT)
         assert proc.exitcode == 0
-    finally:
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
-        store.close()
 
 
 @pytest.mark.services
@@ -247,23 +261,16 @@ def test_events_delivered_by_another_process_show_up_in_the_feed(kind: str, tmp_
     from tests.workflow.wf_contracts import LeadWorkflow
 
     spec = make_spec(kind, tmp_path, request, uuid.uuid4().hex[:10])
-    store = open_store(spec)
+    store = closing(open_store(spec), request)
     correlation = {"request_id": "req-feed", "company_id": 7}
     execution_id = LeadWorkflow.start(**correlation, store=store).execution_id
-    ctx = multiprocessing.get_context("spawn")
-    proc = ctx.Process(target=feed_workers.deliver_lead_events, args=(spec, correlation))
-    try:
+    with spawned(feed_workers.deliver_lead_events, spec, correlation, start=False) as proc:
         feed = watch(store, execution_id, timeout=WAIT)
         started = next(feed)
         proc.start()  # delivers while the feed waits
         delivered = list(feed)
         proc.join(WAIT)
         assert proc.exitcode == 0
-    finally:
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
-        store.close()
     assert (started.version, started.status) == (1, "waiting")
     assert [(r.version, r.status) for r in delivered] == [(2, "waiting"), (3, "succeeded")]
     crm, billing = delivered
@@ -448,12 +455,22 @@ def test_bad_ids_and_non_stores_are_refused() -> None:
 
 
 @pytest.fixture
-def postgres_store(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
-    store = open_store(make_spec("postgres", tmp_path, request, uuid.uuid4().hex[:10]))
-    try:
-        yield store
-    finally:
+def open_kind(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Any]]:
+    """Opens a fresh store of the kind asked for; closes them all afterwards."""
+    opened: list[Any] = []
+
+    def open_(kind: str) -> Any:
+        opened.append(open_store(make_spec(kind, tmp_path, request, uuid.uuid4().hex[:10])))
+        return opened[-1]
+
+    yield open_
+    for store in opened:
         store.close()
+
+
+@pytest.fixture
+def postgres_store(open_kind: Callable[[str], Any]) -> Any:
+    return open_kind("postgres")
 
 
 def _watchers(store: Any) -> list[tuple[str, int]]:
@@ -543,37 +560,7 @@ def test_sqlite_has_no_native_wake_ups(tmp_path: Path) -> None:
         store.close()
 
 
-@pytest.mark.services
-def test_lost_listen_connection_loses_no_version_postgres(postgres_store: Any) -> None:
-    import sqlalchemy as sa
-
-    store = postgres_store
-    store.save(snap(1), status="running")
-    follower = Follower(store, timeout=WAIT, resync_interval=600)  # only the listener can deliver in time
-    assert follower.wait_for(1) == [1]
-    old_pid = store._changes.listener_pid
-    with store.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": old_pid}).scalar() is True
-    for n in (2, 3, 4):  # their NOTIFYs go to a dead session
-        store.save(snap(n), status="running")
-    assert follower.wait_for(4) == [1, 2, 3, 4]
-    new_pid = eventually(lambda: store._changes.listener_pid != old_pid and store._changes.listener_pid,
-                         "the listener reconnects")
-    assert (EID, new_pid) in _watchers(store)
-    store.save(snap(5), status="succeeded")
-    assert follower.join() == [1, 2, 3, 4, 5]
-
-
 # ------------------------------------------------------------------------------------------ Redis
-
-
-@pytest.fixture
-def redis_store(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
-    store = open_store(make_spec("redis", tmp_path, request, uuid.uuid4().hex[:10]))
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _subscribers(store: Any, execution_id: str) -> int:
@@ -582,8 +569,8 @@ def _subscribers(store: Any, execution_id: str) -> int:
 
 
 @pytest.mark.services
-def test_channel_is_unsubscribed_after_the_last_watcher_redis(redis_store: Any) -> None:
-    store = redis_store
+def test_channel_is_unsubscribed_after_the_last_watcher_redis(open_kind: Callable[[str], Any]) -> None:
+    store = open_kind("redis")
     store.save(snap(1), status="running")
     feeds = [watch(store, EID, timeout=WAIT, resync_interval=600) for _ in range(3)]
     assert [next(feed).version for feed in feeds] == [1, 1, 1]
@@ -595,17 +582,43 @@ def test_channel_is_unsubscribed_after_the_last_watcher_redis(redis_store: Any) 
     eventually(lambda: _subscribers(store, EID) == 0, "the channel is unsubscribed")
 
 
-@pytest.mark.services
-def test_lost_pubsub_connection_loses_no_version_redis(redis_store: Any) -> None:
-    store = redis_store
-    store.save(snap(1), status="running")
-    follower = Follower(store, timeout=WAIT, resync_interval=600)  # only the subscriber can deliver in time
-    assert follower.wait_for(1) == [1]
+# ------------------------------------------------------------------------------------------ lost connections
+
+
+def _kill_listen_session(store: Any) -> Callable[[], bool]:
+    """Terminate the store's LISTEN session; returns a check that the listener is back, registered again."""
+    import sqlalchemy as sa
+
+    old_pid = store._changes.listener_pid
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": old_pid}).scalar() is True
+
+    def back() -> bool:
+        pid = store._changes.listener_pid
+        return pid != old_pid and (EID, pid) in _watchers(store)
+
+    return back
+
+
+def _kill_pubsub_connection(store: Any) -> Callable[[], bool]:
+    """Kill the store's pub/sub connection; returns a check that redis-py has subscribed again."""
     eventually(lambda: _subscribers(store, EID) == 1, "the watcher is subscribed")
     assert store.client.client_kill_filter(_type="pubsub") >= 1
-    for n in (2, 3, 4):  # published while nobody is subscribed
+    return lambda: _subscribers(store, EID) == 1
+
+
+@pytest.mark.services
+@pytest.mark.parametrize(("kind", "kill"), [("postgres", _kill_listen_session), ("redis", _kill_pubsub_connection)])
+def test_lost_notification_connection_loses_no_version(kind: str, kill: Callable[[Any], Callable[[], bool]],
+                                                       open_kind: Callable[[str], Any]) -> None:
+    store = open_kind(kind)
+    store.save(snap(1), status="running")
+    follower = Follower(store, timeout=WAIT, resync_interval=600)  # only the store's wake-ups deliver in time
+    assert follower.wait_for(1) == [1]
+    back = kill(store)
+    for n in (2, 3, 4):  # notified while the connection is down (or being re-made)
         store.save(snap(n), status="running")
     assert follower.wait_for(4) == [1, 2, 3, 4]
-    eventually(lambda: _subscribers(store, EID) == 1, "redis-py subscribes again")
+    eventually(back, "the store listens again")
     store.save(snap(5), status="succeeded")
     assert follower.join() == [1, 2, 3, 4, 5]
