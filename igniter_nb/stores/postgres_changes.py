@@ -120,7 +120,8 @@ class PostgresChanges:
         """Create the watchers table, the function and the trigger unless they exist (once per database)."""
         import sqlalchemy as sa
 
-        self._store.create_tables()
+        if not self._store._ready:
+            self._store.create_tables()
         with self._store.engine.begin() as conn:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": self._lock_key})
             conn.exec_driver_sql(
