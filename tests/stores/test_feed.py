@@ -537,6 +537,35 @@ def test_only_watched_executions_send_notifications_postgres(postgres_store: Any
 
 
 @pytest.mark.services
+def test_registrations_of_a_killed_watcher_process_are_dropped_postgres(tmp_path: Path,
+                                                                        request: pytest.FixtureRequest) -> None:
+    import sqlalchemy as sa
+
+    spec = make_spec("postgres", tmp_path, request, uuid.uuid4().hex[:10])
+    store = closing(open_store(spec), request)
+    store.save(snap(1), status="running")
+    results = SPAWN.Queue()
+    with spawned(feed_workers.watch_and_report, spec, EID, results, WAIT, start=True) as proc:
+        assert results.get(timeout=WAIT)[0] == 1
+        [(_, dead_pid)] = _watchers(store)
+        proc.kill()  # no chance to drop its registration
+        proc.join(WAIT)
+
+    def gone() -> bool:
+        with store.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                                {"pid": dead_pid}).scalar() == 0
+
+    eventually(gone, "the killed process's LISTEN session ends")
+    assert _watchers(store) == [(EID, dead_pid)]  # stale: would only cost useless NOTIFYs
+    sub = store.subscribe_changes("another")  # the next listener to start cleans up
+    try:
+        assert _watchers(store) == [("another", store._changes.listener_pid)]
+    finally:
+        sub.close()
+
+
+@pytest.mark.services
 def test_table_prefix_that_is_not_plain_polls_instead_postgres(postgres_url: str,
                                                               caplog: pytest.LogCaptureFixture) -> None:
     store = SQLStore(postgres_url, table_prefix=f"t-{uuid.uuid4().hex[:8]}_")
