@@ -7,7 +7,7 @@ event loop. Between two looks the feed waits on the store's native wake-ups when
 way it decides from the stored *version* alone, so a missed or spurious wake-up can delay a version, never lose
 or repeat one. See docs/stores.md, "Following an execution".
 
-The following is written once, as a plan that asks for reads and waits (:func:`_follow`); :func:`watch` and
+The logic is written once, as a plan that asks for reads and waits (:func:`_follow`); :func:`watch` and
 :func:`awatch` only differ in how they carry those out (directly, or in a worker thread / awaited).
 """
 
