@@ -1,4 +1,5 @@
-"""Execution stores: one protocol (:class:`ExecutionStore`), five implementations, ``from_url``, ``export_parquet``.
+"""Execution stores: one protocol (:class:`ExecutionStore`), five implementations, ``from_url``, ``export_parquet``,
+and the change feed (``watch``/``awatch``: follow one execution as other processes save it).
 
 The store classes load lazily, so ``import igniter_nb.stores`` never imports SQLAlchemy, redis or pyarrow;
 those are imported by the store that needs them when it is created. See ``docs/stores.md``.
@@ -12,6 +13,8 @@ from igniter_nb.stores.base import ACTIVE_STATUSES, FINISHED_STATUSES, STATUSES,
 from igniter_nb.stores.url import from_url
 
 if TYPE_CHECKING:
+    from igniter_nb.stores.changes import ChangeSubscription
+    from igniter_nb.stores.feed import awatch, watch
     from igniter_nb.stores.file import FileStore
     from igniter_nb.stores.memory import MemoryStore
     from igniter_nb.stores.parquet import ParquetStore, export_parquet
@@ -25,6 +28,9 @@ _LAZY = {
     "RedisStore": "igniter_nb.stores.redis",
     "ParquetStore": "igniter_nb.stores.parquet",
     "export_parquet": "igniter_nb.stores.parquet",
+    "watch": "igniter_nb.stores.feed",
+    "awatch": "igniter_nb.stores.feed",
+    "ChangeSubscription": "igniter_nb.stores.changes",
 }
 
 
@@ -53,6 +59,9 @@ __all__ = [
     "ParquetStore",
     "from_url",
     "export_parquet",
+    "watch",
+    "awatch",
+    "ChangeSubscription",
     "ACTIVE_STATUSES",
     "FINISHED_STATUSES",
     "STATUSES",

@@ -62,7 +62,13 @@ class StoredExecution:
 
 @runtime_checkable
 class ExecutionStore(Protocol):
-    """What the runtime and the workflow layer need from a store. See ``docs/stores.md``."""
+    """What the runtime and the workflow layer need from a store. See ``docs/stores.md``.
+
+    Optional methods, which every store of this package has and the change feed (``stores.feed.watch``) uses
+    when present: ``version_of(execution_id) -> int | None`` (the latest version number without reading the
+    snapshot; the feed falls back to ``record(...).version``) and ``subscribe_changes(execution_id) ->
+    ChangeSubscription | None`` (native wake-ups on each save and delete; None or absent: the feed polls).
+    """
 
     def save(
         self,

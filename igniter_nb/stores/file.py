@@ -139,6 +139,12 @@ class FileStore(StoreBase):
     def exists(self, execution_id: str) -> bool:
         return (self._executions / check_execution_id(execution_id) / _CURRENT).exists()
 
+    def version_of(self, execution_id: str) -> int | None:
+        """The latest version number of the execution, None when it is not stored (no snapshot is read). Reads the
+        metadata head of ``current.json`` only."""
+        head = self._head(check_execution_id(execution_id))
+        return None if head is None else int(head["version"])
+
     def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
         return self._index_owner((check_graph(graph), canonical_correlation(correlation)))
 

@@ -10,7 +10,7 @@ import json
 import marshal
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import SnapshotEncodingError
 from igniter_nb.stores.base import (
@@ -26,6 +26,9 @@ from igniter_nb.stores.base import (
     not_found,
     utc_now,
 )
+
+if TYPE_CHECKING:
+    from igniter_nb.stores.changes import ChangeHub, ChangeSubscription
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -76,6 +79,7 @@ class MemoryStore(StoreBase):
         # (last = most recently saved): what correlations() reads, without touching a snapshot.
         self._recent: dict[str, dict[str, None]] = {}
         self._recent_active: dict[str, dict[str, None]] = {}
+        self._changes: ChangeHub | None = None  # created by the first subscribe_changes (the change feed)
 
     def __repr__(self) -> str:
         return f"MemoryStore({len(self._executions)} executions)"
@@ -116,6 +120,8 @@ class MemoryStore(StoreBase):
             self._move_recent(req.execution_id, current.meta if current else None, meta)
             entry = _Version(actual + 1, utc_now(), meta, data)
             self._executions.setdefault(req.execution_id, []).append(entry)
+            if self._changes is not None:
+                self._changes.publish(req.execution_id)
             return entry.version
 
     def fetch(self, execution_id: str) -> dict[str, Any]:
@@ -143,6 +149,8 @@ class MemoryStore(StoreBase):
                 del self._active[key]
             self._move_latest(execution_id, versions[-1].meta.correlation_key, None)
             self._move_recent(execution_id, versions[-1].meta, None)
+            if self._changes is not None:
+                self._changes.publish(execution_id)
             return True
 
     def _move_latest(self, execution_id: str, old: tuple[str, str] | None, new: tuple[str, str] | None) -> None:
@@ -175,6 +183,24 @@ class MemoryStore(StoreBase):
         check_execution_id(execution_id)
         with self._lock:
             return execution_id in self._executions
+
+    def version_of(self, execution_id: str) -> int | None:
+        """The latest version number of the execution, None when it is not stored (no snapshot is read)."""
+        check_execution_id(execution_id)
+        with self._lock:
+            versions = self._executions.get(execution_id)
+            return versions[-1].version if versions else None
+
+    def subscribe_changes(self, execution_id: str) -> ChangeSubscription:
+        """Wake-ups on every save and delete of ``execution_id`` through this store (see ``stores.feed``)."""
+        from igniter_nb.stores.changes import ChangeHub
+
+        check_execution_id(execution_id)
+        with self._lock:
+            if self._changes is None:
+                self._changes = ChangeHub()
+            hub = self._changes
+        return hub.subscribe(execution_id)
 
     def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
         key = (check_graph(graph), canonical_correlation(correlation))

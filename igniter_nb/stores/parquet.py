@@ -203,6 +203,12 @@ class ParquetStore(StoreBase):
     def exists(self, execution_id: str) -> bool:
         return self._row(check_execution_id(execution_id)) is not None
 
+    def version_of(self, execution_id: str) -> int | None:
+        """The latest version number of the execution, None when it is not stored (no snapshot is read). Reads the
+        sidecar index only."""
+        row = self._row(check_execution_id(execution_id))
+        return None if row is None else int(row["version"])
+
     def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
         return self._owner((check_graph(graph), canonical_correlation(correlation)))
 

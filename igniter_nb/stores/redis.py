@@ -25,7 +25,7 @@ import builtins
 import datetime as dt
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import StoreError
 from igniter_nb.stores.base import (
@@ -43,6 +43,9 @@ from igniter_nb.stores.base import (
     not_found,
     utc_now,
 )
+
+if TYPE_CHECKING:
+    from igniter_nb.stores.changes import ChangeSubscription
 
 _SAVE = """
 local ns, id = ARGV[1], ARGV[2]
@@ -95,6 +98,7 @@ if latest ~= '' then
   end
 end
 local version = actual + 1
+redis.call('PUBLISH', ns .. ':changes:' .. id, version)  -- the change feed (stores/redis_changes.py)
 redis.call('HSET', KEYS[1], 'snapshot', ARGV[3], 'version', version, 'updated_at', ARGV[9],
            'graph', graph, 'correlation', corr, 'status', status, 'corr_key', key)
 if key ~= '' then redis.call('SET', key, id) end
@@ -126,6 +130,7 @@ if cur[1] and cur[1] ~= '' then
 end
 redis.call('SREM', ns .. ':ids', id)
 redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('PUBLISH', ns .. ':changes:' .. id, 0)  -- the change feed: deleted
 return 1
 """
 
@@ -151,6 +156,7 @@ class RedisStore(StoreBase):
             self._owns_client = False
         self._save_script = self.client.register_script(_SAVE)
         self._delete_script = self.client.register_script(_DELETE)
+        self._changes: Any = None  # the change-feed subscriber, made by the first subscribe_changes
 
     def __repr__(self) -> str:
         return f"RedisStore(namespace={self.namespace!r})"
@@ -224,6 +230,11 @@ class RedisStore(StoreBase):
     def exists(self, execution_id: str) -> bool:
         return bool(self.client.exists(self._key("exec", check_execution_id(execution_id))))
 
+    def version_of(self, execution_id: str) -> int | None:
+        """The latest version number of the execution, None when it is not stored (no snapshot is read)."""
+        version = self.client.hget(self._key("exec", check_execution_id(execution_id)), "version")
+        return None if version is None else int(version)
+
     def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
         key = f"{self.namespace}:corr:{check_graph(graph)}:{canonical_correlation(correlation)}"
         found = self.client.get(key)
@@ -291,8 +302,17 @@ class RedisStore(StoreBase):
             )
         return records
 
+    def subscribe_changes(self, execution_id: str) -> ChangeSubscription:
+        """Wake-ups by pub/sub on every save or delete of ``execution_id`` from any process (see
+        ``igniter_nb.stores.redis_changes``)."""
+        from igniter_nb.stores.redis_changes import changes_of
+
+        return changes_of(self).subscribe(check_execution_id(execution_id))
+
     def close(self) -> None:
-        """Close the connection pool if the store created the client."""
+        """Close the connection pool if the store created the client (and stop the change-feed subscriber)."""
+        if self._changes is not None:
+            self._changes.close()
         if self._owns_client:
             self.client.close()
 

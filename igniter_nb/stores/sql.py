@@ -51,6 +51,8 @@ from igniter_nb.stores.base import (
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine, Table
 
+    from igniter_nb.stores.changes import ChangeSubscription
+
 _SAVE_ATTEMPTS = 8
 _LATEST_INDEX = "executions_latest_correlation"
 _RECENT_INDEX = "executions_graph_recent"
@@ -86,6 +88,7 @@ class SQLStore(StoreBase):
         self._executions, self._history = _tables(sa, table_prefix)
         self._q = _Statements(sa, self._executions, self._history)
         self._ready = False
+        self._changes: Any = None  # PostgreSQL: the change-feed listener, made by the first subscribe_changes
 
     def __repr__(self) -> str:
         return f"SQLStore({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -200,6 +203,13 @@ class SQLStore(StoreBase):
         with self._read() as conn:
             return conn.execute(self._q.exists, {"eid": execution_id}).first() is not None
 
+    def version_of(self, execution_id: str) -> int | None:
+        """The latest version number of the execution, None when it is not stored (no snapshot is read)."""
+        check_execution_id(execution_id)
+        with self._read() as conn:
+            version = conn.execute(self._q.exists, {"eid": execution_id}).scalar()
+        return None if version is None else int(version)
+
     def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
         params = {"graph": check_graph(graph), "corr": canonical_correlation(correlation)}
         with self._read() as conn:
@@ -258,8 +268,20 @@ class SQLStore(StoreBase):
                         conn.execute(self._sa.schema.CreateIndex(index, if_not_exists=True))
         self._ready = True
 
+    def subscribe_changes(self, execution_id: str) -> ChangeSubscription | None:
+        """PostgreSQL: wake-ups by LISTEN/NOTIFY on every committed save or delete of ``execution_id``, from any
+        process (see ``igniter_nb.stores.postgres_changes``). SQLite: None — the change feed polls the version."""
+        check_execution_id(execution_id)
+        if not self._is_postgres:
+            return None
+        from igniter_nb.stores.postgres_changes import changes_of
+
+        return changes_of(self).subscribe(execution_id)
+
     def close(self) -> None:
-        """Dispose of the connection pool."""
+        """Dispose of the connection pool (and stop the change-feed listener, if any)."""
+        if self._changes is not None:
+            self._changes.close()
         self.engine.dispose()
 
     # ----------------------------------------------------------------------------------------------- helpers

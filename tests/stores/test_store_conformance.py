@@ -113,6 +113,17 @@ def test_context_manager_closes(store: Any) -> None:
         assert same is store
 
 
+def test_version_of_is_the_latest_version_number(store: Any) -> None:
+    assert store.version_of("ex-1") is None
+    store.save(snap(n=1))
+    store.save(snap(n=2), status="running")
+    assert store.version_of("ex-1") == 2 == store.record("ex-1").version
+    store.delete("ex-1")
+    assert store.version_of("ex-1") is None
+    with pytest.raises(StoreArgumentError, match="invalid execution id"):
+        store.version_of("../x")
+
+
 # ------------------------------------------------------------------------------------------ compare-and-set
 
 
