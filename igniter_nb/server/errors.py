@@ -1,0 +1,36 @@
+"""The errors of the server layer: an unknown contract name on the server, and the client's two errors.
+
+They subclass ``ig.IgniterError``, so ``err.context`` carries where they happened (here: the URL, the HTTP
+method and status code) like every other igniter_nb error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from igniter_nb.errors import IgniterError
+
+
+class UnknownContractError(IgniterError):
+    """The server serves no contract under this name (HTTP 404)."""
+
+
+class RemoteError(IgniterError):
+    """The server answered with an error status; ``status_code``, ``message`` (the server's words) and ``body``."""
+
+    def __init__(self, message: str = "", *, status_code: int, body: Any = None, **kw: Any) -> None:
+        self.status_code = status_code
+        self.body = body
+        super().__init__(message, status_code=status_code, **kw)
+
+
+class RemoteConnectionError(IgniterError):
+    """The server could not be reached, or did not answer in time; ``url`` names where the call went."""
+
+    def __init__(self, message: str = "", *, url: str, timeout: bool = False, **kw: Any) -> None:
+        self.url = url
+        self.timeout = timeout
+        super().__init__(message, url=url, **kw)
+
+
+__all__ = ["RemoteConnectionError", "RemoteError", "UnknownContractError"]
