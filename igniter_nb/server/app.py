@@ -64,7 +64,8 @@ def _token_check(token: str) -> Any:
     expected = token.encode("utf-8")
     bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <token>`")
 
-    async def require_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+    # (a default, not Annotated[...]: annotations are strings here and `bearer` is local, out of FastAPI's reach)
+    async def require_token(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
         given = credentials.credentials.encode("utf-8") if credentials is not None else b""
         # compare_digest takes as long for a wrong token as for a right one of the same length
         if credentials is None or not hmac.compare_digest(given, expected):

@@ -16,11 +16,16 @@ class UnknownContractError(IgniterError):
 
 
 class RemoteError(IgniterError):
-    """The server answered with an error status; ``status_code``, ``message`` (the server's words) and ``body``."""
+    """The server answered with an error status: ``status_code``, ``server_message`` (the server's own words),
+    ``error_type`` (the server's error class name, e.g. ``"DuplicateSignalError"``) and the parsed ``body``.
+    ``err.graph``/``err.node``/``err.execution_id`` come from the server's error body when it had them."""
 
-    def __init__(self, message: str = "", *, status_code: int, body: Any = None, **kw: Any) -> None:
+    def __init__(self, message: str = "", *, status_code: int, body: Any = None, server_message: str | None = None,
+                 error_type: str | None = None, **kw: Any) -> None:
         self.status_code = status_code
         self.body = body
+        self.server_message = server_message if server_message is not None else message
+        self.error_type = error_type
         super().__init__(message, status_code=status_code, **kw)
 
 
