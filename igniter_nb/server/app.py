@@ -66,7 +66,8 @@ def _token_check(token: str) -> Any:
 
     # (a default, not Annotated[...]: annotations are strings here and `bearer` is local, out of FastAPI's reach)
     async def require_token(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-        given = credentials.credentials.encode("utf-8") if credentials is not None else b""
+        # header values arrive decoded as latin-1: encoding back gives the bytes the client sent (UTF-8 for us)
+        given = credentials.credentials.encode("latin-1", "replace") if credentials is not None else b""
         # compare_digest takes as long for a wrong token as for a right one of the same length
         if credentials is None or not hmac.compare_digest(given, expected):
             raise HTTPException(401, "missing or wrong bearer token (send Authorization: Bearer <token>)",

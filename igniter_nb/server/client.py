@@ -105,9 +105,9 @@ class _ClientBase:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.retries = retries
-        self._headers = {"Accept": "application/json"}
+        self._headers: dict[bytes, bytes] = {b"Accept": b"application/json"}
         if token is not None:
-            self._headers["Authorization"] = f"Bearer {token}"
+            self._headers[b"Authorization"] = f"Bearer {token}".encode()  # UTF-8 bytes: any token text travels
 
     def _url(self, call: _Call) -> str:
         return f"{self.base_url}{call.path}"
