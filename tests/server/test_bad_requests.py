@@ -3,6 +3,7 @@ a 500 — in-process here, and against a real uvicorn where the transport matter
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 from collections.abc import Iterator
@@ -268,10 +269,9 @@ def _raw_exchange(url: str, request: bytes, *, then: bytes = b"", timeout: float
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
         sock.sendall(request)
         if then:
-            try:
+            # the server may answer and close while we are still sending: what we want
+            with contextlib.suppress(OSError):
                 sock.sendall(then)
-            except OSError:  # the server answered and closed while we were still sending: what we want
-                pass
         received = b""
         while b"\r\n\r\n" not in received:
             chunk = sock.recv(65536)
