@@ -8,11 +8,14 @@ variables: workers read it from the variable ``--token-env`` names.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 TARGET_VAR = "IGNITER_NB_SERVE_TARGET"
@@ -99,9 +102,34 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
                        MAX_BODY_VAR: str(max_body_bytes), CORS_VAR: json.dumps(list(cors_origins or []) or None)})
     import uvicorn
 
-    uvicorn.run("igniter_nb.server.serve:app_from_environment", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level, timeout_graceful_shutdown=10)
+    with _sigterm_ends_cleanly():
+        uvicorn.run("igniter_nb.server.serve:app_from_environment", factory=True, host=host, port=port,
+                    workers=workers, log_level=log_level, timeout_graceful_shutdown=10)
     return 0
+
+
+class _Stopped(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _sigterm_ends_cleanly() -> Iterator[None]:
+    """Uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the handler it found; with
+    this handler that ends ``serve`` with exit code 0 (as SIGINT does), not with death by signal."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stopped(signum: int, frame: Any) -> None:
+        raise _Stopped
+
+    previous = signal.signal(signal.SIGTERM, stopped)
+    try:
+        yield
+    except _Stopped:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _check_store(url: str) -> None:

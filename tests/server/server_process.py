@@ -58,7 +58,7 @@ class ServerProcess:
         if self.token is not None:
             env["IGNITER_TEST_TOKEN"] = self.token
         self._proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = {"Authorization": f"Bearer {self.token}".encode()} if self.token else {}
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
