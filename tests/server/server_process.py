@@ -53,11 +53,21 @@ class ServerProcess:
         return cmd
 
     def start(self) -> ServerProcess:
+        """Start the process and wait for ``/v1/health``; on any failure the process is stopped first."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> ServerProcess:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                **self._env}
         if self.token is not None:
             env["IGNITER_TEST_TOKEN"] = self.token
-        self._proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        # its own process group, so a kill (below) reaches uvicorn's worker processes too
+        self._proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
         headers = {"Authorization": f"Bearer {self.token}".encode()} if self.token else {}
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
@@ -70,7 +80,6 @@ class ServerProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        self.stop()
         raise RuntimeError(f"igniter-nb serve did not answer /v1/health within {self.startup_timeout}s:\n{self.log()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
@@ -81,7 +90,7 @@ class ServerProcess:
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
         if proc is not None:
             self.returncode = proc.returncode
