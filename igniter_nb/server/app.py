@@ -7,8 +7,8 @@ or, inside an application of your own (the router carries its own error mapping 
     parent.include_router(ig.server.create_router({"lead": LeadWorkflow}, store=store), prefix="/igniter")
     parent.add_middleware(ig.server.BodySizeLimit, max_body_bytes=1_000_000)
 
-Routes are plain ``def`` functions: FastAPI runs them in its threadpool, so blocking store calls never stall
-the event loop. See ``docs/server.md`` for every route, status code and body.
+Every route that touches the store runs that work in the threadpool (``run_in_threadpool``), so blocking
+store calls never stall the event loop. See ``docs/server.md`` for every route, status code and body.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
@@ -89,6 +90,16 @@ def _resolve_store(store: Any) -> tuple[Any, bool]:
     return store, False
 
 
+async def _blocking(work: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> Response:
+    """Run ``work`` (it calls the store: blocking) in the threadpool and answer its JSON-safe dict.
+
+    One threadpool hop per request: a sync ``def`` route would take a second one to validate the response, and
+    the dicts are JSON-safe by construction (``views``, ``encoding.json_safe``); the response models stay the
+    documentation, and the schemathesis tests check that every answer matches them.
+    """
+    return JSONResponse(await run_in_threadpool(work, *args, **kwargs))
+
+
 def create_router(contracts: Any, *, store: Any = None, token: str | None = None) -> APIRouter:
     """The API's routes as an ``APIRouter`` to include in an app of your own.
 
@@ -123,48 +134,48 @@ def _router(service: ContractService, token: str | None) -> APIRouter:
 
     @router.get("/v1/contracts/{name}", summary="A contract's graph as JSON, SVG or Mermaid",
                 responses={200: {"content": _GRAPH_CONTENT}, **_E404, **_E422})
-    def contract_graph(name: str, format: Literal["json", "svg", "mermaid"] = "json") -> Any:
+    async def contract_graph(name: str, format: Literal["json", "svg", "mermaid"] = "json") -> Response:
         graph = service.contracts.get(name).compiled_graph()
-        if format == "svg":
+        if format == "svg":  # layout is CPU work (or a `dot` subprocess): off the event loop
             from igniter_nb.notebook.render import render_graph
 
-            return Response(render_graph(graph), media_type="image/svg+xml")
+            return Response(await run_in_threadpool(render_graph, graph), media_type="image/svg+xml")
         if format == "mermaid":
             return Response(graph.to_mermaid(), media_type="text/plain; charset=utf-8")
         from igniter_nb.server.encoding import json_safe
 
-        return {"contract": name, **json_safe(graph.to_dict())}
+        return JSONResponse({"contract": name, **json_safe(graph.to_dict())})
 
     @router.post("/v1/contracts/{name}/execute", response_model=ExecutionView, responses=_POST_ERRORS,
                  summary="Run a contract (start a workflow when it has correlation keys)")
-    def execute(name: str, body: ExecuteRequest | None = None) -> dict[str, Any]:
-        return service.execute(name, body.inputs if body is not None else {})
+    async def execute(name: str, body: ExecuteRequest | None = None) -> Response:
+        return await _blocking(service.execute, name, body.inputs if body is not None else {})
 
     @router.post("/v1/contracts/{name}/events", response_model=ExecutionView, responses=_POST_ERRORS,
                  summary="Deliver an awaited event to the active workflow with this correlation")
-    def deliver_event(name: str, body: EventRequest) -> dict[str, Any]:
-        return service.deliver(name, event=body.event, correlation=body.correlation, payload=body.payload,
-                               idempotency_key=body.idempotency_key)
+    async def deliver_event(name: str, body: EventRequest) -> Response:
+        return await _blocking(service.deliver, name, event=body.event, correlation=body.correlation,
+                               payload=body.payload, idempotency_key=body.idempotency_key)
 
     @router.get("/v1/executions", response_model=ExecutionPage, responses=_E422,
                 summary="Stored executions, most recently updated first")
-    def executions(
+    async def executions(
         graph: Annotated[str | None, Query(max_length=200, description="Graph or served contract name")] = None,
         status: ExecutionStatus | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
-    ) -> dict[str, Any]:
-        return service.list(graph=graph, status=status, limit=limit, offset=offset)
+    ) -> Response:
+        return await _blocking(service.list, graph=graph, status=status, limit=limit, offset=offset)
 
     @router.get("/v1/executions/{execution_id}", response_model=ExecutionDetail, responses=_E404,
                 summary="An execution's status, outputs, waits and diagnostics")
-    def execution(execution_id: str) -> dict[str, Any]:
-        return service.read(execution_id)
+    async def execution(execution_id: str) -> Response:
+        return await _blocking(service.read, execution_id)
 
     @router.get("/v1/executions/{execution_id}/history", response_model=History, responses=_E404,
                 summary="Every stored version of an execution, oldest first")
-    def history(execution_id: str) -> dict[str, Any]:
-        return service.history(execution_id)
+    async def history(execution_id: str) -> Response:
+        return await _blocking(service.history, execution_id)
 
     # The live stream, GET /v1/executions/{execution_id}/events (server-sent events fed by the stores' change
     # feed), belongs here, beside the other execution routes.
