@@ -161,11 +161,12 @@ def _router(service: ContractService, token: str | None) -> APIRouter:
                 summary="Stored executions, most recently updated first")
     async def executions(
         graph: Annotated[str | None, Query(max_length=200, description="Graph or served contract name")] = None,
-        status: ExecutionStatus | None = None,
+        status: ExecutionStatus | Literal[""] | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
     ) -> Response:
-        return await _blocking(service.list, graph=graph, status=status, limit=limit, offset=offset)
+        # `?graph=&status=` (empty values) means no filter, as in the URL template of the docs
+        return await _blocking(service.list, graph=graph or None, status=status or None, limit=limit, offset=offset)
 
     @router.get("/v1/executions/{execution_id}", response_model=ExecutionDetail, responses=_E404,
                 summary="An execution's status, outputs, waits and diagnostics")

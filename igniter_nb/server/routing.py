@@ -21,7 +21,7 @@ is mounted — inside another FastAPI app or a plain Starlette app.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from fastapi import Request, Response
@@ -75,17 +75,19 @@ def status_for(error: BaseException) -> int:
 
 def error_body(error: IgniterError) -> dict[str, Any]:
     """``{"error", "type", ...context}`` with every context value made JSON-safe."""
-    body: dict[str, Any] = {str(k): json_safe(v) for k, v in error.context.items()}
-    body["error"] = error.message or type(error).__name__
-    body["type"] = type(error).__name__
+    return _body(error.message or type(error).__name__, type(error).__name__, error.context)
+
+
+def _body(message: str, kind: str, context: Mapping[str, Any]) -> dict[str, Any]:
+    # message and type first (a reader sees them first); context items never overwrite them
+    body: dict[str, Any] = {"error": message, "type": kind}
+    body.update((str(k), json_safe(v)) for k, v in context.items() if k not in body)
     return body
 
 
 def error_response(status: int, message: str, kind: str, headers: dict[str, str] | None = None,
                    **context: Any) -> JSONResponse:
-    body = {str(k): json_safe(v) for k, v in context.items()}
-    body.update(error=message, type=kind)
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(_body(message, kind, context), status_code=status, headers=headers)
 
 
 def validation_response(exc: RequestValidationError) -> JSONResponse:
