@@ -161,7 +161,7 @@ def small_client(store: Any) -> Iterator[Any]:
         yield test_client
 
 
-def test_a_2mb_body_is_413(client: Any) -> None:
+def test_a_2mb_body_is_413_L41(client: Any) -> None:
     big = {"inputs": {"total": 1, "pad": "x" * 2_000_000}}
     body = _error(client.post(EXECUTE, json=big), 413)
     assert body == {"error": "request body is larger than the limit of 1000000 bytes", "type": "ContentTooLarge",
