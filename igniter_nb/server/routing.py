@@ -20,7 +20,6 @@ is mounted — inside another FastAPI app or a plain Starlette app.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
@@ -35,8 +34,6 @@ from igniter_nb.errors import IgniterError
 from igniter_nb.server.encoding import BadJSON, json_safe, parse_json
 from igniter_nb.server.errors import UnknownContractError
 from igniter_nb.server.limits import BodyTooLarge
-
-log = logging.getLogger("igniter_nb.server")
 
 # Checked in order: the first class an error is an instance of decides (subclasses land with their base, so an
 # ``IdempotencyConflictError`` — a ``DuplicateSignalError`` — is a 409 without being listed).
