@@ -20,6 +20,7 @@ is mounted — inside another FastAPI app or a plain Starlette app.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
@@ -131,14 +132,29 @@ class StrictJSONRequest(Request):
         return self._json
 
 
+def bearer_token_matches(authorization: str | None, expected: bytes) -> bool:
+    """Whether an ``Authorization`` header value is ``Bearer <expected>``, compared in constant time."""
+    scheme, _, given = (authorization or "").partition(" ")
+    # header values arrive decoded as latin-1: encoding back gives the bytes the client sent (UTF-8 for us)
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.encode("latin-1"), expected)
+
+
 class IgniterRoute(APIRoute):
-    """An ``APIRoute`` with strict JSON bodies and the error mapping above."""
+    """An ``APIRoute`` with strict JSON bodies and the error mapping above. With ``token`` set (a subclass per
+    router, see ``app.py``) a request without ``Authorization: Bearer <token>`` gets its 401 before anything
+    else happens — before its body is even read."""
+
+    token: bytes | None = None
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         takes_body = self.body_field is not None
+        token = self.token
 
         async def run(request: Request) -> Response:
+            if token is not None and not bearer_token_matches(request.headers.get("authorization"), token):
+                return error_response(401, "missing or wrong bearer token (send Authorization: Bearer <token>)",
+                                      "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
             try:
                 if takes_body:
                     content_type = request.headers.get("content-type")
@@ -158,6 +174,7 @@ class IgniterRoute(APIRoute):
 
 __all__ = [
     "IgniterRoute",
+    "bearer_token_matches",
     "RequestProblem",
     "error_body",
     "error_response",

@@ -236,6 +236,12 @@ def test_missing_or_wrong_token_is_401_on_every_route(token_client: Any, header:
         assert body["type"] == "Unauthorized"
 
 
+def test_the_token_is_checked_before_the_body_is_read(token_client: Any) -> None:
+    for raw in (b"{", b"\xff", b"[1]"):
+        _error(token_client.post(EXECUTE, content=raw, headers=JSON), 401)
+    _error(token_client.post(EXECUTE, content=b"x" * 2_000_000, headers={"Authorization": "Bearer nope"}), 413)
+
+
 def test_right_token_is_accepted(token_client: Any) -> None:
     auth = {"Authorization": "Bearer s3cret-ключ".encode()}
     assert token_client.get("/v1/health", headers=auth).status_code == 200

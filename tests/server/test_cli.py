@@ -133,7 +133,6 @@ def _assert_each_signal_applied_once(store_url: str, count: int) -> None:
             assert restored.result.report == {"crm": f"n{i}", "billing": i}
 
 
-@pytest.mark.services
 def test_two_workers_share_a_sqlite_store(serve: Any, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     server = serve(store=url, workers=2)
