@@ -1,0 +1,237 @@
+"""``create_app`` and ``create_router``: the HTTP API of PRODUCT §10 as a FastAPI application.
+
+    app = ig.server.create_app({"lead": LeadWorkflow}, store="sqlite:///igniter.db", token="s3cret")
+
+or, inside an application of your own (the router carries its own error mapping and token check)::
+
+    parent.include_router(ig.server.create_router({"lead": LeadWorkflow}, store=store), prefix="/igniter")
+    parent.add_middleware(ig.server.BodySizeLimit, max_body_bytes=1_000_000)
+
+Every route that touches the store runs that work in the threadpool (``run_in_threadpool``), so blocking
+store calls never stall the event loop. See ``docs/server.md`` for every route, status code and body.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
+from starlette.exceptions import HTTPException
+
+from igniter_nb.server.limits import BodySizeLimit
+from igniter_nb.server.models import (
+    ContractList,
+    ErrorBody,
+    EventRequest,
+    ExecuteRequest,
+    ExecutionDetail,
+    ExecutionPage,
+    ExecutionStatus,
+    ExecutionView,
+    Health,
+    History,
+)
+from igniter_nb.server.routing import IgniterRoute, error_response, http_error_response, validation_response
+from igniter_nb.server.served import ServedContracts
+from igniter_nb.server.service import ContractService
+
+log = logging.getLogger("igniter_nb.server")
+
+Responses = dict[int | str, dict[str, Any]]
+_ERROR: dict[str, Any] = {"model": ErrorBody}
+_E400: Responses = {400: {**_ERROR, "description": "The body is not JSON (or not sent as application/json)."}}
+_E401: Responses = {401: {**_ERROR, "description": "Missing or wrong bearer token."}}
+_E404: Responses = {404: {**_ERROR, "description": "Unknown contract or execution."}}
+_E409: Responses = {409: {**_ERROR, "description": "Duplicate workflow or signal, or a save that kept losing to others."}}
+_E413: Responses = {413: {**_ERROR, "description": "The body is larger than the server's limit."}}
+_E422: Responses = {422: {**_ERROR, "description": "Invalid input, payload, event, parameter or body shape."}}
+_POST_ERRORS: Responses = {**_E400, **_E404, **_E409, **_E413, **_E422}
+_GRAPH_CONTENT = {
+    "application/json": {"schema": {"type": "object"}},
+    "image/svg+xml": {"schema": {"type": "string"}},
+    "text/plain": {"schema": {"type": "string"}},
+}
+
+
+def _resolve_store(store: Any) -> tuple[Any, bool]:
+    """The store to serve from and whether the app owns it (made from a URL here, so closed with the app)."""
+    if store is None:
+        from igniter_nb.config import default_store
+
+        return default_store(), False
+    if isinstance(store, str):
+        from igniter_nb.stores.url import from_url
+
+        return from_url(store), True
+    return store, False
+
+
+async def _blocking(work: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> Response:
+    """Run ``work`` (it calls the store: blocking) in the threadpool and answer its JSON-safe dict.
+
+    One threadpool hop per request: a sync ``def`` route would take a second one to validate the response, and
+    the dicts are JSON-safe by construction (``views``, ``encoding.json_safe``); the response models stay the
+    documentation, and the schemathesis tests check that every answer matches them.
+    """
+    return JSONResponse(await run_in_threadpool(work, *args, **kwargs))
+
+
+def create_router(contracts: Any, *, store: Any = None, token: str | None = None) -> APIRouter:
+    """The API's routes as an ``APIRouter`` to include in an app of your own.
+
+    ``contracts``: ``{name: ContractClass}``, a mapping (registry), a list of classes or one class. ``store``: a
+    store object, a store URL, or None for the configured default store (``ig.configure`` /
+    ``IGNITER_STORE_URL``) — the same store the rest of the process uses. ``token``: when given, every route
+    requires ``Authorization: Bearer <token>``. The body-size limit is a middleware
+    (:class:`~igniter_nb.server.limits.BodySizeLimit`): ``create_app`` adds it; add it to your own app too.
+    """
+    service = ContractService(ServedContracts(contracts), _resolve_store(store)[0])
+    return _router(service, token)
+
+
+def _router(service: ContractService, token: str | None) -> APIRouter:
+    if token is not None and (not isinstance(token, str) or not token):
+        raise ValueError("token must be a non-empty str (or None for no authentication)")
+    route_class: type[IgniterRoute] = IgniterRoute
+    auth = []
+    if token:  # the route checks the token; the dependency only puts the bearer scheme into /openapi.json
+        expected = token.encode("utf-8")
+
+        class TokenRoute(IgniterRoute):
+            token = expected
+
+        route_class = TokenRoute
+        auth = [Depends(HTTPBearer(auto_error=False, description="`Authorization: Bearer <token>`"))]
+    common: Responses = {**(_E401 if token else {})}
+    router = APIRouter(route_class=route_class, dependencies=auth, responses=common, strict_content_type=False)
+    store_name = type(service.store).__name__
+    contract_list = {"contracts": service.catalog}
+
+    @router.get("/v1/health", response_model=Health, summary="Liveness and what this server serves")
+    async def health() -> dict[str, Any]:
+        from igniter_nb import __version__
+
+        return {"status": "ok", "version": __version__, "contracts": service.contracts.names(), "store": store_name}
+
+    @router.get("/v1/contracts", response_model=ContractList, summary="The served contracts")
+    async def contracts() -> dict[str, Any]:
+        return contract_list
+
+    @router.get("/v1/contracts/{name}", summary="A contract's graph as JSON, SVG or Mermaid",
+                responses={200: {"content": _GRAPH_CONTENT}, **_E404, **_E422})
+    async def contract_graph(name: str, format: Literal["json", "svg", "mermaid"] = "json") -> Response:
+        graph = service.contracts.get(name).compiled_graph()
+        if format == "svg":  # layout is CPU work (or a `dot` subprocess): off the event loop
+            from igniter_nb.notebook.render import render_graph
+
+            return Response(await run_in_threadpool(render_graph, graph), media_type="image/svg+xml")
+        if format == "mermaid":
+            return Response(graph.to_mermaid(), media_type="text/plain; charset=utf-8")
+        from igniter_nb.server.encoding import json_safe
+
+        return JSONResponse({"contract": name, **json_safe(graph.to_dict())})
+
+    @router.post("/v1/contracts/{name}/execute", response_model=ExecutionView, responses=_POST_ERRORS,
+                 summary="Run a contract (start a workflow when it has correlation keys)")
+    async def execute(name: str, body: ExecuteRequest | None = None) -> Response:
+        return await _blocking(service.execute, name, body.inputs if body is not None else {})
+
+    @router.post("/v1/contracts/{name}/events", response_model=ExecutionView, responses=_POST_ERRORS,
+                 summary="Deliver an awaited event to the active workflow with this correlation")
+    async def deliver_event(name: str, body: EventRequest) -> Response:
+        return await _blocking(service.deliver, name, event=body.event, correlation=body.correlation,
+                               payload=body.payload, idempotency_key=body.idempotency_key)
+
+    @router.get("/v1/executions", response_model=ExecutionPage, responses=_E422,
+                summary="Stored executions, most recently updated first")
+    async def executions(
+        graph: Annotated[str | None, Query(max_length=200, description="Graph or served contract name")] = None,
+        status: ExecutionStatus | Literal[""] | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    ) -> Response:
+        # `?graph=&status=` (empty values) means no filter, as in the URL template of the docs
+        return await _blocking(service.list, graph=graph or None, status=status or None, limit=limit, offset=offset)
+
+    @router.get("/v1/executions/{execution_id}", response_model=ExecutionDetail, responses=_E404,
+                summary="An execution's status, outputs, waits and diagnostics")
+    async def execution(execution_id: str) -> Response:
+        return await _blocking(service.read, execution_id)
+
+    @router.get("/v1/executions/{execution_id}/history", response_model=History, responses=_E404,
+                summary="Every stored version of an execution, oldest first")
+    async def history(execution_id: str) -> Response:
+        return await _blocking(service.history, execution_id)
+
+    # The live stream, GET /v1/executions/{execution_id}/events (server-sent events fed by the stores' change
+    # feed), belongs here, beside the other execution routes.
+
+    return router
+
+
+async def _unmatched(request: Request, exc: Exception) -> Response:
+    """Errors raised outside our routes (no route matched, wrong method): the same JSON body as ours."""
+    if isinstance(exc, HTTPException):
+        if exc.status_code in (404, 405) and exc.detail in ("Not Found", "Method Not Allowed"):
+            what = "no such route" if exc.status_code == 404 else "method not allowed on"
+            exc = HTTPException(exc.status_code, f"{what}: {request.method} {request.url.path[:200]} (routes: /openapi.json)",
+                                headers=exc.headers)
+        return http_error_response(exc)
+    if isinstance(exc, RequestValidationError):
+        return validation_response(exc)
+    return error_response(500, "internal server error", "InternalServerError")
+
+
+async def _internal(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal server error", "InternalServerError")
+
+
+def create_app(
+    contracts: Any,
+    *,
+    store: Any = None,
+    token: str | None = None,
+    max_body_bytes: int = 1_000_000,
+    cors_origins: Sequence[str] | None = None,
+) -> FastAPI:
+    """A FastAPI app serving ``contracts`` (see :func:`create_router` for ``contracts``, ``store``, ``token``).
+
+    ``max_body_bytes``: larger request bodies get 413 (counted as they arrive, chunked ones too).
+    ``cors_origins``: origins allowed to call from a browser; CORS stays off unless given.
+    """
+    resolved, owned = _resolve_store(store)
+    service = ContractService(ServedContracts(contracts), resolved)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            await run_in_threadpool(resolved.close)
+
+    from igniter_nb import __version__
+
+    app = FastAPI(title="igniter_nb", version=__version__, lifespan=lifespan, redoc_url=None,
+                  description="Contracts and durable workflows over HTTP. Errors: `{error, type, ...context}`.")
+    app.include_router(_router(service, token))
+    app.add_exception_handler(HTTPException, _unmatched)
+    app.add_exception_handler(RequestValidationError, _unmatched)
+    app.add_exception_handler(Exception, _internal)
+    app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes)
+    if cors_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
+    app.state.igniter = service
+    return app
+
+
+__all__ = ["create_app", "create_router"]
