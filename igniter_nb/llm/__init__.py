@@ -31,7 +31,12 @@ _LAZY = {
 }
 
 
+_SUBMODULES = ("testing", "providers", "cache", "tools", "conversation", "frame", "structured", "durable")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"igniter_nb.llm.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'igniter_nb.llm' has no attribute {name!r}")

@@ -36,10 +36,14 @@ class AnthropicProvider(Provider):
             kwargs["timeout"] = connection.timeout
         if connection.max_retries is not None:
             kwargs["max_retries"] = connection.max_retries
-        client = anthropic.Anthropic(**kwargs)
+        missing = ("no Anthropic API key: set the ANTHROPIC_API_KEY environment variable (or api_key on the "
+                   "executor)")
+        try:
+            client = anthropic.Anthropic(**kwargs)
+        except anthropic.CredentialsError as exc:  # no key, and no usable profile or federation configuration
+            raise ConfigurationError(f"{missing} [{exc}]", provider=self.name) from None
         if client.api_key is None and client.auth_token is None and getattr(client, "credentials", None) is None:
-            raise ConfigurationError("no Anthropic API key: set the ANTHROPIC_API_KEY environment variable "
-                                     "(or api_key on the executor)", provider=self.name)
+            raise ConfigurationError(missing, provider=self.name)
         return client
 
     # ------------------------------------------------------------------ requests
