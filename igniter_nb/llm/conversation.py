@@ -254,8 +254,8 @@ def _plain(value: Any) -> Any:
     """A JSON round trip: arguments become plain, independent data (and non-JSON values fail here)."""
     try:
         return json.loads(json.dumps(value))
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"tool call arguments must be JSON data: {exc}") from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ConfigurationError(f"tool call arguments must be JSON data: {type(exc).__name__}: {exc}") from None
 
 
 def _check_tool_answers(items: Sequence[Message]) -> None:

@@ -93,8 +93,8 @@ def check_results(value: Any, calls: Sequence[ToolCall]) -> list[dict[str, Any]]
             raise refuse(f"[{i}] has no 'content'")
         try:
             content = content_text(item["content"])
-        except (TypeError, ValueError) as exc:
-            raise refuse(f"[{i}] content is not text or JSON data ({exc})") from None
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise refuse(f"[{i}] content is not text or JSON data ({type(exc).__name__}: {exc})") from None
         is_error = item.get("is_error", False)
         if not isinstance(is_error, bool):
             raise refuse(f"[{i}] 'is_error' must be true or false")

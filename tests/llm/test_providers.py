@@ -228,3 +228,13 @@ def test_the_stub_refuses_what_the_real_api_refuses(stubs):
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "nope", "content": "r"}]}])
     assert "tool_use_id" in str(info.value)
     assert json.loads(json.dumps(stub.requests[0].body))["messages"][0]["role"] == "system"
+
+
+def test_a_failed_llm_node_keeps_its_error_class_through_a_snapshot(stubs):
+    stubs("openai", [StubFailure(403, "forbidden model")])
+    contract = contract_class(executor_class("openai", max_retries=0), "Forbidden")(question="q")
+    assert contract.status == "failed"
+    restored = type(contract).restore(json.loads(json.dumps(contract.snapshot())))
+    error = restored.execution.states["answer"].error
+    assert isinstance(error, ig.llm.ProviderError)
+    assert (error.status_code, error.provider, error.provider_message) == (403, "openai", "forbidden model")

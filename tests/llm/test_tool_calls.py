@@ -17,6 +17,13 @@ TWO_CALLS = StubReply("Let me look.", tool_calls=(("call_a", "search", {"query":
                       input_tokens=30, output_tokens=12)
 
 
+def _deep(depth):
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def _ids(provider):
     return ["call_1", "call_2"] if provider == "ollama" else ["call_a", "call_b"]  # Ollama has no ids: ours
 
@@ -118,6 +125,9 @@ def test_tools_are_described_in_each_providers_format(provider, stubs):
     [{"id": "call_a", "name": "search"}, {"id": "call_b", "content": "y"}],
     [{"id": "call_a", "content": "x", "is_error": "yes"}, {"id": "call_b", "content": "y"}],
     [{"id": "call_a", "content": object()}, {"id": "call_b", "content": "y"}],
+    [{"id": "call_a", "content": _deep(5000)}, {"id": "call_b", "content": "y"}],
+    [{"id": None, "content": "x"}],
+    [["call_a", "x"]],
 ])
 def test_bad_tool_results_are_refused_and_the_node_stays_pending(bad, stubs):
     stub = stubs("anthropic", [TWO_CALLS])
@@ -290,3 +300,20 @@ def test_outside_a_contract_a_deferred_tool_call_can_be_continued(stubs):
     assert again.continue_with_tool_results(ig.DeferredResult.from_dict(payload),
                                             [{"id": "t1", "content": "r"}]) == "continued"
     assert stub.requests[1].messages[-1]["content"][0]["tool_use_id"] == "t1"
+
+
+def test_two_workers_resuming_the_same_wait_leave_one_result(stubs):
+    from igniter_nb.stores import MemoryStore
+
+    stubs("anthropic", [StubReply(tool_calls=(("w1", "search", {"query": "x"}),)), StubReply("first"),
+                        StubReply("second")])
+    store = MemoryStore()
+    cls = contract_class(executor_class("anthropic", tools=[search]), "SharedWait", store_runner=True)
+    contract = cls(question="q", store=store)
+    token = contract.result.answer.token
+    one = cls.restore_from_store(contract.execution_id, store=store)
+    two = cls.restore_from_store(contract.execution_id, store=store)
+    one.resume_by_token(token, value=[{"id": "w1", "content": "r"}])
+    with pytest.raises(ig.ConcurrencyError):  # the second worker's save loses: no lost or doubled result
+        two.resume_by_token(token, value=[{"id": "w1", "content": "r"}])
+    assert cls.restore_from_store(contract.execution_id, store=store).result.answer == "first"
