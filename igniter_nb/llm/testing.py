@@ -92,7 +92,9 @@ class StubServer:
                 return self._script.popleft()
         if self.responder is not None:
             return self.responder(request)
-        return StubFailure(500, "the stub has no scripted reply left for this request")
+        # (told not to retry: an SDK would otherwise ask again, with back-off, for nothing)
+        return StubFailure(500, "the stub has no scripted reply left for this request",
+                           headers={"x-should-retry": "false"})
 
     # ------------------------------------------------------------------ addresses
     @property
