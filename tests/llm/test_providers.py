@@ -88,7 +88,8 @@ def test_every_system_message_reaches_the_model_once_L49(provider, stubs):
     body = stub.requests[0].body
     if provider == "anthropic":  # the reference kept only the first system message
         assert body["system"] == "Executor rules.\n\nBe polite."
-        assert [m["role"] for m in body["messages"]] == ["user", "user"] or len(body["messages"]) == 1
+        assert body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "earlier"},
+                                                                 {"type": "text", "text": "now"}]}]
     else:
         systems = [m["content"] for m in body["messages"] if m["role"] == "system"]
         assert systems == ["Executor rules.", "Be polite."]

@@ -27,15 +27,7 @@ class AnthropicProvider(Provider):
     def new_client(self, connection: Connection) -> Any:
         import anthropic
 
-        kwargs: dict[str, Any] = dict(connection.client_options)
-        if connection.api_key is not None:
-            kwargs["api_key"] = connection.api_key
-        if connection.base_url is not None:
-            kwargs["base_url"] = connection.base_url
-        if connection.timeout is not None:
-            kwargs["timeout"] = connection.timeout
-        if connection.max_retries is not None:
-            kwargs["max_retries"] = connection.max_retries
+        kwargs = connection.sdk_kwargs()
         missing = ("no Anthropic API key: set the ANTHROPIC_API_KEY environment variable (or api_key on the "
                    "executor)")
         try:

@@ -34,6 +34,16 @@ class Connection:
     max_retries: int | None = None
     client_options: Mapping[str, Any] = field(default_factory=dict)
 
+    def sdk_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for an SDK client taking ``api_key``, ``base_url``, ``timeout`` and ``max_retries``:
+        the ones set here, over ``client_options``."""
+        kwargs: dict[str, Any] = dict(self.client_options)
+        for name in ("api_key", "base_url", "timeout", "max_retries"):
+            value = getattr(self, name)
+            if value is not None:
+                kwargs[name] = value
+        return kwargs
+
     def key(self) -> tuple[Any, ...]:
         options = tuple(sorted((str(k), repr(v)) for k, v in self.client_options.items()))
         return (self.api_key, self.base_url, self.timeout, self.max_retries, options)
@@ -117,6 +127,12 @@ class Provider:
         raise NotImplementedError
 
 
+def function_tools(request: Request) -> list[dict[str, Any]]:
+    """The request's tools in the ``{"type": "function", "function": {...}}`` form OpenAI and Ollama share."""
+    return [{"type": "function", "function": {"name": t.name, "description": t.description,
+                                              "parameters": dict(t.parameters)}} for t in request.tools]
+
+
 def body_message(body: Any, fallback: str) -> str:
     """The provider's own error words from a JSON error body (``{"error": {"message": ...}}`` and variants)."""
     if isinstance(body, Mapping):
@@ -137,4 +153,4 @@ def _close(client: Any) -> None:
             close()
 
 
-__all__ = ["Connection", "Provider", "TextSink", "body_message"]
+__all__ = ["Connection", "Provider", "TextSink", "body_message", "function_tools"]

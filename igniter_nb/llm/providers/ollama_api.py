@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from igniter_nb.llm.conversation import Message, ToolCall
-from igniter_nb.llm.providers.base import Connection, Provider, TextSink
+from igniter_nb.llm.providers.base import Connection, Provider, TextSink, function_tools
 from igniter_nb.llm.request import Reply, Request, Usage
 
 
@@ -42,9 +42,7 @@ class OllamaProvider(Provider):
     def arguments(self, request: Request) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": request.model, "messages": wire_messages(request.messages)}
         if request.tools:
-            kwargs["tools"] = [{"type": "function", "function": {"name": t.name, "description": t.description,
-                                                                 "parameters": dict(t.parameters)}}
-                               for t in request.tools]
+            kwargs["tools"] = function_tools(request)
         options: dict[str, Any] = {}
         if request.temperature is not None:
             options["temperature"] = request.temperature

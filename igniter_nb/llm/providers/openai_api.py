@@ -13,7 +13,7 @@ from typing import Any
 
 from igniter_nb.llm.conversation import Message, ToolCall
 from igniter_nb.llm.errors import ConfigurationError, ProviderError
-from igniter_nb.llm.providers.base import Connection, Provider, TextSink, body_message
+from igniter_nb.llm.providers.base import Connection, Provider, TextSink, body_message, function_tools
 from igniter_nb.llm.request import Reply, Request, Usage
 
 
@@ -24,17 +24,8 @@ class OpenAIProvider(Provider):
     def new_client(self, connection: Connection) -> Any:
         import openai
 
-        kwargs: dict[str, Any] = dict(connection.client_options)
-        if connection.api_key is not None:
-            kwargs["api_key"] = connection.api_key
-        if connection.base_url is not None:
-            kwargs["base_url"] = connection.base_url
-        if connection.timeout is not None:
-            kwargs["timeout"] = connection.timeout
-        if connection.max_retries is not None:
-            kwargs["max_retries"] = connection.max_retries
         try:
-            return openai.OpenAI(**kwargs)
+            return openai.OpenAI(**connection.sdk_kwargs())
         except openai.OpenAIError as exc:  # raised by the constructor for missing credentials
             raise ConfigurationError(f"no OpenAI API key: set the OPENAI_API_KEY environment variable (or api_key on "
                                      f"the executor) [{exc}]", provider=self.name) from None
@@ -42,9 +33,7 @@ class OpenAIProvider(Provider):
     def arguments(self, request: Request) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": request.model, "messages": wire_messages(request.messages)}
         if request.tools:
-            kwargs["tools"] = [{"type": "function", "function": {"name": t.name, "description": t.description,
-                                                                 "parameters": dict(t.parameters)}}
-                               for t in request.tools]
+            kwargs["tools"] = function_tools(request)
         if request.temperature is not None:
             kwargs["temperature"] = request.temperature
         if request.max_tokens is not None:
