@@ -162,14 +162,16 @@ class Executor(BaseExecutor):
                 if fingerprint != replay.state.fingerprint:
                     raise self._changed(index)
                 self._replay = None
-                self._journal = [dict(j) for j in replay.state.journal]
                 return self._continue(replay.state, replay.results, tools, model, tools_run)
-            entry = replay.state.journal[index] if index < len(replay.state.journal) else None
-            if entry is None or entry.get("fingerprint") != fingerprint:
-                raise self._changed(index)
-            text = str(entry["output"])
-            self.last_context = conversation.append_assistant(text)
-            return _parse(model, text)  # answered before the wait: no second request
+            entry = next((j for j in replay.state.journal if j.get("request") == index), None)
+            if entry is not None:  # answered before the wait: replayed, not asked again
+                if entry.get("fingerprint") != fingerprint:
+                    raise self._changed(index)
+                self._journal.append(dict(entry))
+                text = str(entry["output"])
+                self.last_context = conversation.append_assistant(text)
+                return _parse(model, text)
+            # no answer was kept (the request failed and call() carried on): ask now
         return self._loop(index, fingerprint, conversation, tools, model, sink, tools_run, 0)
 
     def _continue(self, state: PendingTools, results: list[dict[str, Any]], tools: tuple[Tool, ...], model: Any,

@@ -317,3 +317,33 @@ def test_two_workers_resuming_the_same_wait_leave_one_result(stubs):
     with pytest.raises(ig.ConcurrencyError):  # the second worker's save loses: no lost or doubled result
         two.resume_by_token(token, value=[{"id": "w1", "content": "r"}])
     assert cls.restore_from_store(contract.execution_id, store=store).result.answer == "first"
+
+
+class Forgiving(ig.llm.Executor):
+    """A first request that may fail (and is forgiven), then research with tools."""
+
+    provider = "openai"
+    model = "m"
+    max_retries = 0
+    tools = [search]
+
+    def call(self, question):
+        try:
+            hint = self.complete(f"Hint for {question}")
+        except ig.llm.ProviderError:
+            hint = "no hint"
+        return self.complete_with_tools(f"{question} ({hint})")
+
+
+def test_a_request_that_failed_before_the_wait_is_asked_again_on_resume(stubs):
+    from igniter_nb.llm.testing import StubFailure
+
+    stub = stubs("openai", [StubFailure(400, "bad hint"), StubReply(tool_calls=(("f1", "search", {"query": "x"}),)),
+                            StubFailure(400, "bad hint again"), StubReply("answered")])
+    contract = contract_class(Forgiving, "ForgivingAsking")(question="q")
+    deferred = contract.result.answer
+    assert deferred.payload["llm"]["journal"] == []
+    contract.resume_by_token(deferred.token, value=[{"id": "f1", "content": "r"}])
+    assert contract.result.answer == "answered"
+    sent = [r.messages[-1].get("content") for r in stub.requests]
+    assert sent == ["Hint for q", "q (no hint)", "Hint for q", "r"]  # the failed one was asked again, not replayed

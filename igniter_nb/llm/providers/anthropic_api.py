@@ -32,7 +32,7 @@ class AnthropicProvider(Provider):
                    "executor)")
         try:
             client = anthropic.Anthropic(**kwargs)
-        except anthropic.CredentialsError as exc:  # no key, and no usable profile or federation configuration
+        except getattr(anthropic, "CredentialsError", ()) as exc:  # no key, and no profile/federation configuration
             raise ConfigurationError(f"{missing} [{exc}]", provider=self.name) from None
         if client.api_key is None and client.auth_token is None and getattr(client, "credentials", None) is None:
             raise ConfigurationError(missing, provider=self.name)
