@@ -70,7 +70,11 @@ def __getattr__(name: str) -> Any:
         import igniter_nb.server as server
 
         return server
-    if name in ("llm", "integrations"):
+    if name == "llm":
+        import igniter_nb.llm as llm
+
+        return llm
+    if name == "integrations":
         raise AttributeError(f"igniter_nb.{name} is not implemented yet (see README: What works today)")
     raise AttributeError(f"module 'igniter_nb' has no attribute {name!r}")
 

@@ -196,3 +196,57 @@ class AwaitTimeoutError(WorkflowError):
 
 
 __all__ += ["AwaitTimeoutError"]
+
+
+# ---------------------------------------------------------------------------- LLM executors (igniter_nb.llm)
+# Here rather than in igniter_nb.llm so that a failed LLM node restored from a snapshot keeps its error class.
+
+
+class LLMError(IgniterError):
+    """Base class of the LLM executor errors (``ig.llm``)."""
+
+
+class ConfigurationError(LLMError):
+    """An LLM executor is configured wrongly or incompletely: unknown provider, no model, no API key (the message
+    names the environment variable to set), a tool that cannot be described, a malformed conversation."""
+
+
+class ProviderError(LLMError):
+    """The provider refused or failed a request: ``status_code`` (``None`` when it could not be reached),
+    ``provider_message`` (its own words) and ``provider`` (its name), also in ``context``."""
+
+    def __init__(self, message: str = "", *, provider: str | None = None, status_code: int | None = None,
+                 provider_message: str | None = None, **kw: Any) -> None:
+        super().__init__(message, provider=provider, status_code=status_code, provider_message=provider_message, **kw)
+
+    @property
+    def provider(self) -> str | None:
+        return self.context.get("provider")
+
+    @property
+    def status_code(self) -> int | None:
+        return self.context.get("status_code")
+
+    @property
+    def provider_message(self) -> str | None:
+        return self.context.get("provider_message")
+
+
+class OutputValidationError(LLMError):
+    """A reply did not validate into the executor's ``response_model``, neither at first nor after the model was
+    asked again with the validation error; ``errors`` holds both messages (also in ``context``)."""
+
+    def __init__(self, message: str = "", *, errors: list[str] | None = None, **kw: Any) -> None:
+        super().__init__(message, errors=list(errors or []), **kw)
+
+    @property
+    def errors(self) -> list[str]:
+        return list(self.context.get("errors") or [])
+
+
+class ToolLoopError(LLMError):
+    """The model kept asking for tools beyond ``max_tool_rounds``, or a resumed LLM executor's ``call`` no longer
+    makes the request that was waiting for tool results."""
+
+
+__all__ += ["ConfigurationError", "LLMError", "OutputValidationError", "ProviderError", "ToolLoopError"]

@@ -26,6 +26,7 @@ _LAZY = {
     "show": "igniter_nb.notebook.reprs",
     "load_ipython_extension": "igniter_nb.notebook.extension",
     "sanitizer_path": "igniter_nb.notebook.extension",
+    "llm_frame": "igniter_nb.llm.frame",
 }
 
 
