@@ -428,7 +428,7 @@ def _snapshot_view(snapshot: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _deferred(value: Any) -> dict[str, Any] | None:
-    from igniter_nb.notebook.frames import _deferred_of
+    from igniter_nb.notebook.store_frames import _deferred_of
 
     return _deferred_of(value)
 
@@ -446,7 +446,7 @@ def _value_text(value: Any, error: Any, deferred: Mapping[str, Any] | None = Non
 
 def _display(value: Any) -> Any:
     from igniter_nb.diagnostics.states import display_value
-    from igniter_nb.notebook.frames import _decoded
+    from igniter_nb.notebook.store_frames import _decoded
 
     if isinstance(value, Mapping) and value.get("__ig__") in ("child_result", "collection_result"):
         inner: Mapping[str, Any] = value["value"] if isinstance(value.get("value"), Mapping) else {}
