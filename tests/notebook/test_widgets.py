@@ -47,6 +47,33 @@ def test_playground_with_a_waiting_contract():
     assert "approval" not in report.recomputed  # still waiting, nothing re-resolved it
 
 
+class GuardedOrder(ig.Contract):
+    def define(c):
+        c.input("order_total", type="numeric")
+        c.guard("small_enough", depends_on=["order_total"], call=lambda order_total: order_total < 1000,
+                message="orders of 1000 or more need a manager")
+
+        @c.compute
+        def invoice(order_total, small_enough):
+            return f"{order_total:.2f} EUR"
+
+        c.output("invoice")
+
+
+def test_playground_shows_the_message_of_a_failing_guard():
+    pg = ig.nb.InputPlayground(GuardedOrder(order_total=10))
+    report = pg.set(order_total=5000)
+    assert report.status == "failed"
+    # the guard's own message, once: `invoice` failed only because the guard did
+    assert report.errors == {"small_enough": "orders of 1000 or more need a manager"}
+    assert "failed: small_enough: orders of 1000 or more need a manager" in report.to_text()
+    assert "orders of 1000 or more need a manager" in report.to_html()
+    assert pg.widget is not None
+    pg._controls["order_total"].value = 4000.0  # through the widget: the report area says why
+    assert "orders of 1000 or more need a manager" in pg._report.value
+    assert "need a manager" in pg.to_html() and pg.set(order_total=20).errors == {}
+
+
 def test_controls_follow_input_types():
     def define(c):
         c.input("n", type="integer")
