@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import json
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from igniter_nb.notebook import html as h
 from igniter_nb.notebook.render import Engine, render_graph
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 # --------------------------------------------------------------------------------------------- playground
 
@@ -242,13 +244,18 @@ def _own_errors(execution: Any, order: Mapping[str, int]) -> dict[str, str]:
 
 def _bundle(obj: Any, text: str, html: str) -> dict[str, Any]:
     """Widget view where a front end renders widgets, static HTML and text everywhere else."""
+    return bundle_with_view(lambda: obj.widget, text, html)
+
+
+def bundle_with_view(make_view: Callable[[], Any], text: str, html: str) -> dict[str, Any]:
+    """``text/plain`` and ``text/html``, plus the widget ``make_view()`` returns where ipywidgets can show it."""
     bundle: dict[str, Any] = {"text/plain": text, "text/html": html}
     try:
-        view = obj.widget._repr_mimebundle_()
+        view = make_view()._repr_mimebundle_()
     except Exception:  # no ipywidgets, or no comm: the static parts are the whole output
         return bundle
-    if isinstance(view, dict) and "application/vnd.jupyter.widget-view+json" in view:
-        bundle["application/vnd.jupyter.widget-view+json"] = view["application/vnd.jupyter.widget-view+json"]
+    if isinstance(view, dict) and WIDGET_MIME in view:
+        bundle[WIDGET_MIME] = view[WIDGET_MIME]
     return bundle
 
 

@@ -169,10 +169,10 @@ def test_stepper_widget_and_static_output():
     _, frame = _approved_frame()
     st = ig.nb.SnapshotStepper(frame)
     view = st.widget
-    st._slider.value = 5  # moving the slider moves the stepper
-    assert st.index == 5 and "step 6/" in st._body.value
+    st._live.slider.value = 6  # moving the slider moves the stepper; both count from 1
+    assert st.index == 5 and "step 6/" in st._live.body.value
     st.next()
-    assert st._slider.value == 6
+    assert st._live.slider.value == 7
     bundle = st._repr_mimebundle_()
     assert WIDGET_MIME in bundle and bundle["text/plain"].startswith("step 7/")
     assert view is st.widget
