@@ -25,6 +25,7 @@ _LAZY = {
     "render_graph": "igniter_nb.notebook.render",
     "dot_available": "igniter_nb.notebook.render",
     "show": "igniter_nb.notebook.reprs",
+    "start_or_restore": "igniter_nb.notebook.workflows",
     "load_ipython_extension": "igniter_nb.notebook.extension",
     "sanitizer_path": "igniter_nb.notebook.extension",
 }

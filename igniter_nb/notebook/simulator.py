@@ -177,7 +177,9 @@ class EventSimulator:
         ``correlation`` picks among the active workflows; one that matches none is kept as the target anyway,
         so ``dry_run`` can say why (``WorkflowNotFoundError`` with the nearest candidates). ``execution_id``
         picks a stored workflow directly. Without either, the current selection stays (the first active
-        workflow at the start). ``event`` defaults to the first event the workflow still awaits; ``payload`` (a
+        workflow at the start). ``event`` defaults to the first event the workflow still awaits when a workflow is
+        (re)selected and the current event is no longer awaited — a call that only changes the payload keeps the
+        event chosen before; ``payload`` (a
         value, or JSON text as typed in the editor) defaults to an example built from the event's schema
         whenever the workflow or event changes. A payload that is not JSON data (``object()``, a set, a key
         that is not text) raises ``PayloadValidationError`` naming the part, and nothing changes. Every call
@@ -208,9 +210,11 @@ class EventSimulator:
         self.contract = self._load(self.execution_id) if self.execution_id is not None else None
         if idempotency_key is not None:
             self.idempotency_key = idempotency_key or None
+        reselected = execution_id is not None or correlation is not None
         if event is not None:
             self.event = event
-        elif self.event is None or self.execution_id != before[0] or self.event not in self.awaited_events():
+        elif (self.event is None or self.execution_id != before[0]
+              or (reselected and self.event not in self.awaited_events())):
             awaited = self.awaited_events()
             if awaited or self.event is None:
                 self.event = awaited[0] if awaited else self.graph.await_nodes[0].event

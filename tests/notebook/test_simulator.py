@@ -398,3 +398,18 @@ def test_select_refuses_arguments_of_the_wrong_type(store):
         deep = [deep]
     with pytest.raises(ig.PayloadValidationError, match="nested more than"):
         sim.select(payload=deep)
+
+
+def test_changing_only_the_payload_keeps_the_chosen_event(store):
+    sim = ig.nb.EventSimulator(SimLead, store, now=NOW)
+    crm = {"name": "Acme", "tier": "smb"}
+    sim.select(correlation=REQ1, event="crm_webhook_received", payload=crm, idempotency_key="crm-1").deliver()
+    assert sim.event == "billing_data_fetched"  # after a delivery: the next awaited event
+    sim.select(event="crm_webhook_received")  # deliver it again, as a notebook run twice would
+    sim.select(payload=crm)
+    assert sim.event == "crm_webhook_received"
+    assert sim.dry_run().idempotent
+    before = footprint(store)
+    sim.deliver()
+    assert sim.last_delivery.idempotent and "nothing changed" in sim.last_delivery.to_text()
+    assert footprint(store) == before
