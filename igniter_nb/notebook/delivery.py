@@ -87,7 +87,8 @@ class DeliveryPreview:
         parts = [h.heading(f"Dry run {self.graph}", "ready" if self.ok else "failed", f"{verdict} · nothing written"),
                  h.table(rows, ["", "value"], status_column=None)]
         if self.changes:
-            parts.append(h.table(([k, a, b] for k, (a, b) in self.changes.items()), ["node", "before", "status"]))
+            parts.append(h.table(([k, a, b] for k, (a, b) in self.changes.items()), ["node", "before", "after"],
+                                 status_column="after"))
         parts.extend(error_html(e["type"], e["message"]) for e in self.errors)
         return "".join(parts)
 

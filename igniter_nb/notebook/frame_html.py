@@ -73,8 +73,8 @@ def column_kind(name: Any, series: pd.Series) -> str:
     ``location`` or ``text``."""
     label = str(name)
     dtype = series.dtype
-    if label in ("execution_id", "token") or label.endswith("_id"):
-        return "id"
+    if label in ("execution_id", "token") or (label.endswith("_id") and not label.startswith("corr_")):
+        return "id"  # corr_<key> columns hold business keys, shown as they are
     if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
         return "time"
     if pd.api.types.is_timedelta64_dtype(dtype):
@@ -240,7 +240,7 @@ def frame_html(frame: pd.DataFrame) -> str:
         out.extend(_cell(kind, columns[k][pos]) for k, kind in enumerate(kinds))
         out.append("</tr>")
     out.append("</tbody></table>")
-    notes = [f"{n} rows × {len(names)} columns"]
+    notes = [f"{n} row{'' if n == 1 else 's'} × {len(names)} column{'' if len(names) == 1 else 's'}"]
     shown = [p for p in positions if p is not None]
     if any(_shortened(kind, columns[k][p]) for k, kind in enumerate(kinds) for p in shown):
         notes.append("ids shortened (full ids in the data; hover over an id to see it)")

@@ -29,7 +29,7 @@ class SimulatorView:
 
         self.sim = sim
         self._syncing = False
-        style = {"description_width": "initial"}
+        style = {"description_width": "110px"}  # one width: the three editors line up
         self.workflow = w.Dropdown(description="workflow", style=style, layout=w.Layout(width="520px"))
         self.event = w.Dropdown(description="event", style=style, layout=w.Layout(width="520px"))
         self.payload = w.Textarea(description="payload (JSON)", rows=6, style=style, layout=w.Layout(width="520px"))

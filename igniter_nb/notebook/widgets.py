@@ -166,8 +166,9 @@ class InputPlayground:
 
         kind = control_kind(node)
         value = self.value_of(node.name)
-        common = {"description": node.name, "continuous_update": False,
-                  "style": {"description_width": "initial"}}
+        # one label width for every control, so the input boxes line up
+        width = f"{min(max((len(n.name) for n in self.inputs), default=4), 30) + 2}ch"
+        common = {"description": node.name, "continuous_update": False, "style": {"description_width": width}}
         if kind == "int":
             return w.IntText(value=value if isinstance(value, int) else 0, **common)
         if kind == "float":

@@ -97,3 +97,10 @@ def test_a_broken_frame_falls_back_to_pandas_html(monkeypatch):
     html = _store_like()._repr_html_()
     assert html is not None and "<table" in html and UUID in html
     assert ig.nb.IgniterFrame is IgniterFrame
+
+
+def test_correlation_columns_are_business_keys_not_ids():
+    from igniter_nb.notebook.frame_html import column_kind
+
+    keys = pd.Series(["req-1"], dtype="string")
+    assert column_kind("corr_request_id", keys) == "text" and column_kind("child_execution_id", keys) == "id"
