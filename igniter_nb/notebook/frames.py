@@ -308,8 +308,9 @@ def read_parquet(path: str | PathLike[str]) -> pd.DataFrame:
     kind = frame.attrs.get("igniter_nb")
     if not isinstance(kind, str):
         return frame
-    if "status" in frame.columns and isinstance(frame["status"].dtype, pd.CategoricalDtype):
-        # parquet keeps only the categories a file's rows use when it has none: rebuild the fixed list
+    status = frame["status"].dtype if "status" in frame.columns else None
+    if isinstance(status, pd.CategoricalDtype) and tuple(status.categories[:len(STATUS_CATEGORIES)]) != STATUS_CATEGORIES:
+        # a file without rows keeps no categories: rebuild the fixed list
         frame["status"] = _status(frame["status"].tolist())
     return as_igniter_frame(frame, kind)
 
