@@ -179,11 +179,10 @@ class EventSimulator:
         picks a stored workflow directly. Without either, the current selection stays (the first active
         workflow at the start). ``event`` defaults to the first event the workflow still awaits when a workflow is
         (re)selected and the current event is no longer awaited — a call that only changes the payload keeps the
-        event chosen before; ``payload`` (a
-        value, or JSON text as typed in the editor) defaults to an example built from the event's schema
-        whenever the workflow or event changes. A payload that is not JSON data (``object()``, a set, a key
-        that is not text) raises ``PayloadValidationError`` naming the part, and nothing changes. Every call
-        clears ``last_preview`` and ``last_error``.
+        event chosen before. ``payload`` (a value, or JSON text as typed in the editor) defaults to an example
+        built from the event's schema whenever the workflow or event changes. A payload that is not JSON data
+        (``object()``, a set, a key that is not text) raises ``PayloadValidationError`` naming the part, and
+        nothing changes. Every call clears ``last_preview`` and ``last_error``.
         """
         if correlation is not None and not isinstance(correlation, Mapping):
             raise TypeError(f"select(correlation=) takes a mapping of correlation keys, got {correlation!r}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -140,8 +141,12 @@ class SnapshotStepper:
         return self.goto(max(self.index - 1, 0))
 
     def _checked(self, index: int) -> int:
-        if not isinstance(index, int) or isinstance(index, bool):
-            raise TypeError(f"a step is an int, got {type(index).__name__} {index!r}")
+        try:
+            if isinstance(index, bool):
+                raise TypeError
+            index = operator.index(index)  # an int, or a numpy integer read from a frame
+        except TypeError:
+            raise TypeError(f"a step is an int, got {type(index).__name__} {index!r}") from None
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):

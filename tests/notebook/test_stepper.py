@@ -278,6 +278,9 @@ def test_a_displayed_view_keeps_its_step_when_later_code_moves_the_stepper(tmp_p
         st.goto(3)
     with pytest.raises(TypeError):
         st.goto("1")
+    import numpy as np
+
+    assert st.goto(np.int64(1)) is st.current and st.index == 1  # a step read from a frame
 
 
 def test_reading_any_step_without_moving(tmp_path):
