@@ -2,7 +2,10 @@
 
 ``%%contract PriceContract`` turns the cell body into the body of ``define(c)``, compiles the class and
 puts it in the notebook namespace (``--show`` also displays its graph). The cell is user code, run like any
-other cell; line numbers in compile errors point into the cell.
+other cell. Line numbers are the cell's own, counted from the ``%%contract`` line as the editor shows them, and
+an error raised while defining the contract is shown as one line — ``ValidationError at cell line 4: …`` — with
+the cell line under it, instead of a traceback through igniter_nb's frames (the exception itself is unchanged:
+``%debug`` and ``sys.last_value`` still have all of it).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import shlex
 import textwrap
 from importlib import resources
 from typing import Any
+
+from igniter_nb.errors import CompileError, IgniterError
 
 # (module, class name, bundle function in igniter_nb.notebook.reprs)
 FORMATTED_TYPES = (
@@ -64,7 +69,14 @@ def define_contract(name: str, body: str, namespace: dict[str, Any], *, filename
     body = textwrap.dedent(body)
     if not body.strip():
         body = "pass\n"
-    tree = ast.parse("def define(c):\n" + textwrap.indent(body, "    "), filename)
+    try:
+        tree = ast.parse("def define(c):\n" + textwrap.indent(body, "    "), filename)
+    except SyntaxError as exc:  # point at the cell's line and column, not the wrapper's
+        lineno = (exc.lineno or 2) - 2 + first_line
+        end = (exc.end_lineno or exc.lineno or 2) - 2 + first_line
+        text = (exc.text or "")[4:] if (exc.text or "").startswith("    ") else exc.text
+        raise SyntaxError(exc.msg, (filename, lineno, max((exc.offset or 5) - 4, 1), text, end,
+                                    max((exc.end_offset or 5) - 4, 1))) from None
     # Shift line numbers so the body's first line is ``first_line``: tracebacks and source locations point
     # at the cell's own lines.
     ast.increment_lineno(tree, first_line - 2)
@@ -74,6 +86,46 @@ def define_contract(name: str, body: str, namespace: dict[str, Any], *, filename
     define = scope["define"]
     return type(name, (ig.Contract,), {"define": define, "__module__": namespace.get("__name__", "__main__"),
                                        "__qualname__": name})
+
+
+def cell_error_lines(exc: BaseException, filename: str, source: str, *, caret: int | None = None) -> list[str]:
+    """An error raised while defining a contract from a cell, as IPython should show it: the type, the cell line
+    and the message on one line, then that line of the cell (with a ``^`` under column ``caret``), then where in
+    the graph (for igniter_nb errors)."""
+    line = _cell_line(exc, filename)
+    message = getattr(exc, "message", None) if isinstance(exc, IgniterError) else None
+    text = (message if isinstance(message, str) and message else str(exc)).replace(f"{filename}:", "cell line ")
+    where = f" at cell line {line}" if line is not None else ""
+    out = [f"\x1b[31m{type(exc).__name__}\x1b[39m{where}: {text}"]
+    cell_lines = source.splitlines()
+    if line is not None and 0 < line <= len(cell_lines):
+        out.append(f"  {line} | {cell_lines[line - 1]}")
+        if caret:
+            out.append(" " * (len(f"  {line} | ") + caret - 1) + "^")
+    if isinstance(exc, IgniterError):
+        items = [f"{k}={exc.context[k]}" for k in ("graph", "node", "path") if exc.context.get(k) is not None]
+        if line is None and exc.source_location:
+            items.append(f"location={exc.source_location}")
+        if items:
+            out.append(f"  [{', '.join(items)}]")
+    return out
+
+
+def _cell_line(exc: BaseException, filename: str) -> int | None:
+    """The cell line an error points at: its ``source_location``, else the deepest frame of the traceback that
+    runs the cell's code."""
+    location = exc.source_location if isinstance(exc, IgniterError) else None
+    if location:
+        place, _, number = location.rpartition(":")
+        if place == filename and number.isdigit():
+            return int(number)
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            found = tb.tb_lineno
+        tb = tb.tb_next
+    return found
 
 
 def contract_magic(ipython: Any) -> Any:
@@ -86,9 +138,23 @@ def contract_magic(ipython: Any) -> Any:
         if len(names) != 1 or unknown:
             raise ValueError("usage: %%contract ClassName [--show]" + (f" (unknown: {sorted(unknown)})" if unknown else ""))
         filename = "<contract cell>"
+        source = f"%%contract {line}\n{cell}"  # the cell as the editor shows it: the body starts on line 2
         with contextlib.suppress(Exception):  # without it tracebacks lose the cell text, nothing else
-            filename = ipython.compile.cache(cell)  # registers the cell with linecache, like a normal cell
-        cls = define_contract(names[0], cell, ipython.user_ns, filename=filename, first_line=1)
+            filename = ipython.compile.cache(source)  # registers the cell with linecache, like a normal cell
+        try:
+            cls = define_contract(names[0], cell, ipython.user_ns, filename=filename, first_line=2)
+        except SyntaxError as exc:
+            # IPython prints a syntax error raised by running code with the whole stack, whatever the error says;
+            # as a CompileError (the cell is the contract's definition) it gets the short form below
+            err = CompileError(f"the cell is not valid Python: {exc.msg}", graph=names[0],
+                               source_location=f"{filename}:{exc.lineno}")
+            lines = cell_error_lines(err, filename, source, caret=exc.offset)
+            err._render_traceback_ = lambda: lines  # type: ignore[attr-defined]
+            raise err from exc
+        except Exception as exc:
+            lines = cell_error_lines(exc, filename, source)
+            exc._render_traceback_ = lambda: lines  # type: ignore[attr-defined]  # IPython shows these lines
+            raise
         ipython.user_ns[names[0]] = cls
         if "--show" in flags:
             from igniter_nb.notebook.reprs import show

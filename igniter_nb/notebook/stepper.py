@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igniter_nb.notebook import html as h
 from igniter_nb.notebook.render import Engine, render_graph
+from igniter_nb.notebook.snapshot_view import snapshot_view
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,7 +80,7 @@ class SnapshotStepper:
         self.engine = engine
         self.index = 0
         self.execution_id: str | None = execution_id
-        self._widget: Any = None
+        self._live: Any = None  # the live view (``widget``), once built
         self._log: ReplayLog | None = None
         self._versions: list[_Version] | None = None
         self._views: dict[int, dict[str, dict[str, Any]]] = {}
@@ -123,14 +125,11 @@ class SnapshotStepper:
 
     # ------------------------------------------------------------------ moving
     def goto(self, index: int) -> Any:
-        """Move to step ``index`` (negative counts from the end) and return ``current``."""
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(f"step {index} out of range (0..{len(self) - 1})")
-        self.index = index
-        if self._widget is not None:
-            self._refresh()
+        """Move to step ``index`` (0-based like ``steps``; negative counts from the end) and return ``current``.
+        Displays show the same step as ``step index+1/N``."""
+        self.index = self._checked(index)
+        if self._live is not None:
+            self._live.show(self.index, move_stepper=False)
         return self.current
 
     def next(self) -> Any:
@@ -140,6 +139,22 @@ class SnapshotStepper:
     def prev(self) -> Any:
         """One step back (stays on the first step)."""
         return self.goto(max(self.index - 1, 0))
+
+    def _checked(self, index: int) -> int:
+        try:
+            if isinstance(index, bool):
+                raise TypeError
+            index = operator.index(index)  # an int, or a numpy integer read from a frame
+        except TypeError:
+            raise TypeError(f"a step is an int, got {type(index).__name__} {index!r}") from None
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"step {index} out of range (0..{len(self) - 1})")
+        return index
+
+    def _at(self, index: int | None) -> int:
+        return self.index if index is None else self._checked(index)
 
     # ------------------------------------------------------------------ reading
     @property
@@ -166,37 +181,42 @@ class SnapshotStepper:
 
     def statuses(self, index: int | None = None) -> dict[str, str]:
         """Node name → status at step ``index`` (default: the current step)."""
-        i = self.index if index is None else index
-        return {name: view["status"] for name, view in self._view(i).items()}
+        return {name: view["status"] for name, view in self._view(self._at(index)).items()}
 
     @property
     def current_status(self) -> str:
-        """The execution's status at this step: the status stored with the version (a workflow's own status,
-        else the snapshot's), else the worst node status (``failed`` > ``waiting`` > ``pending`` > ``running`` >
-        ``stale``, then ``succeeded``; ``unresolved`` before any node ran)."""
+        """The execution's status at this step (see ``status_at``)."""
+        return self.status_at(self.index)
+
+    def status_at(self, index: int | None = None) -> str:
+        """The execution's status at step ``index`` (default: the current one): the status stored with the version
+        (a workflow's own status, else the snapshot's), else the worst node status (``failed`` > ``waiting`` >
+        ``pending`` > ``running`` > ``stale``, then ``succeeded``; ``unresolved`` before any node ran)."""
+        i = self._at(index)
         if self._versions is not None:
-            v = self._version(self.index)
+            v = self._version(i)
             workflow = v.snapshot.get("workflow") if isinstance(v.snapshot.get("workflow"), Mapping) else None
             status = v.status or (workflow or {}).get("status") or v.snapshot.get("status")
             if status:
                 return str(status)
-        found = set(self.statuses().values())
+        found = set(self.statuses(i).values())
         for status in _WORST:
             if status in found:
                 return status
         return "succeeded" if found else "unresolved"
 
-    def diff(self) -> dict[str, tuple[str, str]]:
+    def diff(self, index: int | None = None) -> dict[str, tuple[str, str]]:
         """Nodes whose status changed since the previous step: name → (before, after); ``unresolved`` for a node
         without a state. The first step is compared with nothing having run."""
-        return {c.node: (c.before, c.after) for c in self.changes() if c.before != c.after}
+        return {c.node: (c.before, c.after) for c in self.changes(index) if c.before != c.after}
 
-    def changes(self) -> list[StateChange]:
+    def changes(self, index: int | None = None) -> list[StateChange]:
         """Every node whose state changed since the previous step, sorted by name: status changes, and for snapshot
         steps also nodes whose value changed with the same status (recomputed, or an input updated), with their
         values before and after as short text."""
-        before = self._view(self.index - 1) if self.index > 0 else {}
-        after = self._view(self.index)
+        i = self._at(index)
+        before = self._view(i - 1) if i > 0 else {}
+        after = self._view(i)
         found: list[StateChange] = []
         for name in sorted({*before, *after}):
             old, new = before.get(name), after.get(name)
@@ -207,31 +227,33 @@ class SnapshotStepper:
             found.append(StateChange(name, old_status, new_status, (old or {}).get("value"), (new or {}).get("value")))
         return found
 
-    def describe(self) -> str:
-        """One line: ``step 3/7: version 3 — waiting`` or ``step 12/40: node_waiting approval — waiting``."""
+    def describe(self, index: int | None = None) -> str:
+        """One line: ``step 3/7: version 3 — waiting`` or ``step 12/40: node_waiting approval — waiting`` (steps
+        counted from 1 here, as on the slider)."""
+        i = self._at(index)
         if self._log is not None:
-            step = self._log.step(self.index)
+            step = self._log.step(i)
             what = f"{step.type} {step.node or ''}".strip()
         else:
-            what = f"version {self._version(self.index).version}"
-        return f"step {self.index + 1}/{len(self)}: {what} — {self.current_status}"
+            what = f"version {self._version(i).version}"
+        return f"step {i + 1}/{len(self)}: {what} — {self.status_at(i)}"
 
     # ------------------------------------------------------------------ views
-    def svg(self) -> str | None:
-        """The graph coloured by the node states at this step (``None`` when the contract class is unknown: pass
-        ``graph=``)."""
+    def svg(self, index: int | None = None) -> str | None:
+        """The graph coloured by the node states at step ``index`` (default: the current one); ``None`` when the
+        contract class is unknown (pass ``graph=``)."""
         if self.graph is None:
             return None
-        if self.index not in self._svgs:
+        i = self._at(index)
+        if i not in self._svgs:
             if len(self._svgs) >= _SVG_CACHE:
                 self._svgs.pop(next(iter(self._svgs)))
-            self._svgs[self.index] = render_graph(self.graph, states=self._view(self.index), status=self.current_status,
-                                                  engine=self.engine)
-        return self._svgs[self.index]
+            self._svgs[i] = render_graph(self.graph, states=self._view(i), status=self.status_at(i), engine=self.engine)
+        return self._svgs[i]
 
-    def diff_table_html(self) -> str:
-        """The changes of this step as an HTML table (statuses as badges)."""
-        changes = self.changes()
+    def diff_table_html(self, index: int | None = None) -> str:
+        """The changes of a step as an HTML table (statuses as badges)."""
+        changes = self.changes(index)
         if not changes:
             return h.heading("no node changed at this step")
         with_values = self._versions is not None
@@ -240,17 +262,20 @@ class SnapshotStepper:
                 for c in changes]
         return _table(rows, columns, badges=(1, 2))
 
-    def to_html(self) -> str:
+    def to_html(self, index: int | None = None) -> str:
+        """The static view of a step (default: the current one): heading, diff table, graph."""
+        i = self._at(index)
         title = f"SnapshotStepper {getattr(self.graph, 'name', '')}".strip()
-        parts = [h.heading(title, self.current_status, self.describe()), self.diff_table_html()]
-        svg = self.svg()
+        parts = [h.heading(title, self.status_at(i), self.describe(i)), self.diff_table_html(i)]
+        svg = self.svg(i)
         if svg:
             parts.append(svg)
         return "".join(parts)
 
-    def to_text(self) -> str:
-        lines = [self.describe()]
-        for c in self.changes():
+    def to_text(self, index: int | None = None) -> str:
+        i = self._at(index)
+        lines = [self.describe(i)]
+        for c in self.changes(i):
             line = f"  {c.node}: {c.before} -> {c.after}"
             if c.before == c.after and c.value_after is not None:
                 line += f" (value: {c.value_before} -> {c.value_after})"
@@ -259,34 +284,26 @@ class SnapshotStepper:
 
     @property
     def widget(self) -> Any:
-        """Play, previous/next buttons, a step slider, the coloured graph and the diff table (ipywidgets 8)."""
-        if self._widget is None:
-            self._widget = self._build()
-        return self._widget
+        """The live view (``stepper_widget.StepperView``): play, previous/next, a step slider numbered like the
+        heading (1..N), the diff table and the coloured graph. It follows ``goto``/``next``/``prev`` from Python."""
+        if self._live is None:
+            from igniter_nb.notebook.stepper_widget import StepperView
 
-    def _build(self) -> Any:
-        import ipywidgets as w
+            self._live = StepperView(self, self.index, live=True)
+        return self._live.root
 
-        last = len(self) - 1
-        self._slider = w.IntSlider(value=self.index, min=0, max=last, description="step", continuous_update=False)
-        self._play = w.Play(value=self.index, min=0, max=last, interval=700, description="play")
-        w.jslink((self._play, "value"), (self._slider, "value"))
-        back, forward = w.Button(description="◀ prev"), w.Button(description="next ▶")
-        back.on_click(lambda _: self.prev())
-        forward.on_click(lambda _: self.next())
-        self._body = w.HTML(self.to_html())
-        self._slider.observe(lambda change: self.goto(int(change["new"])), names="value")
-        return w.VBox([w.HBox([self._play, back, self._slider, forward]), self._body])
+    def view(self, step: int | None = None) -> Any:
+        """A new widget pinned at ``step`` (default: the current one). It moves only with its own controls (which
+        also move the stepper), so it keeps showing its step when later code moves the stepper. Displaying the
+        stepper shows one of these."""
+        from igniter_nb.notebook.stepper_widget import StepperView
 
-    def _refresh(self) -> None:
-        if self._slider.value != self.index:
-            self._slider.value = self.index
-        self._body.value = self.to_html()
+        return StepperView(self, self._at(step), live=False).root
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from igniter_nb.notebook.widgets import _bundle
+        from igniter_nb.notebook.widgets import bundle_with_view
 
-        return _bundle(self, self.to_text(), self.to_html())
+        return bundle_with_view(self.view, self.to_text(), self.to_html())
 
     # ------------------------------------------------------------------ internals
     def _version(self, index: int) -> _Version:
@@ -301,7 +318,7 @@ class SnapshotStepper:
                                "error_type": st.error, "version": None, "value": None}
                         for name, st in self._log.states_at(index).items()}
             else:
-                view = _snapshot_view(self._version(index).snapshot)
+                view = snapshot_view(self._version(index).snapshot)
             self._views[index] = view
         return view
 
@@ -396,63 +413,6 @@ def _log_versions(frame: pd.DataFrame) -> list[_Version]:
                                  status if isinstance(status, str) else None, graph if isinstance(graph, str) else None,
                                  snap, text))
     return versions
-
-
-# ------------------------------------------------------------------------------------------------- states
-
-
-def _snapshot_view(snapshot: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Node name → a small state summary of a stored ``igniter_nb.snapshot/1`` (values decoded for display)."""
-    states = snapshot.get("states")
-    if not isinstance(states, Mapping):
-        return {}
-    view: dict[str, dict[str, Any]] = {}
-    for name, st in states.items():
-        if not isinstance(st, Mapping):
-            continue
-        status = str(st.get("status") or "unresolved")
-        value = st.get("value")
-        tagged = isinstance(value, Mapping) and value.get("__ig__") == "deferred"  # also a stale node's old wait
-        deferred = _deferred(value) if tagged or status in ("pending", "waiting") else None
-        error = st.get("error")
-        error_type = error.get("type") if isinstance(error, Mapping) else (str(error) if error else None)
-        view[str(name)] = {
-            "status": status,
-            "version": st.get("version"),
-            "waiting_for": list(st.get("waiting_for") or ()),
-            "event": ((deferred or {}).get("event") or st.get("event")) if status in ("pending", "waiting") else None,
-            "error_type": error_type,
-            "value": _value_text(value, error, deferred),
-        }
-    return view
-
-
-def _deferred(value: Any) -> dict[str, Any] | None:
-    from igniter_nb.notebook.frames import _deferred_of
-
-    return _deferred_of(value)
-
-
-def _value_text(value: Any, error: Any, deferred: Mapping[str, Any] | None = None) -> str | None:
-    """A short display text of a stored (codec-encoded) value, of the stored error, or of what a node waits on."""
-    if isinstance(error, Mapping):
-        return h.short(f"{error.get('type')}: {error.get('message')}", 80)
-    if deferred is not None:
-        return f"waits for event {deferred['event']}" if deferred.get("event") else f"pending on token {deferred['token']}"
-    if value is None:
-        return None
-    return h.short(_display(value), 80)
-
-
-def _display(value: Any) -> Any:
-    from igniter_nb.diagnostics.states import display_value
-    from igniter_nb.notebook.frames import _decoded
-
-    if isinstance(value, Mapping) and value.get("__ig__") in ("child_result", "collection_result"):
-        inner: Mapping[str, Any] = value["value"] if isinstance(value.get("value"), Mapping) else {}
-        kind = "result" if value["__ig__"] == "child_result" else "collection"
-        return {"type": kind, **inner}
-    return display_value(_decoded(value))
 
 
 def _table(rows: list[list[str]], columns: list[str], *, badges: tuple[int, ...]) -> str:

@@ -244,7 +244,8 @@ def test_simulator_deliver_button_completes_the_workflow(lab: Lab, browser: obje
         assert graph_after != graph_before, "the rendered graph did not change after Deliver"
         assert 'data-status="waiting"' not in graph_after and 'data-status="succeeded"' in graph_after
         assert "succeeded" in status.inner_text()
-        assert not sim.locator(".igniter-sim-message").inner_text().strip()  # no error message
+        # no error: the message area confirms the delivery
+        assert sim.locator(".igniter-sim-message").inner_text().strip().startswith("✓ delivered billing_data_fetched")
         assert "pro" in sim.locator(".igniter-sim-diagnostics").inner_text()  # the report output
 
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
