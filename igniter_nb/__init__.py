@@ -66,7 +66,11 @@ def __getattr__(name: str) -> Any:
         from igniter_nb.config import configure
 
         return configure
-    if name in ("server", "llm", "integrations"):
+    if name == "integrations":
+        import igniter_nb.integrations as integrations
+
+        return integrations
+    if name in ("server", "llm"):
         raise AttributeError(f"igniter_nb.{name} is not implemented yet (see README: What works today)")
     raise AttributeError(f"module 'igniter_nb' has no attribute {name!r}")
 
