@@ -44,6 +44,15 @@ def test_our_stripe_header_is_accepted_by_stripes_own_sdk_and_a_tampered_body_is
     _stripe(header, secrets=(b"whsec_test_secret",))
 
 
+def test_a_header_made_by_stripes_own_sdk_is_accepted_and_an_expired_one_is_not() -> None:
+    header = stripe.WebhookSignature.generate_signature_header(BODY.decode(), "whsec_test_secret")
+    _stripe(header, secrets=(b"whsec_test_secret",))
+    old = stripe.WebhookSignature.generate_signature_header(BODY.decode(), "whsec_test_secret",
+                                                           timestamp=int(time.time()) - 600)
+    with pytest.raises(SignatureRejected, match="tolerance"):
+        _stripe(old, secrets=(b"whsec_test_secret",))
+
+
 def test_a_stripe_header_with_several_signatures_and_other_schemes_passes_on_any_matching_v1() -> None:
     now = int(time.time())
     good = sign(BODY, "whsec_a", timestamp=now)["Stripe-Signature"].split("v1=")[1]
