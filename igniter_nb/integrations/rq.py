@@ -221,7 +221,8 @@ def _perform(call: Any) -> dict[str, Any]:
         raise
     if job is not None and ERROR_META_KEY in job.meta:  # an earlier attempt failed; this one did not
         del job.meta[ERROR_META_KEY]
-        job.save_meta()
+        with contextlib.suppress(Exception):  # the work is done and saved; a stale note must not fail it
+            job.save_meta()
     return result
 
 

@@ -73,7 +73,7 @@ def endpoint(
     max_depth: int = DEFAULT_MAX_DEPTH,
     name: str | None = None,
 ) -> Any:
-    """A Starlette ``Route`` (``POST path``, default ``/webhooks/<event>``) delivering ``event`` to ``contract``.
+    """A Starlette ``Route`` (``POST`` at ``path``, default ``/webhooks/<event>``) delivering ``event`` to ``contract``.
 
     ``correlation_from``: dotted paths into the JSON body, one per correlation key (the key is the path's last
     part), or ``{key: path}``, or a callable ``body -> {key: value}``. ``payload_from``: a dotted path or a
@@ -379,7 +379,7 @@ class _Endpoint:
         if not isinstance(exc, IgniterError):
             return None
         message = exc.message
-        context = {**kind, **{k: v for k, v in exc.context.items() if k not in _PRIVATE_CONTEXT}}
+        context = {**{k: v for k, v in exc.context.items() if k not in _PRIVATE_CONTEXT}, **kind}
         if isinstance(exc, PayloadValidationError):
             return _Refusal(422, message, context)
         if isinstance(exc, DuplicateSignalError | AwaitedEventMismatchError):

@@ -143,7 +143,8 @@ def test_the_route_mounts_in_a_fastapi_app(store: Any) -> None:
     wf = OrderWorkflow.start(order_id="o-7", store=store)
     with TestClient(app) as test_client:
         response = post(test_client, body_for("o-7"), path="/stripe")
-        assert test_client.get("/stripe").status_code == 405
+        refused = test_client.get("/stripe")
+    assert refused.status_code == 405 and refused.headers["allow"] == "POST"  # Starlette's own answer
     assert response.status_code == 200 and response.json()["execution_id"] == wf.execution_id
 
 
@@ -369,3 +370,36 @@ def test_dotted_paths_walk_objects_and_list_indexes() -> None:
         pick(data, "data.items.2.id")
     with pytest.raises(LookupError, match=r"^data\.missing$"):
         pick(data, "data.missing.id")
+
+
+# ------------------------------------------------------------------------------------------------ queue and store faults
+@pytest.mark.services
+def test_queued_mode_answers_202_and_a_worker_delivers_while_bad_payloads_are_refused_before_enqueueing(
+        queue: Any, default_store: Any) -> None:
+    from tests.integrations.conftest import run_jobs
+
+    wf = OrderWorkflow.start(order_id="q-1", store=default_store)
+    app = Starlette(routes=[payment_route(None, queue=queue)])
+    with TestClient(app) as test_client:
+        queued = post(test_client, body_for("q-1"), key="q-evt")
+        invalid = post(test_client, body_for("q-1", amount="lots"))
+        unknown_is_queued_too = post(test_client, body_for("q-404"))
+    assert queued.status_code == 202
+    assert queued.json()["status"] == "queued" and queued.json()["queue"] == queue.name
+    assert invalid.status_code == 422 and unknown_is_queued_too.status_code == 202
+    assert queue.count == 2
+    run_jobs(queue)
+    assert [s["idempotency_key"] for s in _signals(default_store, wf.execution_id)] == ["q-evt"]
+    failed = queue.failed_job_registry.get_job_ids()
+    assert failed == [unknown_is_queued_too.json()["job_id"]]
+
+
+def test_an_unreachable_store_is_503_with_retry_after(store: Any) -> None:
+    from igniter_nb.stores import RedisStore
+    from tests.services import free_port
+
+    dead = RedisStore(f"redis://127.0.0.1:{free_port()}/0", namespace="hooks")
+    with TestClient(Starlette(routes=[payment_route(dead)])) as test_client:
+        response = post(test_client, body_for("o-15"))
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert response.json()["type"] == "ConnectionError"
