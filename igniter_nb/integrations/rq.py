@@ -10,7 +10,8 @@ call against its default store (``IGNITER_STORE_URL``)::
     job = enqueue_deliver_event(LeadWorkflow, "billing_data_fetched", correlation={"request_id": "r-1"},
                                 payload={"plan": "pro"}, idempotency_key="evt-9", queue=queue)
 
-    $ IGNITER_STORE_URL=postgresql+psycopg://... rq worker -S rq.serializers.JSONSerializer igniter
+    $ export IGNITER_STORE_URL=postgresql+psycopg://...
+    $ rq worker -S rq.serializers.JSONSerializer -w rq.worker.SimpleWorker igniter
 
 Transient store errors (a compare-and-set lost too often, a dropped connection) are retried with RQ's own
 ``Retry`` (``retry=`` per job, default ``Retry(max=3)``); every other failure goes straight to RQ's failed

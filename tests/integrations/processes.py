@@ -51,8 +51,8 @@ def serve(env: dict[str, str], log: Path) -> Iterator[str]:
 @contextlib.contextmanager
 def rq_workers(count: int, queue_name: str, redis_url: str, env: dict[str, str], log: Path, *,
                simple: bool = True, burst: bool = False) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """``count`` × ``rq worker -S json -w rq.worker.SimpleWorker --url <redis> <queue>``, as docs/integrations.md
-    says (``simple=False``: RQ's default forking worker)."""
+    """``count`` × ``rq worker -S rq.serializers.JSONSerializer -w rq.worker.SimpleWorker --url <redis> <queue>``,
+    as docs/integrations.md says (``simple=False``: RQ's default forking worker)."""
     options = ["-w", "rq.worker.SimpleWorker"] if simple else []
     if burst:
         options.append("--burst")
@@ -61,8 +61,8 @@ def rq_workers(count: int, queue_name: str, redis_url: str, env: dict[str, str],
         try:
             for n in range(count):
                 procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "rq.cli", "worker", "-S", "json", *options, "--url", redis_url, "--name",
-                     f"{queue_name}-w{n}", queue_name], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT))
+                    [sys.executable, "-m", "rq.cli", "worker", "-S", "rq.serializers.JSONSerializer", *options,
+                     "--url", redis_url, "--name", f"{queue_name}-w{n}", queue_name], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT))
             yield procs
         finally:
             _stop(procs)
