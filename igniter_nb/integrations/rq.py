@@ -118,7 +118,7 @@ def enqueue_deliver_event(contract: Any, event: str, *, correlation: Mapping[str
     if idempotency_key is not None and (not isinstance(idempotency_key, str) or not idempotency_key.strip()):
         raise ValueError(f"idempotency_key must be a non-empty string, got {idempotency_key!r}")
     job_options = dict(job_options)
-    job_id = job_options.setdefault("job_id", uuid.uuid4().hex)
+    job_id = job_options["job_id"] = job_options.get("job_id") or uuid.uuid4().hex
     kwargs = {
         "contract": path,
         "event": event,
