@@ -75,7 +75,9 @@ def __getattr__(name: str) -> Any:
 
         return llm
     if name == "integrations":
-        raise AttributeError(f"igniter_nb.{name} is not implemented yet (see README: What works today)")
+        import igniter_nb.integrations as integrations
+
+        return integrations
     raise AttributeError(f"module 'igniter_nb' has no attribute {name!r}")
 
 
