@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +50,12 @@ def add_new_command(commands: Any) -> None:
 
 
 def _new_contract(args: argparse.Namespace) -> int:
-    from igniter_nb.scaffold import ScaffoldError, new_contract
+    from igniter_nb.scaffold import new_contract
 
-    try:
+    with _refusals():
         written = new_contract(args.name, inputs=args.inputs, correlate_by=args.correlate_by, awaits=args.awaits,
                                outputs=args.outputs, directory=args.dir, tests_directory=args.tests_dir,
                                notebooks_directory=args.notebooks_dir)
-    except ScaffoldError as exc:
-        from igniter_nb.cli import CommandError
-
-        raise CommandError(str(exc)) from exc
     _report(written)
     test = next(p for p in written if p.name.startswith("test_"))
     notebook = next(p for p in written if p.suffix == ".ipynb")
@@ -66,17 +64,27 @@ def _new_contract(args: argparse.Namespace) -> int:
 
 
 def _new_project(args: argparse.Namespace) -> int:
-    from igniter_nb.scaffold import ScaffoldError, new_project
+    from igniter_nb.scaffold import new_project
 
-    try:
+    with _refusals():
         written = new_project(args.name, directory=args.dir)
-    except ScaffoldError as exc:
-        from igniter_nb.cli import CommandError
-
-        raise CommandError(str(exc)) from exc
     _report(written)
     print(f"next: cd {Path(args.dir) / args.name} && make install test serve  (README.md says more)")
     return 0
+
+
+@contextlib.contextmanager
+def _refusals() -> Iterator[None]:
+    """A refusal, or a write that failed (and was undone), becomes the command's error message (exit code 2)."""
+    from igniter_nb.cli import CommandError
+    from igniter_nb.scaffold import ScaffoldError
+
+    try:
+        yield
+    except ScaffoldError as exc:
+        raise CommandError(str(exc)) from exc
+    except OSError as exc:
+        raise CommandError(f"writing failed and nothing was kept: {exc}") from exc
 
 
 def _report(written: list[Path]) -> None:
