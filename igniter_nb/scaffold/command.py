@@ -57,8 +57,15 @@ def _new_contract(args: argparse.Namespace) -> int:
                                outputs=args.outputs, directory=args.dir, tests_directory=args.tests_dir,
                                notebooks_directory=args.notebooks_dir)
     _report(written)
-    test = next(p for p in written if p.name.startswith("test_"))
-    notebook = next(p for p in written if p.suffix == ".ipynb")
+    module, test, notebook = written
+    if test.parent != module.parent or notebook.parent != module.parent:
+        from igniter_nb.scaffold.generate import package_path
+
+        package = package_path(module.parent)
+        root = module.parent.resolve().parents[package.count(".")] if package else module.parent
+        dotted = f"{package}.{module.stem}" if package else module.stem
+        print(f"note: the test and the notebook import {dotted}: run them with {root} importable (installed, on "
+              "PYTHONPATH, or in pytest's `pythonpath` setting)")
     print(f"next: pytest {test}  |  pytest --nbval-lax {notebook}  |  jupyter lab {notebook}")
     return 0
 

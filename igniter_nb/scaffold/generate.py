@@ -33,7 +33,8 @@ def new_contract(name: str, *, inputs: Sequence[str], correlate_by: Sequence[str
                  tests_directory: str | os.PathLike[str] | None = None,
                  notebooks_directory: str | os.PathLike[str] | None = None) -> list[Path]:
     """Write ``<module>.py`` (contract class ``name``), ``test_<module>.py`` and ``<module>.ipynb`` — into
-    ``directory``, or the test and the notebook into their own directories — and return the paths written.
+    ``directory``, or the test and the notebook into their own directories — and return the three paths, in
+    that order.
 
     Raises :class:`ScaffoldError` listing every problem (bad or clashing names, a missing directory, a file
     that exists) before anything is written. A ``directory`` inside a package (it has ``__init__.py``) gets

@@ -112,6 +112,15 @@ def test_inside_a_package_the_imports_are_dotted(tmp_path: Path) -> None:
     assert "from shop.orders.json import Json" in (package / "test_json.py").read_text()
 
 
+def test_a_test_written_apart_from_its_module_comes_with_a_note(tmp_path: Path, capsys: Any) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "tests").mkdir()
+    assert new("contract", *LEAD, "--dir", str(tmp_path / "src"), "--tests-dir", str(tmp_path / "tests")) == 0
+    out = capsys.readouterr().out
+    assert f"note: the test and the notebook import lead_workflow: run them with {tmp_path / 'src'} importable" in out
+    assert tree(tmp_path) == ["src/lead_workflow.ipynb", "src/lead_workflow.py", "tests/test_lead_workflow.py"]
+
+
 def test_argparse_refuses_missing_inputs_and_empty_lists(capsys: Any) -> None:
     for args in (["contract", "Lead"], ["contract", "Lead", "--inputs"], ["contract", "Lead", "--inputs", "a",
                                                                           "--outputs"], ["project"], []):
