@@ -2,6 +2,7 @@
 imports what it needs only when it runs, so ``igniter-nb --help`` and ``--version`` work on a plain install.
 
     igniter-nb serve myapp.contracts:CONTRACTS --store sqlite:///igniter.db --workers 2 --token-env IGNITER_TOKEN
+    igniter-nb new contract LeadWorkflow --inputs request_id --correlate-by request_id --awaits crm_received
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from igniter_nb import __version__
+from igniter_nb.scaffold.command import add_new_command
 
 
 class CommandError(Exception):
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"igniter-nb {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_serve_command(commands)
+    add_new_command(commands)
     return parser
 
 
