@@ -15,7 +15,7 @@ start a second execution. Both clients return the server's JSON as plain dicts (
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError
+from igniter_nb.server.follow import READ_TIMEOUT, StreamMessage, afollow, follow
 
 _CONTEXT_FROM_BODY = ("graph", "node", "path", "execution_id")
 
@@ -67,9 +68,14 @@ class _Api:
                      text=format in ("svg", "mermaid"))
 
     @staticmethod
-    def execute(name: str, inputs: Mapping[str, Any] | None) -> _Call:
-        return _Call("POST", f"/v1/contracts/{_segment(name, 'contract name')}/execute",
-                     json={"inputs": dict(inputs or {})}, repeatable=False)
+    def execute(name: str, inputs: Mapping[str, Any] | None, callback_url: str | None,
+                callback_token: str | None) -> _Call:
+        body: dict[str, Any] = {"inputs": dict(inputs or {})}
+        if (callback_url is None) != (callback_token is None):
+            raise ValueError("give callback_url and callback_token together (or neither)")
+        if callback_url is not None:
+            body["callback"] = {"url": callback_url, "token": callback_token}
+        return _Call("POST", f"/v1/contracts/{_segment(name, 'contract name')}/execute", json=body, repeatable=False)
 
     @staticmethod
     def deliver_event(name: str, event: str, correlation: Mapping[str, Any], payload: Any,
@@ -83,6 +89,17 @@ class _Api:
     @staticmethod
     def status(execution_id: str) -> _Call:
         return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}")
+
+    @staticmethod
+    def resume(execution_id: str, token: str, value: Any) -> _Call:
+        if not isinstance(token, str) or not token:
+            raise ValueError(f"token must be a non-empty str, got {token!r:.80}")
+        return _Call("POST", f"/v1/executions/{_segment(execution_id, 'execution id')}/resume",
+                     json={"token": token, "value": value}, repeatable=False)
+
+    @staticmethod
+    def events(execution_id: str) -> _Call:
+        return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}/events")
 
     @staticmethod
     def history(execution_id: str) -> _Call:
@@ -183,9 +200,12 @@ class Client(_ClientBase):
         """A contract's graph: a dict (JSON), or SVG / Mermaid text with ``format="svg"`` / ``"mermaid"``."""
         return self._send(_Api.contract(name, format))
 
-    def execute(self, name: str, inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Run contract ``name`` (a workflow starts); the execution view. Never retried."""
-        return dict(self._send(_Api.execute(name, inputs)))
+    def execute(self, name: str, inputs: Mapping[str, Any] | None = None, *, callback_url: str | None = None,
+                callback_token: str | None = None) -> dict[str, Any]:
+        """Run contract ``name`` (a workflow starts); the execution view. Never retried. With ``callback_url`` and
+        ``callback_token``, an execution that does not finish at once is reported to the URL when it does
+        (``POST`` of its execution view, ``Authorization: Bearer <callback_token>``; see docs/server.md)."""
+        return dict(self._send(_Api.execute(name, inputs, callback_url, callback_token)))
 
     def deliver_event(self, name: str, *, event: str, correlation: Mapping[str, Any], payload: Any = None,
                       idempotency_key: str | None = None) -> dict[str, Any]:
@@ -205,6 +225,18 @@ class Client(_ClientBase):
     def history(self, execution_id: str) -> list[dict[str, Any]]:
         """Every stored version of an execution, oldest first: ``[{version, status, updated_at, snapshot}]``."""
         return list(self._send(_Api.history(execution_id))["versions"])
+
+    def resume(self, execution_id: str, token: str, value: Any = None) -> dict[str, Any]:
+        """Resume the node of ``execution_id`` pending on ``token`` with ``value``; the updated execution view.
+        Never retried (a repeat would be refused with 409)."""
+        return dict(self._send(_Api.resume(execution_id, token, value)))
+
+    def events(self, execution_id: str, last_event_id: int | str | None = None, *, reconnects: int = 5,
+               read_timeout: float = READ_TIMEOUT) -> Iterator[StreamMessage]:
+        """Follow an execution live: its events (each once, in ``seq`` order, after ``last_event_id``), ``status``
+        messages, and ``end`` when it finishes. A dropped connection is re-opened with ``Last-Event-ID``;
+        ``reconnects`` failed attempts in a row raise ``RemoteConnectionError``."""
+        return follow(self, _Api.events(execution_id), last_event_id, reconnects, read_timeout)
 
     def close(self) -> None:
         self._repeatable.close()
@@ -251,8 +283,9 @@ class AsyncClient(_ClientBase):
     async def contract(self, name: str, format: str | None = None) -> Any:
         return await self._send(_Api.contract(name, format))
 
-    async def execute(self, name: str, inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        return dict(await self._send(_Api.execute(name, inputs)))
+    async def execute(self, name: str, inputs: Mapping[str, Any] | None = None, *, callback_url: str | None = None,
+                      callback_token: str | None = None) -> dict[str, Any]:
+        return dict(await self._send(_Api.execute(name, inputs, callback_url, callback_token)))
 
     async def deliver_event(self, name: str, *, event: str, correlation: Mapping[str, Any], payload: Any = None,
                             idempotency_key: str | None = None) -> dict[str, Any]:
@@ -267,6 +300,14 @@ class AsyncClient(_ClientBase):
 
     async def history(self, execution_id: str) -> list[dict[str, Any]]:
         return list((await self._send(_Api.history(execution_id)))["versions"])
+
+    async def resume(self, execution_id: str, token: str, value: Any = None) -> dict[str, Any]:
+        return dict(await self._send(_Api.resume(execution_id, token, value)))
+
+    def events(self, execution_id: str, last_event_id: int | str | None = None, *, reconnects: int = 5,
+               read_timeout: float = READ_TIMEOUT) -> AsyncIterator[StreamMessage]:
+        """:meth:`Client.events` as an async iterator (``async for message in client.events(...)``)."""
+        return afollow(self, _Api.events(execution_id), last_event_id, reconnects, read_timeout)
 
     async def aclose(self) -> None:
         await self._repeatable.aclose()
@@ -283,4 +324,4 @@ class AsyncClient(_ClientBase):
         await self.aclose()
 
 
-__all__ = ["AsyncClient", "Client", "RemoteConnectionError", "RemoteError"]
+__all__ = ["AsyncClient", "Client", "RemoteConnectionError", "RemoteError", "StreamMessage"]

@@ -1,0 +1,161 @@
+"""Callbacks, the reporting side: a caller asked to hear when an execution finishes (a remote node of another
+server does, see ``remote.py``); this server tells it.
+
+``POST /v1/contracts/{name}/execute`` with ``callback: {url, token}`` records the request in the execution's own
+event log (a ``callback_registered`` event — it travels with the execution through the store, so whichever
+worker or server finishes it later sees it). When a route of any server sharing the store finishes the execution
+(event delivery, resume, a remote callback), the route schedules :func:`send_due` **after the save and off the
+request path**: it POSTs the execution view to the URL with ``Authorization: Bearer <token>``, retrying
+connection errors, timeouts, 404, 409, 429 and 5xx with back-off (0.5 s, doubling, at most 8 s), and records the
+result in the execution's log (``callback_sent`` / ``callback_failed``) and the ``igniter_nb.server`` log.
+
+The token is what lets the receiver trust the callback; the execution's stored log keeps it so it can be sent
+later, and the server's own answers (the live stream, history) show it as ``"<redacted>"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from igniter_nb.errors import ConcurrencyError
+
+log = logging.getLogger("igniter_nb.server")
+
+REGISTERED = "callback_registered"
+SENT = "callback_sent"
+FAILED = "callback_failed"
+FINISHED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+#: Retries after the first attempt, unless the app says otherwise (``create_app(callback_retries=...)``).
+RETRIES = 5
+FIRST_DELAY, MAX_DELAY = 0.5, 8.0
+TIMEOUT = 10.0
+_RETRY_STATUSES = frozenset({404, 408, 409, 425, 429})
+REDACTED = "<redacted>"
+_MAX_ATTEMPTS = 50  # compare-and-set saves of a result record before giving up
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """One registered callback of one execution: ``registration`` is the seq of its ``callback_registered``."""
+
+    execution_id: str
+    registration: int
+    url: str
+    token: str
+
+
+def register(contract: Any, url: str, token: str) -> None:
+    """Record that ``url`` wants to hear when ``contract``'s execution finishes (saved with the execution)."""
+    contract.execution.bus.emit(REGISTERED, payload={"url": url, "token": token})
+
+
+def due(contract: Any, status: str) -> list[Callback]:
+    """The callbacks of a finished execution that were not reported yet (none while it is not finished)."""
+    if status not in FINISHED:
+        return []
+    events = contract.execution.bus.events
+    registered = [e for e in events if e.type == REGISTERED]
+    if not registered:
+        return []
+    reported = {e.payload.get("registration") for e in events if e.type in (SENT, FAILED)}
+    return [Callback(contract.execution_id, e.seq, str(e.payload["url"]), str(e.payload["token"]))
+            for e in registered if e.seq not in reported]
+
+
+def redact_event(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A stored event as the server shows it: a callback registration without its token."""
+    payload = event.get("payload")
+    if event.get("type") == REGISTERED and isinstance(payload, Mapping) and "token" in payload:
+        return {**event, "payload": {**payload, "token": REDACTED}}
+    return event
+
+
+def redact_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """``snapshot`` with its callback registrations redacted (the events list is replaced, not changed)."""
+    events = snapshot.get("events")
+    if isinstance(events, list) and any(isinstance(e, Mapping) and e.get("type") == REGISTERED for e in events):
+        snapshot["events"] = [redact_event(e) if isinstance(e, Mapping) else e for e in events]
+    return snapshot
+
+
+# ----------------------------------------------------------------------------------------------- sending
+
+
+def post(callback: Callback, view: Mapping[str, Any], *, retries: int = RETRIES,
+         sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """POST ``view`` to the callback URL until it is accepted or ``retries`` retries are spent; what happened."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {callback.token}"}
+    attempts = 0
+    delay = FIRST_DELAY
+    problem = ""
+    with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as http:
+        while True:
+            attempts += 1
+            retry = True
+            try:
+                response = http.post(callback.url, json=dict(view), headers=headers)
+            except httpx.HTTPError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.is_success:
+                    return {"sent": True, "attempts": attempts, "status_code": response.status_code}
+                problem = f"HTTP {response.status_code}: {response.text[:300]}"
+                retry = response.status_code in _RETRY_STATUSES or response.status_code >= 500
+                if not retry:
+                    return {"sent": False, "attempts": attempts, "status_code": response.status_code,
+                            "error": problem}
+            if attempts > retries:
+                return {"sent": False, "attempts": attempts, "error": problem}
+            sleep(delay)
+            delay = min(delay * 2, MAX_DELAY)
+
+
+def send_due(store: Any, cls: Any, callbacks: list[Callback], view: Mapping[str, Any], *,
+             retries: int = RETRIES) -> list[dict[str, Any]]:
+    """Report ``view`` (the finished execution) to each callback, and record each result in the execution's log.
+
+    Blocking (HTTP with back-off, then store writes): a server runs it in a worker thread after answering."""
+    results = []
+    for callback in callbacks:
+        result = post(callback, view, retries=retries)
+        result["registration"] = callback.registration
+        result["url"] = callback.url
+        if result["sent"]:
+            log.info("callback of execution %s sent to %s (%d attempt(s))", callback.execution_id, callback.url,
+                     result["attempts"])
+        else:
+            log.warning("callback of execution %s to %s failed after %d attempt(s): %s", callback.execution_id,
+                        callback.url, result["attempts"], result["error"])
+        _record(store, cls, callback, result)
+        results.append(result)
+    return results
+
+
+def _record(store: Any, cls: Any, callback: Callback, result: dict[str, Any]) -> None:
+    from igniter_nb.runtime.snapshot import restore_record
+    from igniter_nb.runtime.store_runner import persist
+
+    kind = SENT if result["sent"] else FAILED
+    for _ in range(_MAX_ATTEMPTS):
+        try:
+            contract = restore_record(cls, store.record(callback.execution_id), store=store)
+            contract.execution.bus.emit(kind, payload=dict(result))
+            persist(contract.execution, store)
+            return
+        except ConcurrencyError:
+            continue
+        except Exception:  # the report itself went out; a store that fails here must not lose the log line
+            log.exception("could not record the callback result of execution %s", callback.execution_id)
+            return
+    log.warning("could not record the callback result of execution %s: %d conflicting saves in a row",
+                callback.execution_id, _MAX_ATTEMPTS)
+
+
+__all__ = ["FAILED", "REGISTERED", "SENT", "Callback", "due", "post", "redact_event", "redact_snapshot", "register",
+           "send_due"]
