@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException
 
+from igniter_nb.server import callbacks
 from igniter_nb.server.callbacks import RETRIES, send_due
 from igniter_nb.server.limits import BodySizeLimit
 from igniter_nb.server.models import (
@@ -101,12 +103,14 @@ class CallbackReports:
         self.store = store
         self.retries = retries
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.stopping = threading.Event()
 
     def send(self, answer: Answer) -> None:
         if not answer.callbacks:
             return
         task = asyncio.get_running_loop().create_task(asyncio.to_thread(
-            send_due, self.store, answer.contract_class, list(answer.callbacks), answer.view, retries=self.retries))
+            send_due, self.store, answer.contract_class, list(answer.callbacks), answer.view, retries=self.retries,
+            stop=self.stopping))
         self.tasks.add(task)
         task.add_done_callback(self._done)
 
@@ -116,10 +120,13 @@ class CallbackReports:
             log.error("sending callbacks failed", exc_info=task.exception())
 
     async def drain(self, timeout: float) -> None:
+        """Give callbacks in flight ``timeout`` seconds, then stop their retries (each records its failure)."""
         if self.tasks:
             _, pending = await asyncio.wait(set(self.tasks), timeout=timeout)
             if pending:
-                log.warning("%d callback report(s) still running at shutdown", len(pending))
+                log.warning("%d callback report(s) still retrying at shutdown: stopping their retries", len(pending))
+                self.stopping.set()
+                await asyncio.wait(pending, timeout=callbacks.TIMEOUT + 1)
 
 
 async def _blocking(work: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> Response:

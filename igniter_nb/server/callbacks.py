@@ -16,8 +16,8 @@ later, and the server's own answers (the live stream, history) show it as ``"<re
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ FINISHED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
 #: Retries after the first attempt, unless the app says otherwise (``create_app(callback_retries=...)``).
 RETRIES = 5
 FIRST_DELAY, MAX_DELAY = 0.5, 8.0
-TIMEOUT = 10.0
+TIMEOUT = 5.0
 _RETRY_STATUSES = frozenset({404, 408, 409, 425, 429})
 REDACTED = "<redacted>"
 _MAX_ATTEMPTS = 50  # compare-and-set saves of a result record before giving up
@@ -86,8 +86,9 @@ def redact_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 
 def post(callback: Callback, view: Mapping[str, Any], *, retries: int = RETRIES,
-         sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
-    """POST ``view`` to the callback URL until it is accepted or ``retries`` retries are spent; what happened."""
+         stop: threading.Event | None = None) -> dict[str, Any]:
+    """POST ``view`` to the callback URL until it is accepted or ``retries`` retries are spent (or ``stop`` is set
+    during a back-off: the server is shutting down); what happened."""
     import httpx
 
     headers = {"Authorization": f"Bearer {callback.token}"}
@@ -112,18 +113,19 @@ def post(callback: Callback, view: Mapping[str, Any], *, retries: int = RETRIES,
                             "error": problem}
             if attempts > retries:
                 return {"sent": False, "attempts": attempts, "error": problem}
-            sleep(delay)
+            if (stop or threading.Event()).wait(delay):
+                return {"sent": False, "attempts": attempts, "error": f"{problem} (then the server shut down)"}
             delay = min(delay * 2, MAX_DELAY)
 
 
 def send_due(store: Any, cls: Any, callbacks: list[Callback], view: Mapping[str, Any], *,
-             retries: int = RETRIES) -> list[dict[str, Any]]:
+             retries: int = RETRIES, stop: threading.Event | None = None) -> list[dict[str, Any]]:
     """Report ``view`` (the finished execution) to each callback, and record each result in the execution's log.
 
     Blocking (HTTP with back-off, then store writes): a server runs it in a worker thread after answering."""
     results = []
     for callback in callbacks:
-        result = post(callback, view, retries=retries)
+        result = post(callback, view, retries=retries, stop=stop)
         result["registration"] = callback.registration
         result["url"] = callback.url
         if result["sent"]:

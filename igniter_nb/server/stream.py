@@ -34,7 +34,7 @@ FINISHED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
 #: Seconds between keep-alive comments; a client may treat twice this without a byte as a dropped connection.
 PING_SECONDS = 15.0
 #: The reconnection delay the stream suggests to browsers (``retry:``), in milliseconds.
-RETRY_MS = 2000
+RETRY_MS = 1000
 #: A stream with no new version for this long is closed (the client reconnects with ``Last-Event-ID``).
 IDLE_SECONDS = 300.0
 #: A client that does not take a message within this long is dropped.
