@@ -67,6 +67,15 @@ _E409: Responses = {409: {**_ERROR, "description": "Duplicate workflow or signal
 _E413: Responses = {413: {**_ERROR, "description": "The body is larger than the server's limit."}}
 _E422: Responses = {422: {**_ERROR, "description": "Invalid input, payload, event, parameter or body shape."}}
 _POST_ERRORS: Responses = {**_E400, **_E404, **_E409, **_E413, **_E422}
+_RESUME_ERRORS: Responses = {**_E400, **_E404, **_E413, **_E422, 409: {**_ERROR, "description": (
+    "Nothing is pending on that token (already resumed, or never pending), or the workflow finished; or a save "
+    "that kept losing to others.")}}
+_CALLBACK_ERRORS: Responses = {
+    **_RESUME_ERRORS,
+    401: {**_ERROR, "description": "Missing bearer token, or not the callback token this server gave with the call."},
+    409: {**_ERROR, "description": "No remote node of this execution waits for that remote execution (yet: the "
+                                   "caller retries), or the workflow finished."},
+}
 _STREAM: Responses = {
     200: {"description": "Server-sent events: `status` messages, one message per execution event (id = its seq), "
                          "then `end` once the execution finished. See docs/server.md, \"The live stream\".",
@@ -265,8 +274,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         return EventSourceResponse(stream.messages(), ping=PING_SECONDS, send_timeout=SEND_TIMEOUT)
 
     @router.post("/v1/executions/{execution_id}/resume", response_model=ExecutionView,
-                 responses={**_E400, **_E404, **_E409, **_E413, **_E422},
-                 summary="Resume a pending node of a stored execution by its token")
+                 responses=_RESUME_ERRORS, summary="Resume a pending node of a stored execution by its token")
     async def resume(execution_id: str, body: ResumeRequest) -> Response:
         return await answering(service.resume, execution_id, token=body.token, value=body.value)
 
@@ -277,7 +285,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
     router.add_api_route(
         "/v1/executions/{execution_id}/remote-callback", remote_callback, methods=["POST"],
         route_class_override=CallbackRoute, response_model=ExecutionView,
-        responses={**_E401, **_E400, **_E404, **_E409, **_E413, **_E422},
+        responses=_CALLBACK_ERRORS,
         summary="A remote server reports the execution a remote node of this one waits for",
         description="Authorized by the callback token this server gave with the call (`Authorization: Bearer "
                     "<callback token>`), not by the server's token. See docs/server.md, \"Remote nodes\".")

@@ -168,3 +168,29 @@ def test_execute_refuses_a_callback_that_is_not_an_http_url(pair: Any) -> None:
                             json={"inputs": {"text": "a"}, "callback": {"url": url, "token": token}}, timeout=10)
         assert answer.status_code == 422, (url, token)
     assert p.remote_store.list() == []
+
+
+def test_a_workflow_parent_resumed_by_callback_gets_its_workflow_status_and_events(live_app: Live) -> None:
+    remote_store = MemoryStore()
+    remote = live_app(ig.server.create_app(REMOTE, store=remote_store))
+
+    class Order(ig.Contract):
+        def define(c):
+            c.correlate_by("order_id")
+            c.input("order_id", type=str)
+            c.remote("check", contract="deferred", node=remote.url, inputs={"text": "order_id"})
+            c.output("check")
+
+    port = free_port()
+    parent_store = MemoryStore()
+    parent = live_app(ig.server.create_app({"order": Order}, store=parent_store, public_url=f"http://127.0.0.1:{port}"),
+                      port=port)
+    with ig.server.Client(parent.url) as client, ig.server.Client(remote.url) as remote_client:
+        run = client.execute("order", {"order_id": "o-1"})
+        assert run["status"] == "running" and run["correlation"] == {"order_id": "o-1"}  # own work outstanding
+        rid = run["pending"][0]["payload"]["remote_execution_id"]
+        remote_client.resume(rid, "review:o-1", 7)
+        view = _eventually(lambda: (v := client.status(run["execution_id"]))["status"] == "succeeded" and v)
+    assert view["outputs"] == {"check": {"score": 7}}
+    types = [e["type"] for e in parent_store.record(run["execution_id"]).snapshot["events"]]
+    assert types[-1] == "workflow_succeeded" and "remote_resumed" in types and "workflow_resumed" in types

@@ -240,3 +240,31 @@ def test_async_client_events(live_app: Any, store: Any) -> None:
     assert got[-1].kind == "end" and got[-1].data["status"] == "succeeded"
     seqs = [int(m.id or 0) for m in got if m.kind == "event"]
     assert seqs == sorted(set(seqs)) and seqs[0] == 1
+
+
+def test_stream_ends_when_the_execution_is_deleted(live_app: Any, store: Any) -> None:
+    server = live_app(ig.server.create_app(CONTRACTS, store=store))
+    with ig.server.Client(server.url, timeout=10) as client:
+        eid = client.execute("lead", {"request_id": "r-1"})["execution_id"]
+        got, thread = _follow_in_thread(client, eid)
+        _wait_for(lambda: any(m.kind == "status" for m in got))
+        store.delete(eid)
+        thread.join(10)
+        assert not thread.is_alive()
+    assert got[-1].kind == "end" and got[-1].data["reason"] == "deleted"
+
+
+def test_a_quiet_stream_is_closed_after_its_idle_time_without_end(live_app: Any, store: Any) -> None:
+    import httpx
+
+    server = live_app(ig.server.create_app(CONTRACTS, store=store, stream_idle_seconds=0.3))
+    with ig.server.Client(server.url, timeout=10) as client:
+        eid = client.execute("lead", {"request_id": "r-1"})["execution_id"]
+    with httpx.Client(timeout=10) as http, connect_sse(http, "GET", f"{server.url}/v1/executions/{eid}/events") as source:
+        messages = list(source.iter_sse())  # ends: the server closed it
+    assert messages[0].event == "status" and "end" not in [m.event for m in messages]
+    last = [m for m in messages if m.event == "message"][-1].id
+    with httpx.Client(timeout=10) as http, connect_sse(http, "GET", f"{server.url}/v1/executions/{eid}/events",
+                                                       headers={"Last-Event-ID": last}) as source:
+        again = list(source.iter_sse())
+    assert [m.event for m in again] == ["status"]  # reconnecting: nothing new, nothing repeated
