@@ -6,11 +6,13 @@
         client.deliver_event("lead", event="crm_received", correlation={"request_id": "r-1"},
                              payload={...}, idempotency_key="crm-r-1")
         client.status(run["execution_id"])["status"]
+        for message in client.events(run["execution_id"]):    # live: events, status, end (see follow.py)
+            ...
 
 Retries (``retries=N``) happen only on *connection* errors (the request never reached the server), through
 httpx's transport, and only for calls that are safe to repeat: every GET, and ``deliver_event`` when it has an
-idempotency key (the server answers a repeat with the same result). ``execute`` is never retried: a repeat could
-start a second execution. Both clients return the server's JSON as plain dicts (shapes in ``/openapi.json``).
+idempotency key (the server answers a repeat with the same result). ``execute`` and ``resume`` are never retried:
+a repeat could start a second execution, or be refused. Both clients return the server's JSON as plain dicts (shapes in ``/openapi.json``).
 """
 
 from __future__ import annotations
