@@ -253,10 +253,14 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
     async def execution(execution_id: str) -> Response:
         return await _blocking(service.read, execution_id)
 
-    @router.get("/v1/executions/{execution_id}/history", response_model=History, responses=_E404,
-                summary="Every stored version of an execution, oldest first")
-    async def history(execution_id: str) -> Response:
-        return await _blocking(service.history, execution_id)
+    @router.get("/v1/executions/{execution_id}/history", response_model=History, responses={**_E404, **_E422},
+                summary="Every stored version of an execution, oldest first (or only the latest)")
+    async def history(
+        execution_id: str,
+        latest: Annotated[bool, Query(description="Only the latest stored version (what a store's record holds).")]
+        = False,
+    ) -> Response:
+        return await _blocking(service.history, execution_id, latest=latest)
 
     @router.get("/v1/executions/{execution_id}/events", response_class=Response, responses={**_STREAM, **_E404,
                 **_E422}, summary="Follow an execution live (server-sent events; resume with Last-Event-ID)")

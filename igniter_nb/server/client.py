@@ -104,14 +104,24 @@ class _Api:
         return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}/events")
 
     @staticmethod
-    def history(execution_id: str) -> _Call:
-        return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}/history")
+    def history(execution_id: str, latest: bool = False) -> _Call:
+        return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}/history",
+                     {"latest": "true"} if latest else {})
 
     @staticmethod
     def executions(graph: str | None, status: str | None, limit: int | None, offset: int | None) -> _Call:
         params = {k: v for k, v in (("graph", graph), ("status", status), ("limit", limit), ("offset", offset))
                   if v is not None}
         return _Call("GET", "/v1/executions", params)
+
+
+def _record(execution_id: str, answer: Mapping[str, Any]) -> dict[str, Any]:
+    [latest] = answer["versions"]
+    snapshot = latest["snapshot"]
+    workflow = snapshot.get("workflow") if isinstance(snapshot.get("workflow"), Mapping) else {}
+    return {"execution_id": execution_id, "graph": snapshot.get("graph"), "status": latest["status"],
+            "correlation": (workflow or {}).get("correlation") or None, "version": latest["version"],
+            "updated_at": latest["updated_at"], "snapshot": snapshot}
 
 
 class _ClientBase:
@@ -228,6 +238,11 @@ class Client(_ClientBase):
         """Every stored version of an execution, oldest first: ``[{version, status, updated_at, snapshot}]``."""
         return list(self._send(_Api.history(execution_id))["versions"])
 
+    def record(self, execution_id: str) -> dict[str, Any]:
+        """The latest stored version of an execution, as a store's ``record`` holds it: ``{execution_id, graph,
+        status, correlation, version, updated_at, snapshot}`` (what store-reading tools need, over HTTP)."""
+        return _record(execution_id, self._send(_Api.history(execution_id, latest=True)))
+
     def resume(self, execution_id: str, token: str, value: Any = None) -> dict[str, Any]:
         """Resume the node of ``execution_id`` pending on ``token`` with ``value``; the updated execution view.
         Never retried (a repeat would be refused with 409)."""
@@ -302,6 +317,9 @@ class AsyncClient(_ClientBase):
 
     async def history(self, execution_id: str) -> list[dict[str, Any]]:
         return list((await self._send(_Api.history(execution_id)))["versions"])
+
+    async def record(self, execution_id: str) -> dict[str, Any]:
+        return _record(execution_id, await self._send(_Api.history(execution_id, latest=True)))
 
     async def resume(self, execution_id: str, token: str, value: Any = None) -> dict[str, Any]:
         return dict(await self._send(_Api.resume(execution_id, token, value)))

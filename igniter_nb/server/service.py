@@ -239,8 +239,10 @@ class ContractService:
                                                             "on a read")
         return view
 
-    def history(self, execution_id: str) -> dict[str, Any]:
-        records = self.store.history_records(self.record_id(execution_id))
+    def history(self, execution_id: str, *, latest: bool = False) -> dict[str, Any]:
+        """Every stored version, oldest first; with ``latest`` only the current one (one read, not the history)."""
+        eid = self.record_id(execution_id)
+        records = [self.store.record(eid)] if latest else self.store.history_records(eid)
         return {"execution_id": execution_id,
                 "versions": [{"version": r.version, "status": r.status, "updated_at": r.updated_at.isoformat(),
                               "snapshot": callbacks.redact_snapshot(r.snapshot)} for r in records]}
