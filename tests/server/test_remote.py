@@ -242,3 +242,26 @@ def test_remote_node_without_the_server_extra_names_the_extra_L19() -> None:
     status, message = done.stdout.splitlines()[:2]
     assert status == "failed ResolutionError"
     assert "pip install 'igniter_nb[server]'" in message and "node=sentiment" in message
+
+
+def test_sync_remote_resumes_a_remote_node_inside_a_composed_child(node2: Any) -> None:
+    server, remote_store = node2
+    child = article(server.url, "deferred")
+
+    class Parent(ig.Contract):
+        def define(c):
+            c.input("text", type=str)
+            c.compose("inner", contract=child, inputs={"text": "text"})
+            c.output("summary", source="inner.summary")
+
+    parent_store = MemoryStore()
+    contract = Parent({"text": "great"}, runner="store", store=parent_store)
+    assert contract.status == "pending" and contract.states["inner"]["status"] == "pending"
+    rid = contract.first_deferred().payload["remote_execution_id"]
+    with ig.server.Client(server.url) as remote:
+        remote.resume(rid, "review:great", 0.3)
+    [entry] = Parent.sync_remote(store=parent_store)
+    assert entry["action"] == "resumed" and entry["status"] == "succeeded"
+    resumed = Parent.restore_from_store(contract.execution_id, store=parent_store)
+    assert resumed.result.summary == {"score": 0.3, "tone": "neutral"}
+    assert len(remote_store.list(graph="DeferredScore")) == 1  # the child asked for the outcome, never re-ran it
