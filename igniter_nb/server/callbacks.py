@@ -53,17 +53,26 @@ def register(contract: Any, url: str, token: str) -> None:
     contract.execution.bus.emit(REGISTERED, payload={"url": url, "token": token})
 
 
+def _events(execution: Any) -> list[Mapping[str, Any]]:
+    """The execution's events as plain dicts (``seq``, ``type``, ``payload``): the stored form when it is complete
+    (just saved or restored: no decoding of a restored log, which would cost more than the delivery itself)."""
+    stored = execution.encoded_events
+    if len(stored) == execution.bus.count():
+        return stored  # type: ignore[no-any-return]
+    return [{"seq": e.seq, "type": e.type, "payload": e.payload} for e in execution.bus.events]
+
+
 def due(contract: Any, status: str) -> list[Callback]:
     """The callbacks of a finished execution that were not reported yet (none while it is not finished)."""
     if status not in FINISHED:
         return []
-    events = contract.execution.bus.events
-    registered = [e for e in events if e.type == REGISTERED]
+    events = _events(contract.execution)
+    registered = [e for e in events if e["type"] == REGISTERED]
     if not registered:
         return []
-    reported = {e.payload.get("registration") for e in events if e.type in (SENT, FAILED)}
-    return [Callback(contract.execution_id, e.seq, str(e.payload["url"]), str(e.payload["token"]))
-            for e in registered if e.seq not in reported]
+    reported = {(e.get("payload") or {}).get("registration") for e in events if e["type"] in (SENT, FAILED)}
+    return [Callback(contract.execution_id, int(e["seq"]), str(e["payload"]["url"]), str(e["payload"]["token"]))
+            for e in registered if e["seq"] not in reported]
 
 
 def redact_event(event: Mapping[str, Any]) -> Mapping[str, Any]:
