@@ -112,6 +112,8 @@ def post(callback: Callback, view: Mapping[str, Any], *, retries: int = RETRIES,
                 response = http.post(callback.url, json=dict(view), headers=headers)
             except httpx.HTTPError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # a URL httpx cannot even send to: retrying will not help
+                return {"sent": False, "attempts": attempts, "error": f"{type(exc).__name__}: {exc}"}
             else:
                 if response.is_success:
                     return {"sent": True, "attempts": attempts, "status_code": response.status_code}
