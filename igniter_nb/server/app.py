@@ -13,10 +13,8 @@ store calls never stall the event loop. See ``docs/server.md`` for every route, 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -28,8 +26,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException
 
-from igniter_nb.server import callbacks
-from igniter_nb.server.callbacks import RETRIES, send_due
+from igniter_nb.server.callbacks import RETRIES, CallbackReports
 from igniter_nb.server.limits import BodySizeLimit
 from igniter_nb.server.models import (
     ContractList,
@@ -102,42 +99,6 @@ def _resolve_store(store: Any) -> tuple[Any, bool]:
     return store, False
 
 
-class CallbackReports:
-    """The callbacks a router's changes made due, sent in worker threads after the answer went out; the tasks
-    are kept until they end (the app waits a little for them when it shuts down)."""
-
-    def __init__(self, store: Any, retries: int) -> None:
-        if type(retries) is not int or retries < 0:
-            raise ValueError(f"callback_retries must be an int >= 0, got {retries!r}")
-        self.store = store
-        self.retries = retries
-        self.tasks: set[asyncio.Task[Any]] = set()
-        self.stopping = threading.Event()
-
-    def send(self, answer: Answer) -> None:
-        if not answer.callbacks:
-            return
-        task = asyncio.get_running_loop().create_task(asyncio.to_thread(
-            send_due, self.store, answer.contract_class, list(answer.callbacks), answer.view, retries=self.retries,
-            stop=self.stopping))
-        self.tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("sending callbacks failed", exc_info=task.exception())
-
-    async def drain(self, timeout: float) -> None:
-        """Give callbacks in flight ``timeout`` seconds, then stop their retries (each records its failure)."""
-        if self.tasks:
-            _, pending = await asyncio.wait(set(self.tasks), timeout=timeout)
-            if pending:
-                log.warning("%d callback report(s) still retrying at shutdown: stopping their retries", len(pending))
-                self.stopping.set()
-                await asyncio.wait(pending, timeout=callbacks.TIMEOUT + 1)
-
-
 async def _blocking(work: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> Response:
     """Run ``work`` (it calls the store: blocking) in the threadpool and answer its JSON-safe dict.
 
@@ -146,6 +107,12 @@ async def _blocking(work: Callable[..., dict[str, Any]], *args: Any, **kwargs: A
     documentation, and the schemathesis tests check that every answer matches them.
     """
     return JSONResponse(await run_in_threadpool(work, *args, **kwargs))
+
+
+def _check_idle(seconds: float) -> float:
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 86_400:
+        raise ValueError(f"stream_idle_seconds must be a number of seconds from 0 to 86400, got {seconds!r:.80}")
+    return float(seconds)
 
 
 def check_public_url(public_url: str | None) -> str | None:
@@ -170,7 +137,7 @@ def create_router(contracts: Any, *, store: Any = None, token: str | None = None
     """
     service = ContractService(ServedContracts(contracts), _resolve_store(store)[0],
                               public_url=check_public_url(public_url))
-    return _router(service, token, CallbackReports(service.store, callback_retries), stream_idle_seconds)
+    return _router(service, token, CallbackReports(service.store, callback_retries), _check_idle(stream_idle_seconds))
 
 
 def _router(service: ContractService, token: str | None, reports: CallbackReports,
@@ -349,7 +316,7 @@ def create_app(
 
     app = FastAPI(title="igniter_nb", version=__version__, lifespan=lifespan, redoc_url=None,
                   description="Contracts and durable workflows over HTTP. Errors: `{error, type, ...context}`.")
-    app.include_router(_router(service, token, reports, stream_idle_seconds))
+    app.include_router(_router(service, token, reports, _check_idle(stream_idle_seconds)))
     app.add_exception_handler(HTTPException, _unmatched)
     app.add_exception_handler(RequestValidationError, _unmatched)
     app.add_exception_handler(Exception, _internal)

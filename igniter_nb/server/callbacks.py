@@ -15,6 +15,7 @@ later, and the server's own answers (the live stream, history) show it as ``"<re
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Mapping
@@ -150,6 +151,43 @@ def send_due(store: Any, cls: Any, callbacks: list[Callback], view: Mapping[str,
     return results
 
 
+class CallbackReports:
+    """How an app sends the callbacks a change made due (``Answer.callbacks``): :func:`send_due` in a worker
+    thread, started after the answer went out; the tasks are kept until they end (the app waits a little for them
+    when it shuts down, then stops their retries)."""
+
+    def __init__(self, store: Any, retries: int) -> None:
+        if type(retries) is not int or retries < 0:
+            raise ValueError(f"callback_retries must be an int >= 0, got {retries!r}")
+        self.store = store
+        self.retries = retries
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.stopping = threading.Event()
+
+    def send(self, answer: Any) -> None:
+        if not answer.callbacks:
+            return
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(
+            send_due, self.store, answer.contract_class, list(answer.callbacks), answer.view, retries=self.retries,
+            stop=self.stopping))
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sending callbacks failed", exc_info=task.exception())
+
+    async def drain(self, timeout: float) -> None:
+        """Give callbacks in flight ``timeout`` seconds, then stop their retries (each records its failure)."""
+        if self.tasks:
+            _, pending = await asyncio.wait(set(self.tasks), timeout=timeout)
+            if pending:
+                log.warning("%d callback report(s) still retrying at shutdown: stopping their retries", len(pending))
+                self.stopping.set()
+                await asyncio.wait(pending, timeout=TIMEOUT + 1)
+
+
 def _record(store: Any, cls: Any, callback: Callback, result: dict[str, Any]) -> None:
     from igniter_nb.runtime.snapshot import restore_record
     from igniter_nb.runtime.store_runner import persist
@@ -170,5 +208,5 @@ def _record(store: Any, cls: Any, callback: Callback, result: dict[str, Any]) ->
                 callback.execution_id, _MAX_ATTEMPTS)
 
 
-__all__ = ["FAILED", "REGISTERED", "SENT", "Callback", "due", "post", "redact_event", "redact_snapshot", "register",
+__all__ = ["FAILED", "REGISTERED", "SENT", "Callback", "CallbackReports", "due", "post", "redact_event", "redact_snapshot", "register",
            "send_due"]
