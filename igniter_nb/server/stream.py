@@ -133,6 +133,9 @@ class ExecutionStream:
                 if record.status in FINISHED:
                     yield self._end(record, "finished")
                     return
+        except SnapshotNotFoundError:  # deleted before the feed took its first look
+            yield self._end(latest, "deleted")
+            return
         except IgniterError as exc:  # deleted and saved anew under the same id, or the store failed: start over
             log.warning("stream of execution %s ended: %s", execution_id, exc)
             return
