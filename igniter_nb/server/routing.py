@@ -127,7 +127,7 @@ class StrictJSONRequest(Request):
 def bearer_token(authorization: str | None) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header value, or None."""
     scheme, _, given = (authorization or "").partition(" ")
-    return given.strip() or None if scheme.lower() == "bearer" else None
+    return (given.strip() or None) if scheme.lower() == "bearer" else None
 
 
 def bearer_token_matches(authorization: str | None, expected: bytes) -> bool:
