@@ -41,6 +41,9 @@ def add_serve_command(commands: Any) -> None:
                         help="larger request bodies get 413 (default: 1000000)")
     parser.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
                         help="allow browser calls from ORIGIN (repeatable; CORS is off by default)")
+    parser.add_argument("--public-url", metavar="URL", default=None,
+                        help="this server's base URL as other servers reach it; remote nodes then ask to be called "
+                             "back there when their remote execution finishes (default: no callbacks)")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     parser.set_defaults(run=_serve)
 
@@ -53,7 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         return serve(args.target, host=args.host, port=args.port, store=args.store, workers=args.workers,
                      token_env=args.token_env, max_body_bytes=args.max_body_bytes, cors_origins=args.cors_origin,
-                     log_level=args.log_level)
+                     log_level=args.log_level, public_url=args.public_url)
     except ServeError as exc:
         raise CommandError(str(exc)) from exc
 

@@ -300,6 +300,18 @@ class Contract(StatusFlags):
 
         return expire_due(cls, store, now)
 
+    @classmethod
+    def sync_remote(cls, store: Any = None, now: Any = None) -> list[dict[str, Any]]:
+        """Resume stored executions of this contract whose remote nodes wait for remote executions that have
+        finished (asks each remote server; compare-and-set saves); one entry per wait looked at (see
+        ``docs/server.md``, "Remote nodes"). Needs the ``server`` extra."""
+        try:
+            from igniter_nb.server.remote_sync import sync_remote
+        except ImportError as exc:
+            raise ImportError(f"sync_remote needs the igniter_nb[server] extra: pip install 'igniter_nb[server]' "
+                              f"({exc})") from exc
+        return sync_remote(cls, store, now)
+
     @property
     def workflow_status(self) -> str | None:
         """``running``/``waiting``/``succeeded``/``failed``/``cancelled``/``timed_out`` (None if not a workflow)."""

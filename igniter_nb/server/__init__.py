@@ -1,5 +1,6 @@
-"""``ig.server``: contracts and workflows over HTTP — the FastAPI app, its router, the CLI's app factory, and
-the ``Client``/``AsyncClient`` that call it. See ``docs/server.md``.
+"""``ig.server``: contracts and workflows over HTTP — the FastAPI app, its router, the CLI's app factory, the
+``Client``/``AsyncClient`` that call it (and follow an execution's live stream), and the runtime of remote nodes
+(``server/remote.py``, loaded by the runtime on first use). See ``docs/server.md``.
 
 Names load on first use: ``ig.server.Client`` needs only httpx, ``ig.server.create_app`` needs FastAPI.
 """
@@ -14,6 +15,7 @@ from igniter_nb.server.errors import RemoteConnectionError, RemoteError, Unknown
 if TYPE_CHECKING:
     from igniter_nb.server.app import create_app, create_router
     from igniter_nb.server.client import AsyncClient, Client
+    from igniter_nb.server.follow import StreamMessage
     from igniter_nb.server.limits import BodySizeLimit
 
 _LAZY = {
@@ -22,6 +24,7 @@ _LAZY = {
     "BodySizeLimit": "igniter_nb.server.limits",
     "Client": "igniter_nb.server.client",
     "AsyncClient": "igniter_nb.server.client",
+    "StreamMessage": "igniter_nb.server.follow",
 }
 
 
@@ -44,6 +47,7 @@ __all__ = [
     "Client",
     "RemoteConnectionError",
     "RemoteError",
+    "StreamMessage",
     "UnknownContractError",
     "create_app",
     "create_router",

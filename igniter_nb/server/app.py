@@ -17,14 +17,16 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException
 
+from igniter_nb.server.callbacks import RETRIES, CallbackReports
 from igniter_nb.server.limits import BodySizeLimit
 from igniter_nb.server.models import (
     ContractList,
@@ -37,10 +39,19 @@ from igniter_nb.server.models import (
     ExecutionView,
     Health,
     History,
+    RemoteOutcome,
+    ResumeRequest,
 )
-from igniter_nb.server.routing import IgniterRoute, error_response, http_error_response, validation_response
+from igniter_nb.server.routing import (
+    IgniterRoute,
+    bearer_token,
+    error_response,
+    http_error_response,
+    validation_response,
+)
 from igniter_nb.server.served import ServedContracts
-from igniter_nb.server.service import ContractService
+from igniter_nb.server.service import Answer, ContractService
+from igniter_nb.server.stream import IDLE_SECONDS, PING_SECONDS, SEND_TIMEOUT, ExecutionStream, opening, seen_everything
 
 log = logging.getLogger("igniter_nb.server")
 
@@ -53,6 +64,21 @@ _E409: Responses = {409: {**_ERROR, "description": "Duplicate workflow or signal
 _E413: Responses = {413: {**_ERROR, "description": "The body is larger than the server's limit."}}
 _E422: Responses = {422: {**_ERROR, "description": "Invalid input, payload, event, parameter or body shape."}}
 _POST_ERRORS: Responses = {**_E400, **_E404, **_E409, **_E413, **_E422}
+_RESUME_ERRORS: Responses = {**_E400, **_E404, **_E413, **_E422, 409: {**_ERROR, "description": (
+    "Nothing is pending on that token (already resumed, or never pending), or the workflow finished; or a save "
+    "that kept losing to others.")}}
+_CALLBACK_ERRORS: Responses = {
+    **_RESUME_ERRORS,
+    401: {**_ERROR, "description": "Missing bearer token, or not the callback token this server gave with the call."},
+    409: {**_ERROR, "description": "No remote node of this execution waits for that remote execution (yet: the "
+                                   "caller retries), or the workflow finished."},
+}
+_STREAM: Responses = {
+    200: {"description": "Server-sent events: `status` messages, one message per execution event (id = its seq), "
+                         "then `end` once the execution finished. See docs/server.md, \"The live stream\".",
+          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    204: {"description": "The execution finished and `Last-Event-ID` is its last event: nothing more will come."},
+}
 _GRAPH_CONTENT = {
     "application/json": {"schema": {"type": "object"}},
     "image/svg+xml": {"schema": {"type": "string"}},
@@ -83,20 +109,39 @@ async def _blocking(work: Callable[..., dict[str, Any]], *args: Any, **kwargs: A
     return JSONResponse(await run_in_threadpool(work, *args, **kwargs))
 
 
-def create_router(contracts: Any, *, store: Any = None, token: str | None = None) -> APIRouter:
+def _check_idle(seconds: float) -> float:
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 86_400:
+        raise ValueError(f"stream_idle_seconds must be a number of seconds from 0 to 86400, got {seconds!r:.80}")
+    return float(seconds)
+
+
+def check_public_url(public_url: str | None) -> str | None:
+    if public_url is None:
+        return None
+    parts = urlsplit(public_url) if isinstance(public_url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"public_url must be this server's http:// or https:// base URL, got {public_url!r:.200}")
+    return public_url.rstrip("/")
+
+
+def create_router(contracts: Any, *, store: Any = None, token: str | None = None, public_url: str | None = None,
+                  callback_retries: int = RETRIES, stream_idle_seconds: float = IDLE_SECONDS) -> APIRouter:
     """The API's routes as an ``APIRouter`` to include in an app of your own.
 
     ``contracts``: ``{name: ContractClass}``, a mapping (registry), a list of classes or one class. ``store``: a
     store object, a store URL, or None for the configured default store (``ig.configure`` /
     ``IGNITER_STORE_URL``) — the same store the rest of the process uses. ``token``: when given, every route
-    requires ``Authorization: Bearer <token>``. The body-size limit is a middleware
-    (:class:`~igniter_nb.server.limits.BodySizeLimit`): ``create_app`` adds it; add it to your own app too.
+    requires ``Authorization: Bearer <token>``. ``public_url``, ``callback_retries``, ``stream_idle_seconds``: see
+    :func:`create_app`. The body-size limit is a middleware (:class:`~igniter_nb.server.limits.BodySizeLimit`):
+    ``create_app`` adds it; add it to your own app too.
     """
-    service = ContractService(ServedContracts(contracts), _resolve_store(store)[0])
-    return _router(service, token)
+    service = ContractService(ServedContracts(contracts), _resolve_store(store)[0],
+                              public_url=check_public_url(public_url))
+    return _router(service, token, CallbackReports(service.store, callback_retries), _check_idle(stream_idle_seconds))
 
 
-def _router(service: ContractService, token: str | None) -> APIRouter:
+def _router(service: ContractService, token: str | None, reports: CallbackReports,
+            stream_idle_seconds: float) -> APIRouter:
     if token is not None and (not isinstance(token, str) or not token):
         raise ValueError("token must be a non-empty str (or None for no authentication)")
     route_class: type[IgniterRoute] = IgniterRoute
@@ -111,6 +156,15 @@ def _router(service: ContractService, token: str | None) -> APIRouter:
         auth = [Depends(HTTPBearer(auto_error=False, description="`Authorization: Bearer <token>`"))]
     common: Responses = {**(_E401 if token else {})}
     router = APIRouter(route_class=route_class, dependencies=auth, responses=common, strict_content_type=False)
+
+    class CallbackRoute(route_class):  # type: ignore[misc, valid-type]
+        own_bearer = True  # the callback token, not the server's: a remote server does not know the latter
+
+    async def answering(work: Callable[..., Answer], *args: Any, **kwargs: Any) -> Response:
+        """Run a change in the threadpool, answer its view, then send the callbacks it made due."""
+        answer = await run_in_threadpool(work, *args, **kwargs)
+        reports.send(answer)
+        return JSONResponse(answer.view)
     store_name = type(service.store).__name__
     contract_list = {"contracts": service.catalog}
 
@@ -141,12 +195,13 @@ def _router(service: ContractService, token: str | None) -> APIRouter:
     @router.post("/v1/contracts/{name}/execute", response_model=ExecutionView, responses=_POST_ERRORS,
                  summary="Run a contract (start a workflow when it has correlation keys)")
     async def execute(name: str, body: ExecuteRequest | None = None) -> Response:
-        return await _blocking(service.execute, name, body.inputs if body is not None else {})
+        callback = body.callback.model_dump() if body is not None and body.callback is not None else None
+        return await answering(service.execute, name, body.inputs if body is not None else {}, callback)
 
     @router.post("/v1/contracts/{name}/events", response_model=ExecutionView, responses=_POST_ERRORS,
                  summary="Deliver an awaited event to the active workflow with this correlation")
     async def deliver_event(name: str, body: EventRequest) -> Response:
-        return await _blocking(service.deliver, name, event=body.event, correlation=body.correlation,
+        return await answering(service.deliver, name, event=body.event, correlation=body.correlation,
                                payload=body.payload, idempotency_key=body.idempotency_key)
 
     @router.get("/v1/executions", response_model=ExecutionPage, responses=_E422,
@@ -165,14 +220,46 @@ def _router(service: ContractService, token: str | None) -> APIRouter:
     async def execution(execution_id: str) -> Response:
         return await _blocking(service.read, execution_id)
 
-    @router.get("/v1/executions/{execution_id}/history", response_model=History, responses=_E404,
-                summary="Every stored version of an execution, oldest first")
-    async def history(execution_id: str) -> Response:
-        return await _blocking(service.history, execution_id)
+    @router.get("/v1/executions/{execution_id}/history", response_model=History, responses={**_E404, **_E422},
+                summary="Every stored version of an execution, oldest first (or only the latest)")
+    async def history(
+        execution_id: str,
+        latest: Annotated[bool, Query(description="Only the latest stored version (what a store's record holds).")]
+        = False,
+    ) -> Response:
+        return await _blocking(service.history, execution_id, latest=latest)
 
-    # The live stream, GET /v1/executions/{execution_id}/events (server-sent events fed by the stores' change
-    # feed), belongs here, beside the other execution routes.
+    @router.get("/v1/executions/{execution_id}/events", response_class=Response, responses={**_STREAM, **_E404,
+                **_E422}, summary="Follow an execution live (server-sent events; resume with Last-Event-ID)")
+    async def execution_events(
+        execution_id: str,
+        last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=2**53, description=(
+            "The seq of the last event received: the stream continues after it."))] = None,
+    ) -> Response:
+        from sse_starlette import EventSourceResponse
 
+        record = await run_in_threadpool(opening, service.store, service.record_id(execution_id), last_event_id)
+        if seen_everything(record, last_event_id):
+            return Response(status_code=204)
+        stream = ExecutionStream(service.store, record, last_event_id, idle_seconds=stream_idle_seconds)
+        return EventSourceResponse(stream.messages(), ping=PING_SECONDS, send_timeout=SEND_TIMEOUT)
+
+    @router.post("/v1/executions/{execution_id}/resume", response_model=ExecutionView,
+                 responses=_RESUME_ERRORS, summary="Resume a pending node of a stored execution by its token")
+    async def resume(execution_id: str, body: ResumeRequest) -> Response:
+        return await answering(service.resume, execution_id, token=body.token, value=body.value)
+
+    async def remote_callback(execution_id: str, body: RemoteOutcome, request: Request) -> Response:
+        capability = bearer_token(request.headers.get("authorization")) or ""
+        return await answering(service.remote_callback, execution_id, body.model_dump(), capability)
+
+    router.add_api_route(
+        "/v1/executions/{execution_id}/remote-callback", remote_callback, methods=["POST"],
+        route_class_override=CallbackRoute, response_model=ExecutionView,
+        responses=_CALLBACK_ERRORS,
+        summary="A remote server reports the execution a remote node of this one waits for",
+        description="Authorized by the callback token this server gave with the call (`Authorization: Bearer "
+                    "<callback token>`), not by the server's token. See docs/server.md, \"Remote nodes\".")
     return router
 
 
@@ -201,18 +288,27 @@ def create_app(
     token: str | None = None,
     max_body_bytes: int = 1_000_000,
     cors_origins: Sequence[str] | None = None,
+    public_url: str | None = None,
+    callback_retries: int = RETRIES,
+    stream_idle_seconds: float = IDLE_SECONDS,
 ) -> FastAPI:
     """A FastAPI app serving ``contracts`` (see :func:`create_router` for ``contracts``, ``store``, ``token``).
 
     ``max_body_bytes``: larger request bodies get 413 (counted as they arrive, chunked ones too).
     ``cors_origins``: origins allowed to call from a browser; CORS stays off unless given.
+    ``public_url``: this server's base URL as other servers reach it (``http://host:port``); when set, remote
+    nodes of the executions it runs ask the remote server to call back here when they finish.
+    ``callback_retries``: retries of a callback this server sends (after the first attempt, with back-off).
+    ``stream_idle_seconds``: a live stream with no new version for this long is closed (clients reconnect).
     """
     resolved, owned = _resolve_store(store)
-    service = ContractService(ServedContracts(contracts), resolved)
+    service = ContractService(ServedContracts(contracts), resolved, public_url=check_public_url(public_url))
+    reports = CallbackReports(resolved, callback_retries)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await reports.drain(timeout=5.0)
         if owned:
             await run_in_threadpool(resolved.close)
 
@@ -220,7 +316,7 @@ def create_app(
 
     app = FastAPI(title="igniter_nb", version=__version__, lifespan=lifespan, redoc_url=None,
                   description="Contracts and durable workflows over HTTP. Errors: `{error, type, ...context}`.")
-    app.include_router(_router(service, token))
+    app.include_router(_router(service, token, reports, _check_idle(stream_idle_seconds)))
     app.add_exception_handler(HTTPException, _unmatched)
     app.add_exception_handler(RequestValidationError, _unmatched)
     app.add_exception_handler(Exception, _internal)

@@ -6,16 +6,18 @@
         client.deliver_event("lead", event="crm_received", correlation={"request_id": "r-1"},
                              payload={...}, idempotency_key="crm-r-1")
         client.status(run["execution_id"])["status"]
+        for message in client.events(run["execution_id"]):    # live: events, status, end (see follow.py)
+            ...
 
 Retries (``retries=N``) happen only on *connection* errors (the request never reached the server), through
 httpx's transport, and only for calls that are safe to repeat: every GET, and ``deliver_event`` when it has an
-idempotency key (the server answers a repeat with the same result). ``execute`` is never retried: a repeat could
-start a second execution. Both clients return the server's JSON as plain dicts (shapes in ``/openapi.json``).
+idempotency key (the server answers a repeat with the same result). ``execute`` and ``resume`` are never retried:
+a repeat could start a second execution, or be refused. Both clients return the server's JSON as plain dicts (shapes in ``/openapi.json``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -24,6 +26,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError
+from igniter_nb.server.follow import READ_TIMEOUT, StreamMessage, afollow, follow
 
 _CONTEXT_FROM_BODY = ("graph", "node", "path", "execution_id")
 
@@ -67,9 +70,14 @@ class _Api:
                      text=format in ("svg", "mermaid"))
 
     @staticmethod
-    def execute(name: str, inputs: Mapping[str, Any] | None) -> _Call:
-        return _Call("POST", f"/v1/contracts/{_segment(name, 'contract name')}/execute",
-                     json={"inputs": dict(inputs or {})}, repeatable=False)
+    def execute(name: str, inputs: Mapping[str, Any] | None, callback_url: str | None,
+                callback_token: str | None) -> _Call:
+        body: dict[str, Any] = {"inputs": dict(inputs or {})}
+        if (callback_url is None) != (callback_token is None):
+            raise ValueError("give callback_url and callback_token together (or neither)")
+        if callback_url is not None:
+            body["callback"] = {"url": callback_url, "token": callback_token}
+        return _Call("POST", f"/v1/contracts/{_segment(name, 'contract name')}/execute", json=body, repeatable=False)
 
     @staticmethod
     def deliver_event(name: str, event: str, correlation: Mapping[str, Any], payload: Any,
@@ -85,14 +93,35 @@ class _Api:
         return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}")
 
     @staticmethod
-    def history(execution_id: str) -> _Call:
-        return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}/history")
+    def resume(execution_id: str, token: str, value: Any) -> _Call:
+        if not isinstance(token, str) or not token:
+            raise ValueError(f"token must be a non-empty str, got {token!r:.80}")
+        return _Call("POST", f"/v1/executions/{_segment(execution_id, 'execution id')}/resume",
+                     json={"token": token, "value": value}, repeatable=False)
+
+    @staticmethod
+    def events(execution_id: str) -> _Call:
+        return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}/events")
+
+    @staticmethod
+    def history(execution_id: str, latest: bool = False) -> _Call:
+        return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}/history",
+                     {"latest": "true"} if latest else {})
 
     @staticmethod
     def executions(graph: str | None, status: str | None, limit: int | None, offset: int | None) -> _Call:
         params = {k: v for k, v in (("graph", graph), ("status", status), ("limit", limit), ("offset", offset))
                   if v is not None}
         return _Call("GET", "/v1/executions", params)
+
+
+def _record(execution_id: str, answer: Mapping[str, Any]) -> dict[str, Any]:
+    [latest] = answer["versions"]
+    snapshot = latest["snapshot"]
+    workflow = snapshot.get("workflow") if isinstance(snapshot.get("workflow"), Mapping) else {}
+    return {"execution_id": execution_id, "graph": snapshot.get("graph"), "status": latest["status"],
+            "correlation": (workflow or {}).get("correlation") or None, "version": latest["version"],
+            "updated_at": latest["updated_at"], "snapshot": snapshot}
 
 
 class _ClientBase:
@@ -183,9 +212,12 @@ class Client(_ClientBase):
         """A contract's graph: a dict (JSON), or SVG / Mermaid text with ``format="svg"`` / ``"mermaid"``."""
         return self._send(_Api.contract(name, format))
 
-    def execute(self, name: str, inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Run contract ``name`` (a workflow starts); the execution view. Never retried."""
-        return dict(self._send(_Api.execute(name, inputs)))
+    def execute(self, name: str, inputs: Mapping[str, Any] | None = None, *, callback_url: str | None = None,
+                callback_token: str | None = None) -> dict[str, Any]:
+        """Run contract ``name`` (a workflow starts); the execution view. Never retried. With ``callback_url`` and
+        ``callback_token``, an execution that does not finish at once is reported to the URL when it does
+        (``POST`` of its execution view, ``Authorization: Bearer <callback_token>``; see docs/server.md)."""
+        return dict(self._send(_Api.execute(name, inputs, callback_url, callback_token)))
 
     def deliver_event(self, name: str, *, event: str, correlation: Mapping[str, Any], payload: Any = None,
                       idempotency_key: str | None = None) -> dict[str, Any]:
@@ -205,6 +237,23 @@ class Client(_ClientBase):
     def history(self, execution_id: str) -> list[dict[str, Any]]:
         """Every stored version of an execution, oldest first: ``[{version, status, updated_at, snapshot}]``."""
         return list(self._send(_Api.history(execution_id))["versions"])
+
+    def record(self, execution_id: str) -> dict[str, Any]:
+        """The latest stored version of an execution, as a store's ``record`` holds it: ``{execution_id, graph,
+        status, correlation, version, updated_at, snapshot}`` (what store-reading tools need, over HTTP)."""
+        return _record(execution_id, self._send(_Api.history(execution_id, latest=True)))
+
+    def resume(self, execution_id: str, token: str, value: Any = None) -> dict[str, Any]:
+        """Resume the node of ``execution_id`` pending on ``token`` with ``value``; the updated execution view.
+        Never retried (a repeat would be refused with 409)."""
+        return dict(self._send(_Api.resume(execution_id, token, value)))
+
+    def events(self, execution_id: str, last_event_id: int | str | None = None, *, reconnects: int = 5,
+               read_timeout: float = READ_TIMEOUT) -> Iterator[StreamMessage]:
+        """Follow an execution live: its events (each once, in ``seq`` order, after ``last_event_id``), ``status``
+        messages, and ``end`` when it finishes. A dropped connection is re-opened with ``Last-Event-ID``;
+        ``reconnects`` failed attempts in a row raise ``RemoteConnectionError``."""
+        return follow(self, _Api.events(execution_id), last_event_id, reconnects, read_timeout)
 
     def close(self) -> None:
         self._repeatable.close()
@@ -251,8 +300,9 @@ class AsyncClient(_ClientBase):
     async def contract(self, name: str, format: str | None = None) -> Any:
         return await self._send(_Api.contract(name, format))
 
-    async def execute(self, name: str, inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        return dict(await self._send(_Api.execute(name, inputs)))
+    async def execute(self, name: str, inputs: Mapping[str, Any] | None = None, *, callback_url: str | None = None,
+                      callback_token: str | None = None) -> dict[str, Any]:
+        return dict(await self._send(_Api.execute(name, inputs, callback_url, callback_token)))
 
     async def deliver_event(self, name: str, *, event: str, correlation: Mapping[str, Any], payload: Any = None,
                             idempotency_key: str | None = None) -> dict[str, Any]:
@@ -267,6 +317,17 @@ class AsyncClient(_ClientBase):
 
     async def history(self, execution_id: str) -> list[dict[str, Any]]:
         return list((await self._send(_Api.history(execution_id)))["versions"])
+
+    async def record(self, execution_id: str) -> dict[str, Any]:
+        return _record(execution_id, await self._send(_Api.history(execution_id, latest=True)))
+
+    async def resume(self, execution_id: str, token: str, value: Any = None) -> dict[str, Any]:
+        return dict(await self._send(_Api.resume(execution_id, token, value)))
+
+    def events(self, execution_id: str, last_event_id: int | str | None = None, *, reconnects: int = 5,
+               read_timeout: float = READ_TIMEOUT) -> AsyncIterator[StreamMessage]:
+        """:meth:`Client.events` as an async iterator (``async for message in client.events(...)``)."""
+        return afollow(self, _Api.events(execution_id), last_event_id, reconnects, read_timeout)
 
     async def aclose(self) -> None:
         await self._repeatable.aclose()
@@ -283,4 +344,4 @@ class AsyncClient(_ClientBase):
         await self.aclose()
 
 
-__all__ = ["AsyncClient", "Client", "RemoteConnectionError", "RemoteError"]
+__all__ = ["AsyncClient", "Client", "RemoteConnectionError", "RemoteError", "StreamMessage"]

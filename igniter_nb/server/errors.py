@@ -1,4 +1,5 @@
-"""The errors of the server layer: an unknown contract name on the server, and the client's two errors.
+"""The errors of the server layer: an unknown contract name or a refused request on the server, and the client's
+two errors.
 
 They subclass ``ig.IgniterError``, so ``err.context`` carries where they happened (here: the URL, the HTTP
 method and status code) like every other igniter_nb error.
@@ -13,6 +14,15 @@ from igniter_nb.errors import IgniterError
 
 class UnknownContractError(IgniterError):
     """The server serves no contract under this name (HTTP 404)."""
+
+
+class RequestProblem(IgniterError):
+    """A request the server refuses (before touching any contract, or because of the stored state it found):
+    ``status`` says which 4xx."""
+
+    def __init__(self, message: str, *, status: int = 422, **context: Any) -> None:
+        self.status = status
+        super().__init__(message, **context)
 
 
 class RemoteError(IgniterError):
@@ -38,4 +48,4 @@ class RemoteConnectionError(IgniterError):
         super().__init__(message, url=url, **kw)
 
 
-__all__ = ["RemoteConnectionError", "RemoteError", "UnknownContractError"]
+__all__ = ["RemoteConnectionError", "RemoteError", "RequestProblem", "UnknownContractError"]

@@ -16,11 +16,23 @@ _STRICT = ConfigDict(extra="forbid")  # a misspelt field is an error, never sile
 # ----------------------------------------------------------------------------------------------- requests
 
 
+class CallbackRequest(BaseModel):
+    """Where to report an execution that does not finish at once (remote nodes ask for this)."""
+
+    model_config = _STRICT
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s/?#]+[^\s]*$",
+                     description="An http(s) URL; the execution view is POSTed there once the execution finishes.")
+    token: str = Field(min_length=16, max_length=200, pattern=r"^[A-Za-z0-9._~+/=-]+$",
+                       description="Sent back as `Authorization: Bearer <token>` with the callback.")
+
+
 class ExecuteRequest(BaseModel):
     """``POST /v1/contracts/{name}/execute``."""
 
     model_config = _STRICT
     inputs: dict[str, Any] = Field(default_factory=dict, description="The contract's inputs by name.")
+    callback: CallbackRequest | None = Field(
+        default=None, description="Report the execution to this URL when it finishes (if it does not at once).")
 
 
 class EventRequest(BaseModel):
@@ -34,6 +46,14 @@ class EventRequest(BaseModel):
         default=None, min_length=1, max_length=200, pattern=r"\S",
         description="Repeating a delivery with the same key returns the workflow unchanged instead of a 409.",
     )
+
+
+class ResumeRequest(BaseModel):
+    """``POST /v1/executions/{id}/resume``."""
+
+    model_config = _STRICT
+    token: str = Field(min_length=1, max_length=500, description="The token the node is pending on.")
+    value: Any = Field(default=None, description="The pending node's value.")
 
 
 # ----------------------------------------------------------------------------------------------- responses
@@ -93,6 +113,17 @@ class PendingInfo(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
+class RemoteOutcome(BaseModel):
+    """``POST /v1/executions/{id}/remote-callback``: a remote server reporting the execution a remote node of
+    this execution started (its execution view; other fields of the view are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+    execution_id: str = Field(min_length=1, max_length=200, description="The remote execution's id.")
+    status: ExecutionStatus
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    error: FailureInfo | None = None
+
+
 class ExecutionView(BaseModel):
     """One execution as the server reports it after running, delivering to or reading it."""
 
@@ -148,6 +179,7 @@ class History(BaseModel):
 
 __all__ = [
     "AwaitInfo",
+    "CallbackRequest",
     "ContractInfo",
     "ContractList",
     "ErrorBody",
@@ -164,4 +196,6 @@ __all__ = [
     "HistoryVersion",
     "InputInfo",
     "PendingInfo",
+    "RemoteOutcome",
+    "ResumeRequest",
 ]

@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException
 from igniter_nb import errors
 from igniter_nb.errors import IgniterError
 from igniter_nb.server.encoding import BadJSON, json_safe, parse_json
-from igniter_nb.server.errors import UnknownContractError
+from igniter_nb.server.errors import RequestProblem, UnknownContractError
 from igniter_nb.server.limits import BodyTooLarge
 
 # Checked in order: the first class an error is an instance of decides (subclasses land with their base, so an
@@ -51,14 +51,6 @@ _STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = tuple(
     )
     if isinstance(cls, type)
 )
-
-
-class RequestProblem(IgniterError):
-    """A request the server refuses before touching any contract: ``status`` says which 4xx."""
-
-    def __init__(self, message: str, *, status: int = 422, **context: Any) -> None:
-        self.status = status
-        super().__init__(message, **context)
 
 
 def status_for(error: BaseException) -> int:
@@ -132,6 +124,12 @@ class StrictJSONRequest(Request):
         return self._json
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value, or None."""
+    scheme, _, given = (authorization or "").partition(" ")
+    return (given.strip() or None) if scheme.lower() == "bearer" else None
+
+
 def bearer_token_matches(authorization: str | None, expected: bytes) -> bool:
     """Whether an ``Authorization`` header value is ``Bearer <expected>``, compared in constant time."""
     scheme, _, given = (authorization or "").partition(" ")
@@ -145,15 +143,22 @@ class IgniterRoute(APIRoute):
     else happens — before its body is even read."""
 
     token: bytes | None = None
+    #: A route that checks a bearer token of its own (a callback's capability) instead of the server's token:
+    #: a request without any ``Authorization: Bearer ...`` gets its 401 before the body is read.
+    own_bearer: bool = False
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         takes_body = self.body_field is not None
-        token = self.token
+        token = None if self.own_bearer else self.token
+        own_bearer = self.own_bearer
 
         async def run(request: Request) -> Response:
             if token is not None and not bearer_token_matches(request.headers.get("authorization"), token):
                 return error_response(401, "missing or wrong bearer token (send Authorization: Bearer <token>)",
+                                      "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+            if own_bearer and not bearer_token(request.headers.get("authorization")):
+                return error_response(401, "missing bearer token (send Authorization: Bearer <callback token>)",
                                       "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
             try:
                 if takes_body:
@@ -174,6 +179,7 @@ class IgniterRoute(APIRoute):
 
 __all__ = [
     "IgniterRoute",
+    "bearer_token",
     "bearer_token_matches",
     "RequestProblem",
     "error_body",

@@ -23,6 +23,7 @@ STORE_VAR = "IGNITER_NB_SERVE_STORE"
 TOKEN_ENV_VAR = "IGNITER_NB_SERVE_TOKEN_ENV"
 MAX_BODY_VAR = "IGNITER_NB_SERVE_MAX_BODY_BYTES"
 CORS_VAR = "IGNITER_NB_SERVE_CORS_ORIGINS"
+PUBLIC_URL_VAR = "IGNITER_NB_SERVE_PUBLIC_URL"
 
 
 class ServeError(Exception):
@@ -66,6 +67,7 @@ def app_from_environment() -> Any:
         token=os.environ.get(token_env) if token_env else None,
         max_body_bytes=int(os.environ.get(MAX_BODY_VAR, "1000000")),
         cors_origins=json.loads(os.environ.get(CORS_VAR) or "null"),
+        public_url=os.environ.get(PUBLIC_URL_VAR) or None,
     )
 
 
@@ -76,7 +78,8 @@ def _in_one_process(url: str) -> bool:
 
 
 def serve(target: str, *, host: str, port: int, store: str | None, workers: int, token_env: str | None,
-          max_body_bytes: int, cors_origins: Sequence[str] | None, log_level: str) -> int:
+          max_body_bytes: int, cors_origins: Sequence[str] | None, log_level: str,
+          public_url: str | None = None) -> int:
     """Check everything that can be checked here, then run uvicorn until SIGINT/SIGTERM; returns the exit code."""
     from igniter_nb.config import ENV_VAR
 
@@ -95,11 +98,19 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
                          "each worker would keep its own workflows and events would miss them. Give a shared store: "
                          "--store sqlite:///igniter.db, postgresql+psycopg://... or redis://...")
     _check_store(url)
+    if public_url is not None:
+        from igniter_nb.server.app import check_public_url
+
+        try:
+            check_public_url(public_url)
+        except ValueError as exc:
+            raise ServeError(f"--public-url: {exc}") from None
     if token_env is not None and not os.environ.get(token_env):
         raise ServeError(f"--token-env {token_env}: the environment variable {token_env} is not set or is empty")
 
     os.environ.update({TARGET_VAR: target, STORE_VAR: url, TOKEN_ENV_VAR: token_env or "",
-                       MAX_BODY_VAR: str(max_body_bytes), CORS_VAR: json.dumps(list(cors_origins or []) or None)})
+                       MAX_BODY_VAR: str(max_body_bytes), CORS_VAR: json.dumps(list(cors_origins or []) or None),
+                       PUBLIC_URL_VAR: public_url or ""})
     import uvicorn
 
     with _sigterm_ends_cleanly():

@@ -1,4 +1,5 @@
-"""Server test fixtures: the app in-process (`app`, `client`) and real `igniter-nb serve` processes (`serve`)."""
+"""Server test fixtures: the app in-process (`app`, `client`), apps under uvicorn in a thread (`live_app`) and real
+`igniter-nb serve` processes (`serve`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:  # so `tests.*` imports here and in the served subprocesses
     sys.path.insert(0, _ROOT)
 
+from tests.server.live_server import LiveServer  # noqa: E402
 from tests.server.server_contracts import CONTRACTS  # noqa: E402
 from tests.server.server_process import ServerProcess  # noqa: E402
 from tests.services import postgres_url, redis_url  # noqa: E402, F401  (session fixtures)
@@ -57,3 +59,19 @@ def serve() -> Iterator[Callable[..., ServerProcess]]:
     yield start
     for server in started:
         server.close()
+
+
+@pytest.fixture
+def live_app() -> Iterator[Callable[..., LiveServer]]:
+    """Serve ASGI apps under uvicorn in threads of this process (``live_app(app)`` -> started ``LiveServer``);
+    every one is stopped when the test ends."""
+    started: list[LiveServer] = []
+
+    def start(app: Any, **kw: Any) -> LiveServer:
+        server = LiveServer(app, **kw)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()

@@ -25,6 +25,7 @@ TOKEN = "s3cret"
 _BLOCK = re.compile(r"(<!-- example: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /example -->)", re.S)
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)")
+_STAMP = re.compile(r'"timestamp": \d+(\.\d+)?')
 
 # name, method, path (may use {lead}), JSON body or raw bytes, send the token
 Example = tuple[str, str, str, Any, bool]
@@ -40,6 +41,9 @@ EXAMPLES: list[Example] = [
     ("list", "GET", "/v1/executions?graph=lead&status=waiting&limit=10", None, True),
     ("failed", "POST", "/v1/contracts/failing/execute", {"inputs": {"n": 3}}, True),
     ("pending", "POST", "/v1/contracts/deferred/execute", {"inputs": {"total": 5}}, True),
+    ("resume", "POST", "/v1/executions/{deferred}/resume", {"token": "quote-5", "value": 21}, True),
+    ("e409-resume", "POST", "/v1/executions/{deferred}/resume", {"token": "quote-5", "value": 21}, True),
+    ("stream", "GET", "/v1/executions/{price}/events", None, True),
     ("e400", "POST", "/v1/contracts/price/execute", b'{"inputs": {"total": 100,}}', True),
     ("e401", "GET", "/v1/health", None, False),
     ("e404-contract", "POST", "/v1/contracts/pricing/execute", {"inputs": {}}, True),
@@ -96,9 +100,14 @@ def render() -> dict[str, str]:
                                           headers={**headers, "Content-Type": "application/json"})
             else:
                 response = client.request(method, url, json=body, headers=headers)
+            if response.headers.get("content-type", "").startswith("text/event-stream"):
+                shown[name] = (f"```http\n{_shown_request(method, url, body)}\n```\n`{response.status_code}` "
+                               f"(`text/event-stream`)\n```text\n{response.text.replace(chr(13), '').strip()}\n```\n")
+                continue
             answer = response.json()
-            if name == "execute-workflow":
-                ids["lead"] = answer["execution_id"]
+            for example, key in (("execute-workflow", "lead"), ("execute-plain", "price"), ("pending", "deferred")):
+                if name == example:
+                    ids[key] = answer["execution_id"]
             text = json.dumps(answer, indent=2, ensure_ascii=False).replace(str(ROOT) + "/", "")
             shown[name] = (f"```http\n{_shown_request(method, url, body)}\n```\n"
                            f"`{response.status_code}`\n```json\n{text}\n```\n")
@@ -106,7 +115,7 @@ def render() -> dict[str, str]:
 
 
 def normalise(text: str) -> str:
-    return _TIME.sub("<time>", _UUID.sub("<uuid>", text))
+    return _STAMP.sub('"timestamp": <stamp>', _TIME.sub("<time>", _UUID.sub("<uuid>", text)))
 
 
 def documented() -> dict[str, str]:

@@ -126,10 +126,28 @@ class OddValues(ig.Contract):
         c.output("values")
 
 
+class QuotedOrder(ig.Contract):
+    """A workflow with deferred work (the quote, resumed by token) and an awaited event (the approval)."""
+
+    def define(c):
+        c.correlate_by("order_id")
+        c.input("order_id", type=str)
+        c.input("total", type=int)
+        c.compute("quote", depends_on=["total"], call=Quote)
+        c.await_event("approval", event="approved")
+
+        @c.compute
+        def done(quote, approval):
+            return {"quote": quote, "approved": approval}
+
+        c.output("done")
+
+
 CONTRACTS = {
     "price": Price,
     "lead": Lead,
     "deferred": Deferred,
+    "quoted_order": QuotedOrder,
     "failing": Failing,
     "failing_workflow": FailingWorkflow,
     "odd": OddValues,

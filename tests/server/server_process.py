@@ -30,13 +30,14 @@ class ServerProcess:
     """One `igniter-nb serve TARGET` process; ``url`` once started, ``log()`` for what it printed."""
 
     def __init__(self, target: str, *, store: str = "memory://", workers: int = 1, token: str | None = None,
-                 args: tuple[str, ...] = (), env: dict[str, str] | None = None, startup_timeout: float = 30.0) -> None:
+                 args: tuple[str, ...] = (), env: dict[str, str] | None = None, startup_timeout: float = 30.0,
+                 port: int | None = None) -> None:
         self.target = target
         self.store = store
         self.workers = workers
         self.token = token
         self.args = args
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.startup_timeout = startup_timeout
         self.returncode: int | None = None

@@ -83,6 +83,8 @@ def test_serve_checks_its_settings(capsys: Any, monkeypatch: Any) -> None:
         (["--workers", "0"], "--workers must be at least 1"),
         (["--port", "70000"], "--port must be 0-65535"),
         (["--max-body-bytes", "-1"], "--max-body-bytes must be >= 0"),
+        (["--public-url", "ftp://host"], "--public-url: public_url must be"),
+        (["--public-url", "http://host/?q=1"], "--public-url: public_url must be"),
     ]
     for extra, says in cases:
         assert main(["serve", TARGET, *extra]) == 2

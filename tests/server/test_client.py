@@ -291,3 +291,17 @@ def test_only_repeatable_calls_are_retried_on_connection_errors(call: str, retri
     finally:
         if thread is not None:
             _stop(thread, servers)
+
+
+def test_client_record_is_the_latest_stored_version(remote: Client) -> None:
+    run = remote.execute("lead", {"request_id": "record-1"})
+    remote.deliver_event("lead", event="crm_received", correlation={"request_id": "record-1"},
+                         payload={"name": "Acme"})
+    record = remote.record(run["execution_id"])
+    versions = remote.history(run["execution_id"])
+    assert record["version"] == versions[-1]["version"] == 2 and record["snapshot"] == versions[-1]["snapshot"]
+    assert record["graph"] == "Lead" and record["status"] == "waiting"
+    assert record["correlation"] == {"request_id": "record-1"}
+    with pytest.raises(RemoteError) as caught:
+        remote.record("no-such-execution")
+    assert caught.value.status_code == 404
