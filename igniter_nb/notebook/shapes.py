@@ -34,9 +34,10 @@ class Box:
 def num(v: float) -> str:
     """A coordinate with one decimal and no trailing ``.0`` (stable text for deterministic SVG)."""
     text = f"{v:.1f}"
-    if text == "-0.0":
-        return "0"
-    return text[:-2] if text.endswith(".0") else text
+    if text[-1] == "0":  # "12.0" → "12", "-0.0" → "0"
+        text = text[:-2]
+        return "0" if text == "-0" else text
+    return text
 
 
 def points(pts: list[Point]) -> str:
@@ -46,16 +47,21 @@ def points(pts: list[Point]) -> str:
 def _polygon(shape: str, b: Box) -> list[Point] | None:
     x, y, w, h = b.x, b.y, b.w, b.h
     r, s = x + w, y + h
-    table: dict[str, list[Point]] = {
-        "parallelogram": [(x + SLANT, y), (r, y), (r - SLANT, s), (x, s)],
-        "cds": [(x, y), (r - 12, y), (r, y + h / 2), (r - 12, s), (x, s)],
-        "hexagon": [(x + 11, y), (r - 11, y), (r, y + h / 2), (r - 11, s), (x + 11, s), (x, y + h / 2)],
-        "octagon": [(x + 7, y), (r - 7, y), (r, y + 7), (r, s - 7), (r - 7, s), (x + 7, s), (x, s - 7), (x, y + 7)],
-        "rarrow": [(x, y + 5), (r - 14, y + 5), (r - 14, y), (r, y + h / 2), (r - 14, s), (r - 14, s - 5), (x, s - 5)],
-        "house": [(x + w / 2, y), (r, y + 14), (r, s), (x, s), (x, y + 14)],
-        "invhouse": [(x, y), (r, y), (r, s - 14), (x + w / 2, s), (x, s - 14)],
-    }
-    return table.get(shape)
+    if shape == "parallelogram":
+        return [(x + SLANT, y), (r, y), (r - SLANT, s), (x, s)]
+    if shape == "cds":
+        return [(x, y), (r - 12, y), (r, y + h / 2), (r - 12, s), (x, s)]
+    if shape == "hexagon":
+        return [(x + 11, y), (r - 11, y), (r, y + h / 2), (r - 11, s), (x + 11, s), (x, y + h / 2)]
+    if shape == "octagon":
+        return [(x + 7, y), (r - 7, y), (r, y + 7), (r, s - 7), (r - 7, s), (x + 7, s), (x, s - 7), (x, y + 7)]
+    if shape == "rarrow":
+        return [(x, y + 5), (r - 14, y + 5), (r - 14, y), (r, y + h / 2), (r - 14, s), (r - 14, s - 5), (x, s - 5)]
+    if shape == "house":
+        return [(x + w / 2, y), (r, y + 14), (r, s), (x, s), (x, y + 14)]
+    if shape == "invhouse":
+        return [(x, y), (r, y), (r, s - 14), (x + w / 2, s), (x, s - 14)]
+    return None
 
 
 def outline(shape: str, b: Box) -> list[Point]:
