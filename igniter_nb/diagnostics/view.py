@@ -423,9 +423,9 @@ def graph_edges(graph: CompiledGraph, facts: InstanceFacts | None) -> list[ViewE
             key = (f"n_{safe_id(root)}", f"n_{safe_id(node.name)}")
             if key not in edges:
                 edges[key] = ViewEdge(key[0], key[1], label)
-    for out in graph.outputs:
+    for out in graph.outputs:  # unlabelled: the output's own label says what it reads ("output ← quote.price")
         key = (f"n_{safe_id(out.source_root)}", f"o_{safe_id(out.name)}")
-        edges[key] = ViewEdge(key[0], key[1], clean(f".{out.child_output}", 24) if out.child_output else "", "dashed")
+        edges[key] = ViewEdge(key[0], key[1], "", "dashed")
     if facts is not None:
         edges.update(wait_edges(graph, facts.states))
     return list(edges.values())

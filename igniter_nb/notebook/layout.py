@@ -30,7 +30,7 @@ from igniter_nb.diagnostics.geometry import (
     node_size,
     text_width,
 )
-from igniter_nb.diagnostics.view import GraphView, ViewNode
+from igniter_nb.diagnostics.view import FONT_SIZE, GraphView, ViewNode
 from igniter_nb.notebook.shapes import Box, Point, crossing
 
 BAND_PAD = 10.0
@@ -40,6 +40,9 @@ SLOT = 4.0  # cross size of a dummy slot (an edge passing through a layer)
 SLOT_GAP = 6.0
 LANE_GAP = 18.0
 LANE_STEP = 8.0
+SIDE_PORT = 0.85  # where across its side a backward edge attaches (forward ports stay within 0.2–0.8)
+LABEL_FONT = 10  # edge labels
+LABEL_PAD = 8.0
 LEGEND_MIN_WRAP = 420.0
 SWEEPS = 4
 
@@ -236,18 +239,25 @@ def layout(view: GraphView, *, direction: str | None = None) -> Layout:
     for it in every:
         if it.main_size > col_size[it.layer]:
             col_size[it.layer] = it.main_size
-    gap = LAYER_GAP[direction]
+    # the gap before each column: wide enough, left to right, for the labels of the edges entering it
+    gaps = [LAYER_GAP[direction]] * n_layers
+    if not across:
+        for e in forward:
+            if e.label and (e.tail, e.head) in chains:
+                lv = items[e.head].layer
+                gaps[lv] = max(gaps[lv], text_width(e.label) * LABEL_FONT / FONT_SIZE + 2 * LABEL_PAD)
     main_start = MARGIN + depth * BAND_PAD + (depth * BAND_LABEL if across else 0.0)
     col_at: list[float] = []
     m = main_start
-    for size in col_size:
+    for lv, size in enumerate(col_size):
+        m += gaps[lv] if lv else 0.0
         col_at.append(m)
-        m += size + gap
+        m += size
     for it in every:
         it.main = col_at[it.layer] + (col_size[it.layer] - it.main_size) / 2
 
     clusters = _place_cross(view, every, pos, direction, MARGIN)
-    routes = _routes(view, nodes, items, chains, col_at, col_size, direction)
+    routes = _routes(view, nodes, items, chains, col_at, col_size, gaps, direction)
 
     boxes = {i: _to_box(items[i], across) for i in ids}
     cluster_boxes = {s: (Box(b.y, b.x, b.h, b.w) if across else b) for s, b in clusters.items()}
@@ -269,7 +279,7 @@ def layout(view: GraphView, *, direction: str | None = None) -> Layout:
     for e in view.edges:  # labels are centred on their anchor
         if e.label and (e.tail, e.head) in routes:
             lx, ly = routes[(e.tail, e.head)].label_at
-            right = max(right, lx + text_width(e.label) * 10 / 12 / 2 + 4)
+            right = max(right, lx + text_width(e.label) * LABEL_FONT / FONT_SIZE / 2 + 4)
             bottom = max(bottom, ly + 4)
     # the title and legend go on top: wrap the legend to the drawing's width, then move the drawing down
     wrap = max(right + MARGIN, LEGEND_MIN_WRAP)
@@ -415,10 +425,12 @@ def _pack(col: list[_Item], top: float, bottom: float, gap: float) -> None:
 
 def _routes(view: GraphView, nodes: dict[str, ViewNode], items: dict[str, _Item],
             chains: dict[tuple[str, str], list[_Item]], col_at: list[float], col_size: list[float],
-            direction: str) -> dict[tuple[str, str], Route]:
+            gaps: list[float], direction: str) -> dict[tuple[str, str], Route]:
     across = direction == "TB"
-    gap = LAYER_GAP[direction]
     col_end = [at + size for at, size in zip(col_at, col_size, strict=True)]
+    # the middle of the gap before / after each column (where a backward edge turns)
+    before = [col_at[lv] - gaps[lv] / 2 for lv in range(len(col_at))]
+    after = [*before[1:], col_end[-1] + gaps[0] / 2] if col_at else []
 
     def xy(main: float, cross: float) -> Point:
         return (cross, main) if across else (main, cross)
@@ -475,16 +487,18 @@ def _routes(view: GraphView, nodes: dict[str, ViewNode], items: dict[str, _Item]
             continue
         t, h = items[e.tail], items[e.head]
         back = h.layer <= t.layer
-        tm = col_at[t.layer] - gap / 2 if back else col_end[t.layer] + gap / 2
-        hm = col_end[h.layer] + gap / 2 if back else col_at[h.layer] - gap / 2
+        tm = before[t.layer] if back else after[t.layer]
+        hm = after[h.layer] if back else before[h.layer]
         if back and h.layer == t.layer:
             hm = tm
         lc = far + lane * LANE_STEP
         lane += 1
-        start = xy(boundary(t, t.centre, not back), t.centre)
-        end = xy(boundary(h, h.centre, back), h.centre)
-        segments = [("L", (xy(tm, t.centre),)), ("L", (xy(tm, lc),)), ("L", (xy(hm, lc),)),
-                    ("L", (xy(hm, h.centre),)), ("L", (end,))]
+        # attached off-centre, on the side of the lane: clear of the ports of the edges drawn forward
+        tc, hc = t.cross + t.cross_size * SIDE_PORT, h.cross + h.cross_size * SIDE_PORT
+        start = xy(boundary(t, tc, not back), tc)
+        end = xy(boundary(h, hc, back), hc)
+        segments = [("L", (xy(tm, tc),)), ("L", (xy(tm, lc),)), ("L", (xy(hm, lc),)),
+                    ("L", (xy(hm, hc),)), ("L", (end,))]
         routes[key] = Route(start, segments, xy((tm + hm) / 2, lc))
     return routes
 
