@@ -95,8 +95,26 @@ def pre(text: str) -> str:
     return f'<pre style="font-size:12px;margin:4px 0">{escape(text)}</pre>'
 
 
+def picture(svg: str, alt: str, *, full: bool = False) -> str:
+    """``svg`` as an ``<img>`` with a ``data:`` URI: the HTML form of a graph picture.
+
+    Front ends that prefer HTML (JupyterLab, the classic notebook, VS Code, ``nbconvert --to html``) show this
+    instead of the ``image/svg+xml`` part. An ``<img>`` is what fits everywhere: static HTML exports embed SVG
+    outputs as an ``<img>`` with no width rule (a wide graph overflows the page), while every front end scales
+    an ``<img>`` of an HTML output to the output width; it needs no script and no network, and survives the HTML
+    sanitizer of an untrusted notebook (an inline ``<svg>`` would not). ``full`` keeps the natural size and lets
+    the output scroll sideways instead."""
+    import base64
+
+    src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    if full:
+        return (f'<div style="overflow-x:auto"><img class="jp-mod-unconfined" src="{src}" alt="{escape(alt)}" '
+                'style="max-width:none"></div>')
+    return f'<img src="{src}" alt="{escape(alt)}" style="max-width:100%;height:auto">'
+
+
 def details(summary: str, body: str) -> str:
     return f"<details><summary>{escape(summary)}</summary>{body}</details>"
 
 
-__all__ = ["badge", "details", "heading", "mapping_table", "pre", "short", "table"]
+__all__ = ["badge", "details", "heading", "mapping_table", "picture", "pre", "short", "table"]

@@ -335,3 +335,83 @@ def test_simulator_deliver_button_completes_the_workflow(lab: Lab, browser: Any)
         sim.evaluate("e => e.scrollIntoView({block: 'start'})")
         page.wait_for_timeout(300)  # let the scroll settle before the picture
         page.screenshot(path=str(ARTIFACTS / "jupyterlab.png"))
+
+
+# ----------------------------------------------------------------------------------------------- picture sizes
+
+_SIZES_NOTEBOOK = [
+    "import igniter_nb as ig\n\n"
+    "def define(c):\n"
+    "    c.input('x0', type='numeric')\n"
+    "    for i in range(1, 30):\n"
+    "        c.compute(f'step_{i}', depends_on=['x0' if i == 1 else f'step_{i - 1}'], call=lambda **kw: 1)\n"
+    "    c.output('step_29')\n\n"
+    "chain = ig.compile(define, name='Chain30')",
+    "ig.nb.show(chain, direction='LR')  # fits the output",
+    "ig.nb.show(chain, direction='LR', size='full')  # natural size: the output scrolls sideways",
+]
+
+# [width shown, width of the output area, natural width, whether the picture's own box scrolls] per picture
+_SIZES = """() => [...document.querySelectorAll('img[src^="data:image/svg+xml"]')].map(img => {
+  const area = img.closest('.jp-OutputArea-output');
+  const box = img.parentElement;
+  return [img.getBoundingClientRect().width, area.clientWidth, img.naturalWidth, box.scrollWidth > box.clientWidth];
+})"""
+
+
+@pytest.fixture(scope="module")
+def sizes_notebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A notebook showing one wide graph twice, fitted and at full size, executed (outputs stored)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in _SIZES_NOTEBOOK]
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    path = tmp_path_factory.mktemp("sizes") / "sizes.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _check_sizes(found: list[list[Any]], where: str) -> None:
+    (fit_w, fit_area, natural, _), (full_w, _, full_natural, scrolls) = found
+    assert natural > fit_area and fit_w <= fit_area + 1, f"{where}: the fitted picture overflows: {found}"
+    assert full_w >= full_natural - 1 and scrolls, f"{where}: the full-size picture is scaled or cut: {found}"
+
+
+def test_fitted_and_full_size_pictures_in_a_static_html_export_offline(browser: Any, sizes_notebook: Path) -> None:
+    # nbconvert embeds an image/svg+xml output as an <img> with no width rule: the text/html form must be used
+    from nbconvert import HTMLExporter
+
+    html, _ = HTMLExporter().from_filename(str(sizes_notebook))
+    page_file = sizes_notebook.with_suffix(".html")
+    page_file.write_text(html, encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        # offline: only the file itself loads (the template's CDN scripts fail, as they would without network)
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
+        page.goto(page_file.as_uri())
+        page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
+        found = page.evaluate(_SIZES)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "static-export-sizes.png"))
+        _check_sizes(found, "static HTML export")
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        context.close()
+
+
+def test_fitted_and_full_size_pictures_in_jupyterlab_untrusted(lab: Lab, browser: Any, sizes_notebook: Path) -> None:
+    # opened with its stored outputs and not run: the pictures still show (an <img> passes the sanitizer)
+    shutil.copy(sizes_notebook, lab.root / sizes_notebook.name)
+    with notebook_page(lab, browser, sizes_notebook) as page:
+        page.goto(f"{lab.url}/lab/workspaces/sizes?token={lab.token}")
+        page.wait_for_function("() => !!window.jupyterapp")
+        page.evaluate(_OPEN, sizes_notebook.name)
+        page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output img').length === 2"
+                               " && [...document.querySelectorAll('.jp-OutputArea-output img')].every(i => i.complete)")
+        found = page.evaluate(_SIZES)
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-sizes.png"))
+        _check_sizes(found, "JupyterLab")
