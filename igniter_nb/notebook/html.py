@@ -106,11 +106,13 @@ def picture(svg: str, alt: str, *, full: bool = False) -> str:
     the output scroll sideways instead."""
     import base64
 
+    from igniter_nb.diagnostics.geometry import FIT_STYLE
+
     src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
     if full:
         return (f'<div style="overflow-x:auto"><img class="jp-mod-unconfined" src="{src}" alt="{escape(alt)}" '
                 'style="max-width:none"></div>')
-    return f'<img src="{src}" alt="{escape(alt)}" style="max-width:100%;height:auto">'
+    return f'<img src="{src}" alt="{escape(alt)}" style="{FIT_STYLE}">'
 
 
 def details(summary: str, body: str) -> str:
