@@ -5,12 +5,14 @@ Inline styles only (notebook front ends drop ``<style>`` blocks of untrusted out
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
 from igniter_nb.diagnostics.dot import STATE_FILLS
+from igniter_nb.diagnostics.geometry import FIT_STYLE
 
 _EXTRA_FILLS = {"partial_failure": "#fca5a5", "cancelled": "#e5e7eb", "timed_out": "#fca5a5", "ready": "#dbeafe",
                 "missing": "#fca5a5"}
@@ -104,10 +106,6 @@ def picture(svg: str, alt: str, *, full: bool = False) -> str:
     an ``<img>`` of an HTML output to the output width; it needs no script and no network, and survives the HTML
     sanitizer of an untrusted notebook (an inline ``<svg>`` would not). ``full`` keeps the natural size and lets
     the output scroll sideways instead."""
-    import base64
-
-    from igniter_nb.diagnostics.geometry import FIT_STYLE
-
     src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
     if full:
         return (f'<div style="overflow-x:auto"><img class="jp-mod-unconfined" src="{src}" alt="{escape(alt)}" '
