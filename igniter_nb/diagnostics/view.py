@@ -30,6 +30,7 @@ from igniter_nb.model import (
     OutputNode,
     RemoteNode,
 )
+from igniter_nb.runtime.planner import role_of
 
 if TYPE_CHECKING:
     from igniter_nb.compiler.graph import CompiledGraph
@@ -232,14 +233,9 @@ def instance_facts(source: Any, graph: CompiledGraph | None = None) -> InstanceF
 
 
 def node_kind(node: Node) -> str:
-    """The drawing kind: the node kind, or for compute nodes their role/category when it has a style."""
-    if isinstance(node, ComputeNode):
-        if node.role in ("guard", "const"):
-            return node.role
-        if node.category in KIND_STYLES:
-            return node.category
-        return "compute"
-    return node.kind
+    """The drawing kind: the node kind, or for compute nodes their role (guard, const) or category (lookup,
+    map, project, aggregate) — the same word the plan shows (``runtime.planner.role_of``)."""
+    return role_of(node)
 
 
 def short_value(value: Any, limit: int = 24) -> str:

@@ -109,7 +109,6 @@ class Layout:
     clusters: dict[tuple[str, ...], Box]
     width: float
     height: float
-    title_height: float
     layers: dict[str, int] = field(default_factory=dict)
     routes: dict[tuple[str, str], Route] = field(default_factory=dict)
     direction: str = "LR"
@@ -289,7 +288,7 @@ def layout(view: GraphView, *, direction: str | None = None) -> Layout:
     for r in routes.values():
         r.shift(title_h)
     width = max(right + MARGIN, title_width(view) + 2 * MARGIN, legend_width(view, wrap) + 2 * MARGIN)
-    return Layout(boxes, cluster_boxes, round(width, 1), round(bottom + title_h + MARGIN, 1), title_h, layer,
+    return Layout(boxes, cluster_boxes, round(width, 1), round(bottom + title_h + MARGIN, 1), layer,
                   routes, direction, wrap)
 
 
@@ -515,11 +514,4 @@ def _ports(it: _Item, found: dict[str, float]) -> list[tuple[str, float]]:
     return [(other, first + span * k / (n - 1)) for k, other in enumerate(order)]
 
 
-def layout_svg(view: GraphView, *, direction: str | None = None, fit: bool = True) -> str:
-    """The view as a standalone SVG document (UTF-8 text); see ``igniter_nb.notebook.picture``."""
-    from igniter_nb.notebook.picture import layout_svg as draw
-
-    return draw(view, direction=direction, fit=fit)
-
-
-__all__ = ["Box", "Layout", "Route", "layout", "layout_svg", "node_size"]
+__all__ = ["Box", "Layout", "Route", "layout", "node_size"]
