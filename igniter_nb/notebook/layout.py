@@ -31,7 +31,7 @@ from igniter_nb.diagnostics.geometry import (
     text_width,
 )
 from igniter_nb.diagnostics.view import FONT_SIZE, GraphView, ViewNode
-from igniter_nb.notebook.shapes import Box, Point, crossing
+from igniter_nb.notebook.shapes import Box, Point, crossing, outline
 
 BAND_PAD = 10.0
 BAND_LABEL = 16.0
@@ -389,11 +389,7 @@ def _place_cross(view: GraphView, items: list[_Item], pos: list[float], directio
 
 def _column_size(col: list[_Item], gap: float) -> float:
     total = sum(it.cross_size for it in col)
-    return total + sum(_gap(a, b, gap) for a, b in itertools.pairwise(col))
-
-
-def _gap(a: _Item, b: _Item, gap: float) -> float:
-    return SLOT_GAP if a.dummy or b.dummy else gap
+    return total + sum(SLOT_GAP if a.dummy or b.dummy else gap for a, b in itertools.pairwise(col))
 
 
 def _pack(col: list[_Item], top: float, bottom: float, gap: float) -> None:
@@ -402,8 +398,13 @@ def _pack(col: list[_Item], top: float, bottom: float, gap: float) -> None:
     cursor = top
     previous: _Item | None = None
     for it in col:
-        near = [p.cross + p.cross_size / 2 for p in it.preds if p.placed]
-        want = sum(near) / len(near) - it.cross_size / 2 if near else top
+        preds = it.preds
+        if len(preds) == 1:  # a slot, or a node read by one other: the common case, without a list
+            p = preds[0]
+            want = p.cross + p.cross_size / 2 - it.cross_size / 2 if p.placed else top
+        else:
+            near = [p.cross + p.cross_size / 2 for p in preds if p.placed]
+            want = sum(near) / len(near) - it.cross_size / 2 if near else top
         if previous is not None:
             cursor += SLOT_GAP if previous.dummy or it.dummy else gap
         c = want if want > cursor else cursor
@@ -444,19 +445,26 @@ def _routes(view: GraphView, nodes: dict[str, ViewNode], items: dict[str, _Item]
     exit_at = {(node, nxt): c for node, found in outs.items() for nxt, c in _ports(items[node], found)}
     entry_at = {(node, prev): c for node, found in ins.items() for prev, c in _ports(items[node], found)}
 
-    def boundary(it: _Item, cross: float, last: bool) -> float:
-        return crossing(nodes[it.id].shape, _to_box(it, across), cross=cross, horizontal=not across, last=last)
+    outlines: dict[str, tuple[str, Box, list[Point]]] = {}
 
+    def boundary(it: _Item, cross: float, last: bool) -> float:
+        found = outlines.get(it.id)
+        if found is None:
+            shape, box = nodes[it.id].shape, _to_box(it, across)
+            found = outlines[it.id] = (shape, box, outline(shape, box))
+        return crossing(found[0], found[1], cross=cross, horizontal=not across, last=last, pts=found[2])
+
+    # points are built as (main, cross) → (x, y) by ``at``; a run of slots level with each other is one segment
+    at = (lambda main, cross: (cross, main)) if across else (lambda main, cross: (main, cross))
     routes: dict[tuple[str, str], Route] = {}
     for key, chain in chains.items():
         tail, head = chain[0], chain[-1]
         c = exit_at[(tail.id, chain[1].id)]
-        start = (boundary(tail, c, True), c)
-        # built in (main, cross) coordinates; a run of slots level with each other is one straight segment
-        segments: list[Segment] = [("L", ((col_end[tail.layer], c),))]
+        start = at(boundary(tail, c, True), c)
+        m0 = col_end[tail.layer]
+        segments: list[Segment] = [("L", (at(m0, c),))]
         label_at = start
         last = len(chain) - 1
-        m0 = col_end[tail.layer]
         for k in range(1, last + 1):
             it = chain[k]
             nc = entry_at[(head.id, chain[-2].id)] if k == last else it.cross + it.cross_size / 2
@@ -464,18 +472,14 @@ def _routes(view: GraphView, nodes: dict[str, ViewNode], items: dict[str, _Item]
             mid = (m0 + m1) / 2
             m0 = boundary(head, nc, False) if k == last else col_end[it.layer]
             if abs(nc - c) < 0.05:  # level with the slot before: the last segment runs on
-                segments[-1] = ("L", ((m0, c),))
-                label_at = (mid, c)
+                segments[-1] = ("L", (at(m0, c),))
+                label_at = at(mid, c)
             else:
-                segments.append(("C", ((mid, c), (mid, nc), (m1, nc))))
-                segments.append(("L", ((m0, nc),)))
-                label_at = (mid, (c + nc) / 2)
+                segments.append(("C", (at(mid, c), at(mid, nc), at(m1, nc))))
+                segments.append(("L", (at(m0, nc),)))
+                label_at = at(mid, (c + nc) / 2)
                 c = nc
-        if across:
-            routes[key] = Route((start[1], start[0]), [(kind, tuple((q[1], q[0]) for q in pts))
-                                                       for kind, pts in segments], (label_at[1], label_at[0]))
-        else:
-            routes[key] = Route(start, segments, label_at)
+        routes[key] = Route(start, segments, label_at)
 
     # backward edges (waits for, cycles): out of the tail into the gap, along a lane outside, into the head
     far = max((it.cross + it.cross_size for it in items.values()), default=0.0) + LANE_GAP

@@ -7,6 +7,7 @@ on the shape's border, not on its bounding box.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ class Box:
         return self.y + self.h / 2
 
 
+@functools.lru_cache(maxsize=8192)  # a drawing repeats few coordinates (columns, ports): 29k calls, 1.7k values
 def num(v: float) -> str:
     """A coordinate with one decimal and no trailing ``.0`` (stable text for deterministic SVG)."""
     text = f"{v:.1f}"
@@ -82,11 +84,14 @@ def outline(shape: str, b: Box) -> list[Point]:
     return [(x, y), (r, y), (r, s), (x, s)]
 
 
-def crossing(shape: str, b: Box, *, cross: float, horizontal: bool, last: bool) -> float:
-    """Where the line ``y = cross`` (``horizontal``) or ``x = cross`` meets the outline: the smallest main
-    coordinate, or the largest when ``last``. Falls back to the box side when the line misses."""
+def crossing(shape: str, b: Box, *, cross: float, horizontal: bool, last: bool,
+             pts: list[Point] | None = None) -> float:
+    """Where the line ``y = cross`` (``horizontal``) or ``x = cross`` meets the outline (``pts``, computed from
+    ``shape`` and ``b`` when not given): the smallest main coordinate, or the largest when ``last``. Falls
+    back to the box side when the line misses."""
     hits: list[float] = []
-    pts = outline(shape, b)
+    if pts is None:
+        pts = outline(shape, b)
     for (x1, y1), (x2, y2) in zip(pts, pts[1:] + pts[:1], strict=True):
         a1, m1, a2, m2 = (y1, x1, y2, x2) if horizontal else (x1, y1, x2, y2)
         if (a1 - cross) * (a2 - cross) <= 0 and a1 != a2:
