@@ -30,6 +30,7 @@ from igniter_nb.model import (
     OutputNode,
     RemoteNode,
 )
+from igniter_nb.runtime.planner import role_of
 
 if TYPE_CHECKING:
     from igniter_nb.compiler.graph import CompiledGraph
@@ -232,14 +233,9 @@ def instance_facts(source: Any, graph: CompiledGraph | None = None) -> InstanceF
 
 
 def node_kind(node: Node) -> str:
-    """The drawing kind: the node kind, or for compute nodes their role/category when it has a style."""
-    if isinstance(node, ComputeNode):
-        if node.role in ("guard", "const"):
-            return node.role
-        if node.category in KIND_STYLES:
-            return node.category
-        return "compute"
-    return node.kind
+    """The drawing kind: the node kind, or for compute nodes their role (guard, const) or category (lookup,
+    map, project, aggregate) — the same word the plan shows (``runtime.planner.role_of``)."""
+    return role_of(node)
 
 
 def short_value(value: Any, limit: int = 24) -> str:
@@ -423,9 +419,9 @@ def graph_edges(graph: CompiledGraph, facts: InstanceFacts | None) -> list[ViewE
             key = (f"n_{safe_id(root)}", f"n_{safe_id(node.name)}")
             if key not in edges:
                 edges[key] = ViewEdge(key[0], key[1], label)
-    for out in graph.outputs:
+    for out in graph.outputs:  # unlabelled: the output's own label says what it reads ("output ← quote.price")
         key = (f"n_{safe_id(out.source_root)}", f"o_{safe_id(out.name)}")
-        edges[key] = ViewEdge(key[0], key[1], clean(f".{out.child_output}", 24) if out.child_output else "", "dashed")
+        edges[key] = ViewEdge(key[0], key[1], "", "dashed")
     if facts is not None:
         edges.update(wait_edges(graph, facts.states))
     return list(edges.values())
