@@ -240,7 +240,7 @@ class Contract(StatusFlags):
     def cancel(cls, *, correlation: Mapping[str, Any], store: Any = None, reason: str | None = None,
                now: Any = None) -> Contract:
         """Cancel the active workflow with ``correlation``."""
-        from igniter_nb.workflow.engine import cancel
+        from igniter_nb.workflow.control import cancel
 
         contract: Contract = cancel(cls, correlation=correlation, store=store, reason=reason, now=now)
         return contract
@@ -248,9 +248,18 @@ class Contract(StatusFlags):
     @classmethod
     def expire_due(cls, store: Any = None, now: Any = None) -> list[Contract]:
         """Time out active workflows whose await deadlines passed (``now`` injectable); returns them."""
-        from igniter_nb.workflow.engine import expire_due
+        from igniter_nb.workflow.control import expire_due
 
         return expire_due(cls, store, now)
+
+    @classmethod
+    def retry_workflow(cls, *, correlation: Mapping[str, Any], store: Any = None, node: str | None = None,
+                       now: Any = None) -> Contract:
+        """Re-run the failed nodes of the failed workflow with ``correlation`` and save it (compare-and-set)."""
+        from igniter_nb.workflow.control import retry_workflow
+
+        contract: Contract = retry_workflow(cls, correlation=correlation, store=store, node=node, now=now)
+        return contract
 
     @property
     def workflow_status(self) -> str | None:
