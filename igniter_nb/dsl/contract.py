@@ -261,6 +261,15 @@ class Contract(StatusFlags):
         contract: Contract = retry_workflow(cls, correlation=correlation, store=store, node=node, now=now)
         return contract
 
+    @classmethod
+    def migrate(cls, store: Any = None, *, rename: Mapping[str, str] | None = None, dry_run: bool = False,
+                include_finished: bool = False, now: Any = None) -> Any:
+        """Move stored executions of this graph onto its current definition (renamed nodes keep their state and
+        signals); returns a ``MigrationReport``. See ``docs/workflows.md`` (Changing a deployed workflow)."""
+        from igniter_nb.workflow.migration import migrate
+
+        return migrate(cls, store, rename=rename, dry_run=dry_run, include_finished=include_finished, now=now)
+
     @property
     def workflow_status(self) -> str | None:
         """``running``/``waiting``/``succeeded``/``failed``/``cancelled``/``timed_out`` (None if not a workflow)."""

@@ -226,8 +226,9 @@ def retry_workflow(cls: Any, *, correlation: Mapping[str, Any], store: Any = Non
     """Re-run the failed nodes (all, or ``node`` and the failures downstream of it) of the latest workflow with
     ``correlation``, which must be ``failed``; refresh its status and save it with compare-and-set.
 
-    A workflow that waits again is active again: it takes its correlation back, so an active workflow started
-    with the same correlation meanwhile makes it raise ``DuplicateWorkflowError`` (nothing written). An await
+    A workflow that waits again is active again: it takes its correlation back, so while another workflow with
+    the same correlation is active (started after the failure, or while the retry runs) it raises
+    ``DuplicateWorkflowError`` and writes nothing. An await
     whose failure is retried waits for its event again: its signal is retracted from the signal log
     (``retracted`` set, kept for the audit) so the event can be delivered anew.
     """
@@ -244,15 +245,15 @@ def retry_workflow(cls: Any, *, correlation: Mapping[str, Any], store: Any = Non
             raise not_found(cls, store, corr)
         workflow = _workflow_of(latest.snapshot)
         status = workflow.get("status") if workflow is not None else None
-        if status != "failed":
-            raise not_found(cls, store, corr, f" to retry: the latest one, {latest.execution_id}, is {status}, not failed")
-        owner = store.find_by_correlation(graph.name, corr)
-        if owner is not None and owner != latest.execution_id:
+        if status in ACTIVE:  # the latest one holds the correlation: a failed one before it cannot take it back
             from igniter_nb.errors import DuplicateWorkflowError
 
             raise DuplicateWorkflowError(
-                f"cannot retry {graph.name} {latest.execution_id}: execution {owner} is active with correlation {corr}",
-                graph=graph.name, correlation=corr, execution_id=latest.execution_id, existing_execution_id=owner)
+                f"cannot retry a {graph.name} workflow with correlation {corr}: execution {latest.execution_id} is "
+                f"active ({status}) with it; only a failed workflow whose correlation is free can be retried",
+                graph=graph.name, correlation=corr, existing_execution_id=latest.execution_id)
+        if status != "failed":
+            raise not_found(cls, store, corr, f" to retry: the latest one, {latest.execution_id}, is {status}, not failed")
         contract = restore_record(cls, latest, store=store)
         ex = contract.execution
         retried = ex.retry(node)
