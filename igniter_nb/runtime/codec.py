@@ -527,6 +527,11 @@ _DECODERS: dict[str, Callable[[dict[str, Any], str], Any]] = {
 
 # --------------------------------------------------------------------------------------------------- extension
 
+# Tags the stores use in what they write (never in a value): "part" marks where a packed version's part goes
+# (stores/packing.py), so no codec may produce it.
+_RESERVED = frozenset({"part"})
+
+
 
 def register_codec(tag: str, type_: type, encode_fn: Callable[[Any], Any], decode_fn: Callable[[Any], Any]) -> None:
     """Teach the codec a new type: instances of ``type_`` (and subclasses) encode as ``{"__ig__": tag, "value": ...}``.
@@ -535,8 +540,9 @@ def register_codec(tag: str, type_: type, encode_fn: Callable[[Any], Any], decod
     ``decode_fn(data)`` receives that data decoded and returns the value. Built-in tags cannot be replaced;
     registering the same tag again replaces the earlier registration for that tag.
     """
-    if not isinstance(tag, str) or not tag or tag in _DECODERS:
-        raise ValueError(f"codec tag {tag!r} is empty or reserved by igniter_nb ({', '.join(sorted(_DECODERS))})")
+    if not isinstance(tag, str) or not tag or tag in _DECODERS or tag in _RESERVED:
+        raise ValueError(f"codec tag {tag!r} is empty or reserved by igniter_nb "
+                         f"({', '.join(sorted({*_DECODERS, *_RESERVED}))})")
     if not isinstance(type_, type):
         raise TypeError(f"register_codec() needs a class, got {type_!r}")
     previous = _extensions_by_tag.pop(tag, None)

@@ -3,7 +3,7 @@
 Format ``igniter_nb.snapshot/1``::
 
     {"format", "graph", "contract" ("module:QualName"), "execution_id", "runner", "inputs", "states",
-     "events", "bound_events", "children", "collections", "workflow"}
+     "events", "bound_events", "bound_in_states" (only when not empty), "children", "collections", "workflow"}
 
 Values go through ``runtime.codec`` (tagged JSON). Child results are stored once, under ``children``, and
 referenced from states by execution id; errors keep their class name, message and context (L-12).
@@ -157,7 +157,9 @@ def snapshot_execution(execution: Execution, *, copy: bool = True) -> dict[str, 
     events = _encoded_events(execution)
     try:
         inputs = codec.encode(dict(execution.inputs), path="inputs")
-        bound = codec.encode(dict(execution.bound_events), path="bound_events")
+        bound_in_states = _bound_in_states(execution)
+        bound = codec.encode({n: v for n, v in execution.bound_events.items() if n not in bound_in_states},
+                             path="bound_events")
         workflow = codec.encode(execution.workflow, path="workflow") if execution.workflow is not None else None
         given = codec.encode(dict(getattr(children, "given", {})), path="children.given")
         selections = codec.encode(dict(getattr(children, "selections", {})), path="children.selections")
@@ -175,6 +177,7 @@ def snapshot_execution(execution: Execution, *, copy: bool = True) -> dict[str, 
         "states": states,
         "events": events,
         "bound_events": bound,
+        **({"bound_in_states": bound_in_states} if bound_in_states else {}),
         "children": child_snapshots,
         "children_given": given,
         "selections": selections,
@@ -185,6 +188,18 @@ def snapshot_execution(execution: Execution, *, copy: bool = True) -> dict[str, 
     # A private copy shares nothing with the caches above (marshal copies plain data at C speed; nothing is
     # persisted or read from outside).
     return marshal.loads(marshal.dumps(snapshot)) if copy else snapshot
+
+
+def _bound_in_states(execution: Execution) -> list[str]:
+    """Awaits whose delivered payload is also their succeeded state's value (the same object): saved once, in
+    the state, instead of twice — a large payload would otherwise double every snapshot."""
+    states = execution.states
+    found = []
+    for name, value in execution.bound_events.items():
+        st = states.get(name)
+        if st is not None and st.value is value and st.status is Status.SUCCEEDED:
+            found.append(name)
+    return found
 
 
 def _owned_by(node: str, encode: Any, value: Any) -> Any:
@@ -476,8 +491,20 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
     execution.states.clear()
     execution.states.update(states)
     cursor.at = "bound_events"
+    raw_bound = _mapping(snapshot, "bound_events")
+    bound = _known(codec.decode_shared(raw_bound), nodes, dropped)
+    in_states = snapshot.get("bound_in_states") or []
+    if not isinstance(in_states, list) or not all(isinstance(n, str) for n in in_states):
+        raise TypeError("'bound_in_states' must be a list of node names")
+    raw_states = _mapping(snapshot, "states")
+    for name in [*in_states, *bound]:
+        st = states.get(name)
+        if st is None or st.status is not Status.SUCCEEDED:
+            continue
+        if name in in_states or raw_bound.get(name) == raw_states[name].get("value"):
+            bound[name] = st.value  # one object again (older snapshots stored it twice), so it is saved once
     execution.bound_events.clear()
-    execution.bound_events.update(_known(codec.decode_shared(_mapping(snapshot, "bound_events")), nodes, dropped))
+    execution.bound_events.update(bound)
     cursor.at = "workflow"
     workflow = snapshot.get("workflow")
     if workflow is not None and not isinstance(workflow, Mapping):

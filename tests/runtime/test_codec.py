@@ -312,3 +312,8 @@ def test_decoding_absurdly_deep_data_is_a_clear_error() -> None:
         decode(deep)
     with pytest.raises(SnapshotEncodingError, match="nested too deeply"):
         codec.decode_shared({"a": deep})
+
+
+def test_the_part_tag_of_packed_store_versions_is_reserved() -> None:
+    with pytest.raises(ValueError, match="'part' is empty or reserved"):
+        register_codec("part", Decimal, str, Decimal)
