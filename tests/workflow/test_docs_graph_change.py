@@ -28,5 +28,5 @@ def test_changing_a_deployed_workflow_example_runs_as_documented() -> None:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         for body in code:
-            exec(compile(body, f"{DOC}:changing-a-deployed-workflow", "exec"), namespace)  # noqa: S102
+            exec(compile(body, f"{DOC}:changing-a-deployed-workflow", "exec"), namespace)
     assert out.getvalue() == expected
