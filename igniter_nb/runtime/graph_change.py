@@ -11,6 +11,7 @@ delivery of its event is answered with ``GraphChangedError`` naming it (see ``wo
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,11 +38,11 @@ def stored_awaits(snapshot: Mapping[str, Any]) -> dict[str, str]:
     the ``workflow_waiting`` / ``external_event_received`` events of their log.
     """
     workflow = snapshot.get("workflow")
-    if not isinstance(workflow, Mapping):
+    if type(workflow) is not dict:  # (stored data: plain dicts)
         return {}
     recorded = workflow.get("awaits")
-    if isinstance(recorded, Mapping):
-        return {str(k): str(v) for k, v in recorded.items() if isinstance(v, str)}
+    if type(recorded) is dict:
+        return {str(k): v for k, v in recorded.items() if type(v) is str}
     found: dict[str, str] = {}
     for signal in workflow.get("signals") or ():
         if isinstance(signal, Mapping) and isinstance(signal.get("node"), str) and isinstance(signal.get("event"), str):
@@ -62,9 +63,17 @@ def stored_awaits(snapshot: Mapping[str, Any]) -> dict[str, str]:
 
 def removed_awaits(graph: Any, awaits: Mapping[str, str]) -> dict[str, str]:
     """The stored awaits the graph no longer has as an await of the same event."""
-    current = {node.name: node.event for node in graph.await_nodes}
+    current = _awaits(graph)
+    if awaits == current:  # the usual case: restored into the graph it was saved under
+        return {}
     return {node: event for node, event in awaits.items() if current.get(node) != event}
 
 
 def current_awaits(graph: Any) -> dict[str, str]:
+    """``{await node: event}`` of ``graph`` (a fresh dict)."""
+    return dict(_awaits(graph))
+
+
+@functools.lru_cache(maxsize=256)  # per compiled graph (graphs compare by identity): restores ask on every delivery
+def _awaits(graph: Any) -> dict[str, str]:
     return {node.name: node.event for node in graph.await_nodes}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import functools
 import marshal
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -330,17 +331,19 @@ def _malformed(graph_name: str, snapshot: Mapping[str, Any], where: str, why: st
 def _restore(cls: Any, graph: Any, snapshot: Mapping[str, Any], store: Any, executor: Any, cursor: _Cursor) -> Any:
     cursor.at = "execution_id"
     execution_id = snapshot.get("execution_id")
-    if not isinstance(execution_id, str) or not execution_id:
+    if type(execution_id) is not str or not execution_id:
         raise TypeError(f"execution_id must be a non-empty string, got {execution_id!r:.80}")
     cursor.at = "runner"
     runner = dict(_mapping(snapshot, "runner"))
     if runner.get("runner") == "executor" and executor is None:
         runner["runner"] = "inline"
     cursor.at = "inputs"
-    stored_inputs = codec.decode_shared(_mapping(snapshot, "inputs"))
-    known = {n.name for n in graph.input_nodes}
-    inputs = {k: v for k, v in stored_inputs.items() if k in known}
-    dropped = [k for k in stored_inputs if k not in known]
+    inputs = codec.decode_shared(_mapping(snapshot, "inputs"))
+    known = _input_names(graph)
+    dropped: list[str] = []
+    if not inputs.keys() <= known:  # an input the graph no longer has (a deploy changed it)
+        dropped = [k for k in inputs if k not in known]
+        inputs = {k: v for k, v in inputs.items() if k in known}
     contract = cls(inputs, runner=runner.get("runner"), max_workers=runner.get("max_workers"), store=store,
                    executor=executor, execution_id=execution_id)
     token = _restoring.set({})
@@ -351,11 +354,16 @@ def _restore(cls: Any, graph: Any, snapshot: Mapping[str, Any], store: Any, exec
     return contract
 
 
+@functools.lru_cache(maxsize=256)  # per compiled graph (compared by identity): asked on every restore
+def _input_names(graph: Any) -> frozenset[str]:
+    return frozenset(n.name for n in graph.input_nodes)
+
+
 def _mapping(snapshot: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = snapshot.get(key)
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    if type(value) is not dict:
         raise TypeError(f"'{key}' must be an object, got {type(value).__name__}")
     return value
 
@@ -434,10 +442,10 @@ def apply_snapshot(execution: Execution, snapshot: Mapping[str, Any]) -> None:
 
 
 def _state(name: str, data: Any) -> NodeState:
-    if not isinstance(data, Mapping):
+    if type(data) is not dict:
         raise TypeError(f"a node state must be an object, got {type(data).__name__}")
     waiting_for = data.get("waiting_for") or ()
-    if not isinstance(waiting_for, (list, tuple)) or not all(isinstance(w, str) for w in waiting_for):
+    if waiting_for and (type(waiting_for) is not list or not all(type(w) is str for w in waiting_for)):
         raise TypeError("'waiting_for' must be a list of node names")
     resolved_at = data.get("resolved_at")
     if resolved_at is not None and type(resolved_at) not in (int, float):
@@ -446,7 +454,7 @@ def _state(name: str, data: Any) -> NodeState:
     if invalidated_by is not None and not isinstance(invalidated_by, str):
         raise TypeError(f"'invalidated_by' must be a node name, got {type(invalidated_by).__name__}")
     error = data.get("error")
-    if error is not None and not isinstance(error, Mapping):
+    if error is not None and type(error) is not dict:
         raise TypeError(f"'error' must be an object, got {type(error).__name__}")
     version = data.get("version", 1)
     if type(version) is not int:
@@ -460,71 +468,85 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
     graph = execution.graph
     nodes = graph.nodes_by_name
     children = execution.children
-    for slot, data in _mapping(snapshot, "children").items():
-        cursor.at = f"children.{slot}"
-        if slot not in nodes:
-            dropped.append(slot)
-            continue
-        if not isinstance(data, Mapping):
-            raise TypeError(f"a child snapshot must be an object, got {type(data).__name__}")
-        child = restore_nested(_child_class(execution, slot, data), data)
-        children.instances[slot] = child
-        restored[child.execution_id] = child
-    cursor.at = "children_given"
-    if hasattr(children, "given"):
-        children.given.update(_known(codec.decode_shared(_mapping(snapshot, "children_given")), nodes, dropped))
-    cursor.at = "selections"
-    if hasattr(children, "selections"):
-        children.selections.update(_known(codec.decode_shared(_mapping(snapshot, "selections")), nodes, dropped))
-    cursor.at = "collections"
-    _apply_collections(execution, _mapping(snapshot, "collections"), restored, cursor, dropped)
+    # (Each part is checked only when present: most snapshots have no children, selections or bound payloads.)
+    child_data = snapshot.get("children")
+    if child_data:
+        for slot, data in _mapping(snapshot, "children").items():
+            cursor.at = f"children.{slot}"
+            if slot not in nodes:
+                dropped.append(slot)
+                continue
+            if type(data) is not dict:
+                raise TypeError(f"a child snapshot must be an object, got {type(data).__name__}")
+            child = restore_nested(_child_class(execution, slot, data), data)
+            children.instances[slot] = child
+            restored[child.execution_id] = child
+    for key, held in (("children_given", "given"), ("selections", "selections")):
+        if snapshot.get(key) and hasattr(children, held):
+            cursor.at = key
+            getattr(children, held).update(_known(codec.decode_shared(_mapping(snapshot, key)), nodes, dropped))
+    if snapshot.get("collections"):
+        cursor.at = "collections"
+        _apply_collections(execution, _mapping(snapshot, "collections"), restored, cursor, dropped)
     states: dict[str, NodeState] = {}
-    for name, data in _mapping(snapshot, "states").items():
+    raw_states = _mapping(snapshot, "states")
+    for name, data in raw_states.items():
         cursor.at = f"states.{name}"
         if name not in nodes:
             dropped.append(name)
             continue
         states[name] = _state(name, data)
-    gone = set(dropped)
-    if gone:  # a node blocked on a node that is gone resolves again under the new graph
+    if dropped:  # a node blocked on a node that is gone resolves again under the new graph
+        gone = set(dropped)
         states = {name: st for name, st in states.items() if not gone.intersection(st.waiting_for)}
     execution.states.clear()
     execution.states.update(states)
-    cursor.at = "bound_events"
-    raw_bound = _mapping(snapshot, "bound_events")
-    bound = _known(codec.decode_shared(raw_bound), nodes, dropped)
-    in_states = snapshot.get("bound_in_states") or []
-    if not isinstance(in_states, list) or not all(isinstance(n, str) for n in in_states):
-        raise TypeError("'bound_in_states' must be a list of node names")
-    raw_states = _mapping(snapshot, "states")
-    for name in [*in_states, *bound]:
-        st = states.get(name)
-        if st is None or st.status is not Status.SUCCEEDED:
-            continue
-        if name in in_states or raw_bound.get(name) == raw_states[name].get("value"):
-            bound[name] = st.value  # one object again (older snapshots stored it twice), so it is saved once
-    execution.bound_events.clear()
-    execution.bound_events.update(bound)
+    bound = execution.bound_events
+    bound.clear()
+    in_states = snapshot.get("bound_in_states")
+    if snapshot.get("bound_events") or in_states:
+        cursor.at = "bound_events"
+        raw_bound = _mapping(snapshot, "bound_events")
+        bound.update(_known(codec.decode_shared(raw_bound), nodes, dropped))
+        in_states = in_states or []
+        if type(in_states) is not list or not all(type(n) is str for n in in_states):
+            raise TypeError("'bound_in_states' must be a list of node names")
+        for name in [*in_states, *bound]:
+            st = states.get(name)
+            if st is None or st.status is not Status.SUCCEEDED:
+                continue
+            if name in in_states or raw_bound.get(name) == raw_states[name].get("value"):
+                bound[name] = st.value  # one object again (older snapshots stored it twice), so it is saved once
     cursor.at = "workflow"
     workflow = snapshot.get("workflow")
-    if workflow is not None and not isinstance(workflow, Mapping):
+    if workflow is not None and type(workflow) is not dict:
         raise TypeError(f"'workflow' must be an object, got {type(workflow).__name__}")
     execution.workflow = codec.decode_shared(workflow) if workflow is not None else None
     cursor.at = "events"
     raw_events = snapshot.get("events") or []
-    if not isinstance(raw_events, list) or not all(isinstance(e, Mapping) for e in raw_events):
+    if type(raw_events) is not list or (raw_events and type(raw_events[-1]) is not dict):
         raise TypeError("'events' must be a list of objects")
     execution_id = execution.execution_id
+    graph_name = execution.graph.name
 
     def load_events() -> list[Event]:
         # Payloads may refer to the child and collection results restored with this execution: decode them
         # with this restore's registry. Each payload is a fresh copy (decode copies), so no live event shares
-        # a dict with the stored, encoded one.
+        # a dict with the stored, encoded one. (Read only when someone reads the log: a malformed stored event
+        # is reported then, as the rest of a malformed snapshot is at restore.)
         token = _restoring.set(restored)
+        events: list[Event] = []
         try:
-            return [Event(int(e["seq"]), e["type"], execution_id, e.get("node"), e.get("path"), e.get("status"),
-                          codec.decode(e.get("payload") or {}), float(e.get("timestamp") or 0.0))
-                    for e in raw_events]
+            for e in raw_events:
+                events.append(Event(int(e["seq"]), e["type"], execution_id, e.get("node"), e.get("path"),
+                                    e.get("status"), codec.decode(e.get("payload") or {}),
+                                    float(e.get("timestamp") or 0.0)))
+            return events
+        except (SnapshotEncodingError, GraphChangedError):
+            raise
+        except Exception as exc:  # the event at len(events) is the malformed one
+            raise _malformed(graph_name, {"execution_id": execution_id}, f"events[{len(events)}]",
+                             f"{type(exc).__name__}: {exc}", type(exc).__name__) from exc
         finally:
             _restoring.reset(token)
 
@@ -532,16 +554,17 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
     execution.bus.replace_lazily(execution_id, len(raw_events), last_seq, load_events)
     execution.encoded_events[:] = raw_events
     cursor.at = "workflow.awaits"
-    removed = removed_awaits(graph, stored_awaits(snapshot)) if execution.workflow is not None else {}
-    changes = GraphChanges(tuple(dict.fromkeys(dropped)), removed)
-    execution.graph_changes = changes if changes else None
-    if changes.dropped:
-        execution.bus.emit("graph_changed", payload=changes.to_dict())
+    removed = removed_awaits(graph, stored_awaits(snapshot)) if execution.workflow is not None else None
+    if dropped or removed:
+        changes = GraphChanges(tuple(dict.fromkeys(dropped)), removed or {})
+        execution.graph_changes = changes
+        if changes.dropped:
+            execution.bus.emit("graph_changed", payload=changes.to_dict())
 
 
 def _known(values: Any, nodes: Mapping[str, Any], dropped: list[str]) -> dict[str, Any]:
     """``values`` (keyed by node name) without the nodes the graph no longer has (added to ``dropped``)."""
-    if not isinstance(values, Mapping):
+    if type(values) is not dict:
         raise TypeError(f"expected an object keyed by node name, got {type(values).__name__}")
     kept = {}
     for name, value in values.items():
@@ -574,7 +597,7 @@ def _apply_collections(execution: Execution, data: Mapping[str, Any], restored: 
         if node is None or node.kind != "collection":
             dropped.append(name)
             continue
-        if not isinstance(run_data, Mapping):
+        if type(run_data) is not dict:
             raise TypeError(f"a collection must be an object, got {type(run_data).__name__}")
         run = CollectionRun(node)  # type: ignore[arg-type]
         for index, item in enumerate(run_data.get("items") or ()):
