@@ -4,6 +4,7 @@ tables made by an earlier release are moved to the digest indexes on first use."
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -12,8 +13,10 @@ import sqlalchemy as sa
 import igniter_nb as ig
 from igniter_nb.stores import SQLStore
 
-LONG = {"tenant": "t-1", "document": "d" * 100_000}
-LONG_OTHER = {"tenant": "t-1", "document": "d" * 99_999 + "e"}  # differs in the very last character
+# Random text: PostgreSQL compresses index entries, so a repetitive value would fit where real ids do not.
+_TEXT = random.Random(11).randbytes(50_000).hex()
+LONG = {"tenant": "t-1", "document": _TEXT}  # 100 KB
+LONG_OTHER = {"tenant": "t-1", "document": _TEXT[:-1] + ("0" if _TEXT[-1] != "0" else "1")}  # differs at the end
 
 
 def snap(execution_id: str) -> dict[str, Any]:
