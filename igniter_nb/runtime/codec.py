@@ -309,21 +309,19 @@ def decode(data: JSONValue) -> Any:
     Raises ``SnapshotEncodingError`` for unknown tags, malformed tagged values and class references that do not
     name a dataclass, pydantic model or enum.
     """
-    try:
-        try:
-            return _decode_fast(data)
-        except Exception:
-            return _decode(data, "")  # again, tracking where it is, so the error names the place
-    except RecursionError:
-        raise _too_deep() from None
+    return _decoded(_decode_fast, data)
 
 
 def decode_shared(data: JSONValue) -> Any:
     """Like :func:`decode`, but containers holding no tagged value anywhere below are returned as they are, not
     copied: for data the caller owns (a snapshot a store just returned). Never changes ``data``."""
+    return _decoded(_decode_shared, data)
+
+
+def _decoded(fast: Callable[[Any], Any], data: Any) -> Any:
     try:
         try:
-            return _decode_shared(data)
+            return fast(data)
         except Exception:
             return _decode(data, "")  # again, tracking where it is, so the error names the place
     except RecursionError:
