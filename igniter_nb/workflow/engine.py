@@ -186,7 +186,8 @@ def not_found(cls: Any, store: Any, correlation: dict[str, Any], detail: str = "
     hint = ""
     if near:
         hint = "; nearest active: " + ", ".join(
-            f"{n['correlation']} (differs in {', '.join(_difference(k, correlation, n['correlation']) for k in n['differs_in'])})"
+            f"{n['correlation']} (differs in "
+            f"{', '.join(_difference(k, correlation, n['correlation']) for k in n['differs_in']) or 'nothing'})"
             for n in near)
     return WorkflowNotFoundError(
         f"no active {graph.name} workflow has correlation {correlation}{detail}{hint}",
