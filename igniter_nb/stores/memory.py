@@ -24,6 +24,7 @@ from igniter_nb.stores.base import (
     check_graph,
     check_listing,
     not_found,
+    parse_stored,
     unpack_stored,
     utc_now,
 )
@@ -48,9 +49,9 @@ class _Version:
     data: str | bytes  # JSON text (a checked save) or marshal bytes (a runtime save, ``check_json=False``)
 
     def snapshot(self, parts: Mapping[str, str | bytes], execution_id: str) -> dict[str, Any]:
-        data = self.data
-        loaded = json.loads(data) if isinstance(data, str) else marshal.loads(data)
-        return unpack_stored(loaded, parts, f"MemoryStore, execution {execution_id!r}", _load_part)  # type: ignore[no-any-return]
+        data, where = self.data, f"MemoryStore, execution {execution_id!r}"
+        loaded = parse_stored(data, where) if isinstance(data, str) else marshal.loads(data)
+        return unpack_stored(loaded, parts, where, _load_part)  # type: ignore[no-any-return]
 
     def to_record(self, execution_id: str, parts: Mapping[str, str | bytes]) -> StoredExecution:
         return StoredExecution(
