@@ -250,3 +250,21 @@ class ToolLoopError(LLMError):
 
 
 __all__ += ["ConfigurationError", "LLMError", "OutputValidationError", "ProviderError", "ToolLoopError"]
+
+
+class IdempotencyConflictError(DuplicateSignalError):
+    """An ``idempotency_key`` already recorded for this workflow came with a different payload or another event
+    (as Stripe and Temporal answer a reused key); nothing was written."""
+
+
+class GraphChangedError(WorkflowError):
+    """A stored workflow refers to an await that the current graph no longer has (removed or renamed by a
+    deploy); ``Contract.migrate`` moves stored workflows onto the new graph."""
+
+
+class WorkflowArgumentError(WorkflowError, ValueError):
+    """A workflow call got an argument of the wrong kind (``now=``, ``idempotency_key=``, ``rename=`` ...);
+    nothing was read or written."""
+
+
+__all__ += ["GraphChangedError", "IdempotencyConflictError", "WorkflowArgumentError"]

@@ -288,7 +288,7 @@ class Contract(StatusFlags):
     def cancel(cls, *, correlation: Mapping[str, Any], store: Any = None, reason: str | None = None,
                now: Any = None) -> Contract:
         """Cancel the active workflow with ``correlation``."""
-        from igniter_nb.workflow.engine import cancel
+        from igniter_nb.workflow.control import cancel
 
         contract: Contract = cancel(cls, correlation=correlation, store=store, reason=reason, now=now)
         return contract
@@ -296,7 +296,7 @@ class Contract(StatusFlags):
     @classmethod
     def expire_due(cls, store: Any = None, now: Any = None) -> list[Contract]:
         """Time out active workflows whose await deadlines passed (``now`` injectable); returns them."""
-        from igniter_nb.workflow.engine import expire_due
+        from igniter_nb.workflow.control import expire_due
 
         return expire_due(cls, store, now)
 
@@ -311,6 +311,24 @@ class Contract(StatusFlags):
             raise ImportError(f"sync_remote needs the igniter_nb[server] extra: pip install 'igniter_nb[server]' "
                               f"({exc})") from exc
         return sync_remote(cls, store, now)
+
+    @classmethod
+    def retry_workflow(cls, *, correlation: Mapping[str, Any], store: Any = None, node: str | None = None,
+                       now: Any = None) -> Contract:
+        """Re-run the failed nodes of the failed workflow with ``correlation`` and save it (compare-and-set)."""
+        from igniter_nb.workflow.control import retry_workflow
+
+        contract: Contract = retry_workflow(cls, correlation=correlation, store=store, node=node, now=now)
+        return contract
+
+    @classmethod
+    def migrate(cls, store: Any = None, *, rename: Mapping[str, str] | None = None, dry_run: bool = False,
+                include_finished: bool = False, now: Any = None) -> Any:
+        """Move stored executions of this graph onto its current definition (renamed nodes keep their state and
+        signals); returns a ``MigrationReport``. See ``docs/workflows.md`` (Changing a deployed workflow)."""
+        from igniter_nb.workflow.migration import migrate
+
+        return migrate(cls, store, rename=rename, dry_run=dry_run, include_finished=include_finished, now=now)
 
     @property
     def workflow_status(self) -> str | None:

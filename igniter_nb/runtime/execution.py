@@ -66,6 +66,7 @@ class Execution:
         self.store_version: int | None = None  # the store version this execution last wrote or was read at
         self.saved_seq = -1  # seq of the last event included in this execution's last save
         self.encoded_events: list[dict[str, Any]] = []  # snapshot form of bus.events, filled as saves need it
+        self.graph_changes: Any = None  # GraphChanges, when restored into a graph that changed since the save
 
     @property
     def contract(self) -> Any:
