@@ -110,7 +110,8 @@ class OddValues(ig.Contract):
 
         @c.compute
         def values(x):
-            return {
+            odd = {"odd": Odd()} if x == 2 else {}  # x=2: a value no store can hold
+            return odd | {
                 "when": dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC),
                 "money": decimal.Decimal("10.50"),
                 "id": uuid.UUID(int=x),
@@ -118,7 +119,6 @@ class OddValues(ig.Contract):
                 "nan": float("nan"),
                 "inf": float("inf"),
                 "raw": b"\xff\x00",
-                "odd": Odd(),
                 "pair": (1, 2),
                 7: "int key",
             }

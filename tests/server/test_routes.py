@@ -262,9 +262,8 @@ def test_executions_are_filtered_and_paged_newest_first(client: Any) -> None:
 
 def test_outputs_are_made_json_safe(client: Any) -> None:
     body = client.post("/v1/contracts/odd/execute", json={"inputs": {"x": 1}}).json()
-    # an object the snapshot codec cannot encode: the answer still comes, marked as not stored
-    assert body["status"] == "succeeded" and body["version"] is None
-    assert client.get(f"/v1/executions/{body['execution_id']}").status_code == 404
+    assert body["status"] == "succeeded" and body["version"] == 1
+    assert client.get(f"/v1/executions/{body['execution_id']}").json()["outputs"] == body["outputs"]
     values = body["outputs"]["values"]
     assert values == {
         "when": "2024-05-01T12:00:00+00:00",
@@ -274,10 +273,19 @@ def test_outputs_are_made_json_safe(client: Any) -> None:
         "nan": "NaN",
         "inf": "Infinity",
         "raw": "/wA=",
-        "odd": "an odd object",
         "pair": [1, 2],
         "7": "int key",
     }
+
+
+def test_a_value_no_store_can_hold_fails_its_node_and_is_stored(client: Any) -> None:
+    body = client.post("/v1/contracts/odd/execute", json={"inputs": {"x": 2}}).json()
+    assert body["status"] == "failed" and body["version"] == 1
+    error = body["error"]
+    assert error["type"] == "SnapshotEncodingError" and error["node"] == "values"
+    assert "server_contracts.Odd" in error["message"]
+    stored = client.get(f"/v1/executions/{body['execution_id']}").json()
+    assert stored["status"] == "failed" and stored["error"]["node"] == "values"
 
 
 def test_names_are_url_decoded_L37(client: Any) -> None:
