@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
-from igniter_nb._source import callable_location, called_from_package, user_location
+from igniter_nb._source import callable_location, user_location
 from igniter_nb.compiler.compile import compile_graph
 from igniter_nb.compiler.graph import CompiledGraph
 from igniter_nb.compiler.registry import register_contract
@@ -40,12 +40,12 @@ def _refuse_ambiguous_options(cls: type[Contract], call: str, options: Mapping[s
                               inputs: Mapping[str, Any] | None) -> None:
     """Runtime options are keywords, and an input may share an option's name (``store``, ``now``...): such a
     keyword is ambiguous unless the inputs mapping sets the input, so it is refused rather than read as the
-    option. igniter_nb's own calls (restore, children, workflows) pass inputs as a mapping and options
-    explicitly, and are not checked."""
+    option. igniter_nb's own calls (restore, children, workflows, the server) make instances with
+    ``Contract._create``, which takes the whole inputs mapping and options that cannot be mistaken."""
     nodes = cls.compiled_graph().nodes_by_name
     clashes = [name for name, value in options.items() if value is not _NOT_GIVEN and name in nodes
                and nodes[name].kind == "input" and not (inputs and name in inputs)]
-    if not clashes or called_from_package(2):
+    if not clashes:
         return
     name = clashes[0]
     node = nodes[name]
@@ -128,12 +128,26 @@ class Contract(StatusFlags):
         """``Cls({"input": value, ...}, **more_inputs, runner=..., store=..., execution_id=...)``: values in the
         mapping are always inputs; an input named like a runtime option goes in the mapping."""
         cls = type(self)
-        graph = cls.compiled_graph()
         _refuse_ambiguous_options(cls, cls.__name__, {"runner": runner, "max_workers": max_workers, "store": store,
                                                     "executor": executor, "execution_id": execution_id}, inputs)
-        runner, max_workers, store, executor, execution_id = (
-            _given(runner), _given(max_workers), _given(store), _given(executor), _given(execution_id))
-        given = {**(dict(inputs) if inputs else {}), **keyword_inputs}
+        self._setup({**(dict(inputs) if inputs else {}), **keyword_inputs}, runner=_given(runner),
+                    max_workers=_given(max_workers), store=_given(store), executor=_given(executor),
+                    execution_id=_given(execution_id))
+
+    @classmethod
+    def _create(cls, inputs: Mapping[str, Any], /, *, runner: str | None = None, max_workers: int | None = None,
+                store: Any = None, executor: Any = None, execution_id: str | None = None) -> Contract:
+        """igniter_nb's own way to make an instance (restore, child runs, workflow start, the server): ``inputs``
+        is the whole inputs mapping and every option is a keyword that cannot be mistaken for an input, so no
+        name is checked for ambiguity (an input called ``store`` that was left to its default is no clash here)."""
+        contract = cls.__new__(cls)
+        contract._setup(dict(inputs), runner=runner, max_workers=max_workers, store=store, executor=executor,
+                        execution_id=execution_id)
+        return contract
+
+    def _setup(self, given: dict[str, Any], *, runner: str | None, max_workers: int | None, store: Any,
+               executor: Any, execution_id: str | None) -> None:
+        graph = type(self).compiled_graph()
         opts = graph.run_options
         self.execution = Execution(
             graph,

@@ -79,7 +79,7 @@ class ChildRuns:
                 child.execution.retry()
         else:
             old = child
-            child = cls(inputs, store=None)
+            child = cls._create(inputs)
             self.instances[slot] = child
             if old is not None:
                 ex = self.execution

@@ -344,7 +344,7 @@ def _restore(cls: Any, graph: Any, snapshot: Mapping[str, Any], store: Any, exec
     if not inputs.keys() <= known:  # an input the graph no longer has (a deploy changed it)
         dropped = [k for k in inputs if k not in known]
         inputs = {k: v for k, v in inputs.items() if k in known}
-    contract = cls(inputs, runner=runner.get("runner"), max_workers=runner.get("max_workers"), store=store,
+    contract = cls._create(inputs, runner=runner.get("runner"), max_workers=runner.get("max_workers"), store=store,
                    executor=executor, execution_id=execution_id)
     token = _restoring.set({})
     try:

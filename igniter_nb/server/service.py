@@ -111,7 +111,7 @@ class ContractService:
                 if callback is not None and status_of(contract) not in callbacks.FINISHED:
                     contract, due = self._register(cls, contract, callback)
             else:
-                contract = cls(dict(inputs), store=self.store)
+                contract = cls._create(inputs, store=self.store)
                 contract.resolve_all()
                 if callback is not None and status_of(contract) not in callbacks.FINISHED:
                     callbacks.register(contract, callback["url"], callback["token"])

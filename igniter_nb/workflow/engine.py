@@ -149,7 +149,7 @@ def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.dat
                 f"an active {graph.name} workflow already has correlation {correlation} (execution {existing})",
                 graph=graph.name, correlation=correlation, existing_execution_id=existing,
             )
-    contract = cls(dict(inputs), store=store)
+    contract = cls._create(inputs, store=store)
     ex = contract.execution
     deadlines = {n.name: _iso(moment + dt.timedelta(seconds=n.timeout)) for n in graph.await_nodes if n.timeout}
     ex.workflow = {
