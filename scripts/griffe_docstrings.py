@@ -14,6 +14,7 @@ from typing import Any
 
 import griffe
 
+_DOCS_PAGE = re.compile(r"``docs/([a-z_]+)\.md``")
 _ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|mod|exc|data|obj):`~?([^`]+)`")
 
 
@@ -24,6 +25,7 @@ def _indent(line: str) -> int:
 def to_markdown(text: str) -> str:
     """Rewrite one docstring: ``::`` literal blocks and ``>>>`` examples fenced, Sphinx roles as inline code."""
     text = _ROLE.sub(lambda m: f"`{m.group(1).rsplit('.', 1)[-1]}`", text)
+    text = _DOCS_PAGE.sub(lambda m: f"[{m.group(1)}](../{m.group(1)}.md)", text)
     lines = text.splitlines()
     out: list[str] = []
     i = 0

@@ -82,6 +82,14 @@ def page(site_url: str) -> Iterator[object]:
         pw.stop()
 
 
+def open_page(page: object, url: str) -> None:
+    """Go to ``url`` and wait until the theme's fade-ins have finished (so screenshots show the navigation tabs)."""
+    page.goto(url)  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "document.querySelector('.md-tabs') && document.getAnimations().every(a => a.playState !== 'running')"
+    )
+
+
 def heading(page: object) -> str:
     """The page's first <h1>, without the permalink sign."""
     return str(page.locator("article h1").first.inner_text()).replace("¶", "").strip()  # type: ignore[attr-defined]
@@ -101,25 +109,38 @@ def svg_graphs(page: object) -> int:
 
 
 def test_docs_index_page_shows_heading_and_waiting_workflow_graph(page: object, site_url: str) -> None:
-    page.goto(f"{site_url}/index.html")  # type: ignore[attr-defined]
+    open_page(page, f"{site_url}/index.html")
     assert heading(page) == "igniter_nb"
     assert svg_graphs(page) >= 1, "the index page shows no SVG graph"
     page.screenshot(path=str(ARTIFACTS / "index.png"), full_page=True)  # type: ignore[attr-defined]
 
 
 def test_docs_tutorial_notebook_page_shows_stored_outputs(page: object, site_url: str) -> None:
-    page.goto(f"{site_url}/notebooks/04_distributed_workflow.html")  # type: ignore[attr-defined]
+    open_page(page, f"{site_url}/notebooks/04_distributed_workflow.html")
     assert heading(page) == "Distributed workflow with the event simulator"
     assert svg_graphs(page) >= 2, "the notebook's stored graph outputs are not shown"
     page.screenshot(path=str(ARTIFACTS / "notebook_04.png"), full_page=True)  # type: ignore[attr-defined]
 
 
 def test_docs_api_page_documents_contract(page: object, site_url: str) -> None:
-    page.goto(f"{site_url}/reference/igniter_nb.html")  # type: ignore[attr-defined]
+    open_page(page, f"{site_url}/reference/igniter_nb.html")
     assert heading(page) == "igniter_nb"
     contract = page.locator("[id='igniter_nb.Contract']")  # type: ignore[attr-defined]
     assert contract.count() == 1 and "Contract" in contract.inner_text()
     page.screenshot(path=str(ARTIFACTS / "api_igniter_nb.png"), full_page=False)  # type: ignore[attr-defined]
+
+
+def test_docs_search_finds_api_and_guide_pages(page: object, site_url: str) -> None:
+    open_page(page, f"{site_url}/index.html")
+    box = page.locator("input.md-search__input")  # type: ignore[attr-defined]
+    box.click()
+    box.fill("deliver_event")
+    results = page.locator(".md-search-result__item")  # type: ignore[attr-defined]
+    results.first.wait_for()
+    links = [str(a.get_attribute("href")) for a in page.locator(".md-search-result__link").all()]  # type: ignore[attr-defined]
+    assert any("workflows.html" in link for link in links), links
+    assert any("reference/" in link for link in links), links
+    page.screenshot(path=str(ARTIFACTS / "search.png"))  # type: ignore[attr-defined]
 
 
 def test_docs_pages_load_nothing_from_other_hosts(page: object) -> None:
