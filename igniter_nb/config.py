@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 ENV_VAR = "IGNITER_STORE_URL"
+"""The environment variable that names the default store's URL when ``configure`` was not called."""
 
 _lock = threading.Lock()
 _default: Any = None
