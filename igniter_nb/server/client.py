@@ -207,6 +207,7 @@ class Client(_ClientBase):
         return list(self._send(_Api.history(execution_id))["versions"])
 
     def close(self) -> None:
+        """Close the client's HTTP connections (also done by leaving a ``with Client(...)`` block)."""
         self._repeatable.close()
         if self._once is not self._repeatable:
             self._once.close()
@@ -269,6 +270,7 @@ class AsyncClient(_ClientBase):
         return list((await self._send(_Api.history(execution_id)))["versions"])
 
     async def aclose(self) -> None:
+        """Close the client's HTTP connections (also ``close``, and done by leaving an ``async with`` block)."""
         await self._repeatable.aclose()
         if self._once is not self._repeatable:
             await self._once.aclose()
