@@ -3,7 +3,8 @@
 The docstrings are written for ``help()`` and the source: ``Layout::`` before an indented literal block,
 ``>>>`` examples, ``:class:`~pkg.Name``` roles. mkdocstrings renders docstrings as Markdown, where a ``>>>``
 line is a quote and ``::`` stays as text. This extension rewrites the docstring text the site shows (never the
-code): a literal block after ``::`` and a run of ``>>>`` lines become fenced code, a role becomes inline code.
+code): a literal block after ``::`` and a run of ``>>>`` lines become fenced code, a role becomes inline code,
+``docs/x.md`` becomes a link to that page (so a page that goes away fails the strict build).
 Loaded by mkdocs.yml.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 
 import griffe
 
-_DOCS_PAGE = re.compile(r"``docs/([a-z_]+)\.md``")
+_DOCS_PAGE = re.compile(r"``docs/([a-z_]+)\.md``|(?<![\w/`])docs/([a-z_]+)\.md\b")
 _ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|mod|exc|data|obj):`~?([^`]+)`")
 
 
@@ -23,9 +24,10 @@ def _indent(line: str) -> int:
 
 
 def to_markdown(text: str) -> str:
-    """Rewrite one docstring: ``::`` literal blocks and ``>>>`` examples fenced, Sphinx roles as inline code."""
+    """Rewrite one docstring: ``::`` literal blocks and ``>>>`` examples fenced, Sphinx roles as inline code, and a
+    mention of a guide page (``docs/stores.md``) as a link to it (the API pages sit one folder below the guides)."""
     text = _ROLE.sub(lambda m: f"`{m.group(1).rsplit('.', 1)[-1]}`", text)
-    text = _DOCS_PAGE.sub(lambda m: f"[{m.group(1)}](../{m.group(1)}.md)", text)
+    text = _DOCS_PAGE.sub(lambda m: f"[{m.group(1) or m.group(2)}](../{m.group(1) or m.group(2)}.md)", text)
     lines = text.splitlines()
     out: list[str] = []
     i = 0
