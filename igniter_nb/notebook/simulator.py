@@ -323,6 +323,8 @@ class EventSimulator:
         return render_graph(ex.graph, states=ex.states, status=view_status(ex), engine=self.engine)
 
     def status_html(self) -> str:
+        """The heading with the selected workflow's correlation and its status badge (or "no workflow selected"), as
+        HTML."""
         if self.contract is None:
             return h.heading(f"EventSimulator {self.graph.name}", None, "no workflow selected")
         return (h.heading(f"EventSimulator {self.graph.name}", None, pairs(self.correlation))
@@ -380,6 +382,7 @@ class EventSimulator:
         return "".join(parts)
 
     def to_text(self) -> str:
+        """A plain-text summary: active workflows, the selection, the event, the payload and any note."""
         lines = [f"EventSimulator {self.graph.name}: {len(self.workflows())} active workflows"]
         if self.contract is not None:
             lines.append(f"  selected: {pairs(self.correlation)} ({self.status})")

@@ -121,6 +121,7 @@ class SnapshotStepper:
 
     @property
     def steps(self) -> range:
+        """The step indexes, ``range(len(stepper))``: one per audit event or saved version."""
         return range(len(self))
 
     # ------------------------------------------------------------------ moving
@@ -273,6 +274,8 @@ class SnapshotStepper:
         return "".join(parts)
 
     def to_text(self, index: int | None = None) -> str:
+        """Step ``index`` (default: the current one) as text: its ``describe`` line, then each node that changed
+        (status, and the value when only the value moved)."""
         i = self._at(index)
         lines = [self.describe(i)]
         for c in self.changes(i):

@@ -256,6 +256,7 @@ class Client(_ClientBase):
         return follow(self, _Api.events(execution_id), last_event_id, reconnects, read_timeout)
 
     def close(self) -> None:
+        """Close the client's HTTP connections (also done by leaving a ``with Client(...)`` block)."""
         self._repeatable.close()
         if self._once is not self._repeatable:
             self._once.close()
@@ -330,6 +331,7 @@ class AsyncClient(_ClientBase):
         return afollow(self, _Api.events(execution_id), last_event_id, reconnects, read_timeout)
 
     async def aclose(self) -> None:
+        """Close the client's HTTP connections (also ``close``, and done by leaving an ``async with`` block)."""
         await self._repeatable.aclose()
         if self._once is not self._repeatable:
             await self._once.aclose()
