@@ -82,6 +82,21 @@ def test_contract_magic_usage_errors(shell):
     assert not shell.run_cell("%%contract A --bogus\nc.input('a')\n").success
 
 
+def test_contract_magic_takes_non_ascii_class_names_and_refuses_non_identifiers(shell):
+    result = shell.run_cell('%%contract Счёт\nc.input("сумма", type="numeric")\nc.output("сумма")\n')
+    assert result.success, result.error_in_exec
+    cls = shell.user_ns["Счёт"]
+    assert cls.__name__ == "Счёт" and cls.compiled_graph().name == "Счёт"
+    assert shell.run_cell("Счёт(сумма=2).result.сумма").result == 2
+    # a name Python normalises (NFKC) is bound as Python spells it, so later cells find it
+    assert shell.run_cell('%%contract ﬁle_check\nc.input("a")\nc.output("a")\n').success
+    assert shell.run_cell("file_check.__name__").result == "file_check"
+    for bad in ("1abc", "a-b", "class", "Na<b>me"):
+        result = shell.run_cell(f'%%contract {bad}\nc.input("a")\nc.output("a")\n')
+        assert isinstance(result.error_in_exec, ValueError), bad
+        assert "identifier" in str(result.error_in_exec)
+
+
 def test_contract_magic_show_displays_the_graph(shell):
     result = shell.run_cell('%%contract Shown --show\nc.input("a")\nc.output("a")\n')
     assert result.success
