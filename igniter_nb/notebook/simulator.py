@@ -320,7 +320,9 @@ class EventSimulator:
         from igniter_nb.notebook.reprs import view_status
 
         ex = self.contract.execution
-        return render_graph(ex.graph, states=ex.states, status=view_status(ex), engine=self.engine)
+        # the execution, not only its states: the picture then shows the correlation values, the await
+        # deadlines and the inputs supplied (not "unresolved")
+        return render_graph(ex.graph, states=ex, status=view_status(ex), engine=self.engine)
 
     def status_html(self) -> str:
         if self.contract is None:

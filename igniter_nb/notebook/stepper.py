@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igniter_nb.notebook import html as h
 from igniter_nb.notebook.render import Engine, render_graph
-from igniter_nb.notebook.snapshot_view import snapshot_view
+from igniter_nb.notebook.snapshot_view import SnapshotInstance, snapshot_view
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,7 +67,7 @@ class SnapshotStepper:
     ``steps`` (a range, one per audit event or saved version), ``goto(i)`` (negative counts from the end),
     ``next()``, ``prev()`` (each returns ``current``), ``current`` (a ``frames.ReplayStep`` for audit
     sources, the stored snapshot dict otherwise), ``version`` (the ``SavedVersion`` of a snapshot step),
-    ``current_states`` (node → ``{status, version, waiting_for, event, error_type, value}``),
+    ``current_states`` (node → ``{status, version, waiting_for, event, error_type, value, token, payload, error}``),
     ``current_status``, ``diff()`` (``{node: (status before, status after)}`` against the previous step),
     ``changes()`` (``StateChange`` rows, also for nodes whose value changed with the same status), ``svg()``
     (the graph coloured at this step) and ``widget`` (slider, play, previous/next, graph and diff table).
@@ -175,8 +175,9 @@ class SnapshotStepper:
 
     @property
     def current_states(self) -> dict[str, dict[str, Any]]:
-        """Node name → ``{status, version, waiting_for, event, error_type, value}`` at this step (``value`` is short
-        display text; audit steps know no values or versions)."""
+        """Node name → ``{status, version, waiting_for, event, error_type, value, token, payload, error}`` at this
+        step (``value`` is short display text; ``token``/``payload`` a deferred node's, ``error`` the error message;
+        audit steps know no values, versions, tokens or messages)."""
         return {name: dict(view) for name, view in self._view(self.index).items()}
 
     def statuses(self, index: int | None = None) -> dict[str, str]:
@@ -248,7 +249,10 @@ class SnapshotStepper:
         if i not in self._svgs:
             if len(self._svgs) >= _SVG_CACHE:
                 self._svgs.pop(next(iter(self._svgs)))
-            self._svgs[i] = render_graph(self.graph, states=self._view(i), status=self.status_at(i), engine=self.engine)
+            states: Any = self._view(i)
+            if self._versions is not None:  # a snapshot also knows its inputs and workflow record
+                states = SnapshotInstance.of(self._version(i).snapshot, states)
+            self._svgs[i] = render_graph(self.graph, states=states, status=self.status_at(i), engine=self.engine)
         return self._svgs[i]
 
     def diff_table_html(self, index: int | None = None) -> str:
@@ -315,7 +319,8 @@ class SnapshotStepper:
         if view is None:
             if self._log is not None:
                 view = {name: {"status": st.status, "waiting_for": list(st.waiting_for), "event": st.event,
-                               "error_type": st.error, "version": None, "value": None}
+                               "error_type": st.error, "version": None, "value": None, "token": None,
+                               "payload": None, "error": None}
                         for name, st in self._log.states_at(index).items()}
             else:
                 view = snapshot_view(self._version(index).snapshot)
