@@ -23,6 +23,8 @@ def preview_delivery(workflow: Any, store: Any, *, event: str | None, correlatio
     """The ``DeliveryPreview`` of delivering ``event`` with ``payload`` to the ``workflow`` (a contract class)
     whose correlation is ``correlation``: every independent problem ``deliver_event`` would raise, the matched
     workflow, the await node and what would recompute. Reads ``store``, never writes it, runs no workflow node.
+    Each error says which ``check`` found it: ``event``, ``correlation``, ``payload`` or ``workflow`` (the
+    matched workflow: none active, the event already delivered, the await no longer waiting) — in that order.
 
     ``payload_problem`` (``{"type", "message"}``) stands for a payload that could not even be read (editor text
     that is not JSON): it is reported instead of validating ``payload``."""
@@ -32,26 +34,31 @@ def preview_delivery(workflow: Any, store: Any, *, event: str | None, correlatio
 
     graph = workflow.compiled_graph()
     errors: list[dict[str, Any]] = []
+
+    def problem(check: str, found: BaseException | Mapping[str, Any]) -> None:
+        record = error_record(found) if isinstance(found, BaseException) else dict(found)
+        errors.append({**record, "check": check})
+
     node = corr = None
     if not event:
-        errors.append({"type": "AwaitedEventMismatchError", "message": "no event selected"})
+        problem("event", {"type": "AwaitedEventMismatchError", "message": "no event selected"})
     else:
         try:
             node = engine.await_for_event(graph, event)
         except Exception as exc:
-            errors.append(error_record(exc))
+            problem("event", exc)
     try:
         corr = check_delivery_correlation(graph, correlation)
     except Exception as exc:
-        errors.append(error_record(exc))
+        problem("correlation", exc)
     if payload_problem is not None:
         payload = None
-        errors.append(dict(payload_problem))
+        problem("payload", payload_problem)
     elif node is not None:
         try:
             validate_payload(graph.name, node, payload)
         except Exception as exc:
-            errors.append(error_record(exc))
+            problem("payload", exc)
     execution_id = status_before = None
     recompute: tuple[str, ...] = ()
     idempotent = False
@@ -67,7 +74,7 @@ def preview_delivery(workflow: Any, store: Any, *, event: str | None, correlatio
                     idempotent, execution_id, contract = True, latest.execution_id, finished
             if not idempotent:
                 detail = f" (the latest one, {latest.execution_id}, is {latest.status})" if latest is not None else ""
-                errors.append(error_record(engine._not_found(workflow, store, corr, detail)))
+                problem("workflow", engine._not_found(workflow, store, corr, detail))
         else:
             contract = load_contract(workflow, store, execution_id)
             if node is not None:
@@ -77,13 +84,14 @@ def preview_delivery(workflow: Any, store: Any, *, event: str | None, correlatio
                     if idempotency_key is not None and prior.get("idempotency_key") == idempotency_key:
                         idempotent = True
                     else:
-                        errors.append({"type": "DuplicateSignalError", "message": (
+                        problem("workflow", {"type": "DuplicateSignalError", "message": (
                             f"event '{event}' was already delivered to {graph.name} {execution_id} "
                             f"(signal #{prior['order']} at {prior['received_at']}, idempotency key "
                             f"{prior.get('idempotency_key')!r})")})
                 elif state is not None and str(state.status) == "failed":
-                    errors.append({"type": "AwaitedEventMismatchError",
-                                   "message": f"await '{node.name}' of {execution_id} is no longer waiting ({state.error})"})
+                    problem("workflow", {"type": "AwaitedEventMismatchError",
+                                         "message": f"await '{node.name}' of {execution_id} is no longer waiting "
+                                                    f"({state.error})"})
         if contract is not None:
             status_before = contract.workflow_status
             if node is not None and not idempotent:

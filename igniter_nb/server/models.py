@@ -66,6 +66,8 @@ class PreviewProblem(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: str
     message: str
+    check: Literal["event", "correlation", "payload", "workflow"] = Field(
+        description="What was found wrong: the event, the correlation, the payload, or the matched workflow.")
 
 
 class DeliveryPreviewView(BaseModel):

@@ -41,6 +41,7 @@ from igniter_nb.server.errors import RemoteError, UnknownContractError
 from igniter_nb.stores.base import ACTIVE_STATUSES, StoredExecution
 
 _PAGE = 1000  # the server's largest page
+_CHECKS = ("event", "correlation", "payload", "workflow")  # the order a dry run reports its problems in
 _FETCHERS = 8  # snapshots fetched at once by ``list`` (httpx's client is thread-safe; the pool keeps 10 connections)
 T = TypeVar("T")
 
@@ -241,8 +242,9 @@ class ServiceStore:
                                            payload=None if payload_problem is not None else payload,
                                            idempotency_key=idempotency_key)
         errors = [dict(e) for e in answer.get("errors") or ()]
-        if payload_problem is not None:
-            errors = [e for e in errors if e.get("type") != "PayloadValidationError"] + [dict(payload_problem)]
+        if payload_problem is not None:  # in the payload's place among the checks, as the local dry run has it
+            errors = [e for e in errors if e.get("check") != "payload"] + [{**payload_problem, "check": "payload"}]
+            errors.sort(key=lambda e: _CHECKS.index(e["check"]) if e.get("check") in _CHECKS else len(_CHECKS))
         return DeliveryPreview(
             graph=str(answer.get("graph") or graph.name), event=event, correlation=dict(correlation or {}),
             execution_id=answer.get("execution_id"), await_node=answer.get("await_node"),
