@@ -118,8 +118,7 @@ class Follow:
             self.start()
 
     def __repr__(self) -> str:
-        state = "following" if self.running else "stopped"
-        return f"<Follow {self.execution_id} v{self.version} {self.status} ({state})>"
+        return f"<Follow {self.execution_id} v{self.version} {self.status} ({self.state})>"
 
     # ------------------------------------------------------------------ state
     @property
@@ -223,8 +222,13 @@ class Follow:
         return render_graph(self.graph, states=SnapshotInstance.of(record.snapshot), status=record.status,
                             engine=self.engine)
 
+    @property
+    def state(self) -> str:
+        """``finished`` (the execution has: nothing more will come), ``following`` or ``stopped``."""
+        return "finished" if self.finished else "following" if self.running else "stopped"
+
     def status_html(self) -> str:
-        note = f"version {self.version} · {'following' if self.running else 'stopped'}"
+        note = f"version {self.version} · {self.state}"
         if self.error:
             note += f" · {self.error}"
         return h.heading(f"Follow {getattr(self.graph, 'name', None) or self.record.graph or ''}".rstrip(),
@@ -241,8 +245,7 @@ class Follow:
         return self.status_html() + self.events_html() + (self.svg() or "")
 
     def to_text(self) -> str:
-        lines = [f"Follow {self.execution_id}: version {self.version}, {self.status}"
-                 f" ({'following' if self.running else 'stopped'})"]
+        lines = [f"Follow {self.execution_id}: version {self.version}, {self.status} ({self.state})"]
         lines.extend(f"  #{e.get('seq')} {e.get('type')} {e.get('node') or ''}".rstrip()
                      for e in self.events[-self.latest:] if self.latest)
         if self.error:

@@ -124,11 +124,11 @@ def test_sanitizer_file_is_shipped_and_masks_ids_and_times():
     assert len(patterns) >= 5
     text = ("<PriceContract 1b4e28ba-2fa1-11d2-883f-0016d3cca427 waiting> token 9f86d081884c7d659a2feaa0c55ad015 "
             "at 2026-11-27T21:03:40.825806+00:00 / 2026-11-27 21:03:40.825806856+00:00 "
-            "age 0 days 00:00:31.2 <object at 0x7f3a2c> <td>1b4e28ba…:crm</td>")
+            "age 0 days 00:00:31.2 <object at 0x7f3a2c> <td>1b4e28ba…:crm</td> ServiceStore(http://127.0.0.1:40131)")
     for regex, replace in patterns:
         text = re.sub(regex, replace, text)
     assert text == ("<PriceContract UUID waiting> token TOKEN at TIMESTAMP / TIMESTAMP age DURATION <object at 0xADDR> "
-                    "<td>SHORTID:crm</td>")
+                    "<td>SHORTID:crm</td> ServiceStore(http://127.0.0.1:PORT)")
 
 
 def test_wheel_includes_the_sanitizer():

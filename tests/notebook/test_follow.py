@@ -138,7 +138,7 @@ def test_follow_errors_and_finished_executions() -> None:
     SvcLead.deliver_event("billing_ready", correlation={"request_id": "r-1"}, payload=1, store=store)
     done = Follow(wf.execution_id, store, latest=3)
     assert done.finished and not done.running and done.wait() is done  # nothing to follow
-    assert len(done.to_text().splitlines()) == 4 and "stopped" in done.to_text()
+    assert len(done.to_text().splitlines()) == 4 and "(finished)" in done.to_text()
     assert done.events_html().count("<tr>") == 4  # the header and the 3 latest
     bundle = done._repr_mimebundle_()
     assert {"text/plain", "text/html"} <= set(bundle) and "<svg" in bundle["text/html"]
