@@ -207,7 +207,7 @@ def _audit_frame() -> Any:
 
 
 def test_live_simulator_shows_deliveries_made_elsewhere(service: Any) -> None:
-    server, store, client = service
+    server, _, client = service
     client.execute("lead", inputs={"request_id": "r-5"})
     sim = ig.nb.EventSimulator(SvcLead, client, live=True, engine="python")
     view = sim._view if sim._view is not None else (sim.widget, sim._view)[1]

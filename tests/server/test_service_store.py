@@ -105,7 +105,7 @@ def test_a_client_without_the_token_reads_nothing(served: Any) -> None:
 
 
 def test_service_store_needs_a_client() -> None:
-    with pytest.raises(TypeError, match="ig.server.Client"):
+    with pytest.raises(TypeError, match=r"ig\.server\.Client"):
         ServiceStore(MemoryStore())
 
 
