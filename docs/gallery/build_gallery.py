@@ -14,7 +14,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import pydantic
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -47,44 +49,44 @@ def svg_png(svg: str, out: Path, scale: float = 1.0) -> None:
 
 def html_png(html: str, out: Path, width: int = 1000) -> None:
     rows = html.count("<tr") + html.count("<div") + 2
-    pictures = sum(float(h) * 4 / 3 for h in re.findall(r'<svg[^>]*height="([\d.]+)pt"', html))
+    # each picture's height: dot gives it in px now (clean_dot_svg), in pt before
+    pictures = sum(float(h) * (4 / 3 if unit == "pt" else 1)
+                   for h, unit in re.findall(r'<svg[^>]*?height="([\d.]+)(pt)?"', html))
     shoot(html, out, width, int(min(60 + rows * 26 + pictures, 3000)))
+
+
+class CrmPayload(pydantic.BaseModel):
+    name: str
+    tier: Literal["smb", "enterprise"]
+
+class BillingPayload(pydantic.BaseModel):
+    plan: Literal["starter", "pro", "enterprise"]
+    mrr: int
+    seats: int = 1
+
+class LeadWorkflow(ig.Contract):
+    def define(c):
+        c.correlate_by("request_id", "company_id")
+        c.input("request_id")
+        c.input("company_id")
+        c.await_event("crm_data", event="crm_webhook_received", schema=CrmPayload, timeout=3600)
+        c.await_event("billing_data", event="billing_data_fetched", schema=BillingPayload)
+
+        @c.compute
+        def account(crm_data):
+            return f"{crm_data.name} ({crm_data.tier})"
+
+        @c.aggregate
+        def report(account, billing_data):
+            return {"account": account, "plan": billing_data.plan, "mrr": billing_data.mrr}
+
+        c.output("report")
 
 
 def simulator_and_follow() -> tuple[Any, Any]:
     """Notebook 04's lead workflow: three workflows waiting in a store, the simulator on req-1 with its billing
     payload prefilled, and a ``Follow`` of req-1 after its CRM event (the same views over a server's Client)."""
     import datetime as dt
-    from typing import Literal
-
-    import pydantic
-
-    class CrmPayload(pydantic.BaseModel):
-        name: str
-        tier: Literal["smb", "enterprise"]
-
-    class BillingPayload(pydantic.BaseModel):
-        plan: Literal["starter", "pro", "enterprise"]
-        mrr: int
-        seats: int = 1
-
-    class LeadWorkflow(ig.Contract):
-        def define(c):
-            c.correlate_by("request_id", "company_id")
-            c.input("request_id")
-            c.input("company_id")
-            c.await_event("crm_data", event="crm_webhook_received", schema=CrmPayload, timeout=3600)
-            c.await_event("billing_data", event="billing_data_fetched", schema=BillingPayload)
-
-            @c.compute
-            def account(crm_data):
-                return f"{crm_data.name} ({crm_data.tier})"
-
-            @c.aggregate
-            def report(account, billing_data):
-                return {"account": account, "plan": billing_data.plan, "mrr": billing_data.mrr}
-
-            c.output("report")
 
     now = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
     store = MemoryStore()
