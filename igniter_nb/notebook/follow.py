@@ -26,7 +26,7 @@ import contextlib
 import datetime as dt
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -313,6 +313,17 @@ class _Running:
                 loop.call_soon_threadsafe(task.cancel)
 
 
+def _hand_over(ref: weakref.ref[Follow], records: Iterable[Any]) -> bool:
+    """Give each record to the Follow, holding it only meanwhile; False once nobody holds it any more."""
+    for record in records:
+        current = ref()
+        if current is None:
+            return False
+        current._apply(record)
+        del current
+    return True
+
+
 def _follow_store(ref: weakref.ref[Follow], running: _Running) -> None:
     """The following thread for a store: the change feed."""
     from igniter_nb.stores.feed import watch
@@ -325,12 +336,7 @@ def _follow_store(ref: weakref.ref[Follow], running: _Running) -> None:
         feed = watch(follow.store, follow.execution_id, after_version=follow.version, stop=running.stop,
                      poll_interval=follow.poll_interval)
         del follow  # hold the Follow only while handling a version
-        for record in feed:
-            current = ref()
-            if current is None:
-                break
-            current._apply(record)
-            del current
+        _hand_over(ref, feed)
     except Exception as exc:  # deleted, or the store failed
         error = f"{type(exc).__name__}: {exc}"
     current = ref()
@@ -381,12 +387,8 @@ async def _stream(ref: weakref.ref[Follow], client: Any, running: _Running) -> N
                 records = [latest]
                 if latest.version > known + 1:  # versions saved between two looks: read them all, in order
                     records = [stored_execution(v, execution_id) for v in await aclient.history(execution_id)]
-                for record in records:
-                    current = ref()
-                    if current is None:
-                        return
-                    current._apply(record)
-                    del current
+                if not _hand_over(ref, records):
+                    return
             if message.kind == "end":
                 return
 

@@ -55,7 +55,8 @@ class FollowSelected:
             return
         if self.follow is not None and self.follow.execution_id == sim.execution_id:
             return
-        self.stop()
+        # not waiting for the old thread: it may be waiting for the simulator's lock, which select() holds
+        self.stop(timeout=0)
         if sim.execution_id is not None:
             ref = self._sim
 
@@ -66,9 +67,9 @@ class FollowSelected:
 
             self.follow = _follow(sim.execution_id, sim.store, sim.graph, sim.engine, take)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         if self.follow is not None:
-            self.follow.stop()
+            self.follow.stop(timeout)
             self.follow = None
 
 
