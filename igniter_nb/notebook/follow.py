@@ -128,10 +128,12 @@ class Follow:
 
     @property
     def version(self) -> int:
+        """The latest stored version received."""
         return self.updates[-1].version
 
     @property
     def status(self) -> str | None:
+        """The execution's status as of that version (a workflow's own status)."""
         return self.updates[-1].status
 
     @property
@@ -228,6 +230,7 @@ class Follow:
         return "finished" if self.finished else "following" if self.running else "stopped"
 
     def status_html(self) -> str:
+        """The heading: graph name, status badge, version and whether it is still followed."""
         note = f"version {self.version} · {self.state}"
         if self.error:
             note += f" · {self.error}"
@@ -235,6 +238,7 @@ class Follow:
                          self.status, note)
 
     def events_html(self) -> str:
+        """The ``latest`` events as an HTML table, newest first (empty before any)."""
         shown = self.events[-self.latest:] if self.latest else []
         rows = [[e.get("seq"), e.get("type"), e.get("node") or "", e.get("status"), _when(e.get("timestamp"))]
                 for e in reversed(shown)]
@@ -245,6 +249,7 @@ class Follow:
         return self.status_html() + self.events_html() + (self.svg() or "")
 
     def to_text(self) -> str:
+        """Plain text: the execution, its version, status and state, then the ``latest`` events."""
         lines = [f"Follow {self.execution_id}: version {self.version}, {self.status} ({self.state})"]
         lines.extend(f"  #{e.get('seq')} {e.get('type')} {e.get('node') or ''}".rstrip()
                      for e in self.events[-self.latest:] if self.latest)

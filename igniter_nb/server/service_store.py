@@ -101,9 +101,11 @@ class ServiceStore:
         return found
 
     def fetch(self, execution_id: str) -> dict[str, Any]:
+        """The latest snapshot (``SnapshotNotFoundError`` when the server has none)."""
         return self.record(execution_id).snapshot
 
     def exists(self, execution_id: str) -> bool:
+        """Whether the server has the execution (and this token may read it)."""
         try:
             self.record(execution_id)
         except SnapshotNotFoundError:
@@ -118,10 +120,12 @@ class ServiceStore:
             return None
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
+        """Every stored version with its metadata, oldest first (callback tokens show as ``"<redacted>"``)."""
         versions = self._execution_call(execution_id, self.client.history)
         return [stored_execution(v, execution_id) for v in versions]
 
     def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
+        """Every stored snapshot, oldest first."""
         return [r.snapshot for r in self.history_records(execution_id)]
 
     # ------------------------------------------------------------------ listing
@@ -185,16 +189,20 @@ class ServiceStore:
 
     def correlations(self, graph: str, *, active_only: bool = True,
                      limit: int = 1000) -> builtins.list[tuple[str, dict[str, Any]]]:
+        """``(execution_id, correlation)`` of ``graph``'s executions that have one, most recently saved first, at most
+        ``limit``; only the active ones unless ``active_only=False``. Read from the listing: no snapshot is loaded."""
         found = [(str(r["execution_id"]), dict(r["correlation"])) for r in self._rows(graph, None)
                  if r.get("correlation") and (not active_only or r.get("status") in ACTIVE_STATUSES)]
         return found[:max(limit, 0)]
 
     # ------------------------------------------------------------------ refused
     def save(self, *args: Any, **kwargs: Any) -> int:
+        """Refused (``StoreError``): a service's executions change through its routes."""
         raise StoreError(f"{self!r} is read-only: a service's executions change through its routes (execute, "
                          "deliver_event, resume), never by writing snapshots")
 
     def delete(self, execution_id: str) -> bool:
+        """Refused (``StoreError``): executions cannot be deleted over HTTP."""
         raise StoreError(f"{self!r} is read-only: executions cannot be deleted over HTTP", execution_id=execution_id)
 
     def close(self) -> None:
