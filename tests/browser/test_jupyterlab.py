@@ -1,12 +1,16 @@
-"""Notebooks 01–05 in a real browser: JupyterLab (headless, 127.0.0.1, token) driven by Playwright and Chromium.
+"""Every notebook in a real browser: JupyterLab (headless, 127.0.0.1, token) driven by Playwright and Chromium.
 
 Each notebook is run with Run → Run All Cells in a 1400×1000 window; then no output may be an error and no graph
 may be wider than its output area, and the graph outputs are saved as screenshots under ``artifacts/browser/``
-(to be looked at). In notebook 04 the EventSimulator's Deliver button is clicked too: the rendered graph must
-change and the workflow status read ``succeeded`` (``artifacts/browser/jupyterlab.png``). A wide graph shown
+(to be looked at); every SnapshotStepper's slider must name the step its heading names. In notebook 04 the
+EventSimulator opens without the notebook's earlier dry run, and its Deliver button is clicked: the rendered graph
+must change and the workflow status read ``succeeded`` (``artifacts/browser/jupyterlab.png``). Notebook 02's
+progress bar must still be there, full, after its cell finished. Notebook 06 starts ``igniter-nb serve``; its
+``Follow`` view must have been redrawn from its thread as later cells delivered (``jupyterlab-follow.png``). A wide
+graph shown
 fitted and with ``size="full"`` is checked in JupyterLab (opened untrusted, not run) and in an offline static
 ``nbconvert --to html`` export: the fitted one within its output, the full one at natural size in a box that
-scrolls sideways. The module shares one JupyterLab server and takes about two minutes on two busy cores.
+scrolls sideways. The module shares one JupyterLab server and takes about three minutes on two busy cores.
 
 Chromium is Debian's ``/usr/bin/chromium`` (installed by ``scripts/system-deps.sh``; Playwright never downloads
 a browser here). Nothing is skipped: a missing browser or a server that does not start fails the test.
