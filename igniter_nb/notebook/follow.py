@@ -88,6 +88,9 @@ class Follow:
             raise TypeError(f"Follow needs an execution id (text), got {execution_id!r:.80}")
         if isinstance(latest, bool) or not isinstance(latest, int) or latest < 0:
             raise ValueError(f"latest= is how many events to list (an int >= 0), got {latest!r}")
+        if isinstance(poll_interval, bool) or not isinstance(poll_interval, int | float) or \
+                not 0.01 <= poll_interval <= 600:
+            raise ValueError(f"poll_interval= is seconds from 0.01 to 600 (as the change feed takes), got {poll_interval!r}")
         if source is None:
             from igniter_nb.config import default_store
 

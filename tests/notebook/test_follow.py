@@ -133,6 +133,8 @@ def test_follow_errors_and_finished_executions() -> None:
         Follow(None, store)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="latest="):
         Follow("x", store, latest=-1)
+    with pytest.raises(ValueError, match="poll_interval="):
+        Follow("x", store, poll_interval=0)
     wf = SvcLead.start(request_id="r-1", store=store)
     SvcLead.deliver_event("crm_received", correlation={"request_id": "r-1"}, payload={"name": "A"}, store=store)
     SvcLead.deliver_event("billing_ready", correlation={"request_id": "r-1"}, payload=1, store=store)
