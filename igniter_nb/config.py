@@ -14,6 +14,7 @@ from typing import Any
 from igniter_nb import settings
 
 ENV_VAR = settings.STORE_URL
+"""The environment variable that names the default store's URL when ``configure`` was not called."""
 
 _lock = threading.Lock()
 _default: Any = None
