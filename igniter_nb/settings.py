@@ -18,22 +18,30 @@ from urllib.parse import SplitResult, urlsplit
 from igniter_nb.errors import SettingsError
 
 STORE_URL = "IGNITER_STORE_URL"
+"""The default store's URL (:func:`store_url`)."""
 SERVER_TOKEN = "IGNITER_SERVER_TOKEN"
+"""The server's bearer token (:func:`server_token`)."""
 LOG_LEVEL = "IGNITER_LOG_LEVEL"
+"""The ``igniter_nb`` logger's level (:func:`log_level_name`)."""
 MAX_BODY_BYTES = "IGNITER_MAX_BODY_BYTES"
+"""The server's request body limit (:func:`max_body_bytes`)."""
 PUBLIC_URL = "IGNITER_PUBLIC_URL"
+"""This server's base URL for remote callbacks (:func:`public_url`)."""
 CORS_ORIGINS = "IGNITER_CORS_ORIGINS"
+"""Browser origins allowed to call the server (:func:`cors_origins`)."""
 
-#: Every service setting, in the order of the docs' table.
 VARIABLES: tuple[str, ...] = (STORE_URL, SERVER_TOKEN, LOG_LEVEL, MAX_BODY_BYTES, PUBLIC_URL, CORS_ORIGINS)
-#: Switches read where they act, listed in the same table: graph drawing (``notebook/render.py``) and collection
-#: progress bars (``runtime/progress.py``).
+"""Every service setting, in the order of the docs' table."""
 SWITCHES: tuple[str, ...] = ("IGNITER_NB_RENDER", "IGNITER_NB_PROGRESS")
+"""Switches read where they act, listed in the same table: graph drawing (``notebook/render.py``) and collection
+progress bars (``runtime/progress.py``)."""
 
 LOG_LEVELS: tuple[str, ...] = ("critical", "error", "warning", "info", "debug")
+"""The values ``IGNITER_LOG_LEVEL`` accepts (in any case)."""
 DEFAULT_MAX_BODY_BYTES = 1_000_000
-#: The logger every igniter_nb module logs under (``igniter_nb.server``, ``igniter_nb.stores.feed``, ...).
+"""The request body limit when neither an argument nor ``IGNITER_MAX_BODY_BYTES`` sets one."""
 LOGGER = "igniter_nb"
+"""The logger every igniter_nb module logs under (``igniter_nb.server``, ``igniter_nb.stores.feed``, ...)."""
 
 _TOKEN_HINT = "make one with: python -c 'import secrets; print(secrets.token_hex(24))'"
 
