@@ -4,6 +4,7 @@ one re-ask with the validation error, then a failed node carrying both messages;
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pydantic
 import pytest
@@ -113,3 +114,58 @@ def test_structured_output_with_tools_validates_the_final_reply(stubs):
     executor = executor_class("anthropic", tools=[score], tools_run="auto", response_model=Verdict)()
     assert executor.complete_with_tools("q").confidence == 0.75
     assert "output_config" in stub.requests[1].body
+
+
+class Unrelated(pydantic.BaseModel):
+    """A model with nothing in common with Verdict."""
+
+    score: int
+
+
+class SignedVerdict(Verdict):
+    """A Verdict with a signature: every SignedVerdict is a Verdict, not the other way round."""
+
+    signed_by: str
+
+
+def _typed_contract(answer_model: Any, consumer_type: Any) -> type[ig.Contract]:
+    consumer = type("Consumer", (ig.Executor,), {
+        "inputs": {"answer": {"type": consumer_type}}, "call": lambda self, answer: answer, "__module__": __name__})
+
+    def define(c: Any) -> None:
+        c.input("question", type=str)
+        c.compute("answer", call=executor_class("openai", response_model=answer_model))
+        c.compute("used", call=consumer)
+        c.output("used")
+
+    return type("TypedChain", (ig.Contract,), {"define": define, "__module__": __name__})
+
+
+@pytest.mark.parametrize("consumer_type", ["integer", "hash", dict, Unrelated, SignedVerdict])
+def test_a_response_model_that_cannot_feed_a_typed_input_fails_at_compile_time(consumer_type):
+    with pytest.raises(ig.ValidationError) as caught:
+        _typed_contract(Verdict, consumer_type).graph
+    message = str(caught.value)
+    assert "Type mismatch for executor input 'answer'" in message
+    assert "dependency 'answer' is Verdict" in message
+    assert "TypedChain" in message and "used" in message
+
+
+@pytest.mark.parametrize("consumer_type", [Verdict, object, Any, "Verdict | None"])
+def test_a_response_model_feeds_its_own_type_a_base_or_an_unchecked_input(consumer_type):
+    spec = Verdict | None if consumer_type == "Verdict | None" else consumer_type
+    contract = _typed_contract(SignedVerdict if consumer_type is Verdict else Verdict, spec)
+    assert contract.graph.node("used").dependencies == ("answer",)
+
+
+def test_a_typed_value_cannot_feed_a_model_typed_input():
+    consumer = type("Judge", (ig.Executor,), {
+        "inputs": {"question": {"type": Verdict}}, "call": lambda self, question: question, "__module__": __name__})
+
+    def define(c: Any) -> None:
+        c.input("question", type=str)
+        c.compute("judged", call=consumer)
+        c.output("judged")
+
+    with pytest.raises(ig.ValidationError, match="dependency 'question' is str, expected Verdict"):
+        type("Backwards", (ig.Contract,), {"define": define, "__module__": __name__}).graph
