@@ -203,12 +203,12 @@ def test_the_procfile_topology_delivers_each_signal_once_and_streams_it(postgres
         connection.close()
 
     with from_url(store_url) as store:
-        for n, order in enumerate(orders):
+        for order in orders:
             record = store.record(executions[order])
             signals = record.snapshot["workflow"]["signals"]
             assert sorted(s["event"] for s in signals) == ["order_shipped", "payment_received"], signals
             assert record.status == "succeeded"
-    for n, order in enumerate(orders):
+    for order in orders:
         messages = seen[executions[order]]
         resumed = [data["payload"]["event"] for kind, data in messages
                    if kind == "event" and data["type"] == "workflow_resumed"]
