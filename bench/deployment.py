@@ -44,7 +44,7 @@ import httpx  # noqa: E402
 
 from bench.server import _drive, _percentiles  # noqa: E402
 from tests.server.server_process import ServerProcess  # noqa: E402
-from tests.services import PostgresServer, RedisServer, free_port  # noqa: E402
+from tests.services import PostgresServer, RedisServer, free_port, stop_process_groups  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "deployment"
 SECRET = "whsec_bench"
@@ -66,17 +66,7 @@ def group(commands: list[tuple[str, list[str]]], env: dict[str, str], logs: Path
                                               start_new_session=True))
         yield {name: proc.pid for (name, _), proc in zip(commands, procs, strict=True)}
     finally:
-        for proc in procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for proc in procs:
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        stop_process_groups(procs, grace=20)
 
 
 def wait_healthy(url: str, logs: Path, timeout: float = 60.0) -> None:

@@ -14,7 +14,6 @@ import os
 import random
 import re
 import shlex
-import signal
 import subprocess
 import sys
 import threading
@@ -28,7 +27,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.services import _wait_port, free_port, postgres_url, redis_url  # noqa: F401  (session fixtures)
+from tests.services import (  # noqa: F401  (session fixtures)
+    _wait_port,
+    free_port,
+    postgres_url,
+    redis_url,
+    stop_process_groups,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "deployment"
@@ -61,18 +66,7 @@ def processes(env: dict[str, str], web_ports: list[int],
             out.close()
         yield started
     finally:
-        everything = [proc for procs in started.values() for proc in procs]
-        for proc in everything:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for proc in everything:
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        stop_process_groups([proc for procs in started.values() for proc in procs])
 
 
 def _logs(log_dir: Path) -> str:
