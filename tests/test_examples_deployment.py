@@ -1,8 +1,8 @@
 """The deployment example of docs/deployment.md, in miniature on loopback (issue 15 point 6): the Procfile's own
 commands — two `igniter-nb serve --workers 2` (as two hosts would run them), the webhook app under uvicorn, two
-`rq worker`s — on one PostgreSQL store and one Redis. Orders are started through one server; each payment arrives
-twice as a signed Stripe webhook (queued to RQ) and each shipment twice through either server, all in random
-order; every workflow must get each signal exactly once, both servers must show every execution finished, and
+`rq worker`s — on one store (PostgreSQL, then Redis) and one Redis for RQ's queue. Orders are started through one
+server; each payment arrives twice as a signed Stripe webhook (queued to RQ) and each shipment twice through either
+server, all in random order; every workflow must get each signal exactly once, both servers must show every execution finished, and
 the live stream (SSE) of each, followed on the other server, must show both deliveries and the end. The systemd
 units and the docs run the same commands as the Procfile."""
 
@@ -100,19 +100,29 @@ def _follow(url: str, execution_id: str, seen: dict[str, list[Any]], ready: thre
                 return
 
 
-@pytest.mark.services
-def test_the_procfile_topology_delivers_each_signal_once_and_streams_it(postgres_url: str, redis_url: str,  # noqa: F811
-                                                                        tmp_path: Path) -> None:
+def _fresh_store(kind: str, postgres: str, redis_server: str) -> str:
+    """A store URL no other test uses: a new PostgreSQL database, or a Redis namespace on its own database (not
+    the queue's: docs/deployment.md keeps the two apart)."""
+    name = f"deploy_{uuid.uuid4().hex[:8]}"
+    if kind == "redis":
+        return redis_server.rsplit("/", 1)[0] + f"/6?namespace={name}"
     import psycopg
+
+    with psycopg.connect(postgres.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return postgres.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("store_kind", ["postgres", "redis"])
+def test_the_procfile_topology_delivers_each_signal_once_and_streams_it(store_kind: str, postgres_url: str,  # noqa: F811
+                                                                        redis_url: str, tmp_path: Path) -> None:  # noqa: F811
     import redis
 
     from igniter_nb.integrations.webhooks import sign
     from igniter_nb.stores import from_url
 
-    database = f"deploy_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_url.replace("+psycopg", ""), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {database}")
-    store_url = postgres_url.rsplit("/", 1)[0] + f"/{database}"
+    store_url = _fresh_store(store_kind, postgres_url, redis_url)
     rq_url = redis_url.rsplit("/", 1)[0] + "/7"  # a database of its own: the example's queue is named "igniter"
     redis.Redis.from_url(rq_url).flushdb()
     web_ports, hooks_port = [free_port(), free_port()], free_port()
