@@ -349,7 +349,11 @@ def _restore(cls: Any, graph: Any, snapshot: Mapping[str, Any], store: Any, exec
     cursor.at = "runner"
     runner = dict(_mapping(snapshot, "runner"))
     if runner.get("runner") == "executor" and executor is None:
-        runner["runner"] = "inline"
+        # an executor cannot be stored: the class's own (``c.run_with("executor", executor=...)``) is attached again,
+        # so a workflow a server or an RQ worker restores keeps fanning out; one the caller passed is not known here
+        executor = graph.run_options.get("executor")
+        if executor is None:
+            runner["runner"] = "inline"
     cursor.at = "inputs"
     inputs = codec.decode_shared(_mapping(snapshot, "inputs"))
     known = _input_names(graph)
