@@ -12,6 +12,7 @@ import warnings
 from typing import Any
 
 ENV_VAR = "IGNITER_STORE_URL"
+"""The environment variable that names the default store's URL when ``configure`` was not called."""
 
 _lock = threading.Lock()
 _default: Any = None

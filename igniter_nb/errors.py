@@ -49,22 +49,27 @@ class IgniterError(Exception):
     # Short readers for the usual items.
     @property
     def graph(self) -> str | None:
+        """The graph (contract) name from ``context``, or None."""
         return self.context.get("graph")
 
     @property
     def node(self) -> str | None:
+        """The node name from ``context``, or None."""
         return self.context.get("node")
 
     @property
     def path(self) -> str | None:
+        """The node's full path (with its scopes, e.g. ``pricing.gross_total``) from ``context``, or None."""
         return self.context.get("path")
 
     @property
     def execution_id(self) -> str | None:
+        """The execution the error happened in, from ``context``, or None."""
         return self.context.get("execution_id")
 
     @property
     def source_location(self) -> str | None:
+        """Where the node was declared (``file.py:LINE``), from ``context``, or None."""
         return self.context.get("source_location")
 
     def to_dict(self) -> dict[str, Any]:
@@ -221,14 +226,18 @@ class ProviderError(LLMError):
 
     @property
     def provider(self) -> str | None:
+        """The provider's name: ``anthropic``, ``openai`` or ``ollama``."""
         return self.context.get("provider")
 
     @property
     def status_code(self) -> int | None:
+        """The HTTP status the provider answered, or None when there was none (unreachable, timed out, an error
+        reported inside a stream)."""
         return self.context.get("status_code")
 
     @property
     def provider_message(self) -> str | None:
+        """The provider's own error message, as it sent it."""
         return self.context.get("provider_message")
 
 
@@ -241,6 +250,7 @@ class OutputValidationError(LLMError):
 
     @property
     def errors(self) -> list[str]:
+        """The validation messages: the first reply's and the retry's."""
         return list(self.context.get("errors") or [])
 
 

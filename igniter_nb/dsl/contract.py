@@ -103,6 +103,7 @@ class Contract(StatusFlags):
 
     @classmethod
     def compiled_graph(cls) -> CompiledGraph:
+        """The contract's validated graph (also ``Contract.graph``); ``CompileError`` for a class without ``define``."""
         graph = cls._igniter_graph
         if graph is None:
             raise CompileError(f"{cls.__name__} has no compiled graph: give it a `define(c)` function")
@@ -110,6 +111,7 @@ class Contract(StatusFlags):
 
     @classmethod
     def correlation_keys(cls) -> tuple[str, ...]:
+        """The names given to ``c.correlate_by(...)``, in order; empty for a contract that is not a workflow."""
         return cls.compiled_graph().correlation_keys
 
     # ------------------------------------------------------------------ instances
@@ -180,10 +182,12 @@ class Contract(StatusFlags):
     # ------------------------------------------------------------------ basics
     @property
     def execution_id(self) -> str:
+        """This execution's id: the key it is saved under in a store."""
         return self.execution.execution_id
 
     @property
     def inputs(self) -> dict[str, Any]:
+        """A copy of the inputs given (defaults are not filled in), by name."""
         return dict(self.execution.inputs)
 
     def resolve_all(self) -> Contract:
@@ -359,6 +363,7 @@ class Contract(StatusFlags):
     # ------------------------------------------------------------------ events and inspection
     @property
     def events(self) -> list[Event]:
+        """Every event of this execution so far, oldest first (see docs/events.md for the catalogue)."""
         return self.execution.bus.events
 
     def subscribe(self, subscriber: Callable[[Event], Any]) -> Contract:
@@ -369,10 +374,13 @@ class Contract(StatusFlags):
 
     @property
     def audit(self) -> AuditTimeline:
+        """The audit timeline of this execution: its ``events``, a ``snapshot()``, ``to_frame()`` for a DataFrame."""
         return AuditTimeline(self.execution)
 
     @property
     def states(self) -> dict[str, dict[str, Any]]:
+        """Node name → its state as plain data (status, version, value, error, what it waits for, ...), in resolution
+        order; never resolves anything and never raises."""
         from igniter_nb.diagnostics.states import states_view
 
         return states_view(self.execution)
@@ -384,10 +392,13 @@ class Contract(StatusFlags):
         return build_plan(self.execution, outputs)
 
     def explain_plan(self, outputs: Iterable[str] | None = None) -> str:
+        """``plan(outputs)`` as text: the targets, which nodes are ready, which are blocked and on what."""
         return str(self.plan(outputs).to_text())
 
     @property
     def diagnostics(self) -> Any:
+        """A report of this execution (status, outputs, node counts by status, errors, events, what it waits for)
+        with ``to_text()``, ``to_markdown()``, ``to_dict()`` and a notebook view."""
         from igniter_nb.diagnostics.report import Report
 
         return Report(self)

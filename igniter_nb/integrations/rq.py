@@ -37,7 +37,10 @@ from igniter_nb.integrations.delivery import delivery_summary, error_record, is_
 from igniter_nb.runtime import codec
 
 DEFAULT_QUEUE = "igniter"
+"""The queue jobs go to when no other is named (``make_queue``, ``worker``, ``enqueue_*``)."""
 ERROR_META_KEY = "igniter_error"
+"""The ``job.meta`` key under which a failed job keeps its error (type, message, context, whether transient, retries
+left); ``job_error(job)`` reads it."""
 DEFAULT_RETRIES = 3
 
 # Options of ``Queue.enqueue`` that a job may set; anything else is refused rather than silently dropped.

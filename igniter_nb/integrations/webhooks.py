@@ -36,7 +36,10 @@ from igniter_nb.integrations.delivery import delivery_summary, is_transient, jso
 from igniter_nb.integrations.signatures import DEFAULT_HEADERS, SCHEMES, SignatureRejected, secrets_of, sign, verify
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+"""``endpoint(max_body_size=...)``'s default: bodies larger than this many bytes (1 MiB) are refused with 413, counted
+as they arrive."""
 DEFAULT_MAX_DEPTH = 64
+"""``endpoint(max_depth=...)``'s default: JSON bodies nested deeper than this many levels are refused with 400."""
 MAX_IDEMPOTENCY_KEY = 255
 _BY_SCHEME: Any = object()  # idempotency_header's default: "Idempotency-Key", or X-GitHub-Delivery for "github"
 _DEFAULT_IDEMPOTENCY_HEADERS = {"stripe": "Idempotency-Key", "github": "X-GitHub-Delivery"}

@@ -26,9 +26,11 @@ CACHE_FORMAT = "igniter_nb.llm_cache/1"
 class ResponseCache(Protocol):
     """What an executor needs from a cache: replies (plain dicts) by request key."""
 
-    def get(self, key: str) -> dict[str, Any] | None: ...
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The cached reply for ``key`` (a copy), or None when there is none."""
 
-    def put(self, key: str, reply: Mapping[str, Any], request: Mapping[str, Any]) -> None: ...
+    def put(self, key: str, reply: Mapping[str, Any], request: Mapping[str, Any]) -> None:
+        """Keep ``reply`` under ``key``; ``request`` is what it answers (kept for inspection where the cache can)."""
 
 
 class MemoryCache:
@@ -61,6 +63,7 @@ class MemoryCache:
                 self._entries.popitem(last=False)
 
     def clear(self) -> None:
+        """Drop every cached reply (``hits`` and ``misses`` keep counting)."""
         with self._lock:
             self._entries.clear()
 
@@ -85,6 +88,7 @@ class StoreCache:
 
     @staticmethod
     def record_id(key: str) -> str:
+        """The store record id the reply for ``key`` is saved under: ``llm-cache.<key>``."""
         return f"llm-cache.{key}"
 
     def get(self, key: str) -> dict[str, Any] | None:

@@ -34,10 +34,13 @@ class ToolCall:
     arguments: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """``{"id", "name", "arguments"}``, JSON-safe."""
         return {"id": self.id, "name": self.name, "arguments": _plain(self.arguments)}
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "tool call") -> ToolCall:
+        """A tool call from ``{"id", "name", "arguments"}``; ``ConfigurationError`` naming ``where`` and the bad field
+        otherwise."""
         if not isinstance(data, Mapping):
             raise ConfigurationError(f"{where} must be a dict with id, name and arguments, got {type(data).__name__}")
         ident, name, arguments = data.get("id"), data.get("name"), data.get("arguments", {})
@@ -62,6 +65,8 @@ class Message:
     is_error: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """The message in the documented shape (``role``, ``content``, plus ``tool_calls`` or the tool answer's
+        ``tool_call_id``/``name``/``is_error``), JSON-safe."""
         data: dict[str, Any] = {"role": self.role, "content": self.content}
         if self.tool_calls:
             data["tool_calls"] = [c.to_dict() for c in self.tool_calls]
@@ -74,6 +79,8 @@ class Message:
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "message") -> Message:
+        """A message from a dict in the documented shape (a ``Message`` is returned as is); ``ConfigurationError``
+        naming ``where`` and the bad field otherwise."""
         if isinstance(data, Message):
             return data
         if not isinstance(data, Mapping):
@@ -205,13 +212,16 @@ class Conversation:
         return Conversation._of(items)
 
     def append_user(self, text: str) -> Conversation:
+        """A new conversation with a user message ``text`` at the end."""
         return Conversation._of((*self._messages, Message("user", _text(text, "user message"))))
 
     def append_assistant(self, text: str, tool_calls: Iterable[ToolCall | Mapping[str, Any]] = ()) -> Conversation:
+        """A new conversation with the model's message ``text`` (and the tool calls it made) at the end."""
         calls = tuple(c if isinstance(c, ToolCall) else ToolCall.from_dict(c) for c in tool_calls)
         return Conversation._of((*self._messages, Message("assistant", _text(text or "", "assistant message"), calls)))
 
     def append_system(self, text: str) -> Conversation:
+        """A new conversation with a system message ``text`` at the end (``with_system`` replaces them instead)."""
         return Conversation._of((*self._messages, Message("system", _text(text, "system message"))))
 
     def with_system(self, text: str) -> Conversation:

@@ -92,6 +92,8 @@ class Executor(BaseExecutor):
 
     @classmethod
     def metadata(cls) -> dict[str, Any]:
+        """The base executor's metadata, plus ``type``: the ``response_model``, so the compiler checks the node's type
+        like any other."""
         data = super().metadata()
         if cls.response_model is not None:
             data["type"] = cls.response_model  # the node's type, checked by the compiler like any other

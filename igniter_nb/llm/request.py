@@ -25,9 +25,11 @@ class Usage:
 
     @property
     def total_tokens(self) -> int:
+        """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
 
     def to_dict(self) -> dict[str, int]:
+        """``{"input_tokens", "output_tokens"}``."""
         return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
 
 
@@ -48,6 +50,7 @@ class Request:
 
     @property
     def system_texts(self) -> list[str]:
+        """The texts of the system messages, in order."""
         return [m.content for m in self.messages if m.role == "system"]
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,11 +82,13 @@ class Reply:
     model: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The reply as JSON-safe data (text, tool calls, stop reason, usage, model): what caches and snapshots keep."""
         return {"text": self.text, "tool_calls": [c.to_dict() for c in self.tool_calls],
                 "stop_reason": self.stop_reason, "usage": self.usage.to_dict(), "model": self.model}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Reply:
+        """A reply from ``to_dict()`` data."""
         usage = data.get("usage") or {}
         return cls(str(data.get("text") or ""), tuple(ToolCall.from_dict(c) for c in data.get("tool_calls") or ()),
                    data.get("stop_reason"), Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)),

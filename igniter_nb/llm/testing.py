@@ -53,10 +53,12 @@ class StubRequest:
 
     @property
     def messages(self) -> list[Any]:
+        """The request body's ``messages`` list (empty when the body has none)."""
         return list(self.body.get("messages") or []) if isinstance(self.body, Mapping) else []
 
     @property
     def roles(self) -> list[str]:
+        """The role of each message in ``messages``, in order."""
         return [m.get("role") for m in self.messages]
 
 
@@ -113,6 +115,8 @@ class StubServer:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 10.0) -> StubServer:
+        """Listen on a free port of 127.0.0.1 in a background thread and return the server once it answers
+        (``RuntimeError`` after ``timeout`` seconds)."""
         import uvicorn
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -133,6 +137,7 @@ class StubServer:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop listening and wait up to ``timeout`` seconds for the server thread to end."""
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:

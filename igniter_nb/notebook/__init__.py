@@ -18,6 +18,8 @@ _LAZY = {
     "to_parquet": "igniter_nb.notebook.frames",
     "read_parquet": "igniter_nb.notebook.frames",
     "EventSimulator": "igniter_nb.notebook.simulator",
+    "Follow": "igniter_nb.notebook.follow",
+    "FollowUpdate": "igniter_nb.notebook.follow",
     "IgniterFrame": "igniter_nb.notebook.frame_html",
     "InputPlayground": "igniter_nb.notebook.widgets",
     "SnapshotStepper": "igniter_nb.notebook.stepper",

@@ -164,10 +164,19 @@ def note_html(text: str) -> str:
 
 
 def error_record(exc: BaseException) -> dict[str, Any]:
-    """``{"type", "message"}`` of an error, plus ``nearest`` (the closest active correlations) when it has them."""
+    """``{"type", "message"}`` of an error, plus ``nearest`` (the closest active correlations) when it has them. A
+    server's error (``ig.server.RemoteError``) is recorded as the server's own error class and words, so a
+    delivery refused over HTTP reads like one refused in this process."""
+    body = getattr(exc, "body", None)
+    server_type, server_message = getattr(exc, "error_type", None), getattr(exc, "server_message", None)
+    if isinstance(server_type, str) and isinstance(server_message, str):
+        record: dict[str, Any] = {"type": server_type, "message": server_message}
+        nearest = body.get("nearest") if isinstance(body, Mapping) else None
+        if nearest:
+            record["nearest"] = list(nearest)
+        return record
     message = getattr(exc, "message", None)
-    record: dict[str, Any] = {"type": type(exc).__name__,
-                              "message": message if isinstance(message, str) and message else str(exc)}
+    record = {"type": type(exc).__name__, "message": message if isinstance(message, str) and message else str(exc)}
     nearest = (getattr(exc, "context", None) or {}).get("nearest")
     if nearest:
         record["nearest"] = list(nearest)

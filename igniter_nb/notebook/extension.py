@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import re
+import keyword
 import shlex
 import textwrap
+import unicodedata
 from importlib import resources
 from typing import Any
 
@@ -34,7 +35,6 @@ FORMATTED_TYPES = (
     ("igniter_nb.stores.redis", "RedisStore", "store_mimebundle"),
     ("igniter_nb.stores.parquet", "ParquetStore", "store_mimebundle"),
 )
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def sanitizer_path() -> str:
@@ -59,13 +59,21 @@ def register_formatters(ipython: Any) -> None:
         formatter.for_type_by_name(module, name, _printer(function))
 
 
+def class_name(name: str) -> str:
+    """``name`` as Python spells the identifier (NFKC-normalised, as the parser does: ``ﬁle`` is ``file``), or
+    ``ValueError`` when it is not an identifier or is a keyword. Non-ASCII identifiers (``Счёт``, ``Größe``) are
+    names like any other, as everywhere else in igniter_nb."""
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise ValueError(f"%%contract needs a class name (a Python identifier, not a keyword), got {name!r}")
+    return unicodedata.normalize("NFKC", name)
+
+
 def define_contract(name: str, body: str, namespace: dict[str, Any], *, filename: str = "<contract cell>",
                     first_line: int = 2) -> type:
     """Compile ``body`` as the body of ``define(c)`` into contract class ``name`` (globals: ``namespace``)."""
     import igniter_nb as ig
 
-    if not _IDENTIFIER.match(name):
-        raise ValueError(f"%%contract needs a class name (a Python identifier), got {name!r}")
+    name = class_name(name)
     body = textwrap.dedent(body)
     if not body.strip():
         body = "pass\n"
@@ -155,7 +163,7 @@ def contract_magic(ipython: Any) -> Any:
             lines = cell_error_lines(exc, filename, source)
             exc._render_traceback_ = lambda: lines  # type: ignore[attr-defined]  # IPython shows these lines
             raise
-        ipython.user_ns[names[0]] = cls
+        ipython.user_ns[cls.__name__] = cls  # the normalised name: what code in later cells looks up
         if "--show" in flags:
             from igniter_nb.notebook.reprs import show
 

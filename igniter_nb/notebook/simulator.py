@@ -17,8 +17,10 @@ The store is read only through the store protocol (``list``, ``record``, ``find_
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,6 +34,8 @@ from igniter_nb.notebook.delivery import (
     pairs,
     plain,
 )
+from igniter_nb.notebook.dry_run import contract_of, load_contract, preview_delivery, simulate_delivery
+from igniter_nb.notebook.live import FollowSelected, locked
 from igniter_nb.notebook.payload_editor import (
     example_for,
     example_from_schema,
@@ -40,6 +44,7 @@ from igniter_nb.notebook.payload_editor import (
     read_payload_text,
 )
 from igniter_nb.notebook.render import Engine, render_graph
+from igniter_nb.notebook.sources import as_store
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 #: CSS classes of the widget's parts (stable: the real-browser test finds the widget by them).
@@ -63,8 +68,10 @@ class EventSimulator:
     """Deliver external events to a contract's stored workflows by hand, from Python or a widget.
 
     ``workflow`` is the contract class (``LeadWorkflow``), ``store`` the store its workflows live in (default:
-    the configured store). ``now`` (an aware datetime or a callable returning one) is passed to
-    ``deliver_event`` so notebooks need no real clock.
+    the configured store) — or an ``ig.server.Client``: then it reads, dry-runs and delivers through that server
+    (``ServiceStore``). ``now`` (an aware datetime or a callable returning one) is passed to ``deliver_event`` so
+    notebooks need no real clock (not with a Client: the server dates deliveries). ``live=True`` follows the
+    selected workflow and redraws as other processes deliver to it (``stop()`` ends that).
 
     State: ``execution_id``/``contract`` (the selected workflow, kept after it finishes), ``correlation`` (the
     delivery target), ``event``, ``payload_text`` (the JSON editor's text), ``idempotency_key``,
@@ -74,17 +81,24 @@ class EventSimulator:
     """
 
     def __init__(self, workflow: Any, store: Any = None, *, now: dt.datetime | Callable[[], dt.datetime] | None = None,
-                 engine: Engine = "auto") -> None:
+                 engine: Engine = "auto", live: bool = False) -> None:
         if not hasattr(workflow, "compiled_graph"):
             raise TypeError(f"EventSimulator needs a contract class, got {workflow!r}")
         if store is None:
             from igniter_nb.config import default_store
 
             store = default_store()
+        store = as_store(store)  # a Client becomes a ServiceStore: reads, dry runs and deliveries over HTTP
         self.workflow = workflow
         self.graph = workflow.compiled_graph()
         if not self.graph.await_nodes:
             raise ValueError(f"{self.graph.name} awaits no events: nothing to simulate")
+        served_name = getattr(store, "served_name", None)  # a ServiceStore: the server must serve this contract
+        if callable(served_name):
+            if now is not None:
+                raise ValueError("now= cannot travel to a server: it dates deliveries with its own clock (leave now= "
+                                 "out for a Client)")
+            served_name(self.graph)
         self.store = store
         self.now = now
         self.engine = engine
@@ -99,6 +113,8 @@ class EventSimulator:
         self.last_result: Any = None
         self.last_error: dict[str, Any] | None = None
         self._view: Any = None
+        self._lock = threading.RLock()
+        self._live = FollowSelected(self) if live else None
         self.select()
 
     def __repr__(self) -> str:
@@ -116,11 +132,8 @@ class EventSimulator:
         return next((r for r in self.workflows() if dict(r.correlation or {}) == wanted), None)
 
     def _load(self, execution_id: str) -> Any:
-        record = self.store.record(execution_id)
         # restored against a scratch store: nothing the simulator reads can ever write to the real one
-        contract = self.workflow.restore(record.snapshot, store=_scratch())
-        contract.execution.store_version = record.version
-        return contract
+        return load_contract(self.workflow, self.store, execution_id)
 
     @property
     def status(self) -> str | None:
@@ -170,6 +183,7 @@ class EventSimulator:
         return None
 
     # ------------------------------------------------------------------ choosing
+    @locked
     def select(self, correlation: Mapping[str, Any] | None = None, event: str | None = None, payload: Any = None,
                *, execution_id: str | None = None, idempotency_key: str | None = None) -> EventSimulator:
         """Choose the target workflow, the event and the payload; returns ``self``.
@@ -224,6 +238,8 @@ class EventSimulator:
         self.last_preview = None
         self.last_error = None
         self._sync_widget(clear_message=(self.execution_id, self.event) != before)
+        if self._live is not None:
+            self._live.retarget()
         return self
 
     def _ordered(self, correlation: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -243,14 +259,58 @@ class EventSimulator:
         in-memory copy of the workflow (the user's compute functions run there) to report ``status_after`` and
         ``changes``. Sets ``last_preview`` (and ``last_error`` to its first error).
         """
-        from igniter_nb.notebook.dry_run import preview_delivery
+        from igniter_nb.errors import PayloadValidationError
 
-        preview = preview_delivery(self, simulate=simulate)
+        problem = None
+        try:
+            payload = self.payload
+        except PayloadValidationError as exc:
+            payload, problem = None, error_record(exc)
+        correlation = dict(self.correlation or {})
+        asked = {"event": self.event, "correlation": correlation, "payload": payload,
+                 "idempotency_key": self.idempotency_key, "payload_problem": problem}
+        over_http = getattr(self.store, "preview_delivery", None)  # a ServiceStore: the server checks
+        preview = over_http(self.workflow, **asked) if callable(over_http) else \
+            preview_delivery(self.workflow, self.store, **asked)
+        if simulate and preview.ok and preview.execution_id is not None and not preview.idempotent:
+            status_after, changes = simulate_delivery(
+                self.workflow, self.store.record(preview.execution_id), event=str(self.event), correlation=correlation,
+                payload=payload, idempotency_key=self.idempotency_key, now=self._now())
+            preview = dataclasses.replace(preview, status_after=status_after, changes=changes)
         self.last_preview = preview
         self.last_error = dict(preview.errors[0]) if preview.errors else None
         return preview
 
+    # ------------------------------------------------------------------ live
+    @property
+    def live(self) -> bool:
+        """Whether the simulator follows its selected workflow (``live=True``)."""
+        return self._live is not None
+
+    @locked
+    def _take_version(self, record: Any) -> None:
+        """A version of the selected workflow saved elsewhere (``live=True``): show it; an event it no longer
+        awaits (delivered by someone else) gives way to the next one, with its payload prefilled."""
+        if record.execution_id != self.execution_id:
+            return
+        known = getattr(getattr(self.contract, "execution", None), "store_version", None)
+        if isinstance(known, int) and known >= record.version:
+            return
+        self.contract = contract_of(self.workflow, record)
+        awaited = self.awaited_events()
+        if self.event not in awaited and awaited:
+            self.event = awaited[0]
+            self.payload_text = json.dumps(self.payload_example(), indent=2)
+        self._sync_widget()
+
+    def stop(self) -> EventSimulator:
+        """Stop following (``live=True``); the simulator keeps working without live updates."""
+        if self._live is not None:
+            self._live.stop()
+        return self
+
     # ------------------------------------------------------------------ deliver
+    @locked
     def deliver(self) -> Any:
         """Deliver the selected event and payload with ``Workflow.deliver_event``; returns the updated contract.
 
@@ -269,9 +329,14 @@ class EventSimulator:
             payload = self.payload
             correlation = dict(self.correlation or {})
             before = self._stored_states(correlation)
-            contract = self.workflow.deliver_event(self.event, correlation=correlation, payload=payload,
-                                                   store=self.store, idempotency_key=self.idempotency_key,
-                                                   now=self._now())
+            over_http = getattr(self.store, "deliver_event", None)  # a ServiceStore: the server delivers
+            if callable(over_http):
+                contract = over_http(self.workflow, self.event, correlation=correlation, payload=payload,
+                                     idempotency_key=self.idempotency_key)
+            else:
+                contract = self.workflow.deliver_event(self.event, correlation=correlation, payload=payload,
+                                                       store=self.store, idempotency_key=self.idempotency_key,
+                                                       now=self._now())
         except Exception as exc:
             self.last_error = error_record(exc)
             raise
@@ -320,9 +385,13 @@ class EventSimulator:
         from igniter_nb.notebook.reprs import view_status
 
         ex = self.contract.execution
-        return render_graph(ex.graph, states=ex.states, status=view_status(ex), engine=self.engine)
+        # the execution, not only its states: the picture then shows the correlation values, the await
+        # deadlines and the inputs supplied (not "unresolved")
+        return render_graph(ex.graph, states=ex, status=view_status(ex), engine=self.engine)
 
     def status_html(self) -> str:
+        """The heading with the selected workflow's correlation and its status badge (or "no workflow selected"), as
+        HTML."""
         if self.contract is None:
             return h.heading(f"EventSimulator {self.graph.name}", None, "no workflow selected")
         return (h.heading(f"EventSimulator {self.graph.name}", None, pairs(self.correlation))
@@ -380,6 +449,7 @@ class EventSimulator:
         return "".join(parts)
 
     def to_text(self) -> str:
+        """A plain-text summary: active workflows, the selection, the event, the payload and any note."""
         lines = [f"EventSimulator {self.graph.name}: {len(self.workflows())} active workflows"]
         if self.contract is not None:
             lines.append(f"  selected: {pairs(self.correlation)} ({self.status})")
@@ -416,12 +486,6 @@ class EventSimulator:
         """Put the object's state into the widget (no-op before the widget is built)."""
         if self._view is not None:
             self._view.sync(clear_message=clear_message)
-
-
-def _scratch() -> Any:
-    from igniter_nb.stores import MemoryStore
-
-    return MemoryStore()
 
 
 def _waits(graph: Any, snapshot: Mapping[str, Any] | None) -> list[str]:

@@ -3,9 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from igniter_nb.notebook import html as h
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInstance:
+    """A stored snapshot as the picture reads an execution (``diagnostics.view.instance_facts``): the node
+    ``states`` (``snapshot_view``), the ``inputs`` given (so an input nothing has read yet shows ``supplied``, not
+    ``unresolved``) and the ``workflow`` record (correlation values, await deadlines)."""
+
+    states: Mapping[str, Mapping[str, Any]]
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    workflow: Mapping[str, Any] | None = None
+
+    @classmethod
+    def of(cls, snapshot: Mapping[str, Any], states: Mapping[str, Mapping[str, Any]] | None = None) -> SnapshotInstance:
+        """From a stored snapshot (``states``: its ``snapshot_view`` when already made)."""
+        from igniter_nb.notebook.store_frames import _decoded
+
+        inputs = snapshot.get("inputs")
+        workflow = snapshot.get("workflow")
+        return cls(states if states is not None else snapshot_view(snapshot),
+                   {str(k): _decoded(v) for k, v in inputs.items()} if isinstance(inputs, Mapping) else {},
+                   dict(workflow) if isinstance(workflow, Mapping) else None)
 
 
 def snapshot_view(snapshot: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -23,13 +46,18 @@ def snapshot_view(snapshot: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         deferred = _deferred(value) if tagged or status in ("pending", "waiting") else None
         error = st.get("error")
         error_type = error.get("type") if isinstance(error, Mapping) else (str(error) if error else None)
+        blocked = status in ("pending", "waiting")
         view[str(name)] = {
             "status": status,
             "version": st.get("version"),
             "waiting_for": list(st.get("waiting_for") or ()),
-            "event": ((deferred or {}).get("event") or st.get("event")) if status in ("pending", "waiting") else None,
+            "event": ((deferred or {}).get("event") or st.get("event")) if blocked else None,
             "error_type": error_type,
             "value": _value_text(value, error, deferred),
+            # what the picture shows besides the status: a deferred node's token and payload, an error's message
+            "token": (deferred or {}).get("token") if blocked else None,
+            "payload": (deferred or {}).get("payload") if blocked else None,
+            "error": error.get("message") if isinstance(error, Mapping) else None,
         }
     return view
 
@@ -62,4 +90,4 @@ def _display(value: Any) -> Any:
     return display_value(_decoded(value))
 
 
-__all__ = ["snapshot_view"]
+__all__ = ["SnapshotInstance", "snapshot_view"]

@@ -3,7 +3,8 @@
 Sources (``SnapshotStepper(source, execution_id=None, graph=None)``):
 
 * a **store** (any ``ExecutionStore``, a ``ParquetStore`` included) with ``execution_id``: each version saved
-  by ``store.history_records(id)`` (or ``store.history(id)``) is a step;
+  by ``store.history_records(id)`` (or ``store.history(id)``) is a step; an ``ig.server.Client`` reads the same
+  from a running server (``GET /v1/executions/{id}/history``);
 * a **snapshot log**: a ``ParquetStore`` directory, a parquet file or directory written by ``ParquetStore`` or
   ``ig.stores.export_parquet``, or a DataFrame with its columns (``execution_id, version, saved_at, graph,
   status, correlation, snapshot``; e.g. ``ParquetStore.to_frame()``): one step per row of the chosen execution,
@@ -19,23 +20,32 @@ bar (B7).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import operator
 import os
+import threading
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igniter_nb.notebook import html as h
+from igniter_nb.notebook.live import FollowSteps, locked
 from igniter_nb.notebook.render import Engine, render_graph
-from igniter_nb.notebook.snapshot_view import snapshot_view
+from igniter_nb.notebook.snapshot_view import SnapshotInstance, snapshot_view
+from igniter_nb.notebook.sources import as_store
+from igniter_nb.notebook.stepper_sources import (
+    SNAPSHOT_LOG_COLUMNS,
+    Version,
+    graph_for,
+    log_versions,
+    pick_execution,
+    read_log,
+    store_versions,
+)
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from igniter_nb.notebook.frames import ReplayLog
 
-#: Columns of a snapshot log (``ParquetStore`` / ``export_parquet``); a frame with ``snapshot`` is one.
-SNAPSHOT_LOG_COLUMNS = ("execution_id", "version", "saved_at", "graph", "status", "correlation", "snapshot")
 _SVG_CACHE = 64  # pictures kept (they are the biggest thing a step makes)
 _WORST = ("failed", "waiting", "pending", "running", "stale")
 
@@ -67,35 +77,39 @@ class SnapshotStepper:
     ``steps`` (a range, one per audit event or saved version), ``goto(i)`` (negative counts from the end),
     ``next()``, ``prev()`` (each returns ``current``), ``current`` (a ``frames.ReplayStep`` for audit
     sources, the stored snapshot dict otherwise), ``version`` (the ``SavedVersion`` of a snapshot step),
-    ``current_states`` (node → ``{status, version, waiting_for, event, error_type, value}``),
+    ``current_states`` (node → ``{status, version, waiting_for, event, error_type, value, token, payload, error}``),
     ``current_status``, ``diff()`` (``{node: (status before, status after)}`` against the previous step),
     ``changes()`` (``StateChange`` rows, also for nodes whose value changed with the same status), ``svg()``
     (the graph coloured at this step) and ``widget`` (slider, play, previous/next, graph and diff table).
     """
 
     def __init__(self, source: Any, execution_id: str | None = None, *, graph: Any = None,
-                 engine: Engine = "auto") -> None:
+                 engine: Engine = "auto", live: bool = False) -> None:
         from igniter_nb.notebook import frames
 
         self.engine = engine
+        self._lock = threading.RLock()
+        self._following: FollowSteps | None = None
+        self._views_open: weakref.WeakSet[Any] = weakref.WeakSet()
         self.index = 0
         self.execution_id: str | None = execution_id
         self._live: Any = None  # the live view (``widget``), once built
         self._log: ReplayLog | None = None
-        self._versions: list[_Version] | None = None
+        self._versions: list[Version] | None = None
         self._views: dict[int, dict[str, dict[str, Any]]] = {}
         self._svgs: dict[int, str | None] = {}
         graph_name: str | None = None
+        source = as_store(source)  # a Client reads through the server (ServiceStore)
         if hasattr(source, "history") and hasattr(source, "list"):  # a store
             if execution_id is None:
                 raise ValueError("SnapshotStepper(store) needs execution_id= (the execution to step through)")
-            self._versions = _store_versions(source, execution_id)
+            self._versions = store_versions(source, execution_id)
             graph_name = next((v.graph for v in reversed(self._versions) if v.graph), None)
         else:
-            frame = _read(source, execution_id) if isinstance(source, str | os.PathLike) else source
+            frame = read_log(source, execution_id) if isinstance(source, str | os.PathLike) else source
             if "snapshot" in frame.columns:
-                self.execution_id = execution_id = _pick_execution(frame, execution_id, source)
-                self._versions = _log_versions(frame[frame["execution_id"] == execution_id])
+                self.execution_id = execution_id = pick_execution(frame, execution_id, source)
+                self._versions = log_versions(frame[frame["execution_id"] == execution_id])
                 graph_name = next((v.graph for v in reversed(self._versions) if v.graph), None)
             else:
                 if execution_id is not None:
@@ -111,7 +125,12 @@ class SnapshotStepper:
         if self._versions is not None:
             contract = self._versions[-1].snapshot.get("contract")
             ref = contract if isinstance(contract, str) else None
-        self.graph = _graph_for(graph, graph_name, ref)
+        self.graph = graph_for(graph, graph_name, ref)
+        if live:
+            if self._versions is None or not hasattr(source, "list"):
+                raise ValueError("live=True follows a store or a server: give SnapshotStepper a store or an "
+                                 "ig.server.Client, with execution_id=")
+            self._following = FollowSteps(self, source)
 
     def __len__(self) -> int:
         return len(self._log) if self._log is not None else len(self._versions or [])
@@ -121,9 +140,41 @@ class SnapshotStepper:
 
     @property
     def steps(self) -> range:
+        """The step indexes, ``range(len(stepper))``: one per audit event or saved version."""
         return range(len(self))
 
+    # ------------------------------------------------------------------ live
+    @property
+    def live(self) -> bool:
+        """Whether new versions are still being followed (``live=True``, until ``stop()`` or the end)."""
+        return self._following is not None and self._following.follow.running
+
+    def stop(self) -> SnapshotStepper:
+        """Stop following new versions (``live=True``); the steps so far stay."""
+        if self._following is not None:
+            self._following.stop()
+        return self
+
+    @locked
+    def _take_version(self, record: Any, source: Any) -> None:
+        """A version saved after the stepper read its history becomes a step (``live=True``); versions skipped in
+        between are read from the history first. The stepper and the views at the last step move on to it."""
+        assert self._versions is not None
+        last = self._versions[-1].version
+        if record.version <= last:
+            return
+        records = [record]
+        if record.version > last + 1:
+            records = [r for r in source.history_records(record.execution_id) if r.version > last]
+        at_end = self.index == len(self) - 1
+        self._versions.extend(Version(int(r.version), r.updated_at, r.status, r.graph, r.snapshot) for r in records)
+        if at_end:
+            self.index = len(self) - 1
+        for view in list(self._views_open):
+            view.grew()
+
     # ------------------------------------------------------------------ moving
+    @locked
     def goto(self, index: int) -> Any:
         """Move to step ``index`` (0-based like ``steps``; negative counts from the end) and return ``current``.
         Displays show the same step as ``step index+1/N``."""
@@ -175,8 +226,9 @@ class SnapshotStepper:
 
     @property
     def current_states(self) -> dict[str, dict[str, Any]]:
-        """Node name → ``{status, version, waiting_for, event, error_type, value}`` at this step (``value`` is short
-        display text; audit steps know no values or versions)."""
+        """Node name → ``{status, version, waiting_for, event, error_type, value, token, payload, error}`` at this
+        step (``value`` is short display text; ``token``/``payload`` a deferred node's, ``error`` the error message;
+        audit steps know no values, versions, tokens or messages)."""
         return {name: dict(view) for name, view in self._view(self.index).items()}
 
     def statuses(self, index: int | None = None) -> dict[str, str]:
@@ -248,7 +300,10 @@ class SnapshotStepper:
         if i not in self._svgs:
             if len(self._svgs) >= _SVG_CACHE:
                 self._svgs.pop(next(iter(self._svgs)))
-            self._svgs[i] = render_graph(self.graph, states=self._view(i), status=self.status_at(i), engine=self.engine)
+            states: Any = self._view(i)
+            if self._versions is not None:  # a snapshot also knows its inputs and workflow record
+                states = SnapshotInstance.of(self._version(i).snapshot, states)
+            self._svgs[i] = render_graph(self.graph, states=states, status=self.status_at(i), engine=self.engine)
         return self._svgs[i]
 
     def diff_table_html(self, index: int | None = None) -> str:
@@ -273,6 +328,8 @@ class SnapshotStepper:
         return "".join(parts)
 
     def to_text(self, index: int | None = None) -> str:
+        """Step ``index`` (default: the current one) as text: its ``describe`` line, then each node that changed
+        (status, and the value when only the value moved)."""
         i = self._at(index)
         lines = [self.describe(i)]
         for c in self.changes(i):
@@ -290,6 +347,7 @@ class SnapshotStepper:
             from igniter_nb.notebook.stepper_widget import StepperView
 
             self._live = StepperView(self, self.index, live=True)
+            self._views_open.add(self._live)
         return self._live.root
 
     def view(self, step: int | None = None) -> Any:
@@ -298,7 +356,9 @@ class SnapshotStepper:
         stepper shows one of these."""
         from igniter_nb.notebook.stepper_widget import StepperView
 
-        return StepperView(self, self._at(step), live=False).root
+        view = StepperView(self, self._at(step), live=False)
+        self._views_open.add(view)
+        return view.root
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         from igniter_nb.notebook.widgets import bundle_with_view
@@ -306,7 +366,7 @@ class SnapshotStepper:
         return bundle_with_view(self.view, self.to_text(), self.to_html())
 
     # ------------------------------------------------------------------ internals
-    def _version(self, index: int) -> _Version:
+    def _version(self, index: int) -> Version:
         assert self._versions is not None
         return self._versions[index]
 
@@ -315,104 +375,13 @@ class SnapshotStepper:
         if view is None:
             if self._log is not None:
                 view = {name: {"status": st.status, "waiting_for": list(st.waiting_for), "event": st.event,
-                               "error_type": st.error, "version": None, "value": None}
+                               "error_type": st.error, "version": None, "value": None, "token": None,
+                               "payload": None, "error": None}
                         for name, st in self._log.states_at(index).items()}
             else:
                 view = snapshot_view(self._version(index).snapshot)
             self._views[index] = view
         return view
-
-
-# ------------------------------------------------------------------------------------------------- sources
-
-
-class _Version:
-    """A saved version whose snapshot JSON is parsed on first use."""
-
-    __slots__ = ("_snapshot", "_text", "graph", "saved_at", "status", "version")
-
-    def __init__(self, version: int, saved_at: dt.datetime | None, status: str | None, graph: str | None,
-                 snapshot: Mapping[str, Any] | None = None, text: str | None = None) -> None:
-        self.version = version
-        self.saved_at = saved_at
-        self.status = status
-        self.graph = graph
-        self._snapshot = dict(snapshot) if snapshot is not None else None
-        self._text = text
-
-    @property
-    def snapshot(self) -> dict[str, Any]:
-        if self._snapshot is None:
-            data = json.loads(self._text or "{}")
-            self._snapshot = data if isinstance(data, dict) else {}
-            self._text = None
-        return self._snapshot
-
-
-def _store_versions(store: Any, execution_id: str) -> list[_Version]:
-    reader = getattr(store, "history_records", None)
-    if callable(reader):
-        return [_Version(int(r.version), r.updated_at, r.status, r.graph, r.snapshot) for r in reader(execution_id)]
-    snapshots = list(store.history(execution_id))
-    latest = store.record(execution_id)
-    versions = []
-    for number, snap in enumerate(snapshots, start=1):
-        last = number == len(snapshots)
-        versions.append(_Version(number, latest.updated_at if last else None, latest.status if last else None,
-                                 latest.graph if last else snap.get("graph"), snap))
-    return versions
-
-
-def _read(path: str | os.PathLike[str], execution_id: str | None) -> pd.DataFrame:
-    """A parquet file or dataset as a frame; for a snapshot log and a known execution only its rows."""
-    import pyarrow.dataset as ds
-
-    root = os.fspath(path)
-    if execution_id is not None and os.path.isdir(os.path.join(root, execution_id)):  # ParquetStore layout
-        folder = os.path.join(root, execution_id)
-        dataset = ds.dataset(folder, format="parquet")
-    else:
-        dataset = ds.dataset(root, format="parquet")  # names starting with "_" or "." are skipped
-    names = set(dataset.schema.names)
-    if execution_id is not None and "execution_id" in names:
-        table = dataset.to_table(filter=ds.field("execution_id") == execution_id)
-    else:
-        table = dataset.to_table()
-    return table.to_pandas()
-
-
-def _pick_execution(frame: pd.DataFrame, execution_id: str | None, source: Any) -> str:
-    ids = sorted({str(v) for v in frame["execution_id"].dropna().unique()})
-    if execution_id is not None:
-        if execution_id not in ids:
-            raise ValueError(f"execution {execution_id!r} is not in this snapshot log")
-        return execution_id
-    if len(ids) == 1:
-        return ids[0]
-    where = f" ({source})" if isinstance(source, str | os.PathLike) else ""
-    listed = ", ".join(ids[:5]) + (", …" if len(ids) > 5 else "")
-    raise ValueError(f"the snapshot log{where} holds {len(ids)} executions; pick one with execution_id= ({listed})"
-                     if ids else f"the snapshot log{where} is empty")
-
-
-def _log_versions(frame: pd.DataFrame) -> list[_Version]:
-    ordered = frame.sort_values("version", kind="stable") if len(frame) else frame
-    cols = {c: ordered[c].tolist() if c in ordered else [None] * len(ordered) for c in SNAPSHOT_LOG_COLUMNS}
-    versions = []
-    for i in range(len(ordered)):
-        saved: Any = cols["saved_at"][i]
-        if hasattr(saved, "to_pydatetime"):
-            saved = saved.to_pydatetime()
-        saved_at = saved if isinstance(saved, dt.datetime) else None
-        raw = cols["snapshot"][i]
-        text, snap = (raw, None) if isinstance(raw, str) else (None, raw if isinstance(raw, Mapping) else {})
-        status = cols["status"][i]
-        graph = cols["graph"][i]
-        number: Any = cols["version"][i]
-        versions.append(_Version(int(number) if number is not None else i + 1, saved_at,
-                                 status if isinstance(status, str) else None, graph if isinstance(graph, str) else None,
-                                 snap, text))
-    return versions
 
 
 def _table(rows: list[list[str]], columns: list[str], *, badges: tuple[int, ...]) -> str:
@@ -423,32 +392,6 @@ def _table(rows: list[list[str]], columns: list[str], *, badges: tuple[int, ...]
     body = "".join("<tr>" + "".join(f"<td {h.CELL}>{h.badge(v) if k in badges else escape(v)}</td>"
                                     for k, v in enumerate(row)) + "</tr>" for row in rows)
     return f"<table {h.TABLE}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _graph_for(graph: Any, name: str | None, ref: str | None = None) -> Any:
-    """A ``CompiledGraph`` from what was given (graph, contract class or instance), else from the contract registry:
-    by the snapshot's ``module:QualName`` first (graph names need not be unique), then by graph name. A class that
-    cannot be found or compiled gives ``None`` (the stepper then draws no picture)."""
-    if graph is not None:
-        if hasattr(graph, "nodes") and hasattr(graph, "dep_plan"):
-            return graph
-        inner = getattr(graph, "graph", None) or getattr(getattr(graph, "execution", None), "graph", None)
-        if inner is not None:
-            return inner
-        raise TypeError(f"graph= must be a CompiledGraph, a contract class or a contract, got {graph!r}")
-    from igniter_nb.compiler.registry import lookup_contract
-
-    for key in (ref, name):
-        cls = lookup_contract(key) if key else None
-        if cls is None:
-            continue
-        try:
-            compiled = cls.compiled_graph()
-        except Exception:  # e.g. another class of the same name without a definition
-            continue
-        if name is None or compiled.name == name:
-            return compiled
-    return None
 
 
 __all__ = ["SNAPSHOT_LOG_COLUMNS", "SavedVersion", "SnapshotStepper", "StateChange"]

@@ -55,6 +55,22 @@ class StepperView:
         if move_stepper and self.stepper.index != index:
             self.stepper.goto(index)
 
+    def grew(self) -> None:
+        """The stepper got new steps (``live=True``): the slider reaches them, and a view that was at the last step
+        moves on to the new last one."""
+        last = len(self.stepper)
+        at_end = self.index == self.slider.max - 1
+        self._quiet = True
+        try:
+            self.slider.max = self.play.max = last
+        finally:
+            self._quiet = False
+        self.count.value = f"of {last}"
+        if at_end:
+            self.show(last - 1, move_stepper=False)
+        else:
+            self.body.value = self.stepper.to_html(self.index)  # the heading's "step i/N" counts the new steps
+
     def _on_slider(self, change: Any) -> None:
         if not self._quiet and int(change["new"]) - 1 != self.index:
             self.show(int(change["new"]) - 1)

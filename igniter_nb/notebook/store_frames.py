@@ -1,7 +1,8 @@
 """Store frames: ``store_frame`` (one row per stored execution) and ``tokens_frame`` (one row per outstanding wait).
 
 Both read a store only through the store protocol (``store.list(graph=...)``), so anything that answers it — a
-store, an exported parquet log, later a server client — gives the same frames. Dtypes follow ``frames.py``.
+store, an exported parquet log, or a running server through ``ig.server.Client`` (``sources.as_store``) — gives
+the same frames. Dtypes follow ``frames.py``.
 
 Stored snapshots are the real ``igniter_nb.snapshot/1`` format (``runtime/snapshot.py``): node states keep the
 status, ``waiting_for`` (the nodes that originate the wait) and a codec-encoded value, which for a pending or
@@ -19,6 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igniter_nb.notebook.frames import STORE_COLUMNS, TOKENS_COLUMNS, _frame, _json, _utc
+from igniter_nb.notebook.sources import as_store
 
 if TYPE_CHECKING:
     from igniter_nb.notebook.frame_html import IgniterFrame
@@ -199,7 +201,7 @@ def store_frame(store: Any, graph: Any = None, *, now: dt.datetime | None = None
     if not isinstance(now, dt.datetime) or now.tzinfo is None:
         raise ValueError(f"now= must be a timezone-aware datetime (e.g. datetime.now(datetime.UTC)), got {now!r}")
     name, graph_keys = _graph_filter(graph)
-    records = list(store.list(graph=name))
+    records = list(as_store(store).list(graph=name))
     keys = _corr_keys(records, graph_keys)
     rows = []
     for r in records:
@@ -238,7 +240,7 @@ def tokens_frame(store: Any, graph: Any = None) -> IgniterFrame:
     from igniter_nb.stores.base import ACTIVE_STATUSES
 
     name, graph_keys = _graph_filter(graph)
-    records = [r for r in store.list(graph=name) if r.status in ACTIVE_STATUSES]
+    records = [r for r in as_store(store).list(graph=name) if r.status in ACTIVE_STATUSES]
     keys = _corr_keys(records, graph_keys)
     waits = []
     for r in records:

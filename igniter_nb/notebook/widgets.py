@@ -37,11 +37,13 @@ class ChangeReport:
     errors: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (lists of node names, status, outputs, errors)."""
         return {"changed": list(self.changed), "invalidated": list(self.invalidated),
                 "recomputed": list(self.recomputed), "status": self.status, "outputs": dict(self.outputs),
                 "errors": dict(self.errors)}
 
     def to_text(self) -> str:
+        """One line each for changed, invalidated and recomputed nodes, the status, and each failure."""
         def names(items: tuple[str, ...]) -> str:
             return ", ".join(items) if items else "none"
 
@@ -51,6 +53,7 @@ class ChangeReport:
         return "\n".join(lines)
 
     def to_html(self) -> str:
+        """The same as ``to_text``, as an HTML table."""
         rows = [["changed", ", ".join(self.changed) or "none"], ["invalidated", ", ".join(self.invalidated) or "none"],
                 ["recomputed", ", ".join(self.recomputed) or "none"], ["status", self.status]]
         rows.extend([f"failed: {node}", message] for node, message in self.errors.items())
@@ -96,9 +99,11 @@ class InputPlayground:
 
     @property
     def last(self) -> ChangeReport | None:
+        """The report of the latest ``set``, or None before the first."""
         return self.history[-1] if self.history else None
 
     def value_of(self, name: str) -> Any:
+        """The current value of input ``name``: as given, else its resolved default; None before it has one."""
         ex = self.contract.execution
         if name in ex.inputs:
             return ex.inputs[name]
@@ -133,12 +138,14 @@ class InputPlayground:
 
     # ------------------------------------------------------------------ views
     def svg(self) -> str:
+        """The contract's graph coloured by the current node states, as SVG."""
         ex = self.contract.execution
         from igniter_nb.notebook.reprs import view_status
 
         return render_graph(self.graph, states=ex.states, status=view_status(ex), engine=self.engine)
 
     def to_html(self) -> str:
+        """The static view: inputs with their types and values, the latest change report and the graph."""
         rows = [[n.name, n.type_name or "any", self.value_of(n.name)] for n in self.inputs]
         parts = [h.heading(f"InputPlayground {self.graph.name}"), h.table(rows, ["input", "type", "value"],
                                                                            status_column=None)]
@@ -148,6 +155,7 @@ class InputPlayground:
         return "".join(parts)
 
     def to_text(self) -> str:
+        """The inputs and their values, and the latest change report, as text."""
         lines = [f"InputPlayground {self.graph.name}"]
         lines.extend(f"  {n.name} = {h.short(self.value_of(n.name))}" for n in self.inputs)
         if self.last is not None:

@@ -33,6 +33,8 @@ class Executor:
         self.node = node
 
     def call(self, **dependencies: Any) -> Any:
+        """Compute the node's value from its dependencies (keyword arguments by name); return ``self.defer(...)`` to
+        make the node pending instead. Subclasses implement it."""
         raise NotImplementedError(f"{type(self).__name__}.call(**dependencies) is not implemented")
 
     def defer(self, token: str | None = None, payload: Mapping[str, Any] | None = None) -> DeferredResult:
@@ -75,6 +77,8 @@ class Executor:
 
     @classmethod
     def metadata(cls) -> dict[str, Any]:
+        """The class's descriptive settings (``executor_key``, ``label``, ``category``, ``tags``, ``summary``) that are
+        set, as a dict."""
         data = {
             "executor_key": cls.executor_key,
             "label": cls.label,

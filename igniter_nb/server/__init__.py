@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from igniter_nb.server.client import AsyncClient, Client
     from igniter_nb.server.follow import StreamMessage
     from igniter_nb.server.limits import BodySizeLimit
+    from igniter_nb.server.service_store import ServiceStore
 
 _LAZY = {
     "create_app": "igniter_nb.server.app",
@@ -25,6 +26,7 @@ _LAZY = {
     "Client": "igniter_nb.server.client",
     "AsyncClient": "igniter_nb.server.client",
     "StreamMessage": "igniter_nb.server.follow",
+    "ServiceStore": "igniter_nb.server.service_store",
 }
 
 
@@ -47,6 +49,7 @@ __all__ = [
     "Client",
     "RemoteConnectionError",
     "RemoteError",
+    "ServiceStore",
     "StreamMessage",
     "UnknownContractError",
     "create_app",

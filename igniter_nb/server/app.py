@@ -30,6 +30,7 @@ from igniter_nb.server.callbacks import RETRIES, CallbackReports
 from igniter_nb.server.limits import BodySizeLimit
 from igniter_nb.server.models import (
     ContractList,
+    DeliveryPreviewView,
     ErrorBody,
     EventRequest,
     ExecuteRequest,
@@ -202,6 +203,17 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
                  summary="Deliver an awaited event to the active workflow with this correlation")
     async def deliver_event(name: str, body: EventRequest) -> Response:
         return await answering(service.deliver, name, event=body.event, correlation=body.correlation,
+                               payload=body.payload, idempotency_key=body.idempotency_key)
+
+    @router.post("/v1/contracts/{name}/events/dry-run", response_model=DeliveryPreviewView,
+                 responses={**_E400, **_E404, **_E413, **_E422},
+                 summary="Check an event delivery without making it: which workflow, what would recompute, what is wrong",
+                 description="The checks of `POST /v1/contracts/{name}/events`, made read-only: nothing is written "
+                             "and no node runs. Problems with the delivery (an event not awaited, a correlation no "
+                             "active workflow has, a payload that fails the schema, a repeated signal) are listed in "
+                             "`errors` with `ok: false` — the answer is still 200. See docs/server.md, \"Dry run\".")
+    async def dry_run_event(name: str, body: EventRequest) -> Response:
+        return await _blocking(service.dry_run, name, event=body.event, correlation=body.correlation,
                                payload=body.payload, idempotency_key=body.idempotency_key)
 
     @router.get("/v1/executions", response_model=ExecutionPage, responses=_E422,

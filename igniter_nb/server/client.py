@@ -89,6 +89,13 @@ class _Api:
                      repeatable=idempotency_key is not None)
 
     @staticmethod
+    def dry_run_event(name: str, event: str, correlation: Mapping[str, Any], payload: Any,
+                      idempotency_key: str | None) -> _Call:
+        body = _Api.deliver_event(name, event, correlation, payload, idempotency_key).json
+        # writes nothing: safe to repeat after a connection error
+        return _Call("POST", f"/v1/contracts/{_segment(name, 'contract name')}/events/dry-run", json=body)
+
+    @staticmethod
     def status(execution_id: str) -> _Call:
         return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}")
 
@@ -134,6 +141,7 @@ class _ClientBase:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.retries = retries
+        self._token = token
         self._headers: dict[bytes, bytes] = {b"Accept": b"application/json"}
         if token is not None:
             self._headers[b"Authorization"] = f"Bearer {token}".encode()  # UTF-8 bytes: any token text travels
@@ -191,6 +199,16 @@ class Client(_ClientBase):
 
         self._repeatable = client(True)
         self._once = client(False) if retries and transport is None else self._repeatable
+        self._own_transport = transport is not None
+
+    def to_async(self) -> AsyncClient:
+        """An ``AsyncClient`` with this client's base URL, timeout, token and retries, and connections of its own
+        (close it with ``aclose``). What a live view uses to follow a stream it can cancel at once. A client built
+        with ``transport=`` cannot be copied (its transport is synchronous): ``ValueError``."""
+        if self._own_transport:
+            raise ValueError("a Client built with transport= has no asynchronous twin: build an AsyncClient with an "
+                             "asynchronous transport instead")
+        return AsyncClient(self.base_url, timeout=self.timeout, token=self._token, retries=self.retries)
 
     def _send(self, call: _Call) -> Any:
         http = self._repeatable if call.repeatable else self._once
@@ -225,6 +243,13 @@ class Client(_ClientBase):
         Retried on connection errors only when ``idempotency_key`` is given."""
         return dict(self._send(_Api.deliver_event(name, event, correlation, payload, idempotency_key)))
 
+    def dry_run_event(self, name: str, *, event: str, correlation: Mapping[str, Any], payload: Any = None,
+                      idempotency_key: str | None = None) -> dict[str, Any]:
+        """What ``deliver_event`` with the same arguments would do, without doing it: ``{contract, graph, event,
+        correlation, ok, execution_id, await_node, status_before, would_recompute, idempotent, errors}``. Problems
+        with the delivery are in ``errors`` (not raised); nothing is written. Retried on connection errors."""
+        return dict(self._send(_Api.dry_run_event(name, event, correlation, payload, idempotency_key)))
+
     def status(self, execution_id: str) -> dict[str, Any]:
         """A stored execution: status, outputs, waits, error and diagnostics."""
         return dict(self._send(_Api.status(execution_id)))
@@ -256,6 +281,7 @@ class Client(_ClientBase):
         return follow(self, _Api.events(execution_id), last_event_id, reconnects, read_timeout)
 
     def close(self) -> None:
+        """Close the client's HTTP connections (also done by leaving a ``with Client(...)`` block)."""
         self._repeatable.close()
         if self._once is not self._repeatable:
             self._once.close()
@@ -308,6 +334,10 @@ class AsyncClient(_ClientBase):
                             idempotency_key: str | None = None) -> dict[str, Any]:
         return dict(await self._send(_Api.deliver_event(name, event, correlation, payload, idempotency_key)))
 
+    async def dry_run_event(self, name: str, *, event: str, correlation: Mapping[str, Any], payload: Any = None,
+                            idempotency_key: str | None = None) -> dict[str, Any]:
+        return dict(await self._send(_Api.dry_run_event(name, event, correlation, payload, idempotency_key)))
+
     async def status(self, execution_id: str) -> dict[str, Any]:
         return dict(await self._send(_Api.status(execution_id)))
 
@@ -330,6 +360,7 @@ class AsyncClient(_ClientBase):
         return afollow(self, _Api.events(execution_id), last_event_id, reconnects, read_timeout)
 
     async def aclose(self) -> None:
+        """Close the client's HTTP connections (also ``close``, and done by leaving an ``async with`` block)."""
         await self._repeatable.aclose()
         if self._once is not self._repeatable:
             await self._once.aclose()

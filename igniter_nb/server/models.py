@@ -59,6 +59,33 @@ class ResumeRequest(BaseModel):
 # ----------------------------------------------------------------------------------------------- responses
 
 
+class PreviewProblem(BaseModel):
+    """One reason a delivery would be refused: the error class ``deliver`` would raise and its message (plus
+    ``nearest`` active correlations for ``WorkflowNotFoundError``)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    message: str
+    check: Literal["event", "correlation", "payload", "workflow"] = Field(
+        description="What was found wrong: the event, the correlation, the payload, or the matched workflow.")
+
+
+class DeliveryPreviewView(BaseModel):
+    """``POST /v1/contracts/{name}/events/dry-run``: what delivering the event would do. Nothing was written."""
+
+    contract: str = Field(description="The served contract name.")
+    graph: str
+    event: str
+    correlation: dict[str, Any]
+    ok: bool = Field(description="Whether the delivery would be accepted (``errors`` is empty).")
+    execution_id: str | None = Field(description="The active workflow the correlation matches (null if none).")
+    await_node: str | None = Field(description="The await node the event binds to.")
+    status_before: ExecutionStatus | None = Field(description="The matched workflow's status now.")
+    would_recompute: list[str] = Field(description="The await's downstream nodes not yet succeeded, in resolution order.")
+    idempotent: bool = Field(description="Already delivered with this idempotency key: delivering answers it unchanged.")
+    errors: list[PreviewProblem] = Field(description="Every independent problem the delivery would be refused for.")
+
+
 class ErrorBody(BaseModel):
     """Every 4xx/5xx answer: ``error`` (the message), ``type`` (the error class) and the error's context."""
 
@@ -182,6 +209,7 @@ __all__ = [
     "CallbackRequest",
     "ContractInfo",
     "ContractList",
+    "DeliveryPreviewView",
     "ErrorBody",
     "EventRequest",
     "ExecuteRequest",
@@ -196,6 +224,7 @@ __all__ = [
     "HistoryVersion",
     "InputInfo",
     "PendingInfo",
+    "PreviewProblem",
     "RemoteOutcome",
     "ResumeRequest",
 ]

@@ -164,6 +164,26 @@ class ContractService:
                                          idempotency_key=idempotency_key)
         return self._answer(contract, name, cls)
 
+    def dry_run(self, name: str, *, event: str, correlation: Mapping[str, Any], payload: Any,
+                idempotency_key: str | None) -> dict[str, Any]:
+        """What delivering ``event`` to contract ``name``'s workflow with ``correlation`` would do — the checks of
+        ``deliver`` made read-only (``notebook.dry_run.preview_delivery``, the EventSimulator's dry run). Problems
+        with the delivery itself are the answer (``errors``), not a refusal; nothing is written and no node runs."""
+        from igniter_nb.notebook.dry_run import preview_delivery
+
+        cls = self.contracts.get(name)
+        graph = cls.compiled_graph()
+        if not graph.correlation_keys:
+            raise RequestProblem(f"{name} takes no events over HTTP: it has no correlation keys (c.correlate_by)",
+                                 graph=graph.name, contract=name)
+        preview = preview_delivery(cls, self.store, event=event, correlation=correlation, payload=payload,
+                                   idempotency_key=idempotency_key)
+        found = preview.to_dict()
+        return {"contract": name, "graph": graph.name, "event": event, "correlation": json_safe(dict(correlation)),
+                "ok": preview.ok, "execution_id": preview.execution_id, "await_node": preview.await_node,
+                "status_before": preview.status_before, "would_recompute": found["would_recompute"],
+                "idempotent": preview.idempotent, "errors": [json_safe(e) for e in found["errors"]]}
+
     def _answer(self, contract: Any, name: str | None, cls: Any) -> Answer:
         view = execution_view(contract, name=name)
         return Answer(view, tuple(callbacks.due(contract, view["status"])), cls)

@@ -33,11 +33,12 @@ from igniter_nb.errors import (
 )
 from igniter_nb.stores.packing import PACK_THRESHOLD, PACKED_KEY, is_packed, pack, unpack
 
-#: Statuses under which an execution can still receive events; only these are in the correlation index.
 ACTIVE_STATUSES: frozenset[str] = frozenset({"running", "pending", "waiting"})
-#: Statuses of a finished execution: kept in ``list()``/``history()`` but no longer found by correlation.
+"""Statuses under which an execution can still receive events; only these are in the correlation index."""
 FINISHED_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+"""Statuses of a finished execution: kept in ``list()``/``history()`` but no longer found by correlation."""
 STATUSES: frozenset[str] = ACTIVE_STATUSES | FINISHED_STATUSES
+"""Every status a store accepts: ``save(status=...)`` refuses any other."""
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
 _MAX_NAME = 200

@@ -1,12 +1,16 @@
-"""Notebooks 01–05 in a real browser: JupyterLab (headless, 127.0.0.1, token) driven by Playwright and Chromium.
+"""Every notebook in a real browser: JupyterLab (headless, 127.0.0.1, token) driven by Playwright and Chromium.
 
 Each notebook is run with Run → Run All Cells in a 1400×1000 window; then no output may be an error and no graph
 may be wider than its output area, and the graph outputs are saved as screenshots under ``artifacts/browser/``
-(to be looked at). In notebook 04 the EventSimulator's Deliver button is clicked too: the rendered graph must
-change and the workflow status read ``succeeded`` (``artifacts/browser/jupyterlab.png``). A wide graph shown
+(to be looked at); every SnapshotStepper's slider must name the step its heading names. In notebook 04 the
+EventSimulator opens without the notebook's earlier dry run, and its Deliver button is clicked: the rendered graph
+must change and the workflow status read ``succeeded`` (``artifacts/browser/jupyterlab.png``). Notebook 02's
+progress bar must still be there, full, after its cell finished. Notebook 06 starts ``igniter-nb serve``; its
+``Follow`` view must have been redrawn from its thread as later cells delivered (``jupyterlab-follow.png``). A wide
+graph shown
 fitted and with ``size="full"`` is checked in JupyterLab (opened untrusted, not run) and in an offline static
 ``nbconvert --to html`` export: the fitted one within its output, the full one at natural size in a box that
-scrolls sideways. The module shares one JupyterLab server and takes about two minutes on two busy cores.
+scrolls sideways. The module shares one JupyterLab server and takes about three minutes on two busy cores.
 
 Chromium is Debian's ``/usr/bin/chromium`` (installed by ``scripts/system-deps.sh``; Playwright never downloads
 a browser here). Nothing is skipped: a missing browser or a server that does not start fails the test.
@@ -35,6 +39,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "04_distributed_workflow.ipynb"
+SERVICE_NOTEBOOK = ROOT / "notebooks" / "06_service.ipynb"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
 SHOTS_PER_NOTEBOOK = 8  # screenshots of the first graph outputs, to be looked at
 ARTIFACTS = ROOT / "artifacts" / "browser"
@@ -215,6 +220,23 @@ _MEASURE = """selector => {
   return {graphs: graphs.length, wide, errors};
 }"""
 
+# Each SnapshotStepper view: the slider's number and the heading's "step i/N" must be the same step.
+_STEPPERS = """selector => [...document.querySelector(selector).querySelectorAll('.igniter-snapshot-stepper')].map(v => {
+  const readout = v.querySelector('.widget-readout');
+  const heading = (v.querySelector('.widget-html-content') || v).innerText.match(/step (\\d+)\\/(\\d+)/);
+  const count = [...v.querySelectorAll('.widget-label')].map(l => l.innerText).find(t => /^of \\d+$/.test(t));
+  return {readout: readout && readout.innerText.trim(), heading: heading && [heading[1], heading[2]], count};
+})"""
+
+# notebook 02's collection progress bars (tqdm.auto: an ipywidgets progress bar), each as [filled %, its text]
+_PROGRESS = """selector => [...document.querySelector(selector).querySelectorAll('.jp-OutputArea-output .widget-hprogress')]
+  .map(p => {
+    const bar = p.querySelector('.progress-bar');
+    const row = p.closest('.widget-hbox') || p.parentElement;
+    return [bar ? Math.round(100 * bar.getBoundingClientRect().width / p.getBoundingClientRect().width) : null,
+            row.innerText.replace(/\\s+/g, ' ').trim()];
+  })"""
+
 # what the screenshots show: each output holding a graph (an SVG image, or a widget drawing one)
 _SHOTS = (".jp-OutputArea-output:has(img[src^='data:image/svg']), "
           ".jp-OutputArea-output:has(.widget-html svg[viewBox])")
@@ -256,6 +278,10 @@ def check_outputs(page: Any, notebook: Path) -> None:
     page.wait_for_timeout(300)  # let the last outputs render
     found = page.evaluate(_MEASURE, _PANEL)
     assert found["errors"] == [], f"{notebook.name}: error outputs: {found['errors']}"
+    for stepper in page.evaluate(_STEPPERS, _PANEL):  # the slider and the heading name the same step
+        assert stepper["heading"] is not None, f"{notebook.name}: a stepper without its heading: {stepper}"
+        assert [stepper["readout"], f"of {stepper['heading'][1]}"] == [stepper["heading"][0], stepper["count"]], \
+            f"{notebook.name}: the stepper's slider and heading disagree: {stepper}"
     assert found["graphs"] > 0, f"{notebook.name}: no graph was drawn"
     assert found["wide"] == [], f"{notebook.name}: graphs wider than their output area: {found['wide']}"
     shots = page.locator(f"{_PANEL} :is({_SHOTS})")
@@ -291,12 +317,19 @@ def notebook_page(lab: Lab, browser: Any, notebook: Path) -> Iterator[Any]:
     assert time.monotonic() - started < TEST_BUDGET
 
 
-@pytest.mark.parametrize("notebook", [n for n in NOTEBOOKS if n != NOTEBOOK], ids=lambda n: n.stem)
+@pytest.mark.parametrize("notebook", [n for n in NOTEBOOKS if n not in (NOTEBOOK, SERVICE_NOTEBOOK)],
+                         ids=lambda n: n.stem)
 def test_notebook_runs_all_with_fitting_graphs_and_no_errors(lab: Lab, browser: Any, notebook: Path) -> None:
-    # notebook 04 gets the same checks in test_simulator_deliver_button_completes_the_workflow (one Run All)
+    # notebooks 04 and 06 get the same checks in their own tests below (one Run All each)
     with notebook_page(lab, browser, notebook) as page:
         run_all(page, lab, notebook)
         check_outputs(page, notebook)
+        if notebook.name.startswith("02_"):  # the text promises a bar that stays, full, once the cell is done
+            bars = page.evaluate(_PROGRESS, _PANEL)
+            assert bars and all(filled == 100 and "40/40" in text for filled, text in bars), bars
+            page.locator(f"{_PANEL} .widget-hprogress").first.evaluate("e => e.scrollIntoView({block: 'center'})")
+            page.wait_for_timeout(200)
+            page.screenshot(path=str(ARTIFACTS / f"{notebook.stem}-progress.png"))
 
 
 def test_simulator_deliver_button_completes_the_workflow(lab: Lab, browser: Any) -> None:
@@ -305,6 +338,8 @@ def test_simulator_deliver_button_completes_the_workflow(lab: Lab, browser: Any)
         check_outputs(page, NOTEBOOK)
 
         sim = page.locator(".igniter-event-simulator")
+        # the widget opens without the dry run and the delivery the notebook made from Python in earlier cells
+        assert sim.locator(".igniter-sim-message").inner_text().strip() == ""
         status = sim.locator(".igniter-sim-status")
         graph = sim.locator(".igniter-sim-graph")
         assert "waiting" in status.inner_text()
@@ -419,3 +454,20 @@ def test_fitted_and_full_size_pictures_in_jupyterlab_untrusted(lab: Lab, browser
         found = page.evaluate(_SIZES)
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-sizes.png"))
         _check_sizes(found, "JupyterLab")
+
+
+def test_service_notebook_follow_view_updates_live(lab: Lab, browser: Any) -> None:
+    # notebook 06 starts `igniter-nb serve`; its Follow view was displayed while the workflow waited, and must have
+    # been redrawn from the following thread (an ipywidgets HTML value set off the kernel's main thread) as the
+    # webhook thread and the simulator delivered — while the later cells ran
+    with notebook_page(lab, browser, SERVICE_NOTEBOOK) as page:
+        run_all(page, lab, SERVICE_NOTEBOOK)
+        check_outputs(page, SERVICE_NOTEBOOK)
+        follow = page.locator(".igniter-follow").first
+        assert "succeeded" in follow.locator(".igniter-follow-status").inner_text()
+        assert 'data-status="succeeded"' in follow.locator(".igniter-follow-graph").inner_html()
+        assert "workflow_succeeded" in follow.locator(".igniter-follow-events").inner_text()
+        assert "server exit code: 0" in page.locator(f"{_PANEL} .jp-OutputArea-output").last.inner_text()
+        follow.evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-follow.png"))

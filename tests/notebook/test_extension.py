@@ -82,6 +82,21 @@ def test_contract_magic_usage_errors(shell):
     assert not shell.run_cell("%%contract A --bogus\nc.input('a')\n").success
 
 
+def test_contract_magic_takes_non_ascii_class_names_and_refuses_non_identifiers(shell):
+    result = shell.run_cell('%%contract Счёт\nc.input("сумма", type="numeric")\nc.output("сумма")\n')
+    assert result.success, result.error_in_exec
+    cls = shell.user_ns["Счёт"]
+    assert cls.__name__ == "Счёт" and cls.compiled_graph().name == "Счёт"
+    assert shell.run_cell("Счёт(сумма=2).result.сумма").result == 2
+    # a name Python normalises (NFKC) is bound as Python spells it, so later cells find it
+    assert shell.run_cell('%%contract ﬁle_check\nc.input("a")\nc.output("a")\n').success
+    assert shell.run_cell("file_check.__name__").result == "file_check"
+    for bad in ("1abc", "a-b", "class", "Na<b>me"):
+        result = shell.run_cell(f'%%contract {bad}\nc.input("a")\nc.output("a")\n')
+        assert isinstance(result.error_in_exec, ValueError), bad
+        assert "identifier" in str(result.error_in_exec)
+
+
 def test_contract_magic_show_displays_the_graph(shell):
     result = shell.run_cell('%%contract Shown --show\nc.input("a")\nc.output("a")\n')
     assert result.success
@@ -109,11 +124,11 @@ def test_sanitizer_file_is_shipped_and_masks_ids_and_times():
     assert len(patterns) >= 5
     text = ("<PriceContract 1b4e28ba-2fa1-11d2-883f-0016d3cca427 waiting> token 9f86d081884c7d659a2feaa0c55ad015 "
             "at 2026-11-27T21:03:40.825806+00:00 / 2026-11-27 21:03:40.825806856+00:00 "
-            "age 0 days 00:00:31.2 <object at 0x7f3a2c> <td>1b4e28ba…:crm</td>")
+            "age 0 days 00:00:31.2 <object at 0x7f3a2c> <td>1b4e28ba…:crm</td> ServiceStore(http://127.0.0.1:40131)")
     for regex, replace in patterns:
         text = re.sub(regex, replace, text)
     assert text == ("<PriceContract UUID waiting> token TOKEN at TIMESTAMP / TIMESTAMP age DURATION <object at 0xADDR> "
-                    "<td>SHORTID:crm</td>")
+                    "<td>SHORTID:crm</td> ServiceStore(http://127.0.0.1:PORT)")
 
 
 def test_wheel_includes_the_sanitizer():

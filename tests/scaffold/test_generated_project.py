@@ -98,10 +98,13 @@ def test_igniter_nb_serve_serves_the_project(project: Path, tmp_path: Path) -> N
 
 def test_make_serve_runs_igniter_nb_serve_with_the_env_file(project: Path, tmp_path: Path) -> None:
     shutil.copy(project / "Makefile", tmp_path / "Makefile")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("IGNITER_")}
+    # Not IGNITER_* (the test sets its own), and not make's own variables: run from `make test` (as CI does),
+    # an inherited MAKELEVEL makes the inner make print "Entering directory" lines.
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("IGNITER_") and key not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
 
     def dry_run(*args: str) -> str:
-        proc = subprocess.run(["make", "-n", "serve", *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+        proc = subprocess.run(["make", "--no-print-directory", "-n", "serve", *args], cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=30, check=False)
         assert proc.returncode == 0, proc.stderr
         return " ".join(proc.stdout.replace("\\\n", " ").split())
