@@ -521,24 +521,17 @@ def _is_fast(req: SaveRequest) -> bool:
 def _first_values(req: SaveRequest) -> dict[str, Any]:
     """The row the first save of an execution writes (``expected_version=0``): what ``_save_once`` computes when
     nothing is stored (an id or correlation already taken makes the insert fail; the long way then says which)."""
-    meta = req.resolve(None)
-    return {
-        "eid": req.execution_id,
-        "graph": meta.graph,
-        "correlation_key": meta.correlation_json,
-        "correlation_digest": correlation_digest(meta.correlation_json),
-        "status": meta.status,
-        "active": meta.active_key is not None,
-        "version": 1,
-        "snapshot": req.snapshot_json,
-        "updated_at": utc_now(),
-    }
+    return _row_values(req, req.resolve(None), 1)
 
 
 def _fast_values(req: SaveRequest) -> dict[str, Any]:
     """The row a fast-path save writes (``_is_fast(req)``): the same values ``_save_once`` computes."""
     assert req.expected_version is not None
     meta = Metadata(req.graph, req.correlation_json, req.status)  # == req.resolve(stored) when all three are given
+    return _row_values(req, meta, req.expected_version + 1)
+
+
+def _row_values(req: SaveRequest, meta: Metadata, version: int) -> dict[str, Any]:
     return {
         "eid": req.execution_id,
         "graph": meta.graph,
@@ -546,7 +539,7 @@ def _fast_values(req: SaveRequest) -> dict[str, Any]:
         "correlation_digest": correlation_digest(meta.correlation_json),
         "status": meta.status,
         "active": meta.active_key is not None,
-        "version": req.expected_version + 1,
+        "version": version,
         "snapshot": req.snapshot_json,
         "updated_at": utc_now(),
     }

@@ -13,6 +13,7 @@ from typing import Any
 import igniter_nb as ig
 from igniter_nb.stores import MemoryStore, SQLStore
 from tests.stores.test_sql_fast_save import statements
+from tests.workflow.wf_contracts import PairWorkflow
 
 EVENTS = 48
 
@@ -79,32 +80,20 @@ def test_bytes_per_delivery_follow_what_it_added_in_sqlite(tmp_path: Path) -> No
     _check_follows_the_delivery(written, final, copies=2)  # the executions row and the history row
 
 
-class Pair(ig.Contract):
-    """Two awaited events joined by one compute (bench/workflows.py's graph)."""
-
-    def define(c):
-        c.correlate_by("pair_id")
-        c.input("pair_id", type=str)
-        c.await_event("left", event="left_arrived", schema=dict)
-        c.await_event("right", event="right_arrived", schema=dict)
-        c.compute("joined", depends_on=["left", "right"], call=lambda left, right: [left, right])
-        c.output("joined")
-
-
 def _sent_by_delivery(store: Any, pair: str, event: str, n: int) -> list[str]:
     with statements(store) as sent:
-        Pair.deliver_event(event, correlation={"pair_id": pair}, payload={"n": n}, store=store,
+        PairWorkflow.deliver_event(event, correlation={"pair_id": pair}, payload={"n": n}, store=store,
                            idempotency_key=f"{pair}:{event}")
     return [s.split()[0] for s in sent]
 
 
 def test_a_delivery_sends_the_same_statements_however_many_workflows_are_stored(tmp_path: Path) -> None:
     with SQLStore(f"sqlite:///{tmp_path / 'count.db'}") as store:
-        Pair.start(pair_id="first", store=store)
+        PairWorkflow.start(pair_id="first", store=store)
         first = _sent_by_delivery(store, "first", "left_arrived", 1)
         for i in range(300):
-            Pair.start(pair_id=f"other-{i}", store=store)
-        Pair.start(pair_id="late", store=store)
+            PairWorkflow.start(pair_id=f"other-{i}", store=store)
+        PairWorkflow.start(pair_id="late", store=store)
         late = _sent_by_delivery(store, "late", "left_arrived", 1)
         # one read of the active record, one compare-and-set transaction with its history row
         assert first == late == ["SELECT", "BEGIN", "UPDATE", "INSERT", "COMMIT"], (first, late)
