@@ -226,15 +226,13 @@ def _latest_with_correlation(store: Any, graph: str, correlation: dict[str, Any]
 def _active_record(store: Any, graph: str, correlation: dict[str, Any]) -> Any:
     """The record of the active execution with ``correlation``, or None: one read where the store has
     ``record_by_correlation`` (memory, SQL, Redis), else ``find_by_correlation`` then ``record`` (None when it was
-    deleted in between; it may also have finished in between: the caller checks)."""
+    deleted while being read; it may also have finished in between: the caller checks)."""
     reader = getattr(store, "record_by_correlation", None)
-    if reader is not None:
-        return reader(graph, correlation)
-    execution_id = store.find_by_correlation(graph, correlation)
-    if execution_id is None:
-        return None
     try:
-        return store.record(execution_id)
+        if reader is not None:
+            return reader(graph, correlation)  # (SQL: a packed record's parts are a second read)
+        execution_id = store.find_by_correlation(graph, correlation)
+        return None if execution_id is None else store.record(execution_id)
     except SnapshotNotFoundError:
         return None
 

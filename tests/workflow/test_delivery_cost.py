@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import igniter_nb as ig
 from igniter_nb.stores import MemoryStore, SQLStore
 from tests.stores.test_sql_fast_save import statements
@@ -98,3 +100,22 @@ def test_a_delivery_sends_the_same_statements_however_many_workflows_are_stored(
         # one read of the active record, one compare-and-set transaction with its history row
         assert first == late == ["SELECT", "BEGIN", "UPDATE", "INSERT", "COMMIT"], (first, late)
         assert _sent_by_delivery(store, "late", "right_arrived", 2) == first  # the last delivery too
+
+
+class _DeletedWhileRead(MemoryStore):
+    """A store whose active record is deleted while a delivery reads it (SQL: between the row and its parts)."""
+
+    def record_by_correlation(self, graph: str, correlation: Any) -> Any:
+        found = super().record_by_correlation(graph, correlation)
+        if found is not None:
+            self.delete(found.execution_id)
+            raise ig.SnapshotNotFoundError(f"execution {found.execution_id!r} was deleted")
+        return found
+
+
+def test_a_workflow_deleted_while_a_delivery_reads_it_is_not_found() -> None:
+    store = _DeletedWhileRead()
+    PairWorkflow.start(pair_id="gone", store=store)
+    with pytest.raises(ig.WorkflowNotFoundError, match="gone"):
+        PairWorkflow.deliver_event("left_arrived", correlation={"pair_id": "gone"}, payload={"n": 1}, store=store)
+    assert store.list() == []  # nothing written back
