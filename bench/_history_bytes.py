@@ -18,22 +18,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import igniter_nb as ig
+from tests.workflow.wf_contracts import documents_workflow
 
 EVENTS = 40
 
 
-class Forty(ig.Contract):
-    """Forty awaited documents, counted once all arrived."""
-
-    def define(c):
-        c.correlate_by("key")
-        c.input("key", type=str)
-        names = [f"doc{i:02d}" for i in range(EVENTS)]
-        for name in names:
-            c.await_event(name, event=f"{name}_arrived", schema=dict)
-        c.compute("count", depends_on=names, call=lambda **docs: len(docs))
-        c.output("count")
+Forty = documents_workflow(EVENTS)
 
 
 class Meter:

@@ -15,22 +15,12 @@ import pytest
 import igniter_nb as ig
 from igniter_nb.stores import MemoryStore, SQLStore
 from tests.stores.test_sql_fast_save import statements
-from tests.workflow.wf_contracts import PairWorkflow
+from tests.workflow.wf_contracts import PairWorkflow, documents_workflow
 
 EVENTS = 48
 
 
-class Docs(ig.Contract):
-    """Forty-eight awaited documents, counted once all arrived."""
-
-    def define(c):
-        c.correlate_by("key")
-        c.input("key", type=str)
-        names = [f"doc{i:02d}" for i in range(EVENTS)]
-        for name in names:
-            c.await_event(name, event=f"{name}_arrived", schema=dict)
-        c.compute("count", depends_on=names, call=lambda **docs: len(docs))
-        c.output("count")
+Docs = documents_workflow(EVENTS)
 
 
 def _kilobyte() -> dict[str, str]:
