@@ -1,17 +1,29 @@
-"""Workflow benchmarks (BARS.md B6): ``start`` and ``deliver_event`` throughput on the memory, SQLite and
-PostgreSQL stores with 1,000 and 10,000 workflows already stored, and LangGraph's resume with its SQLite
-checkpointer on the equivalent two-interrupt graph, all in the same run.
+"""Workflow benchmarks (BARS.md B6, issue 13 targets 4 and 6): ``start`` and ``deliver_event`` throughput on the
+memory, SQLite (synchronous NORMAL and FULL), PostgreSQL and Redis stores with 1,000 and 10,000 workflows
+already stored, each beside the raw floor of its store; LangGraph's resume on its SQLite (NORMAL and FULL) and
+PostgreSQL checkpointers on the equivalent two-interrupt graph; and the bytes each delivery writes for a workflow
+of 40 events of 1 KB and of 1 MB — all in the same run.
 
-    .venv/bin/python bench/workflows.py              # full run (starts its own PostgreSQL)
+    .venv/bin/python bench/workflows.py              # full run (starts its own PostgreSQL and Redis)
     .venv/bin/python bench/workflows.py --quick      # smoke run: 200 and 2,000 stored workflows, fewer samples
 
-Baseline for each store: its own raw ``record`` + compare-and-set save of the very snapshot a delivery
-writes (same size, same id, same metadata, saved the way the runtime saves), i.e. the I/O a delivery cannot
-avoid; ``x raw`` is how many times that a delivery costs. Flatness: deliver time per event at 10,000 stored /
-at 1,000 stored (B6: ≤ 1.3). Each level has its own store, filled once; their batches then alternate, so a
-slow spell of the machine hits both levels alike. Each throughput is the median of several batches, after one
-unmeasured warm-up batch (ours and LangGraph's). The stored workflows are real ones: one workflow is started, and its snapshot
-is saved under new ids and correlations (what ``start`` would have written).
+Baselines, per store, both measured on the snapshots the deliveries just wrote, in the same database:
+* ``raw floor`` — what a delivery cannot avoid, done with the store's plain driver (``sqlite3``, psycopg,
+  redis-py; memory: ``marshal`` under a lock): read the row, parse it, serialise it again, compare-and-set write
+  it and append a history entry, at the same durability (``bench/_floors.py``). ``/floor`` is deliver/s over
+  it: B6 and issue 13 target 4 ask ≥ 0.4.
+* ``store rec+save`` — the store's own ``record`` + compare-and-set save of the same snapshot (what our store
+  layer costs above the driver).
+Flatness: deliver time per event at 10,000 stored / at 1,000 stored (B6: ≤ 1.3). Each level has its own store,
+filled once; their batches then alternate, so a slow spell of the machine hits both levels alike. Each
+throughput is the median of several batches, after one unmeasured warm-up batch (ours and LangGraph's). The
+stored workflows are real ones: one workflow is started, and its snapshot is saved under new ids and
+correlations (what ``start`` would have written).
+
+Bytes per delivery (``bench/_history_bytes.py``): what each save of a 40-event workflow made the store keep
+(history version, new parts, current copy); ``late/early`` is the mean of the last 10 deliveries over the first
+10 (1.0: each delivery writes what it added, however long the history), ``total/final`` is all bytes written
+over the final snapshot's JSON size.
 """
 
 from __future__ import annotations
@@ -21,24 +33,31 @@ import contextlib
 import datetime as dt
 import json
 import signal
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _floors
+import _history_bytes
+import _langgraph
 
 import igniter_nb as ig
-from igniter_nb.stores import MemoryStore, SQLStore
+from igniter_nb.stores import MemoryStore, RedisStore, SQLStore
 from igniter_nb.stores.base import save_runtime_snapshot
-from tests.services import PostgresServer
+from tests.services import PostgresServer, RedisServer
 
-TARGET_DELIVER = {"memory": 5_000, "sqlite": 800, "postgres": 300}
+TARGET_DELIVER = {"memory": 5_000, "sqlite": 800, "postgres": 300}  # B6 as first written (absolute rates)
+MEMORY_IDLE = 10_000  # B6: memory deliveries/s on an idle host
+FLOOR_RATIO = 0.4  # B6 / issue 13 target 4: deliver/s over the raw floor
 FLAT = 1.3
+KINDS = ("memory", "sqlite", "sqlite-full", "postgres", "redis")
 
 
 class BenchPair(ig.Contract):
@@ -90,18 +109,20 @@ def rate(fn: Callable[[], int], batches: int) -> float:
 
 
 class Level:
-    def __init__(self, store: Any, tag: str, batch: int) -> None:
-        self.store, self.tag, self.batch, self.round = store, tag, batch, 0
+    def __init__(self, store: Any, floor: Any, tag: str, batch: int) -> None:
+        self.store, self.floor, self.tag, self.batch, self.round = store, floor, tag, batch, 0
+        self.delivered: list[str] = []
+        self.deliver_seconds = 0.0
 
     def _pairs(self) -> list[str]:
         self.round += 1
         return [f"{self.tag}-{self.round}-{i}" for i in range(self.batch)]
 
     def start_batch(self) -> int:
-        self.started = self._pairs()
-        for pair in self.started:
+        pairs = self._pairs()
+        for pair in pairs:
             BenchPair.start(pair_id=pair, store=self.store)
-        return len(self.started)
+        return len(pairs)
 
     def deliver_batch(self) -> int:
         pairs = self._pairs()
@@ -120,7 +141,7 @@ class Level:
         self.delivered = ids
         return 2 * len(pairs)
 
-    def raw_batch(self) -> int:
+    def store_batch(self) -> int:
         """The store's own record + CAS save of the snapshots the last deliveries wrote, saved the way the
         runtime saves (same metadata, ``save_runtime_snapshot``)."""
         store, ids = self.store, self.delivered
@@ -131,123 +152,159 @@ class Level:
                                       status=rec.status, expected_version=rec.version)
         return 2 * len(ids)
 
+    def floor_batch(self) -> float:
+        """Raw floor/s on the snapshots the last deliveries wrote (loading them into the floor is not timed)."""
+        self.floor.load(self.delivered)
+        t0 = time.perf_counter()
+        done = self.floor.run(self.delivered)
+        return done / (time.perf_counter() - t0)
 
-def interleaved(levels: list[Level], batches: int) -> list[tuple[float, float, float]]:
-    """(start/s, deliver/s, raw record+save/s) per level, each the median over ``batches`` rounds. The levels'
-    batches alternate within each round, so a slow spell of this shared machine hits every level alike."""
+
+def interleaved(levels: list[Level], batches: int) -> list[tuple[float, float, float, float]]:
+    """(start/s, deliver/s, store record+save/s, raw floor/s) per level, each the median over ``batches`` rounds.
+    The levels' batches alternate within each round, so a slow spell of this shared machine hits every level
+    alike; within a level, the floor runs right after the deliveries it is compared with."""
     for lv in levels:  # warm-up, not measured
         lv.deliver_batch()
-    starts: list[list[float]] = [[] for _ in levels]
-    ours: list[list[float]] = [[] for _ in levels]
-    raws: list[list[float]] = [[] for _ in levels]
+        lv.floor_batch()
+    figures: list[list[list[float]]] = [[[], [], [], []] for _ in levels]
     for _ in range(batches):
         for i, lv in enumerate(levels):
-            starts[i].append(rate(lv.start_batch, 1))
+            figures[i][0].append(rate(lv.start_batch, 1))
             done = lv.deliver_batch()
-            ours[i].append(done / lv.deliver_seconds)
-            raws[i].append(rate(lv.raw_batch, 1))
-    return [(statistics.median(a), statistics.median(b), statistics.median(c)) for a, b, c in zip(starts, ours, raws, strict=True)]
+            figures[i][1].append(done / lv.deliver_seconds)
+            figures[i][3].append(lv.floor_batch())
+            figures[i][2].append(rate(lv.store_batch, 1))
+    return [(statistics.median(a), statistics.median(b), statistics.median(c), statistics.median(d))
+            for a, b, c, d in figures]
 
 
-# ----------------------------------------------------------------------------------------------- langgraph
+# ----------------------------------------------------------------------------------------------- stores
 
 
-class _LGState(TypedDict, total=False):
-    pair_id: str
-    left: Any
-    right: Any
-    joined: Any
-
-
-def langgraph_rates(db: Path, levels: list[int], batch: int, batches: int) -> dict[int, tuple[float, float]] | str:
-    """{stored threads: (start/s, resume/s)} for a StateGraph with two interrupt() nodes on SqliteSaver."""
+@contextlib.contextmanager
+def open_store(kind: str, tmp: Path, urls: dict[str, str], tag: str) -> Iterator[tuple[Any, Any]]:
+    """(store, raw floor on the same data and durability) for one level."""
+    store: Any
+    if kind == "memory":
+        store = MemoryStore()
+        floor: Any = _floors.MemoryFloor(store)
+    elif kind in ("sqlite", "sqlite-full"):
+        synchronous = "FULL" if kind == "sqlite-full" else "NORMAL"
+        path = tmp / f"workflows-{kind}-{tag}.db"
+        store = SQLStore(f"sqlite:///{path}", synchronous=synchronous)
+        store.create_tables()
+        floor = _floors.SqliteFloor(str(path), synchronous)
+    elif kind == "postgres":
+        prefix = f"wfbench{tag}_"
+        store = SQLStore(urls["postgres"], table_prefix=prefix)
+        store.create_tables()
+        floor = _floors.PostgresFloor(urls["postgres-plain"], prefix)
+    elif kind == "redis":
+        store = RedisStore(urls["redis"], namespace=f"wfbench{tag}")
+        floor = _floors.RedisFloor(store)
+    else:
+        raise SystemExit(f"unknown store kind {kind!r} (known: {', '.join(KINDS)})")
     try:
-        from langgraph.checkpoint.sqlite import SqliteSaver
-        from langgraph.graph import END, START, StateGraph
-        from langgraph.types import Command, interrupt
-    except ImportError as exc:
-        return f"langgraph not installed ({exc}); pip install langgraph langgraph-checkpoint-sqlite"
+        yield store, floor
+    finally:
+        floor.close()
+        store.close()
 
-    def left(state: _LGState) -> _LGState:
-        return {"left": interrupt("left_arrived")}
 
-    def right(state: _LGState) -> _LGState:
-        return {"right": interrupt("right_arrived")}
+def bench_deliveries(kinds: list[str], levels: list[int], batch: int, batches: int, tmp: Path,
+                     urls: dict[str, str], figures: dict[str, Any], failures: list[str]) -> None:
+    print(f"{'store':<11} {'stored':>7} {'start/s':>9} {'deliver/s':>10} {'store rec+save/s':>17} "
+          f"{'raw floor/s':>12} {'/floor':>7} {'flat':>6}")
+    for kind in kinds:
+        with contextlib.ExitStack() as stack:
+            lvs = []
+            for level in levels:  # one store per level, filled once, then measured in alternating batches
+                store, floor = stack.enter_context(open_store(kind, tmp, urls, str(level)))
+                fill(store, 0, level)
+                lvs.append(Level(store, floor, f"{kind}{level}", batch))
+            have = [stored(lv.store) for lv in lvs]
+            results = interleaved(lvs, batches)
+        ratio = results[0][1] / results[-1][1]  # time per event at the last level / at the first
+        for i, level in enumerate(levels):
+            starts, delivers, own, raw = results[i]
+            flat = ""
+            if i == len(levels) - 1:
+                flat = f"{ratio:.2f}" + ("" if ratio <= FLAT else "!")
+                if ratio > FLAT:
+                    failures.append(f"{kind} flatness {ratio:.2f}")
+            notes = []
+            if delivers / raw < FLOOR_RATIO:
+                notes.append(f"MISS /floor >= {FLOOR_RATIO}")
+                failures.append(f"{kind} deliver {delivers / raw:.2f}x its raw floor @ {have[i]:,}")
+            target = TARGET_DELIVER.get(kind)
+            if target and delivers < target:
+                notes.append(f"MISS >= {target:,}/s")
+                failures.append(f"{kind} deliver {delivers:,.0f}/s @ {have[i]:,}")
+            if kind == "memory" and delivers < MEMORY_IDLE:
+                notes.append(f"(idle target {MEMORY_IDLE:,}/s)")
+            print(f"{kind:<11} {have[i]:>7,} {starts:>9,.0f} {delivers:>10,.0f} {own:>17,.0f} {raw:>12,.0f} "
+                  f"{delivers / raw:>6.2f}x {flat:>6}  {' '.join(notes)}", flush=True)
+            figures["stores"].setdefault(kind, {})[level] = {
+                "stored": have[i], "start_per_s": starts, "deliver_per_s": delivers,
+                "store_record_save_per_s": own, "raw_floor_per_s": raw, "deliver_over_floor": delivers / raw}
 
-    def joined(state: _LGState) -> _LGState:
-        return {"joined": {"left": state["left"], "right": state["right"]}}
 
-    builder = StateGraph(_LGState)
-    builder.add_node("left_node", left)
-    builder.add_node("right_node", right)
-    builder.add_node("joined_node", joined)
-    builder.add_edge(START, "left_node")
-    builder.add_edge("left_node", "right_node")
-    builder.add_edge("right_node", "joined_node")
-    builder.add_edge("joined_node", END)
-    conn = sqlite3.connect(db, check_same_thread=False)
-    graph = builder.compile(checkpointer=SqliteSaver(conn))
+def bench_langgraph(kinds: list[str], levels: list[int], batch: int, batches: int, tmp: Path,
+                    urls: dict[str, str], figures: dict[str, Any]) -> None:
+    why = _langgraph.missing()
+    if why:
+        print(f"langgraph: {why}")
+        return
+    savers: list[tuple[str, str, Callable[[], Any]]] = []
+    if "sqlite" in kinds:
+        savers.append(("sqlite", "SqliteSaver, synchronous NORMAL",
+                       lambda: _langgraph.sqlite_saver(tmp / "langgraph-normal.db", "NORMAL")))
+    if "sqlite-full" in kinds:
+        savers.append(("sqlite-full", "SqliteSaver, synchronous FULL",
+                       lambda: _langgraph.sqlite_saver(tmp / "langgraph-full.db", "FULL")))
+    if "postgres" in kinds:
+        savers.append(("postgres", "PostgresSaver, same server", lambda: _langgraph.postgres_saver(urls["postgres-plain"])))
+    for kind, label, make in savers:
+        with make() as saver:
+            lg = _langgraph.rates(saver, levels, batch, batches, f"lg{kind}")
+        for level, (starts, resumes) in lg.items():
+            ours = figures["stores"][kind][level]["deliver_per_s"]
+            print(f"{'langgraph':<11} {level:>7,} {starts:>9,.0f} {resumes:>10,.0f}   ({label}; deliver/s column = "
+                  f"resume/s; igniter_nb {kind} delivers {ours / resumes:.2f}x as fast)", flush=True)
+            figures.setdefault("langgraph", {}).setdefault(kind, {})[level] = {
+                "start_per_s": starts, "resume_per_s": resumes, "igniter_nb_over_langgraph": ours / resumes}
 
-    def start(thread: str) -> None:
-        graph.invoke({"pair_id": thread}, {"configurable": {"thread_id": thread}})
 
-    results: dict[int, tuple[float, float]] = {}
-    started = 0  # every thread started so far, measured ones included (as in our stores)
-    counter = [0]
-    for level in levels:
-        for i in range(started, level):
-            start(f"bg-{i}")
-        started = max(started, level)
-
-        def start_batch(level: int = level) -> int:
-            counter[0] += 1
-            for i in range(batch):
-                start(f"s-{level}-{counter[0]}-{i}")
-            return batch
-
-        resumes = []
-        for warm_up in (True, *([False] * batches)):  # the first round is a warm-up, not measured
-            counter[0] += 1
-            threads = [f"r-{level}-{counter[0]}-{i}" for i in range(batch)]
-            for t in threads:
-                start(t)
-            t0 = time.perf_counter()
-            for t in threads:
-                graph.invoke(Command(resume={"n": 1}), {"configurable": {"thread_id": t}})
-            for t in threads:
-                out = graph.invoke(Command(resume={"n": 2}), {"configurable": {"thread_id": t}})
-            if not warm_up:
-                resumes.append(2 * batch / (time.perf_counter() - t0))
-            assert out["joined"] == {"left": {"n": 1}, "right": {"n": 2}}
-        results[level] = (rate(start_batch, batches), statistics.median(resumes))
-        started += 2 * batch * batches
-    conn.close()
-    return results
+def bench_bytes(kinds: list[str], sizes: list[int], tmp: Path, urls: dict[str, str], figures: dict[str, Any]) -> None:
+    print(f"\n# bytes written per delivery: one workflow awaiting {_history_bytes.EVENTS} events")
+    print(f"{'store':<11} {'payload':>8} {'final snapshot':>15} {'first 10/dlv':>13} {'last 10/dlv':>12} "
+          f"{'late/early':>11} {'total/final':>12} {'ms/delivery':>12}")
+    for kind in kinds:
+        for size in sizes:
+            with open_store(kind, tmp, urls, f"bytes{size}") as (store, _floor):
+                meter_kind = "sqlite" if kind.startswith("sqlite") else kind
+                r = _history_bytes.measure(store, meter_kind, size, f"{kind}-bytes")
+            late = r["last10"] / r["first10"]
+            label = f"{size // 1024} KB" if size < 1024 * 1024 else f"{size // (1024 * 1024)} MB"
+            print(f"{kind:<11} {label:>8} {r['final_snapshot']:>15,} {r['first10']:>13,.0f} {r['last10']:>12,.0f} "
+                  f"{late:>11.2f} {r['total_over_final']:>12.2f} {r['ms_per_delivery']:>12.1f}", flush=True)
+            figures.setdefault("bytes_per_delivery", {}).setdefault(kind, {})[size] = {
+                **{k: v for k, v in r.items() if k != "written"}, "late_over_early": late, "written": r["written"]}
 
 
 # ----------------------------------------------------------------------------------------------- main
 
 
-@contextlib.contextmanager
-def open_store(kind: str, tmp: Path, postgres_url: str, tag: str) -> Iterator[Any]:
-    if kind == "memory":
-        store: Any = MemoryStore()
-    elif kind == "sqlite":
-        store = SQLStore(f"sqlite:///{tmp}/workflows-{tag}.db")
-    else:
-        store = SQLStore(postgres_url, table_prefix=f"wfbench{tag}_")
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 def main() -> int:
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so PostgreSQL below is stopped on kill
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so PostgreSQL and Redis below are stopped on kill
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="200 and 2,000 stored workflows, fewer samples")
-    parser.add_argument("--kinds", default="memory,sqlite,postgres")
+    parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--no-langgraph", action="store_true")
+    parser.add_argument("--no-deliveries", action="store_true", help="only the bytes-per-delivery part")
+    parser.add_argument("--bytes", default="1024,1048576",
+                        help="payload sizes for bytes per delivery (comma-separated; empty: skip that part)")
     parser.add_argument("--pg-fsync", choices=("on", "off"), default="on",
                         help="PostgreSQL fsync (default on, as in bench/stores.py; off shows the CPU-bound rate)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
@@ -255,60 +312,28 @@ def main() -> int:
     levels = [200, 2_000] if args.quick else [1_000, 10_000]
     batch = 50 if args.quick else 150
     batches = 3 if args.quick else 5
-    kinds = args.kinds.split(",")
+    kinds = [k for k in args.kinds.split(",") if k]
+    sizes = [int(s) for s in args.bytes.split(",") if s]
 
     print(f"# workflows benchmark {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, python {sys.version.split()[0]}, "
           f"BenchPair (2 awaits + 1 compute), batches of {batch} workflows, median of {batches}, "
           f"PostgreSQL fsync={args.pg_fsync}")
-    header = (f"{'store':<9} {'stored':>7} {'start/s':>9} {'deliver/s':>10} {'raw rec+save/s':>15} {'x raw':>7} "
-              f"{'B6 target':>10} {'flat':>6}")
-    print(header)
     figures: dict[str, Any] = {"levels": levels, "batch": batch, "batches": batches, "stores": {}}
-    failures = []
+    failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="igniter-wfbench-") as tmpdir, contextlib.ExitStack() as stack:
         tmp = Path(tmpdir)
-        pg_url = stack.enter_context(PostgresServer(fsync=args.pg_fsync == "on")).url if "postgres" in kinds else ""
-        for kind in kinds:
-            with contextlib.ExitStack() as stores:
-                # one store per level, filled once, then measured in alternating batches
-                lvs = []
-                for level in levels:
-                    store = stores.enter_context(open_store(kind, tmp, pg_url, str(level)))
-                    fill(store, 0, level)
-                    lvs.append(Level(store, f"{kind}{level}", batch))
-                have = [stored(lv.store) for lv in lvs]
-                results = interleaved(lvs, batches)
-                target = TARGET_DELIVER[kind]
-                ratio = results[0][1] / results[-1][1]  # time per event at the last level / at the first
-                for i, level in enumerate(levels):
-                    starts, delivers, raw = results[i]
-                    flat = ""
-                    if i == len(levels) - 1:
-                        flat = f"{ratio:.2f}" + ("" if ratio <= FLAT else "!")
-                        if ratio > FLAT:
-                            failures.append(f"{kind} flatness {ratio:.2f}")
-                    ok = delivers >= target
-                    if not ok:
-                        failures.append(f"{kind} deliver {delivers:,.0f}/s @ {have[i]:,}")
-                    print(f"{kind:<9} {have[i]:>7,} {starts:>9,.0f} {delivers:>10,.0f} {raw:>15,.0f} {raw / delivers:>6.1f}x "
-                          f"{'>=' + format(target, ','):>10} {flat:>6}" + ("" if ok else "  MISS"), flush=True)
-                    figures["stores"].setdefault(kind, {})[level] = {
-                        "stored": have[i], "start_per_s": starts, "deliver_per_s": delivers, "raw_record_save_per_s": raw}
-        if not args.no_langgraph:
-            lg = langgraph_rates(tmp / "langgraph.db", levels, batch, batches)
-            if isinstance(lg, str):
-                print(f"langgraph: {lg}")
-            else:
-                for level, (starts, resumes) in lg.items():
-                    print(f"{'langgraph':<9} {level:>7,} {starts:>9,.0f} {resumes:>10,.0f}   "
-                          "(SqliteSaver; deliver/s column = resume/s)")
-                    figures.setdefault("langgraph_sqlite", {})[level] = {"start_per_s": starts, "resume_per_s": resumes}
-                ours = figures["stores"].get("sqlite")
-                if ours:
-                    for level in levels:
-                        mine = ours[level]["deliver_per_s"]
-                        print(f"igniter_nb SQLite deliver vs LangGraph SqliteSaver resume @ {level:,}: "
-                              f"{mine / lg[level][1]:.2f}x")
+        urls = {}
+        if "postgres" in kinds:
+            urls["postgres"] = stack.enter_context(PostgresServer(fsync=args.pg_fsync == "on")).url
+            urls["postgres-plain"] = urls["postgres"].replace("postgresql+psycopg://", "postgresql://")  # psycopg's own
+        if "redis" in kinds:
+            urls["redis"] = stack.enter_context(RedisServer()).url
+        if not args.no_deliveries:
+            bench_deliveries(kinds, levels, batch, batches, tmp, urls, figures, failures)
+            if not args.no_langgraph:
+                bench_langgraph(kinds, levels, batch, batches, tmp, urls, figures)
+        if sizes:
+            bench_bytes(kinds, sizes, tmp, urls, figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     if failures:

@@ -111,6 +111,10 @@ class ExecutionStore(Protocol):
         """The id of the *active* execution of ``graph`` with exactly this correlation, by index lookup."""
         ...
 
+    # Optional: ``record_by_correlation(graph, correlation) -> StoredExecution | None``, the record of the active
+    # execution with this correlation in one read (memory, SQL and Redis stores have it); the workflow engine falls
+    # back to ``find_by_correlation`` + ``record`` for a store without it.
+
     def find_latest_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
         """The id of the most recently saved execution of ``graph`` with exactly this correlation, whatever its
         status (active or finished), by index lookup; None when there is none.

@@ -234,6 +234,16 @@ class MemoryStore(StoreBase):
         with self._lock:
             return self._active.get(key)
 
+    def record_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> StoredExecution | None:
+        """The record of the *active* execution of ``graph`` with this correlation, or None (one lookup)."""
+        key = (check_graph(graph), canonical_correlation(correlation))
+        with self._lock:
+            execution_id = self._active.get(key)
+            if execution_id is None:
+                return None
+            version, parts = self._executions[execution_id][-1], self._parts.get(execution_id, _NO_PARTS)
+        return version.to_record(execution_id, parts)
+
     def find_latest_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
         key = (check_graph(graph), canonical_correlation(correlation))
         with self._lock:

@@ -5,10 +5,13 @@ received 20 payloads of 200 KB would write the first payload 20 times (the store
 deliveries: 11.5× the final snapshot). A snapshot whose JSON is larger than :data:`PACK_THRESHOLD` is stored
 packed instead: each large entry of ``states``, ``inputs``, ``bound_events``, ``children``, ``children_given``,
 ``selections`` and ``collections`` (JSON larger than :data:`PART_THRESHOLD`), and each full chunk of
-:data:`EVENT_CHUNK` events, becomes a *part* stored once per execution under the SHA-256 of its text; the version
-keeps a marker ``{"__ig__": "part", "sha256": ...}`` in its place (event chunks add ``"count"``) and the
+:data:`EVENT_CHUNK` events (and of the workflow's signals), becomes a *part* stored once per execution under the
+SHA-256 of its text; the version keeps a marker ``{"__ig__": "part", "sha256": ...}`` in its place (chunks add
+``"count"``) and the
 top-level key ``"__ig_packed__": 1``. A part is immutable: an unchanged node state, an earlier payload or the
-event-log prefix has the same digest in every version, so it is written once. Reading a version puts the parts
+event-log prefix has the same digest in every version, so it is written once: a delivery writes the parts it
+changed or added, and a version of markers, small entries and the unchunked tails (bench/workflows.py measures
+the bytes per delivery). Reading a version puts the parts
 back: ``fetch``, ``record``, ``history`` and ``history_records`` return exactly the snapshots that were saved.
 
 Smaller snapshots — nearly all of them — are stored whole, exactly as before, at no extra cost. Data stored
@@ -23,9 +26,9 @@ import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-PACK_THRESHOLD = 64 * 1024  # bytes of snapshot JSON above which a version is stored packed
-PART_THRESHOLD = 2 * 1024  # bytes of JSON above which an entry becomes a part
-EVENT_CHUNK = 64  # events per stored chunk of the event log
+PACK_THRESHOLD = 16 * 1024  # bytes of snapshot JSON above which a version is stored packed
+PART_THRESHOLD = 512  # bytes of JSON above which an entry becomes a part (a marker is ~90 bytes)
+EVENT_CHUNK = 16  # events (and workflow signals) per stored chunk
 PACKED_KEY = "__ig_packed__"
 PART_TAG = "part"
 
@@ -71,17 +74,46 @@ def pack(snapshot: Mapping[str, Any], dumps: Callable[[Any], str | bytes]) -> tu
             packed[key] = replaced
     events = snapshot.get("events")
     if type(events) is list and len(events) >= EVENT_CHUNK:
-        if any(_marker(e) for e in events):
+        chunked = _chunks(events, dumps, parts)
+        if chunked is None:
             return None
-        full = len(events) - len(events) % EVENT_CHUNK
-        refs: list[Any] = []
-        for start in range(0, full, EVENT_CHUNK):
-            data = dumps(events[start:start + EVENT_CHUNK])
-            found = digest(data)
-            parts[found] = data
-            refs.append({"__ig__": PART_TAG, "sha256": found, "count": EVENT_CHUNK})
-        packed["events"] = refs + events[full:]
+        packed["events"] = chunked
+    workflow = snapshot.get("workflow")
+    if type(workflow) is dict:
+        signals = workflow.get("signals")
+        if type(signals) is list and len(signals) >= EVENT_CHUNK:
+            chunked = _chunks(signals, dumps, parts)
+            if chunked is None:
+                return None
+            packed["workflow"] = {**workflow, "signals": chunked}
     return packed, parts
+
+
+def _chunks(items: list[Any], dumps: Callable[[Any], str | bytes], parts: dict[str, Any]) -> list[Any] | None:
+    """``items`` with each full chunk of :data:`EVENT_CHUNK` replaced by a part marker (parts added to
+    ``parts``); None when an item already looks like a marker (the snapshot is then stored whole)."""
+    if any(_marker(item) for item in items):
+        return None
+    full = len(items) - len(items) % EVENT_CHUNK
+    refs: list[Any] = []
+    for start in range(0, full, EVENT_CHUNK):
+        data = dumps(items[start:start + EVENT_CHUNK])
+        found = digest(data)
+        parts[found] = data
+        refs.append({"__ig__": PART_TAG, "sha256": found, "count": EVENT_CHUNK})
+    return refs + items[full:]
+
+
+def _chunked_lists(data: Mapping[str, Any]) -> list[list[Any]]:
+    """The lists of a packed version that may hold chunk markers: the event log and the workflow's signals."""
+    found = []
+    events = data.get("events")
+    if type(events) is list:
+        found.append(events)
+    workflow = data.get("workflow")
+    if type(workflow) is dict and type(workflow.get("signals")) is list:
+        found.append(workflow["signals"])
+    return found
 
 
 def is_packed(data: Any) -> bool:
@@ -97,9 +129,10 @@ def part_digests(data: Mapping[str, Any]) -> list[str]:
             for value in entries.values():
                 if _marker(value):
                     found[value["sha256"]] = None
-    for event in data.get("events") or ():
-        if _marker(event):
-            found[event["sha256"]] = None
+    for items in _chunked_lists(data):
+        for item in items:
+            if _marker(item):
+                found[item["sha256"]] = None
     return list(found)
 
 
@@ -113,13 +146,21 @@ def unpack(data: dict[str, Any], load: Callable[[str], Any]) -> dict[str, Any]:
             for name, value in entries.items():
                 if _marker(value):
                     entries[name] = load(value["sha256"])
-    events = data.get("events")
-    if type(events) is list and any(_marker(e) for e in events):
-        whole: list[Any] = []
-        for event in events:
-            if _marker(event):
-                whole.extend(load(event["sha256"]))
-            else:
-                whole.append(event)
-        data["events"] = whole
+    if type(data.get("events")) is list:
+        data["events"] = _whole_list(data["events"], load)
+    workflow = data.get("workflow")
+    if type(workflow) is dict and type(workflow.get("signals")) is list:
+        workflow["signals"] = _whole_list(workflow["signals"], load)
     return data
+
+
+def _whole_list(items: list[Any], load: Callable[[str], Any]) -> list[Any]:
+    if not any(_marker(item) for item in items):
+        return items
+    whole: list[Any] = []
+    for item in items:
+        if _marker(item):
+            whole.extend(load(item["sha256"]))
+        else:
+            whole.append(item)
+    return whole

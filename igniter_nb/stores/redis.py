@@ -151,6 +151,16 @@ return 1
 
 _FIELDS = ("snapshot", "version", "graph", "correlation", "status", "updated_at")
 
+# The active execution of a correlation and its fields, in one round trip (what a delivery reads).
+_ACTIVE_RECORD = """
+local id = redis.call('GET', KEYS[1])
+if not id then return false end
+local found = redis.call('HMGET', ARGV[1] .. ':exec:' .. id, {fields})
+if not found[1] then return false end
+table.insert(found, 1, id)
+return found
+""".format(fields=", ".join(f"'{name}'" for name in _FIELDS))
+
 
 class RedisStore(StoreBase):
     """Store executions in Redis. ``url_or_client`` is a ``redis://`` URL or a ``redis.Redis`` client (which the
@@ -172,6 +182,7 @@ class RedisStore(StoreBase):
         self._refused = redis.exceptions.ResponseError  # e.g. OOM: the server refused the whole save script
         self._save_script = self.client.register_script(_SAVE)
         self._delete_script = self.client.register_script(_DELETE)
+        self._active_record_script = self.client.register_script(_ACTIVE_RECORD)
         self._changes: Any = None  # the change-feed subscriber, made by the first subscribe_changes
 
     def __repr__(self) -> str:
@@ -272,6 +283,18 @@ class RedisStore(StoreBase):
         key = f"{self.namespace}:corr:{check_graph(graph)}:{canonical_correlation(correlation)}"
         found = self.client.get(key)
         return None if found is None else _text(found)
+
+    def record_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> StoredExecution | None:
+        """The record of the *active* execution of ``graph`` with this correlation, or None (one round trip)."""
+        key = f"{self.namespace}:corr:{check_graph(graph)}:{canonical_correlation(correlation)}"
+        found = self._active_record_script(keys=[key], args=[self.namespace])
+        if not found:
+            return None
+        eid = _text(found[0])
+        try:
+            return self._record(eid, found[1:])
+        except SnapshotNotFoundError:  # deleted while its parts were read
+            return None
 
     def find_latest_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
         key = f"{self.namespace}:corrlatest:{check_graph(graph)}:{canonical_correlation(correlation)}"

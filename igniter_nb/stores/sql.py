@@ -29,15 +29,13 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import functools
-import hashlib
 import json
 import threading
 import zlib
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from igniter_nb.errors import StoreError
+from igniter_nb.errors import StoreArgumentError, StoreError
 from igniter_nb.stores.base import (
     Metadata,
     SaveRequest,
@@ -56,22 +54,22 @@ from igniter_nb.stores.base import (
     utc_now,
 )
 from igniter_nb.stores.packing import is_packed, part_digests
+from igniter_nb.stores.sql_hot import HotPath
+from igniter_nb.stores.sql_schema import (
+    ADDED_INDEXES,
+    DROPPED_INDEXES,
+    Statements,
+    correlation_digest,
+    lookup,
+    tables,
+)
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine, Table
+    from sqlalchemy import Connection, Engine
 
     from igniter_nb.stores.changes import ChangeSubscription
 
 _SAVE_ATTEMPTS = 8
-_ACTIVE_INDEX = "executions_active_digest"
-_LATEST_INDEX = "executions_latest_correlation_digest"
-_RECENT_INDEX = "executions_graph_recent"
-_ACTIVE_RECENT_INDEX = "executions_graph_active_recent"
-# Indexes added after the first release: created with IF NOT EXISTS on databases that predate them.
-_ADDED_INDEXES = (_ACTIVE_INDEX, _LATEST_INDEX, _RECENT_INDEX, _ACTIVE_RECENT_INDEX)
-# Indexes of earlier releases on the correlation text itself: a PostgreSQL btree entry holds at most ~2.7 KB, so
-# a long correlation failed to save. Replaced by the digest indexes above on first use.
-_DROPPED_INDEXES = ("executions_active_correlation", "executions_latest_correlation")
 
 
 class SQLStore(StoreBase):
@@ -80,14 +78,18 @@ class SQLStore(StoreBase):
     ``Engine``.
     """
 
-    def __init__(self, url: str | Engine, *, table_prefix: str = "igniter_", busy_timeout_ms: int = 30_000) -> None:
+    def __init__(self, url: str | Engine, *, table_prefix: str = "igniter_", busy_timeout_ms: int = 30_000,
+                 synchronous: str | None = None) -> None:
         import sqlalchemy as sa
 
         self._sa = sa
         if isinstance(url, sa.Engine):
+            if synchronous is not None:
+                raise StoreArgumentError("synchronous= applies to a store made from a SQLite URL; set it on your "
+                                         "own engine's connections instead")
             self.engine = url
         else:
-            self.engine = _create_engine(url, busy_timeout_ms)
+            self.engine = _create_engine(url, busy_timeout_ms, _synchronous(url, synchronous))
         self._is_sqlite = self.engine.dialect.name == "sqlite"
         self._is_postgres = self.engine.dialect.name == "postgresql"
         # Reads are single statements: on PostgreSQL autocommit saves the BEGIN and ROLLBACK round trips (so does
@@ -98,10 +100,16 @@ class SQLStore(StoreBase):
             threading.RLock() if self._is_sqlite and _is_memory(self.engine) else contextlib.nullcontext()
         )
         self.table_prefix = table_prefix
-        self._executions, self._history, self._parts = _tables(sa, table_prefix)
-        self._q = _Statements(sa, self._executions, self._history, self._parts)
+        self._executions, self._history, self._parts = tables(sa, table_prefix)
+        self._q = Statements(sa, self._executions, self._history, self._parts)
         self._ready = False
         self._changes: Any = None  # PostgreSQL: the change-feed listener, made by the first subscribe_changes
+        # The statements of every delivery on the DBAPI connection (stores/sql_hot.py); an Engine you pass runs
+        # everything through SQLAlchemy, as you configured it (your events and pool see every statement).
+        self._hot: HotPath | None = None
+        if not isinstance(url, sa.Engine):
+            self._hot = HotPath(self.engine, self._q, serial=self._serial,
+                                own_connections=self._is_sqlite and not _is_memory(self.engine))
 
     def __repr__(self) -> str:
         return f"SQLStore({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -122,21 +130,35 @@ class SQLStore(StoreBase):
         fast = _is_fast(req)
         if req.parts and self._is_postgres:
             fast = False  # its parts go in with the row lock held (the long way below)
+        # The hot path: a compare-and-set or first save without parts, on the DBAPI connection.
+        hot = self._hot if not req.parts and (fast or req.expected_version == 0) else None
+        errors = (sa.exc.IntegrityError, hot.dbapi.IntegrityError) if hot is not None else sa.exc.IntegrityError
+        failures = (sa.exc.OperationalError, hot.dbapi.OperationalError) if hot is not None else sa.exc.OperationalError
         for _ in range(_SAVE_ATTEMPTS):
             try:
+                if hot is not None:
+                    if not self._ready:
+                        self.create_tables()
+                    values = _first_values(req) if req.expected_version == 0 else _fast_values(req)
+                    if hot.save(values, req.expected_version or 0):
+                        return int(values["version"])
+                    hot = None  # nothing written: no row is at the expected version; the long way says why
+                    fast = False
+                    continue
                 if fast and self._is_postgres:
                     version = self._save_fast_postgres(req)
                     if version is not None:
                         return version
                     fast = False  # nothing written: no row is at the expected version; the long way says why
                 return self._save_once(req, fast=fast)
-            except sa.exc.IntegrityError:
+            except errors:
                 # A concurrent transaction inserted the same id or took the same active correlation first, or
                 # the fast path would have made a second active owner of a correlation. Go again the long way:
                 # it sees the other row and answers with the right error (or succeeds).
                 fast = False
+                hot = None
                 continue
-            except sa.exc.OperationalError as exc:
+            except failures as exc:
                 if not _is_transient(exc):  # a full disk, a lost server...: say which store, keep the cause
                     raise StoreError(f"{self!r}: could not save execution {req.execution_id!r}: "
                                      f"{getattr(exc, 'orig', exc)}; nothing of this save was written",
@@ -159,7 +181,7 @@ class SQLStore(StoreBase):
             self._write_parts(conn, req)  # under the row lock: a delete cannot remove them before the row is saved
             actual = row.version if row is not None else 0
             stored = Metadata(row.graph, row.correlation_key, row.status) if row is not None else None
-            meta = req.plan(actual, stored, lambda key: conn.execute(q.find, _lookup(*key)).scalar())
+            meta = req.plan(actual, stored, lambda key: conn.execute(q.find, lookup(*key)).scalar())
             key = meta.active_key
             now = utc_now()
             version = actual + 1
@@ -226,6 +248,11 @@ class SQLStore(StoreBase):
 
     def record(self, execution_id: str) -> StoredExecution:
         check_execution_id(execution_id)
+        if self._hot is not None:
+            found = self._hot_record(self._hot.record, {"eid": execution_id})
+            if found is None:
+                raise not_found(execution_id)
+            return found
         with self._read() as conn:
             row = conn.execute(self._q.record, {"eid": execution_id}).first()
             if row is None:
@@ -240,18 +267,34 @@ class SQLStore(StoreBase):
     def version_of(self, execution_id: str) -> int | None:
         """The latest version number of the execution, None when it is not stored (no snapshot is read)."""
         check_execution_id(execution_id)
+        if self._hot is not None:
+            row = self._hot_one(self._hot.version, {"eid": execution_id})
+            return None if row is None else int(row[0])
         with self._read() as conn:
             version = conn.execute(self._q.exists, {"eid": execution_id}).scalar()
         return None if version is None else int(version)
 
     def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
-        params = _lookup(check_graph(graph), canonical_correlation(correlation))
+        params = lookup(check_graph(graph), canonical_correlation(correlation))
+        if self._hot is not None:
+            row = self._hot_one(self._hot.find, params)
+            return None if row is None else str(row[0])
         with self._read() as conn:
             found: str | None = conn.execute(self._q.find, params).scalar()
             return found
 
+    def record_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> StoredExecution | None:
+        """The record of the *active* execution of ``graph`` with this correlation, or None — one read of the
+        correlation index and the row (what a delivery needs; ``find_by_correlation`` + ``record`` in one)."""
+        params = lookup(check_graph(graph), canonical_correlation(correlation))
+        if self._hot is not None:
+            return self._hot_record(self._hot.record_active, params)
+        with self._read() as conn:
+            row = conn.execute(self._q.record_active, params).first()
+            return None if row is None else self._record(conn, row)
+
     def find_latest_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
-        params = _lookup(check_graph(graph), canonical_correlation(correlation))
+        params = lookup(check_graph(graph), canonical_correlation(correlation))
         with self._read() as conn:
             found: str | None = conn.execute(self._q.find_latest, params).scalar()
             return found
@@ -298,7 +341,7 @@ class SQLStore(StoreBase):
                 self._add_correlation_digest(conn)
                 # create_all skips the indexes of a table that already exists: add the ones newer releases
                 # introduced to databases created before them.
-                added = {f"{self.table_prefix}{suffix}" for suffix in _ADDED_INDEXES}
+                added = {f"{self.table_prefix}{suffix}" for suffix in ADDED_INDEXES}
                 for index in self._executions.indexes:
                     if index.name in added:
                         conn.execute(self._sa.schema.CreateIndex(index, if_not_exists=True))
@@ -325,13 +368,15 @@ class SQLStore(StoreBase):
             if filled:
                 conn.execute(sa.update(t).where(t.c.execution_id == sa.bindparam("eid"))
                              .values(correlation_digest=sa.bindparam("digest")), filled)
-        for name in _DROPPED_INDEXES:
+        for name in DROPPED_INDEXES:
             conn.execute(sa.text(f'DROP INDEX IF EXISTS "{self.table_prefix}{name}"'))
 
     def close(self) -> None:
         """Dispose of the connection pool (and stop the change-feed listener, if any)."""
         if self._changes is not None:
             self._changes.close()
+        if self._hot is not None:
+            self._hot.close()
         self.engine.dispose()
 
     # ----------------------------------------------------------------------------------------------- helpers
@@ -353,6 +398,37 @@ class SQLStore(StoreBase):
         if any(d not in parts for d in wanted) and conn.execute(self._q.exists, {"eid": execution_id}).first() is None:
             raise not_found(execution_id)  # deleted between the two reads
         return unpack_stored(data, parts, self._where(execution_id))
+
+    def _hot_one(self, statement: Any, values: dict[str, Any]) -> Any:
+        """One row of a hot read (``stores/sql_hot.py``), or None; a driver error is a ``StoreError`` naming the
+        store."""
+        hot = self._hot
+        assert hot is not None
+        if not self._ready:
+            self.create_tables()
+        try:
+            return hot.one(statement, values)
+        except hot.dbapi.Error as exc:
+            raise StoreError(f"{self!r}: could not read: {exc}") from exc
+
+    def _hot_record(self, statement: Any, values: dict[str, Any]) -> StoredExecution | None:
+        row = self._hot_one(statement, values)
+        if row is None:
+            return None
+        eid, text, version, graph, correlation_key, status, updated_at = row
+        data = self._loads(text, eid)
+        if is_packed(data):  # its parts: through SQLAlchemy (large snapshots only)
+            with self._read() as conn:
+                data = self._whole(conn, eid, data)
+        return StoredExecution(
+            execution_id=eid,
+            snapshot=data,
+            version=version,
+            graph=graph,
+            correlation=Metadata(graph, correlation_key, status).correlation(),
+            status=status,
+            updated_at=ensure_aware(updated_at),
+        )
 
     def _record(self, conn: Connection, row: Any, cache: dict[str, str] | None = None) -> StoredExecution:
         eid = row.execution_id
@@ -383,75 +459,22 @@ class SQLStore(StoreBase):
             yield conn  # one statement per read: the implicit transaction ends when the connection returns
 
 
-class _Statements:
-    """Every statement the store runs, built once with bind parameters (SQLAlchemy then only looks up its cache)."""
-
-    def __init__(self, sa: Any, t: Table, h: Table, p: Table) -> None:
-        b = sa.bindparam
-        eid = t.c.execution_id == b("eid")
-        self.lock_row = sa.select(t.c.version, t.c.graph, t.c.correlation_key, t.c.status).where(eid).with_for_update()
-        # By the SHA-256 of the correlation (what the indexes hold): equal digests are equal correlations.
-        self.find = sa.select(t.c.execution_id).where(
-            t.c.graph == b("graph"), t.c.correlation_digest == b("digest"), t.c.active == sa.true()
-        )
-        columns = {name: b(name) for name in ("graph", "correlation_key", "correlation_digest", "status", "active",
-                                              "version", "snapshot", "updated_at")}
-        self.insert_row = sa.insert(t).values(execution_id=b("eid"), **columns)
-        self.update_row = sa.update(t).where(eid, t.c.version == b("read_version")).values(**columns)
-        self.insert_history = sa.insert(h).values(
-            execution_id=b("eid"), version=b("version"), saved_at=b("saved_at"), graph=b("graph"),
-            correlation_key=b("correlation_key"), status=b("status"), snapshot=b("snapshot"),
-        )
-        # PostgreSQL: update_row and insert_history as one statement (the snapshot is sent once), for the
-        # compare-and-set save: `WITH saved AS (UPDATE ... RETURNING ...) INSERT INTO history SELECT ... FROM saved`.
-        saved = self.update_row.returning(
-            t.c.execution_id, t.c.version, t.c.updated_at, t.c.graph, t.c.correlation_key, t.c.status, t.c.snapshot
-        ).cte("saved")
-        self.cas_save = sa.insert(h).from_select(
-            ["execution_id", "version", "saved_at", "graph", "correlation_key", "status", "snapshot"],
-            sa.select(saved.c.execution_id, saved.c.version, saved.c.updated_at, saved.c.graph,
-                      saved.c.correlation_key, saved.c.status, saved.c.snapshot),
-        ).execution_options(preserve_rowcount=True)  # SQLAlchemy keeps an INSERT's rowcount only when asked
-        # Every execution, active or finished, by (graph, correlation), newest save first: served by the
-        # `executions_latest_correlation` index (SQLite: one SEARCH of it; PostgreSQL: an index scan backward).
-        self.find_latest = (
-            sa.select(t.c.execution_id)
-            .where(t.c.graph == b("graph"), t.c.correlation_digest == b("digest"))
-            .order_by(t.c.updated_at.desc(), t.c.execution_id.desc())
-            .limit(1)
-        )
-        # correlations(): two columns, never the snapshot, newest save first, LIMIT. The active form is served by
-        # the partial `executions_graph_active_recent` index, the other by `executions_graph_recent` (both read
-        # backwards from the newest entry of the graph, no sort, stopping after :limit rows).
-        recent = (
-            sa.select(t.c.execution_id, t.c.correlation_key)
-            .order_by(t.c.updated_at.desc(), t.c.execution_id.desc())
-            .limit(b("limit"))
-        )
-        self.active_correlations = recent.where(t.c.graph == b("graph"), t.c.active == sa.true())
-        self.all_correlations = recent.where(t.c.graph == b("graph"), t.c.correlation_key.is_not(None))
-        self.delete_row = sa.delete(t).where(eid)
-        self.delete_history = sa.delete(h).where(h.c.execution_id == b("eid"))
-        self.delete_parts = sa.delete(p).where(p.c.execution_id == b("eid"))
-        of_execution = (p.c.execution_id == b("eid"), p.c.digest.in_(b("digests", expanding=True)))
-        self.part_digests = sa.select(p.c.digest).where(*of_execution)
-        self.parts = sa.select(p.c.digest, p.c.data).where(*of_execution)
-        self.insert_part = sa.insert(p).values(execution_id=b("eid"), digest=b("digest"), data=b("data"))
-        self.snapshot = sa.select(t.c.snapshot).where(eid)
-        self.exists = sa.select(t.c.version).where(eid)
-        self.record_columns = sa.select(
-            t.c.execution_id, t.c.snapshot, t.c.version, t.c.graph, t.c.correlation_key, t.c.status, t.c.updated_at
-        )
-        self.record = self.record_columns.where(eid)
-        self.history = (
-            sa.select(h.c.execution_id, h.c.snapshot, h.c.version, h.c.graph, h.c.correlation_key, h.c.status,
-                      h.c.saved_at.label("updated_at"))
-            .where(h.c.execution_id == b("eid"))
-            .order_by(h.c.version)
-        )
+_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
-def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
+def _synchronous(url: str, synchronous: str | None) -> str:
+    """SQLite's ``synchronous`` setting for a store made from ``url`` (default NORMAL: with WAL, durable across
+    process crashes; FULL also across power loss, at an fsync per commit)."""
+    if synchronous is None:
+        return "NORMAL"
+    if not isinstance(synchronous, str) or synchronous.upper() not in _SYNCHRONOUS:
+        raise StoreArgumentError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}, got {synchronous!r:.80}")
+    if not str(url).startswith("sqlite"):
+        raise StoreArgumentError(f"synchronous= applies to SQLite stores only, not {str(url).split(':', 1)[0]!r}")
+    return synchronous.upper()
+
+
+def _create_engine(url: str, busy_timeout_ms: int, synchronous: str = "NORMAL") -> Engine:
     import sqlalchemy as sa
     from sqlalchemy import event
     from sqlalchemy.pool import StaticPool
@@ -474,7 +497,7 @@ def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
         cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         if not memory:
             cur.execute("PRAGMA journal_mode = WAL")
-            cur.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable across process crashes
+            cur.execute(f"PRAGMA synchronous = {synchronous}")  # NORMAL with WAL: durable across process crashes
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -486,68 +509,6 @@ def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
     return engine
 
 
-def _tables(sa: Any, prefix: str) -> tuple[Table, Table, Table]:
-    metadata = sa.MetaData()
-    executions = sa.Table(
-        f"{prefix}executions",
-        metadata,
-        sa.Column("execution_id", sa.String(200), primary_key=True),
-        sa.Column("graph", sa.String(200), nullable=True),
-        sa.Column("correlation_key", sa.Text, nullable=True),
-        sa.Column("correlation_digest", sa.String(64), nullable=True),  # sha256 of correlation_key: what is indexed
-        sa.Column("status", sa.String(20), nullable=True),
-        sa.Column("active", sa.Boolean, nullable=False),
-        sa.Column("version", sa.Integer, nullable=False),
-        sa.Column("snapshot", sa.Text, nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    )
-    sa.Index(
-        f"{prefix}{_ACTIVE_INDEX}",
-        executions.c.graph,
-        executions.c.correlation_digest,
-        unique=True,
-        # Spelled exactly like the lookup's condition, so SQLite's planner recognises the partial index.
-        sqlite_where=executions.c.active == sa.true(),
-        postgresql_where=executions.c.active == sa.true(),
-    )
-    sa.Index(f"{prefix}executions_graph_status", executions.c.graph, executions.c.status)
-    sa.Index(
-        f"{prefix}{_LATEST_INDEX}",
-        executions.c.graph,
-        executions.c.correlation_digest,
-        executions.c.updated_at,
-        executions.c.execution_id,
-    )
-    sa.Index(f"{prefix}{_RECENT_INDEX}", executions.c.graph, executions.c.updated_at, executions.c.execution_id)
-    sa.Index(
-        f"{prefix}{_ACTIVE_RECENT_INDEX}",
-        executions.c.graph,
-        executions.c.updated_at,
-        executions.c.execution_id,
-        sqlite_where=executions.c.active == sa.true(),
-        postgresql_where=executions.c.active == sa.true(),
-    )
-    history = sa.Table(
-        f"{prefix}execution_history",
-        metadata,
-        sa.Column("execution_id", sa.String(200), primary_key=True),
-        sa.Column("version", sa.Integer, primary_key=True),
-        sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("graph", sa.String(200), nullable=True),
-        sa.Column("correlation_key", sa.Text, nullable=True),
-        sa.Column("status", sa.String(20), nullable=True),
-        sa.Column("snapshot", sa.Text, nullable=False),
-    )
-    parts = sa.Table(  # the parts of packed versions, each stored once per execution (stores/packing.py)
-        f"{prefix}execution_parts",
-        metadata,
-        sa.Column("execution_id", sa.String(200), primary_key=True),
-        sa.Column("digest", sa.String(64), primary_key=True),
-        sa.Column("data", sa.Text, nullable=False),
-    )
-    return executions, history, parts
-
-
 def _is_fast(req: SaveRequest) -> bool:
     """Whether ``req`` can skip the read: a compare-and-set on an existing version that names all its metadata
     (what the runtime's saves do), so ``req.resolve(stored)`` is these values whatever is stored."""
@@ -557,10 +518,20 @@ def _is_fast(req: SaveRequest) -> bool:
     )
 
 
+def _first_values(req: SaveRequest) -> dict[str, Any]:
+    """The row the first save of an execution writes (``expected_version=0``): what ``_save_once`` computes when
+    nothing is stored (an id or correlation already taken makes the insert fail; the long way then says which)."""
+    return _row_values(req, req.resolve(None), 1)
+
+
 def _fast_values(req: SaveRequest) -> dict[str, Any]:
     """The row a fast-path save writes (``_is_fast(req)``): the same values ``_save_once`` computes."""
     assert req.expected_version is not None
     meta = Metadata(req.graph, req.correlation_json, req.status)  # == req.resolve(stored) when all three are given
+    return _row_values(req, meta, req.expected_version + 1)
+
+
+def _row_values(req: SaveRequest, meta: Metadata, version: int) -> dict[str, Any]:
     return {
         "eid": req.execution_id,
         "graph": meta.graph,
@@ -568,23 +539,10 @@ def _fast_values(req: SaveRequest) -> dict[str, Any]:
         "correlation_digest": correlation_digest(meta.correlation_json),
         "status": meta.status,
         "active": meta.active_key is not None,
-        "version": req.expected_version + 1,
+        "version": version,
         "snapshot": req.snapshot_json,
         "updated_at": utc_now(),
     }
-
-
-@functools.lru_cache(maxsize=4096)
-def correlation_digest(correlation_json: str | None) -> str | None:
-    """The indexed form of a canonical correlation: its SHA-256 (hex). Indexing the text itself made PostgreSQL
-    refuse correlations over ~2.7 KB (a btree entry's limit); a digest fits any correlation every store accepts."""
-    if correlation_json is None:
-        return None
-    return hashlib.sha256(correlation_json.encode("utf-8")).hexdigest()
-
-
-def _lookup(graph: str, correlation_json: str) -> dict[str, Any]:
-    return {"graph": graph, "digest": correlation_digest(correlation_json)}
 
 
 def _is_memory(engine: Engine) -> bool:

@@ -223,6 +223,20 @@ def _latest_with_correlation(store: Any, graph: str, correlation: dict[str, Any]
     return latest
 
 
+def _active_record(store: Any, graph: str, correlation: dict[str, Any]) -> Any:
+    """The record of the active execution with ``correlation``, or None: one read where the store has
+    ``record_by_correlation`` (memory, SQL, Redis), else ``find_by_correlation`` then ``record`` (None when it was
+    deleted while being read; it may also have finished in between: the caller checks)."""
+    reader = getattr(store, "record_by_correlation", None)
+    try:
+        if reader is not None:
+            return reader(graph, correlation)  # (SQL: a packed record's parts are a second read)
+        execution_id = store.find_by_correlation(graph, correlation)
+        return None if execution_id is None else store.record(execution_id)
+    except SnapshotNotFoundError:
+        return None
+
+
 def _workflow_of(snapshot: Any) -> Mapping[str, Any] | None:
     workflow = snapshot.get("workflow") if isinstance(snapshot, Mapping) else None
     return workflow if isinstance(workflow, Mapping) else None
@@ -263,13 +277,10 @@ def deliver_event(
     store = _store(store)
     digest = payload_digest(value)
     for _ in range(MAX_ATTEMPTS):
-        execution_id = store.find_by_correlation(graph.name, corr)
-        if execution_id is None:
+        record = _active_record(store, graph.name, corr)
+        if record is None:
             return _deliver_late(cls, store, corr, node, event, key, digest)
-        try:
-            record = store.record(execution_id)
-        except SnapshotNotFoundError:
-            continue  # deleted between the lookup and the read: look again
+        execution_id = record.execution_id
         contract = restore_record(cls, record, store=store)
         ex = contract.execution
         wf = ex.workflow

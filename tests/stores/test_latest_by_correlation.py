@@ -166,7 +166,7 @@ class _NoScan(dict):  # type: ignore[type-arg]
 
 
 def _plan(store: SQLStore) -> str:
-    from igniter_nb.stores.sql import _lookup
+    from igniter_nb.stores.sql_schema import lookup as _lookup
 
     compiled = store._q.find_latest.compile(dialect=store.engine.dialect)
     params = compiled.construct_params(_lookup("G", canonical_correlation(CORR)))

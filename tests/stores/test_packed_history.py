@@ -94,7 +94,7 @@ def test_twenty_large_deliveries_keep_the_store_within_three_times_the_final_sna
 
 def _big_snapshot(execution_id: str, version: int) -> dict[str, Any]:
     """A runtime-format snapshot with large states, a long event log and small bits, changing per version:
-    stored whole up to version 4 (under 64 KiB), packed from version 5 on."""
+    packed from version 1 on (17 KB and more; small snapshots are stored whole)."""
     states = {f"n{i}": {"status": "succeeded", "version": 1, "value": {"blob": f"{i}-" + "x" * 12_000}}
               for i in range(version)}
     states["small"] = {"status": "succeeded", "version": version, "value": version}

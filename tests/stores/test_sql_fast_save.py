@@ -41,16 +41,22 @@ def stored(store: Any) -> list[tuple[str, int, str | None, Any, str | None, int]
 
 @contextmanager
 def statements(store: Any) -> Iterator[list[str]]:
-    """The SQL statements the store sends while the block runs."""
+    """The SQL statements the store sends while the block runs: through SQLAlchemy, and on the DBAPI connection
+    by the hot path (``stores/sql_hot.py``)."""
     sent: list[str] = []
 
-    def before(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
+    def told(text: str) -> None:
         sent.append(" ".join(text.split()).upper())
 
+    def before(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
+        told(text)
+
     event.listen(store.engine, "before_cursor_execute", before)
+    store._hot.listeners.append(told)
     try:
         yield sent
     finally:
+        store._hot.listeners.remove(told)
         event.remove(store.engine, "before_cursor_execute", before)
 
 
@@ -63,7 +69,7 @@ def test_fast_save_skips_the_read(sql_store: Any) -> None:
     if sql_store.engine.dialect.name == "postgresql":
         assert len(sent) == 1 and sent[0].startswith("WITH SAVED AS (UPDATE"), sent  # autocommitted: one round trip
     else:
-        assert [s.split()[0] for s in sent] == ["BEGIN", "UPDATE", "INSERT"], sent
+        assert [s.split()[0] for s in sent] == ["BEGIN", "UPDATE", "INSERT", "COMMIT"], sent
     rec = sql_store.record("ex-1")
     assert (rec.version, rec.snapshot, rec.graph, rec.correlation, rec.status) == (2, snap("ex-1", n=2), GRAPH, CORR_A,
                                                                                    "waiting")

@@ -27,6 +27,11 @@ class CountingStore(MemoryStore):
         self.loaded += 1
         return super().record(execution_id)
 
+    def record_by_correlation(self, graph, correlation):
+        found = super().record_by_correlation(graph, correlation)
+        self.loaded += found is not None
+        return found
+
 
 @pytest.fixture(scope="module")
 def crowded() -> CountingStore:

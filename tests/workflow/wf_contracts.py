@@ -1,5 +1,5 @@
 """Workflow contracts shared by the workflow tests, the concurrency workers (spawned processes import this
-module by name) and nothing else."""
+module by name) and ``bench/workflows.py``'s bytes-per-delivery part (``documents_workflow``)."""
 
 from __future__ import annotations
 
@@ -127,3 +127,20 @@ class PairWorkflow(ig.Contract):
             return {"left": left, "right": right}
 
         c.output("joined")
+
+
+def documents_workflow(count: int) -> type[ig.Contract]:
+    """A workflow awaiting ``count`` documents (events ``doc00_arrived``...), counted once all arrived: what
+    bytes-per-delivery is measured on (tests/workflow/test_delivery_cost.py, bench/_history_bytes.py)."""
+    names = [f"doc{i:02d}" for i in range(count)]
+
+    class Documents(ig.Contract):
+        def define(c):
+            c.correlate_by("key")
+            c.input("key", type=str)
+            for name in names:
+                c.await_event(name, event=f"{name}_arrived", schema=dict)
+            c.compute("count", depends_on=names, call=lambda **docs: len(docs))
+            c.output("count")
+
+    return Documents

@@ -1,0 +1,218 @@
+"""The statements every workflow delivery runs, on the DBAPI connection.
+
+A delivery reads one row (the active execution of a correlation) and writes one compare-and-set update with its
+history row; a ``start`` looks a correlation up and inserts one row with its history row. Through SQLAlchemy
+Core each of these cost more in SQLAlchemy's per-call Python layer (execution context, result objects, events,
+the connection pool's checkout and reset) than in SQLite itself (docs/performance.md has the profile). Here
+SQLAlchemy still builds the statements — the same ``Statements`` the rest of the store runs, compiled once for
+the store's dialect with its own bind and result processors — and they run on the driver's connection:
+
+* SQLite file: the hot path keeps its own connections (made by the engine, so its ``connect`` settings — WAL,
+  ``synchronous``, busy timeout — apply), one per thread using it at a time, reused without a pool's checkout.
+  Reads are single autocommitted statements; a save is ``BEGIN IMMEDIATE``, the statements, ``COMMIT``.
+* PostgreSQL and in-memory SQLite: a connection from the engine's pool (so the pool's limits hold), each
+  statement autocommitted on PostgreSQL: a delivery is one round trip to read and one to save.
+
+Everything else the store does (the long save path that explains a refused save, packed versions, listings,
+migrations) stays on SQLAlchemy. ``listeners`` lets a test see the statements sent (as SQLAlchemy's
+``before_cursor_execute`` does for the rest).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from igniter_nb.stores.sql_schema import Statements
+
+# Connections a forked child inherited from its parent: never used, never closed (closing a SQLite connection
+# the parent still uses could checkpoint or delete its WAL from under it).
+_inherited: list[Any] = []
+
+
+class _Compiled:
+    """One statement compiled for a dialect: its SQL text, how to order and convert its parameters, and how to
+    convert the columns it returns (SQLAlchemy's own processors, e.g. SQLite's datetime text)."""
+
+    __slots__ = ("bind", "convert", "names", "results", "sql")
+
+    def __init__(self, statement: Any, dialect: Any) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql: str = compiled.string
+        binds = compiled.binds
+        self.names: list[str] | None = list(compiled.positiontup) if dialect.positional else None
+        self.convert: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                self.convert[name] = process
+        self.results: list[Callable[[Any], Any] | None] | None = None
+        columns = getattr(statement, "selected_columns", None)
+        if columns is not None:
+            found = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+            self.results = found if any(found) else None
+
+    def params(self, values: dict[str, Any]) -> Any:
+        convert = self.convert
+        if convert:
+            values = {k: (convert[k](v) if k in convert else v) for k, v in values.items()}
+        names = self.names
+        return values if names is None else tuple(values[n] for n in names)
+
+    def row(self, row: Any) -> Any:
+        results = self.results
+        if row is None or results is None:
+            return row
+        return tuple(v if f is None or v is None else f(v) for f, v in zip(results, row, strict=True))
+
+
+class HotPath:
+    """The hot statements of one ``SQLStore``, run on DBAPI connections (see the module docstring)."""
+
+    def __init__(self, engine: Engine, statements: Statements, *, serial: Any, own_connections: bool) -> None:
+        dialect = engine.dialect
+        self._engine = engine
+        self._serial = serial
+        self.dbapi = dialect.loaded_dbapi
+        self.postgres = dialect.name == "postgresql"
+        self._own = own_connections
+        self._idle: list[Any] = []  # own connections not in use (list.pop/append are atomic: no lock needed)
+        self._pid = os.getpid()
+        self._closed = False
+        self._lock = threading.Lock()
+        self.listeners: list[Callable[[str], None]] = []
+        q = statements
+        self.find = _Compiled(q.find, dialect)
+        self.version = _Compiled(q.exists, dialect)
+        self.record = _Compiled(q.record, dialect)
+        self.record_active = _Compiled(q.record_active, dialect)
+        if self.postgres:  # each save one autocommitted statement: the row and its history row together
+            self.cas = _Compiled(q.cas_save, dialect)
+            self.create = _Compiled(q.create_save, dialect)
+        else:
+            self.update = _Compiled(q.update_row, dialect)
+            self.insert = _Compiled(q.insert_row, dialect)
+            self.history = _Compiled(q.insert_history, dialect)
+
+    # ----------------------------------------------------------------------------------------------- reads
+
+    def one(self, statement: _Compiled, values: dict[str, Any]) -> Any:
+        """The first row ``statement`` returns (converted), or None."""
+        with self._connection() as conn:
+            return statement.row(self._execute(conn, statement, values).fetchone())
+
+    # ----------------------------------------------------------------------------------------------- saves
+
+    def save(self, values: dict[str, Any], expected_version: int) -> bool:
+        """Write the row ``values`` describes and its history row: a compare-and-set update on
+        ``expected_version`` (> 0), or the first insert (0). False when no row is at that version (nothing
+        written); an insert that would duplicate an id or a correlation raises the driver's ``IntegrityError``."""
+        with self._connection() as conn:
+            if self.postgres:
+                statement = self.cas if expected_version else self.create
+                return bool(self._execute(conn, statement, {**values, "read_version": expected_version}).rowcount == 1)
+            self._run(conn, "BEGIN IMMEDIATE")  # the write lock up front (see stores/sql.py)
+            try:
+                if expected_version:
+                    written = self._execute(conn, self.update, {**values, "read_version": expected_version}).rowcount == 1
+                else:
+                    self._execute(conn, self.insert, values)
+                    written = True
+                if written:
+                    self._execute(conn, self.history, {**values, "saved_at": values["updated_at"]})
+                self._run(conn, "COMMIT" if written else "ROLLBACK")
+            except BaseException:
+                if conn.in_transaction:
+                    with contextlib.suppress(Exception):
+                        conn.rollback()
+                raise
+            return written
+
+    # ----------------------------------------------------------------------------------------------- plumbing
+
+    def _execute(self, conn: Any, statement: _Compiled, values: dict[str, Any]) -> Any:
+        if self.listeners:
+            self._tell(statement.sql)
+        cursor = conn.cursor()
+        cursor.execute(statement.sql, statement.params(values))
+        return cursor
+
+    def _run(self, conn: Any, sql: str) -> None:
+        if self.listeners:
+            self._tell(sql)
+        conn.execute(sql)
+
+    def _tell(self, sql: str) -> None:
+        for listener in list(self.listeners):
+            listener(sql)
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Any]:
+        if not self._own:
+            with self._pooled() as conn:
+                yield conn
+            return
+        if os.getpid() != self._pid:  # a forked child: its parent's connections are not its own
+            with self._lock:
+                if os.getpid() != self._pid:
+                    _inherited.extend(self._idle)
+                    self._idle = []
+                    self._pid = os.getpid()
+        try:
+            conn = self._idle.pop()
+        except IndexError:
+            fairy = self._engine.raw_connection()
+            fairy.detach()  # ours from now on (the pool forgets it)
+            conn = fairy.dbapi_connection
+        try:
+            yield conn
+        except BaseException:
+            try:
+                if conn.in_transaction:
+                    conn.rollback()
+            except Exception:  # a connection that cannot even roll back is not reused
+                with contextlib.suppress(Exception):
+                    conn.close()
+                raise
+            self._release(conn)
+            raise
+        self._release(conn)
+
+    def _release(self, conn: Any) -> None:
+        if self._closed:
+            with contextlib.suppress(Exception):
+                conn.close()
+        else:
+            self._idle.append(conn)
+
+    @contextlib.contextmanager
+    def _pooled(self) -> Iterator[Any]:
+        with self._serial:
+            fairy = self._engine.raw_connection()
+            conn: Any = fairy.driver_connection
+            try:
+                if self.postgres:
+                    conn.autocommit = True
+                yield conn
+            except BaseException as exc:
+                if isinstance(exc, self.dbapi.Error) and self._engine.dialect.is_disconnect(exc, fairy, None):
+                    fairy.invalidate(exc)  # a lost server: never hand this connection out again
+                raise
+            finally:
+                if self.postgres and fairy.is_valid:
+                    with contextlib.suppress(Exception):
+                        conn.autocommit = False  # as SQLAlchemy expects its pooled connections
+                fairy.close()
+
+    def close(self) -> None:
+        """Close the connections this hot path owns (connections in use are closed when released)."""
+        self._closed = True
+        while self._idle:
+            with contextlib.suppress(Exception):
+                self._idle.pop().close()
