@@ -11,6 +11,7 @@ import copy
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from types import FunctionType
 from typing import Any
 
 from igniter_nb._source import user_location
@@ -83,6 +84,8 @@ class ContractBuilder:
         return f"{self.name}:{self._counter}"
 
     def _path(self, name: str, *, output: bool = False) -> str:
+        if not self._scopes:
+            return f"output.{name}" if output else name
         parts = [*self._scopes, "output", name] if output else [*self._scopes, name]
         return ".".join(parts)
 
@@ -117,6 +120,8 @@ class ContractBuilder:
         }
 
     def _check_name(self, name: Any, keyword: str) -> str:
+        if type(name) is str and name.isidentifier():
+            return name
         if not isinstance(name, str) or not name.strip():
             raise self._error(f"{keyword} needs a non-empty string name, got {name!r}")
         if not name.isidentifier():
@@ -127,7 +132,7 @@ class ContractBuilder:
         return name
 
     def _meta(self, meta: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in meta.items() if v is not None}
+        return {k: v for k, v in meta.items() if v is not None} if meta else {}
 
     # ------------------------------------------------------------------ inputs
     def input(
@@ -201,6 +206,8 @@ class ContractBuilder:
 
     def _classify(self, name: str, fn: Any, loc: str | None) -> tuple[str, Any, Any]:
         """(callable_kind, callable, signature) for a user-given ``call``."""
+        if type(fn) is FunctionType:  # the usual case, first
+            return "function", fn, analyse(fn)
         if isinstance(fn, str):
             method = getattr(self.contract_class, fn, None) if self.contract_class is not None else None
             if method is None or not callable(method):
@@ -235,7 +242,7 @@ class ContractBuilder:
         if call is not None and executor is not None:
             raise self._error(f"{keyword} '{name}' cannot take both `call=` and `executor=`", name, loc)
         name = self._check_name(name, keyword)
-        meta = dict(meta)
+        meta = dict(meta) if meta else {}
         executor_key = None
         if executor is not None:
             definition = executor_registry.fetch(executor) if executor_registry.registered(executor) else None
@@ -277,8 +284,15 @@ class ContractBuilder:
             for key, value in fn.metadata().items():
                 meta.setdefault(key, value)
         category = meta.get("category")
+        self._counter += 1
         node = ComputeNode(
-            **self._base(name, COMPUTE, meta, loc, deps),
+            id=f"{self.name}:{self._counter}",
+            kind=COMPUTE,
+            name=name,
+            path=self._path(name) if self._scopes else name,
+            dependencies=tuple(deps),
+            metadata=self._meta(meta),
+            source_location=loc,
             callable=fn,
             callable_kind=kind,
             callable_name=role if role in ("const", "guard") else (keyword if generated is not None else callable_name(fn)),
@@ -286,10 +300,12 @@ class ContractBuilder:
             category=str(category) if category is not None else None,
             executor_key=executor_key or meta.get("executor_key"),
             accepts_any=bool(sig and sig.accepts_any),
+            signature=sig,
             guard_message=guard_message,
             type_spec=meta.get("type"),
         )
-        return self._add(node)  # type: ignore[return-value]
+        self._nodes.append(node)
+        return node
 
     def const(self, name: str, value: Any = MISSING, *, factory: Callable[[], Any] | None = None, **meta: Any) -> ComputeNode:
         """A node with a fixed value (copied per execution when mutable) or built by ``factory()``."""

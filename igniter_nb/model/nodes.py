@@ -93,6 +93,9 @@ class ComputeNode(Node):
     category: str | None = None
     executor_key: str | None = None
     accepts_any: bool = False  # the callable takes **kwargs
+    # What the callable accepts (a ``compiler.signatures.CallableSignature``), read once by the builder and
+    # used by the compiler's checks; ``None`` when Python cannot tell or the node was built another way.
+    signature: Any = None
     guard_message: str | None = None
     type_spec: Any = None
 
