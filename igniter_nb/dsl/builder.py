@@ -40,6 +40,7 @@ from igniter_nb.model import (
     OutputNode,
     Reaction,
     RemoteNode,
+    new_compute_node,
 )
 from igniter_nb.runtime.executor import Executor, executor_registry
 from igniter_nb.runtime.inputs import is_immutable
@@ -57,7 +58,7 @@ def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         return (value,)
-    return tuple(str(v) for v in value)
+    return tuple(map(str, value))
 
 
 class ContractBuilder:
@@ -283,26 +284,26 @@ class ContractBuilder:
         if kind == "executor":
             for key, value in fn.metadata().items():
                 meta.setdefault(key, value)
-        category = meta.get("category")
+        category = meta.get("category") if meta else None
         self._counter += 1
-        node = ComputeNode(
-            id=f"{self.name}:{self._counter}",
-            kind=COMPUTE,
-            name=name,
-            path=self._path(name) if self._scopes else name,
-            dependencies=tuple(deps),
-            metadata=self._meta(meta),
-            source_location=loc,
-            callable=fn,
-            callable_kind=kind,
-            callable_name=role if role in ("const", "guard") else (keyword if generated is not None else callable_name(fn)),
-            role=role,
-            category=str(category) if category is not None else None,
-            executor_key=executor_key or meta.get("executor_key"),
-            accepts_any=bool(sig and sig.accepts_any),
-            signature=sig,
-            guard_message=guard_message,
-            type_spec=meta.get("type"),
+        node = new_compute_node(
+            f"{self.name}:{self._counter}",
+            COMPUTE,
+            name,
+            self._path(name) if self._scopes else name,
+            tuple(deps),
+            self._meta(meta),
+            loc,
+            fn,
+            kind,
+            role if role in ("const", "guard") else (keyword if generated is not None else callable_name(fn)),
+            role,
+            str(category) if category is not None else None,
+            executor_key or (meta.get("executor_key") if meta else None),
+            bool(sig and sig.accepts_any),
+            sig,
+            guard_message,
+            meta.get("type") if meta else None,
         )
         self._nodes.append(node)
         return node
