@@ -148,9 +148,15 @@ def _from_inspect(fn: Callable[..., Any], drop_first: bool) -> CallableSignature
 
 def callable_name(fn: Any) -> str:
     """A short display name for a callable (function name, class name, or the object's class)."""
-    if isinstance(fn, str):
+    name: str | None
+    if type(fn) is FunctionType:
+        name = fn.__qualname__
+        if "<" not in name:
+            return name  # a module-level function (the usual case)
+    elif isinstance(fn, str):
         return fn
-    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    else:
+        name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
     if name:
         return "lambda" if name.endswith("<lambda>") else str(name).split(".<locals>.")[-1]
     return type(fn).__name__

@@ -405,13 +405,39 @@ def resolution_order(graph: GraphModel) -> tuple[tuple[str, ...], dict[str, tupl
     Linear in nodes + dependencies: each node's dependencies (outputs read through to the node they expose) are
     listed once, and the walk keeps a position in that list rather than rebuilding it at every step.
     """
-    roots = {o.name: o.source_root for o in graph.outputs}
+    roots = {o.name: o.source_root for o in graph.outputs if o.source_root != o.name}
     deps_of: dict[str, tuple[str, ...]] = {}
+    declared_first = True  # whether every node's dependencies are declared before it (the usual case)
     for n in graph.nodes:
         deps = n.dependencies
         if roots:
-            deps = tuple([roots[d] if d in roots and d != roots[d] else d for d in deps])
+            deps = tuple([roots.get(d, d) for d in deps])
+        if declared_first:
+            for d in deps:
+                if d not in deps_of:
+                    declared_first = False
+                    break
         deps_of[n.name] = deps
+    if declared_first:
+        # Then the walk below would visit every dependency before its reader and meet no cycle (a cycle needs
+        # an edge to a node declared later): the order is the declaration order.
+        order: list[str] = list(deps_of)
+    else:
+        order = _walk_order(graph, deps_of)
+    dependents: dict[str, list[str]] = {}
+    for n in graph.nodes:
+        ds = deps_of[n.name]
+        for d in dict.fromkeys(ds) if len(ds) > 1 else ds:
+            found = dependents.get(d)
+            if found is None:
+                dependents[d] = [n.name]
+            else:
+                found.append(n.name)
+    return tuple(order), {k: tuple(v) for k, v in dependents.items()}
+
+
+def _walk_order(graph: GraphModel, deps_of: dict[str, tuple[str, ...]]) -> list[str]:
+    """Depth-first post-order from each node in declaration order; ``CycleError`` on a cycle."""
     order: list[str] = []
     state: dict[str, int] = {}  # 1 = on the walk's path, 2 = done
     for start in graph.nodes:
@@ -442,16 +468,7 @@ def resolution_order(graph: GraphModel) -> tuple[tuple[str, ...], dict[str, tupl
             state[d] = 1
             path.append(d)
             positions.append(0)
-    dependents: dict[str, list[str]] = {}
-    for n in graph.nodes:
-        ds = deps_of[n.name]
-        for d in dict.fromkeys(ds) if len(ds) > 1 else ds:
-            found = dependents.get(d)
-            if found is None:
-                dependents[d] = [n.name]
-            else:
-                found.append(n.name)
-    return tuple(order), {k: tuple(v) for k, v in dependents.items()}
+    return order
 
 
 def _raise_cycle(graph: GraphModel, path: list[str], d: str) -> None:
