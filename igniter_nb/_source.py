@@ -15,11 +15,24 @@ def user_location(depth: int = 1) -> str | None:
     """``file:line`` of the nearest caller outside igniter_nb (and outside contextlib)."""
     frame = sys._getframe(depth)
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(_SKIP_PREFIXES):
-            return f"{filename}:{line_of(frame)}"
+        code = frame.f_code
+        if not code.co_filename.startswith(_SKIP_PREFIXES):
+            # A declaration in a loop asks again for the same place: remember the text per instruction.
+            key = (id(code), frame.f_lasti)
+            found = _locations.get(key)
+            if found is not None and found[0] is code:
+                return found[1]
+            location = f"{code.co_filename}:{line_of(frame)}"
+            if len(_locations) >= _LOCATIONS_LIMIT:
+                del _locations[next(iter(_locations))]
+            _locations[key] = (code, location)
+            return location
         frame = frame.f_back  # type: ignore[assignment]
     return None
+
+
+_locations: dict[tuple[int, int], tuple[CodeType, str]] = {}  # (id(code), instruction) -> (code, "file:line")
+_LOCATIONS_LIMIT = 4096
 
 
 # ``frame.f_lineno`` scans the code's line table from the start up to the current instruction: in a long
