@@ -159,7 +159,7 @@ def bench_update(big: int, repeat: int) -> None:
     def small_update() -> None:
         for _ in range(loops):
             contract.update_inputs(y=next(ys))
-            contract.result.only
+            _ = contract.result.only
 
     def plain() -> None:
         for i in range(loops):
