@@ -2,6 +2,7 @@
 #   make demo    set up everything, then run the end-to-end demo
 #   make test    set up everything, then lint, type-check and run the whole test suite
 #   make bench   set up everything, then run every benchmark in bench/
+#   make docs    set up everything, then build the documentation site into site/ (open site/index.html)
 # Every target is idempotent: `setup` only does work when something is missing or pyproject.toml changed.
 
 SHELL := /bin/bash
@@ -18,6 +19,8 @@ LINT_DIRS := $(wildcard igniter_nb tests bench examples)
 PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# mkdocs-material's banner about its successor, printed on every build
+export NO_MKDOCS_2_WARNING := 1
 ifeq ($(CI),true)
 export PIP_PROGRESS_BAR := off
 endif
@@ -30,12 +33,14 @@ sys.exit(0 if any(os.path.realpath(p) == os.path.realpath(sys.argv[1]) for p in 
 endef
 export EDITABLE_CHECK
 
-.PHONY: help setup venv install system-deps test lint typecheck pytest demo bench clean distclean
+.PHONY: help setup venv install system-deps test lint typecheck pytest demo bench docs wheel-smoke clean distclean
 
 help:
 	@echo "make demo       set up, then run examples/demo.py"
 	@echo "make test       set up, then ruff + mypy + pytest (the whole suite; core suites also on 3.12/3.13)"
 	@echo "make bench      set up, then run every bench/*.py"
+	@echo "make docs       set up, then build the documentation site into site/ (strict; open site/index.html)"
+	@echo "make wheel-smoke  build the sdist and wheel, install the wheel in a fresh venv and use it"
 	@echo "make setup      create $(VENV), install '.[all,dev]' and system packages (idempotent)"
 	@echo "make lint       ruff check"
 	@echo "make typecheck  mypy (configured in pyproject.toml)"
@@ -96,8 +101,10 @@ test: setup
 	if [ $$rc -ne 0 ]; then failed="$$failed pytest(exit $$rc)"; fi; \
 	echo "== other Pythons (3.12, 3.13)"; \
 	bash scripts/test-versions.sh || failed="$$failed python-versions"; \
+	echo "== the built package (scripts/wheel-smoke.sh)"; \
+	VPY="$(CURDIR)/$(VPY)" bash scripts/wheel-smoke.sh || failed="$$failed wheel-smoke"; \
 	if [ -n "$$failed" ]; then echo "test: FAILED:$$failed" >&2; exit 1; fi; \
-	echo "test: ruff, mypy and pytest (3.11, plus the core suites on 3.12 and 3.13) all passed"
+	echo "test: ruff, mypy, pytest (3.11, plus the core suites on 3.12 and 3.13; the docs site built strictly) and the wheel smoke test all passed"
 
 demo: setup
 	@if [ ! -f examples/demo.py ]; then \
@@ -117,8 +124,16 @@ bench: setup
 	done; \
 	if [ -n "$$failed" ]; then echo "bench: FAILED:$$failed" >&2; exit 1; fi
 
+# The site the README links to; tests/docs builds it too (strict) and opens it in Chromium.
+docs: setup
+	$(VENV)/bin/mkdocs build --strict
+	@echo "docs: open site/index.html"
+
+wheel-smoke: setup
+	VPY="$(CURDIR)/$(VPY)" bash scripts/wheel-smoke.sh
+
 clean:
-	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov
+	rm -rf build dist site .cache .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov
 	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -type d -print0 | xargs -0 rm -rf
 
 distclean: clean

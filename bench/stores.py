@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from igniter_nb.stores import FileStore, MemoryStore, ParquetStore, RedisStore, SQLStore
 from igniter_nb.stores.base import canonical_correlation, save_runtime_snapshot, utc_now
+from igniter_nb.stores.sql import correlation_digest
 from tests.services import PostgresServer, RedisServer
 
 GRAPH = "BenchWorkflow"
@@ -87,6 +88,7 @@ def fill(kind: str, store: Any, start: int, stop: int) -> None:
         store.create_tables()
         now = utc_now()
         rows = [{"execution_id": f"f-{i}", "graph": GRAPH, "correlation_key": canonical_correlation(corr(i)),
+                 "correlation_digest": correlation_digest(canonical_correlation(corr(i))),  # what save writes
                  "status": "waiting", "active": True, "version": 1, "snapshot": json.dumps({"execution_id": f"f-{i}"}),
                  "updated_at": now} for i in range(start, stop)]
         with store.engine.begin() as conn:

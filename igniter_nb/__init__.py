@@ -21,6 +21,8 @@ from igniter_nb.errors import (
     CycleError,
     DuplicateSignalError,
     DuplicateWorkflowError,
+    GraphChangedError,
+    IdempotencyConflictError,
     IgniterError,
     InputError,
     PayloadValidationError,
@@ -30,6 +32,7 @@ from igniter_nb.errors import (
     SnapshotNotFoundError,
     StoreError,
     ValidationError,
+    WorkflowArgumentError,
     WorkflowError,
     WorkflowNotFoundError,
 )
@@ -66,8 +69,18 @@ def __getattr__(name: str) -> Any:
         from igniter_nb.config import configure
 
         return configure
-    if name in ("server", "llm", "integrations"):
-        raise AttributeError(f"igniter_nb.{name} is not implemented yet (see README: What works today)")
+    if name == "server":
+        import igniter_nb.server as server
+
+        return server
+    if name == "llm":
+        import igniter_nb.llm as llm
+
+        return llm
+    if name == "integrations":
+        import igniter_nb.integrations as integrations
+
+        return integrations
     raise AttributeError(f"module 'igniter_nb' has no attribute {name!r}")
 
 
@@ -96,6 +109,8 @@ __all__ = [
     "DuplicateWorkflowError",
     "Event",
     "Executor",
+    "GraphChangedError",
+    "IdempotencyConflictError",
     "IgniterError",
     "InputError",
     "NodeState",
@@ -108,6 +123,7 @@ __all__ = [
     "Status",
     "StoreError",
     "ValidationError",
+    "WorkflowArgumentError",
     "WorkflowError",
     "WorkflowNotFoundError",
     "compile",

@@ -74,7 +74,3 @@ def callable_location(fn: object) -> str | None:
         return None
     return f"{code.co_filename}:{code.co_firstlineno}"
 
-
-def called_from_package(depth: int = 1) -> bool:
-    """Whether the function ``depth`` frames up was called by igniter_nb itself (not by user code)."""
-    return sys._getframe(depth + 1).f_code.co_filename.startswith(_PACKAGE_DIR)

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from typing import Any
 
 ENV_VAR = "IGNITER_STORE_URL"
+"""The environment variable that names the default store's URL when ``configure`` was not called."""
 
 _lock = threading.Lock()
 _default: Any = None
+_implicit: Any = None  # the MemoryStore default_store() made because nothing was configured
+_warned = False
 
 
 def configure(store: Any = None) -> Any:
@@ -32,8 +36,9 @@ def configure(store: Any = None) -> Any:
 
 
 def default_store() -> Any:
-    """The configured store; else one built from ``IGNITER_STORE_URL`` (once); else a process-wide MemoryStore."""
-    global _default
+    """The configured store; else one built from ``IGNITER_STORE_URL`` (once); else a process-wide MemoryStore
+    (saving into it warns once: see :func:`warn_if_implicit`)."""
+    global _default, _implicit
     with _lock:
         if _default is None:
             url = os.environ.get(ENV_VAR, "").strip()
@@ -42,8 +47,42 @@ def default_store() -> Any:
             else:
                 from igniter_nb.stores.memory import MemoryStore
 
-                _default = MemoryStore()
+                _default = _implicit = MemoryStore()
         return _default
+
+
+def warn_if_implicit(store: Any) -> None:
+    """Warn once per process when an execution is saved into the MemoryStore ``default_store()`` made because
+    nothing was configured: its data is gone when the process exits, which is rarely what a saved workflow
+    wants. Passing ``store=`` or calling ``configure`` (even with a MemoryStore) says it is meant."""
+    global _warned
+    if _warned or store is None or store is not _implicit:
+        return
+    with _lock:
+        if _warned:
+            return
+        _warned = True
+    warnings.warn(
+        "igniter_nb is saving into a process-wide MemoryStore because no store is configured: everything saved is "
+        f"lost when this process exits. Set {ENV_VAR} (e.g. sqlite:///igniter.db), call "
+        "ig.configure(store=...), or pass store= explicitly (ig.configure(store='memory://') keeps memory and "
+        "silences this warning).",
+        UserWarning,
+        stacklevel=_user_stacklevel(),
+    )
+
+
+def _user_stacklevel() -> int:
+    """The stack level of the first frame outside igniter_nb, so the warning points at the caller's line."""
+    import sys
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def _build(url: str) -> Any:
@@ -56,4 +95,4 @@ def _looks_like_store(obj: Any) -> bool:
     return all(callable(getattr(obj, name, None)) for name in ("save", "fetch", "find_by_correlation"))
 
 
-__all__ = ["ENV_VAR", "configure", "default_store"]
+__all__ = ["ENV_VAR", "configure", "default_store", "warn_if_implicit"]

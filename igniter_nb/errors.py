@@ -49,22 +49,27 @@ class IgniterError(Exception):
     # Short readers for the usual items.
     @property
     def graph(self) -> str | None:
+        """The graph (contract) name from ``context``, or None."""
         return self.context.get("graph")
 
     @property
     def node(self) -> str | None:
+        """The node name from ``context``, or None."""
         return self.context.get("node")
 
     @property
     def path(self) -> str | None:
+        """The node's full path (with its scopes, e.g. ``pricing.gross_total``) from ``context``, or None."""
         return self.context.get("path")
 
     @property
     def execution_id(self) -> str | None:
+        """The execution the error happened in, from ``context``, or None."""
         return self.context.get("execution_id")
 
     @property
     def source_location(self) -> str | None:
+        """Where the node was declared (``file.py:LINE``), from ``context``, or None."""
         return self.context.get("source_location")
 
     def to_dict(self) -> dict[str, Any]:
@@ -196,3 +201,80 @@ class AwaitTimeoutError(WorkflowError):
 
 
 __all__ += ["AwaitTimeoutError"]
+
+
+# ---------------------------------------------------------------------------- LLM executors (igniter_nb.llm)
+# Here rather than in igniter_nb.llm so that a failed LLM node restored from a snapshot keeps its error class.
+
+
+class LLMError(IgniterError):
+    """Base class of the LLM executor errors (``ig.llm``)."""
+
+
+class ConfigurationError(LLMError):
+    """An LLM executor is configured wrongly or incompletely: unknown provider, no model, no API key (the message
+    names the environment variable to set), a tool that cannot be described, a malformed conversation."""
+
+
+class ProviderError(LLMError):
+    """The provider refused or failed a request: ``status_code`` (``None`` when it could not be reached),
+    ``provider_message`` (its own words) and ``provider`` (its name), also in ``context``."""
+
+    def __init__(self, message: str = "", *, provider: str | None = None, status_code: int | None = None,
+                 provider_message: str | None = None, **kw: Any) -> None:
+        super().__init__(message, provider=provider, status_code=status_code, provider_message=provider_message, **kw)
+
+    @property
+    def provider(self) -> str | None:
+        """The provider's name: ``anthropic``, ``openai`` or ``ollama``."""
+        return self.context.get("provider")
+
+    @property
+    def status_code(self) -> int | None:
+        """The HTTP status the provider answered, or None when there was none (unreachable, timed out, an error
+        reported inside a stream)."""
+        return self.context.get("status_code")
+
+    @property
+    def provider_message(self) -> str | None:
+        """The provider's own error message, as it sent it."""
+        return self.context.get("provider_message")
+
+
+class OutputValidationError(LLMError):
+    """A reply did not validate into the executor's ``response_model``, neither at first nor after the model was
+    asked again with the validation error; ``errors`` holds both messages (also in ``context``)."""
+
+    def __init__(self, message: str = "", *, errors: list[str] | None = None, **kw: Any) -> None:
+        super().__init__(message, errors=list(errors or []), **kw)
+
+    @property
+    def errors(self) -> list[str]:
+        """The validation messages: the first reply's and the retry's."""
+        return list(self.context.get("errors") or [])
+
+
+class ToolLoopError(LLMError):
+    """The model kept asking for tools beyond ``max_tool_rounds``, or a resumed LLM executor's ``call`` no longer
+    makes the request that was waiting for tool results."""
+
+
+__all__ += ["ConfigurationError", "LLMError", "OutputValidationError", "ProviderError", "ToolLoopError"]
+
+
+class IdempotencyConflictError(DuplicateSignalError):
+    """An ``idempotency_key`` already recorded for this workflow came with a different payload or another event
+    (as Stripe and Temporal answer a reused key); nothing was written."""
+
+
+class GraphChangedError(WorkflowError):
+    """A stored workflow refers to an await that the current graph no longer has (removed or renamed by a
+    deploy); ``Contract.migrate`` moves stored workflows onto the new graph."""
+
+
+class WorkflowArgumentError(WorkflowError, ValueError):
+    """A workflow call got an argument of the wrong kind (``now=``, ``idempotency_key=``, ``rename=`` ...);
+    nothing was read or written."""
+
+
+__all__ += ["GraphChangedError", "IdempotencyConflictError", "WorkflowArgumentError"]

@@ -60,5 +60,20 @@ def test_pyproject_declares_optional_dependency_groups() -> None:
         match = re.fullmatch(rf"{re.escape(name)}\[([^\]]*)\]", requirement.replace(" ", ""))
         if match:
             included.update(match.group(1).split(","))
-    feature_groups = groups.keys() - {"all", "dev"}
+    # `dev` and `docs` are tooling (tests, the documentation site), not features of the library
+    feature_groups = groups.keys() - {"all", "dev", "docs"}
     assert feature_groups <= included, f"optional groups missing from [all]: {sorted(feature_groups - included)}"
+
+
+def test_version_is_single_sourced_and_has_a_changelog_entry() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in pyproject["project"], "the version must come from igniter_nb/__init__.py only"
+    assert "version" in pyproject["project"]["dynamic"]
+    source = ROOT / pyproject["tool"]["hatch"]["version"]["path"]
+    match = re.search(r'^__version__ = "([^"]+)"$', source.read_text(encoding="utf-8"), flags=re.M)
+    assert match, f"{source} has no __version__ line hatch can read"
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert re.search(rf"^## \[{re.escape(match.group(1))}\] - \d{{4}}-\d{{2}}-\d{{2}}$", changelog, flags=re.M), (
+        f"CHANGELOG.md has no '## [{match.group(1)}] - YYYY-MM-DD' entry for the package's version"
+    )
+    assert "## [Unreleased]" in changelog

@@ -375,8 +375,8 @@ def test_subclasses_inherit_reactions_and_correlation_keys_L35():
 def test_memory_store_never_deep_copies_objects_L47():
     """The gem's MemoryStore deep-copied snapshots by object serialisation: values holding procs or IO broke
     it, and every save/fetch paid a full object copy. Here a snapshot is JSON-safe data built by the codec (an
-    unsupported value is refused naming its node, and nothing is stored), and the store keeps one immutable
-    str/bytes per version, so no object graph is ever copied or kept."""
+    unsupported value fails its node, naming the node and the value's type, and the failure is what is stored),
+    and the store keeps one immutable str/bytes per version, so no object graph is ever copied or kept."""
     import io
 
     from igniter_nb.stores import MemoryStore
@@ -390,10 +390,12 @@ def test_memory_store_never_deep_copies_objects_L47():
         c.output("handle")
 
     contract = Opener({"path": "x"}, runner="store", store=store)
-    with pytest.raises(ig.SnapshotEncodingError) as info:
-        contract.resolve_all()
-    assert info.value.context["node"] == "handle"
-    assert not store.exists(contract.execution_id)
+    assert contract.status == "failed"  # never raises (issue 11 point 3)
+    error = contract.result.errors["handle"]
+    assert isinstance(error, ig.SnapshotEncodingError) and error.context["node"] == "handle"
+    assert "_io.StringIO" in error.message
+    stored = store.fetch(contract.execution_id)
+    assert stored["states"]["handle"]["status"] == "failed" and stored["states"]["handle"]["value"] is None
 
     @ig.contract
     def Plain(c):

@@ -14,6 +14,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -46,8 +49,58 @@ def svg_png(svg: str, out: Path, scale: float = 1.0) -> None:
 
 def html_png(html: str, out: Path, width: int = 1000) -> None:
     rows = html.count("<tr") + html.count("<div") + 2
-    pictures = sum(float(h) * 4 / 3 for h in re.findall(r'<svg[^>]*height="([\d.]+)pt"', html))
+    # each picture's height: dot gives it in px now (clean_dot_svg), in pt before
+    pictures = sum(float(h) * (4 / 3 if unit == "pt" else 1)
+                   for h, unit in re.findall(r'<svg[^>]*?height="([\d.]+)(pt)?"', html))
     shoot(html, out, width, int(min(60 + rows * 26 + pictures, 3000)))
+
+
+class CrmPayload(pydantic.BaseModel):
+    name: str
+    tier: Literal["smb", "enterprise"]
+
+class BillingPayload(pydantic.BaseModel):
+    plan: Literal["starter", "pro", "enterprise"]
+    mrr: int
+    seats: int = 1
+
+class LeadWorkflow(ig.Contract):
+    def define(c):
+        c.correlate_by("request_id", "company_id")
+        c.input("request_id")
+        c.input("company_id")
+        c.await_event("crm_data", event="crm_webhook_received", schema=CrmPayload, timeout=3600)
+        c.await_event("billing_data", event="billing_data_fetched", schema=BillingPayload)
+
+        @c.compute
+        def account(crm_data):
+            return f"{crm_data.name} ({crm_data.tier})"
+
+        @c.aggregate
+        def report(account, billing_data):
+            return {"account": account, "plan": billing_data.plan, "mrr": billing_data.mrr}
+
+        c.output("report")
+
+
+def simulator_and_follow() -> tuple[Any, Any]:
+    """Notebook 04's lead workflow: three workflows waiting in a store, the simulator on req-1 with its billing
+    payload prefilled, and a ``Follow`` of req-1 after its CRM event (the same views over a server's Client)."""
+    import datetime as dt
+
+    now = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    store = MemoryStore()
+    for request_id, company_id in [("req-1", "co-42"), ("req-2", "co-42"), ("req-3", "co-7")]:
+        LeadWorkflow.start(request_id=request_id, company_id=company_id, store=store, now=now)
+    req1 = {"request_id": "req-1", "company_id": "co-42"}
+    LeadWorkflow.deliver_event("crm_webhook_received", correlation=req1, payload={"name": "Acme Corp", "tier": "smb"},
+                               store=store, now=now)
+    sim = ig.nb.EventSimulator(LeadWorkflow, store, now=now, engine="dot")
+    sim.select(correlation=req1)
+    sim.dry_run()  # made from Python: the static view (like the widget) does not show it
+    follow = ig.nb.Follow(store.find_by_correlation("LeadWorkflow", req1), store, graph=LeadWorkflow, latest=5,
+                          engine="dot", start=False)
+    return sim, follow
 
 
 def main() -> None:
@@ -90,6 +143,7 @@ def main() -> None:
     stepper = ig.nb.SnapshotStepper(approval.audit.to_frame(), engine="dot")
     stepper.goto(next(i for i in stepper.steps if stepper.goto(i).type == "node_waiting"))
 
+    sim, follow = simulator_and_follow()
     htmls = {
         "result": reprs.result_mimebundle(price.result)["text/html"],
         "plan": reprs.plan_mimebundle(PriceContract(order_total=1, country="UA").plan())["text/html"],
@@ -99,9 +153,12 @@ def main() -> None:
         "store": reprs.store_mimebundle(store)["text/html"],
         "playground": playground.to_html(),
         "stepper": stepper.to_html(),
+        "simulator": sim.to_html(),  # the static view, as the widget opens: no dry run in it
+        "follow": follow.to_html(),
     }
     for name, html in htmls.items():
-        html_png(html, HERE / f"{name}.png", width=1300 if name in ("playground", "stepper") else 1000)
+        wide = name in ("playground", "stepper", "simulator", "follow")
+        html_png(html, HERE / f"{name}.png", width=1300 if wide else 1000)
     print("\n".join(sorted(p.name for p in HERE.glob("*.png"))))
 
 

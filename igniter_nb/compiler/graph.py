@@ -168,12 +168,15 @@ class CompiledGraph:
         return node
 
     def has_node(self, name: str) -> bool:
+        """True when the graph has a runtime node called ``name``."""
         return name in self._by_name
 
     def node(self, name: str) -> Node:
+        """The runtime node called ``name``; ``KeyError`` when there is none (``fetch`` also takes paths and ids)."""
         return self._by_name[name]
 
     def output(self, name: str) -> OutputNode:
+        """The output node called ``name``; a ``KeyError`` that lists the graph's outputs when there is none."""
         try:
             return self._outputs_by_name[name]
         except KeyError:
@@ -181,6 +184,7 @@ class CompiledGraph:
             raise KeyError(f"graph {self.name} has no output {name!r} (outputs: {known})") from None
 
     def has_output(self, name: str) -> bool:
+        """True when the graph declares an output called ``name``."""
         return name in self._outputs_by_name
 
     @property
@@ -190,10 +194,12 @@ class CompiledGraph:
 
     @property
     def input_nodes(self) -> tuple[Node, ...]:
+        """The input nodes, in declaration order."""
         return tuple(n for n in self.nodes if n.kind == "input")
 
     @property
     def await_nodes(self) -> tuple[AwaitNode, ...]:
+        """The nodes that wait for an external event (``c.await_event``), in declaration order."""
         return tuple(n for n in self.nodes if isinstance(n, AwaitNode))
 
     def upstream_of(self, name: str) -> list[str]:
@@ -245,26 +251,31 @@ class CompiledGraph:
 
     # ------------------------------------------------------------------ views
     def to_dict(self) -> dict[str, Any]:
+        """The graph as plain data (name, correlation keys, nodes, outputs, resolution order), the same on every run."""
         from igniter_nb.diagnostics.graph_format import graph_to_dict
 
         return graph_to_dict(self)
 
     def to_schema(self) -> dict[str, Any]:
+        """The graph as a JSON-safe schema that ``ig.compile_schema()`` compiles back (docs/schema.md)."""
         from igniter_nb.dsl.schema import graph_to_schema
 
         return graph_to_schema(self)
 
     def to_text(self) -> str:
+        """The graph as text: one line per node (kind, path, dependencies) and one per output."""
         from igniter_nb.diagnostics.graph_format import graph_to_text
 
         return graph_to_text(self)
 
     def to_mermaid(self) -> str:
+        """The graph as a Mermaid diagram (``graph TD``, ASCII node ids, labels escaped), for Markdown pages."""
         from igniter_nb.diagnostics.graph_format import graph_to_mermaid
 
         return graph_to_mermaid(self)
 
     def to_dot(self) -> graphviz.Digraph:
+        """The graph as a ``graphviz.Digraph`` (needs the ``graphviz`` package; render it with ``.pipe()``)."""
         from igniter_nb.diagnostics.dot import graph_to_dot
 
         return graph_to_dot(self)

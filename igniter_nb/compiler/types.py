@@ -175,11 +175,36 @@ def compatible(source: str | None, target: str | None) -> bool:
     return source in ("integer", "float") and target == "numeric"
 
 
+def model_compatible(source_spec: Any, target_spec: Any) -> bool:
+    """Whether a value declared as ``source_spec`` may feed ``target_spec`` where either is a pydantic model.
+
+    A model instance is none of the reference types (not even ``hash``: it is not a dict), and only an instance of
+    the target model or of a subclass passes its check. Typing hints around a model (``Verdict | None``) and other
+    pairs are left to ``compatible`` and to the runtime check.
+    """
+    source_model, target_model = _is_pydantic_model(source_spec), _is_pydantic_model(target_spec)
+    if source_model and target_model:
+        return issubclass(source_spec, target_spec)
+    if source_model:
+        if isinstance(target_spec, str):
+            return False
+        return not _is_plain_class(target_spec) or issubclass(source_spec, target_spec)
+    if target_model:
+        return not (isinstance(source_spec, str) or _is_plain_class(source_spec))
+    return True
+
+
+def _is_plain_class(spec: Any) -> bool:
+    # object and typing.Any (a class since 3.11) declare nothing; generic aliases are not plain classes.
+    return isinstance(spec, type) and spec is not object and spec is not typing.Any
+
+
 __all__ = [
     "REFERENCE_TYPE_NAMES",
     "TypeCheck",
     "UnknownTypeError",
     "compatible",
+    "model_compatible",
     "resolve_type",
 ]
 

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 from igniter_nb.compiler.registry import contract_name, is_contract_class, lookup_contract
 from igniter_nb.compiler.signatures import analyse
-from igniter_nb.compiler.types import UnknownTypeError, compatible, resolve_type
+from igniter_nb.compiler.types import UnknownTypeError, compatible, model_compatible, resolve_type
 from igniter_nb.errors import CycleError, ValidationError
 from igniter_nb.model import (
     AwaitNode,
@@ -278,6 +278,11 @@ def _ref(spec: Any) -> str | None:
     return check.reference if check else None
 
 
+def _declared_spec(nodes: dict[str, Node], name: str) -> Any:
+    node = nodes.get(name)
+    return node.type_spec if isinstance(node, InputNode | ComputeNode) else None
+
+
 def check_types(graph: GraphModel) -> None:
     index: tuple[dict[str, Node], dict[str, OutputNode]] | None = None  # built on the first typed edge
     for n in graph.nodes:
@@ -305,6 +310,11 @@ def check_types(graph: GraphModel) -> None:
             source = _source_type(*index, dep)
             if target is not None and not compatible(source, target.reference):
                 raise fail(graph, n, f"Type mismatch for {label}: dependency '{dep}' is {source}, expected {target.name}")
+            source_spec = _declared_spec(index[0], dep)
+            if target is not None and not model_compatible(source_spec, target_spec):
+                source_name = getattr(source_spec, "__name__", source_spec)
+                raise fail(graph, n, f"Type mismatch for {label}: dependency '{dep}' is {source_name}, "
+                                     f"expected {target.name}")
 
 
 # ---------------------------------------------------------------------------- callables

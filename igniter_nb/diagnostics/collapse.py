@@ -163,9 +163,8 @@ def _merged_edges(graph: CompiledGraph, facts: InstanceFacts | None, grouping: _
         if tail is not None and tail == head:
             continue
         key = (tail or visible(out.source_root), head or f"o_{safe_id(out.name)}")
-        if key not in merged:
-            label = "" if tail or head or not out.child_output else clean(f".{out.child_output}", 24)
-            merged[key] = ViewEdge(key[0], key[1], label, "dashed")
+        if key not in merged:  # unlabelled, as in the full view: the output's label names its source
+            merged[key] = ViewEdge(key[0], key[1], "", "dashed")
     if facts is not None:
         for e in wait_edges(graph, facts.states, lambda name: owner.get(name) or visible(name)).values():
             if e.tail != e.head and (e.tail, e.head) not in merged:

@@ -20,6 +20,7 @@ LINE_H = 15
 PAD_X = 10
 PAD_Y = 6
 FIT_WIDTH = 940
+FIT_STYLE = "max-width:100%;height:auto"  # on the root <svg>: scale down to the output width, keep the aspect
 LAYER_GAP = {"LR": 56.0, "TB": 40.0}
 NODE_GAP = {"LR": 14.0, "TB": 18.0}
 
@@ -110,4 +111,4 @@ def choose_direction(view: GraphView) -> str:
     return "LR" if lr <= FIT_WIDTH or lr <= tb else "TB"
 
 
-__all__ = ["FIT_WIDTH", "assign_layers", "choose_direction", "estimated_widths", "node_size", "text_width"]
+__all__ = ["FIT_STYLE", "FIT_WIDTH", "assign_layers", "choose_direction", "estimated_widths", "node_size", "text_width"]

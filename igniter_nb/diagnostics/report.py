@@ -189,6 +189,9 @@ class Report:
             "events": _guarded(self._events, {"total": 0, "latest_type": None, "latest_at": None, "by_type": {}}),
         }
         data.update(_guarded(self._workflow, {"waiting_on": [], "blocked_nodes": []}))
+        llm_usage = _guarded(self._llm_usage, None)
+        if llm_usage:  # only executions that called a language model get this section
+            data["llm_usage"] = llm_usage
         return data
 
     def _status(self) -> str:
@@ -265,6 +268,16 @@ class Report:
                 "latest_at": iso(latest.timestamp) if latest else None,
                 "by_type": dict(Counter(e.type for e in events))}
 
+    def _llm_usage(self) -> dict[str, Any] | None:
+        """Calls and tokens of the ``llm_call`` events (written by ``ig.llm`` executors), summed."""
+        calls = [e.payload for e in self.execution.bus.events if e.type == "llm_call"]
+        if not calls:
+            return None
+        return {"calls": len(calls), "cached_calls": sum(1 for p in calls if p.get("cached")),
+                "failed_calls": sum(1 for p in calls if p.get("error")),
+                "input_tokens": sum(int(p.get("input_tokens") or 0) for p in calls),
+                "output_tokens": sum(int(p.get("output_tokens") or 0) for p in calls)}
+
     # ---- workflow fields ---------------------------------------------------------------------------------
     # `waiting_on` and `blocked_nodes` come from node states and exist for every execution. The others are
     # read from `execution.workflow` (set by igniter_nb.workflow) and appear only for workflows.
@@ -299,7 +312,8 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         """``{graph, execution_id, status, outputs, errors, nodes, collection_nodes, events, waiting_on,
         blocked_nodes}`` plus, for workflows, ``workflow_status, correlation, satisfied_events,
-        last_external_event, signals``."""
+        last_external_event, signals``, and for executions that called a language model ``llm_usage``
+        (``calls, cached_calls, failed_calls, input_tokens, output_tokens``)."""
         return dict(self._data)
 
     def __getitem__(self, key: str) -> Any:
@@ -363,6 +377,11 @@ class Report:
                                     f", last={last_type or 'none'}"))
         return rows
 
+    def _llm_words(self) -> str:
+        u = self._data["llm_usage"]
+        return (f"calls={u['calls']} (cached={u['cached_calls']}, failed={u['failed_calls']}), "
+                f"input_tokens={u['input_tokens']}, output_tokens={u['output_tokens']}")
+
     def to_text(self) -> str:
         d = self._data
         lines = [
@@ -379,6 +398,8 @@ class Report:
             lines.append("Collections: " + "; ".join(self._collection_words(c, with_failures=True)
                                                      for c in d["collection_nodes"]))
         lines.extend(f"{label}: {text}" for label, text in self._workflow_lines())
+        if "llm_usage" in d:
+            lines.append(f"LLM: {self._llm_words()}")
         errors = d["errors"]
         lines.append("Errors: " + (", ".join(f"{e['node']}={e['type']}" for e in errors) if errors else "none"))
         events = d["events"]
@@ -399,6 +420,8 @@ class Report:
             lines.append("- Collections: " + "; ".join(self._collection_words(c, with_failures=False)
                                                        for c in d["collection_nodes"]))
         lines.extend(f"- {label}: {text}" for label, text in self._workflow_lines())
+        if "llm_usage" in d:
+            lines.append(f"- LLM: {self._llm_words()}")
         events = d["events"]
         lines.append(f"- Events: total={events['total']}, latest={events['latest_type'] or 'none'}")
         if d["errors"]:

@@ -30,6 +30,7 @@ from igniter_nb.model import (
     OutputNode,
     RemoteNode,
 )
+from igniter_nb.runtime.planner import role_of
 
 if TYPE_CHECKING:
     from igniter_nb.compiler.graph import CompiledGraph
@@ -156,6 +157,7 @@ class NodeFacts:
     error_type: str | None = None
     error: str | None = None  # the first line of the error message
     token: str | None = None
+    pending: tuple[str, ...] = ()  # what a deferred node's payload asks for (``tool call: search (toolu_01)``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,30 +182,59 @@ def _error_message(error: Any) -> str | None:
     return _first_line(message if message is not None else error)
 
 
+def _name_text(value: Any, limit: int) -> str:
+    return clean(value if isinstance(value, str) else repr(value), limit)
+
+
+def pending_summary(payload: Any) -> tuple[str, ...]:
+    """Lines saying what a deferred node's payload asks someone to do (empty when there is nothing to say).
+    Today: the tool calls an LLM node waits on, one line each — ``tool call: search_catalogue (toolu_01)`` —
+    names and ids cut short, at most three calls named, then ``+N more tool calls``. Cleaned like every label;
+    the renderer escapes them."""
+    calls = payload.get("tool_calls") if isinstance(payload, Mapping) else None
+    if not isinstance(calls, list | tuple):
+        return ()
+    lines = []
+    for call in calls[:3]:
+        if not isinstance(call, Mapping):
+            continue
+        name, ident = call.get("name"), call.get("id")
+        text = _name_text(name, 24) if name is not None else "?"
+        lines.append(clean(f"tool call: {text}" + (f" ({_name_text(ident, 18)})" if ident is not None else "")))
+    if len(calls) > 3:
+        lines.append(f"+{len(calls) - 3} more tool calls")
+    return tuple(lines)
+
+
 def facts_of(value: Any) -> NodeFacts:
     """Accept a ``NodeState``, a states-view dict, a replay dict or a bare status string."""
     if isinstance(value, str):
         return NodeFacts(str(value))
     if isinstance(value, Mapping):
         deferred = value.get("value")
-        event, token = value.get("event"), value.get("token")
+        event, token, payload = value.get("event"), value.get("token"), value.get("payload")
         if isinstance(deferred, Mapping):
             event = event or deferred.get("event")
             token = token or deferred.get("token")
+            payload = payload if payload is not None else deferred.get("payload")
         error_type = value.get("error_type")
         error = value.get("error") if "error_type" in value or "error" in value else None
         if error_type is None and error is not None:
             error_type, error = str(error), None  # a replay state carries the type only
-        return NodeFacts(str(value.get("status") or "unresolved"), tuple(value.get("waiting_for") or ()), event,
+        status = str(value.get("status") or "unresolved")
+        return NodeFacts(status, tuple(value.get("waiting_for") or ()), event,
                          None if error_type is None else str(error_type), _first_line(error),
-                         None if token is None else str(token))
+                         None if token is None else str(token),
+                         pending_summary(payload) if status in BLOCKED else ())
     status = str(getattr(value, "status", "unresolved"))
     deferred = getattr(value, "value", None)
     error = getattr(value, "error", None)
-    token = getattr(deferred, "token", None) if status in BLOCKED else None
+    blocked = status in BLOCKED
+    token = getattr(deferred, "token", None) if blocked else None
     return NodeFacts(status, tuple(getattr(value, "waiting_for", ()) or ()), getattr(deferred, "event", None),
                      type(error).__name__ if error is not None else None,
-                     _error_message(error) if error is not None else None, token)
+                     _error_message(error) if error is not None else None, token,
+                     pending_summary(getattr(deferred, "payload", None)) if blocked else ())
 
 
 def instance_facts(source: Any, graph: CompiledGraph | None = None) -> InstanceFacts | None:
@@ -232,14 +263,9 @@ def instance_facts(source: Any, graph: CompiledGraph | None = None) -> InstanceF
 
 
 def node_kind(node: Node) -> str:
-    """The drawing kind: the node kind, or for compute nodes their role/category when it has a style."""
-    if isinstance(node, ComputeNode):
-        if node.role in ("guard", "const"):
-            return node.role
-        if node.category in KIND_STYLES:
-            return node.category
-        return "compute"
-    return node.kind
+    """The drawing kind: the node kind, or for compute nodes their role (guard, const) or category (lookup,
+    map, project, aggregate) — the same word the plan shows (``runtime.planner.role_of``)."""
+    return role_of(node)
 
 
 def short_value(value: Any, limit: int = 24) -> str:
@@ -295,6 +321,7 @@ def _state_lines(node: Node, st: NodeFacts, deadline: str | None) -> list[str]:
         if others:
             return [f"{st.status}: waits for {', '.join(others)}"]
         lines = [f"{st.status}: deferred" if st.status == "pending" else st.status]
+        lines.extend(st.pending)
         if st.token:
             lines.append(f"token {st.token}")
         return lines
@@ -423,9 +450,9 @@ def graph_edges(graph: CompiledGraph, facts: InstanceFacts | None) -> list[ViewE
             key = (f"n_{safe_id(root)}", f"n_{safe_id(node.name)}")
             if key not in edges:
                 edges[key] = ViewEdge(key[0], key[1], label)
-    for out in graph.outputs:
+    for out in graph.outputs:  # unlabelled: the output's own label says what it reads ("output ← quote.price")
         key = (f"n_{safe_id(out.source_root)}", f"o_{safe_id(out.name)}")
-        edges[key] = ViewEdge(key[0], key[1], clean(f".{out.child_output}", 24) if out.child_output else "", "dashed")
+        edges[key] = ViewEdge(key[0], key[1], "", "dashed")
     if facts is not None:
         edges.update(wait_edges(graph, facts.states))
     return list(edges.values())

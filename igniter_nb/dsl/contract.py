@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
-from igniter_nb._source import callable_location, called_from_package, user_location
+from igniter_nb._source import callable_location, user_location
 from igniter_nb.compiler.compile import compile_graph
 from igniter_nb.compiler.graph import CompiledGraph
 from igniter_nb.compiler.registry import register_contract
@@ -40,12 +40,12 @@ def _refuse_ambiguous_options(cls: type[Contract], call: str, options: Mapping[s
                               inputs: Mapping[str, Any] | None) -> None:
     """Runtime options are keywords, and an input may share an option's name (``store``, ``now``...): such a
     keyword is ambiguous unless the inputs mapping sets the input, so it is refused rather than read as the
-    option. igniter_nb's own calls (restore, children, workflows) pass inputs as a mapping and options
-    explicitly, and are not checked."""
+    option. igniter_nb's own calls (restore, children, workflows, the server) make instances with
+    ``Contract._create``, which takes the whole inputs mapping and options that cannot be mistaken."""
     nodes = cls.compiled_graph().nodes_by_name
     clashes = [name for name, value in options.items() if value is not _NOT_GIVEN and name in nodes
                and nodes[name].kind == "input" and not (inputs and name in inputs)]
-    if not clashes or called_from_package(2):
+    if not clashes:
         return
     name = clashes[0]
     node = nodes[name]
@@ -103,6 +103,7 @@ class Contract(StatusFlags):
 
     @classmethod
     def compiled_graph(cls) -> CompiledGraph:
+        """The contract's validated graph (also ``Contract.graph``); ``CompileError`` for a class without ``define``."""
         graph = cls._igniter_graph
         if graph is None:
             raise CompileError(f"{cls.__name__} has no compiled graph: give it a `define(c)` function")
@@ -110,6 +111,7 @@ class Contract(StatusFlags):
 
     @classmethod
     def correlation_keys(cls) -> tuple[str, ...]:
+        """The names given to ``c.correlate_by(...)``, in order; empty for a contract that is not a workflow."""
         return cls.compiled_graph().correlation_keys
 
     # ------------------------------------------------------------------ instances
@@ -128,12 +130,26 @@ class Contract(StatusFlags):
         """``Cls({"input": value, ...}, **more_inputs, runner=..., store=..., execution_id=...)``: values in the
         mapping are always inputs; an input named like a runtime option goes in the mapping."""
         cls = type(self)
-        graph = cls.compiled_graph()
         _refuse_ambiguous_options(cls, cls.__name__, {"runner": runner, "max_workers": max_workers, "store": store,
                                                     "executor": executor, "execution_id": execution_id}, inputs)
-        runner, max_workers, store, executor, execution_id = (
-            _given(runner), _given(max_workers), _given(store), _given(executor), _given(execution_id))
-        given = {**(dict(inputs) if inputs else {}), **keyword_inputs}
+        self._setup({**(dict(inputs) if inputs else {}), **keyword_inputs}, runner=_given(runner),
+                    max_workers=_given(max_workers), store=_given(store), executor=_given(executor),
+                    execution_id=_given(execution_id))
+
+    @classmethod
+    def _create(cls, inputs: Mapping[str, Any], /, *, runner: str | None = None, max_workers: int | None = None,
+                store: Any = None, executor: Any = None, execution_id: str | None = None) -> Contract:
+        """igniter_nb's own way to make an instance (restore, child runs, workflow start, the server): ``inputs``
+        is the whole inputs mapping and every option is a keyword that cannot be mistaken for an input, so no
+        name is checked for ambiguity (an input called ``store`` that was left to its default is no clash here)."""
+        contract = cls.__new__(cls)
+        contract._setup(dict(inputs), runner=runner, max_workers=max_workers, store=store, executor=executor,
+                        execution_id=execution_id)
+        return contract
+
+    def _setup(self, given: dict[str, Any], *, runner: str | None, max_workers: int | None, store: Any,
+               executor: Any, execution_id: str | None) -> None:
+        graph = type(self).compiled_graph()
         opts = graph.run_options
         self.execution = Execution(
             graph,
@@ -166,10 +182,12 @@ class Contract(StatusFlags):
     # ------------------------------------------------------------------ basics
     @property
     def execution_id(self) -> str:
+        """This execution's id: the key it is saved under in a store."""
         return self.execution.execution_id
 
     @property
     def inputs(self) -> dict[str, Any]:
+        """A copy of the inputs given (defaults are not filled in), by name."""
         return dict(self.execution.inputs)
 
     def resolve_all(self) -> Contract:
@@ -288,7 +306,7 @@ class Contract(StatusFlags):
     def cancel(cls, *, correlation: Mapping[str, Any], store: Any = None, reason: str | None = None,
                now: Any = None) -> Contract:
         """Cancel the active workflow with ``correlation``."""
-        from igniter_nb.workflow.engine import cancel
+        from igniter_nb.workflow.control import cancel
 
         contract: Contract = cancel(cls, correlation=correlation, store=store, reason=reason, now=now)
         return contract
@@ -296,9 +314,39 @@ class Contract(StatusFlags):
     @classmethod
     def expire_due(cls, store: Any = None, now: Any = None) -> list[Contract]:
         """Time out active workflows whose await deadlines passed (``now`` injectable); returns them."""
-        from igniter_nb.workflow.engine import expire_due
+        from igniter_nb.workflow.control import expire_due
 
         return expire_due(cls, store, now)
+
+    @classmethod
+    def sync_remote(cls, store: Any = None, now: Any = None) -> list[dict[str, Any]]:
+        """Resume stored executions of this contract whose remote nodes wait for remote executions that have
+        finished (asks each remote server; compare-and-set saves); one entry per wait looked at (see
+        ``docs/server.md``, "Remote nodes"). Needs the ``server`` extra."""
+        try:
+            from igniter_nb.server.remote_sync import sync_remote
+        except ImportError as exc:
+            raise ImportError(f"sync_remote needs the igniter_nb[server] extra: pip install 'igniter_nb[server]' "
+                              f"({exc})") from exc
+        return sync_remote(cls, store, now)
+
+    @classmethod
+    def retry_workflow(cls, *, correlation: Mapping[str, Any], store: Any = None, node: str | None = None,
+                       now: Any = None) -> Contract:
+        """Re-run the failed nodes of the failed workflow with ``correlation`` and save it (compare-and-set)."""
+        from igniter_nb.workflow.control import retry_workflow
+
+        contract: Contract = retry_workflow(cls, correlation=correlation, store=store, node=node, now=now)
+        return contract
+
+    @classmethod
+    def migrate(cls, store: Any = None, *, rename: Mapping[str, str] | None = None, dry_run: bool = False,
+                include_finished: bool = False, now: Any = None) -> Any:
+        """Move stored executions of this graph onto its current definition (renamed nodes keep their state and
+        signals); returns a ``MigrationReport``. See ``docs/workflows.md`` (Changing a deployed workflow)."""
+        from igniter_nb.workflow.migration import migrate
+
+        return migrate(cls, store, rename=rename, dry_run=dry_run, include_finished=include_finished, now=now)
 
     @property
     def workflow_status(self) -> str | None:
@@ -315,6 +363,7 @@ class Contract(StatusFlags):
     # ------------------------------------------------------------------ events and inspection
     @property
     def events(self) -> list[Event]:
+        """Every event of this execution so far, oldest first (see docs/events.md for the catalogue)."""
         return self.execution.bus.events
 
     def subscribe(self, subscriber: Callable[[Event], Any]) -> Contract:
@@ -325,10 +374,13 @@ class Contract(StatusFlags):
 
     @property
     def audit(self) -> AuditTimeline:
+        """The audit timeline of this execution: its ``events``, a ``snapshot()``, ``to_frame()`` for a DataFrame."""
         return AuditTimeline(self.execution)
 
     @property
     def states(self) -> dict[str, dict[str, Any]]:
+        """Node name → its state as plain data (status, version, value, error, what it waits for, ...), in resolution
+        order; never resolves anything and never raises."""
         from igniter_nb.diagnostics.states import states_view
 
         return states_view(self.execution)
@@ -340,10 +392,13 @@ class Contract(StatusFlags):
         return build_plan(self.execution, outputs)
 
     def explain_plan(self, outputs: Iterable[str] | None = None) -> str:
+        """``plan(outputs)`` as text: the targets, which nodes are ready, which are blocked and on what."""
         return str(self.plan(outputs).to_text())
 
     @property
     def diagnostics(self) -> Any:
+        """A report of this execution (status, outputs, node counts by status, errors, events, what it waits for)
+        with ``to_text()``, ``to_markdown()``, ``to_dict()`` and a notebook view."""
         from igniter_nb.diagnostics.report import Report
 
         return Report(self)

@@ -24,9 +24,11 @@ class Event(NamedTuple):
 
     @property
     def at(self) -> dt.datetime:
+        """``timestamp`` as an aware UTC datetime."""
         return dt.datetime.fromtimestamp(self.timestamp, dt.UTC)
 
     def to_dict(self) -> dict[str, Any]:
+        """The event as JSON-safe data (status as text, timestamp as ISO-8601 UTC); ``from_dict`` reads it back."""
         return {
             "seq": self.seq,
             "type": self.type,
@@ -40,6 +42,7 @@ class Event(NamedTuple):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Event:
+        """An event from ``to_dict()`` data; ``timestamp`` may be epoch seconds or an ISO-8601 string."""
         ts = data.get("timestamp")
         if isinstance(ts, str):
             ts = dt.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()

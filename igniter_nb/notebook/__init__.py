@@ -12,20 +12,25 @@ from typing import Any
 _LAZY = {
     "audit_frame": "igniter_nb.notebook.frames",
     "states_frame": "igniter_nb.notebook.frames",
-    "store_frame": "igniter_nb.notebook.frames",
-    "tokens_frame": "igniter_nb.notebook.frames",
+    "store_frame": "igniter_nb.notebook.store_frames",
+    "tokens_frame": "igniter_nb.notebook.store_frames",
     "replay": "igniter_nb.notebook.frames",
     "to_parquet": "igniter_nb.notebook.frames",
     "read_parquet": "igniter_nb.notebook.frames",
     "EventSimulator": "igniter_nb.notebook.simulator",
+    "Follow": "igniter_nb.notebook.follow",
+    "FollowUpdate": "igniter_nb.notebook.follow",
+    "IgniterFrame": "igniter_nb.notebook.frame_html",
     "InputPlayground": "igniter_nb.notebook.widgets",
     "SnapshotStepper": "igniter_nb.notebook.stepper",
     "ChangeReport": "igniter_nb.notebook.widgets",
     "render_graph": "igniter_nb.notebook.render",
     "dot_available": "igniter_nb.notebook.render",
     "show": "igniter_nb.notebook.reprs",
+    "start_or_restore": "igniter_nb.notebook.workflows",
     "load_ipython_extension": "igniter_nb.notebook.extension",
     "sanitizer_path": "igniter_nb.notebook.extension",
+    "llm_frame": "igniter_nb.llm.frame",
 }
 
 

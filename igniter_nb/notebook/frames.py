@@ -1,20 +1,25 @@
-"""DataFrames out of executions and stores, their replay, and an exact parquet round trip.
+"""DataFrames out of executions, their replay, and an exact parquet round trip (store frames: ``store_frames.py``).
 
-Columns are stable and documented in ``docs/notebook.md``. Nested values (payloads, values, correlation,
-lists) are JSON text, so every frame survives parquet unchanged (``pandas.testing.assert_frame_equal`` holds
-after ``read_parquet(to_parquet(frame, path))``). Timestamps are timezone-aware UTC.
+Columns are stable and documented in ``docs/notebook.md``. Every frame is an ``IgniterFrame`` (a
+``pandas.DataFrame`` whose notebook HTML shows short ids and whole JSON, ``frame_html.py``) with the same dtypes
+everywhere: text as pandas' ``string`` dtype (missing values are ``<NA>``, never ``NaN``), ``status`` as a
+categorical over ``STATUS_CATEGORIES``, times as ``datetime64[ms, UTC]``, durations as ``timedelta64[ms]``,
+counters as ``int64``. Nested values (payloads, values, correlation, lists) are JSON text, so every frame survives
+parquet unchanged (``pandas.testing.assert_frame_equal`` holds after ``read_parquet(to_parquet(frame, path))``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from os import PathLike
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from igniter_nb.notebook.frame_html import IgniterFrame
 
 AUDIT_COLUMNS = ("seq", "type", "execution_id", "graph", "node", "path", "status", "payload", "timestamp")
 STATES_COLUMNS = ("node", "path", "kind", "status", "version", "value", "error_type", "error", "invalidated_by",
@@ -23,18 +28,16 @@ STORE_COLUMNS = ("execution_id", "graph", "status", "version", "correlation", "w
                  "age")
 TOKENS_COLUMNS = ("execution_id", "graph", "status", "node", "kind", "event", "token", "item", "payload", "since",
                   "deadline", "correlation", "updated_at")
+#: The categories of every ``status`` column, in lifecycle order (sorting by status follows it). A status outside
+#: this list (none is known today) is added after them, so nothing is ever lost.
+STATUS_CATEGORIES = ("unresolved", "running", "pending", "waiting", "stale", "succeeded", "failed", "cancelled",
+                     "timed_out")
 
 NODE_STATUSES = frozenset({"running", "succeeded", "failed", "pending", "waiting", "stale"})
 # Event types whose row changes a node's status even when the status column is empty.
 _EVENT_STATUS = {"node_started": "running", "node_succeeded": "succeeded", "node_failed": "failed",
                  "node_pending": "pending", "node_waiting": "waiting", "node_invalidated": "stale",
                  "input_updated": "succeeded", "node_resumed": "succeeded"}
-
-
-def _str_dtype() -> Any:
-    import pandas as pd
-
-    return "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 
 
 def _json(value: Any) -> str:
@@ -54,29 +57,53 @@ def _json_default(value: Any) -> Any:
     return repr(value)
 
 
-def _utc(seconds: list[float | None]) -> pd.Series:
+def _utc(seconds: Iterable[float | None]) -> pd.Series:
+    """Epoch seconds (``None`` for missing) as ``datetime64[ms, UTC]``, rounded to the millisecond."""
     import numpy as np
     import pandas as pd
 
     arr = np.array([np.nan if s is None else s for s in seconds], dtype="float64")
-    return pd.Series(pd.to_datetime(arr, unit="s", utc=True))
+    return pd.Series(pd.to_datetime(np.round(arr * 1000.0), unit="ms", utc=True)).dt.as_unit("ms")
 
 
-def _frame(columns: Mapping[str, Any], text: tuple[str, ...]) -> pd.DataFrame:
+def _status(values: Iterable[Any]) -> pd.Categorical[str]:
+    """A status column: categorical over ``STATUS_CATEGORIES`` (plus any unknown status, sorted after them)."""
+    import numpy as np
     import pandas as pd
 
-    str_dtype = _str_dtype()
-    data = {name: (pd.Series(values, dtype=str_dtype) if name in text else values) for name, values in columns.items()}
-    return pd.DataFrame(data)
+    items = [None if v is None or v != v else str(v) for v in values]  # v != v: a NaN read back from a file
+    extra = sorted({v for v in items if v is not None and v not in STATUS_CATEGORIES})
+    categories = [*STATUS_CATEGORIES, *extra]
+    code = {name: i for i, name in enumerate(categories)}
+    codes = np.array([-1 if v is None else code[v] for v in items], dtype="int16")
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories))
+
+
+def _frame(columns: Mapping[str, Any], text: Iterable[str], kind: str) -> IgniterFrame:
+    """An ``IgniterFrame`` of ``columns``: ``text`` columns as the ``string`` dtype, ``status`` categorical."""
+    import pandas as pd
+
+    from igniter_nb.notebook.frame_html import as_igniter_frame
+
+    text = set(text)
+    data: dict[str, Any] = {}
+    for name, values in columns.items():
+        if name == "status":
+            data[name] = _status(values)
+        elif name in text:
+            data[name] = pd.Series(list(values), dtype=pd.StringDtype())
+        else:
+            data[name] = values
+    return as_igniter_frame(pd.DataFrame(data), kind)
 
 
 # ----------------------------------------------------------------------------------------------- audit
 
 
-def audit_frame(execution: Any) -> pd.DataFrame:
-    """One row per event of ``execution`` (or of a contract): ``seq`` (int64), ``type``, ``execution_id``,
-    ``graph``, ``node``, ``path``, ``status`` (text, empty for execution-level events), ``payload`` (JSON text)
-    and ``timestamp`` (UTC)."""
+def audit_frame(execution: Any) -> IgniterFrame:
+    """One row per event of ``execution`` (or of a contract), in ``seq`` order: ``seq`` (int64), ``type``,
+    ``execution_id``, ``graph``, ``node``, ``path`` (text, ``<NA>`` for execution-level events), ``status``
+    (categorical), ``payload`` (JSON text) and ``timestamp`` (UTC, ms)."""
     import numpy as np
 
     execution = getattr(execution, "execution", execution)
@@ -93,20 +120,21 @@ def audit_frame(execution: Any) -> pd.DataFrame:
         "graph": [graph] * len(events),
         "node": list(node),
         "path": list(path),
-        "status": [None if s is None else str(s) for s in status],
+        "status": status,
         "payload": ["{}" if not p else _json(dict(p)) for p in payload],
         "timestamp": _utc(list(ts)),
     }
-    return _frame(columns, ("type", "execution_id", "graph", "node", "path", "status", "payload"))
+    return _frame(columns, ("type", "execution_id", "graph", "node", "path", "payload"), "audit")
 
 
 # ----------------------------------------------------------------------------------------------- states
 
 
-def states_frame(contract: Any) -> pd.DataFrame:
+def states_frame(contract: Any) -> IgniterFrame:
     """One row per runtime node, in declaration order, resolved or not (``status`` ``unresolved``, version 0):
-    ``node, path, kind, status, version, value`` (JSON text) ``, error_type, error, invalidated_by,
-    waiting_for`` (JSON list) ``, event, resolved_at`` (UTC) ``, source_location``. Resolves nothing."""
+    ``node, path, kind, status`` (categorical) ``, version, value`` (JSON text) ``, error_type, error,
+    invalidated_by, waiting_for`` (JSON list) ``, event, resolved_at`` (UTC, ms) ``, source_location``.
+    Resolves nothing."""
     import numpy as np
 
     from igniter_nb.diagnostics.states import display_value
@@ -133,8 +161,8 @@ def states_frame(contract: Any) -> pd.DataFrame:
     columns: dict[str, Any] = dict(rows)
     columns["version"] = np.array(rows["version"], dtype="int64")
     columns["resolved_at"] = _utc(rows["resolved_at"])
-    text = tuple(c for c in STATES_COLUMNS if c not in ("version", "resolved_at"))
-    return _frame(columns, text)
+    text = tuple(c for c in STATES_COLUMNS if c not in ("status", "version", "resolved_at"))
+    return _frame(columns, text, "states")
 
 
 # ----------------------------------------------------------------------------------------------- replay
@@ -259,216 +287,6 @@ def replay_diff(before: Mapping[str, ReplayState], after: Mapping[str, ReplaySta
     return changed
 
 
-# ----------------------------------------------------------------------------------------------- stores
-#
-# Stored snapshots are the real ``igniter_nb.snapshot/1`` format (``runtime/snapshot.py``): node states keep the
-# status, ``waiting_for`` (the nodes that originate the wait) and a codec-encoded value, which for a pending or
-# waiting node is ``{"__ig__": "deferred", "value": {token, payload, source_node, event?, collection?}}``;
-# collection items keep their own ``deferred``; a workflow's record is ``snapshot["workflow"]``
-# (``status, correlation, started_at, updated_at, deadlines, signals``).
-
-
-def _decoded(value: Any) -> Any:
-    """``codec.decode(value)``, or ``value`` itself when it cannot be decoded outside a restore (child results)."""
-    from igniter_nb.runtime import codec
-
-    try:
-        return codec.decode(value)
-    except Exception:
-        return value
-
-
-def _deferred_of(value: Any) -> dict[str, Any] | None:
-    """The deferred record of a stored state value: ``token, payload, source_node, event`` (or ``None``)."""
-    if isinstance(value, Mapping) and value.get("__ig__") == "deferred" and isinstance(value.get("value"), Mapping):
-        data = dict(value["value"])
-    else:
-        decoded = _decoded(value)
-        to_dict = getattr(decoded, "to_dict", None)
-        if callable(to_dict) and hasattr(decoded, "token"):
-            data = dict(to_dict())
-        elif isinstance(value, Mapping) and "token" in value:  # a plain (uncoded) record
-            data = dict(value)
-        else:
-            return None
-    return data if data.get("token") is not None else None
-
-
-class _Wait(NamedTuple):
-    node: str
-    status: str
-    kind: str  # "event" | "token"
-    event: str | None
-    token: str | None
-    item: str | None
-    payload: Any
-    since: float | None
-
-
-def _origin_waits(snapshot: Mapping[str, Any]) -> list[_Wait]:
-    """The waits a stored snapshot is blocked on, one per node that *originates* a wait (a node listed in its
-    own ``waiting_for``: an executor that deferred, an await node, or a composition/branch/collection whose
-    child waits) — dependents blocked through them are left out. A collection gives one wait per unfinished
-    item (its own token). Sorted by node name."""
-    states = snapshot.get("states")
-    if not isinstance(states, Mapping):
-        return []
-    collections = snapshot.get("collections") if isinstance(snapshot.get("collections"), Mapping) else {}
-    found: list[_Wait] = []
-    for name in sorted(states):
-        st = states[name]
-        if not isinstance(st, Mapping) or str(st.get("status")) not in ("pending", "waiting"):
-            continue
-        waiting_for = st.get("waiting_for") or ()
-        deferred = _deferred_of(st.get("value"))
-        if name not in waiting_for and (deferred is None or deferred.get("source_node") != name):
-            continue  # a dependent: it waits through another node
-        since = st.get("resolved_at") if isinstance(st.get("resolved_at"), int | float) else None
-        items = (collections or {}).get(name, {}).get("items") if isinstance((collections or {}).get(name), Mapping) else None
-        unfinished = [i for i in items or () if isinstance(i, Mapping) and i.get("status") in ("pending", "waiting")]
-        if unfinished:
-            for item in unfinished:
-                d = dict(item.get("deferred") or {})
-                found.append(_Wait(str(name), str(item["status"]), "event" if d.get("event") else "token",
-                                   d.get("event"), _text(d.get("token")), _text(_decoded(item.get("key"))),
-                                   d.get("payload"), since))
-            continue
-        d = deferred or {}
-        found.append(_Wait(str(name), str(st["status"]), "event" if d.get("event") else "token", d.get("event"),
-                           _text(d.get("token")), None, d.get("payload"), since))
-    return found
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _workflow(snapshot: Mapping[str, Any]) -> dict[str, Any]:
-    wf = snapshot.get("workflow")
-    return dict(wf) if isinstance(wf, Mapping) else {}
-
-
-def _iso_seconds(text: Any) -> float | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
-
-
-def _started_at(snapshot: Mapping[str, Any], fallback: float) -> float:
-    """When the execution began: the workflow's ``started_at``, else its first event's time, else ``fallback``."""
-    started = _iso_seconds(_workflow(snapshot).get("started_at"))
-    if started is not None:
-        return started
-    events = snapshot.get("events")
-    if isinstance(events, list) and events and isinstance(events[0], Mapping):
-        ts = events[0].get("timestamp")
-        if isinstance(ts, int | float):
-            return float(ts)
-    return fallback
-
-
-def _waiting_on(snapshot: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """``[{node, event}]`` of a stored snapshot: the workflow's own list when saved, else the nodes whose wait
-    for an external event it originates (each node once)."""
-    workflow = _workflow(snapshot)
-    if isinstance(workflow.get("waiting_on"), list):
-        return [dict(w) for w in workflow["waiting_on"] if isinstance(w, Mapping)]
-    found: list[dict[str, Any]] = []
-    for wait in _origin_waits(snapshot):
-        entry = {"node": wait.node, "event": wait.event}
-        if wait.kind == "event" and entry not in found:
-            found.append(entry)
-    return found
-
-
-def _records(store: Any, graph: str | None) -> list[Any]:
-    return sorted(store.list(graph=graph), key=lambda r: (str(r.graph), str(r.execution_id)))
-
-
-def store_frame(store: Any, graph: str | None = None, *, now: dt.datetime | None = None) -> pd.DataFrame:
-    """One row per stored execution or workflow (its latest version), sorted by graph and id:
-    ``execution_id, graph, status, version`` (int64) ``, correlation`` (JSON text) ``, waiting_on`` (JSON list
-    of ``{node, event}``) ``, started_at, updated_at`` (UTC) ``, age`` (timedelta from ``started_at`` to
-    ``now``), then one ``corr_<key>`` text column per correlation key found (sorted by key).
-
-    ``status`` is the store's (for a workflow: the workflow status); ``started_at`` is the workflow's start, or
-    the first event of a plain execution; ``updated_at`` is when the latest version was saved."""
-    import numpy as np
-    import pandas as pd
-
-    now = now or dt.datetime.now(dt.UTC)
-    if now.tzinfo is None:
-        raise ValueError("now= must be timezone-aware (e.g. datetime.now(datetime.UTC))")
-    records = _records(store, graph)
-    keys = sorted({str(k) for r in records for k in (r.correlation or {})})
-    rows: dict[str, list[Any]] = {c: [] for c in STORE_COLUMNS}
-    corr_cols: dict[str, list[Any]] = {f"corr_{k}": [] for k in keys}
-    for r in records:
-        snapshot = r.snapshot or {}
-        correlation = dict(r.correlation or {})
-        updated = r.updated_at.timestamp()
-        started = _started_at(snapshot, updated)
-        rows["execution_id"].append(r.execution_id)
-        rows["graph"].append(r.graph)
-        rows["status"].append(r.status)
-        rows["version"].append(r.version)
-        rows["correlation"].append(_json(correlation) if r.correlation is not None else None)
-        rows["waiting_on"].append(json.dumps(_waiting_on(snapshot), sort_keys=True))
-        rows["started_at"].append(started)
-        rows["updated_at"].append(updated)
-        rows["age"].append(now.timestamp() - started)
-        for k in keys:
-            v = correlation.get(k)
-            corr_cols[f"corr_{k}"].append(None if v is None else str(v))
-    columns: dict[str, Any] = dict(rows)
-    columns["version"] = np.array(rows["version"], dtype="int64")
-    columns["started_at"] = _utc(rows["started_at"])
-    columns["updated_at"] = _utc(rows["updated_at"])
-    columns["age"] = pd.to_timedelta(np.array(rows["age"], dtype="float64"), unit="s")
-    columns.update(corr_cols)
-    text = ("execution_id", "graph", "status", "correlation", "waiting_on", *corr_cols)
-    return _frame(columns, text)
-
-
-def tokens_frame(store: Any, graph: str | None = None) -> pd.DataFrame:
-    """Outstanding waits of active executions, one row per wait, sorted by graph, id and node:
-    ``execution_id, graph, status`` (the execution's) ``, node`` (the node that originates the wait: an
-    executor that deferred, an await node, or the composition/branch/collection node whose child waits)
-    ``, kind`` (``event`` or ``token``) ``, event, token, item`` (collection item key, one row per unfinished
-    item) ``, payload`` (JSON text) ``, since`` (UTC, when the node started waiting) ``, deadline`` (UTC, an
-    await timeout of a workflow) ``, correlation`` (JSON text) ``, updated_at`` (UTC)."""
-    from igniter_nb.stores.base import ACTIVE_STATUSES
-
-    rows: dict[str, list[Any]] = {c: [] for c in TOKENS_COLUMNS}
-    for r in _records(store, graph):
-        if r.status not in ACTIVE_STATUSES:
-            continue
-        snapshot = r.snapshot or {}
-        deadlines = _workflow(snapshot).get("deadlines") or {}
-        for wait in _origin_waits(snapshot):
-            rows["execution_id"].append(r.execution_id)
-            rows["graph"].append(r.graph)
-            rows["status"].append(r.status)
-            rows["node"].append(wait.node)
-            rows["kind"].append(wait.kind)
-            rows["event"].append(wait.event)
-            rows["token"].append(wait.token)
-            rows["item"].append(wait.item)
-            rows["payload"].append(_json(wait.payload if wait.payload is not None else {}))
-            rows["since"].append(wait.since)
-            rows["deadline"].append(_iso_seconds(deadlines.get(wait.node)) if isinstance(deadlines, Mapping) else None)
-            rows["correlation"].append(_json(dict(r.correlation)) if r.correlation is not None else None)
-            rows["updated_at"].append(r.updated_at.timestamp())
-    columns: dict[str, Any] = dict(rows)
-    for name in ("since", "deadline", "updated_at"):
-        columns[name] = _utc(rows[name])
-    return _frame(columns, tuple(c for c in TOKENS_COLUMNS if c not in ("since", "deadline", "updated_at")))
-
-
 # ----------------------------------------------------------------------------------------------- parquet
 
 
@@ -479,15 +297,28 @@ def to_parquet(frame: pd.DataFrame, path: str | PathLike[str]) -> str:
 
 
 def read_parquet(path: str | PathLike[str]) -> pd.DataFrame:
-    """Read a frame written by ``to_parquet`` (or any parquet file) with the same dtypes."""
+    """Read a frame written by ``to_parquet`` (or any parquet file) with the same dtypes; a file written from an
+    ``ig.nb`` frame comes back as an ``IgniterFrame`` (its kind travels in the file's pandas metadata), so
+    ``assert_frame_equal(read_parquet(to_parquet(frame, p)), frame)`` holds."""
     import pandas as pd
 
-    return pd.read_parquet(path, engine="pyarrow")
+    from igniter_nb.notebook.frame_html import as_igniter_frame
+
+    frame = pd.read_parquet(path, engine="pyarrow")
+    kind = frame.attrs.get("igniter_nb")
+    if not isinstance(kind, str):
+        return frame
+    status = frame["status"].dtype if "status" in frame.columns else None
+    if isinstance(status, pd.CategoricalDtype) and tuple(status.categories[:len(STATUS_CATEGORIES)]) != STATUS_CATEGORIES:
+        # a file without rows keeps no categories: rebuild the fixed list
+        frame["status"] = _status(frame["status"].tolist())
+    return as_igniter_frame(frame, kind)
 
 
 __all__ = [
     "AUDIT_COLUMNS",
     "STATES_COLUMNS",
+    "STATUS_CATEGORIES",
     "STORE_COLUMNS",
     "TOKENS_COLUMNS",
     "ReplayLog",
@@ -498,6 +329,14 @@ __all__ = [
     "replay",
     "replay_diff",
     "states_frame",
-    "store_frame",
     "to_parquet",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The store frames live in ``store_frames.py``; kept importable from here.
+    if name in ("store_frame", "tokens_frame"):
+        from igniter_nb.notebook import store_frames
+
+        return getattr(store_frames, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

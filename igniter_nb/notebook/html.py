@@ -5,12 +5,14 @@ Inline styles only (notebook front ends drop ``<style>`` blocks of untrusted out
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
 from igniter_nb.diagnostics.dot import STATE_FILLS
+from igniter_nb.diagnostics.geometry import FIT_STYLE
 
 _EXTRA_FILLS = {"partial_failure": "#fca5a5", "cancelled": "#e5e7eb", "timed_out": "#fca5a5", "ready": "#dbeafe",
                 "missing": "#fca5a5"}
@@ -95,8 +97,24 @@ def pre(text: str) -> str:
     return f'<pre style="font-size:12px;margin:4px 0">{escape(text)}</pre>'
 
 
+def picture(svg: str, alt: str, *, full: bool = False) -> str:
+    """``svg`` as an ``<img>`` with a ``data:`` URI: the HTML form of a graph picture.
+
+    Front ends that prefer HTML (JupyterLab, the classic notebook, VS Code, ``nbconvert --to html``) show this
+    instead of the ``image/svg+xml`` part. An ``<img>`` is what fits everywhere: static HTML exports embed SVG
+    outputs as an ``<img>`` with no width rule (a wide graph overflows the page), while every front end scales
+    an ``<img>`` of an HTML output to the output width; it needs no script and no network, and survives the HTML
+    sanitizer of an untrusted notebook (an inline ``<svg>`` would not). ``full`` keeps the natural size and lets
+    the output scroll sideways instead."""
+    src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    if full:
+        return (f'<div style="overflow-x:auto"><img class="jp-mod-unconfined" src="{src}" alt="{escape(alt)}" '
+                'style="max-width:none"></div>')
+    return f'<img src="{src}" alt="{escape(alt)}" style="{FIT_STYLE}">'
+
+
 def details(summary: str, body: str) -> str:
     return f"<details><summary>{escape(summary)}</summary>{body}</details>"
 
 
-__all__ = ["badge", "details", "heading", "mapping_table", "pre", "short", "table"]
+__all__ = ["badge", "details", "heading", "mapping_table", "picture", "pre", "short", "table"]

@@ -1,9 +1,10 @@
 """A pure-Python layered layout for graph views, used when Graphviz ``dot`` is not installed.
 
 Left to right or top to bottom (``igniter_nb.diagnostics.geometry.choose_direction``), like the ``dot``
-rendering: layers by longest path, long edges split into one dummy slot per layer they cross, order within a
-layer by barycentric sweeps (fewer crossings), scopes as bands that never overlap, each node as near as its
-band allows to its predecessors.
+rendering: layers by longest path, long edges split into one dummy slot per layer they cross (the long edges of
+one tail share their slots while they run together, like dot's ``concentrate``), order within a layer by
+barycentric sweeps (fewer crossings), scopes as bands that never overlap, each node as near as its band allows
+to its predecessors.
 
 Edges never pass through a node box they do not start or end at. Each layer is a *column* (a row when top to
 bottom) and the space between columns holds no node, so an edge runs straight along the layer axis inside a
@@ -12,6 +13,8 @@ column only at its own slot — its end node's port, or a dummy slot reserved fo
 collapsed scopes) run in the gaps beside their ends and along a lane outside the drawing.
 
 Pure computation: no subprocess, no network, deterministic output (sorted inputs, fixed number formatting).
+The hot loops (ordering, packing, routing) work on item objects and indices rather than name lookups: a
+300-node graph drawn in full has thousands of slots (B7: its repr within 0.3 s).
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from igniter_nb.diagnostics.geometry import (
     node_size,
     text_width,
 )
-from igniter_nb.diagnostics.view import GraphView, ViewNode
-from igniter_nb.notebook.shapes import Box, Point, crossing
+from igniter_nb.diagnostics.view import FONT_SIZE, GraphView, ViewNode
+from igniter_nb.notebook.shapes import Box, Point, crossing, outline
 
 BAND_PAD = 10.0
 BAND_LABEL = 16.0
@@ -37,6 +40,9 @@ SLOT = 4.0  # cross size of a dummy slot (an edge passing through a layer)
 SLOT_GAP = 6.0
 LANE_GAP = 18.0
 LANE_STEP = 8.0
+SIDE_PORT = 0.85  # where across its side a backward edge attaches (forward ports stay within 0.2–0.8)
+LABEL_FONT = 10  # edge labels
+LABEL_PAD = 8.0
 LEGEND_MIN_WRAP = 420.0
 SWEEPS = 4
 
@@ -45,40 +51,52 @@ Segment = tuple[str, tuple[Point, ...]]  # ("L", (end,)) or ("C", (c1, c2, end))
 
 @dataclass(slots=True)
 class Route:
-    """An edge's path: a start point and segments (``L`` straight, ``C`` cubic), with a label anchor."""
+    """An edge's path: a start point and segments (``L`` straight, ``C`` cubic), with a label anchor; all of
+    it drawn ``dy`` lower (the title and legend sit above the drawing)."""
 
     start: Point
     segments: list[Segment]
-    label_at: Point
+    anchor: Point
+    dy: float = 0.0
+
+    @property
+    def label_at(self) -> Point:
+        return (self.anchor[0], self.anchor[1] + self.dy)
 
     def shift(self, dy: float) -> None:
         """Move the route down by ``dy``."""
-        self.start = (self.start[0], self.start[1] + dy)
-        self.segments = [(kind, tuple((x, y + dy) for x, y in pts)) for kind, pts in self.segments]
-        self.label_at = (self.label_at[0], self.label_at[1] + dy)
+        self.dy += dy
 
     def path(self) -> str:
         from igniter_nb.notebook.shapes import num
 
-        parts = [f"M{num(self.start[0])},{num(self.start[1])}"]
+        dy = self.dy
+        parts = [f"M{num(self.start[0])},{num(self.start[1] + dy)}"]
         for kind, pts in self.segments:
-            parts.append(kind + " ".join(f"{num(x)},{num(y)}" for x, y in pts))
+            if kind == "L":
+                x, y = pts[0]
+                parts.append(f"L{num(x)},{num(y + dy)}")
+            else:
+                (x1, y1), (x2, y2), (x3, y3) = pts
+                parts.append(f"C{num(x1)},{num(y1 + dy)} {num(x2)},{num(y2 + dy)} {num(x3)},{num(y3 + dy)}")
         return " ".join(parts)
 
     def polyline(self, steps: int = 12) -> list[Point]:
         """The path as points (curves sampled), for geometric checks."""
-        out = [self.start]
+        dy = self.dy
         here = self.start
+        out = [(here[0], here[1] + dy)]
         for kind, pts in self.segments:
             if kind == "L":
-                out.append(pts[0])
+                out.append((pts[0][0], pts[0][1] + dy))
             else:
                 (c1, c2, end) = pts
                 for k in range(1, steps + 1):
                     t = k / steps
                     u = 1 - t
                     out.append((u ** 3 * here[0] + 3 * u * u * t * c1[0] + 3 * u * t * t * c2[0] + t ** 3 * end[0],
-                                u ** 3 * here[1] + 3 * u * u * t * c1[1] + 3 * u * t * t * c2[1] + t ** 3 * end[1]))
+                                u ** 3 * here[1] + 3 * u * u * t * c1[1] + 3 * u * t * t * c2[1] + t ** 3 * end[1]
+                                + dy))
             here = pts[-1]
         return out
 
@@ -91,7 +109,6 @@ class Layout:
     clusters: dict[tuple[str, ...], Box]
     width: float
     height: float
-    title_height: float
     layers: dict[str, int] = field(default_factory=dict)
     routes: dict[tuple[str, str], Route] = field(default_factory=dict)
     direction: str = "LR"
@@ -101,38 +118,45 @@ class Layout:
 # ----------------------------------------------------------------------------------------------- ordering
 
 
-def _order(ids: list[str], layer: dict[str, int], links: list[tuple[str, str]]) -> dict[str, float]:
-    """Barycentric crossing reduction; returns each node's normalised position (0..1) within its layer."""
-    by_layer: dict[int, list[str]] = {}
-    for i in ids:
-        by_layer.setdefault(layer[i], []).append(i)
-    preds: dict[str, list[str]] = {i: [] for i in ids}
-    succs: dict[str, list[str]] = {i: [] for i in ids}
+def _order(items: list[_Item], links: list[tuple[_Item, _Item]]) -> list[float]:
+    """Barycentric crossing reduction; returns each item's normalised position (0..1) within its layer, by
+    ``_Item.index``. Works on indices: a 300-node graph has thousands of slots, swept several times."""
+    n = len(items)
+    preds: list[list[int]] = [[] for _ in range(n)]
+    succs: list[list[int]] = [[] for _ in range(n)]
     for tail, head in links:
-        preds[head].append(tail)
-        succs[tail].append(head)
-    pos: dict[str, float] = {}
-
-    def number(level: int) -> None:
-        members = by_layer[level]
-        for k, n in enumerate(members):
-            pos[n] = (k + 0.5) / len(members)
-
+        preds[head.index].append(tail.index)
+        succs[tail.index].append(head.index)
+    by_layer: dict[int, list[int]] = {}
+    for it in items:
+        by_layer.setdefault(it.layer, []).append(it.index)
     levels = sorted(by_layer)
-    for level in levels:
-        number(level)
+    pos = [0.0] * n
+    key = [0.0] * n
 
-    def sweep(sequence: list[int], neighbours: dict[str, list[str]]) -> None:
+    def number(members: list[int]) -> None:
+        count = len(members)
+        for k, i in enumerate(members):
+            pos[i] = (k + 0.5) / count
+
+    for level in levels:
+        number(by_layer[level])
+
+    def sweep(sequence: list[int], neighbours: list[list[int]]) -> None:
         for level in sequence:
             members = by_layer[level]
-            keys = {}
-            for n in members:
-                near = neighbours[n]
-                keys[n] = sum(pos[m] for m in near) / len(near) if near else pos[n]
-            members.sort(key=lambda n: keys[n])
-            number(level)
+            for i in members:
+                near = neighbours[i]
+                if len(near) == 1:
+                    key[i] = pos[near[0]]
+                elif near:
+                    key[i] = sum([pos[m] for m in near]) / len(near)
+                else:
+                    key[i] = pos[i]
+            members.sort(key=key.__getitem__)
+            number(members)
 
-    for _ in range(SWEEPS if len(ids) <= 2000 else 2):  # a very long or dense graph: fewer, costly sweeps
+    for _ in range(SWEEPS if n <= 2000 else 2):  # a very long or dense graph: fewer, costly sweeps
         sweep(levels[1:], preds)
         sweep(levels[-2::-1], succs)
     return pos
@@ -153,6 +177,9 @@ class _Item:
     dummy: bool = False
     main: float = 0.0
     cross: float = 0.0
+    index: int = 0  # in the item list (the ordering works on indices)
+    preds: list[_Item] = field(default_factory=list)  # the items of the layer before linked to this one
+    placed: bool = False
 
     @property
     def centre(self) -> float:
@@ -172,56 +199,86 @@ def layout(view: GraphView, *, direction: str | None = None) -> Layout:
         w, h = node_size(n)
         items[n.id] = _Item(n.id, layer[n.id], n.scope, h if across else w, w if across else h)
 
-    # long edges become chains through one dummy slot per layer they cross
-    chains: dict[tuple[str, str], list[str]] = {}
-    links: list[tuple[str, str]] = []
+    # long edges become chains through one dummy slot per layer they cross; the edges of one tail share their
+    # slots as far as they run together (one trunk that branches, as dot's "concentrate" draws it: fewer lines
+    # to read, and far fewer slots to place in a big graph)
+    chains: dict[tuple[str, str], list[_Item]] = {}
+    trunks: dict[tuple[str, tuple[str, ...]], list[_Item]] = {}  # a tail's slots in one scope, layer by layer
+    links: list[tuple[_Item, _Item]] = []
     for e in forward:
-        lt, lh = layer[e.tail], layer[e.head]
-        if lh <= lt:
+        tail, head = items[e.tail], items[e.head]
+        if head.layer <= tail.layer:
             continue
-        chain = [e.tail]
-        scope = _common(nodes[e.tail].scope, nodes[e.head].scope)  # the passage runs in the scope of both ends
-        for lv in range(lt + 1, lh):
-            did = f"{e.tail}\x00{e.head}\x00{lv}"
-            items[did] = _Item(did, lv, scope, 0.0, SLOT, dummy=True)
-            chain.append(did)
-        chain.append(e.head)
+        span = head.layer - tail.layer - 1
+        if span:
+            scope = _common(tail.scope, head.scope)  # the passage runs in the scope of both ends
+            trunk = trunks.setdefault((e.tail, scope), [])
+            while len(trunk) < span:  # new slots, each linked once to the one before
+                did = f"\x00{len(items)}"
+                slot = items[did] = _Item(did, tail.layer + 1 + len(trunk), scope, 0.0, SLOT, dummy=True)
+                before = trunk[-1] if trunk else tail
+                links.append((before, slot))
+                slot.preds.append(before)
+                trunk.append(slot)
+            chain = [tail, *trunk[:span], head]
+        else:
+            chain = [tail, head]
+        links.append((chain[-2], head))
+        head.preds.append(chain[-2])
         chains[(e.tail, e.head)] = chain
-        links.extend(itertools.pairwise(chain))
-    all_ids = list(items)
-    pos = _order(all_ids, {i: items[i].layer for i in all_ids}, links)
+    every = list(items.values())
+    for k, it in enumerate(every):
+        it.index = k
+    pos = _order(every, links)
 
     # main axis: one column per layer, as deep as its deepest node
-    n_layers = max((it.layer for it in items.values()), default=-1) + 1
+    n_layers = max((it.layer for it in every), default=-1) + 1
     depth = max((len(s) for s in view.clusters), default=0)
     col_size = [0.0] * n_layers
-    for it in items.values():
-        col_size[it.layer] = max(col_size[it.layer], it.main_size)
-    gap = LAYER_GAP[direction]
+    for it in every:
+        if it.main_size > col_size[it.layer]:
+            col_size[it.layer] = it.main_size
+    # the gap before each column: wide enough, left to right, for the labels of the edges entering it
+    gaps = [LAYER_GAP[direction]] * n_layers
+    if not across:
+        for e in forward:
+            if e.label and (e.tail, e.head) in chains:
+                lv = items[e.head].layer
+                gaps[lv] = max(gaps[lv], text_width(e.label) * LABEL_FONT / FONT_SIZE + 2 * LABEL_PAD)
     main_start = MARGIN + depth * BAND_PAD + (depth * BAND_LABEL if across else 0.0)
     col_at: list[float] = []
     m = main_start
-    for size in col_size:
+    for lv, size in enumerate(col_size):
+        m += gaps[lv] if lv else 0.0
         col_at.append(m)
-        m += size + gap
-    for it in items.values():
+        m += size
+    for it in every:
         it.main = col_at[it.layer] + (col_size[it.layer] - it.main_size) / 2
 
-    clusters = _place_cross(view, items, pos, links, direction, MARGIN)
-    routes = _routes(view, nodes, items, chains, col_at, col_size, direction)
+    clusters = _place_cross(view, every, pos, direction, MARGIN)
+    routes = _routes(view, nodes, items, chains, col_at, col_size, gaps, direction)
 
     boxes = {i: _to_box(items[i], across) for i in ids}
     cluster_boxes = {s: (Box(b.y, b.x, b.h, b.w) if across else b) for s, b in clusters.items()}
     right = max([b.x + b.w for b in (*boxes.values(), *cluster_boxes.values())] or [0.0])
     bottom = max([b.y + b.h for b in (*boxes.values(), *cluster_boxes.values())] or [0.0])
-    for r in routes.values():  # a curve stays inside the hull of its points
-        for _, pts in r.segments:
-            for x, y in pts:
-                right, bottom = max(right, x), max(bottom, y)
+    # a forward route runs between its ends' boxes and through its slots' centres (a curve stays inside the
+    # hull of its points); a backward route runs along a lane outside
+    for it in every:
+        if it.dummy:
+            if across:
+                right = max(right, it.cross + it.cross_size / 2)
+            else:
+                bottom = max(bottom, it.cross + it.cross_size / 2)
+    for key, r in routes.items():
+        if key not in chains:
+            for _, pts in r.segments:
+                for x, y in pts:
+                    right, bottom = max(right, x), max(bottom, y)
     for e in view.edges:  # labels are centred on their anchor
         if e.label and (e.tail, e.head) in routes:
             lx, ly = routes[(e.tail, e.head)].label_at
-            right = max(right, lx + text_width(e.label) * 10 / 12 / 2 + 4)
+            right = max(right, lx + text_width(e.label) * LABEL_FONT / FONT_SIZE / 2 + 4)
             bottom = max(bottom, ly + 4)
     # the title and legend go on top: wrap the legend to the drawing's width, then move the drawing down
     wrap = max(right + MARGIN, LEGEND_MIN_WRAP)
@@ -231,7 +288,7 @@ def layout(view: GraphView, *, direction: str | None = None) -> Layout:
     for r in routes.values():
         r.shift(title_h)
     width = max(right + MARGIN, title_width(view) + 2 * MARGIN, legend_width(view, wrap) + 2 * MARGIN)
-    return Layout(boxes, cluster_boxes, round(width, 1), round(bottom + title_h + MARGIN, 1), title_h, layer,
+    return Layout(boxes, cluster_boxes, round(width, 1), round(bottom + title_h + MARGIN, 1), layer,
                   routes, direction, wrap)
 
 
@@ -264,33 +321,27 @@ def title_width(view: GraphView) -> float:
     return max((text_width(t) * (1.25 if k == 0 else 1.05) for k, t in enumerate(view.title)), default=0.0)
 
 
-def _place_cross(view: GraphView, items: dict[str, _Item], pos: dict[str, float], links: list[tuple[str, str]],
-                 direction: str, start: float) -> dict[tuple[str, ...], Box]:
+def _place_cross(view: GraphView, items: list[_Item], pos: list[float], direction: str,
+                 start: float) -> dict[tuple[str, ...], Box]:
     """Cross-axis positions: scope bands stacked, inside a band its own nodes first, then its child bands.
     Returns the bands in (main, cross) form: ``Box(main, cross, main size, cross size)``."""
     across = direction == "TB"
     children: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
     for scope in view.clusters:
         children.setdefault(scope[:-1], []).append(scope)
-    members: dict[tuple[str, ...], list[str]] = {}
-    for i, it in items.items():
-        members.setdefault(it.scope, []).append(i)
-    preds: dict[str, list[str]] = {}
-    for tail, head in links:
-        preds.setdefault(head, []).append(tail)
-
+    members: dict[tuple[str, ...], list[_Item]] = {}
     within: dict[tuple[str, ...], list[_Item]] = {}  # every item in a scope or below it
-    for it in items.values():
+    for it in items:
+        members.setdefault(it.scope, []).append(it)
         for k in range(1, len(it.scope) + 1):
             within.setdefault(it.scope[:k], []).append(it)
 
     def mean_pos(scope: tuple[str, ...]) -> float:
-        found = [pos[it.id] for it in within.get(scope, ()) if not it.dummy]
+        found = [pos[it.index] for it in within.get(scope, ()) if not it.dummy]
         return sum(found) / len(found) if found else 0.0
 
     for kids in children.values():
         kids.sort(key=lambda s: (mean_pos(s), s))
-    placed: set[str] = set()
     bands: dict[tuple[str, ...], Box] = {}
     gap = NODE_GAP[direction]
 
@@ -299,13 +350,12 @@ def _place_cross(view: GraphView, items: dict[str, _Item], pos: dict[str, float]
         c = top
         own = members.get(scope, [])
         if own:
-            per_layer: dict[int, list[str]] = {}
-            for i in own:
-                per_layer.setdefault(items[i].layer, []).append(i)
-            size = max(_column_size([items[i] for i in col], gap) for col in per_layer.values())
+            per_layer: dict[int, list[_Item]] = {}
+            for it in own:
+                per_layer.setdefault(it.layer, []).append(it)
+            size = max(_column_size(col, gap) for col in per_layer.values())
             for level in sorted(per_layer):
-                col = sorted(per_layer[level], key=lambda i: pos[i])
-                _pack([items[i] for i in col], c, c + size, gap, items, preds, placed)
+                _pack(sorted(per_layer[level], key=lambda it: pos[it.index]), c, c + size, gap)
             c += size + gap
         first = c
         far = c
@@ -339,85 +389,96 @@ def _place_cross(view: GraphView, items: dict[str, _Item], pos: dict[str, float]
 
 def _column_size(col: list[_Item], gap: float) -> float:
     total = sum(it.cross_size for it in col)
-    return total + sum(_gap(a, b, gap) for a, b in itertools.pairwise(col))
+    return total + sum(SLOT_GAP if a.dummy or b.dummy else gap for a, b in itertools.pairwise(col))
 
 
-def _gap(a: _Item, b: _Item, gap: float) -> float:
-    return SLOT_GAP if a.dummy or b.dummy else gap
-
-
-def _pack(col: list[_Item], top: float, bottom: float, gap: float, items: dict[str, _Item],
-          preds: dict[str, list[str]], placed: set[str]) -> None:
+def _pack(col: list[_Item], top: float, bottom: float, gap: float) -> None:
     """Stack ``col`` between ``top`` and ``bottom`` in order, each as near as possible to its predecessors."""
-    want: list[float] = []
-    for it in col:
-        near = [items[p].centre for p in preds.get(it.id, ()) if p in placed]
-        want.append(sum(near) / len(near) - it.cross_size / 2 if near else top)
     at: list[float] = []
     cursor = top
-    for k, (it, w) in enumerate(zip(col, want, strict=True)):
-        if k:
-            cursor += _gap(col[k - 1], it, gap)
-        c = max(w, cursor)
+    previous: _Item | None = None
+    for it in col:
+        preds = it.preds
+        if len(preds) == 1:  # a slot, or a node read by one other: the common case, without a list
+            p = preds[0]
+            want = p.cross + p.cross_size / 2 - it.cross_size / 2 if p.placed else top
+        else:
+            near = [p.cross + p.cross_size / 2 for p in preds if p.placed]
+            want = sum(near) / len(near) - it.cross_size / 2 if near else top
+        if previous is not None:
+            cursor += SLOT_GAP if previous.dummy or it.dummy else gap
+        c = want if want > cursor else cursor
         at.append(c)
         cursor = c + it.cross_size
+        previous = it
     limit = bottom
     for k in range(len(col) - 1, -1, -1):
-        at[k] = min(at[k], limit - col[k].cross_size)
+        it = col[k]
+        if limit - it.cross_size < at[k]:
+            at[k] = limit - it.cross_size
         if k:
-            limit = at[k] - _gap(col[k - 1], col[k], gap)
+            limit = at[k] - (SLOT_GAP if col[k - 1].dummy or it.dummy else gap)
     for k, it in enumerate(col):
-        it.cross = round(max(at[k], top), 1)
-        placed.add(it.id)
-
-
-# ----------------------------------------------------------------------------------------------- routing
+        it.cross = round(at[k] if at[k] > top else top, 1)
+        it.placed = True
 
 
 def _routes(view: GraphView, nodes: dict[str, ViewNode], items: dict[str, _Item],
-            chains: dict[tuple[str, str], list[str]], col_at: list[float], col_size: list[float],
-            direction: str) -> dict[tuple[str, str], Route]:
+            chains: dict[tuple[str, str], list[_Item]], col_at: list[float], col_size: list[float],
+            gaps: list[float], direction: str) -> dict[tuple[str, str], Route]:
     across = direction == "TB"
-    gap = LAYER_GAP[direction]
+    col_end = [at + size for at, size in zip(col_at, col_size, strict=True)]
+    # the middle of the gap before / after each column (where a backward edge turns)
+    before = [col_at[lv] - gaps[lv] / 2 for lv in range(len(col_at))]
+    after = [*before[1:], col_end[-1] + gaps[0] / 2] if col_at else []
 
     def xy(main: float, cross: float) -> Point:
         return (cross, main) if across else (main, cross)
 
-    def col_end(lv: int) -> float:
-        return col_at[lv] + col_size[lv]
+    # ports: the edges leaving (entering) a node spread along its side, ordered by where they go (come from);
+    # edges that share their first slot (one trunk) leave through one port
+    outs: dict[str, dict[str, float]] = {}
+    ins: dict[str, dict[str, float]] = {}
+    for chain in chains.values():
+        outs.setdefault(chain[0].id, {})[chain[1].id] = chain[1].centre
+        ins.setdefault(chain[-1].id, {})[chain[-2].id] = chain[-2].centre
+    exit_at = {(node, nxt): c for node, found in outs.items() for nxt, c in _ports(items[node], found)}
+    entry_at = {(node, prev): c for node, found in ins.items() for prev, c in _ports(items[node], found)}
 
-    # ports: the edges leaving (entering) a node spread along its side, ordered by where they go (come from)
-    outs: dict[str, list[tuple[float, tuple[str, str]]]] = {}
-    ins: dict[str, list[tuple[float, tuple[str, str]]]] = {}
-    for key, chain in chains.items():
-        outs.setdefault(chain[0], []).append((items[chain[1]].centre, key))
-        ins.setdefault(chain[-1], []).append((items[chain[-2]].centre, key))
-    port_out = {key: c for node, found in outs.items() for key, c in _ports(items[node], found)}
-    port_in = {key: c for node, found in ins.items() for key, c in _ports(items[node], found)}
+    outlines: dict[str, tuple[str, Box, list[Point]]] = {}
 
-    def boundary(node_id: str, cross: float, last: bool) -> float:
-        it = items[node_id]
-        return crossing(nodes[node_id].shape, _to_box(it, across), cross=cross, horizontal=not across, last=last)
+    def boundary(it: _Item, cross: float, last: bool) -> float:
+        found = outlines.get(it.id)
+        if found is None:
+            shape, box = nodes[it.id].shape, _to_box(it, across)
+            found = outlines[it.id] = (shape, box, outline(shape, box))
+        return crossing(found[0], found[1], cross=cross, horizontal=not across, last=last, pts=found[2])
 
+    # points are built as (main, cross) → (x, y) by ``at``; a run of slots level with each other is one segment
+    at = (lambda main, cross: (cross, main)) if across else (lambda main, cross: (main, cross))
     routes: dict[tuple[str, str], Route] = {}
     for key, chain in chains.items():
         tail, head = chain[0], chain[-1]
-        c = port_out[key]
-        start = xy(boundary(tail, c, True), c)
-        segments: list[Segment] = [("L", (xy(col_end(items[tail].layer), c),))]
+        c = exit_at[(tail.id, chain[1].id)]
+        start = at(boundary(tail, c, True), c)
+        m0 = col_end[tail.layer]
+        segments: list[Segment] = [("L", (at(m0, c),))]
         label_at = start
-        for k in range(1, len(chain)):
-            it = items[chain[k]]
-            nc = port_in[key] if k == len(chain) - 1 else it.centre
-            m0, m1 = col_end(items[chain[k - 1]].layer), col_at[it.layer]
+        last = len(chain) - 1
+        for k in range(1, last + 1):
+            it = chain[k]
+            nc = entry_at[(head.id, chain[-2].id)] if k == last else it.cross + it.cross_size / 2
+            m1 = col_at[it.layer]
             mid = (m0 + m1) / 2
-            segments.append(("C", (xy(mid, c), xy(mid, nc), xy(m1, nc))))
-            label_at = xy(mid, (c + nc) / 2)
-            if k == len(chain) - 1:
-                segments.append(("L", (xy(boundary(head, nc, False), nc),)))
+            m0 = boundary(head, nc, False) if k == last else col_end[it.layer]
+            if abs(nc - c) < 0.05:  # level with the slot before: the last segment runs on
+                segments[-1] = ("L", (at(m0, c),))
+                label_at = at(mid, c)
             else:
-                segments.append(("L", (xy(col_end(it.layer), nc),)))
-            c = nc
+                segments.append(("C", (at(mid, c), at(mid, nc), at(m1, nc))))
+                segments.append(("L", (at(m0, nc),)))
+                label_at = at(mid, (c + nc) / 2)
+                c = nc
         routes[key] = Route(start, segments, label_at)
 
     # backward edges (waits for, cycles): out of the tail into the gap, along a lane outside, into the head
@@ -429,35 +490,32 @@ def _routes(view: GraphView, nodes: dict[str, ViewNode], items: dict[str, _Item]
             continue
         t, h = items[e.tail], items[e.head]
         back = h.layer <= t.layer
-        tm = col_at[t.layer] - gap / 2 if back else col_end(t.layer) + gap / 2
-        hm = col_end(h.layer) + gap / 2 if back else col_at[h.layer] - gap / 2
+        tm = before[t.layer] if back else after[t.layer]
+        hm = after[h.layer] if back else before[h.layer]
         if back and h.layer == t.layer:
             hm = tm
         lc = far + lane * LANE_STEP
         lane += 1
-        start = xy(boundary(e.tail, t.centre, not back), t.centre)
-        end = xy(boundary(e.head, h.centre, back), h.centre)
-        segments = [("L", (xy(tm, t.centre),)), ("L", (xy(tm, lc),)), ("L", (xy(hm, lc),)),
-                    ("L", (xy(hm, h.centre),)), ("L", (end,))]
+        # attached off-centre, on the side of the lane: clear of the ports of the edges drawn forward
+        tc, hc = t.cross + t.cross_size * SIDE_PORT, h.cross + h.cross_size * SIDE_PORT
+        start = xy(boundary(t, tc, not back), tc)
+        end = xy(boundary(h, hc, back), hc)
+        segments = [("L", (xy(tm, tc),)), ("L", (xy(tm, lc),)), ("L", (xy(hm, lc),)),
+                    ("L", (xy(hm, hc),)), ("L", (end,))]
         routes[key] = Route(start, segments, xy((tm + hm) / 2, lc))
     return routes
 
 
-def _ports(it: _Item, found: list[tuple[float, tuple[str, str]]]) -> list[tuple[tuple[str, str], float]]:
-    found.sort(key=lambda f: (f[0], f[1]))
-    n = len(found)
-    if n == 1:
-        return [(found[0][1], it.centre)]
+def _ports(it: _Item, found: dict[str, float]) -> list[tuple[str, float]]:
+    """Where on ``it``'s side each neighbour's edge attaches: spread around its centre, in the neighbours'
+    order across the layer (so edges leaving one side do not cross each other there)."""
+    if len(found) == 1:
+        return [(next(iter(found)), it.centre)]
+    order = sorted(found, key=lambda other: (found[other], other))
+    n = len(order)
     span = min(it.cross_size * 0.6, (n - 1) * 10.0)
     first = it.centre - span / 2
-    return [(key, first + span * k / (n - 1)) for k, (_, key) in enumerate(found)]
+    return [(other, first + span * k / (n - 1)) for k, other in enumerate(order)]
 
 
-def layout_svg(view: GraphView, *, direction: str | None = None, fit: bool = True) -> str:
-    """The view as a standalone SVG document (UTF-8 text); see ``igniter_nb.notebook.picture``."""
-    from igniter_nb.notebook.picture import layout_svg as draw
-
-    return draw(view, direction=direction, fit=fit)
-
-
-__all__ = ["Box", "Layout", "Route", "layout", "layout_svg", "node_size"]
+__all__ = ["Box", "Layout", "Route", "layout", "node_size"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
-from igniter_nb.diagnostics.geometry import FIT_WIDTH, text_width
+from igniter_nb.diagnostics.geometry import FIT_STYLE, FIT_WIDTH, text_width
 from igniter_nb.diagnostics.view import EDGE_COLOR, FONT_SIZE, WAIT_EDGE_COLOR, GraphView, LegendItem, clean
 from igniter_nb.notebook.layout import MARGIN, Layout, layout
 from igniter_nb.notebook.shapes import label_offset, num, shape_svg
@@ -18,7 +18,6 @@ from igniter_nb.notebook.shapes import label_offset, num, shape_svg
 FONT_FAMILY = "Helvetica,Arial,sans-serif"
 LINE_H = 15
 CHIP_FONT = 10
-FIT_STYLE = "max-width:100%;height:auto"
 
 
 def _chip_width(item: LegendItem) -> float:
@@ -139,4 +138,4 @@ def draw(view: GraphView, lay: Layout, *, fit: bool = True) -> str:
     return "\n".join(out) + "\n"
 
 
-__all__ = ["FIT_STYLE", "draw", "layout_svg", "legend_rows"]
+__all__ = ["draw", "layout_svg", "legend_rows"]

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from igniter_nb.diagnostics.dot import COLLAPSE_ABOVE, GraphView, graph_view, view_to_dot
-from igniter_nb.diagnostics.geometry import choose_direction
+from igniter_nb.diagnostics.geometry import FIT_STYLE, choose_direction
 
 Engine = Literal["auto", "dot", "python"]
 Size = Literal["fit", "full"]
@@ -25,7 +25,6 @@ ENGINE_VARIABLE = "IGNITER_NB_RENDER"
 _COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
 _PROLOGUE = re.compile(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*", re.S)
 _ROOT_SIZE = re.compile(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
-FIT_STYLE = "max-width:100%;height:auto"
 
 
 def dot_available() -> bool:
@@ -93,4 +92,4 @@ def render_graph(
     return render_view(view, engine=engine, size=size)
 
 
-__all__ = ["FIT_STYLE", "Size", "clean_dot_svg", "dot_available", "render_graph", "render_view"]
+__all__ = ["Size", "clean_dot_svg", "dot_available", "render_graph", "render_view"]

@@ -1,7 +1,8 @@
 """Rich notebook output: the ``_repr_mimebundle_`` of every igniter_nb object lands here.
 
 Every bundle has ``text/plain``; graphs and contract instances add ``image/svg+xml`` (rendered with ``dot`` or
-the pure-Python layout), the tabular objects add ``text/html``. A repr never raises: if a rich part fails the
+the pure-Python layout) and the same picture as ``text/html`` (an ``<img>``: see ``html.picture``, it is what
+fits the output in every front end and static export), the tabular objects add ``text/html``. A repr never raises: if a rich part fails the
 bundle still carries the text. Output is deterministic — nothing random is added here; execution ids and
 timestamps that belong to the data are masked in CI by ``nbval_sanitize.cfg``.
 """
@@ -48,10 +49,12 @@ def graph_text(graph: Any) -> str:
     return _safe(graph.to_text, _safe(listing, repr(graph)))
 
 
-def _picture(bundle: dict[str, Any], draw: Any) -> dict[str, Any]:
-    """Add the SVG (or, if drawing fails, a note saying why) to ``bundle``."""
+def _picture(bundle: dict[str, Any], draw: Any, alt: str, size: Size = "fit") -> dict[str, Any]:
+    """Add the SVG and its HTML form (``html.picture``), or, if drawing fails, a note saying why."""
     try:
-        bundle["image/svg+xml"] = draw()
+        svg = draw()
+        bundle["image/svg+xml"] = svg
+        bundle["text/html"] = h.picture(svg, alt, full=size == "full")
     except Exception as exc:  # never lose the text because a picture failed
         bundle["text/html"] = h.pre(f"(graph picture unavailable: {type(exc).__name__}: {exc})")
     return bundle
@@ -81,7 +84,8 @@ def graph_mimebundle(graph: Any, *, expand: bool | Iterable[str] | None = None, 
     """``text/plain`` (the graph as text) and ``image/svg+xml`` (kinds as shapes and colours)."""
     bundle: dict[str, Any] = {"text/plain": graph_text(graph)}
     return _picture(bundle, lambda: render_graph(graph, expand=expand, engine=engine, direction=direction,
-                                                 legend=legend, size=size))
+                                                 legend=legend, size=size),
+                    f"graph {getattr(graph, 'name', '')}", size)
 
 
 def view_status(execution: Any) -> str:
@@ -127,7 +131,8 @@ def contract_mimebundle(contract: Any, *, expand: bool | Iterable[str] | None = 
     ex = contract.execution
     bundle: dict[str, Any] = {"text/plain": _safe(lambda: contract_text(contract), repr(contract))}
     return _picture(bundle, lambda: render_graph(ex.graph, states=ex, status=view_status(ex), expand=expand,
-                                                 engine=engine, direction=direction, legend=legend, size=size))
+                                                 engine=engine, direction=direction, legend=legend, size=size),
+                    f"graph {type(contract).__name__}", size)
 
 
 # ----------------------------------------------------------------------------------------------- results

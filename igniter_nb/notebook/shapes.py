@@ -7,6 +7,7 @@ on the shape's border, not on its bounding box.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -31,12 +32,14 @@ class Box:
         return self.y + self.h / 2
 
 
+@functools.lru_cache(maxsize=8192)  # a drawing repeats few coordinates (columns, ports): 29k calls, 1.7k values
 def num(v: float) -> str:
     """A coordinate with one decimal and no trailing ``.0`` (stable text for deterministic SVG)."""
     text = f"{v:.1f}"
-    if text == "-0.0":
-        return "0"
-    return text[:-2] if text.endswith(".0") else text
+    if text[-1] == "0":  # "12.0" → "12", "-0.0" → "0"
+        text = text[:-2]
+        return "0" if text == "-0" else text
+    return text
 
 
 def points(pts: list[Point]) -> str:
@@ -46,16 +49,21 @@ def points(pts: list[Point]) -> str:
 def _polygon(shape: str, b: Box) -> list[Point] | None:
     x, y, w, h = b.x, b.y, b.w, b.h
     r, s = x + w, y + h
-    table: dict[str, list[Point]] = {
-        "parallelogram": [(x + SLANT, y), (r, y), (r - SLANT, s), (x, s)],
-        "cds": [(x, y), (r - 12, y), (r, y + h / 2), (r - 12, s), (x, s)],
-        "hexagon": [(x + 11, y), (r - 11, y), (r, y + h / 2), (r - 11, s), (x + 11, s), (x, y + h / 2)],
-        "octagon": [(x + 7, y), (r - 7, y), (r, y + 7), (r, s - 7), (r - 7, s), (x + 7, s), (x, s - 7), (x, y + 7)],
-        "rarrow": [(x, y + 5), (r - 14, y + 5), (r - 14, y), (r, y + h / 2), (r - 14, s), (r - 14, s - 5), (x, s - 5)],
-        "house": [(x + w / 2, y), (r, y + 14), (r, s), (x, s), (x, y + 14)],
-        "invhouse": [(x, y), (r, y), (r, s - 14), (x + w / 2, s), (x, s - 14)],
-    }
-    return table.get(shape)
+    if shape == "parallelogram":
+        return [(x + SLANT, y), (r, y), (r - SLANT, s), (x, s)]
+    if shape == "cds":
+        return [(x, y), (r - 12, y), (r, y + h / 2), (r - 12, s), (x, s)]
+    if shape == "hexagon":
+        return [(x + 11, y), (r - 11, y), (r, y + h / 2), (r - 11, s), (x + 11, s), (x, y + h / 2)]
+    if shape == "octagon":
+        return [(x + 7, y), (r - 7, y), (r, y + 7), (r, s - 7), (r - 7, s), (x + 7, s), (x, s - 7), (x, y + 7)]
+    if shape == "rarrow":
+        return [(x, y + 5), (r - 14, y + 5), (r - 14, y), (r, y + h / 2), (r - 14, s), (r - 14, s - 5), (x, s - 5)]
+    if shape == "house":
+        return [(x + w / 2, y), (r, y + 14), (r, s), (x, s), (x, y + 14)]
+    if shape == "invhouse":
+        return [(x, y), (r, y), (r, s - 14), (x + w / 2, s), (x, s - 14)]
+    return None
 
 
 def outline(shape: str, b: Box) -> list[Point]:
@@ -76,11 +84,14 @@ def outline(shape: str, b: Box) -> list[Point]:
     return [(x, y), (r, y), (r, s), (x, s)]
 
 
-def crossing(shape: str, b: Box, *, cross: float, horizontal: bool, last: bool) -> float:
-    """Where the line ``y = cross`` (``horizontal``) or ``x = cross`` meets the outline: the smallest main
-    coordinate, or the largest when ``last``. Falls back to the box side when the line misses."""
+def crossing(shape: str, b: Box, *, cross: float, horizontal: bool, last: bool,
+             pts: list[Point] | None = None) -> float:
+    """Where the line ``y = cross`` (``horizontal``) or ``x = cross`` meets the outline (``pts``, computed from
+    ``shape`` and ``b`` when not given): the smallest main coordinate, or the largest when ``last``. Falls
+    back to the box side when the line misses."""
     hits: list[float] = []
-    pts = outline(shape, b)
+    if pts is None:
+        pts = outline(shape, b)
     for (x1, y1), (x2, y2) in zip(pts, pts[1:] + pts[:1], strict=True):
         a1, m1, a2, m2 = (y1, x1, y2, x2) if horizontal else (x1, y1, x2, y2)
         if (a1 - cross) * (a2 - cross) <= 0 and a1 != a2:

@@ -3,7 +3,8 @@
 Sources (``SnapshotStepper(source, execution_id=None, graph=None)``):
 
 * a **store** (any ``ExecutionStore``, a ``ParquetStore`` included) with ``execution_id``: each version saved
-  by ``store.history_records(id)`` (or ``store.history(id)``) is a step;
+  by ``store.history_records(id)`` (or ``store.history(id)``) is a step; an ``ig.server.Client`` reads the same
+  from a running server (``GET /v1/executions/{id}/history``);
 * a **snapshot log**: a ``ParquetStore`` directory, a parquet file or directory written by ``ParquetStore`` or
   ``ig.stores.export_parquet``, or a DataFrame with its columns (``execution_id, version, saved_at, graph,
   status, correlation, snapshot``; e.g. ``ParquetStore.to_frame()``): one step per row of the chosen execution,
@@ -19,21 +20,32 @@ bar (B7).
 from __future__ import annotations
 
 import datetime as dt
-import json
+import operator
 import os
+import threading
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igniter_nb.notebook import html as h
+from igniter_nb.notebook.live import FollowSteps, locked
 from igniter_nb.notebook.render import Engine, render_graph
+from igniter_nb.notebook.snapshot_view import SnapshotInstance, snapshot_view
+from igniter_nb.notebook.sources import as_store
+from igniter_nb.notebook.stepper_sources import (
+    SNAPSHOT_LOG_COLUMNS,
+    Version,
+    graph_for,
+    log_versions,
+    pick_execution,
+    read_log,
+    store_versions,
+)
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from igniter_nb.notebook.frames import ReplayLog
 
-#: Columns of a snapshot log (``ParquetStore`` / ``export_parquet``); a frame with ``snapshot`` is one.
-SNAPSHOT_LOG_COLUMNS = ("execution_id", "version", "saved_at", "graph", "status", "correlation", "snapshot")
 _SVG_CACHE = 64  # pictures kept (they are the biggest thing a step makes)
 _WORST = ("failed", "waiting", "pending", "running", "stale")
 
@@ -65,35 +77,39 @@ class SnapshotStepper:
     ``steps`` (a range, one per audit event or saved version), ``goto(i)`` (negative counts from the end),
     ``next()``, ``prev()`` (each returns ``current``), ``current`` (a ``frames.ReplayStep`` for audit
     sources, the stored snapshot dict otherwise), ``version`` (the ``SavedVersion`` of a snapshot step),
-    ``current_states`` (node → ``{status, version, waiting_for, event, error_type, value}``),
+    ``current_states`` (node → ``{status, version, waiting_for, event, error_type, value, token, payload, error}``),
     ``current_status``, ``diff()`` (``{node: (status before, status after)}`` against the previous step),
     ``changes()`` (``StateChange`` rows, also for nodes whose value changed with the same status), ``svg()``
     (the graph coloured at this step) and ``widget`` (slider, play, previous/next, graph and diff table).
     """
 
     def __init__(self, source: Any, execution_id: str | None = None, *, graph: Any = None,
-                 engine: Engine = "auto") -> None:
+                 engine: Engine = "auto", live: bool = False) -> None:
         from igniter_nb.notebook import frames
 
         self.engine = engine
+        self._lock = threading.RLock()
+        self._following: FollowSteps | None = None
+        self._views_open: weakref.WeakSet[Any] = weakref.WeakSet()
         self.index = 0
         self.execution_id: str | None = execution_id
-        self._widget: Any = None
+        self._live: Any = None  # the live view (``widget``), once built
         self._log: ReplayLog | None = None
-        self._versions: list[_Version] | None = None
+        self._versions: list[Version] | None = None
         self._views: dict[int, dict[str, dict[str, Any]]] = {}
         self._svgs: dict[int, str | None] = {}
         graph_name: str | None = None
+        source = as_store(source)  # a Client reads through the server (ServiceStore)
         if hasattr(source, "history") and hasattr(source, "list"):  # a store
             if execution_id is None:
                 raise ValueError("SnapshotStepper(store) needs execution_id= (the execution to step through)")
-            self._versions = _store_versions(source, execution_id)
+            self._versions = store_versions(source, execution_id)
             graph_name = next((v.graph for v in reversed(self._versions) if v.graph), None)
         else:
-            frame = _read(source, execution_id) if isinstance(source, str | os.PathLike) else source
+            frame = read_log(source, execution_id) if isinstance(source, str | os.PathLike) else source
             if "snapshot" in frame.columns:
-                self.execution_id = execution_id = _pick_execution(frame, execution_id, source)
-                self._versions = _log_versions(frame[frame["execution_id"] == execution_id])
+                self.execution_id = execution_id = pick_execution(frame, execution_id, source)
+                self._versions = log_versions(frame[frame["execution_id"] == execution_id])
                 graph_name = next((v.graph for v in reversed(self._versions) if v.graph), None)
             else:
                 if execution_id is not None:
@@ -109,7 +125,12 @@ class SnapshotStepper:
         if self._versions is not None:
             contract = self._versions[-1].snapshot.get("contract")
             ref = contract if isinstance(contract, str) else None
-        self.graph = _graph_for(graph, graph_name, ref)
+        self.graph = graph_for(graph, graph_name, ref)
+        if live:
+            if self._versions is None or not hasattr(source, "list"):
+                raise ValueError("live=True follows a store or a server: give SnapshotStepper a store or an "
+                                 "ig.server.Client, with execution_id=")
+            self._following = FollowSteps(self, source)
 
     def __len__(self) -> int:
         return len(self._log) if self._log is not None else len(self._versions or [])
@@ -119,18 +140,47 @@ class SnapshotStepper:
 
     @property
     def steps(self) -> range:
+        """The step indexes, ``range(len(stepper))``: one per audit event or saved version."""
         return range(len(self))
 
+    # ------------------------------------------------------------------ live
+    @property
+    def live(self) -> bool:
+        """Whether new versions are still being followed (``live=True``, until ``stop()`` or the end)."""
+        return self._following is not None and self._following.follow.running
+
+    def stop(self) -> SnapshotStepper:
+        """Stop following new versions (``live=True``); the steps so far stay."""
+        if self._following is not None:
+            self._following.stop()
+        return self
+
+    @locked
+    def _take_version(self, record: Any, source: Any) -> None:
+        """A version saved after the stepper read its history becomes a step (``live=True``); versions skipped in
+        between are read from the history first. The stepper and the views at the last step move on to it."""
+        assert self._versions is not None
+        last = self._versions[-1].version
+        if record.version <= last:
+            return
+        records = [record]
+        if record.version > last + 1:
+            records = [r for r in source.history_records(record.execution_id) if r.version > last]
+        at_end = self.index == len(self) - 1
+        self._versions.extend(Version(int(r.version), r.updated_at, r.status, r.graph, r.snapshot) for r in records)
+        if at_end:
+            self.index = len(self) - 1
+        for view in list(self._views_open):
+            view.grew()
+
     # ------------------------------------------------------------------ moving
+    @locked
     def goto(self, index: int) -> Any:
-        """Move to step ``index`` (negative counts from the end) and return ``current``."""
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(f"step {index} out of range (0..{len(self) - 1})")
-        self.index = index
-        if self._widget is not None:
-            self._refresh()
+        """Move to step ``index`` (0-based like ``steps``; negative counts from the end) and return ``current``.
+        Displays show the same step as ``step index+1/N``."""
+        self.index = self._checked(index)
+        if self._live is not None:
+            self._live.show(self.index, move_stepper=False)
         return self.current
 
     def next(self) -> Any:
@@ -140,6 +190,22 @@ class SnapshotStepper:
     def prev(self) -> Any:
         """One step back (stays on the first step)."""
         return self.goto(max(self.index - 1, 0))
+
+    def _checked(self, index: int) -> int:
+        try:
+            if isinstance(index, bool):
+                raise TypeError
+            index = operator.index(index)  # an int, or a numpy integer read from a frame
+        except TypeError:
+            raise TypeError(f"a step is an int, got {type(index).__name__} {index!r}") from None
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"step {index} out of range (0..{len(self) - 1})")
+        return index
+
+    def _at(self, index: int | None) -> int:
+        return self.index if index is None else self._checked(index)
 
     # ------------------------------------------------------------------ reading
     @property
@@ -160,43 +226,49 @@ class SnapshotStepper:
 
     @property
     def current_states(self) -> dict[str, dict[str, Any]]:
-        """Node name → ``{status, version, waiting_for, event, error_type, value}`` at this step (``value`` is short
-        display text; audit steps know no values or versions)."""
+        """Node name → ``{status, version, waiting_for, event, error_type, value, token, payload, error}`` at this
+        step (``value`` is short display text; ``token``/``payload`` a deferred node's, ``error`` the error message;
+        audit steps know no values, versions, tokens or messages)."""
         return {name: dict(view) for name, view in self._view(self.index).items()}
 
     def statuses(self, index: int | None = None) -> dict[str, str]:
         """Node name → status at step ``index`` (default: the current step)."""
-        i = self.index if index is None else index
-        return {name: view["status"] for name, view in self._view(i).items()}
+        return {name: view["status"] for name, view in self._view(self._at(index)).items()}
 
     @property
     def current_status(self) -> str:
-        """The execution's status at this step: the status stored with the version (a workflow's own status,
-        else the snapshot's), else the worst node status (``failed`` > ``waiting`` > ``pending`` > ``running`` >
-        ``stale``, then ``succeeded``; ``unresolved`` before any node ran)."""
+        """The execution's status at this step (see ``status_at``)."""
+        return self.status_at(self.index)
+
+    def status_at(self, index: int | None = None) -> str:
+        """The execution's status at step ``index`` (default: the current one): the status stored with the version
+        (a workflow's own status, else the snapshot's), else the worst node status (``failed`` > ``waiting`` >
+        ``pending`` > ``running`` > ``stale``, then ``succeeded``; ``unresolved`` before any node ran)."""
+        i = self._at(index)
         if self._versions is not None:
-            v = self._version(self.index)
+            v = self._version(i)
             workflow = v.snapshot.get("workflow") if isinstance(v.snapshot.get("workflow"), Mapping) else None
             status = v.status or (workflow or {}).get("status") or v.snapshot.get("status")
             if status:
                 return str(status)
-        found = set(self.statuses().values())
+        found = set(self.statuses(i).values())
         for status in _WORST:
             if status in found:
                 return status
         return "succeeded" if found else "unresolved"
 
-    def diff(self) -> dict[str, tuple[str, str]]:
+    def diff(self, index: int | None = None) -> dict[str, tuple[str, str]]:
         """Nodes whose status changed since the previous step: name → (before, after); ``unresolved`` for a node
         without a state. The first step is compared with nothing having run."""
-        return {c.node: (c.before, c.after) for c in self.changes() if c.before != c.after}
+        return {c.node: (c.before, c.after) for c in self.changes(index) if c.before != c.after}
 
-    def changes(self) -> list[StateChange]:
+    def changes(self, index: int | None = None) -> list[StateChange]:
         """Every node whose state changed since the previous step, sorted by name: status changes, and for snapshot
         steps also nodes whose value changed with the same status (recomputed, or an input updated), with their
         values before and after as short text."""
-        before = self._view(self.index - 1) if self.index > 0 else {}
-        after = self._view(self.index)
+        i = self._at(index)
+        before = self._view(i - 1) if i > 0 else {}
+        after = self._view(i)
         found: list[StateChange] = []
         for name in sorted({*before, *after}):
             old, new = before.get(name), after.get(name)
@@ -207,31 +279,36 @@ class SnapshotStepper:
             found.append(StateChange(name, old_status, new_status, (old or {}).get("value"), (new or {}).get("value")))
         return found
 
-    def describe(self) -> str:
-        """One line: ``step 3/7: version 3 — waiting`` or ``step 12/40: node_waiting approval — waiting``."""
+    def describe(self, index: int | None = None) -> str:
+        """One line: ``step 3/7: version 3 — waiting`` or ``step 12/40: node_waiting approval — waiting`` (steps
+        counted from 1 here, as on the slider)."""
+        i = self._at(index)
         if self._log is not None:
-            step = self._log.step(self.index)
+            step = self._log.step(i)
             what = f"{step.type} {step.node or ''}".strip()
         else:
-            what = f"version {self._version(self.index).version}"
-        return f"step {self.index + 1}/{len(self)}: {what} — {self.current_status}"
+            what = f"version {self._version(i).version}"
+        return f"step {i + 1}/{len(self)}: {what} — {self.status_at(i)}"
 
     # ------------------------------------------------------------------ views
-    def svg(self) -> str | None:
-        """The graph coloured by the node states at this step (``None`` when the contract class is unknown: pass
-        ``graph=``)."""
+    def svg(self, index: int | None = None) -> str | None:
+        """The graph coloured by the node states at step ``index`` (default: the current one); ``None`` when the
+        contract class is unknown (pass ``graph=``)."""
         if self.graph is None:
             return None
-        if self.index not in self._svgs:
+        i = self._at(index)
+        if i not in self._svgs:
             if len(self._svgs) >= _SVG_CACHE:
                 self._svgs.pop(next(iter(self._svgs)))
-            self._svgs[self.index] = render_graph(self.graph, states=self._view(self.index), status=self.current_status,
-                                                  engine=self.engine)
-        return self._svgs[self.index]
+            states: Any = self._view(i)
+            if self._versions is not None:  # a snapshot also knows its inputs and workflow record
+                states = SnapshotInstance.of(self._version(i).snapshot, states)
+            self._svgs[i] = render_graph(self.graph, states=states, status=self.status_at(i), engine=self.engine)
+        return self._svgs[i]
 
-    def diff_table_html(self) -> str:
-        """The changes of this step as an HTML table (statuses as badges)."""
-        changes = self.changes()
+    def diff_table_html(self, index: int | None = None) -> str:
+        """The changes of a step as an HTML table (statuses as badges)."""
+        changes = self.changes(index)
         if not changes:
             return h.heading("no node changed at this step")
         with_values = self._versions is not None
@@ -240,17 +317,22 @@ class SnapshotStepper:
                 for c in changes]
         return _table(rows, columns, badges=(1, 2))
 
-    def to_html(self) -> str:
+    def to_html(self, index: int | None = None) -> str:
+        """The static view of a step (default: the current one): heading, diff table, graph."""
+        i = self._at(index)
         title = f"SnapshotStepper {getattr(self.graph, 'name', '')}".strip()
-        parts = [h.heading(title, self.current_status, self.describe()), self.diff_table_html()]
-        svg = self.svg()
+        parts = [h.heading(title, self.status_at(i), self.describe(i)), self.diff_table_html(i)]
+        svg = self.svg(i)
         if svg:
             parts.append(svg)
         return "".join(parts)
 
-    def to_text(self) -> str:
-        lines = [self.describe()]
-        for c in self.changes():
+    def to_text(self, index: int | None = None) -> str:
+        """Step ``index`` (default: the current one) as text: its ``describe`` line, then each node that changed
+        (status, and the value when only the value moved)."""
+        i = self._at(index)
+        lines = [self.describe(i)]
+        for c in self.changes(i):
             line = f"  {c.node}: {c.before} -> {c.after}"
             if c.before == c.after and c.value_after is not None:
                 line += f" (value: {c.value_before} -> {c.value_after})"
@@ -259,37 +341,32 @@ class SnapshotStepper:
 
     @property
     def widget(self) -> Any:
-        """Play, previous/next buttons, a step slider, the coloured graph and the diff table (ipywidgets 8)."""
-        if self._widget is None:
-            self._widget = self._build()
-        return self._widget
+        """The live view (``stepper_widget.StepperView``): play, previous/next, a step slider numbered like the
+        heading (1..N), the diff table and the coloured graph. It follows ``goto``/``next``/``prev`` from Python."""
+        if self._live is None:
+            from igniter_nb.notebook.stepper_widget import StepperView
 
-    def _build(self) -> Any:
-        import ipywidgets as w
+            self._live = StepperView(self, self.index, live=True)
+            self._views_open.add(self._live)
+        return self._live.root
 
-        last = len(self) - 1
-        self._slider = w.IntSlider(value=self.index, min=0, max=last, description="step", continuous_update=False)
-        self._play = w.Play(value=self.index, min=0, max=last, interval=700, description="play")
-        w.jslink((self._play, "value"), (self._slider, "value"))
-        back, forward = w.Button(description="◀ prev"), w.Button(description="next ▶")
-        back.on_click(lambda _: self.prev())
-        forward.on_click(lambda _: self.next())
-        self._body = w.HTML(self.to_html())
-        self._slider.observe(lambda change: self.goto(int(change["new"])), names="value")
-        return w.VBox([w.HBox([self._play, back, self._slider, forward]), self._body])
+    def view(self, step: int | None = None) -> Any:
+        """A new widget pinned at ``step`` (default: the current one). It moves only with its own controls (which
+        also move the stepper), so it keeps showing its step when later code moves the stepper. Displaying the
+        stepper shows one of these."""
+        from igniter_nb.notebook.stepper_widget import StepperView
 
-    def _refresh(self) -> None:
-        if self._slider.value != self.index:
-            self._slider.value = self.index
-        self._body.value = self.to_html()
+        view = StepperView(self, self._at(step), live=False)
+        self._views_open.add(view)
+        return view.root
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from igniter_nb.notebook.widgets import _bundle
+        from igniter_nb.notebook.widgets import bundle_with_view
 
-        return _bundle(self, self.to_text(), self.to_html())
+        return bundle_with_view(self.view, self.to_text(), self.to_html())
 
     # ------------------------------------------------------------------ internals
-    def _version(self, index: int) -> _Version:
+    def _version(self, index: int) -> Version:
         assert self._versions is not None
         return self._versions[index]
 
@@ -298,161 +375,13 @@ class SnapshotStepper:
         if view is None:
             if self._log is not None:
                 view = {name: {"status": st.status, "waiting_for": list(st.waiting_for), "event": st.event,
-                               "error_type": st.error, "version": None, "value": None}
+                               "error_type": st.error, "version": None, "value": None, "token": None,
+                               "payload": None, "error": None}
                         for name, st in self._log.states_at(index).items()}
             else:
-                view = _snapshot_view(self._version(index).snapshot)
+                view = snapshot_view(self._version(index).snapshot)
             self._views[index] = view
         return view
-
-
-# ------------------------------------------------------------------------------------------------- sources
-
-
-class _Version:
-    """A saved version whose snapshot JSON is parsed on first use."""
-
-    __slots__ = ("_snapshot", "_text", "graph", "saved_at", "status", "version")
-
-    def __init__(self, version: int, saved_at: dt.datetime | None, status: str | None, graph: str | None,
-                 snapshot: Mapping[str, Any] | None = None, text: str | None = None) -> None:
-        self.version = version
-        self.saved_at = saved_at
-        self.status = status
-        self.graph = graph
-        self._snapshot = dict(snapshot) if snapshot is not None else None
-        self._text = text
-
-    @property
-    def snapshot(self) -> dict[str, Any]:
-        if self._snapshot is None:
-            data = json.loads(self._text or "{}")
-            self._snapshot = data if isinstance(data, dict) else {}
-            self._text = None
-        return self._snapshot
-
-
-def _store_versions(store: Any, execution_id: str) -> list[_Version]:
-    reader = getattr(store, "history_records", None)
-    if callable(reader):
-        return [_Version(int(r.version), r.updated_at, r.status, r.graph, r.snapshot) for r in reader(execution_id)]
-    snapshots = list(store.history(execution_id))
-    latest = store.record(execution_id)
-    versions = []
-    for number, snap in enumerate(snapshots, start=1):
-        last = number == len(snapshots)
-        versions.append(_Version(number, latest.updated_at if last else None, latest.status if last else None,
-                                 latest.graph if last else snap.get("graph"), snap))
-    return versions
-
-
-def _read(path: str | os.PathLike[str], execution_id: str | None) -> pd.DataFrame:
-    """A parquet file or dataset as a frame; for a snapshot log and a known execution only its rows."""
-    import pyarrow.dataset as ds
-
-    root = os.fspath(path)
-    if execution_id is not None and os.path.isdir(os.path.join(root, execution_id)):  # ParquetStore layout
-        folder = os.path.join(root, execution_id)
-        dataset = ds.dataset(folder, format="parquet")
-    else:
-        dataset = ds.dataset(root, format="parquet")  # names starting with "_" or "." are skipped
-    names = set(dataset.schema.names)
-    if execution_id is not None and "execution_id" in names:
-        table = dataset.to_table(filter=ds.field("execution_id") == execution_id)
-    else:
-        table = dataset.to_table()
-    return table.to_pandas()
-
-
-def _pick_execution(frame: pd.DataFrame, execution_id: str | None, source: Any) -> str:
-    ids = sorted({str(v) for v in frame["execution_id"].dropna().unique()})
-    if execution_id is not None:
-        if execution_id not in ids:
-            raise ValueError(f"execution {execution_id!r} is not in this snapshot log")
-        return execution_id
-    if len(ids) == 1:
-        return ids[0]
-    where = f" ({source})" if isinstance(source, str | os.PathLike) else ""
-    listed = ", ".join(ids[:5]) + (", …" if len(ids) > 5 else "")
-    raise ValueError(f"the snapshot log{where} holds {len(ids)} executions; pick one with execution_id= ({listed})"
-                     if ids else f"the snapshot log{where} is empty")
-
-
-def _log_versions(frame: pd.DataFrame) -> list[_Version]:
-    ordered = frame.sort_values("version", kind="stable") if len(frame) else frame
-    cols = {c: ordered[c].tolist() if c in ordered else [None] * len(ordered) for c in SNAPSHOT_LOG_COLUMNS}
-    versions = []
-    for i in range(len(ordered)):
-        saved: Any = cols["saved_at"][i]
-        if hasattr(saved, "to_pydatetime"):
-            saved = saved.to_pydatetime()
-        saved_at = saved if isinstance(saved, dt.datetime) else None
-        raw = cols["snapshot"][i]
-        text, snap = (raw, None) if isinstance(raw, str) else (None, raw if isinstance(raw, Mapping) else {})
-        status = cols["status"][i]
-        graph = cols["graph"][i]
-        number: Any = cols["version"][i]
-        versions.append(_Version(int(number) if number is not None else i + 1, saved_at,
-                                 status if isinstance(status, str) else None, graph if isinstance(graph, str) else None,
-                                 snap, text))
-    return versions
-
-
-# ------------------------------------------------------------------------------------------------- states
-
-
-def _snapshot_view(snapshot: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Node name → a small state summary of a stored ``igniter_nb.snapshot/1`` (values decoded for display)."""
-    states = snapshot.get("states")
-    if not isinstance(states, Mapping):
-        return {}
-    view: dict[str, dict[str, Any]] = {}
-    for name, st in states.items():
-        if not isinstance(st, Mapping):
-            continue
-        status = str(st.get("status") or "unresolved")
-        value = st.get("value")
-        tagged = isinstance(value, Mapping) and value.get("__ig__") == "deferred"  # also a stale node's old wait
-        deferred = _deferred(value) if tagged or status in ("pending", "waiting") else None
-        error = st.get("error")
-        error_type = error.get("type") if isinstance(error, Mapping) else (str(error) if error else None)
-        view[str(name)] = {
-            "status": status,
-            "version": st.get("version"),
-            "waiting_for": list(st.get("waiting_for") or ()),
-            "event": ((deferred or {}).get("event") or st.get("event")) if status in ("pending", "waiting") else None,
-            "error_type": error_type,
-            "value": _value_text(value, error, deferred),
-        }
-    return view
-
-
-def _deferred(value: Any) -> dict[str, Any] | None:
-    from igniter_nb.notebook.frames import _deferred_of
-
-    return _deferred_of(value)
-
-
-def _value_text(value: Any, error: Any, deferred: Mapping[str, Any] | None = None) -> str | None:
-    """A short display text of a stored (codec-encoded) value, of the stored error, or of what a node waits on."""
-    if isinstance(error, Mapping):
-        return h.short(f"{error.get('type')}: {error.get('message')}", 80)
-    if deferred is not None:
-        return f"waits for event {deferred['event']}" if deferred.get("event") else f"pending on token {deferred['token']}"
-    if value is None:
-        return None
-    return h.short(_display(value), 80)
-
-
-def _display(value: Any) -> Any:
-    from igniter_nb.diagnostics.states import display_value
-    from igniter_nb.notebook.frames import _decoded
-
-    if isinstance(value, Mapping) and value.get("__ig__") in ("child_result", "collection_result"):
-        inner: Mapping[str, Any] = value["value"] if isinstance(value.get("value"), Mapping) else {}
-        kind = "result" if value["__ig__"] == "child_result" else "collection"
-        return {"type": kind, **inner}
-    return display_value(_decoded(value))
 
 
 def _table(rows: list[list[str]], columns: list[str], *, badges: tuple[int, ...]) -> str:
@@ -463,32 +392,6 @@ def _table(rows: list[list[str]], columns: list[str], *, badges: tuple[int, ...]
     body = "".join("<tr>" + "".join(f"<td {h.CELL}>{h.badge(v) if k in badges else escape(v)}</td>"
                                     for k, v in enumerate(row)) + "</tr>" for row in rows)
     return f"<table {h.TABLE}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _graph_for(graph: Any, name: str | None, ref: str | None = None) -> Any:
-    """A ``CompiledGraph`` from what was given (graph, contract class or instance), else from the contract registry:
-    by the snapshot's ``module:QualName`` first (graph names need not be unique), then by graph name. A class that
-    cannot be found or compiled gives ``None`` (the stepper then draws no picture)."""
-    if graph is not None:
-        if hasattr(graph, "nodes") and hasattr(graph, "dep_plan"):
-            return graph
-        inner = getattr(graph, "graph", None) or getattr(getattr(graph, "execution", None), "graph", None)
-        if inner is not None:
-            return inner
-        raise TypeError(f"graph= must be a CompiledGraph, a contract class or a contract, got {graph!r}")
-    from igniter_nb.compiler.registry import lookup_contract
-
-    for key in (ref, name):
-        cls = lookup_contract(key) if key else None
-        if cls is None:
-            continue
-        try:
-            compiled = cls.compiled_graph()
-        except Exception:  # e.g. another class of the same name without a definition
-            continue
-        if name is None or compiled.name == name:
-            return compiled
-    return None
 
 
 __all__ = ["SNAPSHOT_LOG_COLUMNS", "SavedVersion", "SnapshotStepper", "StateChange"]

@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import json
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from igniter_nb.notebook import html as h
 from igniter_nb.notebook.render import Engine, render_graph
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 # --------------------------------------------------------------------------------------------- playground
 
@@ -23,28 +25,38 @@ from igniter_nb.notebook.render import Engine, render_graph
 @dataclass(frozen=True, slots=True)
 class ChangeReport:
     """What one ``InputPlayground.set`` did: inputs that really changed, nodes invalidated by them, nodes
-    that recomputed when the outputs were read again (state version moved), and the status after."""
+    that recomputed when the outputs were read again (state version moved), the status after, and ``errors``:
+    node → message for each node that failed on its own (a guard's message, the exception's text) — nodes that
+    failed only because a dependency did are left out."""
 
     changed: tuple[str, ...]
     invalidated: tuple[str, ...]
     recomputed: tuple[str, ...]
     status: str
     outputs: Mapping[str, Any] = field(default_factory=dict)
+    errors: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (lists of node names, status, outputs, errors)."""
         return {"changed": list(self.changed), "invalidated": list(self.invalidated),
-                "recomputed": list(self.recomputed), "status": self.status, "outputs": dict(self.outputs)}
+                "recomputed": list(self.recomputed), "status": self.status, "outputs": dict(self.outputs),
+                "errors": dict(self.errors)}
 
     def to_text(self) -> str:
+        """One line each for changed, invalidated and recomputed nodes, the status, and each failure."""
         def names(items: tuple[str, ...]) -> str:
             return ", ".join(items) if items else "none"
 
-        return (f"changed: {names(self.changed)}\ninvalidated: {names(self.invalidated)}\n"
-                f"recomputed: {names(self.recomputed)}\nstatus: {self.status}")
+        lines = [f"changed: {names(self.changed)}", f"invalidated: {names(self.invalidated)}",
+                 f"recomputed: {names(self.recomputed)}", f"status: {self.status}"]
+        lines.extend(f"failed: {node}: {message}" for node, message in self.errors.items())
+        return "\n".join(lines)
 
     def to_html(self) -> str:
+        """The same as ``to_text``, as an HTML table."""
         rows = [["changed", ", ".join(self.changed) or "none"], ["invalidated", ", ".join(self.invalidated) or "none"],
                 ["recomputed", ", ".join(self.recomputed) or "none"], ["status", self.status]]
+        rows.extend([f"failed: {node}", message] for node, message in self.errors.items())
         return h.table(rows, ["", "nodes"], status_column=None)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
@@ -87,9 +99,11 @@ class InputPlayground:
 
     @property
     def last(self) -> ChangeReport | None:
+        """The report of the latest ``set``, or None before the first."""
         return self.history[-1] if self.history else None
 
     def value_of(self, name: str) -> Any:
+        """The current value of input ``name``: as given, else its resolved default; None before it has one."""
         ex = self.contract.execution
         if name in ex.inputs:
             return ex.inputs[name]
@@ -116,7 +130,7 @@ class InputPlayground:
             outputs[out.name] = st.value if str(st.status) == "succeeded" else str(st.status)
         from igniter_nb.notebook.reprs import view_status
 
-        report = ChangeReport(changed, tuple(invalidated), recomputed, view_status(ex), outputs)
+        report = ChangeReport(changed, tuple(invalidated), recomputed, view_status(ex), outputs, _own_errors(ex, order))
         self.history.append(report)
         if self._widget is not None:
             self._refresh()
@@ -124,12 +138,14 @@ class InputPlayground:
 
     # ------------------------------------------------------------------ views
     def svg(self) -> str:
+        """The contract's graph coloured by the current node states, as SVG."""
         ex = self.contract.execution
         from igniter_nb.notebook.reprs import view_status
 
         return render_graph(self.graph, states=ex.states, status=view_status(ex), engine=self.engine)
 
     def to_html(self) -> str:
+        """The static view: inputs with their types and values, the latest change report and the graph."""
         rows = [[n.name, n.type_name or "any", self.value_of(n.name)] for n in self.inputs]
         parts = [h.heading(f"InputPlayground {self.graph.name}"), h.table(rows, ["input", "type", "value"],
                                                                            status_column=None)]
@@ -139,6 +155,7 @@ class InputPlayground:
         return "".join(parts)
 
     def to_text(self) -> str:
+        """The inputs and their values, and the latest change report, as text."""
         lines = [f"InputPlayground {self.graph.name}"]
         lines.extend(f"  {n.name} = {h.short(self.value_of(n.name))}" for n in self.inputs)
         if self.last is not None:
@@ -157,8 +174,9 @@ class InputPlayground:
 
         kind = control_kind(node)
         value = self.value_of(node.name)
-        common = {"description": node.name, "continuous_update": False,
-                  "style": {"description_width": "initial"}}
+        # one label width for every control, so the input boxes line up
+        width = f"{min(max((len(n.name) for n in self.inputs), default=4), 30) + 2}ch"
+        common = {"description": node.name, "continuous_update": False, "style": {"description_width": width}}
         if kind == "int":
             return w.IntText(value=value if isinstance(value, int) else 0, **common)
         if kind == "float":
@@ -219,15 +237,34 @@ class InputPlayground:
         return _bundle(self, self.to_text(), self.to_html())
 
 
+def _own_errors(execution: Any, order: Mapping[str, int]) -> dict[str, str]:
+    """Node → error message of each failed node whose error is its own (not a dependency's), in resolution
+    order."""
+    found: dict[str, str] = {}
+    for name in sorted(execution.states, key=lambda n: (order.get(n, len(order)), n)):
+        st = execution.states[name]
+        err = st.error
+        if str(st.status) != "failed" or err is None or getattr(err, "node", None) not in (None, name):
+            continue
+        message = getattr(err, "message", None)
+        found[name] = str(message if isinstance(message, str) and message else err).split("\n", 1)[0]
+    return found
+
+
 def _bundle(obj: Any, text: str, html: str) -> dict[str, Any]:
     """Widget view where a front end renders widgets, static HTML and text everywhere else."""
+    return bundle_with_view(lambda: obj.widget, text, html)
+
+
+def bundle_with_view(make_view: Callable[[], Any], text: str, html: str) -> dict[str, Any]:
+    """``text/plain`` and ``text/html``, plus the widget ``make_view()`` returns where ipywidgets can show it."""
     bundle: dict[str, Any] = {"text/plain": text, "text/html": html}
     try:
-        view = obj.widget._repr_mimebundle_()
+        view = make_view()._repr_mimebundle_()
     except Exception:  # no ipywidgets, or no comm: the static parts are the whole output
         return bundle
-    if isinstance(view, dict) and "application/vnd.jupyter.widget-view+json" in view:
-        bundle["application/vnd.jupyter.widget-view+json"] = view["application/vnd.jupyter.widget-view+json"]
+    if isinstance(view, dict) and WIDGET_MIME in view:
+        bundle[WIDGET_MIME] = view[WIDGET_MIME]
     return bundle
 
 

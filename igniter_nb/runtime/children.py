@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.compiler.signatures import analyse
@@ -48,9 +49,7 @@ class ChildRuns:
         return self._execution()  # type: ignore[return-value]
 
     def resolve(self, node: Node, resolver: Resolver) -> NodeState:
-        handler = _HANDLERS.get(node.kind)
-        if handler is None:
-            raise ResolutionError(f"{node.kind} nodes cannot run yet: remote execution (the igniter_nb server and client) is not implemented in this version" if node.kind == 'remote' else f"node kind '{node.kind}' is not supported by this runtime", node=node.name)
+        handler = _HANDLERS.get(node.kind) or _plug_in(node)
         state: NodeState = handler(self, node, resolver)
         return state
 
@@ -80,7 +79,7 @@ class ChildRuns:
                 child.execution.retry()
         else:
             old = child
-            child = cls(inputs, store=None)
+            child = cls._create(inputs)
             self.instances[slot] = child
             if old is not None:
                 ex = self.execution
@@ -200,6 +199,29 @@ _HANDLERS: dict[str, Any] = {
 }
 
 
+# Node kinds whose runtime lives in a higher layer, imported by name the first time such a node resolves (the
+# one accepted way up the layers); importing the module registers its handler. The extra names what to install.
+_PLUG_INS: dict[str, tuple[str, str]] = {"remote": ("igniter_nb.server.remote", "server")}
+
+
 def register_handler(kind: str, handler: Any) -> None:
     """Add the runtime of a node kind (used by the remote-node module)."""
     _HANDLERS[kind] = handler
+
+
+def _plug_in(node: Node) -> Any:
+    """The handler of ``node.kind`` from its plug-in module; a clear error when the module or its extra is missing."""
+    plug_in = _PLUG_INS.get(node.kind)
+    if plug_in is None:
+        raise ResolutionError(f"node kind '{node.kind}' is not supported by this runtime", node=node.name)
+    module, extra = plug_in
+    try:
+        import_module(module)
+    except ImportError as exc:
+        raise ResolutionError(
+            f"{node.kind} node '{node.name}' needs the igniter_nb[{extra}] extra: pip install 'igniter_nb[{extra}]' "
+            f"(importing {module} failed: {exc})", node=node.name, missing_extra=extra) from exc
+    handler = _HANDLERS.get(node.kind)
+    if handler is None:
+        raise ResolutionError(f"{module} did not register a runtime for {node.kind} nodes", node=node.name)
+    return handler

@@ -9,8 +9,9 @@ user data can never be mistaken for a tag::
     {'when': {'__ig__': 'date', 'value': '2026-01-02'}, 'ids': {'__ig__': 'tuple', 'items': [1, 2]}}
 
 No pickle, ``eval`` or ``exec`` is used. Decoding a dataclass, pydantic model or enum looks its class up by
-``module:qualname`` and refuses anything that is not such a class (security: stored data never names a function
-to call). Anything the codec does not support raises :class:`~igniter_nb.errors.SnapshotEncodingError` naming the
+``module:qualname`` among the modules already imported (a module named in stored data is never imported) and
+refuses anything that is not such a class (security: stored data never names a function to call or a module to
+run). Values nest at most :data:`MAX_DEPTH` levels. Anything the codec does not support raises :class:`~igniter_nb.errors.SnapshotEncodingError` naming the
 Python type and where it sits inside the value (``inputs.order.items[2]``). See ``docs/snapshots.md``.
 """
 
@@ -20,7 +21,6 @@ import base64
 import dataclasses
 import datetime as dt
 import enum
-import importlib
 import math
 import re
 import sys
@@ -35,7 +35,11 @@ TAG = "__ig__"
 
 JSONValue = Any  # None | bool | int | float | str | list[JSONValue] | dict[str, JSONValue]
 
-_MAX_DEPTH = 400
+# How deep a value may nest. Each level costs the encoder up to four Python frames, so this stays well below
+# the interpreter's recursion limit (1000 by default) and deeper values get SnapshotEncodingError, never
+# RecursionError. A caller that is itself deep in the stack can still run out first: encode/decode turn that
+# RecursionError into SnapshotEncodingError too.
+MAX_DEPTH = 200
 _CLASS_REF = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
@@ -61,10 +65,15 @@ def encode(value: Any, *, node: str | None = None, path: str = "") -> JSONValue:
     ``node`` names the graph node the value belongs to and ``path`` where the value sits (e.g. ``"inputs.order"``);
     both only serve error messages. Raises ``SnapshotEncodingError`` for unsupported values and cycles.
     """
-    plain = _plain_copy(value, 0)
-    if plain is not _NOT_PLAIN:
-        return plain
-    return _Encoder(node).encode(value, path, 0)
+    try:
+        plain = _plain_copy(value, 0)
+        if plain is not _NOT_PLAIN:
+            return plain
+        return _Encoder(node).encode(value, path, 0)
+    except RecursionError:
+        raise SnapshotEncodingError(
+            f"Cannot encode the value at {path or '<root>'}: it is nested too deeply for Python's recursion limit "
+            f"(values may nest at most {MAX_DEPTH} levels)", node=node, path=path or "<root>") from None
 
 
 _NOT_PLAIN: Any = object()
@@ -132,8 +141,8 @@ class _Encoder:
             return value
         if kind is float:
             return value if math.isfinite(value) else {TAG: "float", "value": repr(value)}
-        if depth > _MAX_DEPTH:
-            raise self.fail(value, path, f"nested deeper than {_MAX_DEPTH} levels")
+        if depth >= MAX_DEPTH:  # the outermost container is at depth 0
+            raise self.fail(value, path, f"nested deeper than {MAX_DEPTH} levels")
         if kind is dict or kind is list or kind is tuple or kind is set or kind is frozenset:
             return self.container(value, kind, path, depth)
         special = _SPECIAL.get(kind)
@@ -300,19 +309,28 @@ def decode(data: JSONValue) -> Any:
     Raises ``SnapshotEncodingError`` for unknown tags, malformed tagged values and class references that do not
     name a dataclass, pydantic model or enum.
     """
-    try:
-        return _decode_fast(data)
-    except Exception:
-        return _decode(data, "")  # again, tracking where it is, so the error names the place
+    return _decoded(_decode_fast, data)
 
 
 def decode_shared(data: JSONValue) -> Any:
     """Like :func:`decode`, but containers holding no tagged value anywhere below are returned as they are, not
     copied: for data the caller owns (a snapshot a store just returned). Never changes ``data``."""
+    return _decoded(_decode_shared, data)
+
+
+def _decoded(fast: Callable[[Any], Any], data: Any) -> Any:
     try:
-        return _decode_shared(data)
-    except Exception:
-        return _decode(data, "")  # again, tracking where it is, so the error names the place
+        try:
+            return fast(data)
+        except Exception:
+            return _decode(data, "")  # again, tracking where it is, so the error names the place
+    except RecursionError:
+        raise _too_deep() from None
+
+
+def _too_deep() -> SnapshotEncodingError:
+    return SnapshotEncodingError(f"Cannot decode the snapshot value: it is nested too deeply for Python's recursion "
+                                 f"limit (values may nest at most {MAX_DEPTH} levels)", path="<root>")
 
 
 def _decode_shared(data: Any) -> Any:
@@ -437,11 +455,9 @@ def _decode_class(data: dict[str, Any], what: str, check: Callable[[Any], bool])
         raise ValueError(f"class reference {ref!r} is not 'module:QualName'")
     module_name, qualname = ref.split(":", 1)
     module = sys.modules.get(module_name)
-    if module is None:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise ValueError(f"module {module_name!r} cannot be imported: {exc}") from exc
+    if module is None:  # never import what stored data names: importing runs the module's code (R5)
+        raise ValueError(f"module {module_name!r} is not imported; igniter_nb never imports a module named in stored "
+                         f"data: import {module_name} before restoring")
     try:
         cls = _resolve_attr(module, qualname)
     except AttributeError as exc:
@@ -509,6 +525,11 @@ _DECODERS: dict[str, Callable[[dict[str, Any], str], Any]] = {
 
 # --------------------------------------------------------------------------------------------------- extension
 
+# Tags the stores use in what they write (never in a value): "part" marks where a packed version's part goes
+# (stores/packing.py), so no codec may produce it.
+_RESERVED = frozenset({"part"})
+
+
 
 def register_codec(tag: str, type_: type, encode_fn: Callable[[Any], Any], decode_fn: Callable[[Any], Any]) -> None:
     """Teach the codec a new type: instances of ``type_`` (and subclasses) encode as ``{"__ig__": tag, "value": ...}``.
@@ -517,8 +538,9 @@ def register_codec(tag: str, type_: type, encode_fn: Callable[[Any], Any], decod
     ``decode_fn(data)`` receives that data decoded and returns the value. Built-in tags cannot be replaced;
     registering the same tag again replaces the earlier registration for that tag.
     """
-    if not isinstance(tag, str) or not tag or tag in _DECODERS:
-        raise ValueError(f"codec tag {tag!r} is empty or reserved by igniter_nb ({', '.join(sorted(_DECODERS))})")
+    if not isinstance(tag, str) or not tag or tag in _DECODERS or tag in _RESERVED:
+        raise ValueError(f"codec tag {tag!r} is empty or reserved by igniter_nb "
+                         f"({', '.join(sorted({*_DECODERS, *_RESERVED}))})")
     if not isinstance(type_, type):
         raise TypeError(f"register_codec() needs a class, got {type_!r}")
     previous = _extensions_by_tag.pop(tag, None)

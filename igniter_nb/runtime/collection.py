@@ -81,7 +81,7 @@ def run_item_locally(cls: Any, job: ItemJob) -> CollectionItem:
     child = job.reuse
     if child is None:
         try:
-            child = cls(job.inputs, store=None)
+            child = cls._create(job.inputs)
         except IgniterError as exc:  # the child cannot even be built: a failed item (L-31)
             return CollectionItem(job.key, FAILED, None, exc, job.inputs)
         except Exception as exc:

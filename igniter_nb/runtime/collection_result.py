@@ -35,10 +35,12 @@ class CollectionItem:
 
     @property
     def succeeded(self) -> bool:
+        """True when the item's child contract succeeded."""
         return self.status is SUCCEEDED
 
     @property
     def failed(self) -> bool:
+        """True when the item's child contract failed (``error`` says why)."""
         return self.status is FAILED
 
     @property
@@ -48,6 +50,7 @@ class CollectionItem:
 
     @property
     def waiting(self) -> bool:
+        """True while the item's child waits for an external event."""
         return self.status is WAITING
 
     @property
@@ -99,6 +102,7 @@ class CollectionResult:
     # -- reading ------------------------------------------------------------------
     @property
     def keys(self) -> list[Any]:
+        """The item keys, in the source's order."""
         return list(self.items)
 
     def __getitem__(self, key: Any) -> CollectionItem:
@@ -128,10 +132,12 @@ class CollectionResult:
 
     @property
     def successes(self) -> dict[Any, CollectionItem]:
+        """Key → item, for the items that succeeded."""
         return {k: i for k, i in self.items.items() if i.status is SUCCEEDED}
 
     @property
     def failures(self) -> dict[Any, CollectionItem]:
+        """Key → item, for the items that failed."""
         return {k: i for k, i in self.items.items() if i.status is FAILED}
 
     @property

@@ -32,6 +32,7 @@ class DeferredResult:
         return self.event is not None
 
     def to_dict(self) -> dict[str, Any]:
+        """The pending value as JSON-safe data (token, payload, and the node, wait and event when known)."""
         data: dict[str, Any] = {"token": self.token, "payload": dict(self.payload)}
         if self.source_node is not None:
             data["source_node"] = self.source_node
@@ -43,6 +44,7 @@ class DeferredResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeferredResult:
+        """A pending value from ``to_dict()`` data."""
         return cls(
             token=str(data["token"]),
             payload=dict(data.get("payload") or {}),

@@ -9,15 +9,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from igniter_nb.compiler.graph import CompiledGraph
-from igniter_nb.errors import IgniterError, ResolutionError
+from igniter_nb.errors import IgniterError, PayloadValidationError, ResolutionError
 from igniter_nb.events.bus import EventBus
-from igniter_nb.model import AwaitNode, OutputNode
+from igniter_nb.model import AwaitNode, ComputeNode, Node, OutputNode
 from igniter_nb.runtime.children import ChildRuns
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.inputs import InputValidator, same_value
 from igniter_nb.runtime.invalidation import invalidate_dependents
-from igniter_nb.runtime.resolver import Resolver, one_shot_kind
+from igniter_nb.runtime.resolver import Resolver, one_shot_kind, wrap_error
 from igniter_nb.runtime.runners import Runner, make_runner
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, STALE, SUCCEEDED, WAITING, Status
@@ -66,6 +66,7 @@ class Execution:
         self.store_version: int | None = None  # the store version this execution last wrote or was read at
         self.saved_seq = -1  # seq of the last event included in this execution's last save
         self.encoded_events: list[dict[str, Any]] = []  # snapshot form of bus.events, filled as saves need it
+        self.graph_changes: Any = None  # GraphChanges, when restored into a graph that changed since the save
 
     @property
     def contract(self) -> Any:
@@ -212,11 +213,35 @@ class Execution:
         else:
             if isinstance(node, AwaitNode):
                 self.bound_events[node.name] = value
-            self.resolver.write(node, self.resolver.succeeded(node, value))
-            self.bus.emit("node_resumed", node.name, node.path, "succeeded", {"resumed": True})
+            state = self._resumed_state(node, st, value)
+            self.resolver.write(node, state)
+            self.bus.emit("node_resumed", node.name, node.path, str(state.status), {"resumed": True})
             invalidate_dependents(self, (node.name,), node.name)
         self._announce_after_resume()
         self.runner.after_resume(self)
+
+    def _resumed_state(self, node: Node, st: NodeState, value: Any) -> NodeState:
+        """The state a resumed node takes: ``value``, or what its executor's ``resumed`` makes of it."""
+        resolver = self.resolver
+        if not (isinstance(node, ComputeNode) and node.callable_kind == "executor"
+                and isinstance(st.value, DeferredResult) and st.value.source_node == node.name
+                and node.callable.continues_on_resume()):
+            return resolver.succeeded(node, value)
+        for dep in resolver.roots[node.name]:
+            resolver.resolve(dep)
+        values, blocked = resolver.dependency_values(node)
+        if blocked is not None:
+            return blocked
+        assert values is not None
+        try:
+            result = node.callable(self.contract, self, node).resumed(value, st.value, **values)
+        except PayloadValidationError as exc:  # the value is refused: the node stays as it was
+            exc.with_context(graph=self.graph.name, node=node.name, path=node.path,
+                             execution_id=self.execution_id, source_location=node.source_location)
+            raise
+        except Exception as exc:
+            return resolver.failed(node, wrap_error(exc, self, node))
+        return resolver._settle(node, result)
 
     def loaded_from_store(self, version: int) -> None:
         """Record that this execution is what the store holds at ``version`` (for compare-and-set saves)."""

@@ -17,6 +17,7 @@ class Executor:
     Class attributes (all optional): ``inputs`` (``{"name": {"type": "numeric", "required": True}}``; type
     annotations on ``call`` work too), ``executor_key``, ``label``, ``category``, ``tags``, ``summary``.
     Inside ``call``: ``self.contract``, ``self.execution``, and ``self.defer(token=None, payload=None)``.
+    Override ``resumed`` to keep working when a deferred node is resumed.
     """
 
     inputs: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
@@ -32,12 +33,29 @@ class Executor:
         self.node = node
 
     def call(self, **dependencies: Any) -> Any:
+        """Compute the node's value from its dependencies (keyword arguments by name); return ``self.defer(...)`` to
+        make the node pending instead. Subclasses implement it."""
         raise NotImplementedError(f"{type(self).__name__}.call(**dependencies) is not implemented")
 
     def defer(self, token: str | None = None, payload: Mapping[str, Any] | None = None) -> DeferredResult:
         """Return this from ``call`` to make the node pending until resumed with ``token``."""
         name = getattr(self.node, "name", None)
         return DeferredResult(token or new_token(), dict(payload or {}), name)
+
+    def resumed(self, value: Any, deferred: DeferredResult, **dependencies: Any) -> Any:
+        """The node's value when it is resumed with ``value`` after returning ``deferred`` (default: ``value``).
+
+        Override it to go on working with the value instead (an LLM executor sends tool results back to the
+        model): return the node's value, or ``self.defer(...)`` to wait again. It receives the node's
+        dependencies like ``call``. Raising ``ig.PayloadValidationError`` refuses ``value``: the node stays
+        pending and nothing is recorded; any other exception fails the node.
+        """
+        return value
+
+    @classmethod
+    def continues_on_resume(cls) -> bool:
+        """Whether this class overrides ``resumed`` (the runtime then calls it on resume)."""
+        return cls.resumed is not Executor.resumed
 
     @classmethod
     def declared_inputs(cls) -> dict[str, dict[str, Any]]:
@@ -59,6 +77,8 @@ class Executor:
 
     @classmethod
     def metadata(cls) -> dict[str, Any]:
+        """The class's descriptive settings (``executor_key``, ``label``, ``category``, ``tags``, ``summary``) that are
+        set, as a dict."""
         data = {
             "executor_key": cls.executor_key,
             "label": cls.label,

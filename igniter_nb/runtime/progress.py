@@ -4,7 +4,8 @@ A bar is shown for a collection of more than ``HANDFUL`` items, and only once it
 ``DELAY`` seconds (quick collections never print anything). Turn bars off per node with
 ``c.collection(..., progress=False)``, per contract with ``c.run_with(..., progress=False)``, or for the whole
 process with the environment variable ``IGNITER_NB_PROGRESS=0``. ``progress=True`` on the node forces a bar
-(still after ``DELAY``) whatever the item count.
+(still after ``DELAY``) whatever the item count. A finished bar stays where it was drawn (``leave=True``): full
+and green in a notebook, red when the collection stopped early (``fail_fast``), the last line in a terminal.
 """
 
 from __future__ import annotations
@@ -48,4 +49,4 @@ def item_progress(execution: Execution, node: CollectionNode, total: int) -> Any
         return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=f"{execution.graph.name}.{node.name}", unit="item", delay=DELAY, leave=False)
+    return tqdm(total=total, desc=f"{execution.graph.name}.{node.name}", unit="item", delay=DELAY, leave=True)

@@ -59,6 +59,7 @@ class Result(StatusFlags):
         return ex.output_value(name)
 
     def read(self, name: str) -> Any:
+        """The value of output ``name``, like ``result[name]`` (for outputs named like a method of ``Result``)."""
         return self[name]
 
     def __contains__(self, name: object) -> bool:
@@ -72,18 +73,22 @@ class Result(StatusFlags):
 
     @property
     def outputs(self) -> list[str]:
+        """The output names, in declaration order."""
         return [o.name for o in self.execution.graph.outputs]
 
     @property
     def graph(self) -> str:
+        """The contract's graph name."""
         return self.execution.graph.name
 
     @property
     def execution_id(self) -> str:
+        """The execution these outputs belong to."""
         return self.execution.execution_id
 
     @property
     def status(self) -> Status:
+        """The execution's status after resolving every output; never raises."""
         return self.execution.status
 
     @property
@@ -110,6 +115,7 @@ class Result(StatusFlags):
 
     @property
     def states(self) -> dict[str, dict[str, Any]]:
+        """Node name → state as plain data (like ``Contract.states``), after resolving every output."""
         from igniter_nb.diagnostics.states import states_view
 
         self.execution.resolve_all()

@@ -103,7 +103,7 @@ def run_shipped(path: str, inputs: Any) -> dict[str, Any]:
         cls = lookup_contract(path, import_modules=True)
         if cls is None:
             raise ResolutionError(f"{path} is not an igniter_nb contract class")
-        child = cls(decode(inputs))
+        child = cls._create(decode(inputs))
     except Exception as exc:
         return {"status": "failed", "execution_id": None, "graph": path, "outputs": None, "error": error_data(exc)}
     child.resolve_all()

@@ -26,20 +26,26 @@ class NodeState(NamedTuple):
 
     @property
     def succeeded(self) -> bool:
+        """True when the node holds a fresh value."""
         return self.status is Status.SUCCEEDED
 
     @property
     def failed(self) -> bool:
+        """True when the node failed (``error`` holds the exception)."""
         return self.status is Status.FAILED
 
     @property
     def pending(self) -> bool:
+        """True while the node is pending: deferred itself, or behind a deferred node (``waiting_for`` names which)."""
         return self.status is Status.PENDING
 
     @property
     def waiting(self) -> bool:
+        """True while the node waits for an external event, itself or through a dependency (``waiting_for`` names
+        which)."""
         return self.status is Status.WAITING
 
     @property
     def stale(self) -> bool:
+        """True when something it depends on changed since it was computed (it recomputes on the next read)."""
         return self.status is Status.STALE

@@ -25,18 +25,22 @@ class Status(StrEnum):
 
     @property
     def succeeded(self) -> bool:
+        """``self is Status.SUCCEEDED``."""
         return self is Status.SUCCEEDED
 
     @property
     def failed(self) -> bool:
+        """``self is Status.FAILED``."""
         return self is Status.FAILED
 
     @property
     def pending(self) -> bool:
+        """``self is Status.PENDING``."""
         return self is Status.PENDING
 
     @property
     def waiting(self) -> bool:
+        """``self is Status.WAITING``."""
         return self is Status.WAITING
 
 

@@ -7,6 +7,7 @@ Saves are compare-and-set on the version this execution last wrote, so a stale w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.runtime.runners import InlineRunner, register_runner
@@ -15,17 +16,41 @@ if TYPE_CHECKING:
     from igniter_nb.runtime.execution import Execution
 
 
-def persist(execution: Execution, store: Any) -> int | None:
+def persist(execution: Execution, store: Any, *, after_failure: Callable[[], Any] | None = None) -> int | None:
     """Save ``execution`` into ``store`` (CAS on the last version it wrote or read); returns the new version,
-    or ``None`` when nothing happened since this execution's last save (no second identical version)."""
+    or ``None`` when nothing happened since this execution's last save (no second identical version).
+
+    A node value the codec cannot encode fails its node (``runtime/unstorable.py``) and the save goes on with
+    the failure; ``after_failure`` then runs (the workflow engine refreshes the workflow status), else the
+    execution resolves again so dependents fail with the node.
+    """
+    from igniter_nb.errors import SnapshotEncodingError
     from igniter_nb.runtime.snapshot import snapshot_execution
+    from igniter_nb.runtime.unstorable import fail_unstorable
+
+    for _ in range(len(execution.graph.nodes) + 1):  # each round fails one more node, at most every node once
+        last_seq = execution.bus.last_seq()
+        if execution.saved_seq == last_seq and execution.store_version is not None and execution.store_version > 0:
+            return None
+        try:
+            snap = snapshot_execution(execution, copy=False)  # the store serialises it: no private copy needed
+        except SnapshotEncodingError as exc:
+            if not fail_unstorable(execution, exc):
+                raise
+            if after_failure is not None:
+                after_failure()
+            else:
+                execution.resolve_all()  # (a store runner saves from its lifecycle: the next round sees it)
+            continue
+        return _save(execution, store, snap, last_seq)
+    raise SnapshotEncodingError(f"could not save execution {execution.execution_id}: its values keep failing to encode",
+                                graph=execution.graph.name, execution_id=execution.execution_id)
+
+
+def _save(execution: Execution, store: Any, snap: dict[str, Any], last_seq: int) -> int:
+    from igniter_nb.config import warn_if_implicit
     from igniter_nb.stores.base import save_runtime_snapshot
 
-    last_seq = execution.bus.last_seq()
-    if execution.saved_seq == last_seq and execution.store_version is not None and execution.store_version > 0:
-        return None
-
-    snap = snapshot_execution(execution, copy=False)  # the store serialises it: no private copy needed
     workflow = execution.workflow or {}
     if workflow.get("status") in ("running", "waiting"):
         # A workflow resumed outside deliver_event (e.g. resume_from_store): its status follows its nodes.
@@ -35,6 +60,7 @@ def persist(execution: Execution, store: Any) -> int | None:
     status = workflow.get("status") or snap["status"]
     if status not in ("running", "pending", "waiting", "succeeded", "failed", "cancelled", "timed_out"):
         status = "failed" if status == "failed" else "succeeded"
+    warn_if_implicit(store)
     version = save_runtime_snapshot(  # JSON-safe by construction: a memory store skips its JSON check
         store,
         snap,

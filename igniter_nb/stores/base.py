@@ -29,13 +29,16 @@ from igniter_nb.errors import (
     SnapshotEncodingError,
     SnapshotNotFoundError,
     StoreArgumentError,
+    StoreError,
 )
+from igniter_nb.stores.packing import PACK_THRESHOLD, PACKED_KEY, is_packed, pack, unpack
 
-#: Statuses under which an execution can still receive events; only these are in the correlation index.
 ACTIVE_STATUSES: frozenset[str] = frozenset({"running", "pending", "waiting"})
-#: Statuses of a finished execution: kept in ``list()``/``history()`` but no longer found by correlation.
+"""Statuses under which an execution can still receive events; only these are in the correlation index."""
 FINISHED_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+"""Statuses of a finished execution: kept in ``list()``/``history()`` but no longer found by correlation."""
 STATUSES: frozenset[str] = ACTIVE_STATUSES | FINISHED_STATUSES
+"""Every status a store accepts: ``save(status=...)`` refuses any other."""
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
 _MAX_NAME = 200
@@ -275,7 +278,11 @@ def snapshot_id(snapshot: Any) -> str:
     """The execution id of a snapshot to save: it must be a mapping with a valid ``execution_id``."""
     if not isinstance(snapshot, Mapping):
         raise StoreArgumentError(f"snapshot must be a dict, got {type(snapshot).__name__}")
-    return check_execution_id(snapshot.get("execution_id"))
+    execution_id = check_execution_id(snapshot.get("execution_id"))
+    if PACKED_KEY in snapshot:
+        raise StoreArgumentError(f"snapshot key {PACKED_KEY!r} is reserved for the stores' packed history layout",
+                                 execution_id=execution_id)
+    return execution_id
 
 
 def dump_snapshot(snapshot: Any) -> tuple[str, str]:
@@ -283,12 +290,52 @@ def dump_snapshot(snapshot: Any) -> tuple[str, str]:
     execution_id = snapshot_id(snapshot)
     try:
         text = _SNAPSHOT_JSON.encode(snapshot)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise SnapshotEncodingError(
-            f"snapshot is not JSON-safe ({exc}); encode values with igniter_nb.runtime.codec.encode first",
+            f"snapshot is not JSON-safe ({why}); encode values with igniter_nb.runtime.codec.encode first",
             execution_id=execution_id,
-        ) from exc
+        ) from None
     return execution_id, text
+
+
+@contextlib.contextmanager
+def write_errors(where: str, execution_id: str) -> Iterator[None]:
+    """Turn an ``OSError`` of a save (a full disk, a quota, a file size limit, a read-only file system) into a
+    ``StoreError`` naming the store and the file. The stores write so that a save cut short is never visible."""
+    try:
+        yield
+    except OSError as exc:
+        file = f" ({exc.filename})" if exc.filename else ""
+        raise StoreError(f"{where}: could not save execution {execution_id!r}: {exc.strerror or exc}{file}; nothing "
+                         "of this save is visible", execution_id=execution_id, file=exc.filename,
+                         errno=exc.errno) from exc
+
+
+def parse_stored(data: str | bytes, where: str) -> Any:
+    """JSON a store read back; ``StoreError`` naming ``where`` (store, execution, field) when it is not valid JSON
+    or nests too deeply to read — only possible when the stored data was edited by hand."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise StoreError(f"{where}: stored JSON is nested too deeply to read (edited by hand?)") from None
+    except ValueError as exc:
+        raise StoreError(f"{where}: stored data is not valid JSON ({exc})") from None
+
+
+def unpack_stored(data: Any, parts: Mapping[str, Any], where: str, decode: Callable[[Any], Any] | None = None) -> Any:
+    """The whole snapshot of a version read back (``stores/packing.py``); ``parts`` maps digests to part data,
+    which ``decode`` turns into a fresh value (default: JSON text). A version stored whole is returned as it is."""
+    if not is_packed(data):
+        return data
+
+    def load(found: str) -> Any:
+        part = parts.get(found)
+        if part is None:
+            raise StoreError(f"{where}: part {found} of a packed version is missing (the store was edited by hand?)")
+        return decode(part) if decode is not None else parse_stored(part, f"{where}, part {found}")
+
+    return unpack(data, load)
 
 
 _TAKES_CHECK: dict[type, bool] = {}
@@ -331,6 +378,7 @@ class SaveRequest:
     correlation_json: str | None  # canonical text; None = keep the stored correlation
     status: str | None  # None = keep the stored status
     expected_version: int | None
+    parts: Mapping[str, str] = dataclasses.field(default_factory=dict)  # packed: digest -> part JSON (packing.py)
 
     @classmethod
     def build(
@@ -342,11 +390,17 @@ class SaveRequest:
         expected_version: Any,
         *,
         encode: bool = True,
+        packed: bool = True,
     ) -> SaveRequest:
         """Validate a ``save()`` call before anything is written. ``encode=False`` (``MemoryStore.save(check_json=False)``)
         checks only the id and the metadata and leaves ``snapshot_json`` empty: the store encodes the snapshot
-        itself."""
+        itself. A large snapshot is packed (``stores/packing.py``) unless ``packed=False``."""
         execution_id, text = dump_snapshot(snapshot) if encode else (snapshot_id(snapshot), "")
+        parts: dict[str, str] = {}
+        if packed and len(text) > PACK_THRESHOLD:
+            split = pack(snapshot, _SNAPSHOT_JSON.encode)
+            if split is not None:
+                text, parts = _SNAPSHOT_JSON.encode(split[0]), split[1]
         snap_graph = snapshot.get("graph")
         return cls(
             execution_id=execution_id,
@@ -356,6 +410,7 @@ class SaveRequest:
             correlation_json=None if correlation is None else canonical_correlation(correlation),
             status=None if status is None else check_status(status),
             expected_version=check_version(expected_version),
+            parts=parts,
         )
 
     def plan(

@@ -4,6 +4,7 @@ Layout under ``root``::
 
     executions/<id>/v000000001.json   one file per saved version (history)
     executions/<id>/current.json      the latest version (what fetch/record read)
+    executions/<id>/parts/<sha256>.json   the parts of packed versions, each written once (stores/packing.py)
     index/<sha256>.json               active correlation index: {"execution_id", "graph", "correlation"}
     latest/<sha256>.json              every execution with that graph and correlation, any status, in save order:
                                       {"graph", "correlation", "ids": [..., most recently saved last]}
@@ -45,10 +46,15 @@ from igniter_nb.stores.base import (
     ensure_aware,
     exclusive_lock,
     not_found,
+    parse_stored,
+    unpack_stored,
     utc_now,
+    write_errors,
 )
+from igniter_nb.stores.packing import is_packed, part_digests
 
 _CURRENT = "current.json"
+_PARTS = "parts"  # <id>/parts/<sha256>.json: the parts of packed versions (stores/packing.py)
 _SNAPSHOT_FIELD = b',"snapshot":'  # the envelope's last field: everything before it is the metadata
 _HEAD_CHUNK = 4096
 
@@ -84,7 +90,7 @@ class FileStore(StoreBase):
     ) -> int:
         req = SaveRequest.build(snapshot, graph, correlation, status, expected_version)
         folder = self._executions / req.execution_id
-        with self._locked():
+        with write_errors(repr(self), req.execution_id), self._locked():
             current = self._read_envelope(folder / _CURRENT)
             actual = current["version"] if current else 0
             old = _metadata(current) if current else None
@@ -94,6 +100,12 @@ class FileStore(StoreBase):
             saved_at = utc_now()
             envelope = _envelope(req.execution_id, version, saved_at.isoformat(), meta, req.snapshot_json).encode()
             folder.mkdir(exist_ok=True)
+            if req.parts:  # before the version that refers to them; a killed writer leaves only unreferenced parts
+                parts = folder / _PARTS
+                parts.mkdir(exist_ok=True)
+                for found, text in req.parts.items():
+                    if not (parts / f"{found}.json").exists():
+                        self._write(parts / f"{found}.json", text.encode())
             self._write(folder / f"v{version:09d}.json", envelope)
             if key is not None:
                 entry = {"execution_id": req.execution_id, "graph": key[0], "correlation": key[1]}
@@ -131,10 +143,10 @@ class FileStore(StoreBase):
     # ----------------------------------------------------------------------------------------------- reads
 
     def fetch(self, execution_id: str) -> dict[str, Any]:
-        return self._current(execution_id)["snapshot"]  # type: ignore[no-any-return]
+        return self._whole(self._current(execution_id))["snapshot"]  # type: ignore[no-any-return]
 
     def record(self, execution_id: str) -> StoredExecution:
-        return _record(self._current(execution_id))
+        return _record(self._whole(self._current(execution_id)))
 
     def exists(self, execution_id: str) -> bool:
         return (self._executions / check_execution_id(execution_id) / _CURRENT).exists()
@@ -199,7 +211,7 @@ class FileStore(StoreBase):
             if current is None:
                 continue
             if (graph is None or current["graph"] == graph) and (status is None or current["status"] == status):
-                records.append(_record(current))
+                records.append(_record(self._whole(current)))
         records.sort(key=lambda r: (r.updated_at, r.execution_id))
         return records
 
@@ -207,16 +219,35 @@ class FileStore(StoreBase):
         folder = self._executions / check_execution_id(execution_id)
         latest = self._current(execution_id)["version"]
         records = []
+        parts: dict[str, str] = {}  # read each part once for all the versions sharing it
         for version in range(1, latest + 1):  # files past `latest` are leftovers of a killed writer
             envelope = self._read_envelope(folder / f"v{version:09d}.json")
             if envelope is not None:
-                records.append(_record(envelope))
+                records.append(_record(self._whole(envelope, parts)))
         return records
 
     def close(self) -> None:
         """Nothing is held open between calls."""
 
     # ----------------------------------------------------------------------------------------------- helpers
+
+    def _whole(self, envelope: dict[str, Any], cache: dict[str, str] | None = None) -> dict[str, Any]:
+        """``envelope`` with its snapshot whole: a packed version's parts read from ``parts/`` (stores/packing.py)."""
+        snapshot = envelope["snapshot"]
+        if not is_packed(snapshot):
+            return envelope
+        folder = self._executions / check_execution_id(envelope["execution_id"]) / _PARTS
+        parts = cache if cache is not None else {}
+        for found in part_digests(snapshot):
+            if found not in parts:
+                try:
+                    parts[found] = (folder / f"{found}.json").read_text()
+                except FileNotFoundError:
+                    if not (self._executions / envelope["execution_id"]).exists():
+                        raise not_found(envelope["execution_id"]) from None  # deleted while it was read
+                    raise
+        envelope["snapshot"] = unpack_stored(snapshot, parts, f"FileStore {folder.parent}")
+        return envelope
 
     def _current(self, execution_id: str) -> dict[str, Any]:
         envelope = self._read_envelope(self._executions / check_execution_id(execution_id) / _CURRENT)
@@ -314,10 +345,10 @@ class FileStore(StoreBase):
             data = path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
             return None
-        try:
-            return json.loads(data)  # type: ignore[no-any-return]
-        except ValueError as exc:  # only possible if someone edited the file by hand
-            raise StoreError(f"corrupt store file {path}: {exc}") from exc
+        found = parse_stored(data, f"FileStore: corrupt store file {path}")  # only if someone edited it by hand
+        if not isinstance(found, dict):
+            raise StoreError(f"FileStore: corrupt store file {path}: not a JSON object")
+        return found
 
     def _write(self, path: Path, data: bytes) -> None:
         tmp = path.with_name(f".tmp-{path.name}-{uuid.uuid4().hex}")
@@ -329,9 +360,11 @@ class FileStore(StoreBase):
                 view = view[written:]
             if self._fsync:
                 os.fsync(fd)
-        except BaseException:
+        except BaseException as exc:
             os.close(fd)
             tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.filename is None:  # os.write names no file: name the target
+                raise OSError(exc.errno, exc.strerror, str(path)) from exc
             raise
         os.close(fd)
         os.replace(tmp, path)

@@ -24,8 +24,22 @@ from igniter_nb.stores.base import (
     check_graph,
     check_listing,
     not_found,
+    parse_stored,
+    unpack_stored,
     utc_now,
 )
+from igniter_nb.stores.packing import PACK_THRESHOLD, pack
+
+_NO_PARTS: Mapping[str, str | bytes] = {}
+
+
+def _load_part(part: str | bytes) -> Any:
+    return json.loads(part) if isinstance(part, str) else marshal.loads(part)
+
+
+def _marshal_part(value: Any) -> bytes:
+    return marshal.dumps(value, 2)  # version 2 writes no back-references: equal data, equal bytes, one digest
+
 
 if TYPE_CHECKING:
     from igniter_nb.stores.changes import ChangeHub, ChangeSubscription
@@ -38,16 +52,15 @@ class _Version:
     meta: Metadata
     data: str | bytes  # JSON text (a checked save) or marshal bytes (a runtime save, ``check_json=False``)
 
-    def snapshot(self) -> dict[str, Any]:
-        data = self.data
-        if isinstance(data, str):
-            return json.loads(data)  # type: ignore[no-any-return]
-        return marshal.loads(data)  # type: ignore[no-any-return]
+    def snapshot(self, parts: Mapping[str, str | bytes], execution_id: str) -> dict[str, Any]:
+        data, where = self.data, f"MemoryStore, execution {execution_id!r}"
+        loaded = parse_stored(data, where) if isinstance(data, str) else marshal.loads(data)
+        return unpack_stored(loaded, parts, where, _load_part)  # type: ignore[no-any-return]
 
-    def to_record(self, execution_id: str) -> StoredExecution:
+    def to_record(self, execution_id: str, parts: Mapping[str, str | bytes]) -> StoredExecution:
         return StoredExecution(
             execution_id=execution_id,
-            snapshot=self.snapshot(),
+            snapshot=self.snapshot(parts, execution_id),
             version=self.version,
             graph=self.meta.graph,
             correlation=self.meta.correlation(),
@@ -80,6 +93,8 @@ class MemoryStore(StoreBase):
         self._recent: dict[str, dict[str, None]] = {}
         self._recent_active: dict[str, dict[str, None]] = {}
         self._changes: ChangeHub | None = None  # created by the first subscribe_changes (the change feed)
+        # execution id -> {digest: part} of its packed versions (stores/packing.py); parts are never changed
+        self._parts: dict[str, dict[str, str | bytes]] = {}
 
     def __repr__(self) -> str:
         return f"MemoryStore({len(self._executions)} executions)"
@@ -100,11 +115,16 @@ class MemoryStore(StoreBase):
         ``SnapshotEncodingError``; other non-JSON values are not caught — use the default for your own dicts)."""
         req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, encode=check_json)
         data: str | bytes = req.snapshot_json
+        parts: Mapping[str, str | bytes] = req.parts
         if not check_json:
             try:  # (runtime snapshots never hold one container in two places, so no copy shares one either)
                 data = marshal.dumps(snapshot)  # type: ignore[arg-type]
             except ValueError as exc:
                 raise SnapshotEncodingError(f"snapshot is not plain data ({exc})", execution_id=req.execution_id) from exc
+            if len(data) > PACK_THRESHOLD:
+                split = pack(snapshot, _marshal_part)
+                if split is not None:
+                    data, parts = marshal.dumps(split[0]), split[1]
         with self._lock:
             versions = self._executions.get(req.execution_id)
             current = versions[-1] if versions else None
@@ -118,6 +138,10 @@ class MemoryStore(StoreBase):
                 self._active[key] = req.execution_id
             self._move_latest(req.execution_id, current.meta.correlation_key if current else None, meta.correlation_key)
             self._move_recent(req.execution_id, current.meta if current else None, meta)
+            if parts:
+                kept = self._parts.setdefault(req.execution_id, {})
+                for found, part in parts.items():
+                    kept.setdefault(found, part)
             entry = _Version(actual + 1, utc_now(), meta, data)
             self._executions.setdefault(req.execution_id, []).append(entry)
             if self._changes is not None:
@@ -125,23 +149,26 @@ class MemoryStore(StoreBase):
             return entry.version
 
     def fetch(self, execution_id: str) -> dict[str, Any]:
-        return self._latest(execution_id).snapshot()
+        version, parts = self._latest(execution_id)
+        return version.snapshot(parts, execution_id)
 
     def record(self, execution_id: str) -> StoredExecution:
-        return self._latest(execution_id).to_record(execution_id)
+        version, parts = self._latest(execution_id)
+        return version.to_record(execution_id, parts)
 
-    def _latest(self, execution_id: str) -> _Version:
+    def _latest(self, execution_id: str) -> tuple[_Version, Mapping[str, str | bytes]]:
         check_execution_id(execution_id)
         with self._lock:
             versions = self._executions.get(execution_id)
             if not versions:
                 raise not_found(execution_id)
-            return versions[-1]
+            return versions[-1], self._parts.get(execution_id, _NO_PARTS)
 
     def delete(self, execution_id: str) -> bool:
         check_execution_id(execution_id)
         with self._lock:
             versions = self._executions.pop(execution_id, None)
+            self._parts.pop(execution_id, None)
             if not versions:
                 return False
             key = versions[-1].meta.active_key
@@ -227,22 +254,29 @@ class MemoryStore(StoreBase):
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)
         with self._lock:
-            latest = [(eid, versions[-1]) for eid, versions in self._executions.items()]
+            latest = [(eid, versions[-1], self._parts.get(eid, _NO_PARTS)) for eid, versions in self._executions.items()]
         chosen = [
-            (v.saved_at, eid, v)
-            for eid, v in latest
+            (v.saved_at, eid, v, parts)
+            for eid, v, parts in latest
             if (graph is None or v.meta.graph == graph) and (status is None or v.meta.status == status)
         ]
         chosen.sort(key=lambda item: (item[0], item[1]))
-        return [v.to_record(eid) for _, eid, v in chosen]
+        return [v.to_record(eid, parts) for _, eid, v, parts in chosen]
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         check_execution_id(execution_id)
         with self._lock:
             versions = list(self._executions.get(execution_id, ()))
+            parts = self._parts.get(execution_id, _NO_PARTS)
         if not versions:
             raise not_found(execution_id)
-        return [v.to_record(execution_id) for v in versions]
+        return [v.to_record(execution_id, parts) for v in versions]
+
+    def stored_bytes(self) -> int:
+        """Bytes of snapshot data held (versions and parts): what the history layout is measured by."""
+        with self._lock:
+            versions = sum(len(v.data) for kept in self._executions.values() for v in kept)
+            return versions + sum(len(p) for kept in self._parts.values() for p in kept.values())
 
     def close(self) -> None:
         """Nothing to release; the data stays readable (a memory store has no connection)."""

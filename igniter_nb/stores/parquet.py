@@ -35,6 +35,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from igniter_nb.errors import StoreError
 from igniter_nb.stores.base import (
     ExecutionStore,
     Metadata,
@@ -49,7 +50,9 @@ from igniter_nb.stores.base import (
     ensure_aware,
     exclusive_lock,
     not_found,
+    parse_stored,
     utc_now,
+    write_errors,
 )
 
 # Served by `executions_latest_correlation` read backwards; rowid (in the index too) orders equal times by save.
@@ -139,9 +142,10 @@ class ParquetStore(StoreBase):
         status: str | None = None,
         expected_version: int | None = None,
     ) -> int:
-        req = SaveRequest.build(snapshot, graph, correlation, status, expected_version)
+        # Every version whole: this is the log analysts read as rows, each a self-contained snapshot (not packed)
+        req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, packed=False)
         eid = req.execution_id
-        with self._locked():
+        with write_errors(repr(self), eid), _sidecar_errors(self, eid), self._locked():
             self._finish_intents()
             row = self._row(eid)
             actual = row["version"] if row else 0
@@ -155,8 +159,17 @@ class ParquetStore(StoreBase):
         eid, version = record.execution_id, record.version
         with self._db_lock:
             self._db.execute("INSERT OR REPLACE INTO intents VALUES (?, ?)", (eid, version))
-        self._write_file(self._path(eid, version), record, correlation_json, snapshot_json)
-        self._index_version(record, correlation_json, drop_intent=True)
+        path = self._path(eid, version)
+        try:
+            self._write_file(path, record, correlation_json, snapshot_json)
+            self._index_version(record, correlation_json, drop_intent=True)
+        except Exception:
+            # A save that failed (a full disk) and said so must not be completed later, as a killed writer's
+            # is: without its file, the next writer drops the intent (even if deleting it here fails too).
+            path.unlink(missing_ok=True)
+            with contextlib.suppress(sqlite3.Error), self._db_lock:
+                self._db.execute("DELETE FROM intents WHERE execution_id = ? AND version = ?", (eid, version))
+            raise
 
     def _index_version(self, record: StoredExecution, correlation_json: str | None, *, drop_intent: bool) -> None:
         meta = Metadata(record.graph, correlation_json, record.status)
@@ -352,7 +365,7 @@ class ParquetStore(StoreBase):
         row = pq.read_table(path, schema=self._schema).to_pylist()[0]
         return StoredExecution(
             execution_id=row["execution_id"],
-            snapshot=json.loads(row["snapshot"]),
+            snapshot=parse_stored(row["snapshot"], f"{self!r}, file {path}"),
             version=row["version"],
             graph=row["graph"],
             correlation=None if row["correlation"] is None else json.loads(row["correlation"]),
@@ -401,6 +414,17 @@ class ParquetStore(StoreBase):
 
     def _locked(self) -> contextlib.AbstractContextManager[None]:
         return exclusive_lock(self._lock_path)
+
+
+@contextlib.contextmanager
+def _sidecar_errors(store: ParquetStore, execution_id: str) -> Iterator[None]:
+    """A full disk can fail the sidecar index first: a ``StoreError`` naming it, like a failed parquet write."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"{store!r}: could not save execution {execution_id!r}: {exc} (index "
+                         f"{store.root / '_index.sqlite'}); nothing of this save is visible",
+                         execution_id=execution_id) from exc
 
 
 def _key_text(key: tuple[str, str]) -> str:

@@ -4,6 +4,7 @@ Keys (``<ns>`` = the namespace, default ``igniter``)::
 
     <ns>:exec:<id>                          hash: snapshot, version, graph, correlation, status, updated_at, corr_key
     <ns>:hist:<id>                          list of every saved version (JSON envelopes), oldest first
+    <ns>:parts:<id>                         hash: digest -> part of a packed version (stores/packing.py)
     <ns>:corr:<graph>:<canonical corr>      -> id of the ACTIVE execution with that correlation
     <ns>:corrlatest:<graph>:<canonical corr> sorted set: every execution with that correlation, any status,
                                             scored by <ns>:saveseq at its last save (highest = most recent)
@@ -27,7 +28,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from igniter_nb.errors import StoreError
+from igniter_nb.errors import SnapshotNotFoundError, StoreError
 from igniter_nb.stores.base import (
     SaveRequest,
     StoreBase,
@@ -41,8 +42,11 @@ from igniter_nb.stores.base import (
     duplicate,
     ensure_aware,
     not_found,
+    parse_stored,
+    unpack_stored,
     utc_now,
 )
+from igniter_nb.stores.packing import is_packed, part_digests
 
 if TYPE_CHECKING:
     from igniter_nb.stores.changes import ChangeSubscription
@@ -72,6 +76,17 @@ if key ~= '' then
     return {'duplicate', other}
   end
 end
+-- parts of a packed version (stores/packing.py): ARGV[10] new ones as digest/data pairs, then every digest the
+-- version refers to; a referenced part neither sent nor stored (deleted meanwhile) makes the client send all
+local sent = tonumber(ARGV[10]) or 0
+local new_parts = {}
+for i = 0, sent - 1 do new_parts[ARGV[11 + 2 * i]] = ARGV[12 + 2 * i] end
+for i = 11 + 2 * sent, #ARGV do
+  if not new_parts[ARGV[i]] and redis.call('HEXISTS', KEYS[3], ARGV[i]) == 0 then
+    return {'missing', ARGV[i]}
+  end
+end
+for digest, data in pairs(new_parts) do redis.call('HSETNX', KEYS[3], digest, data) end
 local old_key = cur[5] or ''
 if old_key ~= '' and old_key ~= key and redis.call('GET', old_key) == id then
   redis.call('DEL', old_key)
@@ -115,7 +130,7 @@ _DELETE = """
 local ns, id = ARGV[1], ARGV[2]
 local cur = redis.call('HMGET', KEYS[1], 'graph', 'corr_key', 'version', 'correlation')
 if not cur[3] then
-  redis.call('DEL', KEYS[2])
+  redis.call('DEL', KEYS[2], KEYS[3])
   return 0
 end
 local key = cur[2] or ''
@@ -129,7 +144,7 @@ if cur[1] and cur[1] ~= '' then
   redis.call('ZREM', ns .. ':graphactive:' .. cur[1], id)
 end
 redis.call('SREM', ns .. ':ids', id)
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('PUBLISH', ns .. ':changes:' .. id, 0)  -- the change feed: deleted
 return 1
 """
@@ -154,6 +169,7 @@ class RedisStore(StoreBase):
         else:
             self.client = url_or_client
             self._owns_client = False
+        self._refused = redis.exceptions.ResponseError  # e.g. OOM: the server refused the whole save script
         self._save_script = self.client.register_script(_SAVE)
         self._delete_script = self.client.register_script(_DELETE)
         self._changes: Any = None  # the change-feed subscriber, made by the first subscribe_changes
@@ -177,9 +193,15 @@ class RedisStore(StoreBase):
     ) -> int:
         req = SaveRequest.build(snapshot, graph, correlation, status, expected_version)
         eid = req.execution_id
-        result = self._save_script(
-            keys=[self._key("exec", eid), self._key("hist", eid)],
-            args=[
+        parts_key = self._key("parts", eid)
+        send: list[str] = []
+        if req.parts:  # send only the parts the execution does not have yet
+            pipe = self.client.pipeline(transaction=False)
+            for found in req.parts:
+                pipe.hexists(parts_key, found)
+            send = [found for found, have in zip(req.parts, pipe.execute(), strict=True) if not have]
+        for _ in range(2):
+            args = [
                 self.namespace,
                 eid,
                 req.snapshot_json,
@@ -189,8 +211,18 @@ class RedisStore(StoreBase):
                 req.status or "",
                 "" if req.expected_version is None else str(req.expected_version),
                 utc_now().isoformat(),
-            ],
-        )
+                str(len(send)),
+                *(item for found in send for item in (found, req.parts[found])),
+                *req.parts,
+            ]
+            try:
+                result = self._save_script(keys=[self._key("exec", eid), self._key("hist", eid), parts_key], args=args)
+            except self._refused as exc:
+                raise StoreError(f"{self!r}: the server refused to save execution {eid!r}: {exc}; nothing of this "
+                                 "save was written", execution_id=eid) from exc
+            if _text(result[0]) != "missing":
+                break
+            send = list(req.parts)  # a part went away meanwhile (the execution was deleted): send them all
         outcome, detail = _text(result[0]), _text(result[1])
         if outcome == "ok":
             return int(detail)
@@ -208,7 +240,8 @@ class RedisStore(StoreBase):
 
     def delete(self, execution_id: str) -> bool:
         eid = check_execution_id(execution_id)
-        done = self._delete_script(keys=[self._key("exec", eid), self._key("hist", eid)], args=[self.namespace, eid])
+        done = self._delete_script(keys=[self._key("exec", eid), self._key("hist", eid), self._key("parts", eid)],
+                                   args=[self.namespace, eid])
         return bool(int(done))
 
     # ----------------------------------------------------------------------------------------------- reads
@@ -218,14 +251,14 @@ class RedisStore(StoreBase):
         text = self.client.hget(self._key("exec", eid), "snapshot")
         if text is None:
             raise not_found(eid)
-        return json.loads(text)  # type: ignore[no-any-return]
+        return self._whole(eid, parse_stored(text, self._where(eid)))  # type: ignore[no-any-return]
 
     def record(self, execution_id: str) -> StoredExecution:
         eid = check_execution_id(execution_id)
         values = self.client.hmget(self._key("exec", eid), list(_FIELDS))
         if values[0] is None:
             raise not_found(eid)
-        return _record(eid, values)
+        return self._record(eid, values)
 
     def exists(self, execution_id: str) -> bool:
         return bool(self.client.exists(self._key("exec", check_execution_id(execution_id))))
@@ -275,7 +308,10 @@ class RedisStore(StoreBase):
         for eid, values in zip(ids, pipe.execute(), strict=True):
             if values[0] is None:
                 continue  # deleted between the two calls
-            rec = _record(eid, values)
+            try:
+                rec = self._record(eid, values)
+            except SnapshotNotFoundError:
+                continue  # deleted while its parts were read
             if (graph is None or rec.graph == graph) and (status is None or rec.status == status):
                 records.append(rec)
         records.sort(key=lambda r: (r.updated_at, r.execution_id))
@@ -287,12 +323,13 @@ class RedisStore(StoreBase):
         if not items:
             raise not_found(eid)
         records = []
+        parts: dict[str, str] = {}  # read each part once for all the versions sharing it
         for item in items:
-            env = json.loads(item)
+            env = parse_stored(item, self._where(eid))
             records.append(
                 StoredExecution(
                     execution_id=eid,
-                    snapshot=env["snapshot"],
+                    snapshot=self._whole(eid, env["snapshot"], parts),
                     version=env["version"],
                     graph=env["graph"] or None,
                     correlation=json.loads(env["correlation"]) if env["correlation"] else None,
@@ -309,6 +346,35 @@ class RedisStore(StoreBase):
 
         return changes_of(self).subscribe(check_execution_id(execution_id))
 
+    def _where(self, execution_id: str) -> str:
+        return f"{self!r}, execution {execution_id!r}"
+
+    def _whole(self, eid: str, data: Any, cache: dict[str, str] | None = None) -> Any:
+        """A version's snapshot whole: a packed one's parts read from ``<ns>:parts:<id>`` (stores/packing.py)."""
+        if not is_packed(data):
+            return data
+        parts = cache if cache is not None else {}
+        wanted = [d for d in part_digests(data) if d not in parts]
+        if wanted:
+            for found, part in zip(wanted, self.client.hmget(self._key("parts", eid), wanted), strict=True):
+                if part is not None:
+                    parts[found] = _text(part)
+        if any(d not in parts for d in wanted) and not self.client.exists(self._key("exec", eid)):
+            raise not_found(eid)  # deleted between the two reads
+        return unpack_stored(data, parts, self._where(eid))
+
+    def _record(self, eid: str, values: builtins.list[Any]) -> StoredExecution:
+        snapshot, version, graph, correlation, status, updated_at = (_text(v) for v in values)
+        return StoredExecution(
+            execution_id=eid,
+            snapshot=self._whole(eid, parse_stored(snapshot, self._where(eid))),
+            version=int(version),
+            graph=graph or None,
+            correlation=json.loads(correlation) if correlation else None,
+            status=status or None,
+            updated_at=ensure_aware(dt.datetime.fromisoformat(updated_at)),
+        )
+
     def close(self) -> None:
         """Close the connection pool if the store created the client (and stop the change-feed subscriber)."""
         if self._changes is not None:
@@ -322,15 +388,3 @@ def _text(value: Any) -> str:
         return value.decode()
     return "" if value is None else str(value)
 
-
-def _record(eid: str, values: list[Any]) -> StoredExecution:
-    snapshot, version, graph, correlation, status, updated_at = (_text(v) for v in values)
-    return StoredExecution(
-        execution_id=eid,
-        snapshot=json.loads(snapshot),
-        version=int(version),
-        graph=graph or None,
-        correlation=json.loads(correlation) if correlation else None,
-        status=status or None,
-        updated_at=ensure_aware(dt.datetime.fromisoformat(updated_at)),
-    )

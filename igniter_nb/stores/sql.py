@@ -1,16 +1,19 @@
 """``SQLStore``: executions in a SQL database through SQLAlchemy Core — SQLite embedded, PostgreSQL shared.
 
-Two tables, created on first use (names prefixed with ``table_prefix``, default ``igniter_``):
+Three tables, created on first use (names prefixed with ``table_prefix``, default ``igniter_``):
 
 * ``executions`` — one row per execution: ``execution_id`` (primary key), ``graph``, ``correlation_key``
-  (canonical correlation JSON), ``status``, ``active``, ``version``, ``snapshot`` (JSON text),
-  ``updated_at``; a partial unique index on ``(graph, correlation_key) WHERE active`` is both the O(log n)
-  correlation lookup and the guarantee that only one active execution has a correlation; an index on
-  ``(graph, correlation_key, updated_at, execution_id)`` serves ``find_latest_by_correlation`` (one index
+  (canonical correlation JSON), ``correlation_digest`` (its SHA-256: indexes hold the digest, so a correlation of
+  any length fits), ``status``, ``active``, ``version``, ``snapshot`` (JSON text), ``updated_at``; a partial
+  unique index on ``(graph, correlation_digest) WHERE active`` is both the O(log n) correlation lookup and the
+  guarantee that only one active execution has a correlation; an index on
+  ``(graph, correlation_digest, updated_at, execution_id)`` serves ``find_latest_by_correlation`` (one index
   probe, read backwards); indexes on ``(graph, updated_at, execution_id)``, one partial ``WHERE active``, serve
   ``correlations()`` (a backward range, LIMIT, never the snapshot column);
 * ``execution_history`` — one row per saved version (``execution_id``, ``version``, ``saved_at``, ``graph``,
-  ``correlation_key``, ``status``, ``snapshot``).
+  ``correlation_key``, ``status``, ``snapshot``);
+* ``execution_parts`` — the parts of large snapshots stored packed (``execution_id``, ``digest``, ``data``), each
+  written once however many versions refer to it (``stores/packing.py``).
 
 Every save is one transaction: the row is read ``FOR UPDATE`` (SQLite: ``BEGIN IMMEDIATE``), the version
 checked, then ``UPDATE ... WHERE execution_id = :id AND version = :read`` and a history insert. The save the
@@ -26,6 +29,9 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
+import hashlib
+import json
 import threading
 import zlib
 from collections.abc import Iterator, Mapping
@@ -45,8 +51,11 @@ from igniter_nb.stores.base import (
     conflict,
     ensure_aware,
     not_found,
+    parse_stored,
+    unpack_stored,
     utc_now,
 )
+from igniter_nb.stores.packing import is_packed, part_digests
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine, Table
@@ -54,11 +63,15 @@ if TYPE_CHECKING:
     from igniter_nb.stores.changes import ChangeSubscription
 
 _SAVE_ATTEMPTS = 8
-_LATEST_INDEX = "executions_latest_correlation"
+_ACTIVE_INDEX = "executions_active_digest"
+_LATEST_INDEX = "executions_latest_correlation_digest"
 _RECENT_INDEX = "executions_graph_recent"
 _ACTIVE_RECENT_INDEX = "executions_graph_active_recent"
 # Indexes added after the first release: created with IF NOT EXISTS on databases that predate them.
-_ADDED_INDEXES = (_LATEST_INDEX, _RECENT_INDEX, _ACTIVE_RECENT_INDEX)
+_ADDED_INDEXES = (_ACTIVE_INDEX, _LATEST_INDEX, _RECENT_INDEX, _ACTIVE_RECENT_INDEX)
+# Indexes of earlier releases on the correlation text itself: a PostgreSQL btree entry holds at most ~2.7 KB, so
+# a long correlation failed to save. Replaced by the digest indexes above on first use.
+_DROPPED_INDEXES = ("executions_active_correlation", "executions_latest_correlation")
 
 
 class SQLStore(StoreBase):
@@ -85,8 +98,8 @@ class SQLStore(StoreBase):
             threading.RLock() if self._is_sqlite and _is_memory(self.engine) else contextlib.nullcontext()
         )
         self.table_prefix = table_prefix
-        self._executions, self._history = _tables(sa, table_prefix)
-        self._q = _Statements(sa, self._executions, self._history)
+        self._executions, self._history, self._parts = _tables(sa, table_prefix)
+        self._q = _Statements(sa, self._executions, self._history, self._parts)
         self._ready = False
         self._changes: Any = None  # PostgreSQL: the change-feed listener, made by the first subscribe_changes
 
@@ -107,6 +120,8 @@ class SQLStore(StoreBase):
         req = SaveRequest.build(snapshot, graph, correlation, status, expected_version)
         sa = self._sa
         fast = _is_fast(req)
+        if req.parts and self._is_postgres:
+            fast = False  # its parts go in with the row lock held (the long way below)
         for _ in range(_SAVE_ATTEMPTS):
             try:
                 if fast and self._is_postgres:
@@ -122,8 +137,10 @@ class SQLStore(StoreBase):
                 fast = False
                 continue
             except sa.exc.OperationalError as exc:
-                if not _is_transient(exc):
-                    raise
+                if not _is_transient(exc):  # a full disk, a lost server...: say which store, keep the cause
+                    raise StoreError(f"{self!r}: could not save execution {req.execution_id!r}: "
+                                     f"{getattr(exc, 'orig', exc)}; nothing of this save was written",
+                                     execution_id=req.execution_id) from exc
         raise StoreError(f"could not save execution {req.execution_id!r}: too many conflicting writers",
                          execution_id=req.execution_id)
 
@@ -135,12 +152,14 @@ class SQLStore(StoreBase):
                 assert req.expected_version is not None
                 values = _fast_values(req)
                 if conn.execute(q.update_row, {**values, "read_version": req.expected_version}).rowcount == 1:
+                    self._write_parts(conn, req)  # (SQLite: BEGIN IMMEDIATE already serialises every writer)
                     conn.execute(q.insert_history, {**values, "saved_at": values["updated_at"]})
                     return int(values["version"])
             row = conn.execute(q.lock_row, {"eid": eid}).first()
+            self._write_parts(conn, req)  # under the row lock: a delete cannot remove them before the row is saved
             actual = row.version if row is not None else 0
             stored = Metadata(row.graph, row.correlation_key, row.status) if row is not None else None
-            meta = req.plan(actual, stored, lambda key: conn.execute(q.find, {"graph": key[0], "corr": key[1]}).scalar())
+            meta = req.plan(actual, stored, lambda key: conn.execute(q.find, _lookup(*key)).scalar())
             key = meta.active_key
             now = utc_now()
             version = actual + 1
@@ -148,6 +167,7 @@ class SQLStore(StoreBase):
                 "eid": eid,
                 "graph": meta.graph,
                 "correlation_key": meta.correlation_json,
+                "correlation_digest": correlation_digest(meta.correlation_json),
                 "status": meta.status,
                 "active": key is not None,
                 "version": version,
@@ -163,6 +183,16 @@ class SQLStore(StoreBase):
             conn.execute(q.insert_history, {**values, "saved_at": now})
             return version
 
+    def _write_parts(self, conn: Connection, req: SaveRequest) -> None:
+        """Insert the parts of a packed version the execution does not have yet (stores/packing.py)."""
+        if not req.parts:
+            return
+        eid = req.execution_id
+        have = set(conn.execute(self._q.part_digests, {"eid": eid, "digests": list(req.parts)}).scalars())
+        missing = [{"eid": eid, "digest": d, "data": text} for d, text in req.parts.items() if d not in have]
+        if missing:
+            conn.execute(self._q.insert_part, missing)
+
     def _save_fast_postgres(self, req: SaveRequest) -> int | None:
         """The compare-and-set save as one autocommitted statement (update + history insert); None when no row
         is at the expected version (nothing written). A second active owner raises ``IntegrityError``."""
@@ -177,8 +207,12 @@ class SQLStore(StoreBase):
     def delete(self, execution_id: str) -> bool:
         params = {"eid": check_execution_id(execution_id)}
         with self._write() as conn:
+            # The row first: it waits for (or blocks) a save holding the row lock, so history and parts deleted
+            # after it include whatever that save wrote.
+            removed = bool(conn.execute(self._q.delete_row, params).rowcount)
             conn.execute(self._q.delete_history, params)
-            return bool(conn.execute(self._q.delete_row, params).rowcount)
+            conn.execute(self._q.delete_parts, params)
+            return removed
 
     # ----------------------------------------------------------------------------------------------- reads
 
@@ -186,17 +220,17 @@ class SQLStore(StoreBase):
         check_execution_id(execution_id)
         with self._read() as conn:
             text = conn.execute(self._q.snapshot, {"eid": execution_id}).scalar()
-        if text is None:
-            raise not_found(execution_id)
-        return _loads(text)
+            if text is None:
+                raise not_found(execution_id)
+            return self._whole(conn, execution_id, self._loads(text, execution_id))
 
     def record(self, execution_id: str) -> StoredExecution:
         check_execution_id(execution_id)
         with self._read() as conn:
             row = conn.execute(self._q.record, {"eid": execution_id}).first()
-        if row is None:
-            raise not_found(execution_id)
-        return _record(row)
+            if row is None:
+                raise not_found(execution_id)
+            return self._record(conn, row)
 
     def exists(self, execution_id: str) -> bool:
         check_execution_id(execution_id)
@@ -211,13 +245,13 @@ class SQLStore(StoreBase):
         return None if version is None else int(version)
 
     def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
-        params = {"graph": check_graph(graph), "corr": canonical_correlation(correlation)}
+        params = _lookup(check_graph(graph), canonical_correlation(correlation))
         with self._read() as conn:
             found: str | None = conn.execute(self._q.find, params).scalar()
             return found
 
     def find_latest_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
-        params = {"graph": check_graph(graph), "corr": canonical_correlation(correlation)}
+        params = _lookup(check_graph(graph), canonical_correlation(correlation))
         with self._read() as conn:
             found: str | None = conn.execute(self._q.find_latest, params).scalar()
             return found
@@ -231,7 +265,7 @@ class SQLStore(StoreBase):
         query = self._q.active_correlations if active_only else self._q.all_correlations
         with self._read() as conn:
             rows = conn.execute(query, {"graph": graph, "limit": limit}).all()
-        return [(row.execution_id, _loads(row.correlation_key)) for row in rows]
+        return [(row.execution_id, json.loads(row.correlation_key)) for row in rows]
 
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)
@@ -242,15 +276,16 @@ class SQLStore(StoreBase):
         if status is not None:
             query = query.where(t.c.status == status)
         with self._read() as conn:
-            return [_record(row) for row in conn.execute(query)]
+            return [self._record(conn, row) for row in conn.execute(query).all()]
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         check_execution_id(execution_id)
         with self._read() as conn:
             rows = conn.execute(self._q.history, {"eid": execution_id}).all()
-        if not rows:
-            raise not_found(execution_id)
-        return [_record(row) for row in rows]
+            if not rows:
+                raise not_found(execution_id)
+            parts: dict[str, str] = {}  # read each part once for all the versions sharing it
+            return [self._record(conn, row, parts) for row in rows]
 
     def create_tables(self) -> None:
         """Create the tables and indexes if missing (done automatically on first use; safe to call concurrently)."""
@@ -260,6 +295,7 @@ class SQLStore(StoreBase):
                 if self._is_postgres:  # concurrent CREATE TABLE IF NOT EXISTS can still collide in pg_type
                     conn.execute(self._sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(self.table_prefix)})
                 self._executions.metadata.create_all(conn, checkfirst=True)
+                self._add_correlation_digest(conn)
                 # create_all skips the indexes of a table that already exists: add the ones newer releases
                 # introduced to databases created before them.
                 added = {f"{self.table_prefix}{suffix}" for suffix in _ADDED_INDEXES}
@@ -278,6 +314,20 @@ class SQLStore(StoreBase):
 
         return changes_of(self).subscribe(execution_id)
 
+    def _add_correlation_digest(self, conn: Connection) -> None:
+        """Bring a table made by an earlier release to the digest indexes (in create_tables' transaction): add
+        the ``correlation_digest`` column, fill it for every row, drop the indexes on the correlation text."""
+        sa, t = self._sa, self._executions
+        if "correlation_digest" not in {c["name"] for c in sa.inspect(conn).get_columns(t.name)}:
+            conn.execute(sa.text(f'ALTER TABLE "{t.name}" ADD COLUMN correlation_digest VARCHAR(64)'))
+            rows = conn.execute(sa.select(t.c.execution_id, t.c.correlation_key).where(t.c.correlation_key.is_not(None)))
+            filled = [{"eid": eid, "digest": correlation_digest(corr)} for eid, corr in rows]
+            if filled:
+                conn.execute(sa.update(t).where(t.c.execution_id == sa.bindparam("eid"))
+                             .values(correlation_digest=sa.bindparam("digest")), filled)
+        for name in _DROPPED_INDEXES:
+            conn.execute(sa.text(f'DROP INDEX IF EXISTS "{self.table_prefix}{name}"'))
+
     def close(self) -> None:
         """Dispose of the connection pool (and stop the change-feed listener, if any)."""
         if self._changes is not None:
@@ -285,6 +335,36 @@ class SQLStore(StoreBase):
         self.engine.dispose()
 
     # ----------------------------------------------------------------------------------------------- helpers
+
+    def _where(self, execution_id: str) -> str:
+        return f"{self!r}, execution {execution_id!r}"
+
+    def _loads(self, text: str, execution_id: str) -> Any:
+        return parse_stored(text, self._where(execution_id))
+
+    def _whole(self, conn: Connection, execution_id: str, data: Any, cache: dict[str, str] | None = None) -> Any:
+        """A version's snapshot whole: a packed one's parts read from the parts table (stores/packing.py)."""
+        if not is_packed(data):
+            return data
+        parts = cache if cache is not None else {}
+        wanted = [d for d in part_digests(data) if d not in parts]
+        if wanted:
+            parts.update((row.digest, row.data) for row in conn.execute(self._q.parts, {"eid": execution_id, "digests": wanted}))
+        if any(d not in parts for d in wanted) and conn.execute(self._q.exists, {"eid": execution_id}).first() is None:
+            raise not_found(execution_id)  # deleted between the two reads
+        return unpack_stored(data, parts, self._where(execution_id))
+
+    def _record(self, conn: Connection, row: Any, cache: dict[str, str] | None = None) -> StoredExecution:
+        eid = row.execution_id
+        return StoredExecution(
+            execution_id=eid,
+            snapshot=self._whole(conn, eid, self._loads(row.snapshot, eid), cache),
+            version=row.version,
+            graph=row.graph,
+            correlation=Metadata(row.graph, row.correlation_key, row.status).correlation(),
+            status=row.status,
+            updated_at=ensure_aware(row.updated_at),
+        )
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -306,15 +386,16 @@ class SQLStore(StoreBase):
 class _Statements:
     """Every statement the store runs, built once with bind parameters (SQLAlchemy then only looks up its cache)."""
 
-    def __init__(self, sa: Any, t: Table, h: Table) -> None:
+    def __init__(self, sa: Any, t: Table, h: Table, p: Table) -> None:
         b = sa.bindparam
         eid = t.c.execution_id == b("eid")
         self.lock_row = sa.select(t.c.version, t.c.graph, t.c.correlation_key, t.c.status).where(eid).with_for_update()
+        # By the SHA-256 of the correlation (what the indexes hold): equal digests are equal correlations.
         self.find = sa.select(t.c.execution_id).where(
-            t.c.graph == b("graph"), t.c.correlation_key == b("corr"), t.c.active == sa.true()
+            t.c.graph == b("graph"), t.c.correlation_digest == b("digest"), t.c.active == sa.true()
         )
-        columns = {name: b(name) for name in ("graph", "correlation_key", "status", "active", "version", "snapshot",
-                                              "updated_at")}
+        columns = {name: b(name) for name in ("graph", "correlation_key", "correlation_digest", "status", "active",
+                                              "version", "snapshot", "updated_at")}
         self.insert_row = sa.insert(t).values(execution_id=b("eid"), **columns)
         self.update_row = sa.update(t).where(eid, t.c.version == b("read_version")).values(**columns)
         self.insert_history = sa.insert(h).values(
@@ -335,7 +416,7 @@ class _Statements:
         # `executions_latest_correlation` index (SQLite: one SEARCH of it; PostgreSQL: an index scan backward).
         self.find_latest = (
             sa.select(t.c.execution_id)
-            .where(t.c.graph == b("graph"), t.c.correlation_key == b("corr"))
+            .where(t.c.graph == b("graph"), t.c.correlation_digest == b("digest"))
             .order_by(t.c.updated_at.desc(), t.c.execution_id.desc())
             .limit(1)
         )
@@ -351,6 +432,11 @@ class _Statements:
         self.all_correlations = recent.where(t.c.graph == b("graph"), t.c.correlation_key.is_not(None))
         self.delete_row = sa.delete(t).where(eid)
         self.delete_history = sa.delete(h).where(h.c.execution_id == b("eid"))
+        self.delete_parts = sa.delete(p).where(p.c.execution_id == b("eid"))
+        of_execution = (p.c.execution_id == b("eid"), p.c.digest.in_(b("digests", expanding=True)))
+        self.part_digests = sa.select(p.c.digest).where(*of_execution)
+        self.parts = sa.select(p.c.digest, p.c.data).where(*of_execution)
+        self.insert_part = sa.insert(p).values(execution_id=b("eid"), digest=b("digest"), data=b("data"))
         self.snapshot = sa.select(t.c.snapshot).where(eid)
         self.exists = sa.select(t.c.version).where(eid)
         self.record_columns = sa.select(
@@ -400,7 +486,7 @@ def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
     return engine
 
 
-def _tables(sa: Any, prefix: str) -> tuple[Table, Table]:
+def _tables(sa: Any, prefix: str) -> tuple[Table, Table, Table]:
     metadata = sa.MetaData()
     executions = sa.Table(
         f"{prefix}executions",
@@ -408,6 +494,7 @@ def _tables(sa: Any, prefix: str) -> tuple[Table, Table]:
         sa.Column("execution_id", sa.String(200), primary_key=True),
         sa.Column("graph", sa.String(200), nullable=True),
         sa.Column("correlation_key", sa.Text, nullable=True),
+        sa.Column("correlation_digest", sa.String(64), nullable=True),  # sha256 of correlation_key: what is indexed
         sa.Column("status", sa.String(20), nullable=True),
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
@@ -415,9 +502,9 @@ def _tables(sa: Any, prefix: str) -> tuple[Table, Table]:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     sa.Index(
-        f"{prefix}executions_active_correlation",
+        f"{prefix}{_ACTIVE_INDEX}",
         executions.c.graph,
-        executions.c.correlation_key,
+        executions.c.correlation_digest,
         unique=True,
         # Spelled exactly like the lookup's condition, so SQLite's planner recognises the partial index.
         sqlite_where=executions.c.active == sa.true(),
@@ -427,7 +514,7 @@ def _tables(sa: Any, prefix: str) -> tuple[Table, Table]:
     sa.Index(
         f"{prefix}{_LATEST_INDEX}",
         executions.c.graph,
-        executions.c.correlation_key,
+        executions.c.correlation_digest,
         executions.c.updated_at,
         executions.c.execution_id,
     )
@@ -451,7 +538,14 @@ def _tables(sa: Any, prefix: str) -> tuple[Table, Table]:
         sa.Column("status", sa.String(20), nullable=True),
         sa.Column("snapshot", sa.Text, nullable=False),
     )
-    return executions, history
+    parts = sa.Table(  # the parts of packed versions, each stored once per execution (stores/packing.py)
+        f"{prefix}execution_parts",
+        metadata,
+        sa.Column("execution_id", sa.String(200), primary_key=True),
+        sa.Column("digest", sa.String(64), primary_key=True),
+        sa.Column("data", sa.Text, nullable=False),
+    )
+    return executions, history, parts
 
 
 def _is_fast(req: SaveRequest) -> bool:
@@ -471,6 +565,7 @@ def _fast_values(req: SaveRequest) -> dict[str, Any]:
         "eid": req.execution_id,
         "graph": meta.graph,
         "correlation_key": meta.correlation_json,
+        "correlation_digest": correlation_digest(meta.correlation_json),
         "status": meta.status,
         "active": meta.active_key is not None,
         "version": req.expected_version + 1,
@@ -479,22 +574,17 @@ def _fast_values(req: SaveRequest) -> dict[str, Any]:
     }
 
 
-def _record(row: Any) -> StoredExecution:
-    return StoredExecution(
-        execution_id=row.execution_id,
-        snapshot=_loads(row.snapshot),
-        version=row.version,
-        graph=row.graph,
-        correlation=Metadata(row.graph, row.correlation_key, row.status).correlation(),
-        status=row.status,
-        updated_at=ensure_aware(row.updated_at),
-    )
+@functools.lru_cache(maxsize=4096)
+def correlation_digest(correlation_json: str | None) -> str | None:
+    """The indexed form of a canonical correlation: its SHA-256 (hex). Indexing the text itself made PostgreSQL
+    refuse correlations over ~2.7 KB (a btree entry's limit); a digest fits any correlation every store accepts."""
+    if correlation_json is None:
+        return None
+    return hashlib.sha256(correlation_json.encode("utf-8")).hexdigest()
 
 
-def _loads(text: str) -> dict[str, Any]:
-    import json
-
-    return json.loads(text)  # type: ignore[no-any-return]
+def _lookup(graph: str, correlation_json: str) -> dict[str, Any]:
+    return {"graph": graph, "digest": correlation_digest(correlation_json)}
 
 
 def _is_memory(engine: Engine) -> bool:

@@ -57,11 +57,16 @@ def check_delivery_correlation(graph: Any, correlation: Mapping[str, Any] | None
     return given
 
 
+def _same(stored: Any, given: Any) -> bool:
+    """Equal as stored correlations compare (canonical JSON): 42, 42.0 and True are three different values."""
+    return type(stored) is type(given) and stored == given
+
+
 def nearest(correlation: Mapping[str, Any], candidates: list[tuple[str, Mapping[str, Any]]], limit: int = 3) -> list[dict[str, Any]]:
     """Stored correlations closest to ``correlation`` (fewest differing keys), with the keys that differ."""
     scored = []
     for execution_id, other in candidates:
-        differing = sorted(k for k in correlation if other.get(k) != correlation[k])
+        differing = sorted(k for k in correlation if not _same(other.get(k), correlation[k]))
         # stores hand correlations back in their canonical (sorted) key order; show them in the caller's order
         shown = {k: other[k] for k in correlation if k in other} | {k: v for k, v in other.items() if k not in correlation}
         scored.append((len(differing), execution_id, shown, differing))

@@ -1,10 +1,10 @@
-"""Durable workflows: ``start``, ``deliver_event``, ``cancel``, ``expire_due``.
+"""Durable workflows: ``start`` and ``deliver_event`` (cancel, expire and retry live in ``workflow/control.py``).
 
 A workflow is a contract execution saved in a store with its correlation and a workflow record
-(``execution.workflow``): status, correlation, deadlines, and the signal log — which events arrived, in what
-order, with which idempotency key, and which await each satisfied. Every save is compare-and-set; a
-delivery that loses a race re-reads and re-applies, so concurrent deliveries lose nothing and apply each
-signal exactly once.
+(``execution.workflow``): status, correlation, deadlines, the awaits of its graph, and the signal log — which
+events arrived, in what order, with which idempotency key and payload digest, and which await each satisfied.
+Every save is compare-and-set; a delivery that loses a race re-reads and re-applies, so concurrent deliveries
+lose nothing and apply each signal exactly once.
 """
 
 from __future__ import annotations
@@ -16,17 +16,20 @@ from typing import Any
 
 from igniter_nb.errors import (
     AwaitedEventMismatchError,
-    AwaitTimeoutError,
     ConcurrencyError,
-    DuplicateSignalError,
     DuplicateWorkflowError,
+    GraphChangedError,
+    SnapshotNotFoundError,
+    WorkflowArgumentError,
     WorkflowNotFoundError,
 )
 from igniter_nb.model import AwaitNode
-from igniter_nb.runtime.snapshot import restore_contract, restore_record
+from igniter_nb.runtime.graph_change import current_awaits, removed_awaits, stored_awaits
+from igniter_nb.runtime.snapshot import restore_record
 from igniter_nb.runtime.status import Status
 from igniter_nb.workflow.correlation import check_delivery_correlation, correlation_from_inputs, nearest
 from igniter_nb.workflow.payloads import validate_payload
+from igniter_nb.workflow.signals import check_idempotency_key, live_signals, payload_digest, repeated_signal
 
 ACTIVE = ("running", "waiting")
 FINISHED = ("succeeded", "failed", "cancelled", "timed_out")
@@ -40,11 +43,14 @@ _STATUS_OF_CONTRACT = {
 }
 
 
-def _now(now: dt.datetime | None) -> dt.datetime:
+def _now(now: Any) -> dt.datetime:
     if now is None:
         return dt.datetime.now(dt.UTC)
-    if now.tzinfo is None:
-        raise ValueError("now= must be timezone-aware (e.g. datetime.now(datetime.UTC))")
+    if not isinstance(now, dt.datetime):
+        raise WorkflowArgumentError(f"now= must be a timezone-aware datetime, got {type(now).__name__} {now!r:.80}",
+                                    argument="now")
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise WorkflowArgumentError("now= must be timezone-aware (e.g. datetime.now(datetime.UTC))", argument="now")
     return now
 
 
@@ -65,13 +71,24 @@ def _store(store: Any) -> Any:
     return default_store()
 
 
-def await_for_event(graph: Any, event: str) -> AwaitNode:
+def _await_or_none(graph: Any, event: str) -> AwaitNode | None:
     for node in graph.await_nodes:
         if node.event == event:
             return node  # type: ignore[no-any-return]
+    return None
+
+
+def _mismatch(graph: Any, event: str) -> AwaitedEventMismatchError:
     awaited = ", ".join(n.event for n in graph.await_nodes) or "none"
-    raise AwaitedEventMismatchError(f"{graph.name} does not await event '{event}' (it awaits: {awaited})",
-                                    graph=graph.name, event=event)
+    return AwaitedEventMismatchError(f"{graph.name} does not await event '{event}' (it awaits: {awaited})",
+                                     graph=graph.name, event=event)
+
+
+def await_for_event(graph: Any, event: str) -> AwaitNode:
+    node = _await_or_none(graph, event)
+    if node is None:
+        raise _mismatch(graph, event)
+    return node
 
 
 # ---------------------------------------------------------------------------- status
@@ -86,6 +103,8 @@ def refresh_status(contract: Any, now: dt.datetime) -> str:
     wf["status"] = status
     wf["updated_at"] = _iso(now)
     waiting_on = waiting_events(ex)
+    if status != "failed":
+        wf.pop("error", None)  # (a workflow retried by retry_workflow)
     if status == "succeeded":
         ex.bus.emit("workflow_succeeded", status="succeeded", payload={"correlation": wf["correlation"]})
     elif status == "failed":
@@ -107,10 +126,11 @@ def waiting_events(execution: Any) -> list[dict[str, str]]:
     return found
 
 
-def _save(contract: Any, store: Any) -> None:
+def save_workflow(contract: Any, store: Any, moment: dt.datetime) -> None:
+    """Save with compare-and-set; a value that cannot be stored fails its node and the workflow (refreshed)."""
     from igniter_nb.runtime.store_runner import persist
 
-    persist(contract.execution, store)
+    persist(contract.execution, store, after_failure=lambda: refresh_status(contract, moment))
 
 
 # ---------------------------------------------------------------------------- start
@@ -129,7 +149,7 @@ def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.dat
                 f"an active {graph.name} workflow already has correlation {correlation} (execution {existing})",
                 graph=graph.name, correlation=correlation, existing_execution_id=existing,
             )
-    contract = cls(dict(inputs), store=store)
+    contract = cls._create(inputs, store=store)
     ex = contract.execution
     deadlines = {n.name: _iso(moment + dt.timedelta(seconds=n.timeout)) for n in graph.await_nodes if n.timeout}
     ex.workflow = {
@@ -138,6 +158,7 @@ def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.dat
         "started_at": _iso(moment),
         "updated_at": _iso(moment),
         "deadlines": deadlines,
+        "awaits": current_awaits(graph),  # what a later deploy's graph is compared with (graph_change.py)
         "signals": [],
     }
     ex.bus.emit("workflow_started", status="running", payload={"graph": graph.name, "correlation": correlation})
@@ -145,12 +166,12 @@ def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.dat
         ex.resolve(key)
     refresh_status(contract, moment)
     ex.store_version = 0  # must not exist yet
-    _save(contract, store)
+    save_workflow(contract, store, moment)
     return contract
 
 
 # ---------------------------------------------------------------------------- deliver
-def _not_found(cls: Any, store: Any, correlation: dict[str, Any], detail: str = "") -> WorkflowNotFoundError:
+def not_found(cls: Any, store: Any, correlation: dict[str, Any], detail: str = "") -> WorkflowNotFoundError:
     graph = cls.compiled_graph()
     lister = getattr(store, "correlations", None)
     if lister is not None:  # ids and correlations only, from the store's indexes: no snapshot is loaded
@@ -165,11 +186,23 @@ def _not_found(cls: Any, store: Any, correlation: dict[str, Any], detail: str = 
     hint = ""
     if near:
         hint = "; nearest active: " + ", ".join(
-            f"{n['correlation']} (differs in {', '.join(n['differs_in']) or 'nothing'})" for n in near)
+            f"{n['correlation']} (differs in "
+            f"{', '.join(_difference(k, correlation, n['correlation']) for k in n['differs_in']) or 'nothing'})"
+            for n in near)
     return WorkflowNotFoundError(
         f"no active {graph.name} workflow has correlation {correlation}{detail}{hint}",
         graph=graph.name, correlation=correlation, nearest=near,
     )
+
+
+_not_found = not_found  # (the notebook simulator's name for it)
+
+
+def _difference(key: str, given: Mapping[str, Any], stored: Mapping[str, Any]) -> str:
+    mine, theirs = given.get(key), stored.get(key)
+    if mine == theirs:  # equal in Python, but not the same stored value: 42 and 42.0, 1 and True
+        return f"{key}: the value type ({type(mine).__name__} {mine!r} given, {type(theirs).__name__} {theirs!r} stored)"
+    return key
 
 
 def _latest_with_correlation(store: Any, graph: str, correlation: dict[str, Any]) -> Any:
@@ -177,12 +210,22 @@ def _latest_with_correlation(store: Any, graph: str, correlation: dict[str, Any]
     finder = getattr(store, "find_latest_by_correlation", None)
     if finder is not None:
         eid = finder(graph, correlation)
-        return store.record(eid) if eid is not None else None
+        if eid is None:
+            return None
+        try:
+            return store.record(eid)
+        except SnapshotNotFoundError:  # deleted meanwhile
+            return None
     latest = None
     for rec in store.list(graph=graph):
         if rec.correlation == correlation and (latest is None or rec.updated_at >= latest.updated_at):
             latest = rec
     return latest
+
+
+def _workflow_of(snapshot: Any) -> Mapping[str, Any] | None:
+    workflow = snapshot.get("workflow") if isinstance(snapshot, Mapping) else None
+    return workflow if isinstance(workflow, Mapping) else None
 
 
 def deliver_event(
@@ -199,41 +242,43 @@ def deliver_event(
 
     The event may arrive before resolution reached its await (any order: L-02). Validation errors write
     nothing. A repeated event raises ``DuplicateSignalError`` unless ``idempotency_key`` equals the one
-    recorded, in which case the workflow is returned unchanged.
+    recorded with the same payload, in which case the workflow is returned unchanged; the same key with another
+    payload or for another event raises ``IdempotencyConflictError`` (``workflow/signals.py``). An event a
+    stored workflow awaits under an await the current graph no longer has raises ``GraphChangedError``.
     """
     graph = cls.compiled_graph()
-    node = await_for_event(graph, event)
+    node = _await_or_none(graph, event)
+    if node is None:
+        try:
+            corr = check_delivery_correlation(graph, correlation)
+        except WorkflowNotFoundError:
+            raise _mismatch(graph, event) from None
+        check_idempotency_key(idempotency_key)
+        _now(now)
+        raise _unknown_event(cls, _store(store), corr, event)
     corr = check_delivery_correlation(graph, correlation)
     value = validate_payload(graph.name, node, payload)
-    if idempotency_key is not None and (not isinstance(idempotency_key, str) or not idempotency_key.strip()):
-        raise ValueError("idempotency_key must be a non-empty string")
-    store = _store(store)
+    key = check_idempotency_key(idempotency_key)
     moment = _now(now)
+    store = _store(store)
+    digest = payload_digest(value)
     for _ in range(MAX_ATTEMPTS):
         execution_id = store.find_by_correlation(graph.name, corr)
         if execution_id is None:
-            latest = _latest_with_correlation(store, graph.name, corr)
-            if latest is not None:
-                contract = restore_contract(cls, latest.snapshot, store=store, owned=True)
-                prior = _prior_signal(contract, node.name)
-                if prior is not None and idempotency_key is not None and prior.get("idempotency_key") == idempotency_key:
-                    return contract
-                raise _not_found(cls, store, corr, f" (the latest one, {latest.execution_id}, is {latest.status})")
-            raise _not_found(cls, store, corr)
-        contract = restore_record(cls, store.record(execution_id), store=store)
+            return _deliver_late(cls, store, corr, node, event, key, digest)
+        try:
+            record = store.record(execution_id)
+        except SnapshotNotFoundError:
+            continue  # deleted between the lookup and the read: look again
+        contract = restore_record(cls, record, store=store)
         ex = contract.execution
         wf = ex.workflow
         if wf is None or wf.get("status") not in ACTIVE:
             continue  # finished between the lookup and the read: look again
-        prior = _prior_signal(contract, node.name)
-        if prior is not None:
-            if idempotency_key is not None and prior.get("idempotency_key") == idempotency_key:
-                return contract
-            raise DuplicateSignalError(
-                f"event '{event}' was already delivered to {graph.name} {execution_id} "
-                f"(signal #{prior['order']} at {prior['received_at']}, idempotency key {prior.get('idempotency_key')!r})",
-                graph=graph.name, node=node.name, path=node.path, execution_id=execution_id, event=event,
-            )
+        _check_renamed(cls, contract, node, event)
+        if repeated_signal(live_signals(wf), node.name, event, key, digest, graph=graph.name, execution_id=execution_id,
+                           path=node.path) is not None:
+            return contract
         st = ex.states.get(node.name)
         if st is not None and st.status is Status.FAILED:
             raise AwaitedEventMismatchError(f"await '{node.name}' of {execution_id} is no longer waiting ({st.error})",
@@ -243,7 +288,8 @@ def deliver_event(
             "event": event,
             "node": node.name,
             "correlation": corr,
-            "idempotency_key": idempotency_key,
+            "idempotency_key": key,
+            "payload_digest": digest,
             "received_at": _iso(moment),
         }
         wf["signals"].append(signal)
@@ -252,14 +298,14 @@ def deliver_event(
         wf["last_external_event"] = signal
         reached = st is not None
         ex.bus.emit("external_event_received", node.name, node.path, "succeeded",
-                    {"event": event, "correlation": corr, "idempotency_key": idempotency_key, "order": signal["order"],
+                    {"event": event, "correlation": corr, "idempotency_key": key, "order": signal["order"],
                      "reached": reached})
         ex.resume(node.name, value)
         ex.bus.emit("await_satisfied", node.name, node.path, "succeeded", {"event": event, "order": signal["order"]})
         ex.bus.emit("workflow_resumed", status="running", payload={"event": event})
         refresh_status(contract, moment)
         try:
-            _save(contract, store)
+            save_workflow(contract, store, moment)
         except ConcurrencyError:
             continue
         return contract
@@ -267,98 +313,56 @@ def deliver_event(
                            graph=graph.name)
 
 
-def _prior_signal(contract: Any, node_name: str) -> dict[str, Any] | None:
-    wf = contract.execution.workflow or {}
-    return next((s for s in wf.get("signals", ()) if s["node"] == node_name), None)
-
-
-# ---------------------------------------------------------------------------- cancel / expire
-def _update_active(cls: Any, store: Any, execution_id: str, change: Any) -> Any:
-    """Re-read ``execution_id`` and apply ``change(contract)`` until a compare-and-set save wins."""
-    for _ in range(MAX_ATTEMPTS):
-        contract = restore_record(cls, store.record(execution_id), store=store)
-        wf = contract.execution.workflow
-        if wf is None or wf.get("status") not in ACTIVE:
-            return None
-        if not change(contract):
-            return None
-        try:
-            _save(contract, store)
-        except ConcurrencyError:
-            continue
-        return contract
-    raise ConcurrencyError(f"could not update {execution_id}: {MAX_ATTEMPTS} conflicting saves in a row")
-
-
-def cancel(cls: Any, *, correlation: Mapping[str, Any], store: Any = None, reason: str | None = None,
-           now: dt.datetime | None = None) -> Any:
-    """Cancel the active workflow with ``correlation``; it stops waiting and frees its correlation."""
+def _deliver_late(cls: Any, store: Any, corr: dict[str, Any], node: AwaitNode, event: str, key: str | None,
+                  digest: str | None) -> Any:
+    """No active workflow has ``corr``: a repeat of a signal the latest (finished) one recorded is answered as
+    such — the workflow for a retry, ``DuplicateSignalError`` / ``IdempotencyConflictError`` otherwise."""
     graph = cls.compiled_graph()
-    corr = check_delivery_correlation(graph, correlation)
-    store = _store(store)
-    moment = _now(now)
+    latest = _latest_with_correlation(store, graph.name, corr)
+    if latest is None:
+        raise not_found(cls, store, corr)
+    signals = live_signals(_workflow_of(latest.snapshot))
+    if repeated_signal(signals, node.name, event, key, digest, graph=graph.name, execution_id=latest.execution_id,
+                       path=node.path) is not None:
+        return restore_record(cls, latest, store=store)
+    raise not_found(cls, store, corr, f" (the latest one, {latest.execution_id}, is {latest.status})")
+
+
+def _check_renamed(cls: Any, contract: Any, node: AwaitNode, event: str) -> None:
+    """The stored workflow awaited ``event`` under another await, which the current graph no longer has."""
+    changes = contract.execution.graph_changes
+    gone = [old for old, awaited in (changes.removed_awaits if changes else {}).items() if awaited == event]
+    if gone:
+        graph = cls.compiled_graph()
+        raise GraphChangedError(
+            f"workflow {contract.execution_id} of {graph.name} awaits event '{event}' as '{gone[0]}', which the "
+            f"current graph no longer has (it awaits '{event}' as '{node.name}' now): move stored workflows onto the "
+            f"new graph with {cls.__name__}.migrate(store, rename={{{gone[0]!r}: {node.name!r}}})",
+            graph=graph.name, node=gone[0], execution_id=contract.execution_id, event=event, current_node=node.name)
+
+
+def _unknown_event(cls: Any, store: Any, corr: dict[str, Any], event: str) -> Exception:
+    """The error for an event the graph does not await: ``GraphChangedError`` when the active workflow with
+    ``corr`` was started under a graph that awaited it (its await was removed or renamed by a deploy)."""
+    graph = cls.compiled_graph()
     execution_id = store.find_by_correlation(graph.name, corr)
-    if execution_id is None:
-        raise _not_found(cls, store, corr)
+    if execution_id is not None:
+        try:
+            record = store.record(execution_id)
+        except SnapshotNotFoundError:
+            record = None
+        gone = removed_awaits(graph, stored_awaits(record.snapshot)) if record is not None else {}
+        for old, awaited in gone.items():
+            if awaited == event:
+                return GraphChangedError(
+                    f"workflow {execution_id} of {graph.name} waits for event '{event}' at await '{old}', which the "
+                    f"current graph no longer has (removed or renamed by a deploy): move it onto the new graph with "
+                    f"{cls.__name__}.migrate(store, rename={{{old!r}: <new name>}}) or stop it with "
+                    f"{cls.__name__}.cancel(correlation=...)",
+                    graph=graph.name, node=old, execution_id=execution_id, event=event)
+    return _mismatch(graph, event)
 
-    def change(contract: Any) -> bool:
-        wf = contract.execution.workflow
-        wf["status"] = "cancelled"
-        wf["updated_at"] = _iso(moment)
-        wf["cancelled"] = {"at": _iso(moment), "reason": reason}
-        contract.execution.bus.emit("workflow_cancelled", status="cancelled", payload={"reason": reason})
-        return True
 
-    result = _update_active(cls, store, execution_id, change)
-    if result is None:
-        raise _not_found(cls, store, corr, " (it finished meanwhile)")
-    return result
-
-
-def expire_due(cls: Any, store: Any = None, now: dt.datetime | None = None) -> list[Any]:
-    """Time out every active workflow of this contract whose await deadline has passed; returns them."""
-    graph = cls.compiled_graph()
-    if not any(n.timeout for n in graph.await_nodes):
-        return []
-    store = _store(store)
-    moment = _now(now)
-    expired = []
-    for status in ACTIVE:
-        for rec in store.list(graph=graph.name, status=status):
-            deadlines = ((rec.snapshot.get("workflow") or {}).get("deadlines")) or {}
-            if not any(_parse(d) <= moment for d in deadlines.values()):
-                continue
-
-            def change(contract: Any) -> bool:
-                ex = contract.execution
-                wf = ex.workflow
-                due = []
-                for node_name, deadline in wf.get("deadlines", {}).items():
-                    st = ex.states.get(node_name)
-                    if _parse(deadline) <= moment and (st is None or st.status in (Status.WAITING, Status.STALE)):
-                        due.append(node_name)
-                if not due:
-                    return False
-                for node_name in due:
-                    node = graph.node(node_name)
-                    err = AwaitTimeoutError(
-                        f"event '{node.event}' did not arrive within {node.timeout:g}s (deadline {wf['deadlines'][node_name]})",
-                        graph=graph.name, node=node.name, path=node.path, execution_id=ex.execution_id,
-                        source_location=node.source_location,
-                    )
-                    ex.resolver.write(node, ex.resolver.failed(node, err))
-                    ex.bus.emit("await_timed_out", node.name, node.path, "failed",
-                                {"event": node.event, "deadline": wf["deadlines"][node_name]})
-                from igniter_nb.runtime.invalidation import invalidate_dependents
-
-                invalidate_dependents(ex, due, due[0])
-                ex.resolve_all()
-                wf["status"] = "timed_out"
-                wf["updated_at"] = _iso(moment)
-                ex.bus.emit("workflow_timed_out", status="timed_out", payload={"awaits": due})
-                return True
-
-            updated = _update_active(cls, store, rec.execution_id, change)
-            if updated is not None:
-                expired.append(updated)
-    return expired
+def _prior_signal(contract: Any, node_name: str) -> Mapping[str, Any] | None:
+    """The signal in force recorded for ``node_name`` (the notebook simulator's preview reads it)."""
+    return next((s for s in live_signals(contract.execution.workflow) if s.get("node") == node_name), None)

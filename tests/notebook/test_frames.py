@@ -33,7 +33,8 @@ def test_audit_frame_columns_and_values(tmp_path):
     assert len(frame) == len(c.events)
     assert frame["seq"].dtype == "int64" and frame["seq"].tolist() == [e.seq for e in c.events]
     assert str(frame["timestamp"].dt.tz) == "UTC"
-    assert frame["timestamp"].iloc[0].timestamp() == pytest.approx(c.events[0].timestamp, abs=1e-6)
+    assert frame["timestamp"].dtype == "datetime64[ms, UTC]"  # milliseconds: the precision of the event clock
+    assert frame["timestamp"].iloc[0].timestamp() == pytest.approx(c.events[0].timestamp, abs=5e-4)
     assert set(frame["graph"]) == {"PriceContract"} and set(frame["execution_id"]) == {c.execution_id}
     update = frame[frame["type"] == "input_updated"].iloc[0]
     assert update["node"] == "order_total" and json.loads(update["payload"]) == {"value": 150}
@@ -158,7 +159,7 @@ def test_store_frame_of_hand_made_snapshots(store, tmp_path):
 
 def test_tokens_frame_of_hand_made_snapshots(store, tmp_path):
     frame = ig.nb.tokens_frame(store)
-    assert tuple(frame.columns) == frames.TOKENS_COLUMNS
+    assert tuple(frame.columns) == (*frames.TOKENS_COLUMNS, "corr_company_id", "corr_request_id")
     # only active workflows, only the nodes that originate a wait (not `report`, which waits through crm)
     rows = frame[["execution_id", "node", "kind", "event", "token"]].astype(object)
     assert rows.where(rows.notna(), None).values.tolist() == [
@@ -205,8 +206,9 @@ def test_store_frame_of_real_snapshots(kind, tmp_path):
     assert tuple(frame.columns) == (*frames.STORE_COLUMNS, "corr_company_id", "corr_request_id")
     assert frame["version"].dtype == "int64" and str(frame["updated_at"].dt.tz) == "UTC"
     rows = frame.set_index("execution_id")
-    assert frame["graph"].tolist() == ["NbAsyncPricing", "NbBroken", "NbCheckout", "NbLeadWorkflow", "NbLeadWorkflow"]
-    assert frame["execution_id"].tolist()[3:] == sorted([ids["waiting"], ids["done"]])  # by graph, then id
+    # oldest first: the two workflows started at NOW (by correlation), then the plain executions as they ran
+    assert frame["execution_id"].tolist() == [ids["waiting"], ids["done"], "pricing-1", "checkout-1", "broken-1"]
+    assert frame["started_at"].is_monotonic_increasing
     waiting, done = rows.loc[ids["waiting"]], rows.loc[ids["done"]]
     # a workflow: its correlation, one column per key, the events it waits on, its age from started_at
     assert waiting["status"] == "waiting" and waiting["version"] == 1
@@ -234,18 +236,20 @@ def test_tokens_frame_of_real_snapshots(kind, tmp_path):
     store = _real_store(kind, tmp_path)
     ids = fill(store)
     frame = ig.nb.tokens_frame(store)
-    assert tuple(frame.columns) == frames.TOKENS_COLUMNS
+    assert tuple(frame.columns) == (*frames.TOKENS_COLUMNS, "corr_company_id", "corr_request_id")
     wf = ids["waiting"]
     # one row per originating wait: the deferring executor, the composition and each collection item whose child
     # deferred, each await node; never a dependent (gross_total, total, report) nor a finished execution
-    assert _plain(frame, ["execution_id", "node", "kind", "event", "token", "item"]) == [
-        ["pricing-1", "quote_total", "token", None, "quote-100", None],
-        ["checkout-1", "quote", "token", None, "sku-a", None],
-        ["checkout-1", "quotes", "token", None, "sku-x", "x"],
-        ["checkout-1", "quotes", "token", None, "sku-y", "y"],
-        [wf, "billing", "event", "billing_ready", f"{wf}:billing", None],
-        [wf, "crm", "event", "crm_received", f"{wf}:crm", None],
+    # longest waiting first (the workflow's awaits were reached first, crm before billing), then by node and item
+    assert _plain(frame, ["execution_id", "node", "kind", "event", "token", "item", "corr_request_id"]) == [
+        [wf, "crm", "event", "crm_received", f"{wf}:crm", None, "r-1"],
+        [wf, "billing", "event", "billing_ready", f"{wf}:billing", None, "r-1"],
+        ["pricing-1", "quote_total", "token", None, "quote-100", None, None],
+        ["checkout-1", "quote", "token", None, "sku-a", None, None],
+        ["checkout-1", "quotes", "token", None, "sku-x", "x", None],
+        ["checkout-1", "quotes", "token", None, "sku-y", "y", None],
     ]
+    assert frame["since"].is_monotonic_increasing
     rows = frame.set_index(["execution_id", "node"]).sort_index()
     assert json.loads(rows.loc[("pricing-1", "quote_total"), "payload"]) == {"order_total": 100}
     crm = rows.loc[(wf, "crm")]
@@ -296,3 +300,79 @@ def test_frames_of_an_empty_store(tmp_path):
     assert tuple(tokens.columns) == frames.TOKENS_COLUMNS and len(tokens) == 0
     _roundtrip(store_rows, tmp_path)
     _roundtrip(tokens, tmp_path, "t.parquet")
+
+
+# ----------------------------------------------------------------------------------------------- dtypes and order
+
+
+def _assert_notebook_dtypes(frame, text_columns, time_columns):
+    assert isinstance(frame, ig.nb.IgniterFrame)
+    assert isinstance(frame["status"].dtype, pd.CategoricalDtype)
+    assert tuple(frame["status"].cat.categories)[: len(frames.STATUS_CATEGORIES)] == frames.STATUS_CATEGORIES
+    for name in text_columns:
+        assert frame[name].dtype == pd.StringDtype(), name  # missing values are <NA>, never NaN
+        assert not any(isinstance(v, float) for v in frame[name].tolist()), name
+    for name in time_columns:
+        assert frame[name].dtype == "datetime64[ms, UTC]", name
+
+
+def test_every_frame_has_the_documented_dtypes(tmp_path):
+    from nb_store_contracts import NOW, fill
+
+    from igniter_nb.stores import MemoryStore
+
+    c = ApprovalContract(order_id="o-1", order_total=5)
+    c.resolve_all()
+    audit = c.audit.to_frame()
+    _assert_notebook_dtypes(audit, ["type", "execution_id", "graph", "node", "path", "payload"], ["timestamp"])
+    assert audit["node"].isna().any() and "<NA>" in audit.to_string()
+    states = ig.nb.states_frame(c)
+    _assert_notebook_dtypes(states, ["node", "path", "kind", "value", "error_type", "error", "event"], ["resolved_at"])
+    assert states["version"].dtype == "int64"
+    store = MemoryStore()
+    fill(store)
+    rows = ig.nb.store_frame(store, now=NOW + dt.timedelta(hours=1))
+    _assert_notebook_dtypes(rows, ["execution_id", "graph", "correlation", "waiting_on", "corr_request_id"],
+                            ["started_at", "updated_at"])
+    assert rows["age"].dtype == "timedelta64[ms]"
+    tokens = ig.nb.tokens_frame(store)
+    _assert_notebook_dtypes(tokens, ["execution_id", "node", "kind", "event", "token", "item", "payload"],
+                            ["since", "deadline", "updated_at"])
+    for frame in (audit, states, rows, tokens):
+        back = _roundtrip(frame, tmp_path, f"{frame.attrs['igniter_nb']}.parquet")
+        assert isinstance(back, ig.nb.IgniterFrame) and back.attrs == frame.attrs
+
+
+def test_status_sorts_in_lifecycle_order_and_keeps_unknown_statuses(tmp_path):
+    from igniter_nb.stores import MemoryStore
+
+    store = MemoryStore()
+    for eid, status in [("a", "succeeded"), ("b", "waiting"), ("c", "running")]:
+        store.save({"execution_id": eid, "states": {}}, graph="G", status=status)
+    rows = ig.nb.store_frame(store)
+    assert rows.sort_values("status")["status"].tolist() == ["running", "waiting", "succeeded"]
+    odd = frames._status(["succeeded", "paused", None])
+    assert list(odd.categories[-1:]) == ["paused"] and pd.isna(odd[2])
+
+
+def test_store_frame_with_a_contract_has_its_correlation_columns_even_when_empty():
+    from nb_store_contracts import NbLeadWorkflow
+
+    from igniter_nb.stores import MemoryStore
+
+    empty = ig.nb.store_frame(MemoryStore(), graph=NbLeadWorkflow)
+    assert tuple(empty.columns) == (*frames.STORE_COLUMNS, "corr_request_id", "corr_company_id")
+    by_name = ig.nb.tokens_frame(MemoryStore(), graph="NbLeadWorkflow")  # a registered name: the same keys
+    assert tuple(by_name.columns)[-2:] == ("corr_request_id", "corr_company_id")
+    with pytest.raises(TypeError, match="graph="):
+        ig.nb.store_frame(MemoryStore(), graph=42)
+
+
+def test_plain_pandas_reads_the_same_data(tmp_path):
+    c = PriceContract(order_total=1, country="UA")
+    c.resolve_all()
+    frame = c.audit.to_frame()
+    path = ig.nb.to_parquet(frame, tmp_path / "a.parquet")
+    plain = pd.read_parquet(path)
+    assert type(plain) is pd.DataFrame
+    assert_frame_equal(plain, frame, check_frame_type=False, check_exact=True)

@@ -10,7 +10,8 @@ from contracts import AllKinds, ApprovalContract, PriceContract, layered_graph
 from svgcheck import SVG, node_boxes, overlaps, parse
 
 from igniter_nb.diagnostics.dot import graph_view
-from igniter_nb.notebook.layout import layout, layout_svg
+from igniter_nb.notebook.layout import layout
+from igniter_nb.notebook.picture import layout_svg
 
 
 @pytest.mark.parametrize(("n", "scope_size"), [(50, 10), (50, None), (300, 10), (300, None)])

@@ -8,11 +8,13 @@ import dataclasses
 import itertools
 
 import pytest
-from contracts import ApprovalContract, random_graph
+from contracts import AllKinds, ApprovalContract, random_graph
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from svgcheck import overlaps
 
+import igniter_nb as ig
+from igniter_nb.diagnostics.geometry import text_width
 from igniter_nb.diagnostics.view import ViewEdge, graph_view
 from igniter_nb.notebook.layout import Layout, layout
 
@@ -81,3 +83,54 @@ def test_the_waits_for_edge_of_an_instance_avoids_other_nodes(direction):
     lay = layout(view, direction=direction)
     assert ("n_summary", "n_approval") in lay.routes
     assert crossings(lay) == []
+
+
+@pytest.mark.parametrize("direction", ["LR", "TB"])
+def test_the_waits_for_edge_attaches_apart_from_the_edges_drawn_forward(direction):
+    # drawn from the port of a forward edge, the dotted edge read as if that edge were waiting (issue 12, 04)
+    c = ApprovalContract(order_id="o-1", order_total=5)
+    c.resolve_all()
+    lay = layout(graph_view(c.graph, states=c), direction=direction)
+    wait = lay.routes[("n_summary", "n_approval")].polyline()
+    ends = [p for (tail, head), r in lay.routes.items() if (tail, head) != ("n_summary", "n_approval")
+            for p in (r.polyline()[0], r.polyline()[-1]) if {tail, head} & {"n_summary", "n_approval"}]
+    for point in (wait[0], wait[-1]):
+        assert min(abs(point[0] - q[0]) + abs(point[1] - q[1]) for q in ends) > 8
+
+
+class _Quote(ig.Contract):
+    def define(c):
+        c.input("amount", type="numeric")
+        c.compute("price_including_every_tax", depends_on=["amount"], call=lambda amount: amount)
+        c.output("price_including_every_tax")
+
+
+class _Cart(ig.Contract):
+    def define(c):
+        c.input("amount", type="numeric")
+        c.compose("quote", contract=_Quote, inputs={"amount": "amount"})
+        c.output("price", source="quote.price_including_every_tax")
+        c.compute("total", depends_on=["price"], call=lambda price: price)
+        c.output("total")
+
+
+@pytest.mark.parametrize("graph", [AllKinds.compiled_graph(), _Cart.compiled_graph()], ids=["all_kinds", "cart"])
+def test_edge_labels_fit_between_the_columns(graph):
+    # left to right, a label runs along the gap before its head: the gap grows to hold it
+    view = graph_view(graph)
+    lay = layout(view, direction="LR")
+    labelled = [e for e in view.edges if e.label]
+    assert labelled
+    for e in labelled:
+        x, y = lay.routes[(e.tail, e.head)].label_at
+        half = text_width(e.label) * 10 / 12 / 2
+        for node, box in lay.boxes.items():
+            inside_y = box.y - 2 < y - 4 < box.y + box.h + 2
+            assert not (inside_y and x - half < box.x + box.w and box.x < x + half), (e.label, node)
+
+
+def test_output_edges_carry_no_label_the_output_names_its_source():
+    view = graph_view(ApprovalContract.compiled_graph())
+    tax = next(n for n in view.nodes if n.id == "o_tax")
+    assert "output ← taxes.tax" in tax.label
+    assert [e.label for e in view.edges if e.head.startswith("o_")] == ["", ""]

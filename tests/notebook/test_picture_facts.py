@@ -154,3 +154,75 @@ def test_svg_nodes_carry_a_bold_name():
     root = parse(render_graph(PriceContract.graph, engine="python"))
     bold = [t.text for t in root.iter(f"{SVG}text") if t.get("font-weight") == "bold"]
     assert "gross_total" in bold and "order_total" in bold
+
+
+class _ToolCallsExecutor(ig.Executor):
+    def call(self, question):
+        calls = [{"id": "toolu_01", "name": "search_catalogue", "arguments": {"query": question}},
+                 {"id": "toolu_02", "name": "price<of>&", "arguments": {}}]
+        return self.defer(token="tools-1", payload={"tool_calls": calls})
+
+
+class _AsksTools(ig.Contract):
+    def define(c):
+        c.run_with("store")
+        c.input("question", type=str)
+        c.compute("answer", depends_on=["question"], call=_ToolCallsExecutor)
+        c.output("answer")
+
+
+@pytest.mark.parametrize("engine", ["python", "dot"])
+def test_pending_tool_calls_show_their_names_and_ids_on_both_engines(engine):
+    store = MemoryStore()
+    c = _AsksTools(question="Dune", store=store, execution_id="asks-1")
+    c.resolve_all()
+    answer = _labels(graph_view(c.graph, states=c))["answer"]
+    assert answer[2:] == ("pending: deferred", "tool call: search_catalogue (toolu_01)",
+                          "tool call: price<of>& (toolu_02)", "token tools-1")
+    svg = render_graph(c.graph, states=c, engine=engine)
+    assert "search_catalogue (toolu_01)" in svg and "price&lt;of&gt;&amp; (toolu_02)" in svg
+    assert "price<of>" not in svg  # escaped by each renderer
+    # the same lines from the stored snapshot (a stepper over the store replays snapshots)
+    stepper = ig.nb.SnapshotStepper(store, execution_id="asks-1", graph=_AsksTools, engine=engine)
+    shown = stepper.svg(-1).replace("&#45;", "-")  # dot writes a hyphen as an entity
+    assert "search_catalogue (toolu_01)" in shown and "token tools-1" in shown
+
+
+def test_many_or_odd_tool_calls_are_cut_short():
+    from igniter_nb.diagnostics.view import LINE_LIMIT, pending_summary
+
+    calls = [{"id": "x" * 80, "name": "n" * 80}] * 5
+    lines = pending_summary({"tool_calls": calls})
+    assert len(lines) == 4 and lines[-1] == "+2 more tool calls"
+    assert all(len(line) <= LINE_LIMIT for line in lines)
+    assert pending_summary({"tool_calls": [{"name": "a\nb"}]}) == ("tool call: a b",)
+    assert pending_summary({"tool_calls": "not a list"}) == () and pending_summary(None) == ()
+    assert pending_summary({"other": 1}) == ()
+
+
+def test_simulator_picture_shows_correlation_values_and_the_deadline():
+    store = MemoryStore()
+    NbLeadWorkflow.start({"request_id": "req-1", "company_id": 42}, store=store, now=NOW)
+    sim = ig.nb.EventSimulator(NbLeadWorkflow, store, now=NOW, engine="python")
+    svg = sim.svg()
+    assert "correlate by: request_id=&#x27;req-1&#x27;, company_id=42" in svg
+    assert "deadline 2026-01-02 04:04:05 UTC" in svg
+
+
+def test_stepper_picture_over_a_store_knows_supplied_inputs_correlation_and_deadline():
+    store = MemoryStore()
+    wf = NbLeadWorkflow.start({"request_id": "req-1", "company_id": 42}, store=store, now=NOW)
+    NbLeadWorkflow.deliver_event("crm_received", correlation={"request_id": "req-1", "company_id": 42},
+                                 payload={"ok": 1}, store=store, now=NOW)
+    stepper = ig.nb.SnapshotStepper(store, execution_id=wf.execution_id, engine="python")
+    first = stepper.svg(0)
+    assert "correlate by: request_id=&#x27;req-1&#x27;, company_id=42" in first
+    assert "deadline 2026-01-02 04:04:05 UTC" in first
+    # a plain contract saved before its input was read: the input is supplied, not unresolved
+    from igniter_nb.runtime.snapshot import snapshot_execution
+
+    pricing = NbAsyncPricing(order_total=100, store=store, execution_id="pricing-1")
+    store.save(snapshot_execution(pricing.execution), graph="NbAsyncPricing", status="running")
+    view = parse(ig.nb.SnapshotStepper(store, execution_id="pricing-1", engine="python").svg(0))
+    statuses = {n.get("data-id"): n.get("data-status") for n in view.iter(f"{SVG}g") if n.get("class") == "node"}
+    assert statuses["n_order_total"] == "supplied" and statuses["n_quote_total"] == "unresolved"

@@ -176,10 +176,11 @@ def test_widget_and_static_output(tmp_path):
     eid = _workflow_history(store)
     st = ig.nb.SnapshotStepper(store, eid, engine="python")
     view = st.widget
-    st._slider.value = 1
-    assert st.index == 1 and "step 2/3" in st._body.value and "crm" in st._body.value
+    live = st._live
+    live.slider.value = 2  # the slider counts like the heading: 1..3
+    assert st.index == 1 and "step 2/3" in live.body.value and "crm" in live.body.value
     st.next()
-    assert st._slider.value == 2
+    assert live.slider.value == 3 and "step 3/3" in live.body.value  # the live view follows the stepper
     bundle = st._repr_mimebundle_()
     assert WIDGET_MIME in bundle and bundle["text/plain"].startswith("step 3/3: version 3 — succeeded")
     html = bundle["text/html"]
@@ -244,3 +245,47 @@ def test_the_graph_comes_from_the_snapshot_contract_not_a_namesake(tmp_path):
     assert ig.nb.SnapshotStepper(store, eid).graph is nb_store_contracts.NbAsyncPricing.graph
     store.save({"execution_id": "x-2", "contract": "nowhere:Missing", "states": {}}, graph="NbAsyncPricing")
     assert ig.nb.SnapshotStepper(store, "x-2").graph is NbAsyncPricing.graph  # by name, when the ref is unknown
+
+
+def test_slider_and_heading_count_steps_the_same_way(tmp_path):
+    store = _store("memory", tmp_path)
+    st = ig.nb.SnapshotStepper(store, _workflow_history(store), engine="python")
+    st.goto(0)
+    view = st.view()
+    parts = view.children[0].children
+    slider = next(p for p in parts if type(p).__name__ == "IntSlider")
+    assert (slider.min, slider.max, slider.value) == (1, 3, 1)
+    assert "step 1/3" in view.children[1].value
+    slider.value = 3
+    assert "step 3/3" in view.children[1].value and st.describe().startswith("step 3/3")
+
+
+def test_a_displayed_view_keeps_its_step_when_later_code_moves_the_stepper(tmp_path):
+    from igniter_nb.notebook.stepper_widget import StepperView
+
+    store = _store("memory", tmp_path)
+    st = ig.nb.SnapshotStepper(store, _workflow_history(store), engine="python")
+    st.goto(1)
+    bundle = st._repr_mimebundle_()  # "cell A" displays the stepper at step 2/3
+    assert bundle["text/plain"].startswith("step 2/3") and WIDGET_MIME in bundle
+    shown = StepperView(st, st.index, live=False)  # the same kind of view the bundle carries
+    st.goto(2)  # "cell B" moves the stepper on
+    assert shown.index == 1 and "step 2/3" in shown.body.value and shown.slider.value == 2
+    assert st.to_text().startswith("step 3/3")
+    shown.back.click()  # the view's own controls move it, and the stepper with it
+    assert shown.index == 0 and "step 1/3" in shown.body.value and st.index == 0
+    with pytest.raises(IndexError):
+        st.goto(3)
+    with pytest.raises(TypeError):
+        st.goto("1")
+    import numpy as np
+
+    assert st.goto(np.int64(1)) is st.current and st.index == 1  # a step read from a frame
+
+
+def test_reading_any_step_without_moving(tmp_path):
+    store = _store("memory", tmp_path)
+    st = ig.nb.SnapshotStepper(store, _workflow_history(store), engine="python")
+    st.goto(2)
+    assert st.describe(0).startswith("step 1/3") and st.status_at(0) == "waiting"
+    assert st.diff(0) and st.to_html(0) != st.to_html() and st.index == 2

@@ -47,6 +47,33 @@ def test_playground_with_a_waiting_contract():
     assert "approval" not in report.recomputed  # still waiting, nothing re-resolved it
 
 
+class GuardedOrder(ig.Contract):
+    def define(c):
+        c.input("order_total", type="numeric")
+        c.guard("small_enough", depends_on=["order_total"], call=lambda order_total: order_total < 1000,
+                message="orders of 1000 or more need a manager")
+
+        @c.compute
+        def invoice(order_total, small_enough):
+            return f"{order_total:.2f} EUR"
+
+        c.output("invoice")
+
+
+def test_playground_shows_the_message_of_a_failing_guard():
+    pg = ig.nb.InputPlayground(GuardedOrder(order_total=10))
+    report = pg.set(order_total=5000)
+    assert report.status == "failed"
+    # the guard's own message, once: `invoice` failed only because the guard did
+    assert report.errors == {"small_enough": "orders of 1000 or more need a manager"}
+    assert "failed: small_enough: orders of 1000 or more need a manager" in report.to_text()
+    assert "orders of 1000 or more need a manager" in report.to_html()
+    assert pg.widget is not None
+    pg._controls["order_total"].value = 4000.0  # through the widget: the report area says why
+    assert "orders of 1000 or more need a manager" in pg._report.value
+    assert "need a manager" in pg.to_html() and pg.set(order_total=20).errors == {}
+
+
 def test_controls_follow_input_types():
     def define(c):
         c.input("n", type="integer")
@@ -142,10 +169,10 @@ def test_stepper_widget_and_static_output():
     _, frame = _approved_frame()
     st = ig.nb.SnapshotStepper(frame)
     view = st.widget
-    st._slider.value = 5  # moving the slider moves the stepper
-    assert st.index == 5 and "step 6/" in st._body.value
+    st._live.slider.value = 6  # moving the slider moves the stepper; both count from 1
+    assert st.index == 5 and "step 6/" in st._live.body.value
     st.next()
-    assert st._slider.value == 6
+    assert st._live.slider.value == 7
     bundle = st._repr_mimebundle_()
     assert WIDGET_MIME in bundle and bundle["text/plain"].startswith("step 7/")
     assert view is st.widget

@@ -277,3 +277,43 @@ def test_codec_does_not_import_pydantic_or_heavy_modules() -> None:
     code = "import sys, igniter_nb.runtime.codec as c; c.encode({'a': (1, 2)}); print(sorted(m for m in ('pydantic', 'pandas', 'sqlalchemy', 'redis', 'pyarrow') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _nested(depth: int, kind: str = "dict") -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = {"v": value} if kind == "dict" else [value]
+    return value
+
+
+@pytest.mark.parametrize("kind", ["dict", "list"])
+def test_values_nest_up_to_the_documented_limit_and_deeper_ones_get_a_clear_error(kind: str) -> None:
+    """The depth guard is reachable: at most MAX_DEPTH nested containers round-trip, and deeper values — 340
+    levels used to escape as RecursionError — raise SnapshotEncodingError naming the limit (issue 11 point 10)."""
+    assert codec.MAX_DEPTH == 200
+    ok = _nested(codec.MAX_DEPTH, kind)
+    assert decode(json.loads(json.dumps(encode(ok)))) == ok
+    for depth in (codec.MAX_DEPTH + 1, 340, 1000, 20_000):
+        with pytest.raises(SnapshotEncodingError, match="nested deeper than 200 levels"):
+            encode(_nested(depth, kind), path="inputs.payload")
+
+
+def test_a_deep_caller_stack_gets_snapshot_encoding_error_not_recursion_error() -> None:
+    def at_depth(n: int) -> Any:
+        return at_depth(n - 1) if n else encode(_nested(150))
+
+    with pytest.raises(SnapshotEncodingError, match="nested too deeply for Python's recursion limit"):
+        at_depth(sys.getrecursionlimit() - 300)
+
+
+def test_decoding_absurdly_deep_data_is_a_clear_error() -> None:
+    deep = _nested(5000, "list")
+    with pytest.raises(SnapshotEncodingError, match="nested too deeply"):
+        decode(deep)
+    with pytest.raises(SnapshotEncodingError, match="nested too deeply"):
+        codec.decode_shared({"a": deep})
+
+
+def test_the_part_tag_of_packed_store_versions_is_reserved() -> None:
+    with pytest.raises(ValueError, match="'part' is empty or reserved"):
+        register_codec("part", Decimal, str, Decimal)

@@ -166,8 +166,10 @@ class _NoScan(dict):  # type: ignore[type-arg]
 
 
 def _plan(store: SQLStore) -> str:
+    from igniter_nb.stores.sql import _lookup
+
     compiled = store._q.find_latest.compile(dialect=store.engine.dialect)
-    params = compiled.construct_params({"graph": "G", "corr": canonical_correlation(CORR)})
+    params = compiled.construct_params(_lookup("G", canonical_correlation(CORR)))
     args: Any = tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params
     with store.engine.connect() as conn:
         if store._is_postgres:
@@ -265,7 +267,7 @@ def test_sql_index_is_added_to_an_existing_database(sql_store: Any) -> None:
     store = sql_store
     assert isinstance(store, SQLStore)
     store.save(snap("ex-1"), graph="G", correlation=CORR, status="succeeded")
-    index = f"{store.table_prefix}executions_latest_correlation"
+    index = f"{store.table_prefix}executions_latest_correlation_digest"
     table = f"{store.table_prefix}executions"
     with store.engine.begin() as conn:  # a database created before the index existed
         conn.exec_driver_sql(f"DROP INDEX {index}")

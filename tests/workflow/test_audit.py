@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from igniter_nb.workflow import waiting_events
+from igniter_nb.workflow.signals import payload_digest
 from tests.workflow.conftest import T0
 from tests.workflow.wf_contracts import FanWorkflow, FragileWorkflow, LeadWorkflow
 
@@ -69,12 +70,15 @@ def test_signal_log_records_each_delivery(store):
                                idempotency_key="bill-7", now=T0 + dt.timedelta(seconds=5))
     done = LeadWorkflow.deliver_event("crm_webhook_received", correlation=CORR, payload=CRM, store=store,
                                       now=T0 + dt.timedelta(seconds=9))
+    billing = LeadWorkflow.compiled_graph().node("billing_data").schema.model_validate(BILLING)
     expected = [
         {"order": 1, "event": "billing_data_fetched", "node": "billing_data", "correlation": CORR,
-         "idempotency_key": "bill-7", "received_at": "2030-01-01T12:00:05Z"},
+         "idempotency_key": "bill-7", "payload_digest": payload_digest(billing),
+         "received_at": "2030-01-01T12:00:05Z"},
         {"order": 2, "event": "crm_webhook_received", "node": "crm_data", "correlation": CORR,
-         "idempotency_key": None, "received_at": "2030-01-01T12:00:09Z"},
+         "idempotency_key": None, "payload_digest": payload_digest(CRM), "received_at": "2030-01-01T12:00:09Z"},
     ]
+    assert all(s["payload_digest"].startswith("sha256:") for s in expected)
     assert done.signals == expected
     assert store.fetch(done.execution_id)["workflow"]["signals"] == expected
     restored = LeadWorkflow.restore_from_store(done.execution_id, store=store)

@@ -226,7 +226,8 @@ def test_repeat_with_the_same_key_after_the_workflow_finished_is_still_idempoten
     assert late.workflow_status == "succeeded"
     assert late.execution_id == done.execution_id
     assert store.history(done.execution_id) == before
-    with pytest.raises(WorkflowNotFoundError, match=f"the latest one, {done.execution_id}, is succeeded"):
+    # another key for an event the finished workflow already had: a duplicate, not "not found" (issue 11)
+    with pytest.raises(DuplicateSignalError, match=f"already delivered to LeadWorkflow {done.execution_id}"):
         LeadWorkflow.deliver_event("billing_data_fetched", correlation=CORR, payload=BILLING, store=store,
                                    idempotency_key="evt-3")
 

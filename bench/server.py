@@ -1,0 +1,275 @@
+"""Server benchmark (BARS.md B8): ``deliver_event`` over HTTP against `igniter-nb serve --workers 2`, on SQLite
+and on PostgreSQL, with the in-process rate on the same store and a bare FastAPI route measured in the same run.
+
+    .venv/bin/python bench/server.py              # 400 workflows per store (starts its own PostgreSQL)
+    .venv/bin/python bench/server.py --quick      # 100 workflows per store
+    .venv/bin/python bench/server.py --kinds sqlite --workflows 1000
+
+For each store: K ``BenchPair`` workflows are started over HTTP; then both events of every workflow (2K
+deliveries, in random order, each with an idempotency key) are sent by 16 concurrent async clients, each with
+its own connection. Reported: deliveries/s, p50/p99 latency, errors (any answer but 200, or no answer); then
+the store is read back to check that every workflow got each signal exactly once (lost = a signal missing,
+doubled = one applied twice). Baselines, same run, same machine:
+- in-process: one process calling ``BenchPair.deliver_event`` in a loop on a fresh store of the same kind
+  (B8: HTTP >= 0.6x this);
+- HTTP floor: the same 16 clients posting the same bodies to a bare FastAPI JSON route under uvicorn with the
+  same number of workers (no store, no work) — what HTTP alone costs here.
+Everything runs on 127.0.0.1; every server is stopped at the end (also on errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from bench._server_contracts import BenchPair  # noqa: E402
+from tests.server.server_process import ServerProcess  # noqa: E402
+from tests.services import PostgresServer, free_port  # noqa: E402
+
+TARGET = "bench._server_contracts:CONTRACTS"
+RATIO_TARGET = 0.6
+P99_TARGET_MS = 50.0
+REQUEST_TIMEOUT = 30.0
+
+
+# ----------------------------------------------------------------------------------------------- load
+
+
+async def _drive(url: str, path: str, bodies: list[dict[str, Any]], clients: int) -> tuple[float, list[float], int]:
+    """Send ``bodies`` as POSTs to ``path`` from ``clients`` concurrent clients (one connection each).
+    Returns (seconds, latencies in ms of the 200 answers, errors)."""
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    latencies: list[float] = []
+    errors = 0
+
+    async def client() -> None:
+        nonlocal errors
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT, limits=limits) as http:
+            while True:
+                try:
+                    body = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                t0 = time.perf_counter()
+                try:
+                    response = await http.post(path, json=body)
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                if ok:
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                else:
+                    errors += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return time.perf_counter() - t0, latencies, errors
+
+
+def _percentiles(latencies: list[float]) -> tuple[float, float]:
+    if len(latencies) < 2:
+        return (latencies[0], latencies[0]) if latencies else (float("nan"), float("nan"))
+    cuts = statistics.quantiles(latencies, n=100)
+    return cuts[49], cuts[98]
+
+
+def _events(workflows: int, tag: str) -> list[dict[str, Any]]:
+    bodies = []
+    for i in range(workflows):
+        corr = {"pair_id": f"{tag}-{i}"}
+        bodies.append({"event": "left_arrived", "correlation": corr, "payload": {"n": i},
+                       "idempotency_key": f"{tag}-{i}:l"})
+        bodies.append({"event": "right_arrived", "correlation": corr, "payload": {"n": -i},
+                       "idempotency_key": f"{tag}-{i}:r"})
+    random.Random(7).shuffle(bodies)
+    return bodies
+
+
+def http_run(url: str, workflows: int, clients: int, tag: str) -> dict[str, Any]:
+    starts = [{"inputs": {"pair_id": f"{tag}-{i}"}} for i in range(workflows)]
+    start_s, _, start_errors = asyncio.run(_drive(url, "/v1/contracts/pair/execute", starts, clients))
+    seconds, latencies, errors = asyncio.run(_drive(url, "/v1/contracts/pair/events", _events(workflows, tag), clients))
+    p50, p99 = _percentiles(latencies)
+    return {"starts_per_s": workflows / start_s, "start_errors": start_errors, "deliveries": 2 * workflows,
+            "deliveries_per_s": 2 * workflows / seconds, "p50_ms": p50, "p99_ms": p99, "errors": errors}
+
+
+def verify(store_url: str, workflows: int, tag: str) -> tuple[int, int, int]:
+    """(finished workflows, lost signals, doubled signals) read back from the store."""
+    from igniter_nb.stores import from_url
+
+    lost = doubled = finished = 0
+    with from_url(store_url) as store:
+        by_pair = {rec.correlation["pair_id"]: rec for rec in store.list(graph="BenchPair") if rec.correlation}
+        for i in range(workflows):
+            rec = by_pair.get(f"{tag}-{i}")
+            if rec is None:
+                lost += 2
+                continue
+            events = [s["event"] for s in (rec.snapshot.get("workflow") or {}).get("signals", [])]
+            for event in ("left_arrived", "right_arrived"):
+                count = events.count(event)
+                lost += count == 0
+                doubled += max(0, count - 1)
+            finished += rec.status == "succeeded"
+    return finished, lost, doubled
+
+
+def in_process_rate(store_url: str, workflows: int) -> float:
+    """Deliveries/s of one process calling ``deliver_event`` in a loop on a fresh store of the same kind."""
+    from igniter_nb.stores import from_url
+
+    with from_url(store_url) as store:
+        pairs = [f"inproc-{i}" for i in range(workflows)]
+        for pair in pairs:
+            BenchPair.start(pair_id=pair, store=store)
+        t0 = time.perf_counter()
+        for event, key in (("left_arrived", "l"), ("right_arrived", "r")):
+            for pair in pairs:
+                BenchPair.deliver_event(event, correlation={"pair_id": pair}, payload={"n": 1}, store=store,
+                                        idempotency_key=f"{pair}:{key}")
+        return 2 * workflows / (time.perf_counter() - t0)
+
+
+# ----------------------------------------------------------------------------------------------- servers
+
+
+@contextlib.contextmanager
+def floor_server(workers: int) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench._server_floor:app", "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
+                            cwd=ROOT, env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the floor server exited with {proc.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.post(f"{url}/v1/contracts/x/events", json={}, timeout=1)
+                break
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the workers too
+            proc.wait()
+
+
+def floor_run(url: str, workflows: int, clients: int) -> dict[str, Any]:
+    seconds, latencies, errors = asyncio.run(_drive(url, "/v1/contracts/pair/events", _events(workflows, "floor"),
+                                                    clients))
+    p50, p99 = _percentiles(latencies)
+    return {"requests_per_s": 2 * workflows / seconds, "p50_ms": p50, "p99_ms": p99, "errors": errors}
+
+
+def store_urls(kind: str, tmp: Path, pg: PostgresServer | None) -> tuple[str, str]:
+    """(URL the server uses, URL of a fresh store for the in-process rate)."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp}/served.db", f"sqlite:///{tmp}/inprocess.db"
+    assert pg is not None
+    from sqlalchemy import create_engine, text
+
+    names = [f"bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    admin = create_engine(pg.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in names:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    base = pg.url.rsplit("/", 1)[0]
+    return f"{base}/{names[0]}", f"{base}/{names[1]}"
+
+
+# ----------------------------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the servers below are stopped on kill
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="100 workflows per store")
+    parser.add_argument("--workflows", type=int, default=None, help="workflows per store (default 400)")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--kinds", default="sqlite,postgres")
+    parser.add_argument("--pg-fsync", choices=("on", "off"), default="on")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
+    args = parser.parse_args()
+    workflows = args.workflows or (100 if args.quick else 400)
+    kinds = args.kinds.split(",")
+
+    print(f"# server benchmark {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} cpus, {workflows} workflows x 2 events, {args.clients} async clients, "
+          f"igniter-nb serve --workers {args.workers}, PostgreSQL fsync={args.pg_fsync}", flush=True)
+    figures: dict[str, Any] = {"workflows": workflows, "clients": args.clients, "workers": args.workers, "stores": {}}
+    misses: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="igniter-serverbench-") as tmpdir, contextlib.ExitStack() as stack:
+        tmp = Path(tmpdir)
+        pg = stack.enter_context(PostgresServer(fsync=args.pg_fsync == "on")) if "postgres" in kinds else None
+        floor_url = stack.enter_context(floor_server(args.workers))
+        floor_run(floor_url, min(workflows, 50), args.clients)  # warm-up
+        floor = floor_run(floor_url, workflows, args.clients)
+        figures["floor"] = floor
+        print(f"HTTP floor (bare FastAPI route): {floor['requests_per_s']:,.0f} req/s, p50 {floor['p50_ms']:.1f} ms, "
+              f"p99 {floor['p99_ms']:.1f} ms, errors {floor['errors']}", flush=True)
+        print(f"{'store':<9} {'start/s':>8} {'deliver/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'lost':>5} "
+              f"{'twice':>5} {'in-proc/s':>10} {'x in-proc':>9} {'x floor':>8}")
+        for kind in kinds:
+            served_url, inproc_url = store_urls(kind, tmp, pg)
+            with ServerProcess(TARGET, store=served_url, workers=args.workers, startup_timeout=120) as server:
+                http_run(server.url, min(workflows, 50), args.clients, "warmup")
+                result = http_run(server.url, workflows, args.clients, "bench")
+            finished, lost, doubled = verify(served_url, workflows, "bench")
+            inproc = in_process_rate(inproc_url, workflows)
+            ratio = result["deliveries_per_s"] / inproc
+            floor_ratio = result["deliveries_per_s"] / floor["requests_per_s"]
+            result.update(finished=finished, lost=lost, doubled=doubled, in_process_per_s=inproc,
+                          ratio_in_process=ratio, ratio_floor=floor_ratio)
+            figures["stores"][kind] = result
+            problems = []
+            if ratio < RATIO_TARGET:
+                problems.append(f"{ratio:.2f}x in-process < {RATIO_TARGET}")
+            if result["p99_ms"] > P99_TARGET_MS:
+                problems.append(f"p99 {result['p99_ms']:.0f} ms > {P99_TARGET_MS:.0f}")
+            if result["errors"] or result["start_errors"] or lost or doubled or finished != workflows:
+                problems.append(f"errors {result['errors'] + result['start_errors']}, lost {lost}, twice {doubled}, "
+                                f"finished {finished}/{workflows}")
+            misses += [f"{kind}: {p}" for p in problems]
+            print(f"{kind:<9} {result['starts_per_s']:>8,.0f} {result['deliveries_per_s']:>10,.0f} "
+                  f"{result['p50_ms']:>7.1f} {result['p99_ms']:>7.1f} {result['errors']:>6} {lost:>5} {doubled:>5} "
+                  f"{inproc:>10,.0f} {ratio:>8.2f}x {floor_ratio:>7.2f}x" + ("  MISS" if problems else ""), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    print("B8 met" if not misses else "B8 not met: " + "; ".join(misses))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

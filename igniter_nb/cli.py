@@ -1,0 +1,89 @@
+"""The ``igniter-nb`` command. Each subcommand registers itself with ``add_<name>_command(commands)`` and
+imports what it needs only when it runs, so ``igniter-nb --help`` and ``--version`` work on a plain install.
+
+    igniter-nb serve myapp.contracts:CONTRACTS --store sqlite:///igniter.db --workers 2 --token-env IGNITER_TOKEN
+    igniter-nb new contract LeadWorkflow --inputs request_id --correlate-by request_id --awaits crm_received
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from igniter_nb import __version__
+from igniter_nb.scaffold.command import add_new_command
+
+
+class CommandError(Exception):
+    """A subcommand cannot run as asked; printed as ``igniter-nb <command>: error: <message>`` (exit code 2)."""
+
+
+def add_serve_command(commands: Any) -> None:
+    parser = commands.add_parser(
+        "serve",
+        help="serve contracts over HTTP (uvicorn)",
+        description="Serve contracts over HTTP: the API of docs/server.md under uvicorn.",
+        epilog="Example: igniter-nb serve myapp.contracts:CONTRACTS --store sqlite:///igniter.db --workers 2 "
+               "--token-env IGNITER_TOKEN",
+    )
+    parser.add_argument("target", metavar="MODULE:CONTRACTS",
+                        help="a dict {name: ContractClass}, a list of contract classes or one class, by import path")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    parser.add_argument("--store", metavar="URL", default=None,
+                        help="store URL shared by all workers (default: $IGNITER_STORE_URL, else memory://)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default: 1; >1 needs a shared store)")
+    parser.add_argument("--token-env", metavar="VAR", default=None,
+                        help="require 'Authorization: Bearer <token>', the token read from environment variable VAR")
+    parser.add_argument("--max-body-bytes", type=int, default=1_000_000,
+                        help="larger request bodies get 413 (default: 1000000)")
+    parser.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
+                        help="allow browser calls from ORIGIN (repeatable; CORS is off by default)")
+    parser.add_argument("--public-url", metavar="URL", default=None,
+                        help="this server's base URL as other servers reach it; remote nodes then ask to be called "
+                             "back there when their remote execution finishes (default: no callbacks)")
+    parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    parser.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from igniter_nb.server.serve import ServeError, serve
+    except ImportError as exc:
+        raise CommandError(f"the server needs its extra: pip install 'igniter_nb[server]' ({exc})") from exc
+    try:
+        return serve(args.target, host=args.host, port=args.port, store=args.store, workers=args.workers,
+                     token_env=args.token_env, max_body_bytes=args.max_body_bytes, cors_origins=args.cors_origin,
+                     log_level=args.log_level, public_url=args.public_url)
+    except ServeError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="igniter-nb", description="igniter_nb: contracts, workflows, notebooks.")
+    parser.add_argument("--version", action="version", version=f"igniter-nb {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_serve_command(commands)
+    add_new_command(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``igniter-nb`` console script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run = getattr(args, "run", None)
+    if run is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(run(args))
+    except CommandError as exc:
+        print(f"igniter-nb {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

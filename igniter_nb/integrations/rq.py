@@ -1,0 +1,254 @@
+"""Background jobs on RQ (Redis Queue): workflow calls put on a queue and run by an RQ worker.
+
+``enqueue_start``, ``enqueue_deliver_event`` and ``enqueue_resume`` check their arguments, name the contract
+by import path (``"billing.flows:LeadWorkflow"``) and encode every argument as JSON with igniter_nb's snapshot
+codec (dates, decimals, pydantic models survive; nothing is pickled), then enqueue one of ``run_start``,
+``run_deliver_event``, ``run_resume`` on a queue that must use RQ's ``JSONSerializer``. The worker runs the
+call against its default store (``IGNITER_STORE_URL``)::
+
+    queue = make_queue("igniter", connection="redis://localhost:6379/0")
+    job = enqueue_deliver_event(LeadWorkflow, "billing_data_fetched", correlation={"request_id": "r-1"},
+                                payload={"plan": "pro"}, idempotency_key="evt-9", queue=queue)
+
+    $ export IGNITER_STORE_URL=postgresql+psycopg://...
+    $ rq worker -S rq.serializers.JSONSerializer -w rq.worker.SimpleWorker igniter
+
+Transient store errors (a compare-and-set lost too often, a dropped connection) are retried with RQ's own
+``Retry`` (``retry=`` per job, default ``Retry(max=3)``); every other failure goes straight to RQ's failed
+registry, the igniter error's type, message and context readable with :func:`job_error`. See
+``docs/integrations.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rq import Queue, Retry, get_current_job
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from igniter_nb.errors import StoreError
+from igniter_nb.integrations.contract_ref import contract_path, resolve_contract
+from igniter_nb.integrations.delivery import delivery_summary, error_record, is_transient
+from igniter_nb.runtime import codec
+
+DEFAULT_QUEUE = "igniter"
+"""The queue jobs go to when no other is named (``make_queue``, ``worker``, ``enqueue_*``)."""
+ERROR_META_KEY = "igniter_error"
+"""The ``job.meta`` key under which a failed job keeps its error (type, message, context, whether transient, retries
+left); ``job_error(job)`` reads it."""
+DEFAULT_RETRIES = 3
+
+# Options of ``Queue.enqueue`` that a job may set; anything else is refused rather than silently dropped.
+_JOB_OPTIONS = frozenset({
+    "job_timeout", "description", "result_ttl", "ttl", "failure_ttl", "depends_on", "job_id", "at_front", "meta",
+    "retry", "repeat", "on_success", "on_failure", "on_stopped", "rate_limit", "pipeline", "unique", "webhooks",
+})
+
+# ------------------------------------------------------------------------------------------------- queues
+def make_queue(name: str = DEFAULT_QUEUE, *, connection: Any, **queue_options: Any) -> Queue:
+    """An RQ ``Queue`` named ``name`` that stores jobs as JSON; ``connection`` is a ``redis.Redis`` or a URL."""
+    return Queue(name, connection=_redis(connection), serializer=JSONSerializer, **queue_options)
+
+
+def worker(queues: Iterable[str] | str = (DEFAULT_QUEUE,), *, connection: Any, worker_class: Any = None,
+           **worker_options: Any) -> Any:
+    """An RQ worker for ``queues`` that reads JSON jobs (``worker_class`` defaults to RQ's forking ``Worker``;
+    ``rq.SimpleWorker`` runs jobs in its own process). Call ``.work()`` (``burst=True`` to stop when empty)."""
+    from rq import Worker
+
+    names = [queues] if isinstance(queues, str) else list(queues)
+    cls = worker_class or Worker
+    return cls(names, connection=_redis(connection), serializer=JSONSerializer, **worker_options)
+
+
+def _redis(connection: Any) -> Any:
+    if isinstance(connection, str):
+        import redis
+
+        return redis.Redis.from_url(connection)
+    return connection
+
+
+def _check_queue(queue: Any) -> Queue:
+    if not isinstance(queue, Queue):
+        raise TypeError(f"queue= must be an rq.Queue (make_queue(name, connection=...) makes one), got {queue!r}")
+    serializer = queue.serializer
+    if not (serializer is JSONSerializer or isinstance(serializer, JSONSerializer)
+            or (isinstance(serializer, type) and issubclass(serializer, JSONSerializer))):
+        raise ValueError(
+            f"queue {queue.name!r} stores jobs with {getattr(serializer, '__name__', serializer)!r}; igniter_nb jobs "
+            "are JSON only (never pickles): Queue(name, connection=..., serializer=rq.serializers.JSONSerializer) "
+            "or make_queue(name, connection=...)")
+    return queue
+
+
+# ------------------------------------------------------------------------------------------------- enqueueing
+def enqueue_start(contract: Any, inputs: Mapping[str, Any], *, queue: Any, **job_options: Any) -> Job:
+    """Enqueue ``contract.start(inputs)``; the worker starts the workflow in its default store.
+
+    ``job_options`` are ``Queue.enqueue``'s (``job_id``, ``job_timeout``, ``retry``...). Raises before anything
+    is enqueued when the contract cannot be imported by path or an input cannot be encoded as JSON.
+    """
+    path = contract_path(contract)
+    if not isinstance(inputs, Mapping):
+        raise TypeError(f"inputs must be a mapping of input names to values, got {type(inputs).__name__}")
+    kwargs = {"contract": path, "inputs": codec.encode(dict(inputs), path="inputs")}
+    return _enqueue(queue, run_start, kwargs, job_options, f"{contract.__name__}.start")
+
+
+def enqueue_deliver_event(contract: Any, event: str, *, correlation: Mapping[str, Any], payload: Any = None,
+                          idempotency_key: str | None = None, queue: Any, **job_options: Any) -> Job:
+    """Enqueue ``contract.deliver_event(event, correlation=..., payload=..., idempotency_key=...)``.
+
+    The event, the correlation's keys and the payload's schema are checked now, so a bad call raises here and
+    enqueues nothing. Without an ``idempotency_key`` the job's id is used (``"rq:<job id>"``), so RQ running
+    the same job again (a retry, a requeue after a crash) applies the signal once.
+    """
+    from igniter_nb.workflow.correlation import check_delivery_correlation
+    from igniter_nb.workflow.engine import await_for_event
+    from igniter_nb.workflow.payloads import validate_payload
+
+    path = contract_path(contract)
+    graph = contract.compiled_graph()
+    node = await_for_event(graph, event)
+    corr = check_delivery_correlation(graph, correlation)
+    validate_payload(graph.name, node, payload)
+    if idempotency_key is not None and (not isinstance(idempotency_key, str) or not idempotency_key.strip()):
+        raise ValueError(f"idempotency_key must be a non-empty string, got {idempotency_key!r}")
+    job_options = dict(job_options)
+    job_id = job_options["job_id"] = job_options.get("job_id") or uuid.uuid4().hex
+    kwargs = {
+        "contract": path,
+        "event": event,
+        "correlation": codec.encode(corr, path="correlation"),
+        "payload": codec.encode(payload, path="payload"),
+        "idempotency_key": idempotency_key if idempotency_key is not None else f"rq:{job_id}",
+    }
+    return _enqueue(queue, run_deliver_event, kwargs, job_options, f"{contract.__name__}.deliver_event({event!r})")
+
+
+def enqueue_resume(contract: Any, execution_id: str, *, token: str, value: Any = None, queue: Any,
+                   **job_options: Any) -> Job:
+    """Enqueue ``contract.resume_from_store(execution_id, token, value)``: the worker restores the execution
+    from its default store, gives the node deferred on ``token`` its value, and saves it back."""
+    path = contract_path(contract)
+    for name, text in (("execution_id", execution_id), ("token", token)):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{name} must be a non-empty string, got {text!r}")
+    kwargs = {"contract": path, "execution_id": execution_id, "token": token,
+              "value": codec.encode(value, path="value")}
+    return _enqueue(queue, run_resume, kwargs, job_options, f"{contract.__name__}.resume({execution_id!r})")
+
+
+def _enqueue(queue: Any, func: Any, kwargs: dict[str, Any], job_options: dict[str, Any], what: str) -> Job:
+    queue = _check_queue(queue)
+    unknown = sorted(set(job_options) - _JOB_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown job option(s) {', '.join(unknown)}; RQ's are: {', '.join(sorted(_JOB_OPTIONS))}")
+    options = dict(job_options)
+    options.setdefault("retry", Retry(max=DEFAULT_RETRIES))
+    options.setdefault("description", f"igniter: {what}")
+    return queue.enqueue(func, kwargs=kwargs, **options)
+
+
+# ------------------------------------------------------------------------------------------------- the worker side
+def run_start(contract: str, inputs: Any) -> dict[str, Any]:
+    """Job body of :func:`enqueue_start` (runs in the worker)."""
+
+    def call(store: Any) -> dict[str, Any]:
+        cls = resolve_contract(contract)
+        started = cls.start(codec.decode(inputs), store=store)
+        return {"graph": cls.compiled_graph().name, "execution_id": started.execution_id,
+                "workflow_status": started.workflow_status}
+
+    return _perform(call)
+
+
+def run_deliver_event(contract: str, event: str, correlation: Any, payload: Any = None,
+                      idempotency_key: str | None = None) -> dict[str, Any]:
+    """Job body of :func:`enqueue_deliver_event` (runs in the worker)."""
+
+    def call(store: Any) -> dict[str, Any]:
+        cls = resolve_contract(contract)
+        moment = dt.datetime.now(dt.UTC)
+        delivered = cls.deliver_event(event, correlation=codec.decode(correlation), payload=codec.decode(payload),
+                                      store=store, idempotency_key=idempotency_key, now=moment)
+        return delivery_summary(delivered, event, idempotency_key, moment)
+
+    return _perform(call)
+
+
+def run_resume(contract: str, execution_id: str, token: str, value: Any = None) -> dict[str, Any]:
+    """Job body of :func:`enqueue_resume` (runs in the worker)."""
+
+    def call(store: Any) -> dict[str, Any]:
+        cls = resolve_contract(contract)
+        resumed = cls.resume_from_store(execution_id, token, codec.decode(value), store=store)
+        return {"graph": cls.compiled_graph().name, "execution_id": resumed.execution_id,
+                "status": str(resumed.execution.status_of())}
+
+    return _perform(call)
+
+
+def _worker_store() -> Any:
+    from igniter_nb.config import ENV_VAR, default_store
+    from igniter_nb.stores.memory import MemoryStore
+
+    store = default_store()
+    if isinstance(store, MemoryStore):
+        # A forking worker runs each job in a child process: a memory store would forget every job's work.
+        raise StoreError(f"this RQ worker's default store is an in-process MemoryStore, which no other process "
+                         f"sees: set {ENV_VAR} (e.g. postgresql+psycopg://..., redis://..., sqlite:///path.db) "
+                         "in the worker's environment")
+    return store
+
+
+def _perform(call: Any) -> dict[str, Any]:
+    """Run ``call(store)``; on failure record the error in the job's meta and retry only transient errors."""
+    job = get_current_job()
+    try:
+        result: dict[str, Any] = call(_worker_store())
+    except Exception as exc:
+        if job is not None:
+            transient = is_transient(exc)
+            if not transient:
+                job.retries_left = 0  # RQ retries what raised while retries are left: these would fail the same way
+            job.meta[ERROR_META_KEY] = {**error_record(exc), "transient": transient,
+                                        "retries_left": job.retries_left or 0}
+            with contextlib.suppress(Exception):  # best effort: the exception itself is what RQ records
+                job.save_meta()
+        raise
+    if job is not None and ERROR_META_KEY in job.meta:  # an earlier attempt failed; this one did not
+        del job.meta[ERROR_META_KEY]
+        with contextlib.suppress(Exception):  # the work is done and saved; a stale note must not fail it
+            job.save_meta()
+    return result
+
+
+def job_error(job: Job) -> dict[str, Any] | None:
+    """The igniter error of a failed job — ``{"type", "message", "context", "transient", "retries_left"}`` —
+    or ``None`` if it has not failed (reads the job's meta fresh from Redis)."""
+    job.refresh()
+    found = job.meta.get(ERROR_META_KEY)
+    return dict(found) if isinstance(found, dict) else None
+
+
+__all__ = [
+    "DEFAULT_QUEUE",
+    "ERROR_META_KEY",
+    "enqueue_deliver_event",
+    "enqueue_resume",
+    "enqueue_start",
+    "is_transient",
+    "job_error",
+    "make_queue",
+    "run_deliver_event",
+    "run_resume",
+    "run_start",
+    "worker",
+]

@@ -1,0 +1,401 @@
+"""Webhooks: ``endpoint(...)`` turns a signed JSON POST into ``Contract.deliver_event``, as a Starlette route.
+
+::
+
+    from starlette.applications import Starlette
+    from igniter_nb.integrations.webhooks import endpoint
+
+    app = Starlette(routes=[
+        endpoint(LeadWorkflow, event="crm_webhook_received", correlation_from=["request_id", "company_id"],
+                 payload_from="data", secret=os.environ["CRM_WEBHOOK_SECRET"]),
+    ])
+
+A request is read (at most ``max_body_size`` bytes, counted as they arrive), its signature checked on the raw
+bytes, its JSON parsed, the correlation and payload picked out by dotted paths, the payload validated, and the
+event delivered in a worker thread (``store=``, default store) or enqueued on RQ (``queue=``, answered 202).
+Every refusal is a 4xx with a JSON body ``{"error": ..., "type": ..., ...context}``. See docs/integrations.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from igniter_nb.errors import (
+    AwaitedEventMismatchError,
+    DuplicateSignalError,
+    IgniterError,
+    InputError,
+    PayloadValidationError,
+    WorkflowError,
+    WorkflowNotFoundError,
+)
+from igniter_nb.integrations.delivery import delivery_summary, is_transient, json_safe
+from igniter_nb.integrations.signatures import DEFAULT_HEADERS, SCHEMES, SignatureRejected, secrets_of, sign, verify
+
+DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+"""``endpoint(max_body_size=...)``'s default: bodies larger than this many bytes (1 MiB) are refused with 413, counted
+as they arrive."""
+DEFAULT_MAX_DEPTH = 64
+"""``endpoint(max_depth=...)``'s default: JSON bodies nested deeper than this many levels are refused with 400."""
+MAX_IDEMPOTENCY_KEY = 255
+_BY_SCHEME: Any = object()  # idempotency_header's default: "Idempotency-Key", or X-GitHub-Delivery for "github"
+_DEFAULT_IDEMPOTENCY_HEADERS = {"stripe": "Idempotency-Key", "github": "X-GitHub-Delivery"}
+_USER_ERRORS = (LookupError, TypeError, ValueError)  # what a picking callable raises on a body of the wrong shape
+
+
+class _Refusal(Exception):
+    """An answer other than success: its status, its JSON body, extra headers."""
+
+    def __init__(self, status: int, error: str, context: Mapping[str, Any] | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(error)
+        self.status = status
+        self.body = {**(context or {}), "error": error}
+        self.headers = dict(headers or {})
+
+
+def endpoint(
+    contract: Any,
+    *,
+    event: str,
+    correlation_from: Sequence[str] | Mapping[str, str] | str | Callable[[Any], Mapping[str, Any]],
+    payload_from: str | Callable[[Any], Any] | None = None,
+    path: str | None = None,
+    secret: str | bytes | Sequence[str | bytes] | None = None,
+    signature_scheme: str = "stripe",
+    signature_header: str | None = None,
+    tolerance: float = 300,
+    idempotency_header: str | None = _BY_SCHEME,
+    idempotency_from: str | None = None,
+    queue: Any = None,
+    store: Any = None,
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    name: str | None = None,
+) -> Any:
+    """A Starlette ``Route`` (``POST`` at ``path``, default ``/webhooks/<event>``) delivering ``event`` to ``contract``.
+
+    ``correlation_from``: dotted paths into the JSON body, one per correlation key (the key is the path's last
+    part), or ``{key: path}``, or a callable ``body -> {key: value}``. ``payload_from``: a dotted path or a
+    callable (default: the whole body). ``secret``: one or several HMAC secrets (rotation); ``None`` accepts
+    unsigned requests. ``signature_scheme``: ``"stripe"`` or ``"github"``. ``queue``: an RQ queue — the event is
+    enqueued and answered 202 instead of delivered inline. Configuration mistakes raise here, at start-up.
+    """
+    return _Endpoint(contract, event=event, correlation_from=correlation_from, payload_from=payload_from,
+                     secret=secret, signature_scheme=signature_scheme, signature_header=signature_header,
+                     tolerance=tolerance, idempotency_header=idempotency_header, idempotency_from=idempotency_from,
+                     queue=queue, store=store, max_body_size=max_body_size, max_depth=max_depth).route(path, name)
+
+
+# ----------------------------------------------------------------------------------------------- dotted paths
+def _check_path(text: Any, what: str) -> tuple[str, ...]:
+    if not isinstance(text, str) or not text or any(not part for part in text.split(".")):
+        raise ValueError(f"{what} must be a dotted path such as 'data.object.id', got {text!r}")
+    return tuple(text.split("."))
+
+
+def pick(data: Any, path: str) -> Any:
+    """The value at dotted ``path`` in JSON ``data``: each part is an object key, or a list index when the
+    value there is a list (``"items.0.id"``). Raises ``LookupError`` naming the first part that is missing."""
+    current = data
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            raise LookupError(".".join(parts[: i + 1]))
+    return current
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+# ----------------------------------------------------------------------------------------------- the endpoint
+class _Endpoint:
+    """The checked configuration of one webhook route, and the request handler using it."""
+
+    def __init__(self, contract: Any, *, event: str, correlation_from: Any, payload_from: Any, secret: Any,
+                 signature_scheme: str, signature_header: str | None, tolerance: float, idempotency_header: Any,
+                 idempotency_from: str | None, queue: Any, store: Any, max_body_size: int, max_depth: int) -> None:
+        from igniter_nb.dsl.contract import Contract
+        from igniter_nb.workflow.engine import await_for_event
+
+        if not (isinstance(contract, type) and issubclass(contract, Contract)):
+            raise TypeError(f"endpoint() needs a contract class, got {contract!r}")
+        self.contract = contract
+        self.graph = contract.compiled_graph()
+        self.event = event
+        self.node = await_for_event(self.graph, event)  # AwaitedEventMismatchError now, not per request
+        self.correlation_paths, self.correlation_call = self._correlation_config(correlation_from)
+        if payload_from is not None and not callable(payload_from):
+            _check_path(payload_from, "payload_from")
+        self.payload_from = payload_from
+        if signature_scheme not in SCHEMES:
+            raise ValueError(f"signature_scheme must be one of {', '.join(SCHEMES)}, got {signature_scheme!r}")
+        self.scheme = signature_scheme
+        self.secrets = secrets_of(secret) if secret is not None else None
+        self.signature_header = signature_header or DEFAULT_HEADERS[signature_scheme]
+        if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not tolerance > 0:
+            raise ValueError(f"tolerance must be a positive number of seconds, got {tolerance!r}")
+        self.tolerance = float(tolerance)
+        self.idempotency_header = (_DEFAULT_IDEMPOTENCY_HEADERS[signature_scheme]
+                                   if idempotency_header is _BY_SCHEME else idempotency_header)
+        if idempotency_from is not None:
+            _check_path(idempotency_from, "idempotency_from")
+        self.idempotency_from = idempotency_from
+        if queue is not None and store is not None:
+            raise ValueError("give queue= or store=, not both: a queued event is delivered by an RQ worker, "
+                             "into the worker's default store")
+        if queue is not None:
+            from igniter_nb.integrations.contract_ref import contract_path
+            from igniter_nb.integrations.rq import _check_queue
+
+            _check_queue(queue)
+            contract_path(contract)  # the worker must be able to import it
+        self.queue = queue
+        self.store = store
+        for label, limit in (("max_body_size", max_body_size), ("max_depth", max_depth)):
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise ValueError(f"{label} must be a positive integer, got {limit!r}")
+        self.max_body_size = max_body_size
+        self.max_depth = max_depth
+
+    def _correlation_config(self, given: Any) -> tuple[dict[str, str], Any]:
+        keys = list(self.graph.correlation_keys)
+        if callable(given) and not isinstance(given, str | Mapping):
+            return {}, given
+        if isinstance(given, str):
+            given = [given]
+        if isinstance(given, Mapping):
+            paths = {str(k): v for k, v in given.items()}
+        elif isinstance(given, Sequence):
+            paths = {_check_path(p, "each correlation_from path")[-1]: p for p in given}
+            if len(paths) != len(given):
+                raise ValueError(f"correlation_from paths {list(given)} end in the same key twice; "
+                                 "name the keys with a mapping {key: path}")
+        else:
+            raise TypeError("correlation_from must be a list of dotted paths, a {key: path} mapping or a callable, "
+                            f"got {type(given).__name__}")
+        for p in paths.values():
+            _check_path(p, "each correlation_from path")
+        if sorted(paths) != sorted(keys):
+            raise ValueError(f"correlation_from gives the keys {sorted(paths)} but {self.graph.name} correlates by "
+                             f"{keys}: give one path per key (the key is the path's last part, or use {{key: path}})")
+        return paths, None
+
+    def route(self, path: str | None, name: str | None) -> Any:
+        from starlette.routing import Route
+
+        path = path if path is not None else f"/webhooks/{self.event}"
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ValueError(f"path must start with '/', got {path!r}")
+        return Route(path, self.handle, methods=["POST"], name=name or f"webhook:{self.graph.name}:{self.event}")
+
+    # ------------------------------------------------------------------------------------------ per request
+    async def handle(self, request: Any) -> Any:
+        from starlette.responses import JSONResponse
+
+        try:
+            status, body = await self._answer(request)
+            return JSONResponse(body, status_code=status, headers={"X-Content-Type-Options": "nosniff"})
+        except _Refusal as refusal:
+            headers = {"X-Content-Type-Options": "nosniff", **refusal.headers}
+            return JSONResponse(json_safe(refusal.body), status_code=refusal.status, headers=headers)
+
+    async def _answer(self, request: Any) -> tuple[int, dict[str, Any]]:
+        from starlette.concurrency import run_in_threadpool
+
+        raw = await self._read(request)
+        if self.secrets is not None:
+            try:
+                verify(self.scheme, request.headers.get(self.signature_header), raw, self.secrets,
+                       tolerance=self.tolerance)
+            except SignatureRejected as rejected:
+                raise _Refusal(401, f"invalid webhook signature: {rejected.reason}",
+                               {"header": self.signature_header}) from None
+        data = self._parse(raw)
+        correlation = self._correlation(data)
+        payload = self._payload(data)
+        key = self._idempotency_key(request, data)
+        try:
+            from igniter_nb.workflow.payloads import validate_payload
+
+            validate_payload(self.graph.name, self.node, payload)  # 422 before any store or queue is touched
+            if self.queue is not None:
+                from igniter_nb.integrations.rq import enqueue_deliver_event
+
+                job = await run_in_threadpool(enqueue_deliver_event, self.contract, self.event, correlation=correlation,
+                                              payload=payload, idempotency_key=key, queue=self.queue)
+                return 202, {"status": "queued", "job_id": job.id, "queue": self.queue.name, "event": self.event,
+                             "idempotency_key": key}
+            moment = dt.datetime.now(dt.UTC)
+            delivered = await run_in_threadpool(self._deliver, correlation, payload, key, moment)
+            return 200, {"status": "delivered", **delivery_summary(delivered, self.event, key, moment)}
+        except Exception as exc:
+            refusal = self._refusal_for(exc, correlation)
+            if refusal is None:
+                raise  # a fault of this service, not of the request: Starlette answers 500 and logs it
+            raise refusal from None
+
+    def _deliver(self, correlation: dict[str, Any], payload: Any, key: str | None, moment: dt.datetime) -> Any:
+        from igniter_nb.config import default_store
+
+        store = self.store if self.store is not None else default_store()
+        return self.contract.deliver_event(self.event, correlation=correlation, payload=payload, store=store,
+                                           idempotency_key=key, now=moment)
+
+    async def _read(self, request: Any) -> bytes:
+        from starlette.requests import ClientDisconnect
+
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.strip().isdigit():
+                raise _Refusal(400, f"invalid Content-Length header {declared[:40]!r}")
+            if int(declared) > self.max_body_size:
+                raise self._too_large()
+        chunks, size = [], 0
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self.max_body_size:  # also for chunked bodies, which declare no length
+                    raise self._too_large()
+                chunks.append(chunk)
+        except ClientDisconnect:
+            raise _Refusal(400, "the client disconnected before sending the whole body") from None
+        return b"".join(chunks)
+
+    def _too_large(self) -> _Refusal:
+        return _Refusal(413, f"request body is larger than {self.max_body_size} bytes", {"limit": self.max_body_size})
+
+    def _parse(self, raw: bytes) -> dict[str, Any]:
+        if not raw.strip():
+            raise _Refusal(400, "empty body: expected a JSON object")
+        try:
+            data = json.loads(raw, parse_constant=_refuse_constant)
+        except RecursionError:
+            raise self._too_deep() from None
+        except ValueError as exc:  # JSONDecodeError, bad UTF-8, an integer of too many digits, NaN
+            raise _Refusal(400, f"body is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(data), "a number")
+            raise _Refusal(400, f"body must be a JSON object, got {kind}")
+        if _depth_exceeds(data, self.max_depth):
+            raise self._too_deep()
+        return data
+
+    def _too_deep(self) -> _Refusal:
+        return _Refusal(400, f"body is nested deeper than {self.max_depth} levels", {"limit": self.max_depth})
+
+    def _correlation(self, data: dict[str, Any]) -> dict[str, Any]:
+        if self.correlation_call is not None:
+            try:
+                found = self.correlation_call(data)
+            except _USER_ERRORS as exc:
+                raise _Refusal(400, f"could not read the correlation from the body: {type(exc).__name__}: {exc}") from None
+            if not isinstance(found, Mapping):
+                raise TypeError(f"correlation_from returned {type(found).__name__}, not a mapping")
+            from igniter_nb.workflow.correlation import check_delivery_correlation
+
+            try:
+                return check_delivery_correlation(self.graph, found)
+            except WorkflowNotFoundError as exc:  # the engine's word for a correlation of the wrong shape
+                raise _Refusal(400, exc.message, {"type": type(exc).__name__}) from None
+        correlation = {}
+        for key, path in self.correlation_paths.items():
+            try:
+                value = pick(data, path)
+            except LookupError as missing:
+                raise _Refusal(400, f"missing correlation field '{path}'", {"field": path, "missing": str(missing)}) from None
+            if isinstance(value, dict | list) or value is None:
+                kind = "null" if value is None else ("an object" if isinstance(value, dict) else "an array")
+                raise _Refusal(400, f"correlation field '{path}' must be a string or a number, got {kind}", {"field": path})
+            if isinstance(value, str) and not value.strip():
+                raise _Refusal(400, f"correlation field '{path}' is blank", {"field": path})
+            correlation[key] = value
+        return correlation
+
+    def _payload(self, data: dict[str, Any]) -> Any:
+        if self.payload_from is None:
+            return data
+        if callable(self.payload_from):
+            try:
+                return self.payload_from(data)
+            except _USER_ERRORS as exc:
+                raise _Refusal(400, f"could not read the payload from the body: {type(exc).__name__}: {exc}") from None
+        try:
+            return pick(data, self.payload_from)
+        except LookupError as missing:
+            raise _Refusal(400, f"missing payload field '{self.payload_from}'",
+                           {"field": self.payload_from, "missing": str(missing)}) from None
+
+    def _idempotency_key(self, request: Any, data: dict[str, Any]) -> str | None:
+        value: Any = None
+        source = ""
+        if self.idempotency_header:
+            value = request.headers.get(self.idempotency_header)
+            source = f"header {self.idempotency_header}"
+        if value is None and self.idempotency_from is not None:
+            source = f"field '{self.idempotency_from}'"
+            try:
+                value = pick(data, self.idempotency_from)
+            except LookupError:
+                raise _Refusal(400, f"missing idempotency field '{self.idempotency_from}'",
+                               {"field": self.idempotency_from}) from None
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_IDEMPOTENCY_KEY:
+            raise _Refusal(400, f"idempotency key from {source} must be a non-blank string of at most "
+                                f"{MAX_IDEMPOTENCY_KEY} characters")
+        return value.strip()
+
+    def _refusal_for(self, exc: Exception, correlation: dict[str, Any]) -> _Refusal | None:
+        """The HTTP answer to an error raised while validating, enqueueing or delivering; ``None`` for a fault
+        of this service rather than of the request."""
+        kind = {"type": type(exc).__name__}
+        if isinstance(exc, WorkflowNotFoundError):
+            # Without the engine's "nearest active workflows" hint: a sender must not learn other correlations.
+            return _Refusal(404, f"no active {self.graph.name} workflow has this correlation",
+                            {**kind, "graph": self.graph.name, "event": self.event, "correlation": correlation})
+        if is_transient(exc):
+            return _Refusal(503, f"the workflow store is busy or unreachable, try again ({type(exc).__name__})",
+                            kind, headers={"Retry-After": "1"})
+        if not isinstance(exc, IgniterError):
+            return None
+        message = exc.message
+        context = {**{k: v for k, v in exc.context.items() if k not in _PRIVATE_CONTEXT}, **kind}
+        if isinstance(exc, PayloadValidationError):
+            return _Refusal(422, message, context)
+        if isinstance(exc, DuplicateSignalError | AwaitedEventMismatchError):
+            return _Refusal(409, message, context)
+        if isinstance(exc, InputError | ValueError):  # e.g. a bad argument error that is also a ValueError
+            return _Refusal(400, message, context)
+        if isinstance(exc, WorkflowError):
+            return _Refusal(409, message, context)
+        return None
+
+
+# Context items a sender has no use for: where the contract's source lives on this server.
+_PRIVATE_CONTEXT = ("source_location",)
+
+
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "DEFAULT_MAX_DEPTH", "endpoint", "pick", "sign"]

@@ -1,0 +1,108 @@
+"""Tool calls as durable waits: what a node pending on tool calls keeps, and the check of the results it is
+resumed with.
+
+The pending payload is plain JSON data, so it lives in snapshots and stores like any deferred value::
+
+    {"tool_calls": [{"id": "toolu_1", "name": "search", "arguments": {"q": "x"}}],
+     "llm": {"request": 0, "round": 1, "fingerprint": "...", "conversation": {...}, "journal": [...]}}
+
+``tool_calls`` is the public part (what someone must run); ``llm`` is what the executor needs to continue:
+the conversation up to and including the assistant's tool-call turn, which of ``call``'s requests was waiting
+(``request``, with its ``fingerprint``), the tool round, and the outputs of the requests ``call`` made before
+it (``journal``), so that running ``call`` again on resume replays them without asking the provider twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from igniter_nb.errors import PayloadValidationError
+from igniter_nb.llm.conversation import Conversation, ToolCall, content_text
+
+RESULT_SHAPE = '[{"id": <tool call id>, "name": <tool name>, "content": <result>}, ...]'
+
+
+@dataclass(frozen=True, slots=True)
+class PendingTools:
+    """The state of an executor waiting for tool results."""
+
+    request: int
+    round: int
+    fingerprint: str
+    conversation: Conversation
+    journal: tuple[Mapping[str, Any], ...]
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return self.conversation.pending_tool_calls()
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "tool_calls": [c.to_dict() for c in self.tool_calls],
+            "llm": {"request": self.request, "round": self.round, "fingerprint": self.fingerprint,
+                    "conversation": self.conversation.to_dict(), "journal": [dict(j) for j in self.journal]},
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> PendingTools | None:
+        """The state in a pending payload, or ``None`` when the payload is not an LLM executor's."""
+        state = payload.get("llm")
+        if not isinstance(state, Mapping) or "conversation" not in state:
+            return None
+        return cls(int(state["request"]), int(state["round"]), str(state["fingerprint"]),
+                   Conversation.from_dict(state["conversation"]), tuple(state.get("journal") or ()))
+
+
+def tool_token(execution_id: str | None, node: str | None, round_: int) -> str | None:
+    """The resume token of a node pending on tool calls (``<execution>:<node>:tool-calls-<round>``); ``None``
+    outside a contract (a random token is used then)."""
+    if execution_id is None or node is None:
+        return None
+    return f"{execution_id}:{node}:tool-calls-{round_}"
+
+
+def check_results(value: Any, calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
+    """The tool results a node is resumed with, checked against the calls it waits for and put in call order:
+    ``[{"id", "name", "content" (text), "is_error"}]``. Anything else raises ``PayloadValidationError`` saying
+    what is wrong (the node then stays pending)."""
+    expected = {c.id: c for c in calls}
+    listing = ", ".join(f"{c.id} ({c.name})" for c in calls)
+
+    def refuse(problem: str) -> PayloadValidationError:
+        return PayloadValidationError(f"tool results {problem}; expected {RESULT_SHAPE} answering {listing}",
+                                      expected=[c.id for c in calls])
+
+    if isinstance(value, Mapping) or not isinstance(value, Sequence) or isinstance(value, str | bytes):
+        raise refuse(f"must be a list, got {type(value).__name__}")
+    found: dict[str, dict[str, Any]] = {}
+    for i, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            raise refuse(f"[{i}] must be a dict, got {type(item).__name__}")
+        ident = item.get("id")
+        if not isinstance(ident, str) or ident not in expected:
+            raise refuse(f"[{i}] has id {ident!r}, which is not a pending tool call")
+        if ident in found:
+            raise refuse(f"answer tool call {ident!r} twice")
+        call = expected[ident]
+        name = item.get("name", call.name)
+        if name != call.name:
+            raise refuse(f"[{i}] names tool {name!r}, but call {ident!r} is for {call.name!r}")
+        if "content" not in item:
+            raise refuse(f"[{i}] has no 'content'")
+        try:
+            content = content_text(item["content"])
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise refuse(f"[{i}] content is not text or JSON data ({type(exc).__name__}: {exc})") from None
+        is_error = item.get("is_error", False)
+        if not isinstance(is_error, bool):
+            raise refuse(f"[{i}] 'is_error' must be true or false")
+        found[ident] = {"id": ident, "name": call.name, "content": content, "is_error": is_error}
+    missing = [c.id for c in calls if c.id not in found]
+    if missing:
+        raise refuse(f"do not answer {', '.join(missing)}")
+    return [found[c.id] for c in calls]
+
+
+__all__ = ["RESULT_SHAPE", "PendingTools", "check_results", "tool_token"]

@@ -1,0 +1,445 @@
+"""``ig.llm.Executor``: an executor whose ``call`` talks to a language model.
+
+Settings are class attributes (``provider``, ``model``, ``system_prompt``, ``temperature``, ``max_tokens``,
+``tools``, ...), checked when the class is created. Inside ``call`` three helpers send requests:
+``complete(prompt)``, ``chat(conversation)`` and ``complete_with_tools(prompt)``. A tool-call reply makes the
+node pending on the calls (``{"tool_calls": [{id, name, arguments}]}``); resuming it with
+``[{"id", "name", "content"}]`` runs ``call`` again, which replays the requests it made before from the
+pending state and sends the tool results back to the model with their ids — in this process or in another one
+after ``Contract.resume_from_store``. See ``docs/llm.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from igniter_nb.llm.conversation import Conversation, Message, ToolCall
+from igniter_nb.llm.durable import PendingTools, check_results, tool_token
+from igniter_nb.llm.errors import ConfigurationError, LLMError, OutputValidationError, ToolLoopError
+from igniter_nb.llm.providers import check_provider, provider
+from igniter_nb.llm.providers.base import Connection
+from igniter_nb.llm.request import Reply, Request, Usage
+from igniter_nb.llm.tools import AUDIT_TEXT_LIMIT, Tool, make_tools
+from igniter_nb.runtime.deferred import DeferredResult
+from igniter_nb.runtime.executor import Executor as BaseExecutor
+
+TOOLS_RUN = ("defer", "auto")
+
+
+@dataclass(frozen=True, slots=True)
+class _Replay:
+    """A resumed executor's pending state and the checked tool results it was resumed with."""
+
+    state: PendingTools
+    results: list[dict[str, Any]]
+
+
+class Executor(BaseExecutor):
+    """Subclass it, set the settings below, and implement ``call(self, **dependencies)`` with the helpers.
+
+    ``provider`` (``"anthropic"``, ``"openai"``, ``"ollama"``) and ``model`` are required; ``system_prompt``,
+    ``temperature`` and ``max_tokens`` are sent when set. ``tools`` lists functions, pydantic models or
+    ``ig.llm.Tool`` objects; ``tools_run`` is ``"defer"`` (a tool call makes the node pending: a durable wait)
+    or ``"auto"`` (the functions run here, at most ``max_tool_rounds`` rounds). ``response_model`` (a pydantic
+    model) validates replies into it and becomes the node's type. ``cache`` (``MemoryCache``/``StoreCache``)
+    answers repeated requests without calling the provider; ``stream = True`` prints text as it arrives (or
+    give a callable taking each piece). Connection: ``api_key``, ``base_url``, ``timeout``, ``max_retries``,
+    ``client_options`` (SDK client keywords); ``request_options`` are extra keywords for each SDK request.
+    With nothing set in code, each SDK reads its own environment variables, at call time.
+
+    After a helper returns, ``last_usage`` holds its tokens and ``last_context`` the conversation so far.
+    """
+
+    provider: ClassVar[str | None] = None
+    model: ClassVar[str | None] = None
+    system_prompt: ClassVar[str | None] = None
+    temperature: ClassVar[float | None] = None
+    max_tokens: ClassVar[int | None] = None
+    tools: ClassVar[Sequence[Any]] = ()
+    tools_run: ClassVar[str] = "defer"
+    max_tool_rounds: ClassVar[int] = 8
+    response_model: ClassVar[Any] = None
+    structured_output: ClassVar[str] = "native"
+    cache: ClassVar[Any] = None
+    stream: ClassVar[bool | Callable[[str], Any]] = False
+    api_key: ClassVar[str | None] = None
+    base_url: ClassVar[str | None] = None
+    timeout: ClassVar[float | None] = None
+    max_retries: ClassVar[int | None] = None
+    client_options: ClassVar[Mapping[str, Any]] = {}
+    request_options: ClassVar[Mapping[str, Any]] = {}
+    category: ClassVar[str | None] = "llm"
+
+    tool_specs: ClassVar[tuple[Tool, ...]] = ()  # ``tools`` as checked ``Tool`` objects (set per class)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        check_settings(cls)
+
+    def __init__(self, contract: Any = None, execution: Any = None, node: Any = None) -> None:
+        super().__init__(contract, execution, node)
+        self.last_usage = Usage()
+        self.last_context: Conversation | None = None
+        self._requests = 0  # helper calls made so far by this instance (their order is replayed on resume)
+        self._journal: list[dict[str, Any]] = []
+        self._replay: _Replay | None = None
+
+    @classmethod
+    def metadata(cls) -> dict[str, Any]:
+        """The base executor's metadata, plus ``type``: the ``response_model``, so the compiler checks the node's type
+        like any other."""
+        data = super().metadata()
+        if cls.response_model is not None:
+            data["type"] = cls.response_model  # the node's type, checked by the compiler like any other
+        return data
+
+    # ------------------------------------------------------------------ helpers for call()
+    def complete(self, prompt: str, context: Conversation | Any = None, *, response_model: Any = None,
+                 stream: bool | Callable[[str], Any] | None = None) -> Any:
+        """Send ``prompt`` (after ``context``'s messages) and return the reply text, or the reply validated
+        into ``response_model`` (default: the class's)."""
+        conversation = self._context(context).append_user(prompt)
+        return self._exchange("complete", conversation, (), self._model_of(response_model), self._sink(stream), "defer")
+
+    def chat(self, conversation: Conversation | Any, *, response_model: Any = None,
+             stream: bool | Callable[[str], Any] | None = None) -> Any:
+        """Send ``conversation`` as it is and return the reply (text, or validated into ``response_model``)."""
+        conversation = Conversation.from_dict(conversation)
+        if not any(m.role != "system" for m in conversation.items):
+            raise ConfigurationError("chat() needs a conversation with at least one user message")
+        return self._exchange("chat", conversation, (), self._model_of(response_model), self._sink(stream), "defer")
+
+    def complete_with_tools(self, prompt: str, context: Conversation | Any = None, *, tools: Sequence[Any] | None = None,
+                            tools_run: str | None = None, response_model: Any = None) -> Any:
+        """Like ``complete``, offering the tools. With ``tools_run="defer"`` a tool-call reply returns a
+        ``DeferredResult`` (return it from ``call``: the node waits for the results); with ``"auto"`` the tools
+        run here and the final reply is returned."""
+        specs = self.tool_specs if tools is None else make_tools(tools, type(self).__qualname__)
+        if not specs:
+            raise ConfigurationError(f"{type(self).__qualname__} has no tools: set `tools = [...]` or pass tools=")
+        mode = self.tools_run if tools_run is None else tools_run
+        _check_tools_run(mode, specs, type(self).__qualname__)
+        conversation = self._context(context).append_user(prompt)
+        return self._exchange("tools", conversation, specs, self._model_of(response_model), None, mode)
+
+    def continue_with_tool_results(self, deferred: DeferredResult, results: Any) -> Any:
+        """Outside a contract: continue the conversation ``deferred`` waits on with ``results`` (the tool
+        results, ``[{"id", "name", "content"}]``); returns the reply or another ``DeferredResult``."""
+        state = PendingTools.from_payload(deferred.payload)
+        if state is None:
+            raise ConfigurationError("this DeferredResult is not an LLM executor waiting for tool results")
+        checked = check_results(results, state.tool_calls)
+        self.last_usage = Usage()
+        return self._continue(state, checked, self.tool_specs, self._model_of(None), self.tools_run)
+
+    # ------------------------------------------------------------------ resuming
+    def resumed(self, value: Any, deferred: DeferredResult, **dependencies: Any) -> Any:
+        """Resumed with tool results: run ``call`` again; the request that waited continues with the results."""
+        state = PendingTools.from_payload(deferred.payload)
+        if state is None:
+            return value
+        self._replay = _Replay(state, check_results(value, state.tool_calls))
+        output = self.call(**dependencies)
+        if self._replay is not None:
+            raise ToolLoopError(f"{type(self).__qualname__}.call() no longer makes request #{state.request + 1}, which "
+                                "was waiting for these tool results")
+        return output
+
+    # ------------------------------------------------------------------ the exchange
+    def _exchange(self, kind: str, conversation: Conversation, tools: tuple[Tool, ...], model: Any,
+                  sink: Callable[[str], Any] | None, tools_run: str) -> Any:
+        index = self._requests
+        self._requests += 1
+        self.last_usage = Usage()
+        fingerprint = _fingerprint(kind, conversation, tools, model)
+        replay = self._replay
+        if replay is not None and index <= replay.state.request:
+            if index == replay.state.request:
+                if fingerprint != replay.state.fingerprint:
+                    raise self._changed(index)
+                self._replay = None
+                return self._continue(replay.state, replay.results, tools, model, tools_run)
+            entry = next((j for j in replay.state.journal if j.get("request") == index), None)
+            if entry is not None:  # answered before the wait: replayed, not asked again
+                if entry.get("fingerprint") != fingerprint:
+                    raise self._changed(index)
+                self._journal.append(dict(entry))
+                text = str(entry["output"])
+                self.last_context = conversation.append_assistant(text)
+                return _parse(model, text)
+            # no answer was kept (the request failed and call() carried on): ask now
+        return self._loop(index, fingerprint, conversation, tools, model, sink, tools_run, 0)
+
+    def _continue(self, state: PendingTools, results: list[dict[str, Any]], tools: tuple[Tool, ...], model: Any,
+                  tools_run: str) -> Any:
+        self._emit("llm_tool_results", {"request": state.request, "round": state.round,
+                                        "results": [_audit_result(r) for r in results]})
+        conversation = state.conversation.append_tool_results(results)
+        return self._loop(state.request, state.fingerprint, conversation, tools, model, None, tools_run, state.round)
+
+    def _loop(self, index: int, fingerprint: str, conversation: Conversation, tools: tuple[Tool, ...], model: Any,
+              sink: Callable[[str], Any] | None, tools_run: str, rounds: int) -> Any:
+        while True:
+            reply = self._send(index, "call", conversation, tools, model, sink, rounds)
+            if not (reply.tool_calls and tools):
+                conversation = conversation.append_assistant(reply.text)
+                break
+            conversation = conversation.append_assistant(reply.text, reply.tool_calls)
+            rounds += 1
+            if rounds > self.max_tool_rounds:
+                self.last_context = conversation
+                raise ToolLoopError(f"the model still asks for tools after {self.max_tool_rounds} rounds "
+                                    f"(max_tool_rounds of {type(self).__qualname__})")
+            if tools_run == "defer":
+                self.last_context = conversation
+                state = PendingTools(index, rounds, fingerprint, conversation, tuple(self._journal))
+                return self.defer(tool_token(getattr(self.execution, "execution_id", None),
+                                             getattr(self.node, "name", None), rounds), state.payload())
+            results = [_tool_named(tools, call).run(call) for call in reply.tool_calls]
+            self._emit("llm_tool_round", {"request": index, "round": rounds,
+                                          "calls": [c.to_dict() for c in reply.tool_calls],
+                                          "results": [_audit_result(r) for r in results]})
+            conversation = conversation.append_tool_results(results)
+        output, text, conversation = self._validated(index, reply, conversation, tools, model, rounds)
+        self._journal.append({"request": index, "fingerprint": fingerprint, "output": text})
+        self.last_context = conversation
+        return output
+
+    def _validated(self, index: int, reply: Reply, conversation: Conversation, tools: tuple[Tool, ...], model: Any,
+                   rounds: int) -> tuple[Any, str, Conversation]:
+        """``(output, journal text, conversation)``: the reply, validated into ``model`` when there is one (asking
+        once more with the validation error when it does not validate)."""
+        if model is None:
+            return reply.text, reply.text, conversation
+        from igniter_nb.llm import structured
+
+        try:
+            value = structured.parse(model, reply.text)
+        except ValueError as exc:
+            first = str(exc)
+        else:
+            return value, structured.dump(value), conversation
+        conversation = conversation.append_user(structured.reask(model, first))
+        again = self._send(index, "reask", conversation, tools, model, None, rounds)
+        conversation = conversation.append_assistant(again.text, again.tool_calls if tools else ())
+        try:
+            if again.tool_calls and tools:
+                raise ValueError("the model asked for tools instead of replying")
+            value = structured.parse(model, again.text)
+        except ValueError as exc:
+            self.last_context = conversation
+            raise OutputValidationError(f"the reply did not validate as {model.__name__}: {first}; asked again, the "
+                                        f"reply still did not: {exc}", errors=[first, str(exc)]) from None
+        return value, structured.dump(value), conversation
+
+    def _changed(self, index: int) -> ToolLoopError:
+        return ToolLoopError(f"{type(self).__qualname__}.call() made a different request #{index + 1} on resume than "
+                             "before it waited for tool results (its prompt, context, tools or response model changed)")
+
+    # ------------------------------------------------------------------ one request
+    def _send(self, index: int, purpose: str, conversation: Conversation, tools: tuple[Tool, ...], model: Any,
+              sink: Callable[[str], Any] | None, rounds: int) -> Reply:
+        request = self._request(conversation, tools, model)
+        cache = self.cache
+        key = request.key() if cache is not None else None
+        started = time.perf_counter()
+        found = cache.get(key) if cache is not None and key is not None else None
+        if found is not None:
+            reply = Reply.from_dict(found)
+            if sink is not None:
+                sink(reply.text)
+            billed = Usage()
+        else:
+            try:
+                reply = provider(request.provider).send(request, self._connection(), sink)
+            except LLMError as exc:
+                self._emit_call(request, index, purpose, rounds, None, started, cached=False, streamed=sink is not None,
+                                error=exc)
+                raise
+            if cache is not None and key is not None:
+                cache.put(key, reply.to_dict(), request.to_dict())
+            billed = reply.usage
+        if sink is _print_text:
+            sys.stdout.write("\n")
+        self.last_usage = self.last_usage + billed
+        self._emit_call(request, index, purpose, rounds, reply, started, cached=found is not None,
+                        streamed=sink is not None, billed=billed)
+        return reply
+
+    def _request(self, conversation: Conversation, tools: tuple[Tool, ...], model: Any) -> Request:
+        cls = type(self)
+        if cls.provider is None:
+            raise ConfigurationError(f"{cls.__qualname__} has no provider: set provider = 'anthropic', 'openai' or "
+                                     "'ollama'")
+        if not cls.model:
+            raise ConfigurationError(f"{cls.__qualname__} has no model: set model = '<model name>'")
+        systems: list[str] = [self.system_prompt] if self.system_prompt else []
+        native = model is not None and self.structured_output == "native"
+        if model is not None and not native:
+            from igniter_nb.llm import structured
+
+            systems.append(structured.instruction(model))
+        messages = [Message("system", s) for s in systems]
+        seen = set(systems)
+        for m in conversation.items:  # the same system text twice is never useful (L-49: none is dropped either)
+            if m.role == "system":
+                if m.content in seen:
+                    continue
+                seen.add(m.content)
+            messages.append(m)
+        schema = None
+        if native:
+            from igniter_nb.llm import structured
+
+            schema = structured.schema_of(model)
+        return Request(cls.provider, cls.model, tuple(messages), tools, self.temperature, self.max_tokens, schema,
+                       model.__name__ if model is not None else None, dict(self.request_options))
+
+    def _connection(self) -> Connection:
+        return Connection(self.api_key, self.base_url, self.timeout, self.max_retries, dict(self.client_options))
+
+    # ------------------------------------------------------------------ small parts
+    def _context(self, context: Any) -> Conversation:
+        if context is None:
+            return Conversation.empty(system=self.system_prompt)
+        return Conversation.from_dict(context)
+
+    def _model_of(self, response_model: Any) -> Any:
+        from igniter_nb.llm.structured import check_response_model
+
+        return check_response_model(response_model, "response_model") if response_model is not None \
+            else self.response_model
+
+    def _sink(self, stream: bool | Callable[[str], Any] | None) -> Callable[[str], Any] | None:
+        # read on the class: a function set as ``stream = fn`` would come back bound to self from the instance
+        choice = type(self).stream if stream is None else stream
+        if choice is True:
+            return _print_text
+        if callable(choice):
+            return choice
+        return None
+
+    def _emit(self, kind: str, payload: dict[str, Any]) -> None:
+        execution, node = self.execution, self.node
+        if execution is not None and node is not None:
+            execution.bus.emit(kind, node.name, node.path, "running", payload)
+
+    def _emit_call(self, request: Request, index: int, purpose: str, rounds: int, reply: Reply | None, started: float,
+                   *, cached: bool, streamed: bool, billed: Usage | None = None, error: LLMError | None = None) -> None:
+        payload: dict[str, Any] = {
+            "provider": request.provider, "model": request.model, "request": index, "round": rounds,
+            "purpose": purpose, "input_tokens": billed.input_tokens if billed else 0,
+            "output_tokens": billed.output_tokens if billed else 0,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            "stop_reason": reply.stop_reason if reply else None,
+            "tool_call_ids": [c.id for c in reply.tool_calls] if reply else [],
+            "tool_names": [c.name for c in reply.tool_calls] if reply else [],
+            "cached": cached, "streamed": streamed,
+        }
+        if error is not None:
+            payload["error"] = error.message
+            payload["status_code"] = getattr(error, "status_code", None)
+        self._emit("llm_call", payload)
+
+
+# ----------------------------------------------------------------------------------------------- checks
+
+
+def check_settings(cls: type[Executor]) -> None:
+    """Check an executor class's settings when it is created (errors name the class and the setting)."""
+    name = cls.__qualname__
+    if cls.provider is not None:
+        check_provider(cls.provider)
+    if cls.model is not None and (not isinstance(cls.model, str) or not cls.model):
+        raise ConfigurationError(f"{name}.model must be a model name (text), got {cls.model!r}")
+    for attr in ("system_prompt", "api_key", "base_url"):
+        value = getattr(cls, attr)
+        if value is not None and not isinstance(value, str):
+            raise ConfigurationError(f"{name}.{attr} must be text, got {type(value).__name__}")
+    if cls.temperature is not None and (isinstance(cls.temperature, bool)
+                                        or not isinstance(cls.temperature, int | float) or cls.temperature < 0):
+        raise ConfigurationError(f"{name}.temperature must be a number >= 0, got {cls.temperature!r}")
+    for attr in ("max_tokens", "max_tool_rounds"):
+        value = getattr(cls, attr)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigurationError(f"{name}.{attr} must be a positive integer, got {value!r}")
+    if cls.max_retries is not None and (isinstance(cls.max_retries, bool) or not isinstance(cls.max_retries, int)
+                                        or cls.max_retries < 0):
+        raise ConfigurationError(f"{name}.max_retries must be an integer >= 0, got {cls.max_retries!r}")
+    if cls.timeout is not None and (isinstance(cls.timeout, bool) or not isinstance(cls.timeout, int | float)
+                                    or cls.timeout <= 0):
+        raise ConfigurationError(f"{name}.timeout must be a number of seconds > 0, got {cls.timeout!r}")
+    for attr in ("client_options", "request_options"):
+        if not isinstance(getattr(cls, attr), Mapping):
+            raise ConfigurationError(f"{name}.{attr} must be a dict of keyword arguments")
+    from igniter_nb.llm.structured import MODES, check_response_model
+
+    check_response_model(cls.response_model, name)
+    if cls.structured_output not in MODES:
+        raise ConfigurationError(f"{name}.structured_output must be one of {', '.join(MODES)}, got {cls.structured_output!r}")
+    if cls.cache is not None and not (callable(getattr(cls.cache, "get", None)) and callable(getattr(cls.cache, "put", None))):
+        raise ConfigurationError(f"{name}.cache must be an ig.llm.MemoryCache, an ig.llm.StoreCache or an object with "
+                                 f"get(key) and put(key, reply, request), got {cls.cache!r}")
+    if not (isinstance(cls.stream, bool) or callable(cls.stream)):
+        raise ConfigurationError(f"{name}.stream must be True, False or a callable taking each piece of text")
+    cls.tool_specs = make_tools(cls.tools, name) if "tools" in cls.__dict__ else cls.tool_specs
+    _check_tools_run(cls.tools_run, cls.tool_specs, name)
+
+
+def _check_tools_run(mode: Any, tools: tuple[Tool, ...], owner: str) -> None:
+    if mode not in TOOLS_RUN:
+        raise ConfigurationError(f"{owner}.tools_run must be 'defer' or 'auto', got {mode!r}")
+    if mode == "auto":
+        unrunnable = [t.name for t in tools if t.function is None]
+        if unrunnable:
+            raise ConfigurationError(f"{owner}: tools_run='auto' needs a function for every tool; "
+                                     f"{', '.join(unrunnable)} only describe arguments")
+
+
+def _tool_named(tools: tuple[Tool, ...], call: ToolCall) -> Tool:
+    for tool in tools:
+        if tool.name == call.name:
+            return tool
+    return Tool(call.name, function=_unknown_tool(call.name, tools))
+
+
+def _unknown_tool(name: str, tools: tuple[Tool, ...]) -> Callable[..., Any]:
+    def refuse(**_: Any) -> Any:
+        raise LookupError(f"there is no tool named {name!r} (tools: {', '.join(t.name for t in tools)})")
+
+    return refuse
+
+
+def _fingerprint(kind: str, conversation: Conversation, tools: tuple[Tool, ...], model: Any) -> str:
+    data = {"kind": kind, "messages": conversation.messages, "tools": sorted(t.name for t in tools),
+            "response_model": getattr(model, "__qualname__", None)}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def _parse(model: Any, text: str) -> Any:
+    if model is None:
+        return text
+    from igniter_nb.llm import structured
+
+    return structured.parse(model, text)
+
+
+def _audit_result(result: Mapping[str, Any]) -> dict[str, Any]:
+    content = str(result.get("content", ""))
+    shown = content if len(content) <= AUDIT_TEXT_LIMIT else content[:AUDIT_TEXT_LIMIT] + "…"
+    return {"id": result["id"], "name": result["name"], "content": shown, "is_error": bool(result.get("is_error"))}
+
+
+def _print_text(text: str) -> None:
+    """Streaming into a notebook cell (or a terminal): each piece written as it arrives."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+__all__ = ["Executor", "check_settings"]

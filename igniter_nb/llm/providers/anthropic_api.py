@@ -1,0 +1,131 @@
+"""Anthropic through the official ``anthropic`` SDK (Messages API).
+
+Wire format: every system message goes into the ``system`` parameter (joined by a blank line, in order: the
+reference kept only the first, L-49); an assistant turn with tool calls is a list of ``text`` and ``tool_use``
+blocks with the model's ids; tool results are ``tool_result`` blocks (with ``tool_use_id``) in a ``user``
+turn. Consecutive turns of one role are merged into one turn, as the API expects. ``temperature`` is no longer
+a typed SDK argument, so it travels in ``extra_body`` (only when set).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from igniter_nb.llm.conversation import Message, ToolCall
+from igniter_nb.llm.errors import ConfigurationError
+from igniter_nb.llm.providers.base import Connection, Provider, TextSink, body_message
+from igniter_nb.llm.request import Reply, Request, Usage
+
+#: Anthropic requires ``max_tokens``; this is used when the executor sets none.
+DEFAULT_MAX_TOKENS = 1024
+
+
+class AnthropicProvider(Provider):
+    name = "anthropic"
+    env_prefix = "ANTHROPIC_"
+
+    def new_client(self, connection: Connection) -> Any:
+        import anthropic
+
+        kwargs = connection.sdk_kwargs()
+        missing = ("no Anthropic API key: set the ANTHROPIC_API_KEY environment variable (or api_key on the "
+                   "executor)")
+        try:
+            client = anthropic.Anthropic(**kwargs)
+        except getattr(anthropic, "CredentialsError", ()) as exc:  # no key, and no profile/federation configuration
+            raise ConfigurationError(f"{missing} [{exc}]", provider=self.name) from None
+        if client.api_key is None and client.auth_token is None and getattr(client, "credentials", None) is None:
+            raise ConfigurationError(missing, provider=self.name)
+        return client
+
+    # ------------------------------------------------------------------ requests
+    def arguments(self, request: Request) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "model": request.model,
+            "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+            "messages": wire_messages(request.messages),
+        }
+        systems = request.system_texts
+        if systems:
+            kwargs["system"] = "\n\n".join(systems)
+        if request.tools:
+            kwargs["tools"] = [{"name": t.name, "description": t.description, "input_schema": dict(t.parameters)}
+                               for t in request.tools]
+        if request.response_schema is not None:
+            import anthropic
+
+            kwargs["output_config"] = {"format": {"type": "json_schema",
+                                                  "schema": anthropic.transform_schema(dict(request.response_schema))}}
+        extra_body: dict[str, Any] = {}
+        if request.temperature is not None:
+            extra_body["temperature"] = request.temperature
+        options = dict(request.options)
+        extra_body.update(options.pop("extra_body", None) or {})
+        if extra_body:
+            kwargs["extra_body"] = extra_body
+        kwargs.update(options)
+        return kwargs
+
+    def create(self, client: Any, request: Request) -> Reply:
+        return reply_of(client.messages.create(**self.arguments(request)))
+
+    def stream(self, client: Any, request: Request, on_text: TextSink) -> Reply:
+        with client.messages.stream(**self.arguments(request)) as events:
+            for text in events.text_stream:
+                on_text(text)
+            return reply_of(events.get_final_message())
+
+    # ------------------------------------------------------------------ errors
+    def status_error(self, exc: Exception) -> tuple[int, str] | None:
+        import anthropic
+
+        if isinstance(exc, anthropic.APIStatusError):
+            message = getattr(exc, "api_message", None) or body_message(exc.body, exc.message)
+            return exc.status_code, message
+        return None
+
+    def is_connection_error(self, exc: Exception) -> bool:
+        import anthropic
+
+        return isinstance(exc, anthropic.APIConnectionError)
+
+
+def wire_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    """The non-system messages as Anthropic ``messages`` (tool turns as content blocks, same roles merged)."""
+    turns: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "system":
+            continue
+        if m.role == "tool":
+            block: dict[str, Any] = {"type": "tool_result", "tool_use_id": m.tool_call_id, "content": m.content}
+            if m.is_error:
+                block["is_error"] = True
+            role, blocks = "user", [block]
+        elif m.role == "assistant" and m.tool_calls:
+            blocks = [{"type": "text", "text": m.content}] if m.content else []
+            blocks += [{"type": "tool_use", "id": c.id, "name": c.name, "input": dict(c.arguments)} for c in m.tool_calls]
+            role = "assistant"
+        else:
+            role, blocks = m.role, [{"type": "text", "text": m.content}]
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"].extend(blocks)
+        else:
+            turns.append({"role": role, "content": blocks})
+    for turn in turns:  # a lone text block is sent as plain text, the API's simplest form
+        blocks = turn["content"]
+        if len(blocks) == 1 and blocks[0]["type"] == "text":
+            turn["content"] = blocks[0]["text"]
+    return turns
+
+
+def reply_of(message: Any) -> Reply:
+    text = "".join(b.text for b in message.content if getattr(b, "type", None) == "text")
+    calls = tuple(ToolCall(b.id, b.name, dict(b.input or {})) for b in message.content
+                  if getattr(b, "type", None) == "tool_use")
+    usage = getattr(message, "usage", None)
+    return Reply(text, calls, message.stop_reason,
+                 Usage(int(getattr(usage, "input_tokens", 0) or 0), int(getattr(usage, "output_tokens", 0) or 0)),
+                 getattr(message, "model", None))
+
+
+__all__ = ["AnthropicProvider", "reply_of", "wire_messages"]

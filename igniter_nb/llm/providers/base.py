@@ -1,0 +1,156 @@
+"""What every provider adapter shares: connection settings, SDK clients built from the configuration *as it is
+at call time* (L-48), and the translation of SDK exceptions into ``ProviderError``/``ConfigurationError``.
+
+Clients are reused while nothing that built them changed: the cache key holds the executor's connection
+settings *and* every environment variable of the provider's prefix (``ANTHROPIC_``, ``OPENAI_``, ``OLLAMA_``),
+read on each call — so setting ``ANTHROPIC_BASE_URL`` between two calls takes effect on the second one, and
+connections are still pooled between calls that share a configuration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from igniter_nb.llm.errors import ProviderError
+from igniter_nb.llm.request import Reply, Request
+
+TextSink = Callable[[str], Any]
+_MAX_CLIENTS = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """How to reach a provider, as configured in code (``None`` = the SDK's own default or environment)."""
+
+    api_key: str | None = None
+    base_url: str | None = None
+    timeout: float | None = None
+    max_retries: int | None = None
+    client_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def sdk_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for an SDK client taking ``api_key``, ``base_url``, ``timeout`` and ``max_retries``:
+        the ones set here, over ``client_options``."""
+        kwargs: dict[str, Any] = dict(self.client_options)
+        for name in ("api_key", "base_url", "timeout", "max_retries"):
+            value = getattr(self, name)
+            if value is not None:
+                kwargs[name] = value
+        return kwargs
+
+    def key(self) -> tuple[Any, ...]:
+        options = tuple(sorted((str(k), repr(v)) for k, v in self.client_options.items()))
+        return (self.api_key, self.base_url, self.timeout, self.max_retries, options)
+
+
+class Provider:
+    """One provider behind its official SDK. Subclasses set ``name``, ``env_prefix`` and implement
+    ``new_client``, ``create``, ``stream`` and ``status_error``."""
+
+    name: str = ""
+    env_prefix: str = ""
+
+    def __init__(self) -> None:
+        self._clients: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ clients
+    def environment(self) -> tuple[tuple[str, str], ...]:
+        """The provider's environment variables now (part of the client cache key)."""
+        return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(self.env_prefix)))
+
+    def client(self, connection: Connection) -> Any:
+        """An SDK client for ``connection`` and the current environment (built anew when either changed)."""
+        key = (connection.key(), self.environment())
+        with self._lock:
+            found = self._clients.get(key)
+            if found is not None:
+                self._clients.move_to_end(key)
+                return found
+        client = self.new_client(connection)
+        with self._lock:
+            self._clients[key] = client
+            while len(self._clients) > _MAX_CLIENTS:
+                _, old = self._clients.popitem(last=False)
+                _close(old)
+        return client
+
+    def new_client(self, connection: Connection) -> Any:  # pragma: no cover - every provider overrides it
+        raise NotImplementedError
+
+    def where(self, client: Any, connection: Connection) -> str:
+        """The URL requests go to (for error messages)."""
+        return str(getattr(client, "base_url", None) or connection.base_url or "?")
+
+    # ------------------------------------------------------------------ calls
+    def send(self, request: Request, connection: Connection, on_text: TextSink | None = None) -> Reply:
+        """Send ``request`` (streaming text to ``on_text`` when given); SDK errors become ``ProviderError``."""
+        client = self.client(connection)
+        try:
+            return self.stream(client, request, on_text) if on_text is not None else self.create(client, request)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            error = self.translate(exc, client, connection)
+            if error is None:
+                raise
+            raise error from exc
+
+    def create(self, client: Any, request: Request) -> Reply:  # pragma: no cover
+        raise NotImplementedError
+
+    def stream(self, client: Any, request: Request, on_text: TextSink) -> Reply:  # pragma: no cover
+        raise NotImplementedError
+
+    def translate(self, exc: Exception, client: Any, connection: Connection) -> ProviderError | None:
+        """A ``ProviderError`` for an SDK exception, or ``None`` to let it through unchanged."""
+        found = self.status_error(exc)
+        if found is not None:
+            status, message = found
+            return ProviderError(f"{self.name} answered {status}: {message}", provider=self.name, status_code=status,
+                                 provider_message=message)
+        if self.is_connection_error(exc):
+            where = self.where(client, connection)
+            return ProviderError(f"cannot reach {self.name} at {where}: {exc}", provider=self.name, url=where)
+        return None
+
+    def status_error(self, exc: Exception) -> tuple[int, str] | None:  # pragma: no cover
+        raise NotImplementedError
+
+    def is_connection_error(self, exc: Exception) -> bool:  # pragma: no cover
+        raise NotImplementedError
+
+
+def function_tools(request: Request) -> list[dict[str, Any]]:
+    """The request's tools in the ``{"type": "function", "function": {...}}`` form OpenAI and Ollama share."""
+    return [{"type": "function", "function": {"name": t.name, "description": t.description,
+                                              "parameters": dict(t.parameters)}} for t in request.tools]
+
+
+def body_message(body: Any, fallback: str) -> str:
+    """The provider's own error words from a JSON error body (``{"error": {"message": ...}}`` and variants)."""
+    if isinstance(body, Mapping):
+        error = body.get("error", body)
+        if isinstance(error, Mapping) and isinstance(error.get("message"), str):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+    return fallback
+
+
+def _close(client: Any) -> None:
+    close = getattr(client, "close", None)
+    if callable(close):
+        with contextlib.suppress(Exception):  # a client that cannot close cleanly is dropped anyway
+            close()
+
+
+__all__ = ["Connection", "Provider", "TextSink", "body_message", "function_tools"]

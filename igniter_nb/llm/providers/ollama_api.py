@@ -1,0 +1,124 @@
+"""Ollama through the official ``ollama`` SDK (``/api/chat``).
+
+Wire format: messages keep their roles (system messages in place); an assistant turn with tool calls carries
+``tool_calls`` (``function.name``, ``function.arguments`` as an object); each tool result is a ``role: tool``
+message naming the tool in ``tool_name``. Ollama's tool calls have no ids, so the executor numbers them
+(``call_1``, ``call_2``, ... over the conversation): results are matched by those ids like any provider's.
+The host comes from ``base_url`` or ``OLLAMA_HOST``; the SDK has no retries of its own, so ``max_retries``
+becomes the HTTP transport's connection retries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from igniter_nb.llm.conversation import Message, ToolCall
+from igniter_nb.llm.providers.base import Connection, Provider, TextSink, function_tools
+from igniter_nb.llm.request import Reply, Request, Usage
+
+
+class OllamaProvider(Provider):
+    name = "ollama"
+    env_prefix = "OLLAMA_"
+
+    def new_client(self, connection: Connection) -> Any:
+        import ollama
+
+        kwargs: dict[str, Any] = dict(connection.client_options)
+        if connection.timeout is not None:
+            kwargs["timeout"] = connection.timeout
+        if connection.max_retries is not None and "transport" not in kwargs:
+            import httpx
+
+            kwargs["transport"] = httpx.HTTPTransport(retries=connection.max_retries)
+        if connection.api_key is not None:
+            kwargs.setdefault("headers", {})["Authorization"] = f"Bearer {connection.api_key}"
+        return ollama.Client(host=connection.base_url, **kwargs)
+
+    def where(self, client: Any, connection: Connection) -> str:
+        inner = getattr(client, "_client", None)
+        return str(getattr(inner, "base_url", None) or connection.base_url or "?")
+
+    def arguments(self, request: Request) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": request.model, "messages": wire_messages(request.messages)}
+        if request.tools:
+            kwargs["tools"] = function_tools(request)
+        options: dict[str, Any] = {}
+        if request.temperature is not None:
+            options["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            options["num_predict"] = request.max_tokens
+        if request.response_schema is not None:
+            kwargs["format"] = dict(request.response_schema)
+        extra = dict(request.options)
+        options.update(extra.pop("options", None) or {})
+        if options:
+            kwargs["options"] = options
+        kwargs.update(extra)
+        return kwargs
+
+    def create(self, client: Any, request: Request) -> Reply:
+        response = client.chat(**self.arguments(request))
+        return _reply(response, response.message.content or "", request)
+
+    def stream(self, client: Any, request: Request, on_text: TextSink) -> Reply:
+        parts: list[str] = []
+        last: Any = None
+        calls: list[Any] = []
+        for part in client.chat(**self.arguments(request), stream=True):
+            last = part
+            text = part.message.content if part.message is not None else None
+            if text:
+                parts.append(text)
+                on_text(text)
+            if part.message is not None and part.message.tool_calls:
+                calls.extend(part.message.tool_calls)
+        if last is None:
+            return Reply("", (), None, Usage(), request.model)
+        return _reply(last, "".join(parts), request, calls)
+
+    def status_error(self, exc: Exception) -> tuple[int, str] | None:
+        import ollama
+
+        if isinstance(exc, ollama.ResponseError):
+            return exc.status_code, str(exc.error)
+        return None
+
+    def translate(self, exc: Exception, client: Any, connection: Connection) -> Any:
+        import ollama
+
+        if isinstance(exc, ollama.ResponseError) and exc.status_code < 0:  # an error line inside a stream
+            from igniter_nb.llm.errors import ProviderError
+
+            return ProviderError(f"ollama failed: {exc.error}", provider=self.name, provider_message=str(exc.error))
+        return super().translate(exc, client, connection)
+
+    def is_connection_error(self, exc: Exception) -> bool:
+        import httpx
+
+        return isinstance(exc, ConnectionError | httpx.TransportError)
+
+
+def wire_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "tool":
+            out.append({"role": "tool", "content": m.content, "tool_name": m.name})
+        elif m.role == "assistant" and m.tool_calls:
+            out.append({"role": "assistant", "content": m.content, "tool_calls": [
+                {"function": {"name": c.name, "arguments": dict(c.arguments)}} for c in m.tool_calls]})
+        else:
+            out.append({"role": m.role, "content": m.content})
+    return out
+
+
+def _reply(response: Any, text: str, request: Request, calls: list[Any] | None = None) -> Reply:
+    raw = calls if calls is not None else list(response.message.tool_calls or ()) if response.message else []
+    asked = sum(len(m.tool_calls) for m in request.messages)  # ids continue the conversation's numbering
+    tool_calls = tuple(ToolCall(f"call_{asked + i}", c.function.name, dict(c.function.arguments or {}))
+                       for i, c in enumerate(raw, start=1))
+    usage = Usage(int(response.prompt_eval_count or 0), int(response.eval_count or 0))
+    return Reply(text, tool_calls, response.done_reason, usage, response.model)
+
+
+__all__ = ["OllamaProvider", "wire_messages"]

@@ -1,0 +1,123 @@
+"""OpenAI (and OpenAI-compatible servers) through the official ``openai`` SDK (Chat Completions).
+
+Wire format: system messages stay where they are (``role: system``); an assistant turn with tool calls carries
+``tool_calls`` (``id``, ``type: function``, ``function.name``, ``function.arguments`` as JSON text); each tool
+result is a ``role: tool`` message with the ``tool_call_id`` it answers. ``max_tokens`` is sent as
+``max_completion_tokens`` (``max_tokens`` is deprecated by the API).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from igniter_nb.llm.conversation import Message, ToolCall
+from igniter_nb.llm.errors import ConfigurationError, ProviderError
+from igniter_nb.llm.providers.base import Connection, Provider, TextSink, body_message, function_tools
+from igniter_nb.llm.request import Reply, Request, Usage
+
+
+class OpenAIProvider(Provider):
+    name = "openai"
+    env_prefix = "OPENAI_"
+
+    def new_client(self, connection: Connection) -> Any:
+        import openai
+
+        try:
+            return openai.OpenAI(**connection.sdk_kwargs())
+        except openai.OpenAIError as exc:  # raised by the constructor for missing credentials
+            raise ConfigurationError(f"no OpenAI API key: set the OPENAI_API_KEY environment variable (or api_key on "
+                                     f"the executor) [{exc}]", provider=self.name) from None
+
+    def arguments(self, request: Request) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": request.model, "messages": wire_messages(request.messages)}
+        if request.tools:
+            kwargs["tools"] = function_tools(request)
+        if request.temperature is not None:
+            kwargs["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            kwargs["max_completion_tokens"] = request.max_tokens
+        if request.response_schema is not None:
+            kwargs["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": request.response_name or "reply", "schema": dict(request.response_schema)}}
+        kwargs.update(request.options)
+        return kwargs
+
+    def create(self, client: Any, request: Request) -> Reply:
+        completion = client.chat.completions.create(**self.arguments(request))
+        if not completion.choices:
+            raise ProviderError("openai answered without any choice", provider=self.name)
+        choice = completion.choices[0]
+        message = choice.message
+        calls = tuple(_tool_call(c) for c in (message.tool_calls or ()))
+        return Reply(message.content or "", calls, choice.finish_reason, _usage(completion.usage), completion.model)
+
+    def stream(self, client: Any, request: Request, on_text: TextSink) -> Reply:
+        parts: list[str] = []
+        finish: str | None = None
+        usage = Usage()
+        model: str | None = None
+        chunks = client.chat.completions.create(**self.arguments(request), stream=True,
+                                                stream_options={"include_usage": True})
+        with chunks:
+            for chunk in chunks:
+                model = chunk.model or model
+                if chunk.usage is not None:
+                    usage = _usage(chunk.usage)
+                for choice in chunk.choices[:1]:
+                    text = choice.delta.content if choice.delta is not None else None
+                    if text:
+                        parts.append(text)
+                        on_text(text)
+                    finish = choice.finish_reason or finish
+        return Reply("".join(parts), (), finish, usage, model)
+
+    def status_error(self, exc: Exception) -> tuple[int, str] | None:
+        import openai
+
+        if isinstance(exc, openai.APIStatusError):
+            return exc.status_code, body_message(exc.body, exc.message)
+        return None
+
+    def is_connection_error(self, exc: Exception) -> bool:
+        import openai
+
+        return isinstance(exc, openai.APIConnectionError)
+
+
+def wire_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "tool":
+            out.append({"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content})
+        elif m.role == "assistant" and m.tool_calls:
+            out.append({"role": "assistant", "content": m.content or None, "tool_calls": [
+                {"id": c.id, "type": "function",
+                 "function": {"name": c.name, "arguments": json.dumps(dict(c.arguments), ensure_ascii=False)}}
+                for c in m.tool_calls]})
+        else:
+            out.append({"role": m.role, "content": m.content})
+    return out
+
+
+def _tool_call(call: Any) -> ToolCall:
+    function = call.function
+    text = function.arguments or "{}"
+    try:
+        arguments = json.loads(text)
+    except ValueError:
+        arguments = None
+    if not isinstance(arguments, dict):
+        raise ProviderError(f"openai returned tool call {call.id!r} ({function.name}) whose arguments are not a JSON "
+                            f"object: {text[:200]!r}", provider="openai")
+    return ToolCall(call.id, function.name, arguments)
+
+
+def _usage(usage: Any) -> Usage:
+    if usage is None:
+        return Usage()
+    return Usage(int(getattr(usage, "prompt_tokens", 0) or 0), int(getattr(usage, "completion_tokens", 0) or 0))
+
+
+__all__ = ["OpenAIProvider", "wire_messages"]

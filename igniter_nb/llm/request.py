@@ -1,0 +1,98 @@
+"""What an executor asks a provider (``Request``) and what it gets back (``Reply``, ``Usage``), in the
+provider-neutral form the adapters translate to and from each SDK."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from igniter_nb.llm.conversation import Message, ToolCall
+from igniter_nb.llm.tools import Tool
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens one call (or a sum of calls) used, as the provider reported them."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens)
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+    def to_dict(self) -> dict[str, int]:
+        """``{"input_tokens", "output_tokens"}``."""
+        return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request to a provider. ``messages`` hold every system message in order (the executor's
+    ``system_prompt`` first); each adapter places them the way its API wants."""
+
+    provider: str
+    model: str
+    messages: tuple[Message, ...]
+    tools: tuple[Tool, ...] = ()
+    temperature: float | None = None
+    max_tokens: int | None = None
+    response_schema: Mapping[str, Any] | None = None  # JSON schema of a structured reply (native mode)
+    response_name: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)  # extra SDK keyword arguments, as given
+
+    @property
+    def system_texts(self) -> list[str]:
+        """The texts of the system messages, in order."""
+        return [m.content for m in self.messages if m.role == "system"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything that decides the reply: what the response cache keys on."""
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "messages": [m.to_dict() for m in self.messages],
+            "tools": [t.to_dict() for t in self.tools],
+            "settings": {"temperature": self.temperature, "max_tokens": self.max_tokens,
+                         "response_schema": self.response_schema, "response_name": self.response_name,
+                         "options": self.options},
+        }
+
+    def key(self) -> str:
+        """A stable digest of ``to_dict()`` (sha256 hex)."""
+        text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, default=repr)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A provider's answer: its text, the tool calls it asked for (ids kept), why it stopped, and usage."""
+
+    text: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    stop_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    model: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reply as JSON-safe data (text, tool calls, stop reason, usage, model): what caches and snapshots keep."""
+        return {"text": self.text, "tool_calls": [c.to_dict() for c in self.tool_calls],
+                "stop_reason": self.stop_reason, "usage": self.usage.to_dict(), "model": self.model}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Reply:
+        """A reply from ``to_dict()`` data."""
+        usage = data.get("usage") or {}
+        return cls(str(data.get("text") or ""), tuple(ToolCall.from_dict(c) for c in data.get("tool_calls") or ()),
+                   data.get("stop_reason"), Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)),
+                   data.get("model"))
+
+
+__all__ = ["Reply", "Request", "Usage"]

@@ -1,0 +1,66 @@
+"""Structured replies: a pydantic ``response_model`` the reply text must validate into.
+
+``native`` mode hands the model's JSON schema to the provider (Anthropic ``output_config.format``, OpenAI
+``response_format`` of type ``json_schema``, Ollama ``format``); ``prompt`` mode asks for it in a system
+message instead (for OpenAI-compatible servers without JSON-schema output). Either way the reply is validated
+here, and a reply that does not validate is answered once with the validation error before the node fails.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from igniter_nb.llm.errors import ConfigurationError
+
+MODES = ("native", "prompt")
+_FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n\s*```\s*$", re.S)
+
+
+def is_response_model(value: Any) -> bool:
+    return isinstance(value, type) and any(
+        base.__name__ == "BaseModel" and base.__module__.startswith("pydantic") for base in value.__mro__[1:])
+
+
+def check_response_model(value: Any, owner: str) -> Any:
+    if value is not None and not is_response_model(value):
+        raise ConfigurationError(f"{owner}.response_model must be a pydantic model class, got {value!r}")
+    return value
+
+
+def schema_of(model: Any) -> dict[str, Any]:
+    return dict(model.model_json_schema())
+
+
+def instruction(model: Any) -> str:
+    """The system message of ``prompt`` mode."""
+    return ("Reply with a single JSON object, and nothing else, that validates against this JSON schema:\n"
+            + json.dumps(schema_of(model), sort_keys=True))
+
+
+def parse(model: Any, text: str) -> Any:
+    """The reply validated into ``model``; raises ``ValueError`` with the validation message when it does not."""
+    import pydantic
+
+    fenced = _FENCE.match(text)
+    body = fenced.group(1) if fenced else text
+    try:
+        return model.model_validate_json(body)
+    except pydantic.ValidationError as exc:
+        lines = [f"{'.'.join(str(p) for p in e.get('loc', ())) or '(root)'}: {e.get('msg')}" for e in exc.errors()]
+        raise ValueError("; ".join(lines)) from None
+
+
+def reask(model: Any, error: str) -> str:
+    """The user message sent after a reply that did not validate."""
+    return (f"Your reply did not validate as {model.__name__}: {error}. Reply again with only the JSON object, "
+            "corrected.")
+
+
+def dump(value: Any) -> str:
+    """A validated reply as the JSON text kept in the journal of a durable executor."""
+    return str(value.model_dump_json())
+
+
+__all__ = ["MODES", "check_response_model", "dump", "instruction", "is_response_model", "parse", "reask", "schema_of"]

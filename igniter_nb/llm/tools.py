@@ -1,0 +1,196 @@
+"""Tools an LLM executor offers the model: built from a Python function (signature + docstring) or a pydantic
+model, described by one JSON schema that each provider adapter wraps in its own format.
+
+A function tool validates the model's arguments with pydantic before it runs; a pydantic-model tool only
+describes arguments (someone outside the contract runs it: a durable tool call).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from igniter_nb.llm.conversation import ToolCall, content_text
+from igniter_nb.llm.errors import ConfigurationError
+
+#: What Anthropic and OpenAI accept as a tool name (Ollama accepts these too).
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: Tool output sent back to the model is cut at this many characters in the audit events (not in the request).
+AUDIT_TEXT_LIMIT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """A tool offered to the model: ``name``, ``description``, ``parameters`` (a JSON schema of an object),
+    and ``function`` when this process can run it (``tools_run="auto"``)."""
+
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    function: Callable[..., Any] | None = None
+    arguments_model: Any = None  # the pydantic model validating arguments (None: passed through as given)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The provider-neutral description (what the cache key and audit use)."""
+        return {"name": self.name, "description": self.description, "parameters": dict(self.parameters)}
+
+    def validate(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """The arguments as the function receives them (pydantic-validated); raises ``ValueError`` with the
+        validation message when they do not fit."""
+        if self.arguments_model is None:
+            return dict(arguments)
+        import pydantic
+
+        try:
+            model = self.arguments_model.model_validate(dict(arguments))
+        except pydantic.ValidationError as exc:
+            raise ValueError(_validation_text(exc)) from None
+        return {name: getattr(model, name) for name in type(model).model_fields}
+
+    def run(self, call: ToolCall) -> dict[str, Any]:
+        """Run this tool for ``call``: ``{"id", "name", "content", "is_error"}``. A bad argument or an exception
+        becomes an error result the model reads (and the audit records), not a failed node."""
+        if self.function is None:
+            raise ConfigurationError(f"tool {self.name!r} has no function to run (a pydantic-model tool only describes "
+                                     "arguments): answer its calls by resuming the node, or give a function")
+        try:
+            kwargs = self.validate(call.arguments)
+        except ValueError as exc:
+            return _result(call, f"invalid arguments for {self.name}: {exc}", True)
+        try:
+            output = self.function(**kwargs)
+        except Exception as exc:  # the model sees the failure and may try again (rounds are bounded)
+            return _result(call, f"{type(exc).__name__}: {exc}", True)
+        return _result(call, content_text(output), False)
+
+
+def _result(call: ToolCall, content: str, is_error: bool) -> dict[str, Any]:
+    return {"id": call.id, "name": call.name, "content": content, "is_error": is_error}
+
+
+def _validation_text(exc: Any) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ())) or "(root)"
+        parts.append(f"{where}: {err.get('msg')}")
+    return "; ".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------- building
+
+
+def make_tool(spec: Any, *, name: str | None = None, description: str | None = None) -> Tool:
+    """A ``Tool`` from a function, a pydantic model class, or a ``Tool`` (returned as is unless renamed)."""
+    if isinstance(spec, Tool):
+        tool = spec
+        if name is not None or description is not None:
+            tool = Tool(name or tool.name, tool.description if description is None else description, tool.parameters,
+                        tool.function, tool.arguments_model)
+    elif _is_pydantic_model(spec):
+        schema = _object_schema(spec.model_json_schema())
+        doc = description if description is not None else (inspect.getdoc(spec) or "")
+        schema.pop("description", None)
+        tool = Tool(name or spec.__name__, doc, schema, None, spec)
+    elif inspect.isfunction(spec) or inspect.ismethod(spec) or inspect.isbuiltin(spec):
+        tool = _function_tool(spec, name, description)
+    else:
+        raise ConfigurationError(f"a tool must be a function, a pydantic model class or an ig.llm.Tool, got {spec!r}")
+    if not TOOL_NAME.match(tool.name):
+        raise ConfigurationError(f"tool name {tool.name!r} is not allowed: use 1-64 letters, digits, '_' or '-'")
+    return tool
+
+
+def make_tools(specs: Iterable[Any], owner: str) -> tuple[Tool, ...]:
+    """The tools of an executor, checked: well-formed and uniquely named."""
+    if isinstance(specs, str | bytes | Mapping) or not isinstance(specs, Iterable):
+        raise ConfigurationError(f"{owner}.tools must be a list of functions, pydantic models or ig.llm.Tool objects, "
+                                 f"got {type(specs).__name__}")
+    tools: list[Tool] = []
+    for spec in specs:
+        try:
+            tool = make_tool(spec)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{owner}.tools: {exc.message}") from None
+        if any(t.name == tool.name for t in tools):
+            raise ConfigurationError(f"{owner}.tools: two tools are named {tool.name!r}")
+        tools.append(tool)
+    return tuple(tools)
+
+
+def _function_tool(fn: Callable[..., Any], name: str | None, description: str | None) -> Tool:
+    import pydantic
+
+    label = getattr(fn, "__qualname__", repr(fn))
+    try:
+        signature = inspect.signature(fn)
+        hints = inspect.get_annotations(fn, eval_str=True) if inspect.isfunction(fn) else {}
+    except (TypeError, ValueError, NameError) as exc:
+        raise ConfigurationError(f"cannot read the signature of tool {label}: {exc}") from None
+    summary, arg_docs = parse_docstring(inspect.getdoc(fn))
+    fields: dict[str, Any] = {}
+    for p in signature.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.POSITIONAL_ONLY):
+            raise ConfigurationError(f"tool {label}: parameter {p.name!r} cannot be described to a model "
+                                     "(use plain or keyword-only parameters)")
+        if p.name.startswith("_"):
+            raise ConfigurationError(f"tool {label}: parameter {p.name!r} starts with '_', which pydantic treats as private")
+        annotation = hints.get(p.name, Any)
+        default = ... if p.default is p.empty else p.default
+        fields[p.name] = (annotation, pydantic.Field(default, description=arg_docs.get(p.name) or None))
+    try:
+        model = pydantic.create_model(f"{fn.__name__}_arguments", **fields)
+        schema = _object_schema(model.model_json_schema())
+    except Exception as exc:  # an annotation pydantic cannot describe
+        raise ConfigurationError(f"tool {label}: its parameters cannot be described as JSON schema: {exc}") from None
+    return Tool(name or fn.__name__, summary if description is None else description, schema, fn, model)
+
+
+def _object_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    data = dict(schema)
+    data.pop("title", None)
+    data.setdefault("type", "object")
+    data.setdefault("properties", {})
+    return data
+
+
+def _is_pydantic_model(value: Any) -> bool:
+    return isinstance(value, type) and any(
+        base.__name__ == "BaseModel" and base.__module__.startswith("pydantic") for base in value.__mro__[1:])
+
+
+_SECTION = re.compile(r"^(args|arguments|parameters|params|returns?|yields?|raises?|examples?|notes?)\s*:\s*$", re.I)
+_ARG_LINE = re.compile(r"^(\*{0,2}[A-Za-z_]\w*)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
+
+
+def parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
+    """``(description, {argument: description})`` from a Google-style docstring: the text before the first
+    section is the description; the ``Args:`` section gives the arguments (continuation lines indented)."""
+    if not doc:
+        return "", {}
+    summary: list[str] = []
+    args: dict[str, str] = {}
+    section: str | None = None
+    current: str | None = None
+    for raw in doc.splitlines():
+        line = raw.strip()
+        match = _SECTION.match(line)
+        if match:
+            section = match.group(1).lower()
+            current = None
+            continue
+        if section is None:
+            summary.append(raw.rstrip())
+        elif section in ("args", "arguments", "parameters", "params") and line:
+            arg = _ARG_LINE.match(line)
+            if arg and not raw.startswith(" " * 8):
+                current = arg.group(1).lstrip("*")
+                args[current] = arg.group(2).strip()
+            elif current is not None:
+                args[current] = f"{args[current]} {line}".strip()
+    return "\n".join(summary).strip(), args
+
+
+__all__ = ["Tool", "make_tool", "make_tools", "parse_docstring"]

@@ -1,0 +1,404 @@
+"""``ig.nb.Follow``: one execution, live — its coloured graph, status and latest events, updated as other threads,
+processes or servers save new versions of it.
+
+    follow = ig.nb.Follow(execution_id, store)      # a store: the change feed (ig.stores.watch)
+    follow = ig.nb.Follow(execution_id, client)     # an ig.server.Client: the server's live stream (SSE)
+    follow                                          # the widget; updates by itself
+    follow.wait(status="succeeded", timeout=30)     # plain Python: block until it gets there
+    follow.updates[-1].events                       # what the last version added
+    follow.stop()
+
+Nothing polls the whole store: a store is followed with ``ig.stores.watch`` (native wake-ups where the store has
+them, else a version number read every ``poll_interval``), a server with ``GET /v1/executions/{id}/events``, whose
+``status`` messages say when a new version was saved — then only that execution's latest record is read (its whole
+history when versions were skipped), so every version reaches ``updates`` once, in order.
+
+The following runs in a daemon thread (an asyncio loop of its own for a server's stream, so ``stop()`` cancels a
+read at once); a cell never blocks on it. It stops by itself when the execution finishes or is deleted, on
+``stop()``, when the widget is closed, and when the ``Follow`` is garbage-collected. Widget values are set from that
+thread: ipykernel sends comm messages from any thread, and ``HTML`` widgets take a new ``value`` at any time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from igniter_nb.notebook import html as h
+from igniter_nb.notebook.render import Engine, render_graph
+from igniter_nb.notebook.snapshot_view import SnapshotInstance
+from igniter_nb.notebook.sources import as_store, is_client
+from igniter_nb.stores.base import FINISHED_STATUSES
+
+#: CSS classes of the widget's parts (stable: the browser test finds them).
+CSS = {"root": "igniter-follow", "status": "igniter-follow-status", "graph": "igniter-follow-graph",
+       "events": "igniter-follow-events"}
+_JOIN_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpdate:
+    """One saved version as the view received it: its number, status and save time, the execution events it added
+    (``{seq, type, node, path, status, payload, timestamp}``, in ``seq`` order) and the stored record."""
+
+    version: int
+    status: str | None
+    updated_at: dt.datetime
+    events: tuple[Mapping[str, Any], ...]
+    record: Any
+
+
+def _events_after(snapshot: Mapping[str, Any], seq: int) -> tuple[Mapping[str, Any], ...]:
+    events = snapshot.get("events") or ()
+    return tuple(e for e in events if isinstance(e, Mapping) and isinstance(e.get("seq"), int) and e["seq"] > seq)
+
+
+def _when(timestamp: Any) -> str:
+    if not isinstance(timestamp, int | float):
+        return ""
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+class Follow:
+    """Follow execution ``execution_id`` in ``source`` — a store (default: the configured one), an
+    ``ig.server.Client`` or a ``ServiceStore``. See the module docstring.
+
+    ``graph``: the contract class or graph to draw (default: found from the stored snapshot, as the
+    ``SnapshotStepper`` finds it); ``latest``: how many recent events the view lists; ``on_update``: called with
+    each ``FollowUpdate`` (the first look included), from the following thread; ``start=False``: read once, follow
+    only after ``start()``; ``poll_interval``: for stores without native wake-ups.
+
+    State (plain Python, tests need no browser): ``updates`` (one ``FollowUpdate`` per version received),
+    ``record``/``version``/``status``/``finished``, ``events`` (every execution event seen), ``running``, ``error``
+    (why following ended early: the execution was deleted, the server could not be reached, a callback failed).
+    """
+
+    def __init__(self, execution_id: str, source: Any = None, *, graph: Any = None, latest: int = 8,
+                 engine: Engine = "auto", on_update: Callable[[FollowUpdate], Any] | None = None, start: bool = True,
+                 poll_interval: float = 0.25) -> None:
+        from igniter_nb.notebook.stepper_sources import graph_for
+
+        if not isinstance(execution_id, str) or not execution_id:
+            raise TypeError(f"Follow needs an execution id (text), got {execution_id!r:.80}")
+        if isinstance(latest, bool) or not isinstance(latest, int) or latest < 0:
+            raise ValueError(f"latest= is how many events to list (an int >= 0), got {latest!r}")
+        if isinstance(poll_interval, bool) or not isinstance(poll_interval, int | float) or \
+                not 0.01 <= poll_interval <= 600:
+            raise ValueError(f"poll_interval= is seconds from 0.01 to 600 (as the change feed takes), got {poll_interval!r}")
+        if source is None:
+            from igniter_nb.config import default_store
+
+            source = default_store()
+        self.execution_id = execution_id
+        self.source = source
+        self.store = as_store(source)
+        client = getattr(self.store, "client", None)
+        self._client = client if is_client(client) else None  # a server: follow its stream
+        self.latest = latest
+        self.engine = engine
+        self.on_update = on_update
+        self.poll_interval = poll_interval
+        self.updates: list[FollowUpdate] = []
+        self.events: list[Mapping[str, Any]] = []
+        self.error: str | None = None
+        self._changed = threading.Condition()
+        self._running = _Running()
+        self._thread: threading.Thread | None = None
+        self._view: Any = None
+        first = self.store.record(execution_id)  # SnapshotNotFoundError at once for an unknown execution
+        contract = first.snapshot.get("contract")
+        self.graph = graph_for(graph, first.graph, contract if isinstance(contract, str) else None)
+        self._apply(first)
+        # a Follow nobody holds stops following (its thread holds only a weak reference to it)
+        weakref.finalize(self, self._running.halt)
+        if start:
+            self.start()
+
+    def __repr__(self) -> str:
+        return f"<Follow {self.execution_id} v{self.version} {self.status} ({self.state})>"
+
+    # ------------------------------------------------------------------ state
+    @property
+    def record(self) -> Any:
+        """The latest stored record received (``StoredExecution``)."""
+        return self.updates[-1].record
+
+    @property
+    def version(self) -> int:
+        """The latest stored version received."""
+        return self.updates[-1].version
+
+    @property
+    def status(self) -> str | None:
+        """The execution's status as of that version (a workflow's own status)."""
+        return self.updates[-1].status
+
+    @property
+    def finished(self) -> bool:
+        """The execution has finished (succeeded, failed, cancelled, timed out): nothing more will come."""
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def running(self) -> bool:
+        """The following thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _last_seq(self) -> int:
+        return int(self.events[-1]["seq"]) if self.events else 0
+
+    def _apply(self, record: Any) -> None:
+        """Take a newly stored version (versions already seen are ignored), then tell the view and the callback."""
+        with self._changed:
+            if self.updates and record.version <= self.version:
+                return
+            update = FollowUpdate(int(record.version), record.status, record.updated_at,
+                                  _events_after(record.snapshot, self._last_seq()), record)
+            self.updates.append(update)
+            self.events.extend(update.events)
+            self._changed.notify_all()
+        if self._view is not None:
+            self._view.refresh()
+        if self.on_update is not None:
+            try:
+                self.on_update(update)
+            except Exception as exc:  # a callback's failure is reported, never kills the following
+                self.error = f"on_update raised {type(exc).__name__}: {exc}"
+
+    # ------------------------------------------------------------------ starting and stopping
+    def start(self) -> Follow:
+        """Start following (a no-op when already following or finished)."""
+        if self.running or self.finished:
+            return self
+        self._running = running = _Running()
+        weakref.finalize(self, running.halt)
+        target = _follow_client if self._client is not None else _follow_store
+        self._thread = threading.Thread(target=target, args=(weakref.ref(self), running), daemon=True,
+                                        name=f"igniter-follow-{self.execution_id[:40]}")
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = _JOIN_SECONDS) -> Follow:
+        """Stop following (returns once the thread has ended, at most ``timeout`` seconds)."""
+        self._running.halt()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        return self
+
+    def _ended(self, error: str | None = None) -> None:
+        if error is not None:
+            self.error = error
+        with self._changed:
+            self._changed.notify_all()
+        if self._view is not None:
+            self._view.refresh()
+
+    def wait(self, until: Callable[[Follow], bool] | None = None, *, version: int | None = None,
+             status: str | None = None, timeout: float = 10.0) -> Follow:
+        """Block until ``until(follow)`` is true, ``version`` is reached or ``status`` is the status (given nothing:
+        until the execution finishes); ``TimeoutError`` after ``timeout`` seconds or when following ended first."""
+        def reached() -> bool:
+            if until is not None:
+                return bool(until(self))
+            if version is not None or status is not None:
+                return (version is None or self.version >= version) and (status is None or self.status == status)
+            return self.finished
+
+        with self._changed:
+            done = self._changed.wait_for(lambda: reached() or not self.running, timeout)
+            if done and reached():
+                return self
+        why = f"; following ended: {self.error}" if self.error else ("; following ended" if not self.running else "")
+        raise TimeoutError(f"execution {self.execution_id} did not get there within {timeout}s (now version "
+                           f"{self.version}, {self.status}{why})")
+
+    # ------------------------------------------------------------------ views
+    def svg(self) -> str | None:
+        """The graph coloured as of the latest version (``None`` when the contract class is unknown: pass graph=)."""
+        if self.graph is None:
+            return None
+        record = self.record
+        return render_graph(self.graph, states=SnapshotInstance.of(record.snapshot), status=record.status,
+                            engine=self.engine)
+
+    @property
+    def state(self) -> str:
+        """``finished`` (the execution has: nothing more will come), ``following`` or ``stopped``."""
+        return "finished" if self.finished else "following" if self.running else "stopped"
+
+    def status_html(self) -> str:
+        """The heading: graph name, status badge, version and whether it is still followed."""
+        note = f"version {self.version} · {self.state}"
+        if self.error:
+            note += f" · {self.error}"
+        return h.heading(f"Follow {getattr(self.graph, 'name', None) or self.record.graph or ''}".rstrip(),
+                         self.status, note)
+
+    def events_html(self) -> str:
+        """The ``latest`` events as an HTML table, newest first (empty before any)."""
+        shown = self.events[-self.latest:] if self.latest else []
+        rows = [[e.get("seq"), e.get("type"), e.get("node") or "", e.get("status"), _when(e.get("timestamp"))]
+                for e in reversed(shown)]
+        return h.table(rows, ["seq", "event", "node", "status", "at (UTC)"], total=len(self.events)) if rows else ""
+
+    def to_html(self) -> str:
+        """The static view: status line, the latest events (newest first) and the graph."""
+        return self.status_html() + self.events_html() + (self.svg() or "")
+
+    def to_text(self) -> str:
+        """Plain text: the execution, its version, status and state, then the ``latest`` events."""
+        lines = [f"Follow {self.execution_id}: version {self.version}, {self.status} ({self.state})"]
+        lines.extend(f"  #{e.get('seq')} {e.get('type')} {e.get('node') or ''}".rstrip()
+                     for e in self.events[-self.latest:] if self.latest)
+        if self.error:
+            lines.append(f"  {self.error}")
+        return "\n".join(lines)
+
+    @property
+    def widget(self) -> Any:
+        """The ipywidgets view (status line, graph, latest events), updated by the following thread."""
+        if self._view is None:
+            self._view = _FollowView(self)
+        return self._view.root
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from igniter_nb.notebook.widgets import bundle_with_view
+
+        return bundle_with_view(lambda: self.widget, self.to_text(), self.to_html())
+
+
+class _FollowView:
+    """The widget of a ``Follow``: three ``HTML`` parts redrawn on each update. Closing it stops the following."""
+
+    def __init__(self, follow: Follow) -> None:
+        import ipywidgets as w
+
+        self.follow = follow
+        self.status, self.graph, self.events = w.HTML(), w.HTML(), w.HTML()
+        self.root = w.VBox([self.status, self.events, self.graph])
+        self.root.add_class(CSS["root"])
+        for key in ("status", "graph", "events"):
+            getattr(self, key).add_class(CSS[key])
+        self._drawn: int | None = None
+        self._lock = threading.Lock()
+        self.refresh()
+        self.root.observe(self._closed, names="comm")
+
+    def refresh(self) -> None:
+        follow = self.follow
+        with self._lock:  # the following thread and the cell's thread may both redraw
+            if self._drawn != follow.version:
+                self.graph.value = follow.svg() or ""
+                self.events.value = follow.events_html()
+                self._drawn = follow.version
+            self.status.value = follow.status_html()
+
+    def _closed(self, change: Mapping[str, Any]) -> None:
+        if change.get("new") is None:
+            self.follow.stop(timeout=0)
+
+
+class _Running:
+    """One following thread's stop signal, and its asyncio loop and task when it has them (a server's stream).
+    Holds no reference to the ``Follow``, so a ``Follow`` nobody holds can be collected — and stopped."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    def halt(self) -> None:
+        self.stop.set()
+        loop, task = self.loop, self.task
+        if loop is not None and task is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                loop.call_soon_threadsafe(task.cancel)
+
+
+def _hand_over(ref: weakref.ref[Follow], records: Iterable[Any]) -> bool:
+    """Give each record to the Follow, holding it only meanwhile; False once nobody holds it any more."""
+    for record in records:
+        current = ref()
+        if current is None:
+            return False
+        current._apply(record)
+        del current
+    return True
+
+
+def _follow_store(ref: weakref.ref[Follow], running: _Running) -> None:
+    """The following thread for a store: the change feed."""
+    from igniter_nb.stores.feed import watch
+
+    follow = ref()
+    if follow is None:
+        return
+    error = None
+    try:
+        feed = watch(follow.store, follow.execution_id, after_version=follow.version, stop=running.stop,
+                     poll_interval=follow.poll_interval)
+        del follow  # hold the Follow only while handling a version
+        _hand_over(ref, feed)
+    except Exception as exc:  # deleted, or the store failed
+        error = f"{type(exc).__name__}: {exc}"
+    current = ref()
+    if current is not None:
+        current._ended(error)
+
+
+def _follow_client(ref: weakref.ref[Follow], running: _Running) -> None:
+    """The following thread for a server: its live stream, in an asyncio loop of this thread's own."""
+    follow = ref()
+    if follow is None:
+        return
+    client = follow._client
+    del follow
+    error = None
+    try:
+        asyncio.run(_stream(ref, client, running))
+    except asyncio.CancelledError:
+        pass
+    except Exception as exc:  # the server could not be reached, refused the token, deleted the execution…
+        error = f"{type(exc).__name__}: {exc}"
+    running.loop = running.task = None
+    current = ref()
+    if current is not None:
+        current._ended(error)
+
+
+async def _stream(ref: weakref.ref[Follow], client: Any, running: _Running) -> None:
+    from igniter_nb.server.service_store import stored_execution
+
+    running.loop, running.task = asyncio.get_running_loop(), asyncio.current_task()
+    follow = ref()
+    if follow is None or running.stop.is_set():
+        return
+    execution_id, last_seq = follow.execution_id, follow._last_seq()
+    del follow
+    async with client.to_async() as aclient:
+        async for message in aclient.events(execution_id, last_event_id=last_seq or None):
+            if message.kind not in ("status", "end"):
+                continue  # the events come with the record: one read per version, not one per event
+            current = ref()
+            if current is None or running.stop.is_set():
+                return
+            known = current.version
+            del current
+            if isinstance(message.data.get("version"), int) and message.data["version"] > known:
+                latest = stored_execution(await aclient.record(execution_id), execution_id)
+                records = [latest]
+                if latest.version > known + 1:  # versions saved between two looks: read them all, in order
+                    records = [stored_execution(v, execution_id) for v in await aclient.history(execution_id)]
+                if not _hand_over(ref, records):
+                    return
+            if message.kind == "end":
+                return
+
+
+__all__ = ["CSS", "Follow", "FollowUpdate"]

@@ -1,0 +1,267 @@
+"""``IgniterFrame``: the DataFrame every ``ig.nb`` frame function returns, with an HTML repr that fits a notebook.
+
+It *is* a ``pandas.DataFrame`` (every pandas operation works and keeps the class); only ``_repr_html_`` differs
+from pandas', and only in how values are shown — the data is untouched:
+
+* ids (``execution_id``, ``token``, any ``*_id`` column) show a UUID as its first 8 characters and ``…``, never
+  wrapped; the full id is in the data and in the cell's tooltip;
+* times show as ``2026-03-02 09:00:00.000`` (UTC, stated under the table), durations as ``0 days 02:05:00``;
+* JSON text (payloads, correlations, ``waiting_on``, values) is shown whole up to ``JSON_LIMIT`` characters and
+  wraps between items, so a second awaited event is never hidden behind ``...``;
+* statuses are coloured badges; nulls read ``<NA>``/``NaT`` in grey;
+* long frames show their first and last rows, as pandas does (``display.max_rows``/``display.min_rows``).
+
+The output is deterministic (inline styles, no generated ids), so notebooks can store and compare it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from html import escape
+from typing import Any
+
+import pandas as pd
+
+from igniter_nb.notebook import html as h
+
+#: Columns holding JSON text (shown whole, wrapping between items).
+JSON_COLUMNS = frozenset({"payload", "correlation", "waiting_on", "value", "waiting_for"})
+#: Columns of long free text (wrapping).
+PROSE_COLUMNS = frozenset({"error", "path"})
+JSON_LIMIT = 400
+ITEM_LINE = 64  # a JSON item up to this many characters never wraps inside
+ID_LIMIT = 24
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_FONT = "font-family:Helvetica,Arial,sans-serif;font-size:12px"
+_TD = "padding:2px 6px;vertical-align:top;border-bottom:1px solid #e2e8f0"
+_STYLES = {
+    "id": f"{_TD};text-align:left;white-space:nowrap;font-family:monospace",
+    "time": f"{_TD};text-align:left;white-space:nowrap",
+    "duration": f"{_TD};text-align:right;white-space:nowrap",
+    "number": f"{_TD};text-align:right;white-space:nowrap",
+    "status": f"{_TD};text-align:left;white-space:nowrap",
+    "text": f"{_TD};text-align:left;white-space:nowrap",
+    "json": f"{_TD};text-align:left;white-space:normal;overflow-wrap:break-word;min-width:8em;max-width:34em",
+    "prose": f"{_TD};text-align:left;white-space:normal;overflow-wrap:break-word;min-width:8em;max-width:24em",
+    "location": f"{_TD};text-align:left;white-space:nowrap",
+}
+_NULL = '<span style="color:#94a3b8">{}</span>'
+
+
+class IgniterFrame(pd.DataFrame):
+    """A ``pandas.DataFrame`` whose notebook HTML shows short ids, whole JSON and coloured statuses.
+
+    ``ig.nb.read_parquet`` gives one back for a file written from one; ``pd.DataFrame(frame)`` gives a plain
+    frame with the same data.
+    """
+
+    @property
+    def _constructor(self) -> Any:
+        return IgniterFrame
+
+    def _repr_html_(self) -> str | None:
+        try:
+            return frame_html(self)
+        except Exception:  # a repr must never raise: pandas' own table is still right
+            return pd.DataFrame(self)._repr_html_()  # type: ignore[operator]
+
+
+def column_kind(name: Any, series: pd.Series) -> str:
+    """How a column is shown: ``id``, ``time``, ``duration``, ``number``, ``status``, ``json``, ``prose``,
+    ``location`` or ``text``."""
+    label = str(name)
+    dtype = series.dtype
+    if label in ("execution_id", "token") or (label.endswith("_id") and not label.startswith("corr_")):
+        return "id"  # corr_<key> columns hold business keys, shown as they are
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+        return "time"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "duration"
+    if label == "status":
+        return "status"
+    if label in JSON_COLUMNS:
+        return "json"
+    if label in PROSE_COLUMNS:
+        return "prose"
+    if label == "source_location":
+        return "location"
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        return "number"
+    return "text"
+
+
+def _missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def short_id(text: str) -> str:
+    """``ad625aaa-0f65-…`` → ``ad625aaa…`` for every UUID in ``text``; other long ids are cut at ``ID_LIMIT``."""
+    shown = _UUID.sub(lambda m: m.group(0)[:8] + "…", text)
+    return shown if len(shown) <= ID_LIMIT else shown[: ID_LIMIT - 1] + "…"
+
+
+def _time(value: Any) -> str:
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC")
+    return stamp.strftime("%Y-%m-%d %H:%M:%S.") + f"{stamp.microsecond // 1000:03d}"
+
+
+def _duration(value: Any) -> str:
+    delta = pd.Timedelta(value)
+    sign = "-" if delta < pd.Timedelta(0) else ""
+    delta = abs(delta)
+    total_ms = delta // pd.Timedelta(milliseconds=1)
+    days, rest = divmod(total_ms, 86_400_000)
+    hours, rest = divmod(rest, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, ms = divmod(rest, 1000)
+    text = f"{sign}{days} days {hours:02d}:{minutes:02d}:{seconds:02d}"
+    return text + (f".{ms:03d}" if ms else "")
+
+
+def top_level_items(text: str) -> list[str]:
+    """The text of each top-level item of a JSON list or object (``'"a": 1'``, ``'{"b": 2}'``), exactly as written;
+    ``[text]`` for anything else (a scalar, an empty container, text that is not JSON)."""
+    stripped = text.strip()
+    if len(stripped) < 3 or stripped[0] + stripped[-1] not in ("[]", "{}"):
+        return [text]
+    items: list[str] = []
+    depth, start, in_string, escaped = 0, 1, False, False
+    for i, ch in enumerate(stripped[1:-1], start=1):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+            continue
+        if ch == '"':
+            in_string, escaped = True, False
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            items.append(stripped[start:i].strip())
+            start = i + 1
+    if depth != 0 or in_string:
+        return [text]
+    items.append(stripped[start:-1].strip())
+    return items
+
+
+def _json_html(value: Any) -> str:
+    """JSON text whole (up to ``JSON_LIMIT``), UUIDs shortened, each top-level item kept on one line when short,
+    so a cell wraps between items — ``[{…billing…},`` then ``{…crm…}]`` — never inside one."""
+    text = value if isinstance(value, str) else json.dumps(value, default=repr, ensure_ascii=False)
+    text = _UUID.sub(lambda m: m.group(0)[:8] + "…", text).strip()
+    items = top_level_items(text)
+    if len(items) == 1:
+        text = h.short(text, JSON_LIMIT)
+        return _line(text) if len(text) <= ITEM_LINE else escape(text)
+    pieces: list[str] = []
+    used = 2
+    for k, item in enumerate(items):
+        if used + len(item) > JSON_LIMIT and pieces:
+            pieces.append(f"… {len(items) - k} more")
+            break
+        used += len(item) + 2
+        pieces.append(item + ("," if k < len(items) - 1 else ""))
+    pieces[0] = text[0] + pieces[0]
+    pieces[-1] = pieces[-1] + text[-1]
+    return " ".join(_line(p) if len(p) <= ITEM_LINE else escape(p) for p in pieces)
+
+
+def _line(text: str) -> str:
+    return f'<span style="white-space:nowrap">{escape(text)}</span>'
+
+
+def _cell(kind: str, value: Any) -> str:
+    style = _STYLES[kind]
+    if _missing(value):
+        shown = "NaT" if kind in ("time", "duration") else "&lt;NA&gt;"
+        return f'<td style="{style}">{_NULL.format(shown)}</td>'
+    if kind == "id":
+        full = str(value)
+        shown = short_id(full)
+        title = f' title="{escape(full)}"' if shown != full else ""
+        return f'<td style="{style}"{title}>{escape(shown)}</td>'
+    if kind == "time":
+        return f'<td style="{style}">{_time(value)}</td>'
+    if kind == "duration":
+        return f'<td style="{style}">{_duration(value)}</td>'
+    if kind == "status":
+        return f'<td style="{style}">{h.badge(value)}</td>'
+    if kind == "json":
+        return f'<td style="{style}">{_json_html(value)}</td>'
+    if kind == "location":
+        full = str(value)
+        tail = full.rsplit("/", 1)[-1]
+        title = f' title="{escape(full)}"' if tail != full else ""
+        return f'<td style="{style}"{title}>{escape(tail)}</td>'
+    if kind == "number":
+        return f'<td style="{style}">{escape(str(value))}</td>'
+    return f'<td style="{style}">{escape(h.short(value, JSON_LIMIT))}</td>'
+
+
+def frame_html(frame: pd.DataFrame) -> str:
+    """The notebook HTML of ``frame`` (see the module docstring). Deterministic for the same data."""
+    max_rows = pd.get_option("display.max_rows")
+    min_rows = pd.get_option("display.min_rows") or 10
+    n = len(frame)
+    if max_rows is not None and n > max_rows:
+        half = max(min(min_rows, max_rows) // 2, 1)
+        positions: list[int | None] = [*range(half), None, *range(n - half, n)]
+    else:
+        positions = list(range(n))
+    names = list(frame.columns)
+    kinds = [column_kind(name, frame.iloc[:, k]) for k, name in enumerate(names)]
+    columns = [frame.iloc[:, k].tolist() for k in range(len(names))]
+    index = frame.index.tolist()
+    head_style = f"{_TD};text-align:left;white-space:nowrap;background:#f1f5f9;border-bottom:1px solid #cbd5e1"
+    out = [f'<div class="igniter-frame" style="overflow-x:auto;{_FONT}">',
+           f'<table class="dataframe" style="border-collapse:collapse;{_FONT};margin:4px 0">',
+           f'<thead><tr><th style="{head_style}"></th>']
+    out.extend(f'<th style="{head_style}">{escape(str(name))}</th>' for name in names)
+    out.append("</tr></thead><tbody>")
+    index_style = f"{_TD};text-align:right;color:#64748b;font-weight:normal;white-space:nowrap"
+    for pos in positions:
+        if pos is None:
+            out.append(f'<tr><th style="{index_style}">…</th>'
+                       + "".join(f'<td style="{_STYLES[k]}">…</td>' for k in kinds) + "</tr>")
+            continue
+        out.append(f'<tr><th style="{index_style}">{escape(str(index[pos]))}</th>')
+        out.extend(_cell(kind, columns[k][pos]) for k, kind in enumerate(kinds))
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    notes = [f"{n} row{'' if n == 1 else 's'} × {len(names)} column{'' if len(names) == 1 else 's'}"]
+    shown = [p for p in positions if p is not None]
+    if any(_shortened(kind, columns[k][p]) for k, kind in enumerate(kinds) for p in shown):
+        notes.append("ids shortened (full ids in the data; hover over an id to see it)")
+    if "time" in kinds:
+        notes.append("times in UTC")
+    out.append(f'<div style="font-size:11px;color:#64748b">{escape(" · ".join(notes))}</div></div>')
+    return "".join(out)
+
+
+def _shortened(kind: str, value: Any) -> bool:
+    """Whether a cell shows an id shorter than it is."""
+    if kind not in ("id", "json") or not isinstance(value, str):
+        return False
+    return bool(_UUID.search(value)) or (kind == "id" and len(value) > ID_LIMIT)
+
+
+def as_igniter_frame(frame: pd.DataFrame, kind: str) -> IgniterFrame:
+    """``frame`` as an ``IgniterFrame`` tagged with its kind (``frame.attrs["igniter_nb"]``, kept by parquet)."""
+    result = frame if isinstance(frame, IgniterFrame) else IgniterFrame(frame)
+    result.attrs["igniter_nb"] = kind
+    return result
+
+
+__all__ = ["JSON_COLUMNS", "IgniterFrame", "as_igniter_frame", "column_kind", "frame_html", "short_id"]

@@ -1,0 +1,139 @@
+"""Where a ``SnapshotStepper``'s steps come from: a store's saved versions, a parquet snapshot log, and the
+contract class to draw them with.
+
+A saved version's snapshot JSON is parsed on first use (``_Version``), so opening a long log costs one parse per
+step looked at, not one per step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Columns of a snapshot log (``ParquetStore`` / ``export_parquet``); a frame with ``snapshot`` is one.
+SNAPSHOT_LOG_COLUMNS = ("execution_id", "version", "saved_at", "graph", "status", "correlation", "snapshot")
+
+
+class Version:
+    """A saved version whose snapshot JSON is parsed on first use."""
+
+    __slots__ = ("_snapshot", "_text", "graph", "saved_at", "status", "version")
+
+    def __init__(self, version: int, saved_at: dt.datetime | None, status: str | None, graph: str | None,
+                 snapshot: Mapping[str, Any] | None = None, text: str | None = None) -> None:
+        self.version = version
+        self.saved_at = saved_at
+        self.status = status
+        self.graph = graph
+        self._snapshot = dict(snapshot) if snapshot is not None else None
+        self._text = text
+
+    @property
+    def snapshot(self) -> dict[str, Any]:
+        if self._snapshot is None:
+            data = json.loads(self._text or "{}")
+            self._snapshot = data if isinstance(data, dict) else {}
+            self._text = None
+        return self._snapshot
+
+
+def store_versions(store: Any, execution_id: str) -> list[Version]:
+    reader = getattr(store, "history_records", None)
+    if callable(reader):
+        return [Version(int(r.version), r.updated_at, r.status, r.graph, r.snapshot) for r in reader(execution_id)]
+    snapshots = list(store.history(execution_id))
+    latest = store.record(execution_id)
+    versions = []
+    for number, snap in enumerate(snapshots, start=1):
+        last = number == len(snapshots)
+        versions.append(Version(number, latest.updated_at if last else None, latest.status if last else None,
+                                 latest.graph if last else snap.get("graph"), snap))
+    return versions
+
+
+def read_log(path: str | os.PathLike[str], execution_id: str | None) -> pd.DataFrame:
+    """A parquet file or dataset as a frame; for a snapshot log and a known execution only its rows."""
+    import pyarrow.dataset as ds
+
+    root = os.fspath(path)
+    if execution_id is not None and os.path.isdir(os.path.join(root, execution_id)):  # ParquetStore layout
+        folder = os.path.join(root, execution_id)
+        dataset = ds.dataset(folder, format="parquet")
+    else:
+        dataset = ds.dataset(root, format="parquet")  # names starting with "_" or "." are skipped
+    names = set(dataset.schema.names)
+    if execution_id is not None and "execution_id" in names:
+        table = dataset.to_table(filter=ds.field("execution_id") == execution_id)
+    else:
+        table = dataset.to_table()
+    return table.to_pandas()
+
+
+def pick_execution(frame: pd.DataFrame, execution_id: str | None, source: Any) -> str:
+    ids = sorted({str(v) for v in frame["execution_id"].dropna().unique()})
+    if execution_id is not None:
+        if execution_id not in ids:
+            raise ValueError(f"execution {execution_id!r} is not in this snapshot log")
+        return execution_id
+    if len(ids) == 1:
+        return ids[0]
+    where = f" ({source})" if isinstance(source, str | os.PathLike) else ""
+    listed = ", ".join(ids[:5]) + (", …" if len(ids) > 5 else "")
+    raise ValueError(f"the snapshot log{where} holds {len(ids)} executions; pick one with execution_id= ({listed})"
+                     if ids else f"the snapshot log{where} is empty")
+
+
+def log_versions(frame: pd.DataFrame) -> list[Version]:
+    ordered = frame.sort_values("version", kind="stable") if len(frame) else frame
+    cols = {c: ordered[c].tolist() if c in ordered else [None] * len(ordered) for c in SNAPSHOT_LOG_COLUMNS}
+    versions = []
+    for i in range(len(ordered)):
+        saved: Any = cols["saved_at"][i]
+        if hasattr(saved, "to_pydatetime"):
+            saved = saved.to_pydatetime()
+        saved_at = saved if isinstance(saved, dt.datetime) else None
+        raw = cols["snapshot"][i]
+        text, snap = (raw, None) if isinstance(raw, str) else (None, raw if isinstance(raw, Mapping) else {})
+        status = cols["status"][i]
+        graph = cols["graph"][i]
+        number: Any = cols["version"][i]
+        versions.append(Version(int(number) if number is not None else i + 1, saved_at,
+                                 status if isinstance(status, str) else None, graph if isinstance(graph, str) else None,
+                                 snap, text))
+    return versions
+
+
+def graph_for(graph: Any, name: str | None, ref: str | None = None) -> Any:
+    """A ``CompiledGraph`` from what was given (graph, contract class or instance), else from the contract registry:
+    by the snapshot's ``module:QualName`` first (graph names need not be unique), then by graph name. A class that
+    cannot be found or compiled gives ``None`` (the stepper then draws no picture)."""
+    if graph is not None:
+        if hasattr(graph, "nodes") and hasattr(graph, "dep_plan"):
+            return graph
+        inner = getattr(graph, "graph", None) or getattr(getattr(graph, "execution", None), "graph", None)
+        if inner is not None:
+            return inner
+        raise TypeError(f"graph= must be a CompiledGraph, a contract class or a contract, got {graph!r}")
+    from igniter_nb.compiler.registry import lookup_contract
+
+    for key in (ref, name):
+        cls = lookup_contract(key) if key else None
+        if cls is None:
+            continue
+        try:
+            compiled = cls.compiled_graph()
+        except Exception:  # e.g. another class of the same name without a definition
+            continue
+        if name is None or compiled.name == name:
+            return compiled
+    return None
+
+
+__all__ = ["SNAPSHOT_LOG_COLUMNS", "Version", "graph_for", "log_versions", "pick_execution", "read_log",
+           "store_versions"]

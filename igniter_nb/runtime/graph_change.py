@@ -1,0 +1,79 @@
+"""Stored executions and the graph they restore into, when a deploy changed it meanwhile.
+
+A snapshot names the nodes it has states for, and a workflow record names the awaits its graph had
+(``workflow["awaits"]``, ``{node: event}``, written by ``start`` and by ``Contract.migrate``). Restoring into the
+current graph keeps what still fits: states, children, bound events and inputs of nodes the graph no longer
+has are dropped (listed in a ``graph_changed`` event); nodes added since have no state and resolve when
+needed. An await that is gone — removed, renamed, or now awaiting another event — is remembered here, so a
+delivery of its event is answered with ``GraphChangedError`` naming it (see ``workflow.engine``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GraphChanges:
+    """What a restore found changed between a stored execution and the current graph."""
+
+    dropped: tuple[str, ...] = ()  # names of stored nodes (states, inputs, children...) the graph no longer has
+    removed_awaits: Mapping[str, str] = dataclasses.field(default_factory=dict)  # await node -> its stored event
+
+    def __bool__(self) -> bool:
+        return bool(self.dropped or self.removed_awaits)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"removed": list(self.dropped),
+                "removed_awaits": [{"node": n, "event": e} for n, e in self.removed_awaits.items()]}
+
+
+def stored_awaits(snapshot: Mapping[str, Any]) -> dict[str, str]:
+    """``{await node: event}`` of the graph a stored workflow was started (or last migrated) under.
+
+    Records written before ``workflow["awaits"]`` existed are read from what they do have: the signal log and
+    the ``workflow_waiting`` / ``external_event_received`` events of their log.
+    """
+    workflow = snapshot.get("workflow")
+    if type(workflow) is not dict:  # (stored data: plain dicts)
+        return {}
+    recorded = workflow.get("awaits")
+    if type(recorded) is dict:
+        return {str(k): v for k, v in recorded.items() if type(v) is str}
+    found: dict[str, str] = {}
+    for signal in workflow.get("signals") or ():
+        if isinstance(signal, Mapping) and isinstance(signal.get("node"), str) and isinstance(signal.get("event"), str):
+            found[signal["node"]] = signal["event"]
+    for event in snapshot.get("events") or ():
+        if not isinstance(event, Mapping) or not isinstance(event.get("payload"), Mapping):
+            continue
+        payload = event["payload"]
+        if event.get("type") == "workflow_waiting":
+            for item in payload.get("waiting_on") or ():
+                if isinstance(item, Mapping) and isinstance(item.get("node"), str) and isinstance(item.get("event"), str):
+                    found.setdefault(item["node"], item["event"])
+        elif (event.get("type") == "external_event_received" and isinstance(event.get("node"), str)
+              and isinstance(payload.get("event"), str)):
+            found.setdefault(event["node"], payload["event"])
+    return found
+
+
+def removed_awaits(graph: Any, awaits: Mapping[str, str]) -> dict[str, str]:
+    """The stored awaits the graph no longer has as an await of the same event."""
+    current = _awaits(graph)
+    if awaits == current:  # the usual case: restored into the graph it was saved under
+        return {}
+    return {node: event for node, event in awaits.items() if current.get(node) != event}
+
+
+def current_awaits(graph: Any) -> dict[str, str]:
+    """``{await node: event}`` of ``graph`` (a fresh dict)."""
+    return dict(_awaits(graph))
+
+
+@functools.lru_cache(maxsize=256)  # per compiled graph (graphs compare by identity): restores ask on every delivery
+def _awaits(graph: Any) -> dict[str, str]:
+    return {node.name: node.event for node in graph.await_nodes}

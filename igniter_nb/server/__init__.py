@@ -1,0 +1,57 @@
+"""``ig.server``: contracts and workflows over HTTP — the FastAPI app, its router, the CLI's app factory, the
+``Client``/``AsyncClient`` that call it (and follow an execution's live stream), and the runtime of remote nodes
+(``server/remote.py``, loaded by the runtime on first use). See ``docs/server.md``.
+
+Names load on first use: ``ig.server.Client`` needs only httpx, ``ig.server.create_app`` needs FastAPI.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from igniter_nb.server.errors import RemoteConnectionError, RemoteError, UnknownContractError
+
+if TYPE_CHECKING:
+    from igniter_nb.server.app import create_app, create_router
+    from igniter_nb.server.client import AsyncClient, Client
+    from igniter_nb.server.follow import StreamMessage
+    from igniter_nb.server.limits import BodySizeLimit
+    from igniter_nb.server.service_store import ServiceStore
+
+_LAZY = {
+    "create_app": "igniter_nb.server.app",
+    "create_router": "igniter_nb.server.app",
+    "BodySizeLimit": "igniter_nb.server.limits",
+    "Client": "igniter_nb.server.client",
+    "AsyncClient": "igniter_nb.server.client",
+    "StreamMessage": "igniter_nb.server.follow",
+    "ServiceStore": "igniter_nb.server.service_store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'igniter_nb.server' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+__all__ = [
+    "AsyncClient",
+    "BodySizeLimit",
+    "Client",
+    "RemoteConnectionError",
+    "RemoteError",
+    "ServiceStore",
+    "StreamMessage",
+    "UnknownContractError",
+    "create_app",
+    "create_router",
+]

@@ -1,0 +1,345 @@
+"""``create_app`` and ``create_router``: the HTTP API of PRODUCT §10 as a FastAPI application.
+
+    app = ig.server.create_app({"lead": LeadWorkflow}, store="sqlite:///igniter.db", token="s3cret")
+
+or, inside an application of your own (the router carries its own error mapping and token check)::
+
+    parent.include_router(ig.server.create_router({"lead": LeadWorkflow}, store=store), prefix="/igniter")
+    parent.add_middleware(ig.server.BodySizeLimit, max_body_bytes=1_000_000)
+
+Every route that touches the store runs that work in the threadpool (``run_in_threadpool``), so blocking
+store calls never stall the event loop. See ``docs/server.md`` for every route, status code and body.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
+from starlette.exceptions import HTTPException
+
+from igniter_nb.server.callbacks import RETRIES, CallbackReports
+from igniter_nb.server.limits import BodySizeLimit
+from igniter_nb.server.models import (
+    ContractList,
+    DeliveryPreviewView,
+    ErrorBody,
+    EventRequest,
+    ExecuteRequest,
+    ExecutionDetail,
+    ExecutionPage,
+    ExecutionStatus,
+    ExecutionView,
+    Health,
+    History,
+    RemoteOutcome,
+    ResumeRequest,
+)
+from igniter_nb.server.routing import (
+    IgniterRoute,
+    bearer_token,
+    error_response,
+    http_error_response,
+    validation_response,
+)
+from igniter_nb.server.served import ServedContracts
+from igniter_nb.server.service import Answer, ContractService
+from igniter_nb.server.stream import IDLE_SECONDS, PING_SECONDS, SEND_TIMEOUT, ExecutionStream, opening, seen_everything
+
+log = logging.getLogger("igniter_nb.server")
+
+Responses = dict[int | str, dict[str, Any]]
+_ERROR: dict[str, Any] = {"model": ErrorBody}
+_E400: Responses = {400: {**_ERROR, "description": "The body is not JSON (or not sent as application/json)."}}
+_E401: Responses = {401: {**_ERROR, "description": "Missing or wrong bearer token."}}
+_E404: Responses = {404: {**_ERROR, "description": "Unknown contract or execution."}}
+_E409: Responses = {409: {**_ERROR, "description": "Duplicate workflow or signal, or a save that kept losing to others."}}
+_E413: Responses = {413: {**_ERROR, "description": "The body is larger than the server's limit."}}
+_E422: Responses = {422: {**_ERROR, "description": "Invalid input, payload, event, parameter or body shape."}}
+_POST_ERRORS: Responses = {**_E400, **_E404, **_E409, **_E413, **_E422}
+_RESUME_ERRORS: Responses = {**_E400, **_E404, **_E413, **_E422, 409: {**_ERROR, "description": (
+    "Nothing is pending on that token (already resumed, or never pending), or the workflow finished; or a save "
+    "that kept losing to others.")}}
+_CALLBACK_ERRORS: Responses = {
+    **_RESUME_ERRORS,
+    401: {**_ERROR, "description": "Missing bearer token, or not the callback token this server gave with the call."},
+    409: {**_ERROR, "description": "No remote node of this execution waits for that remote execution (yet: the "
+                                   "caller retries), or the workflow finished."},
+}
+_STREAM: Responses = {
+    200: {"description": "Server-sent events: `status` messages, one message per execution event (id = its seq), "
+                         "then `end` once the execution finished. See docs/server.md, \"The live stream\".",
+          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    204: {"description": "The execution finished and `Last-Event-ID` is its last event: nothing more will come."},
+}
+_GRAPH_CONTENT = {
+    "application/json": {"schema": {"type": "object"}},
+    "image/svg+xml": {"schema": {"type": "string"}},
+    "text/plain": {"schema": {"type": "string"}},
+}
+
+
+def _resolve_store(store: Any) -> tuple[Any, bool]:
+    """The store to serve from and whether the app owns it (made from a URL here, so closed with the app)."""
+    if store is None:
+        from igniter_nb.config import default_store
+
+        return default_store(), False
+    if isinstance(store, str):
+        from igniter_nb.stores.url import from_url
+
+        return from_url(store), True
+    return store, False
+
+
+async def _blocking(work: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> Response:
+    """Run ``work`` (it calls the store: blocking) in the threadpool and answer its JSON-safe dict.
+
+    One threadpool hop per request: a sync ``def`` route would take a second one to validate the response, and
+    the dicts are JSON-safe by construction (``views``, ``encoding.json_safe``); the response models stay the
+    documentation, and the schemathesis tests check that every answer matches them.
+    """
+    return JSONResponse(await run_in_threadpool(work, *args, **kwargs))
+
+
+def _check_idle(seconds: float) -> float:
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 86_400:
+        raise ValueError(f"stream_idle_seconds must be a number of seconds from 0 to 86400, got {seconds!r:.80}")
+    return float(seconds)
+
+
+def check_public_url(public_url: str | None) -> str | None:
+    if public_url is None:
+        return None
+    parts = urlsplit(public_url) if isinstance(public_url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"public_url must be this server's http:// or https:// base URL, got {public_url!r:.200}")
+    return public_url.rstrip("/")
+
+
+def create_router(contracts: Any, *, store: Any = None, token: str | None = None, public_url: str | None = None,
+                  callback_retries: int = RETRIES, stream_idle_seconds: float = IDLE_SECONDS) -> APIRouter:
+    """The API's routes as an ``APIRouter`` to include in an app of your own.
+
+    ``contracts``: ``{name: ContractClass}``, a mapping (registry), a list of classes or one class. ``store``: a
+    store object, a store URL, or None for the configured default store (``ig.configure`` /
+    ``IGNITER_STORE_URL``) — the same store the rest of the process uses. ``token``: when given, every route
+    requires ``Authorization: Bearer <token>``. ``public_url``, ``callback_retries``, ``stream_idle_seconds``: see
+    :func:`create_app`. The body-size limit is a middleware (:class:`~igniter_nb.server.limits.BodySizeLimit`):
+    ``create_app`` adds it; add it to your own app too.
+    """
+    service = ContractService(ServedContracts(contracts), _resolve_store(store)[0],
+                              public_url=check_public_url(public_url))
+    return _router(service, token, CallbackReports(service.store, callback_retries), _check_idle(stream_idle_seconds))
+
+
+def _router(service: ContractService, token: str | None, reports: CallbackReports,
+            stream_idle_seconds: float) -> APIRouter:
+    if token is not None and (not isinstance(token, str) or not token):
+        raise ValueError("token must be a non-empty str (or None for no authentication)")
+    route_class: type[IgniterRoute] = IgniterRoute
+    auth = []
+    if token:  # the route checks the token; the dependency only puts the bearer scheme into /openapi.json
+        expected = token.encode("utf-8")
+
+        class TokenRoute(IgniterRoute):
+            token = expected
+
+        route_class = TokenRoute
+        auth = [Depends(HTTPBearer(auto_error=False, description="`Authorization: Bearer <token>`"))]
+    common: Responses = {**(_E401 if token else {})}
+    router = APIRouter(route_class=route_class, dependencies=auth, responses=common, strict_content_type=False)
+
+    class CallbackRoute(route_class):  # type: ignore[misc, valid-type]
+        own_bearer = True  # the callback token, not the server's: a remote server does not know the latter
+
+    async def answering(work: Callable[..., Answer], *args: Any, **kwargs: Any) -> Response:
+        """Run a change in the threadpool, answer its view, then send the callbacks it made due."""
+        answer = await run_in_threadpool(work, *args, **kwargs)
+        reports.send(answer)
+        return JSONResponse(answer.view)
+    store_name = type(service.store).__name__
+    contract_list = {"contracts": service.catalog}
+
+    @router.get("/v1/health", response_model=Health, summary="Liveness and what this server serves")
+    async def health() -> dict[str, Any]:
+        from igniter_nb import __version__
+
+        return {"status": "ok", "version": __version__, "contracts": service.contracts.names(), "store": store_name}
+
+    @router.get("/v1/contracts", response_model=ContractList, summary="The served contracts")
+    async def contracts() -> dict[str, Any]:
+        return contract_list
+
+    @router.get("/v1/contracts/{name}", summary="A contract's graph as JSON, SVG or Mermaid",
+                responses={200: {"content": _GRAPH_CONTENT}, **_E404, **_E422})
+    async def contract_graph(name: str, format: Literal["json", "svg", "mermaid"] = "json") -> Response:
+        graph = service.contracts.get(name).compiled_graph()
+        if format == "svg":  # layout is CPU work (or a `dot` subprocess): off the event loop
+            from igniter_nb.notebook.render import render_graph
+
+            return Response(await run_in_threadpool(render_graph, graph), media_type="image/svg+xml")
+        if format == "mermaid":
+            return Response(graph.to_mermaid(), media_type="text/plain; charset=utf-8")
+        from igniter_nb.server.encoding import json_safe
+
+        return JSONResponse({"contract": name, **json_safe(graph.to_dict())})
+
+    @router.post("/v1/contracts/{name}/execute", response_model=ExecutionView, responses=_POST_ERRORS,
+                 summary="Run a contract (start a workflow when it has correlation keys)")
+    async def execute(name: str, body: ExecuteRequest | None = None) -> Response:
+        callback = body.callback.model_dump() if body is not None and body.callback is not None else None
+        return await answering(service.execute, name, body.inputs if body is not None else {}, callback)
+
+    @router.post("/v1/contracts/{name}/events", response_model=ExecutionView, responses=_POST_ERRORS,
+                 summary="Deliver an awaited event to the active workflow with this correlation")
+    async def deliver_event(name: str, body: EventRequest) -> Response:
+        return await answering(service.deliver, name, event=body.event, correlation=body.correlation,
+                               payload=body.payload, idempotency_key=body.idempotency_key)
+
+    @router.post("/v1/contracts/{name}/events/dry-run", response_model=DeliveryPreviewView,
+                 responses={**_E400, **_E404, **_E413, **_E422},
+                 summary="Check an event delivery without making it: which workflow, what would recompute, what is wrong",
+                 description="The checks of `POST /v1/contracts/{name}/events`, made read-only: nothing is written "
+                             "and no node runs. Problems with the delivery (an event not awaited, a correlation no "
+                             "active workflow has, a payload that fails the schema, a repeated signal) are listed in "
+                             "`errors` with `ok: false` — the answer is still 200. See docs/server.md, \"Dry run\".")
+    async def dry_run_event(name: str, body: EventRequest) -> Response:
+        return await _blocking(service.dry_run, name, event=body.event, correlation=body.correlation,
+                               payload=body.payload, idempotency_key=body.idempotency_key)
+
+    @router.get("/v1/executions", response_model=ExecutionPage, responses=_E422,
+                summary="Stored executions, most recently updated first")
+    async def executions(
+        graph: Annotated[str | None, Query(max_length=200, description="Graph or served contract name")] = None,
+        status: ExecutionStatus | Literal[""] | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    ) -> Response:
+        # `?graph=&status=` (empty values) means no filter, as in the URL template of the docs
+        return await _blocking(service.list, graph=graph or None, status=status or None, limit=limit, offset=offset)
+
+    @router.get("/v1/executions/{execution_id}", response_model=ExecutionDetail, responses=_E404,
+                summary="An execution's status, outputs, waits and diagnostics")
+    async def execution(execution_id: str) -> Response:
+        return await _blocking(service.read, execution_id)
+
+    @router.get("/v1/executions/{execution_id}/history", response_model=History, responses={**_E404, **_E422},
+                summary="Every stored version of an execution, oldest first (or only the latest)")
+    async def history(
+        execution_id: str,
+        latest: Annotated[bool, Query(description="Only the latest stored version (what a store's record holds).")]
+        = False,
+    ) -> Response:
+        return await _blocking(service.history, execution_id, latest=latest)
+
+    @router.get("/v1/executions/{execution_id}/events", response_class=Response, responses={**_STREAM, **_E404,
+                **_E422}, summary="Follow an execution live (server-sent events; resume with Last-Event-ID)")
+    async def execution_events(
+        execution_id: str,
+        last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=2**53, description=(
+            "The seq of the last event received: the stream continues after it."))] = None,
+    ) -> Response:
+        from sse_starlette import EventSourceResponse
+
+        record = await run_in_threadpool(opening, service.store, service.record_id(execution_id), last_event_id)
+        if seen_everything(record, last_event_id):
+            return Response(status_code=204)
+        stream = ExecutionStream(service.store, record, last_event_id, idle_seconds=stream_idle_seconds)
+        return EventSourceResponse(stream.messages(), ping=PING_SECONDS, send_timeout=SEND_TIMEOUT)
+
+    @router.post("/v1/executions/{execution_id}/resume", response_model=ExecutionView,
+                 responses=_RESUME_ERRORS, summary="Resume a pending node of a stored execution by its token")
+    async def resume(execution_id: str, body: ResumeRequest) -> Response:
+        return await answering(service.resume, execution_id, token=body.token, value=body.value)
+
+    async def remote_callback(execution_id: str, body: RemoteOutcome, request: Request) -> Response:
+        capability = bearer_token(request.headers.get("authorization")) or ""
+        return await answering(service.remote_callback, execution_id, body.model_dump(), capability)
+
+    router.add_api_route(
+        "/v1/executions/{execution_id}/remote-callback", remote_callback, methods=["POST"],
+        route_class_override=CallbackRoute, response_model=ExecutionView,
+        responses=_CALLBACK_ERRORS,
+        summary="A remote server reports the execution a remote node of this one waits for",
+        description="Authorized by the callback token this server gave with the call (`Authorization: Bearer "
+                    "<callback token>`), not by the server's token. See docs/server.md, \"Remote nodes\".")
+    return router
+
+
+async def _unmatched(request: Request, exc: Exception) -> Response:
+    """Errors raised outside our routes (no route matched, wrong method): the same JSON body as ours."""
+    if isinstance(exc, HTTPException):
+        if exc.status_code in (404, 405) and exc.detail in ("Not Found", "Method Not Allowed"):
+            what = "no such route" if exc.status_code == 404 else "method not allowed on"
+            exc = HTTPException(exc.status_code, f"{what}: {request.method} {request.url.path[:200]} (routes: /openapi.json)",
+                                headers=exc.headers)
+        return http_error_response(exc)
+    if isinstance(exc, RequestValidationError):
+        return validation_response(exc)
+    return error_response(500, "internal server error", "InternalServerError")
+
+
+async def _internal(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal server error", "InternalServerError")
+
+
+def create_app(
+    contracts: Any,
+    *,
+    store: Any = None,
+    token: str | None = None,
+    max_body_bytes: int = 1_000_000,
+    cors_origins: Sequence[str] | None = None,
+    public_url: str | None = None,
+    callback_retries: int = RETRIES,
+    stream_idle_seconds: float = IDLE_SECONDS,
+) -> FastAPI:
+    """A FastAPI app serving ``contracts`` (see :func:`create_router` for ``contracts``, ``store``, ``token``).
+
+    ``max_body_bytes``: larger request bodies get 413 (counted as they arrive, chunked ones too).
+    ``cors_origins``: origins allowed to call from a browser; CORS stays off unless given.
+    ``public_url``: this server's base URL as other servers reach it (``http://host:port``); when set, remote
+    nodes of the executions it runs ask the remote server to call back here when they finish.
+    ``callback_retries``: retries of a callback this server sends (after the first attempt, with back-off).
+    ``stream_idle_seconds``: a live stream with no new version for this long is closed (clients reconnect).
+    """
+    resolved, owned = _resolve_store(store)
+    service = ContractService(ServedContracts(contracts), resolved, public_url=check_public_url(public_url))
+    reports = CallbackReports(resolved, callback_retries)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await reports.drain(timeout=5.0)
+        if owned:
+            await run_in_threadpool(resolved.close)
+
+    from igniter_nb import __version__
+
+    app = FastAPI(title="igniter_nb", version=__version__, lifespan=lifespan, redoc_url=None,
+                  description="Contracts and durable workflows over HTTP. Errors: `{error, type, ...context}`.")
+    app.include_router(_router(service, token, reports, _check_idle(stream_idle_seconds)))
+    app.add_exception_handler(HTTPException, _unmatched)
+    app.add_exception_handler(RequestValidationError, _unmatched)
+    app.add_exception_handler(Exception, _internal)
+    app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes)
+    if cors_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
+    app.state.igniter = service
+    return app
+
+
+__all__ = ["create_app", "create_router"]

@@ -1,0 +1,212 @@
+"""Callbacks, the reporting side: a caller asked to hear when an execution finishes (a remote node of another
+server does, see ``remote.py``); this server tells it.
+
+``POST /v1/contracts/{name}/execute`` with ``callback: {url, token}`` records the request in the execution's own
+event log (a ``callback_registered`` event — it travels with the execution through the store, so whichever
+worker or server finishes it later sees it). When a route of any server sharing the store finishes the execution
+(event delivery, resume, a remote callback), the route schedules :func:`send_due` **after the save and off the
+request path**: it POSTs the execution view to the URL with ``Authorization: Bearer <token>``, retrying
+connection errors, timeouts, 404, 409, 429 and 5xx with back-off (0.5 s, doubling, at most 8 s), and records the
+result in the execution's log (``callback_sent`` / ``callback_failed``) and the ``igniter_nb.server`` log.
+
+The token is what lets the receiver trust the callback; the execution's stored log keeps it so it can be sent
+later, and the server's own answers (the live stream, history) show it as ``"<redacted>"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from igniter_nb.errors import ConcurrencyError
+
+log = logging.getLogger("igniter_nb.server")
+
+REGISTERED = "callback_registered"
+SENT = "callback_sent"
+FAILED = "callback_failed"
+FINISHED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+#: Retries after the first attempt, unless the app says otherwise (``create_app(callback_retries=...)``).
+RETRIES = 5
+FIRST_DELAY, MAX_DELAY = 0.5, 8.0
+TIMEOUT = 5.0
+_RETRY_STATUSES = frozenset({404, 408, 409, 425, 429})
+REDACTED = "<redacted>"
+_MAX_ATTEMPTS = 50  # compare-and-set saves of a result record before giving up
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """One registered callback of one execution: ``registration`` is the seq of its ``callback_registered``."""
+
+    execution_id: str
+    registration: int
+    url: str
+    token: str
+
+
+def register(contract: Any, url: str, token: str) -> None:
+    """Record that ``url`` wants to hear when ``contract``'s execution finishes (saved with the execution)."""
+    contract.execution.bus.emit(REGISTERED, payload={"url": url, "token": token})
+
+
+def _events(execution: Any) -> list[Mapping[str, Any]]:
+    """The execution's events as plain dicts (``seq``, ``type``, ``payload``): the stored form when it is complete
+    (just saved or restored: no decoding of a restored log, which would cost more than the delivery itself)."""
+    stored = execution.encoded_events
+    if len(stored) == execution.bus.count():
+        return stored  # type: ignore[no-any-return]
+    return [{"seq": e.seq, "type": e.type, "payload": e.payload} for e in execution.bus.events]
+
+
+def due(contract: Any, status: str) -> list[Callback]:
+    """The callbacks of a finished execution that were not reported yet (none while it is not finished)."""
+    if status not in FINISHED:
+        return []
+    events = _events(contract.execution)
+    registered = [e for e in events if e["type"] == REGISTERED]
+    if not registered:
+        return []
+    reported = {(e.get("payload") or {}).get("registration") for e in events if e["type"] in (SENT, FAILED)}
+    return [Callback(contract.execution_id, int(e["seq"]), str(e["payload"]["url"]), str(e["payload"]["token"]))
+            for e in registered if e["seq"] not in reported]
+
+
+def redact_event(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A stored event as the server shows it: a callback registration without its token."""
+    payload = event.get("payload")
+    if event.get("type") == REGISTERED and isinstance(payload, Mapping) and "token" in payload:
+        return {**event, "payload": {**payload, "token": REDACTED}}
+    return event
+
+
+def redact_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """``snapshot`` with its callback registrations redacted (the events list is replaced, not changed)."""
+    events = snapshot.get("events")
+    if isinstance(events, list) and any(isinstance(e, Mapping) and e.get("type") == REGISTERED for e in events):
+        snapshot["events"] = [redact_event(e) if isinstance(e, Mapping) else e for e in events]
+    return snapshot
+
+
+# ----------------------------------------------------------------------------------------------- sending
+
+
+def post(callback: Callback, view: Mapping[str, Any], *, retries: int = RETRIES,
+         stop: threading.Event | None = None) -> dict[str, Any]:
+    """POST ``view`` to the callback URL until it is accepted or ``retries`` retries are spent (or ``stop`` is set
+    during a back-off: the server is shutting down); what happened."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {callback.token}"}
+    attempts = 0
+    delay = FIRST_DELAY
+    problem = ""
+    with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as http:
+        while True:
+            attempts += 1
+            retry = True
+            try:
+                response = http.post(callback.url, json=dict(view), headers=headers)
+            except httpx.HTTPError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # a URL httpx cannot even send to: retrying will not help
+                return {"sent": False, "attempts": attempts, "error": f"{type(exc).__name__}: {exc}"}
+            else:
+                if response.is_success:
+                    return {"sent": True, "attempts": attempts, "status_code": response.status_code}
+                problem = f"HTTP {response.status_code}: {response.text[:300]}"
+                retry = response.status_code in _RETRY_STATUSES or response.status_code >= 500
+                if not retry:
+                    return {"sent": False, "attempts": attempts, "status_code": response.status_code,
+                            "error": problem}
+            if attempts > retries:
+                return {"sent": False, "attempts": attempts, "error": problem}
+            if (stop or threading.Event()).wait(delay):
+                return {"sent": False, "attempts": attempts, "error": f"{problem} (then the server shut down)"}
+            delay = min(delay * 2, MAX_DELAY)
+
+
+def send_due(store: Any, cls: Any, callbacks: list[Callback], view: Mapping[str, Any], *,
+             retries: int = RETRIES, stop: threading.Event | None = None) -> list[dict[str, Any]]:
+    """Report ``view`` (the finished execution) to each callback, and record each result in the execution's log.
+
+    Blocking (HTTP with back-off, then store writes): a server runs it in a worker thread after answering."""
+    results = []
+    for callback in callbacks:
+        result = post(callback, view, retries=retries, stop=stop)
+        result["registration"] = callback.registration
+        result["url"] = callback.url
+        if result["sent"]:
+            log.info("callback of execution %s sent to %s (%d attempt(s))", callback.execution_id, callback.url,
+                     result["attempts"])
+        else:
+            log.warning("callback of execution %s to %s failed after %d attempt(s): %s", callback.execution_id,
+                        callback.url, result["attempts"], result["error"])
+        _record(store, cls, callback, result)
+        results.append(result)
+    return results
+
+
+class CallbackReports:
+    """How an app sends the callbacks a change made due (``Answer.callbacks``): :func:`send_due` in a worker
+    thread, started after the answer went out; the tasks are kept until they end (the app waits a little for them
+    when it shuts down, then stops their retries)."""
+
+    def __init__(self, store: Any, retries: int) -> None:
+        if type(retries) is not int or retries < 0:
+            raise ValueError(f"callback_retries must be an int >= 0, got {retries!r}")
+        self.store = store
+        self.retries = retries
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.stopping = threading.Event()
+
+    def send(self, answer: Any) -> None:
+        if not answer.callbacks:
+            return
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(
+            send_due, self.store, answer.contract_class, list(answer.callbacks), answer.view, retries=self.retries,
+            stop=self.stopping))
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sending callbacks failed", exc_info=task.exception())
+
+    async def drain(self, timeout: float) -> None:
+        """Give callbacks in flight ``timeout`` seconds, then stop their retries (each records its failure)."""
+        if self.tasks:
+            _, pending = await asyncio.wait(set(self.tasks), timeout=timeout)
+            if pending:
+                log.warning("%d callback report(s) still retrying at shutdown: stopping their retries", len(pending))
+                self.stopping.set()
+                await asyncio.wait(pending, timeout=TIMEOUT + 1)
+
+
+def _record(store: Any, cls: Any, callback: Callback, result: dict[str, Any]) -> None:
+    from igniter_nb.runtime.snapshot import restore_record
+    from igniter_nb.runtime.store_runner import persist
+
+    kind = SENT if result["sent"] else FAILED
+    for _ in range(_MAX_ATTEMPTS):
+        try:
+            contract = restore_record(cls, store.record(callback.execution_id), store=store)
+            contract.execution.bus.emit(kind, payload=dict(result))
+            persist(contract.execution, store)
+            return
+        except ConcurrencyError:
+            continue
+        except Exception:  # the report itself went out; a store that fails here must not lose the log line
+            log.exception("could not record the callback result of execution %s", callback.execution_id)
+            return
+    log.warning("could not record the callback result of execution %s: %d conflicting saves in a row",
+                callback.execution_id, _MAX_ATTEMPTS)
+
+
+__all__ = ["FAILED", "REGISTERED", "SENT", "Callback", "CallbackReports", "due", "post", "redact_event", "redact_snapshot", "register",
+           "send_due"]

@@ -1,0 +1,51 @@
+"""The errors of the server layer: an unknown contract name or a refused request on the server, and the client's
+two errors.
+
+They subclass ``ig.IgniterError``, so ``err.context`` carries where they happened (here: the URL, the HTTP
+method and status code) like every other igniter_nb error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from igniter_nb.errors import IgniterError
+
+
+class UnknownContractError(IgniterError):
+    """The server serves no contract under this name (HTTP 404)."""
+
+
+class RequestProblem(IgniterError):
+    """A request the server refuses (before touching any contract, or because of the stored state it found):
+    ``status`` says which 4xx."""
+
+    def __init__(self, message: str, *, status: int = 422, **context: Any) -> None:
+        self.status = status
+        super().__init__(message, **context)
+
+
+class RemoteError(IgniterError):
+    """The server answered with an error status: ``status_code``, ``server_message`` (the server's own words),
+    ``error_type`` (the server's error class name, e.g. ``"DuplicateSignalError"``) and the parsed ``body``.
+    ``err.graph``/``err.node``/``err.execution_id`` come from the server's error body when it had them."""
+
+    def __init__(self, message: str = "", *, status_code: int, body: Any = None, server_message: str | None = None,
+                 error_type: str | None = None, **kw: Any) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.server_message = server_message if server_message is not None else message
+        self.error_type = error_type
+        super().__init__(message, status_code=status_code, **kw)
+
+
+class RemoteConnectionError(IgniterError):
+    """The server could not be reached, or did not answer in time; ``url`` names where the call went."""
+
+    def __init__(self, message: str = "", *, url: str, timeout: bool = False, **kw: Any) -> None:
+        self.url = url
+        self.timeout = timeout
+        super().__init__(message, url=url, **kw)
+
+
+__all__ = ["RemoteConnectionError", "RemoteError", "RequestProblem", "UnknownContractError"]

@@ -1,0 +1,80 @@
+"""``Contract.sync_remote``: resume stored executions whose remote nodes wait for remote executions that finished
+— the poll that needs no callback (a parent run outside a server, a callback lost, a server without
+``public_url``). Run it from a scheduler (cron, a job queue) as often as the remote work warrants.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from igniter_nb.errors import IgniterError
+from igniter_nb.server.errors import RequestProblem
+from igniter_nb.server.remote import FINISHED, RemoteCall
+from igniter_nb.server.resuming import apply_remote_outcome, remote_waits, update_stored
+
+_ACTIVE = ("running", "pending", "waiting")
+
+
+def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Ask each remote server about every stored execution of ``cls`` pending on a remote node, and resume
+    (compare-and-set save) those whose remote execution finished. One entry per remote wait looked at:
+    ``{execution_id, remote_url, remote_contract, remote_execution_id, remote_status, action, status, error}``
+    where ``action`` is ``"resumed"``, ``"still_running"`` (nothing written), ``"unreachable"`` (the remote
+    server did not answer: ``error`` says why), ``"already_resumed"`` (someone else applied it first) or
+    ``"refused"`` (the stored execution cannot take it, e.g. the workflow was cancelled: ``error``)."""
+    from igniter_nb.config import default_store
+    from igniter_nb.runtime.snapshot import restore_record
+    from igniter_nb.server.callbacks import due, send_due
+    from igniter_nb.server.views import status_of
+
+    store = store if store is not None else default_store()
+    graph = cls.compiled_graph()
+    report: list[dict[str, Any]] = []
+    for listed in _active_records(store, graph.name):
+        contract = restore_record(cls, listed, store=store)
+        for token, wait in remote_waits(contract.execution).items():
+            deferred_node = next((st.value.source_node for st in contract.execution.states.values()
+                                  if getattr(st.value, "token", None) == token), None)
+            call = RemoteCall.waiting(str(deferred_node or "remote"), wait)
+            entry: dict[str, Any] = {
+                "execution_id": listed.execution_id, "remote_url": call.url, "remote_contract": call.contract,
+                "remote_execution_id": wait["remote_execution_id"], "remote_status": None, "action": None,
+                "status": listed.status, "error": None,
+            }
+            report.append(entry)
+            try:
+                outcome = call.status(str(wait["remote_execution_id"]))
+            except IgniterError as exc:
+                entry.update(action="unreachable", error=str(exc))
+                continue
+            entry["remote_status"] = outcome.get("status")
+            if outcome.get("status") not in FINISHED:
+                entry["action"] = "still_running"
+                continue
+            def apply(contract: Any, outcome: dict[str, Any] = outcome) -> bool:
+                return apply_remote_outcome(contract, outcome, via="poll", now=now)
+
+            try:
+                updated, changed = update_stored(store, listed.execution_id, lambda record: cls, apply)
+            except RequestProblem as exc:
+                entry.update(action="refused", error=exc.message)
+                continue
+            status = status_of(updated)
+            entry.update(action="resumed" if changed else "already_resumed", status=status)
+            callbacks = due(updated, status)
+            if callbacks:  # this execution was itself called remotely: tell its caller
+                from igniter_nb.server.views import execution_view
+
+                send_due(store, cls, callbacks, execution_view(updated, name=None))
+    return report
+
+
+def _active_records(store: Any, graph: str) -> list[Any]:
+    records = []
+    for status in _ACTIVE:
+        records.extend(store.list(graph=graph, status=status))
+    return records
+
+
+__all__ = ["sync_remote"]

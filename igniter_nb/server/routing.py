@@ -1,0 +1,191 @@
+"""How a request is read and how its failures are answered: the route class every server route uses.
+
+``IgniterRoute`` reads JSON bodies strictly (``encoding.parse_json``) and turns every failure a client can cause
+into the documented status with a JSON body ``{"error": message, "type": class name, ...context}``:
+
+=====  ==========================================================================================
+400    the body is not JSON (syntax, encoding, ``NaN``, a number too large, nesting too deep), or not
+       sent as ``application/json``
+401    missing or wrong bearer token
+404    unknown contract, execution, or (on event delivery) no active workflow with that correlation
+409    duplicate workflow, duplicate signal (and its subclasses), a compare-and-set lost after retries,
+       a stored workflow that no longer fits the graph
+413    body larger than the limit
+422    anything else wrong with the request: input, payload, event, query parameter, body shape
+=====  ==========================================================================================
+
+The mapping lives in the route (not only in app-level exception handlers), so it holds wherever the router
+is mounted — inside another FastAPI app or a plain Starlette app.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+
+from igniter_nb import errors
+from igniter_nb.errors import IgniterError
+from igniter_nb.server.encoding import BadJSON, json_safe, parse_json
+from igniter_nb.server.errors import RequestProblem, UnknownContractError
+from igniter_nb.server.limits import BodyTooLarge
+
+# Checked in order: the first class an error is an instance of decides (subclasses land with their base, so an
+# ``IdempotencyConflictError`` — a ``DuplicateSignalError`` — is a 409 without being listed).
+_STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = tuple(
+    (cls, status)
+    for cls, status in (
+        (UnknownContractError, 404),
+        (errors.SnapshotNotFoundError, 404),
+        (errors.WorkflowNotFoundError, 404),
+        (errors.DuplicateSignalError, 409),
+        (errors.DuplicateWorkflowError, 409),
+        (errors.ConcurrencyError, 409),
+        (getattr(errors, "GraphChangedError", None), 409),  # added by the graph-change work; 409 once it exists
+    )
+    if isinstance(cls, type)
+)
+
+
+def status_for(error: BaseException) -> int:
+    """The HTTP status of an igniter_nb error raised while serving a request (422 unless listed above)."""
+    if isinstance(error, RequestProblem):
+        return error.status
+    for cls, status in _STATUS_BY_ERROR:
+        if isinstance(error, cls):
+            return status
+    return 422
+
+
+def error_body(error: IgniterError) -> dict[str, Any]:
+    """``{"error", "type", ...context}`` with every context value made JSON-safe."""
+    return _body(error.message or type(error).__name__, type(error).__name__, error.context)
+
+
+def _body(message: str, kind: str, context: Mapping[str, Any]) -> dict[str, Any]:
+    # message and type first (a reader sees them first); context items never overwrite them
+    body: dict[str, Any] = {"error": message, "type": kind}
+    body.update((str(k), json_safe(v)) for k, v in context.items() if k not in body)
+    return body
+
+
+def error_response(status: int, message: str, kind: str, headers: dict[str, str] | None = None,
+                   **context: Any) -> JSONResponse:
+    return JSONResponse(_body(message, kind, context), status_code=status, headers=headers)
+
+
+def validation_response(exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's request validation failure as our error body (a JSON syntax error is a 400, not a 422)."""
+    problems = []
+    for item in exc.errors():
+        if item.get("type") == "json_invalid":  # FastAPI's own parser (used when our strict one is bypassed)
+            detail = (item.get("ctx") or {}).get("error", "JSON decode error")
+            return error_response(400, f"Invalid JSON: {detail}", "BadRequest")
+        location = ".".join(str(p) for p in item.get("loc", ()))
+        problems.append({"loc": location, "msg": str(item.get("msg", "")), "type": str(item.get("type", ""))})
+    text = "; ".join(f"{p['loc']}: {p['msg']}" for p in problems[:10])
+    return error_response(422, f"invalid request: {text}", "RequestValidationError", problems=problems)
+
+
+def http_error_response(exc: HTTPException) -> JSONResponse:
+    kind = {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed",
+            413: "ContentTooLarge"}.get(exc.status_code, "HTTPError")
+    extra = {"limit": exc.limit} if isinstance(exc, BodyTooLarge) else {}
+    return error_response(exc.status_code, str(exc.detail), kind, headers=dict(exc.headers or {}), **extra)
+
+
+def failure_response(exc: IgniterError) -> JSONResponse:
+    return JSONResponse(error_body(exc), status_code=status_for(exc))
+
+
+_JSON_TYPES = ("application/json",)
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in _JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))
+
+
+class StrictJSONRequest(Request):
+    """A request whose ``json()`` refuses what is not strict JSON (see ``encoding.parse_json``) with a 400."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            try:
+                self._json = parse_json(await self.body())
+            except BadJSON as exc:
+                raise HTTPException(400, str(exc)) from None
+        return self._json
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value, or None."""
+    scheme, _, given = (authorization or "").partition(" ")
+    return (given.strip() or None) if scheme.lower() == "bearer" else None
+
+
+def bearer_token_matches(authorization: str | None, expected: bytes) -> bool:
+    """Whether an ``Authorization`` header value is ``Bearer <expected>``, compared in constant time."""
+    scheme, _, given = (authorization or "").partition(" ")
+    # header values arrive decoded as latin-1: encoding back gives the bytes the client sent (UTF-8 for us)
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.encode("latin-1"), expected)
+
+
+class IgniterRoute(APIRoute):
+    """An ``APIRoute`` with strict JSON bodies and the error mapping above. With ``token`` set (a subclass per
+    router, see ``app.py``) a request without ``Authorization: Bearer <token>`` gets its 401 before anything
+    else happens — before its body is even read."""
+
+    token: bytes | None = None
+    #: A route that checks a bearer token of its own (a callback's capability) instead of the server's token:
+    #: a request without any ``Authorization: Bearer ...`` gets its 401 before the body is read.
+    own_bearer: bool = False
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        takes_body = self.body_field is not None
+        token = None if self.own_bearer else self.token
+        own_bearer = self.own_bearer
+
+        async def run(request: Request) -> Response:
+            if token is not None and not bearer_token_matches(request.headers.get("authorization"), token):
+                return error_response(401, "missing or wrong bearer token (send Authorization: Bearer <token>)",
+                                      "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+            if own_bearer and not bearer_token(request.headers.get("authorization")):
+                return error_response(401, "missing bearer token (send Authorization: Bearer <callback token>)",
+                                      "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+            try:
+                if takes_body:
+                    content_type = request.headers.get("content-type")
+                    if content_type is not None and not _is_json(content_type):
+                        return error_response(400, f"send the body as JSON (Content-Type: application/json), "
+                                                   f"not {content_type[:80]!r}", "BadRequest")
+                return await handler(StrictJSONRequest(request.scope, request.receive))
+            except RequestValidationError as exc:
+                return validation_response(exc)
+            except HTTPException as exc:
+                return http_error_response(exc)
+            except IgniterError as exc:
+                return failure_response(exc)
+
+        return run
+
+
+__all__ = [
+    "IgniterRoute",
+    "bearer_token",
+    "bearer_token_matches",
+    "RequestProblem",
+    "error_body",
+    "error_response",
+    "failure_response",
+    "http_error_response",
+    "status_for",
+    "validation_response",
+]

@@ -1,0 +1,156 @@
+"""``igniter-nb serve``: check the settings, then run the app under uvicorn with one or more worker processes.
+
+Uvicorn starts worker processes from an import string, so the settings travel to each worker in environment
+variables (``IGNITER_NB_SERVE_*``) and every worker builds its own app with :func:`app_from_environment` —
+its own connection to the one shared store. The token itself is never put on a command line or in those
+variables: workers read it from the variable ``--token-env`` names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+TARGET_VAR = "IGNITER_NB_SERVE_TARGET"
+STORE_VAR = "IGNITER_NB_SERVE_STORE"
+TOKEN_ENV_VAR = "IGNITER_NB_SERVE_TOKEN_ENV"
+MAX_BODY_VAR = "IGNITER_NB_SERVE_MAX_BODY_BYTES"
+CORS_VAR = "IGNITER_NB_SERVE_CORS_ORIGINS"
+PUBLIC_URL_VAR = "IGNITER_NB_SERVE_PUBLIC_URL"
+
+
+class ServeError(Exception):
+    """The command cannot start as asked; the message says what to change."""
+
+
+def load_contracts(target: str) -> Any:
+    """The object ``module:attribute`` names, checked to be something ``create_app(contracts=...)`` takes."""
+    from igniter_nb.server.served import ServedContracts
+
+    module_name, sep, attribute = target.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ServeError(f"{target!r} is not MODULE:CONTRACTS (for example myapp.contracts:CONTRACTS)")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ServeError(f"cannot import module {module_name!r} (from {target!r}): {exc}") from exc
+    except Exception as exc:  # the module itself raised while being imported
+        raise ServeError(f"importing module {module_name!r} (from {target!r}) failed: "
+                         f"{type(exc).__name__}: {exc}") from exc
+    found: Any = module
+    for part in attribute.split("."):
+        if not hasattr(found, part):
+            raise ServeError(f"module {module_name!r} has no attribute {attribute!r} (from {target!r})")
+        found = getattr(found, part)
+    try:
+        ServedContracts(found)
+    except (TypeError, ValueError) as exc:
+        raise ServeError(f"{target!r}: {exc}") from exc
+    return found
+
+
+def app_from_environment() -> Any:
+    """The app of one worker process, built from the ``IGNITER_NB_SERVE_*`` variables (uvicorn's factory)."""
+    from igniter_nb.server.app import create_app
+
+    token_env = os.environ.get(TOKEN_ENV_VAR) or None
+    return create_app(
+        load_contracts(os.environ[TARGET_VAR]),
+        store=os.environ.get(STORE_VAR) or None,
+        token=os.environ.get(token_env) if token_env else None,
+        max_body_bytes=int(os.environ.get(MAX_BODY_VAR, "1000000")),
+        cors_origins=json.loads(os.environ.get(CORS_VAR) or "null"),
+        public_url=os.environ.get(PUBLIC_URL_VAR) or None,
+    )
+
+
+def _in_one_process(url: str) -> bool:
+    scheme, _, rest = url.partition("://")
+    scheme = scheme.lower()
+    return scheme == "memory" or (scheme.startswith("sqlite") and (rest in ("", "/") or ":memory:" in rest))
+
+
+def serve(target: str, *, host: str, port: int, store: str | None, workers: int, token_env: str | None,
+          max_body_bytes: int, cors_origins: Sequence[str] | None, log_level: str,
+          public_url: str | None = None) -> int:
+    """Check everything that can be checked here, then run uvicorn until SIGINT/SIGTERM; returns the exit code."""
+    from igniter_nb.config import ENV_VAR
+
+    if workers < 1:
+        raise ServeError(f"--workers must be at least 1, got {workers}")
+    if not 0 <= port <= 65535:
+        raise ServeError(f"--port must be 0-65535, got {port}")
+    if max_body_bytes < 0:
+        raise ServeError(f"--max-body-bytes must be >= 0, got {max_body_bytes}")
+    if os.getcwd() not in sys.path:  # `igniter-nb serve myapp:CONTRACTS` finds myapp in the current directory
+        sys.path.insert(0, os.getcwd())
+    load_contracts(target)  # fail here, once, with a clear message — not in every worker
+    url = store or os.environ.get(ENV_VAR, "").strip() or "memory://"
+    if workers > 1 and _in_one_process(url):
+        raise ServeError(f"--workers {workers} with store {url!r}: an in-memory store lives inside one process, so "
+                         "each worker would keep its own workflows and events would miss them. Give a shared store: "
+                         "--store sqlite:///igniter.db, postgresql+psycopg://... or redis://...")
+    _check_store(url)
+    if public_url is not None:
+        from igniter_nb.server.app import check_public_url
+
+        try:
+            check_public_url(public_url)
+        except ValueError as exc:
+            raise ServeError(f"--public-url: {exc}") from None
+    if token_env is not None and not os.environ.get(token_env):
+        raise ServeError(f"--token-env {token_env}: the environment variable {token_env} is not set or is empty")
+
+    os.environ.update({TARGET_VAR: target, STORE_VAR: url, TOKEN_ENV_VAR: token_env or "",
+                       MAX_BODY_VAR: str(max_body_bytes), CORS_VAR: json.dumps(list(cors_origins or []) or None),
+                       PUBLIC_URL_VAR: public_url or ""})
+    import uvicorn
+
+    with _sigterm_ends_cleanly():
+        uvicorn.run("igniter_nb.server.serve:app_from_environment", factory=True, host=host, port=port,
+                    workers=workers, log_level=log_level, timeout_graceful_shutdown=10)
+    return 0
+
+
+class _Stopped(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _sigterm_ends_cleanly() -> Iterator[None]:
+    """Uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the handler it found; with
+    this handler that ends ``serve`` with exit code 0 (as SIGINT does), not with death by signal."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stopped(signum: int, frame: Any) -> None:
+        raise _Stopped
+
+    previous = signal.signal(signal.SIGTERM, stopped)
+    try:
+        yield
+    except _Stopped:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _check_store(url: str) -> None:
+    from igniter_nb.errors import IgniterError
+    from igniter_nb.stores.url import from_url
+
+    try:
+        from_url(url).close()
+    except (IgniterError, ImportError, ValueError) as exc:
+        raise ServeError(f"--store {url!r}: {exc}") from exc
+
+
+__all__ = ["ServeError", "app_from_environment", "load_contracts", "serve"]

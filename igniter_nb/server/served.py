@@ -1,0 +1,83 @@
+"""The contracts a server serves: names to classes, checked once when the app is made.
+
+``create_app(contracts=...)`` takes a dict ``{name: ContractClass}``, any other mapping (a registry), a list of
+contract classes (served under their class names) or a single class. Names travel in URL paths, so they must
+be 1-200 printable characters without ``/``; any other character (spaces, unicode, ``<>``) works URL-encoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from igniter_nb.compiler.registry import is_contract_class
+from igniter_nb.server.errors import UnknownContractError
+
+_MAX_NAME = 200
+_SHOWN = 50  # names listed in an "unknown contract" message
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name or len(name) > _MAX_NAME:
+        raise ValueError(f"a served contract name must be a str of 1-{_MAX_NAME} characters, got {name!r:.80}")
+    if "/" in name or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise ValueError(f"served contract name {name!r:.80} contains '/' or a control character: "
+                         "it could not be used as one URL path segment")
+    return name
+
+
+class ServedContracts:
+    """Name → contract class, plus graph name → (served name, class) for reading stored executions."""
+
+    def __init__(self, contracts: Any) -> None:
+        self.by_name: dict[str, Any] = {}  # contract classes
+        if is_contract_class(contracts):
+            contracts = [contracts]
+        if isinstance(contracts, Mapping):
+            pairs = list(contracts.items())
+        elif isinstance(contracts, Iterable) and not isinstance(contracts, str | bytes):
+            pairs = []
+            for cls in contracts:
+                if not is_contract_class(cls):
+                    raise TypeError(f"contracts=[...] must list contract classes, got {cls!r:.80}")
+                pairs.append((cls.__name__, cls))
+            names = [name for name, _ in pairs]
+            doubled = sorted({n for n in names if names.count(n) > 1})
+            if doubled:
+                raise ValueError(f"contracts=[...] has two classes named {', '.join(doubled)}: "
+                                 "pass a dict {name: Class} to serve them under different names")
+        else:
+            raise TypeError("contracts= must be a dict {name: ContractClass}, a list of contract classes or one "
+                            f"contract class, got {type(contracts).__name__}")
+        for name, cls in pairs:
+            if not is_contract_class(cls):
+                raise TypeError(f"contracts[{name!r}] must be an igniter_nb contract class, got {cls!r:.80}")
+            self.by_name[_check_name(name)] = cls
+        self.by_graph: dict[str, tuple[str, Any]] = {}
+        for name, cls in self.by_name.items():
+            graph = cls.compiled_graph().name
+            known = self.by_graph.get(graph)
+            if known is not None and known[1] is not cls:
+                raise ValueError(f"contracts {known[0]!r} and {name!r} are different classes with the same graph name "
+                                 f"{graph!r}: their stored executions could not be told apart")
+            self.by_graph.setdefault(graph, (name, cls))
+
+    def names(self) -> list[str]:
+        return list(self.by_name)
+
+    def get(self, name: str) -> Any:
+        """The class served as ``name``; ``UnknownContractError`` listing the served names otherwise."""
+        cls = self.by_name.get(name)
+        if cls is None:
+            names = self.names()
+            shown = ", ".join(names[:_SHOWN]) + (", ..." if len(names) > _SHOWN else "")
+            raise UnknownContractError(f"no contract named {name[:_MAX_NAME]!r} is served here (served: {shown or 'none'})",
+                                       contract=name[:_MAX_NAME])
+        return cls
+
+    def for_graph(self, graph: str | None) -> tuple[str, Any] | None:
+        """``(served name, class)`` of the contract whose graph is ``graph``, if this server serves it."""
+        return self.by_graph.get(graph) if graph is not None else None
+
+
+__all__ = ["ServedContracts"]

@@ -1,0 +1,289 @@
+"""What the server does for each route, without HTTP: run a contract, deliver an event, read executions.
+
+Every method is blocking (it calls the store), so the routes run them in FastAPI's threadpool. Failures are
+igniter_nb errors; ``routing.status_for`` turns them into HTTP statuses.
+
+Decisions (see ``docs/server.md``):
+- every execution the server runs is saved in its store — workflows by ``start``, plain contracts right after
+  they resolve — so ``GET /v1/executions/{id}`` answers for each id the server ever handed out (L-38);
+- a missing required input is refused (422) before anything runs or is stored, exactly like an input of the
+  wrong type, for plain contracts and workflows alike (L-39);
+- a workflow whose start fails is stored as ``failed`` and answered with a failed body, not a 4xx (L-39);
+- reading an execution never resolves, saves or runs user code;
+- the calls that change executions answer an :class:`Answer`: the view, plus the callbacks the change made due
+  (the app sends those after answering, off the request path: ``callbacks.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from igniter_nb.errors import (
+    ConcurrencyError,
+    IgniterError,
+    InputError,
+    SnapshotEncodingError,
+    StoreArgumentError,
+    WorkflowNotFoundError,
+)
+from igniter_nb.server import callbacks
+from igniter_nb.server.callbacks import Callback
+from igniter_nb.server.encoding import json_safe
+from igniter_nb.server.errors import RequestProblem
+from igniter_nb.server.served import ServedContracts
+from igniter_nb.server.views import execution_view, record_summary, record_view, settled, status_of
+
+log = logging.getLogger("igniter_nb.server")
+
+
+def _contract_info(name: str, cls: Any) -> dict[str, Any]:
+    graph = cls.compiled_graph()
+    inputs = []
+    for node in graph.input_nodes:
+        has_default = node.has_default
+        inputs.append({"name": node.name, "type": node.type_name, "required": bool(node.required and not has_default),
+                       "default": json_safe(node.default) if has_default else None, "has_default": has_default})
+    return {
+        "name": name,
+        "graph": graph.name,
+        "inputs": inputs,
+        "outputs": [out.name for out in graph.outputs],
+        "correlation_keys": list(graph.correlation_keys),
+        "events": list(dict.fromkeys(node.event for node in graph.await_nodes)),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a call that changes an execution answers: the view, and the callbacks to send now that it finished."""
+
+    view: dict[str, Any]
+    callbacks: tuple[Callback, ...] = ()
+    contract_class: Any = None
+
+
+class ContractService:
+    """The contracts of one server and the store they share. ``public_url``: this server's base URL as other
+    servers reach it; when set, remote nodes of the executions it runs ask to be called back there."""
+
+    def __init__(self, contracts: ServedContracts, store: Any, *, public_url: str | None = None) -> None:
+        self.contracts = contracts
+        self.store = store
+        self.public_url = public_url
+        self.catalog = [_contract_info(name, cls) for name, cls in contracts.by_name.items()]
+        # name -> input names that must be given (required, no default): checked before anything runs
+        self._required = {
+            name: [n.name for n in cls.compiled_graph().input_nodes if n.required and not n.has_default]
+            for name, cls in contracts.by_name.items()
+        }
+
+    # ------------------------------------------------------------------------------------------- running
+    @contextmanager
+    def _running(self, cls: Any) -> Iterator[None]:
+        """Around contract work: remote nodes of ``cls`` ask for callbacks to this server (if it has a public URL)."""
+        from igniter_nb.server.remote import callbacks_to
+
+        with callbacks_to(self.public_url, cls.compiled_graph()):
+            yield
+
+    def execute(self, name: str, inputs: Mapping[str, Any], callback: Mapping[str, str] | None = None) -> Answer:
+        """Run contract ``name``: ``start`` a workflow (a contract with correlation keys), or resolve a plain
+        contract and save it. Failing nodes give a ``failed`` view, never an error. ``callback`` (``{url,
+        token}``) is recorded with an execution that does not finish at once, and told when it does."""
+        cls = self.contracts.get(name)
+        graph = cls.compiled_graph()
+        missing = [key for key in self._required[name] if key not in inputs]
+        if missing:
+            label = "input" if len(missing) == 1 else "inputs"
+            raise InputError(f"Missing required {label}: {', '.join(missing)}", graph=graph.name, node=missing[0],
+                             path=missing[0], missing=missing)
+        if callback is not None:
+            _check_callback_url(callback["url"])
+        due: list[Callback] = []
+        with self._running(cls):
+            if graph.correlation_keys:
+                contract = cls.start(dict(inputs), store=self.store)
+                if callback is not None and status_of(contract) not in callbacks.FINISHED:
+                    contract, due = self._register(cls, contract, callback)
+            else:
+                contract = cls._create(inputs, store=self.store)
+                contract.resolve_all()
+                if callback is not None and status_of(contract) not in callbacks.FINISHED:
+                    callbacks.register(contract, callback["url"], callback["token"])
+                self._save(contract)
+        return Answer(execution_view(contract, name=name), tuple(due), cls)
+
+    def _register(self, cls: Any, contract: Any, callback: Mapping[str, str]) -> tuple[Any, list[Callback]]:
+        """Record ``callback`` with a stored workflow (a compare-and-set save); if another writer finished the
+        workflow first, the callback is due at once."""
+        from igniter_nb.runtime.snapshot import restore_record
+        from igniter_nb.runtime.store_runner import persist
+
+        for _ in range(50):
+            callbacks.register(contract, callback["url"], callback["token"])
+            try:
+                persist(contract.execution, self.store)
+            except ConcurrencyError:
+                contract = restore_record(cls, self.store.record(contract.execution_id), store=self.store)
+                continue
+            due = callbacks.due(contract, status_of(contract))
+            return contract, [c for c in due if c.token == callback["token"]]
+        raise ConcurrencyError(f"could not record the callback of execution {contract.execution_id}: 50 conflicting "
+                               "saves in a row", execution_id=contract.execution_id)
+
+    def _save(self, contract: Any) -> None:
+        from igniter_nb.runtime.store_runner import persist
+
+        try:
+            persist(contract.execution, self.store)
+        except SnapshotEncodingError as exc:  # the run happened; its answer still goes back, marked unsaved
+            log.warning("execution %s of %s was not stored: %s", contract.execution_id, type(contract).__name__, exc)
+            contract.execution.store_version = None
+
+    def deliver(self, name: str, *, event: str, correlation: Mapping[str, Any], payload: Any,
+                idempotency_key: str | None) -> Answer:
+        """Deliver ``event`` to the active workflow of contract ``name`` with ``correlation``."""
+        from igniter_nb.workflow.correlation import check_delivery_correlation
+
+        cls = self.contracts.get(name)
+        graph = cls.compiled_graph()
+        if not graph.correlation_keys:
+            raise RequestProblem(f"{name} takes no events over HTTP: it has no correlation keys (c.correlate_by)",
+                                 graph=graph.name, contract=name)
+        try:  # a malformed correlation is a bad request (422); a well-formed one nobody has is a 404
+            correlation = check_delivery_correlation(graph, correlation)
+        except WorkflowNotFoundError as exc:
+            raise RequestProblem(exc.message, **exc.context) from None
+        with self._running(cls):
+            contract = cls.deliver_event(event, correlation=correlation, payload=payload, store=self.store,
+                                         idempotency_key=idempotency_key)
+        return self._answer(contract, name, cls)
+
+    def dry_run(self, name: str, *, event: str, correlation: Mapping[str, Any], payload: Any,
+                idempotency_key: str | None) -> dict[str, Any]:
+        """What delivering ``event`` to contract ``name``'s workflow with ``correlation`` would do — the checks of
+        ``deliver`` made read-only (``notebook.dry_run.preview_delivery``, the EventSimulator's dry run). Problems
+        with the delivery itself are the answer (``errors``), not a refusal; nothing is written and no node runs."""
+        from igniter_nb.notebook.dry_run import preview_delivery
+
+        cls = self.contracts.get(name)
+        graph = cls.compiled_graph()
+        if not graph.correlation_keys:
+            raise RequestProblem(f"{name} takes no events over HTTP: it has no correlation keys (c.correlate_by)",
+                                 graph=graph.name, contract=name)
+        preview = preview_delivery(cls, self.store, event=event, correlation=correlation, payload=payload,
+                                   idempotency_key=idempotency_key)
+        found = preview.to_dict()
+        return {"contract": name, "graph": graph.name, "event": event, "correlation": json_safe(dict(correlation)),
+                "ok": preview.ok, "execution_id": preview.execution_id, "await_node": preview.await_node,
+                "status_before": preview.status_before, "would_recompute": found["would_recompute"],
+                "idempotent": preview.idempotent, "errors": [json_safe(e) for e in found["errors"]]}
+
+    def _answer(self, contract: Any, name: str | None, cls: Any) -> Answer:
+        view = execution_view(contract, name=name)
+        return Answer(view, tuple(callbacks.due(contract, view["status"])), cls)
+
+    def _served_class(self, record: Any) -> Any:
+        served = self.contracts.for_graph(record.graph)
+        if served is None:
+            raise RequestProblem(f"this server does not serve graph {record.graph!r} of execution "
+                                 f"{record.execution_id!r}, so it cannot resume it", status=404, graph=record.graph,
+                                 execution_id=record.execution_id)
+        return served[1]
+
+    def resume(self, execution_id: str, *, token: str, value: Any) -> Answer:
+        """Resume the node of a stored execution pending on ``token`` with ``value``, and save it."""
+        from igniter_nb.server.resuming import resume_token, update_stored
+
+        contract, _ = update_stored(self.store, self.record_id(execution_id), self._served_class,
+                                    lambda c: self._within(c, resume_token, token, value))
+        return self._answer(contract, self._served_name(contract), type(contract))
+
+    def remote_callback(self, execution_id: str, outcome: Mapping[str, Any], capability: str) -> Answer:
+        """A remote server reports the execution a remote node of ``execution_id`` waits for."""
+        from igniter_nb.server.resuming import apply_remote_outcome, update_stored
+
+        contract, _ = update_stored(self.store, self.record_id(execution_id), self._served_class,
+                                    lambda c: self._within(c, apply_remote_outcome, outcome, via="callback",
+                                                           capability=capability))
+        return self._answer(contract, self._served_name(contract), type(contract))
+
+    def _served_name(self, contract: Any) -> str | None:
+        served = self.contracts.for_graph(contract.execution.graph.name)
+        return served[0] if served is not None else None
+
+    def _within(self, contract: Any, change: Any, *args: Any, **kwargs: Any) -> bool:
+        with self._running(type(contract)):
+            return bool(change(contract, *args, **kwargs))
+
+    # ------------------------------------------------------------------------------------------- reading
+    def record_id(self, execution_id: str) -> str:
+        from igniter_nb.stores.base import check_execution_id
+
+        try:
+            return check_execution_id(execution_id)
+        except StoreArgumentError as exc:  # an id no store can hold names no execution
+            raise RequestProblem(f"no execution {execution_id[:200]!r}: {exc.message}", status=404) from None
+
+    def read(self, execution_id: str) -> dict[str, Any]:
+        """Status, outputs, waits and the diagnostics report of a stored execution."""
+        from igniter_nb.diagnostics.report import Report
+        from igniter_nb.runtime.snapshot import restore_contract
+
+        record = self.store.record(self.record_id(execution_id))
+        served = self.contracts.for_graph(record.graph)
+        if served is None:
+            view = record_view(record)
+            view.update(diagnostics=None, diagnostics_note=f"this server does not serve graph {record.graph!r}")
+            return view
+        name, cls = served
+        snapshot = record.snapshot
+        snapshot["runner"] = {"runner": "inline"}  # restored only to be read: no store runner, nothing saved
+        try:
+            contract = restore_contract(cls, snapshot, store=None, owned=True)
+        except IgniterError as exc:
+            view = record_view(record)
+            view.update(contract=name, diagnostics=None, diagnostics_note=f"could not be restored: {exc}")
+            return view
+        view = execution_view(contract, name=name, status=record.status)
+        view.update(version=record.version, updated_at=record.updated_at.isoformat())
+        if settled(contract):
+            view.update(diagnostics=json_safe(Report(contract).to_dict()), diagnostics_note=None)
+        else:  # a report would resolve (run user code) first: not on a read
+            view.update(diagnostics=None, diagnostics_note="some outputs were never resolved; no report is built "
+                                                            "on a read")
+        return view
+
+    def history(self, execution_id: str, *, latest: bool = False) -> dict[str, Any]:
+        """Every stored version, oldest first; with ``latest`` only the current one (one read, not the history)."""
+        eid = self.record_id(execution_id)
+        records = [self.store.record(eid)] if latest else self.store.history_records(eid)
+        return {"execution_id": execution_id,
+                "versions": [{"version": r.version, "status": r.status, "updated_at": r.updated_at.isoformat(),
+                              "snapshot": callbacks.redact_snapshot(r.snapshot)} for r in records]}
+
+    def list(self, *, graph: str | None, status: str | None, limit: int, offset: int) -> dict[str, Any]:
+        """A page of stored executions, most recently updated first."""
+        served = self.contracts.by_name.get(graph) if graph is not None else None
+        graph_name = served.compiled_graph().name if served is not None else graph
+        records = self.store.list(graph=graph_name, status=status)
+        records.reverse()
+        page = records[offset:offset + limit]
+        end = offset + len(page)
+        return {"executions": [record_summary(r) for r in page], "total": len(records), "limit": limit,
+                "offset": offset, "next_offset": end if end < len(records) else None}
+
+
+def _check_callback_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RequestProblem(f"callback.url must be an http:// or https:// URL with a host, got {url[:200]!r}",
+                             callback_url=url[:200])
+
+
+__all__ = ["Answer", "ContractService"]

@@ -1,0 +1,158 @@
+"""The live stream of one execution: ``GET /v1/executions/{id}/events`` as server-sent events (sse-starlette),
+fed by the stores' change feed (``igniter_nb.stores.awatch``), so a version saved by any worker or process shows up.
+
+What the stream sends (docs/server.md, "The live stream"):
+
+- ``event: status`` (no id) — ``{execution_id, version, status, last_seq, updated_at}``: first, then after each
+  new stored version;
+- one plain message per execution event, oldest first, **id = the event's ``seq``** — the events after
+  ``Last-Event-ID`` (all of them without the header), then each new one as versions are saved;
+- ``event: end`` — ``{execution_id, version, status, last_seq, reason}`` once the execution is finished (or
+  deleted); then the server closes the stream.
+
+Each event is sent once per connection, and a client reconnecting with ``Last-Event-ID: <last seq seen>``
+continues with the next one: the event log is cumulative, so the latest stored version holds every event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from igniter_nb.errors import IgniterError, SnapshotNotFoundError
+from igniter_nb.server.callbacks import redact_event
+from igniter_nb.server.encoding import json_safe
+from igniter_nb.server.errors import RequestProblem
+
+log = logging.getLogger("igniter_nb.server")
+
+FINISHED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+#: Seconds between keep-alive comments; a client may treat twice this without a byte as a dropped connection.
+PING_SECONDS = 15.0
+#: The reconnection delay the stream suggests to browsers (``retry:``), in milliseconds.
+RETRY_MS = 1000
+#: A stream with no new version for this long is closed (the client reconnects with ``Last-Event-ID``).
+IDLE_SECONDS = 300.0
+#: A client that does not take a message within this long is dropped.
+SEND_TIMEOUT = 30.0
+
+
+def _last_seq(snapshot: Mapping[str, Any]) -> int:
+    events = snapshot.get("events") or ()
+    return int(events[-1]["seq"]) if events else 0
+
+
+def opening(store: Any, execution_id: str, last_event_id: int | None) -> Any:
+    """The latest stored record, once the request is known to be good (blocking: call in a thread).
+
+    ``SnapshotNotFoundError`` (404) for an unknown execution; ``RequestProblem`` (422) for a ``Last-Event-ID``
+    past the execution's last event."""
+    record = store.record(execution_id)
+    last = _last_seq(record.snapshot)
+    if last_event_id is not None and last_event_id > last:
+        raise RequestProblem(f"Last-Event-ID {last_event_id} is past the last event ({last}) of execution "
+                             f"{execution_id!r}", execution_id=execution_id, last_event_id=last_event_id,
+                             last_seq=last)
+    return record
+
+
+def seen_everything(record: Any, last_event_id: int | None) -> bool:
+    """A finished execution whose every event the client has: the answer is 204 (EventSource stops there)."""
+    return (last_event_id is not None and record.status in FINISHED
+            and last_event_id >= _last_seq(record.snapshot))
+
+
+def _event_data(event: Mapping[str, Any], version: int) -> dict[str, Any]:
+    payload = event.get("payload")
+    if event.get("tagged"):  # stored in the codec's tagged form: shown as plain JSON
+        from igniter_nb.runtime import codec
+
+        # a reference the stream cannot resolve alone (a child result) is shown as stored
+        with contextlib.suppress(IgniterError, LookupError, TypeError, ValueError):
+            payload = codec.decode(payload)
+    shown = redact_event({**event, "payload": payload})
+    return {"seq": int(event["seq"]), "type": shown.get("type"), "node": shown.get("node"), "path": shown.get("path"),
+            "status": shown.get("status"), "payload": json_safe(shown.get("payload")),
+            "timestamp": shown.get("timestamp"), "version": version}
+
+
+def _summary(record: Any) -> dict[str, Any]:
+    return {"execution_id": record.execution_id, "version": record.version, "status": record.status,
+            "last_seq": _last_seq(record.snapshot), "updated_at": record.updated_at.isoformat()}
+
+
+class ExecutionStream:
+    """The messages of one connection, from ``record`` (the latest version when it opened) on."""
+
+    def __init__(self, store: Any, record: Any, last_event_id: int | None, *, idle_seconds: float = IDLE_SECONDS,
+                 poll_interval: float = 0.25) -> None:
+        self.store = store
+        self.record = record
+        self.seen = last_event_id or 0
+        self.idle_seconds = idle_seconds
+        self.poll_interval = poll_interval
+
+    def _messages_of(self, record: Any, *, first: bool = False) -> list[Any]:
+        from sse_starlette import ServerSentEvent
+
+        status = ServerSentEvent(json.dumps(_summary(record)), event="status", retry=RETRY_MS if first else None)
+        messages = [status]
+        for event in record.snapshot.get("events") or ():
+            seq = int(event["seq"])
+            if seq > self.seen:
+                messages.append(ServerSentEvent(json.dumps(_event_data(event, record.version)), id=str(seq)))
+                self.seen = seq
+        return messages
+
+    def _end(self, record: Any, reason: str) -> Any:
+        from sse_starlette import ServerSentEvent
+
+        return ServerSentEvent(json.dumps({**_summary(record), "reason": reason}), event="end")
+
+    async def messages(self) -> AsyncIterator[Any]:
+        """The connection's messages (an async generator: closing it releases the feed's subscription)."""
+        from igniter_nb.stores.feed import awatch
+
+        latest = self.record
+        for message in self._messages_of(latest, first=True):
+            yield message
+        if latest.status in FINISHED:
+            yield self._end(latest, "finished")
+            return
+        execution_id = latest.execution_id
+        try:
+            async for record in awatch(self.store, execution_id, after_version=latest.version,
+                                       timeout=self.idle_seconds, poll_interval=self.poll_interval):
+                latest = record
+                for message in self._messages_of(record):
+                    yield message
+                if record.status in FINISHED:
+                    yield self._end(record, "finished")
+                    return
+        except SnapshotNotFoundError:  # deleted before the feed took its first look
+            yield self._end(latest, "deleted")
+            return
+        except IgniterError as exc:  # deleted and saved anew under the same id, or the store failed: start over
+            log.warning("stream of execution %s ended: %s", execution_id, exc)
+            return
+        if not await asyncio.to_thread(_exists, self.store, execution_id):
+            yield self._end(latest, "deleted")
+        # else the stream was quiet for idle_seconds: closing it lets the client reconnect with Last-Event-ID
+
+
+def _exists(store: Any, execution_id: str) -> bool:
+    version_of = getattr(store, "version_of", None)
+    if callable(version_of):
+        return version_of(execution_id) is not None
+    try:
+        store.record(execution_id)
+    except SnapshotNotFoundError:
+        return False
+    return True
+
+
+__all__ = ["IDLE_SECONDS", "PING_SECONDS", "ExecutionStream", "opening", "seen_everything"]

@@ -1,0 +1,218 @@
+"""``Contract.migrate``: move stored executions onto the graph a deploy changed.
+
+Restoring already fits a stored execution into the current graph (``runtime/graph_change.py``): added nodes
+start unresolved, states of removed ones are dropped. What a restore cannot guess is a *rename*: a node stored as
+``crm`` that the new graph calls ``crm_data`` would lose its state and signals, and a delivery of its event is
+refused with ``GraphChangedError``. ``migrate(store, rename={"crm": "crm_data"})`` renames such nodes in every
+stored execution of the graph (states, inputs, children, bound events, signal log, deadlines, correlation keys —
+the event log keeps the names it was written with), drops what the graph no longer has, records the graph's
+awaits, lets an active workflow resolve what it now can, and saves each with compare-and-set. Running it again
+changes nothing; ``dry_run=True`` reports what it would do and writes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from igniter_nb.errors import ConcurrencyError, IgniterError, SnapshotNotFoundError, WorkflowArgumentError
+from igniter_nb.runtime.graph_change import current_awaits, stored_awaits
+from igniter_nb.runtime.snapshot import check_record, restore_contract
+from igniter_nb.workflow.engine import ACTIVE, MAX_ATTEMPTS, _now, _store, refresh_status, save_workflow
+
+_ACTIVE_RECORDS = ("running", "pending", "waiting")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MigratedExecution:
+    """What ``migrate`` did (or would do) to one stored execution."""
+
+    execution_id: str
+    action: str  # "migrated" ("would migrate" in a dry run), "unchanged" or "failed"
+    status: str | None  # the stored status afterwards
+    renamed: Mapping[str, str] = dataclasses.field(default_factory=dict)  # old -> new names found and renamed
+    dropped: tuple[str, ...] = ()  # stored nodes the graph no longer has
+    removed_awaits: Mapping[str, str] = dataclasses.field(default_factory=dict)  # awaits still gone: cannot be delivered
+    error: str | None = None  # why it could not be migrated ("failed")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"execution_id": self.execution_id, "action": self.action, "status": self.status,
+                "renamed": dict(self.renamed), "dropped": list(self.dropped),
+                "removed_awaits": dict(self.removed_awaits), "error": self.error}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MigrationReport:
+    """The result of ``Contract.migrate``: one entry per stored execution looked at."""
+
+    graph: str
+    dry_run: bool
+    executions: tuple[MigratedExecution, ...]
+
+    def _with(self, *actions: str) -> list[MigratedExecution]:
+        return [e for e in self.executions if e.action in actions]
+
+    @property
+    def migrated(self) -> list[MigratedExecution]:
+        return self._with("migrated", "would migrate")
+
+    @property
+    def unchanged(self) -> list[MigratedExecution]:
+        return self._with("unchanged")
+
+    @property
+    def failed(self) -> list[MigratedExecution]:
+        return self._with("failed")
+
+    @property
+    def stranded(self) -> list[MigratedExecution]:
+        """Active executions that still wait for an await the graph no longer has (cancel them, or rename)."""
+        return [e for e in self.executions if e.removed_awaits and e.status in _ACTIVE_RECORDS]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"graph": self.graph, "dry_run": self.dry_run, "executions": [e.to_dict() for e in self.executions]}
+
+    def __repr__(self) -> str:
+        verb = "would migrate" if self.dry_run else "migrated"
+        return (f"<MigrationReport {self.graph}: {verb} {len(self.migrated)}, unchanged {len(self.unchanged)}, "
+                f"failed {len(self.failed)}, stranded {len(self.stranded)}>")
+
+
+def _check_rename(graph: Any, rename: Any) -> dict[str, str]:
+    if rename is None:
+        return {}
+    if not isinstance(rename, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in rename.items()):
+        raise WorkflowArgumentError(f"rename= must map old node names to new ones (str to str), got {rename!r:.120}",
+                                    graph=graph.name, argument="rename")
+    for old, new in rename.items():
+        if not graph.has_node(new):
+            raise WorkflowArgumentError(f"rename={{{old!r}: {new!r}}}: {graph.name} has no node {new!r}",
+                                        graph=graph.name, argument="rename", node=new)
+        if graph.has_node(old):
+            raise WorkflowArgumentError(f"rename={{{old!r}: {new!r}}}: {graph.name} still has a node {old!r}; "
+                                        "rename only names the graph no longer has", graph=graph.name,
+                                        argument="rename", node=old)
+    if len(set(rename.values())) != len(rename):
+        raise WorkflowArgumentError("rename= maps two old names to the same new one", graph=graph.name,
+                                    argument="rename")
+    return dict(rename)
+
+
+def _rename_keys(container: Any, rename: Mapping[str, str], found: dict[str, str]) -> None:
+    """Rename the keys of a dict keyed by node name, in place and in order; a clash is an error."""
+    if not isinstance(container, dict) or not any(old in container for old in rename):
+        return
+    items = list(container.items())
+    names = {k for k, _ in items}
+    container.clear()
+    for key, value in items:
+        new = rename.get(key)
+        if new is not None:
+            if new in names:
+                raise ValueError(f"the stored execution has both {key!r} and {new!r}")
+            found[key] = new
+            key = new
+        container[key] = value
+
+
+def apply_renames(snapshot: dict[str, Any], rename: Mapping[str, str]) -> dict[str, str]:
+    """Rename nodes in a stored snapshot (plain data, changed in place); returns the renames that applied."""
+    found: dict[str, str] = {}
+    workflow = snapshot.get("workflow")
+    if isinstance(workflow, dict) and not isinstance(workflow.get("awaits"), Mapping):
+        workflow["awaits"] = stored_awaits(snapshot)  # a record from before "awaits": read it from the log first
+    if not rename:
+        return found
+    for key in ("states", "inputs", "bound_events", "children", "children_given", "selections", "collections"):
+        _rename_keys(snapshot.get(key), rename, found)
+    states = snapshot.get("states")
+    for state in (states.values() if isinstance(states, dict) else ()):
+        if isinstance(state, dict):
+            if isinstance(state.get("waiting_for"), list):
+                state["waiting_for"] = [rename.get(w, w) for w in state["waiting_for"]]
+            if state.get("invalidated_by") in rename:
+                state["invalidated_by"] = rename[state["invalidated_by"]]
+    if isinstance(workflow, dict):
+        for key in ("deadlines", "awaits", "correlation"):
+            _rename_keys(workflow.get(key), rename, found)
+        signals = [*(workflow.get("signals") or ()), workflow.get("last_external_event")]
+        for signal in signals:
+            if isinstance(signal, dict):
+                if signal.get("node") in rename:
+                    found[signal["node"]] = rename[signal["node"]]
+                    signal["node"] = rename[signal["node"]]
+                _rename_keys(signal.get("correlation"), rename, found)
+    return found
+
+
+def migrate(cls: Any, store: Any = None, *, rename: Mapping[str, str] | None = None, dry_run: bool = False,
+            include_finished: bool = False, now: dt.datetime | None = None) -> MigrationReport:
+    """Move the stored executions of ``cls``'s graph onto its current definition (module docstring); returns a
+    :class:`MigrationReport`. Active executions only unless ``include_finished``."""
+    graph = cls.compiled_graph()
+    renames = _check_rename(graph, rename)
+    if not isinstance(dry_run, bool) or not isinstance(include_finished, bool):
+        raise WorkflowArgumentError("dry_run= and include_finished= must be bools", graph=graph.name)
+    moment = _now(now)
+    store = _store(store)
+    entries = []
+    for record in store.list(graph=graph.name):
+        if record.status in _ACTIVE_RECORDS or include_finished:
+            entries.append(_migrate_one(cls, store, record.execution_id, renames, dry_run, moment))
+    return MigrationReport(graph.name, dry_run, tuple(entries))
+
+
+def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, str], dry_run: bool,
+                 moment: dt.datetime) -> MigratedExecution:
+    graph = cls.compiled_graph()
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            record = store.record(execution_id)
+            check_record(record)
+        except SnapshotNotFoundError:
+            return MigratedExecution(execution_id, "failed", None, error="deleted meanwhile")
+        except IgniterError as exc:
+            return MigratedExecution(execution_id, "failed", record.status, error=f"{type(exc).__name__}: {exc.message}")
+        snapshot = record.snapshot
+        try:
+            renamed = apply_renames(snapshot, rename)
+            contract = restore_contract(cls, snapshot, store=store, owned=True)
+        except (IgniterError, ValueError) as exc:
+            why = exc.message if isinstance(exc, IgniterError) else str(exc)
+            return MigratedExecution(execution_id, "failed", record.status, error=f"{type(exc).__name__}: {why}")
+        ex = contract.execution
+        changes = ex.graph_changes
+        dropped = changes.dropped if changes else ()
+        wf = ex.workflow
+        awaits = current_awaits(graph)
+        stale_awaits = wf is not None and wf.get("awaits") != awaits
+        gone = dict(changes.removed_awaits) if changes else {}
+        if not (renamed or dropped or stale_awaits):
+            return MigratedExecution(execution_id, "unchanged", record.status, removed_awaits=gone)
+        if dry_run:
+            return MigratedExecution(execution_id, "would migrate", record.status, renamed, dropped, gone)
+        ex.loaded_from_store(record.version)
+        ex.bus.emit("workflow_migrated" if wf is not None else "execution_migrated",
+                    payload={"renamed": renamed, "dropped": list(dropped),
+                             "removed_awaits": [{"node": n, "event": e} for n, e in gone.items()]})
+        if wf is not None:
+            wf["awaits"] = awaits
+            deadlines = wf.get("deadlines")
+            if isinstance(deadlines, dict):
+                wf["deadlines"] = {n: d for n, d in deadlines.items() if n in awaits}
+            if wf.get("status") in ACTIVE:
+                refresh_status(contract, moment)
+        try:
+            if wf is not None:
+                save_workflow(contract, store, moment)
+            else:
+                from igniter_nb.runtime.store_runner import persist
+
+                persist(ex, store)
+        except ConcurrencyError:
+            continue
+        status = store.record(execution_id).status
+        return MigratedExecution(execution_id, "migrated", status, renamed, dropped, gone)
+    return MigratedExecution(execution_id, "failed", None, error=f"{MAX_ATTEMPTS} conflicting saves in a row")

@@ -1,0 +1,88 @@
+"""The signal log's idempotency rules: which delivery repeats a recorded signal, and which conflicts with one.
+
+Each applied delivery is recorded in ``workflow["signals"]`` with a digest of its payload: SHA-256 of the
+canonical JSON of the payload *as the await holds it* (validated, then encoded by the codec), so two payloads
+that validate to the same value have the same digest whatever their key order. An ``idempotency_key`` names one
+delivery of one workflow, as in Stripe and Temporal:
+
+* the same key, the same event and the same payload: a retry — the workflow is returned unchanged;
+* the same key with a different payload, or reused for another event of the workflow:
+  ``IdempotencyConflictError`` (a ``DuplicateSignalError``), nothing written;
+* an event already delivered, without the recorded key: ``DuplicateSignalError``.
+
+Signals recorded before digests existed have no ``payload_digest`` field: a repeat of their key is answered as
+a retry without comparing payloads (there is nothing to compare with).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from igniter_nb.errors import (
+    DuplicateSignalError,
+    IdempotencyConflictError,
+    SnapshotEncodingError,
+    WorkflowArgumentError,
+)
+from igniter_nb.runtime import codec
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def payload_digest(value: Any) -> str | None:
+    """``"sha256:<hex>"`` of the canonical JSON of the encoded ``value``; None when the codec cannot encode it
+    (the await then fails when the workflow is saved: see ``runtime/unstorable.py``)."""
+    try:
+        text = _CANONICAL.encode(codec.encode(value))
+    except (SnapshotEncodingError, ValueError):
+        return None
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_idempotency_key(key: Any) -> str | None:
+    if key is None:
+        return None
+    if not isinstance(key, str) or not key.strip():
+        raise WorkflowArgumentError(f"idempotency_key must be a non-empty string, got {type(key).__name__} {key!r:.80}",
+                                    argument="idempotency_key")
+    return key
+
+
+def live_signals(workflow: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The recorded signals still in force (a signal whose await ``retry_workflow`` reopened is retracted)."""
+    signals = (workflow or {}).get("signals") or ()
+    return [s for s in signals if isinstance(s, Mapping) and not s.get("retracted")]
+
+
+def repeated_signal(
+    signals: Sequence[Mapping[str, Any]], node: str, event: str, key: str | None, digest: str | None, *,
+    graph: str, execution_id: str, path: str | None = None,
+) -> Mapping[str, Any] | None:
+    """The recorded signal this delivery repeats (answer it with the workflow unchanged), or None when the
+    delivery is new. Raises ``IdempotencyConflictError`` or ``DuplicateSignalError`` (module docstring)."""
+    where: dict[str, Any] = {"graph": graph, "node": node, "path": path, "execution_id": execution_id, "event": event}
+    if key is not None:
+        same_key = next((s for s in signals if s.get("idempotency_key") == key), None)
+        if same_key is not None:
+            order, recorded_event = same_key.get("order"), same_key.get("event")
+            if same_key.get("node") != node:
+                raise IdempotencyConflictError(
+                    f"idempotency key {key!r} was already used for event '{recorded_event}' of {graph} {execution_id} "
+                    f"(signal #{order}); it cannot be reused for event '{event}'",
+                    idempotency_key=key, signal=order, recorded_event=recorded_event, **where)
+            if "payload_digest" in same_key and same_key["payload_digest"] != digest:
+                raise IdempotencyConflictError(
+                    f"idempotency key {key!r} was recorded for event '{event}' of {graph} {execution_id} with a "
+                    f"different payload (signal #{order} at {same_key.get('received_at')}); a retry must send the "
+                    "same payload", idempotency_key=key, signal=order, **where)
+            return same_key
+    prior = next((s for s in signals if s.get("node") == node), None)
+    if prior is not None:
+        raise DuplicateSignalError(
+            f"event '{event}' was already delivered to {graph} {execution_id} "
+            f"(signal #{prior.get('order')} at {prior.get('received_at')}, idempotency key "
+            f"{prior.get('idempotency_key')!r})", **where)
+    return None

@@ -1,0 +1,99 @@
+"""Executor settings: checked when the class is made, inherited by subclasses, missing ones reported at call
+time; ``ig.llm`` loads lazily and ``import igniter_nb`` imports no SDK."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import igniter_nb as ig
+from igniter_nb.llm.testing import StubReply
+from tests.llm.llm_contracts import contract_class, executor_class
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("settings", "words"), [
+    ({"provider": "gemini"}, "Unknown LLM provider: 'gemini'. Available: anthropic, openai, ollama"),
+    ({"model": ""}, "model must be a model name"),
+    ({"temperature": "hot"}, "temperature must be a number >= 0"),
+    ({"temperature": True}, "temperature must be a number"),
+    ({"max_tokens": 0}, "max_tokens must be a positive integer"),
+    ({"max_tool_rounds": 1.5}, "max_tool_rounds must be a positive integer"),
+    ({"max_retries": -1}, "max_retries must be an integer >= 0"),
+    ({"timeout": 0}, "timeout must be a number of seconds > 0"),
+    ({"tools_run": "sometimes"}, "tools_run must be 'defer' or 'auto'"),
+    ({"response_model": dict}, "response_model must be a pydantic model class"),
+    ({"structured_output": "magic"}, "structured_output must be one of native, prompt"),
+    ({"system_prompt": 3}, "system_prompt must be text"),
+    ({"client_options": ["x"]}, "client_options must be a dict"),
+    ({"stream": "yes"}, "stream must be True, False or a callable"),
+])
+def test_bad_settings_fail_when_the_class_is_made(settings, words):
+    with pytest.raises(ig.llm.ConfigurationError) as info:
+        type("Bad", (ig.llm.Executor,), settings)
+    assert words in info.value.message
+
+
+def test_settings_are_inherited_and_overridable(stubs):
+    stub = stubs("openai", [StubReply("a"), StubReply("b")])
+
+    class Base(ig.llm.Executor):
+        provider = "openai"
+        model = "base-model"
+        system_prompt = "Shared rules."
+
+        def call(self, question):
+            return self.complete(question)
+
+    class Cheaper(Base):
+        model = "small-model"
+
+    assert Base().complete("q") == "a" and Cheaper().complete("q") == "b"
+    assert [r.body["model"] for r in stub.requests] == ["base-model", "small-model"]
+    assert all(r.body["messages"][0] == {"role": "system", "content": "Shared rules."} for r in stub.requests)
+
+
+@pytest.mark.parametrize(("settings", "words"), [
+    ({}, "has no provider"),
+    ({"provider": "openai"}, "has no model"),
+])
+def test_missing_provider_or_model_fails_the_node_clearly(settings, words):
+    contract = contract_class(type("Unset", (ig.llm.Executor,), {
+        **settings, "call": lambda self, question: self.complete(question), "__module__": __name__}))(question="q")
+    assert contract.status == "failed"
+    error = contract.execution.states["answer"].error
+    assert isinstance(error, ig.llm.ConfigurationError) and words in error.message
+    assert error.context["node"] == "answer"
+
+
+def test_chat_needs_a_user_message():
+    with pytest.raises(ig.llm.ConfigurationError, match="at least one user message"):
+        executor_class("openai")().chat(ig.llm.Conversation(system="only a system prompt"))
+
+
+def test_complete_with_tools_needs_tools():
+    with pytest.raises(ig.llm.ConfigurationError, match="has no tools"):
+        executor_class("openai")().complete_with_tools("q")
+
+
+def test_llm_nodes_are_drawn_as_llm_computes():
+    contract = contract_class(executor_class("anthropic"), "Drawn")
+    assert "compute (llm)" in contract.graph.to_dot().source
+
+
+def test_import_igniter_nb_imports_no_sdk_and_ig_llm_none_until_a_request():
+    code = ("import json, sys\nimport igniter_nb as ig\nbefore = sorted(m for m in ('anthropic', 'openai', 'ollama') "
+            "if m in sys.modules)\nig.llm.Executor\nig.llm.Conversation\nafter = sorted(m for m in ('anthropic', "
+            "'openai', 'ollama') if m in sys.modules)\nprint(json.dumps([before, after]))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [[], []]
+    assert ig.llm is sys.modules["igniter_nb.llm"]
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        ig.llm.nothing  # noqa: B018

@@ -1,0 +1,65 @@
+"""A tool call resumed over HTTP: the served contract waits on its tool calls (the ids shown in the execution
+view), ``POST /v1/executions/{id}/resume`` hands in the results, and the follow-up request carries the ids in
+the provider's wire format — the same durable wait as in a new process, through the server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+import igniter_nb as ig
+from igniter_nb.llm.testing import StubReply
+from igniter_nb.stores import SQLStore
+from tests.llm import llm_contracts
+from tests.llm.conftest import PROVIDERS
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_tool_results_resume_the_served_contract_over_http(provider: str, stubs: Any, tmp_path: Any) -> None:
+    stub = stubs(provider, [
+        StubReply(tool_calls=(("toolu_01", "search", {"query": "dune"}),), input_tokens=30, output_tokens=7),
+        StubReply("Dune (1965).", input_tokens=50, output_tokens=4),
+    ])
+    contract = getattr(llm_contracts, f"Durable{provider.capitalize()}")
+    store = SQLStore(f"sqlite:///{tmp_path / 'served.db'}")
+    app = ig.server.create_app({"research": contract}, store=store)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        started = client.post("/v1/contracts/research/execute", json={"inputs": {"question": "Dune?"}})
+        assert started.status_code == 200, started.text
+        view = started.json()
+        assert view["status"] == "pending"
+        [pending] = view["pending"]
+        call_id = "call_1" if provider == "ollama" else "toolu_01"
+        assert pending["node"] == "answer"
+        assert [(c["id"], c["name"]) for c in pending["payload"]["tool_calls"]] == [(call_id, "search")]
+
+        results = [{"id": call_id, "name": "search", "content": "Dune (1965)"}]
+        wrong = client.post(f"/v1/executions/{view['execution_id']}/resume",
+                            json={"token": pending["token"] + "-not", "value": results})
+        assert wrong.status_code == 409 and pending["token"] in wrong.json()["error"], wrong.text
+        assert len(stub.requests) == 1 and store.record(view["execution_id"]).status == "pending"
+
+        done = client.post(f"/v1/executions/{view['execution_id']}/resume",
+                           json={"token": pending["token"], "value": results})
+        assert done.status_code == 200, done.text
+        assert done.json()["status"] == "succeeded"
+        assert done.json()["outputs"] == {"answer": "Dune (1965)."}
+
+        again = client.post(f"/v1/executions/{view['execution_id']}/resume",
+                            json={"token": pending["token"], "value": results})
+        assert again.status_code == 409, again.text  # already resumed: nothing sent to the provider again
+
+    assert len(stub.requests) == 2
+    follow_up = stub.requests[1].messages
+    if provider == "anthropic":
+        assert [b["id"] for b in follow_up[1]["content"] if b["type"] == "tool_use"] == [call_id]
+        assert [b["tool_use_id"] for b in follow_up[2]["content"]] == [call_id]
+    elif provider == "openai":
+        assert [c["id"] for c in follow_up[2]["tool_calls"]] == [call_id]
+        assert [(m["role"], m["tool_call_id"]) for m in follow_up[3:]] == [("tool", call_id)]
+    else:
+        assert [(m["role"], m["tool_name"], m["content"]) for m in follow_up[3:]] == [("tool", "search", "Dune (1965)")]
+    assert store.record(view["execution_id"]).status == "succeeded"
+    store.close()

@@ -1,0 +1,118 @@
+"""`igniter-nb new project`: the service it lays out passes its own tests, runs its notebook, and
+`igniter-nb serve` serves it — also after a second contract was added the way its README says."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import httpx
+import pytest
+
+import igniter_nb as ig
+from igniter_nb.cli import main
+from tests.scaffold.generated import ROOT, code_cells, passed, run_pytest, tree
+from tests.server.server_process import ServerProcess
+
+pytestmark = pytest.mark.notebooks
+
+LAYOUT = [
+    ".env.example", ".gitignore", "Makefile", "README.md",
+    "notebooks/order_workflow.ipynb", "notebooks/refund_workflow.ipynb",
+    "pyproject.toml",
+    "shop/__init__.py", "shop/contracts.py", "shop/refund_workflow.py",
+    "tests/test_api.py", "tests/test_contracts.py", "tests/test_refund_workflow.py",
+]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    parent = tmp_path_factory.mktemp("projects")
+    assert main(["new", "project", "shop", "--dir", str(parent)]) == 0
+    root = parent / "shop"
+    # the README's "Add a contract", run from the project's root
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        assert main(["new", "contract", "RefundWorkflow", "--inputs", "refund_id", "--correlate-by", "refund_id",
+                     "--awaits", "refund_approved", "--outputs", "refund", "--dir", "shop", "--tests-dir", "tests",
+                     "--notebooks-dir", "notebooks"]) == 0
+    finally:
+        os.chdir(cwd)
+    return root
+
+
+def test_the_project_layout(project: Path) -> None:
+    assert tree(project) == LAYOUT
+    assert "from shop.refund_workflow import RefundWorkflow" in (project / "tests/test_refund_workflow.py").read_text()
+    settings = (project / ".env.example").read_text()
+    for variable in ("IGNITER_STORE_URL=sqlite:///shop.db", "IGNITER_SERVER_TOKEN=", "IGNITER_LOG_LEVEL=info"):
+        assert variable in settings.splitlines()
+    assert ".env" in (project / ".gitignore").read_text().splitlines()
+
+
+def test_the_project_pyproject(project: Path) -> None:
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == "shop"
+    assert pyproject["project"]["dependencies"] == [f"igniter_nb[server,sql]>={ig.__version__}"]
+    assert pyproject["tool"]["pytest"]["ini_options"] == {"testpaths": ["tests"], "pythonpath": ["."]}
+    assert pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["shop"]
+
+
+def test_the_project_tests_pass_as_generated(project: Path) -> None:
+    # `pytest` in the project's root, as `make test` runs it: its own pyproject finds tests/ and the package
+    # (example workflow 11, HTTP API 3, the added RefundWorkflow 11)
+    assert passed(run_pytest(cwd=project)) == 25
+
+
+def test_the_project_notebook_runs_under_nbval(project: Path) -> None:
+    notebook = project / "notebooks" / "order_workflow.ipynb"
+    proc = run_pytest("--nbval-lax", "--nbval-current-env", str(notebook), cwd=project, pythonpath=[project],
+                      nbval=True)
+    assert passed(proc) == code_cells(notebook)
+
+
+def test_igniter_nb_serve_serves_the_project(project: Path, tmp_path: Path) -> None:
+    env = {"PYTHONPATH": os.pathsep.join([str(project), str(ROOT)])}
+    with ServerProcess("shop.contracts:CONTRACTS", store=f"sqlite:///{tmp_path / 'shop.db'}", token="s3cret",
+                       env=env) as server:
+        headers = {"Authorization": "Bearer s3cret"}
+        health = httpx.get(f"{server.url}/v1/health", headers=headers, timeout=10).json()
+        assert health["contracts"] == ["order_workflow"]
+        started = httpx.post(f"{server.url}/v1/contracts/order_workflow/execute", headers=headers, timeout=10,
+                             json={"inputs": {"order_id": "o-1", "customer_id": "c-1"}})
+        assert started.status_code == 200, started.text
+        assert started.json()["status"] == "waiting"
+        assert sorted(started.json()["waiting_for"]) == ["order_shipped", "payment_received"]
+        for event in ("order_shipped", "payment_received"):
+            answer = httpx.post(f"{server.url}/v1/contracts/order_workflow/events", headers=headers, timeout=10,
+                                json={"event": event, "correlation": {"order_id": "o-1"}, "payload": {"ok": True}})
+            assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] == "succeeded"
+        assert answer.json()["outputs"]["receipt"]["payment_received"] == {"ok": True}
+        assert httpx.get(f"{server.url}/v1/health", timeout=10).status_code == 401
+
+
+def test_make_serve_runs_igniter_nb_serve_with_the_env_file(project: Path, tmp_path: Path) -> None:
+    shutil.copy(project / "Makefile", tmp_path / "Makefile")
+    # Not IGNITER_* (the test sets its own), and not make's own variables: run from `make test` (as CI does),
+    # an inherited MAKELEVEL makes the inner make print "Entering directory" lines.
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("IGNITER_") and key not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
+
+    def dry_run(*args: str) -> str:
+        proc = subprocess.run(["make", "--no-print-directory", "-n", "serve", *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=30, check=False)
+        assert proc.returncode == 0, proc.stderr
+        return " ".join(proc.stdout.replace("\\\n", " ").split())
+
+    serve = "igniter-nb serve shop.contracts:CONTRACTS --host 127.0.0.1"
+    assert dry_run() == f"{serve} --port 8000 --log-level info"  # no .env: defaults, no token
+    shutil.copy(project / ".env.example", tmp_path / ".env")
+    assert dry_run("PORT=9000") == f"{serve} --port 9000 --log-level info"  # an empty token means none
+    with open(tmp_path / ".env", "a") as env_file:
+        env_file.write("IGNITER_SERVER_TOKEN=abc\nIGNITER_LOG_LEVEL=debug\n")
+    assert dry_run() == f"{serve} --port 8000 --log-level debug --token-env IGNITER_SERVER_TOKEN"

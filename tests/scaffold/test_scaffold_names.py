@@ -1,0 +1,132 @@
+"""Names the generators accept and refuse, and the names they derive. Each refusal names its argument."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from igniter_nb.scaffold import ScaffoldError, contract_spec
+from igniter_nb.scaffold.generate import package_path
+from igniter_nb.scaffold.names import await_node_name, module_name, module_name_problem, project_name_problem
+
+
+@pytest.mark.parametrize(("class_name", "module"), [
+    ("LeadWorkflow", "lead_workflow"),
+    ("HTTPServer", "http_server"),
+    ("Lead", "lead"),
+    ("Lead2Go", "lead2_go"),
+    ("Lead_Workflow", "lead_workflow"),
+    ("ÜberweisungAuftrag", "überweisung_auftrag"),
+    ("数据流", "数据流"),
+])
+def test_module_names_are_snake_case_of_the_class_name(class_name: str, module: str) -> None:
+    assert module_name(class_name) == module
+
+
+def problems(name: str = "LeadWorkflow", **kwargs: list[str]) -> list[str]:
+    kwargs.setdefault("inputs", ["request_id"])
+    with pytest.raises(ScaffoldError) as refused:
+        contract_spec(name, **kwargs)  # type: ignore[arg-type]
+    return refused.value.problems
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("", "NAME: a name cannot be empty"),
+    ("leadWorkflow", "not a class name in CapWords (for example 'LeadWorkflow')"),
+    ("_Lead", "not a class name in CapWords (for example 'Lead')"),
+    ("Lead Workflow", "NAME: 'Lead Workflow' is not a Python identifier"),
+    ("<b>Lead</b>", "NAME: '<b>Lead</b>' is not a Python identifier"),
+    ("../Lead", "NAME: '../Lead' is not a Python identifier"),
+    ("Lead/Workflow", "is not a Python identifier"),
+    ("Lead\nWorkflow", r"NAME: 'Lead\nWorkflow' is not a Python identifier"),
+    ("None", "NAME: 'None' is a Python keyword"),
+    ("INPUTS", "a name the generated test and notebook use"),
+    ("Exception", "would shadow Python's built-in Exception"),
+    ("Ｌead", "not in NFKC form (Python would read it as 'Lead')"),
+    ("L" * 101, "is longer than 100 characters"),
+])
+def test_bad_class_names_are_refused(name: str, says: str) -> None:
+    found = problems(name)
+    assert len(found) == 1 and says in found[0], found
+
+
+def test_a_huge_name_is_refused_in_a_short_message() -> None:
+    (problem,) = problems("X" * 1_000_000)
+    assert len(problem) < 200
+
+
+@pytest.mark.parametrize(("kwargs", "says"), [
+    ({"inputs": []}, "--inputs: a contract needs at least one input"),
+    ({"inputs": ["a-b"]}, "--inputs: 'a-b' is not a Python identifier"),
+    ({"inputs": ["class"]}, "--inputs: 'class' is a Python keyword"),
+    ({"inputs": ["ﬁle"]}, "--inputs: 'ﬁle' is not in NFKC form (Python would read it as 'file')"),
+    ({"inputs": ["a", "a"]}, "--inputs: 'a' is given twice"),
+    ({"inputs": ["a"], "outputs": []}, "--outputs: a contract needs at least one output"),
+    ({"inputs": ["a"], "outputs": ["<script>"]}, "--outputs: '<script>' is not a Python identifier"),
+    ({"inputs": ["a"], "outputs": ["c"]}, "--outputs: 'c' would replace `c`, the builder"),
+    ({"inputs": ["a"], "outputs": ["a"]}, "--outputs: 'a' is already a name in --inputs"),
+    ({"inputs": ["a"], "correlate_by": ["b"]}, "--correlate-by: 'b' is not one of --inputs (a)"),
+    ({"inputs": ["a"], "correlate_by": ["a", "a"]}, "--correlate-by: 'a' is given twice"),
+    ({"inputs": ["a"], "awaits": ["paid"]}, "--awaits needs --correlate-by"),
+    ({"inputs": ["a"], "correlate_by": ["a"], "awaits": ["a"]}, "--awaits: 'a' is already a name in --inputs"),
+    ({"inputs": ["a"], "correlate_by": ["a"], "awaits": ["order.paid", "order-paid"]},
+     "--awaits: events 'order.paid' and 'order-paid' would both be received by the await node 'order_paid'"),
+    ({"inputs": ["a"], "correlate_by": ["a"], "awaits": ["paid", "paid"]}, "--awaits: 'paid' is given twice"),
+    ({"inputs": ["a"], "correlate_by": ["a"], "awaits": ["<img src=x>"]}, "--awaits: '<img src=x>' is not an event"),
+    ({"inputs": ["a"], "correlate_by": ["a"], "awaits": ["../../etc"]}, "--awaits: '../../etc' is not an event"),
+    ({"inputs": ["a"], "correlate_by": ["a"], "awaits": ["9lives"]}, "--awaits: '9lives' is not an event"),
+    ({"inputs": ["a"], "correlate_by": ["a"], "awaits": ["import"]}, "--awaits: 'import' is a Python keyword"),
+])
+def test_bad_or_clashing_node_names_are_refused(kwargs: dict[str, list[str]], says: str) -> None:
+    found = problems(**kwargs)
+    assert any(says in p for p in found), found
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    found = problems("lead", inputs=["a", "a", "b-c"], correlate_by=["z"], awaits=["x"], outputs=["a"])
+    assert [p.split(":")[0] for p in found] == ["NAME", "--inputs", "--inputs", "--correlate-by", "--outputs"]
+
+
+def test_unicode_names_follow_str_isidentifier() -> None:
+    spec = contract_spec("Überweisung", inputs=["konto", "beträg"],
+                         correlate_by=["konto"], awaits=["zahlung.eingegangen"], outputs=["quittung"])
+    assert [a.node for a in spec.awaits] == ["zahlung_eingegangen"]
+    assert spec.dependencies == (*spec.inputs, "zahlung_eingegangen")
+
+
+def test_event_names_map_to_await_node_names() -> None:
+    assert await_node_name("billing.data:fetched") == "billing_data_fetched"
+    assert await_node_name("crm-webhook--received") == "crm_webhook_received"
+    assert await_node_name("paid") == "paid"
+
+
+@pytest.mark.parametrize(("module", "says"), [
+    ("json", "is a module of Python's standard library"),
+    ("test", "is already importable"),  # the stdlib test package is not in sys.stdlib_module_names
+    ("pytest", "is already importable"),
+    ("igniter_nb", "is already importable"),
+])
+def test_module_names_that_would_hide_other_modules_are_refused(module: str, says: str, tmp_path: Path) -> None:
+    problem = module_name_problem(module, tmp_path)
+    assert problem is not None and says in problem and module in problem
+
+
+def test_a_fresh_module_name_is_fine(tmp_path: Path) -> None:
+    assert module_name_problem("lead_workflow_never_installed", tmp_path) is None
+
+
+@pytest.mark.parametrize("name", ["Billing", "my-app", "über", "../x", "a b", "1app", "class", "", "x" * 101])
+def test_bad_project_names_are_refused(name: str) -> None:
+    problem = project_name_problem(name)
+    assert problem is not None and problem.startswith("NAME:")
+
+
+def test_package_path_follows_init_files(tmp_path: Path) -> None:
+    inner = tmp_path / "shop" / "orders"
+    inner.mkdir(parents=True)
+    assert package_path(inner) is None
+    (inner / "__init__.py").touch()
+    assert package_path(inner) == "orders"
+    (tmp_path / "shop" / "__init__.py").touch()
+    assert package_path(inner) == "shop.orders"

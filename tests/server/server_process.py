@@ -1,0 +1,113 @@
+"""`igniter-nb serve` as a subprocess on a free 127.0.0.1 port, for tests that need a real uvicorn.
+
+    with ServerProcess("tests.server.server_contracts:CONTRACTS", store="sqlite:///x.db") as server:
+        httpx.get(f"{server.url}/v1/health")
+
+``start()`` returns once ``/v1/health`` answers (or raises with the server's log); ``stop()`` sends SIGTERM,
+waits, and kills only if it must. Use the ``serve`` fixture (tests/server/conftest.py) to have every server
+stopped by a finalizer.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.services import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class ServerProcess:
+    """One `igniter-nb serve TARGET` process; ``url`` once started, ``log()`` for what it printed."""
+
+    def __init__(self, target: str, *, store: str = "memory://", workers: int = 1, token: str | None = None,
+                 args: tuple[str, ...] = (), env: dict[str, str] | None = None, startup_timeout: float = 30.0,
+                 port: int | None = None) -> None:
+        self.target = target
+        self.store = store
+        self.workers = workers
+        self.token = token
+        self.args = args
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.startup_timeout = startup_timeout
+        self.returncode: int | None = None
+        self._env = env or {}
+        self._log = tempfile.NamedTemporaryFile(prefix="igniter-serve-", suffix=".log", delete=False)  # noqa: SIM115
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "igniter_nb.cli", "serve", self.target, "--host", "127.0.0.1",
+               "--port", str(self.port), "--store", self.store, "--workers", str(self.workers),
+               "--log-level", "warning", *self.args]
+        if self.token is not None:
+            cmd += ["--token-env", "IGNITER_TEST_TOKEN"]
+        return cmd
+
+    def start(self) -> ServerProcess:
+        """Start the process and wait for ``/v1/health``; on any failure the process is stopped first."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> ServerProcess:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+               **self._env}
+        if self.token is not None:
+            env["IGNITER_TEST_TOKEN"] = self.token
+        # its own process group, so a kill (below) reaches uvicorn's worker processes too
+        self._proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+        headers = {"Authorization": f"Bearer {self.token}".encode()} if self.token else {}
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                self.returncode = self._proc.returncode
+                raise RuntimeError(f"igniter-nb serve exited with {self._proc.returncode} while starting:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/v1/health", headers=headers, timeout=1.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"igniter-nb serve did not answer /v1/health within {self.startup_timeout}s:\n{self.log()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
+        """Send ``sig`` and wait; kill if it does not exit in ``timeout`` seconds. Returns the exit code."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        if proc is not None:
+            self.returncode = proc.returncode
+        return self.returncode
+
+    def log(self) -> str:
+        self._log.flush()
+        return Path(self._log.name).read_text(errors="replace")
+
+    def close(self) -> None:
+        self.stop()
+        self._log.close()
+        Path(self._log.name).unlink(missing_ok=True)
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

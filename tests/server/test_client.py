@@ -1,0 +1,307 @@
+"""``ig.server.Client`` and ``AsyncClient`` against a real `igniter-nb serve` (and in-process over ASGI): every
+call, the server's errors as ``RemoteError``, network failures as ``RemoteConnectionError`` (L-43), URL-encoded
+names (L-01/L-37), and retries only where repeating is safe."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+import igniter_nb as ig
+from igniter_nb.server import AsyncClient, Client, RemoteConnectionError, RemoteError
+from tests.server.conftest import TARGET
+from tests.server.server_contracts import CONTRACTS
+from tests.server.server_process import ServerProcess
+from tests.services import free_port
+
+TOKEN = "client-tøken"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: Any) -> Iterator[ServerProcess]:
+    db = tmp_path_factory.mktemp("client") / "client.db"
+    with ServerProcess(TARGET, store=f"sqlite:///{db}", token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def remote(live: ServerProcess) -> Iterator[Client]:
+    with Client(live.url, token=TOKEN, timeout=10) as client:
+        yield client
+
+
+def test_client_runs_a_workflow_end_to_end(remote: Client) -> None:
+    assert remote.health()["contracts"] == list(CONTRACTS)
+    assert {c["name"] for c in remote.contracts()} == set(CONTRACTS)
+    started = remote.execute("lead", inputs={"request_id": "c-1"})
+    assert started["status"] == "waiting" and started["waiting_for"] == ["crm_received", "billing_received"]
+    remote.deliver_event("lead", event="crm_received", correlation={"request_id": "c-1"}, payload={"name": "Acme"},
+                         idempotency_key="crm-c-1")
+    done = remote.deliver_event("lead", event="billing_received", correlation={"request_id": "c-1"}, payload=9)
+    assert done["status"] == "succeeded" and done["outputs"]["report"] == {"crm": "Acme", "billing": 9}
+    status = remote.status(started["execution_id"])
+    assert status["status"] == "succeeded" and status["diagnostics"]["workflow_status"] == "succeeded"
+    assert [v["version"] for v in remote.history(started["execution_id"])] == [1, 2, 3]
+    page = remote.executions(graph="lead", status="succeeded", limit=10)
+    assert started["execution_id"] in [e["execution_id"] for e in page["executions"]]
+
+
+def test_client_reads_graphs_in_every_format(remote: Client) -> None:
+    assert remote.contract("lead")["name"] == "Lead"
+    assert remote.contract("lead", format="svg").lstrip().startswith("<svg")
+    assert remote.contract("lead", format="mermaid").startswith("graph TD")
+    with pytest.raises(ValueError, match="format"):
+        remote.contract("lead", format="png")
+
+
+def test_client_encodes_names_in_paths_L01_L37(remote: Client) -> None:
+    for name in ("ціна знижка", '<price> & "co"?#'):
+        run = remote.execute(name, inputs={"total": 10})
+        assert run["contract"] == name and run["outputs"] == {"gross": 12.0}
+        assert remote.contract(name)["contract"] == name
+    with pytest.raises(RemoteError) as caught:
+        remote.execute("a/b", inputs={})
+    assert caught.value.status_code == 404
+    with pytest.raises(RemoteError) as unknown_id:
+        remote.status("../../etc/passwd")
+    assert unknown_id.value.status_code == 404
+
+
+def test_remote_errors_carry_status_message_type_and_context(remote: Client, live: ServerProcess) -> None:
+    with pytest.raises(RemoteError) as missing:
+        remote.execute("nope")
+    err = missing.value
+    assert err.status_code == 404 and err.error_type == "UnknownContractError"
+    assert err.server_message.startswith("no contract named 'nope'")
+    assert err.body["contract"] == "nope" and live.url in str(err) and "HTTP 404" in str(err)
+    assert isinstance(err, ig.IgniterError)
+
+    remote.execute("lead", inputs={"request_id": "c-dup"})
+    with pytest.raises(RemoteError) as dup:
+        remote.execute("lead", inputs={"request_id": "c-dup"})
+    assert dup.value.status_code == 409 and dup.value.error_type == "DuplicateWorkflowError"
+    assert dup.value.graph == "Lead"
+
+    with pytest.raises(RemoteError) as bad:
+        remote.execute("price", inputs={"total": "x"})
+    assert bad.value.status_code == 422 and bad.value.node == "total"
+
+    with pytest.raises(RemoteError) as wrong_token, Client(live.url, token="nope") as intruder:
+        intruder.health()
+    assert wrong_token.value.status_code == 401
+
+
+def test_client_validates_its_arguments() -> None:
+    for url in ("localhost:8000", "ftp://x", "", None):
+        with pytest.raises(ValueError, match="base_url"):
+            Client(url)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="retries"):
+        Client("http://127.0.0.1:1", retries=-1)
+    with Client("http://127.0.0.1:1/") as client:
+        assert client.base_url == "http://127.0.0.1:1"
+        with pytest.raises(ValueError, match="contract name"):
+            client.execute("")
+
+
+# ----------------------------------------------------------------------------------------------- AsyncClient
+
+
+def test_async_client_in_process_over_asgi(store: Any) -> None:
+    app = ig.server.create_app(CONTRACTS, store=store)
+
+    async def scenario() -> None:
+        async with AsyncClient("http://igniter.test", transport=httpx.ASGITransport(app=app)) as client:
+            assert (await client.health())["status"] == "ok"
+            started = await client.execute("lead", inputs={"request_id": "a-1"})
+            updated = await client.deliver_event("lead", event="crm_received", correlation={"request_id": "a-1"},
+                                                 payload={"name": "Async"})
+            assert updated["outputs"] == {"crm_name": "Async"}
+            assert (await client.status(started["execution_id"]))["version"] == 2
+            assert len(await client.history(started["execution_id"])) == 2
+            assert (await client.executions())["total"] == 1
+            assert (await client.contracts())[0]["name"] == "price"
+            assert (await client.contract("lead", format="mermaid")).startswith("graph TD")
+            with pytest.raises(RemoteError) as caught:
+                await client.deliver_event("lead", event="crm_received", correlation={"request_id": "a-1"},
+                                           payload={"name": "Again"})
+            assert caught.value.status_code == 409 and caught.value.error_type == "DuplicateSignalError"
+
+    anyio.run(scenario)
+
+
+def test_async_client_against_uvicorn_with_concurrent_calls(live: ServerProcess) -> None:
+    async def scenario() -> list[str]:
+        async with AsyncClient(live.url, token=TOKEN, timeout=10) as client:
+            results: list[str] = []
+
+            async def one(i: int) -> None:
+                run = await client.execute("price", inputs={"total": i})
+                results.append(run["status"])
+
+            async with anyio.create_task_group() as group:
+                for i in range(8):
+                    group.start_soon(one, i)
+            return results
+
+    assert anyio.run(scenario) == ["succeeded"] * 8
+
+
+# ----------------------------------------------------------------------------------------------- network failures
+
+
+def test_refused_connection_is_remote_connection_error_naming_the_url() -> None:
+    port = free_port()  # nothing listens there
+    with Client(f"http://127.0.0.1:{port}", timeout=2) as client, pytest.raises(RemoteConnectionError) as caught:
+        client.health()
+    assert caught.value.url == f"http://127.0.0.1:{port}/v1/health" and not caught.value.timeout
+    assert f"127.0.0.1:{port}" in str(caught.value)
+
+    async def asynchronous() -> None:
+        async with AsyncClient(f"http://127.0.0.1:{port}", timeout=2) as client:
+            await client.execute("price", inputs={"total": 1})
+
+    with pytest.raises(RemoteConnectionError, match="cannot reach"):
+        anyio.run(asynchronous)
+
+
+def test_read_timeout_is_remote_connection_error_L43() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]  # accepts (the kernel does) but never answers
+        with Client(f"http://127.0.0.1:{port}", timeout=0.3) as client, pytest.raises(RemoteConnectionError) as caught:
+            client.status("some-id")
+    assert caught.value.timeout is True and "ReadTimeout" in str(caught.value)
+    assert caught.value.url.endswith("/v1/executions/some-id")
+
+
+class _Stub(http.server.BaseHTTPRequestHandler):
+    """Answers every request with the class's ``status`` and ``body``; counts requests."""
+
+    status = 200
+    body = b'{"status": "ok"}'
+    content_type = "application/json"
+    seen: list[str] = []
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        self.rfile.read(length)
+        type(self).seen.append(f"{self.command} {self.path}")
+        self.send_response(self.status)
+        self.send_header("Content-Type", self.content_type)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _stub(port: int, handler: type[_Stub], delay: float = 0.0) -> tuple[threading.Thread, list[Any]]:
+    servers: list[Any] = []
+
+    def run() -> None:
+        time.sleep(delay)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        servers.append(server)
+        server.serve_forever(poll_interval=0.05)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, servers
+
+
+def _stop(thread: threading.Thread, servers: list[Any]) -> None:
+    deadline = time.monotonic() + 5
+    while not servers and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+    thread.join(5)
+
+
+def test_non_json_error_pages_become_remote_errors() -> None:
+    class Gateway(_Stub):
+        status = 502
+        body = b"<html>bad gateway</html>"
+        content_type = "text/html"
+        seen: list[str] = []
+
+    port = free_port()
+    thread, servers = _stub(port, Gateway)
+    try:
+        with Client(f"http://127.0.0.1:{port}", timeout=5, retries=2) as client:
+            deadline = time.monotonic() + 5
+            while not servers and time.monotonic() < deadline:
+                time.sleep(0.02)
+            with pytest.raises(RemoteError) as caught:
+                client.health()
+        assert caught.value.status_code == 502 and caught.value.body == "<html>bad gateway</html>"
+        assert caught.value.server_message == "<html>bad gateway</html>"
+        assert Gateway.seen == ["GET /v1/health"]  # an HTTP error answer is never retried
+    finally:
+        _stop(thread, servers)
+
+
+@pytest.mark.parametrize(("call", "retried"), [
+    ("health", True),
+    ("status", True),
+    ("deliver_with_key", True),
+    ("deliver_without_key", False),
+    ("execute", False),
+])
+def test_only_repeatable_calls_are_retried_on_connection_errors(call: str, retried: bool) -> None:
+    class Late(_Stub):
+        body = b'{"status": "ok", "contracts": []}'
+        seen: list[str] = []
+
+    port = free_port()
+    servers: list[Any] = []
+    thread = None
+    try:
+        with Client(f"http://127.0.0.1:{port}", timeout=5, retries=4) as client:
+            calls = {
+                "health": lambda: client.health(),
+                "status": lambda: client.status("x"),
+                "deliver_with_key": lambda: client.deliver_event("lead", event="e", correlation={"k": 1},
+                                                                 idempotency_key="k-1"),
+                "deliver_without_key": lambda: client.deliver_event("lead", event="e", correlation={"k": 1}),
+                "execute": lambda: client.execute("price", inputs={"total": 1}),
+            }
+            # The server comes up just after the first attempt is refused; httpx retries after 0, 0.5, 1 and 2 s.
+            thread, servers = _stub(port, Late, delay=0.3)
+            if retried:
+                assert calls[call]()["status"] == "ok"
+                assert len(Late.seen) == 1
+            else:
+                with pytest.raises(RemoteConnectionError):
+                    calls[call]()
+                assert Late.seen == []
+    finally:
+        if thread is not None:
+            _stop(thread, servers)
+
+
+def test_client_record_is_the_latest_stored_version(remote: Client) -> None:
+    run = remote.execute("lead", {"request_id": "record-1"})
+    remote.deliver_event("lead", event="crm_received", correlation={"request_id": "record-1"},
+                         payload={"name": "Acme"})
+    record = remote.record(run["execution_id"])
+    versions = remote.history(run["execution_id"])
+    assert record["version"] == versions[-1]["version"] == 2 and record["snapshot"] == versions[-1]["snapshot"]
+    assert record["graph"] == "Lead" and record["status"] == "waiting"
+    assert record["correlation"] == {"request_id": "record-1"}
+    with pytest.raises(RemoteError) as caught:
+        remote.record("no-such-execution")
+    assert caught.value.status_code == 404

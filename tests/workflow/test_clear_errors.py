@@ -1,0 +1,51 @@
+"""Workflow calls given the wrong kind of argument answer with an ``IgniterError`` naming it (issue 11 point 17):
+a ``now=`` that is not an aware datetime, a correlation value of another type than the stored one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+import igniter_nb as ig
+from tests.workflow.wf_contracts import TimedWorkflow
+
+CORR = {"case_id": "c-1"}
+
+
+@pytest.mark.parametrize("now", ["2030-01-01T12:00:00Z", 1893499200, dt.date(2030, 1, 1), dt.datetime(2030, 1, 1)])
+def test_now_must_be_an_aware_datetime_everywhere(now: Any, memory_store: Any) -> None:
+    TimedWorkflow.start(CORR, store=memory_store)
+    calls = [
+        lambda: TimedWorkflow.start({"case_id": "c-2"}, store=memory_store, now=now),
+        lambda: TimedWorkflow.deliver_event("customer_replied", correlation=CORR, payload={}, store=memory_store, now=now),
+        lambda: TimedWorkflow.deliver_event("not_awaited", correlation=CORR, payload={}, store=memory_store, now=now),
+        lambda: TimedWorkflow.cancel(correlation=CORR, store=memory_store, now=now),
+        lambda: TimedWorkflow.expire_due(memory_store, now=now),
+        lambda: TimedWorkflow.retry_workflow(correlation=CORR, store=memory_store, now=now),
+        lambda: TimedWorkflow.migrate(memory_store, now=now),
+    ]
+    for call in calls:
+        with pytest.raises(ig.WorkflowArgumentError, match=r"now= must be (a )?timezone-aware") as info:
+            call()
+        assert isinstance(info.value, ig.IgniterError) and info.value.context["argument"] == "now"
+    assert len(memory_store.list()) == 1 and memory_store.record(memory_store.list()[0].execution_id).version == 1
+
+
+def test_a_correlation_value_of_another_type_is_named_in_the_hint(memory_store: Any) -> None:
+    @ig.contract
+    def Numbered(c):
+        c.correlate_by("order", "shop")
+        c.input("order")
+        c.input("shop", type=str)
+        c.await_event("paid", event="paid")
+        c.output("paid")
+
+    Numbered.start(order=42, shop="s-1", store=memory_store)
+    with pytest.raises(ig.WorkflowNotFoundError, match=r"differs in order: the value type \(float 42\.0 given, int 42 "
+                                                      r"stored\)") as info:
+        Numbered.deliver_event("paid", correlation={"order": 42.0, "shop": "s-1"}, store=memory_store)
+    assert info.value.context["nearest"][0]["differs_in"] == ["order"]
+    with pytest.raises(ig.WorkflowNotFoundError, match=r"differs in order\)"):
+        Numbered.deliver_event("paid", correlation={"order": 43, "shop": "s-1"}, store=memory_store)
