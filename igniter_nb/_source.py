@@ -17,22 +17,20 @@ def user_location(depth: int = 1) -> str | None:
     while frame is not None:
         code = frame.f_code
         if not code.co_filename.startswith(_SKIP_PREFIXES):
-            # A declaration in a loop asks again for the same place: remember the text per instruction.
-            key = (id(code), frame.f_lasti)
-            found = _locations.get(key)
-            if found is not None and found[0] is code:
-                return found[1]
+            # A declaration in a loop asks again for the same place as the one before: remember the last one.
+            # (One entry: distinct places, the usual long define, would only evict a table, at a cost per call.)
+            lasti = frame.f_lasti
+            last = _last[0]
+            if last[0] is code and last[1] == lasti:
+                return last[2]
             location = f"{code.co_filename}:{line_of(frame)}"
-            if len(_locations) >= _LOCATIONS_LIMIT:
-                del _locations[next(iter(_locations))]
-            _locations[key] = (code, location)
+            _last[0] = (code, lasti, location)
             return location
         frame = frame.f_back  # type: ignore[assignment]
     return None
 
 
-_locations: dict[tuple[int, int], tuple[CodeType, str]] = {}  # (id(code), instruction) -> (code, "file:line")
-_LOCATIONS_LIMIT = 4096
+_last: list[tuple[CodeType | None, int, str]] = [(None, -1, "")]  # (code, instruction, "file:line") asked last
 
 
 # ``frame.f_lineno`` scans the code's line table from the start up to the current instruction: in a long
