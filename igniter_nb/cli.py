@@ -1,7 +1,7 @@
 """The ``igniter-nb`` command. Each subcommand registers itself with ``add_<name>_command(commands)`` and
 imports what it needs only when it runs, so ``igniter-nb --help`` and ``--version`` work on a plain install.
 
-    igniter-nb serve myapp.contracts:CONTRACTS --store sqlite:///igniter.db --workers 2 --token-env IGNITER_TOKEN
+    igniter-nb serve myapp.contracts:CONTRACTS --store sqlite:///igniter.db --workers 2   # token: $IGNITER_SERVER_TOKEN
     igniter-nb new contract LeadWorkflow --inputs request_id --correlate-by request_id --awaits crm_received
 """
 
@@ -25,8 +25,10 @@ def add_serve_command(commands: Any) -> None:
         "serve",
         help="serve contracts over HTTP (uvicorn)",
         description="Serve contracts over HTTP: the API of docs/server.md under uvicorn.",
-        epilog="Example: igniter-nb serve myapp.contracts:CONTRACTS --store sqlite:///igniter.db --workers 2 "
-               "--token-env IGNITER_TOKEN",
+        epilog="Example: igniter-nb serve myapp.contracts:CONTRACTS --store sqlite:///igniter.db --workers 2. "
+               "A setting not given as a flag comes from its IGNITER_* environment variable (IGNITER_STORE_URL, "
+               "IGNITER_SERVER_TOKEN, IGNITER_LOG_LEVEL, IGNITER_MAX_BODY_BYTES, IGNITER_PUBLIC_URL, "
+               "IGNITER_CORS_ORIGINS: docs/integrations.md, Configuration), else its default.",
     )
     parser.add_argument("target", metavar="MODULE:CONTRACTS",
                         help="a dict {name: ContractClass}, a list of contract classes or one class, by import path")
@@ -36,15 +38,19 @@ def add_serve_command(commands: Any) -> None:
                         help="store URL shared by all workers (default: $IGNITER_STORE_URL, else memory://)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default: 1; >1 needs a shared store)")
     parser.add_argument("--token-env", metavar="VAR", default=None,
-                        help="require 'Authorization: Bearer <token>', the token read from environment variable VAR")
-    parser.add_argument("--max-body-bytes", type=int, default=1_000_000,
-                        help="larger request bodies get 413 (default: 1000000)")
+                        help="require 'Authorization: Bearer <token>', the token read from environment variable VAR "
+                             "(default: $IGNITER_SERVER_TOKEN when set, else no token)")
+    parser.add_argument("--max-body-bytes", type=int, default=None,
+                        help="larger request bodies get 413 (default: $IGNITER_MAX_BODY_BYTES, else 1000000)")
     parser.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
-                        help="allow browser calls from ORIGIN (repeatable; CORS is off by default)")
+                        help="allow browser calls from ORIGIN (repeatable; default: $IGNITER_CORS_ORIGINS, "
+                             "comma-separated, else CORS is off)")
     parser.add_argument("--public-url", metavar="URL", default=None,
                         help="this server's base URL as other servers reach it; remote nodes then ask to be called "
-                             "back there when their remote execution finishes (default: no callbacks)")
-    parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+                             "back there when their remote execution finishes (default: $IGNITER_PUBLIC_URL, else "
+                             "no callbacks)")
+    parser.add_argument("--log-level", default=None, choices=["critical", "error", "warning", "info", "debug"],
+                        help="uvicorn's and igniter_nb's log level (default: $IGNITER_LOG_LEVEL, else info)")
     parser.set_defaults(run=_serve)
 
 

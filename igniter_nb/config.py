@@ -11,7 +11,9 @@ import threading
 import warnings
 from typing import Any
 
-ENV_VAR = "IGNITER_STORE_URL"
+from igniter_nb import settings
+
+ENV_VAR = settings.STORE_URL
 """The environment variable that names the default store's URL when ``configure`` was not called."""
 
 _lock = threading.Lock()
@@ -37,13 +39,19 @@ def configure(store: Any = None) -> Any:
 
 def default_store() -> Any:
     """The configured store; else one built from ``IGNITER_STORE_URL`` (once); else a process-wide MemoryStore
-    (saving into it warns once: see :func:`warn_if_implicit`)."""
+    (saving into it warns once: see :func:`warn_if_implicit`).
+
+    A value of ``IGNITER_STORE_URL`` that names no store raises :class:`~igniter_nb.errors.SettingsError` naming
+    the variable (its password hidden). The first call also applies ``IGNITER_LOG_LEVEL`` (see
+    :mod:`igniter_nb.settings`).
+    """
     global _default, _implicit
     with _lock:
         if _default is None:
-            url = os.environ.get(ENV_VAR, "").strip()
+            settings.apply_log_level()
+            url = settings.store_url()
             if url:
-                _default = _build(url)
+                _default = _from_environment(url)
             else:
                 from igniter_nb.stores.memory import MemoryStore
 
@@ -83,6 +91,18 @@ def _user_stacklevel() -> int:
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level
+
+
+def _from_environment(url: str) -> Any:
+    from igniter_nb.errors import IgniterError, SettingsError
+
+    try:
+        return _build(url)
+    except Exception as exc:  # building a store checks its URL and connects to nothing: any error is the URL's
+        shown = settings.redact_url(url)
+        reason = str(exc) if isinstance(exc, IgniterError) else f"{type(exc).__name__}: {exc}"
+        # not chained: the cause's message holds the URL with its password
+        raise SettingsError(f"{ENV_VAR}={shown!r}: {settings.redact_url(url, reason)}", variable=ENV_VAR) from None
 
 
 def _build(url: str) -> Any:

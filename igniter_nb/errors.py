@@ -278,3 +278,11 @@ class WorkflowArgumentError(WorkflowError, ValueError):
 
 
 __all__ += ["GraphChangedError", "IdempotencyConflictError", "WorkflowArgumentError"]
+
+
+class SettingsError(IgniterError, ValueError):
+    """An ``IGNITER_*`` environment variable has a value igniter_nb cannot use; the message names the variable
+    (``err.context["variable"]``) and its value, except a token's (see ``igniter_nb.settings``)."""
+
+
+__all__ += ["SettingsError"]

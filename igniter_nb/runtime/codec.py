@@ -22,7 +22,6 @@ import dataclasses
 import datetime as dt
 import enum
 import math
-import re
 import sys
 import uuid
 from collections.abc import Callable
@@ -40,7 +39,12 @@ JSONValue = Any  # None | bool | int | float | str | list[JSONValue] | dict[str,
 # RecursionError. A caller that is itself deep in the stack can still run out first: encode/decode turn that
 # RecursionError into SnapshotEncodingError too.
 MAX_DEPTH = 200
-_CLASS_REF = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def _is_class_ref(ref: str) -> bool:
+    """``module:QualName`` made of Python identifiers (any the language accepts, ``Überweisung`` included)."""
+    module_name, colon, qualname = ref.partition(":")
+    return bool(colon) and all(part.isidentifier() for part in (*module_name.split("."), *qualname.split(".")))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -219,7 +223,7 @@ class _Encoder:
         if ref is not None:
             return ref
         ref = f"{kind.__module__}:{kind.__qualname__}"
-        if "<locals>" in kind.__qualname__ or not _CLASS_REF.match(ref):
+        if "<locals>" in kind.__qualname__ or not _is_class_ref(ref):
             raise self.fail(value, path, "its class is defined inside a function, so it could not be found again on restore")
         try:
             found = _resolve_attr(sys.modules[kind.__module__], kind.__qualname__)
@@ -451,7 +455,7 @@ def _zone(data: dict[str, Any], parsed: dt.tzinfo | None) -> dt.tzinfo | None:
 
 def _decode_class(data: dict[str, Any], what: str, check: Callable[[Any], bool]) -> Any:
     ref = data["class"]
-    if not isinstance(ref, str) or not _CLASS_REF.match(ref):
+    if not isinstance(ref, str) or not _is_class_ref(ref):
         raise ValueError(f"class reference {ref!r} is not 'module:QualName'")
     module_name, qualname = ref.split(":", 1)
     module = sys.modules.get(module_name)

@@ -25,6 +25,7 @@ from igniter_nb.events.event import Event
 from igniter_nb.runtime import codec
 from igniter_nb.runtime.collection import CollectionResult
 from igniter_nb.runtime.deferred import DeferredResult
+from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.graph_change import GraphChanges, removed_awaits, stored_awaits
 from igniter_nb.runtime.result import Result
 from igniter_nb.runtime.shipping import ShippedResult
@@ -188,7 +189,14 @@ def snapshot_execution(execution: Execution, *, copy: bool = True) -> dict[str, 
     }
     # A private copy shares nothing with the caches above (marshal copies plain data at C speed; nothing is
     # persisted or read from outside).
-    return marshal.loads(marshal.dumps(snapshot)) if copy else snapshot
+    if not copy:
+        return snapshot
+    try:
+        return marshal.loads(marshal.dumps(snapshot))  # type: ignore[no-any-return]
+    except ValueError:  # "too deeply nested": hundreds of nested child contracts
+        raise SnapshotEncodingError(
+            "the snapshot is nested too deeply to copy or store (hundreds of child contracts inside each other; "
+            "about 400 levels are supported)", graph=graph.name, execution_id=execution.execution_id) from None
 
 
 def _bound_in_states(execution: Execution) -> list[str]:
@@ -247,7 +255,12 @@ def _encoded_events(execution: Execution) -> list[dict[str, Any]]:
 
 
 def snapshot_child(child: Any) -> dict[str, Any]:
-    return snapshot_execution(child.execution, copy=False)  # part of the parent's snapshot
+    # part of the parent's snapshot; a deeply nested child continues on a fresh stack (runtime/depth.py)
+    return descend(_shared_snapshot, child.execution)
+
+
+def _shared_snapshot(execution: Execution) -> dict[str, Any]:
+    return snapshot_execution(execution, copy=False)
 
 
 # ---------------------------------------------------------------------------- restore
@@ -336,7 +349,11 @@ def _restore(cls: Any, graph: Any, snapshot: Mapping[str, Any], store: Any, exec
     cursor.at = "runner"
     runner = dict(_mapping(snapshot, "runner"))
     if runner.get("runner") == "executor" and executor is None:
-        runner["runner"] = "inline"
+        # an executor cannot be stored: the class's own (``c.run_with("executor", executor=...)``) is attached again,
+        # so a workflow a server or an RQ worker restores keeps fanning out; one the caller passed is not known here
+        executor = graph.run_options.get("executor")
+        if executor is None:
+            runner["runner"] = "inline"
     cursor.at = "inputs"
     inputs = codec.decode_shared(_mapping(snapshot, "inputs"))
     known = _input_names(graph)
@@ -575,10 +592,15 @@ def _known(values: Any, nodes: Mapping[str, Any], dropped: list[str]) -> dict[st
     return kept
 
 
+def _restore_owned(cls: Any, data: Mapping[str, Any]) -> Any:
+    return restore_contract(cls, data, owned=True)
+
+
 def restore_nested(cls: Any, data: Mapping[str, Any]) -> Any:
     """Restore a child contract inside an outer restore (shares the outer child registry)."""
     outer = _restoring.get()
-    contract = restore_contract(cls, data, owned=True)  # part of the outer snapshot, already owned
+    # part of the outer snapshot, already owned; a deeply nested child continues on a fresh stack
+    contract = descend(_restore_owned, cls, data)
     if outer is not None:
         outer[contract.execution_id] = contract
     return contract

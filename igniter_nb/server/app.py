@@ -17,7 +17,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -26,6 +25,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException
 
+from igniter_nb import settings
 from igniter_nb.server.callbacks import RETRIES, CallbackReports
 from igniter_nb.server.limits import BodySizeLimit
 from igniter_nb.server.models import (
@@ -119,8 +119,7 @@ def _check_idle(seconds: float) -> float:
 def check_public_url(public_url: str | None) -> str | None:
     if public_url is None:
         return None
-    parts = urlsplit(public_url) if isinstance(public_url, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+    if not settings.is_base_url(public_url):
         raise ValueError(f"public_url must be this server's http:// or https:// base URL, got {public_url!r:.200}")
     return public_url.rstrip("/")
 
@@ -134,8 +133,11 @@ def create_router(contracts: Any, *, store: Any = None, token: str | None = None
     ``IGNITER_STORE_URL``) — the same store the rest of the process uses. ``token``: when given, every route
     requires ``Authorization: Bearer <token>``. ``public_url``, ``callback_retries``, ``stream_idle_seconds``: see
     :func:`create_app`. The body-size limit is a middleware (:class:`~igniter_nb.server.limits.BodySizeLimit`):
-    ``create_app`` adds it; add it to your own app too.
+    ``create_app`` adds it; add it to your own app too. ``token=None`` and ``public_url=None`` read
+    ``IGNITER_SERVER_TOKEN`` and ``IGNITER_PUBLIC_URL`` (docs/integrations.md, "Configuration").
     """
+    settings.apply_log_level()
+    token, public_url = settings.server_token(token), settings.public_url(public_url)
     service = ContractService(ServedContracts(contracts), _resolve_store(store)[0],
                               public_url=check_public_url(public_url))
     return _router(service, token, CallbackReports(service.store, callback_retries), _check_idle(stream_idle_seconds))
@@ -298,7 +300,7 @@ def create_app(
     *,
     store: Any = None,
     token: str | None = None,
-    max_body_bytes: int = 1_000_000,
+    max_body_bytes: int | None = None,
     cors_origins: Sequence[str] | None = None,
     public_url: str | None = None,
     callback_retries: int = RETRIES,
@@ -312,7 +314,14 @@ def create_app(
     nodes of the executions it runs ask the remote server to call back here when they finish.
     ``callback_retries``: retries of a callback this server sends (after the first attempt, with back-off).
     ``stream_idle_seconds``: a live stream with no new version for this long is closed (clients reconnect).
+
+    Left at None, ``token``, ``max_body_bytes`` (1,000,000), ``cors_origins`` and ``public_url`` come from
+    ``IGNITER_SERVER_TOKEN``, ``IGNITER_MAX_BODY_BYTES``, ``IGNITER_CORS_ORIGINS`` and ``IGNITER_PUBLIC_URL``
+    when set (docs/integrations.md, "Configuration"); ``IGNITER_LOG_LEVEL`` sets the ``igniter_nb`` logger's level.
     """
+    settings.apply_log_level()
+    token, public_url = settings.server_token(token), settings.public_url(public_url)
+    max_body_bytes, cors_origins = settings.max_body_bytes(max_body_bytes), settings.cors_origins(cors_origins)
     resolved, owned = _resolve_store(store)
     service = ContractService(ServedContracts(contracts), resolved, public_url=check_public_url(public_url))
     reports = CallbackReports(resolved, callback_retries)

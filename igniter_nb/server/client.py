@@ -1,7 +1,7 @@
 """``Client`` and ``AsyncClient``: call an igniter_nb server over HTTP (httpx), with the server's errors as
 ``RemoteError`` and network failures as ``RemoteConnectionError``.
 
-    with ig.server.Client("http://127.0.0.1:8000", token=os.environ["IGNITER_TOKEN"]) as client:
+    with ig.server.Client("http://127.0.0.1:8000", token=os.environ["IGNITER_SERVER_TOKEN"]) as client:
         run = client.execute("lead", inputs={"request_id": "r-1"})
         client.deliver_event("lead", event="crm_received", correlation={"request_id": "r-1"},
                              payload={...}, idempotency_key="crm-r-1")

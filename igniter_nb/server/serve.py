@@ -78,33 +78,49 @@ def _in_one_process(url: str) -> bool:
 
 
 def serve(target: str, *, host: str, port: int, store: str | None, workers: int, token_env: str | None,
-          max_body_bytes: int, cors_origins: Sequence[str] | None, log_level: str,
+          max_body_bytes: int | None = None, cors_origins: Sequence[str] | None = None, log_level: str | None = None,
           public_url: str | None = None) -> int:
-    """Check everything that can be checked here, then run uvicorn until SIGINT/SIGTERM; returns the exit code."""
-    from igniter_nb.config import ENV_VAR
+    """Check everything that can be checked here, then run uvicorn until SIGINT/SIGTERM; returns the exit code.
+
+    ``store``, ``token_env``, ``max_body_bytes``, ``cors_origins``, ``log_level`` and ``public_url`` left at None
+    come from the ``IGNITER_*`` variables (:mod:`igniter_nb.settings`), else the defaults: a flag wins over the
+    environment, the environment over the default.
+    """
+    from igniter_nb import settings
+    from igniter_nb.errors import SettingsError
 
     if workers < 1:
         raise ServeError(f"--workers must be at least 1, got {workers}")
     if not 0 <= port <= 65535:
         raise ServeError(f"--port must be 0-65535, got {port}")
-    if max_body_bytes < 0:
+    if max_body_bytes is not None and max_body_bytes < 0:
         raise ServeError(f"--max-body-bytes must be >= 0, got {max_body_bytes}")
+    try:  # the environment's settings, checked once here rather than in every worker
+        max_body_bytes = settings.max_body_bytes(max_body_bytes)
+        cors_origins = settings.cors_origins(cors_origins)
+        log_level = log_level or settings.log_level_name() or "info"
+        public_from = "--public-url" if public_url is not None else settings.PUBLIC_URL
+        public_url = settings.public_url(public_url)
+        if token_env is None and settings.server_token() is not None:
+            token_env = settings.SERVER_TOKEN
+    except SettingsError as exc:
+        raise ServeError(str(exc)) from None
     if os.getcwd() not in sys.path:  # `igniter-nb serve myapp:CONTRACTS` finds myapp in the current directory
         sys.path.insert(0, os.getcwd())
     load_contracts(target)  # fail here, once, with a clear message — not in every worker
-    url = store or os.environ.get(ENV_VAR, "").strip() or "memory://"
+    url = store or settings.store_url() or "memory://"
     if workers > 1 and _in_one_process(url):
         raise ServeError(f"--workers {workers} with store {url!r}: an in-memory store lives inside one process, so "
                          "each worker would keep its own workflows and events would miss them. Give a shared store: "
                          "--store sqlite:///igniter.db, postgresql+psycopg://... or redis://...")
-    _check_store(url)
+    _check_store(url, "--store" if store else settings.STORE_URL)
     if public_url is not None:
         from igniter_nb.server.app import check_public_url
 
         try:
             check_public_url(public_url)
         except ValueError as exc:
-            raise ServeError(f"--public-url: {exc}") from None
+            raise ServeError(f"{public_from}: {exc}") from None
     if token_env is not None and not os.environ.get(token_env):
         raise ServeError(f"--token-env {token_env}: the environment variable {token_env} is not set or is empty")
 
@@ -115,8 +131,22 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
 
     with _sigterm_ends_cleanly():
         uvicorn.run("igniter_nb.server.serve:app_from_environment", factory=True, host=host, port=port,
-                    workers=workers, log_level=log_level, timeout_graceful_shutdown=10)
+                    workers=workers, log_level=log_level, log_config=_log_config(log_level),
+                    timeout_graceful_shutdown=10)
     return 0
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """Uvicorn's logging configuration plus the ``igniter_nb`` logger at ``level`` on uvicorn's stderr handler
+    (not propagated, as uvicorn's own loggers, so a root handler set up by the contracts' module does not print
+    each record twice). Uvicorn applies it in every worker process."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["igniter_nb"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config
 
 
 class _Stopped(Exception):
@@ -143,14 +173,15 @@ def _sigterm_ends_cleanly() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _check_store(url: str) -> None:
+def _check_store(url: str, source: str) -> None:
     from igniter_nb.errors import IgniterError
+    from igniter_nb.settings import redact_url
     from igniter_nb.stores.url import from_url
 
     try:
         from_url(url).close()
     except (IgniterError, ImportError, ValueError) as exc:
-        raise ServeError(f"--store {url!r}: {exc}") from exc
+        raise ServeError(f"{source} {redact_url(url)!r}: {redact_url(url, str(exc))}") from None
 
 
 __all__ = ["ServeError", "app_from_environment", "load_contracts", "serve"]

@@ -30,6 +30,7 @@ NAMESPACES = [
     "igniter_nb.integrations.rq",
     "igniter_nb.integrations.webhooks",
     "igniter_nb.config",
+    "igniter_nb.settings",
 ]
 
 

@@ -144,7 +144,7 @@ def _typed_contract(answer_model: Any, consumer_type: Any) -> type[ig.Contract]:
 @pytest.mark.parametrize("consumer_type", ["integer", "hash", dict, Unrelated, SignedVerdict])
 def test_a_response_model_that_cannot_feed_a_typed_input_fails_at_compile_time(consumer_type):
     with pytest.raises(ig.ValidationError) as caught:
-        _typed_contract(Verdict, consumer_type).graph
+        _typed_contract(Verdict, consumer_type).compiled_graph()
     message = str(caught.value)
     assert "Type mismatch for executor input 'answer'" in message
     assert "dependency 'answer' is Verdict" in message
@@ -168,4 +168,4 @@ def test_a_typed_value_cannot_feed_a_model_typed_input():
         c.output("judged")
 
     with pytest.raises(ig.ValidationError, match="dependency 'question' is str, expected Verdict"):
-        type("Backwards", (ig.Contract,), {"define": define, "__module__": __name__}).graph
+        type("Backwards", (ig.Contract,), {"define": define, "__module__": __name__}).compiled_graph()

@@ -244,6 +244,20 @@ def test_local_dataclass_is_refused_at_encode_time() -> None:
         encode({"v": Local(1)}, node="n")
 
 
+@dataclasses.dataclass(frozen=True)
+class Überweisung:  # a class name beyond ASCII, as %%contract and Python accept
+    betrag: int
+
+
+def test_a_class_named_beyond_ascii_roundtrips() -> None:
+    data = json.loads(json.dumps(encode({"v": Überweisung(5)}, node="n")))
+    assert data["v"]["class"] == f"{__name__}:Überweisung"
+    assert decode(data) == {"v": Überweisung(5)}
+    for ref in ["modul:Klasse.", ":Überweisung", "a..b:C", "a:1C", "a:C-D"]:
+        with pytest.raises(SnapshotEncodingError, match="not 'module:QualName'"):
+            decode({"__ig__": "dataclass", "class": ref, "fields": {}})
+
+
 def test_decode_refuses_classes_that_are_not_data() -> None:
     for ref in ["os:system", "subprocess:Popen", "builtins:eval", f"{__name__}:roundtrip"]:
         with pytest.raises(SnapshotEncodingError, match=r"refusing|is not"):

@@ -3,9 +3,12 @@ Python's recursion limit, however many compositions, branches and collections de
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from typing import Any
+
+import pytest
 
 import igniter_nb as ig
 
@@ -109,3 +112,21 @@ def test_400_levels_resolve_resume_and_report_on_any_thread():
     worker.start()
     worker.join(timeout=60)
     assert outcome == {"status": "pending", "after": ("succeeded", 1, 0)}
+
+
+def test_300_levels_snapshot_to_json_restore_and_resume():
+    cls = chain(300, "defer")
+    k = cls(x=4)
+    assert k.status == "pending"
+    restored = cls.restore(json.loads(json.dumps(k.snapshot())))
+    assert restored.status == "pending"
+    restored.resume_by_token("deep-4", value=9)
+    assert (restored.status, restored.result.y) == ("succeeded", 9)
+
+
+def test_a_snapshot_nested_beyond_what_can_be_copied_is_a_clear_error():
+    k = chain(1000, "defer")(x=5)
+    assert k.status == "pending"
+    with pytest.raises(ig.SnapshotEncodingError, match="nested too deeply") as caught:
+        k.snapshot()
+    assert caught.value.context["execution_id"] == k.execution_id

@@ -172,6 +172,27 @@ def test_executor_from_run_with(process_pool):
     assert p.execution.runner.to_dict()["executor"] == "ProcessPoolExecutor"
 
 
+def test_a_restored_execution_ships_again_to_the_executor_its_class_names():
+    """A workflow restored from its snapshot (as a server or an RQ worker does for deliver_event) fans out on the
+    executor its class names with run_with; an executor the caller passed is not stored, so without one it runs
+    inline."""
+    with ThreadPoolExecutor(2) as pool:
+        @ig.contract
+        def Declared(c):
+            c.run_with("executor", executor=pool)
+            c.input("numbers")
+            c.collection("squares", source="numbers", each=fc.Square, key="n", map_inputs=lambda item: {"n": item})
+            c.output("squares")
+
+        restored = Declared.restore(Declared(numbers=[3]).snapshot())
+        assert isinstance(restored.execution.runner, ExecutorRunner) and restored.execution.runner.executor is pool
+        restored.update_inputs(numbers=[4])
+        assert isinstance(restored.result.squares[4].result, ShippedResult)
+
+        passed = fc.Squares(numbers=[2], runner="executor", executor=pool)
+        assert type(fc.Squares.restore(passed.snapshot()).execution.runner).__name__ == "InlineRunner"
+
+
 def test_pending_item_on_an_executor_runs_again_here_and_resumes(process_pool):
     p = fan(fc.Deferring, key="n")(items=[{"n": 2}, {"n": 3}], runner="executor", executor=process_pool)
     assert p.status == "pending"

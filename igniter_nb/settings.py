@@ -1,0 +1,198 @@
+"""The environment variables igniter_nb reads, in one place: what each means is in docs/integrations.md,
+"Configuration" (one table, listing :data:`VARIABLES`).
+
+Nothing here runs at import: each reader looks at its variable when a feature first needs it (the default
+store, ``create_app``, ``igniter-nb serve``) and checks it then, so a bad value fails where it is used, with a
+:class:`~igniter_nb.errors.SettingsError` naming the variable (and its value, except the token's). An argument
+given in code or a command-line flag always wins over the variable; the variable wins over the default.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Sequence
+from urllib.parse import SplitResult, urlsplit
+
+from igniter_nb.errors import SettingsError
+
+STORE_URL = "IGNITER_STORE_URL"
+"""The default store's URL (:func:`store_url`)."""
+SERVER_TOKEN = "IGNITER_SERVER_TOKEN"
+"""The server's bearer token (:func:`server_token`)."""
+LOG_LEVEL = "IGNITER_LOG_LEVEL"
+"""The ``igniter_nb`` logger's level (:func:`log_level_name`)."""
+MAX_BODY_BYTES = "IGNITER_MAX_BODY_BYTES"
+"""The server's request body limit (:func:`max_body_bytes`)."""
+PUBLIC_URL = "IGNITER_PUBLIC_URL"
+"""This server's base URL for remote callbacks (:func:`public_url`)."""
+CORS_ORIGINS = "IGNITER_CORS_ORIGINS"
+"""Browser origins allowed to call the server (:func:`cors_origins`)."""
+
+VARIABLES: tuple[str, ...] = (STORE_URL, SERVER_TOKEN, LOG_LEVEL, MAX_BODY_BYTES, PUBLIC_URL, CORS_ORIGINS)
+"""Every service setting, in the order of the docs' table."""
+SWITCHES: tuple[str, ...] = ("IGNITER_NB_RENDER", "IGNITER_NB_PROGRESS")
+"""Switches read where they act, listed in the same table: graph drawing (``notebook/render.py``) and collection
+progress bars (``runtime/progress.py``)."""
+
+LOG_LEVELS: tuple[str, ...] = ("critical", "error", "warning", "info", "debug")
+"""The values ``IGNITER_LOG_LEVEL`` accepts (in any case)."""
+DEFAULT_MAX_BODY_BYTES = 1_000_000
+"""The request body limit when neither an argument nor ``IGNITER_MAX_BODY_BYTES`` sets one."""
+LOGGER = "igniter_nb"
+"""The logger every igniter_nb module logs under (``igniter_nb.server``, ``igniter_nb.stores.feed``, ...)."""
+
+_TOKEN_HINT = "make one with: python -c 'import secrets; print(secrets.token_hex(24))'"
+
+
+def _value(name: str) -> str | None:
+    """The variable's value without surrounding whitespace; None when it is unset or empty."""
+    return os.environ.get(name, "").strip() or None
+
+
+def store_url() -> str | None:
+    """``IGNITER_STORE_URL``, or None (the caller builds the store: :func:`igniter_nb.config.default_store`)."""
+    return _value(STORE_URL)
+
+
+_PASSWORD = re.compile(r"(://[^/@:]*:)([^/@]*)@")
+
+
+def redact_url(url: str, text: str | None = None) -> str:
+    """``url`` with the password of its user part replaced by ``***``; with ``text``, that text with the URL and
+    the password in it replaced the same way (for messages about the URL)."""
+    shown = _PASSWORD.sub(r"\1***@", url)
+    if text is None:
+        return shown
+    text = text.replace(url, shown)
+    found = _PASSWORD.search(url)
+    return text.replace(found.group(2), "***") if found and found.group(2) else text
+
+
+def server_token(given: str | None = None) -> str | None:
+    """The server's bearer token: ``given`` when not None, else ``IGNITER_SERVER_TOKEN``, else None (no token).
+
+    The variable's value is never shown: a value with whitespace or control characters (which no client can send
+    back in an ``Authorization`` header) is refused naming the variable only.
+    """
+    if given is not None:
+        return given
+    raw = os.environ.get(SERVER_TOKEN, "")
+    if not raw:
+        return None
+    if any(ch.isspace() or not ch.isprintable() for ch in raw):
+        raise SettingsError(f"{SERVER_TOKEN} contains whitespace or control characters (its value is not shown): a "
+                            f"bearer token is one word, leave the variable empty for no token; {_TOKEN_HINT}",
+                            variable=SERVER_TOKEN)
+    return raw
+
+
+def log_level_name() -> str | None:
+    """``IGNITER_LOG_LEVEL`` as a level name in lower case (``"debug"``), or None when it is unset."""
+    value = _value(LOG_LEVEL)
+    if value is None:
+        return None
+    if value.lower() not in LOG_LEVELS:
+        raise SettingsError(f"{LOG_LEVEL}={value!r:.80} is not a log level: use one of {', '.join(LOG_LEVELS)}",
+                            variable=LOG_LEVEL)
+    return value.lower()
+
+
+def apply_log_level() -> None:
+    """Set the ``igniter_nb`` logger's level from ``IGNITER_LOG_LEVEL`` — unless it is unset, or code (or
+    ``igniter-nb serve --log-level``) already set a level. The root logger and handlers are left alone: where
+    records go is the application's choice."""
+    name = log_level_name()
+    logger = logging.getLogger(LOGGER)
+    if name is not None and logger.level == logging.NOTSET:
+        logger.setLevel(name.upper())
+
+
+def max_body_bytes(given: int | None = None) -> int:
+    """The server's request body limit: ``given`` when not None, else ``IGNITER_MAX_BODY_BYTES``, else 1,000,000."""
+    if given is not None:
+        return given
+    value = _value(MAX_BODY_BYTES)
+    if value is None:
+        return DEFAULT_MAX_BODY_BYTES
+    if not re.fullmatch(r"\d[\d_]*", value):
+        raise SettingsError(f"{MAX_BODY_BYTES}={value!r:.80} is not a whole number of bytes >= 0 (e.g. 1000000)",
+                            variable=MAX_BODY_BYTES)
+    return int(value)
+
+
+def is_base_url(value: object) -> bool:
+    """Whether ``value`` is an ``http(s)://host[:port][/path]`` URL without query or fragment."""
+    parts = urlsplit(value) if isinstance(value, str) else None
+    return bool(parts and parts.scheme in ("http", "https") and parts.hostname and not parts.query
+                and not parts.fragment)
+
+
+def public_url(given: str | None = None) -> str | None:
+    """This server's base URL for remote callbacks: ``given`` when not None, else ``IGNITER_PUBLIC_URL``, else
+    None (no callbacks asked for)."""
+    if given is not None:
+        return given
+    value = _value(PUBLIC_URL)
+    if value is not None and not is_base_url(value):
+        raise SettingsError(f"{PUBLIC_URL}={value!r:.200} is not this server's http:// or https:// base URL "
+                            "(e.g. https://igniter.example.com)", variable=PUBLIC_URL)
+    return value
+
+
+def cors_origins(given: Sequence[str] | None = None) -> list[str] | None:
+    """Origins allowed to call the server from a browser: ``given`` when not None, else ``IGNITER_CORS_ORIGINS``
+    (comma-separated), else None (CORS off)."""
+    if given is not None:
+        return list(given)
+    value = _value(CORS_ORIGINS)
+    if value is None:
+        return None
+    origins = [part.strip() for part in value.split(",")]
+    for origin in origins:
+        if not _is_origin(origin):
+            raise SettingsError(f"{CORS_ORIGINS}={value!r:.200}: {origin!r:.100} is not an origin — write "
+                                "scheme://host[:port] without a path (https://app.example.com), or *, separated "
+                                "by commas", variable=CORS_ORIGINS)
+    return origins
+
+
+def _is_origin(origin: str) -> bool:
+    if origin == "*":
+        return True
+    parts = urlsplit(origin)
+    return (parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.path and not parts.query
+            and not parts.fragment and "@" not in parts.netloc and _port_ok(parts))
+
+
+def _port_ok(parts: SplitResult) -> bool:
+    try:
+        parts.port  # noqa: B018  (reading it raises ValueError for a port that is not a number 0-65535)
+    except ValueError:
+        return False
+    return True
+
+
+__all__ = [
+    "CORS_ORIGINS",
+    "DEFAULT_MAX_BODY_BYTES",
+    "LOGGER",
+    "LOG_LEVEL",
+    "LOG_LEVELS",
+    "MAX_BODY_BYTES",
+    "PUBLIC_URL",
+    "SERVER_TOKEN",
+    "STORE_URL",
+    "SWITCHES",
+    "VARIABLES",
+    "apply_log_level",
+    "cors_origins",
+    "is_base_url",
+    "log_level_name",
+    "max_body_bytes",
+    "public_url",
+    "redact_url",
+    "server_token",
+    "store_url",
+]
