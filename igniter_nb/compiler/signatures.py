@@ -2,7 +2,7 @@
 
 Plain functions (and methods bound to them) are read from their code object: ``__code__`` holds the parameter
 names and kinds, ``__defaults__``/``__kwdefaults__`` which have defaults. That is ~40× cheaper than
-``inspect.signature`` and gives the same answer (``tests/compiler/test_signatures.py`` compares the two). Any
+``inspect.signature`` and gives the same answer (``tests/compiler/test_callable_signatures.py`` compares the two). Any
 other callable — builtins, ``functools.partial``, objects with ``__call__``, functions carrying
 ``__wrapped__`` or ``__signature__`` — goes through ``inspect``, memoised in a small bounded table.
 """
