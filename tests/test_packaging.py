@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -45,6 +46,29 @@ def test_import_igniter_nb_loads_no_heavy_dependency() -> None:
     assert proc.returncode == 0, f"`import igniter_nb` failed:\n{proc.stderr}"
     loaded = json.loads(proc.stdout.strip().splitlines()[-1])
     assert loaded == [], f"`import igniter_nb` imported heavy dependencies eagerly: {loaded}"
+
+
+def test_import_igniter_nb_defers_the_engine_until_a_public_name_is_used() -> None:
+    # Issue 13 target 5: the package imports its errors only; the compiler, DSL and runtime load on the first
+    # use of a public name (PEP 562), and every name of __all__ is then there.
+    code = (
+        "import json, sys\n"
+        "import igniter_nb as ig\n"
+        "engine = ('igniter_nb.dsl.contract', 'igniter_nb.compiler.compile', 'igniter_nb.runtime.resolver')\n"
+        "before = sorted(m for m in engine if m in sys.modules)\n"
+        "missing = [n for n in ig.__all__ if getattr(ig, n, None) is None]\n"
+        "from igniter_nb import Contract\n"
+        "after = sorted(m for m in engine if m in sys.modules)\n"
+        "print(json.dumps([before, missing, after, Contract is ig.Contract]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    assert proc.returncode == 0, proc.stderr
+    before, missing, after, same = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert before == []
+    assert missing == []
+    assert after == sorted(["igniter_nb.dsl.contract", "igniter_nb.compiler.compile", "igniter_nb.runtime.resolver"])
+    assert same is True
 
 
 def test_pyproject_declares_optional_dependency_groups() -> None:

@@ -32,6 +32,7 @@ class CompiledGraph:
         "dep_roots",
         "dependents",
         "fast_computes",
+        "fast_plan",
         "name",
         "nodes",
         "output_roots",
@@ -57,6 +58,7 @@ class CompiledGraph:
     dep_roots: Mapping[str, tuple[str, ...]]
     simple_deps: Mapping[str, bool]
     fast_computes: frozenset[str]
+    fast_plan: Mapping[str, tuple[Any, str, tuple[str, ...]]]
     output_roots: Mapping[str, tuple[OutputNode, ...]]
     contract_class: Any
     source_location: str | None
@@ -93,33 +95,59 @@ class CompiledGraph:
         s(self, "dependents", MappingProxyType(dict(dependents)))
         s(self, "contract_class", contract_class)
         s(self, "source_location", source_location)
-        by_name = {n.name: n for n in nodes}
+        # One pass over the nodes builds every per-node index (compile time is linear and lean: 100k nodes).
         outs = {o.name: o for o in outputs}
-        s(self, "_by_name", by_name)
-        s(self, "_outputs_by_name", outs)
-        s(self, "_by_id", {n.id: n for n in (*nodes, *outputs)})
-        s(self, "_walks", {})
-        s(self, "_by_path", {n.path: n for n in (*nodes, *outputs)})
+        by_name: dict[str, Node] = {}
+        by_id: dict[str, Node] = {}
+        by_path: dict[str, Node] = {}
         # For each runtime node: (dependency name, runtime node it comes from, output read through or None).
         plan: dict[str, tuple[tuple[str, str, OutputNode | None], ...]] = {}
+        dep_roots: dict[str, tuple[str, ...]] = {}
+        simple: dict[str, bool] = {}
+        fast: dict[str, tuple[Any, str, tuple[str, ...]]] = {}
+        direct = {n.name for n in nodes}
         for n in nodes:
-            entries: list[tuple[str, str, OutputNode | None]] = []
-            for dep in n.dependencies:
-                if dep in by_name:
-                    entries.append((dep, dep, None))
-                else:
-                    out = outs[dep]
-                    entries.append((dep, out.source_root, out if (out.is_nested or out.source_root != dep) else None))
-            plan[n.name] = tuple(entries)
+            name = n.name
+            by_name[name] = n
+            by_id[n.id] = n
+            by_path[n.path] = n
+            deps = n.dependencies
+            if all(d in direct for d in deps) if len(deps) > 1 else (not deps or deps[0] in direct):
+                # Every dependency is a runtime node read directly (the usual case).
+                plan[name] = tuple([(d, d, None) for d in deps])
+                dep_roots[name] = deps
+                is_simple = True
+            else:
+                entries: list[tuple[str, str, OutputNode | None]] = []
+                for dep in deps:
+                    if dep in direct:
+                        entries.append((dep, dep, None))
+                    else:
+                        out = outs[dep]
+                        entries.append((dep, out.source_root,
+                                        out if (out.is_nested or out.source_root != dep) else None))
+                plan[name] = tuple(entries)
+                dep_roots[name] = tuple([root for _, root, _ in entries])
+                is_simple = all(out is None and dep == root for dep, root, out in entries)
+            simple[name] = is_simple
+            if (is_simple and isinstance(n, ComputeNode) and n.callable_kind in ("function", "object")
+                    and n.role != "guard"):
+                fast[name] = (n.callable, n.path, deps)
+        for o in outputs:
+            by_id[o.id] = o
+            by_path[o.path] = o
+        s(self, "_by_name", by_name)
+        s(self, "_outputs_by_name", outs)
+        s(self, "_by_id", by_id)
+        s(self, "_walks", {})
+        s(self, "_by_path", by_path)
         s(self, "dep_plan", MappingProxyType(plan))
         # Runtime fast paths: the runtime nodes each node reads, and whether it reads them directly (no outputs).
-        s(self, "dep_roots", {k: tuple(root for _, root, _ in v) for k, v in plan.items()})
-        s(self, "simple_deps", {k: all(out is None and dep == root for dep, root, out in v) for k, v in plan.items()})
-        s(self, "fast_computes", frozenset(
-            n.name for n in nodes
-            if isinstance(n, ComputeNode) and n.callable_kind in ("function", "object") and n.role != "guard"
-            and self.simple_deps[n.name]
-        ))
+        s(self, "dep_roots", dep_roots)
+        s(self, "simple_deps", simple)
+        # Plain function computes reading runtime nodes directly: (callable, path, dependencies), for the resolver.
+        s(self, "fast_plan", fast)
+        s(self, "fast_computes", frozenset(fast))
         roots: dict[str, list[OutputNode]] = {}
         for o in outputs:
             roots.setdefault(o.source_root, []).append(o)

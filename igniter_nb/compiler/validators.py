@@ -21,6 +21,7 @@ from igniter_nb.model import (
     GraphModel,
     InputNode,
     Node,
+    OutputNode,
     RemoteNode,
 )
 
@@ -88,8 +89,13 @@ def resolve_child(graph: GraphModel, node: Node, value: Any, what: str) -> Any:
     return cls
 
 
+_CHILD_KINDS = frozenset({"composition", "branch", "collection"})
+
+
 def resolve_children(graph: GraphModel) -> GraphModel:
     """Replace contract names by classes on composition/branch/collection nodes."""
+    if all(n.kind not in _CHILD_KINDS for n in graph.nodes):
+        return graph
     nodes: list[Node] = []
     for n in graph.nodes:
         if isinstance(n, CompositionNode):
@@ -246,9 +252,7 @@ def check_dependencies(graph: GraphModel) -> None:
 
 
 # ---------------------------------------------------------------------------- types
-def _source_type(graph: GraphModel, name: str) -> str | None:
-    nodes = {n.name: n for n in graph.nodes}
-    outs = {o.name: o for o in graph.outputs}
+def _source_type(nodes: dict[str, Node], outs: dict[str, OutputNode], name: str) -> str | None:
     node = nodes.get(name)
     if node is None and name in outs:
         out = outs[name]
@@ -280,10 +284,13 @@ def _declared_spec(nodes: dict[str, Node], name: str) -> Any:
 
 
 def check_types(graph: GraphModel) -> None:
-    nodes = {n.name: n for n in graph.nodes}
+    index: tuple[dict[str, Node], dict[str, OutputNode]] | None = None  # built on the first typed edge
     for n in graph.nodes:
+        kind = n.kind
+        if kind != "composition" and not (kind == "compute" and n.callable_kind == "executor"):  # type: ignore[attr-defined]
+            continue
         edges: list[tuple[str, str, Any]] = []
-        if isinstance(n, ComputeNode) and n.callable_kind == "executor":
+        if isinstance(n, ComputeNode):
             for name, cfg in n.callable.declared_inputs().items():
                 if name in n.dependencies and cfg.get("type") is not None:
                     edges.append((f"executor input '{name}'", name, cfg["type"]))
@@ -298,10 +305,12 @@ def check_types(graph: GraphModel) -> None:
                 target = resolve_type(target_spec)
             except UnknownTypeError as exc:
                 raise fail(graph, n, f"Unsupported target type for {label}: {exc}") from None
-            source = _source_type(graph, dep)
+            if index is None:
+                index = ({x.name: x for x in graph.nodes}, {o.name: o for o in graph.outputs})
+            source = _source_type(*index, dep)
             if target is not None and not compatible(source, target.reference):
                 raise fail(graph, n, f"Type mismatch for {label}: dependency '{dep}' is {source}, expected {target.name}")
-            source_spec = _declared_spec(nodes, dep)
+            source_spec = _declared_spec(index[0], dep)
             if target is not None and not model_compatible(source_spec, target_spec):
                 source_name = getattr(source_spec, "__name__", source_spec)
                 raise fail(graph, n, f"Type mismatch for {label}: dependency '{dep}' is {source_name}, "
@@ -311,27 +320,35 @@ def check_types(graph: GraphModel) -> None:
 # ---------------------------------------------------------------------------- callables
 def check_callables(graph: GraphModel) -> None:
     for n in graph.nodes:
-        if not isinstance(n, ComputeNode) or n.role == "const":
+        if n.kind != "compute" or n.role == "const":  # type: ignore[attr-defined]
             continue
+        assert isinstance(n, ComputeNode)
         fn = n.callable
+        sig = n.signature  # read by the builder; read again only for nodes built another way
         if n.callable_kind == "executor":
             required = [k for k, cfg in fn.declared_inputs().items() if cfg.get("required", True)]
             missing = sorted(set(required) - set(n.dependencies))
             if missing:
                 raise fail(graph, n, f"Compute '{n.name}' executor {fn.__name__} requires undeclared dependencies: "
                                      f"{', '.join(missing)}")
-            sig = analyse(fn.call, drop_first=True)
+            if sig is None:
+                sig = analyse(fn.call, drop_first=True)
             label = f"executor {fn.__name__}.call"
         elif n.callable_kind == "method":
-            method = getattr(graph.contract_class, fn, None)
-            sig = analyse(method, drop_first=True) if method is not None else None
+            if sig is None:
+                method = getattr(graph.contract_class, fn, None)
+                sig = analyse(method, drop_first=True) if method is not None else None
             label = f"method {fn}"
         else:
-            sig = analyse(fn)
+            if sig is None:
+                sig = analyse(fn)
             label = f"callable {n.callable_name}"
         if sig is None:
             continue
-        missing = sorted(set(sig.required) - set(n.dependencies))
+        deps = n.dependencies
+        if sig.required == deps or (sig.accepts_any and not sig.required):
+            continue  # the usual cases: the parameters are the dependencies, or ``**kwargs`` takes them all
+        missing = sorted(set(sig.required) - set(deps))
         if missing:
             raise fail(graph, n, f"Compute '{n.name}' {label} requires undeclared dependencies: {', '.join(missing)} "
                                  f"(declared: {', '.join(n.dependencies) or 'none'})")
@@ -393,51 +410,85 @@ def check_reactions(graph: GraphModel) -> None:
 
 # ---------------------------------------------------------------------------- order and cycles
 def resolution_order(graph: GraphModel) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
-    """DFS post-order (dependencies first) and the dependents index; ``CycleError`` on any cycle (self-loops too)."""
-    nodes = {n.name: n for n in graph.nodes}
-    roots = {o.name: o.source_root for o in graph.outputs}
+    """DFS post-order (dependencies first) and the dependents index; ``CycleError`` on any cycle (self-loops too).
 
-    def deps_of(n: Node) -> list[str]:
-        return [d if d in nodes else roots[d] for d in n.dependencies]
+    Linear in nodes + dependencies: each node's dependencies (outputs read through to the node they expose) are
+    listed once, and the walk keeps a position in that list rather than rebuilding it at every step.
+    """
+    roots = {o.name: o.source_root for o in graph.outputs if o.source_root != o.name}
+    deps_of: dict[str, tuple[str, ...]] = {}
+    declared_first = True  # whether every node's dependencies are declared before it (the usual case)
+    for n in graph.nodes:
+        deps = n.dependencies
+        if roots:
+            deps = tuple([roots.get(d, d) for d in deps])
+        if declared_first:
+            for d in deps:
+                if d not in deps_of:
+                    declared_first = False
+                    break
+        deps_of[n.name] = deps
+    if declared_first:
+        # Then the walk below would visit every dependency before its reader and meet no cycle (a cycle needs
+        # an edge to a node declared later): the order is the declaration order.
+        order: list[str] = list(deps_of)
+    else:
+        order = _walk_order(graph, deps_of)
+    dependents: dict[str, list[str]] = {}
+    for n in graph.nodes:
+        ds = deps_of[n.name]
+        for d in dict.fromkeys(ds) if len(ds) > 1 else ds:
+            found = dependents.get(d)
+            if found is None:
+                dependents[d] = [n.name]
+            else:
+                found.append(n.name)
+    return tuple(order), {k: tuple(v) for k, v in dependents.items()}
 
+
+def _walk_order(graph: GraphModel, deps_of: dict[str, tuple[str, ...]]) -> list[str]:
+    """Depth-first post-order from each node in declaration order; ``CycleError`` on a cycle."""
     order: list[str] = []
-    state: dict[str, int] = {}  # 1 = on stack, 2 = done
+    state: dict[str, int] = {}  # 1 = on the walk's path, 2 = done
     for start in graph.nodes:
         if start.name in state:
             continue
-        stack: list[tuple[str, int]] = [(start.name, 0)]
-        trail: list[str] = []
         state[start.name] = 1
-        trail.append(start.name)
-        while stack:
-            name, i = stack[-1]
-            ds = deps_of(nodes[name])
-            if i < len(ds):
-                stack[-1] = (name, i + 1)
+        path = [start.name]  # the nodes being walked, innermost last (a cycle is a slice of it)
+        positions = [0]  # how many of each walked node's dependencies were visited
+        while path:
+            name = path[-1]
+            ds = deps_of[name]
+            i = positions[-1]
+            while i < len(ds):
                 d = ds[i]
+                i += 1
                 st = state.get(d)
-                if st == 1:
-                    cycle = [*trail[trail.index(d):], d]
-                    n = nodes[d]
-                    raise CycleError(
-                        f"Dependency cycle: {' -> '.join(cycle)}",
-                        cycle=cycle,
-                        graph=graph.name,
-                        node=n.name,
-                        path=n.path,
-                        source_location=n.source_location,
-                    )
                 if st is None:
-                    state[d] = 1
-                    trail.append(d)
-                    stack.append((d, 0))
+                    break
+                if st == 1:
+                    _raise_cycle(graph, path, d)
             else:
-                stack.pop()
-                trail.pop()
+                path.pop()
+                positions.pop()
                 state[name] = 2
                 order.append(name)
-    dependents: dict[str, list[str]] = {}
-    for n in graph.nodes:
-        for d in dict.fromkeys(deps_of(n)):
-            dependents.setdefault(d, []).append(n.name)
-    return tuple(order), {k: tuple(v) for k, v in dependents.items()}
+                continue
+            positions[-1] = i
+            state[d] = 1
+            path.append(d)
+            positions.append(0)
+    return order
+
+
+def _raise_cycle(graph: GraphModel, path: list[str], d: str) -> None:
+    cycle = [*path[path.index(d):], d]
+    n = next(x for x in graph.nodes if x.name == d)
+    raise CycleError(
+        f"Dependency cycle: {' -> '.join(cycle)}",
+        cycle=cycle,
+        graph=graph.name,
+        node=n.name,
+        path=n.path,
+        source_location=n.source_location,
+    )

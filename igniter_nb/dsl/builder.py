@@ -11,6 +11,7 @@ import copy
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from types import FunctionType
 from typing import Any
 
 from igniter_nb._source import user_location
@@ -39,6 +40,7 @@ from igniter_nb.model import (
     OutputNode,
     Reaction,
     RemoteNode,
+    new_compute_node,
 )
 from igniter_nb.runtime.executor import Executor, executor_registry
 from igniter_nb.runtime.inputs import is_immutable
@@ -56,7 +58,7 @@ def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         return (value,)
-    return tuple(str(v) for v in value)
+    return tuple(map(str, value))
 
 
 class ContractBuilder:
@@ -83,6 +85,8 @@ class ContractBuilder:
         return f"{self.name}:{self._counter}"
 
     def _path(self, name: str, *, output: bool = False) -> str:
+        if not self._scopes:
+            return f"output.{name}" if output else name
         parts = [*self._scopes, "output", name] if output else [*self._scopes, name]
         return ".".join(parts)
 
@@ -117,6 +121,8 @@ class ContractBuilder:
         }
 
     def _check_name(self, name: Any, keyword: str) -> str:
+        if type(name) is str and name.isidentifier():
+            return name
         if not isinstance(name, str) or not name.strip():
             raise self._error(f"{keyword} needs a non-empty string name, got {name!r}")
         if not name.isidentifier():
@@ -127,7 +133,7 @@ class ContractBuilder:
         return name
 
     def _meta(self, meta: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in meta.items() if v is not None}
+        return {k: v for k, v in meta.items() if v is not None} if meta else {}
 
     # ------------------------------------------------------------------ inputs
     def input(
@@ -201,6 +207,8 @@ class ContractBuilder:
 
     def _classify(self, name: str, fn: Any, loc: str | None) -> tuple[str, Any, Any]:
         """(callable_kind, callable, signature) for a user-given ``call``."""
+        if type(fn) is FunctionType:  # the usual case, first
+            return "function", fn, analyse(fn)
         if isinstance(fn, str):
             method = getattr(self.contract_class, fn, None) if self.contract_class is not None else None
             if method is None or not callable(method):
@@ -235,7 +243,7 @@ class ContractBuilder:
         if call is not None and executor is not None:
             raise self._error(f"{keyword} '{name}' cannot take both `call=` and `executor=`", name, loc)
         name = self._check_name(name, keyword)
-        meta = dict(meta)
+        meta = dict(meta) if meta else {}
         executor_key = None
         if executor is not None:
             definition = executor_registry.fetch(executor) if executor_registry.registered(executor) else None
@@ -276,20 +284,29 @@ class ContractBuilder:
         if kind == "executor":
             for key, value in fn.metadata().items():
                 meta.setdefault(key, value)
-        category = meta.get("category")
-        node = ComputeNode(
-            **self._base(name, COMPUTE, meta, loc, deps),
-            callable=fn,
-            callable_kind=kind,
-            callable_name=role if role in ("const", "guard") else (keyword if generated is not None else callable_name(fn)),
-            role=role,
-            category=str(category) if category is not None else None,
-            executor_key=executor_key or meta.get("executor_key"),
-            accepts_any=bool(sig and sig.accepts_any),
-            guard_message=guard_message,
-            type_spec=meta.get("type"),
+        category = meta.get("category") if meta else None
+        self._counter += 1
+        node = new_compute_node(
+            f"{self.name}:{self._counter}",
+            COMPUTE,
+            name,
+            self._path(name) if self._scopes else name,
+            tuple(deps),
+            self._meta(meta),
+            loc,
+            fn,
+            kind,
+            role if role in ("const", "guard") else (keyword if generated is not None else callable_name(fn)),
+            role,
+            str(category) if category is not None else None,
+            executor_key or (meta.get("executor_key") if meta else None),
+            bool(sig and sig.accepts_any),
+            sig,
+            guard_message,
+            meta.get("type") if meta else None,
         )
-        return self._add(node)  # type: ignore[return-value]
+        self._nodes.append(node)
+        return node
 
     def const(self, name: str, value: Any = MISSING, *, factory: Callable[[], Any] | None = None, **meta: Any) -> ComputeNode:
         """A node with a fixed value (copied per execution when mutable) or built by ``factory()``."""

@@ -7,7 +7,9 @@ that use them. ``dependencies`` are node *names*; paths only locate a node for p
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from itertools import repeat
+from operator import call as _call
 from typing import Any, Final
 
 
@@ -93,8 +95,30 @@ class ComputeNode(Node):
     category: str | None = None
     executor_key: str | None = None
     accepts_any: bool = False  # the callable takes **kwargs
+    # What the callable accepts (a ``compiler.signatures.CallableSignature``), read once by the builder and
+    # used by the compiler's checks; ``None`` when Python cannot tell or the node was built another way.
+    signature: Any = None
     guard_message: str | None = None
     type_spec: Any = None
+
+
+_COMPUTE_SLOTS = tuple(getattr(ComputeNode, f.name).__set__ for f in fields(ComputeNode))
+
+
+def new_compute_node(
+    id: str, kind: str, name: str, path: str, dependencies: tuple[str, ...], metadata: Mapping[str, Any],
+    source_location: str | None, callable: Any, callable_kind: str, callable_name: str, role: str,
+    category: str | None, executor_key: str | None, accepts_any: bool, signature: Any, guard_message: str | None,
+    type_spec: Any,
+) -> ComputeNode:
+    """``ComputeNode(...)`` for the builder's hottest path: the same frozen node, its slots filled directly (the
+    generated ``__init__`` calls ``object.__setattr__`` once per field, which costs twice as much). The
+    parameters are the fields in declaration order (``tests/model/test_nodes.py`` checks)."""
+    node = object.__new__(ComputeNode)
+    any(map(_call, _COMPUTE_SLOTS, repeat(node), (
+        id, kind, name, path, dependencies, metadata, source_location, callable, callable_kind, callable_name, role,
+        category, executor_key, accepts_any, signature, guard_message, type_spec)))
+    return node
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -211,4 +235,5 @@ __all__ = [
     "OutputNode",
     "Reaction",
     "RemoteNode",
+    "new_compute_node",
 ]

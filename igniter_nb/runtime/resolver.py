@@ -85,7 +85,7 @@ class Resolver:
         self.plan = graph.dep_plan
         self.roots = graph.dep_roots
         self.simple = graph.simple_deps
-        self.fast = graph.fast_computes
+        self.fast = graph.fast_plan
         self.running: set[str] = set()
 
     # ------------------------------------------------------------------ driving
@@ -96,77 +96,118 @@ class Resolver:
         return self._execution()  # type: ignore[return-value]
 
     def resolve(self, target: str) -> NodeState:
-        """Resolve ``target`` (and what it needs); returns its state. Never leaves a node ``running`` (L-16)."""
-        states = self.execution.states
+        """Resolve ``target`` (and what it needs); returns its state. Never leaves a node ``running`` (L-16).
+
+        A node met for the first time emits ``node_started``; if a dependency still needs resolving, the node
+        waits on the stack (in ``running``) under its dependencies, else it is computed at once. Plain function
+        computes, with no subscriber listening, take a fast path: the same states and events as ``finish``
+        builds, without its calls. The clock is read once per computed node (after its callable returns); the
+        events in between share that reading, so events cost no clock call of their own.
+        """
+        ex = self.execution
+        states = ex.states
         st = states.get(target)
         if st is not None and st.status is not STALE:
             return st
-        stack = [target]
+        bus = ex.bus
         running = self.running
+        fast_get = self.fast.get
         roots = self.roots
         nodes = self.nodes
-        fast = self.fast
-        settled_types = _SETTLED_TYPES
-        bus = self.execution.bus
-        emit = bus.emit
-        started: list[str] = []
+        settled = _SETTLED_TYPES
+        append = bus.log.append
+        seq = bus.seq
+        eid = bus.execution_id
+        now = _now()
+        stack = [target]
         try:
             while stack:
                 name = stack[-1]
-                if name in running:
-                    stack.pop()
-                    if name in fast and not bus.subscribers and bus.lock is None:
-                        # Fast path for plain function computes (the bulk of most graphs): same result as
-                        # finish(), without five calls per node.
-                        values = {}
-                        for dep in roots[name]:
-                            dst = states[dep]
-                            if dst.status is not SUCCEEDED:
-                                break
-                            values[dep] = dst.value
-                        else:
-                            node = nodes[name]
-                            try:
-                                value = node.callable(**values)  # type: ignore[attr-defined]
-                            except Exception as exc:
-                                self.write(node, self.failed(node, wrap_error(exc, self.execution, node)))
+                plain = not bus.subscribers and bus.lock is None
+                info = fast_get(name)
+                if name in running:  # back after its dependencies: compute it
+                    if info is None or not plain:
+                        self.finish(name)
+                        now = _now()
+                        running.discard(name)
+                        stack.pop()
+                        continue
+                    values = {}
+                    ready = True
+                    for dep in info[2]:
+                        dst = states[dep]
+                        if dst.status is not SUCCEEDED:
+                            ready = False
+                            break
+                        values[dep] = dst.value
+                    if not ready:  # a dependency failed or waits: finish() says how
+                        self.finish(name)
+                        now = _now()
+                        running.discard(name)
+                        stack.pop()
+                        continue
+                    st = states.get(name)
+                else:
+                    st = states.get(name)
+                    if st is not None and st.status is not STALE:
+                        stack.pop()
+                        continue
+                    if plain:
+                        append(_new(Event, (next(seq), "node_started", eid, name,
+                                            info[1] if info is not None else nodes[name].path, "running",
+                                            EMPTY_PAYLOAD, now)))
+                    else:
+                        bus.emit("node_started", name, nodes[name].path, "running", EMPTY_PAYLOAD)
+                    values = {}
+                    missing: list[str] | None = None
+                    ready = info is not None and plain  # whether the fast path can compute it now
+                    for dep in info[2] if info is not None else roots[name]:
+                        found = states.get(dep)
+                        if found is None or found.status is STALE:
+                            if missing is None:
+                                missing = [dep]
                             else:
-                                if type(value) not in settled_types:  # deferred, one-shot, or a type not seen yet
-                                    self.write(node, self._settle(node, value))  # type: ignore[arg-type]
-                                else:
-                                    prev = states.get(name)
-                                    now = _now()
-                                    states[name] = _new(NodeState, (name, SUCCEEDED, value, None,
-                                                                    prev.version + 1 if prev is not None else 1,
-                                                                    now, None, ()))
-                                    bus.log.append(_new(Event, (next(bus.seq), "node_succeeded", bus.execution_id,
-                                                                   name, node.path, "succeeded", EMPTY_PAYLOAD, now)))
-                            running.discard(name)
-                            continue
-                    self.finish(name)
-                    running.discard(name)
-                    continue
-                st = states.get(name)
-                if st is not None and st.status is not STALE:
-                    stack.pop()
-                    continue
-                running.add(name)
-                started.append(name)
-                if bus.subscribers or bus.lock is not None:
-                    emit("node_started", name, nodes[name].path, "running", EMPTY_PAYLOAD)
-                else:  # the same event, without a call per node
-                    bus.log.append(_new(Event, (next(bus.seq), "node_started", bus.execution_id, name,
-                                                   nodes[name].path, "running", EMPTY_PAYLOAD, _now())))
-                for dep in reversed(roots[name]):
-                    dep_state = states.get(dep)
-                    if dep_state is None or dep_state.status is STALE:
-                        stack.append(dep)
-        except BaseException:
-            # KeyboardInterrupt & co: nothing we started stays "running"; states keep their last value.
-            for name in started:
+                                missing.append(dep)
+                        elif ready:
+                            if found.status is SUCCEEDED:
+                                values[dep] = found.value
+                            else:
+                                ready = False  # a dependency failed or waits: finish() says how
+                    running.add(name)
+                    if missing is not None:
+                        missing.reverse()  # the first dependency resolves first
+                        stack.extend(missing)
+                        continue
+                    if not ready:
+                        self.finish(name)
+                        now = _now()
+                        running.discard(name)
+                        stack.pop()
+                        continue
+                # A plain function compute whose dependencies all succeeded: what finish() and write() do.
+                try:
+                    value = info[0](**values)  # type: ignore[index]
+                except Exception as exc:
+                    node = nodes[name]
+                    self.write(node, self.failed(node, wrap_error(exc, ex, node)))
+                    now = _now()
+                else:
+                    now = _now()
+                    if type(value) in settled:
+                        states[name] = _new(NodeState, (name, SUCCEEDED, value, None,
+                                                        st.version + 1 if st is not None else 1, now, None, ()))
+                        append(_new(Event, (next(seq), "node_succeeded", eid, name, info[1], "succeeded",  # type: ignore[index]
+                                            EMPTY_PAYLOAD, now)))
+                    else:  # deferred, one-shot, or a type not seen yet
+                        self.write(nodes[name], self._settle(nodes[name], value))  # type: ignore[arg-type]
                 running.discard(name)
+                stack.pop()
+        except BaseException:
+            # KeyboardInterrupt & co: nothing this call started stays "running" (every such node is still on the
+            # stack: it leaves the stack only once computed); states keep their last value.
+            running.difference_update(stack)
             raise
-        return self.execution.states[target]
+        return states[target]
 
     # ------------------------------------------------------------------ one node
     def finish(self, name: str) -> None:
