@@ -56,37 +56,50 @@ REQUEST_TIMEOUT = 30.0
 
 
 async def _drive(url: str, path: str, bodies: list[dict[str, Any]], clients: int) -> tuple[float, list[float], int]:
-    """Send ``bodies`` as POSTs to ``path`` from ``clients`` concurrent clients (one connection each).
-    Returns (seconds, latencies in ms of the 200 answers, errors)."""
+    """Send ``bodies`` as POSTs to ``path`` from ``clients`` concurrent clients (one keep-alive connection each).
+    Returns (seconds, latencies in ms of the 200 answers, errors).
+
+    The clients are made and connected (one untimed ``GET /openapi.json`` each) before the clock
+    starts: making an httpx client builds an SSL context (tens of ms of CPU that blocks the event loop), and
+    measuring it inside the first requests put ~1 s into the p99 of every run — a cost of this load generator,
+    not of the server. A service's clients keep their connections open the same way."""
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
     latencies: list[float] = []
     errors = 0
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    https = [httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT, limits=limits) for _ in range(clients)]
 
-    async def client() -> None:
+    async def connect(http: httpx.AsyncClient) -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            await http.get("/openapi.json")
+
+    async def client(http: httpx.AsyncClient) -> None:
         nonlocal errors
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT, limits=limits) as http:
-            while True:
-                try:
-                    body = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                t0 = time.perf_counter()
-                try:
-                    response = await http.post(path, json=body)
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                if ok:
-                    latencies.append((time.perf_counter() - t0) * 1000)
-                else:
-                    errors += 1
+        while True:
+            try:
+                body = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            t0 = time.perf_counter()
+            try:
+                response = await http.post(path, json=body)
+                ok = response.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            if ok:
+                latencies.append((time.perf_counter() - t0) * 1000)
+            else:
+                errors += 1
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    return time.perf_counter() - t0, latencies, errors
+    try:
+        await asyncio.gather(*(connect(http) for http in https))
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client(http) for http in https))
+        return time.perf_counter() - t0, latencies, errors
+    finally:
+        await asyncio.gather(*(http.aclose() for http in https))
 
 
 def _percentiles(latencies: list[float]) -> tuple[float, float]:
@@ -161,8 +174,11 @@ def in_process_rate(store_url: str, workflows: int) -> float:
 def floor_server(workers: int) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench._server_floor:app", "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
+    # uvicorn as igniter-nb serve runs it: the same workers and the same HTTP protocol (TCP_NODELAY on every
+    # connection; without it a bare route costs ~40 ms per keep-alive request with --workers > 1, uvicorn #3149)
+    launch = ("import sys, uvicorn; uvicorn.run('bench._server_floor:app', host='127.0.0.1', port=int(sys.argv[1]), "
+              "workers=int(sys.argv[2]), log_level='warning', http='igniter_nb.server.nodelay:NoDelayHTTPProtocol')")
+    proc = subprocess.Popen([sys.executable, "-c", launch, str(port), str(workers)],
                             cwd=ROOT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:

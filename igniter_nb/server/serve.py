@@ -132,7 +132,7 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
     with _sigterm_ends_cleanly():
         uvicorn.run("igniter_nb.server.serve:app_from_environment", factory=True, host=host, port=port,
                     workers=workers, log_level=log_level, log_config=_log_config(log_level),
-                    timeout_graceful_shutdown=10)
+                    timeout_graceful_shutdown=10, http="igniter_nb.server.nodelay:NoDelayHTTPProtocol")
     return 0
 
 
