@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb._lazy import lazy_attributes
 from igniter_nb.errors import (
     AwaitedEventMismatchError,
     BranchSelectionError,
@@ -78,44 +79,10 @@ def compile_schema(schema: dict[str, Any], *, name: str | None = None) -> Compil
     return _compile_schema(schema, name=name)
 
 
-def __getattr__(name: str) -> Any:
-    # The engine's names and the feature namespaces load on first use so `import igniter_nb` stays light.
-    engine_module = _ENGINE_NAMES.get(name)
-    if engine_module is not None:
-        import importlib
-
-        value = getattr(importlib.import_module(engine_module), name)
-        globals()[name] = value  # later reads find it without coming back here
-        return value
-    if name in ("nb", "notebook"):
-        import igniter_nb.notebook as module
-
-        return module
-    if name == "stores":
-        import igniter_nb.stores as stores
-
-        return stores
-    if name == "configure":
-        from igniter_nb.config import configure
-
-        return configure
-    if name == "server":
-        import igniter_nb.server as server
-
-        return server
-    if name == "llm":
-        import igniter_nb.llm as llm
-
-        return llm
-    if name == "integrations":
-        import igniter_nb.integrations as integrations
-
-        return integrations
-    raise AttributeError(f"module 'igniter_nb' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_ENGINE_NAMES})
+# The feature namespaces load on first use too (``ig.nb`` and ``ig.notebook`` are the same package).
+__getattr__, __dir__ = lazy_attributes("igniter_nb", globals(), {**_ENGINE_NAMES, "configure": "igniter_nb.config"}, {
+    "nb": "igniter_nb.notebook", "notebook": "igniter_nb.notebook", "stores": "igniter_nb.stores",
+    "server": "igniter_nb.server", "llm": "igniter_nb.llm", "integrations": "igniter_nb.integrations"})
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -10,22 +10,14 @@ See ``docs/integrations.md``.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from igniter_nb._lazy import lazy_attributes
 
 _SUBMODULES = ("rq", "webhooks")
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _SUBMODULES:
-        raise AttributeError(f"module 'igniter_nb.integrations' has no attribute {name!r}")
-    module = importlib.import_module(f"igniter_nb.integrations.{name}")
-    globals()[name] = module
-    return module
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
+__getattr__, __dir__ = lazy_attributes("igniter_nb.integrations", globals(), {},
+                                       {name: f"igniter_nb.integrations.{name}" for name in _SUBMODULES})
 
 __all__ = list(_SUBMODULES)

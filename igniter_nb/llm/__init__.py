@@ -6,8 +6,9 @@ Importing this package imports no SDK: each loads on the first request to its pr
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from igniter_nb._lazy import lazy_attributes
 
 _LAZY = {
     "Executor": "igniter_nb.llm.executor",
@@ -34,19 +35,7 @@ _LAZY = {
 _SUBMODULES = ("testing", "providers", "cache", "tools", "conversation", "frame", "structured", "durable")
 
 
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        return importlib.import_module(f"igniter_nb.llm.{name}")
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'igniter_nb.llm' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
+__getattr__, __dir__ = lazy_attributes("igniter_nb.llm", globals(), _LAZY,
+                                       {name: f"igniter_nb.llm.{name}" for name in _SUBMODULES})
 
 __all__ = sorted(_LAZY)

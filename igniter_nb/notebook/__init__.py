@@ -6,8 +6,9 @@ by itself. See ``docs/notebook.md``.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from igniter_nb._lazy import lazy_attributes
 
 _LAZY = {
     "audit_frame": "igniter_nb.notebook.frames",
@@ -34,17 +35,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'igniter_nb.notebook' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
+__getattr__, __dir__ = lazy_attributes("igniter_nb.notebook", globals(), _LAZY)
 
 __all__ = sorted(_LAZY)

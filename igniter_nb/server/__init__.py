@@ -7,9 +7,9 @@ Names load on first use: ``ig.server.Client`` needs only httpx, ``ig.server.crea
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb._lazy import lazy_attributes
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError, UnknownContractError
 
 if TYPE_CHECKING:
@@ -30,17 +30,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'igniter_nb.server' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes("igniter_nb.server", globals(), _LAZY)
 
 
 __all__ = [

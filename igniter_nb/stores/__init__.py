@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb._lazy import lazy_attributes
 from igniter_nb.stores.base import ACTIVE_STATUSES, FINISHED_STATUSES, STATUSES, ExecutionStore, StoredExecution
 from igniter_nb.stores.url import from_url
 
@@ -34,19 +35,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'igniter_nb.stores' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes("igniter_nb.stores", globals(), _LAZY)
 
 
 __all__ = [
