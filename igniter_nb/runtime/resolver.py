@@ -1,7 +1,8 @@
 """Resolving nodes: lazily, dependencies first, without recursion (graphs may be deep).
 
-The loop below is the hot path of igniter_nb; it trades a little elegance for speed (states and events are
-named tuples built with ``tuple.__new__``; per-node data is looked up once).
+The loop below is the hot path of igniter_nb; it trades a little elegance for speed (states are named tuples
+built with ``tuple.__new__``; with no subscriber, node events are recorded compactly and built into ``Event``
+objects when the log is read, see ``EventBus.record_into``; per-node data is looked up once).
 """
 
 from __future__ import annotations
@@ -102,8 +103,9 @@ class Resolver:
         A node met for the first time emits ``node_started``; if a dependency still needs resolving, the node
         waits on the stack (in ``running``) under its dependencies, else it is computed at once. Plain function
         computes, with no subscriber listening, take a fast path: the same states and events as ``finish``
-        builds, without its calls. The clock is read once per computed node (after its callable returns); the
-        events in between share that reading, so events cost no clock call of their own.
+        builds, without its calls, recording their two events as a name and the new state (the bus builds the
+        ``Event`` objects when the log is read). The clock is read once per computed node (after its callable
+        returns); the events in between share that reading, so events cost no clock call of their own.
         """
         ex = self.execution
         states = ex.states
