@@ -26,7 +26,7 @@ def kinds(events: list[ig.Event]) -> list[tuple[str, str | None]]:
 
 def test_recorded_events_are_built_in_order_when_read() -> None:
     chain = Chain(a=1)
-    chain.result.d
+    assert chain.result.d == [2, 4]
     bus = chain.execution.bus
     assert bus.recorded, "a plain resolve records its node events without building them"
     assert bus.count() == 10 and bus.last_seq() == 10  # counted without building
@@ -50,9 +50,9 @@ def test_recorded_events_are_built_in_order_when_read() -> None:
 
 def test_recorded_times_follow_the_clock() -> None:
     chain = Chain(a=1)
-    chain.result.d
+    assert chain.result.d == [2, 4]
     chain.update_inputs(a=2)
-    chain.result.d
+    assert chain.result.d == [3, 6]
     events = chain.events
     times = [e.timestamp for e in events]
     assert times == sorted(times)
@@ -65,7 +65,7 @@ def test_recorded_times_follow_the_clock() -> None:
 
 def test_an_event_emitted_while_recorded_ones_wait_is_numbered_after_them() -> None:
     chain = Chain(a=1)
-    chain.result.c
+    assert chain.result.c == 4
     bus = chain.execution.bus
     waiting = len(bus.recorded)
     late = bus.emit("note", payload={"n": 1})
@@ -104,10 +104,10 @@ def test_reading_the_log_inside_a_compute_keeps_every_event() -> None:
 
 def test_subscribers_and_recorded_events_share_one_order() -> None:
     chain = Chain(a=1)
-    chain.result.c
+    assert chain.result.c == 4
     got: list[int] = []
     chain.subscribe(lambda e: got.append(e.seq))
-    chain.result.d
+    assert chain.result.d == [2, 4]
     events = chain.events
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert got == [e.seq for e in events if e.seq >= 9] == [9, 10, 11, 12]  # after the first run's 8
@@ -115,7 +115,7 @@ def test_subscribers_and_recorded_events_share_one_order() -> None:
 
 def test_concurrent_readers_build_the_recorded_events_once() -> None:
     chain = Chain(a=1)
-    chain.result.d
+    assert chain.result.d == [2, 4]
     barrier = threading.Barrier(4)
     lengths: list[int] = []
 
@@ -134,7 +134,7 @@ def test_concurrent_readers_build_the_recorded_events_once() -> None:
 
 def test_restoring_drops_what_the_replaced_log_recorded() -> None:
     chain = Chain(a=1)
-    chain.result.d
+    assert chain.result.d == [2, 4]
     bus = chain.execution.bus
     bus.replace(chain.execution_id, [])
     assert bus.recorded == [] and chain.events == [] and bus.last_seq() == 0
