@@ -40,8 +40,8 @@ class EventBus:
     def __init__(self, execution_id: str, events: Iterable[Event] = ()) -> None:
         self.execution_id = execution_id
         self._log: list[Event] = list(events)
-        # Events recorded but not built yet, in order: a node name (``node_started`` at the current clock), a
-        # float (a new clock reading), or a node state (``node_succeeded`` at its ``resolved_at``).
+        # Events recorded but not built yet, in order (see record_into); an ``Event`` among them was emitted
+        # while they waited and is numbered already.
         self.recorded: list[Any] = []
         self._nodes: Any = None  # node name -> node (its ``path``), for the recorded entries
         self._clock = 0.0
