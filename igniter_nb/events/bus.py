@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -13,6 +13,7 @@ from igniter_nb.events.event import Event
 
 EMPTY_PAYLOAD: Any = MappingProxyType({})
 _NO_LOCK: Any = threading.Lock()  # placeholder until a lazy log needs its own loader lock (never contended)
+_RECORD_LOCK = threading.Lock()  # two readers never turn the same recorded entries into events twice
 _new = tuple.__new__
 _now = time.time
 
@@ -27,14 +28,23 @@ class EventBus:
     (:meth:`replace_lazily`): the stored events become ``Event`` objects only when someone reads ``events``,
     so resuming a long workflow costs what the resume adds, not the length of its history. Writers append
     to ``log`` (the events not yet materialised are then the ``unloaded`` ones before it).
+
+    The resolver records its two events per computed node more cheaply still, in ``recorded`` (see
+    :meth:`record_into`): they become ``Event`` objects, numbered and timed as if emitted, the first time
+    ``log``, ``events`` or ``seq`` is read (an event emitted meanwhile without subscribers waits with them).
     """
 
-    __slots__ = ("_last_unloaded", "_load_lock", "_loader", "execution_id", "lock", "log", "on_subscriber_error",
-                 "seq", "subscribers", "unloaded")
+    __slots__ = ("_clock", "_last_unloaded", "_load_lock", "_loader", "_log", "_nodes", "_seq", "execution_id",
+                 "lock", "on_subscriber_error", "recorded", "subscribers", "unloaded")
 
     def __init__(self, execution_id: str, events: Iterable[Event] = ()) -> None:
         self.execution_id = execution_id
-        self.log: list[Event] = list(events)
+        self._log: list[Event] = list(events)
+        # Events recorded but not built yet, in order (see record_into); an ``Event`` among them was emitted
+        # while they waited and is numbered already.
+        self.recorded: list[Any] = []
+        self._nodes: Any = None  # node name -> node (its ``path``), for the recorded entries
+        self._clock = 0.0
         self.unloaded = 0  # stored events before ``log`` not materialised yet (see replace_lazily)
         self._last_unloaded = 0
         self._loader: Callable[[], list[Event]] | None = None
@@ -44,14 +54,81 @@ class EventBus:
         # Set by concurrent runners (an RLock): numbering, appending and notifying then happen under it, so the
         # log's order equals ``seq`` order and subscribers never run concurrently.
         self.lock: threading.RLock | None = None
-        self.seq = itertools.count(self.log[-1].seq + 1 if self.log else 1)
+        self._seq = itertools.count(self._log[-1].seq + 1 if self._log else 1)
+
+    @property
+    def log(self) -> list[Event]:
+        """The events materialised so far (a restored log may still hold ``unloaded`` ones before them); writers
+        append to it, numbering with ``seq``."""
+        if self.recorded:
+            self._build_recorded()
+        return self._log
+
+    @property
+    def seq(self) -> Iterator[int]:
+        """The numbering of the next events (``next(bus.seq)``); any recorded events are numbered first."""
+        if self.recorded:
+            self._build_recorded()
+        return self._seq
 
     @property
     def events(self) -> list[Event]:
         """Every event of the execution, in ``seq`` order (the list itself: do not change it)."""
+        if self.recorded:
+            self._build_recorded()
         if self._loader is not None:
             self._load()
-        return self.log
+        return self._log
+
+    def record_into(self, nodes: Mapping[str, Any]) -> list[Any]:
+        """The list a resolver records ``node_started``/``node_succeeded`` into without building events; one
+        entry per event: a node's name (started, at the current clock), ``(name, time)`` (started at ``time``,
+        which becomes the current clock), or the node's new succeeded state (``.name``; its ``.resolved_at``
+        is the event's time and the current clock). ``nodes`` maps each name to its node (for ``path``).
+        Only while nothing subscribes and no lock is set: subscribers need each event as it happens."""
+        self._nodes = nodes
+        return self.recorded
+
+    def _built_last_seq(self) -> int:
+        log = self._log
+        if log:
+            return log[-1].seq
+        return self._last_unloaded if self.unloaded else 0
+
+    def _build_recorded(self) -> None:
+        # Appended to the log before being removed from ``recorded``: a writer that sees ``recorded`` empty
+        # finds them in the log. Entries recorded meanwhile (another thread) stay for the next reader.
+        with _RECORD_LOCK:
+            recorded = self.recorded
+            n = len(recorded)
+            if not n:
+                return
+            nodes = self._nodes
+            seq = self._seq
+            eid = self.execution_id
+            clock = self._clock
+            built: list[Event] = []
+            add = built.append
+            for entry in recorded[:n]:
+                kind = type(entry)
+                if kind is str:
+                    add(_new(Event, (next(seq), "node_started", eid, entry, nodes[entry].path, "running",
+                                     EMPTY_PAYLOAD, clock)))
+                elif kind is tuple:
+                    name, clock = entry
+                    add(_new(Event, (next(seq), "node_started", eid, name, nodes[name].path, "running",
+                                     EMPTY_PAYLOAD, clock)))
+                elif kind is Event:  # emitted while entries before it waited: numbered already
+                    next(seq)
+                    add(entry)
+                else:
+                    name = entry.name
+                    clock = entry.resolved_at
+                    add(_new(Event, (next(seq), "node_succeeded", eid, name, nodes[name].path, "succeeded",
+                                     EMPTY_PAYLOAD, clock)))
+            self._clock = clock
+            self._log.extend(built)
+            del recorded[:n]
 
     def _load(self) -> None:
         # Under the bus lock when a concurrent runner set one (emitters append under it; it is reentrant, so a
@@ -61,20 +138,18 @@ class EventBus:
             loader = self._loader
             if loader is not None:
                 events = loader()
-                self.log[:0] = events  # in place: writers may hold a reference to this list
+                self._log[:0] = events  # in place: writers may hold a reference to this list
                 self._loader = None
                 self.unloaded = 0
 
     def count(self) -> int:
         """How many events the log has, without materialising a lazy log."""
-        return self.unloaded + len(self.log)
+        return self.unloaded + len(self._log) + len(self.recorded)
 
     def last_seq(self) -> int:
         """``seq`` of the latest event (0 when there is none), without materialising a lazy log."""
-        log = self.log
-        if log:
-            return log[-1].seq
-        return self._last_unloaded if self.unloaded else 0
+        with _RECORD_LOCK:
+            return self._built_last_seq() + len(self.recorded)
 
     def emit(
         self,
@@ -87,13 +162,27 @@ class EventBus:
         lock = self.lock
         if lock is not None:
             with lock:
-                event: Event = _new(Event, (next(self.seq), type, self.execution_id, node, path, status, payload, _now()))
-                self.log.append(event)
+                if self.recorded:
+                    self._build_recorded()
+                event: Event = _new(Event, (next(self._seq), type, self.execution_id, node, path, status, payload,
+                                            _now()))
+                self._log.append(event)
                 if self.subscribers:
                     self._notify(event)
             return event
-        event = _new(Event, (next(self.seq), type, self.execution_id, node, path, status, payload, _now()))
-        self.log.append(event)
+        recorded = self.recorded
+        if recorded:
+            if self.subscribers:
+                self._build_recorded()
+            else:  # it joins the recorded events unbuilt before it, numbered after them
+                with _RECORD_LOCK:
+                    if recorded:
+                        event = _new(Event, (self._built_last_seq() + len(recorded) + 1, type, self.execution_id,
+                                             node, path, status, payload, _now()))
+                        recorded.append(event)
+                        return event
+        event = _new(Event, (next(self._seq), type, self.execution_id, node, path, status, payload, _now()))
+        self._log.append(event)
         if self.subscribers:
             self._notify(event)
         return event
@@ -118,18 +207,20 @@ class EventBus:
     def replace(self, execution_id: str, events: Iterable[Event]) -> None:
         """Adopt a restored event log (keeps subscribers); numbering continues after the last event."""
         self.execution_id = execution_id
-        self.log = list(events)
+        self.recorded.clear()  # in place: a resolver may hold it; what it recorded belonged to the replaced log
+        self._log = list(events)
         self.unloaded, self._last_unloaded, self._loader = 0, 0, None
-        self.seq = itertools.count(self.log[-1].seq + 1 if self.log else 1)
+        self._seq = itertools.count(self._log[-1].seq + 1 if self._log else 1)
 
     def replace_lazily(self, execution_id: str, count: int, last_seq: int, loader: Callable[[], list[Event]]) -> None:
         """Adopt a restored log of ``count`` events ending at ``last_seq`` without building them: ``loader()``
         returns them (in order) the first time ``events`` is read. New events are numbered after ``last_seq``."""
         self.execution_id = execution_id
-        self.log = []
+        self.recorded.clear()
+        self._log = []
         if count:
             self.unloaded, self._last_unloaded, self._loader = count, last_seq, loader
             self._load_lock = threading.Lock()
         else:
             self.unloaded, self._last_unloaded, self._loader = 0, 0, None
-        self.seq = itertools.count((last_seq if count else 0) + 1)
+        self._seq = itertools.count((last_seq if count else 0) + 1)

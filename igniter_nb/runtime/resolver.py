@@ -1,7 +1,8 @@
 """Resolving nodes: lazily, dependencies first, without recursion (graphs may be deep).
 
-The loop below is the hot path of igniter_nb; it trades a little elegance for speed (states and events are
-named tuples built with ``tuple.__new__``; per-node data is looked up once).
+The loop below is the hot path of igniter_nb; it trades a little elegance for speed (states are named tuples
+built with ``tuple.__new__``; with no subscriber, node events are recorded compactly and built into ``Event``
+objects when the log is read, see ``EventBus.record_into``; per-node data is looked up once).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class Resolver:
         self.simple = graph.simple_deps
         self.fast = graph.fast_plan
         self.running: set[str] = set()
+        self.recorded = execution.bus.record_into(self.nodes)  # node_started/node_succeeded, built when read
 
     # ------------------------------------------------------------------ driving
 
@@ -101,8 +103,9 @@ class Resolver:
         A node met for the first time emits ``node_started``; if a dependency still needs resolving, the node
         waits on the stack (in ``running``) under its dependencies, else it is computed at once. Plain function
         computes, with no subscriber listening, take a fast path: the same states and events as ``finish``
-        builds, without its calls. The clock is read once per computed node (after its callable returns); the
-        events in between share that reading, so events cost no clock call of their own.
+        builds, without its calls, recording their two events as a name and the new state (the bus builds the
+        ``Event`` objects when the log is read). The clock is read once per computed node (after its callable
+        returns); the events in between share that reading, so events cost no clock call of their own.
         """
         ex = self.execution
         states = ex.states
@@ -115,10 +118,9 @@ class Resolver:
         roots = self.roots
         nodes = self.nodes
         settled = _SETTLED_TYPES
-        append = bus.log.append
-        seq = bus.seq
-        eid = bus.execution_id
+        record = self.recorded.append
         now = _now()
+        stamp = True  # the next node_started records ``now``: the clock was read since the last recorded time
         stack = [target]
         try:
             while stack:
@@ -129,6 +131,7 @@ class Resolver:
                     if info is None or not plain:
                         self.finish(name)
                         now = _now()
+                        stamp = True
                         running.discard(name)
                         stack.pop()
                         continue
@@ -143,6 +146,7 @@ class Resolver:
                     if not ready:  # a dependency failed or waits: finish() says how
                         self.finish(name)
                         now = _now()
+                        stamp = True
                         running.discard(name)
                         stack.pop()
                         continue
@@ -152,10 +156,12 @@ class Resolver:
                     if st is not None and st.status is not STALE:
                         stack.pop()
                         continue
-                    if plain:
-                        append(_new(Event, (next(seq), "node_started", eid, name,
-                                            info[1] if info is not None else nodes[name].path, "running",
-                                            EMPTY_PAYLOAD, now)))
+                    if plain:  # node_started at ``now``, built when the log is read (events/bus.py)
+                        if stamp:
+                            record((name, now))
+                            stamp = False
+                        else:
+                            record(name)
                     else:
                         bus.emit("node_started", name, nodes[name].path, "running", EMPTY_PAYLOAD)
                     values = {}
@@ -181,6 +187,7 @@ class Resolver:
                     if not ready:
                         self.finish(name)
                         now = _now()
+                        stamp = True
                         running.discard(name)
                         stack.pop()
                         continue
@@ -191,15 +198,18 @@ class Resolver:
                     node = nodes[name]
                     self.write(node, self.failed(node, wrap_error(exc, ex, node)))
                     now = _now()
+                    stamp = True
                 else:
                     now = _now()
                     if type(value) in settled:
-                        states[name] = _new(NodeState, (name, SUCCEEDED, value, None,
-                                                        st.version + 1 if st is not None else 1, now, None, ()))
-                        append(_new(Event, (next(seq), "node_succeeded", eid, name, info[1], "succeeded",  # type: ignore[index]
-                                            EMPTY_PAYLOAD, now)))
+                        # the state is also the node_succeeded record: its ``resolved_at`` is the event's time
+                        states[name] = done = _new(NodeState, (name, SUCCEEDED, value, None,
+                                                               st.version + 1 if st is not None else 1, now, None,
+                                                               ()))
+                        record(done)
                     else:  # deferred, one-shot, or a type not seen yet
                         self.write(nodes[name], self._settle(nodes[name], value))  # type: ignore[arg-type]
+                        stamp = True
                 running.discard(name)
                 stack.pop()
         except BaseException:
@@ -238,6 +248,8 @@ class Resolver:
             payload = ex.children.success_payload(node, state) if node.kind != "compute" else EMPTY_PAYLOAD
             if bus.subscribers or bus.lock is not None:
                 bus.emit("node_succeeded", node.name, node.path, "succeeded", payload)
+            elif payload is EMPTY_PAYLOAD:  # at the state's time, built when the log is read
+                self.recorded.append(state)
             else:
                 bus.log.append(_new(Event, (next(bus.seq), "node_succeeded", bus.execution_id, node.name,
                                                node.path, "succeeded", payload, _now())))

@@ -1,0 +1,140 @@
+"""The resolver records ``node_started``/``node_succeeded`` compactly and the bus builds the ``Event`` objects
+when the log is read: what a reader sees (order, numbering, fields, times, subscribers) is what an eager log
+would have held."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import igniter_nb as ig
+
+
+class Chain(ig.Contract):
+    def define(c):
+        c.input("a", type=int)
+        c.compute("b", call=lambda a: a + 1)
+        c.compute("c", call=lambda b: b * 2)
+        c.compute("d", call=lambda b, c: [b, c])
+        c.output("c")
+        c.output("d")
+
+
+def kinds(events: list[ig.Event]) -> list[tuple[str, str | None]]:
+    return [(e.type, e.node) for e in events]
+
+
+def test_recorded_events_are_built_in_order_when_read() -> None:
+    chain = Chain(a=1)
+    assert chain.result.d == [2, 4]
+    bus = chain.execution.bus
+    assert bus.recorded, "a plain resolve records its node events without building them"
+    assert bus.count() == 10 and bus.last_seq() == 10  # counted without building
+    assert bus.recorded
+    events = chain.events
+    assert not bus.recorded
+    assert [e.seq for e in events] == list(range(1, 11))
+    assert kinds(events) == [
+        ("execution_started", None), ("node_started", "d"), ("node_started", "b"), ("node_started", "a"),
+        ("node_succeeded", "a"), ("node_succeeded", "b"), ("node_started", "c"), ("node_succeeded", "c"),
+        ("node_succeeded", "d"), ("execution_finished", None),
+    ]
+    for e in events:
+        assert e.execution_id == chain.execution_id
+        if e.type == "node_started":
+            assert (e.path, e.status, dict(e.payload)) == (e.node, "running", {})
+        if e.type == "node_succeeded":
+            assert (e.path, e.status, dict(e.payload)) == (e.node, "succeeded", {})
+            assert e.timestamp == chain.execution.states[e.node].resolved_at  # type: ignore[index]
+
+
+def test_recorded_times_follow_the_clock() -> None:
+    chain = Chain(a=1)
+    assert chain.result.d == [2, 4]
+    chain.update_inputs(a=2)
+    assert chain.result.d == [3, 6]
+    events = chain.events
+    times = [e.timestamp for e in events]
+    assert times == sorted(times)
+    last_run = events[max(i for i, e in enumerate(events) if e.type == "execution_started"):]
+    started = {e.node: e.timestamp for e in last_run if e.type == "node_started"}
+    done = {e.node: e.timestamp for e in last_run if e.type == "node_succeeded"}
+    assert started.keys() == done.keys() == {"b", "c", "d"}
+    assert all(started[n] <= done[n] for n in started)
+
+
+def test_an_event_emitted_while_recorded_ones_wait_is_numbered_after_them() -> None:
+    chain = Chain(a=1)
+    assert chain.result.c == 4
+    bus = chain.execution.bus
+    waiting = len(bus.recorded)
+    late = bus.emit("note", payload={"n": 1})
+    assert late.seq == bus.last_seq() == bus.count()
+    events = chain.events
+    assert events[-1] is late and [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert waiting >= 4
+
+
+def test_reading_the_log_inside_a_compute_keeps_every_event() -> None:
+    seen: list[list[tuple[str, str | None]]] = []
+    holder: list[Any] = []
+
+    def reading(b: int) -> int:
+        seen.append(kinds(holder[0].events))  # builds what was recorded while the resolver keeps recording
+        return b
+
+    class Reader(ig.Contract):
+        def define(c):
+            c.input("a", type=int)
+            c.compute("b", call=lambda a: a + 1)
+            c.compute("c", call=lambda b: reading(b))
+            c.compute("d", call=lambda c: c + 1)
+            c.output("d")
+
+    reader = Reader(a=1)
+    holder.append(reader)
+    assert reader.result.d == 3
+    events = reader.events
+    assert seen == [[("execution_started", None), ("node_started", "d"), ("node_started", "c"),
+                     ("node_started", "b"), ("node_started", "a"), ("node_succeeded", "a"),
+                     ("node_succeeded", "b")]]
+    assert [e.seq for e in events] == list(range(1, 11))
+    assert kinds(events)[7:] == [("node_succeeded", "c"), ("node_succeeded", "d"), ("execution_finished", None)]
+
+
+def test_subscribers_and_recorded_events_share_one_order() -> None:
+    chain = Chain(a=1)
+    assert chain.result.c == 4
+    got: list[int] = []
+    chain.subscribe(lambda e: got.append(e.seq))
+    assert chain.result.d == [2, 4]
+    events = chain.events
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert got == [e.seq for e in events if e.seq >= 9] == [9, 10, 11, 12]  # after the first run's 8
+
+
+def test_concurrent_readers_build_the_recorded_events_once() -> None:
+    chain = Chain(a=1)
+    assert chain.result.d == [2, 4]
+    barrier = threading.Barrier(4)
+    lengths: list[int] = []
+
+    def read() -> None:
+        barrier.wait(timeout=5)
+        lengths.append(len(chain.events))
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=5)
+    assert lengths == [10, 10, 10, 10]
+    assert [e.seq for e in chain.events] == list(range(1, 11))
+
+
+def test_restoring_drops_what_the_replaced_log_recorded() -> None:
+    chain = Chain(a=1)
+    assert chain.result.d == [2, 4]
+    bus = chain.execution.bus
+    bus.replace(chain.execution_id, [])
+    assert bus.recorded == [] and chain.events == [] and bus.last_seq() == 0
