@@ -128,28 +128,15 @@ class Resolver:
                 plain = not bus.subscribers and bus.lock is None
                 info = fast_get(name)
                 if name in running:  # back after its dependencies: compute it
-                    if info is None or not plain:
-                        self.finish(name)
-                        now = _now()
-                        stamp = True
-                        running.discard(name)
-                        stack.pop()
-                        continue
-                    values = {}
-                    ready = True
-                    for dep in info[2]:
-                        dst = states[dep]
-                        if dst.status is not SUCCEEDED:
-                            ready = False
-                            break
-                        values[dep] = dst.value
-                    if not ready:  # a dependency failed or waits: finish() says how
-                        self.finish(name)
-                        now = _now()
-                        stamp = True
-                        running.discard(name)
-                        stack.pop()
-                        continue
+                    ready = info is not None and plain  # whether the fast path can compute it now
+                    if ready:
+                        values = {}
+                        for dep in info[2]:  # type: ignore[index]
+                            dst = states[dep]
+                            if dst.status is not SUCCEEDED:
+                                ready = False  # a dependency failed or waits: finish() says how
+                                break
+                            values[dep] = dst.value
                     st = states.get(name)
                 else:
                     st = states.get(name)
@@ -184,13 +171,13 @@ class Resolver:
                         missing.reverse()  # the first dependency resolves first
                         stack.extend(missing)
                         continue
-                    if not ready:
-                        self.finish(name)
-                        now = _now()
-                        stamp = True
-                        running.discard(name)
-                        stack.pop()
-                        continue
+                if not ready:  # the general path: finish() computes it (or says why it cannot)
+                    self.finish(name)
+                    now = _now()
+                    stamp = True
+                    running.discard(name)
+                    stack.pop()
+                    continue
                 # A plain function compute whose dependencies all succeeded: what finish() and write() do.
                 try:
                     value = info[0](**values)  # type: ignore[index]
