@@ -25,22 +25,40 @@ import marshal
 from typing import Any
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, eq=False, repr=False)  # (compared and hashed by identity)
 class EventChunks:
-    """``count`` encoded events (as in a snapshot's ``"events"`` list), ending at ``seq`` ``last_seq``, held as
-    ``marshal`` bytes of consecutive slices of the log. Not JSON and not ``marshal``-able itself: a store that
-    did not agree to take it fails loudly instead of storing something else."""
+    """``count`` encoded events (as in a snapshot's ``"events"`` list), ending at ``seq`` ``last_seq``: the events
+    of ``before`` followed by those in ``chunk`` (``marshal`` bytes of a list of event dicts). Extending one
+    links a new node to it, so every version of a workflow shares the chunks of the versions before it and an
+    extension costs the same however long the log. Not JSON and not ``marshal``-able itself: a store that did
+    not agree to take it fails loudly instead of storing something else."""
 
-    chunks: tuple[bytes, ...] = ()
+    before: EventChunks | None = None
+    chunk: bytes = b""
     count: int = 0
     last_seq: int = 0
 
     def extended(self, events: list[dict[str, Any]]) -> EventChunks:
-        """These chunks plus one more holding ``events`` (encoded event dicts, in order, after ``last_seq``);
+        """These events plus ``events`` (encoded event dicts, in order, after ``last_seq``) in one new chunk;
         ``self`` when there are none. Only ``events`` are serialised."""
         if not events:
             return self
-        return EventChunks((*self.chunks, marshal.dumps(events)), self.count + len(events), int(events[-1]["seq"]))
+        return EventChunks(self if self.count else None, marshal.dumps(events), self.count + len(events),
+                           int(events[-1]["seq"]))
+
+    def __repr__(self) -> str:
+        return f"EventChunks({self.count} events in {len(self.chunks)} chunks, last seq {self.last_seq})"
+
+    @property
+    def chunks(self) -> tuple[bytes, ...]:
+        """The chunks, oldest first."""
+        found = []
+        node: EventChunks | None = self
+        while node is not None:
+            if node.chunk:
+                found.append(node.chunk)
+            node = node.before
+        return tuple(reversed(found))
 
     def load(self) -> list[dict[str, Any]]:
         """The encoded events, in order, as a fresh list of fresh dicts."""
@@ -51,9 +69,6 @@ class EventChunks:
         for chunk in chunks:
             events.extend(marshal.loads(chunk))
         return events
-
-    def stored_bytes(self) -> int:
-        return sum(len(c) for c in self.chunks)
 
 
 NO_EVENTS = EventChunks()

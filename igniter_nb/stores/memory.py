@@ -309,8 +309,13 @@ class MemoryStore(StoreBase):
         """Bytes of snapshot data held (versions and parts): what the history layout is measured by."""
         with self._lock:
             versions = sum(len(v.data) for kept in self._executions.values() for v in kept)
-            chunks = {id(c): len(c) for kept in self._executions.values() for v in kept if v.events is not None
-                      for c in v.events.chunks}  # each kept once, however many versions share it
+            chunks: dict[int, int] = {}  # each chunk once, however many versions share it
+            for kept in self._executions.values():
+                for v in kept:
+                    node = v.events
+                    while node is not None and id(node) not in chunks:
+                        chunks[id(node)] = len(node.chunk)
+                        node = node.before
             return versions + sum(chunks.values()) + sum(len(p) for kept in self._parts.values() for p in kept.values())
 
     def close(self) -> None:

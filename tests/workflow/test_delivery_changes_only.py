@@ -71,7 +71,8 @@ def test_a_delivery_serialises_only_the_events_it_added_however_long_the_history
         assert len(after.events.chunks) == len(before.events.chunks) + 1
         new = after.events.chunks[-1]
         added.append(after.events.count - before.events.count)
-        assert len(EventChunks((new,), 0, 0).load()) == added[-1]
+        assert after.events.before is before.events  # linked to the version before: extending costs no copy
+        assert len(EventChunks(None, new, 0, 0).load()) == added[-1]
     assert max(added[1:-1]) == min(added[1:-1])  # the same events per delivery, first or 22nd (the last succeeds)
     assert len(store.fetch(wf.execution_id)["events"]) == versions[-1].events.count
 
@@ -207,3 +208,18 @@ def test_a_restored_value_changed_in_place_is_saved_as_it_is_now() -> None:
     waiting = contract.execution.states["approval"].value
     waiting.payload["extra"] = 1  # a pending value's payload changed in place: compared, so encoded again
     assert snapshot_execution(contract.execution)["states"]["approval"]["value"]["value"]["payload"]["extra"] == 1
+
+
+def test_extending_the_log_costs_the_same_however_long_it_is() -> None:
+    """Each extension links one node to the one before (nothing is copied); reading walks them without recursion."""
+    from igniter_nb.runtime.event_chunks import NO_EVENTS
+
+    log = NO_EVENTS
+    for seq in range(1, 3001):
+        longer = log.extended([{"seq": seq}])
+        assert longer.before is (log if seq > 1 else None) and longer.count == seq and longer.last_seq == seq
+        log = longer
+    assert log.extended([]) is log
+    assert [e["seq"] for e in log.load()] == list(range(1, 3001))
+    assert len(log.chunks) == 3000 and "3000 events" in repr(log)
+    assert log != EventChunks(log.before, log.chunk, log.count, log.last_seq)  # identity, never a deep comparison
