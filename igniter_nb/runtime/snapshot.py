@@ -166,6 +166,8 @@ def snapshot_execution(execution: Execution, *, copy: bool = True, event_chunks:
         bound = encode({n: v for n, v in execution.bound_events.items() if n not in bound_in_states},
                        path="bound_events")
         workflow = encode(execution.workflow, path="workflow") if execution.workflow is not None else None
+        if workflow is not None and workflow is execution.workflow:  # shared: the saver sets the live "status" next
+            workflow = dict(execution.workflow)
         given = encode(dict(getattr(children, "given", {})), path="children.given")
         selections = encode(dict(getattr(children, "selections", {})), path="children.selections")
     except SnapshotEncodingError as exc:

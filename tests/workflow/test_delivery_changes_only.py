@@ -223,3 +223,15 @@ def test_extending_the_log_costs_the_same_however_long_it_is() -> None:
     assert [e["seq"] for e in log.load()] == list(range(1, 3001))
     assert len(log.chunks) == 3000 and "3000 events" in repr(log)
     assert log != EventChunks(log.before, log.chunk, log.count, log.last_seq)  # identity, never a deep comparison
+
+
+def test_a_snapshot_for_an_agreeing_store_is_taken_when_it_is_built() -> None:
+    """Plain values go to such a store without a copy, but the workflow record's own keys are the saver's to set
+    after the snapshot is built (its status): the snapshot keeps the ones it was built with, as a copy did."""
+    store = MemoryStore()
+    wf = PairWorkflow.start(pair_id="p-3", store=store)
+    ex = wf.execution
+    snap = snapshot_execution(ex, copy=False, event_chunks=True)
+    assert type(snap["events"]) is EventChunks
+    ex.workflow["status"] = "changed"
+    assert snap["workflow"]["status"] == "waiting"
