@@ -83,12 +83,6 @@ def encode(value: Any, *, node: str | None = None, path: str = "") -> JSONValue:
 _NOT_PLAIN: Any = object()
 
 
-def encode_shared(value: Any, *, node: str | None = None, path: str = "") -> JSONValue:
-    """:func:`encode` for a caller that serialises the result at once and keeps nothing of it (a store that
-    agreed to, ``runtime/event_chunks.py``): plain JSON data is returned *itself*, not copied."""
-    return value if is_plain(value) else encode(value, node=node, path=path)
-
-
 def plain_copy(value: Any) -> Any:
     """A copy of ``value`` when it is plain JSON data that encodes as itself, else ``None``."""
     found = _plain_copy(value, 0)

@@ -121,16 +121,13 @@ def snapshot_execution(execution: Execution, *, copy: bool = True, event_chunks:
     """
     graph = execution.graph
     states: dict[str, Any] = {}
-    # A store that agreed to take event chunks serialises the snapshot during save and keeps nothing of it: plain
-    # values go to it as they are instead of copied (runtime/event_chunks.py)
-    encode = codec.encode_shared if event_chunks and not copy else codec.encode
     kept = execution.encoded_states
     for name, st in execution.states.items():
         found = kept.get(name)
         if found is not None and found[0] is st and _unchanged(st.value, found[1]["value"]):
             states[name] = found[1]  # unchanged since it was restored or last encoded: its encoded form as it is
             continue
-        states[name] = data = _encode_state(execution, name, st, encode)
+        states[name] = data = _encode_state(execution, name, st)
         if st.error is None and type(st.value) in _SCALARS:
             kept[name] = (st, data)
         elif found is not None:
@@ -161,15 +158,13 @@ def snapshot_execution(execution: Execution, *, copy: bool = True, event_chunks:
         collections[name] = {"contract": _contract_ref(run.contract), "items": items}
     events = _chunked_events(execution) if event_chunks and not copy else _encoded_events(execution)
     try:
-        inputs = encode(dict(execution.inputs), path="inputs")
+        inputs = codec.encode(dict(execution.inputs), path="inputs")
         bound_in_states = _bound_in_states(execution)
-        bound = encode({n: v for n, v in execution.bound_events.items() if n not in bound_in_states},
-                       path="bound_events")
-        workflow = encode(execution.workflow, path="workflow") if execution.workflow is not None else None
-        if workflow is not None and workflow is execution.workflow:  # shared: the saver sets the live "status" next
-            workflow = dict(execution.workflow)
-        given = encode(dict(getattr(children, "given", {})), path="children.given")
-        selections = encode(dict(getattr(children, "selections", {})), path="children.selections")
+        bound = codec.encode({n: v for n, v in execution.bound_events.items() if n not in bound_in_states},
+                             path="bound_events")
+        workflow = codec.encode(execution.workflow, path="workflow") if execution.workflow is not None else None
+        given = codec.encode(dict(getattr(children, "given", {})), path="children.given")
+        selections = codec.encode(dict(getattr(children, "selections", {})), path="children.selections")
     except SnapshotEncodingError as exc:
         raise exc.with_context(graph=graph.name, execution_id=execution.execution_id) from None
     cls = execution.contract_class
@@ -208,10 +203,10 @@ _SCALARS = frozenset({str, int, bool, type(None)})  # immutable values that enco
 _STATE_KEYS = ("status", "version", "resolved_at", "invalidated_by", "waiting_for", "value", "error")
 
 
-def _encode_state(execution: Execution, name: str, st: NodeState, encode: Any = codec.encode) -> dict[str, Any]:
+def _encode_state(execution: Execution, name: str, st: NodeState) -> dict[str, Any]:
     """One node state as snapshot data (the only place a state is encoded)."""
     try:
-        value = encode(st.value, node=name, path=f"states.{name}.value")
+        value = codec.encode(st.value, node=name, path=f"states.{name}.value")
     except SnapshotEncodingError as exc:
         raise exc.with_context(graph=execution.graph.name, node=name, execution_id=execution.execution_id) from None
     return {
@@ -274,15 +269,13 @@ def _owned_by(node: str, encode: Any, value: Any) -> Any:
         raise
 
 
-def _encode_event(e: Event, shared: bool = False) -> dict[str, Any]:
-    """One event as snapshot data; ``shared``: for data serialised at once and not kept (an event chunk), a plain
-    payload is the event's own, not a copy."""
+def _encode_event(e: Event) -> dict[str, Any]:
     payload = e.payload
     status = e.status
-    if not payload or (shared and type(payload) is dict and codec.is_plain(payload)):  # (most events: no payload)
+    if not payload:  # (most events: a node started or succeeded)
         return {"seq": e.seq, "type": e.type, "node": e.node, "path": e.path,
-                "status": status if status is None or type(status) is str else str(status),
-                "payload": payload if payload else {}, "timestamp": e.timestamp}
+                "status": status if status is None or type(status) is str else str(status), "payload": {},
+                "timestamp": e.timestamp}
     raw = dict(payload)
     data = {"seq": e.seq, "type": e.type, "node": e.node, "path": e.path,
             "status": str(status) if status is not None else None, "payload": None, "timestamp": e.timestamp}
@@ -313,14 +306,14 @@ def _encoded_events(execution: Execution) -> list[dict[str, Any]]:
 def _chunked_events(execution: Execution) -> EventChunks:
     """The event log as the chunks it was restored (or last saved) with, plus one chunk of the events added
     since: only those are encoded and serialised (``runtime/event_chunks.py``)."""
-    cache = _encode_new_events(execution, shared=True)  # serialised below, then dropped: payloads need no copy
+    cache = _encode_new_events(execution)
     chunks = (execution.event_chunks or NO_EVENTS).extended(cache)
     execution.event_chunks = chunks
     cache.clear()
     return chunks
 
 
-def _encode_new_events(execution: Execution, shared: bool = False) -> list[dict[str, Any]]:
+def _encode_new_events(execution: Execution) -> list[dict[str, Any]]:
     """``execution.encoded_events`` brought up to date: the encoded form of the events after those held in
     ``execution.event_chunks`` (if any). The encoded events are ``event_chunks`` then this list, in order."""
     bus = execution.bus
@@ -338,10 +331,7 @@ def _encode_new_events(execution: Execution, shared: bool = False) -> list[dict[
         cache.clear()
         execution.event_chunks = None
         done = 0
-    if shared:
-        cache.extend(_encode_event(e, True) for e in log[done:])
-    else:
-        cache.extend(_encode_event(e) for e in log[done:])
+    cache.extend(_encode_event(e) for e in log[done:])
     return cache
 
 

@@ -235,3 +235,34 @@ def test_a_snapshot_for_an_agreeing_store_is_taken_when_it_is_built() -> None:
     assert type(snap["events"]) is EventChunks
     ex.workflow["status"] = "changed"
     assert snap["workflow"]["status"] == "waiting"
+
+
+class _PassThrough(ig.Contract):
+    """A node whose value is its dependency's very object, and a workflow record holding one signal twice."""
+
+    def define(c):
+        c.correlate_by("key")
+        c.input("key", type=str)
+        c.compute("made", depends_on=["key"], call=lambda key: {"key": key, "tags": ["a"]})
+        c.compute("same", depends_on=["made"], call=lambda made: made)
+        c.await_event("go", event="go", schema=dict)
+        c.compute("done", depends_on=["go", "same"], call=lambda go, same: same)
+        c.output("done")
+
+
+def test_a_stored_snapshot_never_holds_one_container_in_two_places() -> None:
+    """Values are copied into the snapshot (never shared with the live execution), so marshal never writes one
+    object for two places: what is read back holds as many containers as its JSON has."""
+    store = MemoryStore()
+    started = _PassThrough.start(key="a-1", store=store)
+    assert started.execution.states["same"].value is started.execution.states["made"].value  # shared while it runs
+    wf = _PassThrough.deliver_event("go", correlation={"key": "a-1"}, payload={"x": [1]}, store=store)
+    for snap in [store.fetch(wf.execution_id), *store.history(wf.execution_id)]:
+        states = snap["states"]
+        assert states["same"]["value"] is not states["made"]["value"]
+        assert states["same"]["value"]["tags"] is not states["made"]["value"]["tags"]
+        signals = snap["workflow"]["signals"]
+        if signals:
+            assert snap["workflow"]["last_external_event"] is not signals[-1]
+        payloads = [id(e["payload"]) for e in snap["events"]]
+        assert len(payloads) == len(set(payloads))
