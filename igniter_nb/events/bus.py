@@ -20,6 +20,12 @@ _now = time.time
 Subscriber = Callable[[Event], Any]
 
 
+class OutputInvalidated(tuple):  # type: ignore[type-arg]
+    """A recorded ``node_invalidated`` of an output: ``(output name, output path, cause, time)``."""
+
+    __slots__ = ()
+
+
 class EventBus:
     """Collects an execution's events. Subscribers are called in order on the emitting thread; one that
     raises never breaks the run: its error goes to ``on_subscriber_error``.
@@ -85,7 +91,10 @@ class EventBus:
         entry per event: a node's name (started, at the current clock), ``(name, time)`` (started at ``time``,
         which becomes the current clock), or the node's new succeeded state (``.name``; its ``.resolved_at``
         is the event's time and the current clock). ``nodes`` maps each name to its node (for ``path``).
-        Only while nothing subscribes and no lock is set: subscribers need each event as it happens."""
+        Invalidation records here too: a node's new stale state (its ``invalidated_by`` is not ``None``:
+        ``node_invalidated`` with payload ``{"cause": invalidated_by}`` at its ``resolved_at``), and an output
+        reading it as an :class:`OutputInvalidated`. Only while nothing subscribes and no lock is set:
+        subscribers need each event as it happens."""
         self._nodes = nodes
         return self.recorded
 
@@ -109,6 +118,8 @@ class EventBus:
             clock = self._clock
             built: list[Event] = []
             add = built.append
+            cause: Any = None
+            payload: Any = None  # ``{"cause": cause}``, one dict for a run of invalidations with the same cause
             for entry in recorded[:n]:
                 kind = type(entry)
                 if kind is str:
@@ -121,11 +132,23 @@ class EventBus:
                 elif kind is Event:  # emitted while entries before it waited: numbered already
                     next(seq)
                     add(entry)
-                else:
+                elif kind is OutputInvalidated:
+                    name, path, by, clock = entry
+                    if by is not cause or payload is None:
+                        cause, payload = by, {"cause": by}
+                    add(_new(Event, (next(seq), "node_invalidated", eid, name, path, "stale", payload, clock)))
+                else:  # a node state: succeeded, or stale (then ``invalidated_by`` names the cause)
                     name = entry.name
                     clock = entry.resolved_at
-                    add(_new(Event, (next(seq), "node_succeeded", eid, name, nodes[name].path, "succeeded",
-                                     EMPTY_PAYLOAD, clock)))
+                    by = entry.invalidated_by
+                    if by is None:
+                        add(_new(Event, (next(seq), "node_succeeded", eid, name, nodes[name].path, "succeeded",
+                                         EMPTY_PAYLOAD, clock)))
+                    else:
+                        if by is not cause or payload is None:
+                            cause, payload = by, {"cause": by}
+                        add(_new(Event, (next(seq), "node_invalidated", eid, name, nodes[name].path, "stale",
+                                         payload, clock)))
             self._clock = clock
             self._log.extend(built)
             del recorded[:n]
