@@ -153,6 +153,8 @@ def callable_name(fn: Any) -> str:
         name = fn.__qualname__
         if "<" not in name:
             return name  # a module-level function (the usual case)
+        if name[-1] != ">":  # a def inside a function (``define``'s body): what follows its last ``<locals>``
+            return name.rpartition(".<locals>.")[2]
     elif isinstance(fn, str):
         return fn
     else:
