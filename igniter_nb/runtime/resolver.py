@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import IgniterError, ResolutionError
-from igniter_nb.events.bus import EMPTY_PAYLOAD
+from igniter_nb.events.bus import EMPTY_PAYLOAD, SCALAR_TYPES
 from igniter_nb.events.event import Event
 from igniter_nb.model import AwaitNode, ComputeNode, InputNode, Node
 from igniter_nb.runtime.deferred import DeferredResult
@@ -118,6 +118,7 @@ class Resolver:
         roots = self.roots
         nodes = self.nodes
         settled = _SETTLED_TYPES
+        scalars = SCALAR_TYPES
         record = self.recorded.append
         now = _now()
         stamp = True  # the next node_started records ``now``: the clock was read since the last recorded time
@@ -188,12 +189,18 @@ class Resolver:
                     stamp = True
                 else:
                     now = _now()
-                    if type(value) in settled:
+                    if type(value) in scalars:
                         # the state is also the node_succeeded record: its ``resolved_at`` is the event's time
                         states[name] = done = _new(NodeState, (name, SUCCEEDED, value, None,
                                                                st.version + 1 if st is not None else 1, now, None,
                                                                ()))
                         record(done)
+                    elif type(value) in settled:  # the same, and the record keeps a value alive: say so
+                        states[name] = done = _new(NodeState, (name, SUCCEEDED, value, None,
+                                                               st.version + 1 if st is not None else 1, now, None,
+                                                               ()))
+                        record(done)
+                        bus.pinned = True
                     else:  # deferred, one-shot, or a type not seen yet
                         self.write(nodes[name], self._settle(nodes[name], value))  # type: ignore[arg-type]
                         stamp = True
@@ -237,6 +244,8 @@ class Resolver:
                 bus.emit("node_succeeded", node.name, node.path, "succeeded", payload)
             elif payload is EMPTY_PAYLOAD:  # at the state's time, built when the log is read
                 self.recorded.append(state)
+                if type(state.value) not in SCALAR_TYPES:
+                    bus.pinned = True
             else:
                 bus.log.append(_new(Event, (next(bus.seq), "node_succeeded", bus.execution_id, node.name,
                                                node.path, "succeeded", payload, _now())))
