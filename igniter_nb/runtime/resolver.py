@@ -137,7 +137,7 @@ class Resolver:
                             if dst.status is not SUCCEEDED:
                                 ready = False  # a dependency failed or waits: finish() says how
                                 break
-                            values[dep] = dst.value
+                            values[dep] = last = dst.value
                     st = states.get(name)
                 else:
                     st = states.get(name)
@@ -164,7 +164,7 @@ class Resolver:
                                 missing.append(dep)
                         elif ready:
                             if found.status is SUCCEEDED:
-                                values[dep] = found.value
+                                values[dep] = last = found.value
                             else:
                                 ready = False  # a dependency failed or waits: finish() says how
                     running.add(name)
@@ -181,7 +181,15 @@ class Resolver:
                     continue
                 # A plain function compute whose dependencies all succeeded: what finish() and write() do.
                 try:
-                    value = info[0](**values)  # type: ignore[index]
+                    # By position when the dependencies are exactly the function's parameters (the same call
+                    # for Python, without a keyword dictionary): ``last`` is the one dependency's value.
+                    by_position = info[3]  # type: ignore[index]
+                    if by_position == 1:
+                        value = info[0](last)  # type: ignore[index]
+                    elif by_position:
+                        value = info[0](*values.values())  # type: ignore[index]
+                    else:
+                        value = info[0](**values)  # type: ignore[index]
                 except Exception as exc:
                     node = nodes[name]
                     self.write(node, self.failed(node, wrap_error(exc, ex, node)))
