@@ -131,13 +131,20 @@ class Resolver:
                 if name in running:  # back after its dependencies: compute it
                     ready = info is not None and plain  # whether the fast path can compute it now
                     if ready:
-                        values = {}
-                        for dep in info[2]:  # type: ignore[index]
-                            dst = states[dep]
-                            if dst.status is not SUCCEEDED:
+                        if info[3] == 1:  # type: ignore[index]  # its one dependency, by position
+                            dst = states[info[2][0]]  # type: ignore[index]
+                            if dst.status is SUCCEEDED:
+                                last = dst.value
+                            else:
                                 ready = False  # a dependency failed or waits: finish() says how
-                                break
-                            values[dep] = last = dst.value
+                        else:
+                            values = {}
+                            for dep in info[2]:  # type: ignore[index]
+                                dst = states[dep]
+                                if dst.status is not SUCCEEDED:
+                                    ready = False  # a dependency failed or waits: finish() says how
+                                    break
+                                values[dep] = dst.value
                     st = states.get(name)
                 else:
                     st = states.get(name)
@@ -152,21 +159,31 @@ class Resolver:
                             record(name)
                     else:
                         bus.emit("node_started", name, nodes[name].path, "running", EMPTY_PAYLOAD)
-                    values = {}
                     missing: list[str] | None = None
                     ready = info is not None and plain  # whether the fast path can compute it now
-                    for dep in info[2] if info is not None else roots[name]:
+                    if ready and info[3] == 1:  # type: ignore[index]  # its one dependency, by position
+                        dep = info[2][0]  # type: ignore[index]
                         found = states.get(dep)
                         if found is None or found.status is STALE:
-                            if missing is None:
-                                missing = [dep]
-                            else:
-                                missing.append(dep)
-                        elif ready:
-                            if found.status is SUCCEEDED:
-                                values[dep] = last = found.value
-                            else:
-                                ready = False  # a dependency failed or waits: finish() says how
+                            missing = [dep]
+                        elif found.status is SUCCEEDED:
+                            last = found.value
+                        else:
+                            ready = False  # a dependency failed or waits: finish() says how
+                    else:
+                        values = {}
+                        for dep in info[2] if info is not None else roots[name]:
+                            found = states.get(dep)
+                            if found is None or found.status is STALE:
+                                if missing is None:
+                                    missing = [dep]
+                                else:
+                                    missing.append(dep)
+                            elif ready:
+                                if found.status is SUCCEEDED:
+                                    values[dep] = found.value
+                                else:
+                                    ready = False  # a dependency failed or waits: finish() says how
                     running.add(name)
                     if missing is not None:
                         missing.reverse()  # the first dependency resolves first
@@ -183,6 +200,7 @@ class Resolver:
                 try:
                     # By position when the dependencies are exactly the function's parameters (the same call
                     # for Python, without a keyword dictionary): ``last`` is the one dependency's value.
+                    # (``values`` is only built for the others.)
                     by_position = info[3]  # type: ignore[index]
                     if by_position == 1:
                         value = info[0](last)  # type: ignore[index]

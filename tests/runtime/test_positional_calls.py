@@ -87,3 +87,35 @@ def test_every_shape_gets_its_dependencies_by_name() -> None:
     assert (result.p, result.t, result.s, result.d, result.k, result.kw, result.w, result.o) == (
         2, 12, 21, 3, 3, 3, 2, 101)
     assert wrapped.calls[-1] == ((), {"a": 1})  # a wrapper is still called by keyword
+
+
+def boom(a: int) -> int:
+    raise ValueError(f"no {a}")
+
+
+def after(boom: int) -> int:
+    return boom + 1
+
+
+def later(after: int) -> int:
+    return after + 1
+
+
+class Failing(ig.Contract):
+    def define(c):
+        c.input("a", type=int)
+        c.compute("boom", call=boom)
+        c.compute("after", call=after)
+        c.compute("later", call=later)
+        c.output("later")
+
+
+def test_a_one_dependency_node_behind_a_failure_fails_with_it() -> None:
+    contract = Failing(a=1)
+    states = contract.execution.states
+    contract.resolve_all()
+    assert [states[n].status for n in ("boom", "after", "later")] == [ig.Status.FAILED] * 3
+    assert states["later"].error is states["boom"].error
+    assert [(e.type, e.node) for e in contract.events if e.node] == [
+        ("node_started", "later"), ("node_started", "after"), ("node_started", "boom"), ("node_started", "a"),
+        ("node_succeeded", "a"), ("node_failed", "boom"), ("node_failed", "after"), ("node_failed", "later")]
