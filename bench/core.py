@@ -5,7 +5,8 @@
     .venv/bin/python bench/core.py --only compile,import
 
 Every graph has a distinct function per node, generated as code (``bench/_core_graphs.py``): module-level
-``def``s, and the same ``def``s written inside ``define``. Each figure is printed with a baseline measured in
+``def``s, and the same ``def``s written inside ``define`` (compared with the module-level ones declared one
+``c.compute(fn)`` statement each, so both sides declare from as many lines). Each figure is printed with a baseline measured in
 the same run and the ratio, because this machine is shared and noisy. Timings are the best of N runs (the least disturbed by other load); the measured code
 and its baseline run round-robin (so a change in load hits both alike) with the garbage collector **on**, as
 users run (collected before each run).
