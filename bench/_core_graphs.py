@@ -87,6 +87,23 @@ def module_graph(kind: str, n: int) -> Graph:
     return Graph(kind, n, spec, output, define)
 
 
+def module_statements_define(graph: Graph) -> Callable[[Any], None]:
+    """``graph``'s module-level functions declared the way users write them: one ``c.compute(fn)`` statement per
+    function, each on its own line (``graph.define`` declares them from one line, in a loop). The fair
+    counterpart of ``inner_define``: every declaration is made from a distinct line of ``define``, so both
+    sides look up as many source locations."""
+    names = [name for name, _, _ in graph.spec]
+    if graph.kind == "chain":
+        body = [f"    c.compute({name})" for name in names]
+    else:
+        body = [f"    c.compute({name})" for name in names[:-1]]
+        body.append(f"    c.compute('sink', depends_on=[f'f{{i}}' for i in range(1, {graph.size - 1})], call=sink)")
+    source = "\n".join(["def define(c):", "    c.input('x')", *body, f"    c.output('{graph.output}')"]) + "\n"
+    namespace: dict[str, Any] = {name: fn for name, fn, _ in graph.spec}
+    exec(compile(source, f"<bench statements {graph.kind} {graph.size}>", "exec"), namespace)  # bench-only
+    return namespace["define"]  # type: ignore[no-any-return]
+
+
 def inner_define(kind: str, n: int) -> Callable[[Any], None]:
     """The same graph as ``module_graph(kind, n)``, written as ``def``s decorated with ``@c.compute`` inside
     ``define`` (the usual way): every compile makes ``n`` new function objects."""

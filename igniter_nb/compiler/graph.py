@@ -58,7 +58,7 @@ class CompiledGraph:
     dep_roots: Mapping[str, tuple[str, ...]]
     simple_deps: Mapping[str, bool]
     fast_computes: frozenset[str]
-    fast_plan: Mapping[str, tuple[Any, str, tuple[str, ...]]]
+    fast_plan: Mapping[str, tuple[Any, str, tuple[str, ...], int]]
     output_roots: Mapping[str, tuple[OutputNode, ...]]
     contract_class: Any
     source_location: str | None
@@ -104,7 +104,7 @@ class CompiledGraph:
         plan: dict[str, tuple[tuple[str, str, OutputNode | None], ...]] = {}
         dep_roots: dict[str, tuple[str, ...]] = {}
         simple: dict[str, bool] = {}
-        fast: dict[str, tuple[Any, str, tuple[str, ...]]] = {}
+        fast: dict[str, tuple[Any, str, tuple[str, ...], int]] = {}
         direct = {n.name for n in nodes}
         for n in nodes:
             name = n.name
@@ -132,7 +132,11 @@ class CompiledGraph:
             simple[name] = is_simple
             if (is_simple and isinstance(n, ComputeNode) and n.callable_kind in ("function", "object")
                     and n.role != "guard"):
-                fast[name] = (n.callable, n.path, deps)
+                sig = n.signature
+                # Dependencies that are exactly the parameters of a plain function, in order, are passed by
+                # position: 1 for one dependency, 2 for more, 0 by keyword.
+                by_position = sig is not None and sig.by_position and deps == sig.required
+                fast[name] = (n.callable, n.path, deps, (1 if len(deps) == 1 else 2) if by_position else 0)
         for o in outputs:
             by_id[o.id] = o
             by_path[o.path] = o
@@ -145,7 +149,9 @@ class CompiledGraph:
         # Runtime fast paths: the runtime nodes each node reads, and whether it reads them directly (no outputs).
         s(self, "dep_roots", dep_roots)
         s(self, "simple_deps", simple)
-        # Plain function computes reading runtime nodes directly: (callable, path, dependencies), for the resolver.
+        # Plain function computes reading runtime nodes directly: (callable, path, dependencies, how the callable
+        # takes them: 1 its one dependency by position, 2 all by position, 0 by keyword; see
+        # ``CallableSignature.by_position``), for the resolver.
         s(self, "fast_plan", fast)
         s(self, "fast_computes", frozenset(fast))
         roots: dict[str, list[OutputNode]] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FunctionType, MethodType
 from typing import Any
 
@@ -30,6 +30,9 @@ class CallableSignature:
     accepts_any: bool
     positional_only: tuple[str, ...]
     var_positional: str | None
+    # Read from a plain function's own code, every parameter positional-or-keyword and required (``def f(a, b)``
+    # or ``def f(a, **kw)``): ``f(**{p: v for p in required})`` is then the same call as ``f(*values)``.
+    by_position: bool = field(default=False, compare=False)
 
     @property
     def accepted(self) -> tuple[str, ...]:
@@ -86,7 +89,7 @@ def _from_code(fn: Any, skip: int) -> CallableSignature:
     names = code.co_varnames
     if not skip and not posonly_count and not flags & _CO_VARARGS and not kwonly_count and not fn.__defaults__:
         # The usual shape, ``def f(a, b)`` or ``def f(a, **kw)``: every parameter is a required keyword.
-        return CallableSignature(names[:argcount], (), bool(flags & _CO_VARKEYWORDS), (), None)
+        return CallableSignature(names[:argcount], (), bool(flags & _CO_VARKEYWORDS), (), None, True)
     # (name, kind, has_default) in inspect's order: positional, *args, keyword-only, **kwargs.
     defaults = fn.__defaults__
     first_default = argcount - (len(defaults) if defaults else 0)
@@ -153,6 +156,8 @@ def callable_name(fn: Any) -> str:
         name = fn.__qualname__
         if "<" not in name:
             return name  # a module-level function (the usual case)
+        if name[-1] != ">":  # a def inside a function (``define``'s body): what follows its last ``<locals>``
+            return name.rpartition(".<locals>.")[2]
     elif isinstance(fn, str):
         return fn
     else:

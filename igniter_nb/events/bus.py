@@ -20,6 +20,17 @@ _now = time.time
 Subscriber = Callable[[Event], Any]
 
 
+class Unnumbered(tuple):  # type: ignore[type-arg]
+    """A recorded event without its number and execution: ``(type, node, path, status, payload, timestamp)``."""
+
+    __slots__ = ()
+
+
+# Values a recorded node state may keep alive until the log is built: small, so keeping an old one (after the
+# node recomputed) costs about what its built event would. Any other value makes the bus ``pinned``.
+SCALAR_TYPES: frozenset[type] = frozenset({int, float, bool, type(None)})
+
+
 class EventBus:
     """Collects an execution's events. Subscribers are called in order on the emitting thread; one that
     raises never breaks the run: its error goes to ``on_subscriber_error``.
@@ -35,7 +46,7 @@ class EventBus:
     """
 
     __slots__ = ("_clock", "_last_unloaded", "_load_lock", "_loader", "_log", "_nodes", "_seq", "execution_id",
-                 "lock", "on_subscriber_error", "recorded", "subscribers", "unloaded")
+                 "lock", "on_subscriber_error", "pinned", "recorded", "subscribers", "unloaded")
 
     def __init__(self, execution_id: str, events: Iterable[Event] = ()) -> None:
         self.execution_id = execution_id
@@ -43,6 +54,9 @@ class EventBus:
         # Events recorded but not built yet, in order (see record_into); an ``Event`` among them was emitted
         # while they waited and is numbered already.
         self.recorded: list[Any] = []
+        # Whether a recorded state holds a value outside SCALAR_TYPES (set by whoever records it): an
+        # invalidation then builds the log first, so a node's superseded values are not kept for it.
+        self.pinned = False
         self._nodes: Any = None  # node name -> node (its ``path``), for the recorded entries
         self._clock = 0.0
         self.unloaded = 0  # stored events before ``log`` not materialised yet (see replace_lazily)
@@ -85,7 +99,12 @@ class EventBus:
         entry per event: a node's name (started, at the current clock), ``(name, time)`` (started at ``time``,
         which becomes the current clock), or the node's new succeeded state (``.name``; its ``.resolved_at``
         is the event's time and the current clock). ``nodes`` maps each name to its node (for ``path``).
-        Only while nothing subscribes and no lock is set: subscribers need each event as it happens."""
+        Invalidation records here too: a node's new stale state (its ``invalidated_by`` is not ``None``:
+        ``node_invalidated`` with payload ``{"cause": invalidated_by}`` at its ``resolved_at``) when its value
+        is in ``SCALAR_TYPES``, else (and for an output reading it) an :class:`Unnumbered` event. Stale states
+        and ``Unnumbered`` events leave the clock as it is. Whoever records a state holding a value outside
+        ``SCALAR_TYPES`` sets ``pinned``. Only while nothing subscribes and no lock is set: subscribers need
+        each event as it happens."""
         self._nodes = nodes
         return self.recorded
 
@@ -109,6 +128,8 @@ class EventBus:
             clock = self._clock
             built: list[Event] = []
             add = built.append
+            cause: Any = None
+            payload: Any = None  # ``{"cause": cause}``, one dict for a run of invalidations with the same cause
             for entry in recorded[:n]:
                 kind = type(entry)
                 if kind is str:
@@ -121,14 +142,26 @@ class EventBus:
                 elif kind is Event:  # emitted while entries before it waited: numbered already
                     next(seq)
                     add(entry)
-                else:
+                elif kind is Unnumbered:
+                    etype, name, path, status, data, at = entry
+                    add(_new(Event, (next(seq), etype, eid, name, path, status, data, at)))
+                else:  # a node state: succeeded, or stale (then ``invalidated_by`` names the cause)
                     name = entry.name
-                    clock = entry.resolved_at
-                    add(_new(Event, (next(seq), "node_succeeded", eid, name, nodes[name].path, "succeeded",
-                                     EMPTY_PAYLOAD, clock)))
+                    by = entry.invalidated_by
+                    if by is None:
+                        clock = entry.resolved_at
+                        add(_new(Event, (next(seq), "node_succeeded", eid, name, nodes[name].path, "succeeded",
+                                         EMPTY_PAYLOAD, clock)))
+                    else:
+                        if by is not cause or payload is None:
+                            cause, payload = by, {"cause": by}
+                        add(_new(Event, (next(seq), "node_invalidated", eid, name, nodes[name].path, "stale",
+                                         payload, entry.resolved_at)))
             self._clock = clock
             self._log.extend(built)
             del recorded[:n]
+            if not recorded:  # (entries recorded meanwhile by another thread may pin values)
+                self.pinned = False
 
     def _load(self) -> None:
         # Under the bus lock when a concurrent runner set one (emitters append under it; it is reentrant, so a
@@ -208,6 +241,7 @@ class EventBus:
         """Adopt a restored event log (keeps subscribers); numbering continues after the last event."""
         self.execution_id = execution_id
         self.recorded.clear()  # in place: a resolver may hold it; what it recorded belonged to the replaced log
+        self.pinned = False
         self._log = list(events)
         self.unloaded, self._last_unloaded, self._loader = 0, 0, None
         self._seq = itertools.count(self._log[-1].seq + 1 if self._log else 1)
@@ -217,6 +251,7 @@ class EventBus:
         returns them (in order) the first time ``events`` is read. New events are numbered after ``last_seq``."""
         self.execution_id = execution_id
         self.recorded.clear()
+        self.pinned = False
         self._log = []
         if count:
             self.unloaded, self._last_unloaded, self._loader = count, last_seq, loader

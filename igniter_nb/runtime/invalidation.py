@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from igniter_nb.events.event import Event
+from igniter_nb.events.bus import SCALAR_TYPES, Unnumbered
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import STALE
 
@@ -21,7 +21,11 @@ def invalidate_dependents(execution: Execution, sources: Iterable[str], cause: s
     """Breadth-first over the dependents of ``sources``; every cached node met becomes ``stale``.
 
     Emits ``node_invalidated`` per node (and per output reading it). Returns the invalidated node names.
-    Nodes never resolved are walked through but not recorded. Cost follows the affected nodes only.
+    Nodes never resolved are walked through but not recorded. Cost follows the affected nodes only: with no
+    subscriber, the events are recorded compactly (see ``EventBus.record_into``) and built when the log is read,
+    so an update does not build the events of the runs before it — unless a recorded state holds a value
+    outside ``SCALAR_TYPES`` (``bus.pinned``): then it builds them first, so that the values a node held before
+    recomputing are not kept alive by records of the log (a data frame per update).
     """
     graph = execution.graph
     sources = tuple(sources)
@@ -31,9 +35,9 @@ def invalidate_dependents(execution: Execution, sources: Iterable[str], cause: s
     states = execution.states
     nodes_by_name = graph.nodes_by_name
     bus = execution.bus
-    events = bus.log
-    seq = bus.seq
-    exec_id = bus.execution_id
+    if bus.pinned:
+        bus.log  # noqa: B018  (builds the recorded events: they would keep superseded values alive)
+    record = bus.recorded.append
     output_roots = graph.output_roots
     queue: deque[str] = deque()
     for s in sources:
@@ -49,18 +53,21 @@ def invalidate_dependents(execution: Execution, sources: Iterable[str], cause: s
         seen.add(name)
         st = states.get(name)
         if st is not None and st.status is not STALE:
-            states[name] = _new(NodeState, (name, STALE, st.value, st.error, st.version + 1, now, cause, st.waiting_for))
+            states[name] = stale = _new(NodeState, (name, STALE, st.value, st.error, st.version + 1, now, cause,
+                                                    st.waiting_for))
             invalidated.append(name)
-            path = nodes_by_name[name].path
-            if bus.subscribers or bus.lock is not None:
-                bus.emit("node_invalidated", name, path, "stale", payload)
+            if bus.subscribers or bus.lock is not None or cause is None:
+                bus.emit("node_invalidated", name, nodes_by_name[name].path, "stale", payload)
                 for out in output_roots.get(name, ()):
                     bus.emit("node_invalidated", out.name, out.path, "stale", payload)
-            else:
-                events.append(_new(Event, (next(seq), "node_invalidated", exec_id, name, path, "stale", payload, now)))
+            else:  # built when the log is read
+                if type(st.value) in SCALAR_TYPES:
+                    record(stale)  # the state is the record
+                else:
+                    record(_new(Unnumbered, ("node_invalidated", name, nodes_by_name[name].path, "stale", payload,
+                                             now)))
                 for out in output_roots.get(name, ()):
-                    events.append(_new(Event, (next(seq), "node_invalidated", exec_id, out.name, out.path, "stale",
-                                               payload, now)))
+                    record(_new(Unnumbered, ("node_invalidated", out.name, out.path, "stale", payload, now)))
         deps = dependents.get(name)
         if deps:
             queue.extend(deps)
@@ -72,10 +79,10 @@ def _invalidate_walk(execution: Execution, walk: tuple[tuple[str, str, tuple[tup
     """The same as the breadth-first walk above, over the graph's precomputed order for one source."""
     states = execution.states
     bus = execution.bus
-    events = bus.log
-    seq = bus.seq
-    exec_id = bus.execution_id
-    plain = not bus.subscribers and bus.lock is None
+    if bus.pinned:
+        bus.log  # noqa: B018  (builds the recorded events: they would keep superseded values alive)
+    record = bus.recorded.append
+    plain = not bus.subscribers and bus.lock is None and cause is not None  # (a stale record names its cause)
     invalidated: list[str] = []
     now = time.time()
     payload = {"cause": cause}
@@ -83,13 +90,16 @@ def _invalidate_walk(execution: Execution, walk: tuple[tuple[str, str, tuple[tup
         st = states.get(name)
         if st is None or st.status is STALE:
             continue
-        states[name] = _new(NodeState, (name, STALE, st.value, st.error, st.version + 1, now, cause, st.waiting_for))
+        states[name] = stale = _new(NodeState, (name, STALE, st.value, st.error, st.version + 1, now, cause,
+                                                st.waiting_for))
         invalidated.append(name)
-        if plain:
-            events.append(_new(Event, (next(seq), "node_invalidated", exec_id, name, path, "stale", payload, now)))
+        if plain:  # built when the log is read
+            if type(st.value) in SCALAR_TYPES:
+                record(stale)  # the state is the record
+            else:
+                record(_new(Unnumbered, ("node_invalidated", name, path, "stale", payload, now)))
             for out_name, out_path in outputs:
-                events.append(_new(Event, (next(seq), "node_invalidated", exec_id, out_name, out_path, "stale",
-                                           payload, now)))
+                record(_new(Unnumbered, ("node_invalidated", out_name, out_path, "stale", payload, now)))
         else:
             bus.emit("node_invalidated", name, path, "stale", payload)
             for out_name, out_path in outputs:

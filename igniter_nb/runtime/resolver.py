@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import IgniterError, ResolutionError
-from igniter_nb.events.bus import EMPTY_PAYLOAD
+from igniter_nb.events.bus import EMPTY_PAYLOAD, SCALAR_TYPES
 from igniter_nb.events.event import Event
 from igniter_nb.model import AwaitNode, ComputeNode, InputNode, Node
 from igniter_nb.runtime.deferred import DeferredResult
@@ -118,6 +118,7 @@ class Resolver:
         roots = self.roots
         nodes = self.nodes
         settled = _SETTLED_TYPES
+        scalars = SCALAR_TYPES
         record = self.recorded.append
         now = _now()
         stamp = True  # the next node_started records ``now``: the clock was read since the last recorded time
@@ -130,13 +131,20 @@ class Resolver:
                 if name in running:  # back after its dependencies: compute it
                     ready = info is not None and plain  # whether the fast path can compute it now
                     if ready:
-                        values = {}
-                        for dep in info[2]:  # type: ignore[index]
-                            dst = states[dep]
-                            if dst.status is not SUCCEEDED:
+                        if info[3] == 1:  # type: ignore[index]  # its one dependency, by position
+                            dst = states[info[2][0]]  # type: ignore[index]
+                            if dst.status is SUCCEEDED:
+                                last = dst.value
+                            else:
                                 ready = False  # a dependency failed or waits: finish() says how
-                                break
-                            values[dep] = dst.value
+                        else:
+                            values = {}
+                            for dep in info[2]:  # type: ignore[index]
+                                dst = states[dep]
+                                if dst.status is not SUCCEEDED:
+                                    ready = False  # a dependency failed or waits: finish() says how
+                                    break
+                                values[dep] = dst.value
                     st = states.get(name)
                 else:
                     st = states.get(name)
@@ -151,21 +159,31 @@ class Resolver:
                             record(name)
                     else:
                         bus.emit("node_started", name, nodes[name].path, "running", EMPTY_PAYLOAD)
-                    values = {}
                     missing: list[str] | None = None
                     ready = info is not None and plain  # whether the fast path can compute it now
-                    for dep in info[2] if info is not None else roots[name]:
+                    if ready and info[3] == 1:  # type: ignore[index]  # its one dependency, by position
+                        dep = info[2][0]  # type: ignore[index]
                         found = states.get(dep)
                         if found is None or found.status is STALE:
-                            if missing is None:
-                                missing = [dep]
-                            else:
-                                missing.append(dep)
-                        elif ready:
-                            if found.status is SUCCEEDED:
-                                values[dep] = found.value
-                            else:
-                                ready = False  # a dependency failed or waits: finish() says how
+                            missing = [dep]
+                        elif found.status is SUCCEEDED:
+                            last = found.value
+                        else:
+                            ready = False  # a dependency failed or waits: finish() says how
+                    else:
+                        values = {}
+                        for dep in info[2] if info is not None else roots[name]:
+                            found = states.get(dep)
+                            if found is None or found.status is STALE:
+                                if missing is None:
+                                    missing = [dep]
+                                else:
+                                    missing.append(dep)
+                            elif ready:
+                                if found.status is SUCCEEDED:
+                                    values[dep] = found.value
+                                else:
+                                    ready = False  # a dependency failed or waits: finish() says how
                     running.add(name)
                     if missing is not None:
                         missing.reverse()  # the first dependency resolves first
@@ -180,7 +198,16 @@ class Resolver:
                     continue
                 # A plain function compute whose dependencies all succeeded: what finish() and write() do.
                 try:
-                    value = info[0](**values)  # type: ignore[index]
+                    # By position when the dependencies are exactly the function's parameters (the same call
+                    # for Python, without a keyword dictionary): ``last`` is the one dependency's value.
+                    # (``values`` is only built for the others.)
+                    by_position = info[3]  # type: ignore[index]
+                    if by_position == 1:
+                        value = info[0](last)  # type: ignore[index]
+                    elif by_position:
+                        value = info[0](*values.values())  # type: ignore[index]
+                    else:
+                        value = info[0](**values)  # type: ignore[index]
                 except Exception as exc:
                     node = nodes[name]
                     self.write(node, self.failed(node, wrap_error(exc, ex, node)))
@@ -188,12 +215,18 @@ class Resolver:
                     stamp = True
                 else:
                     now = _now()
-                    if type(value) in settled:
+                    if type(value) in scalars:
                         # the state is also the node_succeeded record: its ``resolved_at`` is the event's time
                         states[name] = done = _new(NodeState, (name, SUCCEEDED, value, None,
                                                                st.version + 1 if st is not None else 1, now, None,
                                                                ()))
                         record(done)
+                    elif type(value) in settled:  # the same, and the record keeps a value alive: say so
+                        states[name] = done = _new(NodeState, (name, SUCCEEDED, value, None,
+                                                               st.version + 1 if st is not None else 1, now, None,
+                                                               ()))
+                        record(done)
+                        bus.pinned = True
                     else:  # deferred, one-shot, or a type not seen yet
                         self.write(nodes[name], self._settle(nodes[name], value))  # type: ignore[arg-type]
                         stamp = True
@@ -237,6 +270,8 @@ class Resolver:
                 bus.emit("node_succeeded", node.name, node.path, "succeeded", payload)
             elif payload is EMPTY_PAYLOAD:  # at the state's time, built when the log is read
                 self.recorded.append(state)
+                if type(state.value) not in SCALAR_TYPES:
+                    bus.pinned = True
             else:
                 bus.log.append(_new(Event, (next(bus.seq), "node_succeeded", bus.execution_id, node.name,
                                                node.path, "succeeded", payload, _now())))

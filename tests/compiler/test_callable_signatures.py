@@ -96,3 +96,24 @@ def test_callables_inspect_must_read_are_memoised_in_a_bounded_table() -> None:
     for _ in range(signatures._FALLBACK_LIMIT + 50):
         assert analyse(Adder()).required == ("a",)
     assert len(signatures._fallback_cache) <= signatures._FALLBACK_LIMIT
+
+
+def test_callable_name_of_defs_inside_a_function() -> None:
+    from igniter_nb.compiler.signatures import callable_name
+
+    def define() -> tuple[Any, ...]:
+        def n1() -> None: ...
+
+        class Local:
+            def m(self) -> None: ...
+
+            f = staticmethod(lambda: 1)
+
+        def outer() -> Any:
+            def inner() -> None: ...
+            return inner
+
+        return n1, Local.m, Local.__dict__["f"].__func__, (lambda: 2), outer()
+
+    assert [callable_name(f) for f in define()] == ["n1", "Local.m", "lambda", "lambda", "inner"]
+    assert callable_name(test_callable_name_of_defs_inside_a_function) == "test_callable_name_of_defs_inside_a_function"

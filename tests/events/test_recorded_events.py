@@ -138,3 +138,141 @@ def test_restoring_drops_what_the_replaced_log_recorded() -> None:
     bus = chain.execution.bus
     bus.replace(chain.execution_id, [])
     assert bus.recorded == [] and chain.events == [] and bus.last_seq() == 0
+
+
+class Diamond(ig.Contract):
+    def define(c):
+        c.input("a", type=int)
+        c.input("z", type=int)
+        c.compute("b", call=lambda a: a + 1)
+        c.compute("c", call=lambda b, z: b * z)
+        c.compute("d", call=lambda b, c: [b, c])
+        c.output("c")
+        c.output("d")
+        c.output("b")
+
+
+def fields(events: list[ig.Event]) -> list[tuple[Any, ...]]:
+    return [(e.seq, e.type, e.node, e.path, e.status, dict(e.payload or {})) for e in events]
+
+
+def updated_twice(listen: bool) -> tuple[Diamond, list[ig.Event]]:
+    contract = Diamond(a=1, z=2)
+    heard: list[ig.Event] = []
+    if listen:  # a subscriber: every event is built and emitted as it happens
+        contract.subscribe(heard.append)
+    assert contract.result.d == [2, 4]
+    contract.update_inputs(a=2)
+    assert contract.result.d == [3, 6]
+    contract.update_inputs(a=3, z=3)  # z finds c and d stale already: only what is fresh is invalidated
+    assert contract.result.c == 12
+    contract.update_inputs(z=4)
+    assert contract.result.d == [4, 16]
+    return contract, heard
+
+
+def test_invalidation_is_recorded_and_reads_as_the_emitted_events() -> None:
+    recorded, _ = updated_twice(listen=False)
+    emitted, heard = updated_twice(listen=True)
+    assert recorded.execution.bus.recorded, "updates and re-reads record without building"
+    assert not emitted.execution.bus.recorded
+    assert fields(recorded.events) == fields(emitted.events) == fields(heard)
+    invalidated = [e for e in recorded.events if e.type == "node_invalidated"]
+    assert [(e.node, e.path) for e in invalidated[:5]] == [
+        ("b", "b"), ("b", "output.b"), ("c", "c"), ("c", "output.c"), ("d", "d")]
+    assert all(e.payload == {"cause": "a"} and e.status == "stale" for e in invalidated[:6])
+    assert [(e.node, e.path, e.payload["cause"]) for e in invalidated[-2:]] == [  # d was stale already
+        ("c", "c", "z"), ("c", "output.c", "z")]
+    times = [e.timestamp for e in recorded.events]
+    assert times == sorted(times)
+    assert len({e.timestamp for e in invalidated[:6]}) == 1  # one update's invalidations share its clock reading
+
+
+class Scalars(ig.Contract):
+    def define(c):
+        c.input("a", type=int)
+        c.input("z", type=int)
+        c.compute("b", call=lambda a: a + 1)
+        c.compute("c", call=lambda b, z: b * z)
+        c.compute("d", call=lambda b, c: b + c / 2)
+        c.output("c")
+        c.output("d")
+        c.output("b")
+
+
+def test_an_update_does_not_build_the_events_of_the_runs_before_it() -> None:
+    contract = Scalars(a=1, z=2)
+    assert contract.result.d == 4.0
+    bus = contract.execution.bus
+    assert not bus.pinned  # every recorded state holds an int, a float, a bool or None
+    built = len(bus._log)  # what the first run built: its lifecycle events only
+    waiting = len(bus.recorded)
+    contract.update_inputs(a=2)
+    assert len(bus._log) == built  # nothing of the first run was built by the update
+    assert len(bus.recorded) == waiting + 7  # input_updated + b, c, d and the outputs reading them
+    assert bus.count() == bus.last_seq() == built + waiting + 7
+    assert [e.seq for e in contract.events] == list(range(1, bus.count() + 1))
+
+
+def test_invalidating_from_several_sources_records_the_same_events() -> None:
+    from igniter_nb.runtime.invalidation import invalidate_dependents
+
+    logs = []
+    for listen in (False, True):
+        contract = Diamond(a=1, z=2)
+        if listen:
+            contract.subscribe(lambda e: None)
+        assert contract.result.d == [2, 4]
+        assert invalidate_dependents(contract.execution, ("a", "z"), "a") == ["b", "c", "d"]
+        logs.append(fields(contract.events))
+    assert logs[0] == logs[1]
+    assert [row[2:4] for row in logs[0][-6:]] == [("b", "b"), ("b", "output.b"), ("c", "c"), ("c", "output.c"),
+                                                 ("d", "d"), ("d", "output.d")]
+
+
+class Box:
+    """A value the log must not keep alive once its node recomputed."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+class Boxes(ig.Contract):
+    def define(c):
+        c.input("a")
+        c.input("z", type=int)
+        c.compute("b", call=lambda a: Box(a.n + 1))
+        c.compute("c", call=lambda b, z: b.n * z)
+        c.output("b")
+        c.output("c")
+
+
+def test_superseded_values_are_not_kept_alive_by_recorded_events() -> None:
+    import gc
+    import weakref
+
+    contract = Boxes(a=Box(1), z=2)
+    assert contract.result.c == 4
+    bus = contract.execution.bus
+    assert bus.pinned and bus.recorded  # recorded states hold boxes: an invalidation builds them first
+    first_input = weakref.ref(contract.execution.states["a"].value)
+    first_b = weakref.ref(contract.execution.states["b"].value)
+    contract.update_inputs(a=Box(5))
+    assert contract.result.c == 12
+    gc.collect()
+    assert first_input() is None and first_b() is None
+    # the stale record of a box-valued node holds no value either, and the log reads as emitted
+    contract.update_inputs(a=Box(7))
+    assert contract.result.c == 16
+    heard: list[ig.Event] = []
+    other = Boxes(a=Box(1), z=2)
+    other.subscribe(heard.append)
+    assert other.result.c == 4
+    other.update_inputs(a=Box(5))
+    assert other.result.c == 12
+    other.update_inputs(a=Box(7))
+    assert other.result.c == 16
+    mine = [row[1:] for row in fields(contract.events) if row[1] != "input_updated"]
+    theirs = [row[1:] for row in fields(heard) if row[1] != "input_updated"]
+    assert mine == theirs
+    assert [e.seq for e in contract.events] == list(range(1, len(contract.events) + 1))
