@@ -14,6 +14,11 @@ Keys (``<ns>`` = the namespace, default ``igniter``)::
     <ns>:graphactive:<graph>                the same for the ACTIVE ones only
     <ns>:graph:<graph>                      set of the graph's execution ids
     <ns>:ids                                set of every execution id
+    <ns>:recent                             sorted set: every execution id scored by its last save time (µs since
+                                            the epoch): the listing index of list_page; also per graph
+                                            (<ns>:recent:graph:<graph>), per status (<ns>:recent:status:<status>)
+                                            and per both (<ns>:recent:gs:<status>:<graph>)
+    <ns>:recent:complete                    set once the executions saved before those indexes existed are in them
 
 The save script checks the expected version, the active-correlation uniqueness, updates the hash, the indexes
 and the history in one step, so concurrent writers in any number of processes can never lose an update, and a
@@ -47,6 +52,7 @@ from igniter_nb.stores.base import (
     utc_now,
 )
 from igniter_nb.stores.packing import is_packed, part_digests
+from igniter_nb.stores.paging import check_page, finish, from_micros, micros
 
 if TYPE_CHECKING:
     from igniter_nb.stores.changes import ChangeSubscription
@@ -76,12 +82,12 @@ if key ~= '' then
     return {'duplicate', other}
   end
 end
--- parts of a packed version (stores/packing.py): ARGV[10] new ones as digest/data pairs, then every digest the
+-- parts of a packed version (stores/packing.py): ARGV[11] new ones as digest/data pairs, then every digest the
 -- version refers to; a referenced part neither sent nor stored (deleted meanwhile) makes the client send all
-local sent = tonumber(ARGV[10]) or 0
+local sent = tonumber(ARGV[11]) or 0
 local new_parts = {}
-for i = 0, sent - 1 do new_parts[ARGV[11 + 2 * i]] = ARGV[12 + 2 * i] end
-for i = 11 + 2 * sent, #ARGV do
+for i = 0, sent - 1 do new_parts[ARGV[12 + 2 * i]] = ARGV[13 + 2 * i] end
+for i = 12 + 2 * sent, #ARGV do
   if not new_parts[ARGV[i]] and redis.call('HEXISTS', KEYS[3], ARGV[i]) == 0 then
     return {'missing', ARGV[i]}
   end
@@ -112,6 +118,18 @@ if latest ~= '' then
     redis.call('ZREM', ns .. ':graphactive:' .. graph, id)
   end
 end
+-- the listing indexes (list_page): scored by the save time in microseconds (ARGV[10])
+local old_status = cur[4] or ''
+local recent = ns .. ':recent'
+redis.call('ZADD', recent, ARGV[10], id)
+if old_graph ~= '' and old_graph ~= graph then redis.call('ZREM', recent .. ':graph:' .. old_graph, id) end
+if graph ~= '' then redis.call('ZADD', recent .. ':graph:' .. graph, ARGV[10], id) end
+if old_status ~= '' and old_status ~= status then redis.call('ZREM', recent .. ':status:' .. old_status, id) end
+if status ~= '' then redis.call('ZADD', recent .. ':status:' .. status, ARGV[10], id) end
+if old_status ~= '' and old_graph ~= '' and (old_status ~= status or old_graph ~= graph) then
+  redis.call('ZREM', recent .. ':gs:' .. old_status .. ':' .. old_graph, id)
+end
+if status ~= '' and graph ~= '' then redis.call('ZADD', recent .. ':gs:' .. status .. ':' .. graph, ARGV[10], id) end
 local version = actual + 1
 redis.call('PUBLISH', ns .. ':changes:' .. id, version)  -- the change feed (stores/redis_changes.py)
 redis.call('HSET', KEYS[1], 'snapshot', ARGV[3], 'version', version, 'updated_at', ARGV[9],
@@ -128,11 +146,17 @@ return {'ok', tostring(version)}
 
 _DELETE = """
 local ns, id = ARGV[1], ARGV[2]
-local cur = redis.call('HMGET', KEYS[1], 'graph', 'corr_key', 'version', 'correlation')
+local cur = redis.call('HMGET', KEYS[1], 'graph', 'corr_key', 'version', 'correlation', 'status')
 if not cur[3] then
   redis.call('DEL', KEYS[2], KEYS[3])
   return 0
 end
+local recent = ns .. ':recent'
+local graph, status = cur[1] or '', cur[5] or ''
+redis.call('ZREM', recent, id)
+if graph ~= '' then redis.call('ZREM', recent .. ':graph:' .. graph, id) end
+if status ~= '' then redis.call('ZREM', recent .. ':status:' .. status, id) end
+if graph ~= '' and status ~= '' then redis.call('ZREM', recent .. ':gs:' .. status .. ':' .. graph, id) end
 local key = cur[2] or ''
 if key ~= '' and redis.call('GET', key) == id then redis.call('DEL', key) end
 if cur[1] and cur[1] ~= '' and cur[4] and cur[4] ~= '' then
@@ -146,6 +170,26 @@ end
 redis.call('SREM', ns .. ':ids', id)
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('PUBLISH', ns .. ':changes:' .. id, 0)  -- the change feed: deleted
+return 1
+"""
+
+# Adds executions saved before the listing indexes existed (by an earlier release) to them: ARGV = ns, then
+# (id, updated_at read, score) triples; an execution saved again since it was read is left alone (that save
+# indexed it).
+_INDEX_BATCH = """
+local ns = ARGV[1]
+local recent = ns .. ':recent'
+for i = 2, #ARGV, 3 do
+  local id = ARGV[i]
+  local cur = redis.call('HMGET', ns .. ':exec:' .. id, 'updated_at', 'graph', 'status')
+  if cur[1] and cur[1] == ARGV[i + 1] then
+    local score, graph, status = ARGV[i + 2], cur[2] or '', cur[3] or ''
+    redis.call('ZADD', recent, score, id)
+    if graph ~= '' then redis.call('ZADD', recent .. ':graph:' .. graph, score, id) end
+    if status ~= '' then redis.call('ZADD', recent .. ':status:' .. status, score, id) end
+    if graph ~= '' and status ~= '' then redis.call('ZADD', recent .. ':gs:' .. status .. ':' .. graph, score, id) end
+  end
+end
 return 1
 """
 
@@ -183,6 +227,8 @@ class RedisStore(StoreBase):
         self._save_script = self.client.register_script(_SAVE)
         self._delete_script = self.client.register_script(_DELETE)
         self._active_record_script = self.client.register_script(_ACTIVE_RECORD)
+        self._index_batch_script = self.client.register_script(_INDEX_BATCH)
+        self._indexed = False  # whether the listing indexes are known to hold every execution (see _ensure_index)
         self._changes: Any = None  # the change-feed subscriber, made by the first subscribe_changes
 
     def __repr__(self) -> str:
@@ -212,6 +258,7 @@ class RedisStore(StoreBase):
                 pipe.hexists(parts_key, found)
             send = [found for found, have in zip(req.parts, pipe.execute(), strict=True) if not have]
         for _ in range(2):
+            now = utc_now()
             args = [
                 self.namespace,
                 eid,
@@ -221,7 +268,8 @@ class RedisStore(StoreBase):
                 req.correlation_json or "",
                 req.status or "",
                 "" if req.expected_version is None else str(req.expected_version),
-                utc_now().isoformat(),
+                now.isoformat(),
+                str(micros(now)),
                 str(len(send)),
                 *(item for found in send for item in (found, req.parts[found])),
                 *req.parts,
@@ -340,6 +388,89 @@ class RedisStore(StoreBase):
         records.sort(key=lambda r: (r.updated_at, r.execution_id))
         return records
 
+    def list_page(
+        self, graph: str | None = None, status: str | None = None, *, limit: int, after: str | None = None
+    ) -> tuple[builtins.list[StoredExecution], str | None]:
+        """A page of :meth:`list` newest first (``stores/paging.py``): the ids come from a sorted set scored by
+        save time (``<ns>:recent``, or its per-graph, per-status or per-both form), ``limit + 1`` of them, then
+        one pipelined read of their hashes."""
+        key = check_page(graph, status, limit, after)
+        index = self._listing_key(graph, status)
+        records: builtins.list[StoredExecution] = []
+        below = key
+        while True:  # more than once only when an execution was deleted or saved again while its page was read
+            want = limit + 1 - len(records)
+            ids = self._ids_below(index, below, want)
+            pipe = self.client.pipeline(transaction=False)
+            for eid, _ in ids:
+                pipe.hmget(self._key("exec", eid), list(_FIELDS))
+            for (eid, _), values in zip(ids, pipe.execute(), strict=True):
+                if values[0] is None:
+                    continue  # deleted between the two calls
+                try:
+                    rec = self._record(eid, values)
+                except SnapshotNotFoundError:
+                    continue  # deleted while its parts were read
+                if ((graph is None or rec.graph == graph) and (status is None or rec.status == status)
+                        and (key is None or (rec.updated_at, eid) < key)):  # else saved again meanwhile
+                    records.append(rec)
+            if len(ids) < want or len(records) > limit:
+                break
+            below = ids[-1][1], ids[-1][0]
+        records.sort(key=lambda r: (r.updated_at, r.execution_id), reverse=True)
+        return finish(records, limit)
+
+    def count(self, graph: str | None = None, status: str | None = None) -> int:
+        """How many records :meth:`list` answers: the size of the listing's sorted set (``ZCARD``, O(1))."""
+        check_filters(graph, status)
+        return int(self.client.zcard(self._listing_key(graph, status)))
+
+    def _listing_key(self, graph: str | None, status: str | None) -> str:
+        self._ensure_index()
+        recent = f"{self.namespace}:recent"
+        if graph is not None and status is not None:
+            return f"{recent}:gs:{status}:{graph}"
+        if graph is not None:
+            return f"{recent}:graph:{graph}"
+        return f"{recent}:status:{status}" if status is not None else recent
+
+    def _ids_below(self, index: str, below: tuple[dt.datetime, str] | None,
+                   want: int) -> builtins.list[tuple[str, dt.datetime]]:
+        """Up to ``want`` ``(id, saved at)`` of ``index``, newest first, below the key ``below``."""
+        if below is None:
+            found: Any = self.client.zrevrangebyscore(index, "+inf", "-inf", start=0, num=want, withscores=True)
+            return [(_text(m), from_micros(int(score))) for m, score in found]
+        score = micros(below[0])
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrangebyscore(index, score, score)  # saved in the same microsecond as the cursor: the id decides
+        pipe.zrevrangebyscore(index, f"({score}", "-inf", start=0, num=want, withscores=True)
+        ties, older = pipe.execute()
+        same = sorted((m for m in map(_text, ties) if m < below[1]), reverse=True)
+        return [(m, below[0]) for m in same][:want] + [
+            (_text(m), from_micros(int(s))) for m, s in older][:max(0, want - len(same))]
+
+    def _ensure_index(self) -> None:
+        """Index executions saved before the listing indexes existed (once per database: a marker key says it
+        is done). Every save of this release keeps the indexes itself."""
+        if self._indexed:
+            return
+        marker = f"{self.namespace}:recent:complete"
+        if not self.client.exists(marker):
+            for batch in _batches(self.client.sscan_iter(f"{self.namespace}:ids", count=500), 500):
+                ids = [_text(m) for m in batch]
+                pipe = self.client.pipeline(transaction=False)
+                for eid in ids:
+                    pipe.hget(self._key("exec", eid), "updated_at")
+                args: builtins.list[str] = [self.namespace]
+                for eid, stamp in zip(ids, pipe.execute(), strict=True):
+                    if stamp is not None:
+                        text = _text(stamp)
+                        args += [eid, text, str(micros(ensure_aware(dt.datetime.fromisoformat(text))))]
+                if len(args) > 1:
+                    self._index_batch_script(args=args)
+            self.client.set(marker, "1")
+        self._indexed = True
+
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         eid = check_execution_id(execution_id)
         items = self.client.lrange(self._key("hist", eid), 0, -1)
@@ -404,6 +535,17 @@ class RedisStore(StoreBase):
             self._changes.close()
         if self._owns_client:
             self.client.close()
+
+
+def _batches(items: Any, size: int) -> Any:
+    batch: builtins.list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _text(value: Any) -> str:
