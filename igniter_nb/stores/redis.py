@@ -52,7 +52,7 @@ from igniter_nb.stores.base import (
     utc_now,
 )
 from igniter_nb.stores.packing import is_packed, part_digests
-from igniter_nb.stores.paging import check_page, finish, from_micros, micros
+from igniter_nb.stores.paging import micros
 
 if TYPE_CHECKING:
     from igniter_nb.stores.changes import ChangeSubscription
@@ -173,26 +173,6 @@ redis.call('PUBLISH', ns .. ':changes:' .. id, 0)  -- the change feed: deleted
 return 1
 """
 
-# Adds executions saved before the listing indexes existed (by an earlier release) to them: ARGV = ns, then
-# (id, updated_at read, score) triples; an execution saved again since it was read is left alone (that save
-# indexed it).
-_INDEX_BATCH = """
-local ns = ARGV[1]
-local recent = ns .. ':recent'
-for i = 2, #ARGV, 3 do
-  local id = ARGV[i]
-  local cur = redis.call('HMGET', ns .. ':exec:' .. id, 'updated_at', 'graph', 'status')
-  if cur[1] and cur[1] == ARGV[i + 1] then
-    local score, graph, status = ARGV[i + 2], cur[2] or '', cur[3] or ''
-    redis.call('ZADD', recent, score, id)
-    if graph ~= '' then redis.call('ZADD', recent .. ':graph:' .. graph, score, id) end
-    if status ~= '' then redis.call('ZADD', recent .. ':status:' .. status, score, id) end
-    if graph ~= '' and status ~= '' then redis.call('ZADD', recent .. ':gs:' .. status .. ':' .. graph, score, id) end
-  end
-end
-return 1
-"""
-
 _FIELDS = ("snapshot", "version", "graph", "correlation", "status", "updated_at")
 
 # The active execution of a correlation and its fields, in one round trip (what a delivery reads).
@@ -227,8 +207,7 @@ class RedisStore(StoreBase):
         self._save_script = self.client.register_script(_SAVE)
         self._delete_script = self.client.register_script(_DELETE)
         self._active_record_script = self.client.register_script(_ACTIVE_RECORD)
-        self._index_batch_script = self.client.register_script(_INDEX_BATCH)
-        self._indexed = False  # whether the listing indexes are known to hold every execution (see _ensure_index)
+        self._listing: Any = None  # the listing (stores/redis_listing.py), made by the first list_page or count
         self._changes: Any = None  # the change-feed subscriber, made by the first subscribe_changes
 
     def __repr__(self) -> str:
@@ -391,85 +370,20 @@ class RedisStore(StoreBase):
     def list_page(
         self, graph: str | None = None, status: str | None = None, *, limit: int, after: str | None = None
     ) -> tuple[builtins.list[StoredExecution], str | None]:
-        """A page of :meth:`list` newest first (``stores/paging.py``): the ids come from a sorted set scored by
-        save time (``<ns>:recent``, or its per-graph, per-status or per-both form), ``limit + 1`` of them, then
-        one pipelined read of their hashes."""
-        key = check_page(graph, status, limit, after)
-        index = self._listing_key(graph, status)
-        records: builtins.list[StoredExecution] = []
-        below = key
-        while True:  # more than once only when an execution was deleted or saved again while its page was read
-            want = limit + 1 - len(records)
-            ids = self._ids_below(index, below, want)
-            pipe = self.client.pipeline(transaction=False)
-            for eid, _ in ids:
-                pipe.hmget(self._key("exec", eid), list(_FIELDS))
-            for (eid, _), values in zip(ids, pipe.execute(), strict=True):
-                if values[0] is None:
-                    continue  # deleted between the two calls
-                try:
-                    rec = self._record(eid, values)
-                except SnapshotNotFoundError:
-                    continue  # deleted while its parts were read
-                if ((graph is None or rec.graph == graph) and (status is None or rec.status == status)
-                        and (key is None or (rec.updated_at, eid) < key)):  # else saved again meanwhile
-                    records.append(rec)
-            if len(ids) < want or len(records) > limit:
-                break
-            below = ids[-1][1], ids[-1][0]
-        records.sort(key=lambda r: (r.updated_at, r.execution_id), reverse=True)
-        return finish(records, limit)
+        """A page of :meth:`list` newest first (``stores/paging.py``): ``limit + 1`` ids from a sorted set scored
+        by save time, then one pipelined read of their hashes (see ``stores/redis_listing.py``)."""
+        return self._listing_of().page(graph, status, limit=limit, after=after)  # type: ignore[no-any-return]
 
     def count(self, graph: str | None = None, status: str | None = None) -> int:
         """How many records :meth:`list` answers: the size of the listing's sorted set (``ZCARD``, O(1))."""
-        check_filters(graph, status)
-        return int(self.client.zcard(self._listing_key(graph, status)))
+        return int(self._listing_of().count(graph, status))
 
-    def _listing_key(self, graph: str | None, status: str | None) -> str:
-        self._ensure_index()
-        recent = f"{self.namespace}:recent"
-        if graph is not None and status is not None:
-            return f"{recent}:gs:{status}:{graph}"
-        if graph is not None:
-            return f"{recent}:graph:{graph}"
-        return f"{recent}:status:{status}" if status is not None else recent
+    def _listing_of(self) -> Any:
+        if self._listing is None:
+            from igniter_nb.stores.redis_listing import Listing
 
-    def _ids_below(self, index: str, below: tuple[dt.datetime, str] | None,
-                   want: int) -> builtins.list[tuple[str, dt.datetime]]:
-        """Up to ``want`` ``(id, saved at)`` of ``index``, newest first, below the key ``below``."""
-        if below is None:
-            found: Any = self.client.zrevrangebyscore(index, "+inf", "-inf", start=0, num=want, withscores=True)
-            return [(_text(m), from_micros(int(score))) for m, score in found]
-        score = micros(below[0])
-        pipe = self.client.pipeline(transaction=False)
-        pipe.zrangebyscore(index, score, score)  # saved in the same microsecond as the cursor: the id decides
-        pipe.zrevrangebyscore(index, f"({score}", "-inf", start=0, num=want, withscores=True)
-        ties, older = pipe.execute()
-        same = sorted((m for m in map(_text, ties) if m < below[1]), reverse=True)
-        return [(m, below[0]) for m in same][:want] + [
-            (_text(m), from_micros(int(s))) for m, s in older][:max(0, want - len(same))]
-
-    def _ensure_index(self) -> None:
-        """Index executions saved before the listing indexes existed (once per database: a marker key says it
-        is done). Every save of this release keeps the indexes itself."""
-        if self._indexed:
-            return
-        marker = f"{self.namespace}:recent:complete"
-        if not self.client.exists(marker):
-            for batch in _batches(self.client.sscan_iter(f"{self.namespace}:ids", count=500), 500):
-                ids = [_text(m) for m in batch]
-                pipe = self.client.pipeline(transaction=False)
-                for eid in ids:
-                    pipe.hget(self._key("exec", eid), "updated_at")
-                args: builtins.list[str] = [self.namespace]
-                for eid, stamp in zip(ids, pipe.execute(), strict=True):
-                    if stamp is not None:
-                        text = _text(stamp)
-                        args += [eid, text, str(micros(ensure_aware(dt.datetime.fromisoformat(text))))]
-                if len(args) > 1:
-                    self._index_batch_script(args=args)
-            self.client.set(marker, "1")
-        self._indexed = True
+            self._listing = Listing(self)
+        return self._listing
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         eid = check_execution_id(execution_id)
@@ -535,17 +449,6 @@ class RedisStore(StoreBase):
             self._changes.close()
         if self._owns_client:
             self.client.close()
-
-
-def _batches(items: Any, size: int) -> Any:
-    batch: builtins.list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _text(value: Any) -> str:
