@@ -282,13 +282,12 @@ class MemoryStore(StoreBase):
         (no snapshot is touched), then only the page's ``limit`` snapshots are decoded."""
         key = check_page(graph, status, limit, after)
         with self._lock:
-            latest = [(v.saved_at, eid, v, self._parts.get(eid, _NO_PARTS))
-                      for eid, versions in self._executions.items() for v in versions[-1:]
-                      if (graph is None or v.meta.graph == graph) and (status is None or v.meta.status == status)]
-        if key is not None:
-            latest = [item for item in latest if (item[0], item[1]) < key]
-        chosen = heapq.nlargest(limit + 1, latest, key=lambda item: (item[0], item[1]))
-        return finish([v.to_record(eid, parts) for _, eid, v, parts in chosen], limit)
+            keys = ((versions[-1].saved_at, eid) for eid, versions in self._executions.items() if versions
+                    and (graph is None or versions[-1].meta.graph == graph)
+                    and (status is None or versions[-1].meta.status == status))
+            chosen = heapq.nlargest(limit + 1, keys if key is None else (k for k in keys if k < key))
+            picked = [(eid, self._executions[eid][-1], self._parts.get(eid, _NO_PARTS)) for _, eid in chosen]
+        return finish([v.to_record(eid, parts) for eid, v, parts in picked], limit)
 
     def count(self, graph: str | None = None, status: str | None = None) -> int:
         """How many records :meth:`list` answers, from the metadata only."""
