@@ -89,6 +89,25 @@ def plain_copy(value: Any) -> Any:
     return None if found is _NOT_PLAIN else found
 
 
+def is_plain(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` is plain JSON data that encodes as itself (what :func:`plain_copy` would copy), checked
+    without copying it."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if depth > 64:
+        return False
+    if kind is dict:
+        if TAG in value:
+            return False
+        return all(not (type(k) is not str or not is_plain(v, depth + 1)) for k, v in value.items())
+    if kind is list:
+        return all(is_plain(v, depth + 1) for v in value)
+    return False
+
+
 def _plain_copy(value: Any, depth: int) -> Any:
     """A copy of ``value`` if it is plain JSON data (the common case), else ``_NOT_PLAIN``.
 
@@ -341,7 +360,7 @@ def _decode_shared(data: Any) -> Any:
     kind = type(data)
     if kind is dict:
         if TAG in data:
-            return _decode_tagged(data[TAG], data, "")
+            return _decode_tagged(data[TAG], data, "", True)
         out = None
         for k, v in data.items():
             kv = type(v)
@@ -372,7 +391,7 @@ def _decode_fast(data: Any) -> Any:
     if kind is dict:
         if TAG not in data:
             return {k: _decode_fast(v) for k, v in data.items()}
-        return _decode_tagged(data[TAG], data, "")
+        return _decode_tagged(data[TAG], data, "", True)
     if kind is list:
         return [_decode_fast(v) for v in data]
     return data
@@ -389,14 +408,16 @@ def _decode(data: Any, path: str) -> Any:
     return data
 
 
-def _decode_tagged(tag: Any, data: dict[str, Any], path: str) -> Any:
+def _decode_tagged(tag: Any, data: dict[str, Any], path: str, fast: bool = False) -> Any:
+    """The value of a tagged dict; ``fast`` (the first, error-free attempt) decodes an extension's value without
+    building path strings (a failure is decoded again with them, for the error message)."""
     decoder = _DECODERS.get(tag) if isinstance(tag, str) else None
     try:
         if decoder is not None:
             return decoder(data, path)
         ext = _extensions_by_tag.get(tag) if isinstance(tag, str) else None
         if ext is not None:
-            return ext.decode(_decode(data["value"], path))
+            return ext.decode(_decode_fast(data["value"]) if fast else _decode(data["value"], path))
     except SnapshotEncodingError:
         raise
     except Exception as exc:

@@ -66,6 +66,10 @@ class Execution:
         self.store_version: int | None = None  # the store version this execution last wrote or was read at
         self.saved_seq = -1  # seq of the last event included in this execution's last save
         self.encoded_events: list[dict[str, Any]] = []  # snapshot form of bus.events, filled as saves need it
+        self.event_chunks: Any = None  # EventChunks: the events before ``encoded_events``, as a store keeps them
+        # node name -> (state, its encoded form) for states known unchanged since restored or last encoded: a save
+        # encodes only the states that changed (runtime/snapshot.py)
+        self.encoded_states: dict[str, tuple[NodeState, dict[str, Any]]] = {}
         self.graph_changes: Any = None  # GraphChanges, when restored into a graph that changed since the save
 
     @property

@@ -26,6 +26,7 @@ from igniter_nb.runtime import codec
 from igniter_nb.runtime.collection import CollectionResult
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.depth import descend
+from igniter_nb.runtime.event_chunks import NO_EVENTS, EventChunks
 from igniter_nb.runtime.graph_change import GraphChanges, removed_awaits, stored_awaits
 from igniter_nb.runtime.result import Result
 from igniter_nb.runtime.shipping import ShippedResult
@@ -109,29 +110,28 @@ def _contract_ref(cls: type) -> str:
 
 
 # ---------------------------------------------------------------------------- snapshot
-def snapshot_execution(execution: Execution, *, copy: bool = True) -> dict[str, Any]:
+def snapshot_execution(execution: Execution, *, copy: bool = True, event_chunks: bool = False) -> dict[str, Any]:
     """The execution as JSON-safe data (no resolution happens here).
 
     Events are encoded once and the encoded dicts are kept on the execution (events never change), so a save
     does not re-encode the log. ``copy=False`` returns those shared dicts themselves, for a caller that only
-    serialises them (a store); the default returns a private copy.
+    serialises them (a store); the default returns a private copy. ``event_chunks=True`` (with ``copy=False``,
+    for a store that takes them: ``runtime/event_chunks.py``) gives the log as :class:`EventChunks` — the chunks
+    it was restored from plus one chunk of the events added since — instead of a list.
     """
     graph = execution.graph
     states: dict[str, Any] = {}
+    kept = execution.encoded_states
     for name, st in execution.states.items():
-        try:
-            value = codec.encode(st.value, node=name, path=f"states.{name}.value")
-        except SnapshotEncodingError as exc:
-            raise exc.with_context(graph=graph.name, node=name, execution_id=execution.execution_id) from None
-        states[name] = {
-            "status": str(st.status),
-            "version": st.version,
-            "resolved_at": st.resolved_at,
-            "invalidated_by": st.invalidated_by,
-            "waiting_for": list(st.waiting_for),
-            "value": value,
-            "error": encode_error(st.error),
-        }
+        found = kept.get(name)
+        if found is not None and found[0] is st and _unchanged(st.value, found[1]["value"]):
+            states[name] = found[1]  # unchanged since it was restored or last encoded: its encoded form as it is
+            continue
+        states[name] = data = _encode_state(execution, name, st)
+        if st.error is None and type(st.value) in _SCALARS:
+            kept[name] = (st, data)
+        elif found is not None:
+            del kept[name]
     children = execution.children
     child_snapshots = {slot: _owned_by(slot, snapshot_child, child) for slot, child in children.instances.items()}
     collections: dict[str, Any] = {}
@@ -156,7 +156,7 @@ def snapshot_execution(execution: Execution, *, copy: bool = True) -> dict[str, 
                 "shipped": shipped,
             })
         collections[name] = {"contract": _contract_ref(run.contract), "items": items}
-    events = _encoded_events(execution)
+    events = _chunked_events(execution) if event_chunks and not copy else _encoded_events(execution)
     try:
         inputs = codec.encode(dict(execution.inputs), path="inputs")
         bound_in_states = _bound_in_states(execution)
@@ -199,6 +199,54 @@ def snapshot_execution(execution: Execution, *, copy: bool = True) -> dict[str, 
             "about 400 levels are supported)", graph=graph.name, execution_id=execution.execution_id) from None
 
 
+_SCALARS = frozenset({str, int, bool, type(None)})  # immutable values that encode as themselves (floats may not)
+_STATE_KEYS = ("status", "version", "resolved_at", "invalidated_by", "waiting_for", "value", "error")
+
+
+def _encode_state(execution: Execution, name: str, st: NodeState) -> dict[str, Any]:
+    """One node state as snapshot data (the only place a state is encoded)."""
+    try:
+        value = codec.encode(st.value, node=name, path=f"states.{name}.value")
+    except SnapshotEncodingError as exc:
+        raise exc.with_context(graph=execution.graph.name, node=name, execution_id=execution.execution_id) from None
+    return {
+        "status": str(st.status),
+        "version": st.version,
+        "resolved_at": st.resolved_at,
+        "invalidated_by": st.invalidated_by,
+        "waiting_for": list(st.waiting_for),
+        "value": value,
+        "error": encode_error(st.error),
+    }
+
+
+def _reusable(st: NodeState, data: dict[str, Any]) -> bool:
+    """Whether the stored form ``data`` a state was just restored from may stand for the state in a later save
+    while the state is unchanged (see :func:`_unchanged`): every field in today's order and form, no error (an
+    exception object may be changed), and a value that is the stored one itself (plain data the state shares
+    with ``data``) or a pending value (``DeferredResult``: what an await waits with)."""
+    return (st.error is None and (st.value is data["value"] or type(st.value) is DeferredResult)
+            and tuple(data) == _STATE_KEYS and type(data["waiting_for"]) is list and data["status"] == st.status._value_)
+
+
+def _unchanged(value: Any, stored: Any) -> bool:
+    """Whether encoding ``value`` now would give exactly ``stored``, its encoded form when it was kept — the
+    state holding it being the same immutable ``NodeState``. A scalar cannot change; plain data shared with
+    ``stored`` changes with it, so it only has to be plain still (an in-place change that added, say, a date is
+    encoded again, as before); a pending value is compared with what it encodes to (its payload is a dict)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is DeferredResult:
+        if type(stored) is not dict or len(stored) != 2 or stored.get(codec.TAG) != "deferred":
+            return False
+        try:  # (version 2 writes no back-references: equal data of equal types in equal order, equal bytes)
+            return marshal.dumps(value.to_dict(), 2) == marshal.dumps(stored["value"], 2) and codec.is_plain(stored["value"])
+        except ValueError:  # not plain data any more
+            return False
+    return value is stored and codec.is_plain(value)
+
+
 def _bound_in_states(execution: Execution) -> list[str]:
     """Awaits whose delivered payload is also their succeeded state's value (the same object): saved once, in
     the state, instead of twice — a large payload would otherwise double every snapshot."""
@@ -222,9 +270,15 @@ def _owned_by(node: str, encode: Any, value: Any) -> Any:
 
 
 def _encode_event(e: Event) -> dict[str, Any]:
-    raw = dict(e.payload) if e.payload else {}
+    payload = e.payload
+    status = e.status
+    if not payload:  # (most events: a node started or succeeded)
+        return {"seq": e.seq, "type": e.type, "node": e.node, "path": e.path,
+                "status": status if status is None or type(status) is str else str(status), "payload": {},
+                "timestamp": e.timestamp}
+    raw = dict(payload)
     data = {"seq": e.seq, "type": e.type, "node": e.node, "path": e.path,
-            "status": str(e.status) if e.status is not None else None, "payload": None, "timestamp": e.timestamp}
+            "status": str(status) if status is not None else None, "payload": None, "timestamp": e.timestamp}
     plain = codec.plain_copy(raw)
     if plain is not None:
         data["payload"] = plain
@@ -241,17 +295,44 @@ def _encoded_events(execution: Execution) -> list[dict[str, Any]]:
     """The event log, encoded. Events never change, so each is encoded once per execution, and a restored
     log keeps the encoded form it was read from (still unloaded, it is never even decoded): a save costs what
     happened since the last one. The encoded dicts are shared by successive snapshots and never changed."""
+    cache = _encode_new_events(execution)
+    chunks = execution.event_chunks
+    if chunks is not None:  # saved to a store that takes plain lists: the chunks become dicts again, once
+        cache[:0] = chunks.load()
+        execution.event_chunks = None
+    return list(cache)
+
+
+def _chunked_events(execution: Execution) -> EventChunks:
+    """The event log as the chunks it was restored (or last saved) with, plus one chunk of the events added
+    since: only those are encoded and serialised (``runtime/event_chunks.py``)."""
+    cache = _encode_new_events(execution)
+    chunks = (execution.event_chunks or NO_EVENTS).extended(cache)
+    execution.event_chunks = chunks
+    cache.clear()
+    return chunks
+
+
+def _encode_new_events(execution: Execution) -> list[dict[str, Any]]:
+    """``execution.encoded_events`` brought up to date: the encoded form of the events after those held in
+    ``execution.event_chunks`` (if any). The encoded events are ``event_chunks`` then this list, in order."""
     bus = execution.bus
     cache = execution.encoded_events
+    chunks = execution.event_chunks
+    held = chunks.count if chunks is not None else 0
     log = bus.log
-    # cache[:bus.unloaded] is the stored form of the restored events not materialised yet; the rest is ``log``'s
-    done = len(cache) - bus.unloaded  # how many of ``log`` are encoded already
-    if done < 0 or done > len(log) or (done and cache[-1]["seq"] != log[done - 1].seq):
+    # The first bus.unloaded events are the restored ones not materialised yet (held in the chunks, then in
+    # ``cache``); ``log`` holds the rest. ``done``: how many of ``log`` are encoded already.
+    done = held + len(cache) - bus.unloaded
+    if done:
+        last = cache[-1]["seq"] if cache else chunks.last_seq
+    if done < 0 or done > len(log) or (done and last != log[done - 1].seq):
         log = bus.events  # the log was replaced: encode all of it again
         cache.clear()
+        execution.event_chunks = None
         done = 0
     cache.extend(_encode_event(e) for e in log[done:])
-    return list(cache)
+    return cache
 
 
 def snapshot_child(child: Any) -> dict[str, Any]:
@@ -476,8 +557,15 @@ def _state(name: str, data: Any) -> NodeState:
     version = data.get("version", 1)
     if type(version) is not int:
         raise TypeError(f"'version' must be an integer, got {type(version).__name__}")
-    return NodeState(name, Status(data["status"]), codec.decode_shared(data.get("value")), decode_error(error),
-                     version, resolved_at, invalidated_by, tuple(waiting_for))
+    value = data.get("value")
+    status = data["status"]
+    return NodeState(name, (_STATUS.get(status) if type(status) is str else None) or Status(status),
+                     value if type(value) in _SCALARS else codec.decode_shared(value),
+                     decode_error(error) if error is not None else None, version, resolved_at, invalidated_by,
+                     tuple(waiting_for))
+
+
+_STATUS = {str(s): s for s in Status}
 
 
 def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, dropped: list[str]) -> None:
@@ -518,6 +606,12 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
         states = {name: st for name, st in states.items() if not gone.intersection(st.waiting_for)}
     execution.states.clear()
     execution.states.update(states)
+    kept = execution.encoded_states
+    kept.clear()
+    for name, restored_state in states.items():
+        data = raw_states[name]
+        if _reusable(restored_state, data):
+            kept[name] = (restored_state, data)
     bound = execution.bound_events
     bound.clear()
     in_states = snapshot.get("bound_in_states")
@@ -541,7 +635,11 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
     execution.workflow = codec.decode_shared(workflow) if workflow is not None else None
     cursor.at = "events"
     raw_events = snapshot.get("events") or []
-    if type(raw_events) is not list or (raw_events and type(raw_events[-1]) is not dict):
+    chunks = None
+    if type(raw_events) is EventChunks:  # a store that keeps the log by reference (runtime/event_chunks.py)
+        chunks = raw_events
+        raw_events = ()
+    elif type(raw_events) is not list or (raw_events and type(raw_events[-1]) is not dict):
         raise TypeError("'events' must be a list of objects")
     execution_id = execution.execution_id
     graph_name = execution.graph.name
@@ -554,7 +652,7 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
         token = _restoring.set(restored)
         events: list[Event] = []
         try:
-            for e in raw_events:
+            for e in (chunks.load() if chunks is not None else raw_events):
                 events.append(Event(int(e["seq"]), e["type"], execution_id, e.get("node"), e.get("path"),
                                     e.get("status"), codec.decode(e.get("payload") or {}),
                                     float(e.get("timestamp") or 0.0)))
@@ -567,9 +665,14 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
         finally:
             _restoring.reset(token)
 
-    last_seq = int(raw_events[-1]["seq"]) if raw_events else 0
-    execution.bus.replace_lazily(execution_id, len(raw_events), last_seq, load_events)
-    execution.encoded_events[:] = raw_events
+    if chunks is not None:
+        count, last_seq = chunks.count, chunks.last_seq
+        execution.encoded_events.clear()
+    else:
+        count, last_seq = len(raw_events), (int(raw_events[-1]["seq"]) if raw_events else 0)
+        execution.encoded_events[:] = raw_events
+    execution.event_chunks = chunks
+    execution.bus.replace_lazily(execution_id, count, last_seq, load_events)
     cursor.at = "workflow.awaits"
     removed = removed_awaits(graph, stored_awaits(snapshot)) if execution.workflow is not None else None
     if dropped or removed:

@@ -25,15 +25,17 @@ def persist(execution: Execution, store: Any, *, after_failure: Callable[[], Any
     execution resolves again so dependents fail with the node.
     """
     from igniter_nb.errors import SnapshotEncodingError
+    from igniter_nb.runtime.event_chunks import takes_event_chunks
     from igniter_nb.runtime.snapshot import snapshot_execution
     from igniter_nb.runtime.unstorable import fail_unstorable
 
+    chunked = takes_event_chunks(store)  # the store keeps the event log by reference (runtime/event_chunks.py)
     for _ in range(len(execution.graph.nodes) + 1):  # each round fails one more node, at most every node once
         last_seq = execution.bus.last_seq()
         if execution.saved_seq == last_seq and execution.store_version is not None and execution.store_version > 0:
             return None
         try:
-            snap = snapshot_execution(execution, copy=False)  # the store serialises it: no private copy needed
+            snap = snapshot_execution(execution, copy=False, event_chunks=chunked)  # the store serialises it
         except SnapshotEncodingError as exc:
             if not fail_unstorable(execution, exc):
                 raise

@@ -239,9 +239,16 @@ def check_execution_id(execution_id: Any) -> str:
 
 def check_graph(graph: Any) -> str:
     """Return ``graph`` if it is a usable graph name (non-empty text without control characters)."""
+    if type(graph) is str and graph in _GOOD_GRAPHS:  # (every save and correlation lookup asks again)
+        return graph
     if not isinstance(graph, str) or not graph or len(graph) > _MAX_NAME or any(ord(ch) < 32 for ch in graph):
         raise StoreArgumentError(f"graph name must be 1-{_MAX_NAME} printable characters, got {graph!r:.80}")
+    if type(graph) is str and len(_GOOD_GRAPHS) < 4096:
+        _GOOD_GRAPHS.add(graph)
     return graph
+
+
+_GOOD_GRAPHS: set[str] = set()  # graph names check_graph accepted (exact str only)
 
 
 def check_status(status: Any) -> str:

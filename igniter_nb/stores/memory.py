@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import SnapshotEncodingError
+from igniter_nb.runtime.event_chunks import EventChunks
 from igniter_nb.stores.base import (
     Metadata,
     SaveRequest,
@@ -53,16 +54,22 @@ class _Version:
     saved_at: dt.datetime
     meta: Metadata
     data: str | bytes  # JSON text (a checked save) or marshal bytes (a runtime save, ``check_json=False``)
+    # A runtime save's event log, kept by reference (its chunks are shared with the versions before it; ``data``
+    # then holds None in place of the list): runtime/event_chunks.py
+    events: EventChunks | None = None
 
-    def snapshot(self, parts: Mapping[str, str | bytes], execution_id: str) -> dict[str, Any]:
+    def snapshot(self, parts: Mapping[str, str | bytes], execution_id: str, event_chunks: bool = False) -> dict[str, Any]:
         data, where = self.data, f"MemoryStore, execution {execution_id!r}"
         loaded = parse_stored(data, where) if isinstance(data, str) else marshal.loads(data)
-        return unpack_stored(loaded, parts, where, _load_part)  # type: ignore[no-any-return]
+        snapshot: dict[str, Any] = unpack_stored(loaded, parts, where, _load_part)
+        if self.events is not None:
+            snapshot["events"] = self.events if event_chunks else self.events.load()
+        return snapshot
 
-    def to_record(self, execution_id: str, parts: Mapping[str, str | bytes]) -> StoredExecution:
+    def to_record(self, execution_id: str, parts: Mapping[str, str | bytes], event_chunks: bool = False) -> StoredExecution:
         return StoredExecution(
             execution_id=execution_id,
-            snapshot=self.snapshot(parts, execution_id),
+            snapshot=self.snapshot(parts, execution_id, event_chunks),
             version=self.version,
             graph=self.meta.graph,
             correlation=self.meta.correlation(),
@@ -81,7 +88,13 @@ class MemoryStore(StoreBase):
     runtime, whose snapshots are JSON-safe by construction, saves with ``check_json=False``, which keeps the
     snapshot as ``marshal`` bytes instead — a C-level copy of plain data several times cheaper than JSON
     (L-47: no deep copy of arbitrary objects, ever). See docs/stores.md for the figures.
+
+    The runtime also hands its event log over as :class:`~igniter_nb.runtime.event_chunks.EventChunks` (this
+    store sets ``takes_event_chunks``): the chunks are immutable ``bytes`` shared by every version that has them,
+    so a save serialises only the events it added and a workflow's read for a delivery decodes none of them.
     """
+
+    takes_event_chunks = True  # runtime/event_chunks.py
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -118,6 +131,11 @@ class MemoryStore(StoreBase):
         req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, encode=check_json)
         data: str | bytes = req.snapshot_json
         parts: Mapping[str, str | bytes] = req.parts
+        events = snapshot.get("events")
+        if type(events) is EventChunks:  # (only with check_json=False: the checked path refused it above, not JSON)
+            snapshot = {**snapshot, "events": None}  # (same key order: a read puts the list back in its place)
+        else:
+            events = None
         if not check_json:
             try:  # (runtime snapshots never hold one container in two places, so no copy shares one either)
                 data = marshal.dumps(snapshot)  # type: ignore[arg-type]
@@ -144,7 +162,7 @@ class MemoryStore(StoreBase):
                 kept = self._parts.setdefault(req.execution_id, {})
                 for found, part in parts.items():
                     kept.setdefault(found, part)
-            entry = _Version(actual + 1, utc_now(), meta, data)
+            entry = _Version(actual + 1, utc_now(), meta, data, events)
             self._executions.setdefault(req.execution_id, []).append(entry)
             if self._changes is not None:
                 self._changes.publish(req.execution_id)
@@ -154,9 +172,11 @@ class MemoryStore(StoreBase):
         version, parts = self._latest(execution_id)
         return version.snapshot(parts, execution_id)
 
-    def record(self, execution_id: str) -> StoredExecution:
+    def record(self, execution_id: str, *, event_chunks: bool = False) -> StoredExecution:
+        """See :class:`~igniter_nb.stores.base.ExecutionStore`. ``event_chunks=True`` (the runtime) may give the
+        snapshot's ``"events"`` as the :class:`~igniter_nb.runtime.event_chunks.EventChunks` kept, undecoded."""
         version, parts = self._latest(execution_id)
-        return version.to_record(execution_id, parts)
+        return version.to_record(execution_id, parts, event_chunks)
 
     def _latest(self, execution_id: str) -> tuple[_Version, Mapping[str, str | bytes]]:
         check_execution_id(execution_id)
@@ -236,15 +256,18 @@ class MemoryStore(StoreBase):
         with self._lock:
             return self._active.get(key)
 
-    def record_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> StoredExecution | None:
-        """The record of the *active* execution of ``graph`` with this correlation, or None (one lookup)."""
+    def record_by_correlation(
+        self, graph: str, correlation: Mapping[str, Any], *, event_chunks: bool = False
+    ) -> StoredExecution | None:
+        """The record of the *active* execution of ``graph`` with this correlation, or None (one lookup);
+        ``event_chunks`` as in :meth:`record`."""
         key = (check_graph(graph), canonical_correlation(correlation))
         with self._lock:
             execution_id = self._active.get(key)
             if execution_id is None:
                 return None
             version, parts = self._executions[execution_id][-1], self._parts.get(execution_id, _NO_PARTS)
-        return version.to_record(execution_id, parts)
+        return version.to_record(execution_id, parts, event_chunks)
 
     def find_latest_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
         key = (check_graph(graph), canonical_correlation(correlation))
@@ -310,7 +333,14 @@ class MemoryStore(StoreBase):
         """Bytes of snapshot data held (versions and parts): what the history layout is measured by."""
         with self._lock:
             versions = sum(len(v.data) for kept in self._executions.values() for v in kept)
-            return versions + sum(len(p) for kept in self._parts.values() for p in kept.values())
+            chunks: dict[int, int] = {}  # each chunk once, however many versions share it
+            for kept in self._executions.values():
+                for v in kept:
+                    node = v.events
+                    while node is not None and id(node) not in chunks:
+                        chunks[id(node)] = len(node.chunk)
+                        node = node.before
+            return versions + sum(chunks.values()) + sum(len(p) for kept in self._parts.values() for p in kept.values())
 
     def close(self) -> None:
         """Nothing to release; the data stays readable (a memory store has no connection)."""

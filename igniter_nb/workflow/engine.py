@@ -24,6 +24,7 @@ from igniter_nb.errors import (
     WorkflowNotFoundError,
 )
 from igniter_nb.model import AwaitNode
+from igniter_nb.runtime.event_chunks import takes_event_chunks
 from igniter_nb.runtime.graph_change import current_awaits, removed_awaits, stored_awaits
 from igniter_nb.runtime.snapshot import restore_record
 from igniter_nb.runtime.status import Status
@@ -230,6 +231,8 @@ def _active_record(store: Any, graph: str, correlation: dict[str, Any]) -> Any:
     reader = getattr(store, "record_by_correlation", None)
     try:
         if reader is not None:
+            if takes_event_chunks(store):  # the log as the store keeps it, undecoded (runtime/event_chunks.py)
+                return reader(graph, correlation, event_chunks=True)
             return reader(graph, correlation)  # (SQL: a packed record's parts are a second read)
         execution_id = store.find_by_correlation(graph, correlation)
         return None if execution_id is None else store.record(execution_id)

@@ -3,6 +3,7 @@ bytes, no JSON check) and everything read back is a fresh dict (L-47: no deep co
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -85,8 +86,9 @@ def test_save_runtime_snapshot_works_with_stores_without_check() -> None:
 
 
 def test_marshal_stays_inside_the_process_and_pickle_is_nowhere() -> None:
-    """R5: marshal only copies plain data inside one process (memory store, private snapshot copies); no module
-    of the package imports pickle-like serialisers, and no store that writes to disk or a server uses marshal."""
+    """R5: marshal only copies plain data inside one process (memory store, private snapshot copies, the event
+    chunks the runtime hands the memory store); no module of the package imports pickle-like serialisers, and no
+    store that writes to disk or a server uses marshal or takes event chunks."""
     import ast
     from pathlib import Path
 
@@ -101,4 +103,7 @@ def test_marshal_stays_inside_the_process_and_pickle_is_nowhere() -> None:
         assert not names & {"pickle", "shelve", "dill", "cloudpickle"}, path
         if "marshal" in names:
             users.add(path.relative_to(root).as_posix())
-    assert users == {"stores/memory.py", "runtime/snapshot.py"}
+    assert users == {"stores/memory.py", "runtime/snapshot.py", "runtime/event_chunks.py"}
+    takers = {path.relative_to(root).as_posix() for path in root.rglob("*.py")
+              if re.search(r"^\s*takes_event_chunks = True", path.read_text(), re.MULTILINE)}
+    assert takers == {"stores/memory.py"}

@@ -1,0 +1,107 @@
+"""Memory-store deliveries on a workflow with a history (issue 13 target 4 beyond the two-await ``BenchPair``): one
+workflow awaiting N documents (``tests/workflow/wf_contracts.documents_workflow``), each delivered with a 1 KB
+payload, beside the raw ``marshal`` floor of what each delivery read and wrote — every version the deliveries
+saved, loaded and dumped again (``bench/_floors.py``'s memory floor, per version) — in the same run.
+
+    .venv/bin/python bench/workflow_history.py            # 40 awaits, best of 7 workflows
+    .venv/bin/python bench/workflow_history.py --awaits 80
+    .venv/bin/python bench/workflow_history.py --pair     # BenchPair instead: best of 7 batches of 300 workflows
+
+``--pair`` times ``bench/workflows.py``'s two-await ``BenchPair`` deliveries (left then right, 2,000 workflows
+stored) as the best of several batches — steadier on a busy machine than that bench's median of 3 — beside the
+same marshal floor, normalised the same way, on the final snapshots.
+
+The floor is measured on each version normalised through JSON (``json.loads(json.dumps(snapshot))``), so it does
+not depend on which strings the store's read happened to share (marshal writes a shared string once): the same
+bytes whatever the store layout. ``deliver/floor`` is deliver/s over floor/s (issue 13: ≥ 0.4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import json
+import marshal
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from igniter_nb.stores import MemoryStore
+from tests.workflow.wf_contracts import documents_workflow
+
+
+def once(cls: Any, awaits: int, tag: str) -> tuple[float, float]:
+    """(seconds per delivery, seconds per floor round) for one workflow delivered to the end."""
+    store = MemoryStore()
+    cls.start(key=tag, store=store)
+    payloads = [{"blob": base64.b64encode(os.urandom(768)).decode()} for _ in range(awaits)]
+    t0 = time.perf_counter()
+    for i in range(awaits):
+        wf = cls.deliver_event(f"doc{i:02d}_arrived", correlation={"key": tag}, payload=payloads[i], store=store)
+    deliver = (time.perf_counter() - t0) / awaits
+    blobs = [marshal.dumps(json.loads(json.dumps(r.snapshot))) for r in store.history_records(wf.execution_id)[1:]]
+    t0 = time.perf_counter()
+    for blob in blobs:
+        marshal.dumps(marshal.loads(blob))
+    return deliver, (time.perf_counter() - t0) / len(blobs)
+
+
+def pair_once(store: Any, tag: str, batch: int) -> tuple[float, float]:
+    """(seconds per delivery, seconds per floor round) for ``batch`` BenchPair workflows delivered to the end."""
+    from workflows import BenchPair
+
+    pairs = [f"{tag}-{i}" for i in range(batch)]
+    for pair in pairs:
+        BenchPair.start(pair_id=pair, store=store)
+    t0 = time.perf_counter()
+    for pair in pairs:
+        BenchPair.deliver_event("left_arrived", correlation={"pair_id": pair}, payload={"n": 1}, store=store,
+                                idempotency_key=f"{pair}:l")
+    for pair in pairs:
+        BenchPair.deliver_event("right_arrived", correlation={"pair_id": pair}, payload={"n": 2}, store=store,
+                                idempotency_key=f"{pair}:r")
+    deliver = (time.perf_counter() - t0) / (2 * batch)
+    ids = [store.find_latest_by_correlation("BenchPair", {"pair_id": pair}) for pair in pairs]
+    blobs = [marshal.dumps(json.loads(json.dumps(store.fetch(eid)))) for eid in ids]
+    t0 = time.perf_counter()
+    for blob in blobs:
+        for _ in range(2):
+            marshal.dumps(marshal.loads(blob))
+    return deliver, (time.perf_counter() - t0) / (2 * batch)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--awaits", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--pair", action="store_true", help="BenchPair batches instead of one long workflow")
+    args = parser.parse_args()
+    if args.pair:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from workflows import fill
+
+        store = MemoryStore()
+        fill(store, 0, 2_000)
+        pair_once(store, "warm-up", 200)
+        results = [pair_once(store, f"r{i}", 300) for i in range(args.runs)]
+        what = f"BenchPair, 2,000 stored, best of {args.runs} batches of 300"
+    else:
+        cls = documents_workflow(args.awaits)
+        once(cls, args.awaits, "warm-up")
+        results = [once(cls, args.awaits, f"k-{i}") for i in range(args.runs)]
+        what = f"{args.awaits} awaits x 1 KB payloads, best of {args.runs} workflows"
+    deliver, floor = min(r[0] for r in results), min(r[1] for r in results)
+    print(f"# workflow history benchmark {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, python {sys.version.split()[0]}, "
+          f"memory store, {what}")
+    print(f"deliver {1 / deliver:,.0f}/s ({deliver * 1e6:,.0f} us)   raw marshal floor {1 / floor:,.0f}/s "
+          f"({floor * 1e6:,.0f} us)   deliver/floor {floor / deliver:.2f}x" + ("" if floor / deliver >= 0.4 else "  MISS >= 0.4"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
