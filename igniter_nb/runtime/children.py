@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping
+from contextvars import ContextVar
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,14 @@ class ChildRuns:
 
     def resolve(self, node: Node, resolver: Resolver) -> NodeState:
         handler = _HANDLERS.get(node.kind) or _plug_in(node)
-        state: NodeState = handler(self, node, resolver)
+        if _outermost.get() is not None:
+            state: NodeState = handler(self, node, resolver)
+            return state
+        token = _outermost.set(self.execution)  # children resolved below know the execution they belong to
+        try:
+            state = handler(self, node, resolver)
+        finally:
+            _outermost.reset(token)
         return state
 
     def success_payload(self, node: Node, state: NodeState) -> Any:
@@ -132,6 +140,17 @@ class ChildRuns:
     def selection(self, node_name: str) -> dict[str, Any] | None:
         """The last ``branch_selected`` payload of branch ``node_name`` (what ``states`` and explain show)."""
         return self.selections.get(node_name)
+
+
+# The outermost execution whose child nodes (composition, branch, collection, remote) are resolving on this thread:
+# a remote node inside a composed child or a collection item asks to be called back at the execution stored under
+# its own id — that one (server/remote.py).
+_outermost: ContextVar[Execution | None] = ContextVar("igniter_outermost_execution", default=None)
+
+
+def outermost_execution() -> Execution | None:
+    """The outermost execution resolving a child node on this thread (None outside any child node)."""
+    return _outermost.get()
 
 
 def holds_token(child: Any, token: str) -> bool:

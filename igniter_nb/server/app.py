@@ -224,10 +224,15 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         graph: Annotated[str | None, Query(max_length=200, description="Graph or served contract name")] = None,
         status: ExecutionStatus | Literal[""] | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=400, description=(
+            "The `next_cursor` of the previous page: this page continues after it."))] = None,
+        offset: Annotated[int, Query(ge=0, le=99_000, description=(
+            "Skip this many executions first (reads offset + limit of them: prefer `cursor`)."))] = 0,
+        total: Annotated[bool, Query(description="Also count every matching execution (`total`).")] = False,
     ) -> Response:
         # `?graph=&status=` (empty values) means no filter, as in the URL template of the docs
-        return await _blocking(service.list, graph=graph or None, status=status or None, limit=limit, offset=offset)
+        return await _blocking(service.list, graph=graph or None, status=status or None, limit=limit, offset=offset,
+                               cursor=cursor, total=total)
 
     @router.get("/v1/executions/{execution_id}", response_model=ExecutionDetail, responses=_E404,
                 summary="An execution's status, outputs, waits and diagnostics")

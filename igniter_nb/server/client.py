@@ -116,9 +116,12 @@ class _Api:
                      {"latest": "true"} if latest else {})
 
     @staticmethod
-    def executions(graph: str | None, status: str | None, limit: int | None, offset: int | None) -> _Call:
-        params = {k: v for k, v in (("graph", graph), ("status", status), ("limit", limit), ("offset", offset))
-                  if v is not None}
+    def executions(graph: str | None, status: str | None, limit: int | None, offset: int | None,
+                   cursor: str | None = None, total: bool = False) -> _Call:
+        params: dict[str, Any] = {k: v for k, v in (("graph", graph), ("status", status), ("limit", limit),
+                                                    ("offset", offset), ("cursor", cursor)) if v is not None}
+        if total:
+            params["total"] = "true"
         return _Call("GET", "/v1/executions", params)
 
 
@@ -255,9 +258,22 @@ class Client(_ClientBase):
         return dict(self._send(_Api.status(execution_id)))
 
     def executions(self, graph: str | None = None, status: str | None = None, *, limit: int | None = None,
-                   offset: int | None = None) -> dict[str, Any]:
-        """A page of stored executions: ``{executions, total, limit, offset, next_offset}``, newest first."""
-        return dict(self._send(_Api.executions(graph, status, limit, offset)))
+                   cursor: str | None = None, offset: int | None = None, total: bool = False) -> dict[str, Any]:
+        """A page of stored executions, most recently updated first: ``{executions, limit, next_cursor, total,
+        offset, next_offset}``. Pass the page's ``next_cursor`` as ``cursor`` for the next one (None: last
+        page); ``total=True`` also counts every match. See :meth:`iter_executions`."""
+        return dict(self._send(_Api.executions(graph, status, limit, offset, cursor, total)))
+
+    def iter_executions(self, graph: str | None = None, status: str | None = None, *,
+                        limit: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every stored execution (the records of :meth:`executions`), newest first, page after page by cursor."""
+        cursor: str | None = None
+        while True:
+            page = self.executions(graph, status, limit=limit, cursor=cursor)
+            yield from page["executions"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
 
     def history(self, execution_id: str) -> list[dict[str, Any]]:
         """Every stored version of an execution, oldest first: ``[{version, status, updated_at, snapshot}]``."""
@@ -342,8 +358,19 @@ class AsyncClient(_ClientBase):
         return dict(await self._send(_Api.status(execution_id)))
 
     async def executions(self, graph: str | None = None, status: str | None = None, *, limit: int | None = None,
-                         offset: int | None = None) -> dict[str, Any]:
-        return dict(await self._send(_Api.executions(graph, status, limit, offset)))
+                         cursor: str | None = None, offset: int | None = None, total: bool = False) -> dict[str, Any]:
+        return dict(await self._send(_Api.executions(graph, status, limit, offset, cursor, total)))
+
+    async def iter_executions(self, graph: str | None = None, status: str | None = None, *,
+                              limit: int = 1000) -> AsyncIterator[dict[str, Any]]:
+        cursor: str | None = None
+        while True:
+            page = await self.executions(graph, status, limit=limit, cursor=cursor)
+            for row in page["executions"]:
+                yield row
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
 
     async def history(self, execution_id: str) -> list[dict[str, Any]]:
         return list((await self._send(_Api.history(execution_id)))["versions"])

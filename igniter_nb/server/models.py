@@ -185,11 +185,20 @@ class ExecutionRecord(BaseModel):
 
 
 class ExecutionPage(BaseModel):
+    """``GET /v1/executions``: one page of stored executions, most recently updated first. Follow
+    ``next_cursor`` (``?cursor=...``) to the next page; each page reads about ``limit`` records from the store."""
+
     executions: list[ExecutionRecord]
-    total: int
     limit: int
-    offset: int
-    next_offset: int | None
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page. Opaque: it names the last "
+                    "record of this page (a key, not a position), so records saved or deleted meanwhile never "
+                    "make a page repeat or skip one; an execution saved again while paging moves to the front.")
+    total: int | None = Field(description="How many executions match the filters, when asked with `total=true` "
+                                          "(counting reads the store's index of every execution); else null.")
+    offset: int = Field(description="The `offset` asked for (0 with a cursor).")
+    next_offset: int | None = Field(description="`offset` of the next page when paging by offset (null with a "
+                                                "cursor or on the last page). Prefer `next_cursor`.")
 
 
 class HistoryVersion(BaseModel):

@@ -217,12 +217,18 @@ class RemoteCall:
 def _callback_for(execution: Any) -> tuple[str, str] | None:
     """``(callback URL, capability)`` when the request running ``execution`` asked for callbacks, else None.
 
-    Only the execution the request runs is stored under its own id, so nested children (a remote node inside a
-    composed contract) ask for none: their parent resumes by ``sync_remote``."""
+    Only the execution the request runs is stored under its own id: a remote node of a nested child (a composed
+    contract, a collection item) asks to be called back at that outermost execution, which finds the node in its
+    child tree when the callback comes (``resuming.apply_remote_outcome``)."""
+    from igniter_nb.runtime.children import outermost_execution
+
     settings = _callbacks.get()
-    if settings is None or execution.graph is not settings.graph:
+    if settings is None:
         return None
-    url = f"{settings.public_url}/v1/executions/{quote(execution.execution_id, safe='')}/remote-callback"
+    root = outermost_execution() or execution
+    if root.graph is not settings.graph:
+        return None
+    url = f"{settings.public_url}/v1/executions/{quote(root.execution_id, safe='')}/remote-callback"
     return url, secrets.token_urlsafe(32)
 
 

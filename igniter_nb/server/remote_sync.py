@@ -10,8 +10,8 @@ from typing import Any
 
 from igniter_nb.errors import IgniterError
 from igniter_nb.server.errors import RequestProblem
-from igniter_nb.server.remote import FINISHED, RemoteCall
-from igniter_nb.server.resuming import apply_remote_outcome, remote_waits, update_stored
+from igniter_nb.server.remote import FINISHED, RemoteCall, remote_wait
+from igniter_nb.server.resuming import apply_remote_outcome, remote_deferreds, update_stored
 
 _ACTIVE = ("running", "pending", "waiting")
 
@@ -33,10 +33,9 @@ def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> 
     report: list[dict[str, Any]] = []
     for listed in _active_records(store, graph.name):
         contract = restore_record(cls, listed, store=store)
-        for token, wait in remote_waits(contract.execution).items():
-            deferred_node = next((st.value.source_node for st in contract.execution.states.values()
-                                  if getattr(st.value, "token", None) == token), None)
-            call = RemoteCall.waiting(str(deferred_node or "remote"), wait)
+        for deferred in remote_deferreds(contract.execution).values():
+            wait = remote_wait(deferred) or {}
+            call = RemoteCall.waiting(str(deferred.source_node or "remote"), wait)
             entry: dict[str, Any] = {
                 "execution_id": listed.execution_id, "remote_url": call.url, "remote_contract": call.contract,
                 "remote_execution_id": wait["remote_execution_id"], "remote_status": None, "action": None,

@@ -104,15 +104,27 @@ def resume_token(contract: Any, token: str, value: Any, now: dt.datetime | None 
 # ----------------------------------------------------------------------------------------------- by remote outcome
 
 
+def remote_deferreds(execution: Any) -> dict[str, DeferredResult]:
+    """``{token: deferred}`` of every remote execution ``execution`` waits for, at any depth: its own remote nodes,
+    those of composed and branch children and those of every blocked collection item (a blocked collection node
+    shows only its first item's wait)."""
+    found: dict[str, DeferredResult] = {}
+    stack = [execution]
+    while stack:  # a loop over the child tree, not recursion: children may nest any number of levels
+        ex = stack.pop()
+        for st in ex.states.values():
+            if st.status in BLOCKED and remote_wait(st.value) is not None:
+                found.setdefault(st.value.token, st.value)
+        runs = ex.children
+        stack.extend(child.execution for child in runs.instances.values())
+        for run in runs.collections.values():
+            stack.extend(item.contract.execution for item in run.blocked_items())
+    return found
+
+
 def remote_waits(execution: Any) -> dict[str, Mapping[str, Any]]:
     """``{token: deferred payload}`` of every remote execution ``execution`` (or a child of it) waits for."""
-    found: dict[str, Mapping[str, Any]] = {}
-    for st in execution.states.values():
-        if st.status in BLOCKED:
-            wait = remote_wait(st.value)
-            if wait is not None:
-                found[st.value.token] = wait
-    return found
+    return {token: remote_wait(deferred) or {} for token, deferred in remote_deferreds(execution).items()}
 
 
 def _reopen(execution: Any, token: str) -> str | None:
@@ -128,8 +140,14 @@ def _reopen(execution: Any, token: str) -> str | None:
     if target is None:
         target = next((name for name, child in execution.children.instances.items()
                        if holds_token(child, token) and _reopen(child.execution, token) is not None), None)
+    if target is None:  # a collection item's child: reopened there; the collection continues that item's child
+        for name, run in execution.children.collections.items():
+            item = run.item_for_token(token)
+            if item is not None and item.contract is not None and _reopen(item.contract.execution, token) is not None:
+                target = name
+                break
     if target is None:
-        return None  # e.g. inside a collection item: resume it by token with the outputs instead
+        return None
     st = execution.states[target]
     execution.states[target] = st._replace(status=STALE, version=st.version + 1, invalidated_by=target)
     invalidate_dependents(execution, (target,), target)
@@ -176,8 +194,8 @@ def apply_remote_outcome(contract: Any, outcome: Mapping[str, Any], *, via: str,
     if wait.get("callback_digest"):
         record["callback_digest"] = wait["callback_digest"]
     node = _reopen(ex, token)
-    if node is None:
-        raise RequestProblem(f"the remote node waiting for {rid[:200]!r} sits inside a collection item; resume it "
+    if node is None:  # not expected: remote_waits found the wait in the same child tree
+        raise RequestProblem(f"the remote node waiting for {rid[:200]!r} could not be reopened; resume it "
                              f"with POST /v1/executions/{ex.execution_id}/resume (token {token!r})", status=409,
                              **context)
     path = ex.graph.nodes_by_name[node].path
@@ -187,4 +205,4 @@ def apply_remote_outcome(contract: Any, outcome: Mapping[str, Any], *, via: str,
     return True
 
 
-__all__ = ["MAX_ATTEMPTS", "REMOTE_RESUMED", "apply_remote_outcome", "remote_waits", "resume_token", "update_stored"]
+__all__ = ["MAX_ATTEMPTS", "REMOTE_RESUMED", "apply_remote_outcome", "remote_deferreds", "remote_waits", "resume_token", "update_stored"]

@@ -37,6 +37,7 @@ from igniter_nb.server.encoding import json_safe
 from igniter_nb.server.errors import RequestProblem
 from igniter_nb.server.served import ServedContracts
 from igniter_nb.server.views import execution_view, record_summary, record_view, settled, status_of
+from igniter_nb.stores import paging
 
 log = logging.getLogger("igniter_nb.server")
 
@@ -267,16 +268,26 @@ class ContractService:
                 "versions": [{"version": r.version, "status": r.status, "updated_at": r.updated_at.isoformat(),
                               "snapshot": callbacks.redact_snapshot(r.snapshot)} for r in records]}
 
-    def list(self, *, graph: str | None, status: str | None, limit: int, offset: int) -> dict[str, Any]:
-        """A page of stored executions, most recently updated first."""
+    def list(self, *, graph: str | None, status: str | None, limit: int, offset: int = 0, cursor: str | None = None,
+             total: bool = False) -> dict[str, Any]:
+        """A page of stored executions, most recently updated first (``stores/paging.py``).
+
+        ``cursor`` (a previous page's ``next_cursor``) continues after that page; the store reads about ``limit``
+        records. ``offset`` (the older way, kept working) skips that many records first, so it reads
+        ``offset + limit``. ``total`` counts every matching record (``store.count``), only when asked."""
+        if cursor is not None and offset:
+            raise RequestProblem("give either cursor or offset, not both (cursor continues where a page ended)",
+                                 offset=offset)
         served = self.contracts.by_name.get(graph) if graph is not None else None
         graph_name = served.compiled_graph().name if served is not None else graph
-        records = self.store.list(graph=graph_name, status=status)
-        records.reverse()
-        page = records[offset:offset + limit]
-        end = offset + len(page)
-        return {"executions": [record_summary(r) for r in page], "total": len(records), "limit": limit,
-                "offset": offset, "next_offset": end if end < len(records) else None}
+        records, next_cursor = paging.list_page(self.store, graph_name, status, limit=offset + limit, after=cursor)
+        page = records[offset:]
+        if offset:  # the next cursor continues after this page, wherever it started
+            next_cursor = (paging.encode_cursor(page[-1].updated_at, page[-1].execution_id)
+                           if next_cursor is not None and page else None)
+        return {"executions": [record_summary(r) for r in page], "limit": limit, "next_cursor": next_cursor,
+                "total": paging.count(self.store, graph_name, status) if total else None, "offset": offset,
+                "next_offset": offset + len(page) if next_cursor is not None and cursor is None else None}
 
 
 def _check_callback_url(url: str) -> None:

@@ -8,10 +8,12 @@ with exactly what the server exposes and what its token allows:
 =========================================  ==================================================================
 store call                                 HTTP
 =========================================  ==================================================================
-``list(graph, status)``                    ``GET /v1/executions`` (every page), then one
+``list(graph, status)``                    ``GET /v1/executions`` (every page, by cursor), then one
                                            ``GET /v1/executions/{id}/history?latest=true`` per execution whose
                                            version is not already cached
 ``record(id)``, ``fetch(id)``, ``exists``  ``GET /v1/executions/{id}/history?latest=true``
+``list_page(graph, status, limit=, ...)``  ``GET /v1/executions?cursor=`` (the server's pages), then as ``list``
+``count(graph, status)``                   ``GET /v1/executions?total=true&limit=1``
 ``history_records(id)``, ``history(id)``   ``GET /v1/executions/{id}/history``
 ``find_by_correlation``,                   ``GET /v1/executions?graph=`` (ids, statuses and correlations only)
 ``find_latest_by_correlation``,
@@ -32,13 +34,14 @@ import builtins
 import copy
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from igniter_nb.errors import SnapshotNotFoundError, StoreError
 from igniter_nb.server.errors import RemoteError, UnknownContractError
-from igniter_nb.stores.base import ACTIVE_STATUSES, StoredExecution
+from igniter_nb.stores.base import ACTIVE_STATUSES, StoredExecution, check_filters
+from igniter_nb.stores.paging import check_page
 
 _PAGE = 1000  # the server's largest page
 _CHECKS = ("event", "correlation", "payload", "workflow")  # the order a dry run reports its problems in
@@ -132,19 +135,46 @@ class ServiceStore:
     def _rows(self, graph: str | None, status: str | None) -> builtins.list[dict[str, Any]]:
         """Every execution the server lists (newest first), each once, over as many pages as it takes."""
         rows: dict[str, dict[str, Any]] = {}
-        offset: int | None = 0
-        while offset is not None:
-            page = self.client.executions(graph=graph, status=status, limit=_PAGE, offset=offset)
-            for row in page["executions"]:
-                rows.setdefault(str(row["execution_id"]), row)  # a row moved to a later page while paging
-            next_offset = page.get("next_offset")
-            offset = next_offset if isinstance(next_offset, int) and next_offset > offset else None
+        for row in self._iter_rows(graph, status):
+            rows.setdefault(str(row["execution_id"]), row)
         return builtins.list(rows.values())
 
-    def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
-        """Latest records (with their snapshots), oldest first by ``updated_at`` then id, as a store lists them.
-        An execution deleted between the listing and the read of its snapshot is left out."""
-        rows = self._rows(graph, status)
+    def _iter_rows(self, graph: str | None, status: str | None) -> Iterator[dict[str, Any]]:
+        """The server's listing newest first, page after page by cursor (a caller that stops early stops the
+        paging: ``find_by_correlation`` reads only up to the execution it finds)."""
+        cursor: str | None = None
+        while True:
+            page = self.client.executions(graph=graph, status=status, limit=_PAGE, cursor=cursor)
+            yield from page["executions"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    def list_page(self, graph: str | None = None, status: str | None = None, *, limit: int,
+                  after: str | None = None) -> tuple[builtins.list[StoredExecution], str | None]:
+        """A page of :meth:`list` newest first (``stores/paging.py``): the server's own pages (its cursor), then
+        one latest-version read per execution of the page."""
+        check_page(graph, status, limit, after)
+        rows: builtins.list[dict[str, Any]] = []
+        cursor = after
+        while len(rows) < limit:
+            page = self.client.executions(graph=graph, status=status, limit=min(_PAGE, limit - len(rows)),
+                                          cursor=cursor)
+            rows += page["executions"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        self._read_missing(rows)
+        found = [kept for row in rows if (kept := self._snapshots.get(str(row["execution_id"]))) is not None]
+        return [self._copy(kept) for kept in found], cursor
+
+    def count(self, graph: str | None = None, status: str | None = None) -> int:
+        """How many executions the server lists (``GET /v1/executions?total=true``)."""
+        check_filters(graph, status)
+        return int(self.client.executions(graph=graph, status=status, limit=1, total=True)["total"])
+
+    def _read_missing(self, rows: builtins.list[dict[str, Any]]) -> None:
+        """Read the latest version of each listed execution not cached at its listed version."""
         missing = [r for r in rows if (kept := self._snapshots.get(str(r["execution_id"]))) is None
                    or kept.version != r["version"]]
 
@@ -159,12 +189,22 @@ class ServiceStore:
                 builtins.list(pool.map(read, missing))
         else:
             builtins.list(map(read, missing))
+
+    @staticmethod
+    def _copy(kept: StoredExecution) -> StoredExecution:
+        return StoredExecution(kept.execution_id, copy.deepcopy(kept.snapshot), kept.version, kept.graph,
+                               copy.deepcopy(kept.correlation), kept.status, kept.updated_at)
+
+    def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
+        """Latest records (with their snapshots), oldest first by ``updated_at`` then id, as a store lists them.
+        An execution deleted between the listing and the read of its snapshot is left out."""
+        rows = self._rows(graph, status)
+        self._read_missing(rows)
         found = []
         for row in rows:
             kept = self._snapshots.get(str(row["execution_id"]))
             if kept is not None and (status is None or kept.status == status):
-                found.append(StoredExecution(kept.execution_id, copy.deepcopy(kept.snapshot), kept.version, kept.graph,
-                                             copy.deepcopy(kept.correlation), kept.status, kept.updated_at))
+                found.append(self._copy(kept))
         found.sort(key=lambda r: (r.updated_at, r.execution_id))
         return found
 
@@ -179,21 +219,27 @@ class ServiceStore:
 
     def find_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
         """The active execution of ``graph`` with exactly this correlation."""
-        return next((str(r["execution_id"]) for r in self._rows(graph, None)
+        return next((str(r["execution_id"]) for r in self._iter_rows(graph, None)
                      if r.get("status") in ACTIVE_STATUSES and _same(r.get("correlation"), correlation)), None)
 
     def find_latest_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
         """The most recently saved execution of ``graph`` with this correlation, whatever its status."""
-        return next((str(r["execution_id"]) for r in self._rows(graph, None)
+        return next((str(r["execution_id"]) for r in self._iter_rows(graph, None)
                      if _same(r.get("correlation"), correlation)), None)
 
     def correlations(self, graph: str, *, active_only: bool = True,
                      limit: int = 1000) -> builtins.list[tuple[str, dict[str, Any]]]:
         """``(execution_id, correlation)`` of ``graph``'s executions that have one, most recently saved first, at most
         ``limit``; only the active ones unless ``active_only=False``. Read from the listing: no snapshot is loaded."""
-        found = [(str(r["execution_id"]), dict(r["correlation"])) for r in self._rows(graph, None)
-                 if r.get("correlation") and (not active_only or r.get("status") in ACTIVE_STATUSES)]
-        return found[:max(limit, 0)]
+        if limit <= 0:
+            return []
+        found: dict[str, dict[str, Any]] = {}
+        for r in self._iter_rows(graph, None):
+            if r.get("correlation") and (not active_only or r.get("status") in ACTIVE_STATUSES):
+                found.setdefault(str(r["execution_id"]), dict(r["correlation"]))
+                if len(found) >= limit:
+                    break
+        return builtins.list(found.items())
 
     # ------------------------------------------------------------------ refused
     def save(self, *args: Any, **kwargs: Any) -> int:

@@ -144,6 +144,12 @@ class ExecutionStore(Protocol):
         """Latest records, optionally filtered, ordered by ``updated_at`` then id."""
         ...
 
+    # Optional (``stores/paging.py``; every store of this package has them, ``paging.list_page``/``paging.count``
+    # fall back to ``list()`` for a store without them):
+    # ``list_page(graph=None, status=None, *, limit, after=None) -> (records, next_cursor)``, the latest records
+    # most recently saved first, ``limit`` at a time, reading about ``limit`` records per page; and
+    # ``count(graph=None, status=None) -> int``.
+
     def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
         """Every saved snapshot of the execution, oldest first; ``SnapshotNotFoundError`` when there is none."""
         ...
@@ -181,6 +187,24 @@ class StoreBase:
     def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
         """Every saved snapshot of the execution, oldest first; ``SnapshotNotFoundError`` when there is none."""
         return [r.snapshot for r in self.history_records(execution_id)]
+
+    def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
+        raise NotImplementedError  # pragma: no cover - every store overrides it
+
+    def list_page(
+        self, graph: str | None = None, status: str | None = None, *, limit: int, after: str | None = None
+    ) -> tuple[builtins.list[StoredExecution], str | None]:
+        """The latest records most recently saved first (``updated_at`` then id, descending), at most ``limit``,
+        below the cursor ``after`` (a previous page's ``next_cursor``); and the cursor of the next page (None on
+        the last one). See ``stores/paging.py``. This default cuts the page from ``list()``; the stores of this
+        package override it to read only about ``limit`` records."""
+        from igniter_nb.stores.paging import fallback_page
+
+        return fallback_page(self, graph, status, limit=limit, after=after)
+
+    def count(self, graph: str | None = None, status: str | None = None) -> int:
+        """How many records ``list(graph, status)`` answers (this default: ``len(list(...))``)."""
+        return len(self.list(graph, status))
 
     def close(self) -> None:  # pragma: no cover - every store overrides it
         pass

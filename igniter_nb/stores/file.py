@@ -23,11 +23,12 @@ import builtins
 import contextlib
 import datetime as dt
 import hashlib
+import heapq
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ from igniter_nb.stores.base import (
     write_errors,
 )
 from igniter_nb.stores.packing import is_packed, part_digests
+from igniter_nb.stores.paging import check_page, finish
 
 _CURRENT = "current.json"
 _PARTS = "parts"  # <id>/parts/<sha256>.json: the parts of packed versions (stores/packing.py)
@@ -214,6 +216,42 @@ class FileStore(StoreBase):
                 records.append(_record(self._whole(current)))
         records.sort(key=lambda r: (r.updated_at, r.execution_id))
         return records
+
+    def list_page(
+        self, graph: str | None = None, status: str | None = None, *, limit: int, after: str | None = None
+    ) -> tuple[builtins.list[StoredExecution], str | None]:
+        """A page of :meth:`list` newest first (``stores/paging.py``). The store keeps no listing index (one
+        would be a file every save rewrites), so the page is chosen from the *metadata* of every execution —
+        the head of each ``current.json``, its snapshot neither read to the end nor decoded — and only the
+        page's ``limit`` records are then read whole."""
+        key = check_page(graph, status, limit, after)
+        heads = [(ensure_aware(dt.datetime.fromisoformat(head["saved_at"])), head["execution_id"])
+                 for head in self._heads(graph, status)]
+        if key is not None:
+            heads = [item for item in heads if item < key]
+        records = []
+        for _, eid in heapq.nlargest(limit + 1, heads):
+            current = self._read_envelope(self._executions / eid / _CURRENT)
+            if current is not None:  # None: deleted meanwhile
+                record = _record(self._whole(current))
+                if key is None or (record.updated_at, record.execution_id) < key:  # else saved again meanwhile
+                    records.append(record)
+        records.sort(key=lambda r: (r.updated_at, r.execution_id), reverse=True)  # saved again meanwhile
+        return finish(records, limit)
+
+    def count(self, graph: str | None = None, status: str | None = None) -> int:
+        """How many records :meth:`list` answers, from the head of each ``current.json`` (no snapshot decoded)."""
+        check_filters(graph, status)
+        return sum(1 for _ in self._heads(graph, status))
+
+    def _heads(self, graph: str | None, status: str | None) -> Iterator[dict[str, Any]]:
+        for folder in self._executions.iterdir():
+            if folder.name.startswith("."):
+                continue
+            head = self._head(folder.name)
+            if head is not None and (graph is None or head["graph"] == graph) and (
+                    status is None or head["status"] == status):
+                yield head
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         folder = self._executions / check_execution_id(execution_id)

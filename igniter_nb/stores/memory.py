@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import datetime as dt
+import heapq
 import itertools
 import json
 import marshal
@@ -30,6 +31,7 @@ from igniter_nb.stores.base import (
     utc_now,
 )
 from igniter_nb.stores.packing import PACK_THRESHOLD, pack
+from igniter_nb.stores.paging import check_page, finish
 
 _NO_PARTS: Mapping[str, str | bytes] = {}
 
@@ -295,6 +297,28 @@ class MemoryStore(StoreBase):
         ]
         chosen.sort(key=lambda item: (item[0], item[1]))
         return [v.to_record(eid, parts) for _, eid, v, parts in chosen]
+
+    def list_page(
+        self, graph: str | None = None, status: str | None = None, *, limit: int, after: str | None = None
+    ) -> tuple[builtins.list[StoredExecution], str | None]:
+        """A page of :meth:`list` newest first (``stores/paging.py``): the metadata of every execution is compared
+        (no snapshot is touched), then only the page's ``limit`` snapshots are decoded."""
+        key = check_page(graph, status, limit, after)
+        with self._lock:
+            keys = ((versions[-1].saved_at, eid) for eid, versions in self._executions.items() if versions
+                    and (graph is None or versions[-1].meta.graph == graph)
+                    and (status is None or versions[-1].meta.status == status))
+            chosen = heapq.nlargest(limit + 1, keys if key is None else (k for k in keys if k < key))
+            picked = [(eid, self._executions[eid][-1], self._parts.get(eid, _NO_PARTS)) for _, eid in chosen]
+        return finish([v.to_record(eid, parts) for eid, v, parts in picked], limit)
+
+    def count(self, graph: str | None = None, status: str | None = None) -> int:
+        """How many records :meth:`list` answers, from the metadata only."""
+        check_filters(graph, status)
+        with self._lock:
+            return sum(1 for versions in self._executions.values()
+                       if versions and (graph is None or versions[-1].meta.graph == graph)
+                       and (status is None or versions[-1].meta.status == status))
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         check_execution_id(execution_id)

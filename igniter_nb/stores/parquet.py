@@ -54,6 +54,7 @@ from igniter_nb.stores.base import (
     utc_now,
     write_errors,
 )
+from igniter_nb.stores.paging import check_page, finish
 
 # Served by `executions_latest_correlation` read backwards; rowid (in the index too) orders equal times by save.
 _FIND_LATEST = (
@@ -87,6 +88,10 @@ CREATE INDEX IF NOT EXISTS executions_graph ON executions (graph);
 CREATE INDEX IF NOT EXISTS executions_latest_correlation ON executions (graph, correlation, saved_at);
 CREATE INDEX IF NOT EXISTS executions_graph_recent ON executions (graph, saved_at);
 CREATE INDEX IF NOT EXISTS executions_graph_active_recent ON executions (graph, saved_at) WHERE active_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS executions_recent ON executions (saved_at, execution_id);
+CREATE INDEX IF NOT EXISTS executions_graph_recent_id ON executions (graph, saved_at, execution_id);
+CREATE INDEX IF NOT EXISTS executions_status_recent ON executions (status, saved_at, execution_id);
+CREATE INDEX IF NOT EXISTS executions_graph_status_recent ON executions (graph, status, saved_at, execution_id);
 CREATE TABLE IF NOT EXISTS intents (execution_id TEXT NOT NULL, version INTEGER NOT NULL,
                                     PRIMARY KEY (execution_id, version));
 """
@@ -253,6 +258,42 @@ class ParquetStore(StoreBase):
             with contextlib.suppress(FileNotFoundError):  # deleted meanwhile
                 records.append(self._read_file(self._path(eid, version)))
         return records
+
+    def list_page(
+        self, graph: str | None = None, status: str | None = None, *, limit: int, after: str | None = None
+    ) -> tuple[builtins.list[StoredExecution], str | None]:
+        """A page of :meth:`list` newest first (``stores/paging.py``): keyset pagination in the sidecar index
+        (``limit + 1`` rows read backwards along ``([graph,] [status,] saved_at, execution_id)``), then one
+        parquet file read per record of the page."""
+        key = check_page(graph, status, limit, after)
+        below = None if key is None else (key[0].isoformat(), key[1])  # saved_at is kept as this text
+        records: builtins.list[StoredExecution] = []
+        while True:  # more than once only when an execution was deleted between the index read and its file's
+            where, params = _filters(graph, status)
+            if below is not None:
+                where, params = [*where, "(saved_at, execution_id) < (?, ?)"], [*params, *below]
+            want = limit + 1 - len(records)
+            query = ("SELECT execution_id, version, saved_at FROM executions"
+                     + (" WHERE " + " AND ".join(where) if where else "")
+                     + " ORDER BY saved_at DESC, execution_id DESC LIMIT ?")
+            with self._db_lock:
+                rows = self._db.execute(query, [*params, want]).fetchall()
+            for eid, version, _ in rows:
+                with contextlib.suppress(FileNotFoundError):  # deleted meanwhile
+                    records.append(self._read_file(self._path(eid, version)))
+            if len(rows) < want or len(records) > limit:
+                break
+            below = (rows[-1][2], rows[-1][0])
+        return finish(records, limit)
+
+    def count(self, graph: str | None = None, status: str | None = None) -> int:
+        """How many records :meth:`list` answers (counted in the sidecar index)."""
+        check_filters(graph, status)
+        where, params = _filters(graph, status)
+        with self._db_lock:
+            found = self._db.execute("SELECT count(*) FROM executions" + (" WHERE " + " AND ".join(where) if where
+                                                                         else ""), params).fetchone()
+        return int(found[0])
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         eid = check_execution_id(execution_id)
@@ -425,6 +466,16 @@ def _sidecar_errors(store: ParquetStore, execution_id: str) -> Iterator[None]:
         raise StoreError(f"{store!r}: could not save execution {execution_id!r}: {exc} (index "
                          f"{store.root / '_index.sqlite'}); nothing of this save is visible",
                          execution_id=execution_id) from exc
+
+
+def _filters(graph: str | None, status: str | None) -> tuple[builtins.list[str], builtins.list[str]]:
+    where: builtins.list[str] = []
+    params: builtins.list[str] = []
+    if graph is not None:
+        where, params = [*where, "graph = ?"], [*params, graph]
+    if status is not None:
+        where, params = [*where, "status = ?"], [*params, status]
+    return where, params
 
 
 def _key_text(key: tuple[str, str]) -> str:

@@ -14,6 +14,11 @@ Keys (``<ns>`` = the namespace, default ``igniter``)::
     <ns>:graphactive:<graph>                the same for the ACTIVE ones only
     <ns>:graph:<graph>                      set of the graph's execution ids
     <ns>:ids                                set of every execution id
+    <ns>:recent                             sorted set: every execution id scored by its last save time (µs since
+                                            the epoch): the listing index of list_page; also per graph
+                                            (<ns>:recent:graph:<graph>), per status (<ns>:recent:status:<status>)
+                                            and per both (<ns>:recent:gs:<status>:<graph>)
+    <ns>:recent:complete                    set once the executions saved before those indexes existed are in them
 
 The save script checks the expected version, the active-correlation uniqueness, updates the hash, the indexes
 and the history in one step, so concurrent writers in any number of processes can never lose an update, and a
@@ -47,6 +52,7 @@ from igniter_nb.stores.base import (
     utc_now,
 )
 from igniter_nb.stores.packing import is_packed, part_digests
+from igniter_nb.stores.paging import micros
 
 if TYPE_CHECKING:
     from igniter_nb.stores.changes import ChangeSubscription
@@ -76,12 +82,12 @@ if key ~= '' then
     return {'duplicate', other}
   end
 end
--- parts of a packed version (stores/packing.py): ARGV[10] new ones as digest/data pairs, then every digest the
+-- parts of a packed version (stores/packing.py): ARGV[11] new ones as digest/data pairs, then every digest the
 -- version refers to; a referenced part neither sent nor stored (deleted meanwhile) makes the client send all
-local sent = tonumber(ARGV[10]) or 0
+local sent = tonumber(ARGV[11]) or 0
 local new_parts = {}
-for i = 0, sent - 1 do new_parts[ARGV[11 + 2 * i]] = ARGV[12 + 2 * i] end
-for i = 11 + 2 * sent, #ARGV do
+for i = 0, sent - 1 do new_parts[ARGV[12 + 2 * i]] = ARGV[13 + 2 * i] end
+for i = 12 + 2 * sent, #ARGV do
   if not new_parts[ARGV[i]] and redis.call('HEXISTS', KEYS[3], ARGV[i]) == 0 then
     return {'missing', ARGV[i]}
   end
@@ -112,6 +118,18 @@ if latest ~= '' then
     redis.call('ZREM', ns .. ':graphactive:' .. graph, id)
   end
 end
+-- the listing indexes (list_page): scored by the save time in microseconds (ARGV[10])
+local old_status = cur[4] or ''
+local recent = ns .. ':recent'
+redis.call('ZADD', recent, ARGV[10], id)
+if old_graph ~= '' and old_graph ~= graph then redis.call('ZREM', recent .. ':graph:' .. old_graph, id) end
+if graph ~= '' then redis.call('ZADD', recent .. ':graph:' .. graph, ARGV[10], id) end
+if old_status ~= '' and old_status ~= status then redis.call('ZREM', recent .. ':status:' .. old_status, id) end
+if status ~= '' then redis.call('ZADD', recent .. ':status:' .. status, ARGV[10], id) end
+if old_status ~= '' and old_graph ~= '' and (old_status ~= status or old_graph ~= graph) then
+  redis.call('ZREM', recent .. ':gs:' .. old_status .. ':' .. old_graph, id)
+end
+if status ~= '' and graph ~= '' then redis.call('ZADD', recent .. ':gs:' .. status .. ':' .. graph, ARGV[10], id) end
 local version = actual + 1
 redis.call('PUBLISH', ns .. ':changes:' .. id, version)  -- the change feed (stores/redis_changes.py)
 redis.call('HSET', KEYS[1], 'snapshot', ARGV[3], 'version', version, 'updated_at', ARGV[9],
@@ -128,11 +146,17 @@ return {'ok', tostring(version)}
 
 _DELETE = """
 local ns, id = ARGV[1], ARGV[2]
-local cur = redis.call('HMGET', KEYS[1], 'graph', 'corr_key', 'version', 'correlation')
+local cur = redis.call('HMGET', KEYS[1], 'graph', 'corr_key', 'version', 'correlation', 'status')
 if not cur[3] then
   redis.call('DEL', KEYS[2], KEYS[3])
   return 0
 end
+local recent = ns .. ':recent'
+local graph, status = cur[1] or '', cur[5] or ''
+redis.call('ZREM', recent, id)
+if graph ~= '' then redis.call('ZREM', recent .. ':graph:' .. graph, id) end
+if status ~= '' then redis.call('ZREM', recent .. ':status:' .. status, id) end
+if graph ~= '' and status ~= '' then redis.call('ZREM', recent .. ':gs:' .. status .. ':' .. graph, id) end
 local key = cur[2] or ''
 if key ~= '' and redis.call('GET', key) == id then redis.call('DEL', key) end
 if cur[1] and cur[1] ~= '' and cur[4] and cur[4] ~= '' then
@@ -183,6 +207,7 @@ class RedisStore(StoreBase):
         self._save_script = self.client.register_script(_SAVE)
         self._delete_script = self.client.register_script(_DELETE)
         self._active_record_script = self.client.register_script(_ACTIVE_RECORD)
+        self._listing: Any = None  # the listing (stores/redis_listing.py), made by the first list_page or count
         self._changes: Any = None  # the change-feed subscriber, made by the first subscribe_changes
 
     def __repr__(self) -> str:
@@ -212,6 +237,7 @@ class RedisStore(StoreBase):
                 pipe.hexists(parts_key, found)
             send = [found for found, have in zip(req.parts, pipe.execute(), strict=True) if not have]
         for _ in range(2):
+            now = utc_now()
             args = [
                 self.namespace,
                 eid,
@@ -221,7 +247,8 @@ class RedisStore(StoreBase):
                 req.correlation_json or "",
                 req.status or "",
                 "" if req.expected_version is None else str(req.expected_version),
-                utc_now().isoformat(),
+                now.isoformat(),
+                str(micros(now)),
                 str(len(send)),
                 *(item for found in send for item in (found, req.parts[found])),
                 *req.parts,
@@ -339,6 +366,24 @@ class RedisStore(StoreBase):
                 records.append(rec)
         records.sort(key=lambda r: (r.updated_at, r.execution_id))
         return records
+
+    def list_page(
+        self, graph: str | None = None, status: str | None = None, *, limit: int, after: str | None = None
+    ) -> tuple[builtins.list[StoredExecution], str | None]:
+        """A page of :meth:`list` newest first (``stores/paging.py``): ``limit + 1`` ids from a sorted set scored
+        by save time, then one pipelined read of their hashes (see ``stores/redis_listing.py``)."""
+        return self._listing_of().page(graph, status, limit=limit, after=after)  # type: ignore[no-any-return]
+
+    def count(self, graph: str | None = None, status: str | None = None) -> int:
+        """How many records :meth:`list` answers: the size of the listing's sorted set (``ZCARD``, O(1))."""
+        return int(self._listing_of().count(graph, status))
+
+    def _listing_of(self) -> Any:
+        if self._listing is None:
+            from igniter_nb.stores.redis_listing import Listing
+
+            self._listing = Listing(self)
+        return self._listing
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         eid = check_execution_id(execution_id)

@@ -54,6 +54,7 @@ from igniter_nb.stores.base import (
     utc_now,
 )
 from igniter_nb.stores.packing import is_packed, part_digests
+from igniter_nb.stores.paging import check_page, finish
 from igniter_nb.stores.sql_hot import HotPath
 from igniter_nb.stores.sql_schema import (
     ADDED_INDEXES,
@@ -320,6 +321,30 @@ class SQLStore(StoreBase):
             query = query.where(t.c.status == status)
         with self._read() as conn:
             return [self._record(conn, row) for row in conn.execute(query).all()]
+
+    def list_page(
+        self, graph: str | None = None, status: str | None = None, *, limit: int, after: str | None = None
+    ) -> tuple[builtins.list[StoredExecution], str | None]:
+        """A page of :meth:`list` newest first (``stores/paging.py``): keyset pagination, one statement reading
+        ``limit + 1`` rows backwards along an index on ``([graph,] [status,] updated_at, execution_id)``."""
+        key = check_page(graph, status, limit, after)
+        values: dict[str, Any] = {"limit": limit + 1}
+        if graph is not None:
+            values["graph"] = graph
+        if status is not None:
+            values["status"] = status
+        if key is not None:
+            values["after_at"], values["after_id"] = key
+        query = self._q.pages[graph is not None, status is not None, key is not None]
+        with self._read() as conn:
+            return finish([self._record(conn, row) for row in conn.execute(query, values).all()], limit)
+
+    def count(self, graph: str | None = None, status: str | None = None) -> int:
+        """How many records :meth:`list` answers (``SELECT count(*)`` over the listing indexes)."""
+        check_filters(graph, status)
+        values = {k: v for k, v in (("graph", graph), ("status", status)) if v is not None}
+        with self._read() as conn:
+            return int(conn.execute(self._q.counts[graph is not None, status is not None], values).scalar_one())
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         check_execution_id(execution_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,8 +16,12 @@ ACTIVE_INDEX = "executions_active_digest"
 LATEST_INDEX = "executions_latest_correlation_digest"
 RECENT_INDEX = "executions_graph_recent"
 ACTIVERECENT_INDEX = "executions_graph_active_recent"
+# list_page(): the latest records newest first, read backwards along (updated_at, execution_id) — or along
+# RECENT_INDEX when the page is filtered by graph. A status filter is applied to the rows read in that order (no
+# index of its own: each index on updated_at is rewritten by every save, and two more cost ~13% of a SQLite save).
+ALLRECENT_INDEX = "executions_recent"
 # Indexes added after the first release: created with IF NOT EXISTS on databases that predate them.
-ADDED_INDEXES = (ACTIVE_INDEX, LATEST_INDEX, RECENT_INDEX, ACTIVERECENT_INDEX)
+ADDED_INDEXES = (ACTIVE_INDEX, LATEST_INDEX, RECENT_INDEX, ACTIVERECENT_INDEX, ALLRECENT_INDEX)
 # Indexes of earlier releases on the correlation text itself: a PostgreSQL btree entry holds at most ~2.7 KB, so
 # a long correlation failed to save. Replaced by the digest indexes above on first use.
 DROPPED_INDEXES = ("executions_active_correlation", "executions_latest_correlation")
@@ -81,12 +86,46 @@ class Statements:
         self.record_active = self.record_columns.where(
             t.c.graph == b("graph"), t.c.correlation_digest == b("digest"), t.c.active == sa.true()
         )
+        # list_page(): the record columns, newest first, below the cursor key, :limit rows (see _page below).
+        self.pages = _pages(sa, t, self.record_columns)
+        self.counts = _counts(sa, t)
         self.history = (
             sa.select(h.c.execution_id, h.c.snapshot, h.c.version, h.c.graph, h.c.correlation_key, h.c.status,
                       h.c.saved_at.label("updated_at"))
             .where(h.c.execution_id == b("eid"))
             .order_by(h.c.version)
         )
+
+
+def _pages(sa: Any, t: Table, columns: Any) -> dict[tuple[bool, bool, bool], Any]:
+    """``list_page()``'s statement for each combination of (graph filter, status filter, cursor): the record
+    columns newest first, below the cursor key ``(:after_at, :after_id)``, ``:limit`` rows."""
+    b = sa.bindparam
+    pages = {}
+    for graph, status, after in itertools.product((False, True), repeat=3):
+        query = columns.order_by(t.c.updated_at.desc(), t.c.execution_id.desc()).limit(b("limit"))
+        if graph:
+            query = query.where(t.c.graph == b("graph"))
+        if status:
+            query = query.where(t.c.status == b("status"))
+        if after:  # a row value: PostgreSQL and SQLite both seek the index to it
+            below = sa.tuple_(b("after_at", type_=t.c.updated_at.type), b("after_id", type_=t.c.execution_id.type))
+            query = query.where(sa.tuple_(t.c.updated_at, t.c.execution_id) < below)
+        pages[graph, status, after] = query
+    return pages
+
+
+def _counts(sa: Any, t: Table) -> dict[tuple[bool, bool], Any]:
+    """``count()``'s statement for each combination of (graph filter, status filter)."""
+    counts = {}
+    for graph, status in itertools.product((False, True), repeat=2):
+        query = sa.select(sa.func.count()).select_from(t)
+        if graph:
+            query = query.where(t.c.graph == sa.bindparam("graph"))
+        if status:
+            query = query.where(t.c.status == sa.bindparam("status"))
+        counts[graph, status] = query
+    return counts
 
 
 def _with_history(sa: Any, h: Table, write: Any) -> Any:
@@ -128,6 +167,7 @@ def tables(sa: Any, prefix: str) -> tuple[Table, Table, Table]:
         postgresql_where=executions.c.active == sa.true(),
     )
     sa.Index(f"{prefix}executions_graph_status", executions.c.graph, executions.c.status)
+    sa.Index(f"{prefix}{ALLRECENT_INDEX}", executions.c.updated_at, executions.c.execution_id)
     sa.Index(
         f"{prefix}{LATEST_INDEX}",
         executions.c.graph,

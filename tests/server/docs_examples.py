@@ -38,7 +38,7 @@ EXAMPLES: list[Example] = [
      {"event": "crm_received", "correlation": {"request_id": "req-1"}, "payload": {"name": "Acme", "tier": "gold"},
       "idempotency_key": "crm-req-1"}, True),
     ("status", "GET", "/v1/executions/{lead}", None, True),
-    ("list", "GET", "/v1/executions?graph=lead&status=waiting&limit=10", None, True),
+    ("list", "GET", "/v1/executions?graph=lead&status=waiting&limit=10&total=true", None, True),
     ("dry-run", "POST", "/v1/contracts/lead/events/dry-run",
      {"event": "billing_received", "correlation": {"request_id": "req-1"}, "payload": {"plan": "pro"}}, True),
     ("dry-run-refused", "POST", "/v1/contracts/lead/events/dry-run",

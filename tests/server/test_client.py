@@ -126,7 +126,8 @@ def test_async_client_in_process_over_asgi(store: Any) -> None:
             assert updated["outputs"] == {"crm_name": "Async"}
             assert (await client.status(started["execution_id"]))["version"] == 2
             assert len(await client.history(started["execution_id"])) == 2
-            assert (await client.executions())["total"] == 1
+            assert (await client.executions(total=True))["total"] == 1
+            assert [row["execution_id"] async for row in client.iter_executions(limit=1)] == [started["execution_id"]]
             assert (await client.contracts())[0]["name"] == "price"
             assert (await client.contract("lead", format="mermaid")).startswith("graph TD")
             with pytest.raises(RemoteError) as caught:

@@ -248,16 +248,52 @@ def test_history_lists_every_version(client: Any) -> None:
 def test_executions_are_filtered_and_paged_newest_first(client: Any) -> None:
     ids = [_start_lead(client, f"r-page-{i}")["execution_id"] for i in range(5)]
     client.post("/v1/contracts/price/execute", json={"inputs": {"total": 1}})
-    page = client.get("/v1/executions", params={"graph": "lead", "status": "waiting", "limit": 2}).json()
-    assert page["total"] == 5 and page["next_offset"] == 2
+    page = client.get("/v1/executions", params={"graph": "lead", "status": "waiting", "limit": 2,
+                                                "total": "true"}).json()
+    assert page["total"] == 5 and page["next_offset"] == 2 and page["next_cursor"]
     assert [e["execution_id"] for e in page["executions"]] == ids[::-1][:2]
     assert set(page["executions"][0]) == {"execution_id", "graph", "status", "correlation", "version", "updated_at"}
+    assert client.get("/v1/executions?graph=lead&limit=2").json()["total"] is None  # counted only when asked
     last = client.get("/v1/executions?graph=Lead&limit=2&offset=4").json()  # graph name works too
     assert [e["execution_id"] for e in last["executions"]] == [ids[0]] and last["next_offset"] is None
-    assert client.get("/v1/executions?status=succeeded").json()["total"] == 1
-    assert client.get("/v1/executions?graph=&status=").json()["total"] == 6  # empty filters filter nothing
+    assert last["next_cursor"] is None
+    assert client.get("/v1/executions?status=succeeded&total=true").json()["total"] == 1
+    assert client.get("/v1/executions?graph=&status=&total=1").json()["total"] == 6  # empty filters filter nothing
     assert client.get("/v1/executions?status=nope").status_code == 422
     assert client.get("/v1/executions?limit=0").status_code == 422
+
+
+def test_executions_are_paged_by_cursor(client: Any) -> None:
+    ids = [_start_lead(client, f"r-cursor-{i}")["execution_id"] for i in range(5)]
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"graph": "lead", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/v1/executions", params=params).json()
+        seen += [e["execution_id"] for e in page["executions"]]
+        pages += 1
+        assert page["next_offset"] is None or cursor is None  # offsets only while paging by offset
+        cursor = page["next_cursor"]
+        if pages == 1:  # an execution started between two pages is newer: it is not in the later pages
+            added = _start_lead(client, "r-cursor-late")["execution_id"]
+        if cursor is None:
+            break
+    assert seen == ids[::-1] and pages == 3 and added not in seen
+    # an offset page continues by cursor from where it ended
+    middle = client.get("/v1/executions", params={"graph": "lead", "limit": 2, "offset": 1}).json()
+    assert [e["execution_id"] for e in middle["executions"]] == [ids[4], ids[3]]
+    after = client.get("/v1/executions", params={"graph": "lead", "limit": 2, "cursor": middle["next_cursor"]}).json()
+    assert [e["execution_id"] for e in after["executions"]] == [ids[2], ids[1]]
+
+
+def test_bad_cursors_are_422(client: Any) -> None:
+    _start_lead(client, "r-bad-cursor")
+    for cursor in ("nope", "%%%", "YWJj", "MTIzOi4u", "x" * 401, ""):
+        answer = client.get("/v1/executions", params={"cursor": cursor})
+        assert answer.status_code == 422, (cursor, answer.text)
+        assert "cursor" in answer.json()["error"]
+    good = client.get("/v1/executions?limit=1").json()
+    both = client.get("/v1/executions", params={"cursor": good["next_cursor"] or "MTox", "offset": 3})
+    assert both.status_code == 422 and "cursor or offset" in both.json()["error"]
 
 
 def test_outputs_are_made_json_safe(client: Any) -> None:

@@ -49,6 +49,25 @@ def test_service_store_lists_and_reads_what_the_store_holds(served: Any) -> None
     assert remote.exists(eid) and remote.version_of(eid) == 3
 
 
+def test_service_store_pages_like_the_store_it_serves(served: Any) -> None:
+    store, client = served
+    for i in range(4, 9):
+        Lead.start(request_id=f"r-{i}", store=store)
+    remote = ServiceStore(client)
+    for graph, status in ((None, None), ("Lead", "waiting"), (None, "succeeded")):
+        seen, cursor = [], None
+        while True:
+            page, cursor = remote.list_page(graph, status, limit=3, after=cursor)
+            assert len(page) <= 3
+            seen += [(r.execution_id, r.version, r.snapshot) for r in page]
+            if cursor is None:
+                break
+        assert seen == [(r.execution_id, r.version, r.snapshot) for r in reversed(store.list(graph, status))]
+        assert remote.count(graph, status) == store.count(graph, status)
+    assert [r["execution_id"] for r in client.iter_executions(limit=2)] == [
+        r.execution_id for r in reversed(store.list())]
+
+
 def test_service_store_finds_by_correlation_like_a_store(served: Any) -> None:
     store, client = served
     remote = ServiceStore(client)

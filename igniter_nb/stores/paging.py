@@ -1,0 +1,128 @@
+"""Paged listing of a store's executions: the order, the cursor, and the fallback for stores without an index.
+
+``store.list_page(graph=None, status=None, *, limit, after=None) -> (records, next_cursor)`` answers the latest
+records **most recently saved first**, ordered by ``(updated_at, execution_id)`` descending — ``list()``'s order
+reversed. ``after`` is the ``next_cursor`` of the previous page (None: the first page); ``next_cursor`` is None on
+the last page. The cursor is the *key* of the last record of the page, not a position, so a page never repeats
+or skips a record because others were saved or deleted meanwhile: a page holds the records whose key is below the
+cursor. An execution saved while a client pages gets a newer key: it moves before the cursor (a client that
+started earlier does not see it again, and does not see it at all if it had not reached it yet — start over, or
+follow the store's change feed, to see every change). ``store.count(graph=None, status=None)`` is the number of
+records ``list()`` would answer.
+
+Every store of this package reads only about ``limit`` records per page (see each store's ``list_page``).
+:func:`list_page` and :func:`count` call a store's own method when it has one and fall back to ``list()`` for a
+store that does not (a third-party store written against the protocol before paging existed).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import builtins
+import datetime as dt
+import heapq
+from collections.abc import Iterable
+from typing import Any
+
+from igniter_nb.errors import StoreArgumentError
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MAX_LIMIT = 100_000
+"""The largest ``limit`` a page may ask for (the HTTP route allows 1000)."""
+
+Key = tuple[dt.datetime, str]
+
+
+def micros(when: dt.datetime) -> int:
+    """Microseconds since the epoch of an aware datetime (exact: the stores keep microseconds)."""
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=value)
+
+
+def encode_cursor(updated_at: dt.datetime, execution_id: str) -> str:
+    """The opaque cursor after a record with this key: URL-safe text, no padding."""
+    raw = f"{micros(updated_at)}:{execution_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: Any) -> Key:
+    """The ``(updated_at, execution_id)`` key a cursor stands for; ``StoreArgumentError`` for anything that is not
+    a cursor a store answered."""
+    from igniter_nb.stores.base import check_execution_id
+
+    if not isinstance(cursor, str) or not cursor or len(cursor) > 400:
+        raise StoreArgumentError(f"cursor must be the next_cursor text of a previous page, got {cursor!r:.80}")
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        stamp, _, execution_id = text.partition(":")
+        if not stamp.isdigit() or len(stamp) > 17:
+            raise ValueError(stamp)
+        check_execution_id(execution_id)
+        return from_micros(int(stamp)), execution_id
+    except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError):
+        raise StoreArgumentError(f"invalid cursor {cursor[:80]!r}: pass the next_cursor of a previous page "
+                                 "unchanged", cursor=cursor[:80]) from None
+
+
+def check_page(graph: Any, status: Any, limit: Any, after: Any) -> Key | None:
+    """Validate ``list_page`` arguments; returns the decoded cursor (None on the first page)."""
+    from igniter_nb.stores.base import check_filters
+
+    check_filters(graph, status)
+    if type(limit) is not int or not 1 <= limit <= MAX_LIMIT:
+        raise StoreArgumentError(f"limit must be an int from 1 to {MAX_LIMIT}, got {limit!r:.80}")
+    return None if after is None else decode_cursor(after)
+
+
+def key_of(record: Any) -> Key:
+    return record.updated_at, record.execution_id
+
+
+def page_of(records: Iterable[Any], limit: int, after: Key | None) -> tuple[builtins.list[Any], str | None]:
+    """The page of ``records`` (any order) below ``after``, newest first, and the cursor after it.
+
+    ``heapq.nlargest``: O(n log limit) comparisons for n records, no full sort."""
+    below = records if after is None else (r for r in records if key_of(r) < after)
+    chosen = heapq.nlargest(limit + 1, below, key=key_of)
+    return finish(chosen, limit)
+
+
+def finish(chosen: builtins.list[Any], limit: int) -> tuple[builtins.list[Any], str | None]:
+    """``chosen``: up to ``limit + 1`` records newest first; the page and its next cursor."""
+    if len(chosen) <= limit:
+        return chosen, None
+    page = chosen[:limit]
+    return page, encode_cursor(*key_of(page[-1]))
+
+
+def list_page(store: Any, graph: str | None = None, status: str | None = None, *, limit: int,
+              after: str | None = None) -> tuple[builtins.list[Any], str | None]:
+    """``store.list_page(...)``, or the same page cut from ``store.list(...)`` for a store without it."""
+    own = getattr(store, "list_page", None)
+    if own is not None:
+        return own(graph, status, limit=limit, after=after)  # type: ignore[no-any-return]
+    return fallback_page(store, graph, status, limit=limit, after=after)
+
+
+def fallback_page(store: Any, graph: str | None, status: str | None, *, limit: int,
+                  after: str | None) -> tuple[builtins.list[Any], str | None]:
+    """The page cut from ``store.list(graph, status)`` (which reads every record)."""
+    key = check_page(graph, status, limit, after)
+    return page_of(store.list(graph, status), limit, key)
+
+
+def count(store: Any, graph: str | None = None, status: str | None = None) -> int:
+    """``store.count(...)``, or ``len(store.list(...))`` for a store without it."""
+    own = getattr(store, "count", None)
+    if own is not None:
+        return int(own(graph, status))
+    return len(store.list(graph, status))
+
+
+__all__ = ["MAX_LIMIT", "check_page", "count", "decode_cursor", "encode_cursor", "fallback_page", "list_page",
+           "page_of"]

@@ -1,0 +1,155 @@
+"""``RedisStore.list_page`` and ``count``: pages of the latest records newest first, from sorted sets the save and
+delete scripts keep (``stores/redis.py``):
+
+    <ns>:recent                   every execution id, scored by its last save time in µs since the epoch
+    <ns>:recent:graph:<graph>     the same per graph
+    <ns>:recent:status:<status>   per status
+    <ns>:recent:gs:<status>:<graph>   per both (the status first: it never holds ':')
+    <ns>:recent:complete          set once the executions saved before these sets existed are in them
+
+Equal scores are ordered by member (the id), so a set's order is exactly ``(updated_at, execution_id)``: a page is
+one ``ZREVRANGEBYSCORE ... LIMIT`` below the cursor's score (plus the ids saved in the cursor's very microsecond),
+then one pipelined ``HMGET`` per id.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from igniter_nb.errors import SnapshotNotFoundError
+from igniter_nb.stores.base import StoredExecution, check_filters, ensure_aware
+from igniter_nb.stores.paging import check_page, finish, from_micros, micros
+
+# Adds executions saved before the listing sets existed (by an earlier release) to them: ARGV = ns, then
+# (id, updated_at read, score) triples; an execution saved again since it was read is left alone (that save
+# indexed it).
+_INDEX_BATCH = """
+local ns = ARGV[1]
+local recent = ns .. ':recent'
+for i = 2, #ARGV, 3 do
+  local id = ARGV[i]
+  local cur = redis.call('HMGET', ns .. ':exec:' .. id, 'updated_at', 'graph', 'status')
+  if cur[1] and cur[1] == ARGV[i + 1] then
+    local score, graph, status = ARGV[i + 2], cur[2] or '', cur[3] or ''
+    redis.call('ZADD', recent, score, id)
+    if graph ~= '' then redis.call('ZADD', recent .. ':graph:' .. graph, score, id) end
+    if status ~= '' then redis.call('ZADD', recent .. ':status:' .. status, score, id) end
+    if graph ~= '' and status ~= '' then redis.call('ZADD', recent .. ':gs:' .. status .. ':' .. graph, score, id) end
+  end
+end
+return 1
+"""
+_BATCH = 500
+
+
+class Listing:
+    """The listing of one ``RedisStore`` (made by its first ``list_page`` or ``count``)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.client = store.client
+        self.namespace: str = store.namespace
+        self._index_batch = self.client.register_script(_INDEX_BATCH)
+        self._complete = False  # whether the sets are known to hold every execution (see _ensure_complete)
+
+    def page(self, graph: str | None, status: str | None, *, limit: int,
+             after: str | None) -> tuple[builtins.list[StoredExecution], str | None]:
+        key = check_page(graph, status, limit, after)
+        index = self._set_of(graph, status)
+        fields = ["snapshot", "version", "graph", "correlation", "status", "updated_at"]
+        records: builtins.list[StoredExecution] = []
+        below = key
+        while True:  # more than once only when an execution was deleted or saved again while its page was read
+            want = limit + 1 - len(records)
+            ids = self._ids_below(index, below, want)
+            pipe = self.client.pipeline(transaction=False)
+            for eid, _ in ids:
+                pipe.hmget(self.store._key("exec", eid), fields)
+            for (eid, _), values in zip(ids, pipe.execute(), strict=True):
+                if values[0] is None:
+                    continue  # deleted between the two calls
+                try:
+                    rec = self.store._record(eid, values)
+                except SnapshotNotFoundError:
+                    continue  # deleted while its parts were read
+                if ((graph is None or rec.graph == graph) and (status is None or rec.status == status)
+                        and (key is None or (rec.updated_at, eid) < key)):  # else saved again meanwhile
+                    records.append(rec)
+            if len(ids) < want or len(records) > limit:
+                break
+            below = ids[-1][1], ids[-1][0]
+        records.sort(key=lambda r: (r.updated_at, r.execution_id), reverse=True)
+        return finish(records, limit)
+
+    def count(self, graph: str | None, status: str | None) -> int:
+        check_filters(graph, status)
+        return int(self.client.zcard(self._set_of(graph, status)))
+
+    def _set_of(self, graph: str | None, status: str | None) -> str:
+        self._ensure_complete()
+        recent = f"{self.namespace}:recent"
+        if graph is not None and status is not None:
+            return f"{recent}:gs:{status}:{graph}"
+        if graph is not None:
+            return f"{recent}:graph:{graph}"
+        return f"{recent}:status:{status}" if status is not None else recent
+
+    def _ids_below(self, index: str, below: tuple[dt.datetime, str] | None,
+                   want: int) -> builtins.list[tuple[str, dt.datetime]]:
+        """Up to ``want`` ``(id, saved at)`` of ``index``, newest first, below the key ``below``."""
+        if below is None:
+            found: Any = self.client.zrevrangebyscore(index, "+inf", "-inf", start=0, num=want, withscores=True)
+            return [(_text(m), from_micros(int(score))) for m, score in found]
+        score = micros(below[0])
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrangebyscore(index, score, score)  # saved in the same microsecond as the cursor: the id decides
+        pipe.zrevrangebyscore(index, f"({score}", "-inf", start=0, num=want, withscores=True)
+        ties, older = pipe.execute()
+        same = sorted((m for m in map(_text, ties) if m < below[1]), reverse=True)
+        return [(m, below[0]) for m in same][:want] + [
+            (_text(m), from_micros(int(s))) for m, s in older][:max(0, want - len(same))]
+
+    def _ensure_complete(self) -> None:
+        """Add executions saved before the listing sets existed (once per database: a marker key says it is
+        done). Every save of this release keeps the sets itself."""
+        if self._complete:
+            return
+        marker = f"{self.namespace}:recent:complete"
+        if not self.client.exists(marker):
+            for batch in _batches(self.client.sscan_iter(f"{self.namespace}:ids", count=_BATCH), _BATCH):
+                ids = [_text(m) for m in batch]
+                pipe = self.client.pipeline(transaction=False)
+                for eid in ids:
+                    pipe.hget(self.store._key("exec", eid), "updated_at")
+                args: builtins.list[str] = [self.namespace]
+                for eid, stamp in zip(ids, pipe.execute(), strict=True):
+                    if stamp is not None:
+                        text = _text(stamp)
+                        args += [eid, text, str(micros(ensure_aware(dt.datetime.fromisoformat(text))))]
+                if len(args) > 1:
+                    self._index_batch(args=args)
+            self.client.set(marker, "1")
+        self._complete = True
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[builtins.list[Any]]:
+    batch: builtins.list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode()
+    return "" if value is None else str(value)
+
+
+__all__ = ["Listing"]
