@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 
 import pytest
 from contracts import AllKinds, ApprovalContract, PriceContract, layered_graph
@@ -74,11 +73,10 @@ def test_all_kinds_render_with_distinct_shapes():
     assert svg.count("<polygon") >= 8 and "<ellipse" in svg and "<path" in svg
 
 
-def test_large_graphs_collapse_and_stay_fast():
+def test_large_graphs_collapse_into_scopes_and_expand_without_overlaps():
+    # (how fast: bench/notebook.py, B7 — no clocks in unit tests)
     graph = layered_graph(1000)
-    start = time.perf_counter()
     svg = layout_svg(graph_view(graph))
-    assert time.perf_counter() - start < 1.0
     assert len(node_boxes(svg)) == 102  # input + 100 scopes + output
     full = layout_svg(graph_view(graph, expand=True))
     boxes = node_boxes(full)

@@ -3,8 +3,6 @@ inputs, plan kinds, the legend, the direction, fitting the output, and big graph
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from contracts import AllKinds, ApprovalContract, FailingContract, PriceContract, layered_graph
 from nb_store_contracts import NOW, NbAsyncPricing, NbLeadWorkflow
@@ -130,16 +128,14 @@ def test_chain_of_40_fits_a_notebook_output_width():
     assert width <= 970
 
 
-def test_unscoped_big_graphs_collapse_into_blocks_fast():
+def test_unscoped_big_graphs_collapse_into_blocks():
+    # (how fast: bench/notebook.py, B7 — no clocks in unit tests)
     graph = layered_graph(10_000, scope_size=None)
-    start = time.perf_counter()
     view = graph_view(graph)
     svg = render_graph(graph, engine="python")
-    elapsed = time.perf_counter() - start
     assert view.collapsed and all(name.startswith("block") for name in view.collapsed)
     assert len(view.nodes) <= 60 and "10,001 nodes" in view.title[-1]
     assert len(node_boxes(svg)) == len(view.nodes)
-    assert elapsed < 5  # generous: the bench holds the real figure (B7)
     states = {"x5": "failed", "x6": "succeeded"}
     block = next(n for n in graph_view(graph, states=states).nodes if n.kind == "scope")
     assert block.status == "failed" and "1 failed" in block.label[-1]

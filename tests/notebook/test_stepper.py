@@ -4,7 +4,6 @@ an ``export_parquet`` dataset, a snapshot-log DataFrame; diffs, values, pictures
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pandas as pd
 import pytest
@@ -199,8 +198,9 @@ def test_static_output_without_a_known_graph(tmp_path):
     assert "a: unresolved -> succeeded" in st.to_text() and "<svg" not in st.to_html()
 
 
-def test_one_step_is_well_under_100_ms(tmp_path):
-    # B7: a long history of a 50-node contract; every first visit (parse + summarise + picture) and every diff
+def test_every_step_of_a_long_history_renders_its_own_version(tmp_path):
+    # A long history of a 50-node contract, visited out of order: each step shows its own version and values.
+    # (How fast a step is — B7, well under 100 ms — is measured by bench/notebook.py: no clocks in unit tests.)
     from igniter_nb.stores import MemoryStore
 
     class NbWide(ig.Contract):
@@ -220,14 +220,13 @@ def test_one_step_is_well_under_100_ms(tmp_path):
         c.resolve_all()
     st = ig.nb.SnapshotStepper(store, "wide-1", engine="python")
     assert len(st) == 61
-    worst = 0.0
     for i in [*range(0, 61, 7), 60, 0, 30]:
-        start = time.perf_counter()
         st.goto(i)
-        st.diff()
-        st.to_html()
-        worst = max(worst, time.perf_counter() - start)
-    assert worst <= 0.1, f"slowest step took {worst * 1000:.1f} ms"
+        assert st.index == i
+        assert f"step {i + 1}/61" in st.to_html()
+        changed = {c.node for c in st.changes()}
+        assert changed >= {"x", "n0", "n47"}  # the input moved, so did every node after it
+        assert st.current_states["x"]["value"] == str(i + 1)
 
 
 def test_the_graph_comes_from_the_snapshot_contract_not_a_namesake(tmp_path):
