@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from igniter_nb.stores.sql_lock import WriteGate
     from igniter_nb.stores.sql_schema import Statements
 
 # Connections a forked child inherited from its parent: never used, never closed (closing a SQLite connection
@@ -75,8 +76,10 @@ class _Compiled:
 class HotPath:
     """The hot statements of one ``SQLStore``, run on DBAPI connections (see the module docstring)."""
 
-    def __init__(self, engine: Engine, statements: Statements, *, serial: Any, own_connections: bool) -> None:
+    def __init__(self, engine: Engine, statements: Statements, *, serial: Any, own_connections: bool,
+                 gate: WriteGate | None = None) -> None:
         dialect = engine.dialect
+        self._gate = gate
         self._engine = engine
         self._serial = serial
         self.dbapi = dialect.loaded_dbapi
@@ -117,22 +120,28 @@ class HotPath:
             if self.postgres:
                 statement = self.cas if expected_version else self.create
                 return bool(self._execute(conn, statement, {**values, "read_version": expected_version}).rowcount == 1)
-            self._run(conn, "BEGIN IMMEDIATE")  # the write lock up front (see stores/sql.py)
-            try:
-                if expected_version:
-                    written = self._execute(conn, self.update, {**values, "read_version": expected_version}).rowcount == 1
-                else:
-                    self._execute(conn, self.insert, values)
-                    written = True
-                if written:
-                    self._execute(conn, self.history, {**values, "saved_at": values["updated_at"]})
-                self._run(conn, "COMMIT" if written else "ROLLBACK")
-            except BaseException:
-                if conn.in_transaction:
-                    with contextlib.suppress(Exception):
-                        conn.rollback()
-                raise
-            return written
+            if self._gate is None:
+                return self._save_sqlite(conn, values, expected_version)
+            with self._gate.turn():  # writers of the file take turns without sleeping (stores/sql_lock.py)
+                return self._save_sqlite(conn, values, expected_version)
+
+    def _save_sqlite(self, conn: Any, values: dict[str, Any], expected_version: int) -> bool:
+        self._run(conn, "BEGIN IMMEDIATE")  # the write lock up front (see stores/sql.py)
+        try:
+            if expected_version:
+                written = self._execute(conn, self.update, {**values, "read_version": expected_version}).rowcount == 1
+            else:
+                self._execute(conn, self.insert, values)
+                written = True
+            if written:
+                self._execute(conn, self.history, {**values, "saved_at": values["updated_at"]})
+            self._run(conn, "COMMIT" if written else "ROLLBACK")
+        except BaseException:
+            if conn.in_transaction:
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+            raise
+        return written
 
     # ----------------------------------------------------------------------------------------------- plumbing
 
