@@ -71,6 +71,9 @@ if TYPE_CHECKING:
     from igniter_nb.stores.changes import ChangeSubscription
 
 _SAVE_ATTEMPTS = 8
+#: Connections a store made from a PostgreSQL URL keeps open at most, per process (SQLAlchemy's default 5 + 10
+#: overflow, but kept open instead of closed after each burst).
+POOL_SIZE = 15
 
 
 class SQLStore(StoreBase):
@@ -494,7 +497,10 @@ def _create_engine(url: str, busy_timeout_ms: int, synchronous: str = "NORMAL") 
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed)
+        # SQLAlchemy's default pool keeps 5 connections and opens up to 10 more for a burst, closing each of those
+        # as soon as it is returned: a server with more store calls in flight than 5 opened and closed a
+        # PostgreSQL session (a backend process) every few requests. The same 15 at most, all kept.
+        return sa.create_engine(parsed, pool_size=POOL_SIZE, max_overflow=0)
     memory = parsed.database in (None, "", ":memory:")
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}}
     if memory:
