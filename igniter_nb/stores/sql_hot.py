@@ -120,21 +120,23 @@ class HotPath:
             if self.postgres:
                 statement = self.cas if expected_version else self.create
                 return bool(self._execute(conn, statement, {**values, "read_version": expected_version}).rowcount == 1)
+            # the parameters are made before the turn: a writer's turn holds SQL only
+            row = self.update if expected_version else self.insert
+            row_params = row.params({**values, "read_version": expected_version} if expected_version else values)
+            history_params = self.history.params({**values, "saved_at": values["updated_at"]})
             if self._gate is None:
-                return self._save_sqlite(conn, values, expected_version)
+                return self._save_sqlite(conn, row, row_params, history_params)
             with self._gate.turn():  # writers of the file take turns without sleeping (stores/sql_lock.py)
-                return self._save_sqlite(conn, values, expected_version)
+                return self._save_sqlite(conn, row, row_params, history_params)
 
-    def _save_sqlite(self, conn: Any, values: dict[str, Any], expected_version: int) -> bool:
+    def _save_sqlite(self, conn: Any, row: _Compiled, row_params: Any, history_params: Any) -> bool:
+        """``BEGIN IMMEDIATE``, the row's update (or insert), its history row, ``COMMIT`` — or ``ROLLBACK`` when the
+        update matched no row."""
         self._run(conn, "BEGIN IMMEDIATE")  # the write lock up front (see stores/sql.py)
         try:
-            if expected_version:
-                written = self._execute(conn, self.update, {**values, "read_version": expected_version}).rowcount == 1
-            else:
-                self._execute(conn, self.insert, values)
-                written = True
+            written = self._send(conn, row.sql, row_params).rowcount == 1 or row is self.insert
             if written:
-                self._execute(conn, self.history, {**values, "saved_at": values["updated_at"]})
+                self._send(conn, self.history.sql, history_params)
             self._run(conn, "COMMIT" if written else "ROLLBACK")
         except BaseException:
             if conn.in_transaction:
@@ -146,10 +148,13 @@ class HotPath:
     # ----------------------------------------------------------------------------------------------- plumbing
 
     def _execute(self, conn: Any, statement: _Compiled, values: dict[str, Any]) -> Any:
+        return self._send(conn, statement.sql, statement.params(values))
+
+    def _send(self, conn: Any, sql: str, params: Any) -> Any:
         if self.listeners:
-            self._tell(statement.sql)
+            self._tell(sql)
         cursor = conn.cursor()
-        cursor.execute(statement.sql, statement.params(values))
+        cursor.execute(sql, params)
         return cursor
 
     def _run(self, conn: Any, sql: str) -> None:
