@@ -96,6 +96,7 @@ def test_a_writer_killed_holding_the_gate_does_not_block_the_others(tmp_path: Pa
             saver.start()
             while store._gate is not None and store._gate.waited == 0 and saver.is_alive():
                 saver.join(0.01)  # until the save waits for the holder's turn
+            assert holder.pid is not None
             os.kill(holder.pid, signal.SIGKILL)  # the kernel releases its lock
             saver.join(60)
             assert not saver.is_alive(), "the save still waits for a killed writer's turn"
@@ -133,3 +134,56 @@ def test_no_lock_file_no_gate_and_saves_still_work(tmp_path: Path, monkeypatch: 
     assert store.save({"execution_id": "a"}, expected_version=1) == 2
     assert store._gate.acquired == 0
     store.close()
+
+
+def _blocked_on_flock(pid: int) -> bool:
+    """Whether process ``pid`` waits for a ``flock`` (``/proc/locks`` lists waiters with ``->``)."""
+    with open("/proc/locks") as locks:
+        return any("->" in line and " FLOCK " in line and f" {pid} " in line for line in locks)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="reads /proc/locks (Linux)")
+def test_a_forked_child_takes_its_own_turn(tmp_path: Path) -> None:
+    # forked while a thread of the parent holds the turn: the child's copy of the thread lock is held by a thread
+    # that does not exist there, and its inherited descriptor shares the parent's lock — it starts afresh, waits
+    # for the parent's writer (a lock of its own on the file), then saves
+    store = SQLStore(_url(tmp_path))
+    store.create_tables()
+    gate = store._gate
+    assert gate is not None
+    taken, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with gate.turn():
+            taken.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert taken.wait(30)
+    pid = os.fork()
+    if pid == 0:  # the child: exit code 0 only if it waited for the parent's turn and then saved
+        code = 1
+        signal.alarm(60)  # a child that hangs dies instead of hanging the test
+        try:
+            waited_before = gate.waited
+            saved = store.save({"execution_id": "child"})
+            code = 0 if (saved == 1 and gate.waited == waited_before + 1) else 2
+        finally:
+            os._exit(code)
+    try:
+        # the child waits on the file lock until the parent's writer lets go (the kernel lists it as blocked)
+        for _ in range(3000):
+            if _blocked_on_flock(pid):
+                break
+            threading.Event().wait(0.01)
+        else:
+            pytest.fail("the child never waited for the parent's turn")
+        release.set()
+        thread.join(30)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        assert store.record("child").version == 1
+    finally:
+        release.set()
+        store.close()
