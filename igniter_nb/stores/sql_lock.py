@@ -90,8 +90,10 @@ class WriteGate:
             return fd
         with self._fd_lock:
             if self._fd is None:
-                try:  # not inherited by child programs (os.open's default); a forked child opens its own
-                    self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+                # read-only is enough for flock (another user's lock file works too); not inherited by child
+                # programs (os.open's default); a forked child opens its own
+                try:
+                    self._fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o666)
                 except OSError:
                     return None
             return self._fd

@@ -187,3 +187,23 @@ def test_a_forked_child_takes_its_own_turn(tmp_path: Path) -> None:
     finally:
         release.set()
         store.close()
+
+
+
+def test_the_lock_file_is_opened_without_write_access(tmp_path: Path, monkeypatch: Any) -> None:
+    # flock needs no write access, so a lock file another user made (and this one may only read) still works
+    import igniter_nb.stores.sql_lock as sql_lock
+
+    flags: list[int] = []
+    real_open = os.open
+
+    def recording_open(path: Any, flag: int, *args: Any) -> int:
+        if str(path).endswith(SUFFIX):
+            flags.append(flag)
+        return real_open(path, flag, *args)
+
+    monkeypatch.setattr(sql_lock.os, "open", recording_open)
+    with SQLStore(_url(tmp_path)) as store:
+        assert store.save({"execution_id": "a"}) == 1
+    assert len(flags) == 1
+    assert flags[0] & (os.O_WRONLY | os.O_RDWR) == 0
