@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from igniter_nb.stores.sql_checkpoint import Checkpointer
     from igniter_nb.stores.sql_lock import WriteGate
     from igniter_nb.stores.sql_schema import Statements
 
@@ -85,6 +86,13 @@ class HotPath:
         self.dbapi = dialect.loaded_dbapi
         self.postgres = dialect.name == "postgresql"
         self._own = own_connections
+        # SQLite file: its WAL checkpoints run on a thread of their own, not inside a writer's commit
+        # (stores/sql_checkpoint.py)
+        self._checkpointer: Checkpointer | None = None
+        if own_connections:
+            from igniter_nb.stores.sql_checkpoint import Checkpointer
+
+            self._checkpointer = Checkpointer(self._new_connection)
         self._idle: list[Any] = []  # own connections not in use (list.pop/append are atomic: no lock needed)
         self._pid = os.getpid()
         self._closed = False
@@ -125,9 +133,13 @@ class HotPath:
             row_params = row.params({**values, "read_version": expected_version} if expected_version else values)
             history_params = self.history.params({**values, "saved_at": values["updated_at"]})
             if self._gate is None:
-                return self._save_sqlite(conn, row, row_params, history_params)
-            with self._gate.turn():  # writers of the file take turns without sleeping (stores/sql_lock.py)
-                return self._save_sqlite(conn, row, row_params, history_params)
+                written = self._save_sqlite(conn, row, row_params, history_params)
+            else:
+                with self._gate.turn():  # writers of the file take turns without sleeping (stores/sql_lock.py)
+                    written = self._save_sqlite(conn, row, row_params, history_params)
+        if written and self._checkpointer is not None:
+            self._checkpointer.committed()
+        return written
 
     def _save_sqlite(self, conn: Any, row: _Compiled, row_params: Any, history_params: Any) -> bool:
         """``BEGIN IMMEDIATE``, the row's update (or insert), its history row, ``COMMIT`` — or ``ROLLBACK`` when the
@@ -181,9 +193,8 @@ class HotPath:
         try:
             conn = self._idle.pop()
         except IndexError:
-            fairy = self._engine.raw_connection()
-            fairy.detach()  # ours from now on (the pool forgets it)
-            conn = fairy.dbapi_connection
+            conn = self._new_connection()
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's thread does it (see __init__)
         try:
             yield conn
         except BaseException:
@@ -197,6 +208,12 @@ class HotPath:
             self._release(conn)
             raise
         self._release(conn)
+
+    def _new_connection(self) -> Any:
+        """A DBAPI connection made by the engine (its ``connect`` settings apply), ours from now on."""
+        fairy = self._engine.raw_connection()
+        fairy.detach()  # the pool forgets it
+        return fairy.dbapi_connection
 
     def _release(self, conn: Any) -> None:
         if self._closed:
@@ -227,6 +244,8 @@ class HotPath:
     def close(self) -> None:
         """Close the connections this hot path owns (connections in use are closed when released)."""
         self._closed = True
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         while self._idle:
             with contextlib.suppress(Exception):
                 self._idle.pop().close()
