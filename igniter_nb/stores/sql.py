@@ -56,6 +56,7 @@ from igniter_nb.stores.base import (
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_page, finish
 from igniter_nb.stores.sql_hot import HotPath
+from igniter_nb.stores.sql_lock import WriteGate, gate_for
 from igniter_nb.stores.sql_schema import (
     ADDED_INDEXES,
     DROPPED_INDEXES,
@@ -71,6 +72,9 @@ if TYPE_CHECKING:
     from igniter_nb.stores.changes import ChangeSubscription
 
 _SAVE_ATTEMPTS = 8
+#: Connections a store made from a PostgreSQL URL keeps open at most, per process (SQLAlchemy's default 5 + 10
+#: overflow, but kept open instead of closed after each burst).
+POOL_SIZE = 15
 
 
 class SQLStore(StoreBase):
@@ -84,6 +88,9 @@ class SQLStore(StoreBase):
         import sqlalchemy as sa
 
         self._sa = sa
+        # SQLite file made from a URL: writers take turns through a lock file instead of SQLite's sleeping busy
+        # handler (stores/sql_lock.py)
+        self._gate: WriteGate | None = None
         if isinstance(url, sa.Engine):
             if synchronous is not None:
                 raise StoreArgumentError("synchronous= applies to a store made from a SQLite URL; set it on your "
@@ -91,6 +98,7 @@ class SQLStore(StoreBase):
             self.engine = url
         else:
             self.engine = _create_engine(url, busy_timeout_ms, _synchronous(url, synchronous))
+            self._gate = gate_for(self.engine.url, busy_timeout_ms / 1000)
         self._is_sqlite = self.engine.dialect.name == "sqlite"
         self._is_postgres = self.engine.dialect.name == "postgresql"
         # Reads are single statements: on PostgreSQL autocommit saves the BEGIN and ROLLBACK round trips (so does
@@ -110,7 +118,7 @@ class SQLStore(StoreBase):
         self._hot: HotPath | None = None
         if not isinstance(url, sa.Engine):
             self._hot = HotPath(self.engine, self._q, serial=self._serial,
-                                own_connections=self._is_sqlite and not _is_memory(self.engine))
+                                own_connections=self._is_sqlite and not _is_memory(self.engine), gate=self._gate)
 
     def __repr__(self) -> str:
         return f"SQLStore({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -357,7 +365,7 @@ class SQLStore(StoreBase):
 
     def create_tables(self) -> None:
         """Create the tables and indexes if missing (done automatically on first use; safe to call concurrently)."""
-        with self._serial, self.engine.connect() as conn:
+        with self._turn(), self._serial, self.engine.connect() as conn:
             conn.execution_options(igniter_write=True)
             with conn.begin():
                 if self._is_postgres:  # concurrent CREATE TABLE IF NOT EXISTS can still collide in pg_type
@@ -402,6 +410,8 @@ class SQLStore(StoreBase):
             self._changes.close()
         if self._hot is not None:
             self._hot.close()
+        if self._gate is not None:
+            self._gate.close()
         self.engine.dispose()
 
     # ----------------------------------------------------------------------------------------------- helpers
@@ -467,11 +477,15 @@ class SQLStore(StoreBase):
             updated_at=ensure_aware(row.updated_at),
         )
 
+    def _turn(self) -> contextlib.AbstractContextManager[Any]:
+        """A SQLite file writer's turn (``stores/sql_lock.py``); nothing to take elsewhere."""
+        return self._gate.turn() if self._gate is not None else contextlib.nullcontext()
+
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
         if not self._ready:
             self.create_tables()
-        with self._serial, self.engine.connect() as conn:
+        with self._turn(), self._serial, self.engine.connect() as conn:
             conn.execution_options(igniter_write=True)
             with conn.begin():
                 yield conn
@@ -508,7 +522,10 @@ def _create_engine(url: str, busy_timeout_ms: int, synchronous: str = "NORMAL") 
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed)
+        # SQLAlchemy's default pool keeps 5 connections and opens up to 10 more for a burst, closing each of those
+        # as soon as it is returned: a server with more store calls in flight than 5 opened and closed a
+        # PostgreSQL session (a backend process) every few requests. The same 15 at most, all kept.
+        return sa.create_engine(parsed, pool_size=POOL_SIZE, max_overflow=0)
     memory = parsed.database in (None, "", ":memory:")
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}}
     if memory:

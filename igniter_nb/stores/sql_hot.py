@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from igniter_nb.stores.sql_checkpoint import Checkpointer
+    from igniter_nb.stores.sql_lock import WriteGate
     from igniter_nb.stores.sql_schema import Statements
 
 # Connections a forked child inherited from its parent: never used, never closed (closing a SQLite connection
@@ -75,13 +77,22 @@ class _Compiled:
 class HotPath:
     """The hot statements of one ``SQLStore``, run on DBAPI connections (see the module docstring)."""
 
-    def __init__(self, engine: Engine, statements: Statements, *, serial: Any, own_connections: bool) -> None:
+    def __init__(self, engine: Engine, statements: Statements, *, serial: Any, own_connections: bool,
+                 gate: WriteGate | None = None) -> None:
         dialect = engine.dialect
+        self._gate = gate
         self._engine = engine
         self._serial = serial
         self.dbapi = dialect.loaded_dbapi
         self.postgres = dialect.name == "postgresql"
         self._own = own_connections
+        # SQLite file: its WAL checkpoints run on a thread of their own, not inside a writer's commit
+        # (stores/sql_checkpoint.py)
+        self._checkpointer: Checkpointer | None = None
+        if own_connections:
+            from igniter_nb.stores.sql_checkpoint import Checkpointer
+
+            self._checkpointer = Checkpointer(self._new_connection)
         self._idle: list[Any] = []  # own connections not in use (list.pop/append are atomic: no lock needed)
         self._pid = os.getpid()
         self._closed = False
@@ -117,30 +128,45 @@ class HotPath:
             if self.postgres:
                 statement = self.cas if expected_version else self.create
                 return bool(self._execute(conn, statement, {**values, "read_version": expected_version}).rowcount == 1)
-            self._run(conn, "BEGIN IMMEDIATE")  # the write lock up front (see stores/sql.py)
-            try:
-                if expected_version:
-                    written = self._execute(conn, self.update, {**values, "read_version": expected_version}).rowcount == 1
-                else:
-                    self._execute(conn, self.insert, values)
-                    written = True
-                if written:
-                    self._execute(conn, self.history, {**values, "saved_at": values["updated_at"]})
-                self._run(conn, "COMMIT" if written else "ROLLBACK")
-            except BaseException:
-                if conn.in_transaction:
-                    with contextlib.suppress(Exception):
-                        conn.rollback()
-                raise
-            return written
+            # the parameters are made before the turn: a writer's turn holds SQL only
+            row = self.update if expected_version else self.insert
+            row_params = row.params({**values, "read_version": expected_version} if expected_version else values)
+            history_params = self.history.params({**values, "saved_at": values["updated_at"]})
+            if self._gate is None:
+                written = self._save_sqlite(conn, row, row_params, history_params)
+            else:
+                with self._gate.turn():  # writers of the file take turns without sleeping (stores/sql_lock.py)
+                    written = self._save_sqlite(conn, row, row_params, history_params)
+        if written and self._checkpointer is not None:
+            self._checkpointer.committed()
+        return written
+
+    def _save_sqlite(self, conn: Any, row: _Compiled, row_params: Any, history_params: Any) -> bool:
+        """``BEGIN IMMEDIATE``, the row's update (or insert), its history row, ``COMMIT`` — or ``ROLLBACK`` when the
+        update matched no row."""
+        self._run(conn, "BEGIN IMMEDIATE")  # the write lock up front (see stores/sql.py)
+        try:
+            written = self._send(conn, row.sql, row_params).rowcount == 1 or row is self.insert
+            if written:
+                self._send(conn, self.history.sql, history_params)
+            self._run(conn, "COMMIT" if written else "ROLLBACK")
+        except BaseException:
+            if conn.in_transaction:
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+            raise
+        return written
 
     # ----------------------------------------------------------------------------------------------- plumbing
 
     def _execute(self, conn: Any, statement: _Compiled, values: dict[str, Any]) -> Any:
+        return self._send(conn, statement.sql, statement.params(values))
+
+    def _send(self, conn: Any, sql: str, params: Any) -> Any:
         if self.listeners:
-            self._tell(statement.sql)
+            self._tell(sql)
         cursor = conn.cursor()
-        cursor.execute(statement.sql, statement.params(values))
+        cursor.execute(sql, params)
         return cursor
 
     def _run(self, conn: Any, sql: str) -> None:
@@ -167,9 +193,8 @@ class HotPath:
         try:
             conn = self._idle.pop()
         except IndexError:
-            fairy = self._engine.raw_connection()
-            fairy.detach()  # ours from now on (the pool forgets it)
-            conn = fairy.dbapi_connection
+            conn = self._new_connection()
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's thread does it (see __init__)
         try:
             yield conn
         except BaseException:
@@ -183,6 +208,12 @@ class HotPath:
             self._release(conn)
             raise
         self._release(conn)
+
+    def _new_connection(self) -> Any:
+        """A DBAPI connection made by the engine (its ``connect`` settings apply), ours from now on."""
+        fairy = self._engine.raw_connection()
+        fairy.detach()  # the pool forgets it
+        return fairy.dbapi_connection
 
     def _release(self, conn: Any) -> None:
         if self._closed:
@@ -213,6 +244,8 @@ class HotPath:
     def close(self) -> None:
         """Close the connections this hot path owns (connections in use are closed when released)."""
         self._closed = True
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         while self._idle:
             with contextlib.suppress(Exception):
                 self._idle.pop().close()
