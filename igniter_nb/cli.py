@@ -28,7 +28,7 @@ def add_serve_command(commands: Any) -> None:
         epilog="Example: igniter-nb serve myapp.contracts:CONTRACTS --store sqlite:///igniter.db --workers 2. "
                "A setting not given as a flag comes from its IGNITER_* environment variable (IGNITER_STORE_URL, "
                "IGNITER_SERVER_TOKEN, IGNITER_LOG_LEVEL, IGNITER_MAX_BODY_BYTES, IGNITER_PUBLIC_URL, "
-               "IGNITER_CORS_ORIGINS: docs/integrations.md, Configuration), else its default.",
+               "IGNITER_CORS_ORIGINS, IGNITER_SERVER_THREADS: docs/integrations.md, Configuration), else its default.",
     )
     parser.add_argument("target", metavar="MODULE:CONTRACTS",
                         help="a dict {name: ContractClass}, a list of contract classes or one class, by import path")
@@ -40,6 +40,9 @@ def add_serve_command(commands: Any) -> None:
     parser.add_argument("--token-env", metavar="VAR", default=None,
                         help="require 'Authorization: Bearer <token>', the token read from environment variable VAR "
                              "(default: $IGNITER_SERVER_TOKEN when set, else no token)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="threads per worker running store and contract work at once (default: "
+                             "$IGNITER_SERVER_THREADS, else 40); 1-2 shorten the tail of store-bound contracts")
     parser.add_argument("--max-body-bytes", type=int, default=None,
                         help="larger request bodies get 413 (default: $IGNITER_MAX_BODY_BYTES, else 1000000)")
     parser.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
@@ -62,7 +65,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         return serve(args.target, host=args.host, port=args.port, store=args.store, workers=args.workers,
                      token_env=args.token_env, max_body_bytes=args.max_body_bytes, cors_origins=args.cors_origin,
-                     log_level=args.log_level, public_url=args.public_url)
+                     log_level=args.log_level, public_url=args.public_url, threads=args.threads)
     except ServeError as exc:
         raise CommandError(str(exc)) from exc
 

@@ -29,8 +29,11 @@ PUBLIC_URL = "IGNITER_PUBLIC_URL"
 """This server's base URL for remote callbacks (:func:`public_url`)."""
 CORS_ORIGINS = "IGNITER_CORS_ORIGINS"
 """Browser origins allowed to call the server (:func:`cors_origins`)."""
+SERVER_THREADS = "IGNITER_SERVER_THREADS"
+"""How many threads of a server process run store and contract work at once (:func:`server_threads`)."""
 
-VARIABLES: tuple[str, ...] = (STORE_URL, SERVER_TOKEN, LOG_LEVEL, MAX_BODY_BYTES, PUBLIC_URL, CORS_ORIGINS)
+VARIABLES: tuple[str, ...] = (STORE_URL, SERVER_TOKEN, LOG_LEVEL, MAX_BODY_BYTES, PUBLIC_URL, CORS_ORIGINS,
+                              SERVER_THREADS)
 """Every service setting, in the order of the docs' table."""
 SWITCHES: tuple[str, ...] = ("IGNITER_NB_RENDER", "IGNITER_NB_PROGRESS")
 """Switches read where they act, listed in the same table: graph drawing (``notebook/render.py``) and collection
@@ -122,6 +125,22 @@ def max_body_bytes(given: int | None = None) -> int:
     return int(value)
 
 
+def server_threads(given: int | None = None) -> int | None:
+    """How many threads of one server process run store and contract work at once: ``given`` when not None, else
+    ``IGNITER_SERVER_THREADS``, else None (Starlette's threadpool as it comes: 40 threads)."""
+    if given is None:
+        value = _value(SERVER_THREADS)
+        if value is None:
+            return None
+        if not re.fullmatch(r"\d+", value) or int(value) < 1:
+            raise SettingsError(f"{SERVER_THREADS}={value!r:.80} is not a whole number of threads >= 1 (e.g. 2)",
+                                variable=SERVER_THREADS)
+        return int(value)
+    if isinstance(given, bool) or not isinstance(given, int) or given < 1:
+        raise SettingsError(f"threads must be a whole number >= 1, got {given!r:.80}", variable=SERVER_THREADS)
+    return given
+
+
 def is_base_url(value: object) -> bool:
     """Whether ``value`` is an ``http(s)://host[:port][/path]`` URL without query or fragment."""
     parts = urlsplit(value) if isinstance(value, str) else None
@@ -182,6 +201,7 @@ __all__ = [
     "LOG_LEVELS",
     "MAX_BODY_BYTES",
     "PUBLIC_URL",
+    "SERVER_THREADS",
     "SERVER_TOKEN",
     "STORE_URL",
     "SWITCHES",
@@ -193,6 +213,7 @@ __all__ = [
     "max_body_bytes",
     "public_url",
     "redact_url",
+    "server_threads",
     "server_token",
     "store_url",
 ]

@@ -30,6 +30,7 @@ BAD = {
     "IGNITER_MAX_BODY_BYTES": "1MB",
     "IGNITER_PUBLIC_URL": "ftp://files.example.com",
     "IGNITER_CORS_ORIGINS": "https://app.example.com/path",
+    "IGNITER_SERVER_THREADS": "0",
 }
 
 
@@ -150,6 +151,9 @@ def test_a_bad_store_url_names_the_variable_and_hides_the_password(clean_env: py
     ("IGNITER_CORS_ORIGINS", "https://a.example.com,", settings.cors_origins, "'' is not an origin"),
     ("IGNITER_CORS_ORIGINS", "https://a.example.com:99999", settings.cors_origins, "is not an origin"),
     ("IGNITER_CORS_ORIGINS", "https://user@a.example.com", settings.cors_origins, "is not an origin"),
+    ("IGNITER_SERVER_THREADS", "0", settings.server_threads, "not a whole number of threads >= 1"),
+    ("IGNITER_SERVER_THREADS", "two", settings.server_threads, "not a whole number of threads >= 1"),
+    ("IGNITER_SERVER_THREADS", "-1", settings.server_threads, "not a whole number of threads >= 1"),
 ])
 def test_a_bad_value_names_the_variable_and_the_value(clean_env: pytest.MonkeyPatch, variable: str, value: str,
                                                       read: Any, says: str) -> None:
@@ -194,6 +198,16 @@ def test_arguments_win_over_variables_and_variables_over_defaults(clean_env: pyt
         clean_env.setenv(name, "")  # empty is unset
     assert (settings.server_token(), settings.max_body_bytes(), settings.public_url(),
             settings.cors_origins()) == (None, 1_000_000, None, None)
+
+
+def test_server_threads_come_from_the_argument_else_the_variable_else_the_threadpool_default(
+        clean_env: pytest.MonkeyPatch) -> None:
+    assert settings.server_threads() is None
+    clean_env.setenv("IGNITER_SERVER_THREADS", " 2 ")
+    assert settings.server_threads() == 2 and settings.server_threads(5) == 5
+    for bad in (0, -3, True, 2.5, "2"):
+        with pytest.raises(SettingsError, match="threads must be a whole number >= 1"):
+            settings.server_threads(bad)  # type: ignore[arg-type]
 
 
 def test_the_log_level_sets_the_igniter_nb_logger_only(clean_env: pytest.MonkeyPatch,
@@ -246,7 +260,8 @@ def test_the_docs_table_lists_every_variable_and_the_scaffold_uses_only_them() -
 
 
 _SERVE_INTERNAL = {"IGNITER_NB_SERVE_TARGET", "IGNITER_NB_SERVE_STORE", "IGNITER_NB_SERVE_TOKEN_ENV",
-                   "IGNITER_NB_SERVE_MAX_BODY_BYTES", "IGNITER_NB_SERVE_CORS_ORIGINS", "IGNITER_NB_SERVE_PUBLIC_URL"}
+                   "IGNITER_NB_SERVE_MAX_BODY_BYTES", "IGNITER_NB_SERVE_CORS_ORIGINS", "IGNITER_NB_SERVE_PUBLIC_URL",
+                   "IGNITER_NB_SERVE_THREADS"}
 
 
 def _environment_names(path: Path) -> set[str]:

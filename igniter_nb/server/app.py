@@ -310,6 +310,7 @@ def create_app(
     public_url: str | None = None,
     callback_retries: int = RETRIES,
     stream_idle_seconds: float = IDLE_SECONDS,
+    threads: int | None = None,
 ) -> FastAPI:
     """A FastAPI app serving ``contracts`` (see :func:`create_router` for ``contracts``, ``store``, ``token``).
 
@@ -319,20 +320,30 @@ def create_app(
     nodes of the executions it runs ask the remote server to call back here when they finish.
     ``callback_retries``: retries of a callback this server sends (after the first attempt, with back-off).
     ``stream_idle_seconds``: a live stream with no new version for this long is closed (clients reconnect).
+    ``threads``: how many threads of this process run store and contract work at once (Starlette's threadpool,
+    40 when not set). Fewer threads, 1-2, shorten the slowest answers of contracts that only compute and use
+    the store (Python runs one thread at a time, and a thread back from the database waits its turn behind the
+    others); keep the default when nodes wait on the network (LLM calls, remote nodes): each waits on a thread.
 
-    Left at None, ``token``, ``max_body_bytes`` (1,000,000), ``cors_origins`` and ``public_url`` come from
-    ``IGNITER_SERVER_TOKEN``, ``IGNITER_MAX_BODY_BYTES``, ``IGNITER_CORS_ORIGINS`` and ``IGNITER_PUBLIC_URL``
+    Left at None, ``token``, ``max_body_bytes`` (1,000,000), ``cors_origins``, ``public_url`` and ``threads`` come
+    from ``IGNITER_SERVER_TOKEN``, ``IGNITER_MAX_BODY_BYTES``, ``IGNITER_CORS_ORIGINS``, ``IGNITER_PUBLIC_URL`` and
+    ``IGNITER_SERVER_THREADS``
     when set (docs/integrations.md, "Configuration"); ``IGNITER_LOG_LEVEL`` sets the ``igniter_nb`` logger's level.
     """
     settings.apply_log_level()
     token, public_url = settings.server_token(token), settings.public_url(public_url)
     max_body_bytes, cors_origins = settings.max_body_bytes(max_body_bytes), settings.cors_origins(cors_origins)
+    threads = settings.server_threads(threads)
     resolved, owned = _resolve_store(store)
     service = ContractService(ServedContracts(contracts), resolved, public_url=check_public_url(public_url))
     reports = CallbackReports(resolved, callback_retries)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if threads is not None:  # run_in_threadpool's limiter: one per event loop, this worker's
+            import anyio.to_thread
+
+            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         yield
         await reports.drain(timeout=5.0)
         if owned:

@@ -24,6 +24,7 @@ TOKEN_ENV_VAR = "IGNITER_NB_SERVE_TOKEN_ENV"
 MAX_BODY_VAR = "IGNITER_NB_SERVE_MAX_BODY_BYTES"
 CORS_VAR = "IGNITER_NB_SERVE_CORS_ORIGINS"
 PUBLIC_URL_VAR = "IGNITER_NB_SERVE_PUBLIC_URL"
+THREADS_VAR = "IGNITER_NB_SERVE_THREADS"
 
 
 class ServeError(Exception):
@@ -68,6 +69,7 @@ def app_from_environment() -> Any:
         max_body_bytes=int(os.environ.get(MAX_BODY_VAR, "1000000")),
         cors_origins=json.loads(os.environ.get(CORS_VAR) or "null"),
         public_url=os.environ.get(PUBLIC_URL_VAR) or None,
+        threads=int(os.environ.get(THREADS_VAR) or 0) or None,
     )
 
 
@@ -79,10 +81,11 @@ def _in_one_process(url: str) -> bool:
 
 def serve(target: str, *, host: str, port: int, store: str | None, workers: int, token_env: str | None,
           max_body_bytes: int | None = None, cors_origins: Sequence[str] | None = None, log_level: str | None = None,
-          public_url: str | None = None) -> int:
+          public_url: str | None = None, threads: int | None = None) -> int:
     """Check everything that can be checked here, then run uvicorn until SIGINT/SIGTERM; returns the exit code.
 
-    ``store``, ``token_env``, ``max_body_bytes``, ``cors_origins``, ``log_level`` and ``public_url`` left at None
+    ``store``, ``token_env``, ``max_body_bytes``, ``cors_origins``, ``log_level``, ``public_url`` and ``threads``
+    (threads per worker process for store and contract work, :func:`~igniter_nb.server.app.create_app`) left at None
     come from the ``IGNITER_*`` variables (:mod:`igniter_nb.settings`), else the defaults: a flag wins over the
     environment, the environment over the default.
     """
@@ -95,8 +98,11 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         raise ServeError(f"--port must be 0-65535, got {port}")
     if max_body_bytes is not None and max_body_bytes < 0:
         raise ServeError(f"--max-body-bytes must be >= 0, got {max_body_bytes}")
+    if threads is not None and threads < 1:
+        raise ServeError(f"--threads must be at least 1, got {threads}")
     try:  # the environment's settings, checked once here rather than in every worker
         max_body_bytes = settings.max_body_bytes(max_body_bytes)
+        threads = settings.server_threads(threads)
         cors_origins = settings.cors_origins(cors_origins)
         log_level = log_level or settings.log_level_name() or "info"
         public_from = "--public-url" if public_url is not None else settings.PUBLIC_URL
@@ -126,7 +132,7 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
 
     os.environ.update({TARGET_VAR: target, STORE_VAR: url, TOKEN_ENV_VAR: token_env or "",
                        MAX_BODY_VAR: str(max_body_bytes), CORS_VAR: json.dumps(list(cors_origins or []) or None),
-                       PUBLIC_URL_VAR: public_url or ""})
+                       PUBLIC_URL_VAR: public_url or "", THREADS_VAR: str(threads or "")})
     import uvicorn
 
     with _sigterm_ends_cleanly():

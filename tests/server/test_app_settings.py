@@ -93,6 +93,28 @@ def test_the_body_limit_comes_from_the_environment_unless_given(env: pytest.Monk
         ig.server.create_app(CONTRACTS, store=store)
 
 
+def test_threads_set_the_worker_threadpool_from_the_argument_or_the_environment(env: pytest.MonkeyPatch,
+                                                                               store: Any) -> None:
+    import anyio.to_thread
+
+    def pool_size(client: Any) -> int:  # the limiter of the app's own event loop (run_in_threadpool's)
+        return client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
+
+    with _client(ig.server.create_app(CONTRACTS, store=store)) as client:
+        default = pool_size(client)
+        assert client.get("/v1/health").status_code == 200
+    with _client(ig.server.create_app(CONTRACTS, store=store, threads=2)) as client:
+        assert pool_size(client) == 2 != default
+        answer = client.post("/v1/contracts/price/execute", json={"inputs": {"total": 10, "rate": 0.1}})
+        assert answer.status_code == 200
+    env.setenv("IGNITER_SERVER_THREADS", "3")
+    with _client(ig.server.create_app(CONTRACTS, store=store)) as client:
+        assert pool_size(client) == 3
+    env.setenv("IGNITER_SERVER_THREADS", "lots")
+    with pytest.raises(ig.SettingsError, match="IGNITER_SERVER_THREADS='lots' is not a whole number of threads"):
+        ig.server.create_app(CONTRACTS, store=store)
+
+
 def test_cors_origins_come_from_the_environment_unless_given(env: pytest.MonkeyPatch, store: Any) -> None:
     preflight = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"}
     env.setenv("IGNITER_CORS_ORIGINS", "https://app.example.com, http://localhost:3000")

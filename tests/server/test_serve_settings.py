@@ -39,6 +39,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     ("IGNITER_STORE_URL", "nosuch://x", "IGNITER_STORE_URL 'nosuch://x': unknown store URL scheme"),
     ("IGNITER_STORE_URL", "postgresql://app:hunter2@db:port/app", "IGNITER_STORE_URL 'postgresql://app:***@db:port"),
     ("IGNITER_SERVER_TOKEN", "zq9 zq9", "IGNITER_SERVER_TOKEN contains whitespace or control characters"),
+    ("IGNITER_SERVER_THREADS", "many", "IGNITER_SERVER_THREADS='many' is not a whole number of threads"),
 ])
 def test_a_bad_variable_stops_serve_naming_it(env: pytest.MonkeyPatch, capsys: Any, variable: str, value: str,
                                               says: str) -> None:
@@ -47,6 +48,11 @@ def test_a_bad_variable_stops_serve_naming_it(env: pytest.MonkeyPatch, capsys: A
     err = capsys.readouterr().err
     assert err.startswith("igniter-nb serve: error:") and says in err
     assert "hunter2" not in err and "zq9" not in err
+
+
+def test_threads_below_one_stop_serve(env: pytest.MonkeyPatch, capsys: Any) -> None:
+    assert main(["serve", TARGET, "--port", "1", "--threads", "0"]) == 2
+    assert "--threads must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_a_flag_hides_a_bad_variable(env: pytest.MonkeyPatch, capsys: Any) -> None:
@@ -127,3 +133,21 @@ def test_flags_win_over_the_environment(tmp_path: Path) -> None:
         log = server.log()
     assert MARKER not in log and "Application startup complete" not in log, log
     assert os.environ.get("IGNITER_TEST_FLAG_TOKEN") is None  # the test's own process was left alone
+
+
+def test_each_worker_app_gets_the_threads_serve_was_given(env: pytest.MonkeyPatch) -> None:
+    # serve hands its checked settings to the workers through IGNITER_NB_SERVE_* variables; the worker's app
+    # sets its threadpool from them at startup
+    import anyio.to_thread
+    from fastapi.testclient import TestClient
+
+    from igniter_nb.server import serve as serving
+
+    env.setenv(serving.TARGET_VAR, PROBE)
+    env.setenv(serving.STORE_VAR, "memory://")
+    env.setenv(serving.THREADS_VAR, "2")
+    with TestClient(serving.app_from_environment()) as client:
+        assert client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens) == 2
+    env.setenv(serving.THREADS_VAR, "")
+    with TestClient(serving.app_from_environment()) as client:
+        assert client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens) == 40
