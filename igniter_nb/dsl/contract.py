@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -30,6 +31,15 @@ class _NotGiven:
 
 
 _NOT_GIVEN: Any = _NotGiven()
+
+
+@functools.cache
+def _workflow_engine() -> Any:
+    """``igniter_nb.workflow.engine`` (a layer above this one), imported on first use: an import statement in
+    ``deliver_event`` would cost a microsecond on every delivery."""
+    from igniter_nb.workflow import engine
+
+    return engine
 
 
 def _given(value: Any) -> Any:
@@ -296,9 +306,7 @@ class Contract(StatusFlags):
     def deliver_event(cls, event: str, *, correlation: Mapping[str, Any], payload: Any = None, store: Any = None,
                       idempotency_key: str | None = None, now: Any = None) -> Contract:
         """Deliver an external event to the active workflow with ``correlation``."""
-        from igniter_nb.workflow.engine import deliver_event
-
-        contract: Contract = deliver_event(cls, event, correlation=correlation, payload=payload, store=store,
+        contract: Contract = _workflow_engine().deliver_event(cls, event, correlation=correlation, payload=payload, store=store,
                                            idempotency_key=idempotency_key, now=now)
         return contract
 

@@ -102,16 +102,27 @@ def is_plain(value: Any, depth: int = 0) -> bool:
     if kind is dict:
         if TAG in value:
             return False
-        return all(not (type(k) is not str or not is_plain(v, depth + 1)) for k, v in value.items())
+        for k, v in value.items():
+            if type(k) is not str:
+                return False
+            kv = type(v)  # (a str, int, bool or None leaf is checked here, without a call)
+            if not (kv is str or kv is int or kv is bool or v is None) and not is_plain(v, depth + 1):
+                return False
+        return True
     if kind is list:
-        return all(is_plain(v, depth + 1) for v in value)
+        for v in value:
+            kv = type(v)
+            if not (kv is str or kv is int or kv is bool or v is None) and not is_plain(v, depth + 1):
+                return False
+        return True
     return False
 
 
 def _plain_copy(value: Any, depth: int) -> Any:
     """A copy of ``value`` if it is plain JSON data (the common case), else ``_NOT_PLAIN``.
 
-    Much cheaper than the full encoder, which tracks paths for its error messages.
+    Much cheaper than the full encoder, which tracks paths for its error messages. A str, int, bool or None
+    inside a container is taken as it is without a call (most values are such leaves).
     """
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
@@ -127,6 +138,10 @@ def _plain_copy(value: Any, depth: int) -> Any:
         for k, v in value.items():
             if type(k) is not str:
                 return _NOT_PLAIN
+            kv = type(v)
+            if kv is str or kv is int or kv is bool or v is None:
+                out[k] = v
+                continue
             c = _plain_copy(v, depth + 1)
             if c is _NOT_PLAIN:
                 return c
@@ -135,6 +150,10 @@ def _plain_copy(value: Any, depth: int) -> Any:
     if kind is list:
         items = []
         for v in value:
+            kv = type(v)
+            if kv is str or kv is int or kv is bool or v is None:
+                items.append(v)
+                continue
             c = _plain_copy(v, depth + 1)
             if c is _NOT_PLAIN:
                 return c

@@ -32,6 +32,17 @@ def _validator(graph: CompiledGraph) -> InputValidator:
     return found
 
 
+_targets: dict[int, tuple[CompiledGraph, tuple[str, ...]]] = {}
+
+
+def _all_targets(graph: CompiledGraph) -> tuple[str, ...]:
+    """The nodes behind every output of ``graph``, each once (a compiled graph never changes: computed once)."""
+    found = _targets.get(id(graph))
+    if found is None or found[0] is not graph:
+        found = _targets[id(graph)] = (graph, tuple(dict.fromkeys(o.source_root for o in graph.outputs)))
+    return found[1]
+
+
 class Execution:
     """The state of one contract run. Most users go through the ``Contract`` instance instead."""
 
@@ -108,8 +119,9 @@ class Execution:
         return st.value
 
     def targets(self, outputs: Iterable[str] | None = None) -> tuple[str, ...]:
-        outs = self.graph.outputs if outputs is None else tuple(self.graph.output(o) for o in outputs)
-        return tuple(dict.fromkeys(o.source_root for o in outs))
+        if outputs is None:
+            return _all_targets(self.graph)
+        return tuple(dict.fromkeys(self.graph.output(o).source_root for o in outputs))
 
     def run_lifecycle(self, targets: tuple[str, ...], *, force: bool = False) -> None:
         """Resolve ``targets`` with lifecycle events when any of them needs work (or when ``force``)."""

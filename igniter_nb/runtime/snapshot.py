@@ -276,7 +276,7 @@ def _encode_event(e: Event) -> dict[str, Any]:
         return {"seq": e.seq, "type": e.type, "node": e.node, "path": e.path,
                 "status": status if status is None or type(status) is str else str(status), "payload": {},
                 "timestamp": e.timestamp}
-    raw = dict(payload)
+    raw = payload if type(payload) is dict else dict(payload)  # (the copy below copies a dict already)
     data = {"seq": e.seq, "type": e.type, "node": e.node, "path": e.path,
             "status": str(status) if status is not None else None, "payload": None, "timestamp": e.timestamp}
     plain = codec.plain_copy(raw)

@@ -7,6 +7,7 @@ Saves are compare-and-set on the version this execution last wrote, so a stale w
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +25,7 @@ def persist(execution: Execution, store: Any, *, after_failure: Callable[[], Any
     the failure; ``after_failure`` then runs (the workflow engine refreshes the workflow status), else the
     execution resolves again so dependents fail with the node.
     """
-    from igniter_nb.errors import SnapshotEncodingError
-    from igniter_nb.runtime.event_chunks import takes_event_chunks
-    from igniter_nb.runtime.snapshot import snapshot_execution
-    from igniter_nb.runtime.unstorable import fail_unstorable
-
+    SnapshotEncodingError, takes_event_chunks, snapshot_execution, fail_unstorable = _persist_uses()
     chunked = takes_event_chunks(store)  # the store keeps the event log by reference (runtime/event_chunks.py)
     for _ in range(len(execution.graph.nodes) + 1):  # each round fails one more node, at most every node once
         last_seq = execution.bus.last_seq()
@@ -49,16 +46,40 @@ def persist(execution: Execution, store: Any, *, after_failure: Callable[[], Any
                                 graph=execution.graph.name, execution_id=execution.execution_id)
 
 
-def _save(execution: Execution, store: Any, snap: dict[str, Any], last_seq: int) -> int:
+@functools.cache
+def _persist_uses() -> tuple[Any, Any, Any, Any]:
+    """What ``persist`` calls, imported on first use (the import statement costs a microsecond on every save)."""
+    from igniter_nb.errors import SnapshotEncodingError
+    from igniter_nb.runtime.event_chunks import takes_event_chunks
+    from igniter_nb.runtime.snapshot import snapshot_execution
+    from igniter_nb.runtime.unstorable import fail_unstorable
+
+    return SnapshotEncodingError, takes_event_chunks, snapshot_execution, fail_unstorable
+
+
+@functools.cache
+def _save_uses() -> tuple[Any, Any]:
+    """What ``_save`` calls, from the layers above (config, stores), imported on first use."""
     from igniter_nb.config import warn_if_implicit
     from igniter_nb.stores.base import save_runtime_snapshot
 
+    return warn_if_implicit, save_runtime_snapshot
+
+
+@functools.cache
+def _workflow_status() -> Any:
+    """The workflow status of each contract status (``workflow/engine.py``), imported on first use."""
+    from igniter_nb.workflow.engine import _STATUS_OF_CONTRACT
+
+    return _STATUS_OF_CONTRACT
+
+
+def _save(execution: Execution, store: Any, snap: dict[str, Any], last_seq: int) -> int:
+    warn_if_implicit, save_runtime_snapshot = _save_uses()
     workflow = execution.workflow or {}
     if workflow.get("status") in ("running", "waiting"):
         # A workflow resumed outside deliver_event (e.g. resume_from_store): its status follows its nodes.
-        from igniter_nb.workflow.engine import _STATUS_OF_CONTRACT
-
-        workflow["status"] = _STATUS_OF_CONTRACT[execution.status_of()]
+        workflow["status"] = _workflow_status()[execution.status_of()]
     status = workflow.get("status") or snap["status"]
     if status not in ("running", "pending", "waiting", "succeeded", "failed", "cancelled", "timed_out"):
         status = "failed" if status == "failed" else "succeeded"

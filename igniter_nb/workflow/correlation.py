@@ -34,6 +34,14 @@ def correlation_from_inputs(graph: Any, inputs: Mapping[str, Any]) -> dict[str, 
 
 def check_delivery_correlation(graph: Any, correlation: Mapping[str, Any] | None) -> dict[str, Any]:
     """A delivered correlation must name exactly the graph's keys, each non-blank."""
+    if type(correlation) is dict and len(correlation) == len(graph.correlation_keys):
+        # the usual call: a dict of exactly the graph's keys, none blank (the same copy as below, without the
+        # set arithmetic that finds what is wrong)
+        for key in graph.correlation_keys:
+            if key not in correlation or _blank(correlation[key]):
+                break
+        else:
+            return {str(k): v for k, v in correlation.items()}
     if not isinstance(correlation, Mapping):
         raise WorkflowNotFoundError(f"correlation must be a dict of {', '.join(graph.correlation_keys)}, "
                                     f"got {type(correlation).__name__}", graph=graph.name)

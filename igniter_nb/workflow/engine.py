@@ -28,6 +28,7 @@ from igniter_nb.runtime.event_chunks import takes_event_chunks
 from igniter_nb.runtime.graph_change import current_awaits, removed_awaits, stored_awaits
 from igniter_nb.runtime.snapshot import restore_record
 from igniter_nb.runtime.status import Status
+from igniter_nb.runtime.store_runner import persist
 from igniter_nb.workflow.correlation import check_delivery_correlation, correlation_from_inputs, nearest
 from igniter_nb.workflow.payloads import validate_payload
 from igniter_nb.workflow.signals import check_idempotency_key, live_signals, payload_digest, repeated_signal
@@ -129,8 +130,6 @@ def waiting_events(execution: Any) -> list[dict[str, str]]:
 
 def save_workflow(contract: Any, store: Any, moment: dt.datetime) -> None:
     """Save with compare-and-set; a value that cannot be stored fails its node and the workflow (refreshed)."""
-    from igniter_nb.runtime.store_runner import persist
-
     persist(contract.execution, store, after_failure=lambda: refresh_status(contract, moment))
 
 
