@@ -59,76 +59,46 @@ REQUEST_TIMEOUT = 30.0
 # ----------------------------------------------------------------------------------------------- load
 
 
-async def _drive(url: str, path: str, bodies: list[dict[str, Any]], clients: int) -> tuple[float, list[float], int]:
-    """Send ``bodies`` as POSTs to ``path`` from ``clients`` concurrent clients (one keep-alive connection each).
-    Returns (seconds, latencies in ms of the 200 answers, errors).
+async def _drive(url: str, path: str, bodies: list[dict[str, Any]], clients: int,
+                 library: str) -> tuple[float, list[float], int]:
+    """Send ``bodies`` as POSTs to ``path`` from ``clients`` concurrent clients (one keep-alive connection each),
+    made with ``library`` ("aiohttp" or "httpx"). Returns (seconds, latencies in ms of the 200 answers, errors).
 
     The clients are made and connected (one untimed ``GET /openapi.json`` each) before the clock
     starts: making an httpx client builds an SSL context (tens of ms of CPU that blocks the event loop), and
     measuring it inside the first requests put ~1 s into the p99 of every run — a cost of this load generator,
-    not of the server. A service's clients keep their connections open the same way."""
+    not of the server. A service's clients keep their connections open the same way. aiohttp parses responses
+    in C, so its clients take less of the machine's two cores from the servers they measure (the default)."""
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    https = [httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT, limits=limits) for _ in range(clients)]
+    if library == "aiohttp":
+        import aiohttp
 
-    async def connect(http: httpx.AsyncClient) -> None:
-        with contextlib.suppress(httpx.HTTPError):
-            await http.get("/openapi.json")
+        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+        sessions = [aiohttp.ClientSession(base_url=url, timeout=timeout, connector=aiohttp.TCPConnector(limit=1))
+                    for _ in range(clients)]
+        failures: tuple[type[BaseException], ...] = (TimeoutError, aiohttp.ClientError)
 
-    async def client(http: httpx.AsyncClient) -> None:
-        nonlocal errors
-        while True:
-            try:
-                body = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            t0 = time.perf_counter()
-            try:
-                response = await http.post(path, json=body)
-                ok = response.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            if ok:
-                latencies.append((time.perf_counter() - t0) * 1000)
-            else:
-                errors += 1
-
-    try:
-        await asyncio.gather(*(connect(http) for http in https))
-        t0 = time.perf_counter()
-        await asyncio.gather(*(client(http) for http in https))
-        return time.perf_counter() - t0, latencies, errors
-    finally:
-        await asyncio.gather(*(http.aclose() for http in https))
-
-
-async def _drive_aiohttp(url: str, path: str, bodies: list[dict[str, Any]],
-                         clients: int) -> tuple[float, list[float], int]:
-    """:func:`_drive` with aiohttp as the load generator: one session with one keep-alive connection per client,
-    connected before the clock. aiohttp parses responses in C, so the clients take less of the machine's two
-    cores from the servers they measure (``--client`` picks; both print the client's CPU per request)."""
-    import aiohttp
-
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
-    latencies: list[float] = []
-    errors = 0
-    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
-    sessions = [aiohttp.ClientSession(base_url=url, timeout=timeout,
-                                      connector=aiohttp.TCPConnector(limit=1, force_close=False))
-                for _ in range(clients)]
-
-    async def connect(session: aiohttp.ClientSession) -> None:
-        with contextlib.suppress(aiohttp.ClientError):
-            async with session.get("/openapi.json") as response:
+        async def answer(session: Any, method: str, target: str, body: Any = None) -> int:
+            async with session.request(method, target, json=body) as response:
                 await response.read()
+                return int(response.status)
+    else:
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        sessions = [httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT, limits=limits) for _ in range(clients)]
+        failures = (httpx.HTTPError,)
 
-    async def client(session: aiohttp.ClientSession) -> None:
+        async def answer(session: Any, method: str, target: str, body: Any = None) -> int:
+            return (await session.request(method, target, json=body)).status_code
+
+    async def connect(session: Any) -> None:
+        with contextlib.suppress(*failures):
+            await answer(session, "GET", "/openapi.json")
+
+    async def client(session: Any) -> None:
         nonlocal errors
         while True:
             try:
@@ -137,10 +107,8 @@ async def _drive_aiohttp(url: str, path: str, bodies: list[dict[str, Any]],
                 return
             t0 = time.perf_counter()
             try:
-                async with session.post(path, json=body) as response:
-                    await response.read()
-                    ok = response.status == 200
-            except (TimeoutError, aiohttp.ClientError):
+                ok = await answer(session, "POST", path, body) == 200
+            except failures:
                 ok = False
             if ok:
                 latencies.append((time.perf_counter() - t0) * 1000)
@@ -153,7 +121,7 @@ async def _drive_aiohttp(url: str, path: str, bodies: list[dict[str, Any]],
         await asyncio.gather(*(client(session) for session in sessions))
         return time.perf_counter() - t0, latencies, errors
     finally:
-        await asyncio.gather(*(session.close() for session in sessions))
+        await asyncio.gather(*(session.close() if library == "aiohttp" else session.aclose() for session in sessions))
 
 
 #: The load generator: "aiohttp" or "httpx" (the project's own client library), set from --client.
@@ -162,9 +130,8 @@ CLIENT = {"name": "aiohttp"}
 
 def _run_drive(url: str, path: str, bodies: list[dict[str, Any]], clients: int) -> tuple[float, list[float], int, float]:
     """Drive the load with the chosen client; also returns the client's own CPU per request in ms."""
-    drive = _drive_aiohttp if CLIENT["name"] == "aiohttp" else _drive
     cpu0 = time.process_time()
-    seconds, latencies, errors = asyncio.run(drive(url, path, bodies, clients))
+    seconds, latencies, errors = asyncio.run(_drive(url, path, bodies, clients, CLIENT["name"]))
     return seconds, latencies, errors, (time.process_time() - cpu0) * 1000 / max(len(bodies), 1)
 
 
