@@ -119,7 +119,7 @@ class ServerProcess:
         those with none left out (Linux: read from /proc)."""
         if self.pid is None:
             return {}
-        inodes = _sockets_on(self.port, state)
+        inodes = sockets_on(self.port, state)
         counts = {}
         for pid in [self.pid, *_children(self.pid)]:
             try:
@@ -159,7 +159,7 @@ class ServerProcess:
         self.close()
 
 
-def _sockets_on(port: int, state: str) -> set[str]:
+def sockets_on(port: int, state: str) -> set[str]:
     """The inodes of the TCP sockets in ``state`` whose local port is ``port``."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
