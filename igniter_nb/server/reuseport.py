@@ -5,9 +5,9 @@ Uvicorn's supervisor binds one listening socket and hands it to every worker: al
 queue, and the worker that wakes first accepts every connection queued by then (asyncio and uvloop accept
 several per wakeup). Keep-alive clients that connect together then land mostly on one worker while another
 idles. With one socket per worker, Linux picks the socket of each new connection by a hash of its addresses
-and ports, so connections are spread evenly whatever the workers are doing. Elsewhere (macOS, the BSDs)
-``SO_REUSEPORT`` does not spread connections, and :func:`supported` is False: ``serve`` keeps uvicorn's shared
-socket there.
+and ports, so connections are spread whatever the workers are doing (evenly on average: a hash, not a count).
+Elsewhere (macOS, the BSDs) ``SO_REUSEPORT`` does not spread connections, and :func:`supported` is False:
+``serve`` keeps uvicorn's shared socket there.
 
 Uvicorn's multiprocess supervisor still runs the workers (restarts one that dies, SIGINT/SIGTERM, graceful
 shutdown). It passes its list of sockets to each worker it starts by pickling them; here that list holds a
