@@ -6,6 +6,7 @@ and on PostgreSQL, with the in-process rate on the same store and a bare FastAPI
     .venv/bin/python bench/server.py --kinds sqlite --workflows 1000
     .venv/bin/python bench/server.py --threads 1       # igniter-nb serve --threads 1 (store-bound contracts)
     .venv/bin/python bench/server.py --client httpx    # httpx as the load generator (~1 ms CPU per request)
+    .venv/bin/python bench/server.py --no-reuse-port   # the workers share one listening socket (uvicorn's way)
 
 For each store: K ``BenchPair`` workflows are started over HTTP; then both events of every workflow (2K
 deliveries, in random order, each with an idempotency key) are sent by 16 concurrent async clients, each with
@@ -18,7 +19,8 @@ doubled = one applied twice). Baselines, same run, same machine:
   (B8: HTTP >= 0.6x this);
 - HTTP floor: the same 16 clients posting the same bodies to a bare FastAPI JSON route under uvicorn with the
   same number of workers (no store, no work) — what HTTP alone costs here.
-Everything runs on 127.0.0.1; every server is stopped at the end (also on errors).
+Everything runs on 127.0.0.1; every server is stopped at the end (also on errors). Each row also says how the
+16 connections were spread over the worker processes (read from /proc during the run, Linux).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -47,7 +50,8 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from bench._server_contracts import BenchPair  # noqa: E402
-from tests.server.server_process import ServerProcess  # noqa: E402
+from igniter_nb.server import reuseport  # noqa: E402
+from tests.server.server_process import ESTABLISHED, LISTEN, ServerProcess, sockets_on  # noqa: E402
 from tests.services import PostgresServer, free_port  # noqa: E402
 
 TARGET = "bench._server_contracts:CONTRACTS"
@@ -205,14 +209,24 @@ def in_process_rate(store_url: str, workflows: int) -> float:
 
 
 @contextlib.contextmanager
-def floor_server(workers: int) -> Iterator[str]:
+def floor_server(workers: int, reuse_port: bool = True) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    # uvicorn as igniter-nb serve runs it: the same workers and the same HTTP protocol (TCP_NODELAY on every
-    # connection; without it a bare route costs ~40 ms per keep-alive request with --workers > 1, uvicorn #3149)
-    launch = ("import sys, uvicorn; uvicorn.run('bench._server_floor:app', host='127.0.0.1', port=int(sys.argv[1]), "
-              "workers=int(sys.argv[2]), log_level='warning', http='igniter_nb.server.nodelay:NoDelayHTTPProtocol')")
-    proc = subprocess.Popen([sys.executable, "-c", launch, str(port), str(workers)],
+    # uvicorn as igniter-nb serve runs it: the same workers, each on its own SO_REUSEPORT socket on Linux, and the
+    # same HTTP protocol (TCP_NODELAY on every connection; without it a bare route costs ~40 ms per keep-alive
+    # request with --workers > 1, uvicorn #3149)
+    launch = """if True:
+        import sys, uvicorn
+        from igniter_nb.server import reuseport
+        app, host, port, workers = "bench._server_floor:app", "127.0.0.1", int(sys.argv[1]), int(sys.argv[2])
+        options = dict(log_level="warning", http="igniter_nb.server.nodelay:NoDelayHTTPProtocol")
+        if workers > 1 and sys.argv[3] == "1":
+            reuseport.run(app, reuseport.reserve(host, port), host=host, workers=workers, **options)
+        else:
+            uvicorn.run(app, host=host, port=port, workers=workers, **options)
+    """
+    each_listens = workers > 1 and reuse_port and reuseport.supported()
+    proc = subprocess.Popen([sys.executable, "-c", launch, str(port), str(workers), str(int(each_listens))],
                             cwd=ROOT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -222,7 +236,8 @@ def floor_server(workers: int) -> Iterator[str]:
                 raise RuntimeError(f"the floor server exited with {proc.returncode}")
             with contextlib.suppress(httpx.HTTPError):
                 httpx.post(f"{url}/v1/contracts/x/events", json={}, timeout=1)
-                break
+                if not each_listens or len(sockets_on(port, LISTEN)) == workers:
+                    break
             time.sleep(0.1)
         yield url
     finally:
@@ -240,6 +255,30 @@ def floor_run(url: str, workflows: int, clients: int) -> dict[str, Any]:
     p50, p99 = _percentiles(latencies)
     return {"requests_per_s": 2 * workflows / seconds, "p50_ms": p50, "p99_ms": p99, "errors": errors,
             "client_cpu_ms": cpu_ms}
+
+
+class ConnectionSplit:
+    """How a server's connections are spread over its processes while a run goes on: samples /proc every 0.2 s
+    and keeps the sample with the most connections (``stop()`` returns it, largest count first)."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.server = server
+        self.best: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            with contextlib.suppress(OSError):
+                found = self.server.sockets(ESTABLISHED)
+                if sum(found.values()) > sum(self.best.values()):
+                    self.best = found
+
+    def stop(self) -> list[int]:
+        self._stop.set()
+        self._thread.join()
+        return sorted(self.best.values(), reverse=True)
 
 
 def store_urls(kind: str, tmp: Path, pg: PostgresServer | None) -> tuple[str, str]:
@@ -276,6 +315,9 @@ def main() -> int:
                              "httpx ~1 ms, taken from the same two cores as the servers)")
     parser.add_argument("--threads", type=int, default=None,
                         help="igniter-nb serve --threads N (default: the server's own, 40 per worker)")
+    parser.add_argument("--no-reuse-port", dest="reuse_port", action="store_false",
+                        help="igniter-nb serve --no-reuse-port (and the floor server alike): one listening socket "
+                             "shared by the workers instead of one SO_REUSEPORT socket each")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
     args = parser.parse_args()
     workflows = args.workflows or (100 if args.quick else 400)
@@ -285,14 +327,14 @@ def main() -> int:
     print(f"# server benchmark {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, python {sys.version.split()[0]}, "
           f"{os.cpu_count()} cpus, {workflows} workflows x 2 events, {args.clients} async clients, "
           f"igniter-nb serve --workers {args.workers}"
-          f"{f' --threads {args.threads}' if args.threads else ''}, PostgreSQL fsync={args.pg_fsync}, "
+          f"{f' --threads {args.threads}' if args.threads else ''}{'' if args.reuse_port else ' --no-reuse-port'}, PostgreSQL fsync={args.pg_fsync}, "
           f"load generator {args.client}", flush=True)
     figures: dict[str, Any] = {"workflows": workflows, "clients": args.clients, "workers": args.workers, "stores": {}}
     misses: list[str] = []
     with tempfile.TemporaryDirectory(prefix="igniter-serverbench-") as tmpdir, contextlib.ExitStack() as stack:
         tmp = Path(tmpdir)
         pg = stack.enter_context(PostgresServer(fsync=args.pg_fsync == "on")) if "postgres" in kinds else None
-        floor_url = stack.enter_context(floor_server(args.workers))
+        floor_url = stack.enter_context(floor_server(args.workers, args.reuse_port))
         floor_run(floor_url, min(workflows, 50), args.clients)  # warm-up
         floor = floor_run(floor_url, workflows, args.clients)
         figures["floor"] = floor
@@ -303,11 +345,14 @@ def main() -> int:
               f"{'twice':>5} {'in-proc/s':>10} {'x in-proc':>9} {'x floor':>8} {'client ms':>9}")
         for kind in kinds:
             served_url, inproc_url = store_urls(kind, tmp, pg)
-            serve_args = ("--threads", str(args.threads)) if args.threads else ()
+            serve_args = (("--threads", str(args.threads)) if args.threads else ()) + (
+                () if args.reuse_port else ("--no-reuse-port",))
             with ServerProcess(TARGET, store=served_url, workers=args.workers, args=serve_args,
                                startup_timeout=120) as server:
                 http_run(server.url, min(workflows, 50), args.clients, "warmup")
+                split = ConnectionSplit(server)
                 result = http_run(server.url, workflows, args.clients, "bench")
+                result["connections_per_worker"] = split.stop()
             finished, lost, doubled = verify(served_url, workflows, "bench")
             inproc = in_process_rate(inproc_url, workflows)
             ratio = result["deliveries_per_s"] / inproc
@@ -327,7 +372,9 @@ def main() -> int:
             print(f"{kind:<9} {result['starts_per_s']:>8,.0f} {result['deliveries_per_s']:>10,.0f} "
                   f"{result['p50_ms']:>7.1f} {result['p99_ms']:>7.1f} {result['errors']:>6} {lost:>5} {doubled:>5} "
                   f"{inproc:>10,.0f} {ratio:>8.2f}x {floor_ratio:>7.2f}x {result['client_cpu_ms']:>9.2f}"
-                  + ("  MISS" if problems else ""), flush=True)
+                  + ("  MISS" if problems else "")
+                  + f"  connections per worker {'+'.join(map(str, result['connections_per_worker'])) or '?'}",
+                  flush=True)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     print("B8 met" if not misses else "B8 not met: " + "; ".join(misses))

@@ -5,7 +5,10 @@ With ``--workers`` above 1, uvicorn binds the listening socket itself and hands 
 socket reports protocol 0, so asyncio does not set ``TCP_NODELAY`` on the connections it accepts (uvicorn issue
 #3149, open at uvicorn 0.54). A response's head and body then leave as two small writes and, on a keep-alive
 connection, the second waits for the client's delayed ACK: about 40 ms added to every request after the first.
-Setting the option here, where each connection is made, is what asyncio does for a single worker.
+Setting the option here, where each connection is made, is what asyncio does for a single worker. On Linux
+``igniter-nb serve`` gives each worker a socket of its own instead (:mod:`igniter_nb.server.reuseport`), made with
+``IPPROTO_TCP`` so that asyncio sets the option too; this class still covers the shared socket
+(``--no-reuse-port``, other systems), for one system call per connection.
 """
 
 from __future__ import annotations

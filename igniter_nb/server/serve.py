@@ -25,6 +25,7 @@ MAX_BODY_VAR = "IGNITER_NB_SERVE_MAX_BODY_BYTES"
 CORS_VAR = "IGNITER_NB_SERVE_CORS_ORIGINS"
 PUBLIC_URL_VAR = "IGNITER_NB_SERVE_PUBLIC_URL"
 THREADS_VAR = "IGNITER_NB_SERVE_THREADS"
+APP = "igniter_nb.server.serve:app_from_environment"  # what each worker process imports and calls
 
 
 class ServeError(Exception):
@@ -81,13 +82,14 @@ def _in_one_process(url: str) -> bool:
 
 def serve(target: str, *, host: str, port: int, store: str | None, workers: int, token_env: str | None,
           max_body_bytes: int | None = None, cors_origins: Sequence[str] | None = None, log_level: str | None = None,
-          public_url: str | None = None, threads: int | None = None) -> int:
+          public_url: str | None = None, threads: int | None = None, reuse_port: bool = True) -> int:
     """Check everything that can be checked here, then run uvicorn until SIGINT/SIGTERM; returns the exit code.
 
     ``store``, ``token_env``, ``max_body_bytes``, ``cors_origins``, ``log_level``, ``public_url`` and ``threads``
     (threads per worker process for store and contract work, :func:`~igniter_nb.server.app.create_app`) left at None
     come from the ``IGNITER_*`` variables (:mod:`igniter_nb.settings`), else the defaults: a flag wins over the
-    environment, the environment over the default.
+    environment, the environment over the default. With ``workers`` above 1 on Linux each worker listens on a
+    socket of its own (``SO_REUSEPORT``, :mod:`igniter_nb.server.reuseport`) unless ``reuse_port`` is False.
     """
     from igniter_nb import settings
     from igniter_nb.errors import SettingsError
@@ -135,11 +137,35 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
                        PUBLIC_URL_VAR: public_url or "", THREADS_VAR: str(threads or "")})
     import uvicorn
 
+    from igniter_nb.server import reuseport
+
+    options: dict[str, Any] = dict(factory=True, log_level=log_level, log_config=_log_config(log_level),
+                                   timeout_graceful_shutdown=10, http="igniter_nb.server.nodelay:NoDelayHTTPProtocol")
+    if workers > 1 and reuse_port and reuseport.supported():
+        with _listening_error(host, port):
+            held = reuseport.reserve(host, port)
+        with held, _sigterm_ends_cleanly():
+            reuseport.run(APP, held, host=host, workers=workers, **options)
+        return 0
+    if port != 0:
+        with _listening_error(host, port):  # here, with a message, rather than in uvicorn's log and exit code 3
+            reuseport.check_free(host, port)
     with _sigterm_ends_cleanly():
-        uvicorn.run("igniter_nb.server.serve:app_from_environment", factory=True, host=host, port=port,
-                    workers=workers, log_level=log_level, log_config=_log_config(log_level),
-                    timeout_graceful_shutdown=10, http="igniter_nb.server.nodelay:NoDelayHTTPProtocol")
+        uvicorn.run(APP, host=host, port=port, workers=workers, **options)
     return 0
+
+
+@contextlib.contextmanager
+def _listening_error(host: str, port: int) -> Iterator[None]:
+    import errno
+
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ServeError(f"--host {host} --port {port}: the address is already in use (another server listens "
+                             "there): stop it or choose another --port") from None
+        raise ServeError(f"--host {host} --port {port}: cannot listen there: {exc.strerror or exc}") from None
 
 
 def _log_config(level: str) -> dict[str, Any]:

@@ -3,14 +3,19 @@
     with ServerProcess("tests.server.server_contracts:CONTRACTS", store="sqlite:///x.db") as server:
         httpx.get(f"{server.url}/v1/health")
 
-``start()`` returns once ``/v1/health`` answers (or raises with the server's log); ``stop()`` sends SIGTERM,
+``start()`` returns once ``/v1/health`` answers and, where each worker listens on a socket of its own (Linux,
+``--workers`` above 1), once every worker listens (or raises with the server's log); with ``port=0`` the server
+chooses its port and ``start()`` reads it from the server's log first. ``sockets()`` tells which process holds
+which connections. ``stop()`` sends SIGTERM,
 waits, and kills only if it must. Use the ``serve`` fixture (tests/server/conftest.py) to have every server
 stopped by a finalizer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,9 +26,12 @@ from typing import Any
 
 import httpx
 
+from igniter_nb.server import reuseport
 from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+LISTEN = "0A"  # the states of /proc/net/tcp
+ESTABLISHED = "01"
 
 
 class ServerProcess:
@@ -37,7 +45,7 @@ class ServerProcess:
         self.workers = workers
         self.token = token
         self.args = args
-        self.port = port or free_port()
+        self.port = free_port() if port is None else port
         self.url = f"http://127.0.0.1:{self.port}"
         self.startup_timeout = startup_timeout
         self.returncode: int | None = None
@@ -48,7 +56,7 @@ class ServerProcess:
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "igniter_nb.cli", "serve", self.target, "--host", "127.0.0.1",
                "--port", str(self.port), "--store", self.store, "--workers", str(self.workers),
-               "--log-level", "warning", *self.args]
+               "--log-level", "info" if self.port == 0 else "warning", *self.args]
         if self.token is not None:
             cmd += ["--token-env", "IGNITER_TEST_TOKEN"]
         return cmd
@@ -75,13 +83,51 @@ class ServerProcess:
             if self._proc.poll() is not None:
                 self.returncode = self._proc.returncode
                 raise RuntimeError(f"igniter-nb serve exited with {self._proc.returncode} while starting:\n{self.log()}")
+            if self.port == 0 and not self._port_from_log():
+                time.sleep(0.1)
+                continue
             try:
-                if httpx.get(f"{self.url}/v1/health", headers=headers, timeout=1.0).status_code == 200:
+                if (httpx.get(f"{self.url}/v1/health", headers=headers, timeout=1.0).status_code == 200
+                        and self._all_workers_listen()):
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"igniter-nb serve did not answer /v1/health within {self.startup_timeout}s:\n{self.log()}")
+
+    def _port_from_log(self) -> bool:
+        found = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", self.log())
+        if found:
+            self.port = int(found[1])
+            self.url = f"http://127.0.0.1:{self.port}"
+        return found is not None
+
+    def _all_workers_listen(self) -> bool:
+        """Each worker's socket listens once its app has started: connections made before would all go to the
+        workers already listening (and, keep-alive, stay there)."""
+        if self.workers == 1 or "--no-reuse-port" in self.args or not reuseport.supported():
+            return True
+        return len(self.sockets(LISTEN)) == self.workers
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of `igniter-nb serve` (with ``workers`` above 1, uvicorn's supervisor)."""
+        return self._proc.pid if self._proc is not None else None
+
+    def sockets(self, state: str = ESTABLISHED) -> dict[int, int]:
+        """{pid: TCP sockets in ``state`` on the server's port} for the serve process and its worker processes,
+        those with none left out (Linux: read from /proc)."""
+        if self.pid is None:
+            return {}
+        inodes = sockets_on(self.port, state)
+        counts = {}
+        for pid in [self.pid, *_children(self.pid)]:
+            try:
+                links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+            except OSError:  # gone meanwhile
+                continue
+            counts[pid] = sum(link.startswith("socket:[") and link[8:-1] in inodes for link in links)
+        return {pid: count for pid, count in counts.items() if count}
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
         """Send ``sig`` and wait; kill if it does not exit in ``timeout`` seconds. Returns the exit code."""
@@ -111,3 +157,28 @@ class ServerProcess:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def sockets_on(port: int, state: str) -> set[str]:
+    """The inodes of the TCP sockets in ``state`` whose local port is ``port``."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    return inodes
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:  # gone meanwhile
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # the field after the state: the parent's pid
+                found.append(int(entry.name))
+    return found

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from igniter_nb.server import serve
+from igniter_nb.server import reuseport, serve
 from igniter_nb.server.nodelay import NoDelayHTTPProtocol
 
 
@@ -61,7 +61,8 @@ def test_serve_gives_uvicorn_the_nodelay_protocol(monkeypatch: Any, tmp_path: An
     given: dict[str, Any] = {}
     monkeypatch.setattr(os, "environ", dict(os.environ))  # serve() passes its settings to the workers there
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: given.update(kwargs))  # record, do not serve
-    code = serve.serve("tests.server.server_contracts:CONTRACTS", host="127.0.0.1", port=8000,
+    monkeypatch.setattr(reuseport, "run", lambda *args, **kwargs: given.update(kwargs))  # (one socket per worker)
+    code = serve.serve("tests.server.server_contracts:CONTRACTS", host="127.0.0.1", port=0,
                      store=f"sqlite:///{tmp_path / 'x.db'}", workers=2, token_env=None)
     assert code == 0
     assert given["http"] == "igniter_nb.server.nodelay:NoDelayHTTPProtocol" and given["workers"] == 2

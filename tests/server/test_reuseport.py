@@ -1,0 +1,220 @@
+"""``igniter-nb serve --workers N`` on Linux: each worker listens on its own ``SO_REUSEPORT`` socket, so the kernel
+spreads keep-alive connections over the workers instead of the first worker to wake taking most of them."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from igniter_nb.server import reuseport, serve
+from tests.server.server_process import LISTEN, ROOT, ServerProcess
+
+pytestmark = pytest.mark.skipif(not reuseport.supported(), reason="SO_REUSEPORT spreads connections on Linux only")
+
+PIDS = "tests.server.pid_contracts:CONTRACTS"
+
+
+# ----------------------------------------------------------------------------------------------- the sockets
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+HOSTS = ["127.0.0.1", pytest.param("::1", marks=pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback"))]
+
+
+@pytest.fixture
+def sockets() -> Iterator[list[socket.socket]]:
+    """Sockets a test opens; all closed when it ends."""
+    opened: list[socket.socket] = []
+    yield opened
+    for sock in opened:
+        sock.close()
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_workers_listen_on_the_port_the_parent_holds_and_nothing_else_can(host: str,
+                                                                          sockets: list[socket.socket]) -> None:
+    held = reuseport.reserve(host, 0)  # port 0: chosen once, here, for every worker
+    sockets.append(held)
+    port = held.getsockname()[1]
+    assert port != 0
+    for _ in range(2):  # what each worker process gets from the supervisor's socket list
+        worker = pickle.loads(pickle.dumps(reuseport.WorkerListener(host, port)))
+        sockets.append(worker)
+        assert worker.getsockname()[1] == port and worker.proto == socket.IPPROTO_TCP  # asyncio: TCP_NODELAY
+        assert worker.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+        worker.listen()
+    with pytest.raises(OSError) as raised:
+        reuseport.check_free(host, port)
+    assert raised.value.errno == errno.EADDRINUSE
+    with socket.create_connection((host, port), timeout=5) as connection:
+        assert connection.getpeername()[1] == port
+
+
+@pytest.mark.parametrize("occupant_reuses_port", [False, True])
+def test_a_port_another_server_listens_on_is_refused(occupant_reuses_port: bool, sockets: list[socket.socket]) -> None:
+    """Also when that server listens with SO_REUSEPORT (an earlier `igniter-nb serve`): joining its group would
+    quietly split the connections between the two servers."""
+    occupant = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sockets.append(occupant)
+    if occupant_reuses_port:
+        occupant.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    occupant.bind(("127.0.0.1", 0))
+    occupant.listen()
+    with pytest.raises(OSError) as raised:
+        reuseport.reserve("127.0.0.1", occupant.getsockname()[1])
+    assert raised.value.errno == errno.EADDRINUSE
+
+
+# ----------------------------------------------------------------------------------------------- serve()
+
+
+@pytest.fixture
+def runs(monkeypatch: Any) -> dict[str, dict[str, Any]]:
+    """What serve() asks of uvicorn, by path taken ("shared" or "reuseport"), recorded instead of served."""
+    given: dict[str, dict[str, Any]] = {}
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # serve() passes its settings to the workers there
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: given.update(shared=kw))
+    monkeypatch.setattr(reuseport, "run",
+                        lambda app, held, **kw: given.update(reuseport={**kw, "port": held.getsockname()[1]}))
+    return given
+
+
+def _serve(tmp_path: Path, **kw: Any) -> int:
+    options: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "workers": 2, "token_env": None, **kw}
+    return serve.serve("tests.server.server_contracts:CONTRACTS", store=f"sqlite:///{tmp_path / 'x.db'}", **options)
+
+
+def test_several_workers_on_linux_listen_with_reuseport(runs: dict[str, Any], tmp_path: Path) -> None:
+    assert _serve(tmp_path) == 0
+    assert list(runs) == ["reuseport"]
+    assert runs["reuseport"]["workers"] == 2 and runs["reuseport"]["port"] != 0
+    assert runs["reuseport"]["http"] == "igniter_nb.server.nodelay:NoDelayHTTPProtocol"
+
+
+@pytest.mark.parametrize("case", ["one worker", "--no-reuse-port", "not Linux"])
+def test_otherwise_the_workers_share_uvicorn_s_socket(case: str, runs: dict[str, Any], tmp_path: Path,
+                                                      monkeypatch: Any) -> None:
+    if case == "not Linux":
+        monkeypatch.setattr(sys, "platform", "darwin")
+    assert _serve(tmp_path, workers=1 if case == "one worker" else 2, reuse_port=case != "--no-reuse-port") == 0
+    assert list(runs) == ["shared"]
+    assert runs["shared"]["http"] == "igniter_nb.server.nodelay:NoDelayHTTPProtocol"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_port_in_use_is_a_serve_error_naming_it(workers: int, runs: dict[str, Any], tmp_path: Path,
+                                                  sockets: list[socket.socket]) -> None:
+    occupant = socket.create_server(("127.0.0.1", 0))
+    sockets.append(occupant)
+    port = occupant.getsockname()[1]
+    with pytest.raises(serve.ServeError, match=rf"--host 127\.0\.0\.1 --port {port}: the address is already in use"):
+        _serve(tmp_path, port=port, workers=workers)
+    assert runs == {}
+
+
+def test_a_port_in_use_stops_the_command_with_a_message_not_a_traceback(tmp_path: Path,
+                                                                        sockets: list[socket.socket]) -> None:
+    occupant = socket.create_server(("127.0.0.1", 0))
+    sockets.append(occupant)
+    port = occupant.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-m", "igniter_nb.cli", "serve", PIDS, "--port", str(port), "--workers",
+                           "2", "--store", f"sqlite:///{tmp_path / 'x.db'}"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert f"--port {port}: the address is already in use" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# ----------------------------------------------------------------------------------------------- a real server
+
+
+def _wait_for(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def _listeners(server: ServerProcess) -> dict[int, int]:
+    return server.sockets(LISTEN)
+
+
+async def _pids_by_connection(url: str, connections: int, requests: int) -> list[set[int]]:
+    """Open ``connections`` keep-alive connections at once (one client each) and send ``requests`` executions on
+    each; the worker pids that answered, per connection."""
+    clients = [httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=1))
+               for _ in range(connections)]
+
+    async def pids(client: httpx.AsyncClient) -> set[int]:
+        answered = set()
+        for n in range(requests):
+            response = await client.post("/v1/contracts/worker_pid/execute", json={"inputs": {"n": n}})
+            assert response.status_code == 200, response.text
+            answered.add(response.json()["outputs"]["pid"])
+        return answered
+
+    try:
+        return await asyncio.gather(*(pids(client) for client in clients))
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients))
+
+
+def test_each_worker_listens_on_its_own_socket_on_the_port_chosen_once(serve: Callable[..., ServerProcess],
+                                                                       tmp_path: Path) -> None:
+    server = serve(PIDS, store=f"sqlite:///{tmp_path / 'x.db'}", workers=2, port=0)
+    assert server.port != 0  # read from the server's log
+    listeners = _listeners(server)  # start() waits until every worker listens
+    assert len(listeners) == 2 and set(listeners.values()) == {1}
+    assert server.pid not in listeners  # the supervisor holds the port with a socket that does not listen
+
+
+def test_sixteen_keep_alive_connections_are_served_by_both_workers(serve: Callable[..., ServerProcess],
+                                                                   tmp_path: Path) -> None:
+    server = serve(PIDS, store=f"sqlite:///{tmp_path / 'x.db'}", workers=2)
+    workers = set(_listeners(server))
+    assert len(workers) == 2
+    for _ in range(3):  # each round 16 new connections; all on one worker: (1/2)^15 by the kernel's hash
+        by_connection = asyncio.run(_pids_by_connection(server.url, 16, 3))
+        assert all(len(pids) == 1 for pids in by_connection)  # a keep-alive connection stays with its worker
+        assert set().union(*by_connection) == workers, by_connection
+
+
+def test_a_killed_worker_is_replaced_and_the_port_still_answers(serve: Callable[..., ServerProcess],
+                                                                tmp_path: Path) -> None:
+    server = serve(PIDS, store=f"sqlite:///{tmp_path / 'x.db'}", workers=2)
+    before = set(_listeners(server))
+    assert len(before) == 2
+    killed = min(before)
+    os.kill(killed, signal.SIGKILL)
+    after = set(_wait_for(lambda: (found := _listeners(server)) and len(found) == 2 and killed not in found and found,
+                          f"a new worker listening instead of {killed}:\n{server.log()}"))
+    replacement = after - before
+    assert len(replacement) == 1 and after - replacement == before - {killed}
+    answered = set().union(*asyncio.run(_pids_by_connection(server.url, 16, 2)))
+    assert answered == after
