@@ -4,7 +4,8 @@ every accepted connection.
 With ``--workers`` above 1, uvicorn binds the listening socket itself and hands it to the worker processes; that
 socket reports protocol 0, so asyncio does not set ``TCP_NODELAY`` on the connections it accepts (uvicorn issue
 #3149, up to uvicorn 0.54; 0.55 binds with ``IPPROTO_TCP``, but the server extra allows older releases). A
-response's head and body then leave as two small writes and, on a keep-alive connection, the second waits for the client's delayed ACK: about 40 ms added to every request after the first.
+response's head and body then leave as two small writes and, on a keep-alive connection, the second waits for the
+client's delayed ACK: about 40 ms added to every request after the first.
 Setting the option here, where each connection is made, is what asyncio does for a single worker. On Linux
 ``igniter-nb serve`` gives each worker a socket of its own instead (:mod:`igniter_nb.server.reuseport`), made with
 ``IPPROTO_TCP`` so that asyncio sets the option too; this class still covers the shared socket
