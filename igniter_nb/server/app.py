@@ -21,7 +21,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException
 
@@ -45,6 +44,7 @@ from igniter_nb.server.models import (
 )
 from igniter_nb.server.routing import (
     IgniterRoute,
+    JSONAnswer,
     bearer_token,
     error_response,
     http_error_response,
@@ -107,7 +107,7 @@ async def _blocking(work: Callable[..., dict[str, Any]], *args: Any, **kwargs: A
     the dicts are JSON-safe by construction (``views``, ``encoding.json_safe``); the response models stay the
     documentation, and the schemathesis tests check that every answer matches them.
     """
-    return JSONResponse(await run_in_threadpool(work, *args, **kwargs))
+    return JSONAnswer(await run_in_threadpool(work, *args, **kwargs))
 
 
 def _check_idle(seconds: float) -> float:
@@ -158,7 +158,8 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         route_class = TokenRoute
         auth = [Depends(HTTPBearer(auto_error=False, description="`Authorization: Bearer <token>`"))]
     common: Responses = {**(_E401 if token else {})}
-    router = APIRouter(route_class=route_class, dependencies=auth, responses=common, strict_content_type=False)
+    router = APIRouter(route_class=route_class, dependencies=auth, responses=common, strict_content_type=False,
+                       default_response_class=JSONAnswer)
 
     class CallbackRoute(route_class):  # type: ignore[misc, valid-type]
         own_bearer = True  # the callback token, not the server's: a remote server does not know the latter
@@ -167,7 +168,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         """Run a change in the threadpool, answer its view, then send the callbacks it made due."""
         answer = await run_in_threadpool(work, *args, **kwargs)
         reports.send(answer)
-        return JSONResponse(answer.view)
+        return JSONAnswer(answer.view)
     store_name = type(service.store).__name__
     contract_list = {"contracts": service.catalog}
 
@@ -193,7 +194,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
             return Response(graph.to_mermaid(), media_type="text/plain; charset=utf-8")
         from igniter_nb.server.encoding import json_safe
 
-        return JSONResponse({"contract": name, **json_safe(graph.to_dict())})
+        return JSONAnswer({"contract": name, **json_safe(graph.to_dict())})
 
     @router.post("/v1/contracts/{name}/execute", response_model=ExecutionView, responses=_POST_ERRORS,
                  summary="Run a contract (start a workflow when it has correlation keys)")
