@@ -360,10 +360,9 @@ def create_app(
     app.add_exception_handler(Exception, _internal)
     app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes)
     if cors_origins:
-        from starlette.middleware.cors import CORSMiddleware
+        from igniter_nb.server.cors import BrowserAccess
 
-        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"])
+        app.add_middleware(BrowserAccess, origins=list(cors_origins))
     app.state.igniter = service
     return app
 

@@ -385,6 +385,27 @@ def test_cors_is_off_unless_origins_are_given(store: Any) -> None:
         assert "access-control-allow-origin" not in other.headers
 
 
+def test_a_refused_cors_preflight_is_a_json_400_naming_what_was_refused(store: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    app = ig.server.create_app(CONTRACTS, store=store, cors_origins=["https://ops.example"])
+    with TestClient(app) as client:
+        refused = client.options("/v1/contracts/price/execute", headers={
+            "Origin": "https://evil.example", "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, x-forged"})
+        assert refused.status_code == 400 and refused.headers["content-type"] == "application/json", refused.text
+        body = refused.json()
+        assert body["type"] == "BadRequest" and body["refused"] == ["origin", "headers"], body
+        assert "https://ops.example" in body["error"] and body["origin"] == "https://evil.example"
+        assert "access-control-allow-origin" not in refused.headers
+        # a script following the stream with fetch() resumes with Last-Event-ID: allowed
+        resumed = client.options("/v1/executions/x/events", headers={
+            "Origin": "https://ops.example", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization, last-event-id"})
+        assert resumed.status_code == 200, resumed.text
+        assert resumed.headers["access-control-allow-origin"] == "https://ops.example"
+
+
 def test_create_app_rejects_bad_contract_collections() -> None:
     import pytest
 
