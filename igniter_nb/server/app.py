@@ -253,11 +253,15 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
                 **_E422}, summary="Follow an execution live (server-sent events; resume with Last-Event-ID)")
     async def execution_events(
         execution_id: str,
-        last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=2**53, description=(
-            "The seq of the last event received: the stream continues after it."))] = None,
+        last_event: Annotated[str | None, Header(alias="Last-Event-ID", pattern=r"^[0-9]{1,15}$", description=(
+            "The seq of the last event received, as the stream sent it (decimal digits): the stream continues "
+            "after it."))] = None,
     ) -> Response:
         from sse_starlette import EventSourceResponse
 
+        # a string of digits, not an int: the id is echoed as the stream sent it, and "3.0", "+3" or "1_0" (which
+        # an int parameter takes) name no event the stream ever sent
+        last_event_id = int(last_event) if last_event is not None else None
         record = await run_in_threadpool(opening, service.store, service.record_id(execution_id), last_event_id)
         if seen_everything(record, last_event_id):
             return Response(status_code=204)

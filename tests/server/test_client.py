@@ -109,6 +109,9 @@ def test_client_validates_its_arguments() -> None:
         assert client.base_url == "http://127.0.0.1:1"
         with pytest.raises(ValueError, match="contract name"):
             client.execute("")
+        for bad in ("\u00b2", "\u0663", "1.0", "", -1, True, 1.0):  # superscript two, Arabic-Indic three
+            with pytest.raises(ValueError, match="last_event_id must be an event seq"):
+                next(iter(client.events("e-1", last_event_id=bad)))  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------------------------- AsyncClient
