@@ -291,10 +291,14 @@ class ContractService:
 
 
 def _check_callback_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RequestProblem(f"callback.url must be an http:// or https:// URL with a host, got {url[:200]!r}",
-                             callback_url=url[:200])
+    try:  # urlsplit and .port raise ValueError for a bracketed host left open or a port out of range
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:
+        usable = False
+    if not usable:
+        raise RequestProblem(f"callback.url must be an http:// or https:// URL with a host (and a port from 1 to "
+                             f"65535, if any), got {url[:200]!r}", callback_url=url[:200])
 
 
 __all__ = ["Answer", "ContractService"]
