@@ -293,7 +293,8 @@ class ContractService:
 def _check_callback_url(url: str) -> None:
     try:  # urlsplit and .port raise ValueError for a bracketed host left open or a port out of range
         parts = urlsplit(url)
-        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+        usable = (parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+                  and url.isprintable())  # a control character: no HTTP client would send to it
     except ValueError:
         usable = False
     if not usable:
