@@ -417,6 +417,10 @@ def test_create_app_rejects_bad_contract_collections() -> None:
         ig.server.create_app(42)
     with pytest.raises(ValueError, match="token"):
         ig.server.create_app({"p": Price}, token="")
+    for unusable in ("s3cret ", " s3cret", "s3cret\n", "s3\tcret", "s3cret\x00"):  # no client could send it
+        with pytest.raises(ValueError, match="whitespace") as refused:
+            ig.server.create_app({"p": Price}, token=unusable)
+        assert "s3cret" not in str(refused.value)
     served = ig.server.create_app([Price, Lead])  # a list serves classes under their names
     from fastapi.testclient import TestClient
 
