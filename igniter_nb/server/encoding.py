@@ -8,7 +8,8 @@ is never a 500.
 ``parse_json`` reads a request body as strict JSON: UTF-8 only, no ``NaN``/``Infinity`` literals, no number that
 overflows a float or has more digits than Python converts, no nesting deeper than :data:`MAX_DEPTH`, no string
 holding an unpaired UTF-16 surrogate (``"\\ud800"``: valid JSON syntax, but no Unicode text — stored, it could
-never be sent back as UTF-8). Each refusal names what was wrong, for a 400 answer.
+never be sent back as UTF-8), no key repeated within one object. Each refusal names what was wrong, for a 400
+answer.
 
 ``json_bytes`` encodes a response body; text that holds such a surrogate anyway (put in a store by Python code)
 is sent with ``\\u`` escapes instead of failing.
@@ -111,6 +112,19 @@ def _finite_float(text: str) -> float:
     return number
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # `{"inputs": {...}, "inputs": {...}}`: json keeps the last, a proxy or validator in front may have read the
+    # first. Two readers of one body must never see two different requests.
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise BadJSON(f"request body repeats the key {key[:80]!r} in one object: each key may appear once")
+            seen.add(key)
+    return obj
+
+
 def parse_json(body: bytes) -> Any:
     """The JSON value in ``body``; ``BadJSON`` saying what is wrong (encoding, syntax, numbers, nesting)."""
     try:
@@ -118,7 +132,8 @@ def parse_json(body: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise BadJSON(f"request body is not UTF-8 text (byte {exc.start} is invalid)") from None
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
+                           object_pairs_hook=_unique_keys)
     except BadJSON:
         raise
     except json.JSONDecodeError as exc:

@@ -56,6 +56,17 @@ def test_unpaired_surrogates_are_400_and_store_nothing(client: Any, store: Any, 
     assert client.get("/v1/executions").status_code == 200
 
 
+@pytest.mark.parametrize(("raw", "key"), [
+    (b'{"inputs": {"total": 1}, "inputs": {"total": 2}}', "inputs"),
+    (b'{"inputs": {"total": 1, "rate": 0.1, "total": 1000}}', "total"),
+])
+def test_a_key_repeated_in_one_object_is_400_and_runs_nothing(client: Any, store: Any, raw: bytes, key: str) -> None:
+    # json keeps the last value, a proxy or validator in front may have checked the first: refuse both readings
+    body = _error(client.post(EXECUTE, content=raw, headers=JSON), 400)
+    assert f"repeats the key {key!r}" in body["error"], body
+    assert store.list() == []
+
+
 def test_escaped_surrogate_pairs_are_text(client: Any) -> None:
     response = client.post("/v1/contracts/lead/execute", json={"inputs": {"request_id": "\U0001f600"}})
     assert response.status_code == 200 and response.json()["correlation"] == {"request_id": "\U0001f600"}
