@@ -91,6 +91,14 @@ def test_failing_workflow_start_is_stored_failed_not_422_L39(client: Any, store:
     assert "order o-1 is blocked" in body["error"]["message"]
     assert store.record(body["execution_id"]).status == "failed"
 
+    # it takes no more events (a delivery is a 404), so it advertises none, on start and on every read
+    assert body["waiting_for"] == [] and body["waiting_on"] == []
+    read = client.get(f"/v1/executions/{body['execution_id']}").json()
+    assert read["status"] == "failed" and read["waiting_for"] == [] and read["waiting_on"] == []
+    refused = client.post("/v1/contracts/failing_workflow/events", json={
+        "event": "payment_received", "correlation": {"order_id": "o-1"}, "payload": 1})
+    assert refused.status_code == 404, refused.text
+
 
 def test_deferred_execution_reports_its_token_and_is_resumable(client: Any, store: Any) -> None:
     body = client.post("/v1/contracts/deferred/execute", json={"inputs": {"total": 5}}).json()
