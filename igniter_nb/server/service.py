@@ -108,11 +108,13 @@ class ContractService:
         due: list[Callback] = []
         with self._running(cls):
             if graph.correlation_keys:
-                contract = cls.start(dict(inputs), store=self.store)
+                with _unstored_on_input_error():
+                    contract = cls.start(dict(inputs), store=self.store)
                 if callback is not None and status_of(contract) not in callbacks.FINISHED:
                     contract, due = self._register(cls, contract, callback)
             else:
-                contract = cls._create(inputs, store=self.store)
+                with _unstored_on_input_error():
+                    contract = cls._create(inputs, store=self.store)
                 contract.resolve_all()
                 if callback is not None and status_of(contract) not in callbacks.FINISHED:
                     callbacks.register(contract, callback["url"], callback["token"])
@@ -288,6 +290,17 @@ class ContractService:
         return {"executions": [record_summary(r) for r in page], "limit": limit, "next_cursor": next_cursor,
                 "total": paging.count(self.store, graph_name, status) if total else None, "offset": offset,
                 "next_offset": offset + len(page) if next_cursor is not None and cursor is None else None}
+
+
+@contextmanager
+def _unstored_on_input_error() -> Iterator[None]:
+    """Inputs are refused before anything is stored: the error's ``execution_id`` (the id the run would have had)
+    names no execution, and ``GET /v1/executions/{id}`` of it would be a 404 — the answer leaves it out."""
+    try:
+        yield
+    except InputError as exc:
+        exc.context.pop("execution_id", None)
+        raise
 
 
 def _check_callback_url(url: str) -> None:

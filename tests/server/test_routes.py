@@ -72,6 +72,10 @@ def test_missing_and_wrong_type_inputs_are_reported_alike_L39(client: Any, store
                             json={"inputs": {"total": "100"} if name == "price" else {"request_id": 7}})
         assert missing.status_code == wrong.status_code == 422, (missing.text, wrong.text)
         assert missing.json()["type"] == wrong.json()["type"] in ("InputError",)
+        # nothing was stored: the answer names no execution id (GET of it would be a 404)
+        assert "execution_id" not in missing.json() and "execution_id" not in wrong.json(), wrong.text
+    unknown = client.post("/v1/contracts/price/execute", json={"inputs": {"total": 1, "totl": 2}})
+    assert unknown.status_code == 422 and "execution_id" not in unknown.json(), unknown.text
     assert "Missing required input: total" in client.post("/v1/contracts/price/execute", json={}).json()["error"]
     assert store.list() == []  # refused before anything ran or was stored
 
