@@ -21,7 +21,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException
 
@@ -45,6 +44,7 @@ from igniter_nb.server.models import (
 )
 from igniter_nb.server.routing import (
     IgniterRoute,
+    JSONAnswer,
     bearer_token,
     error_response,
     http_error_response,
@@ -107,7 +107,7 @@ async def _blocking(work: Callable[..., dict[str, Any]], *args: Any, **kwargs: A
     the dicts are JSON-safe by construction (``views``, ``encoding.json_safe``); the response models stay the
     documentation, and the schemathesis tests check that every answer matches them.
     """
-    return JSONResponse(await run_in_threadpool(work, *args, **kwargs))
+    return JSONAnswer(await run_in_threadpool(work, *args, **kwargs))
 
 
 def _check_idle(seconds: float) -> float:
@@ -147,6 +147,11 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
             stream_idle_seconds: float) -> APIRouter:
     if token is not None and (not isinstance(token, str) or not token):
         raise ValueError("token must be a non-empty str (or None for no authentication)")
+    if token is not None and (token != token.strip() or not token.isprintable()):
+        # HTTP drops a header value's outer whitespace and cannot carry control characters: no client could
+        # ever send this token back, and every request would be a 401. The value itself is not shown.
+        raise ValueError("token must not start or end with whitespace nor hold control characters: no client could "
+                         "send it back in an Authorization header (its value is not shown)")
     route_class: type[IgniterRoute] = IgniterRoute
     auth = []
     if token:  # the route checks the token; the dependency only puts the bearer scheme into /openapi.json
@@ -158,7 +163,8 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         route_class = TokenRoute
         auth = [Depends(HTTPBearer(auto_error=False, description="`Authorization: Bearer <token>`"))]
     common: Responses = {**(_E401 if token else {})}
-    router = APIRouter(route_class=route_class, dependencies=auth, responses=common, strict_content_type=False)
+    router = APIRouter(route_class=route_class, dependencies=auth, responses=common, strict_content_type=False,
+                       default_response_class=JSONAnswer)
 
     class CallbackRoute(route_class):  # type: ignore[misc, valid-type]
         own_bearer = True  # the callback token, not the server's: a remote server does not know the latter
@@ -167,7 +173,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         """Run a change in the threadpool, answer its view, then send the callbacks it made due."""
         answer = await run_in_threadpool(work, *args, **kwargs)
         reports.send(answer)
-        return JSONResponse(answer.view)
+        return JSONAnswer(answer.view)
     store_name = type(service.store).__name__
     contract_list = {"contracts": service.catalog}
 
@@ -193,7 +199,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
             return Response(graph.to_mermaid(), media_type="text/plain; charset=utf-8")
         from igniter_nb.server.encoding import json_safe
 
-        return JSONResponse({"contract": name, **json_safe(graph.to_dict())})
+        return JSONAnswer({"contract": name, **json_safe(graph.to_dict())})
 
     @router.post("/v1/contracts/{name}/execute", response_model=ExecutionView, responses=_POST_ERRORS,
                  summary="Run a contract (start a workflow when it has correlation keys)")
@@ -252,11 +258,15 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
                 **_E422}, summary="Follow an execution live (server-sent events; resume with Last-Event-ID)")
     async def execution_events(
         execution_id: str,
-        last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=2**53, description=(
-            "The seq of the last event received: the stream continues after it."))] = None,
+        last_event: Annotated[str | None, Header(alias="Last-Event-ID", pattern=r"^[0-9]{1,15}$", description=(
+            "The seq of the last event received, as the stream sent it (decimal digits): the stream continues "
+            "after it."))] = None,
     ) -> Response:
         from sse_starlette import EventSourceResponse
 
+        # a string of digits, not an int: the id is echoed as the stream sent it, and "3.0", "+3" or "1_0" (which
+        # an int parameter takes) name no event the stream ever sent
+        last_event_id = int(last_event) if last_event is not None else None
         record = await run_in_threadpool(opening, service.store, service.record_id(execution_id), last_event_id)
         if seen_everything(record, last_event_id):
             return Response(status_code=204)
@@ -359,10 +369,9 @@ def create_app(
     app.add_exception_handler(Exception, _internal)
     app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes)
     if cors_origins:
-        from starlette.middleware.cors import CORSMiddleware
+        from igniter_nb.server.cors import BrowserAccess
 
-        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"])
+        app.add_middleware(BrowserAccess, origins=list(cors_origins))
     app.state.igniter = service
     return app
 

@@ -44,9 +44,13 @@ class _Call:
 
 
 def _segment(value: Any, what: str) -> str:
-    """One URL path segment, percent-encoded (``/``, ``%``, spaces and unicode included)."""
+    """One URL path segment, percent-encoded (``/``, ``%``, spaces and unicode included). ``.`` and ``..`` are
+    encoded too: as they are, the URL would be normalised to another route (``/v1/contracts/../execute`` is
+    ``/v1/execute``)."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} must be a non-empty str, got {value!r:.80}")
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
     return quote(value, safe="")
 
 

@@ -6,8 +6,13 @@ JSON data with a fixed, documented rule (``docs/server.md``), so a response can 
 is never a 500.
 
 ``parse_json`` reads a request body as strict JSON: UTF-8 only, no ``NaN``/``Infinity`` literals, no number that
-overflows a float or has more digits than Python converts, no nesting deeper than :data:`MAX_DEPTH`. Each
-refusal names what was wrong, for a 400 answer.
+overflows a float or has more digits than Python converts, no nesting deeper than :data:`MAX_DEPTH`, no string
+holding an unpaired UTF-16 surrogate (``"\\ud800"``: valid JSON syntax, but no Unicode text — stored, it could
+never be sent back as UTF-8), no key repeated within one object. Each refusal names what was wrong, for a 400
+answer.
+
+``json_bytes`` encodes a response body; text that holds such a surrogate anyway (put in a store by Python code)
+is sent with ``\\u`` escapes instead of failing.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import decimal
 import enum
 import json
 import math
+import re
 import uuid
 from collections.abc import Mapping
 from pathlib import PurePath
@@ -106,6 +112,19 @@ def _finite_float(text: str) -> float:
     return number
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # `{"inputs": {...}, "inputs": {...}}`: json keeps the last, a proxy or validator in front may have read the
+    # first. Two readers of one body must never see two different requests.
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise BadJSON(f"request body repeats the key {key[:80]!r} in one object: each key may appear once")
+            seen.add(key)
+    return obj
+
+
 def parse_json(body: bytes) -> Any:
     """The JSON value in ``body``; ``BadJSON`` saying what is wrong (encoding, syntax, numbers, nesting)."""
     try:
@@ -113,7 +132,8 @@ def parse_json(body: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise BadJSON(f"request body is not UTF-8 text (byte {exc.start} is invalid)") from None
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
+                           object_pairs_hook=_unique_keys)
     except BadJSON:
         raise
     except json.JSONDecodeError as exc:
@@ -124,7 +144,53 @@ def parse_json(body: bytes) -> Any:
         raise BadJSON(f"Invalid JSON: {exc}") from None
     if nesting_depth(value) > MAX_DEPTH:
         raise BadJSON(f"request body nests deeper than {MAX_DEPTH} levels")
+    if _SURROGATE_ESCAPE.search(text) is not None:  # escaped pairs decode to one character: look for lone ones
+        where = _lone_surrogate_at(value, "body")
+        if where is not None:
+            raise BadJSON(f"request body has an unpaired UTF-16 surrogate (\\u{ord(where[1]):04x}) in {where[0]}: "
+                          "JSON strings must be Unicode text")
     return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate(text: str) -> str | None:
+    for char in text:
+        if "\ud800" <= char <= "\udfff":
+            return char
+    return None
+
+
+def _lone_surrogate_at(value: Any, path: str) -> tuple[str, str] | None:
+    """Where (a dotted path) the first string or key holding an unpaired surrogate is, and that surrogate.
+    Called on parsed bodies only, whose nesting is already bounded by ``MAX_DEPTH``."""
+    if isinstance(value, str):
+        found = _lone_surrogate(value)
+        return (path, found) if found else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _lone_surrogate(key)
+            if found:
+                return (f"{path} (a key)", found)
+            hit = _lone_surrogate_at(item, f"{path}.{key}")
+            if hit:
+                return hit
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            hit = _lone_surrogate_at(item, f"{path}[{index}]")
+            if hit:
+                return hit
+    return None
+
+
+def json_bytes(content: Any) -> bytes:
+    """A response body: compact UTF-8 JSON, or ASCII with ``\\u`` escapes when some text holds an unpaired
+    surrogate (UTF-8 cannot carry it; the escaped form is still valid JSON and loses nothing)."""
+    try:
+        return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
 def nesting_depth(value: Any) -> int:
@@ -146,4 +212,4 @@ def nesting_depth(value: Any) -> int:
     return deepest
 
 
-__all__ = ["MAX_DEPTH", "BadJSON", "json_safe", "nesting_depth", "parse_json"]
+__all__ = ["MAX_DEPTH", "BadJSON", "json_bytes", "json_safe", "nesting_depth", "parse_json"]

@@ -44,6 +44,16 @@ class StreamMessage:
     data: dict[str, Any]
 
 
+def _event_id(value: int | str | None) -> str | None:
+    """``value`` as the stream writes event ids (ASCII decimal digits), or ``ValueError`` naming it."""
+    if value is None:
+        return None
+    text = str(value) if type(value) is int else value
+    if not isinstance(text, str) or not text.isascii() or not text.isdigit():
+        raise ValueError(f"last_event_id must be an event seq (an int >= 0), got {value!r:.80}")
+    return str(int(text))
+
+
 class _Follow:
     """What one ``events()`` iteration remembers across connections: the last event id, and failures in a row."""
 
@@ -51,11 +61,9 @@ class _Follow:
                  read_timeout: float) -> None:
         if type(reconnects) is not int or reconnects < 0:
             raise ValueError(f"reconnects must be an int >= 0, got {reconnects!r}")
-        if last_event_id is not None and not str(last_event_id).isdigit():
-            raise ValueError(f"last_event_id must be an event seq (an int >= 0), got {last_event_id!r:.80}")
         self.owner = owner
         self.call = call
-        self.last_event_id = None if last_event_id is None else str(int(last_event_id))
+        self.last_event_id = _event_id(last_event_id)
         self.reconnects = reconnects
         base = owner.timeout
         self.timeout = httpx.Timeout(connect=base.connect, read=read_timeout, write=base.write, pool=base.pool)

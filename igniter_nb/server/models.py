@@ -160,8 +160,9 @@ class ExecutionView(BaseModel):
     status: ExecutionStatus
     correlation: dict[str, Any] | None
     outputs: dict[str, Any] = Field(description="Outputs that have a value; failed and blocked ones are absent.")
-    waiting_for: list[str] = Field(description="Awaited events not yet delivered, each once.")
-    waiting_on: list[AwaitInfo]
+    waiting_for: list[str] = Field(description="Awaited events not yet delivered, each once (none once a workflow "
+                                               "finished: it takes no more events).")
+    waiting_on: list[AwaitInfo] = Field(description="The await nodes behind `waiting_for`.")
     pending: list[PendingInfo] = Field(description="Deferred work (tokens) the execution waits for.")
     error: FailureInfo | None
     version: int | None = Field(description="The stored version after this call (null if it could not be stored).")

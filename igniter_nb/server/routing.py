@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException
 
 from igniter_nb import errors
 from igniter_nb.errors import IgniterError
-from igniter_nb.server.encoding import BadJSON, json_safe, parse_json
+from igniter_nb.server.encoding import BadJSON, json_bytes, json_safe, parse_json
 from igniter_nb.server.errors import RequestProblem, UnknownContractError
 from igniter_nb.server.limits import BodyTooLarge
 
@@ -63,6 +63,15 @@ def status_for(error: BaseException) -> int:
     return 422
 
 
+class JSONAnswer(JSONResponse):
+    """Every JSON answer of the server: Starlette's ``JSONResponse``, except that text holding an unpaired
+    surrogate (stored by Python code: an HTTP request cannot bring one in) is sent ``\\u``-escaped instead of
+    failing with a 500 (``encoding.json_bytes``)."""
+
+    def render(self, content: Any) -> bytes:
+        return json_bytes(content)
+
+
 def error_body(error: IgniterError) -> dict[str, Any]:
     """``{"error", "type", ...context}`` with every context value made JSON-safe."""
     return _body(error.message or type(error).__name__, type(error).__name__, error.context)
@@ -77,7 +86,7 @@ def _body(message: str, kind: str, context: Mapping[str, Any]) -> dict[str, Any]
 
 def error_response(status: int, message: str, kind: str, headers: dict[str, str] | None = None,
                    **context: Any) -> JSONResponse:
-    return JSONResponse(_body(message, kind, context), status_code=status, headers=headers)
+    return JSONAnswer(_body(message, kind, context), status_code=status, headers=headers)
 
 
 def validation_response(exc: RequestValidationError) -> JSONResponse:
@@ -101,7 +110,7 @@ def http_error_response(exc: HTTPException) -> JSONResponse:
 
 
 def failure_response(exc: IgniterError) -> JSONResponse:
-    return JSONResponse(error_body(exc), status_code=status_for(exc))
+    return JSONAnswer(error_body(exc), status_code=status_for(exc))
 
 
 _JSON_TYPES = ("application/json",)
@@ -179,6 +188,7 @@ class IgniterRoute(APIRoute):
 
 __all__ = [
     "IgniterRoute",
+    "JSONAnswer",
     "bearer_token",
     "bearer_token_matches",
     "RequestProblem",

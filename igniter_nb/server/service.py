@@ -108,11 +108,13 @@ class ContractService:
         due: list[Callback] = []
         with self._running(cls):
             if graph.correlation_keys:
-                contract = cls.start(dict(inputs), store=self.store)
+                with _unstored_on_input_error():
+                    contract = cls.start(dict(inputs), store=self.store)
                 if callback is not None and status_of(contract) not in callbacks.FINISHED:
                     contract, due = self._register(cls, contract, callback)
             else:
-                contract = cls._create(inputs, store=self.store)
+                with _unstored_on_input_error():
+                    contract = cls._create(inputs, store=self.store)
                 contract.resolve_all()
                 if callback is not None and status_of(contract) not in callbacks.FINISHED:
                     callbacks.register(contract, callback["url"], callback["token"])
@@ -290,11 +292,27 @@ class ContractService:
                 "next_offset": offset + len(page) if next_cursor is not None and cursor is None else None}
 
 
+@contextmanager
+def _unstored_on_input_error() -> Iterator[None]:
+    """Inputs are refused before anything is stored: the error's ``execution_id`` (the id the run would have had)
+    names no execution, and ``GET /v1/executions/{id}`` of it would be a 404 — the answer leaves it out."""
+    try:
+        yield
+    except InputError as exc:
+        exc.context.pop("execution_id", None)
+        raise
+
+
 def _check_callback_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RequestProblem(f"callback.url must be an http:// or https:// URL with a host, got {url[:200]!r}",
-                             callback_url=url[:200])
+    try:  # urlsplit and .port raise ValueError for a bracketed host left open or a port out of range
+        parts = urlsplit(url)
+        usable = (parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+                  and url.isprintable())  # a control character: no HTTP client would send to it
+    except ValueError:
+        usable = False
+    if not usable:
+        raise RequestProblem(f"callback.url must be an http:// or https:// URL with a host (and a port from 1 to "
+                             f"65535, if any), got {url[:200]!r}", callback_url=url[:200])
 
 
 __all__ = ["Answer", "ContractService"]

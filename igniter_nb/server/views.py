@@ -12,6 +12,8 @@ from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.status import FAILED, PENDING, STALE, SUCCEEDED, WAITING
 from igniter_nb.server.encoding import json_safe
 
+_FINISHED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+
 
 def _outputs(execution: Any) -> dict[str, Any]:
     from igniter_nb.diagnostics.report import plain_value
@@ -75,13 +77,16 @@ def execution_view(contract: Any, *, name: str | None, status: str | None = None
     """The ``ExecutionView`` of a contract instance (see ``models.ExecutionView``)."""
     ex = contract.execution
     workflow = ex.workflow or {}
-    waits = _waiting_on(ex)
+    status = status or status_of(contract)
+    # a finished workflow takes no more events (a delivery is a 404: no *active* workflow), so it waits for none,
+    # even when an await was still open as it failed, was cancelled or timed out
+    waits = [] if workflow and status in _FINISHED else _waiting_on(ex)
     correlation = workflow.get("correlation")
     return {
         "execution_id": ex.execution_id,
         "graph": ex.graph.name,
         "contract": name,
-        "status": status or status_of(contract),
+        "status": status,
         "correlation": json_safe(correlation) if correlation else None,
         "outputs": _outputs(ex),
         "waiting_for": list(dict.fromkeys(w["event"] for w in waits)),

@@ -39,6 +39,53 @@ def test_non_utf8_body_is_400(client: Any) -> None:
     assert "not UTF-8" in body["error"]
 
 
+@pytest.mark.parametrize(("path", "raw", "where"), [
+    ("/v1/contracts/lead/execute", b'{"inputs": {"request_id": "r\\ud800"}}', "body.inputs.request_id"),
+    (EXECUTE, b'{"inputs": {"total": 1, "\\uDC00x": 2}}', "body.inputs (a key)"),
+    (EVENTS, b'{"event": "billing_received", "correlation": {"request_id": "s"}, "payload": ["ok", "\\udfff"]}',
+     "body.payload[1]"),
+])
+def test_unpaired_surrogates_are_400_and_store_nothing(client: Any, store: Any, path: str, raw: bytes,
+                                                        where: str) -> None:
+    # an escaped lone surrogate is JSON syntax but not text: once stored it broke every answer that showed it
+    client.post("/v1/contracts/lead/execute", json={"inputs": {"request_id": "s"}})
+    before = [(r.execution_id, r.version) for r in store.list()]
+    body = _error(client.post(path, content=raw, headers=JSON), 400)
+    assert "unpaired UTF-16 surrogate" in body["error"] and where in body["error"], body
+    assert [(r.execution_id, r.version) for r in store.list()] == before
+    assert client.get("/v1/executions").status_code == 200
+
+
+@pytest.mark.parametrize(("raw", "key"), [
+    (b'{"inputs": {"total": 1}, "inputs": {"total": 2}}', "inputs"),
+    (b'{"inputs": {"total": 1, "rate": 0.1, "total": 1000}}', "total"),
+])
+def test_a_key_repeated_in_one_object_is_400_and_runs_nothing(client: Any, store: Any, raw: bytes, key: str) -> None:
+    # json keeps the last value, a proxy or validator in front may have checked the first: refuse both readings
+    body = _error(client.post(EXECUTE, content=raw, headers=JSON), 400)
+    assert f"repeats the key {key!r}" in body["error"], body
+    assert store.list() == []
+
+
+def test_escaped_surrogate_pairs_are_text(client: Any) -> None:
+    response = client.post("/v1/contracts/lead/execute", json={"inputs": {"request_id": "\U0001f600"}})
+    assert response.status_code == 200 and response.json()["correlation"] == {"request_id": "\U0001f600"}
+
+
+def test_stored_text_with_an_unpaired_surrogate_is_answered_escaped_not_500(client: Any, store: Any) -> None:
+    # Python code can store what no request can bring in; reading it back must still work
+    lead = CONTRACTS["lead"].start({"request_id": "bad\ud800"}, store=store)
+    for path in ("/v1/executions", f"/v1/executions/{lead.execution_id}",
+                 f"/v1/executions/{lead.execution_id}/history"):
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.text)
+        assert b"\\ud800" in response.content
+    assert client.get(f"/v1/executions/{lead.execution_id}").json()["correlation"] == {"request_id": "bad\ud800"}
+    near = client.post(EVENTS, json={"event": "crm_received", "correlation": {"request_id": "bad"},
+                                     "payload": {"name": "A"}})
+    assert near.status_code == 404 and near.json()["type"] == "WorkflowNotFoundError", near.text
+
+
 @pytest.mark.parametrize("raw", [b'{"inputs": {"total": NaN}}', b'{"inputs": {"total": Infinity}}',
                                  b'{"inputs": {"total": -Infinity}}', b'{"inputs": {"total": 1e999}}',
                                  b'{"inputs": {"total": ' + b"9" * 5000 + b"}}"])

@@ -163,10 +163,13 @@ def test_a_remote_execution_finished_at_once_registers_no_callback(pair: Any) ->
 def test_execute_refuses_a_callback_that_is_not_an_http_url(pair: Any) -> None:
     p = pair()
     for url, token in (("ftp://x/cb", "t" * 20), ("http://", "t" * 20), ("http://h/cb", "short"),
-                       ("http://h/cb", "with space" * 3)):
+                       ("http://h/cb", "with space" * 3), ("http://[::1/cb", "t" * 20), ("http://[zz]/cb", "t" * 20),
+                       ("http://h:99999/cb", "t" * 20), ("http://h:0/cb", "t" * 20), ("http://h:x/cb", "t" * 20),
+                       ("http://h/cb\x00", "t" * 20), ("http://h/\x7fcb", "t" * 20)):
         answer = httpx.post(f"{p.remote.url}/v1/contracts/deferred/execute",
                             json={"inputs": {"text": "a"}, "callback": {"url": url, "token": token}}, timeout=10)
-        assert answer.status_code == 422, (url, token)
+        assert answer.status_code == 422, (url, token, answer.text)
+        assert "callback" in answer.json()["error"]
     assert p.remote_store.list() == []
 
 

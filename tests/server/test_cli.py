@@ -159,3 +159,15 @@ def test_two_workers_share_a_postgresql_store(serve: Any, postgres_url: str) -> 
     statuses = _deliver_everything(server.url, 12)
     assert set(statuses) == {200}, statuses
     _assert_each_signal_applied_once(url, 12)
+
+
+@pytest.mark.services
+def test_two_workers_share_a_redis_store(serve: Any, redis_url: str) -> None:
+    import uuid
+
+    sep = "&" if "?" in redis_url else "?"
+    url = f"{redis_url}{sep}namespace=serve{uuid.uuid4().hex[:8]}"
+    server = serve(store=url, workers=2)
+    statuses = _deliver_everything(server.url, 12)
+    assert set(statuses) == {200}, statuses
+    _assert_each_signal_applied_once(url, 12)

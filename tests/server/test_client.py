@@ -17,8 +17,9 @@ import pytest
 
 import igniter_nb as ig
 from igniter_nb.server import AsyncClient, Client, RemoteConnectionError, RemoteError
+from igniter_nb.stores import MemoryStore
 from tests.server.conftest import TARGET
-from tests.server.server_contracts import CONTRACTS
+from tests.server.server_contracts import CONTRACTS, Price
 from tests.server.server_process import ServerProcess
 from tests.services import free_port
 
@@ -75,6 +76,18 @@ def test_client_encodes_names_in_paths_L01_L37(remote: Client) -> None:
     assert unknown_id.value.status_code == 404
 
 
+def test_dot_segments_reach_the_named_contract_not_another_route(live_app: Any) -> None:
+    # as they are, "." and ".." in a URL path are removed (RFC 3986): /v1/contracts/../execute is /v1/execute
+    server = live_app(ig.server.create_app({".": Price, "..": Price}, store=MemoryStore()))
+    with Client(server.url) as client:
+        for name in (".", ".."):
+            assert client.execute(name, inputs={"total": 10})["contract"] == name
+            assert client.contract(name)["contract"] == name
+        with pytest.raises(RemoteError) as unknown:
+            client.status("..")
+        assert unknown.value.status_code == 404 and unknown.value.error_type == "RequestProblem"
+
+
 def test_remote_errors_carry_status_message_type_and_context(remote: Client, live: ServerProcess) -> None:
     with pytest.raises(RemoteError) as missing:
         remote.execute("nope")
@@ -109,6 +122,9 @@ def test_client_validates_its_arguments() -> None:
         assert client.base_url == "http://127.0.0.1:1"
         with pytest.raises(ValueError, match="contract name"):
             client.execute("")
+        for bad in ("\u00b2", "\u0663", "1.0", "", -1, True, 1.0):  # superscript two, Arabic-Indic three
+            with pytest.raises(ValueError, match="last_event_id must be an event seq"):
+                next(iter(client.events("e-1", last_event_id=bad)))  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------------------------- AsyncClient

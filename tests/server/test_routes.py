@@ -72,6 +72,10 @@ def test_missing_and_wrong_type_inputs_are_reported_alike_L39(client: Any, store
                             json={"inputs": {"total": "100"} if name == "price" else {"request_id": 7}})
         assert missing.status_code == wrong.status_code == 422, (missing.text, wrong.text)
         assert missing.json()["type"] == wrong.json()["type"] in ("InputError",)
+        # nothing was stored: the answer names no execution id (GET of it would be a 404)
+        assert "execution_id" not in missing.json() and "execution_id" not in wrong.json(), wrong.text
+    unknown = client.post("/v1/contracts/price/execute", json={"inputs": {"total": 1, "totl": 2}})
+    assert unknown.status_code == 422 and "execution_id" not in unknown.json(), unknown.text
     assert "Missing required input: total" in client.post("/v1/contracts/price/execute", json={}).json()["error"]
     assert store.list() == []  # refused before anything ran or was stored
 
@@ -90,6 +94,14 @@ def test_failing_workflow_start_is_stored_failed_not_422_L39(client: Any, store:
     assert body["status"] == "failed" and body["error"]["node"] == "check"
     assert "order o-1 is blocked" in body["error"]["message"]
     assert store.record(body["execution_id"]).status == "failed"
+
+    # it takes no more events (a delivery is a 404), so it advertises none, on start and on every read
+    assert body["waiting_for"] == [] and body["waiting_on"] == []
+    read = client.get(f"/v1/executions/{body['execution_id']}").json()
+    assert read["status"] == "failed" and read["waiting_for"] == [] and read["waiting_on"] == []
+    refused = client.post("/v1/contracts/failing_workflow/events", json={
+        "event": "payment_received", "correlation": {"order_id": "o-1"}, "payload": 1})
+    assert refused.status_code == 404, refused.text
 
 
 def test_deferred_execution_reports_its_token_and_is_resumable(client: Any, store: Any) -> None:
@@ -385,6 +397,27 @@ def test_cors_is_off_unless_origins_are_given(store: Any) -> None:
         assert "access-control-allow-origin" not in other.headers
 
 
+def test_a_refused_cors_preflight_is_a_json_400_naming_what_was_refused(store: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    app = ig.server.create_app(CONTRACTS, store=store, cors_origins=["https://ops.example"])
+    with TestClient(app) as client:
+        refused = client.options("/v1/contracts/price/execute", headers={
+            "Origin": "https://evil.example", "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, x-forged"})
+        assert refused.status_code == 400 and refused.headers["content-type"] == "application/json", refused.text
+        body = refused.json()
+        assert body["type"] == "BadRequest" and body["refused"] == ["origin", "headers"], body
+        assert "https://ops.example" in body["error"] and body["origin"] == "https://evil.example"
+        assert "access-control-allow-origin" not in refused.headers
+        # a script following the stream with fetch() resumes with Last-Event-ID: allowed
+        resumed = client.options("/v1/executions/x/events", headers={
+            "Origin": "https://ops.example", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization, last-event-id"})
+        assert resumed.status_code == 200, resumed.text
+        assert resumed.headers["access-control-allow-origin"] == "https://ops.example"
+
+
 def test_create_app_rejects_bad_contract_collections() -> None:
     import pytest
 
@@ -396,6 +429,10 @@ def test_create_app_rejects_bad_contract_collections() -> None:
         ig.server.create_app(42)
     with pytest.raises(ValueError, match="token"):
         ig.server.create_app({"p": Price}, token="")
+    for unusable in ("s3cret ", " s3cret", "s3cret\n", "s3\tcret", "s3cret\x00"):  # no client could send it
+        with pytest.raises(ValueError, match="whitespace") as refused:
+            ig.server.create_app({"p": Price}, token=unusable)
+        assert "s3cret" not in str(refused.value)
     served = ig.server.create_app([Price, Lead])  # a list serves classes under their names
     from fastapi.testclient import TestClient
 

@@ -112,6 +112,9 @@ def test_serve_takes_its_settings_from_the_environment(tmp_path: Path) -> None:
         log = server.log()
     assert MARKER in log and "Application startup complete" in log  # the igniter_nb and uvicorn loggers at debug
     assert TOKEN not in log
+    # each record once: the reference wrote every line to its logger and to stdout (L-41)
+    assert log.count('"POST /v1/contracts/price/execute HTTP/1.1" 413') == 1, log
+    assert log.count("Application startup complete") == 1, log
 
 
 def test_flags_win_over_the_environment(tmp_path: Path) -> None:

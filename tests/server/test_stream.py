@@ -63,7 +63,7 @@ def test_last_event_id_resumes_after_that_event(client: Any) -> None:
     assert client.get(f"/v1/executions/{eid}/events", headers={"Last-Event-ID": every[-1].id}).status_code == 204
 
 
-@pytest.mark.parametrize("bad", ["abc", "-1", "1.5", "99999999999999999999"])
+@pytest.mark.parametrize("bad", ["abc", "-1", "1.5", "99999999999999999999", "3.0", "+3", "1_0", " 3", "0x3", ""])
 def test_malformed_last_event_id_is_a_422(client: Any, bad: str) -> None:
     eid = _finished_lead(client)
     answer = client.get(f"/v1/executions/{eid}/events", headers={"Last-Event-ID": bad})
