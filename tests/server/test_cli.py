@@ -77,8 +77,12 @@ def test_serve_refuses_several_workers_on_an_in_process_store(capsys: Any, store
 
 def test_serve_checks_its_settings(capsys: Any, monkeypatch: Any) -> None:
     monkeypatch.delenv("IGNITER_NB_TEST_NO_TOKEN", raising=False)
+    monkeypatch.setenv("IGNITER_NB_TEST_PADDED_TOKEN", " s3cret-value\t")
+    monkeypatch.setenv("IGNITER_NB_TEST_CONTROL_TOKEN", "s3cret\x1bvalue")
     cases = [
         (["--token-env", "IGNITER_NB_TEST_NO_TOKEN"], "IGNITER_NB_TEST_NO_TOKEN is not set"),
+        (["--token-env", "IGNITER_NB_TEST_PADDED_TOKEN"], "IGNITER_NB_TEST_PADDED_TOKEN starts or ends with whitespace"),
+        (["--token-env", "IGNITER_NB_TEST_CONTROL_TOKEN"], "holds control characters"),
         (["--store", "nosuch://x"], "unknown store URL scheme"),
         (["--workers", "0"], "--workers must be at least 1"),
         (["--port", "70000"], "--port must be 0-65535"),
@@ -88,7 +92,9 @@ def test_serve_checks_its_settings(capsys: Any, monkeypatch: Any) -> None:
     ]
     for extra, says in cases:
         assert main(["serve", TARGET, *extra]) == 2
-        assert says in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert says in err
+        assert "s3cret" not in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
