@@ -108,12 +108,12 @@ class ContractService:
         due: list[Callback] = []
         with self._running(cls):
             if graph.correlation_keys:
-                with _unstored_on_input_error():
+                with _unstored_on_input_error(graph):
                     contract = cls.start(dict(inputs), store=self.store)
                 if callback is not None and status_of(contract) not in callbacks.FINISHED:
                     contract, due = self._register(cls, contract, callback)
             else:
-                with _unstored_on_input_error():
+                with _unstored_on_input_error(graph):
                     contract = cls._create(inputs, store=self.store)
                 contract.resolve_all()
                 if callback is not None and status_of(contract) not in callbacks.FINISHED:
@@ -293,13 +293,21 @@ class ContractService:
 
 
 @contextmanager
-def _unstored_on_input_error() -> Iterator[None]:
+def _unstored_on_input_error(graph: Any) -> Iterator[None]:
     """Inputs are refused before anything is stored: the error's ``execution_id`` (the id the run would have had)
-    names no execution, and ``GET /v1/executions/{id}`` of it would be a 404 — the answer leaves it out."""
+    names no execution, and ``GET /v1/executions/{id}`` of it would be a 404 — the answer leaves it out.
+
+    An unknown input's error points at the line that passed it; here that is the server's own thread (a file of
+    the web framework), so the answer points at the contract's definition instead."""
     try:
         yield
     except InputError as exc:
         exc.context.pop("execution_id", None)
+        if "unknown" in exc.context:
+            if graph.source_location:
+                exc.context["source_location"] = graph.source_location
+            else:
+                exc.context.pop("source_location", None)
         raise
 
 

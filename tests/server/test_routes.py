@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 import igniter_nb as ig
+from tests.server import server_contracts
 from tests.server.server_contracts import CONTRACTS, Lead, Price
 
 
@@ -76,6 +77,12 @@ def test_missing_and_wrong_type_inputs_are_reported_alike_L39(client: Any, store
         assert "execution_id" not in missing.json() and "execution_id" not in wrong.json(), wrong.text
     unknown = client.post("/v1/contracts/price/execute", json={"inputs": {"total": 1, "totl": 2}})
     assert unknown.status_code == 422 and "execution_id" not in unknown.json(), unknown.text
+    # an unknown input points at the contract's definition, not at the server's thread (a framework file)
+    assert unknown.json()["source_location"].startswith(f"{server_contracts.__file__}:"), unknown.text
+    for workflow in ("lead", "price"):
+        answer = client.post(f"/v1/contracts/{workflow}/execute", json={"inputs": {"request_id": "r", "total": 1,
+                                                                                  "nosuch": 1}}).json()
+        assert "site-packages" not in answer.get("source_location", ""), answer
     assert "Missing required input: total" in client.post("/v1/contracts/price/execute", json={}).json()["error"]
     assert store.list() == []  # refused before anything ran or was stored
 
