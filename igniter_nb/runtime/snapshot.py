@@ -26,7 +26,7 @@ from igniter_nb.runtime import codec
 from igniter_nb.runtime.collection import CollectionResult
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.depth import descend
-from igniter_nb.runtime.event_chunks import NO_EVENTS, EventChunks
+from igniter_nb.runtime.event_chunks import NO_EVENTS, EventChunks, event_row
 from igniter_nb.runtime.graph_change import GraphChanges, removed_awaits, stored_awaits
 from igniter_nb.runtime.result import Result
 from igniter_nb.runtime.shipping import ShippedResult
@@ -276,19 +276,46 @@ def _encode_event(e: Event) -> dict[str, Any]:
         return {"seq": e.seq, "type": e.type, "node": e.node, "path": e.path,
                 "status": status if status is None or type(status) is str else str(status), "payload": {},
                 "timestamp": e.timestamp}
-    raw = payload if type(payload) is dict else dict(payload)  # (the copy below copies a dict already)
     data = {"seq": e.seq, "type": e.type, "node": e.node, "path": e.path,
             "status": str(status) if status is not None else None, "payload": None, "timestamp": e.timestamp}
+    data["payload"], tagged = _encoded_payload(e)
+    if tagged:
+        data["tagged"] = True  # the payload is in tagged form (plain payloads encode as themselves)
+    return data
+
+
+def _encoded_payload(e: Event) -> tuple[Any, bool]:
+    """``(encoded payload, whether it is in tagged form)`` of an event with a payload."""
+    payload = e.payload
+    raw = payload if type(payload) is dict else dict(payload)  # (the copy below copies a dict already)
     plain = codec.plain_copy(raw)
     if plain is not None:
-        data["payload"] = plain
-        return data
+        return plain, False
     try:
-        data["payload"] = codec.encode(raw, node=e.node, path=f"events[{e.seq}].payload")
-        data["tagged"] = True  # the payload is in tagged form (plain payloads encode as themselves)
+        return codec.encode(raw, node=e.node, path=f"events[{e.seq}].payload"), True
     except SnapshotEncodingError:
-        data["payload"] = {"unencodable": True}
-    return data
+        return {"unencodable": True}, False
+
+
+def _event_rows(events: list[Event]) -> list[tuple[Any, ...]]:
+    """The events encoded as rows (``runtime/event_chunks.py``): what :func:`_encode_event` gives, as a tuple."""
+    rows: list[tuple[Any, ...]] = []
+    add = rows.append
+    plain_copy = codec.plain_copy
+    for e in events:
+        seq, etype, _, node, path, status, payload, at = e
+        if status is not None and type(status) is not str:
+            status = str(status)
+        if not payload:  # (most events: a node started or succeeded)
+            add((seq, etype, node, path, status, None, at))
+            continue
+        plain = plain_copy(payload) if type(payload) is dict else None
+        if plain is not None:
+            add((seq, etype, node, path, status, plain, at))
+            continue
+        encoded, tagged = _encoded_payload(e)
+        add((seq, etype, node, path, status, encoded, at, True) if tagged else (seq, etype, node, path, status, encoded, at))
+    return rows
 
 
 def _encoded_events(execution: Execution) -> list[dict[str, Any]]:
@@ -305,9 +332,11 @@ def _encoded_events(execution: Execution) -> list[dict[str, Any]]:
 
 def _chunked_events(execution: Execution) -> EventChunks:
     """The event log as the chunks it was restored (or last saved) with, plus one chunk of the events added
-    since: only those are encoded and serialised (``runtime/event_chunks.py``)."""
-    cache = _encode_new_events(execution)
-    chunks = (execution.event_chunks or NO_EVENTS).extended(cache)
+    since: only those are encoded and serialised, as rows (``runtime/event_chunks.py``)."""
+    new = _unencoded_events(execution)
+    cache = execution.encoded_events  # (events encoded for a plain save before: they join the new chunk)
+    rows = [*map(event_row, cache), *_event_rows(new)] if cache else _event_rows(new)
+    chunks = (execution.event_chunks or NO_EVENTS).extended_rows(rows)
     execution.event_chunks = chunks
     cache.clear()
     return chunks
@@ -316,6 +345,15 @@ def _chunked_events(execution: Execution) -> EventChunks:
 def _encode_new_events(execution: Execution) -> list[dict[str, Any]]:
     """``execution.encoded_events`` brought up to date: the encoded form of the events after those held in
     ``execution.event_chunks`` (if any). The encoded events are ``event_chunks`` then this list, in order."""
+    new = _unencoded_events(execution)
+    cache = execution.encoded_events
+    cache.extend(_encode_event(e) for e in new)
+    return cache
+
+
+def _unencoded_events(execution: Execution) -> list[Event]:
+    """The events after those held encoded in ``execution.event_chunks`` then ``execution.encoded_events``; when
+    the log was replaced since, all of it (and both are emptied)."""
     bus = execution.bus
     cache = execution.encoded_events
     chunks = execution.event_chunks
@@ -331,8 +369,7 @@ def _encode_new_events(execution: Execution) -> list[dict[str, Any]]:
         cache.clear()
         execution.event_chunks = None
         done = 0
-    cache.extend(_encode_event(e) for e in log[done:])
-    return cache
+    return log[done:]
 
 
 def snapshot_child(child: Any) -> dict[str, Any]:
