@@ -73,6 +73,17 @@ def encode(value: Any, *, node: str | None = None, path: str = "") -> JSONValue:
         plain = _plain_copy(value, 0)
         if plain is not _NOT_PLAIN:
             return plain
+        kind = type(value)
+        ext = _extensions_by_type.get(kind)
+        if ext is not None and kind not in _BUILT_IN_KINDS and kind not in _SPECIAL:
+            # a value of a registered class whose data is plain (a waiting node's DeferredResult): what the
+            # encoder's ``other`` gives, without its setup; anything else (and any error) takes the full path
+            try:
+                plain = _plain_copy(ext.encode(value), 1)
+            except Exception:
+                plain = _NOT_PLAIN
+            if plain is not _NOT_PLAIN:
+                return {TAG: ext.tag, "value": plain}
         return _Encoder(node).encode(value, path, 0)
     except RecursionError:
         raise SnapshotEncodingError(
@@ -81,6 +92,7 @@ def encode(value: Any, *, node: str | None = None, path: str = "") -> JSONValue:
 
 
 _NOT_PLAIN: Any = object()
+_BUILT_IN_KINDS = frozenset({str, int, bool, float, type(None), dict, list, tuple, set, frozenset})  # never extensions
 
 
 def plain_copy(value: Any) -> Any:

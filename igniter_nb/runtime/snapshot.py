@@ -27,7 +27,7 @@ from igniter_nb.runtime.collection import CollectionResult
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.event_chunks import NO_EVENTS, EventChunks, event_row
-from igniter_nb.runtime.graph_change import GraphChanges, removed_awaits, stored_awaits
+from igniter_nb.runtime.graph_change import GraphChanges, removed_since_saved
 from igniter_nb.runtime.result import Result
 from igniter_nb.runtime.shipping import ShippedResult
 from igniter_nb.runtime.states import NodeState
@@ -133,9 +133,11 @@ def snapshot_execution(execution: Execution, *, copy: bool = True, event_chunks:
         elif found is not None:
             del kept[name]
     children = execution.children
-    child_snapshots = {slot: _owned_by(slot, snapshot_child, child) for slot, child in children.instances.items()}
+    instances = children.instances
+    child_snapshots = ({slot: _owned_by(slot, snapshot_child, child) for slot, child in instances.items()}
+                       if instances else {})
     collections: dict[str, Any] = {}
-    for name, run in getattr(children, "collections", {}).items():
+    for name, run in getattr(children, "collections", _EMPTY).items():
         items = []
         for item in run.items.values():
             child = item.contract
@@ -157,14 +159,16 @@ def snapshot_execution(execution: Execution, *, copy: bool = True, event_chunks:
             })
         collections[name] = {"contract": _contract_ref(run.contract), "items": items}
     events = _chunked_events(execution) if event_chunks and not copy else _encoded_events(execution)
-    try:
+    try:  # (an empty part is {} without a call: most snapshots have no bound payload, children or selections)
         inputs = codec.encode(dict(execution.inputs), path="inputs")
-        bound_in_states = _bound_in_states(execution)
+        bound_in_states = _bound_in_states(execution) if execution.bound_events else _NOTHING
         bound = codec.encode({n: v for n, v in execution.bound_events.items() if n not in bound_in_states},
-                             path="bound_events")
+                             path="bound_events") if len(execution.bound_events) > len(bound_in_states) else {}
         workflow = codec.encode(execution.workflow, path="workflow") if execution.workflow is not None else None
-        given = codec.encode(dict(getattr(children, "given", {})), path="children.given")
-        selections = codec.encode(dict(getattr(children, "selections", {})), path="children.selections")
+        given = getattr(children, "given", _EMPTY)
+        given = codec.encode(dict(given), path="children.given") if given else {}
+        selections = getattr(children, "selections", _EMPTY)
+        selections = codec.encode(dict(selections), path="children.selections") if selections else {}
     except SnapshotEncodingError as exc:
         raise exc.with_context(graph=graph.name, execution_id=execution.execution_id) from None
     cls = execution.contract_class
@@ -199,6 +203,8 @@ def snapshot_execution(execution: Execution, *, copy: bool = True, event_chunks:
             "about 400 levels are supported)", graph=graph.name, execution_id=execution.execution_id) from None
 
 
+_EMPTY: Mapping[str, Any] = {}  # (never changed)
+_NOTHING: list[str] = []  # (never changed)
 _SCALARS = frozenset({str, int, bool, type(None)})  # immutable values that encode as themselves (floats may not)
 _STATE_KEYS = ("status", "version", "resolved_at", "invalidated_by", "waiting_for", "value", "error")
 
@@ -579,29 +585,35 @@ def apply_snapshot(execution: Execution, snapshot: Mapping[str, Any]) -> None:
 def _state(name: str, data: Any) -> NodeState:
     if type(data) is not dict:
         raise TypeError(f"a node state must be an object, got {type(data).__name__}")
-    waiting_for = data.get("waiting_for") or ()
-    if waiting_for and (type(waiting_for) is not list or not all(type(w) is str for w in waiting_for)):
-        raise TypeError("'waiting_for' must be a list of node names")
-    resolved_at = data.get("resolved_at")
-    if resolved_at is not None and type(resolved_at) not in (int, float):
+    get = data.get
+    waiting_for = get("waiting_for") or ()
+    if waiting_for:
+        if type(waiting_for) is not list:
+            raise TypeError("'waiting_for' must be a list of node names")
+        for w in waiting_for:  # (a loop, not all(...): no generator per waiting state)
+            if type(w) is not str:
+                raise TypeError("'waiting_for' must be a list of node names")
+    resolved_at = get("resolved_at")
+    if resolved_at is not None and type(resolved_at) is not float and type(resolved_at) is not int:
         raise TypeError(f"'resolved_at' must be a number, got {type(resolved_at).__name__}")
-    invalidated_by = data.get("invalidated_by")
+    invalidated_by = get("invalidated_by")
     if invalidated_by is not None and not isinstance(invalidated_by, str):
         raise TypeError(f"'invalidated_by' must be a node name, got {type(invalidated_by).__name__}")
-    error = data.get("error")
+    error = get("error")
     if error is not None and type(error) is not dict:
         raise TypeError(f"'error' must be an object, got {type(error).__name__}")
-    version = data.get("version", 1)
+    version = get("version", 1)
     if type(version) is not int:
         raise TypeError(f"'version' must be an integer, got {type(version).__name__}")
-    value = data.get("value")
+    value = get("value")
     status = data["status"]
-    return NodeState(name, (_STATUS.get(status) if type(status) is str else None) or Status(status),
-                     value if type(value) in _SCALARS else codec.decode_shared(value),
-                     decode_error(error) if error is not None else None, version, resolved_at, invalidated_by,
-                     tuple(waiting_for))
+    return _new(NodeState, (name, (_STATUS.get(status) if type(status) is str else None) or Status(status),
+                            value if type(value) in _SCALARS else codec.decode_shared(value),
+                            decode_error(error) if error is not None else None, version, resolved_at, invalidated_by,
+                            tuple(waiting_for)))
 
 
+_new = tuple.__new__
 _STATUS = {str(s): s for s in Status}
 
 
@@ -711,7 +723,7 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
     execution.event_chunks = chunks
     execution.bus.replace_lazily(execution_id, count, last_seq, load_events)
     cursor.at = "workflow.awaits"
-    removed = removed_awaits(graph, stored_awaits(snapshot)) if execution.workflow is not None else None
+    removed = removed_since_saved(graph, snapshot) if execution.workflow is not None else None
     if dropped or removed:
         changes = GraphChanges(tuple(dict.fromkeys(dropped)), removed or {})
         execution.graph_changes = changes
