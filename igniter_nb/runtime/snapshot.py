@@ -389,7 +389,7 @@ def _shared_snapshot(execution: Execution) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- restore
 def check_snapshot(snapshot: Any, graph_name: str) -> None:
-    if not isinstance(snapshot, Mapping) or snapshot.get("format") != FORMAT:
+    if not (type(snapshot) is dict or isinstance(snapshot, Mapping)) or snapshot.get("format") != FORMAT:
         found = snapshot.get("format") if isinstance(snapshot, Mapping) else type(snapshot).__name__
         raise SnapshotEncodingError(f"not an igniter_nb snapshot (format {found!r:.80}, expected {FORMAT!r})")
     if snapshot.get("graph") != graph_name:
@@ -401,7 +401,7 @@ def check_record(record: Any) -> None:
     """Refuse a stored record whose snapshot belongs elsewhere: restoring it would continue (and its next save
     overwrite) another execution. Happens only when a store was edited or copied by hand."""
     snapshot = record.snapshot
-    found = snapshot.get("execution_id") if isinstance(snapshot, Mapping) else None
+    found = snapshot.get("execution_id") if type(snapshot) is dict or isinstance(snapshot, Mapping) else None
     if found != record.execution_id:
         raise SnapshotEncodingError(
             f"stored record {record.execution_id!r} holds a snapshot of execution {found!r:.80}; refusing to restore "
