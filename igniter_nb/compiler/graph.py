@@ -21,6 +21,7 @@ class CompiledGraph:
     """
 
     __slots__ = (
+        "_await_nodes",
         "_by_id",
         "_by_name",
         "_by_path",
@@ -67,6 +68,7 @@ class CompiledGraph:
     _by_path: dict[str, Node]
     _by_id: dict[str, Node]
     _walks: dict[str, tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]]
+    _await_nodes: tuple[AwaitNode, ...]  # (set on first use of await_nodes)
 
     def __init__(
         self,
@@ -206,7 +208,12 @@ class CompiledGraph:
     @property
     def await_nodes(self) -> tuple[AwaitNode, ...]:
         """The nodes that wait for an external event (``c.await_event``), in declaration order."""
-        return tuple(n for n in self.nodes if isinstance(n, AwaitNode))
+        try:  # (found once, on first use: every delivery asks, and a graph never changes)
+            return self._await_nodes
+        except AttributeError:
+            found = tuple(n for n in self.nodes if isinstance(n, AwaitNode))
+            object.__setattr__(self, "_await_nodes", found)
+            return found
 
     def upstream_of(self, name: str) -> list[str]:
         """Every node ``name`` depends on, directly or not, nearest first."""

@@ -73,6 +73,17 @@ def encode(value: Any, *, node: str | None = None, path: str = "") -> JSONValue:
         plain = _plain_copy(value, 0)
         if plain is not _NOT_PLAIN:
             return plain
+        kind = type(value)
+        ext = _extensions_by_type.get(kind)
+        if ext is not None and kind not in _BUILT_IN_KINDS and kind not in _SPECIAL:
+            # a value of a registered class whose data is plain (a waiting node's DeferredResult): what the
+            # encoder's ``other`` gives, without its setup; anything else (and any error) takes the full path
+            try:
+                plain = _plain_copy(ext.encode(value), 1)
+            except Exception:
+                plain = _NOT_PLAIN
+            if plain is not _NOT_PLAIN:
+                return {TAG: ext.tag, "value": plain}
         return _Encoder(node).encode(value, path, 0)
     except RecursionError:
         raise SnapshotEncodingError(
@@ -81,6 +92,7 @@ def encode(value: Any, *, node: str | None = None, path: str = "") -> JSONValue:
 
 
 _NOT_PLAIN: Any = object()
+_BUILT_IN_KINDS = frozenset({str, int, bool, float, type(None), dict, list, tuple, set, frozenset})  # never extensions
 
 
 def plain_copy(value: Any) -> Any:
@@ -131,16 +143,17 @@ def _plain_copy(value: Any, depth: int) -> Any:
         return value if math.isfinite(value) else _NOT_PLAIN
     if depth > 64:
         return _NOT_PLAIN  # deep (or self-containing): let the full encoder decide
+    # A container is copied whole at C speed, then its non-scalar entries are replaced by their copies (a value
+    # replaced while iterating keeps the dict's size: allowed).
     if kind is dict:
         if TAG in value:
             return _NOT_PLAIN
-        out: dict[str, Any] = {}
-        for k, v in value.items():
+        out: dict[str, Any] = value.copy()
+        for k, v in out.items():
             if type(k) is not str:
                 return _NOT_PLAIN
             kv = type(v)
             if kv is str or kv is int or kv is bool or v is None:
-                out[k] = v
                 continue
             c = _plain_copy(v, depth + 1)
             if c is _NOT_PLAIN:
@@ -148,16 +161,15 @@ def _plain_copy(value: Any, depth: int) -> Any:
             out[k] = c
         return out
     if kind is list:
-        items = []
-        for v in value:
+        items = value.copy()
+        for i, v in enumerate(items):
             kv = type(v)
             if kv is str or kv is int or kv is bool or v is None:
-                items.append(v)
                 continue
             c = _plain_copy(v, depth + 1)
             if c is _NOT_PLAIN:
                 return c
-            items.append(c)
+            items[i] = c
         return items
     return _NOT_PLAIN
 
@@ -408,11 +420,15 @@ def _decode_fast(data: Any) -> Any:
     """``_decode`` without building a path string per value (the common, error-free case)."""
     kind = type(data)
     if kind is dict:
-        if TAG not in data:
-            return {k: _decode_fast(v) for k, v in data.items()}
-        return _decode_tagged(data[TAG], data, "", True)
+        if TAG in data:
+            return _decode_tagged(data[TAG], data, "", True)
+        out = {}
+        for k, v in data.items():  # (a scalar leaf is taken as it is, without a call)
+            kv = type(v)
+            out[k] = _decode_fast(v) if kv is dict or kv is list else v
+        return out
     if kind is list:
-        return [_decode_fast(v) for v in data]
+        return [_decode_fast(v) if type(v) is dict or type(v) is list else v for v in data]
     return data
 
 

@@ -152,8 +152,10 @@ class Execution:
     def status_of(self, targets: Iterable[str] | None = None) -> Status:
         """failed > waiting > pending > succeeded, over the given nodes (default: every resolved node)."""
         states = self.states
-        seen = (states[t] for t in targets if t in states) if targets is not None else states.values()
-        found = {st.status for st in seen}
+        if targets is None:
+            found = {st.status for st in states.values()}
+        else:  # (one comprehension, no generator: asked several times per delivery)
+            found = {states[t].status for t in targets if t in states}
         for status in (FAILED, WAITING, PENDING):
             if status in found:
                 return status

@@ -69,6 +69,17 @@ def removed_awaits(graph: Any, awaits: Mapping[str, str]) -> dict[str, str]:
     return {node: event for node, event in awaits.items() if current.get(node) != event}
 
 
+def removed_since_saved(graph: Any, snapshot: Mapping[str, Any]) -> dict[str, str]:
+    """``removed_awaits(graph, stored_awaits(snapshot))``, answered without building anything in the usual case:
+    the stored workflow's awaits are exactly the graph's."""
+    workflow = snapshot.get("workflow")
+    if type(workflow) is dict:
+        recorded = workflow.get("awaits")
+        if type(recorded) is dict and recorded == _awaits(graph):
+            return {}
+    return removed_awaits(graph, stored_awaits(snapshot))
+
+
 def current_awaits(graph: Any) -> dict[str, str]:
     """``{await node: event}`` of ``graph`` (a fresh dict)."""
     return dict(_awaits(graph))

@@ -26,8 +26,8 @@ from igniter_nb.runtime import codec
 from igniter_nb.runtime.collection import CollectionResult
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.depth import descend
-from igniter_nb.runtime.event_chunks import NO_EVENTS, EventChunks
-from igniter_nb.runtime.graph_change import GraphChanges, removed_awaits, stored_awaits
+from igniter_nb.runtime.event_chunks import NO_EVENTS, EventChunks, event_row
+from igniter_nb.runtime.graph_change import GraphChanges, removed_since_saved
 from igniter_nb.runtime.result import Result
 from igniter_nb.runtime.shipping import ShippedResult
 from igniter_nb.runtime.states import NodeState
@@ -133,9 +133,11 @@ def snapshot_execution(execution: Execution, *, copy: bool = True, event_chunks:
         elif found is not None:
             del kept[name]
     children = execution.children
-    child_snapshots = {slot: _owned_by(slot, snapshot_child, child) for slot, child in children.instances.items()}
+    instances = children.instances
+    child_snapshots = ({slot: _owned_by(slot, snapshot_child, child) for slot, child in instances.items()}
+                       if instances else {})
     collections: dict[str, Any] = {}
-    for name, run in getattr(children, "collections", {}).items():
+    for name, run in getattr(children, "collections", _EMPTY).items():
         items = []
         for item in run.items.values():
             child = item.contract
@@ -157,14 +159,16 @@ def snapshot_execution(execution: Execution, *, copy: bool = True, event_chunks:
             })
         collections[name] = {"contract": _contract_ref(run.contract), "items": items}
     events = _chunked_events(execution) if event_chunks and not copy else _encoded_events(execution)
-    try:
+    try:  # (an empty part is {} without a call: most snapshots have no bound payload, children or selections)
         inputs = codec.encode(dict(execution.inputs), path="inputs")
-        bound_in_states = _bound_in_states(execution)
+        bound_in_states = _bound_in_states(execution) if execution.bound_events else _NOTHING
         bound = codec.encode({n: v for n, v in execution.bound_events.items() if n not in bound_in_states},
-                             path="bound_events")
+                             path="bound_events") if len(execution.bound_events) > len(bound_in_states) else {}
         workflow = codec.encode(execution.workflow, path="workflow") if execution.workflow is not None else None
-        given = codec.encode(dict(getattr(children, "given", {})), path="children.given")
-        selections = codec.encode(dict(getattr(children, "selections", {})), path="children.selections")
+        given = getattr(children, "given", _EMPTY)
+        given = codec.encode(dict(given), path="children.given") if given else {}
+        selections = getattr(children, "selections", _EMPTY)
+        selections = codec.encode(dict(selections), path="children.selections") if selections else {}
     except SnapshotEncodingError as exc:
         raise exc.with_context(graph=graph.name, execution_id=execution.execution_id) from None
     cls = execution.contract_class
@@ -199,6 +203,8 @@ def snapshot_execution(execution: Execution, *, copy: bool = True, event_chunks:
             "about 400 levels are supported)", graph=graph.name, execution_id=execution.execution_id) from None
 
 
+_EMPTY: Mapping[str, Any] = {}  # (never changed)
+_NOTHING: list[str] = []  # (never changed)
 _SCALARS = frozenset({str, int, bool, type(None)})  # immutable values that encode as themselves (floats may not)
 _STATE_KEYS = ("status", "version", "resolved_at", "invalidated_by", "waiting_for", "value", "error")
 
@@ -276,19 +282,46 @@ def _encode_event(e: Event) -> dict[str, Any]:
         return {"seq": e.seq, "type": e.type, "node": e.node, "path": e.path,
                 "status": status if status is None or type(status) is str else str(status), "payload": {},
                 "timestamp": e.timestamp}
-    raw = payload if type(payload) is dict else dict(payload)  # (the copy below copies a dict already)
     data = {"seq": e.seq, "type": e.type, "node": e.node, "path": e.path,
             "status": str(status) if status is not None else None, "payload": None, "timestamp": e.timestamp}
+    data["payload"], tagged = _encoded_payload(e)
+    if tagged:
+        data["tagged"] = True  # the payload is in tagged form (plain payloads encode as themselves)
+    return data
+
+
+def _encoded_payload(e: Event) -> tuple[Any, bool]:
+    """``(encoded payload, whether it is in tagged form)`` of an event with a payload."""
+    payload = e.payload
+    raw = payload if type(payload) is dict else dict(payload)  # (the copy below copies a dict already)
     plain = codec.plain_copy(raw)
     if plain is not None:
-        data["payload"] = plain
-        return data
+        return plain, False
     try:
-        data["payload"] = codec.encode(raw, node=e.node, path=f"events[{e.seq}].payload")
-        data["tagged"] = True  # the payload is in tagged form (plain payloads encode as themselves)
+        return codec.encode(raw, node=e.node, path=f"events[{e.seq}].payload"), True
     except SnapshotEncodingError:
-        data["payload"] = {"unencodable": True}
-    return data
+        return {"unencodable": True}, False
+
+
+def _event_rows(events: list[Event]) -> list[tuple[Any, ...]]:
+    """The events encoded as rows (``runtime/event_chunks.py``): what :func:`_encode_event` gives, as a tuple."""
+    rows: list[tuple[Any, ...]] = []
+    add = rows.append
+    plain_copy = codec.plain_copy
+    for e in events:
+        seq, etype, _, node, path, status, payload, at = e
+        if status is not None and type(status) is not str:
+            status = str(status)
+        if not payload:  # (most events: a node started or succeeded)
+            add((seq, etype, node, path, status, None, at))
+            continue
+        plain = plain_copy(payload) if type(payload) is dict else None
+        if plain is not None:
+            add((seq, etype, node, path, status, plain, at))
+            continue
+        encoded, tagged = _encoded_payload(e)
+        add((seq, etype, node, path, status, encoded, at, True) if tagged else (seq, etype, node, path, status, encoded, at))
+    return rows
 
 
 def _encoded_events(execution: Execution) -> list[dict[str, Any]]:
@@ -305,9 +338,11 @@ def _encoded_events(execution: Execution) -> list[dict[str, Any]]:
 
 def _chunked_events(execution: Execution) -> EventChunks:
     """The event log as the chunks it was restored (or last saved) with, plus one chunk of the events added
-    since: only those are encoded and serialised (``runtime/event_chunks.py``)."""
-    cache = _encode_new_events(execution)
-    chunks = (execution.event_chunks or NO_EVENTS).extended(cache)
+    since: only those are encoded and serialised, as rows (``runtime/event_chunks.py``)."""
+    new = _unencoded_events(execution)
+    cache = execution.encoded_events  # (events encoded for a plain save before: they join the new chunk)
+    rows = [*map(event_row, cache), *_event_rows(new)] if cache else _event_rows(new)
+    chunks = (execution.event_chunks or NO_EVENTS).extended_rows(rows)
     execution.event_chunks = chunks
     cache.clear()
     return chunks
@@ -316,6 +351,15 @@ def _chunked_events(execution: Execution) -> EventChunks:
 def _encode_new_events(execution: Execution) -> list[dict[str, Any]]:
     """``execution.encoded_events`` brought up to date: the encoded form of the events after those held in
     ``execution.event_chunks`` (if any). The encoded events are ``event_chunks`` then this list, in order."""
+    new = _unencoded_events(execution)
+    cache = execution.encoded_events
+    cache.extend(_encode_event(e) for e in new)
+    return cache
+
+
+def _unencoded_events(execution: Execution) -> list[Event]:
+    """The events after those held encoded in ``execution.event_chunks`` then ``execution.encoded_events``; when
+    the log was replaced since, all of it (and both are emptied)."""
     bus = execution.bus
     cache = execution.encoded_events
     chunks = execution.event_chunks
@@ -331,8 +375,7 @@ def _encode_new_events(execution: Execution) -> list[dict[str, Any]]:
         cache.clear()
         execution.event_chunks = None
         done = 0
-    cache.extend(_encode_event(e) for e in log[done:])
-    return cache
+    return log[done:]
 
 
 def snapshot_child(child: Any) -> dict[str, Any]:
@@ -346,7 +389,7 @@ def _shared_snapshot(execution: Execution) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- restore
 def check_snapshot(snapshot: Any, graph_name: str) -> None:
-    if not isinstance(snapshot, Mapping) or snapshot.get("format") != FORMAT:
+    if not (type(snapshot) is dict or isinstance(snapshot, Mapping)) or snapshot.get("format") != FORMAT:
         found = snapshot.get("format") if isinstance(snapshot, Mapping) else type(snapshot).__name__
         raise SnapshotEncodingError(f"not an igniter_nb snapshot (format {found!r:.80}, expected {FORMAT!r})")
     if snapshot.get("graph") != graph_name:
@@ -358,7 +401,7 @@ def check_record(record: Any) -> None:
     """Refuse a stored record whose snapshot belongs elsewhere: restoring it would continue (and its next save
     overwrite) another execution. Happens only when a store was edited or copied by hand."""
     snapshot = record.snapshot
-    found = snapshot.get("execution_id") if isinstance(snapshot, Mapping) else None
+    found = snapshot.get("execution_id") if type(snapshot) is dict or isinstance(snapshot, Mapping) else None
     if found != record.execution_id:
         raise SnapshotEncodingError(
             f"stored record {record.execution_id!r} holds a snapshot of execution {found!r:.80}; refusing to restore "
@@ -542,29 +585,35 @@ def apply_snapshot(execution: Execution, snapshot: Mapping[str, Any]) -> None:
 def _state(name: str, data: Any) -> NodeState:
     if type(data) is not dict:
         raise TypeError(f"a node state must be an object, got {type(data).__name__}")
-    waiting_for = data.get("waiting_for") or ()
-    if waiting_for and (type(waiting_for) is not list or not all(type(w) is str for w in waiting_for)):
-        raise TypeError("'waiting_for' must be a list of node names")
-    resolved_at = data.get("resolved_at")
-    if resolved_at is not None and type(resolved_at) not in (int, float):
+    get = data.get
+    waiting_for = get("waiting_for") or ()
+    if waiting_for:
+        if type(waiting_for) is not list:
+            raise TypeError("'waiting_for' must be a list of node names")
+        for w in waiting_for:  # (a loop, not all(...): no generator per waiting state)
+            if type(w) is not str:
+                raise TypeError("'waiting_for' must be a list of node names")
+    resolved_at = get("resolved_at")
+    if resolved_at is not None and type(resolved_at) is not float and type(resolved_at) is not int:
         raise TypeError(f"'resolved_at' must be a number, got {type(resolved_at).__name__}")
-    invalidated_by = data.get("invalidated_by")
+    invalidated_by = get("invalidated_by")
     if invalidated_by is not None and not isinstance(invalidated_by, str):
         raise TypeError(f"'invalidated_by' must be a node name, got {type(invalidated_by).__name__}")
-    error = data.get("error")
+    error = get("error")
     if error is not None and type(error) is not dict:
         raise TypeError(f"'error' must be an object, got {type(error).__name__}")
-    version = data.get("version", 1)
+    version = get("version", 1)
     if type(version) is not int:
         raise TypeError(f"'version' must be an integer, got {type(version).__name__}")
-    value = data.get("value")
+    value = get("value")
     status = data["status"]
-    return NodeState(name, (_STATUS.get(status) if type(status) is str else None) or Status(status),
-                     value if type(value) in _SCALARS else codec.decode_shared(value),
-                     decode_error(error) if error is not None else None, version, resolved_at, invalidated_by,
-                     tuple(waiting_for))
+    return _new(NodeState, (name, (_STATUS.get(status) if type(status) is str else None) or Status(status),
+                            value if type(value) in _SCALARS else codec.decode_shared(value),
+                            decode_error(error) if error is not None else None, version, resolved_at, invalidated_by,
+                            tuple(waiting_for)))
 
 
+_new = tuple.__new__
 _STATUS = {str(s): s for s in Status}
 
 
@@ -674,7 +723,7 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
     execution.event_chunks = chunks
     execution.bus.replace_lazily(execution_id, count, last_seq, load_events)
     cursor.at = "workflow.awaits"
-    removed = removed_awaits(graph, stored_awaits(snapshot)) if execution.workflow is not None else None
+    removed = removed_since_saved(graph, snapshot) if execution.workflow is not None else None
     if dropped or removed:
         changes = GraphChanges(tuple(dict.fromkeys(dropped)), removed or {})
         execution.graph_changes = changes
