@@ -136,7 +136,7 @@ class Resolver:
             while stack:
                 top = stack[-1]
                 plain = not bus.subscribers and bus.lock is None
-                if type(top) is not str:  # a mark: back to the started node under it, its dependencies done
+                if type(top) is tuple:  # a mark (names are never tuples): back to the started node under it
                     info = top or None
                     name = stack[-2]
                     ready = info is not None and plain  # whether the fast path can compute it now
@@ -260,7 +260,7 @@ class Resolver:
         for stack in list(self._stacks):
             previous: Any = None
             for entry in list(stack):
-                if type(entry) is not str and type(previous) is str:
+                if type(entry) is tuple and previous is not None and type(previous) is not tuple:
                     found.add(previous)
                 previous = entry
         return found
