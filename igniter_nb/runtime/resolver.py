@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 _new = tuple.__new__
 _now = time.time
+# The mark above a started node on the resolver's stack when it has no fast-plan entry (``finish`` computes it).
+_SLOW: tuple[()] = ()
 
 
 def wrap_error(exc: BaseException, execution: Execution, node: Node) -> IgniterError:
@@ -87,7 +89,7 @@ class Resolver:
         self.roots = graph.dep_roots
         self.simple = graph.simple_deps
         self.fast = graph.fast_plan
-        self.running: set[str] = set()
+        self._stacks: list[list[Any]] = []  # the stacks of the resolve calls in progress (see ``running``)
         self.recorded = execution.bus.record_into(self.nodes)  # node_started/node_succeeded, built when read
 
     # ------------------------------------------------------------------ driving
@@ -101,11 +103,16 @@ class Resolver:
         """Resolve ``target`` (and what it needs); returns its state. Never leaves a node ``running`` (L-16).
 
         A node met for the first time emits ``node_started``; if a dependency still needs resolving, the node
-        waits on the stack (in ``running``) under its dependencies, else it is computed at once. Plain function
-        computes, with no subscriber listening, take a fast path: the same states and events as ``finish``
-        builds, without its calls, recording their two events as a name and the new state (the bus builds the
-        ``Event`` objects when the log is read). The clock is read once per computed node (after its callable
-        returns); the events in between share that reading, so events cost no clock call of their own.
+        waits on the stack under its dependencies, else it is computed at once. Plain function computes, with
+        no subscriber listening, take a fast path: the same states and events as ``finish`` builds, without its
+        calls, recording their two events as a name and the new state (the bus builds the ``Event`` objects
+        when the log is read). The clock is read once per computed node (after its callable returns); the
+        events in between share that reading, so events cost no clock call of their own.
+
+        A started node is marked on the stack itself: right above its name sits its fast-plan entry (``_SLOW``
+        for a node ``finish`` computes), and that mark is what ``running`` reads. So the loop does no per-node
+        set operations and looks each node up in the plan once: at 100,000 nodes every lookup in a table that
+        size is a cache miss, and they were most of what a node cost more there than at 1,000 (docs/performance.md).
         """
         ex = self.execution
         states = ex.states
@@ -113,7 +120,6 @@ class Resolver:
         if st is not None and st.status is not STALE:
             return st
         bus = ex.bus
-        running = self.running
         fast_get = self.fast.get
         roots = self.roots
         nodes = self.nodes
@@ -122,13 +128,17 @@ class Resolver:
         record = self.recorded.append
         now = _now()
         stamp = True  # the next node_started records ``now``: the clock was read since the last recorded time
-        stack = [target]
+        stack: list[Any] = [target]
+        push = stack.append
+        active = self._stacks
+        active.append(stack)
         try:
             while stack:
-                name = stack[-1]
+                top = stack[-1]
                 plain = not bus.subscribers and bus.lock is None
-                info = fast_get(name)
-                if name in running:  # back after its dependencies: compute it
+                if type(top) is tuple:  # a mark (names are never tuples): back to the started node under it
+                    info = top or None
+                    name = stack[-2]
                     ready = info is not None and plain  # whether the fast path can compute it now
                     if ready:
                         if info[3] == 1:  # type: ignore[index]  # its one dependency, by position
@@ -147,10 +157,12 @@ class Resolver:
                                 values[dep] = dst.value
                     st = states.get(name)
                 else:
+                    name = top
                     st = states.get(name)
                     if st is not None and st.status is not STALE:
                         stack.pop()
                         continue
+                    info = fast_get(name)
                     if plain:  # node_started at ``now``, built when the log is read (events/bus.py)
                         if stamp:
                             record((name, now))
@@ -159,18 +171,20 @@ class Resolver:
                             record(name)
                     else:
                         bus.emit("node_started", name, nodes[name].path, "running", EMPTY_PAYLOAD)
-                    missing: list[str] | None = None
+                    push(info or _SLOW)  # started: marked running
                     ready = info is not None and plain  # whether the fast path can compute it now
                     if ready and info[3] == 1:  # type: ignore[index]  # its one dependency, by position
                         dep = info[2][0]  # type: ignore[index]
                         found = states.get(dep)
                         if found is None or found.status is STALE:
-                            missing = [dep]
-                        elif found.status is SUCCEEDED:
+                            push(dep)
+                            continue
+                        if found.status is SUCCEEDED:
                             last = found.value
                         else:
                             ready = False  # a dependency failed or waits: finish() says how
                     else:
+                        missing: list[str] | None = None
                         values = {}
                         for dep in info[2] if info is not None else roots[name]:
                             found = states.get(dep)
@@ -184,17 +198,15 @@ class Resolver:
                                     values[dep] = found.value
                                 else:
                                     ready = False  # a dependency failed or waits: finish() says how
-                    running.add(name)
-                    if missing is not None:
-                        missing.reverse()  # the first dependency resolves first
-                        stack.extend(missing)
-                        continue
+                        if missing is not None:
+                            missing.reverse()  # the first dependency resolves first
+                            stack.extend(missing)
+                            continue
                 if not ready:  # the general path: finish() computes it (or says why it cannot)
                     self.finish(name)
                     now = _now()
                     stamp = True
-                    running.discard(name)
-                    stack.pop()
+                    del stack[-2:]  # the node and its mark
                     continue
                 # A plain function compute whose dependencies all succeeded: what finish() and write() do.
                 try:
@@ -230,14 +242,28 @@ class Resolver:
                     else:  # deferred, one-shot, or a type not seen yet
                         self.write(nodes[name], self._settle(nodes[name], value))  # type: ignore[arg-type]
                         stamp = True
-                running.discard(name)
-                stack.pop()
-        except BaseException:
-            # KeyboardInterrupt & co: nothing this call started stays "running" (every such node is still on the
-            # stack: it leaves the stack only once computed); states keep their last value.
-            running.difference_update(stack)
-            raise
+                del stack[-2:]  # the node and its mark
+        finally:
+            # Also on KeyboardInterrupt & co: the nodes this call started stop being "running" with its stack
+            # (states keep their last value).
+            for i, found_stack in enumerate(active):
+                if found_stack is stack:
+                    del active[i]
+                    break
         return states[target]
+
+    @property
+    def running(self) -> set[str]:
+        """The nodes started and not finished yet by the resolve calls in progress (a node waiting on its
+        dependencies, or being computed)."""
+        found: set[str] = set()
+        for stack in list(self._stacks):
+            previous: Any = None
+            for entry in list(stack):
+                if type(entry) is tuple and previous is not None and type(previous) is not tuple:
+                    found.add(previous)
+                previous = entry
+        return found
 
     # ------------------------------------------------------------------ one node
     def finish(self, name: str) -> None:

@@ -1,0 +1,158 @@
+"""What resolving one node costs does not grow with the graph (issue 13, target 1), pinned by counting.
+
+At 100,000 nodes every lookup in a table of that size misses the CPU caches, and every object the collector
+tracks brings the next young collection closer: so these tests count, per node, the lookups the resolver makes
+in the plan and in the states, and the tracked objects a run leaves, at 1,000 and 10,000 nodes. (Timings are
+in docs/performance.md; unit tests assert no timing.)
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+import igniter_nb as ig
+
+
+def chain(n: int) -> type[ig.Contract]:
+    """``x`` then ``n - 1`` computes, each a distinct function adding 1 to the one before."""
+    lines = ["def n1(x):", "    return x + 1"]
+    for i in range(2, n):
+        lines += [f"def n{i}(n{i - 1}):", f"    return n{i - 1} + 1"]
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines) + "\n", f"<chain {n}>", "exec"), namespace)  # distinct functions, as users write
+
+    def define(c: Any) -> None:
+        c.input("x")
+        for i in range(1, n):
+            c.compute(namespace[f"n{i}"])
+        c.output(f"n{n - 1}")
+
+    return ig.contract(define, name=f"Chain{n}")  # type: ignore[no-any-return]
+
+
+def fan(n: int) -> type[ig.Contract]:
+    """``x``, ``n - 2`` computes reading it, and a sink reading them all."""
+    lines: list[str] = []
+    for i in range(1, n - 1):
+        lines += [f"def f{i}(x):", f"    return x + {i}"]
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines) + "\n", f"<fan {n}>", "exec"), namespace)
+
+    def sink(**kw: int) -> int:
+        return sum(kw.values())
+
+    def define(c: Any) -> None:
+        c.input("x")
+        for i in range(1, n - 1):
+            c.compute(namespace[f"f{i}"])
+        c.compute("sink", depends_on=[f"f{i}" for i in range(1, n - 1)], call=sink)
+        c.output("sink")
+
+    return ig.contract(define, name=f"Fan{n}")  # type: ignore[no-any-return]
+
+
+class CountingDict(dict):  # type: ignore[type-arg]
+    """A dict that counts the lookups and stores made in it."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.ops = 0
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self.ops += 1
+        return super().get(key, default)
+
+    def __getitem__(self, key: Any) -> Any:
+        self.ops += 1
+        return super().__getitem__(key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.ops += 1
+        super().__setitem__(key, value)
+
+    def __contains__(self, key: Any) -> bool:
+        self.ops += 1
+        return super().__contains__(key)
+
+
+def lookups_per_node(cls: type[ig.Contract], n: int) -> tuple[float, float]:
+    """(plan lookups, state lookups and stores) per node resolving a fresh contract of ``n`` nodes."""
+    contract = cls(x=1)
+    ex = contract.execution
+    plan = ex.resolver.fast = CountingDict(ex.resolver.fast)
+    states = ex.states = CountingDict()
+    output = ex.graph.outputs[0].name
+    contract.result[output]
+    assert len(states) == n
+    return plan.ops / n, states.ops / n
+
+
+def test_a_chain_node_is_looked_up_once_in_the_plan_and_a_few_times_in_the_states_at_any_size():
+    small, big = lookups_per_node(chain(1_000), 1_000), lookups_per_node(chain(10_000), 10_000)
+    # once in the plan (it was twice, on the way down and back up); the states: itself on the way down and
+    # back up, its dependency on each way, its new state
+    assert small[0] <= 1.0 and big[0] <= 1.0
+    assert small[1] <= 5.01 and big[1] <= 5.01
+    assert abs(big[0] - small[0]) < 0.01 and abs(big[1] - small[1]) < 0.01
+
+
+def test_a_fan_node_is_looked_up_once_in_the_plan_at_any_size():
+    small, big = lookups_per_node(fan(1_000), 1_000), lookups_per_node(fan(10_000), 10_000)
+    assert small[0] <= 1.0 and big[0] <= 1.0
+    # the states: itself, its input, its new state; the sink looks for each on its way down and reads it back
+    assert small[1] <= 5.01 and big[1] <= 5.01
+    assert abs(big[0] - small[0]) < 0.01 and abs(big[1] - small[1]) < 0.01
+
+
+def tracked_per_node(cls: type[ig.Contract], n: int) -> float:
+    """Objects the collector tracks that a fresh run of ``n`` nodes leaves alive, per node."""
+    contract = cls(x=1)
+    output = contract.execution.graph.outputs[0].name
+    gc.collect()
+    gc.disable()
+    try:
+        before = gc.get_count()[0]
+        contract.result[output]
+        return (gc.get_count()[0] - before) / n
+    finally:
+        gc.enable()
+
+
+def test_a_run_leaves_one_tracked_object_per_node_at_any_size():
+    for make in (chain, fan):
+        small, big = tracked_per_node(make(1_000), 1_000), tracked_per_node(make(10_000), 10_000)
+        assert small <= 1.02 and big <= 1.02  # its state (and a few per run); nothing else the collector walks
+        assert abs(big - small) < 0.02
+
+
+def test_running_names_the_started_nodes_while_they_resolve():
+    seen: dict[str, Any] = {}
+
+    @ig.contract
+    def Steps(c: Any) -> None:
+        c.input("x")
+
+        @c.compute
+        def a(x: int) -> int:
+            seen["a"] = set(contract.execution.resolver.running)
+            seen["states"] = {k: v["status"] for k, v in contract.states.items()}
+            return x + 1
+
+        @c.compute
+        def b(a: int) -> int:
+            seen["b"] = set(contract.execution.resolver.running)
+            return a + 1
+
+        @c.compute
+        def c_(b: int) -> int:
+            return b + 1
+
+        c.output("c_")
+
+    contract = Steps(x=1)
+    assert contract.result.c_ == 4
+    assert seen["a"] == {"a", "b", "c_"}  # a computes; b and c_ wait for it
+    assert seen["b"] == {"b", "c_"}
+    assert seen["states"]["b"] == "running" and seen["states"]["x"] == "succeeded"
+    assert contract.execution.resolver.running == set()
