@@ -30,6 +30,18 @@ _now = time.time
 _SLOW: tuple[()] = ()
 
 
+def _marked(stacks: list[list[Any]]) -> set[str]:
+    """The started nodes on ``stacks``: each is the name right under a mark (a tuple) on its stack."""
+    found: set[str] = set()
+    for stack in stacks:
+        previous: Any = None
+        for entry in list(stack):
+            if type(entry) is tuple and previous is not None and type(previous) is not tuple:
+                found.add(previous)
+            previous = entry
+    return found
+
+
 def wrap_error(exc: BaseException, execution: Execution, node: Node) -> IgniterError:
     """A user exception as a ``ResolutionError`` located at ``node`` (the original stays as ``__cause__``)."""
     if isinstance(exc, IgniterError):
@@ -132,6 +144,7 @@ class Resolver:
         push = stack.append
         active = self._stacks
         active.append(stack)
+        nested = len(active) > 1  # called from inside a node's callable (it read this contract's own results)
         try:
             while stack:
                 top = stack[-1]
@@ -162,6 +175,8 @@ class Resolver:
                     if st is not None and st.status is not STALE:
                         stack.pop()
                         continue
+                    if nested and name in self._started_outside(stack):
+                        raise self._reentered(name)
                     info = fast_get(name)
                     if plain:  # node_started at ``now``, built when the log is read (events/bus.py)
                         if stamp:
@@ -256,14 +271,23 @@ class Resolver:
     def running(self) -> set[str]:
         """The nodes started and not finished yet by the resolve calls in progress (a node waiting on its
         dependencies, or being computed)."""
-        found: set[str] = set()
-        for stack in list(self._stacks):
-            previous: Any = None
-            for entry in list(stack):
-                if type(entry) is tuple and previous is not None and type(previous) is not tuple:
-                    found.add(previous)
-                previous = entry
-        return found
+        return _marked(list(self._stacks))
+
+    def _started_outside(self, stack: list[Any]) -> set[str]:
+        return _marked([other for other in list(self._stacks) if other is not stack])
+
+    def _reentered(self, name: str) -> ResolutionError:
+        """The error for a node asked for again, from inside a node's callable, while it waits for that very
+        callable: without it the inner call would start the node again, and so the callable, without end."""
+        ex = self.execution
+        node = self.nodes[name]
+        return ResolutionError(
+            f"Node '{name}' was asked for while it is being resolved: a node's callable read this contract's own "
+            f"results, and they need '{name}', which is still waiting for that callable (a cycle through the "
+            "contract's results; pass the value as a dependency instead)",
+            graph=ex.graph.name, node=name, path=node.path, execution_id=ex.execution_id,
+            source_location=node.source_location,
+        )
 
     # ------------------------------------------------------------------ one node
     def finish(self, name: str) -> None:

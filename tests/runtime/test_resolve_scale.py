@@ -11,6 +11,8 @@ from __future__ import annotations
 import gc
 from typing import Any
 
+import pytest
+
 import igniter_nb as ig
 
 
@@ -156,3 +158,38 @@ def test_running_names_the_started_nodes_while_they_resolve():
     assert seen["b"] == {"b", "c_"}
     assert seen["states"]["b"] == "running" and seen["states"]["x"] == "succeeded"
     assert contract.execution.resolver.running == set()
+
+
+def test_a_node_reading_its_own_contract_resolves_other_nodes_and_a_cycle_through_it_is_named():
+    @ig.contract
+    def Reentrant(c: Any) -> None:
+        c.input("x")
+
+        @c.compute
+        def side(x: int) -> int:
+            return x * 10
+
+        @c.compute
+        def main_(x: int) -> int:  # reads a node it does not depend on: a nested resolve, no cycle
+            return contract.result.side + x
+
+        @c.compute
+        def loop_a(x: int) -> int:  # reads loop_b, which waits for loop_a: a cycle through the results
+            return contract.result.loop_b + x
+
+        @c.compute
+        def loop_b(loop_a: int) -> int:
+            return loop_a + 1
+
+        c.output("side")
+        c.output("main_")
+        c.output("loop_b")
+
+    contract = Reentrant(x=1)
+    assert contract.result.main_ == 11
+    with pytest.raises(ig.ResolutionError) as raised:
+        _ = contract.result.loop_b
+    error = raised.value
+    assert "Node 'loop_b' was asked for while it is being resolved" in str(error)
+    assert error.context["node"] == "loop_b" or error.__cause__ is not None
+    assert contract.execution.resolver.running == set()  # nothing left marked running after the error
