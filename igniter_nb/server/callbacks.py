@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from igniter_nb.errors import ConcurrencyError
+from igniter_nb.stores.base import FINISHED_STATUSES as FINISHED
 
 log = logging.getLogger("igniter_nb.server")
 
 REGISTERED = "callback_registered"
 SENT = "callback_sent"
 FAILED = "callback_failed"
-FINISHED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
 #: Retries after the first attempt, unless the app says otherwise (``create_app(callback_retries=...)``).
 RETRIES = 5
 FIRST_DELAY, MAX_DELAY = 0.5, 8.0

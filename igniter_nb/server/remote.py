@@ -40,10 +40,10 @@ from igniter_nb.runtime.status import PENDING
 from igniter_nb.server.client import Client
 from igniter_nb.server.encoding import json_safe
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError
+from igniter_nb.stores.base import FINISHED_STATUSES as FINISHED
 
 #: Tokens of remote waits start with this; the rest is the remote execution id.
 TOKEN_PREFIX = "remote:"
-FINISHED = ("succeeded", "failed", "cancelled", "timed_out")
 ACTIVE = ("running", "pending", "waiting")
 #: The event each exchange with a remote server leaves in the calling execution's log.
 REMOTE_CALLED = "remote_called"

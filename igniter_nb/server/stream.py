@@ -27,10 +27,10 @@ from igniter_nb.errors import IgniterError, SnapshotNotFoundError
 from igniter_nb.server.callbacks import redact_event
 from igniter_nb.server.encoding import json_safe
 from igniter_nb.server.errors import RequestProblem
+from igniter_nb.stores.base import FINISHED_STATUSES as FINISHED
 
 log = logging.getLogger("igniter_nb.server")
 
-FINISHED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
 #: Seconds between keep-alive comments; a client may treat twice this without a byte as a dropped connection.
 PING_SECONDS = 15.0
 #: The reconnection delay the stream suggests to browsers (``retry:``), in milliseconds.

@@ -11,8 +11,7 @@ from typing import Any
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.status import FAILED, PENDING, STALE, SUCCEEDED, WAITING
 from igniter_nb.server.encoding import json_safe
-
-_FINISHED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+from igniter_nb.stores.base import FINISHED_STATUSES
 
 
 def _outputs(execution: Any) -> dict[str, Any]:
@@ -80,7 +79,7 @@ def execution_view(contract: Any, *, name: str | None, status: str | None = None
     status = status or status_of(contract)
     # a finished workflow takes no more events (a delivery is a 404: no *active* workflow), so it waits for none,
     # even when an await was still open as it failed, was cancelled or timed out
-    waits = [] if workflow and status in _FINISHED else _waiting_on(ex)
+    waits = [] if workflow and status in FINISHED_STATUSES else _waiting_on(ex)
     correlation = workflow.get("correlation")
     return {
         "execution_id": ex.execution_id,
