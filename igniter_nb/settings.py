@@ -73,6 +73,12 @@ def redact_url(url: str, text: str | None = None) -> str:
     return text.replace(found.group(2), "***") if found and found.group(2) else text
 
 
+def token_sendable(token: str) -> bool:
+    """Whether a client can send ``token`` back in an ``Authorization`` header: HTTP drops a header value's outer
+    whitespace and cannot carry control characters."""
+    return token == token.strip() and token.isprintable()
+
+
 def server_token(given: str | None = None) -> str | None:
     """The server's bearer token: ``given`` when not None, else ``IGNITER_SERVER_TOKEN``, else None (no token).
 
@@ -216,4 +222,5 @@ __all__ = [
     "server_threads",
     "server_token",
     "store_url",
+    "token_sendable",
 ]

@@ -147,9 +147,8 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
             stream_idle_seconds: float) -> APIRouter:
     if token is not None and (not isinstance(token, str) or not token):
         raise ValueError("token must be a non-empty str (or None for no authentication)")
-    if token is not None and (token != token.strip() or not token.isprintable()):
-        # HTTP drops a header value's outer whitespace and cannot carry control characters: no client could
-        # ever send this token back, and every request would be a 401. The value itself is not shown.
+    if token is not None and not settings.token_sendable(token):
+        # no client could ever send this token back, and every request would be a 401; the value is not shown
         raise ValueError("token must not start or end with whitespace nor hold control characters: no client could "
                          "send it back in an Authorization header (its value is not shown)")
     route_class: type[IgniterRoute] = IgniterRoute

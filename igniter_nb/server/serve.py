@@ -74,10 +74,6 @@ def app_from_environment() -> Any:
     )
 
 
-def _sendable(token: str) -> bool:
-    return token == token.strip() and token.isprintable()
-
-
 def _in_one_process(url: str) -> bool:
     scheme, _, rest = url.partition("://")
     scheme = scheme.lower()
@@ -135,7 +131,7 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
             raise ServeError(f"{public_from}: {exc}") from None
     if token_env is not None and not os.environ.get(token_env):
         raise ServeError(f"--token-env {token_env}: the environment variable {token_env} is not set or is empty")
-    if token_env is not None and not _sendable(os.environ[token_env]):  # create_app's rule, said here, once
+    if token_env is not None and not settings.token_sendable(os.environ[token_env]):  # create_app's rule, said here, once
         raise ServeError(f"--token-env {token_env}: the token in {token_env} starts or ends with whitespace or holds "
                          "control characters (its value is not shown): no client could send it back, so every "
                          "request would be a 401")
