@@ -19,6 +19,9 @@ doubled = one applied twice). Baselines, same run, same machine:
   (B8: HTTP >= 0.6x this);
 - HTTP floor: the same 16 clients posting the same bodies to a bare FastAPI JSON route under uvicorn with the
   same number of workers (no store, no work) — what HTTP alone costs here.
+Each run also prints CPU per request, which the machine's load hardly changes: the server's (its processes, read
+from /proc, during the measured phase), the load generator's, and the in-process loop's per delivery — the part of
+a delivery's cost that HTTP adds is ``server ms`` minus ``in-proc ms``, against the floor's own ``server CPU``.
 Everything runs on 127.0.0.1; every server is stopped at the end (also on errors). Each row also says how the
 16 connections were spread over the worker processes (read from /proc during the run, Linux).
 """
@@ -51,7 +54,7 @@ import httpx  # noqa: E402
 
 from bench._server_contracts import BenchPair  # noqa: E402
 from igniter_nb.server import reuseport  # noqa: E402
-from tests.server.server_process import ESTABLISHED, LISTEN, ServerProcess, sockets_on  # noqa: E402
+from tests.server.server_process import ESTABLISHED, LISTEN, ServerProcess, process_tree, sockets_on  # noqa: E402
 from tests.services import PostgresServer, free_port  # noqa: E402
 
 TARGET = "bench._server_contracts:CONTRACTS"
@@ -139,6 +142,18 @@ def _run_drive(url: str, path: str, bodies: list[dict[str, Any]], clients: int) 
     return seconds, latencies, errors, (time.process_time() - cpu0) * 1000 / max(len(bodies), 1)
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, every thread) used so far by process ``pid`` and its children (Linux /proc):
+    a server's own cost, whatever else the two cores were doing meanwhile."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for each in process_tree(pid):
+        with contextlib.suppress(OSError):  # gone meanwhile
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / tick
+
+
 def _percentiles(latencies: list[float]) -> tuple[float, float]:
     if len(latencies) < 2:
         return (latencies[0], latencies[0]) if latencies else (float("nan"), float("nan"))
@@ -158,14 +173,17 @@ def _events(workflows: int, tag: str) -> list[dict[str, Any]]:
     return bodies
 
 
-def http_run(url: str, workflows: int, clients: int, tag: str) -> dict[str, Any]:
+def http_run(url: str, workflows: int, clients: int, tag: str, pid: int | None = None) -> dict[str, Any]:
+    """Starts then deliveries over HTTP; with the server's ``pid``, also its CPU ms per delivery."""
     starts = [{"inputs": {"pair_id": f"{tag}-{i}"}} for i in range(workflows)]
     start_s, _, start_errors, _ = _run_drive(url, "/v1/contracts/pair/execute", starts, clients)
+    cpu0 = tree_cpu_s(pid) if pid else 0.0
     seconds, latencies, errors, cpu_ms = _run_drive(url, "/v1/contracts/pair/events", _events(workflows, tag), clients)
+    server_ms = (tree_cpu_s(pid) - cpu0) * 1000 / (2 * workflows) if pid else float("nan")
     p50, p99 = _percentiles(latencies)
     return {"starts_per_s": workflows / start_s, "start_errors": start_errors, "deliveries": 2 * workflows,
             "deliveries_per_s": 2 * workflows / seconds, "p50_ms": p50, "p99_ms": p99, "errors": errors,
-            "client_cpu_ms": cpu_ms}
+            "client_cpu_ms": cpu_ms, "server_cpu_ms": server_ms}
 
 
 def verify(store_url: str, workflows: int, tag: str) -> tuple[int, int, int]:
@@ -189,27 +207,29 @@ def verify(store_url: str, workflows: int, tag: str) -> tuple[int, int, int]:
     return finished, lost, doubled
 
 
-def in_process_rate(store_url: str, workflows: int) -> float:
-    """Deliveries/s of one process calling ``deliver_event`` in a loop on a fresh store of the same kind."""
+def in_process_rate(store_url: str, workflows: int) -> tuple[float, float]:
+    """(deliveries/s, CPU ms per delivery) of one process calling ``deliver_event`` in a loop on a fresh store of
+    the same kind."""
     from igniter_nb.stores import from_url
 
     with from_url(store_url) as store:
         pairs = [f"inproc-{i}" for i in range(workflows)]
         for pair in pairs:
             BenchPair.start(pair_id=pair, store=store)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         for event, key in (("left_arrived", "l"), ("right_arrived", "r")):
             for pair in pairs:
                 BenchPair.deliver_event(event, correlation={"pair_id": pair}, payload={"n": 1}, store=store,
                                         idempotency_key=f"{pair}:{key}")
-        return 2 * workflows / (time.perf_counter() - t0)
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        return 2 * workflows / seconds, cpu * 1000 / (2 * workflows)
 
 
 # ----------------------------------------------------------------------------------------------- servers
 
 
 @contextlib.contextmanager
-def floor_server(workers: int, reuse_port: bool = True) -> Iterator[str]:
+def floor_server(workers: int, reuse_port: bool = True) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     # uvicorn as igniter-nb serve runs it: the same workers, each on its own SO_REUSEPORT socket on Linux, and the
@@ -239,7 +259,7 @@ def floor_server(workers: int, reuse_port: bool = True) -> Iterator[str]:
                 if not each_listens or len(sockets_on(port, LISTEN)) == workers:
                     break
             time.sleep(0.1)
-        yield url
+        yield url, proc.pid
     finally:
         proc.terminate()
         try:
@@ -249,12 +269,14 @@ def floor_server(workers: int, reuse_port: bool = True) -> Iterator[str]:
             proc.wait()
 
 
-def floor_run(url: str, workflows: int, clients: int) -> dict[str, Any]:
+def floor_run(url: str, workflows: int, clients: int, pid: int) -> dict[str, Any]:
+    cpu0 = tree_cpu_s(pid)
     seconds, latencies, errors, cpu_ms = _run_drive(url, "/v1/contracts/pair/events", _events(workflows, "floor"),
                                                     clients)
+    server_ms = (tree_cpu_s(pid) - cpu0) * 1000 / (2 * workflows)
     p50, p99 = _percentiles(latencies)
     return {"requests_per_s": 2 * workflows / seconds, "p50_ms": p50, "p99_ms": p99, "errors": errors,
-            "client_cpu_ms": cpu_ms}
+            "client_cpu_ms": cpu_ms, "server_cpu_ms": server_ms}
 
 
 class ConnectionSplit:
@@ -334,15 +356,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="igniter-serverbench-") as tmpdir, contextlib.ExitStack() as stack:
         tmp = Path(tmpdir)
         pg = stack.enter_context(PostgresServer(fsync=args.pg_fsync == "on")) if "postgres" in kinds else None
-        floor_url = stack.enter_context(floor_server(args.workers, args.reuse_port))
-        floor_run(floor_url, min(workflows, 50), args.clients)  # warm-up
-        floor = floor_run(floor_url, workflows, args.clients)
+        floor_url, floor_pid = stack.enter_context(floor_server(args.workers, args.reuse_port))
+        floor_run(floor_url, min(workflows, 50), args.clients, floor_pid)  # warm-up
+        floor = floor_run(floor_url, workflows, args.clients, floor_pid)
         figures["floor"] = floor
         print(f"HTTP floor (bare FastAPI route): {floor['requests_per_s']:,.0f} req/s, p50 {floor['p50_ms']:.1f} ms, "
-              f"p99 {floor['p99_ms']:.1f} ms, errors {floor['errors']}; load generator CPU {floor['client_cpu_ms']:.2f} ms/request",
+              f"p99 {floor['p99_ms']:.1f} ms, errors {floor['errors']}; server CPU {floor['server_cpu_ms']:.2f} ms/request, "
+              f"load generator CPU {floor['client_cpu_ms']:.2f} ms/request",
               flush=True)
         print(f"{'store':<9} {'start/s':>8} {'deliver/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'lost':>5} "
-              f"{'twice':>5} {'in-proc/s':>10} {'x in-proc':>9} {'x floor':>8} {'client ms':>9}")
+              f"{'twice':>5} {'in-proc/s':>10} {'x in-proc':>9} {'x floor':>8} {'client ms':>9} {'server ms':>9} "
+              f"{'in-proc ms':>10}")
         for kind in kinds:
             served_url, inproc_url = store_urls(kind, tmp, pg)
             serve_args = (("--threads", str(args.threads)) if args.threads else ()) + (
@@ -351,14 +375,15 @@ def main() -> int:
                                startup_timeout=120) as server:
                 http_run(server.url, min(workflows, 50), args.clients, "warmup")
                 split = ConnectionSplit(server)
-                result = http_run(server.url, workflows, args.clients, "bench")
+                result = http_run(server.url, workflows, args.clients, "bench", server.pid)
                 result["connections_per_worker"] = split.stop()
             finished, lost, doubled = verify(served_url, workflows, "bench")
-            inproc = in_process_rate(inproc_url, workflows)
+            inproc, inproc_cpu_ms = in_process_rate(inproc_url, workflows)
             ratio = result["deliveries_per_s"] / inproc
             floor_ratio = result["deliveries_per_s"] / floor["requests_per_s"]
             result.update(finished=finished, lost=lost, doubled=doubled, in_process_per_s=inproc,
-                          ratio_in_process=ratio, ratio_floor=floor_ratio)
+                          ratio_in_process=ratio, ratio_floor=floor_ratio,
+                          in_process_cpu_ms=inproc_cpu_ms)
             figures["stores"][kind] = result
             problems = []
             if ratio < RATIO_TARGET:
@@ -371,7 +396,8 @@ def main() -> int:
             misses += [f"{kind}: {p}" for p in problems]
             print(f"{kind:<9} {result['starts_per_s']:>8,.0f} {result['deliveries_per_s']:>10,.0f} "
                   f"{result['p50_ms']:>7.1f} {result['p99_ms']:>7.1f} {result['errors']:>6} {lost:>5} {doubled:>5} "
-                  f"{inproc:>10,.0f} {ratio:>8.2f}x {floor_ratio:>7.2f}x {result['client_cpu_ms']:>9.2f}"
+                  f"{inproc:>10,.0f} {ratio:>8.2f}x {floor_ratio:>7.2f}x {result['client_cpu_ms']:>9.2f} "
+                  f"{result['server_cpu_ms']:>9.2f} {inproc_cpu_ms:>10.2f}"
                   + ("  MISS" if problems else "")
                   + f"  connections per worker {'+'.join(map(str, result['connections_per_worker'])) or '?'}",
                   flush=True)

@@ -171,6 +171,16 @@ def sockets_on(port: int, state: str) -> set[str]:
     return inodes
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux: read from /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        each = todo.pop()
+        found.append(each)
+        todo += _children(each)
+    return found
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
