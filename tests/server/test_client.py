@@ -4,6 +4,7 @@ names (L-01/L-37), and retries only where repeating is safe."""
 
 from __future__ import annotations
 
+import datetime as dt
 import http.server
 import socket
 import threading
@@ -125,6 +126,48 @@ def test_client_validates_its_arguments() -> None:
         for bad in ("\u00b2", "\u0663", "1.0", "", -1, True, 1.0):  # superscript two, Arabic-Indic three
             with pytest.raises(ValueError, match="last_event_id must be an event seq"):
                 next(iter(client.events("e-1", last_event_id=bad)))  # type: ignore[arg-type]
+
+
+def _cyclic() -> list[Any]:
+    loop: list[Any] = []
+    loop.append(loop)
+    return loop
+
+
+@pytest.mark.parametrize(("value", "error", "says"), [
+    ("bad \ud800 text", ValueError, r"inputs\.order\.lines\[1\]\.note as JSON: its text holds an unpaired surrogate"),
+    (float("nan"), ValueError, r"inputs\.order\.lines\[1\]\.note as JSON: nan \(JSON has no NaN"),
+    (float("-inf"), ValueError, r"lines\[1\]\.note as JSON: -inf"),
+    (dt.date(2026, 12, 2), TypeError, r"lines\[1\]\.note as JSON: a date .* date\.isoformat\(\)"),
+    ({("a", 1): 1}, TypeError, r"lines\[1\]\.note as JSON: its key \('a', 1\) is a tuple"),
+    ({"\udc00": 1}, ValueError, r"lines\[1\]\.note \(a key\) as JSON: its text holds an unpaired surrogate"),
+    (_cyclic(), ValueError, r"lines\[1\]\.note\[0\] as JSON: it contains itself"),
+])
+def test_client_names_a_value_json_cannot_carry_and_sends_nothing(remote: Client, live: ServerProcess, value: Any,
+                                                                  error: type[Exception], says: str) -> None:
+    before = remote.executions(total=True)["total"]
+    inputs = {"request_id": "never-sent", "order": {"lines": [{"note": "ok"}, {"note": value}]}}
+    with pytest.raises(error, match=says):
+        remote.execute("lead", inputs=inputs)
+    with pytest.raises(error, match=says.replace(r"inputs\.order", r"payload\.order")):
+        remote.deliver_event("lead", event="crm_received", correlation={"request_id": "x"},
+                             payload={"order": inputs["order"]})
+
+    async def from_async() -> None:
+        async with AsyncClient(live.url, token=TOKEN, timeout=10) as client:
+            with pytest.raises(error, match=says):
+                await client.execute("lead", inputs=inputs)
+
+    anyio.run(from_async)
+    assert remote.executions(total=True)["total"] == before  # nothing reached the server
+
+
+def test_client_sends_deeply_nested_values_or_says_they_are_too_deep() -> None:
+    deep: Any = "leaf"
+    for _ in range(100_000):
+        deep = [deep]
+    with Client("http://127.0.0.1:1") as client, pytest.raises(ValueError, match="nested too deeply"):
+        client.execute("lead", inputs={"request_id": "r", "deep": deep})
 
 
 # ----------------------------------------------------------------------------------------------- AsyncClient
