@@ -61,6 +61,8 @@ class _Follow:
                  read_timeout: float) -> None:
         if type(reconnects) is not int or reconnects < 0:
             raise ValueError(f"reconnects must be an int >= 0, got {reconnects!r}")
+        if isinstance(read_timeout, bool) or not isinstance(read_timeout, int | float) or not read_timeout > 0:
+            raise ValueError(f"read_timeout must be a number of seconds > 0, got {read_timeout!r:.80}")
         self.owner = owner
         self.call = call
         self.last_event_id = _event_id(last_event_id)
@@ -118,7 +120,12 @@ class _Follow:
 
 def follow(owner: Client, call: _Call, last_event_id: int | str | None, reconnects: int,
            read_timeout: float) -> Iterator[StreamMessage]:
-    state = _Follow(owner, call, last_event_id, reconnects, read_timeout)
+    """The messages of the stream ``call`` opens; bad arguments raise here, at the call, not at the first
+    ``next()`` (a generator would check them only once iterated)."""
+    return _follow(owner, call, _Follow(owner, call, last_event_id, reconnects, read_timeout))
+
+
+def _follow(owner: Client, call: _Call, state: _Follow) -> Iterator[StreamMessage]:
     while True:
         error: httpx.HTTPError | None = None
         try:
@@ -138,9 +145,13 @@ def follow(owner: Client, call: _Call, last_event_id: int | str | None, reconnec
         time.sleep(state.again(error))
 
 
-async def afollow(owner: AsyncClient, call: _Call, last_event_id: int | str | None, reconnects: int,
-                  read_timeout: float) -> AsyncIterator[StreamMessage]:
-    state = _Follow(owner, call, last_event_id, reconnects, read_timeout)
+def afollow(owner: AsyncClient, call: _Call, last_event_id: int | str | None, reconnects: int,
+            read_timeout: float) -> AsyncIterator[StreamMessage]:
+    """:func:`follow` for an ``AsyncClient``: bad arguments raise at the call."""
+    return _afollow(owner, call, _Follow(owner, call, last_event_id, reconnects, read_timeout))
+
+
+async def _afollow(owner: AsyncClient, call: _Call, state: _Follow) -> AsyncIterator[StreamMessage]:
     while True:
         error: httpx.HTTPError | None = None
         try:

@@ -125,7 +125,20 @@ def test_client_validates_its_arguments() -> None:
             client.execute("")
         for bad in ("\u00b2", "\u0663", "1.0", "", -1, True, 1.0):  # superscript two, Arabic-Indic three
             with pytest.raises(ValueError, match="last_event_id must be an event seq"):
-                next(iter(client.events("e-1", last_event_id=bad)))  # type: ignore[arg-type]
+                client.events("e-1", last_event_id=bad)  # type: ignore[arg-type]  # (raises at the call)
+        with pytest.raises(ValueError, match="reconnects must be an int"):
+            client.events("e-1", reconnects=-1)
+        with pytest.raises(ValueError, match="execution id"):
+            client.events("")
+        for bad_timeout in (0, -1.0, float("nan"), "5", True):
+            with pytest.raises(ValueError, match="read_timeout must be a number of seconds > 0"):
+                client.events("e-1", read_timeout=bad_timeout)  # type: ignore[arg-type]
+    async_client = AsyncClient("http://127.0.0.1:1/")
+    with pytest.raises(ValueError, match="last_event_id must be an event seq"):
+        async_client.events("e-1", last_event_id="x")
+    with pytest.raises(ValueError, match="reconnects must be an int"):
+        async_client.events("e-1", reconnects=True)  # type: ignore[arg-type]
+    anyio.run(async_client.aclose)
 
 
 def _cyclic() -> list[Any]:
