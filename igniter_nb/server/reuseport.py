@@ -101,11 +101,11 @@ class WorkerListener:
         return _bind_in_worker, (self.host, self.port)
 
 
-def run(app: str, held: socket.socket, *, host: str, workers: int, **options: Any) -> None:
+def run(app: str, held: socket.socket, *, host: str, workers: int, **options: Any) -> bool:
     """``uvicorn.run(app, host=, port=, workers=, **options)`` on the port ``held`` (``reserve(host, port)``) with
-    one ``SO_REUSEPORT`` socket per worker; returns when the supervisor stops. Linux only (:func:`supported`)."""
+    one ``SO_REUSEPORT`` socket per worker; returns when the supervisor stops: True if it stopped because a worker
+    failed to start (see :func:`supervise`). Linux only (:func:`supported`)."""
     from uvicorn import Config
-    from uvicorn.supervisors import Multiprocess
 
     port = int(held.getsockname()[1])
     config = Config(app, host=host, port=port, workers=workers, **options)  # also sets up uvicorn's logging
@@ -114,9 +114,28 @@ def run(app: str, held: socket.socket, *, host: str, workers: int, **options: An
     # uvicorn's own line when it binds (with --port 0, scripts read the port there)
     logger.info(f"Uvicorn running on http://{address}:{port} (Press CTRL+C to quit)")
     logger.info(f"Each of the {workers} workers listens on its own SO_REUSEPORT socket")
-    listener = WorkerListener(host, port)
+    return supervise(config, [cast(socket.socket, WorkerListener(host, port))])
+
+
+def run_shared(app: str, *, host: str, port: int, workers: int, **options: Any) -> bool:
+    """What ``uvicorn.run`` does with ``workers`` > 1 (one listening socket the workers share), returning as
+    :func:`run` does."""
+    from uvicorn import Config
+
+    config = Config(app, host=host, port=port, workers=workers, **options)
+    return supervise(config, [config.bind_socket()])
+
+
+def supervise(config: Any, sockets: list[socket.socket]) -> bool:
+    """Run uvicorn's worker supervisor until it stops. True when it stopped because a worker failed before it
+    started serving (it exited with ``STARTUP_FAILURE``: the app, e.g. its contracts module, raised in the
+    worker): ``uvicorn.run`` returns normally then, and ``serve`` would have ended with exit code 0."""
+    from uvicorn.supervisors import Multiprocess
+
+    supervisor = Multiprocess(config, sockets=sockets)
     with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: a Ctrl-C before the supervisor's handlers
-        Multiprocess(config, sockets=cast("list[socket.socket]", [listener])).run()
+        supervisor.run()
+    return any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
 
 
-__all__ = ["WorkerListener", "bind", "check_free", "reserve", "run", "supported"]
+__all__ = ["WorkerListener", "bind", "check_free", "reserve", "run", "run_shared", "supervise", "supported"]

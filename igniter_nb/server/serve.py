@@ -59,7 +59,27 @@ def load_contracts(target: str) -> Any:
 
 
 def app_from_environment() -> Any:
-    """The app of one worker process, built from the ``IGNITER_NB_SERVE_*`` variables (uvicorn's factory)."""
+    """The app of one worker process, built from the ``IGNITER_NB_SERVE_*`` variables (uvicorn's factory).
+
+    In a worker process (``--workers`` > 1) a failure is one line on stderr and exit code ``STARTUP_FAILURE``: that
+    is what makes uvicorn's supervisor stop instead of starting the worker again and again (a traceback per
+    attempt), and ``serve`` then ends with a ``ServeError``. ``serve`` checked the same things in its own process
+    first, so this is rare: a contracts module or a store that behaves differently in the worker."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is None:
+        return _app()
+    try:
+        return _app()
+    except Exception as exc:
+        from igniter_nb.server.reuseport import STARTUP_FAILURE
+
+        print(f"igniter-nb serve: worker {os.getpid()} cannot start: {type(exc).__name__}: {exc}", file=sys.stderr,
+              flush=True)
+        sys.exit(STARTUP_FAILURE)
+
+
+def _app() -> Any:
     from igniter_nb.server.app import create_app
 
     token_env = os.environ.get(TOKEN_ENV_VAR) or None
@@ -149,13 +169,26 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         with _listening_error(host, port):
             held = reuseport.reserve(host, port)
         with held, _sigterm_ends_cleanly():
-            reuseport.run(APP, held, host=host, workers=workers, **options)
-        return 0
+            failed = reuseport.run(APP, held, host=host, workers=workers, **options)
+        return _after_workers(failed, workers)
     if port != 0:
         with _listening_error(host, port):  # here, with a message, rather than in uvicorn's log and exit code 3
             reuseport.check_free(host, port)
+    if workers > 1:
+        with _sigterm_ends_cleanly():
+            failed = reuseport.run_shared(APP, host=host, port=port, workers=workers, **options)
+        return _after_workers(failed, workers)
     with _sigterm_ends_cleanly():
         uvicorn.run(APP, host=host, port=port, workers=workers, **options)
+    return 0
+
+
+def _after_workers(failed: bool, workers: int) -> int:
+    """0 once the supervisor of ``workers`` processes stopped on a signal; a ``ServeError`` when it stopped
+    because a worker could not start (uvicorn returns normally then)."""
+    if failed:
+        raise ServeError(f"a worker failed to start (the reason is in the log above), so all {workers} workers "
+                         "were stopped")
     return 0
 
 

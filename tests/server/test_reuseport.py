@@ -95,7 +95,8 @@ def runs(monkeypatch: Any) -> dict[str, dict[str, Any]]:
     """What serve() asks of uvicorn, by path taken ("shared" or "reuseport"), recorded instead of served."""
     given: dict[str, dict[str, Any]] = {}
     monkeypatch.setattr(os, "environ", dict(os.environ))  # serve() passes its settings to the workers there
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: given.update(shared=kw))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: given.update(shared=kw))  # one worker
+    monkeypatch.setattr(reuseport, "run_shared", lambda app, **kw: given.update(shared=kw))  # workers share one socket
     monkeypatch.setattr(reuseport, "run",
                         lambda app, held, **kw: given.update(reuseport={**kw, "port": held.getsockname()[1]}))
     return given
@@ -146,6 +147,24 @@ def test_a_port_in_use_stops_the_command_with_a_message_not_a_traceback(tmp_path
     assert done.returncode == 2, done.stderr
     assert f"--port {port}: the address is already in use" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+
+@pytest.mark.parametrize("own_sockets", [True, False], ids=["reuse-port", "no-reuse-port"])
+def test_a_worker_that_cannot_start_stops_serve_with_an_error_not_a_restart_loop(own_sockets: bool,
+                                                                                 tmp_path: Path) -> None:
+    # the module imports in serve's own process (its check passes) and raises in every worker: before, the
+    # supervisor restarted the workers without end (a traceback each time)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-m", "igniter_nb.cli", "serve",
+                           "tests.server.worker_failing_contracts:CONTRACTS", "--port", "0", "--workers", "2",
+                           "--store", f"sqlite:///{tmp_path / 'x.db'}", *([] if own_sockets else ["--no-reuse-port"])],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "cannot start: ServeError: importing module 'tests.server.worker_failing_contracts'" in done.stderr
+    assert "refuses to load in a worker" in done.stderr
+    assert "a worker failed to start (the reason is in the log above), so all 2 workers were stopped" in done.stderr
+    assert "Traceback" not in done.stderr and "died" not in done.stderr
 
 
 # ----------------------------------------------------------------------------------------------- a real server
