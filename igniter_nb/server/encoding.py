@@ -142,7 +142,9 @@ def parse_json(body: bytes) -> Any:
         raise BadJSON(f"request body nests deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
         raise BadJSON(f"Invalid JSON: {exc}") from None
-    if nesting_depth(value) > MAX_DEPTH:
+    # every level of nesting opens with a bracket outside a string: a body with at most MAX_DEPTH of them (counting
+    # those inside strings too, so never fewer) cannot nest deeper and skips the walk (~13 µs for an event body)
+    if text.count("[") + text.count("{") > MAX_DEPTH and nesting_depth(value) > MAX_DEPTH:
         raise BadJSON(f"request body nests deeper than {MAX_DEPTH} levels")
     if _SURROGATE_ESCAPE.search(text) is not None:  # escaped pairs decode to one character: look for lone ones
         where = _lone_surrogate_at(value, "body")

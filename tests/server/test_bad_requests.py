@@ -105,6 +105,22 @@ def test_deep_nesting_is_400(client: Any, depth: int) -> None:
     assert "nests deeper than 64" in body["error"]
 
 
+@pytest.mark.parametrize(("depth", "refused"), [(64, False), (65, True)])
+def test_the_nesting_limit_counts_every_level_of_the_body(client: Any, depth: int, refused: bool) -> None:
+    # the body itself and "inputs" are two levels: the limit is on the whole body, exactly at 64
+    inner = depth - 2
+    raw = b'{"inputs": {"total": ' + b"[" * inner + b"]" * inner + b"}}"
+    response = client.post(EXECUTE, content=raw, headers=JSON)
+    assert (response.status_code == 400 and "nests deeper than 64" in response.json()["error"]) is refused, \
+        response.text
+
+
+def test_brackets_inside_strings_are_not_nesting(client: Any) -> None:
+    response = client.post("/v1/contracts/lead/execute",
+                           json={"inputs": {"request_id": "[" * 100 + "{" * 100}})
+    assert response.status_code == 200, response.text
+
+
 def test_nesting_within_the_limit_is_fine(client: Any) -> None:
     client.post("/v1/contracts/lead/execute", json={"inputs": {"request_id": "deep"}})
     payload: Any = "leaf"
