@@ -426,11 +426,19 @@ class SaveRequest:
         *,
         encode: bool = True,
         packed: bool = True,
+        stored_id: str | None = None,
     ) -> SaveRequest:
         """Validate a ``save()`` call before anything is written. ``encode=False`` (``MemoryStore.save(check_json=False)``)
         checks only the id and the metadata and leaves ``snapshot_json`` empty: the store encodes the snapshot
-        itself. A large snapshot is packed (``stores/packing.py``) unless ``packed=False``."""
-        execution_id, text = dump_snapshot(snapshot) if encode else (snapshot_id(snapshot), "")
+        itself. A large snapshot is packed (``stores/packing.py``) unless ``packed=False``. ``stored_id``: the
+        snapshot's execution id, when the store holds it already (checked when it was first saved)."""
+        if encode:
+            execution_id, text = dump_snapshot(snapshot)
+        elif stored_id is not None and type(snapshot) is dict and snapshot.get("execution_id") == stored_id \
+                and PACKED_KEY not in snapshot:
+            execution_id, text = stored_id, ""
+        else:
+            execution_id, text = snapshot_id(snapshot), ""
         parts: dict[str, str] = {}
         if packed and len(text) > PACK_THRESHOLD:
             split = pack(snapshot, _SNAPSHOT_JSON.encode)
@@ -472,11 +480,12 @@ class SaveRequest:
         if stored is None:
             graph = self.graph or self.snapshot_graph
             return Metadata(graph, self.correlation_json, self.status)
-        return Metadata(
-            self.graph or stored.graph or self.snapshot_graph,
-            self.correlation_json if self.correlation_json is not None else stored.correlation_json,
-            self.status if self.status is not None else stored.status,
-        )
+        graph = self.graph or stored.graph or self.snapshot_graph
+        correlation_json = self.correlation_json if self.correlation_json is not None else stored.correlation_json
+        status = self.status if self.status is not None else stored.status
+        if graph == stored.graph and correlation_json == stored.correlation_json and status == stored.status:
+            return stored  # (most saves: a value object equal to the stored one, not built again)
+        return Metadata(graph, correlation_json, status)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
