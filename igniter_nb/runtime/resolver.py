@@ -142,6 +142,13 @@ class Resolver:
         stamp = True  # the next node_started records ``now``: the clock was read since the last recorded time
         stack: list[Any] = [target]
         push = stack.append
+        # What the loop has just looked up or written, so the next turn need not look it up in ``states`` again
+        # (at 100,000 nodes each lookup in a table that size is a cache miss): the dependency it pushed and its
+        # state; the node it computed last and that node's new state.
+        pushed: str | None = None
+        found: NodeState | None = None
+        just_name: str | None = None
+        just: Any = None
         active = self._stacks
         active.append(stack)
         nested = len(active) > 1  # called from inside a node's callable (it read this contract's own results)
@@ -150,12 +157,21 @@ class Resolver:
                 top = stack[-1]
                 plain = not bus.subscribers and bus.lock is None
                 if type(top) is tuple:  # a mark (names are never tuples): back to the started node under it
-                    info = top or None
                     name = stack[-2]
+                    if not top:  # _SLOW: finish() computes it
+                        info = None
+                    elif type(top[0]) is tuple:  # (entry,): the node had a state when it started: read it again
+                        info = top[0]
+                        st = states.get(name)
+                    else:  # its plan entry: it had no state when it started (nothing else can start it meanwhile)
+                        info = top
+                        st = None
                     ready = info is not None and plain  # whether the fast path can compute it now
                     if ready:
                         if info[3] == 1:  # type: ignore[index]  # its one dependency, by position
-                            dst = states[info[2][0]]  # type: ignore[index]
+                            dep = info[2][0]  # type: ignore[index]
+                            # the node computed last, when no user code ran since (a chain's usual case)
+                            dst = just if dep is just_name else states[dep]
                             if dst.status is SUCCEEDED:
                                 last = dst.value
                             else:
@@ -168,10 +184,13 @@ class Resolver:
                                     ready = False  # a dependency failed or waits: finish() says how
                                     break
                                 values[dep] = dst.value
-                    st = states.get(name)
                 else:
                     name = top
-                    st = states.get(name)
+                    if name is pushed:  # the one dependency pushed last turn: ``found`` is its state
+                        st = found
+                        pushed = None
+                    else:
+                        st = states.get(name)
                     if st is not None and st.status is not STALE:
                         stack.pop()
                         continue
@@ -186,13 +205,16 @@ class Resolver:
                             record(name)
                     else:
                         bus.emit("node_started", name, nodes[name].path, "running", EMPTY_PAYLOAD)
-                    push(info or _SLOW)  # started: marked running
+                        just_name = None  # a subscriber ran: read states again
+                    # started: marked running (with what the way back needs to know)
+                    push(_SLOW if info is None else info if st is None else (info,))
                     ready = info is not None and plain  # whether the fast path can compute it now
                     if ready and info[3] == 1:  # type: ignore[index]  # its one dependency, by position
                         dep = info[2][0]  # type: ignore[index]
                         found = states.get(dep)
                         if found is None or found.status is STALE:
                             push(dep)
+                            pushed = dep  # the next turn starts it: no need to look its state up again
                             continue
                         if found.status is SUCCEEDED:
                             last = found.value
@@ -221,6 +243,7 @@ class Resolver:
                     self.finish(name)
                     now = _now()
                     stamp = True
+                    just_name = None  # user code ran: read states again
                     del stack[-2:]  # the node and its mark
                     continue
                 # A plain function compute whose dependencies all succeeded: what finish() and write() do.
@@ -240,23 +263,27 @@ class Resolver:
                     self.write(node, self.failed(node, wrap_error(exc, ex, node)))
                     now = _now()
                     stamp = True
+                    just_name = None
                 else:
                     now = _now()
                     if type(value) in scalars:
                         # the state is also the node_succeeded record: its ``resolved_at`` is the event's time
-                        states[name] = done = _new(NodeState, (name, SUCCEEDED, value, None,
+                        states[name] = just = _new(NodeState, (name, SUCCEEDED, value, None,
                                                                st.version + 1 if st is not None else 1, now, None,
                                                                ()))
-                        record(done)
+                        record(just)
+                        just_name = name
                     elif type(value) in settled:  # the same, and the record keeps a value alive: say so
-                        states[name] = done = _new(NodeState, (name, SUCCEEDED, value, None,
+                        states[name] = just = _new(NodeState, (name, SUCCEEDED, value, None,
                                                                st.version + 1 if st is not None else 1, now, None,
                                                                ()))
-                        record(done)
+                        record(just)
+                        just_name = name
                         bus.pinned = True
                     else:  # deferred, one-shot, or a type not seen yet
                         self.write(nodes[name], self._settle(nodes[name], value))  # type: ignore[arg-type]
                         stamp = True
+                        just_name = None
                 del stack[-2:]  # the node and its mark
         finally:
             # Also on KeyboardInterrupt & co: the nodes this call started stop being "running" with its stack
