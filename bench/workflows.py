@@ -48,7 +48,7 @@ import _floors
 import _history_bytes
 import _langgraph
 
-import igniter_nb as ig
+from bench._server_contracts import BenchPair  # the graph every figure below is about
 from igniter_nb.stores import MemoryStore, RedisStore, SQLStore
 from igniter_nb.stores.base import save_runtime_snapshot
 from tests.services import PostgresServer, RedisServer
@@ -58,22 +58,6 @@ MEMORY_IDLE = 10_000  # B6: memory deliveries/s on an idle host
 FLOOR_RATIO = 0.4  # B6 / issue 13 target 4: deliver/s over the raw floor
 FLAT = 1.3
 KINDS = ("memory", "sqlite", "sqlite-full", "postgres", "redis")
-
-
-class BenchPair(ig.Contract):
-    """Two awaited events joined by one compute: the graph every figure below is about."""
-
-    def define(c):
-        c.correlate_by("pair_id")
-        c.input("pair_id", type=str)
-        c.await_event("left", event="left_arrived", schema=dict)
-        c.await_event("right", event="right_arrived", schema=dict)
-
-        @c.compute
-        def joined(left, right):
-            return {"left": left, "right": right}
-
-        c.output("joined")
 
 
 # ----------------------------------------------------------------------------------------------- filling

@@ -23,7 +23,7 @@ from igniter_nb.runtime.event_chunks import NO_EVENTS, EventChunks, event_row
 from igniter_nb.runtime.snapshot import _encode_event, _event_rows
 from igniter_nb.runtime.status import Status
 from igniter_nb.stores import MemoryStore
-from tests.workflow.wf_contracts import PairWorkflow
+from tests.workflow.wf_contracts import PairWorkflow, declare_pair
 
 
 def _calls(fn: Callable[[], Any], wanted: Callable[[Any], bool] = lambda code: True) -> int:
@@ -124,18 +124,9 @@ class _Graph:
     def build(extra: int) -> type[ig.Contract]:
         class Wide(ig.Contract):
             def define(c):
-                c.correlate_by("pair_id")
-                c.input("pair_id", type=str)
-                c.await_event("left", event="left_arrived", schema=dict)
-                c.await_event("right", event="right_arrived", schema=dict)
-
-                @c.compute
-                def joined(left, right):
-                    return {"left": left, "right": right}
-
+                declare_pair(c)
                 for i in range(extra):
                     c.compute(f"unused{i:04d}", depends_on=["pair_id"], call=lambda pair_id: pair_id)
-                c.output("joined")
 
         Wide.__name__ = Wide.__qualname__ = f"Wide{extra}"
         return Wide

@@ -10,6 +10,7 @@ from typing import Any
 
 import igniter_nb as ig
 from igniter_nb.stores import MemoryStore
+from tests.workflow.wf_contracts import declare_pair
 
 # Encoding, copying and building values. (Decoding is not among them: a restore still turns every stored state
 # into a ``NodeState``, checking a plain value for tags — the execution holds its states in a plain dict.)
@@ -40,16 +41,7 @@ def _wide(extra: int) -> type[ig.Contract]:
 
     class Wide(ig.Contract):
         def define(c):
-            c.correlate_by("pair_id")
-            c.input("pair_id", type=str)
-            c.await_event("left", event="left_arrived", schema=dict)
-            c.await_event("right", event="right_arrived", schema=dict)
-
-            @c.compute
-            def joined(left, right):
-                return {"left": left, "right": right}
-
-            c.output("joined")
+            declare_pair(c)
             for i in range(extra):
                 kind = i % 3
                 if kind == 0:

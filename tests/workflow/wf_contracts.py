@@ -3,6 +3,8 @@ module by name) and ``bench/workflows.py``'s bytes-per-delivery part (``document
 
 from __future__ import annotations
 
+from typing import Any
+
 import pydantic
 
 import igniter_nb as ig
@@ -113,20 +115,26 @@ class TimedWorkflow(ig.Contract):
         c.output("closed")
 
 
+def declare_pair(c: Any) -> None:
+    """Two awaited events (``left_arrived``, ``right_arrived``) correlated by ``pair_id`` and joined by one compute,
+    ``joined``, which is an output: PairWorkflow's nodes, also declared by the delivery-cost tests' wider graphs."""
+    c.correlate_by("pair_id")
+    c.input("pair_id", type=str)
+    c.await_event("left", event="left_arrived", schema=dict)
+    c.await_event("right", event="right_arrived", schema=dict)
+
+    @c.compute
+    def joined(left, right):
+        return {"left": left, "right": right}
+
+    c.output("joined")
+
+
 class PairWorkflow(ig.Contract):
     """The concurrency test's workflow: two awaited events, each payload kept in the output."""
 
     def define(c):
-        c.correlate_by("pair_id")
-        c.input("pair_id", type=str)
-        c.await_event("left", event="left_arrived", schema=dict)
-        c.await_event("right", event="right_arrived", schema=dict)
-
-        @c.compute
-        def joined(left, right):
-            return {"left": left, "right": right}
-
-        c.output("joined")
+        declare_pair(c)
 
 
 def documents_workflow(count: int) -> type[ig.Contract]:
