@@ -426,19 +426,11 @@ class SaveRequest:
         *,
         encode: bool = True,
         packed: bool = True,
-        stored_id: str | None = None,
     ) -> SaveRequest:
         """Validate a ``save()`` call before anything is written. ``encode=False`` (``MemoryStore.save(check_json=False)``)
         checks only the id and the metadata and leaves ``snapshot_json`` empty: the store encodes the snapshot
-        itself. A large snapshot is packed (``stores/packing.py``) unless ``packed=False``. ``stored_id``: the
-        snapshot's execution id, when the store holds it already (checked when it was first saved)."""
-        if encode:
-            execution_id, text = dump_snapshot(snapshot)
-        elif stored_id is not None and type(snapshot) is dict and snapshot.get("execution_id") == stored_id \
-                and PACKED_KEY not in snapshot:
-            execution_id, text = stored_id, ""
-        else:
-            execution_id, text = snapshot_id(snapshot), ""
+        itself. A large snapshot is packed (``stores/packing.py``) unless ``packed=False``."""
+        execution_id, text = dump_snapshot(snapshot) if encode else (snapshot_id(snapshot), "")
         parts: dict[str, str] = {}
         if packed and len(text) > PACK_THRESHOLD:
             split = pack(snapshot, _SNAPSHOT_JSON.encode)

@@ -128,10 +128,7 @@ class MemoryStore(StoreBase):
         ``igniter_nb`` (JSON-safe by construction): the JSON-safety check is skipped and the snapshot is kept as
         ``marshal`` bytes of its plain dicts, lists and scalars (a value marshal cannot write raises
         ``SnapshotEncodingError``; other non-JSON values are not caught — use the default for your own dicts)."""
-        # (a runtime save of an execution stored already: its id was checked when it was first saved)
-        known = snapshot.get("execution_id") if not check_json and type(snapshot) is dict else None
-        req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, encode=check_json,
-                                stored_id=known if type(known) is str and known in self._executions else None)
+        req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, encode=check_json)
         data: str | bytes = req.snapshot_json
         parts: Mapping[str, str | bytes] = req.parts
         events = snapshot.get("events")

@@ -1,6 +1,5 @@
-"""A runtime save of an execution ``MemoryStore`` holds already reuses what is unchanged (branch memdeliver): the
-stored metadata when graph, correlation and status stay the same, and the id check made by its first save — and
-still refuses what a first save refuses."""
+"""A runtime save of an execution ``MemoryStore`` holds already reuses the stored metadata when graph, correlation
+and status stay the same (branch memdeliver), and still refuses what a first save refuses."""
 
 from __future__ import annotations
 
