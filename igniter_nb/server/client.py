@@ -76,14 +76,14 @@ _LEAVE = object()  # on _raise_unsendable's stack: the container below it is don
 
 def _raise_unsendable(body: Any, cause: BaseException) -> None:
     """Raise the error of the first value in ``body`` that has no JSON form, with its path."""
-    stack: list[tuple[Any, str]] = [(body, "(body)")]
+    stack: list[tuple[Any, Any]] = [(body, "(body)")]  # (value, its path) or (_LEAVE, a container's id)
     if isinstance(body, dict):
         stack = [(v, str(k)) for k, v in reversed(list(body.items()))]
     on_path: set[int] = set()  # the containers the value being looked at is inside: met again, a cycle
     while stack:
         value, path = stack.pop()
         if value is _LEAVE:
-            on_path.discard(int(path))
+            on_path.discard(path)
         elif isinstance(value, str):
             try:
                 value.encode("utf-8")
@@ -96,7 +96,7 @@ def _raise_unsendable(body: Any, cause: BaseException) -> None:
             if id(value) in on_path:
                 raise ValueError(f"cannot send {path} as JSON: it contains itself (a cycle)")
             on_path.add(id(value))
-            stack.append((_LEAVE, str(id(value))))
+            stack.append((_LEAVE, id(value)))
             if isinstance(value, dict):
                 for key, item in reversed(list(value.items())):
                     if not (key is None or isinstance(key, str | int | float | bool)):

@@ -67,11 +67,11 @@ def app_from_environment() -> Any:
     first, so this is rare: a contracts module or a store that behaves differently in the worker."""
     import multiprocessing
 
-    if multiprocessing.parent_process() is None:
-        return _app()
     try:
         return _app()
     except Exception as exc:
+        if multiprocessing.parent_process() is None:  # one process: serve's own error handling says it
+            raise
         from igniter_nb.server.reuseport import STARTUP_FAILURE
 
         print(f"igniter-nb serve: worker {os.getpid()} cannot start: {type(exc).__name__}: {exc}", file=sys.stderr,
