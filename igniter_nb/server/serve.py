@@ -68,7 +68,7 @@ def app_from_environment() -> Any:
     import multiprocessing
 
     try:
-        return _app()
+        app = _app()
     except Exception as exc:
         if multiprocessing.parent_process() is None:  # one process: serve's own error handling says it
             raise
@@ -77,6 +77,21 @@ def app_from_environment() -> Any:
         print(f"igniter-nb serve: worker {os.getpid()} cannot start: {type(exc).__name__}: {exc}", file=sys.stderr,
               flush=True)
         sys.exit(STARTUP_FAILURE)
+    _freeze_startup_objects()
+    return app
+
+
+def _freeze_startup_objects() -> None:
+    """Move everything the worker holds after startup (the modules of FastAPI, pydantic, SQLAlchemy, the app, the
+    store, the contracts: ~90,000 tracked objects) out of the garbage collector's reach (:func:`gc.freeze`).
+
+    They live as long as the worker does, yet every full collection walked them all: 15-50 ms during which the
+    worker answered nothing, which put every request it held at that moment into the latency tail (B8's p99).
+    After the freeze a full collection walks only what was made since."""
+    import gc
+
+    gc.collect()  # what startup left as garbage goes now, not frozen with the rest
+    gc.freeze()
 
 
 def _app() -> Any:
