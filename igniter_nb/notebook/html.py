@@ -17,18 +17,23 @@ from igniter_nb.diagnostics.geometry import FIT_STYLE
 _EXTRA_FILLS = {"partial_failure": "#fca5a5", "cancelled": "#e5e7eb", "timed_out": "#fca5a5", "ready": "#dbeafe",
                 "missing": "#fca5a5"}
 MAX_CELL = 120
+_PLAIN = (str, dict, list, tuple, int, float, bool, type(None))  # shown as they are / as JSON
 TABLE = 'style="border-collapse:collapse;font-family:Helvetica,Arial,sans-serif;font-size:12px;margin:4px 0"'
 CELL = 'style="border:1px solid #cbd5e1;padding:2px 6px;text-align:left;vertical-align:top"'
 HEAD = 'style="border:1px solid #cbd5e1;padding:2px 6px;text-align:left;background:#f1f5f9"'
 
 
 def short(value: Any, limit: int = MAX_CELL) -> str:
-    """A one-line text form of ``value`` (JSON for plain data, else ``repr``), cut at ``limit`` characters."""
-    if isinstance(value, str):
-        text = value
+    """A one-line text form of ``value`` (JSON for plain data, else ``repr``), cut at ``limit`` characters.
+
+    An object shown by its ``repr`` (a pydantic model, a dataclass) reads as written — ``Crm(name='Acme')`` —
+    not as a quoted JSON string of that text, which looked like a string value."""
+    shown = value if isinstance(value, _PLAIN) else _fallback(value)
+    if isinstance(shown, str):
+        text = shown
     else:
         try:
-            text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=_fallback)
+            text = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=_fallback)
         except (TypeError, ValueError):
             text = repr(value)
     text = text.replace("\n", " ")

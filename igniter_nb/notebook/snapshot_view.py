@@ -87,7 +87,35 @@ def _display(value: Any) -> Any:
         inner: Mapping[str, Any] = value["value"] if isinstance(value.get("value"), Mapping) else {}
         kind = "result" if value["__ig__"] == "child_result" else "collection"
         return {"type": kind, **inner}
-    return display_value(_decoded(value))
+    decoded = _decoded(value)
+    if decoded is value and isinstance(value, Mapping) and value.get("__ig__") in _OBJECT_TAGS:
+        return _undecoded_object(value)
+    return display_value(decoded)
+
+
+#: Tags of class instances and where their fields are: shown as ``Name(field=value, ...)`` when the class is not
+#: at hand (its module is not imported here: a snapshot read over HTTP, or in another notebook).
+_OBJECT_TAGS = {"pydantic": "data", "dataclass": "fields", "enum": "value"}
+
+
+class _Shown(str):
+    """Text that stands for an object: shown as it is, and by ``repr`` without quotes."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _undecoded_object(value: Mapping[str, Any]) -> _Shown:
+    tag = value["__ig__"]
+    name = str(value.get("class", "?")).rpartition(":")[2] or "?"
+    inner = value.get(_OBJECT_TAGS[tag])
+    if tag == "enum":
+        return _Shown(f"{name}({_display(inner)!r})")
+    if not isinstance(inner, Mapping):
+        return _Shown(f"{name}(…)")
+    return _Shown(f"{name}({', '.join(f'{k}={_display(v)!r}' for k, v in inner.items())})")
 
 
 __all__ = ["SnapshotInstance", "snapshot_view"]
