@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException
 
@@ -288,7 +289,21 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         summary="A remote server reports the execution a remote node of this one waits for",
         description="Authorized by the callback token this server gave with the call (`Authorization: Bearer "
                     "<callback token>`), not by the server's token. See docs/server.md, \"Remote nodes\".")
+    _add_head_routes(router)
     return router
+
+
+def _add_head_routes(router: APIRouter) -> None:
+    """``HEAD`` for every ``GET`` route (RFC 9110 9.3.2): the same endpoint, token check and status, the body left
+    out by the server. FastAPI's ``APIRoute`` does not add HEAD as Starlette's ``Route`` does (fastapi#1773), and
+    ``methods=["GET", "HEAD"]`` would put a second operation per path into /openapi.json. So each is its own route,
+    out of the schema, after every other route: a request the routes before it match (POST /events) never looks
+    at them. The live stream answers HEAD with its headers and never opens (sse-starlette's ``EventSourceResponse``)."""
+    for route in list(router.routes):
+        if isinstance(route, APIRoute) and route.methods == {"GET"}:
+            router.add_api_route(route.path, route.endpoint, methods=["HEAD"], response_model=route.response_model,
+                                 response_class=route.response_class, include_in_schema=False,
+                                 name=f"{route.name}_head")
 
 
 async def _unmatched(request: Request, exc: Exception) -> Response:
