@@ -46,6 +46,8 @@ def add_serve_command(commands: Any) -> None:
     parser.add_argument("--threads", type=int, default=None, metavar="N",
                         help="threads per worker running store and contract work at once (default: "
                              "$IGNITER_SERVER_THREADS, else 40); 1-2 shorten the tail of store-bound contracts")
+    parser.add_argument("--max-streams", type=int, default=None, metavar="N",
+                        help="live event streams each worker keeps open at once; more get 503 (default: 100)")
     parser.add_argument("--max-body-bytes", type=int, default=None,
                         help="larger request bodies get 413 (default: $IGNITER_MAX_BODY_BYTES, else 1000000)")
     parser.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
@@ -69,7 +71,7 @@ def _serve(args: argparse.Namespace) -> int:
         return serve(args.target, host=args.host, port=args.port, store=args.store, workers=args.workers,
                      token_env=args.token_env, max_body_bytes=args.max_body_bytes, cors_origins=args.cors_origin,
                      log_level=args.log_level, public_url=args.public_url, threads=args.threads,
-                     reuse_port=args.reuse_port)
+                     reuse_port=args.reuse_port, max_streams=args.max_streams)
     except ServeError as exc:
         raise CommandError(str(exc)) from exc
 

@@ -261,7 +261,7 @@ def test_the_docs_table_lists_every_variable_and_the_scaffold_uses_only_them() -
 
 _SERVE_INTERNAL = {"IGNITER_NB_SERVE_TARGET", "IGNITER_NB_SERVE_STORE", "IGNITER_NB_SERVE_TOKEN_ENV",
                    "IGNITER_NB_SERVE_MAX_BODY_BYTES", "IGNITER_NB_SERVE_CORS_ORIGINS", "IGNITER_NB_SERVE_PUBLIC_URL",
-                   "IGNITER_NB_SERVE_THREADS"}
+                   "IGNITER_NB_SERVE_THREADS", "IGNITER_NB_SERVE_MAX_STREAMS"}
 
 
 def _environment_names(path: Path) -> set[str]:

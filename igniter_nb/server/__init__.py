@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb._lazy import lazy_attributes
-from igniter_nb.server.errors import RemoteConnectionError, RemoteError, UnknownContractError
+from igniter_nb.server.errors import AnswerTooLargeError, RemoteConnectionError, RemoteError, UnknownContractError
 
 if TYPE_CHECKING:
     from igniter_nb.server.app import create_app, create_router
@@ -34,6 +34,7 @@ __getattr__, __dir__ = lazy_attributes("igniter_nb.server", globals(), _LAZY)
 
 
 __all__ = [
+    "AnswerTooLargeError",
     "AsyncClient",
     "BodySizeLimit",
     "Client",

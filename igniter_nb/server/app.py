@@ -16,16 +16,19 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException
 
 from igniter_nb import settings
 from igniter_nb.server.callbacks import RETRIES, CallbackReports
+from igniter_nb.server.errors import RequestProblem
 from igniter_nb.server.limits import BodySizeLimit
 from igniter_nb.server.models import (
     ContractList,
@@ -110,6 +113,26 @@ async def _blocking(work: Callable[..., dict[str, Any]], *args: Any, **kwargs: A
     return JSONAnswer(await run_in_threadpool(work, *args, **kwargs))
 
 
+#: Live streams one app (one worker process) keeps open at once; past it, 503 (``create_app(max_streams=)``).
+MAX_STREAMS = 100
+#: The most versions one ``GET /v1/executions/{id}/history`` answer holds (``create_app(max_history_versions=)``).
+MAX_HISTORY_VERSIONS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class _AnswerLimits:
+    streams: int
+    history_versions: int
+
+    @classmethod
+    def checked(cls, max_streams: int, max_history_versions: int) -> _AnswerLimits:
+        from igniter_nb.server.stream_slots import check_max_streams
+
+        if type(max_history_versions) is not int or not 1 <= max_history_versions <= 100_000:
+            raise ValueError(f"max_history_versions must be an int from 1 to 100000, got {max_history_versions!r:.80}")
+        return cls(check_max_streams(max_streams), max_history_versions)
+
+
 def _check_idle(seconds: float) -> float:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 86_400:
         raise ValueError(f"stream_idle_seconds must be a number of seconds from 0 to 86400, got {seconds!r:.80}")
@@ -125,26 +148,30 @@ def check_public_url(public_url: str | None) -> str | None:
 
 
 def create_router(contracts: Any, *, store: Any = None, token: str | None = None, public_url: str | None = None,
-                  callback_retries: int = RETRIES, stream_idle_seconds: float = IDLE_SECONDS) -> APIRouter:
+                  callback_retries: int = RETRIES, stream_idle_seconds: float = IDLE_SECONDS,
+                  max_streams: int = MAX_STREAMS, max_history_versions: int = MAX_HISTORY_VERSIONS) -> APIRouter:
     """The API's routes as an ``APIRouter`` to include in an app of your own.
 
     ``contracts``: ``{name: ContractClass}``, a mapping (registry), a list of classes or one class. ``store``: a
     store object, a store URL, or None for the configured default store (``ig.configure`` /
     ``IGNITER_STORE_URL``) — the same store the rest of the process uses. ``token``: when given, every route
-    requires ``Authorization: Bearer <token>``. ``public_url``, ``callback_retries``, ``stream_idle_seconds``: see
-    :func:`create_app`. The body-size limit is a middleware (:class:`~igniter_nb.server.limits.BodySizeLimit`):
-    ``create_app`` adds it; add it to your own app too. ``token=None`` and ``public_url=None`` read
+    requires ``Authorization: Bearer <token>``. ``public_url``, ``callback_retries``, ``stream_idle_seconds``,
+    ``max_streams``, ``max_history_versions``: see :func:`create_app`. The body-size limit is a middleware
+    (:class:`~igniter_nb.server.limits.BodySizeLimit`): ``create_app`` adds it; add it to your own app too. ``token=None`` and ``public_url=None`` read
     ``IGNITER_SERVER_TOKEN`` and ``IGNITER_PUBLIC_URL`` (docs/integrations.md, "Configuration").
     """
     settings.apply_log_level()
     token, public_url = settings.server_token(token), settings.public_url(public_url)
     service = ContractService(ServedContracts(contracts), _resolve_store(store)[0],
                               public_url=check_public_url(public_url))
-    return _router(service, token, CallbackReports(service.store, callback_retries), _check_idle(stream_idle_seconds))
+    return _router(service, token, CallbackReports(service.store, callback_retries), _check_idle(stream_idle_seconds),
+                   _AnswerLimits.checked(max_streams, max_history_versions))
 
 
 def _router(service: ContractService, token: str | None, reports: CallbackReports,
-            stream_idle_seconds: float) -> APIRouter:
+            stream_idle_seconds: float, limits: _AnswerLimits) -> APIRouter:
+    from igniter_nb.server.stream_slots import StreamSlots, stream_headers
+
     if token is not None and (not isinstance(token, str) or not token):
         raise ValueError("token must be a non-empty str (or None for no authentication)")
     if token is not None and not settings.token_sendable(token):
@@ -174,6 +201,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         reports.send(answer)
         return JSONAnswer(answer.view)
     store_name = type(service.store).__name__
+    streams = StreamSlots(limits.streams)
     contract_list = {"contracts": service.catalog}
 
     @router.get("/v1/health", response_model=Health, summary="Liveness and what this server serves")
@@ -250,27 +278,40 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         execution_id: str,
         latest: Annotated[bool, Query(description="Only the latest stored version (what a store's record holds).")]
         = False,
+        limit: Annotated[int | None, Query(ge=1, le=100_000, description=(
+            "The most versions in this page: at most, and by default, the server's `max_history_versions` "
+            "(100 unless set)."))] = None,
+        cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,15}$", description=(
+            "The `next_cursor` of the previous page: this page continues after it."))] = None,
     ) -> Response:
-        return await _blocking(service.history, execution_id, latest=latest)
+        if limit is not None and limit > limits.history_versions:
+            raise RequestProblem(f"limit={limit} is more than this server's max_history_versions "
+                                 f"({limits.history_versions}); page with cursor", limit=limits.history_versions)
+        return await _blocking(service.history, execution_id, latest=latest, cursor=cursor,
+                               limit=limit or limits.history_versions)
 
     @router.get("/v1/executions/{execution_id}/events", response_class=Response, responses={**_STREAM, **_E404,
                 **_E422}, summary="Follow an execution live (server-sent events; resume with Last-Event-ID)")
     async def execution_events(
         execution_id: str,
+        request: Request,
         last_event: Annotated[str | None, Header(alias="Last-Event-ID", pattern=r"^[0-9]{1,15}$", description=(
             "The seq of the last event received, as the stream sent it (decimal digits): the stream continues "
             "after it."))] = None,
     ) -> Response:
-        from sse_starlette import EventSourceResponse
-
         # a string of digits, not an int: the id is echoed as the stream sent it, and "3.0", "+3" or "1_0" (which
         # an int parameter takes) name no event the stream ever sent
         last_event_id = int(last_event) if last_event is not None else None
         record = await run_in_threadpool(opening, service.store, service.record_id(execution_id), last_event_id)
         if seen_everything(record, last_event_id):
             return Response(status_code=204)
+        refusal = streams.refusal()  # every slot taken: 503 (for HEAD too: what GET would answer)
+        if refusal is not None:
+            return refusal
+        if request.method == "HEAD":  # the headers only: the stream never opens, takes no slot
+            return stream_headers()
         stream = ExecutionStream(service.store, record, last_event_id, idle_seconds=stream_idle_seconds)
-        return EventSourceResponse(stream.messages(), ping=PING_SECONDS, send_timeout=SEND_TIMEOUT)
+        return streams.stream(stream.messages(), ping=PING_SECONDS, send_timeout=SEND_TIMEOUT)
 
     @router.post("/v1/executions/{execution_id}/resume", response_model=ExecutionView,
                  responses=_RESUME_ERRORS, summary="Resume a pending node of a stored execution by its token")
@@ -288,7 +329,21 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         summary="A remote server reports the execution a remote node of this one waits for",
         description="Authorized by the callback token this server gave with the call (`Authorization: Bearer "
                     "<callback token>`), not by the server's token. See docs/server.md, \"Remote nodes\".")
+    _add_head_routes(router)
     return router
+
+
+def _add_head_routes(router: APIRouter) -> None:
+    """``HEAD`` for every ``GET`` route (RFC 9110 9.3.2): the same endpoint, token check and status, the body left
+    out by the server. FastAPI's ``APIRoute`` does not add HEAD as Starlette's ``Route`` does (fastapi#1773), and
+    ``methods=["GET", "HEAD"]`` would put a second operation per path into /openapi.json. So each is its own route,
+    out of the schema, after every other route: a request the routes before it match (POST /events) never looks
+    at them. The live stream answers HEAD with its headers and never opens (``stream_slots.stream_headers``)."""
+    for route in list(router.routes):
+        if isinstance(route, APIRoute) and route.methods == {"GET"}:
+            router.add_api_route(route.path, route.endpoint, methods=["HEAD"], response_model=route.response_model,
+                                 response_class=route.response_class, include_in_schema=False,
+                                 name=f"{route.name}_head")
 
 
 async def _unmatched(request: Request, exc: Exception) -> Response:
@@ -320,6 +375,8 @@ def create_app(
     callback_retries: int = RETRIES,
     stream_idle_seconds: float = IDLE_SECONDS,
     threads: int | None = None,
+    max_streams: int = MAX_STREAMS,
+    max_history_versions: int = MAX_HISTORY_VERSIONS,
 ) -> FastAPI:
     """A FastAPI app serving ``contracts`` (see :func:`create_router` for ``contracts``, ``store``, ``token``).
 
@@ -329,6 +386,8 @@ def create_app(
     nodes of the executions it runs ask the remote server to call back here when they finish.
     ``callback_retries``: retries of a callback this server sends (after the first attempt, with back-off).
     ``stream_idle_seconds``: a live stream with no new version for this long is closed (clients reconnect).
+    ``max_streams``: live streams open at once in this process; past it a stream request gets 503.
+    ``max_history_versions``: the most versions one history answer holds (``next_cursor`` pages on).
     ``threads``: how many threads of this process run store and contract work at once (Starlette's threadpool,
     40 when not set). Fewer threads, 1-2, shorten the slowest answers of contracts that only compute and use
     the store (Python runs one thread at a time, and a thread back from the database waits its turn behind the
@@ -365,7 +424,8 @@ def create_app(
     # The routes go into the app's own router, not through `include_router`: FastAPI includes a router lazily
     # (every request is matched against the included routes twice, with scope bookkeeping for each route tried),
     # ~0.15 ms of CPU per request here. Each APIRoute already carries its dependencies, responses and route class.
-    app.router.routes.extend(_router(service, token, reports, _check_idle(stream_idle_seconds)).routes)
+    app.router.routes.extend(_router(service, token, reports, _check_idle(stream_idle_seconds),
+                                     _AnswerLimits.checked(max_streams, max_history_versions)).routes)
     app.add_exception_handler(HTTPException, _unmatched)
     app.add_exception_handler(RequestValidationError, _unmatched)
     app.add_exception_handler(Exception, _internal)

@@ -27,6 +27,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from igniter_nb.server.answer_size import asend_capped, check_limit, send_capped
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError
 from igniter_nb.server.follow import READ_TIMEOUT, StreamMessage, afollow, follow
 
@@ -176,9 +177,9 @@ class _Api:
         return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}/events")
 
     @staticmethod
-    def history(execution_id: str, latest: bool = False) -> _Call:
-        return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}/history",
-                     {"latest": "true"} if latest else {})
+    def history(execution_id: str, latest: bool = False, cursor: str | None = None) -> _Call:
+        params = {"latest": "true"} if latest else {"cursor": cursor} if cursor is not None else {}
+        return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}/history", params)
 
     @staticmethod
     def executions(graph: str | None, status: str | None, limit: int | None, offset: int | None,
@@ -200,7 +201,8 @@ def _record(execution_id: str, answer: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class _ClientBase:
-    def __init__(self, base_url: str, *, timeout: float | httpx.Timeout, token: str | None, retries: int) -> None:
+    def __init__(self, base_url: str, *, timeout: float | httpx.Timeout, token: str | None, retries: int,
+                 max_answer_bytes: int | None = None) -> None:
         parts = urlsplit(base_url) if isinstance(base_url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"base_url must be an http:// or https:// URL, got {base_url!r:.200}")
@@ -209,6 +211,7 @@ class _ClientBase:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.retries = retries
+        self.max_answer_bytes = check_limit(max_answer_bytes)
         self._token = token
         self._headers: dict[bytes, bytes] = {b"Accept": b"application/json"}
         if token is not None:
@@ -255,11 +258,13 @@ class _ClientBase:
 class Client(_ClientBase):
     """A blocking client. ``timeout`` (seconds, or an ``httpx.Timeout``) bounds connecting and each read;
     ``retries`` connection attempts are added for calls safe to repeat; ``token`` is sent as a bearer token;
+    ``max_answer_bytes``: an answer larger than this raises ``AnswerTooLargeError`` (None: no limit);
     ``transport`` replaces httpx's network transport (tests)."""
 
     def __init__(self, base_url: str, *, timeout: float | httpx.Timeout = 30.0, token: str | None = None,
-                 retries: int = 0, transport: httpx.BaseTransport | None = None) -> None:
-        super().__init__(base_url, timeout=timeout, token=token, retries=retries)
+                 retries: int = 0, transport: httpx.BaseTransport | None = None,
+                 max_answer_bytes: int | None = None) -> None:
+        super().__init__(base_url, timeout=timeout, token=token, retries=retries, max_answer_bytes=max_answer_bytes)
 
         def client(retrying: bool) -> httpx.Client:
             chosen = transport or httpx.HTTPTransport(retries=retries if retrying else 0)
@@ -276,12 +281,17 @@ class Client(_ClientBase):
         if self._own_transport:
             raise ValueError("a Client built with transport= has no asynchronous twin: build an AsyncClient with an "
                              "asynchronous transport instead")
-        return AsyncClient(self.base_url, timeout=self.timeout, token=self._token, retries=self.retries)
+        return AsyncClient(self.base_url, timeout=self.timeout, token=self._token, retries=self.retries,
+                           max_answer_bytes=self.max_answer_bytes)
 
     def _send(self, call: _Call) -> Any:
         http = self._repeatable if call.repeatable else self._once
         try:
-            response = http.request(call.method, call.path, params=call.params, **_json_content(call.json))
+            if self.max_answer_bytes is None:
+                response = http.request(call.method, call.path, params=call.params, **_json_content(call.json))
+            else:
+                response = send_capped(http, call.method, call.path, self._url(call), self.max_answer_bytes,
+                                       params=call.params, **_json_content(call.json))
         except httpx.HTTPError as exc:
             raise self._unreachable(call, exc) from exc
         return self._answer(call, response)
@@ -341,8 +351,16 @@ class Client(_ClientBase):
                 return
 
     def history(self, execution_id: str) -> list[dict[str, Any]]:
-        """Every stored version of an execution, oldest first: ``[{version, status, updated_at, snapshot}]``."""
-        return list(self._send(_Api.history(execution_id))["versions"])
+        """Every stored version of an execution, oldest first: ``[{version, status, updated_at, snapshot}]``
+        (page after page: the server answers at most its ``max_history_versions`` at a time)."""
+        versions: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page = self._send(_Api.history(execution_id, cursor=cursor))
+            versions.extend(page["versions"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return versions
 
     def record(self, execution_id: str) -> dict[str, Any]:
         """The latest stored version of an execution, as a store's ``record`` holds it: ``{execution_id, graph,
@@ -379,8 +397,9 @@ class AsyncClient(_ClientBase):
     """The same calls as :class:`Client`, awaitable (``httpx.AsyncClient`` underneath)."""
 
     def __init__(self, base_url: str, *, timeout: float | httpx.Timeout = 30.0, token: str | None = None,
-                 retries: int = 0, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        super().__init__(base_url, timeout=timeout, token=token, retries=retries)
+                 retries: int = 0, transport: httpx.AsyncBaseTransport | None = None,
+                 max_answer_bytes: int | None = None) -> None:
+        super().__init__(base_url, timeout=timeout, token=token, retries=retries, max_answer_bytes=max_answer_bytes)
 
         def client(retrying: bool) -> httpx.AsyncClient:
             chosen = transport or httpx.AsyncHTTPTransport(retries=retries if retrying else 0)
@@ -393,8 +412,12 @@ class AsyncClient(_ClientBase):
     async def _send(self, call: _Call) -> Any:
         http = self._repeatable if call.repeatable else self._once
         try:
-            response = await http.request(call.method, call.path, params=call.params,
-                                          **_json_content(call.json))
+            if self.max_answer_bytes is None:
+                response = await http.request(call.method, call.path, params=call.params,
+                                              **_json_content(call.json))
+            else:
+                response = await asend_capped(http, call.method, call.path, self._url(call), self.max_answer_bytes,
+                                              params=call.params, **_json_content(call.json))
         except httpx.HTTPError as exc:
             raise self._unreachable(call, exc) from exc
         return self._answer(call, response)
@@ -439,7 +462,14 @@ class AsyncClient(_ClientBase):
                 return
 
     async def history(self, execution_id: str) -> list[dict[str, Any]]:
-        return list((await self._send(_Api.history(execution_id)))["versions"])
+        versions: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page = await self._send(_Api.history(execution_id, cursor=cursor))
+            versions.extend(page["versions"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return versions
 
     async def record(self, execution_id: str) -> dict[str, Any]:
         return _record(execution_id, await self._send(_Api.history(execution_id, latest=True)))

@@ -48,4 +48,14 @@ class RemoteConnectionError(IgniterError):
         super().__init__(message, url=url, **kw)
 
 
-__all__ = ["RemoteConnectionError", "RemoteError", "RequestProblem", "UnknownContractError"]
+class AnswerTooLargeError(IgniterError):
+    """The server's answer was larger than the client's ``max_answer_bytes``: nothing more of it was read.
+    ``url``, ``limit`` and, when the server declared it, ``declared`` (its ``Content-Length``)."""
+
+    def __init__(self, message: str = "", *, url: str, limit: int, **kw: Any) -> None:
+        self.url = url
+        self.limit = limit
+        super().__init__(message, url=url, limit=limit, **kw)
+
+
+__all__ = ["AnswerTooLargeError", "RemoteConnectionError", "RemoteError", "RequestProblem", "UnknownContractError"]

@@ -212,6 +212,8 @@ class HistoryVersion(BaseModel):
 class History(BaseModel):
     execution_id: str
     versions: list[HistoryVersion]
+    limit: int | None = Field(None, description="The most versions this page could hold (null with latest=true).")
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null: the last page.")
 
 
 __all__ = [

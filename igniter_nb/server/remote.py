@@ -39,7 +39,7 @@ from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import PENDING
 from igniter_nb.server.client import Client
 from igniter_nb.server.encoding import json_safe
-from igniter_nb.server.errors import RemoteConnectionError, RemoteError
+from igniter_nb.server.errors import AnswerTooLargeError, RemoteConnectionError, RemoteError
 from igniter_nb.stores.base import FINISHED_STATUSES as FINISHED
 
 #: Tokens of remote waits start with this; the rest is the remote execution id.
@@ -47,6 +47,8 @@ TOKEN_PREFIX = "remote:"
 ACTIVE = ("running", "pending", "waiting")
 #: The event each exchange with a remote server leaves in the calling execution's log.
 REMOTE_CALLED = "remote_called"
+#: The most bytes of a remote server's answer a remote node reads (``c.remote(..., max_answer_bytes=N)``).
+MAX_ANSWER_BYTES = 10_000_000
 
 
 def remote_token(remote_execution_id: str) -> str:
@@ -119,27 +121,30 @@ def inputs_digest(inputs: Mapping[str, Any]) -> str:
 class RemoteCall:
     """One remote node calling its server: the HTTP exchange, and the errors it can end in, located."""
 
-    def __init__(self, node_name: str, contract: str, url: str, timeout: float, token_env: str | None) -> None:
+    def __init__(self, node_name: str, contract: str, url: str, timeout: float, token_env: str | None,
+                 max_answer_bytes: Any = None) -> None:
         self.node_name = node_name
         self.contract = contract
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.token_env = token_env
         self.where = f"{contract}@{self.url}"
+        self.max_answer_bytes = MAX_ANSWER_BYTES if max_answer_bytes is None else max_answer_bytes
 
     @classmethod
     def of(cls, node: RemoteNode, wait: Mapping[str, Any] | None = None) -> RemoteCall:
         """The call of ``node`` — to the URL ``wait`` (a pending call of it) went to, if given."""
         token_env = node.metadata.get("token_env")
         url = str(wait["remote_url"]) if wait is not None else node.url
-        return cls(node.name, node.contract, url, node.timeout, None if token_env is None else str(token_env))
+        return cls(node.name, node.contract, url, node.timeout, None if token_env is None else str(token_env),
+                   node.metadata.get("max_answer_bytes"))
 
     @classmethod
     def waiting(cls, node_name: str, wait: Mapping[str, Any]) -> RemoteCall:
         """The call a stored wait (a deferred payload) records, for asking its status later."""
         token_env = wait.get("token_env")
         return cls(node_name, str(wait.get("remote_contract")), str(wait["remote_url"]), float(wait.get("timeout") or 30),
-                   None if token_env is None else str(token_env))
+                   None if token_env is None else str(token_env), wait.get("max_answer_bytes"))
 
     def error(self, message: str, **context: Any) -> ResolutionError:
         return ResolutionError(f"remote '{self.node_name}' ({self.where}): {message}", url=self.url,
@@ -151,7 +156,10 @@ class RemoteCall:
             token = os.environ.get(self.token_env)
             if not token:
                 raise self.error(f"the environment variable {self.token_env} (token_env=) is not set or is empty")
-        return Client(self.url, timeout=self.timeout, token=token)
+        limit = self.max_answer_bytes
+        if type(limit) is not int or limit < 1:
+            raise self.error(f"max_answer_bytes= must be an int >= 1, got {limit!r:.80}")
+        return Client(self.url, timeout=self.timeout, token=token, max_answer_bytes=limit)
 
     def execute(self, inputs: Mapping[str, Any], callback: tuple[str, str] | None) -> dict[str, Any]:
         url, capability = callback or (None, None)
@@ -172,6 +180,10 @@ class RemoteCall:
                 raise self.error(f"answered HTTP {exc.status_code}: {exc.server_message}", remote_status=None,
                                  http_status=exc.status_code, remote_message=exc.server_message,
                                  remote_error_type=exc.error_type, **context) from exc
+            except AnswerTooLargeError as exc:
+                raise self.error(f"answered more than {exc.limit} bytes (max_answer_bytes=); nothing more was read",
+                                 remote_status=None, limit=exc.limit, declared=exc.context.get("declared"),
+                                 **context) from exc
         if not isinstance(answer, dict) or not isinstance(answer.get("execution_id"), str) or not answer["execution_id"]:
             raise self.error(f"answered something that is not an execution: {str(answer)[:200]}", **context)
         return answer
@@ -206,6 +218,8 @@ class RemoteCall:
             }
             if self.token_env is not None:
                 payload["token_env"] = self.token_env
+            if self.max_answer_bytes != MAX_ANSWER_BYTES:
+                payload["max_answer_bytes"] = self.max_answer_bytes
             if callback_digest is not None:
                 payload["callback_digest"] = callback_digest
             wait = DeferredResult(remote_token(rid), payload, node.name)
@@ -262,6 +276,7 @@ register_handler("remote", resolve_remote)
 __all__ = [
     "ACTIVE",
     "FINISHED",
+    "MAX_ANSWER_BYTES",
     "REMOTE_CALLED",
     "TOKEN_PREFIX",
     "CallbackSettings",

@@ -25,6 +25,7 @@ MAX_BODY_VAR = "IGNITER_NB_SERVE_MAX_BODY_BYTES"
 CORS_VAR = "IGNITER_NB_SERVE_CORS_ORIGINS"
 PUBLIC_URL_VAR = "IGNITER_NB_SERVE_PUBLIC_URL"
 THREADS_VAR = "IGNITER_NB_SERVE_THREADS"
+MAX_STREAMS_VAR = "IGNITER_NB_SERVE_MAX_STREAMS"
 APP = "igniter_nb.server.serve:app_from_environment"  # what each worker process imports and calls
 
 
@@ -106,6 +107,7 @@ def _app() -> Any:
         cors_origins=json.loads(os.environ.get(CORS_VAR) or "null"),
         public_url=os.environ.get(PUBLIC_URL_VAR) or None,
         threads=int(os.environ.get(THREADS_VAR) or 0) or None,
+        **({"max_streams": int(os.environ[MAX_STREAMS_VAR])} if os.environ.get(MAX_STREAMS_VAR) else {}),
     )
 
 
@@ -117,7 +119,8 @@ def _in_one_process(url: str) -> bool:
 
 def serve(target: str, *, host: str, port: int, store: str | None, workers: int, token_env: str | None,
           max_body_bytes: int | None = None, cors_origins: Sequence[str] | None = None, log_level: str | None = None,
-          public_url: str | None = None, threads: int | None = None, reuse_port: bool = True) -> int:
+          public_url: str | None = None, threads: int | None = None, reuse_port: bool = True,
+          max_streams: int | None = None) -> int:
     """Check everything that can be checked here, then run uvicorn until SIGINT/SIGTERM; returns the exit code.
 
     ``store``, ``token_env``, ``max_body_bytes``, ``cors_origins``, ``log_level``, ``public_url`` and ``threads``
@@ -125,6 +128,7 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
     come from the ``IGNITER_*`` variables (:mod:`igniter_nb.settings`), else the defaults: a flag wins over the
     environment, the environment over the default. With ``workers`` above 1 on Linux each worker listens on a
     socket of its own (``SO_REUSEPORT``, :mod:`igniter_nb.server.reuseport`) unless ``reuse_port`` is False.
+    ``max_streams``: live streams each worker keeps open at once (None: ``create_app``'s default, 100).
     """
     from igniter_nb import settings
     from igniter_nb.errors import SettingsError
@@ -137,6 +141,8 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         raise ServeError(f"--max-body-bytes must be >= 0, got {max_body_bytes}")
     if threads is not None and threads < 1:
         raise ServeError(f"--threads must be at least 1, got {threads}")
+    if max_streams is not None and max_streams < 1:
+        raise ServeError(f"--max-streams must be at least 1, got {max_streams}")
     try:  # the environment's settings, checked once here rather than in every worker
         max_body_bytes = settings.max_body_bytes(max_body_bytes)
         threads = settings.server_threads(threads)
@@ -173,7 +179,8 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
 
     os.environ.update({TARGET_VAR: target, STORE_VAR: url, TOKEN_ENV_VAR: token_env or "",
                        MAX_BODY_VAR: str(max_body_bytes), CORS_VAR: json.dumps(list(cors_origins or []) or None),
-                       PUBLIC_URL_VAR: public_url or "", THREADS_VAR: str(threads or "")})
+                       PUBLIC_URL_VAR: public_url or "", THREADS_VAR: str(threads or ""),
+                       MAX_STREAMS_VAR: str(max_streams or "")})
     import uvicorn
 
     from igniter_nb.server import reuseport

@@ -262,13 +262,28 @@ class ContractService:
                                                             "on a read")
         return view
 
-    def history(self, execution_id: str, *, latest: bool = False) -> dict[str, Any]:
-        """Every stored version, oldest first; with ``latest`` only the current one (one read, not the history)."""
+    def history(self, execution_id: str, *, latest: bool = False, limit: int | None = None,
+                cursor: str | None = None) -> dict[str, Any]:
+        """Stored versions, oldest first: at most ``limit`` of them after version ``cursor`` (a page's
+        ``next_cursor``: the last version it held), ``next_cursor`` null on the last page; with ``latest`` only the
+        current one (one read, not the history)."""
+        if latest and cursor is not None:
+            raise RequestProblem("give either latest=true or cursor, not both (latest is the one current version)",
+                                 cursor=cursor)
         eid = self.record_id(execution_id)
-        records = [self.store.record(eid)] if latest else self.store.history_records(eid)
+        next_cursor = None
+        if latest:
+            records = [self.store.record(eid)]
+        else:  # the stores read a history whole; the page bounds the answer
+            after = int(cursor) if cursor is not None else 0
+            records = [r for r in self.store.history_records(eid) if r.version > after]
+            if limit is not None and len(records) > limit:
+                records = records[:limit]
+                next_cursor = str(records[-1].version)
         return {"execution_id": execution_id,
                 "versions": [{"version": r.version, "status": r.status, "updated_at": r.updated_at.isoformat(),
-                              "snapshot": callbacks.redact_snapshot(r.snapshot)} for r in records]}
+                              "snapshot": callbacks.redact_snapshot(r.snapshot)} for r in records],
+                "limit": None if latest else limit, "next_cursor": next_cursor}
 
     def list(self, *, graph: str | None, status: str | None, limit: int, offset: int = 0, cursor: str | None = None,
              total: bool = False) -> dict[str, Any]:
