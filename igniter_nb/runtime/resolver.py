@@ -219,7 +219,7 @@ class Resolver(NodeSteps):
                         deps = info[2]
                         i = 0
                         scan = True
-                        again = False  # ``st`` is its state: it was read above
+                        again = st is not None  # read it again at the end: leaves computed here run user code
                 if scan:
                     n_deps = len(deps)
                     while i < n_deps:
