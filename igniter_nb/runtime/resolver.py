@@ -95,9 +95,10 @@ class Resolver(NodeSteps):
         push = stack.append
         # What the loop has just looked up or written, so the next turn need not look it up in ``states`` again
         # (at 100,000 nodes each lookup in a table that size is a cache miss): the dependency it pushed and its
-        # state; the node it computed last and that node's new state.
+        # state and plan entry; the node it computed last and that node's new state.
         pushed: str | None = None
         found: NodeState | None = None
+        carried: Any = None
         just_name: str | None = None
         just: Any = None
         # The nodes with several dependencies (or called by keyword) waiting on the stack for one of them, each a
@@ -163,17 +164,18 @@ class Resolver(NodeSteps):
                                     st = states.get(name)
                 else:
                     name = top
-                    if name is pushed:  # the one dependency pushed last turn: ``found`` is its state
-                        st = found
+                    if name is pushed:  # the one dependency pushed last turn: ``found`` is its state (none or
+                        st = found       # stale: it is to start), ``carried`` its plan entry
+                        info = carried
                         pushed = None
                     else:
                         st = states.get(name)
-                    if st is not None and st.status is not STALE:
-                        stack.pop()
-                        continue
+                        if st is not None and st.status is not STALE:
+                            stack.pop()
+                            continue
+                        info = fast_get(name)
                     if nested and name in self._started_outside(stack):
                         raise self._reentered(name)
-                    info = fast_get(name)
                     if plain:  # node_started at ``now``, built when the log is read (events/bus.py)
                         if stamp:
                             record((name, now))
@@ -206,6 +208,7 @@ class Resolver(NodeSteps):
                         if found is None or found.status is STALE:
                             push(dep)
                             pushed = dep  # the next turn starts it: no need to look its state up again
+                            carried = fast_get(dep)
                             continue
                         if found.status is SUCCEEDED:
                             last = found.value
@@ -287,7 +290,8 @@ class Resolver(NodeSteps):
                         if frame[3] == 0:  # the first time: alone, so the ones after it may be computed here
                             frame[3] = 1
                             push(dep)
-                            pushed = dep  # the next turn starts it: no need to look its state up again
+                            pushed = dep  # the next turn starts it: no need to look its state or plan up again
+                            carried = sub
                             continue
                         # again: every one still to start, pushed at once (the first resolves first), read back
                         # together (one turn back here instead of one per dependency)
