@@ -7,19 +7,17 @@ objects when the log is read, see ``EventBus.record_into``; per-node data is loo
 
 from __future__ import annotations
 
-import io
 import time
 import weakref
-from collections.abc import AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from igniter_nb.errors import IgniterError, ResolutionError
+from igniter_nb.errors import ResolutionError
 from igniter_nb.events.bus import EMPTY_PAYLOAD, SCALAR_TYPES
-from igniter_nb.events.event import Event
-from igniter_nb.model import AwaitNode, ComputeNode, InputNode, Node
-from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.states import NodeState
-from igniter_nb.runtime.status import FAILED, PENDING, STALE, SUCCEEDED, WAITING
+from igniter_nb.runtime.status import STALE, SUCCEEDED
+from igniter_nb.runtime.steps import _SETTLED_TYPES, NodeSteps
+from igniter_nb.runtime.steps import one_shot_kind as one_shot_kind  # re-exported: runtime modules import it here
+from igniter_nb.runtime.steps import wrap_error as wrap_error
 
 if TYPE_CHECKING:
     from igniter_nb.runtime.execution import Execution
@@ -42,56 +40,8 @@ def _marked(stacks: list[list[Any]]) -> set[str]:
     return found
 
 
-def wrap_error(exc: BaseException, execution: Execution, node: Node) -> IgniterError:
-    """A user exception as a ``ResolutionError`` located at ``node`` (the original stays as ``__cause__``)."""
-    if isinstance(exc, IgniterError):
-        return exc.with_context(
-            graph=execution.graph.name,
-            node=node.name,
-            path=node.path,
-            execution_id=execution.execution_id,
-            source_location=node.source_location,
-        )
-    message = str(exc) or type(exc).__name__
-    err = ResolutionError(
-        f"{type(exc).__name__}: {message}" if str(exc) else message,
-        graph=execution.graph.name,
-        node=node.name,
-        path=node.path,
-        execution_id=execution.execution_id,
-        source_location=node.source_location,
-        cause_type=f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins."),
-    )
-    err.__cause__ = exc
-    return err
-
-
-# Types a compute has returned that need nothing from ``_settle`` (not deferred, not one-shot): the fast path
-# stores such values directly. Bounded, so a program minting classes in a loop cannot grow it forever.
-_SETTLED_TYPES: set[type] = {int, float, str, bool, type(None), list, dict, tuple, set, frozenset, bytes}
-_SETTLED_LIMIT = 4096
-
-
-def one_shot_kind(value: Any) -> str | None:
-    """``"a generator"``/``"an iterator (map)"`` when ``value`` can be read only once, else ``None``.
-
-    Node values are read by every dependent (and by snapshots and diagnostics); a generator would give its
-    items to the first reader only, so it is refused rather than drained: an endless one would hang.
-    """
-    tp = type(value)
-    if tp in _SETTLED_TYPES:
-        return None
-    if isinstance(value, Generator):
-        return "a generator"
-    if isinstance(value, AsyncIterator | Iterator) and not isinstance(value, io.IOBase):  # files are handles
-        return f"an iterator ({tp.__qualname__})"
-    if not isinstance(value, DeferredResult) and len(_SETTLED_TYPES) < _SETTLED_LIMIT:
-        _SETTLED_TYPES.add(tp)
-    return None
-
-
-class Resolver:
-    """Resolves nodes of one execution into ``execution.states``."""
+class Resolver(NodeSteps):
+    """Resolves nodes of one execution into ``execution.states`` (one node off the fast path: ``NodeSteps``)."""
 
     def __init__(self, execution: Execution) -> None:
         self._execution = weakref.ref(execution)  # the execution owns this resolver: no reference cycle
@@ -105,12 +55,6 @@ class Resolver:
         self.recorded = execution.bus.record_into(self.nodes)  # node_started/node_succeeded, built when read
 
     # ------------------------------------------------------------------ driving
-
-    @property
-    def execution(self) -> Execution:
-        """The execution this resolver belongs to (it owns the resolver, so it is alive while this is used)."""
-        return self._execution()  # type: ignore[return-value]
-
     def resolve(self, target: str) -> NodeState:
         """Resolve ``target`` (and what it needs); returns its state. Never leaves a node ``running`` (L-16).
 
@@ -125,6 +69,13 @@ class Resolver:
         for a node ``finish`` computes), and that mark is what ``running`` reads. So the loop does no per-node
         set operations and looks each node up in the plan once: at 100,000 nodes every lookup in a table that
         size is a cache miss, and they were most of what a node cost more there than at 1,000 (docs/performance.md).
+
+        A node with several dependencies (or called by keyword) reads them in order, keeping its place in a
+        ``frame``. A missing one that is a plain function of one dependency that has succeeded (a fan's leaves,
+        once their input is there) is computed right there, as its own turn would (same events, same state,
+        marked running meanwhile); the first other missing one is pushed alone, and coming back its state is
+        the one just written; if another then needs a turn, all the missing ones left are pushed at once. So
+        a fan's leaf is looked up once in the states and takes no turn of its own.
         """
         ex = self.execution
         states = ex.states
@@ -144,11 +95,16 @@ class Resolver:
         push = stack.append
         # What the loop has just looked up or written, so the next turn need not look it up in ``states`` again
         # (at 100,000 nodes each lookup in a table that size is a cache miss): the dependency it pushed and its
-        # state; the node it computed last and that node's new state.
+        # state and plan entry; the node it computed last and that node's new state.
         pushed: str | None = None
         found: NodeState | None = None
+        carried: Any = None
         just_name: str | None = None
         just: Any = None
+        # The nodes with several dependencies (or called by keyword) waiting on the stack for one of them, each a
+        # ``frame``: [their values so far, the position reached, whether all so far succeeded, what was pushed:
+        # 0 nothing yet, 1 the dependency at that position alone, 2 every missing one from that position on].
+        frames: list[list[Any]] = []
         active = self._stacks
         active.append(stack)
         nested = len(active) > 1  # called from inside a node's callable (it read this contract's own results)
@@ -156,47 +112,70 @@ class Resolver:
             while stack:
                 top = stack[-1]
                 plain = not bus.subscribers and bus.lock is None
+                scan = False  # whether a node with several dependencies (or by keyword) goes on reading them
                 if type(top) is tuple:  # a mark (names are never tuples): back to the started node under it
                     name = stack[-2]
                     if not top:  # _SLOW: finish() computes it
                         info = None
-                    elif type(top[0]) is tuple:  # (entry,): the node had a state when it started: read it again
-                        info = top[0]
-                        st = states.get(name)
-                    else:  # its plan entry: it had no state when it started (nothing else can start it meanwhile)
-                        info = top
-                        st = None
-                    ready = info is not None and plain  # whether the fast path can compute it now
-                    if ready:
-                        if info[3] == 1:  # type: ignore[index]  # its one dependency, by position
-                            dep = info[2][0]  # type: ignore[index]
+                        ready = False
+                    else:
+                        again = type(top[0]) is tuple  # (entry,): it had a state when it started: read it again
+                        if again:
+                            info = top[0]
+                        else:  # its plan entry: it had no state when it started (nothing else can start it meanwhile)
+                            info = top
+                            st = None
+                        ready = plain  # whether the fast path can compute it now
+                        if info[3] == 1:  # its one dependency, by position
+                            if again:
+                                st = states.get(name)
+                            dep = info[2][0]
                             # the node computed last, when no user code ran since (a chain's usual case)
                             dst = just if dep is just_name else states[dep]
                             if dst.status is SUCCEEDED:
                                 last = dst.value
                             else:
                                 ready = False  # a dependency failed or waits: finish() says how
-                        else:
-                            values = {}
-                            for dep in info[2]:  # type: ignore[index]
-                                dst = states[dep]
-                                if dst.status is not SUCCEEDED:
-                                    ready = False  # a dependency failed or waits: finish() says how
-                                    break
-                                values[dep] = dst.value
+                        else:  # back from what it pushed (``frame``)
+                            frame = frames[-1]
+                            values = frame[0]
+                            i = frame[1]
+                            deps = info[2]
+                            if frame[3] == 1:  # the one dependency it pushed: its state, then read on
+                                dep = deps[i]
+                                dst = just if dep is just_name else states[dep]
+                                if dst.status is SUCCEEDED:
+                                    values[dep] = dst.value
+                                else:
+                                    frame[2] = False  # a dependency failed or waits: finish() says how
+                                i += 1
+                                scan = True
+                            else:  # all its dependencies from position ``i`` on, pushed at once: read them
+                                for dep in deps[i:]:
+                                    dst = states[dep]
+                                    if dst.status is SUCCEEDED:
+                                        values[dep] = dst.value
+                                    else:
+                                        frame[2] = False  # a dependency failed or waits: finish() says how
+                                        break
+                                frames.pop()
+                                ready = plain and frame[2]
+                                if again:  # it had a state when it started: read it for its version
+                                    st = states.get(name)
                 else:
                     name = top
-                    if name is pushed:  # the one dependency pushed last turn: ``found`` is its state
-                        st = found
+                    if name is pushed:  # the one dependency pushed last turn: ``found`` is its state (none or
+                        st = found       # stale: it is to start), ``carried`` its plan entry
+                        info = carried
                         pushed = None
                     else:
                         st = states.get(name)
-                    if st is not None and st.status is not STALE:
-                        stack.pop()
-                        continue
+                        if st is not None and st.status is not STALE:
+                            stack.pop()
+                            continue
+                        info = fast_get(name)
                     if nested and name in self._started_outside(stack):
                         raise self._reentered(name)
-                    info = fast_get(name)
                     if plain:  # node_started at ``now``, built when the log is read (events/bus.py)
                         if stamp:
                             record((name, now))
@@ -208,37 +187,127 @@ class Resolver:
                         just_name = None  # a subscriber ran: read states again
                     # started: marked running (with what the way back needs to know)
                     push(_SLOW if info is None else info if st is None else (info,))
-                    ready = info is not None and plain  # whether the fast path can compute it now
-                    if ready and info[3] == 1:  # type: ignore[index]  # its one dependency, by position
-                        dep = info[2][0]  # type: ignore[index]
-                        found = states.get(dep)
-                        if found is None or found.status is STALE:
-                            push(dep)
-                            pushed = dep  # the next turn starts it: no need to look its state up again
-                            continue
-                        if found.status is SUCCEEDED:
-                            last = found.value
-                        else:
-                            ready = False  # a dependency failed or waits: finish() says how
-                    else:
+                    if info is None:  # finish() computes it, once every dependency has a state
+                        ready = False
                         missing: list[str] | None = None
-                        values = {}
-                        for dep in info[2] if info is not None else roots[name]:
+                        for dep in roots[name]:
                             found = states.get(dep)
                             if found is None or found.status is STALE:
                                 if missing is None:
                                     missing = [dep]
                                 else:
                                     missing.append(dep)
-                            elif ready:
-                                if found.status is SUCCEEDED:
-                                    values[dep] = found.value
-                                else:
-                                    ready = False  # a dependency failed or waits: finish() says how
                         if missing is not None:
                             missing.reverse()  # the first dependency resolves first
                             stack.extend(missing)
                             continue
+                    elif info[3] == 1:  # its one dependency, by position
+                        ready = plain  # whether the fast path can compute it now
+                        dep = info[2][0]
+                        found = states.get(dep)
+                        if found is None or found.status is STALE:
+                            push(dep)
+                            pushed = dep  # the next turn starts it: no need to look its state up again
+                            carried = fast_get(dep)
+                            continue
+                        if found.status is SUCCEEDED:
+                            last = found.value
+                        else:
+                            ready = False  # a dependency failed or waits: finish() says how
+                    else:
+                        # Its dependencies are read in order (below), its place kept in ``frame``.
+                        frame = [{}, 0, True, 0]
+                        frames.append(frame)
+                        values = frame[0]
+                        deps = info[2]
+                        i = 0
+                        scan = True
+                        again = st is not None  # read it again at the end: leaves computed here run user code
+                if scan:
+                    n_deps = len(deps)
+                    while i < n_deps:
+                        dep = deps[i]
+                        found = states.get(dep)
+                        if found is not None and found.status is not STALE:
+                            if found.status is SUCCEEDED:
+                                values[dep] = found.value
+                            else:
+                                frame[2] = False  # a dependency failed or waits: finish() says how
+                            i += 1
+                            continue
+                        # To start: computed right here when it is a plain function of one dependency that has
+                        # succeeded (a fan's leaves), as its own turn would: the same events and state, no turn.
+                        sub = fast_get(dep)
+                        if sub is None or sub[3] != 1 or nested or bus.subscribers or bus.lock is not None:
+                            break
+                        sst = states.get(sub[2][0])
+                        if sst is None or sst.status is not SUCCEEDED:
+                            break
+                        if stamp:
+                            record((dep, now))
+                            stamp = False
+                        else:
+                            record(dep)
+                        push(dep)
+                        push(sub)  # marked running while its callable runs
+                        try:
+                            value = sub[0](sst.value)
+                        except Exception as exc:
+                            node = nodes[dep]
+                            self.write(node, self.failed(node, wrap_error(exc, ex, node)))
+                            now = _now()
+                            stamp = True
+                            just_name = None
+                            frame[2] = False
+                        else:
+                            now = _now()
+                            if type(value) in scalars:
+                                states[dep] = dst = _new(NodeState, (dep, SUCCEEDED, value, None,
+                                                                     found.version + 1 if found is not None else 1,
+                                                                     now, None, ()))
+                                record(dst)
+                                values[dep] = value
+                            elif type(value) in settled:  # the same, and the record keeps a value alive: say so
+                                states[dep] = dst = _new(NodeState, (dep, SUCCEEDED, value, None,
+                                                                     found.version + 1 if found is not None else 1,
+                                                                     now, None, ()))
+                                record(dst)
+                                bus.pinned = True
+                                values[dep] = value
+                            else:  # deferred, one-shot, or a type not seen yet
+                                self.write(nodes[dep], self._settle(nodes[dep], value))  # type: ignore[arg-type]
+                                stamp = True
+                                just_name = None
+                                dst = states[dep]
+                                if dst.status is SUCCEEDED:
+                                    values[dep] = dst.value
+                                else:
+                                    frame[2] = False  # a dependency failed or waits: finish() says how
+                        del stack[-2:]
+                        i += 1
+                    if i < n_deps:  # ``dep`` needs a turn of its own (its dependencies first)
+                        frame[1] = i
+                        if frame[3] == 0:  # the first time: alone, so the ones after it may be computed here
+                            frame[3] = 1
+                            push(dep)
+                            pushed = dep  # the next turn starts it: no need to look its state or plan up again
+                            carried = sub
+                            continue
+                        # again: every one still to start, pushed at once (the first resolves first), read back
+                        # together (one turn back here instead of one per dependency)
+                        frame[3] = 2
+                        missing = [dep]
+                        for dep in deps[i + 1:]:
+                            found = states.get(dep)
+                            if found is None or found.status is STALE:
+                                missing.append(dep)
+                        missing.reverse()
+                        stack.extend(missing)
+                        continue
+                    frames.pop()
+                    ready = plain and frame[2]
+                    if again:  # it had a state when it started, and user code may have run: read it for its version
+                        st = states.get(name)
                 if not ready:  # the general path: finish() computes it (or says why it cannot)
                     self.finish(name)
                     now = _now()
@@ -315,170 +384,3 @@ class Resolver:
             graph=ex.graph.name, node=name, path=node.path, execution_id=ex.execution_id,
             source_location=node.source_location,
         )
-
-    # ------------------------------------------------------------------ one node
-    def finish(self, name: str) -> None:
-        """Compute ``name`` from its (already resolved) dependencies and record the new state."""
-        ex = self.execution
-        node = self.nodes[name]
-        kind = node.kind
-        try:
-            if kind == "compute":
-                state = self._compute(node)  # type: ignore[arg-type]
-            elif kind == "input":
-                state = self._input(node)  # type: ignore[arg-type]
-            elif kind == "await":
-                state = self._await(node)  # type: ignore[arg-type]
-            else:
-                state = ex.children.resolve(node, self)
-        except IgniterError as exc:
-            state = self.failed(node, wrap_error(exc, ex, node))
-        self.write(node, state)
-
-    def write(self, node: Node, state: NodeState) -> None:
-        """Store ``state`` (built by ``succeeded``/``failed``/``blocked``) and emit the matching event."""
-        ex = self.execution
-        ex.states[node.name] = state
-        status = state.status
-        bus = ex.bus
-        if status is SUCCEEDED:
-            payload = ex.children.success_payload(node, state) if node.kind != "compute" else EMPTY_PAYLOAD
-            if bus.subscribers or bus.lock is not None:
-                bus.emit("node_succeeded", node.name, node.path, "succeeded", payload)
-            elif payload is EMPTY_PAYLOAD:  # at the state's time, built when the log is read
-                self.recorded.append(state)
-                if type(state.value) not in SCALAR_TYPES:
-                    bus.pinned = True
-            else:
-                bus.log.append(_new(Event, (next(bus.seq), "node_succeeded", bus.execution_id, node.name,
-                                               node.path, "succeeded", payload, _now())))
-        elif status is FAILED:
-            bus.emit("node_failed", node.name, node.path, "failed", {"error": str(state.error)})
-        else:
-            value = state.value
-            payload = value.to_dict() if isinstance(value, DeferredResult) else {}
-            if state.waiting_for:
-                payload["waiting_for"] = list(state.waiting_for)
-            bus.emit("node_waiting" if status is WAITING else "node_pending", node.name, node.path, str(status), payload)
-
-    def _version(self, name: str) -> int:
-        prev = self.execution.states.get(name)
-        return prev.version + 1 if prev is not None else 1
-
-    def succeeded(self, node: Node, value: Any) -> NodeState:
-        prev = self.execution.states.get(node.name)
-        return _new(NodeState, (node.name, SUCCEEDED, value, None, prev.version + 1 if prev is not None else 1,
-                                _now(), None, ()))
-
-    def failed(self, node: Node, error: BaseException) -> NodeState:
-        return _new(NodeState, (node.name, FAILED, None, error, self._version(node.name), _now(), None, ()))
-
-    def blocked(self, node: Node, deferred: DeferredResult, status: Any, waiting_for: tuple[str, ...]) -> NodeState:
-        return _new(NodeState, (node.name, status, deferred, None, self._version(node.name), _now(), None, waiting_for))
-
-    # ------------------------------------------------------------------ dependencies
-    def dependency_values(self, node: Node) -> tuple[dict[str, Any] | None, NodeState | None]:
-        """``(values, None)`` when every dependency succeeded, else ``(None, state)`` for the blocked/failed node."""
-        states = self.execution.states
-        name = node.name
-        values: dict[str, Any] = {}
-        if self.simple[name]:
-            for dep in self.roots[name]:
-                st = states[dep]
-                if st.status is SUCCEEDED:
-                    values[dep] = st.value
-                else:
-                    return None, self._not_ready(node)
-            return values, None
-        for dep, root, out in self.plan[name]:
-            st = states[root]
-            if st.status is not SUCCEEDED:
-                return None, self._not_ready(node)
-            if out is not None and out.child_output is not None:
-                child_state = self.execution.children.read_child_output(st.value, out, node)
-                if child_state is not None:
-                    return None, child_state
-                values[dep] = st.value.read(out.child_output)
-            else:
-                values[dep] = st.value
-        return values, None
-
-    def _not_ready(self, node: Node) -> NodeState:
-        """The state of a node some dependency of which failed (same error) or is pending/waiting."""
-        states = self.execution.states
-        first: DeferredResult | None = None
-        waiting_for: list[str] = []
-        any_waiting = False
-        for root in self.roots[node.name]:
-            st = states[root]
-            if st.status is FAILED:
-                return self.failed(node, st.error)  # type: ignore[arg-type]
-        for root in self.roots[node.name]:
-            st = states[root]
-            if st.status is PENDING or st.status is WAITING:
-                any_waiting = any_waiting or st.status is WAITING
-                first = first or st.value
-                for w in st.waiting_for or (root,):
-                    if w not in waiting_for:
-                        waiting_for.append(w)
-        assert first is not None
-        return self.blocked(node, first, WAITING if any_waiting else PENDING, tuple(waiting_for))
-
-    # ------------------------------------------------------------------ kinds
-    def _input(self, node: InputNode) -> NodeState:
-        ex = self.execution
-        value = ex.input_validator.value_of(node.name, ex.inputs, ex.execution_id)
-        return self.succeeded(node, value)
-
-    def _compute(self, node: ComputeNode) -> NodeState:
-        values, blocked = self.dependency_values(node)
-        if blocked is not None:
-            return blocked
-        assert values is not None
-        ex = self.execution
-        try:
-            kind = node.callable_kind
-            if kind == "function" or kind == "object":
-                value = node.callable(**values)
-            elif kind == "executor":
-                value = node.callable(ex.contract, ex, node).call(**values)
-            else:
-                value = getattr(ex.contract, node.callable)(**values)
-        except Exception as exc:
-            return self.failed(node, wrap_error(exc, ex, node))
-        return self._settle(node, value)
-
-    def _settle(self, node: ComputeNode, value: Any) -> NodeState:
-        """The state for a value a compute callable returned (deferred → pending; a one-shot iterator →
-        failure; guards → True or failure)."""
-        if isinstance(value, DeferredResult):
-            if value.source_node is None:
-                value = DeferredResult(value.token, value.payload, node.name, None, value.event)
-            return self.blocked(node, value, PENDING, (node.name,))
-        kind = one_shot_kind(value)
-        if kind is not None:
-            ex = self.execution
-            return self.failed(node, ResolutionError(
-                f"Node '{node.name}' returned {kind}, which its first reader would drain and every later reader "
-                "would find empty; return a list instead (e.g. list(...))",
-                graph=ex.graph.name, node=node.name, path=node.path, execution_id=ex.execution_id,
-                source_location=node.source_location, value_type=type(value).__qualname__,
-            ))
-        if node.role == "guard":
-            if not value:
-                ex = self.execution
-                return self.failed(node, ResolutionError(
-                    node.guard_message or f"Guard '{node.name}' failed",
-                    graph=ex.graph.name, node=node.name, path=node.path,
-                    execution_id=ex.execution_id, source_location=node.source_location,
-                ))
-            value = True
-        return self.succeeded(node, value)
-
-    def _await(self, node: AwaitNode) -> NodeState:
-        ex = self.execution
-        bound = ex.bound_events.get(node.name)
-        if bound is not None:
-            return self.succeeded(node, bound)
-        deferred = ex.await_deferred(node)
-        return self.blocked(node, deferred, WAITING, (node.name,))
