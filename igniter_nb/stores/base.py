@@ -281,6 +281,11 @@ def canonical_correlation(correlation: Any) -> str:
     A correlation maps str keys to JSON scalars (str, int, float, bool, None); anything else raises
     ``StoreArgumentError``.
     """
+    if type(correlation) is dict and len(correlation) == 1:  # (most correlations: one str or int key)
+        ((key, value),) = correlation.items()
+        kind = type(value)
+        if type(key) is str and (kind is str or kind is int):
+            return _canonical_text(((key, kind, value),))
     if not isinstance(correlation, Mapping) or not correlation:
         raise StoreArgumentError(f"correlation must be a non-empty dict of str to JSON scalars, got {correlation!r:.80}")
     for key, value in correlation.items():

@@ -156,8 +156,12 @@ class MemoryStore(StoreBase):
                 del self._active[old_key]
             if key is not None:
                 self._active[key] = req.execution_id
-            self._move_latest(req.execution_id, current.meta.correlation_key if current else None, meta.correlation_key)
-            self._move_recent(req.execution_id, current.meta if current else None, meta)
+            if current is not None and meta is current.meta:  # (most saves: the same graph, correlation, status)
+                self._touch(req.execution_id, meta)
+            else:
+                self._move_latest(req.execution_id, current.meta.correlation_key if current else None,
+                                  meta.correlation_key)
+                self._move_recent(req.execution_id, current.meta if current else None, meta)
             if parts:
                 kept = self._parts.setdefault(req.execution_id, {})
                 for found, part in parts.items():
@@ -214,6 +218,18 @@ class MemoryStore(StoreBase):
             ids = self._by_correlation.setdefault(new, {})
             ids.pop(execution_id, None)
             ids[execution_id] = None
+
+    def _touch(self, execution_id: str, meta: Metadata) -> None:
+        """Make ``execution_id`` the most recently saved in the indexes it is in, its metadata unchanged: what
+        ``_move_latest`` and ``_move_recent`` do with equal old and new metadata (lock held)."""
+        graph, key = meta.graph, meta.correlation_key
+        if key is None or graph is None:
+            return  # (in none of them)
+        for ids in (self._by_correlation[key], self._recent[graph],
+                    self._recent_active[graph] if meta.active_key is not None else None):
+            if ids is not None and next(reversed(ids)) != execution_id:  # (already the last: nothing to move)
+                del ids[execution_id]
+                ids[execution_id] = None
 
     def _move_recent(self, execution_id: str, old: Metadata | None, new: Metadata | None) -> None:
         """Take ``execution_id`` out of the per-graph recency sets of ``old`` and make it the most recently saved

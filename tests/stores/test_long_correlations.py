@@ -90,3 +90,23 @@ def test_tables_of_an_earlier_release_move_to_digest_indexes_on_first_use(sql_st
     assert reopened.find_by_correlation("G", LONG) == "long-1"
     reopened.create_tables()  # again: nothing left to do
     assert SQLStore(store.engine, table_prefix=store.table_prefix).find_by_correlation("G", {"k": 1}) == "active-1"
+
+
+def test_a_one_key_correlation_has_the_text_of_the_general_path() -> None:
+    """Branch deliverfast: a one-key correlation of a str or int takes a shorter path to its canonical text; every
+    other value (bool, float, a str subclass, None) the general one, and the texts never mix types."""
+    import enum
+
+    from igniter_nb.errors import StoreArgumentError
+    from igniter_nb.stores.base import _CANONICAL, canonical_correlation
+
+    class Colour(enum.StrEnum):
+        RED = "red"
+
+    for value in ("x", "é\u2028", "", 0, 1, -7, 10**30, True, False, 1.0, None, Colour.RED):
+        assert canonical_correlation({"k": value}) == _CANONICAL.encode({"k": value})
+    assert len({canonical_correlation({"k": v}) for v in (1, True, 1.0, "1")}) == 4
+    with pytest.raises(StoreArgumentError):
+        canonical_correlation({1: "x"})
+    with pytest.raises(StoreArgumentError):
+        canonical_correlation({"k": [1]})
