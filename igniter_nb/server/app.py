@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from igniter_nb import settings
 from igniter_nb.server.callbacks import RETRIES, CallbackReports
@@ -351,12 +352,25 @@ async def _unmatched(request: Request, exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         if exc.status_code in (404, 405) and exc.detail in ("Not Found", "Method Not Allowed"):
             what = "no such route" if exc.status_code == 404 else "method not allowed on"
+            headers = dict(exc.headers or {})
+            if exc.status_code == 405:
+                headers["Allow"] = _allowed_methods(request)
             exc = HTTPException(exc.status_code, f"{what}: {request.method} {request.url.path[:200]} (routes: /openapi.json)",
-                                headers=exc.headers)
+                                headers=headers)
         return http_error_response(exc)
     if isinstance(exc, RequestValidationError):
         return validation_response(exc)
     return error_response(500, "internal server error", "InternalServerError")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers on this path: Starlette's 405 names only the first route whose path
+    matched (``GET``), while the path's ``HEAD`` (and any other method) is a route of its own."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, APIRoute) and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 async def _internal(request: Request, exc: Exception) -> Response:

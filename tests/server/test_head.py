@@ -67,6 +67,13 @@ def test_post_routes_still_refuse_head_with_json_405(served: Any) -> None:
     assert answer.headers["allow"] == "POST"
 
 
+def test_a_405_names_every_method_of_the_path_head_too(served: Any) -> None:
+    http, _, _ = served
+    answer = http.post("/v1/contracts")
+    assert answer.status_code == 405 and answer.json()["type"] == "MethodNotAllowed"
+    assert answer.headers["allow"] == "GET, HEAD"
+
+
 def test_openapi_lists_no_head_operations(served: Any) -> None:
     http, _, _ = served
     paths = http.get("/openapi.json").json()["paths"]
