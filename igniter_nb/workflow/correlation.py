@@ -15,6 +15,7 @@ _SCALARS = (str, int, float, bool)
 # stays its own
 _key_types: dict[int, tuple[Any, tuple[tuple[str, Any, str], ...]]] = {}
 _ANY_SCALAR = "str, int, float or bool"
+_KEPT_GRAPHS = 256  # graphs whose key checks are kept (each entry holds its graph alive)
 
 
 def _blank(value: Any) -> bool:
@@ -47,6 +48,8 @@ def _types_of_keys(graph: Any) -> tuple[tuple[str, Any, str], ...]:
             node = graph.nodes_by_name.get(key)
             check = resolve_type(node.type_spec) if isinstance(node, InputNode) else None
             checks.append((key, check.check, check.name) if check is not None else (key, None, _ANY_SCALAR))
+        if len(_key_types) >= _KEPT_GRAPHS:  # a notebook redefining a workflow makes a new graph each time
+            del _key_types[next(iter(_key_types))]
         found = _key_types[id(graph)] = (graph, tuple(checks))
     return found[1]
 

@@ -49,3 +49,19 @@ def test_a_correlation_value_of_another_type_is_named_in_the_hint(memory_store: 
     assert info.value.context["nearest"][0]["differs_in"] == ["order"]
     with pytest.raises(ig.WorkflowNotFoundError, match=r"differs in order\)"):
         Numbered.deliver_event("paid", correlation={"order": 43, "shop": "s-1"}, store=memory_store)
+
+
+def test_the_correlation_type_checks_keep_a_bounded_number_of_graphs_alive(memory_store: Any) -> None:
+    from igniter_nb.workflow import correlation
+
+    for _ in range(correlation._KEPT_GRAPHS + 20):  # a notebook cell run again and again defines a new class each time
+        @ig.contract
+        def Redefined(c):
+            c.correlate_by("shop")
+            c.input("shop", type=str)
+            c.await_event("paid", event="paid")
+            c.output("paid")
+
+        with pytest.raises(ig.WorkflowNotFoundError, match="must be of type str, got int 5"):
+            Redefined.deliver_event("paid", correlation={"shop": 5}, store=memory_store)
+    assert len(correlation._key_types) <= correlation._KEPT_GRAPHS
