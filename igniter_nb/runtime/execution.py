@@ -227,7 +227,6 @@ class Execution:
         if child is not None and isinstance(st.value, DeferredResult):
             descend(child.resume_by_token, st.value.token, value)
             self._restale(node.name, cause=node.name)
-            self._announce_after_resume()
         else:
             if isinstance(node, AwaitNode):
                 self.bound_events[node.name] = value

@@ -201,3 +201,20 @@ def test_resume_by_token_goes_through_the_child_even_when_a_parent_node_has_the_
     k.resume_by_token("quote-a", value=5)
     assert k.status == "succeeded"
     assert k.result.price == 10
+
+
+def test_resuming_a_child_no_output_reads_ends_one_lifecycle():
+    @ig.contract
+    def Side(c):
+        c.input("sku")
+        c.compose("quote", contract=Quote, inputs={"sku": "sku"})
+        c.output("sku")
+
+    p = Side(sku="a")
+    p.resolve_all()
+    p.execution.resolver.resolve("quote")  # read on its own: no output depends on it
+    assert p.execution.states["quote"].status == "pending"
+    before = len(p.events)
+    p.resume_by_token("quote-a", 10)
+    finished = [e for e in p.events[before:] if e.type == "execution_finished"]
+    assert [e.payload["status"] for e in finished] == ["succeeded"]  # it ended two lifecycles
