@@ -274,12 +274,15 @@ class ContractService:
         next_cursor = None
         if latest:
             records = [self.store.record(eid)]
-        else:  # the stores read a history whole; the page bounds the answer
+        else:
             after = int(cursor) if cursor is not None else 0
-            records = [r for r in self.store.history_records(eid) if r.version > after]
-            if limit is not None and len(records) > limit:
-                records = records[:limit]
-                next_cursor = str(records[-1].version)
+            if limit is None:
+                records = [r for r in self.store.history_records(eid) if r.version > after]
+            else:  # one version past the page says whether another page follows; the stores decode only these
+                records = paging.history_page(self.store, eid, after_version=after, limit=limit + 1)
+                if len(records) > limit:
+                    records = records[:limit]
+                    next_cursor = str(records[-1].version)
         return {"execution_id": execution_id,
                 "versions": [{"version": r.version, "status": r.status, "updated_at": r.updated_at.isoformat(),
                               "snapshot": callbacks.redact_snapshot(r.snapshot)} for r in records],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import builtins
 import dataclasses
 import datetime as dt
@@ -31,7 +32,7 @@ from igniter_nb.stores.base import (
     utc_now,
 )
 from igniter_nb.stores.packing import PACK_THRESHOLD, pack
-from igniter_nb.stores.paging import check_page, finish
+from igniter_nb.stores.paging import check_history_page, check_page, finish
 
 _NO_PARTS: Mapping[str, str | bytes] = {}
 
@@ -42,6 +43,10 @@ def _load_part(part: str | bytes) -> Any:
 
 def _marshal_part(value: Any) -> bytes:
     return marshal.dumps(value, 2)  # version 2 writes no back-references: equal data, equal bytes, one digest
+
+
+def _version_number(entry: _Version) -> int:
+    return entry.version
 
 
 if TYPE_CHECKING:
@@ -344,6 +349,19 @@ class MemoryStore(StoreBase):
         if not versions:
             raise not_found(execution_id)
         return [v.to_record(execution_id, parts) for v in versions]
+
+    def history_page(self, execution_id: str, *, after_version: int = 0, limit: int) -> builtins.list[StoredExecution]:
+        """The versions after ``after_version``, oldest first, at most ``limit``: only these are decoded."""
+        check_execution_id(execution_id)
+        check_history_page(after_version, limit)
+        with self._lock:
+            versions = self._executions.get(execution_id, ())
+            start = bisect.bisect_right(versions, after_version, key=_version_number)
+            chosen = list(versions[start:start + limit])
+            parts = self._parts.get(execution_id, _NO_PARTS)
+        if not versions:
+            raise not_found(execution_id)
+        return [v.to_record(execution_id, parts) for v in chosen]
 
     def stored_bytes(self) -> int:
         """Bytes of snapshot data held (versions and parts): what the history layout is measured by."""

@@ -124,5 +124,26 @@ def count(store: Any, graph: str | None = None, status: str | None = None) -> in
     return len(store.list(graph, status))
 
 
-__all__ = ["MAX_LIMIT", "check_page", "count", "decode_cursor", "encode_cursor", "fallback_page", "list_page",
-           "page_of"]
+def check_history_page(after_version: Any, limit: Any) -> None:
+    """Validate ``history_page`` arguments (``StoreArgumentError`` naming the bad one)."""
+    if type(after_version) is not int or after_version < 0:
+        raise StoreArgumentError(f"after_version must be an int >= 0, got {after_version!r:.80}")
+    if type(limit) is not int or not 1 <= limit <= MAX_LIMIT:
+        raise StoreArgumentError(f"limit must be an int from 1 to {MAX_LIMIT}, got {limit!r:.80}")
+
+
+def history_page(store: Any, execution_id: str, *, after_version: int = 0, limit: int) -> builtins.list[Any]:
+    """Versions of one execution after ``after_version``, oldest first, at most ``limit`` of them (an empty list
+    past the last one; ``SnapshotNotFoundError`` for an execution with no version at all).
+
+    ``store.history_page(...)`` when the store has it (memory, SQL and Redis decode only the versions of the page),
+    else the page cut from ``store.history_records(...)``, which reads and decodes every version."""
+    check_history_page(after_version, limit)
+    own = getattr(store, "history_page", None)
+    if own is not None:
+        return own(execution_id, after_version=after_version, limit=limit)  # type: ignore[no-any-return]
+    return [r for r in store.history_records(execution_id) if r.version > after_version][:limit]
+
+
+__all__ = ["MAX_LIMIT", "check_history_page", "check_page", "count", "decode_cursor", "encode_cursor",
+           "fallback_page", "history_page", "list_page", "page_of"]

@@ -52,7 +52,7 @@ from igniter_nb.stores.base import (
     utc_now,
 )
 from igniter_nb.stores.packing import is_packed, part_digests
-from igniter_nb.stores.paging import micros
+from igniter_nb.stores.paging import check_history_page, micros
 
 if TYPE_CHECKING:
     from igniter_nb.stores.changes import ChangeSubscription
@@ -390,10 +390,34 @@ class RedisStore(StoreBase):
         items = self.client.lrange(self._key("hist", eid), 0, -1)
         if not items:
             raise not_found(eid)
+        return self._history_of(eid, [parse_stored(item, self._where(eid)) for item in items])
+
+    def history_page(self, execution_id: str, *, after_version: int = 0, limit: int) -> builtins.list[StoredExecution]:
+        """The versions after ``after_version``, oldest first, at most ``limit``. Version ``v`` is item ``v - 1`` of
+        the history list (each save appends the next version): one ``LRANGE`` of the page, checked, and the whole
+        list read only if that check fails."""
+        eid = check_execution_id(execution_id)
+        check_history_page(after_version, limit)
+        key, where = self._key("hist", eid), self._where(eid)
+        envs = [parse_stored(item, where) for item in self.client.lrange(key, after_version, after_version + limit - 1)]
+        if envs and envs[0]["version"] == after_version + 1 and envs[-1]["version"] == after_version + len(envs):
+            return self._history_of(eid, envs)
+        if not envs:  # past the end, or no such execution: the last item says which
+            last = self.client.lindex(key, -1)
+            if last is None:
+                raise not_found(eid)
+            if parse_stored(last, where)["version"] <= after_version:
+                return []
+        items = self.client.lrange(key, 0, -1)
+        if not items:
+            raise not_found(eid)
+        envs = [env for item in items if (env := parse_stored(item, where))["version"] > after_version]
+        return self._history_of(eid, envs[:limit])
+
+    def _history_of(self, eid: str, envs: builtins.list[dict[str, Any]]) -> builtins.list[StoredExecution]:
         records = []
         parts: dict[str, str] = {}  # read each part once for all the versions sharing it
-        for item in items:
-            env = parse_stored(item, self._where(eid))
+        for env in envs:
             records.append(
                 StoredExecution(
                     execution_id=eid,

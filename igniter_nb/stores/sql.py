@@ -54,7 +54,7 @@ from igniter_nb.stores.base import (
     utc_now,
 )
 from igniter_nb.stores.packing import is_packed, part_digests
-from igniter_nb.stores.paging import check_page, finish
+from igniter_nb.stores.paging import check_history_page, check_page, finish
 from igniter_nb.stores.sql_hot import HotPath
 from igniter_nb.stores.sql_lock import WriteGate, gate_for
 from igniter_nb.stores.sql_schema import (
@@ -361,6 +361,17 @@ class SQLStore(StoreBase):
             if not rows:
                 raise not_found(execution_id)
             parts: dict[str, str] = {}  # read each part once for all the versions sharing it
+            return [self._record(conn, row, parts) for row in rows]
+
+    def history_page(self, execution_id: str, *, after_version: int = 0, limit: int) -> builtins.list[StoredExecution]:
+        """The versions after ``after_version``, oldest first, at most ``limit``: one indexed range read."""
+        check_execution_id(execution_id)
+        check_history_page(after_version, limit)
+        with self._read() as conn:
+            rows = conn.execute(self._q.history_after, {"eid": execution_id, "after": after_version, "n": limit}).all()
+            if not rows and conn.execute(self._q.exists, {"eid": execution_id}).first() is None:
+                raise not_found(execution_id)
+            parts: dict[str, str] = {}
             return [self._record(conn, row, parts) for row in rows]
 
     def create_tables(self) -> None:

@@ -95,6 +95,8 @@ class Statements:
             .where(h.c.execution_id == b("eid"))
             .order_by(h.c.version)
         )
+        # history_page(): the versions after :after, :n of them (the primary key (execution_id, version) orders them)
+        self.history_after = self.history.where(h.c.version > b("after")).limit(b("n"))
 
 
 def _pages(sa: Any, t: Table, columns: Any) -> dict[tuple[bool, bool, bool], Any]:
