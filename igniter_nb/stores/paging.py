@@ -128,8 +128,8 @@ def check_history_page(after_version: Any, limit: Any) -> None:
     """Validate ``history_page`` arguments (``StoreArgumentError`` naming the bad one)."""
     if type(after_version) is not int or after_version < 0:
         raise StoreArgumentError(f"after_version must be an int >= 0, got {after_version!r:.80}")
-    if type(limit) is not int or not 1 <= limit <= MAX_LIMIT:
-        raise StoreArgumentError(f"limit must be an int from 1 to {MAX_LIMIT}, got {limit!r:.80}")
+    if type(limit) is not int or not 1 <= limit <= MAX_LIMIT + 1:  # (+1: a page of MAX_LIMIT and its look-ahead)
+        raise StoreArgumentError(f"limit must be an int from 1 to {MAX_LIMIT + 1}, got {limit!r:.80}")
 
 
 def history_page(store: Any, execution_id: str, *, after_version: int = 0, limit: int) -> builtins.list[Any]:

@@ -15,6 +15,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
+from starlette.testclient import TestClient
 
 import igniter_nb as ig
 from igniter_nb.errors import ResolutionError
@@ -72,6 +73,15 @@ def test_history_is_paged_and_the_client_reads_every_page(live_app: Any, store: 
 
     assert asyncio.run(read()) == [1, 2, 3, 4, 5, 6, 7]
     assert len(store.history(execution_id)) == 7
+
+
+def test_the_largest_history_page_is_answered(store: Any) -> None:
+    execution_id = _versions(store, 3)
+    app = ig.server.create_app(CONTRACTS, store=store, max_history_versions=100_000)
+    with TestClient(app) as http:  # the page and the one version past it that says whether another follows
+        answer = http.get(f"/v1/executions/{execution_id}/history", params={"limit": 100_000})
+    assert answer.status_code == 200, answer.text
+    assert [v["version"] for v in answer.json()["versions"]] == [1, 2, 3] and answer.json()["next_cursor"] is None
 
 
 def test_limits_are_checked_when_the_app_is_made() -> None:

@@ -38,7 +38,7 @@ def test_an_unknown_execution_or_a_bad_argument_is_refused(store: Any) -> None:
     with pytest.raises(ig.SnapshotNotFoundError):
         paging.history_page(store, "nope", limit=5)
     for bad in ({"after_version": -1, "limit": 5}, {"after_version": "3", "limit": 5}, {"limit": 0},
-                {"limit": True}, {"limit": paging.MAX_LIMIT + 1}):
+                {"limit": True}, {"limit": paging.MAX_LIMIT + 2}):
         with pytest.raises(StoreArgumentError):
             paging.history_page(store, "e-1", **bad)
 
