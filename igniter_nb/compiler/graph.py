@@ -146,12 +146,16 @@ class CompiledGraph:
                     several.append(name)
         # A fast compute whose dependencies the resolver reads in order (several, or by keyword) also holds their
         # entries, by position (``None`` for one with none), so that reading needs no lookup by name in
-        # ``fast_plan`` for each (at 100,000 nodes such a lookup misses the CPU caches). The one-dependency
-        # entries held there are the plan's own; the others lack this fifth field (look those up by name).
-        get = fast.get
-        for name in several:
-            entry = fast[name]
-            fast[name] = (*entry, tuple([get(d) for d in entry[2]]))
+        # ``fast_plan`` for each (at 100,000 nodes such a lookup misses the CPU caches). Built dependencies first
+        # (``resolution_order``), so the entries held are the plan's own, this field included.
+        if several:
+            get = fast.get
+            pending = set(several)
+            for name in (*resolution_order, *several):
+                if name in pending:
+                    pending.discard(name)
+                    entry = fast[name]
+                    fast[name] = (*entry, tuple([get(d) for d in entry[2]]))
         for o in outputs:
             by_id[o.id] = o
             by_path[o.path] = o

@@ -293,8 +293,8 @@ class Resolver(NodeSteps):
                             frame[3] = 1
                             push(dep)
                             pushed = dep  # the next turn starts it: no need to look its state or plan up again
-                            # (a several-dependency entry held by position lacks its own entries: by name then)
-                            carried = sub if sub is None or sub[3] == 1 else fast_get(dep)
+                            # (the plan holds the entries it has built: by name in the odd case it had not yet)
+                            carried = sub if sub is None or len(sub) == 5 else fast_get(dep)
                             continue
                         # again: every one still to start, pushed at once (the first resolves first), read back
                         # together (one turn back here instead of one per dependency)

@@ -158,6 +158,19 @@ def test_a_plan_entry_holds_what_the_resolver_reads_of_its_dependencies_without_
     assert sink[3] == 0 and len(sink[4]) == 8  # by keyword: its dependencies' entries, by position
     assert all(entry is plan[f"f{i + 1}"] for i, entry in enumerate(sink[4]))
 
+    def define(c: Any) -> None:  # a ladder: each node reads the two before it, declared after its readers
+        c.input("x")
+        c.compute("l3", depends_on=["l2", "l1"], call=lambda l2, l1: l2 + l1)
+        c.compute("l2", depends_on=["l1", "x"], call=lambda l1, x: l1 + x)
+        c.compute("l1", depends_on=["x"], call=lambda x: x)
+        c.output("l3")
+
+    ladder = ig.contract(define, name="Ladder")
+    plan = ladder.compiled_graph().fast_plan
+    assert plan["l3"][4][0] is plan["l2"] and plan["l3"][4][1] is plan["l1"]  # the plan's own entries
+    assert plan["l2"][4] == (plan["l1"], None)  # an input has no entry
+    assert ladder(x=2).result.l3 == 6
+
 
 def tracked_per_node(cls: type[ig.Contract], n: int) -> float:
     """Objects the collector tracks that a fresh run of ``n`` nodes leaves alive, per node."""
