@@ -108,7 +108,7 @@ class CompiledGraph:
         simple: dict[str, bool] = {}
         fast: dict[str, tuple[Any, ...]] = {}
         direct = {n.name for n in nodes}
-        several: list[str] = []  # fast computes the resolver reads dependencies of in order (all but 1 by position)
+        several: list[tuple[list[Any], tuple[str, ...]]] = []  # (the entries held, dependencies), see below
         for n in nodes:
             name = n.name
             by_name[name] = n
@@ -141,21 +141,16 @@ class CompiledGraph:
                 by_position = sig is not None and sig.by_position and deps == sig.required
                 if by_position and len(deps) == 1:  # its one dependency's name too, so no tuple is read for it
                     fast[name] = (n.callable, n.path, deps, 1, deps[0])
-                else:
-                    fast[name] = (n.callable, n.path, deps, 2 if by_position else 0)
-                    several.append(name)
+                else:  # the dependencies' entries, by position: filled below, once every entry is made
+                    held: list[Any] = []
+                    fast[name] = (n.callable, n.path, deps, 2 if by_position else 0, held)
+                    several.append((held, deps))
         # A fast compute whose dependencies the resolver reads in order (several, or by keyword) also holds their
         # entries, by position (``None`` for one with none), so that reading needs no lookup by name in
-        # ``fast_plan`` for each (at 100,000 nodes such a lookup misses the CPU caches). Built dependencies first
-        # (``resolution_order``), so the entries held are the plan's own, this field included.
-        if several:
-            get = fast.get
-            pending = set(several)
-            for name in (*resolution_order, *several):
-                if name in pending:
-                    pending.discard(name)
-                    entry = fast[name]
-                    fast[name] = (*entry, tuple([get(d) for d in entry[2]]))
+        # ``fast_plan`` for each (at 100,000 nodes such a lookup misses the CPU caches).
+        get = fast.get
+        for held, deps in several:
+            held.extend([get(d) for d in deps])
         for o in outputs:
             by_id[o.id] = o
             by_path[o.path] = o
@@ -171,7 +166,7 @@ class CompiledGraph:
         # Plain function computes reading runtime nodes directly: (callable, path, dependencies, how the callable
         # takes them: 1 its one dependency by position, 2 all by position, 0 by keyword; see
         # ``CallableSignature.by_position``), then, with 1, that dependency's name; else the dependencies' entries
-        # by position (above). For the resolver.
+        # by position (a list, filled once every entry is made). For the resolver.
         s(self, "fast_plan", fast)
         s(self, "fast_computes", frozenset(fast))
         roots: dict[str, list[OutputNode]] = {}

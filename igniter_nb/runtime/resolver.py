@@ -293,8 +293,7 @@ class Resolver(NodeSteps):
                             frame[3] = 1
                             push(dep)
                             pushed = dep  # the next turn starts it: no need to look its state or plan up again
-                            # (the plan holds the entries it has built: by name in the odd case it had not yet)
-                            carried = sub if sub is None or len(sub) == 5 else fast_get(dep)
+                            carried = sub
                             continue
                         # again: every one still to start, pushed at once (the first resolves first), read back
                         # together (one turn back here instead of one per dependency)

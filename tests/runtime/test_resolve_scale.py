@@ -168,7 +168,7 @@ def test_a_plan_entry_holds_what_the_resolver_reads_of_its_dependencies_without_
     ladder = ig.contract(define, name="Ladder")
     plan = ladder.compiled_graph().fast_plan
     assert plan["l3"][4][0] is plan["l2"] and plan["l3"][4][1] is plan["l1"]  # the plan's own entries
-    assert plan["l2"][4] == (plan["l1"], None)  # an input has no entry
+    assert plan["l2"][4] == [plan["l1"], None]  # an input has no entry
     assert ladder(x=2).result.l3 == 6
 
 
