@@ -129,7 +129,7 @@ class Resolver(NodeSteps):
                         if info[3] == 1:  # its one dependency, by position
                             if again:
                                 st = states.get(name)
-                            dep = info[2][0]
+                            dep = info[4]
                             # the node computed last, when no user code ran since (a chain's usual case)
                             dst = just if dep is just_name else states[dep]
                             if dst.status is SUCCEEDED:
@@ -141,6 +141,7 @@ class Resolver(NodeSteps):
                             values = frame[0]
                             i = frame[1]
                             deps = info[2]
+                            subs = info[4]
                             if frame[3] == 1:  # the one dependency it pushed: its state, then read on
                                 dep = deps[i]
                                 dst = just if dep is just_name else states[dep]
@@ -203,7 +204,7 @@ class Resolver(NodeSteps):
                             continue
                     elif info[3] == 1:  # its one dependency, by position
                         ready = plain  # whether the fast path can compute it now
-                        dep = info[2][0]
+                        dep = info[4]
                         found = states.get(dep)
                         if found is None or found.status is STALE:
                             push(dep)
@@ -220,6 +221,7 @@ class Resolver(NodeSteps):
                         frames.append(frame)
                         values = frame[0]
                         deps = info[2]
+                        subs = info[4]  # their plan entries, by position
                         i = 0
                         scan = True
                         again = st is not None  # read it again at the end: leaves computed here run user code
@@ -237,10 +239,10 @@ class Resolver(NodeSteps):
                             continue
                         # To start: computed right here when it is a plain function of one dependency that has
                         # succeeded (a fan's leaves), as its own turn would: the same events and state, no turn.
-                        sub = fast_get(dep)
+                        sub = subs[i]  # its plan entry (the plan holds it by position: no lookup by name)
                         if sub is None or sub[3] != 1 or nested or bus.subscribers or bus.lock is not None:
                             break
-                        sst = states.get(sub[2][0])
+                        sst = states.get(sub[4])
                         if sst is None or sst.status is not SUCCEEDED:
                             break
                         if stamp:

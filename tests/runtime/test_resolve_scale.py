@@ -139,15 +139,37 @@ def test_a_chain_with_a_subscriber_or_a_failure_reads_the_states_written_meanwhi
     assert failing.execution.states["n5"].failed and failing.execution.states["n6"].failed
 
 
-def test_a_fan_node_is_looked_up_once_in_the_plan_and_three_times_in_the_states_at_any_size():
+def test_a_fan_node_is_not_looked_up_in_the_plan_and_three_times_in_the_states_at_any_size():
     small, big = lookups_per_node(fan(1_000), 1_000), lookups_per_node(fan(10_000), 10_000)
-    # once in the plan (the first leaf twice: the sink's reading finds it, then its own turn starts it, as its
-    # input has no state yet); the others are computed where the sink reads them
-    assert small[0] <= 1 + 1 / 1_000 and big[0] <= 1 + 1 / 10_000
+    # not in the plan: the sink's entry holds its dependencies' entries by position (the sink itself and the first
+    # leaf are looked up by name, as its input has no state yet when the sink reads it: 2 in all, at any size)
+    assert small[0] * 1_000 <= 2 and big[0] * 10_000 <= 2
     # the states: the sink looks for it, it reads its input, its new state. (It was 5: itself again in its own
     # turn, and the sink read it back; the sink now takes the value it has just computed.)
     assert small[1] <= 3.01 and big[1] <= 3.01
     assert abs(big[0] - small[0]) < 0.01 and abs(big[1] - small[1]) < 0.01
+
+
+def test_a_plan_entry_holds_what_the_resolver_reads_of_its_dependencies_without_a_lookup():
+    graph = fan(10).compiled_graph()
+    plan = graph.fast_plan
+    leaf, sink = plan["f1"], plan["sink"]
+    assert leaf[3] == 1 and leaf[4] == "x"  # one dependency by position: its name, no tuple to read
+    assert sink[3] == 0 and len(sink[4]) == 8  # by keyword: its dependencies' entries, by position
+    assert all(entry is plan[f"f{i + 1}"] for i, entry in enumerate(sink[4]))
+
+    def define(c: Any) -> None:  # a ladder: each node reads the two before it, declared after its readers
+        c.input("x")
+        c.compute("l3", depends_on=["l2", "l1"], call=lambda l2, l1: l2 + l1)
+        c.compute("l2", depends_on=["l1", "x"], call=lambda l1, x: l1 + x)
+        c.compute("l1", depends_on=["x"], call=lambda x: x)
+        c.output("l3")
+
+    ladder = ig.contract(define, name="Ladder")
+    plan = ladder.compiled_graph().fast_plan
+    assert plan["l3"][4][0] is plan["l2"] and plan["l3"][4][1] is plan["l1"]  # the plan's own entries
+    assert plan["l2"][4] == [plan["l1"], None]  # an input has no entry
+    assert ladder(x=2).result.l3 == 6
 
 
 def tracked_per_node(cls: type[ig.Contract], n: int) -> float:
