@@ -123,6 +123,15 @@ def shut_down_kernels(lab: Lab) -> None:
                 urllib.request.urlopen(req, timeout=10).close()
 
 
+def _ends_with_parent() -> None:
+    """In the child before exec (Linux): SIGTERM when the test process dies, so a pytest run killed before its
+    finalizers ran (a timeout, SIGKILL) leaves no JupyterLab and kernel behind; JupyterLab stops its kernels."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """One server for the module (starting JupyterLab costs seconds); each test opens its notebook in a
@@ -170,7 +179,7 @@ def start_lab(tmp_path: Path, notebooks: list[Path]) -> Iterator[Lab]:
         cmd.append("--allow-root")
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_ends_with_parent)
     try:
         wait_for_server(url, token, proc, log)
         yield Lab(url, token, root, log)
