@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from igniter_nb.model import AwaitNode, ComputeNode, Node, OutputNode, Reaction
+from igniter_nb.compiler.types import resolve_type
+from igniter_nb.model import AwaitNode, ComputeNode, InputNode, Node, OutputNode, Reaction
 
 if TYPE_CHECKING:
     import graphviz
@@ -25,6 +26,7 @@ class CompiledGraph:
         "_by_id",
         "_by_name",
         "_by_path",
+        "_correlation_checks",
         "_outputs_by_name",
         "_walks",
         "contract_class",
@@ -67,6 +69,7 @@ class CompiledGraph:
     _outputs_by_name: dict[str, OutputNode]
     _by_path: dict[str, Node]
     _by_id: dict[str, Node]
+    _correlation_checks: tuple[tuple[str, Any, str | None], ...] | None
     _walks: dict[str, tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]]
     _await_nodes: tuple[AwaitNode, ...]  # (set on first use of await_nodes)
 
@@ -158,6 +161,7 @@ class CompiledGraph:
         s(self, "_outputs_by_name", outs)
         s(self, "_by_id", by_id)
         s(self, "_walks", {})
+        s(self, "_correlation_checks", None)
         s(self, "_by_path", by_path)
         s(self, "dep_plan", MappingProxyType(plan))
         # Runtime fast paths: the runtime nodes each node reads, and whether it reads them directly (no outputs).
@@ -207,6 +211,21 @@ class CompiledGraph:
     def has_output(self, name: str) -> bool:
         """True when the graph declares an output called ``name``."""
         return name in self._outputs_by_name
+
+    def correlation_checks(self) -> tuple[tuple[str, Any, str | None], ...]:
+        """Per correlation key ``(key, its input's type check or None, that type's name or None)``, read on first
+        use and kept with the graph (a delivered correlation value must be of its key's input type:
+        ``workflow/correlation.py``)."""
+        found = self._correlation_checks
+        if found is None:
+            checks = []
+            for key in self.correlation_keys:
+                node = self._by_name.get(key)
+                check = resolve_type(node.type_spec) if isinstance(node, InputNode) else None
+                checks.append((key, check.check, check.name) if check is not None else (key, None, None))
+            found = tuple(checks)
+            object.__setattr__(self, "_correlation_checks", found)
+        return found
 
     @property
     def nodes_by_name(self) -> Mapping[str, Node]:

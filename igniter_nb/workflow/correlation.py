@@ -5,17 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from igniter_nb.compiler.types import resolve_type
 from igniter_nb.errors import InputError, WorkflowNotFoundError
-from igniter_nb.model import InputNode
 
 _SCALARS = (str, int, float, bool)
-
-# graph id -> (graph, ((key, its input type's checker or None, the type's name), ...)); the graph is held so its id
-# stays its own
-_key_types: dict[int, tuple[Any, tuple[tuple[str, Any, str], ...]]] = {}
 _ANY_SCALAR = "str, int, float or bool"
-_KEPT_GRAPHS = 256  # graphs whose key checks are kept (each entry holds its graph alive)
 
 
 def _blank(value: Any) -> bool:
@@ -40,23 +33,10 @@ def correlation_from_inputs(graph: Any, inputs: Mapping[str, Any]) -> dict[str, 
     return found
 
 
-def _types_of_keys(graph: Any) -> tuple[tuple[str, Any, str], ...]:
-    found = _key_types.get(id(graph))
-    if found is None or found[0] is not graph:
-        checks = []
-        for key in graph.correlation_keys:
-            node = graph.nodes_by_name.get(key)
-            check = resolve_type(node.type_spec) if isinstance(node, InputNode) else None
-            checks.append((key, check.check, check.name) if check is not None else (key, None, _ANY_SCALAR))
-        if len(_key_types) >= _KEPT_GRAPHS:  # a notebook redefining a workflow makes a new graph each time
-            del _key_types[next(iter(_key_types))]
-        found = _key_types[id(graph)] = (graph, tuple(checks))
-    return found[1]
-
-
-def _wrong_type(graph: Any, key: str, value: Any, expected: str) -> WorkflowNotFoundError:
+def _wrong_type(graph: Any, key: str, value: Any, expected: str | None) -> WorkflowNotFoundError:
     """A value no workflow can have — not a string or number, or not of the key's declared input type (a workflow's
     correlation comes from its inputs, checked strictly): a malformed correlation, not an unknown one."""
+    expected = expected or _ANY_SCALAR
     text = repr(value)
     shown = text if len(text) <= 60 else text[:57] + "..."
     return WorkflowNotFoundError(
@@ -65,7 +45,7 @@ def _wrong_type(graph: Any, key: str, value: Any, expected: str) -> WorkflowNotF
 
 
 def _check_key_types(graph: Any, given: Mapping[str, Any]) -> None:
-    for key, accepts, expected in _types_of_keys(graph):
+    for key, accepts, expected in graph.correlation_checks():
         value = given[key]
         if not isinstance(value, _SCALARS) or (accepts is not None and not accepts(value)):
             raise _wrong_type(graph, key, value, expected)
@@ -76,7 +56,7 @@ def check_delivery_correlation(graph: Any, correlation: Mapping[str, Any] | None
     if type(correlation) is dict and len(correlation) == len(graph.correlation_keys):
         # the usual call: a dict of exactly the graph's keys, none blank (the same copy as below, without the
         # set arithmetic that finds what is wrong)
-        for key, accepts, expected in _types_of_keys(graph):
+        for key, accepts, expected in graph.correlation_checks():
             value = correlation.get(key)  # a missing key reads as None: blank, and the slow path names it
             if value is None or (isinstance(value, str) and not value.strip()):
                 break

@@ -51,10 +51,11 @@ def test_a_correlation_value_of_another_type_is_named_in_the_hint(memory_store: 
         Numbered.deliver_event("paid", correlation={"order": 43, "shop": "s-1"}, store=memory_store)
 
 
-def test_the_correlation_type_checks_keep_a_bounded_number_of_graphs_alive(memory_store: Any) -> None:
-    from igniter_nb.workflow import correlation
+def test_the_correlation_type_checks_live_with_their_graph(memory_store: Any) -> None:
+    import gc
+    import weakref
 
-    for _ in range(correlation._KEPT_GRAPHS + 20):  # a notebook cell run again and again defines a new class each time
+    def define() -> Any:  # a notebook cell run again defines a new class, with a new graph, each time
         @ig.contract
         def Redefined(c):
             c.correlate_by("shop")
@@ -64,4 +65,11 @@ def test_the_correlation_type_checks_keep_a_bounded_number_of_graphs_alive(memor
 
         with pytest.raises(ig.WorkflowNotFoundError, match="must be of type str, got int 5"):
             Redefined.deliver_event("paid", correlation={"shop": 5}, store=memory_store)
-    assert len(correlation._key_types) <= correlation._KEPT_GRAPHS
+        graph = Redefined.compiled_graph()
+        assert graph.correlation_checks() is graph.correlation_checks()  # read once, kept with the graph
+        return weakref.ref(Redefined)
+
+    gone = [define() for _ in range(3)]
+    gc.collect()
+    # the classes a newer definition replaced are freed, with their graphs (the newest may still be held by name)
+    assert [ref() for ref in gone[:-1]] == [None, None]
