@@ -262,7 +262,7 @@ class ContractService:
                                                             "on a read")
         return view
 
-    def history(self, execution_id: str, *, latest: bool = False, limit: int | None = None,
+    def history(self, execution_id: str, *, limit: int, latest: bool = False,
                 cursor: str | None = None) -> dict[str, Any]:
         """Stored versions, oldest first: at most ``limit`` of them after version ``cursor`` (a page's
         ``next_cursor``: the last version it held), ``next_cursor`` null on the last page; with ``latest`` only the
@@ -276,13 +276,11 @@ class ContractService:
             records = [self.store.record(eid)]
         else:
             after = int(cursor) if cursor is not None else 0
-            if limit is None:
-                records = [r for r in self.store.history_records(eid) if r.version > after]
-            else:  # one version past the page says whether another page follows; the stores decode only these
-                records = paging.history_page(self.store, eid, after_version=after, limit=limit + 1)
-                if len(records) > limit:
-                    records = records[:limit]
-                    next_cursor = str(records[-1].version)
+            # one version past the page says whether another page follows; the stores decode only these
+            records = paging.history_page(self.store, eid, after_version=after, limit=limit + 1)
+            if len(records) > limit:
+                records = records[:limit]
+                next_cursor = str(records[-1].version)
         return {"execution_id": execution_id,
                 "versions": [{"version": r.version, "status": r.status, "updated_at": r.updated_at.isoformat(),
                               "snapshot": callbacks.redact_snapshot(r.snapshot)} for r in records],
