@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from igniter_nb.stores import SQLStore, sql_compression
 from igniter_nb.stores.sql_compression import COLUMNS, compression_of
-
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 GRAPH = "G"
 BIG = "x" * 3000 + "".join(str(i) for i in range(1000))  # > 2 KB: PostgreSQL compresses it
@@ -125,3 +124,25 @@ def test_a_table_locked_past_the_timeout_keeps_pglz_and_the_store_works(
             again.close()
     finally:
         old.close()
+
+
+@pytest.mark.parametrize("without", ["PostgreSQL 13", "a server built without lz4"])
+def test_where_lz4_is_unavailable_nothing_is_altered(pg: tuple[str, str], without: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    url, prefix = pg
+    store = SQLStore(url, table_prefix=prefix)
+    try:
+        if without == "PostgreSQL 13":
+            with store.engine.connect():  # the dialect learns the server's version on the first connection
+                pass
+            monkeypatch.setattr(store.engine.dialect, "server_version_info", (13, 11))
+        else:
+            monkeypatch.setattr(sql_compression, "_LZ4_AVAILABLE", "SELECT false")
+        altered: list[str] = []
+        event.listen(store.engine, "before_cursor_execute", lambda *args: altered.append(args[2]))
+        assert store.save(snap("ex-1", 1), graph=GRAPH, correlation={"k": 1}, status="waiting") == 1
+        assert not [sql for sql in altered if "ALTER" in sql.upper()]
+        assert set(compressions(store).values()) == {""}  # the server's default (pglz), as created
+        assert store.record("ex-1").snapshot == snap("ex-1", 1)
+    finally:
+        store.close()
