@@ -21,7 +21,8 @@ doubled = one applied twice). Baselines, same run, same machine:
   same number of workers (no store, no work) — what HTTP alone costs here.
 Each run also prints CPU per request, which the machine's load hardly changes: the server's (its processes, read
 from /proc, during the measured phase), the load generator's, and the in-process loop's per delivery — the part of
-a delivery's cost that HTTP adds is ``server ms`` minus ``in-proc ms``, against the floor's own ``server CPU``.
+a delivery's cost that HTTP adds is ``server ms`` minus ``in-proc ms``, against the floor's own ``server CPU``. On
+PostgreSQL, ``db ms`` and ``in-proc db ms`` are the database server's own CPU per delivery (all its processes).
 Everything runs on 127.0.0.1; every server is stopped at the end (also on errors). Each row also says how the
 16 connections were spread over the worker processes (read from /proc during the run, Linux).
 """
@@ -162,6 +163,17 @@ def tree_cpu_s(pid: int) -> float:
     return total / tick
 
 
+def db_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by PostgreSQL's postmaster ``pid`` and its children (backends, WAL writer,
+    checkpointer, autovacuum...), from each process's ``schedstat`` (nanoseconds: a delivery costs the database
+    well under a clock tick, so ``stat``'s ticks would round it away). Backends are single-threaded."""
+    total = 0
+    for each in process_tree(pid):
+        with contextlib.suppress(OSError, ValueError):
+            total += int(Path(f"/proc/{each}/schedstat").read_text().split()[0])
+    return total / 1e9
+
+
 def _percentiles(latencies: list[float]) -> tuple[float, float]:
     if len(latencies) < 2:
         return (latencies[0], latencies[0]) if latencies else (float("nan"), float("nan"))
@@ -181,17 +193,21 @@ def _events(workflows: int, tag: str) -> list[dict[str, Any]]:
     return bodies
 
 
-def http_run(url: str, workflows: int, clients: int, tag: str, pid: int | None = None) -> dict[str, Any]:
-    """Starts then deliveries over HTTP; with the server's ``pid``, also its CPU ms per delivery."""
+def http_run(url: str, workflows: int, clients: int, tag: str, pid: int | None = None,
+             db_pid: int | None = None) -> dict[str, Any]:
+    """Starts then deliveries over HTTP; with the server's ``pid``, also its CPU ms per delivery, and with the
+    database's (PostgreSQL's postmaster), the database's CPU ms per delivery (its backends, WAL writer...)."""
     starts = [{"inputs": {"pair_id": f"{tag}-{i}"}} for i in range(workflows)]
     start_s, _, start_errors, _ = _run_drive(url, "/v1/contracts/pair/execute", starts, clients)
     cpu0 = tree_cpu_s(pid) if pid else 0.0
+    db0 = db_cpu_s(db_pid) if db_pid else 0.0
     seconds, latencies, errors, cpu_ms = _run_drive(url, "/v1/contracts/pair/events", _events(workflows, tag), clients)
     server_ms = (tree_cpu_s(pid) - cpu0) * 1000 / (2 * workflows) if pid else float("nan")
+    db_ms = (db_cpu_s(db_pid) - db0) * 1000 / (2 * workflows) if db_pid else float("nan")
     p50, p99 = _percentiles(latencies)
     return {"starts_per_s": workflows / start_s, "start_errors": start_errors, "deliveries": 2 * workflows,
             "deliveries_per_s": 2 * workflows / seconds, "p50_ms": p50, "p99_ms": p99, "errors": errors,
-            "client_cpu_ms": cpu_ms, "server_cpu_ms": server_ms}
+            "client_cpu_ms": cpu_ms, "server_cpu_ms": server_ms, "db_cpu_ms": db_ms}
 
 
 def verify(store_url: str, workflows: int, tag: str) -> tuple[int, int, int]:
@@ -215,9 +231,9 @@ def verify(store_url: str, workflows: int, tag: str) -> tuple[int, int, int]:
     return finished, lost, doubled
 
 
-def in_process_rate(store_url: str, workflows: int) -> tuple[float, float]:
-    """(deliveries/s, CPU ms per delivery) of one process calling ``deliver_event`` in a loop on a fresh store of
-    the same kind."""
+def in_process_rate(store_url: str, workflows: int, db_pid: int | None = None) -> tuple[float, float, float]:
+    """(deliveries/s, CPU ms per delivery, the database's CPU ms per delivery — NaN without ``db_pid``) of one
+    process calling ``deliver_event`` in a loop on a fresh store of the same kind."""
     from igniter_nb.stores import from_url
 
     with from_url(store_url) as store:
@@ -225,12 +241,14 @@ def in_process_rate(store_url: str, workflows: int) -> tuple[float, float]:
         for pair in pairs:
             BenchPair.start(pair_id=pair, store=store)
         t0, cpu0 = time.perf_counter(), time.process_time()
+        db0 = db_cpu_s(db_pid) if db_pid else 0.0
         for event, key in (("left_arrived", "l"), ("right_arrived", "r")):
             for pair in pairs:
                 BenchPair.deliver_event(event, correlation={"pair_id": pair}, payload={"n": 1}, store=store,
                                         idempotency_key=f"{pair}:{key}")
         seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-        return 2 * workflows / seconds, cpu * 1000 / (2 * workflows)
+        db_ms = (db_cpu_s(db_pid) - db0) * 1000 / (2 * workflows) if db_pid else float("nan")
+        return 2 * workflows / seconds, cpu * 1000 / (2 * workflows), db_ms
 
 
 # ----------------------------------------------------------------------------------------------- servers
@@ -374,7 +392,7 @@ def main() -> int:
               flush=True)
         print(f"{'store':<9} {'start/s':>8} {'deliver/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'lost':>5} "
               f"{'twice':>5} {'in-proc/s':>10} {'x in-proc':>9} {'x floor':>8} {'client ms':>9} {'server ms':>9} "
-              f"{'in-proc ms':>10}")
+              f"{'in-proc ms':>10} {'db ms':>6} {'in-proc db ms':>13}")
         for kind in kinds:
             served_url, inproc_url = store_urls(kind, tmp, pg)
             serve_args = (("--threads", str(args.threads)) if args.threads else ()) + (
@@ -383,15 +401,16 @@ def main() -> int:
                                startup_timeout=120) as server:
                 http_run(server.url, min(workflows, 50), args.clients, "warmup")
                 split = ConnectionSplit(server)
-                result = http_run(server.url, workflows, args.clients, "bench", server.pid)
+                db_pid = pg.postmaster_pid() if kind == "postgres" and pg is not None else None
+                result = http_run(server.url, workflows, args.clients, "bench", server.pid, db_pid)
                 result["connections_per_worker"] = split.stop()
             finished, lost, doubled = verify(served_url, workflows, "bench")
-            inproc, inproc_cpu_ms = in_process_rate(inproc_url, workflows)
+            inproc, inproc_cpu_ms, inproc_db_ms = in_process_rate(inproc_url, workflows, db_pid)
             ratio = result["deliveries_per_s"] / inproc
             floor_ratio = result["deliveries_per_s"] / floor["requests_per_s"]
             result.update(finished=finished, lost=lost, doubled=doubled, in_process_per_s=inproc,
                           ratio_in_process=ratio, ratio_floor=floor_ratio,
-                          in_process_cpu_ms=inproc_cpu_ms)
+                          in_process_cpu_ms=inproc_cpu_ms, in_process_db_cpu_ms=inproc_db_ms)
             figures["stores"][kind] = result
             problems = []
             if ratio < RATIO_TARGET:
@@ -405,7 +424,7 @@ def main() -> int:
             print(f"{kind:<9} {result['starts_per_s']:>8,.0f} {result['deliveries_per_s']:>10,.0f} "
                   f"{result['p50_ms']:>7.1f} {result['p99_ms']:>7.1f} {result['errors']:>6} {lost:>5} {doubled:>5} "
                   f"{inproc:>10,.0f} {ratio:>8.2f}x {floor_ratio:>7.2f}x {result['client_cpu_ms']:>9.2f} "
-                  f"{result['server_cpu_ms']:>9.2f} {inproc_cpu_ms:>10.2f}"
+                  f"{result['server_cpu_ms']:>9.2f} {inproc_cpu_ms:>10.2f} {result['db_cpu_ms']:>6.2f} {inproc_db_ms:>13.2f}"
                   + ("  MISS" if problems else "")
                   + f"  connections per worker {'+'.join(map(str, result['connections_per_worker'])) or '?'}",
                   flush=True)

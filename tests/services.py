@@ -180,6 +180,10 @@ class PostgresServer:
         self._started = True
         return self
 
+    def postmaster_pid(self) -> int:
+        """The server's main process (its backends are its children): for measuring the database's own CPU."""
+        return int((self._data / "postmaster.pid").read_text().split()[0])
+
     def stop(self) -> None:
         if self._started and self._bindir is not None:
             with contextlib.suppress(RuntimeError):

@@ -22,7 +22,8 @@ the read: its ``UPDATE ... AND version = :expected`` is the compare-and-set itse
 keeps one active owner per correlation; on PostgreSQL it is one autocommitted statement (the update and the
 history insert joined by a CTE), i.e. one round trip. When it matches no row, or the index refuses it, the save
 goes the long way above, which raises the precise error. SQLite files run in WAL mode with a busy timeout so
-several processes can share one file.
+several processes can share one file. On PostgreSQL 14+ built with lz4, snapshots are compressed with lz4 rather
+than pglz (``stores/sql_compression.py``, set by ``create_tables``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from igniter_nb.stores.base import (
 )
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, check_page, finish
+from igniter_nb.stores.sql_compression import use_lz4
 from igniter_nb.stores.sql_hot import HotPath
 from igniter_nb.stores.sql_lock import WriteGate, gate_for
 from igniter_nb.stores.sql_schema import (
@@ -389,6 +391,8 @@ class SQLStore(StoreBase):
                 for index in self._executions.indexes:
                     if index.name in added:
                         conn.execute(self._sa.schema.CreateIndex(index, if_not_exists=True))
+                if self._is_postgres:  # snapshots compressed with lz4 where the server has it (sql_compression.py)
+                    use_lz4(conn, self.table_prefix)
         self._ready = True
 
     def subscribe_changes(self, execution_id: str) -> ChangeSubscription | None:
