@@ -54,7 +54,7 @@ def check_idempotency_key(key: Any) -> str | None:
 def live_signals(workflow: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     """The recorded signals still in force (a signal whose await ``retry_workflow`` reopened is retracted)."""
     signals = (workflow or {}).get("signals") or ()
-    return [s for s in signals if isinstance(s, Mapping) and not s.get("retracted")]
+    return [s for s in signals if (type(s) is dict or isinstance(s, Mapping)) and not s.get("retracted")]
 
 
 def repeated_signal(
