@@ -667,10 +667,14 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
     if snapshot.get("bound_events") or in_states:
         cursor.at = "bound_events"
         raw_bound = _mapping(snapshot, "bound_events")
-        bound.update(_known(codec.decode_shared(raw_bound), nodes, dropped))
+        if raw_bound:  # (usually empty: a delivered payload is kept in its await's state, bound_in_states)
+            bound.update(_known(codec.decode_shared(raw_bound), nodes, dropped))
         in_states = in_states or []
-        if type(in_states) is not list or not all(type(n) is str for n in in_states):
+        if type(in_states) is not list:
             raise TypeError("'bound_in_states' must be a list of node names")
+        for n in in_states:  # (a loop, not all(...): no generator per restore)
+            if type(n) is not str:
+                raise TypeError("'bound_in_states' must be a list of node names")
         for name in [*in_states, *bound]:
             st = states.get(name)
             if st is None or st.status is not Status.SUCCEEDED:

@@ -35,8 +35,8 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 def payload_digest(value: Any) -> str | None:
     """``"sha256:<hex>"`` of the canonical JSON of the encoded ``value``; None when the codec cannot encode it
     (the await then fails when the workflow is saved: see ``runtime/unstorable.py``)."""
-    try:
-        text = _CANONICAL.encode(codec.encode(value))
+    try:  # (plain data encodes as an equal copy of itself: its text is read from it directly, without the copy)
+        text = _CANONICAL.encode(value if codec.is_plain(value) else codec.encode(value))
     except (SnapshotEncodingError, ValueError):
         return None
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
