@@ -84,3 +84,28 @@ def test_the_waiting_list_is_built_only_when_the_workflow_waits(monkeypatch: pyt
         {"waiting_on": [{"node": "left", "event": "left_arrived"}, {"node": "right", "event": "right_arrived"}]},
         {"waiting_on": [{"node": "right", "event": "right_arrived"}]},
     ]
+
+
+def test_a_tagged_value_decoded_shared_is_not_copied_before_its_decoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    from igniter_nb.runtime.deferred import DeferredResult
+
+    def stored() -> dict[str, Any]:
+        return {"__ig__": "deferred", "value": {"token": "t", "payload": {"event": "e", "seen": ["a"]},
+                                                "source_node": "n", "event": "e"}}
+
+    copies = 0
+    real = codec._decode_fast
+
+    def counted(data: Any) -> Any:
+        nonlocal copies
+        copies += 1
+        return real(data)
+
+    monkeypatch.setattr(codec, "_decode_fast", counted)
+    data = stored()
+    shared = codec.decode_shared(data)
+    assert copies == 0  # the owned value goes to the decoder as it is (what decode_shared promises)
+    assert shared == DeferredResult.from_dict(stored()["value"]) == codec.decode(stored())
+    assert shared.payload["seen"] is data["value"]["payload"]["seen"]
+    copied = codec.decode(data)  # decode still copies
+    assert copies > 0 and copied == shared and copied.payload["seen"] is not data["value"]["payload"]["seen"]
