@@ -391,7 +391,7 @@ def _decode_shared(data: Any) -> Any:
     kind = type(data)
     if kind is dict:
         if TAG in data:
-            return _decode_tagged(data[TAG], data, "", True)
+            return _decode_tagged(data[TAG], data, "", True, True)
         out = None
         for k, v in data.items():
             kv = type(v)
@@ -443,16 +443,18 @@ def _decode(data: Any, path: str) -> Any:
     return data
 
 
-def _decode_tagged(tag: Any, data: dict[str, Any], path: str, fast: bool = False) -> Any:
+def _decode_tagged(tag: Any, data: dict[str, Any], path: str, fast: bool = False, shared: bool = False) -> Any:
     """The value of a tagged dict; ``fast`` (the first, error-free attempt) decodes an extension's value without
-    building path strings (a failure is decoded again with them, for the error message)."""
+    building path strings (a failure is decoded again with them, for the error message); ``shared``
+    (:func:`decode_shared`) hands the extension's decoder the owned value itself where nothing below it is tagged."""
     decoder = _DECODERS.get(tag) if isinstance(tag, str) else None
     try:
         if decoder is not None:
             return decoder(data, path)
         ext = _extensions_by_tag.get(tag) if isinstance(tag, str) else None
         if ext is not None:
-            return ext.decode(_decode_fast(data["value"]) if fast else _decode(data["value"], path))
+            value = data["value"]
+            return ext.decode((_decode_shared(value) if shared else _decode_fast(value)) if fast else _decode(value, path))
     except SnapshotEncodingError:
         raise
     except Exception as exc:

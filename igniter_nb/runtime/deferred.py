@@ -45,10 +45,5 @@ class DeferredResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeferredResult:
         """A pending value from ``to_dict()`` data."""
-        return cls(
-            token=str(data["token"]),
-            payload=dict(data.get("payload") or {}),
-            source_node=data.get("source_node"),
-            waiting_on=data.get("waiting_on"),
-            event=data.get("event"),
-        )
+        get = data.get  # (positional, in field order: half the cost of keywords; every restore of a waiting await)
+        return cls(str(data["token"]), dict(get("payload") or {}), get("source_node"), get("waiting_on"), get("event"))

@@ -160,7 +160,7 @@ def snapshot_execution(execution: Execution, *, copy: bool = True, event_chunks:
         collections[name] = {"contract": _contract_ref(run.contract), "items": items}
     events = _chunked_events(execution) if event_chunks and not copy else _encoded_events(execution)
     try:  # (an empty part is {} without a call: most snapshots have no bound payload, children or selections)
-        inputs = codec.encode(dict(execution.inputs), path="inputs")
+        inputs = codec.encode(execution.inputs, path="inputs")  # (a fresh copy: encode copies)
         bound_in_states = _bound_in_states(execution) if execution.bound_events else _NOTHING
         bound = codec.encode({n: v for n, v in execution.bound_events.items() if n not in bound_in_states},
                              path="bound_events") if len(execution.bound_events) > len(bound_in_states) else {}
@@ -307,7 +307,7 @@ def _event_rows(events: list[Event]) -> list[tuple[Any, ...]]:
     """The events encoded as rows (``runtime/event_chunks.py``): what :func:`_encode_event` gives, as a tuple."""
     rows: list[tuple[Any, ...]] = []
     add = rows.append
-    plain_copy = codec.plain_copy
+    plain_copy, not_plain = codec._plain_copy, codec._NOT_PLAIN  # (the copy itself: no wrapper call per payload)
     for e in events:
         seq, etype, _, node, path, status, payload, at = e
         if status is not None and type(status) is not str:
@@ -315,8 +315,8 @@ def _event_rows(events: list[Event]) -> list[tuple[Any, ...]]:
         if not payload:  # (most events: a node started or succeeded)
             add((seq, etype, node, path, status, None, at))
             continue
-        plain = plain_copy(payload) if type(payload) is dict else None
-        if plain is not None:
+        plain = plain_copy(payload, 0) if type(payload) is dict else not_plain
+        if plain is not not_plain:
             add((seq, etype, node, path, status, plain, at))
             continue
         encoded, tagged = _encoded_payload(e)
@@ -471,13 +471,13 @@ def _restore(cls: Any, graph: Any, snapshot: Mapping[str, Any], store: Any, exec
     if type(execution_id) is not str or not execution_id:
         raise TypeError(f"execution_id must be a non-empty string, got {execution_id!r:.80}")
     cursor.at = "runner"
-    runner = dict(_mapping(snapshot, "runner"))
+    runner: Mapping[str, Any] = _mapping(snapshot, "runner")  # (only read; copied before the one change below)
     if runner.get("runner") == "executor" and executor is None:
         # an executor cannot be stored: the class's own (``c.run_with("executor", executor=...)``) is attached again,
         # so a workflow a server or an RQ worker restores keeps fanning out; one the caller passed is not known here
         executor = graph.run_options.get("executor")
         if executor is None:
-            runner["runner"] = "inline"
+            runner = {**runner, "runner": "inline"}
     cursor.at = "inputs"
     inputs = codec.decode_shared(_mapping(snapshot, "inputs"))
     known = _input_names(graph)
@@ -667,10 +667,14 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
     if snapshot.get("bound_events") or in_states:
         cursor.at = "bound_events"
         raw_bound = _mapping(snapshot, "bound_events")
-        bound.update(_known(codec.decode_shared(raw_bound), nodes, dropped))
+        if raw_bound:  # (usually empty: a delivered payload is kept in its await's state, bound_in_states)
+            bound.update(_known(codec.decode_shared(raw_bound), nodes, dropped))
         in_states = in_states or []
-        if type(in_states) is not list or not all(type(n) is str for n in in_states):
+        if type(in_states) is not list:
             raise TypeError("'bound_in_states' must be a list of node names")
+        for n in in_states:  # (a loop, not all(...): no generator per restore)
+            if type(n) is not str:
+                raise TypeError("'bound_in_states' must be a list of node names")
         for name in [*in_states, *bound]:
             st = states.get(name)
             if st is None or st.status is not Status.SUCCEEDED:

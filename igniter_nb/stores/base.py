@@ -316,7 +316,7 @@ _COMPACT_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
 
 def snapshot_id(snapshot: Any) -> str:
     """The execution id of a snapshot to save: it must be a mapping with a valid ``execution_id``."""
-    if not isinstance(snapshot, Mapping):
+    if type(snapshot) is not dict and not isinstance(snapshot, Mapping):  # (a dict: no ABC check)
         raise StoreArgumentError(f"snapshot must be a dict, got {type(snapshot).__name__}")
     execution_id = check_execution_id(snapshot.get("execution_id"))
     if PACKED_KEY in snapshot:

@@ -104,7 +104,6 @@ def refresh_status(contract: Any, now: dt.datetime) -> str:
     status = _STATUS_OF_CONTRACT[ex.status_of()]
     wf["status"] = status
     wf["updated_at"] = _iso(now)
-    waiting_on = waiting_events(ex)
     if status != "failed":
         wf.pop("error", None)  # (a workflow retried by retry_workflow)
     if status == "succeeded":
@@ -114,7 +113,7 @@ def refresh_status(contract: Any, now: dt.datetime) -> str:
         wf["error"] = {"type": type(err).__name__, "message": getattr(err, "message", str(err)), "node": err.node}
         ex.bus.emit("workflow_failed", status="failed", payload={"correlation": wf["correlation"], "error": str(err)})
     elif status == "waiting":
-        ex.bus.emit("workflow_waiting", status="waiting", payload={"waiting_on": waiting_on})
+        ex.bus.emit("workflow_waiting", status="waiting", payload={"waiting_on": waiting_events(ex)})
     return status
 
 

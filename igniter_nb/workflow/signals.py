@@ -35,8 +35,8 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 def payload_digest(value: Any) -> str | None:
     """``"sha256:<hex>"`` of the canonical JSON of the encoded ``value``; None when the codec cannot encode it
     (the await then fails when the workflow is saved: see ``runtime/unstorable.py``)."""
-    try:
-        text = _CANONICAL.encode(codec.encode(value))
+    try:  # (plain data encodes as an equal copy of itself: its text is read from it directly, without the copy)
+        text = _CANONICAL.encode(value if codec.is_plain(value) else codec.encode(value))
     except (SnapshotEncodingError, ValueError):
         return None
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -54,7 +54,7 @@ def check_idempotency_key(key: Any) -> str | None:
 def live_signals(workflow: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     """The recorded signals still in force (a signal whose await ``retry_workflow`` reopened is retracted)."""
     signals = (workflow or {}).get("signals") or ()
-    return [s for s in signals if isinstance(s, Mapping) and not s.get("retracted")]
+    return [s for s in signals if (type(s) is dict or isinstance(s, Mapping)) and not s.get("retracted")]
 
 
 def repeated_signal(
