@@ -124,10 +124,13 @@ class PostgresChanges:
             self._store.create_tables()
         with self._store.engine.begin() as conn:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": self._lock_key})
-            conn.exec_driver_sql(
-                f"CREATE UNLOGGED TABLE IF NOT EXISTS {self._watchers} (execution_id VARCHAR(200) NOT NULL, "
-                "listener INTEGER NOT NULL, PRIMARY KEY (execution_id, listener))"
-            )
+            # (only when missing: PostgreSQL wants the schema's CREATE right even for IF NOT EXISTS, which a role
+            # granted only the use of tables its owner made does not have)
+            if conn.execute(sa.text("SELECT to_regclass(:rel)"), {"rel": self._watchers}).scalar() is None:
+                conn.exec_driver_sql(
+                    f"CREATE UNLOGGED TABLE IF NOT EXISTS {self._watchers} (execution_id VARCHAR(200) NOT NULL, "
+                    "listener INTEGER NOT NULL, PRIMARY KEY (execution_id, listener))"
+                )
             found = conn.execute(
                 sa.text("SELECT 1 FROM pg_trigger WHERE tgname = :name AND tgrelid = to_regclass(:rel)"),
                 {"name": self._trigger_name, "rel": self._executions},

@@ -31,6 +31,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import json
+import logging
 import threading
 import zlib
 from collections.abc import Iterator, Mapping
@@ -67,6 +68,8 @@ from igniter_nb.stores.sql_schema import (
     lookup,
     tables,
 )
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -114,6 +117,7 @@ class SQLStore(StoreBase):
         self._executions, self._history, self._parts = tables(sa, table_prefix)
         self._q = Statements(sa, self._executions, self._history, self._parts)
         self._ready = False
+        self._feed_refused = False  # the role may not set up LISTEN/NOTIFY: the change feed polls
         self._changes: Any = None  # PostgreSQL: the change-feed listener, made by the first subscribe_changes
         # The statements of every delivery on the DBAPI connection (stores/sql_hot.py); an Engine you pass runs
         # everything through SQLAlchemy, as you configured it (your events and pool see every statement).
@@ -377,22 +381,41 @@ class SQLStore(StoreBase):
             return [self._record(conn, row, parts) for row in rows]
 
     def create_tables(self) -> None:
-        """Create the tables and indexes if missing (done automatically on first use; safe to call concurrently)."""
-        with self._turn(), self._serial, self.engine.connect() as conn:
-            conn.execution_options(igniter_write=True)
-            with conn.begin():
-                if self._is_postgres:  # concurrent CREATE TABLE IF NOT EXISTS can still collide in pg_type
-                    conn.execute(self._sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(self.table_prefix)})
-                self._executions.metadata.create_all(conn, checkfirst=True)
-                self._add_correlation_digest(conn)
-                # create_all skips the indexes of a table that already exists: add the ones newer releases
-                # introduced to databases created before them.
-                added = {f"{self.table_prefix}{suffix}" for suffix in ADDED_INDEXES}
-                for index in self._executions.indexes:
-                    if index.name in added:
-                        conn.execute(self._sa.schema.CreateIndex(index, if_not_exists=True))
-                if self._is_postgres:  # snapshots compressed with lz4 where the server has it (sql_compression.py)
-                    use_lz4(conn, self.table_prefix)
+        """Create the tables and indexes if missing (done automatically on first use; safe to call concurrently).
+
+        Once the tables and their indexes exist, nothing here needs to own them: a role granted only ``SELECT,
+        INSERT, UPDATE, DELETE`` on tables its owner created can use the store. A role that would have to
+        create or change something and may not gets a ``StoreError`` saying so."""
+        sa = self._sa
+        try:
+            with self._turn(), self._serial, self.engine.connect() as conn:
+                conn.execution_options(igniter_write=True)
+                with conn.begin():
+                    if self._is_postgres:  # concurrent CREATE TABLE IF NOT EXISTS can still collide in pg_type
+                        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(self.table_prefix)})
+                    self._executions.metadata.create_all(conn, checkfirst=True)
+                    self._add_correlation_digest(conn)
+                    # create_all skips the indexes of a table that already exists: add the ones newer releases
+                    # introduced to databases created before them (only those missing: PostgreSQL refuses even
+                    # CREATE INDEX IF NOT EXISTS to a role that does not own the table)
+                    added = {f"{self.table_prefix}{suffix}" for suffix in ADDED_INDEXES}
+                    present = {found["name"] for found in sa.inspect(conn).get_indexes(self._executions.name)}
+                    for index in self._executions.indexes:
+                        if index.name in added and index.name not in present:
+                            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+                    if self._is_postgres:  # snapshots compressed with lz4 where the server has it (sql_compression.py)
+                        use_lz4(conn, self.table_prefix)
+        except sa.exc.DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "42501":  # PostgreSQL's insufficient_privilege
+                raise
+            role = self.engine.url.username or "(default)"
+            problem = str(exc.orig).strip().splitlines()[0]
+            raise StoreError(
+                f"{self!r}: the database role {role!r} may not create or change the store's tables "
+                f"({self.table_prefix}executions, {self.table_prefix}execution_history, "
+                f"{self.table_prefix}execution_parts): {problem}. Create them once as a role that may "
+                "(SQLStore(owner_url, table_prefix=...).create_tables()) and grant this role SELECT, INSERT, "
+                "UPDATE, DELETE on them.") from None
         self._ready = True
 
     def subscribe_changes(self, execution_id: str) -> ChangeSubscription | None:
@@ -401,9 +424,24 @@ class SQLStore(StoreBase):
         check_execution_id(execution_id)
         if not self._is_postgres:
             return None
+        if self._feed_refused:
+            return None
         from igniter_nb.stores.postgres_changes import changes_of
 
-        return changes_of(self).subscribe(execution_id)
+        sa = self._sa
+        try:
+            return changes_of(self).subscribe(execution_id)
+        except sa.exc.DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "42501":  # PostgreSQL's insufficient_privilege
+                raise
+            # A role that may not create the feed's trigger and watchers table (or write to it): the change feed
+            # polls the version instead, as on SQLite — slower to wake, nothing missed.
+            self._feed_refused = True
+            _log.warning("%r: the change feed polls instead of LISTEN/NOTIFY: the role %r may not set it up (%s); "
+                         "subscribe once as the tables' owner, and grant this role SELECT, INSERT, DELETE on "
+                         "%sfeed_watchers", self, self.engine.url.username, str(exc.orig).strip().splitlines()[0],
+                         self.table_prefix)
+            return None
 
     def _add_correlation_digest(self, conn: Connection) -> None:
         """Bring a table made by an earlier release to the digest indexes (in create_tables' transaction): add
