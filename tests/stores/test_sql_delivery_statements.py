@@ -6,22 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import igniter_nb as ig
 from tests.stores.test_sql_fast_save import statements
-
-
-class Pair(ig.Contract):
-    def define(c):
-        c.correlate_by("pair_id")
-        c.input("pair_id", type=str)
-        c.await_event("left", event="left_arrived", schema=dict)
-        c.await_event("right", event="right_arrived", schema=dict)
-
-        @c.compute
-        def joined(left, right):
-            return {"left": left, "right": right}
-
-        c.output("joined")
+from tests.workflow.wf_contracts import PairWorkflow as Pair
 
 
 def test_a_delivery_is_one_read_and_one_save(sql_store: Any) -> None:
@@ -36,7 +22,7 @@ def test_a_delivery_is_one_read_and_one_save(sql_store: Any) -> None:
         assert sent_by_delivery == [["SELECT", "WITH (UPDATE"]] * 2, sent_by_delivery
     else:
         assert sent_by_delivery == [["SELECT", "BEGIN", "UPDATE", "INSERT", "COMMIT"]] * 2, sent_by_delivery
-    assert sql_store.record_by_correlation("Pair", {"pair_id": "p-1"}) is None  # finished: no longer active
+    assert sql_store.record_by_correlation("PairWorkflow", {"pair_id": "p-1"}) is None  # finished: no longer active
     with statements(sql_store) as sent:  # the same key again: answered from the stored execution, nothing written
         Pair.deliver_event("left_arrived", correlation={"pair_id": "p-1"}, payload={"n": 1}, store=sql_store,
                            idempotency_key="p-1:l")
