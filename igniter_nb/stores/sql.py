@@ -57,7 +57,7 @@ from igniter_nb.stores.base import (
 )
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, check_page, finish
-from igniter_nb.stores.sql_compression import use_lz4
+from igniter_nb.stores.sql_compression import driver_message, use_lz4
 from igniter_nb.stores.sql_hot import HotPath
 from igniter_nb.stores.sql_lock import WriteGate, gate_for
 from igniter_nb.stores.sql_schema import (
@@ -69,17 +69,21 @@ from igniter_nb.stores.sql_schema import (
     tables,
 )
 
-_log = logging.getLogger(__name__)
-
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
     from igniter_nb.stores.changes import ChangeSubscription
 
+_log = logging.getLogger(__name__)
 _SAVE_ATTEMPTS = 8
 #: Connections a store made from a PostgreSQL URL keeps open at most, per process (SQLAlchemy's default 5 + 10
 #: overflow, but kept open instead of closed after each burst).
 POOL_SIZE = 15
+
+
+def _denied(exc: BaseException) -> bool:
+    """Whether PostgreSQL refused a statement for want of a privilege (SQLSTATE 42501, insufficient_privilege)."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == "42501"
 
 
 class SQLStore(StoreBase):
@@ -406,14 +410,13 @@ class SQLStore(StoreBase):
                     if self._is_postgres:  # snapshots compressed with lz4 where the server has it (sql_compression.py)
                         use_lz4(conn, self.table_prefix)
         except sa.exc.DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) != "42501":  # PostgreSQL's insufficient_privilege
+            if not _denied(exc):
                 raise
             role = self.engine.url.username or "(default)"
-            problem = str(exc.orig).strip().splitlines()[0]
             raise StoreError(
                 f"{self!r}: the database role {role!r} may not create or change the store's tables "
                 f"({self.table_prefix}executions, {self.table_prefix}execution_history, "
-                f"{self.table_prefix}execution_parts): {problem}. Create them once as a role that may "
+                f"{self.table_prefix}execution_parts): {driver_message(exc)}. Create them once as a role that may "
                 "(SQLStore(owner_url, table_prefix=...).create_tables()) and grant this role SELECT, INSERT, "
                 "UPDATE, DELETE on them.") from None
         self._ready = True
@@ -422,9 +425,7 @@ class SQLStore(StoreBase):
         """PostgreSQL: wake-ups by LISTEN/NOTIFY on every committed save or delete of ``execution_id``, from any
         process (see ``igniter_nb.stores.postgres_changes``). SQLite: None — the change feed polls the version."""
         check_execution_id(execution_id)
-        if not self._is_postgres:
-            return None
-        if self._feed_refused:
+        if not self._is_postgres or self._feed_refused:
             return None
         from igniter_nb.stores.postgres_changes import changes_of
 
@@ -432,14 +433,14 @@ class SQLStore(StoreBase):
         try:
             return changes_of(self).subscribe(execution_id)
         except sa.exc.DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) != "42501":  # PostgreSQL's insufficient_privilege
+            if not _denied(exc):
                 raise
             # A role that may not create the feed's trigger and watchers table (or write to it): the change feed
             # polls the version instead, as on SQLite — slower to wake, nothing missed.
             self._feed_refused = True
             _log.warning("%r: the change feed polls instead of LISTEN/NOTIFY: the role %r may not set it up (%s); "
                          "subscribe once as the tables' owner, and grant this role SELECT, INSERT, DELETE on "
-                         "%sfeed_watchers", self, self.engine.url.username, str(exc.orig).strip().splitlines()[0],
+                         "%sfeed_watchers", self, self.engine.url.username, driver_message(exc),
                          self.table_prefix)
             return None
 

@@ -43,11 +43,9 @@ def use_lz4(conn: Connection, prefix: str) -> list[str]:
     version = conn.dialect.server_version_info or (0,)
     if conn.dialect.name != "postgresql" or version < (14,) or not conn.execute(sa.text(_LZ4_AVAILABLE)).scalar():
         return []
-    todo = []
-    for suffix, column in COLUMNS:
-        table = f"{prefix}{suffix}"
-        if conn.execute(sa.text(_COMPRESSION), {"table": table, "column": column}).scalar() not in ("l", None):
-            todo.append((table, column))
+    found = compression_of(conn, prefix)
+    todo = [(f"{prefix}{suffix}", column) for suffix, column in COLUMNS
+            if found[f"{prefix}{suffix}.{column}"] not in ("l", None)]
     if not todo:
         return []
     quote = conn.dialect.identifier_preparer.quote
@@ -58,7 +56,7 @@ def use_lz4(conn: Connection, prefix: str) -> list[str]:
                 conn.execute(sa.text(f"ALTER TABLE {quote(table)} ALTER COLUMN {quote(column)} SET COMPRESSION lz4"))
             conn.execute(sa.text("SET LOCAL lock_timeout = DEFAULT"))
     except sa.exc.DBAPIError as exc:
-        log.warning("snapshot columns of %s* stay compressed with pglz: %s", prefix, _first_line(exc))
+        log.warning("snapshot columns of %s* stay compressed with pglz: %s", prefix, driver_message(exc))
         return []
     return [f"{table}.{column}" for table, column in todo]
 
@@ -74,5 +72,7 @@ def compression_of(conn: Connection, prefix: str) -> dict[str, Any]:
     return found
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def driver_message(exc: BaseException) -> str:
+    """The first line of what the database driver said (a SQLAlchemy error's ``orig``), for a message or a log."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
