@@ -4,9 +4,10 @@ has created the tables; where the owner still has something to create, the error
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -62,15 +63,32 @@ def grant(owner_url: str, prefix: str, role: str, also: tuple[str, ...] = ()) ->
     engine.dispose()
 
 
+@contextlib.contextmanager
+def owner_and_app(postgres_url: str, app_role: tuple[str, str], prepare: Callable[[SQLStore], object],
+                  also: tuple[str, ...] = ()) -> Iterator[tuple[SQLStore, SQLStore]]:
+    """(the owner's store, the application role's store) on fresh tables the owner made with ``prepare`` and
+    granted to the role (plus the ``also`` tables); both closed afterwards."""
+    app_url, role = app_role
+    owner = SQLStore(postgres_url, table_prefix=f"n{uuid.uuid4().hex[:8]}_")
+    try:
+        prepare(owner)
+        grant(postgres_url, owner.table_prefix, role, also)
+        store = SQLStore(app_url, table_prefix=owner.table_prefix)
+        try:
+            yield owner, store
+        finally:
+            store.close()
+    finally:
+        owner.close()
+
+
+def saved(store: SQLStore) -> None:
+    store.save(snap("ex-1", 1), graph=GRAPH, correlation=None, status="waiting")
+
+
 def test_a_role_that_does_not_own_the_tables_delivers_and_reads(postgres_url: str,
                                                                 app_role: tuple[str, str]) -> None:
-    app_url, role = app_role
-    prefix = f"n{uuid.uuid4().hex[:8]}_"
-    owner = SQLStore(postgres_url, table_prefix=prefix)
-    owner.create_tables()
-    grant(postgres_url, prefix, role)
-    store = SQLStore(app_url, table_prefix=prefix)
-    try:
+    with owner_and_app(postgres_url, app_role, SQLStore.create_tables) as (owner, store):
         store.save(snap("ex-1", 1), graph=GRAPH, correlation={"k": 1}, status="waiting", expected_version=0)
         version = store.save(snap("ex-1", 2), graph=GRAPH, correlation={"k": 1}, status="waiting", expected_version=1)
         assert version == 2
@@ -82,9 +100,6 @@ def test_a_role_that_does_not_own_the_tables_delivers_and_reads(postgres_url: st
         done = Pair.deliver_event("arrived", correlation={"pair_id": "p-1"}, payload={"n": 3}, store=store)
         assert done.result.echoed == {"n": 3}
         assert owner.fetch(done.execution_id)["status"] == "succeeded"
-    finally:
-        store.close()
-        owner.close()
 
 
 def test_a_role_that_may_not_create_the_tables_is_told_so(app_role: tuple[str, str]) -> None:
@@ -101,13 +116,9 @@ def test_a_role_that_may_not_create_the_tables_is_told_so(app_role: tuple[str, s
 
 def test_the_change_feed_of_a_role_that_may_not_set_it_up_polls(postgres_url: str, app_role: tuple[str, str],
                                                                   caplog: pytest.LogCaptureFixture) -> None:
-    app_url, role = app_role
-    prefix = f"w{uuid.uuid4().hex[:8]}_"
-    owner = SQLStore(postgres_url, table_prefix=prefix)
-    owner.save(snap("ex-1", 1), graph=GRAPH, correlation=None, status="waiting")
-    grant(postgres_url, prefix, role)
-    store = SQLStore(app_url, table_prefix=prefix)
-    try:
+    role = app_role[1]
+    with owner_and_app(postgres_url, app_role, saved) as (owner, store):
+        prefix = owner.table_prefix
         with caplog.at_level(logging.WARNING, logger="igniter_nb.stores.sql"):
             assert store.subscribe_changes("ex-1") is None  # the feed polls the version, as on SQLite
             assert store.subscribe_changes("ex-1") is None  # (decided once)
@@ -119,25 +130,16 @@ def test_the_change_feed_of_a_role_that_may_not_set_it_up_polls(postgres_url: st
             if found.version == 1:  # another writer finishes it: the polling feed sees that too
                 owner.save(snap("ex-1", 2), graph=GRAPH, correlation=None, status="succeeded", expected_version=1)
         assert seen == [1, 2]
-    finally:
-        store.close()
-        owner.close()
 
 
 def test_the_change_feed_set_up_by_the_owner_wakes_a_role_that_does_not_own_it(postgres_url: str,
                                                                                 app_role: tuple[str, str]) -> None:
-    app_url, role = app_role
-    prefix = f"v{uuid.uuid4().hex[:8]}_"
-    owner = SQLStore(postgres_url, table_prefix=prefix)
-    owner.save(snap("ex-1", 1), graph=GRAPH, correlation=None, status="waiting")
-    assert owner.subscribe_changes("ex-1") is not None  # the owner installs the trigger and the watchers table
-    grant(postgres_url, prefix, role, also=("feed_watchers",))
-    store = SQLStore(app_url, table_prefix=prefix)
-    try:
+    def saved_and_watched(owner: SQLStore) -> None:
+        saved(owner)
+        assert owner.subscribe_changes("ex-1") is not None  # the owner installs the trigger and the watchers table
+
+    with owner_and_app(postgres_url, app_role, saved_and_watched, also=("feed_watchers",)) as (owner, store):
         sub = store.subscribe_changes("ex-1")
         assert sub is not None
         owner.save(snap("ex-1", 2), graph=GRAPH, correlation=None, status="waiting", expected_version=1)
         assert sub.wait(10.0)
-    finally:
-        store.close()
-        owner.close()
