@@ -89,8 +89,12 @@ class FileStore(StoreBase):
         correlation: Mapping[str, Any] | None = None,
         status: str | None = None,
         expected_version: int | None = None,
+        check_json: bool = True,
     ) -> int:
-        req = SaveRequest.build(snapshot, graph, correlation, status, expected_version)
+        """See :class:`~igniter_nb.stores.base.ExecutionStore`. ``check_json=False`` is for snapshots built by
+        ``igniter_nb`` (JSON-safe by construction): they are written by the faster encoder of
+        :func:`~igniter_nb.stores.base.runtime_json` — use the default for your own dicts."""
+        req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, trusted=not check_json)
         folder = self._executions / req.execution_id
         with write_errors(repr(self), req.execution_id), self._locked():
             current = self._read_envelope(folder / _CURRENT)

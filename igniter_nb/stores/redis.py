@@ -226,8 +226,12 @@ class RedisStore(StoreBase):
         correlation: Mapping[str, Any] | None = None,
         status: str | None = None,
         expected_version: int | None = None,
+        check_json: bool = True,
     ) -> int:
-        req = SaveRequest.build(snapshot, graph, correlation, status, expected_version)
+        """See :class:`~igniter_nb.stores.base.ExecutionStore`. ``check_json=False`` is for snapshots built by
+        ``igniter_nb`` (JSON-safe by construction): they are written by the faster encoder of
+        :func:`~igniter_nb.stores.base.runtime_json` — use the default for your own dicts."""
+        req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, trusted=not check_json)
         eid = req.execution_id
         parts_key = self._key("parts", eid)
         send: list[str] = []
