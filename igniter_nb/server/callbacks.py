@@ -56,10 +56,13 @@ def register(contract: Any, url: str, token: str) -> None:
 
 def _events(execution: Any) -> list[Mapping[str, Any]]:
     """The execution's events as plain dicts (``seq``, ``type``, ``payload``): the stored form when it is complete
-    (just saved or restored: no decoding of a restored log, which would cost more than the delivery itself)."""
+    (just saved or restored: no decoding of a restored log, which would cost more than the delivery itself) —
+    the chunks a store in this process keeps (``runtime/event_chunks.py``) then the events encoded after them."""
     stored = execution.encoded_events
-    if len(stored) == execution.bus.count():
-        return stored  # type: ignore[no-any-return]
+    chunks = execution.event_chunks
+    held = chunks.count if chunks is not None else 0
+    if held + len(stored) == execution.bus.count():
+        return [*chunks.load(), *stored] if held else stored  # type: ignore[no-any-return]
     return [{"seq": e.seq, "type": e.type, "payload": e.payload} for e in execution.bus.events]
 
 
