@@ -339,7 +339,13 @@ def dump_snapshot(snapshot: Any) -> tuple[str, str]:
     return execution_id, text
 
 
-_ORJSON: list[Any] = []  # [orjson.dumps], imported on the first runtime save (a dependency)
+_ORJSON: list[Any] = []  # [orjson.dumps, orjson.loads], imported on first use (a dependency; ~25 ms to import)
+
+
+def _load_orjson() -> None:
+    import orjson
+
+    _ORJSON[:] = [orjson.dumps, orjson.loads]
 
 
 def runtime_json(value: Any) -> str:
@@ -350,9 +356,7 @@ def runtime_json(value: Any) -> str:
     text stays ASCII, ``\\u`` escapes, whatever the database's encoding), ints beyond 64 bits, nesting ``orjson``
     refuses. Raises what ``_SNAPSHOT_JSON.encode`` raises."""
     if not _ORJSON:
-        import orjson
-
-        _ORJSON.append(orjson.dumps)
+        _load_orjson()
     try:
         data: bytes = _ORJSON[0](value)
     except TypeError:  # (orjson.JSONEncodeError is a TypeError)
@@ -383,9 +387,29 @@ def write_errors(where: str, execution_id: str) -> Iterator[None]:
                          errno=exc.errno) from exc
 
 
+_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19  # (after _DIGITS) a run of 19 digits: maybe a number past 64 bits
+
+
 def parse_stored(data: str | bytes, where: str) -> Any:
     """JSON a store read back; ``StoreError`` naming ``where`` (store, execution, field) when it is not valid JSON
-    or nests too deeply to read — only possible when the stored data was edited by hand."""
+    or nests too deeply to read — only possible when the stored data was edited by hand.
+
+    Read by ``orjson`` (~2.5x the standard decoder) unless the text holds a run of 19 digits — a number past 64
+    bits, which ``orjson`` would read as a float (a long digit run inside a string costs nothing but the slower
+    read) — or ``orjson`` refuses it (NaN, a lone surrogate escape, nesting past 1,024 levels): then the standard
+    decoder reads it, or refuses it, exactly as before."""
+    try:
+        raw = data.encode() if type(data) is str else data
+    except UnicodeEncodeError:  # (a lone surrogate in the text itself)
+        raw = None
+    if raw is not None and _LONG_NUMBER not in raw.translate(_DIGITS):
+        if not _ORJSON:
+            _load_orjson()
+        try:
+            return _ORJSON[1](raw)
+        except ValueError:  # (orjson.JSONDecodeError is a ValueError) the standard decoder decides, below
+            pass
     try:
         return json.loads(data)
     except RecursionError:

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import igniter_nb as ig
-from igniter_nb.errors import SnapshotEncodingError
-from igniter_nb.stores.base import _SNAPSHOT_JSON, SaveRequest, runtime_json
+from igniter_nb.errors import SnapshotEncodingError, StoreError
+from igniter_nb.stores.base import _SNAPSHOT_JSON, SaveRequest, parse_stored, runtime_json
 
 # What the runtime puts in a snapshot: text keys, finite floats (the codec tags the others), any int, any text.
 _LEAVES = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
@@ -46,6 +46,31 @@ def test_a_trusted_save_request_fails_as_the_checked_one_for_what_no_encoder_wri
         deep = [deep]
     with pytest.raises(SnapshotEncodingError, match="nested too deeply"):
         SaveRequest.build({"execution_id": "ex-1", "v": deep}, None, None, None, None, trusted=True)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(_PLAIN)
+def test_stored_text_reads_back_as_the_standard_decoder_reads_it(value: Any) -> None:
+    for text in (runtime_json(value), _SNAPSHOT_JSON.encode(value), json.dumps(value, ensure_ascii=False)):
+        read = parse_stored(text, "test")
+        assert read == json.loads(text)
+        assert json.dumps(read) == json.dumps(json.loads(text))  # the same types too (an int stays an int)
+
+
+@pytest.mark.parametrize("text", [
+    "[123456789012345678901234567890]", "[-9223372036854775809]", "[18446744073709551616]",  # past 64 bits
+    '{"id":"1234567890123456789012"}', "[1e400]", "[NaN,-Infinity]", '"\\ud800"', '["\\udc80x"]', "[-0, -0.0]",
+])
+def test_what_orjson_would_read_differently_is_read_by_the_standard_decoder(text: str) -> None:
+    read = parse_stored(text, "test")
+    assert repr(read) == repr(json.loads(text))
+
+
+def test_unreadable_stored_text_still_names_where_it_was() -> None:
+    with pytest.raises(StoreError, match="executions row ex-1: stored data is not valid JSON"):
+        parse_stored('{"a": [1, 2', "executions row ex-1")
+    with pytest.raises(StoreError, match="nested too deeply"):
+        parse_stored("[" * 100_000 + "]" * 100_000, "executions row ex-1")
 
 
 class Plain(ig.Contract):
