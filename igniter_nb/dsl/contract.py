@@ -261,7 +261,7 @@ class Contract(StatusFlags):
     def restore(cls, snapshot: Mapping[str, Any], store: Any = None, *, executor: Any = None) -> Contract:
         """A new instance continuing the execution in ``snapshot`` (same id, states and events).
         ``executor`` re-attaches a ``concurrent.futures.Executor`` for an ``executor``-runner execution."""
-        from igniter_nb.runtime.snapshot import restore_contract
+        from igniter_nb.runtime.restore import restore_contract
 
         contract: Contract = restore_contract(cls, snapshot, store=store, executor=executor)
         return contract
@@ -271,7 +271,7 @@ class Contract(StatusFlags):
         """Fetch ``execution_id`` from ``store`` (default: the configured store) and restore it.
         The instance keeps that store for later saves (L-06)."""
         from igniter_nb.config import default_store
-        from igniter_nb.runtime.snapshot import restore_record
+        from igniter_nb.runtime.restore import restore_record
 
         store = store if store is not None else default_store()
         contract: Contract = restore_record(cls, store.record(execution_id), store=store)

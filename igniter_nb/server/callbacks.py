@@ -192,7 +192,7 @@ class CallbackReports:
 
 
 def _record(store: Any, cls: Any, callback: Callback, result: dict[str, Any]) -> None:
-    from igniter_nb.runtime.snapshot import restore_record
+    from igniter_nb.runtime.restore import restore_record
     from igniter_nb.runtime.store_runner import persist
 
     kind = SENT if result["sent"] else FAILED

@@ -24,7 +24,7 @@ def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> 
     server did not answer: ``error`` says why), ``"already_resumed"`` (someone else applied it first) or
     ``"refused"`` (the stored execution cannot take it, e.g. the workflow was cancelled: ``error``)."""
     from igniter_nb.config import default_store
-    from igniter_nb.runtime.snapshot import restore_record
+    from igniter_nb.runtime.restore import restore_record
     from igniter_nb.server.callbacks import due, send_due
     from igniter_nb.server.views import status_of
 

@@ -30,7 +30,7 @@ def update_stored(store: Any, execution_id: str, class_of: Callable[[Any], Any],
     """Restore ``execution_id`` (as ``class_of(record)``), apply ``change(contract)`` and save it (compare-and-set),
     again from a fresh read while other writers win. Returns ``(contract, changed)``; ``change`` returning False
     saves nothing."""
-    from igniter_nb.runtime.snapshot import restore_record
+    from igniter_nb.runtime.restore import restore_record
     from igniter_nb.runtime.store_runner import persist
 
     for _ in range(MAX_ATTEMPTS):

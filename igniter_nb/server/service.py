@@ -124,7 +124,7 @@ class ContractService:
     def _register(self, cls: Any, contract: Any, callback: Mapping[str, str]) -> tuple[Any, list[Callback]]:
         """Record ``callback`` with a stored workflow (a compare-and-set save); if another writer finished the
         workflow first, the callback is due at once."""
-        from igniter_nb.runtime.snapshot import restore_record
+        from igniter_nb.runtime.restore import restore_record
         from igniter_nb.runtime.store_runner import persist
 
         for _ in range(50):
@@ -236,7 +236,7 @@ class ContractService:
     def read(self, execution_id: str) -> dict[str, Any]:
         """Status, outputs, waits and the diagnostics report of a stored execution."""
         from igniter_nb.diagnostics.report import Report
-        from igniter_nb.runtime.snapshot import restore_contract
+        from igniter_nb.runtime.restore import restore_contract
 
         record = self.store.record(self.record_id(execution_id))
         served = self.contracts.for_graph(record.graph)

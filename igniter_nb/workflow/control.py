@@ -21,7 +21,7 @@ from igniter_nb.errors import (
     SnapshotNotFoundError,
     WorkflowArgumentError,
 )
-from igniter_nb.runtime.snapshot import check_record, restore_record
+from igniter_nb.runtime.restore import check_record, restore_record
 from igniter_nb.runtime.status import Status
 from igniter_nb.workflow.correlation import check_delivery_correlation
 from igniter_nb.workflow.engine import (

@@ -26,7 +26,7 @@ from igniter_nb.errors import (
 from igniter_nb.model import AwaitNode
 from igniter_nb.runtime.event_chunks import takes_event_chunks
 from igniter_nb.runtime.graph_change import current_awaits, removed_awaits, stored_awaits
-from igniter_nb.runtime.snapshot import restore_record
+from igniter_nb.runtime.restore import restore_record
 from igniter_nb.runtime.status import Status
 from igniter_nb.runtime.store_runner import persist
 from igniter_nb.workflow.correlation import check_delivery_correlation, correlation_from_inputs, nearest

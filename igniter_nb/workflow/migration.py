@@ -19,7 +19,7 @@ from typing import Any
 
 from igniter_nb.errors import ConcurrencyError, IgniterError, SnapshotNotFoundError, WorkflowArgumentError
 from igniter_nb.runtime.graph_change import current_awaits, stored_awaits
-from igniter_nb.runtime.snapshot import check_record, restore_contract
+from igniter_nb.runtime.restore import check_record, restore_contract
 from igniter_nb.workflow.engine import ACTIVE, MAX_ATTEMPTS, _now, _store, refresh_status, save_workflow
 
 _ACTIVE_RECORDS = ("running", "pending", "waiting")

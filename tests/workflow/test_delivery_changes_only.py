@@ -14,7 +14,8 @@ import pytest
 import igniter_nb as ig
 from igniter_nb.runtime import snapshot as snapshot_module
 from igniter_nb.runtime.event_chunks import EventChunks, takes_event_chunks
-from igniter_nb.runtime.snapshot import restore_contract, snapshot_execution
+from igniter_nb.runtime.restore import restore_contract
+from igniter_nb.runtime.snapshot import snapshot_execution
 from igniter_nb.stores import MemoryStore
 from tests.workflow.wf_contracts import PairWorkflow, documents_workflow
 
