@@ -26,12 +26,17 @@ from typing import Any, Protocol, runtime_checkable
 from igniter_nb.errors import (
     ConcurrencyError,
     DuplicateWorkflowError,
-    SnapshotEncodingError,
     SnapshotNotFoundError,
     StoreArgumentError,
     StoreError,
 )
-from igniter_nb.stores.packing import PACK_THRESHOLD, PACKED_KEY, is_packed, pack, unpack
+from igniter_nb.stores.json_text import (
+    _SNAPSHOT_JSON,
+    runtime_json,
+    runtime_snapshot_json,
+    snapshot_json,
+)
+from igniter_nb.stores.packing import PACK_THRESHOLD, PACKED_KEY, pack
 
 ACTIVE_STATUSES: frozenset[str] = frozenset({"running", "pending", "waiting"})
 """Statuses under which an execution can still receive events; only these are in the correlation index."""
@@ -310,8 +315,6 @@ def _canonical_text(items: tuple[tuple[str, type, Any], ...]) -> str:
 
 # Built once: ``json.dumps`` with options builds a new encoder on every call.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
-_SNAPSHOT_JSON = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"))
-_COMPACT_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
 
 
 def snapshot_id(snapshot: Any) -> str:
@@ -328,50 +331,14 @@ def snapshot_id(snapshot: Any) -> str:
 def dump_snapshot(snapshot: Any) -> tuple[str, str]:
     """Check a snapshot and return ``(execution_id, json_text)``; raises before anything is written."""
     execution_id = snapshot_id(snapshot)
-    try:
-        text = _SNAPSHOT_JSON.encode(snapshot)
-    except (TypeError, ValueError, RecursionError) as exc:
-        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise SnapshotEncodingError(
-            f"snapshot is not JSON-safe ({why}); encode values with igniter_nb.runtime.codec.encode first",
-            execution_id=execution_id,
-        ) from None
-    return execution_id, text
-
-
-_ORJSON: list[Any] = []  # [orjson.dumps, orjson.loads], imported on first use (a dependency; ~25 ms to import)
-
-
-def _load_orjson() -> None:
-    import orjson
-
-    _ORJSON[:] = [orjson.dumps, orjson.loads]
-
-
-def runtime_json(value: Any) -> str:
-    """JSON text of data the runtime built — plain dicts with text keys, lists, text, finite floats (the codec tags
-    the others), ints, bools and None — written by ``orjson`` (~10x faster than the standard encoder: ~10 µs
-    against ~90 µs for a two-event workflow's 6 KB snapshot). Where ``orjson`` would write something else, the
-    standard encoder of :func:`dump_snapshot` writes it, with its checks: text with non-ASCII characters (stored
-    text stays ASCII, ``\\u`` escapes, whatever the database's encoding), ints beyond 64 bits, nesting ``orjson``
-    refuses. Raises what ``_SNAPSHOT_JSON.encode`` raises."""
-    if not _ORJSON:
-        _load_orjson()
-    try:
-        data: bytes = _ORJSON[0](value)
-    except TypeError:  # (orjson.JSONEncodeError is a TypeError)
-        return _SNAPSHOT_JSON.encode(value)
-    return data.decode("ascii") if data.isascii() else _SNAPSHOT_JSON.encode(value)
+    return execution_id, snapshot_json(snapshot, execution_id)
 
 
 def dump_runtime_snapshot(snapshot: Any) -> tuple[str, str]:
     """:func:`dump_snapshot` for a snapshot the runtime built (``save(..., check_json=False)``): the same JSON,
-    written by :func:`runtime_json`; what it cannot write fast fails with :func:`dump_snapshot`'s error."""
+    written faster (:func:`~igniter_nb.stores.json_text.runtime_snapshot_json`)."""
     execution_id = snapshot_id(snapshot)
-    try:
-        return execution_id, runtime_json(snapshot)
-    except (TypeError, ValueError, RecursionError):
-        return dump_snapshot(snapshot)
+    return execution_id, runtime_snapshot_json(snapshot, execution_id)
 
 
 @contextlib.contextmanager
@@ -385,52 +352,6 @@ def write_errors(where: str, execution_id: str) -> Iterator[None]:
         raise StoreError(f"{where}: could not save execution {execution_id!r}: {exc.strerror or exc}{file}; nothing "
                          "of this save is visible", execution_id=execution_id, file=exc.filename,
                          errno=exc.errno) from exc
-
-
-_DIGITS = bytes.maketrans(b"123456789", b"000000000")
-_LONG_NUMBER = b"0" * 19  # (after _DIGITS) a run of 19 digits: maybe a number past 64 bits
-
-
-def parse_stored(data: str | bytes, where: str) -> Any:
-    """JSON a store read back; ``StoreError`` naming ``where`` (store, execution, field) when it is not valid JSON
-    or nests too deeply to read — only possible when the stored data was edited by hand.
-
-    Read by ``orjson`` (~2.5x the standard decoder) unless the text holds a run of 19 digits — a number past 64
-    bits, which ``orjson`` would read as a float (a long digit run inside a string costs nothing but the slower
-    read) — or ``orjson`` refuses it (NaN, a lone surrogate escape, nesting past 1,024 levels): then the standard
-    decoder reads it, or refuses it, exactly as before."""
-    try:
-        raw = data.encode() if type(data) is str else data
-    except UnicodeEncodeError:  # (a lone surrogate in the text itself)
-        raw = None
-    if raw is not None and _LONG_NUMBER not in raw.translate(_DIGITS):
-        if not _ORJSON:
-            _load_orjson()
-        try:
-            return _ORJSON[1](raw)
-        except ValueError:  # (orjson.JSONDecodeError is a ValueError) the standard decoder decides, below
-            pass
-    try:
-        return json.loads(data)
-    except RecursionError:
-        raise StoreError(f"{where}: stored JSON is nested too deeply to read (edited by hand?)") from None
-    except ValueError as exc:
-        raise StoreError(f"{where}: stored data is not valid JSON ({exc})") from None
-
-
-def unpack_stored(data: Any, parts: Mapping[str, Any], where: str, decode: Callable[[Any], Any] | None = None) -> Any:
-    """The whole snapshot of a version read back (``stores/packing.py``); ``parts`` maps digests to part data,
-    which ``decode`` turns into a fresh value (default: JSON text). A version stored whole is returned as it is."""
-    if not is_packed(data):
-        return data
-
-    def load(found: str) -> Any:
-        part = parts.get(found)
-        if part is None:
-            raise StoreError(f"{where}: part {found} of a packed version is missing (the store was edited by hand?)")
-        return decode(part) if decode is not None else parse_stored(part, f"{where}, part {found}")
-
-    return unpack(data, load)
 
 
 _TAKES_CHECK: dict[type, bool] = {}
@@ -453,10 +374,6 @@ def save_runtime_snapshot(store: Any, snapshot: dict[str, Any], **metadata: Any)
     if takes:
         return int(store.save(snapshot, check_json=False, **metadata))
     return int(store.save(snapshot, **metadata))
-
-
-def dump_json(value: Any) -> str:
-    return _COMPACT_JSON.encode(value)
 
 
 def utc_now() -> dt.datetime:

@@ -43,15 +43,13 @@ from igniter_nb.stores.base import (
     check_filters,
     check_graph,
     check_listing,
-    dump_json,
     ensure_aware,
     exclusive_lock,
     not_found,
-    parse_stored,
-    unpack_stored,
     utc_now,
     write_errors,
 )
+from igniter_nb.stores.json_text import dump_json, parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_page, finish
 
@@ -93,7 +91,7 @@ class FileStore(StoreBase):
     ) -> int:
         """See :class:`~igniter_nb.stores.base.ExecutionStore`. ``check_json=False`` is for snapshots built by
         ``igniter_nb`` (JSON-safe by construction): they are written by the faster encoder of
-        :func:`~igniter_nb.stores.base.runtime_json` — use the default for your own dicts."""
+        :func:`~igniter_nb.stores.json_text.runtime_json` — use the default for your own dicts."""
         req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, trusted=not check_json)
         folder = self._executions / req.execution_id
         with write_errors(repr(self), req.execution_id), self._locked():

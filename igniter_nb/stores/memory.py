@@ -27,10 +27,9 @@ from igniter_nb.stores.base import (
     check_graph,
     check_listing,
     not_found,
-    parse_stored,
-    unpack_stored,
     utc_now,
 )
+from igniter_nb.stores.json_text import parse_stored, unpack_stored
 from igniter_nb.stores.packing import PACK_THRESHOLD, pack
 from igniter_nb.stores.paging import check_history_page, check_page, finish
 

@@ -50,10 +50,10 @@ from igniter_nb.stores.base import (
     ensure_aware,
     exclusive_lock,
     not_found,
-    parse_stored,
     utc_now,
     write_errors,
 )
+from igniter_nb.stores.json_text import parse_stored
 from igniter_nb.stores.paging import check_page, finish
 
 # Served by `executions_latest_correlation` read backwards; rowid (in the index too) orders equal times by save.

@@ -47,10 +47,9 @@ from igniter_nb.stores.base import (
     duplicate,
     ensure_aware,
     not_found,
-    parse_stored,
-    unpack_stored,
     utc_now,
 )
+from igniter_nb.stores.json_text import parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, micros
 
@@ -230,7 +229,7 @@ class RedisStore(StoreBase):
     ) -> int:
         """See :class:`~igniter_nb.stores.base.ExecutionStore`. ``check_json=False`` is for snapshots built by
         ``igniter_nb`` (JSON-safe by construction): they are written by the faster encoder of
-        :func:`~igniter_nb.stores.base.runtime_json` — use the default for your own dicts."""
+        :func:`~igniter_nb.stores.json_text.runtime_json` — use the default for your own dicts."""
         req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, trusted=not check_json)
         eid = req.execution_id
         parts_key = self._key("parts", eid)

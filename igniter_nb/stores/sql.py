@@ -51,13 +51,13 @@ from igniter_nb.stores.base import (
     conflict,
     ensure_aware,
     not_found,
-    parse_stored,
-    unpack_stored,
     utc_now,
 )
+from igniter_nb.stores.json_text import parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, check_page, finish
 from igniter_nb.stores.sql_compression import driver_message, use_lz4
+from igniter_nb.stores.sql_engine import create_engine, is_memory, synchronous_setting
 from igniter_nb.stores.sql_hot import HotPath
 from igniter_nb.stores.sql_lock import WriteGate, gate_for
 from igniter_nb.stores.sql_schema import (
@@ -76,9 +76,7 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 _SAVE_ATTEMPTS = 8
-#: Connections a store made from a PostgreSQL URL keeps open at most, per process (SQLAlchemy's default 5 + 10
-#: overflow, but kept open instead of closed after each burst).
-POOL_SIZE = 15
+
 
 
 def _denied(exc: BaseException) -> bool:
@@ -106,7 +104,7 @@ class SQLStore(StoreBase):
                                          "own engine's connections instead")
             self.engine = url
         else:
-            self.engine = _create_engine(url, busy_timeout_ms, _synchronous(url, synchronous))
+            self.engine = create_engine(url, busy_timeout_ms, synchronous_setting(url, synchronous))
             self._gate = gate_for(self.engine.url, busy_timeout_ms / 1000)
         self._is_sqlite = self.engine.dialect.name == "sqlite"
         self._is_postgres = self.engine.dialect.name == "postgresql"
@@ -115,7 +113,7 @@ class SQLStore(StoreBase):
         self._read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT") if self._is_postgres else self.engine
         # An in-memory SQLite database is one shared connection: serialise its use across threads.
         self._serial: contextlib.AbstractContextManager[Any] = (
-            threading.RLock() if self._is_sqlite and _is_memory(self.engine) else contextlib.nullcontext()
+            threading.RLock() if self._is_sqlite and is_memory(self.engine) else contextlib.nullcontext()
         )
         self.table_prefix = table_prefix
         self._executions, self._history, self._parts = tables(sa, table_prefix)
@@ -128,7 +126,7 @@ class SQLStore(StoreBase):
         self._hot: HotPath | None = None
         if not isinstance(url, sa.Engine):
             self._hot = HotPath(self.engine, self._q, serial=self._serial,
-                                own_connections=self._is_sqlite and not _is_memory(self.engine), gate=self._gate)
+                                own_connections=self._is_sqlite and not is_memory(self.engine), gate=self._gate)
 
     def __repr__(self) -> str:
         return f"SQLStore({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -147,7 +145,7 @@ class SQLStore(StoreBase):
     ) -> int:
         """See :class:`~igniter_nb.stores.base.ExecutionStore`. ``check_json=False`` is for snapshots built by
         ``igniter_nb`` (JSON-safe by construction): they are written by the faster encoder of
-        :func:`~igniter_nb.stores.base.runtime_json` — use the default for your own dicts."""
+        :func:`~igniter_nb.stores.json_text.runtime_json` — use the default for your own dicts."""
         req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, trusted=not check_json)
         sa = self._sa
         fast = _is_fast(req)
@@ -556,59 +554,6 @@ class SQLStore(StoreBase):
             yield conn  # one statement per read: the implicit transaction ends when the connection returns
 
 
-_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
-
-
-def _synchronous(url: str, synchronous: str | None) -> str:
-    """SQLite's ``synchronous`` setting for a store made from ``url`` (default NORMAL: with WAL, durable across
-    process crashes; FULL also across power loss, at an fsync per commit)."""
-    if synchronous is None:
-        return "NORMAL"
-    if not isinstance(synchronous, str) or synchronous.upper() not in _SYNCHRONOUS:
-        raise StoreArgumentError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}, got {synchronous!r:.80}")
-    if not str(url).startswith("sqlite"):
-        raise StoreArgumentError(f"synchronous= applies to SQLite stores only, not {str(url).split(':', 1)[0]!r}")
-    return synchronous.upper()
-
-
-def _create_engine(url: str, busy_timeout_ms: int, synchronous: str = "NORMAL") -> Engine:
-    import sqlalchemy as sa
-    from sqlalchemy import event
-    from sqlalchemy.pool import StaticPool
-
-    parsed = sa.make_url(url)
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() != "sqlite":
-        # SQLAlchemy's default pool keeps 5 connections and opens up to 10 more for a burst, closing each of those
-        # as soon as it is returned: a server with more store calls in flight than 5 opened and closed a
-        # PostgreSQL session (a backend process) every few requests. The same 15 at most, all kept.
-        return sa.create_engine(parsed, pool_size=POOL_SIZE, max_overflow=0)
-    memory = parsed.database in (None, "", ":memory:")
-    options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}}
-    if memory:
-        options["poolclass"] = StaticPool
-    engine = sa.create_engine(parsed, **options)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
-        cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        if not memory:
-            cur.execute("PRAGMA journal_mode = WAL")
-            cur.execute(f"PRAGMA synchronous = {synchronous}")  # NORMAL with WAL: durable across process crashes
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # Writers take the write lock up front: a deferred transaction that later upgrades can fail with
-        # SQLITE_BUSY without waiting, which would break the compare-and-set under contention.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("igniter_write") else "BEGIN")
-
-    return engine
-
-
 def _is_fast(req: SaveRequest) -> bool:
     """Whether ``req`` can skip the read: a compare-and-set on an existing version that names all its metadata
     (what the runtime's saves do), so ``req.resolve(stored)`` is these values whatever is stored."""
@@ -643,10 +588,6 @@ def _row_values(req: SaveRequest, meta: Metadata, version: int) -> dict[str, Any
         "snapshot": req.snapshot_json,
         "updated_at": utc_now(),
     }
-
-
-def _is_memory(engine: Engine) -> bool:
-    return engine.url.database in (None, "", ":memory:")
 
 
 def _is_transient(exc: Exception) -> bool:

@@ -1,5 +1,5 @@
 """Runtime snapshots are written by ``orjson`` on the JSON stores (``save(..., check_json=False)``,
-``stores.base.runtime_json``): the same JSON as the checked encoder, ASCII text, and the checked encoder for what
+``stores.json_text.runtime_json``): the same JSON as the checked encoder, ASCII text, and the checked encoder for what
 ``orjson`` would write differently (non-ASCII text, ints beyond 64 bits)."""
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from hypothesis import strategies as st
 
 import igniter_nb as ig
 from igniter_nb.errors import SnapshotEncodingError, StoreError
-from igniter_nb.stores.base import _SNAPSHOT_JSON, SaveRequest, parse_stored, runtime_json
+from igniter_nb.stores.base import (
+    SaveRequest,
+)
+from igniter_nb.stores.json_text import _SNAPSHOT_JSON, parse_stored, runtime_json
 
 # What the runtime puts in a snapshot: text keys, finite floats (the codec tags the others), any int, any text.
 _LEAVES = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from igniter_nb.stores import SQLStore
-from igniter_nb.stores.sql import POOL_SIZE
+from igniter_nb.stores.sql_engine import POOL_SIZE
 
 pytestmark = pytest.mark.services
 
