@@ -6,21 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import igniter_nb as ig
 from igniter_nb.server import callbacks
 from igniter_nb.server.served import ServedContracts
 from igniter_nb.server.service import ContractService
 from igniter_nb.stores import MemoryStore
-
-
-class Pair(ig.Contract):
-    def define(c):
-        c.correlate_by("pair_id")
-        c.input("pair_id", type=str)
-        c.await_event("left", event="left_arrived", schema=dict)
-        c.await_event("right", event="right_arrived", schema=dict)
-        c.compute("joined", depends_on=["left", "right"], call=lambda left, right: [left, right])
-        c.output("joined")
+from tests.workflow.wf_contracts import PairWorkflow as Pair
 
 
 def _finish(store: MemoryStore, pair_id: str, callback: dict[str, str] | None) -> Any:
