@@ -22,6 +22,7 @@ LAZY_MODULES = (
     "httpx",
     "starlette",
     "pydantic",
+    "orjson",  # ~25 ms to import: the JSON stores load it on their first save or read
 )
 
 
