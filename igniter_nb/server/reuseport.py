@@ -127,15 +127,19 @@ def run_shared(app: str, *, host: str, port: int, workers: int, **options: Any) 
 
 
 def supervise(config: Any, sockets: list[socket.socket]) -> bool:
-    """Run uvicorn's worker supervisor until it stops. True when it stopped because a worker failed before it
-    started serving (it exited with ``STARTUP_FAILURE``: the app, e.g. its contracts module, raised in the
-    worker): ``uvicorn.run`` returns normally then, and ``serve`` would have ended with exit code 0."""
+    """Run uvicorn's worker supervisor until it stops; returns as :func:`run_supervisor`."""
     from uvicorn.supervisors import Multiprocess
 
-    supervisor = Multiprocess(config, sockets=sockets)
+    return run_supervisor(Multiprocess(config, sockets=sockets))
+
+
+def run_supervisor(supervisor: Any) -> bool:
+    """Run ``supervisor`` (uvicorn's ``Multiprocess``) until it stops. True when it stopped because a worker failed
+    before it started serving (it exited with ``STARTUP_FAILURE``: the app, e.g. its contracts module, raised in the
+    worker): ``uvicorn.run`` returns normally then, and ``serve`` would have ended with exit code 0."""
     with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: a Ctrl-C before the supervisor's handlers
         supervisor.run()
     return any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
 
 
-__all__ = ["WorkerListener", "bind", "check_free", "reserve", "run", "run_shared", "supervise", "supported"]
+__all__ = ["WorkerListener", "bind", "check_free", "reserve", "run", "run_shared", "run_supervisor", "supervise", "supported"]
