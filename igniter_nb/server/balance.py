@@ -147,13 +147,14 @@ class Balancer:
             while not self._closed.is_set():
                 if self._stopping.is_set():
                     self._stop_listening()
-                for key, _ in self._selector.select(timeout=0.2):
+                events = self._selector.select(timeout=0.2)
+                for key, _ in events:  # what the workers said first: the counts the next hand-overs go by
                     if key.data is None:
                         self._take_added()
-                    elif key.data is self._listener:
-                        self._accept()
-                    else:
+                    elif key.data is not self._listener:
                         self._from_worker(key.data)
+                if any(key.data is self._listener for key, _ in events):
+                    self._accept()
                 self._update_listening()
         except Exception:  # a bug here must not leave the server silently deaf: say it, stop the supervisor
             logger.exception("igniter-nb serve: the connection balancer failed; stopping")
@@ -222,6 +223,8 @@ class Balancer:
                 return
             with contextlib.suppress(OSError):  # Nagle off (see nodelay.py); a connection reset already
                 connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for worker in list(self._workers):  # closes reported meanwhile (a client that closed one connection
+                self._from_worker(worker)  # and opened the next at once): a non-blocking read each, ~1 us
             self._hand(connection)
 
     def _hand(self, connection: socket.socket) -> None:
