@@ -153,7 +153,7 @@ class Balancer:
                         self._take_added()
                     elif key.data is not self._listener:
                         self._from_worker(key.data)
-                if any(key.data is self._listener for key, _ in events):
+                if self._listener is not None and any(key.data is self._listener for key, _ in events):
                     self._accept()
                 self._update_listening()
         except Exception:  # a bug here must not leave the server silently deaf: say it, stop the supervisor

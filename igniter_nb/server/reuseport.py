@@ -1,5 +1,7 @@
-"""How the worker processes of ``igniter-nb serve --workers N`` listen: each on a socket of its own, bound to the
-one host:port with ``SO_REUSEPORT``, so that the kernel spreads new connections over the workers.
+"""How the worker processes of ``igniter-nb serve --workers N --balance reuseport`` listen: each on a socket of its
+own, bound to the one host:port with ``SO_REUSEPORT``, so that the kernel spreads new connections over the workers.
+(The default on Linux is :mod:`igniter_nb.server.balance`: the supervisor hands each connection over by count.)
+This module also has what every mode shares: the port checks and running uvicorn's supervisor.
 
 Uvicorn's supervisor binds one listening socket and hands it to every worker: all of them wait on one accept
 queue, and the worker that wakes first accepts every connection queued by then (asyncio and uvloop accept

@@ -88,8 +88,9 @@ def opened() -> Iterator[list[socket.socket]]:
 
 
 @pytest.fixture
-def balancers() -> Iterator[Callable[..., tuple[balance.Balancer, int]]]:
-    """Start a Balancer on a fresh 127.0.0.1 port: ``(balancer, port)``; all closed when the test ends."""
+def balancers(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[..., tuple[balance.Balancer, int]]]:
+    """Start a Balancer on a fresh 127.0.0.1 port: ``(balancer, port)``; all closed when the test ends, and none
+    of them may have failed."""
     started: list[balance.Balancer] = []
 
     def start(workers: int, **kw: Any) -> tuple[balance.Balancer, int]:
@@ -101,6 +102,7 @@ def balancers() -> Iterator[Callable[..., tuple[balance.Balancer, int]]]:
     yield start
     for balancer in started:
         balancer.close()
+    assert "balancer failed" not in caplog.text
 
 
 def _connect(port: int, opened: list[socket.socket], count: int) -> None:
@@ -180,6 +182,22 @@ def test_without_every_worker_the_supervisor_listens_after_the_grace(
     _connect(port, opened, 3)
     for connection in one.receive(3):
         connection.close()
+
+
+def test_once_the_supervisor_stops_nothing_more_is_accepted(balancers: Callable[..., tuple[balance.Balancer, int]],
+                                                            opened: list[socket.socket]) -> None:
+    stopping = threading.Event()
+    balancer, port = balancers(1, stopping=stopping)
+    one = FakeWorker(balancer, 1)
+    one.say(balance.READY)
+    _wait_for(lambda: sockets_on(port, LISTEN), "the supervisor listening")
+    stopping.set()  # SIGINT/SIGTERM: the supervisor's should_exit
+    _wait_for(lambda: not sockets_on(port, LISTEN), "the listening socket closed")
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=10).close()
+    one.say(balance.CLOSED + b"1")  # the workers still talk while they finish: nothing breaks
+    one.channel.close()
+    _wait_for(lambda: not balancer.counts(), "the worker dropped")
 
 
 # ----------------------------------------------------------------------------------------------- serve()
@@ -285,6 +303,8 @@ def test_sixteen_keep_alive_connections_land_eight_and_eight(serve: Callable[...
     for _ in range(3):  # closed and opened again: still even
         split = _split(server)
         assert set(split) == workers and sorted(split.values()) == [8, 8], split
+    assert server.stop() == 0
+    assert "Traceback" not in server.log() and "balancer failed" not in server.log()
 
 
 def test_a_killed_worker_is_replaced_and_takes_its_share(serve: Callable[..., ServerProcess], tmp_path: Path) -> None:
@@ -327,3 +347,4 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(serve: Callable[...,
     assert "error" not in answer, answer
     assert answer["response"].status_code == 200, answer["response"].text
     assert answer["response"].json()["outputs"]["pid"] == int(started.read_text())
+    assert "Traceback" not in server.log() and "balancer failed" not in server.log()
