@@ -210,6 +210,7 @@ class Balancer:
 
     def _accept(self) -> None:
         assert self._listener is not None
+        first = True
         while True:
             try:
                 connection, _ = self._listener.accept()
@@ -223,8 +224,10 @@ class Balancer:
                 return
             with contextlib.suppress(OSError):  # Nagle off (see nodelay.py); a connection reset already
                 connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            for worker in list(self._workers):  # closes reported meanwhile (a client that closed one connection
-                self._from_worker(worker)  # and opened the next at once): a non-blocking read each, ~1 us
+            if not first:  # closes reported while this burst is accepted (the first one's were read just before)
+                for worker in list(self._workers):
+                    self._from_worker(worker)
+            first = False
             self._hand(connection)
 
     def _hand(self, connection: socket.socket) -> None:
