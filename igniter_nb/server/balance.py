@@ -106,6 +106,7 @@ class Balancer:
         self._first_ready: float | None = None
         self._turn = 0
         self._closed = threading.Event()
+        self.failed = False  # the thread stopped on an error (logged): the supervisor was told to stop
         self._thread = threading.Thread(target=self._run, name="igniter-nb balancer", daemon=True)
 
     def start(self) -> Balancer:
@@ -158,6 +159,7 @@ class Balancer:
                 self._update_listening()
         except Exception:  # a bug here must not leave the server silently deaf: say it, stop the supervisor
             logger.exception("igniter-nb serve: the connection balancer failed; stopping")
+            self.failed = True
             self._stopping.set()
 
     def _take_added(self) -> None:
@@ -453,10 +455,14 @@ def _processes_made_by(make: Callable[..., Any]) -> Iterator[None]:
         multiprocess.Process = original  # type: ignore[misc]
 
 
+class BalancerError(Exception):
+    """The supervisor's connection balancer stopped on an error (in the log); the supervisor stopped the workers."""
+
+
 def supervise(config: Any, listener: socket.socket, *, grace: float = STARTUP_GRACE) -> bool:
     """Run uvicorn's worker supervisor with the workers fed by a :class:`Balancer` accepting on ``listener`` (bound,
     :func:`bind`), until it stops; returns as :func:`igniter_nb.server.reuseport.supervise` does (True when a worker
-    failed to start)."""
+    failed to start). Raises :class:`BalancerError` when it stopped because the balancer failed."""
     from uvicorn.supervisors import Multiprocess
 
     supervisor = Multiprocess(config, sockets=[])
@@ -464,9 +470,12 @@ def supervise(config: Any, listener: socket.socket, *, grace: float = STARTUP_GR
                         grace=grace).start()
     try:
         with _processes_made_by(lambda config, sockets: BalancedProcess(config, sockets, balancer)):
-            return run_supervisor(supervisor)
+            failed = run_supervisor(supervisor)
     finally:
         balancer.close()
+    if balancer.failed:
+        raise BalancerError("the connection balancer failed (the reason is in the log above)")
+    return failed
 
 
 def run(app: str, listener: socket.socket, *, host: str, workers: int, **options: Any) -> bool:
@@ -484,4 +493,4 @@ def run(app: str, listener: socket.socket, *, host: str, workers: int, **options
     return supervise(config, listener)
 
 
-__all__ = ["Balancer", "BalancedProcess", "BalancedServer", "bind", "run", "supervise", "supported"]
+__all__ = ["BalancedProcess", "BalancedServer", "Balancer", "BalancerError", "bind", "run", "supervise", "supported"]

@@ -197,8 +197,11 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
 
         with _listening_error(host, port):
             listener = balanced.bind(host, port)
-        with listener, _sigterm_ends_cleanly():
-            failed = balanced.run(APP, listener, host=host, workers=workers, **options)
+        try:
+            with listener, _sigterm_ends_cleanly():
+                failed = balanced.run(APP, listener, host=host, workers=workers, **options)
+        except balanced.BalancerError as exc:
+            raise ServeError(f"{exc}, so all {workers} workers were stopped") from None
         return _after_workers(failed, workers)
     if workers > 1 and balance == "reuseport":
         with _listening_error(host, port):

@@ -176,12 +176,13 @@ def test_without_every_worker_the_supervisor_listens_after_the_grace(
         balancers: Callable[..., tuple[balance.Balancer, int]], opened: list[socket.socket]) -> None:
     balancer, port = balancers(2, grace=0.0)
     one = FakeWorker(balancer, 1)
-    FakeWorker(balancer, 2)  # never starts
+    never = FakeWorker(balancer, 2)  # its app never starts (kept: a closed channel would drop it)
     one.say(balance.READY)
     _wait_for(lambda: sockets_on(port, LISTEN), "the supervisor listening with one worker")
     _connect(port, opened, 3)
     for connection in one.receive(3):
         connection.close()
+    assert never.queued() == 0
 
 
 def test_once_the_supervisor_stops_nothing_more_is_accepted(balancers: Callable[..., tuple[balance.Balancer, int]],
@@ -198,6 +199,30 @@ def test_once_the_supervisor_stops_nothing_more_is_accepted(balancers: Callable[
     one.say(balance.CLOSED + b"1")  # the workers still talk while they finish: nothing breaks
     one.channel.close()
     _wait_for(lambda: not balancer.counts(), "the worker dropped")
+
+
+def test_a_failing_balancer_says_so_and_stops_the_supervisor(opened: list[socket.socket], monkeypatch: Any,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    def broken(self: balance.Balancer, connection: socket.socket) -> None:
+        connection.close()
+        raise RuntimeError("a bug in the balancer")
+
+    monkeypatch.setattr(balance.Balancer, "_hand", broken)
+    stopping = threading.Event()
+    listener = balance.bind("127.0.0.1", 0)
+    balancer = balance.Balancer(listener, 1, stopping=stopping).start()
+    worker = FakeWorker(balancer, 1)
+    try:
+        worker.say(balance.READY)
+        port = listener.getsockname()[1]
+        _wait_for(lambda: sockets_on(port, LISTEN), "the supervisor listening")
+        _connect(port, opened, 1)
+        _wait_for(stopping.is_set, "the supervisor told to stop")
+        assert balancer.failed
+    finally:
+        balancer.close()
+        worker.channel.close()
+    assert "the connection balancer failed; stopping" in caplog.text and "a bug in the balancer" in caplog.text
 
 
 # ----------------------------------------------------------------------------------------------- serve()
@@ -245,6 +270,16 @@ def test_a_balance_mode_that_cannot_be_had_is_a_serve_error(kw: dict[str, Any], 
     with pytest.raises(serve.ServeError, match=message):
         _serve(tmp_path, **kw)
     assert runs == {}
+
+
+def test_a_failed_balancer_is_a_serve_error(runs: dict[str, Any], tmp_path: Path, monkeypatch: Any) -> None:
+    def failed(app: str, listener: socket.socket, **kw: Any) -> bool:
+        raise balance.BalancerError("the connection balancer failed (the reason is in the log above)")
+
+    monkeypatch.setattr(balance, "run", failed)
+    with pytest.raises(serve.ServeError, match=r"the connection balancer failed \(the reason is in the log above\), "
+                                               "so all 2 workers were stopped"):
+        _serve(tmp_path)
 
 
 def test_the_command_takes_balance(monkeypatch: Any) -> None:
