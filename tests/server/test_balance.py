@@ -225,6 +225,82 @@ def test_a_failing_balancer_says_so_and_stops_the_supervisor(opened: list[socket
     assert "the connection balancer failed; stopping" in caplog.text and "a bug in the balancer" in caplog.text
 
 
+# ----------------------------------------------------------------------------------------------- a worker
+
+
+async def _ok(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"served"})
+
+
+@pytest.fixture
+def worker_server() -> Iterator[tuple[balance.BalancedServer, socket.socket]]:
+    """A BalancedServer (the ``_ok`` app) running in a thread, and the supervisor's end of its channel."""
+    supervisor_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    supervisor_end.settimeout(30)
+    config = uvicorn.Config(_ok, log_level="warning", http="igniter_nb.server.nodelay:NoDelayHTTPProtocol")
+    server = balance.BalancedServer(config, worker_end)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield server, supervisor_end
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        supervisor_end.close()
+
+
+def test_a_worker_says_it_started_serves_what_it_is_handed_and_reports_each_close(
+        worker_server: tuple[balance.BalancedServer, socket.socket], opened: list[socket.socket]) -> None:
+    server, channel = worker_server
+    assert channel.recv(16) == balance.READY  # once its app has started
+    listener = socket.create_server(("127.0.0.1", 0))
+    opened.append(listener)
+    for _ in range(2):
+        client = socket.create_connection(listener.getsockname(), timeout=30)
+        opened.append(client)
+        accepted, _ = listener.accept()
+        socket.send_fds(channel, [balance.CONNECTION], [accepted.fileno()])
+        accepted.close()  # the worker has its own copy now, as from the supervisor
+        client.sendall(b"GET / HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200") and b"served" in answer
+        assert channel.recv(16) == balance.CLOSED + b"1"
+    server.should_exit = True  # SIGTERM: it shuts its channel, and the supervisor sees it go
+    assert channel.recv(16) == b""
+
+
+def test_a_stopping_worker_refuses_new_connections_and_gives_queued_ones_back(opened: list[socket.socket]) -> None:
+    supervisor_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    opened += [supervisor_end, worker_end]
+    server = balance.BalancedServer(uvicorn.Config(_ok), worker_end)
+    worker_end.setblocking(False)
+    queued = [socket.socket() for _ in range(2)]  # stand-ins for connections handed over and not yet read
+    opened.extend(queued)
+    for sock in queued:
+        socket.send_fds(supervisor_end, [balance.CONNECTION], [sock.fileno()])
+    worker_end.shutdown(socket.SHUT_RD)  # what BalancedServer.shutdown does first
+    with pytest.raises(BrokenPipeError):  # the supervisor's next hand-over fails: it tries another worker
+        socket.send_fds(supervisor_end, [balance.CONNECTION], [queued[0].fileno()])
+    server._give_back()
+    supervisor_end.settimeout(30)
+    returned = []
+    for _ in range(2):
+        message, fds, _, _ = socket.recv_fds(supervisor_end, 16, 4)
+        assert message == balance.GIVEN_BACK
+        returned += fds
+    assert len(returned) == 2
+    for fd in returned:
+        assert socket.socket(fileno=fd).type == socket.SOCK_STREAM
+
+
 # ----------------------------------------------------------------------------------------------- serve()
 
 
