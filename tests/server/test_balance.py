@@ -435,8 +435,9 @@ def test_a_killed_worker_is_replaced_and_takes_its_share(serve: Callable[..., Se
     assert server.stop() == 0
 
 
-def test_sigterm_finishes_the_request_in_flight_and_exits_0(serve: Callable[..., ServerProcess],
-                                                            tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_finishes_the_request_in_flight_and_exits_0(sig: int, serve: Callable[..., ServerProcess],
+                                                             tmp_path: Path) -> None:
     server = serve(PIDS, store=f"sqlite:///{tmp_path / 'x.db'}", workers=2)
     started = tmp_path / "started"
     answer: dict[str, Any] = {}
@@ -452,7 +453,7 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(serve: Callable[...,
     thread.start()
     try:
         _wait_for(started.exists, f"the slow request running:\n{server.log()}")
-        assert server.stop(signal.SIGTERM) == 0, server.log()
+        assert server.stop(sig) == 0, server.log()
     finally:
         thread.join(60)
     assert "error" not in answer, answer
