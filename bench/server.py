@@ -6,7 +6,8 @@ and on PostgreSQL, with the in-process rate on the same store and a bare FastAPI
     .venv/bin/python bench/server.py --kinds sqlite --workflows 1000
     .venv/bin/python bench/server.py --threads 1       # igniter-nb serve --threads 1 (store-bound contracts)
     .venv/bin/python bench/server.py --client httpx    # httpx as the load generator (~1 ms CPU per request)
-    .venv/bin/python bench/server.py --no-reuse-port   # the workers share one listening socket (uvicorn's way)
+    .venv/bin/python bench/server.py --balance reuseport   # each worker on its own SO_REUSEPORT socket
+    .venv/bin/python bench/server.py --balance shared      # the workers share one listening socket (uvicorn's way)
 
 For each store: K ``BenchPair`` workflows are started over HTTP; then both events of every workflow (2K
 deliveries, in random order, each with an idempotency key) are sent by 16 concurrent async clients, each with
@@ -55,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from bench._server_contracts import BenchPair  # noqa: E402
-from igniter_nb.server import reuseport  # noqa: E402
+from igniter_nb.server import balance  # noqa: E402
 from tests.server.server_process import ESTABLISHED, LISTEN, ServerProcess, process_tree, sockets_on  # noqa: E402
 from tests.services import PostgresServer, free_port  # noqa: E402
 
@@ -255,24 +256,26 @@ def in_process_rate(store_url: str, workflows: int, db_pid: int | None = None) -
 
 
 @contextlib.contextmanager
-def floor_server(workers: int, reuse_port: bool = True) -> Iterator[tuple[str, int]]:
+def floor_server(workers: int, mode: str) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    # uvicorn as igniter-nb serve runs it: the same workers, each on its own SO_REUSEPORT socket on Linux, and the
-    # same HTTP protocol (TCP_NODELAY on every connection; without it a bare route costs ~40 ms per keep-alive
-    # request with --workers > 1, uvicorn #3149)
+    # uvicorn as igniter-nb serve runs it: the same workers, their connections reaching them the same way (--balance)
+    # and the same HTTP protocol (TCP_NODELAY on every connection; without it a bare route costs ~40 ms per
+    # keep-alive request with --workers > 1, uvicorn #3149)
     launch = """if True:
         import sys, uvicorn
-        from igniter_nb.server import reuseport
+        from igniter_nb.server import balance, reuseport
         app, host, port, workers = "bench._server_floor:app", "127.0.0.1", int(sys.argv[1]), int(sys.argv[2])
         options = dict(log_level="warning", http="igniter_nb.server.nodelay:NoDelayHTTPProtocol")
-        if workers > 1 and sys.argv[3] == "1":
+        if workers > 1 and sys.argv[3] == "reuseport":
             reuseport.run(app, reuseport.reserve(host, port), host=host, workers=workers, **options)
+        elif workers > 1 and sys.argv[3] == "supervisor":
+            balance.run(app, balance.bind(host, port), host=host, workers=workers, **options)
         else:
             uvicorn.run(app, host=host, port=port, workers=workers, **options)
     """
-    each_listens = workers > 1 and reuse_port and reuseport.supported()
-    proc = subprocess.Popen([sys.executable, "-c", launch, str(port), str(workers), str(int(each_listens))],
+    each_listens = workers > 1 and mode == "reuseport"
+    proc = subprocess.Popen([sys.executable, "-c", launch, str(port), str(workers), mode],
                             cwd=ROOT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -363,26 +366,29 @@ def main() -> int:
                              "httpx ~1 ms, taken from the same two cores as the servers)")
     parser.add_argument("--threads", type=int, default=None,
                         help="igniter-nb serve --threads N (default: the server's own, 40 per worker)")
-    parser.add_argument("--no-reuse-port", dest="reuse_port", action="store_false",
-                        help="igniter-nb serve --no-reuse-port (and the floor server alike): one listening socket "
-                             "shared by the workers instead of one SO_REUSEPORT socket each")
+    parser.add_argument("--balance", choices=("supervisor", "reuseport", "shared"), default=None,
+                        help="igniter-nb serve --balance (and the floor server alike): how connections reach the "
+                             "workers (default: serve's own, supervisor on Linux)")
+    parser.add_argument("--no-reuse-port", dest="balance", action="store_const", const="shared",
+                        help="the same as --balance shared")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
     args = parser.parse_args()
     workflows = args.workflows or (100 if args.quick else 400)
+    mode = args.balance or ("supervisor" if balance.supported() else "shared")
     kinds = args.kinds.split(",")
     CLIENT["name"] = args.client
 
     print(f"# server benchmark {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, python {sys.version.split()[0]}, "
           f"{os.cpu_count()} cpus, {workflows} workflows x 2 events, {args.clients} async clients, "
           f"igniter-nb serve --workers {args.workers}"
-          f"{f' --threads {args.threads}' if args.threads else ''}{'' if args.reuse_port else ' --no-reuse-port'}, PostgreSQL fsync={args.pg_fsync}, "
+          f"{f' --threads {args.threads}' if args.threads else ''} --balance {mode}, PostgreSQL fsync={args.pg_fsync}, "
           f"load generator {args.client}", flush=True)
     figures: dict[str, Any] = {"workflows": workflows, "clients": args.clients, "workers": args.workers, "stores": {}}
     misses: list[str] = []
     with tempfile.TemporaryDirectory(prefix="igniter-serverbench-") as tmpdir, contextlib.ExitStack() as stack:
         tmp = Path(tmpdir)
         pg = stack.enter_context(PostgresServer(fsync=args.pg_fsync == "on")) if "postgres" in kinds else None
-        floor_url, floor_pid = stack.enter_context(floor_server(args.workers, args.reuse_port))
+        floor_url, floor_pid = stack.enter_context(floor_server(args.workers, mode))
         floor_run(floor_url, min(workflows, 50), args.clients, floor_pid)  # warm-up
         floor = floor_run(floor_url, workflows, args.clients, floor_pid)
         figures["floor"] = floor
@@ -395,8 +401,7 @@ def main() -> int:
               f"{'in-proc ms':>10} {'db ms':>6} {'in-proc db ms':>13}")
         for kind in kinds:
             served_url, inproc_url = store_urls(kind, tmp, pg)
-            serve_args = (("--threads", str(args.threads)) if args.threads else ()) + (
-                () if args.reuse_port else ("--no-reuse-port",))
+            serve_args = (("--threads", str(args.threads)) if args.threads else ()) + ("--balance", mode)
             with ServerProcess(TARGET, store=served_url, workers=args.workers, args=serve_args,
                                startup_timeout=120) as server:
                 http_run(server.url, min(workflows, 50), args.clients, "warmup")

@@ -37,9 +37,14 @@ def add_serve_command(commands: Any) -> None:
     parser.add_argument("--store", metavar="URL", default=None,
                         help="store URL shared by all workers (default: $IGNITER_STORE_URL, else memory://)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default: 1; >1 needs a shared store)")
+    parser.add_argument("--balance", choices=["supervisor", "reuseport", "shared"], default=None,
+                        help="with --workers > 1, how connections reach the workers: supervisor (the default on "
+                             "Linux) accepts each one and hands it to the worker with the fewest open connections; "
+                             "reuseport gives each worker a SO_REUSEPORT socket of its own, the kernel spreading "
+                             "connections by a hash (Linux); shared is uvicorn's one socket shared by the workers "
+                             "(the default elsewhere)")
     parser.add_argument("--no-reuse-port", dest="reuse_port", action="store_false",
-                        help="with --workers > 1, keep uvicorn's one listening socket shared by the workers instead "
-                             "of one SO_REUSEPORT socket per worker, which spreads connections evenly (Linux)")
+                        help="the same as --balance shared")
     parser.add_argument("--token-env", metavar="VAR", default=None,
                         help="require 'Authorization: Bearer <token>', the token read from environment variable VAR "
                              "(default: $IGNITER_SERVER_TOKEN when set, else no token)")
@@ -71,7 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
         return serve(args.target, host=args.host, port=args.port, store=args.store, workers=args.workers,
                      token_env=args.token_env, max_body_bytes=args.max_body_bytes, cors_origins=args.cors_origin,
                      log_level=args.log_level, public_url=args.public_url, threads=args.threads,
-                     reuse_port=args.reuse_port, max_streams=args.max_streams)
+                     reuse_port=args.reuse_port, max_streams=args.max_streams, balance=args.balance)
     except ServeError as exc:
         raise CommandError(str(exc)) from exc
 

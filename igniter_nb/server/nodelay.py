@@ -7,9 +7,10 @@ socket reports protocol 0, so asyncio does not set ``TCP_NODELAY`` on the connec
 response's head and body then leave as two small writes and, on a keep-alive connection, the second waits for the
 client's delayed ACK: about 40 ms added to every request after the first.
 Setting the option here, where each connection is made, is what asyncio does for a single worker. On Linux
-``igniter-nb serve`` gives each worker a socket of its own instead (:mod:`igniter_nb.server.reuseport`), made with
-``IPPROTO_TCP`` so that asyncio sets the option too; this class still covers the shared socket
-(``--no-reuse-port``, other systems), for one system call per connection.
+``igniter-nb serve`` does not share a socket by default: its supervisor accepts each connection and sets the option
+before handing it to a worker (:mod:`igniter_nb.server.balance`), or (``--balance reuseport``) each worker has a
+socket of its own made with ``IPPROTO_TCP`` so that asyncio sets it (:mod:`igniter_nb.server.reuseport`); this
+class still covers the shared socket (``--balance shared``, other systems), for one system call per connection.
 """
 
 from __future__ import annotations

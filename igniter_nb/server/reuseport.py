@@ -1,5 +1,7 @@
-"""How the worker processes of ``igniter-nb serve --workers N`` listen: each on a socket of its own, bound to the
-one host:port with ``SO_REUSEPORT``, so that the kernel spreads new connections over the workers.
+"""How the worker processes of ``igniter-nb serve --workers N --balance reuseport`` listen: each on a socket of its
+own, bound to the one host:port with ``SO_REUSEPORT``, so that the kernel spreads new connections over the workers.
+(The default on Linux is :mod:`igniter_nb.server.balance`: the supervisor hands each connection over by count.)
+This module also has what every mode shares: the port checks and running uvicorn's supervisor.
 
 Uvicorn's supervisor binds one listening socket and hands it to every worker: all of them wait on one accept
 queue, and the worker that wakes first accepts every connection queued by then (asyncio and uvloop accept
@@ -127,15 +129,19 @@ def run_shared(app: str, *, host: str, port: int, workers: int, **options: Any) 
 
 
 def supervise(config: Any, sockets: list[socket.socket]) -> bool:
-    """Run uvicorn's worker supervisor until it stops. True when it stopped because a worker failed before it
-    started serving (it exited with ``STARTUP_FAILURE``: the app, e.g. its contracts module, raised in the
-    worker): ``uvicorn.run`` returns normally then, and ``serve`` would have ended with exit code 0."""
+    """Run uvicorn's worker supervisor until it stops; returns as :func:`run_supervisor`."""
     from uvicorn.supervisors import Multiprocess
 
-    supervisor = Multiprocess(config, sockets=sockets)
+    return run_supervisor(Multiprocess(config, sockets=sockets))
+
+
+def run_supervisor(supervisor: Any) -> bool:
+    """Run ``supervisor`` (uvicorn's ``Multiprocess``) until it stops. True when it stopped because a worker failed
+    before it started serving (it exited with ``STARTUP_FAILURE``: the app, e.g. its contracts module, raised in the
+    worker): ``uvicorn.run`` returns normally then, and ``serve`` would have ended with exit code 0."""
     with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: a Ctrl-C before the supervisor's handlers
         supervisor.run()
     return any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
 
 
-__all__ = ["WorkerListener", "bind", "check_free", "reserve", "run", "run_shared", "supervise", "supported"]
+__all__ = ["WorkerListener", "bind", "check_free", "reserve", "run", "run_shared", "run_supervisor", "supervise", "supported"]

@@ -27,6 +27,7 @@ PUBLIC_URL_VAR = "IGNITER_NB_SERVE_PUBLIC_URL"
 THREADS_VAR = "IGNITER_NB_SERVE_THREADS"
 MAX_STREAMS_VAR = "IGNITER_NB_SERVE_MAX_STREAMS"
 APP = "igniter_nb.server.serve:app_from_environment"  # what each worker process imports and calls
+BALANCE = ("supervisor", "reuseport", "shared")  # how connections reach the workers (--balance)
 
 
 class ServeError(Exception):
@@ -120,14 +121,17 @@ def _in_one_process(url: str) -> bool:
 def serve(target: str, *, host: str, port: int, store: str | None, workers: int, token_env: str | None,
           max_body_bytes: int | None = None, cors_origins: Sequence[str] | None = None, log_level: str | None = None,
           public_url: str | None = None, threads: int | None = None, reuse_port: bool = True,
-          max_streams: int | None = None) -> int:
+          max_streams: int | None = None, balance: str | None = None) -> int:
     """Check everything that can be checked here, then run uvicorn until SIGINT/SIGTERM; returns the exit code.
 
     ``store``, ``token_env``, ``max_body_bytes``, ``cors_origins``, ``log_level``, ``public_url`` and ``threads``
     (threads per worker process for store and contract work, :func:`~igniter_nb.server.app.create_app`) left at None
     come from the ``IGNITER_*`` variables (:mod:`igniter_nb.settings`), else the defaults: a flag wins over the
-    environment, the environment over the default. With ``workers`` above 1 on Linux each worker listens on a
-    socket of its own (``SO_REUSEPORT``, :mod:`igniter_nb.server.reuseport`) unless ``reuse_port`` is False.
+    environment, the environment over the default. ``balance``, with ``workers`` above 1: how connections reach the
+    workers — ``"supervisor"`` (the default on Linux: the supervisor accepts each one and hands it to the worker with
+    the fewest open, :mod:`igniter_nb.server.balance`), ``"reuseport"`` (each worker listens on a socket of its own
+    with ``SO_REUSEPORT``, :mod:`igniter_nb.server.reuseport`; Linux) or ``"shared"`` (uvicorn's one socket shared
+    by the workers; the default elsewhere); ``reuse_port`` False (``--no-reuse-port``) is ``"shared"``.
     ``max_streams``: live streams each worker keeps open at once (None: ``create_app``'s default, 100).
     """
     from igniter_nb import settings
@@ -143,6 +147,7 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         raise ServeError(f"--threads must be at least 1, got {threads}")
     if max_streams is not None and max_streams < 1:
         raise ServeError(f"--max-streams must be at least 1, got {max_streams}")
+    balance = _balance(balance, reuse_port)
     try:  # the environment's settings, checked once here rather than in every worker
         max_body_bytes = settings.max_body_bytes(max_body_bytes)
         threads = settings.server_threads(threads)
@@ -187,7 +192,18 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
 
     options: dict[str, Any] = dict(factory=True, log_level=log_level, log_config=_log_config(log_level),
                                    timeout_graceful_shutdown=10, http="igniter_nb.server.nodelay:NoDelayHTTPProtocol")
-    if workers > 1 and reuse_port and reuseport.supported():
+    if workers > 1 and balance == "supervisor":
+        from igniter_nb.server import balance as balanced
+
+        with _listening_error(host, port):
+            listener = balanced.bind(host, port)
+        try:
+            with listener, _sigterm_ends_cleanly():
+                failed = balanced.run(APP, listener, host=host, workers=workers, **options)
+        except balanced.BalancerError as exc:
+            raise ServeError(f"{exc}, so all {workers} workers were stopped") from None
+        return _after_workers(failed, workers)
+    if workers > 1 and balance == "reuseport":
         with _listening_error(host, port):
             held = reuseport.reserve(host, port)
         with held, _sigterm_ends_cleanly():
@@ -203,6 +219,27 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
     with _sigterm_ends_cleanly():
         uvicorn.run(APP, host=host, port=port, workers=workers, **options)
     return 0
+
+
+def _balance(balance: str | None, reuse_port: bool) -> str:
+    """The ``--balance`` mode asked for (None: the default here), checked against ``--no-reuse-port`` and this
+    system."""
+    from igniter_nb.server import balance as balanced
+    from igniter_nb.server import reuseport
+
+    if balance is not None and balance not in BALANCE:
+        raise ServeError(f"--balance must be one of {', '.join(BALANCE)}, got {balance!r}")
+    if not reuse_port:
+        if balance not in (None, "shared"):
+            raise ServeError(f"--no-reuse-port is --balance shared; it cannot go with --balance {balance}")
+        return "shared"
+    if balance is None:
+        return "supervisor" if balanced.supported() else "shared"
+    if balance == "supervisor" and not balanced.supported():
+        raise ServeError(f"--balance supervisor needs Linux (this is {sys.platform}); use --balance shared")
+    if balance == "reuseport" and not reuseport.supported():
+        raise ServeError(f"--balance reuseport needs Linux (this is {sys.platform}); use --balance shared")
+    return balance
 
 
 def _after_workers(failed: bool, workers: int) -> int:

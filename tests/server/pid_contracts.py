@@ -1,8 +1,11 @@
-"""A contract that answers with the process id of the server worker that ran it (tests/server/test_reuseport.py)."""
+"""Contracts that answer with the process id of the server worker that ran them (tests/server/test_reuseport.py,
+tests/server/test_balance.py)."""
 
 from __future__ import annotations
 
 import os
+import time
+from pathlib import Path
 
 import igniter_nb as ig
 
@@ -18,4 +21,21 @@ class WorkerPid(ig.Contract):
         c.output("pid")
 
 
-CONTRACTS = {"worker_pid": WorkerPid}
+class SlowWorkerPid(ig.Contract):
+    """Writes the file ``started`` names once it runs, then answers after ``seconds``: a request in flight that
+    a test can wait for without guessing how long it takes to arrive."""
+
+    def define(c):
+        c.input("started", type=str)
+        c.input("seconds", type=float)
+
+        @c.compute
+        def pid(started, seconds):
+            Path(started).write_text(str(os.getpid()))
+            time.sleep(seconds)
+            return os.getpid()
+
+        c.output("pid")
+
+
+CONTRACTS = {"worker_pid": WorkerPid, "slow_worker_pid": SlowWorkerPid}

@@ -3,8 +3,9 @@
     with ServerProcess("tests.server.server_contracts:CONTRACTS", store="sqlite:///x.db") as server:
         httpx.get(f"{server.url}/v1/health")
 
-``start()`` returns once ``/v1/health`` answers and, where each worker listens on a socket of its own (Linux,
-``--workers`` above 1), once every worker listens (or raises with the server's log); with ``port=0`` the server
+``start()`` returns once ``/v1/health`` answers and, where each worker listens on a socket of its own
+(``--balance reuseport``), once every worker listens (or raises with the server's log) — with the supervisor
+handing connections over (the default on Linux), it listens once every worker has started; with ``port=0`` the server
 chooses its port and ``start()`` reads it from the server's log first. ``sockets()`` tells which process holds
 which connections. ``stop()`` sends SIGTERM,
 waits, and kills only if it must. Use the ``serve`` fixture (tests/server/conftest.py) to have every server
@@ -26,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from igniter_nb.server import reuseport
+from igniter_nb.server import balance, reuseport
 from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,10 +103,21 @@ class ServerProcess:
             self.url = f"http://127.0.0.1:{self.port}"
         return found is not None
 
+    @property
+    def balance(self) -> str:
+        """How connections reach the workers: ``"single"`` (one worker), or serve's ``--balance`` mode."""
+        if self.workers == 1:
+            return "single"
+        if "--no-reuse-port" in self.args:
+            return "shared"
+        if "--balance" in self.args:
+            return self.args[self.args.index("--balance") + 1]
+        return "supervisor" if balance.supported() else "shared"
+
     def _all_workers_listen(self) -> bool:
         """Each worker's socket listens once its app has started: connections made before would all go to the
         workers already listening (and, keep-alive, stay there)."""
-        if self.workers == 1 or "--no-reuse-port" in self.args or not reuseport.supported():
+        if self.balance != "reuseport" or not reuseport.supported():
             return True
         return len(self.sockets(LISTEN)) == self.workers
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from igniter_nb.server import reuseport, serve
+from igniter_nb.server import balance, reuseport, serve
 from igniter_nb.server.nodelay import NoDelayHTTPProtocol
 
 
@@ -62,6 +62,7 @@ def test_serve_gives_uvicorn_the_nodelay_protocol(monkeypatch: Any, tmp_path: An
     monkeypatch.setattr(os, "environ", dict(os.environ))  # serve() passes its settings to the workers there
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: given.update(kwargs))  # record, do not serve
     monkeypatch.setattr(reuseport, "run", lambda *args, **kwargs: given.update(kwargs))  # (one socket per worker)
+    monkeypatch.setattr(balance, "run", lambda *args, **kwargs: given.update(kwargs))  # (the supervisor hands over)
     code = serve.serve("tests.server.server_contracts:CONTRACTS", host="127.0.0.1", port=0,
                      store=f"sqlite:///{tmp_path / 'x.db'}", workers=2, token_env=None)
     assert code == 0

@@ -1,5 +1,6 @@
-"""``igniter-nb serve --workers N`` on Linux: each worker listens on its own ``SO_REUSEPORT`` socket, so the kernel
-spreads keep-alive connections over the workers instead of the first worker to wake taking most of them."""
+"""``igniter-nb serve --workers N --balance reuseport`` on Linux: each worker listens on its own ``SO_REUSEPORT``
+socket, so the kernel spreads keep-alive connections over the workers instead of the first worker to wake taking most
+of them. (The default, the supervisor handing each connection over: tests/server/test_balance.py.)"""
 
 from __future__ import annotations
 
@@ -20,12 +21,13 @@ import httpx
 import pytest
 import uvicorn
 
-from igniter_nb.server import reuseport, serve
+from igniter_nb.server import balance, reuseport, serve
 from tests.server.server_process import LISTEN, ROOT, ServerProcess
 
 pytestmark = pytest.mark.skipif(not reuseport.supported(), reason="SO_REUSEPORT spreads connections on Linux only")
 
 PIDS = "tests.server.pid_contracts:CONTRACTS"
+REUSEPORT = ("--balance", "reuseport")  # the default on Linux is the supervisor handing connections over
 
 
 # ----------------------------------------------------------------------------------------------- the sockets
@@ -99,6 +101,8 @@ def runs(monkeypatch: Any) -> dict[str, dict[str, Any]]:
     monkeypatch.setattr(reuseport, "run_shared", lambda app, **kw: given.update(shared=kw))  # workers share one socket
     monkeypatch.setattr(reuseport, "run",
                         lambda app, held, **kw: given.update(reuseport={**kw, "port": held.getsockname()[1]}))
+    monkeypatch.setattr(balance, "run",
+                        lambda app, listener, **kw: given.update(supervisor={**kw, "port": listener.getsockname()[1]}))
     return given
 
 
@@ -107,19 +111,20 @@ def _serve(tmp_path: Path, **kw: Any) -> int:
     return serve.serve("tests.server.server_contracts:CONTRACTS", store=f"sqlite:///{tmp_path / 'x.db'}", **options)
 
 
-def test_several_workers_on_linux_listen_with_reuseport(runs: dict[str, Any], tmp_path: Path) -> None:
-    assert _serve(tmp_path) == 0
+def test_several_workers_listen_with_reuseport_when_asked(runs: dict[str, Any], tmp_path: Path) -> None:
+    assert _serve(tmp_path, balance="reuseport") == 0
     assert list(runs) == ["reuseport"]
     assert runs["reuseport"]["workers"] == 2 and runs["reuseport"]["port"] != 0
     assert runs["reuseport"]["http"] == "igniter_nb.server.nodelay:NoDelayHTTPProtocol"
 
 
-@pytest.mark.parametrize("case", ["one worker", "--no-reuse-port", "not Linux"])
+@pytest.mark.parametrize("case", ["one worker", "--no-reuse-port", "--balance shared", "not Linux"])
 def test_otherwise_the_workers_share_uvicorn_s_socket(case: str, runs: dict[str, Any], tmp_path: Path,
                                                       monkeypatch: Any) -> None:
     if case == "not Linux":
         monkeypatch.setattr(sys, "platform", "darwin")
-    assert _serve(tmp_path, workers=1 if case == "one worker" else 2, reuse_port=case != "--no-reuse-port") == 0
+    assert _serve(tmp_path, workers=1 if case == "one worker" else 2, reuse_port=case != "--no-reuse-port",
+                  balance="shared" if case == "--balance shared" else None) == 0
     assert list(runs) == ["shared"]
     assert runs["shared"]["http"] == "igniter_nb.server.nodelay:NoDelayHTTPProtocol"
 
@@ -150,15 +155,16 @@ def test_a_port_in_use_stops_the_command_with_a_message_not_a_traceback(tmp_path
 
 
 
-@pytest.mark.parametrize("own_sockets", [True, False], ids=["reuse-port", "no-reuse-port"])
-def test_a_worker_that_cannot_start_stops_serve_with_an_error_not_a_restart_loop(own_sockets: bool,
+@pytest.mark.parametrize("mode", [["--balance", "supervisor"], ["--balance", "reuseport"], ["--no-reuse-port"]],
+                         ids=["supervisor", "reuse-port", "no-reuse-port"])
+def test_a_worker_that_cannot_start_stops_serve_with_an_error_not_a_restart_loop(mode: list[str],
                                                                                  tmp_path: Path) -> None:
     # the module imports in serve's own process (its check passes) and raises in every worker: before, the
     # supervisor restarted the workers without end (a traceback each time)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run([sys.executable, "-m", "igniter_nb.cli", "serve",
                            "tests.server.worker_failing_contracts:CONTRACTS", "--port", "0", "--workers", "2",
-                           "--store", f"sqlite:///{tmp_path / 'x.db'}", *([] if own_sockets else ["--no-reuse-port"])],
+                           "--store", f"sqlite:///{tmp_path / 'x.db'}", *mode],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert "cannot start: ServeError: importing module 'tests.server.worker_failing_contracts'" in done.stderr
@@ -206,7 +212,7 @@ async def _pids_by_connection(url: str, connections: int, requests: int) -> list
 
 def test_each_worker_listens_on_its_own_socket_on_the_port_chosen_once(serve: Callable[..., ServerProcess],
                                                                        tmp_path: Path) -> None:
-    server = serve(PIDS, store=f"sqlite:///{tmp_path / 'x.db'}", workers=2, port=0)
+    server = serve(PIDS, store=f"sqlite:///{tmp_path / 'x.db'}", workers=2, port=0, args=REUSEPORT)
     assert server.port != 0  # read from the server's log
     listeners = _listeners(server)  # start() waits until every worker listens
     assert len(listeners) == 2 and set(listeners.values()) == {1}
@@ -215,7 +221,7 @@ def test_each_worker_listens_on_its_own_socket_on_the_port_chosen_once(serve: Ca
 
 def test_sixteen_keep_alive_connections_are_served_by_both_workers(serve: Callable[..., ServerProcess],
                                                                    tmp_path: Path) -> None:
-    server = serve(PIDS, store=f"sqlite:///{tmp_path / 'x.db'}", workers=2)
+    server = serve(PIDS, store=f"sqlite:///{tmp_path / 'x.db'}", workers=2, args=REUSEPORT)
     workers = set(_listeners(server))
     assert len(workers) == 2
     for _ in range(3):  # each round 16 new connections; all on one worker: (1/2)^15 by the kernel's hash
@@ -226,7 +232,7 @@ def test_sixteen_keep_alive_connections_are_served_by_both_workers(serve: Callab
 
 def test_a_killed_worker_is_replaced_and_the_port_still_answers(serve: Callable[..., ServerProcess],
                                                                 tmp_path: Path) -> None:
-    server = serve(PIDS, store=f"sqlite:///{tmp_path / 'x.db'}", workers=2)
+    server = serve(PIDS, store=f"sqlite:///{tmp_path / 'x.db'}", workers=2, args=REUSEPORT)
     before = set(_listeners(server))
     assert len(before) == 2
     killed = min(before)
