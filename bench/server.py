@@ -5,6 +5,7 @@ and on PostgreSQL, with the in-process rate on the same store and a bare FastAPI
     .venv/bin/python bench/server.py --quick      # 100 workflows per store
     .venv/bin/python bench/server.py --kinds sqlite --workflows 1000
     .venv/bin/python bench/server.py --threads 1       # igniter-nb serve --threads 1 (store-bound contracts)
+    .venv/bin/python bench/server.py --threads sqlite=0,postgres=1   # per store (the B8 runs of docs/server.md)
     .venv/bin/python bench/server.py --client httpx    # httpx as the load generator (~1 ms CPU per request)
     .venv/bin/python bench/server.py --balance reuseport   # each worker on its own SO_REUSEPORT socket
     .venv/bin/python bench/server.py --balance shared      # the workers share one listening socket (uvicorn's way)
@@ -352,6 +353,17 @@ def store_urls(kind: str, tmp: Path, pg: PostgresServer | None) -> tuple[str, st
 # ----------------------------------------------------------------------------------------------- main
 
 
+def threads_per_store(text: str) -> dict[str, int]:
+    """``--threads``: ``N`` (every store: ``{"*": N}``) or ``kind=N,kind=N``."""
+    found: dict[str, int] = {}
+    for item in text.split(","):
+        kind, _, value = item.rpartition("=")
+        if not value.strip().isdigit() or (kind and kind.strip() not in ("sqlite", "postgres")):
+            raise argparse.ArgumentTypeError(f"expected N or sqlite=N,postgres=N, got {text!r}")
+        found[kind.strip() or "*"] = int(value)
+    return found
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the servers below are stopped on kill
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
@@ -364,8 +376,10 @@ def main() -> int:
     parser.add_argument("--client", choices=("httpx", "aiohttp"), default="aiohttp",
                         help="the load generator's HTTP client (default aiohttp: ~0.2 ms of CPU per request, "
                              "httpx ~1 ms, taken from the same two cores as the servers)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="igniter-nb serve --threads N (default: the server's own, 40 per worker)")
+    parser.add_argument("--threads", type=threads_per_store, default={},
+                        help="igniter-nb serve --threads: N for every store, or per store, e.g. sqlite=0,postgres=1 "
+                             "(the B8 runs: on the event loop for SQLite, one thread for PostgreSQL's round trips; "
+                             "default: the server's own, 40 per worker)")
     parser.add_argument("--balance", choices=("supervisor", "reuseport", "shared"), default=None,
                         help="igniter-nb serve --balance (and the floor server alike): how connections reach the "
                              "workers (default: serve's own, supervisor on Linux)")
@@ -381,7 +395,7 @@ def main() -> int:
     print(f"# server benchmark {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, python {sys.version.split()[0]}, "
           f"{os.cpu_count()} cpus, {workflows} workflows x 2 events, {args.clients} async clients, "
           f"igniter-nb serve --workers {args.workers}"
-          f"{f' --threads {args.threads}' if args.threads else ''} --balance {mode}, PostgreSQL fsync={args.pg_fsync}, "
+          f"{''.join(f' --threads {k}={v}' for k, v in args.threads.items())} --balance {mode}, PostgreSQL fsync={args.pg_fsync}, "
           f"load generator {args.client}", flush=True)
     figures: dict[str, Any] = {"workflows": workflows, "clients": args.clients, "workers": args.workers, "stores": {}}
     misses: list[str] = []
@@ -401,7 +415,8 @@ def main() -> int:
               f"{'in-proc ms':>10} {'db ms':>6} {'in-proc db ms':>13}")
         for kind in kinds:
             served_url, inproc_url = store_urls(kind, tmp, pg)
-            serve_args = (("--threads", str(args.threads)) if args.threads else ()) + ("--balance", mode)
+            threads = args.threads.get(kind, args.threads.get("*"))
+            serve_args = (("--threads", str(threads)) if threads is not None else ()) + ("--balance", mode)
             with ServerProcess(TARGET, store=served_url, workers=args.workers, args=serve_args,
                                startup_timeout=120) as server:
                 http_run(server.url, min(workflows, 50), args.clients, "warmup")

@@ -50,7 +50,9 @@ def add_serve_command(commands: Any) -> None:
                              "(default: $IGNITER_SERVER_TOKEN when set, else no token)")
     parser.add_argument("--threads", type=int, default=None, metavar="N",
                         help="threads per worker running store and contract work at once (default: "
-                             "$IGNITER_SERVER_THREADS, else 40); 1-2 shorten the tail of store-bound contracts")
+                             "$IGNITER_SERVER_THREADS, else 40); 1-2 shorten the tail of store-bound contracts; 0 "
+                             "runs that work on the event loop (SQLite or memory store, nodes that never wait on a "
+                             "network)")
     parser.add_argument("--max-streams", type=int, default=None, metavar="N",
                         help="live event streams each worker keeps open at once; more get 503 (default: 100)")
     parser.add_argument("--max-body-bytes", type=int, default=None,

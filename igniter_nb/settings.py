@@ -133,17 +133,18 @@ def max_body_bytes(given: int | None = None) -> int:
 
 def server_threads(given: int | None = None) -> int | None:
     """How many threads of one server process run store and contract work at once: ``given`` when not None, else
-    ``IGNITER_SERVER_THREADS``, else None (Starlette's threadpool as it comes: 40 threads)."""
+    ``IGNITER_SERVER_THREADS``, else None (Starlette's threadpool as it comes: 40 threads). 0: none, the work runs
+    on the event loop (``create_app(threads=0)``)."""
     if given is None:
         value = _value(SERVER_THREADS)
         if value is None:
             return None
-        if not re.fullmatch(r"\d+", value) or int(value) < 1:
-            raise SettingsError(f"{SERVER_THREADS}={value!r:.80} is not a whole number of threads >= 1 (e.g. 2)",
+        if not re.fullmatch(r"\d+", value):
+            raise SettingsError(f"{SERVER_THREADS}={value!r:.80} is not a whole number of threads >= 0 (e.g. 2)",
                                 variable=SERVER_THREADS)
         return int(value)
-    if isinstance(given, bool) or not isinstance(given, int) or given < 1:
-        raise SettingsError(f"threads must be a whole number >= 1, got {given!r:.80}", variable=SERVER_THREADS)
+    if isinstance(given, bool) or not isinstance(given, int) or given < 0:
+        raise SettingsError(f"threads must be a whole number >= 0, got {given!r:.80}", variable=SERVER_THREADS)
     return given
 
 

@@ -151,9 +151,9 @@ def test_a_bad_store_url_names_the_variable_and_hides_the_password(clean_env: py
     ("IGNITER_CORS_ORIGINS", "https://a.example.com,", settings.cors_origins, "'' is not an origin"),
     ("IGNITER_CORS_ORIGINS", "https://a.example.com:99999", settings.cors_origins, "is not an origin"),
     ("IGNITER_CORS_ORIGINS", "https://user@a.example.com", settings.cors_origins, "is not an origin"),
-    ("IGNITER_SERVER_THREADS", "0", settings.server_threads, "not a whole number of threads >= 1"),
-    ("IGNITER_SERVER_THREADS", "two", settings.server_threads, "not a whole number of threads >= 1"),
-    ("IGNITER_SERVER_THREADS", "-1", settings.server_threads, "not a whole number of threads >= 1"),
+    ("IGNITER_SERVER_THREADS", "2.5", settings.server_threads, "not a whole number of threads >= 0"),
+    ("IGNITER_SERVER_THREADS", "two", settings.server_threads, "not a whole number of threads >= 0"),
+    ("IGNITER_SERVER_THREADS", "-1", settings.server_threads, "not a whole number of threads >= 0"),
 ])
 def test_a_bad_value_names_the_variable_and_the_value(clean_env: pytest.MonkeyPatch, variable: str, value: str,
                                                       read: Any, says: str) -> None:
@@ -204,9 +204,11 @@ def test_server_threads_come_from_the_argument_else_the_variable_else_the_thread
         clean_env: pytest.MonkeyPatch) -> None:
     assert settings.server_threads() is None
     clean_env.setenv("IGNITER_SERVER_THREADS", " 2 ")
-    assert settings.server_threads() == 2 and settings.server_threads(5) == 5
-    for bad in (0, -3, True, 2.5, "2"):
-        with pytest.raises(SettingsError, match="threads must be a whole number >= 1"):
+    assert settings.server_threads() == 2 and settings.server_threads(5) == 5 and settings.server_threads(0) == 0
+    clean_env.setenv("IGNITER_SERVER_THREADS", "0")
+    assert settings.server_threads() == 0
+    for bad in (-1, -3, True, 2.5, "2"):
+        with pytest.raises(SettingsError, match="threads must be a whole number >= 0"):
             settings.server_threads(bad)  # type: ignore[arg-type]
 
 

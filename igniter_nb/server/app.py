@@ -8,7 +8,7 @@ or, inside an application of your own (the router carries its own error mapping 
     parent.add_middleware(ig.server.BodySizeLimit, max_body_bytes=1_000_000)
 
 Every route that touches the store runs that work in the threadpool (``run_in_threadpool``), so blocking
-store calls never stall the event loop. See ``docs/server.md`` for every route, status code and body.
+store calls never stall the event loop — unless ``create_app(threads=0)`` asks for it to run on the event loop. See ``docs/server.md`` for every route, status code and body.
 """
 
 from __future__ import annotations
@@ -104,14 +104,13 @@ def _resolve_store(store: Any) -> tuple[Any, bool]:
     return store, False
 
 
-async def _blocking(work: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> Response:
-    """Run ``work`` (it calls the store: blocking) in the threadpool and answer its JSON-safe dict.
+async def on_event_loop(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``work(*args, **kwargs)`` on the event loop's own thread: what ``create_app(threads=0)`` runs store and
+    contract work with instead of ``run_in_threadpool`` (no thread hand-off; the loop waits while it runs)."""
+    return work(*args, **kwargs)
 
-    One threadpool hop per request: a sync ``def`` route would take a second one to validate the response, and
-    the dicts are JSON-safe by construction (``views``, ``encoding.json_safe``); the response models stay the
-    documentation, and the schemathesis tests check that every answer matches them.
-    """
-    return JSONAnswer(await run_in_threadpool(work, *args, **kwargs))
+
+Offload = Callable[..., Any]  # run_in_threadpool or on_event_loop: awaitable(work, *args, **kwargs)
 
 
 #: Live streams one app (one worker process) keeps open at once; past it, 503 (``create_app(max_streams=)``).
@@ -170,8 +169,17 @@ def create_router(contracts: Any, *, store: Any = None, token: str | None = None
 
 
 def _router(service: ContractService, token: str | None, reports: CallbackReports,
-            stream_idle_seconds: float, limits: _AnswerLimits) -> APIRouter:
+            stream_idle_seconds: float, limits: _AnswerLimits, offload: Offload = run_in_threadpool) -> APIRouter:
     from igniter_nb.server.stream_slots import StreamSlots, stream_headers
+
+    async def _blocking(work: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> Response:
+        """Run ``work`` (it calls the store: blocking) with ``offload`` and answer its JSON-safe dict.
+
+        One threadpool hop per request: a sync ``def`` route would take a second one to validate the response,
+        and the dicts are JSON-safe by construction (``views``, ``encoding.json_safe``); the response models stay
+        the documentation, and the schemathesis tests check that every answer matches them.
+        """
+        return JSONAnswer(await offload(work, *args, **kwargs))
 
     if token is not None and (not isinstance(token, str) or not token):
         raise ValueError("token must be a non-empty str (or None for no authentication)")
@@ -197,8 +205,8 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         own_bearer = True  # the callback token, not the server's: a remote server does not know the latter
 
     async def answering(work: Callable[..., Answer], *args: Any, **kwargs: Any) -> Response:
-        """Run a change in the threadpool, answer its view, then send the callbacks it made due."""
-        answer = await run_in_threadpool(work, *args, **kwargs)
+        """Run a change with ``offload``, answer its view, then send the callbacks it made due."""
+        answer = await offload(work, *args, **kwargs)
         reports.send(answer)
         return JSONAnswer(answer.view)
     store_name = type(service.store).__name__
@@ -303,7 +311,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         # a string of digits, not an int: the id is echoed as the stream sent it, and "3.0", "+3" or "1_0" (which
         # an int parameter takes) name no event the stream ever sent
         last_event_id = int(last_event) if last_event is not None else None
-        record = await run_in_threadpool(opening, service.store, service.record_id(execution_id), last_event_id)
+        record = await offload(opening, service.store, service.record_id(execution_id), last_event_id)
         if seen_everything(record, last_event_id):
             return Response(status_code=204)
         refusal = streams.refusal()  # every slot taken: 503 (for HEAD too: what GET would answer)
@@ -406,6 +414,10 @@ def create_app(
     40 when not set). Fewer threads, 1-2, shorten the slowest answers of contracts that only compute and use
     the store (Python runs one thread at a time, and a thread back from the database waits its turn behind the
     others); keep the default when nodes wait on the network (LLM calls, remote nodes): each waits on a thread.
+    ``threads=0`` runs that work on the event loop's own thread: no hand-off to a worker thread (~0.1-0.3 ms of
+    CPU per request), for contracts that only compute on a store that does not wait on a network (SQLite,
+    memory); while one request's work runs, the process reads no other request and feeds no live stream, so a
+    slow node (an LLM call, a remote node, PostgreSQL's round trips) holds up everything else this worker serves.
 
     Left at None, ``token``, ``max_body_bytes`` (1,000,000), ``cors_origins``, ``public_url`` and ``threads`` come
     from ``IGNITER_SERVER_TOKEN``, ``IGNITER_MAX_BODY_BYTES``, ``IGNITER_CORS_ORIGINS``, ``IGNITER_PUBLIC_URL`` and
@@ -416,13 +428,14 @@ def create_app(
     token, public_url = settings.server_token(token), settings.public_url(public_url)
     max_body_bytes, cors_origins = settings.max_body_bytes(max_body_bytes), settings.cors_origins(cors_origins)
     threads = settings.server_threads(threads)
+    offload: Offload = on_event_loop if threads == 0 else run_in_threadpool
     resolved, owned = _resolve_store(store)
     service = ContractService(ServedContracts(contracts), resolved, public_url=check_public_url(public_url))
     reports = CallbackReports(resolved, callback_retries)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if threads is not None:  # run_in_threadpool's limiter: one per event loop, this worker's
+        if threads:  # run_in_threadpool's limiter: one per event loop, this worker's
             import anyio.to_thread
 
             anyio.to_thread.current_default_thread_limiter().total_tokens = threads
@@ -439,7 +452,7 @@ def create_app(
     # (every request is matched against the included routes twice, with scope bookkeeping for each route tried),
     # ~0.15 ms of CPU per request here. Each APIRoute already carries its dependencies, responses and route class.
     app.router.routes.extend(_router(service, token, reports, _check_idle(stream_idle_seconds),
-                                     _AnswerLimits.checked(max_streams, max_history_versions)).routes)
+                                     _AnswerLimits.checked(max_streams, max_history_versions), offload).routes)
     app.add_exception_handler(HTTPException, _unmatched)
     app.add_exception_handler(RequestValidationError, _unmatched)
     app.add_exception_handler(Exception, _internal)

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 TARGET_VAR = "IGNITER_NB_SERVE_TARGET"
@@ -107,9 +107,15 @@ def _app() -> Any:
         max_body_bytes=int(os.environ.get(MAX_BODY_VAR, "1000000")),
         cors_origins=json.loads(os.environ.get(CORS_VAR) or "null"),
         public_url=os.environ.get(PUBLIC_URL_VAR) or None,
-        threads=int(os.environ.get(THREADS_VAR) or 0) or None,
+        threads=_worker_threads(os.environ),
         **({"max_streams": int(os.environ[MAX_STREAMS_VAR])} if os.environ.get(MAX_STREAMS_VAR) else {}),
     )
+
+
+def _worker_threads(environ: Mapping[str, str]) -> int | None:
+    """The ``--threads`` serve handed a worker: None (not given) or a number, 0 included."""
+    value = environ.get(THREADS_VAR)
+    return int(value) if value else None
 
 
 def _in_one_process(url: str) -> bool:
@@ -143,8 +149,8 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         raise ServeError(f"--port must be 0-65535, got {port}")
     if max_body_bytes is not None and max_body_bytes < 0:
         raise ServeError(f"--max-body-bytes must be >= 0, got {max_body_bytes}")
-    if threads is not None and threads < 1:
-        raise ServeError(f"--threads must be at least 1, got {threads}")
+    if threads is not None and threads < 0:
+        raise ServeError(f"--threads must be at least 0, got {threads}")
     if max_streams is not None and max_streams < 1:
         raise ServeError(f"--max-streams must be at least 1, got {max_streams}")
     balance = _balance(balance, reuse_port)
@@ -184,7 +190,7 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
 
     os.environ.update({TARGET_VAR: target, STORE_VAR: url, TOKEN_ENV_VAR: token_env or "",
                        MAX_BODY_VAR: str(max_body_bytes), CORS_VAR: json.dumps(list(cors_origins or []) or None),
-                       PUBLIC_URL_VAR: public_url or "", THREADS_VAR: str(threads or ""),
+                       PUBLIC_URL_VAR: public_url or "", THREADS_VAR: "" if threads is None else str(threads),
                        MAX_STREAMS_VAR: str(max_streams or "")})
     import uvicorn
 

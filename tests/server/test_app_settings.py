@@ -115,6 +115,38 @@ def test_threads_set_the_worker_threadpool_from_the_argument_or_the_environment(
         ig.server.create_app(CONTRACTS, store=store)
 
 
+def test_threads_0_runs_store_and_contract_work_on_the_event_loop(env: pytest.MonkeyPatch, store: Any) -> None:
+    """``threads=0``: the route runs its work on the event loop's thread (no hand-off); by default on a worker
+    thread. Told apart by the thread a node runs on against the thread an async route runs on."""
+    import threading
+
+    seen: list[int] = []
+
+    class Where(ig.Contract):
+        def define(c):
+            c.input("x", type=int)
+            c.compute("at", depends_on=["x"], call=lambda x: seen.append(threading.get_ident()) or x)
+            c.output("at")
+
+    def loop_thread(client: Any) -> int:
+        async def ident() -> int:
+            return threading.get_ident()
+        return int(client.portal.call(ident))
+
+    for threads, on_loop in ((0, True), (None, False), (1, False)):
+        seen.clear()
+        with _client(ig.server.create_app({"where": Where}, store=store, threads=threads)) as client:
+            answer = client.post("/v1/contracts/where/execute", json={"inputs": {"x": 3}})
+            assert answer.status_code == 200 and answer.json()["outputs"] == {"at": 3}
+            assert client.get(f"/v1/executions/{answer.json()['execution_id']}").status_code == 200
+            assert (seen == [loop_thread(client)]) is on_loop, (threads, seen)
+    env.setenv("IGNITER_SERVER_THREADS", "0")
+    seen.clear()
+    with _client(ig.server.create_app({"where": Where}, store=store)) as client:
+        assert client.post("/v1/contracts/where/execute", json={"inputs": {"x": 4}}).status_code == 200
+        assert seen == [loop_thread(client)]
+
+
 def test_cors_origins_come_from_the_environment_unless_given(env: pytest.MonkeyPatch, store: Any) -> None:
     preflight = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"}
     env.setenv("IGNITER_CORS_ORIGINS", "https://app.example.com, http://localhost:3000")

@@ -51,9 +51,9 @@ def test_a_bad_variable_stops_serve_naming_it(env: pytest.MonkeyPatch, capsys: A
     assert "hunter2" not in err and "zq9" not in err
 
 
-def test_threads_below_one_stop_serve(env: pytest.MonkeyPatch, capsys: Any) -> None:
-    assert main(["serve", TARGET, "--port", "1", "--threads", "0"]) == 2
-    assert "--threads must be at least 1, got 0" in capsys.readouterr().err
+def test_threads_below_zero_stop_serve(env: pytest.MonkeyPatch, capsys: Any) -> None:
+    assert main(["serve", TARGET, "--port", "1", "--threads", "-1"]) == 2
+    assert "--threads must be at least 0, got -1" in capsys.readouterr().err
 
 
 def test_a_flag_hides_a_bad_variable(env: pytest.MonkeyPatch, capsys: Any) -> None:
@@ -155,6 +155,21 @@ def test_each_worker_app_gets_the_threads_serve_was_given(env: pytest.MonkeyPatc
     env.setenv(serving.THREADS_VAR, "")
     with TestClient(serving.app_from_environment()) as client:
         assert client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens) == 40
+
+
+def test_serve_threads_0_reaches_the_workers_and_serves(tmp_path: Path) -> None:
+    # 0 must not be lost on the way to the workers (an empty variable means "not given": the default 40)
+    db = tmp_path / "t0.db"
+    with ServerProcess(TARGET, store=f"sqlite:///{db}", workers=2, args=("--threads", "0")) as server:
+        for i in range(4):
+            answer = httpx.post(f"{server.url}/v1/contracts/price/execute", json={"inputs": {"total": 10 + i,
+                                                                                             "rate": 0.1}})
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["status"] == "succeeded"
+    from igniter_nb.server import serve as serving
+
+    assert serving._worker_threads({serving.THREADS_VAR: "0"}) == 0
+    assert serving._worker_threads({serving.THREADS_VAR: ""}) is None
 
 
 @pytest.fixture
