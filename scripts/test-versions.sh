@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs the engine, workflow and store-independent suites on every other supported Python (3.12, 3.13)
 # found on this machine (pyenv versions or python3.X on PATH), each in its own light venv
-# (.venv-3.X: core dependencies + what those tests import). The main suite runs on 3.11 in `make test`.
+# (.venv-3.X: core dependencies + what those tests import; keep DEPS in step with pyproject's dependencies).
+# The main suite runs on 3.11 in `make test`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 TESTS=(tests/dsl tests/compiler tests/runtime tests/workflow tests/events tests/extensions
        tests/test_reference_bugs.py tests/test_bad_input.py tests/test_schema_roundtrip.py)
-DEPS=(pydantic graphviz tqdm pytest pytest-timeout hypothesis pandas pyarrow sqlalchemy "psycopg[binary]" redis)
+DEPS=(pydantic orjson graphviz tqdm pytest pytest-timeout hypothesis pandas pyarrow sqlalchemy "psycopg[binary]" redis)
 
 find_python() {
   local v=$1 p
