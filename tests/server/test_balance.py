@@ -22,6 +22,7 @@ import uvicorn
 
 from igniter_nb.server import balance, reuseport, serve
 from tests.server.server_process import LISTEN, ServerProcess, sockets_on
+from tests.server.worker_probes import ok_app, pids_by_connection
 
 pytestmark = pytest.mark.skipif(not balance.supported(), reason="the supervisor hands connections over on Linux only")
 
@@ -228,22 +229,12 @@ def test_a_failing_balancer_says_so_and_stops_the_supervisor(opened: list[socket
 # ----------------------------------------------------------------------------------------------- a worker
 
 
-async def _ok(scope: Any, receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
-        return
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-    await send({"type": "http.response.body", "body": b"served"})
-
-
 @pytest.fixture
 def worker_server() -> Iterator[tuple[balance.BalancedServer, socket.socket]]:
-    """A BalancedServer (the ``_ok`` app) running in a thread, and the supervisor's end of its channel."""
+    """A BalancedServer (the ``ok_app`` app) running in a thread, and the supervisor's end of its channel."""
     supervisor_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     supervisor_end.settimeout(30)
-    config = uvicorn.Config(_ok, log_level="warning", http="igniter_nb.server.nodelay:NoDelayHTTPProtocol")
+    config = uvicorn.Config(ok_app, log_level="warning", http="igniter_nb.server.nodelay:NoDelayHTTPProtocol")
     server = balance.BalancedServer(config, worker_end)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -271,7 +262,7 @@ def test_a_worker_says_it_started_serves_what_it_is_handed_and_reports_each_clos
         answer = b""
         while chunk := client.recv(65536):
             answer += chunk
-        assert answer.startswith(b"HTTP/1.1 200") and b"served" in answer
+        assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"\r\n\r\n2\r\nok\r\n0\r\n\r\n")  # ok_app's body, chunked
         assert channel.recv(16) == balance.CLOSED + b"1"
     server.should_exit = True  # SIGTERM: it shuts its channel, and the supervisor sees it go
     assert channel.recv(16) == b""
@@ -280,7 +271,7 @@ def test_a_worker_says_it_started_serves_what_it_is_handed_and_reports_each_clos
 def test_a_stopping_worker_refuses_new_connections_and_gives_queued_ones_back(opened: list[socket.socket]) -> None:
     supervisor_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     opened += [supervisor_end, worker_end]
-    server = balance.BalancedServer(uvicorn.Config(_ok), worker_end)
+    server = balance.BalancedServer(uvicorn.Config(ok_app), worker_end)
     worker_end.setblocking(False)
     queued = [socket.socket() for _ in range(2)]  # stand-ins for connections handed over and not yet read
     opened.extend(queued)
@@ -374,31 +365,11 @@ def test_the_command_takes_balance(monkeypatch: Any) -> None:
 # ----------------------------------------------------------------------------------------------- a real server
 
 
-async def _pids(url: str, connections: int, requests: int) -> list[set[int]]:
-    """Open ``connections`` keep-alive connections at once (one client each) and send ``requests`` executions on
-    each; the worker pids that answered, per connection."""
-    clients = [httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=1))
-               for _ in range(connections)]
-
-    async def pids(client: httpx.AsyncClient) -> set[int]:
-        answered = set()
-        for n in range(requests):
-            response = await client.post("/v1/contracts/worker_pid/execute", json={"inputs": {"n": n}})
-            assert response.status_code == 200, response.text
-            answered.add(response.json()["outputs"]["pid"])
-        return answered
-
-    try:
-        return await asyncio.gather(*(pids(client) for client in clients))
-    finally:
-        await asyncio.gather(*(client.aclose() for client in clients))
-
-
 def _split(server: ServerProcess, connections: int = 16) -> collections.Counter[int]:
     """Which worker served each of ``connections`` keep-alive connections opened at once (after the workers
     closed every connection of before, so that the supervisor's counts start even)."""
     _wait_for(lambda: not server.sockets(), f"the server's connections closed:\n{server.log()}")
-    by_connection = asyncio.run(_pids(server.url, connections, 3))
+    by_connection = asyncio.run(pids_by_connection(server.url, connections, 3))
     assert all(len(pids) == 1 for pids in by_connection)  # a keep-alive connection stays with its worker
     return collections.Counter(pid for pids in by_connection for pid in pids)
 
@@ -426,7 +397,7 @@ def test_a_killed_worker_is_replaced_and_takes_its_share(serve: Callable[..., Se
     os.kill(killed, signal.SIGKILL)
 
     def replacement_serves() -> set[int]:
-        answered = set().union(*asyncio.run(_pids(server.url, 2, 1)))
+        answered = set().union(*asyncio.run(pids_by_connection(server.url, 2, 1)))
         return answered - before
 
     new = _wait_for(replacement_serves, f"a new worker serving instead of {killed}:\n{server.log()}")

@@ -14,17 +14,7 @@ import uvicorn
 
 from igniter_nb.server import balance, reuseport, serve
 from igniter_nb.server.nodelay import NoDelayHTTPProtocol
-
-
-async def _ok(scope: Any, receive: Any, send: Any) -> None:
-    assert scope["type"] in ("http", "lifespan")
-    if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
-        return
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-    await send({"type": "http.response.body", "body": b"ok"})
+from tests.server.worker_probes import ok_app
 
 
 class _Recording(NoDelayHTTPProtocol):
@@ -37,7 +27,7 @@ class _Recording(NoDelayHTTPProtocol):
 
 
 def test_connections_on_a_socket_bound_by_uvicorn_get_tcp_nodelay() -> None:
-    config = uvicorn.Config(_ok, host="127.0.0.1", port=0, http=_Recording, log_level="warning")
+    config = uvicorn.Config(ok_app, host="127.0.0.1", port=0, http=_Recording, log_level="warning")
     listener = config.bind_socket()  # what uvicorn's multiprocess supervisor does before starting the workers
     port = listener.getsockname()[1]
     server = uvicorn.Server(config)

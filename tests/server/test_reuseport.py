@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
 
 from igniter_nb.server import balance, reuseport, serve
 from tests.server.server_process import LISTEN, ROOT, ServerProcess
+from tests.server.worker_probes import pids_by_connection
 
 pytestmark = pytest.mark.skipif(not reuseport.supported(), reason="SO_REUSEPORT spreads connections on Linux only")
 
@@ -190,26 +190,6 @@ def _listeners(server: ServerProcess) -> dict[int, int]:
     return server.sockets(LISTEN)
 
 
-async def _pids_by_connection(url: str, connections: int, requests: int) -> list[set[int]]:
-    """Open ``connections`` keep-alive connections at once (one client each) and send ``requests`` executions on
-    each; the worker pids that answered, per connection."""
-    clients = [httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=1))
-               for _ in range(connections)]
-
-    async def pids(client: httpx.AsyncClient) -> set[int]:
-        answered = set()
-        for n in range(requests):
-            response = await client.post("/v1/contracts/worker_pid/execute", json={"inputs": {"n": n}})
-            assert response.status_code == 200, response.text
-            answered.add(response.json()["outputs"]["pid"])
-        return answered
-
-    try:
-        return await asyncio.gather(*(pids(client) for client in clients))
-    finally:
-        await asyncio.gather(*(client.aclose() for client in clients))
-
-
 def test_each_worker_listens_on_its_own_socket_on_the_port_chosen_once(serve: Callable[..., ServerProcess],
                                                                        tmp_path: Path) -> None:
     server = serve(PIDS, store=f"sqlite:///{tmp_path / 'x.db'}", workers=2, port=0, args=REUSEPORT)
@@ -225,7 +205,7 @@ def test_sixteen_keep_alive_connections_are_served_by_both_workers(serve: Callab
     workers = set(_listeners(server))
     assert len(workers) == 2
     for _ in range(3):  # each round 16 new connections; all on one worker: (1/2)^15 by the kernel's hash
-        by_connection = asyncio.run(_pids_by_connection(server.url, 16, 3))
+        by_connection = asyncio.run(pids_by_connection(server.url, 16, 3))
         assert all(len(pids) == 1 for pids in by_connection)  # a keep-alive connection stays with its worker
         assert set().union(*by_connection) == workers, by_connection
 
@@ -241,5 +221,5 @@ def test_a_killed_worker_is_replaced_and_the_port_still_answers(serve: Callable[
                           f"a new worker listening instead of {killed}:\n{server.log()}"))
     replacement = after - before
     assert len(replacement) == 1 and after - replacement == before - {killed}
-    answered = set().union(*asyncio.run(_pids_by_connection(server.url, 16, 2)))
+    answered = set().union(*asyncio.run(pids_by_connection(server.url, 16, 2)))
     assert answered == after
