@@ -39,8 +39,8 @@ from typing import Any
 from uvicorn import Server
 from uvicorn.supervisors.multiprocess import Process
 
-from igniter_nb.server.balance_worker import _MAX_FDS, CLOSED, CONNECTION, GIVEN_BACK, READY, BalancedServer
-from igniter_nb.server.reuseport import _tcp_socket, run_supervisor
+from igniter_nb.server.balance_worker import CLOSED, CONNECTION, GIVEN_BACK, READY, BalancedServer, receive
+from igniter_nb.server.reuseport import bound, run_supervisor
 
 logger = logging.getLogger("uvicorn.error")
 
@@ -57,13 +57,7 @@ def bind(host: str, port: int) -> socket.socket:
     """The supervisor's socket, bound to ``host:port`` (port 0: the kernel chooses, read it from ``getsockname()``)
     and not yet listening. Raises :class:`OSError` when nothing can listen there (a server already does, the
     address is not this machine's)."""
-    sock = _tcp_socket(host, reuse_port=False)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
+    return bound(host, port, reuse_port=False)
 
 
 # ----------------------------------------------------------------------------------------------- the supervisor
@@ -249,12 +243,10 @@ class Balancer:
 
     def _from_worker(self, worker: _Worker) -> None:
         while True:
-            try:
-                message, fds, _, _ = socket.recv_fds(worker.channel, 32, _MAX_FDS)
-            except (BlockingIOError, InterruptedError):
+            received = receive(worker.channel, 32)
+            if received is None:
                 return
-            except OSError:
-                message, fds = b"", []
+            message, fds = received
             if not message and not fds:  # the worker closed its channel: it stopped or died
                 self._drop(worker)
                 return

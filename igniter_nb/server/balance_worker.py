@@ -28,6 +28,18 @@ CONNECTION = b"F"  # supervisor -> worker (with one descriptor): serve this conn
 _MAX_FDS = 64  # descriptors read per message
 
 
+def receive(channel: socket.socket, size: int) -> tuple[bytes, list[int]] | None:
+    """The next message on a non-blocking channel and the descriptors it carries; None when none is waiting;
+    ``(b"", [])`` when the other end closed the channel (or it failed)."""
+    try:
+        message, fds, _, _ = socket.recv_fds(channel, size, _MAX_FDS)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return b"", []
+    return message, fds
+
+
 class BalancedServer(Server):
     """Uvicorn's server for one worker process, fed by the supervisor through ``channel`` instead of a listening
     socket of its own."""
@@ -76,12 +88,10 @@ class BalancedServer(Server):
 
     def _receive(self) -> None:
         while self._receiving:
-            try:
-                message, fds, _, _ = socket.recv_fds(self._channel, 16, _MAX_FDS)
-            except (BlockingIOError, InterruptedError):
+            received = receive(self._channel, 16)
+            if received is None:
                 return
-            except OSError:
-                message, fds = b"", []
+            message, fds = received
             if not message and not fds:  # the supervisor is gone: nothing more will come, stop as on SIGTERM
                 self._stop_reading()
                 self.should_exit = True

@@ -62,16 +62,21 @@ def check_free(host: str, port: int) -> int:
         return int(probe.getsockname()[1])
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host:port`` with ``SO_REUSEPORT``; once it listens, it is one more socket of the group
-    the kernel spreads that address's connections over (a socket that does not listen gets none)."""
-    sock = _tcp_socket(host, reuse_port=True)
+def bound(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    """A TCP socket bound to ``host:port``, not listening; closed again when the bind fails (the error raised)."""
+    sock = _tcp_socket(host, reuse_port=reuse_port)
     try:
         sock.bind((host, port))
     except OSError:
         sock.close()
         raise
     return sock
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` with ``SO_REUSEPORT``; once it listens, it is one more socket of the group
+    the kernel spreads that address's connections over (a socket that does not listen gets none)."""
+    return bound(host, port, reuse_port=True)
 
 
 def reserve(host: str, port: int) -> socket.socket:
@@ -144,4 +149,4 @@ def run_supervisor(supervisor: Any) -> bool:
     return any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
 
 
-__all__ = ["WorkerListener", "bind", "check_free", "reserve", "run", "run_shared", "run_supervisor", "supervise", "supported"]
+__all__ = ["WorkerListener", "bind", "bound", "check_free", "reserve", "run", "run_shared", "run_supervisor", "supervise", "supported"]
