@@ -31,6 +31,16 @@ from igniter_nb.server.follow import READ_TIMEOUT, StreamMessage, afollow, follo
 from igniter_nb.server.request_json import json_content as _json_content
 
 _CONTEXT_FROM_BODY = ("graph", "node", "path", "execution_id")
+#: Failures after the request (or part of it) went out: the server may have applied it. A connection that could
+#: not be made (ConnectError, ConnectTimeout, PoolTimeout) never reached it.
+_AFTER_SENDING = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadTimeout,
+                  httpx.WriteTimeout)
+#: What to do instead of repeating a call that is not safe to repeat, by the last segment of its route.
+_CHECK_FIRST = {
+    "execute": "look for the execution (Client.executions) before starting another",
+    "events": "check the workflow's signals before delivering it again; with an idempotency_key a repeat is safe",
+    "resume": "check the execution's status before resuming again",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +141,17 @@ class _Api:
         return _Call("GET", "/v1/executions", params)
 
 
+def _maybe_applied(call: _Call) -> str:
+    """What to add to the error of a call whose connection was lost after the request went out: a change the server
+    may have applied, and what to do instead of repeating it when a repeat is not safe (nothing for a GET)."""
+    if call.method == "GET":
+        return ""
+    told = "; the request was sent: the server may have applied it"
+    if call.repeatable:
+        return told
+    return f"{told} ({_CHECK_FIRST.get(call.path.rsplit('/', 1)[-1], 'check before repeating')})"
+
+
 def _record(execution_id: str, answer: Mapping[str, Any]) -> dict[str, Any]:
     [latest] = answer["versions"]
     snapshot = latest["snapshot"]
@@ -162,11 +183,16 @@ class _ClientBase:
 
     def _unreachable(self, call: _Call, exc: httpx.HTTPError) -> RemoteConnectionError:
         url = self._url(call)
-        if isinstance(exc, httpx.TimeoutException):
-            kind = type(exc).__name__  # ConnectTimeout, ReadTimeout, WriteTimeout, PoolTimeout
-            return RemoteConnectionError(f"{call.method} {url} did not complete in time ({kind}: {exc or 'timed out'})",
-                                         url=url, timeout=True, method=call.method)
-        return RemoteConnectionError(f"cannot reach {url}: {type(exc).__name__}: {exc}", url=url, method=call.method)
+        kind = type(exc).__name__
+        sent = isinstance(exc, _AFTER_SENDING)
+        applied = _maybe_applied(call) if sent else ""
+        if isinstance(exc, httpx.TimeoutException):  # ConnectTimeout, ReadTimeout, WriteTimeout, PoolTimeout
+            return RemoteConnectionError(f"{call.method} {url} did not complete in time ({kind}: {exc or 'timed out'})"
+                                         f"{applied}", url=url, timeout=True, sent=sent, method=call.method)
+        if sent:
+            return RemoteConnectionError(f"{call.method} {url}: the connection was lost before the answer ({kind}: "
+                                         f"{exc}){applied}", url=url, sent=True, method=call.method)
+        return RemoteConnectionError(f"cannot reach {url}: {kind}: {exc}", url=url, method=call.method)
 
     def _answer(self, call: _Call, response: httpx.Response) -> Any:
         if response.is_success:

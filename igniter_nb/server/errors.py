@@ -40,12 +40,18 @@ class RemoteError(IgniterError):
 
 
 class RemoteConnectionError(IgniterError):
-    """The server could not be reached, or did not answer in time; ``url`` names where the call went."""
+    """The server could not be reached, or did not answer in time; ``url`` names where the call went.
 
-    def __init__(self, message: str = "", *, url: str, timeout: bool = False, **kw: Any) -> None:
+    ``sent``: False when the connection could not be made (the server never saw the request); True when the
+    request went out and the connection was lost (or timed out) before the answer — the server may have applied
+    it, so a call that is not safe to repeat (``execute``, ``resume``, ``deliver_event`` without an idempotency
+    key) must be checked, not repeated blindly."""
+
+    def __init__(self, message: str = "", *, url: str, timeout: bool = False, sent: bool = False, **kw: Any) -> None:
         self.url = url
         self.timeout = timeout
-        super().__init__(message, url=url, **kw)
+        self.sent = sent
+        super().__init__(message, url=url, sent=sent, **kw)
 
 
 class AnswerTooLargeError(IgniterError):

@@ -173,9 +173,10 @@ class RemoteCall:
             try:
                 answer = send(client)
             except RemoteConnectionError as exc:
-                problem = f"no answer within {self.timeout:g}s" if exc.timeout else "cannot be reached"
+                problem = (f"no answer within {self.timeout:g}s" if exc.timeout else
+                           "dropped the connection before answering" if exc.sent else "cannot be reached")
                 raise self.error(f"{problem}: {exc.message}", remote_status=None, remote_message=exc.message,
-                                 timeout=exc.timeout or None, **context) from exc
+                                 timeout=exc.timeout or None, sent=exc.sent or None, **context) from exc
             except RemoteError as exc:
                 raise self.error(f"answered HTTP {exc.status_code}: {exc.server_message}", remote_status=None,
                                  http_status=exc.status_code, remote_message=exc.server_message,
