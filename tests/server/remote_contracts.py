@@ -7,6 +7,7 @@ Served in-process (``create_app(REMOTE, ...)``) and by `igniter-nb serve tests.s
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -100,3 +101,8 @@ def article(url: str, contract: str = "score", *, timeout: float = 5.0, **meta: 
             c.output("summary")
 
     return Article
+
+
+#: Served by `igniter-nb serve tests.server.remote_contracts:PARENT` with ``$REMOTE_URL``: ``Article`` asking that
+#: server's ``deferred`` (tests/server/test_restarts.py; elsewhere the URL is only where a new call would go).
+PARENT = {"article": article(os.environ.get("REMOTE_URL", "http://127.0.0.1:9"), "deferred")}
