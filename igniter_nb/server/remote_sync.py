@@ -21,7 +21,9 @@ def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> 
     (compare-and-set save) those whose remote execution finished. One entry per remote wait looked at:
     ``{execution_id, remote_url, remote_contract, remote_execution_id, remote_status, action, status, error}``
     where ``action`` is ``"resumed"``, ``"still_running"`` (nothing written), ``"unreachable"`` (the remote
-    server did not answer: ``error`` says why), ``"already_resumed"`` (someone else applied it first) or
+    server did not answer, or answered an error: ``error`` says why), ``"not_found"`` (the remote server answered
+    404 for that execution: it will never finish there; nothing written), ``"already_resumed"`` (someone else
+    applied it first) or
     ``"refused"`` (the stored execution cannot take it, e.g. the workflow was cancelled: ``error``)."""
     from igniter_nb.config import default_store
     from igniter_nb.runtime.restore import restore_record
@@ -45,7 +47,10 @@ def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> 
             try:
                 outcome = call.status(str(wait["remote_execution_id"]))
             except IgniterError as exc:
-                entry.update(action="unreachable", error=str(exc))
+                # 404: the server answered but does not know the execution (restarted on a memory store, or it was
+                # deleted): it will never finish there — not a network problem to wait out
+                gone = exc.context.get("http_status") == 404
+                entry.update(action="not_found" if gone else "unreachable", error=str(exc))
                 continue
             entry["remote_status"] = outcome.get("status")
             if outcome.get("status") not in FINISHED:

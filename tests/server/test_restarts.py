@@ -27,10 +27,10 @@ import pytest
 
 import igniter_nb as ig
 from igniter_nb.server import RemoteConnectionError
-from igniter_nb.stores import SQLStore
+from igniter_nb.stores import MemoryStore, SQLStore
 from tests.server.conftest import TARGET
 from tests.server.live_server import LiveServer
-from tests.server.remote_contracts import PARENT, REMOTE
+from tests.server.remote_contracts import PARENT, REMOTE, article
 from tests.server.server_contracts import Lead
 from tests.server.server_process import ServerProcess
 from tests.services import free_port
@@ -200,3 +200,23 @@ def test_async_client_events_across_a_restart_miss_nothing_and_repeat_nothing(se
     [error] = raised
     assert isinstance(error, RemoteConnectionError) and not error.sent
     assert error.url == f"{second.url}/v1/executions/{waiting}/events" and error.url in str(error)
+
+
+def test_sync_remote_says_when_the_restarted_remote_server_no_longer_knows_the_execution(
+        live_app: Callable[..., LiveServer]) -> None:
+    """A remote server restarted without its store (`serve`'s default is memory://) answers 404 for the execution
+    the parent waits on: it will never finish. ``sync_remote`` says so (``not_found``), not ``unreachable`` (which
+    reads as a network problem worth waiting out), and writes nothing: the operator decides (resume the node by
+    its token, or cancel)."""
+    remote = live_app(ig.server.create_app(REMOTE, store=MemoryStore()))
+    cls = article(remote.url, "deferred")
+    with MemoryStore() as parent_store:
+        contract = cls({"text": "great"}, runner="store", store=parent_store)
+        assert contract.status == "pending"
+        version = parent_store.record(contract.execution_id).version
+        remote.stop()
+        live_app(ig.server.create_app(REMOTE, store=MemoryStore()), port=remote.port)  # back, its executions gone
+        [entry] = cls.sync_remote(store=parent_store)
+        assert entry["action"] == "not_found" and entry["remote_status"] is None and entry["status"] == "pending"
+        assert entry["remote_execution_id"] in entry["error"] and "404" in entry["error"]
+        assert parent_store.record(contract.execution_id).version == version
