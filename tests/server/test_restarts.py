@@ -1,9 +1,11 @@
 """Servers going away and coming back, as real `igniter-nb serve` processes on loopback with SQLite file stores.
 
-Around a remote node: the remote server killed (SIGKILL) while its callback is on the way, and the parent server
-down while the remote server calls back until its retries are spent. Neither loses the resumption silently: the
+Around a remote node: the remote server killed (SIGKILL) while its execution waits, then restarted and finished (it
+calls back: the registration is stored); killed while its callback is on the way; the parent server down while
+the remote server calls back until its retries are spent. The last two do not lose the resumption silently: the
 remote execution's log shows the callback that was not delivered (and the remote server's log names the URL and
-the execution), and ``Contract.sync_remote`` on the parent's store resumes the parent once both are back.
+the execution), and ``Contract.sync_remote`` on the parent's store resumes the parent once both are back. A remote
+server back without its store answers 404: ``sync_remote`` says ``not_found``.
 
 The live stream: ``AsyncClient.events`` across a stop and a restart on the same store (events saved meanwhile come,
 none twice), and a stop for good (a ``RemoteConnectionError`` naming the stream's URL)."""
@@ -58,6 +60,29 @@ def _article_analysis() -> Any:
 
 def _kinds(store: SQLStore, execution_id: str) -> list[str]:
     return [e["type"] for e in store.record(execution_id).snapshot["events"] if e["type"].startswith("callback_")]
+
+
+def test_remote_killed_while_waiting_then_restarted_and_finished_calls_the_parent_back(serve: Serve,
+                                                                                     tmp_path: Path) -> None:
+    """The registration travels in the remote execution's stored log: the restarted remote server sends it."""
+    remote_store, parent_store = f"sqlite:///{tmp_path / 'remote.db'}", f"sqlite:///{tmp_path / 'parent.db'}"
+    remote = serve("tests.server.remote_contracts:WAITING", env=_env(), store=remote_store)
+    port = free_port()
+    parent = serve("server_node1:CONTRACTS", env=_env(NODE2_URL=remote.url), port=port, store=parent_store,
+                   args=("--public-url", f"http://127.0.0.1:{port}"))
+    with ig.server.Client(parent.url, timeout=10) as client:
+        run = client.execute("ArticleAnalysis", {"text": TEXT})
+        assert run["status"] == "pending"
+        rid = run["pending"][0]["payload"]["remote_execution_id"]
+        assert remote.stop(signal.SIGKILL) == -signal.SIGKILL
+        remote = serve("tests.server.remote_contracts:WAITING", env=_env(), store=remote_store, port=remote.port)
+        with ig.server.Client(remote.url, timeout=10) as remote_client:
+            remote_client.deliver_event("SentimentAnalyzer", event="review_done", correlation={"text": TEXT},
+                                        payload={"score": 0.6})
+        view = _wait(lambda: (lambda v: v if v["status"] != "pending" else None)(client.status(run["execution_id"])))
+    assert view["status"] == "succeeded" and view["outputs"] == {"summary": {"score": 0.6, "tone": "positive"}}
+    with SQLStore(remote_store) as remote_db:
+        assert _wait(lambda: _kinds(remote_db, rid)[1:]) == ["callback_sent"]
 
 
 def test_remote_killed_before_its_callback_is_answered_parent_resumes_by_sync_remote(serve: Serve,
