@@ -8,6 +8,8 @@ worker or server finishes it later sees it). When a route of any server sharing 
 request path**: it POSTs the execution view to the URL with ``Authorization: Bearer <token>``, retrying
 connection errors, timeouts, 404, 409, 429 and 5xx with back-off (0.5 s, doubling, at most 8 s), and records the
 result in the execution's log (``callback_sent`` / ``callback_failed``) and the ``igniter_nb.server`` log.
+Nothing resends a callback later (a restarted server does not scan for them; a server killed before recording a
+result leaves only the ``callback_registered``): the caller's ``Contract.sync_remote`` is what catches up.
 
 The token is what lets the receiver trust the callback; the execution's stored log keeps it so it can be sent
 later, and the server's own answers (the live stream, history) show it as ``"<redacted>"``.
