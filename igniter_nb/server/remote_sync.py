@@ -20,11 +20,12 @@ def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> 
     """Ask each remote server about every stored execution of ``cls`` pending on a remote node, and resume
     (compare-and-set save) those whose remote execution finished. One entry per remote wait looked at:
     ``{execution_id, remote_url, remote_contract, remote_execution_id, remote_status, action, status, error}``
-    where ``action`` is ``"resumed"``, ``"still_running"`` (nothing written), ``"unreachable"`` (the remote
-    server did not answer, or answered an error: ``error`` says why), ``"not_found"`` (the remote server answered
-    404 for that execution: it will never finish there; nothing written), ``"already_resumed"`` (someone else
-    applied it first) or
-    ``"refused"`` (the stored execution cannot take it, e.g. the workflow was cancelled: ``error``)."""
+    where ``action`` is ``"resumed"``, ``"still_running"`` (nothing written), ``"unreachable"`` (no answer: the
+    connection failed or timed out; ``error`` says why), ``"remote_error"`` (the remote server answered an HTTP
+    error other than 404 — a refused token, a proxy's 502: ``error`` names the status), ``"not_found"`` (the remote
+    server answered 404 for that execution: it will never finish there), ``"already_resumed"`` (someone else
+    applied it first) or ``"refused"`` (the stored execution cannot take it, e.g. the workflow was cancelled:
+    ``error``). Nothing is written for ``still_running``, ``unreachable``, ``remote_error`` and ``not_found``."""
     from igniter_nb.config import default_store
     from igniter_nb.runtime.restore import restore_record
     from igniter_nb.server.callbacks import due, send_due
@@ -48,9 +49,11 @@ def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> 
                 outcome = call.status(str(wait["remote_execution_id"]))
             except IgniterError as exc:
                 # 404: the server answered but does not know the execution (restarted on a memory store, or it was
-                # deleted): it will never finish there — not a network problem to wait out
-                gone = exc.context.get("http_status") == 404
-                entry.update(action="not_found" if gone else "unreachable", error=str(exc))
+                # deleted): it will never finish there — not a network problem to wait out; another error answer
+                # (401, 502...) is a server that answered, not one that could not be reached
+                answered = exc.context.get("http_status")
+                action = "unreachable" if answered is None else "not_found" if answered == 404 else "remote_error"
+                entry.update(action=action, error=str(exc))
                 continue
             entry["remote_status"] = outcome.get("status")
             if outcome.get("status") not in FINISHED:

@@ -213,6 +213,23 @@ def test_sync_remote_reports_an_unreachable_remote_and_writes_nothing(live_app: 
     assert parent_store.record(contract.execution_id).version == version
 
 
+def test_sync_remote_reports_an_error_answer_as_remote_error_not_unreachable(live_app: Live, monkeypatch: Any) -> None:
+    """A remote server that answers, but refuses (here the token it is asked with changed: 401), is not a
+    network problem: ``remote_error`` with the status, and nothing written."""
+    remote_store = MemoryStore()
+    server = live_app(ig.server.create_app(REMOTE, store=remote_store, token="node2-secret"))
+    monkeypatch.setenv("NODE2_TOKEN", "node2-secret")
+    parent_store = MemoryStore()
+    cls = article(server.url, "deferred", token_env="NODE2_TOKEN")
+    contract = cls({"text": "great"}, runner="store", store=parent_store)
+    assert contract.status == "pending"
+    version = parent_store.record(contract.execution_id).version
+    monkeypatch.setenv("NODE2_TOKEN", "rotated-wrongly")
+    [entry] = cls.sync_remote(store=parent_store)
+    assert entry["action"] == "remote_error" and "401" in entry["error"] and server.url in entry["error"]
+    assert parent_store.record(contract.execution_id).version == version
+
+
 def test_remote_token_env_sends_the_remote_servers_token(live_app: Live, monkeypatch: Any) -> None:
     server = live_app(ig.server.create_app(REMOTE, store=MemoryStore(), token="node2-secret"))
     monkeypatch.setenv("NODE2_TOKEN", "node2-secret")
