@@ -102,7 +102,7 @@ def _verify_stripe(value: str, body: bytes, secrets: tuple[bytes, ...], toleranc
         elif key == "v1" and _HEX_SHA256.match(val):
             signatures.append(val.lower().encode())
         # other schemes (v0, future versions) are ignored, as Stripe's own libraries do
-    if len(timestamps) != 1 or not timestamps[0].isdigit() or len(timestamps[0]) > 12:
+    if len(timestamps) != 1 or not (timestamps[0].isascii() and timestamps[0].isdigit()) or len(timestamps[0]) > 12:
         raise SignatureRejected("malformed signature header: expected exactly one 't=<unix seconds>'")
     if not signatures:
         raise SignatureRejected("malformed signature header: no 'v1=<64 hex digits>' signature")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -121,6 +122,19 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
                 return True
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+# A ``\uD800``-``\uDFFF`` escape: JSON text may spell a lone UTF-16 surrogate, which Python reads into a str that
+# no store can encode (UTF-8 has no such character). Only when one is spelled is the parsed body walked.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
     return False
 
 
@@ -267,7 +281,7 @@ class _Endpoint:
 
         declared = request.headers.get("content-length")
         if declared is not None:
-            if not declared.strip().isdigit():
+            if not (declared.strip().isascii() and declared.strip().isdigit()):
                 raise _Refusal(400, f"invalid Content-Length header {declared[:40]!r}")
             if int(declared) > self.max_body_size:
                 raise self._too_large()
@@ -299,6 +313,9 @@ class _Endpoint:
             raise _Refusal(400, f"body must be a JSON object, got {kind}")
         if _depth_exceeds(data, self.max_depth):
             raise self._too_deep()
+        if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(data):
+            raise _Refusal(400, "body is not valid JSON: a string holds a lone UTF-16 surrogate (\\ud800-\\udfff "
+                                "not paired), which is no character")
         return data
 
     def _too_deep(self) -> _Refusal:
@@ -330,7 +347,14 @@ class _Endpoint:
             if isinstance(value, str) and not value.strip():
                 raise _Refusal(400, f"correlation field '{path}' is blank", {"field": path})
             correlation[key] = value
-        return correlation
+        from igniter_nb.workflow.correlation import check_delivery_correlation
+
+        try:  # a value of another type than its key's input (5 for a str key) is malformed, not unknown
+            return check_delivery_correlation(self.graph, correlation)
+        except WorkflowNotFoundError as exc:
+            field = self.correlation_paths.get(str(exc.context.get("node")))
+            raise _Refusal(400, exc.message, {**exc.context, "type": type(exc).__name__,
+                                              **({"field": field} if field else {})}) from None
 
     def _payload(self, data: dict[str, Any]) -> Any:
         if self.payload_from is None:

@@ -1,0 +1,95 @@
+"""Hostile webhook requests that once got a 500 or a misleading answer: lone UTF-16 surrogates in the JSON, a
+correlation value of the wrong type, signature timestamps in non-ASCII digits, a valid request replayed."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from igniter_nb.integrations.signatures import SignatureRejected, verify
+from tests.integrations.int_contracts import OrderWorkflow
+from tests.integrations.test_webhooks import SECRET, payment_route, post
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Any]:
+    from igniter_nb.stores import SQLStore
+
+    opened = SQLStore(f"sqlite:///{tmp_path / 'hostile.db'}")
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _signals(store: Any, execution_id: str) -> list[dict[str, Any]]:
+    return list(store.record(execution_id).snapshot["workflow"]["signals"])
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"data": {"order_id": "\\ud800", "payment": {"amount": 1, "currency": "EUR"}}}',
+    b'{"data": {"order_id": "h-1", "payment": {"amount": 1, "currency": "\\udfff"}}}',
+    b'{"data": {"order_id": "h-1", "payment": {"amount": 1, "currency": "EUR"}}, "\\ud83d": 1}',
+])
+def test_a_lone_surrogate_escape_is_400_and_writes_nothing(store: Any, raw: bytes) -> None:
+    wf = OrderWorkflow.start(order_id="h-1", store=store)
+    with TestClient(Starlette(routes=[payment_route(store)]), raise_server_exceptions=False) as client:
+        response = post(client, raw)
+        paired = post(client, b'{"data": {"order_id": "h-1", "payment": {"amount": 1, "currency": "\\ud83d\\ude00"}}}')
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert "surrogate" in response.json()["error"]
+    assert paired.status_code == 200, paired.text  # a surrogate *pair* is an ordinary character (here an emoji)
+    assert len(_signals(store, wf.execution_id)) == 1
+
+
+@pytest.mark.parametrize("value, got", [(5, "int"), (True, "bool"), (1.5, "float")])
+def test_a_correlation_value_of_the_wrong_type_is_400_naming_the_key(store: Any, value: Any, got: str) -> None:
+    body = json.dumps({"data": {"order_id": value, "payment": {"amount": 1, "currency": "EUR"}}}).encode()
+    with TestClient(Starlette(routes=[payment_route(store)])) as client:
+        response = post(client, body)
+    assert response.status_code == 400, response.text
+    answer = response.json()
+    assert answer["type"] == "WorkflowNotFoundError" and answer["field"] == "data.order_id"
+    assert "correlation key 'order_id'" in answer["error"] and answer["got"] == got
+
+
+@pytest.mark.services
+def test_queued_a_correlation_value_of_the_wrong_type_is_400_and_nothing_is_enqueued(queue: Any) -> None:
+    body = json.dumps({"data": {"order_id": 7, "payment": {"amount": 1, "currency": "EUR"}}}).encode()
+    with TestClient(Starlette(routes=[payment_route(None, queue=queue)])) as client:
+        response = post(client, body)
+        lone = post(client, b'{"data": {"order_id": "q", "payment": {"amount": 1, "currency": "\\ud800"}}}')
+    assert response.status_code == 400 and "correlation key 'order_id'" in response.json()["error"]
+    assert lone.status_code == 400
+    assert queue.count == 0
+
+
+@pytest.mark.parametrize("stamp", ["\u00b2", "\u0661\u0662\u0663", "\uff11\uff12"])
+def test_a_signature_timestamp_in_other_digits_is_malformed(stamp: str) -> None:
+    with pytest.raises(SignatureRejected, match="malformed"):
+        verify("stripe", f"t={stamp},v1={'a' * 64}", b"{}", (SECRET.encode(),), tolerance=300)
+
+
+def test_a_valid_request_replayed_inside_the_tolerance_is_applied_once(store: Any) -> None:
+    """The signature's timestamp stops replays after ``tolerance``; inside it, the idempotency key answers a
+    replay as one (200, replayed), and without a key the repeat is a 409 duplicate: applied once either way."""
+    wf = OrderWorkflow.start(order_id="h-2", store=store)
+    shipped = OrderWorkflow.start(order_id="h-3", store=store)
+    body = json.dumps({"data": {"order_id": "h-2", "payment": {"amount": 3, "currency": "EUR"}}}).encode()
+    no_key = json.dumps({"data": {"order_id": "h-3", "payment": {"amount": 3, "currency": "EUR"}}}).encode()
+    stamp = int(time.time())
+    with TestClient(Starlette(routes=[payment_route(store)])) as client:
+        first, again = (post(client, body, key="evt-h2", timestamp=stamp) for _ in range(2))
+        once, twice = (post(client, no_key, timestamp=stamp) for _ in range(2))
+    assert first.status_code == again.status_code == 200
+    assert (first.json()["replayed"], again.json()["replayed"]) == (False, True)
+    assert once.status_code == 200 and twice.status_code == 409 and twice.json()["type"] == "DuplicateSignalError"
+    assert len(_signals(store, wf.execution_id)) == len(_signals(store, shipped.execution_id)) == 1
