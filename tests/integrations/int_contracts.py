@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
+from pathlib import Path
 
 import pydantic
 
@@ -50,6 +53,28 @@ class AsyncQuote(ig.Contract):
             return quote_total * 2
 
         c.output("gross_total")
+
+
+class GatedWorkflow(ig.Contract):
+    """Its delivery computes ``noted``, which, when ``IGNITER_TEST_GATE`` names a file, creates ``<gate>.entered`` and
+    waits (at most 30 s) while the gate exists: a test can kill the worker in the middle of the job."""
+
+    def define(c):
+        c.correlate_by("ticket")
+        c.input("ticket", type=str)
+        c.await_event("answer", event="answered")
+
+        @c.compute
+        def noted(answer):
+            gate = os.environ.get("IGNITER_TEST_GATE")
+            if gate:
+                Path(gate + ".entered").touch()
+                deadline = time.monotonic() + 30
+                while os.path.exists(gate) and time.monotonic() < deadline:
+                    time.sleep(0.02)
+            return answer
+
+        c.output("noted")
 
 
 NOT_A_CONTRACT = "a string living at a contract-looking path"

@@ -1,0 +1,118 @@
+"""RQ jobs when things go wrong in production: a worker SIGKILLed in the middle of a delivery (RQ 3.0 retries the
+abandoned job), the same job enqueued twice, a job whose contract's module is gone."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rq.job import Job, JobStatus
+
+import igniter_nb as ig
+from igniter_nb.integrations import rq as ig_rq
+from igniter_nb.stores import from_url
+from tests.integrations.conftest import run_jobs, store_url
+from tests.integrations.int_contracts import GatedWorkflow, OrderWorkflow
+from tests.integrations.processes import environment, rq_workers
+
+pytestmark = pytest.mark.services
+
+
+def _signals(store: Any, execution_id: str) -> list[dict[str, Any]]:
+    return list(store.record(execution_id).snapshot["workflow"]["signals"])
+
+
+def _fetch(job: Job, queue: Any) -> Job:
+    return Job.fetch(job.id, connection=queue.connection, serializer=queue.serializer)
+
+
+@pytest.mark.parametrize("retries", ["default", "none"])
+def test_a_worker_killed_mid_delivery_leaves_nothing_written_and_a_retry_applies_the_signal_once(
+        retries: str, queue: Any, rq_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    url = store_url("sqlite", tmp_path, request)
+    store = from_url(url)
+    gate = tmp_path / "gate"
+    gate.touch()
+    try:
+        wf = GatedWorkflow.start(ticket="t-1", store=store)
+        job = ig_rq.enqueue_deliver_event(GatedWorkflow, "answered", correlation={"ticket": "t-1"}, payload="yes",
+                                          queue=queue, **({"retry": None} if retries == "none" else {}))
+        env = environment(IGNITER_STORE_URL=url, IGNITER_TEST_GATE=str(gate))
+        with rq_workers(1, queue.name, rq_url, env, tmp_path / "worker.log") as (proc,):
+            entered = Path(f"{gate}.entered")
+            for _ in range(600):  # at most 30 s for the worker to start and reach the gate
+                if entered.exists() or proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+            assert entered.exists(), (tmp_path / "worker.log").read_text()[-2000:]
+            proc.send_signal(signal.SIGKILL)  # mid-job: no handler, no traceback, nothing saved
+            proc.wait(10)
+        assert _fetch(job, queue).get_status() == JobStatus.STARTED  # what RQ knows until the job is abandoned
+        assert _signals(store, wf.execution_id) == []
+        assert store.record(wf.execution_id).status == "waiting"
+
+        # What a worker's maintenance does once the dead worker's heartbeat expired (RQ 3.0,
+        # StartedJobRegistry.cleanup): a job with retries left is requeued, otherwise failed as abandoned.
+        queue.started_job_registry.cleanup(timestamp=time.time() + 24 * 3600)
+        abandoned = _fetch(job, queue)
+        if retries == "default":
+            assert abandoned.get_status() == JobStatus.QUEUED and abandoned.retries_left == ig_rq.DEFAULT_RETRIES - 1
+        else:
+            assert abandoned.get_status() == JobStatus.FAILED and job.id in queue.failed_job_registry.get_job_ids()
+            assert "AbandonedJobError" in abandoned.latest_result().exc_string
+            assert ig_rq.job_error(abandoned) is None  # its body never got to record an error: RQ's result says why
+            queue.failed_job_registry.requeue(job.id)  # the operator's retry (rq requeue, the dashboard)
+        gate.unlink()
+        ig.configure(store=store)
+        try:
+            run_jobs(queue)
+        finally:
+            ig.configure(None)
+        done = _fetch(job, queue)
+        assert done.get_status() == JobStatus.FINISHED, ig_rq.job_error(done)
+        assert done.return_value()["replayed"] is False and done.return_value()["signal"] == 1
+        assert [s["idempotency_key"] for s in _signals(store, wf.execution_id)] == [f"rq:{job.id}"]
+        assert store.record(wf.execution_id).status == "succeeded"
+    finally:
+        store.close()
+
+
+def test_the_same_job_id_enqueued_twice_applies_the_signal_once(queue: Any, default_store: Any) -> None:
+    wf = OrderWorkflow.start(order_id="c-2", store=default_store)
+    jobs = [ig_rq.enqueue_deliver_event(OrderWorkflow, "goods_shipped", correlation={"order_id": "c-2"},
+                                        payload={"carrier": "UPS"}, queue=queue, job_id="ship-c2")
+            for _ in range(2)]
+    run_jobs(queue)
+    done = _fetch(jobs[0], queue)
+    assert done.get_status() == JobStatus.FINISHED, ig_rq.job_error(done)
+    assert [s["idempotency_key"] for s in _signals(default_store, wf.execution_id)] == ["rq:ship-c2"]
+    assert queue.failed_job_registry.count == 0
+
+
+def test_the_same_event_enqueued_twice_without_a_key_or_job_id_is_applied_once_and_the_second_job_fails(
+        queue: Any, default_store: Any) -> None:
+    """Two enqueues with neither an idempotency key nor a job id are two jobs with keys of their own ("rq:<id>"):
+    nothing says they are one event, so the second is a duplicate signal (failed, not retried)."""
+    wf = OrderWorkflow.start(order_id="c-4", store=default_store)
+    first, second = (ig_rq.enqueue_deliver_event(OrderWorkflow, "goods_shipped", correlation={"order_id": "c-4"},
+                                                 payload={"carrier": "UPS"}, queue=queue) for _ in range(2))
+    run_jobs(queue)
+    assert _fetch(first, queue).get_status() == JobStatus.FINISHED
+    error = ig_rq.job_error(second)
+    assert error is not None and error["type"] == "DuplicateSignalError" and error["transient"] is False
+    assert [s["idempotency_key"] for s in _signals(default_store, wf.execution_id)] == [f"rq:{first.id}"]
+
+
+def test_a_job_whose_contract_module_is_gone_fails_naming_the_path_and_writes_nothing(
+        queue: Any, default_store: Any) -> None:
+    # enqueued by an older deploy; the module was renamed since
+    job = queue.enqueue(ig_rq.run_start, kwargs={"contract": "tests.integrations.renamed_away:OrderWorkflow",
+                                                 "inputs": {"order_id": "c-3"}})
+    run_jobs(queue)
+    error = ig_rq.job_error(job)
+    assert error is not None and error["type"] == "ValueError" and error["transient"] is False
+    assert "tests.integrations.renamed_away:OrderWorkflow" in error["message"] and "cannot be imported" in error["message"]
+    assert default_store.find_by_correlation("OrderWorkflow", {"order_id": "c-3"}) is None
