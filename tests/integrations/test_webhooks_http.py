@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -150,5 +151,38 @@ def test_four_rq_workers_and_webhook_posts_in_random_order_apply_each_signal_exa
             summary = OrderWorkflow.restore_from_store(record.execution_id, store=store).result.summary
             assert summary["paid"] == expected["payment"]["amount"]
             assert summary["carrier"] == expected["shipment"]["carrier"]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_the_same_event_racing_into_two_servers_is_applied_once_and_answered_idempotently(
+        kind: str, queue: Any, rq_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    url = store_url(kind, tmp_path, request)
+    env = environment(WEBHOOK_SECRET=SECRET, WEBHOOK_QUEUE=queue.name, WEBHOOK_RQ_URL=rq_url, IGNITER_STORE_URL=url)
+    store = from_url(url)
+    orders = [f"race-{kind}-{i}" for i in range(3)]
+    racers = 6
+    try:
+        started = {order: OrderWorkflow.start(order_id=order, store=store).execution_id for order in orders}
+        with serve(env, tmp_path / "a.log") as first, serve(env, tmp_path / "b.log") as second:
+            barrier = threading.Barrier(racers)
+
+            def race(n: int, order: str) -> httpx.Response:
+                body = json.dumps({"order_id": order, "payment": {"amount": 5, "currency": "EUR"}}).encode()
+                with httpx.Client(base_url=(first, second)[n % 2], timeout=15) as http:
+                    barrier.wait(10)
+                    return http.post("/inline/payment", content=body, headers=_signed(body, f"{order}:pay"))
+
+            answers: dict[str, list[httpx.Response]] = {}
+            for order in orders:
+                with ThreadPoolExecutor(racers) as pool:
+                    answers[order] = list(pool.map(race, range(racers), [order] * racers))
+        for order, responses in answers.items():
+            assert [r.status_code for r in responses] == [200] * racers, [r.text for r in responses]
+            assert sorted(r.json()["replayed"] for r in responses) == [False] + [True] * (racers - 1)
+            assert {r.json()["signal"] for r in responses} == {1}
+            signals = store.record(started[order]).snapshot["workflow"]["signals"]
+            assert [s["idempotency_key"] for s in signals] == [f"{order}:pay"]
     finally:
         store.close()
