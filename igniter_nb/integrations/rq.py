@@ -31,7 +31,7 @@ from rq import Queue, Retry, get_current_job
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from igniter_nb.errors import StoreError
+from igniter_nb.errors import ConcurrencyError, DuplicateWorkflowError, SnapshotNotFoundError, StoreError
 from igniter_nb.integrations.contract_ref import contract_path, resolve_contract
 from igniter_nb.integrations.delivery import delivery_summary, error_record, is_transient
 from igniter_nb.runtime import codec
@@ -161,12 +161,43 @@ def run_start(contract: str, inputs: Any) -> dict[str, Any]:
     """Job body of :func:`enqueue_start` (runs in the worker)."""
 
     def call(store: Any) -> dict[str, Any]:
+        from igniter_nb.workflow.engine import start
+
         cls = resolve_contract(contract)
-        started = cls.start(codec.decode(inputs), store=store)
-        return {"graph": cls.compiled_graph().name, "execution_id": started.execution_id,
-                "workflow_status": started.workflow_status}
+        name = cls.compiled_graph().name
+        job = get_current_job()
+        if job is None:  # called directly, not by a worker: an ordinary start
+            started = start(cls, codec.decode(inputs), store=store)
+            return {"graph": name, "execution_id": started.execution_id,
+                    "workflow_status": started.workflow_status, "replayed": False}
+        # The execution is named after the job, so a second run of this job (a retry after its worker died past
+        # the save, a requeue, its job id enqueued twice) finds the workflow its first run started.
+        execution_id = str(uuid.uuid5(_START_NAMESPACE, job.id))
+        earlier = _started_earlier(store, name, execution_id)
+        if earlier is not None:
+            return earlier
+        try:
+            started = start(cls, codec.decode(inputs), store=store, execution_id=execution_id)
+        except (DuplicateWorkflowError, ConcurrencyError):
+            earlier = _started_earlier(store, name, execution_id)  # another run of this job won the race
+            if earlier is not None:
+                return earlier
+            raise
+        return {"graph": name, "execution_id": started.execution_id, "workflow_status": started.workflow_status,
+                "replayed": False}
 
     return _perform(call)
+
+
+_START_NAMESPACE = uuid.UUID("0b3c4e52-6a1d-5f0e-9a57-2f1c8e9d7b10")  # start jobs' execution ids: uuid5(this, job id)
+
+
+def _started_earlier(store: Any, graph: str, execution_id: str) -> dict[str, Any] | None:
+    try:
+        record = store.record(execution_id)
+    except SnapshotNotFoundError:
+        return None
+    return {"graph": graph, "execution_id": execution_id, "workflow_status": record.status, "replayed": True}
 
 
 def run_deliver_event(contract: str, event: str, correlation: Any, payload: Any = None,

@@ -133,10 +133,12 @@ def save_workflow(contract: Any, store: Any, moment: dt.datetime) -> None:
 
 
 # ---------------------------------------------------------------------------- start
-def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.datetime | None = None) -> Any:
+def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.datetime | None = None,
+          execution_id: str | None = None) -> Any:
     """Create a workflow, resolve until it succeeds, fails or waits, and save it. Never raises for a failing
     node (the workflow is saved as ``failed``); raises ``DuplicateWorkflowError`` if an active workflow has
-    the same correlation, and ``InputError`` for bad inputs or blank correlation values."""
+    the same correlation, and ``InputError`` for bad inputs or blank correlation values. ``execution_id``
+    (internal: the RQ start job derives it from its job id) names the new execution instead of a random id."""
     graph = cls.compiled_graph()
     moment = _now(now)
     store = _store(store)
@@ -148,7 +150,7 @@ def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.dat
                 f"an active {graph.name} workflow already has correlation {correlation} (execution {existing})",
                 graph=graph.name, correlation=correlation, existing_execution_id=existing,
             )
-    contract = cls._create(inputs, store=store)
+    contract = cls._create(inputs, store=store, execution_id=execution_id)
     ex = contract.execution
     deadlines = {n.name: _iso(moment + dt.timedelta(seconds=n.timeout)) for n in graph.await_nodes if n.timeout}
     ex.workflow = {

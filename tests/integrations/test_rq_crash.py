@@ -116,3 +116,22 @@ def test_a_job_whose_contract_module_is_gone_fails_naming_the_path_and_writes_no
     assert error is not None and error["type"] == "ValueError" and error["transient"] is False
     assert "tests.integrations.renamed_away:OrderWorkflow" in error["message"] and "cannot be imported" in error["message"]
     assert default_store.find_by_correlation("OrderWorkflow", {"order_id": "c-3"}) is None
+
+
+def test_a_start_job_run_again_finishes_with_the_workflow_it_started(queue: Any, default_store: Any) -> None:
+    """A start job RQ runs a second time — requeued after its worker died past the save, or its job id enqueued
+    twice — answers with the workflow its first run started, instead of failing with DuplicateWorkflowError."""
+    job = ig_rq.enqueue_start(OrderWorkflow, {"order_id": "c-5"}, queue=queue, job_id="start-c5")
+    ig_rq.enqueue_start(OrderWorkflow, {"order_id": "c-5"}, queue=queue, job_id="start-c5")
+    run_jobs(queue)
+    done = _fetch(job, queue)
+    assert done.get_status() == JobStatus.FINISHED, ig_rq.job_error(done)
+    result = done.return_value()
+    assert result["replayed"] is True and result["workflow_status"] == "waiting"
+    first = done.results()[-1].return_value  # (results() is newest first)
+    assert first["replayed"] is False and first["execution_id"] == result["execution_id"]
+    queue.enqueue_job(_fetch(job, queue))  # a requeue of the finished job
+    run_jobs(queue)
+    assert _fetch(job, queue).return_value() == result
+    assert [r.execution_id for r in default_store.list(graph="OrderWorkflow")] == [result["execution_id"]]
+    assert queue.failed_job_registry.count == 0
