@@ -130,14 +130,6 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
-def _has_lone_surrogate(data: Any) -> bool:
-    try:
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -313,9 +305,13 @@ class _Endpoint:
             raise _Refusal(400, f"body must be a JSON object, got {kind}")
         if _depth_exceeds(data, self.max_depth):
             raise self._too_deep()
-        if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(data):
-            raise _Refusal(400, "body is not valid JSON: a string holds a lone UTF-16 surrogate (\\ud800-\\udfff "
-                                "not paired), which is no character")
+        if _SURROGATE_ESCAPE.search(raw):
+            from igniter_nb.server.encoding import _lone_surrogate_at  # the server's reader walks bodies the same way
+
+            where = _lone_surrogate_at(data, "body")
+            if where is not None:
+                raise _Refusal(400, f"body is not valid JSON: an unpaired UTF-16 surrogate (\\u{ord(where[1]):04x}) in "
+                                    f"{where[0]}: JSON strings must be Unicode text", {"field": where[0]})
         return data
 
     def _too_deep(self) -> _Refusal:

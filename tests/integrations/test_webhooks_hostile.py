@@ -45,7 +45,8 @@ def test_a_lone_surrogate_escape_is_400_and_writes_nothing(store: Any, raw: byte
         paired = post(client, b'{"data": {"order_id": "h-1", "payment": {"amount": 1, "currency": "\\ud83d\\ude00"}}}')
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/json"
-    assert "surrogate" in response.json()["error"]
+    assert "unpaired UTF-16 surrogate" in response.json()["error"]
+    assert response.json()["field"] in ("body.data.order_id", "body.data.payment.currency", "body (a key)")
     assert paired.status_code == 200, paired.text  # a surrogate *pair* is an ordinary character (here an emoji)
     assert len(_signals(store, wf.execution_id)) == 1
 
