@@ -65,9 +65,12 @@ def delivery_summary(contract: Any, event: str, idempotency_key: str | None, mom
     """The result of ``deliver_event(..., now=moment)``: where it went and whether it was a replay.
 
     A delivery stamps its signal with ``moment``; an idempotent replay returns the workflow with the signal
-    recorded earlier, so ``replayed`` is true when the event's signal carries another time.
+    recorded earlier, so ``replayed`` is true when the event's signal carries another time. The event's signal
+    is the one in force: a signal ``retry_workflow`` retracted (its await reopened) stays in the log before it.
     """
-    signal = next((s for s in contract.signals if s.get("event") == event), None)
+    from igniter_nb.workflow.signals import live_signals
+
+    signal = next((s for s in reversed(live_signals(contract.execution.workflow)) if s.get("event") == event), None)
     replayed = signal is not None and _received_at(signal) != moment
     return {
         "graph": contract.execution.graph.name,

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from igniter_nb.integrations.signatures import SignatureRejected, verify
+from igniter_nb.integrations.webhooks import endpoint
 from tests.integrations.int_contracts import OrderWorkflow
 from tests.integrations.test_webhooks import SECRET, payment_route, post
 
@@ -94,3 +95,22 @@ def test_a_valid_request_replayed_inside_the_tolerance_is_applied_once(store: An
     assert (first.json()["replayed"], again.json()["replayed"]) == (False, True)
     assert once.status_code == 200 and twice.status_code == 409 and twice.json()["type"] == "DuplicateSignalError"
     assert len(_signals(store, wf.execution_id)) == len(_signals(store, shipped.execution_id)) == 1
+
+
+def test_a_delivery_after_retry_workflow_reopened_the_await_is_reported_as_new(store: Any) -> None:
+    """The first signal for the event was retracted by ``retry_workflow`` (its value could not be stored): the
+    answer describes the new signal, not the retracted one."""
+    import threading
+
+    OrderWorkflow.start(order_id="h-4", store=store)
+    failed = OrderWorkflow.deliver_event("goods_shipped", correlation={"order_id": "h-4"},
+                                         payload={"carrier": threading.Lock()}, store=store, idempotency_key="s-1")
+    assert failed.workflow_status == "failed"
+    assert OrderWorkflow.retry_workflow(correlation={"order_id": "h-4"}, store=store).workflow_status == "waiting"
+    route = endpoint(OrderWorkflow, event="goods_shipped", correlation_from=["order_id"], store=store, path="/ship")
+    with TestClient(Starlette(routes=[route])) as client:
+        first = client.post("/ship", json={"order_id": "h-4", "carrier": "DHL"}, headers={"Idempotency-Key": "s-2"})
+        again = client.post("/ship", json={"order_id": "h-4", "carrier": "DHL"}, headers={"Idempotency-Key": "s-2"})
+    assert first.status_code == 200, first.text
+    assert (first.json()["signal"], first.json()["replayed"]) == (2, False)
+    assert (again.json()["signal"], again.json()["replayed"]) == (2, True)
