@@ -31,7 +31,13 @@ from rq import Queue, Retry, get_current_job
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from igniter_nb.errors import ConcurrencyError, DuplicateWorkflowError, SnapshotNotFoundError, StoreError
+from igniter_nb.errors import (
+    ConcurrencyError,
+    DuplicateWorkflowError,
+    ResolutionError,
+    SnapshotNotFoundError,
+    StoreError,
+)
 from igniter_nb.integrations.contract_ref import contract_path, resolve_contract
 from igniter_nb.integrations.delivery import delivery_summary, error_record, is_transient
 from igniter_nb.runtime import codec
@@ -219,11 +225,34 @@ def run_resume(contract: str, execution_id: str, token: str, value: Any = None) 
 
     def call(store: Any) -> dict[str, Any]:
         cls = resolve_contract(contract)
-        resumed = cls.resume_from_store(execution_id, token, codec.decode(value), store=store)
+        given = codec.decode(value)
+        try:
+            resumed = cls.resume_from_store(execution_id, token, given, store=store)
+        except ResolutionError:
+            # Run again after its first run saved (a retry after the worker died, a requeue): the token is no
+            # longer pending. With the same value, that run is this one; another value is a real conflict.
+            earlier = _resumed_earlier(cls, store, execution_id, token, given)
+            if earlier is None:
+                raise
+            return earlier
         return {"graph": cls.compiled_graph().name, "execution_id": resumed.execution_id,
-                "status": str(resumed.execution.status_of())}
+                "status": str(resumed.execution.status_of()), "replayed": False}
 
     return _perform(call)
+
+
+def _resumed_earlier(cls: Any, store: Any, execution_id: str, token: str, value: Any) -> dict[str, Any] | None:
+    """The result to answer when ``token`` of ``execution_id`` was already resumed with ``value``, else None."""
+    restored = cls.restore_from_store(execution_id, store=store)
+    ex = restored.execution
+    node = next((e.node for e in reversed(restored.events) if e.type == "node_pending"
+                 and e.payload.get("token") == token and e.payload.get("source_node") == e.node), None)
+    state = ex.states.get(node) if node is not None else None
+    resumed = node is not None and any(e.type == "node_resumed" and e.node == node for e in restored.events)
+    if state is None or not resumed or str(state.status) != "succeeded" or state.value != value:
+        return None
+    return {"graph": cls.compiled_graph().name, "execution_id": execution_id, "status": str(ex.status_of()),
+            "replayed": True}
 
 
 def _worker_store() -> Any:

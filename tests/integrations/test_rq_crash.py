@@ -135,3 +135,25 @@ def test_a_start_job_run_again_finishes_with_the_workflow_it_started(queue: Any,
     assert _fetch(job, queue).return_value() == result
     assert [r.execution_id for r in default_store.list(graph="OrderWorkflow")] == [result["execution_id"]]
     assert queue.failed_job_registry.count == 0
+
+
+def test_a_resume_job_run_again_finishes_with_the_execution_it_resumed(queue: Any, default_store: Any) -> None:
+    from tests.integrations.int_contracts import AsyncQuote
+
+    pending = AsyncQuote(order_total=10, store=default_store)
+    assert str(pending.status) == "pending"  # resolved (lazily) and saved by the store runner
+    job = ig_rq.enqueue_resume(AsyncQuote, pending.execution_id, token="quote-10", value=21, queue=queue)
+    run_jobs(queue)
+    assert _fetch(job, queue).get_status() == JobStatus.FINISHED, ig_rq.job_error(job)
+    first = _fetch(job, queue).return_value()
+    queue.enqueue_job(_fetch(job, queue))  # run again: a requeue, or a retry after its worker died past the save
+    run_jobs(queue)
+    again = _fetch(job, queue)
+    assert again.get_status() == JobStatus.FINISHED, ig_rq.job_error(again)
+    assert again.return_value()["status"] == first["status"] == "succeeded"
+    assert (first["replayed"], again.return_value()["replayed"]) == (False, True)
+    other = ig_rq.enqueue_resume(AsyncQuote, pending.execution_id, token="quote-10", value=99, queue=queue)
+    run_jobs(queue)  # the same token with another value: a conflict, not a replay
+    error = ig_rq.job_error(other)
+    assert error is not None and error["type"] == "ResolutionError" and "quote-10" in error["message"]
+    assert AsyncQuote.restore_from_store(pending.execution_id, store=default_store).result.gross_total == 42
