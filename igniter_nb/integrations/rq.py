@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -35,6 +36,7 @@ from igniter_nb.errors import (
     ConcurrencyError,
     DuplicateWorkflowError,
     ResolutionError,
+    SnapshotEncodingError,
     SnapshotNotFoundError,
     StoreError,
 )
@@ -156,10 +158,29 @@ def _enqueue(queue: Any, func: Any, kwargs: dict[str, Any], job_options: dict[st
     unknown = sorted(set(job_options) - _JOB_OPTIONS)
     if unknown:
         raise TypeError(f"unknown job option(s) {', '.join(unknown)}; RQ's are: {', '.join(sorted(_JOB_OPTIONS))}")
+    _refuse_unwritable_text(kwargs)
     options = dict(job_options)
     options.setdefault("retry", Retry(max=DEFAULT_RETRIES))
     options.setdefault("description", f"igniter: {what}")
     return queue.enqueue(func, kwargs=kwargs, **options)
+
+
+def _refuse_unwritable_text(kwargs: dict[str, Any]) -> None:
+    """Text holding an unpaired UTF-16 surrogate (``os.fsdecode`` of a non-UTF-8 file name) travels through RQ's
+    JSON but no store can write it as UTF-8: refuse it now, naming where it is, rather than fail in the worker."""
+    try:
+        json.dumps(kwargs, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        from igniter_nb.server.encoding import _lone_surrogate_at  # the server's reader walks bodies the same way
+
+        for name, value in kwargs.items():
+            where = _lone_surrogate_at(value, name)
+            if where is not None:
+                raise SnapshotEncodingError(
+                    f"Cannot encode the value at {where[0]}: it holds an unpaired UTF-16 surrogate "
+                    f"(\\u{ord(where[1]):04x}), which no store can write as UTF-8 (a file name decoded with "
+                    "surrogateescape? pass it as bytes, or decode it with errors='replace')", path=where[0]) from None
+        raise
 
 
 # ------------------------------------------------------------------------------------------------- the worker side

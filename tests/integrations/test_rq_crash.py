@@ -157,3 +157,17 @@ def test_a_resume_job_run_again_finishes_with_the_execution_it_resumed(queue: An
     error = ig_rq.job_error(other)
     assert error is not None and error["type"] == "ResolutionError" and "quote-10" in error["message"]
     assert AsyncQuote.restore_from_store(pending.execution_id, store=default_store).result.gross_total == 42
+
+
+def test_text_no_store_could_write_is_refused_at_enqueue_naming_the_place(queue: Any) -> None:
+    """A lone surrogate (what ``os.fsdecode`` makes of a non-UTF-8 file name) cannot be written as UTF-8 by any
+    store: refused when enqueued, naming where it is, instead of failing in the worker."""
+    from igniter_nb.errors import SnapshotEncodingError
+
+    name = b"report-\xff.pdf".decode("utf-8", "surrogateescape")
+    with pytest.raises(SnapshotEncodingError, match=r"payload\.file.*\\udcff"):
+        ig_rq.enqueue_deliver_event(OrderWorkflow, "goods_shipped", correlation={"order_id": "c-6"},
+                                    payload={"carrier": "DHL", "file": name}, queue=queue)
+    with pytest.raises(SnapshotEncodingError, match=r"inputs\.placed_on"):
+        ig_rq.enqueue_start(OrderWorkflow, {"order_id": "c-6", "placed_on": name}, queue=queue)
+    assert queue.count == 0
