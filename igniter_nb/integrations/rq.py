@@ -171,10 +171,10 @@ def _refuse_unwritable_text(kwargs: dict[str, Any]) -> None:
     try:
         json.dumps(kwargs, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        from igniter_nb.server.encoding import _lone_surrogate_at  # the server's reader walks bodies the same way
+        from igniter_nb.runtime.surrogates import lone_surrogate_at  # the server's reader walks bodies the same way
 
         for name, value in kwargs.items():
-            where = _lone_surrogate_at(value, name)
+            where = lone_surrogate_at(value, name)
             if where is not None:
                 raise SnapshotEncodingError(
                     f"Cannot encode the value at {where[0]}: it holds an unpaired UTF-16 surrogate "

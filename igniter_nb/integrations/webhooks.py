@@ -306,9 +306,9 @@ class _Endpoint:
         if _depth_exceeds(data, self.max_depth):
             raise self._too_deep()
         if _SURROGATE_ESCAPE.search(raw):
-            from igniter_nb.server.encoding import _lone_surrogate_at  # the server's reader walks bodies the same way
+            from igniter_nb.runtime.surrogates import lone_surrogate_at  # the server's reader walks bodies the same way
 
-            where = _lone_surrogate_at(data, "body")
+            where = lone_surrogate_at(data, "body")
             if where is not None:
                 raise _Refusal(400, f"body is not valid JSON: an unpaired UTF-16 surrogate (\\u{ord(where[1]):04x}) in "
                                     f"{where[0]}: JSON strings must be Unicode text", {"field": where[0]})

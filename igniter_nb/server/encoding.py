@@ -30,6 +30,8 @@ from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
 
+from igniter_nb.runtime.surrogates import lone_surrogate_at
+
 #: Deepest nesting of arrays and objects a request body may have; deeper bodies are refused (400).
 MAX_DEPTH = 64
 #: Nesting below this in a *response* value is cut off (shown as the string "...") rather than recursed into.
@@ -147,7 +149,7 @@ def parse_json(body: bytes) -> Any:
     if text.count("[") + text.count("{") > MAX_DEPTH and nesting_depth(value) > MAX_DEPTH:
         raise BadJSON(f"request body nests deeper than {MAX_DEPTH} levels")
     if _SURROGATE_ESCAPE.search(text) is not None:  # escaped pairs decode to one character: look for lone ones
-        where = _lone_surrogate_at(value, "body")
+        where = lone_surrogate_at(value, "body")
         if where is not None:
             raise BadJSON(f"request body has an unpaired UTF-16 surrogate (\\u{ord(where[1]):04x}) in {where[0]}: "
                           "JSON strings must be Unicode text")
@@ -155,35 +157,6 @@ def parse_json(body: bytes) -> Any:
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-
-
-def _lone_surrogate(text: str) -> str | None:
-    for char in text:
-        if "\ud800" <= char <= "\udfff":
-            return char
-    return None
-
-
-def _lone_surrogate_at(value: Any, path: str) -> tuple[str, str] | None:
-    """Where (a dotted path) the first string or key holding an unpaired surrogate is, and that surrogate.
-    Called on parsed bodies only, whose nesting is already bounded by ``MAX_DEPTH``."""
-    if isinstance(value, str):
-        found = _lone_surrogate(value)
-        return (path, found) if found else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _lone_surrogate(key)
-            if found:
-                return (f"{path} (a key)", found)
-            hit = _lone_surrogate_at(item, f"{path}.{key}")
-            if hit:
-                return hit
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            hit = _lone_surrogate_at(item, f"{path}[{index}]")
-            if hit:
-                return hit
-    return None
 
 
 def json_bytes(content: Any) -> bytes:
