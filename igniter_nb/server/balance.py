@@ -33,7 +33,6 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
 from typing import Any
 
 from uvicorn import Server
@@ -41,6 +40,7 @@ from uvicorn.supervisors.multiprocess import Process
 
 from igniter_nb.server.balance_worker import CLOSED, CONNECTION, GIVEN_BACK, READY, BalancedServer, receive
 from igniter_nb.server.reuseport import bound, run_supervisor
+from igniter_nb.server.worker_process import processes_made_by
 
 logger = logging.getLogger("uvicorn.error")
 
@@ -307,21 +307,6 @@ class BalancedProcess(Process):
         return self._server
 
 
-@contextlib.contextmanager
-def _processes_made_by(make: Callable[..., Any]) -> Iterator[None]:
-    """Uvicorn's supervisor makes each worker process with ``Process(config, sockets)`` (a module global of
-    ``uvicorn.supervisors.multiprocess``): point that name at ``make`` while the supervisor runs, in this
-    (the supervisor's) process only."""
-    from uvicorn.supervisors import multiprocess
-
-    original = multiprocess.Process
-    multiprocess.Process = make  # type: ignore[misc, assignment]
-    try:
-        yield
-    finally:
-        multiprocess.Process = original  # type: ignore[misc]
-
-
 class BalancerError(Exception):
     """The supervisor's connection balancer stopped on an error (in the log); the supervisor stopped the workers."""
 
@@ -336,7 +321,7 @@ def supervise(config: Any, listener: socket.socket, *, grace: float = STARTUP_GR
     balancer = Balancer(listener, config.workers, stopping=supervisor.should_exit, backlog=config.backlog,
                         grace=grace).start()
     try:
-        with _processes_made_by(lambda config, sockets: BalancedProcess(config, sockets, balancer)):
+        with processes_made_by(lambda config, sockets: BalancedProcess(config, sockets, balancer)):
             failed = run_supervisor(supervisor)
     finally:
         balancer.close()

@@ -134,10 +134,15 @@ def run_shared(app: str, *, host: str, port: int, workers: int, **options: Any) 
 
 
 def supervise(config: Any, sockets: list[socket.socket]) -> bool:
-    """Run uvicorn's worker supervisor until it stops; returns as :func:`run_supervisor`."""
+    """Run uvicorn's worker supervisor until it stops, its workers stopping by themselves if it is killed
+    (:mod:`igniter_nb.server.worker_process`); returns as :func:`run_supervisor`."""
     from uvicorn.supervisors import Multiprocess
 
-    return run_supervisor(Multiprocess(config, sockets=sockets))
+    from igniter_nb.server.worker_process import WatchedProcess, processes_made_by
+
+    supervisor = Multiprocess(config, sockets=sockets)
+    with processes_made_by(WatchedProcess):
+        return run_supervisor(supervisor)
 
 
 def run_supervisor(supervisor: Any) -> bool:

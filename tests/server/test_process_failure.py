@@ -1,0 +1,184 @@
+"""``igniter-nb serve --workers 2`` when its processes die or are stopped: a worker killed while clients deliver
+events, the supervisor killed. Real servers
+(tests/server/server_process.py) on a SQLite file store; every one is stopped when its test ends."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from igniter_nb.server import balance, reuseport
+from tests.server.server_process import LISTEN, ServerProcess, process_tree
+
+pytestmark = pytest.mark.skipif(not (balance.supported() and reuseport.supported()),
+                                reason="--balance supervisor and reuseport run on Linux only")
+
+LEADS = "tests.server.server_contracts:CONTRACTS"
+PIDS = "tests.server.pid_contracts:CONTRACTS"
+MODES = ["supervisor", "reuseport", "shared"]
+
+
+def _wait_for(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def _workers(server: ServerProcess) -> set[int]:
+    """The serve process's worker processes (uvicorn spawns them; its resource tracker is not one)."""
+    assert server.pid is not None
+    found = set()
+    for pid in process_tree(server.pid)[1:]:
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes() and _running(pid):
+                found.add(pid)
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def process_groups() -> Iterator[list[int]]:
+    """Process groups a test leaves behind on purpose (a serve process killed before its workers): SIGKILLed when
+    the test ends, whatever it found."""
+    groups: list[int] = []
+    yield groups
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+
+
+# ----------------------------------------------------------------------------------------------- a worker killed
+
+
+def _deliveries(count: int) -> list[dict[str, Any]]:
+    bodies = []
+    for i in range(count):
+        corr = {"request_id": f"w-{i}"}
+        bodies.append({"event": "crm_received", "correlation": corr, "payload": {"name": f"n{i}"},
+                       "idempotency_key": f"crm-{i}"})
+        bodies.append({"event": "billing_received", "correlation": corr, "payload": i, "idempotency_key": f"bill-{i}"})
+    return bodies
+
+
+async def _deliver(url: str, bodies: list[dict[str, Any]], clients: int,
+                   halfway: Callable[[], None]) -> tuple[collections.Counter[int], int]:
+    """Every body posted by one of ``clients`` keep-alive clients, each retried with its idempotency key after a
+    failed connection or a 5xx (up to 100 attempts); ``halfway()`` is called once half of them are answered.
+    Returns (the last answer's status per body, the attempts that failed)."""
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    final: collections.Counter[int] = collections.Counter()
+    failed = 0
+
+    async def client() -> None:
+        nonlocal failed
+        async with httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=1)) as http:
+            while not queue.empty():
+                body = queue.get_nowait()
+                status = 0
+                for _ in range(100):
+                    try:
+                        status = (await http.post("/v1/contracts/lead/events", json=body)).status_code
+                    except httpx.HTTPError:
+                        status = 0
+                    if 0 < status < 500:
+                        break
+                    failed += 1
+                    await asyncio.sleep(0.05)
+                final[status] += 1
+                if sum(final.values()) == len(bodies) // 2:
+                    halfway()
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return final, failed
+
+
+@pytest.mark.parametrize("mode", ["supervisor", "reuseport"])
+def test_a_worker_killed_while_16_clients_deliver_is_replaced_and_no_signal_is_lost_or_applied_twice(
+        mode: str, serve: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'x.db'}"
+    server = serve(LEADS, store=store, workers=2, args=("--balance", mode), port=0)
+    count = 100
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        for i in range(count):
+            assert http.post("/v1/contracts/lead/execute", json={"inputs": {"request_id": f"w-{i}"}}).status_code == 200
+    before = _workers(server)
+    assert len(before) == 2
+    killed = min(before)
+
+    final, failed = asyncio.run(_deliver(server.url, _deliveries(count), 16, lambda: os.kill(killed, signal.SIGKILL)))
+    assert final == {200: 2 * count}, (final, server.log())  # retried with the same key: answered, never refused
+    assert failed > 0  # the kill cut some requests short (its worker held some of the 16 connections)
+    assert not _running(killed)
+
+    after = _wait_for(lambda: (found := _workers(server)) and len(found) == 2 and found,
+                      f"a worker started instead of {killed}:\n{server.log()}")
+    assert killed not in after and len(after & before) == 1
+    (replacement,) = after - before
+    if mode == "supervisor":  # (port=0: uvicorn's info lines are in the log)
+        _wait_for(lambda: f"Worker [{replacement}] takes connections" in server.log(),
+                  f"{replacement} ready:\n{server.log()}")
+    else:
+        _wait_for(lambda: replacement in server.sockets(LISTEN), f"{replacement} listening:\n{server.log()}")
+    # once it has started, the replacement takes new connections again; the supervisor's counts survived the kill
+    with contextlib.ExitStack() as stack:
+        clients = [stack.enter_context(httpx.Client(base_url=server.url, timeout=30)) for _ in range(16)]
+        assert all(client.get("/v1/health").status_code == 200 for client in clients)
+        split = server.sockets()
+        assert set(split) == after, split
+        if mode == "supervisor":
+            assert sorted(split.values()) == [8, 8], split
+
+    from igniter_nb.stores import from_url
+
+    with from_url(store) as opened:
+        records = opened.list(graph="Lead")
+        assert len(records) == count
+        for record in records:  # every signal applied exactly once, whatever the kill cut short
+            assert record.status == "succeeded", record.execution_id
+            assert sorted(s["event"] for s in record.snapshot["workflow"]["signals"]) == ["billing_received",
+                                                                                         "crm_received"]
+    assert server.stop() == 0, server.log()
+
+
+# ----------------------------------------------------------------------------------------- the supervisor killed
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_workers_stop_once_their_supervisor_is_killed(mode: str, serve: Callable[..., ServerProcess],
+                                                          tmp_path: Path, process_groups: list[int]) -> None:
+    """A supervisor killed with SIGKILL (the OOM killer, ``kill -9``) cannot stop its workers: they notice it is
+    gone and stop themselves, as on SIGTERM, rather than serving on as orphans that hold the port."""
+    server = serve(PIDS, store=f"sqlite:///{tmp_path / 'x.db'}", workers=2, args=("--balance", mode))
+    assert server.pid is not None
+    process_groups.append(server.pid)  # its own session: the workers are in its process group
+    workers = _workers(server)
+    assert len(workers) == 2
+    os.kill(server.pid, signal.SIGKILL)
+    assert server.stop() == -signal.SIGKILL
+
+    _wait_for(lambda: not any(_running(pid) for pid in workers),
+              f"the workers {workers} stopped without their supervisor:\n{server.log()}", timeout=15)
+    assert reuseport.check_free("127.0.0.1", server.port) == server.port  # nothing listens there any more
+    assert "Traceback" not in server.log()
