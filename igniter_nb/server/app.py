@@ -56,6 +56,7 @@ from igniter_nb.server.routing import (
 )
 from igniter_nb.server.served import ServedContracts
 from igniter_nb.server.service import Answer, ContractService
+from igniter_nb.server.stopped import StoppedRequests
 from igniter_nb.server.stream import IDLE_SECONDS, PING_SECONDS, SEND_TIMEOUT, ExecutionStream, opening, seen_everything
 
 log = logging.getLogger("igniter_nb.server")
@@ -456,6 +457,7 @@ def create_app(
     app.add_exception_handler(HTTPException, _unmatched)
     app.add_exception_handler(RequestValidationError, _unmatched)
     app.add_exception_handler(Exception, _internal)
+    app.add_middleware(StoppedRequests)  # inside the others: a CORS header goes on its 503 too
     app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes)
     if cors_origins:
         from igniter_nb.server.cors import BrowserAccess

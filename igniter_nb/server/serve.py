@@ -224,7 +224,33 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         return _after_workers(failed, workers)
     with _sigterm_ends_cleanly():
         uvicorn.run(APP, host=host, port=port, workers=workers, **options)
+    _exit_without_abandoned_work()
     return 0
+
+
+def _exit_without_abandoned_work(settle: float = 1.0) -> None:
+    """End this process at once when threads still run the work of requests that uvicorn's graceful shutdown
+    stopped waiting for (they were answered 503, :mod:`igniter_nb.server.stopped`): Python would wait for them at
+    exit for as long as a node takes, past the 10 s the shutdown gives (a node that never returns: for ever). A
+    worker process of ``--workers N`` ends the same way: uvicorn raises the stopping signal again once it shut down.
+    Threads that end within ``settle`` seconds (the threadpool's idle ones) are waited for."""
+    import logging
+    import time
+
+    deadline = time.monotonic() + settle
+    busy = [each for each in threading.enumerate() if not each.daemon and each is not threading.main_thread()]
+    for each in busy:
+        each.join(max(0.0, deadline - time.monotonic()))
+    busy = [each for each in busy if each.is_alive()]
+    if not busy or threading.current_thread() is not threading.main_thread():
+        return
+    logging.getLogger("uvicorn.error").warning(f"igniter-nb serve: {len(busy)} thread(s) still run the work of "
+                                               "requests stopped by the shutdown; exiting without them")
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
 
 
 def _balance(balance: str | None, reuse_port: bool) -> str:

@@ -1,5 +1,5 @@
 """``igniter-nb serve --workers 2`` when its processes die or are stopped: a worker killed while clients deliver
-events, the supervisor killed. Real servers
+events, the supervisor killed, a request still running when the graceful shutdown's time is up. Real servers
 (tests/server/server_process.py) on a SQLite file store; every one is stopped when its test ends."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import collections
 import contextlib
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -182,3 +183,39 @@ def test_the_workers_stop_once_their_supervisor_is_killed(mode: str, serve: Call
               f"the workers {workers} stopped without their supervisor:\n{server.log()}", timeout=15)
     assert reuseport.check_free("127.0.0.1", server.port) == server.port  # nothing listens there any more
     assert "Traceback" not in server.log()
+
+
+# ------------------------------------------------------------------------------------ the shutdown's time is up
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_request_still_running_when_the_graceful_shutdown_ends_gets_a_json_503_and_the_process_exits(
+        workers: int, serve: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    """Uvicorn gives the requests in flight 10 s after SIGTERM, then cancels them: the client gets the documented
+    JSON error (503: retry it), not uvicorn's plain-text 500, the log no traceback, and the process exits then,
+    not once the node's thread is done (here a minute later: ``stop`` kills it after 20 s)."""
+    server = serve(PIDS, store=f"sqlite:///{tmp_path / 'x.db'}", workers=workers)
+    started = tmp_path / "started"
+    answer: dict[str, Any] = {}
+
+    def slow() -> None:
+        try:
+            answer["response"] = httpx.post(f"{server.url}/v1/contracts/slow_worker_pid/execute", timeout=60,
+                                            json={"inputs": {"started": str(started), "seconds": 60.0}})
+        except httpx.HTTPError as exc:
+            answer["error"] = exc
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    try:
+        _wait_for(started.exists, f"the slow request running:\n{server.log()}")
+        assert server.stop(timeout=20) == 0, server.log()
+    finally:
+        thread.join(60)
+    assert "error" not in answer, answer
+    response = answer["response"]
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["type"] == "ServerStopping"
+    assert "idempotency" in response.json()["error"]
+    assert "Traceback" not in server.log() and "Exception in ASGI application" not in server.log(), server.log()
