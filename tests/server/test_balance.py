@@ -11,32 +11,20 @@ import signal
 import socket
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
 
 from igniter_nb.server import balance, reuseport, serve
-from tests.server.server_process import LISTEN, ServerProcess, sockets_on
-from tests.server.worker_probes import ok_app, pids_by_connection
+from tests.server.server_process import LISTEN, ServerProcess, sockets_on, wait_for
+from tests.server.worker_probes import ok_app, pids_by_connection, stopped_during_slow_request
 
 pytestmark = pytest.mark.skipif(not balance.supported(), reason="the supervisor hands connections over on Linux only")
 
 PIDS = "tests.server.pid_contracts:CONTRACTS"
-
-
-def _wait_for(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout}s: {what}")
 
 
 # ----------------------------------------------------------------------------------------------- the balancer
@@ -119,7 +107,7 @@ def test_the_supervisor_listens_once_every_worker_started_and_hands_connections_
     with pytest.raises(ConnectionRefusedError):  # one of two workers started: not listening yet
         socket.create_connection(("127.0.0.1", port), timeout=10).close()
     two.say(balance.READY)
-    _wait_for(lambda: sockets_on(port, LISTEN), "the supervisor listening")
+    wait_for(lambda: sockets_on(port, LISTEN), "the supervisor listening")
 
     _connect(port, opened, 16)
     first, second = one.receive(8), two.receive(8)  # 8+8, whatever the order they were accepted in
@@ -157,13 +145,13 @@ def test_a_worker_that_shut_its_channel_or_died_gets_nothing_more(
     one, two = FakeWorker(balancer, 1), FakeWorker(balancer, 2)
     one.say(balance.READY)
     two.say(balance.READY)
-    _wait_for(lambda: sockets_on(port, LISTEN), "the supervisor listening")
+    wait_for(lambda: sockets_on(port, LISTEN), "the supervisor listening")
     one.channel.shutdown(socket.SHUT_RD)  # what a worker does first when it shuts down gracefully
     _connect(port, opened, 4)
     for connection in two.receive(4):
         connection.close()
     two.channel.close()  # dies
-    _wait_for(lambda: 2 not in balancer.counts(), "the dead worker dropped")
+    wait_for(lambda: 2 not in balancer.counts(), "the dead worker dropped")
 
     # no worker left that can take a connection: it waits until a new one has started (a restarted worker)
     _connect(port, opened, 1)
@@ -179,7 +167,7 @@ def test_without_every_worker_the_supervisor_listens_after_the_grace(
     one = FakeWorker(balancer, 1)
     never = FakeWorker(balancer, 2)  # its app never starts (kept: a closed channel would drop it)
     one.say(balance.READY)
-    _wait_for(lambda: sockets_on(port, LISTEN), "the supervisor listening with one worker")
+    wait_for(lambda: sockets_on(port, LISTEN), "the supervisor listening with one worker")
     _connect(port, opened, 3)
     for connection in one.receive(3):
         connection.close()
@@ -192,14 +180,14 @@ def test_once_the_supervisor_stops_nothing_more_is_accepted(balancers: Callable[
     balancer, port = balancers(1, stopping=stopping)
     one = FakeWorker(balancer, 1)
     one.say(balance.READY)
-    _wait_for(lambda: sockets_on(port, LISTEN), "the supervisor listening")
+    wait_for(lambda: sockets_on(port, LISTEN), "the supervisor listening")
     stopping.set()  # SIGINT/SIGTERM: the supervisor's should_exit
-    _wait_for(lambda: not sockets_on(port, LISTEN), "the listening socket closed")
+    wait_for(lambda: not sockets_on(port, LISTEN), "the listening socket closed")
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=10).close()
     one.say(balance.CLOSED + b"1")  # the workers still talk while they finish: nothing breaks
     one.channel.close()
-    _wait_for(lambda: not balancer.counts(), "the worker dropped")
+    wait_for(lambda: not balancer.counts(), "the worker dropped")
 
 
 def test_a_failing_balancer_says_so_and_stops_the_supervisor(opened: list[socket.socket], monkeypatch: Any,
@@ -216,9 +204,9 @@ def test_a_failing_balancer_says_so_and_stops_the_supervisor(opened: list[socket
     try:
         worker.say(balance.READY)
         port = listener.getsockname()[1]
-        _wait_for(lambda: sockets_on(port, LISTEN), "the supervisor listening")
+        wait_for(lambda: sockets_on(port, LISTEN), "the supervisor listening")
         _connect(port, opened, 1)
-        _wait_for(stopping.is_set, "the supervisor told to stop")
+        wait_for(stopping.is_set, "the supervisor told to stop")
         assert balancer.failed
     finally:
         balancer.close()
@@ -368,7 +356,7 @@ def test_the_command_takes_balance(monkeypatch: Any) -> None:
 def _split(server: ServerProcess, connections: int = 16) -> collections.Counter[int]:
     """Which worker served each of ``connections`` keep-alive connections opened at once (after the workers
     closed every connection of before, so that the supervisor's counts start even)."""
-    _wait_for(lambda: not server.sockets(), f"the server's connections closed:\n{server.log()}")
+    wait_for(lambda: not server.sockets(), f"the server's connections closed:\n{server.log()}")
     by_connection = asyncio.run(pids_by_connection(server.url, connections, 3))
     assert all(len(pids) == 1 for pids in by_connection)  # a keep-alive connection stays with its worker
     return collections.Counter(pid for pids in by_connection for pid in pids)
@@ -400,7 +388,7 @@ def test_a_killed_worker_is_replaced_and_takes_its_share(serve: Callable[..., Se
         answered = set().union(*asyncio.run(pids_by_connection(server.url, 2, 1)))
         return answered - before
 
-    new = _wait_for(replacement_serves, f"a new worker serving instead of {killed}:\n{server.log()}")
+    new = wait_for(replacement_serves, f"a new worker serving instead of {killed}:\n{server.log()}")
     split = _split(server)
     assert set(split) == (before - {killed}) | new and sorted(split.values()) == [8, 8], split
     assert server.stop() == 0
@@ -411,23 +399,8 @@ def test_a_signal_finishes_the_request_in_flight_and_exits_0(sig: int, serve: Ca
                                                              tmp_path: Path) -> None:
     server = serve(PIDS, store=f"sqlite:///{tmp_path / 'x.db'}", workers=2)
     started = tmp_path / "started"
-    answer: dict[str, Any] = {}
-
-    def slow() -> None:
-        try:
-            answer["response"] = httpx.post(f"{server.url}/v1/contracts/slow_worker_pid/execute", timeout=60,
-                                            json={"inputs": {"started": str(started), "seconds": 1.0}})
-        except httpx.HTTPError as exc:
-            answer["error"] = exc
-
-    thread = threading.Thread(target=slow)
-    thread.start()
-    try:
-        _wait_for(started.exists, f"the slow request running:\n{server.log()}")
-        assert server.stop(sig) == 0, server.log()
-    finally:
-        thread.join(60)
-    assert "error" not in answer, answer
-    assert answer["response"].status_code == 200, answer["response"].text
-    assert answer["response"].json()["outputs"]["pid"] == int(started.read_text())
+    code, response = stopped_during_slow_request(server, started, 1.0, sig)
+    assert code == 0, server.log()
+    assert response.status_code == 200, response.text
+    assert response.json()["outputs"]["pid"] == int(started.read_text())
     assert "Traceback" not in server.log() and "balancer failed" not in server.log()

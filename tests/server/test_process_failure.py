@@ -9,8 +9,6 @@ import collections
 import contextlib
 import os
 import signal
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,8 @@ import httpx
 import pytest
 
 from igniter_nb.server import balance, reuseport
-from tests.server.server_process import LISTEN, ServerProcess, process_tree
+from tests.server.server_process import LISTEN, ServerProcess, process_tree, wait_for
+from tests.server.worker_probes import stopped_during_slow_request
 
 pytestmark = pytest.mark.skipif(not (balance.supported() and reuseport.supported()),
                                 reason="--balance supervisor and reuseport run on Linux only")
@@ -27,16 +26,6 @@ pytestmark = pytest.mark.skipif(not (balance.supported() and reuseport.supported
 LEADS = "tests.server.server_contracts:CONTRACTS"
 PIDS = "tests.server.pid_contracts:CONTRACTS"
 MODES = ["supervisor", "reuseport", "shared"]
-
-
-def _wait_for(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout}s: {what}")
 
 
 def _workers(server: ServerProcess) -> set[int]:
@@ -133,15 +122,15 @@ def test_a_worker_killed_while_16_clients_deliver_is_replaced_and_no_signal_is_l
     assert failed > 0  # the kill cut some requests short (its worker held some of the 16 connections)
     assert not _running(killed)
 
-    after = _wait_for(lambda: (found := _workers(server)) and len(found) == 2 and found,
-                      f"a worker started instead of {killed}:\n{server.log()}")
+    after = wait_for(lambda: (found := _workers(server)) and len(found) == 2 and found,
+                     f"a worker started instead of {killed}:\n{server.log()}")
     assert killed not in after and len(after & before) == 1
     (replacement,) = after - before
     if mode == "supervisor":  # (port=0: uvicorn's info lines are in the log)
-        _wait_for(lambda: f"Worker [{replacement}] takes connections" in server.log(),
-                  f"{replacement} ready:\n{server.log()}")
+        wait_for(lambda: f"Worker [{replacement}] takes connections" in server.log(),
+                 f"{replacement} ready:\n{server.log()}")
     else:
-        _wait_for(lambda: replacement in server.sockets(LISTEN), f"{replacement} listening:\n{server.log()}")
+        wait_for(lambda: replacement in server.sockets(LISTEN), f"{replacement} listening:\n{server.log()}")
     # once it has started, the replacement takes new connections again; the supervisor's counts survived the kill
     with contextlib.ExitStack() as stack:
         clients = [stack.enter_context(httpx.Client(base_url=server.url, timeout=30)) for _ in range(16)]
@@ -179,8 +168,8 @@ def test_the_workers_stop_once_their_supervisor_is_killed(mode: str, serve: Call
     os.kill(server.pid, signal.SIGKILL)
     assert server.stop() == -signal.SIGKILL
 
-    _wait_for(lambda: not any(_running(pid) for pid in workers),
-              f"the workers {workers} stopped without their supervisor:\n{server.log()}", timeout=15)
+    wait_for(lambda: not any(_running(pid) for pid in workers),
+             f"the workers {workers} stopped without their supervisor:\n{server.log()}", timeout=15)
     assert reuseport.check_free("127.0.0.1", server.port) == server.port  # nothing listens there any more
     assert "Traceback" not in server.log()
 
@@ -195,25 +184,8 @@ def test_a_request_still_running_when_the_graceful_shutdown_ends_gets_a_json_503
     JSON error (503: retry it), not uvicorn's plain-text 500, the log no traceback, and the process exits then,
     not once the node's thread is done (here a minute later: ``stop`` kills it after 20 s)."""
     server = serve(PIDS, store=f"sqlite:///{tmp_path / 'x.db'}", workers=workers)
-    started = tmp_path / "started"
-    answer: dict[str, Any] = {}
-
-    def slow() -> None:
-        try:
-            answer["response"] = httpx.post(f"{server.url}/v1/contracts/slow_worker_pid/execute", timeout=60,
-                                            json={"inputs": {"started": str(started), "seconds": 60.0}})
-        except httpx.HTTPError as exc:
-            answer["error"] = exc
-
-    thread = threading.Thread(target=slow)
-    thread.start()
-    try:
-        _wait_for(started.exists, f"the slow request running:\n{server.log()}")
-        assert server.stop(timeout=20) == 0, server.log()
-    finally:
-        thread.join(60)
-    assert "error" not in answer, answer
-    response = answer["response"]
+    code, response = stopped_during_slow_request(server, tmp_path / "started", 60.0)
+    assert code == 0, server.log()
     assert response.status_code == 503, response.text
     assert response.headers["content-type"] == "application/json"
     assert response.json()["type"] == "ServerStopping"

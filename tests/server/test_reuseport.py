@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import pytest
 import uvicorn
 
 from igniter_nb.server import balance, reuseport, serve
-from tests.server.server_process import LISTEN, ROOT, ServerProcess
+from tests.server.server_process import LISTEN, ROOT, ServerProcess, wait_for
 from tests.server.worker_probes import pids_by_connection
 
 pytestmark = pytest.mark.skipif(not reuseport.supported(), reason="SO_REUSEPORT spreads connections on Linux only")
@@ -154,7 +153,6 @@ def test_a_port_in_use_stops_the_command_with_a_message_not_a_traceback(tmp_path
     assert "Traceback" not in done.stderr
 
 
-
 @pytest.mark.parametrize("mode", [["--balance", "supervisor"], ["--balance", "reuseport"], ["--no-reuse-port"]],
                          ids=["supervisor", "reuse-port", "no-reuse-port"])
 def test_a_worker_that_cannot_start_stops_serve_with_an_error_not_a_restart_loop(mode: list[str],
@@ -174,16 +172,6 @@ def test_a_worker_that_cannot_start_stops_serve_with_an_error_not_a_restart_loop
 
 
 # ----------------------------------------------------------------------------------------------- a real server
-
-
-def _wait_for(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout}s: {what}")
 
 
 def _listeners(server: ServerProcess) -> dict[int, int]:
@@ -217,8 +205,8 @@ def test_a_killed_worker_is_replaced_and_the_port_still_answers(serve: Callable[
     assert len(before) == 2
     killed = min(before)
     os.kill(killed, signal.SIGKILL)
-    after = set(_wait_for(lambda: (found := _listeners(server)) and len(found) == 2 and killed not in found and found,
-                          f"a new worker listening instead of {killed}:\n{server.log()}"))
+    after = set(wait_for(lambda: (found := _listeners(server)) and len(found) == 2 and killed not in found and found,
+                         f"a new worker listening instead of {killed}:\n{server.log()}"))
     replacement = after - before
     assert len(replacement) == 1 and after - replacement == before - {killed}
     answered = set().union(*asyncio.run(pids_by_connection(server.url, 16, 2)))

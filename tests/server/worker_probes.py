@@ -1,12 +1,18 @@
-"""What the worker-spreading tests (tests/server/test_balance.py, test_reuseport.py, test_nodelay.py) drive a
-server with: a bare ASGI app, and keep-alive clients that report which worker process answered them."""
+"""What the worker tests (tests/server/test_balance.py, test_reuseport.py, test_nodelay.py,
+test_process_failure.py) drive a server with: a bare ASGI app, keep-alive clients that report which worker process
+answered them, and a slow request in flight while the server is stopped."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
+from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.server.server_process import ServerProcess, wait_for
 
 
 async def ok_app(scope: Any, receive: Any, send: Any) -> None:
@@ -39,3 +45,29 @@ async def pids_by_connection(url: str, connections: int, requests: int) -> list[
         return await asyncio.gather(*(pids(client) for client in clients))
     finally:
         await asyncio.gather(*(client.aclose() for client in clients))
+
+
+def stopped_during_slow_request(server: ServerProcess, started: Path, seconds: float, sig: int = signal.SIGTERM,
+                                timeout: float = 20.0) -> tuple[int | None, httpx.Response]:
+    """Stop ``server`` (serving ``tests.server.pid_contracts``) with ``sig`` while a ``slow_worker_pid`` request
+    runs — it writes the file ``started`` once it runs, then sleeps ``seconds`` — and wait up to ``timeout`` seconds
+    for it to exit (then it is killed). Returns (its exit code, the slow request's answer); a request that got no
+    answer fails the test."""
+    answer: dict[str, Any] = {}
+
+    def slow() -> None:
+        try:
+            answer["response"] = httpx.post(f"{server.url}/v1/contracts/slow_worker_pid/execute", timeout=90,
+                                            json={"inputs": {"started": str(started), "seconds": seconds}})
+        except httpx.HTTPError as exc:
+            answer["error"] = exc
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    try:
+        wait_for(started.exists, f"the slow request running:\n{server.log()}")
+        code = server.stop(sig, timeout=timeout)
+    finally:
+        thread.join(90)
+    assert "error" not in answer, answer
+    return code, answer["response"]
