@@ -28,6 +28,7 @@ THREADS_VAR = "IGNITER_NB_SERVE_THREADS"
 MAX_STREAMS_VAR = "IGNITER_NB_SERVE_MAX_STREAMS"
 APP = "igniter_nb.server.serve:app_from_environment"  # what each worker process imports and calls
 BALANCE = ("supervisor", "reuseport", "shared")  # how connections reach the workers (--balance)
+_ANYIO_WORKER = "AnyIO worker thread"  # the name of the threads run_in_threadpool runs work on (anyio's)
 
 
 class ServeError(Exception):
@@ -229,20 +230,24 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
 
 
 def _exit_without_abandoned_work(settle: float = 1.0) -> None:
-    """End this process at once when threads still run the work of requests that uvicorn's graceful shutdown
-    stopped waiting for (they were answered 503, :mod:`igniter_nb.server.stopped`): Python would wait for them at
-    exit for as long as a node takes, past the 10 s the shutdown gives (a node that never returns: for ever). A
-    worker process of ``--workers N`` ends the same way: uvicorn raises the stopping signal again once it shut down.
-    Threads that end within ``settle`` seconds (the threadpool's idle ones) are waited for."""
+    """End this process at once when threads of the app's threadpool (anyio's worker threads, which run store and
+    contract work) still run the work of requests that uvicorn's graceful shutdown stopped waiting for (they were
+    answered 503, :mod:`igniter_nb.server.stopped`): Python would wait for them at exit for as long as a node takes,
+    past the 10 s the shutdown gives (a node that never returns: for ever). A worker process of ``--workers N`` ends
+    the same way: uvicorn raises the stopping signal again once it shut down. Threads that end within ``settle``
+    seconds (the pool's idle ones, stopped with the event loop) are waited for; other threads (the application's
+    own) are left to Python's exit as before."""
     import logging
     import time
 
+    if threading.current_thread() is not threading.main_thread():
+        return
     deadline = time.monotonic() + settle
-    busy = [each for each in threading.enumerate() if not each.daemon and each is not threading.main_thread()]
+    busy = [each for each in threading.enumerate() if each.name == _ANYIO_WORKER and not each.daemon]
     for each in busy:
         each.join(max(0.0, deadline - time.monotonic()))
     busy = [each for each in busy if each.is_alive()]
-    if not busy or threading.current_thread() is not threading.main_thread():
+    if not busy:
         return
     logging.getLogger("uvicorn.error").warning(f"igniter-nb serve: {len(busy)} thread(s) still run the work of "
                                                "requests stopped by the shutdown; exiting without them")

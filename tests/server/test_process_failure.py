@@ -9,6 +9,7 @@ import collections
 import contextlib
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -191,3 +192,19 @@ def test_a_request_still_running_when_the_graceful_shutdown_ends_gets_a_json_503
     assert response.json()["type"] == "ServerStopping"
     assert "idempotency" in response.json()["error"]
     assert "Traceback" not in server.log() and "Exception in ASGI application" not in server.log(), server.log()
+
+
+def test_after_the_shutdown_serve_leaves_the_application_s_own_threads_to_python_s_exit() -> None:
+    """Only the app's threadpool threads still running are left behind (above); a thread of the application's own
+    is not a reason to end the process (here: pytest's) at once."""
+    from igniter_nb.server import serve as serving
+
+    release = threading.Event()
+    own = threading.Thread(target=release.wait, name="the application's own")
+    own.start()
+    try:
+        serving._exit_without_abandoned_work(settle=0.1)  # returns: the process would have ended here otherwise
+        assert own.is_alive()
+    finally:
+        release.set()
+        own.join(10)
