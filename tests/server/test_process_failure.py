@@ -1,5 +1,5 @@
-"""``igniter-nb serve --workers 2`` when its processes die or are stopped: a worker killed while clients deliver
-events, the supervisor killed, a request still running when the graceful shutdown's time is up. Real servers
+"""``igniter-nb serve`` when its processes die or are stopped: a worker killed while clients deliver events, the
+supervisor killed, a request still running when the graceful shutdown's time is up. Real servers
 (tests/server/server_process.py) on a SQLite file store; every one is stopped when its test ends."""
 
 from __future__ import annotations
@@ -133,6 +133,8 @@ def test_a_worker_killed_while_16_clients_deliver_is_replaced_and_no_signal_is_l
     else:
         wait_for(lambda: replacement in server.sockets(LISTEN), f"{replacement} listening:\n{server.log()}")
     # once it has started, the replacement takes new connections again; the supervisor's counts survived the kill
+    # (the delivering clients' connections closed first, as the worker told the supervisor: counts start even)
+    wait_for(lambda: not server.sockets(), f"the delivering clients' connections closed:\n{server.log()}")
     with contextlib.ExitStack() as stack:
         clients = [stack.enter_context(httpx.Client(base_url=server.url, timeout=30)) for _ in range(16)]
         assert all(client.get("/v1/health").status_code == 200 for client in clients)
