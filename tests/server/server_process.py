@@ -172,7 +172,7 @@ class ServerProcess:
         self.close()
 
 
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+def wait_for(check: Callable[[], Any], what: str = "the check", timeout: float = 60) -> Any:
     """What ``check()`` returns once it is true; an AssertionError saying ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

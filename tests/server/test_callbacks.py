@@ -5,7 +5,6 @@ reached is retried, then recorded as a failed callback on the remote execution."
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,19 +15,12 @@ import igniter_nb as ig
 from igniter_nb.stores import MemoryStore
 from tests.server.live_server import LiveServer
 from tests.server.remote_contracts import REMOTE, article
+from tests.server.server_process import wait_for
 from tests.services import free_port
 
 Live = Callable[..., LiveServer]
 
 
-def _eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 class Pair:
@@ -91,10 +83,10 @@ def test_callback_resumes_the_parent_when_the_remote_execution_succeeds(pair: An
     assert registered["payload"]["url"] == f"{p.parent.url}/v1/executions/{eid}/remote-callback"
 
     assert p.remote_client.resume(rid, "review:great", 0.9)["status"] == "succeeded"
-    _eventually(lambda: p.parent_status(eid) == "succeeded")
+    wait_for(lambda: p.parent_status(eid) == "succeeded")
     view = p.parent_client.status(eid)
     assert view["outputs"]["summary"] == {"score": 0.9, "tone": "positive"}
-    sent = _eventually(lambda: p.remote_events(rid, "callback_sent"))
+    sent = wait_for(lambda: p.remote_events(rid, "callback_sent"))
     assert sent[0]["payload"]["attempts"] == 1 and sent[0]["payload"]["status_code"] == 200
     resumed = [e for e in p.parent_store.record(eid).snapshot["events"] if e["type"] == "remote_resumed"]
     assert [e["payload"]["via"] for e in resumed] == ["callback"]
@@ -104,7 +96,7 @@ def test_callback_of_a_failed_remote_execution_fails_the_node_with_context(pair:
     p = pair("reviewed")
     eid, rid = p.start("meh")
     p.remote_client.deliver_event("reviewed", event="review_done", correlation={"text": "meh"}, payload={"x": 1})
-    _eventually(lambda: p.parent_status(eid) == "failed")
+    wait_for(lambda: p.parent_status(eid) == "failed")
     error = p.parent_client.status(eid)["error"]
     assert error["node"] == "sentiment" and rid in error["message"] and "KeyError" in error["message"]
     context = error["context"]
@@ -146,7 +138,7 @@ def test_callback_to_an_unreachable_parent_is_retried_then_recorded_and_sync_rem
     eid, rid = p.start("great")
     p.parent.stop()
     assert p.remote_client.resume(rid, "review:great", 0.1)["status"] == "succeeded"
-    failed = _eventually(lambda: p.remote_events(rid, "callback_failed"))
+    failed = wait_for(lambda: p.remote_events(rid, "callback_failed"))
     assert failed[0]["payload"]["attempts"] == 2 and "ConnectError" in failed[0]["payload"]["error"]
     [entry] = p.cls.sync_remote(store=p.parent_store)
     assert entry["action"] == "resumed" and entry["status"] == "succeeded" and entry["execution_id"] == eid
@@ -193,7 +185,7 @@ def test_a_workflow_parent_resumed_by_callback_gets_its_workflow_status_and_even
         assert run["status"] == "running" and run["correlation"] == {"order_id": "o-1"}  # own work outstanding
         rid = run["pending"][0]["payload"]["remote_execution_id"]
         remote_client.resume(rid, "review:o-1", 7)
-        view = _eventually(lambda: (v := client.status(run["execution_id"]))["status"] == "succeeded" and v)
+        view = wait_for(lambda: (v := client.status(run["execution_id"]))["status"] == "succeeded" and v)
     assert view["outputs"] == {"check": {"score": 7}}
     types = [e["type"] for e in parent_store.record(run["execution_id"]).snapshot["events"]]
     assert types[-1] == "workflow_succeeded" and "remote_resumed" in types and "workflow_resumed" in types

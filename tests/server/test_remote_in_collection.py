@@ -4,7 +4,6 @@ parent continue. Two real servers (uvicorn on loopback, stopped by the ``live_ap
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +13,7 @@ import igniter_nb as ig
 from igniter_nb.stores import MemoryStore
 from tests.server.live_server import LiveServer
 from tests.server.remote_contracts import REMOTE, article
+from tests.server.server_process import wait_for
 from tests.services import free_port
 
 Live = Callable[..., LiveServer]
@@ -44,14 +44,6 @@ def batch(remote_url: str) -> Any:
     return Batch
 
 
-def _eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def _texts_of(remote_client: Any, remote_store: Any) -> dict[str, str]:
@@ -87,7 +79,7 @@ def test_callbacks_resume_remote_nodes_inside_collection_items(live_app: Live) -
 
         for done, text in enumerate(TEXTS, start=1):
             assert rc.resume(rids[text], f"review:{text}", SCORES[text])["status"] == "succeeded"
-            _eventually(lambda text=text: [e for e in parent_store.record(eid).snapshot["events"]
+            wait_for(lambda text=text: [e for e in parent_store.record(eid).snapshot["events"]
                                            if e["type"] == "remote_resumed"
                                            and e["payload"]["remote_execution_id"] == rids[text]])
             view = parent_client.status(eid)
@@ -97,7 +89,7 @@ def test_callbacks_resume_remote_nodes_inside_collection_items(live_app: Live) -
         resumed = [e for e in events if e["type"] == "remote_resumed"]
         assert [e["payload"]["via"] for e in resumed] == ["callback"] * 3 and {e["node"] for e in resumed} == {"scores"}
         for rid in rids.values():  # each callback was applied once, and no item ran its remote contract twice
-            sent = _eventually(lambda rid=rid: [e for e in remote_store.record(rid).snapshot["events"]
+            sent = wait_for(lambda rid=rid: [e for e in remote_store.record(rid).snapshot["events"]
                                                 if e["type"] == "callback_sent"])
             assert sent[0]["payload"]["status_code"] == 200
         assert len(remote_store.list(graph="DeferredScore")) == 3
@@ -150,7 +142,7 @@ def test_a_callback_for_an_item_is_applied_once(live_app: Live) -> None:
         eid = parent_client.execute("batch", {"texts": ["fine"]})["execution_id"]
         [rid] = _texts_of(rc, remote_store).values()
         rc.resume(rid, "review:fine", 0.3)
-        _eventually(lambda: parent_client.status(eid)["status"] == "succeeded")
+        wait_for(lambda: parent_client.status(eid)["status"] == "succeeded")
         version = parent_store.record(eid).version
         events = remote_store.record(rid).snapshot["events"]
         token = next(e for e in events if e["type"] == "callback_registered")["payload"]["token"]
@@ -199,5 +191,5 @@ def test_a_callback_resumes_a_remote_node_inside_a_composed_child(live_app: Live
         [registered] = [e for e in events if e["type"] == "callback_registered"]
         assert registered["payload"]["url"] == f"{parent.url}/v1/executions/{eid}/remote-callback"
         rc.resume(rid, "review:great", 0.9)
-        _eventually(lambda: parent_client.status(eid)["status"] == "succeeded")
+        wait_for(lambda: parent_client.status(eid)["status"] == "succeeded")
         assert parent_client.status(eid)["outputs"]["summary"] == {"score": 0.9, "tone": "positive"}

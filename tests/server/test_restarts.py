@@ -20,7 +20,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from tests.server.conftest import TARGET
 from tests.server.live_server import LiveServer
 from tests.server.remote_contracts import PARENT, REMOTE, article
 from tests.server.server_contracts import Lead
-from tests.server.server_process import ServerProcess
+from tests.server.server_process import ServerProcess, wait_for
 from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,10 +78,10 @@ def test_remote_killed_while_waiting_then_restarted_and_finished_calls_the_paren
         with ig.server.Client(remote.url, timeout=10) as remote_client:
             remote_client.deliver_event("SentimentAnalyzer", event="review_done", correlation={"text": TEXT},
                                         payload={"score": 0.6})
-        view = _wait(lambda: (lambda v: v if v["status"] != "pending" else None)(client.status(run["execution_id"])))
+        view = wait_for(lambda: (lambda v: v if v["status"] != "pending" else None)(client.status(run["execution_id"])))
     assert view["status"] == "succeeded" and view["outputs"] == {"summary": {"score": 0.6, "tone": "positive"}}
     with SQLStore(remote_store) as remote_db:
-        assert _wait(lambda: _kinds(remote_db, rid)[1:]) == ["callback_sent"]
+        assert wait_for(lambda: _kinds(remote_db, rid)[1:]) == ["callback_sent"]
 
 
 def test_remote_killed_before_its_callback_is_answered_parent_resumes_by_sync_remote(serve: Serve,
@@ -142,7 +141,7 @@ def test_parent_down_through_the_callbacks_retries_is_logged_then_resumed_by_syn
         with caplog.at_level(logging.WARNING, logger="igniter_nb.server"), \
                 ig.server.Client(remote.url, timeout=10) as client:
             assert client.resume(rid, "review:great", 0.9)["status"] == "succeeded"
-            failed = _wait(lambda: [e for e in remote_db.record(rid).snapshot["events"]
+            failed = wait_for(lambda: [e for e in remote_db.record(rid).snapshot["events"]
                                     if e["type"] == "callback_failed"])
         callback_url = f"http://127.0.0.1:{port}/v1/executions/{eid}/remote-callback"
         assert failed[0]["payload"]["attempts"] == 2 and failed[0]["payload"]["url"] == callback_url
@@ -161,14 +160,6 @@ def test_parent_down_through_the_callbacks_retries_is_logged_then_resumed_by_syn
         remote_db.close()
 
 
-def _wait(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 
@@ -202,9 +193,9 @@ def test_async_client_events_across_a_restart_miss_nothing_and_repeat_nothing(se
         with ig.server.Client(first.url, timeout=10) as client:
             eid = client.execute("lead", {"request_id": "r-1"})["execution_id"]
         got, raised, thread = _follow_async_in_thread(first.url, eid, reconnects=8)
-        _wait(lambda: any(m.kind == "status" for m in got))
+        wait_for(lambda: any(m.kind == "status" for m in got))
         Lead.deliver_event(CRM["event"], correlation=CRM["correlation"], payload=CRM["payload"], store=store)
-        _wait(lambda: any(m.data.get("type") == "await_satisfied" for m in got))
+        wait_for(lambda: any(m.data.get("type") == "await_satisfied" for m in got))
         first.stop()  # SIGTERM: the stream drops; the client retries with back-off
         Lead.deliver_event(BILLING["event"], correlation=BILLING["correlation"], payload=BILLING["payload"],
                            store=store)
@@ -218,7 +209,7 @@ def test_async_client_events_across_a_restart_miss_nothing_and_repeat_nothing(se
     with ig.server.Client(second.url, timeout=10) as client:
         waiting = client.execute("lead", {"request_id": "r-2"})["execution_id"]
     got, raised, thread = _follow_async_in_thread(second.url, waiting, reconnects=1)
-    _wait(lambda: any(m.kind == "status" for m in got))
+    wait_for(lambda: any(m.kind == "status" for m in got))
     second.stop()  # for good: one reconnect that brings nothing, then the error naming the stream's URL
     thread.join(20)
     assert not thread.is_alive()
