@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -35,6 +34,7 @@ from igniter_nb.errors import (
 )
 from igniter_nb.integrations.delivery import delivery_summary, is_transient, json_safe
 from igniter_nb.integrations.signatures import DEFAULT_HEADERS, SCHEMES, SignatureRejected, secrets_of, sign, verify
+from igniter_nb.runtime.surrogates import escaped_lone_surrogate_at
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 """``endpoint(max_body_size=...)``'s default: bodies larger than this many bytes (1 MiB) are refused with 413, counted
@@ -123,11 +123,6 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return False
-
-
-# A ``\uD800``-``\uDFFF`` escape: JSON text may spell a lone UTF-16 surrogate, which Python reads into a str that
-# no store can encode (UTF-8 has no such character). Only when one is spelled is the parsed body walked.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
 def _refuse_constant(name: str) -> Any:
@@ -305,13 +300,11 @@ class _Endpoint:
             raise _Refusal(400, f"body must be a JSON object, got {kind}")
         if _depth_exceeds(data, self.max_depth):
             raise self._too_deep()
-        if _SURROGATE_ESCAPE.search(raw):
-            from igniter_nb.runtime.surrogates import lone_surrogate_at  # the server's reader walks bodies the same way
-
-            where = lone_surrogate_at(data, "body")
-            if where is not None:
-                raise _Refusal(400, f"body is not valid JSON: an unpaired UTF-16 surrogate (\\u{ord(where[1]):04x}) in "
-                                    f"{where[0]}: JSON strings must be Unicode text", {"field": where[0]})
+        # JSON may spell a lone UTF-16 surrogate, which no store can encode: refused as the server's reader does
+        where = escaped_lone_surrogate_at(raw, data, "body")
+        if where is not None:
+            raise _Refusal(400, f"body is not valid JSON: an unpaired UTF-16 surrogate (\\u{ord(where[1]):04x}) in "
+                                f"{where[0]}: JSON strings must be Unicode text", {"field": where[0]})
         return data
 
     def _too_deep(self) -> _Refusal:

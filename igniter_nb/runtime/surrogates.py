@@ -7,7 +7,13 @@ functions each refuse such a value before anything is written, naming where it i
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+# A ``\\uD800``-``\\uDFFF`` escape in JSON text, as text and as bytes. A pair of them decodes to one character, so
+# a match only says a lone one may be there: the parsed value is walked then (and only then).
+_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def _lone_surrogate(text: str) -> str | None:
@@ -38,3 +44,10 @@ def lone_surrogate_at(value: Any, path: str) -> tuple[str, str] | None:
             if hit:
                 return hit
     return None
+
+
+def escaped_lone_surrogate_at(text: str | bytes, value: Any, path: str) -> tuple[str, str] | None:
+    """For JSON ``text`` already parsed into ``value``: where (as :func:`lone_surrogate_at`) an unpaired surrogate
+    the text spelled as a ``\\u`` escape landed, or None. Text with no such escape is not walked."""
+    spelled = _ESCAPE_BYTES.search(text) if isinstance(text, bytes) else _ESCAPE.search(text)
+    return lone_surrogate_at(value, path) if spelled is not None else None

@@ -24,13 +24,12 @@ import decimal
 import enum
 import json
 import math
-import re
 import uuid
 from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
 
-from igniter_nb.runtime.surrogates import lone_surrogate_at
+from igniter_nb.runtime.surrogates import escaped_lone_surrogate_at
 
 #: Deepest nesting of arrays and objects a request body may have; deeper bodies are refused (400).
 MAX_DEPTH = 64
@@ -148,15 +147,11 @@ def parse_json(body: bytes) -> Any:
     # those inside strings too, so never fewer) cannot nest deeper and skips the walk (~13 µs for an event body)
     if text.count("[") + text.count("{") > MAX_DEPTH and nesting_depth(value) > MAX_DEPTH:
         raise BadJSON(f"request body nests deeper than {MAX_DEPTH} levels")
-    if _SURROGATE_ESCAPE.search(text) is not None:  # escaped pairs decode to one character: look for lone ones
-        where = lone_surrogate_at(value, "body")
-        if where is not None:
-            raise BadJSON(f"request body has an unpaired UTF-16 surrogate (\\u{ord(where[1]):04x}) in {where[0]}: "
-                          "JSON strings must be Unicode text")
+    where = escaped_lone_surrogate_at(text, value, "body")
+    if where is not None:
+        raise BadJSON(f"request body has an unpaired UTF-16 surrogate (\\u{ord(where[1]):04x}) in {where[0]}: "
+                      "JSON strings must be Unicode text")
     return value
-
-
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def json_bytes(content: Any) -> bytes:
