@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -75,3 +76,22 @@ def live_app() -> Iterator[Callable[..., LiveServer]]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def runs(monkeypatch: Any) -> dict[str, dict[str, Any]]:
+    """What ``serve()`` asks of uvicorn, by path taken, recorded instead of served: ``shared`` (one worker, or
+    workers sharing uvicorn's socket), ``reuseport`` and ``supervisor`` (with the port each was given)."""
+    import uvicorn
+
+    from igniter_nb.server import balance, reuseport
+
+    given: dict[str, dict[str, Any]] = {}
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # serve() passes its settings to the workers there
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: given.update(shared=kw))  # one worker
+    monkeypatch.setattr(reuseport, "run_shared", lambda app, **kw: given.update(shared=kw))  # workers share one socket
+    monkeypatch.setattr(reuseport, "run",
+                        lambda app, held, **kw: given.update(reuseport={**kw, "port": held.getsockname()[1]}))
+    monkeypatch.setattr(balance, "run",
+                        lambda app, listener, **kw: given.update(supervisor={**kw, "port": listener.getsockname()[1]}))
+    return given

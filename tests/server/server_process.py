@@ -216,3 +216,12 @@ def _children(pid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # the field after the state: the parent's pid
                 found.append(int(entry.name))
     return found
+
+
+def serve_recorded(tmp_path: Path, **kw: Any) -> int:
+    """``igniter_nb.server.serve.serve`` of the test contracts on a SQLite file (2 workers, any port unless ``kw``
+    says otherwise); with the ``runs`` fixture, uvicorn is recorded, not run."""
+    from igniter_nb.server import serve
+
+    options: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "workers": 2, "token_env": None, **kw}
+    return serve.serve("tests.server.server_contracts:CONTRACTS", store=f"sqlite:///{tmp_path / 'x.db'}", **options)

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import uvicorn
 
-from igniter_nb.server import balance, reuseport, serve
-from tests.server.server_process import LISTEN, ServerProcess, sockets_on, wait_for
+from igniter_nb.server import balance, serve
+from tests.server.server_process import LISTEN, ServerProcess, serve_recorded, sockets_on, wait_for
 from tests.server.worker_probes import ok_app, pids_by_connection, stopped_during_slow_request
 
 pytestmark = pytest.mark.skipif(not balance.supported(), reason="the supervisor hands connections over on Linux only")
@@ -283,29 +283,13 @@ def test_a_stopping_worker_refuses_new_connections_and_gives_queued_ones_back(op
 # ----------------------------------------------------------------------------------------------- serve()
 
 
-@pytest.fixture
-def runs(monkeypatch: Any) -> dict[str, dict[str, Any]]:
-    """What serve() asks of uvicorn, by path taken, recorded instead of served."""
-    given: dict[str, Any] = {}
-    monkeypatch.setattr(os, "environ", dict(os.environ))  # serve() passes its settings to the workers there
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: given.update(single=kw))
-    monkeypatch.setattr(reuseport, "run_shared", lambda app, **kw: given.update(shared=kw))
-    monkeypatch.setattr(reuseport, "run", lambda app, held, **kw: given.update(reuseport=kw))
-    monkeypatch.setattr(balance, "run",
-                        lambda app, listener, **kw: given.update(supervisor={**kw, "port": listener.getsockname()[1]}))
-    return given
-
-
-def _serve(tmp_path: Path, **kw: Any) -> int:
-    options: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "workers": 2, "token_env": None, **kw}
-    return serve.serve("tests.server.server_contracts:CONTRACTS", store=f"sqlite:///{tmp_path / 'x.db'}", **options)
 
 
 @pytest.mark.parametrize("balance_mode", [None, "supervisor"])
 def test_several_workers_on_linux_get_their_connections_from_the_supervisor(balance_mode: str | None,
                                                                             runs: dict[str, Any],
                                                                             tmp_path: Path) -> None:
-    assert _serve(tmp_path, balance=balance_mode) == 0
+    assert serve_recorded(tmp_path, balance=balance_mode) == 0
     assert list(runs) == ["supervisor"]
     assert runs["supervisor"]["workers"] == 2 and runs["supervisor"]["port"] != 0
     assert runs["supervisor"]["http"] == "igniter_nb.server.nodelay:NoDelayHTTPProtocol"
@@ -323,7 +307,7 @@ def test_a_balance_mode_that_cannot_be_had_is_a_serve_error(kw: dict[str, Any], 
     if "platform" in kw:
         monkeypatch.setattr(sys, "platform", kw.pop("platform"))
     with pytest.raises(serve.ServeError, match=message):
-        _serve(tmp_path, **kw)
+        serve_recorded(tmp_path, **kw)
     assert runs == {}
 
 
@@ -334,7 +318,7 @@ def test_a_failed_balancer_is_a_serve_error(runs: dict[str, Any], tmp_path: Path
     monkeypatch.setattr(balance, "run", failed)
     with pytest.raises(serve.ServeError, match=r"the connection balancer failed \(the reason is in the log above\), "
                                                "so all 2 workers were stopped"):
-        _serve(tmp_path)
+        serve_recorded(tmp_path)
 
 
 def test_the_command_takes_balance(monkeypatch: Any) -> None:

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from igniter_nb.server import balance, reuseport, serve
-from tests.server.server_process import LISTEN, ROOT, ServerProcess, wait_for
+from igniter_nb.server import reuseport, serve
+from tests.server.server_process import LISTEN, ROOT, ServerProcess, serve_recorded, wait_for
 from tests.server.worker_probes import pids_by_connection
 
 pytestmark = pytest.mark.skipif(not reuseport.supported(), reason="SO_REUSEPORT spreads connections on Linux only")
@@ -91,27 +90,10 @@ def test_a_port_another_server_listens_on_is_refused(occupant_reuses_port: bool,
 # ----------------------------------------------------------------------------------------------- serve()
 
 
-@pytest.fixture
-def runs(monkeypatch: Any) -> dict[str, dict[str, Any]]:
-    """What serve() asks of uvicorn, by path taken ("shared" or "reuseport"), recorded instead of served."""
-    given: dict[str, dict[str, Any]] = {}
-    monkeypatch.setattr(os, "environ", dict(os.environ))  # serve() passes its settings to the workers there
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: given.update(shared=kw))  # one worker
-    monkeypatch.setattr(reuseport, "run_shared", lambda app, **kw: given.update(shared=kw))  # workers share one socket
-    monkeypatch.setattr(reuseport, "run",
-                        lambda app, held, **kw: given.update(reuseport={**kw, "port": held.getsockname()[1]}))
-    monkeypatch.setattr(balance, "run",
-                        lambda app, listener, **kw: given.update(supervisor={**kw, "port": listener.getsockname()[1]}))
-    return given
-
-
-def _serve(tmp_path: Path, **kw: Any) -> int:
-    options: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "workers": 2, "token_env": None, **kw}
-    return serve.serve("tests.server.server_contracts:CONTRACTS", store=f"sqlite:///{tmp_path / 'x.db'}", **options)
 
 
 def test_several_workers_listen_with_reuseport_when_asked(runs: dict[str, Any], tmp_path: Path) -> None:
-    assert _serve(tmp_path, balance="reuseport") == 0
+    assert serve_recorded(tmp_path, balance="reuseport") == 0
     assert list(runs) == ["reuseport"]
     assert runs["reuseport"]["workers"] == 2 and runs["reuseport"]["port"] != 0
     assert runs["reuseport"]["http"] == "igniter_nb.server.nodelay:NoDelayHTTPProtocol"
@@ -122,7 +104,7 @@ def test_otherwise_the_workers_share_uvicorn_s_socket(case: str, runs: dict[str,
                                                       monkeypatch: Any) -> None:
     if case == "not Linux":
         monkeypatch.setattr(sys, "platform", "darwin")
-    assert _serve(tmp_path, workers=1 if case == "one worker" else 2, reuse_port=case != "--no-reuse-port",
+    assert serve_recorded(tmp_path, workers=1 if case == "one worker" else 2, reuse_port=case != "--no-reuse-port",
                   balance="shared" if case == "--balance shared" else None) == 0
     assert list(runs) == ["shared"]
     assert runs["shared"]["http"] == "igniter_nb.server.nodelay:NoDelayHTTPProtocol"
@@ -135,7 +117,7 @@ def test_a_port_in_use_is_a_serve_error_naming_it(workers: int, runs: dict[str, 
     sockets.append(occupant)
     port = occupant.getsockname()[1]
     with pytest.raises(serve.ServeError, match=rf"--host 127\.0\.0\.1 --port {port}: the address is already in use"):
-        _serve(tmp_path, port=port, workers=workers)
+        serve_recorded(tmp_path, port=port, workers=workers)
     assert runs == {}
 
 
