@@ -83,3 +83,15 @@ def run_jobs(queue: Any, **work: Any) -> None:
     from igniter_nb.integrations.rq import worker
 
     worker(queue.name, connection=queue.connection, worker_class=SimpleWorker).work(burst=True, **work)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Any]:
+    """A SQLite file store of this test's own (the webhook tests)."""
+    from igniter_nb.stores import SQLStore
+
+    opened = SQLStore(f"sqlite:///{tmp_path / 'hooks.db'}")
+    try:
+        yield opened
+    finally:
+        opened.close()

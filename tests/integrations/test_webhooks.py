@@ -26,14 +26,6 @@ from tests.integrations.int_contracts import OrderWorkflow
 SECRET = "whsec_test_secret"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Any]:
-    opened = SQLStore(f"sqlite:///{tmp_path / 'hooks.db'}")
-    try:
-        yield opened
-    finally:
-        opened.close()
-
 
 def payment_route(store: Any, **options: Any) -> Route:
     settings: dict[str, Any] = {"event": "payment_received", "correlation_from": ["data.order_id"],

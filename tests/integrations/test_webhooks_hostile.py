@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,17 +15,6 @@ from igniter_nb.integrations.signatures import SignatureRejected, verify
 from igniter_nb.integrations.webhooks import endpoint
 from tests.integrations.int_contracts import OrderWorkflow
 from tests.integrations.test_webhooks import SECRET, payment_route, post
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Any]:
-    from igniter_nb.stores import SQLStore
-
-    opened = SQLStore(f"sqlite:///{tmp_path / 'hostile.db'}")
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def _signals(store: Any, execution_id: str) -> list[dict[str, Any]]:
