@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -171,16 +170,6 @@ class ServerProcess:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-
-def wait_for(check: Callable[[], Any], what: str = "the check", timeout: float = 60) -> Any:
-    """What ``check()`` returns once it is true; an AssertionError saying ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout}s: {what}")
 
 
 def sockets_on(port: int, state: str) -> set[str]:

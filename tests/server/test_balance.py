@@ -19,7 +19,8 @@ import pytest
 import uvicorn
 
 from igniter_nb.server import balance, serve
-from tests.server.server_process import LISTEN, ServerProcess, serve_recorded, sockets_on, wait_for
+from tests.polling import wait_for
+from tests.server.server_process import LISTEN, ServerProcess, serve_recorded, sockets_on
 from tests.server.worker_probes import ok_app, pids_by_connection, stopped_during_slow_request
 
 pytestmark = pytest.mark.skipif(not balance.supported(), reason="the supervisor hands connections over on Linux only")

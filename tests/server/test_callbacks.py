@@ -13,9 +13,9 @@ import pytest
 
 import igniter_nb as ig
 from igniter_nb.stores import MemoryStore
+from tests.polling import wait_for
 from tests.server.live_server import LiveServer
 from tests.server.remote_contracts import REMOTE, article
-from tests.server.server_process import wait_for
 from tests.services import free_port
 
 Live = Callable[..., LiveServer]

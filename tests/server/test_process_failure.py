@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from igniter_nb.server import balance, reuseport
-from tests.server.server_process import LISTEN, ServerProcess, process_tree, wait_for
+from tests.polling import wait_for
+from tests.server.server_process import LISTEN, ServerProcess, process_tree
 from tests.server.worker_probes import stopped_during_slow_request
 
 pytestmark = pytest.mark.skipif(not (balance.supported() and reuseport.supported()),

@@ -29,11 +29,12 @@ import pytest
 import igniter_nb as ig
 from igniter_nb.server import RemoteConnectionError
 from igniter_nb.stores import MemoryStore, SQLStore
+from tests.polling import wait_for
 from tests.server.conftest import TARGET
 from tests.server.live_server import LiveServer
 from tests.server.remote_contracts import PARENT, REMOTE, article
 from tests.server.server_contracts import Lead
-from tests.server.server_process import ServerProcess, wait_for
+from tests.server.server_process import ServerProcess
 from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from igniter_nb.server import reuseport, serve
-from tests.server.server_process import LISTEN, ROOT, ServerProcess, serve_recorded, wait_for
+from tests.polling import wait_for
+from tests.server.server_process import LISTEN, ROOT, ServerProcess, serve_recorded
 from tests.server.worker_probes import pids_by_connection
 
 pytestmark = pytest.mark.skipif(not reuseport.supported(), reason="SO_REUSEPORT spreads connections on Linux only")

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,6 +15,7 @@ import igniter_nb as ig
 from igniter_nb.server import RemoteConnectionError, RemoteError
 from igniter_nb.server.follow import StreamMessage
 from igniter_nb.stores import SQLStore
+from tests.polling import wait_for
 from tests.server.conftest import TARGET
 from tests.server.server_contracts import CONTRACTS, Lead
 from tests.server.server_process import ServerProcess
@@ -114,21 +113,15 @@ def _follow_in_thread(client: Any, eid: str, **kw: Any) -> tuple[list[StreamMess
     return got, thread
 
 
-def _wait_for(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
 
 def test_stream_is_live_for_deliveries_from_this_process(live_app: Any, store: Any) -> None:
     server = live_app(ig.server.create_app(CONTRACTS, store=store))
     with ig.server.Client(server.url, timeout=10) as client:
         eid = client.execute("lead", {"request_id": "r-1"})["execution_id"]
         got, thread = _follow_in_thread(client, eid)
-        _wait_for(lambda: any(m.kind == "status" for m in got))
+        wait_for(lambda: any(m.kind == "status" for m in got), timeout=10.0, every=0.02)
         Lead.deliver_event(CRM["event"], correlation=CRM["correlation"], payload=CRM["payload"], store=store)
-        _wait_for(lambda: any(m.data.get("type") == "await_satisfied" for m in got))
+        wait_for(lambda: any(m.data.get("type") == "await_satisfied" for m in got), timeout=10.0, every=0.02)
         assert any(m.kind == "status" and m.data["version"] == 2 for m in got)
         Lead.deliver_event(BILLING["event"], correlation=BILLING["correlation"], payload=BILLING["payload"],
                            store=store)
@@ -148,10 +141,11 @@ def test_stream_is_live_across_workers_and_processes(serve: Any, tmp_path: Any) 
             eid = client.execute("lead", {"request_id": "r-1"})["execution_id"]
             streams = [_follow_in_thread(client, eid) for _ in range(2)]  # likely on both workers
             for got, _ in streams:
-                _wait_for(lambda got=got: any(m.kind == "status" for m in got))
+                wait_for(lambda got=got: any(m.kind == "status" for m in got), timeout=10.0, every=0.02)
             Lead.deliver_event(CRM["event"], correlation=CRM["correlation"], payload=CRM["payload"], store=store)
             for got, _ in streams:
-                _wait_for(lambda got=got: any(m.data.get("type") == "await_satisfied" for m in got))
+                wait_for(lambda got=got: any(m.data.get("type") == "await_satisfied" for m in got),
+                         timeout=10.0, every=0.02)
             client.deliver_event("lead", **BILLING)  # over HTTP: any worker
             for _, thread in streams:
                 thread.join(15)
@@ -175,9 +169,9 @@ def test_client_reconnects_with_last_event_id_after_the_server_restarts(tmp_path
         with ig.server.Client(first.url, timeout=10) as client:
             eid = client.execute("lead", {"request_id": "r-1"})["execution_id"]
             got, thread = _follow_in_thread(client, eid, reconnects=8)
-            _wait_for(lambda: any(m.kind == "status" for m in got))
+            wait_for(lambda: any(m.kind == "status" for m in got), timeout=10.0, every=0.02)
             Lead.deliver_event(CRM["event"], correlation=CRM["correlation"], payload=CRM["payload"], store=store)
-            _wait_for(lambda: any(m.data.get("type") == "await_satisfied" for m in got))
+            wait_for(lambda: any(m.data.get("type") == "await_satisfied" for m in got), timeout=10.0, every=0.02)
             first.close()  # the stream drops; the client retries with back-off
             Lead.deliver_event(BILLING["event"], correlation=BILLING["correlation"], payload=BILLING["payload"],
                                store=store)
@@ -247,7 +241,7 @@ def test_stream_ends_when_the_execution_is_deleted(live_app: Any, store: Any) ->
     with ig.server.Client(server.url, timeout=10) as client:
         eid = client.execute("lead", {"request_id": "r-1"})["execution_id"]
         got, thread = _follow_in_thread(client, eid)
-        _wait_for(lambda: any(m.kind == "status" for m in got))
+        wait_for(lambda: any(m.kind == "status" for m in got), timeout=10.0, every=0.02)
         store.delete(eid)
         thread.join(10)
         assert not thread.is_alive()

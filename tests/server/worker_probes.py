@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 
-from tests.server.server_process import ServerProcess, wait_for
+from tests.polling import wait_for
+from tests.server.server_process import ServerProcess
 
 
 async def ok_app(scope: Any, receive: Any, send: Any) -> None:

@@ -8,7 +8,6 @@ import json
 import logging
 import multiprocessing
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from igniter_nb.errors import SnapshotNotFoundError, StoreArgumentError
 from igniter_nb.stores import ChangeSubscription, MemoryStore, SQLStore, StoredExecution, awatch, watch
 from igniter_nb.stores.changes import ChangeHub
+from tests.polling import wait_for
 from tests.stores import feed_workers
 from tests.stores.store_factory import SHARED_KINDS, make_spec, open_store
 
@@ -69,15 +69,6 @@ class Follower:
         assert self.error is None, self.error
         return versions(self.records)
 
-
-def eventually(check: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"never happened: {what}")
 
 
 # ------------------------------------------------------------------------------------------ every store
@@ -531,7 +522,8 @@ def test_only_watched_executions_send_notifications_postgres(postgres_store: Any
         assert heard == ["watched 2"]
         assert _watchers(store) == [("watched", store._changes.listener_pid)]
         sub.close()
-        eventually(lambda: _watchers(store) == [], "the registration is dropped after the last watcher left")
+        wait_for(lambda: _watchers(store) == [], "the registration is dropped after the last watcher left",
+                 WAIT, every=0.02)
         store.save(snap(3, "watched"), status="running")
         assert [n.payload for n in listener.notifies(timeout=0.5)] == []
 
@@ -556,7 +548,7 @@ def test_registrations_of_a_killed_watcher_process_are_dropped_postgres(tmp_path
             return conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
                                 {"pid": dead_pid}).scalar() == 0
 
-    eventually(gone, "the killed process's LISTEN session ends")
+    wait_for(gone, "the killed process's LISTEN session ends", WAIT, every=0.02)
     assert _watchers(store) == [(EID, dead_pid)]  # stale: would only cost useless NOTIFYs
     sub = store.subscribe_changes("another")  # the next listener to start cleans up
     try:
@@ -608,7 +600,7 @@ def test_channel_is_unsubscribed_after_the_last_watcher_redis(open_kind: Callabl
     assert [next(feed).version for feed in feeds] == [2, 2, 2]
     for feed in feeds:
         feed.close()
-    eventually(lambda: _subscribers(store, EID) == 0, "the channel is unsubscribed")
+    wait_for(lambda: _subscribers(store, EID) == 0, "the channel is unsubscribed", WAIT, every=0.02)
 
 
 # ------------------------------------------------------------------------------------------ lost connections
@@ -631,7 +623,7 @@ def _kill_listen_session(store: Any) -> Callable[[], bool]:
 
 def _kill_pubsub_connection(store: Any) -> Callable[[], bool]:
     """Kill the store's pub/sub connection; returns a check that redis-py has subscribed again."""
-    eventually(lambda: _subscribers(store, EID) == 1, "the watcher is subscribed")
+    wait_for(lambda: _subscribers(store, EID) == 1, "the watcher is subscribed", WAIT, every=0.02)
     assert store.client.client_kill_filter(_type="pubsub") >= 1
     return lambda: _subscribers(store, EID) == 1
 
@@ -648,6 +640,6 @@ def test_lost_notification_connection_loses_no_version(kind: str, kill: Callable
     for n in (2, 3, 4):  # notified while the connection is down (or being re-made)
         store.save(snap(n), status="running")
     assert follower.wait_for(4) == [1, 2, 3, 4]
-    eventually(back, "the store listens again")
+    wait_for(back, "the store listens again", WAIT, every=0.02)
     store.save(snap(5), status="succeeded")
     assert follower.join() == [1, 2, 3, 4, 5]
