@@ -8,7 +8,8 @@ or, inside an application of your own (the router carries its own error mapping 
     parent.add_middleware(ig.server.BodySizeLimit, max_body_bytes=1_000_000)
 
 Every route that touches the store runs that work in the threadpool (``run_in_threadpool``), so blocking
-store calls never stall the event loop — unless ``create_app(threads=0)`` asks for it to run on the event loop. See ``docs/server.md`` for every route, status code and body.
+store calls never stall the event loop — unless ``create_app(threads=0)`` asks for it to run on the event loop.
+See ``docs/server.md`` for every route, status code and body.
 """
 
 from __future__ import annotations
