@@ -21,7 +21,13 @@ from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.event_chunks import EventChunks
 from igniter_nb.runtime.graph_change import GraphChanges, removed_since_saved
 from igniter_nb.runtime.shipping import ShippedResult
-from igniter_nb.runtime.snapshot import _SCALARS, FORMAT, _restoring, _reusable, decode_error
+from igniter_nb.runtime.snapshot import (
+    FORMAT,
+    SELF_ENCODING_TYPES,
+    children_restored,
+    decode_error,
+    reusable_stored_form,
+)
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import Status
 
@@ -128,11 +134,11 @@ def _restore(cls: Any, graph: Any, snapshot: Mapping[str, Any], store: Any, exec
         inputs = {k: v for k, v in inputs.items() if k in known}
     contract = cls._create(inputs, runner=runner.get("runner"), max_workers=runner.get("max_workers"), store=store,
                    executor=executor, execution_id=execution_id)
-    token = _restoring.set({})
+    token = children_restored.set({})
     try:
         _apply(contract.execution, snapshot, cursor, dropped)
     finally:
-        _restoring.reset(token)
+        children_restored.reset(token)
     return contract
 
 
@@ -216,11 +222,11 @@ def _child_class(execution: Execution, slot: str, data: Mapping[str, Any]) -> An
 def apply_snapshot(execution: Execution, snapshot: Mapping[str, Any]) -> None:
     """Load ``snapshot`` into ``execution``. The snapshot must be owned (see :func:`restore_contract`): the
     execution keeps its event dicts as their encoded form and shares its untagged values."""
-    token = _restoring.set({})
+    token = children_restored.set({})
     try:
         _apply(execution, snapshot, _Cursor(), [])
     finally:
-        _restoring.reset(token)
+        children_restored.reset(token)
 
 
 def _state(name: str, data: Any) -> NodeState:
@@ -249,7 +255,7 @@ def _state(name: str, data: Any) -> NodeState:
     value = get("value")
     status = data["status"]
     return _new(NodeState, (name, (_STATUS.get(status) if type(status) is str else None) or Status(status),
-                            value if type(value) in _SCALARS else codec.decode_shared(value),
+                            value if type(value) in SELF_ENCODING_TYPES else codec.decode_shared(value),
                             decode_error(error) if error is not None else None, version, resolved_at, invalidated_by,
                             tuple(waiting_for)))
 
@@ -259,7 +265,7 @@ _STATUS = {str(s): s for s in Status}
 
 
 def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, dropped: list[str]) -> None:
-    restored: dict[str, Any] = _restoring.get()  # type: ignore[assignment]
+    restored: dict[str, Any] = children_restored.get()  # type: ignore[assignment]
     graph = execution.graph
     nodes = graph.nodes_by_name
     children = execution.children
@@ -300,7 +306,7 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
     kept.clear()
     for name, restored_state in states.items():
         data = raw_states[name]
-        if _reusable(restored_state, data):
+        if reusable_stored_form(restored_state, data):
             kept[name] = (restored_state, data)
     bound = execution.bound_events
     bound.clear()
@@ -343,7 +349,7 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
         # with this restore's registry. Each payload is a fresh copy (decode copies), so no live event shares
         # a dict with the stored, encoded one. (Read only when someone reads the log: a malformed stored event
         # is reported then, as the rest of a malformed snapshot is at restore.)
-        token = _restoring.set(restored)
+        token = children_restored.set(restored)
         events: list[Event] = []
         try:
             for e in (chunks.load() if chunks is not None else raw_events):
@@ -357,7 +363,7 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
             raise _malformed(graph_name, {"execution_id": execution_id}, f"events[{len(events)}]",
                              f"{type(exc).__name__}: {exc}", type(exc).__name__) from exc
         finally:
-            _restoring.reset(token)
+            children_restored.reset(token)
 
     if chunks is not None:
         count, last_seq = chunks.count, chunks.last_seq
@@ -395,7 +401,7 @@ def _restore_owned(cls: Any, data: Mapping[str, Any]) -> Any:
 
 def restore_nested(cls: Any, data: Mapping[str, Any]) -> Any:
     """Restore a child contract inside an outer restore (shares the outer child registry)."""
-    outer = _restoring.get()
+    outer = children_restored.get()
     # part of the outer snapshot, already owned; a deeply nested child continues on a fresh stack
     contract = descend(_restore_owned, cls, data)
     if outer is not None:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 FORMAT = "igniter_nb.snapshot/1"
 
 # While restoring, child contracts restored so far, by execution id (child results point at them).
-_restoring: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("igniter_restoring", default=None)
+children_restored: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("igniter_restoring", default=None)
 
 
 # ---------------------------------------------------------------------------- errors
@@ -78,7 +78,7 @@ def _encode_result(result: Result) -> dict[str, Any]:
 
 
 def _decode_result(data: Mapping[str, Any]) -> Any:
-    restored = _restoring.get() or {}
+    restored = children_restored.get() or {}
     child = restored.get(data["execution_id"])
     if child is None:
         raise SnapshotEncodingError(f"snapshot refers to child execution {data['execution_id']} of {data['graph']}, "
@@ -92,7 +92,7 @@ codec.register_codec("error", IgniterError, encode_error, decode_error)
 
 
 def _decode_collection(data: Mapping[str, Any]) -> Any:
-    restored = _restoring.get() or {}
+    restored = children_restored.get() or {}
     found = restored.get(f"collection:{data['node']}")
     if found is None:
         raise SnapshotEncodingError(f"snapshot refers to collection '{data['node']}', which it does not contain")
@@ -125,7 +125,7 @@ def snapshot_execution(execution: Execution, *, copy: bool = True, event_chunks:
             states[name] = found[1]  # unchanged since it was restored or last encoded: its encoded form as it is
             continue
         states[name] = data = _encode_state(execution, name, st)
-        if st.error is None and type(st.value) in _SCALARS:
+        if st.error is None and type(st.value) in SELF_ENCODING_TYPES:
             kept[name] = (st, data)
         elif found is not None:
             del kept[name]
@@ -202,7 +202,7 @@ def snapshot_execution(execution: Execution, *, copy: bool = True, event_chunks:
 
 _EMPTY: Mapping[str, Any] = {}  # (never changed)
 _NOTHING: list[str] = []  # (never changed)
-_SCALARS = frozenset({str, int, bool, type(None)})  # immutable values that encode as themselves (floats may not)
+SELF_ENCODING_TYPES = frozenset({str, int, bool, type(None)})  # immutable values that encode as themselves (floats may not)
 _STATE_KEYS = ("status", "version", "resolved_at", "invalidated_by", "waiting_for", "value", "error")
 
 
@@ -223,7 +223,7 @@ def _encode_state(execution: Execution, name: str, st: NodeState) -> dict[str, A
     }
 
 
-def _reusable(st: NodeState, data: dict[str, Any]) -> bool:
+def reusable_stored_form(st: NodeState, data: dict[str, Any]) -> bool:
     """Whether the stored form ``data`` a state was just restored from may stand for the state in a later save
     while the state is unchanged (see :func:`_unchanged`): every field in today's order and form, no error (an
     exception object may be changed), and a value that is the stored one itself (plain data the state shares
@@ -238,7 +238,7 @@ def _unchanged(value: Any, stored: Any) -> bool:
     ``stored`` changes with it, so it only has to be plain still (an in-place change that added, say, a date is
     encoded again, as before); a pending value is compared with what it encodes to (its payload is a dict)."""
     kind = type(value)
-    if kind in _SCALARS:
+    if kind in SELF_ENCODING_TYPES:
         return True
     if kind is DeferredResult:
         if type(stored) is not dict or len(stored) != 2 or stored.get(codec.TAG) != "deferred":
