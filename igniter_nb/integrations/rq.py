@@ -266,11 +266,16 @@ def _resumed_earlier(cls: Any, store: Any, execution_id: str, token: str, value:
     """The result to answer when ``token`` of ``execution_id`` was already resumed with ``value``, else None."""
     restored = cls.restore_from_store(execution_id, store=store)
     ex = restored.execution
-    node = next((e.node for e in reversed(restored.events) if e.type == "node_pending"
-                 and e.payload.get("token") == token and e.payload.get("source_node") == e.node), None)
+    resumed_nodes: set[str] = set()  # nodes resumed after the point reached, walking the log backwards
+    node = None
+    for e in reversed(restored.events):
+        if e.type == "node_resumed":
+            resumed_nodes.add(e.node)
+        elif e.type == "node_pending" and e.payload.get("token") == token and e.payload.get("source_node") == e.node:
+            node = e.node
+            break
     state = ex.states.get(node) if node is not None else None
-    resumed = node is not None and any(e.type == "node_resumed" and e.node == node for e in restored.events)
-    if state is None or not resumed or str(state.status) != "succeeded" or state.value != value:
+    if state is None or node not in resumed_nodes or str(state.status) != "succeeded" or state.value != value:
         return None
     return {"graph": cls.compiled_graph().name, "execution_id": execution_id, "status": str(ex.status_of()),
             "replayed": True}
