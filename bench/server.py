@@ -6,15 +6,18 @@ and on PostgreSQL, with the in-process rate on the same store and a bare FastAPI
     .venv/bin/python bench/server.py --kinds sqlite --workflows 1000
     .venv/bin/python bench/server.py --threads 1       # igniter-nb serve --threads 1 (store-bound contracts)
     .venv/bin/python bench/server.py --threads sqlite=0,postgres=1   # per store (the B8 runs of docs/server.md)
+    .venv/bin/python bench/server.py --client wrk      # wrk as the load generator (bench/_wrk.py)
     .venv/bin/python bench/server.py --client httpx    # httpx as the load generator (~1 ms CPU per request)
     .venv/bin/python bench/server.py --balance reuseport   # each worker on its own SO_REUSEPORT socket
     .venv/bin/python bench/server.py --balance shared      # the workers share one listening socket (uvicorn's way)
 
 For each store: K ``BenchPair`` workflows are started over HTTP; then both events of every workflow (2K
-deliveries, in random order, each with an idempotency key) are sent by 16 concurrent async clients, each with
-its own connection (aiohttp by default: the clients share the machine's two cores with the servers, and
-aiohttp's C parser takes ~0.2 ms of CPU per request where httpx takes ~1 ms; each run prints what its load
-generator cost per request). Reported: deliveries/s, p50/p99 latency, errors (any answer but 200, or no answer); then
+deliveries, in random order, each with an idempotency key) are sent by 16 concurrent clients, each with its own
+keep-alive connection and one request in flight (a closed loop). The load generator shares the machine's two
+cores with the servers: aiohttp by default (C response parser, ~0.2-0.7 ms of CPU per request), or wrk
+(``--client wrk``, bench/_wrk.py: the C tool, one thread with 16 connections, ~0.05-0.15 ms); httpx takes ~1 ms.
+Each run prints what its load generator cost per request. Reported: deliveries/s, p50/p99 latency, errors (any
+answer but 200, or no answer); then
 the store is read back to check that every workflow got each signal exactly once (lost = a signal missing,
 doubled = one applied twice). Baselines, same run, same machine:
 - in-process: one process calling ``BenchPair.deliver_event`` in a loop on a fresh store of the same kind
@@ -56,6 +59,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
+from bench import _wrk  # noqa: E402
 from bench._server_contracts import BenchPair  # noqa: E402
 from igniter_nb.server import balance  # noqa: E402
 from tests.server.server_process import ESTABLISHED, LISTEN, ServerProcess, process_tree, sockets_on  # noqa: E402
@@ -135,7 +139,8 @@ async def _drive(url: str, path: str, bodies: list[dict[str, Any]], clients: int
         await asyncio.gather(*(session.close() if library == "aiohttp" else session.aclose() for session in sessions))
 
 
-#: The load generator: "aiohttp" or "httpx" (the project's own client library), set from --client.
+#: The load generator: "wrk" (bench/_wrk.py), "aiohttp" or "httpx" (the project's own client library), set from
+#: --client.
 CLIENT = {"name": "aiohttp"}
 
 
@@ -148,6 +153,9 @@ def _run_drive(url: str, path: str, bodies: list[dict[str, Any]], clients: int) 
     a cost of the measuring process, not of the server measured (seen with ``gc.callbacks``)."""
     gc.collect()
     gc.freeze()
+    if CLIENT["name"] == "wrk":  # wrk's own process: its CPU, not this one's
+        result = _wrk.drive(url, [_wrk.json_post(path, body) for body in bodies], clients)
+        return result.seconds, result.latencies_ms, result.errors(len(bodies)), result.cpu_s * 1000 / len(bodies)
     cpu0 = time.process_time()
     seconds, latencies, errors = asyncio.run(_drive(url, path, bodies, clients, CLIENT["name"]))
     return seconds, latencies, errors, (time.process_time() - cpu0) * 1000 / max(len(bodies), 1)
@@ -373,9 +381,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kinds", default="sqlite,postgres")
     parser.add_argument("--pg-fsync", choices=("on", "off"), default="on")
-    parser.add_argument("--client", choices=("httpx", "aiohttp"), default="aiohttp",
-                        help="the load generator's HTTP client (default aiohttp: ~0.2 ms of CPU per request, "
-                             "httpx ~1 ms, taken from the same two cores as the servers)")
+    parser.add_argument("--client", choices=("wrk", "aiohttp", "httpx"), default="aiohttp",
+                        help="the load generator, whose CPU comes out of the same two cores as the servers: aiohttp "
+                             "(the default, ~0.2-0.7 ms of CPU per request), wrk (the C tool, one thread, "
+                             "~0.05-0.15 ms) or httpx (~1 ms)")
     parser.add_argument("--threads", type=threads_per_store, default={},
                         help="igniter-nb serve --threads: N for every store, or per store, e.g. sqlite=0,postgres=1 "
                              "(the B8 runs: on the event loop for SQLite, one thread for PostgreSQL's round trips; "
@@ -390,10 +399,12 @@ def main() -> int:
     workflows = args.workflows or (100 if args.quick else 400)
     mode = args.balance or ("supervisor" if balance.supported() else "shared")
     kinds = args.kinds.split(",")
+    if args.client == "wrk" and not _wrk.available():
+        parser.error("--client wrk: the wrk binary is not installed (apt-get install wrk, or make setup)")
     CLIENT["name"] = args.client
 
     print(f"# server benchmark {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} cpus, {workflows} workflows x 2 events, {args.clients} async clients, "
+          f"{os.cpu_count()} cpus, {workflows} workflows x 2 events, {args.clients} clients (a connection each), "
           f"igniter-nb serve --workers {args.workers}"
           f"{''.join(f' --threads {k}={v}' for k, v in args.threads.items())} --balance {mode}, PostgreSQL fsync={args.pg_fsync}, "
           f"load generator {args.client}", flush=True)

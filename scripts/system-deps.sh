@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages igniter_nb's tests, demo and benchmarks use:
-# Graphviz (`dot`), Redis, PostgreSQL and Chromium. Only what is missing is installed,
+# Graphviz (`dot`), Redis, PostgreSQL, Chromium and wrk (bench/server.py's load generator).
+# Only what is missing is installed,
 # and `apt-get update` runs only when something must be installed.
 #
 # Services are deliberately NOT started here: tests and benchmarks start their own
@@ -19,7 +20,7 @@ else
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "system-deps: apt-get not found; install graphviz, redis-server, postgresql, chromium by hand" >&2
+    echo "system-deps: apt-get not found; install graphviz, redis-server, postgresql, chromium, wrk by hand" >&2
     exit 1
 fi
 
@@ -46,9 +47,10 @@ need redis-server redis-server
 need postgresql
 need postgresql-contrib
 need chromium chromium
+need wrk wrk
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    echo "system-deps: all present (graphviz, redis-server, postgresql, chromium)"
+    echo "system-deps: all present (graphviz, redis-server, postgresql, chromium, wrk)"
     exit 0
 fi
 
