@@ -11,7 +11,9 @@
 -- called once more for thread 0 to check the request parses (script_verify_request) — that call must not use up
 -- a request, so requests are handed out only once delay() has been called (delay() precedes every real request
 -- when it is defined). delay() returning a very large number keeps a connection that finds nothing left from
--- sending anything more. response() is called for every answer (before wrk records its latency, measured from
+-- asking again; two connections may both have been told 0 for the last request, though (each delay() is answered
+-- before the request() that follows it), and the one that comes second gets "": wrk then writes nothing and the
+-- connection waits, idle. response() is called for every answer (before wrk records its latency, measured from
 -- the first byte written); the last answer stops the thread and interrupts wrk's main thread, which otherwise
 -- sleeps the whole -d before it joins the thread.
 
@@ -78,6 +80,9 @@ end
 function request()
   if not running then -- wrk's parse check before the run: not a request sent
     return prepared[1]
+  end
+  if sent >= total then -- nothing left: write nothing
+    return ""
   end
   sent = sent + 1
   if sent == 1 then
