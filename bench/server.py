@@ -6,7 +6,8 @@ and on PostgreSQL, with the in-process rate on the same store and a bare FastAPI
     .venv/bin/python bench/server.py --kinds sqlite --workflows 1000
     .venv/bin/python bench/server.py --threads 1       # igniter-nb serve --threads 1 (store-bound contracts)
     .venv/bin/python bench/server.py --threads sqlite=0,postgres=1   # per store (the B8 runs of docs/server.md)
-    .venv/bin/python bench/server.py --client wrk      # wrk as the load generator (bench/_wrk.py)
+    .venv/bin/python bench/server.py --client aiohttp  # aiohttp as the load generator (the default without wrk)
+    .venv/bin/python bench/server.py --client wrk      # wrk, failing when it is not installed
     .venv/bin/python bench/server.py --client httpx    # httpx as the load generator (~1 ms CPU per request)
     .venv/bin/python bench/server.py --balance reuseport   # each worker on its own SO_REUSEPORT socket
     .venv/bin/python bench/server.py --balance shared      # the workers share one listening socket (uvicorn's way)
@@ -14,10 +15,10 @@ and on PostgreSQL, with the in-process rate on the same store and a bare FastAPI
 For each store: K ``BenchPair`` workflows are started over HTTP; then both events of every workflow (2K
 deliveries, in random order, each with an idempotency key) are sent by 16 concurrent clients, each with its own
 keep-alive connection and one request in flight (a closed loop). The load generator shares the machine's two
-cores with the servers: aiohttp by default (C response parser, ~0.2-0.7 ms of CPU per request), or wrk
-(``--client wrk``, bench/_wrk.py: the C tool, one thread with 16 connections, ~0.05-0.15 ms); httpx takes ~1 ms.
-Each run prints what its load generator cost per request. Reported: deliveries/s, p50/p99 latency, errors (any
-answer but 200, or no answer); then
+cores with the servers, so it is wrk when installed (bench/_wrk.py: the C tool, one thread with 16 connections,
+~0.05-0.15 ms of CPU per request), else aiohttp (C response parser, ~0.2-0.7 ms) with a printed line saying so;
+httpx takes ~1 ms. Each run prints what its load generator cost per request. Reported: deliveries/s, p50/p99
+latency, errors (any answer but 200, or no answer); then
 the store is read back to check that every workflow got each signal exactly once (lost = a signal missing,
 doubled = one applied twice). Baselines, same run, same machine:
 - in-process: one process calling ``BenchPair.deliver_event`` in a loop on a fresh store of the same kind
@@ -381,10 +382,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kinds", default="sqlite,postgres")
     parser.add_argument("--pg-fsync", choices=("on", "off"), default="on")
-    parser.add_argument("--client", choices=("wrk", "aiohttp", "httpx"), default="aiohttp",
-                        help="the load generator, whose CPU comes out of the same two cores as the servers: aiohttp "
-                             "(the default, ~0.2-0.7 ms of CPU per request), wrk (the C tool, one thread, "
-                             "~0.05-0.15 ms) or httpx (~1 ms)")
+    parser.add_argument("--client", choices=("wrk", "aiohttp", "httpx"), default=None,
+                        help="the load generator, whose CPU comes out of the same two cores as the servers: wrk (the "
+                             "default when installed: the C tool, one thread, ~0.05-0.15 ms of CPU per request), "
+                             "aiohttp (~0.2-0.7 ms; the default without wrk) or httpx (~1 ms)")
     parser.add_argument("--threads", type=threads_per_store, default={},
                         help="igniter-nb serve --threads: N for every store, or per store, e.g. sqlite=0,postgres=1 "
                              "(the B8 runs: on the event loop for SQLite, one thread for PostgreSQL's round trips; "
@@ -399,7 +400,11 @@ def main() -> int:
     workflows = args.workflows or (100 if args.quick else 400)
     mode = args.balance or ("supervisor" if balance.supported() else "shared")
     kinds = args.kinds.split(",")
-    if args.client == "wrk" and not _wrk.available():
+    if args.client is None:
+        args.client = "wrk" if _wrk.available() else "aiohttp"
+        if args.client == "aiohttp":
+            print("# wrk not found (apt-get install wrk, or make setup): aiohttp drives the load instead", flush=True)
+    elif args.client == "wrk" and not _wrk.available():
         parser.error("--client wrk: the wrk binary is not installed (apt-get install wrk, or make setup)")
     CLIENT["name"] = args.client
 
