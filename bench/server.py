@@ -156,6 +156,8 @@ def _run_drive(url: str, path: str, bodies: list[dict[str, Any]], clients: int) 
     gc.freeze()
     if CLIENT["name"] == "wrk":  # wrk's own process: its CPU, not this one's
         result = _wrk.drive(url, [_wrk.json_post(path, body) for body in bodies], clients)
+        if any(count for kind, count in result.socket_errors.items() if kind != "status"):  # in `errors` too
+            print(f"# wrk on {path}: socket errors {result.socket_errors}, statuses {result.statuses}", flush=True)
         return result.seconds, result.latencies_ms, result.errors(len(bodies)), result.cpu_s * 1000 / len(bodies)
     cpu0 = time.process_time()
     seconds, latencies, errors = asyncio.run(_drive(url, path, bodies, clients, CLIENT["name"]))
