@@ -80,12 +80,25 @@ _CALLBACK_ERRORS: Responses = {
     409: {**_ERROR, "description": "No remote node of this execution waits for that remote execution (yet: the "
                                    "caller retries), or the workflow finished."},
 }
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
+_STOPPING = ("The server stopped before this request finished (`ServerStopping`: it was shutting down and the time "
+             "it gives requests in flight ran out); whether it took effect is not known. Retry it (an event with the "
+             "same idempotency_key is applied at most once).")
+#: Every route of ``create_app`` (its ``StoppedRequests`` middleware); not ``create_router``'s, which has none.
+_E503_STOPPING: Responses = {503: {**_ERROR, "description": _STOPPING, "headers": _RETRY_AFTER}}
+_TOO_MANY_STREAMS = "Every live-stream slot of this worker is taken (`TooManyStreams`, see `max_streams`)."
 _STREAM: Responses = {
     200: {"description": "Server-sent events: `status` messages, one message per execution event (id = its seq), "
                          "then `end` once the execution finished. See docs/server.md, \"The live stream\".",
           "content": {"text/event-stream": {"schema": {"type": "string"}}}},
     204: {"description": "The execution finished and `Last-Event-ID` is its last event: nothing more will come."},
 }
+
+
+def _stream_503(stopping: bool) -> Responses:
+    """The live stream's 503: its slots taken, and with ``create_app``'s middleware also the server stopping."""
+    text = f"{_TOO_MANY_STREAMS} Or: {_STOPPING[0].lower()}{_STOPPING[1:]}" if stopping else _TOO_MANY_STREAMS
+    return {503: {**_ERROR, "description": text, "headers": _RETRY_AFTER}}
 _GRAPH_CONTENT = {
     "application/json": {"schema": {"type": "object"}},
     "image/svg+xml": {"schema": {"type": "string"}},
@@ -171,7 +184,10 @@ def create_router(contracts: Any, *, store: Any = None, token: str | None = None
 
 
 def _router(service: ContractService, token: str | None, reports: CallbackReports,
-            stream_idle_seconds: float, limits: _AnswerLimits, offload: Offload = run_in_threadpool) -> APIRouter:
+            stream_idle_seconds: float, limits: _AnswerLimits, offload: Offload = run_in_threadpool,
+            stopping: bool = False) -> APIRouter:
+    """The routes; ``stopping``: they will run inside ``StoppedRequests`` (``create_app``), so every one may answer
+    503 ``ServerStopping`` and ``/openapi.json`` says so."""
     from igniter_nb.server.stream_slots import StreamSlots, stream_headers
 
     async def _blocking(work: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> Response:
@@ -199,7 +215,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
 
         route_class = TokenRoute
         auth = [Depends(HTTPBearer(auto_error=False, description="`Authorization: Bearer <token>`"))]
-    common: Responses = {**(_E401 if token else {})}
+    common: Responses = {**(_E401 if token else {}), **(_E503_STOPPING if stopping else {})}
     router = APIRouter(route_class=route_class, dependencies=auth, responses=common, strict_content_type=False,
                        default_response_class=JSONAnswer)
 
@@ -302,7 +318,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
                                limit=limit or limits.history_versions)
 
     @router.get("/v1/executions/{execution_id}/events", response_class=Response, responses={**_STREAM, **_E404,
-                **_E422}, summary="Follow an execution live (server-sent events; resume with Last-Event-ID)")
+                **_E422, **_stream_503(stopping)}, summary="Follow an execution live (server-sent events; resume with Last-Event-ID)")
     async def execution_events(
         execution_id: str,
         request: Request,
@@ -454,7 +470,8 @@ def create_app(
     # (every request is matched against the included routes twice, with scope bookkeeping for each route tried),
     # ~0.15 ms of CPU per request here. Each APIRoute already carries its dependencies, responses and route class.
     app.router.routes.extend(_router(service, token, reports, _check_idle(stream_idle_seconds),
-                                     _AnswerLimits.checked(max_streams, max_history_versions), offload).routes)
+                                     _AnswerLimits.checked(max_streams, max_history_versions), offload,
+                                     stopping=True).routes)
     app.add_exception_handler(HTTPException, _unmatched)
     app.add_exception_handler(RequestValidationError, _unmatched)
     app.add_exception_handler(Exception, _internal)

@@ -4,9 +4,10 @@ flight ``timeout_graceful_shutdown`` seconds (10 s under ``igniter-nb serve``) a
 Uncaught, that cancellation reaches uvicorn, which logs ``Exception in ASGI application`` with a traceback and
 answers ``500 Internal Server Error`` in plain text: a bug's answer and not the documented JSON error, for what is
 an operator's stop. :class:`StoppedRequests` answers it ``503`` with the JSON error body (``type``
-``ServerStopping``) instead, logs one warning, and lets the request's task end there. Whether the work was saved
-is not known (a node may still have been running on a thread, or its save may already have been done): the client
-retries — an event with the same idempotency key is applied once, whichever server gets it.
+``ServerStopping``) and ``Retry-After: 1`` instead, logs one warning, and lets the request's task end there.
+Whether the work was saved is not known (a node may still have been running on a thread, or its save may already
+have been done): the client retries — an event with the same idempotency key is applied once, whichever server
+gets it (``Client(retries=N)`` does that itself for the calls safe to repeat).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from igniter_nb.server.encoding import json_bytes
 
 log = logging.getLogger("igniter_nb.server")
 
+#: ``Retry-After`` of the 503: another worker or server (or this one, restarted) may take the retry at once.
+RETRY_AFTER_SECONDS = 1
 STOPPED = ("the server stopped before this request finished (it was shutting down, and the time it gives requests "
            "in flight ran out): whether it took effect is not known. Retry it (an event with the same "
            "idempotency_key is applied at most once)")
@@ -63,8 +66,8 @@ async def _answer_503(send: Send) -> None:
     body = json_bytes({"error": STOPPED, "type": "ServerStopping"})
     await send({"type": "http.response.start", "status": 503,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+                            (b"retry-after", str(RETRY_AFTER_SECONDS).encode()), (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
 
 
-__all__ = ["STOPPED", "StoppedRequests"]
+__all__ = ["RETRY_AFTER_SECONDS", "STOPPED", "StoppedRequests"]

@@ -194,6 +194,7 @@ def test_a_request_still_running_when_the_graceful_shutdown_ends_gets_a_json_503
     assert response.headers["content-type"] == "application/json"
     assert response.json()["type"] == "ServerStopping"
     assert "idempotency" in response.json()["error"]
+    assert response.headers["retry-after"] == "1"  # what the client's retries wait (docs/server.md, The client)
     assert "Traceback" not in server.log() and "Exception in ASGI application" not in server.log(), server.log()
 
 
