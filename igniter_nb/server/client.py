@@ -9,14 +9,18 @@
         for message in client.events(run["execution_id"]):    # live: events, status, end (see follow.py)
             ...
 
-Retries (``retries=N``) happen only on *connection* errors (the request never reached the server), through
-httpx's transport, and only for calls that are safe to repeat: every GET, and ``deliver_event`` when it has an
-idempotency key (the server answers a repeat with the same result). ``execute`` and ``resume`` are never retried:
-a repeat could start a second execution, or be refused. Both clients return the server's JSON as plain dicts (shapes in ``/openapi.json``).
+Retries (``retries=N``) happen only for calls that are safe to repeat — every GET, the dry run, and
+``deliver_event`` when it has an idempotency key (the server answers a repeat with the same result) — on
+*connection* errors (the request never reached the server), through httpx's transport, and on the server's ``503
+ServerStopping`` (it cut the request off while shutting down: ``stopping_retry.py``). ``execute`` and ``resume``
+are never retried: a repeat could start a second execution, or be refused. Both clients return the server's JSON
+as plain dicts (shapes in ``/openapi.json``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -29,6 +33,7 @@ from igniter_nb.server.answer_size import asend_capped, check_limit, send_capped
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError
 from igniter_nb.server.follow import READ_TIMEOUT, StreamMessage, afollow, follow
 from igniter_nb.server.request_json import json_content as _json_content
+from igniter_nb.server.stopping_retry import retry_delay, server_stopping
 
 _CONTEXT_FROM_BODY = ("graph", "node", "path", "execution_id")
 #: Failures after the request (or part of it) went out: the server may have applied it. A connection that could
@@ -194,6 +199,13 @@ class _ClientBase:
                                          f"{exc}){applied}", url=url, sent=True, method=call.method)
         return RemoteConnectionError(f"cannot reach {url}: {kind}: {exc}", url=url, method=call.method)
 
+    def _stopped_retry(self, call: _Call, response: httpx.Response, retry: int) -> float | None:
+        """Seconds to wait before retry number ``retry`` of ``call``, answered ``response``: only for a call safe to
+        repeat that the server cut off while stopping (503 ``ServerStopping``), ``retries`` times; else None."""
+        if not call.repeatable or retry > self.retries or not server_stopping(response):
+            return None
+        return retry_delay(response, retry)
+
     def _answer(self, call: _Call, response: httpx.Response) -> Any:
         if response.is_success:
             if call.text:
@@ -223,7 +235,8 @@ class _ClientBase:
 
 class Client(_ClientBase):
     """A blocking client. ``timeout`` (seconds, or an ``httpx.Timeout``) bounds connecting and each read;
-    ``retries`` connection attempts are added for calls safe to repeat; ``token`` is sent as a bearer token;
+    ``retries`` connection attempts, and retries of a ``503 ServerStopping``, are added for calls safe to repeat;
+    ``token`` is sent as a bearer token;
     ``max_answer_bytes``: an answer larger than this raises ``AnswerTooLargeError`` (None: no limit);
     ``transport`` replaces httpx's network transport (tests)."""
 
@@ -252,15 +265,22 @@ class Client(_ClientBase):
 
     def _send(self, call: _Call) -> Any:
         http = self._repeatable if call.repeatable else self._once
-        try:
-            if self.max_answer_bytes is None:
-                response = http.request(call.method, call.path, params=call.params, **_json_content(call.json))
-            else:
-                response = send_capped(http, call.method, call.path, self._url(call), self.max_answer_bytes,
-                                       params=call.params, **_json_content(call.json))
-        except httpx.HTTPError as exc:
-            raise self._unreachable(call, exc) from exc
-        return self._answer(call, response)
+        content = _json_content(call.json)
+        retry = 0
+        while True:
+            try:
+                if self.max_answer_bytes is None:
+                    response = http.request(call.method, call.path, params=call.params, **content)
+                else:
+                    response = send_capped(http, call.method, call.path, self._url(call), self.max_answer_bytes,
+                                           params=call.params, **content)
+            except httpx.HTTPError as exc:
+                raise self._unreachable(call, exc) from exc
+            retry += 1
+            delay = self._stopped_retry(call, response, retry)
+            if delay is None:
+                return self._answer(call, response)
+            time.sleep(delay)
 
     def health(self) -> dict[str, Any]:
         """``{status, version, contracts, store}``."""
@@ -284,14 +304,14 @@ class Client(_ClientBase):
     def deliver_event(self, name: str, *, event: str, correlation: Mapping[str, Any], payload: Any = None,
                       idempotency_key: str | None = None) -> dict[str, Any]:
         """Deliver ``event`` to the active workflow with ``correlation``; the updated execution view.
-        Retried on connection errors only when ``idempotency_key`` is given."""
+        Retried (connection errors, 503 ``ServerStopping``) only when ``idempotency_key`` is given."""
         return dict(self._send(_Api.deliver_event(name, event, correlation, payload, idempotency_key)))
 
     def dry_run_event(self, name: str, *, event: str, correlation: Mapping[str, Any], payload: Any = None,
                       idempotency_key: str | None = None) -> dict[str, Any]:
         """What ``deliver_event`` with the same arguments would do, without doing it: ``{contract, graph, event,
         correlation, ok, execution_id, await_node, status_before, would_recompute, idempotent, errors}``. Problems
-        with the delivery are in ``errors`` (not raised); nothing is written. Retried on connection errors."""
+        with the delivery are in ``errors`` (not raised); nothing is written. Retried as a GET is."""
         return dict(self._send(_Api.dry_run_event(name, event, correlation, payload, idempotency_key)))
 
     def status(self, execution_id: str) -> dict[str, Any]:
@@ -377,16 +397,22 @@ class AsyncClient(_ClientBase):
 
     async def _send(self, call: _Call) -> Any:
         http = self._repeatable if call.repeatable else self._once
-        try:
-            if self.max_answer_bytes is None:
-                response = await http.request(call.method, call.path, params=call.params,
-                                              **_json_content(call.json))
-            else:
-                response = await asend_capped(http, call.method, call.path, self._url(call), self.max_answer_bytes,
-                                              params=call.params, **_json_content(call.json))
-        except httpx.HTTPError as exc:
-            raise self._unreachable(call, exc) from exc
-        return self._answer(call, response)
+        content = _json_content(call.json)
+        retry = 0
+        while True:
+            try:
+                if self.max_answer_bytes is None:
+                    response = await http.request(call.method, call.path, params=call.params, **content)
+                else:
+                    response = await asend_capped(http, call.method, call.path, self._url(call),
+                                                  self.max_answer_bytes, params=call.params, **content)
+            except httpx.HTTPError as exc:
+                raise self._unreachable(call, exc) from exc
+            retry += 1
+            delay = self._stopped_retry(call, response, retry)
+            if delay is None:
+                return self._answer(call, response)
+            await asyncio.sleep(delay)
 
     async def health(self) -> dict[str, Any]:
         return dict(await self._send(_Api.health()))

@@ -1,0 +1,45 @@
+"""When the client repeats a call the server answered ``503 ServerStopping``, and how long it waits first.
+
+A server shutting down answers a request it had to cut off ``503`` with ``"type": "ServerStopping"`` and
+``Retry-After: 1`` (``stopped.py``): whether the request took effect is not known, and the body says to retry it.
+``Client(retries=N)`` / ``AsyncClient`` do that for a call that is safe to repeat (every GET, the dry run, and
+``deliver_event`` with an idempotency key: the rule of their connection retries), up to ``N`` times; never for
+``execute``, ``resume`` or a delivery without a key, which could then be applied twice. Any other error answer —
+another 503 (``TooManyStreams``, a proxy's), a 500 — is raised at once, as before.
+
+The wait: ``Retry-After`` when the answer has one in seconds (at most :data:`MAX_DELAY`), else 0.5 s doubling per
+retry, at most 4 s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+STOPPING = "ServerStopping"
+#: The longest wait before a retry, whatever ``Retry-After`` says: the client never sleeps for long on its own.
+MAX_DELAY = 10.0
+FIRST_DELAY, MAX_BACKOFF = 0.5, 4.0
+
+
+def server_stopping(response: httpx.Response) -> bool:
+    """Whether ``response`` is the server's ``503 ServerStopping`` (a JSON error body of that type)."""
+    if response.status_code != 503:
+        return False
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("type") == STOPPING
+
+
+def retry_delay(response: httpx.Response, retry: int) -> float:
+    """Seconds to wait before retry number ``retry`` (1, 2, ...) of a call answered ``response``."""
+    said = response.headers.get("retry-after", "").strip()
+    if said.isascii() and said.isdigit():
+        return min(float(said), MAX_DELAY)
+    return min(FIRST_DELAY * 2 ** (retry - 1), MAX_BACKOFF)
+
+
+__all__ = ["MAX_DELAY", "STOPPING", "retry_delay", "server_stopping"]
