@@ -28,7 +28,8 @@ def add_serve_command(commands: Any) -> None:
         epilog="Example: igniter-nb serve myapp.contracts:CONTRACTS --store sqlite:///igniter.db --workers 2. "
                "A setting not given as a flag comes from its IGNITER_* environment variable (IGNITER_STORE_URL, "
                "IGNITER_SERVER_TOKEN, IGNITER_LOG_LEVEL, IGNITER_MAX_BODY_BYTES, IGNITER_PUBLIC_URL, "
-               "IGNITER_CORS_ORIGINS, IGNITER_SERVER_THREADS: docs/integrations.md, Configuration), else its default.",
+               "IGNITER_CORS_ORIGINS, IGNITER_SERVER_THREADS, IGNITER_CALLBACK_RETRIES: docs/integrations.md, "
+               "Configuration), else its default.",
     )
     parser.add_argument("target", metavar="MODULE:CONTRACTS",
                         help="a dict {name: ContractClass}, a list of contract classes or one class, by import path")
@@ -64,6 +65,10 @@ def add_serve_command(commands: Any) -> None:
                         help="this server's base URL as other servers reach it; remote nodes then ask to be called "
                              "back there when their remote execution finishes (default: $IGNITER_PUBLIC_URL, else "
                              "no callbacks)")
+    parser.add_argument("--callback-retries", type=int, default=None, metavar="N",
+                        help="how many times a callback this server sends (an execution finished: reported to the URL the "
+                             "caller gave, e.g. the server whose remote node started it) is retried after its first "
+                             "attempt, with back-off (default: $IGNITER_CALLBACK_RETRIES, else 5)")
     parser.add_argument("--log-level", default=None, choices=["critical", "error", "warning", "info", "debug"],
                         help="uvicorn's and igniter_nb's log level (default: $IGNITER_LOG_LEVEL, else info)")
     parser.set_defaults(run=_serve)
@@ -78,7 +83,8 @@ def _serve(args: argparse.Namespace) -> int:
         return serve(args.target, host=args.host, port=args.port, store=args.store, workers=args.workers,
                      token_env=args.token_env, max_body_bytes=args.max_body_bytes, cors_origins=args.cors_origin,
                      log_level=args.log_level, public_url=args.public_url, threads=args.threads,
-                     reuse_port=args.reuse_port, max_streams=args.max_streams, balance=args.balance)
+                     reuse_port=args.reuse_port, max_streams=args.max_streams, balance=args.balance,
+                     callback_retries=args.callback_retries)
     except ServeError as exc:
         raise CommandError(str(exc)) from exc
 

@@ -31,9 +31,11 @@ CORS_ORIGINS = "IGNITER_CORS_ORIGINS"
 """Browser origins allowed to call the server (:func:`cors_origins`)."""
 SERVER_THREADS = "IGNITER_SERVER_THREADS"
 """How many threads of a server process run store and contract work at once (:func:`server_threads`)."""
+CALLBACK_RETRIES = "IGNITER_CALLBACK_RETRIES"
+"""Retries of a callback the server sends, after the first attempt (:func:`callback_retries`)."""
 
 VARIABLES: tuple[str, ...] = (STORE_URL, SERVER_TOKEN, LOG_LEVEL, MAX_BODY_BYTES, PUBLIC_URL, CORS_ORIGINS,
-                              SERVER_THREADS)
+                              SERVER_THREADS, CALLBACK_RETRIES)
 """Every service setting, in the order of the docs' table."""
 SWITCHES: tuple[str, ...] = ("IGNITER_NB_RENDER", "IGNITER_NB_PROGRESS")
 """Switches read where they act, listed in the same table: graph drawing (``notebook/render.py``) and collection
@@ -43,6 +45,8 @@ LOG_LEVELS: tuple[str, ...] = ("critical", "error", "warning", "info", "debug")
 """The values ``IGNITER_LOG_LEVEL`` accepts (in any case)."""
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 """The request body limit when neither an argument nor ``IGNITER_MAX_BODY_BYTES`` sets one."""
+DEFAULT_CALLBACK_RETRIES = 5
+"""Retries of a callback when neither an argument nor ``IGNITER_CALLBACK_RETRIES`` sets them."""
 LOGGER = "igniter_nb"
 """The logger every igniter_nb module logs under (``igniter_nb.server``, ``igniter_nb.stores.feed``, ...)."""
 
@@ -148,6 +152,22 @@ def server_threads(given: int | None = None) -> int | None:
     return given
 
 
+def callback_retries(given: int | None = None) -> int:
+    """How many times a callback the server sends is retried after the first attempt: ``given`` when not None,
+    else ``IGNITER_CALLBACK_RETRIES``, else 5."""
+    if given is None:
+        value = _value(CALLBACK_RETRIES)
+        if value is None:
+            return DEFAULT_CALLBACK_RETRIES
+        if not re.fullmatch(r"\d+", value):
+            raise SettingsError(f"{CALLBACK_RETRIES}={value!r:.80} is not a whole number of retries >= 0 (e.g. 5)",
+                                variable=CALLBACK_RETRIES)
+        return int(value)
+    if type(given) is not int or given < 0:
+        raise SettingsError(f"callback_retries must be an int >= 0, got {given!r:.80}", variable=CALLBACK_RETRIES)
+    return given
+
+
 def is_base_url(value: object) -> bool:
     """Whether ``value`` is an ``http(s)://host[:port][/path]`` URL without query or fragment."""
     parts = urlsplit(value) if isinstance(value, str) else None
@@ -201,7 +221,9 @@ def _port_ok(parts: SplitResult) -> bool:
 
 
 __all__ = [
+    "CALLBACK_RETRIES",
     "CORS_ORIGINS",
+    "DEFAULT_CALLBACK_RETRIES",
     "DEFAULT_MAX_BODY_BYTES",
     "LOGGER",
     "LOG_LEVEL",
@@ -214,6 +236,7 @@ __all__ = [
     "SWITCHES",
     "VARIABLES",
     "apply_log_level",
+    "callback_retries",
     "cors_origins",
     "is_base_url",
     "log_level_name",

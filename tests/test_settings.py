@@ -31,6 +31,7 @@ BAD = {
     "IGNITER_PUBLIC_URL": "ftp://files.example.com",
     "IGNITER_CORS_ORIGINS": "https://app.example.com/path",
     "IGNITER_SERVER_THREADS": "0",
+    "IGNITER_CALLBACK_RETRIES": "-1",
 }
 
 
@@ -154,6 +155,9 @@ def test_a_bad_store_url_names_the_variable_and_hides_the_password(clean_env: py
     ("IGNITER_SERVER_THREADS", "2.5", settings.server_threads, "not a whole number of threads >= 0"),
     ("IGNITER_SERVER_THREADS", "two", settings.server_threads, "not a whole number of threads >= 0"),
     ("IGNITER_SERVER_THREADS", "-1", settings.server_threads, "not a whole number of threads >= 0"),
+    ("IGNITER_CALLBACK_RETRIES", "-1", settings.callback_retries, "not a whole number of retries >= 0"),
+    ("IGNITER_CALLBACK_RETRIES", "many", settings.callback_retries, "not a whole number of retries >= 0"),
+    ("IGNITER_CALLBACK_RETRIES", "2.0", settings.callback_retries, "not a whole number of retries >= 0"),
 ])
 def test_a_bad_value_names_the_variable_and_the_value(clean_env: pytest.MonkeyPatch, variable: str, value: str,
                                                       read: Any, says: str) -> None:
@@ -198,6 +202,17 @@ def test_arguments_win_over_variables_and_variables_over_defaults(clean_env: pyt
         clean_env.setenv(name, "")  # empty is unset
     assert (settings.server_token(), settings.max_body_bytes(), settings.public_url(),
             settings.cors_origins()) == (None, 1_000_000, None, None)
+
+
+def test_callback_retries_come_from_the_argument_else_the_variable_else_5(clean_env: pytest.MonkeyPatch) -> None:
+    assert settings.callback_retries() == 5
+    clean_env.setenv("IGNITER_CALLBACK_RETRIES", " 2 ")
+    assert settings.callback_retries() == 2 and settings.callback_retries(7) == 7 and settings.callback_retries(0) == 0
+    clean_env.setenv("IGNITER_CALLBACK_RETRIES", "")  # empty is unset
+    assert settings.callback_retries() == 5
+    for bad in (-1, True, 2.5, "2"):
+        with pytest.raises(SettingsError, match="callback_retries must be an int >= 0"):
+            settings.callback_retries(bad)  # type: ignore[arg-type]
 
 
 def test_server_threads_come_from_the_argument_else_the_variable_else_the_threadpool_default(
@@ -263,7 +278,7 @@ def test_the_docs_table_lists_every_variable_and_the_scaffold_uses_only_them() -
 
 _SERVE_INTERNAL = {"IGNITER_NB_SERVE_TARGET", "IGNITER_NB_SERVE_STORE", "IGNITER_NB_SERVE_TOKEN_ENV",
                    "IGNITER_NB_SERVE_MAX_BODY_BYTES", "IGNITER_NB_SERVE_CORS_ORIGINS", "IGNITER_NB_SERVE_PUBLIC_URL",
-                   "IGNITER_NB_SERVE_THREADS", "IGNITER_NB_SERVE_MAX_STREAMS"}
+                   "IGNITER_NB_SERVE_THREADS", "IGNITER_NB_SERVE_MAX_STREAMS", "IGNITER_NB_SERVE_CALLBACK_RETRIES"}
 
 
 def _environment_names(path: Path) -> set[str]:

@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from igniter_nb import settings
-from igniter_nb.server.callbacks import RETRIES, CallbackReports
+from igniter_nb.server.callbacks import CallbackReports
 from igniter_nb.server.errors import RequestProblem
 from igniter_nb.server.limits import BodySizeLimit
 from igniter_nb.server.models import (
@@ -163,7 +163,7 @@ def check_public_url(public_url: str | None) -> str | None:
 
 
 def create_router(contracts: Any, *, store: Any = None, token: str | None = None, public_url: str | None = None,
-                  callback_retries: int = RETRIES, stream_idle_seconds: float = IDLE_SECONDS,
+                  callback_retries: int | None = None, stream_idle_seconds: float = IDLE_SECONDS,
                   max_streams: int = MAX_STREAMS, max_history_versions: int = MAX_HISTORY_VERSIONS) -> APIRouter:
     """The API's routes as an ``APIRouter`` to include in an app of your own.
 
@@ -172,11 +172,13 @@ def create_router(contracts: Any, *, store: Any = None, token: str | None = None
     ``IGNITER_STORE_URL``) — the same store the rest of the process uses. ``token``: when given, every route
     requires ``Authorization: Bearer <token>``. ``public_url``, ``callback_retries``, ``stream_idle_seconds``,
     ``max_streams``, ``max_history_versions``: see :func:`create_app`. The body-size limit is a middleware
-    (:class:`~igniter_nb.server.limits.BodySizeLimit`): ``create_app`` adds it; add it to your own app too. ``token=None`` and ``public_url=None`` read
-    ``IGNITER_SERVER_TOKEN`` and ``IGNITER_PUBLIC_URL`` (docs/integrations.md, "Configuration").
+    (:class:`~igniter_nb.server.limits.BodySizeLimit`): ``create_app`` adds it; add it to your own app too. ``token=None``,
+    ``public_url=None`` and ``callback_retries=None`` read ``IGNITER_SERVER_TOKEN``, ``IGNITER_PUBLIC_URL`` and
+    ``IGNITER_CALLBACK_RETRIES`` (docs/integrations.md, "Configuration").
     """
     settings.apply_log_level()
     token, public_url = settings.server_token(token), settings.public_url(public_url)
+    callback_retries = settings.callback_retries(callback_retries)
     service = ContractService(ServedContracts(contracts), _resolve_store(store)[0],
                               public_url=check_public_url(public_url))
     return _router(service, token, CallbackReports(service.store, callback_retries), _check_idle(stream_idle_seconds),
@@ -412,7 +414,7 @@ def create_app(
     max_body_bytes: int | None = None,
     cors_origins: Sequence[str] | None = None,
     public_url: str | None = None,
-    callback_retries: int = RETRIES,
+    callback_retries: int | None = None,
     stream_idle_seconds: float = IDLE_SECONDS,
     threads: int | None = None,
     max_streams: int = MAX_STREAMS,
@@ -424,7 +426,8 @@ def create_app(
     ``cors_origins``: origins allowed to call from a browser; CORS stays off unless given.
     ``public_url``: this server's base URL as other servers reach it (``http://host:port``); when set, remote
     nodes of the executions it runs ask the remote server to call back here when they finish.
-    ``callback_retries``: retries of a callback this server sends (after the first attempt, with back-off).
+    ``callback_retries``: retries of a callback this server sends (after the first attempt, with back-off; 5
+    unless set).
     ``stream_idle_seconds``: a live stream with no new version for this long is closed (clients reconnect).
     ``max_streams``: live streams open at once in this process; past it a stream request gets 503.
     ``max_history_versions``: the most versions one history answer holds (``next_cursor`` pages on).
@@ -437,15 +440,15 @@ def create_app(
     memory); while one request's work runs, the process reads no other request and feeds no live stream, so a
     slow node (an LLM call, a remote node, PostgreSQL's round trips) holds up everything else this worker serves.
 
-    Left at None, ``token``, ``max_body_bytes`` (1,000,000), ``cors_origins``, ``public_url`` and ``threads`` come
-    from ``IGNITER_SERVER_TOKEN``, ``IGNITER_MAX_BODY_BYTES``, ``IGNITER_CORS_ORIGINS``, ``IGNITER_PUBLIC_URL`` and
-    ``IGNITER_SERVER_THREADS``
+    Left at None, ``token``, ``max_body_bytes`` (1,000,000), ``cors_origins``, ``public_url``, ``threads`` and
+    ``callback_retries`` (5) come from ``IGNITER_SERVER_TOKEN``, ``IGNITER_MAX_BODY_BYTES``,
+    ``IGNITER_CORS_ORIGINS``, ``IGNITER_PUBLIC_URL``, ``IGNITER_SERVER_THREADS`` and ``IGNITER_CALLBACK_RETRIES``
     when set (docs/integrations.md, "Configuration"); ``IGNITER_LOG_LEVEL`` sets the ``igniter_nb`` logger's level.
     """
     settings.apply_log_level()
     token, public_url = settings.server_token(token), settings.public_url(public_url)
     max_body_bytes, cors_origins = settings.max_body_bytes(max_body_bytes), settings.cors_origins(cors_origins)
-    threads = settings.server_threads(threads)
+    threads, callback_retries = settings.server_threads(threads), settings.callback_retries(callback_retries)
     offload: Offload = on_event_loop if threads == 0 else run_in_threadpool
     resolved, owned = _resolve_store(store)
     service = ContractService(ServedContracts(contracts), resolved, public_url=check_public_url(public_url))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from igniter_nb.errors import ConcurrencyError
+from igniter_nb.settings import DEFAULT_CALLBACK_RETRIES
 from igniter_nb.stores.base import FINISHED_STATUSES as FINISHED
 
 log = logging.getLogger("igniter_nb.server")
@@ -32,8 +33,9 @@ log = logging.getLogger("igniter_nb.server")
 REGISTERED = "callback_registered"
 SENT = "callback_sent"
 FAILED = "callback_failed"
-#: Retries after the first attempt, unless the app says otherwise (``create_app(callback_retries=...)``).
-RETRIES = 5
+#: Retries after the first attempt, unless the app says otherwise (``create_app(callback_retries=...)``,
+#: ``IGNITER_CALLBACK_RETRIES``, ``igniter-nb serve --callback-retries``).
+RETRIES = DEFAULT_CALLBACK_RETRIES
 FIRST_DELAY, MAX_DELAY = 0.5, 8.0
 TIMEOUT = 5.0
 _RETRY_STATUSES = frozenset({404, 408, 409, 425, 429})

@@ -26,6 +26,7 @@ CORS_VAR = "IGNITER_NB_SERVE_CORS_ORIGINS"
 PUBLIC_URL_VAR = "IGNITER_NB_SERVE_PUBLIC_URL"
 THREADS_VAR = "IGNITER_NB_SERVE_THREADS"
 MAX_STREAMS_VAR = "IGNITER_NB_SERVE_MAX_STREAMS"
+CALLBACK_RETRIES_VAR = "IGNITER_NB_SERVE_CALLBACK_RETRIES"
 APP = "igniter_nb.server.serve:app_from_environment"  # what each worker process imports and calls
 BALANCE = ("supervisor", "reuseport", "shared")  # how connections reach the workers (--balance)
 _ANYIO_WORKER = "AnyIO worker thread"  # the name of the threads run_in_threadpool runs work on (anyio's)
@@ -109,6 +110,7 @@ def _app() -> Any:
         cors_origins=json.loads(os.environ.get(CORS_VAR) or "null"),
         public_url=os.environ.get(PUBLIC_URL_VAR) or None,
         threads=_worker_threads(os.environ),
+        callback_retries=int(os.environ[CALLBACK_RETRIES_VAR]) if os.environ.get(CALLBACK_RETRIES_VAR) else None,
         **({"max_streams": int(os.environ[MAX_STREAMS_VAR])} if os.environ.get(MAX_STREAMS_VAR) else {}),
     )
 
@@ -128,7 +130,7 @@ def _in_one_process(url: str) -> bool:
 def serve(target: str, *, host: str, port: int, store: str | None, workers: int, token_env: str | None,
           max_body_bytes: int | None = None, cors_origins: Sequence[str] | None = None, log_level: str | None = None,
           public_url: str | None = None, threads: int | None = None, reuse_port: bool = True,
-          max_streams: int | None = None, balance: str | None = None) -> int:
+          max_streams: int | None = None, balance: str | None = None, callback_retries: int | None = None) -> int:
     """Check everything that can be checked here, then run uvicorn until SIGINT/SIGTERM; returns the exit code.
 
     ``store``, ``token_env``, ``max_body_bytes``, ``cors_origins``, ``log_level``, ``public_url`` and ``threads``
@@ -140,6 +142,7 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
     with ``SO_REUSEPORT``, :mod:`igniter_nb.server.reuseport`; Linux) or ``"shared"`` (uvicorn's one socket shared
     by the workers; the default elsewhere); ``reuse_port`` False (``--no-reuse-port``) is ``"shared"``.
     ``max_streams``: live streams each worker keeps open at once (None: ``create_app``'s default, 100).
+    ``callback_retries``: retries of each callback the workers send (None: ``IGNITER_CALLBACK_RETRIES``, else 5).
     """
     from igniter_nb import settings
     from igniter_nb.errors import SettingsError
@@ -154,10 +157,13 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         raise ServeError(f"--threads must be at least 0, got {threads}")
     if max_streams is not None and max_streams < 1:
         raise ServeError(f"--max-streams must be at least 1, got {max_streams}")
+    if callback_retries is not None and (type(callback_retries) is not int or callback_retries < 0):
+        raise ServeError(f"--callback-retries must be a whole number >= 0, got {callback_retries!r:.80}")
     balance = _balance(balance, reuse_port)
     try:  # the environment's settings, checked once here rather than in every worker
         max_body_bytes = settings.max_body_bytes(max_body_bytes)
         threads = settings.server_threads(threads)
+        callback_retries = settings.callback_retries(callback_retries)
         cors_origins = settings.cors_origins(cors_origins)
         log_level = log_level or settings.log_level_name() or "info"
         public_from = "--public-url" if public_url is not None else settings.PUBLIC_URL
@@ -192,7 +198,7 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
     os.environ.update({TARGET_VAR: target, STORE_VAR: url, TOKEN_ENV_VAR: token_env or "",
                        MAX_BODY_VAR: str(max_body_bytes), CORS_VAR: json.dumps(list(cors_origins or []) or None),
                        PUBLIC_URL_VAR: public_url or "", THREADS_VAR: "" if threads is None else str(threads),
-                       MAX_STREAMS_VAR: str(max_streams or "")})
+                       MAX_STREAMS_VAR: str(max_streams or ""), CALLBACK_RETRIES_VAR: str(callback_retries)})
     import uvicorn
 
     from igniter_nb.server import reuseport

@@ -41,6 +41,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     ("IGNITER_STORE_URL", "postgresql://app:hunter2@db:port/app", "IGNITER_STORE_URL 'postgresql://app:***@db:port"),
     ("IGNITER_SERVER_TOKEN", "zq9 zq9", "IGNITER_SERVER_TOKEN contains whitespace or control characters"),
     ("IGNITER_SERVER_THREADS", "many", "IGNITER_SERVER_THREADS='many' is not a whole number of threads"),
+    ("IGNITER_CALLBACK_RETRIES", "-1", "IGNITER_CALLBACK_RETRIES='-1' is not a whole number of retries"),
 ])
 def test_a_bad_variable_stops_serve_naming_it(env: pytest.MonkeyPatch, capsys: Any, variable: str, value: str,
                                               says: str) -> None:
