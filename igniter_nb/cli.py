@@ -28,8 +28,8 @@ def add_serve_command(commands: Any) -> None:
         epilog="Example: igniter-nb serve myapp.contracts:CONTRACTS --store sqlite:///igniter.db --workers 2. "
                "A setting not given as a flag comes from its IGNITER_* environment variable (IGNITER_STORE_URL, "
                "IGNITER_SERVER_TOKEN, IGNITER_LOG_LEVEL, IGNITER_MAX_BODY_BYTES, IGNITER_PUBLIC_URL, "
-               "IGNITER_CORS_ORIGINS, IGNITER_SERVER_THREADS, IGNITER_CALLBACK_RETRIES: docs/integrations.md, "
-               "Configuration), else its default.",
+               "IGNITER_CORS_ORIGINS, IGNITER_SERVER_THREADS, IGNITER_CALLBACK_RETRIES, IGNITER_SERVER_BALANCE: "
+               "docs/integrations.md, Configuration), else its default.",
     )
     parser.add_argument("target", metavar="MODULE:CONTRACTS",
                         help="a dict {name: ContractClass}, a list of contract classes or one class, by import path")
@@ -43,7 +43,7 @@ def add_serve_command(commands: Any) -> None:
                              "Linux) accepts each one and hands it to the worker with the fewest open connections; "
                              "reuseport gives each worker a SO_REUSEPORT socket of its own, the kernel spreading "
                              "connections by a hash (Linux); shared is uvicorn's one socket shared by the workers "
-                             "(the default elsewhere)")
+                             "(the default elsewhere); default: $IGNITER_SERVER_BALANCE when set")
     parser.add_argument("--no-reuse-port", dest="reuse_port", action="store_false",
                         help="the same as --balance shared")
     parser.add_argument("--token-env", metavar="VAR", default=None,

@@ -33,9 +33,11 @@ SERVER_THREADS = "IGNITER_SERVER_THREADS"
 """How many threads of a server process run store and contract work at once (:func:`server_threads`)."""
 CALLBACK_RETRIES = "IGNITER_CALLBACK_RETRIES"
 """Retries of a callback the server sends, after the first attempt (:func:`callback_retries`)."""
+SERVER_BALANCE = "IGNITER_SERVER_BALANCE"
+"""How ``igniter-nb serve`` hands connections to its workers (:func:`server_balance`)."""
 
 VARIABLES: tuple[str, ...] = (STORE_URL, SERVER_TOKEN, LOG_LEVEL, MAX_BODY_BYTES, PUBLIC_URL, CORS_ORIGINS,
-                              SERVER_THREADS, CALLBACK_RETRIES)
+                              SERVER_THREADS, CALLBACK_RETRIES, SERVER_BALANCE)
 """Every service setting, in the order of the docs' table."""
 SWITCHES: tuple[str, ...] = ("IGNITER_NB_RENDER", "IGNITER_NB_PROGRESS")
 """Switches read where they act, listed in the same table: graph drawing (``notebook/render.py``) and collection
@@ -43,6 +45,8 @@ progress bars (``runtime/progress.py``)."""
 
 LOG_LEVELS: tuple[str, ...] = ("critical", "error", "warning", "info", "debug")
 """The values ``IGNITER_LOG_LEVEL`` accepts (in any case)."""
+BALANCE_MODES: tuple[str, ...] = ("supervisor", "reuseport", "shared")
+"""The values ``IGNITER_SERVER_BALANCE`` (and ``igniter-nb serve --balance``) accept."""
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 """The request body limit when neither an argument nor ``IGNITER_MAX_BODY_BYTES`` sets one."""
 DEFAULT_CALLBACK_RETRIES = 5
@@ -168,6 +172,19 @@ def callback_retries(given: int | None = None) -> int:
     return given
 
 
+def server_balance() -> str | None:
+    """``IGNITER_SERVER_BALANCE`` in lower case (``"supervisor"``, ``"reuseport"`` or ``"shared"``), or None when it
+    is unset (``igniter-nb serve`` then picks its default). Only ``igniter-nb serve`` reads it, when ``--balance``
+    and ``--no-reuse-port`` are not given."""
+    value = _value(SERVER_BALANCE)
+    if value is None:
+        return None
+    if value.lower() not in BALANCE_MODES:
+        raise SettingsError(f"{SERVER_BALANCE}={value!r:.80} is not a way to balance connections: use one of "
+                            f"{', '.join(BALANCE_MODES)}", variable=SERVER_BALANCE)
+    return value.lower()
+
+
 def is_base_url(value: object) -> bool:
     """Whether ``value`` is an ``http(s)://host[:port][/path]`` URL without query or fragment."""
     parts = urlsplit(value) if isinstance(value, str) else None
@@ -221,6 +238,7 @@ def _port_ok(parts: SplitResult) -> bool:
 
 
 __all__ = [
+    "BALANCE_MODES",
     "CALLBACK_RETRIES",
     "CORS_ORIGINS",
     "DEFAULT_CALLBACK_RETRIES",
@@ -230,6 +248,7 @@ __all__ = [
     "LOG_LEVELS",
     "MAX_BODY_BYTES",
     "PUBLIC_URL",
+    "SERVER_BALANCE",
     "SERVER_THREADS",
     "SERVER_TOKEN",
     "STORE_URL",
@@ -243,6 +262,7 @@ __all__ = [
     "max_body_bytes",
     "public_url",
     "redact_url",
+    "server_balance",
     "server_threads",
     "server_token",
     "store_url",

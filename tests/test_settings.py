@@ -32,6 +32,7 @@ BAD = {
     "IGNITER_CORS_ORIGINS": "https://app.example.com/path",
     "IGNITER_SERVER_THREADS": "0",
     "IGNITER_CALLBACK_RETRIES": "-1",
+    "IGNITER_SERVER_BALANCE": "kernel",
 }
 
 
@@ -158,6 +159,9 @@ def test_a_bad_store_url_names_the_variable_and_hides_the_password(clean_env: py
     ("IGNITER_CALLBACK_RETRIES", "-1", settings.callback_retries, "not a whole number of retries >= 0"),
     ("IGNITER_CALLBACK_RETRIES", "many", settings.callback_retries, "not a whole number of retries >= 0"),
     ("IGNITER_CALLBACK_RETRIES", "2.0", settings.callback_retries, "not a whole number of retries >= 0"),
+    ("IGNITER_SERVER_BALANCE", "kernel", settings.server_balance, "is not a way to balance connections: use one of "
+                                                                  "supervisor, reuseport, shared"),
+    ("IGNITER_SERVER_BALANCE", "no-reuse-port", settings.server_balance, "is not a way to balance connections"),
 ])
 def test_a_bad_value_names_the_variable_and_the_value(clean_env: pytest.MonkeyPatch, variable: str, value: str,
                                                       read: Any, says: str) -> None:

@@ -18,6 +18,8 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from igniter_nb.settings import BALANCE_MODES
+
 TARGET_VAR = "IGNITER_NB_SERVE_TARGET"
 STORE_VAR = "IGNITER_NB_SERVE_STORE"
 TOKEN_ENV_VAR = "IGNITER_NB_SERVE_TOKEN_ENV"
@@ -28,7 +30,7 @@ THREADS_VAR = "IGNITER_NB_SERVE_THREADS"
 MAX_STREAMS_VAR = "IGNITER_NB_SERVE_MAX_STREAMS"
 CALLBACK_RETRIES_VAR = "IGNITER_NB_SERVE_CALLBACK_RETRIES"
 APP = "igniter_nb.server.serve:app_from_environment"  # what each worker process imports and calls
-BALANCE = ("supervisor", "reuseport", "shared")  # how connections reach the workers (--balance)
+BALANCE = BALANCE_MODES  # how connections reach the workers (--balance, IGNITER_SERVER_BALANCE)
 _ANYIO_WORKER = "AnyIO worker thread"  # the name of the threads run_in_threadpool runs work on (anyio's)
 
 
@@ -140,7 +142,8 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
     workers — ``"supervisor"`` (the default on Linux: the supervisor accepts each one and hands it to the worker with
     the fewest open, :mod:`igniter_nb.server.balance`), ``"reuseport"`` (each worker listens on a socket of its own
     with ``SO_REUSEPORT``, :mod:`igniter_nb.server.reuseport`; Linux) or ``"shared"`` (uvicorn's one socket shared
-    by the workers; the default elsewhere); ``reuse_port`` False (``--no-reuse-port``) is ``"shared"``.
+    by the workers; the default elsewhere); ``reuse_port`` False (``--no-reuse-port``) is ``"shared"``. With
+    neither given, ``IGNITER_SERVER_BALANCE`` when set.
     ``max_streams``: live streams each worker keeps open at once (None: ``create_app``'s default, 100).
     ``callback_retries``: retries of each callback the workers send (None: ``IGNITER_CALLBACK_RETRIES``, else 5).
     """
@@ -159,7 +162,14 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         raise ServeError(f"--max-streams must be at least 1, got {max_streams}")
     if callback_retries is not None and (type(callback_retries) is not int or callback_retries < 0):
         raise ServeError(f"--callback-retries must be a whole number >= 0, got {callback_retries!r:.80}")
-    balance = _balance(balance, reuse_port)
+    said = f"--balance {balance}"
+    if balance is None and reuse_port:  # neither flag given: IGNITER_SERVER_BALANCE, else the default
+        try:
+            balance = settings.server_balance()
+        except SettingsError as exc:
+            raise ServeError(str(exc)) from None
+        said = f"{settings.SERVER_BALANCE}={balance}"
+    balance = _balance(balance, reuse_port, said)
     try:  # the environment's settings, checked once here rather than in every worker
         max_body_bytes = settings.max_body_bytes(max_body_bytes)
         threads = settings.server_threads(threads)
@@ -264,12 +274,13 @@ def _exit_without_abandoned_work(settle: float = 1.0) -> None:
     os._exit(0)
 
 
-def _balance(balance: str | None, reuse_port: bool) -> str:
+def _balance(balance: str | None, reuse_port: bool, said: str = "") -> str:
     """The ``--balance`` mode asked for (None: the default here), checked against ``--no-reuse-port`` and this
-    system."""
+    system; ``said``: how it was asked for (``--balance reuseport`` or ``IGNITER_SERVER_BALANCE=reuseport``)."""
     from igniter_nb.server import balance as balanced
     from igniter_nb.server import reuseport
 
+    said = said or f"--balance {balance}"
     if balance is not None and balance not in BALANCE:
         raise ServeError(f"--balance must be one of {', '.join(BALANCE)}, got {balance!r}")
     if not reuse_port:
@@ -279,9 +290,9 @@ def _balance(balance: str | None, reuse_port: bool) -> str:
     if balance is None:
         return "supervisor" if balanced.supported() else "shared"
     if balance == "supervisor" and not balanced.supported():
-        raise ServeError(f"--balance supervisor needs Linux (this is {sys.platform}); use --balance shared")
+        raise ServeError(f"{said} needs Linux (this is {sys.platform}); use --balance shared")
     if balance == "reuseport" and not reuseport.supported():
-        raise ServeError(f"--balance reuseport needs Linux (this is {sys.platform}); use --balance shared")
+        raise ServeError(f"{said} needs Linux (this is {sys.platform}); use --balance shared")
     return balance
 
 

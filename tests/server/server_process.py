@@ -112,6 +112,8 @@ class ServerProcess:
             return "shared"
         if "--balance" in self.args:
             return self.args[self.args.index("--balance") + 1]
+        if self._env.get("IGNITER_SERVER_BALANCE", "").strip():
+            return self._env["IGNITER_SERVER_BALANCE"].strip().lower()
         return "supervisor" if balance.supported() else "shared"
 
     def _all_workers_listen(self) -> bool:

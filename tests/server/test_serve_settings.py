@@ -17,7 +17,7 @@ from igniter_nb import settings
 from igniter_nb.cli import main
 from tests.server.conftest import TARGET
 from tests.server.logging_probe import MARKER
-from tests.server.server_process import ServerProcess
+from tests.server.server_process import LISTEN, ServerProcess
 
 PROBE = "tests.server.logging_probe:CONTRACTS"
 TOKEN = "tok-5e8b2a7c9d1f"
@@ -42,6 +42,8 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     ("IGNITER_SERVER_TOKEN", "zq9 zq9", "IGNITER_SERVER_TOKEN contains whitespace or control characters"),
     ("IGNITER_SERVER_THREADS", "many", "IGNITER_SERVER_THREADS='many' is not a whole number of threads"),
     ("IGNITER_CALLBACK_RETRIES", "-1", "IGNITER_CALLBACK_RETRIES='-1' is not a whole number of retries"),
+    ("IGNITER_SERVER_BALANCE", "kernel", "IGNITER_SERVER_BALANCE='kernel' is not a way to balance connections: use "
+                                         "one of supervisor, reuseport, shared"),
 ])
 def test_a_bad_variable_stops_serve_naming_it(env: pytest.MonkeyPatch, capsys: Any, variable: str, value: str,
                                               says: str) -> None:
@@ -197,3 +199,47 @@ def test_a_worker_app_leaves_its_startup_objects_out_of_the_collectors_walk(env:
     assert not any(each is app for each in gc.get_objects())  # frozen: in no generation the collector walks
     gc.unfreeze()
     assert any(each is app for each in gc.get_objects())
+
+
+# ----------------------------------------------------------------------------------------------- --balance
+
+
+@pytest.mark.parametrize(("variable", "flags", "mode"), [
+    ("reuseport", {}, "reuseport"),
+    (" Shared ", {}, "shared"),
+    ("supervisor", {}, "supervisor"),
+    ("reuseport", {"balance": "supervisor"}, "supervisor"),  # the flag wins
+    ("supervisor", {"reuse_port": False}, "shared"),  # --no-reuse-port is a flag too
+    ("", {}, "supervisor"),  # empty is unset: the default on Linux
+])
+def test_the_balance_comes_from_the_flag_else_the_variable(env: pytest.MonkeyPatch, runs: dict[str, Any],
+                                                            tmp_path: Path, variable: str, flags: dict[str, Any],
+                                                            mode: str) -> None:
+    from tests.server.server_process import serve_recorded
+
+    env.setenv("IGNITER_SERVER_BALANCE", variable)
+    assert serve_recorded(tmp_path, **flags) == 0
+    assert list(runs) == [mode]
+
+
+def test_a_balance_variable_this_system_cannot_have_names_the_variable(env: pytest.MonkeyPatch, runs: dict[str, Any],
+                                                                       tmp_path: Path) -> None:
+    from igniter_nb.server.serve import ServeError
+    from tests.server.server_process import serve_recorded
+
+    env.setattr(sys, "platform", "darwin")
+    env.setenv("IGNITER_SERVER_BALANCE", "reuseport")
+    with pytest.raises(ServeError, match=r"^IGNITER_SERVER_BALANCE=reuseport needs Linux \(this is darwin\); use "
+                                         "--balance shared$"):
+        serve_recorded(tmp_path)
+    assert runs == {}
+
+
+def test_a_real_serve_balances_as_the_variable_says(tmp_path: Path) -> None:
+    """Two workers, ``IGNITER_SERVER_BALANCE=reuseport`` and no flag: each worker listens on a socket of its own
+    (with the default on Linux, the supervisor, only the serve process listens)."""
+    with ServerProcess(TARGET, store=f"sqlite:///{tmp_path / 'b.db'}", workers=2,
+                       env={"IGNITER_SERVER_BALANCE": "reuseport"}) as server:
+        listening = set(server.sockets(LISTEN))
+        assert len(listening) == 2 and server.pid not in listening, (listening, server.log())
+        assert httpx.get(f"{server.url}/v1/health", timeout=10).status_code == 200
