@@ -34,6 +34,7 @@ from igniter_nb.errors import (
 )
 from igniter_nb.integrations.delivery import delivery_summary, is_transient, json_safe
 from igniter_nb.integrations.signatures import DEFAULT_HEADERS, SCHEMES, SignatureRejected, secrets_of, sign, verify
+from igniter_nb.runtime.repeated_keys import RepeatedKeyError, repeated_key_at, unique_keys
 from igniter_nb.runtime.surrogates import escaped_lone_surrogate_at
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
@@ -290,9 +291,14 @@ class _Endpoint:
         if not raw.strip():
             raise _Refusal(400, "empty body: expected a JSON object")
         try:
-            data = json.loads(raw, parse_constant=_refuse_constant)
+            data = json.loads(raw, parse_constant=_refuse_constant, object_pairs_hook=unique_keys)
         except RecursionError:
             raise self._too_deep() from None
+        except RepeatedKeyError as exc:  # json keeps the last; whatever read the body before may have read another
+            repeat = repeated_key_at(raw, "body")
+            field = {"field": repeat[0]} if repeat is not None else {}
+            raise _Refusal(400, f"body repeats the key {exc.key[:80]!r} in {field.get('field', 'one object')}: each "
+                                "key may appear once", {**field, "key": exc.key[:80]}) from None
         except ValueError as exc:  # JSONDecodeError, bad UTF-8, an integer of too many digits, NaN
             raise _Refusal(400, f"body is not valid JSON: {exc}") from None
         if not isinstance(data, dict):

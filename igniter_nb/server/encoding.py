@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
 
+from igniter_nb.runtime.repeated_keys import RepeatedKeyError, repeated_key_at, unique_keys
 from igniter_nb.runtime.surrogates import escaped_lone_surrogate_at
 
 #: Deepest nesting of arrays and objects a request body may have; deeper bodies are refused (400).
@@ -113,19 +114,6 @@ def _finite_float(text: str) -> float:
     return number
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # `{"inputs": {...}, "inputs": {...}}`: json keeps the last, a proxy or validator in front may have read the
-    # first. Two readers of one body must never see two different requests.
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise BadJSON(f"request body repeats the key {key[:80]!r} in one object: each key may appear once")
-            seen.add(key)
-    return obj
-
-
 def parse_json(body: bytes) -> Any:
     """The JSON value in ``body``; ``BadJSON`` saying what is wrong (encoding, syntax, numbers, nesting)."""
     try:
@@ -134,9 +122,15 @@ def parse_json(body: bytes) -> Any:
         raise BadJSON(f"request body is not UTF-8 text (byte {exc.start} is invalid)") from None
     try:
         value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
-                           object_pairs_hook=_unique_keys)
+                           object_pairs_hook=unique_keys)
     except BadJSON:
         raise
+    except RepeatedKeyError as exc:
+        # `{"inputs": {...}, "inputs": {...}}`: json keeps the last, a proxy or validator in front may have read the
+        # first. Two readers of one body must never see two different requests.
+        repeat = repeated_key_at(text, "body")
+        place = repeat[0] if repeat is not None else "one object"
+        raise BadJSON(f"request body repeats the key {exc.key[:80]!r} in {place}: each key may appear once") from None
     except json.JSONDecodeError as exc:
         raise BadJSON(f"Invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:

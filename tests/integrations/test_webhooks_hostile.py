@@ -1,5 +1,5 @@
-"""Hostile webhook requests that once got a 500 or a misleading answer: lone UTF-16 surrogates in the JSON, a
-correlation value of the wrong type, signature timestamps in non-ASCII digits, a valid request replayed."""
+"""Hostile webhook requests that once got a 500 or a misleading answer: lone UTF-16 surrogates in the JSON, a key
+repeated in one object, a correlation value of the wrong type, signature timestamps in non-ASCII digits, a valid request replayed."""
 
 from __future__ import annotations
 
@@ -37,6 +37,31 @@ def test_a_lone_surrogate_escape_is_400_and_writes_nothing(store: Any, raw: byte
     assert response.json()["field"] in ("body.data.order_id", "body.data.payment.currency", "body (a key)")
     assert paired.status_code == 200, paired.text  # a surrogate *pair* is an ordinary character (here an emoji)
     assert len(_signals(store, wf.execution_id)) == 1
+
+
+@pytest.mark.parametrize(("raw", "key", "where"), [
+    (b'{"data": {"order_id": "r-1", "payment": {"amount": 1, "currency": "EUR"}}, "data": {"order_id": "r-2"}}',
+     "data", "body"),
+    (b'{"data": {"order_id": "r-1", "payment": {"amount": 1, "currency": "EUR", "amount": 1000}}}', "amount",
+     "body.data.payment"),
+    (b'{"data": {"order_id": "r-1", "order_id": "r-2", "payment": {"amount": 1, "currency": "EUR"}}}', "order_id",
+     "body.data"),
+    (b'{"data": {"order_id": "r-1", "payment": {"amount": 1, "currency": "EUR"}}, "items": [{}, {"a": 1, "a": 2}]}',
+     "a", "body.items[1]"),
+])
+def test_a_key_repeated_in_one_object_is_400_naming_it_and_where(store: Any, raw: bytes, key: str,
+                                                                  where: str) -> None:
+    """json keeps the last value, while whatever read the body before (a gateway, a log, the sender's own checks)
+    may have read the first: refused as the server's request reader refuses it, and nothing is delivered."""
+    wf = OrderWorkflow.start(order_id="r-1", store=store)
+    with TestClient(Starlette(routes=[payment_route(store)]), raise_server_exceptions=False) as client:
+        response = post(client, raw)
+        unsigned = post(client, raw, secret="not-the-secret")
+    assert response.status_code == 400, response.text
+    assert response.json() == {"error": f"body repeats the key {key!r} in {where}: each key may appear once",
+                               "field": where, "key": key}
+    assert unsigned.status_code == 401  # the signature is checked first, on the raw bytes, as before
+    assert _signals(store, wf.execution_id) == []
 
 
 @pytest.mark.parametrize("value, got", [(5, "int"), (True, "bool"), (1.5, "float")])
