@@ -4,8 +4,9 @@ The stream (``GET /v1/executions/{id}/events``, server-sent events parsed by ``h
 execution's events with their ``seq`` as the event id, ``status`` messages and a final ``end``. A dropped
 connection is opened again with ``Last-Event-ID`` = the last event id received, so the caller misses nothing and
 sees no event twice; the server closing a quiet stream is re-opened the same way. ``reconnects`` bounds how many
-attempts in a row may fail (no message received) before ``RemoteConnectionError``; an HTTP error answer (401,
-404, 422) is raised at once as ``RemoteError``.
+attempts in a row may fail (no message received) before ``RemoteConnectionError``; a ``503 ServerStopping`` (the
+server cut the request off as it stopped) is such a failed attempt, raised as ``RemoteError`` once none are left;
+any other HTTP error answer (401, 404, 422) is raised at once as ``RemoteError``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import httpx
 from httpx_sse import aconnect_sse, connect_sse
 
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError
+from igniter_nb.server.stopping_retry import server_stopping
 
 if TYPE_CHECKING:
     from igniter_nb.server.client import AsyncClient, Client, _Call
@@ -77,10 +79,14 @@ class _Follow:
         self.received = False
         return {"Last-Event-ID": self.last_event_id} if self.last_event_id is not None else {}
 
-    def finished(self, response: httpx.Response) -> bool:
-        """True for 204 (the execution finished and every event was seen); raises for an error answer."""
+    def finished(self, response: httpx.Response) -> bool | None:
+        """True for 204 (the execution finished and every event was seen), False for a stream to read, None for
+        a ``503 ServerStopping`` while attempts are left (the server cut the request off as it stopped: open the
+        stream again, an attempt that brought nothing); raises for any other error answer."""
         if response.status_code == 204:
             return True
+        if server_stopping(response) and self.failures < self.reconnects:
+            return None
         if not response.is_success:
             raise self.owner._failure(self.call, response)
         media = response.headers.get("content-type", "").partition(";")[0].strip()
@@ -133,13 +139,15 @@ def _follow(owner: Client, call: _Call, state: _Follow) -> Iterator[StreamMessag
                              timeout=state.timeout) as source:
                 if not source.response.is_success:
                     source.response.read()
-                if state.finished(source.response):
+                opened = state.finished(source.response)
+                if opened:
                     return
-                for sse in source.iter_sse():
-                    message = state.message(sse)
-                    yield message
-                    if message.kind == "end":
-                        return
+                if opened is False:
+                    for sse in source.iter_sse():
+                        message = state.message(sse)
+                        yield message
+                        if message.kind == "end":
+                            return
         except httpx.HTTPError as exc:
             error = exc
         time.sleep(state.again(error))
@@ -159,13 +167,15 @@ async def _afollow(owner: AsyncClient, call: _Call, state: _Follow) -> AsyncIter
                                     timeout=state.timeout) as source:
                 if not source.response.is_success:
                     await source.response.aread()
-                if state.finished(source.response):
+                opened = state.finished(source.response)
+                if opened:
                     return
-                async for sse in source.aiter_sse():
-                    message = state.message(sse)
-                    yield message
-                    if message.kind == "end":
-                        return
+                if opened is False:
+                    async for sse in source.aiter_sse():
+                        message = state.message(sse)
+                        yield message
+                        if message.kind == "end":
+                            return
         except httpx.HTTPError as exc:
             error = exc
         await asyncio.sleep(state.again(error))

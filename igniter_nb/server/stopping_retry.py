@@ -5,7 +5,8 @@ A server shutting down answers a request it had to cut off ``503`` with ``"type"
 ``Client(retries=N)`` / ``AsyncClient`` do that for a call that is safe to repeat (every GET, the dry run, and
 ``deliver_event`` with an idempotency key: the rule of their connection retries), up to ``N`` times; never for
 ``execute``, ``resume`` or a delivery without a key, which could then be applied twice. Any other error answer —
-another 503 (``TooManyStreams``, a proxy's), a 500 — is raised at once, as before.
+another 503 (``TooManyStreams``, a proxy's), a 500 — is raised at once, as before. ``events()`` counts the 503
+among its ``reconnects`` attempts instead (``follow.py``).
 
 The wait: ``Retry-After`` when the answer has one in seconds (at most :data:`MAX_DELAY`), else 0.5 s doubling per
 retry, at most 4 s.

@@ -158,3 +158,45 @@ def test_the_wait_before_a_retry() -> None:
         assert retry_delay(answer(**{"Retry-After": unusable}), 2) == 1.0, unusable
     assert server_stopping(answer()) and not server_stopping(httpx.Response(503, text="{"))
     assert not server_stopping(httpx.Response(500, json={"type": "ServerStopping"}))
+
+
+class StoppingStream(Stopping):
+    """``Stopping`` whose answer, once it stops cutting requests off, is an event stream holding only ``end``."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan" or len(self.seen) < self.cuts:
+            await super().__call__(scope, receive, send)
+            return
+        self.seen.append(f"{scope['method']} {scope['path']}")
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream")]})
+        await send({"type": "http.response.body", "body": b'event: end\ndata: {"status": "succeeded"}\n\n'})
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_events_opens_the_stream_again_after_a_503_server_stopping(live_app: Callable[..., LiveServer],
+                                                                   asynchronous: bool) -> None:
+    """A stream is a GET safe to open again: the 503 is one of ``reconnects`` attempts that brought nothing (the
+    client waits its back-off, 1 s, before the next); with none left the 503 is raised as ``RemoteError``."""
+    app = StoppingStream(1)
+    url = live_app(stopped.StoppedRequests(app)).url
+
+    def follow(reconnects: int) -> list[Any]:
+        if not asynchronous:
+            with Client(url, timeout=10) as client:
+                return list(client.events("x", reconnects=reconnects))
+
+        async def run() -> list[Any]:
+            async with AsyncClient(url, timeout=10) as client:
+                return [message async for message in client.events("x", reconnects=reconnects)]
+
+        return anyio.run(run)
+
+    [end] = follow(reconnects=1)
+    assert end.kind == "end" and end.data == {"status": "succeeded"}
+    assert len(app.seen) == 2
+    app.seen.clear()  # cut off again, and no attempt left
+    with pytest.raises(RemoteError) as caught:
+        follow(reconnects=0)
+    assert caught.value.status_code == 503 and caught.value.error_type == "ServerStopping"
+    assert len(app.seen) == 1
