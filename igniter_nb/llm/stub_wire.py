@@ -49,6 +49,34 @@ class StubFailure:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class StubRaw:
+    """A response sent verbatim, for a provider that misbehaves: any ``body`` (invalid JSON, missing fields,
+    unknown values), ``status`` and ``content_type``."""
+
+    body: str | bytes
+    status: int = 200
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StubCut:
+    """``reply`` answered as a stream (whether or not one was asked for) whose connection is dropped after its
+    first ``after`` pieces (server-sent events or NDJSON lines): a connection lost mid-answer."""
+
+    reply: StubReply
+    after: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StubSlow:
+    """``reply`` answered after ``seconds`` (past an SDK's timeout, a slow provider)."""
+
+    seconds: float
+    reply: StubReply | StubFailure | StubRaw
+
+
 def pieces(text: str) -> list[str]:
     """Text cut into word-sized pieces, as a model streams it."""
     return [p for p in re.findall(r"\S+\s*|\s+", text)] or [""]
@@ -273,5 +301,5 @@ def ollama_lines(reply: StubReply, model: str, n: int) -> Iterator[str]:
     yield json.dumps(ollama_response(reply, model, n, content="")) + "\n"
 
 
-__all__ = ["StubFailure", "StubReply", "WireError", "anthropic_events", "anthropic_message", "check_request",
+__all__ = ["StubCut", "StubFailure", "StubRaw", "StubReply", "StubSlow", "WireError", "anthropic_events", "anthropic_message", "check_request",
            "error_body", "ollama_lines", "ollama_response", "openai_chunks", "openai_completion", "pieces"]

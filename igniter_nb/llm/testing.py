@@ -15,6 +15,7 @@ Nothing leaves the machine. Needs Starlette and uvicorn (the ``[server]`` extra)
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import socket
@@ -26,8 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from igniter_nb.llm.stub_wire import (
+    StubCut,
     StubFailure,
+    StubRaw,
     StubReply,
+    StubSlow,
     WireError,
     anthropic_events,
     anthropic_message,
@@ -40,7 +44,8 @@ from igniter_nb.llm.stub_wire import (
 )
 
 _PATHS = {"anthropic": "/v1/messages", "openai": "/v1/chat/completions", "ollama": "/api/chat"}
-Responder = Callable[["StubRequest"], "StubReply | StubFailure"]
+Answer = StubReply | StubFailure | StubRaw | StubCut | StubSlow
+Responder = Callable[["StubRequest"], Answer]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +69,18 @@ class StubRequest:
 
 class StubServer:
     """A scripted ``provider`` API on 127.0.0.1. ``replies`` (``StubReply``/``StubFailure``) are answered in
-    order; ``responder(request)`` answers when the script is empty (without either, the stub answers 500)."""
+    order; ``responder(request)`` answers when the script is empty (without either, the stub answers 500).
+    ``StubRaw`` (a verbatim body), ``StubCut`` (a stream dropped midway) and ``StubSlow`` (a late answer) make
+    it misbehave."""
 
-    def __init__(self, provider: str, replies: Iterable[StubReply | StubFailure] = (), *,
+    def __init__(self, provider: str, replies: Iterable[Answer] = (), *,
                  responder: Responder | None = None) -> None:
         if provider not in _PATHS:
             raise ValueError(f"unknown provider {provider!r}; stubs exist for {', '.join(_PATHS)}")
         self.provider = provider
         self.responder = responder
         self.requests: list[StubRequest] = []
-        self._script: deque[StubReply | StubFailure] = deque(replies)
+        self._script: deque[Answer] = deque(replies)
         self._lock = threading.Lock()
         self._count = itertools.count(1)
         self._server: Any = None
@@ -81,13 +88,13 @@ class StubServer:
         self.port: int | None = None
 
     # ------------------------------------------------------------------ scripting
-    def add(self, *replies: StubReply | StubFailure) -> StubServer:
+    def add(self, *replies: Answer) -> StubServer:
         """Queue more replies."""
         with self._lock:
             self._script.extend(replies)
         return self
 
-    def _next(self, request: StubRequest) -> StubReply | StubFailure:
+    def _next(self, request: StubRequest) -> Answer:
         with self._lock:
             self.requests.append(request)
             if self._script:
@@ -178,6 +185,16 @@ class StubServer:
                     self.requests.append(recorded)
                 return JSONResponse(exc.body, status_code=exc.status)
             reply = self._next(recorded)
+            if isinstance(reply, StubSlow):
+                await asyncio.sleep(reply.seconds)
+                reply = reply.reply
+            if isinstance(reply, StubRaw):
+                return Response(reply.body, status_code=reply.status, media_type=reply.content_type,
+                                headers=dict(reply.headers))
+            if isinstance(reply, StubCut):
+                lines = list(_stream_of(provider, reply.reply, str(body["model"]), next(self._count)))
+                return StreamingResponse(_cut(lines[:reply.after]), media_type="text/event-stream"
+                                         if provider != "ollama" else "application/x-ndjson")
             if isinstance(reply, StubFailure):
                 extra = dict(reply.headers)
                 if reply.retry_after_ms is not None:
@@ -208,4 +225,19 @@ async def _iterate(lines: Iterator[str]) -> Any:
         yield line.encode()
 
 
-__all__ = ["StubFailure", "StubReply", "StubRequest", "StubServer"]
+def _stream_of(provider: str, reply: StubReply, model: str, n: int) -> Iterator[str]:
+    if provider == "anthropic":
+        return anthropic_events(reply, model, n)
+    if provider == "openai":
+        return openai_chunks(reply, model, n, True)
+    return ollama_lines(reply, model, n)
+
+
+async def _cut(lines: list[str]) -> Any:
+    for line in lines:
+        yield line.encode()
+    # an exception inside the body makes the server drop the connection before the response is complete
+    raise ConnectionAbortedError("StubCut: connection dropped mid-answer")
+
+
+__all__ = ["StubCut", "StubFailure", "StubRaw", "StubReply", "StubRequest", "StubServer", "StubSlow"]

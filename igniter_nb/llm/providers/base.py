@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from igniter_nb.llm.errors import ProviderError
+from igniter_nb.llm.errors import LLMError, ProviderError
 from igniter_nb.llm.request import Reply, Request
 
 TextSink = Callable[[str], Any]
@@ -90,16 +90,23 @@ class Provider:
 
     # ------------------------------------------------------------------ calls
     def send(self, request: Request, connection: Connection, on_text: TextSink | None = None) -> Reply:
-        """Send ``request`` (streaming text to ``on_text`` when given); SDK errors become ``ProviderError``."""
+        """Send ``request`` (streaming text to ``on_text`` when given). SDK errors become ``ProviderError``, and so
+        does an answer the SDK or the adapter cannot read (not JSON, fields missing, a stream with nothing in it):
+        the message names the provider and the URL. An exception of ``on_text`` itself goes through unchanged."""
         client = self.client(connection)
+        sink = _Sink(on_text) if on_text is not None else None
         try:
-            return self.stream(client, request, on_text) if on_text is not None else self.create(client, request)
-        except ProviderError:
+            return self.stream(client, request, sink) if sink is not None else self.create(client, request)
+        except LLMError:
             raise
         except Exception as exc:
+            if sink is not None and exc is sink.failure:
+                raise
             error = self.translate(exc, client, connection)
             if error is None:
-                raise
+                where = self.where(client, connection)
+                error = ProviderError(f"{self.name} at {where} answered with something that is not a valid response: "
+                                      f"{_brief(exc)}", provider=self.name, url=where)
             raise error from exc
 
     def create(self, client: Any, request: Request) -> Reply:  # pragma: no cover
@@ -115,9 +122,13 @@ class Provider:
             status, message = found
             return ProviderError(f"{self.name} answered {status}: {message}", provider=self.name, status_code=status,
                                  provider_message=message)
-        if self.is_connection_error(exc):
+        if self.is_connection_error(exc) or is_transport_error(exc):
             where = self.where(client, connection)
-            return ProviderError(f"cannot reach {self.name} at {where}: {exc}", provider=self.name, url=where)
+            if _could_not_connect(exc):
+                return ProviderError(f"cannot reach {self.name} at {where}: {exc}", provider=self.name, url=where)
+            return ProviderError(f"the connection to {self.name} at {where} failed before the answer was complete "
+                                 f"({_brief(exc)}); the provider may have received the request", provider=self.name,
+                                 url=where)
         return None
 
     def status_error(self, exc: Exception) -> tuple[int, str] | None:  # pragma: no cover
@@ -143,7 +154,53 @@ def body_message(body: Any, fallback: str) -> str:
             return error
         if isinstance(body.get("message"), str):
             return str(body["message"])
+    if isinstance(body, str) and body.strip():  # not JSON (a proxy's HTML page): its start says more than nothing
+        text = " ".join(body.split())
+        return text[:300] + ("…" if len(text) > 300 else "")
     return fallback
+
+
+class _Sink:
+    """The caller's ``on_text``, remembering an exception it raised (so it is not mistaken for the provider's)."""
+
+    def __init__(self, on_text: TextSink) -> None:
+        self.on_text = on_text
+        self.failure: BaseException | None = None
+
+    def __call__(self, text: str) -> Any:
+        try:
+            return self.on_text(text)
+        except BaseException as exc:
+            self.failure = exc
+            raise
+
+
+def is_transport_error(exc: BaseException) -> bool:
+    """An HTTP transport failure of ``httpx`` (or the ``httpx2`` the Anthropic and OpenAI SDKs use): a connection
+    refused, dropped mid-answer or timed out, wherever the SDK let it through unwrapped (reading a stream)."""
+    return any(c.__name__ == "TransportError" and c.__module__.split(".")[0] in ("httpx", "httpx2")
+               for c in type(exc).__mro__)
+
+
+def _could_not_connect(exc: BaseException) -> bool:
+    """Whether the failure (or its cause) is a connection that could not be made, as opposed to one lost after
+    the request went out."""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return False
+        if type(seen) is ConnectionError or isinstance(seen, ConnectionRefusedError) \
+                or type(seen).__name__ in ("ConnectError", "ConnectTimeout"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _brief(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if not text:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {text[:300]}{'…' if len(text) > 300 else ''}"
 
 
 def _close(client: Any) -> None:

@@ -74,7 +74,9 @@ class OllamaProvider(Provider):
             if part.message is not None and part.message.tool_calls:
                 calls.extend(part.message.tool_calls)
         if last is None:
-            return Reply("", (), None, Usage(), request.model)
+            raise ValueError("the streamed answer held no line")
+        if not last.done:  # the last line of a complete answer says done: the stream was cut short
+            raise ValueError("the stream ended before its last line (done: true)")
         return _reply(last, "".join(parts), request, calls)
 
     def status_error(self, exc: Exception) -> tuple[int, str] | None:

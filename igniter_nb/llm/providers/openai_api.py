@@ -47,7 +47,7 @@ class OpenAIProvider(Provider):
     def create(self, client: Any, request: Request) -> Reply:
         completion = client.chat.completions.create(**self.arguments(request))
         if not completion.choices:
-            raise ProviderError("openai answered without any choice", provider=self.name)
+            raise ValueError("the answer has no choices")
         choice = completion.choices[0]
         message = choice.message
         calls = tuple(_tool_call(c) for c in (message.tool_calls or ()))
@@ -60,8 +60,10 @@ class OpenAIProvider(Provider):
         model: str | None = None
         chunks = client.chat.completions.create(**self.arguments(request), stream=True,
                                                 stream_options={"include_usage": True})
+        received = 0
         with chunks:
             for chunk in chunks:
+                received += 1
                 model = chunk.model or model
                 if chunk.usage is not None:
                     usage = _usage(chunk.usage)
@@ -71,6 +73,10 @@ class OpenAIProvider(Provider):
                         parts.append(text)
                         on_text(text)
                     finish = choice.finish_reason or finish
+        if not received:
+            raise ValueError("the streamed answer held no chunk")
+        if finish is None:  # every complete answer ends with one: the stream was cut short
+            raise ValueError(f"the stream ended after {received} chunks without a finish_reason")
         return Reply("".join(parts), (), finish, usage, model)
 
     def status_error(self, exc: Exception) -> tuple[int, str] | None:

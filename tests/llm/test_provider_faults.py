@@ -1,0 +1,99 @@
+"""A provider that misbehaves: an answer that is not the API's (invalid JSON, an HTML page, fields missing, a
+stream with nothing in it), a connection dropped mid-answer, an answer slower than the timeout. Each is an
+``ig.llm.ProviderError`` naming the provider and its URL (the call failed with a bare ``JSONDecodeError``,
+``AttributeError``, ``AssertionError`` or ``httpx`` error before, and a streamed OpenAI answer that was not a
+stream returned an empty reply as if the model had said nothing)."""
+
+from __future__ import annotations
+
+import pytest
+
+import igniter_nb as ig
+from igniter_nb.llm.testing import StubCut, StubRaw, StubReply, StubSlow
+from tests.llm.conftest import PROVIDERS
+from tests.llm.llm_contracts import contract_class, executor_class
+
+MALFORMED = {
+    "invalid JSON": StubRaw("{not json"),
+    "an HTML page": StubRaw("<html><body>Gateway</body></html>", content_type="text/html"),
+    "an empty object": StubRaw("{}"),
+    "a JSON list": StubRaw("[1, 2]"),
+}
+
+
+def _quiet(text: str) -> None:
+    pass
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+@pytest.mark.parametrize("answer", list(MALFORMED))
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_answer_that_is_not_the_apis_is_a_provider_error_naming_the_url(provider, answer, stream, stubs):
+    stub = stubs(provider, [MALFORMED[answer]])
+    with pytest.raises(ig.llm.ProviderError) as info:
+        executor_class(provider, max_retries=0)().complete("q", stream=_quiet if stream else None)
+    error = info.value
+    assert error.provider == provider
+    assert f"127.0.0.1:{stub.port}" in str(error) and error.context["url"]
+    assert "not a valid response" in str(error)
+    assert error.__cause__ is not None  # what the SDK said is kept
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_connection_dropped_mid_answer_says_so_and_names_the_url(provider, stream, stubs):
+    stub = stubs(provider, [StubCut(StubReply("Paris is the capital of France."), after=2)])
+    with pytest.raises(ig.llm.ProviderError) as info:
+        executor_class(provider, max_retries=0)().complete("q", stream=_quiet if stream else None)
+    message = str(info.value)
+    assert f"127.0.0.1:{stub.port}" in message
+    assert "failed before the answer was complete" in message and "may have received the request" in message
+    assert info.value.status_code is None
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_answer_slower_than_the_timeout_is_a_provider_error(provider, stubs):
+    stub = stubs(provider, [StubSlow(1.5, StubReply("late"))])
+    with pytest.raises(ig.llm.ProviderError) as info:
+        executor_class(provider, max_retries=0, timeout=0.3)().complete("q")
+    assert f"127.0.0.1:{stub.port}" in str(info.value)
+    assert len(stub.requests) == 1
+
+
+@pytest.mark.parametrize("provider", ["openai", "ollama"])
+def test_a_stream_cut_short_cleanly_is_not_taken_for_a_whole_answer(provider, stubs):
+    """A stream that ends without its last part (OpenAI's finish_reason, Ollama's done line) is refused."""
+    from igniter_nb.llm.stub_wire import ollama_lines, openai_chunks
+
+    reply = StubReply("Paris is the capital of France.")
+    lines = list(openai_chunks(reply, "m", 1, True))[:3] if provider == "openai" else list(ollama_lines(reply, "m", 1))[:2]
+    media = "text/event-stream" if provider == "openai" else "application/x-ndjson"
+    stubs(provider, [StubRaw("".join(lines), content_type=media)])
+    with pytest.raises(ig.llm.ProviderError, match="stream ended"):
+        executor_class(provider, max_retries=0)().complete("q", stream=_quiet)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_malformed_answer_fails_the_node_with_its_location_and_an_audited_call(provider, stubs):
+    stubs(provider, [StubRaw("{not json")])
+    contract = contract_class(executor_class(provider, max_retries=0))(question="q")
+    assert contract.status == "failed"
+    error = contract.execution.states["answer"].error
+    assert isinstance(error, ig.llm.ProviderError)
+    assert (error.graph, error.node) == ("Asking", "answer")
+    (call,) = [e for e in contract.events if e.type == "llm_call"]
+    assert "not a valid response" in call.payload["error"]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_exception_of_the_stream_callback_goes_through_unchanged(provider, stubs):
+    stubs(provider, [StubReply("one two three")])
+
+    class Stop(Exception):
+        pass
+
+    def sink(text: str) -> None:
+        raise Stop(text)
+
+    with pytest.raises(Stop):
+        executor_class(provider, max_retries=0)().complete("q", stream=sink)
