@@ -11,7 +11,7 @@ import pytest
 import igniter_nb as ig
 from igniter_nb.llm.testing import StubCut, StubRaw, StubReply, StubSlow
 from tests.llm.conftest import PROVIDERS
-from tests.llm.llm_contracts import contract_class, executor_class
+from tests.llm.llm_contracts import contract_class, executor_class, search
 
 MALFORMED = {
     "invalid JSON": StubRaw("{not json"),
@@ -97,3 +97,25 @@ def test_an_exception_of_the_stream_callback_goes_through_unchanged(provider, st
 
     with pytest.raises(Stop):
         executor_class(provider, max_retries=0)().complete("q", stream=sink)
+
+
+UNANSWERABLE = {
+    "no id": ((("", "search", {"query": "x"}),), "without an id"),
+    "no name": ((("c1", "", {}),), "without a tool name"),
+    "one id twice": ((("c1", "search", {"query": "a"}), ("c1", "search", {"query": "b"})), "two tool calls with the id"),
+}
+
+
+@pytest.mark.parametrize(("provider", "case"), [(p, c) for p in PROVIDERS for c in UNANSWERABLE
+                                                 if p != "ollama" or c == "no name"])  # Ollama's ids are ours
+def test_tool_calls_no_result_could_answer_fail_the_node_instead_of_a_wait_that_cannot_be_resumed(provider, case,
+                                                                                                  stubs):
+    """A node left pending on such calls was saved, and failed only when someone resumed it (the results lost)."""
+    calls, words = UNANSWERABLE[case]
+
+    stubs(provider, [StubReply("", tool_calls=calls)])
+    contract = contract_class(executor_class(provider, tools=[search], max_retries=0))(question="q")
+    assert contract.status == "failed"
+    error = contract.execution.states["answer"].error
+    assert isinstance(error, ig.llm.ProviderError) and words in str(error)
+    assert error.node == "answer" and error.provider == provider

@@ -96,7 +96,7 @@ class Provider:
         client = self.client(connection)
         sink = _Sink(on_text) if on_text is not None else None
         try:
-            return self.stream(client, request, sink) if sink is not None else self.create(client, request)
+            reply = self.stream(client, request, sink) if sink is not None else self.create(client, request)
         except LLMError:
             raise
         except Exception as exc:
@@ -108,6 +108,11 @@ class Provider:
                 error = ProviderError(f"{self.name} at {where} answered with something that is not a valid response: "
                                       f"{_brief(exc)}", provider=self.name, url=where)
             raise error from exc
+        problem = tool_call_problem(reply)
+        if problem is not None:  # a pending node could never be resumed with such calls: refused on arrival
+            where = self.where(client, connection)
+            raise ProviderError(f"{self.name} at {where} answered with {problem}", provider=self.name, url=where)
+        return reply
 
     def create(self, client: Any, request: Request) -> Reply:  # pragma: no cover
         raise NotImplementedError
@@ -158,6 +163,21 @@ def body_message(body: Any, fallback: str) -> str:
         text = " ".join(body.split())
         return text[:300] + ("…" if len(text) > 300 else "")
     return fallback
+
+
+def tool_call_problem(reply: Reply) -> str | None:
+    """What makes the reply's tool calls unanswerable — a call without an id or a tool name, two calls with one
+    id (results are matched by id) — or ``None``."""
+    seen: set[str] = set()
+    for i, call in enumerate(reply.tool_calls):
+        if not isinstance(call.id, str) or not call.id:
+            return f"tool call #{i + 1} ({call.name!r}) without an id"
+        if not isinstance(call.name, str) or not call.name:
+            return f"tool call {call.id!r} without a tool name"
+        if call.id in seen:
+            return f"two tool calls with the id {call.id!r}"
+        seen.add(call.id)
+    return None
 
 
 class _Sink:
