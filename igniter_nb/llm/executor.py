@@ -12,6 +12,7 @@ after ``Contract.resume_from_store``. See ``docs/llm.md``.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import sys
 import time
@@ -400,6 +401,12 @@ def _check_tools_run(mode: Any, tools: tuple[Tool, ...], owner: str) -> None:
         if unrunnable:
             raise ConfigurationError(f"{owner}: tools_run='auto' needs a function for every tool; "
                                      f"{', '.join(unrunnable)} only describe arguments")
+        asynchronous = [t.name for t in tools if inspect.iscoroutinefunction(t.function)
+                        or inspect.isasyncgenfunction(t.function)]
+        if asynchronous:
+            raise ConfigurationError(f"{owner}: tools_run='auto' runs tools synchronously, and "
+                                     f"{', '.join(asynchronous)} {'is' if len(asynchronous) == 1 else 'are'} async "
+                                     "(async def): give a plain function")
 
 
 def _tool_named(tools: tuple[Tool, ...], call: ToolCall) -> Tool:

@@ -64,7 +64,17 @@ class Tool:
             output = self.function(**kwargs)
         except Exception as exc:  # the model sees the failure and may try again (rounds are bounded)
             return _result(call, f"{type(exc).__name__}: {exc}", True)
-        return _result(call, content_text(output), False)
+        if inspect.isawaitable(output):
+            if inspect.iscoroutine(output):
+                output.close()  # never awaited: closed so it does not warn
+            return _result(call, f"tool {self.name} returned an awaitable ({type(output).__name__}); tools run "
+                                 "synchronously", True)
+        try:
+            text = content_text(output)
+        except Exception as exc:  # not text nor JSON data (an object, a cycle, too deep, bytes that are not UTF-8)
+            return _result(call, f"tool {self.name} returned a value that cannot be sent to the model "
+                                 f"({type(output).__name__}: {type(exc).__name__}: {exc})", True)
+        return _result(call, text, False)
 
 
 def _result(call: ToolCall, content: str, is_error: bool) -> dict[str, Any]:
