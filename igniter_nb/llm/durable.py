@@ -20,6 +20,7 @@ from typing import Any
 
 from igniter_nb.errors import PayloadValidationError
 from igniter_nb.llm.conversation import Conversation, ToolCall, content_text
+from igniter_nb.runtime.surrogates import lone_surrogate_at
 
 RESULT_SHAPE = '[{"id": <tool call id>, "name": <tool name>, "content": <result>}, ...]'
 
@@ -95,6 +96,10 @@ def check_results(value: Any, calls: Sequence[ToolCall]) -> list[dict[str, Any]]
             content = content_text(item["content"])
         except (TypeError, ValueError, RecursionError) as exc:
             raise refuse(f"[{i}] content is not text or JSON data ({type(exc).__name__}: {exc})") from None
+        surrogate = lone_surrogate_at(content, "content")
+        if surrogate is not None:  # UTF-8 cannot carry it: the follow-up request would fail and lose the results
+            raise refuse(f"[{i}] content is not valid Unicode text: it holds an unpaired surrogate "
+                         f"{surrogate[1].encode('unicode_escape').decode()}")
         is_error = item.get("is_error", False)
         if not isinstance(is_error, bool):
             raise refuse(f"[{i}] 'is_error' must be true or false")

@@ -29,6 +29,7 @@ from igniter_nb.llm.request import Reply, Request, Usage
 from igniter_nb.llm.tools import AUDIT_TEXT_LIMIT, Tool, make_tools
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.executor import Executor as BaseExecutor
+from igniter_nb.runtime.surrogates import lone_surrogate_at
 
 TOOLS_RUN = ("defer", "auto")
 
@@ -299,6 +300,11 @@ class Executor(BaseExecutor):
             from igniter_nb.llm import structured
 
             schema = structured.schema_of(model)
+        found = lone_surrogate_at([m.to_dict() for m in messages], "messages")
+        if found is not None:  # UTF-8 cannot carry it: every provider would fail to send the request
+            raise ConfigurationError(f"{cls.__qualname__}: the request holds text that is not valid Unicode, an unpaired "
+                                     f"surrogate {found[1].encode('unicode_escape').decode()} at {found[0]} (as "
+                                     "os.fsdecode makes of bytes that are not UTF-8); providers take UTF-8 text only")
         return Request(cls.provider, cls.model, tuple(messages), tools, self.temperature, self.max_tokens, schema,
                        model.__name__ if model is not None else None, dict(self.request_options))
 
@@ -426,7 +432,9 @@ def _unknown_tool(name: str, tools: tuple[Tool, ...]) -> Callable[..., Any]:
 def _fingerprint(kind: str, conversation: Conversation, tools: tuple[Tool, ...], model: Any) -> str:
     data = {"kind": kind, "messages": conversation.messages, "tools": sorted(t.name for t in tools),
             "response_model": getattr(model, "__qualname__", None)}
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+    # (surrogatepass: the same digest for any valid text; a lone surrogate is refused with a clear error later)
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+                          ).hexdigest()[:32]
 
 
 def _parse(model: Any, text: str) -> Any:

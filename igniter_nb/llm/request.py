@@ -68,7 +68,7 @@ class Request:
     def key(self) -> str:
         """A stable digest of ``to_dict()`` (sha256 hex)."""
         text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, default=repr)
-        return hashlib.sha256(text.encode()).hexdigest()
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

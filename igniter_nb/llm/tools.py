@@ -15,6 +15,7 @@ from typing import Any
 
 from igniter_nb.llm.conversation import ToolCall, content_text
 from igniter_nb.llm.errors import ConfigurationError
+from igniter_nb.runtime.surrogates import lone_surrogate_at
 
 #: What Anthropic and OpenAI accept as a tool name (Ollama accepts these too).
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -74,6 +75,9 @@ class Tool:
         except Exception as exc:  # not text nor JSON data (an object, a cycle, too deep, bytes that are not UTF-8)
             return _result(call, f"tool {self.name} returned a value that cannot be sent to the model "
                                  f"({type(output).__name__}: {type(exc).__name__}: {exc})", True)
+        if lone_surrogate_at(text, "") is not None:  # UTF-8 cannot carry it to the model
+            return _result(call, f"tool {self.name} returned text that is not valid Unicode (it holds an unpaired "
+                                 "surrogate, as os.fsdecode makes of bytes that are not UTF-8)", True)
         return _result(call, text, False)
 
 

@@ -1,7 +1,9 @@
 """Tools that misbehave with ``tools_run="auto"``: a return value that cannot be sent to the model (an object, a
 cycle, nesting too deep, bytes that are not UTF-8) is an error result the model reads, like a tool that raises
 (it failed the node with a bare serialization error before); an ``async def`` tool is refused when the class is
-made (it returned an un-awaited coroutine)."""
+made (it returned an un-awaited coroutine). Text holding a lone surrogate is refused where it enters: a prompt
+(``ConfigurationError``), a tool's output (an error result), resumed tool results (``PayloadValidationError``,
+the node stays pending)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ import pytest
 
 import igniter_nb as ig
 from igniter_nb.llm.testing import StubReply
-from tests.llm.llm_contracts import contract_class, executor_class
+from tests.llm.conftest import PROVIDERS
+from tests.llm.llm_contracts import DurableAnthropic, DurableOllama, DurableOpenai, contract_class, executor_class
 
 ONE_CALL = StubReply("", tool_calls=(("c1", "fetch", {"key": "k"}),))
 
@@ -78,3 +81,51 @@ def test_a_tool_that_returns_an_awaitable_is_an_error_result(stubs):
     assert contract.status == "succeeded"
     (tool_round,) = [e for e in contract.events if e.type == "llm_tool_round"]
     assert "returned an awaitable" in tool_round.payload["results"][0]["content"]
+
+
+# ----------------------------------------------------------------------------------------------- lone surrogates
+# Text with an unpaired UTF-16 surrogate (what os.fsdecode makes of a non-UTF-8 file name) cannot be sent as UTF-8.
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_prompt_with_a_lone_surrogate_is_refused_naming_where_before_anything_is_sent(provider, stubs):
+    """It raised a bare UnicodeEncodeError (from the request digest) before."""
+    stub = stubs(provider, [StubReply("ok")])
+    with pytest.raises(ig.llm.ConfigurationError, match=r"unpaired surrogate \\ud800 at messages\[0\]\.content"):
+        executor_class(provider)().complete("report on caf\ud800.txt")
+    with pytest.raises(ig.llm.ConfigurationError, match=r"at messages\[0\]\.content"):
+        executor_class(provider, system_prompt="You read \udcff files.")().complete("hi")
+    assert stub.requests == []
+
+
+def test_a_tool_returning_a_lone_surrogate_is_an_error_result(stubs):
+    def fetch(key: str) -> str:
+        """Fetch a record."""
+        return "name: caf\udce9.txt"
+
+    stub = stubs("anthropic", [ONE_CALL, StubReply("It failed.")])
+    contract = contract_class(executor_class("anthropic", tools=[fetch], tools_run="auto"))(question="q")
+    assert contract.status == "succeeded"
+    (block,) = stub.requests[1].messages[-1]["content"]
+    assert block["is_error"] is True and "not valid Unicode" in block["content"]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_tool_results_with_a_lone_surrogate_are_refused_and_the_node_stays_pending(provider, stubs, tmp_path):
+    """The resume was accepted, the follow-up request failed to encode, and the node failed with the results
+    lost (saved failed in the store)."""
+    from igniter_nb.stores import SQLStore
+
+    stub = stubs(provider, [StubReply("", tool_calls=(("c1", "search", {"query": "dune"}),)), StubReply("Found it.")])
+    store = SQLStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    contract = DurableOpenai if provider == "openai" else DurableAnthropic if provider == "anthropic" else DurableOllama
+    started = contract(question="q", store=store)
+    waiting = started.result.answer
+    ident = waiting.payload["tool_calls"][0]["id"]
+    for value in ([{"id": ident, "content": "caf\udce9.txt"}], [{"id": ident, "content": {"file": "\ud800"}}]):
+        with pytest.raises(ig.PayloadValidationError, match="not valid Unicode"):
+            contract.resume_from_store(started.execution_id, token=waiting.token, value=value, store=store)
+    assert store.fetch(started.execution_id)["status"] == "pending" and len(stub.requests) == 1
+    done = contract.resume_from_store(started.execution_id, token=waiting.token,
+                                      value=[{"id": ident, "content": "cafe.txt"}], store=store)
+    assert done.status == "succeeded" and done.result.answer == "Found it."
