@@ -11,6 +11,7 @@ an executor class.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -100,8 +101,11 @@ class StoreCache:
         return dict(reply) if isinstance(reply, Mapping) else None
 
     def put(self, key: str, reply: Mapping[str, Any], request: Mapping[str, Any]) -> None:
+        # the request is kept for inspection only: an SDK option that is not JSON (``timeout=openai.Timeout(...)``)
+        # is kept as its repr instead of failing the save after the provider answered (and billed)
+        readable = json.loads(json.dumps(dict(request), default=repr))
         entry = {"format": CACHE_FORMAT, "execution_id": self.record_id(key), "graph": CACHE_GRAPH,
-                 "request": dict(request), "reply": dict(reply)}
+                 "request": readable, "reply": dict(reply)}
         # another process may cache the same request first: its reply is as good
         with contextlib.suppress(ConcurrencyError):
             self.store.save(entry, graph=CACHE_GRAPH, status="succeeded", expected_version=0)

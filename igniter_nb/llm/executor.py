@@ -16,6 +16,7 @@ import inspect
 import json
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -265,7 +266,12 @@ class Executor(BaseExecutor):
                                 error=exc)
                 raise
             if cache is not None and key is not None:
-                cache.put(key, reply.to_dict(), request.to_dict())
+                try:
+                    cache.put(key, reply.to_dict(), request.to_dict())
+                except Exception as exc:  # the reply is paid for: a cache that cannot keep it does not lose it
+                    warnings.warn(f"{type(self).__qualname__}: the response cache could not keep the reply "
+                                  f"({type(exc).__name__}: {exc}); the reply is used, not cached", RuntimeWarning,
+                                  stacklevel=2)
             billed = reply.usage
         if sink is _print_text:
             sys.stdout.write("\n")

@@ -110,3 +110,32 @@ def test_memory_cache_drops_the_least_recently_used():
     assert cache.get("a") == {"text": "A"}
     cache.put("c", {"text": "C"}, {})
     assert cache.get("b") is None and cache.get("a") is not None and len(cache) == 2
+
+
+def test_a_store_cache_keeps_a_reply_whose_request_has_an_sdk_option_that_is_not_json(stubs, tmp_path):
+    """``timeout=openai.Timeout(...)`` is an SDK per-request option: saving the request beside the reply failed
+    with SnapshotEncodingError after the provider had answered, so the node failed and the paid reply was lost."""
+    import openai
+
+    stub = stubs("openai", [StubReply("kept")])
+    store = SQLStore(f"sqlite:///{tmp_path / 'cache.db'}")
+    executor = executor_class("openai", cache=ig.llm.StoreCache(store),
+                              request_options={"timeout": openai.Timeout(30.0)})
+    assert contract_class(executor)(question="q").result.answer == "kept"
+    assert contract_class(executor)(question="q").result.answer == "kept"
+    assert len(stub.requests) == 1
+    (record,) = store.list(graph=CACHE_GRAPH)
+    assert "Timeout" in record.snapshot["request"]["settings"]["options"]["timeout"]
+
+
+def test_a_cache_that_cannot_keep_a_reply_warns_and_the_reply_is_used(stubs):
+    class Broken:
+        def get(self, key):
+            return None
+
+        def put(self, key, reply, request):
+            raise OSError("disk full")
+
+    stubs("anthropic", [StubReply("still here")])
+    with pytest.warns(RuntimeWarning, match="could not keep the reply .OSError: disk full"):
+        assert executor_class("anthropic", cache=Broken())().complete("q") == "still here"
