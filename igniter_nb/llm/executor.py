@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import math
 import sys
 import time
 import warnings
@@ -134,9 +135,13 @@ class Executor(BaseExecutor):
     def continue_with_tool_results(self, deferred: DeferredResult, results: Any) -> Any:
         """Outside a contract: continue the conversation ``deferred`` waits on with ``results`` (the tool
         results, ``[{"id", "name", "content"}]``); returns the reply or another ``DeferredResult``."""
-        state = PendingTools.from_payload(deferred.payload)
+        if isinstance(deferred, Mapping):  # a saved DeferredResult.to_dict()
+            deferred = DeferredResult.from_dict(deferred) if "token" in deferred else DeferredResult("", dict(deferred))
+        payload = getattr(deferred, "payload", None)
+        state = PendingTools.from_payload(payload) if isinstance(payload, Mapping) else None
         if state is None:
-            raise ConfigurationError("this DeferredResult is not an LLM executor waiting for tool results")
+            raise ConfigurationError("continue_with_tool_results() needs the DeferredResult (or its to_dict()) of an "
+                                     f"LLM executor waiting for tool results, got {type(deferred).__name__}")
         checked = check_results(results, state.tool_calls)
         self.last_usage = Usage()
         return self._continue(state, checked, self.tool_specs, self._model_of(None), self.tools_run)
@@ -326,10 +331,11 @@ class Executor(BaseExecutor):
     def _model_of(self, response_model: Any) -> Any:
         from igniter_nb.llm.structured import check_response_model
 
-        return check_response_model(response_model, "response_model") if response_model is not None \
-            else self.response_model
+        return check_response_model(response_model, f"{type(self).__qualname__}: response_model=", "") \
+            if response_model is not None else self.response_model
 
     def _sink(self, stream: bool | Callable[[str], Any] | None) -> Callable[[str], Any] | None:
+        _check_stream(stream, "stream=")
         # read on the class: a function set as ``stream = fn`` would come back bound to self from the instance
         choice = type(self).stream if stream is None else stream
         if choice is True:
@@ -375,8 +381,8 @@ def check_settings(cls: type[Executor]) -> None:
         value = getattr(cls, attr)
         if value is not None and not isinstance(value, str):
             raise ConfigurationError(f"{name}.{attr} must be text, got {type(value).__name__}")
-    if cls.temperature is not None and (isinstance(cls.temperature, bool)
-                                        or not isinstance(cls.temperature, int | float) or cls.temperature < 0):
+    if cls.temperature is not None and (isinstance(cls.temperature, bool) or not isinstance(cls.temperature, int | float)
+                                        or not math.isfinite(cls.temperature) or cls.temperature < 0):
         raise ConfigurationError(f"{name}.temperature must be a number >= 0, got {cls.temperature!r}")
     for attr in ("max_tokens", "max_tool_rounds"):
         value = getattr(cls, attr)
@@ -386,7 +392,7 @@ def check_settings(cls: type[Executor]) -> None:
                                         or cls.max_retries < 0):
         raise ConfigurationError(f"{name}.max_retries must be an integer >= 0, got {cls.max_retries!r}")
     if cls.timeout is not None and (isinstance(cls.timeout, bool) or not isinstance(cls.timeout, int | float)
-                                    or cls.timeout <= 0):
+                                    or not math.isfinite(cls.timeout) or cls.timeout <= 0):
         raise ConfigurationError(f"{name}.timeout must be a number of seconds > 0, got {cls.timeout!r}")
     for attr in ("client_options", "request_options"):
         if not isinstance(getattr(cls, attr), Mapping):
@@ -399,10 +405,14 @@ def check_settings(cls: type[Executor]) -> None:
     if cls.cache is not None and not (callable(getattr(cls.cache, "get", None)) and callable(getattr(cls.cache, "put", None))):
         raise ConfigurationError(f"{name}.cache must be an ig.llm.MemoryCache, an ig.llm.StoreCache or an object with "
                                  f"get(key) and put(key, reply, request), got {cls.cache!r}")
-    if not (isinstance(cls.stream, bool) or callable(cls.stream)):
-        raise ConfigurationError(f"{name}.stream must be True, False or a callable taking each piece of text")
+    _check_stream(cls.stream, f"{name}.stream")
     cls.tool_specs = make_tools(cls.tools, name) if "tools" in cls.__dict__ else cls.tool_specs
     _check_tools_run(cls.tools_run, cls.tool_specs, name)
+
+
+def _check_stream(value: Any, owner: str) -> None:
+    if not (value is None or isinstance(value, bool) or callable(value)):
+        raise ConfigurationError(f"{owner} must be True, False or a callable taking each piece of text, got {value!r}")
 
 
 def _check_tools_run(mode: Any, tools: tuple[Tool, ...], owner: str) -> None:

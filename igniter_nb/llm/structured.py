@@ -23,9 +23,9 @@ def is_response_model(value: Any) -> bool:
         base.__name__ == "BaseModel" and base.__module__.startswith("pydantic") for base in value.__mro__[1:])
 
 
-def check_response_model(value: Any, owner: str) -> Any:
+def check_response_model(value: Any, owner: str, attribute: str = ".response_model") -> Any:
     if value is not None and not is_response_model(value):
-        raise ConfigurationError(f"{owner}.response_model must be a pydantic model class, got {value!r}")
+        raise ConfigurationError(f"{owner}{attribute} must be a pydantic model class, got {value!r}")
     return value
 
 

@@ -81,6 +81,19 @@ class Tool:
         return _result(call, text, False)
 
 
+def _check_tool(tool: Tool) -> None:
+    """A ``Tool`` built by hand: each field of the type the providers and the runner need."""
+    if not isinstance(tool.name, str):
+        raise ConfigurationError(f"tool name must be text, got {tool.name!r}")
+    if not isinstance(tool.description, str):
+        raise ConfigurationError(f"tool {tool.name!r}: description must be text, got {type(tool.description).__name__}")
+    if not isinstance(tool.parameters, Mapping) or tool.parameters.get("type") != "object":
+        raise ConfigurationError(f"tool {tool.name!r}: parameters must be the JSON schema of an object "
+                                 f"({{'type': 'object', 'properties': {{...}}}}), got {tool.parameters!r}")
+    if tool.function is not None and not callable(tool.function):
+        raise ConfigurationError(f"tool {tool.name!r}: function must be callable (or None), got {tool.function!r}")
+
+
 def _result(call: ToolCall, content: str, is_error: bool) -> dict[str, Any]:
     return {"id": call.id, "name": call.name, "content": content, "is_error": is_error}
 
@@ -99,6 +112,7 @@ def _validation_text(exc: Any) -> str:
 def make_tool(spec: Any, *, name: str | None = None, description: str | None = None) -> Tool:
     """A ``Tool`` from a function, a pydantic model class, or a ``Tool`` (returned as is unless renamed)."""
     if isinstance(spec, Tool):
+        _check_tool(spec)
         tool = spec
         if name is not None or description is not None:
             tool = Tool(name or tool.name, tool.description if description is None else description, tool.parameters,

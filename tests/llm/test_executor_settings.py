@@ -32,6 +32,14 @@ ROOT = Path(__file__).resolve().parents[2]
     ({"system_prompt": 3}, "system_prompt must be text"),
     ({"client_options": ["x"]}, "client_options must be a dict"),
     ({"stream": "yes"}, "stream must be True, False or a callable"),
+    ({"provider": ["openai"]}, "Unknown LLM provider: ['openai']"),  # (a bare TypeError: unhashable type)
+    ({"temperature": float("nan")}, "temperature must be a number >= 0"),  # (refused by JSON at call time)
+    ({"temperature": float("inf")}, "temperature must be a number >= 0"),
+    ({"timeout": float("nan")}, "timeout must be a number of seconds > 0"),
+    ({"tools": [ig.llm.Tool(123)]}, "tool name must be text"),  # (a bare TypeError from the name pattern)
+    ({"tools": [ig.llm.Tool("t", parameters="x")]}, "parameters must be the JSON schema of an object"),
+    ({"tools": [ig.llm.Tool("t", parameters={"type": "string"})]}, "parameters must be the JSON schema of an object"),
+    ({"tools": [ig.llm.Tool("t", function="run")]}, "function must be callable"),
 ])
 def test_bad_settings_fail_when_the_class_is_made(settings, words):
     with pytest.raises(ig.llm.ConfigurationError) as info:
@@ -97,3 +105,33 @@ def test_import_igniter_nb_imports_no_sdk_and_ig_llm_none_until_a_request():
     assert ig.llm is sys.modules["igniter_nb.llm"]
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         ig.llm.nothing  # noqa: B018
+
+
+def test_the_helpers_check_their_arguments_like_the_settings(stubs):
+    stub = stubs("openai", [StubReply("x")])
+    executor = executor_class("openai")()
+    with pytest.raises(ig.llm.ConfigurationError, match="stream= must be True, False or a callable"):
+        executor.complete("q", stream="yes")  # (silently not streamed)
+    with pytest.raises(ig.llm.ConfigurationError, match=r"^Assistant: response_model= must be a pydantic model class"):
+        executor.complete("q", response_model=dict)
+    with pytest.raises(ig.llm.ConfigurationError, match=r"continue_with_tool_results\(\) needs the DeferredResult"):
+        executor.continue_with_tool_results(None, [])  # (a bare AttributeError)
+    assert stub.requests == []
+
+
+@pytest.mark.parametrize(("provider", "variable", "key", "where"), [
+    ("openai", "OPENAI_API_KEY", "sk-test\n", "a newline at position 8"),  # (a misleading "Connection error")
+    ("openai", "OPENAI_API_KEY", "sk-t\u00e9st", "U+00E9 at position 5"),  # (a bare UnicodeEncodeError)
+    ("anthropic", "ANTHROPIC_API_KEY", "\u201csk-test\u201d", "U+201C at position 1"),  # (sent as it was)
+    ("anthropic", "ANTHROPIC_API_KEY", "sk test", "a space at position 3"),
+])
+def test_an_api_key_a_header_cannot_carry_is_refused_without_showing_it(provider, variable, key, where, stubs,
+                                                                         monkeypatch):
+    stub = stubs(provider, [StubReply("x")])
+    monkeypatch.setenv(variable, key)
+    contract = contract_class(executor_class(provider, max_retries=0))(question="q")
+    assert contract.status == "failed"
+    error = contract.execution.states["answer"].error
+    assert isinstance(error, ig.llm.ConfigurationError)
+    assert variable in error.message and where in error.message and key.strip() not in error.message
+    assert stub.requests == []

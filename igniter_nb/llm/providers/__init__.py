@@ -21,7 +21,7 @@ _lock = threading.Lock()
 
 def check_provider(name: Any) -> str:
     """``name`` if it is a known provider, else ``ConfigurationError`` listing the known ones."""
-    if name not in PROVIDERS:
+    if not isinstance(name, str) or name not in PROVIDERS:
         raise ConfigurationError(f"Unknown LLM provider: {name!r}. Available: {', '.join(PROVIDERS)}")
     return str(name)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from igniter_nb.llm.conversation import Message, ToolCall
 from igniter_nb.llm.errors import ConfigurationError
-from igniter_nb.llm.providers.base import Connection, Provider, TextSink, body_message
+from igniter_nb.llm.providers.base import Connection, Provider, TextSink, body_message, check_key
 from igniter_nb.llm.request import Reply, Request, Usage
 
 #: Anthropic requires ``max_tokens``; this is used when the executor sets none.
@@ -36,6 +36,8 @@ class AnthropicProvider(Provider):
             raise ConfigurationError(f"{missing} [{exc}]", provider=self.name) from None
         if client.api_key is None and client.auth_token is None and getattr(client, "credentials", None) is None:
             raise ConfigurationError(missing, provider=self.name)
+        check_key(client.api_key, "Anthropic API key (ANTHROPIC_API_KEY, or api_key on the executor)", self.name)
+        check_key(client.auth_token, "Anthropic auth token (ANTHROPIC_AUTH_TOKEN)", self.name)
         return client
 
     # ------------------------------------------------------------------ requests

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from igniter_nb.llm.errors import LLMError, ProviderError
+from igniter_nb.llm.errors import ConfigurationError, LLMError, ProviderError
 from igniter_nb.llm.request import Reply, Request
 
 TextSink = Callable[[str], Any]
@@ -141,6 +141,21 @@ class Provider:
 
     def is_connection_error(self, exc: Exception) -> bool:  # pragma: no cover
         raise NotImplementedError
+
+
+def check_key(value: Any, what: str, provider: str) -> None:
+    """Refuse an API key an HTTP header cannot carry (a newline, a space, a typographic quote pasted with it):
+    the SDK would fail with a bare ``UnicodeEncodeError`` or a misleading "Connection error". The key is not
+    shown, only where the bad character is."""
+    if not isinstance(value, str):
+        return
+    for i, char in enumerate(value):
+        if not "\x21" <= char <= "\x7e":
+            kind = {"\n": "a newline", "\r": "a carriage return", " ": "a space", "\t": "a tab"}.get(
+                char, f"the character U+{ord(char):04X}")
+            raise ConfigurationError(f"the {what} holds {kind} at position {i + 1}, which an HTTP header cannot "
+                                     "carry: check for a stray newline, space or quote where the key was pasted",
+                                     provider=provider)
 
 
 def function_tools(request: Request) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from igniter_nb.llm.conversation import Message, ToolCall
-from igniter_nb.llm.providers.base import Connection, Provider, TextSink, function_tools
+from igniter_nb.llm.providers.base import Connection, Provider, TextSink, check_key, function_tools
 from igniter_nb.llm.request import Reply, Request, Usage
 
 
@@ -32,6 +32,7 @@ class OllamaProvider(Provider):
 
             kwargs["transport"] = httpx.HTTPTransport(retries=connection.max_retries)
         if connection.api_key is not None:
+            check_key(connection.api_key, "Ollama API key (api_key on the executor)", self.name)
             kwargs.setdefault("headers", {})["Authorization"] = f"Bearer {connection.api_key}"
         return ollama.Client(host=connection.base_url, **kwargs)
 

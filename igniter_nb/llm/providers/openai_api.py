@@ -13,7 +13,7 @@ from typing import Any
 
 from igniter_nb.llm.conversation import Message, ToolCall
 from igniter_nb.llm.errors import ConfigurationError, ProviderError
-from igniter_nb.llm.providers.base import Connection, Provider, TextSink, body_message, function_tools
+from igniter_nb.llm.providers.base import Connection, Provider, TextSink, body_message, check_key, function_tools
 from igniter_nb.llm.request import Reply, Request, Usage
 
 
@@ -25,10 +25,13 @@ class OpenAIProvider(Provider):
         import openai
 
         try:
-            return openai.OpenAI(**connection.sdk_kwargs())
+            client = openai.OpenAI(**connection.sdk_kwargs())
         except openai.OpenAIError as exc:  # raised by the constructor for missing credentials
             raise ConfigurationError(f"no OpenAI API key: set the OPENAI_API_KEY environment variable (or api_key on "
                                      f"the executor) [{exc}]", provider=self.name) from None
+        check_key(getattr(client, "api_key", None), "OpenAI API key (OPENAI_API_KEY, or api_key on the executor)",
+                  self.name)
+        return client
 
     def arguments(self, request: Request) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": request.model, "messages": wire_messages(request.messages)}
