@@ -119,3 +119,15 @@ def test_tool_calls_no_result_could_answer_fail_the_node_instead_of_a_wait_that_
     error = contract.execution.states["answer"].error
     assert isinstance(error, ig.llm.ProviderError) and words in str(error)
     assert error.node == "answer" and error.provider == provider
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_base_url_that_is_not_one_cannot_reach_and_says_why(provider):
+    """The Anthropic and OpenAI SDKs say only "Connection error.": the cause is named after it, and a request that
+    never went out is not reported as one the provider may have received."""
+    executor = executor_class(provider, base_url="ftp://127.0.0.1:9", api_key="k", max_retries=0, timeout=5)()
+    with pytest.raises(ig.llm.ProviderError) as info:
+        executor.complete("q")
+    message = str(info.value)
+    assert message.startswith(f"cannot reach {provider} at ftp://127.0.0.1:9")
+    assert "UnsupportedProtocol" in message and "may have received" not in message

@@ -129,11 +129,13 @@ class Provider:
                                  provider_message=message)
         if self.is_connection_error(exc) or is_transport_error(exc):
             where = self.where(client, connection)
-            if _could_not_connect(exc):
-                return ProviderError(f"cannot reach {self.name} at {where}: {exc}", provider=self.name, url=where)
-            return ProviderError(f"the connection to {self.name} at {where} failed before the answer was complete "
-                                 f"({_brief(exc)}); the provider may have received the request", provider=self.name,
-                                 url=where)
+            root = _root_cause(exc)  # the SDKs' own words are often just "Connection error."
+            detail = _brief(exc) if root is exc or str(root) in str(exc) else f"{_brief(exc)} ({_brief(root)})"
+            if _lost_after_sending(exc):
+                return ProviderError(f"the connection to {self.name} at {where} failed before the answer was complete "
+                                     f"({detail}); the provider may have received the request", provider=self.name,
+                                     url=where)
+            return ProviderError(f"cannot reach {self.name} at {where}: {detail}", provider=self.name, url=where)
         return None
 
     def status_error(self, exc: Exception) -> tuple[int, str] | None:  # pragma: no cover
@@ -217,18 +219,27 @@ def is_transport_error(exc: BaseException) -> bool:
                for c in type(exc).__mro__)
 
 
-def _could_not_connect(exc: BaseException) -> bool:
-    """Whether the failure (or its cause) is a connection that could not be made, as opposed to one lost after
-    the request went out."""
+#: httpx's names for a connection that failed after the request went out (reading the answer, or writing it)
+_AFTER_SENDING = frozenset({"ReadError", "ReadTimeout", "RemoteProtocolError", "WriteError", "WriteTimeout"})
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
     seen: BaseException | None = exc
-    for _ in range(6):
-        if seen is None:
-            return False
-        if type(seen) is ConnectionError or isinstance(seen, ConnectionRefusedError) \
-                or type(seen).__name__ in ("ConnectError", "ConnectTimeout"):
-            return True
+    while seen is not None and len(chain) < 8:
+        chain.append(seen)
         seen = seen.__cause__ or seen.__context__
-    return False
+    return chain
+
+
+def _lost_after_sending(exc: BaseException) -> bool:
+    """Whether the failure (or a cause of it) is a connection lost after the request went out, as opposed to one
+    that could not be made (refused, unknown host, a URL that is not one)."""
+    return any(type(e).__name__ in _AFTER_SENDING for e in _causes(exc))
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    return _causes(exc)[-1]
 
 
 def _brief(exc: BaseException) -> str:
