@@ -131,3 +131,29 @@ def test_a_base_url_that_is_not_one_cannot_reach_and_says_why(provider):
     message = str(info.value)
     assert message.startswith(f"cannot reach {provider} at ftp://127.0.0.1:9")
     assert "UnsupportedProtocol" in message and "may have received" not in message
+
+
+def test_an_openai_refusal_is_the_reply_not_an_empty_text(stubs):
+    """OpenAI puts a refusal in `message.refusal` with `content: null`: the reply was "" (the model seemed to say
+    nothing); it is the refusal's text now, with stop reason `refusal` (Anthropic's replies carry it the same way)."""
+    import json
+
+    def completion(**message):
+        return json.dumps({"id": "c", "object": "chat.completion", "created": 1, "model": "m", "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", **message}}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}})
+
+    def chunk(delta, finish=None):
+        return "data: " + json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                                      "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
+
+    stream = chunk({"role": "assistant", "refusal": "I can't "}) + chunk({"refusal": "help."}) + chunk({}, "stop")
+    stubs("openai", [StubRaw(completion(content=None, refusal="I can't help with that.")),
+                     StubRaw(stream + "data: [DONE]\n\n", content_type="text/event-stream")])
+    contract = contract_class(executor_class("openai", max_retries=0))(question="q")
+    assert contract.result.answer == "I can't help with that."
+    (call,) = [e.payload for e in contract.events if e.type == "llm_call"]
+    assert call["stop_reason"] == "refusal"
+    pieces: list[str] = []
+    assert executor_class("openai", max_retries=0)().complete("q", stream=pieces.append) == "I can't help."
+    assert pieces == ["I can't ", "help."]

@@ -54,10 +54,14 @@ class OpenAIProvider(Provider):
         choice = completion.choices[0]
         message = choice.message
         calls = tuple(_tool_call(c) for c in (message.tool_calls or ()))
+        refusal = getattr(message, "refusal", None)
+        if not message.content and refusal:  # what the model said is in `refusal`, not `content` (Anthropic's is)
+            return Reply(str(refusal), calls, "refusal", _usage(completion.usage), completion.model)
         return Reply(message.content or "", calls, choice.finish_reason, _usage(completion.usage), completion.model)
 
     def stream(self, client: Any, request: Request, on_text: TextSink) -> Reply:
         parts: list[str] = []
+        refused: list[str] = []
         finish: str | None = None
         usage = Usage()
         model: str | None = None
@@ -75,11 +79,17 @@ class OpenAIProvider(Provider):
                     if text:
                         parts.append(text)
                         on_text(text)
+                    refusal = getattr(choice.delta, "refusal", None) if choice.delta is not None else None
+                    if refusal:
+                        refused.append(refusal)
+                        on_text(refusal)
                     finish = choice.finish_reason or finish
         if not received:
             raise ValueError("the streamed answer held no chunk")
         if finish is None:  # every complete answer ends with one: the stream was cut short
             raise ValueError(f"the stream ended after {received} chunks without a finish_reason")
+        if refused and not parts:
+            return Reply("".join(refused), (), "refusal", usage, model)
         return Reply("".join(parts), (), finish, usage, model)
 
     def status_error(self, exc: Exception) -> tuple[int, str] | None:
