@@ -8,8 +8,9 @@ The pending payload is plain JSON data, so it lives in snapshots and stores like
 
 ``tool_calls`` is the public part (what someone must run); ``llm`` is what the executor needs to continue:
 the conversation up to and including the assistant's tool-call turn, which of ``call``'s requests was waiting
-(``request``, with its ``fingerprint``), the tool round, and the outputs of the requests ``call`` made before
-it (``journal``), so that running ``call`` again on resume replays them without asking the provider twice.
+(``request``, with its ``fingerprint``), the tool round, and the requests ``call`` made before it
+(``journal``: the text each reply validated from, and the turns it added to the conversation), so that running
+``call`` again on resume replays them — same values, same ``last_context`` — without asking the provider twice.
 """
 
 from __future__ import annotations

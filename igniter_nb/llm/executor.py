@@ -144,7 +144,7 @@ class Executor(BaseExecutor):
                                      f"LLM executor waiting for tool results, got {type(deferred).__name__}")
         checked = check_results(results, state.tool_calls)
         self.last_usage = Usage()
-        return self._continue(state, checked, self.tool_specs, self._model_of(None), self.tools_run)
+        return self._continue(state, checked, self.tool_specs, self._model_of(None), self.tools_run, 0)
 
     # ------------------------------------------------------------------ resuming
     def resumed(self, value: Any, deferred: DeferredResult, **dependencies: Any) -> Any:
@@ -172,27 +172,38 @@ class Executor(BaseExecutor):
                 if fingerprint != replay.state.fingerprint:
                     raise self._changed(index)
                 self._replay = None
-                return self._continue(replay.state, replay.results, tools, model, tools_run)
+                return self._continue(replay.state, replay.results, tools, model, tools_run, len(conversation))
             entry = next((j for j in replay.state.journal if j.get("request") == index), None)
             if entry is not None:  # answered before the wait: replayed, not asked again
                 if entry.get("fingerprint") != fingerprint:
                     raise self._changed(index)
                 self._journal.append(dict(entry))
                 text = str(entry["output"])
-                self.last_context = conversation.append_assistant(text)
+                turns = entry.get("turns")
+                if isinstance(turns, list):  # the turns the request added, as they were: a context passed on from
+                    context = conversation     # here makes the same next request (its fingerprint matches)
+                    for turn in turns:
+                        context = context.append(turn)
+                    self.last_context = context
+                else:  # a journal written before turns were kept
+                    self.last_context = conversation.append_assistant(text)
                 return _parse(model, text)
             # no answer was kept (the request failed and call() carried on): ask now
-        return self._loop(index, fingerprint, conversation, tools, model, sink, tools_run, 0)
+        return self._loop(index, fingerprint, conversation, tools, model, sink, tools_run, 0, len(conversation))
 
     def _continue(self, state: PendingTools, results: list[dict[str, Any]], tools: tuple[Tool, ...], model: Any,
-                  tools_run: str) -> Any:
+                  tools_run: str, base: int) -> Any:
         self._emit("llm_tool_results", {"request": state.request, "round": state.round,
                                         "results": [_audit_result(r) for r in results]})
         conversation = state.conversation.append_tool_results(results)
-        return self._loop(state.request, state.fingerprint, conversation, tools, model, None, tools_run, state.round)
+        return self._loop(state.request, state.fingerprint, conversation, tools, model, None, tools_run, state.round,
+                          base)
 
     def _loop(self, index: int, fingerprint: str, conversation: Conversation, tools: tuple[Tool, ...], model: Any,
-              sink: Callable[[str], Any] | None, tools_run: str, rounds: int) -> Any:
+              sink: Callable[[str], Any] | None, tools_run: str, rounds: int, base: int) -> Any:
+        """Ask until the reply has no tool calls to run here (or defer them). ``base`` is the number of messages of
+        the conversation ``call`` passed: the turns after it are journaled, so a replay gives the same
+        ``last_context``."""
         while True:
             reply = self._send(index, "call", conversation, tools, model, sink, rounds)
             if not (reply.tool_calls and tools):
@@ -215,7 +226,8 @@ class Executor(BaseExecutor):
                                           "results": [_audit_result(r) for r in results]})
             conversation = conversation.append_tool_results(results)
         output, text, conversation = self._validated(index, reply, conversation, tools, model, rounds)
-        self._journal.append({"request": index, "fingerprint": fingerprint, "output": text})
+        self._journal.append({"request": index, "fingerprint": fingerprint, "output": text,
+                              "turns": [m.to_dict() for m in conversation.items[base:]]})
         self.last_context = conversation
         return output
 
@@ -232,7 +244,7 @@ class Executor(BaseExecutor):
         except ValueError as exc:
             first = str(exc)
         else:
-            return value, structured.dump(value), conversation
+            return value, reply.text, conversation  # the text that validated: a replay validates it again
         conversation = conversation.append_user(structured.reask(model, first))
         again = self._send(index, "reask", conversation, tools, model, None, rounds)
         conversation = conversation.append_assistant(again.text, again.tool_calls if tools else ())
@@ -244,7 +256,7 @@ class Executor(BaseExecutor):
             self.last_context = conversation
             raise OutputValidationError(f"the reply did not validate as {model.__name__}: {first}; asked again, the "
                                         f"reply still did not: {exc}", errors=[first, str(exc)]) from None
-        return value, structured.dump(value), conversation
+        return value, again.text, conversation
 
     def _changed(self, index: int) -> ToolLoopError:
         return ToolLoopError(f"{type(self).__qualname__}.call() made a different request #{index + 1} on resume than "
