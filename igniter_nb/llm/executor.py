@@ -34,6 +34,10 @@ from igniter_nb.runtime.executor import Executor as BaseExecutor
 from igniter_nb.runtime.surrogates import lone_surrogate_at
 
 TOOLS_RUN = ("defer", "auto")
+#: request options the executor sets itself, and the setting to use instead
+RESERVED_OPTIONS = {"model": "set model", "messages": "pass the prompt or conversation to the helper",
+                    "stream": "set stream (or pass stream= to complete/chat)", "stream_options": "set stream",
+                    "tools": "set tools", "system": "set system_prompt"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,6 +413,9 @@ def check_settings(cls: type[Executor]) -> None:
     for attr in ("client_options", "request_options"):
         if not isinstance(getattr(cls, attr), Mapping):
             raise ConfigurationError(f"{name}.{attr} must be a dict of keyword arguments")
+    for key in cls.request_options:
+        if key in RESERVED_OPTIONS:  # the executor sets them: an override would bypass its audit, cache key or parsing
+            raise ConfigurationError(f"{name}.request_options may not set {key!r}: {RESERVED_OPTIONS[key]}")
     from igniter_nb.llm.structured import MODES, check_response_model
 
     check_response_model(cls.response_model, name)

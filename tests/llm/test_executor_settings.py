@@ -40,6 +40,9 @@ ROOT = Path(__file__).resolve().parents[2]
     ({"tools": [ig.llm.Tool("t", parameters="x")]}, "parameters must be the JSON schema of an object"),
     ({"tools": [ig.llm.Tool("t", parameters={"type": "string"})]}, "parameters must be the JSON schema of an object"),
     ({"tools": [ig.llm.Tool("t", function="run")]}, "function must be callable"),
+    ({"request_options": {"stream": True}}, "request_options may not set 'stream': set stream"),  # (misread)
+    ({"request_options": {"model": "other"}}, "request_options may not set 'model'"),  # (audited as the declared one)
+    ({"request_options": {"system": "x"}}, "may not set 'system': set system_prompt"),  # (replaced it silently)
 ])
 def test_bad_settings_fail_when_the_class_is_made(settings, words):
     with pytest.raises(ig.llm.ConfigurationError) as info:
@@ -134,4 +137,13 @@ def test_an_api_key_a_header_cannot_carry_is_refused_without_showing_it(provider
     error = contract.execution.states["answer"].error
     assert isinstance(error, ig.llm.ConfigurationError)
     assert variable in error.message and where in error.message and key.strip() not in error.message
+    assert stub.requests == []
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai", "ollama"])
+def test_a_request_option_the_sdk_does_not_take_is_a_configuration_error(provider, stubs):
+    """It was a bare TypeError from the SDK call (``unexpected keyword argument``)."""
+    stub = stubs(provider, [StubReply("x")])
+    with pytest.raises(ig.llm.ConfigurationError, match=r"does not take these arguments .*top_kk.*check request_options"):
+        executor_class(provider, request_options={"top_kk": 3})().complete("q")
     assert stub.requests == []

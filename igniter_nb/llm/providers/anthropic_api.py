@@ -69,10 +69,10 @@ class AnthropicProvider(Provider):
         return kwargs
 
     def create(self, client: Any, request: Request) -> Reply:
-        return reply_of(client.messages.create(**self.arguments(request)))
+        return reply_of(self.call(client.messages.create, **self.arguments(request)))
 
     def stream(self, client: Any, request: Request, on_text: TextSink) -> Reply:
-        with client.messages.stream(**self.arguments(request)) as events:
+        with self.call(client.messages.stream, **self.arguments(request)) as events:
             for text in events.text_stream:
                 on_text(text)
             return reply_of(events.get_final_message())

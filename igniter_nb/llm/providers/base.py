@@ -10,6 +10,7 @@ connections are still pooled between calls that share a configuration.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import threading
 from collections import OrderedDict
@@ -116,6 +117,18 @@ class Provider:
 
     def create(self, client: Any, request: Request) -> Reply:  # pragma: no cover
         raise NotImplementedError
+
+    def call(self, method: Callable[..., Any], **kwargs: Any) -> Any:
+        """``method(**kwargs)`` after checking the SDK method takes those keywords: an unknown one (from
+        ``request_options``) is a ``ConfigurationError`` here, not an exception mistaken for a bad answer."""
+        try:
+            inspect.signature(method).bind(**kwargs)
+        except TypeError as exc:
+            raise ConfigurationError(f"the {self.name} SDK's {getattr(method, '__qualname__', method)}() does not take "
+                                     f"these arguments ({exc}): check request_options", provider=self.name) from None
+        except ValueError:  # no signature to check: the call itself will say
+            pass
+        return method(**kwargs)
 
     def stream(self, client: Any, request: Request, on_text: TextSink) -> Reply:  # pragma: no cover
         raise NotImplementedError

@@ -59,14 +59,14 @@ class OllamaProvider(Provider):
         return kwargs
 
     def create(self, client: Any, request: Request) -> Reply:
-        response = client.chat(**self.arguments(request))
+        response = self.call(client.chat, **self.arguments(request))
         return _reply(response, response.message.content or "", request)
 
     def stream(self, client: Any, request: Request, on_text: TextSink) -> Reply:
         parts: list[str] = []
         last: Any = None
         calls: list[Any] = []
-        for part in client.chat(**self.arguments(request), stream=True):
+        for part in self.call(client.chat, **self.arguments(request), stream=True):
             last = part
             text = part.message.content if part.message is not None else None
             if text:

@@ -48,7 +48,7 @@ class OpenAIProvider(Provider):
         return kwargs
 
     def create(self, client: Any, request: Request) -> Reply:
-        completion = client.chat.completions.create(**self.arguments(request))
+        completion = self.call(client.chat.completions.create, **self.arguments(request))
         if not completion.choices:
             raise ValueError("the answer has no choices")
         choice = completion.choices[0]
@@ -65,7 +65,7 @@ class OpenAIProvider(Provider):
         finish: str | None = None
         usage = Usage()
         model: str | None = None
-        chunks = client.chat.completions.create(**self.arguments(request), stream=True,
+        chunks = self.call(client.chat.completions.create, **self.arguments(request), stream=True,
                                                 stream_options={"include_usage": True})
         received = 0
         with chunks:
