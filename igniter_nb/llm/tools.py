@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -165,11 +166,16 @@ def _function_tool(fn: Callable[..., Any], name: str | None, description: str | 
                                      "(use plain or keyword-only parameters)")
         if p.name.startswith("_"):
             raise ConfigurationError(f"tool {label}: parameter {p.name!r} starts with '_', which pydantic treats as private")
+        if p.name == "model_config":
+            raise ConfigurationError(f"tool {label}: parameter 'model_config' is reserved by pydantic, which validates "
+                                     "the arguments: rename it")
         annotation = hints.get(p.name, Any)
         default = ... if p.default is p.empty else p.default
         fields[p.name] = (annotation, pydantic.Field(default, description=arg_docs.get(p.name) or None))
     try:
-        model = pydantic.create_model(f"{fn.__name__}_arguments", **fields)
+        with warnings.catch_warnings():  # a parameter named like a BaseModel method (json, copy, ...) works as a field
+            warnings.filterwarnings("ignore", message=".*shadows an attribute in parent", category=UserWarning)
+            model = pydantic.create_model(f"{fn.__name__}_arguments", **fields)
         schema = _object_schema(model.model_json_schema())
     except Exception as exc:  # an annotation pydantic cannot describe
         raise ConfigurationError(f"tool {label}: its parameters cannot be described as JSON schema: {exc}") from None

@@ -9,7 +9,9 @@ import pytest
 
 import igniter_nb as ig
 from igniter_nb.llm.conversation import ToolCall
+from igniter_nb.llm.testing import StubReply
 from igniter_nb.llm.tools import make_tool, parse_docstring
+from tests.llm.llm_contracts import executor_class
 
 
 def book_flight(origin: str, destination: str, seats: int = 1, cabin: Literal["economy", "business"] = "economy",
@@ -109,3 +111,28 @@ def test_parse_docstring_handles_no_docstring_and_other_sections():
     assert parse_docstring("Only a summary.") == ("Only a summary.", {})
     summary, args = parse_docstring("Do it.\n\nParameters:\n    x: the x\nRaises:\n    ValueError: never")
     assert summary == "Do it." and args == {"x": "the x"}
+
+
+def test_parameters_named_like_pydantic_methods_work_without_a_warning_and_model_config_is_refused(stubs):
+    """``json``/``copy``/``schema`` parameters made pydantic warn at class creation about an internal model the user
+    never wrote ("tool_arguments" shadows an attribute); ``model_config`` failed with "'FieldInfo' object is not
+    iterable"."""
+    import warnings
+
+    def lookup(json: str, copy: int = 1) -> str:
+        """Look up a record."""
+        return f"{json}:{copy}"
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        executor = executor_class("openai", tools=[lookup], tools_run="auto")
+    stub = stubs("openai", [StubReply("", tool_calls=(("c1", "lookup", {"json": "a", "copy": 2}),)), StubReply("ok")])
+    assert executor().complete_with_tools("q") == "ok"
+    assert stub.requests[1].messages[-1]["content"] == "a:2"
+
+    def configure(model_config: str) -> str:
+        """Configure."""
+        return model_config
+
+    with pytest.raises(ig.llm.ConfigurationError, match="'model_config' is reserved by pydantic"):
+        executor_class("openai", tools=[configure])
