@@ -273,10 +273,14 @@ class Report:
         calls = [e.payload for e in self.execution.bus.events if e.type == "llm_call"]
         if not calls:
             return None
-        return {"calls": len(calls), "cached_calls": sum(1 for p in calls if p.get("cached")),
-                "failed_calls": sum(1 for p in calls if p.get("error")),
-                "input_tokens": sum(int(p.get("input_tokens") or 0) for p in calls),
-                "output_tokens": sum(int(p.get("output_tokens") or 0) for p in calls)}
+        usage = {"calls": len(calls), "cached_calls": sum(1 for p in calls if p.get("cached")),
+                 "failed_calls": sum(1 for p in calls if p.get("error")),
+                 "input_tokens": sum(int(p.get("input_tokens") or 0) for p in calls),
+                 "output_tokens": sum(int(p.get("output_tokens") or 0) for p in calls)}
+        unreported = sum(1 for p in calls if p.get("usage_reported") is False)
+        if unreported:  # the token sums leave these calls out: the provider did not say
+            usage["unreported_calls"] = unreported
+        return usage
 
     # ---- workflow fields ---------------------------------------------------------------------------------
     # `waiting_on` and `blocked_nodes` come from node states and exist for every execution. The others are
@@ -379,8 +383,11 @@ class Report:
 
     def _llm_words(self) -> str:
         u = self._data["llm_usage"]
-        return (f"calls={u['calls']} (cached={u['cached_calls']}, failed={u['failed_calls']}), "
-                f"input_tokens={u['input_tokens']}, output_tokens={u['output_tokens']}")
+        words = (f"calls={u['calls']} (cached={u['cached_calls']}, failed={u['failed_calls']}), "
+                 f"input_tokens={u['input_tokens']}, output_tokens={u['output_tokens']}")
+        if u.get("unreported_calls"):
+            words += f" (usage not reported for {u['unreported_calls']} of the calls)"
+        return words
 
     def to_text(self) -> str:
         d = self._data

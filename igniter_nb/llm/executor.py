@@ -377,6 +377,8 @@ class Executor(BaseExecutor):
             "tool_names": [c.name for c in reply.tool_calls] if reply else [],
             "cached": cached, "streamed": streamed,
         }
+        if billed is not None and not billed.reported:  # the provider said nothing: the zeros are not a count
+            payload["usage_reported"] = False
         if error is not None:
             payload["error"] = error.message
             payload["status_code"] = getattr(error, "status_code", None)

@@ -15,13 +15,16 @@ from igniter_nb.llm.tools import Tool
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Tokens one call (or a sum of calls) used, as the provider reported them."""
+    """Tokens one call (or a sum of calls) used, as the provider reported them. ``reported`` is False when the
+    provider's answer held no usage (some OpenAI-compatible servers): the zeros then say nothing."""
 
     input_tokens: int = 0
     output_tokens: int = 0
+    reported: bool = True
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens)
+        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens,
+                     self.reported and other.reported)
 
     @property
     def total_tokens(self) -> int:

@@ -157,3 +157,31 @@ def test_an_openai_refusal_is_the_reply_not_an_empty_text(stubs):
     pieces: list[str] = []
     assert executor_class("openai", max_retries=0)().complete("q", stream=pieces.append) == "I can't help."
     assert pieces == ["I can't ", "help."]
+
+
+NO_USAGE = {
+    "anthropic": {"id": "m", "type": "message", "role": "assistant", "model": "m", "stop_reason": "end_turn",
+                  "content": [{"type": "text", "text": "hi"}]},
+    "openai": {"id": "c", "object": "chat.completion", "created": 1, "model": "m",
+               "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}]},
+    "ollama": {"model": "m", "created_at": "2024-01-01T00:00:00Z", "message": {"role": "assistant", "content": "hi"},
+               "done": True},
+}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_reply_without_usage_is_audited_as_unreported_not_as_free(provider, stubs):
+    """The call was recorded with 0 tokens, like a cache hit: the cost report summed it as free."""
+    import json
+
+    stubs(provider, [StubRaw(json.dumps(NO_USAGE[provider])), StubReply("counted", input_tokens=7, output_tokens=3)])
+    contract = contract_class(executor_class(provider, max_retries=0))(question="q")
+    assert contract.result.answer == "hi"
+    (call,) = [e.payload for e in contract.events if e.type == "llm_call"]
+    assert call["usage_reported"] is False and call["input_tokens"] == 0
+    report = contract.diagnostics
+    assert report["llm_usage"]["unreported_calls"] == 1
+    assert "usage not reported for 1 of the calls" in report.to_text()
+    executor = executor_class(provider, max_retries=0)()
+    executor.complete("q")
+    assert executor.last_usage == ig.llm.Usage(7, 3) and executor.last_usage.reported

@@ -125,8 +125,9 @@ def reply_of(message: Any) -> Reply:
     calls = tuple(ToolCall(b.id, b.name, dict(b.input or {})) for b in message.content
                   if getattr(b, "type", None) == "tool_use")
     usage = getattr(message, "usage", None)
+    inputs, outputs = getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None)
     return Reply(text, calls, message.stop_reason,
-                 Usage(int(getattr(usage, "input_tokens", 0) or 0), int(getattr(usage, "output_tokens", 0) or 0)),
+                 Usage(int(inputs or 0), int(outputs or 0), inputs is not None or outputs is not None),
                  getattr(message, "model", None))
 
 

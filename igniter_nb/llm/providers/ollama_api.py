@@ -120,7 +120,8 @@ def _reply(response: Any, text: str, request: Request, calls: list[Any] | None =
     asked = sum(len(m.tool_calls) for m in request.messages)  # ids continue the conversation's numbering
     tool_calls = tuple(ToolCall(f"call_{asked + i}", c.function.name, dict(c.function.arguments or {}))
                        for i, c in enumerate(raw, start=1))
-    usage = Usage(int(response.prompt_eval_count or 0), int(response.eval_count or 0))
+    usage = Usage(int(response.prompt_eval_count or 0), int(response.eval_count or 0),
+                  response.prompt_eval_count is not None or response.eval_count is not None)
     return Reply(text, tool_calls, response.done_reason, usage, response.model)
 
 

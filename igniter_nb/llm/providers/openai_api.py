@@ -63,7 +63,7 @@ class OpenAIProvider(Provider):
         parts: list[str] = []
         refused: list[str] = []
         finish: str | None = None
-        usage = Usage()
+        usage = Usage(reported=False)  # until a chunk carries it
         model: str | None = None
         chunks = self.call(client.chat.completions.create, **self.arguments(request), stream=True,
                                                 stream_options={"include_usage": True})
@@ -135,7 +135,7 @@ def _tool_call(call: Any) -> ToolCall:
 
 def _usage(usage: Any) -> Usage:
     if usage is None:
-        return Usage()
+        return Usage(reported=False)
     return Usage(int(getattr(usage, "prompt_tokens", 0) or 0), int(getattr(usage, "completion_tokens", 0) or 0))
 
 
