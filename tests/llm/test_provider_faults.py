@@ -185,3 +185,18 @@ def test_a_reply_without_usage_is_audited_as_unreported_not_as_free(provider, st
     executor = executor_class(provider, max_retries=0)()
     executor.complete("q")
     assert executor.last_usage == ig.llm.Usage(7, 3) and executor.last_usage.reported
+
+
+def test_openai_tool_call_arguments_that_are_not_json_fail_the_node_naming_the_call_and_url(stubs):
+    import json
+
+    body = {"id": "c", "object": "chat.completion", "created": 1, "model": "m", "choices": [{
+        "index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "search", "arguments": '{"query": "du'}}]}}]}
+    stub = stubs("openai", [StubRaw(json.dumps(body))])
+    contract = contract_class(executor_class("openai", tools=[search], max_retries=0))(question="q")
+    assert contract.status == "failed"
+    error = contract.execution.states["answer"].error
+    assert isinstance(error, ig.llm.ProviderError) and error.node == "answer"
+    assert "tool call 'c1' (search) has arguments that are not a JSON object" in str(error)
+    assert f"127.0.0.1:{stub.port}" in str(error)

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from igniter_nb.llm.conversation import Message, ToolCall
-from igniter_nb.llm.errors import ConfigurationError, ProviderError
+from igniter_nb.llm.errors import ConfigurationError
 from igniter_nb.llm.providers.base import Connection, Provider, TextSink, body_message, check_key, function_tools
 from igniter_nb.llm.request import Reply, Request, Usage
 
@@ -128,8 +128,8 @@ def _tool_call(call: Any) -> ToolCall:
     except ValueError:
         arguments = None
     if not isinstance(arguments, dict):
-        raise ProviderError(f"openai returned tool call {call.id!r} ({function.name}) whose arguments are not a JSON "
-                            f"object: {text[:200]!r}", provider="openai")
+        raise ValueError(f"tool call {call.id!r} ({function.name}) has arguments that are not a JSON object: "
+                         f"{text[:200]!r}")
     return ToolCall(call.id, function.name, arguments)
 
 
