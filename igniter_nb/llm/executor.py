@@ -156,8 +156,14 @@ class Executor(BaseExecutor):
         state = PendingTools.from_payload(deferred.payload)
         if state is None:
             return value
-        self._replay = _Replay(state, check_results(value, state.tool_calls))
-        output = self.call(**dependencies)
+        results = check_results(value, state.tool_calls)
+        self._replay = _Replay(state, results)
+        try:
+            output = self.call(**dependencies)
+        except LLMError as exc:
+            if self._replay is None:  # the follow-up failed: the results stay with the failed node, not lost
+                exc.context.setdefault("tool_results", [dict(r) for r in results])
+            raise
         if self._replay is not None:
             raise ToolLoopError(f"{type(self).__qualname__}.call() no longer makes request #{state.request + 1}, which "
                                 "was waiting for these tool results")

@@ -129,3 +129,24 @@ def test_tool_results_with_a_lone_surrogate_are_refused_and_the_node_stays_pendi
     done = contract.resume_from_store(started.execution_id, token=waiting.token,
                                       value=[{"id": ident, "content": "cafe.txt"}], store=store)
     assert done.status == "succeeded" and done.result.answer == "Found it."
+
+
+def test_tool_results_whose_follow_up_fails_are_kept_with_the_failed_node(stubs, tmp_path):
+    """The node fails (documented: contract.retry() asks again from the start), but the results it was resumed
+    with were gone with the pending state; whoever ran the tools (maybe with side effects) can now read them back,
+    also from the store in another process."""
+    from igniter_nb.llm.testing import StubFailure
+    from igniter_nb.stores import SQLStore
+
+    stubs("anthropic", [StubReply("", tool_calls=(("c1", "search", {"query": "dune"}),)),
+                        StubFailure(529, "overloaded", headers={"x-should-retry": "false"})])
+    store = SQLStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    started = DurableAnthropic(question="q", store=store)
+    waiting = started.result.answer
+    done = DurableAnthropic.resume_from_store(started.execution_id, token=waiting.token, store=store,
+                                              value=[{"id": "c1", "content": "Dune (1965)"}])
+    assert done.status == "failed"
+    restored = DurableAnthropic.restore(store.fetch(started.execution_id))
+    error = restored.execution.states["answer"].error
+    assert isinstance(error, ig.llm.ProviderError) and error.status_code == 529
+    assert error.context["tool_results"] == [{"id": "c1", "name": "search", "content": "Dune (1965)", "is_error": False}]
