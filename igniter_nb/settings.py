@@ -143,32 +143,32 @@ def server_threads(given: int | None = None) -> int | None:
     """How many threads of one server process run store and contract work at once: ``given`` when not None, else
     ``IGNITER_SERVER_THREADS``, else None (Starlette's threadpool as it comes: 40 threads). 0: none, the work runs
     on the event loop (``create_app(threads=0)``)."""
-    if given is None:
-        value = _value(SERVER_THREADS)
-        if value is None:
-            return None
-        if not re.fullmatch(r"\d+", value):
-            raise SettingsError(f"{SERVER_THREADS}={value!r:.80} is not a whole number of threads >= 0 (e.g. 2)",
-                                variable=SERVER_THREADS)
-        return int(value)
-    if isinstance(given, bool) or not isinstance(given, int) or given < 0:
-        raise SettingsError(f"threads must be a whole number >= 0, got {given!r:.80}", variable=SERVER_THREADS)
-    return given
+    return _whole_number(given, SERVER_THREADS, argument="threads", unit="threads", example=2, default=None)
 
 
 def callback_retries(given: int | None = None) -> int:
     """How many times a callback the server sends is retried after the first attempt: ``given`` when not None,
     else ``IGNITER_CALLBACK_RETRIES``, else 5."""
+    count = _whole_number(given, CALLBACK_RETRIES, argument="callback_retries", unit="retries", example=5,
+                          default=DEFAULT_CALLBACK_RETRIES)
+    assert count is not None  # (the default is a number)
+    return count
+
+
+def _whole_number(given: int | None, variable: str, *, argument: str, unit: str, example: int,
+                  default: int | None) -> int | None:
+    """``given`` when not None (an int >= 0, not a bool), else the whole number in ``variable``, else ``default``;
+    a wrong value is a :class:`SettingsError` naming the argument or the variable."""
     if given is None:
-        value = _value(CALLBACK_RETRIES)
+        value = _value(variable)
         if value is None:
-            return DEFAULT_CALLBACK_RETRIES
+            return default
         if not re.fullmatch(r"\d+", value):
-            raise SettingsError(f"{CALLBACK_RETRIES}={value!r:.80} is not a whole number of retries >= 0 (e.g. 5)",
-                                variable=CALLBACK_RETRIES)
+            raise SettingsError(f"{variable}={value!r:.80} is not a whole number of {unit} >= 0 (e.g. {example})",
+                                variable=variable)
         return int(value)
     if type(given) is not int or given < 0:
-        raise SettingsError(f"callback_retries must be an int >= 0, got {given!r:.80}", variable=CALLBACK_RETRIES)
+        raise SettingsError(f"{argument} must be an int >= 0, got {given!r:.80}", variable=variable)
     return given
 
 

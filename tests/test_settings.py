@@ -227,7 +227,7 @@ def test_server_threads_come_from_the_argument_else_the_variable_else_the_thread
     clean_env.setenv("IGNITER_SERVER_THREADS", "0")
     assert settings.server_threads() == 0
     for bad in (-1, -3, True, 2.5, "2"):
-        with pytest.raises(SettingsError, match="threads must be a whole number >= 0"):
+        with pytest.raises(SettingsError, match="threads must be an int >= 0"):
             settings.server_threads(bad)  # type: ignore[arg-type]
 
 
