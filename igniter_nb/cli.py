@@ -28,8 +28,8 @@ def add_serve_command(commands: Any) -> None:
         epilog="Example: igniter-nb serve myapp.contracts:CONTRACTS --store sqlite:///igniter.db --workers 2. "
                "A setting not given as a flag comes from its IGNITER_* environment variable (IGNITER_STORE_URL, "
                "IGNITER_SERVER_TOKEN, IGNITER_LOG_LEVEL, IGNITER_MAX_BODY_BYTES, IGNITER_PUBLIC_URL, "
-               "IGNITER_CORS_ORIGINS, IGNITER_SERVER_THREADS, IGNITER_CALLBACK_RETRIES, IGNITER_SERVER_BALANCE: "
-               "docs/integrations.md, Configuration), else its default.",
+               "IGNITER_CORS_ORIGINS, IGNITER_SERVER_THREADS, IGNITER_CALLBACK_RETRIES, IGNITER_SERVER_BALANCE, "
+               "IGNITER_MAX_STREAMS: docs/integrations.md, Configuration), else its default.",
     )
     parser.add_argument("target", metavar="MODULE:CONTRACTS",
                         help="a dict {name: ContractClass}, a list of contract classes or one class, by import path")
@@ -55,7 +55,8 @@ def add_serve_command(commands: Any) -> None:
                              "runs that work on the event loop (SQLite or memory store, nodes that never wait on a "
                              "network)")
     parser.add_argument("--max-streams", type=int, default=None, metavar="N",
-                        help="live event streams each worker keeps open at once; more get 503 (default: 100)")
+                        help="live event streams each worker keeps open at once; more get 503 (default: "
+                             "$IGNITER_MAX_STREAMS, else 100)")
     parser.add_argument("--max-body-bytes", type=int, default=None,
                         help="larger request bodies get 413 (default: $IGNITER_MAX_BODY_BYTES, else 1000000)")
     parser.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",

@@ -35,9 +35,11 @@ CALLBACK_RETRIES = "IGNITER_CALLBACK_RETRIES"
 """Retries of a callback the server sends, after the first attempt (:func:`callback_retries`)."""
 SERVER_BALANCE = "IGNITER_SERVER_BALANCE"
 """How ``igniter-nb serve`` hands connections to its workers (:func:`server_balance`)."""
+MAX_STREAMS = "IGNITER_MAX_STREAMS"
+"""Live event streams one server process keeps open at once (:func:`max_streams`)."""
 
 VARIABLES: tuple[str, ...] = (STORE_URL, SERVER_TOKEN, LOG_LEVEL, MAX_BODY_BYTES, PUBLIC_URL, CORS_ORIGINS,
-                              SERVER_THREADS, CALLBACK_RETRIES, SERVER_BALANCE)
+                              SERVER_THREADS, CALLBACK_RETRIES, SERVER_BALANCE, MAX_STREAMS)
 """Every service setting, in the order of the docs' table."""
 SWITCHES: tuple[str, ...] = ("IGNITER_NB_RENDER", "IGNITER_NB_PROGRESS")
 """Switches read where they act, listed in the same table: graph drawing (``notebook/render.py``) and collection
@@ -51,6 +53,8 @@ DEFAULT_MAX_BODY_BYTES = 1_000_000
 """The request body limit when neither an argument nor ``IGNITER_MAX_BODY_BYTES`` sets one."""
 DEFAULT_CALLBACK_RETRIES = 5
 """Retries of a callback when neither an argument nor ``IGNITER_CALLBACK_RETRIES`` sets them."""
+DEFAULT_MAX_STREAMS = 100
+"""Live streams one server process keeps open when neither an argument nor ``IGNITER_MAX_STREAMS`` sets it."""
 LOGGER = "igniter_nb"
 """The logger every igniter_nb module logs under (``igniter_nb.server``, ``igniter_nb.stores.feed``, ...)."""
 
@@ -155,20 +159,29 @@ def callback_retries(given: int | None = None) -> int:
     return count
 
 
+def max_streams(given: int | None = None) -> int:
+    """Live event streams one server process keeps open at once (past it a stream request gets 503): ``given``
+    when not None, else ``IGNITER_MAX_STREAMS``, else 100."""
+    count = _whole_number(given, MAX_STREAMS, argument="max_streams", unit="streams", example=100,
+                          default=DEFAULT_MAX_STREAMS, minimum=1)
+    assert count is not None  # (the default is a number)
+    return count
+
+
 def _whole_number(given: int | None, variable: str, *, argument: str, unit: str, example: int,
-                  default: int | None) -> int | None:
-    """``given`` when not None (an int >= 0, not a bool), else the whole number in ``variable``, else ``default``;
-    a wrong value is a :class:`SettingsError` naming the argument or the variable."""
+                  default: int | None, minimum: int = 0) -> int | None:
+    """``given`` when not None (an int >= ``minimum``, not a bool), else the whole number in ``variable``, else
+    ``default``; a wrong value is a :class:`SettingsError` naming the argument or the variable."""
     if given is None:
         value = _value(variable)
         if value is None:
             return default
-        if not re.fullmatch(r"\d+", value):
-            raise SettingsError(f"{variable}={value!r:.80} is not a whole number of {unit} >= 0 (e.g. {example})",
-                                variable=variable)
+        if not re.fullmatch(r"\d+", value) or int(value) < minimum:
+            raise SettingsError(f"{variable}={value!r:.80} is not a whole number of {unit} >= {minimum} "
+                                f"(e.g. {example})", variable=variable)
         return int(value)
-    if type(given) is not int or given < 0:
-        raise SettingsError(f"{argument} must be an int >= 0, got {given!r:.80}", variable=variable)
+    if type(given) is not int or given < minimum:
+        raise SettingsError(f"{argument} must be an int >= {minimum}, got {given!r:.80}", variable=variable)
     return given
 
 
@@ -243,10 +256,12 @@ __all__ = [
     "CORS_ORIGINS",
     "DEFAULT_CALLBACK_RETRIES",
     "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_STREAMS",
     "LOGGER",
     "LOG_LEVEL",
     "LOG_LEVELS",
     "MAX_BODY_BYTES",
+    "MAX_STREAMS",
     "PUBLIC_URL",
     "SERVER_BALANCE",
     "SERVER_THREADS",
@@ -260,6 +275,7 @@ __all__ = [
     "is_base_url",
     "log_level_name",
     "max_body_bytes",
+    "max_streams",
     "public_url",
     "redact_url",
     "server_balance",

@@ -33,6 +33,7 @@ BAD = {
     "IGNITER_SERVER_THREADS": "0",
     "IGNITER_CALLBACK_RETRIES": "-1",
     "IGNITER_SERVER_BALANCE": "kernel",
+    "IGNITER_MAX_STREAMS": "0",
 }
 
 
@@ -159,6 +160,8 @@ def test_a_bad_store_url_names_the_variable_and_hides_the_password(clean_env: py
     ("IGNITER_CALLBACK_RETRIES", "-1", settings.callback_retries, "not a whole number of retries >= 0"),
     ("IGNITER_CALLBACK_RETRIES", "many", settings.callback_retries, "not a whole number of retries >= 0"),
     ("IGNITER_CALLBACK_RETRIES", "2.0", settings.callback_retries, "not a whole number of retries >= 0"),
+    ("IGNITER_MAX_STREAMS", "0", settings.max_streams, "IGNITER_MAX_STREAMS='0' is not a whole number of streams >= 1"),
+    ("IGNITER_MAX_STREAMS", "lots", settings.max_streams, "not a whole number of streams >= 1 (e.g. 100)"),
     ("IGNITER_SERVER_BALANCE", "kernel", settings.server_balance, "is not a way to balance connections: use one of "
                                                                   "supervisor, reuseport, shared"),
     ("IGNITER_SERVER_BALANCE", "no-reuse-port", settings.server_balance, "is not a way to balance connections"),
@@ -217,6 +220,17 @@ def test_callback_retries_come_from_the_argument_else_the_variable_else_5(clean_
     for bad in (-1, True, 2.5, "2"):
         with pytest.raises(SettingsError, match="callback_retries must be an int >= 0"):
             settings.callback_retries(bad)  # type: ignore[arg-type]
+
+
+def test_max_streams_come_from_the_argument_else_the_variable_else_100(clean_env: pytest.MonkeyPatch) -> None:
+    assert settings.max_streams() == 100
+    clean_env.setenv("IGNITER_MAX_STREAMS", " 3 ")
+    assert settings.max_streams() == 3 and settings.max_streams(7) == 7
+    clean_env.setenv("IGNITER_MAX_STREAMS", "")  # empty is unset
+    assert settings.max_streams() == 100
+    for bad in (0, -1, True, 2.5, "2"):
+        with pytest.raises(SettingsError, match="max_streams must be an int >= 1"):
+            settings.max_streams(bad)  # type: ignore[arg-type]
 
 
 def test_server_threads_come_from_the_argument_else_the_variable_else_the_threadpool_default(

@@ -129,7 +129,7 @@ Offload = Callable[..., Any]  # run_in_threadpool or on_event_loop: awaitable(wo
 
 
 #: Live streams one app (one worker process) keeps open at once; past it, 503 (``create_app(max_streams=)``).
-MAX_STREAMS = 100
+MAX_STREAMS = settings.DEFAULT_MAX_STREAMS
 #: The most versions one ``GET /v1/executions/{id}/history`` answer holds (``create_app(max_history_versions=)``).
 MAX_HISTORY_VERSIONS = 100
 
@@ -164,7 +164,7 @@ def check_public_url(public_url: str | None) -> str | None:
 
 def create_router(contracts: Any, *, store: Any = None, token: str | None = None, public_url: str | None = None,
                   callback_retries: int | None = None, stream_idle_seconds: float = IDLE_SECONDS,
-                  max_streams: int = MAX_STREAMS, max_history_versions: int = MAX_HISTORY_VERSIONS) -> APIRouter:
+                  max_streams: int | None = None, max_history_versions: int = MAX_HISTORY_VERSIONS) -> APIRouter:
     """The API's routes as an ``APIRouter`` to include in an app of your own.
 
     ``contracts``: ``{name: ContractClass}``, a mapping (registry), a list of classes or one class. ``store``: a
@@ -182,7 +182,7 @@ def create_router(contracts: Any, *, store: Any = None, token: str | None = None
     service = ContractService(ServedContracts(contracts), _resolve_store(store)[0],
                               public_url=check_public_url(public_url))
     return _router(service, token, CallbackReports(service.store, callback_retries), _check_idle(stream_idle_seconds),
-                   _AnswerLimits.checked(max_streams, max_history_versions))
+                   _AnswerLimits.checked(settings.max_streams(max_streams), max_history_versions))
 
 
 def _router(service: ContractService, token: str | None, reports: CallbackReports,
@@ -417,7 +417,7 @@ def create_app(
     callback_retries: int | None = None,
     stream_idle_seconds: float = IDLE_SECONDS,
     threads: int | None = None,
-    max_streams: int = MAX_STREAMS,
+    max_streams: int | None = None,
     max_history_versions: int = MAX_HISTORY_VERSIONS,
 ) -> FastAPI:
     """A FastAPI app serving ``contracts`` (see :func:`create_router` for ``contracts``, ``store``, ``token``).
@@ -440,10 +440,10 @@ def create_app(
     memory); while one request's work runs, the process reads no other request and feeds no live stream, so a
     slow node (an LLM call, a remote node, PostgreSQL's round trips) holds up everything else this worker serves.
 
-    Left at None, ``token``, ``max_body_bytes`` (1,000,000), ``cors_origins``, ``public_url``, ``threads`` and
-    ``callback_retries`` (5) come from ``IGNITER_SERVER_TOKEN``, ``IGNITER_MAX_BODY_BYTES``,
-    ``IGNITER_CORS_ORIGINS``, ``IGNITER_PUBLIC_URL``, ``IGNITER_SERVER_THREADS`` and ``IGNITER_CALLBACK_RETRIES``
-    when set (docs/integrations.md, "Configuration"); ``IGNITER_LOG_LEVEL`` sets the ``igniter_nb`` logger's level.
+    Left at None, ``token``, ``max_body_bytes`` (1,000,000), ``cors_origins``, ``public_url``, ``threads``,
+    ``callback_retries`` (5) and ``max_streams`` (100) come from ``IGNITER_SERVER_TOKEN``, ``IGNITER_MAX_BODY_BYTES``,
+    ``IGNITER_CORS_ORIGINS``, ``IGNITER_PUBLIC_URL``, ``IGNITER_SERVER_THREADS``, ``IGNITER_CALLBACK_RETRIES`` and
+    ``IGNITER_MAX_STREAMS`` when set (docs/integrations.md, "Configuration"); ``IGNITER_LOG_LEVEL`` sets the ``igniter_nb`` logger's level.
     """
     settings.apply_log_level()
     token, public_url = settings.server_token(token), settings.public_url(public_url)
@@ -473,7 +473,7 @@ def create_app(
     # (every request is matched against the included routes twice, with scope bookkeeping for each route tried),
     # ~0.15 ms of CPU per request here. Each APIRoute already carries its dependencies, responses and route class.
     app.router.routes.extend(_router(service, token, reports, _check_idle(stream_idle_seconds),
-                                     _AnswerLimits.checked(max_streams, max_history_versions), offload,
+                                     _AnswerLimits.checked(settings.max_streams(max_streams), max_history_versions), offload,
                                      stopping=True).routes)
     app.add_exception_handler(HTTPException, _unmatched)
     app.add_exception_handler(RequestValidationError, _unmatched)

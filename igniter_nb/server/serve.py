@@ -113,7 +113,7 @@ def _app() -> Any:
         public_url=os.environ.get(PUBLIC_URL_VAR) or None,
         threads=_worker_threads(os.environ),
         callback_retries=int(os.environ[CALLBACK_RETRIES_VAR]) if os.environ.get(CALLBACK_RETRIES_VAR) else None,
-        **({"max_streams": int(os.environ[MAX_STREAMS_VAR])} if os.environ.get(MAX_STREAMS_VAR) else {}),
+        max_streams=int(os.environ[MAX_STREAMS_VAR]) if os.environ.get(MAX_STREAMS_VAR) else None,
     )
 
 
@@ -144,7 +144,7 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
     with ``SO_REUSEPORT``, :mod:`igniter_nb.server.reuseport`; Linux) or ``"shared"`` (uvicorn's one socket shared
     by the workers; the default elsewhere); ``reuse_port`` False (``--no-reuse-port``) is ``"shared"``. With
     neither given, ``IGNITER_SERVER_BALANCE`` when set.
-    ``max_streams``: live streams each worker keeps open at once (None: ``create_app``'s default, 100).
+    ``max_streams``: live streams each worker keeps open at once (None: ``IGNITER_MAX_STREAMS``, else 100).
     ``callback_retries``: retries of each callback the workers send (None: ``IGNITER_CALLBACK_RETRIES``, else 5).
     """
     from igniter_nb import settings
@@ -174,6 +174,7 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         max_body_bytes = settings.max_body_bytes(max_body_bytes)
         threads = settings.server_threads(threads)
         callback_retries = settings.callback_retries(callback_retries)
+        max_streams = settings.max_streams(max_streams)
         cors_origins = settings.cors_origins(cors_origins)
         log_level = log_level or settings.log_level_name() or "info"
         public_from = "--public-url" if public_url is not None else settings.PUBLIC_URL
@@ -208,7 +209,7 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
     os.environ.update({TARGET_VAR: target, STORE_VAR: url, TOKEN_ENV_VAR: token_env or "",
                        MAX_BODY_VAR: str(max_body_bytes), CORS_VAR: json.dumps(list(cors_origins or []) or None),
                        PUBLIC_URL_VAR: public_url or "", THREADS_VAR: "" if threads is None else str(threads),
-                       MAX_STREAMS_VAR: str(max_streams or ""), CALLBACK_RETRIES_VAR: str(callback_retries)})
+                       MAX_STREAMS_VAR: str(max_streams), CALLBACK_RETRIES_VAR: str(callback_retries)})
     import uvicorn
 
     from igniter_nb.server import reuseport

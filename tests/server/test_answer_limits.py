@@ -116,6 +116,21 @@ def test_streams_past_max_streams_get_503_until_one_ends(live_app: Any, store: A
             raise AssertionError("the slots of the closed streams were not given back")
 
 
+def test_max_streams_comes_from_the_environment_when_not_given(live_app: Any, store: Any,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IGNITER_MAX_STREAMS", "1")
+    started = CONTRACTS["lead"].start({"request_id": "r-1"}, store=store)
+    server = live_app(ig.server.create_app(CONTRACTS, store=store, stream_idle_seconds=30))
+    path = f"{server.url}/v1/executions/{started.execution_id}/events"
+    with httpx.Client(timeout=10) as http, http.stream("GET", path) as one:
+        assert one.status_code == 200
+        refused = http.get(path)
+        assert refused.status_code == 503 and refused.json()["limit"] == 1, refused.text
+    monkeypatch.setenv("IGNITER_MAX_STREAMS", "none")
+    with pytest.raises(ig.SettingsError, match="IGNITER_MAX_STREAMS='none'"):
+        ig.server.create_app(CONTRACTS, store=MemoryStore())
+
+
 def _big_answer(size: int, declare: bool) -> Starlette:
     """A server whose execute answers a succeeded execution of about ``size`` bytes, with or without a
     ``Content-Length``."""

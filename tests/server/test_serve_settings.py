@@ -42,6 +42,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     ("IGNITER_SERVER_TOKEN", "zq9 zq9", "IGNITER_SERVER_TOKEN contains whitespace or control characters"),
     ("IGNITER_SERVER_THREADS", "many", "IGNITER_SERVER_THREADS='many' is not a whole number of threads"),
     ("IGNITER_CALLBACK_RETRIES", "-1", "IGNITER_CALLBACK_RETRIES='-1' is not a whole number of retries"),
+    ("IGNITER_MAX_STREAMS", "0", "IGNITER_MAX_STREAMS='0' is not a whole number of streams >= 1"),
     ("IGNITER_SERVER_BALANCE", "kernel", "IGNITER_SERVER_BALANCE='kernel' is not a way to balance connections: use "
                                          "one of supervisor, reuseport, shared"),
 ])
