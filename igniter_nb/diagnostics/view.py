@@ -82,13 +82,20 @@ NAME_LIMIT = 40
 LINE_LIMIT = 56
 TITLE_LIMIT = 100
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]+")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def writable(text: str) -> str:
+    """``text`` with what neither XML 1.0 nor UTF-8 can hold replaced: control characters and the
+    non-characters U+FFFE/U+FFFF become spaces, a lone surrogate (``json.loads('"\\ud800"')`` gives one) U+FFFD."""
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", text))
 
 
 def clean(text: Any, limit: int = LINE_LIMIT) -> str:
-    """``text`` on one line (control characters and newlines become spaces), cut at ``limit`` characters.
-    Escaping for SVG, DOT or Mermaid is the renderer's job; this only keeps a label readable."""
-    line = _CONTROL.sub(" ", str(text)).strip()
+    """``text`` on one line (control characters and newlines become spaces, see ``writable``), cut at ``limit``
+    characters. Escaping for SVG, DOT or Mermaid is the renderer's job; this only keeps a label readable."""
+    line = writable(str(text)).strip()
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -499,5 +506,5 @@ def legend_items(nodes: Iterable[ViewNode], *, instance: bool) -> tuple[LegendIt
 
 
 __all__ = ["COLLAPSE_ABOVE", "KIND_STYLES", "STATE_FILLS", "GraphView", "InstanceFacts", "LegendItem", "NodeFacts",
-           "ViewEdge", "ViewNode", "clean", "facts_of", "node_id", "safe_id", "scope_of", "graph_edges", "graph_view", "instance_facts", "node_kind",
+           "ViewEdge", "ViewNode", "clean", "writable", "facts_of", "node_id", "safe_id", "scope_of", "graph_edges", "graph_view", "instance_facts", "node_kind",
            "view_node", "wait_edges"]

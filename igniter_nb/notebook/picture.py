@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from igniter_nb.diagnostics.geometry import FIT_STYLE, FIT_WIDTH, text_width
-from igniter_nb.diagnostics.view import EDGE_COLOR, FONT_SIZE, WAIT_EDGE_COLOR, GraphView, LegendItem, clean
+from igniter_nb.diagnostics.view import EDGE_COLOR, FONT_SIZE, WAIT_EDGE_COLOR, GraphView, LegendItem, clean, writable
 from igniter_nb.notebook.layout import MARGIN, Layout, layout
 from igniter_nb.notebook.shapes import label_offset, num, shape_svg
 
@@ -103,7 +103,7 @@ def draw(view: GraphView, lay: Layout, *, fit: bool = True) -> str:
         b = lay.clusters[scope]
         room = max(int((b.w - 16) / (text_width("m") * 11 / FONT_SIZE)), 4)
         name = clean(scope[-1], room)
-        out.append(f'<g class="cluster" data-scope="{escape(".".join(scope))}"><rect x="{num(b.x)}" y="{num(b.y)}" '
+        out.append(f'<g class="cluster" data-scope="{escape(writable(".".join(scope)))}"><rect x="{num(b.x)}" y="{num(b.y)}" '
                    f'width="{num(b.w)}" height="{num(b.h)}" rx="8" fill="none" stroke="#94a3b8" stroke-dasharray="5,3"/>'
                    f'<text x="{num(b.x + 8)}" y="{num(b.y + 13)}" font-size="11" fill="#475569">{escape(name)}</text></g>')
     out.append('</g><g class="edges">')

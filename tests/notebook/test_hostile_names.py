@@ -125,3 +125,26 @@ def test_mermaid_labels_hold_no_markup(text):
     for line in mermaid.splitlines():
         if '["' in line:
             assert line.endswith('"]') and line.count('"') == 2, line
+
+
+XML_INVALID = ["nul\x00byte", "bell\x07 vtab\x0b formfeed\x0c", "non\ufffecharacters\uffff", "lone\ud800high",
+               "lone\udcfflow"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("text", XML_INVALID, ids=range(len(XML_INVALID)))
+def test_characters_xml_cannot_hold_still_draw_a_picture(engine, text):
+    # A control character, a non-character or a lone surrogate (json.loads("\"\\ud800\"") gives one) cannot be
+    # written as XML 1.0 or UTF-8: the picture is still drawn, as valid UTF-8 XML, with the rest of the text.
+    assert engine == "python" or dot_available()
+    svg = render_graph(hostile_graph(text), engine=engine, expand=True)
+    root = assert_inert(svg.encode("utf-8").decode("utf-8"))
+    assert text[:3] in _texts(root)
+
+
+@pytest.mark.parametrize("text", XML_INVALID, ids=range(len(XML_INVALID)))
+def test_characters_utf8_cannot_hold_leave_mermaid_writable(text):
+    mermaid = hostile_graph(text).to_mermaid()
+    mermaid.encode("utf-8")
+    assert text[:3] in mermaid
+
