@@ -223,14 +223,14 @@ def graph_to_text(graph: CompiledGraph) -> str:
 
 
 # --------------------------------------------------------------------------- to_mermaid
-_MERMAID_ENTITIES = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "`": "#96;", "&": "#amp;"}
+_MERMAID_ENTITIES = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "`": "#96;", "&": "#amp;", "#": "#35;"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _label(text: str) -> str:
     # Mermaid labels are double-quoted and may hold HTML or markdown: every character that could open a tag,
-    # an entity, a markdown string or close the quote is written as
+    # an entity (an HTML one, or Mermaid's own ``#name;``), a markdown string or close the quote is written as
     # a Mermaid entity; control characters (a newline in a scope or event name) become spaces and a lone
     # surrogate U+FFFD, so the text can be written as UTF-8.
     text = _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", text))

@@ -148,3 +148,10 @@ def test_characters_utf8_cannot_hold_leave_mermaid_writable(text):
     mermaid.encode("utf-8")
     assert text[:3] in mermaid
 
+
+def test_mermaid_entity_shaped_text_stays_text():
+    # Mermaid reads `#name;` and `#123;` in a label as an entity: text shaped like one is written with its `#`
+    # escaped, so "#quot;" is shown as typed and never becomes a quote, a tag or another entity.
+    mermaid = hostile_graph("#lt;b#gt;x#quot;#9829;").to_mermaid()
+    assert "#35;lt;b#35;gt;x#35;quot;#35;9829;" in mermaid
+    assert "#lt;b" not in mermaid
