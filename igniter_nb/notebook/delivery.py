@@ -93,7 +93,7 @@ class DeliveryPreview:
         return "".join(parts)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return {"text/plain": self.to_text(), "text/html": self.to_html()}
+        return h.sendable({"text/plain": self.to_text(), "text/html": self.to_html()})  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +137,7 @@ class Delivery:
                 "idempotent": self.idempotent}
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return {"text/plain": self.to_text(), "text/html": self.to_html()}
+        return h.sendable({"text/plain": self.to_text(), "text/html": self.to_html()})  # type: ignore[no-any-return]
 
 
 def pairs(correlation: Mapping[str, Any] | None) -> str:

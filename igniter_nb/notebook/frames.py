@@ -91,7 +91,14 @@ def _frame(columns: Mapping[str, Any], text: Iterable[str], kind: str) -> Ignite
         if name == "status":
             data[name] = _status(values)
         elif name in text:
-            data[name] = pd.Series(list(values), dtype=pd.StringDtype())
+            cells = list(values)
+            try:
+                data[name] = pd.Series(cells, dtype=pd.StringDtype())
+            except UnicodeEncodeError:  # a lone surrogate, which Arrow strings (UTF-8) cannot hold: shown as U+FFFD
+                from igniter_nb.notebook.html import sendable_text
+
+                data[name] = pd.Series([sendable_text(v) if isinstance(v, str) else v for v in cells],
+                                       dtype=pd.StringDtype())
         else:
             data[name] = values
     return as_igniter_frame(pd.DataFrame(data), kind)

@@ -6,10 +6,12 @@ Inline styles only (notebook front ends drop ``<style>`` blocks of untrusted out
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
-from typing import Any
+from typing import Any, TypeVar
 
 from igniter_nb.diagnostics.dot import STATE_FILLS
 from igniter_nb.diagnostics.geometry import FIT_STYLE
@@ -21,6 +23,38 @@ _PLAIN = (str, dict, list, tuple, int, float, bool, type(None))  # shown as they
 TABLE = 'style="border-collapse:collapse;font-family:Helvetica,Arial,sans-serif;font-size:12px;margin:4px 0"'
 CELL = 'style="border:1px solid #cbd5e1;padding:2px 6px;text-align:left;vertical-align:top"'
 HEAD = 'style="border:1px solid #cbd5e1;padding:2px 6px;text-align:left;background:#f1f5f9"'
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_F = TypeVar("_F")
+
+
+def sendable(bundle: Any) -> Any:
+    """``bundle`` (a mime bundle, or ``(bundle, metadata)``) with every lone UTF-16 surrogate in its text
+    replaced by U+FFFD. Jupyter sends output as UTF-8 JSON: a surrogate (``os.fsdecode`` of a non-UTF-8 file
+    name, ``json.loads('"\\ud800"')``) in a value or an error message made the display fail or send bytes
+    that are not UTF-8."""
+    if isinstance(bundle, tuple):
+        return (sendable(bundle[0]), *bundle[1:])
+    if not isinstance(bundle, dict):
+        return bundle
+    return {k: sendable_text(v) if isinstance(v, str) else v for k, v in bundle.items()}
+
+
+def sendable_text(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (see ``sendable``)."""
+    if text.isascii() or not _SURROGATE.search(text):  # isascii() is a flag check: ASCII text costs nothing
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def sends(fn: _F) -> _F:
+    """Decorate a function that returns a mime bundle so that what it returns is ``sendable``."""
+    @functools.wraps(fn)  # type: ignore[arg-type]
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return sendable(fn(*args, **kwargs))  # type: ignore[operator]
+
+    return wrapper  # type: ignore[return-value]
 
 
 def short(value: Any, limit: int = MAX_CELL) -> str:
@@ -122,4 +156,5 @@ def details(summary: str, body: str) -> str:
     return f"<details><summary>{escape(summary)}</summary>{body}</details>"
 
 
-__all__ = ["badge", "details", "heading", "mapping_table", "picture", "pre", "short", "table"]
+__all__ = ["badge", "details", "heading", "mapping_table", "picture", "pre", "sendable", "sendable_text", "sends",
+           "short", "table"]

@@ -79,6 +79,7 @@ def _big_graph_text(graph: Any) -> str:
     return "\n".join(lines)
 
 
+@h.sends
 def graph_mimebundle(graph: Any, *, expand: bool | Iterable[str] | None = None, engine: Engine = "auto",
                      direction: str | None = None, legend: bool = True, size: Size = "fit") -> dict[str, Any]:
     """``text/plain`` (the graph as text) and ``image/svg+xml`` (kinds as shapes and colours)."""
@@ -125,6 +126,7 @@ def contract_text(contract: Any) -> str:
     return "\n".join(lines)
 
 
+@h.sends
 def contract_mimebundle(contract: Any, *, expand: bool | Iterable[str] | None = None, engine: Engine = "auto",
                         direction: str | None = None, legend: bool = True, size: Size = "fit") -> dict[str, Any]:
     """A contract instance: node states as text, and the graph coloured by state (never resolves anything)."""
@@ -164,6 +166,7 @@ def _output_rows(result: Any) -> list[list[Any]]:
     return rows
 
 
+@h.sends
 def result_mimebundle(result: Any) -> dict[str, Any]:
     """Outputs with status and value. Like reading the result, this resolves what is not resolved yet."""
     ex = result.execution
@@ -185,6 +188,7 @@ def _safe_rows(fn: Any) -> list[list[Any]]:
         return [["(error)", "failed", f"{type(exc).__name__}: {exc}"]]
 
 
+@h.sends
 def collection_mimebundle(collection: Any) -> dict[str, Any]:
     """A ``CollectionResult``: summary and one row per item (key, status, error or outputs)."""
     summary = dict(getattr(collection, "summary", {}) or {})
@@ -211,6 +215,7 @@ def collection_mimebundle(collection: Any) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------- diagnostics
 
 
+@h.sends
 def plan_mimebundle(plan: Any) -> dict[str, Any]:
     """A ``Plan``: its text, and a table of entries (status, ready/blocked, what a blocked node waits on)."""
     text = _safe(plan.to_text, repr(plan))
@@ -228,6 +233,7 @@ def plan_mimebundle(plan: Any) -> dict[str, Any]:
     return {"text/plain": text, "text/html": html}
 
 
+@h.sends
 def report_mimebundle(report: Any) -> dict[str, Any]:
     """A diagnostics ``Report``: its text, markdown, and HTML sections (outputs, nodes, errors, waits)."""
     text = _safe(report.to_text, repr(report))
@@ -261,6 +267,7 @@ def report_mimebundle(report: Any) -> dict[str, Any]:
     return bundle
 
 
+@h.sends
 def timeline_mimebundle(timeline: Any) -> dict[str, Any]:
     """An audit timeline: one row per event (seq, type, node, status, payload); the first 200 are shown."""
     events = list(timeline.execution.bus.events)
@@ -275,6 +282,7 @@ def timeline_mimebundle(timeline: Any) -> dict[str, Any]:
     return {"text/plain": "\n".join(text), "text/html": html}
 
 
+@h.sends
 def store_mimebundle(store: Any, *, graph: str | None = None) -> dict[str, Any]:
     """A store: one row per execution (id, graph, status, version, correlation, saved at)."""
     try:

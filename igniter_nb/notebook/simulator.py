@@ -459,7 +459,7 @@ class EventSimulator:
         return "\n".join(lines)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        bundle: dict[str, Any] = {"text/plain": self.to_text(), "text/html": self.to_html()}
+        bundle: dict[str, Any] = h.sendable({"text/plain": self.to_text(), "text/html": self.to_html()})
         try:
             widget = self.widget
             self._view.opened()  # a newly displayed view starts without an old message

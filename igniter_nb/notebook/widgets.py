@@ -60,7 +60,7 @@ class ChangeReport:
         return h.table(rows, ["", "nodes"], status_column=None)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return {"text/plain": self.to_text(), "text/html": self.to_html()}
+        return h.sendable({"text/plain": self.to_text(), "text/html": self.to_html()})  # type: ignore[no-any-return]
 
 
 def control_kind(node: Any) -> str:
@@ -258,7 +258,7 @@ def _bundle(obj: Any, text: str, html: str) -> dict[str, Any]:
 
 def bundle_with_view(make_view: Callable[[], Any], text: str, html: str) -> dict[str, Any]:
     """``text/plain`` and ``text/html``, plus the widget ``make_view()`` returns where ipywidgets can show it."""
-    bundle: dict[str, Any] = {"text/plain": text, "text/html": html}
+    bundle: dict[str, Any] = h.sendable({"text/plain": text, "text/html": html})
     try:
         view = make_view()._repr_mimebundle_()
     except Exception:  # no ipywidgets, or no comm: the static parts are the whole output
