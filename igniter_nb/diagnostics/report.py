@@ -5,6 +5,7 @@ text and Markdown. Building a report resolves every output first and never raise
 from __future__ import annotations
 
 import contextlib
+import re
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -105,6 +106,27 @@ def _item_map_shape(mode: Any, items: Mapping[Any, Any], status: Any = None) -> 
 
 def _is_item_map(value: Mapping[Any, Any]) -> bool:
     return bool(value) and all(isinstance(v, Mapping) and "key" in v and "status" in v for v in value.values())
+
+
+_MARKDOWN_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\\": "\\\\", "`": "\\`", "*": "\\*", "\n": " ",
+                     "\r": " "}
+
+
+def markdown_text(text: str) -> str:
+    """``text`` as Markdown text: ``<``, ``>`` and ``&`` as entities (no tag, autolink or entity of the user's);
+    backslash, backtick and ``*`` backslash-escaped (no code span or emphasis); ``](`` as ``]\\(`` (no link or
+    image); newlines as spaces (no new block, no link definition). Brackets stay (a list reads ``[1, 2]``), so
+    ordinary text is unchanged."""
+    return "".join(_MARKDOWN_ESCAPES.get(ch, ch) for ch in text).replace("](", "]\\(")
+
+
+def markdown_code(text: str) -> str:
+    """``text`` as a Markdown code span, fenced with more backticks than it holds (``node[key]`` stays
+    `` `node[key]` ``); newlines as spaces."""
+    text = text.replace("\r", " ").replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def inline(value: Any) -> str:
@@ -414,32 +436,35 @@ class Report:
         return "\n".join(lines)
 
     def to_markdown(self) -> str:
+        """The report as Markdown. Values, correlation values and error messages are user text: ``markdown_text``
+        keeps them text (no tag, link or code span), so the Markdown is safe to render."""
         d = self._data
         lines = [
             f"# Diagnostics {d['graph']}",
             "",
             f"- Execution: `{d['execution_id']}`",
             f"- Status: `{d['status']}`",
-            f"- Outputs: {self._presented_outputs()}",
+            f"- Outputs: {markdown_text(self._presented_outputs())}",
             f"- Nodes: {self._node_counts()}",
         ]
         if d["collection_nodes"]:
-            lines.append("- Collections: " + "; ".join(self._collection_words(c, with_failures=False)
-                                                       for c in d["collection_nodes"]))
-        lines.extend(f"- {label}: {text}" for label, text in self._workflow_lines())
+            lines.append("- Collections: " + markdown_text("; ".join(self._collection_words(c, with_failures=False)
+                                                                     for c in d["collection_nodes"])))
+        lines.extend(f"- {label}: {markdown_text(text)}" for label, text in self._workflow_lines())
         if "llm_usage" in d:
             lines.append(f"- LLM: {self._llm_words()}")
         events = d["events"]
         lines.append(f"- Events: total={events['total']}, latest={events['latest_type'] or 'none'}")
         if d["errors"]:
             lines += ["", "## Errors"]
-            lines.extend(f"- `{e['node']}`: {e['message']}" for e in d["errors"])
+            lines.extend(f"- `{e['node']}`: {markdown_text(str(e['message']))}" for e in d["errors"])
         if d["collection_nodes"]:
             lines += ["", "## Collections"]
             for c in d["collection_nodes"]:
                 lines.append(f"- `{c['node']}`: total={c['total']}, succeeded={c['succeeded']}, failed={c['failed']}, "
                              f"status={c['status']}")
-                lines.extend(f"- `{c['node']}[{f['key']}]` failed: {f['message']}" for f in c["failed_items"])
+                lines.extend(f"- {markdown_code(str(c['node']) + '[' + str(f['key']) + ']')} failed: "
+                             f"{markdown_text(str(f['message']))}" for f in c["failed_items"])
         return "\n".join(lines)
 
     def __repr__(self) -> str:
