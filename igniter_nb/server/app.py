@@ -104,6 +104,11 @@ _GRAPH_CONTENT = {
     "image/svg+xml": {"schema": {"type": "string"}},
     "text/plain": {"schema": {"type": "string"}},
 }
+# A served SVG opened directly is a document of this origin. The renderers escape every name, so it holds no
+# script; the policy keeps it that way should one ever slip through (inline styles, which it uses, stay allowed),
+# and nosniff keeps a browser from reading the SVG or the Mermaid text as anything else.
+_NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+_PICTURE_HEADERS = {**_NOSNIFF, "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
 
 
 def _resolve_store(store: Any) -> tuple[Any, bool]:
@@ -250,9 +255,10 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         if format == "svg":  # layout is CPU work (or a `dot` subprocess): off the event loop
             from igniter_nb.notebook.render import render_graph
 
-            return Response(await run_in_threadpool(render_graph, graph), media_type="image/svg+xml")
+            return Response(await run_in_threadpool(render_graph, graph), media_type="image/svg+xml",
+                            headers=_PICTURE_HEADERS)
         if format == "mermaid":
-            return Response(graph.to_mermaid(), media_type="text/plain; charset=utf-8")
+            return Response(graph.to_mermaid(), media_type="text/plain; charset=utf-8", headers=_NOSNIFF)
         from igniter_nb.server.encoding import json_safe
 
         return JSONAnswer({"contract": name, **json_safe(graph.to_dict())})
