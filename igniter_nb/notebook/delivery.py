@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from html import escape
 from typing import Any
 
 from igniter_nb.notebook import html as h
+from igniter_nb.notebook.html import escape
 
 _MESSAGE = "font-family:Helvetica,Arial,sans-serif;font-size:12px;border-radius:4px;padding:3px 6px;margin:3px 0"
 

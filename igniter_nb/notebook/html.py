@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import base64
 import functools
+import html as _html
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from html import escape
 from typing import Any, TypeVar
 
 from igniter_nb.diagnostics.dot import STATE_FILLS
@@ -46,6 +46,12 @@ def sendable_text(text: str) -> str:
     if text.isascii() or not _SURROGATE.search(text):  # isascii() is a flag check: ASCII text costs nothing
         return text
     return _SURROGATE.sub("\ufffd", text)
+
+
+def escape(text: str, quote: bool = True) -> str:
+    """``html.escape`` of ``sendable_text(text)``: what every HTML piece of the notebook output writes user text
+    with, so that widget values built from them are sendable too."""
+    return _html.escape(sendable_text(text), quote)
 
 
 def sends(fn: _F) -> _F:
@@ -156,5 +162,5 @@ def details(summary: str, body: str) -> str:
     return f"<details><summary>{escape(summary)}</summary>{body}</details>"
 
 
-__all__ = ["badge", "details", "heading", "mapping_table", "picture", "pre", "sendable", "sendable_text", "sends",
+__all__ = ["badge", "details", "escape", "heading", "mapping_table", "picture", "pre", "sendable", "sendable_text", "sends",
            "short", "table"]

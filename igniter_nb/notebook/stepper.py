@@ -386,7 +386,7 @@ class SnapshotStepper:
 
 def _table(rows: list[list[str]], columns: list[str], *, badges: tuple[int, ...]) -> str:
     """An HTML table of text cells (escaped), the ``badges`` columns drawn as status badges."""
-    from html import escape
+    from igniter_nb.notebook.html import escape
 
     head = "".join(f"<th {h.HEAD}>{escape(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td {h.CELL}>{h.badge(v) if k in badges else escape(v)}</td>"

@@ -63,3 +63,17 @@ def test_lone_surrogates_in_a_store_listing_and_a_frame_stay_sendable():
     c.resolve_all()
     for frame in (states_frame(c), audit_frame(c.execution)):
         assert_sendable({"text/html": frame._repr_html_()})
+
+
+def test_lone_surrogates_in_html_pieces_widgets_show_stay_sendable():
+    # Widget views (EventSimulator, Follow, SnapshotStepper, InputPlayground) set their HTML values from these
+    # pieces; a widget's value goes to the front end as UTF-8 JSON like any output.
+    from igniter_nb.notebook import html as h
+    from igniter_nb.notebook.delivery import error_html, note_html
+    from igniter_nb.notebook.stepper import _table
+
+    pieces = [h.table([[LONE, LONE]], ["a", "status"]), h.pre(LONE), h.heading(LONE, LONE, LONE), h.badge(LONE),
+              h.details(LONE, ""), error_html(LONE, LONE + "\nmore " + LONE), note_html(LONE),
+              _table([[LONE, LONE]], ["a", "b"], badges=(1,))]
+    for piece in pieces:
+        assert_sendable({"text/html": piece})
