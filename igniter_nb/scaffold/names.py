@@ -40,6 +40,13 @@ def identifier_problem(name: str, argument: str) -> str | None:
                 "underscores, not starting with a digit)")
     if keyword.iskeyword(name):
         return f"{argument}: {name!r} is a Python keyword"
+    if name == "__debug__":
+        return f"{argument}: '__debug__' cannot be assigned in Python (a parameter or function of that name does not compile)"
+    if name.startswith("__") and not name.endswith("__"):
+        # Inside the class body Python renames `__x` to `_Class__x` (name mangling): the compute's parameter
+        # would no longer match the node it reads.
+        return (f"{argument}: {_short(name)} starts with two underscores, which Python renames inside a class "
+                f"(name mangling); write {_short(name.lstrip('_') or '_')}")
     normal = unicodedata.normalize("NFKC", name)
     if normal != name:
         # Python reads identifiers in NFKC form: a parameter spelled this way would be another name than the

@@ -77,6 +77,13 @@ def test_a_huge_name_is_refused_in_a_short_message() -> None:
     ({"inputs": ["a"], "correlate_by": ["a"], "awaits": ["../../etc"]}, "--awaits: '../../etc' is not an event"),
     ({"inputs": ["a"], "correlate_by": ["a"], "awaits": ["9lives"]}, "--awaits: '9lives' is not an event"),
     ({"inputs": ["a"], "correlate_by": ["a"], "awaits": ["import"]}, "--awaits: 'import' is a Python keyword"),
+    # Python renames `__x` inside a class body (name mangling): the compute's parameter would not match its node
+    ({"inputs": ["__x"]}, "--inputs: '__x' starts with two underscores"),
+    ({"inputs": ["a"], "outputs": ["__total"]}, "--outputs: '__total' starts with two underscores"),
+    ({"inputs": ["a"], "correlate_by": ["a"], "awaits": ["__paid"]}, "--awaits: '__paid' starts with two underscores"),
+    # a name Python does not let code assign: `def result(__debug__)` is a SyntaxError
+    ({"inputs": ["__debug__"]}, "--inputs: '__debug__' cannot be assigned in Python"),
+    ({"inputs": ["a"], "outputs": ["__debug__"]}, "--outputs: '__debug__' cannot be assigned in Python"),
 ])
 def test_bad_or_clashing_node_names_are_refused(kwargs: dict[str, list[str]], says: str) -> None:
     found = problems(**kwargs)
@@ -86,6 +93,11 @@ def test_bad_or_clashing_node_names_are_refused(kwargs: dict[str, list[str]], sa
 def test_every_problem_is_reported_at_once() -> None:
     found = problems("lead", inputs=["a", "a", "b-c"], correlate_by=["z"], awaits=["x"], outputs=["a"])
     assert [p.split(":")[0] for p in found] == ["NAME", "--inputs", "--inputs", "--correlate-by", "--outputs"]
+
+
+def test_dunder_names_are_fine() -> None:
+    spec = contract_spec("Lead", inputs=["__x__"], correlate_by=["__x__"], awaits=["__paid__"], outputs=["_total"])
+    assert spec.dependencies == ("__x__", "__paid__")
 
 
 def test_unicode_names_follow_str_isidentifier() -> None:
