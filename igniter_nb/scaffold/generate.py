@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import keyword
 import os
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,6 +60,9 @@ def new_contract(name: str, *, inputs: Sequence[str], correlate_by: Sequence[str
 
     home = dirs["--dir"]
     module = module_name(spec.class_name)
+    if unnamable := _unnamable_package(home):
+        raise ScaffoldError([f"--dir {home}: it is inside package {unnamable!r}, which no import statement can name "
+                             "(a Python keyword, or not in NFKC form); rename that directory or choose another --dir"])
     package = package_path(home)
     if package is None and (problem := module_name_problem(module, home)):
         raise ScaffoldError([problem])
@@ -135,6 +140,18 @@ def package_path(directory: Path) -> str | None:
         parts.append(current.name)
         current = current.parent
     return ".".join(reversed(parts)) or None
+
+
+def _unnamable_package(directory: Path) -> str | None:
+    """The name of a package around ``directory`` (it has ``__init__.py``) that is an identifier, so pytest and
+    :func:`package_path` take it for a package, but that an import statement cannot spell: a keyword (``class``)
+    or a name Python would read in another form (``ﬁle`` is read as ``file``)."""
+    current = directory.resolve()
+    while (current / "__init__.py").is_file() and current.name.isidentifier():
+        if keyword.iskeyword(current.name) or unicodedata.normalize("NFKC", current.name) != current.name:
+            return current.name
+        current = current.parent
+    return None
 
 
 def _existing_directory(argument: str, value: str | os.PathLike[str]) -> tuple[Path, str | None]:

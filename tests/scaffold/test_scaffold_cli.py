@@ -112,6 +112,17 @@ def test_inside_a_package_the_imports_are_dotted(tmp_path: Path) -> None:
     assert "from shop.orders.json import Json" in (package / "test_json.py").read_text()
 
 
+@pytest.mark.parametrize("package", ["class", "ﬁle"])
+def test_a_package_no_import_statement_can_name_is_refused(tmp_path: Path, capsys: Any, package: str) -> None:
+    # `from class.lead import Lead` does not compile; `from ﬁle.lead ...` would import `file.lead` (NFKC)
+    (tmp_path / package).mkdir()
+    (tmp_path / package / "__init__.py").touch()
+    assert new("contract", "Lead", "--inputs", "a", "--dir", str(tmp_path / package)) == 2
+    err = capsys.readouterr().err
+    assert f"--dir {tmp_path / package}: it is inside package {package!r}, which no import statement can name" in err
+    assert tree(tmp_path) == [f"{package}/__init__.py"]
+
+
 def test_a_test_written_apart_from_its_module_comes_with_a_note(tmp_path: Path, capsys: Any) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "tests").mkdir()
