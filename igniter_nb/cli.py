@@ -115,4 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m igniter_nb.cli` runs this file as __main__, a second copy of the module: the subcommands raise
+    # igniter_nb.cli.CommandError, which only igniter_nb.cli's own main catches.
+    from igniter_nb.cli import main as package_main
+
+    sys.exit(package_main())

@@ -159,6 +159,14 @@ def test_new_project_goes_into_an_existing_empty_directory(tmp_path: Path) -> No
     assert "shop/contracts.py" in tree(tmp_path / "shop")
 
 
+def test_python_m_igniter_nb_cli_reports_a_refusal_without_a_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "igniter_nb.cli", "new", "contract", "class", "--inputs", "a"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, check=False)
+    assert (proc.returncode, proc.stderr) == (2, "igniter-nb new: error: NAME: 'class' is a Python keyword\n")
+    assert tree(tmp_path) == []
+
+
 HEAVY = ("fastapi", "starlette", "uvicorn", "httpx", "pydantic", "sqlalchemy", "pandas", "jinja2", "nbformat")
 
 
