@@ -26,7 +26,7 @@ GENERATED_GLOBALS = frozenset({"INPUTS", "CORRELATION", "PAYLOADS", "EXPECTED", 
 # line and a Python string: a letter or underscore, then letters, digits and `_ . : -`.
 _EVENT = re.compile(r"[^\W\d][\w.:-]*")
 _EVENT_SEPARATORS = re.compile(r"[.:-]+")
-_PROJECT = re.compile(r"[a-z][a-z0-9_]*")
+_PROJECT = re.compile(r"[a-z](?:[a-z0-9_]*[a-z0-9])?")  # PEP 508: a distribution name ends with a letter or digit
 
 
 def identifier_problem(name: str, argument: str) -> str | None:
@@ -137,7 +137,8 @@ def project_name_problem(name: str) -> str | None:
         # The name is the import package (`NAME.contracts:CONTRACTS`) and the distribution name in
         # pyproject.toml, which PEP 508 limits to ASCII: lower-case letters, digits and underscores.
         return (f"NAME: {_short(name)} is not a project name: lower-case ASCII letters, digits and underscores, "
-                "starting with a letter (it is the package you import and the name in pyproject.toml)")
+                "starting with a letter and ending with a letter or digit (it is the package you import and the "
+                "name in pyproject.toml)")
     return None
 
 
