@@ -23,6 +23,9 @@ from igniter_nb.scaffold.render import render
 from igniter_nb.scaffold.spec import ContractSpec, ScaffoldError, contract_spec
 from igniter_nb.scaffold.writer import write_all
 
+PROJECT_TEST_MODULES = ("test_contracts", "test_api")
+"""The test modules a project gets in ``tests/``; the project's package cannot share their names."""
+
 
 def example_workflow() -> ContractSpec:
     """The project's example: a workflow with two events, so its tests and notebook show any-order delivery."""
@@ -89,6 +92,10 @@ def new_project(name: str, *, directory: str | os.PathLike[str] = ".") -> list[P
 
     parent, problem = _existing_directory("--dir", directory)
     problems = [p for p in (problem, project_name_problem(name)) if p]
+    if name in PROJECT_TEST_MODULES:
+        # pytest imports tests/<name>.py as the top-level module <name>, which would hide the package <name>
+        problems.append(f"NAME: {name!r} is the name of the project's test module tests/{name}.py; choose another "
+                        "name")
     if not problems and (problem := module_name_problem(name, parent / name)):
         problems.append(problem)
     if problems:
@@ -117,8 +124,8 @@ def new_project(name: str, *, directory: str | os.PathLike[str] = ".") -> list[P
         root / ".gitignore": render("project_gitignore.tmpl"),
         root / name / "__init__.py": render("project_init.py.tmpl", name=name),
         root / name / "contracts.py": contract_module(spec, docstring=docstring, footer=footer),
-        root / "tests" / "test_contracts.py": contract_test(spec, import_line=import_line),
-        root / "tests" / "test_api.py": render(
+        root / "tests" / f"{PROJECT_TEST_MODULES[0]}.py": contract_test(spec, import_line=import_line),
+        root / "tests" / f"{PROJECT_TEST_MODULES[1]}.py": render(
             "project_test_api.py.tmpl", name=name, served=served, served_literal=literal(served),
             inputs=wrapped_dict(data.inputs, 0, "INPUTS = "),
             correlation=wrapped_dict(data.correlation, 0, "CORRELATION = "),

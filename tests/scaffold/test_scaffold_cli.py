@@ -153,6 +153,14 @@ def test_new_project_refuses_bad_names_and_existing_files(tmp_path: Path, capsys
     assert tree(tmp_path) == ["shop/tests/test_api.py"]
 
 
+@pytest.mark.parametrize("name", ["test_api", "test_contracts"])
+def test_a_project_named_like_its_own_test_module_is_refused(tmp_path: Path, capsys: Any, name: str) -> None:
+    # pytest imports tests/test_api.py as the top-level module test_api, hiding the package test_api
+    assert new("project", name, "--dir", str(tmp_path)) == 2
+    assert f"NAME: {name!r} is the name of the project's test module tests/{name}.py" in capsys.readouterr().err
+    assert tree(tmp_path) == []
+
+
 def test_new_project_goes_into_an_existing_empty_directory(tmp_path: Path) -> None:
     (tmp_path / "shop").mkdir()  # e.g. a fresh clone
     assert new("project", "shop", "--dir", str(tmp_path)) == 0
