@@ -54,6 +54,34 @@ def test_the_project_layout(project: Path) -> None:
     assert ".env" in (project / ".gitignore").read_text().splitlines()
 
 
+class _Run(ig.Contract):
+    def define(c):
+        c.correlate_by("a")
+        c.input("a")
+
+        @c.compute
+        def done(a):
+            return a
+
+        c.output("done")
+
+
+def test_git_ignores_every_file_of_the_sqlite_store(project: Path, tmp_path: Path) -> None:
+    # what `make serve` leaves beside shop.db while it runs: SQLite's -wal and -shm, igniter_nb's -igniter.lock
+    shutil.copy(project / ".gitignore", tmp_path / ".gitignore")
+    store = ig.stores.from_url(f"sqlite:///{tmp_path / 'shop.db'}")
+    try:
+        _Run.start({"a": "x"}, store=store)
+        files = sorted(p.name for p in tmp_path.iterdir() if p.name != ".gitignore")
+    finally:
+        store.close()
+    assert files == ["shop.db", "shop.db-igniter.lock", "shop.db-shm", "shop.db-wal"]
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=30)
+    proc = subprocess.run(["git", "check-ignore", "--no-index", "--non-matching", "--verbose", *files], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert [line for line in proc.stdout.splitlines() if line.startswith("::")] == [], proc.stdout
+
+
 def test_the_project_pyproject(project: Path) -> None:
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     assert pyproject["project"]["name"] == "shop"
