@@ -18,6 +18,17 @@ WIDTH = 110
 """Generated lines wrap before this column (ruff's line length in igniter_nb is 120)."""
 
 
+IMPORT_WIDTH = 88
+"""An import longer than this is wrapped: ruff's default line length, at which its isort rule (I001) wraps it."""
+
+
+def import_line(module: str, name: str) -> str:
+    """``from module import name``, wrapped in parentheses with a trailing comma when longer than
+    :data:`IMPORT_WIDTH` (isort keeps that form at any line length)."""
+    line = f"from {module} import {name}"
+    return line if len(line) <= IMPORT_WIDTH else f"from {module} import (\n    {name},\n)"
+
+
 def literal(value: Any) -> str:
     """Python source for JSON-like data: strings in double quotes, dicts and lists; names are kept unescaped
     (``ensure_ascii=False``), which Python reads back as the same text."""

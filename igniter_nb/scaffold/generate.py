@@ -14,6 +14,7 @@ from igniter_nb.scaffold.contract_files import (
     contract_module,
     contract_notebook,
     contract_test,
+    import_line,
     literal,
     module_docstring,
     wrapped_dict,
@@ -73,12 +74,12 @@ def new_contract(name: str, *, inputs: Sequence[str], correlate_by: Sequence[str
         raise ScaffoldError([f"{home / module} is a directory: a module {module}.py beside it would be hidden "
                              "by it; choose another NAME"])
     dotted = f"{package}.{module}" if package else module
-    import_line = f"from {dotted} import {spec.class_name}"
+    import_statement = import_line(dotted, spec.class_name)
     notebook_path = dirs.get("--notebooks-dir", home) / f"{module}.ipynb"
     files = {
         home / f"{module}.py": contract_module(spec),
-        dirs.get("--tests-dir", home) / f"test_{module}.py": contract_test(spec, import_line=import_line),
-        notebook_path: contract_notebook(spec, import_line=import_line, notebook_file=notebook_path.name),
+        dirs.get("--tests-dir", home) / f"test_{module}.py": contract_test(spec, import_line=import_statement),
+        notebook_path: contract_notebook(spec, import_line=import_statement, notebook_file=notebook_path.name),
     }
     return write_all(_checked(files))
 
@@ -105,7 +106,7 @@ def new_project(name: str, *, directory: str | os.PathLike[str] = ".") -> list[P
     spec = example_workflow()
     served = module_name(spec.class_name)
     data = SampleData(spec)
-    import_line = f"from {name}.contracts import {spec.class_name}"
+    import_statement = import_line(f"{name}.contracts", spec.class_name)
     notebook_name = f"{served}.ipynb"
     footer = (f"\n\n# What `igniter-nb serve {name}.contracts:CONTRACTS` serves: {{name in URLs: contract class}}.\n"
               f"CONTRACTS = {{{literal(served)}: {spec.class_name}}}\n")
@@ -124,7 +125,7 @@ def new_project(name: str, *, directory: str | os.PathLike[str] = ".") -> list[P
         root / ".gitignore": render("project_gitignore.tmpl"),
         root / name / "__init__.py": render("project_init.py.tmpl", name=name),
         root / name / "contracts.py": contract_module(spec, docstring=docstring, footer=footer),
-        root / "tests" / f"{PROJECT_TEST_MODULES[0]}.py": contract_test(spec, import_line=import_line),
+        root / "tests" / f"{PROJECT_TEST_MODULES[0]}.py": contract_test(spec, import_line=import_statement),
         root / "tests" / f"{PROJECT_TEST_MODULES[1]}.py": render(
             "project_test_api.py.tmpl", name=name, served=served, served_literal=literal(served),
             inputs=wrapped_dict(data.inputs, 0, "INPUTS = "),
@@ -132,7 +133,7 @@ def new_project(name: str, *, directory: str | os.PathLike[str] = ".") -> list[P
             payloads=wrapped_dict(data.payloads, 0, "PAYLOADS = "),
             unknown_correlation=literal({key: "no-such-workflow" for key in spec.correlate_by}),
         ),
-        root / "notebooks" / notebook_name: contract_notebook(spec, import_line=import_line,
+        root / "notebooks" / notebook_name: contract_notebook(spec, import_line=import_statement,
                                                               notebook_file=f"notebooks/{notebook_name}"),
     }
     return write_all(_checked(files))

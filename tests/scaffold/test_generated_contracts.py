@@ -68,6 +68,23 @@ def test_generated_code_passes_ruff(generated: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+# ruff's defaults (what a generated project without ruff settings gets: isort wraps at 88), and the rules above
+@pytest.mark.parametrize("rules", [[], ["--select", "E,F,W,I,B,UP,SIM", "--line-length", "120"]])
+def test_a_long_import_line_passes_ruff_as_generated(tmp_path: Path, rules: list[str]) -> None:
+    # `from shop.orders.customer_onboarding_approval_workflow import CustomerOnboardingApprovalWorkflow` is 96
+    # characters: isort (ruff I001) wants it wrapped at the default line length.
+    package = tmp_path / "shop" / "orders"
+    package.mkdir(parents=True)
+    (tmp_path / "shop" / "__init__.py").touch()
+    (package / "__init__.py").touch()
+    assert main(["new", "contract", "CustomerOnboardingApprovalWorkflow", "--inputs", "customer_id",
+                 "--dir", str(package)]) == 0
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", *rules, "."],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert passed(run_pytest(cwd=tmp_path)) == 3
+
+
 def test_the_generated_test_fails_when_the_contract_changes(tmp_path: Path) -> None:
     # The generated test pins the outputs: a different computation must make it fail, not pass silently.
     assert main(["new", "contract", "PriceQuote", "--inputs", "total", "--dir", str(tmp_path)]) == 0
