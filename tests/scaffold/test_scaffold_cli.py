@@ -4,6 +4,7 @@ help that loads nothing heavy."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -159,6 +160,19 @@ def test_a_project_named_like_its_own_test_module_is_refused(tmp_path: Path, cap
     assert new("project", name, "--dir", str(tmp_path)) == 2
     assert f"NAME: {name!r} is the name of the project's test module tests/{name}.py" in capsys.readouterr().err
     assert tree(tmp_path) == []
+
+
+@pytest.mark.parametrize("kind", ["file", "dangling symlink"])
+def test_a_project_directory_that_is_not_a_directory_is_named(tmp_path: Path, capsys: Any, kind: str) -> None:
+    if kind == "file":
+        (tmp_path / "shop").write_text("mine\n")
+    else:
+        (tmp_path / "shop").symlink_to(tmp_path / "elsewhere")
+    assert new("project", "shop", "--dir", str(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'shop'} exists and is not a directory; nothing was written" in err, err
+    assert tree(tmp_path) == (["shop"] if kind == "file" else [])
+    assert os.path.lexists(tmp_path / "shop") and not (tmp_path / "elsewhere").exists()
 
 
 def test_new_project_goes_into_an_existing_empty_directory(tmp_path: Path) -> None:
