@@ -25,12 +25,14 @@ def add_new_command(commands: Any) -> None:
                "--correlate-by request_id --awaits crm_received billing_received --outputs report",
     )
     contract.add_argument("name", metavar="NAME", help="the contract's class name, in CapWords")
-    contract.add_argument("--inputs", nargs="+", required=True, metavar="INPUT", help="input names")
-    contract.add_argument("--correlate-by", nargs="+", default=[], metavar="KEY",
+    # action="extend": `--inputs a --inputs b` means both (argparse's default kept only the last list)
+    contract.add_argument("--inputs", nargs="+", action="extend", required=True, metavar="INPUT",
+                          help="input names (repeatable)")
+    contract.add_argument("--correlate-by", nargs="+", action="extend", default=[], metavar="KEY",
                           help="correlation keys (among the inputs): makes it a workflow")
-    contract.add_argument("--awaits", nargs="+", default=[], metavar="EVENT",
+    contract.add_argument("--awaits", nargs="+", action="extend", default=[], metavar="EVENT",
                           help="events the workflow waits for (needs --correlate-by)")
-    contract.add_argument("--outputs", nargs="+", default=["result"], metavar="OUTPUT",
+    contract.add_argument("--outputs", nargs="+", action="extend", default=None, metavar="OUTPUT",
                           help="output names, each computed from every input and event (default: result)")
     contract.add_argument("--dir", default=".", metavar="DIR", help="where to write (default: the current directory)")
     contract.add_argument("--tests-dir", default=None, metavar="DIR", help="where to write the test (default: --dir)")
@@ -54,7 +56,7 @@ def _new_contract(args: argparse.Namespace) -> int:
 
     with _refusals():
         written = new_contract(args.name, inputs=args.inputs, correlate_by=args.correlate_by, awaits=args.awaits,
-                               outputs=args.outputs, directory=args.dir, tests_directory=args.tests_dir,
+                               outputs=args.outputs or ["result"], directory=args.dir, tests_directory=args.tests_dir,
                                notebooks_directory=args.notebooks_dir)
     _report(written)
     module, test, notebook = written

@@ -133,6 +133,17 @@ def test_a_test_written_apart_from_its_module_comes_with_a_note(tmp_path: Path, 
     assert tree(tmp_path) == ["src/lead_workflow.ipynb", "src/lead_workflow.py", "tests/test_lead_workflow.py"]
 
 
+def test_a_repeated_list_option_adds_to_the_list(tmp_path: Path) -> None:
+    # `--inputs a --inputs b` meant both; argparse's default kept only the last one, dropping `a` without a word
+    assert new("contract", "Lead", "--inputs", "a", "--inputs", "b", "--correlate-by", "a", "--correlate-by", "b",
+               "--awaits", "x", "--awaits", "y", "--outputs", "o", "--outputs", "p", "--dir", str(tmp_path)) == 0
+    module = (tmp_path / "lead.py").read_text(encoding="utf-8")
+    for line in ('c.correlate_by("a", "b")', 'c.input("a")', 'c.input("b")', 'c.await_event("x", event="x")',
+                 'c.await_event("y", event="y")', 'c.output("o")', 'c.output("p")'):
+        assert line in module
+    assert 'c.output("result")' not in module
+
+
 def test_argparse_refuses_missing_inputs_and_empty_lists(capsys: Any) -> None:
     for args in (["contract", "Lead"], ["contract", "Lead", "--inputs"], ["contract", "Lead", "--inputs", "a",
                                                                           "--outputs"], ["project"], []):
