@@ -168,6 +168,10 @@ def _unnamable_package(directory: Path) -> str | None:
 
 def _existing_directory(argument: str, value: str | os.PathLike[str]) -> tuple[Path, str | None]:
     path = Path(value)
+    if not os.fspath(value):
+        # Path("") is the current directory: `--dir "$OUT"` with OUT unset would write where nobody asked
+        return path, (f"{argument}: an empty path (a shell variable that expanded to nothing?); give a directory, "
+                      f"or leave {argument} out for the default")
     if not path.exists():
         return path, f"{argument} {path}: no such directory (create it first)"
     if not path.is_dir():

@@ -75,6 +75,21 @@ def test_dir_must_be_an_existing_directory(tmp_path: Path, capsys: Any, where: s
     assert tree(tmp_path) == ["a_file"]
 
 
+@pytest.mark.parametrize("args", [
+    ["contract", *LEAD, "--dir", ""],
+    ["contract", *LEAD, "--tests-dir", ""],
+    ["contract", *LEAD, "--notebooks-dir", ""],
+    ["project", "shop", "--dir", ""],
+])
+def test_an_empty_dir_is_refused(tmp_path: Path, monkeypatch: Any, capsys: Any, args: list[str]) -> None:
+    # `--dir "$OUT"` with OUT unset: Path("") is the current directory, which the user did not name
+    monkeypatch.chdir(tmp_path)
+    assert new(*args) == 2
+    option = args[args.index("") - 1]
+    assert f"{option}: an empty path" in capsys.readouterr().err
+    assert tree(tmp_path) == []
+
+
 def test_tests_and_notebooks_dirs_are_checked_too(tmp_path: Path, capsys: Any) -> None:
     assert new("contract", *LEAD, "--dir", str(tmp_path), "--tests-dir", str(tmp_path / "t"),
                "--notebooks-dir", str(tmp_path / "n")) == 2
