@@ -24,6 +24,9 @@ from igniter_nb.scaffold.render import render
 from igniter_nb.scaffold.spec import ContractSpec, ScaffoldError, contract_spec
 from igniter_nb.scaffold.writer import write_all
 
+MAX_FILE_NAME_BYTES = 255
+"""The longest file name most Linux file systems take (ext4, tmpfs, btrfs: 255 bytes of UTF-8)."""
+
 PROJECT_TEST_MODULES = ("test_contracts", "test_api")
 """The test modules a project gets in ``tests/``; the project's package cannot share their names."""
 
@@ -67,6 +70,11 @@ def new_contract(name: str, *, inputs: Sequence[str], correlate_by: Sequence[str
     if unnamable := _unnamable_package(home):
         raise ScaffoldError([f"--dir {home}: it is inside package {unnamable!r}, which no import statement can name "
                              "(a Python keyword, or not in NFKC form); rename that directory or choose another --dir"])
+    longest = f"test_{module}.py"  # the longest of the three file names
+    if len(longest.encode()) > MAX_FILE_NAME_BYTES:
+        raise ScaffoldError([f"NAME: its file {_cut(longest)} would be {len(longest.encode())} bytes long; file "
+                             f"systems allow {MAX_FILE_NAME_BYTES} (a character outside ASCII takes 2 to 4): choose a "
+                             "shorter name"])
     package = package_path(home)
     if package is None and (problem := module_name_problem(module, home)):
         raise ScaffoldError([problem])
@@ -164,6 +172,10 @@ def _unnamable_package(directory: Path) -> str | None:
             return current.name
         current = current.parent
     return None
+
+
+def _cut(name: str) -> str:
+    return name if len(name) <= 40 else f"{name[:20]}...{name[-17:]}"
 
 
 def _existing_directory(argument: str, value: str | os.PathLike[str]) -> tuple[Path, str | None]:

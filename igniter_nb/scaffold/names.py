@@ -16,7 +16,8 @@ import unicodedata
 from pathlib import Path
 
 MAX_NAME_LENGTH = 100
-"""Longer names are refused: a module file name must stay within the file system's 255 bytes."""
+"""Longer names are refused, so messages and file names stay short; the file names' 255-byte limit (reached
+sooner by names outside ASCII) is checked on the names themselves (``generate.MAX_FILE_NAME_BYTES``)."""
 
 # Module-level names of the generated test and notebook: a contract class with one of these names would be
 # overwritten by them.

@@ -118,6 +118,15 @@ def test_a_module_name_that_would_hide_another_module_is_refused(tmp_path: Path,
     assert tree(tmp_path) == []
 
 
+def test_a_name_whose_file_names_exceed_255_bytes_is_refused(tmp_path: Path, capsys: Any) -> None:
+    # 90 characters (under the 100 allowed) of 3 bytes each: test_<module>.py would be 278 bytes
+    assert new("contract", "数" * 90, "--inputs", "a", "--dir", str(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert "NAME: its file test_" in err and "would be 278 bytes long; file systems allow 255" in err, err
+    assert "writing failed" not in err
+    assert tree(tmp_path) == []
+
+
 def test_inside_a_package_the_imports_are_dotted(tmp_path: Path) -> None:
     package = tmp_path / "shop" / "orders"
     package.mkdir(parents=True)
