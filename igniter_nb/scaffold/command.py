@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,8 @@ def _new_contract(args: argparse.Namespace) -> int:
         dotted = f"{package}.{module.stem}" if package else module.stem
         print(f"note: the test and the notebook import {dotted}: run them with {root} importable (installed, on "
               "PYTHONPATH, or in pytest's `pythonpath` setting)")
-    print(f"next: pytest {test}  |  pytest --nbval-lax {notebook}  |  jupyter lab {notebook}")
+    test_arg, notebook_arg = shlex.quote(str(test)), shlex.quote(str(notebook))  # lines meant for a shell
+    print(f"next: pytest {test_arg}  |  pytest --nbval-lax {notebook_arg}  |  jupyter lab {notebook_arg}")
     return 0
 
 
@@ -78,7 +80,7 @@ def _new_project(args: argparse.Namespace) -> int:
     with _refusals():
         written = new_project(args.name, directory=args.dir)
     _report(written)
-    print(f"next: cd {Path(args.dir) / args.name} && make install test serve  (README.md says more)")
+    print(f"next: cd {shlex.quote(str(Path(args.dir) / args.name))} && make install test serve  (README.md says more)")
     return 0
 
 

@@ -168,6 +168,17 @@ def test_a_repeated_list_option_adds_to_the_list(tmp_path: Path) -> None:
     assert 'c.output("result")' not in module
 
 
+def test_the_next_commands_quote_paths_with_spaces(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+    # the `next:` lines are meant to be copied into a shell
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my dir").mkdir()
+    assert new("contract", *LEAD, "--dir", "my dir") == 0
+    out = capsys.readouterr().out
+    assert "next: pytest 'my dir/test_lead_workflow.py'  |  pytest --nbval-lax 'my dir/lead_workflow.ipynb'" in out
+    assert new("project", "shop", "--dir", "my dir") == 0
+    assert "next: cd 'my dir/shop' && make install test serve" in capsys.readouterr().out
+
+
 def test_argparse_refuses_missing_inputs_and_empty_lists(capsys: Any) -> None:
     for args in (["contract", "Lead"], ["contract", "Lead", "--inputs"], ["contract", "Lead", "--inputs", "a",
                                                                           "--outputs"], ["project"], []):
