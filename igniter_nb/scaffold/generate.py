@@ -107,10 +107,6 @@ def new_project(name: str, *, directory: str | os.PathLike[str] = ".") -> list[P
                         "name")
     if not problems and (problem := module_name_problem(name, parent / name)):
         problems.append(problem)
-    if not problems and os.path.lexists(parent / name) and not (parent / name).is_dir():
-        # a file, or a symlink to nothing: writing into it would fail with a bare "Not a directory" or ENOENT
-        problems.append(f"{parent / name} exists and is not a directory; nothing was written (move it away or "
-                        "choose another name or --dir)")
     if problems:
         raise ScaffoldError(problems)
 

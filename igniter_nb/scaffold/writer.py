@@ -15,13 +15,29 @@ def existing(files: Mapping[Path, str]) -> list[Path]:
     return [path for path in files if os.path.lexists(path)]
 
 
+def blocked(files: Mapping[Path, str]) -> list[Path]:
+    """Where a target's directory should be, something else exists: a file or a symlink to no directory (the
+    nearest existing ancestor of each target, when it is not a directory)."""
+    found: dict[Path, None] = {}
+    for path in files:
+        for parent in path.parents:
+            if os.path.lexists(parent):
+                if not parent.is_dir():
+                    found[parent] = None
+                break
+    return list(found)
+
+
 def write_all(files: Mapping[Path, str]) -> list[Path]:
     """Write every file, or none: refuse when any target exists (naming each), and remove what was written and
     the directories made for it when a write fails halfway. Returns the paths written, in order."""
     taken = existing(files)
-    if taken:
+    in_the_way = blocked(files)
+    if taken or in_the_way:
         raise ScaffoldError([f"{path} exists already; nothing was written (move it away or choose another "
-                             "name or --dir)" for path in taken])
+                             "name or --dir)" for path in taken]
+                            + [f"{path} exists and is not a directory; nothing was written (move it away or "
+                               "choose another name or --dir)" for path in in_the_way])
     made_dirs: list[Path] = []
     written: list[Path] = []
     try:

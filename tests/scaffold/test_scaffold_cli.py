@@ -221,6 +221,18 @@ def test_a_project_directory_that_is_not_a_directory_is_named(tmp_path: Path, ca
     assert os.path.lexists(tmp_path / "shop") and not (tmp_path / "elsewhere").exists()
 
 
+def test_a_file_where_the_project_needs_a_directory_is_named(tmp_path: Path, capsys: Any) -> None:
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "tests").write_text("mine\n")
+    (tmp_path / "shop" / "notebooks").symlink_to(tmp_path / "elsewhere")
+    assert new("project", "shop", "--dir", str(tmp_path)) == 2
+    err = capsys.readouterr().err
+    for name in ("tests", "notebooks"):
+        assert f"{tmp_path / 'shop' / name} exists and is not a directory; nothing was written" in err, err
+    assert tree(tmp_path) == ["shop/tests"]
+    assert (tmp_path / "shop" / "tests").read_text() == "mine\n"
+
+
 def test_new_project_goes_into_an_existing_empty_directory(tmp_path: Path) -> None:
     (tmp_path / "shop").mkdir()  # e.g. a fresh clone
     assert new("project", "shop", "--dir", str(tmp_path)) == 0

@@ -68,11 +68,20 @@ def test_write_all_writes_every_file(tmp_path: Path) -> None:
 
 
 def test_a_failed_write_removes_what_it_wrote(tmp_path: Path) -> None:
-    (tmp_path / "a_file").write_text("")
+    (tmp_path / "mine").write_text("")
     files = {tmp_path / "first.py": "1\n", tmp_path / "made" / "second.py": "2\n",
-             tmp_path / "a_file" / "third.py": "3\n"}  # its parent is a file: this write fails
-    with pytest.raises(OSError):
+             tmp_path / "made" / "third.py": "\ud800\n"}  # created, then its text cannot be encoded: this write fails
+    with pytest.raises(UnicodeEncodeError):
         write_all(files)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_write_all_refuses_a_file_where_a_directory_goes(tmp_path: Path) -> None:
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(ScaffoldError) as refused:
+        write_all({tmp_path / "first.py": "1\n", tmp_path / "a_file" / "third.py": "3\n"})
+    assert refused.value.problems == [f"{tmp_path / 'a_file'} exists and is not a directory; nothing was written "
+                                      "(move it away or choose another name or --dir)"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
 
 
