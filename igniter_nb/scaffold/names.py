@@ -65,6 +65,11 @@ def class_name_problem(name: str) -> str | None:
         suggestion = name.lstrip("_")
         suggestion = suggestion[:1].upper() + suggestion[1:] if suggestion else "LeadWorkflow"
         return f"NAME: {name!r} is not a class name in CapWords (for example {suggestion!r})"
+    if name.startswith("Test"):
+        # pytest's python_classes: the generated test imports the class, so pytest tries to collect it (a
+        # PytestCollectionWarning, and a collection error under `-W error` or filterwarnings = error)
+        return (f"NAME: {_short(name)} starts with 'Test': pytest would collect it as a test class wherever it is "
+                "imported (a warning, an error under -W error); choose another name")
     if name in GENERATED_GLOBALS:
         return f"NAME: {name!r} is a name the generated test and notebook use for their own data"
     if hasattr(builtins, name):

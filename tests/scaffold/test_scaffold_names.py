@@ -45,6 +45,8 @@ def problems(name: str = "LeadWorkflow", **kwargs: list[str]) -> list[str]:
     ("Exception", "would shadow Python's built-in Exception"),
     ("Ｌead", "not in NFKC form (Python would read it as 'Lead')"),
     ("L" * 101, "is longer than 100 characters"),
+    # pytest collects a class named Test* from the test module that imports it (a warning; -W error fails)
+    ("TestLead", "NAME: 'TestLead' starts with 'Test': pytest would collect it as a test class"),
 ])
 def test_bad_class_names_are_refused(name: str, says: str) -> None:
     found = problems(name)
