@@ -92,8 +92,15 @@ def test_the_project_pyproject(project: Path) -> None:
 
 def test_the_project_tests_pass_as_generated(project: Path) -> None:
     # `pytest` in the project's root, as `make test` runs it: its own pyproject finds tests/ and the package
-    # (example workflow 11, HTTP API 3, the added RefundWorkflow 11)
-    assert passed(run_pytest(cwd=project)) == 25
+    # (example workflow 11, HTTP API 4, the added RefundWorkflow 11)
+    assert passed(run_pytest(cwd=project)) == 26
+
+
+def test_the_project_api_tests_pass_with_a_token_in_the_environment(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   ) -> None:
+    # `make test` exports .env, where the README has the user set IGNITER_SERVER_TOKEN: create_app reads it
+    monkeypatch.setenv("IGNITER_SERVER_TOKEN", "set-in-dot-env")
+    assert passed(run_pytest("tests/test_api.py", cwd=project)) == 4
 
 
 def test_the_project_notebook_runs_under_nbval(project: Path) -> None:
