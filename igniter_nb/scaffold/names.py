@@ -52,7 +52,13 @@ def identifier_problem(name: str, argument: str) -> str | None:
     if normal != name:
         # Python reads identifiers in NFKC form: a parameter spelled this way would be another name than the
         # string naming the node, and the contract would not compile.
-        return f"{argument}: {name!r} is not in NFKC form (Python would read it as {normal!r}); write {normal!r}"
+        problem = f"{argument}: {name!r} is not in NFKC form (Python would read it as {normal!r}); write {normal!r}"
+        marks = sorted({f"U+{ord(ch):04X}" for ch in name if unicodedata.combining(ch)})
+        if marks and unicodedata.normalize("NFC", name) == normal:
+            # the two spellings look the same: say where they differ
+            problem += (f" — its accented letters are written as a letter plus a combining mark "
+                        f"({', '.join(marks)}), which the composed form writes as one letter")
+        return problem
     return None
 
 

@@ -44,6 +44,9 @@ def problems(name: str = "LeadWorkflow", **kwargs: list[str]) -> list[str]:
     ("INPUTS", "a name the generated test and notebook use"),
     ("Exception", "would shadow Python's built-in Exception"),
     ("Ｌead", "not in NFKC form (Python would read it as 'Lead')"),
+    # decomposed (NFD, as macOS file names and some input methods give it): the suggestion looks the same, so the
+    # message says where the difference is
+    ("U\u0308berweisung", "its accented letters are written as a letter plus a combining mark (U+0308)"),
     ("L" * 101, "is longer than 100 characters"),
     # pytest collects a class named Test* from the test module that imports it (a warning; -W error fails)
     ("TestLead", "NAME: 'TestLead' starts with 'Test': pytest would collect it as a test class"),
