@@ -238,24 +238,30 @@ def _label(text: str) -> str:
 
 
 def mermaid_label(node: Node) -> str:
-    """The label of a runtime node; ``\\n`` (two characters) separates lines as Mermaid expects."""
+    """The label of a runtime node as it goes between the quotes: each line escaped (:func:`_label`), the lines
+    joined by ``<br>``, which Mermaid draws as a line break in every version — the two characters ``\\n`` show as
+    typed since Mermaid 11 (mermaid-js/mermaid#6048) and on GitHub. The only tags in a label are these."""
+    return "<br>".join(_label(line) for line in _mermaid_lines(node))
+
+
+def _mermaid_lines(node: Node) -> list[str]:
     head = f"{node.kind}: {node.path}"
     if isinstance(node, ComputeNode):
-        return f"{head}\\n{node.callable_name}"
+        return [head, node.callable_name]
     if isinstance(node, AwaitNode):
-        return f"{head}\\nevent: {node.event}"
+        return [head, f"event: {node.event}"]
     if isinstance(node, RemoteNode):
-        return f"{head}\\n{node.contract} @ {node.url}"
+        return [head, f"{node.contract} @ {node.url}"]
     if isinstance(node, CompositionNode):
-        return f"{head}\\n{contract_name(node.contract)}"
+        return [head, f"{contract_name(node.contract)}"]
     if isinstance(node, BranchNode):
         names = [contract_name(c.contract) for c in node.cases]
         if node.default is not None:
             names.append(f"default {contract_name(node.default)}")
-        return f"{head}\\nselector: {node.selector}\\n{' | '.join(str(n) for n in names)}"
+        return [head, f"selector: {node.selector}", " | ".join(str(n) for n in names)]
     if isinstance(node, CollectionNode):
-        return f"{head}\\neach: {contract_name(node.contract)} key={node.key} mode={node.mode}"
-    return head
+        return [head, f"each: {contract_name(node.contract)} key={node.key} mode={node.mode}"]
+    return [head]
 
 
 def mermaid_id(prefix: str, name: str) -> str:
@@ -276,7 +282,7 @@ def graph_to_mermaid(graph: CompiledGraph) -> str:
         lines.append(f"  %% correlation: {', '.join(graph.correlation_keys)}")
     runtime = {n.name for n in graph.nodes}
     for node in graph.nodes:
-        lines.append(f'  {mermaid_id("node", node.name)}["{_label(mermaid_label(node))}"]')
+        lines.append(f'  {mermaid_id("node", node.name)}["{mermaid_label(node)}"]')
     for out in graph.outputs:
         lines.append(f'  {mermaid_id("output", out.name)}["{_label(f"output: {out.name}")}"]')
         lines.append(f"  {mermaid_id('node', out.source_root)} --> {mermaid_id('output', out.name)}")

@@ -77,6 +77,19 @@ class Workflow(ig.Contract):
         c.output("total", source="pricing.gross_total")
 
 
+def test_mermaid_lines_break_with_br_and_user_text_cannot_add_one() -> None:
+    class BrNames(ig.Contract):
+        def define(c):
+            c.input("order")
+            c.await_event("paid", event="<br>paid")
+            c.compute("total", depends_on=["order", "paid"], call=lambda order, paid: order)
+            c.output("total")
+
+    lines = BrNames.compiled_graph().to_mermaid().splitlines()
+    assert '  node_paid["await: paid<br>event: #lt;br#gt;paid"]' in lines  # the event name's tag is text
+    assert not any("\\n" in line for line in lines)
+
+
 def test_text_of_a_plain_graph_follows_the_reference_layout():
     assert PriceContract.graph.to_text() == textwrap.dedent("""\
         Graph PriceContract
@@ -112,8 +125,8 @@ def test_mermaid_of_a_plain_graph():
         graph TD
           node_order_total["input: order_total"]
           node_country["input: country"]
-          node_vat_rate["compute: vat_rate\\nvat_rate"]
-          node_gross_total["compute: gross_total\\ngross_total"]
+          node_vat_rate["compute: vat_rate<br>vat_rate"]
+          node_gross_total["compute: gross_total<br>gross_total"]
           output_gross_total["output: gross_total"]
           node_gross_total --> output_gross_total
           node_country --> node_vat_rate
@@ -125,10 +138,10 @@ def test_mermaid_shows_correlation_event_remote_and_children():
     text = Workflow.graph.to_mermaid()
     lines = text.splitlines()
     assert lines[:2] == ["graph TD", "  %% correlation: request_id, company_id"]
-    assert '  node_crm_data["await: crm_data\\nevent: crm_webhook_received"]' in lines
-    assert '  node_score["remote: score\\nSentimentAnalyzer @ http://localhost:4568"]' in lines
-    assert '  node_lines["collection: lines\\neach: Item key=id mode=fail_fast"]' in lines
-    assert '  node_offer["branch: offer\\nselector: segment\\nPriceContract | Discount | default PriceContract"]' in lines
+    assert '  node_crm_data["await: crm_data<br>event: crm_webhook_received"]' in lines
+    assert '  node_score["remote: score<br>SentimentAnalyzer @ http://localhost:4568"]' in lines
+    assert '  node_lines["collection: lines<br>each: Item key=id mode=fail_fast"]' in lines
+    assert '  node_offer["branch: offer<br>selector: segment<br>PriceContract | Discount | default PriceContract"]' in lines
     assert "  node_pricing --> output_total" in lines
 
 
@@ -143,7 +156,7 @@ def test_mermaid_escapes_quotes_and_reads_outputs_used_as_dependencies():
 
     lines = Quoted.graph.to_mermaid().splitlines()
     assert "  output_shown --> node_c" in lines
-    assert '  node_c["compute: c\\nlambda"]' in lines
+    assert '  node_c["compute: c<br>lambda"]' in lines
     assert '"hi"' not in Quoted.graph.to_mermaid()
 
 
