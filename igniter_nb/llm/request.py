@@ -69,9 +69,29 @@ class Request:
         }
 
     def key(self) -> str:
-        """A stable digest of ``to_dict()`` (sha256 hex)."""
-        text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, default=repr)
+        """A stable digest of ``to_dict()`` (sha256 hex): the same in every process. A set among the SDK options
+        counts by its members in a fixed order (its own order changes with the process's hash seed), dict keys that
+        are not text count as JSON writes them, and any other value that is not JSON by its ``repr``."""
+        text = json.dumps(_canonical(self.to_dict()), sort_keys=True, ensure_ascii=False, default=repr)
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k if type(k) is str else _key_text(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        members = [_canonical(v) for v in value]
+        return sorted(members, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False, default=repr))
+    return value
+
+
+def _key_text(key: Any) -> str:
+    """A dict key as JSON writes one (``1`` → "1", ``True`` → "true", ``None`` → "null"), else its ``repr``."""
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
+    return repr(key)
 
 
 @dataclass(frozen=True, slots=True)
