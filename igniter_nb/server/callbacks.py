@@ -37,6 +37,8 @@ FAILED = "callback_failed"
 #: ``IGNITER_CALLBACK_RETRIES``, ``igniter-nb serve --callback-retries``).
 RETRIES = DEFAULT_CALLBACK_RETRIES
 FIRST_DELAY, MAX_DELAY = 0.5, 8.0
+#: The longest wait a receiver's ``Retry-After`` (on a 429 or 503) sets before the next attempt.
+MAX_RETRY_AFTER = 60.0
 TIMEOUT = 5.0
 _RETRY_STATUSES = frozenset({404, 408, 409, 425, 429})
 REDACTED = "<redacted>"
@@ -105,8 +107,11 @@ def redact_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
 def post(callback: Callback, view: Mapping[str, Any], *, retries: int = RETRIES,
          stop: threading.Event | None = None) -> dict[str, Any]:
     """POST ``view`` to the callback URL until it is accepted or ``retries`` retries are spent (or ``stop`` is set
-    during a back-off: the server is shutting down); what happened."""
+    during a back-off: the server is shutting down); what happened. The back-off is 0.5 s doubling to 8 s, or what
+    a 429 or 503 answer's ``Retry-After`` asks (whole seconds, at most :data:`MAX_RETRY_AFTER`)."""
     import httpx
+
+    from igniter_nb.server.stopping_retry import retry_after
 
     headers = {"Authorization": f"Bearer {callback.token}"}
     attempts = 0
@@ -116,6 +121,7 @@ def post(callback: Callback, view: Mapping[str, Any], *, retries: int = RETRIES,
         while True:
             attempts += 1
             retry = True
+            response = None
             try:
                 response = http.post(callback.url, json=dict(view), headers=headers)
             except httpx.HTTPError as exc:
@@ -132,7 +138,8 @@ def post(callback: Callback, view: Mapping[str, Any], *, retries: int = RETRIES,
                             "error": problem}
             if attempts > retries:
                 return {"sent": False, "attempts": attempts, "error": problem}
-            if (stop or threading.Event()).wait(delay):
+            said = retry_after(response) if response is not None and response.status_code in (429, 503) else None
+            if (stop or threading.Event()).wait(delay if said is None else min(said, MAX_RETRY_AFTER)):
                 return {"sent": False, "attempts": attempts, "error": f"{problem} (then the server shut down)"}
             delay = min(delay * 2, MAX_DELAY)
 

@@ -37,10 +37,17 @@ def server_stopping(response: httpx.Response) -> bool:
 
 def retry_delay(response: httpx.Response, retry: int) -> float:
     """Seconds to wait before retry number ``retry`` (1, 2, ...) of a call answered ``response``."""
-    said = response.headers.get("retry-after", "").strip()
-    if said.isascii() and said.isdigit():
-        return min(float(said), MAX_DELAY)
+    said = retry_after(response)
+    if said is not None:
+        return min(said, MAX_DELAY)
     return min(FIRST_DELAY * 2 ** (retry - 1), MAX_BACKOFF)
 
 
-__all__ = ["MAX_DELAY", "STOPPING", "retry_delay", "server_stopping"]
+def retry_after(response: httpx.Response) -> float | None:
+    """The seconds ``response``'s ``Retry-After`` asks to wait, when it gives a whole number of them (an HTTP date
+    or anything else: None)."""
+    said = response.headers.get("retry-after", "").strip()
+    return float(said) if said.isascii() and said.isdigit() else None
+
+
+__all__ = ["MAX_DELAY", "STOPPING", "retry_after", "retry_delay", "server_stopping"]
