@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``igniter-nb`` console script; returns the process exit code."""
+    _tolerant_output()
     parser = build_parser()
     args = parser.parse_args(argv)
     run = getattr(args, "run", None)
@@ -112,6 +113,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"igniter-nb {args.command}: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _tolerant_output() -> None:
+    """Text the terminal's encoding cannot show (a file named ``überweisung.py`` under ``PYTHONIOENCODING=ascii`` or
+    a C locale) is printed escaped (``\\xfc``) rather than failing the command after its work is done."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+            reconfigure(errors="backslashreplace")
 
 
 if __name__ == "__main__":
