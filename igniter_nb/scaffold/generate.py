@@ -29,6 +29,8 @@ MAX_FILE_NAME_BYTES = 255
 
 PROJECT_TEST_MODULES = ("test_contracts", "test_api")
 """The test modules a project gets in ``tests/``; the project's package cannot share their names."""
+PROJECT_FOLDERS = ("tests", "notebooks")
+"""The folders a project gets beside its package; the package cannot be one of them."""
 
 
 def example_workflow() -> ContractSpec:
@@ -105,6 +107,10 @@ def new_project(name: str, *, directory: str | os.PathLike[str] = ".") -> list[P
         # pytest imports tests/<name>.py as the top-level module <name>, which would hide the package <name>
         problems.append(f"NAME: {name!r} is the name of the project's test module tests/{name}.py; choose another "
                         "name")
+    if name in PROJECT_FOLDERS:
+        # the package's modules would share the folder with the project's own tests or notebooks, and a wheel
+        # of the project would install a top-level package of that name
+        problems.append(f"NAME: {name!r} is the name of the project's {name}/ folder; choose another name")
     if not problems and (problem := module_name_problem(name, parent / name)):
         problems.append(problem)
     if problems:

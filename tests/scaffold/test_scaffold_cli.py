@@ -233,6 +233,13 @@ def test_a_file_where_the_project_needs_a_directory_is_named(tmp_path: Path, cap
     assert (tmp_path / "shop" / "tests").read_text() == "mine\n"
 
 
+@pytest.mark.parametrize("name", ["tests", "notebooks"])
+def test_a_project_named_like_one_of_its_folders_is_refused(tmp_path: Path, capsys: Any, name: str) -> None:
+    assert new("project", name, "--dir", str(tmp_path)) == 2
+    assert f"NAME: {name!r} is the name of the project's {name}/ folder" in capsys.readouterr().err
+    assert tree(tmp_path) == []
+
+
 def test_new_project_goes_into_an_existing_empty_directory(tmp_path: Path) -> None:
     (tmp_path / "shop").mkdir()  # e.g. a fresh clone
     assert new("project", "shop", "--dir", str(tmp_path)) == 0
