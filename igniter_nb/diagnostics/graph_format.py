@@ -21,6 +21,7 @@ from igniter_nb.model import (
     Node,
     RemoteNode,
 )
+from igniter_nb.runtime.surrogates import replace_lone_surrogates
 
 if TYPE_CHECKING:
     from igniter_nb.compiler.graph import CompiledGraph
@@ -225,7 +226,6 @@ def graph_to_text(graph: CompiledGraph) -> str:
 # --------------------------------------------------------------------------- to_mermaid
 _MERMAID_ENTITIES = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "`": "#96;", "&": "#amp;", "#": "#35;"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _label(text: str) -> str:
@@ -233,7 +233,7 @@ def _label(text: str) -> str:
     # an entity (an HTML one, or Mermaid's own ``#name;``), a markdown string or close the quote is written as
     # a Mermaid entity; control characters (a newline in a scope or event name) become spaces and a lone
     # surrogate U+FFFD, so the text can be written as UTF-8.
-    text = _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", text))
+    text = replace_lone_surrogates(_CONTROL.sub(" ", text))
     return "".join(_MERMAID_ENTITIES.get(ch, ch) for ch in text)
 
 

@@ -31,6 +31,7 @@ from igniter_nb.model import (
     RemoteNode,
 )
 from igniter_nb.runtime.planner import role_of
+from igniter_nb.runtime.surrogates import replace_lone_surrogates
 
 if TYPE_CHECKING:
     from igniter_nb.compiler.graph import CompiledGraph
@@ -83,13 +84,12 @@ LINE_LIMIT = 56
 TITLE_LIMIT = 100
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]+")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def writable(text: str) -> str:
     """``text`` with what neither XML 1.0 nor UTF-8 can hold replaced: control characters and the
     non-characters U+FFFE/U+FFFF become spaces, a lone surrogate (``json.loads('"\\ud800"')`` gives one) U+FFFD."""
-    return _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", text))
+    return replace_lone_surrogates(_CONTROL.sub(" ", text))
 
 
 def clean(text: Any, limit: int = LINE_LIMIT) -> str:

@@ -9,12 +9,12 @@ import base64
 import functools
 import html as _html
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from igniter_nb.diagnostics.dot import STATE_FILLS
 from igniter_nb.diagnostics.geometry import FIT_STYLE
+from igniter_nb.runtime.surrogates import replace_lone_surrogates
 
 _EXTRA_FILLS = {"partial_failure": "#fca5a5", "cancelled": "#e5e7eb", "timed_out": "#fca5a5", "ready": "#dbeafe",
                 "missing": "#fca5a5"}
@@ -25,7 +25,6 @@ CELL = 'style="border:1px solid #cbd5e1;padding:2px 6px;text-align:left;vertical
 HEAD = 'style="border:1px solid #cbd5e1;padding:2px 6px;text-align:left;background:#f1f5f9"'
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _F = TypeVar("_F")
 
 
@@ -43,9 +42,7 @@ def sendable(bundle: Any) -> Any:
 
 def sendable_text(text: str) -> str:
     """``text`` with every lone surrogate replaced by U+FFFD (see ``sendable``)."""
-    if text.isascii() or not _SURROGATE.search(text):  # isascii() is a flag check: ASCII text costs nothing
-        return text
-    return _SURROGATE.sub("\ufffd", text)
+    return replace_lone_surrogates(text)
 
 
 def escape(text: str, quote: bool = True) -> str:

@@ -16,6 +16,17 @@ _ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
+_LONE = re.compile("[\ud800-\udfff]")  # in a str, every surrogate is unpaired (a pair decodes to one character)
+
+
+def replace_lone_surrogates(text: str) -> str:
+    """``text`` with every unpaired surrogate replaced by U+FFFD, so it can be written as UTF-8 (for display:
+    pictures, notebook output). ASCII text is returned at once (``isascii`` is a flag check)."""
+    if text.isascii() or not _LONE.search(text):
+        return text
+    return _LONE.sub("\ufffd", text)
+
+
 def _lone_surrogate(text: str) -> str | None:
     for char in text:
         if "\ud800" <= char <= "\udfff":
