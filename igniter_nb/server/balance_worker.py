@@ -66,8 +66,8 @@ class BalancedServer(Server):
 
     def _protocol_factory(self) -> Callable[[], asyncio.Protocol]:
         """Uvicorn's protocol factory (as ``Server.startup`` makes it), its protocol reporting each close. (A
-        connection upgraded to a WebSocket hands its transport to another protocol, whose close is not reported:
-        the app serves none, so the supervisor's count would only drift by those.)"""
+        connection upgraded to a WebSocket hands its transport to another protocol, whose close would not be
+        reported: ``serve`` runs uvicorn with ``ws="none"``, so none is upgraded.)"""
         config, loop, closed = self.config, self._loop, self._closed
 
         base: Any = config.http_protocol_class

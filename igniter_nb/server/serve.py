@@ -214,8 +214,12 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
 
     from igniter_nb.server import reuseport
 
+    # ws="none": the app serves no WebSocket, so an upgrade request is answered as the plain HTTP request it also
+    # is. Taken, its connection would go to uvicorn's WebSocket protocol, whose close the connection balancer
+    # never hears of: counted open for ever, each one tipping later connections onto the other workers.
     options: dict[str, Any] = dict(factory=True, log_level=log_level, log_config=_log_config(log_level),
-                                   timeout_graceful_shutdown=10, http="igniter_nb.server.nodelay:NoDelayHTTPProtocol")
+                                   timeout_graceful_shutdown=10, http="igniter_nb.server.nodelay:NoDelayHTTPProtocol",
+                                   ws="none")
     if workers > 1 and balance == "supervisor":
         from igniter_nb.server import balance as balanced
 

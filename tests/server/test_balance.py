@@ -389,3 +389,28 @@ def test_a_signal_finishes_the_request_in_flight_and_exits_0(sig: int, serve: Ca
     assert response.status_code == 200, response.text
     assert response.json()["outputs"]["pid"] == int(started.read_text())
     assert "Traceback" not in server.log() and "balancer failed" not in server.log()
+
+
+def _upgrade(port: int) -> bytes:
+    """A WebSocket upgrade request for /v1/health on a connection of its own; the status line answered."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                           b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                           b"Sec-WebSocket-Version: 13\r\n\r\n")
+        return connection.recv(65536).split(b"\r\n", 1)[0]
+
+
+def test_websocket_upgrade_requests_are_answered_as_http_and_leave_the_counts_even(
+        serve: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    """The app serves no WebSocket, so the workers take no upgrade: uvicorn would hand such a connection to its
+    WebSocket protocol, whose close the supervisor never hears of — each one counted open for ever, so a client
+    sending upgrade requests could tip every new connection onto the other worker."""
+    server = serve(PIDS, store=f"sqlite:///{tmp_path / 'x.db'}", workers=2, port=0)
+    answers = set()
+    for _ in range(16):  # each upgrade goes to the worker not holding the other connection
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10):
+            answers.add(_upgrade(server.port))
+    assert answers == {b"HTTP/1.1 200 OK"}, answers
+    split = _split(server)
+    assert len(split) == 2 and sorted(split.values()) == [8, 8], split
+    assert server.stop() == 0
