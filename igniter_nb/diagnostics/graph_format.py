@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.compiler.signatures import callable_name
+from igniter_nb.diagnostics.view import writable
 from igniter_nb.model import (
     AwaitNode,
     BranchNode,
@@ -21,7 +22,6 @@ from igniter_nb.model import (
     Node,
     RemoteNode,
 )
-from igniter_nb.runtime.surrogates import replace_lone_surrogates
 
 if TYPE_CHECKING:
     from igniter_nb.compiler.graph import CompiledGraph
@@ -225,15 +225,14 @@ def graph_to_text(graph: CompiledGraph) -> str:
 
 # --------------------------------------------------------------------------- to_mermaid
 _MERMAID_ENTITIES = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "`": "#96;", "&": "#amp;", "#": "#35;"}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
 
 
 def _label(text: str) -> str:
     # Mermaid labels are double-quoted and may hold HTML or markdown: every character that could open a tag,
     # an entity (an HTML one, or Mermaid's own ``#name;``), a markdown string or close the quote is written as
-    # a Mermaid entity; control characters (a newline in a scope or event name) become spaces and a lone
-    # surrogate U+FFFD, so the text can be written as UTF-8.
-    text = replace_lone_surrogates(_CONTROL.sub(" ", text))
+    # a Mermaid entity; control characters (a newline in a scope or event name) become a space and a lone
+    # surrogate U+FFFD, as in every picture (``view.writable``), so the text can be written as UTF-8.
+    text = writable(text)
     return "".join(_MERMAID_ENTITIES.get(ch, ch) for ch in text)
 
 

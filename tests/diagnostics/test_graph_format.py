@@ -12,6 +12,7 @@ import textwrap
 from diagnostics_contracts import PriceContract
 
 import igniter_nb as ig
+from igniter_nb.diagnostics import view
 
 
 class Discount(ig.Contract):
@@ -89,6 +90,18 @@ def test_mermaid_lines_break_with_br_and_user_text_cannot_add_one() -> None:
     assert '  node_paid["await: paid<br>event: #lt;br#gt;paid"]' in lines  # the event name's tag is text
     assert not any("\\n" in line for line in lines)
 
+
+
+def test_mermaid_and_the_svg_picture_write_a_run_of_control_characters_alike() -> None:
+    class Spaced(ig.Contract):
+        def define(c):
+            c.input("order")
+            c.await_event("paid", event="paid\r\n\tlater")
+            c.compute("total", depends_on=["order", "paid"], call=lambda order, paid: order)
+            c.output("total")
+
+    assert '  node_paid["await: paid<br>event: paid later"]' in Spaced.compiled_graph().to_mermaid().splitlines()
+    assert view.clean("event: paid\r\n\tlater") == "event: paid later"  # what the SVG and DOT labels hold
 
 def test_text_of_a_plain_graph_follows_the_reference_layout():
     assert PriceContract.graph.to_text() == textwrap.dedent("""\
