@@ -23,7 +23,9 @@ keeps one active owner per correlation; on PostgreSQL it is one autocommitted st
 history insert joined by a CTE), i.e. one round trip. When it matches no row, or the index refuses it, the save
 goes the long way above, which raises the precise error. SQLite files run in WAL mode with a busy timeout so
 several processes can share one file. On PostgreSQL 14+ built with lz4, snapshots are compressed with lz4 rather
-than pglz (``stores/sql_compression.py``, set by ``create_tables``).
+than pglz (``stores/sql_compression.py``, set by ``create_tables``); on PostgreSQL the text columns have storage
+MAIN, so a snapshot up to ~8 KB compressed stays in its row instead of going to the TOAST table in chunks
+(``stores/sql_storage.py``, also set by ``create_tables``).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ from igniter_nb.stores.sql_schema import (
     lookup,
     tables,
 )
+from igniter_nb.stores.sql_storage import keep_inline
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -411,6 +414,7 @@ class SQLStore(StoreBase):
                             conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
                     if self._is_postgres:  # snapshots compressed with lz4 where the server has it (sql_compression.py)
                         use_lz4(conn, self.table_prefix)
+                        keep_inline(conn, self.table_prefix)  # and kept in their rows up to ~8 KB (sql_storage.py)
         except sa.exc.DBAPIError as exc:
             if not _denied(exc):
                 raise
