@@ -1,8 +1,9 @@
 """What one save costs PostgreSQL to write, per phase of ``BenchPair`` workflows run in-process on ``SQLStore``:
 WAL bytes (``pg_current_wal_lsn()`` before and after), the WAL records by kind (``pg_walinspect``: heap
 inserts, updates and HOT updates, btree leaf inserts — one per index entry written — and page splits), the
-table's ``n_tup_upd`` / ``n_tup_hot_upd`` (``pg_stat_user_tables``), the statements our process sent, and the
-cluster's CPU (noisy; the other figures are deterministic for a given schema and data).
+table's ``n_tup_upd`` / ``n_tup_hot_upd`` (``pg_stat_user_tables``), the statements our process sent, and CPU
+per save: the whole cluster's, and the phase's own backends' (from their start: their connection setup is in it,
+~0.01 ms per save over 300) — both noisy; the other figures are deterministic for a given schema and data.
 
     .venv/bin/python bench/pg_write_cost.py                     # starts its own PostgreSQL (tests/services.py)
     .venv/bin/python bench/pg_write_cost.py --url postgresql+psycopg://postgres@127.0.0.1:5432/postgres \\
@@ -86,6 +87,18 @@ class Meter:
             {"a": start, "b": end}).all()
         return {f"{r[0]}/{r[1]}": (int(r[2]), int(r[3])) for r in rows}
 
+    def backend_cpu_s(self) -> float | None:
+        """CPU seconds used so far by the other client backends of the server (local servers only)."""
+        pids = self.conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                                         "AND pid <> pg_backend_pid()")).scalars().all()
+        total = 0
+        try:
+            for pid in pids:
+                total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+        except (OSError, ValueError):
+            return None
+        return total / 1e9
+
     def close(self) -> None:
         self.conn.close()
         self.engine.dispose()
@@ -122,6 +135,7 @@ def phase(url: str, prefix: str, meter: Meter, name: str, run: Callable[[SQLStor
         seconds = time.perf_counter() - t0
     end = meter.lsn()
     cpu1 = cluster_cpu_s(meter.pid)
+    backends = meter.backend_cpu_s()  # the phase's own backends (made for it: their whole life)
     store.close()  # its backends exit and report their statistics
     stats1 = stats0
     for _ in range(50):  # a backend reports on exit, just after our side of the connection closed
@@ -137,7 +151,7 @@ def phase(url: str, prefix: str, meter: Meter, name: str, run: Callable[[SQLStor
                                  {"a": start, "b": end}).scalar_one())
     delta = {k: tuple(b - a for a, b in zip(stats0.get(k, (0, 0, 0)), v, strict=True)) for k, v in stats1.items()}
     return {"phase": name, "n": n, "wal": wal, "records": records, "stats": delta, "sent": len(sent),
-            "seconds": seconds, "cpu": None if cpu0 is None or cpu1 is None else cpu1 - cpu0}
+            "seconds": seconds, "cpu": None if cpu0 is None or cpu1 is None else cpu1 - cpu0, "backends": backends}
 
 
 def report(result: dict[str, Any], table: str) -> None:
@@ -152,6 +166,8 @@ def report(result: dict[str, Any], table: str) -> None:
     heap_bytes = sum(b for key, (_, b) in records.items() if key.startswith("Heap"))
     ins, upd, hot = result["stats"].get(table, (0, 0, 0))
     cpu = "" if result["cpu"] is None else f" | cluster CPU {result['cpu'] * 1000 / n:.3f} ms"
+    if result["backends"] is not None:
+        cpu += f", backends {result['backends'] * 1000 / n:.3f} ms"
     print(f"{result['phase']:>10} | {n} saves | WAL {result['wal'] / n:,.0f} B "
           f"(heap records {heap_bytes / n:,.0f} B, btree {btree_bytes / n:,.0f} B) | "
           f"heap insert {count('Heap/INSERT', 'Heap/INSERT+INIT'):.2f} update {count('Heap/UPDATE', 'Heap/UPDATE+INIT'):.2f} "
