@@ -348,10 +348,15 @@ def scope_of(node: Node) -> tuple[str, ...]:
     return tuple(parts[:-1])
 
 
+_ENCODED = re.compile(r"h(?:[0-9a-f]{2})*")
+
+
 def safe_id(text: str) -> str:
     """``text`` as an identifier fit for DOT, SVG ids and Mermaid: ASCII identifiers stay, anything else is
-    hex-encoded (deterministic, and no quote, bracket or backslash can reach a renderer's syntax)."""
-    if text.isascii() and text.isidentifier():
+    hex-encoded behind an ``h`` (deterministic, and no quote, bracket or backslash can reach a renderer's
+    syntax). One to one: an ASCII identifier spelled like an encoding (``hc3a9``, which ``é`` becomes) is
+    encoded too, so two names never share an id — they would be drawn as one box."""
+    if text.isascii() and text.isidentifier() and not _ENCODED.fullmatch(text):
         return text
     return "h" + text.encode("utf-8").hex()
 
