@@ -5,13 +5,20 @@ Graphviz still draws every graph. The environment variable ``IGNITER_NB_RENDER``
 ``python``) overrides ``engine="auto"`` — notebooks validated in CI pin ``python`` so their stored pictures do
 not depend on the Graphviz version installed. ``dot`` output is made deterministic by dropping its comments (they carry
 the Graphviz version and node names) and the XML prologue; nothing here touches the network.
+
+``dot`` runs as a subprocess bounded by ``DOT_TIMEOUT`` seconds (``IGNITER_NB_DOT_TIMEOUT`` overrides it): a
+``dot`` that hangs, or takes minutes over a huge expanded graph, is killed with its process group, and the
+picture falls back to the pure-Python layout — a notebook cell never waits on it for ever.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
+import subprocess
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -22,6 +29,8 @@ Engine = Literal["auto", "dot", "python"]
 Size = Literal["fit", "full"]
 
 ENGINE_VARIABLE = "IGNITER_NB_RENDER"
+TIMEOUT_VARIABLE = "IGNITER_NB_DOT_TIMEOUT"
+DOT_TIMEOUT = 10.0  # seconds; B7 wants a 300-node graph from dot within 1.5 s
 _COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
 _PROLOGUE = re.compile(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*", re.S)
 _ROOT_SIZE = re.compile(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
@@ -30,6 +39,49 @@ _ROOT_SIZE = re.compile(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
 def dot_available() -> bool:
     """Whether the Graphviz ``dot`` binary is on PATH right now."""
     return shutil.which("dot") is not None
+
+
+class DotError(RuntimeError):
+    """Graphviz ``dot`` could not draw the graph: not on PATH, failed, timed out, or wrote no SVG."""
+
+
+def dot_timeout() -> float:
+    """Seconds ``dot`` may take: ``IGNITER_NB_DOT_TIMEOUT`` when set to a positive number, else ``DOT_TIMEOUT``."""
+    text = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    try:
+        value = float(text) if text else DOT_TIMEOUT
+    except ValueError:
+        raise ValueError(f"{TIMEOUT_VARIABLE} must be a number of seconds, got {text!r}") from None
+    return value if value > 0 else DOT_TIMEOUT
+
+
+def run_dot(source: str, timeout: float | None = None) -> str:
+    """SVG text of the DOT ``source`` from ``dot -Tsvg``, within ``timeout`` seconds (default ``dot_timeout()``).
+    Raises ``DotError`` saying why when ``dot`` is missing, exits non-zero, times out (it is killed with its
+    process group, so a wrapper script's children go too) or writes no SVG."""
+    exe = shutil.which("dot")
+    if exe is None:
+        raise DotError("Graphviz dot is not on PATH")
+    limit = dot_timeout() if timeout is None else timeout
+    posix = os.name == "posix"
+    proc = subprocess.Popen([exe, "-Kdot", "-Tsvg"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=posix)
+    try:
+        out, err = proc.communicate(source.encode("utf-8"), timeout=limit)
+    except subprocess.TimeoutExpired:
+        if posix:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        proc.kill()
+        proc.communicate()
+        raise DotError(f"Graphviz dot did not finish within {limit:g} s ({TIMEOUT_VARIABLE} sets the limit)") from None
+    if proc.returncode != 0:
+        said = err.decode("utf-8", "replace").strip().splitlines()
+        raise DotError(f"Graphviz dot exited with status {proc.returncode}" + (f": {said[0][:200]}" if said else ""))
+    text = out.decode("utf-8", "replace")
+    if "<svg" not in text:
+        raise DotError("Graphviz dot wrote no SVG")
+    return text
 
 
 def clean_dot_svg(svg: str, *, fit: bool = True) -> str:
@@ -55,8 +107,7 @@ def render_view(view: GraphView, *, engine: Engine = "auto", size: Size = "fit")
     direction = choose_direction(view)
     if engine == "dot" or (engine == "auto" and dot_available()):
         try:
-            raw = view_to_dot(view, direction=direction).pipe(format="svg", encoding="utf-8")
-            return clean_dot_svg(raw, fit=size == "fit")
+            return clean_dot_svg(run_dot(view_to_dot(view, direction=direction).source), fit=size == "fit")
         except Exception:
             if engine == "dot":
                 raise
@@ -92,4 +143,5 @@ def render_graph(
     return render_view(view, engine=engine, size=size)
 
 
-__all__ = ["Size", "clean_dot_svg", "dot_available", "render_graph", "render_view"]
+__all__ = ["DOT_TIMEOUT", "DotError", "Size", "clean_dot_svg", "dot_available", "dot_timeout", "render_graph",
+           "render_view", "run_dot"]
