@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.model import (
@@ -165,6 +165,7 @@ class NodeFacts:
     error: str | None = None  # the first line of the error message
     token: str | None = None
     pending: tuple[str, ...] = ()  # what a deferred node's payload asks for (``tool call: search (toolu_01)``)
+    outcome: tuple[str, ...] = ()  # what a succeeded node's value says beyond its status (``1 of 3 items failed``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +214,27 @@ def pending_summary(payload: Any) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def outcome_lines(value: Any = None, selection: Any = None) -> tuple[str, ...]:
+    """What a succeeded node's value says that its status does not: a collection's failed items (``2 of 3 items
+    failed`` — in ``collect`` mode the node succeeds with failed items) and the contract a branch ran (``ran
+    Express``). ``value`` is a ``CollectionResult`` or its states-view dict; ``selection`` a branch's
+    ``branch_selected`` payload."""
+    lines: list[str] = []
+    summary: Any = None
+    if type(value).__name__ == "CollectionResult" and type(value).__module__.startswith("igniter_nb."):
+        summary = value.summary
+    elif isinstance(value, Mapping) and value.get("type") == "collection":
+        summary = value
+    if isinstance(summary, Mapping):
+        failed, total = summary.get("failed"), summary.get("total")
+        if type(failed) is int and failed > 0 and type(total) is int:
+            lines.append(f"{failed:,} of {total:,} items failed")
+    chosen = selection.get("selected_contract") if isinstance(selection, Mapping) else None
+    if chosen:
+        lines.append(f"ran {_name_text(chosen, 40)}")
+    return tuple(lines)
+
+
 def facts_of(value: Any) -> NodeFacts:
     """Accept a ``NodeState``, a states-view dict, a replay dict or a bare status string."""
     if isinstance(value, str):
@@ -232,7 +254,8 @@ def facts_of(value: Any) -> NodeFacts:
         return NodeFacts(status, tuple(value.get("waiting_for") or ()), event,
                          None if error_type is None else str(error_type), _first_line(error),
                          None if token is None else str(token),
-                         pending_summary(payload) if status in BLOCKED else ())
+                         pending_summary(payload) if status in BLOCKED else (),
+                         outcome_lines(deferred, value.get("selection")) if status == "succeeded" else ())
     status = str(getattr(value, "status", "unresolved"))
     deferred = getattr(value, "value", None)
     error = getattr(value, "error", None)
@@ -241,7 +264,8 @@ def facts_of(value: Any) -> NodeFacts:
     return NodeFacts(status, tuple(getattr(value, "waiting_for", ()) or ()), getattr(deferred, "event", None),
                      type(error).__name__ if error is not None else None,
                      _error_message(error) if error is not None else None, token,
-                     pending_summary(getattr(deferred, "payload", None)) if blocked else ())
+                     pending_summary(getattr(deferred, "payload", None)) if blocked else (),
+                     outcome_lines(deferred) if status == "succeeded" else ())
 
 
 def instance_facts(source: Any, graph: CompiledGraph | None = None) -> InstanceFacts | None:
@@ -255,6 +279,13 @@ def instance_facts(source: Any, graph: CompiledGraph | None = None) -> InstanceF
     if execution is None:
         return InstanceFacts({str(k): facts_of(v) for k, v in dict(source).items()})
     states = {str(k): facts_of(v) for k, v in dict(execution.states).items()}
+    children = getattr(execution, "children", None)
+    selection = getattr(children, "selection", None)
+    if selection is not None:  # which contract each branch ran: its payload lives beside the node states
+        for name, st in states.items():
+            chosen = outcome_lines(None, selection(name)) if st.status == "succeeded" else ()
+            if chosen:
+                states[name] = replace(st, outcome=st.outcome + chosen)
     inputs = dict(getattr(execution, "inputs", None) or {})
     record = getattr(execution, "workflow", None) or {}
     correlation: dict[str, Any] = dict(record.get("correlation") or {})
@@ -337,7 +368,7 @@ def _state_lines(node: Node, st: NodeFacts, deadline: str | None) -> list[str]:
         if st.error and st.error != st.error_type:
             lines.append(st.error)
         return lines
-    return [st.status]
+    return [st.status, *st.outcome]
 
 
 def scope_of(node: Node) -> tuple[str, ...]:
