@@ -256,6 +256,14 @@ def layout(view: GraphView, *, direction: str | None = None) -> Layout:
         it.main = col_at[it.layer] + (col_size[it.layer] - it.main_size) / 2
 
     clusters = _place_cross(view, every, pos, direction, MARGIN)
+    # ``main_start`` left room for the deepest nesting of band labels before the first column; give back what
+    # the bands did not use (nested scopes that start further in would otherwise leave a blank strip on top)
+    unused = min([b.x for b in clusters.values()] + [it.main for it in every]) - MARGIN
+    if clusters and unused > 0.05:
+        col_at = [at - unused for at in col_at]
+        for it in every:
+            it.main -= unused
+        clusters = {s: Box(round(b.x - unused, 1), b.y, b.w, b.h) for s, b in clusters.items()}
     routes = _routes(view, nodes, items, chains, col_at, col_size, gaps, direction)
 
     boxes = {i: _to_box(items[i], across) for i in ids}
@@ -349,6 +357,8 @@ def _place_cross(view: GraphView, items: list[_Item], pos: list[float], directio
         """Place the items of ``scope`` from ``top``; returns the far end."""
         c = top
         own = members.get(scope, [])
+        taken: list[tuple[float, float, float]] = []  # (main from, main to, cross end) of placed sibling bands
+        own_ends: list[tuple[float, float]] = []  # (main from, main to) of the own column's items
         if own:
             per_layer: dict[int, list[_Item]] = {}
             for it in own:
@@ -356,16 +366,21 @@ def _place_cross(view: GraphView, items: list[_Item], pos: list[float], directio
             size = max(_column_size(col, gap) for col in per_layer.values())
             for level in sorted(per_layer):
                 _pack(sorted(per_layer[level], key=lambda it: pos[it.index]), c, c + size, gap)
+            own_ends = [(it.main, it.main + it.main_size) for it in own]
             c += size + gap
-        first = c
         far = c
-        taken: list[tuple[float, float, float]] = []  # (main from, main to, cross end) of placed sibling bands
         for kid in children.get(scope, []):
             inside = within[kid]
-            lo = min(it.main for it in inside) - BAND_PAD - (BAND_LABEL if across else 0.0)
-            hi = max(it.main + it.main_size for it in inside) + BAND_PAD
-            # a band goes beside the siblings it shares layers with, and level with those it does not
-            band_top = max([first, *(end + gap for a, b, end in taken if a < hi + gap and lo < b + gap)])
+            # the band's extent along the layers once it holds its nested bands (each level BAND_PAD wider)
+            depth = len(kid)
+            lo = min(it.main - (len(it.scope) - depth) * BAND_PAD for it in inside) - BAND_PAD - (
+                BAND_LABEL if across else 0.0)
+            hi = max(it.main + it.main_size + (len(it.scope) - depth) * BAND_PAD for it in inside) + BAND_PAD
+            # a band goes beside the siblings and the own column it shares layers with, and level with those it
+            # does not: a chain of nested scopes goes down (or across) as a chain, not as a staircase
+            beside_own = any(a < hi and lo < b for a, b in own_ends)
+            band_top = max([c if beside_own else top,
+                            *(end + gap for a, b, end in taken if a < hi + gap and lo < b + gap)])
             label_room = 0.0 if across else BAND_LABEL
             end = place(kid, band_top + label_room + BAND_PAD)
             if across:  # the band's label runs along the cross axis: leave it room
