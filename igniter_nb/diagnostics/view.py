@@ -99,6 +99,17 @@ def clean(text: Any, limit: int = LINE_LIMIT) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def clean_name(text: Any, limit: int = NAME_LIMIT) -> str:
+    """A name on one line (see ``clean``), cut in the middle when longer than ``limit``
+    (``customer_billing_address_…_postcode_left``): names that share a long prefix — generated names often do —
+    keep the end that tells them apart, where a cut at the end drew them as identical boxes."""
+    line = writable(str(text)).strip()
+    if len(line) <= limit:
+        return line
+    tail = limit // 3
+    return line[: limit - 1 - tail] + "…" + line[-tail:]
+
+
 @dataclass(frozen=True, slots=True)
 class ViewNode:
     """One box to draw. ``id`` is stable (derived from the node name); ``scope`` is its cluster path;
@@ -456,7 +467,7 @@ def graph_view(
 def view_node(graph: CompiledGraph, node: Node, facts: InstanceFacts | None) -> ViewNode:
     kind = node_kind(node)
     shape, fill, border = KIND_STYLES.get(kind, KIND_STYLES["compute"])
-    label = [clean(node.label, NAME_LIMIT), clean(_detail(node, kind))]
+    label = [clean_name(node.label), clean(_detail(node, kind))]
     style = "filled,rounded" if shape == "box" else "filled"
     status = None
     if facts is not None:
@@ -542,5 +553,5 @@ def legend_items(nodes: Iterable[ViewNode], *, instance: bool) -> tuple[LegendIt
 
 
 __all__ = ["COLLAPSE_ABOVE", "KIND_STYLES", "STATE_FILLS", "GraphView", "InstanceFacts", "LegendItem", "NodeFacts",
-           "ViewEdge", "ViewNode", "clean", "writable", "facts_of", "node_id", "safe_id", "scope_of", "graph_edges", "graph_view", "instance_facts", "node_kind",
+           "ViewEdge", "ViewNode", "clean", "clean_name", "writable", "facts_of", "node_id", "safe_id", "scope_of", "graph_edges", "graph_view", "instance_facts", "node_kind",
            "view_node", "wait_edges"]

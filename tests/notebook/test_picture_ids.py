@@ -63,3 +63,23 @@ def test_look_alike_names_are_distinct_in_mermaid():
     graph = look_alikes()
     ids = re.findall(r"^  (\S+)\[", graph.to_mermaid(), re.M)
     assert len(ids) == len(set(ids)) == len(graph.nodes) + len(graph.outputs)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_long_names_sharing_a_prefix_keep_the_end_that_tells_them_apart(engine):
+    assert engine == "python" or dot_available()
+    stem = "customer_billing_address_normalised_"  # 36 characters: a cut at the end kept only this
+    names = [f"{stem}{tail}" for tail in ("postcode_left", "postcode_right", "country_code")]
+
+    def define(c):
+        c.input("raw")
+        for name in names:
+            c.compute(name, depends_on=["raw"], call=lambda raw: raw)
+            c.output(name)
+
+    svg = render_graph(ig.compile(define, name="LongNames"), engine=engine, expand=True)
+    bold = re.findall(r'<text[^>]*font-weight="bold"[^>]*>([^<]*)</text>', svg)
+    shown = [t for t in bold if t.startswith("customer")]
+    assert len(shown) == 2 * len(names)  # each node and its output
+    assert len(set(shown)) == len(names), shown
+    assert all(len(t) <= 40 and "…" in t for t in shown)
