@@ -76,6 +76,8 @@ def _big_graph_text(graph: Any) -> str:
     lines.append(f"… {len(graph.nodes) - TEXT_LINES} more nodes (graph.to_text() lists them all)")
     lines.append(f"Outputs: {len(graph.outputs)}")
     lines.extend(f"- {out.path} -> {out.source}" for out in graph.outputs[:50])
+    if len(graph.outputs) > 50:
+        lines.append(f"… {len(graph.outputs) - 50} more outputs")
     return "\n".join(lines)
 
 
@@ -103,7 +105,12 @@ def view_status(execution: Any) -> str:
     return "unresolved" if not states or "stale" not in found else "stale"
 
 
+STATE_NAMES = 50  # names listed per state in an instance's text: a 10,000-node instance gave 69 KB on one line
+
+
 def contract_text(contract: Any) -> str:
+    """The instance's id and status, then per state the nodes in it (the first ``STATE_NAMES``, then how many
+    more), with what a blocked node waits for."""
     ex = contract.execution
     lines = [f"{type(contract).__name__} {ex.execution_id} {view_status(ex)}"]
     groups: dict[str, list[str]] = {}
@@ -122,7 +129,9 @@ def contract_text(contract: Any) -> str:
         groups.setdefault(status, []).append(label)
     order = ("failed", "waiting", "pending", "running", "stale", "succeeded", "unresolved")
     for status in sorted(groups, key=lambda s: order.index(s) if s in order else len(order)):
-        lines.append(f"  {status}: {', '.join(groups[status])}")
+        names = groups[status]
+        more = f", … {len(names) - STATE_NAMES:,} more" if len(names) > STATE_NAMES else ""
+        lines.append(f"  {status}: {', '.join(names[:STATE_NAMES])}{more}")
     return "\n".join(lines)
 
 
