@@ -441,10 +441,11 @@ def graph_view(
 
     if direction is not None and direction not in ("LR", "TB"):
         raise ValueError(f"direction must be 'LR', 'TB' or None, got {direction!r}")
+    keep = _scopes_to_keep(graph, expand)
     facts = instance_facts(states, graph)
     total = len(graph.nodes) + len(graph.outputs)
     if expand is not True and needs_collapse(graph, collapse_above):
-        nodes, edges, collapsed = collapse(graph, facts, set(expand or ()), collapse_above)
+        nodes, edges, collapsed = collapse(graph, facts, keep, collapse_above)
     else:
         nodes = [view_node(graph, node, facts) for node in (*graph.nodes, *graph.outputs)]
         edges, collapsed = graph_edges(graph, facts), ()
@@ -462,6 +463,24 @@ def graph_view(
                            "expand=True opens them", TITLE_LIMIT + 40))
     items = legend_items(nodes, instance=facts is not None) if legend else ()
     return GraphView(tuple(lines), tuple(nodes), tuple(edges), tuple(clusters), collapsed, total, direction, items)
+
+
+def _scopes_to_keep(graph: CompiledGraph, expand: bool | Iterable[str] | None) -> set[str]:
+    """The top-level scopes ``expand`` keeps open. One name may be given as a string (``expand="billing"``, which
+    as an iterable was its letters and opened nothing); a name that is no top-level scope of the graph raises
+    ``ValueError`` listing those there are — a typo silently left everything collapsed."""
+    if expand is None or isinstance(expand, bool):
+        return set()
+    names = {expand} if isinstance(expand, str) else {str(name) for name in expand}
+    if not names:
+        return names
+    scopes = {node.path.split(".", 1)[0] for node in (*graph.nodes, *graph.outputs) if scope_of(node)}
+    unknown = sorted(names - scopes)
+    if unknown:
+        known = ", ".join(sorted(scopes)[:20]) + (", …" if len(scopes) > 20 else "") if scopes else "none"
+        raise ValueError(f"expand names no top-level scope of graph {graph.name}: {', '.join(unknown)} "
+                         f"(its scopes: {known})")
+    return names
 
 
 def view_node(graph: CompiledGraph, node: Node, facts: InstanceFacts | None) -> ViewNode:

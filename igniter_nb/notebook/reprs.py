@@ -334,7 +334,9 @@ class Rendered:
 def show(obj: Any, *, expand: bool | Iterable[str] | None = None, engine: Engine = "auto",
          direction: str | None = None, legend: bool = True, size: Size = "fit") -> Rendered:
     """Display a graph, a contract class or a contract instance with options: ``expand=True`` (or a list of
-    scope names) opens collapsed groups of a large graph; ``engine`` forces ``"dot"`` or ``"python"``;
+    top-level scope names, or one as a string; an unknown name is shown as a ``ValueError`` naming the scopes
+    there are, in place of the picture) opens collapsed groups of a
+    large graph; ``engine`` forces ``"dot"`` or ``"python"``;
     ``direction`` ``"LR"`` or ``"TB"`` (default: chosen from the graph's shape); ``legend=False`` drops the
     legend; ``size="full"`` shows the picture at its natural size (scroll sideways) instead of fitting it to
     the output width."""
