@@ -24,13 +24,15 @@ def preview_delivery(workflow: Any, store: Any, *, event: str | None, correlatio
     whose correlation is ``correlation``: every independent problem ``deliver_event`` would raise, the matched
     workflow, the await node and what would recompute. Reads ``store``, never writes it, runs no workflow node.
     Each error says which ``check`` found it: ``event``, ``correlation``, ``payload`` or ``workflow`` (the
-    matched workflow: none active, the event already delivered, the await no longer waiting) — in that order.
+    matched workflow: none active, the event already delivered, the await no longer waiting, the idempotency key
+    blank or recorded with another payload or event — the rules of ``deliver_event``) — in that order.
 
     ``payload_problem`` (``{"type", "message"}``) stands for a payload that could not even be read (editor text
     that is not JSON): it is reported instead of validating ``payload``."""
     from igniter_nb.workflow import engine
     from igniter_nb.workflow.correlation import check_delivery_correlation
     from igniter_nb.workflow.payloads import validate_payload
+    from igniter_nb.workflow.signals import check_idempotency_key, live_signals
 
     graph = workflow.compiled_graph()
     errors: list[dict[str, Any]] = []
@@ -51,44 +53,56 @@ def preview_delivery(workflow: Any, store: Any, *, event: str | None, correlatio
         corr = check_delivery_correlation(graph, correlation)
     except Exception as exc:
         problem("correlation", exc)
+    value: Any = _NOT_GIVEN  # the payload as the await would hold it (its digest is what a retry must repeat)
     if payload_problem is not None:
         payload = None
         problem("payload", payload_problem)
     elif node is not None:
         try:
-            validate_payload(graph.name, node, payload)
+            value = validate_payload(graph.name, node, payload)
         except Exception as exc:
             problem("payload", exc)
+    key = None
+    try:
+        key = check_idempotency_key(idempotency_key)
+    except Exception as exc:
+        problem("workflow", exc)
     execution_id = status_before = None
     recompute: tuple[str, ...] = ()
     idempotent = False
     contract = None
+
+    def repeated(signals: list[Mapping[str, Any]], target: str) -> bool:
+        """Whether the delivery repeats a recorded signal (deliver answers it unchanged); a repeat deliver would
+        refuse (``DuplicateSignalError``, ``IdempotencyConflictError``) becomes a problem — the rules of
+        ``deliver_event`` (``workflow/signals.py``), so the dry run and the delivery never disagree."""
+        assert node is not None and event is not None
+        return _repeats(signals, node, event, key, value, graph=graph.name, execution_id=target,
+                        problem=lambda exc: problem("workflow", exc))
+
     if corr is not None:
         execution_id = store.find_by_correlation(graph.name, corr)
         if execution_id is None:
             latest = engine._latest_with_correlation(store, graph.name, corr)
-            if latest is not None and node is not None and idempotency_key is not None:
-                finished = workflow.restore(latest.snapshot, store=scratch_store())
-                prior = engine._prior_signal(finished, node.name)
-                if prior is not None and prior.get("idempotency_key") == idempotency_key:
-                    idempotent, execution_id, contract = True, latest.execution_id, finished
-            if not idempotent:
+            refused = False
+            if latest is not None and node is not None:
+                before = len(errors)
+                signals = live_signals(latest.snapshot.get("workflow") if isinstance(latest.snapshot, Mapping) else None)
+                if repeated(signals, latest.execution_id):
+                    idempotent, execution_id = True, latest.execution_id
+                    contract = workflow.restore(latest.snapshot, store=scratch_store())
+                refused = len(errors) > before  # a late repeat: deliver refuses it as such, not as "not found"
+            if not idempotent and not refused:
                 detail = f" (the latest one, {latest.execution_id}, is {latest.status})" if latest is not None else ""
                 problem("workflow", engine._not_found(workflow, store, corr, detail))
         else:
             contract = load_contract(workflow, store, execution_id)
             if node is not None:
-                prior = engine._prior_signal(contract, node.name)
                 state = contract.execution.states.get(node.name)
-                if prior is not None:
-                    if idempotency_key is not None and prior.get("idempotency_key") == idempotency_key:
-                        idempotent = True
-                    else:
-                        problem("workflow", {"type": "DuplicateSignalError", "message": (
-                            f"event '{event}' was already delivered to {graph.name} {execution_id} "
-                            f"(signal #{prior['order']} at {prior['received_at']}, idempotency key "
-                            f"{prior.get('idempotency_key')!r})")})
-                elif state is not None and str(state.status) == "failed":
+                before = len(errors)
+                if repeated(live_signals(contract.execution.workflow), execution_id):
+                    idempotent = True
+                elif len(errors) == before and state is not None and str(state.status) == "failed":
                     problem("workflow", {"type": "AwaitedEventMismatchError",
                                          "message": f"await '{node.name}' of {execution_id} is no longer waiting "
                                                     f"({state.error})"})
@@ -106,6 +120,26 @@ def preview_delivery(workflow: Any, store: Any, *, event: str | None, correlatio
         execution_id=execution_id, await_node=node.name if node is not None else None,
         status_before=status_before, would_recompute=recompute, payload=payload, errors=tuple(errors),
         idempotent=idempotent)
+
+
+def _repeats(signals: list[Mapping[str, Any]], node: Any, event: str, key: str | None, value: Any, *, graph: str,
+             execution_id: str, problem: Any) -> bool:
+    """``repeated_signal`` for a dry run: True for a retry of a recorded signal; a refusal goes to ``problem``. A
+    payload that could not be validated (``value`` is ``_NOT_GIVEN``) is not compared with the recorded one: its own
+    error already says what is wrong with it."""
+    from igniter_nb.workflow.signals import payload_digest, repeated_signal
+
+    if value is _NOT_GIVEN:
+        same_key = next((s for s in signals if key is not None and s.get("idempotency_key") == key), None)
+        digest = same_key.get("payload_digest") if same_key is not None else None
+    else:
+        digest = payload_digest(value)
+    try:
+        return repeated_signal(signals, node.name, event, key, digest, graph=graph, execution_id=execution_id,
+                               path=node.path) is not None
+    except Exception as exc:  # DuplicateSignalError, IdempotencyConflictError: what deliver_event would raise
+        problem(exc)
+        return False
 
 
 def simulate_delivery(workflow: Any, record: Any, *, event: str, correlation: Mapping[str, Any], payload: Any,
