@@ -17,6 +17,7 @@ The store is read only through the store protocol (``list``, ``record``, ``find_
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -135,6 +136,17 @@ class EventSimulator:
         # restored against a scratch store: nothing the simulator reads can ever write to the real one
         return load_contract(self.workflow, self.store, execution_id)
 
+    def _reload(self, execution_id: str | None) -> Any:
+        """The stored workflow ``execution_id`` as it is now, or None (none given, or deleted meanwhile)."""
+        from igniter_nb.errors import SnapshotNotFoundError
+
+        if execution_id is None:
+            return None
+        try:
+            return self._load(execution_id)
+        except SnapshotNotFoundError:
+            return None
+
     @property
     def status(self) -> str | None:
         """The selected workflow's status (``waiting``, ``succeeded``, …), None when none is selected."""
@@ -206,21 +218,37 @@ class EventSimulator:
         text = None
         if payload is not None:  # checked first: a bad payload changes nothing
             text = payload_to_text(payload, graph=self.graph.name, event=event or self.event)
+        if idempotency_key:
+            from igniter_nb.workflow.signals import check_idempotency_key
+
+            check_idempotency_key(idempotency_key)  # a blank key: deliver_event would refuse it
         before = (self.execution_id, self.event)
+        # the new target is read in full before anything is assigned: a refused selection changes nothing
+        target, corr = self.execution_id, self.correlation
         if execution_id is not None:
             record = self.store.record(execution_id)
-            self.execution_id = execution_id
-            self.correlation = self._ordered(record.correlation)
-        elif correlation is not None:
-            self.correlation = {str(k): v for k, v in correlation.items()}
-            match = self._match(self.correlation)
-            self.execution_id = match.execution_id if match is not None else None
-        elif self.execution_id is None and self.correlation is None:
-            first = next(iter(self.workflows()), None)
-            if first is not None:
-                self.execution_id = first.execution_id
-                self.correlation = self._ordered(first.correlation)
-        self.contract = self._load(self.execution_id) if self.execution_id is not None else None
+            if record.graph != self.graph.name:
+                from igniter_nb.errors import WorkflowNotFoundError
+
+                raise WorkflowNotFoundError(
+                    f"execution {execution_id} is a {record.graph} execution, not a {self.graph.name} workflow: "
+                    f"open it with an EventSimulator of its own contract", graph=self.graph.name,
+                    execution_id=execution_id, stored_graph=record.graph)
+            contract = contract_of(self.workflow, record)
+            target, corr = execution_id, self._ordered(record.correlation)
+        else:
+            if correlation is not None:
+                corr = {str(k): v for k, v in correlation.items()}
+                match = self._match(corr)
+                target = match.execution_id if match is not None else None
+            elif target is None and corr is None:
+                first = next(iter(self.workflows()), None)
+                if first is not None:
+                    target, corr = first.execution_id, self._ordered(first.correlation)
+            contract = self._reload(target)
+            if contract is None:
+                target = None  # deleted meanwhile: the correlation stays the target, and the dry run says why
+        self.execution_id, self.correlation, self.contract = target, corr, contract
         if idempotency_key is not None:
             self.idempotency_key = idempotency_key or None
         reselected = execution_id is not None or correlation is not None
@@ -339,6 +367,10 @@ class EventSimulator:
                                                        now=self._now())
         except Exception as exc:
             self.last_error = error_record(exc)
+            # a refusal often means the store moved on (another process delivered): show the workflow as it is now
+            with contextlib.suppress(Exception):
+                self.contract = self._reload(self.execution_id) or self.contract
+                self._sync_widget()
             raise
         receipt = self._receipt(contract, correlation, before)
         self.last_result = contract

@@ -12,6 +12,7 @@ import pytest
 
 import igniter_nb as ig
 from igniter_nb.stores import MemoryStore, SQLStore
+from tests.notebook.contracts import ApprovalContract
 from tests.notebook.service_contracts import SvcLead
 
 NOW = dt.datetime(2026, 1, 2, 9, 0, tzinfo=dt.UTC)
@@ -84,10 +85,64 @@ def test_dry_run_of_a_late_duplicate_to_a_finished_workflow_says_what_deliver_sa
     assert outcome(sim) == "DuplicateSignalError"
 
 
-def test_a_blank_idempotency_key_is_refused_by_the_dry_run_as_by_deliver(store: Any) -> None:
+def test_a_blank_idempotency_key_is_refused_up_front_and_by_the_dry_run(store: Any) -> None:
+    from igniter_nb.notebook.dry_run import preview_delivery
+
     SvcLead.start(R1, store=store, now=NOW)
     sim = ig.nb.EventSimulator(SvcLead, store, now=NOW)
-    sim.select(correlation=R1, event="crm_received", payload={"name": "A"}, idempotency_key="   ")
-    preview = sim.dry_run()
+    sim.select(correlation=R1, event="crm_received", payload={"name": "A"}, idempotency_key="k-1")
+    with pytest.raises(ig.errors.WorkflowArgumentError, match="idempotency_key"):
+        sim.select(payload={"name": "B"}, idempotency_key="   ")  # deliver_event would refuse it
+    assert sim.idempotency_key == "k-1" and sim.payload == {"name": "A"}  # nothing changed
+    # the server's dry-run route hands any key to preview_delivery: it says what deliver would
+    preview = preview_delivery(SvcLead, store, event="crm_received", correlation=R1, payload={"name": "A"},
+                               idempotency_key="   ")
     assert [(e["type"], e["check"]) for e in preview.errors] == [("WorkflowArgumentError", "workflow")]
-    assert outcome(sim) == "WorkflowArgumentError"
+    with pytest.raises(ig.errors.WorkflowArgumentError):
+        SvcLead.deliver_event("crm_received", correlation=R1, payload={"name": "A"}, store=store,
+                              idempotency_key="   ", now=NOW)
+
+
+# ------------------------------------------------------------------ choosing a workflow that is not there
+
+
+def test_picking_an_execution_of_another_graph_is_refused_and_changes_nothing(store: Any) -> None:
+    SvcLead.start(R1, store=store, now=NOW)
+    other = ApprovalContract.start({"order_id": "o-1", "order_total": 10}, store=store, now=NOW)
+    sim = ig.nb.EventSimulator(SvcLead, store, now=NOW)
+    chosen = (sim.execution_id, dict(sim.correlation), sim.event, sim.payload_text)
+    with pytest.raises(ig.WorkflowNotFoundError, match="ApprovalContract execution, not a SvcLead workflow"):
+        sim.select(execution_id=other.execution_id)
+    assert (sim.execution_id, sim.correlation, sim.event, sim.payload_text) == chosen
+    # still usable: the next selection works (it raised SnapshotEncodingError for ever after)
+    assert sim.select(payload={"name": "A"}).dry_run().ok
+    sim.widget  # noqa: B018 - an error in the widget is a message, never a dead simulator
+    sim._view._on_workflow({"new": other.execution_id})
+    assert "WorkflowNotFoundError" in sim._view.message.value and sim.select().execution_id == chosen[0]
+
+
+def test_a_selected_workflow_deleted_underneath_leaves_a_usable_simulator(store: Any) -> None:
+    wf = SvcLead.start(R1, store=store, now=NOW)
+    sim = ig.nb.EventSimulator(SvcLead, store, now=NOW)
+    assert sim.execution_id == wf.execution_id
+    store.delete(wf.execution_id)  # another process cleans up
+    sim.select(event="crm_received", payload={"name": "A"})  # raised SnapshotNotFoundError, every time
+    assert sim.execution_id is None and sim.correlation == R1
+    assert [e["type"] for e in sim.dry_run().errors] == ["WorkflowNotFoundError"]
+
+
+def test_a_refused_delivery_shows_the_workflow_as_the_store_has_it_now(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'moved.db'}"
+    with SQLStore(url) as store, SQLStore(url) as elsewhere:
+        SvcLead.start(R1, store=store, now=NOW)
+        sim = ig.nb.EventSimulator(SvcLead, store, now=NOW)
+        sim.widget  # noqa: B018 - the view is drawn
+        sim.select(correlation=R1, event="crm_received", payload={"name": "A"})
+        assert sim.dry_run().ok
+        SvcLead.deliver_event("crm_received", correlation=R1, payload={"name": "B"}, store=elsewhere, now=NOW)
+        sim._view._click_deliver()  # between the dry run and the click another process delivered
+        assert "DuplicateSignalError" in sim._view.message.value
+        # the simulator shows the store's state, not the one it read before: crm received, billing still awaited
+        assert sim.awaited_events() == ["billing_ready"]
+        assert str(sim.contract.execution.states["crm"].status) == "succeeded"
+        assert "waiting for event crm_received" not in sim._view.graph.value
