@@ -231,7 +231,7 @@ class EventSimulator:
                 from igniter_nb.errors import WorkflowNotFoundError
 
                 raise WorkflowNotFoundError(
-                    f"execution {execution_id} is a {record.graph} execution, not a {self.graph.name} workflow: "
+                    f"execution {execution_id} is of graph {record.graph}, not a {self.graph.name} workflow: "
                     f"open it with an EventSimulator of its own contract", graph=self.graph.name,
                     execution_id=execution_id, stored_graph=record.graph)
             contract = contract_of(self.workflow, record)

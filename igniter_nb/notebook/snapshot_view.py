@@ -50,7 +50,7 @@ def snapshot_view(snapshot: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         view[str(name)] = {
             "status": status,
             "version": st.get("version"),
-            "waiting_for": list(st.get("waiting_for") or ()),
+            "waiting_for": _names(st.get("waiting_for")),
             "event": ((deferred or {}).get("event") or st.get("event")) if blocked else None,
             "error_type": error_type,
             "value": _value_text(value, error, deferred),
@@ -60,6 +60,12 @@ def snapshot_view(snapshot: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             "error": error.get("message") if isinstance(error, Mapping) else None,
         }
     return view
+
+
+def _names(value: Any) -> list[str]:
+    from igniter_nb.notebook.store_frames import _names as names
+
+    return names(value)
 
 
 def _deferred(value: Any) -> dict[str, Any] | None:

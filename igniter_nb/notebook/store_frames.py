@@ -77,16 +77,18 @@ def _origin_waits(snapshot: Mapping[str, Any]) -> list[_Wait]:
         st = states[name]
         if not isinstance(st, Mapping) or str(st.get("status")) not in ("pending", "waiting"):
             continue
-        waiting_for = st.get("waiting_for") or ()
+        waiting_for = _names(st.get("waiting_for"))
         deferred = _deferred_of(st.get("value"))
         if name not in waiting_for and (deferred is None or deferred.get("source_node") != name):
             continue  # a dependent: it waits through another node
-        since = st.get("resolved_at") if isinstance(st.get("resolved_at"), int | float) else None
-        items = (collections or {}).get(name, {}).get("items") if isinstance((collections or {}).get(name), Mapping) else None
-        unfinished = [i for i in items or () if isinstance(i, Mapping) and i.get("status") in ("pending", "waiting")]
+        since = _seconds(st.get("resolved_at"))
+        collection = (collections or {}).get(name)
+        items = collection.get("items") if isinstance(collection, Mapping) else None
+        unfinished = [i for i in items if isinstance(i, Mapping) and i.get("status") in ("pending", "waiting")] \
+            if isinstance(items, list) else []
         if unfinished:
             for item in unfinished:
-                d = dict(item.get("deferred") or {})
+                d = dict(item["deferred"]) if isinstance(item.get("deferred"), Mapping) else {}
                 found.append(_Wait(str(name), str(item["status"]), "event" if d.get("event") else "token",
                                    d.get("event"), _text(d.get("token")), _text(_decoded(item.get("key"))),
                                    d.get("payload"), since))
@@ -99,6 +101,24 @@ def _origin_waits(snapshot: Mapping[str, Any]) -> list[_Wait]:
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _names(value: Any) -> list[str]:
+    """A stored ``waiting_for``: the node names of a list (anything else — a snapshot edited by hand or written by
+    another tool — holds none)."""
+    return [str(v) for v in value] if isinstance(value, list | tuple) else []
+
+
+def _seconds(value: Any) -> float | None:
+    """A stored epoch time in seconds, or None when it is not one a clock can give (not a number, a bool, NaN, or
+    outside years 1-9999, which no ``datetime`` holds): one odd snapshot must not break a frame of the whole store."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if _FIRST <= value <= _LAST else None
+
+
+_FIRST = dt.datetime(1, 1, 1, tzinfo=dt.UTC).timestamp()
+_LAST = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC).timestamp()
 
 
 def _workflow(snapshot: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,9 +143,9 @@ def _started_at(snapshot: Mapping[str, Any], fallback: float) -> float:
         return started
     events = snapshot.get("events")
     if isinstance(events, list) and events and isinstance(events[0], Mapping):
-        ts = events[0].get("timestamp")
-        if isinstance(ts, int | float):
-            return float(ts)
+        ts = _seconds(events[0].get("timestamp"))
+        if ts is not None:
+            return ts
     return fallback
 
 

@@ -111,7 +111,7 @@ def test_picking_an_execution_of_another_graph_is_refused_and_changes_nothing(st
     other = ApprovalContract.start({"order_id": "o-1", "order_total": 10}, store=store, now=NOW)
     sim = ig.nb.EventSimulator(SvcLead, store, now=NOW)
     chosen = (sim.execution_id, dict(sim.correlation), sim.event, sim.payload_text)
-    with pytest.raises(ig.WorkflowNotFoundError, match="ApprovalContract execution, not a SvcLead workflow"):
+    with pytest.raises(ig.WorkflowNotFoundError, match="of graph ApprovalContract, not a SvcLead workflow"):
         sim.select(execution_id=other.execution_id)
     assert (sim.execution_id, sim.correlation, sim.event, sim.payload_text) == chosen
     # still usable: the next selection works (it raised SnapshotEncodingError for ever after)
