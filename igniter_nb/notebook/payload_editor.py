@@ -14,7 +14,9 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import math
 import re
+import sys
 import textwrap
 from collections.abc import Mapping
 from typing import Any
@@ -170,34 +172,112 @@ _KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:')
 
 def describe_json_error(text: str, exc: json.JSONDecodeError) -> str:
     """``line 3, column 10 (value of "mrr"): expected a value`` plus the line itself and a caret under the spot."""
-    problem = _JSON_MESSAGES.get(exc.msg, exc.msg)
-    keys = [m for m in _KEY.finditer(text, 0, exc.pos)]
+    return _at(text, exc.pos, _JSON_MESSAGES.get(exc.msg, exc.msg))
+
+
+def _at(text: str, pos: int, problem: str) -> str:
+    """``payload is not valid JSON — line L, column C (value of "name"): problem``, then the line (a window of it
+    around the spot when it is long: a payload pasted as one huge line must not make a huge message) and a caret."""
+    keys = [m for m in _KEY.finditer(text, 0, pos)]
     field = ""
     if keys:
         last = keys[-1]
-        between = text[last.end():exc.pos].strip()
-        name = last.group(1)
+        between = text[last.end():pos].strip()
+        name = _short(last.group(1))
         field = f' (value of "{name}")' if not between else f' (after "{name}")'
-    lines = text.splitlines() or [""]
-    line = lines[exc.lineno - 1] if exc.lineno - 1 < len(lines) else ""
-    gutter = f"{exc.lineno} | "
-    caret = " " * (len(gutter) + exc.colno - 1) + "^"
-    return (f"payload is not valid JSON — line {exc.lineno}, column {exc.colno}{field}: {problem}\n"
-            f"{gutter}{line}\n{caret}")
+    lineno = text.count("\n", 0, pos) + 1
+    start = text.rfind("\n", 0, pos) + 1
+    colno = pos - start + 1
+    end = text.find("\n", pos)
+    line = text[start:end if end >= 0 else len(text)].rstrip("\r")
+    offset = colno - 1
+    if len(line) > _LINE_SHOWN:  # a window around the column, marked with … where cut
+        left = max(0, offset - _LINE_SHOWN // 2)
+        shown = line[left:left + _LINE_SHOWN]
+        prefix, suffix = ("…" if left else ""), ("…" if left + _LINE_SHOWN < len(line) else "")
+        line, offset = prefix + shown + suffix, offset - left + len(prefix)
+    gutter = f"{lineno} | "
+    caret = " " * (len(gutter) + offset) + "^"
+    return f"payload is not valid JSON — line {lineno}, column {colno}{field}: {problem}\n{gutter}{line}\n{caret}"
+
+
+_LINE_SHOWN = 120  # characters of a long line shown around the spot
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+class _NotJSON(ValueError):
+    """Text Python's ``json`` reads but JSON does not allow (``NaN``, ``Infinity``, ``1e999``); ``token`` is it."""
+
+    def __init__(self, token: str, problem: str) -> None:
+        super().__init__(problem)
+        self.token = token
+        self.problem = problem
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NotJSON(name, f"{name} is not JSON (JSON has no NaN or Infinity: write null, or a number)")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise _NotJSON(text, f"the number {text[:40]} is too large for a float")
+    return number
+
+
+#: Where a token Python's json reads but JSON does not may stand: after ``[``, ``:`` or ``,`` (or at the start).
+_VALUE_AT = r"(?:^|(?<=[\[:,]))\s*"
+
+
+def _token_at(text: str, token: str) -> int | None:
+    """Where ``token`` (a bare constant or a number) stands as a value in ``text`` (outside strings), or None."""
+    for found in re.finditer(_VALUE_AT + "(" + re.escape(token) + r")(?![0-9A-Za-z.])", text):
+        pos = found.start(1)
+        if text.count('"', 0, pos) - len(re.findall(r'\\"', text[:pos])) & 1 == 0:  # not inside a string
+            return pos
+    return None
 
 
 def read_payload_text(text: str, *, graph: str | None = None, event: str | None = None) -> Any:
     """The editor's text as a value (``None`` for blank text); a ``PayloadValidationError`` when it is not JSON,
-    saying where (line, column, field) and what is wrong."""
+    saying where (line, column, field) and what is wrong. JSON as the server reads it: ``NaN``/``Infinity``, a
+    number too large for a float or with more digits than Python converts, and a field repeated within one object
+    (``json`` would silently keep the last) are refused too."""
+    from igniter_nb.runtime.repeated_keys import RepeatedKeyError, repeated_key_at, unique_keys
+
     if not text.strip():
         return None
+
+    def refuse(message: str, pos: int | None = None) -> PayloadValidationError:
+        if pos is not None:
+            lineno = text.count("\n", 0, pos) + 1
+            return PayloadValidationError(_at(text, pos, message), graph=graph, event=event, line=lineno,
+                                          column=pos - text.rfind("\n", 0, pos))
+        return PayloadValidationError(f"payload is not valid JSON: {message}", graph=graph, event=event)
+
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as exc:
         raise PayloadValidationError(describe_json_error(text, exc), graph=graph, event=event,
                                      line=exc.lineno, column=exc.colno) from None
     except RecursionError:
         raise PayloadValidationError("payload is nested too deeply to read", graph=graph, event=event) from None
+    except _NotJSON as exc:
+        raise refuse(exc.problem, _token_at(text, exc.token)) from None
+    except RepeatedKeyError as exc:
+        found = repeated_key_at(text, "payload")
+        where = f" in {found[0]}" if found is not None else ""
+        raise refuse(f'the field "{_short(exc.key)}" appears twice{where}: keep one (json would silently use the '
+                     "last)") from None
+    except ValueError as exc:  # an integer with more digits than Python converts (sys.get_int_max_str_digits)
+        limit = sys.get_int_max_str_digits()
+        digits = re.search(rf"-?\d{{{limit + 1},}}", text) if limit else None
+        raise refuse(f"a number has more digits than Python reads ({exc})".replace(
+            "; use sys.set_int_max_str_digits() to increase the limit", ""),
+            digits.start() if digits is not None else None) from None
 
 
 def payload_to_text(value: Any, *, graph: str | None = None, event: str | None = None) -> str:
@@ -209,11 +289,15 @@ def payload_to_text(value: Any, *, graph: str | None = None, event: str | None =
     if callable(dump) and not isinstance(value, type):
         value = dump(mode="json")
     where = _not_json(value, "payload", 0)
-    if where is not None:
-        raise PayloadValidationError(
-            f"payload{' of event ' + repr(event) if event else ''} must be JSON data (dict with text keys, list, "
-            f"str, int, float, bool or None) or a pydantic model: {where}", graph=graph, event=event)
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    if where is None:
+        try:
+            return json.dumps(value, indent=2, ensure_ascii=False)
+        except ValueError as exc:  # an int with more digits than Python writes
+            where = f"payload has a number with too many digits ({exc})".replace(
+                "; use sys.set_int_max_str_digits() to increase the limit", "")
+    raise PayloadValidationError(
+        f"payload{' of event ' + repr(event) if event else ''} must be JSON data (dict with text keys, list, "
+        f"str, int, float, bool or None) or a pydantic model: {where}", graph=graph, event=event)
 
 
 _MAX_DEPTH = 200
@@ -223,6 +307,8 @@ def _not_json(value: Any, path: str, depth: int) -> str | None:
     """Where ``value`` stops being JSON data (``payload["a"][0] is a object``), or ``None``."""
     if depth > _MAX_DEPTH:
         return f"{path} is nested more than {_MAX_DEPTH} levels deep"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{path} is {value!r} (JSON has no NaN or Infinity)"
     if value is None or isinstance(value, bool | int | float | str):
         return None
     if isinstance(value, Mapping):

@@ -146,3 +146,52 @@ def test_a_refused_delivery_shows_the_workflow_as_the_store_has_it_now(tmp_path:
         assert sim.awaited_events() == ["billing_ready"]
         assert str(sim.contract.execution.states["crm"].status) == "succeeded"
         assert "waiting for event crm_received" not in sim._view.graph.value
+
+
+# ------------------------------------------------------------------ the payload editor reads JSON, not Python's json
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ('{"name": NaN}', 'line 1, column 10 (value of "name"): NaN is not JSON'),
+    ('{"name": "A",\n "tier": -Infinity}', 'line 2, column 10 (value of "tier"): -Infinity is not JSON'),
+    ('{"name": 1e999}', "the number 1e999 is too large for a float"),
+    ('{"name": "A", "name": "B"}', 'the field "name" appears twice in payload'),
+    ('{"name": ' + "9" * 5000 + "}", "a number has more digits than Python reads"),
+])
+def test_editor_text_json_does_not_allow_is_a_payload_error_in_the_dry_run(text: str, said: str) -> None:
+    store = MemoryStore()
+    SvcLead.start(R1, store=store, now=NOW)
+    sim = ig.nb.EventSimulator(SvcLead, store, now=NOW).select(correlation=R1, event="crm_received", payload=text)
+    with pytest.raises(ig.PayloadValidationError, match="payload is not valid JSON") as caught:
+        sim.payload  # noqa: B018
+    assert said in caught.value.message
+    preview = sim.dry_run()  # a big number raised a bare ValueError here; NaN and repeats passed as valid
+    assert [(e["type"], e["check"]) for e in preview.errors] == [("PayloadValidationError", "payload")]
+    assert outcome(sim) == "PayloadValidationError" and len(store.history(sim.execution_id)) == 1
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ({"name": float("nan")}, "payload['name'] is nan (JSON has no NaN or Infinity)"),
+    ({"name": [float("-inf")]}, "payload['name'][0] is -inf"),
+    ({"name": 10 ** 5000}, "payload has a number with too many digits"),
+])
+def test_a_python_payload_json_cannot_hold_is_refused_by_select(value: Any, said: str) -> None:
+    store = MemoryStore()
+    SvcLead.start(R1, store=store, now=NOW)
+    sim = ig.nb.EventSimulator(SvcLead, store, now=NOW)
+    text = sim.payload_text
+    with pytest.raises(ig.PayloadValidationError) as caught:
+        sim.select(payload=value)  # a big int raised a bare ValueError; NaN became editor text "NaN"
+    assert said in caught.value.message and sim.payload_text == text
+
+
+def test_a_json_error_on_a_huge_line_shows_a_window_of_it() -> None:
+    from igniter_nb.notebook.payload_editor import read_payload_text
+
+    text = '{"name": "' + "x" * 1_000_000 + '", oops}'
+    with pytest.raises(ig.PayloadValidationError) as caught:
+        read_payload_text(text)
+    message = caught.value.message
+    assert len(message) < 600 and "line 1, column 1000014" in message  # the message held the whole megabyte
+    shown, caret = message.splitlines()[1:3]
+    assert shown[caret.index("^")] == "o"  # the caret still points at the spot
