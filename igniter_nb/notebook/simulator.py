@@ -63,6 +63,9 @@ CSS = {
     "diagnostics": "igniter-sim-diagnostics",
 }
 _ACTIVE = ("running", "pending", "waiting")
+#: Active workflows listed in the static view (the rest are counted): a store with thousands of them made an output
+#: of megabytes, stored in the notebook.
+SHOWN_WORKFLOWS = 50
 
 
 class EventSimulator:
@@ -467,10 +470,11 @@ class EventSimulator:
         """The static view, as the widget opens: status, active workflows, the selected event, the payload and its
         notes, diagnostics and the graph. Results of earlier calls from Python are not part of it (they were
         shown where they were made)."""
-        rows = [[pairs(self._ordered(r.correlation)), r.status,
-                 ", ".join(_waits(self.graph, r.snapshot)) or "—"] for r in self.workflows()]
+        active = self.workflows()
+        rows = ([pairs(self._ordered(r.correlation)), r.status, ", ".join(_waits(self.graph, r.snapshot)) or "—"]
+                for r in active[:SHOWN_WORKFLOWS])
         parts = [self.status_html(),
-                 h.table(rows, ["active workflow", "status", "waiting for"], total=len(rows)),
+                 h.table(rows, ["active workflow", "status", "waiting for"], total=len(active)),
                  h.table([[self.event or "—", ", ".join(self.awaited_events()) or "none"]],
                          ["selected event", "still awaited"], status_column=None),
                  '<div style="font-family:Helvetica,Arial,sans-serif;font-size:12px;color:#475569;margin-top:4px">'

@@ -195,3 +195,17 @@ def test_a_json_error_on_a_huge_line_shows_a_window_of_it() -> None:
     assert len(message) < 600 and "line 1, column 1000014" in message  # the message held the whole megabyte
     shown, caret = message.splitlines()[1:3]
     assert shown[caret.index("^")] == "o"  # the caret still points at the spot
+
+
+# ------------------------------------------------------------------ many workflows
+
+
+def test_the_static_view_of_a_store_with_many_active_workflows_stays_small() -> None:
+    store = MemoryStore()
+    for i in range(57):
+        SvcLead.start({"request_id": f"r-{i:04d}"}, store=store, now=NOW)
+    sim = ig.nb.EventSimulator(SvcLead, store, now=NOW)
+    html = sim.to_html()  # the text/html of its bundle
+    assert html.count("request_id=r-") == 50 + 1  # 50 rows of the table, and the selected one's heading
+    assert "… 7 more rows" in html  # every one was listed: 880 KB of output for 2,000 workflows
+    assert len(sim.workflows()) == 57  # the object still sees them all
