@@ -110,16 +110,20 @@ def log_versions(frame: pd.DataFrame) -> list[Version]:
 
 
 def graph_for(graph: Any, name: str | None, ref: str | None = None) -> Any:
-    """A ``CompiledGraph`` from what was given (graph, contract class or instance), else from the contract registry:
+    """A ``CompiledGraph`` from what was given (graph, contract class or instance; ``ValueError`` when it is not the
+    stored graph ``name``), else from the contract registry:
     by the snapshot's ``module:QualName`` first (graph names need not be unique), then by graph name. A class that
     cannot be found or compiled gives ``None`` (the stepper then draws no picture)."""
     if graph is not None:
-        if hasattr(graph, "nodes") and hasattr(graph, "dep_plan"):
-            return graph
-        inner = getattr(graph, "graph", None) or getattr(getattr(graph, "execution", None), "graph", None)
-        if inner is not None:
-            return inner
-        raise TypeError(f"graph= must be a CompiledGraph, a contract class or a contract, got {graph!r}")
+        given = graph if hasattr(graph, "nodes") and hasattr(graph, "dep_plan") else \
+            getattr(graph, "graph", None) or getattr(getattr(graph, "execution", None), "graph", None)
+        if given is None:
+            raise TypeError(f"graph= must be a CompiledGraph, a contract class or a contract, got {graph!r}")
+        if name is not None and getattr(given, "name", None) != name:
+            # its nodes are not the stored ones: the picture would show another contract, every node unresolved
+            raise ValueError(f"graph= is {getattr(given, 'name', None)!r}, but the execution is of graph {name!r}: give "
+                             f"that contract's class, or leave graph= out to find it by name")
+        return given
     from igniter_nb.compiler.registry import lookup_contract
 
     for key in (ref, name):

@@ -66,3 +66,17 @@ def test_the_stepper_steps_through_an_odd_snapshot(store: Any, what: str) -> Non
     stepper = ig.nb.SnapshotStepper(store, odd)
     assert stepper.describe() == "step 1/1: version 1 — waiting"
     assert stepper.to_text() and stepper.to_html()
+
+
+def test_a_graph_of_another_contract_is_refused_not_drawn(store: Any) -> None:
+    from contracts import Tax
+
+    from igniter_nb.notebook.follow import Follow
+
+    real = SvcLead.start({"request_id": "r-1"}, store=store, now=NOW)
+    for open_it in (lambda g: ig.nb.SnapshotStepper(store, real.execution_id, graph=g, engine="python"),
+                    lambda g: Follow(real.execution_id, store, graph=g, start=False, engine="python")):
+        # it drew Tax's graph, every node unresolved, as if it were this execution
+        with pytest.raises(ValueError, match="graph= is 'Tax', but the execution is of graph 'SvcLead'"):
+            open_it(Tax)
+        assert 'data-status="waiting"' in open_it(SvcLead).svg()

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from contracts import ApprovalContract
 
 import igniter_nb as ig
 from igniter_nb.stores import MemoryStore, SQLStore
-from tests.notebook.contracts import ApprovalContract
 from tests.notebook.service_contracts import SvcLead
 
 NOW = dt.datetime(2026, 1, 2, 9, 0, tzinfo=dt.UTC)
