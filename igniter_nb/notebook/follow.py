@@ -175,6 +175,7 @@ class Follow:
         """Start following (a no-op when already following or finished)."""
         if self.running or self.finished:
             return self
+        self.error = None  # why the last following ended: this one has not
         self._running = running = _Running()
         weakref.finalize(self, running.halt)
         target = _follow_client if self._client is not None else _follow_store
@@ -277,7 +278,9 @@ class _FollowView:
     """The widget of a ``Follow``: three ``HTML`` parts redrawn on each update. Closing it stops the following."""
 
     def __init__(self, follow: Follow) -> None:
-        import ipywidgets as w
+        from igniter_nb.notebook.extras import ipywidgets
+
+        w = ipywidgets()
 
         self.follow = follow
         self.status, self.graph, self.events = w.HTML(), w.HTML(), w.HTML()

@@ -23,7 +23,9 @@ class SimulatorView:
     ``simulator.CSS`` class)."""
 
     def __init__(self, sim: EventSimulator) -> None:
-        import ipywidgets as w
+        from igniter_nb.notebook.extras import ipywidgets
+
+        w = ipywidgets()
 
         from igniter_nb.notebook.simulator import CSS
 

@@ -198,10 +198,12 @@ class SnapshotStepper:
             index = operator.index(index)  # an int, or a numpy integer read from a frame
         except TypeError:
             raise TypeError(f"a step is an int, got {type(index).__name__} {index!r}") from None
+        given = index
         if index < 0:
             index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(f"step {index} out of range (0..{len(self) - 1})")
+        if not 0 <= index < len(self):  # named as given: goto(-5) of 3 steps is not "step -2"
+            raise IndexError(f"step {given} out of range: {len(self)} step{'s' if len(self) != 1 else ''} "
+                             f"(0..{len(self) - 1}, or -{len(self)}..-1 from the end)")
         return index
 
     def _at(self, index: int | None) -> int:

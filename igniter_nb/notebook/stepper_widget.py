@@ -22,7 +22,9 @@ class StepperView:
     widget; ``slider`` (1..N), ``play``, ``back``, ``forward`` and ``body`` (the step's HTML) are its parts."""
 
     def __init__(self, stepper: SnapshotStepper, index: int, *, live: bool) -> None:
-        import ipywidgets as w
+        from igniter_nb.notebook.extras import ipywidgets
+
+        w = ipywidgets()
 
         self.stepper = stepper
         self.index = index

@@ -170,7 +170,9 @@ class InputPlayground:
         return self._widget
 
     def _control(self, node: Any) -> Any:
-        import ipywidgets as w
+        from igniter_nb.notebook.extras import ipywidgets
+
+        w = ipywidgets()
 
         kind = control_kind(node)
         value = self.value_of(node.name)
@@ -191,7 +193,9 @@ class InputPlayground:
         return w.Textarea(value=json.dumps(value, default=repr), **common)
 
     def _build(self) -> Any:
-        import ipywidgets as w
+        from igniter_nb.notebook.extras import ipywidgets
+
+        w = ipywidgets()
 
         self._controls: dict[str, Any] = {}
         self._message = w.HTML()
