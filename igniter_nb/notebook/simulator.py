@@ -301,8 +301,18 @@ class EventSimulator:
         asked = {"event": self.event, "correlation": correlation, "payload": payload,
                  "idempotency_key": self.idempotency_key, "payload_problem": problem}
         over_http = getattr(self.store, "preview_delivery", None)  # a ServiceStore: the server checks
-        preview = over_http(self.workflow, **asked) if callable(over_http) else \
-            preview_delivery(self.workflow, self.store, **asked)
+        if callable(over_http):
+            try:
+                preview = over_http(self.workflow, **asked)
+            except Exception as exc:
+                unsendable = _unsendable_payload(exc) if problem is None else None
+                if unsendable is None:
+                    raise
+                # a payload the server cannot take (too large, too deep, text JSON cannot carry): a payload problem
+                # of the preview, as the local dry run reports one, and the server checks the rest without it
+                preview = over_http(self.workflow, **{**asked, "payload": None, "payload_problem": unsendable})
+        else:
+            preview = preview_delivery(self.workflow, self.store, **asked)
         if simulate and preview.ok and preview.execution_id is not None and not preview.idempotent:
             status_after, changes = simulate_delivery(
                 self.workflow, self.store.record(preview.execution_id), event=str(self.event), correlation=correlation,
@@ -522,6 +532,20 @@ class EventSimulator:
         """Put the object's state into the widget (no-op before the widget is built)."""
         if self._view is not None:
             self._view.sync(clear_message=clear_message)
+
+
+def _unsendable_payload(exc: BaseException) -> dict[str, Any] | None:
+    """``{"type", "message"}`` of a payload a server refused to read or the client could not send (a body over the
+    size limit: 413; nesting, numbers or text its JSON reader refuses: 400; text with an unpaired surrogate), else
+    None (any other failure is not the payload's)."""
+    status = getattr(exc, "status_code", None)
+    if status in (400, 413):
+        message = getattr(exc, "server_message", None) or str(exc)
+    elif type(exc) is ValueError and str(exc).startswith("cannot send payload"):
+        message = str(exc)
+    else:
+        return None
+    return {"type": "PayloadValidationError", "message": f"the server cannot take this payload: {message}"}
 
 
 def _waits(graph: Any, snapshot: Mapping[str, Any] | None) -> list[str]:

@@ -209,3 +209,24 @@ def test_the_static_view_of_a_store_with_many_active_workflows_stays_small() -> 
     assert html.count("request_id=r-") == 50 + 1  # 50 rows of the table, and the selected one's heading
     assert "… 7 more rows" in html  # every one was listed: 880 KB of output for 2,000 workflows
     assert len(sim.workflows()) == 57  # the object still sees them all
+
+
+# ------------------------------------------------------------------ over HTTP: a payload the server cannot take
+
+
+def test_dry_run_over_http_reports_a_payload_the_server_cannot_take(service: Any) -> None:
+    _, store, client = service
+    eid = client.execute("lead", inputs=R1)["execution_id"]
+    sim = ig.nb.EventSimulator(SvcLead, client).select(correlation=R1, event="crm_received")
+    for payload, said in (
+        ({"name": "x" * 1_000_001}, "request body is larger than the limit"),  # 413
+        ('{"name": "A", "deep": ' + "[" * 80 + "]" * 80 + "}", "nests deeper than 64 levels"),  # 400
+        ('{"name": "\\ud800"}', "unpaired surrogate"),  # the client cannot send it
+    ):
+        preview = sim.select(payload=payload).dry_run()  # raised RemoteError (413, 400) or ValueError
+        assert [(e["type"], e["check"]) for e in preview.errors] == [("PayloadValidationError", "payload")]
+        assert said in preview.errors[0]["message"] and sim.last_error == preview.errors[0]
+        assert preview.execution_id == eid and preview.await_node == "crm"  # the server checked the rest
+        with pytest.raises((ig.server.RemoteError, ValueError)):
+            sim.deliver()  # deliver raises what the client raises
+    assert len(store.history(eid)) == 1
