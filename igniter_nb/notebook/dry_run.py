@@ -163,6 +163,20 @@ def simulate_delivery(workflow: Any, record: Any, *, event: str, correlation: Ma
     return after_contract.workflow_status, changes
 
 
+def unsendable_payload(exc: BaseException) -> dict[str, Any] | None:
+    """``{"type", "message"}`` of a payload a server refused to read or the client could not send (a body over the
+    size limit: 413; nesting, numbers or text its JSON reader refuses: 400; text with an unpaired surrogate), else
+    None (any other failure is not the payload's)."""
+    status = getattr(exc, "status_code", None)
+    if status in (400, 413):
+        message = getattr(exc, "server_message", None) or str(exc)
+    elif type(exc) is ValueError and str(exc).startswith("cannot send payload"):
+        message = str(exc)
+    else:
+        return None
+    return {"type": "PayloadValidationError", "message": f"the server cannot take this payload: {message}"}
+
+
 def load_contract(workflow: Any, store: Any, execution_id: str) -> Any:
     """The stored execution restored against a scratch store: nothing done with it can write to ``store``."""
     return contract_of(workflow, store.record(execution_id))
@@ -181,4 +195,5 @@ def scratch_store() -> Any:
     return MemoryStore()
 
 
-__all__ = ["contract_of", "load_contract", "preview_delivery", "scratch_store", "simulate_delivery"]
+__all__ = ["contract_of", "load_contract", "preview_delivery", "scratch_store", "simulate_delivery",
+           "unsendable_payload"]

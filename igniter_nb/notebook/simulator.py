@@ -35,7 +35,13 @@ from igniter_nb.notebook.delivery import (
     pairs,
     plain,
 )
-from igniter_nb.notebook.dry_run import contract_of, load_contract, preview_delivery, simulate_delivery
+from igniter_nb.notebook.dry_run import (
+    contract_of,
+    load_contract,
+    preview_delivery,
+    simulate_delivery,
+    unsendable_payload,
+)
 from igniter_nb.notebook.live import FollowSelected, locked
 from igniter_nb.notebook.payload_editor import (
     example_for,
@@ -305,7 +311,7 @@ class EventSimulator:
             try:
                 preview = over_http(self.workflow, **asked)
             except Exception as exc:
-                unsendable = _unsendable_payload(exc) if problem is None else None
+                unsendable = unsendable_payload(exc) if problem is None else None
                 if unsendable is None:
                     raise
                 # a payload the server cannot take (too large, too deep, text JSON cannot carry): a payload problem
@@ -532,20 +538,6 @@ class EventSimulator:
         """Put the object's state into the widget (no-op before the widget is built)."""
         if self._view is not None:
             self._view.sync(clear_message=clear_message)
-
-
-def _unsendable_payload(exc: BaseException) -> dict[str, Any] | None:
-    """``{"type", "message"}`` of a payload a server refused to read or the client could not send (a body over the
-    size limit: 413; nesting, numbers or text its JSON reader refuses: 400; text with an unpaired surrogate), else
-    None (any other failure is not the payload's)."""
-    status = getattr(exc, "status_code", None)
-    if status in (400, 413):
-        message = getattr(exc, "server_message", None) or str(exc)
-    elif type(exc) is ValueError and str(exc).startswith("cannot send payload"):
-        message = str(exc)
-    else:
-        return None
-    return {"type": "PayloadValidationError", "message": f"the server cannot take this payload: {message}"}
 
 
 def _waits(graph: Any, snapshot: Mapping[str, Any] | None) -> list[str]:
