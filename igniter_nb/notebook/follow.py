@@ -347,12 +347,28 @@ def _follow_store(ref: weakref.ref[Follow], running: _Running) -> None:
         feed = watch(follow.store, follow.execution_id, after_version=follow.version, stop=running.stop,
                      poll_interval=follow.poll_interval)
         del follow  # hold the Follow only while handling a version
-        _hand_over(ref, feed)
+        if _hand_over(ref, feed) and not running.stop.is_set():
+            error = _gone(ref)
     except Exception as exc:  # deleted, or the store failed
         error = f"{type(exc).__name__}: {exc}"
     current = ref()
     if current is not None:
         current._ended(error)
+
+
+def _gone(ref: weakref.ref[Follow]) -> str | None:
+    """Why the change feed ended by itself before the execution finished: it was deleted (the feed ends quietly when
+    that happens while following, and raises only when it is gone at the first look)."""
+    from igniter_nb.errors import SnapshotNotFoundError
+
+    current = ref()
+    if current is None or current.finished:
+        return None
+    try:
+        current.store.record(current.execution_id)
+    except SnapshotNotFoundError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def _follow_client(ref: weakref.ref[Follow], running: _Running) -> None:

@@ -23,7 +23,8 @@ def test_following_started_again_does_not_show_why_the_last_one_ended() -> None:
     store.delete(wf.execution_id)  # another process cleans up: following ends, saying why
     with pytest.raises(TimeoutError, match="following ended"):
         follow.wait(timeout=5)
-    assert follow.error and follow.state == "stopped"
+    # deleted before or after the following thread's first look: either way it says so (after, error stayed None)
+    assert "SnapshotNotFoundError" in (follow.error or "") and follow.state == "stopped"
     store.save(record.snapshot, graph=record.graph, correlation=record.correlation, status=record.status)
     follow.start()  # put back (restored from a backup): follow it again
     assert follow.state == "following"
@@ -64,3 +65,15 @@ def test_without_ipywidgets_a_widget_says_what_to_install(monkeypatch: pytest.Mo
         with pytest.raises(ModuleNotFoundError, match=r"pip install 'igniter_nb\[notebook\]'"):
             obj.widget  # noqa: B018 - it said only "import of ipywidgets halted" / "No module named 'ipywidgets'"
         assert set(obj._repr_mimebundle_()) == {"text/plain", "text/html"}  # displaying still shows the static view
+
+
+def test_an_execution_deleted_while_followed_says_why_following_ended() -> None:
+    store = MemoryStore()
+    wf = SvcLead.start(R1, store=store)
+    follow = Follow(wf.execution_id, store, poll_interval=0.01)
+    SvcLead.deliver_event("crm_received", correlation=R1, payload={"name": "A"}, store=store)
+    follow.wait(version=2, timeout=5)  # the thread is past its first look: the feed now ends quietly on deletion
+    store.delete(wf.execution_id)
+    with pytest.raises(TimeoutError, match="following ended: SnapshotNotFoundError"):
+        follow.wait(timeout=5)
+    assert "SnapshotNotFoundError" in follow.to_text()
