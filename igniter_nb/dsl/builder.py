@@ -8,6 +8,7 @@ with the user's source line.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -59,6 +60,18 @@ def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
     return tuple(map(str, value))
+
+
+def _positive_seconds(timeout: Any) -> bool:
+    """A finite number of seconds above zero (NaN compares false with 0, and an int past a float's range or an
+    infinity makes no deadline)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        return False
+    try:
+        seconds = float(timeout)
+    except OverflowError:
+        return False
+    return math.isfinite(seconds) and seconds > 0
 
 
 class ContractBuilder:
@@ -565,7 +578,7 @@ class ContractBuilder:
         self._check_name(name, "await_event")
         if not event or not isinstance(event, str):
             raise self._error(f"await_event '{name}' requires `event=` (the event name)", name, loc)
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+        if timeout is not None and not _positive_seconds(timeout):
             raise self._error(f"await_event '{name}': `timeout=` must be a positive number of seconds, got {timeout!r}", name, loc)
         node = AwaitNode(
             **self._base(name, AWAIT, meta, loc),
@@ -586,7 +599,7 @@ class ContractBuilder:
             raise self._error(f"remote '{name}' requires `node=` (the server's base URL)", name, loc)
         if not isinstance(inputs, Mapping):
             raise self._error(f"remote '{name}' requires an `inputs=` dict (remote input -> local node)", name, loc)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        if not _positive_seconds(timeout):
             raise self._error(f"remote '{name}': `timeout=` must be a positive number of seconds, got {timeout!r}", name, loc)
         rnode = RemoteNode(
             **self._base(name, REMOTE, meta, loc, tuple(dict.fromkeys(str(v) for v in inputs.values()))),

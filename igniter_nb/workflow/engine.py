@@ -53,7 +53,25 @@ def _now(now: Any) -> dt.datetime:
                                     argument="now")
     if now.tzinfo is None or now.utcoffset() is None:
         raise WorkflowArgumentError("now= must be timezone-aware (e.g. datetime.now(datetime.UTC))", argument="now")
+    try:  # (stamps are written in UTC: 0001-01-01T01:00+14:00 has no UTC time)
+        now.astimezone(dt.UTC)
+    except OverflowError:
+        raise WorkflowArgumentError(f"now= {now.isoformat()} is outside the range of UTC datetimes (years 1 to 9999)",
+                                    argument="now") from None
     return now
+
+
+def _deadlines(graph: Any, moment: dt.datetime) -> dict[str, str]:
+    """``{await: deadline}`` for the awaits with a ``timeout``; a deadline past year 9999 (a timeout of
+    millennia) is not recorded: no clock can reach it, so that await never times out."""
+    deadlines = {}
+    for node in graph.await_nodes:
+        if node.timeout:
+            try:
+                deadlines[node.name] = _iso(moment + dt.timedelta(seconds=node.timeout))
+            except OverflowError:
+                continue
+    return deadlines
 
 
 @functools.lru_cache(maxsize=16)  # a delivery stamps several fields with the same moment
@@ -152,7 +170,7 @@ def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.dat
             )
     contract = cls._create(inputs, store=store, execution_id=execution_id)
     ex = contract.execution
-    deadlines = {n.name: _iso(moment + dt.timedelta(seconds=n.timeout)) for n in graph.await_nodes if n.timeout}
+    deadlines = _deadlines(graph, moment)
     ex.workflow = {
         "status": "running",
         "correlation": correlation,

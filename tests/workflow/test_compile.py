@@ -138,3 +138,26 @@ def test_pydantic_model_class_is_kept_on_the_node():
             c.output("reply")
 
     assert WithModel.compiled_graph().fetch("reply").schema is Payload
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), 10**400], ids=["nan", "inf", "10**400"])
+def test_timeout_must_be_a_finite_number(timeout):
+    # NaN compared false with 0 and passed; every start of such a workflow then raised a bare ValueError or
+    # OverflowError building its deadline
+    with pytest.raises(CompileError, match="`timeout=` must be a positive number of seconds"):
+        class NonFinite(ig.Contract):
+            def define(c):
+                c.input("id")
+                c.await_event("reply", event="replied", timeout=timeout)
+                c.output("reply")
+
+
+def test_a_remote_timeout_must_be_finite_too():
+    # the same check (dsl/builder._positive_seconds): NaN passed it and reached the HTTP client
+    with pytest.raises(CompileError, match="remote 'quote': `timeout=` must be a positive number of seconds"):
+        class NanRemote(ig.Contract):
+            def define(c):
+                c.input("id")
+                c.remote("quote", contract="Quote", node="http://pricing:8000", inputs={"id": "id"},
+                         timeout=float("nan"))
+                c.output("quote")
