@@ -80,6 +80,52 @@ def removed_since_saved(graph: Any, snapshot: Mapping[str, Any]) -> dict[str, st
     return removed_awaits(graph, stored_awaits(snapshot))
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class KindChanges:
+    """Nodes a stored workflow and the current graph both have by name, but as another kind."""
+
+    no_longer_awaited: frozenset[str]  # awaits when saved, computed (or given) now
+    newly_awaited: frozenset[str]  # awaits now, another kind when saved
+    delivered: frozenset[str]  # nodes a signal in force was delivered to
+
+    def stale(self, name: str, status: str, waiting_for: tuple[str, ...]) -> bool:
+        """Whether a stored state of ``name`` cannot mean the same under the current graph: a wait for an await
+        that is no longer one (nothing would ever resolve it), or, on a node now awaited, a value its event did
+        not deliver or a wait for another await. Values are kept otherwise, as across any deploy (a payload an
+        await received before it became a compute stays its value)."""
+        if status == "waiting" and not self.no_longer_awaited.isdisjoint(waiting_for):
+            return True
+        if name in self.newly_awaited:
+            if status == "succeeded":
+                return name not in self.delivered
+            return status == "waiting" and waiting_for != (name,)
+        return False
+
+
+def kind_changes(graph: Any, snapshot: Mapping[str, Any]) -> KindChanges | None:
+    """What changed kind between the graph a stored workflow was saved under (its recorded awaits) and ``graph``;
+    None in the usual case of the same awaits. The recorded awaits stay those of the graph the workflow started
+    under until ``migrate``, so the answer is the same on every restore: what :meth:`KindChanges.stale` drops is
+    what the old graph left, never what the current graph wrote since."""
+    workflow = snapshot.get("workflow")
+    if type(workflow) is not dict:
+        return None
+    current = _awaits(graph)
+    recorded = workflow.get("awaits")
+    if type(recorded) is dict and recorded.keys() == current.keys():
+        return None
+    stored = stored_awaits(snapshot)
+    nodes = graph.nodes_by_name
+    gone = frozenset(n for n in stored if n in nodes and n not in current)
+    new = frozenset(n for n in current if n not in stored)
+    if not gone and not new:
+        return None
+    delivered = frozenset(
+        s["node"] for s in workflow.get("signals") or ()
+        if isinstance(s, Mapping) and isinstance(s.get("node"), str) and not s.get("retracted"))
+    return KindChanges(gone, new, delivered)
+
+
 def current_awaits(graph: Any) -> dict[str, str]:
     """``{await node: event}`` of ``graph`` (a fresh dict)."""
     return dict(_awaits(graph))

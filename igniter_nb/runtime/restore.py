@@ -19,7 +19,7 @@ from igniter_nb.runtime.collection import CollectionResult
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.event_chunks import EventChunks
-from igniter_nb.runtime.graph_change import GraphChanges, removed_since_saved
+from igniter_nb.runtime.graph_change import GraphChanges, kind_changes, removed_since_saved
 from igniter_nb.runtime.shipping import ShippedResult
 from igniter_nb.runtime.snapshot import (
     FORMAT,
@@ -297,6 +297,16 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
             dropped.append(name)
             continue
         states[name] = _state(name, data)
+    cursor.at = "workflow.awaits"
+    kinds = kind_changes(graph, snapshot)  # (None in the usual case: the awaits it was saved with)
+    other_kind: frozenset[str] = frozenset()
+    if kinds is not None:  # an await that is computed now, or a node that is awaited now
+        other_kind = kinds.no_longer_awaited
+        for name, kept_state in list(states.items()):
+            if kinds.stale(name, str(kept_state.status), kept_state.waiting_for):
+                del states[name]
+                if name in kinds.no_longer_awaited or name in kinds.newly_awaited:
+                    dropped.append(name)
     if dropped:  # a node blocked on a node that is gone resolves again under the new graph
         gone = set(dropped)
         states = {name: st for name, st in states.items() if not gone.intersection(st.waiting_for)}
@@ -315,7 +325,7 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
         cursor.at = "bound_events"
         raw_bound = _mapping(snapshot, "bound_events")
         if raw_bound:  # (usually empty: a delivered payload is kept in its await's state, bound_in_states)
-            bound.update(_known(codec.decode_shared(raw_bound), nodes, dropped))
+            bound.update(_known(codec.decode_shared(raw_bound), nodes, dropped, other_kind))
         in_states = in_states or []
         if type(in_states) is not list:
             raise TypeError("'bound_in_states' must be a list of node names")
@@ -382,13 +392,15 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
             execution.bus.emit("graph_changed", payload=changes.to_dict())
 
 
-def _known(values: Any, nodes: Mapping[str, Any], dropped: list[str]) -> dict[str, Any]:
-    """``values`` (keyed by node name) without the nodes the graph no longer has (added to ``dropped``)."""
+def _known(values: Any, nodes: Mapping[str, Any], dropped: list[str], other_kind: frozenset[str] = frozenset()
+           ) -> dict[str, Any]:
+    """``values`` (keyed by node name) without the nodes the graph no longer has, or has as another kind (added to
+    ``dropped``)."""
     if type(values) is not dict:
         raise TypeError(f"expected an object keyed by node name, got {type(values).__name__}")
     kept = {}
     for name, value in values.items():
-        if name in nodes:
+        if name in nodes and name not in other_kind:
             kept[name] = value
         else:
             dropped.append(name)

@@ -83,8 +83,12 @@ def repeated_signal(
             return same_key
     prior = next((s for s in signals if s.get("node") == node), None)
     if prior is not None:
-        raise DuplicateSignalError(
-            f"event '{event}' was already delivered to {graph} {execution_id} "
-            f"(signal #{prior.get('order')} at {prior.get('received_at')}, idempotency key "
-            f"{prior.get('idempotency_key')!r})", **where)
+        recorded = (f"signal #{prior.get('order')} at {prior.get('received_at')}, idempotency key "
+                    f"{prior.get('idempotency_key')!r}")
+        if prior.get("event") not in (event, None):  # the await awaited another event when it was satisfied
+            raise DuplicateSignalError(
+                f"await '{node}' of {graph} {execution_id} was already satisfied by event '{prior.get('event')}' "
+                f"({recorded}), which it awaited before a deploy changed it to '{event}'", **where)
+        raise DuplicateSignalError(f"event '{event}' was already delivered to {graph} {execution_id} ({recorded})",
+                                   **where)
     return None

@@ -206,3 +206,117 @@ def test_a_record_of_another_execution_is_never_acted_on_from_the_record(store):
     with pytest.raises(ig.SnapshotEncodingError, match="holds a snapshot of execution"):
         v1.cancel(correlation=CORR, store=store, now=T0)
     assert store.record(b.execution_id).status == "waiting" and record.version == 1
+
+
+def version_2_crm_computed() -> Any:
+    """``crm`` is no longer awaited: a compute of the same name fills it."""
+
+    class Onboarding(ig.Contract):
+        def define(c):
+            c.correlate_by("lead")
+            c.input("lead", type=str)
+            c.compute("crm", depends_on=["lead"], call=lambda lead: {"name": f"from-crm-service-{lead}"})
+            c.await_event("billing", event="billing_received")
+            c.compute("report", depends_on=["crm", "billing"], call=lambda crm, billing: {**crm, **billing})
+            c.output("report")
+
+    return Onboarding
+
+
+def version_2_greeting_awaited() -> Any:
+    """``greeting`` (a compute in version 1) is now awaited from a person."""
+
+    class Onboarding(ig.Contract):
+        def define(c):
+            c.correlate_by("lead")
+            c.input("lead", type=str)
+            c.await_event("greeting", event="greeting_written")
+            c.await_event("crm", event="crm_received", timeout=60)
+            c.await_event("billing", event="billing_received")
+            c.compute("report", depends_on=["crm", "billing"], call=lambda crm, billing: {**crm, **billing})
+            c.output("greeting")
+            c.output("report")
+
+    return Onboarding
+
+
+def test_an_await_that_became_a_compute_resolves_instead_of_waiting_for_ever(store):
+    # the stored `waiting` state of the old await was kept: nothing could ever resolve it, so the workflow stayed
+    # `waiting` with nothing left to deliver, even after its output was computed
+    wf = version_1().start(CORR, store=store, now=T0)
+    v2 = version_2_crm_computed()
+    restored = v2.restore_from_store(wf.execution_id, store=store)
+    (changed,) = [e for e in restored.events if e.type == "graph_changed"]
+    assert "crm" in changed.payload["removed"]
+    assert changed.payload["removed_awaits"] == [{"node": "crm", "event": "crm_received"}]
+    done = v2.deliver_event("billing_received", correlation=CORR, payload={"mrr": 5}, store=store, now=T0)
+    assert done.workflow_status == "succeeded"
+    assert done.result.report == {"name": "from-crm-service-L-1", "mrr": 5}
+    assert store.record(wf.execution_id).status == "succeeded"
+
+
+def test_a_delivered_await_that_became_a_compute_keeps_its_value(store):
+    v1 = version_1()
+    wf = v1.start(CORR, store=store, now=T0)
+    v1.deliver_event("crm_received", correlation=CORR, payload={"name": "Acme"}, store=store, now=T0)
+    v2 = version_2_crm_computed()
+    with pytest.raises(ig.GraphChangedError, match="await 'crm'"):  # its event is no longer awaited by `crm`
+        v2.deliver_event("crm_received", correlation=CORR, payload={"name": "Acme"}, store=store, now=T0)
+    done = v2.deliver_event("billing_received", correlation=CORR, payload={"mrr": 5}, store=store, now=T0)
+    assert done.workflow_status == "succeeded" and done.result.report == {"name": "Acme", "mrr": 5}  # kept, as values are
+    assert [s["node"] for s in done.signals] == ["crm", "billing"]  # the log keeps what arrived
+    assert store.record(wf.execution_id).status == "succeeded"
+
+
+def test_a_compute_that_became_an_await_waits_for_its_event(store):
+    # the computed value was kept as if delivered: the await was `succeeded` without its event, and delivering
+    # the event raised a bare ResolutionError ("Node 'greeting' is not pending")
+    wf = version_1().start(CORR, store=store, now=T0)
+    assert wf.result.greeting == "hello L-1"
+    v2 = version_2_greeting_awaited()
+    restored = v2.restore_from_store(wf.execution_id, store=store)
+    assert "greeting" not in restored.execution.states  # unresolved: it waits for its event once resolved
+    written = v2.deliver_event("greeting_written", correlation=CORR, payload="Dear L-1", store=store, now=T0)
+    assert written.workflow_status == "waiting" and written.result.greeting == "Dear L-1"
+    v2.deliver_event("crm_received", correlation=CORR, payload={"name": "Acme"}, store=store, now=T0)
+    done = v2.deliver_event("billing_received", correlation=CORR, payload={"mrr": 5}, store=store, now=T0)
+    assert done.workflow_status == "succeeded" and done.result.greeting == "Dear L-1"
+
+
+def test_migrate_records_a_change_of_node_kind_once(store):
+    wf = version_1().start(CORR, store=store, now=T0)
+    v2 = version_2_crm_computed()
+    (entry,) = v2.migrate(store, now=T0).executions
+    assert entry.action == "migrated" and "crm" in entry.dropped and entry.status == "waiting"
+    assert store.fetch(wf.execution_id)["workflow"]["awaits"] == {"billing": "billing_received"}
+    assert [e.action for e in v2.migrate(store, now=T0).executions] == ["unchanged"]
+    done = v2.deliver_event("billing_received", correlation=CORR, payload={"mrr": 5}, store=store, now=T0)
+    assert done.workflow_status == "succeeded"
+
+
+def version_2_crm_event_renamed() -> Any:
+    """``crm`` now awaits ``crm_synced`` instead of ``crm_received``."""
+
+    class Onboarding(ig.Contract):
+        def define(c):
+            c.correlate_by("lead")
+            c.input("lead", type=str)
+            c.await_event("crm", event="crm_synced")
+            c.await_event("billing", event="billing_received")
+            c.compute("report", depends_on=["crm", "billing"], call=lambda crm, billing: {**crm, **billing})
+            c.output("report")
+
+    return Onboarding
+
+
+def test_a_duplicate_of_an_await_whose_event_changed_names_the_event_that_satisfied_it(store):
+    # the message said "event 'crm_synced' was already delivered" although only crm_received ever was
+    v1 = version_1()
+    wf = v1.start(CORR, store=store, now=T0)
+    v1.deliver_event("crm_received", correlation=CORR, payload={"name": "Acme"}, store=store, idempotency_key="c-1",
+                     now=T0)
+    v2 = version_2_crm_event_renamed()
+    with pytest.raises(ig.DuplicateSignalError, match=r"await 'crm' of Onboarding .* was already satisfied by event "
+                                                      r"'crm_received' .*signal #1.*'c-1'") as info:
+        v2.deliver_event("crm_synced", correlation=CORR, payload={"name": "Acme"}, store=store, now=T0)
+    assert info.value.context["event"] == "crm_synced" and store.record(wf.execution_id).version == 2
