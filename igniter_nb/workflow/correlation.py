@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,9 @@ def correlation_from_inputs(graph: Any, inputs: Mapping[str, Any]) -> dict[str, 
         if not isinstance(value, _SCALARS):
             raise InputError(f"Correlation key '{key}' must be a string or number, got {type(value).__name__}",
                              graph=graph.name, node=key)
+        if isinstance(value, float) and not math.isfinite(value):  # no store can index it (JSON has no NaN)
+            raise InputError(f"Correlation key '{key}' of {graph.name} must be a finite number, got {value!r}",
+                             graph=graph.name, node=key)
         found[key] = value
     return found
 
@@ -44,11 +48,19 @@ def _wrong_type(graph: Any, key: str, value: Any, expected: str | None) -> Workf
         "no workflow can have that value", graph=graph.name, node=key, expected=expected, got=type(value).__name__)
 
 
+def _not_finite(graph: Any, key: str, value: float) -> WorkflowNotFoundError:
+    return WorkflowNotFoundError(
+        f"correlation key '{key}' of {graph.name} must be a finite number, got float {value!r}: no workflow can "
+        "have that value", graph=graph.name, node=key, expected="finite number", got="float")
+
+
 def _check_key_types(graph: Any, given: Mapping[str, Any]) -> None:
     for key, accepts, expected in graph.correlation_checks():
         value = given[key]
         if not isinstance(value, _SCALARS) or (accepts is not None and not accepts(value)):
             raise _wrong_type(graph, key, value, expected)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _not_finite(graph, key, value)
 
 
 def check_delivery_correlation(graph: Any, correlation: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -62,6 +74,8 @@ def check_delivery_correlation(graph: Any, correlation: Mapping[str, Any] | None
                 break
             if not isinstance(value, _SCALARS) or (accepts is not None and not accepts(value)):
                 raise _wrong_type(graph, key, value, expected)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise _not_finite(graph, key, value)
         else:
             return {str(k): v for k, v in correlation.items()}
     if not isinstance(correlation, Mapping):

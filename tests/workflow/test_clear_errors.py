@@ -73,3 +73,30 @@ def test_the_correlation_type_checks_live_with_their_graph(memory_store: Any) ->
     gc.collect()
     # the classes a newer definition replaced are freed, with their graphs (the newest may still be held by name)
     assert [ref() for ref in gone[:-1]] == [None, None]
+
+
+class Metered(ig.Contract):
+    """Correlated by a reading that may be any number (no declared type)."""
+
+    def define(c):
+        c.correlate_by("reading")
+        c.input("reading")
+        c.await_event("ack", event="acked")
+        c.output("ack")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")], ids=["nan", "inf", "-inf"])
+def test_a_non_finite_correlation_value_is_refused_as_a_correlation_error(value: float, memory_store: Any) -> None:
+    # it reached the store, whose StoreArgumentError named neither the graph nor the key's role
+    with pytest.raises(ig.InputError, match="Correlation key 'reading' of Metered must be a finite number") as info:
+        Metered.start({"reading": value}, store=memory_store)
+    assert info.value.context["node"] == "reading" and memory_store.list() == []
+    for call in (
+        lambda: Metered.deliver_event("acked", correlation={"reading": value}, payload=1, store=memory_store),
+        lambda: Metered.cancel(correlation={"reading": value}, store=memory_store),
+        lambda: Metered.retry_workflow(correlation={"reading": value}, store=memory_store),
+    ):
+        with pytest.raises(ig.WorkflowNotFoundError, match=r"correlation key 'reading' of Metered must be a finite "
+                                                           r"number, got float .*no workflow can have that value") as found:
+            call()
+        assert found.value.context["got"] == "float" and found.value.context["expected"] == "finite number"
