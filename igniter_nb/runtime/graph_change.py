@@ -11,6 +11,7 @@ delivery of its event is answered with ``GraphChangedError`` naming it (see ``wo
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 from collections.abc import Mapping
 from typing import Any
@@ -124,6 +125,24 @@ def kind_changes(graph: Any, snapshot: Mapping[str, Any]) -> KindChanges | None:
         s["node"] for s in workflow.get("signals") or ()
         if isinstance(s, Mapping) and isinstance(s.get("node"), str) and not s.get("retracted"))
     return KindChanges(gone, new, delivered)
+
+
+def retract_dropped(workflow: dict[str, Any], dropped: tuple[str, ...]) -> None:
+    """Retract the signals in force whose await's state a restore dropped (the await was removed, or changed kind):
+    the payload they delivered is gone, so they no longer count — a deploy that brings the await back (a rollback,
+    a rename migrated after a save) lets its event be delivered again instead of waiting for ever behind a signal
+    that says it arrived. The log keeps them, marked ``retracted: {at, by: "graph_changed"}``."""
+    gone = set(dropped)
+    at = None
+    for signal in workflow.get("signals") or ():
+        if type(signal) is dict and signal.get("node") in gone and not signal.get("retracted"):
+            if at is None:
+                at = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+            signal["retracted"] = {"at": at, "by": "graph_changed"}
+            satisfied = list(workflow.get("satisfied_events") or ())
+            if signal.get("event") in satisfied:
+                satisfied.remove(signal.get("event"))
+            workflow["satisfied_events"] = satisfied
 
 
 def current_awaits(graph: Any) -> dict[str, str]:

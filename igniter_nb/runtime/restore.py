@@ -19,7 +19,7 @@ from igniter_nb.runtime.collection import CollectionResult
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.event_chunks import EventChunks
-from igniter_nb.runtime.graph_change import GraphChanges, kind_changes, removed_since_saved
+from igniter_nb.runtime.graph_change import GraphChanges, kind_changes, removed_since_saved, retract_dropped
 from igniter_nb.runtime.shipping import ShippedResult
 from igniter_nb.runtime.snapshot import (
     FORMAT,
@@ -390,6 +390,8 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
         execution.graph_changes = changes
         if changes.dropped:
             execution.bus.emit("graph_changed", payload=changes.to_dict())
+            if type(execution.workflow) is dict:
+                retract_dropped(execution.workflow, changes.dropped)
 
 
 def _known(values: Any, nodes: Mapping[str, Any], dropped: list[str], other_kind: frozenset[str] = frozenset()

@@ -320,3 +320,39 @@ def test_a_duplicate_of_an_await_whose_event_changed_names_the_event_that_satisf
                                                       r"'crm_received' .*signal #1.*'c-1'") as info:
         v2.deliver_event("crm_synced", correlation=CORR, payload={"name": "Acme"}, store=store, now=T0)
     assert info.value.context["event"] == "crm_synced" and store.record(wf.execution_id).version == 2
+
+
+def test_a_delivered_await_removed_then_restored_by_a_rollback_can_be_delivered_again(store):
+    # the removed await's state (its payload) was dropped, but its signal stayed in force: after the rollback the
+    # await waited for ever — its event was a DuplicateSignalError, and a retry with its key was answered as
+    # applied while nothing changed
+    v1 = version_1()
+    wf = v1.start(CORR, store=store, now=T0)
+    v1.deliver_event("crm_received", correlation=CORR, payload={"name": "Acme"}, store=store, idempotency_key="c-1",
+                     now=T0)
+    version_2_without_crm().migrate(store, now=T0)  # the deploy without `crm` saves the workflow without it
+    (signal,) = store.fetch(wf.execution_id)["workflow"]["signals"]
+    assert signal["retracted"]["by"] == "graph_changed" and signal["node"] == "crm"
+    rollback = version_1()
+    again = rollback.deliver_event("crm_received", correlation=CORR, payload={"name": "Acme"}, store=store,
+                                   idempotency_key="c-1", now=T0)
+    assert again.execution.states["crm"].value == {"name": "Acme"}
+    assert [s["node"] for s in again.signals if not s.get("retracted")] == ["crm"] and len(again.signals) == 2
+    done = rollback.deliver_event("billing_received", correlation=CORR, payload={"mrr": 5}, store=store, now=T0)
+    assert done.workflow_status == "succeeded" and done.result.report == {"name": "Acme", "mrr": 5}
+
+
+def test_a_rename_migrated_after_a_save_under_the_new_graph_waits_for_its_event_again(store):
+    # saved under the new graph before `migrate`, the old await's payload was dropped; migrate then renamed its
+    # signal onto the new await, which waited while any redelivery was answered as already applied
+    v1 = version_1()
+    wf = v1.start(CORR, store=store, now=T0)
+    v1.deliver_event("crm_received", correlation=CORR, payload={"name": "Acme"}, store=store, idempotency_key="c-1",
+                     now=T0)
+    v2 = version_2_renamed()
+    v2.deliver_event("billing_received", correlation=CORR, payload={"mrr": 5}, store=store, now=T0)
+    v2.migrate(store, rename={"crm": "crm_data"}, now=T0)
+    done = v2.deliver_event("crm_received", correlation=CORR, payload={"name": "Acme"}, store=store,
+                            idempotency_key="c-1", now=T0)
+    assert done.workflow_status == "succeeded" and done.result.report == {"name": "Acme", "mrr": 5}
+    assert store.record(wf.execution_id).status == "succeeded"
