@@ -257,6 +257,12 @@ def retry_workflow(cls: Any, *, correlation: Mapping[str, Any], store: Any = Non
         contract = restore_record(cls, latest, store=store)
         ex = contract.execution
         retried = ex.retry(node)
+        if node is not None and not retried:  # nothing to re-run: a no-op must not save a version and an event
+            failed = [n for n, st in ex.states.items() if st.status is Status.FAILED]
+            raise WorkflowArgumentError(
+                f"node={node!r} of {graph.name} {latest.execution_id} did not fail, nor anything after it "
+                f"(failed: {', '.join(failed) or 'none'}); retry a failed node or one before it, or all with node=None",
+                graph=graph.name, argument="node", node=node, execution_id=latest.execution_id, failed=failed)
         ex.bus.emit("workflow_retried", status="running", payload={"nodes": retried})
         refresh_status(contract, moment)
         _retract_reopened(ex, moment)

@@ -137,3 +137,41 @@ def test_retry_reopens_an_await_whose_value_could_not_be_stored(store):
     assert signal["retracted"]["by"] == "retry_workflow"
     done = Flaky.deliver_event("approved", correlation=CORR, payload={"by": "ann"}, store=store, idempotency_key="a-2")
     assert done.workflow_status == "succeeded" and [s["order"] for s in done.signals] == [1, 2]
+
+
+
+class TwoBranches(ig.Contract):
+    """``side`` succeeds from the input; ``charge`` fails while ``_failures["charge"]`` > 0."""
+
+    def define(c):
+        c.correlate_by("job")
+        c.input("job", type=str)
+        c.compute("side", depends_on=["job"], call=lambda job: job.upper())
+        c.await_event("approval", event="approved")
+
+        @c.compute
+        def charge(approval):
+            if _failures.get("charge", 0) > 0:
+                _failures["charge"] -= 1
+                raise ConnectionError("bank unavailable")
+            return approval["by"]
+
+        c.output("side")
+        c.output("charge")
+
+
+def test_retry_of_a_node_that_did_not_fail_is_refused_and_writes_nothing(memory_store):
+    # it saved a new version with a `workflow_retried` event re-running nothing, once per call
+    _failures["charge"] = 1
+    TwoBranches.start(CORR, store=memory_store)
+    failed = TwoBranches.deliver_event("approved", correlation=CORR, payload={"by": "ann"}, store=memory_store)
+    assert failed.workflow_status == "failed"
+    versions = len(memory_store.history(failed.execution_id))
+    with pytest.raises(ig.WorkflowArgumentError, match=r"node='side' of TwoBranches .* did not fail, nor anything "
+                                                       r"after it \(failed: charge\)") as info:
+        TwoBranches.retry_workflow(correlation=CORR, store=memory_store, node="side")
+    assert info.value.context["failed"] == ["charge"]
+    assert len(memory_store.history(failed.execution_id)) == versions
+    done = TwoBranches.retry_workflow(correlation=CORR, store=memory_store, node="approval")  # before the failure
+    assert done.workflow_status == "succeeded" and done.result.charge == "ann"
+    assert [e.payload["nodes"] for e in done.events if e.type == "workflow_retried"] == [["charge"]]
