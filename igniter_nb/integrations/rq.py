@@ -100,11 +100,15 @@ def enqueue_start(contract: Any, inputs: Mapping[str, Any], *, queue: Any, **job
     """Enqueue ``contract.start(inputs)``; the worker starts the workflow in its default store.
 
     ``job_options`` are ``Queue.enqueue``'s (``job_id``, ``job_timeout``, ``retry``...). Raises before anything
-    is enqueued when the contract cannot be imported by path or an input cannot be encoded as JSON.
+    is enqueued when the contract cannot be imported by path, a correlation value is missing or blank, or an input
+    cannot be encoded as JSON a worker can decode.
     """
+    from igniter_nb.workflow.correlation import correlation_from_inputs
+
     path = contract_path(contract)
     if not isinstance(inputs, Mapping):
         raise TypeError(f"inputs must be a mapping of input names to values, got {type(inputs).__name__}")
+    correlation_from_inputs(contract.compiled_graph(), inputs)  # what start refuses in every worker, refused now
     kwargs = {"contract": path, "inputs": codec.encode(dict(inputs), path="inputs")}
     return _enqueue(queue, run_start, kwargs, job_options, f"{contract.__name__}.start")
 
@@ -158,18 +162,21 @@ def _enqueue(queue: Any, func: Any, kwargs: dict[str, Any], job_options: dict[st
     unknown = sorted(set(job_options) - _JOB_OPTIONS)
     if unknown:
         raise TypeError(f"unknown job option(s) {', '.join(unknown)}; RQ's are: {', '.join(sorted(_JOB_OPTIONS))}")
-    _refuse_unwritable_text(kwargs)
+    _refuse_unworkable_values(kwargs)
     options = dict(job_options)
     options.setdefault("retry", Retry(max=DEFAULT_RETRIES))
     options.setdefault("description", f"igniter: {what}")
     return queue.enqueue(func, kwargs=kwargs, **options)
 
 
-def _refuse_unwritable_text(kwargs: dict[str, Any]) -> None:
-    """Text holding an unpaired UTF-16 surrogate (``os.fsdecode`` of a non-UTF-8 file name) travels through RQ's
-    JSON but no store can write it as UTF-8: refuse it now, naming where it is, rather than fail in the worker."""
+def _refuse_unworkable_values(kwargs: dict[str, Any]) -> None:
+    """Refuse now, naming where it is, what travels through RQ's JSON but would fail in every worker: text holding
+    an unpaired UTF-16 surrogate (``os.fsdecode`` of a non-UTF-8 file name), which no store can write as UTF-8, and
+    a dataclass, pydantic model or enum of a class defined in ``__main__`` (a script, a notebook), which the
+    worker's ``__main__`` (RQ's own) does not have."""
+    text = json.dumps(kwargs, ensure_ascii=False)
     try:
-        json.dumps(kwargs, ensure_ascii=False).encode("utf-8")
+        text.encode("utf-8")
     except UnicodeEncodeError:
         from igniter_nb.runtime.surrogates import lone_surrogate_at  # the server's reader walks bodies the same way
 
@@ -181,6 +188,36 @@ def _refuse_unwritable_text(kwargs: dict[str, Any]) -> None:
                     f"(\\u{ord(where[1]):04x}), which no store can write as UTF-8 (a file name decoded with "
                     "surrogateescape? pass it as bytes, or decode it with errors='replace')", path=where[0]) from None
         raise
+    if '"__main__:' in text:  # (rare: then find it exactly, a string that merely contains it is fine)
+        for name, value in kwargs.items():
+            found = _main_class_at(value, name)
+            if found is not None:
+                raise SnapshotEncodingError(
+                    f"Cannot enqueue the value at {found[0]}: it is a {found[1]}, defined in __main__ (a script or "
+                    "a notebook), which a worker cannot import: define the class in a module both this process and "
+                    "the worker import", path=found[0])
+
+
+def _main_class_at(value: Any, path: str) -> tuple[str, str] | None:
+    """``(path, class reference)`` of the first codec-tagged value whose class lives in ``__main__``, or None."""
+    if isinstance(value, dict):
+        ref = value.get(codec.TAG) and value.get("class")
+        if isinstance(ref, str) and ref.startswith("__main__:"):
+            return path, ref
+        tagged = codec.TAG in value
+        for key, item in value.items():
+            if tagged and key in ("fields", "data", "items", "value"):  # (a tag's own parts: the same place)
+                found = _main_class_at(item, path)
+            else:
+                found = _main_class_at(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _main_class_at(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 # ------------------------------------------------------------------------------------------------- the worker side

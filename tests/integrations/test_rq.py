@@ -281,3 +281,32 @@ def test_the_integrations_namespace_is_lazy() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT,
                           check=False)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_a_start_whose_correlation_no_workflow_could_have_is_refused_at_enqueue(queue: Queue) -> None:
+    # it was enqueued and failed in the worker with the same InputError, every time
+    with pytest.raises(ig.InputError, match="Correlation key 'order_id' of OrderWorkflow is missing"):
+        ig_rq.enqueue_start(OrderWorkflow, {"placed_on": None}, queue=queue)
+    with pytest.raises(ig.InputError, match="Correlation key 'order_id' of OrderWorkflow is blank"):
+        ig_rq.enqueue_start(OrderWorkflow, {"order_id": "  "}, queue=queue)
+    with pytest.raises(ig.InputError, match="must be a string or number"):
+        ig_rq.enqueue_start(OrderWorkflow, {"order_id": ["o-1"]}, queue=queue)
+    assert queue.count == 0
+
+
+def test_a_value_of_a_class_defined_in_main_is_refused_at_enqueue_naming_the_place(
+        queue: Queue, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the worker's __main__ is RQ's own: the job failed there with "__main__:Parcel does not exist"
+    import dataclasses
+    import sys
+
+    parcel = dataclasses.make_dataclass("Parcel", [("carrier", str)], namespace={"__module__": "__main__"})
+    monkeypatch.setattr(sys.modules["__main__"], "Parcel", parcel, raising=False)  # as a script or notebook has it
+    with pytest.raises(SnapshotEncodingError, match=r"payload\.parcel: .*__main__:Parcel.*a worker cannot import"):
+        ig_rq.enqueue_deliver_event(OrderWorkflow, "goods_shipped", correlation={"order_id": "o-9"},
+                                    payload={"parcel": parcel("ups")}, queue=queue)
+    with pytest.raises(SnapshotEncodingError, match=r"inputs\.placed_on: "):
+        ig_rq.enqueue_start(OrderWorkflow, {"order_id": "o-9", "placed_on": parcel("dhl")}, queue=queue)
+    ig_rq.enqueue_deliver_event(OrderWorkflow, "goods_shipped", correlation={"order_id": "o-9"},
+                                payload={"note": '{"__ig__": "dataclass", "class": "__main__:Parcel"}'}, queue=queue)
+    assert queue.count == 1  # text that merely looks like it is a value like any other
