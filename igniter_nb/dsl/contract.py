@@ -283,6 +283,16 @@ class Contract(StatusFlags):
         from igniter_nb.runtime.store_runner import persist
 
         contract = cls.restore_from_store(execution_id, store=store)
+        workflow = contract.execution.workflow
+        if workflow is not None and workflow.get("status") not in ("running", "waiting"):
+            from igniter_nb.runtime.children import holds_token
+
+            if holds_token(contract, token):  # (a token no longer pending raises as for any execution, below)
+                from igniter_nb.errors import WorkflowError
+
+                raise WorkflowError(f"{cls.compiled_graph().name} workflow {execution_id} is {workflow.get('status')}: "
+                                    f"its node pending on token {token!r:.200} cannot be resumed",
+                                    graph=cls.compiled_graph().name, execution_id=execution_id, token=token[:200])
         contract.execution.resume_by_token(token, value)
         if contract.execution.runner.name != "store":
             contract.execution.resolve_all()

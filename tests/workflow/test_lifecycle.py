@@ -163,3 +163,24 @@ def test_resume_from_store_finishes_a_running_workflow(memory_store):
     assert resumed.workflow_status == "succeeded"
     assert store.record(wf.execution_id).status == "succeeded"
     assert store.find_by_correlation("QuotedApproval", {"k": "a"}) is None
+
+
+@pytest.mark.parametrize("finish", ["cancel", "expire"])
+def test_resume_from_store_refuses_a_cancelled_or_timed_out_workflow_and_writes_nothing(finish, memory_store):
+    # a late callback (an RQ resume job) resumed the finished workflow and saved a new version of it; the server's
+    # resume route refuses the same with 409
+    store = memory_store
+    wf = QuotedApproval.start(k="a", amount=3, store=store, now=T0)
+    if finish == "cancel":
+        QuotedApproval.cancel(correlation={"k": "a"}, store=store, now=T0)
+    else:
+        record = store.record(wf.execution_id)  # a deadline, as a timeout= on `ok` would have recorded
+        record.snapshot["workflow"]["deadlines"] = {"ok": "2030-01-01T12:01:00Z"}
+        store.save(record.snapshot, expected_version=record.version)
+        (expired,) = QuotedApproval.expire_due(store, now=T0 + dt.timedelta(hours=1))
+        assert expired.workflow_status == "timed_out"
+    before = store.record(wf.execution_id)
+    with pytest.raises(ig.WorkflowError, match=f"QuotedApproval workflow {wf.execution_id} is "
+                                               f"{before.status}: its node pending on token 'quote-1' cannot be resumed"):
+        QuotedApproval.resume_from_store(wf.execution_id, token="quote-1", value=10, store=store)
+    assert store.record(wf.execution_id).version == before.version
