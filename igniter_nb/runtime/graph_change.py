@@ -127,6 +127,37 @@ def kind_changes(graph: Any, snapshot: Mapping[str, Any]) -> KindChanges | None:
     return KindChanges(gone, new, delivered)
 
 
+def orphaned_waits(graph: Any, states: Mapping[str, Any], blocked: frozenset[Any]) -> list[str]:
+    """Blocked states (``blocked``: pending or waiting) of nodes that wait for something none of their current
+    dependencies waits for — a dependency a deploy changed (``x`` depended on the await ``crm``, now on ``lead``):
+    nothing would ever resume them, and the workflow would wait for ever with every event delivered. A node
+    waiting on itself (an await, a deferring executor, a composition) is never listed; a listed node only waited
+    behind its dependencies, so it resolves again from them. Checked one dependency level at a time, repeated
+    while a listed node leaves a dependent without the wait it named."""
+    first, second = blocked  # (identity checks: an enum's hash is computed in Python)
+    waiting = [(name, st.waiting_for) for name, st in states.items()
+               if (st.status is first or st.status is second) and st.waiting_for and name not in st.waiting_for]
+    if not waiting:  # the usual case: every blocked node waits on itself (awaits, deferring executors)
+        return []
+    plan = graph.dep_plan
+    orphaned: list[str] = []
+    changed = True
+    while changed:
+        changed = False
+        for name, waits in waiting:
+            if name in orphaned:
+                continue
+            through: set[str] = set()
+            for _, root, _ in plan.get(name, ()):
+                dep = states.get(root)
+                if dep is not None and (dep.status is first or dep.status is second) and root not in orphaned:
+                    through.update(dep.waiting_for)
+            if not through.issuperset(waits):
+                orphaned.append(name)
+                changed = True
+    return orphaned
+
+
 def retract_dropped(workflow: dict[str, Any], dropped: tuple[str, ...]) -> None:
     """Retract the signals in force whose await's state a restore dropped (the await was removed, or changed kind):
     the payload they delivered is gone, so they no longer count — a deploy that brings the await back (a rollback,

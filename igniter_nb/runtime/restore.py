@@ -19,7 +19,13 @@ from igniter_nb.runtime.collection import CollectionResult
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.event_chunks import EventChunks
-from igniter_nb.runtime.graph_change import GraphChanges, kind_changes, removed_since_saved, retract_dropped
+from igniter_nb.runtime.graph_change import (
+    GraphChanges,
+    kind_changes,
+    orphaned_waits,
+    removed_since_saved,
+    retract_dropped,
+)
 from igniter_nb.runtime.shipping import ShippedResult
 from igniter_nb.runtime.snapshot import (
     FORMAT,
@@ -29,7 +35,7 @@ from igniter_nb.runtime.snapshot import (
     reusable_stored_form,
 )
 from igniter_nb.runtime.states import NodeState
-from igniter_nb.runtime.status import Status
+from igniter_nb.runtime.status import BLOCKED, Status
 
 if TYPE_CHECKING:
     from igniter_nb.runtime.execution import Execution
@@ -310,6 +316,8 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
     if dropped:  # a node blocked on a node that is gone resolves again under the new graph
         gone = set(dropped)
         states = {name: st for name, st in states.items() if not gone.intersection(st.waiting_for)}
+    for name in orphaned_waits(graph, states, BLOCKED):  # blocked on a dependency it no longer has: resolves again
+        del states[name]
     execution.states.clear()
     execution.states.update(states)
     kept = execution.encoded_states

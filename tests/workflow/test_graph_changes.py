@@ -356,3 +356,45 @@ def test_a_rename_migrated_after_a_save_under_the_new_graph_waits_for_its_event_
                             idempotency_key="c-1", now=T0)
     assert done.workflow_status == "succeeded" and done.result.report == {"name": "Acme", "mrr": 5}
     assert store.record(wf.execution_id).status == "succeeded"
+
+
+def version_2_greeting_before_crm() -> Any:
+    """``report`` no longer needs ``crm`` through ``x``: ``x`` now depends on the input only."""
+
+    class Onboarding(ig.Contract):
+        def define(c):
+            c.correlate_by("lead")
+            c.input("lead", type=str)
+            c.await_event("crm", event="crm_received", timeout=60)
+            c.await_event("billing", event="billing_received")
+            c.compute("x", depends_on=["lead"], call=lambda lead: f"x-{lead}")
+            c.compute("report", depends_on=["x", "crm", "billing"], call=lambda x, crm, billing: {"x": x, **crm, **billing})
+            c.output("report")
+
+    return Onboarding
+
+
+def version_1_with_x() -> Any:
+    class Onboarding(ig.Contract):
+        def define(c):
+            c.correlate_by("lead")
+            c.input("lead", type=str)
+            c.await_event("crm", event="crm_received", timeout=60)
+            c.await_event("billing", event="billing_received")
+            c.compute("x", depends_on=["crm"], call=lambda crm: f"x-{crm['name']}")
+            c.compute("report", depends_on=["x", "crm", "billing"], call=lambda x, crm, billing: {"x": x, **crm, **billing})
+            c.output("report")
+
+    return Onboarding
+
+
+def test_a_node_whose_dependency_on_an_await_was_removed_resolves_instead_of_waiting_for_ever(store):
+    # `x` was stored `waiting` for `crm`; under the new graph nothing resumes it (no await is upstream of it), so the
+    # workflow stayed `waiting` after every event arrived
+    wf = version_1_with_x().start(CORR, store=store, now=T0)
+    v2 = version_2_greeting_before_crm()
+    v2.deliver_event("billing_received", correlation=CORR, payload={"mrr": 5}, store=store, now=T0)
+    done = v2.deliver_event("crm_received", correlation=CORR, payload={"name": "Acme"}, store=store, now=T0)
+    assert done.workflow_status == "succeeded"
+    assert done.result.report == {"x": "x-L-1", "name": "Acme", "mrr": 5}
+    assert store.record(wf.execution_id).status == "succeeded"
