@@ -65,9 +65,13 @@ class ReactiveEngine:
         if event.type not in self._types:
             return
         lifecycle_event = event.type in ("execution_finished", "execution_failed")
+        # The end of a lifecycle nested in another (a callback reading an output that needs work) is not the end
+        # of a run: on_success/on_failure/on_exit follow the outermost one only. A nested read that failed (a
+        # reaction reading a node that waits for it) would otherwise report a failed run that then succeeds.
+        nested = lifecycle_event and self.contract.execution.lifecycle_depth > 1
         for index, reaction in enumerate(self.reactions):
             if reaction.kind in _LIFECYCLE_KINDS:
-                if not lifecycle_event:
+                if not lifecycle_event or nested:
                     continue
             elif reaction.event_type != event.type:
                 continue

@@ -24,6 +24,9 @@ from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, STALE, SUCCEEDED
 
 _validators: dict[int, InputValidator] = {}
 
+#: How many times one read resolves a target again when callbacks keep making it stale before giving up.
+MAX_REREADS = 100
+
 
 def _validator(graph: CompiledGraph) -> InputValidator:
     found = _validators.get(id(graph))
@@ -82,6 +85,9 @@ class Execution:
         # encodes only the states that changed (runtime/snapshot.py)
         self.encoded_states: dict[str, tuple[NodeState, dict[str, Any]]] = {}
         self.graph_changes: Any = None  # GraphChanges, when restored into a graph that changed since the save
+        # How many lifecycles (run_lifecycle calls) are in progress: more than one while a callback run by one
+        # reads outputs that need work (the reactive engine's on_success/on_failure/on_exit follow the outer one).
+        self.lifecycle_depth = 0
 
     @property
     def contract(self) -> Any:
@@ -105,8 +111,16 @@ class Execution:
         execution = self
         while True:  # a loop, not recursion: a nested output may go through any number of child levels
             out = execution.graph.output(name)
-            execution.run_lifecycle((out.source_root,))
-            st = execution.states[out.source_root]
+            root = out.source_root
+            execution.run_lifecycle((root,))
+            st = execution.states[root]
+            rounds = 1
+            while st.status is STALE:  # a callback run by the lifecycle's last event changed its inputs
+                if rounds == MAX_REREADS:
+                    raise execution._unsettled(root)
+                execution.run_lifecycle((root,))
+                st = execution.states[root]
+                rounds += 1
             if out.child_output is None or st.status is not SUCCEEDED:
                 return st
             execution, name = st.value.contract.execution, out.child_output
@@ -129,21 +143,44 @@ class Execution:
         if not force and all((st := states.get(t)) is not None and st.status is not STALE for t in targets):
             return
         payload = {"graph": self.graph.name, "targets": list(targets)}
-        self.bus.emit("execution_started", payload=payload)
+        self.lifecycle_depth += 1
         try:
-            self.runner.resolve(self, targets)
-        except BaseException as exc:
-            # Interrupted (KeyboardInterrupt, a runner bug): report it as a failed lifecycle, never as success.
-            self.bus.emit("execution_failed", status="failed",
-                          payload={**payload, "error": f"interrupted: {type(exc).__name__}", "status": "failed"})
-            raise
-        status = self.status_of(targets)
-        if status is FAILED:
-            err = next((states[t].error for t in targets if states[t].status is FAILED), None)
-            self.bus.emit("execution_failed", status="failed", payload={**payload, "error": str(err), "status": "failed"})
-        else:
-            self.bus.emit("execution_finished", status=str(status), payload={**payload, "status": str(status)})
+            self.bus.emit("execution_started", payload=payload)
+            try:
+                self.runner.resolve(self, targets)
+                rounds = 1
+                # A reaction or subscriber may change inputs while the targets resolve (an effect calling
+                # update_inputs): a target it made stale is resolved again, so the run ends on current values.
+                while (stale := next((t for t in targets if (st := states.get(t)) is not None
+                                      and st.status is STALE), None)) is not None:
+                    if rounds == MAX_REREADS:
+                        raise self._unsettled(stale)
+                    self.runner.resolve(self, targets)
+                    rounds += 1
+            except BaseException as exc:
+                # Interrupted (KeyboardInterrupt, a runner bug): report it as a failed lifecycle, never as success.
+                self.bus.emit("execution_failed", status="failed",
+                              payload={**payload, "error": f"interrupted: {type(exc).__name__}", "status": "failed"})
+                raise
+            status = self.status_of(targets)
+            if status is FAILED:
+                err = next((states[t].error for t in targets if states[t].status is FAILED), None)
+                self.bus.emit("execution_failed", status="failed",
+                              payload={**payload, "error": str(err), "status": "failed"})
+            else:
+                self.bus.emit("execution_finished", status=str(status), payload={**payload, "status": str(status)})
+        finally:
+            self.lifecycle_depth -= 1
         self.runner.after_lifecycle(self)
+
+    def _unsettled(self, name: str) -> ResolutionError:
+        node = self.resolver.nodes[name]
+        return ResolutionError(
+            f"Node '{name}' changed while it was being resolved, {MAX_REREADS} times in a row: a reaction or "
+            "subscriber keeps changing the inputs it depends on (update_inputs in an effect?), so it never settles",
+            graph=self.graph.name, node=name, path=node.path, execution_id=self.execution_id,
+            source_location=node.source_location,
+        )
 
     def resolve_all(self) -> Execution:
         self.run_lifecycle(self.targets())
