@@ -11,8 +11,14 @@ if TYPE_CHECKING:
     from igniter_nb.runtime.execution import Execution
 
 
-def display_value(value: Any) -> Any:
-    """A value as shown in states and diagnostics: child results and deferreds become small dicts."""
+#: Lists nested deeper than this are shown as they are (not searched for child results): a deeper walk would
+#: run into the recursion limit, and ``states`` never raises.
+MAX_DISPLAY_DEPTH = 100
+
+
+def display_value(value: Any, _depth: int = 0) -> Any:
+    """A value as shown in states and diagnostics: child results and deferreds become small dicts (a list
+    holding none is the list itself)."""
     if isinstance(value, DeferredResult):
         return {"type": "deferred", **value.to_dict()}
     kind = type(value).__name__
@@ -20,8 +26,9 @@ def display_value(value: Any) -> Any:
         return {"type": "result", "graph": value.graph, "execution_id": value.execution_id}
     if kind == "CollectionResult" and type(value).__module__.startswith("igniter_nb."):
         return {"type": "collection", **value.summary}
-    if isinstance(value, list):
-        return [display_value(v) for v in value]
+    if isinstance(value, list) and _depth < MAX_DISPLAY_DEPTH:
+        shown = [display_value(v, _depth + 1) for v in value]
+        return value if all(a is b for a, b in zip(shown, value, strict=True)) else shown
     return value
 
 

@@ -34,13 +34,20 @@ class AuditTimeline:
         return f"<AuditTimeline {self.execution.graph.name} {self.execution.execution_id}: {len(self)} events>"
 
     def snapshot(self) -> dict[str, Any]:
-        """Events and current node states as plain data."""
+        """Events, current node states and the children's timelines as JSON data: values and payloads by the
+        server's rule (datetimes as ISO text, non-finite floats as ``"NaN"``, other objects as ``str()``,
+        nesting past 200 levels cut off as ``"..."``; docs/events.md)."""
+        from igniter_nb.diagnostics.json_safe import json_safe
+
+        return json_safe(self._plain())  # type: ignore[no-any-return]
+
+    def _plain(self) -> dict[str, Any]:
         from igniter_nb.diagnostics.states import states_view
 
         ex = self.execution
         children = []
         for name, child in ex.children.instances.items():
-            children.append({"node": name, "snapshot": child.audit.snapshot()})
+            children.append({"node": name, "snapshot": child.audit._plain()})
         return {
             "execution_id": ex.execution_id,
             "graph": ex.graph.name,
