@@ -397,12 +397,14 @@ def check_reactions(graph: GraphModel) -> None:
     paths = {n.path for n in (*graph.nodes, *graph.outputs)}
     outputs = {o.name for o in graph.outputs}
     for r in graph.reactions:
-        where = dataclasses.replace(graph.nodes[0], source_location=r.source_location) if graph.nodes else None
+        # Located at the reaction's declaration; no node is named (the path does not lead to one).
+        where = r.source_location or graph.source_location
         if r.kind == "on_success" and r.target not in outputs and r.target not in paths:
-            raise fail(graph, where, f"on_success target '{r.target}' is not an output or node path of {graph.name}"
-                                     f"{_suggest(str(r.target), outputs | paths)}")
+            raise ValidationError(f"on_success target '{r.target}' is not an output or node path of {graph.name}"
+                                  f"{_suggest(str(r.target), outputs | paths)}", graph=graph.name, source_location=where)
         if r.path is not None and r.kind in ("effect", "react_to") and r.path not in paths:
-            raise fail(graph, where, f"{r.kind} path '{r.path}' is not a node path of {graph.name}{_suggest(r.path, paths)}")
+            raise ValidationError(f"{r.kind} path '{r.path}' is not a node path of {graph.name}"
+                                  f"{_suggest(r.path, paths)}", graph=graph.name, source_location=where)
     for name in graph.presenters:
         if name not in outputs:
             raise fail(graph, None, f"present('{name}'): {graph.name} has no such output")

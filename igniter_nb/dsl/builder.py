@@ -19,6 +19,7 @@ from igniter_nb._source import user_location
 from igniter_nb.compiler.signatures import analyse, callable_name
 from igniter_nb.compiler.types import UnknownTypeError, resolve_type
 from igniter_nb.errors import CompileError, ValidationError
+from igniter_nb.extensions.reactive import callback_problem, event_type_problem
 from igniter_nb.model import (
     AWAIT,
     BRANCH,
@@ -90,6 +91,7 @@ class ContractBuilder:
         self._run_options: dict[str, Any] = dict(inherited.run_options) if inherited else {}
         self._reactions: list[Reaction] = list(inherited.reactions) if inherited else []
         self._presenters: dict[str, Any] = dict(inherited.presenters) if inherited else {}
+        self._presenter_locations: dict[str, str | None] = {}  # where each presenter declared here was
         self._location = user_location(2)
 
     # ------------------------------------------------------------------ plumbing
@@ -639,21 +641,21 @@ class ContractBuilder:
     def react_to(self, event_type: str, path: str | None = None, once_per_execution: bool = False) -> Callable[[Any], Any]:
         """``@c.react_to("node_failed", path="total")``: call the function for matching events."""
         loc = user_location(2)
+        self._check_event_type("react_to", event_type, loc)
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-            self._reactions.append(Reaction(event_type=event_type, path=path, action=fn, once_per_execution=once_per_execution,
-                                            source_location=loc))
-            return fn
+            return self._reaction("react_to", fn, loc, event_type=event_type, path=path,
+                                  once_per_execution=once_per_execution)
 
         return decorator
 
     def effect(self, path: str, event_type: str = "node_succeeded") -> Callable[[Any], Any]:
         """``@c.effect("total")``: call the function when the node at ``path`` succeeds."""
         loc = user_location(2)
+        self._check_event_type("effect", event_type, loc)
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-            self._reactions.append(Reaction(event_type=event_type, path=path, action=fn, kind="effect", source_location=loc))
-            return fn
+            return self._reaction("effect", fn, loc, event_type=event_type, path=path, kind="effect")
 
         return decorator
 
@@ -662,9 +664,8 @@ class ContractBuilder:
         loc = user_location(2)
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-            self._reactions.append(Reaction(event_type="execution_finished", path=None, action=fn, kind="on_success",
-                                            once_per_execution=True, target=target, source_location=loc))
-            return fn
+            return self._reaction("on_success", fn, loc, event_type="execution_finished", path=None,
+                                  kind="on_success", once_per_execution=True, target=target)
 
         return decorator
 
@@ -678,22 +679,41 @@ class ContractBuilder:
 
     def _lifecycle_reaction(self, kind: str, fn: Callable[..., Any] | None, loc: str | None) -> Any:
         def decorator(f: Callable[..., Any]) -> Callable[..., Any]:
-            self._reactions.append(Reaction(event_type="execution_finished", path=None, action=f, kind=kind,
-                                            once_per_execution=False, source_location=loc))
-            return f
+            return self._reaction(kind, f, loc, event_type="execution_finished", path=None, kind=kind,
+                                  once_per_execution=False)
 
         return decorator(fn) if fn is not None else decorator
 
+    def _check_event_type(self, keyword: str, event_type: Any, loc: str | None) -> None:
+        problem = event_type_problem(event_type)
+        if problem is not None:
+            cls = CompileError if not isinstance(event_type, str) else ValidationError
+            raise self._error(f"{keyword}: {problem}", None, loc, cls)
+
+    def _reaction(self, keyword: str, fn: Any, loc: str | None, **fields: Any) -> Any:
+        """Add a reaction calling ``fn``, once ``fn`` is known to be callable with the keywords it declares."""
+        problem = callback_problem(keyword, fn)
+        if problem is not None:
+            raise self._error(f"{keyword}: {problem}", None, loc, CompileError if not callable(fn) else ValidationError)
+        self._reactions.append(Reaction(action=fn, source_location=loc, **fields))
+        return fn
+
     def present(self, output: str, call: Any = None) -> Any:
         """Format output ``output`` in diagnostics text/markdown: ``@c.present("total")``."""
+        loc = user_location(2)
         if call is not None:
             if not callable(call) and not isinstance(call, str):
-                raise self._error(f"present('{output}'): `call=` must be a function or a method name, got {call!r}")
+                raise self._error(f"present('{output}'): `call=` must be a function or a method name, got {call!r}",
+                                  None, loc)
             self._presenters[output] = call
+            self._presenter_locations[output] = loc
             return call
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            if not callable(fn):
+                raise self._error(f"present('{output}'): the presenter must be callable, got {fn!r}", None, loc)
             self._presenters[output] = fn
+            self._presenter_locations[output] = loc
             return fn
 
         return decorator
@@ -722,6 +742,10 @@ class ContractBuilder:
             label = f" '{name}'" if name else ""
             raise self._error(f"{keyword}{label} requires a callable: pass `call=` or `executor=`, or use it as a "
                               "decorator on a function", name if isinstance(name, str) else None, loc)
+        outputs = {o.name for o in self._outputs}
+        for output, loc in self._presenter_locations.items():
+            if output not in outputs:
+                raise self._error(f"present('{output}'): {self.name} has no such output", None, loc, ValidationError)
         return GraphModel(
             name=self.name,
             nodes=tuple(self._nodes),

@@ -7,6 +7,7 @@ Callbacks get only the keyword arguments they declare (or all with ``**kwargs``)
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,65 @@ class ReactionError:
 
 
 _LIFECYCLE_KINDS = frozenset({"on_success", "on_failure", "on_exit"})
+
+#: Every event type igniter_nb emits (docs/events.md and the pages of the features that add some).
+EVENT_TYPES = frozenset({
+    "execution_started", "execution_finished", "execution_failed", "input_updated",
+    "node_started", "node_succeeded", "node_failed", "node_pending", "node_waiting", "node_resumed",
+    "node_invalidated", "child_replaced", "branch_selected",
+    "collection_item_started", "collection_item_succeeded", "collection_item_pending", "collection_item_failed",
+    "llm_call", "llm_tool_round", "llm_tool_results",
+    "workflow_started", "workflow_waiting", "workflow_resumed", "workflow_succeeded", "workflow_failed",
+    "workflow_cancelled", "workflow_timed_out", "workflow_retried", "workflow_migrated",
+    "graph_changed", "external_event_received", "await_satisfied", "await_timed_out",
+    "remote_called", "remote_resumed", "callback_registered", "callback_sent", "callback_failed",
+})
+#: A reaction's event type starting like this must be one of EVENT_TYPES: anything else there is a typo
+#: (``node_success``) that would never fire. Other names are events of the user's own.
+_RESERVED_PREFIXES = tuple(sorted({t.split("_")[0] + "_" for t in EVENT_TYPES}))
+
+#: The keywords each kind of callback may declare (``call_with_declared`` passes the ones it declares).
+OFFERED_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "react_to": ("event", "contract", "execution", "value", "status"),
+    "effect": ("event", "contract", "execution", "value", "status"),
+    "on_success": ("event", "contract", "execution", "value", "output", "status"),
+    "on_failure": ("event", "contract", "execution", "status", "errors", "error"),
+    "on_exit": ("event", "contract", "execution", "status", "errors", "error"),
+}
+
+
+def event_type_problem(event_type: Any) -> str | None:
+    """Why ``event_type`` cannot be a reaction's event type, or None when it can."""
+    if not isinstance(event_type, str) or not event_type:
+        return f"the event type must be a non-empty string, got {event_type!r}"
+    if event_type in EVENT_TYPES or not event_type.strip().startswith(_RESERVED_PREFIXES):
+        return None
+    close = difflib.get_close_matches(event_type.strip(), sorted(EVENT_TYPES), n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return (f"{event_type!r} is no event type igniter_nb emits, so the reaction would never fire{hint} "
+            "(see docs/events.md; an event of your own needs a name not starting like the built-in ones: "
+            f"{', '.join(_RESERVED_PREFIXES)})")
+
+
+def callback_problem(kind: str, fn: Any) -> str | None:
+    """Why ``fn`` cannot be called as a ``kind`` callback (not callable, or requiring a keyword that is never
+    passed), or None when it can (also when its signature cannot be read)."""
+    if not callable(fn):
+        return f"the callback must be callable, got {fn!r}"
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    offered = OFFERED_KEYWORDS[kind]
+    never = [p.name for p in params if p.default is p.empty
+             and (p.kind is p.POSITIONAL_ONLY or (p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                                                  and p.name not in offered))]
+    if not never:
+        return None
+    name = getattr(fn, "__name__", repr(fn))
+    return (f"callback {name} requires {', '.join(repr(n) for n in never)}, which a {kind} callback is never "
+            f"given: it gets the keywords it declares among {', '.join(offered)} (or all with **kwargs); "
+            "give other parameters a default")
 
 _signature_cache: dict[Any, tuple[bool, frozenset[str]]] = {}
 
