@@ -75,6 +75,8 @@ def resolve_ref(text: str, what: str) -> Any:
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
         raise CompileError(f"schema {what} {text!r} cannot be imported: {exc}") from None
+    except Exception as exc:  # a malformed path ("..:f": TypeError) or a module failing as it is imported
+        raise CompileError(f"schema {what} {text!r} cannot be imported: {type(exc).__name__}: {exc}") from exc
     return obj
 
 
@@ -124,7 +126,10 @@ def parse_hint(text: str) -> Any:
             return build(ast.Name(id=node.attr))
         raise CompileError(f"schema type hint {text!r} has an unsupported part: {ast.dump(node)}")
 
-    return build(tree)
+    try:
+        return build(tree)
+    except (TypeError, ValueError) as exc:  # names that exist, put together wrongly: int[str], None | 3
+        raise CompileError(f"schema type hint {text!r} is not a valid type: {exc}") from None
 
 
 def _contract_ref(cls: Any) -> str:
@@ -312,6 +317,9 @@ def _declare(c: ContractBuilder, e: Mapping[str, Any]) -> None:
                                    "define it as a module-level function so the schema can name it")
             elif call is not None:
                 fn = resolve_ref(str(call), "callable")
+                if not callable(fn):
+                    raise CompileError(f"schema compute '{name}': {call!r} names a {type(fn).__name__}, which is "
+                                       "not callable")
             if role == "guard":
                 c.guard(name, depends_on=deps, call=fn, executor=e.get("executor"), message=e.get("message"), **meta)
             else:
@@ -345,5 +353,7 @@ def compile_schema(schema: Mapping[str, Any], *, name: str | None = None) -> Com
     """Compile a schema (as emitted by ``to_schema``) into a graph named ``name`` or ``schema["name"]``."""
     from igniter_nb.dsl.contract import build_graph
 
+    if not isinstance(schema, Mapping):
+        raise CompileError(f"a schema must be a dict, got {type(schema).__name__}")
     graph_name = name or str(schema.get("name") or "AnonymousContract")
     return build_graph(graph_name, lambda c: apply_schema(c, schema))

@@ -32,6 +32,18 @@ NODE_REQUIRED: dict[str, tuple[str, ...]] = {
     "await": ("event",),
     "remote": ("contract", "node"),
 }
+#: The builder keyword's own parameters for each kind: a metadata key with one of these names would reach the
+#: keyword twice (``c.input("a", type=..., **{"type": ...})``).
+META_RESERVED: dict[str, frozenset[str]] = {
+    "input": frozenset({"name", "type", "required", "default"}),
+    "compute": frozenset({"name", "depends_on", "call", "executor", "message", "eq", "one_of", "matches", "value",
+                          "factory", "source", "key", "dig", "default"}),
+    "composition": frozenset({"name", "contract", "inputs"}),
+    "branch": frozenset({"name", "selector", "cases", "default", "inputs", "map_inputs", "depends_on"}),
+    "collection": frozenset({"name", "source", "each", "key", "mode", "depends_on", "map_inputs"}),
+    "await": frozenset({"name", "event", "schema", "timeout"}),
+    "remote": frozenset({"name", "contract", "node", "inputs", "timeout"}),
+}
 COMPUTE_ROLES = ("compute", "guard", "const")
 OUTPUT = ("name", "source", "path")
 PROJECT = ("source", "steps", "default")
@@ -100,8 +112,28 @@ class SchemaChecker:
         if kind not in NODE_KEYS:
             raise self.error(f"unknown kind {kind!r} (kinds: {', '.join(NODE_KEYS)})", where, name)
         self.mapping(entry, where, NODE_COMMON + NODE_KEYS[kind], ("kind", "name", *NODE_REQUIRED.get(kind, ())), name)
-        if entry.get("metadata") is not None and not isinstance(entry["metadata"], Mapping):
-            raise self.error(f"'metadata' must be a dict, got {type(entry['metadata']).__name__}", where, name)
+        meta = entry.get("metadata")
+        if meta is not None:
+            if not isinstance(meta, Mapping):
+                raise self.error(f"'metadata' must be a dict, got {type(meta).__name__}", where, name)
+            clash = [k for k in meta if not isinstance(k, str) or k in META_RESERVED[kind]]
+            if clash:
+                raise self.error(f"'metadata' keys {', '.join(repr(k) for k in clash)} cannot be used: metadata keys "
+                                 f"are text other than the node's own settings ({', '.join(sorted(META_RESERVED[kind]))})",
+                                 f"{where}.metadata", name)
+        if entry.get("required") is not None and not isinstance(entry["required"], bool):
+            raise self.error(f"'required' must be true, false or null, got {entry['required']!r}", where, name)
+        if entry.get("depends_on") is not None:
+            deps = self.sequence(entry["depends_on"], f"{where}.depends_on")
+            bad = [d for d in deps if not isinstance(d, str)]
+            if bad:
+                raise self.error(f"node names must be text, got {bad[0]!r}", f"{where}.depends_on", name)
+        if entry.get("inputs") is not None:
+            inputs = entry["inputs"]
+            if not isinstance(inputs, Mapping) or not all(isinstance(k, str) and isinstance(v, str)
+                                                          for k, v in inputs.items()):
+                raise self.error(f"must be a dict of child input name -> node name (text), got {inputs!r}",
+                                 f"{where}.inputs", name)
         self._typed(entry, "type", where, name)
         self._typed(entry, "schema", where, name)
         if kind == "compute":
