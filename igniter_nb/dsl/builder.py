@@ -92,6 +92,7 @@ class ContractBuilder:
         self._reactions: list[Reaction] = list(inherited.reactions) if inherited else []
         self._presenters: dict[str, Any] = dict(inherited.presenters) if inherited else {}
         self._presenter_locations: dict[str, str | None] = {}  # where each presenter declared here was
+        self._inherited = inherited  # the parent's graph, whose reactions/correlation/presenters are kept (L-35)
         self._location = user_location(2)
 
     # ------------------------------------------------------------------ plumbing
@@ -737,12 +738,41 @@ class ContractBuilder:
         self._unapplied[id(decorator)] = (keyword, name, loc)
         return decorator
 
+    def _check_inherited(self, outputs: set[str]) -> None:
+        """What the parent's reactions, correlation keys and presenters name must exist in this graph too: say
+        so here, naming the parent, rather than as if this define had declared them."""
+        parent = self._inherited.name  # type: ignore[union-attr]
+        inputs = {n.name for n in self._nodes if n.kind == INPUT}
+        if self._correlation_location is None and self._correlation:
+            missing = [k for k in self._correlation if k not in inputs]
+            if missing:
+                raise self._error(
+                    f"correlation keys {missing} inherited from {parent} are not inputs of {self.name}: declare "
+                    f"them (c.input(...)) or call c.correlate_by(...) in {self.name}'s define",
+                    None, self._location, ValidationError)
+        paths = {n.path for n in (*self._nodes, *self._outputs)}
+        for r in self._inherited.reactions:  # type: ignore[union-attr]
+            if r.kind == "on_success" and r.target not in outputs and r.target not in paths:
+                what = f"on_success target '{r.target}'"
+            elif r.path is not None and r.kind in ("effect", "react_to") and r.path not in paths:
+                what = f"{r.kind} path '{r.path}'"
+            else:
+                continue
+            raise self._error(f"{what} (declared at {r.source_location}, inherited from {parent}) is not a node "
+                              f"path of {self.name}", None, self._location, ValidationError)
+        for output in self._presenters:
+            if output not in self._presenter_locations and output not in outputs:
+                raise self._error(f"present('{output}') inherited from {parent}: {self.name} has no such output "
+                                  f"(declare c.output('{output}'))", None, self._location, ValidationError)
+
     def build(self) -> GraphModel:
         for keyword, name, loc in self._unapplied.values():
             label = f" '{name}'" if name else ""
             raise self._error(f"{keyword}{label} requires a callable: pass `call=` or `executor=`, or use it as a "
                               "decorator on a function", name if isinstance(name, str) else None, loc)
         outputs = {o.name for o in self._outputs}
+        if self._inherited is not None:
+            self._check_inherited(outputs)
         for output, loc in self._presenter_locations.items():
             if output not in outputs:
                 raise self._error(f"present('{output}'): {self.name} has no such output", None, loc, ValidationError)

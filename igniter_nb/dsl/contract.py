@@ -68,10 +68,15 @@ def _refuse_ambiguous_options(cls: type[Contract], call: str, options: Mapping[s
     )
 
 
-def _define_function(obj: Any) -> Callable[[ContractBuilder], Any]:
-    fn: Any = obj.__func__ if isinstance(obj, staticmethod | classmethod) else obj
+def _define_function(obj: Any, graph: str) -> Callable[[ContractBuilder], Any]:
+    if isinstance(obj, classmethod):
+        raise CompileError("define must be a plain function `def define(c):` called with the builder only, not a "
+                           "classmethod (drop @classmethod and the cls parameter)", graph=graph,
+                           source_location=callable_location(obj.__func__) or user_location())
+    fn: Any = obj.__func__ if isinstance(obj, staticmethod) else obj
     if not callable(fn):
-        raise CompileError(f"define must be a function taking the builder, got {obj!r}")
+        raise CompileError(f"define must be a function taking the builder, got {obj!r}", graph=graph,
+                           source_location=user_location())
     return fn  # type: ignore[no-any-return]
 
 
@@ -107,7 +112,7 @@ class Contract(StatusFlags):
             return  # uses the parent's graph, reactions, correlation keys and run options (L-35)
         parent = next((getattr(b, "_igniter_graph", None) for b in cls.__mro__[1:]
                        if getattr(b, "_igniter_graph", None)), None)
-        graph = build_graph(cls.__name__, _define_function(define), cls, parent)
+        graph = build_graph(cls.__name__, _define_function(define, cls.__name__), cls, parent)
         cls._igniter_graph = graph
         cls.graph = graph
 
