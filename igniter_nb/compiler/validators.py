@@ -391,6 +391,10 @@ def check_remotes(graph: GraphModel) -> None:
         parsed = urlparse(n.url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise fail(graph, n, f"remote '{n.name}' has invalid node URL '{n.url}': must be http:// or https:// with a host")
+        try:
+            parsed.port  # noqa: B018  (reading it checks it: "Port out of range 0-65535")
+        except ValueError as exc:
+            raise fail(graph, n, f"remote '{n.name}' has invalid node URL '{n.url}': bad port ({exc})") from None
 
 
 def check_reactions(graph: GraphModel) -> None:

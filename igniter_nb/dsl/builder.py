@@ -55,12 +55,34 @@ def _copy_if_mutable(value: Any) -> Callable[[], Any]:
     return lambda: copy.deepcopy(value)
 
 
+def _copy_problem(value: Any) -> str | None:
+    """Why a default/const ``value`` cannot be deep-copied per execution (L-17), or None when it can."""
+    if is_immutable(value):
+        return None
+    try:
+        copy.deepcopy(value)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+class _NotNames(TypeError):
+    """A ``depends_on=``/``source=`` value that is not a node name or names; the builder says where."""
+
+
 def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
         return (value,)
-    return tuple(map(str, value))
+    try:
+        names = tuple(value)
+    except TypeError:
+        raise _NotNames(f"a node name or a list of names, got {type(value).__name__} {value!r}") from None
+    bad = [n for n in names if not isinstance(n, str)]
+    if bad:
+        raise _NotNames(f"node names (text), got {type(bad[0]).__name__} {bad[0]!r} in {value!r}")
+    return names
 
 
 def _positive_seconds(timeout: Any) -> bool:
@@ -148,6 +170,13 @@ class ContractBuilder:
             )
         return name
 
+    def _names(self, value: Any, what: str, keyword: str, name: Any, loc: str | None) -> tuple[str, ...]:
+        try:
+            return _names(value)
+        except _NotNames as exc:
+            raise self._error(f"{keyword} '{name}': `{what}=` takes {exc}", name if isinstance(name, str) else None,
+                              loc) from None
+
     def _meta(self, meta: Mapping[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in meta.items() if v is not None} if meta else {}
 
@@ -163,10 +192,18 @@ class ContractBuilder:
         """Declare an input. Required unless it has a default (or ``required=False``)."""
         loc = user_location(2)
         self._check_name(name, "input")
+        if required is not None and not isinstance(required, bool):
+            raise self._error(f"Input '{name}': `required=` must be True, False or None, got {required!r}", name, loc)
         try:
             check = resolve_type(type)
         except UnknownTypeError as exc:
             raise self._error(f"Input '{name}' has an unusable type: {exc}", name, loc) from None
+        if default is not MISSING:
+            problem = _copy_problem(default)
+            if problem is not None:
+                raise self._error(f"Input '{name}': the default is copied for each execution (so no run sees "
+                                  f"another's changes), but it cannot be copied ({problem}); use an immutable "
+                                  "default, or leave it out and pass the shared object as the input", name, loc)
         node = InputNode(
             **self._base(name, INPUT, meta, loc),
             type_spec=type,
@@ -290,7 +327,7 @@ class ContractBuilder:
                     name, loc, ValidationError,
                 )
         if depends_on is not None:
-            deps = _names(depends_on)
+            deps = self._names(depends_on, "depends_on", keyword, name, loc)
         elif kind == "executor" and fn.inputs:
             deps = tuple(n for n, cfg in fn.declared_inputs().items() if cfg.get("required", True))
         elif sig is not None:
@@ -331,6 +368,12 @@ class ContractBuilder:
             raise self._error(f"const '{name}' needs exactly one of a value or `factory=`", name, loc)
         if factory is not None and not callable(factory):
             raise self._error(f"const '{name}': `factory=` must be callable, got {factory!r}", name, loc)
+        if factory is None:
+            problem = _copy_problem(value)
+            if problem is not None:
+                raise self._error(f"const '{name}': the value is copied for each execution (so no run sees another's "
+                                  f"changes), but it cannot be copied ({problem}); give `factory=` a function "
+                                  "returning it instead", name, loc)
         fn = factory if factory is not None else _copy_if_mutable(value)
         meta.setdefault("kind", "const")
         return self._declare_compute("const", name, (), None, None, meta, loc, role="const", generated=fn)
@@ -341,11 +384,12 @@ class ContractBuilder:
         if source is None:
             raise self._error(f"map '{name}' requires `source=`", name, loc)
         meta.setdefault("category", "map")
+        sources = self._names(source, "source", "map", name, loc)
         if call is None and executor is None:
 
             return self._awaiting("map", name, loc, lambda fn: self._declare_compute(
-                "map", name, _names(source), fn, None, meta, loc))
-        return self._declare_compute("map", name, _names(source), call, executor, meta, loc)
+                "map", name, sources, fn, None, meta, loc))
+        return self._declare_compute("map", name, sources, call, executor, meta, loc)
 
     def project(
         self,
@@ -405,7 +449,7 @@ class ContractBuilder:
         if matchers:
             if call is not None or executor is not None:
                 raise self._error(f"guard '{name}' cannot combine a matcher with `call=`/`executor=`", name, loc)
-            deps = _names(depends_on)
+            deps = self._names(depends_on, "depends_on", "guard", name, loc)
             if len(deps) != 1:
                 raise self._error(f"guard '{name}' with a matcher needs exactly one dependency, got {list(deps)}", name, loc)
             (kind, expected), dep = next(iter(matchers.items())), deps[0]
@@ -457,6 +501,8 @@ class ContractBuilder:
 
     def _output(self, name: str, source: str | None, meta: Mapping[str, Any], loc: str | None) -> OutputNode:
         self._check_name(name, "output")
+        if source is not None and not isinstance(source, str):
+            raise self._error(f"output '{name}': `source=` must be a node name (text), got {source!r}", name, loc)
         src = source or name
         root, _, child = src.partition(".")
         node = OutputNode(
@@ -534,7 +580,7 @@ class ContractBuilder:
             raise self._error(f"branch '{name}' requires `inputs=` or `map_inputs=`", name, loc)
         if inputs is not None and not isinstance(inputs, Mapping):
             raise self._error(f"branch '{name}': `inputs=` must be a dict (child input -> parent node)", name, loc)
-        context = _names(depends_on)
+        context = self._names(depends_on, "depends_on", "branch", name, loc)
         mapped = tuple(str(v) for v in (inputs or {}).values())
         node = BranchNode(
             **self._base(name, BRANCH, meta, loc, tuple(dict.fromkeys((selector, *mapped, *context)))),
@@ -563,7 +609,7 @@ class ContractBuilder:
         self._check_name(name, "collection")
         if not source:
             raise self._error(f"collection '{name}' requires `source=`", name, loc)
-        context = _names(depends_on)
+        context = self._names(depends_on, "depends_on", "collection", name, loc)
         node = CollectionNode(
             **self._base(name, COLLECTION, meta, loc, tuple(dict.fromkeys((source, *context)))),
             source=source,
@@ -582,7 +628,8 @@ class ContractBuilder:
         if not event or not isinstance(event, str):
             raise self._error(f"await_event '{name}' requires `event=` (the event name)", name, loc)
         if timeout is not None and not _positive_seconds(timeout):
-            raise self._error(f"await_event '{name}': `timeout=` must be a positive number of seconds, got {timeout!r}", name, loc)
+            raise self._error(f"await_event '{name}': `timeout=` must be a positive number of seconds (finite; None for "
+                              f"no timeout), got {timeout!r}", name, loc)
         node = AwaitNode(
             **self._base(name, AWAIT, meta, loc),
             event=event,
@@ -603,7 +650,8 @@ class ContractBuilder:
         if not isinstance(inputs, Mapping):
             raise self._error(f"remote '{name}' requires an `inputs=` dict (remote input -> local node)", name, loc)
         if not _positive_seconds(timeout):
-            raise self._error(f"remote '{name}': `timeout=` must be a positive number of seconds, got {timeout!r}", name, loc)
+            raise self._error(f"remote '{name}': `timeout=` must be a positive number of seconds (finite), got {timeout!r}",
+                              name, loc)
         rnode = RemoteNode(
             **self._base(name, REMOTE, meta, loc, tuple(dict.fromkeys(str(v) for v in inputs.values()))),
             contract=contract,
