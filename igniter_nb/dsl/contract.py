@@ -194,6 +194,14 @@ class Contract(StatusFlags):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.execution_id} {self.execution.status_of()}>"
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # (pickle, copy.copy and copy.deepcopy all come here) A shallow copy would share this execution and a
+        # deep one would fail on its event log: neither is a copy of the run. Snapshots are the way to move it.
+        name = type(self).__name__
+        raise TypeError(f"a {name} contract is a live execution and cannot be pickled or copied: take "
+                        f"contract.snapshot() (JSON data) and continue it with {name}.restore(snapshot) — in this "
+                        "process or another")
+
     # ------------------------------------------------------------------ basics
     @property
     def execution_id(self) -> str:
