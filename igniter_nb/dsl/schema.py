@@ -173,6 +173,8 @@ def graph_to_schema(graph: CompiledGraph) -> dict[str, Any]:
         elif isinstance(n, ComputeNode):
             entry["role"] = n.role
             entry["depends_on"] = list(n.dependencies)
+            if n.type_spec is not None:
+                entry["type"] = type_to_data(n.type_spec)
             if n.category:
                 entry["category"] = n.category
             if "project" in n.metadata:
@@ -290,6 +292,8 @@ def _declare(c: ContractBuilder, e: Mapping[str, Any]) -> None:
     elif kind == "compute":
         role = e.get("role", "compute")
         deps = list(e.get("depends_on") or [])
+        if e.get("type") is not None:
+            meta["type"] = type_from_data(e["type"])
         if e.get("category"):
             meta["category"] = e["category"]
         if "project" in e:

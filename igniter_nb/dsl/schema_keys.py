@@ -18,7 +18,7 @@ RUN_WITH = ("runner", "max_workers", "executor", "progress")
 NODE_COMMON = ("kind", "name", "path", "metadata")
 NODE_KEYS: dict[str, tuple[str, ...]] = {
     "input": ("type", "required", "default"),
-    "compute": ("role", "depends_on", "category", "project", "guard", "message", "const", "call", "executor"),
+    "compute": ("role", "depends_on", "category", "project", "guard", "message", "const", "call", "executor", "type"),
     "composition": ("contract", "inputs"),
     "branch": ("selector", "cases", "default", "inputs", "map_inputs", "depends_on"),
     "collection": ("source", "each", "key", "mode", "map_inputs", "depends_on"),

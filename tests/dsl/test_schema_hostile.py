@@ -45,3 +45,23 @@ def test_required_false_as_text_does_not_make_an_input_required():
     graph = ig.compile_schema({"nodes": [{"kind": "input", "name": "a", "required": False}],
                                "outputs": [{"name": "a"}]})
     assert graph.nodes[0].required is False
+
+
+def double(a):
+    return a * 2
+
+
+def test_a_computes_declared_type_survives_the_schema_round_trip():
+    # to_schema() dropped it, so the graph compiled back lost the type the composition checks read.
+    @ig.contract
+    def Typed(c):
+        c.input("a", type="integer")
+        c.compute("b", call=double, type="integer")
+        c.output("b")
+
+    schema = Typed.graph.to_schema()
+    [entry] = [n for n in schema["nodes"] if n["name"] == "b"]
+    assert entry["type"] == "integer"
+    again = ig.compile_schema(schema)
+    assert again.fetch("b").type_spec == "integer"
+    assert again.to_schema() == schema
