@@ -44,6 +44,7 @@ class CompiledGraph:
         "reactions",
         "resolution_order",
         "run_options",
+        "runtime_cache",
         "simple_deps",
         "source_location",
     )
@@ -72,6 +73,9 @@ class CompiledGraph:
     _correlation_checks: tuple[tuple[str, Any, str | None], ...] | None
     _walks: dict[str, tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]]
     _await_nodes: tuple[AwaitNode, ...]  # (set on first use of await_nodes)
+    # What the runtime derives once per graph (its input validator, its output targets), kept here rather than in
+    # module-level dicts so that it is freed with the graph and a contract class nobody uses any more is freed.
+    runtime_cache: dict[str, Any]
 
     def __init__(
         self,
@@ -161,6 +165,7 @@ class CompiledGraph:
         s(self, "_outputs_by_name", outs)
         s(self, "_by_id", by_id)
         s(self, "_walks", {})
+        s(self, "runtime_cache", {})
         s(self, "_correlation_checks", None)
         s(self, "_by_path", by_path)
         s(self, "dep_plan", MappingProxyType(plan))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,17 +93,24 @@ def callback_problem(kind: str, fn: Any) -> str | None:
             f"given: it gets the keywords it declares among {', '.join(offered)} (or all with **kwargs); "
             "give other parameters a default")
 
-_signature_cache: dict[Any, tuple[bool, frozenset[str]]] = {}
+# By callback, weakly: a contract class nobody uses any more is freed with its callbacks.
+_signature_cache: weakref.WeakKeyDictionary[Any, tuple[bool, frozenset[str]]] = weakref.WeakKeyDictionary()
+
+
+def _declared(fn: Any) -> tuple[bool, frozenset[str]]:
+    params = inspect.signature(fn).parameters.values()
+    any_kw = any(p.kind is p.VAR_KEYWORD for p in params)
+    return any_kw, frozenset(p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
 def call_with_declared(fn: Any, offered: dict[str, Any]) -> Any:
     """Call ``fn`` with the offered keywords it declares (all of them if it takes ``**kwargs``)."""
-    info = _signature_cache.get(fn)
-    if info is None:
-        params = inspect.signature(fn).parameters.values()
-        any_kw = any(p.kind is p.VAR_KEYWORD for p in params)
-        names = frozenset(p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
-        info = _signature_cache[fn] = (any_kw, names)
+    try:
+        info = _signature_cache.get(fn)
+        if info is None:
+            info = _signature_cache[fn] = _declared(fn)
+    except TypeError:  # a callable that cannot be hashed or weakly referenced: read its signature each time
+        info = _declared(fn)
     any_kw, names = info
     return fn(**(offered if any_kw else {k: v for k, v in offered.items() if k in names}))
 

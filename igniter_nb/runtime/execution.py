@@ -22,28 +22,24 @@ from igniter_nb.runtime.runners import Runner, make_runner
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, STALE, SUCCEEDED, WAITING, Status
 
-_validators: dict[int, InputValidator] = {}
-
 #: How many times one read resolves a target again when callbacks keep making it stale before giving up.
 MAX_REREADS = 100
 
 
 def _validator(graph: CompiledGraph) -> InputValidator:
-    found = _validators.get(id(graph))
-    if found is None or found.graph is not graph:
-        found = _validators[id(graph)] = InputValidator(graph)
+    """The graph's input validator, made once per graph (kept on the graph: freed with it)."""
+    found: InputValidator | None = graph.runtime_cache.get("input_validator")
+    if found is None:
+        found = graph.runtime_cache["input_validator"] = InputValidator(graph)
     return found
-
-
-_targets: dict[int, tuple[CompiledGraph, tuple[str, ...]]] = {}
 
 
 def _all_targets(graph: CompiledGraph) -> tuple[str, ...]:
     """The nodes behind every output of ``graph``, each once (a compiled graph never changes: computed once)."""
-    found = _targets.get(id(graph))
-    if found is None or found[0] is not graph:
-        found = _targets[id(graph)] = (graph, tuple(dict.fromkeys(o.source_root for o in graph.outputs)))
-    return found[1]
+    found: tuple[str, ...] | None = graph.runtime_cache.get("all_targets")
+    if found is None:
+        found = graph.runtime_cache["all_targets"] = tuple(dict.fromkeys(o.source_root for o in graph.outputs))
+    return found
 
 
 class Execution:

@@ -14,7 +14,6 @@ import pytest
 
 import igniter_nb as ig
 from igniter_nb.runtime import codec
-from igniter_nb.runtime import execution as execution_module
 from igniter_nb.stores import MemoryStore
 from igniter_nb.workflow.correlation import check_delivery_correlation
 from tests.workflow.wf_contracts import PairWorkflow
@@ -93,7 +92,7 @@ def test_an_executions_targets_are_computed_once_per_compiled_graph() -> None:
     expected = tuple(dict.fromkeys(o.source_root for o in graph.outputs))
     assert first.execution.targets() == expected
     assert first.execution.targets() is second.execution.targets()  # one tuple, not one per lifecycle
-    assert execution_module._targets[id(graph)][0] is graph
+    assert graph.runtime_cache["all_targets"] is first.execution.targets()  # kept on the graph, freed with it
     name = graph.outputs[0].name
     assert first.execution.targets([name]) == (graph.outputs[0].source_root,)
     with pytest.raises(KeyError, match="no output 'no_such_output'"):  # (as before: names are still checked)
