@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb._source import user_location
 from igniter_nb.compiler.registry import contract_name, lookup_contract
 from igniter_nb.compiler.signatures import callable_name
 from igniter_nb.dsl.schema_keys import SchemaChecker
@@ -245,7 +246,7 @@ def apply_schema(c: ContractBuilder, schema: Mapping[str, Any]) -> None:
         raise CompileError(f"unknown schema format {fmt!r} (expected {SCHEMA_FORMAT!r})")
     # Every key is checked before anything is declared: a schema in another layout is an error, not a
     # smaller graph that fails later with a misleading message.
-    check = SchemaChecker(c.name)
+    check = SchemaChecker(c.name, user_location())
     check.top(schema)
     nodes = check.sequence(schema.get("nodes"), "nodes")
     outputs = check.sequence(schema.get("outputs"), "outputs")

@@ -58,12 +58,14 @@ MAPPER = ("method",)
 class SchemaChecker:
     """Checks one schema's keys; errors carry the graph name and the path inside the schema."""
 
-    def __init__(self, graph: str) -> None:
+    def __init__(self, graph: str, location: str | None = None) -> None:
         self.graph = graph
+        self.location = location  # the user's line that compiles the schema (c.schema(...), compile_schema(...))
 
     def error(self, message: str, where: str, node: Any = None, **extra: Any) -> ValidationError:
         return ValidationError(f"schema {where}: {message}", graph=self.graph,
-                               node=node if isinstance(node, str) else None, schema_path=where, **extra)
+                               node=node if isinstance(node, str) else None, schema_path=where,
+                               source_location=self.location, **extra)
 
     def mapping(self, data: Any, where: str, allowed: Sequence[str], required: Sequence[str] = (),
                 node: Any = None) -> Mapping[str, Any]:

@@ -65,3 +65,20 @@ def test_a_computes_declared_type_survives_the_schema_round_trip():
     again = ig.compile_schema(schema)
     assert again.fetch("b").type_spec == "integer"
     assert again.to_schema() == schema
+
+
+def test_a_schema_key_error_is_located_at_the_call_that_compiles_the_schema():
+    import sys
+
+    line = sys._getframe().f_lineno + 2
+    with pytest.raises(ig.ValidationError, match="unknown key 'dependson'") as info:
+        ig.compile_schema({"nodes": [{"kind": "input", "name": "a", "dependson": []}], "outputs": [{"name": "a"}]})
+    assert info.value.context["source_location"] == f"{__file__}:{line}"
+
+    with pytest.raises(ig.ValidationError, match="'required' must be") as info:
+        @ig.contract
+        def Mixed(c):
+            c.input("b")
+            c.schema({"nodes": [{"kind": "input", "name": "a", "required": "yes"}], "outputs": [{"name": "a"}]})
+    assert info.value.context["source_location"] == f"{__file__}:{line + 7}"
+    assert info.value.context["graph"] == "Mixed"
