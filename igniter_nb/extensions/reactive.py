@@ -27,7 +27,13 @@ class ReactionError:
     error: BaseException
 
     def to_dict(self) -> dict[str, Any]:
-        name = getattr(getattr(self.reaction, "action", self.reaction), "__name__", repr(self.reaction))
+        action = self.reaction.action if isinstance(self.reaction, Reaction) else self.reaction
+        name = getattr(action, "__name__", None)
+        if not isinstance(name, str):  # a callable object: its repr, not the whole reaction's
+            try:
+                name = repr(action)
+            except Exception:
+                name = f"<{type(action).__name__}>"
         return {"event": self.event.type, "seq": self.event.seq, "reaction": name,
                 "error": f"{type(self.error).__name__}: {self.error}"}
 
