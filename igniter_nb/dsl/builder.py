@@ -691,6 +691,7 @@ class ContractBuilder:
         """``@c.react_to("node_failed", path="total")``: call the function for matching events."""
         loc = user_location(2)
         self._check_event_type("react_to", event_type, loc)
+        self._check_path("react_to", path, loc)
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             return self._reaction("react_to", fn, loc, event_type=event_type, path=path,
@@ -702,6 +703,7 @@ class ContractBuilder:
         """``@c.effect("total")``: call the function when the node at ``path`` succeeds."""
         loc = user_location(2)
         self._check_event_type("effect", event_type, loc)
+        self._check_path("effect", path, loc)
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             return self._reaction("effect", fn, loc, event_type=event_type, path=path, kind="effect")
@@ -732,6 +734,11 @@ class ContractBuilder:
                                   once_per_execution=False)
 
         return decorator(fn) if fn is not None else decorator
+
+    def _check_path(self, keyword: str, path: Any, loc: str | None) -> None:
+        if path is not None and not isinstance(path, str):
+            raise self._error(f"{keyword}: `path=` must be a node path (text, e.g. 'pricing.total') or None, got "
+                              f"{path!r}", None, loc)
 
     def _check_event_type(self, keyword: str, event_type: Any, loc: str | None) -> None:
         problem = event_type_problem(event_type)

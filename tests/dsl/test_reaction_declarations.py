@@ -149,3 +149,18 @@ def test_an_event_type_of_ones_own_is_accepted():
     shop = Shop(total=1)
     shop.execution.bus.emit("audit_exported", payload={"to": "s3"})
     assert got == ["s3"]
+
+
+@pytest.mark.parametrize("declare", [
+    lambda c: c.effect(5)(lambda: None),
+    lambda c: c.react_to("node_succeeded", path=["total"])(lambda: None),
+])
+def test_a_reaction_path_that_is_not_text_is_a_compile_error(declare):
+    # It raised a bare TypeError from the "did you mean" lookup.
+    with pytest.raises(ig.CompileError, match="path") as info:
+        @ig.contract
+        def Shop(c):
+            c.input("total")
+            c.output("total")
+            declare(c)
+    assert info.value.context["graph"] == "Shop"
