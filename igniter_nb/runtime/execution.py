@@ -144,21 +144,22 @@ class Execution:
             self.bus.emit("execution_started", payload=payload)
             try:
                 self.runner.resolve(self, targets)
+                found = {states[t].status for t in targets if t in states}  # (what status_of reads: one pass)
                 rounds = 1
                 # A reaction or subscriber may change inputs while the targets resolve (an effect calling
                 # update_inputs): a target it made stale is resolved again, so the run ends on current values.
-                while (stale := next((t for t in targets if (st := states.get(t)) is not None
-                                      and st.status is STALE), None)) is not None:
+                while STALE in found:
                     if rounds == MAX_REREADS:
-                        raise self._unsettled(stale)
+                        raise self._unsettled(next(t for t in targets if t in states and states[t].status is STALE))
                     self.runner.resolve(self, targets)
+                    found = {states[t].status for t in targets if t in states}
                     rounds += 1
             except BaseException as exc:
                 # Interrupted (KeyboardInterrupt, a runner bug): report it as a failed lifecycle, never as success.
                 self.bus.emit("execution_failed", status="failed",
                               payload={**payload, "error": f"interrupted: {type(exc).__name__}", "status": "failed"})
                 raise
-            status = self.status_of(targets)
+            status = next((s for s in (FAILED, WAITING, PENDING) if s in found), SUCCEEDED)  # as status_of
             if status is FAILED:
                 err = next((states[t].error for t in targets if states[t].status is FAILED), None)
                 self.bus.emit("execution_failed", status="failed",
