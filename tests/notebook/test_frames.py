@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 
 import pandas as pd
 import pytest
@@ -99,20 +98,18 @@ def test_replay_log_jumps_match_sequential_replay():
     assert frames.replay_diff(steps[0].states, steps[-1].states)["gross_total"] == ("unresolved", "succeeded")
 
 
-def test_audit_frame_of_100000_events_within_a_second():
+def test_audit_frame_of_100000_events_has_a_row_per_event():
+    """The frame of a big log, row for row (its time is B7's, measured by bench/notebook.py: no timing here)."""
     c = PriceContract(order_total=1, country="UA")
     emit = c.execution.bus.emit
+    before = len(c.audit)
     for i in range(100_000):
         emit("node_succeeded", f"n{i % 50}", f"p.n{i % 50}", "succeeded", {"i": i} if i % 10 == 0 else {})
-    best = min(_timed(lambda: c.audit.to_frame()) for _ in range(3))
-    assert best <= 1.0, f"to_frame took {best:.3f}s for 100,000 events"
-    assert len(c.audit.to_frame()) == 100_000
-
-
-def _timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    frame = c.audit.to_frame()
+    assert len(frame) == before + 100_000
+    tail = frame.iloc[before:]
+    assert list(tail["node"].iloc[:3]) == ["n0", "n1", "n2"] and tail["node"].iloc[-1] == "n49"
+    assert (tail["type"] == "node_succeeded").all()
 
 
 # ----------------------------------------------------------------------------------------------- stores
