@@ -41,9 +41,9 @@ MAX_STREAMS = "IGNITER_MAX_STREAMS"
 VARIABLES: tuple[str, ...] = (STORE_URL, SERVER_TOKEN, LOG_LEVEL, MAX_BODY_BYTES, PUBLIC_URL, CORS_ORIGINS,
                               SERVER_THREADS, CALLBACK_RETRIES, SERVER_BALANCE, MAX_STREAMS)
 """Every service setting, in the order of the docs' table."""
-SWITCHES: tuple[str, ...] = ("IGNITER_NB_RENDER", "IGNITER_NB_PROGRESS")
-"""Switches read where they act, listed in the same table: graph drawing (``notebook/render.py``) and collection
-progress bars (``runtime/progress.py``)."""
+SWITCHES: tuple[str, ...] = ("IGNITER_NB_RENDER", "IGNITER_NB_DOT_TIMEOUT", "IGNITER_NB_PROGRESS")
+"""Switches read where they act, listed in the same table: graph drawing and its ``dot`` time limit
+(``notebook/render.py``) and collection progress bars (``runtime/progress.py``)."""
 
 LOG_LEVELS: tuple[str, ...] = ("critical", "error", "warning", "info", "debug")
 """The values ``IGNITER_LOG_LEVEL`` accepts (in any case)."""

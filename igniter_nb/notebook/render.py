@@ -52,7 +52,7 @@ def dot_timeout() -> float:
         value = float(text) if text else DOT_TIMEOUT
     except ValueError:
         raise ValueError(f"{TIMEOUT_VARIABLE} must be a number of seconds, got {text!r}") from None
-    return value if value > 0 else DOT_TIMEOUT
+    return value if 0 < value < 86_400 else DOT_TIMEOUT  # (NaN, infinity and nonsense: the default)
 
 
 def run_dot(source: str, timeout: float | None = None) -> str:
