@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from igniter_nb.compiler.graph import CompiledGraph
@@ -32,6 +34,35 @@ def _validator(graph: CompiledGraph) -> InputValidator:
     if found is None:
         found = graph.runtime_cache["input_validator"] = InputValidator(graph)
     return found
+
+
+# The execution a threads-runner worker resolves nodes for: its lock is held by the thread that handed the work
+# over, so the worker (a callable reading the contract's own results) goes on without taking it again.
+_working_for: ContextVar[Execution | None] = ContextVar("igniter_working_for", default=None)
+
+
+def _one_at_a_time(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` run while holding the execution's lock (see ``Execution.lock``)."""
+
+    def locked(self: Execution, *args: Any, **kwargs: Any) -> Any:
+        if _working_for.get() is self:
+            return method(self, *args, **kwargs)
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    locked.__name__ = method.__name__
+    locked.__qualname__ = method.__qualname__
+    locked.__doc__ = method.__doc__
+    return locked
+
+
+def working_for(execution: Execution, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` on a worker thread, on behalf of the thread that holds ``execution``'s lock."""
+    token = _working_for.set(execution)
+    try:
+        return fn(*args)
+    finally:
+        _working_for.reset(token)
 
 
 def _all_targets(graph: CompiledGraph) -> tuple[str, ...]:
@@ -84,6 +115,9 @@ class Execution:
         # How many lifecycles (run_lifecycle calls) are in progress: more than one while a callback run by one
         # reads outputs that need work (the reactive engine's on_success/on_failure/on_exit follow the outer one).
         self.lifecycle_depth = 0
+        # Held while a lifecycle, an update, a resume or a retry runs: threads sharing this contract take turns
+        # (a reader arriving meanwhile waits and reads the result) instead of resolving the same nodes at once.
+        self.lock = threading.RLock()
 
     @property
     def contract(self) -> Any:
@@ -134,10 +168,21 @@ class Execution:
         return tuple(dict.fromkeys(self.graph.output(o).source_root for o in outputs))
 
     def run_lifecycle(self, targets: tuple[str, ...], *, force: bool = False) -> None:
-        """Resolve ``targets`` with lifecycle events when any of them needs work (or when ``force``)."""
+        """Resolve ``targets`` with lifecycle events when any of them needs work (or when ``force``).
+
+        One thread at a time: another thread arriving meanwhile waits, then finds the targets resolved."""
         states = self.states
         if not force and all((st := states.get(t)) is not None and st.status is not STALE for t in targets):
             return
+        if _working_for.get() is self:  # a threads-runner worker of the lifecycle in progress
+            return self._lifecycle(targets, force)
+        with self.lock:
+            self._lifecycle(targets, force)
+
+    def _lifecycle(self, targets: tuple[str, ...], force: bool) -> None:
+        states = self.states
+        if not force and all((st := states.get(t)) is not None and st.status is not STALE for t in targets):
+            return  # resolved by the thread this one waited for
         payload = {"graph": self.graph.name, "targets": list(targets)}
         self.lifecycle_depth += 1
         try:
@@ -214,6 +259,7 @@ class Execution:
         raise LookupError("no pending node")
 
     # ------------------------------------------------------------------ changing
+    @_one_at_a_time
     def update_inputs(self, values: Mapping[str, Any]) -> list[str]:
         """Set inputs; each changed one invalidates its downstream nodes. Returns the invalidated names."""
         self.input_validator.updates(values, self.execution_id)
@@ -235,6 +281,7 @@ class Execution:
             invalidated.extend(invalidate_dependents(self, (name,), name))
         return invalidated
 
+    @_one_at_a_time
     def resume(self, node_name: str, value: Any) -> None:
         """Give a pending (or waiting) node its value; its dependents become stale and re-resolve on read."""
         node = self.graph.fetch(node_name)
@@ -327,6 +374,7 @@ class Execution:
             "workflow": self.workflow,
         }
 
+    @_one_at_a_time
     def resume_by_token(self, token: str, value: Any) -> str:
         """Resume the node that deferred ``token`` (the originator first, then any node carrying it)."""
         candidates = [st for st in self.states.values() if st.status in BLOCKED and isinstance(st.value, DeferredResult)
@@ -358,6 +406,7 @@ class Execution:
         self.states[name] = st._replace(status=STALE, version=st.version + 1, invalidated_by=cause)
         invalidate_dependents(self, (name,), cause)
 
+    @_one_at_a_time
     def retry(self, node: str | None = None) -> list[str]:
         """Mark failed nodes (all, or ``node`` and the failures downstream of it) stale so they resolve again."""
         if node is not None:

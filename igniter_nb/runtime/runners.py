@@ -97,6 +97,8 @@ class ThreadsRunner(Runner):
         self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
 
     def resolve(self, execution: Execution, targets: tuple[str, ...]) -> None:
+        from igniter_nb.runtime.execution import working_for  # (execution.py imports this module)
+
         if execution.bus.lock is None:
             # events from worker threads keep seq order; reentrant, so a subscriber may read the log
             execution.bus.lock = threading.RLock()
@@ -119,7 +121,7 @@ class ThreadsRunner(Runner):
 
         def submit(name: str) -> None:
             emit("node_started", name, nodes[name].path, "running")
-            futures[pool.submit(resolver.finish, name)] = name
+            futures[pool.submit(working_for, execution, resolver.finish, name)] = name
 
         try:
             for n in order:
