@@ -8,6 +8,7 @@ with the user's source line.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -68,6 +69,38 @@ def _copy_problem(value: Any) -> str | None:
 
 class _NotNames(TypeError):
     """A ``depends_on=``/``source=`` value that is not a node name or names; the builder says where."""
+
+
+_ASYNC_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def _asynchronous(fn: Any, kind: str, contract_class: Any) -> str | None:
+    """``"an async def function"``/``"an async generator function"`` when the compute's callable is one (it would
+    return a coroutine nobody awaits), else ``None``."""
+    if kind == "executor":
+        target = fn.call
+    elif kind == "method":
+        target = getattr(contract_class, fn, None)
+    else:
+        target = fn
+    if type(target) is FunctionType:  # the usual case: one flag test
+        flags = target.__code__.co_flags
+    elif inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target):
+        flags = inspect.CO_COROUTINE if inspect.iscoroutinefunction(target) else inspect.CO_ASYNC_GENERATOR
+    else:
+        call = getattr(type(target), "__call__", None)  # noqa: B004 (a callable object's own method)
+        flags = call.__code__.co_flags if type(call) is FunctionType else 0
+    if not flags & _ASYNC_FLAGS:
+        return None
+    return "an async def function" if flags & inspect.CO_COROUTINE else "an async generator function"
+
+
+def _callable_label(fn: Any, kind: str) -> str:
+    if kind == "method":
+        return f"method {fn}"
+    if kind == "executor":
+        return f"{fn.__name__}.call"
+    return callable_name(fn)
 
 
 def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -312,6 +345,15 @@ class ContractBuilder:
             raise self._error(f"{keyword} '{name}' requires a callable (`call=`, `executor=` or a decorated function)", name, loc)
         else:
             kind, fn, sig = self._classify(name, call, loc)
+        asynchronous = _asynchronous(fn, kind, self.contract_class)
+        if asynchronous is not None:
+            raise self._error(
+                f"{keyword} '{name}': {_callable_label(fn, kind)} is {asynchronous}; computes are "
+                "called synchronously and never awaited (its node would hold an unawaited coroutine). Define it with "
+                "`def` (call async code inside it with asyncio.run(...)), or make the node an ig.Executor that "
+                "defers and resume it when the awaited work is done",
+                name, loc, ValidationError,
+            )
         if sig is not None:
             # A ValidationError like every other rule a graph breaks (docs/contracts.md promises that type).
             if sig.positional_only:

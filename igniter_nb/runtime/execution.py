@@ -23,6 +23,7 @@ from igniter_nb.runtime.resolver import Resolver, one_shot_kind, wrap_error
 from igniter_nb.runtime.runners import Runner, make_runner
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, STALE, SUCCEEDED, WAITING, Status
+from igniter_nb.runtime.steps import one_shot_advice
 
 #: How many times one read resolves a target again when callbacks keep making it stale before giving up.
 MAX_REREADS = 100
@@ -289,8 +290,8 @@ class Execution:
             node = self.graph.node(node.source_root)
         kind = one_shot_kind(value)
         if kind is not None:
-            raise ResolutionError(f"The value resuming '{node.name}' is {kind}, which only its first reader could "
-                                  "read; pass a list instead (e.g. list(...))", graph=self.graph.name,
+            raise ResolutionError(f"The value resuming '{node.name}' is {kind}, {one_shot_advice(kind)}",
+                                  graph=self.graph.name,
                                   node=node.name, path=node.path, execution_id=self.execution_id,
                                   source_location=node.source_location)
         st = self.states.get(node.name)

@@ -13,6 +13,7 @@ from igniter_nb.compiler.types import TypeCheck, resolve_type
 from igniter_nb.errors import InputError
 from igniter_nb.model import MISSING, InputNode
 from igniter_nb.runtime.resolver import one_shot_kind
+from igniter_nb.runtime.steps import one_shot_advice
 
 _IMMUTABLE = (str, bytes, int, float, complex, bool, type(None), frozenset, range)
 
@@ -88,8 +89,8 @@ class InputValidator:
             return
         kind = one_shot_kind(value)
         if kind is not None:  # every reader of the input would share one pass over it (see Resolver._settle)
-            raise self._error(f"Input '{name}' is {kind}, which only its first reader could read; pass a list "
-                              "instead (e.g. list(...))", node, execution_id, got=type(value).__qualname__)
+            raise self._error(f"Input '{name}' is {kind}, {one_shot_advice(kind)}", node, execution_id,
+                              got=type(value).__qualname__)
         check = self.checks[name]
         if check is not None and not check(value):
             raise self._error(

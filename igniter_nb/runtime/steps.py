@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import time
 import weakref
-from collections.abc import AsyncIterator, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from igniter_nb.errors import IgniterError, ResolutionError
@@ -68,6 +68,8 @@ def one_shot_kind(value: Any) -> str | None:
     tp = type(value)
     if tp in _SETTLED_TYPES:
         return None
+    if isinstance(value, Awaitable):  # a coroutine (an async def called and never awaited), a future, a task
+        return f"an awaitable ({tp.__qualname__})"
     if isinstance(value, Generator):
         return "a generator"
     if isinstance(value, AsyncIterator | Iterator) and not isinstance(value, io.IOBase):  # files are handles
@@ -75,6 +77,13 @@ def one_shot_kind(value: Any) -> str | None:
     if not isinstance(value, DeferredResult) and len(_SETTLED_TYPES) < _SETTLED_LIMIT:
         _SETTLED_TYPES.add(tp)
     return None
+
+
+def one_shot_advice(kind: str) -> str:
+    """What to do instead of giving a value of ``one_shot_kind`` ``kind`` (the end of the refusal's message)."""
+    if kind.startswith("an awaitable"):
+        return "which is never awaited here; await it first and pass its result"
+    return "which only its first reader could read; pass a list instead (e.g. list(...))"
 
 
 class NodeSteps:
@@ -234,6 +243,15 @@ class NodeSteps:
         kind = one_shot_kind(value)
         if kind is not None:
             ex = self.execution
+            if isinstance(value, Awaitable):
+                if isinstance(value, Coroutine):
+                    value.close()  # never awaited: closed here, without Python's "never awaited" warning later
+                return self.failed(node, ResolutionError(
+                    f"Node '{node.name}' returned {kind}: computes are called synchronously and nothing awaits "
+                    "what they return; await it inside the callable (asyncio.run(...)) and return the result",
+                    graph=ex.graph.name, node=node.name, path=node.path, execution_id=ex.execution_id,
+                    source_location=node.source_location, value_type=type(value).__qualname__,
+                ))
             return self.failed(node, ResolutionError(
                 f"Node '{node.name}' returned {kind}, which its first reader would drain and every later reader "
                 "would find empty; return a list instead (e.g. list(...))",
