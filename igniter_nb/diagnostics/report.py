@@ -14,6 +14,7 @@ from igniter_nb.diagnostics.graph_format import safe_repr
 from igniter_nb.diagnostics.states import iso
 from igniter_nb.extensions.reactive import call_with_declared
 from igniter_nb.runtime.deferred import DeferredResult
+from igniter_nb.runtime.nested_values import KEEP, MAX_DEPTH, convert
 
 _BLOCKED = ("pending", "waiting")
 
@@ -63,7 +64,12 @@ def collection_data(value: Any) -> dict[str, Any]:
 
 
 def plain_value(value: Any) -> Any:
-    """An output value as report data: child results and collections as dicts, deferreds as their wait."""
+    """An output value as report data: child results and collections as dicts, deferreds as their wait (inside
+    lists, tuples and dicts too; a value that contains itself or nests deeply is walked safely: ``convert``)."""
+    return convert(value, _plain_leaf)
+
+
+def _plain_leaf(value: Any) -> Any:
     if isinstance(value, DeferredResult):
         return value.to_dict()
     if is_result(value):
@@ -73,13 +79,7 @@ def plain_value(value: Any) -> Any:
             return {"status": "failed", "error": str(exc)}
     if is_collection_result(value):
         return collection_data(value)
-    if isinstance(value, list):
-        return [plain_value(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(plain_value(v) for v in value)
-    if isinstance(value, dict):
-        return {k: plain_value(v) for k, v in value.items()}
-    return value
+    return KEEP
 
 
 # --------------------------------------------------------------------------- inline rendering (Outputs line)
@@ -134,8 +134,34 @@ def inline(value: Any) -> str:
 
     Collections get a summary shape: ``{mode=collect, total=3, succeeded=2, failed=1,
     status=partial_failure, keys=[1, 2, 3], failed_keys=[2]}``; child results
-    ``{graph='Pricing', status=succeeded, outputs=['total']}``.
+    ``{graph='Pricing', status=succeeded, outputs=['total']}``. A container inside itself shows as ``[...]``
+    (``{...}``, ``(...)``) as ``repr`` shows it, and one nested past ``MAX_DEPTH`` levels as ``...``.
     """
+    return _inline(value, set(), 0)
+
+
+_BACK_REFERENCE = {list: "[...]", dict: "{...}", tuple: "(...)"}
+
+
+def _inline(value: Any, path: set[int], depth: int) -> str:
+    if isinstance(value, list | tuple | Mapping | set | frozenset):
+        key = id(value)
+        if key in path:  # the value contains itself
+            return "{...}" if isinstance(value, Mapping) else _BACK_REFERENCE.get(type(value), "[...]")
+        if depth >= MAX_DEPTH:
+            return "..."
+        path.add(key)
+        try:
+            return _inline_parts(value, path, depth + 1)
+        finally:
+            path.discard(key)
+    return _inline_parts(value, path, depth)
+
+
+def _inline_parts(value: Any, path: set[int], depth: int) -> str:
+    def inline(part: Any) -> str:
+        return _inline(part, path, depth)
+
     if is_collection_result(value):
         summary = value.summary
         failed = list(value.failed_items)

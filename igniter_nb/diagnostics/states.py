@@ -6,19 +6,19 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.runtime.deferred import DeferredResult
+from igniter_nb.runtime.nested_values import KEEP, convert
 
 if TYPE_CHECKING:
     from igniter_nb.runtime.execution import Execution
 
 
-#: Lists nested deeper than this are shown as they are (not searched for child results): a deeper walk would
-#: run into the recursion limit, and ``states`` never raises.
-MAX_DISPLAY_DEPTH = 100
+def display_value(value: Any) -> Any:
+    """A value as shown in states and diagnostics: child results and deferreds become small dicts (inside lists
+    too; a list that contains itself, or nests deeply, never makes this raise)."""
+    return convert(value, _display_leaf, (list,))
 
 
-def display_value(value: Any, _depth: int = 0) -> Any:
-    """A value as shown in states and diagnostics: child results and deferreds become small dicts (a list
-    holding none is the list itself)."""
+def _display_leaf(value: Any) -> Any:
     if isinstance(value, DeferredResult):
         return {"type": "deferred", **value.to_dict()}
     kind = type(value).__name__
@@ -26,10 +26,7 @@ def display_value(value: Any, _depth: int = 0) -> Any:
         return {"type": "result", "graph": value.graph, "execution_id": value.execution_id}
     if kind == "CollectionResult" and type(value).__module__.startswith("igniter_nb."):
         return {"type": "collection", **value.summary}
-    if isinstance(value, list) and _depth < MAX_DISPLAY_DEPTH:
-        shown = [display_value(v, _depth + 1) for v in value]
-        return value if all(a is b for a, b in zip(shown, value, strict=True)) else shown
-    return value
+    return KEEP
 
 
 def iso(ts: float | None) -> str | None:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.depth import descend
+from igniter_nb.runtime.nested_values import KEEP, convert
 from igniter_nb.runtime.status import FAILED, Status, StatusFlags
 
 if TYPE_CHECKING:
@@ -13,7 +14,12 @@ if TYPE_CHECKING:
 
 
 def plain(value: Any) -> Any:
-    """A value with child results, collections and deferreds turned into dicts (for ``to_dict``)."""
+    """A value with child results, collections and deferreds turned into dicts (for ``to_dict``). Never raises for
+    a value that contains itself or nests deeply (see ``nested_values.convert``)."""
+    return convert(value, _plain_leaf)
+
+
+def _plain_leaf(value: Any) -> Any:
     if isinstance(value, Result):
         return descend(value.to_dict)  # a child's outputs may hold its own child's result, and so on
     if isinstance(value, DeferredResult):
@@ -21,13 +27,7 @@ def plain(value: Any) -> Any:
     to_dict = getattr(value, "to_dict", None)
     if to_dict is not None and type(value).__module__.startswith("igniter_nb."):
         return descend(to_dict)
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(plain(v) for v in value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    return value
+    return KEEP
 
 
 class Result(StatusFlags):
