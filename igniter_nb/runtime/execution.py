@@ -17,7 +17,7 @@ from igniter_nb.model import AwaitNode, ComputeNode, Node, OutputNode
 from igniter_nb.runtime.children import ChildRuns
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.depth import descend
-from igniter_nb.runtime.inputs import InputValidator, same_value
+from igniter_nb.runtime.inputs import InputValidator, is_immutable, same_value
 from igniter_nb.runtime.invalidation import invalidate_dependents
 from igniter_nb.runtime.resolver import Resolver, one_shot_kind, wrap_error
 from igniter_nb.runtime.runners import Runner, make_runner
@@ -268,7 +268,9 @@ class Execution:
         for name, value in values.items():
             current = self.states.get(name)
             old = self.inputs.get(name, current.value if current is not None else _UNSET)
-            if old is not _UNSET and same_value(old, value):
+            # The very object given before, when mutable, is a change: the caller may have changed it in place
+            # (``items.append(x); update_inputs(items=items)``), and it equals itself whatever it now holds.
+            if old is not _UNSET and same_value(old, value) and (old is not value or is_immutable(value)):
                 continue
             self.inputs[name] = value
             changed.append(name)

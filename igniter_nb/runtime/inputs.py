@@ -29,7 +29,8 @@ def fresh_default(value: Any) -> Any:
 
 
 def same_value(old: Any, new: Any) -> bool:
-    """Whether setting ``new`` over ``old`` changes nothing (equal value of the same type)."""
+    """Whether setting ``new`` over ``old`` changes nothing (equal value of the same type; a float NaN over a NaN
+    changes nothing either, though ``nan != nan``: a source sending "missing" again recomputes nothing)."""
     if old is new:
         return True
     if type(old) is not type(new):
@@ -38,7 +39,9 @@ def same_value(old: Any, new: Any) -> bool:
         result = old == new
     except Exception:
         return False
-    return result is True
+    if result is True:
+        return True
+    return type(old) is float and old != old and new != new  # both NaN
 
 
 def same_inputs(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:

@@ -176,3 +176,45 @@ def test_composition_is_rerun_after_upstream_update():
     assert contract.result.sq == 9
     contract.update_inputs(n=4)
     assert contract.result.sq == 16
+
+
+def _summing():
+    calls: Counter[str] = Counter()
+
+    @ig.contract
+    def Summing(c):
+        c.input("items")
+
+        @c.compute
+        def total(items):
+            calls["total"] += 1
+            return sum(items) if isinstance(items, list) else items
+
+        c.output("total")
+
+    return Summing, calls
+
+
+def test_the_same_list_given_again_after_changing_it_in_place_is_a_change():
+    Summing, calls = _summing()
+    items = [1, 2, 3]
+    contract = Summing(items=items)
+    assert contract.result.total == 6
+    items.append(10)
+    assert contract.result.total == 6  # held by reference, cached: nothing recomputes until it is given again
+    contract.update_inputs(items=items)  # was: skipped as "equal" (the list equals itself), total stayed 6
+    assert contract.result.total == 16
+    assert calls["total"] == 2
+    contract.update_inputs(items=[1, 2, 3, 10])  # an equal new list: no change
+    assert contract.result.total == 16 and calls["total"] == 2
+
+
+def test_a_nan_over_a_nan_invalidates_nothing():
+    Summing, calls = _summing()
+    contract = Summing(items=float("nan"))
+    contract.resolve_all()
+    assert contract.execution.update_inputs({"items": float("nan")}) == []  # was ['total']: nan != nan
+    assert calls["total"] == 1
+    assert contract.execution.update_inputs({"items": 1.0}) == ["total"]
+    contract.resolve_all()
+    assert contract.execution.update_inputs({"items": 1}) == ["total"]  # 1.0 -> 1: another type, a change
