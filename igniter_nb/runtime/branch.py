@@ -1,7 +1,8 @@
 """Branch nodes: pick one contract by the selector's value, then run only that one.
 
 Cases are tried in declaration order. A value case matches when it equals the selector *within the same type
-family* (``1 == 1.0`` matches, ``True`` never matches ``1``, ``"1"`` never matches ``1``); a predicate case
+family* (``1 == 1.0`` matches, ``True`` never matches ``1``, ``"1"`` never matches ``1``; numpy's ``np.True_`` is
+a boolean); a predicate case
 (any callable) matches when it returns a truthy value for the selector. No match → the ``default`` contract,
 or ``BranchSelectionError`` when there is none.
 """
@@ -26,7 +27,7 @@ DEFAULT_CASE = "default"
 
 
 def _family(value: Any) -> str | None:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or _is_numpy_bool(value):  # numpy's booleans (a data frame's) are booleans too
         return "bool"
     if isinstance(value, numbers.Number):
         return "number"
@@ -35,6 +36,11 @@ def _family(value: Any) -> str | None:
     if isinstance(value, bytes | bytearray):
         return "bytes"
     return None
+
+
+def _is_numpy_bool(value: Any) -> bool:
+    tp = type(value)
+    return tp.__module__ == "numpy" and tp.__name__ in ("bool", "bool_")  # (numpy is not imported for this)
 
 
 def value_matches(expected: Any, value: Any) -> bool:

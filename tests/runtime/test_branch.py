@@ -86,6 +86,23 @@ def test_value_cases_match_within_the_same_type_family():
     assert [e.payload["matched_case"] for e in t.events if e.type == "branch_selected"] == [1]
 
 
+def test_numpy_booleans_match_boolean_cases_and_never_number_cases():
+    np = pytest.importorskip("numpy")
+
+    @ig.contract
+    def Flagged(c):
+        c.input("flag")
+        c.input("amount")
+        c.branch("route", selector="flag", cases=[(1, Domestic), (True, Flat)], default=International,
+                 inputs={"amount": "amount"})
+        c.export("fee", source="route")
+
+    # a boolean read from a data frame is np.True_: it failed with BranchSelectionError / took the default
+    assert Flagged(flag=np.True_, amount=100).result.fee == 1.5
+    assert Flagged(flag=np.False_, amount=100).result.fee == 5.0  # no False case: the default
+    assert Flagged(flag=np.int64(1), amount=100).result.fee == 1.0  # numpy numbers are numbers
+
+
 def test_default_is_used_when_nothing_matches():
     Payment = fee_contract({"UA": Domestic}, default=Flat)
     p = Payment(country="PL", amount=100)
