@@ -17,6 +17,7 @@ from igniter_nb.compiler.signatures import callable_name
 from igniter_nb.errors import BranchSelectionError, IgniterError, ResolutionError
 from igniter_nb.model import BranchCase, BranchNode
 from igniter_nb.runtime.states import NodeState
+from igniter_nb.runtime.steps import exception_text
 
 if TYPE_CHECKING:
     from igniter_nb.runtime.children import ChildRuns
@@ -68,7 +69,7 @@ def select_case(node: BranchNode, value: Any, execution: Execution) -> tuple[Any
             except Exception as exc:
                 err = ResolutionError(
                     f"branch '{node.name}': case predicate {callable_name(case.match)} raised "
-                    f"{type(exc).__name__}: {exc} (selector '{node.selector}' = {value!r})",
+                    f"{type(exc).__name__}: {exception_text(exc)} (selector '{node.selector}' = {value!r})",
                     graph=execution.graph.name, node=node.name, path=node.path,
                     execution_id=execution.execution_id, source_location=node.source_location,
                     cause_type=type(exc).__qualname__,

@@ -24,6 +24,7 @@ from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.inputs import same_inputs
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, SUCCEEDED, WAITING
+from igniter_nb.runtime.steps import exception_text
 
 if TYPE_CHECKING:
     from igniter_nb.runtime.children import ChildRuns
@@ -86,7 +87,7 @@ def run_item_locally(cls: Any, job: ItemJob) -> CollectionItem:
             return CollectionItem(job.key, FAILED, None, exc, job.inputs)
         except Exception as exc:
             err = ResolutionError(f"{contract_name(cls)} could not be built from item {job.key!r}: "
-                                  f"{type(exc).__name__}: {exc}", cause_type=type(exc).__qualname__)
+                                  f"{type(exc).__name__}: {exception_text(exc)}", cause_type=type(exc).__qualname__)
             err.__cause__ = exc
             return CollectionItem(job.key, FAILED, None, err, job.inputs)
     descend(child.resolve_all)

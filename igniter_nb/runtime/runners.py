@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from igniter_nb.errors import CompileError, IgniterError, ResolutionError
 from igniter_nb.runtime.collection import CollectionItem, ItemJob, run_item_locally
 from igniter_nb.runtime.status import BLOCKED, FAILED, STALE, Status
+from igniter_nb.runtime.steps import exception_text
 
 if TYPE_CHECKING:
     from igniter_nb.model import CollectionNode
@@ -245,7 +246,7 @@ class ExecutorRunner(Runner):
             items = []
             for job in jobs:
                 err = ResolutionError(f"item {job.key!r} could not run on {type(self.executor).__name__}: "
-                                      f"{type(exc).__name__}: {exc}", cause_type=type(exc).__qualname__)
+                                      f"{type(exc).__name__}: {exception_text(exc)}", cause_type=type(exc).__qualname__)
                 err.__cause__ = exc
                 items.append(CollectionItem(job.key, FAILED, None, err, job.inputs))
             return items

@@ -29,6 +29,16 @@ _new = tuple.__new__
 _now = time.time
 
 
+def exception_text(exc: BaseException) -> str:
+    """``str(exc)``, or a stand-in when the exception's own ``__str__`` raises or returns no text (a user's error
+    must still fail its node, not escape from ``status``)."""
+    try:
+        text = str(exc)
+    except Exception as broken:
+        return f"<str() of {type(exc).__name__} raised {type(broken).__name__}>"
+    return text
+
+
 def wrap_error(exc: BaseException, execution: Execution, node: Node) -> IgniterError:
     """A user exception as a ``ResolutionError`` located at ``node`` (the original stays as ``__cause__``)."""
     if isinstance(exc, IgniterError):
@@ -39,9 +49,9 @@ def wrap_error(exc: BaseException, execution: Execution, node: Node) -> IgniterE
             execution_id=execution.execution_id,
             source_location=node.source_location,
         )
-    message = str(exc) or type(exc).__name__
+    text = exception_text(exc)
     err = ResolutionError(
-        f"{type(exc).__name__}: {message}" if str(exc) else message,
+        f"{type(exc).__name__}: {text}" if text else type(exc).__name__,
         graph=execution.graph.name,
         node=node.name,
         path=node.path,

@@ -240,3 +240,60 @@ def test_keyboard_interrupt_is_not_reported_as_success_L16():
 def test_to_dict_of_an_error():
     err = ig.InputError("bad", graph="G", node="n")
     assert err.to_dict() == {"type": "InputError", "message": "bad", "context": {"graph": "G", "node": "n"}}
+
+
+class _UnprintableError(Exception):
+    def __str__(self):
+        raise RuntimeError("__str__ itself is broken")
+
+
+class _NotTextError(Exception):
+    def __str__(self):
+        return 42  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("error", [_UnprintableError("x"), _NotTextError("y")], ids=["raising", "non_text"])
+@pytest.mark.parametrize("subscribed", [False, True], ids=["fast_path", "finish"])
+def test_an_exception_whose_str_breaks_still_fails_its_node(error, subscribed):
+    @ig.contract
+    def Broken(c):
+        c.input("x")
+
+        @c.compute
+        def a(x):
+            raise error
+
+        c.compute("b", call=lambda a: a)
+        c.output("b")
+
+    contract = Broken(x=1)
+    if subscribed:
+        contract.subscribe(lambda event: None)
+    assert contract.status == "failed"  # was: the RuntimeError/TypeError from str() escaped `status`
+    err = contract.result.errors["a"]
+    assert err.message == f"{type(error).__name__}: <str() of {type(error).__name__} raised " \
+                          f"{'RuntimeError' if isinstance(error, _UnprintableError) else 'TypeError'}>"
+    assert err.__cause__ is error
+    assert "Status: failed" in contract.diagnostics.to_text()
+    contract.snapshot()
+
+
+def test_a_branch_predicate_raising_an_unprintable_error_fails_the_branch():
+    class Leaf(ig.Contract):
+        def define(c):
+            c.input("v")
+            c.output("v")
+
+    def picky(value):
+        raise _UnprintableError()
+
+    @ig.contract
+    def Routed(c):
+        c.input("v")
+        c.branch("route", selector="v", cases=[(picky, Leaf)], default=Leaf, inputs={"v": "v"})
+        c.output("route")
+
+    contract = Routed(v=1)
+    assert contract.status == "failed"
+    assert "raised _UnprintableError: <str() of _UnprintableError raised RuntimeError>" in str(
+        contract.result.errors["route"])
