@@ -151,10 +151,14 @@ class ReactiveEngine:
                 continue
             if reaction.path is not None and reaction.path != event.path:
                 continue
+            execution = self.contract.execution
+            execution.reacting += 1  # a reaction may change inputs mid-lifecycle (the targets are read again)
             try:
                 self._dispatch(index, reaction, event)
             except Exception as exc:
                 self.errors.append(ReactionError(event, reaction, exc))
+            finally:
+                execution.reacting -= 1
 
     def _dispatch(self, index: int, reaction: Reaction, event: Event) -> None:
         contract = self.contract

@@ -119,6 +119,9 @@ class Execution:
         # Held while a lifecycle, an update, a resume or a retry runs: threads sharing this contract take turns
         # (a reader arriving meanwhile waits and reads the result) instead of resolving the same nodes at once.
         self.lock = threading.RLock()
+        # Reaction callbacks running (extensions/reactive.py): they may change inputs during a lifecycle, whose
+        # targets are then resolved again; a node's own callable may not (_refuse_while_resolving).
+        self.reacting = 0
 
     @property
     def contract(self) -> Any:
@@ -263,6 +266,7 @@ class Execution:
     @_one_at_a_time
     def update_inputs(self, values: Mapping[str, Any]) -> list[str]:
         """Set inputs; each changed one invalidates its downstream nodes. Returns the invalidated names."""
+        self._refuse_while_resolving("update_inputs()")
         self.input_validator.updates(values, self.execution_id)
         changed: list[str] = []
         for name, value in values.items():
@@ -412,6 +416,7 @@ class Execution:
     @_one_at_a_time
     def retry(self, node: str | None = None) -> list[str]:
         """Mark failed nodes (all, or ``node`` and the failures downstream of it) stale so they resolve again."""
+        self._refuse_while_resolving("retry()")
         if node is not None:
             self.graph.fetch(node)
             names = [node, *self.graph.downstream_of(node)]
@@ -424,6 +429,17 @@ class Execution:
             node_ = self.resolver.nodes[name]
             self.bus.emit("node_invalidated", name, node_.path, "stale", {"cause": "retry"})
         return failed
+
+    def _refuse_while_resolving(self, operation: str) -> None:
+        """Changing inputs or states from inside a node's callable (while this execution resolves) would leave the
+        nodes being computed with values from before the change, marked fresh: refused."""
+        if self.lifecycle_depth and not self.reacting:
+            raise ResolutionError(
+                f"{operation} was called on {self.graph.name} while it is resolving (from inside one of its nodes' "
+                "callables): the nodes being computed would keep values computed before the change. Change inputs "
+                "before or after reading results, or compute the value as a node",
+                graph=self.graph.name, execution_id=self.execution_id, operation=operation,
+            )
 
     def await_deferred(self, node: AwaitNode) -> DeferredResult:
         """The wait record of an await node; its token is stable for the execution (``<id>:<node>``)."""

@@ -218,3 +218,47 @@ def test_a_nan_over_a_nan_invalidates_nothing():
     assert contract.execution.update_inputs({"items": 1.0}) == ["total"]
     contract.resolve_all()
     assert contract.execution.update_inputs({"items": 1}) == ["total"]  # 1.0 -> 1: another type, a change
+
+
+def test_update_inputs_from_inside_a_callable_of_the_same_contract_is_refused():
+    class SelfUpdating(ig.Contract):
+        def define(c):
+            c.input("x", type="integer")
+            c.compute("a", call="bump")
+            c.compute("b", call=lambda a, x: (a, x))
+            c.output("b")
+
+        def bump(self, x):
+            self.update_inputs(x=x + 1)
+            return x
+
+    contract = SelfUpdating(x=1)
+    # was: succeeded with b == (1, 2) — `a` computed from x=1 and kept as fresh after x became 2
+    assert contract.status == "failed"
+    assert "update_inputs() was called on SelfUpdating while it is resolving" in str(contract.result.errors["a"])
+    assert contract.inputs == {"x": 1}
+    assert contract.execution.resolving == 0
+    contract.update_inputs(x=5)  # outside a lifecycle: allowed
+    assert contract.inputs == {"x": 5}
+
+
+def test_retry_from_inside_a_callable_is_refused_and_the_counter_survives_interrupts():
+    class SelfRetrying(ig.Contract):
+        def define(c):
+            c.input("x", type="integer")
+            c.compute("a", call="again")
+            c.output("a")
+
+        def again(self, x):
+            if x == 0:
+                raise KeyboardInterrupt
+            self.retry()
+            return x
+
+    contract = SelfRetrying(x=1)
+    assert contract.status == "failed"
+    assert "retry() was called" in str(contract.result.errors["a"])
+    interrupted = SelfRetrying(x=0)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.resolve_all()
+    assert interrupted.execution.resolving == 0
