@@ -141,10 +141,13 @@ def inline(value: Any) -> str:
 
 
 _BACK_REFERENCE = {list: "[...]", dict: "{...}", tuple: "(...)"}
+_SCALARS = frozenset({int, float, str, bool, type(None)})  # shown by ``safe_repr`` at once (most of a big value)
 
 
 def _inline(value: Any, path: set[int], depth: int) -> str:
-    if isinstance(value, list | tuple | Mapping | set | frozenset):
+    if type(value) in _SCALARS:
+        return safe_repr(value)
+    if isinstance(value, list | tuple | set | frozenset | Mapping):
         key = id(value)
         if key in path:  # the value contains itself
             return "{...}" if isinstance(value, Mapping) else _BACK_REFERENCE.get(type(value), "[...]")
@@ -159,9 +162,6 @@ def _inline(value: Any, path: set[int], depth: int) -> str:
 
 
 def _inline_parts(value: Any, path: set[int], depth: int) -> str:
-    def inline(part: Any) -> str:
-        return _inline(part, path, depth)
-
     if is_collection_result(value):
         summary = value.summary
         failed = list(value.failed_items)
@@ -175,23 +175,23 @@ def _inline_parts(value: Any, path: set[int], depth: int) -> str:
             status = "unknown"
         return f"{{graph={value.graph!r}, status={status}, outputs={value.outputs!r}}}"
     if isinstance(value, DeferredResult):
-        return inline(value.to_dict())
+        return _inline(value.to_dict(), path, depth)
     if isinstance(value, Mapping):
         if {"mode", "summary", "items"} <= set(value) and isinstance(value["items"], Mapping):
             summary = value["summary"] if isinstance(value["summary"], Mapping) else {}
             return _item_map_shape(value["mode"], value["items"], summary.get("status"))
         if _is_item_map(value):
             return _item_map_shape("collect", value)
-        return "{" + ", ".join(f"{inline(k)}: {inline(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_inline(k, path, depth)}: {_inline(v, path, depth)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(inline(v) for v in value) + "]"
+        return "[" + ", ".join([_inline(v, path, depth) for v in value]) + "]"
     if isinstance(value, tuple):
-        inner = ", ".join(inline(v) for v in value)
+        inner = ", ".join([_inline(v, path, depth) for v in value])
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if isinstance(value, set | frozenset):
         if not value:
             return "set()" if isinstance(value, set) else "frozenset()"
-        inner = ", ".join(sorted(inline(v) for v in value))
+        inner = ", ".join(sorted(_inline(v, path, depth) for v in value))
         return "{" + inner + "}" if isinstance(value, set) else "frozenset({" + inner + "})"
     return safe_repr(value)
 
