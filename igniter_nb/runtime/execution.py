@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
@@ -45,15 +46,13 @@ _working_for: ContextVar[Execution | None] = ContextVar("igniter_working_for", d
 def _one_at_a_time(method: Callable[..., Any]) -> Callable[..., Any]:
     """``method`` run while holding the execution's lock (see ``Execution.lock``)."""
 
+    @functools.wraps(method)
     def locked(self: Execution, *args: Any, **kwargs: Any) -> Any:
         if _working_for.get() is self:
             return method(self, *args, **kwargs)
         with self.lock:
             return method(self, *args, **kwargs)
 
-    locked.__name__ = method.__name__
-    locked.__qualname__ = method.__qualname__
-    locked.__doc__ = method.__doc__
     return locked
 
 
