@@ -177,46 +177,47 @@ class Execution:
         states = self.states
         if not force and all((st := states.get(t)) is not None and st.status is not STALE for t in targets):
             return
-        if _working_for.get() is self:  # a threads-runner worker of the lifecycle in progress
-            return self._lifecycle(targets, force)
-        with self.lock:
-            self._lifecycle(targets, force)
-
-    def _lifecycle(self, targets: tuple[str, ...], force: bool) -> None:
-        states = self.states
-        if not force and all((st := states.get(t)) is not None and st.status is not STALE for t in targets):
-            return  # resolved by the thread this one waited for
-        payload = {"graph": self.graph.name, "targets": list(targets)}
-        self.lifecycle_depth += 1
+        lock: Any = None if _working_for.get() is self else self.lock  # (a threads-runner worker: under its caller's)
+        if lock is not None and not lock.acquire(False):  # another thread resolves: wait, then look again
+            lock.acquire()
+            if not force and all((st := states.get(t)) is not None and st.status is not STALE for t in targets):
+                lock.release()
+                return
         try:
-            self.bus.emit("execution_started", payload=payload)
+            payload = {"graph": self.graph.name, "targets": list(targets)}
+            self.lifecycle_depth += 1
             try:
-                self.runner.resolve(self, targets)
-                found = {states[t].status for t in targets if t in states}  # (what status_of reads: one pass)
-                rounds = 1
-                # A reaction or subscriber may change inputs while the targets resolve (an effect calling
-                # update_inputs): a target it made stale is resolved again, so the run ends on current values.
-                while STALE in found:
-                    if rounds == MAX_REREADS:
-                        raise self._unsettled(next(t for t in targets if t in states and states[t].status is STALE))
+                self.bus.emit("execution_started", payload=payload)
+                try:
                     self.runner.resolve(self, targets)
-                    found = {states[t].status for t in targets if t in states}
-                    rounds += 1
-            except BaseException as exc:
-                # Interrupted (KeyboardInterrupt, a runner bug): report it as a failed lifecycle, never as success.
-                self.bus.emit("execution_failed", status="failed",
-                              payload={**payload, "error": f"interrupted: {type(exc).__name__}", "status": "failed"})
-                raise
-            status = next((s for s in (FAILED, WAITING, PENDING) if s in found), SUCCEEDED)  # as status_of
-            if status is FAILED:
-                err = next((states[t].error for t in targets if states[t].status is FAILED), None)
-                self.bus.emit("execution_failed", status="failed",
-                              payload={**payload, "error": str(err), "status": "failed"})
-            else:
-                self.bus.emit("execution_finished", status=str(status), payload={**payload, "status": str(status)})
+                    found = {states[t].status for t in targets if t in states}  # (what status_of reads: one pass)
+                    rounds = 1
+                    # A reaction may change inputs while the targets resolve (an effect calling update_inputs):
+                    # a target it made stale is resolved again, so the run ends on current values.
+                    while STALE in found:
+                        if rounds == MAX_REREADS:
+                            raise self._unsettled(next(t for t in targets if t in states and states[t].status is STALE))
+                        self.runner.resolve(self, targets)
+                        found = {states[t].status for t in targets if t in states}
+                        rounds += 1
+                except BaseException as exc:
+                    # Interrupted (KeyboardInterrupt, a runner bug): report it as a failed lifecycle, never as success.
+                    self.bus.emit("execution_failed", status="failed",
+                                  payload={**payload, "error": f"interrupted: {type(exc).__name__}", "status": "failed"})
+                    raise
+                status = next((s for s in (FAILED, WAITING, PENDING) if s in found), SUCCEEDED)  # as status_of
+                if status is FAILED:
+                    err = next((states[t].error for t in targets if states[t].status is FAILED), None)
+                    self.bus.emit("execution_failed", status="failed",
+                                  payload={**payload, "error": str(err), "status": "failed"})
+                else:
+                    self.bus.emit("execution_finished", status=str(status), payload={**payload, "status": str(status)})
+            finally:
+                self.lifecycle_depth -= 1
+            self.runner.after_lifecycle(self)
         finally:
-            self.lifecycle_depth -= 1
-        self.runner.after_lifecycle(self)
+            if lock is not None:
+                lock.release()
 
     def _unsettled(self, name: str) -> ResolutionError:
         node = self.resolver.nodes[name]
@@ -262,30 +263,38 @@ class Execution:
         raise LookupError("no pending node")
 
     # ------------------------------------------------------------------ changing
-    @_one_at_a_time
     def update_inputs(self, values: Mapping[str, Any]) -> list[str]:
         """Set inputs; each changed one invalidates its downstream nodes. Returns the invalidated names."""
-        self._refuse_while_resolving("update_inputs()")
-        self.input_validator.updates(values, self.execution_id)
-        changed: list[str] = []
-        for name, value in values.items():
-            current = self.states.get(name)
-            old = self.inputs.get(name, current.value if current is not None else _UNSET)
-            # The very object given before, when mutable, is a change: the caller may have changed it in place
-            # (``items.append(x); update_inputs(items=items)``), and it equals itself whatever it now holds.
-            if old is not _UNSET and same_value(old, value) and (old is not value or is_immutable(value)):
-                continue
-            self.inputs[name] = value
-            changed.append(name)
-        invalidated: list[str] = []
-        for name in changed:
-            node = self.resolver.nodes[name]
-            prev = self.states.get(name)
-            self.states[name] = NodeState(name, SUCCEEDED, self.inputs[name], None, (prev.version + 1) if prev else 1,
-                                          time.time(), name)
-            self.bus.emit("input_updated", name, node.path, "succeeded", {"value": self.inputs[name]})
-            invalidated.extend(invalidate_dependents(self, (name,), name))
-        return invalidated
+        # (the lock is taken here, not by a wrapper: B2 counts every call)
+        lock: Any = None if _working_for.get() is self else self.lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            if self.lifecycle_depth and not self.reacting:
+                self._refuse_while_resolving("update_inputs()")
+            self.input_validator.updates(values, self.execution_id)
+            changed: list[str] = []
+            for name, value in values.items():
+                current = self.states.get(name)
+                old = self.inputs.get(name, current.value if current is not None else _UNSET)
+                # The very object given before, when mutable, is a change: the caller may have changed it in place
+                # (``items.append(x); update_inputs(items=items)``), and it equals itself whatever it now holds.
+                if old is not _UNSET and same_value(old, value) and (old is not value or is_immutable(value)):
+                    continue
+                self.inputs[name] = value
+                changed.append(name)
+            invalidated: list[str] = []
+            for name in changed:
+                node = self.resolver.nodes[name]
+                prev = self.states.get(name)
+                self.states[name] = NodeState(name, SUCCEEDED, self.inputs[name], None,
+                                              (prev.version + 1) if prev else 1, time.time(), name)
+                self.bus.emit("input_updated", name, node.path, "succeeded", {"value": self.inputs[name]})
+                invalidated.extend(invalidate_dependents(self, (name,), name))
+            return invalidated
+        finally:
+            if lock is not None:
+                lock.release()
 
     @_one_at_a_time
     def resume(self, node_name: str, value: Any) -> None:
