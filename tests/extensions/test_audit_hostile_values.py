@@ -55,7 +55,10 @@ def test_states_and_audit_snapshot_survive_a_deeply_nested_value():
     deep = _deep(5000)
     echo = Echo(a=deep)
     assert echo.result.b is deep
-    assert echo.states["b"]["value"] is deep
+    shown = echo.states["b"]["value"]  # the first levels as display values, the deeper ones kept as they are
+    for _ in range(150):
+        assert isinstance(shown, list) and len(shown) == 1
+        shown = shown[0]
     snap = echo.audit.snapshot()
     json.dumps(snap)
     assert "..." in json.dumps(snap["states"]["b"]["value"])  # cut off, as the server does

@@ -237,7 +237,7 @@ def test_update_inputs_from_inside_a_callable_of_the_same_contract_is_refused():
     assert contract.status == "failed"
     assert "update_inputs() was called on SelfUpdating while it is resolving" in str(contract.result.errors["a"])
     assert contract.inputs == {"x": 1}
-    assert contract.execution.resolving == 0
+    assert contract.execution.lifecycle_depth == 0
     contract.update_inputs(x=5)  # outside a lifecycle: allowed
     assert contract.inputs == {"x": 5}
 
@@ -261,4 +261,4 @@ def test_retry_from_inside_a_callable_is_refused_and_the_counter_survives_interr
     interrupted = SelfRetrying(x=0)
     with pytest.raises(KeyboardInterrupt):
         interrupted.resolve_all()
-    assert interrupted.execution.resolving == 0
+    assert interrupted.execution.lifecycle_depth == 0
