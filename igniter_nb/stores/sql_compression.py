@@ -48,17 +48,28 @@ def use_lz4(conn: Connection, prefix: str) -> list[str]:
             if found[f"{prefix}{suffix}.{column}"] not in ("l", None)]
     if not todo:
         return []
-    quote = conn.dialect.identifier_preparer.quote
-    try:
-        with conn.begin_nested():  # a refusal (owner, lock timeout) rolls back only this, never the tables
-            conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-            for table, column in todo:
-                conn.execute(sa.text(f"ALTER TABLE {quote(table)} ALTER COLUMN {quote(column)} SET COMPRESSION lz4"))
-            conn.execute(sa.text("SET LOCAL lock_timeout = DEFAULT"))
-    except sa.exc.DBAPIError as exc:
-        log.warning("snapshot columns of %s* stay compressed with pglz: %s", prefix, driver_message(exc))
+    if not alter_columns(conn, todo, "SET COMPRESSION lz4", f"snapshot columns of {prefix}* stay compressed with pglz"):
         return []
     return [f"{table}.{column}" for table, column in todo]
+
+
+def alter_columns(conn: Connection, columns: list[tuple[str, str]], change: str, refused: str) -> bool:
+    """``ALTER TABLE t ALTER COLUMN c <change>`` for each ``(t, c)``, all or none, waiting at most ``LOCK_TIMEOUT``
+    for each table's lock. A refusal (a role that does not own the tables, a lock timeout) rolls back only this
+    and is logged as a warning starting with ``refused``: False."""
+    import sqlalchemy as sa
+
+    quote = conn.dialect.identifier_preparer.quote
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+            for table, column in columns:
+                conn.execute(sa.text(f"ALTER TABLE {quote(table)} ALTER COLUMN {quote(column)} {change}"))
+            conn.execute(sa.text("SET LOCAL lock_timeout = DEFAULT"))
+    except sa.exc.DBAPIError as exc:
+        log.warning("%s: %s", refused, driver_message(exc))
+        return False
+    return True
 
 
 def compression_of(conn: Connection, prefix: str) -> dict[str, Any]:

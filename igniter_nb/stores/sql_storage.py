@@ -24,15 +24,13 @@ store works as before, and the next store to start tries again.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
-from igniter_nb.stores.sql_compression import LOCK_TIMEOUT, driver_message
+from igniter_nb.stores.sql_compression import alter_columns
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-log = logging.getLogger(__name__)
 
 #: (table suffix, column) of the text columns a save writes. Not ``execution_parts.data``: the parts of packed
 #: versions are large by construction (stores/packing.py) and written once, out of line as before.
@@ -63,22 +61,14 @@ def storage_of(conn: Connection, prefix: str) -> dict[str, str]:
 def keep_inline(conn: Connection, prefix: str) -> list[str]:
     """Set storage MAIN on the text columns of the tables named with ``prefix`` where it is not (see the module
     docstring); returns the ``table.column`` names switched."""
-    import sqlalchemy as sa
 
     if conn.dialect.name != "postgresql":
         return []
     todo = [name for name, storage in storage_of(conn, prefix).items() if storage not in ("m", "")]
     if not todo:
         return []
-    quote = conn.dialect.identifier_preparer.quote
-    try:
-        with conn.begin_nested():  # a refusal (owner, lock timeout) rolls back only this, never the tables
-            conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-            for name in todo:
-                table, column = name.rsplit(".", 1)
-                conn.execute(sa.text(f"ALTER TABLE {quote(table)} ALTER COLUMN {quote(column)} SET STORAGE MAIN"))
-            conn.execute(sa.text("SET LOCAL lock_timeout = DEFAULT"))
-    except sa.exc.DBAPIError as exc:
-        log.warning("large snapshots of %s* are still stored out of line (TOAST): %s", prefix, driver_message(exc))
+    columns = [(table, column) for table, column in (name.rsplit(".", 1) for name in todo)]
+    if not alter_columns(conn, columns, "SET STORAGE MAIN",
+                         f"large snapshots of {prefix}* are still stored out of line (TOAST)"):
         return []
     return todo

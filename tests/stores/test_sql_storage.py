@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from igniter_nb.stores import SQLStore, sql_storage
+from igniter_nb.stores import SQLStore, sql_compression
 from igniter_nb.stores.sql_storage import COLUMNS, storage_of
 
 GRAPH = "G"
@@ -123,12 +123,12 @@ def test_a_table_locked_past_the_timeout_keeps_its_storage_and_the_store_works(
         old.create_tables()
         as_an_earlier_release(old)
         old.save(snap("ex-1", 1), graph=GRAPH, correlation={"k": 1}, status="waiting")
-        monkeypatch.setattr(sql_storage, "LOCK_TIMEOUT", "200ms")
+        monkeypatch.setattr(sql_compression, "LOCK_TIMEOUT", "200ms")  # (alter_columns reads it there)
         with old.engine.connect() as reader, reader.begin():  # a long read holds its lock across the first use
             reader.execute(sa.text(f'SELECT count(*) FROM "{prefix}executions"')).scalar()
             store = SQLStore(url, table_prefix=prefix)
             try:
-                with caplog.at_level(logging.WARNING, logger="igniter_nb.stores.sql_storage"):
+                with caplog.at_level(logging.WARNING, logger="igniter_nb.stores.sql_compression"):
                     assert store.record("ex-1").snapshot == snap("ex-1", 1)
                 assert "stored out of line" in caplog.text
                 assert storages(store) == {"x"}
