@@ -208,26 +208,6 @@ def _short(text: str) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
-class _NotJSON(ValueError):
-    """Text Python's ``json`` reads but JSON does not allow (``NaN``, ``Infinity``, ``1e999``); ``token`` is it."""
-
-    def __init__(self, token: str, problem: str) -> None:
-        super().__init__(problem)
-        self.token = token
-        self.problem = problem
-
-
-def _reject_constant(name: str) -> Any:
-    raise _NotJSON(name, f"{name} is not JSON (JSON has no NaN or Infinity: write null, or a number)")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise _NotJSON(text, f"the number {text[:40]} is too large for a float")
-    return number
-
-
 #: Where a token Python's json reads but JSON does not may stand: after ``[``, ``:`` or ``,`` (or at the start).
 _VALUE_AT = r"(?:^|(?<=[\[:,]))\s*"
 
@@ -246,7 +226,8 @@ def read_payload_text(text: str, *, graph: str | None = None, event: str | None 
     saying where (line, column, field) and what is wrong. JSON as the server reads it: ``NaN``/``Infinity``, a
     number too large for a float or with more digits than Python converts, and a field repeated within one object
     (``json`` would silently keep the last) are refused too."""
-    from igniter_nb.runtime.repeated_keys import RepeatedKeyError, repeated_key_at, unique_keys
+    from igniter_nb.runtime.repeated_keys import RepeatedKeyError, repeated_key_at
+    from igniter_nb.runtime.strict_json import NotJSONNumber, loads_strict
 
     if not text.strip():
         return None
@@ -259,14 +240,16 @@ def read_payload_text(text: str, *, graph: str | None = None, event: str | None 
         return PayloadValidationError(f"payload is not valid JSON: {message}", graph=graph, event=event)
 
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=unique_keys)
+        return loads_strict(text)
     except json.JSONDecodeError as exc:
         raise PayloadValidationError(describe_json_error(text, exc), graph=graph, event=event,
                                      line=exc.lineno, column=exc.colno) from None
     except RecursionError:
         raise PayloadValidationError("payload is nested too deeply to read", graph=graph, event=event) from None
-    except _NotJSON as exc:
-        raise refuse(exc.problem, _token_at(text, exc.token)) from None
+    except NotJSONNumber as exc:
+        problem = (f"{exc.token} is not JSON (JSON has no NaN or Infinity: write null, or a number)" if exc.constant
+                   else f"the number {exc.token[:40]} is too large for a float")
+        raise refuse(problem, _token_at(text, exc.token)) from None
     except RepeatedKeyError as exc:
         found = repeated_key_at(text, "payload")
         where = f" in {found[0]}" if found is not None else ""

@@ -18,11 +18,11 @@ is sent with ``\\u`` escapes instead of failing.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from igniter_nb.diagnostics.json_safe import MAX_RESPONSE_DEPTH, json_safe
-from igniter_nb.runtime.repeated_keys import RepeatedKeyError, repeated_key_at, unique_keys
+from igniter_nb.runtime.repeated_keys import RepeatedKeyError, repeated_key_at
+from igniter_nb.runtime.strict_json import NotJSONNumber, loads_strict
 from igniter_nb.runtime.surrogates import escaped_lone_surrogate_at
 
 #: Deepest nesting of arrays and objects a request body may have; deeper bodies are refused (400).
@@ -36,17 +36,6 @@ class BadJSON(ValueError):
 # ----------------------------------------------------------------------------------------------- reading
 
 
-def _reject_constant(name: str) -> Any:
-    raise BadJSON(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise BadJSON(f"number {text[:40]} is too large for a float")
-    return number
-
-
 def parse_json(body: bytes) -> Any:
     """The JSON value in ``body``; ``BadJSON`` saying what is wrong (encoding, syntax, numbers, nesting)."""
     try:
@@ -54,10 +43,9 @@ def parse_json(body: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise BadJSON(f"request body is not UTF-8 text (byte {exc.start} is invalid)") from None
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
-                           object_pairs_hook=unique_keys)
-    except BadJSON:
-        raise
+        value = loads_strict(text)
+    except NotJSONNumber as exc:
+        raise BadJSON(str(exc)) from None
     except RepeatedKeyError as exc:
         # `{"inputs": {...}, "inputs": {...}}`: json keeps the last, a proxy or validator in front may have read the
         # first. Two readers of one body must never see two different requests.
