@@ -65,6 +65,14 @@ def working_for(execution: Execution, fn: Callable[..., Any], *args: Any) -> Any
         _working_for.reset(token)
 
 
+def _worst(found: set[Status]) -> Status:
+    """failed > waiting > pending > succeeded, over a set of node statuses."""
+    for status in (FAILED, WAITING, PENDING):
+        if status in found:
+            return status
+    return SUCCEEDED
+
+
 def _all_targets(graph: CompiledGraph) -> tuple[str, ...]:
     """The nodes behind every output of ``graph``, each once (a compiled graph never changes: computed once)."""
     found: tuple[str, ...] | None = graph.runtime_cache.get("all_targets")
@@ -119,7 +127,7 @@ class Execution:
         # (a reader arriving meanwhile waits and reads the result) instead of resolving the same nodes at once.
         self.lock = threading.RLock()
         # Reaction callbacks running (extensions/reactive.py): they may change inputs during a lifecycle, whose
-        # targets are then resolved again; a node's own callable may not (_refuse_while_resolving).
+        # targets are then resolved again; a node's own callable may not (_changed_while_resolving).
         self.reacting = 0
 
     @property
@@ -205,7 +213,7 @@ class Execution:
                     self.bus.emit("execution_failed", status="failed",
                                   payload={**payload, "error": f"interrupted: {type(exc).__name__}", "status": "failed"})
                     raise
-                status = next((s for s in (FAILED, WAITING, PENDING) if s in found), SUCCEEDED)  # as status_of
+                status = _worst(found)
                 if status is FAILED:
                     err = next((states[t].error for t in targets if states[t].status is FAILED), None)
                     self.bus.emit("execution_failed", status="failed",
@@ -239,10 +247,7 @@ class Execution:
             found = {st.status for st in states.values()}
         else:  # (one comprehension, no generator: asked several times per delivery)
             found = {states[t].status for t in targets if t in states}
-        for status in (FAILED, WAITING, PENDING):
-            if status in found:
-                return status
-        return SUCCEEDED
+        return _worst(found)
 
     @property
     def status(self) -> Status:
@@ -271,7 +276,7 @@ class Execution:
             lock.acquire()
         try:
             if self.lifecycle_depth and not self.reacting:
-                self._refuse_while_resolving("update_inputs()")
+                raise self._changed_while_resolving("update_inputs()")
             self.input_validator.updates(values, self.execution_id)
             changed: list[str] = []
             for name, value in values.items():
@@ -424,7 +429,8 @@ class Execution:
     @_one_at_a_time
     def retry(self, node: str | None = None) -> list[str]:
         """Mark failed nodes (all, or ``node`` and the failures downstream of it) stale so they resolve again."""
-        self._refuse_while_resolving("retry()")
+        if self.lifecycle_depth and not self.reacting:
+            raise self._changed_while_resolving("retry()")
         if node is not None:
             self.graph.fetch(node)
             names = [node, *self.graph.downstream_of(node)]
@@ -438,16 +444,15 @@ class Execution:
             self.bus.emit("node_invalidated", name, node_.path, "stale", {"cause": "retry"})
         return failed
 
-    def _refuse_while_resolving(self, operation: str) -> None:
-        """Changing inputs or states from inside a node's callable (while this execution resolves) would leave the
-        nodes being computed with values from before the change, marked fresh: refused."""
-        if self.lifecycle_depth and not self.reacting:
-            raise ResolutionError(
-                f"{operation} was called on {self.graph.name} while it is resolving (from inside one of its nodes' "
-                "callables): the nodes being computed would keep values computed before the change. Change inputs "
-                "before or after reading results, or compute the value as a node",
-                graph=self.graph.name, execution_id=self.execution_id, operation=operation,
-            )
+    def _changed_while_resolving(self, operation: str) -> ResolutionError:
+        """Changing inputs or states from inside a node's callable (while this execution resolves, outside a
+        reaction) would leave the nodes being computed with values from before the change, marked fresh: refused."""
+        return ResolutionError(
+            f"{operation} was called on {self.graph.name} while it is resolving (from inside one of its nodes' "
+            "callables): the nodes being computed would keep values computed before the change. Change inputs "
+            "before or after reading results, or compute the value as a node",
+            graph=self.graph.name, execution_id=self.execution_id, operation=operation,
+        )
 
     def await_deferred(self, node: AwaitNode) -> DeferredResult:
         """The wait record of an await node; its token is stable for the execution (``<id>:<node>``)."""
