@@ -53,6 +53,7 @@ from igniter_nb.server.routing import (
     bearer_token,
     error_response,
     http_error_response,
+    outage_response,
     validation_response,
 )
 from igniter_nb.server.served import ServedContracts
@@ -84,8 +85,18 @@ _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.
 _STOPPING = ("The server stopped before this request finished (`ServerStopping`: it was shutting down and the time "
              "it gives requests in flight ran out); whether it took effect is not known. Retry it (an event with the "
              "same idempotency_key is applied at most once).")
-#: Every route of ``create_app`` (its ``StoppedRequests`` middleware); not ``create_router``'s, which has none.
-_E503_STOPPING: Responses = {503: {**_ERROR, "description": _STOPPING, "headers": _RETRY_AFTER}}
+_STORE_DOWN = ("The store did not answer (`StoreUnavailable`: the database or Redis cannot be reached, or failed); "
+               "a request that changes something may or may not have taken effect. Retry it (an event with the same "
+               "idempotency_key is applied at most once).")
+
+
+def _e503(stopping: bool) -> Responses:
+    """Every route's 503: the store not answering; with ``create_app``'s ``StoppedRequests`` middleware also the
+    server stopping (``create_router``'s routes have no such middleware)."""
+    text = f"{_STORE_DOWN} Or: {_STOPPING[0].lower()}{_STOPPING[1:]}" if stopping else _STORE_DOWN
+    return {503: {**_ERROR, "description": text, "headers": _RETRY_AFTER}}
+
+
 _TOO_MANY_STREAMS = "Every live-stream slot of this worker is taken (`TooManyStreams`, see `max_streams`)."
 _STREAM: Responses = {
     200: {"description": "Server-sent events: `status` messages, one message per execution event (id = its seq), "
@@ -96,8 +107,9 @@ _STREAM: Responses = {
 
 
 def _stream_503(stopping: bool) -> Responses:
-    """The live stream's 503: its slots taken, and with ``create_app``'s middleware also the server stopping."""
-    text = f"{_TOO_MANY_STREAMS} Or: {_STOPPING[0].lower()}{_STOPPING[1:]}" if stopping else _TOO_MANY_STREAMS
+    """The live stream's 503: its slots taken, the store not answering, and with ``create_app``'s middleware also
+    the server stopping."""
+    text = f"{_TOO_MANY_STREAMS} Or: {_e503(stopping)[503]['description']}"
     return {503: {**_ERROR, "description": text, "headers": _RETRY_AFTER}}
 _GRAPH_CONTENT = {
     "application/json": {"schema": {"type": "object"}},
@@ -222,7 +234,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
 
         route_class = TokenRoute
         auth = [Depends(HTTPBearer(auto_error=False, description="`Authorization: Bearer <token>`"))]
-    common: Responses = {**(_E401 if token else {}), **(_E503_STOPPING if stopping else {})}
+    common: Responses = {**(_E401 if token else {}), **_e503(stopping)}
     router = APIRouter(route_class=route_class, dependencies=auth, responses=common, strict_content_type=False,
                        default_response_class=JSONAnswer)
 
@@ -408,6 +420,9 @@ def _allowed_methods(request: Request) -> str:
 
 
 async def _internal(request: Request, exc: Exception) -> Response:
+    answer = outage_response(request, exc)  # errors of the app's own middleware and anything a route let through
+    if answer is not None:
+        return answer
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal server error", "InternalServerError")
 

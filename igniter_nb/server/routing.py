@@ -12,6 +12,7 @@ into the documented status with a JSON body ``{"error": message, "type": class n
        a stored workflow that no longer fits the graph
 413    body larger than the limit
 422    anything else wrong with the request: input, payload, event, query parameter, body shape
+503    the store did not answer (``StoreUnavailable``, ``Retry-After: 1``; ``outage.store_outage``)
 =====  ==========================================================================================
 
 The mapping lives in the route (not only in app-level exception handlers), so it holds wherever the router
@@ -21,6 +22,7 @@ is mounted — inside another FastAPI app or a plain Starlette app.
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
@@ -35,6 +37,9 @@ from igniter_nb.errors import IgniterError
 from igniter_nb.server.encoding import BadJSON, json_bytes, json_safe, parse_json
 from igniter_nb.server.errors import RequestProblem, UnknownContractError
 from igniter_nb.server.limits import BodyTooLarge
+from igniter_nb.server.outage import store_outage
+
+log = logging.getLogger("igniter_nb.server")
 
 # Checked in order: the first class an error is an instance of decides (subclasses land with their base, so an
 # ``IdempotencyConflictError`` — a ``DuplicateSignalError`` — is a 409 without being listed).
@@ -113,6 +118,19 @@ def failure_response(exc: IgniterError) -> JSONResponse:
     return JSONAnswer(error_body(exc), status_code=status_for(exc))
 
 
+def outage_response(request: Request, exc: BaseException) -> JSONResponse | None:
+    """503 ``StoreUnavailable`` when ``exc`` is (or was caused by) the store not answering; else None. The
+    driver's message goes to the log only: it may name hosts, users and files."""
+    outage = store_outage(exc)
+    if outage is None:
+        return None
+    log.error("the store did not answer %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(503, f"the store did not answer ({type(outage).__name__}; the server's log has the "
+                          "details): retry later — a request that changes something may or may not have taken "
+                          "effect, and an event with the same idempotency_key is applied at most once",
+                          "StoreUnavailable", headers={"Retry-After": "1"})
+
+
 _JSON_TYPES = ("application/json",)
 
 
@@ -181,7 +199,12 @@ class IgniterRoute(APIRoute):
             except HTTPException as exc:
                 return http_error_response(exc)
             except IgniterError as exc:
-                return failure_response(exc)
+                return outage_response(request, exc) or failure_response(exc)
+            except Exception as exc:
+                answer = outage_response(request, exc)
+                if answer is None:
+                    raise
+                return answer
 
         return run
 
@@ -196,6 +219,7 @@ __all__ = [
     "error_response",
     "failure_response",
     "http_error_response",
+    "outage_response",
     "status_for",
     "validation_response",
 ]

@@ -366,9 +366,17 @@ def _check_store(url: str, source: str) -> None:
     from igniter_nb.stores.url import from_url
 
     try:
-        from_url(url).close()
+        store = from_url(url)
     except (IgniterError, ImportError, ValueError) as exc:
         raise ServeError(f"{source} {redact_url(url)!r}: {redact_url(url, str(exc))}") from None
+    try:  # one read, so that a database that cannot be reached or opened stops serve here, not every request
+        store.exists("igniter-nb-serve-probe")
+    except Exception as exc:  # any failure to read is reported the same way, with its type
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ServeError(f"{source} {redact_url(url)!r}: the store cannot be read: {type(exc).__name__}: "
+                         f"{redact_url(url, first_line)}") from None
+    finally:
+        store.close()
 
 
 __all__ = ["ServeError", "app_from_environment", "load_contracts", "serve"]

@@ -1,7 +1,8 @@
-"""The 503 answers are in /openapi.json: every route of ``create_app`` may answer 503 ``ServerStopping`` (its
+"""The 503 answers are in /openapi.json: every route may answer 503 ``StoreUnavailable`` (the store did not
+answer); every route of ``create_app`` may also answer 503 ``ServerStopping`` (its
 ``StoppedRequests`` middleware, when the graceful shutdown cuts a request off), the live stream also 503
-``TooManyStreams``; routes of ``create_router`` inside an app of one's own have no such middleware, so only the
-stream's 503 is theirs."""
+``TooManyStreams``; routes of ``create_router`` inside an app of one's own have no such middleware, so the
+stopping 503 is not theirs."""
 
 from __future__ import annotations
 
@@ -30,16 +31,20 @@ def test_every_route_of_the_app_documents_503_server_stopping_with_the_error_bod
             assert answer is not None, name
             assert answer["content"]["application/json"]["schema"] == ERROR_BODY, name
             assert "ServerStopping" in answer["description"] and "Retry" in answer["description"], name
+            assert "StoreUnavailable" in answer["description"], name
             assert answer["headers"]["Retry-After"]["schema"] == {"type": "integer"}, name
         assert ("401" in operations["GET /v1/health"]["responses"]) is (token is not None)  # what was there stays
         assert "TooManyStreams" in operations[f"GET {STREAM}"]["responses"]["503"]["description"]
 
 
-def test_routes_of_create_router_document_only_the_stream_s_503(store: Any) -> None:
+def test_routes_of_create_router_document_the_store_s_503_and_not_the_stopping_one(store: Any) -> None:
     parent = FastAPI()
     parent.include_router(ig.server.create_router(CONTRACTS, store=store), prefix="/igniter")
     operations = _operations(parent.openapi())
     stream = operations.pop(f"GET /igniter{STREAM}")["responses"]["503"]
     assert "TooManyStreams" in stream["description"] and "ServerStopping" not in stream["description"]
+    assert "StoreUnavailable" in stream["description"]
     assert stream["content"]["application/json"]["schema"] == ERROR_BODY
-    assert [name for name, operation in operations.items() if "503" in operation["responses"]] == []
+    for name, operation in operations.items():  # the store can fail under any route; only create_app stops
+        answer = operation["responses"]["503"]
+        assert "StoreUnavailable" in answer["description"] and "ServerStopping" not in answer["description"], name
