@@ -18,8 +18,9 @@ transparently), the same compression (``stores/sql_compression.py``).
 executions and history tables whose storage is not MAIN is switched with ``ALTER TABLE ... ALTER COLUMN ... SET
 STORAGE MAIN`` — new tables and tables of earlier releases alike, a change of the catalog only. Values already
 stored stay where they are and read as before; rows written afterwards are kept in line. A role that does not own
-the tables, or a table locked for longer than ``LOCK_TIMEOUT``, leaves them as they are (with a warning): the
-store works as before, and the next store to start tries again.
+the tables, or a table whose lock is not granted in ``sql_compression.LOCK_ATTEMPTS`` short attempts (each waits
+``LOCK_TIMEOUT``), leaves them as they are (with a warning): the store works as before, and the next store to
+start tries again.
 """
 
 from __future__ import annotations

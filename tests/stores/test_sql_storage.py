@@ -124,6 +124,7 @@ def test_a_table_locked_past_the_timeout_keeps_its_storage_and_the_store_works(
         as_an_earlier_release(old)
         old.save(snap("ex-1", 1), graph=GRAPH, correlation={"k": 1}, status="waiting")
         monkeypatch.setattr(sql_compression, "LOCK_TIMEOUT", "200ms")  # (alter_columns reads it there)
+        monkeypatch.setattr(sql_compression, "LOCK_ATTEMPTS", 2)
         with old.engine.connect() as reader, reader.begin():  # a long read holds its lock across the first use
             reader.execute(sa.text(f'SELECT count(*) FROM "{prefix}executions"')).scalar()
             store = SQLStore(url, table_prefix=prefix)
@@ -142,6 +143,52 @@ def test_a_table_locked_past_the_timeout_keeps_its_storage_and_the_store_works(
             assert storages(again) == {"m"}
         finally:
             again.close()
+    finally:
+        old.close()
+
+
+def test_waiting_for_the_lock_holds_other_readers_up_briefly_and_a_later_attempt_switches(
+        pg: tuple[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    """PostgreSQL queues every later reader behind an ALTER waiting for its lock: one 5 s wait held the store up
+    for 5 s. The ALTER now waits 100 ms at a time and tries again, so a reader gives up on nothing (here: a reader
+    with a 1.5 s statement timeout gets its rows), and once the lock is free a later attempt makes the switch."""
+    import threading
+
+    url, prefix = pg
+    old = SQLStore(url, table_prefix=prefix)
+    try:
+        old.create_tables()
+        as_an_earlier_release(old)
+        old.save(snap("ex-1", 1), graph=GRAPH, correlation={"k": 1}, status="waiting")
+        holder = old.engine.connect()
+        holder.begin()
+        holder.execute(sa.text(f'SELECT count(*) FROM "{prefix}executions"')).scalar()  # its lock, held
+        store = SQLStore(url, table_prefix=prefix)
+        first_use: dict[str, Any] = {}
+        worker = threading.Thread(target=lambda: first_use.update(record=store.record("ex-1")))
+        with caplog.at_level(logging.WARNING, logger="igniter_nb.stores.sql_storage"):
+            worker.start()
+            try:
+                with old.engine.connect() as watcher:  # until an ALTER waits for the lock
+                    for _ in range(400):
+                        if watcher.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                                                   "'Lock' AND query LIKE 'ALTER TABLE%'")).scalar():
+                            break
+                        watcher.rollback()
+                        threading.Event().wait(0.01)
+                    else:
+                        pytest.fail("no ALTER waited for the lock")
+                with old.engine.connect() as reader:
+                    reader.execute(sa.text("SET statement_timeout = '1500ms'"))
+                    assert reader.execute(sa.text(f'SELECT count(*) FROM "{prefix}executions"')).scalar() == 1
+            finally:
+                holder.rollback()
+                holder.close()
+                worker.join(30)
+        assert first_use["record"].snapshot == snap("ex-1", 1)
+        assert "stored out of line" not in caplog.text
+        assert storages(store) == {"m"}
+        store.close()
     finally:
         old.close()
 
