@@ -277,7 +277,13 @@ class WorkflowArgumentError(WorkflowError, ValueError):
     nothing was read or written."""
 
 
-__all__ += ["GraphChangedError", "IdempotencyConflictError", "WorkflowArgumentError"]
+class NotAContractClassError(WorkflowArgumentError, TypeError):
+    """A workflow call that takes a contract class (``start``, ``deliver_event``, ``migrate``,
+    ``ig.nb.start_or_restore`` ...) got something else — usually an instance of the class; the message names what
+    was given. Also a ``TypeError``; nothing was read or written."""
+
+
+__all__ += ["GraphChangedError", "IdempotencyConflictError", "NotAContractClassError", "WorkflowArgumentError"]
 
 
 class SettingsError(IgniterError, ValueError):

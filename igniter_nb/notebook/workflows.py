@@ -28,10 +28,10 @@ def start_or_restore(workflow: Any, inputs: Mapping[str, Any] | None = None, /, 
     """
     from igniter_nb.config import default_store
     from igniter_nb.errors import DuplicateWorkflowError
+    from igniter_nb.workflow.contract_class import contract_class
     from igniter_nb.workflow.correlation import correlation_from_inputs
 
-    if not hasattr(workflow, "compiled_graph") or not hasattr(workflow, "start"):
-        raise TypeError(f"start_or_restore needs a contract class, got {workflow!r}")
+    contract_class(workflow, "start_or_restore")  # (an instance would get as far as its correlation, wrongly refused)
     given = {**(dict(inputs) if inputs else {}), **keyword_inputs}
     store = store if store is not None else default_store()
     graph = workflow.compiled_graph()

@@ -23,6 +23,7 @@ from igniter_nb.errors import (
 )
 from igniter_nb.runtime.restore import check_record, restore_record
 from igniter_nb.runtime.status import Status
+from igniter_nb.workflow.contract_class import contract_class
 from igniter_nb.workflow.correlation import check_delivery_correlation
 from igniter_nb.workflow.engine import (
     ACTIVE,
@@ -105,7 +106,7 @@ def cancel(cls: Any, *, correlation: Mapping[str, Any], store: Any = None, reaso
            now: dt.datetime | None = None) -> Any:
     """Cancel the active workflow with ``correlation``; it stops waiting and frees its correlation. Returns the
     contract, or — for a stored workflow that no longer restores — the ``StoredExecution`` saved."""
-    graph = cls.compiled_graph()
+    graph = contract_class(cls, "cancel").compiled_graph()
     corr = check_delivery_correlation(graph, correlation)
     if reason is not None and not isinstance(reason, str):
         raise WorkflowArgumentError(f"reason must be a string, got {type(reason).__name__}", argument="reason")
@@ -159,7 +160,7 @@ def expire_due(cls: Any, store: Any = None, now: dt.datetime | None = None) -> l
     The deadlines are the ones recorded at ``start``, so a workflow keeps its deadline when a deploy drops the
     ``timeout``; an await the current graph no longer has cannot time out.
     """
-    graph = cls.compiled_graph()
+    graph = contract_class(cls, "expire_due").compiled_graph()
     moment = _now(now)
     store = _store(store)
     awaits = {n.name: n for n in graph.await_nodes}
@@ -232,7 +233,7 @@ def retry_workflow(cls: Any, *, correlation: Mapping[str, Any], store: Any = Non
     whose failure is retried waits for its event again: its signal is retracted from the signal log
     (``retracted`` set, kept for the audit) so the event can be delivered anew.
     """
-    graph = cls.compiled_graph()
+    graph = contract_class(cls, "retry_workflow").compiled_graph()
     corr = check_delivery_correlation(graph, correlation)
     if node is not None and (not isinstance(node, str) or not graph.has_node(node)):
         raise WorkflowArgumentError(f"node={node!r:.80} is not a node of {graph.name}", graph=graph.name,

@@ -26,9 +26,11 @@ from igniter_nb.errors import (
 from igniter_nb.model import AwaitNode
 from igniter_nb.runtime.event_chunks import takes_event_chunks
 from igniter_nb.runtime.graph_change import current_awaits, removed_awaits, stored_awaits
+from igniter_nb.runtime.invalidation import invalidate_dependents
 from igniter_nb.runtime.restore import restore_record
 from igniter_nb.runtime.status import Status
 from igniter_nb.runtime.store_runner import persist
+from igniter_nb.workflow.contract_class import contract_class
 from igniter_nb.workflow.correlation import check_delivery_correlation, correlation_from_inputs, nearest
 from igniter_nb.workflow.payloads import validate_payload
 from igniter_nb.workflow.signals import check_idempotency_key, live_signals, payload_digest, repeated_signal
@@ -157,7 +159,7 @@ def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.dat
     node (the workflow is saved as ``failed``); raises ``DuplicateWorkflowError`` if an active workflow has
     the same correlation, and ``InputError`` for bad inputs or blank correlation values. ``execution_id``
     (internal: the RQ start job derives it from its job id) names the new execution instead of a random id."""
-    graph = cls.compiled_graph()
+    graph = contract_class(cls, "start").compiled_graph()
     moment = _now(now)
     store = _store(store)
     correlation = correlation_from_inputs(graph, inputs)
@@ -281,7 +283,7 @@ def deliver_event(
     payload or for another event raises ``IdempotencyConflictError`` (``workflow/signals.py``). An event a
     stored workflow awaits under an await the current graph no longer has raises ``GraphChangedError``.
     """
-    graph = cls.compiled_graph()
+    graph = contract_class(cls, "deliver_event").compiled_graph()
     node = _await_or_none(graph, event)
     if node is None:
         try:
@@ -312,7 +314,10 @@ def deliver_event(
                            path=node.path) is not None:
             return contract
         st = ex.states.get(node.name)
-        if st is not None and st.status is Status.FAILED:
+        reached = st is not None
+        if st is not None and st.status is Status.SUCCEEDED:  # a value no signal in force delivered
+            _drop_computed_value(ex, node)
+        elif st is not None and st.status is Status.FAILED:
             raise AwaitedEventMismatchError(f"await '{node.name}' of {execution_id} is no longer waiting ({st.error})",
                                             graph=graph.name, node=node.name, execution_id=execution_id, event=event)
         signal = {
@@ -328,11 +333,12 @@ def deliver_event(
         # the diagnostics report reads these two from the workflow record (PRODUCT §6)
         wf["satisfied_events"] = [*wf.get("satisfied_events", ()), event]
         wf["last_external_event"] = signal
-        reached = st is not None
         ex.bus.emit("external_event_received", node.name, node.path, "succeeded",
                     {"event": event, "correlation": corr, "idempotency_key": key, "order": signal["order"],
                      "reached": reached})
         ex.resume(node.name, value)
+        if reached and st is not None and st.status is Status.SUCCEEDED:  # what the computed value gave is stale
+            invalidate_dependents(ex, (node.name,), node.name)
         ex.bus.emit("await_satisfied", node.name, node.path, "succeeded", {"event": event, "order": signal["order"]})
         ex.bus.emit("workflow_resumed", status="running", payload={"event": event})
         refresh_status(contract, moment)
@@ -343,6 +349,18 @@ def deliver_event(
         return contract
     raise ConcurrencyError(f"could not deliver '{event}' to {graph.name} {corr}: {MAX_ATTEMPTS} conflicting saves in a row",
                            graph=graph.name)
+
+
+def _drop_computed_value(execution: Any, node: AwaitNode) -> None:
+    """Forget the value of an await that no signal in force delivered: it was computed while a deploy made the
+    node a compute (or another kind) and saved without a ``migrate``, and a rollback made it an await again — the
+    stored awaits say it always was one, so the restore kept the value. A computed value is never taken for a
+    delivered payload (as when a compute becomes an await: ``runtime/graph_change.py``), so the delivery gives the
+    await its payload and what was computed from the old value resolves again. Logged as ``graph_changed``."""
+    del execution.states[node.name]
+    execution.bound_events.pop(node.name, None)
+    execution.bus.emit("graph_changed", payload={"removed": [node.name], "removed_awaits": [],
+                                                  "computed_under_another_graph": [node.name]})
 
 
 def _deliver_late(cls: Any, store: Any, corr: dict[str, Any], node: AwaitNode, event: str, key: str | None,

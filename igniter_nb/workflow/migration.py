@@ -20,6 +20,7 @@ from typing import Any
 from igniter_nb.errors import ConcurrencyError, IgniterError, SnapshotNotFoundError, WorkflowArgumentError
 from igniter_nb.runtime.graph_change import current_awaits, stored_awaits
 from igniter_nb.runtime.restore import check_record, restore_contract
+from igniter_nb.workflow.contract_class import contract_class
 from igniter_nb.workflow.engine import ACTIVE, MAX_ATTEMPTS, _now, _store, refresh_status, save_workflow
 
 _ACTIVE_RECORDS = ("running", "pending", "waiting")
@@ -100,6 +101,50 @@ def _check_rename(graph: Any, rename: Any) -> dict[str, str]:
     return dict(rename)
 
 
+def _stored_kind(snapshot: Mapping[str, Any], name: str, awaits: Mapping[str, str]) -> str:
+    """What ``name`` was in the graph ``snapshot`` was saved under, as far as its stored data says."""
+    if name in awaits:
+        return f"an await (of event {awaits[name]!r})"
+    for key, kind in (("inputs", "an input"), ("children", "a composition"), ("collections", "a collection"),
+                      ("selections", "a branch")):
+        held = snapshot.get(key)
+        if isinstance(held, Mapping) and name in held:
+            return kind
+    return "a compute"
+
+
+def _current_kind(node: Any) -> str:
+    return f"an await (of event {node.event!r})" if node.kind == "await" else f"a {node.kind}"
+
+
+def check_rename_kinds(graph: Any, snapshot: Mapping[str, Any], rename: Mapping[str, str], execution_id: str) -> None:
+    """Refuse a rename that would give an await's stored state and signals to a node of another kind, or another
+    kind's computed value to an await (taken for a delivered payload): ``WorkflowArgumentError`` naming both nodes
+    and their kinds. Only workflows know their awaits (``workflow["awaits"]``); a plain execution is not checked."""
+    if not rename or type(snapshot.get("workflow")) is not dict:
+        return
+    awaits = stored_awaits(snapshot)
+    states = snapshot.get("states")
+    for old, new in rename.items():
+        if old not in awaits and not (isinstance(states, Mapping) and old in states):
+            continue  # nothing of it stored: nothing to move
+        node = graph.node(new)
+        if (old in awaits) == (node.kind == "await"):
+            continue
+        was, now = _stored_kind(snapshot, old, awaits), _current_kind(node)
+        if old in awaits:
+            why = (f"its wait, signals and delivered payload would mean nothing on {new!r}; leave {old!r} out of rename= "
+                   f"(its state is dropped and {new!r} resolves under the new graph)")
+        else:
+            why = (f"its value would be taken for a delivered payload; leave {old!r} out of rename= ({new!r} then "
+                   "waits for its event)")
+        raise WorkflowArgumentError(
+            f"rename={{{old!r}: {new!r}}} changes a node's kind: {old!r} was {was} in {graph.name} execution "
+            f"{execution_id}, and {new!r} is {now}: {why}. Nothing was migrated",
+            graph=graph.name, node=new, argument="rename", execution_id=execution_id, renamed_from=old,
+            stored_kind="await" if old in awaits else was.split()[-1], current_kind=node.kind)
+
+
 def _rename_keys(container: Any, rename: Mapping[str, str], found: dict[str, str]) -> None:
     """Rename the keys of a dict keyed by node name, in place and in order; a clash is an error."""
     if not isinstance(container, dict) or not any(old in container for old in rename):
@@ -151,16 +196,16 @@ def migrate(cls: Any, store: Any = None, *, rename: Mapping[str, str] | None = N
             include_finished: bool = False, now: dt.datetime | None = None) -> MigrationReport:
     """Move the stored executions of ``cls``'s graph onto its current definition (module docstring); returns a
     :class:`MigrationReport`. Active executions only unless ``include_finished``."""
-    graph = cls.compiled_graph()
+    graph = contract_class(cls, "migrate").compiled_graph()
     renames = _check_rename(graph, rename)
     if not isinstance(dry_run, bool) or not isinstance(include_finished, bool):
         raise WorkflowArgumentError("dry_run= and include_finished= must be bools", graph=graph.name)
     moment = _now(now)
     store = _store(store)
-    entries = []
-    for record in store.list(graph=graph.name):
-        if record.status in _ACTIVE_RECORDS or include_finished:
-            entries.append(_migrate_one(cls, store, record.execution_id, renames, dry_run, moment))
+    records = [r for r in store.list(graph=graph.name) if r.status in _ACTIVE_RECORDS or include_finished]
+    for record in records:  # a rename that does not fit one of them fits none: refused before anything is written
+        check_rename_kinds(graph, record.snapshot, renames, record.execution_id)
+    entries = [_migrate_one(cls, store, record.execution_id, renames, dry_run, moment) for record in records]
     return MigrationReport(graph.name, dry_run, tuple(entries))
 
 
@@ -177,6 +222,7 @@ def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, s
             return MigratedExecution(execution_id, "failed", record.status, error=f"{type(exc).__name__}: {exc.message}")
         snapshot = record.snapshot
         try:
+            check_rename_kinds(graph, snapshot, rename, execution_id)  # (saved meanwhile under an older graph)
             renamed = apply_renames(snapshot, rename)
             contract = restore_contract(cls, snapshot, store=store, owned=True)
         except (IgniterError, ValueError) as exc:

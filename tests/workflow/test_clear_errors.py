@@ -100,3 +100,33 @@ def test_a_non_finite_correlation_value_is_refused_as_a_correlation_error(value:
                                                            r"number, got float .*no workflow can have that value") as found:
             call()
         assert found.value.context["got"] == "float" and found.value.context["expected"] == "finite number"
+
+
+def test_an_instance_given_for_the_contract_class_is_named_as_such(memory_store: Any) -> None:
+    # start_or_restore(instance) said "Correlation key 'case_id' of TimedWorkflow is missing", although the
+    # instance held it; the functions of igniter_nb.workflow went on with whatever the instance happened to do
+    from igniter_nb import workflow
+    from igniter_nb.workflow.migration import migrate
+
+    instance = TimedWorkflow.start(CORR, store=memory_store)
+    stored = [(r.execution_id, r.version) for r in memory_store.list()]
+    calls = {
+        "start_or_restore": lambda: ig.nb.start_or_restore(TimedWorkflow(case_id="c-2"), store=memory_store),
+        "start": lambda: workflow.start(instance, {"case_id": "c-3"}, store=memory_store),
+        "deliver_event": lambda: workflow.deliver_event(instance, "agent_note", correlation=CORR, store=memory_store),
+        "cancel": lambda: workflow.cancel(instance, correlation=CORR, store=memory_store),
+        "expire_due": lambda: workflow.expire_due(instance, memory_store),
+        "retry_workflow": lambda: workflow.retry_workflow(instance, correlation=CORR, store=memory_store),
+        "migrate": lambda: migrate(instance, memory_store),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ig.NotAContractClassError, match=rf"^{name} needs a contract class \(a subclass of "
+                                                            r"ig.Contract\), got an instance of TimedWorkflow "
+                                                            r"\(<TimedWorkflow .*\); pass the class TimedWorkflow "
+                                                            r"itself") as info:
+            call()
+        assert isinstance(info.value, TypeError) and isinstance(info.value, ig.WorkflowArgumentError)
+        assert info.value.context == {"argument": "contract", "given": "TimedWorkflow"}
+    with pytest.raises(ig.NotAContractClassError, match=r"got str 'TimedWorkflow'$"):
+        ig.nb.start_or_restore("TimedWorkflow", CORR, store=memory_store)
+    assert [(r.execution_id, r.version) for r in memory_store.list()] == stored  # nothing written
