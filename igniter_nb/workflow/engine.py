@@ -210,6 +210,10 @@ def not_found(cls: Any, store: Any, correlation: dict[str, Any], detail: str = "
             f"{n['correlation']} (differs in "
             f"{', '.join(_difference(k, correlation, n['correlation']) for k in n['differs_in']) or 'nothing'})"
             for n in near)
+        lacking = [k for k in correlation if any(k not in n["correlation"] for n in near)]
+        if lacking:  # started before a deploy added the key: nothing can address it until it has a value
+            hint += (f"; a workflow started before a deploy added a correlation key lacks it: give old workflows a "
+                     f"value with {cls.__name__}.migrate(store, inputs={{{lacking[0]!r}: ...}})")
     return WorkflowNotFoundError(
         f"no active {graph.name} workflow has correlation {correlation}{detail}{hint}",
         graph=graph.name, correlation=correlation, nearest=near,
@@ -220,6 +224,8 @@ _not_found = not_found  # (the notebook simulator's name for it)
 
 
 def _difference(key: str, given: Mapping[str, Any], stored: Mapping[str, Any]) -> str:
+    if key not in stored:
+        return f"{key}: not in its correlation"
     mine, theirs = given.get(key), stored.get(key)
     if mine == theirs:  # equal in Python, but not the same stored value: 42 and 42.0, 1 and True
         return f"{key}: the value type ({type(mine).__name__} {mine!r} given, {type(theirs).__name__} {theirs!r} stored)"

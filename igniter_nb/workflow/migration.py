@@ -17,11 +17,18 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from igniter_nb.errors import ConcurrencyError, IgniterError, SnapshotNotFoundError, WorkflowArgumentError
+from igniter_nb.errors import (
+    ConcurrencyError,
+    DuplicateWorkflowError,
+    IgniterError,
+    SnapshotNotFoundError,
+    WorkflowArgumentError,
+)
 from igniter_nb.runtime.graph_change import current_awaits, stored_awaits
 from igniter_nb.runtime.restore import check_record, restore_contract
 from igniter_nb.workflow.contract_class import contract_class
 from igniter_nb.workflow.engine import ACTIVE, MAX_ATTEMPTS, _now, _store, refresh_status, save_workflow
+from igniter_nb.workflow.migration_inputs import check_inputs, correlation_now, missing_inputs
 
 _ACTIVE_RECORDS = ("running", "pending", "waiting")
 
@@ -37,11 +44,14 @@ class MigratedExecution:
     dropped: tuple[str, ...] = ()  # stored nodes the graph no longer has
     removed_awaits: Mapping[str, str] = dataclasses.field(default_factory=dict)  # awaits still gone: cannot be delivered
     error: str | None = None  # why it could not be migrated ("failed")
+    inputs: tuple[str, ...] = ()  # inputs it had no value for, given by ``inputs=``
+    correlation: Mapping[str, Any] | None = None  # its new correlation, when the graph's keys changed
 
     def to_dict(self) -> dict[str, Any]:
         return {"execution_id": self.execution_id, "action": self.action, "status": self.status,
                 "renamed": dict(self.renamed), "dropped": list(self.dropped),
-                "removed_awaits": dict(self.removed_awaits), "error": self.error}
+                "removed_awaits": dict(self.removed_awaits), "error": self.error, "inputs": list(self.inputs),
+                "correlation": dict(self.correlation) if self.correlation is not None else None}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -193,11 +203,13 @@ def apply_renames(snapshot: dict[str, Any], rename: Mapping[str, str]) -> dict[s
 
 
 def migrate(cls: Any, store: Any = None, *, rename: Mapping[str, str] | None = None, dry_run: bool = False,
-            include_finished: bool = False, now: dt.datetime | None = None) -> MigrationReport:
+            include_finished: bool = False, now: dt.datetime | None = None, inputs: Any = None) -> MigrationReport:
     """Move the stored executions of ``cls``'s graph onto its current definition (module docstring); returns a
-    :class:`MigrationReport`. Active executions only unless ``include_finished``."""
+    :class:`MigrationReport`. Active executions only unless ``include_finished``. ``inputs`` gives values to
+    inputs stored executions lack, and workflows take their correlation from them (``migration_inputs.py``)."""
     graph = contract_class(cls, "migrate").compiled_graph()
     renames = _check_rename(graph, rename)
+    inputs = check_inputs(graph, inputs)
     if not isinstance(dry_run, bool) or not isinstance(include_finished, bool):
         raise WorkflowArgumentError("dry_run= and include_finished= must be bools", graph=graph.name)
     moment = _now(now)
@@ -205,11 +217,11 @@ def migrate(cls: Any, store: Any = None, *, rename: Mapping[str, str] | None = N
     records = [r for r in store.list(graph=graph.name) if r.status in _ACTIVE_RECORDS or include_finished]
     for record in records:  # a rename that does not fit one of them fits none: refused before anything is written
         check_rename_kinds(graph, record.snapshot, renames, record.execution_id)
-    entries = [_migrate_one(cls, store, record.execution_id, renames, dry_run, moment) for record in records]
+    entries = [_migrate_one(cls, store, record.execution_id, renames, inputs, dry_run, moment) for record in records]
     return MigrationReport(graph.name, dry_run, tuple(entries))
 
 
-def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, str], dry_run: bool,
+def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, str], inputs: Any, dry_run: bool,
                  moment: dt.datetime) -> MigratedExecution:
     graph = cls.compiled_graph()
     for _ in range(MAX_ATTEMPTS):
@@ -225,6 +237,8 @@ def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, s
             check_rename_kinds(graph, snapshot, rename, execution_id)  # (saved meanwhile under an older graph)
             renamed = apply_renames(snapshot, rename)
             contract = restore_contract(cls, snapshot, store=store, owned=True)
+            given = missing_inputs(graph, contract.execution, inputs)
+            correlation = correlation_now(graph, contract.execution, given, cls.__name__)
         except (IgniterError, ValueError) as exc:
             why = exc.message if isinstance(exc, IgniterError) else str(exc)
             return MigratedExecution(execution_id, "failed", record.status, error=f"{type(exc).__name__}: {why}")
@@ -235,15 +249,24 @@ def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, s
         awaits = current_awaits(graph)
         stale_awaits = wf is not None and wf.get("awaits") != awaits
         gone = dict(changes.removed_awaits) if changes else {}
-        if not (renamed or dropped or stale_awaits):
+        if not (renamed or dropped or stale_awaits or given or correlation is not None):
             return MigratedExecution(execution_id, "unchanged", record.status, removed_awaits=gone)
         if dry_run:
-            return MigratedExecution(execution_id, "would migrate", record.status, renamed, dropped, gone)
+            return MigratedExecution(execution_id, "would migrate", record.status, renamed, dropped, gone,
+                                     inputs=tuple(given), correlation=correlation)
         ex.loaded_from_store(record.version)
-        ex.bus.emit("workflow_migrated" if wf is not None else "execution_migrated",
-                    payload={"renamed": renamed, "dropped": list(dropped),
-                             "removed_awaits": [{"node": n, "event": e} for n, e in gone.items()]})
+        payload: dict[str, Any] = {"renamed": renamed, "dropped": list(dropped),
+                                   "removed_awaits": [{"node": n, "event": e} for n, e in gone.items()]}
+        if given:
+            payload["inputs"] = list(given)
+        if correlation is not None:
+            payload["correlation"] = correlation
+        ex.bus.emit("workflow_migrated" if wf is not None else "execution_migrated", payload=payload)
+        if given:
+            ex.update_inputs(given)
         if wf is not None:
+            if correlation is not None:
+                wf["correlation"] = correlation
             wf["awaits"] = awaits
             deadlines = wf.get("deadlines")
             if isinstance(deadlines, dict):
@@ -259,6 +282,11 @@ def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, s
                 persist(ex, store)
         except ConcurrencyError:
             continue
+        except DuplicateWorkflowError as exc:  # the new correlation is another active workflow's
+            return MigratedExecution(execution_id, "failed", record.status, renamed, dropped, gone,
+                                     error=f"DuplicateWorkflowError: {exc.message}", inputs=tuple(given),
+                                     correlation=correlation)
         status = store.record(execution_id).status
-        return MigratedExecution(execution_id, "migrated", status, renamed, dropped, gone)
+        return MigratedExecution(execution_id, "migrated", status, renamed, dropped, gone, inputs=tuple(given),
+                                 correlation=correlation)
     return MigratedExecution(execution_id, "failed", None, error=f"{MAX_ATTEMPTS} conflicting saves in a row")

@@ -130,3 +130,96 @@ def test_a_rollback_await_compute_await_delivers_the_await_again(store):
     done = v3.deliver_event("approved", correlation=CORR, payload=True, store=store, now=T0)
     assert done.workflow_status == "succeeded" and done.result.report == {"name": "Acme", "mrr": 5}
     assert store.record(wf.execution_id).status == "succeeded"
+
+
+def keyed_by(*keys: str) -> Any:
+    class Signup(ig.Contract):
+        def define(c):
+            c.correlate_by(*keys)
+            c.input("lead", type=str)
+            if "tenant" in keys:
+                c.input("tenant", type=str)
+            c.await_event("crm", event="crm_received")
+            c.output("crm")
+
+    return Signup
+
+
+def test_workflows_started_before_a_correlation_key_was_added_are_found_again_after_migrate_inputs(store):
+    # deliver_event and cancel need exactly the graph's keys, so the old workflows (correlation {lead}) could not be
+    # addressed at all, and migrate had no way to give them the new key: they waited for ever
+    v1 = keyed_by("lead")
+    first = v1.start({"lead": "L-1"}, store=store, now=T0)
+    second = v1.start({"lead": "L-2"}, store=store, now=T0)
+    v2 = keyed_by("lead", "tenant")
+    with pytest.raises(ig.WorkflowNotFoundError, match=r"missing tenant"):
+        v2.deliver_event("crm_received", correlation={"lead": "L-1"}, payload=1, store=store, now=T0)
+    with pytest.raises(ig.WorkflowNotFoundError, match=re.escape(
+            "nearest active: {'lead': 'L-1'} (differs in tenant: not in its correlation), {'lead': 'L-2'} (differs in "
+            "lead, tenant: not in its correlation); a workflow started before a deploy added a correlation key lacks "
+            "it: give old workflows a value with Signup.migrate(store, inputs={'tenant': ...})")):
+        v2.deliver_event("crm_received", correlation={"lead": "L-1", "tenant": "acme"}, payload=1, store=store, now=T0)
+    before = _stored(store)
+    report = v2.migrate(store, now=T0)  # no value for the new key: said, nothing written
+    assert [e.action for e in report.executions] == ["failed", "failed"]
+    assert all(re.search(r"correlation key 'tenant' of Signup has no value in execution .+, started before a deploy "
+                         r"added the key \(its correlation: \{'lead': 'L-[12]'\}\): give old workflows a value with "
+                         r"Signup.migrate\(store, inputs=\{'tenant': ...\}\)", e.error) for e in report.executions)
+    dry = v2.migrate(store, inputs={"tenant": "acme"}, dry_run=True, now=T0)
+    assert {e.action for e in dry.executions} == {"would migrate"}
+    assert {e.correlation["tenant"] for e in dry.executions} == {"acme"}
+    assert _stored(store) == before
+    report = v2.migrate(store, inputs=lambda stored: {"tenant": f"t-{stored['lead']}"}, now=T0)  # one per workflow
+    by_id = {e.execution_id: e for e in report.executions}
+    assert by_id[first.execution_id].action == "migrated" and by_id[first.execution_id].inputs == ("tenant",)
+    assert by_id[first.execution_id].correlation == {"lead": "L-1", "tenant": "t-L-1"}
+    assert store.record(second.execution_id).correlation == {"lead": "L-2", "tenant": "t-L-2"}
+    done = v2.deliver_event("crm_received", correlation={"lead": "L-1", "tenant": "t-L-1"}, payload=1, store=store,
+                            now=T0)
+    assert done.execution_id == first.execution_id and done.workflow_status == "succeeded"
+    assert done.result.crm == 1 and done.execution.inputs["tenant"] == "t-L-1"
+    (migrated,) = [e for e in done.events if e.type == "workflow_migrated"]
+    assert migrated.payload["inputs"] == ["tenant"] and migrated.payload["correlation"]["tenant"] == "t-L-1"
+    cancelled = v2.cancel(correlation={"lead": "L-2", "tenant": "t-L-2"}, store=store, now=T0)
+    assert cancelled.execution_id == second.execution_id and cancelled.workflow_status == "cancelled"
+    assert [e.action for e in v2.migrate(store, inputs={"tenant": "other"}, include_finished=True,
+                                         now=T0).executions] == ["unchanged", "unchanged"]  # never changes an input
+
+
+def test_migrate_inputs_are_checked(store):
+    keyed_by("lead").start({"lead": "L-1"}, store=store, now=T0)
+    v2 = keyed_by("lead", "tenant")
+    before = _stored(store)
+    with pytest.raises(ig.WorkflowArgumentError, match=r"inputs= names 'crm', which is not an input of Signup "
+                                                       r"\(its inputs: lead, tenant\)"):
+        v2.migrate(store, inputs={"crm": 1}, now=T0)
+    with pytest.raises(ig.WorkflowArgumentError, match=r"inputs= must map input names to values"):
+        v2.migrate(store, inputs=["tenant"], now=T0)
+    (entry,) = v2.migrate(store, inputs={"tenant": 5}, now=T0).executions  # the input's declared type
+    assert entry.action == "failed" and entry.error.startswith("InputError: Input 'tenant'")
+    (entry,) = v2.migrate(store, inputs=lambda stored: {"tenant": stored["nope"]}, now=T0).executions
+    assert entry.action == "failed" and entry.error.startswith("WorkflowArgumentError: inputs= raised KeyError")
+    (entry,) = v2.migrate(store, inputs={"tenant": " "}, now=T0).executions
+    assert entry.action == "failed" and "Correlation key 'tenant' of Signup is blank" in entry.error
+    assert _stored(store) == before
+
+
+def test_migrate_inputs_never_takes_another_active_workflows_correlation(store):
+    old = keyed_by("lead").start({"lead": "L-1"}, store=store, now=T0)
+    v2 = keyed_by("lead", "tenant")
+    new = v2.start({"lead": "L-1", "tenant": "acme"}, store=store, now=T0)  # started under the new keys meanwhile
+    before = store.fetch(old.execution_id)
+    (entry,) = [e for e in v2.migrate(store, inputs={"tenant": "acme"}, now=T0).executions
+                if e.execution_id == old.execution_id]
+    assert entry.action == "failed" and entry.error.startswith("DuplicateWorkflowError")
+    assert new.execution_id in entry.error
+    assert store.fetch(old.execution_id) == before and store.record(old.execution_id).correlation == {"lead": "L-1"}
+
+
+def test_a_correlation_key_removed_by_a_deploy_is_dropped_by_migrate(store):
+    wf = keyed_by("lead", "tenant").start({"lead": "L-1", "tenant": "acme"}, store=store, now=T0)
+    v2 = keyed_by("lead")
+    (entry,) = v2.migrate(store, now=T0).executions
+    assert entry.action == "migrated" and entry.correlation == {"lead": "L-1"}
+    done = v2.deliver_event("crm_received", correlation={"lead": "L-1"}, payload=2, store=store, now=T0)
+    assert done.execution_id == wf.execution_id and done.workflow_status == "succeeded"

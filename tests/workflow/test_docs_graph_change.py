@@ -30,3 +30,16 @@ def test_changing_a_deployed_workflow_example_runs_as_documented() -> None:
         for body in code:
             exec(compile(body, f"{DOC}:changing-a-deployed-workflow", "exec"), namespace)
     assert out.getvalue() == expected
+
+
+def test_a_deploy_that_changes_the_correlation_keys_example_runs_as_documented() -> None:
+    section = _section("A deploy that changes the correlation keys")
+    blocks = re.findall(r"```(python|text)\n(.*?)```", section, flags=re.S)
+    (code,) = [body for kind, body in blocks if kind == "python"]
+    expected = "".join(body for kind, body in blocks if kind == "text")
+    namespace: dict[str, object] = {"__name__": "__docs__"}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, f"{DOC}:a-deploy-that-changes-the-correlation-keys", "exec"), namespace)
+    shown = re.sub(r"execution [0-9a-f-]{36},", "execution EXECUTION,", out.getvalue())
+    assert shown == expected
