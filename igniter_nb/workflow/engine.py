@@ -17,6 +17,7 @@ from typing import Any
 from igniter_nb.errors import (
     AwaitedEventMismatchError,
     ConcurrencyError,
+    DuplicateSignalError,
     DuplicateWorkflowError,
     GraphChangedError,
     SnapshotNotFoundError,
@@ -322,6 +323,12 @@ def deliver_event(
         st = ex.states.get(node.name)
         reached = st is not None
         if st is not None and st.status is Status.SUCCEEDED:  # a value no signal in force delivered
+            if node.name in ex.bound_events:  # given by its token (resume_from_store), not computed
+                raise DuplicateSignalError(
+                    f"await '{node.name}' of {graph.name} {execution_id} already has its value, given by its token "
+                    f"(resume_from_store or an RQ resume job) rather than by a delivered event: event '{event}' is "
+                    "not applied", graph=graph.name, node=node.name, path=node.path, execution_id=execution_id,
+                    event=event)
             _drop_computed_value(ex, node)
         elif st is not None and st.status is Status.FAILED:
             raise AwaitedEventMismatchError(f"await '{node.name}' of {execution_id} is no longer waiting ({st.error})",

@@ -223,3 +223,18 @@ def test_a_correlation_key_removed_by_a_deploy_is_dropped_by_migrate(store):
     assert entry.action == "migrated" and entry.correlation == {"lead": "L-1"}
     done = v2.deliver_event("crm_received", correlation={"lead": "L-1"}, payload=2, store=store, now=T0)
     assert done.execution_id == wf.execution_id and done.workflow_status == "succeeded"
+
+
+def test_an_await_given_its_value_by_its_token_is_not_overwritten_by_a_delivery(store):
+    # no signal in force either, but its value was given to it as an await (resume_from_store): a delivery of its
+    # event raised a bare ResolutionError("Node 'crm' is not pending"), and must not replace the value
+    v1 = version_1()
+    wf = v1.start(CORR, store=store, now=T0)
+    token = wf.execution.states["crm"].value.token
+    v1.resume_from_store(wf.execution_id, token, {"name": "by-token"}, store=store)
+    before = _stored(store)
+    with pytest.raises(ig.DuplicateSignalError, match=r"await 'crm' of Onboarding .+ already has its value, given by "
+                                                      r"its token .+: event 'crm_received' is not applied") as info:
+        v1.deliver_event("crm_received", correlation=CORR, payload={"name": "Acme"}, store=store, now=T0)
+    assert info.value.context["node"] == "crm" and info.value.context["execution_id"] == wf.execution_id
+    assert _stored(store) == before
