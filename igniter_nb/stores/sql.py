@@ -132,7 +132,10 @@ class SQLStore(StoreBase):
                                 own_connections=self._is_sqlite and not is_memory(self.engine), gate=self._gate)
 
     def __repr__(self) -> str:
-        return f"SQLStore({self.engine.url.render_as_string(hide_password=True)!r})"
+        shown = self.__dict__.get("_shown")
+        if shown is None:  # the engine's URL does not change: rendered once (every read names the store, ~2.5 µs)
+            shown = self._shown = f"SQLStore({self.engine.url.render_as_string(hide_password=True)!r})"
+        return shown
 
     # ----------------------------------------------------------------------------------------------- writes
 
