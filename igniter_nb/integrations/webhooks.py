@@ -34,7 +34,8 @@ from igniter_nb.errors import (
 )
 from igniter_nb.integrations.delivery import delivery_summary, is_transient, json_safe
 from igniter_nb.integrations.signatures import DEFAULT_HEADERS, SCHEMES, SignatureRejected, secrets_of, sign, verify
-from igniter_nb.runtime.repeated_keys import RepeatedKeyError, repeated_key_at, unique_keys
+from igniter_nb.runtime.repeated_keys import RepeatedKeyError, repeated_key_at
+from igniter_nb.runtime.strict_json import NotJSONNumber, loads_strict
 from igniter_nb.runtime.surrogates import escaped_lone_surrogate_at
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
@@ -124,10 +125,6 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return False
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 # ----------------------------------------------------------------------------------------------- the endpoint
@@ -290,16 +287,24 @@ class _Endpoint:
     def _parse(self, raw: bytes) -> dict[str, Any]:
         if not raw.strip():
             raise _Refusal(400, "empty body: expected a JSON object")
+        encoding = json.detect_encoding(raw)  # as json.loads(bytes) reads: UTF-8 (a BOM allowed), UTF-16, UTF-32
         try:
-            data = json.loads(raw, parse_constant=_refuse_constant, object_pairs_hook=unique_keys)
+            text = raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise _Refusal(400, f"body is not valid JSON: it is not {encoding.upper()} text (byte {exc.start} is "
+                                "invalid)", {"byte": exc.start}) from None
+        try:  # the server's strict reader: no NaN/Infinity, no number that overflows a float, no repeated key
+            data = loads_strict(text)
+        except NotJSONNumber as exc:
+            raise _Refusal(400, f"body is not valid JSON: {exc}", {"token": exc.token[:40]}) from None
         except RecursionError:
             raise self._too_deep() from None
         except RepeatedKeyError as exc:  # json keeps the last; whatever read the body before may have read another
-            repeat = repeated_key_at(raw, "body")
+            repeat = repeated_key_at(text, "body")
             field = {"field": repeat[0]} if repeat is not None else {}
             raise _Refusal(400, f"body repeats the key {exc.key[:80]!r} in {field.get('field', 'one object')}: each "
                                 "key may appear once", {**field, "key": exc.key[:80]}) from None
-        except ValueError as exc:  # JSONDecodeError, bad UTF-8, an integer of too many digits, NaN
+        except ValueError as exc:  # JSONDecodeError, an integer of too many digits
             raise _Refusal(400, f"body is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
             kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(data), "a number")
@@ -307,7 +312,7 @@ class _Endpoint:
         if _depth_exceeds(data, self.max_depth):
             raise self._too_deep()
         # JSON may spell a lone UTF-16 surrogate, which no store can encode: refused as the server's reader does
-        where = escaped_lone_surrogate_at(raw, data, "body")
+        where = escaped_lone_surrogate_at(text, data, "body")
         if where is not None:
             raise _Refusal(400, f"body is not valid JSON: an unpaired UTF-16 surrogate (\\u{ord(where[1]):04x}) in "
                                 f"{where[0]}: JSON strings must be Unicode text", {"field": where[0]})

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from igniter_nb.integrations.signatures import SignatureRejected, verify
 from igniter_nb.integrations.webhooks import endpoint
 from tests.integrations.int_contracts import OrderWorkflow
-from tests.integrations.test_webhooks import SECRET, payment_route, post
+from tests.integrations.test_webhooks import SECRET, body_for, payment_route, post
 
 
 def _signals(store: Any, execution_id: str) -> list[dict[str, Any]]:
@@ -126,3 +126,27 @@ def test_a_delivery_after_retry_workflow_reopened_the_await_is_reported_as_new(s
     assert first.status_code == 200, first.text
     assert (first.json()["signal"], first.json()["replayed"]) == (2, False)
     assert (again.json()["signal"], again.json()["replayed"]) == (2, True)
+
+
+@pytest.mark.parametrize(("number", "said"), [
+    (b"1e999", "number 1e999 is too large for a float"),
+    (b"-1e999", "number -1e999 is too large for a float"),
+    (b"NaN", "NaN is not a JSON number"),
+    (b"Infinity", "Infinity is not a JSON number"),
+    (b"-Infinity", "-Infinity is not a JSON number"),
+])
+@pytest.mark.parametrize("where", ["payload", "elsewhere"])
+def test_a_number_json_has_not_is_400_naming_it_and_writes_nothing(store: Any, number: bytes, said: str,
+                                                                     where: str) -> None:
+    """Python's ``json`` reads ``1e999`` as infinity and ``NaN``/``Infinity`` as floats; JSON has none of them. The
+    webhook reads its body as the server reads its requests (``loads_strict``), and says which number it refused."""
+    wf = OrderWorkflow.start(order_id="n-1", store=store)
+    amount, extra = (number, b"1") if where == "payload" else (b"1", number)
+    raw = b'{"data": {"order_id": "n-1", "payment": {"amount": ' + amount + b', "currency": "EUR"}}, "x": ' + extra + b"}"
+    with TestClient(Starlette(routes=[payment_route(store)])) as client:
+        response = post(client, raw)
+        bom = post(client, b"\xef\xbb\xbf" + body_for("n-1", big=2.5e300))  # a finite large float, a UTF-8 BOM: as before
+    assert response.status_code == 400, response.text
+    assert response.json() == {"error": f"body is not valid JSON: {said}", "token": number.decode()}
+    assert bom.status_code == 200, bom.text
+    assert len(_signals(store, wf.execution_id)) == 1
