@@ -11,7 +11,8 @@
 
 Retries (``retries=N``) happen only for calls that are safe to repeat — every GET, the dry run, and
 ``deliver_event`` when it has an idempotency key (the server answers a repeat with the same result) — on
-*connection* errors (the request never reached the server), through httpx's transport, and on the server's ``503
+*connection* errors (the request never reached the server), through httpx's transport; on a connection that dropped
+after the request went out (``RemoteConnectionError.sent``; not a timeout); and on the server's ``503
 ServerStopping`` (it cut the request off while shutting down: ``stopping_retry.py``). ``execute`` and ``resume``
 are never retried: a repeat could start a second execution, or be refused. Both clients return the server's JSON
 as plain dicts (shapes in ``/openapi.json``).
@@ -33,13 +34,15 @@ from igniter_nb.server.answer_size import asend_capped, check_limit, send_capped
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError
 from igniter_nb.server.follow import READ_TIMEOUT, StreamMessage, afollow, follow
 from igniter_nb.server.request_json import json_content as _json_content
-from igniter_nb.server.stopping_retry import retry_delay, server_stopping
+from igniter_nb.server.stopping_retry import FIRST_DELAY, MAX_BACKOFF, retry_delay, server_stopping
 
 _CONTEXT_FROM_BODY = ("graph", "node", "path", "execution_id")
 #: Failures after the request (or part of it) went out: the server may have applied it. A connection that could
 #: not be made (ConnectError, ConnectTimeout, PoolTimeout) never reached it.
 _AFTER_SENDING = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadTimeout,
                   httpx.WriteTimeout)
+#: Of those, the connection dropped (not a timeout): a call safe to repeat is retried (``retries``).
+_DROPPED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 #: What to do instead of repeating a call that is not safe to repeat, by the last segment of its route.
 _CHECK_FIRST = {
     "execute": "look for the execution (Client.executions) before starting another",
@@ -186,11 +189,13 @@ class _ClientBase:
     def _url(self, call: _Call) -> str:
         return f"{self.base_url}{call.path}"
 
-    def _unreachable(self, call: _Call, exc: httpx.HTTPError) -> RemoteConnectionError:
+    def _unreachable(self, call: _Call, exc: httpx.HTTPError, retried: int = 0) -> RemoteConnectionError:
         url = self._url(call)
         kind = type(exc).__name__
         sent = isinstance(exc, _AFTER_SENDING)
         applied = _maybe_applied(call) if sent else ""
+        if retried:
+            applied = f" (after {retried} {'retry' if retried == 1 else 'retries'}){applied}"
         if isinstance(exc, httpx.TimeoutException):  # ConnectTimeout, ReadTimeout, WriteTimeout, PoolTimeout
             return RemoteConnectionError(f"{call.method} {url} did not complete in time ({kind}: {exc or 'timed out'})"
                                          f"{applied}", url=url, timeout=True, sent=sent, method=call.method)
@@ -198,6 +203,15 @@ class _ClientBase:
             return RemoteConnectionError(f"{call.method} {url}: the connection was lost before the answer ({kind}: "
                                          f"{exc}){applied}", url=url, sent=True, method=call.method)
         return RemoteConnectionError(f"cannot reach {url}: {kind}: {exc}", url=url, method=call.method)
+
+    def _dropped_retry(self, call: _Call, exc: httpx.HTTPError, retry: int) -> float | None:
+        """Seconds to wait before retry number ``retry`` of ``call``, whose connection dropped after the request went
+        out (``exc``): only for a call safe to repeat, ``retries`` times (counted with the 503 retries), and not after
+        a timeout (``timeout`` bounds the wait: a retry would multiply it); else None. The first retry goes at once
+        (a keep-alive connection the server had closed), later ones after 0.5 s doubling, at most 4 s."""
+        if not call.repeatable or retry > self.retries or not isinstance(exc, _DROPPED):
+            return None
+        return 0.0 if retry == 1 else min(FIRST_DELAY * 2 ** (retry - 2), MAX_BACKOFF)
 
     def _stopped_retry(self, call: _Call, response: httpx.Response, retry: int) -> float | None:
         """Seconds to wait before retry number ``retry`` of ``call``, answered ``response``: only for a call safe to
@@ -275,7 +289,12 @@ class Client(_ClientBase):
                     response = send_capped(http, call.method, call.path, self._url(call), self.max_answer_bytes,
                                            params=call.params, **content)
             except httpx.HTTPError as exc:
-                raise self._unreachable(call, exc) from exc
+                retry += 1
+                delay = self._dropped_retry(call, exc, retry)
+                if delay is None:
+                    raise self._unreachable(call, exc, retry - 1) from exc
+                time.sleep(delay)
+                continue
             retry += 1
             delay = self._stopped_retry(call, response, retry)
             if delay is None:
@@ -407,7 +426,12 @@ class AsyncClient(_ClientBase):
                     response = await asend_capped(http, call.method, call.path, self._url(call),
                                                   self.max_answer_bytes, params=call.params, **content)
             except httpx.HTTPError as exc:
-                raise self._unreachable(call, exc) from exc
+                retry += 1
+                delay = self._dropped_retry(call, exc, retry)
+                if delay is None:
+                    raise self._unreachable(call, exc, retry - 1) from exc
+                await asyncio.sleep(delay)
+                continue
             retry += 1
             delay = self._stopped_retry(call, response, retry)
             if delay is None:
