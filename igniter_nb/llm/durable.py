@@ -6,7 +6,8 @@ The pending payload is plain JSON data, so it lives in snapshots and stores like
     {"tool_calls": [{"id": "toolu_1", "name": "search", "arguments": {"q": "x"}}],
      "llm": {"request": 0, "round": 1, "fingerprint": "...", "conversation": {...}, "journal": [...]}}
 
-``tool_calls`` is the public part (what someone must run); ``llm`` is what the executor needs to continue:
+``tool_calls`` is the public part (what someone must run: all the server shows, :func:`public_payload`); ``llm``
+is what the executor needs to continue:
 the conversation up to and including the assistant's tool-call turn, which of ``call``'s requests was waiting
 (``request``, with its ``fingerprint``), the tool round, and the requests ``call`` made before it
 (``journal``: the text each reply validated from, and the turns it added to the conversation), so that running
@@ -55,6 +56,17 @@ class PendingTools:
             return None
         return cls(int(state["request"]), int(state["round"]), str(state["fingerprint"]),
                    Conversation.from_dict(state["conversation"]), tuple(state.get("journal") or ()))
+
+
+def public_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A pending payload as it is shown outside this process (the server's answers and live stream): an LLM
+    executor's without its ``llm`` state — the conversation (system prompt included), the journal of earlier
+    replies and the fingerprint are the executor's own, to continue from the store — so ``{"tool_calls": [...]}``;
+    any other payload as it is."""
+    state = payload.get("llm")
+    if isinstance(state, Mapping) and "conversation" in state:
+        return {key: value for key, value in payload.items() if key != "llm"}
+    return dict(payload)
 
 
 def tool_token(execution_id: str | None, node: str | None, round_: int) -> str | None:
@@ -111,4 +123,4 @@ def check_results(value: Any, calls: Sequence[ToolCall]) -> list[dict[str, Any]]
     return [found[c.id] for c in calls]
 
 
-__all__ = ["RESULT_SHAPE", "PendingTools", "check_results", "tool_token"]
+__all__ = ["RESULT_SHAPE", "PendingTools", "check_results", "public_payload", "tool_token"]

@@ -86,10 +86,16 @@ def due(contract: Any, status: str) -> list[Callback]:
 
 
 def redact_event(event: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A stored event as the server shows it: a callback registration without its token."""
+    """A stored event as the server shows it: a callback registration without its token, a node pending on an LLM's
+    tool calls without the conversation its payload keeps (``views.shown_payload``)."""
     payload = event.get("payload")
     if event.get("type") == REGISTERED and isinstance(payload, Mapping) and "token" in payload:
         return {**event, "payload": {**payload, "token": REDACTED}}
+    if event.get("type") == "node_pending" and isinstance(payload, Mapping) and isinstance(payload.get("payload"),
+                                                                                           Mapping):
+        from igniter_nb.server.views import shown_payload
+
+        return {**event, "payload": {**payload, "payload": shown_payload(payload["payload"])}}
     return event
 
 

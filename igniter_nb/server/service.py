@@ -36,7 +36,14 @@ from igniter_nb.server.callbacks import Callback
 from igniter_nb.server.encoding import json_safe
 from igniter_nb.server.errors import RequestProblem
 from igniter_nb.server.served import ServedContracts
-from igniter_nb.server.views import execution_view, record_summary, record_view, settled, status_of
+from igniter_nb.server.views import (
+    execution_view,
+    record_summary,
+    record_view,
+    settled,
+    status_of,
+    without_llm_state,
+)
 from igniter_nb.stores import paging
 
 log = logging.getLogger("igniter_nb.server")
@@ -256,7 +263,8 @@ class ContractService:
         view = execution_view(contract, name=name, status=record.status)
         view.update(version=record.version, updated_at=record.updated_at.isoformat())
         if settled(contract):
-            view.update(diagnostics=json_safe(Report(contract).to_dict()), diagnostics_note=None)
+            report = without_llm_state(json_safe(Report(contract).to_dict()), contract.execution)
+            view.update(diagnostics=report, diagnostics_note=None)
         else:  # a report would resolve (run user code) first: not on a read
             view.update(diagnostics=None, diagnostics_note="some outputs were never resolved; no report is built "
                                                             "on a read")

@@ -6,11 +6,12 @@ Building a view never resolves anything: it reads the node states as they are, s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.status import FAILED, PENDING, STALE, SUCCEEDED, WAITING
-from igniter_nb.server.encoding import json_safe
+from igniter_nb.server.encoding import MAX_RESPONSE_DEPTH, json_safe
 from igniter_nb.stores.base import FINISHED_STATUSES
 
 
@@ -50,8 +51,40 @@ def _pending(execution: Any) -> list[dict[str, Any]]:
         value = st.value
         if st.status is PENDING and isinstance(value, DeferredResult) and value.token not in tokens:
             tokens[value.token] = {"node": value.source_node or name, "token": value.token,
-                                   "payload": json_safe(dict(value.payload))}
+                                   "payload": json_safe(shown_payload(value.payload))}
     return list(tokens.values())
+
+
+def without_llm_state(data: Any, execution: Any) -> Any:
+    """Report data (``diagnostics``) as the server shows it: every pending payload in it (a pending output's value,
+    a ``node_pending`` event) as :func:`shown_payload` shows it. Walked only for an execution that deferred."""
+    if not any(event.type == "node_pending" for event in execution.bus.events):
+        return data
+    return _copy_shown(data)
+
+
+def _copy_shown(value: Any, depth: int = 0) -> Any:
+    if depth > 2 * MAX_RESPONSE_DEPTH:  # json_safe already cut deeper data
+        return value
+    if isinstance(value, dict):
+        if isinstance(value.get("llm"), Mapping) and "tool_calls" in value:
+            value = shown_payload(value)
+        return {key: _copy_shown(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy_shown(item, depth + 1) for item in value]
+    return value
+
+
+def shown_payload(payload: Any) -> Any:
+    """A pending payload as the server shows it: an LLM executor's tool calls without the conversation it keeps to
+    continue (``llm.durable.public_payload``: the system prompt is the service's own); any other as it is."""
+    if not isinstance(payload, Mapping):
+        return payload
+    if "llm" not in payload:
+        return dict(payload)
+    from igniter_nb.llm.durable import public_payload
+
+    return public_payload(payload)
 
 
 def _failure(execution: Any) -> dict[str, Any] | None:
@@ -132,4 +165,5 @@ def record_summary(record: Any) -> dict[str, Any]:
     }
 
 
-__all__ = ["execution_view", "record_summary", "record_view", "settled", "status_of"]
+__all__ = ["execution_view", "record_summary", "record_view", "settled", "shown_payload", "status_of",
+           "without_llm_state"]

@@ -4,6 +4,7 @@ the provider's wire format — the same durable wait as in a new process, throug
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -62,4 +63,36 @@ def test_tool_results_resume_the_served_contract_over_http(provider: str, stubs:
     else:
         assert [(m["role"], m["tool_name"], m["content"]) for m in follow_up[3:]] == [("tool", "search", "Dune (1965)")]
     assert store.record(view["execution_id"]).status == "succeeded"
+    store.close()
+
+
+def test_the_http_answers_show_the_tool_calls_not_the_conversation(stubs: Any, tmp_path: Any) -> None:
+    """A pending LLM node's stored state holds the whole conversation (the system prompt, the user's prompt, earlier
+    replies): what the executor needs to continue. A client needs the tool calls to run: ``execute``, ``GET
+    /v1/executions/{id}`` and the live stream's ``node_pending`` event show ``{"tool_calls": [...]}`` only, while the
+    store keeps the state and the resume continues from it."""
+    stub = stubs("openai", [StubReply(tool_calls=(("toolu_01", "search", {"query": "dune"}),)), StubReply("Dune.")])
+    store = SQLStore(f"sqlite:///{tmp_path / 'served.db'}")
+    calls = [{"id": "toolu_01", "name": "search", "arguments": {"query": "dune"}}]
+    with TestClient(ig.server.create_app({"research": llm_contracts.DurableOpenai}, store=store)) as client:
+        started = client.post("/v1/contracts/research/execute", json={"inputs": {"question": "Dune?"}})
+        eid = started.json()["execution_id"]
+        looked = client.get(f"/v1/executions/{eid}")
+        for answer in (started, looked):
+            assert answer.status_code == 200, answer.text
+            [pending] = answer.json()["pending"]
+            assert pending["payload"] == {"tool_calls": calls}
+            assert "You answer from the catalogue." not in answer.text and '"llm"' not in answer.text
+        stored = store.record(eid).snapshot
+        assert "You answer from the catalogue." in json.dumps(stored)  # kept where the resume reads it
+        done = client.post(f"/v1/executions/{eid}/resume", json={"token": pending["token"], "value": [
+            {"id": "toolu_01", "name": "search", "content": "Dune (1965)"}]})
+        assert done.status_code == 200 and done.json()["outputs"] == {"answer": "Dune."}, done.text
+        with client.stream("GET", f"/v1/executions/{eid}/events") as stream:
+            text = "".join(stream.iter_text())
+    messages = [json.loads(line[5:]) for line in text.splitlines() if line.startswith("data:")]
+    [shown] = [m["payload"] for m in messages if m.get("type") == "node_pending"]
+    assert shown["payload"] == {"tool_calls": calls} and shown["token"] == pending["token"]
+    assert "You answer from the catalogue." not in text
+    assert stub.requests[1].messages[0] == {"role": "system", "content": "You answer from the catalogue."}
     store.close()
