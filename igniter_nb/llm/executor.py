@@ -34,6 +34,8 @@ from igniter_nb.runtime.executor import Executor as BaseExecutor
 from igniter_nb.runtime.surrogates import lone_surrogate_at
 
 TOOLS_RUN = ("defer", "auto")
+#: ``tool_timeout``'s default: seconds a tool run with ``tools_run="auto"`` may take before the node fails.
+DEFAULT_TOOL_TIMEOUT = 60.0
 #: request options the executor sets itself, and the setting to use instead
 RESERVED_OPTIONS = {"model": "set model", "messages": "pass the prompt or conversation to the helper",
                     "stream": "set stream (or pass stream= to complete/chat)", "stream_options": "set stream",
@@ -54,7 +56,8 @@ class Executor(BaseExecutor):
     ``provider`` (``"anthropic"``, ``"openai"``, ``"ollama"``) and ``model`` are required; ``system_prompt``,
     ``temperature`` and ``max_tokens`` are sent when set. ``tools`` lists functions, pydantic models or
     ``ig.llm.Tool`` objects; ``tools_run`` is ``"defer"`` (a tool call makes the node pending: a durable wait)
-    or ``"auto"`` (the functions run here, at most ``max_tool_rounds`` rounds). ``response_model`` (a pydantic
+    or ``"auto"`` (the functions run here, at most ``max_tool_rounds`` rounds, each call at most ``tool_timeout``
+    seconds: 60 unless set, ``None`` for no limit). ``response_model`` (a pydantic
     model) validates replies into it and becomes the node's type. ``cache`` (``MemoryCache``/``StoreCache``)
     answers repeated requests without calling the provider; ``stream = True`` prints text as it arrives (or
     give a callable taking each piece). Connection: ``api_key``, ``base_url``, ``timeout``, ``max_retries``,
@@ -72,6 +75,7 @@ class Executor(BaseExecutor):
     tools: ClassVar[Sequence[Any]] = ()
     tools_run: ClassVar[str] = "defer"
     max_tool_rounds: ClassVar[int] = 8
+    tool_timeout: ClassVar[float | None] = DEFAULT_TOOL_TIMEOUT
     response_model: ClassVar[Any] = None
     structured_output: ClassVar[str] = "native"
     cache: ClassVar[Any] = None
@@ -230,7 +234,8 @@ class Executor(BaseExecutor):
                 state = PendingTools(index, rounds, fingerprint, conversation, tuple(self._journal))
                 return self.defer(tool_token(getattr(self.execution, "execution_id", None),
                                              getattr(self.node, "name", None), rounds), state.payload())
-            results = [_tool_named(tools, call).run(call) for call in reply.tool_calls]
+            owner = type(self).__qualname__
+            results = [_tool_named(tools, call).run(call, self.tool_timeout, owner) for call in reply.tool_calls]
             self._emit("llm_tool_round", {"request": index, "round": rounds,
                                           "calls": [c.to_dict() for c in reply.tool_calls],
                                           "results": [_audit_result(r) for r in results]})
@@ -418,6 +423,9 @@ def check_settings(cls: type[Executor]) -> None:
     if cls.timeout is not None and (isinstance(cls.timeout, bool) or not isinstance(cls.timeout, int | float)
                                     or not math.isfinite(cls.timeout) or cls.timeout <= 0):
         raise ConfigurationError(f"{name}.timeout must be a number of seconds > 0, got {cls.timeout!r}")
+    if cls.tool_timeout is not None and (isinstance(cls.tool_timeout, bool) or not isinstance(cls.tool_timeout, int | float)
+                                         or not math.isfinite(cls.tool_timeout) or cls.tool_timeout <= 0):
+        raise ConfigurationError(f"{name}.tool_timeout must be a number of seconds > 0 or None, got {cls.tool_timeout!r}")
     for attr in ("client_options", "request_options"):
         if not isinstance(getattr(cls, attr), Mapping):
             raise ConfigurationError(f"{name}.{attr} must be a dict of keyword arguments")

@@ -7,15 +7,17 @@ describes arguments (someone outside the contract runs it: a durable tool call).
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import re
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from igniter_nb.llm.conversation import ToolCall, content_text
-from igniter_nb.llm.errors import ConfigurationError
+from igniter_nb.llm.errors import ConfigurationError, ToolLoopError
 from igniter_nb.runtime.surrogates import lone_surrogate_at
 
 #: What Anthropic and OpenAI accept as a tool name (Ollama accepts these too).
@@ -52,9 +54,11 @@ class Tool:
             raise ValueError(_validation_text(exc)) from None
         return {name: getattr(model, name) for name in type(model).model_fields}
 
-    def run(self, call: ToolCall) -> dict[str, Any]:
+    def run(self, call: ToolCall, timeout: float | None = None, owner: str = "") -> dict[str, Any]:
         """Run this tool for ``call``: ``{"id", "name", "content", "is_error"}``. A bad argument or an exception
-        becomes an error result the model reads (and the audit records), not a failed node."""
+        becomes an error result the model reads (and the audit records), not a failed node. With ``timeout``
+        (seconds) the function runs in a thread of its own, and one that has not returned by then raises
+        ``ToolLoopError`` naming the tool and the timeout (``owner``: whose setting it is, for the message)."""
         if self.function is None:
             raise ConfigurationError(f"tool {self.name!r} has no function to run (a pydantic-model tool only describes "
                                      "arguments): answer its calls by resuming the node, or give a function")
@@ -63,7 +67,9 @@ class Tool:
         except ValueError as exc:
             return _result(call, f"invalid arguments for {self.name}: {exc}", True)
         try:
-            output = self.function(**kwargs)
+            output = self.function(**kwargs) if timeout is None else self._within(call, kwargs, timeout, owner)
+        except ToolLoopError:
+            raise
         except Exception as exc:  # the model sees the failure and may try again (rounds are bounded)
             return _result(call, f"{type(exc).__name__}: {exc}", True)
         if inspect.isawaitable(output):
@@ -80,6 +86,34 @@ class Tool:
             return _result(call, f"tool {self.name} returned text that is not valid Unicode (it holds an unpaired "
                                  "surrogate, as os.fsdecode makes of bytes that are not UTF-8)", True)
         return _result(call, text, False)
+
+
+    def _within(self, call: ToolCall, kwargs: dict[str, Any], timeout: float, owner: str) -> Any:
+        """The function's value, run in a daemon thread (with the caller's context variables) and waited for at most
+        ``timeout`` seconds. Python cannot stop a thread: one that overruns is left to finish, its value unused."""
+        assert self.function is not None
+        function = self.function
+        outcome: list[Any] = []
+        context = contextvars.copy_context()
+
+        def work() -> None:
+            try:
+                outcome.append((True, context.run(function, **kwargs)))
+            except BaseException as exc:  # handed to the caller's thread, which decides
+                outcome.append((False, exc))
+
+        thread = threading.Thread(target=work, name=f"igniter-tool-{self.name}", daemon=True)
+        thread.start()
+        thread.join(timeout)
+        if not outcome:
+            setting = f"{owner}.tool_timeout" if owner else "tool_timeout"
+            raise ToolLoopError(f"tool {self.name!r} (call {call.id}) did not return within {timeout:g} s ({setting}); "
+                                "the node fails rather than send the model a missing result (the tool's thread is "
+                                "left to finish, its value unused)", tool=self.name, timeout=timeout, tool_call=call.id)
+        done, value = outcome[0]
+        if not done:
+            raise value
+        return value
 
 
 def _check_tool(tool: Tool) -> None:

@@ -150,3 +150,79 @@ def test_tool_results_whose_follow_up_fails_are_kept_with_the_failed_node(stubs,
     error = restored.execution.states["answer"].error
     assert isinstance(error, ig.llm.ProviderError) and error.status_code == 529
     assert error.context["tool_results"] == [{"id": "c1", "name": "search", "content": "Dune (1965)", "is_error": False}]
+
+
+def test_an_auto_tool_that_overruns_its_timeout_fails_the_node_naming_the_tool_and_the_timeout(stubs):
+    import threading
+
+    release = threading.Event()
+
+    def fetch(key: str):
+        """Fetch a record (here: never, until the test lets it go)."""
+        release.wait(30)
+        return "late"
+
+    stub = stubs("openai", [ONE_CALL, StubReply("never asked")])
+    executor = executor_class("openai", tools=[fetch], tools_run="auto", tool_timeout=0.2)
+    try:
+        contract = contract_class(executor)(question="q")
+        assert contract.status == "failed"
+    finally:
+        release.set()  # the tool's thread finishes; its result is not used
+    error = contract.execution.states["answer"].error
+    assert isinstance(error, ig.llm.ToolLoopError)
+    assert "tool 'fetch' (call c1) did not return within 0.2 s" in error.message
+    assert "Assistant.tool_timeout" in error.message
+    assert error.context["tool"] == "fetch" and error.context["timeout"] == 0.2
+    assert len(stub.requests) == 1  # the model was not asked again with a missing result
+
+
+def test_an_auto_tool_within_its_timeout_runs_as_before_with_the_caller_s_context(stubs):
+    import contextvars
+
+    tenant = contextvars.ContextVar("tenant", default="none")
+
+    def fetch(key: str):
+        """Fetch a record."""
+        return f"{key} for {tenant.get()}"
+
+    stub = stubs("anthropic", [ONE_CALL, StubReply("done")])
+    tenant.set("acme")
+    contract = contract_class(executor_class("anthropic", tools=[fetch], tools_run="auto", tool_timeout=30))(question="q")
+    assert contract.result.answer == "done"
+    (block,) = stub.requests[1].messages[-1]["content"]
+    assert block["content"] == "k for acme" and not block.get("is_error")
+    assert ig.llm.Executor.tool_timeout == 60.0  # the documented default
+
+
+@pytest.mark.parametrize("value", [0, -1, float("inf"), float("nan"), True, "10"])
+def test_a_tool_timeout_that_is_not_a_positive_number_is_refused_when_the_class_is_made(value):
+    with pytest.raises(ig.llm.ConfigurationError, match="tool_timeout must be a number of seconds > 0 or None"):
+        executor_class("openai", tool_timeout=value)
+    assert executor_class("openai", tool_timeout=None).tool_timeout is None  # no limit: the tool runs inline
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+@pytest.mark.parametrize("failure", [(529, "overloaded"), (503, "unavailable"), (429, "rate limited")])
+def test_a_transient_error_on_the_follow_up_is_retried_as_on_the_first_call(provider, failure, stubs, tmp_path):
+    """The first request and the follow-up after a resume go through the same ``Provider.send`` with the same
+    connection settings, so the SDK's retries (``max_retries``: 429, 5xx and connection errors, honouring
+    ``retry-after``) apply to both: a transient error answered once is retried, the node succeeds."""
+    from igniter_nb.llm.testing import StubFailure
+    from igniter_nb.stores import SQLStore
+
+    status, message = failure
+    contract_cls = {"anthropic": DurableAnthropic, "openai": DurableOpenai}[provider]
+    stub = stubs(provider, [StubFailure(status, message, retry_after_ms=10),
+                            StubReply("", tool_calls=(("c1", "search", {"query": "dune"}),)),
+                            StubFailure(status, message, retry_after_ms=10), StubReply("Dune (1965).")])
+    store = SQLStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    started = contract_cls(question="q", store=store)
+    assert started.status == "pending"  # the first call: answered after one retry
+    done = contract_cls.resume_from_store(started.execution_id, token=started.result.answer.token, store=store,
+                                          value=[{"id": "c1", "content": "Dune (1965)"}])
+    assert done.status == "succeeded" and done.result.answer == "Dune (1965)."  # the follow-up: the same
+    assert len(stub.requests) == 4
+    calls = [e.payload for e in done.events if e.type == "llm_call"]
+    assert [c["stop_reason"] is not None for c in calls] == [True, True]
+    store.close()
