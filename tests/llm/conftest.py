@@ -24,6 +24,16 @@ def clean_provider_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -
     monkeypatch.setenv("ANTHROPIC_CONFIG_DIR", str(tmp_path / "anthropic-config"))
 
 
+@pytest.fixture(autouse=True)
+def closed_provider_clients() -> Iterator[None]:
+    """The SDK clients a test's requests cached (pointed at its stub server, gone after it) are closed after it, so
+    their pooled sockets are not left open for the rest of the run (ResourceWarning)."""
+    yield
+    from igniter_nb.llm.providers import close_clients
+
+    close_clients()
+
+
 @pytest.fixture
 def stubs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., StubServer]]:
     """``stubs(provider, replies=(), responder=None, env=True)``: a started stub (stopped after the test); with

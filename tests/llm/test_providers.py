@@ -239,3 +239,32 @@ def test_a_failed_llm_node_keeps_its_error_class_through_a_snapshot(stubs):
     error = restored.execution.states["answer"].error
     assert isinstance(error, ig.llm.ProviderError)
     assert (error.status_code, error.provider, error.provider_message) == (403, "openai", "forbidden model")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_each_sdk_method_s_signature_is_read_once_not_per_call(provider, stubs):
+    """``Provider.call`` checks the keywords against the SDK method's signature: read once per method (a bound
+    method is a new object at every access: cached by its function), not on every request."""
+    from igniter_nb.llm.providers import base
+
+    stubs(provider, [StubReply(f"answer {i}") for i in range(4)])
+    executor = executor_class(provider)()
+    base._signature.cache_clear()
+    assert [executor.complete(f"q{i}") for i in range(3)] == ["answer 0", "answer 1", "answer 2"]
+    assert executor.complete("q3", stream=lambda text: None) == "answer 3"
+    info = base._signature.cache_info()
+    methods = 2 if provider == "anthropic" else 1  # messages.create and messages.stream; one create/chat otherwise
+    assert (info.misses, info.hits) == (methods, 4 - methods)
+
+
+def test_close_clients_closes_the_cached_sdk_clients_and_later_requests_build_new_ones(stubs):
+    from igniter_nb.llm.providers import close_clients, provider
+
+    stubs("openai", [StubReply("one"), StubReply("two")])
+    executor = executor_class("openai")()
+    assert executor.complete("q") == "one"
+    [client] = provider("openai")._clients.values()
+    assert close_clients() >= 1 and client.is_closed()
+    assert provider("openai")._clients == {} and close_clients() == 0
+    assert executor.complete("q") == "two"  # a new client
+    assert not next(iter(provider("openai")._clients.values())).is_closed()

@@ -42,4 +42,13 @@ def provider(name: str) -> Any:
         return found
 
 
-__all__ = ["PROVIDERS", "check_provider", "provider"]
+def close_clients() -> int:
+    """Close the SDK clients every provider adapter of this process has cached (each keeps up to 16, one per
+    configuration, with their pooled connections): at shutdown, or in tests whose provider servers are gone. Later
+    requests build new clients. How many were closed."""
+    with _lock:
+        adapters = list(_adapters.values())
+    return sum(adapter.close_clients() for adapter in adapters)
+
+
+__all__ = ["PROVIDERS", "check_provider", "close_clients", "provider"]

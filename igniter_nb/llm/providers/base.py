@@ -10,6 +10,7 @@ connections are still pooled between calls that share a configuration.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import os
 import threading
@@ -82,6 +83,16 @@ class Provider:
                 _close(old)
         return client
 
+    def close_clients(self) -> int:
+        """Close every cached SDK client (their pooled connections); the next request builds a new one. How many
+        were closed."""
+        with self._lock:
+            clients = list(self._clients.values())
+            self._clients.clear()
+        for client in clients:
+            _close(client)
+        return len(clients)
+
     def new_client(self, connection: Connection) -> Any:  # pragma: no cover - every provider overrides it
         raise NotImplementedError
 
@@ -121,13 +132,14 @@ class Provider:
     def call(self, method: Callable[..., Any], **kwargs: Any) -> Any:
         """``method(**kwargs)`` after checking the SDK method takes those keywords: an unknown one (from
         ``request_options``) is a ``ConfigurationError`` here, not an exception mistaken for a bad answer."""
-        try:
-            inspect.signature(method).bind(**kwargs)
-        except TypeError as exc:
-            raise ConfigurationError(f"the {self.name} SDK's {getattr(method, '__qualname__', method)}() does not take "
-                                     f"these arguments ({exc}): check request_options", provider=self.name) from None
-        except ValueError:  # no signature to check: the call itself will say
-            pass
+        signature = _signature(getattr(method, "__func__", method), hasattr(method, "__func__"))
+        if signature is not None:  # (None: no signature to check: the call itself will say)
+            try:
+                signature.bind(**kwargs)
+            except TypeError as exc:
+                raise ConfigurationError(f"the {self.name} SDK's {getattr(method, '__qualname__', method)}() does not "
+                                         f"take these arguments ({exc}): check request_options",
+                                         provider=self.name) from None
         return method(**kwargs)
 
     def stream(self, client: Any, request: Request, on_text: TextSink) -> Reply:  # pragma: no cover
@@ -156,6 +168,22 @@ class Provider:
 
     def is_connection_error(self, exc: Exception) -> bool:  # pragma: no cover
         raise NotImplementedError
+
+
+@functools.lru_cache(maxsize=64)
+def _signature(function: Callable[..., Any], bound: bool) -> inspect.Signature | None:
+    """The signature ``Provider.call`` checks keywords against, read once per SDK method: a bound method
+    (``client.messages.create``) is a new object at every access, so it is cached by its function, without the
+    ``self`` it is bound to; ``None`` when there is none to read."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return None
+    parameters = list(signature.parameters.values())
+    if bound and parameters and parameters[0].kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                       inspect.Parameter.POSITIONAL_OR_KEYWORD):
+        signature = signature.replace(parameters=parameters[1:])  # as inspect.signature(bound method) reads it
+    return signature
 
 
 def check_key(value: Any, what: str, provider: str) -> None:
