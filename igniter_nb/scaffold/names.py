@@ -23,6 +23,11 @@ sooner by names outside ASCII) is checked on the names themselves (``generate.MA
 # overwritten by them.
 GENERATED_GLOBALS = frozenset({"INPUTS", "CORRELATION", "PAYLOADS", "EXPECTED", "NOW", "CONTRACTS"})
 
+WINDOWS_DEVICE_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"{port}{n}" for port in ("COM", "LPT") for n in range(10))})
+"""File names Windows keeps for devices, whatever their case and extension (``con.py``, ``Nul.ipynb``): a generated
+module, notebook or project directory of such a name could not be made or opened there."""
+_DEVICES = "CON, PRN, AUX, NUL, COM0-COM9, LPT0-LPT9"
+
 # Event names travel in JSON bodies and webhook configurations; keep them to what reads well in a URL, a log
 # line and a Python string: a letter or underscore, then letters, digits and `_ . : -`.
 _EVENT = re.compile(r"[^\W\d][\w.:-]*")
@@ -80,6 +85,10 @@ def class_name_problem(name: str) -> str | None:
         return f"NAME: {name!r} is a name the generated test and notebook use for their own data"
     if hasattr(builtins, name):
         return f"NAME: {name!r} would shadow Python's built-in {name}"
+    module = module_name(name)
+    if module.upper() in WINDOWS_DEVICE_NAMES:
+        return (f"NAME: its file {module + '.py'!r} is a device name on Windows ({_DEVICES}, in any case and with any "
+                "extension): it could not be written, opened or checked out there; choose another name")
     return None
 
 
@@ -151,6 +160,9 @@ def project_name_problem(name: str) -> str | None:
         return (f"NAME: {_short(name)} is not a project name: lower-case ASCII letters, digits and underscores, "
                 "starting with a letter and ending with a letter or digit (it is the package you import and the "
                 "name in pyproject.toml)")
+    if name.upper() in WINDOWS_DEVICE_NAMES:
+        return (f"NAME: {name!r} is a device name on Windows ({_DEVICES}, in any case): the project's directory and "
+                "package could not be made or opened there; choose another name")
     return None
 
 

@@ -151,3 +151,20 @@ def test_make_serve_runs_igniter_nb_serve_with_the_env_file(project: Path, tmp_p
     with open(tmp_path / ".env", "a") as env_file:
         env_file.write("IGNITER_SERVER_TOKEN=abc\nIGNITER_LOG_LEVEL=debug\n")
     assert dry_run() == f"{serve} --port 8000 --log-level debug --token-env IGNITER_SERVER_TOKEN"
+
+
+def test_make_notebooks_runs_in_a_project_whose_path_holds_a_colon(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """PYTHONPATH splits at ':', so ``$(CURDIR)`` in it named two directories that do not exist and the notebook's
+    kernel could not import the project; the Makefile gives such a path relatively."""
+    import sys
+
+    parent = tmp_path_factory.mktemp("projects") / "v1:2"
+    parent.mkdir()
+    assert main(["new", "project", "shop", "--dir", str(parent)]) == 0
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("IGNITER_") and key not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "PYTEST_ADDOPTS"}}
+    env.update(PYTHONPATH=str(ROOT), IGNITER_NB_RENDER="python", PYTEST_ADDOPTS="-p no:cacheprovider")
+    proc = subprocess.run(["make", "--no-print-directory", "notebooks", f"PYTHON={sys.executable}"],
+                          cwd=parent / "shop", env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert f"{code_cells(parent / 'shop' / 'notebooks' / 'order_workflow.ipynb')} passed" in proc.stdout

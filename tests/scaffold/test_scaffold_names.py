@@ -148,3 +148,26 @@ def test_package_path_follows_init_files(tmp_path: Path) -> None:
     assert package_path(inner) == "orders"
     (tmp_path / "shop" / "__init__.py").touch()
     assert package_path(inner) == "shop.orders"
+
+
+@pytest.mark.parametrize(("name", "file"), [("Con", "con.py"), ("Aux", "aux.py"), ("Nul", "nul.py"), ("Prn", "prn.py"),
+                                            ("Com1", "com1.py"), ("COM9", "com9.py"), ("Lpt1", "lpt1.py"),
+                                            ("Com0", "com0.py")])
+def test_windows_device_names_are_refused_as_contract_names(name: str, file: str) -> None:
+    """Windows reserves CON, PRN, AUX, NUL, COM0-9 and LPT0-9 as file names, whatever the case and the extension:
+    the generated module (``con.py``) could not be written, opened or checked out there."""
+    found = problems(name)
+    assert len(found) == 1, found
+    assert found[0].startswith(f"NAME: its file {file!r} is a device name on Windows"), found
+
+
+@pytest.mark.parametrize("name", ["con", "aux", "nul", "prn", "com1", "lpt3"])
+def test_windows_device_names_are_refused_as_project_names(name: str) -> None:
+    problem = project_name_problem(name)
+    assert problem is not None and problem.startswith(f"NAME: {name!r} is a device name on Windows"), problem
+
+
+@pytest.mark.parametrize("name", ["Console", "Auxiliary", "Null", "Com10", "Compute", "Lpt", "ConAux"])
+def test_names_that_only_start_like_a_device_name_are_fine(name: str) -> None:
+    assert contract_spec(name, inputs=["request_id"]).class_name == name
+    assert project_name_problem(name.lower()) is None
