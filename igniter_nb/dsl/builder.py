@@ -12,7 +12,7 @@ import inspect
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from types import FunctionType
 from typing import Any
 
@@ -47,6 +47,7 @@ from igniter_nb.model import (
 )
 from igniter_nb.runtime.executor import Executor, executor_registry
 from igniter_nb.runtime.inputs import is_immutable
+from igniter_nb.runtime.runners import runner_problem
 
 
 def _copy_if_mutable(value: Any) -> Callable[[], Any]:
@@ -545,7 +546,11 @@ class ContractBuilder:
         self._check_name(name, "output")
         if source is not None and not isinstance(source, str):
             raise self._error(f"output '{name}': `source=` must be a node name (text), got {source!r}", name, loc)
-        src = source or name
+        src = name if source is None else source
+        if "" in src.split("."):  # "a." / ".a" / "a..b" / "": was read as the text around the empty part
+            raise self._error(f"output '{name}': `source=` {src!r} has an empty part; write a node name, or "
+                              "'node.child_output' to read an output of a composed, branch or collection node",
+                              name, loc, ValidationError)
         root, _, child = src.partition(".")
         node = OutputNode(
             **self._base(name, OUTPUT, meta, loc, (root,), output=True),
@@ -704,11 +709,24 @@ class ContractBuilder:
         return self._add(rnode)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ structure
+    def scope(self, name: str) -> AbstractContextManager[None]:
+        """Prefix the paths of the nodes declared inside (names and dependencies are unchanged).
+
+        A scope name is one segment of a path: any non-blank text without a ``.`` (the separator; ``"a.b"`` would
+        give the same paths as scope ``a`` holding scope ``b``). It need not be an identifier: scopes only label
+        paths and pictures, and nothing reads them back as Python names."""
+        loc = user_location(2)
+        if not isinstance(name, str) or not name.strip():
+            raise self._error(f"scope needs a non-empty text name, got {name!r}", None, loc)
+        if "." in name:
+            raise self._error(f"scope name {name!r} contains '.', the separator of node paths: a node in it would "
+                              f"get the path {name}.<node>, the same as in nested scopes "
+                              f"{' then '.join(repr(p) for p in name.split('.'))}; nest `with c.scope(...)` blocks "
+                              "for nested scopes, or name the scope without a '.'", None, loc, ValidationError)
+        return self._scoped(name)
+
     @contextmanager
-    def scope(self, name: str) -> Iterator[None]:
-        """Prefix the paths of the nodes declared inside (names and dependencies are unchanged)."""
-        if not isinstance(name, str) or not name:
-            raise self._error(f"scope needs a non-empty string name, got {name!r}")
+    def _scoped(self, name: str) -> Iterator[None]:
         self._scopes.append(name)
         try:
             yield
@@ -726,7 +744,11 @@ class ContractBuilder:
         self._correlation_location = user_location(2)
 
     def run_with(self, runner: str = "inline", max_workers: int | None = None, **options: Any) -> None:
-        """Default runner for instances: ``inline``, ``threads``, ``store`` or ``executor`` (with ``executor=``)."""
+        """Default runner for instances: ``inline``, ``threads``, ``store`` or ``executor`` (with ``executor=``).
+        A name no runner is registered under is refused here, when the class is defined."""
+        problem = runner_problem(runner)
+        if problem is not None:
+            raise self._error(f"run_with: {problem}", None, user_location(2))
         self._run_options = {"runner": runner, "max_workers": max_workers, **options}
 
     def react_to(self, event_type: str, path: str | None = None, once_per_execution: bool = False) -> Callable[[Any], Any]:
@@ -734,6 +756,9 @@ class ContractBuilder:
         loc = user_location(2)
         self._check_event_type("react_to", event_type, loc)
         self._check_path("react_to", path, loc)
+        if not isinstance(once_per_execution, bool):  # (strict, as `required=`: "no" or 0 is no answer)
+            raise self._error(f"react_to: `once_per_execution=` must be True or False, got {once_per_execution!r}",
+                              None, loc)
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             return self._reaction("react_to", fn, loc, event_type=event_type, path=path,

@@ -8,6 +8,7 @@ collection items at the same time (L-34) on ``max_workers`` threads; ``executor`
 
 from __future__ import annotations
 
+import difflib
 import os
 import threading
 from collections.abc import Callable, Generator, Sequence
@@ -269,6 +270,21 @@ _RUNNERS: dict[str, Any] = {"inline": InlineRunner, "threads": ThreadsRunner, "t
 def register_runner(name: str, factory: Any) -> None:
     """Make ``run_with(runner=name)`` available (the store and executor runners register themselves)."""
     _RUNNERS[name] = factory
+
+
+def runner_problem(runner: Any) -> str | None:
+    """Why ``run_with(runner)`` names no runner (None when it does: a registered name, a ``Runner``, or None)."""
+    if runner is None or isinstance(runner, Runner):
+        return None
+    if not isinstance(runner, str) or not runner:
+        return f"`runner=` must be a runner name (text) or a Runner, got {runner!r}"
+    if runner in _RUNNERS or runner == "store":  # ("store" registers itself on first use)
+        return None
+    known = sorted({*_RUNNERS, "store"})
+    close = difflib.get_close_matches(runner, known, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return (f"unknown runner {runner!r} (known runners: {', '.join(known)}){hint} — register_runner(name, factory) "
+            "adds one; call it before defining the classes that use it")
 
 
 def make_runner(runner: Any, *, max_workers: int | None = None, store: Any = None, executor: Any = None) -> Runner:
