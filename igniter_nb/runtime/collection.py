@@ -12,6 +12,7 @@ and that succeeded; pending items are continued, failed and changed items run ag
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -111,6 +112,26 @@ def _located(execution: Execution, node: CollectionNode, cls: type[ResolutionErr
                execution_id=execution.execution_id, source_location=node.source_location, **extra)
 
 
+def _unfindable(key: Any) -> str | None:
+    """Why an item keyed ``key`` could not be found by its key again (None when it could): a float NaN or
+    infinity, another value not equal to itself (``Decimal("NaN")``), or a tuple holding one."""
+    if type(key) is str or type(key) is int:  # the usual keys, first
+        return None
+    if isinstance(key, float):
+        return None if math.isfinite(key) else "is not a finite number"
+    if isinstance(key, tuple):
+        for part in key:
+            reason = _unfindable(part)
+            if reason is not None:
+                return f"holds {part!r}, which {reason}"
+        return None
+    try:
+        equal = bool(key == key)
+    except Exception:  # (a comparison that raises finds nothing either)
+        equal = False
+    return None if equal else "does not equal itself"
+
+
 def prepare_items(node: CollectionNode, values: Mapping[str, Any], execution: Execution) -> list[tuple[Any, dict[str, Any]]]:
     """``[(key, child inputs), ...]`` from the source value; raises ``CollectionInputError``/``CollectionKeyError``."""
     from igniter_nb.runtime.children import call_mapper
@@ -150,7 +171,7 @@ def prepare_items(node: CollectionNode, values: Mapping[str, Any], execution: Ex
                        f"are missing key '{node.key}'", missing_indexes=missing)
     seen: set[Any] = set()
     duplicates: list[Any] = []
-    for key, _ in prepared:
+    for index, (key, _) in enumerate(prepared):  # (no item was missing its key: index is the source's)
         try:
             if key in seen:
                 if key not in duplicates:
@@ -160,6 +181,13 @@ def prepare_items(node: CollectionNode, values: Mapping[str, Any], execution: Ex
         except TypeError:
             raise _located(execution, node, CollectionKeyError,
                            f"Collection '{node.name}': key '{node.key}' value {key!r} is not hashable") from None
+        reason = _unfindable(key)
+        if reason is not None:  # a NaN key was accepted, and its item could never be looked up (nan != nan)
+            raise _located(execution, node, CollectionKeyError,
+                           f"Collection '{node.name}': item at index {index} has key '{node.key}' = {key!r}, which "
+                           f"{reason}: the item could never be found by its key (result[key], reuse on the next "
+                           "resolution); give each item a key equal to itself, e.g. a finite number or a text",
+                           item_index=index, item_key=repr(key))
     if duplicates:
         raise _located(execution, node, CollectionKeyError,
                        f"Collection '{node.name}' has duplicate keys: {', '.join(repr(k) for k in duplicates)}",

@@ -317,3 +317,31 @@ def test_collection_key_must_be_a_child_input():
 def test_collection_mode_is_checked():
     with pytest.raises(ig.ValidationError, match="mode must be 'collect' or 'fail_fast'"):
         roster("sometimes")
+
+
+@pytest.mark.parametrize("key", [float("nan"), -float("nan"), float("inf"), -float("inf")])
+def test_a_non_finite_float_key_is_a_collection_key_error(key):
+    # was: a NaN key was accepted and its item could never be found again (nan != nan: result[nan] is a KeyError,
+    # two NaN keys were no duplicates, and a re-resolution never reused the item)
+    p = roster()(technician_inputs=[ANNA, {"technician_id": key, "name": "Nan"}])
+    assert p.status == "failed"
+    err = p.first_error()
+    assert isinstance(err, ig.CollectionKeyError)
+    assert (f"Collection 'technicians': item at index 1 has key 'technician_id' = {key!r}, which is not a finite "
+            "number") in str(err)
+    assert err.context["node"] == "technicians" and err.context["item_index"] == 1
+    assert err.context["source_location"].startswith(__file__)
+    assert RUNS == []
+
+
+def test_a_numpy_or_decimal_nan_key_is_refused_too_and_finite_float_keys_still_work():
+    import decimal
+
+    import numpy as np
+
+    for key in (np.float64("nan"), decimal.Decimal("NaN"), (1, float("nan"))):
+        err = roster()(technician_inputs=[{"technician_id": key, "name": "Nan"}]).resolve_all().first_error()
+        assert isinstance(err, ig.CollectionKeyError) and "item at index 0" in str(err)
+    p = roster()(technician_inputs=[{"technician_id": 1.5, "name": "Half"}, {"technician_id": 0.0, "name": "Zero"}])
+    assert p.result.technicians[1.5].result.label == "1.5:Half"
+    assert p.result.technicians[0.0].status == "succeeded"
