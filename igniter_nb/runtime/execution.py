@@ -304,6 +304,8 @@ class Execution:
     @_one_at_a_time
     def resume(self, node_name: str, value: Any) -> None:
         """Give a pending (or waiting) node its value; its dependents become stale and re-resolve on read."""
+        if self.lifecycle_depth and not self.reacting:
+            raise self._changed_while_resolving("resume()")
         node = self.graph.fetch(node_name)
         if isinstance(node, OutputNode):
             node = self.graph.node(node.source_root)
@@ -397,6 +399,8 @@ class Execution:
     @_one_at_a_time
     def resume_by_token(self, token: str, value: Any) -> str:
         """Resume the node that deferred ``token`` (the originator first, then any node carrying it)."""
+        if self.lifecycle_depth and not self.reacting:
+            raise self._changed_while_resolving("resume_by_token()")
         candidates = [st for st in self.states.values() if st.status in BLOCKED and isinstance(st.value, DeferredResult)
                       and st.value.token == token]
         if not candidates:
@@ -445,7 +449,7 @@ class Execution:
         return failed
 
     def _changed_while_resolving(self, operation: str) -> ResolutionError:
-        """Changing inputs or states from inside a node's callable (while this execution resolves, outside a
+        """Changing inputs or states (update_inputs, retry, resume) from inside a node's callable (while this execution resolves, outside a
         reaction) would leave the nodes being computed with values from before the change, marked fresh: refused."""
         return ResolutionError(
             f"{operation} was called on {self.graph.name} while it is resolving (from inside one of its nodes' "

@@ -262,3 +262,50 @@ def test_retry_from_inside_a_callable_is_refused_and_the_counter_survives_interr
     with pytest.raises(KeyboardInterrupt):
         interrupted.resolve_all()
     assert interrupted.execution.lifecycle_depth == 0
+
+
+class _SelfResuming(ig.Contract):
+    def define(c):
+        c.input("x", type="integer")
+        c.input("how", type=str, default="resume")
+        c.await_event("gate", event="opened")
+        c.compute("a", call="open_gate")
+        c.compute("b", call=lambda a, gate: (a, gate))
+        c.output("b")
+
+    def open_gate(self, x, how):
+        if how == "resume":
+            self.resume("gate", x)
+        else:
+            self.resume_by_token(f"{self.execution_id}:gate", x)
+        return x
+
+
+@pytest.mark.parametrize(("how", "operation"), [("resume", "resume()"), ("token", "resume_by_token()")])
+def test_resume_from_inside_a_callable_of_the_same_contract_is_refused(how, operation):
+    contract = _SelfResuming(x=1, how=how)
+    # was: accepted — the await node was filled in mid-resolution, from inside node 'a'
+    assert contract.status == "failed"
+    err = contract.result.errors["a"]
+    assert f"{operation} was called on _SelfResuming while it is resolving" in str(err)
+    assert contract.execution.states["gate"].status == "waiting"  # the await node still waits for its event
+    assert contract.execution.lifecycle_depth == 0
+    assert not [e for e in contract.events if e.type == "node_resumed"]
+
+
+def test_resume_from_a_reaction_callback_is_still_allowed():
+    @ig.contract
+    def ReactionResumes(c):
+        c.input("x", type="integer")
+        c.await_event("gate", event="opened")
+        c.compute("a", call=lambda x: x)
+        c.compute("b", call=lambda a, gate: (a, gate))
+        c.output("b")
+
+        @c.effect("a")
+        def open_gate(value, contract):
+            contract.resume("gate", value * 10)
+
+    contract = ReactionResumes(x=2)
+    assert contract.result.b == (2, 20)
+    assert contract.reaction_errors == []
