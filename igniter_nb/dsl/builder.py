@@ -719,10 +719,11 @@ class ContractBuilder:
         if not isinstance(name, str) or not name.strip():
             raise self._error(f"scope needs a non-empty text name, got {name!r}", None, loc)
         if "." in name:
-            raise self._error(f"scope name {name!r} contains '.', the separator of node paths: a node in it would "
-                              f"get the path {name}.<node>, the same as in nested scopes "
-                              f"{' then '.join(repr(p) for p in name.split('.'))}; nest `with c.scope(...)` blocks "
-                              "for nested scopes, or name the scope without a '.'", None, loc, ValidationError)
+            parts = name.split(".")
+            alike = "" if "" in parts else f", as in scope {' holding scope '.join(repr(p) for p in parts)}"
+            raise self._error(f"scope name {name!r} contains '.', the separator of node paths: a node 'x' in it "
+                              f"would get the path '{name}.x'{alike}. Nest `with c.scope(...)` blocks for nested "
+                              "scopes, or name the scope without a '.'", None, loc, ValidationError)
         return self._scoped(name)
 
     @contextmanager

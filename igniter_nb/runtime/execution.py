@@ -449,8 +449,9 @@ class Execution:
         return failed
 
     def _changed_while_resolving(self, operation: str) -> ResolutionError:
-        """Changing inputs or states (update_inputs, retry, resume) from inside a node's callable (while this execution resolves, outside a
-        reaction) would leave the nodes being computed with values from before the change, marked fresh: refused."""
+        """Changing inputs or states (update_inputs, retry, resume) from inside a node's callable (while this
+        execution resolves, outside a reaction) would leave the nodes being computed with values from before the
+        change, marked fresh: refused."""
         return ResolutionError(
             f"{operation} was called on {self.graph.name} while it is resolving (from inside one of its nodes' "
             "callables): the nodes being computed would keep values computed before the change. Change inputs "

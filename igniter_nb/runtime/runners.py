@@ -283,8 +283,8 @@ def runner_problem(runner: Any) -> str | None:
     known = sorted({*_RUNNERS, "store"})
     close = difflib.get_close_matches(runner, known, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    return (f"unknown runner {runner!r} (known runners: {', '.join(known)}){hint} — register_runner(name, factory) "
-            "adds one; call it before defining the classes that use it")
+    return (f"unknown runner {runner!r}{hint} (known runners: {', '.join(known)}; register_runner(name, factory) "
+            "adds one, called before the classes naming it are defined)")
 
 
 def make_runner(runner: Any, *, max_workers: int | None = None, store: Any = None, executor: Any = None) -> Runner:
