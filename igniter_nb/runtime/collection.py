@@ -12,7 +12,6 @@ and that succeeded; pending items are continued, failed and changed items run ag
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -113,12 +112,12 @@ def _located(execution: Execution, node: CollectionNode, cls: type[ResolutionErr
 
 
 def _unfindable(key: Any) -> str | None:
-    """Why an item keyed ``key`` could not be found by its key again (None when it could): a float NaN or
-    infinity, another value not equal to itself (``Decimal("NaN")``), or a tuple holding one."""
+    """Why an item keyed ``key`` could not be found by its key again (None when it could): a float NaN, another
+    value not equal to itself (``Decimal("NaN")``), or a tuple holding one. (An infinity equals itself: found.)"""
     if type(key) is str or type(key) is int:  # the usual keys, first
         return None
     if isinstance(key, float):
-        return None if math.isfinite(key) else "is not a finite number"
+        return None if key == key else "is NaN, which never equals itself"
     if isinstance(key, tuple):
         for part in key:
             reason = _unfindable(part)
