@@ -13,7 +13,8 @@ Retries (``retries=N``) happen only for calls that are safe to repeat — every 
 ``deliver_event`` when it has an idempotency key (the server answers a repeat with the same result) — on
 *connection* errors (the request never reached the server), through httpx's transport; on a connection that dropped
 after the request went out (``RemoteConnectionError.sent``; not a timeout); and on the server's ``503
-ServerStopping`` (it cut the request off while shutting down: ``stopping_retry.py``). ``execute`` and ``resume``
+ServerStopping`` (it cut the request off while shutting down) and ``503 StoreUnavailable`` (its store did not
+answer): ``stopping_retry.py``. ``execute`` and ``resume``
 are never retried: a repeat could start a second execution, or be refused. Both clients return the server's JSON
 as plain dicts (shapes in ``/openapi.json``).
 """
@@ -34,7 +35,7 @@ from igniter_nb.server.answer_size import asend_capped, check_limit, send_capped
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError
 from igniter_nb.server.follow import READ_TIMEOUT, StreamMessage, afollow, follow
 from igniter_nb.server.request_json import json_content as _json_content
-from igniter_nb.server.stopping_retry import FIRST_DELAY, MAX_BACKOFF, retry_delay, server_stopping
+from igniter_nb.server.stopping_retry import FIRST_DELAY, MAX_BACKOFF, retry_delay, retry_later
 
 _CONTEXT_FROM_BODY = ("graph", "node", "path", "execution_id")
 #: Failures after the request (or part of it) went out: the server may have applied it. A connection that could
@@ -215,8 +216,9 @@ class _ClientBase:
 
     def _stopped_retry(self, call: _Call, response: httpx.Response, retry: int) -> float | None:
         """Seconds to wait before retry number ``retry`` of ``call``, answered ``response``: only for a call safe to
-        repeat that the server cut off while stopping (503 ``ServerStopping``), ``retries`` times; else None."""
-        if not call.repeatable or retry > self.retries or not server_stopping(response):
+        repeat that the server cut off while stopping (503 ``ServerStopping``) or could not take while its store did
+        not answer (503 ``StoreUnavailable``), ``retries`` times; else None."""
+        if not call.repeatable or retry > self.retries or not retry_later(response):
             return None
         return retry_delay(response, retry)
 

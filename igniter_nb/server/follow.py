@@ -22,7 +22,7 @@ import httpx
 from httpx_sse import aconnect_sse, connect_sse
 
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError
-from igniter_nb.server.stopping_retry import server_stopping
+from igniter_nb.server.stopping_retry import retry_later
 
 if TYPE_CHECKING:
     from igniter_nb.server.client import AsyncClient, Client, _Call
@@ -81,11 +81,12 @@ class _Follow:
 
     def finished(self, response: httpx.Response) -> bool | None:
         """True for 204 (the execution finished and every event was seen), False for a stream to read, None for
-        a ``503 ServerStopping`` while attempts are left (the server cut the request off as it stopped: open the
-        stream again, an attempt that brought nothing); raises for any other error answer."""
+        a ``503 ServerStopping`` or ``StoreUnavailable`` while attempts are left (the server cut the request off as
+        it stopped, or its store did not answer: open the stream again, an attempt that brought nothing); raises for
+        any other error answer."""
         if response.status_code == 204:
             return True
-        if server_stopping(response) and self.failures < self.reconnects:
+        if retry_later(response) and self.failures < self.reconnects:
             return None
         if not response.is_success:
             raise self.owner._failure(self.call, response)

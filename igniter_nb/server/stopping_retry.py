@@ -1,7 +1,9 @@
-"""When the client repeats a call the server answered ``503 ServerStopping``, and how long it waits first.
+"""When the client repeats a call the server answered ``503 ServerStopping`` or ``503 StoreUnavailable``, and how
+long it waits first.
 
 A server shutting down answers a request it had to cut off ``503`` with ``"type": "ServerStopping"`` and
-``Retry-After: 1`` (``stopped.py``): whether the request took effect is not known, and the body says to retry it.
+``Retry-After: 1`` (``stopped.py``); a server whose store did not answer answers ``503 StoreUnavailable``, also with
+``Retry-After: 1`` (``outage.py``). Whether the request took effect is not known, and the body says to retry it.
 ``Client(retries=N)`` / ``AsyncClient`` do that for a call that is safe to repeat (every GET, the dry run, and
 ``deliver_event`` with an idempotency key: the rule of their connection retries), up to ``N`` times; never for
 ``execute``, ``resume`` or a delivery without a key, which could then be applied twice. Any other error answer —
@@ -19,6 +21,9 @@ from typing import Any
 import httpx
 
 STOPPING = "ServerStopping"
+STORE_UNAVAILABLE = "StoreUnavailable"
+#: The 503 answers that say "retry later": the request was fine, the server or its store could not take it then.
+RETRY_LATER = frozenset({STOPPING, STORE_UNAVAILABLE})
 #: The longest wait before a retry, whatever ``Retry-After`` says: the client never sleeps for long on its own.
 MAX_DELAY = 10.0
 FIRST_DELAY, MAX_BACKOFF = 0.5, 4.0
@@ -33,6 +38,17 @@ def server_stopping(response: httpx.Response) -> bool:
     except ValueError:
         return False
     return isinstance(body, dict) and body.get("type") == STOPPING
+
+
+def retry_later(response: httpx.Response) -> bool:
+    """Whether ``response`` is a ``503`` whose JSON error body's type is one of :data:`RETRY_LATER`."""
+    if response.status_code != 503:
+        return False
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("type") in RETRY_LATER
 
 
 def retry_delay(response: httpx.Response, retry: int) -> float:
@@ -50,4 +66,5 @@ def retry_after(response: httpx.Response) -> float | None:
     return float(said) if said.isascii() and said.isdigit() else None
 
 
-__all__ = ["MAX_DELAY", "STOPPING", "retry_after", "retry_delay", "server_stopping"]
+__all__ = ["MAX_DELAY", "RETRY_LATER", "STOPPING", "STORE_UNAVAILABLE", "retry_after", "retry_delay", "retry_later",
+           "server_stopping"]

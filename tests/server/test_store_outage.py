@@ -88,3 +88,38 @@ def test_serve_stops_at_start_on_a_store_it_cannot_read(capsys: Any, tmp_path: P
     assert "s3cret-pw" not in err
     if "s3cret-pw" in url:
         assert "***" in err
+
+
+class Counting:
+    """The app, with the requests that reached it counted by method and path (instrumentation, not a stand-in)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.seen: list[str] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.seen.append(f"{scope['method']} {scope['path']}")
+        await self.app(scope, receive, send)
+
+
+def test_the_client_retries_a_safe_call_answered_store_unavailable_and_never_execute(
+        tmp_path: Path, live_app: Any) -> None:
+    import threading
+
+    folder = tmp_path / "not-yet"
+    app = Counting(ig.server.create_app(CONTRACTS, store=from_url(f"sqlite:///{folder}/igniter.db")))
+    url = live_app(app).url
+    with ig.server.Client(url, retries=2) as client:
+        with pytest.raises(ig.server.RemoteError) as refused:  # execute is never repeated: it could start two
+            client.execute("lead", {"request_id": "r-1"})
+        assert refused.value.status_code == 503 and app.seen == ["POST /v1/contracts/lead/execute"]
+        app.seen.clear()
+        with pytest.raises(ig.server.RemoteError) as down:  # a GET is: 1 + 2 retries, each after Retry-After
+            client.executions()
+        assert down.value.status_code == 503 and "the store did not answer" in str(down.value)
+        assert app.seen == ["GET /v1/executions"] * 3
+        app.seen.clear()
+        threading.Timer(0.2, folder.mkdir).start()  # the store comes back before the retry (Retry-After: 1)
+        assert client.executions()["executions"] == []
+        assert app.seen == ["GET /v1/executions"] * 2
