@@ -18,11 +18,12 @@ The store is read only through the store protocol (``list``, ``record``, ``find_
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import datetime as dt
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from igniter_nb.notebook import html as h
@@ -72,6 +73,10 @@ _ACTIVE = ("running", "pending", "waiting")
 #: Active workflows listed in the static view (the rest are counted): a store with thousands of them made an output
 #: of megabytes, stored in the notebook.
 SHOWN_WORKFLOWS = 50
+#: Active workflows the widget's dropdown offers (the most recently saved ones; ``select(correlation=...)`` or
+#: ``select(execution_id=...)`` reaches any other): listing them reads their snapshots, and a store of 10,000
+#: waiting workflows took seconds per redraw when every one was read.
+LISTED_WORKFLOWS = 200
 
 
 class EventSimulator:
@@ -124,26 +129,87 @@ class EventSimulator:
         self.last_error: dict[str, Any] | None = None
         self._view: Any = None
         self._lock = threading.RLock()
+        self._page: tuple[list[Any], int] | None = None  # the active workflows listed once per operation
+        self._listing_depth = 0
         self._live = FollowSelected(self) if live else None
         self.select()
 
     def __repr__(self) -> str:
-        return f"EventSimulator({self.graph.name}, {len(self.workflows())} active)"
+        return f"EventSimulator({self.graph.name}, {self.active_count()} active)"
 
     # ------------------------------------------------------------------ reading the store
     def workflows(self) -> list[Any]:
-        """The store's active workflows of this contract (``StoredExecution``), sorted by correlation then id."""
-        found = [rec for status in sorted(_ACTIVE) for rec in self.store.list(graph=self.graph.name, status=status)]
-        keys = self.graph.correlation_keys
-        return sorted(found, key=lambda r: ([str((r.correlation or {}).get(k, "")) for k in keys], r.execution_id))
+        """The store's active workflows of this contract (``StoredExecution``), sorted by correlation then id.
 
-    def _match(self, correlation: Mapping[str, Any]) -> Any:
-        wanted = {str(k): v for k, v in correlation.items()}
-        return next((r for r in self.workflows() if dict(r.correlation or {}) == wanted), None)
+        Reads every one (each snapshot once); the simulator's own views read a bounded page instead
+        (``listed_workflows``)."""
+        found = [rec for status in sorted(_ACTIVE) for rec in self.store.list(graph=self.graph.name, status=status)]
+        return self._sorted(found)
+
+    def _sorted(self, records: list[Any]) -> list[Any]:
+        keys = self.graph.correlation_keys
+        return sorted(records, key=lambda r: ([str((r.correlation or {}).get(k, "")) for k in keys], r.execution_id))
+
+    def active_count(self) -> int:
+        """How many active workflows of this contract the store holds (counted without reading a snapshot)."""
+        from igniter_nb.stores import paging
+
+        if self._page is not None:
+            return self._page[1]
+        return sum(paging.count(self.store, self.graph.name, status) for status in sorted(_ACTIVE))
+
+    def listed_workflows(self) -> tuple[list[Any], int]:
+        """``(records, total)``: the ``LISTED_WORKFLOWS`` most recently saved active workflows, sorted by
+        correlation then id, and how many active ones there are. Reads only those records' snapshots (a page per
+        status); within one operation (a ``select``, a display) the store is read once."""
+        if self._page is not None:
+            return self._page
+        from igniter_nb.stores import paging
+
+        found: list[Any] = []
+        total = 0
+        for status in sorted(_ACTIVE):
+            records, more = paging.list_page(self.store, self.graph.name, status, limit=LISTED_WORKFLOWS)
+            found.extend(records)
+            total += len(records) if more is None else paging.count(self.store, self.graph.name, status)
+        newest = sorted(found, key=lambda r: (r.updated_at, r.execution_id), reverse=True)[:LISTED_WORKFLOWS]
+        page = (self._sorted(newest), total)
+        if self._listing_depth:
+            self._page = page
+        return page
+
+    @contextlib.contextmanager
+    def _listing(self) -> Iterator[None]:
+        """One operation: the active workflows are listed at most once within it (``listed_workflows``)."""
+        self._listing_depth += 1
+        try:
+            yield
+        finally:
+            self._listing_depth -= 1
+            if not self._listing_depth:
+                self._page = None
+
+    def _match(self, correlation: Mapping[str, Any]) -> str | None:
+        """The active workflow with exactly this correlation, by the store's index (no snapshot read), or None
+        (also for a correlation the store cannot look up: the dry run then says what is wrong with it)."""
+        try:
+            found = self.store.find_by_correlation(self.graph.name, {str(k): v for k, v in correlation.items()})
+        except Exception:
+            return None
+        return str(found) if found is not None else None
 
     def _load(self, execution_id: str) -> Any:
         # restored against a scratch store: nothing the simulator reads can ever write to the real one
+        listed = self._listed(execution_id)
+        if listed is not None:
+            return contract_of(self.workflow, listed)
         return load_contract(self.workflow, self.store, execution_id)
+
+    def _listed(self, execution_id: str) -> Any:
+        """A copy of the record listed in this operation (restoring may change the snapshot it is given), or None:
+        a record read once is not read again."""
+        listed = next((r for r in (self._page or ([], 0))[0] if r.execution_id == execution_id), None)
+        return None if listed is None else dataclasses.replace(listed, snapshot=copy.deepcopy(listed.snapshot))
 
     def _reload(self, execution_id: str | None) -> Any:
         """The stored workflow ``execution_id`` as it is now, or None (none given, or deleted meanwhile)."""
@@ -218,7 +284,16 @@ class EventSimulator:
         built from the event's schema whenever the workflow or event changes. A payload that is not JSON data
         (``object()``, a set, a key that is not text) raises ``PayloadValidationError`` naming the part, and
         nothing changes. Every call clears ``last_preview`` and ``last_error``.
+
+        Reads the store by its indexes and at most ``LISTED_WORKFLOWS`` snapshots (the widget's dropdown, the first
+        selection), each once; ``correlation=`` is looked up with ``find_by_correlation``.
         """
+        with self._listing():
+            return self._select(correlation, event, payload, execution_id=execution_id,
+                                idempotency_key=idempotency_key)
+
+    def _select(self, correlation: Mapping[str, Any] | None, event: str | None, payload: Any, *,
+                execution_id: str | None, idempotency_key: str | None) -> EventSimulator:
         if correlation is not None and not isinstance(correlation, Mapping):
             raise TypeError(f"select(correlation=) takes a mapping of correlation keys, got {correlation!r}")
         for name, value in (("event", event), ("execution_id", execution_id), ("idempotency_key", idempotency_key)):
@@ -234,8 +309,10 @@ class EventSimulator:
         before = (self.execution_id, self.event)
         # the new target is read in full before anything is assigned: a refused selection changes nothing
         target, corr = self.execution_id, self.correlation
+        if self._view is not None or (execution_id is None and correlation is None and target is None and corr is None):
+            self.listed_workflows()  # the dropdown lists them anyway: the target is restored from that read
         if execution_id is not None:
-            record = self.store.record(execution_id)
+            record = self._listed(execution_id) or self.store.record(execution_id)
             if record.graph != self.graph.name:
                 from igniter_nb.errors import WorkflowNotFoundError
 
@@ -248,10 +325,9 @@ class EventSimulator:
         else:
             if correlation is not None:
                 corr = {str(k): v for k, v in correlation.items()}
-                match = self._match(corr)
-                target = match.execution_id if match is not None else None
+                target = self._match(corr)
             elif target is None and corr is None:
-                first = next(iter(self.workflows()), None)
+                first = next(iter(self.listed_workflows()[0]), None)
                 if first is not None:
                     target, corr = first.execution_id, self._ordered(first.correlation)
             contract = self._reload(target)
@@ -361,6 +437,8 @@ class EventSimulator:
     def deliver(self) -> Any:
         """Deliver the selected event and payload with ``Workflow.deliver_event``; returns the updated contract.
 
+        Delivers only to the selected workflow: when another workflow now holds its correlation (the selected one
+        finished and a newer one started), it raises ``WorkflowNotFoundError`` naming both and delivers nothing.
         Raises what ``deliver_event`` raises (``WorkflowNotFoundError``, ``AwaitedEventMismatchError``,
         ``PayloadValidationError`` — also for editor text that is not JSON —, ``DuplicateSignalError``);
         ``last_error`` keeps it as ``{"type", "message"}``. On success ``last_delivery`` is the receipt (event,
@@ -375,6 +453,7 @@ class EventSimulator:
                 raise AwaitedEventMismatchError("no event selected", graph=self.graph.name)
             payload = self.payload
             correlation = dict(self.correlation or {})
+            self._check_target(correlation)
             before = self._stored_states(correlation)
             over_http = getattr(self.store, "deliver_event", None)  # a ServiceStore: the server delivers
             if callable(over_http):
@@ -396,6 +475,26 @@ class EventSimulator:
         self.select(execution_id=contract.execution_id)
         self.last_delivery = receipt
         return contract
+
+    def _check_target(self, correlation: Mapping[str, Any]) -> None:
+        """Refuse a delivery that would reach another workflow than the selected one: ``deliver_event`` finds its
+        workflow by correlation, and once the selected one has finished a newer one may hold the same correlation.
+        ``WorkflowNotFoundError`` names both; nothing is written."""
+        if self.execution_id is None:  # no workflow selected: deliver_event says whether one matches
+            return
+        try:
+            active = self.store.find_by_correlation(self.graph.name, correlation)
+        except Exception:  # a malformed correlation: deliver_event reports it
+            return
+        if active is not None and active != self.execution_id:
+            from igniter_nb.errors import WorkflowNotFoundError
+
+            raise WorkflowNotFoundError(
+                f"the selected {self.graph.name} workflow {self.execution_id} is no longer the active one for "
+                f"correlation {pairs(self._ordered(correlation))}: workflow {active} (started after it) is. Nothing "
+                f"was delivered; to deliver to the newer one, select it: sim.select(execution_id={active!r})",
+                graph=self.graph.name, execution_id=self.execution_id, active_execution_id=active,
+                correlation=dict(correlation))
 
     def _stored_states(self, correlation: Mapping[str, Any]) -> tuple[str | None, dict[str, tuple[str, Any]]]:
         """The status and ``{node: (status, version)}`` the store holds for the workflow about to receive."""
@@ -485,12 +584,17 @@ class EventSimulator:
     def to_html(self) -> str:
         """The static view, as the widget opens: status, active workflows, the selected event, the payload and its
         notes, diagnostics and the graph. Results of earlier calls from Python are not part of it (they were
-        shown where they were made)."""
-        active = self.workflows()
+        shown where they were made). The table lists the first ``SHOWN_WORKFLOWS`` (by correlation) of the
+        ``LISTED_WORKFLOWS`` most recently saved active workflows and counts the rest."""
+        with self._listing():
+            return self._static_html()
+
+    def _static_html(self) -> str:
+        active, total = self.listed_workflows()
         rows = ([pairs(self._ordered(r.correlation)), r.status, ", ".join(_waits(self.graph, r.snapshot)) or "—"]
                 for r in active[:SHOWN_WORKFLOWS])
         parts = [self.status_html(),
-                 h.table(rows, ["active workflow", "status", "waiting for"], total=len(active)),
+                 h.table(rows, ["active workflow", "status", "waiting for"], total=total),
                  h.table([[self.event or "—", ", ".join(self.awaited_events()) or "none"]],
                          ["selected event", "still awaited"], status_column=None),
                  '<div style="font-family:Helvetica,Arial,sans-serif;font-size:12px;color:#475569;margin-top:4px">'
@@ -502,7 +606,7 @@ class EventSimulator:
 
     def to_text(self) -> str:
         """A plain-text summary: active workflows, the selection, the event, the payload and any note."""
-        lines = [f"EventSimulator {self.graph.name}: {len(self.workflows())} active workflows"]
+        lines = [f"EventSimulator {self.graph.name}: {self.active_count()} active workflows"]
         if self.contract is not None:
             lines.append(f"  selected: {pairs(self.correlation)} ({self.status})")
         lines.append(f"  event: {self.event or '-'} (still awaited: {', '.join(self.awaited_events()) or 'none'})")
@@ -511,13 +615,14 @@ class EventSimulator:
         return "\n".join(lines)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        bundle: dict[str, Any] = h.sendable({"text/plain": self.to_text(), "text/html": self.to_html()})
-        try:
-            widget = self.widget
-            self._view.opened()  # a newly displayed view starts without an old message
-            view = widget._repr_mimebundle_()
-        except Exception:  # no ipywidgets or no kernel comm: the static parts are the whole output
-            return bundle
+        with self._listing():  # the text, the HTML and the widget: the active workflows are listed once
+            bundle: dict[str, Any] = h.sendable({"text/plain": self.to_text(), "text/html": self.to_html()})
+            try:
+                widget = self.widget
+                self._view.opened()  # a newly displayed view starts without an old message
+                view = widget._repr_mimebundle_()
+            except Exception:  # no ipywidgets or no kernel comm: the static parts are the whole output
+                return bundle
         if isinstance(view, dict) and WIDGET_MIME in view:
             bundle[WIDGET_MIME] = view[WIDGET_MIME]
         return bundle

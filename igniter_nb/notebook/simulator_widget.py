@@ -91,7 +91,7 @@ class SimulatorView:
         def label(corr: Mapping[str, Any] | None, status: Any) -> str:
             return pairs(sim._ordered(corr)) + f" ({status})"
 
-        options = [(label(r.correlation, r.status), r.execution_id) for r in sim.workflows()]
+        options = [(label(r.correlation, r.status), r.execution_id) for r in sim.listed_workflows()[0]]
         if sim.execution_id is not None and all(eid != sim.execution_id for _, eid in options):
             options.insert(0, (label(sim.correlation, sim.status), sim.execution_id))  # finished, still shown
         return options

@@ -213,7 +213,8 @@ def store_frame(store: Any, graph: Any = None, *, now: dt.datetime | None = None
     ``graph`` (a name, a contract class or a ``CompiledGraph``) keeps only that graph's executions; given a
     class, its ``correlate_by`` keys are columns even when no row has them. ``status`` is the store's (for a
     workflow: the workflow status); ``started_at`` is the workflow's start, or the first event of a plain
-    execution; ``updated_at`` is when the latest version was saved."""
+    execution; ``updated_at`` is when the latest version was saved. Reads each execution's latest snapshot once
+    (one ``store.list``)."""
     import numpy as np
     import pandas as pd
 
@@ -256,11 +257,14 @@ def tokens_frame(store: Any, graph: Any = None) -> IgniterFrame:
     node whose child waits) ``, kind`` (``event`` or ``token``) ``, event, token, item`` (collection item key,
     one row per unfinished item) ``, payload`` (JSON text) ``, since`` (UTC, when the node started waiting)
     ``, deadline`` (UTC, an await timeout of a workflow) ``, correlation`` (JSON text) ``, updated_at`` (UTC),
-    then one ``corr_<key>`` text column per correlation key (as in ``store_frame``)."""
+    then one ``corr_<key>`` text column per correlation key (as in ``store_frame``). Reads the snapshots of the
+    active executions only, each once (``store.list(graph=..., status=...)`` per active status)."""
     from igniter_nb.stores.base import ACTIVE_STATUSES
 
     name, graph_keys = _graph_filter(graph)
-    records = [r for r in as_store(store).list(graph=name) if r.status in ACTIVE_STATUSES]
+    source = as_store(store)
+    # listed per active status: a finished execution's snapshot is never read (most of a long-lived store)
+    records = [r for status in sorted(ACTIVE_STATUSES) for r in source.list(graph=name, status=status)]
     keys = _corr_keys(records, graph_keys)
     waits = []
     for r in records:
