@@ -12,7 +12,9 @@ Sources (``SnapshotStepper(source, execution_id=None, graph=None)``):
 * an **audit frame** (``contract.audit.to_frame()``), or a parquet file of one: one step per event, node
   states rebuilt by ``frames.ReplayLog``.
 
-Snapshots are parsed and their node states summarised once per step and kept (a step is a dict lookup after
+A store that pages its history (memory, SQL, Redis) is read ``VERSION_PAGE`` (50) versions at a time, when a step
+of the page is first looked at: opening a history of 10,000 versions reads the latest one only
+(``stepper_sources.LazyVersions``). Snapshots are parsed and their node states summarised once per step and kept (a step is a dict lookup after
 the first visit); pictures are cached per step as well, so moving back and forth stays far below the 100 ms
 bar (B7).
 """
@@ -34,12 +36,13 @@ from igniter_nb.notebook.snapshot_view import SnapshotInstance, snapshot_view
 from igniter_nb.notebook.sources import as_store
 from igniter_nb.notebook.stepper_sources import (
     SNAPSHOT_LOG_COLUMNS,
+    LazyVersions,
     Version,
     graph_for,
     log_versions,
+    open_versions,
     pick_execution,
     read_log,
-    store_versions,
 )
 
 if TYPE_CHECKING:
@@ -95,7 +98,7 @@ class SnapshotStepper:
         self.execution_id: str | None = execution_id
         self._live: Any = None  # the live view (``widget``), once built
         self._log: ReplayLog | None = None
-        self._versions: list[Version] | None = None
+        self._versions: list[Version] | LazyVersions | None = None
         self._views: dict[int, dict[str, dict[str, Any]]] = {}
         self._svgs: dict[int, str | None] = {}
         graph_name: str | None = None
@@ -103,8 +106,12 @@ class SnapshotStepper:
         if hasattr(source, "history") and hasattr(source, "list"):  # a store
             if execution_id is None:
                 raise ValueError("SnapshotStepper(store) needs execution_id= (the execution to step through)")
-            self._versions = store_versions(source, execution_id)
-            graph_name = next((v.graph for v in reversed(self._versions) if v.graph), None)
+            versions = open_versions(source, execution_id)  # a paging store: read on first look, a page at a time
+            self._versions = versions
+            if isinstance(versions, LazyVersions):
+                graph_name = versions[-1].graph  # the latest version's (read on opening)
+            else:
+                graph_name = next((v.graph for v in reversed(versions) if v.graph), None)
         else:
             frame = read_log(source, execution_id) if isinstance(source, str | os.PathLike) else source
             if "snapshot" in frame.columns:

@@ -2,7 +2,9 @@
 contract class to draw them with.
 
 A saved version's snapshot JSON is parsed on first use (``_Version``), so opening a long log costs one parse per
-step looked at, not one per step.
+step looked at, not one per step. A store that pages its history (``history_page`` and ``version_of``: memory,
+SQL, Redis, a server's ``ServiceStore`` is read whole) is read ``VERSION_PAGE`` versions at a time, when a step of
+that page is first looked at (``LazyVersions``): opening reads the latest version only.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -41,6 +43,80 @@ class Version:
             self._snapshot = data if isinstance(data, dict) else {}
             self._text = None
         return self._snapshot
+
+
+#: Versions read from a store at a time, on the first look at one of them (``LazyVersions``).
+VERSION_PAGE = 50
+
+
+def _version_of(record: Any) -> Version:
+    return Version(int(record.version), record.updated_at, record.status, record.graph, record.snapshot)
+
+
+class LazyVersions:
+    """The versions ``1..latest`` of one stored execution as a sequence, read from the store a page
+    (``VERSION_PAGE``) at a time on first use and kept. Version ``n`` is step ``n - 1``; a store whose numbers
+    are not ``1..latest`` in a row is read whole once instead (``store_versions``)."""
+
+    def __init__(self, store: Any, execution_id: str, latest: int) -> None:
+        self._store = store
+        self._execution_id = execution_id
+        self._count = latest
+        self._known: dict[int, Version] = {}
+        self._whole: list[Version] | None = None
+        last = self._page(latest - 1, 1)
+        if last:
+            self._known[latest - 1] = last[0]
+
+    def __len__(self) -> int:
+        return len(self._whole) if self._whole is not None else self._count
+
+    def __getitem__(self, index: int) -> Version:
+        if self._whole is not None:
+            return self._whole[index]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        if index not in self._known:
+            start = index - index % VERSION_PAGE
+            for k, version in enumerate(self._page(start, min(VERSION_PAGE, self._count - start))):
+                self._known.setdefault(start + k, version)
+            if self._whole is not None:
+                return self._whole[index]
+        return self._known[index]
+
+    def _page(self, start: int, limit: int) -> list[Version]:
+        """The versions of steps ``start..start+limit-1`` (version numbers ``start+1…``)."""
+        from igniter_nb.stores import paging
+
+        records = paging.history_page(self._store, self._execution_id, after_version=start, limit=limit)
+        if [int(r.version) for r in records] != list(range(start + 1, start + 1 + limit)):
+            self._whole = store_versions(self._store, self._execution_id)  # numbered otherwise: read it whole
+            return []
+        return [_version_of(r) for r in records]
+
+    def extend(self, versions: Iterable[Version]) -> None:
+        """Versions saved after the stepper opened (``live=True``), in order."""
+        if self._whole is not None:
+            self._whole.extend(versions)
+            return
+        for version in versions:
+            self._known[self._count] = version
+            self._count += 1
+
+
+def open_versions(store: Any, execution_id: str) -> LazyVersions | list[Version]:
+    """A store's versions of ``execution_id``: ``LazyVersions`` when the store pages its history (it has
+    ``history_page`` and ``version_of``), else every version read now (``store_versions``).
+    ``SnapshotNotFoundError`` when the execution is not stored."""
+    latest = store.version_of(execution_id) if callable(getattr(store, "version_of", None)) else None
+    if callable(getattr(store, "history_page", None)):
+        if latest is None:
+            store.history_page(execution_id, after_version=0, limit=1)  # the store's own not-found error
+        if latest:
+            return LazyVersions(store, execution_id, int(latest))
+    return store_versions(store, execution_id)
 
 
 def store_versions(store: Any, execution_id: str) -> list[Version]:
@@ -139,5 +215,5 @@ def graph_for(graph: Any, name: str | None, ref: str | None = None) -> Any:
     return None
 
 
-__all__ = ["SNAPSHOT_LOG_COLUMNS", "Version", "graph_for", "log_versions", "pick_execution", "read_log",
-           "store_versions"]
+__all__ = ["SNAPSHOT_LOG_COLUMNS", "VERSION_PAGE", "LazyVersions", "Version", "graph_for", "log_versions",
+           "open_versions", "pick_execution", "read_log", "store_versions"]
