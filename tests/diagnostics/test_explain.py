@@ -144,3 +144,68 @@ def test_updated_input_state_has_resolved_at():
     contract.update_inputs(order_total=150)
     assert contract.execution.states["order_total"].resolved_at is not None
     assert contract.states["order_total"]["resolved_at"] is not None
+
+
+# ------------------------------------------------------------------ a bounded depth
+
+
+def _chain(length):
+    @ig.contract
+    def Chain(c):
+        c.input("n0")
+        for i in range(1, length):
+            c.compute(f"n{i}", depends_on=[f"n{i - 1}"], call=lambda **kw: next(iter(kw.values())) + 1)
+        c.output("last", source=f"n{length - 1}")
+
+    return Chain(n0=0)
+
+
+def _levels(tree):
+    depth = 0
+    while tree is not None:
+        depth += 1
+        tree = tree["dependencies"][0] if tree["dependencies"] else None
+    return depth
+
+
+def test_a_deep_chain_is_explained_to_a_bounded_depth_with_the_cut_shown():
+    from igniter_nb.diagnostics.explain import MAX_DEPTH
+
+    contract = _chain(5_000)
+    data = contract.result.explain("last")  # existing callers get the default
+    assert data["value"] == 4_999 and data["max_depth"] == MAX_DEPTH == 50
+    assert _levels(data["dependencies"]) == MAX_DEPTH  # it was 5,000 levels
+    last = data["dependencies"]
+    for _ in range(MAX_DEPTH - 1):
+        last = last["dependencies"][0]
+    assert last["name"] == "n4950" and last["dependencies"] == [] and last["cut_levels"] == 4_950
+    json.dumps(data)  # printable: 5,000 levels passed Python's recursion limit
+    assert explain_text(data).splitlines()[-1].strip() == \
+        "- … 4950 more levels (explain_output(..., max_depth=None) shows them)"
+    whole = explain_output(contract.execution, "last", max_depth=None)
+    assert "max_depth" not in whole and _levels(whole["dependencies"]) == 5_000
+    assert _levels(explain_output(contract.execution, "last", max_depth=3)["dependencies"]) == 3
+
+
+def test_a_tree_within_the_depth_is_unchanged():
+    contract = _chain(50)
+    data = explain_output(contract.execution, "last")
+    assert "max_depth" not in data and _levels(data["dependencies"]) == 50
+    assert "more levels" not in explain_text(data)
+    for bad in (0, -1, True, 2.5, "3"):
+        with pytest.raises(ValueError, match="max_depth must be an int >= 1 or None"):
+            explain_output(contract.execution, "last", max_depth=bad)
+
+
+def test_shared_subtrees_are_cut_once_per_depth():
+    @ig.contract
+    def Lattice(c):
+        c.input("a0")
+        c.input("b0")
+        for i in range(1, 80):  # each level uses both nodes of the level below: 2^80 paths
+            c.compute(f"a{i}", depends_on=[f"a{i - 1}", f"b{i - 1}"], call=lambda **kw: 1)
+            c.compute(f"b{i}", depends_on=[f"a{i - 1}", f"b{i - 1}"], call=lambda **kw: 1)
+        c.output("top", source="a79")
+
+    data = explain_output(Lattice(a0=1, b0=1).execution, "top", max_depth=60)
+    assert _levels(data["dependencies"]) == 60 and data["max_depth"] == 60
