@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from igniter_nb.diagnostics.cut import cut_text
 from igniter_nb.diagnostics.graph_format import safe_repr
 from igniter_nb.diagnostics.states import iso
 from igniter_nb.extensions.reactive import call_with_declared
@@ -17,6 +18,21 @@ from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.nested_values import KEEP, MAX_DEPTH, convert
 
 _BLOCKED = ("pending", "waiting")
+#: Characters of one value or message in the report's text and Markdown; the rest is cut with a marker saying how
+#: much (a 1,000,000-item output made 7.9 MB of text). ``to_dict()`` keeps everything.
+TEXT_LIMIT = 500
+#: Failed nodes, errors and failed collection items listed per line of the text and Markdown; the rest are counted.
+LISTED_ITEMS = 20
+
+
+def _cut(text: Any) -> str:
+    return cut_text(str(text), TEXT_LIMIT, say_how_much=True)
+
+
+def _listed(parts: list[str], sep: str = ", ", what: str = "more") -> str:
+    """The first ``LISTED_ITEMS`` of ``parts`` joined, then how many more there are."""
+    more = f"{sep}… {len(parts) - LISTED_ITEMS:,} {what}" if len(parts) > LISTED_ITEMS else ""
+    return sep.join(parts[:LISTED_ITEMS]) + more
 
 
 # --------------------------------------------------------------------------- duck types
@@ -208,8 +224,9 @@ def _guarded(section: Any, fallback: Any) -> Any:
 class Report:
     """The diagnostics of one execution, gathered when the report is made (``contract.diagnostics``).
 
-    ``to_dict()`` is JSON-friendly data; ``to_text()`` and ``to_markdown()`` are for people (output
-    presenters apply to their Outputs line only).
+    ``to_dict()`` is JSON-friendly data, whole; ``to_text()`` and ``to_markdown()`` are for people (output
+    presenters apply to their Outputs line only), bounded: a value or message past ``TEXT_LIMIT`` characters is
+    cut with `` … (n more characters)``, and lists of failures show ``LISTED_ITEMS`` then ``… n more``.
     """
 
     def __init__(self, contract: Any) -> None:
@@ -381,7 +398,7 @@ class Report:
         for name, value in self._data["outputs"].items():
             presenter = presenters.get(name)
             if presenter is None:
-                parts.append(f"{name}={inline(value)}")
+                parts.append(f"{name}={_cut(inline(value))}")
                 continue
             try:
                 if isinstance(presenter, str):  # a method name of the contract class
@@ -389,9 +406,9 @@ class Report:
                 shown = call_with_declared(presenter, {"value": value, "contract": self.contract,
                                                        "execution": self.execution, "output": name})
             except Exception as exc:
-                parts.append(f"{name}={inline(value)} [presenter failed: {type(exc).__name__}: {exc}]")
+                parts.append(f"{name}={_cut(inline(value))} [presenter failed: {type(exc).__name__}: {_cut(exc)}]")
                 continue
-            parts.append(f"{name}={shown if isinstance(shown, str) else inline(shown)}")
+            parts.append(f"{name}={_cut(shown if isinstance(shown, str) else inline(shown))}")
         return ", ".join(parts) if parts else "none"
 
     def _node_counts(self) -> str:
@@ -405,7 +422,7 @@ class Report:
             text += f" pending={item['pending']}"
         text += f" status={item['status']}"
         if with_failures and item["failed_items"]:
-            text += " failed_items=" + ", ".join(f"{f['key']}({f['message']})" for f in item["failed_items"])
+            text += " failed_items=" + _listed([f"{_cut(f['key'])}({_cut(f['message'])})" for f in item["failed_items"]])
         return text
 
     def _workflow_lines(self) -> list[tuple[str, str]]:
@@ -414,8 +431,8 @@ class Report:
         rows: list[tuple[str, str]] = []
         if "workflow_status" in d:
             correlation = d.get("correlation") or {}
-            corr = ", ".join(f"{k}={inline(v)}" for k, v in correlation.items()) if isinstance(correlation, Mapping) \
-                else inline(correlation)
+            corr = ", ".join(f"{k}={_cut(inline(v))}" for k, v in correlation.items()) \
+                if isinstance(correlation, Mapping) else _cut(inline(correlation))
             rows.append(("Workflow", f"{d['workflow_status']}" + (f" correlation={corr}" if corr else "")))
         if d["waiting_on"]:
             rows.append(("Waiting On", ", ".join(f"{w['node']}(event={w['event']})" for w in d["waiting_on"])))
@@ -448,7 +465,7 @@ class Report:
         ]
         failed = d["nodes"]["failed_nodes"]
         if failed:
-            lines.append("Failed Nodes: " + ", ".join(f"{f['node']}({f['error']})" for f in failed))
+            lines.append("Failed Nodes: " + _listed([f"{f['node']}({_cut(f['error'])})" for f in failed]))
         if d["collection_nodes"]:
             lines.append("Collections: " + "; ".join(self._collection_words(c, with_failures=True)
                                                      for c in d["collection_nodes"]))
@@ -456,7 +473,7 @@ class Report:
         if "llm_usage" in d:
             lines.append(f"LLM: {self._llm_words()}")
         errors = d["errors"]
-        lines.append("Errors: " + (", ".join(f"{e['node']}={e['type']}" for e in errors) if errors else "none"))
+        lines.append("Errors: " + (_listed([f"{e['node']}={e['type']}" for e in errors]) if errors else "none"))
         events = d["events"]
         lines.append(f"Events: total={events['total']}, latest={events['latest_type'] or 'none'}")
         return "\n".join(lines)
@@ -483,14 +500,18 @@ class Report:
         lines.append(f"- Events: total={events['total']}, latest={events['latest_type'] or 'none'}")
         if d["errors"]:
             lines += ["", "## Errors"]
-            lines.extend(f"- `{e['node']}`: {markdown_text(str(e['message']))}" for e in d["errors"])
+            lines.extend(f"- `{e['node']}`: {markdown_text(_cut(e['message']))}" for e in d["errors"][:LISTED_ITEMS])
+            if len(d["errors"]) > LISTED_ITEMS:
+                lines.append(f"- … {len(d['errors']) - LISTED_ITEMS:,} more errors")
         if d["collection_nodes"]:
             lines += ["", "## Collections"]
             for c in d["collection_nodes"]:
                 lines.append(f"- `{c['node']}`: total={c['total']}, succeeded={c['succeeded']}, failed={c['failed']}, "
                              f"status={c['status']}")
-                lines.extend(f"- {markdown_code(str(c['node']) + '[' + str(f['key']) + ']')} failed: "
-                             f"{markdown_text(str(f['message']))}" for f in c["failed_items"])
+                lines.extend(f"- {markdown_code(str(c['node']) + '[' + _cut(f['key']) + ']')} failed: "
+                             f"{markdown_text(_cut(f['message']))}" for f in c["failed_items"][:LISTED_ITEMS])
+                if len(c["failed_items"]) > LISTED_ITEMS:
+                    lines.append(f"- … {len(c['failed_items']) - LISTED_ITEMS:,} more failed items")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

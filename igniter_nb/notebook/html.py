@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from igniter_nb.diagnostics.cut import cut_text
 from igniter_nb.diagnostics.dot import STATE_FILLS
 from igniter_nb.diagnostics.geometry import FIT_STYLE
 from igniter_nb.runtime.surrogates import replace_lone_surrogates
@@ -73,12 +74,7 @@ def short(value: Any, limit: int = MAX_CELL) -> str:
             text = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=_fallback)
         except (TypeError, ValueError):
             text = repr(value)
-    text = text.replace("\n", " ")
-    if len(text) <= limit:
-        return text
-    # Cut between items, never inside one: a half id or timestamp would escape the nbval sanitizer.
-    cut = text.rfind(", ", 0, limit)
-    return text[: cut if cut > limit // 2 else limit - 1] + " …"
+    return cut_text(text.replace("\n", " "), limit)  # between items, never inside one
 
 
 def _fallback(value: Any) -> Any:

@@ -260,7 +260,8 @@ def report_mimebundle(report: Any) -> dict[str, Any]:
         parts.append(h.table([list(counts.values())], list(counts), status_column=None))
         if d.get("errors"):
             parts.append(h.table(([e.get("node"), e.get("type"), e.get("message")] for e in d["errors"]),
-                                 ["node", "error", "message"], status_column=None))
+                                 ["node", "error", "message"], status_column=None, limit=TABLE_LIMIT,
+                                 total=len(d["errors"])))
         if d.get("waiting_on"):
             parts.append(h.table(([w["node"], w["event"]] for w in d["waiting_on"]), ["await node", "event"],
                                  status_column=None))
