@@ -395,6 +395,9 @@ class EventSimulator:
                 preview = over_http(self.workflow, **{**asked, "payload": None, "payload_problem": unsendable})
         else:
             preview = preview_delivery(self.workflow, self.store, **asked)
+        refusal = self._not_selected(correlation, preview.execution_id)
+        if refusal is not None:  # deliver() would refuse: a newer workflow holds the selected one's correlation
+            preview = dataclasses.replace(preview, errors=(error_record(refusal), *preview.errors))
         if simulate and preview.ok and preview.execution_id is not None and not preview.idempotent:
             status_after, changes = simulate_delivery(
                 self.workflow, self.store.record(preview.execution_id), event=str(self.event), correlation=correlation,
@@ -486,15 +489,23 @@ class EventSimulator:
             active = self.store.find_by_correlation(self.graph.name, correlation)
         except Exception:  # a malformed correlation: deliver_event reports it
             return
-        if active is not None and active != self.execution_id:
-            from igniter_nb.errors import WorkflowNotFoundError
+        refusal = self._not_selected(correlation, active)
+        if refusal is not None:
+            raise refusal
 
-            raise WorkflowNotFoundError(
-                f"the selected {self.graph.name} workflow {self.execution_id} is no longer the active one for "
-                f"correlation {pairs(self._ordered(correlation))}: workflow {active} (started after it) is. Nothing "
-                f"was delivered; to deliver to the newer one, select it: sim.select(execution_id={active!r})",
-                graph=self.graph.name, execution_id=self.execution_id, active_execution_id=active,
-                correlation=dict(correlation))
+    def _not_selected(self, correlation: Mapping[str, Any], active: Any) -> Exception | None:
+        """The refusal of a delivery that ``active`` (the store's active workflow for ``correlation``) would
+        receive instead of the selected workflow, or None."""
+        if self.execution_id is None or active is None or active == self.execution_id:
+            return None
+        from igniter_nb.errors import WorkflowNotFoundError
+
+        return WorkflowNotFoundError(
+            f"the selected {self.graph.name} workflow {self.execution_id} is no longer the active one for "
+            f"correlation {pairs(self._ordered(correlation))}: workflow {active} (started after it) is. Nothing "
+            f"was delivered; to deliver to the newer one, select it: sim.select(execution_id={active!r})",
+            graph=self.graph.name, execution_id=self.execution_id, active_execution_id=active,
+            correlation=dict(correlation))
 
     def _stored_states(self, correlation: Mapping[str, Any]) -> tuple[str | None, dict[str, tuple[str, Any]]]:
         """The status and ``{node: (status, version)}`` the store holds for the workflow about to receive."""

@@ -105,6 +105,9 @@ def test_deliver_goes_to_the_selected_workflow_not_a_newer_one_with_its_correlat
     ReadLead.cancel(correlation={"request_id": "r-01"}, store=store, now=NOW)
     new = ReadLead.start(request_id="r-01", store=store, now=NOW).execution_id  # the same correlation, started after
     before = {eid: store.version_of(eid) for eid in (old, new)}
+    preview = sim.dry_run()  # the dry run says what deliver() will do
+    assert not preview.ok and preview.errors[0]["type"] == "WorkflowNotFoundError"
+    assert old in preview.errors[0]["message"] and new in preview.errors[0]["message"]
     with pytest.raises(ig.WorkflowNotFoundError) as caught:
         sim.deliver()
     message = str(caught.value)
