@@ -12,18 +12,18 @@ A plain object (tests drive it without a browser) with a thin ipywidgets 8 view 
 the active workflow, a repeated signal — against the store **without writing to it** and without running any
 of the workflow's own nodes (``simulate=True`` also plays the delivery on a throw-away in-memory copy to show
 the status it would reach). ``deliver`` raises the workflow layer's errors; the widget shows them as messages.
-The store is read only through the store protocol (``list``, ``record``, ``find_by_correlation``).
+The store is read only through the store protocol (``list_page``, ``count``, ``record``, ``find_by_correlation``;
+``list`` for ``workflows()``), a bounded page at a time (``simulator_reads.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import datetime as dt
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from igniter_nb.notebook import html as h
@@ -52,6 +52,7 @@ from igniter_nb.notebook.payload_editor import (
     read_payload_text,
 )
 from igniter_nb.notebook.render import Engine, render_graph
+from igniter_nb.notebook.simulator_reads import ACTIVE, LISTED_WORKFLOWS, StoreReads
 from igniter_nb.notebook.sources import as_store
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -69,17 +70,12 @@ CSS = {
     "graph": "igniter-sim-graph",
     "diagnostics": "igniter-sim-diagnostics",
 }
-_ACTIVE = ("running", "pending", "waiting")
 #: Active workflows listed in the static view (the rest are counted): a store with thousands of them made an output
 #: of megabytes, stored in the notebook.
 SHOWN_WORKFLOWS = 50
-#: Active workflows the widget's dropdown offers (the most recently saved ones; ``select(correlation=...)`` or
-#: ``select(execution_id=...)`` reaches any other): listing them reads their snapshots, and a store of 10,000
-#: waiting workflows took seconds per redraw when every one was read.
-LISTED_WORKFLOWS = 200
 
 
-class EventSimulator:
+class EventSimulator(StoreReads):
     """Deliver external events to a contract's stored workflows by hand, from Python or a widget.
 
     ``workflow`` is the contract class (``LeadWorkflow``), ``store`` the store its workflows live in (default:
@@ -137,79 +133,13 @@ class EventSimulator:
     def __repr__(self) -> str:
         return f"EventSimulator({self.graph.name}, {self.active_count()} active)"
 
-    # ------------------------------------------------------------------ reading the store
-    def workflows(self) -> list[Any]:
-        """The store's active workflows of this contract (``StoredExecution``), sorted by correlation then id.
-
-        Reads every one (each snapshot once); the simulator's own views read a bounded page instead
-        (``listed_workflows``)."""
-        found = [rec for status in sorted(_ACTIVE) for rec in self.store.list(graph=self.graph.name, status=status)]
-        return self._sorted(found)
-
-    def _sorted(self, records: list[Any]) -> list[Any]:
-        keys = self.graph.correlation_keys
-        return sorted(records, key=lambda r: ([str((r.correlation or {}).get(k, "")) for k in keys], r.execution_id))
-
-    def active_count(self) -> int:
-        """How many active workflows of this contract the store holds (counted without reading a snapshot)."""
-        from igniter_nb.stores import paging
-
-        if self._page is not None:
-            return self._page[1]
-        return sum(paging.count(self.store, self.graph.name, status) for status in sorted(_ACTIVE))
-
-    def listed_workflows(self) -> tuple[list[Any], int]:
-        """``(records, total)``: the ``LISTED_WORKFLOWS`` most recently saved active workflows, sorted by
-        correlation then id, and how many active ones there are. Reads only those records' snapshots (a page per
-        status); within one operation (a ``select``, a display) the store is read once."""
-        if self._page is not None:
-            return self._page
-        from igniter_nb.stores import paging
-
-        found: list[Any] = []
-        total = 0
-        for status in sorted(_ACTIVE):
-            records, more = paging.list_page(self.store, self.graph.name, status, limit=LISTED_WORKFLOWS)
-            found.extend(records)
-            total += len(records) if more is None else paging.count(self.store, self.graph.name, status)
-        newest = sorted(found, key=lambda r: (r.updated_at, r.execution_id), reverse=True)[:LISTED_WORKFLOWS]
-        page = (self._sorted(newest), total)
-        if self._listing_depth:
-            self._page = page
-        return page
-
-    @contextlib.contextmanager
-    def _listing(self) -> Iterator[None]:
-        """One operation: the active workflows are listed at most once within it (``listed_workflows``)."""
-        self._listing_depth += 1
-        try:
-            yield
-        finally:
-            self._listing_depth -= 1
-            if not self._listing_depth:
-                self._page = None
-
-    def _match(self, correlation: Mapping[str, Any]) -> str | None:
-        """The active workflow with exactly this correlation, by the store's index (no snapshot read), or None
-        (also for a correlation the store cannot look up: the dry run then says what is wrong with it)."""
-        try:
-            found = self.store.find_by_correlation(self.graph.name, {str(k): v for k, v in correlation.items()})
-        except Exception:
-            return None
-        return str(found) if found is not None else None
-
+    # ------------------------------------------------------------------ reading the store (simulator_reads.py)
     def _load(self, execution_id: str) -> Any:
         # restored against a scratch store: nothing the simulator reads can ever write to the real one
         listed = self._listed(execution_id)
         if listed is not None:
             return contract_of(self.workflow, listed)
         return load_contract(self.workflow, self.store, execution_id)
-
-    def _listed(self, execution_id: str) -> Any:
-        """A copy of the record listed in this operation (restoring may change the snapshot it is given), or None:
-        a record read once is not read again."""
-        listed = next((r for r in (self._page or ([], 0))[0] if r.execution_id == execution_id), None)
-        return None if listed is None else dataclasses.replace(listed, snapshot=copy.deepcopy(listed.snapshot))
 
     def _reload(self, execution_id: str | None) -> Any:
         """The stored workflow ``execution_id`` as it is now, or None (none given, or deleted meanwhile)."""
@@ -263,7 +193,7 @@ class EventSimulator:
         ``None``. The widget's Deliver button is disabled while this is set."""
         if self.contract is None:
             return None
-        if self.status not in _ACTIVE:
+        if self.status not in ACTIVE:
             return f"this workflow has {self.status}: it takes no more events (Deliver is off)"
         if not self.awaited_events():
             return "this workflow awaits no more events (Deliver is off)"
@@ -663,4 +593,4 @@ def _waits(graph: Any, snapshot: Mapping[str, Any] | None) -> list[str]:
             if isinstance(states.get(n.name), Mapping) and states[n.name].get("status") == "waiting"]
 
 
-__all__ = ["CSS", "Delivery", "DeliveryPreview", "EventSimulator", "example_from_schema"]
+__all__ = ["CSS", "LISTED_WORKFLOWS", "Delivery", "DeliveryPreview", "EventSimulator", "example_from_schema"]
