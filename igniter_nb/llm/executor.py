@@ -7,14 +7,15 @@ node pending on the calls (``{"tool_calls": [{id, name, arguments}]}``); resumin
 ``[{"id", "name", "content"}]`` runs ``call`` again, which replays the requests it made before from the
 pending state and sends the tool results back to the model with their ids — in this process or in another one
 after ``Contract.resume_from_store``. See ``docs/llm.md``.
+
+This module answers how the helpers talk to the model (the exchange, the tool loop, its replay on resume); which
+settings an executor class may have, and their checks, are in ``executor_settings.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
-import math
 import sys
 import time
 import warnings
@@ -25,21 +26,19 @@ from typing import Any, ClassVar
 from igniter_nb.llm.conversation import Conversation, Message, ToolCall
 from igniter_nb.llm.durable import PendingTools, check_results, tool_token
 from igniter_nb.llm.errors import ConfigurationError, LLMError, OutputValidationError, ToolLoopError
-from igniter_nb.llm.providers import check_provider, provider
+from igniter_nb.llm.executor_settings import DEFAULT_TOOL_TIMEOUT as DEFAULT_TOOL_TIMEOUT
+from igniter_nb.llm.executor_settings import RESERVED_OPTIONS as RESERVED_OPTIONS
+from igniter_nb.llm.executor_settings import TOOLS_RUN as TOOLS_RUN
+from igniter_nb.llm.executor_settings import _check_stream as _check_stream
+from igniter_nb.llm.executor_settings import _check_tools_run as _check_tools_run
+from igniter_nb.llm.executor_settings import check_settings as check_settings
+from igniter_nb.llm.providers import provider
 from igniter_nb.llm.providers.base import Connection
 from igniter_nb.llm.request import Reply, Request, Usage
 from igniter_nb.llm.tools import AUDIT_TEXT_LIMIT, Tool, make_tools
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.executor import Executor as BaseExecutor
 from igniter_nb.runtime.surrogates import lone_surrogate_at
-
-TOOLS_RUN = ("defer", "auto")
-#: ``tool_timeout``'s default: seconds a tool run with ``tools_run="auto"`` may take before the node fails.
-DEFAULT_TOOL_TIMEOUT = 60.0
-#: request options the executor sets itself, and the setting to use instead
-RESERVED_OPTIONS = {"model": "set model", "messages": "pass the prompt or conversation to the helper",
-                    "stream": "set stream (or pass stream= to complete/chat)", "stream_options": "set stream",
-                    "tools": "set tools", "system": "set system_prompt"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,76 +393,6 @@ class Executor(BaseExecutor):
             payload["error"] = error.message
             payload["status_code"] = getattr(error, "status_code", None)
         self._emit("llm_call", payload)
-
-
-# ----------------------------------------------------------------------------------------------- checks
-
-
-def check_settings(cls: type[Executor]) -> None:
-    """Check an executor class's settings when it is created (errors name the class and the setting)."""
-    name = cls.__qualname__
-    if cls.provider is not None:
-        check_provider(cls.provider)
-    if cls.model is not None and (not isinstance(cls.model, str) or not cls.model):
-        raise ConfigurationError(f"{name}.model must be a model name (text), got {cls.model!r}")
-    for attr in ("system_prompt", "api_key", "base_url"):
-        value = getattr(cls, attr)
-        if value is not None and not isinstance(value, str):
-            raise ConfigurationError(f"{name}.{attr} must be text, got {type(value).__name__}")
-    if cls.temperature is not None and (isinstance(cls.temperature, bool) or not isinstance(cls.temperature, int | float)
-                                        or not math.isfinite(cls.temperature) or cls.temperature < 0):
-        raise ConfigurationError(f"{name}.temperature must be a number >= 0, got {cls.temperature!r}")
-    for attr in ("max_tokens", "max_tool_rounds"):
-        value = getattr(cls, attr)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ConfigurationError(f"{name}.{attr} must be a positive integer, got {value!r}")
-    if cls.max_retries is not None and (isinstance(cls.max_retries, bool) or not isinstance(cls.max_retries, int)
-                                        or cls.max_retries < 0):
-        raise ConfigurationError(f"{name}.max_retries must be an integer >= 0, got {cls.max_retries!r}")
-    if cls.timeout is not None and (isinstance(cls.timeout, bool) or not isinstance(cls.timeout, int | float)
-                                    or not math.isfinite(cls.timeout) or cls.timeout <= 0):
-        raise ConfigurationError(f"{name}.timeout must be a number of seconds > 0, got {cls.timeout!r}")
-    if cls.tool_timeout is not None and (isinstance(cls.tool_timeout, bool) or not isinstance(cls.tool_timeout, int | float)
-                                         or not math.isfinite(cls.tool_timeout) or cls.tool_timeout <= 0):
-        raise ConfigurationError(f"{name}.tool_timeout must be a number of seconds > 0 or None, got {cls.tool_timeout!r}")
-    for attr in ("client_options", "request_options"):
-        if not isinstance(getattr(cls, attr), Mapping):
-            raise ConfigurationError(f"{name}.{attr} must be a dict of keyword arguments")
-    for key in cls.request_options:
-        if key in RESERVED_OPTIONS:  # the executor sets them: an override would bypass its audit, cache key or parsing
-            raise ConfigurationError(f"{name}.request_options may not set {key!r}: {RESERVED_OPTIONS[key]}")
-    from igniter_nb.llm.structured import MODES, check_response_model
-
-    check_response_model(cls.response_model, name)
-    if cls.structured_output not in MODES:
-        raise ConfigurationError(f"{name}.structured_output must be one of {', '.join(MODES)}, got {cls.structured_output!r}")
-    if cls.cache is not None and not (callable(getattr(cls.cache, "get", None)) and callable(getattr(cls.cache, "put", None))):
-        raise ConfigurationError(f"{name}.cache must be an ig.llm.MemoryCache, an ig.llm.StoreCache or an object with "
-                                 f"get(key) and put(key, reply, request), got {cls.cache!r}")
-    _check_stream(cls.stream, f"{name}.stream")
-    cls.tool_specs = make_tools(cls.tools, name) if "tools" in cls.__dict__ else cls.tool_specs
-    _check_tools_run(cls.tools_run, cls.tool_specs, name)
-
-
-def _check_stream(value: Any, owner: str) -> None:
-    if not (value is None or isinstance(value, bool) or callable(value)):
-        raise ConfigurationError(f"{owner} must be True, False or a callable taking each piece of text, got {value!r}")
-
-
-def _check_tools_run(mode: Any, tools: tuple[Tool, ...], owner: str) -> None:
-    if mode not in TOOLS_RUN:
-        raise ConfigurationError(f"{owner}.tools_run must be 'defer' or 'auto', got {mode!r}")
-    if mode == "auto":
-        unrunnable = [t.name for t in tools if t.function is None]
-        if unrunnable:
-            raise ConfigurationError(f"{owner}: tools_run='auto' needs a function for every tool; "
-                                     f"{', '.join(unrunnable)} only describe arguments")
-        asynchronous = [t.name for t in tools if inspect.iscoroutinefunction(t.function)
-                        or inspect.isasyncgenfunction(t.function)]
-        if asynchronous:
-            raise ConfigurationError(f"{owner}: tools_run='auto' runs tools synchronously, and "
-                                     f"{', '.join(asynchronous)} {'is' if len(asynchronous) == 1 else 'are'} async "
-                                     "(async def): give a plain function")
 
 
 def _tool_named(tools: tuple[Tool, ...], call: ToolCall) -> Tool:
