@@ -1,0 +1,230 @@
+"""What both HTTP clients share: the API calls they send, and how an answer, a failure or a retry is read.
+
+``_Api`` builds each request (``_Call``); ``_ClientBase`` checks the client's settings and turns an httpx answer or
+exception into the result, ``RemoteError`` or ``RemoteConnectionError``, and says when a call may be retried.
+``client.py`` holds the two clients (``Client``, ``AsyncClient``) that send them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from igniter_nb.server.answer_size import check_limit
+from igniter_nb.server.errors import RemoteConnectionError, RemoteError
+from igniter_nb.server.stopping_retry import FIRST_DELAY, MAX_BACKOFF, retry_delay, retry_later
+
+_CONTEXT_FROM_BODY = ("graph", "node", "path", "execution_id")
+#: Failures after the request (or part of it) went out: the server may have applied it. A connection that could
+#: not be made (ConnectError, ConnectTimeout, PoolTimeout) never reached it.
+_AFTER_SENDING = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadTimeout,
+                  httpx.WriteTimeout)
+#: Of those, the connection dropped (not a timeout): a call safe to repeat is retried (``retries``).
+_DROPPED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+#: What to do instead of repeating a call that is not safe to repeat, by the last segment of its route.
+_CHECK_FIRST = {
+    "execute": "look for the execution (Client.executions) before starting another",
+    "events": "check the workflow's signals before delivering it again; with an idempotency_key a repeat is safe",
+    "resume": "check the execution's status before resuming again",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One API call: what to send, and whether a connection failure may be retried."""
+
+    method: str
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+    repeatable: bool = True
+    text: bool = False  # the answer is text (SVG, Mermaid), not JSON
+
+
+def _segment(value: Any, what: str) -> str:
+    """One URL path segment, percent-encoded (``/``, ``%``, spaces and unicode included). ``.`` and ``..`` are
+    encoded too: as they are, the URL would be normalised to another route (``/v1/contracts/../execute`` is
+    ``/v1/execute``)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty str, got {value!r:.80}")
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
+    return quote(value, safe="")
+
+
+class _Api:
+    """The requests both clients send; each public method of the clients builds one of these."""
+
+    @staticmethod
+    def health() -> _Call:
+        return _Call("GET", "/v1/health")
+
+    @staticmethod
+    def contracts() -> _Call:
+        return _Call("GET", "/v1/contracts")
+
+    @staticmethod
+    def contract(name: str, format: str | None) -> _Call:
+        if format not in (None, "json", "svg", "mermaid"):
+            raise ValueError(f"format must be None, 'json', 'svg' or 'mermaid', got {format!r}")
+        params = {"format": format} if format else {}
+        return _Call("GET", f"/v1/contracts/{_segment(name, 'contract name')}", params,
+                     text=format in ("svg", "mermaid"))
+
+    @staticmethod
+    def execute(name: str, inputs: Mapping[str, Any] | None, callback_url: str | None,
+                callback_token: str | None) -> _Call:
+        body: dict[str, Any] = {"inputs": dict(inputs or {})}
+        if (callback_url is None) != (callback_token is None):
+            raise ValueError("give callback_url and callback_token together (or neither)")
+        if callback_url is not None:
+            body["callback"] = {"url": callback_url, "token": callback_token}
+        return _Call("POST", f"/v1/contracts/{_segment(name, 'contract name')}/execute", json=body, repeatable=False)
+
+    @staticmethod
+    def deliver_event(name: str, event: str, correlation: Mapping[str, Any], payload: Any,
+                      idempotency_key: str | None) -> _Call:
+        body: dict[str, Any] = {"event": event, "correlation": dict(correlation), "payload": payload}
+        if idempotency_key is not None:
+            body["idempotency_key"] = idempotency_key
+        return _Call("POST", f"/v1/contracts/{_segment(name, 'contract name')}/events", json=body,
+                     repeatable=idempotency_key is not None)
+
+    @staticmethod
+    def dry_run_event(name: str, event: str, correlation: Mapping[str, Any], payload: Any,
+                      idempotency_key: str | None) -> _Call:
+        body = _Api.deliver_event(name, event, correlation, payload, idempotency_key).json
+        # writes nothing: safe to repeat after a connection error
+        return _Call("POST", f"/v1/contracts/{_segment(name, 'contract name')}/events/dry-run", json=body)
+
+    @staticmethod
+    def status(execution_id: str) -> _Call:
+        return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}")
+
+    @staticmethod
+    def resume(execution_id: str, token: str, value: Any) -> _Call:
+        if not isinstance(token, str) or not token:
+            raise ValueError(f"token must be a non-empty str, got {token!r:.80}")
+        return _Call("POST", f"/v1/executions/{_segment(execution_id, 'execution id')}/resume",
+                     json={"token": token, "value": value}, repeatable=False)
+
+    @staticmethod
+    def events(execution_id: str) -> _Call:
+        return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}/events")
+
+    @staticmethod
+    def history(execution_id: str, latest: bool = False, cursor: str | None = None) -> _Call:
+        params = {"latest": "true"} if latest else {"cursor": cursor} if cursor is not None else {}
+        return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}/history", params)
+
+    @staticmethod
+    def executions(graph: str | None, status: str | None, limit: int | None, offset: int | None,
+                   cursor: str | None = None, total: bool = False) -> _Call:
+        params: dict[str, Any] = {k: v for k, v in (("graph", graph), ("status", status), ("limit", limit),
+                                                    ("offset", offset), ("cursor", cursor)) if v is not None}
+        if total:
+            params["total"] = "true"
+        return _Call("GET", "/v1/executions", params)
+
+
+def _maybe_applied(call: _Call) -> str:
+    """What to add to the error of a call whose connection was lost after the request went out: a change the server
+    may have applied, and what to do instead of repeating it when a repeat is not safe (nothing for a GET)."""
+    if call.method == "GET":
+        return ""
+    told = "; the request was sent: the server may have applied it"
+    if call.repeatable:
+        return told
+    return f"{told} ({_CHECK_FIRST.get(call.path.rsplit('/', 1)[-1], 'check before repeating')})"
+
+
+def _record(execution_id: str, answer: Mapping[str, Any]) -> dict[str, Any]:
+    [latest] = answer["versions"]
+    snapshot = latest["snapshot"]
+    workflow = snapshot.get("workflow") if isinstance(snapshot.get("workflow"), Mapping) else {}
+    return {"execution_id": execution_id, "graph": snapshot.get("graph"), "status": latest["status"],
+            "correlation": (workflow or {}).get("correlation") or None, "version": latest["version"],
+            "updated_at": latest["updated_at"], "snapshot": snapshot}
+
+
+class _ClientBase:
+    def __init__(self, base_url: str, *, timeout: float | httpx.Timeout, token: str | None, retries: int,
+                 max_answer_bytes: int | None = None) -> None:
+        parts = urlsplit(base_url) if isinstance(base_url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"base_url must be an http:// or https:// URL, got {base_url!r:.200}")
+        if type(retries) is not int or retries < 0:
+            raise ValueError(f"retries must be an int >= 0, got {retries!r}")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self.retries = retries
+        self.max_answer_bytes = check_limit(max_answer_bytes)
+        self._token = token
+        self._headers: dict[bytes, bytes] = {b"Accept": b"application/json"}
+        if token is not None:
+            self._headers[b"Authorization"] = f"Bearer {token}".encode()  # UTF-8 bytes: any token text travels
+
+    def _url(self, call: _Call) -> str:
+        return f"{self.base_url}{call.path}"
+
+    def _unreachable(self, call: _Call, exc: httpx.HTTPError, retried: int = 0) -> RemoteConnectionError:
+        url = self._url(call)
+        kind = type(exc).__name__
+        sent = isinstance(exc, _AFTER_SENDING)
+        applied = _maybe_applied(call) if sent else ""
+        if retried:
+            applied = f" (after {retried} {'retry' if retried == 1 else 'retries'}){applied}"
+        if isinstance(exc, httpx.TimeoutException):  # ConnectTimeout, ReadTimeout, WriteTimeout, PoolTimeout
+            return RemoteConnectionError(f"{call.method} {url} did not complete in time ({kind}: {exc or 'timed out'})"
+                                         f"{applied}", url=url, timeout=True, sent=sent, method=call.method)
+        if sent:
+            return RemoteConnectionError(f"{call.method} {url}: the connection was lost before the answer ({kind}: "
+                                         f"{exc}){applied}", url=url, sent=True, method=call.method)
+        return RemoteConnectionError(f"cannot reach {url}: {kind}: {exc}", url=url, method=call.method)
+
+    def _dropped_retry(self, call: _Call, exc: httpx.HTTPError, retry: int) -> float | None:
+        """Seconds to wait before retry number ``retry`` of ``call``, whose connection dropped after the request went
+        out (``exc``): only for a call safe to repeat, ``retries`` times (counted with the 503 retries), and not after
+        a timeout (``timeout`` bounds the wait: a retry would multiply it); else None. The first retry goes at once
+        (a keep-alive connection the server had closed), later ones after 0.5 s doubling, at most 4 s."""
+        if not call.repeatable or retry > self.retries or not isinstance(exc, _DROPPED):
+            return None
+        return 0.0 if retry == 1 else min(FIRST_DELAY * 2 ** (retry - 2), MAX_BACKOFF)
+
+    def _stopped_retry(self, call: _Call, response: httpx.Response, retry: int) -> float | None:
+        """Seconds to wait before retry number ``retry`` of ``call``, answered ``response``: only for a call safe to
+        repeat that the server cut off while stopping (503 ``ServerStopping``) or could not take while its store did
+        not answer (503 ``StoreUnavailable``), ``retries`` times; else None."""
+        if not call.repeatable or retry > self.retries or not retry_later(response):
+            return None
+        return retry_delay(response, retry)
+
+    def _answer(self, call: _Call, response: httpx.Response) -> Any:
+        if response.is_success:
+            if call.text:
+                return response.text
+            try:
+                return response.json()
+            except ValueError:
+                raise self._failure(call, response, "the answer is not JSON") from None
+        raise self._failure(call, response)
+
+    def _failure(self, call: _Call, response: httpx.Response, problem: str | None = None) -> RemoteError:
+        url = self._url(call)
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text
+        server_message = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(server_message, str):
+            server_message = problem or (str(body)[:500] if body else response.reason_phrase)
+        context = {k: body.get(k) for k in _CONTEXT_FROM_BODY} if isinstance(body, dict) else {}
+        error_type = body.get("type") if isinstance(body, dict) else None
+        return RemoteError(f"HTTP {response.status_code} from {call.method} {url}: {server_message}",
+                           status_code=response.status_code, body=body, server_message=server_message,
+                           error_type=error_type if isinstance(error_type, str) else None, url=url,
+                           method=call.method, context=context)
