@@ -93,8 +93,9 @@ class EventSimulator(StoreReads):
 
     def __init__(self, workflow: Any, store: Any = None, *, now: dt.datetime | Callable[[], dt.datetime] | None = None,
                  engine: Engine = "auto", live: bool = False) -> None:
-        if not hasattr(workflow, "compiled_graph"):
-            raise TypeError(f"EventSimulator needs a contract class, got {workflow!r}")
+        from igniter_nb.workflow.contract_class import contract_class
+
+        contract_class(workflow, "EventSimulator")  # an instance answers compiled_graph() too: refused by name
         if store is None:
             from igniter_nb.config import default_store
 

@@ -230,3 +230,18 @@ def test_dry_run_over_http_reports_a_payload_the_server_cannot_take(service: Any
         with pytest.raises((ig.server.RemoteError, ValueError)):
             sim.deliver()  # deliver raises what the client raises
     assert len(store.history(eid)) == 1
+
+
+def test_an_instance_given_for_the_workflow_class_is_refused_by_name(store: Any) -> None:
+    # EventSimulator(instance, store) went on: an instance answers compiled_graph() as its class does
+    instance = SvcLead.start(R1, store=store, now=NOW)
+    before = footprint(store)
+    with pytest.raises(ig.NotAContractClassError, match=r"^EventSimulator needs a contract class \(a subclass of "
+                                                        r"ig.Contract\), got an instance of SvcLead \(.*\); pass "
+                                                        r"the class SvcLead itself") as info:
+        ig.nb.EventSimulator(instance, store, now=NOW)
+    assert isinstance(info.value, TypeError)
+    assert info.value.context == {"argument": "contract", "given": "SvcLead"}
+    with pytest.raises(ig.NotAContractClassError, match=r"got str 'SvcLead'$"):
+        ig.nb.EventSimulator("SvcLead", store, now=NOW)
+    assert footprint(store) == before
