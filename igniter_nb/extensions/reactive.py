@@ -15,6 +15,7 @@ from typing import Any
 
 from igniter_nb.events.event import Event
 from igniter_nb.model import Reaction
+from igniter_nb.runtime.execution import reacting
 from igniter_nb.runtime.status import FAILED, Status
 
 
@@ -152,13 +153,11 @@ class ReactiveEngine:
             if reaction.path is not None and reaction.path != event.path:
                 continue
             execution = self.contract.execution
-            execution.reacting += 1  # a reaction may change inputs mid-lifecycle (the targets are read again)
             try:
-                self._dispatch(index, reaction, event)
+                with reacting(execution):  # this thread may change inputs mid-lifecycle (targets are read again)
+                    self._dispatch(index, reaction, event)
             except Exception as exc:
                 self.errors.append(ReactionError(event, reaction, exc))
-            finally:
-                execution.reacting -= 1
 
     def _dispatch(self, index: int, reaction: Reaction, event: Event) -> None:
         contract = self.contract

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -41,6 +42,22 @@ def _validator(graph: CompiledGraph) -> InputValidator:
 # The execution a threads-runner worker resolves nodes for: its lock is held by the thread that handed the work
 # over, so the worker (a callable reading the contract's own results) goes on without taking it again.
 _working_for: ContextVar[Execution | None] = ContextVar("igniter_working_for", default=None)
+
+
+# The executions whose reaction callbacks this thread (context) is running (extensions/reactive.py): one of them may
+# change inputs, retry or resume during a lifecycle; a node callable on another threads-runner worker, at the same
+# time, may not. A worker starts in a fresh context, so it never inherits its caller's reactions.
+_reacting_for: ContextVar[tuple[Execution, ...]] = ContextVar("igniter_reacting_for", default=())
+
+
+@contextlib.contextmanager
+def reacting(execution: Execution) -> Iterator[None]:
+    """Marks the current thread (context) as running a reaction callback of ``execution`` while the block runs."""
+    token = _reacting_for.set((*_reacting_for.get(), execution))
+    try:
+        yield
+    finally:
+        _reacting_for.reset(token)
 
 
 def _one_at_a_time(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -126,9 +143,13 @@ class Execution:
         # Held while a lifecycle, an update, a resume or a retry runs: threads sharing this contract take turns
         # (a reader arriving meanwhile waits and reads the result) instead of resolving the same nodes at once.
         self.lock = threading.RLock()
-        # Reaction callbacks running (extensions/reactive.py): they may change inputs during a lifecycle, whose
-        # targets are then resolved again; a node's own callable may not (_changed_while_resolving).
-        self.reacting = 0
+
+    @property
+    def reacting(self) -> bool:
+        """Whether the calling thread (context) runs one of this execution's reaction callbacks: they may change
+        inputs during a lifecycle, whose targets are then resolved again; a node's own callable may not
+        (_changed_while_resolving), nor one on another threads-runner worker while a reaction runs."""
+        return self in _reacting_for.get()
 
     @property
     def contract(self) -> Any:
