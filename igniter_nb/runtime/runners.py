@@ -121,9 +121,20 @@ class ThreadsRunner(Runner):
         pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix=f"igniter-{execution.graph.name}")
         futures: dict[Future[None], str] = {}
 
+        # Set (under ``recording``) when the calling thread is interrupted: a node still running then is abandoned,
+        # its thread finishes on its own (Python cannot stop a thread) and what it computed is never recorded.
+        interrupted = False
+        recording = threading.Lock()
+
+        def finish(name: str) -> None:
+            state = resolver.settle(name)
+            with recording:
+                if not interrupted:
+                    resolver.write(nodes[name], state)
+
         def submit(name: str) -> None:
             emit("node_started", name, nodes[name].path, "running")
-            futures[pool.submit(working_for, execution, resolver.finish, name)] = name
+            futures[pool.submit(working_for, execution, finish, name)] = name
 
         try:
             for n in order:
@@ -138,8 +149,15 @@ class ThreadsRunner(Runner):
                         waiting_on[dep] -= 1
                         if waiting_on[dep] == 0:
                             submit(dep)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:
+            # Ctrl-C in a notebook (KeyboardInterrupt), or a runner bug: return now instead of waiting for the nodes
+            # still running. Those keep the state they had before this run (not succeeded, nor failed later by a
+            # stray thread), so the next read computes them again.
+            with recording:
+                interrupted = True
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True, cancel_futures=True)
 
     def run_items(self, execution: Execution, node: CollectionNode, jobs: Sequence[ItemJob],
                   started: Callable[[ItemJob], None]) -> ItemOutcomes:
@@ -156,8 +174,10 @@ class ThreadsRunner(Runner):
                 futures[pool.submit(run_item_locally, cls, job)] = job
             for fut in as_completed(futures):
                 yield futures[fut], fut.result()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:  # interrupted: return now; the items still running are never collected
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class ExecutorRunner(Runner):

@@ -114,6 +114,11 @@ class NodeSteps:
     # ------------------------------------------------------------------ one node
     def finish(self, name: str) -> None:
         """Compute ``name`` from its (already resolved) dependencies and record the new state."""
+        self.write(self.nodes[name], self.settle(name))
+
+    def settle(self, name: str) -> NodeState:
+        """The new state of ``name``, computed from its (already resolved) dependencies; not recorded yet (the
+        threads runner records it only when the run was not interrupted meanwhile)."""
         ex = self.execution
         node = self.nodes[name]
         kind = node.kind
@@ -128,7 +133,7 @@ class NodeSteps:
                 state = ex.children.resolve(node, cast("Resolver", self))  # only a Resolver is a NodeSteps
         except IgniterError as exc:
             state = self.failed(node, wrap_error(exc, ex, node))
-        self.write(node, state)
+        return state
 
     def write(self, node: Node, state: NodeState) -> None:
         """Store ``state`` (built by ``succeeded``/``failed``/``blocked``) and emit the matching event."""
