@@ -46,12 +46,15 @@ class MigratedExecution:
     error: str | None = None  # why it could not be migrated ("failed")
     inputs: tuple[str, ...] = ()  # inputs it had no value for, given by ``inputs=``
     correlation: Mapping[str, Any] | None = None  # its new correlation, when the graph's keys changed
+    # the removed awaits it was still waiting for (no delivery recorded, and not now a compute or input of the graph)
+    stranded_awaits: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"execution_id": self.execution_id, "action": self.action, "status": self.status,
                 "renamed": dict(self.renamed), "dropped": list(self.dropped),
                 "removed_awaits": dict(self.removed_awaits), "error": self.error, "inputs": list(self.inputs),
-                "correlation": dict(self.correlation) if self.correlation is not None else None}
+                "correlation": dict(self.correlation) if self.correlation is not None else None,
+                "stranded_awaits": dict(self.stranded_awaits)}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -79,8 +82,10 @@ class MigrationReport:
 
     @property
     def stranded(self) -> list[MigratedExecution]:
-        """Active executions that still wait for an await the graph no longer has (cancel them, or rename)."""
-        return [e for e in self.executions if e.removed_awaits and e.status in _ACTIVE_RECORDS]
+        """Active executions that still wait for an await the graph no longer has (cancel them, or rename): its event
+        had not arrived, and the node is not now computed (an await that became a compute, or that was delivered
+        before it was removed, waits for nothing)."""
+        return [e for e in self.executions if e.stranded_awaits and e.status in _ACTIVE_RECORDS]
 
     def to_dict(self) -> dict[str, Any]:
         return {"graph": self.graph, "dry_run": self.dry_run, "executions": [e.to_dict() for e in self.executions]}
@@ -233,6 +238,7 @@ def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, s
         except IgniterError as exc:
             return MigratedExecution(execution_id, "failed", record.status, error=f"{type(exc).__name__}: {exc.message}")
         snapshot = record.snapshot
+        delivered = _delivered_awaits(snapshot)  # (read before the restore retracts signals of dropped awaits)
         try:
             check_rename_kinds(graph, snapshot, rename, execution_id)  # (saved meanwhile under an older graph)
             renamed = apply_renames(snapshot, rename)
@@ -249,11 +255,15 @@ def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, s
         awaits = current_awaits(graph)
         stale_awaits = wf is not None and wf.get("awaits") != awaits
         gone = dict(changes.removed_awaits) if changes else {}
+        nodes = graph.nodes_by_name
+        waits = {n: e for n, e in gone.items()
+                 if n not in delivered and not (n in nodes and n not in awaits)}  # (now a compute: it computes)
         if not (renamed or dropped or stale_awaits or given or correlation is not None):
-            return MigratedExecution(execution_id, "unchanged", record.status, removed_awaits=gone)
+            return MigratedExecution(execution_id, "unchanged", record.status, removed_awaits=gone,
+                                     stranded_awaits=waits)
         if dry_run:
             return MigratedExecution(execution_id, "would migrate", record.status, renamed, dropped, gone,
-                                     inputs=tuple(given), correlation=correlation)
+                                     inputs=tuple(given), correlation=correlation, stranded_awaits=waits)
         ex.loaded_from_store(record.version)
         payload: dict[str, Any] = {"renamed": renamed, "dropped": list(dropped),
                                    "removed_awaits": [{"node": n, "event": e} for n, e in gone.items()]}
@@ -285,8 +295,24 @@ def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, s
         except DuplicateWorkflowError as exc:  # the new correlation is another active workflow's
             return MigratedExecution(execution_id, "failed", record.status, renamed, dropped, gone,
                                      error=f"DuplicateWorkflowError: {exc.message}", inputs=tuple(given),
-                                     correlation=correlation)
+                                     correlation=correlation, stranded_awaits=waits)
         status = store.record(execution_id).status
         return MigratedExecution(execution_id, "migrated", status, renamed, dropped, gone, inputs=tuple(given),
-                                 correlation=correlation)
+                                 correlation=correlation, stranded_awaits=waits)
     return MigratedExecution(execution_id, "failed", None, error=f"{MAX_ATTEMPTS} conflicting saves in a row")
+
+
+def _delivered_awaits(snapshot: Any) -> frozenset[str]:
+    """The awaits a stored workflow's signal log says were delivered: in force, or retracted only because a restore
+    dropped the await (``retract_dropped``) — its event had arrived either way."""
+    workflow = snapshot.get("workflow") if isinstance(snapshot, dict) else None
+    if type(workflow) is not dict:
+        return frozenset()
+    found = set()
+    for signal in workflow.get("signals") or ():
+        if type(signal) is not dict or type(signal.get("node")) is not str:
+            continue
+        retracted = signal.get("retracted")
+        if not retracted or (type(retracted) is dict and retracted.get("by") == "graph_changed"):
+            found.add(signal["node"])
+    return frozenset(found)
