@@ -127,6 +127,25 @@ def kind_changes(graph: Any, snapshot: Mapping[str, Any]) -> KindChanges | None:
     return KindChanges(gone, new, delivered)
 
 
+def computed_awaits(graph: Any, states: Mapping[str, Any], bound: Mapping[str, Any],
+                    workflow: Mapping[str, Any]) -> list[str]:
+    """Awaits of an active workflow that hold a value no delivery gave: ``succeeded``, not bound (a delivery or a
+    resume by token binds its value) and no signal in force for them. A deploy made the await a compute, the
+    workflow was saved with the computed value without a ``migrate``, and a rollback made it an await again: its
+    recorded awaits still match the graph, so :func:`kind_changes` sees nothing. Such a value is never taken for
+    a delivered payload: the restore puts the await back to waiting (``runtime/restore.py``)."""
+    found = []
+    for node in graph.await_nodes:
+        st = states.get(node.name)
+        if st is not None and st.status == "succeeded" and node.name not in bound:
+            found.append(node.name)
+    if not found:  # the usual case
+        return found
+    signalled = {s.get("node") for s in workflow.get("signals") or ()
+                 if isinstance(s, Mapping) and not s.get("retracted")}
+    return [name for name in found if name not in signalled]
+
+
 def orphaned_waits(graph: Any, states: Mapping[str, Any], blocked: frozenset[Any]) -> list[str]:
     """Blocked states (``blocked``: pending or waiting) of nodes that wait for something none of their current
     dependencies waits for — a dependency a deploy changed (``x`` depended on the await ``crm``, now on ``lead``):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import marshal
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from igniter_nb.compiler.registry import lookup_contract
 from igniter_nb.errors import GraphChangedError, IgniterError, SnapshotEncodingError
@@ -21,11 +21,13 @@ from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.event_chunks import EventChunks
 from igniter_nb.runtime.graph_change import (
     GraphChanges,
+    computed_awaits,
     kind_changes,
     orphaned_waits,
     removed_since_saved,
     retract_dropped,
 )
+from igniter_nb.runtime.invalidation import invalidate_dependents
 from igniter_nb.runtime.shipping import ShippedResult
 from igniter_nb.runtime.snapshot import (
     FORMAT,
@@ -38,6 +40,7 @@ from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import BLOCKED, Status
 
 if TYPE_CHECKING:
+    from igniter_nb.model import AwaitNode
     from igniter_nb.runtime.execution import Execution
 
 
@@ -400,6 +403,24 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
             execution.bus.emit("graph_changed", payload=changes.to_dict())
             if type(execution.workflow) is dict:
                 retract_dropped(execution.workflow, changes.dropped)
+    workflow = execution.workflow
+    if type(workflow) is dict and workflow.get("status") in ("running", "waiting") and graph.await_nodes:
+        computed = computed_awaits(graph, execution.states, execution.bound_events, workflow)
+        if computed:
+            _wait_again(execution, computed)
+
+
+def _wait_again(execution: Execution, names: list[str]) -> None:
+    """Put awaits holding a computed value (``computed_awaits``) back to waiting for their event, so ``waiting_on``
+    and diagnostics list them; what was computed from the value becomes stale. Logged as ``graph_changed``."""
+    execution.bus.emit("graph_changed", payload={"removed": list(names), "removed_awaits": [],
+                                                  "computed_under_another_graph": list(names)})
+    invalidate_dependents(execution, names, names[0])
+    resolver = execution.resolver
+    for name in names:
+        node = cast("AwaitNode", execution.graph.nodes_by_name[name])
+        execution.encoded_states.pop(name, None)
+        resolver.write(node, resolver.blocked(node, execution.await_deferred(node), Status.WAITING, (name,)))
 
 
 def _known(values: Any, nodes: Mapping[str, Any], dropped: list[str], other_kind: frozenset[str] = frozenset()

@@ -238,3 +238,24 @@ def test_an_await_given_its_value_by_its_token_is_not_overwritten_by_a_delivery(
         v1.deliver_event("crm_received", correlation=CORR, payload={"name": "Acme"}, store=store, now=T0)
     assert info.value.context["node"] == "crm" and info.value.context["execution_id"] == wf.execution_id
     assert _stored(store) == before
+
+
+def test_after_a_rollback_await_compute_await_the_await_is_listed_as_waiting_before_its_delivery(store):
+    # the restore kept crm `succeeded` with the computed value (the recorded awaits still matched the graph), so
+    # until a delivery came waiting_on and the diagnostics listed only the other awaits
+    wf = version_1().start(CORR, store=store, now=T0)
+    version_2_crm_computed().deliver_event("billing_received", correlation=CORR, payload={"mrr": 5}, store=store,
+                                           now=T0)
+    before = _stored(store)
+    rolled_back = version_1().restore_from_store(wf.execution_id, store=store)
+    waiting = rolled_back.diagnostics.to_dict()["waiting_on"]
+    assert {"node": "crm", "event": "crm_received"} in waiting
+    ex = rolled_back.execution
+    assert ex.states["crm"].status == "waiting"
+    assert ex.states["report"].status in ("stale", "waiting")  # computed from the old crm: not kept as succeeded
+    from igniter_nb.workflow.engine import waiting_events
+
+    assert {"node": "crm", "event": "crm_received"} in waiting_events(ex)
+    (changed,) = [e for e in rolled_back.events if "computed_under_another_graph" in e.payload]
+    assert changed.type == "graph_changed" and changed.payload["computed_under_another_graph"] == ["crm"]
+    assert _stored(store) == before  # a restore writes nothing
