@@ -51,7 +51,7 @@ from igniter_nb.stores.base import (
 )
 from igniter_nb.stores.json_text import dump_json, parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
-from igniter_nb.stores.paging import check_page, finish
+from igniter_nb.stores.paging import check_page, cut
 
 _CURRENT = "current.json"
 _PARTS = "parts"  # <id>/parts/<sha256>.json: the parts of packed versions (stores/packing.py)
@@ -225,21 +225,26 @@ class FileStore(StoreBase):
         """A page of :meth:`list` newest first (``stores/paging.py``). The store keeps no listing index (one
         would be a file every save rewrites), so the page is chosen from the *metadata* of every execution —
         the head of each ``current.json``, its snapshot neither read to the end nor decoded — and only the
-        page's ``limit`` records are then read whole."""
+        page's ``limit`` records are then read whole (of the one past the page, which says whether another page
+        follows, only the head)."""
         key = check_page(graph, status, limit, after)
-        heads = [(ensure_aware(dt.datetime.fromisoformat(head["saved_at"])), head["execution_id"])
-                 for head in self._heads(graph, status)]
+        heads = [(_saved_at(head), head["execution_id"]) for head in self._heads(graph, status)]
         if key is not None:
             heads = [item for item in heads if item < key]
-        records = []
+        records: builtins.list[StoredExecution] = []
+        more = False
         for _, eid in heapq.nlargest(limit + 1, heads):
+            if len(records) == limit:  # past the page: its metadata head says whether another page follows
+                head = self._head(eid)
+                more = head is not None and (key is None or (_saved_at(head), eid) < key)
+                break
             current = self._read_envelope(self._executions / eid / _CURRENT)
             if current is not None:  # None: deleted meanwhile
                 record = _record(self._whole(current))
                 if key is None or (record.updated_at, record.execution_id) < key:  # else saved again meanwhile
                     records.append(record)
         records.sort(key=lambda r: (r.updated_at, r.execution_id), reverse=True)  # saved again meanwhile
-        return finish(records, limit)
+        return cut(records, limit, more)
 
     def count(self, graph: str | None = None, status: str | None = None) -> int:
         """How many records :meth:`list` answers, from the head of each ``current.json`` (no snapshot decoded)."""
@@ -425,6 +430,10 @@ def _envelope(execution_id: str, version: int, saved_at: str, meta: Metadata, sn
         }
     )
     return f'{head[:-1]},"snapshot":{snapshot_json}}}'  # splice the already-encoded snapshot in, no re-encode
+
+
+def _saved_at(head: dict[str, Any]) -> dt.datetime:
+    return ensure_aware(dt.datetime.fromisoformat(head["saved_at"]))
 
 
 def _metadata(envelope: dict[str, Any]) -> Metadata:

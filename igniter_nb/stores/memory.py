@@ -31,7 +31,7 @@ from igniter_nb.stores.base import (
 )
 from igniter_nb.stores.json_text import parse_stored, unpack_stored
 from igniter_nb.stores.packing import PACK_THRESHOLD, pack
-from igniter_nb.stores.paging import check_history_page, check_page, finish
+from igniter_nb.stores.paging import check_history_page, check_page, decode_page
 
 _NO_PARTS: Mapping[str, str | bytes] = {}
 
@@ -330,7 +330,7 @@ class MemoryStore(StoreBase):
                     and (status is None or versions[-1].meta.status == status))
             chosen = heapq.nlargest(limit + 1, keys if key is None else (k for k in keys if k < key))
             picked = [(eid, self._executions[eid][-1], self._parts.get(eid, _NO_PARTS)) for _, eid in chosen]
-        return finish([v.to_record(eid, parts) for eid, v, parts in picked], limit)
+        return decode_page(picked, limit, lambda item: item[1].to_record(item[0], item[2]))
 
     def count(self, graph: str | None = None, status: str | None = None) -> int:
         """How many records :meth:`list` answers, from the metadata only."""

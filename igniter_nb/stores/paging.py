@@ -10,7 +10,8 @@ started earlier does not see it again, and does not see it at all if it had not 
 follow the store's change feed, to see every change). ``store.count(graph=None, status=None)`` is the number of
 records ``list()`` would answer.
 
-Every store of this package reads only about ``limit`` records per page (see each store's ``list_page``).
+Every store of this package reads only about ``limit`` records per page (see each store's ``list_page``) and decodes
+exactly the page's snapshots: the one record past the page that says whether another follows is never decoded.
 :func:`list_page` and :func:`count` call a store's own method when it has one and fall back to ``list()`` for a
 store that does not (a third-party store written against the protocol before paging existed).
 """
@@ -22,7 +23,7 @@ import binascii
 import builtins
 import datetime as dt
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from igniter_nb.errors import StoreArgumentError
@@ -100,6 +101,19 @@ def finish(chosen: builtins.list[Any], limit: int) -> tuple[builtins.list[Any], 
     return page, encode_cursor(*key_of(page[-1]))
 
 
+def cut(records: builtins.list[Any], limit: int, more: bool) -> tuple[builtins.list[Any], str | None]:
+    """The page ``records`` (at most ``limit``, newest first) and its next cursor: None unless ``more`` (the store
+    found a record past the page, read without decoding its snapshot)."""
+    return records, encode_cursor(*key_of(records[-1])) if more and records else None
+
+
+def decode_page(chosen: Sequence[Any], limit: int,
+                decode: Any) -> tuple[builtins.list[Any], str | None]:
+    """``chosen``: up to ``limit + 1`` stored items newest first; the page of the first ``limit`` of them decoded
+    by ``decode`` — the one past the page only says whether another page follows, it is never decoded."""
+    return cut([decode(item) for item in chosen[:limit]], limit, len(chosen) > limit)
+
+
 def list_page(store: Any, graph: str | None = None, status: str | None = None, *, limit: int,
               after: str | None = None) -> tuple[builtins.list[Any], str | None]:
     """``store.list_page(...)``, or the same page cut from ``store.list(...)`` for a store without it."""
@@ -145,5 +159,6 @@ def history_page(store: Any, execution_id: str, *, after_version: int = 0, limit
     return [r for r in store.history_records(execution_id) if r.version > after_version][:limit]
 
 
-__all__ = ["MAX_LIMIT", "check_history_page", "check_page", "count", "decode_cursor", "encode_cursor",
+__all__ = ["MAX_LIMIT", "check_history_page", "check_page", "count", "cut", "decode_cursor", "decode_page",
+           "encode_cursor",
            "fallback_page", "history_page", "list_page", "page_of"]

@@ -54,7 +54,7 @@ from igniter_nb.stores.base import (
     write_errors,
 )
 from igniter_nb.stores.json_text import parse_stored
-from igniter_nb.stores.paging import check_page, finish
+from igniter_nb.stores.paging import check_page, cut
 
 # Served by `executions_latest_correlation` read backwards; rowid (in the index too) orders equal times by save.
 _FIND_LATEST = (
@@ -264,10 +264,12 @@ class ParquetStore(StoreBase):
     ) -> tuple[builtins.list[StoredExecution], str | None]:
         """A page of :meth:`list` newest first (``stores/paging.py``): keyset pagination in the sidecar index
         (``limit + 1`` rows read backwards along ``([graph,] [status,] saved_at, execution_id)``), then one
-        parquet file read per record of the page."""
+        parquet file read per record of the page (the row past the page, which says whether another page
+        follows, is not read)."""
         key = check_page(graph, status, limit, after)
         below = None if key is None else (key[0].isoformat(), key[1])  # saved_at is kept as this text
         records: builtins.list[StoredExecution] = []
+        more = False
         while True:  # more than once only when an execution was deleted between the index read and its file's
             where, params = _filters(graph, status)
             if below is not None:
@@ -279,12 +281,17 @@ class ParquetStore(StoreBase):
             with self._db_lock:
                 rows = self._db.execute(query, [*params, want]).fetchall()
             for eid, version, _ in rows:
+                if len(records) == limit:  # past the page: its file's existence says whether another page follows
+                    more = self._path(eid, version).exists()
+                    if more:
+                        break
+                    continue
                 with contextlib.suppress(FileNotFoundError):  # deleted meanwhile
                     records.append(self._read_file(self._path(eid, version)))
-            if len(rows) < want or len(records) > limit:
+            if more or len(rows) < want:
                 break
             below = (rows[-1][2], rows[-1][0])
-        return finish(records, limit)
+        return cut(records, limit, more)
 
     def count(self, graph: str | None = None, status: str | None = None) -> int:
         """How many records :meth:`list` answers (counted in the sidecar index)."""

@@ -9,7 +9,8 @@ delete scripts keep (``stores/redis.py``):
 
 Equal scores are ordered by member (the id), so a set's order is exactly ``(updated_at, execution_id)``: a page is
 one ``ZREVRANGEBYSCORE ... LIMIT`` below the cursor's score (plus the ids saved in the cursor's very microsecond),
-then one pipelined ``HMGET`` per id.
+then one pipelined ``HMGET`` per id (of the id past the page, which says whether another page follows, only its
+metadata fields: its snapshot is neither read nor decoded).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from igniter_nb.errors import SnapshotNotFoundError
 from igniter_nb.stores.base import StoredExecution, check_filters, ensure_aware
-from igniter_nb.stores.paging import check_page, finish, from_micros, micros
+from igniter_nb.stores.paging import check_page, cut, from_micros, micros
 
 # Adds executions saved before the listing sets existed (by an earlier release) to them: ARGV = ns, then
 # (id, updated_at read, score) triples; an execution saved again since it was read is left alone (that save
@@ -43,6 +44,14 @@ end
 return 1
 """
 _BATCH = 500
+_HEAD_FIELDS = ["updated_at", "graph", "status"]  # what says whether a record past a page is one of the next
+
+
+def _matches(rec_graph: str | None, rec_status: str | None, updated_at: dt.datetime, eid: str, graph: str | None,
+             status: str | None, key: tuple[dt.datetime, str] | None) -> bool:
+    """Whether a record read for a page still belongs to it (else deleted or saved again meanwhile)."""
+    return ((graph is None or rec_graph == graph) and (status is None or rec_status == status)
+            and (key is None or (updated_at, eid) < key))
 
 
 class Listing:
@@ -61,28 +70,39 @@ class Listing:
         index = self._set_of(graph, status)
         fields = ["snapshot", "version", "graph", "correlation", "status", "updated_at"]
         records: builtins.list[StoredExecution] = []
-        below = key
+        below, more = key, False
         while True:  # more than once only when an execution was deleted or saved again while its page was read
-            want = limit + 1 - len(records)
-            ids = self._ids_below(index, below, want)
+            need = limit - len(records)
+            ids = self._ids_below(index, below, need + 1)
             pipe = self.client.pipeline(transaction=False)
-            for eid, _ in ids:
+            for eid, _ in ids[:need]:
                 pipe.hmget(self.store._key("exec", eid), fields)
-            for (eid, _), values in zip(ids, pipe.execute(), strict=True):
+            for eid, _ in ids[need:]:  # the one past the page: its metadata says whether another page follows
+                pipe.hmget(self.store._key("exec", eid), _HEAD_FIELDS)
+            answers = pipe.execute()
+            for (eid, _), values in zip(ids[:need], answers, strict=False):
                 if values[0] is None:
                     continue  # deleted between the two calls
                 try:
                     rec = self.store._record(eid, values)
                 except SnapshotNotFoundError:
                     continue  # deleted while its parts were read
-                if ((graph is None or rec.graph == graph) and (status is None or rec.status == status)
-                        and (key is None or (rec.updated_at, eid) < key)):  # else saved again meanwhile
+                if _matches(rec.graph, rec.status, rec.updated_at, eid, graph, status, key):  # else saved again
                     records.append(rec)
-            if len(ids) < want or len(records) > limit:
-                break
-            below = ids[-1][1], ids[-1][0]
+            if len(ids) <= need:
+                break  # no record past these
+            eid, values = ids[need][0], answers[need]
+            if len(records) == limit:
+                more = values[0] is not None and _matches(
+                    _text(values[1]) or None, _text(values[2]) or None,
+                    ensure_aware(dt.datetime.fromisoformat(_text(values[0]))), eid, graph, status, key)
+                if more:
+                    break
+                below = ids[need][1], eid
+            else:  # some of the page were deleted meanwhile: the next read takes this one whole
+                below = ids[need - 1][1], ids[need - 1][0]
         records.sort(key=lambda r: (r.updated_at, r.execution_id), reverse=True)
-        return finish(records, limit)
+        return cut(records, limit, more)
 
     def count(self, graph: str | None, status: str | None) -> int:
         check_filters(graph, status)

@@ -57,7 +57,7 @@ from igniter_nb.stores.base import (
 )
 from igniter_nb.stores.json_text import parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
-from igniter_nb.stores.paging import check_history_page, check_page, finish
+from igniter_nb.stores.paging import check_history_page, check_page, decode_page
 from igniter_nb.stores.sql_compression import driver_message, use_lz4
 from igniter_nb.stores.sql_engine import create_engine, is_memory, synchronous_setting
 from igniter_nb.stores.sql_hot import HotPath
@@ -352,7 +352,8 @@ class SQLStore(StoreBase):
         self, graph: str | None = None, status: str | None = None, *, limit: int, after: str | None = None
     ) -> tuple[builtins.list[StoredExecution], str | None]:
         """A page of :meth:`list` newest first (``stores/paging.py``): keyset pagination, one statement reading
-        ``limit + 1`` rows backwards along an index on ``([graph,] [status,] updated_at, execution_id)``."""
+        ``limit + 1`` rows backwards along an index on ``([graph,] [status,] updated_at, execution_id)``; only the
+        page's ``limit`` snapshots are decoded (the last row only says whether another page follows)."""
         key = check_page(graph, status, limit, after)
         values: dict[str, Any] = {"limit": limit + 1}
         if graph is not None:
@@ -363,7 +364,7 @@ class SQLStore(StoreBase):
             values["after_at"], values["after_id"] = key
         query = self._q.pages[graph is not None, status is not None, key is not None]
         with self._read() as conn:
-            return finish([self._record(conn, row) for row in conn.execute(query, values).all()], limit)
+            return decode_page(conn.execute(query, values).all(), limit, lambda row: self._record(conn, row))
 
     def count(self, graph: str | None = None, status: str | None = None) -> int:
         """How many records :meth:`list` answers (``SELECT count(*)`` over the listing indexes)."""

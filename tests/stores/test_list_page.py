@@ -208,6 +208,47 @@ def _count_snapshot_decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return decoded
 
 
+def _count_parse_stored(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the snapshots every store decodes: each store module's ``parse_stored`` (the one function that reads
+    stored snapshot text) called on text that holds a snapshot of :func:`snap`."""
+    from igniter_nb.stores import file, memory, parquet, redis, sql
+
+    decoded: list[int] = []
+    for module in (file, memory, parquet, redis, sql):
+        real = module.parse_stored
+
+        def spy(data: Any, where: str, real: Any = real) -> Any:
+            body = data.decode() if isinstance(data, (bytes, bytearray)) else str(data)
+            if MARKER in body:
+                decoded.append(1)
+            return real(data, where)
+
+        monkeypatch.setattr(module, "parse_stored", spy)
+    return decoded
+
+
+def test_a_page_decodes_only_its_own_snapshots(store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """limit decodes a page, never limit + 1: the record past the page only says another page follows."""
+    _fill(store, 30)
+    decoded = _count_parse_stored(monkeypatch)
+    cursor: str | None = None
+    pages = 0
+    for graph, status in ((None, None), ("G", None), (None, "waiting"), ("G", "waiting")):
+        expected = _newest_first(store, graph, status)
+        decoded.clear()
+        seen: list[str] = []
+        while True:
+            page, cursor = store.list_page(graph, status, limit=4, after=cursor)
+            seen += [r.execution_id for r in page]
+            pages += 1
+            if cursor is None:
+                break
+        assert seen == expected, (graph, status)
+        assert all(r.snapshot["body"] == MARKER for r in page)
+        assert len(decoded) == len(expected), (graph, status, len(decoded), len(expected))
+    assert pages > 8
+
+
 def _sql_plan(store: SQLStore, statement: Any, values: dict[str, Any]) -> str:
     compiled = statement.compile(dialect=store.engine.dialect)
     params = compiled.construct_params(values)
@@ -270,7 +311,8 @@ def test_a_page_reads_about_limit_records(store: Any, monkeypatch: pytest.Monkey
         store.list_page("G", "waiting", limit=5, after=cursor)
         names = [c[0] for c in sent]
         assert "SMEMBERS" not in names and "SSCAN" not in names and "KEYS" not in names, names
-        assert names.count("HMGET") == 6, names
+        assert names.count("HMGET") == 6, names  # the sixth: the metadata fields of the one past the page
+        assert [c[2:] for c in sent if c[0] == "HMGET"][-1] == ("updated_at", "graph", "status")
         assert any(c[0] == "ZREVRANGEBYSCORE" and c[1] == f"{store.namespace}:recent:gs:waiting:G" for c in sent)
 
     elif isinstance(store, ParquetStore):
@@ -283,7 +325,7 @@ def test_a_page_reads_about_limit_records(store: Any, monkeypatch: pytest.Monkey
 
         monkeypatch.setattr(store, "_read_file", spy_read)
         store.list_page(limit=5, after=cursor)
-        assert len(reads) == 6
+        assert len(reads) == 5  # the row past the page: only its file's existence
 
     elif isinstance(store, FileStore):
         envelopes: list[Any] = []
@@ -295,7 +337,7 @@ def test_a_page_reads_about_limit_records(store: Any, monkeypatch: pytest.Monkey
 
         monkeypatch.setattr(store, "_read_envelope", spy_envelope)
         store.list_page(limit=5, after=cursor)
-        assert len(envelopes) == 6  # whole files; the others only had their metadata head read
+        assert len(envelopes) == 5  # whole files; the others (and the one past the page) only their metadata head
 
     else:
         assert isinstance(store, MemoryStore)
