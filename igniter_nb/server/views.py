@@ -11,7 +11,7 @@ from typing import Any
 
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.status import FAILED, PENDING, STALE, SUCCEEDED, WAITING
-from igniter_nb.server.encoding import MAX_RESPONSE_DEPTH, json_safe
+from igniter_nb.server.encoding import json_safe
 from igniter_nb.stores.base import FINISHED_STATUSES
 
 
@@ -56,23 +56,38 @@ def _pending(execution: Any) -> list[dict[str, Any]]:
 
 
 def without_llm_state(data: Any, execution: Any) -> Any:
-    """Report data (``diagnostics``) as the server shows it: every pending payload in it (a pending output's value,
-    a ``node_pending`` event) as :func:`shown_payload` shows it. Walked only for an execution that deferred."""
-    if not any(event.type == "node_pending" for event in execution.bus.events):
+    """Report data (``diagnostics``) as the server shows it: the payload of each output the report shows as
+    deferred (``outputs[name]``: ``{status, token, payload, ...}`` of a pending or waiting output, the one place a
+    report holds a pending payload) as :func:`shown_payload` shows it — an LLM node's tool calls without its
+    conversation. Only those: any other value, a user's output of the same shape included, is shown whole."""
+    deferred = _deferred_outputs(execution)
+    outputs = data.get("outputs") if isinstance(data, Mapping) else None
+    if not deferred or not isinstance(outputs, Mapping):
         return data
-    return _copy_shown(data)
+    shown = dict(outputs)
+    for name in deferred:
+        entry = shown.get(name)
+        if isinstance(entry, Mapping) and "payload" in entry:
+            shown[name] = {**entry, "payload": shown_payload(entry["payload"])}
+    return {**data, "outputs": shown}
 
 
-def _copy_shown(value: Any, depth: int = 0) -> Any:
-    if depth > 2 * MAX_RESPONSE_DEPTH:  # json_safe already cut deeper data
-        return value
-    if isinstance(value, dict):
-        if isinstance(value.get("llm"), Mapping) and "tool_calls" in value:
-            value = shown_payload(value)
-        return {key: _copy_shown(item, depth + 1) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy_shown(item, depth + 1) for item in value]
-    return value
+def _deferred_outputs(execution: Any) -> list[str]:
+    """The outputs whose state is a pending or waiting ``DeferredResult`` (what ``Report._outputs`` shows as
+    ``{"status", **deferred.to_dict()}``)."""
+    names = []
+    for out in execution.graph.outputs:
+        st = execution.states.get(out.source_root)
+        if st is None:
+            continue
+        if out.child_output is not None:
+            try:
+                st = execution.output_state(out.name)
+            except Exception:
+                continue
+        if st.status in (PENDING, WAITING) and isinstance(st.value, DeferredResult):
+            names.append(out.name)
+    return names
 
 
 def shown_payload(payload: Any) -> Any:

@@ -53,3 +53,25 @@ for _provider in ("anthropic", "openai", "ollama"):
                                system_prompt="You answer from the catalogue.")
     globals()[_executor.__name__] = _executor
     globals()[f"Durable{_title}"] = contract_class(_executor, f"Durable{_title}", store_runner=True)
+
+
+LOOKALIKE = {"llm": {"conversation": [{"role": "user", "content": "mine"}], "note": "the user's own"},
+             "tool_calls": [{"id": "t1", "name": "mine", "arguments": {}}]}
+
+
+def lookalike() -> dict[str, Any]:
+    """A user's own value of the pending-LLM payload's shape (``llm`` with a conversation, and ``tool_calls``)."""
+    return {"llm": dict(LOOKALIKE["llm"]), "tool_calls": list(LOOKALIKE["tool_calls"])}
+
+
+def _define_with_lookalike(c: Any) -> None:
+    c.run_with("store")
+    c.input("question", type=str)
+    c.compute("answer", call=DurableResearcherOpenai)  # type: ignore[name-defined]  # noqa: F821
+    c.compute("mine", call=lookalike)
+    c.output("answer")
+    c.output("mine")
+
+
+DurableWithLookalike = type("DurableWithLookalike", (ig.Contract,),
+                            {"define": _define_with_lookalike, "__module__": __name__})

@@ -96,3 +96,25 @@ def test_the_http_answers_show_the_tool_calls_not_the_conversation(stubs: Any, t
     assert "You answer from the catalogue." not in text
     assert stub.requests[1].messages[0] == {"role": "system", "content": "You answer from the catalogue."}
     store.close()
+
+
+def test_diagnostics_hide_only_the_pending_llm_payload(stubs: Any, tmp_path: Any) -> None:
+    """``diagnostics`` shows a pending LLM node's payload as ``{"tool_calls": [...]}`` only, and a user's own output
+    of that very shape (``llm`` holding a conversation, beside ``tool_calls``) whole: the cleanup applies to the
+    payloads of deferred outputs, not to every dict with both keys."""
+    stubs("openai", [StubReply(tool_calls=(("toolu_01", "search", {"query": "dune"}),))])
+    store = SQLStore(f"sqlite:///{tmp_path / 'served.db'}")
+    with TestClient(ig.server.create_app({"research": llm_contracts.DurableWithLookalike}, store=store)) as client:
+        started = client.post("/v1/contracts/research/execute", json={"inputs": {"question": "Dune?"}})
+        assert started.status_code == 200, started.text
+        assert started.json()["outputs"] == {"mine": llm_contracts.LOOKALIKE}
+        looked = client.get(f"/v1/executions/{started.json()['execution_id']}")
+    assert looked.status_code == 200, looked.text
+    diagnostics = looked.json()["diagnostics"]
+    assert diagnostics["outputs"]["mine"] == llm_contracts.LOOKALIKE
+    pending = diagnostics["outputs"]["answer"]
+    assert pending["status"] == "pending" and pending["payload"] == {
+        "tool_calls": [{"id": "toolu_01", "name": "search", "arguments": {"query": "dune"}}]}
+    assert "You answer from the catalogue." not in looked.text
+    assert looked.json()["outputs"] == {"mine": llm_contracts.LOOKALIKE}
+    store.close()
