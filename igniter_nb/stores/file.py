@@ -51,7 +51,7 @@ from igniter_nb.stores.base import (
 )
 from igniter_nb.stores.json_text import dump_json, parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
-from igniter_nb.stores.paging import check_page, cut
+from igniter_nb.stores.paging import check_history_page, check_page, cut
 
 _CURRENT = "current.json"
 _PARTS = "parts"  # <id>/parts/<sha256>.json: the parts of packed versions (stores/packing.py)
@@ -268,6 +268,22 @@ class FileStore(StoreBase):
         for version in range(1, latest + 1):  # files past `latest` are leftovers of a killed writer
             envelope = self._read_envelope(folder / f"v{version:09d}.json")
             if envelope is not None:
+                records.append(_record(self._whole(envelope, parts)))
+        return records
+
+    def history_page(self, execution_id: str, *, after_version: int = 0, limit: int) -> builtins.list[StoredExecution]:
+        """The versions after ``after_version``, oldest first, at most ``limit``: the latest version number from the
+        metadata head of ``current.json``, then only the page's version files read and decoded."""
+        folder = self._executions / check_execution_id(execution_id)
+        check_history_page(after_version, limit)
+        head = self._head(execution_id)
+        if head is None:
+            raise not_found(execution_id)
+        records = []
+        parts: dict[str, str] = {}
+        for version in range(after_version + 1, min(int(head["version"]), after_version + limit) + 1):
+            envelope = self._read_envelope(folder / f"v{version:09d}.json")
+            if envelope is not None:  # None: deleted meanwhile (files past the head: a killed writer's leftovers)
                 records.append(_record(self._whole(envelope, parts)))
         return records
 

@@ -54,7 +54,7 @@ from igniter_nb.stores.base import (
     write_errors,
 )
 from igniter_nb.stores.json_text import parse_stored
-from igniter_nb.stores.paging import check_page, cut
+from igniter_nb.stores.paging import check_history_page, check_page, cut
 
 # Served by `executions_latest_correlation` read backwards; rowid (in the index too) orders equal times by save.
 _FIND_LATEST = (
@@ -310,6 +310,20 @@ class ParquetStore(StoreBase):
         records = []
         for version in range(1, row["version"] + 1):
             with contextlib.suppress(FileNotFoundError):
+                records.append(self._read_file(self._path(eid, version)))
+        return records
+
+    def history_page(self, execution_id: str, *, after_version: int = 0, limit: int) -> builtins.list[StoredExecution]:
+        """The versions after ``after_version``, oldest first, at most ``limit``: the latest version number from the
+        sidecar index, then only the page's version files read."""
+        eid = check_execution_id(execution_id)
+        check_history_page(after_version, limit)
+        row = self._row(eid)
+        if row is None:
+            raise not_found(eid)
+        records = []
+        for version in range(after_version + 1, min(row["version"], after_version + limit) + 1):
+            with contextlib.suppress(FileNotFoundError):  # deleted meanwhile
                 records.append(self._read_file(self._path(eid, version)))
         return records
 
