@@ -154,7 +154,8 @@ class ServiceStore:
                     self._history_cap = cap
                     continue
                 raise
-            records += [stored_execution(v, execution_id) for v in page["versions"]]
+            # (a server whose route predates cursor/limit answers from version 1: only what follows is kept)
+            records += [stored_execution(v, execution_id) for v in page["versions"] if int(v["version"]) > after]
             if not page.get("next_cursor") or not page["versions"]:
                 break
             after = int(page["next_cursor"])
