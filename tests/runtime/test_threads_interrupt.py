@@ -7,7 +7,9 @@ the only bound is a generous one on joining the abandoned thread."""
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -43,6 +45,15 @@ def _interrupted_contract() -> tuple[Any, dict[str, Any]]:
         c.output("both")
 
     return Interrupted, seen
+
+
+@pytest.fixture(autouse=True)
+def python_sigint_handler() -> Iterator[None]:
+    """Ctrl-C as Python answers it by default (KeyboardInterrupt): an RQ worker run in-process by an earlier test
+    leaves its own SIGINT handler installed (a warm shutdown), which ``interrupt_main`` would call instead."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
 
 
 def test_ctrl_c_returns_without_waiting_and_the_abandoned_node_is_never_recorded() -> None:
