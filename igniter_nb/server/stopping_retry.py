@@ -29,26 +29,26 @@ MAX_DELAY = 10.0
 FIRST_DELAY, MAX_BACKOFF = 0.5, 4.0
 
 
-def server_stopping(response: httpx.Response) -> bool:
-    """Whether ``response`` is the server's ``503 ServerStopping`` (a JSON error body of that type)."""
+def _error_type_503(response: httpx.Response) -> Any:
+    """The ``type`` of a ``503`` answer's JSON error body; None for any other answer or body."""
     if response.status_code != 503:
-        return False
+        return None
     try:
         body: Any = response.json()
     except ValueError:
-        return False
-    return isinstance(body, dict) and body.get("type") == STOPPING
+        return None
+    return body.get("type") if isinstance(body, dict) else None
+
+
+def server_stopping(response: httpx.Response) -> bool:
+    """Whether ``response`` is the server's ``503 ServerStopping`` (a JSON error body of that type)."""
+    return bool(_error_type_503(response) == STOPPING)
 
 
 def retry_later(response: httpx.Response) -> bool:
     """Whether ``response`` is a ``503`` whose JSON error body's type is one of :data:`RETRY_LATER`."""
-    if response.status_code != 503:
-        return False
-    try:
-        body: Any = response.json()
-    except ValueError:
-        return False
-    return isinstance(body, dict) and body.get("type") in RETRY_LATER
+    kind = _error_type_503(response)
+    return isinstance(kind, str) and kind in RETRY_LATER
 
 
 def retry_delay(response: httpx.Response, retry: int) -> float:
