@@ -78,11 +78,20 @@ def default_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[An
 
 def run_jobs(queue: Any, **work: Any) -> None:
     """Run the queue's jobs in this process with RQ's SimpleWorker, in burst mode (stops when it is empty)."""
+    import signal
+
     from rq import SimpleWorker
 
     from igniter_nb.integrations.rq import worker
 
-    worker(queue.name, connection=queue.connection, worker_class=SimpleWorker).work(burst=True, **work)
+    # (a worker installs its own SIGINT/SIGTERM handlers and leaves them: a later test's Ctrl-C would meet RQ's
+    # warm shutdown instead of KeyboardInterrupt)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        worker(queue.name, connection=queue.connection, worker_class=SimpleWorker).work(burst=True, **work)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 @pytest.fixture

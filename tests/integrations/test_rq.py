@@ -310,3 +310,13 @@ def test_a_value_of_a_class_defined_in_main_is_refused_at_enqueue_naming_the_pla
     ig_rq.enqueue_deliver_event(OrderWorkflow, "goods_shipped", correlation={"order_id": "o-9"},
                                 payload={"note": '{"__ig__": "dataclass", "class": "__main__:Parcel"}'}, queue=queue)
     assert queue.count == 1  # text that merely looks like it is a value like any other
+
+
+def test_running_jobs_in_this_process_leaves_the_signal_handlers_as_it_found_them(queue: Queue) -> None:
+    """RQ's worker installs SIGINT/SIGTERM handlers for its warm shutdown and leaves them installed; the test
+    helper puts back what it found, so a later test's Ctrl-C raises KeyboardInterrupt as Python's handler does."""
+    import signal
+
+    found = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    run_jobs(queue)
+    assert {sig: signal.getsignal(sig) for sig in found} == found
