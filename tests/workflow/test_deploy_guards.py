@@ -259,3 +259,30 @@ def test_after_a_rollback_await_compute_await_the_await_is_listed_as_waiting_bef
     (changed,) = [e for e in rolled_back.events if "computed_under_another_graph" in e.payload]
     assert changed.type == "graph_changed" and changed.payload["computed_under_another_graph"] == ["crm"]
     assert _stored(store) == before  # a restore writes nothing
+
+
+def test_a_rollback_change_is_logged_once_per_read_and_once_in_the_log_a_save_keeps(store):
+    """Review item: "graph_changed is emitted on every restore until the next save, so reading twice logs it twice".
+    Each read restores a fresh execution whose log holds the change once, under the same seq; a read writes
+    nothing; the first save (here a delivery) keeps it once, and later restores, finding the await waiting, add
+    nothing."""
+    wf = version_1().start(CORR, store=store, now=T0)
+    version_2_crm_computed().deliver_event("billing_received", correlation=CORR, payload={"mrr": 5}, store=store,
+                                           now=T0)
+    before = _stored(store)
+
+    def rollback_changes(contract: Any) -> list[tuple[int, Any]]:
+        return [(e.seq, e.payload) for e in contract.events
+                if e.type == "graph_changed" and "computed_under_another_graph" in e.payload]
+
+    first = version_1().restore_from_store(wf.execution_id, store=store)
+    second = version_1().restore_from_store(wf.execution_id, store=store)
+    (logged,) = rollback_changes(first)
+    assert rollback_changes(second) == [logged]  # the same event, once, in each read
+    assert rollback_changes(first) == [logged]  # the second read added nothing to the first
+    assert _stored(store) == before  # reads write nothing
+    version_1().deliver_event("approved", correlation=CORR, payload={"ok": True}, store=store, now=T0)
+    saved = store.fetch(wf.execution_id)["events"]
+    assert [e["seq"] for e in saved if e["type"] == "graph_changed"
+            and "computed_under_another_graph" in (e.get("payload") or {})] == [logged[0]]
+    assert rollback_changes(version_1().restore_from_store(wf.execution_id, store=store)) == [logged]
