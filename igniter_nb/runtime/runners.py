@@ -99,7 +99,7 @@ class ThreadsRunner(Runner):
         self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
 
     def resolve(self, execution: Execution, targets: tuple[str, ...]) -> None:
-        from igniter_nb.runtime.execution import working_for  # (execution.py imports this module)
+        from igniter_nb.runtime.execution import errand_for, working_for  # (execution.py imports this module)
 
         if execution.bus.lock is None:
             # events from worker threads keep seq order; reentrant, so a subscriber may read the log
@@ -121,20 +121,20 @@ class ThreadsRunner(Runner):
         pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix=f"igniter-{execution.graph.name}")
         futures: dict[Future[None], str] = {}
 
-        # Set (under ``recording``) when the calling thread is interrupted: a node still running then is abandoned,
-        # its thread finishes on its own (Python cannot stop a thread) and what it computed is never recorded.
-        interrupted = False
-        recording = threading.Lock()
+        # Abandoned when the calling thread is interrupted: a node still running then is abandoned, its thread
+        # finishes on its own (Python cannot stop a thread), what it computed is never recorded, and it may no
+        # longer read or change the execution (it would do so without the lock, its caller gone).
+        errand = errand_for(execution)
 
         def finish(name: str) -> None:
             state = resolver.settle(name)
-            with recording:
-                if not interrupted:
+            with errand.recording:
+                if not errand.over():
                     resolver.write(nodes[name], state)
 
         def submit(name: str) -> None:
             emit("node_started", name, nodes[name].path, "running")
-            futures[pool.submit(working_for, execution, finish, name)] = name
+            futures[pool.submit(working_for, errand, finish, name)] = name
 
         try:
             for n in order:
@@ -142,6 +142,8 @@ class ThreadsRunner(Runner):
                     submit(n)
             while futures:
                 done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+                if errand.outer is not None and errand.over():  # this thread is a worker its caller abandoned
+                    raise errand.abandoned_error()
                 for fut in done:
                     name = futures.pop(fut)
                     fut.result()  # finish() records user errors itself; anything raised here is a real bug
@@ -153,8 +155,7 @@ class ThreadsRunner(Runner):
             # Ctrl-C in a notebook (KeyboardInterrupt), or a runner bug: return now instead of waiting for the nodes
             # still running. Those keep the state they had before this run (not succeeded, nor failed later by a
             # stray thread), so the next read computes them again.
-            with recording:
-                interrupted = True
+            errand.abandon()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True, cancel_futures=True)
