@@ -26,6 +26,7 @@ from igniter_nb.runtime.runners import Runner, make_runner
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, STALE, SUCCEEDED, WAITING, Status
 from igniter_nb.runtime.steps import one_shot_advice
+from igniter_nb.runtime.workers import abandoned_worker, lock_to_take
 
 #: How many times one read resolves a target again when callbacks keep making it stale before giving up.
 MAX_REREADS = 100
@@ -37,49 +38,6 @@ def _validator(graph: CompiledGraph) -> InputValidator:
     if found is None:
         found = graph.runtime_cache["input_validator"] = InputValidator(graph)
     return found
-
-
-class Errand:
-    """A threads-runner worker's turn at resolving nodes of ``execution`` for the thread that holds its lock (and
-    waits for the worker meanwhile). ``abandon`` ends it when that thread returns without waiting (Ctrl-C): a
-    worker still running then no longer works for anyone, so it may not record, read or change the execution.
-    A run started on such a worker (a callable reading its own contract) has the worker's errand as ``outer``:
-    it ends with it."""
-
-    __slots__ = ("abandoned", "execution", "outer", "recording")
-
-    def __init__(self, execution: Execution, outer: Errand | None = None) -> None:
-        self.execution = execution
-        self.outer = outer
-        self.abandoned = False
-        self.recording = threading.Lock()  # held while a worker records a state, and while the errand is abandoned
-
-    def abandon(self) -> None:
-        with self.recording:  # a record in progress ends first; none starts afterwards
-            self.abandoned = True
-
-    def over(self) -> bool:
-        """Whether this errand, or one it runs inside, was abandoned."""
-        errand: Errand | None = self
-        while errand is not None:
-            if errand.abandoned:
-                return True
-            errand = errand.outer
-        return False
-
-    def abandoned_error(self) -> ResolutionError:
-        ex = self.execution
-        return ResolutionError(
-            f"{ex.graph.name} was read or changed from a node's callable still running after the read it was "
-            "computed for was interrupted (Ctrl-C): that read has returned and this node's result is dropped, so "
-            "its callable may no longer use the contract (read it again from your own code)",
-            graph=ex.graph.name, execution_id=ex.execution_id,
-        )
-
-
-# The errand a threads-runner worker runs: the lock of its execution is held by the thread that handed the work
-# over, so the worker (a callable reading the contract's own results) goes on without taking it again.
-_working_for: ContextVar[Errand | None] = ContextVar("igniter_working_for", default=None)
 
 
 # The executions whose reaction callbacks this thread (context) is running (extensions/reactive.py): one of them may
@@ -98,52 +56,18 @@ def reacting(execution: Execution) -> Iterator[None]:
         _reacting_for.reset(token)
 
 
-def _lock_to_take(execution: Execution) -> Any:
-    """The lock a reading or changing call on ``execution`` takes: its own, or None on a threads-runner worker
-    resolving for the thread that holds it. Raises on a worker whose caller has returned (``Errand.abandon``)."""
-    errand = _working_for.get()
-    if errand is None or errand.execution is not execution:
-        return execution.lock
-    if errand.over():
-        raise errand.abandoned_error()
-    return None
-
-
-def _abandoned_worker(execution: Execution) -> bool:
-    """Whether this thread is a threads-runner worker of ``execution`` whose caller has returned (Ctrl-C)."""
-    errand = _working_for.get()
-    return errand is not None and errand.execution is execution and errand.over()
-
-
 def _one_at_a_time(method: Callable[..., Any]) -> Callable[..., Any]:
     """``method`` run while holding the execution's lock (see ``Execution.lock``)."""
 
     @functools.wraps(method)
     def locked(self: Execution, *args: Any, **kwargs: Any) -> Any:
-        lock = _lock_to_take(self)
+        lock = lock_to_take(self)
         if lock is None:
             return method(self, *args, **kwargs)
         with lock:
             return method(self, *args, **kwargs)
 
     return locked
-
-
-def errand_for(execution: Execution) -> Errand:
-    """A new errand for the workers of a threads-runner run on ``execution``; inside the current one when this
-    thread is itself such a worker (a callable reading its own contract), so abandoning the outer run ends both.
-    (Each keeps its own ``recording`` lock: an event subscriber run while a worker records may start such a run.)"""
-    current = _working_for.get()
-    return Errand(execution, current if current is not None and current.execution is execution else None)
-
-
-def working_for(errand: Errand, fn: Callable[..., Any], *args: Any) -> Any:
-    """``fn(*args)`` on a worker thread, on behalf of the thread that holds ``errand.execution``'s lock."""
-    token = _working_for.set(errand)
-    try:
-        return fn(*args)
-    finally:
-        _working_for.reset(token)
 
 
 def _worst(found: set[Status]) -> Status:
@@ -270,7 +194,7 @@ class Execution:
         states = self.states
         if not force and all((st := states.get(t)) is not None and st.status is not STALE for t in targets):
             return
-        lock = _lock_to_take(self)  # (None on a threads-runner worker: under its caller's)
+        lock = lock_to_take(self)  # (None on a threads-runner worker: under its caller's)
         if lock is not None and not lock.acquire(False):  # another thread resolves: wait, then look again
             lock.acquire()
             if not force and all((st := states.get(t)) is not None and st.status is not STALE for t in targets):
@@ -296,7 +220,7 @@ class Execution:
                 except BaseException as exc:
                     # Interrupted (KeyboardInterrupt, a runner bug): report it as a failed lifecycle, never as success
                     # (unless this thread is a worker whose caller was interrupted: that caller reported it).
-                    if lock is not None or not _abandoned_worker(self):
+                    if lock is not None or not abandoned_worker(self):
                         self.bus.emit("execution_failed", status="failed", payload={
                             **payload, "error": f"interrupted: {type(exc).__name__}", "status": "failed"})
                     raise
@@ -358,7 +282,7 @@ class Execution:
     def update_inputs(self, values: Mapping[str, Any]) -> list[str]:
         """Set inputs; each changed one invalidates its downstream nodes. Returns the invalidated names."""
         # (the lock is taken here, not by a wrapper: B2 counts every call)
-        lock = _lock_to_take(self)
+        lock = lock_to_take(self)
         if lock is not None:
             lock.acquire()
         try:

@@ -19,6 +19,7 @@ from igniter_nb.errors import CompileError, IgniterError, ResolutionError
 from igniter_nb.runtime.collection import CollectionItem, ItemJob, run_item_locally
 from igniter_nb.runtime.status import BLOCKED, FAILED, STALE, Status
 from igniter_nb.runtime.steps import exception_text
+from igniter_nb.runtime.workers import errand_for, working_for
 
 if TYPE_CHECKING:
     from igniter_nb.model import CollectionNode
@@ -99,8 +100,6 @@ class ThreadsRunner(Runner):
         self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
 
     def resolve(self, execution: Execution, targets: tuple[str, ...]) -> None:
-        from igniter_nb.runtime.execution import errand_for, working_for  # (execution.py imports this module)
-
         if execution.bus.lock is None:
             # events from worker threads keep seq order; reentrant, so a subscriber may read the log
             execution.bus.lock = threading.RLock()
