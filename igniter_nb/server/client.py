@@ -39,6 +39,7 @@ from igniter_nb.server.client_base import _DROPPED as _DROPPED
 from igniter_nb.server.client_base import _Api as _Api
 from igniter_nb.server.client_base import _Call as _Call
 from igniter_nb.server.client_base import _ClientBase as _ClientBase
+from igniter_nb.server.client_base import _history_page as _history_page
 from igniter_nb.server.client_base import _maybe_applied as _maybe_applied
 from igniter_nb.server.client_base import _record as _record
 from igniter_nb.server.client_base import _segment as _segment
@@ -167,6 +168,17 @@ class Client(_ClientBase):
             if not cursor:
                 return versions
 
+    def history_page(self, execution_id: str, *, after_version: int = 0, limit: int | None = None) -> dict[str, Any]:
+        """One page of an execution's history: the versions after ``after_version``, oldest first, at most ``limit``
+        (None: the server's ``max_history_versions``), as the route answers it: ``{execution_id, versions: [{version,
+        status, updated_at, snapshot}], limit, next_cursor}``. ``next_cursor`` is the page's last version as text
+        (``after_version=int(next_cursor)`` reads the next page), None on the last page; past the last version the
+        page is empty. Arguments are checked as a store's ``history_page`` checks them (``StoreArgumentError``); a
+        ``limit`` past the server's ``max_history_versions`` is its 422 (``RemoteError``, ``body["limit"]`` its
+        largest). Retried as ``history`` is."""
+        call = _Api.history_page(execution_id, after_version, limit)
+        return _history_page(call, self._send(call), limit)
+
     def record(self, execution_id: str) -> dict[str, Any]:
         """The latest stored version of an execution, as a store's ``record`` holds it: ``{execution_id, graph,
         status, correlation, version, updated_at, snapshot}`` (what store-reading tools need, over HTTP)."""
@@ -286,6 +298,12 @@ class AsyncClient(_ClientBase):
             cursor = page.get("next_cursor")
             if not cursor:
                 return versions
+
+    async def history_page(self, execution_id: str, *, after_version: int = 0,
+                           limit: int | None = None) -> dict[str, Any]:
+        """:meth:`Client.history_page`, awaitable."""
+        call = _Api.history_page(execution_id, after_version, limit)
+        return _history_page(call, await self._send(call), limit)
 
     async def record(self, execution_id: str) -> dict[str, Any]:
         return _record(execution_id, await self._send(_Api.history(execution_id, latest=True)))

@@ -8,7 +8,7 @@ exception into the result, ``RemoteError`` or ``RemoteConnectionError``, and say
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -17,8 +17,10 @@ import httpx
 from igniter_nb.server.answer_size import check_limit
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError
 from igniter_nb.server.stopping_retry import FIRST_DELAY, MAX_BACKOFF, retry_delay, retry_later
+from igniter_nb.stores.paging import check_history_page
 
 _CONTEXT_FROM_BODY = ("graph", "node", "path", "execution_id")
+_MAX_CURSOR = 10**15  # the history route's cursor: at most 15 digits
 #: Failures after the request (or part of it) went out: the server may have applied it. A connection that could
 #: not be made (ConnectError, ConnectTimeout, PoolTimeout) never reached it.
 _AFTER_SENDING = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadTimeout,
@@ -122,6 +124,16 @@ class _Api:
         return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}/history", params)
 
     @staticmethod
+    def history_page(execution_id: str, after_version: Any, limit: Any) -> _Call:
+        """One page of the history route, its arguments checked as a store's ``history_page`` checks them. Past any
+        version the route's cursor can name (15 digits), the latest version instead: :func:`_past_the_end`."""
+        check_history_page(after_version, 1 if limit is None else limit)  # (no limit: the server's page)
+        if after_version >= _MAX_CURSOR:
+            return _Api.history(execution_id, latest=True)
+        call = _Api.history(execution_id, cursor=str(after_version))
+        return call if limit is None else replace(call, params={**call.params, "limit": limit})
+
+    @staticmethod
     def executions(graph: str | None, status: str | None, limit: int | None, offset: int | None,
                    cursor: str | None = None, total: bool = False) -> _Call:
         params: dict[str, Any] = {k: v for k, v in (("graph", graph), ("status", status), ("limit", limit),
@@ -140,6 +152,15 @@ def _maybe_applied(call: _Call) -> str:
     if call.repeatable:
         return told
     return f"{told} ({_CHECK_FIRST.get(call.path.rsplit('/', 1)[-1], 'check before repeating')})"
+
+
+def _history_page(call: _Call, answer: Mapping[str, Any], limit: int | None) -> dict[str, Any]:
+    """The answer to :meth:`_Api.history_page`'s ``call``: the server's page, or — when the call read the latest
+    version, as it does past any version the route can name — an empty last page (the read answered 404 for an
+    execution the server does not have)."""
+    if "latest" not in call.params:
+        return dict(answer)
+    return {"execution_id": answer["execution_id"], "versions": [], "limit": limit, "next_cursor": None}
 
 
 def _record(execution_id: str, answer: Mapping[str, Any]) -> dict[str, Any]:

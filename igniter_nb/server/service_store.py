@@ -15,7 +15,8 @@ store call                                 HTTP
 ``list_page(graph, status, limit=, ...)``  ``GET /v1/executions?cursor=`` (the server's pages), then as ``list``
 ``count(graph, status)``                   ``GET /v1/executions?total=true&limit=1``
 ``history_records(id)``, ``history(id)``   ``GET /v1/executions/{id}/history``
-``history_page(id, ...)``                  ``GET /v1/executions/{id}/history?cursor=&limit=`` (one page)
+``history_page(id, ...)``                  ``GET /v1/executions/{id}/history?cursor=&limit=``
+                                           (``Client.history_page``: one page)
 ``find_by_correlation``,                   ``GET /v1/executions?graph=`` (ids, statuses and correlations only)
 ``find_latest_by_correlation``,
 ``correlations``
@@ -46,7 +47,7 @@ from igniter_nb.stores.base import ACTIVE_STATUSES, StoredExecution, check_filte
 from igniter_nb.stores.paging import check_history_page, check_page
 
 _PAGE = 1000  # the server's largest page
-_MAX_CURSOR = 10**15  # the history route's cursor: at most 15 digits
+_PAGE_MAX = 100_000  # the history route's largest limit (a store's history_page allows one more)
 _CHECKS = ("event", "correlation", "payload", "workflow")  # the order a dry run reports its problems in
 _FETCHERS = 8  # snapshots fetched at once by ``list`` (httpx's client is thread-safe; the pool keeps 10 connections)
 T = TypeVar("T")
@@ -80,7 +81,7 @@ class ServiceStore:
     read_only = True
 
     def __init__(self, client: Any, *, cache_size: int = 10_000) -> None:
-        if not all(callable(getattr(client, name, None)) for name in ("executions", "record", "history")):
+        if not all(callable(getattr(client, name, None)) for name in ("executions", "record", "history", "history_page")):
             raise TypeError(f"ServiceStore needs an ig.server.Client, got {client!r:.100}")
         self.client = client
         self.cache_size = cache_size
@@ -132,22 +133,18 @@ class ServiceStore:
         return [stored_execution(v, execution_id) for v in versions]
 
     def history_page(self, execution_id: str, *, after_version: int = 0, limit: int) -> builtins.list[StoredExecution]:
-        """The versions after ``after_version``, oldest first, at most ``limit`` (``stores/paging.py``): ``GET
-        /v1/executions/{id}/history?cursor=<after_version>&limit=<limit>``, the route's own pages, so the server
-        reads (from a memory, file, SQL, Redis or parquet store) and sends only the page. A ``limit`` past the
-        server's ``max_history_versions`` is read in several of its pages (its 422 names its largest)."""
+        """The versions after ``after_version``, oldest first, at most ``limit`` (``stores/paging.py``):
+        ``Client.history_page``, the route's own pages, so the server reads (from a memory, file, SQL, Redis or
+        parquet store) and sends only the page. A ``limit`` past the server's ``max_history_versions`` is read in
+        several of its pages (its 422 names its largest)."""
         check_history_page(after_version, limit)
-        if after_version >= _MAX_CURSOR:  # past any version the route can name: past the end, if it is stored
-            if self.version_of(execution_id) is None:
-                raise SnapshotNotFoundError(f"no execution {execution_id!r} (server {self.client.base_url})",
-                                            execution_id=execution_id)
-            return []
         records: builtins.list[StoredExecution] = []
         after = after_version
         while len(records) < limit:
-            want = limit - len(records) if self._history_cap is None else min(limit - len(records), self._history_cap)
+            want = min(limit - len(records), self._history_cap or _PAGE_MAX)
             try:
-                page = self._execution_call(execution_id, functools.partial(self._history_call, after=after, limit=want))
+                page = self._execution_call(execution_id, functools.partial(self.client.history_page,
+                                                                            after_version=after, limit=want))
             except RemoteError as exc:
                 cap = exc.body.get("limit") if exc.status_code == 422 and isinstance(exc.body, Mapping) else None
                 if type(cap) is int and 1 <= cap < want:  # the server pages fewer: ask again for its largest
@@ -160,16 +157,6 @@ class ServiceStore:
                 break
             after = int(page["next_cursor"])
         return records[:limit]
-
-    def _history_call(self, execution_id: str, *, after: int, limit: int) -> Any:
-        """One page of the history route. ``Client`` has no public call for a page (``Client.history`` reads every
-        page): its request for the route, with ``cursor`` and ``limit`` set."""
-        import dataclasses
-
-        from igniter_nb.server.client import _Api
-
-        call = _Api.history(execution_id, cursor=str(after))
-        return self.client._send(dataclasses.replace(call, params={**call.params, "limit": limit}))
 
     def history(self, execution_id: str) -> builtins.list[dict[str, Any]]:
         """Every stored snapshot, oldest first."""

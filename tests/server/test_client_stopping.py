@@ -68,6 +68,7 @@ CALLS: dict[str, Callable[[Any], Any]] = {
     "health": lambda client: client.health(),
     "status": lambda client: client.status("x"),
     "history": lambda client: client.history("x"),
+    "history_page": lambda client: client.history_page("x", after_version=2, limit=5),
     "dry_run_event": lambda client: client.dry_run_event("lead", event="e", correlation={"k": 1}),
     "deliver_with_key": lambda client: client.deliver_event("lead", event="e", correlation={"k": 1},
                                                             idempotency_key="k-1"),
@@ -75,7 +76,7 @@ CALLS: dict[str, Callable[[Any], Any]] = {
     "execute": lambda client: client.execute("price", inputs={"total": 1}),
     "resume": lambda client: client.resume("x", token="t"),
 }
-SAFE = ["health", "status", "history", "dry_run_event", "deliver_with_key"]
+SAFE = ["health", "status", "history", "history_page", "dry_run_event", "deliver_with_key"]
 UNSAFE = ["deliver_without_key", "execute", "resume"]
 
 
