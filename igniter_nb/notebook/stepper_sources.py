@@ -3,8 +3,9 @@ contract class to draw them with.
 
 A saved version's snapshot JSON is parsed on first use (``_Version``), so opening a long log costs one parse per
 step looked at, not one per step. A store that pages its history (``history_page`` and ``version_of``: memory,
-SQL, Redis, a server's ``ServiceStore`` is read whole) is read ``VERSION_PAGE`` versions at a time, when a step of
-that page is first looked at (``LazyVersions``): opening reads the latest version only.
+file, SQL, Redis, parquet, and a server's ``ServiceStore``, through the history route's pages) is read
+``VERSION_PAGE`` versions at a time, when a step of that page is first looked at (``LazyVersions``): opening reads
+the latest version only.
 """
 
 from __future__ import annotations
