@@ -2,13 +2,15 @@
 most recently saved first, without loading a snapshot.
 
 Runs on every store kind (see ``conftest.store``). The last tests check *what is read*, not how long it takes:
-no snapshot is decoded (``json.loads`` spied), no snapshot-returning method is called, and per store the SQL
-statements sent and their plans, the Redis commands sent, the bytes read from files, the dicts iterated.
+no snapshot is decoded (the ``orjson``, ``json`` and ``marshal`` decoders the stores read with are spied), no
+snapshot-returning method is called, and per store the SQL statements sent and their plans, the Redis commands sent,
+the bytes read from files, the dicts iterated.
 """
 
 from __future__ import annotations
 
 import json
+import marshal
 import pathlib
 from typing import Any
 
@@ -164,21 +166,35 @@ def _fill(store: Any, count: int, big: bool = False) -> None:
 
 
 def _forbid_snapshot_reads(store: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Fail the test when a snapshot is decoded or a snapshot-returning method is called; count json.loads."""
-    calls: list[int] = []
-    loads = json.loads
+    """Fail the test when a snapshot is decoded or a snapshot-returning method is called; count the JSON decodes.
 
-    def spy_loads(text: Any, *args: Any, **kwargs: Any) -> Any:
-        body = text.decode() if isinstance(text, (bytes, bytearray)) else str(text)
-        if MARKER in body:
-            raise AssertionError(f"correlations() decoded a snapshot: {body[:80]}")
-        calls.append(len(body))
-        return loads(text, *args, **kwargs)
+    Spied where the stores really decode: ``orjson.loads`` (through ``json_text._ORJSON``), which
+    ``json_text.parse_stored`` — every store's snapshot reader — tries first; ``json.loads``, its fallback and what
+    the stores read correlations with; and ``marshal.loads``, what ``MemoryStore`` reads a runtime save's snapshot
+    with. Spying ``json.loads`` alone misses every snapshot ``orjson`` decodes."""
+    from igniter_nb.stores import json_text
+
+    calls: list[int] = []
+
+    def spy(decode: Any, what: str) -> Any:
+        def spied(data: Any, *args: Any, **kwargs: Any) -> Any:
+            body = bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else str(data).encode()
+            if MARKER.encode() in body:
+                raise AssertionError(f"correlations() decoded a snapshot ({what}): {body[:80]!r}")
+            calls.append(len(body))
+            return decode(data, *args, **kwargs)
+
+        return spied
 
     def no_snapshots(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("correlations() called a method that loads snapshots")
 
-    monkeypatch.setattr(json, "loads", spy_loads)
+    if not json_text._ORJSON:
+        json_text._load_orjson()
+    dumps, loads = json_text._ORJSON
+    monkeypatch.setattr(json_text, "_ORJSON", [dumps, spy(loads, "orjson.loads")])
+    monkeypatch.setattr(json, "loads", spy(json.loads, "json.loads"))
+    monkeypatch.setattr(marshal, "loads", spy(marshal.loads, "marshal.loads"))
     for name in ("fetch", "record", "list", "history", "history_records"):
         monkeypatch.setattr(store, name, no_snapshots)
     return calls
@@ -220,7 +236,7 @@ def test_no_snapshot_is_loaded(store: Any, monkeypatch: pytest.MonkeyPatch) -> N
     if isinstance(store, MemoryStore):
         monkeypatch.setattr(store, "_executions", _NoScan(store._executions))
         assert ids(store, limit=5) == expected_active[:5]
-        assert len(calls) == 5  # one small json.loads per correlation returned, nothing else
+        assert len(calls) == 5  # one small decode per correlation returned, nothing else
 
     elif isinstance(store, SQLStore):
         sent: list[str] = []
