@@ -16,7 +16,6 @@ import errno
 import fcntl
 import functools
 import json
-import math
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -30,6 +29,7 @@ from igniter_nb.errors import (
     StoreArgumentError,
     StoreError,
 )
+from igniter_nb.model.correlation_values import non_finite
 from igniter_nb.stores.json_text import (
     _SNAPSHOT_JSON,
     runtime_json,
@@ -296,7 +296,7 @@ def canonical_correlation(correlation: Any) -> str:
     for key, value in correlation.items():
         if not isinstance(key, str):
             raise StoreArgumentError(f"correlation keys must be str, got {key!r}")
-        if not (value is None or isinstance(value, (str, int, bool)) or (isinstance(value, float) and math.isfinite(value))):
+        if not (value is None or (isinstance(value, (str, int, float)) and not non_finite(value))):  # (bool: an int)
             raise StoreArgumentError(
                 f"correlation value for {key!r} must be a str, int, finite float, bool or None, got {type(value).__name__}"
             )

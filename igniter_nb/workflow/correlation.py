@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from igniter_nb.errors import InputError, WorkflowNotFoundError
+from igniter_nb.model.correlation_values import non_finite
 
 _SCALARS = (str, int, float, bool)
 _ANY_SCALAR = "str, int, float or bool"
@@ -30,7 +30,7 @@ def correlation_from_inputs(graph: Any, inputs: Mapping[str, Any]) -> dict[str, 
         if not isinstance(value, _SCALARS):
             raise InputError(f"Correlation key '{key}' must be a string or number, got {type(value).__name__}",
                              graph=graph.name, node=key)
-        if isinstance(value, float) and not math.isfinite(value):  # no store can index it (JSON has no NaN)
+        if non_finite(value):  # no store can index it (JSON has no NaN)
             raise InputError(f"Correlation key '{key}' of {graph.name} must be a finite number, got {value!r}",
                              graph=graph.name, node=key)
         found[key] = value
@@ -59,7 +59,7 @@ def _check_key_types(graph: Any, given: Mapping[str, Any]) -> None:
         value = given[key]
         if not isinstance(value, _SCALARS) or (accepts is not None and not accepts(value)):
             raise _wrong_type(graph, key, value, expected)
-        if isinstance(value, float) and not math.isfinite(value):
+        if non_finite(value):
             raise _not_finite(graph, key, value)
 
 
@@ -74,7 +74,7 @@ def check_delivery_correlation(graph: Any, correlation: Mapping[str, Any] | None
                 break
             if not isinstance(value, _SCALARS) or (accepts is not None and not accepts(value)):
                 raise _wrong_type(graph, key, value, expected)
-            if isinstance(value, float) and not math.isfinite(value):
+            if non_finite(value):
                 raise _not_finite(graph, key, value)
         else:
             return {str(k): v for k, v in correlation.items()}

@@ -4,6 +4,7 @@ a ``now=`` that is not an aware datetime, a correlation value of another type th
 from __future__ import annotations
 
 import datetime as dt
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -93,6 +94,9 @@ def test_a_non_finite_correlation_value_is_refused_as_a_correlation_error(value:
     assert info.value.context["node"] == "reading" and memory_store.list() == []
     for call in (
         lambda: Metered.deliver_event("acked", correlation={"reading": value}, payload=1, store=memory_store),
+        # (not a dict: the slower check, which also names what is missing or unknown)
+        lambda: Metered.deliver_event("acked", correlation=MappingProxyType({"reading": value}), payload=1,
+                                      store=memory_store),
         lambda: Metered.cancel(correlation={"reading": value}, store=memory_store),
         lambda: Metered.retry_workflow(correlation={"reading": value}, store=memory_store),
     ):
