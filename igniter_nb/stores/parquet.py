@@ -17,6 +17,9 @@ the current state of an execution is its highest version. The sidecar index is d
 A save first notes its intent in the index, then writes the version file (temporary name, fsync, rename), then
 records it in the index; a writer killed in between leaves an intent that the next writer (or the next
 ``ParquetStore`` opened on the directory) finishes or drops, so no torn or duplicate version is ever visible.
+
+A version's file (its columns, the atomic write, the read) is ``parquet_files.py``; the sidecar index's tables and
+queries are ``parquet_index.py``.
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from igniter_nb.errors import StoreError
 from igniter_nb.stores.base import (
     ExecutionStore,
     Metadata,
@@ -47,80 +49,35 @@ from igniter_nb.stores.base import (
     check_filters,
     check_graph,
     check_listing,
-    ensure_aware,
     exclusive_lock,
     not_found,
     utc_now,
     write_errors,
 )
-from igniter_nb.stores.json_text import parse_stored
 from igniter_nb.stores.paging import check_history_page, check_page, cut
-
-# Served by `executions_latest_correlation` read backwards; rowid (in the index too) orders equal times by save.
-_FIND_LATEST = (
-    "SELECT execution_id FROM executions WHERE graph = ? AND correlation = ? ORDER BY saved_at DESC, rowid DESC LIMIT 1"
-)
-
-# correlations(): newest save first (rowid orders equal times by save), served by the two indexes below read
-# backwards — the partial one for the active executions — with no sort and no parquet file read.
-_ACTIVE_CORRELATIONS = (
-    "SELECT execution_id, correlation FROM executions WHERE graph = ? AND active_key IS NOT NULL "
-    "ORDER BY saved_at DESC, rowid DESC LIMIT ?"
-)
-_ALL_CORRELATIONS = (
-    "SELECT execution_id, correlation FROM executions WHERE graph = ? AND correlation IS NOT NULL "
-    "ORDER BY saved_at DESC, rowid DESC LIMIT ?"
-)
-
-COLUMNS = ("execution_id", "version", "saved_at", "graph", "status", "correlation", "snapshot")
-
-_INDEX_SCHEMA = """
-CREATE TABLE IF NOT EXISTS executions (
-    execution_id TEXT PRIMARY KEY,
-    version INTEGER NOT NULL,
-    saved_at TEXT NOT NULL,
-    graph TEXT,
-    correlation TEXT,
-    status TEXT,
-    active_key TEXT UNIQUE
-);
-CREATE INDEX IF NOT EXISTS executions_graph ON executions (graph);
-CREATE INDEX IF NOT EXISTS executions_latest_correlation ON executions (graph, correlation, saved_at);
-CREATE INDEX IF NOT EXISTS executions_graph_recent ON executions (graph, saved_at);
-CREATE INDEX IF NOT EXISTS executions_graph_active_recent ON executions (graph, saved_at) WHERE active_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS executions_recent ON executions (saved_at, execution_id);
-CREATE INDEX IF NOT EXISTS executions_graph_recent_id ON executions (graph, saved_at, execution_id);
-CREATE INDEX IF NOT EXISTS executions_status_recent ON executions (status, saved_at, execution_id);
-CREATE INDEX IF NOT EXISTS executions_graph_status_recent ON executions (graph, status, saved_at, execution_id);
-CREATE TABLE IF NOT EXISTS intents (execution_id TEXT NOT NULL, version INTEGER NOT NULL,
-                                    PRIMARY KEY (execution_id, version));
-"""
+from igniter_nb.stores.parquet_files import COLUMNS as COLUMNS
+from igniter_nb.stores.parquet_files import read_version, schema, write_version
+from igniter_nb.stores.parquet_index import ACTIVE_CORRELATIONS as _ACTIVE_CORRELATIONS
+from igniter_nb.stores.parquet_index import ALL_CORRELATIONS as _ALL_CORRELATIONS
+from igniter_nb.stores.parquet_index import FIND_LATEST as _FIND_LATEST
+from igniter_nb.stores.parquet_index import INDEX_SCHEMA as _INDEX_SCHEMA
+from igniter_nb.stores.parquet_index import filters as _filters
+from igniter_nb.stores.parquet_index import key_text as _key_text
+from igniter_nb.stores.parquet_index import metadata as _metadata
+from igniter_nb.stores.parquet_index import sidecar_errors as _sidecar_errors
 
 
 class ParquetStore(StoreBase):
     """Append-only parquet snapshot log under ``root`` (created if missing); see the module docstring."""
 
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
-        import pyarrow as pa
-
-        self._pa = pa
         self.root = Path(root).absolute()
         self.root.mkdir(parents=True, exist_ok=True)
         self._fsync = fsync
         self._lock_path = self.root / ".lock"
         self._lock_path.touch(exist_ok=True)
         self._trash = self.root / ".trash"
-        self._schema = pa.schema(
-            [
-                ("execution_id", pa.string()),
-                ("version", pa.int64()),
-                ("saved_at", pa.timestamp("us", tz="UTC")),
-                ("graph", pa.string()),
-                ("status", pa.string()),
-                ("correlation", pa.string()),
-                ("snapshot", pa.string()),
-            ]
-        )
+        self._schema = schema()
         self._db_lock = threading.RLock()
         index_path = self.root / "_index.sqlite"
         fresh = not index_path.exists()
@@ -394,46 +351,10 @@ class ParquetStore(StoreBase):
         return None if found is None else str(found[0])
 
     def _write_file(self, path: Path, rec: StoredExecution, correlation_json: str | None, snapshot_json: str) -> None:
-        import pyarrow.parquet as pq
-
-        table = self._pa.Table.from_pydict(
-            {
-                "execution_id": [rec.execution_id],
-                "version": [rec.version],
-                "saved_at": [rec.updated_at],
-                "graph": [rec.graph],
-                "status": [rec.status],
-                "correlation": [correlation_json],
-                "snapshot": [snapshot_json],
-            },
-            schema=self._schema,
-        )
-        path.parent.mkdir(exist_ok=True)
-        tmp = path.with_name(f".tmp-{path.name}-{uuid.uuid4().hex}")
-        try:
-            with open(tmp, "wb") as sink:
-                pq.write_table(table, sink, compression="zstd")
-                sink.flush()
-                if self._fsync:
-                    os.fsync(sink.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_version(path, self._schema, rec, correlation_json, snapshot_json, fsync=self._fsync)
 
     def _read_file(self, path: Path) -> StoredExecution:
-        import pyarrow.parquet as pq
-
-        row = pq.read_table(path, schema=self._schema).to_pylist()[0]
-        return StoredExecution(
-            execution_id=row["execution_id"],
-            snapshot=parse_stored(row["snapshot"], f"{self!r}, file {path}"),
-            version=row["version"],
-            graph=row["graph"],
-            correlation=None if row["correlation"] is None else json.loads(row["correlation"]),
-            status=row["status"],
-            updated_at=ensure_aware(row["saved_at"]),
-        )
+        return read_version(path, self._schema, f"{self!r}, file {path}")
 
     def _finish_intents(self) -> None:
         """Complete or drop the saves of writers that were killed between writing a file and indexing it."""
@@ -476,35 +397,6 @@ class ParquetStore(StoreBase):
 
     def _locked(self) -> contextlib.AbstractContextManager[None]:
         return exclusive_lock(self._lock_path)
-
-
-@contextlib.contextmanager
-def _sidecar_errors(store: ParquetStore, execution_id: str) -> Iterator[None]:
-    """A full disk can fail the sidecar index first: a ``StoreError`` naming it, like a failed parquet write."""
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        raise StoreError(f"{store!r}: could not save execution {execution_id!r}: {exc} (index "
-                         f"{store.root / '_index.sqlite'}); nothing of this save is visible",
-                         execution_id=execution_id) from exc
-
-
-def _filters(graph: str | None, status: str | None) -> tuple[builtins.list[str], builtins.list[str]]:
-    where: builtins.list[str] = []
-    params: builtins.list[str] = []
-    if graph is not None:
-        where, params = [*where, "graph = ?"], [*params, graph]
-    if status is not None:
-        where, params = [*where, "status = ?"], [*params, status]
-    return where, params
-
-
-def _key_text(key: tuple[str, str]) -> str:
-    return f"{key[0]}\x00{key[1]}"
-
-
-def _metadata(row: dict[str, Any]) -> Metadata:
-    return Metadata(row["graph"], row["correlation"], row["status"])
 
 
 def export_parquet(store: ExecutionStore, path: str | os.PathLike[str], execution_ids: Iterable[str] | None = None) -> int:

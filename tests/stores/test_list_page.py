@@ -196,10 +196,10 @@ def test_a_store_without_list_page_falls_back_to_list(store: Any) -> None:
 def _count_parse_stored(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Count the snapshots every store decodes: each store module's ``parse_stored`` (the one function that reads
     stored snapshot text) called on text that holds a snapshot of :func:`snap`."""
-    from igniter_nb.stores import file, memory, parquet, redis, sql
+    from igniter_nb.stores import file, memory, parquet_files, redis, sql
 
     decoded: list[int] = []
-    for module in (file, memory, parquet, redis, sql):
+    for module in (file, memory, parquet_files, redis, sql):
         real = module.parse_stored
 
         def spy(data: Any, where: str, real: Any = real) -> Any:

@@ -1,0 +1,95 @@
+"""The ``ParquetStore``'s sidecar index (``_index.sqlite``): its tables, the queries that read it, and how its
+failures are reported.
+
+The index is derived data — the latest version, status and active correlation of each execution, and the saves in
+progress (``intents``) — so lookups and listings read no parquet file; ``ParquetStore.rebuild_index`` recreates it
+from the log. ``parquet.py`` holds the store that keeps it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from igniter_nb.errors import StoreError
+from igniter_nb.stores.base import Metadata
+
+if TYPE_CHECKING:
+    from igniter_nb.stores.parquet import ParquetStore
+
+# Served by `executions_latest_correlation` read backwards; rowid (in the index too) orders equal times by save.
+FIND_LATEST = (
+    "SELECT execution_id FROM executions WHERE graph = ? AND correlation = ? ORDER BY saved_at DESC, rowid DESC LIMIT 1"
+)
+
+# correlations(): newest save first (rowid orders equal times by save), served by the two indexes below read
+# backwards — the partial one for the active executions — with no sort and no parquet file read.
+ACTIVE_CORRELATIONS = (
+    "SELECT execution_id, correlation FROM executions WHERE graph = ? AND active_key IS NOT NULL "
+    "ORDER BY saved_at DESC, rowid DESC LIMIT ?"
+)
+ALL_CORRELATIONS = (
+    "SELECT execution_id, correlation FROM executions WHERE graph = ? AND correlation IS NOT NULL "
+    "ORDER BY saved_at DESC, rowid DESC LIMIT ?"
+)
+
+INDEX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS executions (
+    execution_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    saved_at TEXT NOT NULL,
+    graph TEXT,
+    correlation TEXT,
+    status TEXT,
+    active_key TEXT UNIQUE
+);
+CREATE INDEX IF NOT EXISTS executions_graph ON executions (graph);
+CREATE INDEX IF NOT EXISTS executions_latest_correlation ON executions (graph, correlation, saved_at);
+CREATE INDEX IF NOT EXISTS executions_graph_recent ON executions (graph, saved_at);
+CREATE INDEX IF NOT EXISTS executions_graph_active_recent ON executions (graph, saved_at) WHERE active_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS executions_recent ON executions (saved_at, execution_id);
+CREATE INDEX IF NOT EXISTS executions_graph_recent_id ON executions (graph, saved_at, execution_id);
+CREATE INDEX IF NOT EXISTS executions_status_recent ON executions (status, saved_at, execution_id);
+CREATE INDEX IF NOT EXISTS executions_graph_status_recent ON executions (graph, status, saved_at, execution_id);
+CREATE TABLE IF NOT EXISTS intents (execution_id TEXT NOT NULL, version INTEGER NOT NULL,
+                                    PRIMARY KEY (execution_id, version));
+"""
+
+
+@contextlib.contextmanager
+def sidecar_errors(store: ParquetStore, execution_id: str) -> Iterator[None]:
+    """A full disk can fail the sidecar index first: a ``StoreError`` naming it, like a failed parquet write."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"{store!r}: could not save execution {execution_id!r}: {exc} (index "
+                         f"{store.root / '_index.sqlite'}); nothing of this save is visible",
+                         execution_id=execution_id) from exc
+
+
+def filters(graph: str | None, status: str | None) -> tuple[builtins.list[str], builtins.list[str]]:
+    """The ``WHERE`` terms and parameters of a listing of ``graph`` / ``status`` (None: any)."""
+    where: builtins.list[str] = []
+    params: builtins.list[str] = []
+    if graph is not None:
+        where, params = [*where, "graph = ?"], [*params, graph]
+    if status is not None:
+        where, params = [*where, "status = ?"], [*params, status]
+    return where, params
+
+
+def key_text(key: tuple[str, str]) -> str:
+    """The ``active_key`` column's text of a ``(graph, correlation)`` key."""
+    return f"{key[0]}\x00{key[1]}"
+
+
+def metadata(row: dict[str, Any]) -> Metadata:
+    """The metadata of an index row (``ParquetStore._row``)."""
+    return Metadata(row["graph"], row["correlation"], row["status"])
+
+
+__all__ = ["ACTIVE_CORRELATIONS", "ALL_CORRELATIONS", "FIND_LATEST", "INDEX_SCHEMA", "filters", "key_text", "metadata",
+           "sidecar_errors"]
