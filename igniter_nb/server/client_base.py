@@ -126,7 +126,7 @@ class _Api:
     @staticmethod
     def history_page(execution_id: str, after_version: Any, limit: Any) -> _Call:
         """One page of the history route, its arguments checked as a store's ``history_page`` checks them. Past any
-        version the route's cursor can name (15 digits), the latest version instead: :func:`_past_the_end`."""
+        version the route's cursor can name (15 digits), the latest version instead (:func:`_history_page` reads it)."""
         check_history_page(after_version, 1 if limit is None else limit)  # (no limit: the server's page)
         if after_version >= _MAX_CURSOR:
             return _Api.history(execution_id, latest=True)
