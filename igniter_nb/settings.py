@@ -71,18 +71,50 @@ def store_url() -> str | None:
     return _value(STORE_URL)
 
 
-_PASSWORD = re.compile(r"(://[^/@:]*:)([^/@]*)@")
+_SECRET_PARAM = re.compile(r"([?&][^=&#]*(?:password|secret|token)[^=&#]*=)([^&#]*)", re.IGNORECASE)
+
+
+def _url_secrets(url: str) -> tuple[str, list[str]]:
+    """``url`` with its secrets replaced by ``***``, and those secrets: the password of the user part (everything
+    between the user's ``:`` and the host part's *last* ``@``: a password may hold an unencoded ``@``) and the value
+    of every query parameter naming a password, secret or token (libpq and redis-py take ``?password=``)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url, []
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    netloc, tail = rest[:end], rest[end:]
+    found: list[str] = []
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        user, _, password = userinfo.partition(":")
+        if password:
+            found.append(password)
+            netloc = f"{user}:***@{host}"
+
+    def hide(match: re.Match[str]) -> str:
+        if not match.group(2):
+            return match.group(0)
+        found.append(match.group(2))
+        return match.group(1) + "***"
+
+    tail = _SECRET_PARAM.sub(hide, tail)
+    return f"{scheme}://{netloc}{tail}", found
 
 
 def redact_url(url: str, text: str | None = None) -> str:
-    """``url`` with the password of its user part replaced by ``***``; with ``text``, that text with the URL and
-    the password in it replaced the same way (for messages about the URL)."""
-    shown = _PASSWORD.sub(r"\1***@", url)
+    """``url`` with the password of its user part and any ``password=`` (``secret=``, ``token=``) query value
+    replaced by ``***``; with ``text``, that text with the URL and those secrets in it replaced the same way
+    (for messages about the URL, such as a driver's)."""
+    from urllib.parse import unquote
+
+    shown, found = _url_secrets(url)
     if text is None:
         return shown
     text = text.replace(url, shown)
-    found = _PASSWORD.search(url)
-    return text.replace(found.group(2), "***") if found and found.group(2) else text
+    pieces = {each for secret in found for each in (secret, unquote(secret), *secret.split("@")) if len(each) >= 3}
+    for piece in sorted(pieces, key=len, reverse=True):  # longest first: a piece inside another is not left half
+        text = text.replace(piece, "***")
+    return text
 
 
 def token_sendable(token: str) -> bool:
@@ -227,14 +259,15 @@ def cors_origins(given: Sequence[str] | None = None) -> list[str] | None:
         return None
     origins = [part.strip() for part in value.split(",")]
     for origin in origins:
-        if not _is_origin(origin):
+        if not is_origin(origin):
             raise SettingsError(f"{CORS_ORIGINS}={value!r:.200}: {origin!r:.100} is not an origin — write "
                                 "scheme://host[:port] without a path (https://app.example.com), or *, separated "
                                 "by commas", variable=CORS_ORIGINS)
     return origins
 
 
-def _is_origin(origin: str) -> bool:
+def is_origin(origin: str) -> bool:
+    """Whether ``origin`` is a browser origin (``scheme://host[:port]``, http or https, no path) or ``*``."""
     if origin == "*":
         return True
     parts = urlsplit(origin)
@@ -273,6 +306,7 @@ __all__ = [
     "callback_retries",
     "cors_origins",
     "is_base_url",
+    "is_origin",
     "log_level_name",
     "max_body_bytes",
     "max_streams",

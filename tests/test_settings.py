@@ -280,6 +280,21 @@ def test_redact_url_hides_passwords_in_urls_and_messages() -> None:
     assert "s3cr" not in message and "app:***@db" in message
 
 
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://u:pw@127.0.0.1:1/db?password=s3cretq", "postgresql://u:***@127.0.0.1:1/db?password=***"),
+    ("redis://127.0.0.1:1/0?namespace=a&password=s3cretq", "redis://127.0.0.1:1/0?namespace=a&password=***"),
+    ("postgresql://u@h/db?sslmode=require&PassWord=s3cretq&x=1", "postgresql://u@h/db?sslmode=require&PassWord=***&x=1"),
+    ("postgresql://u:s3cret@qq7@127.0.0.1:1/db", "postgresql://u:***@127.0.0.1:1/db"),
+    ("redis://:s3cret@qq7@127.0.0.1:1/0?password=", "redis://:***@127.0.0.1:1/0?password="),
+])
+def test_redact_url_hides_a_password_in_the_query_or_holding_an_at_sign(url: str, shown: str) -> None:
+    """libpq and redis-py both take ``?password=`` in the URL, and a password holding an unencoded ``@`` is read
+    up to the last ``@`` of the host part: neither may be shown, in the URL or in a driver's message about it."""
+    assert settings.redact_url(url) == shown
+    message = settings.redact_url(url, f"cannot use {url}: failed to resolve host 'qq7@127.0.0.1'")
+    assert "s3cret" not in message and ("qq7" not in message or "qq7" not in url), message
+
+
 def test_the_docs_table_lists_every_variable_and_the_scaffold_uses_only_them() -> None:
     text = (DOCS / "integrations.md").read_text()
     section = text.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]

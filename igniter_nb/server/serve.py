@@ -52,6 +52,10 @@ def load_contracts(target: str) -> Any:
     except Exception as exc:  # the module itself raised while being imported
         raise ServeError(f"importing module {module_name!r} (from {target!r}) failed: "
                          f"{type(exc).__name__}: {exc}") from exc
+    except SystemExit as exc:  # a script part run on import (argparse's parse_args() exits on igniter-nb's arguments)
+        raise ServeError(f"importing module {module_name!r} (from {target!r}) called sys.exit({exc.code!r}): a "
+                         "module served must not run a script when imported; put that part under "
+                         "`if __name__ == \"__main__\":`") from None
     found: Any = module
     for part in attribute.split("."):
         if not hasattr(found, part):
@@ -175,6 +179,11 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         threads = settings.server_threads(threads)
         callback_retries = settings.callback_retries(callback_retries)
         max_streams = settings.max_streams(max_streams)
+        for origin in cors_origins or ():  # IGNITER_CORS_ORIGINS is checked by settings; the flag here, alike
+            if not settings.is_origin(origin):
+                raise ServeError(f"--cors-origin {origin!r:.100} is not an origin: write scheme://host[:port] without "
+                                 "a path (https://app.example.com), or *; a browser's Origin header never matches "
+                                 "anything else")
         cors_origins = settings.cors_origins(cors_origins)
         log_level = log_level or settings.log_level_name() or "info"
         public_from = "--public-url" if public_url is not None else settings.PUBLIC_URL
