@@ -127,6 +127,35 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
+def _one_header(request: Any, name: str, rejected: type[SignatureRejected] | None) -> str | None:
+    """The value of header ``name``, refused when the request carries it more than once: which of the values
+    counts is not defined, and a proxy or a log in front may have read another one than we would."""
+    values = request.headers.getlist(name)
+    if len(values) > 1:
+        said = f"the header {name} is given {len(values)} times: send it once"
+        if rejected is not None:
+            raise rejected(f"malformed signature header: {said}")
+        raise _Refusal(400, said, {"header": name})
+    return values[0] if values else None
+
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _check_content_type(content_type: str | None) -> None:
+    """A body sent with a non-JSON ``Content-Type`` is refused, as the server refuses it; none at all is read as
+    JSON. A form (GitHub's "application/x-www-form-urlencoded" webhook setting) gets a hint."""
+    if content_type is None:
+        return
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
+        return
+    hint = (": set the sender's content type to application/json (on GitHub: the webhook's Content type setting)"
+            if media in _FORM_TYPES else "")
+    raise _Refusal(400, f"send the body as JSON (Content-Type: application/json), not {content_type[:80]!r}{hint}",
+                   {"content_type": content_type[:80]})
+
+
 # ----------------------------------------------------------------------------------------------- the endpoint
 class _Endpoint:
     """The checked configuration of one webhook route, and the request handler using it."""
@@ -225,11 +254,12 @@ class _Endpoint:
         raw = await self._read(request)
         if self.secrets is not None:
             try:
-                verify(self.scheme, request.headers.get(self.signature_header), raw, self.secrets,
+                verify(self.scheme, _one_header(request, self.signature_header, SignatureRejected), raw, self.secrets,
                        tolerance=self.tolerance)
             except SignatureRejected as rejected:
                 raise _Refusal(401, f"invalid webhook signature: {rejected.reason}",
                                {"header": self.signature_header}) from None
+        _check_content_type(request.headers.get("content-type"))
         data = self._parse(raw)
         correlation = self._correlation(data)
         payload = self._payload(data)
@@ -327,8 +357,9 @@ class _Endpoint:
                 found = self.correlation_call(data)
             except _USER_ERRORS as exc:
                 raise _Refusal(400, f"could not read the correlation from the body: {type(exc).__name__}: {exc}") from None
-            if not isinstance(found, Mapping):
-                raise TypeError(f"correlation_from returned {type(found).__name__}, not a mapping")
+            if not isinstance(found, Mapping):  # what the callable picked from the body, so the body's shape
+                raise _Refusal(400, f"could not read the correlation from the body: correlation_from returned "
+                                    f"{type(found).__name__}, not a mapping {{key: value}}")
             from igniter_nb.workflow.correlation import check_delivery_correlation
 
             try:
@@ -374,7 +405,7 @@ class _Endpoint:
         value: Any = None
         source = ""
         if self.idempotency_header:
-            value = request.headers.get(self.idempotency_header)
+            value = _one_header(request, self.idempotency_header, None)
             source = f"header {self.idempotency_header}"
         if value is None and self.idempotency_from is not None:
             source = f"field '{self.idempotency_from}'"
