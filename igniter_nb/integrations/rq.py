@@ -79,6 +79,8 @@ def _redis(connection: Any) -> Any:
         import redis
 
         return redis.Redis.from_url(connection)
+    if not (hasattr(connection, "pipeline") and hasattr(connection, "connection_pool")):  # a client, duck-typed
+        raise TypeError(f"connection= must be a redis.Redis or a redis:// URL, got {type(connection).__name__}")
     return connection
 
 
@@ -103,13 +105,16 @@ def enqueue_start(contract: Any, inputs: Mapping[str, Any], *, queue: Any, **job
     is enqueued when the contract cannot be imported by path, a correlation value is missing or blank, or an input
     cannot be encoded as JSON a worker can decode.
     """
+    from igniter_nb.runtime.inputs import InputValidator
     from igniter_nb.workflow.correlation import correlation_from_inputs
 
     path = contract_path(contract)
     if not isinstance(inputs, Mapping):
         raise TypeError(f"inputs must be a mapping of input names to values, got {type(inputs).__name__}")
-    correlation_from_inputs(contract.compiled_graph(), inputs)  # what start refuses in every worker, refused now
+    graph = contract.compiled_graph()
+    correlation_from_inputs(graph, inputs)  # what start refuses in every worker, refused now
     kwargs = {"contract": path, "inputs": codec.encode(dict(inputs), path="inputs")}
+    InputValidator(graph).initial(inputs, None)  # also: an unknown input, a value of another type than declared
     return _enqueue(queue, run_start, kwargs, job_options, f"{contract.__name__}.start")
 
 

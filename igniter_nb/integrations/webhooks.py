@@ -431,8 +431,9 @@ class _Endpoint:
             # Without the engine's "nearest active workflows" hint: a sender must not learn other correlations.
             return _Refusal(404, f"no active {self.graph.name} workflow has this correlation",
                             {**kind, "graph": self.graph.name, "event": self.event, "correlation": correlation})
-        if is_transient(exc):
-            return _Refusal(503, f"the workflow store is busy or unreachable, try again ({type(exc).__name__})",
+        if is_transient(exc):  # queued, only the enqueue reaches a server: Redis, not the store
+            what = f"the job queue {self.queue.name!r} (Redis)" if self.queue is not None else "the workflow store"
+            return _Refusal(503, f"{what} is busy or unreachable, try again ({type(exc).__name__})",
                             kind, headers={"Retry-After": "1"})
         if not isinstance(exc, IgniterError):
             return None

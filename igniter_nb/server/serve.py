@@ -45,6 +45,12 @@ def load_contracts(target: str) -> Any:
     module_name, sep, attribute = target.partition(":")
     if not sep or not module_name or not attribute:
         raise ServeError(f"{target!r} is not MODULE:CONTRACTS (for example myapp.contracts:CONTRACTS)")
+    if "/" in module_name or "\\" in module_name or module_name.endswith(".py"):
+        # checked before importing: `m.py` would run m before failing, `./m.py` fails as a relative import
+        stem = module_name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].removesuffix(".py") or "myapp"
+        raise ServeError(f"{module_name!r} (from {target!r}) is a file path: MODULE is the module's dotted import "
+                         f"name, such as {stem!r} (its directory the current one or on PYTHONPATH) or "
+                         f"myapp.contracts")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -154,6 +160,15 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
     from igniter_nb import settings
     from igniter_nb.errors import SettingsError
 
+    unset = "is empty (an unset shell variable?)"  # `--host "$HOST"` with HOST unset: "" listens on every interface
+    if not host.strip():
+        raise ServeError(f"--host {unset}: give the address to listen on, such as 127.0.0.1 (the default), or 0.0.0.0 "
+                         "for every interface")
+    if store is not None and not store.strip():
+        raise ServeError(f"--store {unset}: give a store URL, or leave --store out for $IGNITER_STORE_URL, else "
+                         "memory://")
+    if token_env is not None and not token_env.strip():
+        raise ServeError(f"--token-env {unset}: give the name of the environment variable holding the token")
     if workers < 1:
         raise ServeError(f"--workers must be at least 1, got {workers}")
     if not 0 <= port <= 65535:

@@ -1,6 +1,7 @@
 """The real `igniter-nb` console script run by a hostile operator: a contracts module that exits while imported, a
-CORS origin flag no browser could match, a store URL whose password sits in its query or holds an `@`, a port in
-use, the help of every subcommand. Each must stop with exit code 2 and a message naming what was wrong."""
+file path given as the module, a CORS origin flag no browser could match, a store URL whose password sits in its
+query or holds an `@`, a port in use, the help of every subcommand. Each must stop with exit code 2 and a message
+naming what was wrong."""
 
 from __future__ import annotations
 
@@ -40,6 +41,18 @@ def test_a_contracts_module_that_exits_while_imported_is_named(tmp_path: Path, s
     assert "__main__" in last
 
 
+@pytest.mark.parametrize("module", ["exits_on_import.py", "./exits_on_import.py", "sub/exits_on_import.py"])
+def test_a_file_path_as_module_is_named_and_not_imported(tmp_path: Path, module: str) -> None:
+    """`serve app.py:CONTRACTS` imported app (running it) before failing on "'app' is not a package"; `./app.py`
+    failed with "the 'package' argument is required to perform a relative import"."""
+    (tmp_path / "exits_on_import.py").write_text("import sys\nsys.exit(3)\n")  # importing it would say so
+    done = _script("serve", f"{module}:CONTRACTS", "--port", "1", extra_path=tmp_path)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"igniter-nb serve: error: {module!r} (from {module + ':CONTRACTS'!r}) is a file path: "
+                           "MODULE is the module's dotted import name, such as 'exits_on_import'"), last
+
+
 @pytest.mark.parametrize("origin", ["https://app.example.com/", "https://app.example.com/app", "app.example.com",
                                     "https://user@app.example.com"])
 def test_a_cors_origin_flag_that_is_no_origin_stops_serve(origin: str) -> None:
@@ -59,6 +72,23 @@ def test_a_store_password_in_the_query_or_holding_an_at_is_never_printed(url: st
     assert done.returncode == 2, (done.returncode, done.stderr)
     assert "igniter-nb serve: error: --store '" in done.stderr and "***" in done.stderr, done.stderr
     assert "Hunter2" not in done.stderr + done.stdout and "tail7" not in done.stderr + done.stdout, done.stderr
+
+
+@pytest.mark.parametrize(("flag", "says"), [
+    ("--host", "--host is empty (an unset shell variable?): give the address to listen on, such as 127.0.0.1 (the "
+               "default), or 0.0.0.0 for every interface"),
+    ("--store", "--store is empty (an unset shell variable?): give a store URL, or leave --store out for "
+                "$IGNITER_STORE_URL, else memory://"),
+    ("--token-env", "--token-env is empty (an unset shell variable?): give the name of the environment variable "
+                    "holding the token"),
+])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_flag_value_stops_serve(flag: str, says: str, value: str) -> None:
+    """`--host "$HOST"` with HOST unset listened on every interface (an empty host is INADDR_ANY) instead of the
+    default 127.0.0.1; `--store "$DATABASE_URL"` served an in-memory store that forgets every workflow."""
+    done = _script("serve", TARGET, "--port", "1", flag, value, timeout=30)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert f"igniter-nb serve: error: {says}" in done.stderr, done.stderr
 
 
 def test_a_port_in_use_is_named() -> None:
