@@ -60,11 +60,20 @@ def sign(body: bytes | str, secret: str | bytes, *, scheme: str = "stripe", time
     """
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}, got {scheme!r}")
+    if not isinstance(body, bytes | bytearray | memoryview | str):  # bytes(dict) and bytes(None) say nothing useful
+        raise TypeError(f"sign() signs the raw body bytes (or text) sent, got {type(body).__name__}: sign "
+                        "json.dumps(event).encode() and send those same bytes")
     raw = body.encode() if isinstance(body, str) else bytes(body)
-    (key,) = secrets_of(secret)
+    keys = secrets_of(secret)
+    if len(keys) != 1:
+        raise ValueError(f"sign() signs with one secret, the sender's; got a list of {len(keys)} (a receiver takes "
+                         "several, to rotate them)")
+    (key,) = keys
     name = header or DEFAULT_HEADERS[scheme]
     if scheme == "github":
         return {name: "sha256=" + _hmac(key, raw)}
+    if timestamp is not None and (isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0):  # verify reads ASCII digits only
+        raise ValueError(f"timestamp must be whole unix seconds >= 0, got {timestamp!r:.40}")
     moment = int(time.time()) if timestamp is None else int(timestamp)
     return {name: f"t={moment},v1={_hmac(key, str(moment).encode(), b'.', raw)}"}
 

@@ -4,6 +4,7 @@ and every malformed, wrong, expired and rotated case."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 import stripe
@@ -11,6 +12,7 @@ import stripe
 from igniter_nb.integrations.signatures import SignatureRejected, secrets_of, sign, verify
 
 BODY = b'{"id": "evt_1", "data": {"order_id": "o-1"}}'
+SECRET = "whsec_a"
 
 
 def _stripe(header: str | None, body: bytes = BODY, secrets: tuple[bytes, ...] = (b"whsec_a",), *,
@@ -106,3 +108,21 @@ def test_secrets_must_be_non_empty() -> None:
             secrets_of(bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="scheme"):
         sign(BODY, "s", scheme="paypal")
+
+
+@pytest.mark.parametrize(("body", "secret", "options", "error", "says"), [
+    ({"id": 1}, SECRET, {}, TypeError, r"sign\(\) signs the raw body bytes \(or text\) sent, got dict: sign "
+                                      r"json.dumps\(event\).encode\(\) and send those same bytes"),
+    (None, SECRET, {}, TypeError, "sign\\(\\) signs the raw body bytes \\(or text\\) sent, got NoneType"),
+    (b"{}", [SECRET, "other"], {}, ValueError, "sign\\(\\) signs with one secret, the sender's; got a list of 2"),
+    (b"{}", SECRET, {"timestamp": -5}, ValueError, "timestamp must be whole unix seconds >= 0, got -5"),
+    (b"{}", SECRET, {"timestamp": 1.9}, ValueError, "timestamp must be whole unix seconds >= 0, got 1.9"),
+    (b"{}", SECRET, {"timestamp": True}, ValueError, "timestamp must be whole unix seconds >= 0, got True"),
+    (b"{}", SECRET, {"timestamp": "1700000000"}, ValueError, "timestamp must be whole unix seconds >= 0, got '17"),
+])
+def test_sign_refuses_what_would_make_a_header_no_receiver_accepts(body: Any, secret: Any, options: dict[str, Any],
+                                                                   error: type[Exception], says: str) -> None:
+    """A dict body failed with "'str' object cannot be interpreted as an integer", a list of secrets with "too many
+    values to unpack"; a negative timestamp made a header every receiver refuses, and 1.9 or True were truncated."""
+    with pytest.raises(error, match=says):
+        sign(body, secret, **options)
