@@ -16,6 +16,7 @@ import hmac
 import re
 import time
 from collections.abc import Sequence
+from typing import Any
 
 SCHEMES = ("stripe", "github")
 DEFAULT_HEADERS = {"stripe": "Stripe-Signature", "github": "X-Hub-Signature-256"}
@@ -32,14 +33,24 @@ class SignatureRejected(Exception):
 
 
 def secrets_of(secret: str | bytes | Sequence[str | bytes]) -> tuple[bytes, ...]:
-    """The active secrets as bytes (text is UTF-8); refuses an empty secret or an empty list."""
-    items = [secret] if isinstance(secret, str | bytes) else list(secret)
+    """The active secrets as bytes (text is UTF-8); refuses an empty secret or an empty list, and text with
+    whitespace at either end (a newline read from a file or a .env: no sender signs with it; bytes are taken as
+    they are)."""
+    if isinstance(secret, str | bytes):
+        items: list[Any] = [secret]
+    elif isinstance(secret, Sequence):
+        items = list(secret)
+    else:
+        raise TypeError(f"secret= must be a str or bytes, or a list of them, got {type(secret).__name__}")
     if not items:
         raise ValueError("secret= needs at least one secret")
     out = []
     for item in items:
         if not isinstance(item, str | bytes) or not item:
             raise ValueError(f"each webhook secret must be a non-empty str or bytes, got {type(item).__name__}")
+        if isinstance(item, str) and item != item.strip():
+            raise ValueError("a webhook secret starts or ends with whitespace (a newline read from a file or a "
+                             ".env?; its value is not shown): strip it, or pass bytes to use it as it is")
         out.append(item.encode() if isinstance(item, str) else bytes(item))
     return tuple(out)
 

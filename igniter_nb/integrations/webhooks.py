@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -127,6 +129,17 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110's token: what a header name may be
+
+
+def _header_name(name: Any, what: str) -> str:
+    """``name``, checked to be a header name a request can carry (no request could match another one)."""
+    if not isinstance(name, str) or not _TOKEN.match(name):
+        raise ValueError(f"{what} must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~, no spaces), "
+                         f"got {name!r:.80}")
+    return name
+
+
 def _one_header(request: Any, name: str, rejected: type[SignatureRejected] | None) -> str | None:
     """The value of header ``name``, refused when the request carries it more than once: which of the values
     counts is not defined, and a proxy or a log in front may have read another one than we would."""
@@ -180,12 +193,15 @@ class _Endpoint:
             raise ValueError(f"signature_scheme must be one of {', '.join(SCHEMES)}, got {signature_scheme!r}")
         self.scheme = signature_scheme
         self.secrets = secrets_of(secret) if secret is not None else None
-        self.signature_header = signature_header or DEFAULT_HEADERS[signature_scheme]
-        if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not tolerance > 0:
-            raise ValueError(f"tolerance must be a positive number of seconds, got {tolerance!r}")
+        self.signature_header = _header_name(signature_header or DEFAULT_HEADERS[signature_scheme], "signature_header")
+        if (isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not tolerance > 0
+                or not math.isfinite(tolerance)):  # an infinite tolerance would accept a captured request for ever
+            raise ValueError(f"tolerance must be a positive, finite number of seconds, got {tolerance!r}")
         self.tolerance = float(tolerance)
         self.idempotency_header = (_DEFAULT_IDEMPOTENCY_HEADERS[signature_scheme]
                                    if idempotency_header is _BY_SCHEME else idempotency_header)
+        if self.idempotency_header:
+            _header_name(self.idempotency_header, "idempotency_header")
         if idempotency_from is not None:
             _check_path(idempotency_from, "idempotency_from")
         self.idempotency_from = idempotency_from
@@ -198,6 +214,9 @@ class _Endpoint:
 
             _check_queue(queue)
             contract_path(contract)  # the worker must be able to import it
+        if isinstance(store, str | bytes):  # every request would fail (500) on a URL's missing methods
+            raise TypeError(f"store= must be a store object, got {type(store).__name__}: open a URL with "
+                            "ig.stores.from_url(url) and pass that store")
         self.queue = queue
         self.store = store
         for label, limit in (("max_body_size", max_body_size), ("max_depth", max_depth)):
