@@ -38,7 +38,7 @@ def add_serve_command(commands: Any) -> None:
     parser.add_argument("--store", metavar="URL", default=None,
                         help="store URL shared by all workers (default: $IGNITER_STORE_URL, else memory://)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default: 1; >1 needs a shared store)")
-    parser.add_argument("--balance", choices=["supervisor", "reuseport", "shared"], default=None,
+    parser.add_argument("--balance", choices=["supervisor", "reuseport", "shared"], default=None, type=str.lower,
                         help="with --workers > 1, how connections reach the workers: supervisor (the default on "
                              "Linux) accepts each one and hands it to the worker with the fewest open connections; "
                              "reuseport gives each worker a SO_REUSEPORT socket of its own, the kernel spreading "
@@ -71,6 +71,7 @@ def add_serve_command(commands: Any) -> None:
                              "caller gave, e.g. the server whose remote node started it) is retried after its first "
                              "attempt, with back-off (default: $IGNITER_CALLBACK_RETRIES, else 5)")
     parser.add_argument("--log-level", default=None, choices=["critical", "error", "warning", "info", "debug"],
+                        type=str.lower,  # any case, as IGNITER_LOG_LEVEL
                         help="uvicorn's and igniter_nb's log level (default: $IGNITER_LOG_LEVEL, else info)")
     parser.set_defaults(run=_serve)
 

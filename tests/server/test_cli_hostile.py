@@ -120,3 +120,14 @@ def test_every_subcommand_has_help(args: tuple[str, ...]) -> None:
 def test_bad_arguments_exit_2_naming_them(args: tuple[str, ...], says: str) -> None:
     done = _script(*args)
     assert done.returncode == 2 and says in done.stderr, (done.returncode, done.stderr)
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (("--log-level", "DEBUG", "--store", "memory://", "--workers", "2"), "--workers 2 with store 'memory://'"),
+    (("--balance", "SHARED", "--store", "memory://", "--workers", "2"), "--workers 2 with store 'memory://'"),
+])
+def test_choices_are_taken_in_any_case_as_their_variables_are(args: tuple[str, ...], says: str) -> None:
+    """IGNITER_LOG_LEVEL=DEBUG and IGNITER_SERVER_BALANCE=SHARED were taken, --log-level DEBUG and --balance SHARED
+    refused ("invalid choice"). Here the flag passes argparse, and serve stops at the next check."""
+    done = _script("serve", TARGET, "--port", "1", *args)
+    assert done.returncode == 2 and says in done.stderr, (done.returncode, done.stderr)
