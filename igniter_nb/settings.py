@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from urllib.parse import SplitResult, urlsplit
 
 from igniter_nb.errors import SettingsError
@@ -253,7 +253,15 @@ def cors_origins(given: Sequence[str] | None = None) -> list[str] | None:
     """Origins allowed to call the server from a browser: ``given`` when not None, else ``IGNITER_CORS_ORIGINS``
     (comma-separated), else None (CORS off)."""
     if given is not None:
-        return list(given)
+        if isinstance(given, str | bytes) or not isinstance(given, Sequence | Set):
+            raise SettingsError(f"cors_origins must be a list of origins (['https://app.example.com']), got "
+                                f"{type(given).__name__} {given!r:.100}", variable=CORS_ORIGINS)
+        origins = list(given)
+        for origin in origins:
+            if not isinstance(origin, str) or not is_origin(origin):
+                raise SettingsError(f"cors_origins: {origin!r:.100} is not an origin — write scheme://host[:port] "
+                                    "without a path (https://app.example.com), or *", variable=CORS_ORIGINS)
+        return origins
     value = _value(CORS_ORIGINS)
     if value is None:
         return None

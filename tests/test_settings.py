@@ -318,3 +318,15 @@ def _environment_names(path: Path) -> set[str]:
     import re
 
     return set(re.findall(r"[\"'](IGNITER_[A-Z_]+)[\"']", path.read_text()))
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ("https://a.example.com", "must be a list of origins"),  # a string was taken as its characters: 'h', 't', ...
+    (["https://a.example.com/app"], "'https://a.example.com/app' is not an origin"),
+    ([5], "5 is not an origin"),
+    (42, "must be a list of origins"),
+])
+def test_cors_origins_given_as_an_argument_are_checked_as_the_variable_is(given: Any, message: str) -> None:
+    with pytest.raises(settings.SettingsError, match=message):
+        settings.cors_origins(given)
+    assert settings.cors_origins(("https://a.example.com", "*")) == ["https://a.example.com", "*"]
