@@ -126,8 +126,9 @@ class Delivery:
         return f"{head}: {moved} ({received}recomputed: {', '.join(self.recomputed) or 'nothing'}{waits})"
 
     def to_html(self) -> str:
-        return (f'<div style="{_MESSAGE};color:#14532d;background:#dcfce7;border:1px solid #86efac">'
-                f"✓ {escape(self.to_text())}</div>")
+        text = self.to_text()
+        return (f'<div style="{_MESSAGE};color:#14532d;background:#dcfce7;border:1px solid #86efac{h.wrap_style(text)}">'
+                f"✓ {escape(text)}</div>")
 
     def to_dict(self) -> dict[str, Any]:
         return {"graph": self.graph, "event": self.event, "correlation": dict(self.correlation),
@@ -154,13 +155,16 @@ def error_html(kind: str, message: str) -> str:
     first, _, rest = message.partition("\n")
     body = f"<b>{escape(kind)}</b>: {escape(first)}"
     if rest:
-        body += f'<pre style="margin:2px 0 0 0;font-size:12px">{escape(rest)}</pre>'
-    return f'<div style="{_MESSAGE};color:#991b1b;background:#fee2e2;border:1px solid #fca5a5">{body}</div>'
+        wrap = ";white-space:pre-wrap" if any(len(line) > h.PRE_LINE for line in rest.splitlines()) else ""
+        body += f'<pre style="margin:2px 0 0 0;font-size:12px{wrap}">{escape(rest)}</pre>'
+    return (f'<div style="{_MESSAGE};color:#991b1b;background:#fee2e2;border:1px solid #fca5a5'
+            f'{h.wrap_style(message)}">{body}</div>')
 
 
 def note_html(text: str) -> str:
     """A neutral note (what to send for an event without a schema, why Deliver is off)."""
-    return f'<div style="{_MESSAGE};color:#1e3a8a;background:#eff6ff;border:1px solid #bfdbfe">{escape(text)}</div>'
+    return (f'<div style="{_MESSAGE};color:#1e3a8a;background:#eff6ff;border:1px solid #bfdbfe{h.wrap_style(text)}">'
+            f"{escape(text)}</div>")
 
 
 def error_record(exc: BaseException) -> dict[str, Any]:

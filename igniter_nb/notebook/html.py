@@ -9,6 +9,7 @@ import base64
 import functools
 import html as _html
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -20,6 +21,11 @@ from igniter_nb.runtime.surrogates import replace_lone_surrogates
 _EXTRA_FILLS = {"partial_failure": "#fca5a5", "cancelled": "#e5e7eb", "timed_out": "#fca5a5", "ready": "#dbeafe",
                 "missing": "#fca5a5"}
 MAX_CELL = 120
+PRE_LINE = 100  # preformatted text with a longer line wraps (it ran past the output area)
+OPEN_LIMIT = 10_000  # characters of a cut cell's whole text shown when it is opened
+OPEN_BUDGET = 100_000  # characters of opened text in one table; past it, a cut cell only says how much is hidden
+LONG_RUN = 40  # a cell whose text has a run this long without a space may wrap anywhere (else it widens the table)
+_LONG_RUN = re.compile(rf"\S{{{LONG_RUN},}}")
 _PLAIN = (str, dict, list, tuple, int, float, bool, type(None))  # shown as they are / as JSON
 TABLE = 'style="border-collapse:collapse;font-family:Helvetica,Arial,sans-serif;font-size:12px;margin:4px 0"'
 CELL = 'style="border:1px solid #cbd5e1;padding:2px 6px;text-align:left;vertical-align:top"'
@@ -66,15 +72,18 @@ def short(value: Any, limit: int = MAX_CELL) -> str:
 
     An object shown by its ``repr`` (a pydantic model, a dataclass) reads as written — ``Crm(name='Acme')`` —
     not as a quoted JSON string of that text, which looked like a string value."""
+    return cut_text(text_of(value).replace("\n", " "), limit)  # between items, never inside one
+
+
+def text_of(value: Any) -> str:
+    """The whole text form of ``value`` that ``short`` cuts: the string itself, JSON for plain data, else ``repr``."""
     shown = value if isinstance(value, _PLAIN) else _fallback(value)
     if isinstance(shown, str):
-        text = shown
-    else:
-        try:
-            text = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=_fallback)
-        except (TypeError, ValueError):
-            text = repr(value)
-    return cut_text(text.replace("\n", " "), limit)  # between items, never inside one
+        return shown
+    try:
+        return json.dumps(shown, sort_keys=True, ensure_ascii=False, default=_fallback)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def _fallback(value: Any) -> Any:
@@ -94,7 +103,8 @@ def badge(status: Any) -> str:
 
 
 def heading(title: str, status: Any = None, note: str = "") -> str:
-    parts = [f'<div style="font-family:Helvetica,Arial,sans-serif;font-size:13px;margin:2px 0">'
+    wrap = wrap_style(f"{title} {note}")
+    parts = [f'<div style="font-family:Helvetica,Arial,sans-serif;font-size:13px;margin:2px 0{wrap}">'
              f"<b>{escape(title)}</b>"]
     if status is not None:
         parts.append(" " + badge(status))
@@ -112,14 +122,21 @@ def table(rows: Iterable[Sequence[Any]], columns: Sequence[str], *, status_colum
     out.append("</tr></thead><tbody>")
     status_at = columns.index(status_column) if status_column in columns else -1
     shown = 0
+    budget = OPEN_BUDGET
     for row in rows:
         if limit is not None and shown >= limit:
             break
         shown += 1
         out.append("<tr>")
         for k, cell in enumerate(row):
-            inner = badge(cell) if k == status_at and cell is not None else escape(short(cell)) if cell is not None else ""
-            out.append(f"<td {CELL}>{inner}</td>")
+            if cell is None:
+                out.append(f"<td {CELL}></td>")
+            elif k == status_at:
+                out.append(f"<td {CELL}>{badge(cell)}</td>")
+            else:
+                inner, opened = _cell(cell, budget)
+                budget -= opened
+                out.append(f"<td {wrapping_cell(inner)}>{inner}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
     if total is not None and total > shown:
@@ -127,12 +144,51 @@ def table(rows: Iterable[Sequence[Any]], columns: Sequence[str], *, status_colum
     return "".join(out)
 
 
+def _cell(value: Any, budget: int) -> tuple[str, int]:
+    """The HTML of a table cell holding ``value`` and how many characters of opened text it spent.
+
+    Text up to ``MAX_CELL`` characters is the cell. Longer text is cut (``short``) and the cell becomes a
+    ``<details>``: the cut text and how much is hidden as its summary, and the whole text (its lines kept, at
+    most ``OPEN_LIMIT`` characters, within the table's ``budget``) shown when it is opened. Nothing needs
+    JavaScript, and ``<details>`` passes the sanitizer of an untrusted notebook."""
+    whole = text_of(value)
+    cut = cut_text(whole.replace("\n", " "), MAX_CELL)
+    if cut == whole.replace("\n", " "):
+        return escape(cut), 0
+    kept = len(cut) - 2  # the cut text without its " …"
+    summary = f"{cut} ({len(whole) - kept:,} more characters)"
+    room = min(OPEN_LIMIT, budget)
+    if room <= 0:
+        return escape(summary), 0
+    body = cut_text(whole, room, say_how_much=True)
+    return (f"<details><summary>{escape(summary)}</summary>"
+            f'<div style="white-space:pre-wrap;overflow-wrap:anywhere">{escape(body)}</div></details>'), len(body)
+
+
+def wrapping_cell(inner: str) -> str:
+    """The attributes of a cell holding ``inner``: ``CELL``, and when its text has a run of ``LONG_RUN``
+    characters without a space (a long event name, id or path), a style that lets it wrap anywhere; a table
+    cell does not break such a run and grew the table past the output area, which then scrolled sideways."""
+    wrap = wrap_style(re.sub(r"<[^>]*>", " ", inner))
+    return CELL[:-1] + wrap + '"' if wrap else CELL
+
+
+def wrap_style(text: str) -> str:
+    """``;overflow-wrap:anywhere`` when ``text`` holds a run of ``LONG_RUN`` characters without a space, else
+    nothing: such a run is never broken and made its box (a cell, a title, a note) wider than the output area.
+    Only then, so that the HTML of ordinary text — stored in notebooks — stays as it was."""
+    return ";overflow-wrap:anywhere" if _LONG_RUN.search(text) else ""
+
+
 def mapping_table(data: Mapping[str, Any]) -> str:
     return table(([k, v] for k, v in data.items()), ["name", "value"], status_column=None)
 
 
 def pre(text: str) -> str:
-    return f'<pre style="font-size:12px;margin:4px 0">{escape(text)}</pre>'
+    """Preformatted text; when a line is longer than ``PRE_LINE`` characters (an error message on one line), it
+    wraps within the output area instead of running past it."""
+    wrap = ";white-space:pre-wrap;overflow-wrap:anywhere" if any(len(line) > PRE_LINE for line in text.splitlines()) else ""
+    return f'<pre style="font-size:12px;margin:4px 0{wrap}">{escape(text)}</pre>'
 
 
 def picture(svg: str, alt: str, *, full: bool = False) -> str:
@@ -156,4 +212,4 @@ def details(summary: str, body: str) -> str:
 
 
 __all__ = ["badge", "details", "escape", "heading", "mapping_table", "picture", "pre", "sendable", "sendable_text", "sends",
-           "short", "table"]
+           "short", "table", "text_of", "wrap_style", "wrapping_cell"]

@@ -398,7 +398,8 @@ def _table(rows: list[list[str]], columns: list[str], *, badges: tuple[int, ...]
     from igniter_nb.notebook.html import escape
 
     head = "".join(f"<th {h.HEAD}>{escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td {h.CELL}>{h.badge(v) if k in badges else escape(v)}</td>"
+    body = "".join("<tr>" + "".join(f"<td {h.CELL}>{h.badge(v)}</td>" if k in badges
+                                    else f"<td {h.wrapping_cell(escape(v))}>{escape(v)}</td>"
                                     for k, v in enumerate(row)) + "</tr>" for row in rows)
     return f"<table {h.TABLE}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 

@@ -1,0 +1,114 @@
+"""Hostile-user outputs in a real JupyterLab: a node failing with a 5,000-character, many-line error message, a
+workflow awaiting 60 events with 150-character names (its plan, audit and EventSimulator), a graph named by a
+200-character token, labels shaped like markup. After Run All, no output may be wider than its output area (a table of long tokens scrolled sideways),
+no markup from the data may have become elements, and every cut table cell must open (``<details>``) to its
+whole text. Screenshots: ``artifacts/browser/hostile-*.png`` (to be looked at)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_jupyterlab import _PANEL, ARTIFACTS, Lab, browser, notebook_page, run_all, start_lab  # noqa: F401 - browser is a fixture
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
+
+_CELLS = [
+    "import igniter_nb as ig\n"
+    "from igniter_nb.stores import MemoryStore\n"
+    "MESSAGE = '\\n'.join(f'line {i}: <b>boom</b> `x` {{{{y}}}} ' + 'word ' * 60 for i in range(20))[:5000]\n\n"
+    "class Failing(ig.Contract):\n"
+    "    def define(c):\n"
+    "        c.input('x')\n"
+    "        c.compute('explode', depends_on=['x'], call=lambda x: (_ for _ in ()).throw(ValueError(MESSAGE)),\n"
+    "                  label='\"]; x -> y [ <b>b</b> #quot; {{z}}')\n"
+    "        c.compute('after', depends_on=['explode'], call=lambda explode: 1)\n"
+    "        c.output('after')\n\n"
+    "class ManyAwaits(ig.Contract):\n"
+    "    def define(c):\n"
+    "        c.correlate_by('rid')\n"
+    "        c.input('rid')\n"
+    "        for i in range(60):\n"
+    "            c.await_event(f'wait_{i}', event=f'event_{\"e\" * 150}_{i}')\n"
+    "        c.compute('all', depends_on=[f'wait_{i}' for i in range(60)], call=lambda **kw: 1)\n"
+    "        c.output('all')\n\n"
+    "failing = Failing(x=1)\n"
+    "try:\n"
+    "    failing.resolve_all()\n"
+    "except Exception:\n"
+    "    pass\n"
+    "store = MemoryStore()\n"
+    "waiting = ManyAwaits.start({'rid': 'r1'}, store=store)\n"
+    "def define(c):\n"
+    "    c.input('a')\n"
+    "    c.compute('b', depends_on=['a'], call=lambda a: a)\n"
+    "    c.output('b')\n"
+    "named = ig.compile(define, name='G' * 200)",
+    "failing",
+    "failing.diagnostics",
+    "failing.result",
+    "waiting.audit",
+    "waiting.plan()",
+    "ig.nb.show(named)",
+    "ig.nb.EventSimulator(ManyAwaits, store=store)",
+]
+
+# every output area whose content is wider than it (it would scroll sideways), and any element the data made
+_MEASURE = """selector => {
+  const panel = document.querySelector(selector);
+  const areas = [...panel.querySelectorAll('.jp-OutputArea-output')];
+  return {
+    outputs: areas.length,
+    wide: areas.filter(a => a.scrollWidth > a.clientWidth + 1).map(a => [a.scrollWidth, a.clientWidth,
+                                                                         a.innerText.slice(0, 80)]),
+    injected: panel.querySelectorAll('.jp-OutputArea-output td b').length,
+    details: panel.querySelectorAll('.jp-OutputArea-output td details').length,
+    errors: [...panel.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+      .map(e => e.innerText).filter(t => /Traceback|Error/.test(t)),
+  };
+}"""
+
+
+@pytest.fixture(scope="module")
+def hostile_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Path]]:
+    import nbformat
+
+    source = tmp_path_factory.mktemp("hostile-src") / "hostile.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(cell) for cell in _CELLS]
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    nbformat.write(nb, source)
+    for lab in start_lab(tmp_path_factory.mktemp("hostile-lab"), [source]):
+        yield lab, source
+
+
+def test_hostile_outputs_fit_stay_text_and_open_to_their_whole_text(hostile_lab: tuple[Lab, Path],
+                                                                    browser: Any) -> None:  # noqa: F811
+    lab, notebook = hostile_lab
+    with notebook_page(lab, browser, notebook) as page:
+        run_all(page, lab, notebook)
+        page.wait_for_timeout(300)
+        found = page.evaluate(_MEASURE, _PANEL)
+        assert found["errors"] == [], found["errors"]
+        assert found["outputs"] >= len(_CELLS) - 1, found
+        assert found["wide"] == [], f"outputs wider than their output area: {found['wide']}"
+        assert found["injected"] == 0, "markup from the data became elements"
+        assert found["details"] >= 3, found  # the cut error cells of the diagnostics, result and audit
+        outputs = page.locator(f"{_PANEL} .jp-OutputArea-output")
+        for k in range(outputs.count()):
+            outputs.nth(k).evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(150)
+            page.screenshot(path=str(ARTIFACTS / f"hostile-{k + 1}.png"))
+        # open the diagnostics' cut error message: the whole message, its lines kept, within the output's width
+        diagnostics = outputs.filter(has_text="Diagnostics Failing").first
+        cell = diagnostics.locator("tr", has_text="ResolutionError").first.locator("td details")
+        cell.locator("summary").click()
+        opened = cell.locator("div").inner_text()
+        assert opened.startswith("ValueError: line 0: <b>boom</b>") and opened.endswith("line 15: <b>boom</b> `x` {{y}}")
+        assert len(opened.splitlines()) == 16
+        diagnostics.evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(200)
+        page.screenshot(path=str(ARTIFACTS / "hostile-opened.png"))
+        assert diagnostics.evaluate("a => a.scrollWidth <= a.clientWidth + 1")
