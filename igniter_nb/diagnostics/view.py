@@ -83,12 +83,16 @@ NAME_LIMIT = 40
 LINE_LIMIT = 56
 TITLE_LIMIT = 100
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]+")
+# Unicode's bidirectional embedding, override and isolate controls: in user text they reorder what is drawn after
+# them ('invoice \u202egnp.exe' reads 'invoice exe.png'), so every picture and table shows them as spaces
+BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(rf"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff{BIDI_CONTROLS}]+")
 
 
 def writable(text: str) -> str:
     """``text`` with what neither XML 1.0 nor UTF-8 can hold replaced: control characters and the
-    non-characters U+FFFE/U+FFFF become spaces, a lone surrogate (``json.loads('"\\ud800"')`` gives one) U+FFFD."""
+    non-characters U+FFFE/U+FFFF become spaces, a lone surrogate (``json.loads('"\\ud800"')`` gives one) U+FFFD.
+    The bidirectional controls (``BIDI_CONTROLS``) become spaces too: they would reorder the text shown."""
     return replace_lone_surrogates(_CONTROL.sub(" ", text))
 
 

@@ -16,10 +16,12 @@ from typing import Any, TypeVar
 from igniter_nb.diagnostics.cut import cut_text
 from igniter_nb.diagnostics.dot import STATE_FILLS
 from igniter_nb.diagnostics.geometry import FIT_STYLE
+from igniter_nb.diagnostics.view import BIDI_CONTROLS
 from igniter_nb.runtime.surrogates import replace_lone_surrogates
 
 _EXTRA_FILLS = {"partial_failure": "#fca5a5", "cancelled": "#e5e7eb", "timed_out": "#fca5a5", "ready": "#dbeafe",
                 "missing": "#fca5a5"}
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 MAX_CELL = 120
 PRE_LINE = 100  # preformatted text with a longer line wraps (it ran past the output area)
 OPEN_LIMIT = 10_000  # characters of a cut cell's whole text shown when it is opened
@@ -54,8 +56,9 @@ def sendable_text(text: str) -> str:
 
 def escape(text: str, quote: bool = True) -> str:
     """``html.escape`` of ``sendable_text(text)``: what every HTML piece of the notebook output writes user text
-    with, so that widget values built from them are sendable too."""
-    return _html.escape(sendable_text(text), quote)
+    with, so that widget values built from them are sendable too. A bidirectional control (``BIDI_CONTROLS``)
+    becomes a space, as in the pictures: it would reorder the rest of the cell."""
+    return _html.escape(_BIDI.sub(" ", sendable_text(text)), quote)
 
 
 def sends(fn: _F) -> _F:
