@@ -339,8 +339,8 @@ def _detail(node: Node, kind: str) -> str:
         if node.has_default:
             text += f" = {short_value(node.default)}"
         return text
-    if isinstance(node, AwaitNode):
-        return f"awaits: {node.event}"
+    if isinstance(node, AwaitNode):  # cut in the middle: long event names often differ only at the end
+        return f"awaits: {clean_name(node.event, LINE_LIMIT - len('awaits: '))}"
     if isinstance(node, ComputeNode):
         if kind == "const":
             return "const"
@@ -365,7 +365,7 @@ def _state_lines(node: Node, st: NodeFacts, deadline: str | None) -> list[str]:
     """The state line, then what a person needs to act on it (token, deadline, error)."""
     lines: list[str]
     if st.status == "waiting" and isinstance(node, AwaitNode):
-        lines = [f"waiting for event {node.event}"]
+        lines = [f"waiting for event {clean_name(node.event, LINE_LIMIT - len('waiting for event '))}"]
         if deadline:
             lines.append(f"deadline {deadline}")
         return lines
