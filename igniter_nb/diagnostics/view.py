@@ -441,7 +441,7 @@ def graph_view(
     ``direction`` is ``"LR"``, ``"TB"`` or ``None`` (chosen from the graph's shape when drawn); ``legend``
     adds the kinds and states in the picture.
     """
-    from igniter_nb.diagnostics.collapse import collapse, needs_collapse
+    from igniter_nb.diagnostics.collapse import EDGE_THRESHOLD, collapse, edge_count, needs_collapse
 
     if direction is not None and direction not in ("LR", "TB"):
         raise ValueError(f"direction must be 'LR', 'TB' or None, got {direction!r}")
@@ -463,7 +463,8 @@ def graph_view(
         lines.append(clean("correlate by: " + ", ".join(shown), TITLE_LIMIT + 40))
     if collapsed:
         shown_groups = ", ".join(collapsed) if len(collapsed) <= 6 else f"{', '.join(collapsed[:3])} … {collapsed[-1]}"
-        lines.append(clean(f"{total:,} nodes; {len(collapsed)} groups collapsed ({shown_groups}); "
+        edges_note = f", {count:,} edges" if (count := edge_count(graph)) > EDGE_THRESHOLD else ""
+        lines.append(clean(f"{total:,} nodes{edges_note}; {len(collapsed)} groups collapsed ({shown_groups}); "
                            "expand=True opens them", TITLE_LIMIT + 40))
     items = legend_items(nodes, instance=facts is not None) if legend else ()
     return GraphView(tuple(lines), tuple(nodes), tuple(edges), tuple(clusters), collapsed, total, direction, items)

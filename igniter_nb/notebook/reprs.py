@@ -31,12 +31,20 @@ def _safe(fn: Any, fallback: str) -> str:
 
 
 TEXT_LINES = 300
+TEXT_DEPENDENCIES = 20  # a big graph's text names this many dependencies of a node, then says how many more
 
 
 def graph_text(graph: Any) -> str:
-    """``graph.to_text()`` (its first ``TEXT_LINES`` lines for a big graph: a notebook output of megabytes
-    helps nobody), or a short listing when the text formatter is unavailable."""
-    if len(getattr(graph, "nodes", ())) > TEXT_LINES:
+    """``graph.to_text()`` (its first ``TEXT_LINES`` lines, each naming at most ``TEXT_DEPENDENCIES``
+    dependencies, for a graph of more nodes or more edges than a picture draws uncollapsed: a notebook output of
+    megabytes helps nobody), or a short listing when the text formatter is unavailable."""
+    from igniter_nb.diagnostics.collapse import EDGE_THRESHOLD, edge_count
+
+    try:
+        big = len(graph.nodes) > TEXT_LINES or edge_count(graph) > EDGE_THRESHOLD
+    except Exception:  # not a compiled graph: its own text, or the listing
+        big = False
+    if big:
         return _safe(lambda: _big_graph_text(graph), repr(graph))
 
     def listing() -> str:
@@ -70,10 +78,13 @@ def _big_graph_text(graph: Any) -> str:
     for node in graph.nodes[:TEXT_LINES]:
         words = [f"- {node.kind} {node.path}"]
         if node.dependencies:
-            words.append(f"depends_on={','.join(node.dependencies)}")
+            deps = list(node.dependencies)
+            more = f",… {len(deps) - TEXT_DEPENDENCIES:,} more" if len(deps) > TEXT_DEPENDENCIES else ""
+            words.append(f"depends_on={','.join(deps[:TEXT_DEPENDENCIES])}{more}")
         words.extend(node_extras(node))
         lines.append(" ".join(words))
-    lines.append(f"… {len(graph.nodes) - TEXT_LINES} more nodes (graph.to_text() lists them all)")
+    if len(graph.nodes) > TEXT_LINES:
+        lines.append(f"… {len(graph.nodes) - TEXT_LINES} more nodes (graph.to_text() lists them all)")
     lines.append(f"Outputs: {len(graph.outputs)}")
     lines.extend(f"- {out.path} -> {out.source}" for out in graph.outputs[:50])
     if len(graph.outputs) > 50:

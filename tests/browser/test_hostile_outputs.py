@@ -1,6 +1,6 @@
 """Hostile-user outputs in a real JupyterLab: a node failing with a 5,000-character, many-line error message, a
 workflow awaiting 60 events with 150-character names (its plan, audit and EventSimulator), a graph named by a
-200-character token, labels shaped like markup. After Run All, no output may be wider than its output area (a table of long tokens scrolled sideways),
+200-character token, labels shaped like markup, a graph of 291 nodes and 12,001 edges. After Run All, no output may be wider than its output area (a table of long tokens scrolled sideways),
 no markup from the data may have become elements, and every cut table cell must open (``<details>``) to its
 whole text. Screenshots: ``artifacts/browser/hostile-*.png`` (to be looked at)."""
 
@@ -53,6 +53,14 @@ _CELLS = [
     "waiting.plan()",
     "ig.nb.show(named)",
     "ig.nb.EventSimulator(ManyAwaits, store=store)",
+    "def dense(c):  # 291 nodes, 12,001 edges: drawn collapsed into blocks\n"
+    "    names = [f'input_{i}_' + 'x' * 190 for i in range(240)]\n"
+    "    for name in names:\n"
+    "        c.input(name)\n"
+    "    for j in range(50):\n"
+    "        c.compute(f'sum_{j}_' + 'y' * 190, depends_on=names, call=lambda **kw: 1)\n"
+    "    c.output('sum_0_' + 'y' * 190)\n"
+    "ig.compile(dense, name='Dense')",
 ]
 
 # every output area whose content is wider than it (it would scroll sideways), and any element the data made
