@@ -27,6 +27,7 @@ from igniter_nb.diagnostics.geometry import (
     NODE_GAP,
     assign_layers,
     choose_direction,
+    glyph_width,
     node_size,
     text_width,
 )
@@ -326,7 +327,10 @@ def legend_width(view: GraphView, wrap: float) -> float:
 
 
 def title_width(view: GraphView) -> float:
-    return max((text_width(t) * (1.25 if k == 0 else 1.05) for k, t in enumerate(view.title)), default=0.0)
+    """The widest title line (the first 14 px bold, the others 12 px): the average estimate, or the letters' own
+    widths when wider, so a title of wide letters (a 200-character ``GGGG…`` graph name) is not cut at the edge."""
+    return max((max(text_width(t) * (1.25 if k == 0 else 1.05), glyph_width(t, 14 if k == 0 else 12, bold=k == 0))
+                for k, t in enumerate(view.title)), default=0.0)
 
 
 def _place_cross(view: GraphView, items: list[_Item], pos: list[float], direction: str,

@@ -1,7 +1,7 @@
 """Hostile-user outputs in a real JupyterLab: a node failing with a 5,000-character, many-line error message, a
 workflow awaiting 60 events with 150-character names (its plan, audit and EventSimulator), a graph named by a
 200-character token, labels shaped like markup, a graph of 291 nodes and 12,001 edges. After Run All, no output may be wider than its output area (a table of long tokens scrolled sideways),
-no markup from the data may have become elements, and every cut table cell must open (``<details>``) to its
+no markup from the data may have become elements, no picture's title may run past its edge, and every cut table cell must open (``<details>``) to its
 whole text. Screenshots: ``artifacts/browser/hostile-*.png`` (to be looked at)."""
 
 from __future__ import annotations
@@ -79,6 +79,29 @@ _MEASURE = """selector => {
 }"""
 
 
+# each picture's title lines as Chromium draws them, against the picture's own width: [text, right end, width]
+# for any that runs past the edge (where it is clipped), and how many pictures were measured
+_TITLES = """async selector => {
+  const images = [...document.querySelector(selector).querySelectorAll('.jp-OutputArea-output img[src^="data:image/svg"]')];
+  const past = [];
+  for (const img of images) {
+    const bytes = Uint8Array.from(atob(img.src.split(',')[1]), c => c.charCodeAt(0));
+    const holder = document.createElement('div');
+    holder.style.cssText = 'position:absolute;left:-100000px;top:0';
+    holder.innerHTML = new TextDecoder().decode(bytes);
+    document.body.appendChild(holder);
+    const svg = holder.querySelector('svg');
+    const width = svg.viewBox.baseVal.width;
+    for (const text of svg.querySelectorAll('g.title text')) {
+      const box = text.getBBox();
+      if (box.x + box.width > width + 0.5) past.push([text.textContent.slice(0, 40), box.x + box.width, width]);
+    }
+    holder.remove();
+  }
+  return {pictures: images.length, past};
+}"""
+
+
 @pytest.fixture(scope="module")
 def hostile_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Path]]:
     import nbformat
@@ -104,6 +127,8 @@ def test_hostile_outputs_fit_stay_text_and_open_to_their_whole_text(hostile_lab:
         assert found["wide"] == [], f"outputs wider than their output area: {found['wide']}"
         assert found["injected"] == 0, "markup from the data became elements"
         assert found["details"] >= 3, found  # the cut error cells of the diagnostics, result and audit
+        titles = page.evaluate(_TITLES, _PANEL)
+        assert titles["pictures"] >= 3 and titles["past"] == [], f"titles cut at the picture's edge: {titles}"
         outputs = page.locator(f"{_PANEL} .jp-OutputArea-output")
         for k in range(outputs.count()):
             outputs.nth(k).evaluate("e => e.scrollIntoView({block: 'start'})")
