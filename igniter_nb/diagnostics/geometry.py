@@ -61,7 +61,8 @@ def glyph_width(text: str, size: float, *, bold: bool = False) -> float:
 
 def node_size(node: ViewNode) -> tuple[float, float]:
     """Width and height (px) of a node: its text, padding, and what its shape needs."""
-    widest = max((text_width(line, bold=k == 0) for k, line in enumerate(node.label)), default=0.0)
+    widest = max((max(text_width(line, bold=k == 0), glyph_width(line, FONT_SIZE, bold=k == 0))
+                  for k, line in enumerate(node.label)), default=0.0)
     w = widest + 2 * PAD_X + EXTRA_W.get(node.shape, 0)
     h = len(node.label) * LINE_H + 2 * PAD_Y + EXTRA_H.get(node.shape, 0)
     if node.shape == "ellipse":  # text inside an ellipse needs about √2 of its box

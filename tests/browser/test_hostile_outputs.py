@@ -1,6 +1,7 @@
 """Hostile-user outputs in a real JupyterLab: a node failing with a 5,000-character, many-line error message, a
 workflow awaiting 60 events with 150-character names (its plan, audit and EventSimulator), a graph named by a
-200-character token, labels shaped like markup, a graph of 291 nodes and 12,001 edges. After Run All, no output may be wider than its output area (a table of long tokens scrolled sideways),
+200-character token, node names of wide letters, labels shaped like markup, a graph of 291 nodes and 12,001
+edges. After Run All, no output may be wider than its output area (a table of long tokens scrolled sideways),
 no markup from the data may have become elements, no picture's title may run past its edge, and every cut table cell must open (``<details>``) to its
 whole text. Screenshots: ``artifacts/browser/hostile-*.png`` (to be looked at)."""
 
@@ -61,6 +62,11 @@ _CELLS = [
     "        c.compute(f'sum_{j}_' + 'y' * 190, depends_on=names, call=lambda **kw: 1)\n"
     "    c.output('sum_0_' + 'y' * 190)\n"
     "ig.compile(dense, name='Dense')",
+    "def capitals(c):  # names of wide letters\n"
+    "    c.input('W' * 40)\n"
+    "    c.compute('MAX_RETRIES_FOR_PAYMENT_PROVIDER', depends_on=['W' * 40], call=lambda **kw: 1)\n"
+    "    c.output('MAX_RETRIES_FOR_PAYMENT_PROVIDER')\n"
+    "ig.compile(capitals, name='Capitals')",
 ]
 
 # every output area whose content is wider than it (it would scroll sideways), and any element the data made
@@ -79,8 +85,9 @@ _MEASURE = """selector => {
 }"""
 
 
-# each picture's title lines as Chromium draws them, against the picture's own width: [text, right end, width]
-# for any that runs past the edge (where it is clipped), and how many pictures were measured
+# each picture's title lines as Chromium draws them, against the picture's own width ([text, right end, width]
+# for any that runs past the edge, where it is clipped), each node's text against its box ([text, left, box left,
+# box width] for any that runs out of it), and how many pictures were measured
 _TITLES = """async selector => {
   const images = [...document.querySelector(selector).querySelectorAll('.jp-OutputArea-output img[src^="data:image/svg"]')];
   const past = [];
@@ -95,6 +102,13 @@ _TITLES = """async selector => {
     for (const text of svg.querySelectorAll('g.title text')) {
       const box = text.getBBox();
       if (box.x + box.width > width + 0.5) past.push([text.textContent.slice(0, 40), box.x + box.width, width]);
+    }
+    for (const node of svg.querySelectorAll('g.node[data-box]')) {  // each node's text within its box
+      const [x, , w] = node.getAttribute('data-box').split(' ').map(Number);
+      for (const text of node.querySelectorAll('text')) {
+        const box = text.getBBox();
+        if (box.x < x - 0.5 || box.x + box.width > x + w + 0.5) past.push([text.textContent.slice(0, 40), box.x, x, w]);
+      }
     }
     holder.remove();
   }
@@ -128,7 +142,7 @@ def test_hostile_outputs_fit_stay_text_and_open_to_their_whole_text(hostile_lab:
         assert found["injected"] == 0, "markup from the data became elements"
         assert found["details"] >= 3, found  # the cut error cells of the diagnostics, result and audit
         titles = page.evaluate(_TITLES, _PANEL)
-        assert titles["pictures"] >= 3 and titles["past"] == [], f"titles cut at the picture's edge: {titles}"
+        assert titles["pictures"] >= 4 and titles["past"] == [], f"text past its picture's edge or its box: {titles}"
         outputs = page.locator(f"{_PANEL} .jp-OutputArea-output")
         for k in range(outputs.count()):
             outputs.nth(k).evaluate("e => e.scrollIntoView({block: 'start'})")

@@ -1,8 +1,9 @@
-"""Hostile-user trial: a picture's title of wide letters is not cut at the picture's edge.
+"""Hostile-user trial: a picture's title and a node's name of wide letters are not cut at an edge.
 
 The pure-Python layout sized the picture to its title by an average letter width; a graph named by 200 ``G``
 (cut to 100 characters in the title) drew its title past the right edge, where it was clipped mid-letter and
-its ``…`` never shown. The title's width now counts Helvetica's own letter widths when they are wider;
+its ``…`` never shown; a node named by 40 ``W`` ran out of its box and off the canvas. Titles and node labels now
+count Helvetica's own letter widths when they are wider;
 ``tests/browser/test_hostile_outputs.py`` measures the drawn title in Chromium."""
 
 from __future__ import annotations
@@ -43,3 +44,15 @@ def test_an_ordinary_title_keeps_its_picture_size():
     name = "customer_onboarding_workflow_with_a_long_descriptive_name_for_the_team"
     assert glyph_width(name, 14, bold=True) < text_width(name) * 1.25
     assert _width(svg) == round(max(_width(svg), text_width(name) * 1.25 + 32), 1)
+
+
+def test_a_node_name_of_wide_letters_fits_its_box():
+    def define(c):
+        c.input("W" * 40)
+        c.compute("M" * 30, depends_on=["W" * 40], call=lambda **kw: 1)
+        c.output("M" * 30)
+
+    svg = render_graph(ig.compile(define, name="Capitals"), engine="python")
+    for name in ("W" * 40, "M" * 30):
+        node = re.search(rf'data-box="[\d.]+ [\d.]+ ([\d.]+) [\d.]+"><title>\w+ {name}</title>', svg)
+        assert node is not None and float(node.group(1)) >= glyph_width(name, 12, bold=True), name
