@@ -72,14 +72,19 @@ class Route:
         from igniter_nb.notebook.shapes import num
 
         dy = self.dy
-        parts = [f"M{num(self.start[0])},{num(self.start[1] + dy)}"]
+        here = f"{num(self.start[0])},{num(self.start[1] + dy)}"
+        parts = [f"M{here}"]
         for kind, pts in self.segments:
             if kind == "L":
                 x, y = pts[0]
-                parts.append(f"L{num(x)},{num(y + dy)}")
+                to = f"{num(x)},{num(y + dy)}"
+                if to != here:  # a zero-length segment has no direction: an arrowhead on it pointed right (0°)
+                    parts.append(f"L{to}")
             else:
                 (x1, y1), (x2, y2), (x3, y3) = pts
-                parts.append(f"C{num(x1)},{num(y1 + dy)} {num(x2)},{num(y2 + dy)} {num(x3)},{num(y3 + dy)}")
+                to = f"{num(x3)},{num(y3 + dy)}"
+                parts.append(f"C{num(x1)},{num(y1 + dy)} {num(x2)},{num(y2 + dy)} {to}")
+            here = to
         return " ".join(parts)
 
     def polyline(self, steps: int = 12) -> list[Point]:
