@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -32,8 +33,15 @@ SCALAR_TYPES: frozenset[type] = frozenset({int, float, bool, type(None)})
 
 
 class EventBus:
-    """Collects an execution's events. Subscribers are called in order on the emitting thread; one that
+    """Collects an execution's events. Subscribers are called in order (without ``lock``: on the emitting thread,
+    as it emits); one that
     raises never breaks the run: its error goes to ``on_subscriber_error``.
+
+    With a ``lock`` (a concurrent runner) subscribers are called *outside* it, one event at a time, in ``seq``
+    order: an event emitted while a subscriber runs (on another worker, or by a read that subscriber started)
+    waits in ``_undelivered`` and is handed to the subscribers, after the running one returns, by the thread
+    delivering then, and its emitter goes on meanwhile. So a subscriber may read the contract's results (a nested
+    threads run whose workers emit) without the run waiting on itself, and subscribers never run concurrently.
 
     ``events`` is the whole log. A restored execution can adopt its stored log *lazily*
     (:meth:`replace_lazily`): the stored events become ``Event`` objects only when someone reads ``events``,
@@ -45,8 +53,9 @@ class EventBus:
     ``log``, ``events`` or ``seq`` is read (an event emitted meanwhile without subscribers waits with them).
     """
 
-    __slots__ = ("_clock", "_last_unloaded", "_load_lock", "_loader", "_log", "_nodes", "_seq", "execution_id",
-                 "lock", "on_subscriber_error", "pinned", "recorded", "subscribers", "unloaded")
+    __slots__ = ("_clock", "_delivering", "_last_unloaded", "_load_lock", "_loader", "_log", "_nodes", "_seq",
+                 "_undelivered", "execution_id", "lock", "on_subscriber_error", "pinned", "recorded", "subscribers",
+                 "unloaded")
 
     def __init__(self, execution_id: str, events: Iterable[Event] = ()) -> None:
         self.execution_id = execution_id
@@ -65,9 +74,13 @@ class EventBus:
         self._load_lock: threading.Lock = _NO_LOCK
         self.subscribers: list[Subscriber] = []
         self.on_subscriber_error: Callable[[Event, Any, BaseException], None] | None = None
-        # Set by concurrent runners (an RLock): numbering, appending and notifying then happen under it, so the
-        # log's order equals ``seq`` order and subscribers never run concurrently.
+        # Set by concurrent runners (an RLock): numbering and appending then happen under it, so the log's order
+        # equals ``seq`` order; subscribers are called outside it, never concurrently (see _deliver).
         self.lock: threading.RLock | None = None
+        # Under ``lock``: events appended but not yet handed to the subscribers, and whether a thread is handing
+        # them over (it takes each in turn, until none is left).
+        self._undelivered: deque[Event] = deque()
+        self._delivering = False
         self._seq = itertools.count(self._log[-1].seq + 1 if self._log else 1)
 
     @property
@@ -200,8 +213,13 @@ class EventBus:
                 event: Event = _new(Event, (next(self._seq), type, self.execution_id, node, path, status, payload,
                                             _now()))
                 self._log.append(event)
-                if self.subscribers:
-                    self._notify(event)
+                if not self.subscribers:
+                    return event
+                self._undelivered.append(event)
+                if self._delivering:  # the thread delivering hands it over after the events before it
+                    return event
+                self._delivering = True
+            self._deliver(lock)
             return event
         recorded = self.recorded
         if recorded:
@@ -219,6 +237,22 @@ class EventBus:
         if self.subscribers:
             self._notify(event)
         return event
+
+    def _deliver(self, lock: threading.RLock) -> None:
+        # Outside the lock: a subscriber may wait for other threads that emit (a nested threads run).
+        undelivered = self._undelivered
+        try:
+            while True:
+                with lock:
+                    if not undelivered:
+                        self._delivering = False
+                        return
+                    event = undelivered.popleft()
+                self._notify(event)
+        except BaseException:  # a subscriber interrupted (Ctrl-C): the next emit delivers what is left
+            with lock:
+                self._delivering = False
+            raise
 
     def _notify(self, event: Event) -> None:
         for sub in list(self.subscribers):
