@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from igniter_nb.diagnostics.cut import cut_text
 from igniter_nb.errors import (
     AwaitedEventMismatchError,
     DuplicateSignalError,
@@ -46,6 +47,7 @@ as they arrive."""
 DEFAULT_MAX_DEPTH = 64
 """``endpoint(max_depth=...)``'s default: JSON bodies nested deeper than this many levels are refused with 400."""
 MAX_IDEMPOTENCY_KEY = 255
+_SHOWN = 200  # characters of a correlation value echoed in the 404 for an unknown correlation
 _BY_SCHEME: Any = object()  # idempotency_header's default: "Idempotency-Key", or X-GitHub-Delivery for "github"
 _DEFAULT_IDEMPOTENCY_HEADERS = {"stripe": "Idempotency-Key", "github": "X-GitHub-Delivery"}
 _USER_ERRORS = (LookupError, TypeError, ValueError)  # what a picking callable raises on a body of the wrong shape
@@ -448,8 +450,11 @@ class _Endpoint:
         kind = {"type": type(exc).__name__}
         if isinstance(exc, WorkflowNotFoundError):
             # Without the engine's "nearest active workflows" hint: a sender must not learn other correlations.
+            # Each text value as sent, or cut to at most 200 characters: the answer to a ~1 MiB id is not that id again.
+            shown = {key: cut_text(value, _SHOWN, say_how_much=True) if isinstance(value, str) else value
+                     for key, value in correlation.items()}
             return _Refusal(404, f"no active {self.graph.name} workflow has this correlation",
-                            {**kind, "graph": self.graph.name, "event": self.event, "correlation": correlation})
+                            {**kind, "graph": self.graph.name, "event": self.event, "correlation": shown})
         if is_transient(exc):  # queued, only the enqueue reaches a server: Redis, not the store
             what = f"the job queue {self.queue.name!r} (Redis)" if self.queue is not None else "the workflow store"
             return _Refusal(503, f"{what} is busy or unreachable, try again ({type(exc).__name__})",

@@ -150,3 +150,17 @@ def test_a_number_json_has_not_is_400_naming_it_and_writes_nothing(store: Any, n
     assert response.json() == {"error": f"body is not valid JSON: {said}", "token": number.decode()}
     assert bom.status_code == 200, bom.text
     assert len(_signals(store, wf.execution_id)) == 1
+
+
+def test_the_404_for_an_unknown_correlation_echoes_a_bounded_part_of_it(store: Any) -> None:
+    long_id = "o-" + "9" * 500_000  # a near-1 MiB body used to come back whole in the 404
+    with TestClient(Starlette(routes=[payment_route(store)]), raise_server_exceptions=False) as client:
+        response = post(client, body_for(long_id))
+        short = post(client, body_for("o-unknown"))
+    assert response.status_code == 404, response.text[:300]
+    body = response.json()
+    assert body["type"] == "WorkflowNotFoundError" and body["graph"] == "OrderWorkflow"
+    shown = body["correlation"]["order_id"]  # the key stays; the value's start, enough to recognise it
+    assert shown.startswith("o-999") and shown.endswith("(499,803 more characters)")
+    assert len(response.content) < 1_000
+    assert short.json()["correlation"] == {"order_id": "o-unknown"}  # a short value comes back as it was
