@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 import inspect
 import json
-import math
 import re
 import sys
 import textwrap
@@ -22,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from igniter_nb.errors import PayloadValidationError
+from igniter_nb.model.correlation_values import non_finite
 
 # --------------------------------------------------------------------------------------------- schema examples
 
@@ -290,7 +290,7 @@ def _not_json(value: Any, path: str, depth: int) -> str | None:
     """Where ``value`` stops being JSON data (``payload["a"][0] is a object``), or ``None``."""
     if depth > _MAX_DEPTH:
         return f"{path} is nested more than {_MAX_DEPTH} levels deep"
-    if isinstance(value, float) and not math.isfinite(value):
+    if non_finite(value):
         return f"{path} is {value!r} (JSON has no NaN or Infinity)"
     if value is None or isinstance(value, bool | int | float | str):
         return None

@@ -4,8 +4,9 @@ form and where it is (``inputs.order.lines[2].price``), raised before anything i
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
+
+from igniter_nb.model.correlation_values import non_finite
 
 
 def json_content(body: Any) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def _raise_unsendable(body: Any, cause: BaseException) -> None:
             except UnicodeEncodeError:
                 raise ValueError(f"cannot send {path} as JSON: its text holds an unpaired surrogate "
                                  f"({value!r:.60}); encode it as valid UTF-8 text first") from None
-        elif isinstance(value, float) and not math.isfinite(value):
+        elif non_finite(value):
             raise ValueError(f"cannot send {path} as JSON: {value!r} (JSON has no NaN or Infinity)")
         elif isinstance(value, dict | list | tuple):
             if id(value) in on_path:
