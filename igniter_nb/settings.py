@@ -249,18 +249,19 @@ def public_url(given: str | None = None) -> str | None:
     return value
 
 
-def cors_origins(given: Sequence[str] | None = None) -> list[str] | None:
-    """Origins allowed to call the server from a browser: ``given`` when not None, else ``IGNITER_CORS_ORIGINS``
-    (comma-separated), else None (CORS off)."""
+def cors_origins(given: Sequence[str] | None = None, *, argument: str = "cors_origins") -> list[str] | None:
+    """Origins allowed to call the server from a browser: ``given`` when not None (each checked; errors name
+    ``argument``, e.g. ``--cors-origin``), else ``IGNITER_CORS_ORIGINS`` (comma-separated), else None (CORS off)."""
     if given is not None:
         if isinstance(given, str | bytes) or not isinstance(given, Sequence | Set):
-            raise SettingsError(f"cors_origins must be a list of origins (['https://app.example.com']), got "
+            raise SettingsError(f"{argument} must be a list of origins (['https://app.example.com']), got "
                                 f"{type(given).__name__} {given!r:.100}", variable=CORS_ORIGINS)
         origins = list(given)
         for origin in origins:
             if not isinstance(origin, str) or not is_origin(origin):
-                raise SettingsError(f"cors_origins: {origin!r:.100} is not an origin — write scheme://host[:port] "
-                                    "without a path (https://app.example.com), or *", variable=CORS_ORIGINS)
+                raise SettingsError(f"{argument} {origin!r:.100} is not an origin: write scheme://host[:port] "
+                                    "without a path (https://app.example.com), or *; a browser's Origin header "
+                                    "never matches anything else", variable=CORS_ORIGINS)
         return origins
     value = _value(CORS_ORIGINS)
     if value is None:

@@ -194,12 +194,7 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         threads = settings.server_threads(threads)
         callback_retries = settings.callback_retries(callback_retries)
         max_streams = settings.max_streams(max_streams)
-        for origin in cors_origins or ():  # IGNITER_CORS_ORIGINS is checked by settings; the flag here, alike
-            if not settings.is_origin(origin):
-                raise ServeError(f"--cors-origin {origin!r:.100} is not an origin: write scheme://host[:port] without "
-                                 "a path (https://app.example.com), or *; a browser's Origin header never matches "
-                                 "anything else")
-        cors_origins = settings.cors_origins(cors_origins)
+        cors_origins = settings.cors_origins(cors_origins, argument="--cors-origin")
         log_level = log_level or settings.log_level_name() or "info"
         public_from = "--public-url" if public_url is not None else settings.PUBLIC_URL
         public_url = settings.public_url(public_url)
