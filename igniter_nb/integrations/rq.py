@@ -42,6 +42,7 @@ from igniter_nb.errors import (
 )
 from igniter_nb.integrations.contract_ref import contract_path, resolve_contract
 from igniter_nb.integrations.delivery import delivery_summary, error_record, is_transient
+from igniter_nb.integrations.idempotency_keys import KEY_RULE, idempotency_key_problem
 from igniter_nb.runtime import codec
 
 DEFAULT_QUEUE = "igniter"
@@ -135,8 +136,9 @@ def enqueue_deliver_event(contract: Any, event: str, *, correlation: Mapping[str
     node = await_for_event(graph, event)
     corr = check_delivery_correlation(graph, correlation)
     validate_payload(graph.name, node, payload)
-    if idempotency_key is not None and (not isinstance(idempotency_key, str) or not idempotency_key.strip()):
-        raise ValueError(f"idempotency_key must be a non-empty string, got {idempotency_key!r}")
+    problem = idempotency_key_problem(idempotency_key) if idempotency_key is not None else None
+    if problem is not None:  # the webhook's limit and check: a key one takes, the other takes too
+        raise ValueError(f"idempotency_key must be {KEY_RULE}, got {problem}")
     job_options = dict(job_options)
     job_id = job_options["job_id"] = job_options.get("job_id") or uuid.uuid4().hex
     kwargs = {

@@ -36,6 +36,7 @@ from igniter_nb.errors import (
     WorkflowNotFoundError,
 )
 from igniter_nb.integrations.delivery import delivery_summary, is_transient, json_safe
+from igniter_nb.integrations.idempotency_keys import KEY_RULE, MAX_IDEMPOTENCY_KEY, idempotency_key_problem
 from igniter_nb.integrations.signatures import DEFAULT_HEADERS, SCHEMES, SignatureRejected, secrets_of, sign, verify
 from igniter_nb.runtime.repeated_keys import RepeatedKeyError, repeated_key_at
 from igniter_nb.runtime.strict_json import NotJSONNumber, loads_strict
@@ -46,7 +47,6 @@ DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 as they arrive."""
 DEFAULT_MAX_DEPTH = 64
 """``endpoint(max_depth=...)``'s default: JSON bodies nested deeper than this many levels are refused with 400."""
-MAX_IDEMPOTENCY_KEY = 255
 _SHOWN = 200  # characters of a correlation value echoed in the 404 for an unknown correlation
 _BY_SCHEME: Any = object()  # idempotency_header's default: "Idempotency-Key", or X-GitHub-Delivery for "github"
 _DEFAULT_IDEMPOTENCY_HEADERS = {"stripe": "Idempotency-Key", "github": "X-GitHub-Delivery"}
@@ -143,15 +143,26 @@ def _header_name(name: Any, what: str) -> str:
 
 
 def _one_header(request: Any, name: str, rejected: type[SignatureRejected] | None) -> str | None:
-    """The value of header ``name``, refused when the request carries it more than once: which of the values
-    counts is not defined, and a proxy or a log in front may have read another one than we would."""
-    values = request.headers.getlist(name)
+    """The value of header ``name``, read as UTF-8 text, refused when the request carries it more than once (which
+    of the values counts is not defined, and a proxy or a log in front may have read another one than we would)
+    or when its bytes are not UTF-8. Starlette's own reading (latin-1) would turn a key sent as "clé-1" into
+    "clÃ©-1", a key the sender never sent."""
+    wanted = name.lower().encode("latin-1")
+    values = [value for key, value in request.headers.raw if key.lower() == wanted]
+    if not values:
+        return None
+    context: dict[str, Any] = {"header": name}
     if len(values) > 1:
-        said = f"the header {name} is given {len(values)} times: send it once"
-        if rejected is not None:
-            raise rejected(f"malformed signature header: {said}")
-        raise _Refusal(400, said, {"header": name})
-    return values[0] if values else None
+        said = fix = f"the header {name} is given {len(values)} times: send it once"
+    else:
+        try:
+            return bytes(values[0]).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            said = f"the header {name} is not UTF-8 text (byte {exc.start} is invalid)"
+            fix, context["byte"] = f"{said}: send the key as UTF-8", exc.start
+    if rejected is not None:
+        raise rejected(f"malformed signature header: {said}")
+    raise _Refusal(400, fix, context)
 
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -439,10 +450,9 @@ class _Endpoint:
                 value = str(value)
         if value is None:
             return None
-        if not isinstance(value, str) or not value.strip() or len(value) > MAX_IDEMPOTENCY_KEY:
-            raise _Refusal(400, f"idempotency key from {source} must be a non-blank string of at most "
-                                f"{MAX_IDEMPOTENCY_KEY} characters")
-        return value.strip()
+        if idempotency_key_problem(value) is not None:  # the check enqueue_deliver_event makes: one limit
+            raise _Refusal(400, f"idempotency key from {source} must be {KEY_RULE}")
+        return str(value).strip()
 
     def _refusal_for(self, exc: Exception, correlation: dict[str, Any]) -> _Refusal | None:
         """The HTTP answer to an error raised while validating, enqueueing or delivering; ``None`` for a fault
@@ -478,4 +488,4 @@ class _Endpoint:
 _PRIVATE_CONTEXT = ("source_location",)
 
 
-__all__ = ["DEFAULT_MAX_BODY_SIZE", "DEFAULT_MAX_DEPTH", "endpoint", "pick", "sign"]
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "DEFAULT_MAX_DEPTH", "MAX_IDEMPOTENCY_KEY", "endpoint", "pick", "sign"]

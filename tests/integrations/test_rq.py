@@ -320,3 +320,18 @@ def test_running_jobs_in_this_process_leaves_the_signal_handlers_as_it_found_the
     found = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     run_jobs(queue)
     assert {sig: signal.getsignal(sig) for sig in found} == found
+
+
+def test_an_idempotency_key_longer_than_the_webhook_takes_is_refused_at_enqueue(queue: Queue) -> None:
+    """The webhook refused a key over 255 characters while enqueue_deliver_event took any length: one limit now."""
+    from igniter_nb.integrations.idempotency_keys import MAX_IDEMPOTENCY_KEY
+
+    assert MAX_IDEMPOTENCY_KEY == 255
+    with pytest.raises(ValueError, match=r"^idempotency_key must be a non-blank string of at most 255 characters, "
+                                         r"got a str of 256 characters$"):
+        ig_rq.enqueue_deliver_event(OrderWorkflow, "goods_shipped", correlation={"order_id": "o"},
+                                    idempotency_key="k" * 256, queue=queue)
+    assert queue.count == 0
+    job = ig_rq.enqueue_deliver_event(OrderWorkflow, "goods_shipped", correlation={"order_id": "o"},
+                                      idempotency_key="k" * 255, queue=queue)
+    assert job.kwargs["idempotency_key"] == "k" * 255

@@ -120,3 +120,57 @@ def test_an_unreachable_queue_is_503_naming_the_queue_not_the_store() -> None:
     assert response.status_code == 503 and response.headers["retry-after"] == "1", response.text
     assert response.json() == {"error": "the job queue 'hooks-dead' (Redis) is busy or unreachable, try again "
                                         "(ConnectionError)", "type": "ConnectionError"}
+
+
+@pytest.mark.parametrize("key", ["clé-1", "注文-7", "evt-ascii"])
+def test_an_idempotency_header_is_read_as_utf_8_and_stored_as_sent(store: Any, key: str) -> None:
+    """Starlette decodes header values as latin-1: "clé-1" sent as UTF-8 bytes was stored as "clÃ©-1", a key the
+    sender never sent (and which a repeat through the Python API with the real key did not match)."""
+    wf = OrderWorkflow.start(order_id="u-1", store=store)
+    body = body_for("u-1")
+    sent = [("Content-Type", "application/json"), *sign(body, SECRET).items(),
+            ("Idempotency-Key", key.encode("utf-8"))]
+    with TestClient(Starlette(routes=[payment_route(store)])) as client:
+        first = client.post(PATH, content=body, headers=sent)
+        again = client.post(PATH, content=body, headers=sent)
+    assert first.status_code == 200 and first.json()["idempotency_key"] == key, first.text
+    assert again.status_code == 200 and again.json()["replayed"] is True, again.text
+    assert [s["idempotency_key"] for s in _signals(store, wf.execution_id)] == [key]
+
+
+def _post_raw(app: Any, headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[int, Any]:
+    """POST ``body`` to ``app`` with ``headers`` as bytes, exactly (Starlette's TestClient re-encodes header values
+    as UTF-8 text, so it cannot send a value that is not UTF-8); the answer's status and JSON."""
+    import asyncio
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": PATH, "raw_path": PATH.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"content-length", str(len(body)).encode()), *headers],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    sent: list[dict[str, Any]] = []
+    chunks = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return chunks.pop(0) if chunks else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, json.loads(b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))
+
+
+def test_an_idempotency_header_that_is_not_utf_8_is_400_naming_it_and_nothing_is_written(store: Any) -> None:
+    wf = OrderWorkflow.start(order_id="u-2", store=store)
+    body = body_for("u-2")
+    signed = [(name.lower().encode(), value.encode()) for name, value in sign(body, SECRET).items()]
+    sent = [(b"content-type", b"application/json"), *signed, (b"idempotency-key", "clé-1".encode("latin-1"))]
+    status, answer = _post_raw(Starlette(routes=[payment_route(store)]), sent, body)
+    assert status == 400, answer
+    assert answer == {"error": "the header Idempotency-Key is not UTF-8 text (byte 2 is invalid): send the key as "
+                               "UTF-8", "header": "Idempotency-Key", "byte": 2}
+    assert _signals(store, wf.execution_id) == []
+    utf8 = [*sent[:-1], (b"idempotency-key", "clé-1".encode())]  # the same request, its key as UTF-8: delivered
+    assert _post_raw(Starlette(routes=[payment_route(store)]), utf8, body)[0] == 200
+    assert [s["idempotency_key"] for s in _signals(store, wf.execution_id)] == ["clé-1"]

@@ -39,3 +39,13 @@ class SlowWorkerPid(ig.Contract):
 
 
 CONTRACTS = {"worker_pid": WorkerPid, "slow_worker_pid": SlowWorkerPid}
+
+
+def _with_leads() -> dict[str, type[ig.Contract]]:
+    from tests.server.server_contracts import CONTRACTS as LEADS
+
+    return {**LEADS, "slow_worker_pid": SlowWorkerPid}
+
+
+# tests/server/test_process_failure.py: the Lead workflow its clients deliver to, and a slow request to cut short
+WITH_LEADS = _with_leads()

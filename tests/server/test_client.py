@@ -56,6 +56,21 @@ def test_client_runs_a_workflow_end_to_end(remote: Client) -> None:
     assert started["execution_id"] in [e["execution_id"] for e in page["executions"]]
 
 
+def test_a_non_ascii_idempotency_key_travels_in_the_json_body_and_is_stored_as_given(remote: Client,
+                                                                                      live: ServerProcess) -> None:
+    """The server takes the key in the JSON body (UTF-8), never from a header Starlette would read as latin-1:
+    "clé-1" is stored as "clé-1" and a repeat with it is answered unchanged."""
+    from igniter_nb.stores import from_url
+
+    started = remote.execute("lead", inputs={"request_id": "c-utf8"})
+    for _ in range(2):
+        remote.deliver_event("lead", event="crm_received", correlation={"request_id": "c-utf8"},
+                             payload={"name": "Acme"}, idempotency_key="clé-1")
+    with from_url(live.store) as store:
+        signals = store.record(started["execution_id"]).snapshot["workflow"]["signals"]
+    assert [s["idempotency_key"] for s in signals] == ["clé-1"]
+
+
 def test_client_reads_graphs_in_every_format(remote: Client) -> None:
     assert remote.contract("lead")["name"] == "Lead"
     assert remote.contract("lead", format="svg").lstrip().startswith("<svg")
