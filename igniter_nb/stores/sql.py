@@ -26,6 +26,8 @@ several processes can share one file. On PostgreSQL 14+ built with lz4, snapshot
 than pglz (``stores/sql_compression.py``, set by ``create_tables``); on PostgreSQL the text columns have storage
 MAIN, so a snapshot up to ~8 KB compressed stays in its row instead of going to the TOAST table in chunks
 (``stores/sql_storage.py``, also set by ``create_tables``).
+
+Tables set up: ``stores/sql_tables.py``; a save's row, and a read row's record: ``stores/sql_rows.py``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ import contextlib
 import json
 import logging
 import threading
-import zlib
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -51,26 +52,23 @@ from igniter_nb.stores.base import (
     check_graph,
     check_listing,
     conflict,
-    ensure_aware,
     not_found,
-    utc_now,
 )
 from igniter_nb.stores.json_text import parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, check_page, decode_page
-from igniter_nb.stores.sql_compression import driver_message, use_lz4
+from igniter_nb.stores.sql_compression import driver_message
 from igniter_nb.stores.sql_engine import create_engine, is_memory, synchronous_setting
 from igniter_nb.stores.sql_hot import HotPath
 from igniter_nb.stores.sql_lock import WriteGate, gate_for
+from igniter_nb.stores.sql_rows import fast_values, first_values, is_fast, record_of, row_values
 from igniter_nb.stores.sql_schema import (
-    ADDED_INDEXES,
-    DROPPED_INDEXES,
     Statements,
-    correlation_digest,
+    correlation_digest,  # noqa: F401  (bench/stores.py imports it from here)
     lookup,
     tables,
 )
-from igniter_nb.stores.sql_storage import keep_inline
+from igniter_nb.stores.sql_tables import denied, may_not_set_up, set_up_tables
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -80,11 +78,6 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 _SAVE_ATTEMPTS = 8
 
-
-
-def _denied(exc: BaseException) -> bool:
-    """Whether PostgreSQL refused a statement for want of a privilege (SQLSTATE 42501, insufficient_privilege)."""
-    return getattr(getattr(exc, "orig", None), "sqlstate", None) == "42501"
 
 
 class SQLStore(StoreBase):
@@ -154,7 +147,7 @@ class SQLStore(StoreBase):
         :func:`~igniter_nb.stores.json_text.runtime_json` — use the default for your own dicts."""
         req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, trusted=not check_json)
         sa = self._sa
-        fast = _is_fast(req)
+        fast = is_fast(req)
         if req.parts and self._is_postgres:
             fast = False  # its parts go in with the row lock held (the long way below)
         # The hot path: a compare-and-set or first save without parts, on the DBAPI connection.
@@ -166,7 +159,7 @@ class SQLStore(StoreBase):
                 if hot is not None:
                     if not self._ready:
                         self.create_tables()
-                    values = _first_values(req) if req.expected_version == 0 else _fast_values(req)
+                    values = first_values(req) if req.expected_version == 0 else fast_values(req)
                     if hot.save(values, req.expected_version or 0):
                         return int(values["version"])
                     hot = None  # nothing written: no row is at the expected version; the long way says why
@@ -199,7 +192,7 @@ class SQLStore(StoreBase):
             if fast:  # SQLite (PostgreSQL has _save_fast_postgres): the compare-and-set update, then history;
                 # on a miss, nothing is written and the long way below runs in the same BEGIN IMMEDIATE transaction
                 assert req.expected_version is not None
-                values = _fast_values(req)
+                values = fast_values(req)
                 if conn.execute(q.update_row, {**values, "read_version": req.expected_version}).rowcount == 1:
                     self._write_parts(conn, req)  # (SQLite: BEGIN IMMEDIATE already serialises every writer)
                     conn.execute(q.insert_history, {**values, "saved_at": values["updated_at"]})
@@ -209,27 +202,15 @@ class SQLStore(StoreBase):
             actual = row.version if row is not None else 0
             stored = Metadata(row.graph, row.correlation_key, row.status) if row is not None else None
             meta = req.plan(actual, stored, lambda key: conn.execute(q.find, lookup(*key)).scalar())
-            key = meta.active_key
-            now = utc_now()
             version = actual + 1
-            values = {
-                "eid": eid,
-                "graph": meta.graph,
-                "correlation_key": meta.correlation_json,
-                "correlation_digest": correlation_digest(meta.correlation_json),
-                "status": meta.status,
-                "active": key is not None,
-                "version": version,
-                "snapshot": req.snapshot_json,
-                "updated_at": now,
-            }
+            values = row_values(req, meta, version)
             if row is None:
                 conn.execute(q.insert_row, values)
             else:
                 done = conn.execute(q.update_row, {**values, "read_version": actual})
                 if done.rowcount != 1:  # cannot happen under the row lock; kept as the CAS guarantee itself
                     raise conflict(eid, actual, -1)
-            conn.execute(q.insert_history, {**values, "saved_at": now})
+            conn.execute(q.insert_history, {**values, "saved_at": values["updated_at"]})
             return version
 
     def _write_parts(self, conn: Connection, req: SaveRequest) -> None:
@@ -246,7 +227,7 @@ class SQLStore(StoreBase):
         """The compare-and-set save as one autocommitted statement (update + history insert); None when no row
         is at the expected version (nothing written). A second active owner raises ``IntegrityError``."""
         assert req.expected_version is not None
-        values = _fast_values(req)
+        values = fast_values(req)
         if not self._ready:
             self.create_tables()
         with self._read_engine.connect() as conn:  # autocommit: the statement is its own transaction
@@ -404,31 +385,11 @@ class SQLStore(StoreBase):
             with self._turn(), self._serial, self.engine.connect() as conn:
                 conn.execution_options(igniter_write=True)
                 with conn.begin():
-                    if self._is_postgres:  # concurrent CREATE TABLE IF NOT EXISTS can still collide in pg_type
-                        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(self.table_prefix)})
-                    self._executions.metadata.create_all(conn, checkfirst=True)
-                    self._add_correlation_digest(conn)
-                    # create_all skips the indexes of a table that already exists: add the ones newer releases
-                    # introduced to databases created before them (only those missing: PostgreSQL refuses even
-                    # CREATE INDEX IF NOT EXISTS to a role that does not own the table)
-                    added = {f"{self.table_prefix}{suffix}" for suffix in ADDED_INDEXES}
-                    present = {found["name"] for found in sa.inspect(conn).get_indexes(self._executions.name)}
-                    for index in self._executions.indexes:
-                        if index.name in added and index.name not in present:
-                            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
-                    if self._is_postgres:  # snapshots compressed with lz4 where the server has it (sql_compression.py)
-                        use_lz4(conn, self.table_prefix)
-                        keep_inline(conn, self.table_prefix)  # and kept in their rows up to ~8 KB (sql_storage.py)
+                    set_up_tables(conn, self._executions, self.table_prefix, postgres=self._is_postgres)
         except sa.exc.DBAPIError as exc:
-            if not _denied(exc):
+            if not denied(exc):
                 raise
-            role = self.engine.url.username or "(default)"
-            raise StoreError(
-                f"{self!r}: the database role {role!r} may not create or change the store's tables "
-                f"({self.table_prefix}executions, {self.table_prefix}execution_history, "
-                f"{self.table_prefix}execution_parts): {driver_message(exc)}. Create them once as a role that may "
-                "(SQLStore(owner_url, table_prefix=...).create_tables()) and grant this role SELECT, INSERT, "
-                "UPDATE, DELETE on them.") from None
+            raise may_not_set_up(self, exc) from None
         self._ready = True
 
     def subscribe_changes(self, execution_id: str) -> ChangeSubscription | None:
@@ -443,7 +404,7 @@ class SQLStore(StoreBase):
         try:
             return changes_of(self).subscribe(execution_id)
         except sa.exc.DBAPIError as exc:
-            if not _denied(exc):
+            if not denied(exc):
                 raise
             # A role that may not create the feed's trigger and watchers table (or write to it): the change feed
             # polls the version instead, as on SQLite — slower to wake, nothing missed.
@@ -453,20 +414,6 @@ class SQLStore(StoreBase):
                          "%sfeed_watchers", self, self.engine.url.username, driver_message(exc),
                          self.table_prefix)
             return None
-
-    def _add_correlation_digest(self, conn: Connection) -> None:
-        """Bring a table made by an earlier release to the digest indexes (in create_tables' transaction): add
-        the ``correlation_digest`` column, fill it for every row, drop the indexes on the correlation text."""
-        sa, t = self._sa, self._executions
-        if "correlation_digest" not in {c["name"] for c in sa.inspect(conn).get_columns(t.name)}:
-            conn.execute(sa.text(f'ALTER TABLE "{t.name}" ADD COLUMN correlation_digest VARCHAR(64)'))
-            rows = conn.execute(sa.select(t.c.execution_id, t.c.correlation_key).where(t.c.correlation_key.is_not(None)))
-            filled = [{"eid": eid, "digest": correlation_digest(corr)} for eid, corr in rows]
-            if filled:
-                conn.execute(sa.update(t).where(t.c.execution_id == sa.bindparam("eid"))
-                             .values(correlation_digest=sa.bindparam("digest")), filled)
-        for name in DROPPED_INDEXES:
-            conn.execute(sa.text(f'DROP INDEX IF EXISTS "{self.table_prefix}{name}"'))
 
     def close(self) -> None:
         """Dispose of the connection pool (and stop the change-feed listener, if any)."""
@@ -519,27 +466,12 @@ class SQLStore(StoreBase):
         if is_packed(data):  # its parts: through SQLAlchemy (large snapshots only)
             with self._read() as conn:
                 data = self._whole(conn, eid, data)
-        return StoredExecution(
-            execution_id=eid,
-            snapshot=data,
-            version=version,
-            graph=graph,
-            correlation=Metadata(graph, correlation_key, status).correlation(),
-            status=status,
-            updated_at=ensure_aware(updated_at),
-        )
+        return record_of(eid, data, version, graph, correlation_key, status, updated_at)
 
     def _record(self, conn: Connection, row: Any, cache: dict[str, str] | None = None) -> StoredExecution:
         eid = row.execution_id
-        return StoredExecution(
-            execution_id=eid,
-            snapshot=self._whole(conn, eid, self._loads(row.snapshot, eid), cache),
-            version=row.version,
-            graph=row.graph,
-            correlation=Metadata(row.graph, row.correlation_key, row.status).correlation(),
-            status=row.status,
-            updated_at=ensure_aware(row.updated_at),
-        )
+        return record_of(eid, self._whole(conn, eid, self._loads(row.snapshot, eid), cache), row.version, row.graph,
+                         row.correlation_key, row.status, row.updated_at)
 
     def _turn(self) -> contextlib.AbstractContextManager[Any]:
         """A SQLite file writer's turn (``stores/sql_lock.py``); nothing to take elsewhere."""
@@ -562,46 +494,7 @@ class SQLStore(StoreBase):
             yield conn  # one statement per read: the implicit transaction ends when the connection returns
 
 
-def _is_fast(req: SaveRequest) -> bool:
-    """Whether ``req`` can skip the read: a compare-and-set on an existing version that names all its metadata
-    (what the runtime's saves do), so ``req.resolve(stored)`` is these values whatever is stored."""
-    return (
-        req.expected_version is not None and req.expected_version > 0
-        and req.graph is not None and req.correlation_json is not None and req.status is not None
-    )
-
-
-def _first_values(req: SaveRequest) -> dict[str, Any]:
-    """The row the first save of an execution writes (``expected_version=0``): what ``_save_once`` computes when
-    nothing is stored (an id or correlation already taken makes the insert fail; the long way then says which)."""
-    return _row_values(req, req.resolve(None), 1)
-
-
-def _fast_values(req: SaveRequest) -> dict[str, Any]:
-    """The row a fast-path save writes (``_is_fast(req)``): the same values ``_save_once`` computes."""
-    assert req.expected_version is not None
-    meta = Metadata(req.graph, req.correlation_json, req.status)  # == req.resolve(stored) when all three are given
-    return _row_values(req, meta, req.expected_version + 1)
-
-
-def _row_values(req: SaveRequest, meta: Metadata, version: int) -> dict[str, Any]:
-    return {
-        "eid": req.execution_id,
-        "graph": meta.graph,
-        "correlation_key": meta.correlation_json,
-        "correlation_digest": correlation_digest(meta.correlation_json),
-        "status": meta.status,
-        "active": meta.active_key is not None,
-        "version": version,
-        "snapshot": req.snapshot_json,
-        "updated_at": utc_now(),
-    }
-
-
 def _is_transient(exc: Exception) -> bool:
     text = str(exc).lower()
     return "database is locked" in text or "deadlock detected" in text or "could not serialize" in text
 
-
-def _lock_key(prefix: str) -> int:
-    return zlib.crc32(f"igniter_nb.stores.sql:{prefix}".encode()) & 0x7FFFFFFF

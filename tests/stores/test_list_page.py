@@ -121,7 +121,7 @@ def test_same_time_records_are_ordered_by_id(store: Any) -> None:
     moment = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)
     frozen = pytest.MonkeyPatch()
     modules = [base] + [__import__(f"igniter_nb.stores.{m}", fromlist=["x"]) for m in
-                        ("memory", "file", "sql", "redis", "parquet")]
+                        ("memory", "file", "sql", "sql_rows", "redis", "parquet")]
     for module in modules:
         if hasattr(module, "utc_now"):
             frozen.setattr(module, "utc_now", lambda: moment)
