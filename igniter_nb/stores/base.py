@@ -1,9 +1,10 @@
 """The execution-store protocol every store implements, the record it returns, and the rules all stores share.
 
 A store keeps JSON snapshots of executions, one *version* per save, plus the metadata a workflow needs to be
-found again: its ``graph`` name, its business ``correlation`` and its ``status``. The rules below (id syntax,
-correlation canonical form, which statuses are *active*) are the same for every store, so
-``tests/stores`` runs one conformance suite over all of them.
+found again: its ``graph`` name, its business ``correlation`` and its ``status``. The rules (id syntax,
+correlation canonical form, which statuses are *active*: ``stores/rules.py``) and the checked save
+(``stores/save_request.py``) are the same for every store, so ``tests/stores`` runs one conformance suite over
+all of them; their names are importable from here.
 """
 
 from __future__ import annotations
@@ -14,39 +15,35 @@ import dataclasses
 import datetime as dt
 import errno
 import fcntl
-import functools
-import json
 import os
-import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
-from igniter_nb.errors import (
-    ConcurrencyError,
-    DuplicateWorkflowError,
-    SnapshotNotFoundError,
-    StoreArgumentError,
-    StoreError,
-)
-from igniter_nb.model.correlation_values import non_finite
-from igniter_nb.stores.json_text import (
-    _SNAPSHOT_JSON,
-    runtime_json,
-    runtime_snapshot_json,
-    snapshot_json,
-)
-from igniter_nb.stores.packing import PACK_THRESHOLD, PACKED_KEY, pack
+from igniter_nb.errors import SnapshotNotFoundError, StoreError
 
-ACTIVE_STATUSES: frozenset[str] = frozenset({"running", "pending", "waiting"})
-"""Statuses under which an execution can still receive events; only these are in the correlation index."""
-FINISHED_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
-"""Statuses of a finished execution: kept in ``list()``/``history()`` but no longer found by correlation."""
-STATUSES: frozenset[str] = ACTIVE_STATUSES | FINISHED_STATUSES
-"""Every status a store accepts: ``save(status=...)`` refuses any other."""
-
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
-_MAX_NAME = 200
+# The shared rules and the checked save live in modules of their own; every store imports them from here.
+from igniter_nb.stores.rules import (  # noqa: F401
+    ACTIVE_STATUSES,
+    FINISHED_STATUSES,
+    STATUSES,
+    canonical_correlation,
+    check_execution_id,
+    check_filters,
+    check_graph,
+    check_listing,
+    check_status,
+    check_version,
+)
+from igniter_nb.stores.save_request import (  # noqa: F401
+    Metadata,
+    SaveRequest,
+    conflict,
+    dump_runtime_snapshot,
+    dump_snapshot,
+    duplicate,
+    snapshot_id,
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -223,122 +220,7 @@ class StoreBase:
         self.close()
 
 
-# ----------------------------------------------------------------------------------------------- shared rules
-
-
-def check_execution_id(execution_id: Any) -> str:
-    """Return ``execution_id`` if it is a valid id, else raise ``StoreArgumentError`` saying what is allowed.
-
-    Valid ids are 1–200 characters of letters, digits, ``_ . : -``, start with a letter or digit and never
-    contain ``..`` — so an id can never name a path outside a store's directory.
-    """
-    if not isinstance(execution_id, str):
-        raise StoreArgumentError(f"execution id must be a str, got {type(execution_id).__name__}")
-    if not _ID.match(execution_id) or ".." in execution_id:
-        raise StoreArgumentError(
-            f"invalid execution id {execution_id[:80]!r}: use 1-200 letters, digits, '_', '.', ':' or '-', "
-            "starting with a letter or digit, without '..'"
-        )
-    return execution_id
-
-
-def check_graph(graph: Any) -> str:
-    """Return ``graph`` if it is a usable graph name (non-empty text without control characters)."""
-    if type(graph) is str and graph in _GOOD_GRAPHS:  # (every save and correlation lookup asks again)
-        return graph
-    if not isinstance(graph, str) or not graph or len(graph) > _MAX_NAME or any(ord(ch) < 32 for ch in graph):
-        raise StoreArgumentError(f"graph name must be 1-{_MAX_NAME} printable characters, got {graph!r:.80}")
-    if type(graph) is str and len(_GOOD_GRAPHS) < 4096:
-        _GOOD_GRAPHS.add(graph)
-    return graph
-
-
-_GOOD_GRAPHS: set[str] = set()  # graph names check_graph accepted (exact str only)
-
-
-def check_status(status: Any) -> str:
-    if status not in STATUSES:
-        raise StoreArgumentError(f"unknown status {status!r}; use one of {', '.join(sorted(STATUSES))}")
-    return str(status)
-
-
-def check_version(expected_version: Any) -> int | None:
-    if expected_version is None:
-        return None
-    if type(expected_version) is not int or expected_version < 0:
-        raise StoreArgumentError(f"expected_version must be an int >= 0 or None, got {expected_version!r}")
-    return expected_version
-
-
-def check_listing(graph: Any, active_only: Any, limit: Any) -> str:
-    """Validate the arguments of ``correlations()``; returns the graph name."""
-    check_graph(graph)
-    if not isinstance(active_only, bool):
-        raise StoreArgumentError(f"active_only must be a bool, got {active_only!r:.80}")
-    if type(limit) is not int or limit < 0:
-        raise StoreArgumentError(f"limit must be an int >= 0, got {limit!r:.80}")
-    return str(graph)
-
-
-def canonical_correlation(correlation: Any) -> str:
-    """The one text form of a correlation: ``json.dumps(correlation, sort_keys=True, separators=(",", ":"))``.
-
-    A correlation maps str keys to JSON scalars (str, int, float, bool, None); anything else raises
-    ``StoreArgumentError``.
-    """
-    if type(correlation) is dict and len(correlation) == 1:  # (most correlations: one str or int key)
-        ((key, value),) = correlation.items()
-        kind = type(value)
-        if type(key) is str and (kind is str or kind is int):
-            return _canonical_text(((key, kind, value),))
-    if not isinstance(correlation, Mapping) or not correlation:
-        raise StoreArgumentError(f"correlation must be a non-empty dict of str to JSON scalars, got {correlation!r:.80}")
-    for key, value in correlation.items():
-        if not isinstance(key, str):
-            raise StoreArgumentError(f"correlation keys must be str, got {key!r}")
-        if not (value is None or (isinstance(value, (str, int, float)) and not non_finite(value))):  # (bool: an int)
-            raise StoreArgumentError(
-                f"correlation value for {key!r} must be a str, int, finite float, bool or None, got {type(value).__name__}"
-            )
-    try:
-        items = tuple(sorted((key, type(value), value) for key, value in correlation.items()))
-        return _canonical_text(items)
-    except TypeError:  # a value that cannot be hashed or ordered for the cache key: encode directly
-        return _CANONICAL.encode(dict(correlation))
-
-
-@functools.lru_cache(maxsize=4096)
-def _canonical_text(items: tuple[tuple[str, type, Any], ...]) -> str:
-    # keyed with each value's type, so {"k": 1}, {"k": 1.0} and {"k": True} never share an entry
-    return _CANONICAL.encode({key: value for key, _, value in items})
-
-
-# Built once: ``json.dumps`` with options builds a new encoder on every call.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
-
-
-def snapshot_id(snapshot: Any) -> str:
-    """The execution id of a snapshot to save: it must be a mapping with a valid ``execution_id``."""
-    if type(snapshot) is not dict and not isinstance(snapshot, Mapping):  # (a dict: no ABC check)
-        raise StoreArgumentError(f"snapshot must be a dict, got {type(snapshot).__name__}")
-    execution_id = check_execution_id(snapshot.get("execution_id"))
-    if PACKED_KEY in snapshot:
-        raise StoreArgumentError(f"snapshot key {PACKED_KEY!r} is reserved for the stores' packed history layout",
-                                 execution_id=execution_id)
-    return execution_id
-
-
-def dump_snapshot(snapshot: Any) -> tuple[str, str]:
-    """Check a snapshot and return ``(execution_id, json_text)``; raises before anything is written."""
-    execution_id = snapshot_id(snapshot)
-    return execution_id, snapshot_json(snapshot, execution_id)
-
-
-def dump_runtime_snapshot(snapshot: Any) -> tuple[str, str]:
-    """:func:`dump_snapshot` for a snapshot the runtime built (``save(..., check_json=False)``): the same JSON,
-    written faster (:func:`~igniter_nb.stores.json_text.runtime_snapshot_json`)."""
-    execution_id = snapshot_id(snapshot)
-    return execution_id, runtime_snapshot_json(snapshot, execution_id)
+# ----------------------------------------------------------------------------------------------- shared helpers
 
 
 @contextlib.contextmanager
@@ -380,128 +262,6 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class SaveRequest:
-    """A validated ``save()`` call; ``resolve()`` merges it with what is stored."""
-
-    execution_id: str
-    snapshot_json: str
-    graph: str | None  # None = keep the stored graph (or take the snapshot's "graph" on a first save)
-    snapshot_graph: str | None
-    correlation_json: str | None  # canonical text; None = keep the stored correlation
-    status: str | None  # None = keep the stored status
-    expected_version: int | None
-    parts: Mapping[str, str] = dataclasses.field(default_factory=dict)  # packed: digest -> part JSON (packing.py)
-
-    @classmethod
-    def build(
-        cls,
-        snapshot: Any,
-        graph: Any,
-        correlation: Any,
-        status: Any,
-        expected_version: Any,
-        *,
-        encode: bool = True,
-        packed: bool = True,
-        trusted: bool = False,
-    ) -> SaveRequest:
-        """Validate a ``save()`` call before anything is written. ``encode=False`` (``MemoryStore.save(check_json=False)``)
-        checks only the id and the metadata and leaves ``snapshot_json`` empty: the store encodes the snapshot
-        itself. ``trusted=True`` (``save(..., check_json=False)``: a snapshot the runtime built) writes it with
-        :func:`runtime_json`. A large snapshot is packed (``stores/packing.py``) unless ``packed=False``."""
-        if not encode:
-            execution_id, text = snapshot_id(snapshot), ""
-        else:
-            execution_id, text = dump_runtime_snapshot(snapshot) if trusted else dump_snapshot(snapshot)
-        parts: dict[str, str] = {}
-        if packed and len(text) > PACK_THRESHOLD:
-            dumps = runtime_json if trusted else _SNAPSHOT_JSON.encode
-            split = pack(snapshot, dumps)
-            if split is not None:
-                text, parts = dumps(split[0]), split[1]
-        snap_graph = snapshot.get("graph")
-        return cls(
-            execution_id=execution_id,
-            snapshot_json=text,
-            graph=None if graph is None else check_graph(graph),
-            snapshot_graph=snap_graph if isinstance(snap_graph, str) and snap_graph else None,
-            correlation_json=None if correlation is None else canonical_correlation(correlation),
-            status=None if status is None else check_status(status),
-            expected_version=check_version(expected_version),
-            parts=parts,
-        )
-
-    def plan(
-        self, actual_version: int, stored: Metadata | None, owner_of: Callable[[tuple[str, str]], str | None]
-    ) -> Metadata:
-        """Check this save against what is stored and return the metadata it leaves behind.
-
-        Raises ``ConcurrencyError`` when ``expected_version`` differs from ``actual_version`` (0 = not stored)
-        and ``DuplicateWorkflowError`` when ``owner_of(key)`` names another execution that is active with the
-        same graph and correlation. Stores call it while holding their write lock or transaction.
-        """
-        if self.expected_version is not None and self.expected_version != actual_version:
-            raise conflict(self.execution_id, self.expected_version, actual_version)
-        meta = self.resolve(stored)
-        key = meta.active_key
-        if key is not None:
-            other = owner_of(key)
-            if other is not None and other != self.execution_id:
-                raise duplicate(self.execution_id, key[0], key[1], other)
-        return meta
-
-    def resolve(self, stored: Metadata | None) -> Metadata:
-        """The metadata this save leaves behind, given what was stored before (None = nothing)."""
-        if stored is None:
-            graph = self.graph or self.snapshot_graph
-            return Metadata(graph, self.correlation_json, self.status)
-        graph = self.graph or stored.graph or self.snapshot_graph
-        correlation_json = self.correlation_json if self.correlation_json is not None else stored.correlation_json
-        status = self.status if self.status is not None else stored.status
-        if graph == stored.graph and correlation_json == stored.correlation_json and status == stored.status:
-            return stored  # (most saves: a value object equal to the stored one, not built again)
-        return Metadata(graph, correlation_json, status)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Metadata:
-    """What a store keeps beside each snapshot version."""
-
-    graph: str | None
-    correlation_json: str | None
-    status: str | None
-
-    @property
-    def active_key(self) -> tuple[str, str] | None:
-        """``(graph, canonical correlation)`` when this execution belongs in the correlation index."""
-        if self.status in ACTIVE_STATUSES and self.graph is not None and self.correlation_json is not None:
-            return (self.graph, self.correlation_json)
-        return None
-
-    @property
-    def correlation_key(self) -> tuple[str, str] | None:
-        """``(graph, canonical correlation)`` whatever the status: the key of ``find_latest_by_correlation``."""
-        if self.graph is not None and self.correlation_json is not None:
-            return (self.graph, self.correlation_json)
-        return None
-
-    def correlation(self) -> dict[str, Any] | None:
-        return None if self.correlation_json is None else dict(_parsed_correlation(self.correlation_json))
-
-
-@functools.lru_cache(maxsize=4096)
-def _parsed_correlation(text: str) -> tuple[tuple[str, Any], ...]:
-    return tuple(json.loads(text).items())  # scalars only: a dict made from these is a fresh copy
-
-
-def check_filters(graph: Any, status: Any) -> None:
-    if graph is not None:
-        check_graph(graph)
-    if status is not None:
-        check_status(status)
-
-
 def ensure_aware(value: dt.datetime) -> dt.datetime:
     """Databases without time zones hand back naive UTC times; make them aware."""
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
@@ -509,33 +269,6 @@ def ensure_aware(value: dt.datetime) -> dt.datetime:
 
 def not_found(execution_id: str) -> SnapshotNotFoundError:
     return SnapshotNotFoundError(f"No stored snapshot for execution {execution_id!r}", execution_id=execution_id)
-
-
-def conflict(execution_id: str, expected: int, actual: int) -> ConcurrencyError:
-    """The error a lost compare-and-set raises (``actual`` 0 = the execution does not exist)."""
-    if expected == 0:
-        what = f"it already exists at version {actual}"
-    elif actual == 0:
-        what = "it does not exist"
-    else:
-        what = f"the stored version is {actual}"
-    return ConcurrencyError(
-        f"Cannot save execution {execution_id!r} expecting version {expected}: {what}; re-read it and retry",
-        execution_id=execution_id,
-        expected_version=expected,
-        actual_version=actual,
-    )
-
-
-def duplicate(execution_id: str, graph: str, correlation_json: str, other_id: str) -> DuplicateWorkflowError:
-    return DuplicateWorkflowError(
-        f"Cannot save execution {execution_id!r} as active: execution {other_id!r} of graph {graph!r} is already "
-        f"active with correlation {correlation_json}",
-        graph=graph,
-        execution_id=execution_id,
-        correlation=json.loads(correlation_json),
-        existing_execution_id=other_id,
-    )
 
 
 @contextlib.contextmanager

@@ -98,7 +98,7 @@ def test_a_one_key_correlation_has_the_text_of_the_general_path() -> None:
     import enum
 
     from igniter_nb.errors import StoreArgumentError
-    from igniter_nb.stores.base import _CANONICAL, canonical_correlation
+    from igniter_nb.stores.rules import _CANONICAL, canonical_correlation
 
     class Colour(enum.StrEnum):
         RED = "red"

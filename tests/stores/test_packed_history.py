@@ -127,7 +127,7 @@ def test_versions_stored_whole_by_an_older_release_still_read(store: Any, monkey
     """Data written before packing existed is whole; later saves pack; history returns both kinds as saved."""
     saved = []
     monkeypatch.setattr(packing, "PACK_THRESHOLD", 10**12)
-    monkeypatch.setattr("igniter_nb.stores.base.PACK_THRESHOLD", 10**12)
+    monkeypatch.setattr("igniter_nb.stores.save_request.PACK_THRESHOLD", 10**12)
     monkeypatch.setattr("igniter_nb.stores.memory.PACK_THRESHOLD", 10**12)
     for version in (1, 2, 3):
         saved.append(_big_snapshot("mixed-1", version))
