@@ -9,13 +9,13 @@ or, inside an application of your own (the router carries its own error mapping 
 
 Every route that touches the store runs that work in the threadpool (``run_in_threadpool``), so blocking
 store calls never stall the event loop — unless ``create_app(threads=0)`` asks for it to run on the event loop.
-See ``docs/server.md`` for every route, status code and body.
+See ``docs/server.md`` for every route, status code and body. What ``/openapi.json`` lists each route may answer
+besides 200 is ``responses.py``; the answers of the app's exception handlers are ``unmatched.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -26,7 +26,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
 
 from igniter_nb import settings
 from igniter_nb.server.callbacks import CallbackReports
@@ -35,7 +34,6 @@ from igniter_nb.server.limits import BodySizeLimit
 from igniter_nb.server.models import (
     ContractList,
     DeliveryPreviewView,
-    ErrorBody,
     EventRequest,
     ExecuteRequest,
     ExecutionDetail,
@@ -47,75 +45,28 @@ from igniter_nb.server.models import (
     RemoteOutcome,
     ResumeRequest,
 )
-from igniter_nb.server.routing import (
-    IgniterRoute,
-    JSONAnswer,
-    bearer_token,
-    error_response,
-    http_error_response,
-    outage_response,
-    validation_response,
+from igniter_nb.server.responses import (
+    CALLBACK_ERRORS,
+    E400,
+    E401,
+    E404,
+    E413,
+    E422,
+    GRAPH_CONTENT,
+    POST_ERRORS,
+    RESUME_ERRORS,
+    STREAM,
+    Responses,
+    e503,
+    stream_503,
 )
+from igniter_nb.server.routing import IgniterRoute, JSONAnswer, bearer_token
 from igniter_nb.server.served import ServedContracts
 from igniter_nb.server.service import Answer, ContractService
 from igniter_nb.server.stopped import StoppedRequests
 from igniter_nb.server.stream import IDLE_SECONDS, PING_SECONDS, SEND_TIMEOUT, ExecutionStream, opening, seen_everything
+from igniter_nb.server.unmatched import internal, unmatched
 
-log = logging.getLogger("igniter_nb.server")
-
-Responses = dict[int | str, dict[str, Any]]
-_ERROR: dict[str, Any] = {"model": ErrorBody}
-_E400: Responses = {400: {**_ERROR, "description": "The body is not JSON (or not sent as application/json)."}}
-_E401: Responses = {401: {**_ERROR, "description": "Missing or wrong bearer token."}}
-_E404: Responses = {404: {**_ERROR, "description": "Unknown contract or execution."}}
-_E409: Responses = {409: {**_ERROR, "description": "Duplicate workflow or signal, or a save that kept losing to others."}}
-_E413: Responses = {413: {**_ERROR, "description": "The body is larger than the server's limit."}}
-_E422: Responses = {422: {**_ERROR, "description": "Invalid input, payload, event, parameter or body shape."}}
-_POST_ERRORS: Responses = {**_E400, **_E404, **_E409, **_E413, **_E422}
-_RESUME_ERRORS: Responses = {**_E400, **_E404, **_E413, **_E422, 409: {**_ERROR, "description": (
-    "Nothing is pending on that token (already resumed, or never pending), or the workflow finished; or a save "
-    "that kept losing to others.")}}
-_CALLBACK_ERRORS: Responses = {
-    **_RESUME_ERRORS,
-    401: {**_ERROR, "description": "Missing bearer token, or not the callback token this server gave with the call."},
-    409: {**_ERROR, "description": "No remote node of this execution waits for that remote execution (yet: the "
-                                   "caller retries), or the workflow finished."},
-}
-_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
-_STOPPING = ("The server stopped before this request finished (`ServerStopping`: it was shutting down and the time "
-             "it gives requests in flight ran out); whether it took effect is not known. Retry it (an event with the "
-             "same idempotency_key is applied at most once).")
-_STORE_DOWN = ("The store did not answer (`StoreUnavailable`: the database or Redis cannot be reached, or failed); "
-               "a request that changes something may or may not have taken effect. Retry it (an event with the same "
-               "idempotency_key is applied at most once).")
-
-
-def _e503(stopping: bool) -> Responses:
-    """Every route's 503: the store not answering; with ``create_app``'s ``StoppedRequests`` middleware also the
-    server stopping (``create_router``'s routes have no such middleware)."""
-    text = f"{_STORE_DOWN} Or: {_STOPPING[0].lower()}{_STOPPING[1:]}" if stopping else _STORE_DOWN
-    return {503: {**_ERROR, "description": text, "headers": _RETRY_AFTER}}
-
-
-_TOO_MANY_STREAMS = "Every live-stream slot of this worker is taken (`TooManyStreams`, see `max_streams`)."
-_STREAM: Responses = {
-    200: {"description": "Server-sent events: `status` messages, one message per execution event (id = its seq), "
-                         "then `end` once the execution finished. See docs/server.md, \"The live stream\".",
-          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-    204: {"description": "The execution finished and `Last-Event-ID` is its last event: nothing more will come."},
-}
-
-
-def _stream_503(stopping: bool) -> Responses:
-    """The live stream's 503: its slots taken, the store not answering, and with ``create_app``'s middleware also
-    the server stopping."""
-    text = f"{_TOO_MANY_STREAMS} Or: {_e503(stopping)[503]['description']}"
-    return {503: {**_ERROR, "description": text, "headers": _RETRY_AFTER}}
-_GRAPH_CONTENT = {
-    "application/json": {"schema": {"type": "object"}},
-    "image/svg+xml": {"schema": {"type": "string"}},
-    "text/plain": {"schema": {"type": "string"}},
-}
 # A served SVG opened directly is a document of this origin. The renderers escape every name, so it holds no
 # script; the policy keeps it that way should one ever slip through (inline styles, which it uses, stay allowed),
 # and nosniff keeps a browser from reading the SVG or the Mermaid text as anything else.
@@ -234,7 +185,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
 
         route_class = TokenRoute
         auth = [Depends(HTTPBearer(auto_error=False, description="`Authorization: Bearer <token>`"))]
-    common: Responses = {**(_E401 if token else {}), **_e503(stopping)}
+    common: Responses = {**(E401 if token else {}), **e503(stopping)}
     router = APIRouter(route_class=route_class, dependencies=auth, responses=common, strict_content_type=False,
                        default_response_class=JSONAnswer)
 
@@ -261,7 +212,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         return contract_list
 
     @router.get("/v1/contracts/{name}", summary="A contract's graph as JSON, SVG or Mermaid",
-                responses={200: {"content": _GRAPH_CONTENT}, **_E404, **_E422})
+                responses={200: {"content": GRAPH_CONTENT}, **E404, **E422})
     async def contract_graph(name: str, format: Literal["json", "svg", "mermaid"] = "json") -> Response:
         graph = service.contracts.get(name).compiled_graph()
         if format == "svg":  # layout is CPU work (or a `dot` subprocess): off the event loop
@@ -275,20 +226,20 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
 
         return JSONAnswer({"contract": name, **json_safe(graph.to_dict())})
 
-    @router.post("/v1/contracts/{name}/execute", response_model=ExecutionView, responses=_POST_ERRORS,
+    @router.post("/v1/contracts/{name}/execute", response_model=ExecutionView, responses=POST_ERRORS,
                  summary="Run a contract (start a workflow when it has correlation keys)")
     async def execute(name: str, body: ExecuteRequest | None = None) -> Response:
         callback = body.callback.model_dump() if body is not None and body.callback is not None else None
         return await answering(service.execute, name, body.inputs if body is not None else {}, callback)
 
-    @router.post("/v1/contracts/{name}/events", response_model=ExecutionView, responses=_POST_ERRORS,
+    @router.post("/v1/contracts/{name}/events", response_model=ExecutionView, responses=POST_ERRORS,
                  summary="Deliver an awaited event to the active workflow with this correlation")
     async def deliver_event(name: str, body: EventRequest) -> Response:
         return await answering(service.deliver, name, event=body.event, correlation=body.correlation,
                                payload=body.payload, idempotency_key=body.idempotency_key)
 
     @router.post("/v1/contracts/{name}/events/dry-run", response_model=DeliveryPreviewView,
-                 responses={**_E400, **_E404, **_E413, **_E422},
+                 responses={**E400, **E404, **E413, **E422},
                  summary="Check an event delivery without making it: which workflow, what would recompute, what is wrong",
                  description="The checks of `POST /v1/contracts/{name}/events`, made read-only: nothing is written "
                              "and no node runs. Problems with the delivery (an event not awaited, a correlation no "
@@ -298,7 +249,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         return await _blocking(service.dry_run, name, event=body.event, correlation=body.correlation,
                                payload=body.payload, idempotency_key=body.idempotency_key)
 
-    @router.get("/v1/executions", response_model=ExecutionPage, responses=_E422,
+    @router.get("/v1/executions", response_model=ExecutionPage, responses=E422,
                 summary="Stored executions, most recently updated first")
     async def executions(
         graph: Annotated[str | None, Query(max_length=200, description="Graph or served contract name")] = None,
@@ -314,12 +265,12 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         return await _blocking(service.list, graph=graph or None, status=status or None, limit=limit, offset=offset,
                                cursor=cursor, total=total)
 
-    @router.get("/v1/executions/{execution_id}", response_model=ExecutionDetail, responses=_E404,
+    @router.get("/v1/executions/{execution_id}", response_model=ExecutionDetail, responses=E404,
                 summary="An execution's status, outputs, waits and diagnostics")
     async def execution(execution_id: str) -> Response:
         return await _blocking(service.read, execution_id)
 
-    @router.get("/v1/executions/{execution_id}/history", response_model=History, responses={**_E404, **_E422},
+    @router.get("/v1/executions/{execution_id}/history", response_model=History, responses={**E404, **E422},
                 summary="Every stored version of an execution, oldest first (or only the latest)")
     async def history(
         execution_id: str,
@@ -337,8 +288,8 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         return await _blocking(service.history, execution_id, latest=latest, cursor=cursor,
                                limit=limit or limits.history_versions)
 
-    @router.get("/v1/executions/{execution_id}/events", response_class=Response, responses={**_STREAM, **_E404,
-                **_E422, **_stream_503(stopping)}, summary="Follow an execution live (server-sent events; resume with Last-Event-ID)")
+    @router.get("/v1/executions/{execution_id}/events", response_class=Response, responses={**STREAM, **E404,
+                **E422, **stream_503(stopping)}, summary="Follow an execution live (server-sent events; resume with Last-Event-ID)")
     async def execution_events(
         execution_id: str,
         request: Request,
@@ -361,7 +312,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
         return streams.stream(stream.messages(), ping=PING_SECONDS, send_timeout=SEND_TIMEOUT)
 
     @router.post("/v1/executions/{execution_id}/resume", response_model=ExecutionView,
-                 responses=_RESUME_ERRORS, summary="Resume a pending node of a stored execution by its token")
+                 responses=RESUME_ERRORS, summary="Resume a pending node of a stored execution by its token")
     async def resume(execution_id: str, body: ResumeRequest) -> Response:
         return await answering(service.resume, execution_id, token=body.token, value=body.value)
 
@@ -372,7 +323,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
     router.add_api_route(
         "/v1/executions/{execution_id}/remote-callback", remote_callback, methods=["POST"],
         route_class_override=CallbackRoute, response_model=ExecutionView,
-        responses=_CALLBACK_ERRORS,
+        responses=CALLBACK_ERRORS,
         summary="A remote server reports the execution a remote node of this one waits for",
         description="Authorized by the callback token this server gave with the call (`Authorization: Bearer "
                     "<callback token>`), not by the server's token. See docs/server.md, \"Remote nodes\".")
@@ -391,40 +342,6 @@ def _add_head_routes(router: APIRouter) -> None:
             router.add_api_route(route.path, route.endpoint, methods=["HEAD"], response_model=route.response_model,
                                  response_class=route.response_class, include_in_schema=False,
                                  name=f"{route.name}_head")
-
-
-async def _unmatched(request: Request, exc: Exception) -> Response:
-    """Errors raised outside our routes (no route matched, wrong method): the same JSON body as ours."""
-    if isinstance(exc, HTTPException):
-        if exc.status_code in (404, 405) and exc.detail in ("Not Found", "Method Not Allowed"):
-            what = "no such route" if exc.status_code == 404 else "method not allowed on"
-            headers = dict(exc.headers or {})
-            if exc.status_code == 405:
-                headers["Allow"] = _allowed_methods(request)
-            exc = HTTPException(exc.status_code, f"{what}: {request.method} {request.url.path[:200]} (routes: /openapi.json)",
-                                headers=headers)
-        return http_error_response(exc)
-    if isinstance(exc, RequestValidationError):
-        return validation_response(exc)
-    return error_response(500, "internal server error", "InternalServerError")
-
-
-def _allowed_methods(request: Request) -> str:
-    """Every method some route answers on this path: Starlette's 405 names only the first route whose path
-    matched (``GET``), while the path's ``HEAD`` (and any other method) is a route of its own."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, APIRoute) and route.matches(request.scope)[0] is not Match.NONE:
-            methods |= route.methods or set()
-    return ", ".join(sorted(methods))
-
-
-async def _internal(request: Request, exc: Exception) -> Response:
-    answer = outage_response(request, exc)  # errors of the app's own middleware and anything a route let through
-    if answer is not None:
-        return answer
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal server error", "InternalServerError")
 
 
 def create_app(
@@ -496,9 +413,9 @@ def create_app(
     app.router.routes.extend(_router(service, token, reports, _check_idle(stream_idle_seconds),
                                      _AnswerLimits.checked(settings.max_streams(max_streams), max_history_versions), offload,
                                      stopping=True).routes)
-    app.add_exception_handler(HTTPException, _unmatched)
-    app.add_exception_handler(RequestValidationError, _unmatched)
-    app.add_exception_handler(Exception, _internal)
+    app.add_exception_handler(HTTPException, unmatched)
+    app.add_exception_handler(RequestValidationError, unmatched)
+    app.add_exception_handler(Exception, internal)
     app.add_middleware(StoppedRequests)  # inside the others: a CORS header goes on its 503 too
     app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes)
     if cors_origins:
