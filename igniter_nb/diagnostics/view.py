@@ -14,6 +14,7 @@ is deterministic: ids come from node names and no memory address or execution id
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -412,12 +413,15 @@ def node_id(node: Node) -> str:
 
 
 def _deadline_text(iso: str) -> str:
-    # "2026-01-02T03:04:05+00:00" → "2026-01-02 03:04:05 UTC": short, and still the exact moment
-    text = iso.replace("T", " ")
-    for utc in ("+00:00", "Z"):
-        if text.endswith(utc):
-            return text[: -len(utc)] + " UTC"
-    return text
+    """"2026-01-02T03:04:05.123456+00:00" → "2026-01-02 03:04:05 UTC": to the second (a person acts on it; the
+    workflow record keeps the exact moment), in UTC. Text that is no ISO moment is shown as it is."""
+    try:
+        moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso.replace("T", " ")
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 # ----------------------------------------------------------------------------------------------- the view
@@ -491,7 +495,10 @@ def _scopes_to_keep(graph: CompiledGraph, expand: bool | Iterable[str] | None) -
 def view_node(graph: CompiledGraph, node: Node, facts: InstanceFacts | None) -> ViewNode:
     kind = node_kind(node)
     shape, fill, border = KIND_STYLES.get(kind, KIND_STYLES["compute"])
-    label = [clean_name(node.label), clean(_detail(node, kind))]
+    label = [clean_name(node.label)]
+    if label[0] != clean_name(node.name):  # a label= hides the name errors, the API and the code use: say both
+        label.append(f"name: {clean_name(node.name)}")
+    label.append(clean(_detail(node, kind)))
     style = "filled,rounded" if shape == "box" else "filled"
     status = None
     if facts is not None:
@@ -511,7 +518,15 @@ def view_node(graph: CompiledGraph, node: Node, facts: InstanceFacts | None) -> 
         elif status == "unresolved":
             style += ",dotted"
     return ViewNode(node_id(node), node.name, kind, tuple(label), shape, fill, border, style, scope_of(node),
-                    status, 2 if kind == "output" else 1, clean(f"{kind} {node.path}", 200))
+                    status, 2 if kind == "output" else 1, _tooltip(node, kind))
+
+
+def _tooltip(node: Node, kind: str) -> str:
+    """The kind and full path; an await adds the event it waits for (cleaned, cut in the middle at 120)."""
+    text = clean(f"{kind} {node.path}", 200)
+    if isinstance(node, AwaitNode):
+        text = clean(f"{text} — awaits event {clean_name(node.event, 120)}", 200)
+    return text
 
 
 def graph_edges(graph: CompiledGraph, facts: InstanceFacts | None) -> list[ViewEdge]:

@@ -5,7 +5,8 @@ from pandas', and only in how values are shown — the data is untouched:
 
 * ids (``execution_id``, ``token``, any ``*_id`` column) show a UUID as its first 8 characters and ``…``, never
   wrapped; the full id is in the data and in the cell's tooltip;
-* times show as ``2026-03-02 09:00:00.000`` (UTC, stated under the table), durations as ``0 days 02:05:00``;
+* times show as ``2026-03-02 09:00:00.000`` (UTC, stated under the table) — a ``deadline`` column to the second,
+  ``2026-03-02 09:00:00`` —, durations as ``0 days 02:05:00``;
 * JSON text (payloads, correlations, ``waiting_on``, values) is shown whole up to ``JSON_LIMIT`` characters and
   wraps between items, so a second awaited event is never hidden behind ``...``;
 * statuses are coloured badges; nulls read ``<NA>``/``NaT`` in grey;
@@ -34,11 +35,13 @@ JSON_LIMIT = 400
 ITEM_LINE = 64  # a JSON item up to this many characters never wraps inside
 ID_LIMIT = 24
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_DEADLINE = "deadline"  # the kind of a ``deadline`` time column: shown to the second
 _FONT = "font-family:Helvetica,Arial,sans-serif;font-size:12px"
 _TD = "padding:2px 6px;vertical-align:top;border-bottom:1px solid #e2e8f0"
 _STYLES = {
     "id": f"{_TD};text-align:left;white-space:nowrap;font-family:monospace",
     "time": f"{_TD};text-align:left;white-space:nowrap",
+    "deadline": f"{_TD};text-align:left;white-space:nowrap",
     "duration": f"{_TD};text-align:right;white-space:nowrap",
     "number": f"{_TD};text-align:right;white-space:nowrap",
     "status": f"{_TD};text-align:left;white-space:nowrap",
@@ -105,10 +108,12 @@ def short_id(text: str) -> str:
     return shown if len(shown) <= ID_LIMIT else shown[: ID_LIMIT - 1] + "…"
 
 
-def _time(value: Any) -> str:
+def _time(value: Any, *, to_the_second: bool = False) -> str:
     stamp = pd.Timestamp(value)
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC")
+    if to_the_second:
+        return stamp.strftime("%Y-%m-%d %H:%M:%S")
     return stamp.strftime("%Y-%m-%d %H:%M:%S.") + f"{stamp.microsecond // 1000:03d}"
 
 
@@ -186,15 +191,15 @@ def _line(text: str) -> str:
 def _cell(kind: str, value: Any) -> str:
     style = _STYLES[kind]
     if _missing(value):
-        shown = "NaT" if kind in ("time", "duration") else "&lt;NA&gt;"
+        shown = "NaT" if kind in ("time", "deadline", "duration") else "&lt;NA&gt;"
         return f'<td style="{style}">{_NULL.format(shown)}</td>'
     if kind == "id":
         full = str(value)
         shown = short_id(full)
         title = f' title="{escape(full)}"' if shown != full else ""
         return f'<td style="{style}"{title}>{escape(shown)}</td>'
-    if kind == "time":
-        return f'<td style="{style}">{_time(value)}</td>'
+    if kind in ("time", "deadline"):
+        return f'<td style="{style}">{_time(value, to_the_second=kind == "deadline")}</td>'
     if kind == "duration":
         return f'<td style="{style}">{_duration(value)}</td>'
     if kind == "status":
@@ -222,7 +227,9 @@ def frame_html(frame: pd.DataFrame) -> str:
     else:
         positions = list(range(n))
     names = list(frame.columns)
-    kinds = [column_kind(name, frame.iloc[:, k]) for k, name in enumerate(names)]
+    # a deadline is shown to the second (a person acts on it); the data keeps its milliseconds
+    kinds = [_DEADLINE if kind == "time" and str(name) == "deadline" else kind
+             for name, kind in ((name, column_kind(name, frame.iloc[:, k])) for k, name in enumerate(names))]
     columns = [frame.iloc[:, k].tolist() for k in range(len(names))]
     index = frame.index.tolist()
     head_style = f"{_TD};text-align:left;white-space:nowrap;background:#f1f5f9;border-bottom:1px solid #cbd5e1"
@@ -245,7 +252,7 @@ def frame_html(frame: pd.DataFrame) -> str:
     shown = [p for p in positions if p is not None]
     if any(_shortened(kind, columns[k][p]) for k, kind in enumerate(kinds) for p in shown):
         notes.append("ids shortened (full ids in the data; hover over an id to see it)")
-    if "time" in kinds:
+    if "time" in kinds or _DEADLINE in kinds:
         notes.append("times in UTC")
     out.append(f'<div style="font-size:11px;color:#64748b">{escape(" · ".join(notes))}</div></div>')
     return "".join(out)

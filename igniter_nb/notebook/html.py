@@ -155,11 +155,10 @@ def _cell(value: Any, budget: int) -> tuple[str, int]:
     most ``OPEN_LIMIT`` characters, within the table's ``budget``) shown when it is opened. Nothing needs
     JavaScript, and ``<details>`` passes the sanitizer of an untrusted notebook."""
     whole = text_of(value)
-    cut = cut_text(whole.replace("\n", " "), MAX_CELL)
-    if cut == whole.replace("\n", " "):
-        return escape(cut), 0
-    kept = len(cut) - 2  # the cut text without its " …"
-    summary = f"{cut} ({len(whole) - kept:,} more characters)"
+    flat = whole.replace("\n", " ")
+    if len(flat) <= MAX_CELL:
+        return escape(flat), 0
+    summary = cut_text(flat, MAX_CELL, say_how_much=True)
     room = min(OPEN_LIMIT, budget)
     if room <= 0:
         return escape(summary), 0
