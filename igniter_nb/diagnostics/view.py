@@ -5,10 +5,12 @@ nodes show their event, correlation keys (and, for an instance, their values) si
 (path prefixes) become clusters. Given ``states`` (an instance view), nodes are filled by state and say what a
 person needs to act: what a blocked node waits for, a deferred node's token, an await's deadline, a failed
 node's error. A legend lists the kinds and states in the picture. Graphs above ``collapse_above`` nodes are
-collapsed (``igniter_nb.diagnostics.collapse``) unless ``expand`` says otherwise.
+collapsed (``igniter_nb.diagnostics.collapse``) unless ``expand`` says otherwise. What the states say is read by
+``igniter_nb.diagnostics.view_facts`` (re-exported here).
 
-Every user-provided string (names, labels, scope and event names, values) is cleaned here — control
-characters become spaces and long text is cut — and escaped by each renderer for its own syntax. Everything
+Every user-provided string (names, labels, scope and event names, values) is cleaned by
+``igniter_nb.diagnostics.view_text`` (re-exported here) — control characters become spaces and long text is
+cut — and escaped by each renderer for its own syntax. Everything
 is deterministic: ids come from node names and no memory address or execution id reaches a label.
 """
 
@@ -17,9 +19,27 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb.diagnostics.view_facts import (  # re-exported: the facts a picture reads
+    BLOCKED,
+    InstanceFacts,
+    NodeFacts,
+    facts_of,
+    instance_facts,
+    outcome_lines,
+    pending_summary,
+)
+from igniter_nb.diagnostics.view_text import (  # re-exported: how user text is cleaned
+    BIDI_CONTROLS,
+    LINE_LIMIT,
+    NAME_LIMIT,
+    TITLE_LIMIT,
+    clean,
+    clean_name,
+    writable,
+)
 from igniter_nb.model import (
     AwaitNode,
     BranchNode,
@@ -32,7 +52,6 @@ from igniter_nb.model import (
     RemoteNode,
 )
 from igniter_nb.runtime.planner import role_of
-from igniter_nb.runtime.surrogates import replace_lone_surrogates
 
 if TYPE_CHECKING:
     from igniter_nb.compiler.graph import CompiledGraph
@@ -75,45 +94,10 @@ STATE_FILLS: dict[str, str] = {
 # Worst first: what a collapsed group shows when its nodes differ.
 STATUS_RANK = ("failed", "waiting", "pending", "running", "stale", "unresolved", "supplied", "succeeded")
 LEGEND_STATES = ("succeeded", "running", "pending", "waiting", "failed", "stale", "supplied", "unresolved")
-BLOCKED = frozenset({"pending", "waiting"})
 WAIT_EDGE_COLOR = "#c2410c"
 EDGE_COLOR = "#64748b"
 FONT = "Helvetica"
 FONT_SIZE = 12
-NAME_LIMIT = 40
-LINE_LIMIT = 56
-TITLE_LIMIT = 100
-
-# Unicode's bidirectional embedding, override and isolate controls: in user text they reorder what is drawn after
-# them ('invoice \u202egnp.exe' reads 'invoice exe.png'), so every picture and table shows them as spaces
-BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
-_CONTROL = re.compile(rf"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff{BIDI_CONTROLS}]+")
-
-
-def writable(text: str) -> str:
-    """``text`` with what neither XML 1.0 nor UTF-8 can hold replaced: control characters and the
-    non-characters U+FFFE/U+FFFF become spaces, a lone surrogate (``json.loads('"\\ud800"')`` gives one) U+FFFD.
-    The bidirectional controls (``BIDI_CONTROLS``) become spaces too: they would reorder the text shown."""
-    return replace_lone_surrogates(_CONTROL.sub(" ", text))
-
-
-def clean(text: Any, limit: int = LINE_LIMIT) -> str:
-    """``text`` on one line (control characters and newlines become spaces, see ``writable``), cut at ``limit``
-    characters. Escaping for SVG, DOT or Mermaid is the renderer's job; this only keeps a label readable."""
-    line = writable(str(text)).strip()
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def clean_name(text: Any, limit: int = NAME_LIMIT) -> str:
-    """A name on one line (see ``clean``), cut in the middle when longer than ``limit``
-    (``customer_billing_address_…_postcode_left``): names that share a long prefix — generated names often do —
-    keep the end that tells them apart, where a cut at the end drew them as identical boxes."""
-    line = writable(str(text)).strip()
-    if len(line) <= limit:
-        return line
-    tail = limit // 3
-    return line[: limit - 1 - tail] + "…" + line[-tail:]
-
 
 @dataclass(frozen=True, slots=True)
 class ViewNode:
@@ -168,149 +152,6 @@ class GraphView:
 
 
 # ----------------------------------------------------------------------------------------------- states
-
-
-@dataclass(frozen=True, slots=True)
-class NodeFacts:
-    """What the picture says about one node's state."""
-
-    status: str
-    waiting_for: tuple[str, ...] = ()
-    event: str | None = None
-    error_type: str | None = None
-    error: str | None = None  # the first line of the error message
-    token: str | None = None
-    pending: tuple[str, ...] = ()  # what a deferred node's payload asks for (``tool call: search (toolu_01)``)
-    outcome: tuple[str, ...] = ()  # what a succeeded node's value says beyond its status (``1 of 3 items failed``)
-
-
-@dataclass(frozen=True, slots=True)
-class InstanceFacts:
-    """What the picture says about the instance as a whole (read from a contract or execution)."""
-
-    states: dict[str, NodeFacts]
-    supplied: frozenset[str] = frozenset()
-    correlation: tuple[tuple[str, Any], ...] = ()
-    deadlines: tuple[tuple[str, str], ...] = ()
-
-
-def _first_line(text: Any) -> str | None:
-    if text is None:
-        return None
-    lines = [ln for ln in str(text).splitlines() if ln.strip()]
-    return lines[0].strip() if lines else None
-
-
-def _error_message(error: Any) -> str | None:
-    message = getattr(error, "message", None)
-    return _first_line(message if message is not None else error)
-
-
-def _name_text(value: Any, limit: int) -> str:
-    return clean(value if isinstance(value, str) else repr(value), limit)
-
-
-def pending_summary(payload: Any) -> tuple[str, ...]:
-    """Lines saying what a deferred node's payload asks someone to do (empty when there is nothing to say).
-    Today: the tool calls an LLM node waits on, one line each — ``tool call: search_catalogue (toolu_01)`` —
-    names and ids cut short, at most three calls named, then ``+N more tool calls``. Cleaned like every label;
-    the renderer escapes them."""
-    calls = payload.get("tool_calls") if isinstance(payload, Mapping) else None
-    if not isinstance(calls, list | tuple):
-        return ()
-    lines = []
-    for call in calls[:3]:
-        if not isinstance(call, Mapping):
-            continue
-        name, ident = call.get("name"), call.get("id")
-        text = _name_text(name, 24) if name is not None else "?"
-        lines.append(clean(f"tool call: {text}" + (f" ({_name_text(ident, 18)})" if ident is not None else "")))
-    if len(calls) > 3:
-        lines.append(f"+{len(calls) - 3} more tool calls")
-    return tuple(lines)
-
-
-def outcome_lines(value: Any = None, selection: Any = None) -> tuple[str, ...]:
-    """What a succeeded node's value says that its status does not: a collection's failed items (``2 of 3 items
-    failed`` — in ``collect`` mode the node succeeds with failed items) and the contract a branch ran (``ran
-    Express``). ``value`` is a ``CollectionResult`` or its states-view dict; ``selection`` a branch's
-    ``branch_selected`` payload."""
-    lines: list[str] = []
-    summary: Any = None
-    if type(value).__name__ == "CollectionResult" and type(value).__module__.startswith("igniter_nb."):
-        summary = value.summary
-    elif isinstance(value, Mapping) and value.get("type") == "collection":
-        summary = value
-    if isinstance(summary, Mapping):
-        failed, total = summary.get("failed"), summary.get("total")
-        if type(failed) is int and failed > 0 and type(total) is int:
-            lines.append(f"{failed:,} of {total:,} items failed")
-    chosen = selection.get("selected_contract") if isinstance(selection, Mapping) else None
-    if chosen:
-        lines.append(f"ran {_name_text(chosen, 40)}")
-    return tuple(lines)
-
-
-def facts_of(value: Any) -> NodeFacts:
-    """Accept a ``NodeState``, a states-view dict, a replay dict or a bare status string."""
-    if isinstance(value, str):
-        return NodeFacts(str(value))
-    if isinstance(value, Mapping):
-        deferred = value.get("value")
-        event, token, payload = value.get("event"), value.get("token"), value.get("payload")
-        if isinstance(deferred, Mapping):
-            event = event or deferred.get("event")
-            token = token or deferred.get("token")
-            payload = payload if payload is not None else deferred.get("payload")
-        error_type = value.get("error_type")
-        error = value.get("error") if "error_type" in value or "error" in value else None
-        if error_type is None and error is not None:
-            error_type, error = str(error), None  # a replay state carries the type only
-        status = str(value.get("status") or "unresolved")
-        return NodeFacts(status, tuple(value.get("waiting_for") or ()), event,
-                         None if error_type is None else str(error_type), _first_line(error),
-                         None if token is None else str(token),
-                         pending_summary(payload) if status in BLOCKED else (),
-                         outcome_lines(deferred, value.get("selection")) if status == "succeeded" else ())
-    status = str(getattr(value, "status", "unresolved"))
-    deferred = getattr(value, "value", None)
-    error = getattr(value, "error", None)
-    blocked = status in BLOCKED
-    token = getattr(deferred, "token", None) if blocked else None
-    return NodeFacts(status, tuple(getattr(value, "waiting_for", ()) or ()), getattr(deferred, "event", None),
-                     type(error).__name__ if error is not None else None,
-                     _error_message(error) if error is not None else None, token,
-                     pending_summary(getattr(deferred, "payload", None)) if blocked else (),
-                     outcome_lines(deferred) if status == "succeeded" else ())
-
-
-def instance_facts(source: Any, graph: CompiledGraph | None = None) -> InstanceFacts | None:
-    """Facts from a contract instance, an ``Execution`` or a mapping of node name → state (``None``: a class
-    view). A contract or execution also gives the supplied inputs, the correlation values and the deadlines."""
-    if source is None:
-        return None
-    execution = getattr(source, "execution", None) if not isinstance(source, Mapping) else None
-    if execution is None and hasattr(source, "states") and not isinstance(source, Mapping):
-        execution = source
-    if execution is None:
-        return InstanceFacts({str(k): facts_of(v) for k, v in dict(source).items()})
-    states = {str(k): facts_of(v) for k, v in dict(execution.states).items()}
-    children = getattr(execution, "children", None)
-    selection = getattr(children, "selection", None)
-    if selection is not None:  # which contract each branch ran: its payload lives beside the node states
-        for name, st in states.items():
-            chosen = outcome_lines(None, selection(name)) if st.status == "succeeded" else ()
-            if chosen:
-                states[name] = replace(st, outcome=st.outcome + chosen)
-    inputs = dict(getattr(execution, "inputs", None) or {})
-    record = getattr(execution, "workflow", None) or {}
-    correlation: dict[str, Any] = dict(record.get("correlation") or {})
-    keys = graph.correlation_keys if graph is not None else ()
-    for key in keys:
-        if key not in correlation and key in inputs:
-            correlation[key] = inputs[key]
-    deadlines = tuple(sorted((str(k), str(v)) for k, v in (record.get("deadlines") or {}).items()))
-    return InstanceFacts(states, frozenset(str(k) for k in inputs), tuple(correlation.items()), deadlines)
 
 
 # ----------------------------------------------------------------------------------------------- labels
@@ -591,6 +432,7 @@ def legend_items(nodes: Iterable[ViewNode], *, instance: bool) -> tuple[LegendIt
     return tuple(items)
 
 
-__all__ = ["COLLAPSE_ABOVE", "KIND_STYLES", "STATE_FILLS", "GraphView", "InstanceFacts", "LegendItem", "NodeFacts",
+__all__ = ["BIDI_CONTROLS", "BLOCKED", "COLLAPSE_ABOVE", "LINE_LIMIT", "NAME_LIMIT", "TITLE_LIMIT", "outcome_lines",
+           "pending_summary", "KIND_STYLES", "STATE_FILLS", "GraphView", "InstanceFacts", "LegendItem", "NodeFacts",
            "ViewEdge", "ViewNode", "clean", "clean_name", "writable", "facts_of", "node_id", "safe_id", "scope_of", "graph_edges", "graph_view", "instance_facts", "node_kind",
            "view_node", "wait_edges"]
