@@ -1,0 +1,184 @@
+"""How the edges of a placed layout run: each edge's ``Route`` (a start point and straight or cubic segments)
+from its tail's side to its head's, through its dummy slots, bending only in the gaps between columns; backward
+edges (waits for, cycles) run along a lane outside the drawing.
+
+Part of the pure-Python layout (``igniter_nb.notebook.layout``, which re-exports ``Route``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from igniter_nb.diagnostics.view import GraphView, ViewNode
+from igniter_nb.notebook.shapes import Box, Point, crossing, outline
+
+if TYPE_CHECKING:
+    from igniter_nb.notebook.layout import _Item
+
+LANE_GAP = 18.0
+LANE_STEP = 8.0
+SIDE_PORT = 0.85  # where across its side a backward edge attaches (forward ports stay within 0.2–0.8)
+
+Segment = tuple[str, tuple[Point, ...]]  # ("L", (end,)) or ("C", (c1, c2, end))
+
+
+@dataclass(slots=True)
+class Route:
+    """An edge's path: a start point and segments (``L`` straight, ``C`` cubic), with a label anchor; all of
+    it drawn ``dy`` lower (the title and legend sit above the drawing)."""
+
+    start: Point
+    segments: list[Segment]
+    anchor: Point
+    dy: float = 0.0
+
+    @property
+    def label_at(self) -> Point:
+        return (self.anchor[0], self.anchor[1] + self.dy)
+
+    def shift(self, dy: float) -> None:
+        """Move the route down by ``dy``."""
+        self.dy += dy
+
+    def path(self) -> str:
+        from igniter_nb.notebook.shapes import num
+
+        dy = self.dy
+        here = f"{num(self.start[0])},{num(self.start[1] + dy)}"
+        parts = [f"M{here}"]
+        for kind, pts in self.segments:
+            if kind == "L":
+                x, y = pts[0]
+                to = f"{num(x)},{num(y + dy)}"
+                if to != here:  # a zero-length segment has no direction: an arrowhead on it pointed right (0°)
+                    parts.append(f"L{to}")
+            else:
+                (x1, y1), (x2, y2), (x3, y3) = pts
+                to = f"{num(x3)},{num(y3 + dy)}"
+                parts.append(f"C{num(x1)},{num(y1 + dy)} {num(x2)},{num(y2 + dy)} {to}")
+            here = to
+        return " ".join(parts)
+
+    def polyline(self, steps: int = 12) -> list[Point]:
+        """The path as points (curves sampled), for geometric checks."""
+        dy = self.dy
+        here = self.start
+        out = [(here[0], here[1] + dy)]
+        for kind, pts in self.segments:
+            if kind == "L":
+                out.append((pts[0][0], pts[0][1] + dy))
+            else:
+                (c1, c2, end) = pts
+                for k in range(1, steps + 1):
+                    t = k / steps
+                    u = 1 - t
+                    out.append((u ** 3 * here[0] + 3 * u * u * t * c1[0] + 3 * u * t * t * c2[0] + t ** 3 * end[0],
+                                u ** 3 * here[1] + 3 * u * u * t * c1[1] + 3 * u * t * t * c2[1] + t ** 3 * end[1]
+                                + dy))
+            here = pts[-1]
+        return out
+
+
+def _to_box(it: _Item, across: bool) -> Box:
+    if across:
+        return Box(round(it.cross, 1), round(it.main, 1), it.cross_size, it.main_size)
+    return Box(round(it.main, 1), round(it.cross, 1), it.main_size, it.cross_size)
+
+
+def _routes(view: GraphView, nodes: dict[str, ViewNode], items: dict[str, _Item],
+            chains: dict[tuple[str, str], list[_Item]], col_at: list[float], col_size: list[float],
+            gaps: list[float], direction: str) -> dict[tuple[str, str], Route]:
+    across = direction == "TB"
+    col_end = [at + size for at, size in zip(col_at, col_size, strict=True)]
+    # the middle of the gap before / after each column (where a backward edge turns)
+    before = [col_at[lv] - gaps[lv] / 2 for lv in range(len(col_at))]
+    after = [*before[1:], col_end[-1] + gaps[0] / 2] if col_at else []
+
+    def xy(main: float, cross: float) -> Point:
+        return (cross, main) if across else (main, cross)
+
+    # ports: the edges leaving (entering) a node spread along its side, ordered by where they go (come from);
+    # edges that share their first slot (one trunk) leave through one port
+    outs: dict[str, dict[str, float]] = {}
+    ins: dict[str, dict[str, float]] = {}
+    for chain in chains.values():
+        outs.setdefault(chain[0].id, {})[chain[1].id] = chain[1].centre
+        ins.setdefault(chain[-1].id, {})[chain[-2].id] = chain[-2].centre
+    exit_at = {(node, nxt): c for node, found in outs.items() for nxt, c in _ports(items[node], found)}
+    entry_at = {(node, prev): c for node, found in ins.items() for prev, c in _ports(items[node], found)}
+
+    outlines: dict[str, tuple[str, Box, list[Point]]] = {}
+
+    def boundary(it: _Item, cross: float, last: bool) -> float:
+        found = outlines.get(it.id)
+        if found is None:
+            shape, box = nodes[it.id].shape, _to_box(it, across)
+            found = outlines[it.id] = (shape, box, outline(shape, box))
+        return crossing(found[0], found[1], cross=cross, horizontal=not across, last=last, pts=found[2])
+
+    # points are built as (main, cross) → (x, y) by ``at``; a run of slots level with each other is one segment
+    at = (lambda main, cross: (cross, main)) if across else (lambda main, cross: (main, cross))
+    routes: dict[tuple[str, str], Route] = {}
+    for key, chain in chains.items():
+        tail, head = chain[0], chain[-1]
+        c = exit_at[(tail.id, chain[1].id)]
+        start = at(boundary(tail, c, True), c)
+        m0 = col_end[tail.layer]
+        segments: list[Segment] = [("L", (at(m0, c),))]
+        label_at = start
+        last = len(chain) - 1
+        for k in range(1, last + 1):
+            it = chain[k]
+            nc = entry_at[(head.id, chain[-2].id)] if k == last else it.cross + it.cross_size / 2
+            m1 = col_at[it.layer]
+            mid = (m0 + m1) / 2
+            m0 = boundary(head, nc, False) if k == last else col_end[it.layer]
+            if abs(nc - c) < 0.05:  # level with the slot before: the last segment runs on
+                segments[-1] = ("L", (at(m0, c),))
+                label_at = at(mid, c)
+            else:
+                segments.append(("C", (at(mid, c), at(mid, nc), at(m1, nc))))
+                segments.append(("L", (at(m0, nc),)))
+                label_at = at(mid, (c + nc) / 2)
+                c = nc
+        routes[key] = Route(start, segments, label_at)
+
+    # backward edges (waits for, cycles): out of the tail into the gap, along a lane outside, into the head
+    far = max((it.cross + it.cross_size for it in items.values()), default=0.0) + LANE_GAP
+    lane = 0
+    for e in view.edges:
+        key = (e.tail, e.head)
+        if key in routes or e.tail not in items or e.head not in items or e.tail == e.head:
+            continue
+        t, h = items[e.tail], items[e.head]
+        back = h.layer <= t.layer
+        tm = before[t.layer] if back else after[t.layer]
+        hm = after[h.layer] if back else before[h.layer]
+        if back and h.layer == t.layer:
+            hm = tm
+        lc = far + lane * LANE_STEP
+        lane += 1
+        # attached off-centre, on the side of the lane: clear of the ports of the edges drawn forward
+        tc, hc = t.cross + t.cross_size * SIDE_PORT, h.cross + h.cross_size * SIDE_PORT
+        start = xy(boundary(t, tc, not back), tc)
+        end = xy(boundary(h, hc, back), hc)
+        segments = [("L", (xy(tm, tc),)), ("L", (xy(tm, lc),)), ("L", (xy(hm, lc),)),
+                    ("L", (xy(hm, hc),)), ("L", (end,))]
+        routes[key] = Route(start, segments, xy((tm + hm) / 2, lc))
+    return routes
+
+
+def _ports(it: _Item, found: dict[str, float]) -> list[tuple[str, float]]:
+    """Where on ``it``'s side each neighbour's edge attaches: spread around its centre, in the neighbours'
+    order across the layer (so edges leaving one side do not cross each other there)."""
+    if len(found) == 1:
+        return [(next(iter(found)), it.centre)]
+    order = sorted(found, key=lambda other: (found[other], other))
+    n = len(order)
+    span = min(it.cross_size * 0.6, (n - 1) * 10.0)
+    first = it.centre - span / 2
+    return [(other, first + span * k / (n - 1)) for k, other in enumerate(order)]
+
+
+__all__ = ["Route", "Segment"]
