@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import igniter_nb as ig
-from igniter_nb.notebook import simulator, simulator_reads
+from igniter_nb.notebook import simulator_reads, simulator_views
 from igniter_nb.stores.sql import SQLStore
 
 NOW = dt.datetime(2026, 1, 2, 9, 0, tzinfo=dt.UTC)
@@ -79,7 +79,7 @@ def test_opening_selecting_and_showing_read_each_snapshot_at_most_once(store: An
 
 def test_the_views_read_a_bounded_page(store: Any, monkeypatch: Any) -> None:
     monkeypatch.setattr(simulator_reads, "LISTED_WORKFLOWS", 5)
-    monkeypatch.setattr(simulator, "SHOWN_WORKFLOWS", 3)
+    monkeypatch.setattr(simulator_views, "SHOWN_WORKFLOWS", 3)  # where the static view reads it
     reads = counting(store)
     sim = ig.nb.EventSimulator(ReadLead, store, now=NOW)
     html = sim.to_html()
