@@ -21,6 +21,7 @@ The hot loops (ordering, packing, routing) work on item objects and indices rath
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 
 from igniter_nb.diagnostics.geometry import (
@@ -45,6 +46,10 @@ LABEL_FONT = 10  # edge labels
 LABEL_PAD = 8.0
 LEGEND_MIN_WRAP = 420.0
 SWEEPS = 4
+#: a layer longer than this across (px, nodes and gaps) is folded into several layers (``_fold``)
+FOLD_AT = {"LR": 1200.0, "TB": 900.0}
+#: left to right, folding adds columns only while the drawing stays this wide (the notebook output area is ~970 px)
+FOLD_WIDTH = 900.0
 
 
 @dataclass(slots=True)
@@ -140,9 +145,11 @@ def layout(view: GraphView, *, direction: str | None = None) -> Layout:
     ids = [n.id for n in view.nodes]
     forward = [e for e in view.edges if not e.wait and e.tail in nodes and e.head in nodes and e.tail != e.head]
     layer = assign_layers(ids, forward)
+    sizes = {n.id: node_size(n) for n in view.nodes}
+    layer, folded = _fold(ids, layer, sizes, direction)
     items: dict[str, _Item] = {}
     for n in view.nodes:
-        w, h = node_size(n)
+        w, h = sizes[n.id]
         items[n.id] = _Item(n.id, layer[n.id], n.scope, h if across else w, w if across else h)
 
     # long edges become chains through one dummy slot per layer they cross; the edges of one tail share their
@@ -150,12 +157,30 @@ def layout(view: GraphView, *, direction: str | None = None) -> Layout:
     # to read, and far fewer slots to place in a big graph)
     chains: dict[tuple[str, str], list[_Item]] = {}
     trunks: dict[tuple[str, tuple[str, ...]], list[_Item]] = {}  # a tail's slots in one scope, layer by layer
+    # the edges leaving a folded layer share their slots by head instead: they run together into it (a bus)
+    inbound: dict[tuple[str, tuple[str, ...]], dict[int, _Item]] = {}
     links: list[tuple[_Item, _Item]] = []
     for e in forward:
         tail, head = items[e.tail], items[e.head]
         if head.layer <= tail.layer:
             continue
         span = head.layer - tail.layer - 1
+        if span and e.tail in folded:
+            scope = _common(tail.scope, head.scope)
+            bus = inbound.setdefault((e.head, scope), {})
+            for lv in range(head.layer - 1, tail.layer, -1):  # from the head back: the bus grows at its far end
+                if lv in bus:
+                    continue
+                did = f"\x00{len(items)}"
+                slot = bus[lv] = items[did] = _Item(did, lv, scope, 0.0, SLOT, dummy=True)
+                after = bus.get(lv + 1, head)
+                links.append((slot, after))
+                after.preds.append(slot)
+            chain = [tail, *(bus[lv] for lv in range(tail.layer + 1, head.layer)), head]
+            links.append((tail, chain[1]))
+            chain[1].preds.append(tail)
+            chains[(e.tail, e.head)] = chain
+            continue
         if span:
             scope = _common(tail.scope, head.scope)  # the passage runs in the scope of both ends
             trunk = trunks.setdefault((e.tail, scope), [])
@@ -244,6 +269,53 @@ def layout(view: GraphView, *, direction: str | None = None) -> Layout:
     width = max(right + MARGIN, title_width(view) + 2 * MARGIN, legend_width(view, wrap) + 2 * MARGIN)
     return Layout(boxes, cluster_boxes, round(width, 1), round(bottom + title_h + MARGIN, 1), layer,
                   routes, direction, wrap)
+
+
+def _fold(ids: list[str], layer: dict[str, int], sizes: dict[str, tuple[float, float]],
+          direction: str) -> tuple[dict[str, int], set[str]]:
+    """Layers too long across (``FOLD_AT``) folded into several consecutive layers, nodes kept in their order:
+    200 inputs of one node made a picture 370 × 11,266 px. Left to right, a folded block stays within
+    ``FOLD_WIDTH`` where the other columns leave room. Returns the new layers and the nodes in folded layers;
+    a graph with no long layer gets its layers back unchanged (its picture does not change)."""
+    across = direction == "TB"
+    by_layer: dict[int, list[str]] = {}
+    for i in ids:
+        by_layer.setdefault(layer[i], []).append(i)
+
+    def cross(i: str) -> float:
+        return sizes[i][0] if across else sizes[i][1]
+
+    def main(i: str) -> float:
+        return sizes[i][1] if across else sizes[i][0]
+
+    extent = {lv: sum(cross(i) + NODE_GAP[direction] for i in members) for lv, members in by_layer.items()}
+    if all(size <= FOLD_AT[direction] for size in extent.values()):
+        return layer, set()
+    col = {lv: max(main(i) for i in members) for lv, members in by_layer.items()}
+    width = sum(col.values()) + LAYER_GAP[direction] * (len(col) - 1)
+    new: dict[str, int] = {}
+    folded: set[str] = set()
+    offset = 0
+    for lv in sorted(by_layer):
+        members, budget = by_layer[lv], FOLD_AT[direction]
+        if not across and extent[lv] > budget:  # left to right each fold adds a column: stay within the output area
+            k = max(1, min(math.ceil(extent[lv] / budget), 1 + int((FOLD_WIDTH - width) // (col[lv] + LAYER_GAP[direction]))))
+            budget = max(budget, extent[lv] / k)
+        # in order, into folds of about equal length (never past the budget): 10 nodes fold 5 + 5, not 9 + 1
+        target = extent[lv] / math.ceil(extent[lv] / budget) if extent[lv] > budget else budget
+        part, filled = 0, 0.0
+        for i in members:
+            size = cross(i) + NODE_GAP[direction]
+            if filled and (filled + size / 2 > target or filled + size > budget + 0.05):
+                part, filled = part + 1, 0.0
+            filled += size
+            new[i] = offset + part
+        if part:
+            folded.update(members)
+            if not across:
+                width += part * (col[lv] + LAYER_GAP[direction])
+        offset += part + 1
+    return new, folded
 
 
 def _common(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:

@@ -10,7 +10,8 @@ progress bar must still be there, full, after its cell finished. Notebook 06 sta
 graph shown
 fitted and with ``size="full"`` is checked in JupyterLab (opened untrusted, not run) and in an offline static
 ``nbconvert --to html`` export: the fitted one within its output, the full one at natural size in a box that
-scrolls sideways. The module shares one JupyterLab server and takes about three minutes on two busy cores.
+scrolls sideways. A node with 200 dependencies and 60 awaits drawn top to bottom (one long layer each) are shown
+unscaled: their layer is folded (``artifacts/browser/jupyterlab-wide-layer-*.png``). The module shares one JupyterLab server and takes about three minutes on two busy cores.
 
 Chromium is Debian's ``/usr/bin/chromium`` (installed by ``scripts/system-deps.sh``; Playwright never downloads
 a browser here). Nothing is skipped: a missing browser or a server that does not start fails the test.
@@ -480,3 +481,75 @@ def test_service_notebook_follow_view_updates_live(lab: Lab, browser: Any) -> No
         follow.evaluate("e => e.scrollIntoView({block: 'start'})")
         page.wait_for_timeout(300)
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-follow.png"))
+
+
+_WIDE_LAYER_NOTEBOOK = [
+    "import igniter_nb as ig\n\n"
+    "def fan(c):\n"
+    "    for i in range(200):\n"
+    "        c.input(f'in_{i:03d}')\n"
+    "    c.compute('total', depends_on=[f'in_{i:03d}' for i in range(200)], call=lambda **kw: 1)\n"
+    "    c.output('total')\n\n"
+    "def awaits(c):\n"
+    "    c.correlate_by('rid')\n"
+    "    c.input('rid')\n"
+    "    for i in range(60):\n"
+    "        c.await_event(f'wait_for_the_customer_document_{i}',\n"
+    "                      event=f'customer_onboarding_document_verification_step_{i}_completed')\n"
+    "    c.compute('done', depends_on=[f'wait_for_the_customer_document_{i}' for i in range(60)], call=lambda **kw: 1)\n"
+    "    c.output('done')\n\n"
+    "wide, tall = ig.compile(fan, name='Fan200'), ig.compile(awaits, name='Awaits60')",
+    "ig.nb.show(wide, direction='LR')  # 200 dependencies: folded into columns",
+    "ig.nb.show(tall, direction='TB')  # 60 awaits top to bottom: folded into rows",
+]
+
+
+@pytest.fixture(scope="module")
+def wide_layer_notebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A notebook showing a 200-dependency node and 60 awaits (one long layer each), executed with the
+    pure-Python layout (outputs stored)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in _WIDE_LAYER_NOTEBOOK]
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    old = os.environ.get("IGNITER_NB_RENDER")
+    os.environ["IGNITER_NB_RENDER"] = "python"  # the kernel inherits it: the layout under test
+    try:
+        NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    finally:
+        if old is None:
+            os.environ.pop("IGNITER_NB_RENDER", None)
+        else:
+            os.environ["IGNITER_NB_RENDER"] = old
+    path = tmp_path_factory.mktemp("wide") / "wide_layer.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_long_layer_is_folded_to_fit_the_output_area(lab: Lab, browser: Any, wide_layer_notebook: Path) -> None:
+    # a node with 200 dependencies drew 370 × 11,266 px, 60 awaits top to bottom 26,040 px wide (scaled to a
+    # sliver): both now fold their long layer and are shown at their natural size, unscaled
+    shutil.copy(wide_layer_notebook, lab.root / wide_layer_notebook.name)
+    with notebook_page(lab, browser, wide_layer_notebook) as page:
+        page.goto(f"{lab.url}/lab/workspaces/wide?token={lab.token}")
+        page.wait_for_function("() => !!window.jupyterapp")
+        page.evaluate(_OPEN, wide_layer_notebook.name)
+        page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output img').length === 2"
+                               " && [...document.querySelectorAll('.jp-OutputArea-output img')].every(i => i.complete)")
+        found = page.evaluate(_SIZES)
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-wide-layer.png"), full_page=True)
+        sources = page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea-output img')].map(i => i.src)")
+        for k, (shown, area, natural, _scrolls) in enumerate(found):
+            assert natural <= area and shown >= natural - 1, f"picture {k + 1} is scaled to fit: {found}"
+    # each whole picture, to be looked at (a tall output scrolls inside JupyterLab's notebook panel)
+    context = browser.new_context(viewport={"width": 1000, "height": 1000})
+    try:
+        whole = context.new_page()
+        for k, src in enumerate(sources):
+            whole.set_content(f'<img src="{src}">')
+            whole.wait_for_function("() => document.images[0].complete")
+            whole.screenshot(path=str(ARTIFACTS / f"jupyterlab-wide-layer-{k + 1}.png"), full_page=True)
+    finally:
+        context.close()

@@ -1,0 +1,117 @@
+"""Hostile-user trial (tidy-pictures): a layer too long across is folded into several columns (rows top to bottom).
+
+A node with 200 dependencies drew a picture 370 × 11,266 px (one column of 200 boxes); 60 awaits drawn top to
+bottom one row 26,040 px wide, scaled down to nothing. The pure-Python layout now folds such a layer into
+consecutive layers (``layout._fold``) whose edges run together into their head (a bus), and stays within the
+notebook's output area (~970 px; the browser test measures it). Graphs with no long layer are laid out exactly
+as before (the stored notebooks compare their pictures byte for byte)."""
+
+from __future__ import annotations
+
+import pytest
+from contracts import AllKinds, ApprovalContract, random_graph
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from svgcheck import overlaps
+from test_layout_geometry import _with_wait_edges, crossings
+
+import igniter_nb as ig
+from igniter_nb.diagnostics.geometry import assign_layers, node_size
+from igniter_nb.diagnostics.view import graph_view
+from igniter_nb.notebook import layout as layout_module
+from igniter_nb.notebook.layout import layout
+
+OUTPUT_AREA = 940  # px the picture may take without being scaled (the output area is ~970 px)
+
+
+def fan(n: int = 200):
+    def define(c):
+        for i in range(n):
+            c.input(f"in_{i:03d}")
+        c.compute("total", depends_on=[f"in_{i:03d}" for i in range(n)], call=lambda **kw: 1)
+        c.output("total")
+
+    return ig.compile(define, name="Fan")
+
+
+def awaits(n: int = 60):
+    def define(c):
+        c.correlate_by("rid")
+        c.input("rid")
+        for i in range(n):
+            c.await_event(f"wait_for_the_customer_document_{i}",
+                          event=f"customer_onboarding_document_verification_step_{i}_completed")
+        c.compute("done", depends_on=[f"wait_for_the_customer_document_{i}" for i in range(n)], call=lambda **kw: 1)
+        c.output("done")
+
+    return ig.compile(define, name="Awaits")
+
+
+def _sound(view, lay) -> None:
+    assert crossings(lay) == []
+    assert overlaps({k: (b.x, b.y, b.w, b.h) for k, b in lay.boxes.items()}, gap=2) == []
+    for b in lay.boxes.values():
+        assert 0 <= b.x and b.x + b.w <= lay.width and 0 <= b.y and b.y + b.h <= lay.height
+    assert set(lay.routes) == {(e.tail, e.head) for e in view.edges}
+
+
+def test_two_hundred_dependencies_fold_into_columns_within_the_output_area():
+    view = graph_view(fan())
+    lay = layout(view, direction="LR")
+    assert lay.width <= OUTPUT_AREA and lay.height < 2_500  # was 370 × 11,266
+    inputs = {lay.layers[f"n_in_{i:03d}"] for i in range(200)}
+    assert len(inputs) >= 4 and lay.layers["n_total"] > max(inputs)
+    _sound(view, lay)
+
+
+def test_sixty_awaits_top_to_bottom_fold_into_rows_within_the_output_area():
+    view = graph_view(awaits())
+    lay = layout(view, direction="TB")
+    assert lay.width <= OUTPUT_AREA  # was 26,040 px
+    _sound(view, lay)
+    rows = {}
+    for name, box in lay.boxes.items():
+        if name.startswith("n_wait_"):
+            rows.setdefault(box.y, []).append(name)
+    assert len(rows) > 10 and all(len(r) <= 3 for r in rows.values())
+
+
+def test_a_layer_a_little_too_long_folds_into_even_parts():
+    view = graph_view(fan(10))  # ten inputs top to bottom: a row 980 px wide
+    lay = layout(view, direction="TB")
+    rows = {}
+    for i in range(10):
+        rows.setdefault(lay.layers[f"n_in_{i:03d}"], []).append(i)
+    assert sorted(len(r) for r in rows.values()) == [5, 5]  # not 9 + 1
+    assert lay.width <= OUTPUT_AREA
+    _sound(view, lay)
+
+
+@pytest.mark.parametrize("direction", ["LR", "TB"])
+def test_a_folded_layer_keeps_its_wait_edges_clear_of_boxes(direction):
+    view = _with_wait_edges(graph_view(fan(120)), 3)
+    _sound(view, layout(view, direction=direction))
+
+
+@pytest.mark.parametrize("graph", [AllKinds.compiled_graph(), ApprovalContract.compiled_graph(), fan(6)],
+                         ids=["all_kinds", "approval", "fan6"])
+def test_a_graph_with_no_long_layer_keeps_its_layers(graph):
+    view = graph_view(graph)
+    ids = [n.id for n in view.nodes]
+    forward = [e for e in view.edges if not e.wait]
+    for direction in ("LR", "TB"):
+        assert layout(view, direction=direction).layers == assign_layers(ids, forward)
+        given = assign_layers(ids, forward)
+        layers, folded = layout_module._fold(ids, given, {n.id: node_size(n) for n in view.nodes}, direction)
+        assert folded == set() and layers is given
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(4, 40), direction=st.sampled_from(["LR", "TB"]))
+def test_folding_any_graph_keeps_edges_clear_of_boxes(seed, n, direction):
+    # a small fold limit folds the layers of ordinary random graphs, scopes and wait edges included
+    view = _with_wait_edges(graph_view(random_graph(seed, n)), seed)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(layout_module, "FOLD_AT", {"LR": 120.0, "TB": 260.0})
+        mp.setattr(layout_module, "FOLD_WIDTH", 4_000.0)
+        _sound(view, layout(view, direction=direction))
