@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import secrets
+import unicodedata
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ ACTIVE = ("running", "pending", "waiting")
 REMOTE_CALLED = "remote_called"
 #: The most bytes of a remote server's answer a remote node reads (``c.remote(..., max_answer_bytes=N)``).
 MAX_ANSWER_BYTES = 10_000_000
+#: The longest remote execution id a remote node accepts: what the callback route takes (``RemoteOutcome``).
+MAX_EXECUTION_ID = 200
 
 
 def remote_token(remote_execution_id: str) -> str:
@@ -185,8 +188,12 @@ class RemoteCall:
                 raise self.error(f"answered more than {exc.limit} bytes (max_answer_bytes=); nothing more was read",
                                  remote_status=None, limit=exc.limit, declared=exc.context.get("declared"),
                                  **context) from exc
-        if not isinstance(answer, dict) or not isinstance(answer.get("execution_id"), str) or not answer["execution_id"]:
-            raise self.error(f"answered something that is not an execution: {str(answer)[:200]}", **context)
+            except RecursionError:  # the JSON decoder's own limit: an answer no execution view needs
+                raise self.error("answered JSON nested too deeply to read", remote_status=None, http_status=200,
+                                 **context) from None
+        wrong = _answer_problem(answer, context.get("remote_execution_id"))
+        if wrong is not None:  # a 200 whose body is not the execution asked for: never taken as its outcome
+            raise self.error(f"answered {wrong}", remote_status=None, http_status=200, **context)
         return answer
 
     def state(self, node: RemoteNode, outcome: Mapping[str, Any], runs: Any, resolver: Any, *, via: str,
@@ -227,6 +234,27 @@ class RemoteCall:
             return resolver.blocked(node, wait, PENDING, (node.name,))  # type: ignore[no-any-return]
         raise self.error(f"answered an unknown status {str(status)[:80]!r} for execution {rid}",
                          remote_status=str(status)[:80], remote_execution_id=rid)
+
+
+def _answer_problem(answer: Any, asked: str | None) -> str | None:
+    """What makes a 200 answer unusable as the view of a remote execution (of ``asked``, when the status of one was
+    asked), or ``None``. The id becomes a token, a stored payload field and a callback URL's match (the callback
+    route takes ids of at most :data:`MAX_EXECUTION_ID` characters), so it must be printable text."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("execution_id"), str) or not answer["execution_id"]:
+        return f"something that is not an execution: {str(answer)[:200]}"
+    rid = answer["execution_id"]
+    if len(rid) > MAX_EXECUTION_ID:
+        return f"an execution id longer than {MAX_EXECUTION_ID} characters: {rid[:80]!r}…"
+    bad = next((ch for ch in rid if unicodedata.category(ch) in ("Cc", "Cf", "Cs")), None)
+    if bad is not None:
+        return (f"an execution id holding a control or format character (U+{ord(bad):04X}): "
+                f"{rid[:200].encode('unicode_escape').decode()!r}")
+    if asked is not None and rid != asked:
+        return f"about execution {rid[:200]!r} when asked about {asked[:200]!r}"
+    status = answer.get("status")
+    if not isinstance(status, str):
+        return f"a status that is not text ({type(status).__name__}) for execution {rid!r}"
+    return None
 
 
 def _callback_for(execution: Any) -> tuple[str, str] | None:
@@ -278,6 +306,7 @@ __all__ = [
     "ACTIVE",
     "FINISHED",
     "MAX_ANSWER_BYTES",
+    "MAX_EXECUTION_ID",
     "REMOTE_CALLED",
     "TOKEN_PREFIX",
     "CallbackSettings",

@@ -22,7 +22,8 @@ def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> 
     ``{execution_id, remote_url, remote_contract, remote_execution_id, remote_status, action, status, error}``
     where ``action`` is ``"resumed"``, ``"still_running"`` (nothing written), ``"unreachable"`` (no answer: the
     connection failed or timed out; ``error`` says why), ``"remote_error"`` (the remote server answered an HTTP
-    error other than 404 — a refused token, a proxy's 502: ``error`` names the status), ``"not_found"`` (the remote
+    error other than 404 — a refused token, a proxy's 502: ``error`` names the status; or a 200 that is not the
+    execution asked for: an answer about another execution, a status that is not text), ``"not_found"`` (the remote
     server answered 404 for that execution: it will never finish there), ``"already_resumed"`` (someone else
     applied it first) or ``"refused"`` (the stored execution cannot take it, e.g. the workflow was cancelled:
     ``error``). Nothing is written for ``still_running``, ``unreachable``, ``remote_error`` and ``not_found``."""
