@@ -57,6 +57,10 @@ def check_settings(cls: type[Executor]) -> None:
     for attr in ("client_options", "request_options"):
         if not isinstance(getattr(cls, attr), Mapping):
             raise ConfigurationError(f"{name}.{attr} must be a dict of keyword arguments")
+        bad = next((key for key in getattr(cls, attr) if not isinstance(key, str)), None)
+        if bad is not None:  # (it failed at the first request, blamed on the provider's answer)
+            raise ConfigurationError(f"{name}.{attr} keys must be keyword names (text), got {bad!r:.80} "
+                                     f"({type(bad).__name__})")
     for key in cls.request_options:
         if key in RESERVED_OPTIONS:  # the executor sets them: an override would bypass its audit, cache key or parsing
             raise ConfigurationError(f"{name}.request_options may not set {key!r}: {RESERVED_OPTIONS[key]}")

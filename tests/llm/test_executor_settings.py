@@ -147,3 +147,36 @@ def test_a_request_option_the_sdk_does_not_take_is_a_configuration_error(provide
     with pytest.raises(ig.llm.ConfigurationError, match=r"does not take these arguments .*top_kk.*check request_options"):
         executor_class(provider, request_options={"top_kk": 3})().complete("q")
     assert stub.requests == []
+
+
+@pytest.mark.parametrize("attr", ["request_options", "client_options"])
+def test_option_names_must_be_text_when_the_class_is_made(attr):
+    """``request_options={1: 2}`` failed at the first request as "answered with something that is not a valid
+    response: TypeError: keywords must be strings", blaming the provider for a setting."""
+    with pytest.raises(ig.llm.ConfigurationError, match=rf"Assistant\.{attr} keys must be keyword names \(text\), "
+                                                         r"got 1 \(int\)"):
+        executor_class("openai", **{attr: {1: 2}})
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai", "ollama"])
+def test_a_client_option_the_sdk_does_not_take_is_a_configuration_error(provider, stubs):
+    """It was a bare ``TypeError: Client.__init__() got an unexpected keyword argument`` from the SDK client."""
+    stub = stubs(provider, [StubReply("x")])
+    with pytest.raises(ig.llm.ConfigurationError, match=r"client does not take these options .*colour.*"
+                                                        r"check client_options"):
+        executor_class(provider, client_options={"colour": "red"})().complete("q")
+    assert stub.requests == []
+
+
+def test_the_ollama_api_key_is_never_written_into_the_class_client_options(stubs):
+    """The Ollama client got its ``Authorization`` header by writing it into ``client_options["headers"]`` — the
+    class attribute's own dict, shared by every subclass: the key stayed in the class (shown by its repr), and two
+    executors with other keys building clients at once could each send the other's."""
+    stub = stubs("ollama", [StubReply("a"), StubReply("b")])
+    shared = {"headers": {"X-Team": "blue"}}
+    first = executor_class("ollama", api_key="key-one", client_options=shared)
+    second = type("Second", (first,), {"api_key": "key-two"})
+    assert first().complete("q") == "a" and second().complete("q") == "b"
+    assert shared == {"headers": {"X-Team": "blue"}}
+    assert [(r.headers["authorization"], r.headers["x-team"]) for r in stub.requests] == [
+        ("Bearer key-one", "blue"), ("Bearer key-two", "blue")]

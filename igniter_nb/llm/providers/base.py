@@ -75,7 +75,11 @@ class Provider:
             if found is not None:
                 self._clients.move_to_end(key)
                 return found
-        client = self.new_client(connection)
+        try:
+            client = self.new_client(connection)
+        except TypeError as exc:  # an unknown keyword in client_options (the SDK's own words say which)
+            raise ConfigurationError(f"the {self.name} SDK client does not take these options ({exc}): check "
+                                     "client_options", provider=self.name) from None
         with self._lock:
             self._clients[key] = client
             while len(self._clients) > _MAX_CLIENTS:

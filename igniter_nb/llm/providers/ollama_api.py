@@ -33,7 +33,8 @@ class OllamaProvider(Provider):
             kwargs["transport"] = httpx.HTTPTransport(retries=connection.max_retries)
         if connection.api_key is not None:
             check_key(connection.api_key, "Ollama API key (api_key on the executor)", self.name)
-            kwargs.setdefault("headers", {})["Authorization"] = f"Bearer {connection.api_key}"
+            # a new dict: the one in client_options is the executor class's own (shared by its subclasses)
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), "Authorization": f"Bearer {connection.api_key}"}
         return ollama.Client(host=connection.base_url, **kwargs)
 
     def where(self, client: Any, connection: Connection) -> str:
