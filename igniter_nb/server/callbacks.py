@@ -40,6 +40,8 @@ FIRST_DELAY, MAX_DELAY = 0.5, 8.0
 #: The longest wait a receiver's ``Retry-After`` (on a 429 or 503) sets before the next attempt.
 MAX_RETRY_AFTER = 60.0
 TIMEOUT = 5.0
+#: The most bytes of a receiver's answer the sender reads (the start of an error answer, quoted in its message).
+ANSWER_READ = 4096
 _RETRY_STATUSES = frozenset({404, 408, 409, 425, 429})
 REDACTED = "<redacted>"
 _MAX_ATTEMPTS = 50  # compare-and-set saves of a result record before giving up
@@ -129,7 +131,7 @@ def post(callback: Callback, view: Mapping[str, Any], *, retries: int = RETRIES,
             retry = True
             response = None
             try:
-                response = http.post(callback.url, json=dict(view), headers=headers)
+                response, start = _post_reading_the_start(http, callback.url, view, headers)
             except httpx.HTTPError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             except Exception as exc:  # a URL httpx cannot even send to: retrying will not help
@@ -137,7 +139,7 @@ def post(callback: Callback, view: Mapping[str, Any], *, retries: int = RETRIES,
             else:
                 if response.is_success:
                     return {"sent": True, "attempts": attempts, "status_code": response.status_code}
-                problem = f"HTTP {response.status_code}: {response.text[:300]}"
+                problem = f"HTTP {response.status_code}: {start[:300]}"
                 retry = response.status_code in _RETRY_STATUSES or response.status_code >= 500
                 if not retry:
                     return {"sent": False, "attempts": attempts, "status_code": response.status_code,
@@ -148,6 +150,21 @@ def post(callback: Callback, view: Mapping[str, Any], *, retries: int = RETRIES,
             if (stop or threading.Event()).wait(delay if said is None else min(said, MAX_RETRY_AFTER)):
                 return {"sent": False, "attempts": attempts, "error": f"{problem} (then the server shut down)"}
             delay = min(delay * 2, MAX_DELAY)
+
+
+def _post_reading_the_start(http: Any, url: str, view: Mapping[str, Any],
+                            headers: Mapping[str, str]) -> tuple[Any, str]:
+    """POST ``view``; the response (its status and headers) and at most the first :data:`ANSWER_READ` bytes of its
+    body as text. The rest is never read: a receiver's answer says only accepted or not, and one streaming an endless
+    body must not hold the sending thread (or its memory)."""
+    with http.stream("POST", url, json=dict(view), headers=headers) as response:
+        start = b""
+        if not response.is_success:
+            for chunk in response.iter_raw():
+                start += chunk
+                if len(start) >= ANSWER_READ:
+                    break
+        return response, start[:ANSWER_READ].decode("utf-8", "replace")
 
 
 def send_due(store: Any, cls: Any, callbacks: list[Callback], view: Mapping[str, Any], *,
