@@ -22,6 +22,7 @@ from typing import Any
 
 from igniter_nb.errors import PayloadValidationError
 from igniter_nb.llm.conversation import Conversation, ToolCall, content_text
+from igniter_nb.llm.errors import ConfigurationError
 from igniter_nb.runtime.surrogates import lone_surrogate_at
 
 RESULT_SHAPE = '[{"id": <tool call id>, "name": <tool name>, "content": <result>}, ...]'
@@ -54,8 +55,22 @@ class PendingTools:
         state = payload.get("llm")
         if not isinstance(state, Mapping) or "conversation" not in state:
             return None
-        return cls(int(state["request"]), int(state["round"]), str(state["fingerprint"]),
-                   Conversation.from_dict(state["conversation"]), tuple(state.get("journal") or ()))
+        for key, least in (("request", 0), ("round", 1)):  # (a hand-edited or truncated store record: said, located)
+            value = state.get(key)
+            if type(value) is not int or value < least:
+                raise ConfigurationError(f"the pending LLM state (payload['llm']) is damaged: {key!r} must be an int "
+                                         f">= {least}, got {value!r:.80}")
+        if not isinstance(state.get("fingerprint"), str):
+            raise ConfigurationError("the pending LLM state (payload['llm']) is damaged: 'fingerprint' must be text, "
+                                     f"got {type(state.get('fingerprint')).__name__}")
+        journal = state.get("journal") or ()
+        if isinstance(journal, Mapping | str | bytes) or not isinstance(journal, Sequence) or not all(
+                isinstance(entry, Mapping) and type(entry.get("request")) is int and "output" in entry
+                for entry in journal):
+            raise ConfigurationError("the pending LLM state (payload['llm']) is damaged: 'journal' must be a list of "
+                                     "{request, fingerprint, output, turns} dicts")
+        return cls(state["request"], state["round"], state["fingerprint"], Conversation.from_dict(state["conversation"]),
+                   tuple(journal))
 
 
 def public_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,12 +84,15 @@ def public_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
     return dict(payload)
 
 
-def tool_token(execution_id: str | None, node: str | None, round_: int) -> str | None:
-    """The resume token of a node pending on tool calls (``<execution>:<node>:tool-calls-<round>``); ``None``
-    outside a contract (a random token is used then)."""
+def tool_token(execution_id: str | None, node: str | None, round_: int, request: int = 0) -> str | None:
+    """The resume token of a node pending on tool calls: ``<execution>:<node>:tool-calls-<round>`` for the first
+    request ``call`` makes, ``<execution>:<node>:request-<n>:tool-calls-<round>`` for its n-th (n >= 2) — so a
+    resume sent twice never answers a later request's wait (with calls numbered alike: Ollama's ``call_1``);
+    ``None`` outside a contract (a random token is used then)."""
     if execution_id is None or node is None:
         return None
-    return f"{execution_id}:{node}:tool-calls-{round_}"
+    which = f"request-{request + 1}:" if request else ""
+    return f"{execution_id}:{node}:{which}tool-calls-{round_}"
 
 
 def check_results(value: Any, calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
