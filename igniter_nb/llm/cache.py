@@ -106,9 +106,25 @@ class StoreCache:
         readable = json.loads(json.dumps(dict(request), default=repr))
         entry = {"format": CACHE_FORMAT, "execution_id": self.record_id(key), "graph": CACHE_GRAPH,
                  "request": readable, "reply": dict(reply)}
-        # another process may cache the same request first: its reply is as good
-        with contextlib.suppress(ConcurrencyError):
+        try:
             self.store.save(entry, graph=CACHE_GRAPH, status="succeeded", expected_version=0)
+        except ConcurrencyError:  # another process cached the same request first: its reply is as good, if readable
+            self._replace_unreadable(entry)
+
+    def _replace_unreadable(self, entry: dict[str, Any]) -> None:
+        """Save ``entry`` over the record already there when that one's reply cannot be read (damaged)."""
+        from igniter_nb.llm.request import Reply
+
+        record = self.store.record(entry["execution_id"])
+        reply = record.snapshot.get("reply") if record.snapshot.get("format") == CACHE_FORMAT else None
+        try:
+            if isinstance(reply, Mapping):
+                Reply.from_dict(reply)
+                return
+        except Exception:  # unreadable: replaced below
+            pass
+        with contextlib.suppress(ConcurrencyError):  # (someone replaced it meanwhile)
+            self.store.save(entry, graph=CACHE_GRAPH, status="succeeded", expected_version=record.version)
 
     def __repr__(self) -> str:
         return f"StoreCache({self.store!r})"

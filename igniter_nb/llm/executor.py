@@ -285,7 +285,9 @@ class Executor(BaseExecutor):
         started = time.perf_counter()
         found = cache.get(key) if cache is not None and key is not None else None
         if found is not None:
-            reply = Reply.from_dict(found)
+            found = self._readable(found)
+        if found is not None:
+            reply = found
             if sink is not None:
                 sink(reply.text)
             billed = Usage()
@@ -310,6 +312,19 @@ class Executor(BaseExecutor):
         self._emit_call(request, index, purpose, rounds, reply, started, cached=found is not None,
                         streamed=sink is not None, billed=billed)
         return reply
+
+    def _readable(self, found: Any) -> Reply | None:
+        """The cached reply ``found`` as a ``Reply``; ``None`` (a miss, with a warning) when it cannot be read — a
+        store record edited by hand, another program's data under the key: the provider is asked and the fresh
+        reply replaces it, instead of the node failing on that entry for ever."""
+        try:
+            if not isinstance(found, Mapping):
+                raise TypeError(f"a {type(found).__name__}, not a dict")
+            return Reply.from_dict(found)
+        except Exception as exc:
+            warnings.warn(f"{type(self).__qualname__}: the response cache gave a reply that cannot be read "
+                          f"({type(exc).__name__}: {str(exc)[:200]}); asked the provider", RuntimeWarning, stacklevel=3)
+            return None
 
     def _request(self, conversation: Conversation, tools: tuple[Tool, ...], model: Any) -> Request:
         cls = type(self)

@@ -139,3 +139,52 @@ def test_a_cache_that_cannot_keep_a_reply_warns_and_the_reply_is_used(stubs):
     stubs("anthropic", [StubReply("still here")])
     with pytest.warns(RuntimeWarning, match="could not keep the reply .OSError: disk full"):
         assert executor_class("anthropic", cache=Broken())().complete("q") == "still here"
+
+
+@pytest.mark.parametrize("damaged", [
+    {"text": "x", "usage": {"input_tokens": "many"}},
+    {"text": "x", "tool_calls": "abc"},
+    {"text": "x", "tool_calls": [{"id": "", "name": "search"}]},
+])
+def test_a_cached_reply_that_cannot_be_read_is_a_miss_that_warns_and_is_replaced(damaged, stubs):
+    """An entry damaged in the cache (a store record edited by hand, another program's data under the key, a cache
+    object answering garbage) failed the node with a bare ``ValueError``/``AttributeError`` — and for ever, since the
+    entry stayed there. It is now a miss: the provider is asked, and the fresh reply replaces the entry."""
+    stub = stubs("anthropic", [StubReply("first"), StubReply("fresh")])
+    cache = ig.llm.MemoryCache()
+    executor = executor_class("anthropic", cache=cache)
+    assert executor().complete("q") == "first"
+    (key,) = list(cache._entries)
+    cache._entries[key] = damaged
+    with pytest.warns(RuntimeWarning, match=r"the response cache gave a reply that cannot be read \(.+\); asked "
+                                            r"the provider"):
+        assert executor().complete("q") == "fresh"
+    assert executor().complete("q") == "fresh" and len(stub.requests) == 2  # the fresh reply replaced it
+
+
+def test_a_damaged_store_cache_entry_is_replaced_by_the_fresh_reply(stubs, tmp_path):
+    stub = stubs("openai", [StubReply("first"), StubReply("fresh")])
+    store = SQLStore(f"sqlite:///{tmp_path / 'cache.db'}")
+    executor = executor_class("openai", cache=ig.llm.StoreCache(store))
+    assert executor().complete("q") == "first"
+    (record,) = store.list(graph=CACHE_GRAPH)
+    snapshot = dict(record.snapshot)
+    snapshot["reply"] = {"text": "x", "usage": {"input_tokens": "many"}}
+    store.save(snapshot, graph=CACHE_GRAPH, status="succeeded", expected_version=record.version)
+    with pytest.warns(RuntimeWarning, match="cannot be read"):
+        assert executor().complete("q") == "fresh"
+    assert executor().complete("q") == "fresh" and len(stub.requests) == 2
+
+
+@pytest.mark.parametrize("garbage", ["not a reply", ["x"], 42])
+def test_a_cache_object_answering_something_that_is_not_a_reply_is_a_miss_that_warns(garbage, stubs):
+    class Garbage:
+        def get(self, key):
+            return garbage
+
+        def put(self, key, reply, request):
+            pass
+
+    stubs("anthropic", [StubReply("asked")])
+    with pytest.warns(RuntimeWarning, match=rf"cannot be read \(TypeError: a {type(garbage).__name__}, not a dict\)"):
+        assert executor_class("anthropic", cache=Garbage())().complete("q") == "asked"
