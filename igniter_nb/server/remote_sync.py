@@ -26,7 +26,9 @@ def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> 
     execution asked for: an answer about another execution, a status that is not text), ``"not_found"`` (the remote
     server answered 404 for that execution: it will never finish there), ``"already_resumed"`` (someone else
     applied it first) or ``"refused"`` (the stored execution cannot take it, e.g. the workflow was cancelled:
-    ``error``). Nothing is written for ``still_running``, ``unreachable``, ``remote_error`` and ``not_found``."""
+    ``error``); and ``"unreadable"`` (one entry for a stored execution that cannot be restored — damaged, or saved by
+    an older version of the contract: ``error`` says why; the others are synced). Nothing is written for
+    ``still_running``, ``unreachable``, ``remote_error``, ``not_found`` and ``unreadable``."""
     from igniter_nb.config import default_store
     from igniter_nb.runtime.restore import restore_record
     from igniter_nb.server.callbacks import due, send_due
@@ -36,7 +38,13 @@ def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> 
     graph = cls.compiled_graph()
     report: list[dict[str, Any]] = []
     for listed in _active_records(store, graph.name):
-        contract = restore_record(cls, listed, store=store)
+        try:
+            contract = restore_record(cls, listed, store=store)
+        except IgniterError as exc:  # one record that no longer restores must not stop the others' sync
+            report.append({"execution_id": listed.execution_id, "remote_url": None, "remote_contract": None,
+                           "remote_execution_id": None, "remote_status": None, "action": "unreadable",
+                           "status": listed.status, "error": str(exc)})
+            continue
         for deferred in remote_deferreds(contract.execution).values():
             wait = remote_wait(deferred) or {}
             call = RemoteCall.waiting(str(deferred.source_node or "remote"), wait)

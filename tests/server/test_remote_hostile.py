@@ -2,7 +2,8 @@
 than the one asked for, a status that is not text, JSON nested too deeply to read, an execution id no callback
 could name (control or bidi characters, longer than the callback route takes). Each is a located
 ``ResolutionError`` for the node (never a value taken from the wrong execution, never a bare ``TypeError`` or
-``RecursionError``), and ``sync_remote`` reports it as ``remote_error`` and writes nothing."""
+``RecursionError``), and ``sync_remote`` reports it as ``remote_error`` and writes nothing. And a stored execution
+``sync_remote`` cannot restore is reported as ``unreadable`` without stopping the others' sync."""
 
 from __future__ import annotations
 
@@ -129,3 +130,28 @@ def test_sync_remote_reports_a_status_that_is_not_text_and_carries_on(live_app: 
     report = cls.sync_remote(store=store)
     assert [e["action"] for e in report] == ["remote_error", "remote_error"]
     assert all("a status that is not text" in e["error"] for e in report)
+
+
+def test_sync_remote_reports_a_stored_execution_it_cannot_restore_and_syncs_the_others(live_app: Live) -> None:
+    """A record that no longer restores (damaged, or saved by a contract whose code changed since) raised out of
+    ``sync_remote``, so no other execution of the contract was ever synced again."""
+    from tests.server.remote_contracts import REMOTE
+
+    server = live_app(ig.server.create_app(REMOTE, store=MemoryStore()))
+    store = MemoryStore()
+    cls = article(server.url, "deferred")
+    damaged = cls({"text": "great"}, runner="store", store=store)
+    healthy = cls({"text": "fine"}, runner="store", store=store)
+    assert damaged.status == healthy.status == "pending"
+    record = store.record(damaged.execution_id)
+    store.save({**record.snapshot, "states": "garbage"}, graph=record.graph, status=record.status,
+               expected_version=record.version)
+    version = store.record(damaged.execution_id).version
+    with ig.server.Client(server.url) as remote:
+        remote.resume(healthy.first_deferred().payload["remote_execution_id"], "review:fine", 0.5)
+    report = {e["execution_id"]: e for e in cls.sync_remote(store=store)}
+    bad = report[damaged.execution_id]
+    assert bad["action"] == "unreadable" and "cannot be restored" in bad["error"] and bad["status"] == "pending"
+    assert bad["remote_execution_id"] is None
+    assert report[healthy.execution_id]["action"] == "resumed" and report[healthy.execution_id]["status"] == "succeeded"
+    assert store.record(damaged.execution_id).version == version
