@@ -52,6 +52,8 @@ REMOTE_CALLED = "remote_called"
 MAX_ANSWER_BYTES = 10_000_000
 #: The longest remote execution id a remote node accepts: what the callback route takes (``RemoteOutcome``).
 MAX_EXECUTION_ID = 200
+#: The most event names of a remote execution's ``waiting_for`` a pending remote node keeps.
+MAX_WAITING_FOR = 100
 
 
 def remote_token(remote_execution_id: str) -> str:
@@ -221,7 +223,7 @@ class RemoteCall:
         if status in ACTIVE:
             payload: dict[str, Any] = {
                 "remote_url": self.url, "remote_contract": self.contract, "remote_execution_id": rid,
-                "remote_status": status, "waiting_for": json_safe(outcome.get("waiting_for") or []),
+                "remote_status": status, "waiting_for": _event_names(outcome.get("waiting_for")),
                 "inputs_digest": digest, "timeout": self.timeout,
             }
             if self.token_env is not None:
@@ -234,6 +236,15 @@ class RemoteCall:
             return resolver.blocked(node, wait, PENDING, (node.name,))  # type: ignore[no-any-return]
         raise self.error(f"answered an unknown status {str(status)[:80]!r} for execution {rid}",
                          remote_status=str(status)[:80], remote_execution_id=rid)
+
+
+def _event_names(found: Any) -> list[str]:
+    """The ``waiting_for`` a remote execution reports, as the parent keeps it in its deferred payload (saved with every
+    version of the parent): at most :data:`MAX_WAITING_FOR` event names, each cut to :data:`MAX_EXECUTION_ID`
+    characters; what is not text is no event name and is left out."""
+    if not isinstance(found, list):
+        return []
+    return [name[:MAX_EXECUTION_ID] for name in found if isinstance(name, str)][:MAX_WAITING_FOR]
 
 
 def _answer_problem(answer: Any, asked: str | None) -> str | None:
@@ -307,6 +318,7 @@ __all__ = [
     "FINISHED",
     "MAX_ANSWER_BYTES",
     "MAX_EXECUTION_ID",
+    "MAX_WAITING_FOR",
     "REMOTE_CALLED",
     "TOKEN_PREFIX",
     "CallbackSettings",

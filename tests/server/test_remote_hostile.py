@@ -155,3 +155,21 @@ def test_sync_remote_reports_a_stored_execution_it_cannot_restore_and_syncs_the_
     assert bad["remote_execution_id"] is None
     assert report[healthy.execution_id]["action"] == "resumed" and report[healthy.execution_id]["status"] == "succeeded"
     assert store.record(damaged.execution_id).version == version
+
+
+@pytest.mark.parametrize(("waiting_for", "kept"), [
+    (["review_done", "billing"], ["review_done", "billing"]),
+    ([f"event_{i}" for i in range(5000)], [f"event_{i}" for i in range(100)]),
+    (["x" * 10_000], ["x" * 200]),
+    ("review_done", []),
+    ([{"deep": [[[1]]]}, 3, "ok"], ["ok"]),
+])
+def test_the_waiting_for_a_pending_remote_reports_is_kept_bounded(live_app: Live, waiting_for: Any,
+                                                                  kept: list[str]) -> None:
+    """``waiting_for`` is what the remote execution says it waits for, kept in the parent's deferred payload (saved
+    with every version of the parent): a remote answering megabytes there made every parent record that big. At
+    most 100 event names of at most 200 characters are kept; anything else is not an event name and is left out."""
+    server = _fake_remote(live_app, lambda _: {"execution_id": "r1", "status": "waiting", "waiting_for": waiting_for})
+    contract = article(server.url, "deferred")(text="x")
+    assert contract.status == "pending"
+    assert contract.first_deferred().payload["waiting_for"] == kept
