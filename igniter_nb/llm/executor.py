@@ -142,9 +142,13 @@ class Executor(BaseExecutor):
     def continue_with_tool_results(self, deferred: DeferredResult, results: Any) -> Any:
         """Outside a contract: continue the conversation ``deferred`` waits on with ``results`` (the tool
         results, ``[{"id", "name", "content"}]``); returns the reply or another ``DeferredResult``."""
+        given: Any = deferred
         if isinstance(deferred, Mapping):  # a saved DeferredResult.to_dict()
-            deferred = DeferredResult.from_dict(deferred) if "token" in deferred else DeferredResult("", dict(deferred))
-        payload = getattr(deferred, "payload", None)
+            try:
+                given = DeferredResult.from_dict(deferred) if "token" in deferred else DeferredResult("", dict(deferred))
+            except (TypeError, ValueError, KeyError, AttributeError):  # damaged: said below like any other non-wait
+                given = None
+        payload = getattr(given, "payload", None)
         state = PendingTools.from_payload(payload) if isinstance(payload, Mapping) else None
         if state is None:
             raise ConfigurationError("continue_with_tool_results() needs the DeferredResult (or its to_dict()) of an "

@@ -84,3 +84,10 @@ def test_a_damaged_pending_state_is_a_configuration_error_naming_the_field(damag
                                                         + words.replace("[", r"\[").replace("(", r"\(")):
         TwoQuestions().continue_with_tool_results({"token": "t", "payload": payload},
                                                   [{"id": "c1", "content": "x"}])
+
+
+@pytest.mark.parametrize("saved", [{"token": 5, "payload": 3}, {"token": "t", "payload": "x"}, {"token": "t", "payload": None}])
+def test_a_saved_deferred_that_is_not_one_is_a_configuration_error(saved):
+    """A ``DeferredResult.to_dict()`` damaged by hand gave a bare ``TypeError`` from inside ``DeferredResult``."""
+    with pytest.raises(ig.llm.ConfigurationError, match=r"continue_with_tool_results\(\) needs the DeferredResult"):
+        TwoQuestions().continue_with_tool_results(saved, [{"id": "c1", "content": "x"}])
