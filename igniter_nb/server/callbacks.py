@@ -160,7 +160,7 @@ def _post_reading_the_start(http: Any, url: str, view: Mapping[str, Any],
     with http.stream("POST", url, json=dict(view), headers=headers) as response:
         start = b""
         if not response.is_success:
-            for chunk in response.iter_raw():
+            for chunk in response.iter_bytes():  # (decoded: a compressed error answer reads as text)
                 start += chunk
                 if len(start) >= ANSWER_READ:
                     break
