@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import secrets
 import unicodedata
@@ -148,8 +149,14 @@ class RemoteCall:
     def waiting(cls, node_name: str, wait: Mapping[str, Any]) -> RemoteCall:
         """The call a stored wait (a deferred payload) records, for asking its status later."""
         token_env = wait.get("token_env")
-        return cls(node_name, str(wait.get("remote_contract")), str(wait["remote_url"]), float(wait.get("timeout") or 30),
+        timeout = wait.get("timeout") or 30
+        call = cls(node_name, str(wait.get("remote_contract")), str(wait["remote_url"]), 30.0,
                    None if token_env is None else str(token_env), wait.get("max_answer_bytes"))
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < math.inf:
+            raise call.error(f"the stored wait is damaged: timeout must be a number of seconds > 0, got {timeout!r:.80}",
+                             remote_execution_id=wait.get("remote_execution_id"))
+        call.timeout = float(timeout)
+        return call
 
     def error(self, message: str, **context: Any) -> ResolutionError:
         return ResolutionError(f"remote '{self.node_name}' ({self.where}): {message}", url=self.url,

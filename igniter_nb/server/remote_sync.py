@@ -27,7 +27,8 @@ def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> 
     server answered 404 for that execution: it will never finish there), ``"already_resumed"`` (someone else
     applied it first) or ``"refused"`` (the stored execution cannot take it, e.g. the workflow was cancelled:
     ``error``); and ``"unreadable"`` (one entry for a stored execution that cannot be restored — damaged, or saved by
-    an older version of the contract: ``error`` says why; the others are synced). Nothing is written for
+    an older version of the contract — or for a stored wait that is damaged: ``error`` says why; the others are
+    synced). Nothing is written for
     ``still_running``, ``unreachable``, ``remote_error``, ``not_found`` and ``unreadable``."""
     from igniter_nb.config import default_store
     from igniter_nb.runtime.restore import restore_record
@@ -47,13 +48,18 @@ def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> 
             continue
         for deferred in remote_deferreds(contract.execution).values():
             wait = remote_wait(deferred) or {}
-            call = RemoteCall.waiting(str(deferred.source_node or "remote"), wait)
             entry: dict[str, Any] = {
-                "execution_id": listed.execution_id, "remote_url": call.url, "remote_contract": call.contract,
-                "remote_execution_id": wait["remote_execution_id"], "remote_status": None, "action": None,
-                "status": listed.status, "error": None,
+                "execution_id": listed.execution_id, "remote_url": wait["remote_url"],
+                "remote_contract": wait.get("remote_contract"), "remote_execution_id": wait["remote_execution_id"],
+                "remote_status": None, "action": None, "status": listed.status, "error": None,
             }
             report.append(entry)
+            try:
+                call = RemoteCall.waiting(str(deferred.source_node or "remote"), wait)
+            except IgniterError as exc:  # a damaged stored wait: said, and the others are synced
+                entry.update(action="unreadable", error=str(exc))
+                continue
+            entry.update(remote_url=call.url, remote_contract=call.contract)
             try:
                 outcome = call.status(str(wait["remote_execution_id"]))
             except IgniterError as exc:

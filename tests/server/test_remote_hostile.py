@@ -7,6 +7,7 @@ could name (control or bidi characters, longer than the callback route takes). E
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -173,3 +174,31 @@ def test_the_waiting_for_a_pending_remote_reports_is_kept_bounded(live_app: Live
     contract = article(server.url, "deferred")(text="x")
     assert contract.status == "pending"
     assert contract.first_deferred().payload["waiting_for"] == kept
+
+
+@pytest.mark.parametrize("damage", [{"timeout": "soon"}, {"timeout": [1]}, {"timeout": -1}])
+def test_sync_remote_reports_a_damaged_stored_wait_and_syncs_the_others(live_app: Live, damage: dict[str, Any]) -> None:
+    """A remote wait whose stored payload was damaged (a ``timeout`` that is not a number) raised a bare
+    ``ValueError`` out of ``sync_remote``, stopping every other execution's sync."""
+    from tests.server.remote_contracts import REMOTE
+
+    server = live_app(ig.server.create_app(REMOTE, store=MemoryStore()))
+    store = MemoryStore()
+    cls = article(server.url, "deferred")
+    damaged = cls({"text": "great"}, runner="store", store=store)
+    healthy = cls({"text": "fine"}, runner="store", store=store)
+    assert damaged.status == healthy.status == "pending"
+    record = store.record(damaged.execution_id)
+    snapshot = json.loads(json.dumps(record.snapshot))
+    wait = snapshot["states"]["sentiment"]["value"]["value"]["payload"]
+    wait.update(damage)
+    store.save(snapshot, graph=record.graph, status=record.status, expected_version=record.version)
+    version = store.record(damaged.execution_id).version
+    with ig.server.Client(server.url) as remote:
+        remote.resume(healthy.first_deferred().payload["remote_execution_id"], "review:fine", 0.5)
+    report = {e["execution_id"]: e for e in cls.sync_remote(store=store)}
+    assert report[healthy.execution_id]["action"] == "resumed"
+    bad = report[damaged.execution_id]
+    assert bad["action"] == "unreadable" and "the stored wait is damaged: timeout" in bad["error"]
+    assert bad["remote_execution_id"] == wait["remote_execution_id"]
+    assert store.record(damaged.execution_id).version == version
