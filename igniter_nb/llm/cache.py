@@ -97,8 +97,8 @@ class StoreCache:
             entry = self.store.fetch(self.record_id(key))
         except SnapshotNotFoundError:
             return None
-        reply = entry.get("reply") if entry.get("format") == CACHE_FORMAT else None
-        return dict(reply) if isinstance(reply, Mapping) else None
+        reply = _stored_reply(entry)
+        return dict(reply) if reply is not None else None
 
     def put(self, key: str, reply: Mapping[str, Any], request: Mapping[str, Any]) -> None:
         # the request is kept for inspection only: an SDK option that is not JSON (``timeout=openai.Timeout(...)``)
@@ -116,9 +116,9 @@ class StoreCache:
         from igniter_nb.llm.request import Reply
 
         record = self.store.record(entry["execution_id"])
-        reply = record.snapshot.get("reply") if record.snapshot.get("format") == CACHE_FORMAT else None
+        reply = _stored_reply(record.snapshot)
         try:
-            if isinstance(reply, Mapping):
+            if reply is not None:
                 Reply.from_dict(reply)
                 return
         except Exception:  # unreadable: replaced below
@@ -128,6 +128,13 @@ class StoreCache:
 
     def __repr__(self) -> str:
         return f"StoreCache({self.store!r})"
+
+
+def _stored_reply(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The reply a cache record holds (what ``get`` gives and ``put`` checks before replacing), or None when the
+    record is not a cache entry of this format or holds no reply mapping."""
+    reply = record.get("reply") if record.get("format") == CACHE_FORMAT else None
+    return reply if isinstance(reply, Mapping) else None
 
 
 __all__ = ["CACHE_FORMAT", "CACHE_GRAPH", "MemoryCache", "ResponseCache", "StoreCache"]
