@@ -41,7 +41,6 @@ _TD = "padding:2px 6px;vertical-align:top;border-bottom:1px solid #e2e8f0"
 _STYLES = {
     "id": f"{_TD};text-align:left;white-space:nowrap;font-family:monospace",
     "time": f"{_TD};text-align:left;white-space:nowrap",
-    "deadline": f"{_TD};text-align:left;white-space:nowrap",
     "duration": f"{_TD};text-align:right;white-space:nowrap",
     "number": f"{_TD};text-align:right;white-space:nowrap",
     "status": f"{_TD};text-align:left;white-space:nowrap",
@@ -50,6 +49,7 @@ _STYLES = {
     "prose": f"{_TD};text-align:left;white-space:normal;overflow-wrap:break-word;min-width:8em;max-width:24em",
     "location": f"{_TD};text-align:left;white-space:nowrap",
 }
+_STYLES[_DEADLINE] = _STYLES["time"]  # a deadline cell looks like any time cell, to the second
 _NULL = '<span style="color:#94a3b8">{}</span>'
 
 
@@ -191,15 +191,15 @@ def _line(text: str) -> str:
 def _cell(kind: str, value: Any) -> str:
     style = _STYLES[kind]
     if _missing(value):
-        shown = "NaT" if kind in ("time", "deadline", "duration") else "&lt;NA&gt;"
+        shown = "NaT" if kind in ("time", _DEADLINE, "duration") else "&lt;NA&gt;"
         return f'<td style="{style}">{_NULL.format(shown)}</td>'
     if kind == "id":
         full = str(value)
         shown = short_id(full)
         title = f' title="{escape(full)}"' if shown != full else ""
         return f'<td style="{style}"{title}>{escape(shown)}</td>'
-    if kind in ("time", "deadline"):
-        return f'<td style="{style}">{_time(value, to_the_second=kind == "deadline")}</td>'
+    if kind in ("time", _DEADLINE):
+        return f'<td style="{style}">{_time(value, to_the_second=kind == _DEADLINE)}</td>'
     if kind == "duration":
         return f'<td style="{style}">{_duration(value)}</td>'
     if kind == "status":
