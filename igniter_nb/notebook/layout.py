@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass, field
 
 from igniter_nb.diagnostics.geometry import (
+    FIT_WIDTH,
     LAYER_GAP,
     NODE_GAP,
     assign_layers,
@@ -138,8 +139,25 @@ class _Item:
 
 
 def layout(view: GraphView, *, direction: str | None = None) -> Layout:
-    """Place every node of ``view`` and route every edge (see the module docstring)."""
-    direction = direction or choose_direction(view)
+    """Place every node of ``view`` and route every edge (see the module docstring). Without ``direction`` (nor
+    ``view.direction``) the direction is judged on the drawing itself, folds included: the estimated direction
+    first (``choose_direction``), and when its drawing is wider than ``FIT_WIDTH`` the other one too, kept when it
+    fits or is narrower. 60 awaits with long names were drawn 1,436 px wide left to right (the estimate did not
+    know the layer folds into rows top to bottom, 887 px)."""
+    chosen = direction or view.direction
+    if chosen not in (None, "LR", "TB"):
+        raise ValueError(f"direction must be 'LR', 'TB' or None, got {chosen!r}")
+    if chosen:
+        return _layout(view, chosen)
+    first = choose_direction(view)
+    drawn = _layout(view, first)
+    if drawn.width <= FIT_WIDTH:
+        return drawn
+    other = _layout(view, "TB" if first == "LR" else "LR")
+    return other if other.width <= FIT_WIDTH or other.width < drawn.width else drawn
+
+
+def _layout(view: GraphView, direction: str) -> Layout:
     across = direction == "TB"  # layers go down; the cross axis is x
     nodes = {n.id: n for n in view.nodes}
     ids = [n.id for n in view.nodes]

@@ -104,16 +104,16 @@ def render_view(view: GraphView, *, engine: Engine = "auto", size: Size = "fit")
         raise ValueError(f"engine must be 'auto', 'dot' or 'python', got {engine!r}")
     if size not in ("fit", "full"):
         raise ValueError(f"size must be 'fit' or 'full', got {size!r}")
-    direction = choose_direction(view)
     if engine == "dot" or (engine == "auto" and dot_available()):
         try:
-            return clean_dot_svg(run_dot(view_to_dot(view, direction=direction).source), fit=size == "fit")
+            source = view_to_dot(view, direction=choose_direction(view)).source
+            return clean_dot_svg(run_dot(source), fit=size == "fit")
         except Exception:
             if engine == "dot":
                 raise
     from igniter_nb.notebook.picture import layout_svg
 
-    return layout_svg(view, direction=direction, fit=size == "fit")
+    return layout_svg(view, fit=size == "fit")  # the layout judges the direction on its own drawing (folds included)
 
 
 def render_graph(

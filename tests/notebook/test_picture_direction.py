@@ -1,0 +1,189 @@
+"""Hostile-user trial (pictures-fold): a picture is drawn in a direction that fits the output area when one does.
+
+``choose_direction`` estimated the drawing left to right and top to bottom without knowing that the pure-Python
+layout folds a long layer: the instance view of 60 awaits with long names was drawn 1,436 px wide left to right
+(three wide columns), though top to bottom, folded into rows, it is 887 px; notebook 03's pending pricing graph was
+958 px wide left to right (the estimate left out the margins and the edge labels' room), 322 px top to bottom;
+the gallery's all-kinds graph 951 px left to right, 787 px top to bottom.
+The pure-Python layout now judges the picture it really draws; ``dot`` (which does not fold) is judged by an
+estimate of what it draws. Widths of the pure-Python pictures are pinned exactly, those of ``dot`` bounded."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from contracts import AllKinds, ApprovalContract, FailingContract, PriceContract, layered_graph
+
+import igniter_nb as ig
+from igniter_nb.diagnostics.geometry import FIT_WIDTH, choose_direction
+from igniter_nb.diagnostics.view import graph_view
+from igniter_nb.notebook.layout import layout
+from igniter_nb.notebook.render import dot_available, render_graph
+from igniter_nb.stores import MemoryStore
+
+needs_dot = pytest.mark.skipif(not dot_available(), reason="Graphviz dot is not installed")
+
+
+class Awaits60(ig.Contract):
+    def define(c):
+        c.correlate_by("rid")
+        c.input("rid")
+        for i in range(60):
+            c.await_event(f"wait_for_the_customer_document_{i}",
+                          event=f"customer_onboarding_document_verification_step_{i}_completed")
+        c.compute("done", depends_on=[f"wait_for_the_customer_document_{i}" for i in range(60)], call=lambda **kw: 1)
+        c.output("done")
+
+
+class Fan200(ig.Contract):
+    def define(c):
+        for i in range(200):
+            c.input(f"in_{i:03d}")
+        c.compute("total", depends_on=[f"in_{i:03d}" for i in range(200)], call=lambda **kw: 1)
+        c.output("total")
+
+
+class QuoteService(ig.Executor):
+    def call(self, order_total):
+        return self.defer(token=f"quote-{order_total}", payload={"order_total": order_total})
+
+
+class AsyncPricing(ig.Contract):  # notebook 03's pending pricing graph
+    def define(c):
+        c.input("order_total", type="numeric")
+        c.compute("quote_total", depends_on=["order_total"], call=QuoteService)
+
+        @c.compute
+        def gross_total(quote_total):
+            return round(quote_total * 1.2, 2)
+
+        c.output("gross_total")
+
+
+def _awaits_instance() -> Any:
+    return Awaits60.start({"rid": "r1"}, store=MemoryStore())
+
+
+def _fan_instance() -> Any:
+    return Fan200.start({f"in_{i:03d}": i for i in range(200)}, store=MemoryStore())
+
+
+def _pricing_instance() -> Any:
+    pricing = AsyncPricing(order_total=100, store=MemoryStore(), execution_id="order-1001")
+    pricing.resolve_all()
+    return pricing
+
+
+def _approval() -> Any:
+    approval = ApprovalContract(order_id="o-1", order_total=10)
+    approval.resolve_all()
+    return approval
+
+
+def _price() -> Any:
+    price = PriceContract(order_total=100, country="UA")
+    price.resolve_all()
+    return price
+
+
+#: the gallery's and the notebooks' graphs, and the hostile cases (a subject ``render_graph`` takes)
+SUBJECTS: dict[str, Callable[[], Any]] = {
+    "awaits60": lambda: Awaits60.compiled_graph(),
+    "awaits60_instance": _awaits_instance,
+    "fan200": lambda: Fan200.compiled_graph(),
+    "fan200_instance": _fan_instance,
+    "pricing_pending": _pricing_instance,
+    "all_kinds": lambda: AllKinds.graph,
+    "approval_waiting": _approval,
+    "failing": lambda: FailingContract(x=1).resolve_all(),
+    "price": _price,
+    "layered50": lambda: layered_graph(50, scope_size=10),
+    "layered400_collapsed": lambda: layered_graph(400, scope_size=50),
+}
+
+#: the pure-Python layout's picture of each subject: (direction, width) — exact, the layout is deterministic
+PYTHON_PICTURES = {
+    "awaits60": ("LR", 703.7),
+    "awaits60_instance": ("TB", 886.6),  # was LR, 1,436.2 px
+    "fan200": ("LR", 916.4),
+    "fan200_instance": ("LR", 881.1),
+    "pricing_pending": ("TB", 322.4),  # was LR, 957.8 px
+    "all_kinds": ("TB", 786.9),  # was LR, 950.6 px
+    "approval_waiting": ("TB", 636.9),
+    "failing": ("LR", 894.8),
+    "price": ("LR", 740.9),
+    "layered50": ("TB", 426.0),
+    "layered400_collapsed": ("TB", 589.4),
+}
+
+_ROOT = re.compile(r'<svg[^>]*?\swidth="([0-9.]+)(?:pt|px)?"')
+
+
+def _width(svg: str) -> float:
+    found = _ROOT.search(svg)
+    assert found, svg[:300]
+    return float(found.group(1))
+
+
+def _direction(svg: str) -> str:
+    found = re.search(r'data-direction="(LR|TB)"', svg)
+    assert found, svg[:300]
+    return found.group(1)
+
+
+@pytest.mark.parametrize("name", sorted(SUBJECTS))
+def test_the_pure_python_picture_fits_the_output_area_when_a_direction_does(name: str) -> None:
+    subject = SUBJECTS[name]()
+    svg = render_graph(subject, engine="python")
+    both = {d: _width(render_graph(subject, engine="python", direction=d)) for d in ("LR", "TB")}
+    chosen, width = _direction(svg), _width(svg)
+    assert width == both[chosen]
+    if min(both.values()) <= FIT_WIDTH:
+        assert width <= FIT_WIDTH, f"{name}: drawn {chosen} {width} px wide though {both} fits"
+        assert chosen == "LR" or both["LR"] > FIT_WIDTH  # left to right when it fits, as before
+    else:
+        assert width == min(both.values())
+    assert (chosen, width) == PYTHON_PICTURES[name]
+
+
+def test_sixty_long_awaits_of_an_instance_are_drawn_top_to_bottom_in_rows() -> None:
+    view = graph_view(Awaits60.compiled_graph(), states=_awaits_instance())
+    lay = layout(view)
+    assert (lay.direction, lay.width) == ("TB", 886.6)  # was LR, 1,436.2 px: one long column, three wide columns
+    rows: dict[float, int] = {}
+    for name, box in lay.boxes.items():
+        if name.startswith("n_wait_"):
+            rows[box.y] = rows.get(box.y, 0) + 1
+    assert len(rows) >= 20 and max(rows.values()) <= 3
+
+
+def test_an_explicit_direction_is_kept_even_when_it_does_not_fit() -> None:
+    view = graph_view(Awaits60.compiled_graph(), states=_awaits_instance(), direction="LR")
+    assert layout(view).direction == "LR" and layout(view).width > FIT_WIDTH
+    assert choose_direction(view) == "LR"
+
+
+@pytest.mark.parametrize("direction", ["lr", "XY", "<b>TB</b>", 5, ("LR",)])
+def test_a_direction_that_is_not_lr_or_tb_is_refused_by_name(direction: Any) -> None:
+    view = graph_view(PriceContract.compiled_graph())
+    with pytest.raises(ValueError, match=r"direction must be 'LR', 'TB' or None, got "):
+        layout(view, direction=direction)
+    with pytest.raises(ValueError, match=r"direction must be 'LR', 'TB' or None, got "):
+        render_graph(PriceContract.compiled_graph(), engine="python", direction=direction)
+
+
+@needs_dot
+@pytest.mark.parametrize("name", sorted(SUBJECTS))
+def test_the_dot_picture_fits_the_output_area_when_a_direction_does(name: str) -> None:
+    subject = SUBJECTS[name]()
+    svg = render_graph(subject, engine="dot")
+    both = {d: _width(render_graph(subject, engine="dot", direction=d)) for d in ("LR", "TB")}
+    width = _width(svg)
+    assert width in both.values()
+    if min(both.values()) <= FIT_WIDTH:
+        assert width <= FIT_WIDTH, f"{name}: dot drew {width} px wide though {both} fits"
+    else:
+        assert width <= min(both.values()) * 1.05, f"{name}: dot drew {width} px wide, {both}"
