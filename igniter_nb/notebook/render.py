@@ -19,11 +19,12 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterable
 from typing import Any, Literal
 
 from igniter_nb.diagnostics.dot import COLLAPSE_ABOVE, GraphView, graph_view, view_to_dot
-from igniter_nb.diagnostics.geometry import FIT_STYLE, choose_direction
+from igniter_nb.diagnostics.geometry import FIT_STYLE, FIT_WIDTH, choose_direction
 
 Engine = Literal["auto", "dot", "python"]
 Size = Literal["fit", "full"]
@@ -106,14 +107,43 @@ def render_view(view: GraphView, *, engine: Engine = "auto", size: Size = "fit")
         raise ValueError(f"size must be 'fit' or 'full', got {size!r}")
     if engine == "dot" or (engine == "auto" and dot_available()):
         try:
-            source = view_to_dot(view, direction=choose_direction(view)).source
-            return clean_dot_svg(run_dot(source), fit=size == "fit")
+            return clean_dot_svg(_dot_svg(view), fit=size == "fit")
         except Exception:
             if engine == "dot":
                 raise
     from igniter_nb.notebook.picture import layout_svg
 
     return layout_svg(view, fit=size == "fit")  # the layout judges the direction on its own drawing (folds included)
+
+
+def _dot_svg(view: GraphView) -> str:
+    """``dot``'s SVG of ``view`` in a direction that fits the output area when one does: ``view.direction`` if
+    set, else the estimated direction (``choose_direction``) and, when ``dot`` draws it wider than ``FIT_WIDTH``,
+    the other one too, kept when it fits or is narrower. The estimate misjudges ``dot`` (its clusters sit side by
+    side, its long edges take room in every rank they cross): a 15-node graph with scopes was drawn 969 px wide top
+    to bottom though ``dot`` draws it 727 px left to right. Both runs share one ``dot_timeout()``; a second run
+    that fails or runs out of time leaves the first picture."""
+    if view.direction:
+        return run_dot(view_to_dot(view).source)
+    started = time.monotonic()
+    limit = dot_timeout()
+    first = choose_direction(view)
+    svg = run_dot(view_to_dot(view, direction=first).source, limit)
+    width = _svg_width(svg)
+    left = limit - (time.monotonic() - started)
+    if width <= FIT_WIDTH or left <= 0:
+        return svg
+    try:
+        other = run_dot(view_to_dot(view, direction="TB" if first == "LR" else "LR").source, left)
+    except DotError:
+        return svg
+    other_width = _svg_width(other)
+    return other if other_width <= FIT_WIDTH or other_width < width else svg
+
+
+def _svg_width(svg: str) -> float:
+    found = _ROOT_SIZE.search(svg)
+    return float(found.group(1)) if found else float("inf")
 
 
 def render_graph(

@@ -10,12 +10,15 @@ estimate of what it draws. Widths of the pure-Python pictures are pinned exactly
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from contracts import AllKinds, ApprovalContract, FailingContract, PriceContract, layered_graph
+from contracts import AllKinds, ApprovalContract, FailingContract, PriceContract, layered_graph, random_graph
 
 import igniter_nb as ig
 from igniter_nb.diagnostics.geometry import FIT_WIDTH, choose_direction
@@ -102,6 +105,9 @@ SUBJECTS: dict[str, Callable[[], Any]] = {
     "price": _price,
     "layered50": lambda: layered_graph(50, scope_size=10),
     "layered400_collapsed": lambda: layered_graph(400, scope_size=50),
+    # scopes side by side: the estimate said top to bottom, dot drew it 969 px wide so, 727 px left to right
+    "random_41_15": lambda: random_graph(41, 15),
+    "random_44_15": lambda: random_graph(44, 15),
 }
 
 #: the pure-Python layout's picture of each subject: (direction, width) — exact, the layout is deterministic
@@ -117,6 +123,8 @@ PYTHON_PICTURES = {
     "price": ("LR", 740.9),
     "layered50": ("TB", 426.0),
     "layered400_collapsed": ("TB", 589.4),
+    "random_41_15": ("LR", 1128.0),  # neither direction fits: the narrower
+    "random_44_15": ("TB", 1172.1),
 }
 
 _ROOT = re.compile(r'<svg[^>]*?\swidth="([0-9.]+)(?:pt|px)?"')
@@ -187,3 +195,32 @@ def test_the_dot_picture_fits_the_output_area_when_a_direction_does(name: str) -
         assert width <= FIT_WIDTH, f"{name}: dot drew {width} px wide though {both} fits"
     else:
         assert width <= min(both.values()) * 1.05, f"{name}: dot drew {width} px wide, {both}"
+
+
+def _two_call_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, second: str) -> None:
+    """A shell script named ``dot`` first on PATH: its first call draws a picture 2,000 px wide, the second runs
+    ``second``."""
+    mark = tmp_path / "called"
+    script = tmp_path / "dot"
+    script.write_text("#!/bin/sh\ncat >/dev/null\n"
+                      f"if [ -e '{mark}' ]; then {second}; fi\ntouch '{mark}'\n"
+                      "printf '<svg width=\"2000pt\" height=\"100pt\" viewBox=\"0 0 2000 100\"><g id=\"first\"/></svg>'\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for dot")
+def test_dot_is_asked_for_the_other_direction_when_its_picture_is_too_wide(tmp_path, monkeypatch):
+    _two_call_dot(tmp_path, monkeypatch, "printf '<svg width=\"500pt\" height=\"90pt\"><g id=\"second\"/></svg>'; exit 0")
+    svg = render_graph(PriceContract.compiled_graph(), engine="dot")
+    assert 'id="second"' in svg and _width(svg) == 500
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for dot")
+@pytest.mark.parametrize("second", ["sleep 30 & wait", "echo broken >&2; exit 2", "exit 0"])
+def test_a_second_dot_run_that_fails_or_hangs_leaves_the_first_picture(tmp_path, monkeypatch, second):
+    # both runs share one IGNITER_NB_DOT_TIMEOUT: a hanging second run is killed within what the first left
+    monkeypatch.setenv("IGNITER_NB_DOT_TIMEOUT", "1.5")
+    _two_call_dot(tmp_path, monkeypatch, second)
+    svg = render_graph(PriceContract.compiled_graph(), engine="dot")
+    assert 'id="first"' in svg and _width(svg) == 2000
