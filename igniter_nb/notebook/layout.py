@@ -291,47 +291,42 @@ def _layout(view: GraphView, direction: str) -> Layout:
 
 def _fold(ids: list[str], layer: dict[str, int], sizes: dict[str, tuple[float, float]],
           direction: str) -> tuple[dict[str, int], set[str]]:
-    """Layers too long across (``FOLD_AT``) folded into several consecutive layers, nodes kept in their order:
-    200 inputs of one node made a picture 370 × 11,266 px. Left to right, a folded block stays within
-    ``FOLD_WIDTH`` where the other columns leave room. Returns the new layers and the nodes in folded layers;
-    a graph with no long layer gets its layers back unchanged (its picture does not change)."""
+    """Layers longer across than ``FOLD_AT`` folded into several consecutive layers of about equal length, nodes
+    kept in their order (200 inputs of one node made a picture 370 × 11,266 px). Left to right each fold adds a
+    column, so a layer folds only into as many as keep the drawing within ``FOLD_WIDTH``. Returns the new layers
+    and the nodes in folded layers; a graph with no long layer gets its layers back unchanged."""
     across = direction == "TB"
+    gap, step = NODE_GAP[direction], LAYER_GAP[direction]
     by_layer: dict[int, list[str]] = {}
     for i in ids:
         by_layer.setdefault(layer[i], []).append(i)
-
-    def cross(i: str) -> float:
-        return sizes[i][0] if across else sizes[i][1]
-
-    def main(i: str) -> float:
-        return sizes[i][1] if across else sizes[i][0]
-
-    extent = {lv: sum(cross(i) + NODE_GAP[direction] for i in members) for lv, members in by_layer.items()}
+    # each node's length across its layer with the gap after it (a layer is a row top to bottom, else a column)
+    cross = {i: sizes[i][0] + gap if across else sizes[i][1] + gap for i in ids}
+    extent = {lv: sum(cross[i] for i in members) for lv, members in by_layer.items()}
     if all(size <= FOLD_AT[direction] for size in extent.values()):
         return layer, set()
-    col = {lv: max(main(i) for i in members) for lv, members in by_layer.items()}
-    width = sum(col.values()) + LAYER_GAP[direction] * (len(col) - 1)
+    col = {lv: max(sizes[i][1] if across else sizes[i][0] for i in members) for lv, members in by_layer.items()}
+    width = sum(col.values()) + step * (len(col) - 1)  # left to right: the drawing's width so far
     new: dict[str, int] = {}
     folded: set[str] = set()
     offset = 0
     for lv in sorted(by_layer):
-        members, budget = by_layer[lv], FOLD_AT[direction]
-        if not across and extent[lv] > budget:  # left to right each fold adds a column: stay within the output area
-            k = max(1, min(math.ceil(extent[lv] / budget), 1 + int((FOLD_WIDTH - width) // (col[lv] + LAYER_GAP[direction]))))
-            budget = max(budget, extent[lv] / k)
-        # in order, into folds of about equal length (never past the budget): 10 nodes fold 5 + 5, not 9 + 1
-        target = extent[lv] / math.ceil(extent[lv] / budget) if extent[lv] > budget else budget
+        members, length = by_layer[lv], extent[lv]
+        parts = math.ceil(length / FOLD_AT[direction])
+        if not across:
+            parts = max(1, min(parts, 1 + int((FOLD_WIDTH - width) // (col[lv] + step))))
+        # in order, into parts of about equal length (10 nodes fold 5 + 5, not 9 + 1), none past the limit
+        target = length / parts
+        limit = max(FOLD_AT[direction], target)
         part, filled = 0, 0.0
         for i in members:
-            size = cross(i) + NODE_GAP[direction]
-            if filled and (filled + size / 2 > target or filled + size > budget + 0.05):
+            if filled and (filled + cross[i] / 2 > target or filled + cross[i] > limit + 0.05):
                 part, filled = part + 1, 0.0
-            filled += size
+            filled += cross[i]
             new[i] = offset + part
         if part:
             folded.update(members)
-            if not across:
-                width += part * (col[lv] + LAYER_GAP[direction])
+            width += part * (col[lv] + step)  # (only read left to right)
         offset += part + 1
     return new, folded
 
@@ -341,7 +336,6 @@ def _common(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
     while k < min(len(a), len(b)) and a[k] == b[k]:
         k += 1
     return a[:k]
-
 
 
 def title_height(view: GraphView, wrap: float) -> float:
@@ -470,7 +464,6 @@ def _pack(col: list[_Item], top: float, bottom: float, gap: float) -> None:
     for k, it in enumerate(col):
         it.cross = round(at[k] if at[k] > top else top, 1)
         it.placed = True
-
 
 
 __all__ = ["Box", "Layout", "Route", "layout", "node_size"]
