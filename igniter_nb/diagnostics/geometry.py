@@ -1,10 +1,11 @@
 """Sizes and layers of a graph view, shared by both renderers: how big a node's text is, which layer each node
 sits in, and which direction (left to right or top to bottom) fits a notebook output best.
 
-The direction is chosen the same way for Graphviz ``dot`` and the pure-Python layout, from an estimate of the
-drawing's width in each direction: left to right when it fits ``FIT_WIDTH`` (an output area is about 970 px
-wide), else whichever is narrower — a long chain reads better top to bottom (scrolling down is natural in a
-notebook, scrolling sideways is not).
+``choose_direction`` estimates the drawing's width in each direction: left to right when it fits ``FIT_WIDTH``
+(an output area is about 970 px wide), else whichever is narrower — a long chain reads better top to bottom
+(scrolling down is natural in a notebook, scrolling sideways is not). The estimate is a first guess: each engine
+then checks the picture it really draws and draws the other direction too when the first is wider than
+``FIT_WIDTH`` (``igniter_nb.notebook.layout.layout``, which folds long layers; ``render._dot_svg``).
 """
 
 from __future__ import annotations
@@ -125,8 +126,8 @@ def estimated_widths(view: GraphView) -> tuple[float, float]:
 
 
 def choose_direction(view: GraphView) -> str:
-    """``view.direction`` if set, else ``"LR"`` when the left-to-right drawing fits ``FIT_WIDTH``, else the
-    narrower of the two."""
+    """``view.direction`` if set, else ``"LR"`` when the estimated left-to-right drawing fits ``FIT_WIDTH``, else
+    the narrower of the two estimates (folds not counted: the renderers check their real drawing)."""
     if view.direction:
         return view.direction
     lr, tb = estimated_widths(view)

@@ -1,10 +1,10 @@
 """A pure-Python layered layout for graph views, used when Graphviz ``dot`` is not installed.
 
-Left to right or top to bottom (``igniter_nb.diagnostics.geometry.choose_direction``), like the ``dot``
-rendering: layers by longest path, long edges split into one dummy slot per layer they cross (the long edges of
-one tail share their slots while they run together, like dot's ``concentrate``), order within a layer by
-barycentric sweeps (fewer crossings), scopes as bands that never overlap, each node as near as its band allows
-to its predecessors.
+Left to right or top to bottom (without one given, the one whose drawing fits the output area: ``layout``), like
+the ``dot`` rendering: layers by longest path, long edges split into one dummy slot per layer they cross (the
+long edges of one tail share their slots while they run together, like dot's ``concentrate``), order within a
+layer by barycentric sweeps (fewer crossings), scopes as bands that never overlap, each node as near as its band
+allows to its predecessors.
 
 Edges never pass through a node box they do not start or end at. Each layer is a *column* (a row when top to
 bottom) and the space between columns holds no node, so an edge runs straight along the layer axis inside a
