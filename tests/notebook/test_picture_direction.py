@@ -224,3 +224,20 @@ def test_a_second_dot_run_that_fails_or_hangs_leaves_the_first_picture(tmp_path,
     _two_call_dot(tmp_path, monkeypatch, second)
     svg = render_graph(PriceContract.compiled_graph(), engine="dot")
     assert 'id="first"' in svg and _width(svg) == 2000
+
+
+def test_two_processes_draw_the_same_picture_in_the_same_direction() -> None:
+    # the choice compares two drawings: it must not depend on set or dict order (another hash seed)
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.path.insert(0, 'tests/notebook'); "
+            "from test_picture_direction import SUBJECTS; from igniter_nb.notebook.render import render_graph; "
+            "print(''.join(render_graph(SUBJECTS[n](), engine='python') for n in ('awaits60_instance', 'all_kinds')))")
+    root = Path(__file__).resolve().parents[2]
+    outputs = {subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True,
+                              timeout=120, env={**os.environ, "PYTHONHASHSEED": seed,
+                                                "PYTHONPATH": str(root)}).stdout for seed in ("1", "2")}
+    here = "".join(render_graph(SUBJECTS[n](), engine="python") for n in ("awaits60_instance", "all_kinds")) + "\n"
+    assert outputs == {here}
+    assert here.count('data-direction="TB"') == 2
