@@ -16,7 +16,7 @@ from svgcheck import overlaps
 from test_layout_geometry import _with_wait_edges, crossings
 
 import igniter_nb as ig
-from igniter_nb.diagnostics.geometry import assign_layers, node_size
+from igniter_nb.diagnostics.geometry import NODE_GAP, assign_layers, node_size
 from igniter_nb.diagnostics.view import graph_view
 from igniter_nb.notebook import layout as layout_module
 from igniter_nb.notebook.layout import layout
@@ -115,3 +115,33 @@ def test_folding_any_graph_keeps_edges_clear_of_boxes(seed, n, direction):
         mp.setattr(layout_module, "FOLD_AT", {"LR": 120.0, "TB": 260.0})
         mp.setattr(layout_module, "FOLD_WIDTH", 4_000.0)
         _sound(view, layout(view, direction=direction))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(1, 150), lengths=st.lists(st.integers(0, 70), min_size=1, max_size=4))
+def test_folded_rows_stay_within_the_fold_limit_and_the_picture_fits(n, lengths):
+    # labels of mixed length shaped like HTML: no folded row is longer than FOLD_AT top to bottom (unless it holds
+    # one node), and the picture takes a direction that fits the output area whenever one does
+    def define(c):
+        c.input("x")
+        for i in range(n):
+            c.compute(f"step_{i}", depends_on=["x"], call=lambda x: x,
+                      label=f"<b>{i}</b>&amp;" + "W" * lengths[i % len(lengths)])
+        c.compute("total", depends_on=[f"step_{i}" for i in range(n)], call=lambda **kw: 1)
+        c.output("total")
+
+    view = graph_view(ig.compile(define, name="Labels"))
+    ids = [n.id for n in view.nodes]
+    sizes = {n.id: node_size(n) for n in view.nodes}
+    layers, folded = layout_module._fold(ids, assign_layers(ids, view.edges), sizes, "TB")
+    rows: dict[int, list[str]] = {}
+    for i in folded:
+        rows.setdefault(layers[i], []).append(i)
+    for members in rows.values():
+        length = sum(sizes[i][0] + NODE_GAP["TB"] for i in members)
+        assert len(members) == 1 or length <= layout_module.FOLD_AT["TB"] + 0.05
+    chosen = layout(view)
+    both = {d: layout(view, direction=d).width for d in ("LR", "TB")}
+    assert chosen.width == both[chosen.direction]
+    assert chosen.width <= OUTPUT_AREA or min(both.values()) > OUTPUT_AREA
+    _sound(view, chosen)
