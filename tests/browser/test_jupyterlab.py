@@ -459,7 +459,7 @@ def test_fitted_and_full_size_pictures_in_jupyterlab_untrusted(lab: Lab, browser
         page.goto(f"{lab.url}/lab/workspaces/sizes?token={lab.token}")
         page.wait_for_function("() => !!window.jupyterapp")
         page.evaluate(_OPEN, sizes_notebook.name)
-        page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output img').length === 2"
+        page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output img').length === 3"
                                " && [...document.querySelectorAll('.jp-OutputArea-output img')].every(i => i.complete)")
         found = page.evaluate(_SIZES)
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-sizes.png"))
@@ -501,6 +501,9 @@ _WIDE_LAYER_NOTEBOOK = [
     "wide, tall = ig.compile(fan, name='Fan200'), ig.compile(awaits, name='Awaits60')",
     "ig.nb.show(wide, direction='LR')  # 200 dependencies: folded into columns",
     "ig.nb.show(tall, direction='TB')  # 60 awaits top to bottom: folded into rows",
+    "waiting = ig.contract(awaits, name='Awaits60')(rid='r1')\n"
+    "waiting.resolve_all()\n"
+    "waiting  # the instance, no direction given: 1,436 px left to right before, now the folded rows that fit",
 ]
 
 
@@ -530,13 +533,14 @@ def wide_layer_notebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_long_layer_is_folded_to_fit_the_output_area(lab: Lab, browser: Any, wide_layer_notebook: Path) -> None:
     # a node with 200 dependencies drew 370 × 11,266 px, 60 awaits top to bottom 26,040 px wide (scaled to a
-    # sliver): both now fold their long layer and are shown at their natural size, unscaled
+    # sliver): both now fold their long layer and are shown at their natural size, unscaled; so is the instance
+    # of the 60 awaits drawn without a direction (1,436 px left to right before the direction judged the folds)
     shutil.copy(wide_layer_notebook, lab.root / wide_layer_notebook.name)
     with notebook_page(lab, browser, wide_layer_notebook) as page:
         page.goto(f"{lab.url}/lab/workspaces/wide?token={lab.token}")
         page.wait_for_function("() => !!window.jupyterapp")
         page.evaluate(_OPEN, wide_layer_notebook.name)
-        page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output img').length === 2"
+        page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output img').length === 3"
                                " && [...document.querySelectorAll('.jp-OutputArea-output img')].every(i => i.complete)")
         found = page.evaluate(_SIZES)
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-wide-layer.png"), full_page=True)
