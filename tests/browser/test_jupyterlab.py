@@ -459,7 +459,7 @@ def test_fitted_and_full_size_pictures_in_jupyterlab_untrusted(lab: Lab, browser
         page.goto(f"{lab.url}/lab/workspaces/sizes?token={lab.token}")
         page.wait_for_function("() => !!window.jupyterapp")
         page.evaluate(_OPEN, sizes_notebook.name)
-        page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output img').length === 3"
+        page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output img').length === 2"
                                " && [...document.querySelectorAll('.jp-OutputArea-output img')].every(i => i.complete)")
         found = page.evaluate(_SIZES)
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-sizes.png"))
