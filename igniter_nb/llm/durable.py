@@ -16,6 +16,8 @@ the conversation up to and including the assistant's tool-call turn, which of ``
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -84,15 +86,28 @@ def public_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
     return dict(payload)
 
 
-def tool_token(execution_id: str | None, node: str | None, round_: int, request: int = 0) -> str | None:
-    """The resume token of a node pending on tool calls: ``<execution>:<node>:tool-calls-<round>`` for the first
-    request ``call`` makes, ``<execution>:<node>:request-<n>:tool-calls-<round>`` for its n-th (n >= 2) — so a
-    resume sent twice never answers a later request's wait (with calls numbered alike: Ollama's ``call_1``);
-    ``None`` outside a contract (a random token is used then)."""
+def tool_token(execution_id: str | None, node: str | None, round_: int, request: int = 0,
+               wait: PendingTools | None = None) -> str | None:
+    """The resume token of a node pending on tool calls: ``<execution>:<node>:tool-calls-<round>:<digest>`` for the
+    first request ``call`` makes, ``<execution>:<node>:request-<n>:tool-calls-<round>:<digest>`` for its n-th
+    (n >= 2) — so a resume sent twice never answers a later request's wait (with calls numbered alike: Ollama's
+    ``call_1``) — where ``<digest>`` (:func:`wait_digest` of ``wait``) names what the node waits on, so a node that
+    runs again with other inputs and waits on other calls gets a token of its own (results run for the old calls
+    do not answer the new ones), and the same wait made again gets the same token. ``None`` outside a contract
+    (a random token is used then)."""
     if execution_id is None or node is None:
         return None
     which = f"request-{request + 1}:" if request else ""
-    return f"{execution_id}:{node}:{which}tool-calls-{round_}"
+    digest = f":{wait_digest(wait)}" if wait is not None else ""
+    return f"{execution_id}:{node}:{which}tool-calls-{round_}{digest}"
+
+
+def wait_digest(wait: PendingTools) -> str:
+    """12 hex digits of sha256 over what a wait is for: the request that waits (its fingerprint) and the
+    conversation up to and including the tool calls, with their ids and arguments."""
+    data = {"fingerprint": wait.fingerprint, "conversation": wait.conversation.to_dict()}
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=repr)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def check_results(value: Any, calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
@@ -141,4 +156,4 @@ def check_results(value: Any, calls: Sequence[ToolCall]) -> list[dict[str, Any]]
     return [found[c.id] for c in calls]
 
 
-__all__ = ["RESULT_SHAPE", "PendingTools", "check_results", "public_payload", "tool_token"]
+__all__ = ["RESULT_SHAPE", "PendingTools", "check_results", "public_payload", "tool_token", "wait_digest"]

@@ -236,7 +236,7 @@ class Executor(BaseExecutor):
                 self.last_context = conversation
                 state = PendingTools(index, rounds, fingerprint, conversation, tuple(self._journal))
                 return self.defer(tool_token(getattr(self.execution, "execution_id", None),
-                                             getattr(self.node, "name", None), rounds, index), state.payload())
+                                             getattr(self.node, "name", None), rounds, index, state), state.payload())
             owner = type(self).__qualname__
             results = [_tool_named(tools, call).run(call, self.tool_timeout, owner) for call in reply.tool_calls]
             self._emit("llm_tool_round", {"request": index, "round": rounds,
