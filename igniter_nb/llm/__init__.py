@@ -27,12 +27,13 @@ _LAZY = {
     "ProviderError": "igniter_nb.llm.errors",
     "OutputValidationError": "igniter_nb.llm.errors",
     "ToolLoopError": "igniter_nb.llm.errors",
+    "ResumeInProgressError": "igniter_nb.llm.errors",
     "PROVIDERS": "igniter_nb.llm.providers",
     "llm_frame": "igniter_nb.llm.frame",
 }
 
 
-_SUBMODULES = ("testing", "providers", "cache", "tools", "conversation", "frame", "structured", "durable")
+_SUBMODULES = ("testing", "providers", "cache", "tools", "conversation", "frame", "structured", "durable", "lease")
 
 
 __getattr__, __dir__ = lazy_attributes("igniter_nb.llm", globals(), _LAZY,

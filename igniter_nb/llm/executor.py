@@ -32,6 +32,7 @@ from igniter_nb.llm.executor_settings import TOOLS_RUN as TOOLS_RUN
 from igniter_nb.llm.executor_settings import _check_stream as _check_stream
 from igniter_nb.llm.executor_settings import _check_tools_run as _check_tools_run
 from igniter_nb.llm.executor_settings import check_settings as check_settings
+from igniter_nb.llm.lease import DEFAULT_RESUME_LEASE, ResumeLease
 from igniter_nb.llm.providers import provider
 from igniter_nb.llm.providers.base import Connection
 from igniter_nb.llm.request import Reply, Request, Usage
@@ -56,8 +57,9 @@ class Executor(BaseExecutor):
     ``temperature`` and ``max_tokens`` are sent when set. ``tools`` lists functions, pydantic models or
     ``ig.llm.Tool`` objects; ``tools_run`` is ``"defer"`` (a tool call makes the node pending: a durable wait)
     or ``"auto"`` (the functions run here, at most ``max_tool_rounds`` rounds, each call at most ``tool_timeout``
-    seconds: 60 unless set, ``None`` for no limit). ``response_model`` (a pydantic
-    model) validates replies into it and becomes the node's type. ``cache`` (``MemoryCache``/``StoreCache``)
+    seconds: 60 unless set, ``None`` for no limit). ``resume_lease`` (seconds, 600 unless set; ``None``: off)
+    is how long a resume of a tool-call wait holds it against other workers in the execution's store, should its
+    holder die mid-call (``igniter_nb.llm.lease``). ``response_model`` (a pydantic model) validates replies into it and becomes the node's type. ``cache`` (``MemoryCache``/``StoreCache``)
     answers repeated requests without calling the provider; ``stream = True`` prints text as it arrives (or
     give a callable taking each piece). Connection: ``api_key``, ``base_url``, ``timeout``, ``max_retries``,
     ``client_options`` (SDK client keywords); ``request_options`` are extra keywords for each SDK request.
@@ -75,6 +77,7 @@ class Executor(BaseExecutor):
     tools_run: ClassVar[str] = "defer"
     max_tool_rounds: ClassVar[int] = 8
     tool_timeout: ClassVar[float | None] = DEFAULT_TOOL_TIMEOUT
+    resume_lease: ClassVar[float | None] = DEFAULT_RESUME_LEASE
     response_model: ClassVar[Any] = None
     structured_output: ClassVar[str] = "native"
     cache: ClassVar[Any] = None
@@ -100,6 +103,7 @@ class Executor(BaseExecutor):
         self._requests = 0  # helper calls made so far by this instance (their order is replayed on resume)
         self._journal: list[dict[str, Any]] = []
         self._replay: _Replay | None = None
+        self._lease: ResumeLease | None = None  # the claim on the wait being resumed (with the replies it keeps)
 
     @classmethod
     def metadata(cls) -> dict[str, Any]:
@@ -164,6 +168,9 @@ class Executor(BaseExecutor):
         if state is None:
             return value
         results = check_results(value, state.tool_calls)
+        store = getattr(self.execution, "store", None)
+        if store is not None and self.resume_lease is not None and deferred.token:  # before anything is sent
+            self._lease = ResumeLease.claim(store, deferred.token, self.resume_lease)
         self._replay = _Replay(state, results)
         try:
             output = self.call(**dependencies)
@@ -171,6 +178,10 @@ class Executor(BaseExecutor):
             if self._replay is None:  # the follow-up failed: the results stay with the failed node, not lost
                 exc.context.setdefault("tool_results", [dict(r) for r in results])
             raise
+        finally:
+            if self._lease is not None:
+                self._lease.finish()
+                self._lease = None
         if self._replay is not None:
             raise ToolLoopError(f"{type(self).__qualname__}.call() no longer makes request #{state.request + 1}, which "
                                 "was waiting for these tool results")
@@ -284,12 +295,13 @@ class Executor(BaseExecutor):
     def _send(self, index: int, purpose: str, conversation: Conversation, tools: tuple[Tool, ...], model: Any,
               sink: Callable[[str], Any] | None, rounds: int) -> Reply:
         request = self._request(conversation, tools, model)
-        cache = self.cache
-        key = request.key() if cache is not None else None
+        cache, lease = self.cache, self._lease
+        key = request.key() if cache is not None or lease is not None else None
         started = time.perf_counter()
-        found = cache.get(key) if cache is not None and key is not None else None
-        if found is not None:
-            found = self._readable(found)
+        kept = lease.reply_for(key) if lease is not None and key is not None else None  # an earlier holder's
+        if kept is None and cache is not None and key is not None:
+            kept = cache.get(key)
+        found = self._readable(kept) if kept is not None else None
         if found is not None:
             reply = found
             if sink is not None:
@@ -302,6 +314,8 @@ class Executor(BaseExecutor):
                 self._emit_call(request, index, purpose, rounds, None, started, cached=False, streamed=sink is not None,
                                 error=exc)
                 raise
+            if lease is not None and key is not None:
+                self._keep(lease, key, reply)
             if cache is not None and key is not None:
                 try:
                     cache.put(key, reply.to_dict(), request.to_dict())
@@ -316,6 +330,15 @@ class Executor(BaseExecutor):
         self._emit_call(request, index, purpose, rounds, reply, started, cached=found is not None,
                         streamed=sink is not None, billed=billed)
         return reply
+
+    def _keep(self, lease: ResumeLease, key: str, reply: Reply) -> None:
+        """Record ``reply`` in the resume lease, so a worker resuming this wait after us is not billed again."""
+        try:
+            lease.keep(key, reply.to_dict())
+        except Exception as exc:  # the reply is paid for: used even if the lease cannot keep it
+            warnings.warn(f"{type(self).__qualname__}: the resume lease of {lease.token[:120]!r} could not keep the "
+                          f"reply ({type(exc).__name__}: {str(exc)[:200]}); the reply is used", RuntimeWarning,
+                          stacklevel=3)
 
     def _readable(self, found: Any) -> Reply | None:
         """The cached reply ``found`` as a ``Reply``; ``None`` (a miss, with a warning) when it cannot be read — a

@@ -54,6 +54,9 @@ def check_settings(cls: type[Executor]) -> None:
     if cls.tool_timeout is not None and (isinstance(cls.tool_timeout, bool) or not isinstance(cls.tool_timeout, int | float)
                                          or not math.isfinite(cls.tool_timeout) or cls.tool_timeout <= 0):
         raise ConfigurationError(f"{name}.tool_timeout must be a number of seconds > 0 or None, got {cls.tool_timeout!r}")
+    if cls.resume_lease is not None and (isinstance(cls.resume_lease, bool) or not isinstance(cls.resume_lease, int | float)
+                                         or not math.isfinite(cls.resume_lease) or cls.resume_lease <= 0):
+        raise ConfigurationError(f"{name}.resume_lease must be a number of seconds > 0 or None, got {cls.resume_lease!r}")
     for attr in ("client_options", "request_options"):
         if not isinstance(getattr(cls, attr), Mapping):
             raise ConfigurationError(f"{name}.{attr} must be a dict of keyword arguments")

@@ -75,3 +75,8 @@ def _define_with_lookalike(c: Any) -> None:
 
 DurableWithLookalike = type("DurableWithLookalike", (ig.Contract,),
                             {"define": _define_with_lookalike, "__module__": __name__})
+
+
+# A durable contract whose resume lease expires after a second (a holder killed mid-call is taken over quickly)
+ShortLeaseResearcher = executor_class("anthropic", "ShortLeaseResearcher", tools=[search], resume_lease=1.0)
+ShortLease = contract_class(ShortLeaseResearcher, "ShortLease", store_runner=True)
