@@ -24,7 +24,8 @@ from typing import Any
 
 from igniter_nb.errors import PayloadValidationError
 from igniter_nb.llm.conversation import Conversation, ToolCall, content_text
-from igniter_nb.llm.errors import ConfigurationError
+from igniter_nb.llm.errors import ConfigurationError, ProviderError
+from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.surrogates import lone_surrogate_at
 
 RESULT_SHAPE = '[{"id": <tool call id>, "name": <tool name>, "content": <result>}, ...]'
@@ -110,6 +111,55 @@ def wait_digest(wait: PendingTools) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
+def check_storable(payload: Mapping[str, Any], calls: Sequence[ToolCall], node: str, owner: str,
+                   provider: str | None = None) -> None:
+    """Raise ``ProviderError`` naming ``node``, the tool and the call when the pending ``payload`` cannot be kept as
+    the node's value in a snapshot because a call's arguments nest deeper than the snapshot codec keeps (``MAX_DEPTH``
+    levels, counted from the wait): the codec's own error names neither, and its path is hundreds of characters."""
+    from igniter_nb.errors import SnapshotEncodingError
+    from igniter_nb.runtime import codec
+
+    try:
+        codec.encode(DeferredResult("check", payload), node=node, path=f"states.{node}.value")
+    except SnapshotEncodingError:
+        pass
+    else:
+        return
+    deepest = max(calls, key=lambda c: _deepest(c.arguments)[0], default=None)
+    if deepest is None:  # (not the arguments: leave it to the codec's own error at the save)
+        return
+    levels, path = _deepest(deepest.arguments)
+    raise ProviderError(f"{owner} (node {node!r}): the model called tool {deepest.name!r} (call {deepest.id!r}) with "
+                        f"arguments nested {levels} levels deep, at {_cut(path)}; a tool-call wait is kept in the "
+                        f"node's snapshot, which holds values nested at most {codec.MAX_DEPTH} levels (the wait and "
+                        "its conversation take some of them)", provider=provider, tool=deepest.name, call_id=deepest.id)
+
+
+def _deepest(value: Any) -> tuple[int, str]:
+    """How many containers deep ``value`` nests (itself included), and the path to the deepest one — without
+    recursion, so any depth is measured."""
+    best, best_path = 0, "arguments"
+    stack: list[tuple[Any, int, str]] = [(value, 1, "arguments")]
+    while stack:
+        item, level, path = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = ((f"{path}.{k}" if isinstance(k, str) and k.isidentifier() else f"{path}[{k!r:.20}]", v)
+                             for k, v in item.items())
+        elif isinstance(item, list | tuple):
+            children = ((f"{path}[{i}]", v) for i, v in enumerate(item))
+        else:
+            continue
+        if level > best:
+            best, best_path = level, path
+        stack.extend((v, level + 1, p) for p, v in children)
+    return best, best_path
+
+
+def _cut(path: str, limit: int = 100) -> str:
+    """``path`` as is when short, else its start and end around ``…``."""
+    return path if len(path) <= limit else f"{path[:60]}…{path[-(limit - 61):]}"
+
+
 def check_results(value: Any, calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
     """The tool results a node is resumed with, checked against the calls it waits for and put in call order:
     ``[{"id", "name", "content" (text), "is_error"}]``. Anything else raises ``PayloadValidationError`` saying
@@ -156,4 +206,4 @@ def check_results(value: Any, calls: Sequence[ToolCall]) -> list[dict[str, Any]]
     return [found[c.id] for c in calls]
 
 
-__all__ = ["RESULT_SHAPE", "PendingTools", "check_results", "public_payload", "tool_token", "wait_digest"]
+__all__ = ["RESULT_SHAPE", "PendingTools", "check_results", "check_storable", "public_payload", "tool_token", "wait_digest"]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from igniter_nb.llm.conversation import Conversation, Message, ToolCall
-from igniter_nb.llm.durable import PendingTools, check_results, tool_token
+from igniter_nb.llm.durable import PendingTools, check_results, check_storable, tool_token
 from igniter_nb.llm.errors import ConfigurationError, LLMError, OutputValidationError, ToolLoopError
 from igniter_nb.llm.executor_settings import DEFAULT_TOOL_TIMEOUT as DEFAULT_TOOL_TIMEOUT
 from igniter_nb.llm.executor_settings import RESERVED_OPTIONS as RESERVED_OPTIONS
@@ -246,6 +246,9 @@ class Executor(BaseExecutor):
             if tools_run == "defer":
                 self.last_context = conversation
                 state = PendingTools(index, rounds, fingerprint, conversation, tuple(self._journal))
+                if self.node is not None:  # (in a contract the wait is the node's value: a snapshot value)
+                    check_storable(state.payload(), reply.tool_calls, self.node.name, type(self).__qualname__,
+                                   self.provider)
                 return self.defer(tool_token(getattr(self.execution, "execution_id", None),
                                              getattr(self.node, "name", None), rounds, index, state), state.payload())
             owner = type(self).__qualname__
