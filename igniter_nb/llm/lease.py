@@ -61,9 +61,9 @@ class ResumeLease:
         is refused then too, so the node stays pending instead of failing on a store that is down for a moment."""
         try:
             return cls._claim(store, token, seconds, where)
-        except (ResumeInProgressError, ConcurrencyError):
+        except ResumeInProgressError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # (a ConcurrencyError never gets here: _claim answers each one)
             raise ResumeInProgressError(f"the tool-call wait {token[:120]!r}{where} could not be claimed: the store "
                                         f"failed ({type(exc).__name__}: {str(exc)[:200]}); nothing was sent to the "
                                         "provider and the node stays pending: resume it again", token=token) from exc
