@@ -143,8 +143,7 @@ def _deepest(value: Any) -> tuple[int, str]:
     while stack:
         item, level, path = stack.pop()
         if isinstance(item, Mapping):
-            children: Any = ((f"{path}.{k}" if isinstance(k, str) and k.isidentifier() else f"{path}[{k!r:.20}]", v)
-                             for k, v in item.items())
+            children: Any = ((_step(path, k), v) for k, v in item.items())
         elif isinstance(item, list | tuple):
             children = ((f"{path}[{i}]", v) for i, v in enumerate(item))
         else:
@@ -153,6 +152,14 @@ def _deepest(value: Any) -> tuple[int, str]:
             best, best_path = level, path
         stack.extend((v, level + 1, p) for p, v in children)
     return best, best_path
+
+
+def _step(path: str, key: Any) -> str:
+    """``path`` and a dict key: ``.name`` for a short identifier, else ``[repr]`` (a long one cut, quotes kept)."""
+    if isinstance(key, str) and key.isidentifier() and len(key) <= 30:
+        return f"{path}.{key}"
+    text = repr(key)
+    return f"{path}[{text if len(text) <= 24 else text[:20] + '…' + text[-1]}]"
 
 
 def _cut(path: str, limit: int = 100) -> str:

@@ -60,3 +60,19 @@ def test_outside_a_contract_a_deep_wait_is_returned_as_before(stubs):
     stubs("openai", [StubReply("", tool_calls=(("c1", "search", {"query": _deep(300)}),))])
     deferred = executor_class("openai", tools=[search])().complete_with_tools("q")
     assert isinstance(deferred, ig.DeferredResult) and deferred.payload["tool_calls"][0]["id"] == "c1"
+
+
+def test_the_path_is_cut_whatever_the_keys_look_like():
+    from igniter_nb.llm.conversation import ToolCall
+    from igniter_nb.llm.durable import check_storable
+
+    deep: object = "x"
+    for i in range(400):
+        deep = [deep] if i % 2 else {"<img src=x onerror=alert(1)>" * 50: deep}
+    call = ToolCall("<b>id</b>", "search", {"q": deep})
+    with pytest.raises(ig.llm.ProviderError) as caught:
+        check_storable({"tool_calls": [call.to_dict()]}, [call], "answer", "Owner", "openai")
+    text = caught.value.message
+    assert text.startswith("Owner (node 'answer'): the model called tool 'search' (call '<b>id</b>')")
+    assert "nested 401 levels deep, at arguments.q[0]['<img src=x onerror=…'][0]" in text and len(text) < 600
+    assert caught.value.provider == "openai" and caught.value.context["tool"] == "search"

@@ -1,7 +1,7 @@
 """A node waiting on tool calls whose inputs change (``contract.update_inputs``) runs again and may wait again, on
 calls that look alike (Ollama numbers them ``call_1`` in every conversation; a stub gives the ids it is told). Until
 2026-12-04 that new wait had the OLD wait's token (``<execution>:<node>:tool-calls-1``), so a client that ran the
-tools for the old inputs resumed the new wait with them — from this process or from another one through the store —
+tools for the old inputs resumed the new wait with them — on the contract or through the store, as another process does —
 and the model was sent the old inputs' tool output as the answer to the new question: a silent wrong answer.
 
 A wait's token now ends with a digest of what it waits on (the conversation up to the tool calls, arguments
@@ -46,7 +46,8 @@ def test_results_for_the_old_inputs_do_not_answer_the_wait_of_the_new_ones(provi
     assert contract.status == "pending" and new.payload["tool_calls"][0]["arguments"] == {"query": "asimov"}
     assert new.token != old.token
     assert re.fullmatch(rf"{contract.execution_id}:answer:tool-calls-1:[0-9a-f]{{12}}", new.token)
-    # the client that ran the tools for Herbert resumes, in this process and in another one (through the store)
+    # the client that ran the tools for Herbert resumes: on this contract, and from the store (a store object of
+    # its own, as another process has)
     with pytest.raises(ig.IgniterError, match="pending"):
         contract.resume_by_token(old.token, value=_results(old, "DUNE RESULTS"))
     with pytest.raises(ig.IgniterError, match="pending"):
