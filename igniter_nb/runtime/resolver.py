@@ -18,6 +18,7 @@ from igniter_nb.runtime.status import STALE, SUCCEEDED
 from igniter_nb.runtime.steps import _SETTLED_TYPES, NodeSteps
 from igniter_nb.runtime.steps import one_shot_kind as one_shot_kind  # re-exported: runtime modules import it here
 from igniter_nb.runtime.steps import wrap_error as wrap_error
+from igniter_nb.runtime.workers import InFlight
 
 if TYPE_CHECKING:
     from igniter_nb.runtime.execution import Execution
@@ -52,6 +53,7 @@ class Resolver(NodeSteps):
         self.simple = graph.simple_deps
         self.fast = graph.fast_plan
         self._stacks: list[list[Any]] = []  # the stacks of the resolve calls in progress (see ``running``)
+        self.in_flight: InFlight | None = None  # the nodes threads-runner runs have started (set by the first)
         self.recorded = execution.bus.record_into(self.nodes)  # node_started/node_succeeded, built when read
 
     # ------------------------------------------------------------------ driving
@@ -177,6 +179,10 @@ class Resolver(NodeSteps):
                         info = fast_get(name)
                     if nested and name in self._started_outside(stack):
                         raise self._reentered(name)
+                    # started: marked running (with what the way back needs to know), before ``node_started`` is
+                    # emitted: a subscriber reading the contract then finds it in progress (refused: ``_reentered``)
+                    # instead of computing it a first time before this loop computes it again
+                    push(_SLOW if info is None else info if st is None else (info,))
                     if plain:  # node_started at ``now``, built when the log is read (events/bus.py)
                         if stamp:
                             record((name, now))
@@ -186,8 +192,6 @@ class Resolver(NodeSteps):
                     else:
                         bus.emit("node_started", name, nodes[name].path, "running", EMPTY_PAYLOAD)
                         just_name = None  # a subscriber ran: read states again
-                    # started: marked running (with what the way back needs to know)
-                    push(_SLOW if info is None else info if st is None else (info,))
                     if info is None:  # finish() computes it, once every dependency has a state
                         ready = False
                         missing: list[str] | None = None
@@ -375,14 +379,22 @@ class Resolver(NodeSteps):
         return _marked([other for other in list(self._stacks) if other is not stack])
 
     def _reentered(self, name: str) -> ResolutionError:
-        """The error for a node asked for again, from inside a node's callable, while it waits for that very
-        callable: without it the inner call would start the node again, and so the callable, without end."""
-        ex = self.execution
-        node = self.nodes[name]
-        return ResolutionError(
-            f"Node '{name}' was asked for while it is being resolved: a node's callable read this contract's own "
-            f"results, and they need '{name}', which is still waiting for that callable (a cycle through the "
-            "contract's results; pass the value as a dependency instead)",
-            graph=ex.graph.name, node=name, path=node.path, execution_id=ex.execution_id,
-            source_location=node.source_location,
-        )
+        """The error for a node asked for again, from inside a node's callable or an event subscriber, while it
+        waits for that very callable or subscriber: without it the inner call would start the node again (computing
+        it twice; from a callable, without end)."""
+        return reentered(self.execution, self.nodes[name])
+
+
+def reentered(ex: Execution, node: Any) -> ResolutionError:
+    """The refusal of a read, from inside a run of ``ex`` (a node's callable, an event subscriber), that needs
+    ``node`` while that run has started it and waits for the reader (see ``Resolver._reentered``)."""
+    name = node.name
+    return ResolutionError(
+        f"Node '{name}' was asked for while it is being resolved: a node's callable or an event subscriber read "
+        f"this contract's own results while it resolves, and they need '{name}', which is still in progress, "
+        "waiting for that reader (a cycle through the contract's results; re-entrant reads of a node in progress "
+        "are not allowed: pass the value as a dependency, or read it from a node_succeeded subscriber or after "
+        "the run)",
+        graph=ex.graph.name, node=name, path=node.path, execution_id=ex.execution_id,
+        source_location=node.source_location,
+    )

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import CompileError, IgniterError, ResolutionError
 from igniter_nb.runtime.collection import CollectionItem, ItemJob, run_item_locally
+from igniter_nb.runtime.resolver import reentered
 from igniter_nb.runtime.status import BLOCKED, FAILED, STALE, Status
 from igniter_nb.runtime.steps import exception_text
-from igniter_nb.runtime.workers import errand_for, working_for
+from igniter_nb.runtime.workers import Flight, InFlight, computing, errand_for, working_for
 
 if TYPE_CHECKING:
     from igniter_nb.model import CollectionNode
@@ -103,10 +104,20 @@ class ThreadsRunner(Runner):
         if execution.bus.lock is None:
             # events from worker threads keep seq order; reentrant, so a subscriber may read the log
             execution.bus.lock = threading.RLock()
-        order = needed_nodes(execution, targets)
-        if len(order) <= 1:
-            return super().resolve(execution, targets)
         resolver = execution.resolver
+        flight = resolver.in_flight
+        if flight is None:
+            flight = resolver.in_flight = InFlight()
+        # Inside another run of this execution: a read from one of its callables or subscribers (see ``InFlight``)
+        nested = bool(flight.started) or bool(resolver._stacks)
+        order = needed_nodes(execution, targets)
+        if not nested and len(order) <= 1:
+            return super().resolve(execution, targets)
+        if resolver._stacks:  # an inline resolve of this execution is in progress below: its nodes wait for us
+            running = resolver.running
+            for n in order:
+                if n in running:
+                    raise reentered(execution, resolver.nodes[n])
         roots = resolver.roots
         needed = set(order)
         waiting_on = {n: sum(1 for d in set(roots[n]) if d in needed) for n in order}
@@ -117,8 +128,11 @@ class ThreadsRunner(Runner):
                     dependents.setdefault(d, []).append(n)
         emit = execution.bus.emit
         nodes = resolver.nodes
+        states = execution.states
         pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix=f"igniter-{execution.graph.name}")
-        futures: dict[Future[None], str] = {}
+        futures: dict[Future[None], tuple[str, Flight, bool]] = {}  # -> (node, its flight, started by this run)
+        settled: list[str] = []  # nodes a read from a subscriber computed before this run started them
+        waiter = flight.waiter()
 
         # Abandoned when the calling thread is interrupted: a node still running then is abandoned, its thread
         # finishes on its own (Python cannot stop a thread), what it computed is never recorded, and it may no
@@ -132,20 +146,44 @@ class ThreadsRunner(Runner):
                     resolver.write(nodes[name], state)
 
         def submit(name: str) -> None:
+            st = states.get(name)
+            if st is not None and st.status is not STALE:  # computed meanwhile, by a read from a subscriber
+                settled.append(name)
+                return
+            claimed = flight.claim(name, waiter, track=nested)
+            if claimed is None:  # it waits for this very thread: a cycle through the results
+                raise reentered(execution, nodes[name])
+            found, mine = claimed
+            futures[found.future] = (name, found, mine)
+            if not mine:  # another run computes it: wait for that instead of computing it again
+                return
             emit("node_started", name, nodes[name].path, "running")
-            futures[pool.submit(working_for, errand, finish, name)] = name
+            flight.submitted(found)
+            pool.submit(computing, name, working_for, found, errand, finish, name)
 
         try:
             for n in order:
                 if waiting_on[n] == 0:
                     submit(n)
-            while futures:
-                done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
-                if errand.outer is not None and errand.over():  # this thread is a worker its caller abandoned
-                    raise errand.abandoned_error()
+            while futures or settled:
+                if settled:
+                    done: Any = ()
+                else:
+                    done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+                    if errand.outer is not None and errand.over():  # this thread is a worker its caller abandoned
+                        raise errand.abandoned_error()
+                finished = settled[:]
+                settled.clear()
                 for fut in done:
-                    name = futures.pop(fut)
-                    fut.result()  # finish() records user errors itself; anything raised here is a real bug
+                    name, found, mine = futures.pop(fut)
+                    flight.release(name, waiter, found, mine)
+                    if mine:
+                        fut.result()  # finish() records user errors itself; anything raised here is a real bug
+                    elif (st := states.get(name)) is None or st.status is STALE:  # its run gave it up: ours now
+                        submit(name)
+                        continue
+                    finished.append(name)
+                for name in finished:
                     for dep in dependents.get(name, ()):
                         waiting_on[dep] -= 1
                         if waiting_on[dep] == 0:
@@ -157,6 +195,9 @@ class ThreadsRunner(Runner):
             errand.abandon()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+        finally:
+            for name, found, mine in futures.values():
+                flight.release(name, waiter, found, mine)
         pool.shutdown(wait=True, cancel_futures=True)
 
     def run_items(self, execution: Execution, node: CollectionNode, jobs: Sequence[ItemJob],

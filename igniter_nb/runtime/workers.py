@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -89,3 +90,108 @@ def working_for(errand: Errand, fn: Callable[..., Any], *args: Any) -> Any:
         return fn(*args)
     finally:
         _working_for.reset(token)
+
+
+# The node a threads-runner worker computes (while its callable runs, and while it records the node's state and
+# subscribers see its event): a read this thread starts waits in its name (``InFlight``).
+_computing: ContextVar[str | None] = ContextVar("igniter_computing", default=None)
+
+
+class Flight:
+    """A node a threads-runner run has started: ``future`` is done once its state is recorded (or the run gave
+    it up); until ``submitted`` it is not handed to a worker yet (its ``node_started`` subscribers run on the
+    thread ``owner`` names)."""
+
+    __slots__ = ("future", "owner", "submitted")
+
+    def __init__(self, owner: str | int) -> None:
+        self.future: Future[None] = Future()
+        self.owner = owner
+        self.submitted = False
+
+
+class InFlight:
+    """The nodes the threads-runner runs of one execution (an outer one, and those started by reads from its
+    callables or subscribers) have started and not recorded yet, and who waits for whom: a run that needs a
+    node another has started waits for it instead of computing it again, unless that would wait for itself
+    (a cycle through the results: refused, see ``resolver.reentered``)."""
+
+    __slots__ = ("lock", "started", "waits")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.started: dict[str, Flight] = {}
+        # Who waits for which started nodes: a node computed on a worker (by name) or another thread (its ident).
+        self.waits: dict[str | int, set[str]] = {}
+
+    @staticmethod
+    def waiter() -> str | int:
+        """Who the calling thread is waiting as: the node it computes, else the thread itself."""
+        current = _computing.get()
+        return current if current is not None else threading.get_ident()
+
+    def claim(self, name: str, waiter: str | int, *, track: bool) -> tuple[Flight, bool] | None:
+        """``(flight, True)`` when ``name`` is now started by the caller (it emits ``node_started``, then submits),
+        ``(flight, False)`` when another run started it (wait for ``flight.future``), None when waiting for it
+        would wait for ``waiter`` itself. ``track``: the caller's wait counts (it is not the outermost run)."""
+        with self.lock:
+            flight = self.started.get(name)
+            if flight is None:
+                flight = self.started[name] = Flight(waiter)
+                if track:
+                    self.waits.setdefault(waiter, set()).add(name)
+                return flight, True
+            if self._reaches(name, waiter):
+                return None
+            self.waits.setdefault(waiter, set()).add(name)
+            return flight, False
+
+    def _reaches(self, name: str, waiter: str | int) -> bool:
+        """Whether ``name`` waits, directly or not, for ``waiter``."""
+        todo: list[str | int] = [name]
+        seen: set[str | int] = set()
+        while todo:
+            key = todo.pop()
+            if key == waiter:
+                return True
+            if key in seen:
+                continue
+            seen.add(key)
+            flight = self.started.get(key) if isinstance(key, str) else None
+            if flight is not None and not flight.submitted:
+                todo.append(flight.owner)  # its node_started subscribers run on that thread first
+            todo.extend(self.waits.get(key, ()))
+        return False
+
+    def submitted(self, flight: Flight) -> None:
+        with self.lock:
+            flight.submitted = True
+
+    def release(self, name: str, waiter: str | int, flight: Flight, mine: bool) -> None:
+        """``waiter`` no longer waits for ``name``; when ``mine``, ``name`` is no longer started (its waiters wake)."""
+        with self.lock:
+            waits = self.waits.get(waiter)
+            if waits is not None:
+                waits.discard(name)
+                if not waits:
+                    del self.waits[waiter]
+            if mine and self.started.get(name) is flight:
+                del self.started[name]
+        if mine and not flight.future.done():
+            flight.future.cancel()  # given up (the run was interrupted): its waiters look at its state again
+
+
+def computing(name: str, fn: Callable[..., Any], flight: Flight, *args: Any) -> None:
+    """``fn(*args)`` on a worker computing node ``name``; ``flight.future`` is done when it returns."""
+    if not flight.future.set_running_or_notify_cancel():
+        return
+    token = _computing.set(name)
+    try:
+        fn(*args)
+    except BaseException as exc:
+        flight.future.set_exception(exc)
+        raise
+    else:
+        flight.future.set_result(None)
+    finally:
+        _computing.reset(token)

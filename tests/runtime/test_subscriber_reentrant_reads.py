@@ -1,0 +1,196 @@
+"""A read of the contract's own results from inside a run (an event subscriber, or a node's callable) computes every
+node at most once per version: a node the read needs that the run has already started is either waited for (being
+computed on another threads-runner worker) or refused with a ResolutionError naming it (still waiting to be computed:
+a read from its own ``node_started`` subscriber, or a cycle through the results). Before, the nested read computed
+such a node again (``node_started`` subscribers on any runner; most nested reads on the threads runner).
+Real inline and threads runners; threaded reads are joined with a timeout, so a regression fails, not hangs."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+
+import igniter_nb as ig
+
+RUNNERS = ["inline", "threads"]
+
+
+def _chain(calls: Counter[str], runner: str) -> Any:
+    class Chain(ig.Contract):
+        def define(c):
+            c.input("x", type="integer")
+            c.compute("a", call=lambda x: calls.update(["a"]) or x + 1)
+            c.compute("b", call=lambda a: calls.update(["b"]) or a + 1)
+            c.compute("c", call=lambda x: calls.update(["c"]) or x * 3)
+            c.output("b")
+            c.output("a")
+            c.output("c")
+
+    return Chain(x=1, runner=runner, max_workers=4)
+
+
+def _read_once_on(contract: Any, event_type: str, node: str, output: str) -> list[Any]:
+    """Subscribes a reader of ``output`` to the first ``event_type`` event of ``node``; returns what it read
+    (a value or the error raised)."""
+    seen: list[Any] = []
+
+    def sub(e: Any) -> None:
+        if e.type == event_type and e.node == node and not seen:
+            try:
+                seen.append(getattr(contract.result, output))
+            except ig.ResolutionError as exc:
+                seen.append(exc)
+
+    contract.subscribe(sub)
+    return seen
+
+
+def _in_thread(read: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["value"] = read()
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            out["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(30)
+    out["finished"] = not t.is_alive()
+    return out
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_a_node_started_subscriber_reading_that_node_is_refused_and_the_node_runs_once(runner: str) -> None:
+    calls: Counter[str] = Counter()
+    contract = _chain(calls, runner)
+    seen = _read_once_on(contract, "node_started", "a", "a")
+    out = _in_thread(lambda: contract.result.b)
+    assert out["finished"], "the read hung"
+    assert out.get("value") == 3
+    assert calls == Counter(a=1, b=1)  # was: a computed twice (by the subscriber's read, then by the run)
+    [err] = seen
+    assert isinstance(err, ig.ResolutionError)
+    assert err.context["node"] == "a"
+    assert "subscriber" in str(err) and "'a'" in str(err)
+    assert contract.execution.resolver.running == set()
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_a_node_started_subscriber_reading_a_node_that_needs_it_is_refused_naming_it(runner: str) -> None:
+    calls: Counter[str] = Counter()
+    contract = _chain(calls, runner)
+    seen = _read_once_on(contract, "node_started", "a", "b")
+    out = _in_thread(lambda: contract.result.b)
+    assert out.get("value") == 3
+    assert calls == Counter(a=1, b=1)
+    [err] = seen
+    assert isinstance(err, ig.ResolutionError)
+    assert err.context["node"] in ("a", "b")  # the first node in progress the read met
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_a_subscriber_reading_a_node_the_run_computes_later_computes_it_once(runner: str) -> None:
+    calls: Counter[str] = Counter()
+    contract = _chain(calls, runner)
+    seen = _read_once_on(contract, "node_succeeded", "a", "c")
+    out = _in_thread(lambda: (contract.result.b, contract.result.c))
+    assert out.get("value") == (3, 3)
+    assert seen == [3]
+    assert calls == Counter(a=1, b=1, c=1)
+
+
+def test_a_node_succeeded_subscriber_reading_the_next_node_on_threads_computes_it_once() -> None:
+    calls: Counter[str] = Counter()
+    contract = _chain(calls, "threads")
+    seen = _read_once_on(contract, "node_succeeded", "a", "b")
+    out = _in_thread(lambda: contract.result.b)
+    assert out.get("value") == 3
+    assert seen == [3]  # the subscriber computed b; the run then took its value instead of computing it again
+    assert calls == Counter(a=1, b=1)  # was: b twice
+    assert [e.node for e in contract.events if e.type == "node_succeeded"].count("b") == 1
+
+
+def test_an_unhandled_refusal_is_a_reaction_error_and_the_node_still_succeeds() -> None:
+    calls: Counter[str] = Counter()
+    contract = _chain(calls, "inline")
+    contract.subscribe(lambda e: contract.result.a if e.type == "node_started" and e.node == "a" else None)
+    assert contract.result.a == 2
+    assert calls == Counter(a=1)
+    assert len(contract.reaction_errors) == 1
+    assert "'a'" in str(contract.reaction_errors[0])
+
+
+def _siblings(calls: Counter[str], b_reads_a: bool) -> Any:
+    b_started = threading.Event()
+    release = threading.Event()
+
+    class Siblings(ig.Contract):
+        def define(c):
+            c.input("x", type="integer")
+            c.compute("a", call="via_b")
+            c.compute("b", call="slow_b")
+            c.output("a")
+            c.output("b")
+
+        def via_b(self, x):
+            calls["a"] += 1
+            assert b_started.wait(10)
+            # b is being computed on the other worker now: this read must wait for it, not compute it again
+            threading.Timer(0.2, release.set).start()
+            return self.result.b * 10
+
+        def slow_b(self, x):
+            calls["b"] += 1
+            b_started.set()
+            if b_reads_a:
+                return self.result.a
+            assert release.wait(10)
+            return x + 1
+
+    return Siblings
+
+
+def test_a_callable_reading_a_node_computed_on_another_worker_waits_for_it() -> None:
+    calls: Counter[str] = Counter()
+    contract = _siblings(calls, b_reads_a=False)(x=1, runner="threads", max_workers=2)
+    out = _in_thread(lambda: (str(contract.status), contract.result.a))  # the run computes a and b at once
+    assert out["finished"], "the read hung"
+    assert out.get("value") == ("succeeded", 20)
+    assert calls == Counter(a=1, b=1)  # was: b twice (once by a's read, once by its own worker)
+
+
+def test_two_workers_reading_each_other_is_a_cycle_not_a_hang() -> None:
+    calls: Counter[str] = Counter()
+    contract = _siblings(calls, b_reads_a=True)(x=1, runner="threads", max_workers=2)
+    out = _in_thread(lambda: contract.status)
+    assert out["finished"], "the read hung"
+    errors = [st.error for st in contract.execution.states.values() if st.error is not None]
+    assert errors and all(isinstance(e, ig.ResolutionError) for e in errors)
+    assert any("asked for while it is being resolved" in str(e) for e in errors)
+    assert calls == Counter(a=1, b=1)
+
+
+def test_two_threads_reading_with_a_reading_subscriber_compute_each_node_once() -> None:
+    calls: Counter[str] = Counter()
+    contract = _chain(calls, "threads")
+    seen = _read_once_on(contract, "node_succeeded", "a", "c")
+    barrier = threading.Barrier(2)
+
+    def read(name: str) -> Any:
+        barrier.wait(10)
+        return getattr(contract.result, name)
+
+    outs: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda n=n: outs.append(_in_thread(lambda: read(n)))) for n in ("b", "c")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(o.get("value") for o in outs) == [3, 3]
+    assert seen == [3]
+    assert calls == Counter(a=1, b=1, c=1)
