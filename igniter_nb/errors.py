@@ -162,7 +162,10 @@ class SnapshotNotFoundError(StoreError):
 
 
 class SnapshotEncodingError(IgniterError):
-    """A value cannot be put into a JSON-safe snapshot."""
+    """A value cannot be put into a JSON-safe snapshot. ``full_path`` is where inside the value, whole: the message
+    and ``path`` cut a very long one to its head and tail (None when the error names no place inside a value)."""
+
+    full_path: str | None = None
 
 
 __all__ = [

@@ -36,11 +36,14 @@ from igniter_nb.runtime.codec_plain import is_plain as is_plain
 from igniter_nb.runtime.codec_plain import plain_copy as plain_copy
 from igniter_nb.runtime.codec_tags import _RESERVED as _RESERVED
 from igniter_nb.runtime.codec_tags import MAX_DEPTH as MAX_DEPTH
+from igniter_nb.runtime.codec_tags import PATH_SHOWN as PATH_SHOWN
 from igniter_nb.runtime.codec_tags import TAG as TAG
 from igniter_nb.runtime.codec_tags import JSONValue as JSONValue
 from igniter_nb.runtime.codec_tags import _Extension as _Extension
 from igniter_nb.runtime.codec_tags import _extensions_by_tag as _extensions_by_tag
 from igniter_nb.runtime.codec_tags import _extensions_by_type as _extensions_by_type
+from igniter_nb.runtime.codec_tags import located as located
+from igniter_nb.runtime.codec_tags import short_path as short_path
 
 
 def register_codec(tag: str, type_: type, encode_fn: Callable[[Any], Any], decode_fn: Callable[[Any], Any]) -> None:

@@ -22,6 +22,8 @@ from igniter_nb.runtime.codec_tags import (
     _is_class_ref,
     _join,
     _resolve_attr,
+    located,
+    short_path,
 )
 
 
@@ -132,7 +134,8 @@ def _decode_tagged(tag: Any, data: dict[str, Any], path: str, fast: bool = False
 
 def _decode_error(why: str, path: str) -> SnapshotEncodingError:
     where = path or "<root>"
-    return SnapshotEncodingError(f"Cannot decode the snapshot value at {where}: {why}", path=where)
+    shown = short_path(where)
+    return located(SnapshotEncodingError(f"Cannot decode the snapshot value at {shown}: {why}", path=shown), where)
 
 
 def _items(data: dict[str, Any], path: str) -> list[Any]:

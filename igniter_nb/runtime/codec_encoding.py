@@ -24,6 +24,8 @@ from igniter_nb.runtime.codec_tags import (
     _is_class_ref,
     _join,
     _resolve_attr,
+    located,
+    short_path,
 )
 
 
@@ -50,9 +52,11 @@ def encode(value: Any, *, node: str | None = None, path: str = "") -> JSONValue:
                 return {TAG: ext.tag, "value": plain}
         return _Encoder(node).encode(value, path, 0)
     except RecursionError:
-        raise SnapshotEncodingError(
-            f"Cannot encode the value at {path or '<root>'}: it is nested too deeply for Python's recursion limit "
-            f"(values may nest at most {MAX_DEPTH} levels)", node=node, path=path or "<root>") from None
+        where = path or "<root>"
+        shown = short_path(where)
+        raise located(SnapshotEncodingError(
+            f"Cannot encode the value at {shown}: it is nested too deeply for Python's recursion limit "
+            f"(values may nest at most {MAX_DEPTH} levels)", node=node, path=shown), where) from None
 
 
 _BUILT_IN_KINDS = frozenset({str, int, bool, float, type(None), dict, list, tuple, set, frozenset})  # never extensions
@@ -67,11 +71,12 @@ class _Encoder:
 
     def fail(self, value: Any, path: str, why: str) -> SnapshotEncodingError:
         where = path or "<root>"
+        shown = short_path(where)  # (a value 200 levels deep, a key of 100,000 characters: readable all the same)
         kind = type(value)
         name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
-        return SnapshotEncodingError(
-            f"Cannot encode a value of type {name} at {where}: {why}", node=self.node, path=where, value_type=name
-        )
+        return located(SnapshotEncodingError(
+            f"Cannot encode a value of type {name} at {shown}: {why}", node=self.node, path=shown, value_type=name
+        ), where)
 
     def encode(self, value: Any, path: str, depth: int) -> JSONValue:
         kind = type(value)

@@ -7,6 +7,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from igniter_nb.errors import SnapshotEncodingError
+
 TAG = "__ig__"
 
 JSONValue = Any  # None | bool | int | float | str | list[JSONValue] | dict[str, JSONValue]
@@ -35,6 +37,36 @@ class _Extension:
 _extensions_by_tag: dict[str, _Extension] = {}
 _extensions_by_type: dict[type, _Extension] = {}
 _importable_classes: dict[type, str] = {}
+
+
+# The longest path an error shows whole (it shows it twice: in its text and in ``[path=...]``).
+PATH_SHOWN = 160
+_LEVEL_STARTS = frozenset(".[{")  # what starts a level in a path: ``.key``, ``[index]``, ``{set item}``
+
+
+def short_path(path: str, limit: int = PATH_SHOWN) -> str:
+    """``path`` when it has at most ``limit`` characters, else its head and tail around what was left out:
+    ``inputs.order.a.a … 180 levels left out … .a.a`` (whole levels), or, when no level ends near the cut (a key
+    thousands of characters long), ``… 99,850 characters left out …``."""
+    if len(path) <= limit:
+        return path
+    half = limit // 2
+    end = len(path)
+    head = next((i for i in range(half, half // 2, -1) if path[i] in _LEVEL_STARTS), None)
+    tail = next((i for i in range(end - half, end - half // 2) if path[i] in _LEVEL_STARTS), None)
+    if head is not None and tail is not None:
+        levels = sum(1 for i in range(head, tail) if path[i] in _LEVEL_STARTS)
+        left_out = f"{levels:,} level{'s' if levels != 1 else ''}"
+    else:
+        head, tail = half, end - half
+        left_out = f"{tail - head:,} character{'s' if tail - head != 1 else ''}"
+    return f"{path[:head]} … {left_out} left out … {path[tail:]}"
+
+
+def located(err: SnapshotEncodingError, path: str) -> SnapshotEncodingError:
+    """``err`` (a ``SnapshotEncodingError``) keeping the whole of ``path``, the place it names, as ``full_path``."""
+    err.full_path = path
+    return err
 
 
 def _join(path: str, key: str) -> str:

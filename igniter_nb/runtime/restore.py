@@ -201,8 +201,9 @@ def _plain_data(value: Any, path: str, graph_name: str, execution_id: Any) -> An
         return {str(k): _plain_data(v, f"{path}.{k}", graph_name, execution_id) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain_data(v, f"{path}[{i}]", graph_name, execution_id) for i, v in enumerate(value)]
-    raise SnapshotEncodingError(f"snapshot is not JSON data: {type(value).__name__} at {path}", graph=graph_name,
-                                execution_id=_text(execution_id), path=path)
+    shown = codec.short_path(path)
+    raise codec.located(SnapshotEncodingError(f"snapshot is not JSON data: {type(value).__name__} at {shown}",
+                                              graph=graph_name, execution_id=_text(execution_id), path=shown), path)
 
 
 def _child_class(execution: Execution, slot: str, data: Mapping[str, Any]) -> Any:

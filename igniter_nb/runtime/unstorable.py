@@ -26,7 +26,7 @@ def node_of(error: SnapshotEncodingError) -> str | None:
     owner = error.context.get("owner_node")  # a child's or collection item's value: the parent node holding it
     if isinstance(owner, str):
         return owner
-    path = error.context.get("path")
+    path = error.full_path or error.context.get("path")  # (the whole path: a long one is cut in ``path``)
     if isinstance(path, str):
         found = _NODE_PATH.match(path)
         if found:
@@ -50,6 +50,7 @@ def fail_unstorable(execution: Execution, error: SnapshotEncodingError) -> bool:
         source_location=node.source_location, value_type=error.context.get("value_type"),
         value_path=error.context.get("path"),
     )
+    failure.full_path = error.full_path
     execution.inputs.pop(name, None)
     execution.bound_events.pop(name, None)
     children = execution.children
