@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any
 
@@ -19,6 +21,22 @@ _new = tuple.__new__
 _now = time.time
 
 Subscriber = Callable[[Event], Any]
+
+# Set on a thread while it records a node's state for a concurrent run, under a lock the run's other workers need to
+# record theirs (runtime/runners.py): an event it emits then is handed to the subscribers by the next delivery (the
+# run's own thread calls ``deliver`` after each node), not on this thread, where a subscriber reading the contract
+# could wait for such a worker while holding that lock, for ever.
+_deferring: ContextVar[bool] = ContextVar("igniter_deferring_delivery", default=False)
+
+
+@contextlib.contextmanager
+def delivery_deferred() -> Iterator[None]:
+    """Events this thread emits (on a bus with a ``lock``) while the block runs wait for the next delivery."""
+    token = _deferring.set(True)
+    try:
+        yield
+    finally:
+        _deferring.reset(token)
 
 
 class Unnumbered(tuple):  # type: ignore[type-arg]
@@ -216,7 +234,9 @@ class EventBus:
                 if not self.subscribers:
                     return event
                 self._undelivered.append(event)
-                if self._delivering:  # the thread delivering hands it over after the events before it
+                # the thread delivering hands it over after the events before it; a deferring one leaves it to
+                # the next delivery
+                if self._delivering or _deferring.get():
                     return event
                 self._delivering = True
             self._deliver(lock)
@@ -237,6 +257,18 @@ class EventBus:
         if self.subscribers:
             self._notify(event)
         return event
+
+    def deliver(self) -> None:
+        """Hand the events emitted and not delivered yet to the subscribers, on this thread, unless another thread is
+        delivering (it hands them over). Only with a ``lock``: without one, events are delivered as emitted."""
+        lock = self.lock
+        if lock is None or _deferring.get():
+            return
+        with lock:
+            if self._delivering or not self._undelivered:
+                return
+            self._delivering = True
+        self._deliver(lock)
 
     def _deliver(self, lock: threading.RLock) -> None:
         # Outside the lock: a subscriber may wait for other threads that emit (a nested threads run).

@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExec
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import CompileError, IgniterError, ResolutionError
+from igniter_nb.events.bus import delivery_deferred
 from igniter_nb.runtime.collection import CollectionItem, ItemJob, run_item_locally
 from igniter_nb.runtime.resolver import reentered
 from igniter_nb.runtime.status import BLOCKED, FAILED, STALE, Status
@@ -127,6 +128,7 @@ class ThreadsRunner(Runner):
                 if d in needed:
                     dependents.setdefault(d, []).append(n)
         emit = execution.bus.emit
+        deliver = execution.bus.deliver
         nodes = resolver.nodes
         states = execution.states
         pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix=f"igniter-{execution.graph.name}")
@@ -141,18 +143,31 @@ class ThreadsRunner(Runner):
 
         def finish(name: str) -> None:
             state = resolver.settle(name)
-            with errand.recording:
+            # (its event's subscribers run on the thread delivering next: this loop's, below, if no other, never
+            # here under ``recording``, which the other workers need to record theirs)
+            with errand.recording, delivery_deferred():
                 if not errand.over():
                     resolver.write(nodes[name], state)
 
+        # The refusal of a node that waits for this very thread (a cycle through the results): raised once the nodes
+        # this run already started are recorded (dropping them would only have them computed again).
+        refused: list[ResolutionError] = []
+
         def submit(name: str) -> None:
+            if refused:
+                return
             st = states.get(name)
             if st is not None and st.status is not STALE:  # computed meanwhile, by a read from a subscriber
                 settled.append(name)
                 return
             claimed = flight.claim(name, waiter, track=nested)
-            if claimed is None:  # it waits for this very thread: a cycle through the results
-                raise reentered(execution, nodes[name])
+            if claimed is None:
+                refused.append(reentered(execution, nodes[name]))
+                for fut, (other, found, mine) in list(futures.items()):  # what other runs compute: not needed now
+                    if not mine:
+                        del futures[fut]
+                        flight.release(other, waiter, found, mine)
+                return
             found, mine = claimed
             futures[found.future] = (name, found, mine)
             if not mine:  # another run computes it: wait for that instead of computing it again
@@ -183,6 +198,7 @@ class ThreadsRunner(Runner):
                         submit(name)
                         continue
                     finished.append(name)
+                deliver()  # the events of the nodes just recorded (their workers left them)
                 for name in finished:
                     for dep in dependents.get(name, ()):
                         waiting_on[dep] -= 1
@@ -199,6 +215,8 @@ class ThreadsRunner(Runner):
             for name, found, mine in futures.values():
                 flight.release(name, waiter, found, mine)
         pool.shutdown(wait=True, cancel_futures=True)
+        if refused:
+            raise refused[0]
 
     def run_items(self, execution: Execution, node: CollectionNode, jobs: Sequence[ItemJob],
                   started: Callable[[ItemJob], None]) -> ItemOutcomes:
