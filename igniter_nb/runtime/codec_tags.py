@@ -48,6 +48,8 @@ def short_path(path: str, limit: int = PATH_SHOWN) -> str:
     """``path`` when it has at most ``limit`` characters, else its head and tail around what was left out:
     ``inputs.order.a.a … 180 levels left out … .a.a`` (whole levels), or, when no level ends near the cut (a key
     thousands of characters long), ``… 99,850 characters left out …``."""
+    if type(path) is not str:  # (a caller's ``path=`` of another type: named as its text, not a TypeError)
+        path = str(path)
     if len(path) <= limit:
         return path
     half = limit // 2
@@ -65,7 +67,7 @@ def short_path(path: str, limit: int = PATH_SHOWN) -> str:
 
 def located(err: SnapshotEncodingError, path: str) -> SnapshotEncodingError:
     """``err`` (a ``SnapshotEncodingError``) keeping the whole of ``path``, the place it names, as ``full_path``."""
-    err.full_path = path
+    err.full_path = path if type(path) is str else str(path)
     return err
 
 

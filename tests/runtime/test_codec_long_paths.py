@@ -127,3 +127,11 @@ def test_the_node_a_cut_path_is_about_is_still_found() -> None:
     err = _raised({"x": object()}, path=f"inputs.{name}")
     assert "characters left out" in err.context["path"]
     assert node_of(err) == name
+
+
+def test_a_path_given_as_another_type_is_named_as_text() -> None:
+    err = _raised([object()], path=7)  # type: ignore[arg-type]
+    assert err.context["path"] == err.full_path == "7[0]"
+    err = _raised(object(), path=7)  # type: ignore[arg-type]
+    assert err.context["path"] == err.full_path == "7"
+    assert "at 7:" in str(err)
