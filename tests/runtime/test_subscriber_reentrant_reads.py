@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from bounded_threads import read_in_thread
 
 import igniter_nb as ig
 
@@ -50,28 +51,12 @@ def _read_once_on(contract: Any, event_type: str, node: str, output: str) -> lis
     return seen
 
 
-def _in_thread(read: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            out["value"] = read()
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            out["error"] = exc
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    t.join(30)
-    out["finished"] = not t.is_alive()
-    return out
-
-
 @pytest.mark.parametrize("runner", RUNNERS)
 def test_a_node_started_subscriber_reading_that_node_is_refused_and_the_node_runs_once(runner: str) -> None:
     calls: Counter[str] = Counter()
     contract = _chain(calls, runner)
     seen = _read_once_on(contract, "node_started", "a", "a")
-    out = _in_thread(lambda: contract.result.b)
+    out = read_in_thread(lambda: contract.result.b)
     assert out["finished"], "the read hung"
     assert out.get("value") == 3
     assert calls == Counter(a=1, b=1)  # was: a computed twice (by the subscriber's read, then by the run)
@@ -87,7 +72,7 @@ def test_a_node_started_subscriber_reading_a_node_that_needs_it_is_refused_namin
     calls: Counter[str] = Counter()
     contract = _chain(calls, runner)
     seen = _read_once_on(contract, "node_started", "a", "b")
-    out = _in_thread(lambda: contract.result.b)
+    out = read_in_thread(lambda: contract.result.b)
     assert out.get("value") == 3
     assert calls == Counter(a=1, b=1)
     [err] = seen
@@ -100,7 +85,7 @@ def test_a_subscriber_reading_a_node_the_run_computes_later_computes_it_once(run
     calls: Counter[str] = Counter()
     contract = _chain(calls, runner)
     seen = _read_once_on(contract, "node_succeeded", "a", "c")
-    out = _in_thread(lambda: (contract.result.b, contract.result.c))
+    out = read_in_thread(lambda: (contract.result.b, contract.result.c))
     assert out.get("value") == (3, 3)
     assert seen == [3]
     assert calls == Counter(a=1, b=1, c=1)
@@ -110,7 +95,7 @@ def test_a_node_succeeded_subscriber_reading_the_next_node_on_threads_computes_i
     calls: Counter[str] = Counter()
     contract = _chain(calls, "threads")
     seen = _read_once_on(contract, "node_succeeded", "a", "b")
-    out = _in_thread(lambda: contract.result.b)
+    out = read_in_thread(lambda: contract.result.b)
     assert out.get("value") == 3
     assert seen == [3]  # the subscriber computed b; the run then took its value instead of computing it again
     assert calls == Counter(a=1, b=1)  # was: b twice
@@ -160,7 +145,7 @@ def _siblings(calls: Counter[str], b_reads_a: bool) -> Any:
 def test_a_callable_reading_a_node_computed_on_another_worker_waits_for_it() -> None:
     calls: Counter[str] = Counter()
     contract = _siblings(calls, b_reads_a=False)(x=1, runner="threads", max_workers=2)
-    out = _in_thread(lambda: (str(contract.status), contract.result.a))  # the run computes a and b at once
+    out = read_in_thread(lambda: (str(contract.status), contract.result.a))  # the run computes a and b at once
     assert out["finished"], "the read hung"
     assert out.get("value") == ("succeeded", 20)
     assert calls == Counter(a=1, b=1)  # was: b twice (once by a's read, once by its own worker)
@@ -169,7 +154,7 @@ def test_a_callable_reading_a_node_computed_on_another_worker_waits_for_it() -> 
 def test_two_workers_reading_each_other_is_a_cycle_not_a_hang() -> None:
     calls: Counter[str] = Counter()
     contract = _siblings(calls, b_reads_a=True)(x=1, runner="threads", max_workers=2)
-    out = _in_thread(lambda: contract.status)
+    out = read_in_thread(lambda: contract.status)
     assert out["finished"], "the read hung"
     errors = [st.error for st in contract.execution.states.values() if st.error is not None]
     assert errors and all(isinstance(e, ig.ResolutionError) for e in errors)
@@ -188,7 +173,7 @@ def test_two_threads_reading_with_a_reading_subscriber_compute_each_node_once() 
         return getattr(contract.result, name)
 
     outs: list[dict[str, Any]] = []
-    threads = [threading.Thread(target=lambda n=n: outs.append(_in_thread(lambda: read(n)))) for n in ("b", "c")]
+    threads = [threading.Thread(target=lambda n=n: outs.append(read_in_thread(lambda: read(n)))) for n in ("b", "c")]
     for t in threads:
         t.start()
     for t in threads:
@@ -265,7 +250,7 @@ def test_a_refused_nested_read_keeps_what_it_computed_before_the_refusal() -> No
     contract.subscribe(lambda e: threading.Timer(0.2, release.set).start()
                        if e.type == "node_started" and e.node == "m" else None)
     seen = _read_once_on(contract, "node_started", "m", "out")
-    out = _in_thread(lambda: (contract.result.m, contract.result.out))
+    out = read_in_thread(lambda: (contract.result.m, contract.result.out))
     assert out.get("value") == (2, 5)
     [err] = seen
     assert isinstance(err, ig.ResolutionError) and err.context["node"] == "m"
@@ -308,7 +293,7 @@ def test_random_graphs_read_from_every_kind_of_subscriber_compute_each_node_once
                 getattr(contract.result, name)
 
     contract.subscribe(sub)
-    out = _in_thread(lambda: str(contract.status))
+    out = read_in_thread(lambda: str(contract.status))
     assert out["finished"], "the run hung"
     assert out.get("value") == "succeeded"
     assert calls == Counter(dict.fromkeys(deps, 1))

@@ -8,6 +8,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from bounded_threads import read_in_thread
+
 import igniter_nb as ig
 
 
@@ -22,22 +24,6 @@ class TwoBranches(ig.Contract):
         c.compute("ab", call=lambda a, b: a + b)
         c.output("ab")
         c.output("c")
-
-
-def read_in_thread(read: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            out["value"] = read()
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            out["error"] = exc
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    t.join(30)
-    out["finished"] = not t.is_alive()
-    return out
 
 
 def test_a_subscriber_reading_results_on_the_threads_runner_gets_them() -> None:
