@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import threading
 import time
@@ -26,17 +25,9 @@ Subscriber = Callable[[Event], Any]
 # record theirs (runtime/runners.py): an event it emits then is handed to the subscribers by the next delivery (the
 # run's own thread calls ``deliver`` after each node), not on this thread, where a subscriber reading the contract
 # could wait for such a worker while holding that lock, for ever.
-_deferring: ContextVar[bool] = ContextVar("igniter_deferring_delivery", default=False)
-
-
-@contextlib.contextmanager
-def delivery_deferred() -> Iterator[None]:
-    """Events this thread emits (on a bus with a ``lock``) while the block runs wait for the next delivery."""
-    token = _deferring.set(True)
-    try:
-        yield
-    finally:
-        _deferring.reset(token)
+# (``deferring.set(True)``, then ``deferring.reset(token)``: no context manager, this runs once per node)
+deferring: ContextVar[bool] = ContextVar("igniter_deferring_delivery", default=False)
+_deferring = deferring
 
 
 class Unnumbered(tuple):  # type: ignore[type-arg]

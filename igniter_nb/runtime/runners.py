@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExec
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import CompileError, IgniterError, ResolutionError
-from igniter_nb.events.bus import delivery_deferred
+from igniter_nb.events.bus import deferring
 from igniter_nb.runtime.collection import CollectionItem, ItemJob, run_item_locally
 from igniter_nb.runtime.resolver import reentered
 from igniter_nb.runtime.status import BLOCKED, FAILED, STALE, Status
@@ -129,12 +129,15 @@ class ThreadsRunner(Runner):
                     dependents.setdefault(d, []).append(n)
         emit = execution.bus.emit
         deliver = execution.bus.deliver
+        subscribers = execution.bus.subscribers
         nodes = resolver.nodes
         states = execution.states
         pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix=f"igniter-{execution.graph.name}")
-        futures: dict[Future[None], tuple[str, Flight, bool]] = {}  # -> (node, its flight, started by this run)
+        futures: dict[Future[Any], tuple[str, Flight, bool]] = {}  # -> (node, its flight, started by this run)
+        starting: list[tuple[str, Flight]] = []  # the node started and not handed over yet
         settled: list[str] = []  # nodes a read from a subscriber computed before this run started them
         waiter = flight.waiter()
+        hand_over = flight.hand_over
 
         # Abandoned when the calling thread is interrupted: a node still running then is abandoned, its thread
         # finishes on its own (Python cannot stop a thread), what it computed is never recorded, and it may no
@@ -145,9 +148,13 @@ class ThreadsRunner(Runner):
             state = resolver.settle(name)
             # (its event's subscribers run on the thread delivering next: this loop's, below, if no other, never
             # here under ``recording``, which the other workers need to record theirs)
-            with errand.recording, delivery_deferred():
+            with errand.recording:
                 if not errand.over():
-                    resolver.write(nodes[name], state)
+                    token = deferring.set(True)
+                    try:
+                        resolver.write(nodes[name], state)
+                    finally:
+                        deferring.reset(token)
 
         # The refusal of a node that waits for this very thread (a cycle through the results): raised once the nodes
         # this run already started are recorded (dropping them would only have them computed again).
@@ -168,13 +175,16 @@ class ThreadsRunner(Runner):
                         del futures[fut]
                         flight.release(other, waiter, found, mine)
                 return
-            found, mine = claimed
-            futures[found.future] = (name, found, mine)
-            if not mine:  # another run computes it: wait for that instead of computing it again
+            found, other_run = claimed
+            if other_run is not None:  # another run computes it: wait for that instead of computing it again
+                futures[other_run] = (name, found, False)
                 return
+            starting.append((name, found))  # (released if node_started's delivery is interrupted)
             emit("node_started", name, nodes[name].path, "running")
-            flight.submitted(found)
-            pool.submit(computing, name, working_for, found, errand, finish, name)
+            future = pool.submit(computing, name, working_for, errand, finish, name)
+            hand_over(found, future)
+            starting.pop()
+            futures[future] = (name, found, True)
 
         try:
             for n in order:
@@ -198,7 +208,8 @@ class ThreadsRunner(Runner):
                         submit(name)
                         continue
                     finished.append(name)
-                deliver()  # the events of the nodes just recorded (their workers left them)
+                if subscribers:
+                    deliver()  # the events of the nodes just recorded (their workers left them)
                 for name in finished:
                     for dep in dependents.get(name, ()):
                         waiting_on[dep] -= 1
@@ -214,6 +225,8 @@ class ThreadsRunner(Runner):
         finally:
             for name, found, mine in futures.values():
                 flight.release(name, waiter, found, mine)
+            for name, found in starting:
+                flight.release(name, waiter, found, True)
         pool.shutdown(wait=True, cancel_futures=True)
         if refused:
             raise refused[0]

@@ -3,9 +3,10 @@ or none on a ``threads``-runner worker resolving nodes for the thread that holds
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -98,23 +99,28 @@ _computing: ContextVar[str | None] = ContextVar("igniter_computing", default=Non
 
 
 class Flight:
-    """A node a threads-runner run has started: ``future`` is done once its state is recorded (or the run gave
-    it up); until ``submitted`` it is not handed to a worker yet (its ``node_started`` subscribers run on the
-    thread ``owner`` names)."""
+    """A node a threads-runner run has started: ``future`` is its worker's, done once its state is recorded (None
+    until the run hands it over: its ``node_started`` subscribers run first, on the thread ``owner`` names); a
+    reader that waits for it before then waits for ``stand_in``, done with the worker's future."""
 
-    __slots__ = ("future", "owner", "submitted")
+    __slots__ = ("future", "owner", "stand_in")
 
     def __init__(self, owner: str | int) -> None:
-        self.future: Future[None] = Future()
+        self.future: Future[Any] | None = None
         self.owner = owner
-        self.submitted = False
+        self.stand_in: Future[Any] | None = None
 
 
 class InFlight:
     """The nodes the threads-runner runs of one execution (an outer one, and those started by reads from its
     callables or subscribers) have started and not recorded yet, and who waits for whom: a run that needs a
     node another has started waits for it instead of computing it again, unless that would wait for itself
-    (a cycle through the results: refused, see ``resolver.reentered``)."""
+    (a cycle through the results: refused, see ``resolver.reentered``).
+
+    A run's own nodes take no lock (one per node would cost the threads runner a tenth of its time per node):
+    ``started`` is claimed with ``dict.setdefault`` (atomic), and a node's owner and a reader waiting for it
+    each write their side (``future``, ``stand_in``; ``started``) before reading the other's, so one of them
+    always sees the other. Readers (rare) take ``lock`` among themselves, for the waits and the cycle check."""
 
     __slots__ = ("lock", "started", "waits")
 
@@ -130,21 +136,32 @@ class InFlight:
         current = _computing.get()
         return current if current is not None else threading.get_ident()
 
-    def claim(self, name: str, waiter: str | int, *, track: bool) -> tuple[Flight, bool] | None:
-        """``(flight, True)`` when ``name`` is now started by the caller (it emits ``node_started``, then submits),
-        ``(flight, False)`` when another run started it (wait for ``flight.future``), None when waiting for it
-        would wait for ``waiter`` itself. ``track``: the caller's wait counts (it is not the outermost run)."""
-        with self.lock:
-            flight = self.started.get(name)
-            if flight is None:
-                flight = self.started[name] = Flight(waiter)
-                if track:
+    def claim(self, name: str, waiter: str | int, *, track: bool) -> tuple[Flight, Future[Any] | None] | None:
+        """``(flight, None)`` when ``name`` is now started by the caller (it emits ``node_started``, then calls
+        ``hand_over``), ``(flight, future)`` when another run started it (wait for ``future``), None when waiting for
+        it would wait for ``waiter`` itself. ``track``: the caller's own nodes are waited for by ``waiter`` (a run
+        started by a read: whoever waits for ``waiter`` waits for them)."""
+        mine = Flight(waiter)
+        flight = self.started.setdefault(name, mine)
+        if flight is mine:
+            if track:
+                with self.lock:
                     self.waits.setdefault(waiter, set()).add(name)
-                return flight, True
+            return flight, None
+        with self.lock:
             if self._reaches(name, waiter):
                 return None
             self.waits.setdefault(waiter, set()).add(name)
-            return flight, False
+            future = flight.future
+            if future is None:
+                future = flight.stand_in
+                if future is None:
+                    future = flight.stand_in = Future()
+                if flight.future is not None:  # handed over meanwhile
+                    future = flight.future
+                elif self.started.get(name) is not flight:  # given up meanwhile: look at its state again
+                    _finish(future)
+        return flight, future
 
     def _reaches(self, name: str, waiter: str | int) -> bool:
         """Whether ``name`` waits, directly or not, for ``waiter``."""
@@ -158,40 +175,45 @@ class InFlight:
                 continue
             seen.add(key)
             flight = self.started.get(key) if isinstance(key, str) else None
-            if flight is not None and not flight.submitted:
+            if flight is not None and flight.future is None:
                 todo.append(flight.owner)  # its node_started subscribers run on that thread first
             todo.extend(self.waits.get(key, ()))
         return False
 
-    def submitted(self, flight: Flight) -> None:
-        with self.lock:
-            flight.submitted = True
+    @staticmethod
+    def hand_over(flight: Flight, future: Future[Any]) -> None:
+        """``future`` (the worker's) is ``flight``'s now; a stand-in a reader waits for is done with it."""
+        flight.future = future
+        stand_in = flight.stand_in
+        if stand_in is not None:
+            future.add_done_callback(lambda _: _finish(stand_in))
 
     def release(self, name: str, waiter: str | int, flight: Flight, mine: bool) -> None:
         """``waiter`` no longer waits for ``name``; when ``mine``, ``name`` is no longer started (its waiters wake)."""
-        with self.lock:
-            waits = self.waits.get(waiter)
-            if waits is not None:
-                waits.discard(name)
-                if not waits:
-                    del self.waits[waiter]
-            if mine and self.started.get(name) is flight:
+        if mine:
+            if self.started.get(name) is flight:  # (only its owner removes it)
                 del self.started[name]
-        if mine and not flight.future.done():
-            flight.future.cancel()  # given up (the run was interrupted): its waiters look at its state again
+            if flight.future is None and flight.stand_in is not None:  # given up before it was handed over
+                _finish(flight.stand_in)
+        if self.waits:
+            with self.lock:
+                waits = self.waits.get(waiter)
+                if waits is not None:
+                    waits.discard(name)
+                    if not waits:
+                        del self.waits[waiter]
 
 
-def computing(name: str, fn: Callable[..., Any], flight: Flight, *args: Any) -> None:
-    """``fn(*args)`` on a worker computing node ``name``; ``flight.future`` is done when it returns."""
-    if not flight.future.set_running_or_notify_cancel():
-        return
+def _finish(stand_in: Future[Any]) -> None:
+    if not stand_in.done():
+        with contextlib.suppress(InvalidStateError):  # (done meanwhile)
+            stand_in.set_result(None)
+
+
+def computing(name: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` on a worker computing node ``name`` (a read it starts waits in that node's name)."""
     token = _computing.set(name)
     try:
-        fn(*args)
-    except BaseException as exc:
-        flight.future.set_exception(exc)
-        raise
-    else:
-        flight.future.set_result(None)
+        return fn(*args)
     finally:
         _computing.reset(token)
