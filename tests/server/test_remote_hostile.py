@@ -51,6 +51,30 @@ def _error(contract: Any) -> ResolutionError:
     return err
 
 
+Damage = Callable[[MemoryStore, Any], None]
+
+
+def _sync_with_one_damaged(live_app: Live, damage: Damage) -> tuple[dict[str, Any], Any, Any]:
+    """Two executions of ``article(..., "deferred")`` pending on a real remote server; the first's stored record
+    damaged by ``damage(store, record)``, the second's remote execution finished. ``sync_remote``'s report by
+    execution id, the damaged and the healthy execution; checks the damaged record was left as it was."""
+    from tests.server.remote_contracts import REMOTE
+
+    server = live_app(ig.server.create_app(REMOTE, store=MemoryStore()))
+    store = MemoryStore()
+    cls = article(server.url, "deferred")
+    damaged = cls({"text": "great"}, runner="store", store=store)
+    healthy = cls({"text": "fine"}, runner="store", store=store)
+    assert damaged.status == healthy.status == "pending"
+    damage(store, store.record(damaged.execution_id))
+    version = store.record(damaged.execution_id).version
+    with ig.server.Client(server.url) as remote:
+        remote.resume(healthy.first_deferred().payload["remote_execution_id"], "review:fine", 0.5)
+    report = {e["execution_id"]: e for e in cls.sync_remote(store=store)}
+    assert store.record(damaged.execution_id).version == version
+    return report, damaged, healthy
+
+
 def _pending(_: str) -> dict[str, Any]:
     return {"execution_id": "r1", "status": "pending", "outputs": {}}
 
@@ -136,26 +160,15 @@ def test_sync_remote_reports_a_status_that_is_not_text_and_carries_on(live_app: 
 def test_sync_remote_reports_a_stored_execution_it_cannot_restore_and_syncs_the_others(live_app: Live) -> None:
     """A record that no longer restores (damaged, or saved by a contract whose code changed since) raised out of
     ``sync_remote``, so no other execution of the contract was ever synced again."""
-    from tests.server.remote_contracts import REMOTE
+    def garbage_states(store: MemoryStore, record: Any) -> None:
+        store.save({**record.snapshot, "states": "garbage"}, graph=record.graph, status=record.status,
+                   expected_version=record.version)
 
-    server = live_app(ig.server.create_app(REMOTE, store=MemoryStore()))
-    store = MemoryStore()
-    cls = article(server.url, "deferred")
-    damaged = cls({"text": "great"}, runner="store", store=store)
-    healthy = cls({"text": "fine"}, runner="store", store=store)
-    assert damaged.status == healthy.status == "pending"
-    record = store.record(damaged.execution_id)
-    store.save({**record.snapshot, "states": "garbage"}, graph=record.graph, status=record.status,
-               expected_version=record.version)
-    version = store.record(damaged.execution_id).version
-    with ig.server.Client(server.url) as remote:
-        remote.resume(healthy.first_deferred().payload["remote_execution_id"], "review:fine", 0.5)
-    report = {e["execution_id"]: e for e in cls.sync_remote(store=store)}
+    report, damaged, healthy = _sync_with_one_damaged(live_app, garbage_states)
     bad = report[damaged.execution_id]
     assert bad["action"] == "unreadable" and "cannot be restored" in bad["error"] and bad["status"] == "pending"
     assert bad["remote_execution_id"] is None
     assert report[healthy.execution_id]["action"] == "resumed" and report[healthy.execution_id]["status"] == "succeeded"
-    assert store.record(damaged.execution_id).version == version
 
 
 @pytest.mark.parametrize(("waiting_for", "kept"), [
@@ -180,25 +193,17 @@ def test_the_waiting_for_a_pending_remote_reports_is_kept_bounded(live_app: Live
 def test_sync_remote_reports_a_damaged_stored_wait_and_syncs_the_others(live_app: Live, damage: dict[str, Any]) -> None:
     """A remote wait whose stored payload was damaged (a ``timeout`` that is not a number) raised a bare
     ``ValueError`` out of ``sync_remote``, stopping every other execution's sync."""
-    from tests.server.remote_contracts import REMOTE
+    waits: list[dict[str, Any]] = []
 
-    server = live_app(ig.server.create_app(REMOTE, store=MemoryStore()))
-    store = MemoryStore()
-    cls = article(server.url, "deferred")
-    damaged = cls({"text": "great"}, runner="store", store=store)
-    healthy = cls({"text": "fine"}, runner="store", store=store)
-    assert damaged.status == healthy.status == "pending"
-    record = store.record(damaged.execution_id)
-    snapshot = json.loads(json.dumps(record.snapshot))
-    wait = snapshot["states"]["sentiment"]["value"]["value"]["payload"]
-    wait.update(damage)
-    store.save(snapshot, graph=record.graph, status=record.status, expected_version=record.version)
-    version = store.record(damaged.execution_id).version
-    with ig.server.Client(server.url) as remote:
-        remote.resume(healthy.first_deferred().payload["remote_execution_id"], "review:fine", 0.5)
-    report = {e["execution_id"]: e for e in cls.sync_remote(store=store)}
+    def damage_the_wait(store: MemoryStore, record: Any) -> None:
+        snapshot = json.loads(json.dumps(record.snapshot))
+        wait = snapshot["states"]["sentiment"]["value"]["value"]["payload"]
+        wait.update(damage)
+        waits.append(wait)
+        store.save(snapshot, graph=record.graph, status=record.status, expected_version=record.version)
+
+    report, damaged, healthy = _sync_with_one_damaged(live_app, damage_the_wait)
     assert report[healthy.execution_id]["action"] == "resumed"
     bad = report[damaged.execution_id]
     assert bad["action"] == "unreadable" and "the stored wait is damaged: timeout" in bad["error"]
-    assert bad["remote_execution_id"] == wait["remote_execution_id"]
-    assert store.record(damaged.execution_id).version == version
+    assert bad["remote_execution_id"] == waits[0]["remote_execution_id"]
