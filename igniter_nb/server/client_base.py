@@ -7,6 +7,7 @@ exception into the result, ``RemoteError`` or ``RemoteConnectionError``, and say
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -143,6 +144,18 @@ class _Api:
         return _Call("GET", "/v1/executions", params)
 
 
+def read_json(text: str | bytes) -> Any:
+    """``text`` read as JSON; ``ValueError`` saying why not (``"not JSON"``, ``"JSON nested too deeply to read"``):
+    the decoder raises ``RecursionError`` for nesting deeper than it can read, which no answer the server sends has
+    (a server's answers, error bodies and stream messages are read through here)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to read") from None
+    except ValueError:
+        raise ValueError("not JSON") from None
+
+
 def _maybe_applied(call: _Call) -> str:
     """What to add to the error of a call whose connection was lost after the request went out: a change the server
     may have applied, and what to do instead of repeating it when a repeat is not safe (nothing for a GET)."""
@@ -229,15 +242,15 @@ class _ClientBase:
             if call.text:
                 return response.text
             try:
-                return response.json()
-            except ValueError:
-                raise self._failure(call, response, "the answer is not JSON") from None
+                return read_json(response.content)
+            except ValueError as exc:
+                raise self._failure(call, response, f"the answer is {exc}") from None
         raise self._failure(call, response)
 
     def _failure(self, call: _Call, response: httpx.Response, problem: str | None = None) -> RemoteError:
         url = self._url(call)
         try:
-            body: Any = response.json()
+            body: Any = read_json(response.content)
         except ValueError:
             body = response.text
         server_message = body.get("error") if isinstance(body, dict) else None

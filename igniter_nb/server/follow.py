@@ -12,7 +12,6 @@ any other HTTP error answer (401, 404, 422) is raised at once as ``RemoteError``
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 from httpx_sse import aconnect_sse, connect_sse
 
+from igniter_nb.server.client_base import read_json
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError
 from igniter_nb.server.stopping_retry import retry_later
 
@@ -102,9 +102,9 @@ class _Follow:
         if sse.retry is not None and sse.retry > 0:
             self.delay = min(sse.retry / 1000, _MAX_DELAY)
         try:
-            data = json.loads(sse.data)
-        except ValueError:
-            raise RemoteError(f"the stream of {self.owner._url(self.call)} sent data that is not JSON: "
+            data = read_json(sse.data)
+        except ValueError as exc:
+            raise RemoteError(f"the stream of {self.owner._url(self.call)} sent data that is {exc}: "
                               f"{sse.data[:200]!r}", status_code=200, url=self.owner._url(self.call)) from None
         if sse.event in ("status", "end"):
             return StreamMessage(sse.event, None, data)

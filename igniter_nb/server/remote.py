@@ -197,9 +197,6 @@ class RemoteCall:
                 raise self.error(f"answered more than {exc.limit} bytes (max_answer_bytes=); nothing more was read",
                                  remote_status=None, limit=exc.limit, declared=exc.context.get("declared"),
                                  **context) from exc
-            except RecursionError:  # the JSON decoder's own limit: an answer no execution view needs
-                raise self.error("answered JSON nested too deeply to read", remote_status=None, http_status=200,
-                                 **context) from None
         wrong = _answer_problem(answer, context.get("remote_execution_id"))
         if wrong is not None:  # a 200 whose body is not the execution asked for: never taken as its outcome
             raise self.error(f"answered {wrong}", remote_status=None, http_status=200, **context)

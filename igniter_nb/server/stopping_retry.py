@@ -35,7 +35,7 @@ def _error_type_503(response: httpx.Response) -> Any:
         return None
     try:
         body: Any = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder reads: not the server's 503
         return None
     return body.get("type") if isinstance(body, dict) else None
 
