@@ -16,7 +16,8 @@ after the request went out (``RemoteConnectionError.sent``; not a timeout); and 
 ServerStopping`` (it cut the request off while shutting down) and ``503 StoreUnavailable`` (its store did not
 answer): ``stopping_retry.py``. ``execute`` and ``resume``
 are never retried: a repeat could start a second execution, or be refused. Both clients return the server's JSON
-as plain dicts (shapes in ``/openapi.json``).
+as plain dicts (shapes in ``/openapi.json``). Each call has an overall deadline, ``total_timeout``
+(``total_timeout.py``): a timeout there is never retried either.
 
 The requests both clients send, and how their answers, failures and retries are read, are in ``client_base.py``.
 """
@@ -46,10 +47,12 @@ from igniter_nb.server.client_base import _segment as _segment
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError
 from igniter_nb.server.follow import READ_TIMEOUT, StreamMessage, afollow, follow
 from igniter_nb.server.request_json import json_content as _json_content
+from igniter_nb.server.total_timeout import awithin, bounded_transport, passed, within
 
 
 class Client(_ClientBase):
     """A blocking client. ``timeout`` (seconds, or an ``httpx.Timeout``) bounds connecting and each read;
+    ``total_timeout`` (seconds; None: 3 × the timeout) bounds each call in all, however the answer trickles in;
     ``retries`` connection attempts, and retries of a ``503 ServerStopping``, are added for calls safe to repeat;
     ``token`` is sent as a bearer token;
     ``max_answer_bytes``: an answer larger than this raises ``AnswerTooLargeError`` (None: no limit);
@@ -57,11 +60,14 @@ class Client(_ClientBase):
 
     def __init__(self, base_url: str, *, timeout: float | httpx.Timeout = 30.0, token: str | None = None,
                  retries: int = 0, transport: httpx.BaseTransport | None = None,
-                 max_answer_bytes: int | None = None) -> None:
-        super().__init__(base_url, timeout=timeout, token=token, retries=retries, max_answer_bytes=max_answer_bytes)
+                 max_answer_bytes: int | None = None, total_timeout: float | None = None) -> None:
+        super().__init__(base_url, timeout=timeout, token=token, retries=retries, max_answer_bytes=max_answer_bytes,
+                         total_timeout=total_timeout)
 
         def client(retrying: bool) -> httpx.Client:
             chosen = transport or httpx.HTTPTransport(retries=retries if retrying else 0)
+            if isinstance(chosen, httpx.HTTPTransport):
+                bounded_transport(chosen)  # every wait cut to the call's total_timeout
             return httpx.Client(base_url=self.base_url, timeout=self.timeout, headers=self._headers, transport=chosen)
 
         self._repeatable = client(True)
@@ -76,31 +82,32 @@ class Client(_ClientBase):
             raise ValueError("a Client built with transport= has no asynchronous twin: build an AsyncClient with an "
                              "asynchronous transport instead")
         return AsyncClient(self.base_url, timeout=self.timeout, token=self._token, retries=self.retries,
-                           max_answer_bytes=self.max_answer_bytes)
+                           max_answer_bytes=self.max_answer_bytes, total_timeout=self.total_timeout)
 
     def _send(self, call: _Call) -> Any:
         http = self._repeatable if call.repeatable else self._once
         content = _json_content(call.json)
         retry = 0
-        while True:
-            try:
-                if self.max_answer_bytes is None:
-                    response = http.request(call.method, call.path, params=call.params, **content)
-                else:
-                    response = send_capped(http, call.method, call.path, self._url(call), self.max_answer_bytes,
-                                           params=call.params, **content)
-            except httpx.HTTPError as exc:
+        with within(self.total_timeout):
+            while True:
+                try:
+                    if self.max_answer_bytes is None:
+                        response = http.request(call.method, call.path, params=call.params, **content)
+                    else:
+                        response = send_capped(http, call.method, call.path, self._url(call), self.max_answer_bytes,
+                                               params=call.params, **content)
+                except httpx.HTTPError as exc:
+                    retry += 1
+                    delay = self._in_time(self._dropped_retry(call, exc, retry))
+                    if delay is None:
+                        raise self._unreachable(call, exc, retry - 1, late=passed()) from exc
+                    time.sleep(delay)
+                    continue
                 retry += 1
-                delay = self._dropped_retry(call, exc, retry)
+                delay = self._in_time(self._stopped_retry(call, response, retry))
                 if delay is None:
-                    raise self._unreachable(call, exc, retry - 1) from exc
+                    return self._answer(call, response)
                 time.sleep(delay)
-                continue
-            retry += 1
-            delay = self._stopped_retry(call, response, retry)
-            if delay is None:
-                return self._answer(call, response)
-            time.sleep(delay)
 
     def health(self) -> dict[str, Any]:
         """``{status, version, contracts, store}``."""
@@ -215,8 +222,9 @@ class AsyncClient(_ClientBase):
 
     def __init__(self, base_url: str, *, timeout: float | httpx.Timeout = 30.0, token: str | None = None,
                  retries: int = 0, transport: httpx.AsyncBaseTransport | None = None,
-                 max_answer_bytes: int | None = None) -> None:
-        super().__init__(base_url, timeout=timeout, token=token, retries=retries, max_answer_bytes=max_answer_bytes)
+                 max_answer_bytes: int | None = None, total_timeout: float | None = None) -> None:
+        super().__init__(base_url, timeout=timeout, token=token, retries=retries, max_answer_bytes=max_answer_bytes,
+                         total_timeout=total_timeout)
 
         def client(retrying: bool) -> httpx.AsyncClient:
             chosen = transport or httpx.AsyncHTTPTransport(retries=retries if retrying else 0)
@@ -227,9 +235,18 @@ class AsyncClient(_ClientBase):
         self._once = client(False) if retries and transport is None else self._repeatable
 
     async def _send(self, call: _Call) -> Any:
+        retries = [0]
+        try:
+            with within(self.total_timeout):
+                async with awithin(self.total_timeout):
+                    return await self._attempts(call, retries)
+        except TimeoutError:  # asyncio.timeout cut the call off wherever it was: the request may have gone out
+            raise self._too_late(call, True, max(retries[0] - 1, 0)) from None
+
+    async def _attempts(self, call: _Call, retries: list[int]) -> Any:
+        """``call`` sent until answered or failed for good; ``retries[0]`` counts the attempts made."""
         http = self._repeatable if call.repeatable else self._once
         content = _json_content(call.json)
-        retry = 0
         while True:
             try:
                 if self.max_answer_bytes is None:
@@ -238,14 +255,14 @@ class AsyncClient(_ClientBase):
                     response = await asend_capped(http, call.method, call.path, self._url(call),
                                                   self.max_answer_bytes, params=call.params, **content)
             except httpx.HTTPError as exc:
-                retry += 1
-                delay = self._dropped_retry(call, exc, retry)
+                retries[0] += 1
+                delay = self._in_time(self._dropped_retry(call, exc, retries[0]))
                 if delay is None:
-                    raise self._unreachable(call, exc, retry - 1) from exc
+                    raise self._unreachable(call, exc, retries[0] - 1, late=passed()) from exc
                 await asyncio.sleep(delay)
                 continue
-            retry += 1
-            delay = self._stopped_retry(call, response, retry)
+            retries[0] += 1
+            delay = self._in_time(self._stopped_retry(call, response, retries[0]))
             if delay is None:
                 return self._answer(call, response)
             await asyncio.sleep(delay)

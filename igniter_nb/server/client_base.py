@@ -18,6 +18,7 @@ import httpx
 from igniter_nb.server.answer_size import check_limit
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError
 from igniter_nb.server.stopping_retry import FIRST_DELAY, MAX_BACKOFF, retry_delay, retry_later
+from igniter_nb.server.total_timeout import check_total_timeout, left
 from igniter_nb.stores.paging import check_history_page
 
 _CONTEXT_FROM_BODY = ("graph", "node", "path", "execution_id")
@@ -187,7 +188,7 @@ def _record(execution_id: str, answer: Mapping[str, Any]) -> dict[str, Any]:
 
 class _ClientBase:
     def __init__(self, base_url: str, *, timeout: float | httpx.Timeout, token: str | None, retries: int,
-                 max_answer_bytes: int | None = None) -> None:
+                 max_answer_bytes: int | None = None, total_timeout: float | None = None) -> None:
         parts = urlsplit(base_url) if isinstance(base_url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"base_url must be an http:// or https:// URL, got {base_url!r:.200}")
@@ -195,6 +196,7 @@ class _ClientBase:
             raise ValueError(f"retries must be an int >= 0, got {retries!r}")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self.total_timeout = check_total_timeout(total_timeout, self.timeout)
         self.retries = retries
         self.max_answer_bytes = check_limit(max_answer_bytes)
         self._token = token
@@ -205,10 +207,14 @@ class _ClientBase:
     def _url(self, call: _Call) -> str:
         return f"{self.base_url}{call.path}"
 
-    def _unreachable(self, call: _Call, exc: httpx.HTTPError, retried: int = 0) -> RemoteConnectionError:
+    def _unreachable(self, call: _Call, exc: httpx.HTTPError, retried: int = 0,
+                     late: bool = False) -> RemoteConnectionError:
+        """The error of ``call`` failing with ``exc`` after ``retried`` retries; ``late``: at its ``total_timeout``."""
         url = self._url(call)
         kind = type(exc).__name__
         sent = isinstance(exc, _AFTER_SENDING)
+        if late and isinstance(exc, httpx.TimeoutException):
+            return self._too_late(call, sent, retried)
         applied = _maybe_applied(call) if sent else ""
         if retried:
             applied = f" (after {retried} {'retry' if retried == 1 else 'retries'}){applied}"
@@ -219,6 +225,22 @@ class _ClientBase:
             return RemoteConnectionError(f"{call.method} {url}: the connection was lost before the answer ({kind}: "
                                          f"{exc}){applied}", url=url, sent=True, method=call.method)
         return RemoteConnectionError(f"cannot reach {url}: {kind}: {exc}", url=url, method=call.method)
+
+    def _too_late(self, call: _Call, sent: bool, retried: int = 0) -> RemoteConnectionError:
+        """The error of ``call`` cut off at its ``total_timeout`` (``sent``: the request had gone out)."""
+        url = self._url(call)
+        applied = _maybe_applied(call) if sent else ""
+        if retried:
+            applied = f" (after {retried} {'retry' if retried == 1 else 'retries'}){applied}"
+        return RemoteConnectionError(f"{call.method} {url} did not complete within total_timeout="
+                                     f"{self.total_timeout:g}s{applied}", url=url, timeout=True, sent=sent,
+                                     method=call.method, total_timeout=self.total_timeout)
+
+    @staticmethod
+    def _in_time(delay: float | None) -> float | None:
+        """``delay`` before a retry, or None when the call's ``total_timeout`` would pass first (no retry then)."""
+        remaining = left()
+        return None if delay is None or (remaining is not None and remaining <= delay) else delay
 
     def _dropped_retry(self, call: _Call, exc: httpx.HTTPError, retry: int) -> float | None:
         """Seconds to wait before retry number ``retry`` of ``call``, whose connection dropped after the request went

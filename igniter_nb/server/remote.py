@@ -128,7 +128,7 @@ class RemoteCall:
     """One remote node calling its server: the HTTP exchange, and the errors it can end in, located."""
 
     def __init__(self, node_name: str, contract: str, url: str, timeout: float, token_env: str | None,
-                 max_answer_bytes: Any = None) -> None:
+                 max_answer_bytes: Any = None, total_timeout: Any = None) -> None:
         self.node_name = node_name
         self.contract = contract
         self.url = url.rstrip("/")
@@ -136,6 +136,7 @@ class RemoteCall:
         self.token_env = token_env
         self.where = f"{contract}@{self.url}"
         self.max_answer_bytes = MAX_ANSWER_BYTES if max_answer_bytes is None else max_answer_bytes
+        self.total_timeout = total_timeout  # None: the Client's default, 3 × timeout
 
     @classmethod
     def of(cls, node: RemoteNode, wait: Mapping[str, Any] | None = None) -> RemoteCall:
@@ -143,7 +144,7 @@ class RemoteCall:
         token_env = node.metadata.get("token_env")
         url = str(wait["remote_url"]) if wait is not None else node.url
         return cls(node.name, node.contract, url, node.timeout, None if token_env is None else str(token_env),
-                   node.metadata.get("max_answer_bytes"))
+                   node.metadata.get("max_answer_bytes"), node.metadata.get("total_timeout"))
 
     @classmethod
     def waiting(cls, node_name: str, wait: Mapping[str, Any]) -> RemoteCall:
@@ -151,7 +152,8 @@ class RemoteCall:
         token_env = wait.get("token_env")
         timeout = wait.get("timeout") or 30
         call = cls(node_name, str(wait.get("remote_contract")), str(wait["remote_url"]), 30.0,
-                   None if token_env is None else str(token_env), wait.get("max_answer_bytes"))
+                   None if token_env is None else str(token_env), wait.get("max_answer_bytes"),
+                   wait.get("total_timeout"))
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < math.inf:
             raise call.error(f"the stored wait is damaged: timeout must be a number of seconds > 0, got {timeout!r:.80}",
                              remote_execution_id=wait.get("remote_execution_id"))
@@ -171,7 +173,11 @@ class RemoteCall:
         limit = self.max_answer_bytes
         if type(limit) is not int or limit < 1:
             raise self.error(f"max_answer_bytes= must be an int >= 1, got {limit!r:.80}")
-        return Client(self.url, timeout=self.timeout, token=token, max_answer_bytes=limit)
+        try:
+            return Client(self.url, timeout=self.timeout, token=token, max_answer_bytes=limit,
+                          total_timeout=self.total_timeout)
+        except ValueError as exc:  # total_timeout= (the other arguments were checked above or by c.remote)
+            raise self.error(f"{str(exc).replace('total_timeout', 'total_timeout=', 1)}") from None
 
     def execute(self, inputs: Mapping[str, Any], callback: tuple[str, str] | None) -> dict[str, Any]:
         url, capability = callback or (None, None)
@@ -185,7 +191,9 @@ class RemoteCall:
             try:
                 answer = send(client)
             except RemoteConnectionError as exc:
-                problem = (f"no answer within {self.timeout:g}s" if exc.timeout else
+                late = exc.context.get("total_timeout")
+                problem = (f"no complete answer within total_timeout={late:g}s" if late is not None else
+                           f"no answer within {self.timeout:g}s" if exc.timeout else
                            "dropped the connection before answering" if exc.sent else "cannot be reached")
                 raise self.error(f"{problem}: {exc.message}", remote_status=None, remote_message=exc.message,
                                  timeout=exc.timeout or None, sent=exc.sent or None, **context) from exc
@@ -234,6 +242,8 @@ class RemoteCall:
                 payload["token_env"] = self.token_env
             if self.max_answer_bytes != MAX_ANSWER_BYTES:
                 payload["max_answer_bytes"] = self.max_answer_bytes
+            if self.total_timeout is not None:
+                payload["total_timeout"] = self.total_timeout
             if callback_digest is not None:
                 payload["callback_digest"] = callback_digest
             wait = DeferredResult(remote_token(rid), payload, node.name)

@@ -1,0 +1,174 @@
+"""``timeout`` bounds each read, so a server trickling its answer a byte at a time (each within the timeout) held a
+Client call, a remote node and the worker running it far past it (measured: 8.6 s with ``timeout=1``). Every call
+now has an overall deadline, ``total_timeout`` (default: 3 × the timeout): past it the Client raises
+``RemoteConnectionError`` naming the URL and the deadline, a remote node fails with a located ``ResolutionError``,
+and a call that is not safe to repeat is never repeated.
+
+The server (tests/server/trickle.py) sends the whole answer after ~5 s: without the deadline these calls succeed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+import igniter_nb as ig
+from igniter_nb.errors import ResolutionError
+from igniter_nb.server import AsyncClient, Client, RemoteConnectionError
+from tests.server.remote_contracts import article
+from tests.server.trickle import Trickle
+
+SUCCEEDED = json.dumps({"execution_id": "r1", "status": "succeeded", "outputs": {"score": 0.9},
+                        "pad": "x" * 40}).encode()
+
+
+@pytest.fixture
+def trickle() -> Iterator[Any]:
+    started: list[Trickle] = []
+
+    def start(body: bytes = SUCCEEDED, **kw: Any) -> Trickle:
+        server = Trickle(body, **kw).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.mark.parametrize("in_headers", [False, True], ids=["body", "headers"])
+def test_a_trickled_answer_is_cut_off_at_the_total_timeout(trickle: Any, in_headers: bool) -> None:
+    server = trickle(in_headers=in_headers)
+    with Client(server.url, timeout=0.5, total_timeout=1.0) as client, \
+            pytest.raises(RemoteConnectionError) as caught:
+        client.status("r1")
+    err = caught.value
+    url = f"{server.url}/v1/executions/r1"
+    assert err.url == url and err.timeout is True and err.sent is True
+    assert f"GET {url} did not complete within total_timeout=1s" in err.message
+    assert err.context["total_timeout"] == 1.0
+
+
+def test_the_default_total_timeout_is_three_times_the_timeout(trickle: Any) -> None:
+    server = trickle()
+    client = Client(server.url, timeout=0.4)
+    assert client.total_timeout == pytest.approx(1.2)
+    with client, pytest.raises(RemoteConnectionError, match=r"within total_timeout=1\.2s"):
+        client.status("r1")
+    assert Client(server.url, timeout=httpx.Timeout(1.0, read=2.0)).total_timeout == 6.0  # the longest part
+    assert Client(server.url, timeout=httpx.Timeout(None)).total_timeout is None  # no timeout at all: none either
+    assert Client(server.url, timeout=0.4, total_timeout=None).total_timeout == pytest.approx(1.2)
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), True, "5", [5]])
+def test_a_total_timeout_that_is_not_a_number_of_seconds_is_refused(bad: Any) -> None:
+    with pytest.raises(ValueError, match=r"^total_timeout must be a number of seconds > 0"):
+        Client("http://127.0.0.1:9", total_timeout=bad)
+    with pytest.raises(ValueError, match=r"^total_timeout must be a number of seconds > 0"):
+        AsyncClient("http://127.0.0.1:9", total_timeout=bad)
+
+
+def test_a_call_not_safe_to_repeat_is_not_repeated_after_the_total_timeout(trickle: Any) -> None:
+    server = trickle()
+    with Client(server.url, timeout=0.5, total_timeout=1.0, retries=3) as client, \
+            pytest.raises(RemoteConnectionError) as caught:
+        client.execute("score", {"text": "x"})
+    assert server.requests == 1
+    assert "did not complete within total_timeout=1s" in caught.value.message
+    assert "look for the execution" in caught.value.message  # what to do instead of repeating it
+
+
+def test_a_call_safe_to_repeat_is_not_repeated_past_its_total_timeout_either(trickle: Any) -> None:
+    server = trickle()
+    with Client(server.url, timeout=0.5, total_timeout=1.0, retries=3) as client, \
+            pytest.raises(RemoteConnectionError):
+        client.health()
+    assert server.requests == 1
+
+
+def test_the_async_client_cuts_it_off_too(trickle: Any) -> None:
+    server = trickle()
+
+    async def main() -> None:
+        async with AsyncClient(server.url, timeout=0.5, total_timeout=1.0) as client:
+            await client.status("r1")
+
+    with pytest.raises(RemoteConnectionError) as caught:
+        asyncio.run(main())
+    assert caught.value.timeout is True and caught.value.url == f"{server.url}/v1/executions/r1"
+    assert "did not complete within total_timeout=1s" in caught.value.message
+    assert Client(server.url, timeout=0.5, total_timeout=2).to_async().total_timeout == 2
+
+
+def test_a_remote_node_fails_located_at_its_total_timeout(trickle: Any) -> None:
+    server = trickle()
+    contract = article(server.url, "score", timeout=0.5, total_timeout=1.0)(text="x")
+    assert contract.status == "failed", contract.status
+    err = contract.first_error()
+    assert isinstance(err, ResolutionError)
+    assert "no complete answer within total_timeout=1s" in err.message
+    assert err.context["url"] == server.url and err.context["node"] == "sentiment"
+    assert err.context["graph"] == "Article" and err.context["timeout"] is True
+    assert server.requests == 1
+
+
+def test_a_remote_node_has_the_default_total_timeout(trickle: Any) -> None:
+    server = trickle()
+    err = article(server.url, "score", timeout=0.4)(text="x").first_error()
+    assert isinstance(err, ResolutionError) and "within total_timeout=1.2s" in err.message
+
+
+@pytest.mark.parametrize("bad", [0, "soon", float("nan")])
+def test_a_remote_node_refuses_a_total_timeout_that_is_not_seconds(bad: Any) -> None:
+    err = article("http://127.0.0.1:9", "score", total_timeout=bad)(text="x").first_error()
+    assert isinstance(err, ResolutionError) and "total_timeout= must be a number of seconds > 0" in err.message
+    assert err.context["node"] == "sentiment"
+
+
+def test_a_pending_remote_keeps_its_total_timeout_for_the_status_it_asks_later(trickle: Any) -> None:
+    pending = json.dumps({"execution_id": "r1", "status": "pending", "outputs": {}}).encode()
+    server = trickle(pending, slow=0)
+    contract = article(server.url, "score", timeout=0.5, total_timeout=1.0)(text="x")
+    assert contract.status == "pending"
+    assert contract.first_deferred().payload["total_timeout"] == 1.0
+    assert "total_timeout" not in ig.Contract.__dict__  # (no name clash with the contract API)
+
+
+def test_a_huge_total_timeout_without_other_timeouts_is_no_bound_at_all(trickle: Any) -> None:
+    """(A socket wait cut to 1e300 s overflowed the OS's timeval: ``OverflowError`` instead of the answer.)"""
+    server = trickle(slow=0)
+    with Client(server.url, timeout=httpx.Timeout(None), total_timeout=1e300) as client:
+        assert client.status("r1")["status"] == "succeeded"
+
+    async def main() -> dict[str, Any]:
+        async with AsyncClient(server.url, timeout=httpx.Timeout(None), total_timeout=1e300) as client:
+            return await client.status("r1")
+
+    assert asyncio.run(main())["status"] == "succeeded"
+
+
+def test_retries_stop_where_the_next_one_would_start_past_the_total_timeout(live_app: Any) -> None:
+    """503 ``StoreUnavailable`` is retried (``retries=N``) after its ``Retry-After``: ten retries of 1 s each held
+    the call ten seconds past a total_timeout of 1.5 s. The retry that would start too late is not made: the 503 is
+    raised as it would be with no retries left."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    seen: list[int] = []
+
+    async def unavailable(request: Any) -> JSONResponse:
+        seen.append(1)
+        return JSONResponse({"error": "the store did not answer", "type": "StoreUnavailable"}, status_code=503,
+                            headers={"Retry-After": "1"})
+
+    server = live_app(Starlette(routes=[Route("/v1/health", unavailable)]))
+    with Client(server.url, timeout=0.5, total_timeout=1.5, retries=10) as client, \
+            pytest.raises(ig.server.RemoteError) as caught:
+        client.health()
+    assert caught.value.status_code == 503 and caught.value.error_type == "StoreUnavailable"
+    assert 1 <= len(seen) <= 2
