@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from igniter_nb.integrations.idempotency_keys import MAX_IDEMPOTENCY_KEY
+
 #: Every status an execution can have in a store (and so in a response).
 ExecutionStatus = Literal["running", "pending", "waiting", "succeeded", "failed", "cancelled", "timed_out"]
 
@@ -43,8 +45,9 @@ class EventRequest(BaseModel):
     correlation: dict[str, Any] = Field(description="The workflow's correlation keys and values.")
     payload: Any = Field(default=None, description="The event's data (validated against the await's schema).")
     idempotency_key: str | None = Field(
-        default=None, min_length=1, max_length=200, pattern=r"\S",
-        description="Repeating a delivery with the same key returns the workflow unchanged instead of a 409.",
+        default=None, min_length=1, max_length=MAX_IDEMPOTENCY_KEY, pattern=r"\S",
+        description="Repeating a delivery with the same key returns the workflow unchanged instead of a 409. At most "
+                    f"{MAX_IDEMPOTENCY_KEY} characters, as a webhook or an RQ job takes it.",
     )
 
 
