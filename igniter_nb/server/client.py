@@ -241,7 +241,7 @@ class AsyncClient(_ClientBase):
                 async with awithin(self.total_timeout):
                     return await self._attempts(call, retries)
         except TimeoutError:  # asyncio.timeout cut the call off wherever it was: the request may have gone out
-            raise self._too_late(call, True, max(retries[0] - 1, 0)) from None
+            raise self._too_late(call, True, retries[0]) from None  # (the attempt cut off was retry number retries[0])
 
     async def _attempts(self, call: _Call, retries: list[int]) -> Any:
         """``call`` sent until answered or failed for good; ``retries[0]`` counts the attempts made."""

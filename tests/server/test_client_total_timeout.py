@@ -172,3 +172,10 @@ def test_retries_stop_where_the_next_one_would_start_past_the_total_timeout(live
         client.health()
     assert caught.value.status_code == 503 and caught.value.error_type == "StoreUnavailable"
     assert 1 <= len(seen) <= 2
+
+
+def test_a_client_given_an_http_transport_of_its_own_is_bounded_too(trickle: Any) -> None:
+    server = trickle()
+    with Client(server.url, timeout=0.5, total_timeout=1.0, transport=httpx.HTTPTransport()) as client, \
+            pytest.raises(RemoteConnectionError, match=r"did not complete within total_timeout=1s"):
+        client.health()
