@@ -13,12 +13,22 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Literal
+
+import datetime as dt
 
 import pydantic
 
 HERE = Path(__file__).resolve().parent
+# Every store here saves at this fixed time (MemoryStore(clock=...)), so a rebuild with nothing changed gives
+# byte-identical PNGs: the store and follow views show when each execution was saved.
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+# The runtime stamps each event with ``time.time()`` (a reference it takes at import, no clock parameter), and
+# the follow and stepper views show those times: this build's own process runs at that same fixed time, frozen
+# before igniter_nb is imported. (Only wall-clock time: timeouts use monotonic clocks, Chromium its own process.)
+time.time = NOW.timestamp
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "notebook"))
 
@@ -86,10 +96,8 @@ class LeadWorkflow(ig.Contract):
 def simulator_and_follow() -> tuple[Any, Any]:
     """Notebook 04's lead workflow: three workflows waiting in a store, the simulator on req-1 with its billing
     payload prefilled, and a ``Follow`` of req-1 after its CRM event (the same views over a server's Client)."""
-    import datetime as dt
-
-    now = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
-    store = MemoryStore()
+    now = NOW
+    store = MemoryStore(clock=lambda: NOW)
     for request_id, company_id in [("req-1", "co-42"), ("req-2", "co-42"), ("req-3", "co-7")]:
         LeadWorkflow.start(request_id=request_id, company_id=company_id, store=store, now=now)
     req1 = {"request_id": "req-1", "company_id": "co-42"}
@@ -131,7 +139,7 @@ def main() -> None:
         c.output("lines")
 
     lines = ig.contract(collection_define, name="OrderLines")(items=[{"id": "a", "qty": 2}, {"id": "b", "qty": "x"}])
-    store = MemoryStore()
+    store = MemoryStore(clock=lambda: NOW)
     store.save({"execution_id": "wf-1", "states": {}}, graph="LeadWorkflow",
                correlation={"request_id": "r-1", "company_id": "co-42"}, status="waiting")
     store.save({"execution_id": "wf-2", "states": {}}, graph="LeadWorkflow",

@@ -11,7 +11,7 @@ import itertools
 import json
 import marshal
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import SnapshotEncodingError
@@ -100,7 +100,10 @@ class MemoryStore(StoreBase):
 
     takes_event_chunks = True  # runtime/event_chunks.py
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], dt.datetime] | None = None) -> None:
+        if clock is not None and not callable(clock):
+            raise TypeError(f"MemoryStore(clock=...) takes a function giving the time, not {type(clock).__name__}")
+        self._clock = clock  # None: the real UTC time (stores/base.utc_now)
         self._lock = threading.RLock()
         self._executions: dict[str, list[_Version]] = {}
         self._active: dict[tuple[str, str], str] = {}
@@ -150,6 +153,7 @@ class MemoryStore(StoreBase):
                 if split is not None:
                     data, parts = marshal.dumps(split[0]), split[1]
         with self._lock:
+            saved_at = utc_now() if self._clock is None else self._now()
             versions = self._executions.get(req.execution_id)
             current = versions[-1] if versions else None
             actual = current.version if current else 0
@@ -170,11 +174,19 @@ class MemoryStore(StoreBase):
                 kept = self._parts.setdefault(req.execution_id, {})
                 for found, part in parts.items():
                     kept.setdefault(found, part)
-            entry = _Version(actual + 1, utc_now(), meta, data, events)
+            entry = _Version(actual + 1, saved_at, meta, data, events)
             self._executions.setdefault(req.execution_id, []).append(entry)
             if self._changes is not None:
                 self._changes.publish(req.execution_id)
             return entry.version
+
+    def _now(self) -> dt.datetime:
+        assert self._clock is not None
+        now = self._clock()
+        if not isinstance(now, dt.datetime) or now.tzinfo is None or now.utcoffset() is None:
+            raise TypeError(f"MemoryStore's clock gave {type(now).__name__} {now!r:.80}, not a timezone-aware "
+                            "datetime: nothing was saved")
+        return now
 
     def fetch(self, execution_id: str) -> dict[str, Any]:
         version, parts = self._latest(execution_id)
