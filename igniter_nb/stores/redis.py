@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import SnapshotNotFoundError, StoreError
@@ -196,6 +197,10 @@ class RedisStore(StoreBase):
         if not isinstance(namespace, str) or not namespace or any(ch.isspace() for ch in namespace):
             raise ValueError(f"namespace must be non-empty text without spaces, got {namespace!r}")
         self.namespace = namespace
+        self._url = url_or_client if isinstance(url_or_client, str) else None
+        # the server did not answer, or refused this client (a wrong password): raised as a StoreError naming the
+        # store and its URL without the password (_naming_the_server below)
+        self._unreachable = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
         if isinstance(url_or_client, str):
             self.client = redis.Redis.from_url(url_or_client)
             self._owns_client = True
@@ -211,6 +216,17 @@ class RedisStore(StoreBase):
 
     def __repr__(self) -> str:
         return f"RedisStore(namespace={self.namespace!r})"
+
+    def _server(self) -> str:
+        """Where the server is, as an error message may show it (no password)."""
+        if self._url is not None:
+            from igniter_nb.stores.url import shown_url
+
+            return str(shown_url(self._url))
+        kwargs = getattr(getattr(self.client, "connection_pool", None), "connection_kwargs", None) or {}
+        if kwargs.get("path"):
+            return f"unix://{kwargs['path']}"
+        return f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
 
     def _key(self, kind: str, execution_id: str) -> str:
         return f"{self.namespace}:{kind}:{execution_id}"
@@ -476,6 +492,26 @@ class RedisStore(StoreBase):
             self._changes.close()
         if self._owns_client:
             self.client.close()
+
+
+def _naming_the_server(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(self: RedisStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except self._unreachable as exc:
+            raise StoreError(f"{self!r}: could not reach the Redis server at {self._server()}: "
+                             f"{type(exc).__name__}: {exc}") from exc
+
+    return call
+
+
+# every method that talks to the server (the others call these)
+for _name in ("save", "delete", "fetch", "record", "exists", "version_of", "find_by_correlation",
+              "record_by_correlation", "find_latest_by_correlation", "correlations", "list", "list_page", "count",
+              "history_records", "history_page"):
+    setattr(RedisStore, _name, _naming_the_server(getattr(RedisStore, _name)))
+del _name
 
 
 def _text(value: Any) -> str:

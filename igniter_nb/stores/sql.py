@@ -387,9 +387,13 @@ class SQLStore(StoreBase):
                 with conn.begin():
                     set_up_tables(conn, self._executions, self.table_prefix, postgres=self._is_postgres)
         except sa.exc.DBAPIError as exc:
-            if not denied(exc):
-                raise
-            raise may_not_set_up(self, exc) from None
+            if denied(exc):
+                raise may_not_set_up(self, exc) from None
+            if _is_transient(exc):
+                raise  # (a save tries again)
+            # not a database, a server that cannot be reached, a file that cannot be opened: say which store
+            raise StoreError(f"{self!r}: could not open the store's tables: {type(exc).__name__}: "
+                             f"{driver_message(exc)}") from exc
         self._ready = True
 
     def subscribe_changes(self, execution_id: str) -> ChangeSubscription | None:

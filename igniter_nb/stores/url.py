@@ -25,7 +25,7 @@ def from_url(url: str) -> Any:
     (``file:///var/lib/igniter``), two make it relative to the working directory (``file://state``).
     """
     if not isinstance(url, str) or "://" not in url:
-        raise StoreArgumentError(f"store URL {url!r} has no scheme; supported: {'; '.join(SUPPORTED)}")
+        raise StoreArgumentError(f"store URL {shown_url(url)!r} has no scheme; supported: {'; '.join(SUPPORTED)}")
     scheme = url.split("://", 1)[0].lower()
     if scheme == "memory":
         from igniter_nb.stores.memory import MemoryStore
@@ -53,11 +53,25 @@ def from_url(url: str) -> Any:
         rest = "&".join(f"{k}={v}" for k, v in query.items())
         clean = parts._replace(query=rest).geturl()
         return RedisStore(clean, namespace=unquote(namespace))
-    raise StoreArgumentError(f"unknown store URL scheme {scheme!r} in {url!r}; supported: {'; '.join(SUPPORTED)}")
+    raise StoreArgumentError(f"unknown store URL scheme {scheme!r} in {shown_url(url)!r}; supported: "
+                             f"{'; '.join(SUPPORTED)}")
+
+
+def shown_url(url: object) -> object:
+    """``url`` as an error message may show it: the password of its user part and any ``password=``
+    (``secret=``, ``token=``) value replaced by ``***``; a URL without ``://`` (malformed: its user part cannot
+    be told from its scheme) keeps only what follows its last ``@``. Anything but text is given back as it is."""
+    if not isinstance(url, str):
+        return url
+    from igniter_nb.settings import redact_url
+
+    if "://" in url:
+        return redact_url(url)
+    return f"***@{url.rpartition('@')[2]}" if "@" in url else url
 
 
 def _directory(url: str) -> Path:
     rest = unquote(url.split("://", 1)[1])
     if not rest or rest == "/":
-        raise StoreArgumentError(f"store URL {url!r} names no directory")
+        raise StoreArgumentError(f"store URL {shown_url(url)!r} names no directory")
     return Path(rest)

@@ -1,0 +1,63 @@
+"""A store URL that is wrong: each kind fails with a StoreError (or StoreArgumentError) naming the store and its
+URL, never the URL's password, never a raw driver exception."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from igniter_nb.errors import StoreArgumentError, StoreError
+from igniter_nb.stores import RedisStore, from_url
+
+SECRET = "s3cret-pw"
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:  # bound and closed: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("url", [f"mysql://user:{SECRET}@db.example/app", f"postgresql:/user:{SECRET}@db/app",
+                                 f"mongodb://:{SECRET}@x/y", f"s3://k:{SECRET}@bucket/x?token={SECRET}"])
+def test_an_unknown_or_malformed_url_is_named_without_its_password(url: str) -> None:
+    with pytest.raises(StoreArgumentError) as caught:
+        from_url(url)
+    assert SECRET not in str(caught.value) and "***" in str(caught.value)
+    assert "memory://" in str(caught.value)  # still lists the supported URLs
+
+
+def test_a_sqlite_file_that_is_not_a_database_is_a_store_error_naming_it(tmp_path: Path) -> None:
+    junk = tmp_path / "notes.db"
+    junk.write_bytes(b"this is not a database " * 200)
+    store = from_url(f"sqlite:///{junk}")
+    for call in (lambda: store.save({"execution_id": "a", "states": {}}), lambda: store.fetch("a"),
+                 lambda: store.list(), lambda: store.create_tables()):
+        with pytest.raises(StoreError, match=r"notes\.db.*not a database"):
+            call()
+    assert junk.read_bytes() == b"this is not a database " * 200  # untouched
+
+
+@pytest.mark.parametrize("scheme", ["redis", "rediss"])
+def test_an_unreachable_redis_is_a_store_error_naming_the_url_without_its_password(scheme: str) -> None:
+    url = f"{scheme}://:{SECRET}@127.0.0.1:{_closed_port()}/0?socket_connect_timeout=2"
+    store = from_url(url)
+    for call in (lambda: store.save({"execution_id": "a", "states": {}}), lambda: store.fetch("a"),
+                 lambda: store.list(), lambda: store.record("a"), lambda: store.delete("a"),
+                 lambda: store.find_by_correlation("G", {"k": 1}), lambda: store.count()):
+        with pytest.raises(StoreError) as caught:
+            call()
+        assert "127.0.0.1" in str(caught.value) and "RedisStore" in str(caught.value)
+        assert SECRET not in str(caught.value)
+    store.close()
+
+
+def test_a_wrong_redis_password_is_a_store_error(redis_url: str) -> None:
+    base = redis_url.split("://", 1)[1].rpartition("@")[2]
+    store = RedisStore(f"redis://nobody:{SECRET}@{base}", namespace="wrong-pw")
+    with pytest.raises(StoreError) as caught:
+        store.fetch("a")
+    assert SECRET not in str(caught.value) and "RedisStore" in str(caught.value)
+    store.close()
