@@ -33,7 +33,7 @@ from typing import Any
 from igniter_nb.notebook import html as h
 from igniter_nb.notebook.render import Engine, render_graph
 from igniter_nb.notebook.snapshot_view import SnapshotInstance
-from igniter_nb.notebook.sources import as_store, is_client
+from igniter_nb.notebook.sources import is_client, store_of
 from igniter_nb.stores.base import FINISHED_STATUSES
 
 #: CSS classes of the widget's parts (stable: the browser test finds them).
@@ -97,7 +97,7 @@ class Follow:
             source = default_store()
         self.execution_id = execution_id
         self.source = source
-        self.store = as_store(source)
+        self.store = store_of(source, "Follow")
         client = getattr(self.store, "client", None)
         self._client = client if is_client(client) else None  # a server: follow its stream
         self.latest = latest

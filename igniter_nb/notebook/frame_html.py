@@ -20,12 +20,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from html import escape
 from typing import Any
 
 import pandas as pd
 
 from igniter_nb.notebook import html as h
+from igniter_nb.notebook.html import escape
 
 #: Columns holding JSON text (shown whole, wrapping between items).
 JSON_COLUMNS = frozenset({"payload", "correlation", "waiting_on", "value", "waiting_for"})

@@ -107,13 +107,23 @@ def _frame(columns: Mapping[str, Any], text: Iterable[str], kind: str) -> Ignite
 # ----------------------------------------------------------------------------------------------- audit
 
 
+def _execution_of(value: Any, who: str) -> Any:
+    """The ``Execution`` of a contract instance (or the execution itself); else a ``TypeError`` naming ``who``."""
+    from igniter_nb.runtime.execution import Execution
+
+    execution = getattr(value, "execution", value)
+    if not isinstance(execution, Execution):
+        raise TypeError(f"{who} needs a contract instance or its execution, got {type(value).__name__} {value!r:.80}")
+    return execution
+
+
 def audit_frame(execution: Any) -> IgniterFrame:
     """One row per event of ``execution`` (or of a contract), in ``seq`` order: ``seq`` (int64), ``type``,
     ``execution_id``, ``graph``, ``node``, ``path`` (text, ``<NA>`` for execution-level events), ``status``
     (categorical), ``payload`` (JSON text) and ``timestamp`` (UTC, ms)."""
     import numpy as np
 
-    execution = getattr(execution, "execution", execution)
+    execution = _execution_of(execution, "audit_frame")
     events = execution.bus.events
     graph = execution.graph.name
     if events:
@@ -146,7 +156,7 @@ def states_frame(contract: Any) -> IgniterFrame:
 
     from igniter_nb.diagnostics.states import display_value
 
-    ex = getattr(contract, "execution", contract)
+    ex = _execution_of(contract, "states_frame")
     rows: dict[str, list[Any]] = {c: [] for c in STATES_COLUMNS}
     for node in ex.graph.nodes:
         st = ex.states.get(node.name)

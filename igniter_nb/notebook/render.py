@@ -146,6 +146,14 @@ def _svg_width(svg: str) -> float:
     return float(found.group(1)) if found else float("inf")
 
 
+def _check_graph(graph: Any, who: str) -> None:
+    from igniter_nb.compiler.graph import CompiledGraph
+
+    if not isinstance(graph, CompiledGraph):
+        raise TypeError(f"{who} draws a CompiledGraph, a contract class or a contract instance, got "
+                        f"{type(graph).__name__} {graph!r:.80}")
+
+
 def render_graph(
     graph: Any,
     *,
@@ -168,6 +176,7 @@ def render_graph(
         graph = contract.execution.graph
         states = contract if states is None else states
         status = status or str(contract.execution.status_of())
+    _check_graph(graph, "render_graph")
     view = graph_view(graph, states=states, status=status, title=title, expand=expand, collapse_above=collapse_above,
                       direction=direction, legend=legend)
     return render_view(view, engine=engine, size=size)

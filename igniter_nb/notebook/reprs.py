@@ -357,7 +357,10 @@ def show(obj: Any, *, expand: bool | Iterable[str] | None = None, engine: Engine
     if hasattr(obj, "execution") and hasattr(obj, "result"):
         bundle = contract_mimebundle(obj, **options)
     else:
+        from igniter_nb.notebook.render import _check_graph
+
         graph = obj.compiled_graph() if hasattr(obj, "compiled_graph") else obj
+        _check_graph(graph, "show")
         bundle = graph_mimebundle(graph, **options)
     return Rendered(bundle, {"image/svg+xml": {"unconfined": True}} if size == "full" else None)
 

@@ -50,7 +50,7 @@ from igniter_nb.notebook.payload_editor import (
 from igniter_nb.notebook.render import Engine
 from igniter_nb.notebook.simulator_reads import ACTIVE, LISTED_WORKFLOWS
 from igniter_nb.notebook.simulator_views import SHOWN_WORKFLOWS, WIDGET_MIME, SimulatorViews  # re-exported
-from igniter_nb.notebook.sources import as_store
+from igniter_nb.notebook.sources import store_of
 
 #: CSS classes of the widget's parts (stable: the real-browser test finds the widget by them).
 CSS = {
@@ -93,7 +93,7 @@ class EventSimulator(SimulatorViews):
             from igniter_nb.config import default_store
 
             store = default_store()
-        store = as_store(store)  # a Client becomes a ServiceStore: reads, dry runs and deliveries over HTTP
+        store = store_of(store, "EventSimulator")  # a Client becomes a ServiceStore: reads, dry runs and deliveries over HTTP
         self.workflow = workflow
         self.graph = workflow.compiled_graph()
         if not self.graph.await_nodes:

@@ -45,4 +45,15 @@ def as_store(source: Any) -> Any:
     return source
 
 
-__all__ = ["as_store", "is_client"]
+def store_of(source: Any, who: str) -> Any:
+    """``as_store(source)``, refused with a ``TypeError`` naming ``who`` when it is not a store (no ``fetch``,
+    ``record`` and ``list``): None, a number, a store URL as text (``from_url`` makes it a store)."""
+    store = as_store(source)
+    if all(callable(getattr(store, name, None)) for name in ("fetch", "record", "list")):
+        return store
+    hint = (" (a store URL: igniter_nb.stores.from_url(url) makes the store)" if isinstance(source, str) else "")
+    raise TypeError(f"{who} needs a store (igniter_nb.stores: MemoryStore, SQLStore, from_url(...)) or an "
+                    f"ig.server.Client, got {type(source).__name__} {source!r:.80}{hint}")
+
+
+__all__ = ["as_store", "is_client", "store_of"]

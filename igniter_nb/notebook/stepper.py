@@ -113,6 +113,12 @@ class SnapshotStepper:
             else:
                 graph_name = next((v.graph for v in reversed(versions) if v.graph), None)
         else:
+            import pandas as pd
+
+            if not isinstance(source, str | os.PathLike | pd.DataFrame):
+                raise TypeError("SnapshotStepper reads a store (with execution_id=), an ig.server.Client, an audit "
+                                "frame, a snapshot log (a DataFrame or a parquet path), got "
+                                f"{type(source).__name__} {source!r:.80}")
             frame = read_log(source, execution_id) if isinstance(source, str | os.PathLike) else source
             if "snapshot" in frame.columns:
                 self.execution_id = execution_id = pick_execution(frame, execution_id, source)

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igniter_nb.notebook.frames import STORE_COLUMNS, TOKENS_COLUMNS, _frame, _json, _utc
-from igniter_nb.notebook.sources import as_store
+from igniter_nb.notebook.sources import store_of
 
 if TYPE_CHECKING:
     from igniter_nb.notebook.frame_html import IgniterFrame
@@ -222,7 +222,7 @@ def store_frame(store: Any, graph: Any = None, *, now: dt.datetime | None = None
     if not isinstance(now, dt.datetime) or now.tzinfo is None:
         raise ValueError(f"now= must be a timezone-aware datetime (e.g. datetime.now(datetime.UTC)), got {now!r}")
     name, graph_keys = _graph_filter(graph)
-    records = list(as_store(store).list(graph=name))
+    records = list(store_of(store, "store_frame").list(graph=name))
     keys = _corr_keys(records, graph_keys)
     rows = []
     for r in records:
@@ -262,7 +262,7 @@ def tokens_frame(store: Any, graph: Any = None) -> IgniterFrame:
     from igniter_nb.stores.base import ACTIVE_STATUSES
 
     name, graph_keys = _graph_filter(graph)
-    source = as_store(store)
+    source = store_of(store, "tokens_frame")
     # listed per active status: a finished execution's snapshot is never read (most of a long-lived store)
     records = [r for status in sorted(ACTIVE_STATUSES) for r in source.list(graph=name, status=status)]
     keys = _corr_keys(records, graph_keys)

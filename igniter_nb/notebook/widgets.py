@@ -89,6 +89,11 @@ class InputPlayground:
     """
 
     def __init__(self, contract: Any, *, engine: Engine = "auto") -> None:
+        from igniter_nb.runtime.execution import Execution
+
+        if not isinstance(getattr(contract, "execution", None), Execution):
+            raise TypeError(f"InputPlayground needs a contract instance (e.g. PriceContract(order_total=1)), got "
+                            f"{type(contract).__name__} {contract!r:.80}")
         self.contract = contract
         self.engine = engine
         self.graph = contract.execution.graph

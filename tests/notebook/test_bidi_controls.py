@@ -65,3 +65,22 @@ def test_bidi_controls_never_reach_an_html_table():
                  h.heading(SPOOF)):
         assert not any(ch in page for ch in BIDI), page
         assert "gnp.exe" in page
+
+
+def test_bidi_controls_never_reach_a_frames_html_table():
+    """store_frame / tokens_frame / states_frame tables wrote cells with the standard library's escape, which
+    keeps U+202E: a correlation value or a column name could reorder the rest of its cell."""
+    import pandas as pd
+
+    from igniter_nb.stores import MemoryStore
+
+    store = MemoryStore()
+    store.save({"execution_id": "e-1", "states": {"n": {"status": "pending", "waiting_for": ["a"]}}}, graph="G",
+               correlation={"k": SPOOF}, status="waiting")
+    frames = [ig.nb.store_frame(store), ig.nb.tokens_frame(store),
+              ig.nb.store_frame(store).rename(columns={"graph": SPOOF}),
+              ig.nb.store_frame(store).assign(graph=SPOOF), ig.nb.store_frame(store).set_index(pd.Index([SPOOF]))]
+    for frame in frames:
+        html = frame._repr_html_()
+        assert not any(ch in html for ch in BIDI), html
+        assert "gnp.exe" in html or len(frame) == 0
