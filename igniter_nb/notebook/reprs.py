@@ -305,23 +305,29 @@ def timeline_mimebundle(timeline: Any) -> dict[str, Any]:
 
 @h.sends
 def store_mimebundle(store: Any, *, graph: str | None = None) -> dict[str, Any]:
-    """A store: one row per execution (id, graph, status, version, correlation, saved at)."""
+    """A store: its executions counted by status, and the ``TABLE_LIMIT`` most recently saved, one row each (id,
+    graph, status, version, correlation, saved at) — one page of the store read (``list_page``) and one count per
+    status, never every snapshot. A store that cannot be listed shows why, as text."""
+    from igniter_nb.stores import paging
+    from igniter_nb.stores.rules import STATUSES
+
     try:
-        records = list(store.list(graph=graph))
+        records, _next = paging.list_page(store, graph, limit=TABLE_LIMIT)
+        counts = {status: paging.count(store, graph, status) for status in sorted(STATUSES)}
+        total = paging.count(store, graph)
     except Exception as exc:
         return {"text/plain": f"{store!r}\n(listing failed: {type(exc).__name__}: {exc})"}
-    records.sort(key=lambda r: (str(r.graph), str(r.execution_id)))
+    if total > sum(counts.values()):  # (a store with no status recorded for some executions)
+        counts["no status"] = total - sum(counts.values())
     rows = [[r.execution_id, r.graph, r.status, r.version, r.correlation,
              r.updated_at.isoformat() if r.updated_at is not None else None] for r in records]
-    counts: dict[str, int] = {}
-    for r in records:
-        counts[str(r.status)] = counts.get(str(r.status), 0) + 1
-    summary = ", ".join(f"{counts[k]} {k}" for k in sorted(counts)) or "empty"
-    text = [f"{store!r}: {len(records)} executions ({summary})"]
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "empty"
+    shown = "" if total <= len(rows) else f", the {len(rows)} most recently saved shown"
+    text = [f"{store!r}: {total} executions ({summary}){shown}"]
     text.extend(f"  {r[0]} {r[1]} {r[2]} v{r[3]}" for r in rows[:20])
-    html = (h.heading(type(store).__name__, None, f"{len(records)} executions ({summary})")
+    html = (h.heading(type(store).__name__, None, f"{total} executions ({summary}){shown}")
             + h.table(rows, ["execution_id", "graph", "status", "version", "correlation", "updated_at"],
-                      limit=TABLE_LIMIT, total=len(rows)))
+                      limit=TABLE_LIMIT, total=total))
     return {"text/plain": "\n".join(text), "text/html": html}
 
 
