@@ -60,9 +60,12 @@ def _events_after(snapshot: Mapping[str, Any], seq: int) -> tuple[Mapping[str, A
 
 
 def _when(timestamp: Any) -> str:
-    if not isinstance(timestamp, int | float):
+    if not isinstance(timestamp, int | float) or isinstance(timestamp, bool):
         return ""
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    try:
+        return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    except (OverflowError, OSError, ValueError):  # a stored time no clock can give (1e300, inf, NaN): as stored
+        return str(timestamp)[:40]
 
 
 class Follow:

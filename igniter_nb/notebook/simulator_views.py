@@ -175,7 +175,9 @@ class SimulatorViews(StoreReads):
 
 def _waits(graph: Any, snapshot: Mapping[str, Any] | None) -> list[str]:
     """Events a stored snapshot's await nodes wait for (read from the snapshot, nothing restored)."""
-    states = (snapshot or {}).get("states") or {}
+    states = snapshot.get("states") if isinstance(snapshot, Mapping) else None
+    if not isinstance(states, Mapping):  # a snapshot edited by hand: it waits for nothing the view can tell
+        return []
     return [n.event for n in graph.await_nodes
             if isinstance(states.get(n.name), Mapping) and states[n.name].get("status") == "waiting"]
 

@@ -1,0 +1,57 @@
+"""A SnapshotStepper and a Follow on a damaged record (a snapshot edited by hand or written by another tool): the
+views show what they can instead of raising — a workflow record whose deadlines or correlation are not maps, an
+event time no clock can give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import igniter_nb as ig
+from igniter_nb.stores import MemoryStore
+from tests.notebook.contracts import ApprovalContract
+
+DAMAGED: dict[str, dict[str, Any]] = {
+    "deadlines are text": {"workflow": {"deadlines": "x"}},
+    "correlation is text": {"workflow": {"correlation": "ab", "deadlines": ["x"]}},
+    "correlation is a list of numbers": {"workflow": {"correlation": [1, 2]}},
+}
+TIMES = [1e300, -1e300, 10**20, -(10**20), 1e16]  # (inf and NaN: no store keeps them, not JSON)
+
+
+def _store(snapshot: dict[str, Any]) -> MemoryStore:
+    store = MemoryStore()
+    for _ in range(2):
+        store.save({"execution_id": "d-1", "states": {"order_id": {"status": "succeeded", "value": "o-1"}},
+                    **snapshot}, graph="ApprovalContract", status="waiting")
+    return store
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGED))
+def test_a_damaged_workflow_record_still_draws(case: str) -> None:
+    store = _store(DAMAGED[case])
+    stepper = ig.nb.SnapshotStepper(store, "d-1", graph=ApprovalContract)
+    assert "<svg" in stepper.to_html() and "<svg" in (stepper.svg(0) or "")
+    follow = ig.nb.Follow("d-1", store, graph=ApprovalContract, start=False)
+    assert "<svg" in follow.to_html()
+
+
+@pytest.mark.parametrize("when", TIMES, ids=str)
+def test_an_event_time_no_clock_can_give_is_shown_as_stored(when: float) -> None:
+    events = [{"type": "node_started", "node": "order_id", "seq": 1, "timestamp": when}]
+    store = _store({"events": events})
+    html = ig.nb.Follow("d-1", store, graph=ApprovalContract, start=False).to_html()
+    assert "node_started" in html
+
+
+def test_the_simulator_lists_the_other_workflows_beside_a_damaged_one() -> None:
+    """One stored workflow whose ``states`` is not a map took the simulator's whole listing down."""
+    from tests.notebook.test_simulator_reads import NOW, ReadLead
+
+    store = MemoryStore()
+    ReadLead.start(request_id="r-1", store=store, now=NOW)
+    store.save({"execution_id": "junk-1", "states": "garbage"}, graph="ReadLead", status="waiting",
+               correlation={"request_id": "r-9"})
+    html = ig.nb.EventSimulator(ReadLead, store, now=NOW).to_html()
+    assert "r-1" in html and "r-9" in html
