@@ -236,6 +236,21 @@ def write_errors(where: str, execution_id: str) -> Iterator[None]:
                          errno=exc.errno) from exc
 
 
+@contextlib.contextmanager
+def opening_errors(where: str) -> Iterator[None]:
+    """Turn what opening a file or parquet store's directory raises — an ``OSError`` (a file where the directory
+    should be, no permission), a ``ValueError`` (a NUL byte in the path), SQLite's error for an index that is not a
+    database — into a ``StoreError`` naming the store and the path."""
+    import sqlite3
+
+    try:
+        yield
+    except (OSError, ValueError, sqlite3.Error) as exc:
+        file = getattr(exc, "filename", None)
+        detail = f"{getattr(exc, 'strerror', None) or exc}" + (f" ({file})" if file else "")
+        raise StoreError(f"{where}: cannot open the store's directory: {detail}", file=file) from exc
+
+
 _TAKES_CHECK: dict[type, bool] = {}
 
 

@@ -46,6 +46,7 @@ from igniter_nb.stores.base import (
     ensure_aware,
     exclusive_lock,
     not_found,
+    opening_errors,
     utc_now,
     write_errors,
 )
@@ -69,10 +70,11 @@ class FileStore(StoreBase):
         self._index = self.root / "index"
         self._latest_dir = self.root / "latest"
         self._trash = self.root / "trash"
-        for folder in (self._executions, self._index, self._latest_dir, self._trash):
-            folder.mkdir(parents=True, exist_ok=True)
         self._lock_path = self.root / ".lock"
-        self._lock_path.touch(exist_ok=True)
+        with opening_errors(repr(self)):
+            for folder in (self._executions, self._index, self._latest_dir, self._trash):
+                folder.mkdir(parents=True, exist_ok=True)
+            self._lock_path.touch(exist_ok=True)
 
     def __repr__(self) -> str:
         return f"FileStore({str(self.root)!r})"

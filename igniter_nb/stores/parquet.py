@@ -51,6 +51,7 @@ from igniter_nb.stores.base import (
     check_listing,
     exclusive_lock,
     not_found,
+    opening_errors,
     utc_now,
     write_errors,
 )
@@ -72,6 +73,10 @@ class ParquetStore(StoreBase):
 
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
         self.root = Path(root).absolute()
+        with opening_errors(repr(self)):
+            self._open(fsync)
+
+    def _open(self, fsync: bool) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self._fsync = fsync
         self._lock_path = self.root / ".lock"
@@ -82,9 +87,15 @@ class ParquetStore(StoreBase):
         index_path = self.root / "_index.sqlite"
         fresh = not index_path.exists()
         self._db = sqlite3.connect(index_path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.executescript(_INDEX_SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.executescript(_INDEX_SCHEMA)
+        except sqlite3.DatabaseError as exc:  # (not "database is locked": an OperationalError, raised as it is)
+            self._db.close()
+            if isinstance(exc, sqlite3.OperationalError):
+                raise
+            raise sqlite3.DatabaseError(f"{exc} ({index_path}: delete it and the store rebuilds it)") from exc
         with self._locked():
             if fresh and any(p.is_dir() and not p.name.startswith((".", "_")) for p in self.root.iterdir()):
                 self._rebuild()
