@@ -154,6 +154,7 @@ class SQLStore(StoreBase):
         hot = self._hot if not req.parts and (fast or req.expected_version == 0) else None
         errors = (sa.exc.IntegrityError, hot.dbapi.IntegrityError) if hot is not None else sa.exc.IntegrityError
         failures = (sa.exc.OperationalError, hot.dbapi.OperationalError) if hot is not None else sa.exc.OperationalError
+        last: BaseException | None = None  # why the last attempt went again
         for _ in range(_SAVE_ATTEMPTS):
             try:
                 if hot is not None:
@@ -171,20 +172,24 @@ class SQLStore(StoreBase):
                         return version
                     fast = False  # nothing written: no row is at the expected version; the long way says why
                 return self._save_once(req, fast=fast)
-            except errors:
+            except errors as exc:
                 # A concurrent transaction inserted the same id or took the same active correlation first, or
                 # the fast path would have made a second active owner of a correlation. Go again the long way:
                 # it sees the other row and answers with the right error (or succeeds).
                 fast = False
                 hot = None
+                last = exc
                 continue
             except failures as exc:
+                last = exc
                 if not _is_transient(exc):  # a full disk, a lost server...: say which store, keep the cause
                     raise StoreError(f"{self!r}: could not save execution {req.execution_id!r}: "
                                      f"{getattr(exc, 'orig', exc)}; nothing of this save was written",
                                      execution_id=req.execution_id) from exc
-        raise StoreError(f"could not save execution {req.execution_id!r}: too many conflicting writers",
-                         execution_id=req.execution_id)
+        why = driver_message(last) if last is not None else "too many conflicting writers"
+        raise StoreError(f"{self!r}: could not save execution {req.execution_id!r} in {_SAVE_ATTEMPTS} attempts: {why} "
+                         "(another connection keeps the write lock, or too many writers conflict); nothing of this "
+                         "save was written", execution_id=req.execution_id) from last
 
     def _save_once(self, req: SaveRequest, *, fast: bool = False) -> int:
         q, eid = self._q, req.execution_id

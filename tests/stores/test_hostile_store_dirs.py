@@ -46,3 +46,24 @@ def test_a_parquet_index_that_is_not_a_database_is_a_store_error_naming_it(tmp_p
         ParquetStore(tmp_path)
     (tmp_path / "_index.sqlite").unlink()  # as the message says: the index is rebuilt from the log
     assert ParquetStore(tmp_path).record("e-1").status == "waiting"
+
+
+def test_a_sqlite_file_whose_write_lock_another_connection_keeps_names_the_store_and_why(tmp_path: Path) -> None:
+    """It said only "too many conflicting writers", naming neither the store nor SQLite's "database is locked"."""
+    import sqlite3
+
+    from igniter_nb.stores import SQLStore
+
+    path = tmp_path / "held.db"
+    store = SQLStore(f"sqlite:///{path}", busy_timeout_ms=50)
+    store.save({"execution_id": "a", "states": {}})
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match=r"SQLStore\('sqlite:///.*held\.db'\).*'b'.*database is locked"):
+            store.save({"execution_id": "b", "states": {}})
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert store.fetch("a") == {"execution_id": "a", "states": {}} and not store.exists("b")
+    store.close()
