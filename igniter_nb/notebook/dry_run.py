@@ -183,8 +183,17 @@ def load_contract(workflow: Any, store: Any, execution_id: str) -> Any:
 
 
 def contract_of(workflow: Any, record: Any) -> Any:
-    """A stored record restored against a scratch store (its ``store_version`` kept)."""
-    contract = workflow.restore(record.snapshot, store=scratch_store())
+    """A stored record restored against a scratch store (its ``store_version`` kept). A record that cannot be
+    restored raises ``SnapshotEncodingError`` naming its execution."""
+    from igniter_nb.errors import SnapshotEncodingError
+
+    try:
+        contract = workflow.restore(record.snapshot, store=scratch_store())
+    except SnapshotEncodingError as exc:
+        if record.execution_id in str(exc):
+            raise
+        raise SnapshotEncodingError(f"stored workflow {record.execution_id} cannot be restored: {exc}",
+                                    execution_id=record.execution_id) from exc
     contract.execution.store_version = record.version
     return contract
 

@@ -233,6 +233,7 @@ class EventSimulator(SimulatorViews):
         before = (self.execution_id, self.event)
         # the new target is read in full before anything is assigned: a refused selection changes nothing
         target, corr = self.execution_id, self.correlation
+        opened: Any = None  # the first workflow that restores, when none is selected yet
         if self._view is not None or (execution_id is None and correlation is None and target is None and corr is None):
             self.listed_workflows()  # the dropdown lists them anyway: the target is restored from that read
         if execution_id is not None:
@@ -251,10 +252,16 @@ class EventSimulator(SimulatorViews):
                 corr = {str(k): v for k, v in correlation.items()}
                 target = self._match(corr)
             elif target is None and corr is None:
-                first = next(iter(self.listed_workflows()[0]), None)
-                if first is not None:
+                from igniter_nb.errors import SnapshotEncodingError
+
+                for first in self.listed_workflows()[0]:
+                    try:
+                        opened = self._load(first.execution_id)
+                    except SnapshotEncodingError:
+                        continue  # a damaged record: open on the next one (selecting it says what is wrong)
                     target, corr = first.execution_id, self._ordered(first.correlation)
-            contract = self._reload(target)
+                    break
+            contract = opened if target is not None and opened is not None else self._reload(target)
             if contract is None:
                 target = None  # deleted meanwhile: the correlation stays the target, and the dry run says why
         self.execution_id, self.correlation, self.contract = target, corr, contract

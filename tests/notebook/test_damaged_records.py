@@ -55,3 +55,22 @@ def test_the_simulator_lists_the_other_workflows_beside_a_damaged_one() -> None:
                correlation={"request_id": "r-9"})
     html = ig.nb.EventSimulator(ReadLead, store, now=NOW).to_html()
     assert "r-1" in html and "r-9" in html
+
+
+def test_the_simulator_opens_beside_a_damaged_first_workflow_and_names_it_when_selected() -> None:
+    """The first active workflow was restored on opening: one that is not an igniter_nb snapshot made
+    ``EventSimulator(...)`` itself raise, with an error that did not say which execution."""
+    from igniter_nb.errors import SnapshotEncodingError
+    from tests.notebook.test_simulator_reads import NOW, ReadLead
+
+    store = MemoryStore()
+    store.save({"execution_id": "junk-1", "states": {}}, graph="ReadLead", status="waiting",
+               correlation={"request_id": "r-0"})
+    alone = ig.nb.EventSimulator(ReadLead, store, now=NOW)
+    assert alone.execution_id is None and "r-0" in alone.to_html()
+    ReadLead.start(request_id="r-1", store=store, now=NOW)
+    sim = ig.nb.EventSimulator(ReadLead, store, now=NOW)
+    assert sim.correlation == {"request_id": "r-1"} and sim.execution_id != "junk-1"
+    with pytest.raises(SnapshotEncodingError, match="junk-1"):
+        sim.select(execution_id="junk-1")
+    assert sim.correlation == {"request_id": "r-1"}  # a refused selection changes nothing
