@@ -63,6 +63,9 @@ class SavedVersion(NamedTuple):
     snapshot: dict[str, Any]
 
 
+STEP_ROWS = 200  # changed nodes a step's table shows (``changes()`` has them all): a step's view stays bounded
+
+
 class StateChange(NamedTuple):
     """A node whose state differs from the previous step: status before/after and (for snapshot steps) its value
     before/after as short text."""
@@ -329,8 +332,11 @@ class SnapshotStepper:
         with_values = self._versions is not None
         columns = ["node", "before", "after", *(["value before", "value after"] if with_values else [])]
         rows = [[c.node, c.before, c.after, *([c.value_before or "", c.value_after or ""] if with_values else [])]
-                for c in changes]
-        return _table(rows, columns, badges=(1, 2))
+                for c in changes[:STEP_ROWS]]
+        more = len(changes) - len(rows)
+        note = (f'<div style="font-size:11px;color:#475569">… {more} more changed nodes (all of them: '
+                f"stepper.changes())</div>" if more > 0 else "")
+        return _table(rows, columns, badges=(1, 2)) + note
 
     def to_html(self, index: int | None = None) -> str:
         """The static view of a step (default: the current one): heading, diff table, graph."""
@@ -347,11 +353,14 @@ class SnapshotStepper:
         (status, and the value when only the value moved)."""
         i = self._at(index)
         lines = [self.describe(i)]
-        for c in self.changes(i):
+        changes = self.changes(i)
+        for c in changes[:STEP_ROWS]:
             line = f"  {c.node}: {c.before} -> {c.after}"
             if c.before == c.after and c.value_after is not None:
                 line += f" (value: {c.value_before} -> {c.value_after})"
             lines.append(line)
+        if len(changes) > STEP_ROWS:
+            lines.append(f"  … {len(changes) - STEP_ROWS} more changed nodes (all of them: stepper.changes())")
         return "\n".join(lines)
 
     @property

@@ -74,3 +74,21 @@ def test_the_simulator_opens_beside_a_damaged_first_workflow_and_names_it_when_s
     with pytest.raises(SnapshotEncodingError, match="junk-1"):
         sim.select(execution_id="junk-1")
     assert sim.correlation == {"request_id": "r-1"}  # a refused selection changes nothing
+
+
+def test_a_step_that_changes_thousands_of_nodes_shows_a_bounded_table() -> None:
+    """The diff table listed every changed node: 5,000 nodes made a 4 MB step view."""
+    from igniter_nb.notebook.stepper import STEP_ROWS
+
+    store = MemoryStore()
+    store.save({"execution_id": "big-1", "states": {}}, graph="G", status="running")
+    store.save({"execution_id": "big-1", "states": {f"n{i:05d}": {"status": "succeeded", "value": i}
+                                                    for i in range(3000)}}, graph="G", status="succeeded")
+    stepper = ig.nb.SnapshotStepper(store, "big-1")
+    assert len(stepper.changes(1)) == 3000  # the data keeps every change
+    html = stepper.to_html(1)
+    assert html.count("<tr>") <= STEP_ROWS + 1 and f"… {3000 - STEP_ROWS} more" in html
+    assert "n00000" in html and "n02999" not in html
+    assert len(html) < 400_000
+    text = stepper.to_text(1)
+    assert text.count("\n") == STEP_ROWS + 1 and f"… {3000 - STEP_ROWS} more" in text
