@@ -27,6 +27,26 @@ def from_url(url: str) -> Any:
     if not isinstance(url, str) or "://" not in url:
         raise StoreArgumentError(f"store URL {shown_url(url)!r} has no scheme; supported: {'; '.join(SUPPORTED)}")
     scheme = url.split("://", 1)[0].lower()
+    try:
+        return _build(url, scheme)
+    except StoreArgumentError:
+        raise
+    except ValueError as exc:  # a port that is not a number, an option a driver cannot read
+        raise _malformed(url, exc) from exc
+    except Exception as exc:  # SQLAlchemy's ArgumentError / NoSuchModuleError: a driver that does not exist
+        if type(exc).__module__.startswith("sqlalchemy") and "ArgumentError" in [c.__name__ for c in type(exc).__mro__]:
+            raise _malformed(url, exc) from exc
+        raise
+
+
+def _malformed(url: str, exc: BaseException) -> StoreArgumentError:
+    from igniter_nb.settings import redact_url
+
+    return StoreArgumentError(f"store URL {shown_url(url)!r} cannot be used: {type(exc).__name__}: "
+                              f"{redact_url(url, str(exc).splitlines()[0] if str(exc) else '')}")
+
+
+def _build(url: str, scheme: str) -> Any:
     if scheme == "memory":
         from igniter_nb.stores.memory import MemoryStore
 

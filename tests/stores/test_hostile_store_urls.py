@@ -61,3 +61,17 @@ def test_a_wrong_redis_password_is_a_store_error(redis_url: str) -> None:
         store.fetch("a")
     assert SECRET not in str(caught.value) and "RedisStore" in str(caught.value)
     store.close()
+
+
+@pytest.mark.parametrize("url", [f"redis://u:{SECRET}@127.0.0.1:abc/0", f"redis://u:{SECRET}@127.0.0.1:99999/0",
+                                 f"redis://u:{SECRET}@[::1/0", f"redis://u:{SECRET}@h:1/0?socket_timeout=abc",
+                                 f"postgresql://u:{SECRET}@127.0.0.1:abc/db", f"postgresql+nodriver://u:{SECRET}@h/db",
+                                 "sqlite+nodriver:///x.db"])
+def test_a_malformed_url_is_a_store_argument_error_naming_it_without_its_password(url: str) -> None:
+    """A port that is not a number, a driver that does not exist: the driver's ValueError (or SQLAlchemy's
+    NoSuchModuleError) did not say which URL."""
+    with pytest.raises(StoreArgumentError) as caught:
+        from_url(url)
+    message = str(caught.value)
+    assert SECRET not in message and f"{url.split('://', 1)[0]}://" in message
+    assert "***" in message or SECRET not in url
