@@ -215,6 +215,11 @@ class ReplayLog:
     CHECKPOINT = 256
 
     def __init__(self, frame: pd.DataFrame) -> None:
+        missing = [c for c in ("seq", "type", "node", "status") if c not in frame.columns]
+        if missing:
+            shown = ", ".join(map(str, list(frame.columns)[:12])) or "none"
+            raise ValueError(f"not an audit frame (contract.audit.to_frame()) or a snapshot log: no {', '.join(missing)} "
+                             f"column{'s' if len(missing) > 1 else ''} (its columns: {shown})")
         ordered = frame.sort_values("seq", kind="stable") if len(frame) else frame
         n = len(ordered)
         self.seqs = [int(v) for v in ordered["seq"].tolist()]
@@ -309,6 +314,10 @@ def replay_diff(before: Mapping[str, ReplayState], after: Mapping[str, ReplaySta
 
 def to_parquet(frame: pd.DataFrame, path: str | PathLike[str]) -> str:
     """Write ``frame`` to a parquet file (pyarrow); ``read_parquet(path)`` gives back an equal frame."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"to_parquet writes a DataFrame (an igniter_nb frame), got {type(frame).__name__} {frame!r:.80}")
     frame.to_parquet(path, engine="pyarrow")
     return str(path)
 

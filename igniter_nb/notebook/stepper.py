@@ -128,7 +128,7 @@ class SnapshotStepper:
                 self._versions = log_versions(frame[frame["execution_id"] == execution_id])
                 graph_name = next((v.graph for v in reversed(self._versions) if v.graph), None)
             else:
-                if execution_id is not None:
+                if execution_id is not None and "execution_id" in frame.columns:
                     frame = frame[frame["execution_id"] == execution_id]
                 self._log = frames.ReplayLog(frame)
                 graph_name = self._log.graph

@@ -55,3 +55,20 @@ def test_an_empty_store_still_gives_frames_with_their_columns() -> None:
     assert len(ig.nb.store_frame(store)) == 0 and "execution_id" in ig.nb.store_frame(store).columns
     assert len(ig.nb.tokens_frame(store)) == 0 and "event" in ig.nb.tokens_frame(store).columns
     assert "0 rows" in ig.nb.store_frame(store)._repr_html_()
+
+
+@pytest.mark.parametrize("columns", [{"a": [1]}, {}, {"seq": [1], "type": ["x"]}])
+def test_a_frame_that_is_neither_an_audit_frame_nor_a_snapshot_log_names_what_it_lacks(columns: dict) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(columns)
+    for call in (lambda: ig.nb.SnapshotStepper(frame), lambda: list(ig.nb.replay(frame)),
+                 lambda: ig.nb.SnapshotStepper(frame, "e-1")):
+        with pytest.raises(ValueError, match=r"not an audit frame .*no .*status column"):
+            call()
+
+
+def test_to_parquet_of_something_that_is_not_a_frame_is_a_type_error(tmp_path) -> None:
+    with pytest.raises(TypeError, match=r"to_parquet writes a DataFrame.*NoneType"):
+        ig.nb.to_parquet(None, tmp_path / "x.parquet")  # type: ignore[arg-type]
+    assert not (tmp_path / "x.parquet").exists()
