@@ -53,6 +53,7 @@ from igniter_nb.stores.base import (
 from igniter_nb.stores.json_text import parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, micros
+from igniter_nb.stores.rules import MAX_VERSION
 
 if TYPE_CHECKING:
     from igniter_nb.stores.changes import ChangeSubscription
@@ -418,7 +419,8 @@ class RedisStore(StoreBase):
         eid = check_execution_id(execution_id)
         check_history_page(after_version, limit)
         key, where = self._key("hist", eid), self._where(eid)
-        envs = [parse_stored(item, where) for item in self.client.lrange(key, after_version, after_version + limit - 1)]
+        start = min(after_version, MAX_VERSION)  # (LRANGE takes 64-bit indexes; no version is past MAX_VERSION)
+        envs = [parse_stored(item, where) for item in self.client.lrange(key, start, start + limit - 1)]
         if envs and envs[0]["version"] == after_version + 1 and envs[-1]["version"] == after_version + len(envs):
             return self._history_of(eid, envs)
         if not envs:  # past the end, or no such execution: the last item says which

@@ -68,6 +68,12 @@ def check_version(expected_version: Any) -> int | None:
     return expected_version
 
 
+#: the largest count a store's argument may give: a 64-bit integer (SQLite INTEGER, PostgreSQL BIGINT, sys.maxsize)
+MAX_COUNT = 2**63 - 1
+#: the largest version a store's argument may name: PostgreSQL's ``version`` column is an INTEGER
+MAX_VERSION = 2**31 - 1
+
+
 def check_listing(graph: Any, active_only: Any, limit: Any) -> str:
     """Validate the arguments of ``correlations()``; returns the graph name."""
     check_graph(graph)
@@ -75,6 +81,8 @@ def check_listing(graph: Any, active_only: Any, limit: Any) -> str:
         raise StoreArgumentError(f"active_only must be a bool, got {active_only!r:.80}")
     if type(limit) is not int or limit < 0:
         raise StoreArgumentError(f"limit must be an int >= 0, got {limit!r:.80}")
+    if limit > MAX_COUNT:  # (a database column or islice takes no more)
+        raise StoreArgumentError(f"limit must be at most {MAX_COUNT} (a 64-bit integer), got {limit!r:.80}")
     return str(graph)
 
 

@@ -57,6 +57,7 @@ from igniter_nb.stores.base import (
 from igniter_nb.stores.json_text import parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, check_page, decode_page
+from igniter_nb.stores.rules import MAX_VERSION
 from igniter_nb.stores.sql_compression import driver_message
 from igniter_nb.stores.sql_engine import create_engine, is_memory, synchronous_setting
 from igniter_nb.stores.sql_hot import HotPath
@@ -373,7 +374,9 @@ class SQLStore(StoreBase):
         check_execution_id(execution_id)
         check_history_page(after_version, limit)
         with self._read() as conn:
-            rows = conn.execute(self._q.history_after, {"eid": execution_id, "after": after_version, "n": limit}).all()
+            # (no version is past MAX_VERSION, PostgreSQL's INTEGER column: a larger one past the end reads none)
+            after = min(after_version, MAX_VERSION)
+            rows = conn.execute(self._q.history_after, {"eid": execution_id, "after": after, "n": limit}).all()
             if not rows and conn.execute(self._q.exists, {"eid": execution_id}).first() is None:
                 raise not_found(execution_id)
             parts: dict[str, str] = {}
