@@ -104,6 +104,10 @@ class EventSimulator(SimulatorViews):
                 raise ValueError("now= cannot travel to a server: it dates deliveries with its own clock (leave now= "
                                  "out for a Client)")
             served_name(self.graph)
+        if now is not None and not callable(now):  # refused here, not at the first delivery
+            from igniter_nb.workflow.engine import _now as checked_now
+
+            checked_now(now)
         self.store = store
         self.now = now
         self.engine = engine

@@ -72,3 +72,16 @@ def test_to_parquet_of_something_that_is_not_a_frame_is_a_type_error(tmp_path) -
     with pytest.raises(TypeError, match=r"to_parquet writes a DataFrame.*NoneType"):
         ig.nb.to_parquet(None, tmp_path / "x.parquet")  # type: ignore[arg-type]
     assert not (tmp_path / "x.parquet").exists()
+
+
+@pytest.mark.parametrize("now", ["2026-01-02", 5, __import__("datetime").datetime(2026, 1, 2)])
+def test_a_simulator_clock_that_is_not_an_aware_time_is_refused_when_it_is_made(now: Any) -> None:
+    """It was kept and refused only by the first delivery (a dry run went through without it)."""
+    from igniter_nb.errors import WorkflowArgumentError
+    from tests.notebook.test_simulator_reads import NOW, ReadLead
+
+    store = MemoryStore()
+    ReadLead.start(request_id="r-1", store=store, now=NOW)
+    with pytest.raises(WorkflowArgumentError, match="now= must be"):
+        ig.nb.EventSimulator(ReadLead, store, now=now)
+    assert ig.nb.EventSimulator(ReadLead, store, now=lambda: NOW).now() == NOW  # a callable is read at use
