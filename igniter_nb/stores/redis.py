@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import SnapshotNotFoundError, StoreError
@@ -53,6 +52,7 @@ from igniter_nb.stores.base import (
 from igniter_nb.stores.json_text import parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, micros
+from igniter_nb.stores.redis_errors import naming_the_server
 from igniter_nb.stores.rules import MAX_VERSION
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ class RedisStore(StoreBase):
         self.namespace = namespace
         self._url = url_or_client if isinstance(url_or_client, str) else None
         # the server did not answer, or refused this client (a wrong password): raised as a StoreError naming the
-        # store and its URL without the password (_naming_the_server below)
+        # store and its URL without the password (stores/redis_errors.py)
         self._unreachable = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
         if isinstance(url_or_client, str):
             self.client = redis.Redis.from_url(url_or_client)
@@ -217,17 +217,6 @@ class RedisStore(StoreBase):
 
     def __repr__(self) -> str:
         return f"RedisStore(namespace={self.namespace!r})"
-
-    def _server(self) -> str:
-        """Where the server is, as an error message may show it (no password)."""
-        if self._url is not None:
-            from igniter_nb.stores.url import shown_url
-
-            return str(shown_url(self._url))
-        kwargs = getattr(getattr(self.client, "connection_pool", None), "connection_kwargs", None) or {}
-        if kwargs.get("path"):
-            return f"unix://{kwargs['path']}"
-        return f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
 
     def _key(self, kind: str, execution_id: str) -> str:
         return f"{self.namespace}:{kind}:{execution_id}"
@@ -496,24 +485,9 @@ class RedisStore(StoreBase):
             self.client.close()
 
 
-def _naming_the_server(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def call(self: RedisStore, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except self._unreachable as exc:
-            raise StoreError(f"{self!r}: could not reach the Redis server at {self._server()}: "
-                             f"{type(exc).__name__}: {exc}") from exc
-
-    return call
-
-
-# every method that talks to the server (the others call these)
-for _name in ("save", "delete", "fetch", "record", "exists", "version_of", "find_by_correlation",
-              "record_by_correlation", "find_latest_by_correlation", "correlations", "list", "list_page", "count",
-              "history_records", "history_page"):
-    setattr(RedisStore, _name, _naming_the_server(getattr(RedisStore, _name)))
-del _name
+naming_the_server(RedisStore, ("save", "delete", "fetch", "record", "exists", "version_of", "find_by_correlation",
+                               "record_by_correlation", "find_latest_by_correlation", "correlations", "list",
+                               "list_page", "count", "history_records", "history_page"))
 
 
 def _text(value: Any) -> str:

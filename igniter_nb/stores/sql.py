@@ -60,6 +60,7 @@ from igniter_nb.stores.paging import check_history_page, check_page, decode_page
 from igniter_nb.stores.rules import MAX_VERSION
 from igniter_nb.stores.sql_compression import driver_message
 from igniter_nb.stores.sql_engine import create_engine, is_memory, synchronous_setting
+from igniter_nb.stores.sql_errors import cannot_open, gave_up, is_transient, save_failed
 from igniter_nb.stores.sql_hot import HotPath
 from igniter_nb.stores.sql_lock import WriteGate, gate_for
 from igniter_nb.stores.sql_rows import fast_values, first_values, is_fast, record_of, row_values
@@ -183,14 +184,9 @@ class SQLStore(StoreBase):
                 continue
             except failures as exc:
                 last = exc
-                if not _is_transient(exc):  # a full disk, a lost server...: say which store, keep the cause
-                    raise StoreError(f"{self!r}: could not save execution {req.execution_id!r}: "
-                                     f"{getattr(exc, 'orig', exc)}; nothing of this save was written",
-                                     execution_id=req.execution_id) from exc
-        why = driver_message(last) if last is not None else "too many conflicting writers"
-        raise StoreError(f"{self!r}: could not save execution {req.execution_id!r} in {_SAVE_ATTEMPTS} attempts: {why} "
-                         "(another connection keeps the write lock, or too many writers conflict); nothing of this "
-                         "save was written", execution_id=req.execution_id) from last
+                if not is_transient(exc):  # a full disk, a lost server...: say which store, keep the cause
+                    raise save_failed(self, req.execution_id, exc) from exc
+        raise gave_up(self, req.execution_id, _SAVE_ATTEMPTS, last) from last
 
     def _save_once(self, req: SaveRequest, *, fast: bool = False) -> int:
         q, eid = self._q, req.execution_id
@@ -397,11 +393,9 @@ class SQLStore(StoreBase):
         except sa.exc.DBAPIError as exc:
             if denied(exc):
                 raise may_not_set_up(self, exc) from None
-            if _is_transient(exc):
+            if is_transient(exc):
                 raise  # (a save tries again)
-            # not a database, a server that cannot be reached, a file that cannot be opened: say which store
-            raise StoreError(f"{self!r}: could not open the store's tables: {type(exc).__name__}: "
-                             f"{driver_message(exc)}") from exc
+            raise cannot_open(self, exc) from exc
         self._ready = True
 
     def subscribe_changes(self, execution_id: str) -> ChangeSubscription | None:
@@ -505,8 +499,4 @@ class SQLStore(StoreBase):
         with self._serial, self._read_engine.connect() as conn:
             yield conn  # one statement per read: the implicit transaction ends when the connection returns
 
-
-def _is_transient(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return "database is locked" in text or "deadlock detected" in text or "could not serialize" in text
 

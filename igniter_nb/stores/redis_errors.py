@@ -1,0 +1,44 @@
+"""``RedisStore``'s errors for a server it cannot reach: a Redis server that does not answer or refuses the client (a
+wrong password) raises ``StoreError`` naming the store and its URL without the password, from every method that
+talks to the server (redis-py's ``ConnectionError`` stays its ``__cause__``)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from igniter_nb.errors import StoreError
+
+
+def server_of(store: Any) -> str:
+    """Where ``store``'s server is, as an error message may show it (no password)."""
+    if store._url is not None:
+        from igniter_nb.stores.url import shown_url
+
+        return str(shown_url(store._url))
+    kwargs = getattr(getattr(store.client, "connection_pool", None), "connection_kwargs", None) or {}
+    if kwargs.get("path"):
+        return f"unix://{kwargs['path']}"
+    return f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
+
+
+def _naming(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except self._unreachable as exc:
+            raise StoreError(f"{self!r}: could not reach the Redis server at {server_of(self)}: "
+                             f"{type(exc).__name__}: {exc}") from exc
+
+    return call
+
+
+def naming_the_server(cls: type, names: Iterable[str]) -> None:
+    """Wrap each method ``names`` of ``cls`` (the methods that talk to the server; the others call these)."""
+    for name in names:
+        setattr(cls, name, _naming(getattr(cls, name)))
+
+
+__all__ = ["naming_the_server", "server_of"]
