@@ -208,7 +208,7 @@ def sub(e):
         seen.append(k.result.b)
 
 k.subscribe(sub)
-print(str(k.status), k.result.a, k.result.b, seen, dict(calls), len(k.reaction_errors))
+print(str(k.status), k.result.a, k.result.b, seen, dict(sorted(calls.items())), len(k.reaction_errors))
 '''
 
 
