@@ -47,9 +47,13 @@ _LEVEL_STARTS = frozenset(".[{")  # what starts a level in a path: ``.key``, ``[
 def short_path(path: str, limit: int = PATH_SHOWN) -> str:
     """``path`` when it has at most ``limit`` characters, else its head and tail around what was left out:
     ``inputs.order.a.a … 180 levels left out … .a.a`` (whole levels), or, when no level ends near the cut (a key
-    thousands of characters long), ``… 99,850 characters left out …``."""
+    thousands of characters long), ``… 99,850 characters left out …``. A character that would break the line or
+    read as something else (a newline, a control character, a bidi override, a lone surrogate) is shown escaped
+    as ``repr`` shows it (``\\n``, ``\\u202e``), so the message stays one readable line; ``full_path`` keeps it."""
     if type(path) is not str:  # (a caller's ``path=`` of another type: named as its text, not a TypeError)
         path = str(path)
+    if not path.isprintable():
+        path = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in path)
     if len(path) <= limit:
         return path
     half = limit // 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import marshal
+import reprlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
@@ -47,9 +48,11 @@ if TYPE_CHECKING:
 def check_snapshot(snapshot: Any, graph_name: str) -> None:
     if not (type(snapshot) is dict or isinstance(snapshot, Mapping)) or snapshot.get("format") != FORMAT:
         found = snapshot.get("format") if isinstance(snapshot, Mapping) else type(snapshot).__name__
-        raise SnapshotEncodingError(f"not an igniter_nb snapshot (format {found!r:.80}, expected {FORMAT!r})")
+        execution_id = snapshot.get("execution_id") if isinstance(snapshot, Mapping) else None
+        raise SnapshotEncodingError(f"not an igniter_nb snapshot (format {_shown(found)}, expected {FORMAT!r})",
+                                    graph=graph_name, execution_id=_text(execution_id))
     if snapshot.get("graph") != graph_name:
-        raise SnapshotEncodingError(f"snapshot is of graph {snapshot.get('graph')!r:.80}, not {graph_name!r}",
+        raise SnapshotEncodingError(f"snapshot is of graph {_shown(snapshot.get('graph'))}, not {graph_name!r}",
                                     graph=graph_name, execution_id=_text(snapshot.get("execution_id")))
 
 
@@ -60,19 +63,40 @@ def check_record(record: Any) -> None:
     found = snapshot.get("execution_id") if type(snapshot) is dict or isinstance(snapshot, Mapping) else None
     if found != record.execution_id:
         raise SnapshotEncodingError(
-            f"stored record {record.execution_id!r} holds a snapshot of execution {found!r:.80}; refusing to restore "
+            f"stored record {record.execution_id!r} holds a snapshot of execution {_shown(found)}; refusing to restore "
             "it (its next save would overwrite that execution). Was the store edited or copied by hand?",
             graph=record.graph, execution_id=record.execution_id, snapshot_execution_id=_text(found))
     graph = snapshot.get("graph")
     if record.graph is not None and graph != record.graph:
         raise SnapshotEncodingError(
-            f"stored record {record.execution_id!r} of graph {record.graph!r} holds a snapshot of graph {graph!r:.80}; "
+            f"stored record {record.execution_id!r} of graph {record.graph!r} holds a snapshot of graph {_shown(graph)}; "
             "refusing to restore it. Was the store edited or copied by hand?",
             graph=record.graph, execution_id=record.execution_id)
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None if value is None else repr(value)[:80]
+    """An execution id read from a snapshot, as an error's context may show it: an ordinary id as it is, anything
+    else (not text, too long, holding a newline or a control or bidi character) as its ``repr`` cut to 80."""
+    if value is None:
+        return None
+    if type(value) is str and len(value) <= 80 and value.isprintable():
+        return value
+    return _shown(value)
+
+
+_REPR = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 80, 80
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)`` cut to 80 characters, at a bounded cost: a value 100,000 levels deep or a list of millions
+    (stored data edited by hand) is shown by its first levels and items, not a RecursionError."""
+    if isinstance(value, str):
+        return repr(value[:100])[:80]
+    try:
+        return _REPR.repr(value)[:80]
+    except Exception:  # (an object whose own __repr__ fails)
+        return f"<{type(value).__name__}>"
 
 
 class _Cursor:
@@ -116,16 +140,17 @@ def restore_contract(
 
 def _malformed(graph_name: str, snapshot: Mapping[str, Any], where: str, why: str, cause: str) -> SnapshotEncodingError:
     eid = _text(snapshot.get("execution_id"))
-    return SnapshotEncodingError(f"stored snapshot of {graph_name} execution {eid} cannot be restored: {where} is "
-                                 f"malformed ({why[:300]})", graph=graph_name, execution_id=eid, path=where,
-                                 cause_type=cause)
+    shown = codec.short_path(where)  # (a node or collection name from stored data: cut, its newlines escaped)
+    return codec.located(SnapshotEncodingError(
+        f"stored snapshot of {graph_name} execution {eid} cannot be restored: {shown} is malformed ({why[:300]})",
+        graph=graph_name, execution_id=eid, path=shown, cause_type=cause), where)
 
 
 def _restore(cls: Any, graph: Any, snapshot: Mapping[str, Any], store: Any, executor: Any, cursor: _Cursor) -> Any:
     cursor.at = "execution_id"
     execution_id = snapshot.get("execution_id")
     if type(execution_id) is not str or not execution_id:
-        raise TypeError(f"execution_id must be a non-empty string, got {execution_id!r:.80}")
+        raise TypeError(f"execution_id must be a non-empty string, got {_shown(execution_id)}")
     cursor.at = "runner"
     runner: Mapping[str, Any] = _mapping(snapshot, "runner")  # (only read; copied before the one change below)
     if runner.get("runner") == "executor" and executor is None:
