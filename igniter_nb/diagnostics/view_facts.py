@@ -142,7 +142,8 @@ def instance_facts(source: Any, graph: CompiledGraph | None = None) -> InstanceF
         execution = source
     if execution is None:
         return InstanceFacts({str(k): facts_of(v) for k, v in dict(source).items()})
-    states = {str(k): facts_of(v) for k, v in dict(execution.states).items()}
+    # (a record edited by hand or read over HTTP: a part that is not a map draws as missing, never an error)
+    states = {str(k): facts_of(v) for k, v in _map(getattr(execution, "states", None)).items()}
     children = getattr(execution, "children", None)
     selection = getattr(children, "selection", None)
     if selection is not None:  # which contract each branch ran: its payload lives beside the node states
@@ -150,15 +151,19 @@ def instance_facts(source: Any, graph: CompiledGraph | None = None) -> InstanceF
             chosen = outcome_lines(None, selection(name)) if st.status == "succeeded" else ()
             if chosen:
                 states[name] = replace(st, outcome=st.outcome + chosen)
-    inputs = dict(getattr(execution, "inputs", None) or {})
-    record = getattr(execution, "workflow", None) or {}
-    correlation: dict[str, Any] = dict(record.get("correlation") or {})
+    inputs = _map(getattr(execution, "inputs", None))
+    record = _map(getattr(execution, "workflow", None))
+    correlation: dict[str, Any] = dict(_map(record.get("correlation")))
     keys = graph.correlation_keys if graph is not None else ()
     for key in keys:
         if key not in correlation and key in inputs:
             correlation[key] = inputs[key]
-    deadlines = tuple(sorted((str(k), str(v)) for k, v in (record.get("deadlines") or {}).items()))
+    deadlines = tuple(sorted((str(k), str(v)) for k, v in _map(record.get("deadlines")).items()))
     return InstanceFacts(states, frozenset(str(k) for k in inputs), tuple(correlation.items()), deadlines)
+
+
+def _map(value: Any) -> Mapping[Any, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 __all__ = ["BLOCKED", "InstanceFacts", "NodeFacts", "facts_of", "instance_facts", "outcome_lines", "pending_summary"]

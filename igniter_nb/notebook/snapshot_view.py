@@ -25,15 +25,10 @@ class SnapshotInstance:
         from igniter_nb.notebook.store_frames import _decoded
 
         inputs = snapshot.get("inputs")
-        workflow = snapshot.get("workflow")
-        if isinstance(workflow, Mapping):  # a record edited by hand: what the picture reads as maps must be maps
-            workflow = {k: v for k, v in workflow.items() if k not in _MAPS or isinstance(v, Mapping)}
+        workflow = snapshot.get("workflow")  # (a part of it that is not a map: instance_facts draws it as missing)
         return cls(states if states is not None else snapshot_view(snapshot),
                    {str(k): _decoded(v) for k, v in inputs.items()} if isinstance(inputs, Mapping) else {},
                    workflow if isinstance(workflow, Mapping) else None)
-
-
-_MAPS = ("correlation", "deadlines")  # the workflow record's fields the picture reads as maps
 
 
 def snapshot_view(snapshot: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

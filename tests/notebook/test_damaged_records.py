@@ -92,3 +92,38 @@ def test_a_step_that_changes_thousands_of_nodes_shows_a_bounded_table() -> None:
     assert len(html) < 400_000
     text = stepper.to_text(1)
     assert text.count("\n") == STEP_ROWS + 1 and f"… {3000 - STEP_ROWS} more" in text
+
+
+# A workflow record part that is not a map (2026-12-04 trials): ``instance_facts`` read ``deadlines`` with
+# ``.items()`` and raised AttributeError; SnapshotInstance.of filtered such parts out, anything else building a
+# SnapshotInstance (or an execution-like object) did not. The picture now draws the parts that are maps.
+@pytest.mark.parametrize("workflow", [
+    {"deadlines": "x"}, {"deadlines": ["x"], "correlation": "ab"}, {"correlation": [1, 2]}, {"deadlines": 7},
+    "not a record", ["x"], 12,
+], ids=repr)
+def test_a_snapshot_instance_with_a_damaged_record_draws(workflow: Any) -> None:
+    from igniter_nb.notebook.snapshot_view import SnapshotInstance
+
+    svg = ig.nb.render_graph(ApprovalContract.compiled_graph(), states=SnapshotInstance({}, {}, workflow), engine="python")
+    assert "<svg" in svg and "correlate by: order_id" in svg
+
+
+@pytest.mark.parametrize("states, inputs", [("garbage", "x"), (["x"], [1, 2]), (None, None)], ids=repr)
+def test_a_snapshot_instance_whose_states_or_inputs_are_not_maps_draws(states: Any, inputs: Any) -> None:
+    from igniter_nb.notebook.snapshot_view import SnapshotInstance
+
+    svg = ig.nb.render_graph(ApprovalContract.compiled_graph(), states=SnapshotInstance(states, inputs, None), engine="python")
+    assert "<svg" in svg
+
+
+def test_the_good_part_of_a_damaged_record_still_shows() -> None:
+    """Deadlines that are text beside a correlation map: the correlation value is drawn; and the other way."""
+    from igniter_nb.notebook.snapshot_view import SnapshotInstance
+
+    instance = SnapshotInstance({}, {}, {"deadlines": "x", "correlation": {"order_id": "<b>o-7</b>"}})
+    svg = ig.nb.render_graph(ApprovalContract.compiled_graph(), states=instance, engine="python")
+    assert "order_id=" in svg and "o-7" in svg and "<b>" not in svg
+    instance = SnapshotInstance({"approval": {"status": "waiting"}}, {},
+                                {"correlation": "ab", "deadlines": {"approval": "2030-01-01T10:00:00+00:00"}})
+    svg = ig.nb.render_graph(ApprovalContract.compiled_graph(), states=instance, engine="python")
+    assert "deadline 2030-01-01 10:00:00 UTC" in svg
