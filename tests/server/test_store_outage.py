@@ -86,6 +86,8 @@ def test_serve_stops_at_start_on_a_store_it_cannot_read(capsys: Any, tmp_path: P
     err = capsys.readouterr().err
     assert "the store cannot be read" in err and says in err
     assert "s3cret-pw" not in err
+    # the store and the cause named once each (it read "StoreError: SQLStore('…'): …: OperationalError: …")
+    assert err.count(says) == 1 and "StoreError" not in err and "Store(" not in err, err
     if "s3cret-pw" in url:
         assert "***" in err
 
