@@ -52,7 +52,7 @@ from igniter_nb.stores.base import (
 from igniter_nb.stores.json_text import parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, micros
-from igniter_nb.stores.redis_errors import naming_the_server
+from igniter_nb.stores.redis_errors import check_options, naming_the_server
 from igniter_nb.stores.rules import MAX_VERSION
 
 if TYPE_CHECKING:
@@ -205,6 +205,7 @@ class RedisStore(StoreBase):
         if isinstance(url_or_client, str):
             self.client = redis.Redis.from_url(url_or_client)
             self._owns_client = True
+            check_options(self.client, url_or_client)
         else:
             self.client = url_or_client
             self._owns_client = False

@@ -1,6 +1,7 @@
 """``RedisStore``'s errors for a server it cannot reach: a Redis server that does not answer or refuses the client (a
 wrong password) raises ``StoreError`` naming the store and its URL without the password, from every method that
-talks to the server (redis-py's ``ConnectionError`` stays its ``__cause__``)."""
+talks to the server (redis-py's ``ConnectionError`` stays its ``__cause__``); a URL option redis-py refuses raises
+``StoreArgumentError`` when the store is made (``check_options``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from igniter_nb.errors import StoreError
+from igniter_nb.errors import StoreArgumentError, StoreError
 
 
 def server_of(store: Any) -> str:
@@ -41,4 +42,22 @@ def naming_the_server(cls: type, names: Iterable[str]) -> None:
         setattr(cls, name, _naming(getattr(cls, name)))
 
 
-__all__ = ["naming_the_server", "server_of"]
+def check_options(client: Any, url: str) -> None:
+    """Refuse a URL whose options redis-py reads only when it makes a connection (``ssl_cert_reqs=bogus`` raised a
+    raw ``RedisError`` at the first read): one connection object is made here from the URL's options — no socket is
+    opened — and what it refuses is a ``StoreArgumentError`` naming the URL without its password."""
+    import redis
+
+    pool = client.connection_pool
+    try:
+        pool.connection_class(**pool.connection_kwargs)
+    except (redis.exceptions.RedisError, ValueError, TypeError) as exc:
+        from igniter_nb.settings import redact_url
+        from igniter_nb.stores.url import shown_url
+
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise StoreArgumentError(f"store URL {shown_url(url)!r} cannot be used: {type(exc).__name__}: "
+                                 f"{redact_url(url, text)}") from exc
+
+
+__all__ = ["check_options", "naming_the_server", "server_of"]

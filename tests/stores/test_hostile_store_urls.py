@@ -75,3 +75,25 @@ def test_a_malformed_url_is_a_store_argument_error_naming_it_without_its_passwor
     message = str(caught.value)
     assert SECRET not in message and f"{url.split('://', 1)[0]}://" in message
     assert "***" in message or SECRET not in url
+
+
+# Options redis-py reads only when it makes a connection (2026-12-04 trials): ``ssl_cert_reqs=bogus`` made a store
+# whose first read raised a raw RedisError; an option redis-py does not know, a raw TypeError.
+@pytest.mark.parametrize("url", [f"rediss://u:{SECRET}@127.0.0.1:6399/0?ssl_cert_reqs=bogus",
+                                 f"rediss://:{SECRET}@h/0?ssl_cert_reqs=bogus&password={SECRET}",
+                                 f"redis://u:{SECRET}@127.0.0.1:6399/0?no_such_option=1",
+                                 f"redis://u:{SECRET}@127.0.0.1:6399/0?namespace=n&no_such_option=1"])
+def test_a_redis_url_option_redis_py_refuses_is_a_store_argument_error_at_from_url(url: str) -> None:
+    for make in (from_url, RedisStore):
+        with pytest.raises(StoreArgumentError) as caught:
+            make(url)
+        message = str(caught.value)
+        assert SECRET not in message and "***" in message and f"{url.split('://', 1)[0]}://" in message, message
+        assert "cannot be used" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("query", ["ssl_cert_reqs=none", "ssl_cert_reqs=required", "ssl_cert_reqs=optional", ""])
+def test_a_rediss_url_with_good_options_still_makes_a_store(query: str) -> None:
+    store = from_url(f"rediss://:{SECRET}@127.0.0.1:6399/0?{query}")
+    assert isinstance(store, RedisStore)
+    store.close()
