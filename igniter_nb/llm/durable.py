@@ -129,8 +129,9 @@ def check_storable(payload: Mapping[str, Any], calls: Sequence[ToolCall], node: 
     if deepest is None:  # (not the arguments: leave it to the codec's own error at the save)
         return
     levels, path = _deepest(deepest.arguments)
+    shown = codec.short_path(path, 100)  # (its head and tail, whole levels, what was left out counted)
     raise ProviderError(f"{owner} (node {node!r}): the model called tool {deepest.name!r} (call {deepest.id!r}) with "
-                        f"arguments nested {levels} levels deep, at {_cut(path)}; a tool-call wait is kept in the "
+                        f"arguments nested {levels} levels deep, at {shown}; a tool-call wait is kept in the "
                         f"node's snapshot, which holds values nested at most {codec.MAX_DEPTH} levels (the wait and "
                         "its conversation take some of them)", provider=provider, tool=deepest.name, call_id=deepest.id)
 
@@ -160,11 +161,6 @@ def _step(path: str, key: Any) -> str:
         return f"{path}.{key}"
     text = repr(key)
     return f"{path}[{text if len(text) <= 24 else text[:20] + '…' + text[-1]}]"
-
-
-def _cut(path: str, limit: int = 100) -> str:
-    """``path`` as is when short, else its start and end around ``…``."""
-    return path if len(path) <= limit else f"{path[:60]}…{path[-(limit - 61):]}"
 
 
 def check_results(value: Any, calls: Sequence[ToolCall]) -> list[dict[str, Any]]:

@@ -76,3 +76,20 @@ def test_the_path_is_cut_whatever_the_keys_look_like():
     assert text.startswith("Owner (node 'answer'): the model called tool 'search' (call '<b>id</b>')")
     assert "nested 401 levels deep, at arguments.q[0]['<img src=x onerror=…'][0]" in text and len(text) < 600
     assert caught.value.provider == "openai" and caught.value.context["tool"] == "search"
+
+
+def test_the_path_is_cut_as_the_codec_cuts_paths():
+    """``check_storable`` had its own cutter (60 characters, ``…``, the last 39, mid-level, nothing said about what
+    was left out); it now cuts as every snapshot error does: whole levels, how many left out, odd keys escaped."""
+    from igniter_nb.llm.conversation import ToolCall
+    from igniter_nb.llm.durable import check_storable
+
+    deep: object = "x"
+    for i in range(300):
+        deep = {"a": deep} if i % 2 else {"line\nbreak\u202e": deep}
+    call = ToolCall("c9", "search", {"q": deep})
+    with pytest.raises(ig.llm.ProviderError) as caught:
+        check_storable({"tool_calls": [call.to_dict()]}, [call], "answer", "Owner", "openai")
+    text = caught.value.message
+    assert text.isprintable() and " levels left out … " in text and len(text) < 600
+    assert "at arguments.q.a['line\\nbreak\\u202e'].a" in text
