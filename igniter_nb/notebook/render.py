@@ -167,11 +167,14 @@ def render_graph(
     legend: bool = True,
     size: Size = "fit",
 ) -> str:
-    """SVG of a ``CompiledGraph`` (or of a contract instance, coloured by its node states). ``states`` may
+    """SVG of a ``CompiledGraph`` or a contract class (or of a contract instance, coloured by its node states). ``states`` may
     be a contract or an ``Execution`` (then supplied inputs, correlation values and deadlines show too) or a
     mapping of node name → state. ``direction`` is ``"LR"``, ``"TB"`` or ``None`` (chosen from the graph's
     shape); ``legend=False`` drops the legend; ``size="full"`` keeps the natural size."""
-    if hasattr(graph, "execution") and not hasattr(graph, "nodes"):
+    compile_class = getattr(graph, "compiled_graph", None) if isinstance(graph, type) else None
+    if callable(compile_class):
+        graph = compile_class()  # a contract class: its graph, as the message below promises
+    elif hasattr(graph, "execution") and not hasattr(graph, "nodes"):
         contract = graph
         graph = contract.execution.graph
         states = contract if states is None else states

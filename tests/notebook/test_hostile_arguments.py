@@ -85,3 +85,12 @@ def test_a_simulator_clock_that_is_not_an_aware_time_is_refused_when_it_is_made(
     with pytest.raises(WorkflowArgumentError, match="now= must be"):
         ig.nb.EventSimulator(ReadLead, store, now=now)
     assert ig.nb.EventSimulator(ReadLead, store, now=lambda: NOW).now() == NOW  # a callable is read at use
+
+
+def test_render_graph_draws_a_contract_class_as_its_message_says_it_does() -> None:
+    """Its TypeError lists "a contract class" among what it draws; a class was refused with that very message."""
+    from contracts import PriceContract
+
+    svg = ig.nb.render_graph(PriceContract)
+    assert svg == ig.nb.render_graph(PriceContract.compiled_graph())
+    assert svg.lstrip().startswith(("<svg", "<?xml")) and "PriceContract" in svg
