@@ -172,7 +172,8 @@ def test_a_store_that_cannot_be_reached_is_retried_by_rq_then_fails_as_transient
     assert fetched.get_status() == JobStatus.FAILED
     assert fetched.retries_left == 0  # both retries were used
     error = ig_rq.job_error(fetched)
-    assert error is not None and error["transient"] is True and error["type"] == "ConnectionError"
+    assert error is not None and error["transient"] is True and error["type"] == "StoreError"
+    assert "ConnectionError" in error["message"]  # the driver's cause, named by the store's error
 
 
 def test_a_retried_job_succeeds_once_the_store_is_back_and_its_error_is_cleared(queue: Queue) -> None:
