@@ -9,7 +9,7 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from igniter_nb.errors import StoreArgumentError, StoreError
+from igniter_nb.errors import StoreError
 
 
 def server_of(store: Any) -> str:
@@ -52,12 +52,9 @@ def check_options(client: Any, url: str) -> None:
     try:
         pool.connection_class(**pool.connection_kwargs)
     except (redis.exceptions.RedisError, ValueError, TypeError) as exc:
-        from igniter_nb.settings import redact_url
-        from igniter_nb.stores.url import shown_url
+        from igniter_nb.stores.url import unusable_url
 
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise StoreArgumentError(f"store URL {shown_url(url)!r} cannot be used: {type(exc).__name__}: "
-                                 f"{redact_url(url, text)}") from exc
+        raise unusable_url(url, exc) from exc
 
 
 __all__ = ["check_options", "naming_the_server", "server_of"]

@@ -32,18 +32,21 @@ def from_url(url: str) -> Any:
     except StoreArgumentError:
         raise
     except ValueError as exc:  # a port that is not a number, an option a driver cannot read
-        raise _malformed(url, exc) from exc
+        raise unusable_url(url, exc) from exc
     except Exception as exc:  # SQLAlchemy's ArgumentError / NoSuchModuleError: a driver that does not exist
         if type(exc).__module__.startswith("sqlalchemy") and "ArgumentError" in [c.__name__ for c in type(exc).__mro__]:
-            raise _malformed(url, exc) from exc
+            raise unusable_url(url, exc) from exc
         raise
 
 
-def _malformed(url: str, exc: BaseException) -> StoreArgumentError:
+def unusable_url(url: str, exc: BaseException) -> StoreArgumentError:
+    """The error for a store URL that ``exc`` says cannot be used: the URL and the first line of ``exc``, both
+    without the password (also raised by ``RedisStore`` for an option redis-py refuses)."""
     from igniter_nb.settings import redact_url
 
+    text = str(exc).strip()
     return StoreArgumentError(f"store URL {shown_url(url)!r} cannot be used: {type(exc).__name__}: "
-                              f"{redact_url(url, str(exc).splitlines()[0] if str(exc) else '')}")
+                              f"{redact_url(url, text.splitlines()[0] if text else '')}")
 
 
 def _build(url: str, scheme: str) -> Any:
