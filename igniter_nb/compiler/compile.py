@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from igniter_nb.compiler import validators as v
 from igniter_nb.compiler.graph import CompiledGraph
+from igniter_nb.errors import ValidationError
 from igniter_nb.model import GraphModel
+from igniter_nb.model.reserved import INTERNAL_GRAPH_PREFIX, is_internal_graph
 
 
 def compile_graph(model: GraphModel) -> CompiledGraph:
     """Run every validator (stopping at the first error) and return the compiled graph."""
+    _check_name(model)
     v.check_uniqueness(model)
     model = v.resolve_children(model)
     v.check_composition_cycles(model)
@@ -33,3 +36,13 @@ def compile_graph(model: GraphModel) -> CompiledGraph:
         contract_class=model.contract_class,
         source_location=model.source_location,
     )
+
+
+def _check_name(model: GraphModel) -> None:
+    """A contract's graph may not take a reserved name: the stores leave those graphs' records out of their
+    listings (``model/reserved.py``), so its executions would never be listed."""
+    if is_internal_graph(model.name):
+        raise ValidationError(
+            f"graph name {model.name!r} starts with {INTERNAL_GRAPH_PREFIX!r}, which igniter_nb reserves for its own "
+            "records (the stores leave them out of list() and count()): name the contract otherwise",
+            graph=model.name, source_location=model.source_location)

@@ -34,6 +34,8 @@ from igniter_nb.stores.rules import (  # noqa: F401
     check_listing,
     check_status,
     check_version,
+    is_internal_graph,
+    listed,
 )
 from igniter_nb.stores.save_request import (  # noqa: F401
     Metadata,

@@ -45,6 +45,7 @@ from igniter_nb.stores.base import (
     check_listing,
     ensure_aware,
     exclusive_lock,
+    listed,
     not_found,
     opening_errors,
     utc_now,
@@ -216,7 +217,7 @@ class FileStore(StoreBase):
             current = self._read_envelope(folder / _CURRENT)
             if current is None:
                 continue
-            if (graph is None or current["graph"] == graph) and (status is None or current["status"] == status):
+            if listed(current["graph"], graph) and (status is None or current["status"] == status):
                 records.append(_record(self._whole(current)))
         records.sort(key=lambda r: (r.updated_at, r.execution_id))
         return records
@@ -258,7 +259,7 @@ class FileStore(StoreBase):
             if folder.name.startswith("."):
                 continue
             head = self._head(folder.name)
-            if head is not None and (graph is None or head["graph"] == graph) and (
+            if head is not None and listed(head["graph"], graph) and (
                     status is None or head["status"] == status):
                 yield head
 

@@ -26,6 +26,7 @@ from igniter_nb.stores.base import (
     check_filters,
     check_graph,
     check_listing,
+    listed,
     not_found,
     utc_now,
 )
@@ -325,7 +326,7 @@ class MemoryStore(StoreBase):
         chosen = [
             (v.saved_at, eid, v, parts)
             for eid, v, parts in latest
-            if (graph is None or v.meta.graph == graph) and (status is None or v.meta.status == status)
+            if listed(v.meta.graph, graph) and (status is None or v.meta.status == status)
         ]
         chosen.sort(key=lambda item: (item[0], item[1]))
         return [v.to_record(eid, parts) for _, eid, v, parts in chosen]
@@ -338,7 +339,7 @@ class MemoryStore(StoreBase):
         key = check_page(graph, status, limit, after)
         with self._lock:
             keys = ((versions[-1].saved_at, eid) for eid, versions in self._executions.items() if versions
-                    and (graph is None or versions[-1].meta.graph == graph)
+                    and listed(versions[-1].meta.graph, graph)
                     and (status is None or versions[-1].meta.status == status))
             chosen = heapq.nlargest(limit + 1, keys if key is None else (k for k in keys if k < key))
             picked = [(eid, self._executions[eid][-1], self._parts.get(eid, _NO_PARTS)) for _, eid in chosen]
@@ -349,7 +350,7 @@ class MemoryStore(StoreBase):
         check_filters(graph, status)
         with self._lock:
             return sum(1 for versions in self._executions.values()
-                       if versions and (graph is None or versions[-1].meta.graph == graph)
+                       if versions and listed(versions[-1].meta.graph, graph)
                        and (status is None or versions[-1].meta.status == status))
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:

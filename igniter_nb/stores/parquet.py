@@ -214,11 +214,8 @@ class ParquetStore(StoreBase):
 
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)
-        query, params = "SELECT execution_id, version FROM executions WHERE 1=1", builtins.list[str]()
-        if graph is not None:
-            query, params = query + " AND graph = ?", [*params, graph]
-        if status is not None:
-            query, params = query + " AND status = ?", [*params, status]
+        where, params = _filters(graph, status)
+        query = "SELECT execution_id, version FROM executions" + (" WHERE " + " AND ".join(where) if where else "")
         with self._db_lock:
             rows = self._db.execute(query + " ORDER BY saved_at, execution_id", params).fetchall()
         records = []

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import StoreError
 from igniter_nb.stores.base import Metadata
+from igniter_nb.stores.rules import INTERNAL_GRAPH_PREFIX
 
 if TYPE_CHECKING:
     from igniter_nb.stores.parquet import ParquetStore
@@ -70,12 +71,18 @@ def sidecar_errors(store: ParquetStore, execution_id: str) -> Iterator[None]:
                          execution_id=execution_id) from exc
 
 
+_LISTED = f"(graph IS NULL OR substr(graph, 1, {len(INTERNAL_GRAPH_PREFIX)}) <> ?)"
+
+
 def filters(graph: str | None, status: str | None) -> tuple[builtins.list[str], builtins.list[str]]:
-    """The ``WHERE`` terms and parameters of a listing of ``graph`` / ``status`` (None: any)."""
+    """The ``WHERE`` terms and parameters of a listing of ``graph`` / ``status`` (None: any graph but the internal
+    ones, ``stores/rules.py``'s ``listed``; any status)."""
     where: builtins.list[str] = []
     params: builtins.list[str] = []
     if graph is not None:
         where, params = [*where, "graph = ?"], [*params, graph]
+    else:  # substr and <>: exact bytes (SQLite's LIKE ignores ASCII case)
+        where, params = [*where, _LISTED], [*params, INTERNAL_GRAPH_PREFIX]
     if status is not None:
         where, params = [*where, "status = ?"], [*params, status]
     return where, params

@@ -17,7 +17,7 @@ Keys (``<ns>`` = the namespace, default ``igniter``)::
     <ns>:recent                             sorted set: every execution id scored by its last save time (µs since
                                             the epoch): the listing index of list_page; also per graph
                                             (<ns>:recent:graph:<graph>), per status (<ns>:recent:status:<status>)
-                                            and per both (<ns>:recent:gs:<status>:<graph>)
+                                            and per both (<ns>:recent:gs:<status>:<graph>); see redis_listing.py
     <ns>:recent:complete                    set once the executions saved before those indexes existed are in them
 
 The save script checks the expected version, the active-correlation uniqueness, updates the hash, the indexes
@@ -46,6 +46,7 @@ from igniter_nb.stores.base import (
     conflict,
     duplicate,
     ensure_aware,
+    listed,
     not_found,
     utc_now,
 )
@@ -53,7 +54,7 @@ from igniter_nb.stores.json_text import parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, micros
 from igniter_nb.stores.redis_errors import check_options, naming_the_server
-from igniter_nb.stores.rules import MAX_VERSION
+from igniter_nb.stores.rules import INTERNAL_GRAPH_PREFIX, MAX_VERSION
 
 if TYPE_CHECKING:
     from igniter_nb.stores.changes import ChangeSubscription
@@ -119,14 +120,19 @@ if latest ~= '' then
     redis.call('ZREM', ns .. ':graphactive:' .. graph, id)
   end
 end
--- the listing indexes (list_page): scored by the save time in microseconds (ARGV[10])
+-- the listing indexes (list_page), scored by the save time in us (ARGV[10]); an internal record: per graph only
 local old_status = cur[4] or ''
 local recent = ns .. ':recent'
-redis.call('ZADD', recent, ARGV[10], id)
+if string.sub(graph, 1, @PREFIX_LEN@) == '@PREFIX@' then
+  redis.call('ZREM', recent, id)
+  if old_status ~= '' then redis.call('ZREM', recent .. ':status:' .. old_status, id) end
+else
+  redis.call('ZADD', recent, ARGV[10], id)
+  if old_status ~= '' and old_status ~= status then redis.call('ZREM', recent .. ':status:' .. old_status, id) end
+  if status ~= '' then redis.call('ZADD', recent .. ':status:' .. status, ARGV[10], id) end
+end
 if old_graph ~= '' and old_graph ~= graph then redis.call('ZREM', recent .. ':graph:' .. old_graph, id) end
 if graph ~= '' then redis.call('ZADD', recent .. ':graph:' .. graph, ARGV[10], id) end
-if old_status ~= '' and old_status ~= status then redis.call('ZREM', recent .. ':status:' .. old_status, id) end
-if status ~= '' then redis.call('ZADD', recent .. ':status:' .. status, ARGV[10], id) end
 if old_status ~= '' and old_graph ~= '' and (old_status ~= status or old_graph ~= graph) then
   redis.call('ZREM', recent .. ':gs:' .. old_status .. ':' .. old_graph, id)
 end
@@ -143,7 +149,7 @@ redis.call('RPUSH', KEYS[2], '{"version":' .. version .. ',"saved_at":' .. cjson
   ',"graph":' .. cjson.encode(graph) .. ',"correlation":' .. cjson.encode(corr) ..
   ',"status":' .. cjson.encode(status) .. ',"snapshot":' .. ARGV[3] .. '}')
 return {'ok', tostring(version)}
-"""
+""".replace("@PREFIX_LEN@", str(len(INTERNAL_GRAPH_PREFIX))).replace("@PREFIX@", INTERNAL_GRAPH_PREFIX)
 
 _DELETE = """
 local ns, id = ARGV[1], ARGV[2]
@@ -372,7 +378,7 @@ class RedisStore(StoreBase):
                 rec = self._record(eid, values)
             except SnapshotNotFoundError:
                 continue  # deleted while its parts were read
-            if (graph is None or rec.graph == graph) and (status is None or rec.status == status):
+            if listed(rec.graph, graph) and (status is None or rec.status == status):
                 records.append(rec)
         records.sort(key=lambda r: (r.updated_at, r.execution_id))
         return records

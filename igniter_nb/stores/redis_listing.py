@@ -6,6 +6,11 @@ delete scripts keep (``stores/redis.py``):
     <ns>:recent:status:<status>   per status
     <ns>:recent:gs:<status>:<graph>   per both (the status first: it never holds ':')
     <ns>:recent:complete          set once the executions saved before these sets existed are in them
+    <ns>:recent:internal-out      set once the internal records earlier releases listed are out of the first two
+
+An internal record (a graph starting with ``INTERNAL_GRAPH_PREFIX``, ``model/reserved.py``: the LLM layer's leases
+and cached replies) is only in the sets of its graph: the sets a listing of every graph reads never hold it, so
+such a page and ``count()`` (one ``ZCARD``) leave it out without reading it.
 
 Equal scores are ordered by member (the id), so a set's order is exactly ``(updated_at, execution_id)``: a page is
 one ``ZREVRANGEBYSCORE ... LIMIT`` below the cursor's score (plus the ids saved in the cursor's very microsecond),
@@ -21,8 +26,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from igniter_nb.errors import SnapshotNotFoundError
-from igniter_nb.stores.base import StoredExecution, check_filters, ensure_aware
+from igniter_nb.stores.base import STATUSES, StoredExecution, check_filters, ensure_aware
 from igniter_nb.stores.paging import check_page, cut, from_micros, micros
+from igniter_nb.stores.rules import INTERNAL_GRAPH_PREFIX, listed
 
 # Adds executions saved before the listing sets existed (by an earlier release) to them: ARGV = ns, then
 # (id, updated_at read, score) triples; an execution saved again since it was read is left alone (that save
@@ -35,14 +41,15 @@ for i = 2, #ARGV, 3 do
   local cur = redis.call('HMGET', ns .. ':exec:' .. id, 'updated_at', 'graph', 'status')
   if cur[1] and cur[1] == ARGV[i + 1] then
     local score, graph, status = ARGV[i + 2], cur[2] or '', cur[3] or ''
-    redis.call('ZADD', recent, score, id)
+    local listed = string.sub(graph, 1, @PREFIX_LEN@) ~= '@PREFIX@'
+    if listed then redis.call('ZADD', recent, score, id) end
     if graph ~= '' then redis.call('ZADD', recent .. ':graph:' .. graph, score, id) end
-    if status ~= '' then redis.call('ZADD', recent .. ':status:' .. status, score, id) end
+    if listed and status ~= '' then redis.call('ZADD', recent .. ':status:' .. status, score, id) end
     if graph ~= '' and status ~= '' then redis.call('ZADD', recent .. ':gs:' .. status .. ':' .. graph, score, id) end
   end
 end
 return 1
-"""
+""".replace("@PREFIX_LEN@", str(len(INTERNAL_GRAPH_PREFIX))).replace("@PREFIX@", INTERNAL_GRAPH_PREFIX)
 _BATCH = 500
 _HEAD_FIELDS = ["updated_at", "graph", "status"]  # what says whether a record past a page is one of the next
 
@@ -50,7 +57,7 @@ _HEAD_FIELDS = ["updated_at", "graph", "status"]  # what says whether a record p
 def _matches(rec_graph: str | None, rec_status: str | None, updated_at: dt.datetime, eid: str, graph: str | None,
              status: str | None, key: tuple[dt.datetime, str] | None) -> bool:
     """Whether a record read for a page still belongs to it (else deleted or saved again meanwhile)."""
-    return ((graph is None or rec_graph == graph) and (status is None or rec_status == status)
+    return (listed(rec_graph, graph) and (status is None or rec_status == status)
             and (key is None or (updated_at, eid) < key))
 
 
@@ -152,7 +159,24 @@ class Listing:
                 if len(args) > 1:
                     self._index_batch(args=args)
             self.client.set(marker, "1")
+        hidden = f"{self.namespace}:recent:internal-out"
+        if not self.client.exists(hidden):
+            self._take_out_internal()
+            self.client.set(hidden, "1")
         self._complete = True
+
+    def _take_out_internal(self) -> None:
+        """Take the internal records an earlier release put in the sets listing every graph out of them (once per
+        database: their per-graph sets, found by name, say which ids they are)."""
+        recent = f"{self.namespace}:recent"
+        pattern = _glob_escape(f"{recent}:graph:{INTERNAL_GRAPH_PREFIX}") + "*"
+        for key in self.client.scan_iter(match=pattern, count=_BATCH):
+            for batch in _batches((m for m, _ in self.client.zscan_iter(key, count=_BATCH)), _BATCH):
+                pipe = self.client.pipeline(transaction=False)
+                pipe.zrem(recent, *batch)
+                for status in sorted(STATUSES):
+                    pipe.zrem(f"{recent}:status:{status}", *batch)
+                pipe.execute()
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[builtins.list[Any]]:
@@ -164,6 +188,11 @@ def _batches(items: Iterable[Any], size: int) -> Iterator[builtins.list[Any]]:
             batch = []
     if batch:
         yield batch
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` matched literally by a Redis ``MATCH`` pattern (the namespace may hold ``*``, ``?``, ``[``)."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
 
 
 def _text(value: Any) -> str:

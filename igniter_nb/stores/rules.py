@@ -12,6 +12,7 @@ from typing import Any
 
 from igniter_nb.errors import StoreArgumentError
 from igniter_nb.model.correlation_values import non_finite
+from igniter_nb.model.reserved import INTERNAL_GRAPH_PREFIX, is_internal_graph  # noqa: F401 (stores import them here)
 
 ACTIVE_STATUSES: frozenset[str] = frozenset({"running", "pending", "waiting"})
 """Statuses under which an execution can still receive events; only these are in the correlation index."""
@@ -121,6 +122,13 @@ def _canonical_text(items: tuple[tuple[str, type, Any], ...]) -> str:
 
 # Built once: ``json.dumps`` with options builds a new encoder on every call.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
+def listed(record_graph: str | None, graph: str | None) -> bool:
+    """Whether a record of ``record_graph`` belongs in a listing (``list``/``list_page``/``count``) filtered by
+    ``graph``: that graph's records when one is named, else every record but the internal ones (a graph starting
+    with ``INTERNAL_GRAPH_PREFIX``: the library's bookkeeping, ``model/reserved.py``)."""
+    return record_graph == graph if graph is not None else not is_internal_graph(record_graph)
 
 
 def check_filters(graph: Any, status: Any) -> None:

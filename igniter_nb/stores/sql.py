@@ -324,8 +324,7 @@ class SQLStore(StoreBase):
         check_filters(graph, status)
         t = self._executions
         query = self._q.record_columns.order_by(t.c.updated_at, t.c.execution_id)
-        if graph is not None:
-            query = query.where(t.c.graph == graph)
+        query = query.where(t.c.graph == graph if graph is not None else self._q.listed)
         if status is not None:
             query = query.where(t.c.status == status)
         with self._read() as conn:

@@ -9,6 +9,8 @@ import hashlib
 import itertools
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb.model.reserved import INTERNAL_GRAPH_PREFIX
+
 if TYPE_CHECKING:
     from sqlalchemy import Table
 
@@ -89,6 +91,7 @@ class Statements:
         # list_page(): the record columns, newest first, below the cursor key, :limit rows (see _page below).
         self.pages = _pages(sa, t, self.record_columns)
         self.counts = _counts(sa, t)
+        self.listed = listed(sa, t)  # list()'s condition when it names no graph
         self.history = (
             sa.select(h.c.execution_id, h.c.snapshot, h.c.version, h.c.graph, h.c.correlation_key, h.c.status,
                       h.c.saved_at.label("updated_at"))
@@ -106,8 +109,7 @@ def _pages(sa: Any, t: Table, columns: Any) -> dict[tuple[bool, bool, bool], Any
     pages = {}
     for graph, status, after in itertools.product((False, True), repeat=3):
         query = columns.order_by(t.c.updated_at.desc(), t.c.execution_id.desc()).limit(b("limit"))
-        if graph:
-            query = query.where(t.c.graph == b("graph"))
+        query = query.where(t.c.graph == b("graph") if graph else listed(sa, t))
         if status:
             query = query.where(t.c.status == b("status"))
         if after:  # a row value: PostgreSQL and SQLite both seek the index to it
@@ -117,13 +119,21 @@ def _pages(sa: Any, t: Table, columns: Any) -> dict[tuple[bool, bool, bool], Any
     return pages
 
 
+def listed(sa: Any, t: Table) -> Any:
+    """The condition of a listing that names no graph: every row but the internal records' (a graph starting with
+    ``INTERNAL_GRAPH_PREFIX``, ``model/reserved.py``). ``substr`` and ``<>`` compare exact characters on both
+    databases (SQLite's ``LIKE`` ignores ASCII case) and keep the page's ``LIMIT`` in the statement: a page of
+    ``limit`` holds ``limit`` listed rows whenever there are that many."""
+    prefix = sa.literal(INTERNAL_GRAPH_PREFIX, type_=t.c.graph.type)
+    return sa.or_(t.c.graph.is_(None), sa.func.substr(t.c.graph, 1, len(INTERNAL_GRAPH_PREFIX)) != prefix)
+
+
 def _counts(sa: Any, t: Table) -> dict[tuple[bool, bool], Any]:
     """``count()``'s statement for each combination of (graph filter, status filter)."""
     counts = {}
     for graph, status in itertools.product((False, True), repeat=2):
         query = sa.select(sa.func.count()).select_from(t)
-        if graph:
-            query = query.where(t.c.graph == sa.bindparam("graph"))
+        query = query.where(t.c.graph == sa.bindparam("graph") if graph else listed(sa, t))
         if status:
             query = query.where(t.c.status == sa.bindparam("status"))
         counts[graph, status] = query
