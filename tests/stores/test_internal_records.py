@@ -179,3 +179,15 @@ def test_redis_namespace_with_glob_characters(redis_url: str) -> None:
                 if key.decode().startswith(f"{s.namespace}:"):
                     s.client.delete(key)
             s.close()
+
+
+def test_export_parquet_of_every_execution_leaves_internal_records_out(tmp_path: Any) -> None:
+    from igniter_nb.stores import MemoryStore, ParquetStore, export_parquet
+
+    store = MemoryStore()
+    _save(store, "u-1", "Order")
+    _save(store, "llm-cache.1", CACHE)
+    assert export_parquet(store, tmp_path / "all") == 1
+    assert export_parquet(store, tmp_path / "named", execution_ids=["llm-cache.1"]) == 1
+    with ParquetStore(tmp_path / "all") as exported, ParquetStore(tmp_path / "named") as named:
+        assert _ids(exported.list()) == ["u-1"] and _ids(named.list(graph=CACHE)) == ["llm-cache.1"]
