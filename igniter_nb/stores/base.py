@@ -207,8 +207,9 @@ class StoreBase:
         return fallback_page(self, graph, status, limit=limit, after=after)
 
     def count(self, graph: str | None = None, status: str | None = None) -> int:
-        """How many records ``list(graph, status)`` answers (this default: ``len(list(...))``)."""
-        return len(self.list(graph, status))
+        """How many records ``list(graph, status)`` answers (this default: counts them, internal records left out
+        when no graph is named, as ``list`` of every store of this package does)."""
+        return sum(1 for r in self.list(graph, status) if listed(r.graph, graph))
 
     def close(self) -> None:  # pragma: no cover - every store overrides it
         pass

@@ -125,17 +125,25 @@ def list_page(store: Any, graph: str | None = None, status: str | None = None, *
 
 def fallback_page(store: Any, graph: str | None, status: str | None, *, limit: int,
                   after: str | None) -> tuple[builtins.list[Any], str | None]:
-    """The page cut from ``store.list(graph, status)`` (which reads every record)."""
+    """The page cut from ``store.list(graph, status)`` (which reads every record); internal records left out as the
+    stores of this package do, should a third-party store's ``list`` answer them."""
     key = check_page(graph, status, limit, after)
-    return page_of(store.list(graph, status), limit, key)
+    return page_of(_listed(store.list(graph, status), graph), limit, key)
 
 
 def count(store: Any, graph: str | None = None, status: str | None = None) -> int:
-    """``store.count(...)``, or ``len(store.list(...))`` for a store without it."""
+    """``store.count(...)``, or the records of ``store.list(...)`` counted (internal ones left out) for a store
+    without it."""
     own = getattr(store, "count", None)
     if own is not None:
         return int(own(graph, status))
-    return len(store.list(graph, status))
+    return len(_listed(store.list(graph, status), graph))
+
+
+def _listed(records: Iterable[Any], graph: str | None) -> builtins.list[Any]:
+    from igniter_nb.stores.rules import listed
+
+    return [r for r in records if listed(getattr(r, "graph", None), graph)]
 
 
 def check_history_page(after_version: Any, limit: Any) -> None:

@@ -191,3 +191,29 @@ def test_export_parquet_of_every_execution_leaves_internal_records_out(tmp_path:
     assert export_parquet(store, tmp_path / "named", execution_ids=["llm-cache.1"]) == 1
     with ParquetStore(tmp_path / "all") as exported, ParquetStore(tmp_path / "named") as named:
         assert _ids(exported.list()) == ["u-1"] and _ids(named.list(graph=CACHE)) == ["llm-cache.1"]
+
+
+def test_a_third_party_store_listing_everything_is_filtered_by_the_fallbacks() -> None:
+    """A store written against the protocol alone (its ``list`` answers internal records too): the views' paging and
+    counting fallbacks, and ``StoreBase``'s default ``count``, still leave them out."""
+    from igniter_nb.stores import MemoryStore
+    from igniter_nb.stores.base import StoreBase
+
+    inner = MemoryStore()
+    for eid, graph in (("u-1", "Order"), ("llm-cache.1", CACHE), ("u-2", "Order"), ("llm-resume.1", LEASE)):
+        _save(inner, eid, graph)
+
+    class Everything(StoreBase):
+        def list(self, graph: str | None = None, status: str | None = None) -> list[Any]:
+            hidden = [] if graph is not None else inner.list(CACHE, status) + inner.list(LEASE, status)
+            return sorted(hidden + inner.list(graph, status), key=lambda r: (r.updated_at, r.execution_id))
+
+    class Minimal:
+        list = Everything.list
+
+    for legacy in (Everything(), Minimal()):
+        page, cursor = paging.list_page(legacy, limit=1)
+        assert _ids(page) == ["u-2"] and _ids(paging.list_page(legacy, limit=5, after=cursor)[0]) == ["u-1"]
+        assert paging.count(legacy) == 2 and paging.count(legacy, CACHE) == 1
+        assert _ids(paging.list_page(legacy, LEASE, limit=5)[0]) == ["llm-resume.1"]
+    assert Everything().count() == 2 and Everything().count(graph=LEASE) == 1
