@@ -148,16 +148,26 @@ def layout(view: GraphView, *, direction: str | None = None) -> Layout:
     if chosen not in (None, "LR", "TB"):
         raise ValueError(f"direction must be 'LR', 'TB' or None, got {chosen!r}")
     if chosen:
-        return _layout(view, chosen)
+        return _fitted(view, chosen)
     first = choose_direction(view)
-    drawn = _layout(view, first)
+    drawn = _fitted(view, first)
     if drawn.width <= FIT_WIDTH:
         return drawn
-    other = _layout(view, "TB" if first == "LR" else "LR")
+    other = _fitted(view, "TB" if first == "LR" else "LR")
     return other if other.width <= FIT_WIDTH or other.width < drawn.width else drawn
 
 
-def _layout(view: GraphView, direction: str) -> Layout:
+def _fitted(view: GraphView, direction: str) -> Layout:
+    """The drawing in ``direction``; when it is wider than ``FIT_WIDTH`` and has scope bands, drawn again with
+    the layers beside bands packed close (``compact``: the bands come nearer), kept when narrower."""
+    drawn = _layout(view, direction)
+    if drawn.width <= FIT_WIDTH or not view.clusters:
+        return drawn
+    close = _layout(view, direction, compact=True)
+    return close if close.width < drawn.width else drawn
+
+
+def _layout(view: GraphView, direction: str, compact: bool = False) -> Layout:
     across = direction == "TB"  # layers go down; the cross axis is x
     nodes = {n.id: n for n in view.nodes}
     ids = [n.id for n in view.nodes]
@@ -244,7 +254,7 @@ def _layout(view: GraphView, direction: str) -> Layout:
     for it in every:
         it.main = col_at[it.layer] + (col_size[it.layer] - it.main_size) / 2
 
-    clusters = _place_cross(view, every, pos, direction, MARGIN)
+    clusters = _place_cross(view, every, pos, direction, MARGIN, compact)
     # ``main_start`` left room for the deepest nesting of band labels before the first column; give back what
     # the bands did not use (nested scopes that start further in would otherwise leave a blank strip on top)
     unused = min([b.x for b in clusters.values()] + [it.main for it in every]) - MARGIN
@@ -358,7 +368,7 @@ def title_width(view: GraphView) -> float:
 
 
 def _place_cross(view: GraphView, items: list[_Item], pos: list[float], direction: str,
-                 start: float) -> dict[tuple[str, ...], Box]:
+                 start: float, compact: bool = False) -> dict[tuple[str, ...], Box]:
     """Cross-axis positions: scope bands stacked, inside a band its own nodes first, then its child bands.
     Returns the bands in (main, cross) form: ``Box(main, cross, main size, cross size)``."""
     across = direction == "TB"
@@ -381,33 +391,41 @@ def _place_cross(view: GraphView, items: list[_Item], pos: list[float], directio
     bands: dict[tuple[str, ...], Box] = {}
     gap = NODE_GAP[direction]
 
+    def span(kid: tuple[str, ...]) -> tuple[float, float]:
+        """The band's extent along the layers once it holds its nested bands (each level BAND_PAD wider)."""
+        inside, depth = within[kid], len(kid)
+        lo = min(it.main - (len(it.scope) - depth) * BAND_PAD for it in inside) - BAND_PAD - (
+            BAND_LABEL if across else 0.0)
+        hi = max(it.main + it.main_size + (len(it.scope) - depth) * BAND_PAD for it in inside) + BAND_PAD
+        return lo, hi
+
     def place(scope: tuple[str, ...], top: float) -> float:
         """Place the items of ``scope`` from ``top``; returns the far end."""
-        c = top
         own = members.get(scope, [])
         taken: list[tuple[float, float, float]] = []  # (main from, main to, cross end) of placed sibling bands
-        own_ends: list[tuple[float, float]] = []  # (main from, main to) of the own column's items
+        # (main from, main to, cross end) of the own items: a band goes beside those in the layers it spans only
+        # (a wide row of outputs at the end no longer pushes every band aside: a skyline, not a column)
+        own_ends: list[tuple[float, float, float]] = []
+        kids = children.get(scope, [])
+        spans = [span(kid) for kid in kids]
+        far = top
         if own:
             per_layer: dict[int, list[_Item]] = {}
             for it in own:
                 per_layer.setdefault(it.layer, []).append(it)
             size = max(_column_size(col, gap) for col in per_layer.values())
             for level in sorted(per_layer):
-                _pack(sorted(per_layer[level], key=lambda it: pos[it.index]), c, c + size, gap)
-            own_ends = [(it.main, it.main + it.main_size) for it in own]
-            c += size + gap
-        far = c
-        for kid in children.get(scope, []):
-            inside = within[kid]
-            # the band's extent along the layers once it holds its nested bands (each level BAND_PAD wider)
-            depth = len(kid)
-            lo = min(it.main - (len(it.scope) - depth) * BAND_PAD for it in inside) - BAND_PAD - (
-                BAND_LABEL if across else 0.0)
-            hi = max(it.main + it.main_size + (len(it.scope) - depth) * BAND_PAD for it in inside) + BAND_PAD
+                col = sorted(per_layer[level], key=lambda it: pos[it.index])
+                bottom = top + size
+                if compact and any(lo < col[0].main + col[0].main_size and col[0].main < hi for lo, hi in spans):
+                    bottom = top + _column_size(col, gap)  # a layer beside bands: packed close, bands close by
+                _pack(col, top, bottom, gap)
+            own_ends = [(it.main, it.main + it.main_size, it.cross + it.cross_size) for it in own]
+            far = top + size + gap
+        for kid, (lo, hi) in zip(kids, spans, strict=True):
             # a band goes beside the siblings and the own column it shares layers with, and level with those it
             # does not: a chain of nested scopes goes down (or across) as a chain, not as a staircase
-            beside_own = any(a < hi and lo < b for a, b in own_ends)
-            band_top = max([c if beside_own else top,
+            band_top = max([top, *(end + gap for a, b, end in own_ends if a < hi and lo < b),
                             *(end + gap for a, b, end in taken if a < hi + gap and lo < b + gap)])
             label_room = 0.0 if across else BAND_LABEL
             end = place(kid, band_top + label_room + BAND_PAD)
@@ -416,8 +434,7 @@ def _place_cross(view: GraphView, items: list[_Item], pos: list[float], directio
             bands[kid] = Box(lo, band_top, hi - lo, end - band_top)
             taken.append((lo, hi, end + BAND_PAD))
             far = max(far, end + BAND_PAD + gap)
-        c = far
-        return c - gap + BAND_PAD if (own or children.get(scope)) else top
+        return far - gap + BAND_PAD if (own or kids) else top
 
     place((), start)
     # nested bands: widen parents to cover their children
