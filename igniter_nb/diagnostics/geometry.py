@@ -20,6 +20,7 @@ BOLD_W = FONT_SIZE * 0.62
 LINE_H = 15
 PAD_X = 10
 PAD_Y = 6
+ELLIPSE_MARGIN = 4.0  # px between a line of text and an ellipse's (inner) outline, on each side
 FIT_WIDTH = 940
 FIT_STYLE = "max-width:100%;height:auto"  # on the root <svg>: scale down to the output width, keep the aspect
 LAYER_GAP = {"LR": 56.0, "TB": 40.0}
@@ -62,13 +63,38 @@ def glyph_width(text: str, size: float, *, bold: bool = False) -> float:
 
 def node_size(node: ViewNode) -> tuple[float, float]:
     """Width and height (px) of a node: its text, padding, and what its shape needs."""
-    widest = max((max(text_width(line, bold=k == 0), glyph_width(line, FONT_SIZE, bold=k == 0))
-                  for k, line in enumerate(node.label)), default=0.0)
+    widths = [max(text_width(line, bold=k == 0), glyph_width(line, FONT_SIZE, bold=k == 0))
+              for k, line in enumerate(node.label)]
+    widest = max(widths, default=0.0)
     w = widest + 2 * PAD_X + EXTRA_W.get(node.shape, 0)
-    h = len(node.label) * LINE_H + 2 * PAD_Y + EXTRA_H.get(node.shape, 0)
+    h: float = len(node.label) * LINE_H + 2 * PAD_Y + EXTRA_H.get(node.shape, 0)
     if node.shape == "ellipse":  # text inside an ellipse needs about √2 of its box
-        w, h = w * 1.2 + 6, h + 8
+        w, h = _ellipse_size(widths, w * 1.2 + 6, h + 8, 4.0 if node.peripheries > 1 else 0.0)
     return round(max(w, 48.0), 1), round(h, 1)
+
+
+def _ellipse_size(widths: list[float], w: float, h: float, inset: float) -> tuple[float, float]:
+    """An ellipse at least ``w`` × ``h`` whose inner outline (``inset`` in: a second periphery) holds every line of
+    text, its glyphs' box (cap height above the baseline, descenders below, as the pure-Python picture sets the
+    lines ``LINE_H`` apart; ``dot`` sets them closer) plus ``ELLIPSE_MARGIN`` a side: a line near the top or bottom
+    has less room than the widest one in the middle (a long last line of six touched the outline). Of the heights
+    that hold them, the one giving the smallest ellipse."""
+    n = len(widths)
+    first = -(n - 1) * LINE_H / 2
+    reach = [max(abs(first + k * LINE_H - 0.37 * FONT_SIZE), abs(first + k * LINE_H + 0.56 * FONT_SIZE))
+             for k in range(n)]  # each line's far edge from the centre
+    best = (float("inf"), w, h)
+    for extra in range(0, 8 * LINE_H * max(n, 1), 2):
+        ry = h / 2 + extra - inset
+        rx = w / 2 - inset
+        for line_w, y in zip(widths, reach, strict=True):
+            rx = max(rx, (line_w / 2 + ELLIPSE_MARGIN) / (1 - (y / ry) ** 2) ** 0.5)
+        size = (2 * (rx + inset), 2 * (ry + inset))
+        if extra == 0 and size[0] <= w:
+            return w, h  # the usual size holds every line already
+        if size[0] * size[1] < best[0]:
+            best = (size[0] * size[1], *size)
+    return best[1], best[2]
 
 
 def assign_layers(ids: list[str], edges: Iterable[ViewEdge]) -> dict[str, int]:

@@ -115,16 +115,20 @@ PYTHON_PICTURES = {
     "awaits60": ("LR", 703.7),
     "awaits60_instance": ("TB", 886.6),  # was LR, 1,436.2 px
     "fan200": ("LR", 916.4),
-    "fan200_instance": ("LR", 881.1),
-    "pricing_pending": ("TB", 322.4),  # was LR, 957.8 px
-    "all_kinds": ("TB", 786.9),  # was LR, 950.6 px
+    "fan200_instance": ("LR", 884.0),
+    "pricing_pending": ("TB", 338.6),  # was LR, 957.8 px
+    "all_kinds": ("TB", 798.2),  # was LR, 950.6 px
     "approval_waiting": ("TB", 636.9),
-    "failing": ("LR", 894.8),
-    "price": ("LR", 740.9),
+    "failing": ("LR", 899.5),
+    "price": ("LR", 743.6),
     "layered50": ("TB", 426.0),
     "layered400_collapsed": ("TB", 589.4),
-    "random_41_15": ("LR", 1128.0),  # neither direction fits: the narrower
-    "random_44_15": ("TB", 1172.1),
+    # neither direction fits, the compact packing neither: the narrower (was LR, 1,128 px); dot fits it only by
+    # drawing scope-crossing edges backwards (see test_picture_width.py)
+    "random_41_15": ("TB", 1099.0),
+    "random_44_15": ("TB", 884.8),
+    # (outputs of three or more lines are a few px wider since they hold every line: test_node_text_fits.py)  # was 1,172.1 px: scope bands beside a wide row of own nodes they did not share
+
 }
 
 _ROOT = re.compile(r'<svg[^>]*?\swidth="([0-9.]+)(?:pt|px)?"')
