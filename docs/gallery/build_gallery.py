@@ -33,7 +33,15 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "notebook"))
 
 import igniter_nb as ig  # noqa: E402
-from contracts import AllKinds, ApprovalContract, FailingContract, Item, PriceContract, layered_graph  # noqa: E402
+from contracts import (  # noqa: E402
+    AllKinds,
+    ApprovalContract,
+    FailingContract,
+    Item,
+    LabelledPrice,
+    PriceContract,
+    layered_graph,
+)
 from igniter_nb.notebook import reprs  # noqa: E402
 from igniter_nb.stores import MemoryStore  # noqa: E402
 
@@ -129,6 +137,8 @@ def main() -> None:
         "graph_collapsed_dot": reprs.graph_mimebundle(layered_graph(400, scope_size=50), engine="dot"),
         "graph_collapsed_python": reprs.graph_mimebundle(layered_graph(400, scope_size=50), engine="python"),
         "graph_50_python": reprs.graph_mimebundle(layered_graph(50, scope_size=10), engine="python"),
+        "graph_labels_dot": reprs.graph_mimebundle(LabelledPrice.graph, engine="dot"),
+        "graph_labels_python": reprs.graph_mimebundle(LabelledPrice.graph, engine="python"),
     }
     for name, bundle in svgs.items():
         svg_png(bundle["image/svg+xml"], HERE / f"{name}.png")

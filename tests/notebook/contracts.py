@@ -54,6 +54,25 @@ class PriceContract(ig.Contract):
         c.output("gross_total")
 
 
+class LabelledPrice(ig.Contract):
+    """Nodes declared with ``label=`` (the gallery shows them): the label on top, the name under it."""
+
+    def define(c):
+        c.input("order_total", type="numeric", label="Order total (EUR)")
+        c.input("country", type=str, label="Ship to")
+        with c.scope("pricing"):
+
+            @c.compute(depends_on=["country"], label="VAT rate")
+            def vat_rate(country):
+                return 0.2 if country == "UA" else 0.0
+
+            @c.compute(label="Total with VAT")
+            def gross_total(order_total, vat_rate):
+                return order_total * (1 + vat_rate)
+
+        c.output("gross_total", label="Amount due")
+
+
 class ApprovalContract(ig.Contract):
     """Waits for an external event; ``summary`` is blocked by it."""
 
