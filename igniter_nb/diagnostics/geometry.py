@@ -84,13 +84,13 @@ def _ellipse_size(widths: list[float], w: float, h: float, inset: float) -> tupl
     reach = [max(abs(first + k * LINE_H - 0.37 * FONT_SIZE), abs(first + k * LINE_H + 0.56 * FONT_SIZE))
              for k in range(n)]  # each line's far edge from the centre
     best = (float("inf"), w, h)
-    for extra in range(0, 8 * LINE_H * max(n, 1), 2):
-        ry = h / 2 + extra - inset
+    for step in range(41):  # heights up to twice the usual: 41 tries, however many lines
+        ry = (h / 2 - inset) * (1 + step / 40)
         rx = w / 2 - inset
         for line_w, y in zip(widths, reach, strict=True):
             rx = max(rx, (line_w / 2 + ELLIPSE_MARGIN) / (1 - (y / ry) ** 2) ** 0.5)
         size = (2 * (rx + inset), 2 * (ry + inset))
-        if extra == 0 and size[0] <= w:
+        if step == 0 and size[0] <= w:
             return w, h  # the usual size holds every line already
         if size[0] * size[1] < best[0]:
             best = (size[0] * size[1], *size)

@@ -93,4 +93,4 @@ def test_an_ellipse_of_one_or_two_short_lines_keeps_its_size() -> None:
     view = graph_view(Question.compiled_graph())
     out = next(n for n in view.nodes if n.id == "o_answer")
     assert node_size(out) == (83.6, 50)
-    assert node_size(dataclasses.replace(out, label=LONG_LAST)) == (481.5, 134.0)  # was 425.1 × 110
+    assert node_size(dataclasses.replace(out, label=LONG_LAST)) == (476.2, 135.5)  # was 425.1 × 110

@@ -115,11 +115,11 @@ PYTHON_PICTURES = {
     "awaits60": ("LR", 703.7),
     "awaits60_instance": ("TB", 886.6),  # was LR, 1,436.2 px
     "fan200": ("LR", 916.4),
-    "fan200_instance": ("LR", 884.0),
-    "pricing_pending": ("TB", 338.6),  # was LR, 957.8 px
+    "fan200_instance": ("LR", 881.5),
+    "pricing_pending": ("TB", 330.7),  # was LR, 957.8 px
     "all_kinds": ("TB", 798.2),  # was LR, 950.6 px
     "approval_waiting": ("TB", 636.9),
-    "failing": ("LR", 899.5),
+    "failing": ("LR", 894.8),
     "price": ("LR", 743.6),
     "layered50": ("TB", 426.0),
     "layered400_collapsed": ("TB", 589.4),
