@@ -49,6 +49,8 @@ LEGEND_MIN_WRAP = 420.0
 SWEEPS = 4
 #: a layer longer than this across (px, nodes and gaps) is folded into several layers (``_fold``)
 FOLD_AT = {"LR": 1200.0, "TB": 900.0}
+#: a top-to-bottom drawing at most this many times too wide is tried again with its layers packed close (``_fitted``)
+COMPACT_TRY = 1.5
 #: left to right, folding adds columns only while the drawing stays this wide (the notebook output area is ~970 px)
 FOLD_WIDTH = 900.0
 
@@ -158,10 +160,12 @@ def layout(view: GraphView, *, direction: str | None = None) -> Layout:
 
 
 def _fitted(view: GraphView, direction: str) -> Layout:
-    """The drawing in ``direction``; when it is wider than ``FIT_WIDTH`` and has scope bands, drawn again with
-    the layers beside bands packed close (``compact``: the bands come nearer), kept when narrower."""
+    """The drawing in ``direction``; top to bottom, when it is wider than ``FIT_WIDTH`` (by at most half: the
+    packing gains 10–20 %, a picture three times too wide is not drawn twice more) and has scope bands, drawn again
+    with the layers beside bands packed close (``compact``: the bands come nearer), kept when narrower. Left to
+    right the bands stack down, and the width is the columns': packing does not change it."""
     drawn = _layout(view, direction)
-    if drawn.width <= FIT_WIDTH or not view.clusters:
+    if not FIT_WIDTH < drawn.width <= COMPACT_TRY * FIT_WIDTH or not view.clusters or direction != "TB":
         return drawn
     close = _layout(view, direction, compact=True)
     return close if close.width < drawn.width else drawn
