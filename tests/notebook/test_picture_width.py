@@ -34,14 +34,15 @@ needs_dot = pytest.mark.skipif(not dot_available(), reason="Graphviz dot is not 
 
 SWEEP = [(seed, 10) for seed in range(40)] + [(seed, 15) for seed in range(16)]
 
-#: graphs ``dot`` fits with every edge forward that this layout does not: (seed, n) → why
+#: graphs ``dot`` fits with every edge forward that this layout does not (Graphviz 2.43): (seed, n) → this layout's
+#: width, and why
 EXCEPTIONS = {
     # longest-path layers: n2 and n9 (read the await only) sit in layer 1, their scope's n6 in layer 4, so the
     # nested band spans every layer beside the others; dot ranks them with n6 (network simplex), 862 px
-    (31, 10): "a nested scope spread over every layer by longest-path layering (1,019 px; dot 862 px)",
+    (31, 10): (1019.0, "a nested scope spread over every layer by longest-path layering"),
     # five columns of long names left to right (the layers' widest nodes alone are 945 px); dot's ranks are 32 px
-    # apart where this layout leaves 56 px for edge labels and bends
-    (34, 10): "five columns of long names left to right (964.8 px; dot 848 px with narrower rank gaps)",
+    # apart where this layout leaves 56 px for edge labels and bends: dot 848 px
+    (34, 10): (964.8, "five columns of long names left to right"),
 }
 
 _WIDTH = re.compile(r'<svg[^>]*?\swidth="([0-9.]+)')
@@ -97,8 +98,14 @@ def test_every_picture_dot_fits_with_its_edges_forward_fits_in_the_pure_python_l
             too_wide[(seed, n)] = (width, dot_width)
         else:
             backwards.append((seed, n))
-    assert set(too_wide) == set(EXCEPTIONS), too_wide
+    # another Graphviz may fit fewer of them, not more: a new graph here is a regression of this layout
+    assert set(too_wide) <= set(EXCEPTIONS), too_wide
     assert len(backwards) >= 10  # the sweep measures something: most of what dot fits, it fits by cheating
+
+
+@pytest.mark.parametrize(("seed", "n"), sorted(EXCEPTIONS))
+def test_the_measured_exceptions_are_as_wide_as_the_docs_say(seed, n) -> None:
+    assert layout(_view(seed, n)).width == EXCEPTIONS[(seed, n)][0] > FIT_WIDTH
 
 
 @pytest.mark.parametrize(("seed", "n", "before", "after"), [(14, 10, 1132.0, 844.5), (44, 15, 1172.1, 884.8),
