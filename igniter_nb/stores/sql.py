@@ -15,13 +15,8 @@ Three tables, created on first use (names prefixed with ``table_prefix``, defaul
 * ``execution_parts`` — the parts of large snapshots stored packed (``execution_id``, ``digest``, ``data``), each
   written once however many versions refer to it (``stores/packing.py``).
 
-Every save is one transaction: the row is read ``FOR UPDATE`` (SQLite: ``BEGIN IMMEDIATE``), the version
-checked, then ``UPDATE ... WHERE execution_id = :id AND version = :read`` and a history insert. The save the
-runtime makes — a compare-and-set (``expected_version`` > 0) with graph, correlation and status all given — skips
-the read: its ``UPDATE ... AND version = :expected`` is the compare-and-set itself and the partial unique index
-keeps one active owner per correlation; on PostgreSQL it is one autocommitted statement (the update and the
-history insert joined by a CTE), i.e. one round trip. When it matches no row, or the index refuses it, the save
-goes the long way above, which raises the precise error. SQLite files run in WAL mode with a busy timeout so
+Every save is one transaction, and the runtime's compare-and-set save skips the read (one round trip on
+PostgreSQL): ``stores/sql_save.py``. SQLite files run in WAL mode with a busy timeout so
 several processes can share one file. On PostgreSQL 14+ built with lz4, snapshots are compressed with lz4 rather
 than pglz (``stores/sql_compression.py``, set by ``create_tables``); on PostgreSQL the text columns have storage
 MAIN, so a snapshot up to ~8 KB compressed stays in its row instead of going to the TOAST table in chunks
@@ -42,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import StoreArgumentError, StoreError
 from igniter_nb.stores.base import (
-    Metadata,
     SaveRequest,
     StoreBase,
     StoredExecution,
@@ -51,7 +45,6 @@ from igniter_nb.stores.base import (
     check_filters,
     check_graph,
     check_listing,
-    conflict,
     not_found,
 )
 from igniter_nb.stores.json_text import parse_stored, unpack_stored
@@ -60,10 +53,11 @@ from igniter_nb.stores.paging import check_history_page, check_page, decode_page
 from igniter_nb.stores.rules import MAX_VERSION
 from igniter_nb.stores.sql_compression import driver_message
 from igniter_nb.stores.sql_engine import create_engine, is_memory, synchronous_setting
-from igniter_nb.stores.sql_errors import cannot_open, gave_up, is_transient, save_failed
+from igniter_nb.stores.sql_errors import cannot_open, is_transient
 from igniter_nb.stores.sql_hot import HotPath
 from igniter_nb.stores.sql_lock import WriteGate, gate_for
-from igniter_nb.stores.sql_rows import fast_values, first_values, is_fast, record_of, row_values
+from igniter_nb.stores.sql_rows import record_of
+from igniter_nb.stores.sql_save import save_version
 from igniter_nb.stores.sql_schema import (
     Statements,
     correlation_digest,  # noqa: F401  (bench/stores.py imports it from here)
@@ -78,8 +72,6 @@ if TYPE_CHECKING:
     from igniter_nb.stores.changes import ChangeSubscription
 
 _log = logging.getLogger(__name__)
-_SAVE_ATTEMPTS = 8
-
 
 
 class SQLStore(StoreBase):
@@ -148,93 +140,7 @@ class SQLStore(StoreBase):
         ``igniter_nb`` (JSON-safe by construction): they are written by the faster encoder of
         :func:`~igniter_nb.stores.json_text.runtime_json` — use the default for your own dicts."""
         req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, trusted=not check_json)
-        sa = self._sa
-        fast = is_fast(req)
-        if req.parts and self._is_postgres:
-            fast = False  # its parts go in with the row lock held (the long way below)
-        # The hot path: a compare-and-set or first save without parts, on the DBAPI connection.
-        hot = self._hot if not req.parts and (fast or req.expected_version == 0) else None
-        errors = (sa.exc.IntegrityError, hot.dbapi.IntegrityError) if hot is not None else sa.exc.IntegrityError
-        failures = (sa.exc.OperationalError, hot.dbapi.OperationalError) if hot is not None else sa.exc.OperationalError
-        last: BaseException | None = None  # why the last attempt went again
-        for _ in range(_SAVE_ATTEMPTS):
-            try:
-                if hot is not None:
-                    if not self._ready:
-                        self.create_tables()
-                    values = first_values(req) if req.expected_version == 0 else fast_values(req)
-                    if hot.save(values, req.expected_version or 0):
-                        return int(values["version"])
-                    hot = None  # nothing written: no row is at the expected version; the long way says why
-                    fast = False
-                    continue
-                if fast and self._is_postgres:
-                    version = self._save_fast_postgres(req)
-                    if version is not None:
-                        return version
-                    fast = False  # nothing written: no row is at the expected version; the long way says why
-                return self._save_once(req, fast=fast)
-            except errors as exc:
-                # A concurrent transaction inserted the same id or took the same active correlation first, or
-                # the fast path would have made a second active owner of a correlation. Go again the long way:
-                # it sees the other row and answers with the right error (or succeeds).
-                fast = False
-                hot = None
-                last = exc
-                continue
-            except failures as exc:
-                last = exc
-                if not is_transient(exc):  # a full disk, a lost server...: say which store, keep the cause
-                    raise save_failed(self, req.execution_id, exc) from exc
-        raise gave_up(self, req.execution_id, _SAVE_ATTEMPTS, last) from last
-
-    def _save_once(self, req: SaveRequest, *, fast: bool = False) -> int:
-        q, eid = self._q, req.execution_id
-        with self._write() as conn:
-            if fast:  # SQLite (PostgreSQL has _save_fast_postgres): the compare-and-set update, then history;
-                # on a miss, nothing is written and the long way below runs in the same BEGIN IMMEDIATE transaction
-                assert req.expected_version is not None
-                values = fast_values(req)
-                if conn.execute(q.update_row, {**values, "read_version": req.expected_version}).rowcount == 1:
-                    self._write_parts(conn, req)  # (SQLite: BEGIN IMMEDIATE already serialises every writer)
-                    conn.execute(q.insert_history, {**values, "saved_at": values["updated_at"]})
-                    return int(values["version"])
-            row = conn.execute(q.lock_row, {"eid": eid}).first()
-            self._write_parts(conn, req)  # under the row lock: a delete cannot remove them before the row is saved
-            actual = row.version if row is not None else 0
-            stored = Metadata(row.graph, row.correlation_key, row.status) if row is not None else None
-            meta = req.plan(actual, stored, lambda key: conn.execute(q.find, lookup(*key)).scalar())
-            version = actual + 1
-            values = row_values(req, meta, version)
-            if row is None:
-                conn.execute(q.insert_row, values)
-            else:
-                done = conn.execute(q.update_row, {**values, "read_version": actual})
-                if done.rowcount != 1:  # cannot happen under the row lock; kept as the CAS guarantee itself
-                    raise conflict(eid, actual, -1)
-            conn.execute(q.insert_history, {**values, "saved_at": values["updated_at"]})
-            return version
-
-    def _write_parts(self, conn: Connection, req: SaveRequest) -> None:
-        """Insert the parts of a packed version the execution does not have yet (stores/packing.py)."""
-        if not req.parts:
-            return
-        eid = req.execution_id
-        have = set(conn.execute(self._q.part_digests, {"eid": eid, "digests": list(req.parts)}).scalars())
-        missing = [{"eid": eid, "digest": d, "data": text} for d, text in req.parts.items() if d not in have]
-        if missing:
-            conn.execute(self._q.insert_part, missing)
-
-    def _save_fast_postgres(self, req: SaveRequest) -> int | None:
-        """The compare-and-set save as one autocommitted statement (update + history insert); None when no row
-        is at the expected version (nothing written). A second active owner raises ``IntegrityError``."""
-        assert req.expected_version is not None
-        values = fast_values(req)
-        if not self._ready:
-            self.create_tables()
-        with self._read_engine.connect() as conn:  # autocommit: the statement is its own transaction
-            done = conn.execute(self._q.cas_save, {**values, "read_version": req.expected_version})
-        return int(values["version"]) if done.rowcount == 1 else None
+        return save_version(self, req)  # (stores/sql_save.py)
 
     def delete(self, execution_id: str) -> bool:
         params = {"eid": check_execution_id(execution_id)}
