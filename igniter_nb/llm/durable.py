@@ -129,7 +129,7 @@ def check_storable(payload: Mapping[str, Any], calls: Sequence[ToolCall], node: 
     if deepest is None:  # (not the arguments: leave it to the codec's own error at the save)
         return
     levels, path = _deepest(deepest.arguments)
-    shown = codec.short_path(path, 100)  # (its head and tail, whole levels, what was left out counted)
+    shown = codec.short_path(path, 100)  # (its head and tail, the characters left out counted)
     raise ProviderError(f"{owner} (node {node!r}): the model called tool {deepest.name!r} (call {deepest.id!r}) with "
                         f"arguments nested {levels} levels deep, at {shown}; a tool-call wait is kept in the "
                         f"node's snapshot, which holds values nested at most {codec.MAX_DEPTH} levels (the wait and "

@@ -80,7 +80,8 @@ def test_the_path_is_cut_whatever_the_keys_look_like():
 
 def test_the_path_is_cut_as_the_codec_cuts_paths():
     """``check_storable`` had its own cutter (60 characters, ``…``, the last 39, mid-level, nothing said about what
-    was left out); it now cuts as every snapshot error does: whole levels, how many left out, odd keys escaped."""
+    was left out); it now cuts as every snapshot error does: before a level where one is near, the characters left
+    out counted, odd keys escaped."""
     from igniter_nb.llm.conversation import ToolCall
     from igniter_nb.llm.durable import check_storable
 
@@ -91,5 +92,5 @@ def test_the_path_is_cut_as_the_codec_cuts_paths():
     with pytest.raises(ig.llm.ProviderError) as caught:
         check_storable({"tool_calls": [call.to_dict()]}, [call], "answer", "Owner", "openai")
     text = caught.value.message
-    assert text.isprintable() and " levels left out … " in text and len(text) < 600
+    assert text.isprintable() and " characters left out … " in text and len(text) < 600
     assert "at arguments.q.a['line\\nbreak\\u202e'].a" in text

@@ -1,7 +1,7 @@
 """A SnapshotEncodingError about a value deep inside another (300+ levels, or keys thousands of characters long)
-names where in a readable message: the path is cut to its head and tail, saying how much was left out, and the
-whole path stays on ``err.full_path``. Before, the message (and its ``[path=...]`` suffix) held the whole
-``.a.a.a…`` path, twice."""
+names where in a readable message: the path is cut to its head and tail, saying how many characters were left out
+(a key may hold ".", "[" or "{", so the text cannot say how many levels), and the whole path stays on
+``err.full_path``. Before, the message (and its ``[path=...]`` suffix) held the whole ``.a.a.a…`` path, twice."""
 
 from __future__ import annotations
 
@@ -40,11 +40,9 @@ def test_a_deep_path_is_cut_in_the_message_and_kept_whole_on_full_path(depth: in
     assert len(text) < 2 * LONGEST + 200
     assert full not in text
     assert text.startswith("Cannot encode a value of type dict at inputs.order.x.a.a")
-    found = re.search(r"… (\d+) levels left out … ", text)
-    assert found is not None, text
-    assert err.context["path"].startswith("inputs.order.x.a") and err.context["path"].endswith(".a.a.a")
-    kept = err.context["path"].replace(found.group(0), "")
-    assert kept.count(".a") + int(found.group(1)) == full.count(".a")  # the count is exact
+    head, count, tail = _parts(err.context["path"])
+    assert head.startswith("inputs.order.x.a") and tail.endswith(".a.a.a") and tail.startswith(".")
+    assert len(head) + count + len(tail) == len(full)  # the count is exact
     assert "nested deeper than 200 levels" in text
     assert err.path == err.context["path"]
 
@@ -73,7 +71,7 @@ def test_many_short_levels_of_lists_and_sets_are_cut_too() -> None:
     err = _raised(value, path="inputs.grid")
     assert err.full_path == "inputs.grid" + "[0]" * codec.MAX_DEPTH
     assert len(str(err)) < 2 * LONGEST + 200
-    assert "levels left out" in str(err)
+    assert " characters left out … [0]" in str(err)  # cut before an index
 
 
 def test_decoding_a_bad_tag_deep_inside_cuts_the_path_too() -> None:
@@ -85,7 +83,7 @@ def test_decoding_a_bad_tag_deep_inside_cuts_the_path_too() -> None:
     err = info.value
     assert err.full_path == ".".join(["a"] * 300)
     assert len(str(err)) < 2 * LONGEST + 300
-    assert "levels left out" in str(err) and "unknown tag 'no.such.tag'" in str(err)
+    assert " characters left out … .a" in str(err) and "unknown tag 'no.such.tag'" in str(err)
 
 
 def test_a_node_holding_a_too_deep_value_names_the_node_and_keeps_the_full_path() -> None:
@@ -112,12 +110,10 @@ def test_short_path_keeps_short_paths_and_bounds_long_ones(path: str) -> None:
     if len(path) <= codec.PATH_SHOWN:
         assert shown == path
         return
-    head, left_out, tail = re.fullmatch(r"(.*) … ([\d,]+ (?:levels?|characters?)) left out … (.*)", shown).groups()
+    head, count, tail = _parts(shown)
     assert path.startswith(head) and path.endswith(tail)
     assert len(head) + len(tail) <= codec.PATH_SHOWN
-    count = int(left_out.split()[0].replace(",", ""))
-    if "character" in left_out:
-        assert len(head) + count + len(tail) == len(path)
+    assert len(head) + count + len(tail) == len(path)
 
 
 def test_the_node_a_cut_path_is_about_is_still_found() -> None:
@@ -135,3 +131,41 @@ def test_a_path_given_as_another_type_is_named_as_text() -> None:
     err = _raised(object(), path=7)  # type: ignore[arg-type]
     assert err.context["path"] == err.full_path == "7"
     assert "at 7:" in str(err)
+
+
+def _parts(shown: str) -> tuple[str, int, str]:
+    found = re.fullmatch(r"(.*) … ([\d,]+) characters? left out … (.*)", shown)
+    assert found is not None, shown
+    return found.group(1), int(found.group(2).replace(",", "")), found.group(3)
+
+
+def test_keys_holding_dots_and_brackets_are_not_counted_as_levels() -> None:
+    """A key may itself hold ``.``, ``[`` or ``{`` ("a.b", "x[1]"): the text of a path cannot say how many levels
+    a cut part holds, so the message counts what it surely knows, the characters, and the count is exact."""
+    for key in ("a.b", "x[1]", "s{0}.t"):
+        err = _raised({"x": _nested(300, key)}, path="inputs")
+        assert err.full_path == "inputs.x" + f".{key}" * (codec.MAX_DEPTH - 1)
+        head, count, tail = _parts(err.context["path"])
+        assert "levels left out" not in str(err)
+        assert head + err.full_path[len(head):len(head) + count] + tail == err.full_path
+        assert len(head) + count + len(tail) == len(err.full_path)
+        assert head.endswith(key[:1]) or head.endswith(key)  # still cut where a level may start
+        assert tail[0] in ".[{"
+
+
+def test_an_escaped_path_is_cut_between_characters_and_counts_the_path_s_own() -> None:
+    """Escaping shows a bidi override as six characters (``\\u202e``): the cut never splits one, and what was left
+    out is counted in the path's own characters (what ``full_path`` holds)."""
+    for path in ("\u202e" * 200, "inputs." + "\u202ea\n" * 100, "k" * 79 + "\u202e" * 100):
+        shown = codec.short_path(path)
+        head, count, tail = _parts(shown)
+        escaped = [ch if ch.isprintable() else repr(ch)[1:-1] for ch in path]
+        cut = next(k for k in range(len(path) + 1) if "".join(escaped[:k]) == head)
+        assert "".join(escaped[cut + count:]) == tail
+        assert len(head) + len(tail) <= codec.PATH_SHOWN and shown.isprintable()
+
+
+@pytest.mark.parametrize("limit", [-5, 0, 1])
+def test_a_tiny_or_negative_limit_leaves_everything_out_and_says_so(limit: int) -> None:
+    assert codec.short_path("x" * 10, limit) == " … 10 characters left out … "
+    assert codec.short_path("", limit) == ""
