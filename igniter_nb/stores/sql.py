@@ -17,8 +17,9 @@ Three tables, created on first use (names prefixed with ``table_prefix``, defaul
 
 Every save is one transaction, and the runtime's compare-and-set save skips the read (one round trip on
 PostgreSQL): ``stores/sql_save.py``. SQLite files run in WAL mode with a busy timeout so several processes can
-share one file. On PostgreSQL 14+ built with lz4, snapshots are compressed with lz4 rather than pglz (``stores/sql_compression.py``, set by ``create_tables``); on PostgreSQL the text columns have storage
-MAIN, so a snapshot up to ~8 KB compressed stays in its row instead of going to the TOAST table in chunks
+share one file. On PostgreSQL 14+ built with lz4, snapshots are compressed with lz4 rather than pglz
+(``stores/sql_compression.py``, set by ``create_tables``); on PostgreSQL the text columns have storage MAIN, so a
+snapshot up to ~8 KB compressed stays in its row instead of going to the TOAST table in chunks
 (``stores/sql_storage.py``, also set by ``create_tables``).
 
 Tables set up: ``stores/sql_tables.py``; a save's row, and a read row's record: ``stores/sql_rows.py``.
