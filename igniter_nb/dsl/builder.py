@@ -251,6 +251,18 @@ class ContractBuilder(_ComputeKeywords, _ContractSettings):
         if not _positive_seconds(timeout):
             raise self._error(f"remote '{name}': `timeout=` must be a positive number of seconds (finite), got {timeout!r}",
                               name, loc)
+        total = meta.get("total_timeout")
+        if total is not None and not _positive_seconds(total):
+            raise self._error(f"remote '{name}': `total_timeout=` must be a positive number of seconds (finite; None: "
+                              f"3 × timeout), got {total!r:.80}", name, loc)
+        token_env = meta.get("token_env")
+        if token_env is not None and (not isinstance(token_env, str) or not token_env):
+            raise self._error(f"remote '{name}': `token_env=` must be the name of an environment variable (a non-empty "
+                              f"str), got {token_env!r:.80}", name, loc)
+        limit = meta.get("max_answer_bytes")
+        if limit is not None and (type(limit) is not int or limit < 1):
+            raise self._error(f"remote '{name}': `max_answer_bytes=` must be an int >= 1 (None: 10000000), got "
+                              f"{limit!r:.80}", name, loc)
         rnode = RemoteNode(
             **self._base(name, REMOTE, meta, loc, tuple(dict.fromkeys(str(v) for v in inputs.values()))),
             contract=contract,

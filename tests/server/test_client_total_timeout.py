@@ -122,11 +122,42 @@ def test_a_remote_node_has_the_default_total_timeout(trickle: Any) -> None:
     assert isinstance(err, ResolutionError) and "within total_timeout=1.2s" in err.message
 
 
-@pytest.mark.parametrize("bad", [0, "soon", float("nan")])
-def test_a_remote_node_refuses_a_total_timeout_that_is_not_seconds(bad: Any) -> None:
-    err = article("http://127.0.0.1:9", "score", total_timeout=bad)(text="x").first_error()
-    assert isinstance(err, ResolutionError) and "total_timeout= must be a number of seconds > 0" in err.message
-    assert err.context["node"] == "sentiment"
+@pytest.mark.parametrize("bad", [0, -1, -0.5, "soon", "5", True, False, float("nan"), float("inf"), 10**400, [5]])
+def test_a_remote_node_refuses_a_total_timeout_that_is_not_seconds_where_it_is_declared(bad: Any) -> None:
+    """Refused at run time only, once the node resolved (after its dependencies ran): now a ``CompileError`` at the
+    ``c.remote`` line, as ``timeout=`` is, naming graph, node and the keyword."""
+    with pytest.raises(ig.CompileError) as caught:
+        article("http://127.0.0.1:9", "score", total_timeout=bad)
+    err = caught.value
+    assert "remote 'sentiment': `total_timeout=` must be a positive number of seconds" in err.message
+    assert err.context["graph"] == "Article" and err.context["node"] == "sentiment"
+    assert err.context["source_location"].endswith(tuple(f"remote_contracts.py:{n}" for n in range(80, 100)))
+
+
+@pytest.mark.parametrize(("keyword", "bad", "says"), [
+    ("timeout", 0, "`timeout=` must be a positive number of seconds"),
+    ("timeout", "30", "`timeout=` must be a positive number of seconds"),
+    ("max_answer_bytes", 0, "`max_answer_bytes=` must be an int >= 1"),
+    ("max_answer_bytes", 1.5, "`max_answer_bytes=` must be an int >= 1"),
+    ("max_answer_bytes", True, "`max_answer_bytes=` must be an int >= 1"),
+    ("token_env", "", "`token_env=` must be the name of an environment variable"),
+    ("token_env", 5, "`token_env=` must be the name of an environment variable"),
+])
+def test_the_other_remote_options_are_refused_where_declared_too(keyword: str, bad: Any, says: str) -> None:
+    with pytest.raises(ig.CompileError, match=says) as caught:
+        article("http://127.0.0.1:9", "score", **{keyword: bad})
+    assert caught.value.context["node"] == "sentiment"
+
+
+def test_a_stored_wait_with_a_damaged_total_timeout_still_fails_located() -> None:
+    """A pending node's deferred payload is stored data: checked again when read (not only at definition)."""
+    from igniter_nb.server.remote import RemoteCall
+
+    call = RemoteCall.waiting("sentiment", {"remote_contract": "score", "remote_url": "http://127.0.0.1:9",
+                                            "remote_execution_id": "r1", "total_timeout": "soon"})
+    with pytest.raises(ResolutionError, match=r"total_timeout= must be a number of seconds > 0") as caught:
+        call.client()
+    assert "remote 'sentiment' (score@http://127.0.0.1:9)" in caught.value.message
 
 
 def test_a_pending_remote_keeps_its_total_timeout_for_the_status_it_asks_later(trickle: Any) -> None:
