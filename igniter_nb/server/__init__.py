@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from igniter_nb.server.follow import StreamMessage
     from igniter_nb.server.limits import BodySizeLimit
     from igniter_nb.server.service_store import ServiceStore
+    from igniter_nb.server.total_timeout import TotalTimeoutWarning
 
 _LAZY = {
     "create_app": "igniter_nb.server.app",
@@ -27,6 +28,7 @@ _LAZY = {
     "AsyncClient": "igniter_nb.server.client",
     "StreamMessage": "igniter_nb.server.follow",
     "ServiceStore": "igniter_nb.server.service_store",
+    "TotalTimeoutWarning": "igniter_nb.server.total_timeout",
 }
 
 
@@ -42,6 +44,7 @@ __all__ = [
     "RemoteError",
     "ServiceStore",
     "StreamMessage",
+    "TotalTimeoutWarning",
     "UnknownContractError",
     "create_app",
     "create_router",

@@ -67,7 +67,7 @@ class Client(_ClientBase):
         def client(retrying: bool) -> httpx.Client:
             chosen = transport or httpx.HTTPTransport(retries=retries if retrying else 0)
             if isinstance(chosen, httpx.HTTPTransport):
-                bounded_transport(chosen)  # every wait cut to the call's total_timeout
+                bounded_transport(chosen, self.total_timeout, self.base_url)  # each wait cut to the total_timeout
             return httpx.Client(base_url=self.base_url, timeout=self.timeout, headers=self._headers, transport=chosen)
 
         self._repeatable = client(True)

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import math
 import time
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -132,15 +133,34 @@ class _Backend(httpcore.NetworkBackend):
         self._backend.sleep(seconds if remaining is None else max(min(seconds, remaining), 0))
 
 
-def bounded_transport(transport: httpx.HTTPTransport) -> httpx.HTTPTransport:
+class TotalTimeoutWarning(RuntimeWarning):
+    """A ``Client``'s ``total_timeout`` cannot be enforced on its transport: each read is bounded by ``timeout``
+    only. Raised as an error with ``warnings.simplefilter("error", ig.server.TotalTimeoutWarning)``."""
+
+
+def bounded_transport(transport: httpx.HTTPTransport, total_timeout: float | None = None,
+                      base_url: str = "") -> httpx.HTTPTransport:
     """``transport`` with its connections made through :class:`_Backend`. httpx exposes no network backend: the
-    pool's (``ConnectionPool`` and its proxy subclasses keep it as ``_network_backend``) is wrapped in place; a pool
-    without one is left as it is (its calls are then bounded by ``timeout`` only)."""
+    pool's (``ConnectionPool`` and its proxy subclasses keep it as ``_network_backend``) is wrapped in place. A
+    transport without one (an httpx whose internals changed, a subclass with a pool of its own) cannot be bounded:
+    with a ``total_timeout``, :class:`TotalTimeoutWarning` says so, naming what is missing — the deadline is never
+    lost silently (its calls are then bounded by ``timeout`` only)."""
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
-    if isinstance(backend, httpcore.NetworkBackend) and not isinstance(backend, _Backend):
+    if isinstance(backend, _Backend):
+        return transport
+    if isinstance(backend, httpcore.NetworkBackend):
         pool._network_backend = _Backend(backend)  # type: ignore[union-attr]
+        return transport
+    if total_timeout is not None:
+        missing = ("has no connection pool (_pool)" if pool is None else
+                   f"has a connection pool ({type(pool).__name__}) without a network backend (_network_backend)"
+                   if backend is None else
+                   f"has a network backend that is not an httpcore.NetworkBackend ({type(backend).__name__})")
+        warnings.warn(f"Client({base_url!r:.200}): total_timeout={total_timeout:g}s cannot be enforced: the transport "
+                      f"({type(transport).__name__}, httpx {httpx.__version__}) {missing}; each read is bounded by "
+                      "timeout only", TotalTimeoutWarning, stacklevel=4)
     return transport
 
 
-__all__ = ["DEFAULT_FACTOR", "awithin", "bounded_transport", "check_total_timeout", "left", "passed", "within"]
+__all__ = ["DEFAULT_FACTOR", "TotalTimeoutWarning", "awithin", "bounded_transport", "check_total_timeout", "left", "passed", "within"]

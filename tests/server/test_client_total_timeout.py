@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpcore
 import httpx
 import pytest
 
@@ -210,3 +211,73 @@ def test_a_client_given_an_http_transport_of_its_own_is_bounded_too(trickle: Any
     with Client(server.url, timeout=0.5, total_timeout=1.0, transport=httpx.HTTPTransport()) as client, \
             pytest.raises(RemoteConnectionError, match=r"did not complete within total_timeout=1s"):
         client.health()
+
+
+class _FuturePool(httpcore.ConnectionPool):
+    """httpcore's pool keeping its network backend under another name, as a future httpcore might."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._backend_elsewhere = self._network_backend
+        del self._network_backend
+
+    def create_connection(self, origin: httpcore.URL) -> httpcore.ConnectionInterface:
+        return httpcore.HTTPConnection(origin=origin, network_backend=self._backend_elsewhere)
+
+
+class _PoolOfAFutureHttpx(httpx.HTTPTransport):
+    """A real transport whose connection pool has no ``_network_backend``: the Client cannot cut its socket waits
+    to the deadline."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pool = _FuturePool()
+
+
+class _NoPool(httpx.HTTPTransport):
+    """A real transport keeping its pool under another name (no ``_pool`` at all)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._kept = self._pool
+        del self._pool
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self._pool = self._kept
+        try:
+            return super().handle_request(request)
+        finally:
+            del self._pool
+
+    def close(self) -> None:
+        self._kept.close()
+
+
+@pytest.mark.parametrize(("transport", "missing"), [
+    (_PoolOfAFutureHttpx, "a connection pool (_FuturePool) without a network backend (_network_backend)"),
+    (_NoPool, "has no connection pool (_pool)"),
+])
+def test_a_transport_that_cannot_be_bounded_is_said_so_at_construction(trickle: Any, transport: Any,
+                                                                       missing: str) -> None:
+    """The deadline relies on httpx internals (``_pool._network_backend``). Without them the Client kept working
+    without its total_timeout and said nothing: now a ``TotalTimeoutWarning`` at construction names the client,
+    the deadline, the transport and what is missing (an error with a warnings filter)."""
+    server = trickle(slow=0)
+    with pytest.warns(ig.server.TotalTimeoutWarning) as caught:
+        client = Client(server.url, timeout=0.5, total_timeout=1.0, transport=transport())
+    [warning] = caught.list
+    text = str(warning.message)
+    assert f"Client('{server.url}'): total_timeout=1s cannot be enforced" in text
+    assert transport.__name__ in text and missing in text and "bounded by timeout only" in text
+    assert warning.filename == __file__  # points at the construction, not into igniter_nb
+    with client:
+        assert client.status("r1")["status"] == "succeeded"  # it still works, bounded by timeout
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ig.server.TotalTimeoutWarning)
+        with pytest.raises(ig.server.TotalTimeoutWarning):
+            Client(server.url, total_timeout=1.0, transport=transport())
+        Client(server.url, timeout=httpx.Timeout(None), transport=transport()).close()  # no deadline: nothing lost
+        Client(server.url, total_timeout=1.0).close()  # httpx's own transport is bounded: no warning
+        Client(server.url, total_timeout=1.0, transport=httpx.HTTPTransport()).close()
