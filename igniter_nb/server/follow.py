@@ -7,6 +7,13 @@ sees no event twice; the server closing a quiet stream is re-opened the same way
 attempts in a row may fail (no message received) before ``RemoteConnectionError``; a ``503 ServerStopping`` (the
 server cut the request off as it stopped) is such a failed attempt, raised as ``RemoteError`` once none are left;
 any other HTTP error answer (401, 404, 422) is raised at once as ``RemoteError``.
+
+``read_timeout`` is the stream's idle deadline: the longest it may go without a message or a keep-alive comment
+(the server pings every 15 s). Bytes that are neither — a server trickling a line that never ends, blank lines, a
+field without data — do not reset it, so a stuck or hostile peer cannot hold the caller. Past it the connection
+counts as dropped: opened again with ``Last-Event-ID``, and ``reconnects`` silent attempts in a row raise
+``RemoteConnectionError(timeout=True)`` naming the URL. Lines are read by ``sse_parse.py``: a block without data
+is no message (httpx-sse's parser made one of a ping's blank line once an event id was seen: ``not JSON``).
 """
 
 from __future__ import annotations
@@ -18,16 +25,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
-from httpx_sse import aconnect_sse, connect_sse
+from httpx_sse import ServerSentEvent, aconnect_sse, connect_sse
 
 from igniter_nb.server.client_base import read_json
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError
+from igniter_nb.server.sse_parse import COMMENT, Blocks, Lines
 from igniter_nb.server.stopping_retry import retry_later
+from igniter_nb.server.total_timeout import until
 
 if TYPE_CHECKING:
     from igniter_nb.server.client import AsyncClient, Client, _Call
 
-#: Seconds a quiet stream may go without a byte (the server pings every 15 s) before the client reconnects.
+#: Seconds a stream may go without a message or a keep-alive comment (the server pings every 15 s) before the
+#: client counts the connection as dropped and reconnects.
 READ_TIMEOUT = 60.0
 _MAX_DELAY = 10.0
 
@@ -74,6 +84,35 @@ class _Follow:
         self.failures = 0
         self.delay = 1.0  # the server's `retry` hint (seconds) once it sent one
         self.received = False  # a message arrived on the current connection
+        self.idle = float(read_timeout)
+        self.deadline = 0.0  # (time.monotonic) the current connection's idle deadline
+
+    def alive(self) -> None:
+        """A message or a keep-alive arrived: the idle deadline starts again."""
+        self.deadline = time.monotonic() + self.idle
+
+    def silent(self) -> httpx.ReadTimeout:
+        return httpx.ReadTimeout(f"no message and no keep-alive within read_timeout={self.idle:g}s")
+
+    def check(self) -> None:
+        """``ReadTimeout`` once the idle deadline passed (after a chunk that brought no message nor keep-alive in
+        time: a transport whose socket waits the deadline cannot cut, or bytes trickling in)."""
+        if time.monotonic() >= self.deadline:
+            raise self.silent()
+
+    def events(self, lines: Lines, blocks: Blocks, text: str) -> list[ServerSentEvent]:
+        """The messages ``text`` (the next chunk of the stream) completes; a comment line is a keep-alive."""
+        done: list[ServerSentEvent] = []
+        for line in lines.feed(text):
+            sse = blocks.line(line)
+            if sse is COMMENT:
+                self.alive()
+            elif isinstance(sse, ServerSentEvent):
+                self.alive()
+                done.append(sse)
+        if blocks.retry:
+            self.delay = min(blocks.retry / 1000, _MAX_DELAY)
+        return done
 
     def headers(self) -> dict[str, str]:
         self.received = False
@@ -99,8 +138,6 @@ class _Follow:
     def message(self, sse: Any) -> StreamMessage:
         self.received = True
         self.failures = 0
-        if sse.retry is not None and sse.retry > 0:
-            self.delay = min(sse.retry / 1000, _MAX_DELAY)
         try:
             data = read_json(sse.data)
         except ValueError as exc:
@@ -117,9 +154,14 @@ class _Follow:
         if not self.received:
             self.failures += 1
         if self.failures > self.reconnects:
+            url = self.owner._url(self.call)
+            if isinstance(exc, httpx.ReadTimeout):
+                times = "once" if self.failures == 1 else f"{self.failures} times in a row"
+                raise RemoteConnectionError(f"the stream of {url} sent no message and no keep-alive within "
+                                            f"read_timeout={self.idle:g}s ({times})", url=url, timeout=True,
+                                            sent=True, method="GET", read_timeout=self.idle) from exc
             if exc is not None:
                 raise self.owner._unreachable(self.call, exc) from exc
-            url = self.owner._url(self.call)
             raise RemoteConnectionError(f"the stream of {url} closed {self.failures} times in a row without a message",
                                         url=url, method="GET")
         return min(self.delay * 2 ** max(self.failures - 1, 0), _MAX_DELAY)
@@ -144,7 +186,7 @@ def _follow(owner: Client, call: _Call, state: _Follow) -> Iterator[StreamMessag
                 if opened:
                     return
                 if opened is False:
-                    for sse in source.iter_sse():
+                    for sse in _read(source.response, state):
                         message = state.message(sse)
                         yield message
                         if message.kind == "end":
@@ -152,6 +194,26 @@ def _follow(owner: Client, call: _Call, state: _Follow) -> Iterator[StreamMessag
         except httpx.HTTPError as exc:
             error = exc
         time.sleep(state.again(error))
+
+
+def _read(response: httpx.Response, state: _Follow) -> Iterator[ServerSentEvent]:
+    """The messages of one connection, each socket wait cut to the idle deadline (set around each read only: a
+    context variable set across a ``yield`` would leak into the caller)."""
+    lines, blocks = Lines(), Blocks()
+    chunks = response.iter_text()
+    state.alive()
+    while True:
+        with until(state.deadline):
+            try:
+                text = next(chunks)
+            except StopIteration:
+                return
+            except httpx.TimeoutException:
+                raise state.silent() from None
+        done = state.events(lines, blocks, text)
+        if not done:
+            state.check()
+        yield from done
 
 
 def afollow(owner: AsyncClient, call: _Call, last_event_id: int | str | None, reconnects: int,
@@ -172,7 +234,7 @@ async def _afollow(owner: AsyncClient, call: _Call, state: _Follow) -> AsyncIter
                 if opened:
                     return
                 if opened is False:
-                    async for sse in source.aiter_sse():
+                    async for sse in _aread(source.response, state):
                         message = state.message(sse)
                         yield message
                         if message.kind == "end":
@@ -180,6 +242,30 @@ async def _afollow(owner: AsyncClient, call: _Call, state: _Follow) -> AsyncIter
         except httpx.HTTPError as exc:
             error = exc
         await asyncio.sleep(state.again(error))
+
+
+async def _aread(response: httpx.Response, state: _Follow) -> AsyncIterator[ServerSentEvent]:
+    """:func:`_read` for an ``AsyncClient``: each read cancelled at the idle deadline."""
+    lines, blocks = Lines(), Blocks()
+    chunks = response.aiter_text()
+    loop = asyncio.get_running_loop()
+    state.alive()
+    try:
+        while True:
+            try:
+                async with asyncio.timeout_at(loop.time() + (state.deadline - time.monotonic())):
+                    text = await anext(chunks)
+            except StopAsyncIteration:
+                return
+            except (TimeoutError, httpx.TimeoutException):
+                raise state.silent() from None
+            done = state.events(lines, blocks, text)
+            if not done:
+                state.check()
+            for sse in done:
+                yield sse
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]
 
 
 __all__ = ["READ_TIMEOUT", "StreamMessage", "afollow", "follow"]

@@ -57,6 +57,17 @@ def within(total_timeout: float | None) -> Iterator[None]:
         _deadline.reset(token)
 
 
+@contextlib.contextmanager
+def until(deadline: float) -> Iterator[None]:
+    """Within the block, the connections of a blocking client wait at most until ``deadline`` (``time.monotonic``):
+    a live stream's idle deadline, set around each read (``follow.py``) — never across a ``yield``."""
+    token = _deadline.set(deadline)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
 @contextlib.asynccontextmanager
 async def awithin(total_timeout: float | None) -> AsyncIterator[None]:
     """The block is one call of an ``AsyncClient``, cancelled at ``total_timeout``: ``TimeoutError`` then."""
@@ -163,4 +174,4 @@ def bounded_transport(transport: httpx.HTTPTransport, total_timeout: float | Non
     return transport
 
 
-__all__ = ["DEFAULT_FACTOR", "TotalTimeoutWarning", "awithin", "bounded_transport", "check_total_timeout", "left", "passed", "within"]
+__all__ = ["DEFAULT_FACTOR", "TotalTimeoutWarning", "awithin", "bounded_transport", "check_total_timeout", "left", "passed", "until", "within"]
