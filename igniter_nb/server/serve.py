@@ -392,26 +392,27 @@ def _check_store(url: str, source: str) -> None:
         store.exists("igniter-nb-serve-probe")
     except Exception as exc:  # any failure to read is reported the same way: the store (its URL) and the cause
         raise ServeError(f"{source} {redact_url(url)!r}: the store cannot be read: "
-                         f"{redact_url(url, _cause_text(exc, store))}") from None
+                         f"{_cause_text(exc, store, url)}") from None
     finally:
         store.close()
 
 
-def _cause_text(exc: BaseException, store: Any) -> str:
-    """``Type: first line`` of what went wrong, said once: a store's ``StoreError`` wrapping a driver's error (which
-    named the store and the driver's type in its own text) gives way to the driver's error (a SQLAlchemy error to
-    the DBAPI error it wraps); a ``StoreError`` of its own is its text without the store's name, which the URL
-    before it already gives."""
+def _cause_text(exc: BaseException, store: Any, url: str) -> str:
+    """``Type: first line`` of what went wrong, said once, without ``url``'s password (hidden before the line is
+    cut: a cut password would no longer be found): a store's ``StoreError`` wrapping a driver's error (which named
+    the store and the driver's type in its own text) gives way to the driver's error (a SQLAlchemy error to the
+    DBAPI error it wraps); a ``StoreError`` of its own is its text without the store's name, which the URL before it
+    already gives."""
+    from igniter_nb._error_text import described, first_line
     from igniter_nb.errors import StoreError
+    from igniter_nb.settings import redact_url
 
     if isinstance(exc, StoreError) and exc.__cause__ is not None:
         exc = exc.__cause__
         exc = getattr(exc, "orig", None) or exc
     elif isinstance(exc, StoreError):
-        text = exc.message.removeprefix(f"{store!r}: ").strip()
-        return text.splitlines()[0] if text else type(exc).__name__
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+        return first_line(redact_url(url, exc.message.strip().removeprefix(f"{store!r}:"))) or type(exc).__name__
+    return described(exc, redact_url(url, str(exc)))
 
 
 __all__ = ["ServeError", "app_from_environment", "load_contracts", "serve"]

@@ -107,5 +107,6 @@ def compression_of(conn: Connection, prefix: str) -> dict[str, Any]:
 
 def driver_message(exc: BaseException) -> str:
     """The first line of what the database driver said (a SQLAlchemy error's ``orig``), for a message or a log."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    from igniter_nb._error_text import first_line
+
+    return first_line(getattr(exc, "orig", None) or exc) or type(exc).__name__

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from igniter_nb._error_text import described
 from igniter_nb.errors import StoreError
 from igniter_nb.stores.sql_compression import driver_message
 
@@ -31,7 +32,8 @@ def gave_up(store: Any, execution_id: str, attempts: int, last: BaseException | 
 
 def cannot_open(store: Any, exc: BaseException) -> StoreError:
     """Not a database, a server that cannot be reached, a file that cannot be opened: say which store."""
-    return StoreError(f"{store!r}: could not open the store's tables: {type(exc).__name__}: {driver_message(exc)}")
+    return StoreError(f"{store!r}: could not open the store's tables: "
+                      f"{described(exc, getattr(exc, 'orig', None) or exc)}")
 
 
 __all__ = ["cannot_open", "gave_up", "is_transient", "save_failed"]

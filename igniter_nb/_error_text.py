@@ -1,0 +1,33 @@
+"""The first line of an error's message, as every "could not ... : <cause>" message quotes it.
+
+A driver's, a library's or a server's error can say nothing (``str(exc) == ""``), only whitespace, start with blank
+lines, run over many lines (a PostgreSQL error's ``DETAIL:`` and ``HINT:``, a traceback pasted in) or be one very
+long line. Four copies of "strip, take ``splitlines()[0]``" treated those differently (one left ``"ValueError: "``
+with nothing after it, one said the type twice: ``OperationalError: OperationalError``). Depends on nothing, so
+every layer can use it.
+"""
+
+from __future__ import annotations
+
+#: The most characters of a first line quoted; longer ones are cut, ending in ``…``.
+MAX_LINE = 500
+
+
+def first_line(text: object, limit: int = MAX_LINE) -> str:
+    """The first line of ``text`` (``str()`` of it) that is not blank, stripped, at most ``limit`` characters (cut
+    ones end in ``…``); ``""`` when every line is blank."""
+    for line in str(text).splitlines():
+        line = line.strip()
+        if line:
+            return line if len(line) <= limit else f"{line[:limit - 1]}…"
+    return ""
+
+
+def described(exc: BaseException, text: object | None = None) -> str:
+    """``Type: first line`` of ``exc`` (of ``text`` instead, when given: a wrapped driver error's own words), or
+    just ``Type`` when there is no line to quote."""
+    line = first_line(exc if text is None else text)
+    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
+
+
+__all__ = ["MAX_LINE", "described", "first_line"]
