@@ -18,7 +18,7 @@ import httpx
 from igniter_nb.server.answer_size import check_limit
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError
 from igniter_nb.server.stopping_retry import FIRST_DELAY, MAX_BACKOFF, retry_delay, retry_later
-from igniter_nb.server.total_timeout import check_total_timeout, left
+from igniter_nb.server.total_timeout import check_timeout, check_total_timeout, left
 from igniter_nb.stores.paging import check_history_page
 
 _CONTEXT_FROM_BODY = ("graph", "node", "path", "execution_id")
@@ -195,7 +195,7 @@ class _ClientBase:
         if type(retries) is not int or retries < 0:
             raise ValueError(f"retries must be an int >= 0, got {retries!r}")
         self.base_url = base_url.rstrip("/")
-        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self.timeout = check_timeout(timeout)
         self.total_timeout = check_total_timeout(total_timeout, self.timeout)
         self.retries = retries
         self.max_answer_bytes = check_limit(max_answer_bytes)

@@ -34,14 +34,40 @@ _LONGEST_WAIT = 10.0**7
 _deadline: ContextVar[float | None] = ContextVar("igniter_client_deadline", default=None)
 
 
+def _seconds(value: Any) -> bool:
+    """A finite number of seconds > 0 (not a bool; an int past a float's range is no number of seconds)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return 0 < float(value) < math.inf
+    except OverflowError:
+        return False
+
+
+def check_timeout(timeout: Any) -> httpx.Timeout:
+    """``timeout`` as the client keeps it: seconds > 0, an ``httpx.Timeout`` whose parts are seconds > 0 or None,
+    or None (no timeout); ``ValueError`` naming the value (``"5"``, ``0``, ``nan`` or ``True`` passed to httpx as
+    they were: a timeout of ``nan`` s, a ``str`` refused only by the socket at the first call)."""
+    if isinstance(timeout, httpx.Timeout):
+        parts = {"connect": timeout.connect, "read": timeout.read, "write": timeout.write, "pool": timeout.pool}
+        bad = next(((name, part) for name, part in parts.items() if part is not None and not _seconds(part)), None)
+        if bad is not None:
+            raise ValueError(f"timeout must be a number of seconds > 0, an httpx.Timeout of such numbers or None, "
+                             f"got httpx.Timeout with {bad[0]}={bad[1]!r:.80}")
+        return timeout
+    if timeout is not None and not _seconds(timeout):
+        raise ValueError(f"timeout must be a number of seconds > 0, an httpx.Timeout of such numbers or None, got "
+                         f"{timeout!r:.80}")
+    return httpx.Timeout(None if timeout is None else float(timeout))
+
+
 def check_total_timeout(total_timeout: Any, timeout: httpx.Timeout) -> float | None:
     """``total_timeout`` as the client keeps it: seconds > 0; None gives :data:`DEFAULT_FACTOR` × the longest part of
     ``timeout``, or no deadline when ``timeout`` has none either (``httpx.Timeout(None)``)."""
     if total_timeout is None:
         parts = [p for p in (timeout.connect, timeout.read, timeout.write, timeout.pool) if p is not None]
         return DEFAULT_FACTOR * max(parts) if parts else None
-    if isinstance(total_timeout, bool) or not isinstance(total_timeout, int | float) \
-            or not 0 < total_timeout < math.inf:
+    if not _seconds(total_timeout):
         raise ValueError(f"total_timeout must be a number of seconds > 0 (or None: {DEFAULT_FACTOR} × timeout), "
                          f"got {total_timeout!r:.80}")
     return float(total_timeout)
@@ -174,4 +200,5 @@ def bounded_transport(transport: httpx.HTTPTransport, total_timeout: float | Non
     return transport
 
 
-__all__ = ["DEFAULT_FACTOR", "TotalTimeoutWarning", "awithin", "bounded_transport", "check_total_timeout", "left", "passed", "until", "within"]
+__all__ = ["DEFAULT_FACTOR", "TotalTimeoutWarning", "awithin", "bounded_transport", "check_timeout",
+           "check_total_timeout", "left", "passed", "until", "within"]

@@ -65,12 +65,28 @@ def test_the_default_total_timeout_is_three_times_the_timeout(trickle: Any) -> N
     assert Client(server.url, timeout=0.4, total_timeout=None).total_timeout == pytest.approx(1.2)
 
 
-@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), True, "5", [5]])
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), True, "5", [5], 10**400])
 def test_a_total_timeout_that_is_not_a_number_of_seconds_is_refused(bad: Any) -> None:
     with pytest.raises(ValueError, match=r"^total_timeout must be a number of seconds > 0"):
         Client("http://127.0.0.1:9", total_timeout=bad)
     with pytest.raises(ValueError, match=r"^total_timeout must be a number of seconds > 0"):
         AsyncClient("http://127.0.0.1:9", total_timeout=bad)
+
+
+@pytest.mark.parametrize(("bad", "shown"), [
+    (0, "0"), (-1, "-1"), (float("nan"), "nan"), (float("inf"), "inf"), (True, "True"), ("5", "'5'"),
+    (10**400, "1000"), (httpx.Timeout(5.0, read=-1), "httpx.Timeout with read=-1"),
+    (httpx.Timeout(5.0, connect=float("nan")), "httpx.Timeout with connect=nan"),
+])
+def test_a_timeout_that_is_not_a_number_of_seconds_is_refused(bad: Any, shown: str) -> None:
+    """``timeout`` went to httpx unchecked: ``"5"`` failed only at the first call, ``nan`` made a total_timeout of
+    ``nan``, ``10**400`` an ``OverflowError`` — now a ``ValueError`` naming the value, as ``total_timeout`` has."""
+    for make in (Client, AsyncClient):
+        with pytest.raises(ValueError, match=r"^timeout must be a number of seconds > 0") as caught:
+            make("http://127.0.0.1:9", timeout=bad)
+        assert f"got {shown}" in str(caught.value)
+    assert Client("http://127.0.0.1:9", timeout=None).total_timeout is None  # None: no timeout, as in httpx
+    assert Client("http://127.0.0.1:9", timeout=httpx.Timeout(2.0, pool=None)).total_timeout == 6.0
 
 
 def test_a_call_not_safe_to_repeat_is_not_repeated_after_the_total_timeout(trickle: Any) -> None:
