@@ -31,7 +31,7 @@ from igniter_nb.server.client_base import read_json
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError
 from igniter_nb.server.sse_parse import COMMENT, Blocks, Lines
 from igniter_nb.server.stopping_retry import retry_later
-from igniter_nb.server.total_timeout import until
+from igniter_nb.server.total_timeout import LONGEST_WAIT, seconds, until
 
 if TYPE_CHECKING:
     from igniter_nb.server.client import AsyncClient, Client, _Call
@@ -73,14 +73,15 @@ class _Follow:
                  read_timeout: float) -> None:
         if type(reconnects) is not int or reconnects < 0:
             raise ValueError(f"reconnects must be an int >= 0, got {reconnects!r}")
-        if isinstance(read_timeout, bool) or not isinstance(read_timeout, int | float) or not read_timeout > 0:
+        if not seconds(read_timeout):  # (nan, inf and an int past a float's range are no deadline)
             raise ValueError(f"read_timeout must be a number of seconds > 0, got {read_timeout!r:.80}")
         self.owner = owner
         self.call = call
         self.last_event_id = _event_id(last_event_id)
         self.reconnects = reconnects
         base = owner.timeout
-        self.timeout = httpx.Timeout(connect=base.connect, read=read_timeout, write=base.write, pool=base.pool)
+        read = float(read_timeout) if read_timeout < LONGEST_WAIT else None  # (a socket wait of 1e300 s overflows)
+        self.timeout = httpx.Timeout(connect=base.connect, read=read, write=base.write, pool=base.pool)
         self.failures = 0
         self.delay = 1.0  # the server's `retry` hint (seconds) once it sent one
         self.received = False  # a message arrived on the current connection

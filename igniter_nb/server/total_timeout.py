@@ -29,12 +29,12 @@ import httpx
 DEFAULT_FACTOR = 3
 
 #: The longest socket wait the deadline sets; past it a wait is left unbounded, as without one.
-_LONGEST_WAIT = 10.0**7
+LONGEST_WAIT = 10.0**7
 
 _deadline: ContextVar[float | None] = ContextVar("igniter_client_deadline", default=None)
 
 
-def _seconds(value: Any) -> bool:
+def seconds(value: Any) -> bool:
     """A finite number of seconds > 0 (not a bool; an int past a float's range is no number of seconds)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
@@ -50,15 +50,21 @@ def check_timeout(timeout: Any) -> httpx.Timeout:
     they were: a timeout of ``nan`` s, a ``str`` refused only by the socket at the first call)."""
     if isinstance(timeout, httpx.Timeout):
         parts = {"connect": timeout.connect, "read": timeout.read, "write": timeout.write, "pool": timeout.pool}
-        bad = next(((name, part) for name, part in parts.items() if part is not None and not _seconds(part)), None)
+        bad = next(((name, part) for name, part in parts.items() if part is not None and not seconds(part)), None)
         if bad is not None:
             raise ValueError(f"timeout must be a number of seconds > 0, an httpx.Timeout of such numbers or None, "
                              f"got httpx.Timeout with {bad[0]}={bad[1]!r:.80}")
-        return timeout
-    if timeout is not None and not _seconds(timeout):
+        return httpx.Timeout(**{name: _wait(part) for name, part in parts.items()})
+    if timeout is not None and not seconds(timeout):
         raise ValueError(f"timeout must be a number of seconds > 0, an httpx.Timeout of such numbers or None, got "
                          f"{timeout!r:.80}")
-    return httpx.Timeout(None if timeout is None else float(timeout))
+    return httpx.Timeout(_wait(timeout))
+
+
+def _wait(part: float | None) -> float | None:
+    """A socket wait of ``part`` seconds; past :data:`LONGEST_WAIT` none (a wait of 1e300 s overflows the OS's
+    timeval: ``OverflowError`` at the first call — a wait that long is no bound)."""
+    return None if part is None or part >= LONGEST_WAIT else float(part)
 
 
 def check_total_timeout(total_timeout: Any, timeout: httpx.Timeout) -> float | None:
@@ -67,7 +73,7 @@ def check_total_timeout(total_timeout: Any, timeout: httpx.Timeout) -> float | N
     if total_timeout is None:
         parts = [p for p in (timeout.connect, timeout.read, timeout.write, timeout.pool) if p is not None]
         return DEFAULT_FACTOR * max(parts) if parts else None
-    if not _seconds(total_timeout):
+    if not seconds(total_timeout):
         raise ValueError(f"total_timeout must be a number of seconds > 0 (or None: {DEFAULT_FACTOR} × timeout), "
                          f"got {total_timeout!r:.80}")
     return float(total_timeout)
@@ -100,7 +106,7 @@ async def awithin(total_timeout: float | None) -> AsyncIterator[None]:
     if total_timeout is None:
         yield
         return
-    async with asyncio.timeout(total_timeout if total_timeout < _LONGEST_WAIT else None):
+    async with asyncio.timeout(total_timeout if total_timeout < LONGEST_WAIT else None):
         yield
 
 
@@ -124,7 +130,7 @@ def _bounded(timeout: float | None, timed_out: type[Exception]) -> float | None:
     if remaining <= 0:
         raise timed_out("the call's total_timeout passed")
     if timeout is None:  # (a socket wait of 1e300 s overflows the OS's timeval: a wait that long is no bound)
-        return remaining if remaining < _LONGEST_WAIT else None
+        return remaining if remaining < LONGEST_WAIT else None
     return min(timeout, remaining)
 
 
@@ -201,4 +207,4 @@ def bounded_transport(transport: httpx.HTTPTransport, total_timeout: float | Non
 
 
 __all__ = ["DEFAULT_FACTOR", "TotalTimeoutWarning", "awithin", "bounded_transport", "check_timeout",
-           "check_total_timeout", "left", "passed", "until", "within"]
+           "check_total_timeout", "left", "passed", "seconds", "until", "within"]

@@ -89,6 +89,16 @@ def test_a_timeout_that_is_not_a_number_of_seconds_is_refused(bad: Any, shown: s
     assert Client("http://127.0.0.1:9", timeout=httpx.Timeout(2.0, pool=None)).total_timeout == 6.0
 
 
+def test_a_huge_timeout_is_no_bound_not_an_overflow(trickle: Any) -> None:
+    """``timeout=1e300`` reached the socket as it was: ``OverflowError: timestamp out of range`` at the first call."""
+    server = trickle(slow=0)
+    for huge in (1e300, httpx.Timeout(1e300), httpx.Timeout(2.0, read=1e300)):
+        with Client(server.url, timeout=huge) as client:
+            assert client.status("r1")["status"] == "succeeded"
+    assert Client(server.url, timeout=1e300).total_timeout is None
+    assert Client(server.url, timeout=httpx.Timeout(2.0, read=1e300)).total_timeout == 6.0
+
+
 def test_a_call_not_safe_to_repeat_is_not_repeated_after_the_total_timeout(trickle: Any) -> None:
     server = trickle()
     with Client(server.url, timeout=0.5, total_timeout=1.0, retries=3) as client, \

@@ -190,7 +190,7 @@ def test_a_real_server_pinging_after_events_is_followed_to_the_end(live_app: Any
     assert got[-1].kind == "end" and got[-1].data["status"] == "succeeded"
 
 
-@pytest.mark.parametrize("bad", [0, -1, float("nan"), True, "60"])
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), 10**400, True, "60"])
 def test_a_read_timeout_that_is_not_seconds_is_refused_at_the_call(bad: Any) -> None:
     with Client("http://127.0.0.1:9") as client, pytest.raises(ValueError, match=r"^read_timeout must be"):
         client.events("e1", read_timeout=bad)
@@ -222,3 +222,11 @@ def test_blocks_dispatch_only_blocks_with_data() -> None:
     assert out[5] is COMMENT
     assert [o for o in out if o is not None and o is not COMMENT] == [first, last]  # no data: no message
     assert (last.event, last.data, last.id, last.retry) == ("message", "x", "5", 50)  # type: ignore[union-attr]
+
+
+@FOLLOWERS
+def test_a_huge_read_timeout_is_no_idle_deadline_not_an_overflow(peer: Any, follow: Any) -> None:
+    """(``read_timeout=1e300`` reached the socket as it was: ``OverflowError`` from the blocking Client.)"""
+    server = peer([_event(1), END])
+    got, err = follow(server.url, reconnects=0, read_timeout=1e300)
+    assert err is None and [m.kind for m in got] == ["event", "end"]
