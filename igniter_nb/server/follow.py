@@ -28,14 +28,16 @@ import httpx
 from httpx_sse import ServerSentEvent, aconnect_sse, connect_sse
 
 from igniter_nb.server.client_base import read_json
-from igniter_nb.server.errors import RemoteConnectionError, RemoteError
-from igniter_nb.server.sse_parse import COMMENT, Blocks, Lines
+from igniter_nb.server.errors import AnswerTooLargeError, RemoteConnectionError, RemoteError
+from igniter_nb.server.sse_parse import COMMENT, Blocks, Lines, MessageTooLarge
 from igniter_nb.server.stopping_retry import retry_later
 from igniter_nb.server.total_timeout import LONGEST_WAIT, seconds, until
 
 if TYPE_CHECKING:
     from igniter_nb.server.client import AsyncClient, Client, _Call
 
+#: The longest line, and message data, a stream may send (characters) when the client has no ``max_answer_bytes``.
+MAX_MESSAGE = 64 * 1024 * 1024
 #: Seconds a stream may go without a message or a keep-alive comment (the server pings every 15 s) before the
 #: client counts the connection as dropped and reconnects.
 READ_TIMEOUT = 60.0
@@ -86,6 +88,8 @@ class _Follow:
         self.delay = 1.0  # the server's `retry` hint (seconds) once it sent one
         self.received = False  # a message arrived on the current connection
         self.idle = float(read_timeout)
+        self.limit = owner.max_answer_bytes or MAX_MESSAGE  # (characters of one line, or of one message's data)
+        self.too_large: AnswerTooLargeError | None = None
         self.deadline = 0.0  # (time.monotonic) the current connection's idle deadline
 
     def alive(self) -> None:
@@ -104,13 +108,21 @@ class _Follow:
     def events(self, lines: Lines, blocks: Blocks, text: str) -> list[ServerSentEvent]:
         """The messages ``text`` (the next chunk of the stream) completes; a comment line is a keep-alive."""
         done: list[ServerSentEvent] = []
-        for line in lines.feed(text):
-            sse = blocks.line(line)
-            if sse is COMMENT:
-                self.alive()
-            elif isinstance(sse, ServerSentEvent):
-                self.alive()
-                done.append(sse)
+        try:
+            for line in lines.feed(text):
+                sse = blocks.line(line)
+                if sse is COMMENT:
+                    self.alive()
+                elif isinstance(sse, ServerSentEvent):
+                    self.alive()
+                    done.append(sse)
+            if lines.too_long is not None:
+                raise MessageTooLarge(lines.too_long)
+        except MessageTooLarge as exc:  # (not opened again: the server would send it again)
+            url = self.owner._url(self.call)
+            said = "max_answer_bytes=" if self.owner.max_answer_bytes else "the stream's limit, MAX_MESSAGE="
+            self.too_large = AnswerTooLargeError(f"the stream of {url} sent {exc} ({said}{self.limit}); nothing more "
+                                                 "was read", url=url, limit=self.limit)  # (after the messages before)
         if blocks.retry:
             self.delay = min(blocks.retry / 1000, _MAX_DELAY)
         return done
@@ -200,7 +212,7 @@ def _follow(owner: Client, call: _Call, state: _Follow) -> Iterator[StreamMessag
 def _read(response: httpx.Response, state: _Follow) -> Iterator[ServerSentEvent]:
     """The messages of one connection, each socket wait cut to the idle deadline (set around each read only: a
     context variable set across a ``yield`` would leak into the caller)."""
-    lines, blocks = Lines(), Blocks()
+    lines, blocks = Lines(state.limit), Blocks(state.limit)
     chunks = response.iter_text()
     state.alive()
     while True:
@@ -215,6 +227,8 @@ def _read(response: httpx.Response, state: _Follow) -> Iterator[ServerSentEvent]
         if not done:
             state.check()
         yield from done
+        if state.too_large is not None:
+            raise state.too_large
 
 
 def afollow(owner: AsyncClient, call: _Call, last_event_id: int | str | None, reconnects: int,
@@ -247,7 +261,7 @@ async def _afollow(owner: AsyncClient, call: _Call, state: _Follow) -> AsyncIter
 
 async def _aread(response: httpx.Response, state: _Follow) -> AsyncIterator[ServerSentEvent]:
     """:func:`_read` for an ``AsyncClient``: each read cancelled at the idle deadline."""
-    lines, blocks = Lines(), Blocks()
+    lines, blocks = Lines(state.limit), Blocks(state.limit)
     chunks = response.aiter_text()
     loop = asyncio.get_running_loop()
     state.alive()
@@ -265,8 +279,10 @@ async def _aread(response: httpx.Response, state: _Follow) -> AsyncIterator[Serv
                 state.check()
             for sse in done:
                 yield sse
+            if state.too_large is not None:
+                raise state.too_large
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
 
 
-__all__ = ["READ_TIMEOUT", "StreamMessage", "afollow", "follow"]
+__all__ = ["MAX_MESSAGE", "READ_TIMEOUT", "StreamMessage", "afollow", "follow"]

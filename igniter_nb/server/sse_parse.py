@@ -15,28 +15,58 @@ from httpx_sse import ServerSentEvent
 COMMENT = object()
 
 
-class Lines:
-    """Complete lines of the text fed in chunks; a trailing ``\\r`` waits for the next chunk (it may be half of a
-    ``\\r\\n``)."""
+class MessageTooLarge(ValueError):
+    """A block's data past the reader's ``limit`` (characters)."""
 
-    def __init__(self) -> None:
-        self._rest = ""
+
+class Lines:
+    """Complete lines of the text fed in chunks; a trailing ``\r`` waits for the next chunk (it may be half of a
+    ``\r\n``). A line not ended yet is kept in pieces (joined once ended: a line arriving in a million chunks is
+    not copied a million times). A line longer than ``limit`` characters sets ``too_long`` (what to say) and ends
+    the reading: ``feed`` gives the lines before it, then nothing more."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.too_long: str | None = None
+        self._pieces: list[str] = []
+        self._size = 0
+        self._cr = False
 
     def feed(self, text: str) -> list[str]:
-        text = self._rest + text
-        keep_cr = text.endswith("\r")
-        if keep_cr:
+        if self.too_long is not None:
+            return []
+        if "\n" not in text and "\r" not in text and not self._cr:  # no end of line: kept, not joined yet
+            self._keep(text)
+            return []
+        text = "".join(self._pieces) + ("\r" if self._cr else "") + text
+        self._pieces, self._size = [], 0
+        self._cr = text.endswith("\r")  # (it may be half of a \r\n: it waits for the next chunk)
+        if self._cr:
             text = text[:-1]
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        self._rest = lines.pop() + ("\r" if keep_cr else "")
+        self._keep(lines.pop())
+        for at, line in enumerate(lines):
+            if len(line) > self.limit:
+                self.too_long = f"a line longer than {self.limit} characters"
+                return lines[:at]
         return lines
+
+    def _keep(self, text: str) -> None:
+        if text:
+            self._pieces.append(text)
+            self._size += len(text)
+            if self._size > self.limit:
+                self.too_long = f"a line longer than {self.limit} characters"
+                self._pieces = []
 
 
 class Blocks:
     """Lines to messages: ``line`` answers a ``ServerSentEvent`` when ``line`` ends a block with data,
     :data:`COMMENT` for a comment, else None. ``retry`` is the last reconnection time the stream set (ms)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._size = 0
         self._event = ""
         self._data: list[str] = []
         self._id = ""  # the last event id: kept across blocks, as the standard says
@@ -45,11 +75,11 @@ class Blocks:
     def line(self, line: str) -> ServerSentEvent | object | None:
         if not line:
             if not self._data:  # no data: nothing is dispatched (the event type is forgotten)
-                self._event = ""
+                self._event, self._size = "", 0
                 return None
             sse = ServerSentEvent(event=self._event or "message", data="\n".join(self._data), id=self._id,
                                   retry=self.retry)
-            self._event, self._data = "", []
+            self._event, self._data, self._size = "", [], 0
             return sse
         if line.startswith(":"):
             return COMMENT
@@ -59,6 +89,9 @@ class Blocks:
             self._event = value
         elif name == "data":
             self._data.append(value)
+            self._size += len(value) + 1
+            if self._size > self.limit:
+                raise MessageTooLarge(f"a message whose data is longer than {self.limit} characters")
         elif name == "id" and "\0" not in value:
             self._id = value
         elif name == "retry" and value.isascii() and value.isdigit():
@@ -66,4 +99,4 @@ class Blocks:
         return None
 
 
-__all__ = ["COMMENT", "Blocks", "Lines"]
+__all__ = ["COMMENT", "Blocks", "Lines", "MessageTooLarge"]

@@ -202,19 +202,22 @@ def test_a_read_timeout_that_is_not_seconds_is_refused_at_the_call(bad: Any) -> 
     (["a\r", "\nb\r\n"], ["a", "b"]),  # \r\n split across chunks is one end of line
     (["a\r", "b\r"], ["a"]),  # \r alone ends a line too (the last one waits: it may be half of \r\n)
     (["\n\n\r\n"], ["", "", ""]),
+    (["a\r", "b"], ["a"]),  # a \r then no end of line: the line it ended is not held back
+    (["a\r", "\r", "b\n"], ["a", "", "b"]),
+    (["a", "b", "c\r", "\nd\n"], ["abc", "d"]),
     ([""], []),
 ])
 def test_lines_are_split_on_every_end_of_line_across_chunks(chunks: list[str], lines: list[str]) -> None:
     from igniter_nb.server.sse_parse import Lines
 
-    reader = Lines()
+    reader = Lines(100)
     assert [line for chunk in chunks for line in reader.feed(chunk)] == lines
 
 
 def test_blocks_dispatch_only_blocks_with_data() -> None:
     from igniter_nb.server.sse_parse import COMMENT, Blocks
 
-    blocks = Blocks()
+    blocks = Blocks(100)
     out = [blocks.line(line) for line in ["id: 4", "event: event", "data: {", "data:}", "", ": ping", "", "retry: 50",
                                           "", "id: 5", "", "event: end", "", "retry: soon", "data: x", ""]]
     first, last = out[4], out[-1]
@@ -230,3 +233,48 @@ def test_a_huge_read_timeout_is_no_idle_deadline_not_an_overflow(peer: Any, foll
     server = peer([_event(1), END])
     got, err = follow(server.url, reconnects=0, read_timeout=1e300)
     assert err is None and [m.kind for m in got] == ["event", "end"]
+
+
+def test_a_line_or_message_past_the_limit_is_refused_not_buffered() -> None:
+    from igniter_nb.server.sse_parse import Blocks, Lines, MessageTooLarge
+
+    lines = Lines(10)
+    assert lines.feed("x" * 10) == [] and lines.too_long is None
+    assert lines.feed("x") == [] and lines.too_long == "a line longer than 10 characters"  # never ending, in pieces
+    assert lines.feed("\nnext\n") == []  # nothing more is read
+    lines = Lines(10)
+    assert lines.feed("ok\n" + "y" * 11 + "\nafter\n") == ["ok"]  # the lines before it, in one chunk
+    assert lines.too_long == "a line longer than 10 characters"
+    lines = Lines(10)
+    assert lines.feed("ok\n" + "y" * 11) == ["ok"] and lines.too_long is not None
+    blocks = Blocks(10)
+    blocks.line("data: 12345")
+    with pytest.raises(MessageTooLarge, match="a message whose data is longer than 10 characters"):
+        blocks.line("data: 6789")  # many short data lines, never a blank line
+
+
+@FOLLOWERS
+@pytest.mark.parametrize("flood", [b"x" * 4096, b"data: " + b"y" * 4090 + b"\n"], ids=["line", "data-lines"])
+def test_a_stream_flooding_one_message_stops_at_max_answer_bytes(peer: Any, follow: Any, flood: bytes) -> None:
+    """A peer sending one line that never ends (or data lines without the blank line) as fast as it can was
+    buffered for all of read_timeout (64 MB by default), each chunk copying all before it."""
+    server = peer([_event(1), *[flood] * 40, END])
+    kw = {"reconnects": 0, "read_timeout": 5}
+    got: list[Any] = []
+    if follow is _follow:
+        with Client(server.url, timeout=5, max_answer_bytes=50_000) as client, \
+                pytest.raises(ig.server.AnswerTooLargeError) as caught:
+            got.extend(client.events("e1", **kw))
+    else:
+        async def main() -> None:
+            async with AsyncClient(server.url, timeout=5, max_answer_bytes=50_000) as client:
+                async for message in client.events("e1", **kw):
+                    got.append(message)
+
+        with pytest.raises(ig.server.AnswerTooLargeError) as caught:
+            asyncio.run(main())
+    assert [m.id for m in got] == ["1"]
+    err = caught.value
+    assert err.url == f"{server.url}{PATH}" and err.limit == 50_000
+    assert "(max_answer_bytes=50000); nothing more was read" in err.message
+    assert server.last_event_ids == [None]  # not opened again
