@@ -158,6 +158,9 @@ class _Follow:
                               f"{sse.data[:200]!r}", status_code=200, url=self.owner._url(self.call)) from None
         if sse.event in ("status", "end"):
             return StreamMessage(sse.event, None, data)
+        if sse.id and not (sse.id.isascii() and sse.id.isdigit()):  # (sent back as Last-Event-ID: it must be a seq)
+            raise RemoteError(f"the stream of {self.owner._url(self.call)} sent an event id that is not an event seq: "
+                              f"{sse.id[:80]!r}", status_code=200, url=self.owner._url(self.call))
         self.last_event_id = sse.id or self.last_event_id
         return StreamMessage("event", sse.id or None, data)
 

@@ -278,3 +278,17 @@ def test_a_stream_flooding_one_message_stops_at_max_answer_bytes(peer: Any, foll
     assert err.url == f"{server.url}{PATH}" and err.limit == 50_000
     assert "(max_answer_bytes=50000); nothing more was read" in err.message
     assert server.last_event_ids == [None]  # not opened again
+
+
+@FOLLOWERS
+@pytest.mark.parametrize("ident", ["1\u00e9", "x", "-1", "1 2", "\u0661"], ids=["latin", "word", "sign", "space", "arabic-digit"])
+def test_an_event_id_that_is_not_a_seq_is_a_remote_error_not_a_raw_one(peer: Any, follow: Any, ident: str) -> None:
+    """The id is sent back as ``Last-Event-ID`` on reconnecting: ``1é`` raised a raw ``UnicodeEncodeError`` from
+    the iterator there (``x`` got the server's 422). Refused where it arrives, naming the stream and the id."""
+    event = _event(1).replace(b"id: 1", f"id: {ident}".encode())
+    server = peer([FAST, event], [])
+    got, err = follow(server.url, reconnects=1, read_timeout=0.3)
+    assert got == []
+    assert isinstance(err, ig.server.RemoteError) and err.context["url"] == f"{server.url}{PATH}"
+    assert err.message == f"the stream of {server.url}{PATH} sent an event id that is not an event seq: {ident!r}"
+    assert server.last_event_ids == [None]
