@@ -13,10 +13,19 @@ from __future__ import annotations
 MAX_LINE = 500
 
 
+def text_of(value: object) -> str:
+    """``str(value)``, or ``""`` when that fails (an exception whose ``__str__`` raises must not replace the error
+    being reported)."""
+    try:
+        return str(value)
+    except Exception:  # any failure: there is no text to quote
+        return ""
+
+
 def first_line(text: object, limit: int = MAX_LINE) -> str:
     """The first line of ``text`` (``str()`` of it) that is not blank, stripped, at most ``limit`` characters (cut
     ones end in ``…``); ``""`` when every line is blank."""
-    for line in str(text).splitlines():
+    for line in text_of(text).splitlines():
         line = line.strip()
         if line:
             return line if len(line) <= limit else f"{line[:limit - 1]}…"
@@ -30,4 +39,4 @@ def described(exc: BaseException, text: object | None = None) -> str:
     return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
 
 
-__all__ = ["MAX_LINE", "described", "first_line"]
+__all__ = ["MAX_LINE", "described", "first_line", "text_of"]

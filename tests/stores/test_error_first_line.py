@@ -70,3 +70,17 @@ def test_a_password_past_the_cut_is_hidden_not_half_shown() -> None:
     for text in (unusable_url(url, ValueError(message)).message, _cause_text(ValueError(message), "S", url)):
         assert "s3cr" not in text and "ppp" not in text
         assert text.endswith("…")
+
+
+class Unsayable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def test_an_error_whose_text_cannot_be_made_is_named_by_its_type() -> None:
+    """(``str(exc)`` raising inside the error report replaced the error being reported.)"""
+    url = "postgresql://u:pw@h/db"
+    assert first_line(Unsayable()) == "" and described(Unsayable()) == "Unsayable"
+    assert unusable_url(url, Unsayable()).message.endswith("cannot be used: Unsayable")
+    assert _cause_text(Unsayable(), "S", url) == "Unsayable"
+    assert driver_message(OperationalError("outer", Unsayable())) == "OperationalError"
