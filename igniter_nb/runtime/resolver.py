@@ -372,7 +372,16 @@ class Resolver(NodeSteps):
     @property
     def running(self) -> set[str]:
         """The nodes started and not finished yet by the resolve calls in progress (a node waiting on its
-        dependencies, or being computed)."""
+        dependencies, or being computed), and the nodes threads-runner runs have started and not recorded yet
+        (being computed on a worker, or their ``node_started`` being delivered)."""
+        found = _marked(list(self._stacks))
+        in_flight = self.in_flight
+        if in_flight is not None and in_flight.started:
+            found.update(in_flight.started.copy())  # (a copy: the runs' threads add and remove nodes meanwhile)
+        return found
+
+    def running_inline(self) -> set[str]:
+        """``running`` without the threads-runner nodes: the nodes the inline resolve calls in progress started."""
         return _marked(list(self._stacks))
 
     def _started_outside(self, stack: list[Any]) -> set[str]:

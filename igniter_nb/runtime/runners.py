@@ -115,7 +115,7 @@ class ThreadsRunner(Runner):
         if not nested and len(order) <= 1:
             return super().resolve(execution, targets)
         if resolver._stacks:  # an inline resolve of this execution is in progress below: its nodes wait for us
-            running = resolver.running
+            running = resolver.running_inline()  # (nodes on other threads-runner workers are waited for, below)
             for n in order:
                 if n in running:
                     raise reentered(execution, resolver.nodes[n])
@@ -179,8 +179,15 @@ class ThreadsRunner(Runner):
             if other_run is not None:  # another run computes it: wait for that instead of computing it again
                 futures[other_run] = (name, found, False)
                 return
+            if (st := states.get(name)) is not None and st.status is not STALE:
+                # recorded and given up by its run between the look above and the claim: not computed again
+                flight.release(name, waiter, found, True)
+                settled.append(name)
+                return
             starting.append((name, found))  # (released if node_started's delivery is interrupted)
-            emit("node_started", name, nodes[name].path, "running")
+            # Its subscribers may run here, on this thread: a read they start waits in this node's name (what the
+            # node waits for until it is handed over, see ``InFlight``), not in the name of this run's waiter.
+            computing(name, emit, "node_started", name, nodes[name].path, "running")
             future = pool.submit(computing, name, working_for, errand, finish, name)
             hand_over(found, future)
             starting.pop()

@@ -94,20 +94,21 @@ def working_for(errand: Errand, fn: Callable[..., Any], *args: Any) -> Any:
 
 
 # The node a threads-runner worker computes (while its callable runs, and while it records the node's state and
-# subscribers see its event): a read this thread starts waits in its name (``InFlight``).
+# subscribers see its event), or the node whose ``node_started`` a run delivers before handing it to a worker: a
+# read this thread starts waits in its name (``InFlight``).
 _computing: ContextVar[str | None] = ContextVar("igniter_computing", default=None)
 
 
 class Flight:
     """A node a threads-runner run has started: ``future`` is its worker's, done once its state is recorded (None
-    until the run hands it over: its ``node_started`` subscribers run first, on the thread ``owner`` names); a
-    reader that waits for it before then waits for ``stand_in``, done with the worker's future."""
+    until the run hands it over: its ``node_started`` subscribers run first, on the run's thread, and a read they
+    start waits in the node's name); a reader that waits for it before then waits for ``stand_in``, done with the
+    worker's future."""
 
-    __slots__ = ("future", "owner", "stand_in")
+    __slots__ = ("future", "stand_in")
 
-    def __init__(self, owner: str | int) -> None:
+    def __init__(self) -> None:
         self.future: Future[Any] | None = None
-        self.owner = owner
         self.stand_in: Future[Any] | None = None
 
 
@@ -120,7 +121,13 @@ class InFlight:
     A run's own nodes take no lock (one per node would cost the threads runner a tenth of its time per node):
     ``started`` is claimed with ``dict.setdefault`` (atomic), and a node's owner and a reader waiting for it
     each write their side (``future``, ``stand_in``; ``started``) before reading the other's, so one of them
-    always sees the other. Readers (rare) take ``lock`` among themselves, for the waits and the cycle check."""
+    always sees the other. Readers (rare) take ``lock`` among themselves, for the waits and the cycle check.
+
+    A node not handed over yet waits for what its run's thread does until then: deliver its ``node_started`` (and
+    whatever else is queued) to the subscribers. Reads those subscribers start wait in the node's name (the run
+    emits it inside ``computing``), so ``waits`` holds exactly that, and not what the run waits for afterwards
+    (it used to count the run's own waiter: a read of such a node from a node that run would wait for later was
+    refused although it could wait)."""
 
     __slots__ = ("lock", "started", "waits")
 
@@ -132,7 +139,7 @@ class InFlight:
 
     @staticmethod
     def waiter() -> str | int:
-        """Who the calling thread is waiting as: the node it computes, else the thread itself."""
+        """Who the calling thread is waiting as: the node it computes (or starts), else the thread itself."""
         current = _computing.get()
         return current if current is not None else threading.get_ident()
 
@@ -141,7 +148,7 @@ class InFlight:
         ``hand_over``), ``(flight, future)`` when another run started it (wait for ``future``), None when waiting for
         it would wait for ``waiter`` itself. ``track``: the caller's own nodes are waited for by ``waiter`` (a run
         started by a read: whoever waits for ``waiter`` waits for them)."""
-        mine = Flight(waiter)
+        mine = Flight()
         flight = self.started.setdefault(name, mine)
         if flight is mine:
             if track:
@@ -174,10 +181,7 @@ class InFlight:
             if key in seen:
                 continue
             seen.add(key)
-            flight = self.started.get(key) if isinstance(key, str) else None
-            if flight is not None and flight.future is None:
-                todo.append(flight.owner)  # its node_started subscribers run on that thread first
-            todo.extend(self.waits.get(key, ()))
+            todo.extend(self.waits.get(key, ()))  # (a node not handed over: the reads of its subscribers)
         return False
 
     @staticmethod
@@ -211,7 +215,7 @@ def _finish(stand_in: Future[Any]) -> None:
 
 
 def computing(name: str, fn: Callable[..., Any], *args: Any) -> Any:
-    """``fn(*args)`` on a worker computing node ``name`` (a read it starts waits in that node's name)."""
+    """``fn(*args)`` on a thread computing (or starting) node ``name``: a read it starts waits in that node's name."""
     token = _computing.set(name)
     try:
         return fn(*args)
