@@ -394,16 +394,25 @@ class Resolver(NodeSteps):
         return reentered(self.execution, self.nodes[name])
 
 
-def reentered(ex: Execution, node: Any) -> ResolutionError:
+def reentered(ex: Execution, node: Any, cycle: list[str | int] | None = None) -> ResolutionError:
     """The refusal of a read, from inside a run of ``ex`` (a node's callable, an event subscriber), that needs
-    ``node`` while that run has started it and waits for the reader (see ``Resolver._reentered``)."""
+    ``node`` while that run has started it and waits for the reader (see ``Resolver._reentered``). ``cycle``
+    (threads runner): who waits for whom, from the reader round to it again (a node's name, or a thread's ident
+    for a reader outside any node's callable)."""
     name = node.name
+    how = ""
+    names: list[str] | None = None
+    if cycle is not None:
+        names = [step for step in cycle if isinstance(step, str)]
+    if cycle is not None and len(set(cycle)) > 1:  # (not a node's own callable or subscriber reading it)
+        shown = [f"'{step}'" if isinstance(step, str) else "a reader outside the nodes" for step in cycle]
+        how = f": {' waits for '.join(shown)}"
     return ResolutionError(
         f"Node '{name}' was asked for while it is being resolved: a node's callable or an event subscriber read "
         f"this contract's own results while it resolves, and they need '{name}', which is still in progress, "
-        "waiting for that reader (a cycle through the contract's results; re-entrant reads of a node in progress "
-        "are not allowed: pass the value as a dependency, or read it from a node_succeeded subscriber or after "
-        "the run)",
+        f"waiting for that reader (a cycle through the contract's results{how}; re-entrant reads of a node in "
+        "progress are not allowed: pass the value as a dependency, or read it from a node_succeeded subscriber or "
+        "after the run)",
         graph=ex.graph.name, node=name, path=node.path, execution_id=ex.execution_id,
-        source_location=node.source_location,
+        source_location=node.source_location, cycle=names,
     )

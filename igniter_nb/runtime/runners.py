@@ -168,8 +168,8 @@ class ThreadsRunner(Runner):
                 settled.append(name)
                 return
             claimed = flight.claim(name, waiter, track=nested)
-            if claimed is None:
-                refused.append(reentered(execution, nodes[name]))
+            if isinstance(claimed, list):  # waiting for it would wait for this very thread: the cycle
+                refused.append(reentered(execution, nodes[name], [waiter, *claimed]))
                 for fut, (other, found, mine) in list(futures.items()):  # what other runs compute: not needed now
                     if not mine:
                         del futures[fut]
@@ -203,6 +203,8 @@ class ThreadsRunner(Runner):
                 else:
                     done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
                     if errand.outer is not None and errand.over():  # this thread is a worker its caller abandoned
+                        for fut in done:  # (a BaseException in a node it waited for: that, as inline)
+                            _reraise(futures[fut][1])
                         raise errand.abandoned_error()
                 finished = settled[:]
                 settled.clear()
@@ -210,8 +212,13 @@ class ThreadsRunner(Runner):
                     name, found, mine = futures.pop(fut)
                     flight.release(name, waiter, found, mine)
                     if mine:
-                        fut.result()  # finish() records user errors itself; anything raised here is a real bug
-                    elif (st := states.get(name)) is None or st.status is STALE:  # its run gave it up: ours now
+                        # finish() records user errors itself: what is raised here is a BaseException from the
+                        # node's callable (SystemExit, Ctrl-C on a worker, a framework's cancellation) or a bug
+                        fut.result()
+                    elif (st := states.get(name)) is None or st.status is STALE:  # its run gave it up
+                        # interrupted by a BaseException in the node: it reaches this reader too, as it does
+                        # inline (instead of this run computing the node a second time); else ours now
+                        _reraise(found)
                         submit(name)
                         continue
                     finished.append(name)
@@ -222,11 +229,11 @@ class ThreadsRunner(Runner):
                         waiting_on[dep] -= 1
                         if waiting_on[dep] == 0:
                             submit(dep)
-        except BaseException:
-            # Ctrl-C in a notebook (KeyboardInterrupt), or a runner bug: return now instead of waiting for the nodes
-            # still running. Those keep the state they had before this run (not succeeded, nor failed later by a
-            # stray thread), so the next read computes them again.
-            errand.abandon()
+        except BaseException as exc:
+            # Ctrl-C in a notebook (KeyboardInterrupt), a BaseException from a node, or a runner bug: return now
+            # instead of waiting for the nodes still running. Those keep the state they had before this run (not
+            # succeeded, nor failed later by a stray thread), so the next read computes them again.
+            errand.abandon(exc)
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         finally:
@@ -257,6 +264,15 @@ class ThreadsRunner(Runner):
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _reraise(found: Flight) -> None:
+    """Raise what the worker computing ``found`` raised (only ever a BaseException: see ``finish``), if anything."""
+    future = found.future
+    if future is not None and future.done() and not future.cancelled():
+        raised = future.exception()
+        if raised is not None:
+            raise raised
 
 
 class ExecutorRunner(Runner):

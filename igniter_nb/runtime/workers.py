@@ -23,16 +23,19 @@ class Errand:
     A run started on such a worker (a callable reading its own contract) has the worker's errand as ``outer``:
     it ends with it."""
 
-    __slots__ = ("abandoned", "execution", "outer", "recording")
+    __slots__ = ("abandoned", "cause", "execution", "outer", "recording")
 
     def __init__(self, execution: Execution, outer: Errand | None = None) -> None:
         self.execution = execution
         self.outer = outer
         self.abandoned = False
+        self.cause = "Ctrl-C"  # what interrupted the thread that returned (its exception's type, when not Ctrl-C)
         self.recording = threading.Lock()  # held while a worker records a state, and while the errand is abandoned
 
-    def abandon(self) -> None:
+    def abandon(self, cause: BaseException | None = None) -> None:
         with self.recording:  # a record in progress ends first; none starts afterwards
+            if cause is not None and not isinstance(cause, KeyboardInterrupt):
+                self.cause = type(cause).__name__
             self.abandoned = True
 
     def over(self) -> bool:
@@ -46,9 +49,13 @@ class Errand:
 
     def abandoned_error(self) -> ResolutionError:
         ex = self.execution
+        errand: Errand | None = self
+        while errand is not None and not errand.abandoned:
+            errand = errand.outer
+        cause = errand.cause if errand is not None else "Ctrl-C"
         return ResolutionError(
             f"{ex.graph.name} was read or changed from a node's callable still running after the read it was "
-            "computed for was interrupted (Ctrl-C): that read has returned and this node's result is dropped, so "
+            f"computed for was interrupted ({cause}): that read has returned and this node's result is dropped, so "
             "its callable may no longer use the contract (read it again from your own code)",
             graph=ex.graph.name, execution_id=ex.execution_id,
         )
@@ -143,11 +150,13 @@ class InFlight:
         current = _computing.get()
         return current if current is not None else threading.get_ident()
 
-    def claim(self, name: str, waiter: str | int, *, track: bool) -> tuple[Flight, Future[Any] | None] | None:
+    def claim(self, name: str, waiter: str | int, *,
+              track: bool) -> tuple[Flight, Future[Any] | None] | list[str | int]:
         """``(flight, None)`` when ``name`` is now started by the caller (it emits ``node_started``, then calls
-        ``hand_over``), ``(flight, future)`` when another run started it (wait for ``future``), None when waiting for
-        it would wait for ``waiter`` itself. ``track``: the caller's own nodes are waited for by ``waiter`` (a run
-        started by a read: whoever waits for ``waiter`` waits for them)."""
+        ``hand_over``), ``(flight, future)`` when another run started it (wait for ``future``), and when waiting for
+        it would wait for ``waiter`` itself, the cycle: a list from ``name`` to ``waiter``, each waiting for the
+        next. ``track``: the caller's own nodes are waited for by ``waiter`` (a run started by a read: whoever waits
+        for ``waiter`` waits for them)."""
         mine = Flight()
         flight = self.started.setdefault(name, mine)
         if flight is mine:
@@ -156,8 +165,9 @@ class InFlight:
                     self.waits.setdefault(waiter, set()).add(name)
             return flight, None
         with self.lock:
-            if self._reaches(name, waiter):
-                return None
+            cycle = self._path(name, waiter)
+            if cycle is not None:
+                return cycle
             self.waits.setdefault(waiter, set()).add(name)
             future = flight.future
             if future is None:
@@ -170,19 +180,25 @@ class InFlight:
                     _finish(future)
         return flight, future
 
-    def _reaches(self, name: str, waiter: str | int) -> bool:
-        """Whether ``name`` waits, directly or not, for ``waiter``."""
+    def _path(self, name: str, waiter: str | int) -> list[str | int] | None:
+        """How ``name`` waits, directly or not, for ``waiter`` (from ``name`` to ``waiter``), or None."""
         todo: list[str | int] = [name]
-        seen: set[str | int] = set()
+        came_from: dict[str | int, str | int | None] = {name: None}
         while todo:
             key = todo.pop()
             if key == waiter:
-                return True
-            if key in seen:
-                continue
-            seen.add(key)
-            todo.extend(self.waits.get(key, ()))  # (a node not handed over: the reads of its subscribers)
-        return False
+                path: list[str | int] = []
+                step: str | int | None = key
+                while step is not None:
+                    path.append(step)
+                    step = came_from[step]
+                path.reverse()
+                return path
+            for nxt in self.waits.get(key, ()):  # (a node not handed over: the reads of its subscribers)
+                if nxt not in came_from:
+                    came_from[nxt] = key
+                    todo.append(nxt)
+        return None
 
     @staticmethod
     def hand_over(flight: Flight, future: Future[Any]) -> None:

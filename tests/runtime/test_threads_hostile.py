@@ -1,0 +1,302 @@
+"""The threads runner under hostile use: a node failing while another waits for it, a subscriber that raises, a
+BaseException in a node, a cycle of nested reads across three workers, eight threads reading at once, a node
+reading its own output. Each finishes with a correct, located value or error. Real threads runner; every wait has
+a timeout and every read runs in a daemon thread joined with a timeout, so a regression fails instead of hanging."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+from bounded_threads import read_in_thread
+
+import igniter_nb as ig
+
+BOUND = 10.0
+
+
+def test_a_waiter_on_a_node_that_fails_on_another_worker_gets_its_located_error() -> None:
+    b_entered = threading.Event()
+    caught: list[BaseException] = []
+
+    class Failing(ig.Contract):
+        def define(c):
+            c.input("x", type="integer")
+            c.compute("a", call="read_b")
+            c.compute("b", call="boom")
+            c.compute("top", call=lambda a, b: (a, b))
+            c.output("top")
+            c.output("b")
+
+        def read_b(self, x):
+            assert b_entered.wait(BOUND)
+            try:
+                return self.result.b  # b is being computed on the other worker: waits for it, then its error
+            except ig.IgniterError as exc:
+                caught.append(exc)
+                raise
+
+        def boom(self, x):
+            b_entered.set()
+            raise ValueError("b exploded")
+
+    contract = Failing(x=1, runner="threads", max_workers=2)
+    out = read_in_thread(lambda: contract.result.top, timeout=BOUND * 2)
+    assert out["finished"], "the read hung"
+    assert str(contract.status) == "failed"
+    [err] = caught
+    assert "b exploded" in str(err)
+    assert err.context.get("node") == "b"
+    states = contract.execution.states
+    assert str(states["b"].status) == "failed" and states["b"].error.context["node"] == "b"
+    assert str(states["a"].status) == "failed"
+
+
+def test_a_subscriber_that_raises_is_a_reaction_error_and_the_run_goes_on() -> None:
+    calls: Counter[str] = Counter()
+
+    @ig.contract
+    def Wide(c):
+        c.input("x", type="integer")
+        for name in ("p", "q", "r", "s"):
+            c.compute(name, call=lambda x, name=name: calls.update([name]) or x)
+        c.compute("total", call=lambda p, q, r, s: p + q + r + s)
+        c.output("total")
+
+    contract = Wide(x=1, runner="threads", max_workers=4)
+
+    def hostile(e: Any) -> None:
+        if e.type in ("node_started", "node_succeeded"):
+            raise RuntimeError(f"subscriber broke on {e.type} {e.node}")
+
+    contract.subscribe(hostile)
+    out = read_in_thread(lambda: contract.result.total, timeout=BOUND * 2)
+    assert out.get("value") == 4
+    assert calls == Counter(p=1, q=1, r=1, s=1)
+    assert len(contract.reaction_errors) == 12  # two events for each of the 6 nodes (x included)
+    assert all("subscriber broke" in str(e) for e in contract.reaction_errors)
+    assert contract.execution.resolver.running == set()
+
+
+def _wait_until(condition: Any, what: str) -> None:
+    """Polls ``condition()`` (a state another thread reaches) until it holds, at most BOUND seconds."""
+    pause = threading.Event()
+    for _ in range(int(BOUND / 0.005)):
+        if condition():
+            return
+        pause.wait(0.005)
+    raise AssertionError(f"never reached: {what}")
+
+
+class Halt(BaseException):
+    """Neither an Exception nor KeyboardInterrupt: what a framework's cancellation may raise."""
+
+
+@pytest.mark.parametrize("kind", [Halt, SystemExit])
+def test_a_base_exception_in_a_node_reaches_the_caller_and_leaves_nothing_running(kind: type) -> None:
+    calls: Counter[str] = Counter()
+    release = threading.Event()
+
+    @ig.contract
+    def Halting(c):
+        c.input("x", type="integer")
+
+        @c.compute
+        def slow(x):
+            calls["slow"] += 1
+            release.wait(BOUND)
+            return x
+
+        @c.compute
+        def halts(x):
+            calls["halts"] += 1
+            if calls["halts"] == 1:
+                raise kind("stop now")
+            return x + 1
+
+        c.compute("both", call=lambda slow, halts: slow + halts)
+        c.output("both")
+
+    contract = Halting(x=1, runner="threads", max_workers=2)
+    out = read_in_thread(lambda: contract.result.both, timeout=BOUND * 2)
+    release.set()
+    assert out["finished"], "the read hung"
+    assert isinstance(out.get("error"), kind)
+    assert contract.execution.resolver.running == set()
+    assert "halts" not in contract.execution.states  # interrupted: no state, the next read computes it again
+    assert [e.payload.get("error") for e in contract.events if e.type == "execution_failed"][-1:] == \
+        [f"interrupted: {kind.__name__}"]
+    again = read_in_thread(lambda: contract.result.both, timeout=BOUND * 2)
+    assert again.get("value") == 3
+
+
+@pytest.mark.parametrize("runner", ["threads", "inline"])
+def test_a_reader_waiting_for_a_node_that_raises_a_base_exception_gets_it_as_inline(runner: str) -> None:
+    """a's callable reads b, computed on the other worker, which raises Halt. Inline, Halt goes through a's read;
+    on threads a's read used to end with "interrupted (Ctrl-C)" or, when it looked first, to compute b again."""
+    calls: Counter[str] = Counter()
+    b_entered = threading.Event()
+    a_done = threading.Event()
+    caught: list[BaseException] = []
+
+    class Halting(ig.Contract):
+        def define(c):
+            c.input("x", type="integer")
+            c.compute("a", call="read_b")
+            c.compute("b", call="halt")
+            c.compute("top", call=lambda a, b: (a, b))
+            c.output("top")
+            c.output("b")
+
+        def read_b(self, x):
+            calls["a"] += 1
+            try:
+                if runner == "threads":
+                    assert b_entered.wait(BOUND)
+                return self.result.b
+            except BaseException as exc:
+                caught.append(exc)
+                raise
+            finally:
+                a_done.set()
+
+        def halt(self, x):
+            calls["b"] += 1
+            b_entered.set()
+            if calls["b"] == 1:
+                if runner == "threads":  # raised once a's read waits for b
+                    waits = self.execution.resolver.in_flight.waits
+                    _wait_until(lambda: "b" in waits.get("a", ()), "a waits for b")
+                raise Halt("stop now")
+            return x
+
+    contract = Halting(x=1, runner=runner, max_workers=2)
+    out = read_in_thread(lambda: contract.result.top, timeout=BOUND * 2)
+    assert out["finished"], "the read hung"
+    assert isinstance(out.get("error"), Halt)
+    assert a_done.wait(BOUND)
+    assert [type(e) for e in caught] == [Halt], caught
+    assert calls == Counter(a=1, b=1)  # b not computed again by a's read
+    assert contract.execution.resolver.running == set()
+    assert read_in_thread(lambda: contract.result.top, timeout=BOUND * 2).get("value") == (1, 1)
+
+
+def test_a_cycle_of_nested_reads_across_three_workers_is_refused_naming_the_node() -> None:
+    all_in = threading.Barrier(3, timeout=BOUND)
+    calls: Counter[str] = Counter()
+
+    class Ring(ig.Contract):
+        def define(c):
+            c.input("x", type="integer")
+            c.compute("a", call="read_b")
+            c.compute("b", call="read_c")
+            c.compute("c", call="read_a")
+            c.compute("ring", call=lambda a, b, c: (a, b, c))
+            c.output("ring")
+            c.output("a")
+            c.output("b")
+            c.output("c")
+
+        def read_b(self, x):
+            calls["a"] += 1
+            all_in.wait()
+            return self.result.b
+
+        def read_c(self, x):
+            calls["b"] += 1
+            all_in.wait()
+            return self.result.c
+
+        def read_a(self, x):
+            calls["c"] += 1
+            all_in.wait()
+            return self.result.a
+
+    contract = Ring(x=1, runner="threads", max_workers=3)
+    out = read_in_thread(lambda: contract.result.ring, timeout=BOUND * 2)
+    assert out["finished"], "the read hung"
+    assert str(contract.status) == "failed"
+    states = contract.execution.states
+    refusals = [st.error for st in states.values()
+                if st.error is not None and "asked for while it is being resolved" in str(st.error)]
+    assert refusals, {n: str(st.error) for n, st in states.items()}
+    for err in refusals:
+        node = err.context["node"]
+        assert node in ("a", "b", "c")
+        assert f"Node '{node}'" in str(err)
+        # the whole cycle, from the refused reader round to it again (was: only the node refused)
+        cycle = err.context["cycle"]
+        assert cycle[0] == cycle[-1] and sorted(cycle[:-1]) == ["a", "b", "c"] and cycle[1] == node
+        assert " waits for ".join(f"'{n}'" for n in cycle) in str(err)
+    assert calls == Counter(a=1, b=1, c=1)
+    assert contract.execution.resolver.running == set()
+
+
+def test_eight_threads_reading_the_same_contract_at_once_compute_each_node_once() -> None:
+    calls: Counter[str] = Counter()
+    guard = threading.Lock()
+    start = threading.Barrier(8, timeout=BOUND)
+
+    def count(name: str, value: int) -> int:
+        with guard:
+            calls[name] += 1
+        return value
+
+    @ig.contract
+    def Shared(c):
+        c.input("x", type="integer")
+        c.compute("base", call=lambda x: count("base", x))
+        for i in range(6):
+            c.compute(f"leaf{i}", call=lambda base, i=i: count(f"leaf{i}", base + i))
+        c.compute("sum", call=lambda leaf0, leaf1, leaf2, leaf3, leaf4, leaf5: count(
+            "sum", leaf0 + leaf1 + leaf2 + leaf3 + leaf4 + leaf5))
+        c.output("sum")
+        c.output("leaf3")
+
+    contract = Shared(x=1, runner="threads", max_workers=4)
+    outs: list[dict[str, Any]] = []
+
+    def read(i: int) -> Any:
+        start.wait()
+        return contract.result.sum if i % 2 else contract.result.leaf3
+
+    threads = [threading.Thread(target=lambda i=i: outs.append(read_in_thread(lambda: read(i), timeout=BOUND * 2)))
+               for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(BOUND * 3)
+    assert len(outs) == 8 and all(o["finished"] for o in outs)
+    assert sorted(o.get("value") for o in outs) == [4] * 4 + [21] * 4
+    assert set(calls.values()) == {1} and len(calls) == 8
+    assert contract.execution.resolver.running == set()
+
+
+@pytest.mark.parametrize("runner", ["threads", "inline"])
+def test_a_node_reading_its_own_output_is_refused_naming_it(runner: str) -> None:
+    calls: Counter[str] = Counter()
+
+    class Selfish(ig.Contract):
+        def define(c):
+            c.input("x", type="integer")
+            c.compute("other", call=lambda x: x)
+            c.compute("me", call="read_me")
+            c.compute("top", call=lambda me, other: me + other)
+            c.output("top")
+            c.output("me")
+
+        def read_me(self, x):
+            calls["me"] += 1
+            return self.result.me + 1
+
+    contract = Selfish(x=1, runner=runner, max_workers=2)
+    out = read_in_thread(lambda: contract.result.top, timeout=BOUND * 2)
+    assert out["finished"], "the read hung"
+    assert calls == Counter(me=1)
+    err = contract.execution.states["me"].error
+    assert isinstance(err, ig.ResolutionError)
+    assert "Node 'me' was asked for while it is being resolved" in str(err)
+    assert err.context["node"] == "me" and err.context.get("graph") == "Selfish"
+    assert contract.execution.resolver.running == set()
