@@ -141,8 +141,10 @@ class InFlight:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.started: dict[str, Flight] = {}
-        # Who waits for which started nodes: a node computed on a worker (by name) or another thread (its ident).
-        self.waits: dict[str | int, set[str]] = {}
+        # Who waits for which started nodes: a node computed on a worker (by name) or another thread (its ident);
+        # each with how many of its reads wait for it (a subscriber's read during a run's delivery waits in the same
+        # name as that run: the first to finish must not take the other's wait away).
+        self.waits: dict[str | int, dict[str, int]] = {}
 
     @staticmethod
     def waiter() -> str | int:
@@ -162,13 +164,15 @@ class InFlight:
         if flight is mine:
             if track:
                 with self.lock:
-                    self.waits.setdefault(waiter, set()).add(name)
+                    waits = self.waits.setdefault(waiter, {})
+                    waits[name] = waits.get(name, 0) + 1
             return flight, None
         with self.lock:
             cycle = self._path(name, waiter)
             if cycle is not None:
                 return cycle
-            self.waits.setdefault(waiter, set()).add(name)
+            waits = self.waits.setdefault(waiter, {})
+            waits[name] = waits.get(name, 0) + 1
             future = flight.future
             if future is None:
                 future = flight.stand_in
@@ -218,10 +222,13 @@ class InFlight:
         if self.waits:
             with self.lock:
                 waits = self.waits.get(waiter)
-                if waits is not None:
-                    waits.discard(name)
-                    if not waits:
-                        del self.waits[waiter]
+                if waits is not None and name in waits:
+                    if waits[name] > 1:
+                        waits[name] -= 1
+                    else:
+                        del waits[name]
+                        if not waits:
+                            del self.waits[waiter]
 
 
 def _finish(stand_in: Future[Any]) -> None:

@@ -179,3 +179,53 @@ def test_a_node_recorded_between_a_reads_look_and_its_claim_is_not_computed_agai
     assert calls == Counter(n=1)
     assert contract.execution.states["n"].version == 1
     assert [e.node for e in contract.events if e.type == "node_succeeded"].count("n") == 1
+
+
+def test_a_subscribers_refused_read_does_not_take_away_the_wait_of_the_run_it_interrupts() -> None:
+    """a's nested run (reading ``bs``) waits for b; when its s is recorded, it hands s's event to a subscriber on a's
+    thread, whose read of ``ba`` waits for b too, in the same name (a's), then is refused on a. Ending that read
+    used to remove a's wait for b altogether: b's read of a then found no cycle and waited for a, which waited
+    for b, for ever. It must be refused, naming the cycle."""
+    sub_done = threading.Event()
+    seen: list[Any] = []
+
+    class Tangle(ig.Contract):
+        def define(c):
+            c.input("x", type="integer")
+            c.compute("a", call="read_bs")
+            c.compute("b", call="read_a")
+            c.compute("s", call=lambda x: x)
+            c.compute("bs", call=lambda b, s: (b, s))
+            c.compute("ba", call=lambda b, a: (b, a))
+            c.compute("top", call=lambda a, b: (a, b))
+            c.output("top")
+            c.output("bs")
+            c.output("ba")
+            c.output("a")
+
+        def read_bs(self, x):
+            return self.result.bs
+
+        def read_a(self, x):
+            assert sub_done.wait(BOUND), "the subscriber never ran"
+            return self.result.a
+
+    contract = Tangle(x=1, runner="threads", max_workers=4)
+
+    def on_s(e: Any) -> None:
+        if e.type == "node_succeeded" and e.node == "s" and not sub_done.is_set():
+            try:
+                seen.append(contract.result.ba)
+            except ig.ResolutionError as exc:
+                seen.append(exc)
+            finally:
+                sub_done.set()
+
+    contract.subscribe(on_s)
+    out = read_in_thread(lambda: contract.result.top, timeout=BOUND)
+    assert out["finished"], "the read hung"
+    [refused] = seen
+    assert isinstance(refused, ig.ResolutionError) and refused.context["node"] == "a"
+    b_error = contract.execution.states["b"].error
+    assert b_error is not None and b_error.context["cycle"] == ["b", "a", "b"], b_error
+    assert str(contract.execution.states["a"].status) == "failed"
