@@ -183,6 +183,44 @@ def test_a_reader_waiting_for_a_node_that_raises_a_base_exception_gets_it_as_inl
     assert read_in_thread(lambda: contract.result.top, timeout=BOUND * 2).get("value") == (1, 1)
 
 
+def test_a_worker_reading_after_a_base_exception_ended_its_run_is_told_what_interrupted_it() -> None:
+    returned = threading.Event()
+    a_done = threading.Event()
+    caught: list[BaseException] = []
+
+    class Halting(ig.Contract):
+        def define(c):
+            c.input("x", type="integer")
+            c.compute("a", call="late_read")
+            c.compute("b", call="halt")
+            c.compute("top", call=lambda a, b: (a, b))
+            c.output("top")
+            c.output("b")
+
+        def late_read(self, x):
+            try:
+                assert returned.wait(BOUND)  # the read this node was computed for has raised Halt
+                return self.result.b
+            except BaseException as exc:
+                caught.append(exc)
+                raise
+            finally:
+                a_done.set()
+
+        def halt(self, x):
+            raise Halt("stop now")
+
+    contract = Halting(x=1, runner="threads", max_workers=2)
+    out = read_in_thread(lambda: contract.result.top, timeout=BOUND * 2)
+    returned.set()
+    assert isinstance(out.get("error"), Halt)
+    assert a_done.wait(BOUND)
+    [err] = caught
+    assert isinstance(err, ig.ResolutionError)
+    assert "was interrupted (Halt)" in str(err)  # was: "(Ctrl-C)", whatever interrupted it
+    assert err.context["node"] == "a"
+
+
 def test_a_cycle_of_nested_reads_across_three_workers_is_refused_naming_the_node() -> None:
     all_in = threading.Barrier(3, timeout=BOUND)
     calls: Counter[str] = Counter()
