@@ -21,7 +21,7 @@ from igniter_nb.runtime.collection import CollectionItem, ItemJob, run_item_loca
 from igniter_nb.runtime.resolver import reentered
 from igniter_nb.runtime.status import BLOCKED, FAILED, STALE, Status
 from igniter_nb.runtime.steps import exception_text
-from igniter_nb.runtime.workers import Flight, InFlight, computing, errand_for, working_for
+from igniter_nb.runtime.workers import Flight, InFlight, Work, computing, errand_for, working_for
 
 if TYPE_CHECKING:
     from igniter_nb.model import CollectionNode
@@ -134,6 +134,7 @@ class ThreadsRunner(Runner):
         states = execution.states
         pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix=f"igniter-{execution.graph.name}")
         futures: dict[Future[Any], tuple[str, Flight, bool]] = {}  # -> (node, its flight, started by this run)
+        theirs: list[Future[Any]] = []  # those of ``futures`` other runs started (some may be done and gone)
         starting: list[tuple[str, Flight]] = []  # the node started and not handed over yet
         settled: list[str] = []  # nodes a read from a subscriber computed before this run started them
         waiter = flight.waiter()
@@ -178,6 +179,7 @@ class ThreadsRunner(Runner):
             found, other_run = claimed
             if other_run is not None:  # another run computes it: wait for that instead of computing it again
                 futures[other_run] = (name, found, False)
+                theirs.append(other_run)
                 return
             if (st := states.get(name)) is not None and st.status is not STALE:
                 # recorded and given up by its run between the look above and the claim: not computed again
@@ -188,8 +190,9 @@ class ThreadsRunner(Runner):
             # Its subscribers may run here, on this thread: a read they start waits in this node's name (what the
             # node waits for until it is handed over, see ``InFlight``), not in the name of this run's waiter.
             computing(name, emit, "node_started", name, nodes[name].path, "running")
-            future = pool.submit(computing, name, working_for, errand, finish, name)
-            hand_over(found, future)
+            work = Work(name, working_for, errand, finish, name)
+            future = pool.submit(work.by_worker)
+            hand_over(found, future, work)
             starting.pop()
             futures[future] = (name, found, True)
 
@@ -200,6 +203,17 @@ class ThreadsRunner(Runner):
             while futures or settled:
                 if settled:
                     done: Any = ()
+                elif theirs and (taken := _take_over(flight, futures, theirs)) is not None:
+                    # another run's node no worker has started yet: computed here rather than waiting for one
+                    # (its pool's workers may all be waiting for this very thread)
+                    fut, work = taken
+                    name, found, _ = futures.pop(fut)
+                    try:
+                        work.run()
+                    finally:
+                        flight.release(name, waiter, found, False)
+                    settled.append(name)
+                    continue
                 else:
                     done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
                     if errand.outer is not None and errand.over():  # this thread is a worker its caller abandoned
@@ -264,6 +278,21 @@ class ThreadsRunner(Runner):
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _take_over(flight: InFlight, futures: dict[Future[Any], tuple[str, Flight, bool]],
+               theirs: list[Future[Any]]) -> tuple[Future[Any], Work] | None:
+    """The first node another run has handed over and no worker has started yet, taken over (see ``Work``);
+    ``theirs`` loses the futures no longer waited for."""
+    theirs[:] = [fut for fut in theirs if fut in futures]
+    for fut in theirs:
+        found = futures[fut][1]
+        if found.work is not None:
+            work = flight.take_over(found)
+            if work is not None:
+                theirs.remove(fut)
+                return fut, work
+    return None
 
 
 def _reraise(found: Flight) -> None:

@@ -106,17 +106,58 @@ def working_for(errand: Errand, fn: Callable[..., Any], *args: Any) -> Any:
 _computing: ContextVar[str | None] = ContextVar("igniter_computing", default=None)
 
 
+class Work:
+    """A node's computation handed to a threads-runner pool (``computing(*args)``), run once: by a worker of the
+    pool (``by_worker``), or by a reader that needs it before any worker has started it (``InFlight.take_over``,
+    then ``run``). A reader may not just wait for it: every worker of that pool may be waiting for that reader
+    (``max_workers=1`` and a callable reading a sibling the run has queued behind it: it used to wait for ever).
+    A worker that finds it taken waits until the reader has recorded it, so the run's future still means
+    "recorded"."""
+
+    __slots__ = ("args", "done", "error", "token")
+
+    def __init__(self, *args: Any) -> None:
+        self.args = args
+        self.token = [True]  # popped by whoever runs it (``list.pop`` is atomic: no lock per node)
+        self.done: threading.Event | None = None  # set by a reader before it takes the token
+        self.error: BaseException | None = None
+
+    def by_worker(self) -> Any:
+        try:
+            self.token.pop()
+        except IndexError:  # a reader took it over: done once that reader has recorded it
+            done = self.done
+            if done is not None:
+                done.wait()
+            if self.error is not None:
+                raise self.error from None
+            return None
+        return computing(*self.args)
+
+    def run(self) -> None:
+        """Run it on this thread (a reader that took it over)."""
+        try:
+            computing(*self.args)
+        except BaseException as exc:  # the run's future raises it too, as if its worker had
+            self.error = exc
+            raise
+        finally:
+            if self.done is not None:
+                self.done.set()
+
+
 class Flight:
     """A node a threads-runner run has started: ``future`` is its worker's, done once its state is recorded (None
     until the run hands it over: its ``node_started`` subscribers run first, on the run's thread, and a read they
-    start waits in the node's name); a reader that waits for it before then waits for ``stand_in``, done with the
-    worker's future."""
+    start waits in the node's name); a reader that waits for it before then waits for ``stand_in``, done when it
+    is handed over (the reader then waits for ``future``, or takes its ``work`` over)."""
 
-    __slots__ = ("future", "stand_in")
+    __slots__ = ("future", "stand_in", "work")
 
     def __init__(self) -> None:
         self.future: Future[Any] | None = None
         self.stand_in: Future[Any] | None = None
+        self.work: Work | None = None
 
 
 class InFlight:
@@ -205,12 +246,29 @@ class InFlight:
         return None
 
     @staticmethod
-    def hand_over(flight: Flight, future: Future[Any]) -> None:
-        """``future`` (the worker's) is ``flight``'s now; a stand-in a reader waits for is done with it."""
+    def hand_over(flight: Flight, future: Future[Any], work: Work | None = None) -> None:
+        """``future`` (the worker's, running ``work``) is ``flight``'s now; a stand-in a reader waits for is done:
+        that reader claims the node again and gets ``future``."""
+        flight.work = work
         flight.future = future
         stand_in = flight.stand_in
         if stand_in is not None:
-            future.add_done_callback(lambda _: _finish(stand_in))
+            _finish(stand_in)
+
+    def take_over(self, flight: Flight) -> Work | None:
+        """``flight``'s work, now the caller's to ``run``, when no worker has started it; else None."""
+        work = flight.work
+        if work is None or not work.token:
+            return None
+        with self.lock:  # (readers among themselves: only one sets ``done``)
+            if not work.token:
+                return None
+            work.done = threading.Event()
+            try:
+                work.token.pop()
+            except IndexError:  # a worker started it meanwhile
+                return None
+        return work
 
     def release(self, name: str, waiter: str | int, flight: Flight, mine: bool) -> None:
         """``waiter`` no longer waits for ``name``; when ``mine``, ``name`` is no longer started (its waiters wake)."""

@@ -338,3 +338,37 @@ def test_a_node_reading_its_own_output_is_refused_naming_it(runner: str) -> None
     assert "Node 'me' was asked for while it is being resolved" in str(err)
     assert err.context["node"] == "me" and err.context.get("graph") == "Selfish"
     assert contract.execution.resolver.running == set()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_callables_reading_a_node_queued_behind_them_compute_it_instead_of_waiting_for_ever(workers: int) -> None:
+    """Every worker of the pool runs a callable reading ``c``, which the run has queued behind them: no worker is
+    left to start it. The reads used to wait for ever; one of them now computes c itself, once."""
+    calls: Counter[str] = Counter()
+    guard = threading.Lock()
+
+    def count(name: str) -> None:
+        with guard:
+            calls[name] += 1
+
+    class Starved(ig.Contract):
+        def define(c):
+            c.input("x", type="integer")
+            c.compute("a", call="read_c")
+            c.compute("b", call="read_c")
+            c.compute("c", call=lambda x: count("c") or x + 1)
+            c.compute("top", call=lambda a, b, c: (a, b, c))
+            c.output("top")
+            c.output("c")
+
+        def read_c(self, x):
+            count("reader")
+            return self.result.c * 10
+
+    contract = Starved(x=1, runner="threads", max_workers=workers)
+    out = read_in_thread(lambda: contract.result.top, timeout=BOUND)
+    assert out["finished"], "the read hung"
+    assert out.get("value") == (20, 20, 2)
+    assert calls == Counter(reader=2, c=1)
+    assert [e.node for e in contract.events if e.type == "node_succeeded"].count("c") == 1
+    assert contract.execution.resolver.running == set()
