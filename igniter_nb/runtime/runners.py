@@ -212,7 +212,12 @@ class ThreadsRunner(Runner):
                         work.run()
                     finally:
                         flight.release(name, waiter, found, False)
-                    settled.append(name)
+                    if errand.outer is not None and errand.over():  # this thread is a worker its caller abandoned
+                        raise errand.abandoned_error()
+                    if (st := states.get(name)) is None or st.status is STALE:  # its run was abandoned meanwhile
+                        submit(name)
+                    else:
+                        settled.append(name)
                     continue
                 else:
                     done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
