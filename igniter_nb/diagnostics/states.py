@@ -40,7 +40,8 @@ def states_view(execution: Execution) -> dict[str, dict[str, Any]]:
     resolved_at, source_location}`` (branches add ``selection``) in the order nodes were first resolved. Never raises."""
     nodes = execution.resolver.nodes
     view: dict[str, dict[str, Any]] = {}
-    for name, st in execution.states.items():
+    # a copy (one C call): a threads run's workers may record nodes while another thread looks
+    for name, st in execution.states.copy().items():
         node = nodes[name]
         err = st.error
         view[name] = {
