@@ -229,3 +229,46 @@ def test_a_subscribers_refused_read_does_not_take_away_the_wait_of_the_run_it_in
     b_error = contract.execution.states["b"].error
     assert b_error is not None and b_error.context["cycle"] == ["b", "a", "b"], b_error
     assert str(contract.execution.states["a"].status) == "failed"
+
+
+def test_a_real_cycle_through_a_node_started_subscriber_is_refused_not_hung() -> None:
+    """c's node_started subscriber (on the run's thread, before c is handed to a worker) reads d, whose callable,
+    on a worker, reads c: c waits for that subscriber, which waits for d, which waits for c. Whichever read comes
+    second is refused (the subscriber's reads wait in c's name now, so the cycle is still seen); nothing hangs and
+    c runs once. (Which read is second is up to the threads: both outcomes are accepted.)"""
+    calls: Counter[str] = Counter()
+    c_starting = threading.Event()
+
+    class Loop(ig.Contract):
+        def define(c):
+            c.input("x", type="integer")
+            c.compute("d", call="read_c")
+            c.compute("c", call=lambda x: calls.update(["c"]) or x * 10)
+            c.compute("top", call=lambda d, c: (d, c))
+            c.output("top")
+            c.output("c")
+            c.output("d")
+
+        def read_c(self, x):
+            calls["d"] += 1
+            assert c_starting.wait(BOUND), "c never started"
+            return self.result.c + 1
+
+    contract = Loop(x=1, runner="threads", max_workers=2)
+
+    def on_c_started(e: Any) -> None:
+        if e.type == "node_started" and e.node == "c" and not c_starting.is_set():
+            c_starting.set()
+            contract.result.d  # noqa: B018 (the read is the point)
+
+    contract.subscribe(on_c_started)
+    out = read_in_thread(lambda: contract.result.top, timeout=BOUND * 2)
+    assert out["finished"], "the read hung"
+    refusals = [e.error for e in contract.reaction_errors]
+    d_error = contract.execution.states["d"].error
+    if d_error is not None:
+        refusals.append(d_error)
+    # the refused read, and where d failed by it also the subscriber's read of d (d's located error)
+    assert refusals and all("asked for while it is being resolved" in str(err) for err in refusals), refusals
+    assert calls["c"] == 1
+    assert str(contract.execution.states["c"].status) == "succeeded"
