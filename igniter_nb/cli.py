@@ -114,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"igniter-nb {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C before the server runs (uvicorn handles its own): no traceback
+        print(f"igniter-nb {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 def _tolerant_output() -> None:
