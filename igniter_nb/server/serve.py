@@ -94,9 +94,24 @@ def _worker_threads(environ: Mapping[str, str]) -> int | None:
 
 
 def _in_one_process(url: str) -> bool:
+    """Whether the store of ``url`` lives inside the process that opens it: ``memory://``, or an SQLite in-memory
+    database (``sqlite://``, ``:memory:``, or a URI filename with ``mode=memory``)."""
+    from urllib.parse import parse_qsl
+
     scheme, _, rest = url.partition("://")
     scheme = scheme.lower()
-    return scheme == "memory" or (scheme.startswith("sqlite") and (rest in ("", "/") or ":memory:" in rest))
+    if scheme == "memory":
+        return True
+    if not scheme.startswith("sqlite"):
+        return False
+    query = rest.partition("?")[2]
+    return (rest in ("", "/") or ":memory:" in rest
+            or any(key == "mode" and value == "memory" for key, value in parse_qsl(query)))
+
+
+WORKERS_PER_CPU = 16
+"""``--workers`` above this many per CPU (``os.cpu_count()``) is refused: a typo (``--workers 20000``), not a
+deployment — each worker is a process with its own app, threads and store connections."""
 
 
 def serve(target: str, *, host: str, port: int, store: str | None, workers: int, token_env: str | None,
@@ -131,6 +146,11 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         raise ServeError(f"--token-env {unset}: give the name of the environment variable holding the token")
     if workers < 1:
         raise ServeError(f"--workers must be at least 1, got {workers}")
+    cpus = os.cpu_count() or 1
+    if workers > WORKERS_PER_CPU * cpus:
+        raise ServeError(f"--workers {workers} is more than {WORKERS_PER_CPU * cpus} ({WORKERS_PER_CPU} per CPU, "
+                         f"{cpus} CPU{'s' if cpus > 1 else ''} here): each worker is a process with its own app and "
+                         "store connections; give about one per CPU, and --threads for more work at once in each")
     if not 0 <= port <= 65535:
         raise ServeError(f"--port must be 0-65535, got {port}")
     if max_body_bytes is not None and max_body_bytes < 0:
