@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import sys
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -181,7 +182,18 @@ def _refuse_unworkable_values(kwargs: dict[str, Any]) -> None:
     an unpaired UTF-16 surrogate (``os.fsdecode`` of a non-UTF-8 file name), which no store can write as UTF-8, and
     a dataclass, pydantic model or enum of a class defined in ``__main__`` (a script, a notebook), which the
     worker's ``__main__`` (RQ's own) does not have."""
-    text = json.dumps(kwargs, ensure_ascii=False)
+    try:
+        text = json.dumps(kwargs, ensure_ascii=False)
+    except ValueError:  # an integer of more digits than Python writes (or a worker reads) as JSON text
+        limit = sys.get_int_max_str_digits()
+        for name, value in kwargs.items():
+            long = _long_int_at(value, name, limit)
+            if long is not None:
+                raise SnapshotEncodingError(
+                    f"Cannot enqueue the value at {long[0]}: an integer of {long[1]} digits, more than the {limit} "
+                    "Python writes or reads as JSON text (sys.set_int_max_str_digits); send it as a string",
+                    path=long[0]) from None
+        raise
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -203,6 +215,32 @@ def _refuse_unworkable_values(kwargs: dict[str, Any]) -> None:
                     f"Cannot enqueue the value at {found[0]}: it is a {found[1]}, defined in __main__ (a script or "
                     "a notebook), which a worker cannot import: define the class in a module both this process and "
                     "the worker import", path=found[0])
+
+
+def _long_int_at(value: Any, path: str, limit: int) -> tuple[str, int] | None:
+    """``(path, digits)`` of the first integer in ``value`` (codec-encoded JSON) of more than ``limit`` decimal digits
+    (``limit`` 0: no limit), or None; counted without converting it to text, which is what fails."""
+    if limit <= 0:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = abs(value)
+        if size < 10**limit:
+            return None
+        digits = max(1, int(size.bit_length() * 0.30102999566398120))  # log10(2): exact, or one short
+        return path, digits + 1 if size >= 10**digits else digits
+    if isinstance(value, dict):
+        tagged = codec.TAG in value
+        for key, item in value.items():
+            inner = path if tagged and key in ("fields", "data", "items", "value") else f"{path}.{key}"
+            found = _long_int_at(item, inner, limit)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _long_int_at(item, f"{path}[{index}]", limit)
+            if found is not None:
+                return found
+    return None
 
 
 def _main_class_at(value: Any, path: str) -> tuple[str, str] | None:
