@@ -236,9 +236,8 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         with held, _sigterm_ends_cleanly():
             failed = reuseport.run(APP, held, host=host, workers=workers, **options)
         return _after_workers(failed, workers)
-    if port != 0:
-        with _listening_error(host, port):  # here, with a message, rather than in uvicorn's log and exit code 3
-            reuseport.check_free(host, port)
+    with _listening_error(host, port):  # here, with a message, rather than in uvicorn's log and exit code 3 (port 0
+        reuseport.check_free(host, port)  # too: a host that does not resolve fails with any port)
     if workers > 1:
         with _sigterm_ends_cleanly():
             failed = reuseport.run_shared(APP, host=host, port=port, workers=workers, **options)
@@ -319,7 +318,17 @@ def _listening_error(host: str, port: int) -> Iterator[None]:
         if exc.errno == errno.EADDRINUSE:
             raise ServeError(f"--host {host} --port {port}: the address is already in use (another server listens "
                              "there): stop it or choose another --port") from None
-        raise ServeError(f"--host {host} --port {port}: cannot listen there: {exc.strerror or exc}") from None
+        raise ServeError(f"--host {host} --port {port}: cannot listen there: {exc.strerror or exc}"
+                         f"{_host_hint(host)}") from None
+
+
+def _host_hint(host: str) -> str:
+    """What may be wrong with a ``--host`` no socket could listen on, when its form says it."""
+    if host != host.strip():
+        return f"; the host has spaces around it: --host {host.strip()}"
+    if host.startswith("[") and host.endswith("]"):
+        return f"; give an IPv6 address without brackets: --host {host[1:-1]}"
+    return ""
 
 
 def _log_config(level: str) -> dict[str, Any]:
