@@ -110,13 +110,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(run(args))
+        code = int(run(args))
+        sys.stdout.flush()  # here, where a closed pipe is caught, not in the interpreter's exit
+        return code
+    except BrokenPipeError:  # the reader of our output went away (`igniter-nb new ... | head -1`): end as Unix tools do
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE
     except CommandError as exc:
         print(f"igniter-nb {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C before the server runs (uvicorn handles its own): no traceback
         print(f"igniter-nb {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's flush at exit does not fail on the closed pipe again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (captured): nothing to flush
+        pass
 
 
 def _tolerant_output() -> None:
