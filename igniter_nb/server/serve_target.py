@@ -36,7 +36,8 @@ def load_contracts(target: str) -> Any:
         raise ServeError(f"importing module {module_name!r} (from {target!r}) failed{_failed_at(exc)}: "
                          f"{_first_line(exc)}") from exc
     except SystemExit as exc:  # a script part run on import (argparse's parse_args() exits on igniter-nb's arguments)
-        raise ServeError(f"importing module {module_name!r} (from {target!r}) called sys.exit({exc.code!r}): a "
+        raise ServeError(f"importing module {module_name!r} (from {target!r}) called sys.exit({exc.code!r})"
+                         f"{_failed_at(exc)}: a "
                          "module served must not run a script when imported; put that part under "
                          "`if __name__ == \"__main__\":`") from None
     found: Any = module

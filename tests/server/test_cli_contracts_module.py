@@ -109,6 +109,12 @@ def test_a_module_getattr_that_raises_is_one_line_naming_the_attribute(module: A
     assert f"{path}:2" in line, line
 
 
+def test_a_module_calling_sys_exit_names_the_line_that_did(module: Any, capsys: Any) -> None:
+    name, path = module("import sys\n\ndef main():\n    sys.exit(2)\n\nmain()\n")
+    line = _error(capsys, f"{name}:CONTRACTS")
+    assert f"called sys.exit(2) at {path}:4" in line, line
+
+
 def test_ctrl_c_while_the_module_loads_ends_without_a_traceback(tmp_path: Path) -> None:
     """SIGINT while serve loads the contracts (a slow import): a page of traceback ending in KeyboardInterrupt."""
     (tmp_path / "slow_contracts_mod.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGINT)\n")
