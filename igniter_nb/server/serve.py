@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from igniter_nb.server.serve_target import ServeError, load_contracts
@@ -190,7 +190,6 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         raise ServeError(f"--workers {workers} with store {url!r}: an in-memory store lives inside one process, so "
                          "each worker would keep its own workflows and events would miss them. Give a shared store: "
                          "--store sqlite:///igniter.db, postgresql+psycopg://... or redis://...")
-    _check_store(url, "--store" if store else settings.STORE_URL)
     if public_url is not None:
         from igniter_nb.server.app import check_public_url
 
@@ -204,14 +203,21 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         raise ServeError(f"--token-env {token_env}: the token in {token_env} starts or ends with whitespace or holds "
                          "control characters (its value is not shown): no client could send it back, so every "
                          "request would be a 401")
+    from igniter_nb.server import reuseport
+
+    def address_free() -> None:  # with a message here, not in uvicorn's log and exit code 3 (port 0 too: a host
+        with _listening_error(host, port):  # that does not resolve fails with any port)
+            reuseport.check_free(host, port)
+
+    # Everything else, the address too, is checked before the store is first read (which creates an SQLite file
+    # and a SQL store's tables): a start refused for a flag leaves no new database behind.
+    _check_store(url, "--store" if store else settings.STORE_URL, before_reading=address_free)
 
     os.environ.update({TARGET_VAR: target, STORE_VAR: url, TOKEN_ENV_VAR: token_env or "",
                        MAX_BODY_VAR: str(max_body_bytes), CORS_VAR: json.dumps(list(cors_origins or []) or None),
                        PUBLIC_URL_VAR: public_url or "", THREADS_VAR: "" if threads is None else str(threads),
                        MAX_STREAMS_VAR: str(max_streams), CALLBACK_RETRIES_VAR: str(callback_retries)})
     import uvicorn
-
-    from igniter_nb.server import reuseport
 
     # ws="none": the app serves no WebSocket, so an upgrade request is answered as the plain HTTP request it also
     # is. Taken, its connection would go to uvicorn's WebSocket protocol, whose close the connection balancer
@@ -236,8 +242,6 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         with held, _sigterm_ends_cleanly():
             failed = reuseport.run(APP, held, host=host, workers=workers, **options)
         return _after_workers(failed, workers)
-    with _listening_error(host, port):  # here, with a message, rather than in uvicorn's log and exit code 3 (port 0
-        reuseport.check_free(host, port)  # too: a host that does not resolve fails with any port)
     if workers > 1:
         with _sigterm_ends_cleanly():
             failed = reuseport.run_shared(APP, host=host, port=port, workers=workers, **options)
@@ -368,20 +372,23 @@ def _sigterm_ends_cleanly() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _check_store(url: str, source: str) -> None:
+def _check_store(url: str, source: str, before_reading: Callable[[], None] = lambda: None) -> None:
+    """Open the store of ``url`` (a URL no store takes stops here), run ``before_reading``, then read it once."""
     from igniter_nb.errors import IgniterError
     from igniter_nb.settings import redact_url
     from igniter_nb.stores.url import from_url
 
     try:
-        store = from_url(url)
+        store = from_url(url)  # creates nothing yet: no file, no connection
     except (IgniterError, ImportError, ValueError) as exc:
         raise ServeError(f"{source} {redact_url(url)!r}: {redact_url(url, str(exc))}") from None
-    try:  # one read, so that a database that cannot be reached or opened stops serve here, not every request
-        store.exists("igniter-nb-serve-probe")
-    except Exception as exc:  # any failure to read is reported the same way: the store (its URL) and the cause
-        raise ServeError(f"{source} {redact_url(url)!r}: the store cannot be read: "
-                         f"{_cause_text(exc, store, url)}") from None
+    try:
+        before_reading()
+        try:  # one read, so that a database that cannot be reached or opened stops serve here, not every request
+            store.exists("igniter-nb-serve-probe")
+        except Exception as exc:  # any failure to read is reported the same way: the store (its URL) and the cause
+            raise ServeError(f"{source} {redact_url(url)!r}: the store cannot be read: "
+                             f"{_cause_text(exc, store, url)}") from None
     finally:
         store.close()
 
