@@ -382,15 +382,23 @@ def _check_store(url: str, source: str, before_reading: Callable[[], None] = lam
         store = from_url(url)  # creates nothing yet: no file, no connection
     except (IgniterError, ImportError, ValueError) as exc:
         raise ServeError(f"{source} {redact_url(url)!r}: {redact_url(url, str(exc))}") from None
+    lock = getattr(getattr(store, "_gate", None), "path", None)  # an SQLite file store's write lock file
+    made_lock, closed = isinstance(lock, str) and not os.path.lexists(lock), False
     try:
         before_reading()
         try:  # one read, so that a database that cannot be reached or opened stops serve here, not every request
             store.exists("igniter-nb-serve-probe")
         except Exception as exc:  # any failure to read is reported the same way: the store (its URL) and the cause
+            closed = True
+            store.close()
+            if made_lock:  # the failed read made it beside a file that is no database, or a directory
+                with contextlib.suppress(OSError):
+                    os.remove(str(lock))
             raise ServeError(f"{source} {redact_url(url)!r}: the store cannot be read: "
                              f"{_cause_text(exc, store, url)}") from None
     finally:
-        store.close()
+        if not closed:
+            store.close()
 
 
 def _cause_text(exc: BaseException, store: Any, url: str) -> str:

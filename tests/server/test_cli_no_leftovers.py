@@ -41,3 +41,19 @@ def test_a_start_refused_for_a_flag_leaves_no_new_database(capsys: Any, tmp_path
 def test_a_store_url_no_store_takes_is_still_named_before_the_port(capsys: Any, taken_port: int) -> None:
     assert main(["serve", TARGET, "--store", "nosuch://x", "--port", str(taken_port)]) == 2
     assert "unknown store URL scheme" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["text file", "directory"])
+def test_a_sqlite_path_that_is_no_database_is_named_and_left_as_it_was(capsys: Any, tmp_path: Path,
+                                                                       kind: str) -> None:
+    """The failed read left `notes.txt-igniter.lock` (the SQLite store's write lock file) beside the file."""
+    target = tmp_path / "notes.txt"
+    if kind == "directory":
+        target.mkdir()
+    else:
+        target.write_text("precious notes\n")
+    assert main(["serve", TARGET, "--store", f"sqlite:///{target}", "--port", "0"]) == 2
+    assert "the store cannot be read" in capsys.readouterr().err
+    assert [path.name for path in tmp_path.iterdir()] == ["notes.txt"]
+    if kind == "text file":
+        assert target.read_text() == "precious notes\n"
