@@ -178,10 +178,16 @@ def conflict(execution_id: str, expected: int, actual: int) -> ConcurrencyError:
     )
 
 
+_SHOWN_JSON = 300  # a longer correlation is cut in the message (its context keeps it whole)
+
+
 def duplicate(execution_id: str, graph: str, correlation_json: str, other_id: str) -> DuplicateWorkflowError:
+    text = correlation_json
+    if len(text) > _SHOWN_JSON:
+        text = f"{text[:_SHOWN_JSON]}... ({len(correlation_json)} characters)"
     return DuplicateWorkflowError(
         f"Cannot save execution {execution_id!r} as active: execution {other_id!r} of graph {graph!r} is already "
-        f"active with correlation {correlation_json}",
+        f"active with correlation {text}",
         graph=graph,
         execution_id=execution_id,
         correlation=json.loads(correlation_json),

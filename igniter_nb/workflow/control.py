@@ -24,7 +24,7 @@ from igniter_nb.errors import (
 from igniter_nb.runtime.restore import check_record, restore_record
 from igniter_nb.runtime.status import Status
 from igniter_nb.workflow.contract_class import contract_class
-from igniter_nb.workflow.correlation import check_delivery_correlation
+from igniter_nb.workflow.correlation import check_delivery_correlation, shown
 from igniter_nb.workflow.engine import (
     ACTIVE,
     MAX_ATTEMPTS,
@@ -250,7 +250,7 @@ def retry_workflow(cls: Any, *, correlation: Mapping[str, Any], store: Any = Non
             from igniter_nb.errors import DuplicateWorkflowError
 
             raise DuplicateWorkflowError(
-                f"cannot retry a {graph.name} workflow with correlation {corr}: execution {latest.execution_id} is "
+                f"cannot retry a {graph.name} workflow with correlation {shown(corr)}: execution {latest.execution_id} is "
                 f"active ({status}) with it; only a failed workflow whose correlation is free can be retried",
                 graph=graph.name, correlation=corr, existing_execution_id=latest.execution_id)
         if status != "failed":
@@ -272,7 +272,7 @@ def retry_workflow(cls: Any, *, correlation: Mapping[str, Any], store: Any = Non
         except ConcurrencyError:
             continue
         return contract
-    raise ConcurrencyError(f"could not retry {graph.name} {corr}: {MAX_ATTEMPTS} conflicting saves in a row",
+    raise ConcurrencyError(f"could not retry {graph.name} {shown(corr)}: {MAX_ATTEMPTS} conflicting saves in a row",
                            graph=graph.name)
 
 

@@ -102,6 +102,21 @@ def check_delivery_correlation(graph: Any, correlation: Mapping[str, Any] | None
     return given
 
 
+_SHOWN_CHARS = 60  # a longer string value is shortened in error messages (the error's context keeps it whole)
+
+
+def shown(correlation: Mapping[str, Any]) -> str:
+    """``correlation`` as error messages show it: like its repr, with each string value past ``_SHOWN_CHARS``
+    characters cut and its length given, so a huge value never makes a huge message (or HTTP error body)."""
+    parts = []
+    for key, value in correlation.items():
+        text = repr(value)
+        if isinstance(value, str) and len(value) > _SHOWN_CHARS:
+            text = f"{value[:_SHOWN_CHARS]!r}... ({len(value)} characters)"
+        parts.append(f"{key!r}: {text}")
+    return "{" + ", ".join(parts) + "}"
+
+
 def _same(stored: Any, given: Any) -> bool:
     """Equal as stored correlations compare (canonical JSON): 42, 42.0 and True are three different values."""
     return type(stored) is type(given) and stored == given

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,7 +33,7 @@ from igniter_nb.runtime.restore import restore_record
 from igniter_nb.runtime.status import Status
 from igniter_nb.runtime.store_runner import persist
 from igniter_nb.workflow.contract_class import contract_class
-from igniter_nb.workflow.correlation import check_delivery_correlation, correlation_from_inputs, nearest
+from igniter_nb.workflow.correlation import check_delivery_correlation, correlation_from_inputs, nearest, shown
 from igniter_nb.workflow.payloads import validate_payload
 from igniter_nb.workflow.signals import check_idempotency_key, live_signals, payload_digest, repeated_signal
 
@@ -168,7 +169,7 @@ def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.dat
         existing = store.find_by_correlation(graph.name, correlation)
         if existing is not None:
             raise DuplicateWorkflowError(
-                f"an active {graph.name} workflow already has correlation {correlation} (execution {existing})",
+                f"an active {graph.name} workflow already has correlation {shown(correlation)} (execution {existing})",
                 graph=graph.name, correlation=correlation, existing_execution_id=existing,
             )
     contract = cls._create(inputs, store=store, execution_id=execution_id)
@@ -208,7 +209,7 @@ def not_found(cls: Any, store: Any, correlation: dict[str, Any], detail: str = "
     hint = ""
     if near:
         hint = "; nearest active: " + ", ".join(
-            f"{n['correlation']} (differs in "
+            f"{shown(n['correlation'])} (differs in "
             f"{', '.join(_difference(k, correlation, n['correlation']) for k in n['differs_in']) or 'nothing'})"
             for n in near)
         lacking = [k for k in correlation if any(k not in n["correlation"] for n in near)]
@@ -216,7 +217,7 @@ def not_found(cls: Any, store: Any, correlation: dict[str, Any], detail: str = "
             hint += (f"; a workflow started before a deploy added a correlation key lacks it: give old workflows a "
                      f"value with {cls.__name__}.migrate(store, inputs={{{lacking[0]!r}: ...}})")
     return WorkflowNotFoundError(
-        f"no active {graph.name} workflow has correlation {correlation}{detail}{hint}",
+        f"no active {graph.name} workflow has correlation {shown(correlation)}{detail}{hint}",
         graph=graph.name, correlation=correlation, nearest=near,
     )
 
@@ -230,6 +231,9 @@ def _difference(key: str, given: Mapping[str, Any], stored: Mapping[str, Any]) -
     mine, theirs = given.get(key), stored.get(key)
     if mine == theirs:  # equal in Python, but not the same stored value: 42 and 42.0, 1 and True
         return f"{key}: the value type ({type(mine).__name__} {mine!r} given, {type(theirs).__name__} {theirs!r} stored)"
+    if isinstance(mine, str) and isinstance(theirs, str) and unicodedata.normalize("NFC", mine) == unicodedata.normalize("NFC", theirs):
+        # looks the same when printed ("é" as one code point or as "e" and a combining accent): matching is exact
+        return f"{key}: the same text after Unicode normalisation (NFC), other code points"
     return key
 
 
@@ -360,7 +364,7 @@ def deliver_event(
         except ConcurrencyError:
             continue
         return contract
-    raise ConcurrencyError(f"could not deliver '{event}' to {graph.name} {corr}: {MAX_ATTEMPTS} conflicting saves in a row",
+    raise ConcurrencyError(f"could not deliver '{event}' to {graph.name} {shown(corr)}: {MAX_ATTEMPTS} conflicting saves in a row",
                            graph=graph.name)
 
 

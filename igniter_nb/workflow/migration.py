@@ -102,17 +102,23 @@ def _check_rename(graph: Any, rename: Any) -> dict[str, str]:
     if not isinstance(rename, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in rename.items()):
         raise WorkflowArgumentError(f"rename= must map old node names to new ones (str to str), got {rename!r:.120}",
                                     graph=graph.name, argument="rename")
+    targets: dict[str, str] = {}
     for old, new in rename.items():
         if not graph.has_node(new):
             raise WorkflowArgumentError(f"rename={{{old!r}: {new!r}}}: {graph.name} has no node {new!r}",
                                         graph=graph.name, argument="rename", node=new)
         if graph.has_node(old):
+            chain = old in rename.values()
+            why = (" — a swap or chain of names (a name that is both renamed and a rename's target) is refused: a "
+                   "second run would apply it again to what the first one moved; deploy the graph in two steps, "
+                   "through names neither graph uses" if chain else "")
             raise WorkflowArgumentError(f"rename={{{old!r}: {new!r}}}: {graph.name} still has a node {old!r}; "
-                                        "rename only names the graph no longer has", graph=graph.name,
+                                        f"rename only names the graph no longer has{why}", graph=graph.name,
                                         argument="rename", node=old)
-    if len(set(rename.values())) != len(rename):
-        raise WorkflowArgumentError("rename= maps two old names to the same new one", graph=graph.name,
-                                    argument="rename")
+        if new in targets:
+            raise WorkflowArgumentError(f"rename= maps {targets[new]!r} and {old!r} to the same new name {new!r}",
+                                        graph=graph.name, argument="rename", node=new)
+        targets[new] = old
     return dict(rename)
 
 
