@@ -1,0 +1,49 @@
+"""``migrate`` while another process delivers to the same workflows (PRODUCT §8, a SQLite file shared by two
+processes): each save is compare-and-set, so neither loses the other's write — every delivered signal is applied
+once, every workflow ends on the new graph, and a second ``migrate`` changes nothing."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from tests.stores.store_factory import make_spec, open_store
+from tests.workflow import wf_migrate_race
+from tests.workflow.wf_migrate_race import relay_v1, relay_v2
+
+LEADS = [f"L-{i:02d}" for i in range(60)]
+
+
+def test_migrate_while_another_process_delivers_loses_nothing(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    spec = make_spec("sqlite", tmp_path, request, "race")
+    store = open_store(spec)
+    v1, v2 = relay_v1(), relay_v2()
+    ids = {lead: v1.start({"lead": lead}, store=store).execution_id for lead in LEADS}
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    worker = ctx.Process(target=wf_migrate_race.deliver_b, args=(spec, LEADS[::-1], barrier, results))
+    worker.start()
+    try:
+        barrier.wait(60)
+        report = v2.migrate(store, rename={"a": "a2"})
+        outcomes = results.get(timeout=120)
+        worker.join(30)
+    finally:
+        if worker.is_alive():
+            worker.kill()
+            worker.join(10)
+    assert worker.exitcode == 0
+    assert outcomes == [(lead, "ok") for lead in LEADS[::-1]]
+    assert report.failed == [] and {e.execution_id for e in report.executions} == set(ids.values())
+    again = v2.migrate(store, rename={"a": "a2"})
+    assert again.migrated == [] and again.failed == []
+    for lead, execution_id in ids.items():
+        stored = store.fetch(execution_id)
+        assert stored["workflow"]["awaits"] == {"a2": "ea", "b": "eb"}, lead
+        assert [(s["node"], s["idempotency_key"]) for s in stored["workflow"]["signals"]] == [("b", f"{lead}:b")]
+        assert "a" not in stored["states"]
+        done = v2.deliver_event("ea", correlation={"lead": lead}, payload=lead.lower(), store=store)
+        assert done.workflow_status == "succeeded" and done.result.out == [lead.lower(), lead]
+    store.close()
