@@ -6,6 +6,7 @@ way."""
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, TypeGuard
 
 
@@ -14,4 +15,20 @@ def non_finite(value: Any) -> TypeGuard[float]:
     return isinstance(value, float) and not math.isfinite(value)
 
 
-__all__ = ["non_finite"]
+def too_long_int(value: Any) -> bool:
+    """Whether ``value`` is an int with no text form (more digits than ``sys.get_int_max_str_digits()``, 4300 by
+    default): no store can write it into its JSON, so no correlation may hold it."""
+    if type(value) is not int or value.bit_length() <= 1000:  # (at most 302 digits: always has a text form)
+        return False
+    try:
+        str(value)
+    except ValueError:
+        return True
+    return False
+
+
+def int_digits_limit() -> int:
+    return sys.get_int_max_str_digits()
+
+
+__all__ = ["int_digits_limit", "non_finite", "too_long_int"]

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from igniter_nb.errors import StoreArgumentError
-from igniter_nb.model.correlation_values import non_finite
+from igniter_nb.model.correlation_values import int_digits_limit, non_finite, too_long_int
 from igniter_nb.model.reserved import INTERNAL_GRAPH_PREFIX, is_internal_graph  # noqa: F401 (stores import them here)
 
 ACTIVE_STATUSES: frozenset[str] = frozenset({"running", "pending", "waiting"})
@@ -96,7 +96,7 @@ def canonical_correlation(correlation: Any) -> str:
     if type(correlation) is dict and len(correlation) == 1:  # (most correlations: one str or int key)
         ((key, value),) = correlation.items()
         kind = type(value)
-        if type(key) is str and (kind is str or kind is int):
+        if type(key) is str and (kind is str or (kind is int and not too_long_int(value))):
             return _canonical_text(((key, kind, value),))
     if not isinstance(correlation, Mapping) or not correlation:
         raise StoreArgumentError(f"correlation must be a non-empty dict of str to JSON scalars, got {correlation!r:.80}")
@@ -107,6 +107,9 @@ def canonical_correlation(correlation: Any) -> str:
             raise StoreArgumentError(
                 f"correlation value for {key!r} must be a str, int, finite float, bool or None, got {type(value).__name__}"
             )
+        if too_long_int(value):
+            raise StoreArgumentError(f"correlation value for {key!r} is an integer of more than {int_digits_limit()} "
+                                     "digits: it has no text form to index")
     try:
         items = tuple(sorted((key, type(value), value) for key, value in correlation.items()))
         return _canonical_text(items)

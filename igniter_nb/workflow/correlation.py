@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from igniter_nb.errors import InputError, WorkflowNotFoundError
-from igniter_nb.model.correlation_values import non_finite
+from igniter_nb.model.correlation_values import int_digits_limit, non_finite, too_long_int
 
 _SCALARS = (str, int, float, bool)
 _ANY_SCALAR = "str, int, float or bool"
@@ -33,6 +33,9 @@ def correlation_from_inputs(graph: Any, inputs: Mapping[str, Any]) -> dict[str, 
         if non_finite(value):  # no store can index it (JSON has no NaN)
             raise InputError(f"Correlation key '{key}' of {graph.name} must be a finite number, got {value!r}",
                              graph=graph.name, node=key)
+        if too_long_int(value):  # no store can write it (no text form)
+            raise InputError(f"Correlation key '{key}' of {graph.name} is an integer of more than "
+                             f"{int_digits_limit()} digits: no store can index it", graph=graph.name, node=key)
         found[key] = value
     return found
 
@@ -54,6 +57,12 @@ def _not_finite(graph: Any, key: str, value: float) -> WorkflowNotFoundError:
         "have that value", graph=graph.name, node=key, expected="finite number", got="float")
 
 
+def _too_long(graph: Any, key: str) -> WorkflowNotFoundError:
+    return WorkflowNotFoundError(
+        f"correlation key '{key}' of {graph.name} is an integer of more than {int_digits_limit()} digits: no workflow "
+        "can have that value", graph=graph.name, node=key, expected="integer with a text form", got="int")
+
+
 def _check_key_types(graph: Any, given: Mapping[str, Any]) -> None:
     for key, accepts, expected in graph.correlation_checks():
         value = given[key]
@@ -61,6 +70,8 @@ def _check_key_types(graph: Any, given: Mapping[str, Any]) -> None:
             raise _wrong_type(graph, key, value, expected)
         if non_finite(value):
             raise _not_finite(graph, key, value)
+        if too_long_int(value):
+            raise _too_long(graph, key)
 
 
 def check_delivery_correlation(graph: Any, correlation: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -76,6 +87,8 @@ def check_delivery_correlation(graph: Any, correlation: Mapping[str, Any] | None
                 raise _wrong_type(graph, key, value, expected)
             if non_finite(value):
                 raise _not_finite(graph, key, value)
+            if too_long_int(value):
+                raise _too_long(graph, key)
         else:
             return {str(k): v for k, v in correlation.items()}
     if not isinstance(correlation, Mapping):

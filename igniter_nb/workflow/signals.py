@@ -44,6 +44,11 @@ def payload_digest(value: Any) -> str | None:
     return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _shown_key(key: str) -> str:
+    """``key`` as error messages show it: cut past 60 characters, with its length (the context keeps it whole)."""
+    return repr(key) if len(key) <= 60 else f"{key[:60]!r}... ({len(key)} characters)"
+
+
 def check_idempotency_key(key: Any) -> str | None:
     if key is None:
         return None
@@ -72,19 +77,20 @@ def repeated_signal(
             order, recorded_event = same_key.get("order"), same_key.get("event")
             if same_key.get("node") != node:
                 raise IdempotencyConflictError(
-                    f"idempotency key {key!r} was already used for event '{recorded_event}' of {graph} {execution_id} "
+                    f"idempotency key {_shown_key(key)} was already used for event '{recorded_event}' of {graph} {execution_id} "
                     f"(signal #{order}); it cannot be reused for event '{event}'",
                     idempotency_key=key, signal=order, recorded_event=recorded_event, **where)
             if "payload_digest" in same_key and same_key["payload_digest"] != digest:
                 raise IdempotencyConflictError(
-                    f"idempotency key {key!r} was recorded for event '{event}' of {graph} {execution_id} with a "
+                    f"idempotency key {_shown_key(key)} was recorded for event '{event}' of {graph} {execution_id} with a "
                     f"different payload (signal #{order} at {same_key.get('received_at')}); a retry must send the "
                     "same payload", idempotency_key=key, signal=order, **where)
             return same_key
     prior = next((s for s in signals if s.get("node") == node), None)
     if prior is not None:
-        recorded = (f"signal #{prior.get('order')} at {prior.get('received_at')}, idempotency key "
-                    f"{prior.get('idempotency_key')!r}")
+        recorded_key = prior.get("idempotency_key")
+        shown = _shown_key(recorded_key) if isinstance(recorded_key, str) else repr(recorded_key)
+        recorded = f"signal #{prior.get('order')} at {prior.get('received_at')}, idempotency key {shown}"
         if prior.get("event") not in (event, None):  # the await awaited another event when it was satisfied
             raise DuplicateSignalError(
                 f"await '{node}' of {graph} {execution_id} was already satisfied by event '{prior.get('event')}' "

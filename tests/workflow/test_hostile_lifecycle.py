@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import igniter_nb as ig
+from igniter_nb.errors import StoreArgumentError
 from igniter_nb.stores import MemoryStore
 
 T0 = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
@@ -243,3 +244,42 @@ def test_a_huge_correlation_taken_by_another_workflow_is_shortened_in_the_migrat
                 if e.execution_id == old.execution_id]
     assert entry.action == "failed" and entry.error.startswith("DuplicateWorkflowError")
     assert len(entry.error) < 2_000 and "characters)" in entry.error
+
+
+def counted() -> Any:
+    class Counted(ig.Contract):
+        def define(c):
+            c.correlate_by("n")
+            c.input("n", type=int)
+            c.await_event("a", event="ea")
+            c.output("a")
+
+    return Counted
+
+
+def test_an_integer_correlation_too_long_for_text_is_a_clear_error_and_writes_nothing(store):
+    flow = counted()
+    huge = 10**5000  # past the interpreter's 4300-digit limit for int-to-text: no store can index it
+    with pytest.raises(ig.InputError, match=r"Correlation key 'n' of Counted is an integer of more than 4300 digits"):
+        flow.start({"n": huge}, store=store, now=T0)
+    for call in (lambda: flow.deliver_event("ea", correlation={"n": huge}, payload=1, store=store),
+                 lambda: flow.cancel(correlation={"n": huge}, store=store),
+                 lambda: flow.retry_workflow(correlation={"n": huge}, store=store)):
+        with pytest.raises(ig.WorkflowNotFoundError, match=r"key 'n' of Counted is an integer of more than 4300 digits"):
+            call()
+    assert store.list() == []
+    assert flow.start({"n": 10**4000}, store=store, now=T0).workflow_status == "waiting"  # long, but it has a text
+    with pytest.raises(StoreArgumentError, match=r"integer of more than 4300 digits"):
+        store.find_by_correlation("Counted", {"n": huge})
+
+
+def test_a_huge_idempotency_key_is_shortened_in_error_messages(store):
+    v1 = two_awaits()
+    key = "K" * 100_000
+    v1.start(CORR, store=store, now=T0)
+    v1.deliver_event("ea", correlation=CORR, payload=1, store=store, idempotency_key=key, now=T0)
+    for event, payload in (("ea", 2), ("eb", 1)):
+        with pytest.raises(ig.IdempotencyConflictError) as info:
+            v1.deliver_event(event, correlation=CORR, payload=payload, store=store, idempotency_key=key, now=T0)
+        assert len(str(info.value)) < 2_000 and "(100000 characters)" in str(info.value)
+        assert info.value.context["idempotency_key"] == key
