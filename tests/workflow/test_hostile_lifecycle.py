@@ -96,6 +96,33 @@ def test_a_swap_or_chain_of_names_is_refused_saying_why_and_writes_nothing(store
     assert _versions(store) == before
 
 
+def two_awaits_in_passing() -> Any:
+    class Shift(ig.Contract):
+        def define(c):
+            c.correlate_by("lead")
+            c.input("lead", type=str)
+            c.await_event("a_tmp", event="ea", timeout=60)
+            c.await_event("b_tmp", event="eb")
+            c.compute("f", depends_on=["a_tmp", "b_tmp"], call=lambda a_tmp, b_tmp: [a_tmp, b_tmp])
+            c.output("f")
+
+    return Shift
+
+
+def test_a_swap_deployed_in_two_steps_keeps_state_and_signals(store):
+    v1 = two_awaits()
+    wf = v1.start(CORR, store=store, now=T0)
+    v1.deliver_event("ea", correlation=CORR, payload="crm", store=store, idempotency_key="k-a", now=T0)
+    assert two_awaits_in_passing().migrate(store, rename={"a": "a_tmp", "b": "b_tmp"}, now=T0).failed == []
+    final = two_awaits_swapped()
+    assert final.migrate(store, rename={"a_tmp": "b", "b_tmp": "a"}, now=T0).failed == []
+    assert store.fetch(wf.execution_id)["workflow"]["deadlines"] == {"b": "2030-01-01T12:01:00Z"}
+    again = final.deliver_event("ea", correlation=CORR, payload="crm", store=store, idempotency_key="k-a", now=T0)
+    assert again.execution.store_version == store.record(wf.execution_id).version  # a retry: nothing written
+    done = final.deliver_event("eb", correlation=CORR, payload="billing", store=store, now=T0)
+    assert done.workflow_status == "succeeded" and done.result.f == ["crm", "billing"]
+
+
 def test_a_rename_onto_a_node_the_execution_also_stores_fails_that_execution_only(store):
     v1 = two_awaits()
     wf = v1.start(CORR, store=store, now=T0)
