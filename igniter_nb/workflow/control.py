@@ -140,12 +140,16 @@ def cancel(cls: Any, *, correlation: Mapping[str, Any], store: Any = None, reaso
 
 # ---------------------------------------------------------------------------- expire
 def _due(workflow: Mapping[str, Any], moment: dt.datetime) -> list[str]:
-    """Awaits whose recorded deadline is at or before ``moment`` (a deadline that does not parse never is)."""
+    """Awaits whose recorded deadline is at or before ``moment`` (a deadline that does not parse never is; one
+    without a zone is read as UTC, the zone deadlines are written in)."""
     deadlines = workflow.get("deadlines")
     due = []
     for name, deadline in (deadlines.items() if isinstance(deadlines, Mapping) else ()):
         try:
-            passed = _parse(deadline) <= moment
+            parsed = _parse(deadline)
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=dt.UTC)
+            passed = parsed <= moment
         except (TypeError, ValueError, AttributeError):
             continue
         if passed:

@@ -310,3 +310,17 @@ def test_a_huge_idempotency_key_is_shortened_in_error_messages(store):
             v1.deliver_event(event, correlation=CORR, payload=payload, store=store, idempotency_key=key, now=T0)
         assert len(str(info.value)) < 2_000 and "(100000 characters)" in str(info.value)
         assert info.value.context["idempotency_key"] == key
+
+
+def test_a_stored_deadline_without_a_zone_is_read_as_utc(store):
+    # deadlines are written in UTC ("...Z"); one stored without a zone (hand-edited, or written by another tool)
+    # compared with an aware clock raised TypeError inside expire_due, which skipped it: it never timed out
+    v1 = two_awaits()
+    wf = v1.start(CORR, store=store, now=T0)
+    record = store.record(wf.execution_id)
+    snapshot = record.snapshot
+    snapshot["workflow"]["deadlines"] = {"a": "2030-01-01T12:01:00"}
+    store.save(snapshot, graph="Shift", correlation=CORR, status="waiting", expected_version=record.version)
+    assert v1.expire_due(store, now=dt.datetime(2030, 1, 1, 12, 0, 59, tzinfo=dt.UTC)) == []
+    (expired,) = v1.expire_due(store, now=dt.datetime(2030, 1, 1, 12, 1, tzinfo=dt.UTC))
+    assert expired.workflow_status == "timed_out" and store.record(wf.execution_id).status == "timed_out"
