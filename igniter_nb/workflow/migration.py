@@ -108,7 +108,7 @@ def _check_rename(graph: Any, rename: Any) -> dict[str, str]:
             raise WorkflowArgumentError(f"rename={{{old!r}: {new!r}}}: {graph.name} has no node {new!r}",
                                         graph=graph.name, argument="rename", node=new)
         if graph.has_node(old):
-            chain = old in rename.values()
+            chain = any(other != old and target == old for other, target in rename.items())
             why = (" — a swap or chain of names (a name that is both renamed and a rename's target) is refused: a "
                    "second run would apply it again to what the first one moved; deploy the graph in two steps, "
                    "through names neither graph uses" if chain else "")

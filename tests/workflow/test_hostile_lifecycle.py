@@ -93,6 +93,10 @@ def test_a_swap_or_chain_of_names_is_refused_saying_why_and_writes_nothing(store
         two_awaits_swapped().migrate(store, rename={"a": "b", "b": "a"}, now=T0)
     with pytest.raises(ig.WorkflowArgumentError, match=r"a swap or chain of names"):
         two_awaits_shifted().migrate(store, rename={"a": "b", "b": "c"}, now=T0)
+    with pytest.raises(ig.WorkflowArgumentError, match=r"still has a node 'b'; rename only names the graph no "
+                                                       r"longer has \[") as info:
+        two_awaits_shifted().migrate(store, rename={"b": "b"}, now=T0)  # to itself: not a chain
+    assert "swap" not in str(info.value)
     assert _versions(store) == before
 
 
@@ -324,3 +328,30 @@ def test_a_stored_deadline_without_a_zone_is_read_as_utc(store):
     assert v1.expire_due(store, now=dt.datetime(2030, 1, 1, 12, 0, 59, tzinfo=dt.UTC)) == []
     (expired,) = v1.expire_due(store, now=dt.datetime(2030, 1, 1, 12, 1, tzinfo=dt.UTC))
     assert expired.workflow_status == "timed_out" and store.record(wf.execution_id).status == "timed_out"
+
+
+def two_awaits_fixed() -> Any:
+    """The deploy that fixes ``f`` (same name, new code)."""
+
+    class Shift(ig.Contract):
+        def define(c):
+            c.correlate_by("lead")
+            c.input("lead", type=str)
+            c.await_event("a", event="ea", timeout=60)
+            c.await_event("b", event="eb")
+            c.compute("f", depends_on=["a", "b"], call=lambda a, b: {"fixed": [a, b]})
+            c.output("f")
+
+    return Shift
+
+
+def test_retry_after_a_deploy_runs_the_failed_node_with_the_new_code(store):
+    v1 = two_awaits()
+    _failures["f"] = 10
+    wf = v1.start(CORR, store=store, now=T0)
+    v1.deliver_event("ea", correlation=CORR, payload=1, store=store, idempotency_key="k-a", now=T0)
+    assert v1.deliver_event("eb", correlation=CORR, payload=2, store=store, now=T0).workflow_status == "failed"
+    done = two_awaits_fixed().retry_workflow(correlation=CORR, store=store, now=T0)
+    assert done.workflow_status == "succeeded" and done.result.f == {"fixed": [1, 2]}
+    assert store.record(wf.execution_id).status == "succeeded"
+    assert [s["idempotency_key"] for s in done.signals] == ["k-a", None]  # the delivered payloads were kept
