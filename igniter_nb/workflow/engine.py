@@ -87,9 +87,22 @@ def _parse(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+_STORE_METHODS = ("save", "record", "list", "find_by_correlation")
+
+
 def _store(store: Any) -> Any:
     if store is not None:
-        return store
+        if all(callable(getattr(store, name, None)) for name in _STORE_METHODS):
+            return store
+        if isinstance(store, dt.datetime | dt.date):
+            hint = ": did you mean now=? (store is the first argument of expire_due and migrate)"
+        elif isinstance(store, str | bytes):
+            hint = ": a store URL — igniter_nb.stores.from_url(url) makes the store"
+        else:
+            hint = ""
+        raise WorkflowArgumentError(
+            f"store= must be a store (igniter_nb.stores: MemoryStore, SQLStore, FileStore, RedisStore, ...), got "
+            f"{type(store).__name__} {store!r:.80}{hint}", argument="store", given=type(store).__name__)
     from igniter_nb.config import default_store
 
     return default_store()

@@ -355,3 +355,19 @@ def test_retry_after_a_deploy_runs_the_failed_node_with_the_new_code(store):
     assert done.workflow_status == "succeeded" and done.result.f == {"fixed": [1, 2]}
     assert store.record(wf.execution_id).status == "succeeded"
     assert [s["idempotency_key"] for s in done.signals] == ["k-a", None]  # the delivered payloads were kept
+
+
+def test_something_else_given_as_the_store_is_a_clear_error(store):
+    v1 = two_awaits()
+    v1.start(CORR, store=store, now=T0)
+    later = T0 + dt.timedelta(hours=1)
+    with pytest.raises(ig.WorkflowArgumentError, match=r"store= must be a store .*got datetime .*did you mean now="):
+        v1.expire_due(later)  # the clock given where the store goes (store is expire_due's first argument)
+    for call in (lambda: v1.migrate("sqlite:///workflows.db"),
+                 lambda: v1.cancel(correlation=CORR, store="memory://"),
+                 lambda: v1.retry_workflow(correlation=CORR, store="memory://"),
+                 lambda: v1.deliver_event("ea", correlation=CORR, payload=1, store="memory://"),
+                 lambda: v1.start({"lead": "L-2"}, store="memory://")):
+        with pytest.raises(ig.WorkflowArgumentError, match=r"got str .*igniter_nb.stores.from_url\(url\)"):
+            call()
+    assert store.record(store.find_by_correlation("Shift", CORR)).version == 1 and len(store.list()) == 1
