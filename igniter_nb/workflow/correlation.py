@@ -120,12 +120,14 @@ _SHOWN_CHARS = 60  # a longer string value is shortened in error messages (the e
 
 def shown(correlation: Mapping[str, Any]) -> str:
     """``correlation`` as error messages show it: like its repr, with each string value past ``_SHOWN_CHARS``
-    characters cut and its length given, so a huge value never makes a huge message (or HTTP error body)."""
+    characters (or int past as many digits) cut and its length given, so a huge value never makes a huge message (or HTTP error body)."""
     parts = []
     for key, value in correlation.items():
         text = repr(value)
         if isinstance(value, str) and len(value) > _SHOWN_CHARS:
             text = f"{value[:_SHOWN_CHARS]!r}... ({len(value)} characters)"
+        elif len(text) > _SHOWN_CHARS:  # an int of thousands of digits
+            text = f"{text[:_SHOWN_CHARS]}... ({len(text)} digits)"
         parts.append(f"{key!r}: {text}")
     return "{" + ", ".join(parts) + "}"
 

@@ -300,6 +300,9 @@ def test_an_integer_correlation_too_long_for_text_is_a_clear_error_and_writes_no
             call()
     assert store.list() == []
     assert flow.start({"n": 10**4000}, store=store, now=T0).workflow_status == "waiting"  # long, but it has a text
+    with pytest.raises(ig.DuplicateWorkflowError, match=r"\{'n': 1000000000.*\.\.\. \(4001 digits\)\}") as info:
+        flow.start({"n": 10**4000}, store=store, now=T0)
+    assert len(str(info.value)) < 500
     with pytest.raises(StoreArgumentError, match=r"integer of more than 4300 digits"):
         store.find_by_correlation("Counted", {"n": huge})
 
