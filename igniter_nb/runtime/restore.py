@@ -7,8 +7,6 @@ as their encoded form, so the next save encodes only what changed.
 from __future__ import annotations
 
 import functools
-import marshal
-import reprlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
@@ -29,9 +27,15 @@ from igniter_nb.runtime.graph_change import (
     retract_dropped,
 )
 from igniter_nb.runtime.invalidation import invalidate_dependents
+from igniter_nb.runtime.restore_checks import (  # (check_record, check_snapshot: importable from here too)
+    _private_copy,
+    _shown,
+    _text,
+    check_record,
+    check_snapshot,
+)
 from igniter_nb.runtime.shipping import ShippedResult
 from igniter_nb.runtime.snapshot import (
-    FORMAT,
     SELF_ENCODING_TYPES,
     children_restored,
     decode_error,
@@ -43,60 +47,6 @@ from igniter_nb.runtime.status import BLOCKED, Status
 if TYPE_CHECKING:
     from igniter_nb.model import AwaitNode
     from igniter_nb.runtime.execution import Execution
-
-
-def check_snapshot(snapshot: Any, graph_name: str) -> None:
-    if not (type(snapshot) is dict or isinstance(snapshot, Mapping)) or snapshot.get("format") != FORMAT:
-        found = snapshot.get("format") if isinstance(snapshot, Mapping) else type(snapshot).__name__
-        execution_id = snapshot.get("execution_id") if isinstance(snapshot, Mapping) else None
-        raise SnapshotEncodingError(f"not an igniter_nb snapshot (format {_shown(found)}, expected {FORMAT!r})",
-                                    graph=graph_name, execution_id=_text(execution_id))
-    if snapshot.get("graph") != graph_name:
-        raise SnapshotEncodingError(f"snapshot is of graph {_shown(snapshot.get('graph'))}, not {graph_name!r}",
-                                    graph=graph_name, execution_id=_text(snapshot.get("execution_id")))
-
-
-def check_record(record: Any) -> None:
-    """Refuse a stored record whose snapshot belongs elsewhere: restoring it would continue (and its next save
-    overwrite) another execution. Happens only when a store was edited or copied by hand."""
-    snapshot = record.snapshot
-    found = snapshot.get("execution_id") if type(snapshot) is dict or isinstance(snapshot, Mapping) else None
-    if found != record.execution_id:
-        raise SnapshotEncodingError(
-            f"stored record {record.execution_id!r} holds a snapshot of execution {_shown(found)}; refusing to restore "
-            "it (its next save would overwrite that execution). Was the store edited or copied by hand?",
-            graph=record.graph, execution_id=record.execution_id, snapshot_execution_id=_text(found))
-    graph = snapshot.get("graph")
-    if record.graph is not None and graph != record.graph:
-        raise SnapshotEncodingError(
-            f"stored record {record.execution_id!r} of graph {record.graph!r} holds a snapshot of graph {_shown(graph)}; "
-            "refusing to restore it. Was the store edited or copied by hand?",
-            graph=record.graph, execution_id=record.execution_id)
-
-
-def _text(value: Any) -> str | None:
-    """An execution id read from a snapshot, as an error's context may show it: an ordinary id as it is, anything
-    else (not text, too long, holding a newline or a control or bidi character) as its ``repr`` cut to 80."""
-    if value is None:
-        return None
-    if type(value) is str and len(value) <= 80 and value.isprintable():
-        return value
-    return _shown(value)
-
-
-_REPR = reprlib.Repr()  # (keyword arguments only from Python 3.12)
-_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 80, 80
-
-
-def _shown(value: Any) -> str:
-    """``repr(value)`` cut to 80 characters, at a bounded cost: a value 100,000 levels deep or a list of millions
-    (stored data edited by hand) is shown by its first levels and items, not a RecursionError."""
-    if isinstance(value, str):
-        return repr(value[:100])[:80]
-    try:
-        return _REPR.repr(value)[:80]
-    except Exception:  # (an object whose own __repr__ fails)
-        return f"<{type(value).__name__}>"
 
 
 class _Cursor:
@@ -198,37 +148,6 @@ def restore_record(cls: Any, record: Any, *, store: Any) -> Any:
     contract = restore_contract(cls, record.snapshot, store=store, owned=True)
     contract.execution.loaded_from_store(record.version)
     return contract
-
-
-def _private_copy(snapshot: Mapping[str, Any], graph_name: str) -> dict[str, Any]:
-    """A copy of a caller's snapshot that shares nothing with it: marshal (a C-level copy of plain data, never
-    persisted) for the usual dicts/lists/scalars, else a walk that also accepts other mappings, sequences and
-    subclasses of the JSON scalar types (an ``OrderedDict`` from ``json.loads``, a str enum...)."""
-    try:
-        return marshal.loads(marshal.dumps(snapshot))  # type: ignore[arg-type, no-any-return]
-    except ValueError:
-        pass
-    try:
-        copied: dict[str, Any] = _plain_data(snapshot, "snapshot", graph_name, snapshot.get("execution_id"))
-    except RecursionError:
-        raise SnapshotEncodingError("snapshot is nested too deeply to restore", graph=graph_name,
-                                    execution_id=_text(snapshot.get("execution_id"))) from None
-    return copied
-
-
-def _plain_data(value: Any, path: str, graph_name: str, execution_id: Any) -> Any:
-    if value is None or type(value) in (str, int, float, bool):
-        return value
-    for kind in (bool, int, float, str):  # subclasses (enums...) as their JSON type
-        if isinstance(value, kind):
-            return kind(value)
-    if isinstance(value, Mapping):
-        return {str(k): _plain_data(v, f"{path}.{k}", graph_name, execution_id) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain_data(v, f"{path}[{i}]", graph_name, execution_id) for i, v in enumerate(value)]
-    shown = codec.short_path(path)
-    raise codec.located(SnapshotEncodingError(f"snapshot is not JSON data: {type(value).__name__} at {shown}",
-                                              graph=graph_name, execution_id=_text(execution_id), path=shown), path)
 
 
 def _child_class(execution: Execution, slot: str, data: Mapping[str, Any]) -> Any:
@@ -510,3 +429,6 @@ def _apply_collections(execution: Execution, data: Mapping[str, Any], restored: 
         children.collections[name] = run
         restored[f"collection:{name}"] = CollectionResult(run.items, node.mode, node=name,  # type: ignore[attr-defined]
                                                           graph=execution.graph.name)
+
+
+__all__ = ["apply_snapshot", "check_record", "check_snapshot", "restore_contract", "restore_nested", "restore_record"]
