@@ -3,7 +3,10 @@
 The stream (``GET /v1/executions/{id}/events``, server-sent events parsed by ``httpx-sse``) sends the
 execution's events with their ``seq`` as the event id, ``status`` messages and a final ``end``. A dropped
 connection is opened again with ``Last-Event-ID`` = the last event id received, so the caller misses nothing and
-sees no event twice; the server closing a quiet stream is re-opened the same way. ``reconnects`` bounds how many
+sees no event twice; the server closing a quiet stream is re-opened the same way. An event whose id is at or
+below the last one yielded (or the ``last_event_id`` given) is dropped: a server or proxy replaying events after
+a reconnect does not show the caller an event twice, and a replay is no new message (it neither resets the idle
+deadline nor makes an attempt count as one that brought something). ``reconnects`` bounds how many
 attempts in a row may fail (no message received) before ``RemoteConnectionError``; a ``503 ServerStopping`` (the
 server cut the request off as it stopped) is such a failed attempt, raised as ``RemoteError`` once none are left;
 any other HTTP error answer (401, 404, 422) is raised at once as ``RemoteError``.
@@ -68,6 +71,13 @@ def _event_id(value: int | str | None) -> str | None:
     return str(int(text))
 
 
+def _seq_key(text: str) -> tuple[int, str]:
+    """An event id (ASCII decimal digits) as a key that orders like its number, without ``int()`` (a peer's id of
+    thousands of digits is past what ``int()`` reads)."""
+    digits = text.lstrip("0") or "0"
+    return len(digits), digits
+
+
 class _Follow:
     """What one ``events()`` iteration remembers across connections: the last event id, and failures in a row."""
 
@@ -80,6 +90,8 @@ class _Follow:
         self.owner = owner
         self.call = call
         self.last_event_id = _event_id(last_event_id)
+        # the highest event id yielded (or given): an event at or below it is a replay, dropped
+        self.seen = _seq_key(self.last_event_id) if self.last_event_id is not None else None
         self.reconnects = reconnects
         base = owner.timeout
         read = float(read_timeout) if read_timeout < LONGEST_WAIT else None  # (a socket wait of 1e300 s overflows)
@@ -113,7 +125,7 @@ class _Follow:
                 sse = blocks.line(line)
                 if sse is COMMENT:
                     self.alive()
-                elif isinstance(sse, ServerSentEvent):
+                elif isinstance(sse, ServerSentEvent) and not self.replayed(sse):
                     self.alive()
                     done.append(sse)
             if lines.too_long is not None:
@@ -126,6 +138,19 @@ class _Follow:
         if blocks.retry:
             self.delay = min(blocks.retry / 1000, _MAX_DELAY)
         return done
+
+    def replayed(self, sse: ServerSentEvent) -> bool:
+        """Whether ``sse`` is an event whose id is at or below the highest one already taken (a server or a proxy
+        sending it again after a reconnect); otherwise its id becomes that highest one. An id that is not an event
+        seq is left to :meth:`message`, which refuses it."""
+        ident = sse.id
+        if sse.event in ("status", "end") or not ident or not (ident.isascii() and ident.isdigit()):
+            return False
+        key = _seq_key(ident)
+        if self.seen is not None and key <= self.seen:
+            return True
+        self.seen = key
+        return False
 
     def headers(self) -> dict[str, str]:
         self.received = False
