@@ -57,6 +57,12 @@ class Report:
         self.execution = execution
         with contextlib.suppress(Exception):  # a report shows what is known; failures are in the states
             execution.resolve_all()
+        # What the sections read, copied once (each copy one C call): a threads run's workers may record nodes and
+        # events while the report is built (from one of its own nodes, or another thread), and a section iterating
+        # the live states met "dictionary changed size during iteration", was dropped by _guarded and showed its
+        # default instead. Every section now describes the same moment.
+        self._states: dict[str, Any] = dict(execution.states)
+        self._events_log: list[Any] = list(execution.bus.events)
         self._data = self._collect()
 
     # ------------------------------------------------------------------ gathering
@@ -68,7 +74,7 @@ class Report:
             "status": self._status(),
             "outputs": _guarded(self._outputs, {}),
             "errors": _guarded(self._errors, []),
-            "nodes": _guarded(self._nodes, {"total": len(ex.states), "succeeded": 0, "failed": 0, "pending": 0,
+            "nodes": _guarded(self._nodes, {"total": len(self._states), "succeeded": 0, "failed": 0, "pending": 0,
                                             "waiting": 0, "stale": 0, "failed_nodes": []}),
             "collection_nodes": _guarded(self._collections, []),
             "events": _guarded(self._events, {"total": 0, "latest_type": None, "latest_at": None, "by_type": {}}),
@@ -80,8 +86,8 @@ class Report:
         return data
 
     def _status(self) -> str:
-        try:
-            return str(self.execution.status_of())
+        try:  # (over the copied nodes: status_of() alone iterates the live states)
+            return str(self.execution.status_of(list(self._states)))
         except Exception:
             return "failed"
 
@@ -89,7 +95,7 @@ class Report:
         ex = self.execution
         outputs: dict[str, Any] = {}
         for out in ex.graph.outputs:
-            root = ex.states.get(out.source_root)
+            root = self._states.get(out.source_root)
             if root is None:
                 outputs[out.name] = None
                 continue
@@ -109,7 +115,7 @@ class Report:
 
     def _errors(self) -> list[dict[str, Any]]:
         errors = []
-        for name, st in self.execution.states.items():
+        for name, st in self._states.items():
             if str(st.status) != "failed" or st.error is None:
                 continue
             err = st.error
@@ -120,17 +126,18 @@ class Report:
 
     def _nodes(self) -> dict[str, Any]:
         ex = self.execution
-        counts = Counter(str(st.status) for st in ex.states.values())
+        states = self._states
+        counts = Counter(str(st.status) for st in states.values())
         failed_nodes = [{"node": name, "path": ex.resolver.nodes[name].path, "error": str(st.error)}
-                        for name, st in ex.states.items() if str(st.status) == "failed"]
-        return {"total": len(ex.states), **{s: counts.get(s, 0) for s in ("succeeded", "failed", "pending",
+                        for name, st in states.items() if str(st.status) == "failed"]
+        return {"total": len(states), **{s: counts.get(s, 0) for s in ("succeeded", "failed", "pending",
                                                                            "waiting", "stale")},
                 "failed_nodes": failed_nodes}
 
     def _collections(self) -> list[dict[str, Any]]:
         ex = self.execution
         found = []
-        for name, st in ex.states.items():
+        for name, st in self._states.items():
             value = st.value
             if isinstance(value, DeferredResult):  # a collection with unfinished items keeps what it has
                 value = getattr(value, "collection", None)
@@ -147,7 +154,7 @@ class Report:
         return found
 
     def _events(self) -> dict[str, Any]:
-        events = list(self.execution.bus.events)
+        events = self._events_log
         latest = events[-1] if events else None
         return {"total": len(events), "latest_type": latest.type if latest else None,
                 "latest_at": iso(latest.timestamp) if latest else None,
@@ -155,7 +162,7 @@ class Report:
 
     def _llm_usage(self) -> dict[str, Any] | None:
         """Calls and tokens of the ``llm_call`` events (written by ``ig.llm`` executors), summed."""
-        calls = [e.payload for e in self.execution.bus.events if e.type == "llm_call"]
+        calls = [e.payload for e in self._events_log if e.type == "llm_call"]
         if not calls:
             return None
         usage = {"calls": len(calls), "cached_calls": sum(1 for p in calls if p.get("cached")),
@@ -175,10 +182,10 @@ class Report:
     def _workflow(self) -> dict[str, Any]:
         ex = self.execution
         nodes = ex.resolver.nodes
-        waiting_on = [{"node": name, "event": nodes[name].event} for name, st in ex.states.items()
+        waiting_on = [{"node": name, "event": nodes[name].event} for name, st in self._states.items()
                       if str(st.status) == "waiting" and nodes[name].kind == "await"]
         blocked = [{"node": name, "status": str(st.status), "waiting_for": list(st.waiting_for)}
-                   for name, st in ex.states.items() if str(st.status) in _BLOCKED]
+                   for name, st in self._states.items() if str(st.status) in _BLOCKED]
         data: dict[str, Any] = {"waiting_on": waiting_on, "blocked_nodes": blocked}
         workflow = ex.workflow
         if isinstance(workflow, Mapping):
