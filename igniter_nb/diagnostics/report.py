@@ -61,8 +61,9 @@ class Report:
         # events while the report is built (from one of its own nodes, or another thread), and a section iterating
         # the live states met "dictionary changed size during iteration", was dropped by _guarded and showed its
         # default instead. Every section now describes the same moment.
-        self._states: dict[str, Any] = dict(execution.states)
-        self._events_log: list[Any] = list(execution.bus.events)
+        self._states: dict[str, Any] = _guarded(lambda: dict(execution.states), {})
+        # (reading the log loads a restored one: a malformed stored event raises there, and only its section shows so)
+        self._events_log: list[Any] | None = _guarded(lambda: list(execution.bus.events), None)
         self._data = self._collect()
 
     # ------------------------------------------------------------------ gathering
@@ -155,6 +156,8 @@ class Report:
 
     def _events(self) -> dict[str, Any]:
         events = self._events_log
+        if events is None:
+            raise LookupError("the event log could not be read")
         latest = events[-1] if events else None
         return {"total": len(events), "latest_type": latest.type if latest else None,
                 "latest_at": iso(latest.timestamp) if latest else None,
@@ -162,7 +165,7 @@ class Report:
 
     def _llm_usage(self) -> dict[str, Any] | None:
         """Calls and tokens of the ``llm_call`` events (written by ``ig.llm`` executors), summed."""
-        calls = [e.payload for e in self._events_log if e.type == "llm_call"]
+        calls = [e.payload for e in self._events_log or () if e.type == "llm_call"]
         if not calls:
             return None
         usage = {"calls": len(calls), "cached_calls": sum(1 for p in calls if p.get("cached")),

@@ -69,3 +69,23 @@ def test_a_report_built_by_a_node_while_siblings_finish_keeps_every_section() ->
     assert data["nodes"]["total"] == held["before"]  # every section: the nodes as the report started
     assert data["nodes"]["succeeded"] == held["before"]
     assert data["status"] == "succeeded"
+
+
+def test_a_stored_event_log_that_cannot_be_read_still_makes_a_report() -> None:
+    """(Reading the log is where a restored execution decodes it: copying it for the report must not raise.)"""
+    from igniter_nb.runtime.restore import restore_contract
+
+    @ig.contract
+    def Plus(c):
+        c.input("x", type="integer")
+        c.compute("y", call=lambda x: x + 1)
+        c.output("y")
+
+    contract = Plus(x=1)
+    assert contract.result.y == 2
+    snapshot = contract.snapshot()
+    snapshot["events"][1] = {"seq": "not a number"}
+    report = restore_contract(Plus, snapshot).diagnostics
+    assert report["status"] == "succeeded"
+    assert report["events"] == {"total": 0, "latest_type": None, "latest_at": None, "by_type": {}}
+    assert report["nodes"]["total"] == 2 and report["outputs"] == {"y": 2}
