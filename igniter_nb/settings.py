@@ -117,6 +117,23 @@ def redact_url(url: str, text: str | None = None) -> str:
     return text
 
 
+#: A URL inside a message: a scheme (starting where a word starts) and everything up to whitespace or a quote.
+_URL_IN_TEXT = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redacted_line(text: object, url: str | None = None) -> str:
+    """The first line of ``text`` (``str()`` of it, as ``igniter_nb._error_text.first_line`` takes it) with the
+    secrets of ``url`` (:func:`redact_url`) and of every other URL written in it (a password in its user part, a
+    ``password=`` query value) replaced by ``***``: hidden before the line is cut, so a cut cannot leave half a
+    password. For a driver's or a module's message quoted in an error of ours."""
+    from igniter_nb._error_text import MAX_LINE, first_line
+
+    piece = first_line(text, 8 * MAX_LINE)  # (a bounded piece: what the final cut keeps, and some)
+    if url is not None:
+        piece = redact_url(url, piece)
+    return first_line(_URL_IN_TEXT.sub(lambda found: _url_secrets(found.group(0))[0], piece))
+
+
 def token_sendable(token: str) -> bool:
     """Whether a client can send ``token`` back in an ``Authorization`` header: HTTP drops a header value's outer
     whitespace and cannot carry control characters."""
@@ -321,6 +338,7 @@ __all__ = [
     "max_streams",
     "public_url",
     "redact_url",
+    "redacted_line",
     "server_balance",
     "server_threads",
     "server_token",

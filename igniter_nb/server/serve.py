@@ -375,13 +375,14 @@ def _sigterm_ends_cleanly() -> Iterator[None]:
 def _check_store(url: str, source: str, before_reading: Callable[[], None] = lambda: None) -> None:
     """Open the store of ``url`` (a URL no store takes stops here), run ``before_reading``, then read it once."""
     from igniter_nb.errors import IgniterError
-    from igniter_nb.settings import redact_url
+    from igniter_nb.settings import redact_url, redacted_line
     from igniter_nb.stores.url import from_url
 
     try:
         store = from_url(url)  # creates nothing yet: no file, no connection
     except (IgniterError, ImportError, ValueError) as exc:
-        raise ServeError(f"{source} {redact_url(url)!r}: {redact_url(url, str(exc))}") from None
+        raise ServeError(f"{source} {redact_url(url)!r}: "
+                         f"{redacted_line(exc, url) or type(exc).__name__}") from exc
     lock = getattr(getattr(store, "_gate", None), "path", None)  # an SQLite file store's write lock file
     made_lock, closed = isinstance(lock, str) and not os.path.lexists(lock), False
     try:
@@ -395,7 +396,7 @@ def _check_store(url: str, source: str, before_reading: Callable[[], None] = lam
                 with contextlib.suppress(OSError):
                     os.remove(str(lock))
             raise ServeError(f"{source} {redact_url(url)!r}: the store cannot be read: "
-                             f"{_cause_text(exc, store, url)}") from None
+                             f"{_cause_text(exc, store, url)}") from exc
     finally:
         if not closed:
             store.close()

@@ -7,6 +7,8 @@ import importlib
 import os
 from typing import Any
 
+from igniter_nb.settings import redacted_line
+
 
 class ServeError(Exception):
     """The command cannot start as asked; the message says what to change."""
@@ -29,7 +31,8 @@ def load_contracts(target: str) -> Any:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         if not _found(module_name, exc):  # the module itself (or its package) is not there
-            raise ServeError(f"cannot import module {module_name!r} (from {target!r}): {exc}") from exc
+            raise ServeError(f"cannot import module {module_name!r} (from {target!r}): "
+                             f"{redacted_line(exc) or type(exc).__name__}") from exc
         raise ServeError(f"importing module {module_name!r} (from {target!r}) failed{_failed_at(exc)}: "
                          f"{_first_line(exc)}") from exc
     except Exception as exc:  # the module itself raised while being imported
@@ -51,7 +54,7 @@ def load_contracts(target: str) -> Any:
     try:
         ServedContracts(found)
     except (TypeError, ValueError) as exc:
-        raise ServeError(f"{target!r}: {exc}") from exc
+        raise ServeError(f"{target!r}: {redacted_line(exc)}") from exc
     return found
 
 
@@ -119,7 +122,7 @@ def _first_line(exc: BaseException) -> str:
     if not lines:
         return type(exc).__name__
     more = f" ({len(lines) - 1} more line{'s' if len(lines) > 2 else ''})" if len(lines) > 1 else ""
-    return f"{type(exc).__name__}: {lines[0]}{more}"
+    return f"{type(exc).__name__}: {redacted_line(lines[0])}{more}"
 
 
 __all__ = ["ServeError", "load_contracts"]

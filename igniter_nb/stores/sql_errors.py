@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from igniter_nb._error_text import described
+from igniter_nb._error_text import described, text_of
 from igniter_nb.errors import StoreError
+from igniter_nb.settings import redacted_line
 from igniter_nb.stores.sql_compression import driver_message
 
 
@@ -18,13 +19,28 @@ def is_transient(exc: BaseException) -> bool:
     return "database is locked" in text or "deadlock detected" in text or "could not serialize" in text
 
 
+def _url(store: Any) -> str | None:
+    """The store's URL with its password (to find that password in a driver's message), or None."""
+    try:
+        return str(store.engine.url.render_as_string(hide_password=False))
+    except Exception:  # not an SQLStore (a test's stand-in), or no engine: only URLs in the text are hidden
+        return None
+
+
+def _driver_said(store: Any, exc: BaseException) -> str:
+    """``Type: first line`` of what the driver said (a SQLAlchemy error's ``orig``), passwords hidden."""
+    return described(exc, redacted_line(text_of(getattr(exc, "orig", None) or exc), _url(store)))
+
+
 def save_failed(store: Any, execution_id: str, exc: BaseException) -> StoreError:
-    return StoreError(f"{store!r}: could not save execution {execution_id!r}: {getattr(exc, 'orig', exc)}; nothing "
+    """One line (a PostgreSQL error's ``DETAIL:``/``HINT:`` lines and a driver's long text stay in ``__cause__``,
+    which the caller sets to ``exc``)."""
+    return StoreError(f"{store!r}: could not save execution {execution_id!r}: {_driver_said(store, exc)}; nothing "
                       "of this save was written", execution_id=execution_id)
 
 
 def gave_up(store: Any, execution_id: str, attempts: int, last: BaseException | None) -> StoreError:
-    why = driver_message(last) if last is not None else "too many conflicting writers"
+    why = redacted_line(driver_message(last), _url(store)) if last is not None else "too many conflicting writers"
     return StoreError(f"{store!r}: could not save execution {execution_id!r} in {attempts} attempts: {why} (another "
                       "connection keeps the write lock, or too many writers conflict); nothing of this save was "
                       "written", execution_id=execution_id)
@@ -32,8 +48,7 @@ def gave_up(store: Any, execution_id: str, attempts: int, last: BaseException | 
 
 def cannot_open(store: Any, exc: BaseException) -> StoreError:
     """Not a database, a server that cannot be reached, a file that cannot be opened: say which store."""
-    return StoreError(f"{store!r}: could not open the store's tables: "
-                      f"{described(exc, getattr(exc, 'orig', None) or exc)}")
+    return StoreError(f"{store!r}: could not open the store's tables: {_driver_said(store, exc)}")
 
 
 __all__ = ["cannot_open", "gave_up", "is_transient", "save_failed"]
