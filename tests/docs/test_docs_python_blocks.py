@@ -1,0 +1,129 @@
+"""Every ```python block of docs/*.md and README.md runs as written, and prints what the page shows.
+
+A page's blocks run in order, in one fresh ``__main__`` module (blocks build on each other, and the snapshot
+codec finds a page's pydantic classes there as it does in a notebook), in a temporary directory. Where a ```text
+block follows a python block directly, it is what that block prints, and is compared; an execution id (a random
+UUID) is written ``EXECUTION`` there. The environment (``os.environ``) is put back after each page.
+
+A block that cannot run on its own says so in the markdown, on the line just above it:
+``<!-- not-run: the reason -->`` (it needs a running server, a module the reader writes, ...). Such blocks are
+counted and listed, never skipped silently; keep them rare.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = sorted(p for p in [*ROOT.glob("docs/**/*.md"), ROOT / "README.md"] if "```python" in p.read_text())
+FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
+NOT_RUN = re.compile(r"<!--\s*not-run:\s*(.+?)\s*-->\s*\Z", re.S)
+# The most blocks a page may leave unrun, over all pages; raise it only with a reason in the block's marker.
+MAX_NOT_RUN = 30
+UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+
+
+@dataclass(frozen=True)
+class Block:
+    page: Path
+    line: int  # of the opening fence, 1-based
+    code: str
+    expected: str | None  # the ```text block right under it: what it prints
+    not_run: str | None  # the reason in its <!-- not-run: ... --> marker
+
+    @property
+    def where(self) -> str:
+        page = self.page.relative_to(ROOT) if self.page.is_relative_to(ROOT) else self.page
+        return f"{page}:{self.line}"
+
+
+def blocks(page: Path) -> list[Block]:
+    text = page.read_text(encoding="utf-8")
+    fences = list(FENCE.finditer(text))
+    found = []
+    for k, m in enumerate(fences):
+        if m.group(1) != "python":
+            continue
+        nxt = fences[k + 1] if k + 1 < len(fences) else None
+        expected = nxt.group(2) if nxt and nxt.group(1) == "text" and not text[m.end():nxt.start()].strip() else None
+        before = text[(fences[k - 1].end() if k else 0):m.start()]
+        marker = NOT_RUN.search(before)
+        found.append(Block(page, text.count("\n", 0, m.start()) + 1, m.group(2), expected,
+                           marker.group(1) if marker else None))
+    return found
+
+
+def run_page(page: Path) -> list[Block]:
+    """Run the page's blocks in order in one ``__main__``; return the blocks it left unrun (their markers)."""
+    main = types.ModuleType("__main__")
+    saved = sys.modules["__main__"]
+    sys.modules["__main__"] = main
+    environ = dict(os.environ)
+    unrun = []
+    try:
+        for block in blocks(page):
+            if block.not_run:
+                unrun.append(block)
+                continue
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                # dont_inherit: the block runs as written, without this module's `from __future__` flags
+                try:
+                    exec(compile(block.code, block.where, "exec", dont_inherit=True), main.__dict__)
+                except Exception as exc:
+                    raise AssertionError(f"{block.where}: the example raised {exc!r}") from exc
+            if block.expected is not None:
+                printed = UUID.sub("EXECUTION", out.getvalue())
+                assert printed == block.expected, (
+                    f"{block.where} printed:\n{printed}\nthe page shows:\n{block.expected}")
+    finally:
+        sys.modules["__main__"] = saved
+        os.environ.clear()
+        os.environ.update(environ)
+    return unrun
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_the_page_examples_run_as_written(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    run_page(page)
+
+
+def test_unrun_examples_are_marked_with_a_reason_and_rare() -> None:
+    unrun = [b for page in PAGES for b in blocks(page) if b.not_run]
+    for b in unrun:
+        assert len(b.not_run or "") >= 10, f"{b.where}: a not-run marker needs its reason"
+    assert len(unrun) <= MAX_NOT_RUN, "too many unrun examples:\n" + "\n".join(
+        f"  {b.where}: {b.not_run}" for b in unrun)
+
+
+def test_the_reader_finds_the_blocks_and_their_markers(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# P\n\n```python\nx = 1\nprint(x)\n```\n```text\n1\n```\n\n"
+        "<!-- not-run: needs a running server -->\n```python\nraise SystemExit\n```\n"
+        "```python\nprint(x + 1)\n```\n",
+        encoding="utf-8")
+    found = blocks(page)
+    assert [(b.line, b.expected, b.not_run) for b in found] == [
+        (3, "1\n", None), (12, None, "needs a running server"), (15, None, None)]
+    assert [b.line for b in run_page(page)] == [12]  # the marked one, and only it, left unrun
+    page.write_text("```python\nprint(2)\n```\n```text\n3\n```\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match="printed"):
+        run_page(page)
+    page.write_text("```python\nimport uuid\nprint('id', uuid.uuid4())\n```\n```text\nid EXECUTION\n```\n"
+                    "```python\nimport os\nos.environ['DOCS_PROBE'] = '1'\n```\n", encoding="utf-8")
+    run_page(page)
+    assert "DOCS_PROBE" not in os.environ
+    page.write_text("```python\nraise KeyError('nope')\n```\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match=r"page.md:1: the example raised KeyError\('nope'\)"):
+        run_page(page)
