@@ -5,6 +5,10 @@ codec finds a page's pydantic classes there as it does in a notebook), in a temp
 block follows a python block directly, it is what that block prints, and is compared; an execution id (a random
 UUID) is written ``EXECUTION`` there. The environment (``os.environ``) is put back after each page.
 
+A line that is an expression with a Python literal as its comment (``c.status  # 'pending'``,
+``len(conversation)  # 4``) shows that expression's value, and is checked too (``==``); a comment that is not a
+literal (``# Status.PENDING``, ``# pending (and saved)``) is prose, and is not.
+
 A block that cannot run on its own says so in the markdown, on the line just above it:
 ``<!-- not-run: the reason -->`` (it needs a running server, a module the reader writes, ...). Such blocks are
 counted and listed, never skipped silently; keep them rare.
@@ -12,11 +16,13 @@ counted and listed, never skipped silently; keep them rare.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import os
 import re
 import sys
+import tokenize
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,9 +68,56 @@ def blocks(page: Path) -> list[Block]:
     return found
 
 
+class ShownValueMismatch(AssertionError):
+    pass
+
+
+def expect_shown(value: object, shown: object, where: str) -> None:
+    """What a ``expression  # literal`` line of a page promises: the expression's value is the literal."""
+    if not (value == shown or getattr(value, "value", object()) == shown):  # an enum shown by its value
+        raise ShownValueMismatch(f"{where}: the value is {value!r}, the page shows {shown!r}")
+
+
+class ShownValues(ast.NodeTransformer):
+    """Wrap each ``expression  # literal`` statement in a call to ``expect_shown``."""
+
+    def __init__(self, comments: dict[int, str], where: str) -> None:
+        self.comments, self.where = comments, where
+        self.count = 0
+
+    def visit_Expr(self, node: ast.Expr) -> ast.AST:
+        comment = self.comments.get(node.end_lineno or node.lineno, "")
+        try:
+            ast.literal_eval(comment)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return node
+        self.count += 1
+        line = f"{self.where.rsplit(':', 1)[0]}:{int(self.where.rsplit(':', 1)[1]) + node.lineno}"
+        call = ast.Call(ast.Name("__docs_expect_shown__", ast.Load()),
+                        [node.value, ast.parse(comment, mode="eval").body, ast.Constant(line)], [])
+        return ast.copy_location(ast.Expr(call), node)
+
+
+def compiled(block: Block) -> tuple[types.CodeType, int]:
+    """The block's code, its shown values wrapped in checks; and how many there are."""
+    comments = {}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(block.code).readline):
+            if tok.type == tokenize.COMMENT:
+                comments[tok.start[0]] = tok.string[1:].strip()
+    except (tokenize.TokenError, SyntaxError):
+        pass  # compile() below says what is wrong with the block
+    tree = ast.parse(block.code, block.where)
+    shown = ShownValues(comments, block.where)
+    tree = ast.fix_missing_locations(shown.visit(tree))
+    # dont_inherit: the block runs as written, without this module's `from __future__` flags
+    return compile(tree, block.where, "exec", dont_inherit=True), shown.count
+
+
 def run_page(page: Path) -> list[Block]:
     """Run the page's blocks in order in one ``__main__``; return the blocks it left unrun (their markers)."""
     main = types.ModuleType("__main__")
+    main.__dict__["__docs_expect_shown__"] = expect_shown
     saved = sys.modules["__main__"]
     sys.modules["__main__"] = main
     environ = dict(os.environ)
@@ -76,9 +129,10 @@ def run_page(page: Path) -> list[Block]:
                 continue
             out = io.StringIO()
             with contextlib.redirect_stdout(out):
-                # dont_inherit: the block runs as written, without this module's `from __future__` flags
                 try:
-                    exec(compile(block.code, block.where, "exec", dont_inherit=True), main.__dict__)
+                    exec(compiled(block)[0], main.__dict__)
+                except ShownValueMismatch:
+                    raise
                 except Exception as exc:
                     raise AssertionError(f"{block.where}: the example raised {exc!r}") from exc
             if block.expected is not None:
@@ -124,6 +178,12 @@ def test_the_reader_finds_the_blocks_and_their_markers(tmp_path: Path) -> None:
                     "```python\nimport os\nos.environ['DOCS_PROBE'] = '1'\n```\n", encoding="utf-8")
     run_page(page)
     assert "DOCS_PROBE" not in os.environ
+    page.write_text("```python\nx = [2]\nx  # [2]\nx  # the list, as prose\nlen(x)  # 1\n```\n", encoding="utf-8")
+    assert compiled(blocks(page)[0])[1] == 2  # the two lines showing a literal, not the prose
+    run_page(page)
+    page.write_text("```python\nx = 2\n\nx    # 3\n```\n", encoding="utf-8")
+    with pytest.raises(ShownValueMismatch, match=r"page.md:4: the value is 2, the page shows 3"):
+        run_page(page)
     page.write_text("```python\nraise KeyError('nope')\n```\n", encoding="utf-8")
     with pytest.raises(AssertionError, match=r"page.md:1: the example raised KeyError\('nope'\)"):
         run_page(page)
