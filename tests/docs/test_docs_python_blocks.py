@@ -3,7 +3,8 @@
 A page's blocks run in order, in one fresh ``__main__`` module (blocks build on each other, and the snapshot
 codec finds a page's pydantic classes there as it does in a notebook), in a temporary directory. Where a ```text
 block follows a python block directly, it is what that block prints, and is compared; an execution id (a random
-UUID) is written ``EXECUTION`` there. The environment (``os.environ``) is put back after each page.
+UUID) is written ``EXECUTION`` there. The environment (``os.environ``) and the default store (``ig.configure``) are
+put back after each page.
 
 A line that is an expression with a Python literal as its comment (``c.status  # 'pending'``,
 ``len(conversation)  # 4``) shows that expression's value, and is checked too (``==``); a comment that is not a
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from igniter_nb import config
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted(p for p in [*ROOT.glob("docs/**/*.md"), ROOT / "README.md"] if "```python" in p.read_text())
@@ -120,7 +123,7 @@ def run_page(page: Path) -> list[Block]:
     main.__dict__["__docs_expect_shown__"] = expect_shown
     saved = sys.modules["__main__"]
     sys.modules["__main__"] = main
-    environ = dict(os.environ)
+    environ, default = dict(os.environ), config._default
     unrun = []
     try:
         for block in blocks(page):
@@ -143,6 +146,7 @@ def run_page(page: Path) -> list[Block]:
         sys.modules["__main__"] = saved
         os.environ.clear()
         os.environ.update(environ)
+        config._default = default
     return unrun
 
 
@@ -150,6 +154,14 @@ def run_page(page: Path) -> list[Block]:
 def test_the_page_examples_run_as_written(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     run_page(page)
+
+
+def test_every_python_fence_is_read_as_a_block() -> None:
+    # a fence the reader misses (indented, unclosed, closed with an info string) would be skipped silently
+    missed = [f"{p.relative_to(ROOT)}: {len(re.findall(r'^```python', p.read_text(), flags=re.M))} fences, "
+              f"{len(blocks(p))} read" for p in PAGES
+              if len(re.findall(r"^\s*```python", p.read_text(), flags=re.M)) != len(blocks(p))]
+    assert not missed, missed
 
 
 def test_unrun_examples_are_marked_with_a_reason_and_rare() -> None:
@@ -175,9 +187,11 @@ def test_the_reader_finds_the_blocks_and_their_markers(tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match="printed"):
         run_page(page)
     page.write_text("```python\nimport uuid\nprint('id', uuid.uuid4())\n```\n```text\nid EXECUTION\n```\n"
-                    "```python\nimport os\nos.environ['DOCS_PROBE'] = '1'\n```\n", encoding="utf-8")
+                    "```python\nimport os\nos.environ['DOCS_PROBE'] = '1'\n```\n"
+                    "```python\nimport igniter_nb as ig\nig.configure(store='memory://')\n```\n", encoding="utf-8")
+    default = config._default
     run_page(page)
-    assert "DOCS_PROBE" not in os.environ
+    assert "DOCS_PROBE" not in os.environ and config._default is default
     page.write_text("```python\nx = [2]\nx  # [2]\nx  # the list, as prose\nlen(x)  # 1\n```\n", encoding="utf-8")
     assert compiled(blocks(page)[0])[1] == 2  # the two lines showing a literal, not the prose
     run_page(page)
