@@ -7,8 +7,9 @@ UUID) is written ``EXECUTION`` there. The environment (``os.environ``) and the d
 put back after each page.
 
 A line that is an expression with a Python literal as its comment (``c.status  # 'pending'``,
-``len(conversation)  # 4``) shows that expression's value, and is checked too (``==``); a comment that is not a
-literal (``# Status.PENDING``, ``# pending (and saved)``) is prose, and is not.
+``len(conversation)  # 4``, ``result.total  # 120.0, computed lazily``: the literal may be followed by ", ", " — "
+or " (" and prose) shows that expression's value, and is checked too (``==``); a comment that is not a literal
+(``# Status.PENDING``, ``# pending (and saved)``) is prose, and is not.
 
 A block that cannot run on its own says so in the markdown, on the line just above it:
 ``<!-- not-run: the reason -->`` (it needs a running server, a module the reader writes, ...). Such blocks are
@@ -81,6 +82,19 @@ def expect_shown(value: object, shown: object, where: str) -> None:
         raise ShownValueMismatch(f"{where}: the value is {value!r}, the page shows {shown!r}")
 
 
+def shown_literal(comment: str) -> str | None:
+    """The Python literal a comment shows — all of it, or what comes before its prose (``120.0, computed lazily``,
+    ``'pending' — and saved``) — or None."""
+    candidates = [comment] + [comment.split(sep, 1)[0] for sep in (", ", " — ", " (") if sep in comment]
+    for text in candidates:
+        try:
+            ast.literal_eval(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        return text
+    return None
+
+
 class ShownValues(ast.NodeTransformer):
     """Wrap each ``expression  # literal`` statement in a call to ``expect_shown``."""
 
@@ -89,10 +103,8 @@ class ShownValues(ast.NodeTransformer):
         self.count = 0
 
     def visit_Expr(self, node: ast.Expr) -> ast.AST:
-        comment = self.comments.get(node.end_lineno or node.lineno, "")
-        try:
-            ast.literal_eval(comment)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        comment = shown_literal(self.comments.get(node.end_lineno or node.lineno, ""))
+        if comment is None:
             return node
         self.count += 1
         line = f"{self.where.rsplit(':', 1)[0]}:{int(self.where.rsplit(':', 1)[1]) + node.lineno}"
@@ -192,7 +204,7 @@ def test_the_reader_finds_the_blocks_and_their_markers(tmp_path: Path) -> None:
     default = config._default
     run_page(page)
     assert "DOCS_PROBE" not in os.environ and config._default is default
-    page.write_text("```python\nx = [2]\nx  # [2]\nx  # the list, as prose\nlen(x)  # 1\n```\n", encoding="utf-8")
+    page.write_text("```python\nx = [2]\nx  # [2]\nx  # the list, as prose\nlen(x)  # 1, as it shows\n```\n", encoding="utf-8")
     assert compiled(blocks(page)[0])[1] == 2  # the two lines showing a literal, not the prose
     run_page(page)
     page.write_text("```python\nx = 2\n\nx    # 3\n```\n", encoding="utf-8")
