@@ -3,8 +3,8 @@
 A page's blocks run in order, in one fresh ``__main__`` module (blocks build on each other, and the snapshot
 codec finds a page's pydantic classes there as it does in a notebook), in a temporary directory. Where a ```text
 block follows a python block directly, it is what that block prints, and is compared; an execution id (a random
-UUID) is written ``EXECUTION`` there. The environment (``os.environ``) and the default store (``ig.configure``) are
-put back after each page.
+UUID) is written ``EXECUTION`` there. A page starts with an empty executor registry (as a fresh process has), and
+the environment (``os.environ``), the default store (``ig.configure``) and the registry are put back after it.
 
 A line that is an expression with a Python literal as its comment (``c.status  # 'pending'``,
 ``len(conversation)  # 4``, ``result.total  # 120.0, computed lazily``: the literal may be followed by ", ", " — "
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from igniter_nb import config
+from igniter_nb import Executor, config, executor_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted(p for p in [*ROOT.glob("docs/**/*.md"), ROOT / "README.md"] if "```python" in p.read_text())
@@ -135,7 +135,8 @@ def run_page(page: Path) -> list[Block]:
     main.__dict__["__docs_expect_shown__"] = expect_shown
     saved = sys.modules["__main__"]
     sys.modules["__main__"] = main
-    environ, default = dict(os.environ), config._default
+    environ, default, executors = dict(os.environ), config._default, dict(executor_registry._definitions)
+    executor_registry._definitions.clear()
     unrun = []
     try:
         for block in blocks(page):
@@ -159,6 +160,8 @@ def run_page(page: Path) -> list[Block]:
         os.environ.clear()
         os.environ.update(environ)
         config._default = default
+        executor_registry._definitions.clear()
+        executor_registry._definitions.update(executors)
     return unrun
 
 
@@ -200,10 +203,18 @@ def test_the_reader_finds_the_blocks_and_their_markers(tmp_path: Path) -> None:
         run_page(page)
     page.write_text("```python\nimport uuid\nprint('id', uuid.uuid4())\n```\n```text\nid EXECUTION\n```\n"
                     "```python\nimport os\nos.environ['DOCS_PROBE'] = '1'\n```\n"
-                    "```python\nimport igniter_nb as ig\nig.configure(store='memory://')\n```\n", encoding="utf-8")
+                    "```python\nimport igniter_nb as ig\nig.configure(store='memory://')\n"
+                    "ig.register_executor('docs-probe', ig.Executor)\n```\n"
+                    "```python\nprint([d.key for d in ig.executor_registry.definitions()])\n```\n"
+                    "```text\n['docs-probe']\n```\n", encoding="utf-8")
     default = config._default
-    run_page(page)
-    assert "DOCS_PROBE" not in os.environ and config._default is default
+    executor_registry.register("left-by-another-test", Executor)
+    try:
+        run_page(page)  # the page sees only its own executor
+        assert "DOCS_PROBE" not in os.environ and config._default is default
+        assert [d.key for d in executor_registry.definitions()] == ["left-by-another-test"]
+    finally:
+        executor_registry._definitions.pop("left-by-another-test", None)
     page.write_text("```python\nx = [2]\nx  # [2]\nx  # the list, as prose\nlen(x)  # 1, as it shows\n```\n", encoding="utf-8")
     assert compiled(blocks(page)[0])[1] == 2  # the two lines showing a literal, not the prose
     run_page(page)
