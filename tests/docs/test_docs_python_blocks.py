@@ -23,9 +23,12 @@ import contextlib
 import io
 import os
 import re
+import signal
 import sys
+import time
 import tokenize
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +42,7 @@ FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
 NOT_RUN = re.compile(r"<!--\s*not-run:\s*(.+?)\s*-->\s*\Z", re.S)
 # The most blocks a page may leave unrun, over all pages; raise it only with a reason in the block's marker.
 MAX_NOT_RUN = 21
+BLOCK_TIMEOUT = 30.0  # seconds one block may run; the slowest takes well under one
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 
 
@@ -74,6 +78,29 @@ def blocks(page: Path) -> list[Block]:
 
 class ShownValueMismatch(AssertionError):
     pass
+
+
+class BlockTimeout(AssertionError):
+    pass
+
+
+@contextlib.contextmanager
+def deadline(seconds: float, where: str) -> Iterator[None]:
+    """Stop a block that runs longer than ``seconds`` (one waiting on a server that is not there, say). The timer
+    pytest-timeout may have set (SIGALRM too) is put back afterwards, less the time spent."""
+    def stop(signum: int, frame: object) -> None:
+        raise BlockTimeout(f"{where}: the example ran for more than {seconds} s")
+    started = time.monotonic()
+    previous_left = signal.getitimer(signal.ITIMER_REAL)[0]
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if previous_left:
+            signal.setitimer(signal.ITIMER_REAL, max(previous_left - (time.monotonic() - started), 0.001))
 
 
 def expect_shown(value: object, shown: object, where: str) -> None:
@@ -129,7 +156,7 @@ def compiled(block: Block) -> tuple[types.CodeType, int]:
     return compile(tree, block.where, "exec", dont_inherit=True), shown.count
 
 
-def run_page(page: Path) -> list[Block]:
+def run_page(page: Path, timeout: float = BLOCK_TIMEOUT) -> list[Block]:
     """Run the page's blocks in order in one ``__main__``; return the blocks it left unrun (their markers)."""
     main = types.ModuleType("__main__")
     main.__dict__["__docs_expect_shown__"] = expect_shown
@@ -144,10 +171,10 @@ def run_page(page: Path) -> list[Block]:
                 unrun.append(block)
                 continue
             out = io.StringIO()
-            with contextlib.redirect_stdout(out):
+            with contextlib.redirect_stdout(out), deadline(timeout, block.where):
                 try:
                     exec(compiled(block)[0], main.__dict__)
-                except ShownValueMismatch:
+                except (ShownValueMismatch, BlockTimeout):
                     raise
                 except Exception as exc:
                     raise AssertionError(f"{block.where}: the example raised {exc!r}") from exc
@@ -221,6 +248,19 @@ def test_the_reader_finds_the_blocks_and_their_markers(tmp_path: Path) -> None:
     page.write_text("```python\nx = 2\n\nx    # 3\n```\n", encoding="utf-8")
     with pytest.raises(ShownValueMismatch, match=r"page.md:4: the value is 2, the page shows 3"):
         run_page(page)
+    page.write_text("```python\nimport time\nwhile True:\n    time.sleep(0.01)\n```\n", encoding="utf-8")
+    pytest_timer = signal.setitimer(signal.ITIMER_REAL, 0)[0]  # pytest-timeout's, put back below
+    outer = signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    signal.setitimer(signal.ITIMER_REAL, 500)  # as pytest-timeout's would be
+    try:
+        with pytest.raises(BlockTimeout, match=r"page.md:1: the example ran for more than 0.2 s"):
+            run_page(page, timeout=0.2)
+        assert 400 < signal.getitimer(signal.ITIMER_REAL)[0] <= 500  # the outer timer is armed again
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, outer)
+        if pytest_timer:
+            signal.setitimer(signal.ITIMER_REAL, pytest_timer)
     page.write_text("```python\nraise KeyError('nope')\n```\n", encoding="utf-8")
     with pytest.raises(AssertionError, match=r"page.md:1: the example raised KeyError\('nope'\)"):
         run_page(page)
