@@ -37,10 +37,9 @@ import pytest
 from igniter_nb import Executor, config, executor_registry
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = sorted(p for p in [*ROOT.glob("docs/**/*.md"), ROOT / "README.md"] if "```python" in p.read_text())
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
 NOT_RUN = re.compile(r"<!--\s*not-run:\s*(.+?)\s*-->\s*\Z", re.S)
-# The most blocks a page may leave unrun, over all pages; raise it only with a reason in the block's marker.
+# How many blocks all pages together may leave unrun; raise it only with a reason in the new block's marker.
 MAX_NOT_RUN = 21
 BLOCK_TIMEOUT = 30.0  # seconds one block may run; the slowest takes well under one
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
@@ -74,6 +73,9 @@ def blocks(page: Path) -> list[Block]:
         found.append(Block(page, text.count("\n", 0, m.start()) + 1, m.group(2), expected,
                            marker.group(1) if marker else None))
     return found
+
+
+PAGES = sorted(p for p in [*ROOT.glob("docs/**/*.md"), ROOT / "README.md"] if blocks(p))
 
 
 class ShownValueMismatch(AssertionError):
@@ -200,9 +202,9 @@ def test_the_page_examples_run_as_written(page: Path, tmp_path: Path, monkeypatc
 
 def test_every_python_fence_is_read_as_a_block() -> None:
     # a fence the reader misses (indented, unclosed, closed with an info string) would be skipped silently
-    missed = [f"{p.relative_to(ROOT)}: {len(re.findall(r'^```python', p.read_text(), flags=re.M))} fences, "
-              f"{len(blocks(p))} read" for p in PAGES
-              if len(re.findall(r"^\s*```python", p.read_text(), flags=re.M)) != len(blocks(p))]
+    fences = {p: len(re.findall(r"^\s*```python", p.read_text(), flags=re.M))
+              for p in [*ROOT.glob("docs/**/*.md"), ROOT / "README.md"]}
+    missed = [f"{p.relative_to(ROOT)}: {n} fences, {len(blocks(p))} read" for p, n in fences.items() if n != len(blocks(p))]
     assert not missed, missed
 
 
@@ -225,11 +227,20 @@ def test_the_reader_finds_the_blocks_and_their_markers(tmp_path: Path) -> None:
     assert [(b.line, b.expected, b.not_run) for b in found] == [
         (3, "1\n", None), (12, None, "needs a running server"), (15, None, None)]
     assert [b.line for b in run_page(page)] == [12]  # the marked one, and only it, left unrun
+
+
+def test_what_a_block_prints_is_compared_with_the_page(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
     page.write_text("```python\nprint(2)\n```\n```text\n3\n```\n", encoding="utf-8")
     with pytest.raises(AssertionError, match="printed"):
         run_page(page)
-    page.write_text("```python\nimport uuid\nprint('id', uuid.uuid4())\n```\n```text\nid EXECUTION\n```\n"
-                    "```python\nimport os\nos.environ['DOCS_PROBE'] = '1'\n```\n"
+    page.write_text("```python\nimport uuid\nprint('id', uuid.uuid4())\n```\n```text\nid EXECUTION\n```\n", encoding="utf-8")
+    run_page(page)
+
+
+def test_a_page_runs_in_a_fresh_state_and_leaves_none_behind(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("```python\nimport os\nos.environ['DOCS_PROBE'] = '1'\n```\n"
                     "```python\nimport igniter_nb as ig\nig.configure(store='memory://')\n"
                     "ig.register_executor('docs-probe', ig.Executor)\n```\n"
                     "```python\nprint([d.key for d in ig.executor_registry.definitions()])\n```\n"
@@ -242,12 +253,20 @@ def test_the_reader_finds_the_blocks_and_their_markers(tmp_path: Path) -> None:
         assert [d.key for d in executor_registry.definitions()] == ["left-by-another-test"]
     finally:
         executor_registry._definitions.pop("left-by-another-test", None)
+
+
+def test_a_value_a_comment_shows_is_checked(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
     page.write_text("```python\nx = [2]\nx  # [2]\nx  # the list, as prose\nlen(x)  # 1, as it shows\n```\n", encoding="utf-8")
     assert compiled(blocks(page)[0])[1] == 2  # the two lines showing a literal, not the prose
     run_page(page)
     page.write_text("```python\nx = 2\n\nx    # 3\n```\n", encoding="utf-8")
     with pytest.raises(ShownValueMismatch, match=r"page.md:4: the value is 2, the page shows 3"):
         run_page(page)
+
+
+def test_a_block_that_hangs_is_stopped_and_named(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
     page.write_text("```python\nimport time\nwhile True:\n    time.sleep(0.01)\n```\n", encoding="utf-8")
     pytest_timer = signal.setitimer(signal.ITIMER_REAL, 0)[0]  # pytest-timeout's, put back below
     outer = signal.signal(signal.SIGALRM, signal.SIG_IGN)
@@ -261,6 +280,10 @@ def test_the_reader_finds_the_blocks_and_their_markers(tmp_path: Path) -> None:
         signal.signal(signal.SIGALRM, outer)
         if pytest_timer:
             signal.setitimer(signal.ITIMER_REAL, pytest_timer)
+
+
+def test_a_block_that_raises_is_named(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
     page.write_text("```python\nraise KeyError('nope')\n```\n", encoding="utf-8")
     with pytest.raises(AssertionError, match=r"page.md:1: the example raised KeyError\('nope'\)"):
         run_page(page)
