@@ -8,7 +8,7 @@ the environment (``os.environ``), the default store (``ig.configure``) and the r
 
 A line that is an expression with a Python literal as its comment (``c.status  # 'pending'``,
 ``len(conversation)  # 4``, ``result.total  # 120.0, computed lazily``: the literal may be followed by ", ", " — "
-or " (" and prose) shows that expression's value, and is checked too (``==``); a comment that is not a literal
+or " (" and prose, and wrap onto comment lines in the same column) shows that expression's value, and is checked too (``==``); a comment that is not a literal
 (``# Status.PENDING``, ``# pending (and saved)``) is prose, and is not.
 
 A block that cannot run on its own says so in the markdown, on the line just above it:
@@ -127,12 +127,21 @@ def shown_literal(comment: str) -> str | None:
 class ShownValues(ast.NodeTransformer):
     """Wrap each ``expression  # literal`` statement in a call to ``expect_shown``."""
 
-    def __init__(self, comments: dict[int, str], where: str) -> None:
-        self.comments, self.where = comments, where
+    def __init__(self, comments: dict[int, tuple[int, bool, str]], where: str) -> None:
+        self.comments, self.where = comments, where  # line -> (column, alone on its line, text)
         self.count = 0
 
+    def comment_after(self, line: int) -> str:
+        """The comment ending ``line``, with the comment-only lines under it in the same column (its wrap)."""
+        if line not in self.comments:
+            return ""
+        column, _, text = self.comments[line]
+        while (nxt := self.comments.get(line + 1)) and nxt[0] == column and nxt[1]:
+            text, line = f"{text} {nxt[2]}", line + 1
+        return text
+
     def visit_Expr(self, node: ast.Expr) -> ast.AST:
-        comment = shown_literal(self.comments.get(node.end_lineno or node.lineno, ""))
+        comment = shown_literal(self.comment_after(node.end_lineno or node.lineno))
         if comment is None:
             return node
         self.count += 1
@@ -148,7 +157,7 @@ def compiled(block: Block) -> tuple[types.CodeType, int]:
     try:
         for tok in tokenize.generate_tokens(io.StringIO(block.code).readline):
             if tok.type == tokenize.COMMENT:
-                comments[tok.start[0]] = tok.string[1:].strip()
+                comments[tok.start[0]] = (tok.start[1], not tok.line[:tok.start[1]].strip(), tok.string[1:].strip())
     except (tokenize.TokenError, SyntaxError):
         pass  # compile() below says what is wrong with the block
     tree = ast.parse(block.code, block.where)
@@ -259,6 +268,9 @@ def test_a_value_a_comment_shows_is_checked(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     page.write_text("```python\nx = [2]\nx  # [2]\nx  # the list, as prose\nlen(x)  # 1, as it shows\n```\n", encoding="utf-8")
     assert compiled(blocks(page)[0])[1] == 2  # the two lines showing a literal, not the prose
+    run_page(page)
+    page.write_text("```python\nx = [1, 2]\nx  # [1,\n   #  2]\n# [3]\n```\n", encoding="utf-8")
+    assert compiled(blocks(page)[0])[1] == 1  # a wrapped literal; the comment in another column is not its wrap
     run_page(page)
     page.write_text("```python\nx = 2\n\nx    # 3\n```\n", encoding="utf-8")
     with pytest.raises(ShownValueMismatch, match=r"page.md:4: the value is 2, the page shows 3"):
