@@ -94,7 +94,12 @@ def shown_url(url: object) -> object:
 
 
 def _directory(url: str) -> Path:
-    rest = unquote(url.split("://", 1)[1])
+    raw = url.split("://", 1)[1]
+    if "@" in raw.split("/", 1)[0]:  # a login: taken as a path, it made a directory named after the password
+        raise StoreArgumentError(f"store URL {shown_url(url)!r} has a user part (a login before '@'): a "
+                                 f"{url.split('://', 1)[0].lower()}:// store takes only a directory; write an '@' "
+                                 "that belongs to a directory name as %40")
+    rest = unquote(raw)
     if not rest or rest == "/":
         raise StoreArgumentError(f"store URL {shown_url(url)!r} names no directory")
     return Path(rest)

@@ -97,3 +97,25 @@ def test_a_rediss_url_with_good_options_still_makes_a_store(query: str) -> None:
     store = from_url(f"rediss://:{SECRET}@127.0.0.1:6399/0?{query}")
     assert isinstance(store, RedisStore)
     store.close()
+
+
+@pytest.mark.parametrize("url", [f"file://user:{SECRET}@/srv/state", f"parquet://user:{SECRET}@host/x",
+                                 "file://admin@host/x", f"parquet://:{SECRET}@/x"])
+def test_a_directory_url_with_a_user_part_is_refused_and_makes_no_directory(
+        url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """file:// and parquet:// take the rest of the URL as a directory: a login in it made a directory named after
+    the password in the working directory (``./user:s3cret-pw@/srv/state``)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreArgumentError) as caught:
+        from_url(url)
+    assert "user part" in str(caught.value) and SECRET not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []  # nothing was made
+
+
+def test_an_at_sign_in_a_directory_is_written_percent_encoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = from_url("file://backups%40night/x")
+    try:
+        assert Path(store.root).resolve() == (tmp_path / "backups@night" / "x").resolve()
+    finally:
+        store.close()
