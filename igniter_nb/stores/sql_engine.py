@@ -35,7 +35,7 @@ def synchronous_setting(url: str, synchronous: str | None) -> str:
 def create_engine(url: str, busy_timeout_ms: int, synchronous: str = "NORMAL") -> Engine:
     import sqlalchemy as sa
     from sqlalchemy import event
-    from sqlalchemy.pool import StaticPool
+    from sqlalchemy.pool import QueuePool, StaticPool
 
     parsed = sa.make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
@@ -45,10 +45,11 @@ def create_engine(url: str, busy_timeout_ms: int, synchronous: str = "NORMAL") -
         # as soon as it is returned: a server with more store calls in flight than 5 opened and closed a
         # PostgreSQL session (a backend process) every few requests. The same 15 at most, all kept.
         return sa.create_engine(parsed, pool_size=POOL_SIZE, max_overflow=0)
-    memory = parsed.database in (None, "", ":memory:")
+    memory = memory_database(parsed, url)
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}}
-    if memory:
-        options["poolclass"] = StaticPool
+    # In memory: one connection for the store's life, so one database (a pool would open one per connection).
+    # Else SQLAlchemy's pool for a file, named so that a mode= in the URL does not make it choose (deprecated).
+    options["poolclass"] = StaticPool if memory else QueuePool
     engine = sa.create_engine(parsed, **options)
 
     @event.listens_for(engine, "connect")
@@ -71,4 +72,38 @@ def create_engine(url: str, busy_timeout_ms: int, synchronous: str = "NORMAL") -
 
 
 def is_memory(engine: Engine) -> bool:
-    return engine.url.database in (None, "", ":memory:")
+    """Whether ``engine`` (SQLite) opens an in-memory database: see :func:`memory_database`."""
+    return memory_database(engine.url)
+
+
+def memory_database(url: Any, given: str | None = None) -> bool:
+    """Whether the SQLite URL ``url`` (a SQLAlchemy ``URL``) names an in-memory database, in any of SQLite's
+    spellings: no file name or ``:memory:`` (``sqlite://``, ``sqlite:///:memory:``), and with ``uri=true`` the URI
+    filenames ``file::memory:`` and ``file:NAME?mode=memory`` (with or without ``cache=shared``).
+
+    Without ``uri=true`` SQLite takes ``file:...`` as a plain file name and ignores ``mode=``: a URL that spells an
+    in-memory URI filename so would silently make a file named ``file:...`` in the working directory. Given the
+    URL's text as ``given`` (a URL a store is being made from), that is a :class:`StoreArgumentError` saying so.
+    """
+    database = url.database
+    if database in (None, "", ":memory:"):
+        return True
+    query = url.query
+    memory = database == "file::memory:" or query.get("mode") == "memory"
+    if _flag(query.get("uri")) and database.startswith("file:"):  # a URI filename: SQLite reads its mode=
+        return memory
+    if memory and given is not None:  # SQLite would take the name as a plain file name and ignore mode=
+        from igniter_nb.stores.url import shown_url
+
+        name = database if database.startswith("file:") else f"file:{database}"
+        options = "".join(f"{key}={value}&" for key, value in query.items() if key != "uri")
+        lacks = "lacks uri=true" if database.startswith("file:") else "is not a file: URI filename"
+        raise StoreArgumentError(f"store URL {shown_url(given)!r} asks for an SQLite in-memory database but {lacks}, "
+                                 f"so SQLite would make a file named {database!r} instead: write "
+                                 f"{shown_url(f'sqlite:///{name}?{options}uri=true')!r}")
+    return False
+
+
+def _flag(value: Any) -> bool:
+    """A URL's ``uri=`` value as the SQLite driver reads it (``true``, ``1``, ``yes``, ``on``: set)."""
+    return isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on", "y", "t")

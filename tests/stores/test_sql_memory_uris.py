@@ -1,0 +1,104 @@
+"""Every spelling of an SQLite in-memory database keeps ONE database for the store's life.
+
+Only ``sqlite://`` and ``:memory:`` were recognised: ``file::memory:?uri=true`` got a pool of connections, each
+opening an empty database of its own (a workflow saved by one call was unknown to the next on another connection),
+and ``file:x?mode=memory&uri=true`` got SQLAlchemy's per-thread pool (a database per thread) with a
+SADeprecationWarning about that choice. A ``mode=memory`` or ``file:`` spelling without ``uri=true`` made a file
+named ``file:x`` in the working directory instead: refused, naming what to add.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from igniter_nb.errors import StoreArgumentError
+from igniter_nb.stores import SQLStore
+from igniter_nb.stores.url import from_url
+
+FORMS = (
+    "sqlite://",
+    "sqlite:///:memory:",
+    "sqlite:///file::memory:?uri=true",
+    "sqlite:///file::memory:?cache=shared&uri=true",
+    "sqlite:///file:{name}?mode=memory&uri=true",
+    "sqlite:///file:{name}?mode=memory&cache=shared&uri=true",
+    "sqlite+pysqlite:///file:{name}?uri=true&mode=memory",
+    "sqlite:///:memory:?uri=true",
+)
+THREADS = 6
+
+
+@pytest.fixture(autouse=True)
+def _warnings_are_errors() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+@pytest.mark.parametrize("make", [SQLStore, from_url], ids=["SQLStore", "from_url"])
+@pytest.mark.parametrize("form", FORMS)
+def test_an_in_memory_database_is_one_database_for_the_store(form: str, make: Any, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a form taken for a file name would leave that file here
+    tag = uuid.uuid4().hex[:10]
+    store = make(form.format(name=f"mem_{tag}"))
+    try:
+        assert isinstance(store, SQLStore)
+        for call in range(5):  # saved by one call, read back by the next ones
+            store.save({"execution_id": f"{tag}-main", "n": call})
+            assert store.fetch(f"{tag}-main")["n"] == call
+        errors: list[BaseException] = []
+
+        def work(i: int) -> None:
+            try:
+                for call in range(3):
+                    store.save({"execution_id": f"{tag}-t{i}", "n": call})
+                    assert store.fetch(f"{tag}-t{i}")["n"] == call
+                assert store.fetch(f"{tag}-main")["n"] == 4  # what another thread saved
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert errors == []
+        for i in range(THREADS):  # and every thread's saves, read from this one
+            assert store.fetch(f"{tag}-t{i}")["n"] == 2
+        assert store.exists(f"{tag}-main")
+    finally:
+        store.close()
+    assert list(tmp_path.iterdir()) == []  # nothing written to disk
+
+
+@pytest.mark.parametrize("url", ["sqlite:///file:mem_x?mode=memory", "sqlite:///file::memory:",
+                                 "sqlite:///file::memory:?cache=shared", "sqlite:///file:mem_x?uri=false&mode=memory",
+                                 "sqlite:///mem_x.db?mode=memory", "sqlite:///mem_x.db?mode=memory&uri=true"])
+def test_a_memory_uri_without_uri_true_is_refused(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``uri=true`` SQLite takes ``file:...`` as a plain file name and ignores ``mode=``: the store would
+    be a file named ``file:mem_x`` in the working directory, not the in-memory database asked for."""
+    monkeypatch.chdir(tmp_path)
+    for make in (SQLStore, from_url):
+        with pytest.raises(StoreArgumentError, match="uri=true") as caught:
+            make(url)
+        assert repr(url) in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_uri_still_opens_a_file(tmp_path: Path) -> None:
+    """A ``file:`` URI naming a file on disk (no ``mode=memory``) is a file database, as before."""
+    path = tmp_path / "on-disk.db"
+    store = SQLStore(f"sqlite:///file:{path}?uri=true")
+    try:
+        store.save({"execution_id": "a"})
+        assert store.fetch("a")["execution_id"] == "a"
+    finally:
+        store.close()
+    assert path.exists()
