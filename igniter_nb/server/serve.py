@@ -95,18 +95,22 @@ def _worker_threads(environ: Mapping[str, str]) -> int | None:
 
 def _in_one_process(url: str) -> bool:
     """Whether the store of ``url`` lives inside the process that opens it: ``memory://``, or an SQLite in-memory
-    database (``sqlite://``, ``:memory:``, or a URI filename with ``mode=memory``)."""
-    from urllib.parse import parse_qsl
-
-    scheme, _, rest = url.partition("://")
-    scheme = scheme.lower()
+    database in any of its spellings (``sqlite://``, ``:memory:``, and with ``uri=true`` ``file::memory:`` or
+    ``file:NAME?mode=memory``): the store's own test, :func:`~igniter_nb.stores.sql_engine.memory_database`. A URL
+    that cannot be read is not: opening its store (``_check_store``) says what is wrong with it."""
+    scheme = url.partition("://")[0].lower()
     if scheme == "memory":
         return True
-    if not scheme.startswith("sqlite"):
+    if scheme != "sqlite" and not scheme.startswith("sqlite+"):
         return False
-    query = rest.partition("?")[2]
-    return (rest in ("", "/") or ":memory:" in rest
-            or any(key == "mode" and value == "memory" for key, value in parse_qsl(query)))
+    import sqlalchemy as sa
+
+    from igniter_nb.stores.sql_engine import memory_database
+
+    try:
+        return memory_database(sa.make_url(url))
+    except (ValueError, sa.exc.ArgumentError):
+        return False
 
 
 WORKERS_PER_CPU = 16
@@ -187,9 +191,12 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
     load_contracts(target)  # fail here, once, with a clear message — not in every worker
     url = store or settings.store_url() or "memory://"
     if workers > 1 and _in_one_process(url):
-        raise ServeError(f"--workers {workers} with store {url!r}: an in-memory store lives inside one process, so "
-                         "each worker would keep its own workflows and events would miss them. Give a shared store: "
-                         "--store sqlite:///igniter.db, postgresql+psycopg://... or redis://...")
+        came = ("from --store" if store else f"from {settings.STORE_URL}" if settings.store_url() else
+                f"the default: neither --store nor {settings.STORE_URL} is given")
+        raise ServeError(f"--workers {workers} with store {settings.redact_url(url)!r} ({came}): "
+                         "an in-memory store lives inside one process, so each worker would keep its own workflows and "
+                         "events would miss them. Give a shared store: --store sqlite:///igniter.db, "
+                         "postgresql+psycopg://... or redis://...")
     if public_url is not None:
         from igniter_nb.server.app import check_public_url
 

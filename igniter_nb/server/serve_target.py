@@ -27,6 +27,11 @@ def load_contracts(target: str) -> Any:
         raise ServeError(f"{module_name!r} (from {target!r}) is a file path: MODULE is the module's dotted import "
                          f"name, such as {stem!r} (its directory the current one or on PYTHONPATH) or "
                          f"myapp.contracts")
+    if module_name.startswith("."):  # importlib's answer is a TypeError about a missing "package" argument
+        absolute = module_name.lstrip(".") or "myapp"
+        raise ServeError(f"{module_name!r} (from {target!r}) is a relative module name, which serve does not take: "
+                         f"MODULE is the module's full dotted import name, such as {absolute!r} (its directory the "
+                         f"current one or on PYTHONPATH) or mypackage.{absolute}")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

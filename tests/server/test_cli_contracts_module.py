@@ -124,3 +124,16 @@ def test_ctrl_c_while_the_module_loads_ends_without_a_traceback(tmp_path: Path) 
                            "--port", "1"], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
     assert done.returncode == 128 + signal.SIGINT, (done.returncode, done.stderr)
     assert done.stderr.strip() == "igniter-nb serve: interrupted", done.stderr
+
+
+@pytest.mark.parametrize(("target", "instead"), [(".app:CONTRACTS", "'app'"), ("..pkg.app:CONTRACTS", "'pkg.app'"),
+                                                 ("..:CONTRACTS", "'myapp'")])
+def test_a_relative_module_name_is_refused_in_one_line(target: str, instead: str, capsys: Any) -> None:
+    """`.app:CONTRACTS` failed with Python's TypeError about a "'package' argument" required for a relative import:
+    one line now says relative names are not taken and what to write."""
+    assert main(["serve", target, "--port", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("igniter-nb serve: error:"), err
+    assert "is a relative module name" in err and f"such as {instead}" in err and repr(target) in err, err
+    assert "package" not in err.split("such as")[0] and "TypeError" not in err, err

@@ -48,3 +48,44 @@ def test_more_workers_than_the_machine_could_run_are_refused(capsys: Any, taken_
     # at the limit, the command goes on (to the port in use, where it stops before starting a worker)
     assert main(["serve", TARGET, "--workers", str(limit), "--store", store, "--port", str(taken_port)]) == 2
     assert "the address is already in use" in capsys.readouterr().err
+
+
+@pytest.fixture
+def no_store_variable(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    monkeypatch.delenv("IGNITER_STORE_URL", raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("store", ["memory://", "sqlite://", "sqlite:///file:m?mode=memory&uri=true"])
+def test_an_in_memory_store_from_the_environment_is_refused_naming_the_variable(
+        capsys: Any, taken_port: int, no_store_variable: pytest.MonkeyPatch, store: str) -> None:
+    """IGNITER_STORE_URL=memory:// with --workers 2 was refused naming only the store: nothing said it came from
+    the environment, where a user looking at the command line would not find it."""
+    no_store_variable.setenv("IGNITER_STORE_URL", store)
+    assert main(["serve", TARGET, "--workers", "2", "--port", str(taken_port)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"--workers 2 with store {store!r} (from IGNITER_STORE_URL)" in err, err
+    assert "in-memory store lives inside one process" in err and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize(("args", "source"), [(("--store", "memory://"), "(from --store)"),
+                                              ((), "(the default: neither --store nor IGNITER_STORE_URL is given)")])
+def test_an_in_memory_store_from_the_flag_or_the_default_says_so(
+        capsys: Any, taken_port: int, no_store_variable: pytest.MonkeyPatch, args: tuple[str, ...],
+        source: str) -> None:
+    assert main(["serve", TARGET, "--workers", "2", "--port", str(taken_port), *args]) == 2
+    err = capsys.readouterr().err
+    assert f"--workers 2 with store 'memory://' {source}" in err, err
+
+
+@pytest.mark.parametrize("store", ["sqlite:///file:m?mode=memory", "sqlite:///file::memory:"])
+def test_an_in_memory_spelling_sqlite_would_take_for_a_file_is_refused_as_from_url_does(
+        capsys: Any, taken_port: int, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, store: str) -> None:
+    """Without uri=true these are file names to SQLite: serve says what from_url says (add uri=true), whatever
+    --workers is, and leaves no file behind."""
+    monkeypatch.chdir(tmp_path)
+    for workers in ("1", "2"):
+        assert main(["serve", TARGET, "--workers", workers, "--store", store, "--port", str(taken_port)]) == 2
+        err = capsys.readouterr().err
+        assert f"--store {store!r}" in err and "lacks uri=true" in err, err
+    assert list(tmp_path.iterdir()) == []
