@@ -31,7 +31,6 @@ import builtins
 import contextlib
 import json
 import logging
-import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +51,7 @@ from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, check_page, decode_page
 from igniter_nb.stores.rules import MAX_VERSION
 from igniter_nb.stores.sql_compression import driver_message
-from igniter_nb.stores.sql_engine import create_engine, is_memory, synchronous_setting
+from igniter_nb.stores.sql_engine import create_engine, is_memory, memory_turn, synchronous_setting
 from igniter_nb.stores.sql_errors import cannot_open, is_transient
 from igniter_nb.stores.sql_hot import HotPath
 from igniter_nb.stores.sql_lock import WriteGate, gate_for
@@ -101,9 +100,10 @@ class SQLStore(StoreBase):
         # Reads are single statements: on PostgreSQL autocommit saves the BEGIN and ROLLBACK round trips (so does
         # the one-statement compare-and-set save, which runs here too).
         self._read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT") if self._is_postgres else self.engine
-        # An in-memory SQLite database is one shared connection: serialise its use across threads.
+        # An in-memory SQLite database is one shared connection: serialise its use across threads (and across the
+        # stores of one shared-cache database, sql_engine.memory_turn).
         self._serial: contextlib.AbstractContextManager[Any] = (
-            threading.RLock() if self._is_sqlite and is_memory(self.engine) else contextlib.nullcontext()
+            memory_turn(self.engine.url) if self._is_sqlite and is_memory(self.engine) else contextlib.nullcontext()
         )
         self.table_prefix = table_prefix
         self._executions, self._history, self._parts = tables(sa, table_prefix)

@@ -5,6 +5,8 @@ front).
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import StoreArgumentError
@@ -45,7 +47,8 @@ def create_engine(url: str, busy_timeout_ms: int, synchronous: str = "NORMAL") -
         # as soon as it is returned: a server with more store calls in flight than 5 opened and closed a
         # PostgreSQL session (a backend process) every few requests. The same 15 at most, all kept.
         return sa.create_engine(parsed, pool_size=POOL_SIZE, max_overflow=0)
-    memory = memory_database(parsed, url)
+    check_memory_spelling(parsed, url)
+    memory = memory_database(parsed)
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}}
     # In memory: one connection for the store's life, so one database (a pool would open one per connection).
     # Else SQLAlchemy's pool for a file, named so that a mode= in the URL does not make it choose (deprecated).
@@ -76,32 +79,75 @@ def is_memory(engine: Engine) -> bool:
     return memory_database(engine.url)
 
 
-def memory_database(url: Any, given: str | None = None) -> bool:
+def memory_database(url: Any) -> bool:
     """Whether the SQLite URL ``url`` (a SQLAlchemy ``URL``) names an in-memory database, in any of SQLite's
     spellings: no file name or ``:memory:`` (``sqlite://``, ``sqlite:///:memory:``), and with ``uri=true`` the URI
-    filenames ``file::memory:`` and ``file:NAME?mode=memory`` (with or without ``cache=shared``).
+    filenames ``file::memory:`` and ``file:NAME?mode=memory`` (with or without ``cache=shared``). Without
+    ``uri=true`` SQLite takes ``file:...`` for a plain file name and ignores ``mode=`` (see
+    :func:`check_memory_spelling`)."""
+    database, query = url.database, url.query
+    uri = _flag(query.get("uri"))
+    if database in (None, "", ":memory:"):  # with uri=true, URI options make the driver open a file ":memory:?..."
+        return not (uri and _uri_options(query))
+    return uri and database.startswith("file:") and (database == "file::memory:" or query.get("mode") == "memory")
 
-    Without ``uri=true`` SQLite takes ``file:...`` as a plain file name and ignores ``mode=``: a URL that spells an
-    in-memory URI filename so would silently make a file named ``file:...`` in the working directory. Given the
-    URL's text as ``given`` (a URL a store is being made from), that is a :class:`StoreArgumentError` saying so.
-    """
-    database = url.database
+
+def check_memory_spelling(url: Any, given: str) -> None:
+    """Raise :class:`StoreArgumentError` for a URL (``url`` parsed, ``given`` as written) that asks for an in-memory
+    database in a spelling SQLite would take for a file name: ``mode=memory`` or ``file::memory:`` without
+    ``uri=true``, ``mode=memory`` on a name not starting ``file:``, URI options after ``:memory:`` or no name. Each
+    made a file (``file:x``, ``:memory:?cache=shared``) in the working directory."""
+    database, query = url.database, url.query
+    uri, options = _flag(query.get("uri")), _uri_options(query)
     if database in (None, "", ":memory:"):
-        return True
-    query = url.query
-    memory = database == "file::memory:" or query.get("mode") == "memory"
-    if _flag(query.get("uri")) and database.startswith("file:"):  # a URI filename: SQLite reads its mode=
-        return memory
-    if memory and given is not None:  # SQLite would take the name as a plain file name and ignore mode=
-        from igniter_nb.stores.url import shown_url
+        if not (uri and options):
+            return
+        named = f"{database or ''}?{'&'.join(f'{key}={query[key]}' for key in options)}"
+        why = (f"gives SQLite URI options ({', '.join(options)}) to {repr(database) if database else 'no file name'}, "
+               f"so SQLite would make a file named {named!r}")
+        database = "file::memory:"
+    elif database == "file::memory:" or query.get("mode") == "memory":
+        if uri and database.startswith("file:"):
+            return
+        why = ("lacks uri=true" if database.startswith("file:") else "is not a file: URI filename")
+        why += f", so SQLite would make a file named {database!r}"
+        database = database if database.startswith("file:") else f"file:{database}"
+    else:
+        return
+    from igniter_nb.stores.url import shown_url
 
-        name = database if database.startswith("file:") else f"file:{database}"
-        options = "".join(f"{key}={value}&" for key, value in query.items() if key != "uri")
-        lacks = "lacks uri=true" if database.startswith("file:") else "is not a file: URI filename"
-        raise StoreArgumentError(f"store URL {shown_url(given)!r} asks for an SQLite in-memory database but {lacks}, "
-                                 f"so SQLite would make a file named {database!r} instead: write "
-                                 f"{shown_url(f'sqlite:///{name}?{options}uri=true')!r}")
-    return False
+    write = f"sqlite:///{database}?{''.join(f'{key}={value}&' for key, value in query.items() if key != 'uri')}uri=true"
+    raise StoreArgumentError(f"store URL {shown_url(given)!r} asks for an SQLite in-memory database but {why}: write "
+                             f"{shown_url(write)!r}")
+
+
+#: The turn of each shared-cache in-memory database open in this process (by its name), while a store holds it.
+_SHARED_TURNS: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+_SHARED_GUARD = threading.Lock()
+
+
+def memory_turn(url: Any) -> Any:
+    """The lock a store of an in-memory SQLite database (``url``) holds around each use of its one connection: its
+    own, or for a shared-cache database (``cache=shared``) the one every store of that database in this process
+    holds: SQLite answers a write to a table another connection of the shared cache is using with "database table
+    is locked" at once, without waiting out the busy timeout."""
+    if url.query.get("cache") != "shared" or not memory_database(url) or url.database in (None, "", ":memory:"):
+        return threading.RLock()
+    name = url.database if url.database == "file::memory:" else f"{url.database}?mode=memory"
+    with _SHARED_GUARD:
+        turn = _SHARED_TURNS.get(name)
+        if turn is None:
+            turn = _SHARED_TURNS[name] = threading.RLock()
+        return turn
+
+
+#: What the URL's query gives the SQLite driver itself (SQLAlchemy's pysqlite dialect), not the URI filename.
+_DRIVER_OPTIONS = ("uri", "timeout", "isolation_level", "detect_types", "check_same_thread", "cached_statements")
+
+
+def _uri_options(query: Any) -> list[str]:
+    """The options of a URL's query that go to SQLite's URI filename, not to the driver."""
+    return [key for key in query if key not in _DRIVER_OPTIONS]
 
 
 def _flag(value: Any) -> bool:

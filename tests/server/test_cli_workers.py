@@ -78,14 +78,16 @@ def test_an_in_memory_store_from_the_flag_or_the_default_says_so(
     assert f"--workers 2 with store 'memory://' {source}" in err, err
 
 
-@pytest.mark.parametrize("store", ["sqlite:///file:m?mode=memory", "sqlite:///file::memory:"])
+@pytest.mark.parametrize("store", ["sqlite:///file:m?mode=memory", "sqlite:///file::memory:",
+                                   "sqlite://?uri=true&cache=shared", "sqlite:///:memory:?cache=shared&uri=true"])
 def test_an_in_memory_spelling_sqlite_would_take_for_a_file_is_refused_as_from_url_does(
         capsys: Any, taken_port: int, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, store: str) -> None:
-    """Without uri=true these are file names to SQLite: serve says what from_url says (add uri=true), whatever
-    --workers is, and leaves no file behind."""
+    """SQLite takes these for file names: serve says what from_url says (what to write), whatever --workers is,
+    and leaves no file behind (`sqlite://?uri=true&cache=shared` was a TypeError's traceback)."""
     monkeypatch.chdir(tmp_path)
     for workers in ("1", "2"):
         assert main(["serve", TARGET, "--workers", workers, "--store", store, "--port", str(taken_port)]) == 2
         err = capsys.readouterr().err
-        assert f"--store {store!r}" in err and "lacks uri=true" in err, err
+        assert f"--store {store!r}" in err and "asks for an SQLite in-memory database but" in err, err
+        assert len(err.strip().splitlines()) == 1, err
     assert list(tmp_path.iterdir()) == []

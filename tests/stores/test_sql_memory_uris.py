@@ -80,13 +80,18 @@ def test_an_in_memory_database_is_one_database_for_the_store(form: str, make: An
 
 @pytest.mark.parametrize("url", ["sqlite:///file:mem_x?mode=memory", "sqlite:///file::memory:",
                                  "sqlite:///file::memory:?cache=shared", "sqlite:///file:mem_x?uri=false&mode=memory",
-                                 "sqlite:///mem_x.db?mode=memory", "sqlite:///mem_x.db?mode=memory&uri=true"])
-def test_a_memory_uri_without_uri_true_is_refused(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without ``uri=true`` SQLite takes ``file:...`` as a plain file name and ignores ``mode=``: the store would
-    be a file named ``file:mem_x`` in the working directory, not the in-memory database asked for."""
+                                 "sqlite:///mem_x.db?mode=memory", "sqlite:///mem_x.db?mode=memory&uri=true",
+                                 "sqlite:///:memory:?uri=true&cache=shared", "sqlite:///?uri=true&cache=shared",
+                                 "sqlite://?uri=true&cache=shared"])
+def test_a_memory_spelling_sqlite_takes_for_a_file_name_is_refused(url: str, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``uri=true`` SQLite takes ``file:...`` as a plain file name and ignores ``mode=``; it reads URI
+    options only after a ``file:`` name (``:memory:?cache=shared`` is a file of that name): each store was a file in
+    the working directory, not the in-memory database asked for (``sqlite://?uri=true&cache=shared``: a TypeError)."""
     monkeypatch.chdir(tmp_path)
     for make in (SQLStore, from_url):
-        with pytest.raises(StoreArgumentError, match="uri=true") as caught:
+        with pytest.raises(StoreArgumentError, match=r"asks for an SQLite in-memory database but .*: write "
+                                                     r"'sqlite:///file:[^']*uri=true'$") as caught:
             make(url)
         assert repr(url) in str(caught.value)
     assert list(tmp_path.iterdir()) == []
@@ -102,3 +107,35 @@ def test_a_file_uri_still_opens_a_file(tmp_path: Path) -> None:
     finally:
         store.close()
     assert path.exists()
+
+
+@pytest.mark.parametrize("form", ["sqlite:///file:{name}?mode=memory&cache=shared&uri=true",
+                                  "sqlite:///file::memory:?cache=shared&uri=true"])
+def test_two_stores_of_one_shared_cache_database_take_turns(form: str) -> None:
+    """Two stores of one ``cache=shared`` database in a process see one database; their threads writing at once
+    got "database table is locked" at once (SQLite's shared cache does not wait out a busy timeout)."""
+    url = form.format(name=f"mem_{uuid.uuid4().hex[:10]}")
+    first, second = SQLStore(url), SQLStore(url)
+    try:
+        first.save({"execution_id": "seen"})
+        assert second.fetch("seen")["execution_id"] == "seen"
+        errors: list[BaseException] = []
+
+        def work(store: Any, i: int) -> None:
+            try:
+                for call in range(20):
+                    store.save({"execution_id": f"w{i}", "n": call})
+                    assert store.fetch(f"w{i}")["n"] == call
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(store, i)) for i, store in enumerate([first, second] * 3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert errors == []
+        assert {first.fetch(f"w{i}")["n"] for i in range(6)} == {19}
+    finally:
+        first.close()
+        second.close()
