@@ -192,7 +192,7 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
     url = store or settings.store_url() or "memory://"
     if workers > 1 and _in_one_process(url):
         came = ("from --store" if store else f"from {settings.STORE_URL}" if settings.store_url() else
-                f"the default: neither --store nor {settings.STORE_URL} is given")
+                f"the default: no --store, and {settings.STORE_URL} unset or empty")
         raise ServeError(f"--workers {workers} with store {settings.redact_url(url)!r} ({came}): "
                          "an in-memory store lives inside one process, so each worker would keep its own workflows and "
                          "events would miss them. Give a shared store: --store sqlite:///igniter.db, "

@@ -69,7 +69,7 @@ def test_an_in_memory_store_from_the_environment_is_refused_naming_the_variable(
 
 
 @pytest.mark.parametrize(("args", "source"), [(("--store", "memory://"), "(from --store)"),
-                                              ((), "(the default: neither --store nor IGNITER_STORE_URL is given)")])
+                                              ((), "(the default: no --store, and IGNITER_STORE_URL unset or empty)")])
 def test_an_in_memory_store_from_the_flag_or_the_default_says_so(
         capsys: Any, taken_port: int, no_store_variable: pytest.MonkeyPatch, args: tuple[str, ...],
         source: str) -> None:
@@ -91,3 +91,11 @@ def test_an_in_memory_spelling_sqlite_would_take_for_a_file_is_refused_as_from_u
         assert f"--store {store!r}" in err and "asks for an SQLite in-memory database but" in err, err
         assert len(err.strip().splitlines()) == 1, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_store_variable_is_the_default_and_said_so(capsys: Any, taken_port: int,
+                                                           no_store_variable: pytest.MonkeyPatch) -> None:
+    no_store_variable.setenv("IGNITER_STORE_URL", "  ")
+    assert main(["serve", TARGET, "--workers", "2", "--port", str(taken_port)]) == 2
+    err = capsys.readouterr().err
+    assert "with store 'memory://' (the default: no --store, and IGNITER_STORE_URL unset or empty)" in err, err
