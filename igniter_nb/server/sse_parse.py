@@ -20,8 +20,10 @@ class MessageTooLarge(ValueError):
 
 
 class Lines:
-    """Complete lines of the text fed in chunks; a trailing ``\r`` waits for the next chunk (it may be half of a
-    ``\r\n``). A line not ended yet is kept in pieces (joined once ended: a line arriving in a million chunks is
+    """Complete lines of the text fed in chunks. A chunk ending in ``\r`` ends its line at once (a server ending
+    lines with ``\r`` alone has its message dispatched without waiting for more bytes); a ``\n`` starting the next
+    chunk is then the other half of that ``\r\n``, not a blank line. One U+FEFF (byte order mark) at the start of
+    the stream is dropped, as the standard says. A line not ended yet is kept in pieces (joined once ended: a line arriving in a million chunks is
     not copied a million times). A line longer than ``limit`` characters sets ``too_long`` (what to say) and ends
     the reading: ``feed`` gives the lines before it, then nothing more."""
 
@@ -30,19 +32,24 @@ class Lines:
         self.too_long: str | None = None
         self._pieces: list[str] = []
         self._size = 0
-        self._cr = False
+        self._cr = False  # the last chunk ended in \r: a \n starting the next one ends no line
+        self._started = False  # the stream's first character was seen (a byte order mark there is dropped)
 
     def feed(self, text: str) -> list[str]:
-        if self.too_long is not None:
+        if self.too_long is not None or not text:
             return []
-        if "\n" not in text and "\r" not in text and not self._cr:  # no end of line: kept, not joined yet
+        if not self._started:
+            self._started = True
+            text = text.removeprefix("\ufeff")
+        if self._cr and text.startswith("\n"):
+            text = text[1:]
+        self._cr = False
+        if "\n" not in text and "\r" not in text:  # no end of line: kept, not joined yet
             self._keep(text)
             return []
-        text = "".join(self._pieces) + ("\r" if self._cr else "") + text
+        text = "".join(self._pieces) + text
         self._pieces, self._size = [], 0
-        self._cr = text.endswith("\r")  # (it may be half of a \r\n: it waits for the next chunk)
-        if self._cr:
-            text = text[:-1]
+        self._cr = text.endswith("\r")
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         self._keep(lines.pop())
         for at, line in enumerate(lines):

@@ -200,7 +200,15 @@ def test_a_read_timeout_that_is_not_seconds_is_refused_at_the_call(bad: Any) -> 
     (["a\nb\n"], ["a", "b"]),
     (["a", "b\n", "c"], ["ab"]),  # a line is complete only at its end of line
     (["a\r", "\nb\r\n"], ["a", "b"]),  # \r\n split across chunks is one end of line
-    (["a\r", "b\r"], ["a"]),  # \r alone ends a line too (the last one waits: it may be half of \r\n)
+    (["a\r", "b\r"], ["a", "b"]),  # \r alone ends a line too, at once (no wait for what follows it)
+    (["a\r"], ["a"]),
+    (["a\r", "\n"], ["a"]),  # ... and a \n starting the next chunk is the rest of its \r\n, no blank line
+    (["a\r", "", "\nb\n"], ["a", "b"]),
+    (["a\r", "\r\n"], ["a", ""]),
+    (["\ufeffa\n"], ["a"]),  # one byte order mark at the stream's start is dropped ...
+    (["", "\ufeff", "a\n"], ["a"]),
+    (["\ufeff\ufeffa\n"], ["\ufeffa"]),  # ... only one
+    (["a\n\ufeffb\n"], ["a", "\ufeffb"]),  # ... and only at the start
     (["\n\n\r\n"], ["", "", ""]),
     (["a\r", "b"], ["a"]),  # a \r then no end of line: the line it ended is not held back
     (["a\r", "\r", "b\n"], ["a", "", "b"]),
@@ -212,6 +220,23 @@ def test_lines_are_split_on_every_end_of_line_across_chunks(chunks: list[str], l
 
     reader = Lines(100)
     assert [line for chunk in chunks for line in reader.feed(chunk)] == lines
+
+
+@FOLLOWERS
+@pytest.mark.parametrize("bom", [b"", "\ufeff".encode()], ids=["no-bom", "bom"])
+def test_a_stream_ending_lines_with_cr_alone_is_read_at_once(peer: Any, follow: Any, bom: bytes) -> None:
+    event = _event(1).replace(b"\n", b"\r")  # the blank line ending the message is the chunk's last \r
+    server = peer([bom + FAST, event], [])
+    got, err = follow(server.url, reconnects=0, read_timeout=0.3)
+    assert [m.id for m in got] == ["1"]  # (it waited for a byte that never came, and the message was lost)
+    _silence(err, server.url, "once")
+
+
+@FOLLOWERS
+def test_a_byte_order_mark_at_the_stream_start_is_dropped(peer: Any, follow: Any) -> None:
+    server = peer(["\ufeff".encode() + _event(1), END], [])  # (the first line is "id: 1", not "\ufeffid: 1")
+    got, err = follow(server.url, reconnects=0, read_timeout=5)
+    assert err is None and [m.kind for m in got] == ["event", "end"] and got[0].id == "1"
 
 
 def test_blocks_dispatch_only_blocks_with_data() -> None:
