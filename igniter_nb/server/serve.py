@@ -415,16 +415,16 @@ def _cause_text(exc: BaseException, store: Any, url: str) -> str:
     the store and the driver's type in its own text) gives way to the driver's error (a SQLAlchemy error to the
     DBAPI error it wraps); a ``StoreError`` of its own is its text without the store's name, which the URL before it
     already gives."""
-    from igniter_nb._error_text import described, first_line, text_of
+    from igniter_nb._error_text import described
     from igniter_nb.errors import StoreError
-    from igniter_nb.settings import redact_url
+    from igniter_nb.settings import redacted_line
 
     if isinstance(exc, StoreError) and exc.__cause__ is not None:
         exc = exc.__cause__
         exc = getattr(exc, "orig", None) or exc
     elif isinstance(exc, StoreError):
-        return first_line(redact_url(url, exc.message.strip().removeprefix(f"{store!r}:"))) or type(exc).__name__
-    return described(exc, redact_url(url, text_of(exc)))
+        return redacted_line(exc.message.strip().removeprefix(f"{store!r}:"), url) or type(exc).__name__
+    return described(exc, redacted_line(exc, url))
 
 
 __all__ = ["ServeError", "app_from_environment", "load_contracts", "serve"]

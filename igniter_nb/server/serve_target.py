@@ -7,6 +7,7 @@ import importlib
 import os
 from typing import Any
 
+from igniter_nb._error_text import described, text_of
 from igniter_nb.settings import redacted_line
 
 
@@ -121,13 +122,13 @@ def _failed_at(exc: BaseException) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
-    """``Type: first non-blank line of the message`` (with how many lines were left out), or ``Type`` alone: one
-    line on stderr, whatever the exception's text."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    if not lines:
-        return type(exc).__name__
-    more = f" ({len(lines) - 1} more line{'s' if len(lines) > 2 else ''})" if len(lines) > 1 else ""
-    return f"{type(exc).__name__}: {redacted_line(lines[0])}{more}"
+    """``Type: first non-blank line of the message`` (passwords hidden, cut as every quoted cause is: the shared
+    ``described``/``redacted_line``), with how many lines were left out, or ``Type`` alone: one line on stderr,
+    whatever the exception's text (an exception whose ``__str__`` raises included)."""
+    text = text_of(exc)
+    left_out = sum(1 for line in text.splitlines() if line.strip()) - 1
+    more = f" ({left_out} more line{'s' if left_out > 1 else ''})" if left_out > 0 else ""
+    return described(exc, redacted_line(text)) + more
 
 
 __all__ = ["ServeError", "load_contracts"]

@@ -42,11 +42,10 @@ def from_url(url: str) -> Any:
 def unusable_url(url: str, exc: BaseException) -> StoreArgumentError:
     """The error for a store URL that ``exc`` says cannot be used: the URL and the first line of ``exc``, both
     without the password (also raised by ``RedisStore`` for an option redis-py refuses)."""
-    from igniter_nb._error_text import described, text_of
-    from igniter_nb.settings import redact_url
+    from igniter_nb._error_text import described
+    from igniter_nb.settings import redacted_line
 
-    return StoreArgumentError(f"store URL {shown_url(url)!r} cannot be used: "
-                              f"{described(exc, redact_url(url, text_of(exc)))}")  # (hidden before the line is cut)
+    return StoreArgumentError(f"store URL {shown_url(url)!r} cannot be used: {described(exc, redacted_line(exc, url))}")
 
 
 def _build(url: str, scheme: str) -> Any:

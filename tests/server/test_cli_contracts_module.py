@@ -137,3 +137,16 @@ def test_a_relative_module_name_is_refused_in_one_line(target: str, instead: str
     assert err.startswith("igniter-nb serve: error:"), err
     assert "is a relative module name" in err and f"such as {instead}" in err and repr(target) in err, err
     assert "package" not in err.split("such as")[0] and "TypeError" not in err, err
+
+
+@pytest.mark.parametrize("where", ["import", "getattr"])
+def test_an_error_whose_str_raises_is_named_by_its_type(module: Any, capsys: Any, where: str) -> None:
+    """serve's own first-line helper called str() unguarded: the module's error became a traceback of the error
+    that str() raised. It goes through the shared first-line helpers now, which name such an error by its type."""
+    raising = ("class Unprintable(Exception):\n    def __str__(self):\n        raise RuntimeError('no text')\n\n")
+    body = ("raise Unprintable()\n" if where == "import"
+            else "def __getattr__(name):\n    raise Unprintable()\n")
+    name, path = module(raising + body)
+    line = _error(capsys, f"{name}:CONTRACTS")
+    assert line.endswith(": Unprintable"), line
+    assert f"{path}:" in line, line
