@@ -102,7 +102,8 @@ class Blocks:
         elif name == "id" and "\0" not in value:
             self._id = value
         elif name == "retry" and value.isascii() and value.isdigit():
-            self.retry = int(value)
+            # (past 15 digits: a delay longer than any the client waits; int() of 4,300+ digits raises ValueError)
+            self.retry = int(value) if len(value) <= 15 else 10**15
         return None
 
 

@@ -239,6 +239,14 @@ def test_a_byte_order_mark_at_the_stream_start_is_dropped(peer: Any, follow: Any
     assert err is None and [m.kind for m in got] == ["event", "end"] and got[0].id == "1"
 
 
+@FOLLOWERS
+def test_a_retry_field_of_thousands_of_digits_is_a_long_delay_not_an_error(peer: Any, follow: Any) -> None:
+    """int() of more than 4,300 digits raises ValueError: it came out of events() raw, naming no stream."""
+    server = peer([b"retry: " + b"9" * 5000 + b"\n\n" + _event(1) + END], [])
+    got, err = follow(server.url, reconnects=0, read_timeout=5)
+    assert err is None and [m.kind for m in got] == ["event", "end"]
+
+
 def test_blocks_dispatch_only_blocks_with_data() -> None:
     from igniter_nb.server.sse_parse import COMMENT, Blocks
 
@@ -250,6 +258,8 @@ def test_blocks_dispatch_only_blocks_with_data() -> None:
     assert out[5] is COMMENT
     assert [o for o in out if o is not None and o is not COMMENT] == [first, last]  # no data: no message
     assert (last.event, last.data, last.id, last.retry) == ("message", "x", "5", 50)  # type: ignore[union-attr]
+    blocks.line("retry: " + "9" * 5000)
+    assert blocks.retry is not None and blocks.retry >= 10**15  # (a delay past any wait the client makes)
 
 
 @FOLLOWERS
