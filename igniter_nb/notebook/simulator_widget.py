@@ -8,6 +8,7 @@ result that was produced elsewhere. Changing the workflow or the event clears it
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -98,13 +99,16 @@ class SimulatorView:
 
     # ------------------------------------------------------------------ events from the front end
     def _guard(self, action: Callable[[], Any]) -> None:
-        """Run an action; an error becomes the message, never an exception in the front end."""
+        """Run an action; an error becomes the message, never an exception in the front end (ipywidgets only logs
+        what a click handler raises). Redrawing after the error may fail the same way (a server that stopped: the
+        redraw reads its listing again); the error is shown all the same."""
         try:
             action()
         except Exception as exc:
             record = error_record(exc)
             self.sim.last_error = record
-            self.sync()
+            with contextlib.suppress(Exception):
+                self.sync()
             self.message.value = error_html(record["type"], record["message"])
 
     def _on_workflow(self, change: Mapping[str, Any]) -> None:

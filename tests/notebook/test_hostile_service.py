@@ -1,0 +1,150 @@
+"""The notebook tools pointed at a live service, tried as a hostile operator would (`ig.nb.store_frame(client)`,
+`tokens_frame`, `SnapshotStepper`, `EventSimulator`, `Follow`): remote data shaped like HTML/JS is escaped in every
+HTML output and widget value, a server that stops or sends a bad stream message is named in the view (not a frozen
+widget or a traceback hidden in a callback or a thread). A real uvicorn on 127.0.0.1 in a thread, sharing its
+MemoryStore with the test (tests/server/live_server.py)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import html.parser
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import igniter_nb as ig
+from igniter_nb.notebook.follow import Follow
+from igniter_nb.stores import MemoryStore
+from tests.notebook.service_contracts import CONTRACTS, SvcLead
+from tests.server.live_server import LiveServer
+
+pytestmark = pytest.mark.timeout(60)
+TOKEN = "hostile-token"
+XSS = '<img src=x onerror=alert(1)></script>"><svg onload=alert(2)>'
+
+
+class _Active(html.parser.HTMLParser):
+    """Collects what would run in a browser: script-like tags, ``on*`` attributes, ``javascript:`` links — also
+    inside the SVG of a picture's ``data:`` URI."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "iframe", "object", "embed"):
+            self.found.append(tag)
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"{tag}[{name}]")
+            if value and name in ("href", "src") and value.strip().lower().startswith("javascript"):
+                self.found.append(f"{tag}[{name}=javascript]")
+            if tag == "img" and name == "src" and value and value.startswith("data:image/svg+xml;base64,"):
+                self.found.extend(active(base64.b64decode(value.partition(",")[2]).decode()))
+
+    handle_startendtag = handle_starttag
+
+
+def active(text: str) -> list[str]:
+    parser = _Active()
+    parser.feed(text)
+    parser.close()
+    return parser.found
+
+
+def _html_values(widget: Any) -> Iterator[str]:
+    """Every ``HTML`` widget's value under ``widget`` (the parts a front end renders as HTML)."""
+    import ipywidgets
+
+    if isinstance(widget, ipywidgets.HTML):
+        yield widget.value
+    for child in getattr(widget, "children", ()):
+        yield from _html_values(child)
+
+
+def _html_of(obj: Any) -> str:
+    bundle = obj._repr_mimebundle_()
+    return str((bundle[0] if isinstance(bundle, tuple) else bundle)["text/html"])
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[MemoryStore, LiveServer, Any]]:
+    store = MemoryStore()
+    with LiveServer(ig.server.create_app(CONTRACTS, store=store, token=TOKEN)) as server, \
+            ig.server.Client(server.url, token=TOKEN, timeout=5) as client:
+        yield store, server, client
+
+
+def _tampered(store: MemoryStore) -> str:
+    """A stored version whose free text — state statuses, errors, values, event types and nodes, awaited event
+    names, correlation keys and values — is markup (what a compromised or careless production database holds);
+    only what the store itself checks (execution id, record status) is plain."""
+    eid = SvcLead.start(request_id=XSS, store=store).execution_id
+    record = store.record(eid)
+    snap = copy.deepcopy(record.snapshot)
+    for event in snap["events"]:
+        event.update(type=XSS, status=XSS, node=XSS, path=XSS, payload={XSS: XSS})
+    snap["states"][XSS] = {"status": XSS, "version": 1, "resolved_at": 1.0, "invalidated_by": XSS,
+                           "waiting_for": [XSS], "value": XSS, "error": {"type": XSS, "message": XSS}}
+    snap["states"]["crm"]["status"] = XSS
+    snap["workflow"].update(status=XSS, awaits={"crm": XSS, XSS: XSS}, deadlines={XSS: XSS},
+                            error={"type": XSS, "message": XSS, "node": XSS})
+    store.save(snap, graph=record.graph, correlation={"request_id": XSS, XSS: XSS}, status="waiting",
+               expected_version=record.version)
+    return eid
+
+
+def test_remote_markup_is_escaped_in_every_tool_and_widget(served: Any) -> None:
+    store, _, client = served
+    honest = client.execute("lead", inputs={"request_id": XSS + "-2"})["execution_id"]
+    client.deliver_event("lead", event="crm_received", correlation={"request_id": XSS + "-2"},
+                         payload={"name": XSS, "tier": XSS})
+    tampered = _tampered(store)
+    outputs = {"store_frame": ig.nb.store_frame(client)._repr_html_(),
+               "tokens_frame": ig.nb.tokens_frame(client)._repr_html_()}
+    from igniter_nb.notebook.sources import as_store
+
+    outputs["store repr"] = as_store(client)._repr_mimebundle_()["text/html"]
+    for eid in (honest, tampered):
+        for engine in ("python", "dot"):
+            stepper = ig.nb.SnapshotStepper(client, execution_id=eid, engine=engine)
+            outputs[f"stepper {eid} {engine}"] = _html_of(stepper)
+            outputs.update({f"stepper widget {eid} {engine} {k}": v for k, v in enumerate(_html_values(stepper.widget))})
+            follow = Follow(eid, client, engine=engine, start=False)
+            outputs[f"follow {eid} {engine}"] = follow.to_html()
+            outputs.update({f"follow widget {eid} {engine} {k}": v for k, v in enumerate(_html_values(follow.widget))})
+    sim = ig.nb.EventSimulator(SvcLead, client, engine="python")
+    sim.select(correlation={"request_id": XSS}, payload={"name": XSS})
+    view = sim._view if sim._view is not None else (sim.widget, sim._view)[1]
+    view.dry_run.click()
+    outputs.update({f"simulator {k}": v for k, v in enumerate(_html_values(view.root))})
+    view.payload.value = '{"name": {"%s": 1}}' % XSS.replace('"', '\\"')  # refused by the server (422)
+    view.deliver.click()
+    assert "PayloadValidationError" in view.message.value
+    outputs.update({f"simulator refused {k}": v for k, v in enumerate(_html_values(view.root))})
+    outputs["simulator repr"] = _html_of(sim)
+    assert sum(XSS.replace("<", "&lt;").split(">")[0] in text for text in outputs.values()) > 20  # shown, escaped
+    assert {name: active(text) for name, text in outputs.items() if active(text)} == {}
+    assert active(XSS) == ["img[onerror]", "svg[onload]"]  # (the check finds what it looks for)
+
+
+def _stopped(server: LiveServer) -> str:
+    server.stop()
+    return server.url
+
+
+def test_simulator_buttons_name_a_stopped_server_in_the_view(served: Any) -> None:
+    store, server, client = served
+    client.execute("lead", inputs={"request_id": "r-1"})
+    sim = ig.nb.EventSimulator(SvcLead, client, engine="python")
+    sim.select(correlation={"request_id": "r-1"}, payload={"name": "Acme"})
+    view = sim._view if sim._view is not None else (sim.widget, sim._view)[1]
+    url = _stopped(server)
+    for button in (view.dry_run, view.deliver):
+        view.message.value = ""
+        button.click()  # (ipywidgets logs what a click handler raises: the view is all the user sees)
+        assert "RemoteConnectionError" in view.message.value and f"cannot reach {url}/v1/" in view.message.value
+        assert sim.last_error is not None and sim.last_error["type"] == "RemoteConnectionError"
+    assert [r.version for r in store.list()] == [1]
