@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb.notebook.delivery import error_html, error_record
+
 if TYPE_CHECKING:
     from igniter_nb.notebook.stepper import SnapshotStepper
 
@@ -36,6 +38,7 @@ class StepperView:
         w.jslink((self.play, "value"), (self.slider, "value"))
         self.back, self.forward = w.Button(description="◀ prev"), w.Button(description="next ▶")
         self.count = w.Label(f"of {last}")
+        self.refused = ""  # why the last move was refused (a server that stopped), shown above the step; else ""
         self.body = w.HTML(stepper.to_html(index))
         self.back.on_click(lambda _: self.show(max(self.index - 1, 0)))
         self.forward.on_click(lambda _: self.show(min(self.index + 1, last - 1)))
@@ -45,17 +48,33 @@ class StepperView:
         self.root.add_class("igniter-snapshot-stepper")
 
     def show(self, index: int, *, move_stepper: bool = True) -> None:
-        """Show step ``index``; with ``move_stepper`` (a click in this view) the stepper moves there too."""
+        """Show step ``index``; with ``move_stepper`` (a click in this view) the stepper moves there too. A step
+        that cannot be read (its page of a server's history, the server stopped) is refused: ``refused`` says why,
+        above the step still shown, and the view, its slider and the stepper stay where they were (ipywidgets only
+        logs what a click handler raises)."""
+        try:
+            body = self.stepper.to_html(index)
+        except Exception as exc:
+            record = error_record(exc)
+            shown = self.body.value[len(self.refused):]
+            self.refused = error_html(record["type"], f"step {index + 1} was not shown: {record['message']}")
+            self.body.value = self.refused + shown
+            self._slide_to(self.index)
+            return
+        self.refused = ""
         self.index = index
-        self.body.value = self.stepper.to_html(index)
+        self.body.value = body
+        self._slide_to(index)
+        if move_stepper and self.stepper.index != index:
+            self.stepper.goto(index)
+
+    def _slide_to(self, index: int) -> None:
         if self.slider.value != index + 1:
             self._quiet = True  # the slider follows; its change is not a new request
             try:
                 self.slider.value = index + 1
             finally:
                 self._quiet = False
-        if move_stepper and self.stepper.index != index:
-            self.stepper.goto(index)
 
     def grew(self) -> None:
         """The stepper got new steps (``live=True``): the slider reaches them, and a view that was at the last step

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import html.parser
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -120,7 +121,7 @@ def test_remote_markup_is_escaped_in_every_tool_and_widget(served: Any) -> None:
     view = sim._view if sim._view is not None else (sim.widget, sim._view)[1]
     view.dry_run.click()
     outputs.update({f"simulator {k}": v for k, v in enumerate(_html_values(view.root))})
-    view.payload.value = '{"name": {"%s": 1}}' % XSS.replace('"', '\\"')  # refused by the server (422)
+    view.payload.value = json.dumps({"name": {XSS: 1}})  # refused by the server (422)
     view.deliver.click()
     assert "PayloadValidationError" in view.message.value
     outputs.update({f"simulator refused {k}": v for k, v in enumerate(_html_values(view.root))})
@@ -148,3 +149,36 @@ def test_simulator_buttons_name_a_stopped_server_in_the_view(served: Any) -> Non
         assert "RemoteConnectionError" in view.message.value and f"cannot reach {url}/v1/" in view.message.value
         assert sim.last_error is not None and sim.last_error["type"] == "RemoteConnectionError"
     assert [r.version for r in store.list()] == [1]
+
+
+def _long_history(store: MemoryStore, versions: int) -> str:
+    eid = SvcLead.start(request_id="long", store=store).execution_id
+    record = store.record(eid)
+    for version in range(2, versions + 1):
+        store.save(record.snapshot, graph=record.graph, correlation=record.correlation, status=record.status,
+                   expected_version=version - 1)
+    return eid
+
+
+def test_stepper_widget_names_a_stopped_server_and_stays_where_it_was(served: Any) -> None:
+    from igniter_nb.notebook.stepper_sources import VERSION_PAGE
+
+    store, server, client = served
+    eid = _long_history(store, VERSION_PAGE + 5)
+    stepper = ig.nb.SnapshotStepper(client, execution_id=eid, engine="python")
+    assert stepper.widget is not None
+    view = stepper._live
+    view.show(VERSION_PAGE - 1)  # the last step of the first page (read): the next one is on a page not read yet
+    body = view.body.value
+    url = _stopped(server)
+    view.forward.click()
+    assert "RemoteConnectionError" in view.refused and f"cannot reach {url}/v1/executions/{eid}/history" in \
+        view.refused and f"step {VERSION_PAGE + 1} was not shown" in view.refused
+    assert (view.index, view.slider.value, stepper.index, view.body.value) == (VERSION_PAGE - 1, VERSION_PAGE,
+                                                                              VERSION_PAGE - 1, view.refused + body)
+    view.slider.value = VERSION_PAGE + 3  # dragged there: refused the same way, the slider back where the view is
+    assert f"step {VERSION_PAGE + 3} was not shown" in view.refused
+    assert (view.index, view.slider.value, view.body.value) == (VERSION_PAGE - 1, VERSION_PAGE, view.refused + body)
+    view.back.click()  # a step already read: shown, and the refusal goes
+    assert view.index == VERSION_PAGE - 2 and view.refused == "" and view.body.value.startswith("<div") and \
+        f"step {VERSION_PAGE - 1}/" in view.body.value and "was not shown" not in view.body.value
