@@ -152,6 +152,11 @@ class Follow:
         """The following thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
+    def _following(self) -> bool:
+        """Following goes on: the thread is alive and has neither been told to stop nor ended. (The thread is still
+        alive while it reports its end: the view it redraws then, and a ``wait`` it wakes, must see it ended.)"""
+        return self.running and not self._running.stop.is_set()
+
     def _last_seq(self) -> int:
         return int(self.events[-1]["seq"]) if self.events else 0
 
@@ -176,7 +181,7 @@ class Follow:
     # ------------------------------------------------------------------ starting and stopping
     def start(self) -> Follow:
         """Start following (a no-op when already following or finished)."""
-        if self.running or self.finished:
+        if self._following() or self.finished:
             return self
         self.error = None  # why the last following ended: this one has not
         self._running = running = _Running()
@@ -185,6 +190,8 @@ class Follow:
         self._thread = threading.Thread(target=target, args=(weakref.ref(self), running), daemon=True,
                                         name=f"igniter-follow-{self.execution_id[:40]}")
         self._thread.start()
+        if self._view is not None:  # (it said "stopped")
+            self._view.refresh()
         return self
 
     def stop(self, timeout: float = _JOIN_SECONDS) -> Follow:
@@ -215,10 +222,10 @@ class Follow:
             return self.finished
 
         with self._changed:
-            done = self._changed.wait_for(lambda: reached() or not self.running, timeout)
+            done = self._changed.wait_for(lambda: reached() or not self._following(), timeout)
             if done and reached():
                 return self
-        why = f"; following ended: {self.error}" if self.error else ("; following ended" if not self.running else "")
+        why = f"; following ended: {self.error}" if self.error else ("; following ended" if not self._following() else "")
         raise TimeoutError(f"execution {self.execution_id} did not get there within {timeout}s (now version "
                            f"{self.version}, {self.status}{why})")
 
@@ -234,7 +241,7 @@ class Follow:
     @property
     def state(self) -> str:
         """``finished`` (the execution has: nothing more will come), ``following`` or ``stopped``."""
-        return "finished" if self.finished else "following" if self.running else "stopped"
+        return "finished" if self.finished else "following" if self._following() else "stopped"
 
     def status_html(self) -> str:
         """The heading: graph name, status badge, version and whether it is still followed."""
@@ -354,6 +361,7 @@ def _follow_store(ref: weakref.ref[Follow], running: _Running) -> None:
             error = _gone(ref)
     except Exception as exc:  # deleted, or the store failed
         error = f"{type(exc).__name__}: {exc}"
+    running.stop.set()  # ended: what _ended redraws says so
     current = ref()
     if current is not None:
         current._ended(error)
@@ -389,6 +397,7 @@ def _follow_client(ref: weakref.ref[Follow], running: _Running) -> None:
     except Exception as exc:  # the server could not be reached, refused the token, deleted the execution…
         error = f"{type(exc).__name__}: {exc}"
     running.loop = running.task = None
+    running.stop.set()  # ended: what _ended redraws says so
     current = ref()
     if current is not None:
         current._ended(error)

@@ -181,6 +181,9 @@ class _Follow:
         except ValueError as exc:
             raise RemoteError(f"the stream of {self.owner._url(self.call)} sent data that is {exc}: "
                               f"{sse.data[:200]!r}", status_code=200, url=self.owner._url(self.call)) from None
+        if not isinstance(data, dict):  # (every message the server sends is an object: `data` promises one)
+            raise RemoteError(f"the stream of {self.owner._url(self.call)} sent data that is not a JSON object: "
+                              f"{sse.data[:200]!r}", status_code=200, url=self.owner._url(self.call))
         if sse.event in ("status", "end"):
             return StreamMessage(sse.event, None, data)
         if sse.id and not (sse.id.isascii() and sse.id.isdigit()):  # (sent back as Last-Event-ID: it must be a seq)

@@ -10,9 +10,11 @@ import base64
 import copy
 import html.parser
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import pytest
 
 import igniter_nb as ig
@@ -182,3 +184,44 @@ def test_stepper_widget_names_a_stopped_server_and_stays_where_it_was(served: An
     view.back.click()  # a step already read: shown, and the refusal goes
     assert view.index == VERSION_PAGE - 2 and view.refused == "" and view.body.value.startswith("<div") and \
         f"step {VERSION_PAGE - 1}/" in view.body.value and "was not shown" not in view.body.value
+
+
+class _BadStream:
+    """The service's app, except that an execution's event stream sends ``message`` (then ends) once ``gate`` is
+    set: a stream a proxy mangled, or a server of another version."""
+
+    def __init__(self, app: Any, message: bytes) -> None:
+        self.app, self.message, self.gate = app, message, threading.Event()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].endswith("/events") and scope["method"] == "GET":
+            await anyio.to_thread.run_sync(self.gate.wait, 10)
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"text/event-stream")]})
+            await send({"type": "http.response.body", "body": self.message})
+            return
+        await self.app(scope, receive, send)
+
+
+@pytest.mark.parametrize("message", [b"event: status\ndata: {not json\n\n", b"event: status\ndata: [1, 2]\n\n",
+                                     b'event: end\ndata: "finished"\n\n'])
+def test_follow_names_a_bad_stream_message_and_says_it_stopped(message: bytes) -> None:
+    store = MemoryStore()
+    app = _BadStream(ig.server.create_app(CONTRACTS, store=store, token=TOKEN), message)
+    with LiveServer(app) as server, ig.server.Client(server.url, token=TOKEN, timeout=5) as client:
+        eid = client.execute("lead", inputs={"request_id": "r-1"})["execution_id"]
+        follow = Follow(eid, client, engine="python", start=False)
+        view = follow.widget
+        follow.start()
+        assert "· following" in view.children[0].value
+
+        def opened(_: Follow) -> bool:  # (let the stream answer once the cell waits)
+            app.gate.set()
+            return False
+
+        with pytest.raises(TimeoutError, match="following ended: RemoteError: the stream of "):
+            follow.wait(opened, timeout=600)  # returns once following ended (it waited out its whole timeout)
+        assert follow.state == "stopped" and not follow.running
+        assert f"the stream of {server.url}/v1/executions/{eid}/events sent" in (follow.error or "")
+        status = view.children[0].value
+        assert "· stopped ·" in status and "following" not in status and "RemoteError" in status
