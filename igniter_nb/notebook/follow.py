@@ -40,6 +40,8 @@ from igniter_nb.stores.base import FINISHED_STATUSES
 CSS = {"root": "igniter-follow", "status": "igniter-follow-status", "graph": "igniter-follow-graph",
        "events": "igniter-follow-events"}
 _JOIN_SECONDS = 5.0
+#: Attempts in a row to open a server's stream again after it dropped, before following ends with the error.
+RECONNECTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,7 @@ class Follow:
         self.updates: list[FollowUpdate] = []
         self.events: list[Mapping[str, Any]] = []
         self.error: str | None = None
+        self.reconnecting: str | None = None  # why, while a dropped stream is being opened again
         self._changed = threading.Condition()
         self._running = _Running()
         self._thread: threading.Thread | None = None
@@ -183,7 +186,7 @@ class Follow:
         """Start following (a no-op when already following or finished)."""
         if self._following() or self.finished:
             return self
-        self.error = None  # why the last following ended: this one has not
+        self.error = self.reconnecting = None  # why the last following ended: this one has not
         self._running = running = _Running()
         weakref.finalize(self, running.halt)
         target = _follow_client if self._client is not None else _follow_store
@@ -201,6 +204,16 @@ class Follow:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
         return self
+
+    def _reconnecting(self, note: str | None) -> None:
+        """The stream dropped and is being opened again (``note`` says which attempt and why), or is back (None)."""
+        if note == self.reconnecting:
+            return
+        self.reconnecting = note
+        with self._changed:
+            self._changed.notify_all()
+        if self._view is not None:
+            self._view.refresh()
 
     def _ended(self, error: str | None = None) -> None:
         if error is not None:
@@ -246,6 +259,8 @@ class Follow:
     def status_html(self) -> str:
         """The heading: graph name, status badge, version and whether it is still followed."""
         note = f"version {self.version} · {self.state}"
+        if self.reconnecting and self._following():
+            note += f" · {self.reconnecting}"
         if self.error:
             note += f" · {self.error}"
         return h.heading(f"Follow {getattr(self.graph, 'name', None) or self.record.graph or ''}".rstrip(),
@@ -404,32 +419,66 @@ def _follow_client(ref: weakref.ref[Follow], running: _Running) -> None:
 
 
 async def _stream(ref: weakref.ref[Follow], client: Any, running: _Running) -> None:
-    from igniter_nb.server.service_store import stored_execution
+    """Read the stream; a dropped connection (the server stopped or restarted) is opened again here rather than
+    inside ``Client.events``, so that the view says it is reconnecting, and why, instead of showing "following"
+    unchanged: ``RECONNECTS`` attempts in a row, 1, 2, 4, 8, 10 s apart, then the error ends following."""
+    from igniter_nb.server.errors import RemoteConnectionError, RemoteError
+    from igniter_nb.server.stopping_retry import RETRY_LATER
 
     running.loop, running.task = asyncio.get_running_loop(), asyncio.current_task()
     follow = ref()
     if follow is None or running.stop.is_set():
         return
-    execution_id, last_seq = follow.execution_id, follow._last_seq()
+    execution_id = follow.execution_id
     del follow
+    failures = 0
     async with client.to_async() as aclient:
-        async for message in aclient.events(execution_id, last_event_id=last_seq or None):
-            if message.kind not in ("status", "end"):
-                continue  # the events come with the record: one read per version, not one per event
-            current = ref()
-            if current is None or running.stop.is_set():
+        while True:
+            try:
+                await _read_stream(ref, aclient, execution_id, running)
                 return
-            known = current.version
-            del current
-            if isinstance(message.data.get("version"), int) and message.data["version"] > known:
-                latest = stored_execution(await aclient.record(execution_id), execution_id)
-                records = [latest]
-                if latest.version > known + 1:  # versions saved between two looks: read them all, in order
-                    records = [stored_execution(v, execution_id) for v in await aclient.history(execution_id)]
-                if not _hand_over(ref, records):
+            except (RemoteConnectionError, RemoteError) as exc:
+                if isinstance(exc, RemoteError) and not (exc.status_code == 503 and exc.error_type in RETRY_LATER):
+                    raise  # a refusal (401, 404) or a bad message: opening the stream again would not help
+                current = ref()
+                if current is None:
                     return
-            if message.kind == "end":
+                failures = 1 if current.reconnecting is None else failures + 1  # (in a row: a message resets it)
+                if failures > RECONNECTS:
+                    raise
+                current._reconnecting(f"reconnecting ({failures} of {RECONNECTS}) after {type(exc).__name__}: {exc}")
+                del current
+                await asyncio.sleep(min(2.0 ** (failures - 1), 10.0))
+
+
+async def _read_stream(ref: weakref.ref[Follow], aclient: Any, execution_id: str, running: _Running) -> None:
+    """Read the stream (``Client.events``, which opens it again itself only after a connection that brought
+    messages) until following is over."""
+    from igniter_nb.server.service_store import stored_execution
+
+    current = ref()
+    if current is None:
+        return
+    last_seq = current._last_seq()
+    del current
+    async for message in aclient.events(execution_id, last_event_id=last_seq or None, reconnects=0):
+        current = ref()
+        if current is None or running.stop.is_set():
+            return
+        current._reconnecting(None)
+        known = current.version
+        del current
+        if message.kind not in ("status", "end"):
+            continue  # the events come with the record: one read per version, not one per event
+        if isinstance(message.data.get("version"), int) and message.data["version"] > known:
+            latest = stored_execution(await aclient.record(execution_id), execution_id)
+            records = [latest]
+            if latest.version > known + 1:  # versions saved between two looks: read them all, in order
+                records = [stored_execution(v, execution_id) for v in await aclient.history(execution_id)]
+            if not _hand_over(ref, records):
                 return
+        if message.kind == "end":
+            return
 
 
 __all__ = ["CSS", "Follow", "FollowUpdate"]

@@ -225,3 +225,44 @@ def test_follow_names_a_bad_stream_message_and_says_it_stopped(message: bytes) -
         assert f"the stream of {server.url}/v1/executions/{eid}/events sent" in (follow.error or "")
         status = view.children[0].value
         assert "· stopped ·" in status and "following" not in status and "RemoteError" in status
+
+
+def test_follow_says_it_is_reconnecting_while_the_server_is_down_and_goes_on_after() -> None:
+    store = MemoryStore()
+    server = LiveServer(ig.server.create_app(CONTRACTS, store=store, token=TOKEN)).start()
+    try:
+        with ig.server.Client(server.url, token=TOKEN, timeout=5) as client:
+            eid = client.execute("lead", inputs={"request_id": "r-1"})["execution_id"]
+            follow = Follow(eid, client, engine="python")
+            view = follow.widget
+            url = _stopped(server)
+            follow.wait(lambda f: f.reconnecting is not None, timeout=20)
+            status = view.children[0].value
+            assert "· following · reconnecting (1 of 5) after RemoteConnectionError: cannot reach " \
+                   f"{url}/v1/executions/{eid}/events" in status
+            server = LiveServer(ig.server.create_app(CONTRACTS, store=store, token=TOKEN), port=server.port).start()
+            SvcLead.deliver_event("crm_received", correlation={"request_id": "r-1"}, payload={"name": "A"},
+                                  store=store)
+            follow.wait(version=2, timeout=20)
+            assert follow.reconnecting is None and follow.error is None and follow.state == "following"
+            assert "reconnecting" not in view.children[0].value
+            follow.stop()
+            assert follow.state == "stopped" and "· stopped" in view.children[0].value
+    finally:
+        server.stop()
+
+
+def test_follow_ends_naming_the_url_once_the_server_stays_down(served: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from igniter_nb.notebook import follow as follow_module
+
+    monkeypatch.setattr(follow_module, "RECONNECTS", 1)  # (5 attempts take 25 s)
+    _, server, client = served
+    eid = client.execute("lead", inputs={"request_id": "r-1"})["execution_id"]
+    follow = Follow(eid, client, engine="python")
+    view = follow.widget
+    url = _stopped(server)
+    with pytest.raises(TimeoutError, match=f"following ended: RemoteConnectionError: cannot reach {url}/v1/"):
+        follow.wait(timeout=60)
+    assert follow.state == "stopped" and follow.reconnecting is not None
+    status = view.children[0].value
+    assert "· stopped · RemoteConnectionError: cannot reach" in status and "reconnecting" not in status
