@@ -407,6 +407,8 @@ def _follow_client(ref: weakref.ref[Follow], running: _Running) -> None:
     error = None
     try:
         asyncio.run(_stream(ref, client, running))
+        if not running.stop.is_set():  # the stream ended by itself: finished, or deleted (its `end` says so)
+            error = _gone(ref)
     except asyncio.CancelledError:
         pass
     except Exception as exc:  # the server could not be reached, refused the token, deleted the execution…

@@ -266,3 +266,15 @@ def test_follow_ends_naming_the_url_once_the_server_stays_down(served: Any, monk
     assert follow.state == "stopped" and follow.reconnecting is not None
     status = view.children[0].value
     assert "· stopped · RemoteConnectionError: cannot reach" in status and "reconnecting" not in status
+
+
+def test_follow_says_why_it_ended_when_the_execution_is_deleted_on_the_server(served: Any) -> None:
+    store, server, client = served
+    eid = client.execute("lead", inputs={"request_id": "r-1"})["execution_id"]
+    follow = Follow(eid, client, engine="python")
+    view = follow.widget
+    store.delete(eid)
+    with pytest.raises(TimeoutError, match="following ended: SnapshotNotFoundError: "):
+        follow.wait(timeout=60)
+    assert f"execution '{eid}' (server {server.url})" in (follow.error or "") and follow.state == "stopped"
+    assert "· stopped · SnapshotNotFoundError" in view.children[0].value
