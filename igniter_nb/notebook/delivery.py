@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from igniter_nb.diagnostics.cut import cut_text
 from igniter_nb.notebook import html as h
 from igniter_nb.notebook.html import escape
 
@@ -151,7 +152,11 @@ def plain(value: Any) -> Any:
 
 
 def error_html(kind: str, message: str) -> str:
-    """An error message box; a multi-line message (a JSON error with its line and caret) keeps its lines."""
+    """An error message box; a multi-line message (a JSON error with its line and caret) keeps its lines. Both are
+    cut (``h.OPEN_LIMIT`` characters, saying how much more): a server's refusal may be as long as it likes, and the
+    widget's value is sent to the browser whole (``last_error`` keeps the whole text)."""
+    kind = cut_text(kind, h.MAX_CELL, say_how_much=True)
+    message = cut_text(message, h.OPEN_LIMIT, say_how_much=True)
     first, _, rest = message.partition("\n")
     body = f"<b>{escape(kind)}</b>: {escape(first)}"
     if rest:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from igniter_nb.diagnostics.cut import cut_text
 from igniter_nb.notebook import html as h
 from igniter_nb.notebook.render import Engine, render_graph
 from igniter_nb.notebook.snapshot_view import SnapshotInstance
@@ -263,6 +264,7 @@ class Follow:
             note += f" · {self.reconnecting}"
         if self.error:
             note += f" · {self.error}"
+        note = cut_text(note, h.OPEN_LIMIT, say_how_much=True)  # (a server's error may be as long as it likes)
         return h.heading(f"Follow {getattr(self.graph, 'name', None) or self.record.graph or ''}".rstrip(),
                          self.status, note)
 
@@ -413,6 +415,9 @@ def _follow_client(ref: weakref.ref[Follow], running: _Running) -> None:
         pass
     except Exception as exc:  # the server could not be reached, refused the token, deleted the execution…
         error = f"{type(exc).__name__}: {exc}"
+        if getattr(exc, "status_code", None) == 404:  # deleted before the stream opened: said as after it opened
+            with contextlib.suppress(Exception):
+                error = _gone(ref) or error
     running.loop = running.task = None
     running.stop.set()  # ended: what _ended redraws says so
     current = ref()

@@ -187,17 +187,17 @@ def test_stepper_widget_names_a_stopped_server_and_stays_where_it_was(served: An
 
 
 class _BadStream:
-    """The service's app, except that an execution's event stream sends ``message`` (then ends) once ``gate`` is
-    set: a stream a proxy mangled, or a server of another version."""
+    """The service's app, except that an execution's event stream answers ``message`` (then ends) once ``gate`` is
+    set: a stream a proxy mangled, a server of another version (or with ``status``, an error answer)."""
 
-    def __init__(self, app: Any, message: bytes) -> None:
-        self.app, self.message, self.gate = app, message, threading.Event()
+    def __init__(self, app: Any, message: bytes, status: int = 200) -> None:
+        self.app, self.message, self.status, self.gate = app, message, status, threading.Event()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"].endswith("/events") and scope["method"] == "GET":
             await anyio.to_thread.run_sync(self.gate.wait, 10)
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"text/event-stream")]})
+            kind = b"text/event-stream" if self.status == 200 else b"application/json"
+            await send({"type": "http.response.start", "status": self.status, "headers": [(b"content-type", kind)]})
             await send({"type": "http.response.body", "body": self.message})
             return
         await self.app(scope, receive, send)
@@ -268,13 +268,68 @@ def test_follow_ends_naming_the_url_once_the_server_stays_down(served: Any, monk
     assert "· stopped · RemoteConnectionError: cannot reach" in status and "reconnecting" not in status
 
 
-def test_follow_says_why_it_ended_when_the_execution_is_deleted_on_the_server(served: Any) -> None:
+@pytest.mark.parametrize("opened", [True, False])  # (deleted while the stream is open, or before: 404)
+def test_follow_says_why_it_ended_when_the_execution_is_deleted_on_the_server(served: Any, opened: bool) -> None:
     store, server, client = served
     eid = client.execute("lead", inputs={"request_id": "r-1"})["execution_id"]
-    follow = Follow(eid, client, engine="python")
+    follow = Follow(eid, client, engine="python", start=opened)
     view = follow.widget
     store.delete(eid)
+    follow.start()
     with pytest.raises(TimeoutError, match="following ended: SnapshotNotFoundError: "):
         follow.wait(timeout=60)
     assert f"execution '{eid}' (server {server.url})" in (follow.error or "") and follow.state == "stopped"
     assert "· stopped · SnapshotNotFoundError" in view.children[0].value
+
+
+class _Refusing:
+    """The service's app, except that deliveries are refused with an error of ``size`` characters (a server of
+    another version, or a hostile one)."""
+
+    def __init__(self, app: Any, size: int) -> None:
+        self.app, self.size = app, size
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith("/events"):
+            body = json.dumps({"error": "refused " + "x" * self.size + "\nline two " + XSS,
+                               "type": "Duplicate" + "S" * self.size}).encode()
+            await send({"type": "http.response.start", "status": 409,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def test_a_huge_refusal_from_the_server_is_shown_cut() -> None:
+    from igniter_nb.notebook import html as h
+
+    store = MemoryStore()
+    app = _Refusing(ig.server.create_app(CONTRACTS, store=store, token=TOKEN), 1_000_000)
+    with LiveServer(app) as server, ig.server.Client(server.url, token=TOKEN, timeout=5) as client:
+        client.execute("lead", inputs={"request_id": "r-1"})
+        sim = ig.nb.EventSimulator(SvcLead, client, engine="python")
+        sim.select(correlation={"request_id": "r-1"}, payload={"name": "A"})
+        view = sim._view if sim._view is not None else (sim.widget, sim._view)[1]
+        view.deliver.click()
+        shown = view.message.value
+        assert "refused xxx" in shown and "more characters)" in shown and len(shown) < 3 * h.OPEN_LIMIT
+        assert sim.last_error is not None and len(sim.last_error["message"]) > 1_000_000  # kept whole in Python
+        assert [r.version for r in store.list()] == [1] and active(shown) == []
+
+
+def test_follow_shows_a_huge_refusal_cut() -> None:
+    from igniter_nb.notebook import html as h
+
+    store = MemoryStore()
+    refusal = json.dumps({"error": "token revoked " + "y" * 1_000_000 + XSS, "type": "Unauthorized"}).encode()
+    app = _BadStream(ig.server.create_app(CONTRACTS, store=store, token=TOKEN), refusal, status=401)
+    app.gate.set()
+    with LiveServer(app) as server, ig.server.Client(server.url, token=TOKEN, timeout=5) as client:
+        eid = client.execute("lead", inputs={"request_id": "r-1"})["execution_id"]
+        follow = Follow(eid, client, engine="python")
+        view = follow.widget
+        with pytest.raises(TimeoutError, match="following ended: RemoteError: HTTP 401"):
+            follow.wait(timeout=60)
+        status = view.children[0].value
+        assert "· stopped · RemoteError: HTTP 401" in status and "more characters)" in status
+        assert len(status) < 3 * h.OPEN_LIMIT and len(follow.error or "") > 1_000_000 and active(status) == []
