@@ -114,6 +114,7 @@ class Follow:
         self.events: list[Mapping[str, Any]] = []
         self.error: str | None = None
         self.reconnecting: str | None = None  # why, while a dropped stream is being opened again
+        self.on_state: Callable[[], Any] | None = None  # called when following changes state (see _told)
         self._changed = threading.Condition()
         self._running = _Running()
         self._thread: threading.Thread | None = None
@@ -211,18 +212,33 @@ class Follow:
         if note == self.reconnecting:
             return
         self.reconnecting = note
-        with self._changed:
-            self._changed.notify_all()
-        if self._view is not None:
-            self._view.refresh()
+        self._told()
 
     def _ended(self, error: str | None = None) -> None:
         if error is not None:
             self.error = error
-        with self._changed:
-            self._changed.notify_all()
+        self._told()
+
+    def _told(self) -> None:
+        """Following changed state (reconnecting, back, ended): redraw the views, then wake ``wait`` — in that order,
+        so that a cell woken by it sees them redrawn. ``on_state`` (set by ``live=True`` widgets) redraws theirs."""
         if self._view is not None:
             self._view.refresh()
+        if self.on_state is not None:
+            with contextlib.suppress(Exception):  # (a view that cannot redraw does not stop the following)
+                self.on_state()
+        with self._changed:
+            self._changed.notify_all()
+
+    @property
+    def trouble(self) -> str | None:
+        """What keeps live updates from arriving, for a view that shows them: ``reconnecting (…)`` while a dropped
+        stream is opened again, ``stopped: <error>`` once following ended early; else None."""
+        if self.reconnecting and self._following():
+            return self.reconnecting
+        if self.error and not self._following() and not self.finished:
+            return f"stopped: {self.error}"
+        return None
 
     def wait(self, until: Callable[[Follow], bool] | None = None, *, version: int | None = None,
              status: str | None = None, timeout: float = 10.0) -> Follow:

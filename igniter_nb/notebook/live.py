@@ -67,6 +67,13 @@ class FollowSelected:
 
             self.follow = _follow(sim.execution_id, sim.store, sim.graph, sim.engine, take)
 
+            def told() -> None:  # reconnecting, back, or ended early: the simulator's status line says so
+                current = ref()
+                if current is not None:
+                    current._redraw_status()
+
+            self.follow.on_state = told
+
     def stop(self, timeout: float = 5.0) -> None:
         if self.follow is not None:
             self.follow.stop(timeout)

@@ -348,6 +348,11 @@ class EventSimulator(SimulatorViews):
         """Whether the simulator follows its selected workflow (``live=True``)."""
         return self._live is not None
 
+    def _redraw_status(self) -> None:
+        view = self._view
+        if view is not None:
+            view.status.value = self.status_html()
+
     @locked
     def _take_version(self, record: Any) -> None:
         """A version of the selected workflow saved elsewhere (``live=True``): show it; an event it no longer

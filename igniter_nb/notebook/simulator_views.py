@@ -67,14 +67,23 @@ class SimulatorViews(StoreReads):
         # deadlines and the inputs supplied (not "unresolved")
         return render_graph(ex.graph, states=ex, status=view_status(ex), engine=self.engine)
 
+    def live_trouble(self) -> str | None:
+        """What keeps live updates of the selected workflow (``live=True``) from arriving (``Follow.trouble``: the
+        server is being reconnected to, or following ended early), else None."""
+        live = getattr(self, "_live", None)
+        follow = live.follow if live is not None else None
+        return follow.trouble if follow is not None else None
+
     def status_html(self) -> str:
         """The heading with the selected workflow's correlation and its status badge (or "no workflow selected"), as
         HTML."""
         if self.contract is None:
             return h.heading(f"EventSimulator {self.graph.name}", None, "no workflow selected")
+        trouble = self.live_trouble()
         return (h.heading(f"EventSimulator {self.graph.name}", None, pairs(self.correlation))
                 + '<div style="font-family:Helvetica,Arial,sans-serif;font-size:13px;margin:2px 0">workflow status: '
-                + h.badge(self.status) + "</div>")
+                + h.badge(self.status) + "</div>"
+                + (error_html("live updates", trouble) if trouble else ""))
 
     def hint_html(self) -> str:
         """Notes under the payload editor: what to send for an event without a schema; why Deliver is off."""

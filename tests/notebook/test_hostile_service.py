@@ -333,3 +333,23 @@ def test_follow_shows_a_huge_refusal_cut() -> None:
         status = view.children[0].value
         assert "· stopped · RemoteError: HTTP 401" in status and "more characters)" in status
         assert len(status) < 3 * h.OPEN_LIMIT and len(follow.error or "") > 1_000_000 and active(status) == []
+
+
+def test_a_live_simulator_says_its_server_is_being_reconnected_to(served: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from igniter_nb.notebook import follow as follow_module
+
+    monkeypatch.setattr(follow_module, "RECONNECTS", 1)  # (5 attempts take 25 s)
+    _, server, client = served
+    client.execute("lead", inputs={"request_id": "r-1"})
+    sim = ig.nb.EventSimulator(SvcLead, client, engine="python", live=True)
+    view = sim._view if sim._view is not None else (sim.widget, sim._view)[1]
+    follow = sim._live.follow
+    assert follow is not None and sim.live_trouble() is None and "live updates" not in view.status.value
+    url = _stopped(server)
+    follow.wait(lambda f: f.reconnecting is not None, timeout=20)
+    assert "<b>live updates</b>: reconnecting (1 of 1) after RemoteConnectionError: cannot reach " \
+           f"{url}/v1/executions/" in view.status.value
+    with pytest.raises(TimeoutError, match="following ended: RemoteConnectionError"):
+        follow.wait(timeout=60)
+    assert "<b>live updates</b>: stopped: RemoteConnectionError: cannot reach" in view.status.value
+    assert "reconnecting" not in view.status.value
