@@ -95,6 +95,13 @@ class FollowSteps:
         assert stepper.execution_id is not None
         self.follow = _follow(stepper.execution_id, source, stepper.graph, stepper.engine, take)
 
+        def told() -> None:  # reconnecting, back, or ended early: the stepper's views say so
+            current = ref()
+            if current is not None:
+                current._live_state_changed()
+
+        self.follow.on_state = told
+
     def stop(self) -> None:
         self.follow.stop()
 

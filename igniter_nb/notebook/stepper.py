@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from igniter_nb.notebook import html as h
+from igniter_nb.notebook.delivery import error_html
 from igniter_nb.notebook.live import FollowSteps, locked
 from igniter_nb.notebook.render import Engine, render_graph
 from igniter_nb.notebook.snapshot_view import SnapshotInstance, snapshot_view
@@ -163,7 +164,17 @@ class SnapshotStepper:
     @property
     def live(self) -> bool:
         """Whether new versions are still being followed (``live=True``, until ``stop()`` or the end)."""
-        return self._following is not None and self._following.follow.running
+        return self._following is not None and self._following.follow.state == "following"
+
+    def live_trouble(self) -> str | None:
+        """What keeps new versions from arriving (``live=True``; ``Follow.trouble``: the server is being reconnected
+        to, or following ended early), else None. Each step's view says it under its heading."""
+        return self._following.follow.trouble if self._following is not None else None
+
+    @locked
+    def _live_state_changed(self) -> None:
+        for view in list(self._views_open):
+            view.redraw()
 
     def stop(self) -> SnapshotStepper:
         """Stop following new versions (``live=True``); the steps so far stay."""
@@ -342,7 +353,9 @@ class SnapshotStepper:
         """The static view of a step (default: the current one): heading, diff table, graph."""
         i = self._at(index)
         title = f"SnapshotStepper {getattr(self.graph, 'name', '')}".strip()
-        parts = [h.heading(title, self.status_at(i), self.describe(i)), self.diff_table_html(i)]
+        trouble = self.live_trouble()
+        parts = [h.heading(title, self.status_at(i), self.describe(i)),
+                 error_html("live updates", trouble) if trouble else "", self.diff_table_html(i)]
         svg = self.svg(i)
         if svg:
             parts.append(svg)

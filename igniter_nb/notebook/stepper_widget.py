@@ -76,6 +76,10 @@ class StepperView:
             finally:
                 self._quiet = False
 
+    def redraw(self) -> None:
+        """Draw this view's step again (the stepper's live updates changed state: its heading says so)."""
+        self.body.value = self.refused + self.stepper.to_html(self.index)
+
     def grew(self) -> None:
         """The stepper got new steps (``live=True``): the slider reaches them, and a view that was at the last step
         moves on to the new last one."""

@@ -353,3 +353,23 @@ def test_a_live_simulator_says_its_server_is_being_reconnected_to(served: Any, m
         follow.wait(timeout=60)
     assert "<b>live updates</b>: stopped: RemoteConnectionError: cannot reach" in view.status.value
     assert "reconnecting" not in view.status.value
+
+
+def test_a_live_stepper_says_its_server_is_being_reconnected_to(served: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from igniter_nb.notebook import follow as follow_module
+
+    monkeypatch.setattr(follow_module, "RECONNECTS", 1)  # (5 attempts take 25 s)
+    _, server, client = served
+    eid = client.execute("lead", inputs={"request_id": "r-1"})["execution_id"]
+    stepper = ig.nb.SnapshotStepper(client, execution_id=eid, engine="python", live=True)
+    assert stepper.widget is not None and stepper._following is not None
+    view, follow = stepper._live, stepper._following.follow
+    assert stepper.live_trouble() is None and "live updates" not in view.body.value
+    url = _stopped(server)
+    follow.wait(lambda f: f.reconnecting is not None, timeout=20)
+    assert "<b>live updates</b>: reconnecting (1 of 1) after RemoteConnectionError: cannot reach " \
+           f"{url}/v1/executions/{eid}/events" in view.body.value
+    with pytest.raises(TimeoutError, match="following ended: RemoteConnectionError"):
+        follow.wait(timeout=60)
+    assert "<b>live updates</b>: stopped: RemoteConnectionError: cannot reach" in view.body.value
+    assert not stepper.live and "step 1/1" in view.body.value
