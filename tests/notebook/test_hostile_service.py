@@ -138,7 +138,7 @@ def _stopped(server: LiveServer) -> str:
     return server.url
 
 
-def test_simulator_buttons_name_a_stopped_server_in_the_view(served: Any) -> None:
+def test_a_stopped_server_is_named_by_the_tools_and_in_the_simulator_view(served: Any) -> None:
     store, server, client = served
     client.execute("lead", inputs={"request_id": "r-1"})
     sim = ig.nb.EventSimulator(SvcLead, client, engine="python")
@@ -151,6 +151,12 @@ def test_simulator_buttons_name_a_stopped_server_in_the_view(served: Any) -> Non
         assert "RemoteConnectionError" in view.message.value and f"cannot reach {url}/v1/" in view.message.value
         assert sim.last_error is not None and sim.last_error["type"] == "RemoteConnectionError"
     assert [r.version for r in store.list()] == [1]
+    eid = store.list()[0].execution_id
+    for tool in (lambda: ig.nb.store_frame(client), lambda: ig.nb.tokens_frame(client),
+                 lambda: ig.nb.SnapshotStepper(client, execution_id=eid), lambda: Follow(eid, client),
+                 lambda: ig.nb.EventSimulator(SvcLead, client)):
+        with pytest.raises(ig.server.RemoteConnectionError, match=f"cannot reach {url}/v1/"):
+            tool()
 
 
 def _long_history(store: MemoryStore, versions: int) -> str:
