@@ -36,10 +36,15 @@ def locked(method: F) -> F:
     return run  # type: ignore[return-value]
 
 
-def _follow(execution_id: str, source: Any, graph: Any, engine: Any, take: Callable[[FollowUpdate], None]) -> Follow:
+def _follow(execution_id: str, source: Any, graph: Any, engine: Any, take: Callable[[FollowUpdate], None],
+            told: Callable[[], None]) -> Follow:
+    """A started ``Follow`` calling ``take`` with each version and ``told`` when following changes state (set before
+    it starts, so that no change is missed)."""
     from igniter_nb.notebook.follow import Follow
 
-    return Follow(execution_id, source, graph=graph, engine=engine, on_update=take)
+    follow = Follow(execution_id, source, graph=graph, engine=engine, on_update=take, start=False)
+    follow.on_state = told
+    return follow.start()
 
 
 class FollowSelected:
@@ -65,14 +70,12 @@ class FollowSelected:
                 if current is not None:
                     current._take_version(update.record)
 
-            self.follow = _follow(sim.execution_id, sim.store, sim.graph, sim.engine, take)
-
             def told() -> None:  # reconnecting, back, or ended early: the simulator's status line says so
                 current = ref()
                 if current is not None:
                     current._redraw_status()
 
-            self.follow.on_state = told
+            self.follow = _follow(sim.execution_id, sim.store, sim.graph, sim.engine, take, told)
 
     def stop(self, timeout: float = 5.0) -> None:
         if self.follow is not None:
@@ -92,15 +95,13 @@ class FollowSteps:
             if current is not None:
                 current._take_version(update.record, source)
 
-        assert stepper.execution_id is not None
-        self.follow = _follow(stepper.execution_id, source, stepper.graph, stepper.engine, take)
-
         def told() -> None:  # reconnecting, back, or ended early: the stepper's views say so
             current = ref()
             if current is not None:
                 current._live_state_changed()
 
-        self.follow.on_state = told
+        assert stepper.execution_id is not None
+        self.follow = _follow(stepper.execution_id, source, stepper.graph, stepper.engine, take, told)
 
     def stop(self) -> None:
         self.follow.stop()
