@@ -379,3 +379,31 @@ def test_a_live_stepper_says_its_server_is_being_reconnected_to(served: Any, mon
         follow.wait(timeout=60)
     assert "<b>live updates</b>: stopped: RemoteConnectionError: cannot reach" in view.body.value
     assert not stepper.live and "step 1/1" in view.body.value
+
+
+class MarkupEvent(ig.Contract):
+    def define(c):
+        c.correlate_by("k")
+        c.input("k", type=str)
+        c.await_event("a", event=XSS)
+        c.output("a")
+
+
+def test_markup_event_and_served_names_are_escaped_over_http() -> None:
+    served_name = XSS.replace("/", "|")  # (a served name is one URL path segment)
+    store = MemoryStore()
+    with LiveServer(ig.server.create_app({served_name: MarkupEvent}, store=store, token=TOKEN)) as server, \
+            ig.server.Client(server.url, token=TOKEN, timeout=5) as client:
+        eid = client.execute(served_name, inputs={"k": XSS})["execution_id"]
+        sim = ig.nb.EventSimulator(MarkupEvent, client, engine="dot")
+        sim.select(correlation={"k": XSS}, payload={"x": XSS})
+        view = sim._view if sim._view is not None else (sim.widget, sim._view)[1]
+        view.dry_run.click()
+        outputs = [*_html_values(view.root)]
+        view.deliver.click()
+        assert "✓ delivered &lt;img src=x" in view.message.value
+        outputs += [*_html_values(view.root), _html_of(sim), ig.nb.store_frame(client)._repr_html_()]
+        stepper = ig.nb.SnapshotStepper(client, execution_id=eid, engine="dot")
+        outputs += [stepper.to_html(0), *_html_values(stepper.widget)]
+        outputs += [*_html_values(Follow(eid, client, engine="dot").widget)]
+        assert [active(text) for text in outputs if active(text)] == []
