@@ -43,6 +43,8 @@ CSS = {"root": "igniter-follow", "status": "igniter-follow-status", "graph": "ig
 _JOIN_SECONDS = 5.0
 #: Attempts in a row to open a server's stream again after it dropped, before following ends with the error.
 RECONNECTS = 5
+#: Seconds before the first of them, doubled for each next one (at most 10 s).
+RECONNECT_DELAY = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,7 +473,7 @@ async def _stream(ref: weakref.ref[Follow], client: Any, running: _Running) -> N
                     raise
                 current._reconnecting(f"reconnecting ({failures} of {RECONNECTS}) after {type(exc).__name__}: {exc}")
                 del current
-                await asyncio.sleep(min(2.0 ** (failures - 1), 10.0))
+                await asyncio.sleep(min(RECONNECT_DELAY * 2 ** (failures - 1), 10.0))
 
 
 async def _read_stream(ref: weakref.ref[Follow], aclient: Any, execution_id: str, running: _Running) -> None:

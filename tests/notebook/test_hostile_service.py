@@ -262,6 +262,7 @@ def test_follow_ends_naming_the_url_once_the_server_stays_down(served: Any, monk
     from igniter_nb.notebook import follow as follow_module
 
     monkeypatch.setattr(follow_module, "RECONNECTS", 1)  # (5 attempts take 25 s)
+    monkeypatch.setattr(follow_module, "RECONNECT_DELAY", 0.05)
     _, server, client = served
     eid = client.execute("lead", inputs={"request_id": "r-1"})["execution_id"]
     follow = Follow(eid, client, engine="python")
@@ -345,6 +346,7 @@ def test_a_live_simulator_says_its_server_is_being_reconnected_to(served: Any, m
     from igniter_nb.notebook import follow as follow_module
 
     monkeypatch.setattr(follow_module, "RECONNECTS", 1)  # (5 attempts take 25 s)
+    monkeypatch.setattr(follow_module, "RECONNECT_DELAY", 0.05)
     _, server, client = served
     client.execute("lead", inputs={"request_id": "r-1"})
     sim = ig.nb.EventSimulator(SvcLead, client, engine="python", live=True)
@@ -365,6 +367,7 @@ def test_a_live_stepper_says_its_server_is_being_reconnected_to(served: Any, mon
     from igniter_nb.notebook import follow as follow_module
 
     monkeypatch.setattr(follow_module, "RECONNECTS", 1)  # (5 attempts take 25 s)
+    monkeypatch.setattr(follow_module, "RECONNECT_DELAY", 0.05)
     _, server, client = served
     eid = client.execute("lead", inputs={"request_id": "r-1"})["execution_id"]
     stepper = ig.nb.SnapshotStepper(client, execution_id=eid, engine="python", live=True)
