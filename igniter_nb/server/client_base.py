@@ -60,6 +60,16 @@ def _segment(value: Any, what: str) -> str:
     return quote(value, safe="")
 
 
+def _execution_segment(value: Any) -> str:
+    """An execution id as a URL path segment. An id holding ``/`` is refused here (no execution id holds one:
+    letters, digits, ``_ . : -``): the server decodes ``%2F`` before routing, so ``eid/history`` would reach another
+    route — that execution's history, or its live stream where a status was asked for."""
+    if isinstance(value, str) and "/" in value:
+        raise ValueError(f"execution id {value[:80]!r} holds '/', which no execution id does (letters, digits, "
+                         "'_', '.', ':' or '-'); sent, it would reach another route of the server")
+    return _segment(value, "execution id")
+
+
 class _Api:
     """The requests both clients send; each public method of the clients builds one of these."""
 
@@ -107,23 +117,23 @@ class _Api:
 
     @staticmethod
     def status(execution_id: str) -> _Call:
-        return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}")
+        return _Call("GET", f"/v1/executions/{_execution_segment(execution_id)}")
 
     @staticmethod
     def resume(execution_id: str, token: str, value: Any) -> _Call:
         if not isinstance(token, str) or not token:
             raise ValueError(f"token must be a non-empty str, got {token!r:.80}")
-        return _Call("POST", f"/v1/executions/{_segment(execution_id, 'execution id')}/resume",
+        return _Call("POST", f"/v1/executions/{_execution_segment(execution_id)}/resume",
                      json={"token": token, "value": value}, repeatable=False)
 
     @staticmethod
     def events(execution_id: str) -> _Call:
-        return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}/events")
+        return _Call("GET", f"/v1/executions/{_execution_segment(execution_id)}/events")
 
     @staticmethod
     def history(execution_id: str, latest: bool = False, cursor: str | None = None) -> _Call:
         params = {"latest": "true"} if latest else {"cursor": cursor} if cursor is not None else {}
-        return _Call("GET", f"/v1/executions/{_segment(execution_id, 'execution id')}/history", params)
+        return _Call("GET", f"/v1/executions/{_execution_segment(execution_id)}/history", params)
 
     @staticmethod
     def history_page(execution_id: str, after_version: Any, limit: Any) -> _Call:

@@ -87,9 +87,24 @@ def test_client_encodes_names_in_paths_L01_L37(remote: Client) -> None:
     with pytest.raises(RemoteError) as caught:
         remote.execute("a/b", inputs={})
     assert caught.value.status_code == 404
-    with pytest.raises(RemoteError) as unknown_id:
+    with pytest.raises(ValueError, match="holds '/'"):  # refused before sending: never another route
         remote.status("../../etc/passwd")
-    assert unknown_id.value.status_code == 404
+
+
+@pytest.mark.parametrize("call", ["status", "history", "events", "resume"])
+def test_an_execution_id_holding_a_slash_is_refused_before_any_request(call: str) -> None:
+    """The server decodes %2F before routing: status("<id>/history") answered that execution's history, and
+    status("<id>/events") opened its live stream and waited out the deadline."""
+    with Client(f"http://127.0.0.1:{free_port()}", timeout=2) as client:  # nothing listens: a request would fail
+        method = getattr(client, call)
+        with pytest.raises(ValueError, match="holds '/'") as caught:
+            if call == "events":
+                next(iter(method("e-1/history")))
+            elif call == "resume":
+                method("e-1/history", "answer")
+            else:
+                method("e-1/history")
+        assert not isinstance(caught.value, RemoteConnectionError)
 
 
 def test_dot_segments_reach_the_named_contract_not_another_route(live_app: Any) -> None:
