@@ -18,6 +18,7 @@ if _ROOT not in sys.path:  # so `tests.*` imports here and in the served subproc
 from tests.server.live_server import LiveServer  # noqa: E402
 from tests.server.server_contracts import CONTRACTS  # noqa: E402
 from tests.server.server_process import ServerProcess  # noqa: E402
+from tests.server.sse_peer import SsePeer  # noqa: E402
 from tests.services import postgres_url, redis_url  # noqa: E402, F401  (session fixtures)
 
 TARGET = "tests.server.server_contracts:CONTRACTS"
@@ -72,6 +73,22 @@ def live_app() -> Iterator[Callable[..., LiveServer]]:
         server = LiveServer(app, **kw)
         started.append(server)
         return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def peer() -> Iterator[Callable[..., SsePeer]]:
+    """Raw server-sent-events peers on 127.0.0.1 (``peer(script, ...)`` -> started ``SsePeer``, each script a list
+    of byte pieces and pauses for one connection); every one is stopped when the test ends."""
+    started: list[SsePeer] = []
+
+    def start(*scripts: list[bytes | float], **kw: Any) -> SsePeer:
+        server = SsePeer(list(scripts), **kw).start()
+        started.append(server)
+        return server
 
     yield start
     for server in started:

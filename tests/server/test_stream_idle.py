@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,7 +26,6 @@ import igniter_nb as ig
 from igniter_nb.server import AsyncClient, Client, RemoteConnectionError
 from tests.polling import wait_for
 from tests.server.server_contracts import CONTRACTS, Lead
-from tests.server.sse_peer import SsePeer
 
 PATH = "/v1/executions/e1/events"
 
@@ -45,20 +43,6 @@ END = b'event: end\ndata: {"status": "succeeded", "reason": "finished"}\n\n'
 
 def _trickle(piece: bytes, times: int = 40, every: float = 0.1) -> list[bytes | float]:
     return [step for _ in range(times) for step in (every, piece)]
-
-
-@pytest.fixture
-def peer() -> Iterator[Any]:
-    started: list[SsePeer] = []
-
-    def start(*scripts: list[bytes | float], **kw: Any) -> SsePeer:
-        server = SsePeer(list(scripts), **kw).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def _follow(url: str, **kw: Any) -> tuple[list[Any], BaseException | None]:

@@ -6,28 +6,12 @@ replays cannot keep the caller reconnecting for ever. Raw peers on 127.0.0.1 (te
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from igniter_nb.server import AsyncClient, Client, RemoteConnectionError
-from tests.server.sse_peer import SsePeer
 from tests.server.test_stream_idle import END, FAST, _event
-
-
-@pytest.fixture
-def peer() -> Iterator[Any]:
-    started: list[SsePeer] = []
-
-    def start(*scripts: list[bytes | float], **kw: Any) -> SsePeer:
-        server = SsePeer(list(scripts), **kw).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def _follow(url: str, limit: int = 20, **kw: Any) -> tuple[list[Any], BaseException | None]:
