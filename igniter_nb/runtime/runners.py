@@ -301,7 +301,11 @@ def _take_over(flight: InFlight, futures: dict[Future[Any], tuple[str, Flight, b
 
 
 def _reraise(found: Flight) -> None:
-    """Raise what the worker computing ``found`` raised (only ever a BaseException: see ``finish``), if anything."""
+    """Raise what the worker computing ``found`` raised (only ever a BaseException: see ``finish``), or the reader
+    that took its work over (``Work.run``: its run's future raises it only once a worker gets to it), if anything."""
+    work = found.work
+    if work is not None and work.error is not None:
+        raise work.error
     future = found.future
     if future is not None and future.done() and not future.cancelled():
         raised = future.exception()

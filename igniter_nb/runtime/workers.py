@@ -112,14 +112,21 @@ class Work:
     then ``run``). A reader may not just wait for it: every worker of that pool may be waiting for that reader
     (``max_workers=1`` and a callable reading a sibling the run has queued behind it: it used to wait for ever).
     A worker that finds it taken waits until the reader has recorded it, so the run's future still means
-    "recorded"."""
+    "recorded" (to the run that submitted it).
+
+    Other readers wait for ``done`` (``InFlight.claim`` hands it out), not for that future: once a reader has taken
+    the work over, the future is done only when a worker of the pool gets to it, and every worker may be waiting for
+    those readers (a taker's callable reading next a node whose worker waits for the taken one: it used to wait
+    for ever). ``done`` is completed by the reader that took the work over once it has recorded it (``run``), else
+    when the run's future is (``InFlight.claim``)."""
 
     __slots__ = ("args", "done", "error", "token")
 
     def __init__(self, *args: Any) -> None:
         self.args = args
         self.token = [True]  # popped by whoever runs it (``list.pop`` is atomic: no lock per node)
-        self.done: threading.Event | None = None  # set by a reader before it takes the token
+        # Made (under ``InFlight.lock``) by the first reader waiting for it, or taking it over before its token
+        self.done: Future[Any] | None = None
         self.error: BaseException | None = None
 
     def by_worker(self) -> Any:
@@ -128,7 +135,7 @@ class Work:
         except IndexError:  # a reader took it over: done once that reader has recorded it
             done = self.done
             if done is not None:
-                done.wait()
+                done.result()
             if self.error is not None:
                 raise self.error from None
             return None
@@ -138,12 +145,12 @@ class Work:
         """Run it on this thread (a reader that took it over)."""
         try:
             computing(*self.args)
-        except BaseException as exc:  # the run's future raises it too, as if its worker had
+        except BaseException as exc:  # the run's future raises it too, as if its worker had; so do its readers
             self.error = exc
             raise
         finally:
             if self.done is not None:
-                self.done.set()
+                _finish(self.done)
 
 
 class Flight:
@@ -196,8 +203,9 @@ class InFlight:
     def claim(self, name: str, waiter: str | int, *,
               track: bool) -> tuple[Flight, Future[Any] | None] | list[str | int]:
         """``(flight, None)`` when ``name`` is now started by the caller (it emits ``node_started``, then calls
-        ``hand_over``), ``(flight, future)`` when another run started it (wait for ``future``), and when waiting for
-        it would wait for ``waiter`` itself, the cycle: a list from ``name`` to ``waiter``, each waiting for the
+        ``hand_over``), ``(flight, future)`` when another run started it (wait for ``future``: its stand-in, or
+        once handed over its work's ``done``, never the run's own future, see ``Work``), and when waiting for it
+        would wait for ``waiter`` itself, the cycle: a list from ``name`` to ``waiter``, each waiting for the
         next. ``track``: the caller's own nodes are waited for by ``waiter`` (a run started by a read: whoever waits
         for ``waiter`` waits for them)."""
         mine = Flight()
@@ -223,6 +231,8 @@ class InFlight:
                     future = flight.future
                 elif self.started.get(name) is not flight:  # given up meanwhile: look at its state again
                     _finish(future)
+            if future is flight.future and flight.work is not None:
+                future = _done(flight.work, future)
         return flight, future
 
     def _path(self, name: str, waiter: str | int) -> list[str | int] | None:
@@ -260,10 +270,11 @@ class InFlight:
         work = flight.work
         if work is None or not work.token:
             return None
-        with self.lock:  # (readers among themselves: only one sets ``done``)
+        with self.lock:  # (readers among themselves: only one makes ``done``, and only one takes the token)
             if not work.token:
                 return None
-            work.done = threading.Event()
+            if work.done is None:  # (made before the token is taken: a worker finding it gone waits for it)
+                work.done = Future()
             try:
                 work.token.pop()
             except IndexError:  # a worker started it meanwhile
@@ -287,6 +298,21 @@ class InFlight:
                         del waits[name]
                         if not waits:
                             del self.waits[waiter]
+
+
+def _done(work: Work, future: Future[Any]) -> Future[Any]:
+    """``work.done`` (made if need be; under ``InFlight.lock``), completed once ``future``, the run's, is, unless a
+    reader took the work over: that reader completes it (the future may be cancelled before, its run abandoned)."""
+    done = work.done
+    if done is None:
+        done = work.done = Future()
+
+        def finished(fut: Future[Any]) -> None:
+            if not (fut.cancelled() and not work.token):
+                _finish(done)
+
+        future.add_done_callback(finished)
+    return done
 
 
 def _finish(stand_in: Future[Any]) -> None:
