@@ -273,11 +273,14 @@ class InFlight:
         with self.lock:  # (readers among themselves: only one makes ``done``, and only one takes the token)
             if not work.token:
                 return None
-            if work.done is None:  # (made before the token is taken: a worker finding it gone waits for it)
+            made = work.done is None
+            if made:  # (made before the token is taken: a worker finding it gone waits for it)
                 work.done = Future()
             try:
                 work.token.pop()
-            except IndexError:  # a worker started it meanwhile
+            except IndexError:  # a worker started it meanwhile: a reader waiting for it must get ``_done``'s
+                if made:
+                    work.done = None
                 return None
         return work
 

@@ -31,6 +31,7 @@ class Hooks:
         self.c_handed = threading.Event()
         self.w_claimed = threading.Event()
         self.c_taken = threading.Event()
+        self.w_read = threading.Event()  # w's read of c has returned or raised
         self.takers: list[str | int] = []
         claim, take_over, hand_over = InFlight.claim, InFlight.take_over, InFlight.hand_over
 
@@ -94,6 +95,8 @@ def tangle(hooks: Hooks, *, claim_first: bool,
             except BaseException as exc:
                 caught.append(exc)
                 raise
+            finally:
+                hooks.w_read.set()
 
         def slow_c(self, x):
             calls["c"] += 1
@@ -133,6 +136,35 @@ def test_a_base_exception_in_a_node_taken_over_reaches_the_reader_waiting_for_it
     assert out["finished"], "the read hung"
     assert hooks.takers == ["a"]
     assert isinstance(out.get("error"), Halt)
+    assert hooks.w_read.wait(BOUND)  # (the caller returns as soon as a's Halt reaches it, without waiting for w)
     assert [type(e) for e in caught] == [Halt], caught
     assert calls["c"] == 1
     assert contract.execution.resolver.running == set()
+
+
+def test_a_take_over_losing_the_race_to_a_worker_leaves_readers_a_signal_the_worker_completes() -> None:
+    """A reader tries to take a work over just as a worker starts it (the token is there when looked at, gone when
+    popped). The completion signal it had made for the worker to wait on must not stay: readers claiming the node
+    afterwards would wait for a signal nobody completes (the worker completes the run's future only)."""
+    from concurrent.futures import Future
+
+    from igniter_nb.runtime.workers import Flight
+
+    class Raced(list):  # type: ignore[type-arg]
+        def pop(self, *args: Any) -> Any:
+            super().pop(*args)  # the worker's pop, just before the reader's
+            raise IndexError("pop from empty list")
+
+    in_flight = InFlight()
+    flight = in_flight.started.setdefault("n", Flight())
+    work = Work("n", lambda: None)
+    pool_future: Future[Any] = Future()
+    InFlight.hand_over(flight, pool_future, work)
+    work.token = Raced([True])
+    assert in_flight.take_over(flight) is None  # the worker won
+    claimed = in_flight.claim("n", "reader", track=False)
+    assert isinstance(claimed, tuple)
+    _, signal = claimed
+    assert signal is not None and not signal.done()
+    pool_future.set_result(None)  # the worker recorded n
+    assert signal.done(), "the reader would wait for ever"
