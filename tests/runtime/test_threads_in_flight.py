@@ -187,7 +187,8 @@ def test_a_subscribers_refused_read_does_not_take_away_the_wait_of_the_run_it_in
     used to remove a's wait for b altogether: b's read of a then found no cycle and waited for a, which waited
     for b, for ever. It must be refused, naming the cycle."""
     sub_done = threading.Event()
-    seen: list[Any] = []
+    b_on_worker = threading.Event()  # b started by a worker before a reads: never taken over onto a's thread,
+    seen: list[Any] = []             # where its wait for the subscriber (which a's thread runs) could not end
 
     class Tangle(ig.Contract):
         def define(c):
@@ -204,9 +205,11 @@ def test_a_subscribers_refused_read_does_not_take_away_the_wait_of_the_run_it_in
             c.output("a")
 
         def read_bs(self, x):
+            assert b_on_worker.wait(BOUND), "b never started"
             return self.result.bs
 
         def read_a(self, x):
+            b_on_worker.set()
             assert sub_done.wait(BOUND), "the subscriber never ran"
             return self.result.a
 
