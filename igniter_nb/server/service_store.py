@@ -101,6 +101,11 @@ class ServiceStore:
                 raise SnapshotNotFoundError(f"{exc.server_message} (server {self.client.base_url})",
                                             execution_id=execution_id) from exc
             raise
+        except ValueError as exc:  # an id holding '/' the client refuses unsent: no store holds one either
+            if isinstance(execution_id, str) and "/" in execution_id:
+                raise SnapshotNotFoundError(f"no execution {execution_id[:80]!r}: an execution id never holds '/' "
+                                            f"(server {self.client.base_url})", execution_id=execution_id) from exc
+            raise
 
     def record(self, execution_id: str) -> StoredExecution:
         """The latest stored version (read from the server every time)."""

@@ -103,7 +103,7 @@ def test_marshal_stays_inside_the_process_and_pickle_is_nowhere() -> None:
         assert not names & {"pickle", "shelve", "dill", "cloudpickle"}, path
         if "marshal" in names:
             users.add(path.relative_to(root).as_posix())
-    assert users == {"stores/memory.py", "runtime/snapshot.py", "runtime/restore.py", "runtime/event_chunks.py"}
+    assert users == {"stores/memory.py", "runtime/snapshot.py", "runtime/restore_checks.py", "runtime/event_chunks.py"}
     takers = {path.relative_to(root).as_posix() for path in root.rglob("*.py")
               if re.search(r"^\s*takes_event_chunks = True", path.read_text(), re.MULTILINE)}
     assert takers == {"stores/memory.py"}
