@@ -44,7 +44,11 @@ MAX_MESSAGE = 64 * 1024 * 1024
 #: Seconds a stream may go without a message or a keep-alive comment (the server pings every 15 s) before the
 #: client counts the connection as dropped and reconnects.
 READ_TIMEOUT = 60.0
-_MAX_DELAY = 10.0
+#: The longest wait before opening a stream again (seconds), whatever its ``retry:`` field says.
+MAX_DELAY = 10.0
+#: The shortest wait before an attempt that follows one which brought nothing (seconds): ``retry: 0`` reconnects
+#: at once after a connection that brought messages, never in a tight loop of failing ones.
+MIN_BACKOFF = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +139,8 @@ class _Follow:
             said = "max_answer_bytes=" if self.owner.max_answer_bytes else "the stream's limit, MAX_MESSAGE="
             self.too_large = AnswerTooLargeError(f"the stream of {url} sent {exc} ({said}{self.limit}); nothing more "
                                                  "was read", url=url, limit=self.limit)  # (after the messages before)
-        if blocks.retry:
-            self.delay = min(blocks.retry / 1000, _MAX_DELAY)
+        if blocks.retry is not None:  # (any ASCII digits, 0 included, as the standard says)
+            self.delay = min(blocks.retry / 1000, MAX_DELAY)
         return done
 
     def replayed(self, sse: ServerSentEvent) -> bool:
@@ -208,7 +212,9 @@ class _Follow:
                 raise self.owner._unreachable(self.call, exc) from exc
             raise RemoteConnectionError(f"the stream of {url} closed {self.failures} times in a row without a message",
                                         url=url, method="GET")
-        return min(self.delay * 2 ** max(self.failures - 1, 0), _MAX_DELAY)
+        if not self.failures:  # the connection brought messages: the stream's reconnection time, as it set it
+            return self.delay
+        return min(max(self.delay, MIN_BACKOFF) * 2 ** (self.failures - 1), MAX_DELAY)
 
 
 def follow(owner: Client, call: _Call, last_event_id: int | str | None, reconnects: int,
@@ -316,4 +322,4 @@ async def _aread(response: httpx.Response, state: _Follow) -> AsyncIterator[Serv
         await chunks.aclose()  # type: ignore[attr-defined]
 
 
-__all__ = ["MAX_MESSAGE", "READ_TIMEOUT", "StreamMessage", "afollow", "follow"]
+__all__ = ["MAX_DELAY", "MAX_MESSAGE", "MIN_BACKOFF", "READ_TIMEOUT", "StreamMessage", "afollow", "follow"]
