@@ -64,7 +64,15 @@ from igniter_nb.server.routing import IgniterRoute, JSONAnswer, bearer_token
 from igniter_nb.server.served import ServedContracts
 from igniter_nb.server.service import Answer, ContractService
 from igniter_nb.server.stopped import StoppedRequests
-from igniter_nb.server.stream import IDLE_SECONDS, PING_SECONDS, SEND_TIMEOUT, ExecutionStream, opening, seen_everything
+from igniter_nb.server.stream import (
+    IDLE_SECONDS,
+    LAST_EVENT_ID,
+    PING_SECONDS,
+    SEND_TIMEOUT,
+    ExecutionStream,
+    opening,
+    seen_everything,
+)
 from igniter_nb.server.unmatched import internal, unmatched
 
 # A served SVG opened directly is a document of this origin. The renderers escape every name, so it holds no
@@ -293,14 +301,14 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
     async def execution_events(
         execution_id: str,
         request: Request,
-        last_event: Annotated[str | None, Header(alias="Last-Event-ID", pattern=r"^[0-9]{1,15}$", description=(
-            "The seq of the last event received, as the stream sent it (decimal digits): the stream continues "
-            "after it."))] = None,
+        last_event: Annotated[str | None, Header(alias="Last-Event-ID", pattern=LAST_EVENT_ID, description=(
+            "The id of the last event received, as the stream sent it (`<seq>-<epoch>`, or a plain `<seq>`): the "
+            "stream continues after it; an id of an execution since deleted and saved anew under the same id "
+            "starts at its first event."))] = None,
     ) -> Response:
-        # a string of digits, not an int: the id is echoed as the stream sent it, and "3.0", "+3" or "1_0" (which
-        # an int parameter takes) name no event the stream ever sent
-        last_event_id = int(last_event) if last_event is not None else None
-        record = await offload(opening, service.store, service.record_id(execution_id), last_event_id)
+        # text, not an int: the id is echoed as the stream sent it, and "3.0", "+3" or "1_0" (which an int
+        # parameter takes) name no event the stream ever sent
+        record, last_event_id = await offload(opening, service.store, service.record_id(execution_id), last_event)
         if seen_everything(record, last_event_id):
             return Response(status_code=204)
         refusal = streams.refusal()  # every slot taken: 503 (for HEAD too: what GET would answer)

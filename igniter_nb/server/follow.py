@@ -22,6 +22,7 @@ is no message (httpx-sse's parser made one of a ping's blank line once an event 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -63,16 +64,28 @@ class StreamMessage:
     kind: Literal["event", "status", "end"]
     id: str | None
     data: dict[str, Any]
+    #: The event id as the stream wrote it (``<seq>-<epoch>``; a plain seq from older servers): give it as
+    #: ``last_event_id`` to resume after this event — an id of an execution since deleted and saved anew under
+    #: the same id resumes at the new one's first event. None for ``status`` and ``end``.
+    resume_id: str | None = None
+
+
+#: An event id: a seq (ASCII digits), then ``-`` and the execution's epoch (8 lowercase hex digits) from servers
+#: that write one (docs/server.md, "Event ids").
+_ID = re.compile(r"([0-9]+)(?:-([0-9a-f]{8}))?", re.ASCII)
 
 
 def _event_id(value: int | str | None) -> str | None:
-    """``value`` as the stream writes event ids (ASCII decimal digits), or ``ValueError`` naming it."""
+    """``value`` as the stream writes event ids (``<seq>`` or ``<seq>-<epoch>``), or ``ValueError`` naming it."""
     if value is None:
         return None
     text = str(value) if type(value) is int else value
-    if not isinstance(text, str) or not text.isascii() or not text.isdigit():
-        raise ValueError(f"last_event_id must be an event seq (an int >= 0), got {value!r:.80}")
-    return str(int(text))
+    found = _ID.fullmatch(text) if isinstance(text, str) else None
+    seq = found[1].lstrip("0") or "0" if found else ""  # (without int(): past 4,300 digits it raises)
+    if found is None or len(seq) > 15:  # (the server takes a seq of 1-15 digits)
+        raise ValueError(f"last_event_id must be an event seq (an int >= 0) or an event id as the stream wrote it "
+                         f"(StreamMessage.resume_id, '<seq>-<epoch>'), got {value!r:.80}")
+    return seq if found[2] is None else f"{seq}-{found[2]}"
 
 
 def _seq_key(text: str) -> tuple[int, str]:
@@ -94,8 +107,11 @@ class _Follow:
         self.owner = owner
         self.call = call
         self.last_event_id = _event_id(last_event_id)
-        # the highest event id yielded (or given): an event at or below it is a replay, dropped
-        self.seen = _seq_key(self.last_event_id) if self.last_event_id is not None else None
+        seq, _, epoch = (self.last_event_id or "").partition("-")
+        # the highest event seq yielded (or given): an event at or below it is a replay, dropped — unless its id
+        # names another epoch (the execution was deleted and saved anew: its seqs start at 1 again)
+        self.seen = _seq_key(seq) if seq else None
+        self.epoch = epoch or None
         self.reconnects = reconnects
         base = owner.timeout
         read = float(read_timeout) if read_timeout < LONGEST_WAIT else None  # (a socket wait of 1e300 s overflows)
@@ -147,10 +163,14 @@ class _Follow:
         """Whether ``sse`` is an event whose id is at or below the highest one already taken (a server or a proxy
         sending it again after a reconnect); otherwise its id becomes that highest one. An id that is not an event
         seq is left to :meth:`message`, which refuses it."""
-        ident = sse.id
-        if sse.event in ("status", "end") or not ident or not (ident.isascii() and ident.isdigit()):
+        found = _ID.fullmatch(sse.id or "")
+        if sse.event in ("status", "end") or found is None:
             return False
-        key = _seq_key(ident)
+        if found[2] is not None and found[2] != self.epoch:
+            if self.epoch is not None:  # a new incarnation: its seqs start again
+                self.seen = None
+            self.epoch = found[2]
+        key = _seq_key(found[1])
         if self.seen is not None and key <= self.seen:
             return True
         self.seen = key
@@ -190,11 +210,12 @@ class _Follow:
                               f"{sse.data[:200]!r}", status_code=200, url=self.owner._url(self.call))
         if sse.event in ("status", "end"):
             return StreamMessage(sse.event, None, data)
-        if sse.id and not (sse.id.isascii() and sse.id.isdigit()):  # (sent back as Last-Event-ID: it must be a seq)
+        found = _ID.fullmatch(sse.id) if sse.id else None
+        if sse.id and found is None:  # (sent back as Last-Event-ID: it must be an event id)
             raise RemoteError(f"the stream of {self.owner._url(self.call)} sent an event id that is not an event seq: "
                               f"{sse.id[:80]!r}", status_code=200, url=self.owner._url(self.call))
         self.last_event_id = sse.id or self.last_event_id
-        return StreamMessage("event", sse.id or None, data)
+        return StreamMessage("event", found[1] if found else None, data, sse.id or None)
 
     def again(self, exc: httpx.HTTPError | None) -> float:
         """Seconds to wait before opening the stream again (the connection dropped, or the server closed a quiet

@@ -12,12 +12,18 @@ What the stream sends (docs/server.md, "The live stream"):
 
 Each event is sent once per connection, and a client reconnecting with ``Last-Event-ID: <last seq seen>``
 continues with the next one: the event log is cumulative, so the latest stored version holds every event.
+
+An event's id is ``<seq>-<epoch>``: the epoch (:func:`epoch`) tells the execution's incarnations apart, for an
+execution deleted and saved anew under the same id starts its seqs at 1 again. A ``Last-Event-ID`` of another
+incarnation starts the stream at the first event; a plain ``<seq>`` (ids of streams before epochs) resumes after
+that seq, as it did.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -46,18 +52,44 @@ def _last_seq(snapshot: Mapping[str, Any]) -> int:
     return int(events[-1]["seq"]) if events else 0
 
 
-def opening(store: Any, execution_id: str, last_event_id: int | None) -> Any:
-    """The latest stored record, once the request is known to be good (blocking: call in a thread).
+#: A ``Last-Event-ID`` the stream takes: an event id as it writes them (``<seq>-<epoch>``), or a plain ``<seq>``.
+LAST_EVENT_ID = r"^[0-9]{1,15}(-[0-9a-f]{8})?$"
+
+
+def epoch(snapshot: Mapping[str, Any]) -> str | None:
+    """Which incarnation of its execution ``snapshot`` belongs to (8 hex digits; None before its first event): a
+    digest of its first event (type, time, payload), which an execution deleted and saved anew under the same id
+    does not share — and a copy of the same log restored under it does, rightly."""
+    events = snapshot.get("events") or ()
+    if not events:
+        return None
+    try:
+        text = json.dumps(events[0], sort_keys=True, default=str)
+    except (TypeError, ValueError):  # (keys of mixed types cannot be sorted)
+        text = repr(events[0])
+    return hashlib.blake2s(text.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+
+
+def opening(store: Any, execution_id: str, last_event: str | None) -> tuple[Any, int | None]:
+    """The latest stored record and the seq the stream starts after, once the request is known to be good
+    (blocking: call in a thread). ``last_event`` matches :data:`LAST_EVENT_ID`; one of another incarnation
+    (:func:`epoch`) starts at the first event.
 
     ``SnapshotNotFoundError`` (404) for an unknown execution; ``RequestProblem`` (422) for a ``Last-Event-ID``
     past the execution's last event."""
     record = store.record(execution_id)
+    if last_event is None:
+        return record, None
+    seq, _, given = last_event.partition("-")
+    if given and given != epoch(record.snapshot):  # deleted and saved anew since: its events are all new
+        return record, None
+    last_event_id = int(seq)
     last = _last_seq(record.snapshot)
-    if last_event_id is not None and last_event_id > last:
+    if last_event_id > last:
         raise RequestProblem(f"Last-Event-ID {last_event_id} is past the last event ({last}) of execution "
                              f"{execution_id!r}", execution_id=execution_id, last_event_id=last_event_id,
                              last_seq=last)
-    return record
+    return record, last_event_id
 
 
 def seen_everything(record: Any, last_event_id: int | None) -> bool:
@@ -93,6 +125,7 @@ class ExecutionStream:
         self.store = store
         self.record = record
         self.seen = last_event_id or 0
+        self.epoch = epoch(record.snapshot)  # the incarnation whose events were sent (ids end in it)
         self.idle_seconds = idle_seconds
         self.poll_interval = poll_interval
 
@@ -101,10 +134,14 @@ class ExecutionStream:
 
         status = ServerSentEvent(json.dumps(_summary(record)), event="status", retry=RETRY_MS if first else None)
         messages = [status]
+        current = epoch(record.snapshot)
+        if current != self.epoch:  # deleted and saved anew while streaming: its events from the first one
+            self.seen, self.epoch = (0 if self.epoch is not None else self.seen), current
         for event in record.snapshot.get("events") or ():
             seq = int(event["seq"])
             if seq > self.seen:
-                messages.append(ServerSentEvent(json.dumps(_event_data(event, record.version)), id=str(seq)))
+                messages.append(ServerSentEvent(json.dumps(_event_data(event, record.version)),
+                                                id=f"{seq}-{current}"))
                 self.seen = seq
         return messages
 
@@ -155,4 +192,4 @@ def _exists(store: Any, execution_id: str) -> bool:
     return True
 
 
-__all__ = ["IDLE_SECONDS", "PING_SECONDS", "ExecutionStream", "opening", "seen_everything"]
+__all__ = ["IDLE_SECONDS", "LAST_EVENT_ID", "PING_SECONDS", "ExecutionStream", "epoch", "opening", "seen_everything"]

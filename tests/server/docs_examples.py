@@ -26,6 +26,7 @@ _BLOCK = re.compile(r"(<!-- example: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)")
 _STAMP = re.compile(r'"timestamp": \d+(\.\d+)?')
+_EPOCH = re.compile(r"^id: (\d+)-[0-9a-f]{8}$", re.M)  # (a digest of the execution's first event, its time included)
 
 # name, method, path (may use {lead}), JSON body or raw bytes, send the token
 Example = tuple[str, str, str, Any, bool]
@@ -119,7 +120,8 @@ def render() -> dict[str, str]:
 
 
 def normalise(text: str) -> str:
-    return _STAMP.sub('"timestamp": <stamp>', _TIME.sub("<time>", _UUID.sub("<uuid>", text)))
+    text = _STAMP.sub('"timestamp": <stamp>', _TIME.sub("<time>", _UUID.sub("<uuid>", text)))
+    return _EPOCH.sub(r"id: \1-<epoch>", text)
 
 
 def documented() -> dict[str, str]:

@@ -14,6 +14,7 @@ from httpx_sse import connect_sse
 import igniter_nb as ig
 from igniter_nb.server import RemoteConnectionError, RemoteError
 from igniter_nb.server.follow import StreamMessage
+from igniter_nb.server.stream import epoch
 from igniter_nb.stores import SQLStore
 from tests.polling import wait_for
 from tests.server.conftest import TARGET
@@ -30,6 +31,11 @@ def _sse(client: Any, path: str, **headers: str) -> list[Any]:
         return list(source.iter_sse())
 
 
+def _seq(event_id: str) -> int:
+    """The seq of an event id as the stream writes it (``<seq>-<epoch>``)."""
+    return int(event_id.partition("-")[0])
+
+
 def _finished_lead(client: Any) -> str:
     eid = str(client.post("/v1/contracts/lead/execute", json={"inputs": {"request_id": "r-1"}}).json()["execution_id"])
     client.post("/v1/contracts/lead/events", json=CRM)
@@ -42,7 +48,7 @@ def test_stream_of_a_finished_execution_sends_every_event_then_end(client: Any, 
     messages = _sse(client, f"/v1/executions/{eid}/events")
     stored = store.record(eid).snapshot["events"]
     events = [m for m in messages if m.event == "message"]
-    assert [int(m.id) for m in events] == [e["seq"] for e in stored]
+    assert [m.id for m in events] == [f"{e['seq']}-{epoch(store.record(eid).snapshot)}" for e in stored]
     assert [m.json()["type"] for m in events] == [e["type"] for e in stored]
     assert messages[0].event == "status" and messages[0].json()["status"] == "succeeded"
     assert messages[0].retry == 1000
@@ -58,7 +64,7 @@ def test_last_event_id_resumes_after_that_event(client: Any) -> None:
     middle = every[len(every) // 2].id
     rest = [m for m in _sse(client, f"/v1/executions/{eid}/events", **{"Last-Event-ID": middle})
             if m.event == "message"]
-    assert [m.id for m in rest] == [m.id for m in every if int(m.id) > int(middle)]
+    assert [m.id for m in rest] == [m.id for m in every if _seq(m.id) > _seq(middle)]
     assert client.get(f"/v1/executions/{eid}/events", headers={"Last-Event-ID": every[-1].id}).status_code == 204
 
 
