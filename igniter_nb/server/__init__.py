@@ -15,7 +15,7 @@ from igniter_nb.server.errors import AnswerTooLargeError, RemoteConnectionError,
 if TYPE_CHECKING:
     from igniter_nb.server.app import create_app, create_router
     from igniter_nb.server.client import AsyncClient, Client
-    from igniter_nb.server.follow import StreamMessage
+    from igniter_nb.server.follow import StreamMessage, StreamTimeoutWarning
     from igniter_nb.server.limits import BodySizeLimit
     from igniter_nb.server.service_store import ServiceStore
     from igniter_nb.server.total_timeout import TotalTimeoutWarning
@@ -27,6 +27,7 @@ _LAZY = {
     "Client": "igniter_nb.server.client",
     "AsyncClient": "igniter_nb.server.client",
     "StreamMessage": "igniter_nb.server.follow",
+    "StreamTimeoutWarning": "igniter_nb.server.follow",
     "ServiceStore": "igniter_nb.server.service_store",
     "TotalTimeoutWarning": "igniter_nb.server.total_timeout",
 }
@@ -44,6 +45,7 @@ __all__ = [
     "RemoteError",
     "ServiceStore",
     "StreamMessage",
+    "StreamTimeoutWarning",
     "TotalTimeoutWarning",
     "UnknownContractError",
     "create_app",

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -238,11 +239,35 @@ class _Follow:
         return min(max(self.delay, MIN_BACKOFF) * 2 ** (self.failures - 1), MAX_DELAY)
 
 
+class StreamTimeoutWarning(RuntimeWarning):
+    """``Client.events`` cannot cut a read its transport blocks in at ``read_timeout``: a transport of the caller's
+    (``httpx.MockTransport``, any without the socket the client bounds). The idle deadline is then checked only
+    when a chunk arrives. Raised as an error with ``warnings.simplefilter("error", ig.server.StreamTimeoutWarning)``;
+    ``AsyncClient.events`` cuts any transport and never warns."""
+
+
+def _warn_unbounded(owner: Client, call: _Call, state: _Follow) -> None:
+    """:class:`StreamTimeoutWarning` at the caller's line when ``owner``'s transport waits where the idle deadline
+    cannot reach (it is cut inside httpcore's network backend, which only an ``httpx.HTTPTransport`` has)."""
+    from igniter_nb.server.total_timeout import _Backend
+
+    transport = getattr(owner._repeatable, "_transport", None)
+    if isinstance(getattr(getattr(transport, "_pool", None), "_network_backend", None), _Backend):
+        return
+    warnings.warn(f"Client.events({owner._url(call)!r:.200}): read_timeout={state.idle:g}s cannot cut a read the "
+                  f"transport ({type(transport).__name__}) blocks in: it has no socket the client bounds, so the idle "
+                  "deadline is checked only when a chunk arrives (AsyncClient.events cuts any transport)",
+                  StreamTimeoutWarning, stacklevel=4)
+
+
 def follow(owner: Client, call: _Call, last_event_id: int | str | None, reconnects: int,
            read_timeout: float) -> Iterator[StreamMessage]:
     """The messages of the stream ``call`` opens; bad arguments raise here, at the call, not at the first
-    ``next()`` (a generator would check them only once iterated)."""
-    return _follow(owner, call, _Follow(owner, call, last_event_id, reconnects, read_timeout))
+    ``next()`` (a generator would check them only once iterated); so does :class:`StreamTimeoutWarning`."""
+    state = _Follow(owner, call, last_event_id, reconnects, read_timeout)
+    if state.timeout.read is not None:  # (past LONGEST_WAIT there is no deadline to enforce)
+        _warn_unbounded(owner, call, state)
+    return _follow(owner, call, state)
 
 
 def _follow(owner: Client, call: _Call, state: _Follow) -> Iterator[StreamMessage]:
@@ -343,4 +368,4 @@ async def _aread(response: httpx.Response, state: _Follow) -> AsyncIterator[Serv
         await chunks.aclose()  # type: ignore[attr-defined]
 
 
-__all__ = ["MAX_DELAY", "MAX_MESSAGE", "MIN_BACKOFF", "READ_TIMEOUT", "StreamMessage", "afollow", "follow"]
+__all__ = ["MAX_DELAY", "MAX_MESSAGE", "MIN_BACKOFF", "READ_TIMEOUT", "StreamMessage", "StreamTimeoutWarning", "afollow", "follow"]
