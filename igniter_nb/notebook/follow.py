@@ -116,6 +116,7 @@ class Follow:
         self.events: list[Mapping[str, Any]] = []
         self.error: str | None = None
         self.reconnecting: str | None = None  # why, while a dropped stream is being opened again
+        self._resume_id: str | None = None  # the id of the last event a server's stream sent (seq-epoch)
         self.on_state: Callable[[], Any] | None = None  # called when following changes state (see _told)
         self._changed = threading.Condition()
         self._running = _Running()
@@ -369,12 +370,26 @@ class _Running:
                 loop.call_soon_threadsafe(task.cancel)
 
 
+class ExecutionRecreated(Exception):
+    """The followed execution was deleted and saved anew under the same id: its events start at seq 1 again, and
+    its versions at 1 — not the history the Follow holds, which it does not splice into (following ends)."""
+
+
+def _recreated(execution_id: str) -> ExecutionRecreated:
+    return ExecutionRecreated(f"execution {execution_id!r:.200} was deleted and saved anew under the same id while "
+                              "followed (its events start again at seq 1): follow it again to see the new one")
+
+
 def _hand_over(ref: weakref.ref[Follow], records: Iterable[Any]) -> bool:
-    """Give each record to the Follow, holding it only meanwhile; False once nobody holds it any more."""
+    """Give each record to the Follow, holding it only meanwhile; False once nobody holds it any more;
+    :class:`ExecutionRecreated` for a record whose first event is not the one the Follow holds."""
     for record in records:
         current = ref()
         if current is None:
             return False
+        first = _events_after(record.snapshot, 0)[:1] if isinstance(record.snapshot, Mapping) else ()
+        if first and current.events and first[0] != current.events[0]:
+            raise _recreated(current.execution_id)
         current._apply(record)
         del current
     return True
@@ -484,14 +499,22 @@ async def _read_stream(ref: weakref.ref[Follow], aclient: Any, execution_id: str
     current = ref()
     if current is None:
         return
-    last_seq = current._last_seq()
+    # the id of the last event the stream sent, which names the execution's epoch (the server starts over for an
+    # id of an execution since deleted and saved anew); else the seq before the last one held, so that the stream
+    # sends that last event again and its id tells the epoch at once
+    resume = current._resume_id or (max(current._last_seq() - 1, 0) if current.events else None)
     del current
-    async for message in aclient.events(execution_id, last_event_id=last_seq or None, reconnects=0):
+    async for message in aclient.events(execution_id, last_event_id=resume, reconnects=0):
         current = ref()
         if current is None or running.stop.is_set():
             return
         current._reconnecting(None)
         known = current.version
+        if message.kind == "event":
+            epoch = (message.resume_id or "").partition("-")[2]
+            if epoch and current._resume_id and epoch != current._resume_id.partition("-")[2]:
+                raise _recreated(execution_id)  # (an event of another epoch: the stream started over)
+            current._resume_id = message.resume_id or current._resume_id
         del current
         if message.kind not in ("status", "end"):
             continue  # the events come with the record: one read per version, not one per event
