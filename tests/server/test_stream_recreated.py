@@ -129,3 +129,22 @@ def test_a_last_event_id_of_another_shape_is_refused_at_the_call(served: Any) ->
         # leading zeros are the same seq (without int(): 5,000 digits would raise inside it)
         for fine in ("0" * 5000 + "3", "0" * 5000 + "3-12345678", 10**15 - 1):
             client.events("e-1", last_event_id=fine)
+
+
+def test_an_event_id_from_one_server_process_resumes_on_another(tmp_path: Any, live_app: Any, serve: Any) -> None:
+    """The epoch is a digest of the stored first event, not of anything a process holds (no ``hash()``, which
+    differs per process): an id one server wrote resumes on another server process on the same store — after it,
+    not from the start again."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    other = serve(store=url)
+    with SQLStore(url) as store, Client(live_app(ig.server.create_app(CONTRACTS, store=store)).url,
+                                        timeout=10) as here, Client(other.url, timeout=10) as there:
+        eid = here.execute("lead", {"request_id": "r-1"})["execution_id"]
+        here.deliver_event("lead", **{**CRM, "correlation": {"request_id": "r-1"}})
+        n = len(store.record(eid).snapshot["events"])
+        # (the count first: zip takes from its first iterable first, and one message more would wait for ever)
+        mine = [m for _, m in zip(range(1 + n), here.events(eid, reconnects=0), strict=False) if m.kind == "event"]
+        middle = mine[n // 2]
+        theirs = [m for _, m in zip(range(n - n // 2), there.events(eid, last_event_id=middle.resume_id, reconnects=0),
+                                    strict=False) if m.kind == "event"]
+        assert [m.resume_id for m in theirs] == [m.resume_id for m in mine[n // 2 + 1:]]
