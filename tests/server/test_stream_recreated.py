@@ -19,9 +19,10 @@ import httpx
 import pytest
 
 import igniter_nb as ig
-from igniter_nb.server import AsyncClient, Client, StreamMessage
+from igniter_nb.server import AsyncClient, Client, RemoteError, StreamMessage
 from igniter_nb.stores import SQLStore
 from tests.server.server_contracts import CONTRACTS
+from tests.server.test_stream_idle import END, FAST, _event
 
 CRM = {"event": "crm_received", "correlation": {"request_id": "r-2"}, "payload": {"name": "Acme"}}
 BILLING = {"event": "billing_received", "correlation": {"request_id": "r-2"}, "payload": {"plan": "pro"}}
@@ -148,3 +149,25 @@ def test_an_event_id_from_one_server_process_resumes_on_another(tmp_path: Any, l
         theirs = [m for _, m in zip(range(n - n // 2), there.events(eid, last_event_id=middle.resume_id, reconnects=0),
                                     strict=False) if m.kind == "event"]
         assert [m.resume_id for m in theirs] == [m.resume_id for m in mine[n // 2 + 1:]]
+
+
+def _epoch_event(seq: int, epoch: str) -> bytes:
+    return _event(seq).replace(f"id: {seq}\n".encode(), f"id: {seq}-{epoch}\n".encode())
+
+
+def test_a_new_epoch_restarts_the_replay_check_and_ids_of_another_shape_are_refused(peer: Any) -> None:
+    """Raw peers: an event of another epoch is yielded from seq 1 again (a replay within an epoch is still
+    dropped), and the follower reconnects with the id as written; an epoch not of 8 lowercase hex digits is an
+    event id the server never writes (it is sent back as Last-Event-ID): RemoteError naming it."""
+    a, b = "0123abcd", "fedc9876"
+    server = peer([FAST, _epoch_event(1, a), _epoch_event(2, a), _epoch_event(1, b), _epoch_event(1, b),
+                   _epoch_event(2, b)], [_epoch_event(2, b), _epoch_event(3, b), END], close=True)
+    with Client(server.url, timeout=5) as client:
+        got = list(client.events("e1", reconnects=1, read_timeout=5))
+    assert [(m.id, m.resume_id) for m in got] == [("1", f"1-{a}"), ("2", f"2-{a}"), ("1", f"1-{b}"), ("2", f"2-{b}"),
+                                                  ("3", f"3-{b}"), (None, None)]
+    assert server.last_event_ids == [None, f"2-{b}"]
+    for bad in ("1-0123ABCD", "1-0123abc", "1-<b>x</b>", "1-0123abcd-1"):
+        odd = peer([_event(1).replace(b"id: 1\n", f"id: {bad}\n".encode()), END])
+        with Client(odd.url, timeout=5) as client, pytest.raises(RemoteError, match="not an event seq"):
+            list(client.events("e1", reconnects=0, read_timeout=5))
