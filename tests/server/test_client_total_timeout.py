@@ -4,7 +4,7 @@ now has an overall deadline, ``total_timeout`` (default: 3 × the timeout): past
 ``RemoteConnectionError`` naming the URL and the deadline, a remote node fails with a located ``ResolutionError``,
 and a call that is not safe to repeat is never repeated.
 
-The server (tests/server/trickle.py) sends the whole answer after ~5 s: without the deadline these calls succeed."""
+The server (tests/server/sse_peer.py, Trickle) sends the whole answer after ~5 s: without the deadline these calls succeed."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import igniter_nb as ig
 from igniter_nb.errors import ResolutionError
 from igniter_nb.server import AsyncClient, Client, RemoteConnectionError
 from tests.server.remote_contracts import article
-from tests.server.trickle import Trickle
+from tests.server.sse_peer import Trickle
 
 SUCCEEDED = json.dumps({"execution_id": "r1", "status": "succeeded", "outputs": {"score": 0.9},
                         "pad": "x" * 40}).encode()
