@@ -76,3 +76,24 @@ def test_retry_0_backs_off_after_attempts_that_bring_nothing(peer: Any, follow: 
     assert [m.id for m in got] == ["1"] and err is not None
     low = follow_module.MIN_BACKOFF
     assert waits == [0.0, low, low * 2, low * 4]
+
+
+def test_a_real_server_s_retry_is_the_wait_after_it_closes_a_quiet_stream(live_app: Any, waits: list[float]) -> None:
+    """A real uvicorn: the stream says ``retry: 1000`` (stream.RETRY_MS) and closes a quiet stream after
+    ``stream_idle_seconds``; the follower opens it again after that 1 s, with its Last-Event-ID."""
+    import igniter_nb as ig
+    from igniter_nb.server import Client
+    from igniter_nb.server.stream import RETRY_MS
+    from igniter_nb.stores import MemoryStore
+    from tests.server.server_contracts import CONTRACTS
+
+    with MemoryStore() as store:
+        server = live_app(ig.server.create_app(CONTRACTS, store=store, stream_idle_seconds=0.3))
+        with Client(server.url, timeout=10) as client:
+            eid = client.execute("lead", {"request_id": "r-1"})["execution_id"]
+            statuses = 0
+            for message in client.events(eid, reconnects=1, read_timeout=5):
+                statuses += message.kind == "status"
+                if statuses == 2:  # the second connection's first message
+                    break
+    assert waits == [RETRY_MS / 1000]
