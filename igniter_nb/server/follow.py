@@ -1,7 +1,9 @@
 """Following an execution's live stream from a client: ``Client.events`` and ``AsyncClient.events``.
 
 The stream (``GET /v1/executions/{id}/events``, server-sent events parsed by ``httpx-sse``) sends the
-execution's events with their ``seq`` as the event id, ``status`` messages and a final ``end``. A dropped
+execution's events with ``<seq>-<epoch>`` as the event id (the epoch tells apart an execution deleted and saved
+anew under the same id, whose seqs start at 1 again: an event of a new epoch is no replay), ``status`` messages
+and a final ``end``. A dropped
 connection is opened again with ``Last-Event-ID`` = the last event id received, so the caller misses nothing and
 sees no event twice; the server closing a quiet stream is re-opened the same way. An event whose id is at or
 below the last one yielded (or the ``last_event_id`` given) is dropped: a server or proxy replaying events after
@@ -368,4 +370,5 @@ async def _aread(response: httpx.Response, state: _Follow) -> AsyncIterator[Serv
         await chunks.aclose()  # type: ignore[attr-defined]
 
 
-__all__ = ["MAX_DELAY", "MAX_MESSAGE", "MIN_BACKOFF", "READ_TIMEOUT", "StreamMessage", "StreamTimeoutWarning", "afollow", "follow"]
+__all__ = ["MAX_DELAY", "MAX_MESSAGE", "MIN_BACKOFF", "READ_TIMEOUT", "StreamMessage", "StreamTimeoutWarning", "afollow",
+           "follow"]

@@ -60,8 +60,8 @@ def epoch(snapshot: Mapping[str, Any]) -> str | None:
     """Which incarnation of its execution ``snapshot`` belongs to (8 hex digits; None before its first event): a
     digest of its first event (type, time, payload), which an execution deleted and saved anew under the same id
     does not share — and a copy of the same log restored under it does, rightly."""
-    events = snapshot.get("events") or ()
-    if not events:
+    events = snapshot.get("events")
+    if not isinstance(events, list | tuple) or not events:
         return None
     try:
         text = json.dumps(events[0], sort_keys=True, default=str)
@@ -192,4 +192,5 @@ def _exists(store: Any, execution_id: str) -> bool:
     return True
 
 
-__all__ = ["IDLE_SECONDS", "LAST_EVENT_ID", "PING_SECONDS", "ExecutionStream", "epoch", "opening", "seen_everything"]
+__all__ = ["IDLE_SECONDS", "LAST_EVENT_ID", "PING_SECONDS", "ExecutionStream", "epoch", "opening",
+           "seen_everything"]
