@@ -28,7 +28,7 @@ from igniter_nb.runtime.graph_change import current_awaits, stored_awaits
 from igniter_nb.runtime.restore import check_record, restore_contract
 from igniter_nb.workflow.contract_class import contract_class
 from igniter_nb.workflow.engine import ACTIVE, MAX_ATTEMPTS, _now, _store, refresh_status, save_workflow
-from igniter_nb.workflow.migration_inputs import check_inputs, correlation_now, missing_inputs
+from igniter_nb.workflow.migration_inputs import carried_inputs, check_inputs, correlation_now, missing_inputs
 
 _ACTIVE_RECORDS = ("running", "pending", "waiting")
 
@@ -48,13 +48,15 @@ class MigratedExecution:
     correlation: Mapping[str, Any] | None = None  # its new correlation, when the graph's keys changed
     # the removed awaits it was still waiting for (no delivery recorded, and not now a compute or input of the graph)
     stranded_awaits: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # inputs that took the value their node computed under the graph it was saved under (a compute made an input)
+    computed_inputs: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"execution_id": self.execution_id, "action": self.action, "status": self.status,
                 "renamed": dict(self.renamed), "dropped": list(self.dropped),
                 "removed_awaits": dict(self.removed_awaits), "error": self.error, "inputs": list(self.inputs),
                 "correlation": dict(self.correlation) if self.correlation is not None else None,
-                "stranded_awaits": dict(self.stranded_awaits)}
+                "stranded_awaits": dict(self.stranded_awaits), "computed_inputs": list(self.computed_inputs)}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -251,6 +253,8 @@ def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, s
             contract = restore_contract(cls, snapshot, store=store, owned=True)
             given = missing_inputs(graph, contract.execution, inputs)
             correlation = correlation_now(graph, contract.execution, given, cls.__name__)
+            carried = (carried_inputs(graph, contract.execution, given, cls.__name__)
+                       if record.status in _ACTIVE_RECORDS else {})
         except (IgniterError, ValueError) as exc:
             why = exc.message if isinstance(exc, IgniterError) else str(exc)
             return MigratedExecution(execution_id, "failed", record.status, error=f"{type(exc).__name__}: {why}")
@@ -264,22 +268,26 @@ def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, s
         nodes = graph.nodes_by_name
         waits = {n: e for n, e in gone.items()
                  if n not in delivered and not (n in nodes and n not in awaits)}  # (now a compute: it computes)
-        if not (renamed or dropped or stale_awaits or given or correlation is not None):
+        if not (renamed or dropped or stale_awaits or given or carried or correlation is not None):
             return MigratedExecution(execution_id, "unchanged", record.status, removed_awaits=gone,
                                      stranded_awaits=waits)
         if dry_run:
             return MigratedExecution(execution_id, "would migrate", record.status, renamed, dropped, gone,
-                                     inputs=tuple(given), correlation=correlation, stranded_awaits=waits)
+                                     inputs=tuple(given), correlation=correlation, stranded_awaits=waits,
+                                     computed_inputs=tuple(carried))
         ex.loaded_from_store(record.version)
         payload: dict[str, Any] = {"renamed": renamed, "dropped": list(dropped),
                                    "removed_awaits": [{"node": n, "event": e} for n, e in gone.items()]}
         if given:
             payload["inputs"] = list(given)
+        if carried:
+            payload["computed_inputs"] = list(carried)
         if correlation is not None:
             payload["correlation"] = correlation
         ex.bus.emit("workflow_migrated" if wf is not None else "execution_migrated", payload=payload)
         if given:
             ex.update_inputs(given)
+        ex.inputs.update(carried)  # (their states already hold these values: nothing to invalidate)
         if wf is not None:
             if correlation is not None:
                 wf["correlation"] = correlation
@@ -301,10 +309,10 @@ def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, s
         except DuplicateWorkflowError as exc:  # the new correlation is another active workflow's
             return MigratedExecution(execution_id, "failed", record.status, renamed, dropped, gone,
                                      error=f"DuplicateWorkflowError: {exc.message}", inputs=tuple(given),
-                                     correlation=correlation, stranded_awaits=waits)
+                                     correlation=correlation, stranded_awaits=waits, computed_inputs=tuple(carried))
         status = store.record(execution_id).status
         return MigratedExecution(execution_id, "migrated", status, renamed, dropped, gone, inputs=tuple(given),
-                                 correlation=correlation, stranded_awaits=waits)
+                                 correlation=correlation, stranded_awaits=waits, computed_inputs=tuple(carried))
     return MigratedExecution(execution_id, "failed", None, error=f"{MAX_ATTEMPTS} conflicting saves in a row")
 
 
