@@ -35,6 +35,7 @@ from igniter_nb.runtime.store_runner import persist
 from igniter_nb.workflow.contract_class import contract_class
 from igniter_nb.workflow.correlation import check_delivery_correlation, correlation_from_inputs, nearest, shown
 from igniter_nb.workflow.payloads import validate_payload
+from igniter_nb.workflow.rollout import held_payloads, refuse_dropping
 from igniter_nb.workflow.signals import check_idempotency_key, live_signals, payload_digest, repeated_signal
 
 ACTIVE = ("running", "waiting")
@@ -328,12 +329,15 @@ def deliver_event(
         if record is None:
             return _deliver_late(cls, store, corr, node, event, key, digest)
         execution_id = record.execution_id
+        held = held_payloads(graph, record.snapshot)  # (read before the restore drops them: rollout.py)
         contract = restore_record(cls, record, store=store)
         ex = contract.execution
         wf = ex.workflow
         if wf is None or wf.get("status") not in ACTIVE:
             continue  # finished between the lookup and the read: look again
         _check_renamed(cls, contract, node, event)
+        if held:
+            refuse_dropping(cls, contract, held, f"event {event!r} is not applied")
         if repeated_signal(live_signals(wf), node.name, event, key, digest, graph=graph.name, execution_id=execution_id,
                            path=node.path) is not None:
             return contract
