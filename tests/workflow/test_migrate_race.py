@@ -47,3 +47,40 @@ def test_migrate_while_another_process_delivers_loses_nothing(tmp_path: Path, re
         done = v2.deliver_event("ea", correlation={"lead": lead}, payload=lead.lower(), store=store)
         assert done.workflow_status == "succeeded" and done.result.out == [lead.lower(), lead]
     store.close()
+
+
+def test_a_rollout_where_the_new_version_delivers_while_migrate_runs_loses_no_payload(
+        tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Every workflow already received ``ea`` under the old graph; a new-version process delivers ``eb`` while the
+    parent migrates. A delivery before its workflow was migrated is refused (nothing written), never saved without
+    ``a``'s payload; delivered again afterwards, each workflow ends with both payloads."""
+    spec = make_spec("sqlite", tmp_path, request, "rollout")
+    store = open_store(spec)
+    v1, v2 = relay_v1(), relay_v2()
+    leads = LEADS[:24]
+    for lead in leads:
+        v1.start({"lead": lead}, store=store)
+        v1.deliver_event("ea", correlation={"lead": lead}, payload=lead.lower(), store=store)
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    worker = ctx.Process(target=wf_migrate_race.deliver_b, args=(spec, leads[::-1], barrier, results))
+    worker.start()
+    try:
+        barrier.wait(60)
+        report = v2.migrate(store, rename={"a": "a2"})
+        outcomes = results.get(timeout=120)
+        worker.join(30)
+    finally:
+        if worker.is_alive():
+            worker.kill()
+            worker.join(10)
+    assert worker.exitcode == 0
+    assert report.failed == [] and report.lost == []
+    refused = [lead for lead, outcome in outcomes if outcome != "ok"]
+    assert all(outcome == "ok" or outcome.startswith("GraphChangedError: ") for _, outcome in outcomes), outcomes
+    for lead in refused:  # the sender retries once the workflows are migrated
+        v2.deliver_event("eb", correlation={"lead": lead}, payload=lead, store=store, idempotency_key=f"{lead}:b")
+    for lead in leads:
+        done = v2.deliver_event("eb", correlation={"lead": lead}, payload=lead, store=store, idempotency_key=f"{lead}:b")
+        assert done.workflow_status == "succeeded" and done.result.out == [lead.lower(), lead], lead
+    store.close()
