@@ -116,9 +116,14 @@ def _check_rename(graph: Any, rename: Any) -> dict[str, str]:
                                     graph=graph.name, argument="rename")
     targets: dict[str, str] = {}
     for old, new in rename.items():
+        if not old.isidentifier():  # (node names are identifiers: no graph ever had it — its own node would be dropped)
+            raise WorkflowArgumentError(
+                f"rename={{{old!r:.80}: {new!r:.80}}}: {old!r:.80} is not a node name any graph could have had (node "
+                f"names are Python identifiers), so it would rename nothing while the node it stands for is dropped "
+                f"as removed; nothing was migrated", graph=graph.name, argument="rename", node=old[:80])
         if not graph.has_node(new):
-            raise WorkflowArgumentError(f"rename={{{old!r}: {new!r}}}: {graph.name} has no node {new!r}",
-                                        graph=graph.name, argument="rename", node=new)
+            raise WorkflowArgumentError(f"rename={{{old!r:.80}: {new!r:.80}}}: {graph.name} has no node {new!r:.80}",
+                                        graph=graph.name, argument="rename", node=new[:80])
         if graph.has_node(old):
             chain = any(other != old and target == old for other, target in rename.items())
             why = (" — a swap or chain of names (a name that is both renamed and a rename's target) is refused: a "

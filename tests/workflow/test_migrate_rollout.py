@@ -161,3 +161,16 @@ def test_a_write_between_migrates_read_and_save_is_kept_and_moved() -> None:
     assert [(s["node"], s["idempotency_key"]) for s in stored["workflow"]["signals"]] == [("a2", "ka")]
     done = v2.deliver_event("eb", correlation=CORR, payload="pb", store=store)
     assert done.result.out == ["pa", "pb"]
+
+
+@pytest.mark.parametrize("old", ["<img src=x>", "a.b", "", "a" * 100_000 + "<"])
+def test_a_rename_of_a_name_no_graph_could_have_had_is_refused(store: Any, old: str) -> None:
+    v1, v2 = relay_v1(), relay_v2()
+    execution_id = v1.start({"lead": "L-1"}, store=store).execution_id
+    before = store.record(execution_id)
+    for dry_run in (True, False):
+        with pytest.raises(ig.WorkflowArgumentError, match="not a node name any graph could have had") as caught:
+            v2.migrate(store, rename={old: "a2"}, dry_run=dry_run)
+        assert len(caught.value.message) < 600 and caught.value.context["node"] == old[:80]
+    after = store.record(execution_id)
+    assert (after.version, after.snapshot) == (before.version, before.snapshot)
