@@ -174,3 +174,19 @@ def test_a_rename_of_a_name_no_graph_could_have_had_is_refused(store: Any, old: 
         assert len(caught.value.message) < 600 and caught.value.context["node"] == old[:80]
     after = store.record(execution_id)
     assert (after.version, after.snapshot) == (before.version, before.snapshot)
+
+
+def test_two_migrations_at_once_apply_the_rename_once() -> None:
+    store = _InterleavedStore()
+    v1, v2 = relay_v1(), relay_v2()
+    execution_id = v1.start({"lead": "L-1"}, store=store).execution_id
+    v1.deliver_event("ea", correlation=CORR, payload="pa", store=store, idempotency_key="ka")
+    inner: list[Any] = []
+    store.meanwhile = lambda: inner.append(v2.migrate(store, rename={"a": "a2"}))  # another migrating process
+    outer = v2.migrate(store, rename={"a": "a2"})
+    assert [e.action for e in inner[0].executions] == ["migrated"]
+    assert [e.action for e in outer.executions] == ["unchanged"]  # re-read after its save lost: nothing left to do
+    stored = store.fetch(execution_id)
+    assert [e["type"] for e in stored["events"]].count("workflow_migrated") == 1
+    assert stored["states"]["a2"]["value"] == "pa"
+    assert [(s["node"], s.get("retracted")) for s in stored["workflow"]["signals"]] == [("a2", None)]
