@@ -7,6 +7,7 @@ from typing import Any
 
 from igniter_nb.errors import InputError, WorkflowNotFoundError
 from igniter_nb.model.correlation_values import int_digits_limit, non_finite, too_long_int
+from igniter_nb.workflow.lookalikes import lookalike
 
 _SCALARS = (str, int, float, bool)
 _ANY_SCALAR = "str, int, float or bool"
@@ -144,6 +145,8 @@ def nearest(correlation: Mapping[str, Any], candidates: list[tuple[str, Mapping[
         differing = sorted(k for k in correlation if not _same(other.get(k), correlation[k]))
         # stores hand correlations back in their canonical (sorted) key order; show them in the caller's order
         shown = {k: other[k] for k in correlation if k in other} | {k: v for k, v in other.items() if k not in correlation}
-        scored.append((len(differing), execution_id, shown, differing))
-    scored.sort(key=lambda s: (s[0], s[1]))
-    return [{"execution_id": eid, "correlation": corr, "differs_in": diff} for _, eid, corr, diff in scored[:limit]]
+        # of as many differing keys, the ones that only look different (workflow/lookalikes.py) come first
+        unlike = sum(1 for k in differing if lookalike(correlation[k], other.get(k)) is None)
+        scored.append((len(differing), unlike, execution_id, shown, differing))
+    scored.sort(key=lambda s: (s[0], s[1], s[2]))
+    return [{"execution_id": eid, "correlation": corr, "differs_in": diff} for _, _, eid, corr, diff in scored[:limit]]

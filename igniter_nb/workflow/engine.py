@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,6 +33,7 @@ from igniter_nb.runtime.status import Status
 from igniter_nb.runtime.store_runner import persist
 from igniter_nb.workflow.contract_class import contract_class
 from igniter_nb.workflow.correlation import check_delivery_correlation, correlation_from_inputs, nearest, shown
+from igniter_nb.workflow.lookalikes import lookalike, twins
 from igniter_nb.workflow.payloads import validate_payload
 from igniter_nb.workflow.rollout import held_payloads, refuse_dropping
 from igniter_nb.workflow.signals import check_idempotency_key, live_signals, payload_digest, repeated_signal
@@ -219,6 +219,7 @@ def not_found(cls: Any, store: Any, correlation: dict[str, Any], detail: str = "
             for rec in store.list(graph=graph.name, status=status)[:1000]:
                 if rec.correlation:
                     candidates.append((rec.execution_id, rec.correlation))
+    candidates += _twins_of(store, graph.name, correlation, candidates)
     near = nearest(correlation, candidates)
     hint = ""
     if near:
@@ -239,16 +240,33 @@ def not_found(cls: Any, store: Any, correlation: dict[str, Any], detail: str = "
 _not_found = not_found  # (the notebook simulator's name for it)
 
 
+def _twins_of(store: Any, graph: str, correlation: Mapping[str, Any],
+              known: list[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, Mapping[str, Any]]]:
+    """Active workflows whose correlation is ``correlation`` with one text value spelled without its invisible
+    characters or in NFC (``workflow/lookalikes.py``): found by exact lookups, so named even when more active
+    workflows are stored than the listing above reads."""
+    seen = {eid for eid, _ in known}
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    for key, value in correlation.items():
+        if type(value) is not str:
+            continue
+        for other in twins(value):
+            twin = {**correlation, key: other}
+            eid = store.find_by_correlation(graph, twin)
+            if eid is not None and eid not in seen:
+                seen.add(eid)
+                found.append((eid, twin))
+    return found
+
+
 def _difference(key: str, given: Mapping[str, Any], stored: Mapping[str, Any]) -> str:
     if key not in stored:
         return f"{key}: not in its correlation"
     mine, theirs = given.get(key), stored.get(key)
     if mine == theirs:  # equal in Python, but not the same stored value: 42 and 42.0, 1 and True
         return f"{key}: the value type ({type(mine).__name__} {mine!r} given, {type(theirs).__name__} {theirs!r} stored)"
-    if isinstance(mine, str) and isinstance(theirs, str) and unicodedata.normalize("NFC", mine) == unicodedata.normalize("NFC", theirs):
-        # looks the same when printed ("é" as one code point or as "e" and a combining accent): matching is exact
-        return f"{key}: the same text after Unicode normalisation (NFC), other code points"
-    return key
+    why = lookalike(mine, theirs)  # prints alike (invisible characters, NFC twins): matching stays exact
+    return f"{key}: {why}" if why else key
 
 
 def _latest_with_correlation(store: Any, graph: str, correlation: dict[str, Any]) -> Any:

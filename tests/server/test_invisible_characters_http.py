@@ -1,0 +1,39 @@
+"""Over HTTP a delivery that misses a workflow, or repeats a delivered event, only by an invisible character in
+the correlation or the idempotency key gets the engine's words in its documented 404 / 409 body: which key, which
+index, which code point (workflow/lookalikes.py). Served by real uvicorn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+import igniter_nb as ig
+from igniter_nb.stores import MemoryStore
+from tests.server.server_contracts import CONTRACTS
+
+EVENTS = "/v1/contracts/lead/events"
+
+
+def test_invisible_characters_are_pointed_out_in_the_404_and_409_bodies(live_app: Any) -> None:
+    store = MemoryStore()
+    server = live_app(ig.server.create_app(CONTRACTS, store=store))
+    with httpx.Client(base_url=server.url) as http:
+        assert http.post("/v1/contracts/lead/execute", json={"inputs": {"request_id": "r-1"}}).status_code == 200
+        missed = http.post(EVENTS, json={"event": "billing_received", "correlation": {"request_id": "r-1\u200b"},
+                                         "payload": {"plan": "pro"}})
+        assert missed.status_code == 404, missed.text
+        body = missed.json()
+        assert body["type"] == "WorkflowNotFoundError"
+        assert ("differs in request_id: the same text but for invisible characters: the given value has U+200B "
+                "(ZERO WIDTH SPACE) at index 3") in body["error"], body
+        first = http.post(EVENTS, json={"event": "billing_received", "correlation": {"request_id": "r-1"},
+                                        "payload": {"plan": "pro"}, "idempotency_key": "evt-1"})
+        assert first.status_code == 200, first.text
+        repeat = http.post(EVENTS, json={"event": "billing_received", "correlation": {"request_id": "r-1"},
+                                         "payload": {"plan": "pro"}, "idempotency_key": "evt-1\ufeff"})
+        assert repeat.status_code == 409, repeat.text
+        body = repeat.json()
+        assert body["type"] == "DuplicateSignalError"
+        assert ("is not the recorded one: the same text but for invisible characters: the given value has U+FEFF "
+                "(ZERO WIDTH NO-BREAK SPACE) at index 5") in body["error"], body
