@@ -19,6 +19,7 @@ Keys (``<ns>`` = the namespace, default ``igniter``)::
                                             (<ns>:recent:graph:<graph>), per status (<ns>:recent:status:<status>)
                                             and per both (<ns>:recent:gs:<status>:<graph>); see redis_listing.py
     <ns>:recent:complete                    set once the executions saved before those indexes existed are in them
+    <ns>:internal-graphs                    set of the internal graph names saved (count() checks the listing with it)
 
 The save script checks the expected version, the active-correlation uniqueness, updates the hash, the indexes
 and the history in one step, so concurrent writers in any number of processes can never lose an update, and a

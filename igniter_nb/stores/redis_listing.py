@@ -7,10 +7,15 @@ delete scripts keep (``stores/redis.py``):
     <ns>:recent:gs:<status>:<graph>   per both (the status first: it never holds ':')
     <ns>:recent:complete          set once the executions saved before these sets existed are in them
     <ns>:recent:internal-out      set once the internal records earlier releases listed are out of the first two
+    <ns>:internal-graphs          set of the internal graph names saved (the save script adds each)
+    <ns>:recent:internal-known    set once the internal graphs saved before that set existed are in it
 
 An internal record (a graph starting with ``INTERNAL_GRAPH_PREFIX``, ``model/reserved.py``: the LLM layer's leases
 and cached replies) is only in the sets of its graph: the sets a listing of every graph reads never hold it, so
-such a page and ``count()`` (one ``ZCARD``) leave it out without reading it.
+such a page and ``count()`` leave it out without reading it. An older release still writing to the database puts
+its internal saves in those sets again: ``count()`` (one script, ``_COUNT``) checks with the same read that
+``<ns>:recent`` holds no more ids than ``<ns>:ids`` less the internal graphs' ids, and takes them out again when it
+does (a page leaves them out anyway: it compares each record's graph).
 
 Equal scores are ordered by member (the id), so a set's order is exactly ``(updated_at, execution_id)``: a page is
 one ``ZREVRANGEBYSCORE ... LIMIT`` below the cursor's score (plus the ids saved in the cursor's very microsecond),
@@ -50,6 +55,33 @@ for i = 2, #ARGV, 3 do
 end
 return 1
 """.replace("@PREFIX_LEN@", str(len(INTERNAL_GRAPH_PREFIX))).replace("@PREFIX@", INTERNAL_GRAPH_PREFIX)
+# A count and, in the same atomic read, how many more ids <ns>:recent holds than the executions that are not internal
+# (more than 0: an older release listed internal records again). ARGV = ns, the set counted.
+_COUNT = """
+local ns = ARGV[1]
+local counted = redis.call('ZCARD', ARGV[2])
+local expected = redis.call('SCARD', ns .. ':ids')
+for _, graph in ipairs(redis.call('SMEMBERS', ns .. ':internal-graphs')) do
+  expected = expected - redis.call('SCARD', ns .. ':graph:' .. graph)
+end
+return {counted, redis.call('ZCARD', ns .. ':recent') - expected}
+"""
+# Takes ids out of the sets listing every graph, each only while its record is still internal (one saved again
+# under a user graph meanwhile stays listed). ARGV = ns, then the ids.
+_TAKE_OUT = """
+local ns = ARGV[1]
+local recent = ns .. ':recent'
+local statuses = {@STATUSES@}
+for i = 2, #ARGV do
+  local graph = redis.call('HGET', ns .. ':exec:' .. ARGV[i], 'graph')
+  if not graph or string.sub(graph, 1, @PREFIX_LEN@) == '@PREFIX@' then
+    redis.call('ZREM', recent, ARGV[i])
+    for _, status in ipairs(statuses) do redis.call('ZREM', recent .. ':status:' .. status, ARGV[i]) end
+  end
+end
+return 1
+""".replace("@PREFIX_LEN@", str(len(INTERNAL_GRAPH_PREFIX))).replace("@PREFIX@", INTERNAL_GRAPH_PREFIX).replace(
+    "@STATUSES@", ", ".join(f"'{status}'" for status in sorted(STATUSES)))
 _BATCH = 500
 _HEAD_FIELDS = ["updated_at", "graph", "status"]  # what says whether a record past a page is one of the next
 
@@ -69,7 +101,10 @@ class Listing:
         self.client = store.client
         self.namespace: str = store.namespace
         self._index_batch = self.client.register_script(_INDEX_BATCH)
+        self._count = self.client.register_script(_COUNT)
+        self._take_out = self.client.register_script(_TAKE_OUT)
         self._complete = False  # whether the sets are known to hold every execution (see _ensure_complete)
+        self._left_over = 0  # ids too many in <ns>:recent after the last clean-up (none of them internal)
 
     def page(self, graph: str | None, status: str | None, *, limit: int,
              after: str | None) -> tuple[builtins.list[StoredExecution], str | None]:
@@ -113,7 +148,15 @@ class Listing:
 
     def count(self, graph: str | None, status: str | None) -> int:
         check_filters(graph, status)
-        return int(self.client.zcard(self._set_of(graph, status)))
+        index = self._set_of(graph, status)
+        if graph is not None:  # an internal graph's sets hold it, a user graph's never held an internal record
+            return int(self.client.zcard(index))
+        counted, excess = (int(n) for n in self._count(args=[self.namespace, index]))
+        if excess > self._left_over:  # an older release listed internal records again since the last look
+            self._take_out_internal()
+            counted, excess = (int(n) for n in self._count(args=[self.namespace, index]))
+            self._left_over = max(excess, 0)  # (not internal records: not looked for again until it grows)
+        return counted
 
     def _set_of(self, graph: str | None, status: str | None) -> str:
         self._ensure_complete()
@@ -159,24 +202,32 @@ class Listing:
                 if len(args) > 1:
                     self._index_batch(args=args)
             self.client.set(marker, "1")
+        known = f"{self.namespace}:recent:internal-known"
+        if not self.client.exists(known):
+            self._find_internal_graphs()
+            self.client.set(known, "1")
         hidden = f"{self.namespace}:recent:internal-out"
         if not self.client.exists(hidden):
             self._take_out_internal()
             self.client.set(hidden, "1")
         self._complete = True
 
+    def _find_internal_graphs(self) -> None:
+        """Add the internal graphs saved before the save script kept ``<ns>:internal-graphs`` to it (once per
+        database: found by the names of their sets)."""
+        graphs: set[str] = set()
+        for prefix in (f"{self.namespace}:graph:", f"{self.namespace}:recent:graph:"):
+            for key in self.client.scan_iter(match=_glob_escape(prefix + INTERNAL_GRAPH_PREFIX) + "*", count=_BATCH):
+                graphs.add(_text(key)[len(prefix):])
+        if graphs:
+            self.client.sadd(f"{self.namespace}:internal-graphs", *sorted(graphs))
+
     def _take_out_internal(self) -> None:
-        """Take the internal records an earlier release put in the sets listing every graph out of them (once per
-        database: their per-graph sets, found by name, say which ids they are)."""
-        recent = f"{self.namespace}:recent"
-        pattern = _glob_escape(f"{recent}:graph:{INTERNAL_GRAPH_PREFIX}") + "*"
-        for key in self.client.scan_iter(match=pattern, count=_BATCH):
-            for batch in _batches((m for m, _ in self.client.zscan_iter(key, count=_BATCH)), _BATCH):
-                pipe = self.client.pipeline(transaction=False)
-                pipe.zrem(recent, *batch)
-                for status in sorted(STATUSES):
-                    pipe.zrem(f"{recent}:status:{status}", *batch)
-                pipe.execute()
+        """Take the internal records an earlier release put in the sets listing every graph out of them: the id
+        sets of the internal graphs say which ids they are."""
+        for graph in sorted(map(_text, self.client.smembers(f"{self.namespace}:internal-graphs"))):
+            for batch in _batches(self.client.sscan_iter(f"{self.namespace}:graph:{graph}", count=_BATCH), _BATCH):
+                self._take_out(args=[self.namespace, *map(_text, batch)])
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[builtins.list[Any]]:
