@@ -94,17 +94,27 @@ def memory_database(url: Any) -> bool:
 
 def check_memory_spelling(url: Any, given: str) -> None:
     """Raise :class:`StoreArgumentError` for a URL (``url`` parsed, ``given`` as written) that asks for an in-memory
-    database in a spelling SQLite would take for a file name: ``mode=memory`` or ``file::memory:`` without
-    ``uri=true``, ``mode=memory`` on a name not starting ``file:``, URI options after ``:memory:`` or no name. Each
-    made a file (``file:x``, ``:memory:?cache=shared``) in the working directory."""
-    database, query = url.database, url.query
+    database in a spelling SQLite would take for a file name, or whose options it would drop: ``mode=memory`` or
+    ``file::memory:`` without ``uri=true``, ``mode=memory`` on a name not starting ``file:``, URI options after
+    ``:memory:`` or no name (a file with ``uri=true``, ignored without it), and ``:memory:``, ``file:`` or
+    ``mode=memory`` in another case (``FILE::memory:``: SQLite reads them only in lower case). Each made a file
+    (``file:x``, ``:memory:?cache=shared``, ``FILE::memory:``) in the working directory, or a private database
+    where a shared cache was asked for."""
+    database, query = url.database, dict(url.query)
     uri, options = _flag(query.get("uri")), _uri_options(query)
-    if database in (None, "", ":memory:"):
-        if not (uri and options):
+    slip = _case_slip(database, query)
+    if slip is not None:
+        why, database, query = slip
+    elif database in (None, "", ":memory:"):
+        if not options:
             return
-        named = f"{database or ''}?{'&'.join(f'{key}={query[key]}' for key in options)}"
-        why = (f"gives SQLite URI options ({', '.join(options)}) to {repr(database) if database else 'no file name'}, "
-               f"so SQLite would make a file named {named!r}")
+        if uri:
+            named = f"{database or ''}?{'&'.join(f'{key}={query[key]}' for key in options)}"
+            why = (f"gives SQLite URI options ({', '.join(options)}) to "
+                   f"{repr(database) if database else 'no file name'}, so SQLite would make a file named {named!r}")
+        else:  # the driver drops them (SQLAlchemy's SAWarning): a private database, not the shared cache asked for
+            why = (f"gives SQLite URI options ({', '.join(options)}) without uri=true, so the SQLite driver would "
+                   "ignore them")
         database = "file::memory:"
     elif database == "file::memory:" or query.get("mode") == "memory":
         if uri and database.startswith("file:"):
@@ -116,9 +126,35 @@ def check_memory_spelling(url: Any, given: str) -> None:
         return
     from igniter_nb.stores.url import shown_url
 
-    write = f"sqlite:///{database}?{''.join(f'{key}={value}&' for key, value in query.items() if key != 'uri')}uri=true"
+    if database == ":memory:":  # (only a case slip without URI options: the plain spelling)
+        write = "sqlite:///:memory:"
+    else:
+        write = f"sqlite:///{database}?{''.join(f'{key}={value}&' for key, value in query.items() if key != 'uri')}uri=true"
     raise StoreArgumentError(f"store URL {shown_url(given)!r} asks for an SQLite in-memory database but {why}: write "
                              f"{shown_url(write)!r}")
+
+
+def _case_slip(database: Any, query: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
+    """Why an in-memory spelling in another case (``:MEMORY:``, ``FILE::memory:``, ``MODE=memory``,
+    ``mode=MEMORY``) is not one to SQLite, which reads ``:memory:``, the ``file:`` scheme and the ``mode`` option
+    and its value only in lower case, with the database name and query to write instead; None when there is none."""
+    name = database or ""
+    mode_keys = [key for key in query if key.lower() == "mode" and str(query[key]).lower() == "memory"]
+    fixed_query = {("mode" if key in mode_keys else key): ("memory" if key in mode_keys else value)
+                   for key, value in query.items()}
+    if name.lower() == ":memory:":
+        fixed = ":memory:" if not _uri_options(fixed_query) else "file::memory:"
+    elif name[:5].lower() == "file:" and (name.lower() == "file::memory:" or mode_keys):
+        fixed = "file::memory:" if name.lower() == "file::memory:" else "file:" + name[5:]
+    else:
+        fixed = name
+    slips = [text for text, right in ((name, fixed), *((f"{key}={query[key]}", "mode=memory") for key in mode_keys))
+             if text != right and not (name == ":memory:" and text == name)]
+    if not slips:
+        return None
+    why = (f"writes {' and '.join(map(repr, slips))} in another case than SQLite reads (':memory:', 'file:' and "
+           "mode=memory only in lower case), so SQLite would not open an in-memory database")
+    return why, fixed, fixed_query
 
 
 #: The turn of each shared-cache in-memory database open in this process (by its name), while a store holds it.
