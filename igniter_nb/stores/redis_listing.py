@@ -155,7 +155,7 @@ class Listing:
         if excess > self._left_over:  # an older release listed internal records again since the last look
             self._take_out_internal()
             counted, excess = (int(n) for n in self._count(args=[self.namespace, index]))
-            self._left_over = max(excess, 0)  # (not internal records: not looked for again until it grows)
+        self._left_over = max(excess, 0)  # (not internal records: not looked for again until it grows)
         return counted
 
     def _set_of(self, graph: str | None, status: str | None) -> str:
