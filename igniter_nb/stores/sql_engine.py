@@ -148,6 +148,8 @@ def _case_slip(database: Any, query: dict[str, Any]) -> tuple[str, str, dict[str
         fixed = "file::memory:" if name.lower() == "file::memory:" else "file:" + name[5:]
     else:
         fixed = name
+    if mode_keys and not fixed.startswith("file:"):  # (mode=memory is read only after a file: name)
+        fixed = f"file:{fixed}" if fixed not in ("", ":memory:") else "file::memory:"
     slips = [text for text, right in ((name, fixed), *((f"{key}={query[key]}", "mode=memory") for key in mode_keys))
              if text != right and not (name == ":memory:" and text == name)]
     if not slips:

@@ -201,3 +201,21 @@ def test_a_file_named_in_capitals_is_still_a_file(tmp_path: Path, monkeypatch: p
     finally:
         store.close()
     assert (tmp_path / "FILE:data.db").exists()
+
+
+@pytest.mark.parametrize("url", ["sqlite://?MODE=memory", "sqlite:///mem_x.db?MODE=memory", "sqlite:///:MEMORY:?mode=memory",
+                                 "sqlite:///:memory:?MODE=memory&uri=true", "sqlite:///FILE:mem_y?Mode=Memory",
+                                 "sqlite:///file:mem_z?mode=MEMORY&uri=true&cache=shared", "sqlite:///:Memory:"])
+def test_the_url_a_refusal_names_opens_an_in_memory_database(url: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the slip, the URL the error says to write is one SQLite opens in memory (not refused in turn)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreArgumentError, match=r": write 'sqlite:///[^']*'$") as caught:
+        SQLStore(url)
+    store = SQLStore(str(caught.value).rsplit(": write ", 1)[1].strip("'"))
+    try:
+        store.save({"execution_id": "a"})
+        assert store.fetch("a")["execution_id"] == "a"
+    finally:
+        store.close()
+    assert list(tmp_path.iterdir()) == []
