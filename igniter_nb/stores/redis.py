@@ -263,7 +263,8 @@ class RedisStore(StoreBase):
         return self._listing_of().page(graph, status, limit=limit, after=after)  # type: ignore[no-any-return]
 
     def count(self, graph: str | None = None, status: str | None = None) -> int:
-        """How many records :meth:`list` answers: the size of the listing's sorted set (``ZCARD``, O(1))."""
+        """How many records :meth:`list` answers: the size of the listing's sorted set (``ZCARD``, O(1); of every
+        graph, one script that also checks no internal record is listed: ``stores/redis_listing.py``)."""
         return int(self._listing_of().count(graph, status))
 
     def _listing_of(self) -> Any:
