@@ -5,23 +5,11 @@ the old failure shows on almost every run; every wait is bounded."""
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import Iterator
-
-import pytest
 
 import igniter_nb as ig
 
 N = 1500
-
-
-@pytest.fixture
-def frequent_switches() -> Iterator[None]:
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(before)
 
 
 @ig.contract
