@@ -190,7 +190,7 @@ class ThreadsRunner(Runner):
             # Its subscribers may run here, on this thread: a read they start waits in this node's name (what the
             # node waits for until it is handed over, see ``InFlight``), not in the name of this run's waiter.
             computing(name, emit, "node_started", name, nodes[name].path, "running")
-            work = Work(name, working_for, errand, finish, name)
+            work = Work(name, working_for, errand, finish, name, over=errand.over)
             future = pool.submit(work.by_worker)
             hand_over(found, future, work)
             starting.pop()
@@ -220,7 +220,12 @@ class ThreadsRunner(Runner):
                         settled.append(name)
                     continue
                 else:
-                    done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+                    if errand.outer is not None and errand.over():
+                        # abandoned already: never block (a node of its cancelled run is no longer taken over, and
+                        # that run's workers may be waiting for this very thread)
+                        done = {fut for fut in futures if fut.done()}
+                    else:
+                        done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
                     if errand.outer is not None and errand.over():  # this thread is a worker its caller abandoned
                         for fut in done:  # (a BaseException in a node it waited for: that, as inline)
                             _reraise(futures[fut][1])
