@@ -42,6 +42,19 @@ def read_in_thread(read: Any, timeout: float = 30) -> dict[str, Any]:
     return out
 
 
+def caught_read(read: Callable[[], Any], caught: list[BaseException], done: threading.Event | None = None) -> Any:
+    """``read()`` (a callable reading its contract's results), what it raises also appended to ``caught``; ``done``
+    is set once it has returned or raised."""
+    try:
+        return read()
+    except BaseException as exc:
+        caught.append(exc)
+        raise
+    finally:
+        if done is not None:
+            done.set()
+
+
 def wait_until(condition: Callable[[], Any], what: str, bound: float = BOUND) -> None:
     """Polls ``condition()`` (a state another thread reaches) until it holds, at most ``bound`` seconds."""
     pause = threading.Event()
@@ -79,13 +92,14 @@ class InFlightHooks:
     - ``handed(n)``, ``claimed(n, waiter)``, ``taken(n)``: events set once the run has handed node ``n`` to its pool,
       once ``waiter`` (the node whose callable reads) has claimed ``n``, once a reader has taken ``n`` over;
     - ``work[n]``: ``(the run's future, the Work)`` handed over for ``n``; ``takers[n]``: who took ``n`` over;
-    - ``after_claim[(n, waiter)]``, ``before_take_over[n]``: called there, on that thread (to hold it until the
-      test's other thread has done something)."""
+    - ``before_claim[(n, waiter)]``, ``after_claim[(n, waiter)]``, ``before_take_over[n]``: called there, on that
+      thread (``before_claim`` with the ``InFlight``), to hold it until the test's other thread has done something."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.events: defaultdict[tuple[str, ...], threading.Event] = defaultdict(threading.Event)
         self.work: dict[str, tuple[Future[Any], Work]] = {}
         self.takers: defaultdict[str, list[str | int]] = defaultdict(list)
+        self.before_claim: dict[tuple[str, str | int], Callable[[InFlight], Any]] = {}
         self.after_claim: dict[tuple[str, str | int], Callable[[], Any]] = {}
         self.before_take_over: dict[str, Callable[[], Any]] = {}
         claim, take_over, hand_over = InFlight.claim, InFlight.take_over, InFlight.hand_over
@@ -97,6 +111,9 @@ class InFlightHooks:
                 self.handed(work.args[0]).set()
 
         def wrapped_claim(in_flight: InFlight, name: str, waiter: str | int, *, track: bool) -> Any:
+            before = self.before_claim.get((name, waiter))
+            if before is not None:
+                before(in_flight)
             out = claim(in_flight, name, waiter, track=track)
             self.claimed(name, waiter).set()
             then = self.after_claim.get((name, waiter))

@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from bounded_threads import BOUND, Halt, InFlightHooks, read_in_thread, reading_contract, wait_until
+from bounded_threads import BOUND, Halt, InFlightHooks, caught_read, read_in_thread, reading_contract, wait_until
 
 import igniter_nb as ig
 from igniter_nb.runtime.workers import InFlight, Work
@@ -46,13 +46,7 @@ def tangle(hooks: InFlightHooks, *, claim_first: bool,
         assert hooks.handed("c").wait(BOUND), "the run never handed c over"
         if not claim_first:  # w claims c while a computes it
             assert c_started.wait(BOUND), "c never started"
-        try:
-            return contract.result.c * 10
-        except BaseException as exc:
-            caught.append(exc)
-            raise
-        finally:
-            hooks.events["w read"].set()  # w's read of c has returned or raised
+        return caught_read(lambda: contract.result.c * 10, caught, hooks.events["w read"])  # (set once it ended)
 
     def c(contract: Any, x: int) -> Any:
         calls["c"] += 1
@@ -139,13 +133,7 @@ def cancelled_run(hooks: InFlightHooks, returned: threading.Event, *,
     def a(contract: Any, x: int) -> Any:
         calls["a"] += 1
         assert hooks.handed("c").wait(BOUND), "the run never handed c over"
-        try:
-            return contract.result.c + 1
-        except BaseException as exc:
-            caught.append(exc)
-            raise
-        finally:
-            a_read.set()
+        return caught_read(lambda: contract.result.c + 1, caught, a_read)
 
     def h(contract: Any, x: int) -> Any:
         calls["h"] += 1
