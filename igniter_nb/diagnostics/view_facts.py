@@ -143,7 +143,8 @@ def instance_facts(source: Any, graph: CompiledGraph | None = None) -> InstanceF
     if execution is None:
         return InstanceFacts({str(k): facts_of(v) for k, v in dict(source).items()})
     # (a record edited by hand or read over HTTP: a part that is not a map draws as missing, never an error)
-    states = {str(k): facts_of(v) for k, v in _map(getattr(execution, "states", None)).items()}
+    # (a copy first: a threads run's workers may record nodes while a picture of the run is drawn)
+    states = {str(k): facts_of(v) for k, v in dict(_map(getattr(execution, "states", None))).items()}
     children = getattr(execution, "children", None)
     selection = getattr(children, "selection", None)
     if selection is not None:  # which contract each branch ran: its payload lives beside the node states

@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 
 import igniter_nb as ig
+from igniter_nb.diagnostics.view_facts import instance_facts
 from igniter_nb.notebook.reprs import view_status
 from igniter_nb.runtime.children import holds_token
+from igniter_nb.runtime.snapshot import snapshot_execution
 from igniter_nb.runtime.status import Status
 
 N = 1500
@@ -78,6 +80,8 @@ QUESTIONS: dict[str, Callable[[Any], Any]] = {
     "view_status": lambda contract: view_status(contract.execution),
     "holds_token": lambda contract: holds_token(contract, "no-such-token"),
     "repr": repr,
+    "instance_facts": lambda contract: instance_facts(contract),
+    "snapshot": lambda contract: snapshot_execution(contract.execution),
 }
 
 
