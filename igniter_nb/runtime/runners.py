@@ -222,8 +222,9 @@ class ThreadsRunner(Runner):
                 else:
                     if errand.outer is not None and errand.over():
                         # abandoned already: never block (a node of its cancelled run is no longer taken over, and
-                        # that run's workers may be waiting for this very thread)
-                        done = {fut for fut in futures if fut.done()}
+                        # that run's workers may be waiting for this very thread); what any of them raised is
+                        # looked at below all the same (``_reraise`` raises only what was raised)
+                        done = set(futures)
                     else:
                         done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
                     if errand.outer is not None and errand.over():  # this thread is a worker its caller abandoned
