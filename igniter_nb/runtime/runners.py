@@ -19,6 +19,7 @@ from igniter_nb.errors import CompileError, IgniterError, ResolutionError
 from igniter_nb.events.bus import deferring
 from igniter_nb.runtime.collection import CollectionItem, ItemJob, run_item_locally
 from igniter_nb.runtime.resolver import reentered
+from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import BLOCKED, FAILED, STALE, Status
 from igniter_nb.runtime.steps import exception_text
 from igniter_nb.runtime.workers import Flight, InFlight, Work, computing, errand_for, working_for
@@ -145,17 +146,31 @@ class ThreadsRunner(Runner):
         # longer read or change the execution (it would do so without the lock, its caller gone).
         errand = errand_for(execution)
 
-        def finish(name: str) -> None:
-            state = resolver.settle(name)
+        def record(state: NodeState) -> bool:
             # (its event's subscribers run on the thread delivering next: this loop's, below, if no other, never
             # here under ``recording``, which the other workers need to record theirs)
             with errand.recording:
-                if not errand.over():
-                    token = deferring.set(True)
-                    try:
-                        resolver.write(nodes[name], state)
-                    finally:
-                        deferring.reset(token)
+                if errand.over():
+                    return False
+                token = deferring.set(True)
+                try:
+                    resolver.write(nodes[state.name], state)
+                finally:
+                    deferring.reset(token)
+                return True
+
+        def finish(name: str) -> NodeState | None:
+            """Compute and record node ``name``; the state, when this run was abandoned meanwhile (dropped: a reader
+            that took the node over may keep it for its own run, see ``keep``)."""
+            state = resolver.settle(name)
+            return None if record(state) else state
+
+        def keep(state: NodeState) -> None:
+            """A node this run took over from another and computed, whose run was cancelled meanwhile: recorded for
+            this run instead of being computed a second time (a success only: a failure may come from that
+            cancellation, its reads refused)."""
+            if state.error is None and ((st := states.get(state.name)) is None or st.status is STALE):
+                record(state)
 
         # The refusal of a node that waits for this very thread (a cycle through the results): raised once the nodes
         # this run already started are recorded (dropping them would only have them computed again).
@@ -209,12 +224,12 @@ class ThreadsRunner(Runner):
                     fut, work = taken
                     name, found, _ = futures.pop(fut)
                     try:
-                        work.run()
+                        work.run(keep)
                     finally:
                         flight.release(name, waiter, found, False)
                     if errand.outer is not None and errand.over():  # this thread is a worker its caller abandoned
                         raise errand.abandoned_error()
-                    if (st := states.get(name)) is None or st.status is STALE:  # its run was abandoned meanwhile
+                    if (st := states.get(name)) is None or st.status is STALE:  # dropped with its run, and failed
                         submit(name)
                     else:
                         settled.append(name)

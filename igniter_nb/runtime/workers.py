@@ -144,10 +144,14 @@ class Work:
             return None
         return computing(*self.args)
 
-    def run(self) -> None:
-        """Run it on this thread (a reader that took it over)."""
+    def run(self, keep: Callable[[Any], None] | None = None) -> None:
+        """Run it on this thread (a reader that took it over). When its run was cancelled meanwhile, what it computed
+        is dropped by that run and handed to ``keep`` instead (the reader's run may record it), before the readers
+        waiting for it wake."""
         try:
-            computing(*self.args)
+            dropped = computing(*self.args)
+            if dropped is not None and keep is not None:
+                keep(dropped)
         except BaseException as exc:  # the run's future raises it too, as if its worker had; so do its readers
             self.error = exc
             raise

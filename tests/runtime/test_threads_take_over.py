@@ -208,3 +208,71 @@ def test_work_cancelled_while_a_reader_computes_it_ends_with_its_run(monkeypatch
     _after_the_cancelled_read(contract, hooks, out, calls, caught)
     assert hooks.takers["c"] == ["a"]
     assert calls["c"] == 2  # once taken over (dropped with its run), once by the read after
+
+
+def test_work_a_reader_computes_for_a_nested_run_cancelled_meanwhile_is_kept_by_the_readers_own_run(
+        monkeypatch: Any) -> None:
+    """a's callable reads ``r`` = (e1, e2, c): a nested run on a's worker, with e1 and e2 on its two workers and c
+    queued behind them. b's callable reads c and takes it over. e1 raises Halt, which cancels only a's nested run
+    (a's callable catches it); b's run goes on. What b computed for c used to be dropped with the cancelled run,
+    and b's run computed c a second time; now b's run records it: c runs once, one ``node_succeeded``."""
+    hooks = InFlightHooks(monkeypatch)
+    calls: Counter[str] = Counter()
+    r_cancelled = threading.Event()
+
+    class Nested(ig.Contract):
+        def define(c):
+            c.input("x", type="integer")
+            c.compute("a", call="read_r")
+            c.compute("b", call="read_c")
+            c.compute("e1", call="halt_once")
+            c.compute("e2", call="after_the_cancel")
+            c.compute("c", call="slow_c")
+            c.compute("r", call=lambda e1, e2, c: (e1, e2, c))
+            c.compute("top", call=lambda a, b: (a, b))
+            c.output("top")
+            c.output("r")
+            c.output("c")
+
+        def read_r(self, x):
+            try:
+                return self.result.r
+            except Halt:
+                r_cancelled.set()
+                return -1
+
+        def read_c(self, x):
+            assert hooks.handed("c").wait(BOUND), "the nested run never handed c over"
+            return self.result.c * 10
+
+        def halt_once(self, x):
+            calls["e1"] += 1
+            if calls["e1"] == 1:
+                assert hooks.taken("c").wait(BOUND), "b never took c over"
+                raise Halt("cancel a's nested run")
+            return x
+
+        def after_the_cancel(self, x):
+            r_cancelled.wait(BOUND)
+            return x
+
+        def slow_c(self, x):
+            calls["c"] += 1
+            assert r_cancelled.wait(BOUND), "a's nested run was never cancelled"
+            return x + 1
+
+    contract = Nested(x=1, runner="threads", max_workers=2)
+    out = read_in_thread(lambda: contract.result.top, timeout=BOUND * 2)
+    assert out["finished"], "the read hung"
+    assert out.get("value") == (-1, 20), out
+    assert hooks.takers["c"] == ["b"]
+    assert calls["c"] == 1
+    ex = contract.execution
+    assert ex.states["c"].value == 2 and ex.states["c"].version == 1
+    assert [e.node for e in contract.events if e.type == "node_succeeded"].count("c") == 1
+    assert ex.resolver.running == set() and ex.resolver.in_flight.started == {}
+    future, work = hooks.work["c"]
+    wait_until(future.done, "c's future resolved")
+    assert work.done is None or work.done.done()
+    assert contract.result.r == (1, 1, 2)  # the next read computes what was cancelled, not c
+    assert calls == Counter(e1=2, c=1)
