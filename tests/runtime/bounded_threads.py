@@ -66,17 +66,20 @@ def wait_until(condition: Callable[[], Any], what: str, bound: float = BOUND) ->
 
 
 def reading_contract(name: str, nodes: dict[str, Callable[[Any, int], Any]], top: Sequence[str],
-                     outputs: Sequence[str] = ()) -> Any:
+                     outputs: Sequence[str] = (), tuples: dict[str, Sequence[str]] | None = None) -> Any:
     """A contract class ``name``: input ``x``; one node per entry of ``nodes``, computed by ``fn(contract, x)`` (it
     may read the contract's own results, ``contract.result.c``); ``top``, the tuple of the values of the ``top``
-    nodes, in that order (what a read of output ``top`` has the run compute at once); outputs ``top`` and
-    ``outputs``."""
+    nodes, in that order (what a read of output ``top`` has the run compute at once), and likewise a node per entry
+    of ``tuples``; outputs ``top`` and ``outputs``."""
+    groups = {**(tuples or {}), "top": top}
 
     def define(c: Any) -> None:
         c.input("x", type="integer")
         for node in nodes:
             c.compute(node, call=f"_{node}")
-        c.compute("top", depends_on=list(top), call=lambda **values: tuple(values[n] for n in top))
+        for group, members in groups.items():
+            c.compute(group, depends_on=list(members),
+                      call=lambda members=tuple(members), **values: tuple(values[n] for n in members))
         c.output("top")
         for out in outputs:
             c.output(out)

@@ -220,48 +220,36 @@ def test_work_a_reader_computes_for_a_nested_run_cancelled_meanwhile_is_kept_by_
     calls: Counter[str] = Counter()
     r_cancelled = threading.Event()
 
-    class Nested(ig.Contract):
-        def define(c):
-            c.input("x", type="integer")
-            c.compute("a", call="read_r")
-            c.compute("b", call="read_c")
-            c.compute("e1", call="halt_once")
-            c.compute("e2", call="after_the_cancel")
-            c.compute("c", call="slow_c")
-            c.compute("r", call=lambda e1, e2, c: (e1, e2, c))
-            c.compute("top", call=lambda a, b: (a, b))
-            c.output("top")
-            c.output("r")
-            c.output("c")
+    def read_r(contract: Any, x: int) -> Any:
+        try:
+            return contract.result.r
+        except Halt:
+            r_cancelled.set()
+            return -1
 
-        def read_r(self, x):
-            try:
-                return self.result.r
-            except Halt:
-                r_cancelled.set()
-                return -1
+    def read_c(contract: Any, x: int) -> Any:
+        assert hooks.handed("c").wait(BOUND), "the nested run never handed c over"
+        return contract.result.c * 10
 
-        def read_c(self, x):
-            assert hooks.handed("c").wait(BOUND), "the nested run never handed c over"
-            return self.result.c * 10
+    def halt_once(contract: Any, x: int) -> Any:
+        calls["e1"] += 1
+        if calls["e1"] == 1:
+            assert hooks.taken("c").wait(BOUND), "b never took c over"
+            raise Halt("cancel a's nested run")
+        return x
 
-        def halt_once(self, x):
-            calls["e1"] += 1
-            if calls["e1"] == 1:
-                assert hooks.taken("c").wait(BOUND), "b never took c over"
-                raise Halt("cancel a's nested run")
-            return x
+    def after_the_cancel(contract: Any, x: int) -> Any:
+        r_cancelled.wait(BOUND)
+        return x
 
-        def after_the_cancel(self, x):
-            r_cancelled.wait(BOUND)
-            return x
+    def slow_c(contract: Any, x: int) -> Any:
+        calls["c"] += 1
+        assert r_cancelled.wait(BOUND), "a's nested run was never cancelled"
+        return x + 1
 
-        def slow_c(self, x):
-            calls["c"] += 1
-            assert r_cancelled.wait(BOUND), "a's nested run was never cancelled"
-            return x + 1
-
-    contract = Nested(x=1, runner="threads", max_workers=2)
+    nodes = {"a": read_r, "b": read_c, "e1": halt_once, "e2": after_the_cancel, "c": slow_c}
+    cls = reading_contract("Nested", nodes, ["a", "b"], ["r", "c"], tuples={"r": ["e1", "e2", "c"]})
+    contract = cls(x=1, runner="threads", max_workers=2)
     out = read_in_thread(lambda: contract.result.top, timeout=BOUND * 2)
     assert out["finished"], "the read hung"
     assert out.get("value") == (-1, 20), out
