@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb._error_text import first_line
 from igniter_nb.diagnostics.view_text import clean
 
 if TYPE_CHECKING:
@@ -43,14 +44,26 @@ class InstanceFacts:
 
 
 def _first_line(text: Any) -> str | None:
+    """The first line every quoted cause shows (``_error_text.first_line``: cut at 500 characters), None when
+    there is no text; a placeholder naming the type when ``str()`` of it raises (the picture must still draw)."""
     if text is None:
         return None
-    lines = [ln for ln in str(text).splitlines() if ln.strip()]
-    return lines[0].strip() if lines else None
+    try:
+        whole = str(text)
+    except Exception:  # any failure: the node still failed, and its picture says so
+        return _unreadable(text)
+    return first_line(whole) or None
+
+
+def _unreadable(error: Any) -> str:
+    return f"<{type(error).__name__}: its message cannot be read>"
 
 
 def _error_message(error: Any) -> str | None:
-    message = getattr(error, "message", None)
+    try:
+        message = getattr(error, "message", None)
+    except Exception:  # a ``message`` property that raises: as unreadable as a ``__str__`` that does
+        return _unreadable(error)
     return _first_line(message if message is not None else error)
 
 
