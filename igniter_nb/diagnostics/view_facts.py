@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from igniter_nb._error_text import first_line
+from igniter_nb._error_text import first_line, unreadable
 from igniter_nb.diagnostics.view_text import clean
 
 if TYPE_CHECKING:
@@ -51,19 +51,15 @@ def _first_line(text: Any) -> str | None:
     try:
         whole = str(text)
     except Exception:  # any failure: the node still failed, and its picture says so
-        return _unreadable(text)
+        return unreadable(text)
     return first_line(whole) or None
-
-
-def _unreadable(error: Any) -> str:
-    return f"<{type(error).__name__}: its message cannot be read>"
 
 
 def _error_message(error: Any) -> str | None:
     try:
         message = getattr(error, "message", None)
     except Exception:  # a ``message`` property that raises: as unreadable as a ``__str__`` that does
-        return _unreadable(error)
+        return unreadable(error)
     return _first_line(message if message is not None else error)
 
 

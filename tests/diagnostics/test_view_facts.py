@@ -61,3 +61,17 @@ def test_the_picture_draws_a_node_whose_error_cannot_be_read() -> None:
     labels = {n.name: n.label for n in view.nodes}
     assert "<Unprintable: its message cannot be read>" in labels["gross_total"]
     assert any(line.startswith("<b><b>") and line.endswith("…") for line in labels["vat_rate"])
+
+
+def test_explanations_and_state_views_show_an_unreadable_error_instead_of_raising() -> None:
+    """The runtime wraps a node's exception in a ResolutionError whose text is always readable; a state built
+    otherwise (an extension's, a test's) may hold any exception: explain and the states view show a placeholder."""
+    from igniter_nb._error_text import shown_text
+    from igniter_nb.diagnostics.explain import _state_fields
+    from igniter_nb.runtime.states import NodeState
+    from igniter_nb.runtime.status import Status
+
+    state = NodeState("gross_total", Status.FAILED, error=Unprintable())
+    assert _state_fields(state)["error"] == "<Unprintable: its message cannot be read>"
+    assert shown_text(ValueError("line 1\nline 2")) == "line 1\nline 2"  # shown whole, not cut to a line
+    assert shown_text(Unprintable()) == "<Unprintable: its message cannot be read>"
