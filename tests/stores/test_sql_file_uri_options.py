@@ -72,7 +72,7 @@ def test_the_url_the_refusal_names_reads_the_file_read_only(tmp_path: Path, monk
     reader = SQLStore(write)
     try:
         assert reader.fetch("a")["execution_id"] == "a"
-        with pytest.raises(Exception, match="readonly|read-only|read only"):
+        with pytest.raises(Exception, match=r"readonly|read-only|read only"):
             reader.save({"execution_id": "b"})
     finally:
         reader.close()
