@@ -10,11 +10,15 @@ explains a miss. Two kinds of lookalike are named:
   has them (given or stored), the index of each (counted from 0 in the value) and its code point;
 * **Unicode normalisation** — the same text after NFC (``"é"`` as one code point or as ``"e"`` and a combining
   accent), once the invisible characters are set aside.
+
+The same set says which values are blank though ``str.strip()`` keeps them (:func:`only_invisible`): a correlation
+value of invisible characters and whitespace only is an identity nobody can type.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 
 #: Characters that draw nothing and are not format characters (category Cf, always counted): the combining grapheme
@@ -47,12 +51,31 @@ def _without_invisible(text: str) -> str:
     return text if text.isascii() else text.translate(_dropping())
 
 
-def _where(text: str, whose: str) -> str:
-    """``"the given value has U+200B (ZERO WIDTH SPACE) at index 3"`` for each invisible character of ``text``."""
+def _named(text: str) -> str:
+    """``"U+200B (ZERO WIDTH SPACE) at index 3"`` for each invisible character of ``text`` (the first few)."""
     found = [(i, ch) for i, ch in enumerate(text) if is_invisible(ch)]
     named = ", ".join(f"U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')}) at index {i}" for i, ch in found[:_NAMED])
-    more = f" and {len(found) - _NAMED} more" if len(found) > _NAMED else ""
-    return f"the {whose} value has {named}{more}"
+    return named + (f" and {len(found) - _NAMED} more" if len(found) > _NAMED else "")
+
+
+def _where(text: str, whose: str) -> str:
+    """``"the given value has U+200B (ZERO WIDTH SPACE) at index 3"`` for each invisible character of ``text``."""
+    return f"the {whose} value has {_named(text)}"
+
+
+@functools.cache
+def _blank_pattern() -> re.Pattern[str]:
+    """Whitespace and invisible characters, any number: a match stops at the first visible character (C speed)."""
+    return re.compile("[\\s" + "".join(re.escape(chr(code)) for code in _dropping()) + "]*")
+
+
+def only_invisible(text: str) -> str | None:
+    """Where the invisible characters of ``text`` are when it holds nothing else but whitespace — blank to a reader,
+    though ``str.strip()`` keeps them — else None (text with anything visible, plain whitespace, ASCII text).
+    Example: ``only_invisible("\\u200b ")`` is ``"U+200B (ZERO WIDTH SPACE) at index 0"``."""
+    if text.isascii() or not _blank_pattern().fullmatch(text) or not text.strip():
+        return None
+    return _named(text)
 
 
 def lookalike(given: object, stored: object) -> str | None:
@@ -87,4 +110,4 @@ def twins(text: str) -> list[str]:
     return found
 
 
-__all__ = ["is_invisible", "lookalike", "twins"]
+__all__ = ["is_invisible", "lookalike", "only_invisible", "twins"]

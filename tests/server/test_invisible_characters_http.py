@@ -37,3 +37,21 @@ def test_invisible_characters_are_pointed_out_in_the_404_and_409_bodies(live_app
         assert body["type"] == "DuplicateSignalError"
         assert ("is not the recorded one: the same text but for invisible characters: the given value has U+FEFF "
                 "(ZERO WIDTH NO-BREAK SPACE) at index 5") in body["error"], body
+
+
+def test_a_correlation_of_only_invisible_characters_is_a_422_naming_the_code_points(live_app: Any) -> None:
+    store = MemoryStore()
+    server = live_app(ig.server.create_app(CONTRACTS, store=store))
+    with httpx.Client(base_url=server.url) as http:
+        started = http.post("/v1/contracts/lead/execute", json={"inputs": {"request_id": "\u200b\ufeff"}})
+        assert started.status_code == 422, started.text
+        body = started.json()
+        assert body["type"] == "InputError"
+        assert ("Correlation key 'request_id' of Lead is blank: it holds only invisible characters (U+200B "
+                "(ZERO WIDTH SPACE) at index 0, U+FEFF (ZERO WIDTH NO-BREAK SPACE) at index 1)") in body["error"], body
+        delivered = http.post(EVENTS, json={"event": "billing_received", "correlation": {"request_id": "\u2060"},
+                                            "payload": {"plan": "pro"}})
+        assert delivered.status_code == 422, delivered.text
+        assert "blank request_id: it holds only invisible characters (U+2060 (WORD JOINER) at index 0)" in (
+            delivered.json()["error"])
+    assert store.list() == []
