@@ -33,6 +33,7 @@ from igniter_nb.runtime.status import Status
 from igniter_nb.runtime.store_runner import persist
 from igniter_nb.workflow.contract_class import contract_class
 from igniter_nb.workflow.correlation import check_delivery_correlation, correlation_from_inputs, nearest, shown
+from igniter_nb.workflow.lookalike_start import warn_of_lookalike
 from igniter_nb.workflow.lookalikes import lookalike, twins
 from igniter_nb.workflow.payloads import validate_payload
 from igniter_nb.workflow.rollout import held_payloads, refuse_dropping
@@ -173,7 +174,8 @@ def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.dat
           execution_id: str | None = None) -> Any:
     """Create a workflow, resolve until it succeeds, fails or waits, and save it. Never raises for a failing
     node (the workflow is saved as ``failed``); raises ``DuplicateWorkflowError`` if an active workflow has
-    the same correlation, and ``InputError`` for bad inputs or blank correlation values. ``execution_id``
+    the same correlation, and ``InputError`` for bad inputs or blank correlation values; warns
+    (``LookalikeCorrelationWarning``) when an active workflow's correlation only looks the same. ``execution_id``
     (internal: the RQ start job derives it from its job id) names the new execution instead of a random id."""
     graph = contract_class(cls, "start").compiled_graph()
     moment = _now(now)
@@ -186,6 +188,7 @@ def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.dat
                 f"an active {graph.name} workflow already has correlation {shown(correlation)} (execution {existing})",
                 graph=graph.name, correlation=correlation, existing_execution_id=existing,
             )
+        warn_of_lookalike(store, graph.name, correlation)  # (before anything is written: an "error" filter refuses)
     contract = cls._create(inputs, store=store, execution_id=execution_id)
     ex = contract.execution
     deadlines = _deadlines(graph, moment)

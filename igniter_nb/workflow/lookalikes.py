@@ -97,6 +97,14 @@ def lookalike(given: object, stored: object) -> str | None:
     return None
 
 
+def plain(text: str) -> str:
+    """``text`` without its invisible characters and in NFC (the spelling a start's lookalike check looks up);
+    ``text`` itself when it is ASCII or longer than ``LONGEST``."""
+    if text.isascii() or len(text) > LONGEST:
+        return text
+    return unicodedata.normalize("NFC", _without_invisible(text))
+
+
 def twins(text: str) -> list[str]:
     """Other spellings of ``text`` a stored value may have: without its invisible characters, and in NFC (each
     only where it differs from ``text``). A lookup of each finds a stored twin however many values are stored."""
@@ -110,4 +118,4 @@ def twins(text: str) -> list[str]:
     return found
 
 
-__all__ = ["is_invisible", "lookalike", "only_invisible", "twins"]
+__all__ = ["is_invisible", "lookalike", "only_invisible", "plain", "twins"]
