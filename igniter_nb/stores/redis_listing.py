@@ -17,6 +17,15 @@ its internal saves in those sets again: ``count()`` (one script, ``_COUNT``) che
 ``<ns>:recent`` holds no more ids than ``<ns>:ids`` less the internal graphs' ids, and takes them out again when it
 does (a page leaves them out anyway: it compares each record's graph).
 
+An id in these sets with no record behind it (an *orphan*: left by a release whose delete predates them, or a
+record key removed by hand or evicted) was counted but never listed. The same read checks it: ``<ns>:recent``
+against ``<ns>:ids`` (above), and for a count of one graph ``<ns>:recent:graph:<graph>`` against
+``<ns>:graph:<graph>``; when a set holds more, its ids without a record are taken out of every listing set
+(``_DROP``, which checks each id again in the one atomic step, so one saved again meanwhile stays). Each check
+looks again only when the excess grows. An orphan still in ``<ns>:ids`` (a record key removed) shows in no
+count: the first ``list`` or ``list_page`` that reads it takes it out the same way — of every graph's and status's
+set, and of its graph's sets when the listing is of that graph (nothing else says which graph it had).
+
 Equal scores are ordered by member (the id), so a set's order is exactly ``(updated_at, execution_id)``: a page is
 one ``ZREVRANGEBYSCORE ... LIMIT`` below the cursor's score (plus the ids saved in the cursor's very microsecond),
 then one pipelined ``HMGET`` per id (of the id past the page, which says whether another page follows, only its
@@ -82,6 +91,34 @@ end
 return 1
 """.replace("@PREFIX_LEN@", str(len(INTERNAL_GRAPH_PREFIX))).replace("@PREFIX@", INTERNAL_GRAPH_PREFIX).replace(
     "@STATUSES@", ", ".join(f"'{status}'" for status in sorted(STATUSES)))
+# A count of one graph's set and, in the same read, how many more ids its listing set holds than its id set (more
+# than 0: ids without a record, see _DROP). ARGV = the set counted, the graph's listing set, its id set.
+_COUNT_GRAPH = """
+return {redis.call('ZCARD', ARGV[1]), redis.call('ZCARD', ARGV[2]) - redis.call('SCARD', ARGV[3])}
+"""
+# Takes ids without a record (no <ns>:exec:<id>) out of the listing sets and the id sets: every graph's and every
+# status's, and those of the graph given ('' when unknown). ARGV = ns, graph, then the ids. Returns how many.
+_DROP = """
+local ns, graph = ARGV[1], ARGV[2]
+local recent = ns .. ':recent'
+local statuses = {@STATUSES@}
+local dropped = 0
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  if redis.call('EXISTS', ns .. ':exec:' .. id) == 0 then
+    redis.call('ZREM', recent, id)
+    redis.call('SREM', ns .. ':ids', id)
+    for _, status in ipairs(statuses) do redis.call('ZREM', recent .. ':status:' .. status, id) end
+    if graph ~= '' then
+      redis.call('ZREM', recent .. ':graph:' .. graph, id)
+      redis.call('SREM', ns .. ':graph:' .. graph, id)
+      for _, status in ipairs(statuses) do redis.call('ZREM', recent .. ':gs:' .. status .. ':' .. graph, id) end
+    end
+    dropped = dropped + 1
+  end
+end
+return dropped
+""".replace("@STATUSES@", ", ".join(f"'{status}'" for status in sorted(STATUSES)))
 _BATCH = 500
 _HEAD_FIELDS = ["updated_at", "graph", "status"]  # what says whether a record past a page is one of the next
 
@@ -103,6 +140,9 @@ class Listing:
         self._index_batch = self.client.register_script(_INDEX_BATCH)
         self._count = self.client.register_script(_COUNT)
         self._take_out = self.client.register_script(_TAKE_OUT)
+        self._count_graph = self.client.register_script(_COUNT_GRAPH)
+        self._drop = self.client.register_script(_DROP)
+        self._graph_left_over: dict[str, int] = {}  # per graph: ids too many in its listing set after a clean-up
         self._complete = False  # whether the sets are known to hold every execution (see _ensure_complete)
         self._left_over = 0  # ids too many in <ns>:recent after the last clean-up (none of them internal)
 
@@ -112,6 +152,7 @@ class Listing:
         index = self._set_of(graph, status)
         fields = ["snapshot", "version", "graph", "correlation", "status", "updated_at"]
         records: builtins.list[StoredExecution] = []
+        gone: builtins.list[str] = []  # ids read without a record: orphans, or deleted meanwhile (_DROP tells)
         below, more = key, False
         while True:  # more than once only when an execution was deleted or saved again while its page was read
             need = limit - len(records)
@@ -124,7 +165,8 @@ class Listing:
             answers = pipe.execute()
             for (eid, _), values in zip(ids[:need], answers, strict=False):
                 if values[0] is None:
-                    continue  # deleted between the two calls
+                    gone.append(eid)
+                    continue  # deleted between the two calls, or an orphan
                 try:
                     rec = self.store._record(eid, values)
                 except SnapshotNotFoundError:
@@ -134,6 +176,8 @@ class Listing:
             if len(ids) <= need:
                 break  # no record past these
             eid, values = ids[need][0], answers[need]
+            if values[0] is None:
+                gone.append(eid)
             if len(records) == limit:
                 more = values[0] is not None and _matches(
                     _text(values[1]) or None, _text(values[2]) or None,
@@ -143,20 +187,44 @@ class Listing:
                 below = ids[need][1], eid
             else:  # some of the page were deleted meanwhile: the next read takes this one whole
                 below = ids[need - 1][1], ids[need - 1][0]
+        self.drop_if_orphans(gone, graph)
         records.sort(key=lambda r: (r.updated_at, r.execution_id), reverse=True)
         return cut(records, limit, more)
+
+    def drop_if_orphans(self, ids: builtins.list[str], graph: str | None) -> None:
+        """Take the ids of ``ids`` that have no record (checked again, atomically) out of every listing and id set
+        (those of ``graph`` too, when known): what a listing read without a record."""
+        if ids:
+            self._drop(args=[self.namespace, graph or "", *ids])
 
     def count(self, graph: str | None, status: str | None) -> int:
         check_filters(graph, status)
         index = self._set_of(graph, status)
         if graph is not None:  # an internal graph's sets hold it, a user graph's never held an internal record
-            return int(self.client.zcard(index))
+            sets = [index, f"{self.namespace}:recent:graph:{graph}", f"{self.namespace}:graph:{graph}"]
+            counted, excess = (int(n) for n in self._count_graph(args=sets))
+            if excess > self._graph_left_over.get(graph, 0):  # ids without a record (an older release's delete)
+                self._drop_orphans(sets[1], graph)
+                counted, excess = (int(n) for n in self._count_graph(args=sets))
+            self._graph_left_over[graph] = max(excess, 0)
+            return counted
         counted, excess = (int(n) for n in self._count(args=[self.namespace, index]))
-        if excess > self._left_over:  # an older release listed internal records again since the last look
+        if excess > self._left_over:  # an older release listed internal records again, or left ids without a record
             self._take_out_internal()
+            self._drop_orphans(f"{self.namespace}:recent", None)
             counted, excess = (int(n) for n in self._count(args=[self.namespace, index]))
-        self._left_over = max(excess, 0)  # (not internal records: not looked for again until it grows)
+        self._left_over = max(excess, 0)  # (neither: not looked for again until it grows)
         return counted
+
+    def _drop_orphans(self, index: str, graph: str | None) -> None:
+        """Take the ids of the listing set ``index`` that have no record out of every set (see ``_DROP``)."""
+        members = (member for member, _ in self.client.zscan_iter(index, count=_BATCH))
+        for batch in _batches(members, _BATCH):
+            ids = [_text(m) for m in batch]
+            pipe = self.client.pipeline(transaction=False)
+            for eid in ids:
+                pipe.exists(self.store._key("exec", eid))
+            self.drop_if_orphans([eid for eid, found in zip(ids, pipe.execute(), strict=True) if not found], graph)
 
     def _set_of(self, graph: str | None, status: str | None) -> str:
         self._ensure_complete()

@@ -99,8 +99,8 @@ def test_a_database_listed_by_a_release_before_the_check_is_checked_too(redis_ur
 def test_an_excess_that_is_no_internal_record_is_not_looked_for_on_every_count(redis_url: str, namespace: str,
                                                                               monkeypatch: Any) -> None:
     """An id in the listing set with no record (left by some other writer) is not internal: the clean-up runs once
-    for it, not on every count (what such an id does to the count is another matter, left as it was), and a record
-    saved under a user graph since is listed."""
+    for it, not on every count (the id itself is taken out then: tests/stores/test_redis_orphan_ids.py), and a
+    record saved under a user graph since is listed."""
     store = RedisStore(redis_url, namespace=namespace)
     _save(store, "u-1", "Order", "succeeded")
     _save(store, "cache-1", CACHE, "succeeded")
