@@ -313,5 +313,13 @@ class LookalikeCorrelationWarning(UserWarning):
         self.existing_correlation = existing_correlation
         self.differs_in = differs_in
 
+    @property
+    def context(self) -> dict[str, Any]:
+        """The items above as a dict, like an error's ``context`` (the body of a server's 409 when warnings are
+        errors)."""
+        return {"graph": self.graph, "correlation": self.correlation, "existing_execution_id":
+                self.existing_execution_id, "existing_correlation": self.existing_correlation,
+                "differs_in": self.differs_in}
+
 
 __all__ += ["LookalikeCorrelationWarning"]

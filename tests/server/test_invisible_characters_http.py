@@ -4,6 +4,7 @@ index, which code point (workflow/lookalikes.py). Served by real uvicorn."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import httpx
@@ -55,3 +56,28 @@ def test_a_correlation_of_only_invisible_characters_is_a_422_naming_the_code_poi
         assert "blank request_id: it holds only invisible characters (U+2060 (WORD JOINER) at index 0)" in (
             delivered.json()["error"])
     assert store.list() == []
+
+
+def test_a_start_beside_a_lookalike_is_a_200_and_a_409_when_warnings_are_errors(live_app: Any) -> None:
+    """The start answer carries no warning (docs/workflows.md says why); a server whose warning filter makes
+    ``LookalikeCorrelationWarning`` an error refuses such a start with a 409 naming the active twin, not a 500."""
+    store = MemoryStore()
+    server = live_app(ig.server.create_app(CONTRACTS, store=store))
+    with httpx.Client(base_url=server.url) as http:
+        first = http.post("/v1/contracts/lead/execute", json={"inputs": {"request_id": "r-1"}})
+        assert first.status_code == 200, first.text
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ig.LookalikeCorrelationWarning)
+            second = http.post("/v1/contracts/lead/execute", json={"inputs": {"request_id": "r-1\u200b"}})
+        assert second.status_code == 200, second.text
+        assert second.json()["correlation"] == {"request_id": "r-1\u200b"}
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ig.LookalikeCorrelationWarning)
+            third = http.post("/v1/contracts/lead/execute", json={"inputs": {"request_id": "\ufeffr-1"}})
+        assert third.status_code == 409, third.text
+        body = third.json()
+        assert body["type"] == "LookalikeCorrelationWarning"
+        assert body["existing_execution_id"] == first.json()["execution_id"]
+        assert body["differs_in"] == {"request_id": "the same text but for invisible characters: the given value has "
+                                                    "U+FEFF (ZERO WIDTH NO-BREAK SPACE) at index 0"}
+    assert len(store.list()) == 2
