@@ -129,7 +129,7 @@ def check_url_spelling(url: Any, given: str) -> None:
         _refuse(given, f"gives SQLite URI options ({', '.join(options)}) without uri=true, so the SQLite driver "
                        "would ignore them", _file_name(database), query)
     elif options and not database.startswith("file:"):
-        named = f"{database}?{'&'.join(f'{key}={query[key]}' for key in options)}"
+        named = f"{database}?{'&'.join(_pairs(query, options))}"
         _refuse(given, f"gives SQLite URI options ({', '.join(options)}) to {database!r}, which is not a file: URI "
                        f"filename, so SQLite would make a file named {named!r}", _file_name(database), query)
     else:
@@ -145,8 +145,15 @@ def _refuse(given: str, why: str, database: str, query: dict[str, Any]) -> None:
     if database == ":memory:":  # (only a case slip without URI options: the plain spelling)
         write = "sqlite:///:memory:"
     else:
-        write = f"sqlite:///{database}?{''.join(f'{key}={value}&' for key, value in query.items() if key != 'uri')}uri=true"
+        write = f"sqlite:///{database}?{''.join(pair + '&' for pair in _pairs(query, query, but='uri'))}uri=true"
     raise StoreArgumentError(f"store URL {shown_url(given)!r} {why}: write {shown_url(write)!r}")
+
+
+def _pairs(query: Any, keys: Any, but: str = "") -> list[str]:
+    """``key=value`` for each of ``keys`` in ``query`` but ``but``, a key given twice (``cache=a&cache=b``: a
+    tuple of values) once per value."""
+    return [f"{key}={value}" for key in keys if key != but
+            for value in (query[key] if isinstance(query[key], tuple) else (query[key],))]
 
 
 def _file_name(database: str) -> str:

@@ -18,6 +18,7 @@ value of invisible characters and whitespace only is an identity nobody can type
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 
@@ -51,11 +52,22 @@ def _without_invisible(text: str) -> str:
     return text if text.isascii() else text.translate(_dropping())
 
 
-def _named(text: str) -> str:
-    """``"U+200B (ZERO WIDTH SPACE) at index 3"`` for each invisible character of ``text`` (the first few)."""
-    found = [(i, ch) for i, ch in enumerate(text) if is_invisible(ch)]
-    named = ", ".join(f"U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')}) at index {i}" for i, ch in found[:_NAMED])
-    return named + (f" and {len(found) - _NAMED} more" if len(found) > _NAMED else "")
+def _named(text: str, only_them: bool = False) -> str:
+    """``"U+200B (ZERO WIDTH SPACE) at index 3"`` for each invisible character of ``text`` (the first few; the rest
+    counted). ``only_them``: ``text`` holds nothing else but whitespace, so they are counted as what is not
+    whitespace (C speed: ten million of them in a hundredth of a second, not seconds)."""
+    found = [(m.start(), m.group()) for m in itertools.islice(_invisible_pattern().finditer(text), _NAMED)]
+    named = ", ".join(f"U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')}) at index {i}" for i, ch in found)
+    if len(found) < _NAMED:
+        return named
+    total = len("".join(text.split())) if only_them else len(text) - len(_without_invisible(text))
+    return named + (f" and {total - _NAMED} more" if total > _NAMED else "")
+
+
+@functools.cache
+def _invisible_pattern() -> re.Pattern[str]:
+    """One invisible character (the set of :func:`is_invisible`)."""
+    return re.compile("[" + "".join(re.escape(chr(code)) for code in _dropping()) + "]")
 
 
 def _where(text: str, whose: str) -> str:
@@ -75,7 +87,7 @@ def only_invisible(text: str) -> str | None:
     Example: ``only_invisible("\\u200b ")`` is ``"U+200B (ZERO WIDTH SPACE) at index 0"``."""
     if text.isascii() or not _blank_pattern().fullmatch(text) or not text.strip():
         return None
-    return _named(text)
+    return _named(text, only_them=True)
 
 
 def lookalike(given: object, stored: object) -> str | None:

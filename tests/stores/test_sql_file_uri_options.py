@@ -34,6 +34,8 @@ def _warnings_are_errors() -> Any:
      "sqlite:///file:x.db?timeout=3&cache=private&immutable=1&uri=true"),
     ("sqlite:///file:x.db?cache=shared", "cache", "sqlite:///file:x.db?cache=shared&uri=true"),
     ("sqlite+pysqlite:///x.db?mode=ro", "mode", "sqlite:///file:x.db?mode=ro&uri=true"),
+    ("sqlite:///x.db?cache=shared&cache=private", "cache", "sqlite:///file:x.db?cache=shared&cache=private&uri=true"),
+    ("sqlite:///x.db?<b>=1", "<b>", "sqlite:///file:x.db?<b>=1&uri=true"),
 ])
 def test_uri_options_on_a_file_without_uri_true_are_refused(url: str, options: str, write: str, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
