@@ -206,7 +206,10 @@ class Listing:
             if excess > self._graph_left_over.get(graph, 0):  # ids without a record (an older release's delete)
                 self._drop_orphans(sets[1], graph)
                 counted, excess = (int(n) for n in self._count_graph(args=sets))
-            self._graph_left_over[graph] = max(excess, 0)
+            if excess > 0:  # (kept only while there is one: a dict per graph name ever counted would only grow)
+                self._graph_left_over[graph] = excess
+            else:
+                self._graph_left_over.pop(graph, None)
             return counted
         counted, excess = (int(n) for n in self._count(args=[self.namespace, index]))
         if excess > self._left_over:  # an older release listed internal records again, or left ids without a record

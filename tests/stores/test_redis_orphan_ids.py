@@ -122,3 +122,12 @@ def test_a_count_looks_for_orphans_only_when_the_sets_disagree(three: Any, monke
     assert [store.count() for _ in range(3)] == [2, 2, 2]
     assert [store.count(graph="Order") for _ in range(3)] == [1, 1, 1]
     assert scans == [f"{store.namespace}:recent", f"{store.namespace}:recent:graph:Order"]
+
+
+def test_counting_many_graphs_keeps_nothing_per_graph(store: Any) -> None:
+    """A per-graph count remembers an excess only while there is one (a count of every name ever asked for would
+    make the listing grow without bound)."""
+    _save(store, "a-1", "Order", "succeeded")
+    for i in range(50):
+        assert store.count(graph=f"G{i}") == 0
+    assert store._listing_of()._graph_left_over == {}
