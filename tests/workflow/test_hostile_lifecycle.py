@@ -154,7 +154,9 @@ def test_unicode_normalisation_twins_are_two_workflows_and_the_not_found_error_s
     v1 = two_awaits()
     composed, decomposed = "caf\u00e9", unicodedata.normalize("NFD", "caf\u00e9")
     first = v1.start({"lead": composed}, store=store, now=T0)
-    second = v1.start({"lead": decomposed}, store=store, now=T0)  # not a duplicate: another value
+    with pytest.warns(ig.LookalikeCorrelationWarning, match="NFC") as caught:  # (docs/workflows.md)
+        second = v1.start({"lead": decomposed}, store=store, now=T0)  # not a duplicate: another value
+    assert caught[0].message.existing_execution_id == first.execution_id  # type: ignore[union-attr]
     assert first.execution_id != second.execution_id
     v1.cancel(correlation={"lead": decomposed}, store=store)
     assert store.record(first.execution_id).status == "waiting"  # the twin was not touched
