@@ -5,7 +5,6 @@ lookup of the plain spelling, made only when a value has invisible or non-NFC ch
 
 from __future__ import annotations
 
-import datetime as dt
 import warnings
 from typing import Any
 
@@ -13,20 +12,7 @@ import pytest
 
 import igniter_nb as ig
 from igniter_nb.stores import MemoryStore
-
-T0 = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
-
-
-def lead_workflow() -> Any:
-    class Lead(ig.Contract):
-        def define(c):
-            c.correlate_by("region", "lead")
-            c.input("region", type=str)
-            c.input("lead", type=str)
-            c.await_event("a", event="ea")
-            c.output("a")
-
-    return Lead
+from tests.workflow.test_invisible_only_correlation import T0, lead_workflow
 
 
 class CountingStore(MemoryStore):
