@@ -187,6 +187,69 @@ def db_cpu_s(pid: int) -> float:
     return total / 1e9
 
 
+def db_cpu_by_role(pid: int) -> dict[str, int]:
+    """Like :func:`db_cpu_s`, in nanoseconds per PostgreSQL process role (``backend``, ``autovacuum worker``,
+    ``walwriter``...), from each process's title. A process that exits between two readings (an autovacuum worker
+    often does) takes its CPU with it: :func:`pg_counters` counts what those did."""
+    roles: dict[str, int] = {}
+    for each in process_tree(pid):
+        with contextlib.suppress(OSError, ValueError):
+            title = Path(f"/proc/{each}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            ns = int(Path(f"/proc/{each}/schedstat").read_text().split()[0])
+            role = "postmaster" if each == pid else title.removeprefix("postgres: ").split(" ")[0]
+            if role.startswith("autovacuum"):
+                role = "autovacuum " + title.split("autovacuum ")[-1].split(" ")[0]
+            elif title.count(" ") >= 3 and "postgres: " in title and role not in (
+                    "checkpointer", "walwriter", "background", "logical", "archiver", "startup", "stats"):
+                role = "backends"  # 'postgres: user db host(port) state'
+            roles[role] = roles.get(role, 0) + ns
+    return roles
+
+
+STATEMENTS = {"on": False}  # --pg-statements
+
+
+def reset_statements(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+        conn.execute(text("SELECT pg_stat_statements_reset()"))
+    engine.dispose()
+
+
+def print_statements(url: str) -> None:
+    """The statements the database spent most time on since :func:`reset_statements` (pg_stat_statements)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT calls, total_exec_time, mean_exec_time, total_plan_time, "
+            "left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements "
+            "ORDER BY total_exec_time + total_plan_time DESC LIMIT 8")).all()
+    engine.dispose()
+    for calls, total, mean, plan, query in rows:
+        print(f"#   {calls:>7} calls {total:>9.1f} ms exec (mean {mean:.3f}) {plan:>7.1f} ms plan  {query}", flush=True)
+
+
+def pg_counters(url: str) -> dict[str, int]:
+    """PostgreSQL's own counts of the work it did in the background: autovacuum and autoanalyze runs over our
+    tables, and checkpoints (timed and requested)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            vac, ana = conn.execute(text("SELECT coalesce(sum(autovacuum_count), 0), "
+                                         "coalesce(sum(autoanalyze_count), 0) FROM pg_stat_user_tables")).one()
+            timed, req = conn.execute(text("SELECT checkpoints_timed, checkpoints_req FROM pg_stat_bgwriter")).one()
+    finally:
+        engine.dispose()
+    return {"autovacuum": int(vac), "autoanalyze": int(ana), "checkpoints": int(timed) + int(req)}
+
+
 def _percentiles(latencies: list[float]) -> tuple[float, float]:
     if len(latencies) < 2:
         return (latencies[0], latencies[0]) if latencies else (float("nan"), float("nan"))
@@ -207,20 +270,31 @@ def _events(workflows: int, tag: str) -> list[dict[str, Any]]:
 
 
 def http_run(url: str, workflows: int, clients: int, tag: str, pid: int | None = None,
-             db_pid: int | None = None) -> dict[str, Any]:
+             db_pid: int | None = None, db_url: str | None = None) -> dict[str, Any]:
     """Starts then deliveries over HTTP; with the server's ``pid``, also its CPU ms per delivery, and with the
     database's (PostgreSQL's postmaster), the database's CPU ms per delivery (its backends, WAL writer...)."""
     starts = [{"inputs": {"pair_id": f"{tag}-{i}"}} for i in range(workflows)]
     start_s, _, start_errors, _ = _run_drive(url, "/v1/contracts/pair/execute", starts, clients)
     cpu0 = tree_cpu_s(pid) if pid else 0.0
     db0 = db_cpu_s(db_pid) if db_pid else 0.0
+    roles0 = db_cpu_by_role(db_pid) if db_pid else {}
+    counters0 = pg_counters(db_url) if db_url else {}
+    if db_url and STATEMENTS["on"]:
+        reset_statements(db_url)
     seconds, latencies, errors, cpu_ms = _run_drive(url, "/v1/contracts/pair/events", _events(workflows, tag), clients)
     server_ms = (tree_cpu_s(pid) - cpu0) * 1000 / (2 * workflows) if pid else float("nan")
     db_ms = (db_cpu_s(db_pid) - db0) * 1000 / (2 * workflows) if db_pid else float("nan")
+    roles = {role: (ns - roles0.get(role, 0)) / 1e6 / (2 * workflows)
+             for role, ns in (db_cpu_by_role(db_pid) if db_pid else {}).items()}
+    counters = {k: v - counters0[k] for k, v in pg_counters(db_url).items()} if db_url else {}
+    if db_url and STATEMENTS["on"]:
+        print_statements(db_url)
     p50, p99 = _percentiles(latencies)
     return {"starts_per_s": workflows / start_s, "start_errors": start_errors, "deliveries": 2 * workflows,
             "deliveries_per_s": 2 * workflows / seconds, "p50_ms": p50, "p99_ms": p99, "errors": errors,
-            "client_cpu_ms": cpu_ms, "server_cpu_ms": server_ms, "db_cpu_ms": db_ms}
+            "client_cpu_ms": cpu_ms, "server_cpu_ms": server_ms, "db_cpu_ms": db_ms,
+            "db_cpu_ms_by_role": {r: round(v, 3) for r, v in sorted(roles.items()) if v > 0.0005},
+            "db_background": counters}
 
 
 def verify(store_url: str, workflows: int, tag: str) -> tuple[int, int, int]:
@@ -384,6 +458,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kinds", default="sqlite,postgres")
     parser.add_argument("--pg-fsync", choices=("on", "off"), default="on")
+    parser.add_argument("--pg-statements", action="store_true",
+                        help="load pg_stat_statements and print the statements the deliveries spent the database's "
+                             "time on (a diagnostic: it adds its own cost to every statement)")
     parser.add_argument("--client", choices=("wrk", "aiohttp", "httpx"), default=None,
                         help="the load generator, whose CPU comes out of the same two cores as the servers: wrk (the "
                              "default when installed: the C tool, one thread, ~0.05-0.15 ms of CPU per request), "
@@ -399,6 +476,7 @@ def main() -> int:
                         help="the same as --balance shared")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
     args = parser.parse_args()
+    STATEMENTS["on"] = args.pg_statements
     workflows = args.workflows or (100 if args.quick else 400)
     mode = args.balance or ("supervisor" if balance.supported() else "shared")
     kinds = args.kinds.split(",")
@@ -419,7 +497,10 @@ def main() -> int:
     misses: list[str] = []
     with tempfile.TemporaryDirectory(prefix="igniter-serverbench-") as tmpdir, contextlib.ExitStack() as stack:
         tmp = Path(tmpdir)
-        pg = stack.enter_context(PostgresServer(fsync=args.pg_fsync == "on")) if "postgres" in kinds else None
+        settings = ({"shared_preload_libraries": "pg_stat_statements,auto_explain",
+                     "auto_explain.log_min_duration": "1"} if args.pg_statements else None)
+        pg = (stack.enter_context(PostgresServer(fsync=args.pg_fsync == "on", settings=settings))
+              if "postgres" in kinds else None)
         floor_url, floor_pid = stack.enter_context(floor_server(args.workers, mode))
         floor_run(floor_url, min(workflows, 50), args.clients, floor_pid)  # warm-up
         floor = floor_run(floor_url, workflows, args.clients, floor_pid)
@@ -440,8 +521,16 @@ def main() -> int:
                 http_run(server.url, min(workflows, 50), args.clients, "warmup")
                 split = ConnectionSplit(server)
                 db_pid = pg.postmaster_pid() if kind == "postgres" and pg is not None else None
-                result = http_run(server.url, workflows, args.clients, "bench", server.pid, db_pid)
+                result = http_run(server.url, workflows, args.clients, "bench", server.pid, db_pid,
+                                  served_url if db_pid else None)
                 result["connections_per_worker"] = split.stop()
+            if args.pg_statements and kind == "postgres" and pg is not None:
+                slow = pg.log_text().split("LOG:  duration: ")[1:]
+                print(f"# {len(slow)} statements over 1 ms (auto_explain); the first plans:", flush=True)
+                selects = [plan for plan in slow if "Query Text: SELECT" in plan]
+                print(f"# of which SELECTs: {len(selects)}", flush=True)
+                for plan in (selects[:2] + slow[:1]):
+                    print("#   " + plan.strip().replace("\n", "\n#   ")[:3000], flush=True)
             finished, lost, doubled = verify(served_url, workflows, "bench")
             inproc, inproc_cpu_ms, inproc_db_ms = in_process_rate(inproc_url, workflows, db_pid)
             ratio = result["deliveries_per_s"] / inproc
@@ -466,6 +555,10 @@ def main() -> int:
                   + ("  MISS" if problems else "")
                   + f"  connections per worker {'+'.join(map(str, result['connections_per_worker'])) or '?'}",
                   flush=True)
+            if result.get("db_cpu_ms_by_role") or result.get("db_background"):
+                print(f"# {kind} database CPU ms per delivery by process: "
+                      + ", ".join(f"{r} {v:.3f}" for r, v in result["db_cpu_ms_by_role"].items())
+                      + f"; during the deliveries: {result['db_background']}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     print("B8 met" if not misses else "B8 not met: " + "; ".join(misses))

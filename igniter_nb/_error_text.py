@@ -22,6 +22,20 @@ def text_of(value: object) -> str:
         return ""
 
 
+def unreadable(value: object) -> str:
+    """What stands for the text of ``value`` when ``str()`` of it raises: ``<Type: its message cannot be read>``."""
+    return f"<{type(value).__name__}: its message cannot be read>"
+
+
+def shown_text(value: object) -> str:
+    """``str(value)``, or :func:`unreadable` when that raises: a node's error in a report, an explanation or a
+    picture is shown whole, and one whose ``__str__`` fails must not break what shows it."""
+    try:
+        return str(value)
+    except Exception:  # any failure: the node still failed, and what shows it says so
+        return unreadable(value)
+
+
 def first_line(text: object, limit: int = MAX_LINE) -> str:
     """The first line of ``text`` (``str()`` of it) that is not blank, stripped, at most ``limit`` characters (cut
     ones end in ``…``); ``""`` when every line is blank."""
@@ -39,4 +53,4 @@ def described(exc: BaseException, text: object | None = None) -> str:
     return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
 
 
-__all__ = ["MAX_LINE", "described", "first_line", "text_of"]
+__all__ = ["MAX_LINE", "described", "first_line", "shown_text", "text_of", "unreadable"]

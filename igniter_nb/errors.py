@@ -295,3 +295,31 @@ class SettingsError(IgniterError, ValueError):
 
 
 __all__ += ["SettingsError"]
+
+
+class LookalikeCorrelationWarning(UserWarning):
+    """A workflow is being started with a correlation that prints like an active workflow's but is another value
+    (invisible characters, another Unicode normalisation): matching is exact, so it becomes a second workflow.
+    ``existing_execution_id`` and ``existing_correlation`` name the active one, ``differs_in`` says per key how the
+    values differ (``workflow/lookalikes.py``); ``graph`` and ``correlation`` are the start's."""
+
+    def __init__(self, message: str, *, graph: str, correlation: dict[str, Any], existing_execution_id: str,
+                 existing_correlation: dict[str, Any], differs_in: dict[str, str]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.graph = graph
+        self.correlation = correlation
+        self.existing_execution_id = existing_execution_id
+        self.existing_correlation = existing_correlation
+        self.differs_in = differs_in
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """The items above as a dict, like an error's ``context`` (the body of a server's 409 when warnings are
+        errors)."""
+        return {"graph": self.graph, "correlation": self.correlation, "existing_execution_id":
+                self.existing_execution_id, "existing_correlation": self.existing_correlation,
+                "differs_in": self.differs_in}
+
+
+__all__ += ["LookalikeCorrelationWarning"]

@@ -152,9 +152,10 @@ class PostgresServer:
     which no test needs, for speed; killed *clients* still never see a torn row.
     """
 
-    def __init__(self, *, fsync: bool = False) -> None:
+    def __init__(self, *, fsync: bool = False, settings: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.fsync = fsync
+        self.settings = dict(settings or {})  # more ``-c name=value`` server settings (bench diagnostics)
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
         self._dir = Path(tempfile.mkdtemp(prefix="igniter-pg-"))
         self._data = self._dir / "data"
@@ -174,11 +175,17 @@ class PostgresServer:
         self._run(str(self._bindir / "initdb"), "-D", str(self._data), "-U", "postgres", "-A", "trust",
                   "--no-sync", "-E", "UTF8", "--locale=C")
         options = (f"-p {self.port} -k {self._dir} -c listen_addresses=127.0.0.1 -c max_connections=100 "
-                   f"-c fsync={'on' if self.fsync else 'off'} -c full_page_writes={'on' if self.fsync else 'off'}")
+                   f"-c fsync={'on' if self.fsync else 'off'} -c full_page_writes={'on' if self.fsync else 'off'}"
+                   + "".join(f" -c {name}={value}" for name, value in self.settings.items()))
         self._run(str(self._bindir / "pg_ctl"), "-D", str(self._data), "-o", options, "-l", str(self._dir / "log"),
                   "-w", "-t", "60", "start")
         self._started = True
         return self
+
+    def log_text(self) -> str:
+        """The server's log so far (bench diagnostics: auto_explain writes its plans there)."""
+        path = self._dir / "log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def postmaster_pid(self) -> int:
         """The server's main process (its backends are its children): for measuring the database's own CPU."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb._error_text import shown_text
 from igniter_nb.diagnostics.graph_format import safe_repr
 from igniter_nb.diagnostics.states import display_value
 from igniter_nb.model import AwaitNode, Node, OutputNode
@@ -30,7 +31,7 @@ def _state_fields(state: NodeState | None) -> dict[str, Any]:
         "status": str(state.status),
         "invalidated_by": state.invalidated_by,
         "value": display_value(state.value),
-        "error": str(state.error) if state.error is not None else None,
+        "error": shown_text(state.error) if state.error is not None else None,
         "waiting_for": list(state.waiting_for),
     }
 
@@ -133,7 +134,7 @@ def explain_output(execution: Execution, output: str, *, max_depth: int | None =
         "source_path": source.path,
         "status": str(state.status) if state is not None else None,
         "value": display_value(state.value) if state is not None else None,
-        "error": str(state.error) if state is not None and state.error is not None else None,
+        "error": shown_text(state.error) if state is not None and state.error is not None else None,
     }
     if out.child_output is not None:
         data["child_output"] = out.child_output

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from igniter_nb._error_text import shown_text
 from igniter_nb.diagnostics.report_values import (  # re-exported: how a report shows a value
     LISTED_ITEMS,
     TEXT_LIMIT,
@@ -129,7 +130,7 @@ class Report:
         ex = self.execution
         states = self._states
         counts = Counter(str(st.status) for st in states.values())
-        failed_nodes = [{"node": name, "path": ex.resolver.nodes[name].path, "error": str(st.error)}
+        failed_nodes = [{"node": name, "path": ex.resolver.nodes[name].path, "error": shown_text(st.error)}
                         for name, st in states.items() if str(st.status) == "failed"]
         return {"total": len(states), **{s: counts.get(s, 0) for s in ("succeeded", "failed", "pending",
                                                                            "waiting", "stale")},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb._error_text import shown_text
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.nested_values import KEEP, convert
 
@@ -51,7 +52,7 @@ def states_view(execution: Execution) -> dict[str, dict[str, Any]]:
             "status": str(st.status),
             "version": st.version,
             "value": display_value(st.value),
-            "error": str(err) if err is not None else None,
+            "error": shown_text(err) if err is not None else None,
             "error_type": type(err).__name__ if err is not None else None,
             "invalidated_by": st.invalidated_by,
             "waiting_for": list(st.waiting_for),

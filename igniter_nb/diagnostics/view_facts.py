@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb._error_text import first_line, unreadable
 from igniter_nb.diagnostics.view_text import clean
 
 if TYPE_CHECKING:
@@ -43,14 +44,22 @@ class InstanceFacts:
 
 
 def _first_line(text: Any) -> str | None:
+    """The first line every quoted cause shows (``_error_text.first_line``: cut at 500 characters), None when
+    there is no text; a placeholder naming the type when ``str()`` of it raises (the picture must still draw)."""
     if text is None:
         return None
-    lines = [ln for ln in str(text).splitlines() if ln.strip()]
-    return lines[0].strip() if lines else None
+    try:
+        whole = str(text)
+    except Exception:  # any failure: the node still failed, and its picture says so
+        return unreadable(text)
+    return first_line(whole) or None
 
 
 def _error_message(error: Any) -> str | None:
-    message = getattr(error, "message", None)
+    try:
+        message = getattr(error, "message", None)
+    except Exception:  # a ``message`` property that raises: as unreadable as a ``__str__`` that does
+        return unreadable(error)
     return _first_line(message if message is not None else error)
 
 
@@ -143,7 +152,8 @@ def instance_facts(source: Any, graph: CompiledGraph | None = None) -> InstanceF
     if execution is None:
         return InstanceFacts({str(k): facts_of(v) for k, v in dict(source).items()})
     # (a record edited by hand or read over HTTP: a part that is not a map draws as missing, never an error)
-    states = {str(k): facts_of(v) for k, v in _map(getattr(execution, "states", None)).items()}
+    # (a copy first: a threads run's workers may record nodes while a picture of the run is drawn)
+    states = {str(k): facts_of(v) for k, v in dict(_map(getattr(execution, "states", None))).items()}
     children = getattr(execution, "children", None)
     selection = getattr(children, "selection", None)
     if selection is not None:  # which contract each branch ran: its payload lives beside the node states

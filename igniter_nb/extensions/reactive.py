@@ -16,6 +16,7 @@ from typing import Any
 from igniter_nb.events.event import Event
 from igniter_nb.model import Reaction
 from igniter_nb.runtime.execution import reacting
+from igniter_nb.runtime.states import named_states_now
 from igniter_nb.runtime.status import FAILED, Status
 
 
@@ -176,7 +177,7 @@ class ReactiveEngine:
             return
         if kind in ("on_failure", "on_exit"):
             status = execution.status_of() if status is not FAILED else FAILED
-            errors = {n: st.error for n, st in execution.states.items() if st.status is FAILED}
+            errors = {n: st.error for n, st in named_states_now(execution.states).items() if st.status is FAILED}
             offered = {**base, "status": status, "errors": errors, "error": next(iter(errors.values()), None)}
             if kind == "on_failure":
                 if status is FAILED and index not in self.fired:

@@ -45,6 +45,7 @@ from igniter_nb.integrations.contract_ref import contract_path, resolve_contract
 from igniter_nb.integrations.delivery import delivery_summary, error_record, is_transient
 from igniter_nb.integrations.idempotency_keys import KEY_RULE, idempotency_key_problem
 from igniter_nb.runtime import codec
+from igniter_nb.runtime.codec_tags import located
 
 DEFAULT_QUEUE = "igniter"
 """The queue jobs go to when no other is named (``make_queue``, ``worker``, ``enqueue_*``)."""
@@ -189,10 +190,9 @@ def _refuse_unworkable_values(kwargs: dict[str, Any]) -> None:
         for name, value in kwargs.items():
             long = _long_int_at(value, name, limit)
             if long is not None:
-                raise SnapshotEncodingError(
-                    f"Cannot enqueue the value at {long[0]}: an integer of {long[1]} digits, more than the {limit} "
-                    "Python writes or reads as JSON text (sys.set_int_max_str_digits); send it as a string",
-                    path=long[0]) from None
+                raise _refusal(long[0], f"Cannot enqueue the value at {{at}}: an integer of {long[1]} digits, more "
+                               f"than the {limit} Python writes or reads as JSON text (sys.set_int_max_str_digits); "
+                               "send it as a string") from None
         raise
     try:
         text.encode("utf-8")
@@ -202,19 +202,24 @@ def _refuse_unworkable_values(kwargs: dict[str, Any]) -> None:
         for name, value in kwargs.items():
             where = lone_surrogate_at(value, name)
             if where is not None:
-                raise SnapshotEncodingError(
-                    f"Cannot encode the value at {where[0]}: it holds an unpaired UTF-16 surrogate "
-                    f"(\\u{ord(where[1]):04x}), which no store can write as UTF-8 (a file name decoded with "
-                    "surrogateescape? pass it as bytes, or decode it with errors='replace')", path=where[0]) from None
+                raise _refusal(where[0], f"Cannot encode the value at {{at}}: it holds an unpaired UTF-16 surrogate "
+                               f"(\\u{ord(where[1]):04x}), which no store can write as UTF-8 (a file name decoded with "
+                               "surrogateescape? pass it as bytes, or decode it with errors='replace')") from None
         raise
     if '"__main__:' in text:  # (rare: then find it exactly, a string that merely contains it is fine)
         for name, value in kwargs.items():
             found = _main_class_at(value, name)
             if found is not None:
-                raise SnapshotEncodingError(
-                    f"Cannot enqueue the value at {found[0]}: it is a {found[1]}, defined in __main__ (a script or "
-                    "a notebook), which a worker cannot import: define the class in a module both this process and "
-                    "the worker import", path=found[0])
+                raise _refusal(found[0], f"Cannot enqueue the value at {{at}}: it is a {found[1]:.200}, defined in "
+                               "__main__ (a script or a notebook), which a worker cannot import: define the class in "
+                               "a module both this process and the worker import")
+
+
+def _refusal(where: str, text: str) -> SnapshotEncodingError:
+    """``SnapshotEncodingError(text)`` naming the place ``{at}`` as the codec does: cut (``codec.short_path``: a key
+    of 100,000 characters or a value 200 levels deep, still one readable line), the whole kept as ``full_path``."""
+    shown = codec.short_path(where)
+    return located(SnapshotEncodingError(text.replace("{at}", shown, 1), path=shown), where)
 
 
 def _long_int_at(value: Any, path: str, limit: int) -> tuple[str, int] | None:
@@ -222,9 +227,14 @@ def _long_int_at(value: Any, path: str, limit: int) -> tuple[str, int] | None:
     (``limit`` 0: no limit), or None; counted without converting it to text, which is what fails."""
     if limit <= 0:
         return None
+    return _int_past(value, path, 10**limit)  # (once: a limit may be millions of digits, a payload many numbers)
+
+
+def _int_past(value: Any, path: str, bound: int) -> tuple[str, int] | None:
+    """``_long_int_at`` with its bound computed: the first integer whose size is ``bound`` or more."""
     if isinstance(value, int) and not isinstance(value, bool):
         size = abs(value)
-        if size < 10**limit:
+        if size < bound:
             return None
         digits = max(1, int(size.bit_length() * 0.30102999566398120))  # log10(2): exact, or one short
         return path, digits + 1 if size >= 10**digits else digits
@@ -232,12 +242,12 @@ def _long_int_at(value: Any, path: str, limit: int) -> tuple[str, int] | None:
         tagged = codec.TAG in value
         for key, item in value.items():
             inner = path if tagged and key in ("fields", "data", "items", "value") else f"{path}.{key}"
-            found = _long_int_at(item, inner, limit)
+            found = _int_past(item, inner, bound)
             if found is not None:
                 return found
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found = _long_int_at(item, f"{path}[{index}]", limit)
+            found = _int_past(item, f"{path}[{index}]", bound)
             if found is not None:
                 return found
     return None

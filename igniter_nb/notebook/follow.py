@@ -47,6 +47,14 @@ RECONNECTS = 5
 RECONNECT_DELAY = 1.0
 
 
+async def _pause(seconds: float) -> None:
+    """The wait before opening a dropped stream again (``follow_threads``; a name of its own: tests hold following
+    in its reconnecting state through it)."""
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
 @dataclass(frozen=True, slots=True)
 class FollowUpdate:
     """One saved version as the view received it: its number, status and save time, the execution events it added
@@ -172,10 +180,10 @@ class Follow:
                                   _events_after(record.snapshot, self._last_seq()), record)
             self.updates.append(update)
             self.events.extend(update.events)
+            if self._view is not None:  # redrawn before ``wait`` can see the version (see _told)
+                self._view.refresh()
             self._changed.notify_all()
-        if self._view is not None:
-            self._view.refresh()
-        if self.on_update is not None:
+        if self.on_update is not None:  # (the caller's own code: never run holding the lock)
             try:
                 self.on_update(update)
             except Exception as exc:  # a callback's failure is reported, never kills the following
@@ -207,19 +215,24 @@ class Follow:
 
     def _reconnecting(self, note: str | None) -> None:
         """The stream dropped and is being opened again (``note`` says which attempt and why), or is back (None)."""
-        if note == self.reconnecting:
-            return
-        self.reconnecting = note
-        self._told()
+        with self._changed:  # ``wait`` reads the new state only once the views show it (see _told)
+            if note == self.reconnecting:
+                return
+            self.reconnecting = note
+            self._told()
 
     def _ended(self, error: str | None = None) -> None:
-        if error is not None:
-            self.error = error
-        self._told()
+        with self._changed:
+            if error is not None:
+                self.error = error
+            self._told()
 
     def _told(self) -> None:
         """Following changed state (reconnecting, back, ended): redraw the views, then wake ``wait`` — in that order,
-        so that a cell woken by it sees them redrawn. ``on_state`` (set by ``live=True`` widgets) redraws theirs."""
+        so that a cell woken by it sees them redrawn. ``on_state`` (set by ``live=True`` widgets) redraws theirs.
+        The callers change the state and call this holding ``_changed`` (re-entrant), so a ``wait`` that checks its
+        condition meanwhile cannot see the new state before the views are redrawn (it raced them: a test read the
+        old text after ``wait(lambda f: f.reconnecting)`` returned)."""
         if self._view is not None:
             self._view.refresh()
         if self.on_state is not None:

@@ -157,7 +157,7 @@ async def _stream(ref: weakref.ref[Follow], client: Any, running: _Running) -> N
                     raise
                 current._reconnecting(f"reconnecting ({failures} of {settings.RECONNECTS}) after {type(exc).__name__}: {exc}")
                 del current
-                await asyncio.sleep(min(settings.RECONNECT_DELAY * 2 ** (failures - 1), 10.0))
+                await settings._pause(min(settings.RECONNECT_DELAY * 2 ** (failures - 1), 10.0))
 
 
 async def _read_stream(ref: weakref.ref[Follow], aclient: Any, execution_id: str, running: _Running) -> None:

@@ -43,6 +43,9 @@ BAND_LABEL = 16.0
 MARGIN = 16.0
 SLOT = 4.0  # cross size of a dummy slot (an edge passing through a layer)
 SLOT_GAP = 6.0
+#: clear room on each side of a bus slot (the edges of a folded layer running together through a later column):
+#: the bundle converges onto the slot, and 6 px from a box it read as entering that box
+BUS_CLEAR = 12.0
 LABEL_FONT = 10  # edge labels
 LABEL_PAD = 8.0
 LEGEND_MIN_WRAP = 420.0
@@ -204,7 +207,7 @@ def _layout(view: GraphView, direction: str, compact: bool = False) -> Layout:
                 if lv in bus:
                     continue
                 did = f"\x00{len(items)}"
-                slot = bus[lv] = items[did] = _Item(did, lv, scope, 0.0, SLOT, dummy=True)
+                slot = bus[lv] = items[did] = _Item(did, lv, scope, 0.0, SLOT + 2 * BUS_CLEAR, dummy=True)
                 after = bus.get(lv + 1, head)
                 links.append((slot, after))
                 after.preds.append(slot)
@@ -267,7 +270,8 @@ def _layout(view: GraphView, direction: str, compact: bool = False) -> Layout:
         for it in every:
             it.main -= unused
         clusters = {s: Box(round(b.x - unused, 1), b.y, b.w, b.h) for s, b in clusters.items()}
-    routes = _routes(view, nodes, items, chains, col_at, col_size, gaps, direction)
+    buses = frozenset(key for key in chains if key[0] in folded)
+    routes = _routes(view, nodes, items, chains, col_at, col_size, gaps, direction, buses)
 
     boxes = {i: _to_box(items[i], across) for i in ids}
     cluster_boxes = {s: (Box(b.y, b.x, b.h, b.w) if across else b) for s, b in clusters.items()}

@@ -88,7 +88,8 @@ def _to_box(it: _Item, across: bool) -> Box:
 
 def _routes(view: GraphView, nodes: dict[str, ViewNode], items: dict[str, _Item],
             chains: dict[tuple[str, str], list[_Item]], col_at: list[float], col_size: list[float],
-            gaps: list[float], direction: str) -> dict[tuple[str, str], Route]:
+            gaps: list[float], direction: str, buses: frozenset[tuple[str, str]] = frozenset()
+            ) -> dict[tuple[str, str], Route]:
     across = direction == "TB"
     col_end = [at + size for at, size in zip(col_at, col_size, strict=True)]
     # the middle of the gap before / after each column (where a backward edge turns)
@@ -137,6 +138,17 @@ def _routes(view: GraphView, nodes: dict[str, ViewNode], items: dict[str, _Item]
             if abs(nc - c) < 0.05:  # level with the slot before: the last segment runs on
                 segments[-1] = ("L", (at(m0, c),))
                 label_at = at(mid, c)
+            elif key in buses and abs(nc - c) > 2 * (m1 - mid):
+                # an edge of a folded layer going far across: one curve into the middle of the gap, straight
+                # along it, one curve out (an S-curve that long hugged the boxes beside the gap, 4-5 px away)
+                r = m1 - mid
+                sign = 1.0 if nc > c else -1.0
+                segments.append(("C", (at(mid, c), at(mid, c), at(mid, c + sign * r))))
+                segments.append(("L", (at(mid, nc - sign * r),)))
+                segments.append(("C", (at(mid, nc), at(mid, nc), at(m1, nc))))
+                segments.append(("L", (at(m0, nc),)))
+                label_at = at(mid, (c + nc) / 2)
+                c = nc
             else:
                 segments.append(("C", (at(mid, c), at(mid, nc), at(m1, nc))))
                 segments.append(("L", (at(m0, nc),)))

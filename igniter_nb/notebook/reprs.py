@@ -15,6 +15,7 @@ from typing import Any
 
 from igniter_nb.notebook import html as h
 from igniter_nb.notebook.render import Engine, Size, render_graph
+from igniter_nb.runtime.states import states_now
 
 BLOCKED = ("pending", "waiting")
 TABLE_LIMIT = 200
@@ -106,7 +107,7 @@ def view_status(execution: Any) -> str:
     """The status to show without resolving anything: blocked/failed when a node is, ``succeeded`` when every
     output's node is resolved and fresh, else ``unresolved``."""
     states = execution.states
-    found = {str(st.status) for st in states.values()}
+    found = {str(st.status) for st in states_now(states)}  # (a threads run may record nodes meanwhile)
     for status in ("failed", "waiting", "pending"):
         if status in found:
             return status

@@ -23,7 +23,7 @@ from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.inputs import same_inputs
 from igniter_nb.runtime.resolver import wrap_error
-from igniter_nb.runtime.states import NodeState
+from igniter_nb.runtime.states import NodeState, states_now
 from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, SUCCEEDED, WAITING
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ def holds_token(child: Any, token: str) -> bool:
     stack = [child]
     while stack:  # a loop over the child tree, not recursion: children may nest any number of levels
         ex = stack.pop().execution
-        for st in ex.states.values():
+        for st in states_now(ex.states):  # (a copy: a threads run may record nodes meanwhile)
             if st.status in BLOCKED and isinstance(st.value, DeferredResult) and st.value.token == token:
                 return True
         runs = ex.children

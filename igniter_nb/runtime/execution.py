@@ -23,7 +23,7 @@ from igniter_nb.runtime.inputs import InputValidator, is_immutable, same_value
 from igniter_nb.runtime.invalidation import invalidate_dependents
 from igniter_nb.runtime.resolver import Resolver, one_shot_kind, wrap_error
 from igniter_nb.runtime.runners import Runner, make_runner
-from igniter_nb.runtime.states import NodeState
+from igniter_nb.runtime.states import NodeState, named_states_now, states_now
 from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, STALE, SUCCEEDED, WAITING, Status
 from igniter_nb.runtime.steps import one_shot_advice
 from igniter_nb.runtime.workers import abandoned_worker, lock_to_take
@@ -254,9 +254,9 @@ class Execution:
     def status_of(self, targets: Iterable[str] | None = None) -> Status:
         """failed > waiting > pending > succeeded, over the given nodes (default: every resolved node)."""
         states = self.states
-        if targets is None:
-            found = {st.status for st in states.values()}
-        else:  # (one comprehension, no generator: asked several times per delivery)
+        if targets is None:  # (a copy: a threads run's workers may record nodes meanwhile, see ``states_now``)
+            found = {st.status for st in states_now(states)}
+        else:  # (one comprehension, no generator: asked several times per delivery; looks names up, walks nothing)
             found = {states[t].status for t in targets if t in states}
         return _worst(found)
 
@@ -267,13 +267,16 @@ class Execution:
         return self.status_of()
 
     def first_error(self) -> IgniterError:
-        for st in self.states.values():
+        """The error of the first failed node (in the order nodes were first resolved); ``LookupError`` if none.
+        Safe from another thread while a threads run records nodes (it reads a copy: ``states_now``)."""
+        for st in states_now(self.states):
             if st.status is FAILED:
                 return st.error  # type: ignore[return-value]
         raise LookupError("no failed node")
 
     def first_deferred(self) -> DeferredResult:
-        for st in self.states.values():
+        """The wait of the first pending or waiting node; ``LookupError`` if none (reads a copy, as ``first_error``)."""
+        for st in states_now(self.states):
             if st.status in BLOCKED and isinstance(st.value, DeferredResult):
                 return st.value
         raise LookupError("no pending node")
@@ -412,7 +415,7 @@ class Execution:
         """Resume the node that deferred ``token`` (the originator first, then any node carrying it)."""
         if self.lifecycle_depth and not self.reacting:
             raise self._changed_while_resolving("resume_by_token()")
-        candidates = [st for st in self.states.values() if st.status in BLOCKED and isinstance(st.value, DeferredResult)
+        candidates = [st for st in states_now(self.states) if st.status in BLOCKED and isinstance(st.value, DeferredResult)
                       and st.value.token == token]
         if not candidates:
             owner = self.children.node_for_token(token)  # held deeper down, e.g. by a second pending collection item
@@ -421,7 +424,7 @@ class Execution:
                 self._restale(owner, cause=owner)
                 self.runner.after_resume(self)
                 return owner
-            known = sorted({st.value.token for st in self.states.values()
+            known = sorted({st.value.token for st in states_now(self.states)
                             if st.status in BLOCKED and isinstance(st.value, DeferredResult)})
             raise ResolutionError(f"No pending node found for token '{token}' (pending tokens: {', '.join(known) or 'none'})",
                                   graph=self.graph.name, execution_id=self.execution_id)
@@ -451,7 +454,7 @@ class Execution:
             names = [node, *self.graph.downstream_of(node)]
             failed = [n for n in names if (st := self.states.get(n)) is not None and st.status is FAILED]
         else:
-            failed = [n for n, st in self.states.items() if st.status is FAILED]
+            failed = [n for n, st in named_states_now(self.states).items() if st.status is FAILED]
         for name in failed:
             st = self.states[name]
             self.states[name] = st._replace(status=STALE, version=st.version + 1, invalidated_by=name)

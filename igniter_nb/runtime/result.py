@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.nested_values import KEEP, convert
+from igniter_nb.runtime.states import named_states_now
 from igniter_nb.runtime.status import FAILED, Status, StatusFlags
 
 if TYPE_CHECKING:
@@ -95,7 +96,8 @@ class Result(StatusFlags):
     def errors(self) -> dict[str, BaseException]:
         """Failed nodes and their errors (after resolving every output)."""
         self.execution.resolve_all()
-        return {n: st.error for n, st in self.execution.states.items() if st.status is FAILED and st.error is not None}
+        states = named_states_now(self.execution.states)  # (a nested threads run may still record nodes)
+        return {n: st.error for n, st in states.items() if st.status is FAILED and st.error is not None}
 
     def to_dict(self) -> dict[str, Any]:
         """Output values by name; a failed output becomes ``{"status": "failed", "error": {...}}``."""

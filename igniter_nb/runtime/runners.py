@@ -19,6 +19,7 @@ from igniter_nb.errors import CompileError, IgniterError, ResolutionError
 from igniter_nb.events.bus import deferring
 from igniter_nb.runtime.collection import CollectionItem, ItemJob, run_item_locally
 from igniter_nb.runtime.resolver import reentered
+from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import BLOCKED, FAILED, STALE, Status
 from igniter_nb.runtime.steps import exception_text
 from igniter_nb.runtime.workers import Flight, InFlight, Work, computing, errand_for, working_for
@@ -145,17 +146,31 @@ class ThreadsRunner(Runner):
         # longer read or change the execution (it would do so without the lock, its caller gone).
         errand = errand_for(execution)
 
-        def finish(name: str) -> None:
-            state = resolver.settle(name)
+        def record(state: NodeState) -> bool:
             # (its event's subscribers run on the thread delivering next: this loop's, below, if no other, never
             # here under ``recording``, which the other workers need to record theirs)
             with errand.recording:
-                if not errand.over():
-                    token = deferring.set(True)
-                    try:
-                        resolver.write(nodes[name], state)
-                    finally:
-                        deferring.reset(token)
+                if errand.over():
+                    return False
+                token = deferring.set(True)
+                try:
+                    resolver.write(nodes[state.name], state)
+                finally:
+                    deferring.reset(token)
+                return True
+
+        def finish(name: str) -> NodeState | None:
+            """Compute and record node ``name``; the state, when this run was abandoned meanwhile (dropped: a reader
+            that took the node over may keep it for its own run, see ``keep``)."""
+            state = resolver.settle(name)
+            return None if record(state) else state
+
+        def keep(state: NodeState) -> None:
+            """A node this run took over from another and computed, whose run was cancelled meanwhile: recorded for
+            this run instead of being computed a second time (a success only: a failure may come from that
+            cancellation, its reads refused)."""
+            if state.error is None and ((st := states.get(state.name)) is None or st.status is STALE):
+                record(state)
 
         # The refusal of a node that waits for this very thread (a cycle through the results): raised once the nodes
         # this run already started are recorded (dropping them would only have them computed again).
@@ -190,7 +205,7 @@ class ThreadsRunner(Runner):
             # Its subscribers may run here, on this thread: a read they start waits in this node's name (what the
             # node waits for until it is handed over, see ``InFlight``), not in the name of this run's waiter.
             computing(name, emit, "node_started", name, nodes[name].path, "running")
-            work = Work(name, working_for, errand, finish, name)
+            work = Work(name, working_for, errand, finish, name, over=errand.over)
             future = pool.submit(work.by_worker)
             hand_over(found, future, work)
             starting.pop()
@@ -209,18 +224,24 @@ class ThreadsRunner(Runner):
                     fut, work = taken
                     name, found, _ = futures.pop(fut)
                     try:
-                        work.run()
+                        work.run(keep)
                     finally:
                         flight.release(name, waiter, found, False)
                     if errand.outer is not None and errand.over():  # this thread is a worker its caller abandoned
                         raise errand.abandoned_error()
-                    if (st := states.get(name)) is None or st.status is STALE:  # its run was abandoned meanwhile
+                    if (st := states.get(name)) is None or st.status is STALE:  # dropped with its run, and failed
                         submit(name)
                     else:
                         settled.append(name)
                     continue
                 else:
-                    done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+                    if errand.outer is not None and errand.over():
+                        # abandoned already: never block (a node of its cancelled run is no longer taken over, and
+                        # that run's workers may be waiting for this very thread); what any of them raised is
+                        # looked at below all the same (``_reraise`` raises only what was raised)
+                        done = set(futures)
+                    else:
+                        done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
                     if errand.outer is not None and errand.over():  # this thread is a worker its caller abandoned
                         for fut in done:  # (a BaseException in a node it waited for: that, as inline)
                             _reraise(futures[fut][1])

@@ -27,7 +27,7 @@ from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.event_chunks import NO_EVENTS, EventChunks, event_row
 from igniter_nb.runtime.result import Result
 from igniter_nb.runtime.shipping import ShippedResult
-from igniter_nb.runtime.states import NodeState
+from igniter_nb.runtime.states import NodeState, named_states_now
 from igniter_nb.runtime.status import Status
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def snapshot_execution(execution: Execution, *, copy: bool = True, event_chunks:
     graph = execution.graph
     states: dict[str, Any] = {}
     kept = execution.encoded_states
-    for name, st in execution.states.items():
+    for name, st in named_states_now(execution.states).items():  # (a threads run may record nodes meanwhile)
         found = kept.get(name)
         if found is not None and found[0] is st and _unchanged(st.value, found[1]["value"]):
             states[name] = found[1]  # unchanged since it was restored or last encoded: its encoded form as it is

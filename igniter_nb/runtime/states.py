@@ -49,3 +49,20 @@ class NodeState(NamedTuple):
     def stale(self) -> bool:
         """True when something it depends on changed since it was computed (it recomputes on the next read)."""
         return self.status is Status.STALE
+
+
+# A threads run's workers record states (``states[name] = ...``) without a lock while any other thread may read them,
+# and no lock is taken on the inline path (it would cost every resolve). A reader that walks the whole dictionary
+# therefore copies it first, in one C call: ``list(d.values())`` and ``d.copy()`` run no Python code and make no
+# allocation the garbage collector counts (which could run a ``__del__``) while they walk a dictionary of ``str``
+# keys, so under the GIL no other thread runs in between — the copy is the dictionary at one instant. A Python-level
+# loop over the live dictionary (``for st in d.values()``, a comprehension) may be interrupted after any item, and
+# raises "dictionary changed size during iteration" when a worker records a new node meanwhile.
+def states_now(states: dict[str, NodeState]) -> list[NodeState]:
+    """Every state in ``states`` as it is at one instant (safe while a threads run records nodes)."""
+    return list(states.values())
+
+
+def named_states_now(states: dict[str, NodeState]) -> dict[str, NodeState]:
+    """``states`` as it is at one instant, by name (see ``states_now``)."""
+    return states.copy()

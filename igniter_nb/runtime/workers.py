@@ -120,10 +120,13 @@ class Work:
     for ever). ``done`` is completed by the reader that took the work over once it has recorded it (``run``), else
     when the run's future is (``InFlight.claim``)."""
 
-    __slots__ = ("args", "done", "error", "token")
+    __slots__ = ("args", "done", "error", "over", "token")
 
-    def __init__(self, *args: Any) -> None:
+    def __init__(self, *args: Any, over: Callable[[], bool] | None = None) -> None:
         self.args = args
+        # Whether its run was cancelled (``Errand.over``): its pool future then is, and no reader may take it over
+        # afterwards (its callable would start after its run ended, for a value nobody records)
+        self.over = over
         self.token = [True]  # popped by whoever runs it (``list.pop`` is atomic: no lock per node)
         # Made (under ``InFlight.lock``) by the first reader waiting for it, or taking it over before its token
         self.done: Future[Any] | None = None
@@ -141,10 +144,14 @@ class Work:
             return None
         return computing(*self.args)
 
-    def run(self) -> None:
-        """Run it on this thread (a reader that took it over)."""
+    def run(self, keep: Callable[[Any], None] | None = None) -> None:
+        """Run it on this thread (a reader that took it over). When its run was cancelled meanwhile, what it computed
+        is dropped by that run and handed to ``keep`` instead (the reader's run may record it), before the readers
+        waiting for it wake."""
         try:
-            computing(*self.args)
+            dropped = computing(*self.args)
+            if dropped is not None and keep is not None:
+                keep(dropped)
         except BaseException as exc:  # the run's future raises it too, as if its worker had; so do its readers
             self.error = exc
             raise
@@ -266,12 +273,13 @@ class InFlight:
             _finish(stand_in)
 
     def take_over(self, flight: Flight) -> Work | None:
-        """``flight``'s work, now the caller's to ``run``, when no worker has started it; else None."""
+        """``flight``'s work, now the caller's to ``run``, when no worker has started it and its run goes on; else
+        None (a reader then waits for ``done``, which the run's cancelled future completes)."""
         work = flight.work
         if work is None or not work.token:
             return None
         with self.lock:  # (readers among themselves: only one makes ``done``, and only one takes the token)
-            if not work.token:
+            if not work.token or (work.over is not None and work.over()):  # (cancelled: its run ended, see Work)
                 return None
             made = work.done is None
             if made:  # (made before the token is taken: a worker finding it gone waits for it)

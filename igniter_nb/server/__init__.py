@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb._lazy import lazy_attributes
-from igniter_nb.server.errors import AnswerTooLargeError, RemoteConnectionError, RemoteError, UnknownContractError
+from igniter_nb.server.errors import (
+    AnswerTooLargeError,
+    RemoteConnectionError,
+    RemoteError,
+    UnknownContractError,
+    UnroutableExecutionIdError,
+)
 
 if TYPE_CHECKING:
     from igniter_nb.server.app import create_app, create_router
@@ -48,6 +54,7 @@ __all__ = [
     "StreamTimeoutWarning",
     "TotalTimeoutWarning",
     "UnknownContractError",
+    "UnroutableExecutionIdError",
     "create_app",
     "create_router",
 ]

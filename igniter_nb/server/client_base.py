@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from igniter_nb.server.answer_size import check_limit
-from igniter_nb.server.errors import RemoteConnectionError, RemoteError
+from igniter_nb.server.errors import RemoteConnectionError, RemoteError, UnroutableExecutionIdError
 from igniter_nb.server.stopping_retry import FIRST_DELAY, MAX_BACKOFF, retry_delay, retry_later
 from igniter_nb.server.total_timeout import check_timeout, check_total_timeout, left
 from igniter_nb.stores.paging import check_history_page
@@ -61,12 +61,19 @@ def _segment(value: Any, what: str) -> str:
 
 
 def _execution_segment(value: Any) -> str:
-    """An execution id as a URL path segment. An id holding ``/`` is refused here (no execution id holds one:
-    letters, digits, ``_ . : -``): the server decodes ``%2F`` before routing, so ``eid/history`` would reach another
-    route — that execution's history, or its live stream where a status was asked for."""
+    """An execution id as a URL path segment. An id that cannot be one is refused here
+    (``UnroutableExecutionIdError``; no execution id is one: letters, digits, ``_ . : -``): one holding ``/`` —
+    the server decodes ``%2F`` before routing, so ``eid/history`` would reach another route, that execution's
+    history, or its live stream where a status was asked for — and ``.``/``..``, dot segments a proxy that decodes
+    ``%2E`` resolves to another route. ``?``, ``#`` and ``%`` are encoded and reach the id's own route."""
     if isinstance(value, str) and "/" in value:
-        raise ValueError(f"execution id {value[:80]!r} holds '/', which no execution id does (letters, digits, "
-                         "'_', '.', ':' or '-'); sent, it would reach another route of the server")
+        raise UnroutableExecutionIdError(f"execution id {value[:80]!r} holds '/', which no execution id does "
+                                         "(letters, digits, '_', '.', ':' or '-'); sent, it would reach another "
+                                         "route of the server")
+    if value in (".", ".."):
+        raise UnroutableExecutionIdError(f"execution id {value!r} is a dot segment, which no execution id is (it "
+                                         "starts with a letter or digit); sent, a proxy could resolve it to another "
+                                         "route of the server")
     return _segment(value, "execution id")
 
 

@@ -1,5 +1,5 @@
 """The errors of the server layer: an unknown contract name or a refused request on the server, and the client's
-two errors.
+errors.
 
 They subclass ``ig.IgniterError``, so ``err.context`` carries where they happened (here: the URL, the HTTP
 method and status code) like every other igniter_nb error.
@@ -54,6 +54,13 @@ class RemoteConnectionError(IgniterError):
         super().__init__(message, url=url, sent=sent, **kw)
 
 
+class UnroutableExecutionIdError(IgniterError, ValueError):
+    """An execution id the client cannot send as one URL path segment — one holding ``/`` (the server decodes
+    ``%2F`` before routing: ``e-1/history`` would reach that execution's history) or ``.``/``..`` (a dot segment,
+    which a proxy that decodes ``%2E`` resolves to another route). No execution id is one (letters, digits,
+    ``_ . : -``, starting with a letter or digit), so nothing is sent. A ``ValueError``."""
+
+
 class AnswerTooLargeError(IgniterError):
     """The server's answer was larger than the client's ``max_answer_bytes``: nothing more of it was read.
     ``url``, ``limit`` and, when the server declared it, ``declared`` (its ``Content-Length``)."""
@@ -64,4 +71,5 @@ class AnswerTooLargeError(IgniterError):
         super().__init__(message, url=url, limit=limit, **kw)
 
 
-__all__ = ["AnswerTooLargeError", "RemoteConnectionError", "RemoteError", "RequestProblem", "UnknownContractError"]
+__all__ = ["AnswerTooLargeError", "RemoteConnectionError", "RemoteError", "RequestProblem", "UnknownContractError",
+           "UnroutableExecutionIdError"]

@@ -40,8 +40,9 @@ from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import PENDING
 from igniter_nb.server.client import Client
+from igniter_nb.server.client_base import _execution_segment
 from igniter_nb.server.encoding import json_safe
-from igniter_nb.server.errors import AnswerTooLargeError, RemoteConnectionError, RemoteError
+from igniter_nb.server.errors import AnswerTooLargeError, RemoteConnectionError, RemoteError, UnroutableExecutionIdError
 from igniter_nb.stores.base import FINISHED_STATUSES as FINISHED
 
 #: Tokens of remote waits start with this; the rest is the remote execution id.
@@ -274,6 +275,10 @@ def _answer_problem(answer: Any, asked: str | None) -> str | None:
     if bad is not None:
         return (f"an execution id holding a control or format character (U+{ord(bad):04X}): "
                 f"{rid[:200].encode('unicode_escape').decode()!r}")
+    try:
+        _execution_segment(rid)  # the id its status is asked by later: one the client could not send is no id
+    except UnroutableExecutionIdError as exc:
+        return f"an execution id whose status could never be asked: {exc.message}"
     if asked is not None and rid != asked:
         return f"about execution {rid[:200]!r} when asked about {asked[:200]!r}"
     status = answer.get("status")

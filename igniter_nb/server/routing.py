@@ -200,6 +200,8 @@ class IgniterRoute(APIRoute):
                 return http_error_response(exc)
             except IgniterError as exc:
                 return outage_response(request, exc) or failure_response(exc)
+            except errors.LookalikeCorrelationWarning as exc:  # warnings made errors (-W error): a refused start
+                return JSONAnswer(_body(exc.message, type(exc).__name__, exc.context), status_code=409)
             except Exception as exc:
                 answer = outage_response(request, exc)
                 if answer is None:

@@ -42,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from igniter_nb.errors import SnapshotNotFoundError, StoreError
-from igniter_nb.server.errors import RemoteError, UnknownContractError
+from igniter_nb.server.errors import RemoteError, UnknownContractError, UnroutableExecutionIdError
 from igniter_nb.stores.base import ACTIVE_STATUSES, StoredExecution, check_filters
 from igniter_nb.stores.paging import check_history_page, check_page
 
@@ -101,11 +101,9 @@ class ServiceStore:
                 raise SnapshotNotFoundError(f"{exc.server_message} (server {self.client.base_url})",
                                             execution_id=execution_id) from exc
             raise
-        except ValueError as exc:  # an id holding '/' the client refuses unsent: no store holds one either
-            if isinstance(execution_id, str) and "/" in execution_id:
-                raise SnapshotNotFoundError(f"no execution {execution_id[:80]!r}: an execution id never holds '/' "
-                                            f"(server {self.client.base_url})", execution_id=execution_id) from exc
-            raise
+        except UnroutableExecutionIdError as exc:  # refused unsent ('/', '..'): no store holds such an id either
+            raise SnapshotNotFoundError(f"no execution {execution_id[:80]!r}: {exc.message} "
+                                        f"(server {self.client.base_url})", execution_id=execution_id) from exc
 
     def record(self, execution_id: str) -> StoredExecution:
         """The latest stored version (read from the server every time)."""

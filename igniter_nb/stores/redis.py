@@ -19,6 +19,7 @@ Keys (``<ns>`` = the namespace, default ``igniter``)::
                                             (<ns>:recent:graph:<graph>), per status (<ns>:recent:status:<status>)
                                             and per both (<ns>:recent:gs:<status>:<graph>); see redis_listing.py
     <ns>:recent:complete                    set once the executions saved before those indexes existed are in them
+    <ns>:internal-graphs                    set of the internal graph names saved (count() checks the listing with it)
 
 The save script checks the expected version, the active-correlation uniqueness, updates the hash, the indexes
 and the history in one step, so concurrent writers in any number of processes can never lose an update, and a
@@ -241,16 +242,19 @@ class RedisStore(StoreBase):
         pipe = self.client.pipeline(transaction=False)
         for eid in ids:
             pipe.hmget(self._key("exec", eid), list(_FIELDS))
-        records = []
+        records, gone = [], []
         for eid, values in zip(ids, pipe.execute(), strict=True):
             if values[0] is None:
-                continue  # deleted between the two calls
+                gone.append(eid)
+                continue  # deleted between the two calls, or an id without a record (taken out below)
             try:
                 rec = self._record(eid, values)
             except SnapshotNotFoundError:
                 continue  # deleted while its parts were read
             if listed(rec.graph, graph) and (status is None or rec.status == status):
                 records.append(rec)
+        if gone:  # so that count() agrees (stores/redis_listing.py)
+            self._listing_of().drop_if_orphans(gone, graph)
         records.sort(key=lambda r: (r.updated_at, r.execution_id))
         return records
 
@@ -262,7 +266,9 @@ class RedisStore(StoreBase):
         return self._listing_of().page(graph, status, limit=limit, after=after)  # type: ignore[no-any-return]
 
     def count(self, graph: str | None = None, status: str | None = None) -> int:
-        """How many records :meth:`list` answers: the size of the listing's sorted set (``ZCARD``, O(1))."""
+        """How many records :meth:`list` answers: the size of the listing's sorted set, in one script that also
+        checks it holds no id without a record (O(1)) and, of every graph, no internal record
+        (``stores/redis_listing.py``)."""
         return int(self._listing_of().count(graph, status))
 
     def _listing_of(self) -> Any:

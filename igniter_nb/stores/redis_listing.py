@@ -7,10 +7,24 @@ delete scripts keep (``stores/redis.py``):
     <ns>:recent:gs:<status>:<graph>   per both (the status first: it never holds ':')
     <ns>:recent:complete          set once the executions saved before these sets existed are in them
     <ns>:recent:internal-out      set once the internal records earlier releases listed are out of the first two
+    <ns>:internal-graphs          set of the internal graph names saved (the save script adds each)
+    <ns>:recent:internal-known    set once the internal graphs saved before that set existed are in it
 
 An internal record (a graph starting with ``INTERNAL_GRAPH_PREFIX``, ``model/reserved.py``: the LLM layer's leases
 and cached replies) is only in the sets of its graph: the sets a listing of every graph reads never hold it, so
-such a page and ``count()`` (one ``ZCARD``) leave it out without reading it.
+such a page and ``count()`` leave it out without reading it. An older release still writing to the database puts
+its internal saves in those sets again: ``count()`` (one script, ``_COUNT``) checks with the same read that
+``<ns>:recent`` holds no more ids than ``<ns>:ids`` less the internal graphs' ids, and takes them out again when it
+does (a page leaves them out anyway: it compares each record's graph).
+
+An id in these sets with no record behind it (an *orphan*: left by a release whose delete predates them, or a
+record key removed by hand or evicted) was counted but never listed. The same read checks it: ``<ns>:recent``
+against ``<ns>:ids`` (above), and for a count of one graph ``<ns>:recent:graph:<graph>`` against
+``<ns>:graph:<graph>``; when a set holds more, its ids without a record are taken out of every listing set
+(``_DROP``, which checks each id again in the one atomic step, so one saved again meanwhile stays). Each check
+looks again only when the excess grows. An orphan still in ``<ns>:ids`` (a record key removed) shows in no
+count: the first ``list`` or ``list_page`` that reads it takes it out the same way — of every graph's and status's
+set, and of its graph's sets when the listing is of that graph (nothing else says which graph it had).
 
 Equal scores are ordered by member (the id), so a set's order is exactly ``(updated_at, execution_id)``: a page is
 one ``ZREVRANGEBYSCORE ... LIMIT`` below the cursor's score (plus the ids saved in the cursor's very microsecond),
@@ -50,6 +64,61 @@ for i = 2, #ARGV, 3 do
 end
 return 1
 """.replace("@PREFIX_LEN@", str(len(INTERNAL_GRAPH_PREFIX))).replace("@PREFIX@", INTERNAL_GRAPH_PREFIX)
+# A count and, in the same atomic read, how many more ids <ns>:recent holds than the executions that are not internal
+# (more than 0: an older release listed internal records again). ARGV = ns, the set counted.
+_COUNT = """
+local ns = ARGV[1]
+local counted = redis.call('ZCARD', ARGV[2])
+local expected = redis.call('SCARD', ns .. ':ids')
+for _, graph in ipairs(redis.call('SMEMBERS', ns .. ':internal-graphs')) do
+  expected = expected - redis.call('SCARD', ns .. ':graph:' .. graph)
+end
+return {counted, redis.call('ZCARD', ns .. ':recent') - expected}
+"""
+# Takes ids out of the sets listing every graph, each only while its record is still internal (one saved again
+# under a user graph meanwhile stays listed). ARGV = ns, then the ids.
+_TAKE_OUT = """
+local ns = ARGV[1]
+local recent = ns .. ':recent'
+local statuses = {@STATUSES@}
+for i = 2, #ARGV do
+  local graph = redis.call('HGET', ns .. ':exec:' .. ARGV[i], 'graph')
+  if not graph or string.sub(graph, 1, @PREFIX_LEN@) == '@PREFIX@' then
+    redis.call('ZREM', recent, ARGV[i])
+    for _, status in ipairs(statuses) do redis.call('ZREM', recent .. ':status:' .. status, ARGV[i]) end
+  end
+end
+return 1
+""".replace("@PREFIX_LEN@", str(len(INTERNAL_GRAPH_PREFIX))).replace("@PREFIX@", INTERNAL_GRAPH_PREFIX).replace(
+    "@STATUSES@", ", ".join(f"'{status}'" for status in sorted(STATUSES)))
+# A count of one graph's set and, in the same read, how many more ids its listing set holds than its id set (more
+# than 0: ids without a record, see _DROP). ARGV = the set counted, the graph's listing set, its id set.
+_COUNT_GRAPH = """
+return {redis.call('ZCARD', ARGV[1]), redis.call('ZCARD', ARGV[2]) - redis.call('SCARD', ARGV[3])}
+"""
+# Takes ids without a record (no <ns>:exec:<id>) out of the listing sets and the id sets: every graph's and every
+# status's, and those of the graph given ('' when unknown). ARGV = ns, graph, then the ids. Returns how many.
+_DROP = """
+local ns, graph = ARGV[1], ARGV[2]
+local recent = ns .. ':recent'
+local statuses = {@STATUSES@}
+local dropped = 0
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  if redis.call('EXISTS', ns .. ':exec:' .. id) == 0 then
+    redis.call('ZREM', recent, id)
+    redis.call('SREM', ns .. ':ids', id)
+    for _, status in ipairs(statuses) do redis.call('ZREM', recent .. ':status:' .. status, id) end
+    if graph ~= '' then
+      redis.call('ZREM', recent .. ':graph:' .. graph, id)
+      redis.call('SREM', ns .. ':graph:' .. graph, id)
+      for _, status in ipairs(statuses) do redis.call('ZREM', recent .. ':gs:' .. status .. ':' .. graph, id) end
+    end
+    dropped = dropped + 1
+  end
+end
+return dropped
+""".replace("@STATUSES@", ", ".join(f"'{status}'" for status in sorted(STATUSES)))
 _BATCH = 500
 _HEAD_FIELDS = ["updated_at", "graph", "status"]  # what says whether a record past a page is one of the next
 
@@ -69,7 +138,13 @@ class Listing:
         self.client = store.client
         self.namespace: str = store.namespace
         self._index_batch = self.client.register_script(_INDEX_BATCH)
+        self._count = self.client.register_script(_COUNT)
+        self._take_out = self.client.register_script(_TAKE_OUT)
+        self._count_graph = self.client.register_script(_COUNT_GRAPH)
+        self._drop = self.client.register_script(_DROP)
+        self._graph_left_over: dict[str, int] = {}  # per graph: ids too many in its listing set after a clean-up
         self._complete = False  # whether the sets are known to hold every execution (see _ensure_complete)
+        self._left_over = 0  # ids too many in <ns>:recent after the last clean-up (none of them internal)
 
     def page(self, graph: str | None, status: str | None, *, limit: int,
              after: str | None) -> tuple[builtins.list[StoredExecution], str | None]:
@@ -77,6 +152,7 @@ class Listing:
         index = self._set_of(graph, status)
         fields = ["snapshot", "version", "graph", "correlation", "status", "updated_at"]
         records: builtins.list[StoredExecution] = []
+        gone: builtins.list[str] = []  # ids read without a record: orphans, or deleted meanwhile (_DROP tells)
         below, more = key, False
         while True:  # more than once only when an execution was deleted or saved again while its page was read
             need = limit - len(records)
@@ -89,7 +165,8 @@ class Listing:
             answers = pipe.execute()
             for (eid, _), values in zip(ids[:need], answers, strict=False):
                 if values[0] is None:
-                    continue  # deleted between the two calls
+                    gone.append(eid)
+                    continue  # deleted between the two calls, or an orphan
                 try:
                     rec = self.store._record(eid, values)
                 except SnapshotNotFoundError:
@@ -99,6 +176,8 @@ class Listing:
             if len(ids) <= need:
                 break  # no record past these
             eid, values = ids[need][0], answers[need]
+            if values[0] is None:
+                gone.append(eid)
             if len(records) == limit:
                 more = values[0] is not None and _matches(
                     _text(values[1]) or None, _text(values[2]) or None,
@@ -108,12 +187,47 @@ class Listing:
                 below = ids[need][1], eid
             else:  # some of the page were deleted meanwhile: the next read takes this one whole
                 below = ids[need - 1][1], ids[need - 1][0]
+        self.drop_if_orphans(gone, graph)
         records.sort(key=lambda r: (r.updated_at, r.execution_id), reverse=True)
         return cut(records, limit, more)
 
+    def drop_if_orphans(self, ids: builtins.list[str], graph: str | None) -> None:
+        """Take the ids of ``ids`` that have no record (checked again, atomically) out of every listing and id set
+        (those of ``graph`` too, when known): what a listing read without a record."""
+        if ids:
+            self._drop(args=[self.namespace, graph or "", *ids])
+
     def count(self, graph: str | None, status: str | None) -> int:
         check_filters(graph, status)
-        return int(self.client.zcard(self._set_of(graph, status)))
+        index = self._set_of(graph, status)
+        if graph is not None:  # an internal graph's sets hold it, a user graph's never held an internal record
+            sets = [index, f"{self.namespace}:recent:graph:{graph}", f"{self.namespace}:graph:{graph}"]
+            counted, excess = (int(n) for n in self._count_graph(args=sets))
+            if excess > self._graph_left_over.get(graph, 0):  # ids without a record (an older release's delete)
+                self._drop_orphans(sets[1], graph)
+                counted, excess = (int(n) for n in self._count_graph(args=sets))
+            if excess > 0:  # (kept only while there is one: a dict per graph name ever counted would only grow)
+                self._graph_left_over[graph] = excess
+            else:
+                self._graph_left_over.pop(graph, None)
+            return counted
+        counted, excess = (int(n) for n in self._count(args=[self.namespace, index]))
+        if excess > self._left_over:  # an older release listed internal records again, or left ids without a record
+            self._take_out_internal()
+            self._drop_orphans(f"{self.namespace}:recent", None)
+            counted, excess = (int(n) for n in self._count(args=[self.namespace, index]))
+        self._left_over = max(excess, 0)  # (neither: not looked for again until it grows)
+        return counted
+
+    def _drop_orphans(self, index: str, graph: str | None) -> None:
+        """Take the ids of the listing set ``index`` that have no record out of every set (see ``_DROP``)."""
+        members = (member for member, _ in self.client.zscan_iter(index, count=_BATCH))
+        for batch in _batches(members, _BATCH):
+            ids = [_text(m) for m in batch]
+            pipe = self.client.pipeline(transaction=False)
+            for eid in ids:
+                pipe.exists(self.store._key("exec", eid))
+            self.drop_if_orphans([eid for eid, found in zip(ids, pipe.execute(), strict=True) if not found], graph)
 
     def _set_of(self, graph: str | None, status: str | None) -> str:
         self._ensure_complete()
@@ -159,24 +273,32 @@ class Listing:
                 if len(args) > 1:
                     self._index_batch(args=args)
             self.client.set(marker, "1")
+        known = f"{self.namespace}:recent:internal-known"
+        if not self.client.exists(known):
+            self._find_internal_graphs()
+            self.client.set(known, "1")
         hidden = f"{self.namespace}:recent:internal-out"
         if not self.client.exists(hidden):
             self._take_out_internal()
             self.client.set(hidden, "1")
         self._complete = True
 
+    def _find_internal_graphs(self) -> None:
+        """Add the internal graphs saved before the save script kept ``<ns>:internal-graphs`` to it (once per
+        database: found by the names of their sets)."""
+        graphs: set[str] = set()
+        for prefix in (f"{self.namespace}:graph:", f"{self.namespace}:recent:graph:"):
+            for key in self.client.scan_iter(match=_glob_escape(prefix + INTERNAL_GRAPH_PREFIX) + "*", count=_BATCH):
+                graphs.add(_text(key)[len(prefix):])
+        if graphs:
+            self.client.sadd(f"{self.namespace}:internal-graphs", *sorted(graphs))
+
     def _take_out_internal(self) -> None:
-        """Take the internal records an earlier release put in the sets listing every graph out of them (once per
-        database: their per-graph sets, found by name, say which ids they are)."""
-        recent = f"{self.namespace}:recent"
-        pattern = _glob_escape(f"{recent}:graph:{INTERNAL_GRAPH_PREFIX}") + "*"
-        for key in self.client.scan_iter(match=pattern, count=_BATCH):
-            for batch in _batches((m for m, _ in self.client.zscan_iter(key, count=_BATCH)), _BATCH):
-                pipe = self.client.pipeline(transaction=False)
-                pipe.zrem(recent, *batch)
-                for status in sorted(STATUSES):
-                    pipe.zrem(f"{recent}:status:{status}", *batch)
-                pipe.execute()
+        """Take the internal records an earlier release put in the sets listing every graph out of them: the id
+        sets of the internal graphs say which ids they are."""
+        for graph in sorted(map(_text, self.client.smembers(f"{self.namespace}:internal-graphs"))):
+            for batch in _batches(self.client.sscan_iter(f"{self.namespace}:graph:{graph}", count=_BATCH), _BATCH):
+                self._take_out(args=[self.namespace, *map(_text, batch)])
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[builtins.list[Any]]:

@@ -77,6 +77,7 @@ end
 local old_status = cur[4] or ''
 local recent = ns .. ':recent'
 if string.sub(graph, 1, @PREFIX_LEN@) == '@PREFIX@' then
+  redis.call('SADD', ns .. ':internal-graphs', graph)  -- what count() checks the listing sets with
   redis.call('ZREM', recent, id)
   if old_status ~= '' then redis.call('ZREM', recent .. ':status:' .. old_status, id) end
 else

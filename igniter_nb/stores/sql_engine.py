@@ -47,7 +47,7 @@ def create_engine(url: str, busy_timeout_ms: int, synchronous: str = "NORMAL") -
         # as soon as it is returned: a server with more store calls in flight than 5 opened and closed a
         # PostgreSQL session (a backend process) every few requests. The same 15 at most, all kept.
         return sa.create_engine(parsed, pool_size=POOL_SIZE, max_overflow=0)
-    check_memory_spelling(parsed, url)
+    check_url_spelling(parsed, url)
     memory = memory_database(parsed)
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}}
     # In memory: one connection for the store's life, so one database (a pool would open one per connection).
@@ -84,7 +84,7 @@ def memory_database(url: Any) -> bool:
     spellings: no file name or ``:memory:`` (``sqlite://``, ``sqlite:///:memory:``), and with ``uri=true`` the URI
     filenames ``file::memory:`` and ``file:NAME?mode=memory`` (with or without ``cache=shared``). Without
     ``uri=true`` SQLite takes ``file:...`` for a plain file name and ignores ``mode=`` (see
-    :func:`check_memory_spelling`)."""
+    :func:`check_url_spelling`)."""
     database, query = url.database, url.query
     uri = _flag(query.get("uri"))
     if database in (None, "", ":memory:"):  # with uri=true, URI options make the driver open a file ":memory:?..."
@@ -92,19 +92,32 @@ def memory_database(url: Any) -> bool:
     return uri and database.startswith("file:") and (database == "file::memory:" or query.get("mode") == "memory")
 
 
-def check_memory_spelling(url: Any, given: str) -> None:
-    """Raise :class:`StoreArgumentError` for a URL (``url`` parsed, ``given`` as written) that asks for an in-memory
-    database in a spelling SQLite would take for a file name: ``mode=memory`` or ``file::memory:`` without
-    ``uri=true``, ``mode=memory`` on a name not starting ``file:``, URI options after ``:memory:`` or no name. Each
-    made a file (``file:x``, ``:memory:?cache=shared``) in the working directory."""
-    database, query = url.database, url.query
+def check_url_spelling(url: Any, given: str) -> None:
+    """Raise :class:`StoreArgumentError` for an SQLite URL (``url`` parsed, ``given`` as written) whose URI options
+    SQLite would drop or read as part of a file name: on a file database, options (``cache=shared``, ``mode=ro``)
+    without ``uri=true`` (the driver ignores them) or with it after a name not starting ``file:`` (a file named
+    ``x.db?cache=shared``); and a URL that asks for an in-memory
+    database in a spelling SQLite would take for a file name, or whose options it would drop: ``mode=memory`` or
+    ``file::memory:`` without ``uri=true``, ``mode=memory`` on a name not starting ``file:``, URI options after
+    ``:memory:`` or no name (a file with ``uri=true``, ignored without it), and ``:memory:``, ``file:`` or
+    ``mode=memory`` in another case (``FILE::memory:``: SQLite reads them only in lower case). Each made a file
+    (``file:x``, ``:memory:?cache=shared``, ``FILE::memory:``) in the working directory, or a private database
+    where a shared cache was asked for."""
+    database, query = url.database, dict(url.query)
     uri, options = _flag(query.get("uri")), _uri_options(query)
-    if database in (None, "", ":memory:"):
-        if not (uri and options):
+    slip = _case_slip(database, query)
+    if slip is not None:
+        why, database, query = slip
+    elif database in (None, "", ":memory:"):
+        if not options:
             return
-        named = f"{database or ''}?{'&'.join(f'{key}={query[key]}' for key in options)}"
-        why = (f"gives SQLite URI options ({', '.join(options)}) to {repr(database) if database else 'no file name'}, "
-               f"so SQLite would make a file named {named!r}")
+        if uri:
+            named = f"{database or ''}?{'&'.join(f'{key}={query[key]}' for key in options)}"
+            why = (f"gives SQLite URI options ({', '.join(options)}) to "
+                   f"{repr(database) if database else 'no file name'}, so SQLite would make a file named {named!r}")
+        else:  # the driver drops them (SQLAlchemy's SAWarning): a private database, not the shared cache asked for
+            why = (f"gives SQLite URI options ({', '.join(options)}) without uri=true, so the SQLite driver would "
+                   "ignore them")
         database = "file::memory:"
     elif database == "file::memory:" or query.get("mode") == "memory":
         if uri and database.startswith("file:"):
@@ -112,13 +125,69 @@ def check_memory_spelling(url: Any, given: str) -> None:
         why = ("lacks uri=true" if database.startswith("file:") else "is not a file: URI filename")
         why += f", so SQLite would make a file named {database!r}"
         database = database if database.startswith("file:") else f"file:{database}"
+    elif options and not uri:  # a file: the driver drops them (SQLAlchemy's SAWarning), mode=ro and all
+        _refuse(given, f"gives SQLite URI options ({', '.join(options)}) without uri=true, so the SQLite driver "
+                       "would ignore them", _file_name(database), query)
+    elif options and not database.startswith("file:"):
+        named = f"{database}?{'&'.join(_pairs(query, options))}"
+        _refuse(given, f"gives SQLite URI options ({', '.join(options)}) to {database!r}, which is not a file: URI "
+                       f"filename, so SQLite would make a file named {named!r}", _file_name(database), query)
     else:
         return
+    _refuse(given, f"asks for an SQLite in-memory database but {why}", database, query)
+
+
+def _refuse(given: str, why: str, database: str, query: dict[str, Any]) -> None:
+    """Raise the :class:`StoreArgumentError` of :func:`check_url_spelling`: the URL as given, why, and the URL to
+    write (``database`` and ``query`` as they should be, ``uri=true`` added)."""
     from igniter_nb.stores.url import shown_url
 
-    write = f"sqlite:///{database}?{''.join(f'{key}={value}&' for key, value in query.items() if key != 'uri')}uri=true"
-    raise StoreArgumentError(f"store URL {shown_url(given)!r} asks for an SQLite in-memory database but {why}: write "
-                             f"{shown_url(write)!r}")
+    if database == ":memory:":  # (only a case slip without URI options: the plain spelling)
+        write = "sqlite:///:memory:"
+    else:
+        write = f"sqlite:///{database}?{''.join(pair + '&' for pair in _pairs(query, query, but='uri'))}uri=true"
+    raise StoreArgumentError(f"store URL {shown_url(given)!r} {why}: write {shown_url(write)!r}")
+
+
+def _pairs(query: Any, keys: Any, but: str = "") -> list[str]:
+    """``key=value`` for each of ``keys`` in ``query`` but ``but``, a key given twice (``cache=a&cache=b``: a
+    tuple of values) once per value."""
+    return [f"{key}={value}" for key in keys if key != but
+            for value in (query[key] if isinstance(query[key], tuple) else (query[key],))]
+
+
+def _file_name(database: str) -> str:
+    """The ``file:`` URI filename of the file ``database`` as a URL path spells it: ``%``, ``?`` and ``#`` escaped
+    for SQLite (``%25``, ``%3F``, ``%23``), then ``%`` escaped again for the URL (SQLAlchemy decodes the path once)."""
+    if database.startswith("file:"):  # already a URI filename: SQLite decodes it as it is
+        return "file:" + database[5:].replace("%", "%25")
+    escaped = database.replace("%", "%25").replace("?", "%3F").replace("#", "%23")
+    return "file:" + escaped.replace("%", "%25")
+
+
+def _case_slip(database: Any, query: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
+    """Why an in-memory spelling in another case (``:MEMORY:``, ``FILE::memory:``, ``MODE=memory``,
+    ``mode=MEMORY``) is not one to SQLite, which reads ``:memory:``, the ``file:`` scheme and the ``mode`` option
+    and its value only in lower case, with the database name and query to write instead; None when there is none."""
+    name = database or ""
+    mode_keys = [key for key in query if key.lower() == "mode" and str(query[key]).lower() == "memory"]
+    fixed_query = {("mode" if key in mode_keys else key): ("memory" if key in mode_keys else value)
+                   for key, value in query.items()}
+    if name.lower() == ":memory:":
+        fixed = ":memory:" if not _uri_options(fixed_query) else "file::memory:"
+    elif name[:5].lower() == "file:" and (name.lower() == "file::memory:" or mode_keys):
+        fixed = "file::memory:" if name.lower() == "file::memory:" else "file:" + name[5:]
+    else:
+        fixed = name
+    if mode_keys and not fixed.startswith("file:"):  # (mode=memory is read only after a file: name)
+        fixed = f"file:{fixed}" if fixed not in ("", ":memory:") else "file::memory:"
+    slips = [text for text, right in ((name, fixed), *((f"{key}={query[key]}", "mode=memory") for key in mode_keys))
+             if text != right and not (name == ":memory:" and text == name)]
+    if not slips:
+        return None
+    why = (f"writes {' and '.join(map(repr, slips))} in another case than SQLite reads (':memory:', 'file:' and "
+           "mode=memory only in lower case), so SQLite would not open an in-memory database")
+    return why, fixed, fixed_query
 
 
 #: The turn of each shared-cache in-memory database open in this process (by its name), while a store holds it.

@@ -42,11 +42,13 @@ class _Compiled:
     """One statement compiled for a dialect: its SQL text, how to order and convert its parameters, and how to
     convert the columns it returns (SQLAlchemy's own processors, e.g. SQLite's datetime text)."""
 
-    __slots__ = ("bind", "convert", "names", "results", "sql")
+    __slots__ = ("bind", "convert", "names", "planned_each_run", "results", "sql")
 
-    def __init__(self, statement: Any, dialect: Any) -> None:
+    def __init__(self, statement: Any, dialect: Any, *, planned_each_run: bool = False) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql: str = compiled.string
+        # Sent unprepared (psycopg's prepare=False): PostgreSQL plans it for its values on every run (see HotPath).
+        self.planned_each_run = planned_each_run
         binds = compiled.binds
         self.names: list[str] | None = list(compiled.positiontup) if dialect.positional else None
         self.convert: dict[str, Callable[[Any], Any]] = {}
@@ -99,10 +101,18 @@ class HotPath:
         self._lock = threading.Lock()
         self.listeners: list[Callable[[str], None]] = []
         q = statements
-        self.find = _Compiled(q.find, dialect)
+        # The two lookups by correlation are never prepared on PostgreSQL. psycopg prepares a statement on the server
+        # after its fifth run, and PostgreSQL may then keep one generic plan, costed with the statistics of that
+        # moment: a store whose table was nearly empty then (a new deployment, a burst of starts) kept finding a
+        # correlation through the active-listing index (graph, updated_at), reading every active row of the graph
+        # - 0.03 ms became 0.6-1.7 ms a lookup at 10,000 workflows, until an autoanalyze made it plan again
+        # (docs/server-load.md#generic-plans). Unprepared, each run is planned for its values on the table as it
+        # is and takes the unique correlation index; planning costs microseconds. Lookups by primary key
+        # and the compare-and-set save have one sensible plan and stay prepared.
+        self.find = _Compiled(q.find, dialect, planned_each_run=self.postgres)
         self.version = _Compiled(q.exists, dialect)
         self.record = _Compiled(q.record, dialect)
-        self.record_active = _Compiled(q.record_active, dialect)
+        self.record_active = _Compiled(q.record_active, dialect, planned_each_run=self.postgres)
         if self.postgres:  # each save one autocommitted statement: the row and its history row together
             self.cas = _Compiled(q.cas_save, dialect)
             self.create = _Compiled(q.create_save, dialect)
@@ -160,6 +170,12 @@ class HotPath:
     # ----------------------------------------------------------------------------------------------- plumbing
 
     def _execute(self, conn: Any, statement: _Compiled, values: dict[str, Any]) -> Any:
+        if statement.planned_each_run:
+            if self.listeners:
+                self._tell(statement.sql)
+            cursor = conn.cursor()
+            cursor.execute(statement.sql, statement.params(values), prepare=False)
+            return cursor
         return self._send(conn, statement.sql, statement.params(values))
 
     def _send(self, conn: Any, sql: str, params: Any) -> Any:

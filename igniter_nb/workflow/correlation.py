@@ -7,13 +7,23 @@ from typing import Any
 
 from igniter_nb.errors import InputError, WorkflowNotFoundError
 from igniter_nb.model.correlation_values import int_digits_limit, non_finite, too_long_int
+from igniter_nb.workflow.lookalikes import lookalike, only_invisible
 
 _SCALARS = (str, int, float, bool)
 _ANY_SCALAR = "str, int, float or bool"
 
 
 def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+    """None, or text with nothing visible: empty, whitespace, or invisible characters (U+200B, U+FEFF, format
+    characters: ``workflow/lookalikes.py``) and whitespace — an identity nobody can type."""
+    return value is None or (isinstance(value, str) and (not value.strip() or only_invisible(value) is not None))
+
+
+def _why_blank(value: Any) -> str:
+    """``": it holds only invisible characters (U+200B (ZERO WIDTH SPACE) at index 0)"`` for a blank value that
+    ``str.strip()`` keeps, else nothing."""
+    named = only_invisible(value) if isinstance(value, str) else None
+    return f": it holds only invisible characters ({named})" if named else ""
 
 
 def correlation_from_inputs(graph: Any, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -23,8 +33,8 @@ def correlation_from_inputs(graph: Any, inputs: Mapping[str, Any]) -> dict[str, 
         value = inputs.get(key)
         if _blank(value):
             raise InputError(
-                f"Correlation key '{key}' of {graph.name} is {'missing' if key not in inputs else 'blank'}: "
-                "a workflow needs a non-blank value for each of " + ", ".join(graph.correlation_keys),
+                f"Correlation key '{key}' of {graph.name} is {'missing' if key not in inputs else 'blank'}"
+                f"{_why_blank(value)}: a workflow needs a non-blank value for each of " + ", ".join(graph.correlation_keys),
                 graph=graph.name, node=key,
             )
         if not isinstance(value, _SCALARS):
@@ -81,7 +91,8 @@ def check_delivery_correlation(graph: Any, correlation: Mapping[str, Any] | None
         # set arithmetic that finds what is wrong)
         for key, accepts, expected in graph.correlation_checks():
             value = correlation.get(key)  # a missing key reads as None: blank, and the slow path names it
-            if value is None or (isinstance(value, str) and not value.strip()):
+            if value is None or (isinstance(value, str) and (not value.strip() or (
+                    not value.isascii() and only_invisible(value) is not None))):
                 break
             if not isinstance(value, _SCALARS) or (accepts is not None and not accepts(value)):
                 raise _wrong_type(graph, key, value, expected)
@@ -106,7 +117,7 @@ def check_delivery_correlation(graph: Any, correlation: Mapping[str, Any] | None
         if extra:
             parts.append(f"unknown {', '.join(extra)}")
         if blank:
-            parts.append(f"blank {', '.join(blank)}")
+            parts.append(f"blank {', '.join(k + _why_blank(given[k]) for k in blank)}")
         raise WorkflowNotFoundError(
             f"correlation for {graph.name} must have exactly the keys {', '.join(graph.correlation_keys)} "
             f"({'; '.join(parts)})", graph=graph.name, correlation=given,
@@ -144,6 +155,8 @@ def nearest(correlation: Mapping[str, Any], candidates: list[tuple[str, Mapping[
         differing = sorted(k for k in correlation if not _same(other.get(k), correlation[k]))
         # stores hand correlations back in their canonical (sorted) key order; show them in the caller's order
         shown = {k: other[k] for k in correlation if k in other} | {k: v for k, v in other.items() if k not in correlation}
-        scored.append((len(differing), execution_id, shown, differing))
-    scored.sort(key=lambda s: (s[0], s[1]))
-    return [{"execution_id": eid, "correlation": corr, "differs_in": diff} for _, eid, corr, diff in scored[:limit]]
+        # of as many differing keys, the ones that only look different (workflow/lookalikes.py) come first
+        unlike = sum(1 for k in differing if lookalike(correlation[k], other.get(k)) is None)
+        scored.append((len(differing), unlike, execution_id, shown, differing))
+    scored.sort(key=lambda s: (s[0], s[1], s[2]))
+    return [{"execution_id": eid, "correlation": corr, "differs_in": diff} for _, _, eid, corr, diff in scored[:limit]]

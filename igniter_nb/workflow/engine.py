@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,7 +33,10 @@ from igniter_nb.runtime.status import Status
 from igniter_nb.runtime.store_runner import persist
 from igniter_nb.workflow.contract_class import contract_class
 from igniter_nb.workflow.correlation import check_delivery_correlation, correlation_from_inputs, nearest, shown
+from igniter_nb.workflow.lookalike_start import warn_of_lookalike
+from igniter_nb.workflow.lookalikes import lookalike, twins
 from igniter_nb.workflow.payloads import validate_payload
+from igniter_nb.workflow.rollout import held_payloads, refuse_dropping
 from igniter_nb.workflow.signals import check_idempotency_key, live_signals, payload_digest, repeated_signal
 
 ACTIVE = ("running", "waiting")
@@ -172,7 +174,8 @@ def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.dat
           execution_id: str | None = None) -> Any:
     """Create a workflow, resolve until it succeeds, fails or waits, and save it. Never raises for a failing
     node (the workflow is saved as ``failed``); raises ``DuplicateWorkflowError`` if an active workflow has
-    the same correlation, and ``InputError`` for bad inputs or blank correlation values. ``execution_id``
+    the same correlation, and ``InputError`` for bad inputs or blank correlation values; warns
+    (``LookalikeCorrelationWarning``) when an active workflow's correlation only looks the same. ``execution_id``
     (internal: the RQ start job derives it from its job id) names the new execution instead of a random id."""
     graph = contract_class(cls, "start").compiled_graph()
     moment = _now(now)
@@ -185,6 +188,7 @@ def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.dat
                 f"an active {graph.name} workflow already has correlation {shown(correlation)} (execution {existing})",
                 graph=graph.name, correlation=correlation, existing_execution_id=existing,
             )
+        warn_of_lookalike(store, graph.name, correlation)  # (before anything is written: an "error" filter refuses)
     contract = cls._create(inputs, store=store, execution_id=execution_id)
     ex = contract.execution
     deadlines = _deadlines(graph, moment)
@@ -218,6 +222,7 @@ def not_found(cls: Any, store: Any, correlation: dict[str, Any], detail: str = "
             for rec in store.list(graph=graph.name, status=status)[:1000]:
                 if rec.correlation:
                     candidates.append((rec.execution_id, rec.correlation))
+    candidates += _twins_of(store, graph.name, correlation, candidates)
     near = nearest(correlation, candidates)
     hint = ""
     if near:
@@ -238,16 +243,33 @@ def not_found(cls: Any, store: Any, correlation: dict[str, Any], detail: str = "
 _not_found = not_found  # (the notebook simulator's name for it)
 
 
+def _twins_of(store: Any, graph: str, correlation: Mapping[str, Any],
+              known: list[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, Mapping[str, Any]]]:
+    """Active workflows whose correlation is ``correlation`` with one text value spelled without its invisible
+    characters or in NFC (``workflow/lookalikes.py``): found by exact lookups, so named even when more active
+    workflows are stored than the listing above reads."""
+    seen = {eid for eid, _ in known}
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    for key, value in correlation.items():
+        if type(value) is not str:
+            continue
+        for other in twins(value):
+            twin = {**correlation, key: other}
+            eid = store.find_by_correlation(graph, twin)
+            if eid is not None and eid not in seen:
+                seen.add(eid)
+                found.append((eid, twin))
+    return found
+
+
 def _difference(key: str, given: Mapping[str, Any], stored: Mapping[str, Any]) -> str:
     if key not in stored:
         return f"{key}: not in its correlation"
     mine, theirs = given.get(key), stored.get(key)
     if mine == theirs:  # equal in Python, but not the same stored value: 42 and 42.0, 1 and True
         return f"{key}: the value type ({type(mine).__name__} {mine!r} given, {type(theirs).__name__} {theirs!r} stored)"
-    if isinstance(mine, str) and isinstance(theirs, str) and unicodedata.normalize("NFC", mine) == unicodedata.normalize("NFC", theirs):
-        # looks the same when printed ("é" as one code point or as "e" and a combining accent): matching is exact
-        return f"{key}: the same text after Unicode normalisation (NFC), other code points"
-    return key
+    why = lookalike(mine, theirs)  # prints alike (invisible characters, NFC twins): matching stays exact
+    return f"{key}: {why}" if why else key
 
 
 def _latest_with_correlation(store: Any, graph: str, correlation: dict[str, Any]) -> Any:
@@ -328,12 +350,15 @@ def deliver_event(
         if record is None:
             return _deliver_late(cls, store, corr, node, event, key, digest)
         execution_id = record.execution_id
+        held = held_payloads(graph, record.snapshot)  # (read before the restore drops them: rollout.py)
         contract = restore_record(cls, record, store=store)
         ex = contract.execution
         wf = ex.workflow
         if wf is None or wf.get("status") not in ACTIVE:
             continue  # finished between the lookup and the read: look again
         _check_renamed(cls, contract, node, event)
+        if held:
+            refuse_dropping(cls, contract, held, f"event {event!r} is not applied")
         if repeated_signal(live_signals(wf), node.name, event, key, digest, graph=graph.name, execution_id=execution_id,
                            path=node.path) is not None:
             return contract

@@ -28,7 +28,7 @@ from igniter_nb.runtime.graph_change import current_awaits, stored_awaits
 from igniter_nb.runtime.restore import check_record, restore_contract
 from igniter_nb.workflow.contract_class import contract_class
 from igniter_nb.workflow.engine import ACTIVE, MAX_ATTEMPTS, _now, _store, refresh_status, save_workflow
-from igniter_nb.workflow.migration_inputs import check_inputs, correlation_now, missing_inputs
+from igniter_nb.workflow.migration_inputs import carried_inputs, check_inputs, correlation_now, missing_inputs
 
 _ACTIVE_RECORDS = ("running", "pending", "waiting")
 
@@ -48,13 +48,19 @@ class MigratedExecution:
     correlation: Mapping[str, Any] | None = None  # its new correlation, when the graph's keys changed
     # the removed awaits it was still waiting for (no delivery recorded, and not now a compute or input of the graph)
     stranded_awaits: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # inputs that took the value their node computed under the graph it was saved under (a compute made an input)
+    computed_inputs: tuple[str, ...] = ()
+    # renamed awaits whose delivered payload a save under a graph without them had already dropped (records written
+    # before such saves were refused): {old await: its event}, to be delivered again
+    lost_payloads: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"execution_id": self.execution_id, "action": self.action, "status": self.status,
                 "renamed": dict(self.renamed), "dropped": list(self.dropped),
                 "removed_awaits": dict(self.removed_awaits), "error": self.error, "inputs": list(self.inputs),
                 "correlation": dict(self.correlation) if self.correlation is not None else None,
-                "stranded_awaits": dict(self.stranded_awaits)}
+                "stranded_awaits": dict(self.stranded_awaits), "computed_inputs": list(self.computed_inputs),
+                "lost_payloads": dict(self.lost_payloads)}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -87,6 +93,12 @@ class MigrationReport:
         before it was removed, waits for nothing)."""
         return [e for e in self.executions if e.stranded_awaits and e.status in _ACTIVE_RECORDS]
 
+    @property
+    def lost(self) -> list[MigratedExecution]:
+        """Executions whose renamed await had received its event, but whose payload a save under the new graph
+        dropped before ``migrate`` ran (``lost_payloads``): deliver those events again."""
+        return [e for e in self.executions if e.lost_payloads]
+
     def to_dict(self) -> dict[str, Any]:
         return {"graph": self.graph, "dry_run": self.dry_run, "executions": [e.to_dict() for e in self.executions]}
 
@@ -104,9 +116,14 @@ def _check_rename(graph: Any, rename: Any) -> dict[str, str]:
                                     graph=graph.name, argument="rename")
     targets: dict[str, str] = {}
     for old, new in rename.items():
+        if not old.isidentifier():  # (node names are identifiers: no graph ever had it — its own node would be dropped)
+            raise WorkflowArgumentError(
+                f"rename={{{old!r:.80}: {new!r:.80}}}: {old!r:.80} is not a node name any graph could have had (node "
+                f"names are Python identifiers), so it would rename nothing while the node it stands for is dropped "
+                f"as removed; nothing was migrated", graph=graph.name, argument="rename", node=old[:80])
         if not graph.has_node(new):
-            raise WorkflowArgumentError(f"rename={{{old!r}: {new!r}}}: {graph.name} has no node {new!r}",
-                                        graph=graph.name, argument="rename", node=new)
+            raise WorkflowArgumentError(f"rename={{{old!r:.80}: {new!r:.80}}}: {graph.name} has no node {new!r:.80}",
+                                        graph=graph.name, argument="rename", node=new[:80])
         if graph.has_node(old):
             chain = any(other != old and target == old for other, target in rename.items())
             why = (" — a swap or chain of names (a name that is both renamed and a rename's target) is refused: a "
@@ -138,6 +155,18 @@ def _current_kind(node: Any) -> str:
     return f"an await (of event {node.event!r})" if node.kind == "await" else f"a {node.kind}"
 
 
+def pending_renames(snapshot: Mapping[str, Any], rename: Mapping[str, str]) -> dict[str, str]:
+    """The entries of ``rename`` still to apply to a stored workflow: not those of an await whose record is in the
+    new shape already — its recorded awaits have the new name and not the old one (migrated before, or started by
+    a process running the new graph). A state of the old name there was written by a process still running the
+    old graph (it waits: such a process is refused a delivery of the event); it is dropped, not renamed onto the
+    new await."""
+    if not rename or type(snapshot.get("workflow")) is not dict:
+        return dict(rename)
+    awaits = stored_awaits(snapshot)
+    return {old: new for old, new in rename.items() if not (new in awaits and old not in awaits)}
+
+
 def check_rename_kinds(graph: Any, snapshot: Mapping[str, Any], rename: Mapping[str, str], execution_id: str) -> None:
     """Refuse a rename that would give an await's stored state and signals to a node of another kind, or another
     kind's computed value to an await (taken for a delivered payload): ``WorkflowArgumentError`` naming both nodes
@@ -146,7 +175,7 @@ def check_rename_kinds(graph: Any, snapshot: Mapping[str, Any], rename: Mapping[
         return
     awaits = stored_awaits(snapshot)
     states = snapshot.get("states")
-    for old, new in rename.items():
+    for old, new in pending_renames(snapshot, rename).items():
         if old not in awaits and not (isinstance(states, Mapping) and old in states):
             continue  # nothing of it stored: nothing to move
         node = graph.node(new)
@@ -247,10 +276,14 @@ def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, s
         delivered = _delivered_awaits(snapshot)  # (read before the restore retracts signals of dropped awaits)
         try:
             check_rename_kinds(graph, snapshot, rename, execution_id)  # (saved meanwhile under an older graph)
-            renamed = apply_renames(snapshot, rename)
+            pending = pending_renames(snapshot, rename)
+            lost = _lost_payloads(snapshot, pending)
+            renamed = apply_renames(snapshot, pending)
             contract = restore_contract(cls, snapshot, store=store, owned=True)
             given = missing_inputs(graph, contract.execution, inputs)
             correlation = correlation_now(graph, contract.execution, given, cls.__name__)
+            carried = (carried_inputs(graph, contract.execution, given, cls.__name__)
+                       if record.status in _ACTIVE_RECORDS else {})
         except (IgniterError, ValueError) as exc:
             why = exc.message if isinstance(exc, IgniterError) else str(exc)
             return MigratedExecution(execution_id, "failed", record.status, error=f"{type(exc).__name__}: {why}")
@@ -264,22 +297,28 @@ def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, s
         nodes = graph.nodes_by_name
         waits = {n: e for n, e in gone.items()
                  if n not in delivered and not (n in nodes and n not in awaits)}  # (now a compute: it computes)
-        if not (renamed or dropped or stale_awaits or given or correlation is not None):
+        if not (renamed or dropped or stale_awaits or given or carried or correlation is not None):
             return MigratedExecution(execution_id, "unchanged", record.status, removed_awaits=gone,
                                      stranded_awaits=waits)
         if dry_run:
             return MigratedExecution(execution_id, "would migrate", record.status, renamed, dropped, gone,
-                                     inputs=tuple(given), correlation=correlation, stranded_awaits=waits)
+                                     inputs=tuple(given), correlation=correlation, stranded_awaits=waits,
+                                     computed_inputs=tuple(carried), lost_payloads=lost)
         ex.loaded_from_store(record.version)
         payload: dict[str, Any] = {"renamed": renamed, "dropped": list(dropped),
                                    "removed_awaits": [{"node": n, "event": e} for n, e in gone.items()]}
         if given:
             payload["inputs"] = list(given)
+        if lost:
+            payload["lost_payloads"] = lost
+        if carried:
+            payload["computed_inputs"] = list(carried)
         if correlation is not None:
             payload["correlation"] = correlation
         ex.bus.emit("workflow_migrated" if wf is not None else "execution_migrated", payload=payload)
         if given:
             ex.update_inputs(given)
+        ex.inputs.update(carried)  # (their states already hold these values: nothing to invalidate)
         if wf is not None:
             if correlation is not None:
                 wf["correlation"] = correlation
@@ -301,10 +340,12 @@ def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, s
         except DuplicateWorkflowError as exc:  # the new correlation is another active workflow's
             return MigratedExecution(execution_id, "failed", record.status, renamed, dropped, gone,
                                      error=f"DuplicateWorkflowError: {exc.message}", inputs=tuple(given),
-                                     correlation=correlation, stranded_awaits=waits)
+                                     correlation=correlation, stranded_awaits=waits, computed_inputs=tuple(carried),
+                                     lost_payloads=lost)
         status = store.record(execution_id).status
         return MigratedExecution(execution_id, "migrated", status, renamed, dropped, gone, inputs=tuple(given),
-                                 correlation=correlation, stranded_awaits=waits)
+                                 correlation=correlation, stranded_awaits=waits, computed_inputs=tuple(carried),
+                                 lost_payloads=lost)
     return MigratedExecution(execution_id, "failed", None, error=f"{MAX_ATTEMPTS} conflicting saves in a row")
 
 
@@ -322,3 +363,26 @@ def _delivered_awaits(snapshot: Any) -> frozenset[str]:
         if not retracted or (type(retracted) is dict and retracted.get("by") == "graph_changed"):
             found.add(signal["node"])
     return frozenset(found)
+
+
+def _lost_payloads(snapshot: Mapping[str, Any], rename: Mapping[str, str]) -> dict[str, str]:
+    """``{old await: event}`` for each await renamed here whose event had been delivered but whose state a restore
+    under a graph without it dropped before a save (its signal retracted ``by: graph_changed``, none in force, no
+    state left, the new await without a value): the payload is not stored anywhere, so the rename cannot move it."""
+    workflow = snapshot.get("workflow")
+    states = snapshot.get("states")
+    if type(workflow) is not dict or not isinstance(states, Mapping):
+        return {}
+    awaits = stored_awaits(snapshot)
+    lost: dict[str, str] = {}
+    for old, new in rename.items():
+        if old not in awaits or old in states:
+            continue
+        new_state = states.get(new)
+        if isinstance(new_state, Mapping) and new_state.get("status") == "succeeded":
+            continue
+        signals = [s for s in workflow.get("signals") or () if type(s) is dict and s.get("node") == old]
+        if signals and all(type(s.get("retracted")) is dict and s["retracted"].get("by") == "graph_changed"
+                           for s in signals):
+            lost[old] = awaits[old]
+    return lost

@@ -102,3 +102,35 @@ def correlation_now(graph: Any, execution: Any, given: Mapping[str, Any], contra
         return correlation_from_inputs(graph, values)
     except IgniterError as exc:
         raise exc.with_context(execution_id=execution.execution_id) from None
+
+
+def carried_inputs(graph: Any, execution: Any, given: Mapping[str, Any], contract: str) -> dict[str, Any]:
+    """The inputs of ``graph`` a stored execution holds a value for only as a node state — a compute a deploy made an
+    input (same name, or renamed by ``migrate``): the value it computed, checked as ``update_inputs`` checks
+    inputs, to be written into the stored inputs. A required input with neither such a value, a stored input, a
+    default nor a value in ``given`` is a ``WorkflowArgumentError`` naming the execution and the node: resolving
+    it would fail the workflow."""
+    carried: dict[str, Any] = {}
+    for node in graph.input_nodes:
+        name = node.name
+        if name in execution.inputs or name in given:
+            continue
+        state = execution.states.get(name)
+        if state is not None and state.status is Status.SUCCEEDED:
+            try:
+                execution.input_validator.updates({name: state.value}, execution.execution_id)
+            except IgniterError as exc:
+                raise WorkflowArgumentError(
+                    f"input {name!r} of {graph.name} holds, in execution {execution.execution_id}, the value a "
+                    f"compute gave it before a deploy made it an input, and that value is not a valid input: "
+                    f"{exc.message}"[:600], graph=graph.name, node=name, execution_id=execution.execution_id,
+                    argument="inputs") from None
+            carried[name] = state.value
+        elif node.required and not node.has_default:
+            raise WorkflowArgumentError(
+                f"input {name!r} of {graph.name} has no value in execution {execution.execution_id} (a node the graph "
+                f"it was saved under computed or lacked, with no value yet): resolving it would fail the workflow; "
+                f"give it one with {contract}.migrate(store, inputs={{{name!r}: ...}}) — a value, or a function of "
+                f"the stored inputs", graph=graph.name, node=name, execution_id=execution.execution_id,
+                argument="inputs")
+    return carried

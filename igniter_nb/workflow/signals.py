@@ -28,6 +28,7 @@ from igniter_nb.errors import (
     WorkflowArgumentError,
 )
 from igniter_nb.runtime import codec
+from igniter_nb.workflow.lookalikes import lookalike
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -91,6 +92,9 @@ def repeated_signal(
         recorded_key = prior.get("idempotency_key")
         shown = _shown_key(recorded_key) if isinstance(recorded_key, str) else repr(recorded_key)
         recorded = f"signal #{prior.get('order')} at {prior.get('received_at')}, idempotency key {shown}"
+        why = lookalike(key, recorded_key)  # prints as the recorded key: matching stays exact
+        if why:
+            recorded += f"; the idempotency key given, {_shown_key(str(key))}, is not the recorded one: {why}"
         if prior.get("event") not in (event, None):  # the await awaited another event when it was satisfied
             raise DuplicateSignalError(
                 f"await '{node}' of {graph} {execution_id} was already satisfied by event '{prior.get('event')}' "

@@ -342,11 +342,30 @@ def test_follow_shows_a_huge_refusal_cut() -> None:
         assert len(status) < 3 * h.OPEN_LIMIT and len(follow.error or "") > 1_000_000 and active(status) == []
 
 
+def _held_reconnect(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Following waits before its next attempt until the returned event is set (at most 20 s): the test reads the
+    view while it says "reconnecting" (with a 0.05 s pause, a loaded host had already moved on to "stopped")."""
+    import asyncio
+
+    from igniter_nb.notebook import follow as follow_module
+
+    go_on = threading.Event()
+
+    async def held(seconds: float) -> None:
+        for _ in range(2000):
+            if go_on.is_set():
+                return
+            await asyncio.sleep(0.01)
+
+    monkeypatch.setattr(follow_module, "_pause", held)
+    return go_on
+
+
 def test_a_live_simulator_says_its_server_is_being_reconnected_to(served: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from igniter_nb.notebook import follow as follow_module
 
     monkeypatch.setattr(follow_module, "RECONNECTS", 1)  # (5 attempts take 25 s)
-    monkeypatch.setattr(follow_module, "RECONNECT_DELAY", 0.05)
+    go_on = _held_reconnect(monkeypatch)
     _, server, client = served
     client.execute("lead", inputs={"request_id": "r-1"})
     sim = ig.nb.EventSimulator(SvcLead, client, engine="python", live=True)
@@ -357,6 +376,7 @@ def test_a_live_simulator_says_its_server_is_being_reconnected_to(served: Any, m
     follow.wait(lambda f: f.reconnecting is not None, timeout=20)
     assert "<b>live updates</b>: reconnecting (1 of 1) after RemoteConnectionError: cannot reach " \
            f"{url}/v1/executions/" in view.status.value
+    go_on.set()
     with pytest.raises(TimeoutError, match="following ended: RemoteConnectionError"):
         follow.wait(timeout=60)
     assert "<b>live updates</b>: stopped: RemoteConnectionError: cannot reach" in view.status.value
@@ -367,7 +387,7 @@ def test_a_live_stepper_says_its_server_is_being_reconnected_to(served: Any, mon
     from igniter_nb.notebook import follow as follow_module
 
     monkeypatch.setattr(follow_module, "RECONNECTS", 1)  # (5 attempts take 25 s)
-    monkeypatch.setattr(follow_module, "RECONNECT_DELAY", 0.05)
+    go_on = _held_reconnect(monkeypatch)
     _, server, client = served
     eid = client.execute("lead", inputs={"request_id": "r-1"})["execution_id"]
     stepper = ig.nb.SnapshotStepper(client, execution_id=eid, engine="python", live=True)
@@ -378,6 +398,7 @@ def test_a_live_stepper_says_its_server_is_being_reconnected_to(served: Any, mon
     follow.wait(lambda f: f.reconnecting is not None, timeout=20)
     assert "<b>live updates</b>: reconnecting (1 of 1) after RemoteConnectionError: cannot reach " \
            f"{url}/v1/executions/{eid}/events" in view.body.value
+    go_on.set()
     with pytest.raises(TimeoutError, match="following ended: RemoteConnectionError"):
         follow.wait(timeout=60)
     assert "<b>live updates</b>: stopped: RemoteConnectionError: cannot reach" in view.body.value

@@ -113,7 +113,7 @@ SUBJECTS: dict[str, Callable[[], Any]] = {
 #: the pure-Python layout's picture of each subject: (direction, width) — exact, the layout is deterministic
 PYTHON_PICTURES = {
     "awaits60": ("LR", 703.7),
-    "awaits60_instance": ("TB", 886.6),  # was LR, 1,436.2 px
+    "awaits60_instance": ("TB", 898.6),  # was LR, 1,436.2 px; 886.6 before the bus slot kept 12 px clear
     "fan200": ("LR", 916.4),
     "fan200_instance": ("LR", 881.5),
     "pricing_pending": ("TB", 330.7),  # was LR, 957.8 px
@@ -164,7 +164,7 @@ def test_the_pure_python_picture_fits_the_output_area_when_a_direction_does(name
 def test_sixty_long_awaits_of_an_instance_are_drawn_top_to_bottom_in_rows() -> None:
     view = graph_view(Awaits60.compiled_graph(), states=_awaits_instance())
     lay = layout(view)
-    assert (lay.direction, lay.width) == ("TB", 886.6)  # was LR, 1,436.2 px: one long column, three wide columns
+    assert (lay.direction, lay.width) == ("TB", 898.6)  # was LR, 1,436.2 px: one long column, three wide columns (886.6 before the bus slot kept 12 px clear)
     rows: dict[float, int] = {}
     for name, box in lay.boxes.items():
         if name.startswith("n_wait_"):

@@ -10,39 +10,26 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from bounded_threads import read_in_thread
+from bounded_threads import BOUND, Halt, caught_read, read_in_thread, reading_contract, wait_until
 
 import igniter_nb as ig
-
-BOUND = 10.0
 
 
 def test_a_waiter_on_a_node_that_fails_on_another_worker_gets_its_located_error() -> None:
     b_entered = threading.Event()
     caught: list[BaseException] = []
 
-    class Failing(ig.Contract):
-        def define(c):
-            c.input("x", type="integer")
-            c.compute("a", call="read_b")
-            c.compute("b", call="boom")
-            c.compute("top", call=lambda a, b: (a, b))
-            c.output("top")
-            c.output("b")
+    def read_b(contract: Any, x: int) -> Any:
+        assert b_entered.wait(BOUND)
+        # b is being computed on the other worker: waits for it, then its error
+        return caught_read(lambda: contract.result.b, caught)
 
-        def read_b(self, x):
-            assert b_entered.wait(BOUND)
-            try:
-                return self.result.b  # b is being computed on the other worker: waits for it, then its error
-            except ig.IgniterError as exc:
-                caught.append(exc)
-                raise
+    def boom(contract: Any, x: int) -> Any:
+        b_entered.set()
+        raise ValueError("b exploded")
 
-        def boom(self, x):
-            b_entered.set()
-            raise ValueError("b exploded")
-
-    contract = Failing(x=1, runner="threads", max_workers=2)
+    cls = reading_contract("Failing", {"a": read_b, "b": boom}, ["a", "b"], ["b"])
+    contract = cls(x=1, runner="threads", max_workers=2)
     out = read_in_thread(lambda: contract.result.top, timeout=BOUND * 2)
     assert out["finished"], "the read hung"
     assert str(contract.status) == "failed"
@@ -78,20 +65,6 @@ def test_a_subscriber_that_raises_is_a_reaction_error_and_the_run_goes_on() -> N
     assert len(contract.reaction_errors) == 12  # two events for each of the 6 nodes (x included)
     assert all("subscriber broke" in str(e) for e in contract.reaction_errors)
     assert contract.execution.resolver.running == set()
-
-
-def _wait_until(condition: Any, what: str) -> None:
-    """Polls ``condition()`` (a state another thread reaches) until it holds, at most BOUND seconds."""
-    pause = threading.Event()
-    for _ in range(int(BOUND / 0.005)):
-        if condition():
-            return
-        pause.wait(0.005)
-    raise AssertionError(f"never reached: {what}")
-
-
-class Halt(BaseException):
-    """Neither an Exception nor KeyboardInterrupt: what a framework's cancellation may raise."""
 
 
 @pytest.mark.parametrize("kind", [Halt, SystemExit])
@@ -141,38 +114,24 @@ def test_a_reader_waiting_for_a_node_that_raises_a_base_exception_gets_it_as_inl
     a_done = threading.Event()
     caught: list[BaseException] = []
 
-    class Halting(ig.Contract):
-        def define(c):
-            c.input("x", type="integer")
-            c.compute("a", call="read_b")
-            c.compute("b", call="halt")
-            c.compute("top", call=lambda a, b: (a, b))
-            c.output("top")
-            c.output("b")
+    def read_b(contract: Any, x: int) -> Any:
+        calls["a"] += 1
+        if runner == "threads":
+            assert b_entered.wait(BOUND)
+        return caught_read(lambda: contract.result.b, caught, a_done)
 
-        def read_b(self, x):
-            calls["a"] += 1
-            try:
-                if runner == "threads":
-                    assert b_entered.wait(BOUND)
-                return self.result.b
-            except BaseException as exc:
-                caught.append(exc)
-                raise
-            finally:
-                a_done.set()
+    def halt(contract: Any, x: int) -> Any:
+        calls["b"] += 1
+        b_entered.set()
+        if calls["b"] == 1:
+            if runner == "threads":  # raised once a's read waits for b
+                waits = contract.execution.resolver.in_flight.waits
+                wait_until(lambda: "b" in waits.get("a", ()), "a waits for b")
+            raise Halt("stop now")
+        return x
 
-        def halt(self, x):
-            calls["b"] += 1
-            b_entered.set()
-            if calls["b"] == 1:
-                if runner == "threads":  # raised once a's read waits for b
-                    waits = self.execution.resolver.in_flight.waits
-                    _wait_until(lambda: "b" in waits.get("a", ()), "a waits for b")
-                raise Halt("stop now")
-            return x
-
-    contract = Halting(x=1, runner=runner, max_workers=2)
+    cls = reading_contract("Halting", {"a": read_b, "b": halt}, ["a", "b"], ["b"])
+    contract = cls(x=1, runner=runner, max_workers=2)
     out = read_in_thread(lambda: contract.result.top, timeout=BOUND * 2)
     assert out["finished"], "the read hung"
     assert isinstance(out.get("error"), Halt)
@@ -188,29 +147,15 @@ def test_a_worker_reading_after_a_base_exception_ended_its_run_is_told_what_inte
     a_done = threading.Event()
     caught: list[BaseException] = []
 
-    class Halting(ig.Contract):
-        def define(c):
-            c.input("x", type="integer")
-            c.compute("a", call="late_read")
-            c.compute("b", call="halt")
-            c.compute("top", call=lambda a, b: (a, b))
-            c.output("top")
-            c.output("b")
+    def late_read(contract: Any, x: int) -> Any:
+        assert returned.wait(BOUND)  # the read this node was computed for has raised Halt
+        return caught_read(lambda: contract.result.b, caught, a_done)
 
-        def late_read(self, x):
-            try:
-                assert returned.wait(BOUND)  # the read this node was computed for has raised Halt
-                return self.result.b
-            except BaseException as exc:
-                caught.append(exc)
-                raise
-            finally:
-                a_done.set()
+    def halt(contract: Any, x: int) -> Any:
+        raise Halt("stop now")
 
-        def halt(self, x):
-            raise Halt("stop now")
-
-    contract = Halting(x=1, runner="threads", max_workers=2)
+    cls = reading_contract("Halting", {"a": late_read, "b": halt}, ["a", "b"], ["b"])
+    contract = cls(x=1, runner="threads", max_workers=2)
     out = read_in_thread(lambda: contract.result.top, timeout=BOUND * 2)
     returned.set()
     assert isinstance(out.get("error"), Halt)
@@ -225,35 +170,16 @@ def test_a_cycle_of_nested_reads_across_three_workers_is_refused_naming_the_node
     all_in = threading.Barrier(3, timeout=BOUND)
     calls: Counter[str] = Counter()
 
-    class Ring(ig.Contract):
-        def define(c):
-            c.input("x", type="integer")
-            c.compute("a", call="read_b")
-            c.compute("b", call="read_c")
-            c.compute("c", call="read_a")
-            c.compute("ring", call=lambda a, b, c: (a, b, c))
-            c.output("ring")
-            c.output("a")
-            c.output("b")
-            c.output("c")
-
-        def read_b(self, x):
-            calls["a"] += 1
+    def reads(node: str, target: str) -> Any:
+        def read(contract: Any, x: int) -> Any:
+            calls[node] += 1
             all_in.wait()
-            return self.result.b
+            return getattr(contract.result, target)
+        return read
 
-        def read_c(self, x):
-            calls["b"] += 1
-            all_in.wait()
-            return self.result.c
-
-        def read_a(self, x):
-            calls["c"] += 1
-            all_in.wait()
-            return self.result.a
-
-    contract = Ring(x=1, runner="threads", max_workers=3)
-    out = read_in_thread(lambda: contract.result.ring, timeout=BOUND * 2)
+    ring = {"a": reads("a", "b"), "b": reads("b", "c"), "c": reads("c", "a")}
+    contract = reading_contract("Ring", ring, ["a", "b", "c"], ["a", "b", "c"])(x=1, runner="threads", max_workers=3)
+    out = read_in_thread(lambda: contract.result.top, timeout=BOUND * 2)
     assert out["finished"], "the read hung"
     assert str(contract.status) == "failed"
     states = contract.execution.states
@@ -316,20 +242,12 @@ def test_eight_threads_reading_the_same_contract_at_once_compute_each_node_once(
 def test_a_node_reading_its_own_output_is_refused_naming_it(runner: str) -> None:
     calls: Counter[str] = Counter()
 
-    class Selfish(ig.Contract):
-        def define(c):
-            c.input("x", type="integer")
-            c.compute("other", call=lambda x: x)
-            c.compute("me", call="read_me")
-            c.compute("top", call=lambda me, other: me + other)
-            c.output("top")
-            c.output("me")
+    def read_me(contract: Any, x: int) -> Any:
+        calls["me"] += 1
+        return contract.result.me + 1
 
-        def read_me(self, x):
-            calls["me"] += 1
-            return self.result.me + 1
-
-    contract = Selfish(x=1, runner=runner, max_workers=2)
+    cls = reading_contract("Selfish", {"other": lambda contract, x: x, "me": read_me}, ["me", "other"], ["me"])
+    contract = cls(x=1, runner=runner, max_workers=2)
     out = read_in_thread(lambda: contract.result.top, timeout=BOUND * 2)
     assert out["finished"], "the read hung"
     assert calls == Counter(me=1)
@@ -351,21 +269,12 @@ def test_callables_reading_a_node_queued_behind_them_compute_it_instead_of_waiti
         with guard:
             calls[name] += 1
 
-    class Starved(ig.Contract):
-        def define(c):
-            c.input("x", type="integer")
-            c.compute("a", call="read_c")
-            c.compute("b", call="read_c")
-            c.compute("c", call=lambda x: count("c") or x + 1)
-            c.compute("top", call=lambda a, b, c: (a, b, c))
-            c.output("top")
-            c.output("c")
+    def read_c(contract: Any, x: int) -> Any:
+        count("reader")
+        return contract.result.c * 10
 
-        def read_c(self, x):
-            count("reader")
-            return self.result.c * 10
-
-    contract = Starved(x=1, runner="threads", max_workers=workers)
+    starved = {"a": read_c, "b": read_c, "c": lambda contract, x: count("c") or x + 1}
+    contract = reading_contract("Starved", starved, ["a", "b", "c"], ["c"])(x=1, runner="threads", max_workers=workers)
     out = read_in_thread(lambda: contract.result.top, timeout=BOUND)
     assert out["finished"], "the read hung"
     assert out.get("value") == (20, 20, 2)

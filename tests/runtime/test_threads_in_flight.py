@@ -9,21 +9,9 @@ import threading
 from collections import Counter
 from typing import Any
 
-from bounded_threads import read_in_thread
+from bounded_threads import BOUND, InFlightHooks, read_in_thread, reading_contract, wait_until
 
 import igniter_nb as ig
-
-BOUND = 10.0
-
-
-def _wait_until(condition: Any, what: str) -> None:
-    """Polls ``condition()`` (a state another thread reaches) until it holds, at most BOUND seconds."""
-    pause = threading.Event()
-    for _ in range(int(BOUND / 0.005)):
-        if condition():
-            return
-        pause.wait(0.005)
-    raise AssertionError(f"never reached: {what}")
 
 
 def test_nodes_computed_on_threads_workers_are_running_in_states_and_plan() -> None:
@@ -123,7 +111,7 @@ def test_a_read_of_a_node_claimed_and_not_handed_over_yet_waits_for_it() -> None
             c_starting.set()
             in_flight = contract.execution.resolver.in_flight
             # until b's read of c waits for it (or was refused)
-            _wait_until(lambda: "c" in in_flight.waits.get("b", ()) or b_read_done.is_set(), "b reads c")
+            wait_until(lambda: "c" in in_flight.waits.get("b", ()) or b_read_done.is_set(), "b reads c")
 
     contract.subscribe(hold_c)
     out = read_in_thread(lambda: contract.result.top, timeout=BOUND * 2)
@@ -139,41 +127,28 @@ def test_a_node_recorded_between_a_reads_look_and_its_claim_is_not_computed_agai
     """a's callable reads n while n is computed on the other worker: a's nested run looks at n's state (none yet),
     then claims n. If n is recorded and released by its run in between (forced here by holding that claim until it
     is), the claim used to succeed and n was computed a second time (version 2, its events twice)."""
-    from igniter_nb.runtime.workers import InFlight
-
     calls: Counter[str] = Counter()
     n_entered = threading.Event()
     n_release = threading.Event()
-    original = InFlight.claim
 
-    def claim(self: InFlight, name: str, waiter: str | int, *, track: bool) -> Any:
-        if name == "n" and waiter == "a":  # a's read, past its look at n's state
-            n_release.set()
-            _wait_until(lambda: "n" not in self.started, "n recorded and released by the outer run")
-        return original(self, name, waiter, track=track)
+    def held(in_flight: Any) -> None:  # a's read, past its look at n's state
+        n_release.set()
+        wait_until(lambda: "n" not in in_flight.started, "n recorded and released by the outer run")
 
-    monkeypatch.setattr(InFlight, "claim", claim)
+    InFlightHooks(monkeypatch).before_claim["n", "a"] = held
 
-    class Late(ig.Contract):
-        def define(c):
-            c.input("x", type="integer")
-            c.compute("n", call="slow_n")
-            c.compute("a", call="read_n")
-            c.compute("top", call=lambda a, n: (a, n))
-            c.output("top")
-            c.output("n")
+    def slow_n(contract: Any, x: int) -> Any:
+        calls["n"] += 1
+        n_entered.set()
+        assert n_release.wait(BOUND)
+        return x + 1
 
-        def slow_n(self, x):
-            calls["n"] += 1
-            n_entered.set()
-            assert n_release.wait(BOUND)
-            return x + 1
+    def read_n(contract: Any, x: int) -> Any:
+        assert n_entered.wait(BOUND)
+        return contract.result.n * 10
 
-        def read_n(self, x):
-            assert n_entered.wait(BOUND)
-            return self.result.n * 10
-
-    contract = Late(x=1, runner="threads", max_workers=2)
+    contract = reading_contract("Late", {"n": slow_n, "a": read_n}, ["a", "n"], ["n"])(x=1, runner="threads",
+                                                                                      max_workers=2)
     out = read_in_thread(lambda: contract.result.top, timeout=BOUND * 2)
     assert out.get("value") == (20, 2)
     assert calls == Counter(n=1)
@@ -242,22 +217,13 @@ def test_a_real_cycle_through_a_node_started_subscriber_is_refused_not_hung() ->
     calls: Counter[str] = Counter()
     c_starting = threading.Event()
 
-    class Loop(ig.Contract):
-        def define(c):
-            c.input("x", type="integer")
-            c.compute("d", call="read_c")
-            c.compute("c", call=lambda x: calls.update(["c"]) or x * 10)
-            c.compute("top", call=lambda d, c: (d, c))
-            c.output("top")
-            c.output("c")
-            c.output("d")
+    def read_c(contract: Any, x: int) -> Any:
+        calls["d"] += 1
+        assert c_starting.wait(BOUND), "c never started"
+        return contract.result.c + 1
 
-        def read_c(self, x):
-            calls["d"] += 1
-            assert c_starting.wait(BOUND), "c never started"
-            return self.result.c + 1
-
-    contract = Loop(x=1, runner="threads", max_workers=2)
+    loop = {"d": read_c, "c": lambda contract, x: calls.update(["c"]) or x * 10}
+    contract = reading_contract("Loop", loop, ["d", "c"], ["c", "d"])(x=1, runner="threads", max_workers=2)
 
     def on_c_started(e: Any) -> None:
         if e.type == "node_started" and e.node == "c" and not c_starting.is_set():

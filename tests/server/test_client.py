@@ -17,7 +17,9 @@ import httpx
 import pytest
 
 import igniter_nb as ig
-from igniter_nb.server import AsyncClient, Client, RemoteConnectionError, RemoteError
+from igniter_nb.errors import SnapshotNotFoundError
+from igniter_nb.server import AsyncClient, Client, RemoteConnectionError, RemoteError, UnroutableExecutionIdError
+from igniter_nb.server.service_store import ServiceStore
 from igniter_nb.stores import MemoryStore
 from tests.server.conftest import TARGET
 from tests.server.server_contracts import CONTRACTS, Price
@@ -87,7 +89,7 @@ def test_client_encodes_names_in_paths_L01_L37(remote: Client) -> None:
     with pytest.raises(RemoteError) as caught:
         remote.execute("a/b", inputs={})
     assert caught.value.status_code == 404
-    with pytest.raises(ValueError, match="holds '/'"):  # refused before sending: never another route
+    with pytest.raises(UnroutableExecutionIdError, match="holds '/'"):  # refused before sending: never another route
         remote.status("../../etc/passwd")
 
 
@@ -97,7 +99,7 @@ def test_an_execution_id_holding_a_slash_is_refused_before_any_request(call: str
     status("<id>/events") opened its live stream and waited out the deadline."""
     with Client(f"http://127.0.0.1:{free_port()}", timeout=2) as client:  # nothing listens: a request would fail
         method = getattr(client, call)
-        with pytest.raises(ValueError, match="holds '/'") as caught:
+        with pytest.raises(UnroutableExecutionIdError, match="holds '/'") as caught:
             if call == "events":
                 next(iter(method("e-1/history")))
             elif call == "resume":
@@ -107,6 +109,37 @@ def test_an_execution_id_holding_a_slash_is_refused_before_any_request(call: str
         assert not isinstance(caught.value, RemoteConnectionError)
 
 
+@pytest.mark.parametrize("execution_id", ["a/b", "/", "e-1/events", "..", ".", "x" * 10_000 + "/"])
+def test_an_unroutable_execution_id_is_a_documented_value_error_of_both_clients(execution_id: str) -> None:
+    """One type for "this id cannot be one URL path segment": ``UnroutableExecutionIdError``, a ``ValueError`` and
+    an ``IgniterError``, raised unsent (nothing listens on the port) and quoting at most 80 characters of it."""
+    url = f"http://127.0.0.1:{free_port()}"
+    with Client(url, timeout=2) as client, pytest.raises(UnroutableExecutionIdError) as caught:
+        client.record(execution_id)
+    err = caught.value
+    assert isinstance(err, ValueError) and isinstance(err, ig.IgniterError)
+    assert len(str(err)) < 400 and repr(execution_id[:80]) in str(err)
+
+    async def send() -> None:
+        async with AsyncClient(url, timeout=2) as client:
+            await client.history_page(execution_id)
+
+    with pytest.raises(UnroutableExecutionIdError):
+        anyio.run(send)
+
+
+@pytest.mark.parametrize("execution_id", ["a?b", "a#b", "%2F", "a%2Fb", "%2E%2E", "a..b", "<b>x<b>", "&amp;", "é"])
+def test_an_execution_id_that_routes_safely_reaches_its_own_route(remote: Client, execution_id: str) -> None:
+    """'?', '#' and '%' are percent-encoded and the server decodes once: the id it answers about is exactly the id
+    sent (a 404 naming it, no execution holds such an id), never another route or another execution."""
+    with pytest.raises(RemoteError) as caught:
+        remote.status(execution_id)
+    assert caught.value.status_code == 404
+    assert caught.value.server_message.startswith(f"no execution {execution_id!r}")
+    with pytest.raises(SnapshotNotFoundError):
+        ServiceStore(remote).record(execution_id)
+
+
 def test_dot_segments_reach_the_named_contract_not_another_route(live_app: Any) -> None:
     # as they are, "." and ".." in a URL path are removed (RFC 3986): /v1/contracts/../execute is /v1/execute
     server = live_app(ig.server.create_app({".": Price, "..": Price}, store=MemoryStore()))
@@ -114,9 +147,8 @@ def test_dot_segments_reach_the_named_contract_not_another_route(live_app: Any) 
         for name in (".", ".."):
             assert client.execute(name, inputs={"total": 10})["contract"] == name
             assert client.contract(name)["contract"] == name
-        with pytest.raises(RemoteError) as unknown:
+        with pytest.raises(UnroutableExecutionIdError, match="dot segment"):  # no execution id is one: unsent
             client.status("..")
-        assert unknown.value.status_code == 404 and unknown.value.error_type == "RequestProblem"
 
 
 def test_remote_errors_carry_status_message_type_and_context(remote: Client, live: ServerProcess) -> None:

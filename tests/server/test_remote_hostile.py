@@ -129,6 +129,8 @@ def test_sync_remote_reports_an_answer_about_another_execution_as_remote_error_a
     ({"execution_id": "r1\u202egnp.exe", "status": "pending"}, "control or format character"),
     ({"execution_id": "r" * 201, "status": "pending"}, "longer than 200 characters"),
     ({"execution_id": 7, "status": "pending"}, "not an execution"),
+    ({"execution_id": "r1/history", "status": "pending"}, "holds '/'"),  # its status could never be asked
+    ({"execution_id": "..", "status": "pending"}, "is a dot segment"),
 ])
 def test_an_execute_answer_with_a_bad_id_or_status_fails_the_node_located(live_app: Live, body: Any,
                                                                            words: str) -> None:

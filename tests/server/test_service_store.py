@@ -9,7 +9,7 @@ import pytest
 
 import igniter_nb as ig
 from igniter_nb.errors import SnapshotNotFoundError, StoreError
-from igniter_nb.server import service_store
+from igniter_nb.server import UnroutableExecutionIdError, service_store
 from igniter_nb.server.service_store import ServiceStore
 from igniter_nb.stores import MemoryStore
 from tests.server.server_contracts import CONTRACTS, Lead
@@ -83,11 +83,20 @@ def test_service_store_finds_by_correlation_like_a_store(served: Any) -> None:
 def test_unknown_executions_are_snapshot_not_found_and_writes_are_refused(served: Any) -> None:
     store, client = served
     remote = ServiceStore(client)
-    for bad in ("no-such-execution", "../etc/passwd", "a" * 300):
+    for bad in ("no-such-execution", "../etc/passwd", "a" * 300, "..", ".", "a/b", "a?b", "a#b", "%2F"):
         with pytest.raises(SnapshotNotFoundError) as err:
             remote.record(bad)
         assert client.base_url in str(err.value)
         assert not remote.exists(bad) and remote.version_of(bad) is None
+        with pytest.raises(SnapshotNotFoundError):
+            remote.history_page(bad, limit=5)
+    with pytest.raises(SnapshotNotFoundError) as err:  # the client's refusal, unsent, read as "no snapshot"
+        remote.history_records("../etc/passwd")
+    assert isinstance(err.value.__cause__, UnroutableExecutionIdError)
+    for wrong in ("", None, 7):  # not an execution id at all: the client's ValueError, as a store's
+        with pytest.raises(ValueError, match="non-empty str") as refused:
+            remote.record(wrong)  # type: ignore[arg-type]
+        assert not isinstance(refused.value, SnapshotNotFoundError)
     with pytest.raises(SnapshotNotFoundError):
         remote.history_records("no-such-execution")
     with pytest.raises(StoreError, match="read-only"):
@@ -95,6 +104,15 @@ def test_unknown_executions_are_snapshot_not_found_and_writes_are_refused(served
     with pytest.raises(StoreError, match="read-only"):
         remote.delete(store.list()[0].execution_id)
     assert len(store.list()) == 3
+
+
+def test_an_id_with_dots_and_colons_is_read_end_to_end(served: Any) -> None:
+    """Only '/', '.' and '..' are refused unsent: an id holding '.', ':' and '-' (a valid one) is sent and read."""
+    store, client = served
+    snapshot = {**store.list()[0].snapshot, "execution_id": "r.1:x-y"}
+    store.save(snapshot, graph="Lead", status="failed")
+    assert ServiceStore(client).record("r.1:x-y").snapshot == store.fetch("r.1:x-y")
+    assert client.status("r.1:x-y")["execution_id"] == "r.1:x-y"
 
 
 def test_list_reads_each_snapshot_once_per_version_and_pages(served: Any, monkeypatch: pytest.MonkeyPatch) -> None:

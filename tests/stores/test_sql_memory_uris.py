@@ -139,3 +139,83 @@ def test_two_stores_of_one_shared_cache_database_take_turns(form: str) -> None:
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize(("url", "write"), [
+    ("sqlite:///:memory:?cache=shared", "sqlite:///file::memory:?cache=shared&uri=true"),
+    ("sqlite://?cache=shared", "sqlite:///file::memory:?cache=shared&uri=true"),
+    ("sqlite:///:memory:?cache=shared&uri=false", "sqlite:///file::memory:?cache=shared&uri=true"),
+])
+def test_uri_options_after_memory_without_uri_true_are_refused_not_ignored(url: str, write: str, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``uri=true`` the driver drops ``cache=shared`` (a SQLAlchemy SAWarning, then a private in-memory
+    database where a shared cache was asked for): refused, naming the URL and the one to write."""
+    monkeypatch.chdir(tmp_path)
+    for make in (SQLStore, from_url):
+        with pytest.raises(StoreArgumentError) as caught:
+            make(url)
+        assert str(caught.value) == (f"store URL {url!r} asks for an SQLite in-memory database but gives SQLite URI "
+                                     f"options (cache) without uri=true, so the SQLite driver would ignore them: write "
+                                     f"{write!r}")
+    assert list(tmp_path.iterdir()) == []
+    shared = SQLStore(write)  # what it says to write is one shared in-memory database
+    try:
+        shared.save({"execution_id": "a"})
+        assert shared.fetch("a")["execution_id"] == "a"
+    finally:
+        shared.close()
+
+
+@pytest.mark.parametrize(("url", "slip", "write"), [
+    ("sqlite:///FILE::memory:", "'FILE::memory:'", "sqlite:///file::memory:?uri=true"),
+    ("sqlite:///FILE::memory:?uri=true", "'FILE::memory:'", "sqlite:///file::memory:?uri=true"),
+    ("sqlite:///File::memory:?cache=shared&uri=true", "'File::memory:'",
+     "sqlite:///file::memory:?cache=shared&uri=true"),
+    ("sqlite:///:MEMORY:", "':MEMORY:'", "sqlite:///:memory:"),
+    ("sqlite:///:Memory:?cache=shared", "':Memory:'", "sqlite:///file::memory:?cache=shared&uri=true"),
+    ("sqlite:///FILE:mem_x?mode=memory&uri=true", "'FILE:mem_x'", "sqlite:///file:mem_x?mode=memory&uri=true"),
+    ("sqlite:///file:mem_x?MODE=memory&uri=true", "'MODE=memory'", "sqlite:///file:mem_x?mode=memory&uri=true"),
+    ("sqlite:///file:mem_x?mode=MEMORY&uri=true", "'mode=MEMORY'", "sqlite:///file:mem_x?mode=memory&uri=true"),
+])
+def test_a_memory_spelling_in_capitals_is_refused_naming_the_url(url: str, slip: str, write: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite reads ``:memory:``, the ``file:`` scheme and ``mode=memory`` only in lower case: ``FILE::memory:``
+    made a file of that name in the working directory (``mode=MEMORY`` an "no such access mode" at the first use)."""
+    monkeypatch.chdir(tmp_path)
+    for make in (SQLStore, from_url):
+        with pytest.raises(StoreArgumentError) as caught:
+            make(url)
+        assert str(caught.value) == (
+            f"store URL {url!r} asks for an SQLite in-memory database but writes {slip} in another case than SQLite "
+            f"reads (':memory:', 'file:' and mode=memory only in lower case), so SQLite would not open an in-memory "
+            f"database: write {write!r}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_named_in_capitals_is_still_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the in-memory spellings are checked for case: ``FILE:data.db`` without ``mode=memory`` is a file name."""
+    monkeypatch.chdir(tmp_path)
+    store = SQLStore("sqlite:///FILE:data.db")
+    try:
+        store.save({"execution_id": "a"})
+    finally:
+        store.close()
+    assert (tmp_path / "FILE:data.db").exists()
+
+
+@pytest.mark.parametrize("url", ["sqlite://?MODE=memory", "sqlite:///mem_x.db?MODE=memory", "sqlite:///:MEMORY:?mode=memory",
+                                 "sqlite:///:memory:?MODE=memory&uri=true", "sqlite:///FILE:mem_y?Mode=Memory",
+                                 "sqlite:///file:mem_z?mode=MEMORY&uri=true&cache=shared", "sqlite:///:Memory:"])
+def test_the_url_a_refusal_names_opens_an_in_memory_database(url: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the slip, the URL the error says to write is one SQLite opens in memory (not refused in turn)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreArgumentError, match=r": write 'sqlite:///[^']*'$") as caught:
+        SQLStore(url)
+    store = SQLStore(str(caught.value).rsplit(": write ", 1)[1].strip("'"))
+    try:
+        store.save({"execution_id": "a"})
+        assert store.fetch("a")["execution_id"] == "a"
+    finally:
+        store.close()
+    assert list(tmp_path.iterdir()) == []

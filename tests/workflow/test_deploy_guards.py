@@ -11,17 +11,24 @@ from typing import Any
 import pytest
 
 import igniter_nb as ig
+from tests.workflow.wf_contracts import keyed_by
 
 T0 = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
 CORR = {"lead": "L-1"}
 
 
-def version_1() -> Any:
+def version_1(*, crm_computed: bool = False) -> Any:
+    """``crm_computed``: the version 2 whose await ``crm`` is now a compute of the same name (version 1 again is
+    the rollback)."""
+
     class Onboarding(ig.Contract):
         def define(c):
             c.correlate_by("lead")
             c.input("lead", type=str)
-            c.await_event("crm", event="crm_received")
+            if crm_computed:
+                c.compute("crm", depends_on=["lead"], call=lambda lead: {"name": f"computed-{lead}"})
+            else:
+                c.await_event("crm", event="crm_received")
             c.await_event("billing", event="billing_received")
             c.await_event("approval", event="approved")
             c.compute("score", depends_on=["lead"], call=lambda lead: len(lead))
@@ -54,20 +61,7 @@ def version_2_kinds_swapped() -> Any:
 
 
 def version_2_crm_computed() -> Any:
-    class Onboarding(ig.Contract):
-        def define(c):
-            c.correlate_by("lead")
-            c.input("lead", type=str)
-            c.compute("crm", depends_on=["lead"], call=lambda lead: {"name": f"computed-{lead}"})
-            c.await_event("billing", event="billing_received")
-            c.await_event("approval", event="approved")
-            c.compute("score", depends_on=["lead"], call=lambda lead: len(lead))
-            c.compute("report", depends_on=["crm", "billing"], call=lambda crm, billing: {**crm, **billing})
-            c.output("report")
-            c.output("score")
-            c.output("approval")
-
-    return Onboarding
+    return version_1(crm_computed=True)
 
 
 def _stored(store: Any) -> list[tuple[str, int, Any]]:
@@ -130,19 +124,6 @@ def test_a_rollback_await_compute_await_delivers_the_await_again(store):
     done = v3.deliver_event("approved", correlation=CORR, payload=True, store=store, now=T0)
     assert done.workflow_status == "succeeded" and done.result.report == {"name": "Acme", "mrr": 5}
     assert store.record(wf.execution_id).status == "succeeded"
-
-
-def keyed_by(*keys: str) -> Any:
-    class Signup(ig.Contract):
-        def define(c):
-            c.correlate_by(*keys)
-            c.input("lead", type=str)
-            if "tenant" in keys:
-                c.input("tenant", type=str)
-            c.await_event("crm", event="crm_received")
-            c.output("crm")
-
-    return Signup
 
 
 def test_workflows_started_before_a_correlation_key_was_added_are_found_again_after_migrate_inputs(store):

@@ -342,18 +342,22 @@ def test_a_delivered_await_removed_then_restored_by_a_rollback_can_be_delivered_
     assert done.workflow_status == "succeeded" and done.result.report == {"name": "Acme", "mrr": 5}
 
 
-def test_a_rename_migrated_after_a_save_under_the_new_graph_waits_for_its_event_again(store):
-    # saved under the new graph before `migrate`, the old await's payload was dropped; migrate then renamed its
-    # signal onto the new await, which waited while any redelivery was answered as already applied
+def test_a_new_graph_delivery_before_migrate_keeps_the_renamed_awaits_payload(store):
+    # saving under the new graph before `migrate` would drop the old await's payload (a restore drops the state of
+    # an await the graph no longer has): the delivery is refused, nothing written, until `migrate` moved it
     v1 = version_1()
     wf = v1.start(CORR, store=store, now=T0)
     v1.deliver_event("crm_received", correlation=CORR, payload={"name": "Acme"}, store=store, idempotency_key="c-1",
                      now=T0)
     v2 = version_2_renamed()
-    v2.deliver_event("billing_received", correlation=CORR, payload={"mrr": 5}, store=store, now=T0)
+    version = store.record(wf.execution_id).version
+    with pytest.raises(ig.GraphChangedError, match=r"migrate\(store, rename=\{'crm': 'crm_data'\}\)"):
+        v2.deliver_event("billing_received", correlation=CORR, payload={"mrr": 5}, store=store, now=T0)
+    assert store.record(wf.execution_id).version == version
     v2.migrate(store, rename={"crm": "crm_data"}, now=T0)
+    v2.deliver_event("billing_received", correlation=CORR, payload={"mrr": 5}, store=store, now=T0)
     done = v2.deliver_event("crm_received", correlation=CORR, payload={"name": "Acme"}, store=store,
-                            idempotency_key="c-1", now=T0)
+                            idempotency_key="c-1", now=T0)  # the sender's retry: already applied
     assert done.workflow_status == "succeeded" and done.result.report == {"name": "Acme", "mrr": 5}
     assert store.record(wf.execution_id).status == "succeeded"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 import igniter_nb as ig
 from igniter_nb.errors import StoreArgumentError
 from igniter_nb.stores import MemoryStore
+from tests.workflow.wf_contracts import keyed_by
 
 T0 = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
 CORR = {"lead": "L-1"}
@@ -26,45 +28,26 @@ def _fetch(a: Any) -> Any:
     return a
 
 
+def shift(on_ea: str = "a", on_eb: str = "b", *, f: Callable[[list[Any]], Any] = list) -> Any:
+    """``Shift`` awaiting ``on_ea`` (event ``ea``, 60 s) and ``on_eb`` (event ``eb``), output ``f`` =
+    ``f([ea's payload, eb's payload])``. Its versions are the deploys the tests make: ``shift("b", "c")`` renames
+    in a chain, ``shift("b", "a")`` swaps, ``shift(f=...)`` changes the code."""
+
+    class Shift(ig.Contract):
+        def define(c):
+            c.correlate_by("lead")
+            c.input("lead", type=str)
+            c.await_event(on_ea, event="ea", timeout=60)
+            c.await_event(on_eb, event="eb")
+            c.compute("f", depends_on=sorted((on_ea, on_eb)), call=lambda **got: f([got[on_ea], got[on_eb]]))
+            c.output("f")
+
+    return Shift
+
+
 def two_awaits() -> Any:
-    class Shift(ig.Contract):
-        def define(c):
-            c.correlate_by("lead")
-            c.input("lead", type=str)
-            c.await_event("a", event="ea", timeout=60)
-            c.await_event("b", event="eb")
-            c.compute("f", depends_on=["a", "b"], call=lambda a, b: _fetch([a, b]))
-            c.output("f")
-
-    return Shift
-
-
-def two_awaits_shifted() -> Any:
-    """``a`` is now ``b`` and ``b`` is now ``c`` (same events): a chain of renames."""
-
-    class Shift(ig.Contract):
-        def define(c):
-            c.correlate_by("lead")
-            c.input("lead", type=str)
-            c.await_event("b", event="ea", timeout=60)
-            c.await_event("c", event="eb")
-            c.compute("f", depends_on=["b", "c"], call=lambda b, c: [b, c])
-            c.output("f")
-
-    return Shift
-
-
-def two_awaits_swapped() -> Any:
-    class Shift(ig.Contract):
-        def define(c):
-            c.correlate_by("lead")
-            c.input("lead", type=str)
-            c.await_event("b", event="ea", timeout=60)
-            c.await_event("a", event="eb")
-            c.compute("f", depends_on=["a", "b"], call=lambda a, b: [b, a])
-            c.output("f")
-
-    return Shift
+    """The first version; its ``f`` fails while ``_failures["f"]`` counts down."""
+    return shift(f=_fetch)
 
 
 @pytest.fixture(autouse=True)
@@ -90,35 +73,22 @@ def test_a_swap_or_chain_of_names_is_refused_saying_why_and_writes_nothing(store
     v1.deliver_event("ea", correlation=CORR, payload=1, store=store, now=T0)
     before = _versions(store)
     with pytest.raises(ig.WorkflowArgumentError, match=r"a swap or chain of names.*a second run would apply it again"):
-        two_awaits_swapped().migrate(store, rename={"a": "b", "b": "a"}, now=T0)
+        shift("b", "a").migrate(store, rename={"a": "b", "b": "a"}, now=T0)
     with pytest.raises(ig.WorkflowArgumentError, match=r"a swap or chain of names"):
-        two_awaits_shifted().migrate(store, rename={"a": "b", "b": "c"}, now=T0)
+        shift("b", "c").migrate(store, rename={"a": "b", "b": "c"}, now=T0)
     with pytest.raises(ig.WorkflowArgumentError, match=r"still has a node 'b'; rename only names the graph no "
                                                        r"longer has \[") as info:
-        two_awaits_shifted().migrate(store, rename={"b": "b"}, now=T0)  # to itself: not a chain
+        shift("b", "c").migrate(store, rename={"b": "b"}, now=T0)  # to itself: not a chain
     assert "swap" not in str(info.value)
     assert _versions(store) == before
-
-
-def two_awaits_in_passing() -> Any:
-    class Shift(ig.Contract):
-        def define(c):
-            c.correlate_by("lead")
-            c.input("lead", type=str)
-            c.await_event("a_tmp", event="ea", timeout=60)
-            c.await_event("b_tmp", event="eb")
-            c.compute("f", depends_on=["a_tmp", "b_tmp"], call=lambda a_tmp, b_tmp: [a_tmp, b_tmp])
-            c.output("f")
-
-    return Shift
 
 
 def test_a_swap_deployed_in_two_steps_keeps_state_and_signals(store):
     v1 = two_awaits()
     wf = v1.start(CORR, store=store, now=T0)
     v1.deliver_event("ea", correlation=CORR, payload="crm", store=store, idempotency_key="k-a", now=T0)
-    assert two_awaits_in_passing().migrate(store, rename={"a": "a_tmp", "b": "b_tmp"}, now=T0).failed == []
-    final = two_awaits_swapped()
+    assert shift("a_tmp", "b_tmp").migrate(store, rename={"a": "a_tmp", "b": "b_tmp"}, now=T0).failed == []
+    final = shift("b", "a")
     assert final.migrate(store, rename={"a_tmp": "b", "b_tmp": "a"}, now=T0).failed == []
     assert store.fetch(wf.execution_id)["workflow"]["deadlines"] == {"b": "2030-01-01T12:01:00Z"}
     again = final.deliver_event("ea", correlation=CORR, payload="crm", store=store, idempotency_key="k-a", now=T0)
@@ -132,14 +102,14 @@ def test_a_rename_onto_a_node_the_execution_also_stores_fails_that_execution_onl
     wf = v1.start(CORR, store=store, now=T0)
     v1.deliver_event("ea", correlation=CORR, payload=1, store=store, now=T0)
     before = store.fetch(wf.execution_id)
-    report = two_awaits_shifted().migrate(store, rename={"a": "b"}, now=T0)
+    report = shift("b", "c").migrate(store, rename={"a": "b"}, now=T0)
     (entry,) = report.failed
     assert entry.execution_id == wf.execution_id and "has both 'a' and 'b'" in (entry.error or "")
     assert store.fetch(wf.execution_id) == before
 
 
 def test_rename_maps_of_the_wrong_shape_name_what_is_wrong(store):
-    v2 = two_awaits_shifted()
+    v2 = shift("b", "c")
     with pytest.raises(ig.WorkflowArgumentError, match=r"\(str to str\), got \{1: 'b'\}"):
         v2.migrate(store, rename={1: "b"})
     with pytest.raises(ig.WorkflowArgumentError, match=r"\(str to str\), got \[\('a', 'b'\)\]"):
@@ -184,7 +154,9 @@ def test_unicode_normalisation_twins_are_two_workflows_and_the_not_found_error_s
     v1 = two_awaits()
     composed, decomposed = "caf\u00e9", unicodedata.normalize("NFD", "caf\u00e9")
     first = v1.start({"lead": composed}, store=store, now=T0)
-    second = v1.start({"lead": decomposed}, store=store, now=T0)  # not a duplicate: another value
+    with pytest.warns(ig.LookalikeCorrelationWarning, match="NFC") as caught:  # (docs/workflows.md)
+        second = v1.start({"lead": decomposed}, store=store, now=T0)  # not a duplicate: another value
+    assert caught[0].message.existing_execution_id == first.execution_id  # type: ignore[union-attr]
     assert first.execution_id != second.execution_id
     v1.cancel(correlation={"lead": decomposed}, store=store)
     assert store.record(first.execution_id).status == "waiting"  # the twin was not touched
@@ -251,19 +223,6 @@ def test_expire_due_with_a_clock_in_the_past_or_a_naive_clock_changes_nothing(st
     plus_one = dt.timezone(dt.timedelta(hours=1))
     assert v1.expire_due(store, now=dt.datetime(2030, 1, 1, 13, 0, 59, tzinfo=plus_one)) == []
     assert len(v1.expire_due(store, now=dt.datetime(2030, 1, 1, 13, 1, 0, tzinfo=plus_one))) == 1
-
-
-def keyed_by(*keys: str) -> Any:
-    class Keyed(ig.Contract):
-        def define(c):
-            c.correlate_by(*keys)
-            c.input("lead", type=str)
-            if "tenant" in keys:
-                c.input("tenant", type=str)
-            c.await_event("crm", event="crm_received")
-            c.output("crm")
-
-    return Keyed
 
 
 def test_a_huge_correlation_taken_by_another_workflow_is_shortened_in_the_migration_report(store):
@@ -333,28 +292,13 @@ def test_a_stored_deadline_without_a_zone_is_read_as_utc(store):
     assert expired.workflow_status == "timed_out" and store.record(wf.execution_id).status == "timed_out"
 
 
-def two_awaits_fixed() -> Any:
-    """The deploy that fixes ``f`` (same name, new code)."""
-
-    class Shift(ig.Contract):
-        def define(c):
-            c.correlate_by("lead")
-            c.input("lead", type=str)
-            c.await_event("a", event="ea", timeout=60)
-            c.await_event("b", event="eb")
-            c.compute("f", depends_on=["a", "b"], call=lambda a, b: {"fixed": [a, b]})
-            c.output("f")
-
-    return Shift
-
-
 def test_retry_after_a_deploy_runs_the_failed_node_with_the_new_code(store):
     v1 = two_awaits()
     _failures["f"] = 10
     wf = v1.start(CORR, store=store, now=T0)
     v1.deliver_event("ea", correlation=CORR, payload=1, store=store, idempotency_key="k-a", now=T0)
     assert v1.deliver_event("eb", correlation=CORR, payload=2, store=store, now=T0).workflow_status == "failed"
-    done = two_awaits_fixed().retry_workflow(correlation=CORR, store=store, now=T0)
+    done = shift(f=lambda got: {"fixed": got}).retry_workflow(correlation=CORR, store=store, now=T0)
     assert done.workflow_status == "succeeded" and done.result.f == {"fixed": [1, 2]}
     assert store.record(wf.execution_id).status == "succeeded"
     assert [s["idempotency_key"] for s in done.signals] == ["k-a", None]  # the delivered payloads were kept

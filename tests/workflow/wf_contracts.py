@@ -152,3 +152,19 @@ def documents_workflow(count: int) -> type[ig.Contract]:
             c.output("count")
 
     return Documents
+
+
+def keyed_by(*keys: str) -> type[ig.Contract]:
+    """``Signup`` correlated by ``keys`` (``lead``, and ``tenant`` when named, each an input), awaiting
+    ``crm_received``: the versions of a deploy that adds or drops a correlation key."""
+
+    class Signup(ig.Contract):
+        def define(c):
+            c.correlate_by(*keys)
+            c.input("lead", type=str)
+            if "tenant" in keys:
+                c.input("tenant", type=str)
+            c.await_event("crm", event="crm_received")
+            c.output("crm")
+
+    return Signup

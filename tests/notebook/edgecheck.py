@@ -1,0 +1,112 @@
+"""Where the edges of an SVG picture run, against the node boxes: both engines' SVG (the pure-Python layout's
+``data-box`` nodes, Graphviz ``dot``'s polygons and ellipses), each edge sampled along its Bézier segments."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+SVG = "{http://www.w3.org/2000/svg}"
+Box = tuple[float, float, float, float]  # x, y, w, h
+_TOKEN = re.compile(r"[MLC]|-?[0-9]*\.?[0-9]+(?:e-?[0-9]+)?")
+
+
+def sample_path(d: str, steps: int = 16) -> list[tuple[float, float]]:
+    """Points along an SVG path made of M, L and C commands (the only ones either engine writes)."""
+    tokens = _TOKEN.findall(d)
+    out: list[tuple[float, float]] = []
+    cur: tuple[float, float] | None = None
+    cmd = ""
+    k = 0
+    while k < len(tokens):
+        if tokens[k] in "MLC":
+            cmd = tokens[k]
+            k += 1
+            continue
+        if cmd == "C":
+            p1, p2, p3 = ((float(tokens[k + 2 * j]), float(tokens[k + 2 * j + 1])) for j in range(3))
+            k += 6
+            assert cur is not None, d
+            p0 = cur
+            for s in range(1, steps + 1):
+                t = s / steps
+                u = 1 - t
+                out.append((u**3 * p0[0] + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0] + t**3 * p3[0],
+                            u**3 * p0[1] + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1] + t**3 * p3[1]))
+            cur = p3
+            continue
+        p = (float(tokens[k]), float(tokens[k + 1]))
+        k += 2
+        if cmd == "L" and cur is not None:
+            out.extend((cur[0] + (p[0] - cur[0]) * s / steps, cur[1] + (p[1] - cur[1]) * s / steps)
+                       for s in range(1, steps + 1))
+        else:
+            out.append(p)
+            cmd = "L"  # coordinates after M are line-tos
+        cur = p
+    return out
+
+
+def _distance(p: tuple[float, float], b: Box) -> float:
+    x, y, w, h = b
+    dx = max(x - p[0], 0.0, p[0] - x - w)
+    dy = max(y - p[1], 0.0, p[1] - y - h)
+    return float((dx * dx + dy * dy) ** 0.5)
+
+
+def _points(text: str) -> list[tuple[float, float]]:
+    nums = [float(v) for v in re.findall(r"-?[0-9]*\.?[0-9]+", text)]
+    return list(zip(nums[0::2], nums[1::2], strict=True))
+
+
+def _bounds(pts: list[tuple[float, float]]) -> Box:
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    return (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+
+
+def read(svg: str) -> tuple[dict[str, Box], list[tuple[str, str, list[tuple[float, float]]]]]:
+    """Node boxes by name and edges as (tail, head, sampled points), in one coordinate system."""
+    root = ET.fromstring(svg)
+    boxes: dict[str, Box] = {}
+    edges = []
+    for g in root.iter(f"{SVG}g"):
+        kind = g.get("class")
+        if kind == "node" and g.get("data-box"):  # the pure-Python layout
+            boxes[g.get("data-id", "")] = tuple(float(v) for v in g.get("data-box", "").split())  # type: ignore[assignment]
+        elif kind == "node":  # dot: around all its shapes (peripheries)
+            name = g.findtext(f"{SVG}title", "")
+            pts: list[tuple[float, float]] = []
+            for shape in g.iter():
+                if shape.tag == f"{SVG}polygon":
+                    pts.extend(_points(shape.get("points", "")))
+                elif shape.tag == f"{SVG}ellipse":
+                    cx, cy, rx, ry = (float(shape.get(a, "0")) for a in ("cx", "cy", "rx", "ry"))
+                    pts.extend([(cx - rx, cy - ry), (cx + rx, cy + ry)])
+                elif shape.tag == f"{SVG}path":  # a rounded box
+                    pts.extend(sample_path(shape.get("d", ""), 2))
+            boxes[name] = _bounds(pts)
+        elif kind == "edge" and g.get("data-tail"):
+            path = g.find(f"{SVG}path")
+            assert path is not None
+            edges.append((g.get("data-tail", ""), g.get("data-head", ""), sample_path(path.get("d", ""))))
+        elif kind == "edge":
+            tail, _, head = g.findtext(f"{SVG}title", "").partition("->")
+            path = g.find(f"{SVG}path")
+            assert path is not None
+            edges.append((tail, head, sample_path(path.get("d", ""))))
+    return boxes, edges
+
+
+def too_near(svg: str, clearance: float) -> list[tuple[str, str, str, float]]:
+    """(tail, head, node, distance) for each edge that comes nearer than ``clearance`` px to a node box it does
+    not start or end at (0: it passes through the box)."""
+    boxes, edges = read(svg)
+    found = []
+    for tail, head, pts in edges:
+        for name, box in boxes.items():
+            if name in (tail, head):
+                continue
+            near = min(_distance(p, box) for p in pts)
+            if near < clearance:
+                found.append((tail, head, name, round(near, 1)))
+    return sorted(found, key=lambda f: f[3])
