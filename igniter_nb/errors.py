@@ -5,11 +5,16 @@ Each error carries ``context``: a dict with the items that locate it — ``graph
 located items so a log line alone says where the problem is::
 
     Input 'order_total' must be of type numeric, got str [graph=PriceContract, node=order_total, ...]
+
+An item longer than :data:`CONTEXT_SHOWN` characters (a 60,000-character execution id a caller passed) is shown
+cut to its head and tail, with how many characters were left out; ``err.context`` keeps it whole.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from igniter_nb._error_text import short_path
 
 _LOCATION_KEYS = ("graph", "node", "path", "execution_id", "source_location")
 _LABELS = {
@@ -19,6 +24,16 @@ _LABELS = {
     "execution_id": "execution",
     "source_location": "location",
 }
+#: The most characters of one located item shown whole in a message: an execution id a store takes (at most 200)
+#: and a path the codec has already cut (``codec.PATH_SHOWN`` and its marker) stay whole; longer ones are cut.
+CONTEXT_SHOWN = 240
+
+
+def _shown_item(value: Any) -> str:
+    """``value`` as the ``[graph=..., execution=...]`` suffix shows it: whole up to :data:`CONTEXT_SHOWN`
+    characters, else its head and tail around how many characters were left out (``_error_text.short_path``)."""
+    text = f"{value}"
+    return text if len(text) <= CONTEXT_SHOWN else short_path(text, CONTEXT_SHOWN)
 
 
 class IgniterError(Exception):
@@ -32,7 +47,7 @@ class IgniterError(Exception):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        parts = [f"{_LABELS[k]}={self.context[k]}" for k in _LOCATION_KEYS if self.context.get(k) is not None]
+        parts = [f"{_LABELS[k]}={_shown_item(self.context[k])}" for k in _LOCATION_KEYS if self.context.get(k) is not None]
         return f"{self.message} [{', '.join(parts)}]" if parts else self.message
 
     def __str__(self) -> str:

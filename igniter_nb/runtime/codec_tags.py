@@ -3,12 +3,14 @@ stored data (``module:QualName``) and found again, and the types taught to it wi
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
-import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
+# (``short_path`` and ``PATH_SHOWN`` live in ``igniter_nb/_error_text.py``, below every layer: errors.py cuts the
+# items of an error's ``[graph=..., path=...]`` with it too)
+from igniter_nb._error_text import PATH_SHOWN as PATH_SHOWN
+from igniter_nb._error_text import short_path as short_path
 from igniter_nb.errors import SnapshotEncodingError
 
 TAG = "__ig__"
@@ -39,52 +41,6 @@ class _Extension:
 _extensions_by_tag: dict[str, _Extension] = {}
 _extensions_by_type: dict[type, _Extension] = {}
 _importable_classes: dict[type, str] = {}
-
-
-# The longest path an error shows whole (it shows it twice: in its text and in ``[path=...]``).
-PATH_SHOWN = 160
-# What may start a level in a path (``.key``, ``[index]``, ``{set item}``): where a cut is made when one is near.
-# Only "may": a key can hold these characters itself ("a.b", "x[1]"), so a path's text cannot say how many levels
-# it has, and a cut says how many characters it left out.
-_LEVEL_STARTS = frozenset(".[{")
-
-
-def short_path(path: str, limit: int = PATH_SHOWN) -> str:
-    """``path`` when it has at most ``limit`` characters, else its head and tail around what was left out:
-    ``inputs.order.a.a … 360 characters left out … .a.a``, each cut just before a ``.``, ``[`` or ``{`` when one is
-    near (else mid-key); the count is exact, in characters of ``path`` itself. A character that would break the line
-    or read as something else (a newline, a control character, a bidi override, a lone surrogate) is shown escaped
-    as ``repr`` shows it (``\\n``, ``\\u202e``), so the message stays one readable line, and a cut never splits
-    such an escape; ``full_path`` keeps the path whole."""
-    if type(path) is not str:  # (a caller's ``path=`` of another type: named as its text, not a TypeError)
-        path = str(path)
-    shown = path
-    at: Sequence[int] = range(len(path) + 1)  # where each character of ``path`` starts in ``shown``
-    if not path.isprintable():
-        pieces = [ch if ch.isprintable() else repr(ch)[1:-1] for ch in path]
-        shown = "".join(pieces)
-        at = [0, *itertools.accumulate(map(len, pieces))]
-    limit = max(limit, 0)  # (a limit below 0 cuts as 0 does: everything left out, counted)
-    if len(shown) <= limit:
-        return shown
-    half = limit // 2
-    end = len(shown)
-    head = bisect.bisect_right(at, half) - 1  # the last character that starts within the first half
-    for i in range(head, -1, -1):
-        if at[i] <= half // 2:
-            break
-        if path[i] in _LEVEL_STARTS:
-            head = i
-            break
-    tail = bisect.bisect_left(at, end - half)  # the first character that starts within the last half
-    for i in range(tail, len(path)):
-        if at[i] >= end - half // 2:
-            break
-        if path[i] in _LEVEL_STARTS:
-            tail = i
-            break
-    left_out = tail - head
-    return f"{shown[:at[head]]} … {left_out:,} character{'s' if left_out != 1 else ''} left out … {shown[at[tail]:]}"
 
 
 def located(err: SnapshotEncodingError, path: str) -> SnapshotEncodingError:
