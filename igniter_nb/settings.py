@@ -117,6 +117,12 @@ def redact_url(url: str, text: str | None = None) -> str:
     return text
 
 
+def redact_query(text: str) -> str:
+    """``text`` (a URL's query, or a file name with one: ``x.db?cache=shared&password=s``) with the value of each
+    query parameter naming a password, secret or token replaced by ``***``, as :func:`redact_url` does in a URL."""
+    return _SECRET_PARAM.sub(lambda match: match.group(1) + "***" if match.group(2) else match.group(0), text)
+
+
 #: A URL inside a message: a scheme (starting where a word starts) and everything up to whitespace or a quote.
 _URL_IN_TEXT = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 
@@ -337,6 +343,7 @@ __all__ = [
     "max_body_bytes",
     "max_streams",
     "public_url",
+    "redact_query",
     "redact_url",
     "redacted_line",
     "server_balance",

@@ -9,7 +9,9 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb._error_text import short_path
 from igniter_nb.errors import StoreArgumentError
+from igniter_nb.stores.url import URL_SHOWN, shown_url
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -113,25 +115,26 @@ def check_url_spelling(url: Any, given: str) -> None:
             return
         if uri:
             named = f"{database or ''}?{'&'.join(f'{key}={query[key]}' for key in options)}"
-            why = (f"gives SQLite URI options ({', '.join(options)}) to "
-                   f"{repr(database) if database else 'no file name'}, so SQLite would make a file named {named!r}")
+            why = (f"gives SQLite URI options ({_listed(options)}) to "
+                   f"{_quoted(database) if database else 'no file name'}, so SQLite would make a file named "
+                   f"{_quoted(named)}")
         else:  # the driver drops them (SQLAlchemy's SAWarning): a private database, not the shared cache asked for
-            why = (f"gives SQLite URI options ({', '.join(options)}) without uri=true, so the SQLite driver would "
+            why = (f"gives SQLite URI options ({_listed(options)}) without uri=true, so the SQLite driver would "
                    "ignore them")
         database = "file::memory:"
     elif database == "file::memory:" or query.get("mode") == "memory":
         if uri and database.startswith("file:"):
             return
         why = ("lacks uri=true" if database.startswith("file:") else "is not a file: URI filename")
-        why += f", so SQLite would make a file named {database!r}"
+        why += f", so SQLite would make a file named {_quoted(database)}"
         database = database if database.startswith("file:") else f"file:{database}"
     elif options and not uri:  # a file: the driver drops them (SQLAlchemy's SAWarning), mode=ro and all
-        _refuse(given, f"gives SQLite URI options ({', '.join(options)}) without uri=true, so the SQLite driver "
+        _refuse(given, f"gives SQLite URI options ({_listed(options)}) without uri=true, so the SQLite driver "
                        "would ignore them", _file_name(database), query)
     elif options and not database.startswith("file:"):
         named = f"{database}?{'&'.join(_pairs(query, options))}"
-        _refuse(given, f"gives SQLite URI options ({', '.join(options)}) to {database!r}, which is not a file: URI "
-                       f"filename, so SQLite would make a file named {named!r}", _file_name(database), query)
+        _refuse(given, f"gives SQLite URI options ({_listed(options)}) to {_quoted(database)}, which is not a file: "
+                       f"URI filename, so SQLite would make a file named {_quoted(named)}", _file_name(database), query)
     else:
         return
     _refuse(given, f"asks for an SQLite in-memory database but {why}", database, query)
@@ -139,14 +142,27 @@ def check_url_spelling(url: Any, given: str) -> None:
 
 def _refuse(given: str, why: str, database: str, query: dict[str, Any]) -> None:
     """Raise the :class:`StoreArgumentError` of :func:`check_url_spelling`: the URL as given, why, and the URL to
-    write (``database`` and ``query`` as they should be, ``uri=true`` added)."""
-    from igniter_nb.stores.url import shown_url
-
+    write (``database`` and ``query`` as they should be, ``uri=true`` added). Each URL, name and list of options
+    it quotes is cut past ``URL_SHOWN`` characters (``stores/url.py``): a 5,000-character option is not repeated
+    whole three times."""
     if database == ":memory:":  # (only a case slip without URI options: the plain spelling)
         write = "sqlite:///:memory:"
     else:
         write = f"sqlite:///{database}?{''.join(pair + '&' for pair in _pairs(query, query, but='uri'))}uri=true"
     raise StoreArgumentError(f"store URL {shown_url(given)!r} {why}: write {shown_url(write)!r}")
+
+
+def _quoted(text: str) -> str:
+    """``repr`` of ``text`` (a file name as SQLite would read it) with its ``password=`` (``secret=``, ``token=``)
+    values replaced by ``***`` as the URL's are, then cut past ``URL_SHOWN`` characters."""
+    from igniter_nb.settings import redact_query
+
+    return repr(short_path(redact_query(text), URL_SHOWN, escape=False))
+
+
+def _listed(options: list[str]) -> str:
+    """The names of ``options``, comma-separated, cut past ``URL_SHOWN`` characters."""
+    return short_path(", ".join(options), URL_SHOWN, escape=False)
 
 
 def _pairs(query: Any, keys: Any, but: str = "") -> list[str]:
@@ -185,7 +201,7 @@ def _case_slip(database: Any, query: dict[str, Any]) -> tuple[str, str, dict[str
              if text != right and not (name == ":memory:" and text == name)]
     if not slips:
         return None
-    why = (f"writes {' and '.join(map(repr, slips))} in another case than SQLite reads (':memory:', 'file:' and "
+    why = (f"writes {' and '.join(map(_quoted, slips))} in another case than SQLite reads (':memory:', 'file:' and "
            "mode=memory only in lower case), so SQLite would not open an in-memory database")
     return why, fixed, fixed_query
 

@@ -79,17 +79,27 @@ def _build(url: str, scheme: str) -> Any:
                              f"{'; '.join(SUPPORTED)}")
 
 
+#: The most characters of a URL an error message quotes whole; a longer one (a 5,000-character option) is shown as
+#: its head and tail around how many characters were left out.
+URL_SHOWN = 200
+
+
 def shown_url(url: object) -> object:
     """``url`` as an error message may show it: the password of its user part and any ``password=``
     (``secret=``, ``token=``) value replaced by ``***``; a URL without ``://`` (malformed: its user part cannot
-    be told from its scheme) keeps only what follows its last ``@``. Anything but text is given back as it is."""
+    be told from its scheme) keeps only what follows its last ``@``; then, past :data:`URL_SHOWN` characters, cut
+    to its head and tail (``_error_text.short_path``: hidden before the cut, so a cut cannot leave half a
+    password). Anything but text is given back as it is."""
     if not isinstance(url, str):
         return url
+    from igniter_nb._error_text import short_path
     from igniter_nb.settings import redact_url
 
     if "://" in url:
-        return redact_url(url)
-    return f"***@{url.rpartition('@')[2]}" if "@" in url else url
+        shown = redact_url(url)
+    else:
+        shown = f"***@{url.rpartition('@')[2]}" if "@" in url else url
+    return short_path(shown, URL_SHOWN, escape=False)  # (quoted with repr, which escapes what needs it)
 
 
 def _directory(url: str) -> Path:
