@@ -28,7 +28,7 @@ from igniter_nb.errors import (
     WorkflowArgumentError,
 )
 from igniter_nb.runtime import codec
-from igniter_nb.workflow.lookalikes import lookalike
+from igniter_nb.workflow.lookalikes import lookalike, only_invisible
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -51,11 +51,18 @@ def _shown_key(key: str) -> str:
 
 
 def check_idempotency_key(key: Any) -> str | None:
+    """``key`` when it is None or a non-blank string, else ``WorkflowArgumentError``. Blank as a correlation value
+    is (``workflow/correlation.py``): empty, whitespace, or invisible characters and whitespace only (``"\u200b"``,
+    ``"\ufeff"``: ``lookalikes.only_invisible``), which ``str.strip()`` keeps; the message names their code points."""
     if key is None:
         return None
     if not isinstance(key, str) or not key.strip():
         raise WorkflowArgumentError(f"idempotency_key must be a non-empty string, got {type(key).__name__} {key!r:.80}",
                                     argument="idempotency_key")
+    invisible = only_invisible(key)
+    if invisible is not None:
+        raise WorkflowArgumentError(f"idempotency_key must be a non-empty string, got str {key!r:.80}: it holds only "
+                                    f"invisible characters ({invisible})", argument="idempotency_key")
     return key
 
 
