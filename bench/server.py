@@ -250,6 +250,27 @@ def pg_counters(url: str) -> dict[str, int]:
     return {"autovacuum": int(vac), "autoanalyze": int(ana), "checkpoints": int(timed) + int(req)}
 
 
+def disk_flush_probe(directory: Path, seconds: float = 1.0) -> dict[str, float]:
+    """8 KB writes each followed by ``fdatasync`` for ``seconds`` in ``directory`` (the file system the bench's
+    PostgreSQL keeps its WAL on): the disk's own flush latency in the same run, what a PostgreSQL commit waits for.
+    A flush that stalls for tens of milliseconds holds every commit behind it (docs/server-load.md#fsync-tail)."""
+    path = directory / f"flush-probe-{os.getpid()}.bin"
+    block, latencies = os.urandom(8192), []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            os.write(fd, block)
+            t0 = time.perf_counter()
+            os.fdatasync(fd)
+            latencies.append((time.perf_counter() - t0) * 1000)
+    finally:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+    p50, p99 = _percentiles(latencies)
+    return {"flushes": len(latencies), "p50_ms": p50, "p99_ms": p99, "max_ms": max(latencies, default=float("nan"))}
+
+
 def _percentiles(latencies: list[float]) -> tuple[float, float]:
     if len(latencies) < 2:
         return (latencies[0], latencies[0]) if latencies else (float("nan"), float("nan"))
@@ -509,6 +530,10 @@ def main() -> int:
               f"p99 {floor['p99_ms']:.1f} ms, errors {floor['errors']}; server CPU {floor['server_cpu_ms']:.2f} ms/request, "
               f"load generator CPU {floor['client_cpu_ms']:.2f} ms/request",
               flush=True)
+        probe = disk_flush_probe(tmp)
+        figures["disk_flush"] = probe
+        print(f"disk flush (8 KB + fdatasync for 1 s on the bench's file system): {probe['flushes']:,} flushes, "
+              f"p50 {probe['p50_ms']:.2f} ms, p99 {probe['p99_ms']:.2f} ms, max {probe['max_ms']:.1f} ms", flush=True)
         print(f"{'store':<9} {'start/s':>8} {'deliver/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'lost':>5} "
               f"{'twice':>5} {'in-proc/s':>10} {'x in-proc':>9} {'x floor':>8} {'client ms':>9} {'server ms':>9} "
               f"{'in-proc ms':>10} {'db ms':>6} {'in-proc db ms':>13}")
