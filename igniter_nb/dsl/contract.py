@@ -372,14 +372,17 @@ class Contract(StatusFlags):
 
     @classmethod
     def migrate(cls, store: Any = None, *, rename: Mapping[str, str] | None = None, dry_run: bool = False,
-                include_finished: bool = False, now: Any = None, inputs: Any = None) -> Any:
+                include_finished: bool = False, now: Any = None, inputs: Any = None,
+                drop: Any = None) -> Any:
         """Move stored executions of this graph onto its current definition (renamed nodes keep their state and
-        signals; ``inputs`` gives inputs they lack, such as a new correlation key); returns a ``MigrationReport``.
+        signals; ``inputs`` gives inputs they lack, such as a new correlation key; ``drop`` names removed awaits
+        whose delivered payloads may be dropped though the graph awaits their event under another name); returns
+        a ``MigrationReport``.
         See ``docs/workflows.md`` (Changing a deployed workflow)."""
         from igniter_nb.workflow.migration import migrate
 
         return migrate(cls, store, rename=rename, dry_run=dry_run, include_finished=include_finished, now=now,
-                       inputs=inputs)
+                       inputs=inputs, drop=drop)
 
     @property
     def workflow_status(self) -> str | None:

@@ -8,6 +8,11 @@ stored execution of the graph (states, inputs, children, bound events, signal lo
 the event log keeps the names it was written with), drops what the graph no longer has, records the graph's
 awaits, lets an active workflow resolve what it now can, and saves each with compare-and-set. Running it again
 changes nothing; ``dry_run=True`` reports what it would do and writes nothing.
+
+An execution holding the delivered payload of an await the new graph no longer has, whose event the new graph
+awaits under another name, is a forgotten rename: it is reported ``failed`` (the error names the ``rename=`` to
+pass) and not written, unless ``drop={"old"}`` says to drop that payload. An await removed outright (its event
+awaited by no node) is dropped as any removed node is.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 from igniter_nb.errors import (
     ConcurrencyError,
     DuplicateWorkflowError,
+    GraphChangedError,
     IgniterError,
     SnapshotNotFoundError,
     WorkflowArgumentError,
@@ -29,6 +35,7 @@ from igniter_nb.runtime.restore import check_record, restore_contract
 from igniter_nb.workflow.contract_class import contract_class
 from igniter_nb.workflow.engine import ACTIVE, MAX_ATTEMPTS, _now, _store, refresh_status, save_workflow
 from igniter_nb.workflow.migration_inputs import carried_inputs, check_inputs, correlation_now, missing_inputs
+from igniter_nb.workflow.rollout import held_payloads
 
 _ACTIVE_RECORDS = ("running", "pending", "waiting")
 
@@ -139,6 +146,40 @@ def _check_rename(graph: Any, rename: Any) -> dict[str, str]:
     return dict(rename)
 
 
+def _check_drop(graph: Any, drop: Any, rename: Mapping[str, str]) -> frozenset[str]:
+    if drop is None:
+        return frozenset()
+    if not isinstance(drop, (set, frozenset, list, tuple)) or not all(isinstance(n, str) for n in drop):
+        raise WorkflowArgumentError(f"drop= must be a set of old await names (str), got {drop!r:.120}",
+                                    graph=graph.name, argument="drop")
+    for name in drop:
+        if graph.has_node(name):
+            raise WorkflowArgumentError(f"drop={{{name!r:.80}}}: {graph.name} still has a node {name!r:.80}; drop= "
+                                        f"only names awaits the graph no longer has", graph=graph.name,
+                                        argument="drop", node=name[:80])
+        if name in rename:
+            raise WorkflowArgumentError(f"drop={{{name!r:.80}}} and rename={{{name!r:.80}: {rename[name]!r:.80}}}: "
+                                        f"an await is either renamed (its payload moved) or dropped, not both",
+                                        graph=graph.name, argument="drop", node=name[:80])
+    return frozenset(drop)
+
+
+def forgotten_renames(graph: Any, snapshot: Mapping[str, Any], drop: frozenset[str], execution_id: str) -> None:
+    """``GraphChangedError`` when the stored workflow (renames applied) holds the delivered payload of an await
+    ``graph`` no longer has but awaits the event of under another name, and ``drop`` does not name it."""
+    held = {old: v for old, v in held_payloads(graph, snapshot).items() if old not in drop}
+    if not held:
+        return
+    old, (event, now) = next(iter(held.items()))
+    raise GraphChangedError(
+        f"workflow {execution_id} of {graph.name} holds the payload delivered to await {old!r} (event {event!r}), "
+        f"which the graph no longer has — it awaits {event!r} as {now!r}: a forgotten rename? Migrating without it "
+        f"would drop that payload, so the workflow was not migrated. Pass rename={{{old!r}: {now!r}}} (or "
+        f"drop={{{old!r}}} if {now!r} is not {old!r} renamed: its payload is then dropped)",
+        graph=graph.name, node=old, execution_id=execution_id, event=event, current_node=now,
+        held_payloads=sorted(held))
+
+
 def _stored_kind(snapshot: Mapping[str, Any], name: str, awaits: Mapping[str, str]) -> str:
     """What ``name`` was in the graph ``snapshot`` was saved under, as far as its stored data says."""
     if name in awaits:
@@ -243,12 +284,16 @@ def apply_renames(snapshot: dict[str, Any], rename: Mapping[str, str]) -> dict[s
 
 
 def migrate(cls: Any, store: Any = None, *, rename: Mapping[str, str] | None = None, dry_run: bool = False,
-            include_finished: bool = False, now: dt.datetime | None = None, inputs: Any = None) -> MigrationReport:
+            include_finished: bool = False, now: dt.datetime | None = None, inputs: Any = None,
+            drop: Any = None) -> MigrationReport:
     """Move the stored executions of ``cls``'s graph onto its current definition (module docstring); returns a
     :class:`MigrationReport`. Active executions only unless ``include_finished``. ``inputs`` gives values to
-    inputs stored executions lack, and workflows take their correlation from them (``migration_inputs.py``)."""
+    inputs stored executions lack, and workflows take their correlation from them (``migration_inputs.py``).
+    ``drop`` names removed awaits whose delivered payloads may be dropped though their event is awaited by
+    another node (else such an execution fails: a forgotten rename)."""
     graph = contract_class(cls, "migrate").compiled_graph()
     renames = _check_rename(graph, rename)
+    drops = _check_drop(graph, drop, renames)
     inputs = check_inputs(graph, inputs)
     if not isinstance(dry_run, bool) or not isinstance(include_finished, bool):
         raise WorkflowArgumentError("dry_run= and include_finished= must be bools", graph=graph.name)
@@ -257,12 +302,13 @@ def migrate(cls: Any, store: Any = None, *, rename: Mapping[str, str] | None = N
     records = [r for r in store.list(graph=graph.name) if r.status in _ACTIVE_RECORDS or include_finished]
     for record in records:  # a rename that does not fit one of them fits none: refused before anything is written
         check_rename_kinds(graph, record.snapshot, renames, record.execution_id)
-    entries = [_migrate_one(cls, store, record.execution_id, renames, inputs, dry_run, moment) for record in records]
+    entries = [_migrate_one(cls, store, record.execution_id, renames, inputs, dry_run, moment, drops)
+               for record in records]
     return MigrationReport(graph.name, dry_run, tuple(entries))
 
 
 def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, str], inputs: Any, dry_run: bool,
-                 moment: dt.datetime) -> MigratedExecution:
+                 moment: dt.datetime, drop: frozenset[str] = frozenset()) -> MigratedExecution:
     graph = cls.compiled_graph()
     for _ in range(MAX_ATTEMPTS):
         try:
@@ -279,6 +325,7 @@ def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, s
             pending = pending_renames(snapshot, rename)
             lost = _lost_payloads(snapshot, pending)
             renamed = apply_renames(snapshot, pending)
+            forgotten_renames(graph, snapshot, drop, execution_id)  # (read before the restore drops them)
             contract = restore_contract(cls, snapshot, store=store, owned=True)
             given = missing_inputs(graph, contract.execution, inputs)
             correlation = correlation_now(graph, contract.execution, given, cls.__name__)

@@ -57,7 +57,7 @@ def refuse_dropping(cls: Any, contract: Any, held: Mapping[str, tuple[str, str]]
         f"workflow {contract.execution_id} of {graph.name} holds the payload delivered to await {old!r} (event "
         f"{event!r}), which the current graph no longer has — it awaits {event!r} as {now!r}: saving the workflow "
         f"under this graph would drop that payload, so {doing} and nothing is written. Move stored workflows onto "
-        f"this graph first with {cls.__name__}.migrate(store, rename={{{old!r}: {now!r}}}) (or without that "
-        f"rename, if {now!r} is not {old!r} renamed: its payload is then dropped), then retry",
+        f"this graph first with {cls.__name__}.migrate(store, rename={{{old!r}: {now!r}}}) (or with "
+        f"drop={{{old!r}}} instead, if {now!r} is not {old!r} renamed: its payload is then dropped), then retry",
         graph=graph.name, node=old, execution_id=contract.execution_id, event=event, current_node=now,
         held_payloads=sorted(dropped), stored_awaits=stored_awaits({"workflow": contract.execution.workflow}))
