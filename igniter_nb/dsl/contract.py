@@ -293,9 +293,14 @@ class Contract(StatusFlags):
     @classmethod
     def resume_from_store(cls, execution_id: str, token: str, value: Any = None, store: Any = None) -> Contract:
         """Worker entry point: restore ``execution_id``, resume the node pending on ``token``, save it back."""
+        from igniter_nb.config import default_store
         from igniter_nb.runtime.store_runner import persist
+        from igniter_nb.workflow.rollout import restore_keeping_payloads
 
-        contract = cls.restore_from_store(execution_id, store=store)
+        store = store if store is not None else default_store()
+        # a workflow holding a payload this graph would drop (a rename it was not migrated for) is refused
+        contract = restore_keeping_payloads(cls, store.record(execution_id), store,
+                                            f"its node pending on token {token!r:.200} is not resumed")
         workflow = contract.execution.workflow
         if workflow is not None and workflow.get("status") not in ("running", "waiting"):
             from igniter_nb.runtime.children import holds_token

@@ -6,8 +6,10 @@ had received its event, that state *is* the payload (the signal log keeps only i
 other graph that saved the workflow would drop it for good, and a ``migrate(rename={"a": "a2"})`` afterwards
 would have nothing to move. So a delivery that would save such a workflow is refused with ``GraphChangedError``,
 writing nothing, when the delivering graph awaits the same event under another name (a rename it has not been
-migrated for); the error names the execution, the await and the ``migrate`` call to run. An await removed
-outright (its event awaited by no node) is dropped as any removed node is.
+migrated for); the error names the execution, the await and the ``migrate`` call to run. ``retry_workflow`` and
+``Contract.resume_from_store`` (a node resumed by its token, e.g. by an RQ job: :func:`restore_keeping_payloads`)
+are refused the same way. An await removed outright (its event awaited by no node) is dropped as any removed
+node is.
 """
 
 from __future__ import annotations
@@ -61,3 +63,15 @@ def refuse_dropping(cls: Any, contract: Any, held: Mapping[str, tuple[str, str]]
         f"drop={{{old!r}}} instead, if {now!r} is not {old!r} renamed: its payload is then dropped), then retry",
         graph=graph.name, node=old, execution_id=contract.execution_id, event=event, current_node=now,
         held_payloads=sorted(dropped), stored_awaits=stored_awaits({"workflow": contract.execution.workflow}))
+
+
+def restore_keeping_payloads(cls: Any, record: Any, store: Any, doing: str) -> Any:
+    """``restore_record`` of a record about to be changed and saved (``Contract.resume_from_store``), refused with
+    ``GraphChangedError`` (:func:`refuse_dropping`) when the restore dropped a payload :func:`held_payloads` finds."""
+    from igniter_nb.runtime.restore import restore_record
+
+    held = held_payloads(cls.compiled_graph(), record.snapshot)  # (read before the restore drops them)
+    contract = restore_record(cls, record, store=store)
+    if held:
+        refuse_dropping(cls, contract, held, doing)
+    return contract

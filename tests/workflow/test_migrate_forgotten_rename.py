@@ -98,3 +98,30 @@ def test_drop_and_rename_of_the_same_await_is_refused(store: Any) -> None:
     _delivered_a(store)
     with pytest.raises(ig.WorkflowArgumentError, match="drop="):
         relay_v2().migrate(store, rename={"a": "a2"}, drop={"a"})
+
+
+def test_resume_from_store_by_a_new_version_never_drops_a_renamed_awaits_payload(store: Any) -> None:
+    v1, v2 = relay_v1(), relay_v2()
+    started = v1.start({"lead": "L-1"}, store=store)
+    execution_id = started.execution_id
+    token = started.execution.states["b"].value.token  # await b, resumed by its token (an RQ resume job, say)
+    v1.deliver_event("ea", correlation=CORR, payload="pa", store=store)
+    before = store.record(execution_id)
+    with pytest.raises(ig.GraphChangedError) as caught:
+        v2.resume_from_store(execution_id, token, "pb", store=store)
+    message = caught.value.message
+    assert execution_id in message and "'a'" in message and "'ea'" in message and "is not resumed" in message
+    assert "Relay.migrate(store, rename={'a': 'a2'})" in message
+    after = store.record(execution_id)
+    assert (after.version, after.snapshot) == (before.version, before.snapshot)  # nothing written
+    v2.migrate(store, rename={"a": "a2"})
+    done = v2.resume_from_store(execution_id, token, "pb", store=store)
+    assert done.workflow_status == "succeeded" and done.result.out == ["pa", "pb"]
+    # the old version resuming a workflow migrated meanwhile is refused the same way
+    again = v1.start({"lead": "L-2"}, store=store)
+    token2 = again.execution.states["b"].value.token
+    v1.deliver_event("ea", correlation={"lead": "L-2"}, payload="p2", store=store)
+    v2.migrate(store, rename={"a": "a2"})
+    with pytest.raises(ig.GraphChangedError, match="'a2'"):
+        v1.resume_from_store(again.execution_id, token2, "pb", store=store)
+    assert store.fetch(again.execution_id)["states"]["a2"]["value"] == "p2"
