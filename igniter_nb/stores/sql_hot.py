@@ -170,19 +170,16 @@ class HotPath:
     # ----------------------------------------------------------------------------------------------- plumbing
 
     def _execute(self, conn: Any, statement: _Compiled, values: dict[str, Any]) -> Any:
-        if statement.planned_each_run:
-            if self.listeners:
-                self._tell(statement.sql)
-            cursor = conn.cursor()
-            cursor.execute(statement.sql, statement.params(values), prepare=False)
-            return cursor
-        return self._send(conn, statement.sql, statement.params(values))
+        return self._send(conn, statement.sql, statement.params(values), unprepared=statement.planned_each_run)
 
-    def _send(self, conn: Any, sql: str, params: Any) -> Any:
+    def _send(self, conn: Any, sql: str, params: Any, *, unprepared: bool = False) -> Any:
         if self.listeners:
             self._tell(sql)
         cursor = conn.cursor()
-        cursor.execute(sql, params)
+        if unprepared:  # (psycopg only: the statements marked so run on PostgreSQL alone)
+            cursor.execute(sql, params, prepare=False)
+        else:
+            cursor.execute(sql, params)
         return cursor
 
     def _run(self, conn: Any, sql: str) -> None:
