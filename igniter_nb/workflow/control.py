@@ -38,7 +38,7 @@ from igniter_nb.workflow.engine import (
     refresh_status,
     save_workflow,
 )
-from igniter_nb.workflow.rollout import held_payloads, refuse_dropping
+from igniter_nb.workflow.rollout import restore_keeping_payloads
 from igniter_nb.workflow.signals import live_signals
 
 
@@ -260,10 +260,7 @@ def retry_workflow(cls: Any, *, correlation: Mapping[str, Any], store: Any = Non
                 graph=graph.name, correlation=corr, existing_execution_id=latest.execution_id)
         if status != "failed":
             raise not_found(cls, store, corr, f" to retry: the latest one, {latest.execution_id}, is {status}, not failed")
-        held = held_payloads(graph, latest.snapshot)  # (read before the restore drops them: rollout.py)
-        contract = restore_record(cls, latest, store=store)
-        if held:
-            refuse_dropping(cls, contract, held, "the workflow is not retried")
+        contract = restore_keeping_payloads(cls, latest, store, "the workflow is not retried")
         ex = contract.execution
         retried = ex.retry(node)
         if node is not None and not retried:  # nothing to re-run: a no-op must not save a version and an event
