@@ -114,7 +114,7 @@ def check_url_spelling(url: Any, given: str) -> None:
         if not options:
             return
         if uri:
-            named = f"{database or ''}?{'&'.join(f'{key}={query[key]}' for key in options)}"
+            named = f"{database or ''}?{'&'.join(_pairs(query, options))}"
             why = (f"gives SQLite URI options ({_listed(options)}) to "
                    f"{_quoted(database) if database else 'no file name'}, so SQLite would make a file named "
                    f"{_quoted(named)}")
