@@ -16,7 +16,8 @@ _ANY_SCALAR = "str, int, float or bool"
 def _blank(value: Any) -> bool:
     """None, or text with nothing visible: empty, whitespace, or invisible characters (U+200B, U+FEFF, format
     characters: ``workflow/lookalikes.py``) and whitespace — an identity nobody can type."""
-    return value is None or (isinstance(value, str) and (not value.strip() or only_invisible(value) is not None))
+    return value is None or (isinstance(value, str) and (not value.strip() or (
+        not value.isascii() and only_invisible(value) is not None)))  # (ASCII: no call, the usual delivery)
 
 
 def _why_blank(value: Any) -> str:
@@ -91,8 +92,7 @@ def check_delivery_correlation(graph: Any, correlation: Mapping[str, Any] | None
         # set arithmetic that finds what is wrong)
         for key, accepts, expected in graph.correlation_checks():
             value = correlation.get(key)  # a missing key reads as None: blank, and the slow path names it
-            if value is None or (isinstance(value, str) and (not value.strip() or (
-                    not value.isascii() and only_invisible(value) is not None))):
+            if _blank(value):
                 break
             if not isinstance(value, _SCALARS) or (accepts is not None and not accepts(value)):
                 raise _wrong_type(graph, key, value, expected)
