@@ -228,14 +228,16 @@ class Balancer:
         count = len(self._workers)
         ready = sorted(self._ready(), key=lambda w: (w.open, (self._workers.index(w) - self._turn) % count))
         for worker in ready:
+            worker.open += 1  # counted before it is sent: a worker never holds a connection the count misses
             try:
                 socket.send_fds(worker.channel, [CONNECTION], [connection.fileno()])
             except BlockingIOError:  # its queue is full (it is not reading now): the next one
+                worker.open -= 1
                 continue
             except OSError:  # it shut its channel (stopping) or died: nothing more for it
+                worker.open -= 1
                 worker.stopping = True
                 continue
-            worker.open += 1
             self._turn = (self._workers.index(worker) + 1) % count
             connection.close()
             return

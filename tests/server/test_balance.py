@@ -116,7 +116,7 @@ def test_the_supervisor_listens_once_every_worker_started_and_hands_connections_
     for connection in first + second:
         assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0  # set by the supervisor
         connection.close()
-    assert balancer.counts() == {1: 8, 2: 8}
+    assert balancer.counts() == {1: 8, 2: 8}  # counted before each hand-over, so no wait is needed
 
     # worker 1 closed all of its connections, and the client opens 8 more at once: the supervisor reads what the
     # workers said before it hands a connection over, so the next 8 are all worker 1's (the close was sent first;
