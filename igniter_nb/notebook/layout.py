@@ -35,6 +35,7 @@ from igniter_nb.diagnostics.geometry import (
     text_width,
 )
 from igniter_nb.diagnostics.view import FONT_SIZE, GraphView
+from igniter_nb.notebook.layout_order import _order
 from igniter_nb.notebook.layout_routes import Route, _routes, _to_box
 from igniter_nb.notebook.shapes import Box
 
@@ -49,13 +50,14 @@ BUS_CLEAR = 12.0
 LABEL_FONT = 10  # edge labels
 LABEL_PAD = 8.0
 LEGEND_MIN_WRAP = 420.0
-SWEEPS = 4
 #: a layer longer than this across (px, nodes and gaps) is folded into several layers (``_fold``)
 FOLD_AT = {"LR": 1200.0, "TB": 900.0}
 #: a top-to-bottom drawing at most this many times too wide is tried again with its layers packed close (``_fitted``)
 COMPACT_TRY = 1.5
 #: left to right, folding adds columns only while the drawing stays this wide (the notebook output area is ~970 px)
 FOLD_WIDTH = 900.0
+#: top to bottom, a too-wide drawing with folded rows is drawn again with shorter rows, not shorter than this
+FOLD_MIN = 300.0
 
 
 @dataclass(slots=True)
@@ -70,53 +72,9 @@ class Layout:
     routes: dict[tuple[str, str], Route] = field(default_factory=dict)
     direction: str = "LR"
     legend_wrap: float = 940.0
-
-
-# ----------------------------------------------------------------------------------------------- ordering
-
-
-def _order(items: list[_Item], links: list[tuple[_Item, _Item]]) -> list[float]:
-    """Barycentric crossing reduction; returns each item's normalised position (0..1) within its layer, by
-    ``_Item.index``. Works on indices: a 300-node graph has thousands of slots, swept several times."""
-    n = len(items)
-    preds: list[list[int]] = [[] for _ in range(n)]
-    succs: list[list[int]] = [[] for _ in range(n)]
-    for tail, head in links:
-        preds[head.index].append(tail.index)
-        succs[tail.index].append(head.index)
-    by_layer: dict[int, list[int]] = {}
-    for it in items:
-        by_layer.setdefault(it.layer, []).append(it.index)
-    levels = sorted(by_layer)
-    pos = [0.0] * n
-    key = [0.0] * n
-
-    def number(members: list[int]) -> None:
-        count = len(members)
-        for k, i in enumerate(members):
-            pos[i] = (k + 0.5) / count
-
-    for level in levels:
-        number(by_layer[level])
-
-    def sweep(sequence: list[int], neighbours: list[list[int]]) -> None:
-        for level in sequence:
-            members = by_layer[level]
-            for i in members:
-                near = neighbours[i]
-                if len(near) == 1:
-                    key[i] = pos[near[0]]
-                elif near:
-                    key[i] = sum([pos[m] for m in near]) / len(near)
-                else:
-                    key[i] = pos[i]
-            members.sort(key=key.__getitem__)
-            number(members)
-
-    for _ in range(SWEEPS if n <= 2000 else 2):  # a very long or dense graph: fewer, costly sweeps
-        sweep(levels[1:], preds)
-        sweep(levels[-2::-1], succs)
-    return pos
+    folded: bool = False  # a long layer was folded
+    fold_at: float = 0.0  # the fold limit it was drawn with (``_fold``)
+    fold_row: float = 0.0  # the longest folded row (column) across, nodes and gaps
 
 
 # ----------------------------------------------------------------------------------------------- geometry
@@ -163,25 +121,62 @@ def layout(view: GraphView, *, direction: str | None = None) -> Layout:
 
 
 def _fitted(view: GraphView, direction: str) -> Layout:
-    """The drawing in ``direction``; top to bottom, when it is wider than ``FIT_WIDTH`` (by at most half: the
-    packing gains 10–20 %, a picture three times too wide is not drawn twice more) and has scope bands, drawn again
-    with the layers beside bands packed close (``compact``: the bands come nearer), kept when narrower. Left to
-    right the bands stack down, and the width is the columns': packing does not change it."""
+    """The drawing in ``direction``; top to bottom, when it is wider than ``FIT_WIDTH``: with folded rows, drawn
+    again with rows shorter by the excess (``_refolded``: the bus slots of a folded layer's consumers widen every
+    row after the first, so 160 inputs feeding two computes were drawn 969 px wide), and, when it has scope bands
+    (and is too wide by at most half: the packing gains 10–20 %, a picture three times too wide is not drawn twice
+    more), with the layers beside bands packed close (``compact``: the bands come nearer); the narrowest is kept.
+    Left to right the bands stack down, and the width is the columns': packing does not change it."""
     drawn = _layout(view, direction)
-    if not FIT_WIDTH < drawn.width <= COMPACT_TRY * FIT_WIDTH or not view.clusters or direction != "TB":
+    if drawn.width <= FIT_WIDTH or direction != "TB":
         return drawn
-    close = _layout(view, direction, compact=True)
+    if drawn.folded:
+        drawn = _refolded(view, drawn)
+    if not FIT_WIDTH < drawn.width <= COMPACT_TRY * FIT_WIDTH or not view.clusters:
+        return drawn
+    close = _layout(view, direction, compact=True, fold_at=drawn.fold_at)
     return close if close.width < drawn.width else drawn
 
 
-def _layout(view: GraphView, direction: str, compact: bool = False) -> Layout:
+def _refolded(view: GraphView, drawn: Layout) -> Layout:
+    """A top-to-bottom drawing with folded rows, too wide: drawn again (three times at most) with every folded row
+    shorter than the longest one by what the picture is too wide, down to ``FOLD_MIN``; the narrowest drawing is
+    kept (the first when none is narrower: the excess was not the rows')."""
+    best = drawn
+    for _ in range(3):
+        if best.width <= FIT_WIDTH:
+            break
+        fold_at = round(best.fold_row - (best.width - FIT_WIDTH) - 0.1, 1)
+        if fold_at < FOLD_MIN:
+            break
+        again = _layout(view, "TB", fold_at=fold_at)
+        if again.width >= best.width:
+            break
+        best = again
+    return best
+
+
+def folds(view: GraphView) -> bool:
+    """Whether the pure-Python layout folds a layer of ``view`` in either direction (a long layer: then its picture
+    may be many times shorter, or narrower, than ``dot``'s, which does not fold). Cheap: layers and sizes only."""
+    ids = [n.id for n in view.nodes]
+    layer = assign_layers(ids, view.edges)
+    sizes = {n.id: node_size(n) for n in view.nodes}
+    return any(_fold(ids, layer, sizes, d)[1] for d in ("LR", "TB"))
+
+
+def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: float | None = None) -> Layout:
     across = direction == "TB"  # layers go down; the cross axis is x
     nodes = {n.id: n for n in view.nodes}
     ids = [n.id for n in view.nodes]
     forward = [e for e in view.edges if not e.wait and e.tail in nodes and e.head in nodes and e.tail != e.head]
     layer = assign_layers(ids, forward)
     sizes = {n.id: node_size(n) for n in view.nodes}
-    layer, folded = _fold(ids, layer, sizes, direction)
+    fold_at = FOLD_AT[direction] if fold_at is None else fold_at
+    layer, folded = _fold(ids, layer, sizes, direction, fold_at)
+    rows: dict[int, float] = {}
+    for i in folded:
+        rows[layer[i]] = rows.get(layer[i], 0.0) + (sizes[i][0] if across else sizes[i][1]) + NODE_GAP[direction]
     items: dict[str, _Item] = {}
     for n in view.nodes:
         w, h = sizes[n.id]
@@ -304,15 +299,17 @@ def _layout(view: GraphView, direction: str, compact: bool = False) -> Layout:
         r.shift(title_h)
     width = max(right + MARGIN, title_width(view) + 2 * MARGIN, legend_width(view, wrap) + 2 * MARGIN)
     return Layout(boxes, cluster_boxes, round(width, 1), round(bottom + title_h + MARGIN, 1), layer,
-                  routes, direction, wrap)
+                  routes, direction, wrap, bool(folded), fold_at, max(rows.values(), default=0.0))
 
 
 def _fold(ids: list[str], layer: dict[str, int], sizes: dict[str, tuple[float, float]],
-          direction: str) -> tuple[dict[str, int], set[str]]:
+          direction: str, fold_at: float | None = None) -> tuple[dict[str, int], set[str]]:
     """Layers longer across than ``FOLD_AT`` folded into several consecutive layers of about equal length, nodes
     kept in their order (200 inputs of one node made a picture 370 × 11,266 px). Left to right each fold adds a
     column, so a layer folds only into as many as keep the drawing within ``FOLD_WIDTH``. Returns the new layers
-    and the nodes in folded layers; a graph with no long layer gets its layers back unchanged."""
+    and the nodes in folded layers; a graph with no long layer gets its layers back unchanged. ``fold_at``
+    overrides ``FOLD_AT[direction]`` (``_refolded``)."""
+    limit_at = FOLD_AT[direction] if fold_at is None else fold_at
     across = direction == "TB"
     gap, step = NODE_GAP[direction], LAYER_GAP[direction]
     by_layer: dict[int, list[str]] = {}
@@ -321,7 +318,7 @@ def _fold(ids: list[str], layer: dict[str, int], sizes: dict[str, tuple[float, f
     # each node's length across its layer with the gap after it (a layer is a row top to bottom, else a column)
     cross = {i: sizes[i][0] + gap if across else sizes[i][1] + gap for i in ids}
     extent = {lv: sum(cross[i] for i in members) for lv, members in by_layer.items()}
-    if all(size <= FOLD_AT[direction] for size in extent.values()):
+    if all(size <= limit_at for size in extent.values()):
         return layer, set()
     col = {lv: max(sizes[i][1] if across else sizes[i][0] for i in members) for lv, members in by_layer.items()}
     width = sum(col.values()) + step * (len(col) - 1)  # left to right: the drawing's width so far
@@ -330,12 +327,12 @@ def _fold(ids: list[str], layer: dict[str, int], sizes: dict[str, tuple[float, f
     offset = 0
     for lv in sorted(by_layer):
         members, length = by_layer[lv], extent[lv]
-        parts = math.ceil(length / FOLD_AT[direction])
+        parts = math.ceil(length / limit_at)
         if not across:
             parts = max(1, min(parts, 1 + int((FOLD_WIDTH - width) // (col[lv] + step))))
         # in order, into parts of about equal length (10 nodes fold 5 + 5, not 9 + 1), none past the limit
         target = length / parts
-        limit = max(FOLD_AT[direction], target)
+        limit = max(limit_at, target)
         part, filled = 0, 0.0
         for i in members:
             if filled and (filled + cross[i] / 2 > target or filled + cross[i] > limit + 0.05):

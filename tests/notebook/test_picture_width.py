@@ -145,9 +145,9 @@ def test_the_compact_packing_is_tried_top_to_bottom_only_on_a_picture_it_may_bri
     calls: list[tuple[str, bool]] = []
     real = module._layout
 
-    def counted(view: GraphView, direction: str, compact: bool = False) -> module.Layout:
+    def counted(view: GraphView, direction: str, compact: bool = False, fold_at: float | None = None) -> module.Layout:
         calls.append((direction, compact))
-        return real(view, direction, compact)
+        return real(view, direction, compact, fold_at)
 
     monkeypatch.setattr(module, "_layout", counted)
     assert layout(_view(44, 15)).width == 884.8
@@ -156,3 +156,15 @@ def test_the_compact_packing_is_tried_top_to_bottom_only_on_a_picture_it_may_bri
     far = graph_view(random_graph(5, 300), expand=True)
     assert layout(far).width > 1.5 * FIT_WIDTH
     assert sorted(calls) == [("LR", False), ("TB", False)]
+
+
+@needs_dot
+def test_auto_draws_the_layout_where_dot_is_too_wide_both_ways_and_the_layout_fits(monkeypatch) -> None:
+    # of the 56 graphs dot fits 46; engine="auto" 47: random_graph(8, 15) is 1,039 px in dot, 828 px here
+    from igniter_nb.notebook.render import render_view
+
+    monkeypatch.delenv("IGNITER_NB_RENDER", raising=False)
+    view = _view(8, 15)
+    assert _width(render_view(view, engine="dot")) > FIT_WIDTH
+    assert render_view(view) == render_view(view, engine="python")
+    assert _width(render_view(view)) == 827.7
