@@ -21,10 +21,13 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from igniter_nb.diagnostics.dot import COLLAPSE_ABOVE, GraphView, graph_view, view_to_dot
 from igniter_nb.diagnostics.geometry import FIT_STYLE, FIT_WIDTH, choose_direction
+
+if TYPE_CHECKING:
+    from igniter_nb.notebook.layout import Layout
 
 Engine = Literal["auto", "dot", "python"]
 Size = Literal["fit", "full"]
@@ -32,6 +35,9 @@ Size = Literal["fit", "full"]
 ENGINE_VARIABLE = "IGNITER_NB_RENDER"
 TIMEOUT_VARIABLE = "IGNITER_NB_DOT_TIMEOUT"
 DOT_TIMEOUT = 10.0  # seconds; B7 wants a 300-node graph from dot within 1.5 s
+#: ``engine="auto"`` draws the pure-Python layout, which folds long layers, when it fits and ``dot``'s picture is
+#: more than this many times as tall (``_better_layout``)
+TALLER = 2.0
 _COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
 _PROLOGUE = re.compile(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*", re.S)
 _ROOT_SIZE = re.compile(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
@@ -97,23 +103,48 @@ def clean_dot_svg(svg: str, *, fit: bool = True) -> str:
 
 def render_view(view: GraphView, *, engine: Engine = "auto", size: Size = "fit") -> str:
     """SVG text for ``view``. ``engine="auto"`` uses ``dot`` when installed, else the pure-Python layout;
-    a ``dot`` failure falls back to the pure-Python layout rather than leaving the cell without a picture.
-    ``size="fit"`` scales the picture down to the output width; ``"full"`` keeps its natural size."""
+    a ``dot`` failure falls back to the pure-Python layout rather than leaving the cell without a picture, and
+    so does a ``dot`` picture the layout beats (``_better_layout``: ``dot`` does not fold a long layer).
+    ``engine="dot"`` draws ``dot``'s picture whatever its size. ``size="fit"`` scales the picture down to the
+    output width; ``"full"`` keeps its natural size."""
     if engine == "auto":
         engine = os.environ.get(ENGINE_VARIABLE, "auto").strip().lower() or "auto"  # type: ignore[assignment]
     if engine not in ("auto", "dot", "python"):
         raise ValueError(f"engine must be 'auto', 'dot' or 'python', got {engine!r}")
     if size not in ("fit", "full"):
         raise ValueError(f"size must be 'fit' or 'full', got {size!r}")
+    from igniter_nb.notebook.picture import draw, layout_svg
+
     if engine == "dot" or (engine == "auto" and dot_available()):
         try:
-            return clean_dot_svg(_dot_svg(view), fit=size == "fit")
+            svg = _dot_svg(view)
         except Exception:
             if engine == "dot":
                 raise
-    from igniter_nb.notebook.picture import layout_svg
-
+        else:
+            better = None if engine == "dot" else _better_layout(view, svg)
+            if better is None:
+                return clean_dot_svg(svg, fit=size == "fit")
+            return draw(view, better, fit=size == "fit")
     return layout_svg(view, fit=size == "fit")  # the layout judges the direction on its own drawing (folds included)
+
+
+def _better_layout(view: GraphView, dot_svg: str) -> Layout | None:
+    """The pure-Python layout of ``view`` when ``engine="auto"`` should draw it rather than ``dot``'s picture: when
+    that picture is wider than ``FIT_WIDTH`` (in both directions, unless one is given) and the layout fits, or when
+    the layout folds a long layer, fits, and ``dot``'s picture is more than ``TALLER`` times as tall (200 inputs of
+    one node: ``dot`` 320 × 12,054 px, the layout 916 × 2,333). Else ``None``: ``dot``'s picture stays. The layout
+    is drawn only then (a picture that fits, of a graph with no long layer, costs nothing more)."""
+    from igniter_nb.notebook.layout import folds, layout
+
+    width, height = _svg_size(dot_svg)
+    wide = width > FIT_WIDTH
+    if not wide and not folds(view):
+        return None
+    lay = layout(view)
+    if lay.width > FIT_WIDTH:
+        return None
+    return lay if wide or height > TALLER * lay.height else None
 
 
 def _dot_svg(view: GraphView) -> str:
@@ -142,8 +173,12 @@ def _dot_svg(view: GraphView) -> str:
 
 
 def _svg_width(svg: str) -> float:
+    return _svg_size(svg)[0]
+
+
+def _svg_size(svg: str) -> tuple[float, float]:
     found = _ROOT_SIZE.search(svg)
-    return float(found.group(1)) if found else float("inf")
+    return (float(found.group(1)), float(found.group(2))) if found else (float("inf"), float("inf"))
 
 
 def _check_graph(graph: Any, who: str) -> None:

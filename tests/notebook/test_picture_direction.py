@@ -245,3 +245,48 @@ def test_two_processes_draw_the_same_picture_in_the_same_direction() -> None:
     here = "".join(render_graph(SUBJECTS[n](), engine="python") for n in ("awaits60_instance", "all_kinds")) + "\n"
     assert outputs == {here}
     assert here.count('data-direction="TB"') == 2
+
+
+#: subjects ``engine="auto"`` draws with the pure-Python layout although ``dot`` is installed (``render.TALLER``):
+#: dot's picture too wide either way (60 long awaits: 1,445 px; layered50: 1,624 px), or many times as tall as the
+#: folded layout's (200 inputs: 320 × 12,054 px, the layout 916 × 2,333)
+AUTO_DRAWS_THE_LAYOUT = {"awaits60_instance", "fan200", "fan200_instance", "layered50"}
+
+
+@needs_dot
+@pytest.mark.parametrize("name", sorted(SUBJECTS))
+def test_auto_draws_the_folded_layout_where_dot_does_not_fit_or_is_many_times_taller(name, monkeypatch) -> None:
+    from igniter_nb.notebook.render import TALLER
+
+    monkeypatch.delenv("IGNITER_NB_RENDER", raising=False)
+    subject = SUBJECTS[name]()
+    auto = render_graph(subject)
+    dot, python = render_graph(subject, engine="dot"), render_graph(subject, engine="python")
+    dot_size, python_size = _size(dot), _size(python)
+    if name in AUTO_DRAWS_THE_LAYOUT:
+        assert auto == python and (_direction(auto), _width(auto)) == PYTHON_PICTURES[name]
+        assert python_size[0] <= FIT_WIDTH < dot_size[0] or dot_size[1] > TALLER * python_size[1]
+    else:  # dot's picture stays where the layout is no better (60 awaits of the graph: 653 × 3,729, 704 × 3,500)
+        assert auto == dot
+    if min(dot_size[0], python_size[0]) <= FIT_WIDTH:
+        assert _width(auto) <= FIT_WIDTH
+
+
+@needs_dot
+def test_a_direction_dot_draws_as_one_long_row_gets_the_folded_layout_unless_dot_is_asked_for(monkeypatch) -> None:
+    # top to bottom dot draws the 60 awaits in one rank, ~26,000 px wide (scaled down to a sliver)
+    monkeypatch.delenv("IGNITER_NB_RENDER", raising=False)
+    graph = Awaits60.compiled_graph()
+    auto = render_graph(graph, direction="TB")
+    assert auto == render_graph(graph, engine="python", direction="TB")
+    assert (_direction(auto), _width(auto)) == ("TB", 898.6)
+    assert _width(render_graph(graph, engine="dot", direction="TB")) > 20 * FIT_WIDTH  # asked for: dot's, as drawn
+    # the all-kinds graph top to bottom: dot 1,198 px, the layout 798 px
+    assert _width(render_graph(AllKinds.graph, engine="dot", direction="TB")) > FIT_WIDTH
+    assert render_graph(AllKinds.graph, direction="TB") == render_graph(AllKinds.graph, engine="python", direction="TB")
+
+
+def _size(svg: str) -> tuple[float, float]:
+    found = re.search(r'<svg[^>]*?\swidth="([0-9.]+)(?:pt|px)?" height="([0-9.]+)', svg)
+    assert found, svg[:300]
+    return float(found.group(1)), float(found.group(2))
