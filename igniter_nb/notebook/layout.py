@@ -307,8 +307,9 @@ def _fold(ids: list[str], layer: dict[str, int], sizes: dict[str, tuple[float, f
     """Layers longer across than ``FOLD_AT`` folded into several consecutive layers of about equal length, nodes
     kept in their order (200 inputs of one node made a picture 370 × 11,266 px). Left to right each fold adds a
     column, so a layer folds only into as many as keep the drawing within ``FOLD_WIDTH``. Returns the new layers
-    and the nodes in folded layers; a graph with no long layer gets its layers back unchanged. ``fold_at``
-    overrides ``FOLD_AT[direction]`` (``_refolded``)."""
+    and the nodes in folded layers; a graph with no long layer gets its layers back unchanged. ``fold_at``, when
+    given (``_refolded``), is the length the long layers fold to; which layers are long is ``FOLD_AT``'s to say (the
+    8 consumers of a folded layer were folded into two rows too, with more buses)."""
     limit_at = FOLD_AT[direction] if fold_at is None else fold_at
     across = direction == "TB"
     gap, step = NODE_GAP[direction], LAYER_GAP[direction]
@@ -318,7 +319,7 @@ def _fold(ids: list[str], layer: dict[str, int], sizes: dict[str, tuple[float, f
     # each node's length across its layer with the gap after it (a layer is a row top to bottom, else a column)
     cross = {i: sizes[i][0] + gap if across else sizes[i][1] + gap for i in ids}
     extent = {lv: sum(cross[i] for i in members) for lv, members in by_layer.items()}
-    if all(size <= limit_at for size in extent.values()):
+    if all(size <= FOLD_AT[direction] for size in extent.values()):
         return layer, set()
     col = {lv: max(sizes[i][1] if across else sizes[i][0] for i in members) for lv, members in by_layer.items()}
     width = sum(col.values()) + step * (len(col) - 1)  # left to right: the drawing's width so far
@@ -327,7 +328,7 @@ def _fold(ids: list[str], layer: dict[str, int], sizes: dict[str, tuple[float, f
     offset = 0
     for lv in sorted(by_layer):
         members, length = by_layer[lv], extent[lv]
-        parts = math.ceil(length / limit_at)
+        parts = math.ceil(length / limit_at) if length > FOLD_AT[direction] else 1  # (a short layer never folds)
         if not across:
             parts = max(1, min(parts, 1 + int((FOLD_WIDTH - width) // (col[lv] + step))))
         # in order, into parts of about equal length (10 nodes fold 5 + 5, not 9 + 1), none past the limit

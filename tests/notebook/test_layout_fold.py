@@ -176,3 +176,10 @@ def test_folded_rows_leave_room_for_the_buses_of_the_layers_consumers(make, befo
     assert lay.width == after <= OUTPUT_AREA < before
     if len(view.nodes) < 100:  # (the edges of 160 inputs folded are checked in test_fold_edges.py: 12 s here)
         _sound(view, lay)
+
+
+def test_a_folded_layer_top_to_bottom_fits_the_output_area_whatever_its_number_of_consumers():
+    # (7 of these 16 were wider, up to 1,075 px: rows folded at 900 px, then a 28-px bus slot per consumer added)
+    widths = {(k, suffix): layout(graph_view(consumers(40, k, suffix)), direction="TB").width
+              for k in range(1, 9) for suffix in (0, 6)}
+    assert max(widths.values()) <= OUTPUT_AREA, widths
