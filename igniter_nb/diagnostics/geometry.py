@@ -5,7 +5,9 @@ sits in, and which direction (left to right or top to bottom) fits a notebook ou
 (an output area is about 970 px wide), else whichever is narrower — a long chain reads better top to bottom
 (scrolling down is natural in a notebook, scrolling sideways is not). The estimate is a first guess: each engine
 then checks the picture it really draws and draws the other direction too when the first is wider than
-``FIT_WIDTH`` (``igniter_nb.notebook.layout.layout``, which folds long layers; ``render._dot_svg``).
+``FIT_WIDTH`` (``igniter_nb.notebook.layout.layout``, which folds long layers; ``render._dot_svg``), and
+``render_view(engine="auto")`` draws the folded layout rather than ``dot``'s picture where ``dot``'s does not fit
+or is many times taller (``render._better_layout``).
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ Graphviz still draws every graph. The environment variable ``IGNITER_NB_RENDER``
 not depend on the Graphviz version installed. ``dot`` output is made deterministic by dropping its comments (they carry
 the Graphviz version and node names) and the XML prologue; nothing here touches the network.
 
+``dot`` does not fold a long layer (60 awaits: one rank 26,000 px wide; 200 inputs: a column 12,000 px tall), so
+``engine="auto"`` draws the pure-Python layout, which folds it, where that picture is better: ``dot``'s too wide
+and the layout's fitting, or the layout folding, fitting, and ``dot``'s more than ``TALLER`` times as tall.
+``engine="dot"`` always gives ``dot``'s picture.
+
 ``dot`` runs as a subprocess bounded by ``DOT_TIMEOUT`` seconds (``IGNITER_NB_DOT_TIMEOUT`` overrides it): a
 ``dot`` that hangs, or takes minutes over a huge expanded graph, is killed with its process group, and the
 picture falls back to the pure-Python layout — a notebook cell never waits on it for ever.
@@ -220,5 +225,5 @@ def render_graph(
     return render_view(view, engine=engine, size=size)
 
 
-__all__ = ["DOT_TIMEOUT", "DotError", "Size", "clean_dot_svg", "dot_available", "dot_timeout", "render_graph",
+__all__ = ["DOT_TIMEOUT", "TALLER", "DotError", "Size", "clean_dot_svg", "dot_available", "dot_timeout", "render_graph",
            "render_view", "run_dot"]

@@ -6,7 +6,10 @@ layout folds a long layer: the instance view of 60 awaits with long names was dr
 958 px wide left to right (the estimate left out the margins and the edge labels' room), 322 px top to bottom;
 the gallery's all-kinds graph 951 px left to right, 787 px top to bottom.
 The pure-Python layout now judges the picture it really draws; ``dot`` (which does not fold) is judged by an
-estimate of what it draws. Widths of the pure-Python pictures are pinned exactly, those of ``dot`` bounded."""
+estimate of what it draws. Widths of the pure-Python pictures are pinned exactly, those of ``dot`` bounded.
+
+(dot-fit) ``engine="auto"`` drew ``dot``'s picture of the 60 awaits 1,445 px wide, and of 200 inputs 320 × 12,054 px,
+where the folded layout draws 899 and 916 × 2,333 px: now it draws the layout there (``render._better_layout``)."""
 
 from __future__ import annotations
 
