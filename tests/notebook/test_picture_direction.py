@@ -293,3 +293,18 @@ def _size(svg: str) -> tuple[float, float]:
     found = re.search(r'<svg[^>]*?\swidth="([0-9.]+)(?:pt|px)?" height="([0-9.]+)', svg)
     assert found, svg[:300]
     return float(found.group(1)), float(found.group(2))
+
+
+@needs_dot
+def test_auto_draws_no_layout_for_a_graph_dot_fits_with_no_long_layer(monkeypatch) -> None:
+    import igniter_nb.notebook.layout as module
+
+    monkeypatch.delenv("IGNITER_NB_RENDER", raising=False)
+    drawn: list[str] = []
+    real = module.layout
+    monkeypatch.setattr(module, "layout", lambda view, **kw: drawn.append(view.title) or real(view, **kw))
+    assert not module.folds(graph_view(PriceContract.compiled_graph())) and module.folds(graph_view(Fan200.compiled_graph()))
+    render_graph(PriceContract.compiled_graph())
+    assert drawn == []  # dot's 670 px picture fits and nothing folds: the layout is not drawn
+    render_graph(Fan200.compiled_graph())
+    assert len(drawn) == 1
