@@ -4,8 +4,10 @@
 Matching stays exact — the start makes a second workflow — so this only tells. Its cost is one indexed lookup, of
 the *plain spelling* of the correlation (each text value without its invisible characters and in NFC:
 ``workflow/lookalikes.py``), and only when that differs from the correlation given: a correlation of ASCII text
-and numbers costs nothing. It finds the active twin spelled plainly; the reverse (a plain start while a lookalike
-spelling is active) would need a scan or an index of plain spellings in every store, and is not looked for.
+and numbers costs nothing. It finds the active twin spelled plainly. The reverse (a plain start while a lookalike
+spelling is active) is not looked for: a plain value has endless invisible spellings, so no exact lookup finds
+them; it would need a folded index (each active correlation's plain spelling) in every store, consulted by the
+duplicate check of every start, ASCII ones included (docs/workflows.md, "The reverse is not detected").
 """
 
 from __future__ import annotations

@@ -110,3 +110,20 @@ def test_the_warning_points_at_the_caller() -> None:
     with pytest.warns(ig.LookalikeCorrelationWarning) as caught:
         wf.start({"region": "eu", "lead": "L-1\u00ad"}, store=store, now=T0)
     assert caught[0].filename == __file__
+
+
+def test_the_reverse_a_plain_start_beside_an_invisible_twin_is_not_detected_and_costs_nothing() -> None:
+    """Pinned as documented (docs/workflows.md, "The reverse is not detected"): a plain value has endless invisible
+    spellings, so no exact lookup finds ``'L-1\\u200b'`` from ``'L-1'``; the ASCII start stays one lookup, makes a
+    second workflow, and each spelling reaches its own workflow only."""
+    store, wf = CountingStore(), lead_workflow()
+    hidden = wf.start({"region": "eu", "lead": "L-1\u200b"}, store=store, now=T0)
+    store.lookups.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        shown = wf.start({"region": "eu", "lead": "L-1"}, store=store, now=T0)
+    assert store.lookups == [{"region": "eu", "lead": "L-1"}]  # the duplicate check only: the free path stays free
+    assert shown.execution_id != hidden.execution_id
+    wf.deliver_event("ea", correlation={"region": "eu", "lead": "L-1"}, payload=1, store=store, now=T0)
+    statuses = {r.execution_id: r.status for r in store.list(graph="Lead")}
+    assert statuses == {shown.execution_id: "succeeded", hidden.execution_id: "waiting"}
