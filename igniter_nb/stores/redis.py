@@ -267,8 +267,8 @@ class RedisStore(StoreBase):
 
     def count(self, graph: str | None = None, status: str | None = None) -> int:
         """How many records :meth:`list` answers: the size of the listing's sorted set, in one script that also
-        checks it holds no id without a record (O(1)) and, of every graph, no internal record
-        (``stores/redis_listing.py``)."""
+        checks it holds no id without a record (O(1), plus a sweep of up to ``SWEPT`` ids of the id set it mirrors
+        for a record) and, of every graph, no internal record (``stores/redis_listing.py``)."""
         return int(self._listing_of().count(graph, status))
 
     def _listing_of(self) -> Any:

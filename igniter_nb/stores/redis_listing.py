@@ -22,9 +22,13 @@ record key removed by hand or evicted) was counted but never listed. The same re
 against ``<ns>:ids`` (above), and for a count of one graph ``<ns>:recent:graph:<graph>`` against
 ``<ns>:graph:<graph>``; when a set holds more, its ids without a record are taken out of every listing set
 (``_DROP``, which checks each id again in the one atomic step, so one saved again meanwhile stays). Each check
-looks again only when the excess grows. An orphan still in ``<ns>:ids`` (a record key removed) shows in no
-count: the first ``list`` or ``list_page`` that reads it takes it out the same way — of every graph's and status's
-set, and of its graph's sets when the listing is of that graph (nothing else says which graph it had).
+looks again only when the excess grows. An orphan still in ``<ns>:ids`` (a record key removed) leaves no set
+larger than another, so each count's script first *sweeps* the id set it mirrors (``<ns>:ids``, or
+``<ns>:graph:<graph>`` for a count of one graph): up to ``SWEPT`` ids checked for a record, the next count going on
+from where it stopped, orphans taken out the same way (``_SWEEP``). A set of up to ``SWEPT`` ids is checked whole by
+every count, so the count agrees with ``list``; a larger one within ``len / SWEPT`` counts. A ``list`` or
+``list_page`` that reads an orphan takes it out too — of every graph's and status's set, and of its graph's sets
+when the listing is of that graph (nothing else says which graph it had).
 
 Equal scores are ordered by member (the id), so a set's order is exactly ``(updated_at, execution_id)``: a page is
 one ``ZREVRANGEBYSCORE ... LIMIT`` below the cursor's score (plus the ids saved in the cursor's very microsecond),
@@ -64,16 +68,57 @@ for i = 2, #ARGV, 3 do
 end
 return 1
 """.replace("@PREFIX_LEN@", str(len(INTERNAL_GRAPH_PREFIX))).replace("@PREFIX@", INTERNAL_GRAPH_PREFIX)
+#: Ids of an id set a count checks for a record before counting (a set this small is checked whole by every count;
+#: a larger one over the next counts, from where the last stopped: at most about a millisecond of the server's time).
+SWEPT = 1000
+#: Graphs whose unfinished sweep cursor a listing keeps (more are dropped oldest first: they start again at 0).
+_CURSORS = 256
+# Checks up to SWEPT ids of an id set (<ns>:ids, or <ns>:graph:<graph> when graph is not '') from a cursor, and
+# takes those without a record (no <ns>:exec:<id>) out of every listing and id set, as _DROP does: the sweep a count
+# makes before counting, so an id whose record key was removed (by hand, evicted) is not counted. Returns the cursor
+# to go on from ('0': the set was walked to its end).
+_SWEEP = """
+local function sweep(ns, graph, idset, cursor)
+  local recent = ns .. ':recent'
+  local statuses = {@STATUSES@}
+  local seen = 0
+  local function out_of_graph(id, g)
+    redis.call('ZREM', recent .. ':graph:' .. g, id)
+    redis.call('SREM', ns .. ':graph:' .. g, id)
+    for _, status in ipairs(statuses) do redis.call('ZREM', recent .. ':gs:' .. status .. ':' .. g, id) end
+  end
+  repeat
+    local found = redis.call('SSCAN', idset, cursor, 'COUNT', 100)
+    cursor = found[1]
+    for _, id in ipairs(found[2]) do
+      seen = seen + 1
+      if redis.call('EXISTS', ns .. ':exec:' .. id) == 0 then
+        redis.call('ZREM', recent, id)
+        redis.call('SREM', ns .. ':ids', id)
+        for _, status in ipairs(statuses) do redis.call('ZREM', recent .. ':status:' .. status, id) end
+        if graph ~= '' then
+          out_of_graph(id, graph)
+        else  -- its graph is unknown: out of the internal graphs' sets (few), which the count subtracts
+          for _, g in ipairs(redis.call('SMEMBERS', ns .. ':internal-graphs')) do out_of_graph(id, g) end
+        end
+      end
+    end
+  until cursor == '0' or seen >= @SWEPT@
+  return cursor
+end
+""".replace("@SWEPT@", str(SWEPT)).replace("@STATUSES@", ", ".join(f"'{status}'" for status in sorted(STATUSES)))
 # A count and, in the same atomic read, how many more ids <ns>:recent holds than the executions that are not internal
-# (more than 0: an older release listed internal records again). ARGV = ns, the set counted.
-_COUNT = """
+# (more than 0: an older release listed internal records again), after a sweep of <ns>:ids. ARGV = ns, the set
+# counted, the sweep's cursor. Returns the count, the excess, the sweep's next cursor.
+_COUNT = _SWEEP + """
 local ns = ARGV[1]
+local cursor = sweep(ns, '', ns .. ':ids', ARGV[3])
 local counted = redis.call('ZCARD', ARGV[2])
 local expected = redis.call('SCARD', ns .. ':ids')
 for _, graph in ipairs(redis.call('SMEMBERS', ns .. ':internal-graphs')) do
   expected = expected - redis.call('SCARD', ns .. ':graph:' .. graph)
 end
-return {counted, redis.call('ZCARD', ns .. ':recent') - expected}
+return {counted, redis.call('ZCARD', ns .. ':recent') - expected, cursor}
 """
 # Takes ids out of the sets listing every graph, each only while its record is still internal (one saved again
 # under a user graph meanwhile stays listed). ARGV = ns, then the ids.
@@ -92,9 +137,11 @@ return 1
 """.replace("@PREFIX_LEN@", str(len(INTERNAL_GRAPH_PREFIX))).replace("@PREFIX@", INTERNAL_GRAPH_PREFIX).replace(
     "@STATUSES@", ", ".join(f"'{status}'" for status in sorted(STATUSES)))
 # A count of one graph's set and, in the same read, how many more ids its listing set holds than its id set (more
-# than 0: ids without a record, see _DROP). ARGV = the set counted, the graph's listing set, its id set.
-_COUNT_GRAPH = """
-return {redis.call('ZCARD', ARGV[1]), redis.call('ZCARD', ARGV[2]) - redis.call('SCARD', ARGV[3])}
+# than 0: ids without a record, see _DROP), after a sweep of its id set. ARGV = the set counted, the graph's listing
+# set, its id set, ns, the graph, the sweep's cursor. Returns the count, the excess, the sweep's next cursor.
+_COUNT_GRAPH = _SWEEP + """
+local cursor = sweep(ARGV[4], ARGV[5], ARGV[3], ARGV[6])
+return {redis.call('ZCARD', ARGV[1]), redis.call('ZCARD', ARGV[2]) - redis.call('SCARD', ARGV[3]), cursor}
 """
 # Takes ids without a record (no <ns>:exec:<id>) out of the listing sets and the id sets: every graph's and every
 # status's, and those of the graph given ('' when unknown). ARGV = ns, graph, then the ids. Returns how many.
@@ -145,6 +192,7 @@ class Listing:
         self._graph_left_over: dict[str, int] = {}  # per graph: ids too many in its listing set after a clean-up
         self._complete = False  # whether the sets are known to hold every execution (see _ensure_complete)
         self._left_over = 0  # ids too many in <ns>:recent after the last clean-up (none of them internal)
+        self._cursors: dict[str, str] = {}  # per id set: where the next count's sweep goes on (see _SWEEP)
 
     def page(self, graph: str | None, status: str | None, *, limit: int,
              after: str | None) -> tuple[builtins.list[StoredExecution], str | None]:
@@ -202,22 +250,33 @@ class Listing:
         index = self._set_of(graph, status)
         if graph is not None:  # an internal graph's sets hold it, a user graph's never held an internal record
             sets = [index, f"{self.namespace}:recent:graph:{graph}", f"{self.namespace}:graph:{graph}"]
-            counted, excess = (int(n) for n in self._count_graph(args=sets))
+            counted, excess = self._counted(self._count_graph, [*sets, self.namespace, graph], sets[2])
             if excess > self._graph_left_over.get(graph, 0):  # ids without a record (an older release's delete)
                 self._drop_orphans(sets[1], graph)
-                counted, excess = (int(n) for n in self._count_graph(args=sets))
+                counted, excess = self._counted(self._count_graph, [*sets, self.namespace, graph], sets[2])
             if excess > 0:  # (kept only while there is one: a dict per graph name ever counted would only grow)
                 self._graph_left_over[graph] = excess
             else:
                 self._graph_left_over.pop(graph, None)
             return counted
-        counted, excess = (int(n) for n in self._count(args=[self.namespace, index]))
+        ids = f"{self.namespace}:ids"
+        counted, excess = self._counted(self._count, [self.namespace, index], ids)
         if excess > self._left_over:  # an older release listed internal records again, or left ids without a record
             self._take_out_internal()
             self._drop_orphans(f"{self.namespace}:recent", None)
-            counted, excess = (int(n) for n in self._count(args=[self.namespace, index]))
+            counted, excess = self._counted(self._count, [self.namespace, index], ids)
         self._left_over = max(excess, 0)  # (neither: not looked for again until it grows)
         return counted
+
+    def _counted(self, script: Any, args: builtins.list[str], swept: str) -> tuple[int, int]:
+        """Run a count script (``_COUNT``, ``_COUNT_GRAPH``): its sweep of the id set ``swept`` goes on from where
+        the last count of that set stopped. Answers the count and the excess."""
+        counted, excess, cursor = script(args=[*args, self._cursors.pop(swept, "0")])
+        if _text(cursor) != "0":  # (a set walked whole in one count keeps nothing here)
+            self._cursors[swept] = _text(cursor)
+            while len(self._cursors) > _CURSORS:
+                del self._cursors[next(iter(self._cursors))]
+        return int(counted), int(excess)
 
     def _drop_orphans(self, index: str, graph: str | None) -> None:
         """Take the ids of the listing set ``index`` that have no record out of every set (see ``_DROP``)."""
