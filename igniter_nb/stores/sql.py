@@ -51,7 +51,7 @@ from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, check_page, decode_page
 from igniter_nb.stores.rules import MAX_VERSION
 from igniter_nb.stores.sql_compression import driver_message
-from igniter_nb.stores.sql_engine import create_engine, is_memory, memory_turn, synchronous_setting
+from igniter_nb.stores.sql_engine import create_engine, is_memory, memory_turn, synchronous_setting, unprepared
 from igniter_nb.stores.sql_errors import cannot_open, is_transient
 from igniter_nb.stores.sql_hot import HotPath
 from igniter_nb.stores.sql_lock import WriteGate, gate_for
@@ -195,7 +195,7 @@ class SQLStore(StoreBase):
         if self._hot is not None:
             row = self._hot_one(self._hot.find, params)
             return None if row is None else str(row[0])
-        with self._read() as conn:
+        with self._read() as conn, self._unprepared(conn):
             found: str | None = conn.execute(self._q.find, params).scalar()
             return found
 
@@ -206,7 +206,8 @@ class SQLStore(StoreBase):
         if self._hot is not None:
             return self._hot_record(self._hot.record_active, params)
         with self._read() as conn:
-            row = conn.execute(self._q.record_active, params).first()
+            with self._unprepared(conn):
+                row = conn.execute(self._q.record_active, params).first()
             return None if row is None else self._record(conn, row)
 
     def find_latest_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
@@ -355,6 +356,11 @@ class SQLStore(StoreBase):
         if any(d not in parts for d in wanted) and conn.execute(self._q.exists, {"eid": execution_id}).first() is None:
             raise not_found(execution_id)  # deleted between the two reads
         return unpack_stored(data, parts, self._where(execution_id))
+
+    def _unprepared(self, conn: Connection) -> contextlib.AbstractContextManager[None]:
+        """Around a correlation lookup through SQLAlchemy (an Engine you passed): never prepared by psycopg, as the
+        hot path sends them (``sql_engine.unprepared``; docs/server-load.md#generic-plans)."""
+        return unprepared(conn) if self._is_postgres else contextlib.nullcontext()
 
     def _hot_one(self, statement: Any, values: dict[str, Any]) -> Any:
         """One row of a hot read (``stores/sql_hot.py``), or None; a driver error is a ``StoreError`` naming the

@@ -5,8 +5,10 @@ front).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb._error_text import short_path
@@ -74,6 +76,27 @@ def create_engine(url: str, busy_timeout_ms: int, synchronous: str = "NORMAL") -
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("igniter_write") else "BEGIN")
 
     return engine
+
+
+@contextlib.contextmanager
+def unprepared(conn: Any) -> Iterator[None]:
+    """Statements run on the SQLAlchemy connection ``conn`` meanwhile are never prepared on the server by psycopg:
+    its session's ``prepare_threshold`` is None until the block ends, then what it was. The hot path sends the two
+    correlation lookups with ``cursor.execute(..., prepare=False)``; SQLAlchemy passes no such argument, so a store
+    made from an Engine you pass (every statement through SQLAlchemy, your events see them) turns the threshold off
+    around them instead (docs/server-load.md#generic-plans). Other drivers (psycopg2, pg8000) never prepare on their
+    own: nothing to do."""
+    driver = getattr(conn.connection, "driver_connection", None)
+    if driver is None or not hasattr(driver, "prepare_threshold"):
+        yield
+        return
+    before = driver.prepare_threshold
+    driver.prepare_threshold = None
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):  # (a connection lost meanwhile is invalidated, never reused)
+            driver.prepare_threshold = before
 
 
 def is_memory(engine: Engine) -> bool:

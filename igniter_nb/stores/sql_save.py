@@ -86,7 +86,7 @@ def _save_once(store: SQLStore, req: SaveRequest, *, fast: bool = False) -> int:
         _write_parts(store, conn, req)  # under the row lock: a delete cannot remove them before the row is saved
         actual = row.version if row is not None else 0
         stored = Metadata(row.graph, row.correlation_key, row.status) if row is not None else None
-        meta = req.plan(actual, stored, lambda key: conn.execute(q.find, lookup(*key)).scalar())
+        meta = req.plan(actual, stored, lambda key: _find(store, conn, key))
         version = actual + 1
         values = row_values(req, meta, version)
         if row is None:
@@ -97,6 +97,13 @@ def _save_once(store: SQLStore, req: SaveRequest, *, fast: bool = False) -> int:
                 raise conflict(eid, actual, -1)
         conn.execute(q.insert_history, {**values, "saved_at": values["updated_at"]})
         return version
+
+
+def _find(store: SQLStore, conn: Connection, key: tuple[str, str]) -> str | None:
+    """The active execution of a (graph, correlation) key: the correlation lookup, never prepared by psycopg
+    (``SQLStore._unprepared``; docs/server-load.md#generic-plans)."""
+    with store._unprepared(conn):
+        return conn.execute(store._q.find, lookup(*key)).scalar()
 
 
 def _write_parts(store: SQLStore, conn: Connection, req: SaveRequest) -> None:

@@ -50,3 +50,42 @@ def test_a_lookup_after_the_table_grew_still_finds_the_right_row(pg_store: Any) 
     found = pg_store.record_by_correlation("PairWorkflow", {"pair_id": "big-299"})
     assert found is not None and found.correlation == {"pair_id": "big-299"}
     assert pg_store.record_by_correlation("PairWorkflow", {"pair_id": "absent"}) is None
+
+
+@pytest.fixture
+def engine_store(postgres_url: str) -> Any:
+    """A store made from an Engine the caller built (no hot path: everything through SQLAlchemy), one session."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from igniter_nb.stores import SQLStore
+
+    engine = sa.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1), pool_size=1,
+                              max_overflow=0)
+    store = SQLStore(engine, table_prefix=f"t{uuid.uuid4().hex[:10]}_")
+    yield store
+    store.close()
+    engine.dispose()
+
+
+def test_a_store_made_from_your_engine_does_not_prepare_the_lookups_either(engine_store: Any) -> None:
+    """A user-passed Engine runs every statement through SQLAlchemy (its events see them), which passes psycopg no
+    ``prepare=False``: the two lookups run with the session's ``prepare_threshold`` off instead (restored after)."""
+    statements: list[str] = []
+    import sqlalchemy as sa
+
+    sa.event.listen(engine_store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    for i in range(8):
+        Pair.start(pair_id=f"p-{i}", store=engine_store)
+        assert engine_store.find_by_correlation("PairWorkflow", {"pair_id": f"p-{i}"}) is not None
+        Pair.deliver_event("left_arrived", correlation={"pair_id": f"p-{i}"}, payload={"n": i}, store=engine_store,
+                           idempotency_key=f"p-{i}:l")
+        assert engine_store.record_by_correlation("PairWorkflow", {"pair_id": f"p-{i}"}) is not None
+    assert sum("correlation_digest =" in s for s in statements) >= 16  # your events still see the lookups
+    with engine_store.engine.connect() as conn:
+        assert conn.connection.driver_connection.prepare_threshold == 5  # psycopg's default, left as it was
+        prepared = [row[0] for row in conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").all()]
+    assert any(s.lstrip().startswith("SELECT") for s in prepared), prepared  # others still prepared
+    lookups = [s for s in prepared if "correlation_digest =" in s and "active" in s]
+    assert lookups == [], lookups
