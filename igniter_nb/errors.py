@@ -7,7 +7,8 @@ located items so a log line alone says where the problem is::
     Input 'order_total' must be of type numeric, got str [graph=PriceContract, node=order_total, ...]
 
 An item longer than :data:`CONTEXT_SHOWN` characters (a 60,000-character execution id a caller passed) is shown
-cut to its head and tail, with how many characters were left out; ``err.context`` keeps it whole.
+cut to its head and tail, with how many characters were left out; ``err.context`` keeps it whole. So is a message
+longer than :data:`MESSAGE_SHOWN` characters (a huge value quoted in it); ``err.full_message`` keeps it whole.
 """
 
 from __future__ import annotations
@@ -27,6 +28,19 @@ _LABELS = {
 #: The most characters of one located item shown whole in a message: an execution id a store takes (at most 200)
 #: and a path the codec has already cut (``codec.PATH_SHOWN`` and its marker) stay whole; longer ones are cut.
 CONTEXT_SHOWN = 240
+#: The most characters of a message kept whole (``err.message``, and so ``str(err)``, a log line, a server's error
+#: body): a longer one — a 5 MB value a caller passed, quoted in it — is its head and tail around how many characters
+#: were left out; ``err.full_message`` keeps it whole.
+MESSAGE_SHOWN = 4000
+
+
+def _shown_message(message: Any) -> Any:
+    """``message`` whole up to :data:`MESSAGE_SHOWN` characters, else its head and tail around how many characters
+    were left out (``_error_text.short_path``; its characters as they are: a message may hold newlines). What says
+    which problem it is — its start — and how the text ends are kept."""
+    if type(message) is not str or len(message) <= MESSAGE_SHOWN:
+        return message
+    return short_path(message, MESSAGE_SHOWN, escape=False)
 
 
 def _shown_item(value: Any) -> str:
@@ -42,7 +56,8 @@ class IgniterError(Exception):
     def __init__(self, message: str = "", *, context: dict[str, Any] | None = None, **extra: Any) -> None:
         ctx = {k: v for k, v in (context or {}).items() if v is not None}
         ctx.update({k: v for k, v in extra.items() if v is not None})
-        self.message = message
+        self.full_message = message
+        self.message = _shown_message(message)
         self.context: dict[str, Any] = ctx
         super().__init__(self._render())
 

@@ -89,17 +89,39 @@ def shown_url(url: object) -> object:
     (``secret=``, ``token=``) value replaced by ``***``; a URL without ``://`` (malformed: its user part cannot
     be told from its scheme) keeps only what follows its last ``@``; then, past :data:`URL_SHOWN` characters, cut
     to its head and tail (``_error_text.short_path``: hidden before the cut, so a cut cannot leave half a
-    password). Anything but text is given back as it is."""
-    if not isinstance(url, str):
-        return url
+    password). Anything but text — what a caller passed by mistake — is given back as text whose own ``repr`` is
+    itself (so ``f"{shown_url(url)!r}"`` shows it once), cut the same way: ``bytes`` as ``b'...'`` of their text
+    with the password hidden as above, anything else as its ``repr`` (SQLAlchemy's ``URL`` hides its own
+    password there)."""
     from igniter_nb._error_text import short_path
     from igniter_nb.settings import redact_url
 
+    if isinstance(url, (bytes, bytearray)):
+        return _AsIs("b" + repr(shown_url(bytes(url).decode("utf-8", "replace"))))
+    if not isinstance(url, str):
+        return _AsIs(short_path(_repr_of(url), URL_SHOWN, escape=False))
     if "://" in url:
         shown = redact_url(url)
     else:
         shown = f"***@{url.rpartition('@')[2]}" if "@" in url else url
     return short_path(shown, URL_SHOWN, escape=False)  # (quoted with repr, which escapes what needs it)
+
+
+class _AsIs(str):
+    """Text whose ``repr`` is itself: a non-text URL already shown as its (cut) ``repr``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _repr_of(value: object) -> str:
+    """``repr(value)``, or ``<Type>`` when ``repr`` fails."""
+    try:
+        return repr(value)
+    except Exception:  # any failure: the type still says what was given
+        return f"<{type(value).__name__}>"
 
 
 def _directory(url: str) -> Path:
