@@ -16,6 +16,8 @@ from typing import Any
 
 from igniter_nb.notebook import html as h
 from igniter_nb.notebook.render import Engine, render_graph
+from igniter_nb.runtime.states import named_states_now
+from igniter_nb.runtime.workers import lock_to_take
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -116,17 +118,33 @@ class InputPlayground:
         return st.value if st is not None else None
 
     def set(self, **inputs: Any) -> ChangeReport:
-        """Update inputs (validated; nothing applies if one is invalid), re-read every output, and report."""
+        """Update inputs (validated; nothing applies if one is invalid), re-read every output, and report.
+
+        One step to other threads sharing the contract: it holds the execution's lock — the one ``update_inputs``,
+        ``resume`` and a resolution take (``runtime/workers.lock_to_take``) — from its first read to the report, so
+        another thread's change lands before or after it, never between its reads; and it reads the states as
+        one-instant copies (``runtime/states.py``), never by walking the live dictionary."""
         ex = self.contract.execution
-        previous = {n: ex.states[n].version if n in ex.states else None for n in inputs}
+        lock = lock_to_take(ex)  # (None on a threads-runner worker of this execution: its caller holds it)
+        with lock if lock is not None else contextlib.nullcontext():
+            report = self._set(ex, inputs)
+        self.history.append(report)
+        if self._widget is not None:
+            self._refresh()
+        return report
+
+    def _set(self, ex: Any, inputs: dict[str, Any]) -> ChangeReport:
+        before = named_states_now(ex.states)
+        previous = {n: before[n].version if n in before else None for n in inputs}
         invalidated = ex.update_inputs(inputs)
         # update_inputs rewrites the state of an input only when its value really changed.
-        changed = tuple(n for n in inputs if n in ex.states and ex.states[n].version != previous[n])
-        versions = {name: st.version for name, st in ex.states.items()}
+        versions = {name: st.version for name, st in named_states_now(ex.states).items()}
+        changed = tuple(n for n in inputs if n in versions and versions[n] != previous[n])
         ex.resolve_all()
+        after = named_states_now(ex.states)
         order = {name: i for i, name in enumerate(self.graph.resolution_order)}
         recomputed = tuple(sorted(
-            (name for name, st in ex.states.items() if name not in inputs
+            (name for name, st in after.items() if name not in inputs
              and (name not in versions or st.version != versions[name])),
             key=lambda n: (order.get(n, len(order)), n)))
         outputs = {}
@@ -135,11 +153,8 @@ class InputPlayground:
             outputs[out.name] = st.value if str(st.status) == "succeeded" else str(st.status)
         from igniter_nb.notebook.reprs import view_status
 
-        report = ChangeReport(changed, tuple(invalidated), recomputed, view_status(ex), outputs, _own_errors(ex, order))
-        self.history.append(report)
-        if self._widget is not None:
-            self._refresh()
-        return report
+        return ChangeReport(changed, tuple(invalidated), recomputed, view_status(ex), outputs,
+                            _own_errors(after, order))
 
     # ------------------------------------------------------------------ views
     def svg(self) -> str:
@@ -147,7 +162,7 @@ class InputPlayground:
         ex = self.contract.execution
         from igniter_nb.notebook.reprs import view_status
 
-        return render_graph(self.graph, states=ex.states, status=view_status(ex), engine=self.engine)
+        return render_graph(self.graph, states=named_states_now(ex.states), status=view_status(ex), engine=self.engine)
 
     def to_html(self) -> str:
         """The static view: inputs with their types and values, the latest change report and the graph."""
@@ -246,12 +261,12 @@ class InputPlayground:
         return _bundle(self, self.to_text(), self.to_html())
 
 
-def _own_errors(execution: Any, order: Mapping[str, int]) -> dict[str, str]:
+def _own_errors(states: Mapping[str, Any], order: Mapping[str, int]) -> dict[str, str]:
     """Node → error message of each failed node whose error is its own (not a dependency's), in resolution
-    order."""
+    order; ``states`` is a one-instant copy (``runtime/states.named_states_now``)."""
     found: dict[str, str] = {}
-    for name in sorted(execution.states, key=lambda n: (order.get(n, len(order)), n)):
-        st = execution.states[name]
+    for name in sorted(states, key=lambda n: (order.get(n, len(order)), n)):
+        st = states[name]
         err = st.error
         if str(st.status) != "failed" or err is None or getattr(err, "node", None) not in (None, name):
             continue

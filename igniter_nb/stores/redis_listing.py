@@ -79,6 +79,8 @@ _CURSORS = 256
 # to go on from ('0': the set was walked to its end).
 _SWEEP = """
 local function sweep(ns, graph, idset, cursor)
+  -- writes after SSCAN (not deterministic): replicated as effects (the default since Redis 5; asked for before)
+  if redis.replicate_commands then pcall(redis.replicate_commands) end
   local recent = ns .. ':recent'
   local statuses = {@STATUSES@}
   local seen = 0

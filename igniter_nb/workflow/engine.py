@@ -9,6 +9,7 @@ lose nothing and apply each signal exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ from igniter_nb.runtime.invalidation import invalidate_dependents
 from igniter_nb.runtime.restore import restore_record
 from igniter_nb.runtime.status import Status
 from igniter_nb.runtime.store_runner import persist
+from igniter_nb.runtime.workers import lock_to_take
 from igniter_nb.workflow.contract_class import contract_class
 from igniter_nb.workflow.correlation import check_delivery_correlation, correlation_from_inputs, nearest, shown
 from igniter_nb.workflow.lookalike_start import warn_of_lookalike
@@ -411,9 +413,13 @@ def _drop_computed_value(execution: Any, node: AwaitNode) -> None:
     node a compute (or another kind) and saved without a ``migrate``, and a rollback made it an await again — the
     stored awaits say it always was one, so the restore kept the value. A computed value is never taken for a
     delivered payload (as when a compute becomes an await: ``runtime/graph_change.py``), so the delivery gives the
-    await its payload and what was computed from the old value resolves again. Logged as ``graph_changed``."""
-    del execution.states[node.name]
-    execution.bound_events.pop(node.name, None)
+    await its payload and what was computed from the old value resolves again. Logged as ``graph_changed``.
+    Under the execution's lock, as ``update_inputs`` and ``resume`` change states (``runtime/workers.lock_to_take``):
+    a thread sharing the contract reads before or after, never between the two."""
+    lock = lock_to_take(execution)  # (None on a threads-runner worker of this execution: its caller holds it)
+    with lock if lock is not None else contextlib.nullcontext():
+        execution.states.pop(node.name, None)
+        execution.bound_events.pop(node.name, None)
     execution.bus.emit("graph_changed", payload={"removed": [node.name], "removed_awaits": [],
                                                   "computed_under_another_graph": [node.name]})
 
