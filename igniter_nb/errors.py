@@ -31,7 +31,7 @@ CONTEXT_SHOWN = 240
 #: The most characters of a message kept whole (``err.message``, and so ``str(err)``, a log line, a server's error
 #: body): a longer one — a 5 MB value a caller passed, quoted in it — is its head and tail around how many characters
 #: were left out; ``err.full_message`` keeps it whole.
-MESSAGE_SHOWN = 4000
+MESSAGE_SHOWN = 10_000
 
 
 def _shown_message(message: Any) -> Any:

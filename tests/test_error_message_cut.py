@@ -33,7 +33,7 @@ def test_a_message_quoting_a_5_mb_value_is_cut_and_still_says_what_and_where() -
 def test_a_message_up_to_the_limit_is_whole_and_the_cut_is_exact() -> None:
     whole = "m" * errors.MESSAGE_SHOWN
     assert IgniterError(whole).message == whole
-    longer = "a" * 3000 + "\n" + "b" * 3000
+    longer = "a" * errors.MESSAGE_SHOWN + "\n" + "b" * errors.MESSAGE_SHOWN
     cut = IgniterError(longer).message
     head, rest = cut.split(" … ", 1)
     count, tail = rest.split(" characters left out … ")
