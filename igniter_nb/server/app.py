@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException
 from igniter_nb import settings
 from igniter_nb.server.callbacks import CallbackReports
 from igniter_nb.server.errors import RequestProblem
-from igniter_nb.server.limits import BodySizeLimit
+from igniter_nb.server.limits import BODY_TIMEOUT, BodySizeLimit, check_body_timeout
 from igniter_nb.server.models import (
     ContractList,
     DeliveryPreviewView,
@@ -365,10 +365,12 @@ def create_app(
     threads: int | None = None,
     max_streams: int | None = None,
     max_history_versions: int = MAX_HISTORY_VERSIONS,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> FastAPI:
     """A FastAPI app serving ``contracts`` (see :func:`create_router` for ``contracts``, ``store``, ``token``).
 
     ``max_body_bytes``: larger request bodies get 413 (counted as they arrive, chunked ones too).
+    ``body_timeout``: a request body not complete this many seconds after the request came gets 408 (30).
     ``cors_origins``: origins allowed to call from a browser; CORS stays off unless given.
     ``public_url``: this server's base URL as other servers reach it (``http://host:port``); when set, remote
     nodes of the executions it runs ask the remote server to call back here when they finish.
@@ -392,6 +394,7 @@ def create_app(
     ``IGNITER_MAX_STREAMS`` when set (docs/integrations.md, "Configuration"); ``IGNITER_LOG_LEVEL`` sets the ``igniter_nb`` logger's level.
     """
     settings.apply_log_level()
+    body_timeout = check_body_timeout(body_timeout)
     token, public_url = settings.server_token(token), settings.public_url(public_url)
     max_body_bytes, cors_origins = settings.max_body_bytes(max_body_bytes), settings.cors_origins(cors_origins)
     threads, callback_retries = settings.server_threads(threads), settings.callback_retries(callback_retries)
@@ -425,7 +428,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, unmatched)
     app.add_exception_handler(Exception, internal)
     app.add_middleware(StoppedRequests)  # inside the others: a CORS header goes on its 503 too
-    app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
     if cors_origins:
         from igniter_nb.server.cors import BrowserAccess
 

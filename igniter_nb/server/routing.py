@@ -10,6 +10,7 @@ into the documented status with a JSON body ``{"error": message, "type": class n
 404    unknown contract, execution, or (on event delivery) no active workflow with that correlation
 409    duplicate workflow, duplicate signal (and its subclasses), a compare-and-set lost after retries,
        a stored workflow that no longer fits the graph
+408    body not complete within ``body_timeout`` seconds (a slow-loris body; the connection is closed)
 413    body larger than the limit
 422    anything else wrong with the request: input, payload, event, query parameter, body shape
 503    the store did not answer (``StoreUnavailable``, ``Retry-After: 1``; ``outage.store_outage``)
@@ -36,7 +37,7 @@ from igniter_nb import errors
 from igniter_nb.errors import IgniterError
 from igniter_nb.server.encoding import BadJSON, json_bytes, json_safe, parse_json
 from igniter_nb.server.errors import RequestProblem, UnknownContractError
-from igniter_nb.server.limits import BodyTooLarge
+from igniter_nb.server.limits import BodyTimedOut, BodyTooLarge
 from igniter_nb.server.outage import store_outage
 
 log = logging.getLogger("igniter_nb.server")
@@ -108,9 +109,10 @@ def validation_response(exc: RequestValidationError) -> JSONResponse:
 
 
 def http_error_response(exc: HTTPException) -> JSONResponse:
-    kind = {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed",
+    kind = {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed", 408: "RequestTimeout",
             413: "ContentTooLarge"}.get(exc.status_code, "HTTPError")
-    extra = {"limit": exc.limit} if isinstance(exc, BodyTooLarge) else {}
+    extra = {"limit": exc.limit} if isinstance(exc, BodyTooLarge) else exc.context() if isinstance(
+        exc, BodyTimedOut) else {}
     return error_response(exc.status_code, str(exc.detail), kind, headers=dict(exc.headers or {}), **extra)
 
 
