@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from typing import Any
 
@@ -31,12 +32,67 @@ def set_nodelay(transport: asyncio.BaseTransport) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+#: Seconds a connection may take to send a request's headers, from its opening and from each answer.
+HEADER_TIMEOUT = 30.0
+
+
+def _timed_out_answer(seconds: float) -> bytes:
+    body = json.dumps({"error": f"the request's headers did not arrive within {seconds:g} s (header timeout)",
+                       "type": "RequestTimeout", "limit": seconds}).encode()
+    return (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
 class NoDelayHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
-    """Uvicorn's HTTP/1.1 protocol (httptools when installed, else h11), with ``TCP_NODELAY`` on its connection."""
+    """Uvicorn's HTTP/1.1 protocol (httptools when installed, else h11), with ``TCP_NODELAY`` on its connection and
+    a deadline for each request's headers (``header_timeout``)."""
+
+    header_timeout: float = HEADER_TIMEOUT
+    _header_timer: asyncio.TimerHandle | None = None
+    _header_cycle: Any = None
+    _header_bytes = False
 
     def connection_made(self, transport: Any) -> None:  # uvicorn's own signature
         set_nodelay(transport)
         super().connection_made(transport)
+        self._arm_header_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if self._header_timer is not None and data:
+            self._header_bytes = True
+        super().data_received(data)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def _disarm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _arm_header_timer(self) -> None:
+        self._disarm_header_timer()
+        if self.transport.is_closing():
+            return
+        self._header_cycle, self._header_bytes = self.cycle, False
+        self._header_timer = self.loop.call_later(self.header_timeout, self._header_timed_out)
+
+    def _header_timed_out(self) -> None:
+        self._header_timer = None
+        cycle = self.cycle
+        if cycle is not self._header_cycle or (cycle is not None and not cycle.response_complete):
+            return  # a request came whole (its answer re-arms the timer), or one is being answered
+        if self.transport.is_closing():
+            return
+        if self._header_bytes:  # part of a request came: say why it is cut
+            with contextlib.suppress(OSError, RuntimeError):
+                self.transport.write(_timed_out_answer(self.header_timeout))
+        self.transport.close()
 
 
-__all__ = ["NoDelayHTTPProtocol", "set_nodelay"]
+__all__ = ["HEADER_TIMEOUT", "NoDelayHTTPProtocol", "set_nodelay"]
