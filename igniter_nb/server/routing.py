@@ -179,6 +179,7 @@ class IgniterRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         takes_body = self.body_field is not None
+        taken = _parameters(self)
         token = None if self.own_bearer else self.token
         own_bearer = self.own_bearer
 
@@ -189,6 +190,9 @@ class IgniterRoute(APIRoute):
             if own_bearer and not bearer_token(request.headers.get("authorization")):
                 return error_response(401, "missing bearer token (send Authorization: Bearer <callback token>)",
                                       "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+            repeated = _repeated(request, *taken)
+            if repeated is not None:
+                return repeated
             try:
                 if takes_body:
                     content_type = request.headers.get("content-type")
@@ -211,6 +215,40 @@ class IgniterRoute(APIRoute):
                 return answer
 
         return run
+
+
+def _parameters(route: APIRoute) -> tuple[frozenset[str], frozenset[str]]:
+    """The query parameters and headers ``route`` reads (their names as sent; headers lower-case)."""
+    query: set[str] = set()
+    headers: set[str] = set()
+    pending = [route.dependant]
+    while pending:  # the route's own parameters and its dependencies' (FastAPI's Dependant tree)
+        dependant = pending.pop()
+        query.update(field.alias for field in dependant.query_params)
+        headers.update(field.alias.lower().replace("_", "-") for field in dependant.header_params)
+        pending.extend(dependant.dependencies)
+    return frozenset(query), frozenset(headers)
+
+
+def _repeated(request: Request, query: frozenset[str], headers: frozenset[str]) -> JSONResponse | None:
+    """A 422 for a query parameter or header the route reads that the request gives more than once (FastAPI reads
+    the last query value and the first header, while a proxy, cache or access rule in front may have read another
+    one: HTTP parameter pollution, refused as a JSON key repeated in a body is); else None."""
+    if query and request.scope.get("query_string"):
+        params = request.query_params
+        for name in query:
+            values = params.getlist(name)
+            if len(values) > 1:
+                return error_response(422, f"query parameter {name!r} is given more than once ({len(values)} "
+                                      f"times): give it once", "RequestProblem", parameter=name,
+                                      values=[v[:200] for v in values[:10]])
+    for name in headers:
+        values = request.headers.getlist(name)
+        if len(values) > 1:
+            shown = {"last-event-id": "Last-Event-ID"}.get(name, name)
+            return error_response(422, f"header {shown!r} is given more than once ({len(values)} times): send it "
+                                  "once", "RequestProblem", header=shown, values=[v[:200] for v in values[:10]])
+    return None
 
 
 __all__ = [
