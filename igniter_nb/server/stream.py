@@ -29,7 +29,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from igniter_nb.errors import IgniterError, SnapshotNotFoundError
+from igniter_nb.errors import IgniterError, SnapshotNotFoundError, StoreArgumentError
 from igniter_nb.server.callbacks import redact_event
 from igniter_nb.server.encoding import json_safe
 from igniter_nb.server.errors import RequestProblem
@@ -45,6 +45,9 @@ RETRY_MS = 1000
 IDLE_SECONDS = 300.0
 #: A client that does not take a message within this long is dropped.
 SEND_TIMEOUT = 30.0
+#: A quiet stream re-reads its execution this often (at most half of its idle time): the change feed compares version
+#: numbers only, so an execution deleted and saved anew at a version not past the one sent is seen only so.
+RECHECK_SECONDS = 5.0
 
 
 def _last_seq(snapshot: Mapping[str, Any]) -> int:
@@ -161,36 +164,53 @@ class ExecutionStream:
             yield self._end(latest, "finished")
             return
         execution_id = latest.execution_id
-        try:
-            async for record in awatch(self.store, execution_id, after_version=latest.version,
-                                       timeout=self.idle_seconds, poll_interval=self.poll_interval):
-                latest = record
-                for message in self._messages_of(record):
+        loop = asyncio.get_running_loop()
+        recheck = min(RECHECK_SECONDS, self.idle_seconds / 2)
+        idle_until = loop.time() + self.idle_seconds
+        while True:
+            feed = awatch(self.store, execution_id, after_version=latest.version,
+                          timeout=max(min(recheck, idle_until - loop.time()), 0.001), poll_interval=self.poll_interval)
+            try:  # the feed for at most `recheck` seconds of quiet, then a look at what is stored
+                with contextlib.suppress(StoreArgumentError):  # stored anew below the version sent: looked at below
+                    async for record in feed:
+                        latest = record
+                        for message in self._messages_of(record):
+                            yield message
+                        if record.status in FINISHED:
+                            yield self._end(record, "finished")
+                            return
+                        idle_until = loop.time() + self.idle_seconds
+                current = await asyncio.to_thread(_current, self.store, execution_id)
+            except SnapshotNotFoundError:  # deleted before the feed took its first look
+                yield self._end(latest, "deleted")
+                return
+            except IgniterError as exc:  # the store failed (or refused the look): the client reconnects
+                log.warning("stream of execution %s ended: %s", execution_id, exc)
+                return
+            if current is None:
+                yield self._end(latest, "deleted")
+                return
+            if epoch(current.snapshot) != self.epoch or current.version < latest.version:
+                # deleted and saved anew under the same id at a version the feed does not see as new: its events
+                # from the first one, under its epoch (_messages_of starts over)
+                latest = current
+                for message in self._messages_of(current):
                     yield message
-                if record.status in FINISHED:
-                    yield self._end(record, "finished")
+                if current.status in FINISHED:
+                    yield self._end(current, "finished")
                     return
-        except SnapshotNotFoundError:  # deleted before the feed took its first look
-            yield self._end(latest, "deleted")
-            return
-        except IgniterError as exc:  # deleted and saved anew under the same id, or the store failed: start over
-            log.warning("stream of execution %s ended: %s", execution_id, exc)
-            return
-        if not await asyncio.to_thread(_exists, self.store, execution_id):
-            yield self._end(latest, "deleted")
-        # else the stream was quiet for idle_seconds: closing it lets the client reconnect with Last-Event-ID
+                idle_until = loop.time() + self.idle_seconds
+            elif loop.time() >= idle_until:
+                return  # quiet for idle_seconds: closing it lets the client reconnect with Last-Event-ID
 
 
-def _exists(store: Any, execution_id: str) -> bool:
-    version_of = getattr(store, "version_of", None)
-    if callable(version_of):
-        return version_of(execution_id) is not None
+def _current(store: Any, execution_id: str) -> Any:
+    """The stored record of ``execution_id``, or None when it is not stored (deleted)."""
     try:
-        store.record(execution_id)
+        return store.record(execution_id)
     except SnapshotNotFoundError:
-        return False
-    return True
+        return None
 
 
-__all__ = ["IDLE_SECONDS", "LAST_EVENT_ID", "PING_SECONDS", "ExecutionStream", "epoch", "opening",
+__all__ = ["IDLE_SECONDS", "LAST_EVENT_ID", "PING_SECONDS", "RECHECK_SECONDS", "ExecutionStream", "epoch", "opening",
            "seen_everything"]
