@@ -150,7 +150,8 @@ class Client(_ClientBase):
         """A page of stored executions, most recently updated first: ``{executions, limit, next_cursor, total,
         offset, next_offset}``. Pass the page's ``next_cursor`` as ``cursor`` for the next one (None: last
         page); ``total=True`` also counts every match. See :meth:`iter_executions`."""
-        return dict(self._send(_Api.executions(graph, status, limit, offset, cursor, total)))
+        call = _Api.executions(graph, status, limit, offset, cursor, total)
+        return self._page(call, self._send(call), "executions")
 
     def iter_executions(self, graph: str | None = None, status: str | None = None, *,
                         limit: int = 1000) -> Iterator[dict[str, Any]]:
@@ -169,7 +170,8 @@ class Client(_ClientBase):
         versions: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
-            page = self._send(_Api.history(execution_id, cursor=cursor))
+            call = _Api.history(execution_id, cursor=cursor)
+            page = self._page(call, self._send(call), "versions")
             versions.extend(page["versions"])
             cursor = page.get("next_cursor")
             if not cursor:
@@ -184,7 +186,7 @@ class Client(_ClientBase):
         ``limit`` past the server's ``max_history_versions`` is its 422 (``RemoteError``, ``body["limit"]`` its
         largest). Retried as ``history`` is."""
         call = _Api.history_page(execution_id, after_version, limit)
-        return _history_page(call, self._send(call), limit)
+        return _history_page(call, self._page(call, self._send(call), "versions"), limit)
 
     def record(self, execution_id: str) -> dict[str, Any]:
         """The latest stored version of an execution, as a store's ``record`` holds it: ``{execution_id, graph,
@@ -293,7 +295,8 @@ class AsyncClient(_ClientBase):
 
     async def executions(self, graph: str | None = None, status: str | None = None, *, limit: int | None = None,
                          cursor: str | None = None, offset: int | None = None, total: bool = False) -> dict[str, Any]:
-        return dict(await self._send(_Api.executions(graph, status, limit, offset, cursor, total)))
+        call = _Api.executions(graph, status, limit, offset, cursor, total)
+        return self._page(call, await self._send(call), "executions")
 
     async def iter_executions(self, graph: str | None = None, status: str | None = None, *,
                               limit: int = 1000) -> AsyncIterator[dict[str, Any]]:
@@ -310,7 +313,8 @@ class AsyncClient(_ClientBase):
         versions: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
-            page = await self._send(_Api.history(execution_id, cursor=cursor))
+            call = _Api.history(execution_id, cursor=cursor)
+            page = self._page(call, await self._send(call), "versions")
             versions.extend(page["versions"])
             cursor = page.get("next_cursor")
             if not cursor:
@@ -320,7 +324,7 @@ class AsyncClient(_ClientBase):
                            limit: int | None = None) -> dict[str, Any]:
         """:meth:`Client.history_page`, awaitable."""
         call = _Api.history_page(execution_id, after_version, limit)
-        return _history_page(call, await self._send(call), limit)
+        return _history_page(call, self._page(call, await self._send(call), "versions"), limit)
 
     async def record(self, execution_id: str) -> dict[str, Any]:
         return _record(execution_id, await self._send(_Api.history(execution_id, latest=True)))

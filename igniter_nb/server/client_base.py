@@ -286,6 +286,31 @@ class _ClientBase:
                 raise self._failure(call, response, f"the answer is {exc}") from None
         raise self._failure(call, response)
 
+    def _page(self, call: _Call, answer: Any, key: str) -> dict[str, Any]:
+        """``answer`` to a paged route (``key``: ``"executions"`` or ``"versions"``) checked as a page: an object with a
+        list under ``key`` and a ``next_cursor`` that is null or text moving past the cursor asked for (a history's:
+        a larger version number). A server, or a cache in front that ignores the query string, answering the same
+        page with the same ``next_cursor`` kept every paging loop (``history``, ``iter_executions``, a
+        ``ServiceStore``) asking for ever; it is a ``RemoteError`` (``status_code`` 200) instead."""
+        if not isinstance(answer, Mapping) or not isinstance(answer.get(key), list):
+            got = type(answer).__name__ if not isinstance(answer, Mapping) else f"an object without a {key!r} list"
+            raise self._not_a_page(call, answer, f"answered something that is not a page of {key} ({got})")
+        given, asked = answer.get("next_cursor"), call.params.get("cursor")
+        if given is None:
+            return dict(answer)
+        if not isinstance(given, str) or not given or (key == "versions" and not (given.isascii() and given.isdigit())):
+            raise self._not_a_page(call, answer, f"answered a next_cursor that is not a cursor: {given!r:.80}")
+        if asked is not None and (given == str(asked) or (key == "versions" and int(given) <= int(asked))):
+            raise self._not_a_page(call, answer, f"answered next_cursor {given[:80]!r} for the page after cursor "
+                                   f"{str(asked)[:80]!r}: paging would never end (a cache in front that ignores the "
+                                   "query string?)")
+        return dict(answer)
+
+    def _not_a_page(self, call: _Call, answer: Any, problem: str) -> RemoteError:
+        url = self._url(call)
+        return RemoteError(f"HTTP 200 from {call.method} {url}: {problem}", status_code=200, body=answer,
+                           server_message=problem, url=url, method=call.method)
+
     def _failure(self, call: _Call, response: httpx.Response, problem: str | None = None) -> RemoteError:
         url = self._url(call)
         try:
