@@ -115,7 +115,8 @@ class Client(_ClientBase):
 
     def contracts(self) -> list[dict[str, Any]]:
         """The served contracts: ``[{name, graph, inputs, outputs, correlation_keys, events}]``."""
-        return list(self._send(_Api.contracts())["contracts"])
+        call = _Api.contracts()
+        return list(self._listed(call, self._send(call), "contracts"))
 
     def contract(self, name: str, format: str | None = None) -> Any:
         """A contract's graph: a dict (JSON), or SVG / Mermaid text with ``format="svg"`` / ``"mermaid"``."""
@@ -191,7 +192,8 @@ class Client(_ClientBase):
     def record(self, execution_id: str) -> dict[str, Any]:
         """The latest stored version of an execution, as a store's ``record`` holds it: ``{execution_id, graph,
         status, correlation, version, updated_at, snapshot}`` (what store-reading tools need, over HTTP)."""
-        return _record(execution_id, self._send(_Api.history(execution_id, latest=True)))
+        call = _Api.history(execution_id, latest=True)
+        return self._latest(call, execution_id, self._send(call))
 
     def resume(self, execution_id: str, token: str, value: Any = None) -> dict[str, Any]:
         """Resume the node of ``execution_id`` pending on ``token`` with ``value``; the updated execution view.
@@ -273,7 +275,8 @@ class AsyncClient(_ClientBase):
         return dict(await self._send(_Api.health()))
 
     async def contracts(self) -> list[dict[str, Any]]:
-        return list((await self._send(_Api.contracts()))["contracts"])
+        call = _Api.contracts()
+        return list(self._listed(call, await self._send(call), "contracts"))
 
     async def contract(self, name: str, format: str | None = None) -> Any:
         return await self._send(_Api.contract(name, format))
@@ -327,7 +330,8 @@ class AsyncClient(_ClientBase):
         return _history_page(call, self._page(call, await self._send(call), "versions"), limit)
 
     async def record(self, execution_id: str) -> dict[str, Any]:
-        return _record(execution_id, await self._send(_Api.history(execution_id, latest=True)))
+        call = _Api.history(execution_id, latest=True)
+        return self._latest(call, execution_id, await self._send(call))
 
     async def resume(self, execution_id: str, token: str, value: Any = None) -> dict[str, Any]:
         return dict(await self._send(_Api.resume(execution_id, token, value)))

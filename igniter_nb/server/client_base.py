@@ -281,9 +281,13 @@ class _ClientBase:
             if call.text:
                 return response.text
             try:
-                return read_json(response.content)
+                answer = read_json(response.content)
             except ValueError as exc:
                 raise self._failure(call, response, f"the answer is {exc}") from None
+            if not isinstance(answer, dict):  # every route answers an object; dict(...) of it raised TypeError
+                raise self._not_a_page(call, answer, f"answered JSON that is not an object: "
+                                       f"{response.text[:80]!r}")
+            return answer
         raise self._failure(call, response)
 
     def _page(self, call: _Call, answer: Any, key: str) -> dict[str, Any]:
@@ -305,6 +309,22 @@ class _ClientBase:
                                    f"{str(asked)[:80]!r}: paging would never end (a cache in front that ignores the "
                                    "query string?)")
         return dict(answer)
+
+    def _listed(self, call: _Call, answer: Any, key: str) -> list[Any]:
+        """The list under ``key`` of ``answer`` (``contracts``), else a ``RemoteError``."""
+        found = answer.get(key) if isinstance(answer, Mapping) else None
+        if not isinstance(found, list):
+            raise self._not_a_page(call, answer, f"answered an object without a {key!r} list")
+        return found
+
+    def _latest(self, call: _Call, execution_id: str, answer: Any) -> dict[str, Any]:
+        """``_record`` of the ``latest=true`` history ``answer``: exactly one version, an object with a snapshot."""
+        versions = self._page(call, answer, "versions")["versions"]
+        if len(versions) != 1 or not isinstance(versions[0], Mapping) or not isinstance(
+                versions[0].get("snapshot"), Mapping):
+            raise self._not_a_page(call, answer, f"answered {len(versions)} versions, not the latest one with its "
+                                   "snapshot")
+        return _record(execution_id, answer)
 
     def _not_a_page(self, call: _Call, answer: Any, problem: str) -> RemoteError:
         url = self._url(call)
