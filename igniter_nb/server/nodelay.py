@@ -34,13 +34,25 @@ def set_nodelay(transport: asyncio.BaseTransport) -> None:
 
 #: Seconds a connection may take to send a request's headers, from its opening and from each answer.
 HEADER_TIMEOUT = 30.0
+#: Bytes a request's line and headers may take (httptools, uvicorn's parser when installed, has no limit).
+MAX_HEADER_BYTES = 65_536
+
+
+def _answer(status: str, content: dict[str, Any]) -> bytes:
+    body = json.dumps(content).encode()
+    return (f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\nconnection: close\r\n"
+            f"content-length: {len(body)}\r\n\r\n").encode() + body
 
 
 def _timed_out_answer(seconds: float) -> bytes:
-    body = json.dumps({"error": f"the request's headers did not arrive within {seconds:g} s (header timeout)",
-                       "type": "RequestTimeout", "limit": seconds}).encode()
-    return (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
-            b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    return _answer("408 Request Timeout", {"error": f"the request's headers did not arrive within {seconds:g} s "
+                                           "(header timeout)", "type": "RequestTimeout", "limit": seconds})
+
+
+def _too_large_answer(limit: int) -> bytes:
+    return _answer("431 Request Header Fields Too Large", {
+        "error": f"the request's line and headers are larger than {limit} bytes", "type": "HeadersTooLarge",
+        "limit": limit})
 
 
 class NoDelayHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
@@ -48,9 +60,10 @@ class NoDelayHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
     a deadline for each request's headers (``header_timeout``)."""
 
     header_timeout: float = HEADER_TIMEOUT
+    max_header_bytes: int = MAX_HEADER_BYTES
     _header_timer: asyncio.TimerHandle | None = None
     _header_cycle: Any = None
-    _header_bytes = False
+    _header_bytes = 0  # bytes received since the timer was armed, while no request's headers were complete
 
     def connection_made(self, transport: Any) -> None:  # uvicorn's own signature
         set_nodelay(transport)
@@ -58,9 +71,21 @@ class NoDelayHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
         self._arm_header_timer()
 
     def data_received(self, data: bytes) -> None:
-        if self._header_timer is not None and data:
-            self._header_bytes = True
+        counting = self._header_timer is not None and self._no_new_request()
+        if counting:
+            self._header_bytes += len(data)
         super().data_received(data)
+        if (counting and self._header_bytes > self.max_header_bytes and self._no_new_request()
+                and not self.transport.is_closing()):  # still no whole head, and past the limit: refused
+            self._disarm_header_timer()
+            with contextlib.suppress(OSError, RuntimeError):
+                self.transport.write(_too_large_answer(self.max_header_bytes))
+            self.transport.close()
+
+    def _no_new_request(self) -> bool:
+        """No request's headers came whole since the timer was armed, and none is being answered."""
+        cycle = self.cycle
+        return cycle is self._header_cycle and (cycle is None or bool(cycle.response_complete))
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -79,13 +104,12 @@ class NoDelayHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
         self._disarm_header_timer()
         if self.transport.is_closing():
             return
-        self._header_cycle, self._header_bytes = self.cycle, False
+        self._header_cycle, self._header_bytes = self.cycle, 0
         self._header_timer = self.loop.call_later(self.header_timeout, self._header_timed_out)
 
     def _header_timed_out(self) -> None:
         self._header_timer = None
-        cycle = self.cycle
-        if cycle is not self._header_cycle or (cycle is not None and not cycle.response_complete):
+        if not self._no_new_request():
             return  # a request came whole (its answer re-arms the timer), or one is being answered
         if self.transport.is_closing():
             return
@@ -95,4 +119,4 @@ class NoDelayHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
         self.transport.close()
 
 
-__all__ = ["HEADER_TIMEOUT", "NoDelayHTTPProtocol", "set_nodelay"]
+__all__ = ["HEADER_TIMEOUT", "MAX_HEADER_BYTES", "NoDelayHTTPProtocol", "set_nodelay"]

@@ -3,7 +3,9 @@ uvicorn bounds no time before a request's headers are complete — a connection 
 byte at a time, or part of its next request after an answer, was held by the worker for ever (its keep-alive timer
 runs only after an answer, and any byte cancels it). Now ``header_timeout`` seconds from the opening and from each
 answer: past it the connection is closed, after a JSON 408 when part of a request came. A request being answered
-(a live stream) is never cut. A real uvicorn on 127.0.0.1 with the protocol class (a short timeout)."""
+(a live stream) is never cut. And httptools (uvicorn's parser when installed) buffers a header of any size: a
+5 MB header, or 2,000 headers, were read whole and answered; past 64 KiB of line and headers the connection now
+gets a JSON 431 and is closed. A real uvicorn on 127.0.0.1 with the protocol class (a short timeout)."""
 
 from __future__ import annotations
 
@@ -132,3 +134,38 @@ def test_requests_in_time_and_an_open_stream_are_not_cut(server: Any) -> None:
                     "payload": {"name": "Acme"}}).status_code == 200
             assert any("external_event_received" in line for line in lines)
 
+
+
+def _head_with(headers: list[tuple[str, str]]) -> bytes:
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    return f"GET /v1/health HTTP/1.1\r\nhost: 127.0.0.1\r\n{lines}\r\n".encode()
+
+
+def _too_large(answer: bytes) -> None:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 "), answer[:300]
+    assert b"content-type: application/json" in head.lower() and b"connection: close" in head.lower()
+    error = json.loads(body)
+    assert error["type"] == "HeadersTooLarge" and error["limit"] == 65536 and "65536 bytes" in error["error"]
+
+
+@pytest.mark.parametrize("head", [
+    _head_with([("x-big", "a" * 5_000_000)]),  # one header of 5 MB: httptools read it whole and answered 200
+    _head_with([(f"x-flood-{i}", "v" * 100) for i in range(2000)]),  # a flood of 2,000 headers, 230 KB
+], ids=["one huge header", "header flood"])
+def test_headers_past_64_kib_get_a_431_and_the_connection_closes(server: Any, head: bytes) -> None:
+    with _connection(server.port) as sock:
+        with contextlib.suppress(OSError):  # the server may close before all of it is sent
+            sock.sendall(head)
+        _too_large(_until_closed(sock))
+    with httpx.Client(base_url=server.url, timeout=10) as http:  # the server goes on answering
+        assert http.get("/v1/health").status_code == 200
+
+
+def test_headers_within_the_limit_and_a_large_body_after_them_are_read(server: Any) -> None:
+    token_like = [("cookie", "c" * 30_000), ("x-jwt", "j" * 20_000)]  # 50 KB of headers: within 64 KiB
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        assert http.get("/v1/health", headers=token_like).status_code == 200
+        big = json.dumps({"inputs": {"total": 1, "rate": 0.5}}).encode() + b" " * 500_000  # headers + 500 KB body
+        answer = http.post("/v1/contracts/price/execute", content=big, headers={"content-type": "application/json"})
+        assert answer.status_code == 200, answer.text[:300]
