@@ -416,7 +416,9 @@ def create_app(
 
     from igniter_nb import __version__
 
-    app = FastAPI(title="igniter_nb", version=__version__, lifespan=lifespan, redoc_url=None,
+    # redirect_slashes=False: a path with a trailing slash is a JSON 404 naming the route without it, not Starlette's
+    # empty-bodied 307 whose Location is built from the request's Host header (an open redirect a cache can keep)
+    app = FastAPI(title="igniter_nb", version=__version__, lifespan=lifespan, redoc_url=None, redirect_slashes=False,
                   description="Contracts and durable workflows over HTTP. Errors: `{error, type, ...context}`.")
     # The routes go into the app's own router, not through `include_router`: FastAPI includes a router lazily
     # (every request is matched against the included routes twice, with scope bookkeeping for each route tried),

@@ -26,8 +26,10 @@ async def unmatched(request: Request, exc: Exception) -> Response:
             headers = dict(exc.headers or {})
             if exc.status_code == 405:
                 headers["Allow"] = _allowed_methods(request)
-            exc = HTTPException(exc.status_code, f"{what}: {request.method} {request.url.path[:200]} (routes: /openapi.json)",
-                                headers=headers)
+            hint = _without_slash(request) if exc.status_code == 404 else None
+            hint = f"{hint[:200]} is one, without the trailing slash; " if hint else ""
+            exc = HTTPException(exc.status_code, f"{what}: {request.method} {request.url.path[:200]} ({hint}routes: "
+                                "/openapi.json)", headers=headers)
         return http_error_response(exc)
     if isinstance(exc, RequestValidationError):
         return validation_response(exc)
@@ -42,6 +44,20 @@ def _allowed_methods(request: Request) -> str:
         if isinstance(route, APIRoute) and route.matches(request.scope)[0] is not Match.NONE:
             methods |= route.methods or set()
     return ", ".join(sorted(methods))
+
+
+def _without_slash(request: Request) -> str | None:
+    """The path without its trailing slash when a route takes that (the app redirects no slashes: a redirect's
+    ``Location`` is built from the request's ``Host`` header), else None."""
+    path = request.scope.get("path", "")
+    if len(path) < 2 or not path.endswith("/"):
+        return None
+    trimmed = path.rstrip("/") or "/"
+    scope = {**request.scope, "path": trimmed}
+    for route in request.app.router.routes:
+        if isinstance(route, APIRoute) and route.matches(scope)[0] is not Match.NONE:
+            return str(trimmed)
+    return None
 
 
 async def internal(request: Request, exc: Exception) -> Response:
