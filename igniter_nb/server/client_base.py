@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from igniter_nb.server.answer_size import check_limit
-from igniter_nb.server.errors import RemoteConnectionError, RemoteError, UnroutableExecutionIdError
+from igniter_nb.server.errors import RemoteConnectionError, RemoteError, UnroutableExecutionIdError, shown_url
 from igniter_nb.server.stopping_retry import FIRST_DELAY, MAX_BACKOFF, retry_delay, retry_later
 from igniter_nb.server.total_timeout import check_timeout, check_total_timeout, left
 from igniter_nb.stores.paging import check_history_page
@@ -222,7 +222,8 @@ class _ClientBase:
             self._headers[b"Authorization"] = f"Bearer {token}".encode()  # UTF-8 bytes: any token text travels
 
     def _url(self, call: _Call) -> str:
-        return f"{self.base_url}{call.path}"
+        """Where ``call`` goes, as messages and errors show it (a password in the base URL as ``***``)."""
+        return f"{shown_url(self.base_url)}{call.path}"
 
     def _unreachable(self, call: _Call, exc: httpx.HTTPError, retried: int = 0,
                      late: bool = False) -> RemoteConnectionError:

@@ -42,7 +42,13 @@ from igniter_nb.runtime.status import PENDING
 from igniter_nb.server.client import Client
 from igniter_nb.server.client_base import _execution_segment
 from igniter_nb.server.encoding import json_safe
-from igniter_nb.server.errors import AnswerTooLargeError, RemoteConnectionError, RemoteError, UnroutableExecutionIdError
+from igniter_nb.server.errors import (
+    AnswerTooLargeError,
+    RemoteConnectionError,
+    RemoteError,
+    UnroutableExecutionIdError,
+    shown_url,
+)
 from igniter_nb.stores.base import FINISHED_STATUSES as FINISHED
 
 #: Tokens of remote waits start with this; the rest is the remote execution id.
@@ -135,7 +141,7 @@ class RemoteCall:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.token_env = token_env
-        self.where = f"{contract}@{self.url}"
+        self.where = f"{contract}@{shown_url(self.url)}"  # (a password in the URL never shows in an error)
         self.max_answer_bytes = MAX_ANSWER_BYTES if max_answer_bytes is None else max_answer_bytes
         self.total_timeout = total_timeout  # None: the Client's default, 3 × timeout
 
@@ -162,7 +168,7 @@ class RemoteCall:
         return call
 
     def error(self, message: str, **context: Any) -> ResolutionError:
-        return ResolutionError(f"remote '{self.node_name}' ({self.where}): {message}", url=self.url,
+        return ResolutionError(f"remote '{self.node_name}' ({self.where}): {message}", url=shown_url(self.url),
                                remote_contract=self.contract, **context)
 
     def client(self) -> Client:
