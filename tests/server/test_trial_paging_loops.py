@@ -103,7 +103,7 @@ def test_a_service_store_does_not_page_for_ever(cached: Any, read: Callable[[Any
 
 
 @pytest.mark.parametrize(("history", "says"), [
-    ([VERSION], "not a page"),
+    ([VERSION], "not an object"),
     ({"execution_id": "x", "limit": 100}, "not a page"),
     ({**HISTORY_PAGE, "next_cursor": 7}, "next_cursor"),
     ({**HISTORY_PAGE, "next_cursor": "soon"}, "next_cursor"),
@@ -113,5 +113,5 @@ def test_an_answer_that_is_not_a_page_is_a_remote_error(cached: Any, history: An
     with ig.server.Client(url, timeout=10) as client:
         with pytest.raises(RemoteError, match=says):
             client.history("x")
-        with pytest.raises(RemoteError, match="not a page"):
+        with pytest.raises(RemoteError, match="not an object"):
             client.executions()
