@@ -9,11 +9,20 @@ a typed SDK argument, so it travels in ``extra_body`` (only when set).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from igniter_nb.llm.conversation import Message, ToolCall
 from igniter_nb.llm.errors import ConfigurationError
-from igniter_nb.llm.providers.base import Connection, Provider, TextSink, body_message, check_key
+from igniter_nb.llm.providers.base import (
+    MAX_RETRY_AFTER,
+    Connection,
+    Provider,
+    TextSink,
+    body_message,
+    check_key,
+    retry_after_of,
+)
 from igniter_nb.llm.request import Reply, Request, Usage
 
 #: Anthropic requires ``max_tokens``; this is used when the executor sets none.
@@ -31,7 +40,7 @@ class AnthropicProvider(Provider):
         missing = ("no Anthropic API key: set the ANTHROPIC_API_KEY environment variable (or api_key on the "
                    "executor)")
         try:
-            client = anthropic.Anthropic(**kwargs)
+            client = _bounded_client_class()(**kwargs)
         except getattr(anthropic, "CredentialsError", ()) as exc:  # no key, and no profile/federation configuration
             raise ConfigurationError(f"{missing} [{exc}]", provider=self.name) from None
         if client.api_key is None and client.auth_token is None and getattr(client, "credentials", None) is None:
@@ -92,6 +101,31 @@ class AnthropicProvider(Provider):
         return isinstance(exc, anthropic.APIConnectionError)
 
 
+@functools.cache
+def _bounded_client_class() -> type:
+    """``anthropic.Anthropic`` waiting at most ``MAX_RETRY_AFTER`` seconds before a retry. The SDK honours any
+    ``Retry-After`` up to ~50 days (a proxy's bad header hung the worker, whatever ``timeout`` said); this one
+    does what the OpenAI SDK does: a longer wait is not retried (the ``ProviderError`` says how long it was), and
+    a retry whose wait cannot be honoured falls back to the SDK's exponential back-off."""
+    import anthropic
+
+    class BoundedAnthropic(anthropic.Anthropic):
+        def _should_retry(self, response: Any) -> bool:
+            wait = retry_after_of(response.headers)
+            if wait is not None and wait > MAX_RETRY_AFTER:
+                return False
+            return bool(super()._should_retry(response))
+
+        def _calculate_retry_timeout(self, remaining_retries: int, options: Any, response_headers: Any = None) -> float:
+            wait = retry_after_of(response_headers)
+            if wait is None or wait > MAX_RETRY_AFTER:  # ("inf" too, which the SDK would wait ~50 days for)
+                response_headers = None  # the SDK's own exponential back-off
+            return float(super()._calculate_retry_timeout(remaining_retries, options, response_headers))
+
+    BoundedAnthropic.__qualname__ = BoundedAnthropic.__name__ = "Anthropic"
+    return BoundedAnthropic
+
+
 def wire_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
     """The non-system messages as Anthropic ``messages`` (tool turns as content blocks, same roles merged)."""
     turns: list[dict[str, Any]] = []
@@ -122,13 +156,26 @@ def wire_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
 
 def reply_of(message: Any) -> Reply:
     text = "".join(b.text for b in message.content if getattr(b, "type", None) == "text")
-    calls = tuple(ToolCall(b.id, b.name, dict(b.input or {})) for b in message.content
+    calls = tuple(ToolCall(b.id, b.name, _arguments(b)) for b in message.content
                   if getattr(b, "type", None) == "tool_use")
     usage = getattr(message, "usage", None)
     inputs, outputs = getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None)
     return Reply(text, calls, message.stop_reason,
                  Usage(int(inputs or 0), int(outputs or 0), inputs is not None or outputs is not None),
                  getattr(message, "model", None))
+
+
+def _arguments(block: Any) -> dict[str, Any]:
+    """A ``tool_use`` block's ``input``, which the API sends as a JSON object: anything else (a list of pairs that
+    ``dict()`` would have made into an object, a text, a number, null) is not a valid answer."""
+    value = block.input
+    if not isinstance(value, dict):
+        import json
+
+        shown = json.dumps(value, ensure_ascii=False, default=repr)
+        raise ValueError(f"tool call {block.id!r} ({block.name}) has arguments that are not a JSON object: "
+                         f"{shown[:200]!r}")
+    return dict(value)
 
 
 __all__ = ["AnthropicProvider", "reply_of", "wire_messages"]

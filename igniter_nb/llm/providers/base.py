@@ -10,10 +10,13 @@ connections are still pooled between calls that share a configuration.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import functools
 import inspect
+import math
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +27,9 @@ from igniter_nb.llm.request import Reply, Request
 
 TextSink = Callable[[str], Any]
 _MAX_CLIENTS = 16
+#: The longest ``Retry-After`` an SDK retry waits (seconds; the OpenAI SDK's own bound): a provider asking for a
+#: longer wait is not retried but answered with a ``ProviderError`` saying how long it asked for.
+MAX_RETRY_AFTER = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +160,15 @@ class Provider:
         found = self.status_error(exc)
         if found is not None:
             status, message = found
-            return ProviderError(f"{self.name} answered {status}: {message}", provider=self.name, status_code=status,
-                                 provider_message=message)
+            wait = retry_after_of(getattr(getattr(exc, "response", None), "headers", None))
+            if wait is None:
+                return ProviderError(f"{self.name} answered {status}: {message}", provider=self.name,
+                                     status_code=status, provider_message=message)
+            said = f"it asked to wait {_seconds(wait)} s before retrying"
+            if wait > MAX_RETRY_AFTER:
+                said += f", longer than the {MAX_RETRY_AFTER:g} s a retry waits, so it was not retried"
+            return ProviderError(f"{self.name} answered {status}: {message} ({said})", provider=self.name,
+                                 status_code=status, provider_message=message, retry_after=wait)
         if self.is_connection_error(exc) or is_transport_error(exc):
             where = self.where(client, connection)
             root = _root_cause(exc)  # the SDKs' own words are often just "Connection error."
@@ -188,6 +201,36 @@ def _signature(function: Callable[..., Any], bound: bool) -> inspect.Signature |
                                                        inspect.Parameter.POSITIONAL_OR_KEYWORD):
         signature = signature.replace(parameters=parameters[1:])  # as inspect.signature(bound method) reads it
     return signature
+
+
+def retry_after_of(headers: Any) -> float | None:
+    """The wait a provider's answer asks for before a retry, in seconds, read as the Anthropic and OpenAI SDKs read
+    it (``retry-after-ms``, else ``retry-after`` as seconds or as an HTTP date); ``None`` when it asks for no wait
+    (no header, zero, negative, not a number, not finite)."""
+    if headers is None:
+        return None
+    try:
+        milliseconds, seconds = headers.get("retry-after-ms"), headers.get("retry-after")
+    except Exception:  # (not a mapping of headers)
+        return None
+    wait: float | None = None
+    for text, scale in ((milliseconds, 1000.0), (seconds, 1.0)):
+        try:
+            wait = float(text) / scale
+            break
+        except (TypeError, ValueError):
+            continue
+    if wait is None and isinstance(seconds, str):
+        moment = email.utils.parsedate_tz(seconds)
+        if moment is not None:
+            wait = float(email.utils.mktime_tz(moment) - time.time())
+    if wait is None or not math.isfinite(wait) or wait <= 0:
+        return None
+    return wait
+
+
+def _seconds(wait: float) -> str:
+    return f"{wait:.0f}" if wait >= 10 else f"{wait:.3g}"
 
 
 def check_key(value: Any, what: str, provider: str) -> None:
@@ -301,4 +344,4 @@ def _close(client: Any) -> None:
             close()
 
 
-__all__ = ["Connection", "Provider", "TextSink", "body_message", "function_tools"]
+__all__ = ["MAX_RETRY_AFTER", "Connection", "Provider", "TextSink", "body_message", "function_tools", "retry_after_of"]
