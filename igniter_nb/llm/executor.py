@@ -171,6 +171,7 @@ class Executor(BaseExecutor):
         store = getattr(self.execution, "store", None)
         if store is not None and self.resume_lease is not None and deferred.token:  # before anything is sent
             self._lease = ResumeLease.claim(store, deferred.token, self.resume_lease)
+            self._lease.keep_alive()  # renewed while this process lives: a slow call is not taken over
         self._replay = _Replay(state, results)
         try:
             output = self.call(**dependencies)

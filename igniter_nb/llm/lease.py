@@ -13,7 +13,9 @@ from a holder that died after the provider answered — is answered from it inst
 
 A lease holds until its holder finishes (the resume returned or failed) or, if the holder died mid-call, until
 ``expires_at`` (the claim's time plus the executor's ``resume_lease`` seconds, by the claiming machine's clock):
-then the next resume takes it over.
+then the next resume takes it over. A holder that lives renews it (``keep_alive``: ``expires_at`` moved to now plus
+``resume_lease`` every third of it), so a call slower than the lease — a slow provider, the SDK's retries, auto
+tools — is not taken over and paid for a second time while its holder still waits for the answer.
 
 Lease records stay after their resume (one small record per resumed wait, listed beside the executions like the
 response cache's): :func:`sweep` deletes the old ones.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import threading
 import time
 import uuid
 import warnings
@@ -53,6 +56,41 @@ class ResumeLease:
         self.token = token
         self._entry = entry
         self._version = version
+        self._lock = threading.Lock()  # (the renewing thread and the holder both save the entry)
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+        self._lost = False  # taken over by another worker after it expired: never saved again by this holder
+
+    @property
+    def renewing(self) -> bool:
+        """Whether a ``keep_alive`` thread is renewing the lease now."""
+        return self._renewer is not None and self._renewer.is_alive()
+
+    def keep_alive(self) -> None:
+        """Renew the lease while this process lives, until ``finish`` (or until another worker took it over): every
+        third of its length, ``expires_at`` becomes now plus its length. A store that fails a renewal is tried
+        again at the next one."""
+        if self._renewer is not None:
+            return
+        seconds = float(self._entry["expires_at"]) - float(self._entry["claimed_at"])
+        self._renewer = threading.Thread(target=self._renew, args=(seconds,), daemon=True,
+                                         name=f"igniter_nb resume lease {self.token[:40]}")
+        self._renewer.start()
+
+    def _renew(self, seconds: float) -> None:
+        while not self._stop.wait(max(seconds / 3, 0.01)):
+            with self._lock:
+                if self._stop.is_set() or self._lost:
+                    return
+                previous = self._entry["expires_at"]
+                self._entry["expires_at"] = time.time() + seconds
+                try:
+                    self._save()
+                except ConcurrencyError:
+                    self._lost = True
+                    return
+                except Exception:  # a store down for a moment: the next renewal tries again
+                    self._entry["expires_at"] = previous
 
     @classmethod
     def claim(cls, store: Any, token: str, seconds: float, where: str = "") -> ResumeLease:
@@ -111,22 +149,35 @@ class ResumeLease:
     def keep(self, key: str, reply: Mapping[str, Any]) -> None:
         """Record the provider's ``reply`` to request ``key`` (raises ``ConcurrencyError`` when the lease was taken
         over meanwhile, after it expired)."""
-        self._entry["replies"] = {**self._entry["replies"], key: dict(reply)}
-        self._save()
+        with self._lock:
+            if self._lost:
+                raise ConcurrencyError(f"the resume lease of {self.token[:120]!r} was taken over by another worker")
+            self._entry["replies"] = {**self._entry["replies"], key: dict(reply)}
+            try:
+                self._save()
+            except ConcurrencyError:
+                self._lost = True
+                raise
 
     def finish(self) -> None:
         """Release the claim (its replies stay, for whoever resumes this wait next); a lease taken over meanwhile is
         left to its new holder. Never raises: it runs after the resume, whose result or error must not be replaced (a
         store that cannot be written leaves the lease to expire, with a warning)."""
-        self._entry["running"] = False
-        try:
-            self._save()
-        except ConcurrencyError:
-            return
-        except Exception as exc:
-            warnings.warn(f"the resume lease of {self.token[:120]!r} could not be released ({type(exc).__name__}: "
-                          f"{str(exc)[:200]}); other workers may resume the wait once it expires", RuntimeWarning,
-                          stacklevel=2)
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join(30)  # (at most one store save to wait for)
+        with self._lock:
+            if self._lost:
+                return
+            self._entry["running"] = False
+            try:
+                self._save()
+            except ConcurrencyError:
+                return
+            except Exception as exc:
+                warnings.warn(f"the resume lease of {self.token[:120]!r} could not be released ({type(exc).__name__}: "
+                              f"{str(exc)[:200]}); other workers may resume the wait once it expires", RuntimeWarning,
+                              stacklevel=2)
 
     def _save(self) -> None:
         self._version = self.store.save(self._entry, graph=LEASE_GRAPH, status="succeeded",
