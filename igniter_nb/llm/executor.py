@@ -278,6 +278,12 @@ class Executor(BaseExecutor):
             first = str(exc)
         else:
             return value, reply.text, conversation  # the text that validated: a replay validates it again
+        stopped = structured.stopped_early(reply.stop_reason, reply.text, self.max_tokens, self.provider,
+                                           type(self).__qualname__)
+        if stopped is not None:  # asking again cannot help (and is paid for): said at once
+            self.last_context = conversation
+            raise OutputValidationError(f"the reply did not validate as {model.__name__}: {first}; {stopped}, so it "
+                                        "was not asked again", errors=[first], stop_reason=reply.stop_reason)
         conversation = conversation.append_user(structured.reask(model, first))
         again = self._send(index, "reask", conversation, tools, model, None, rounds)
         conversation = conversation.append_assistant(again.text, again.tool_calls if tools else ())

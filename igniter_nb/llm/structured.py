@@ -58,6 +58,29 @@ def reask(model: Any, error: str) -> str:
             "corrected.")
 
 
+#: stop reasons of a reply cut at the output limit (Anthropic, OpenAI and Ollama) and of a refusal
+CUT_STOPS = frozenset({"max_tokens", "length", "model_context_window_exceeded"})
+REFUSAL_STOPS = frozenset({"refusal", "content_filter"})
+
+
+def stopped_early(reason: Any, text: str, max_tokens: int | None, provider: str | None, owner: str) -> str | None:
+    """Why asking again for a structured reply that did not validate cannot help, from its stop ``reason``: it was
+    cut at ``max_tokens`` (the same conversation is cut again) or the model refused; ``None`` otherwise."""
+    if reason in CUT_STOPS:
+        if max_tokens is not None:
+            limit = f"max_tokens={max_tokens}"
+        else:
+            from igniter_nb.llm.providers.anthropic_api import DEFAULT_MAX_TOKENS
+
+            limit = "max_tokens unset: " + (f"{DEFAULT_MAX_TOKENS} for anthropic" if provider == "anthropic"
+                                            else "the provider's default")
+        return f"the model stopped at its output limit (stop reason {reason!r}, {limit}): raise max_tokens on {owner} or ask for less"
+    if reason in REFUSAL_STOPS:
+        said = " ".join(text.split())
+        return f"the model refused (stop reason {reason!r})" + (f": {said[:200]!r}" if said else "")
+    return None
+
+
 def dump(value: Any) -> str:
     """A validated reply as the JSON text kept in the journal of a durable executor."""
     return str(value.model_dump_json())
