@@ -58,14 +58,15 @@ def reask(model: Any, error: str) -> str:
             "corrected.")
 
 
-#: stop reasons of a reply cut at the output limit (Anthropic, OpenAI and Ollama) and of a refusal
-CUT_STOPS = frozenset({"max_tokens", "length", "model_context_window_exceeded"})
+#: stop reasons of a refusal (those of a reply cut at the output limit: ``providers.base.CUT_STOPS``)
 REFUSAL_STOPS = frozenset({"refusal", "content_filter"})
 
 
 def stopped_early(reason: Any, text: str, max_tokens: int | None, provider: str | None, owner: str) -> str | None:
     """Why asking again for a structured reply that did not validate cannot help, from its stop ``reason``: it was
     cut at ``max_tokens`` (the same conversation is cut again) or the model refused; ``None`` otherwise."""
+    from igniter_nb.llm.providers.base import CUT_STOPS
+
     if reason in CUT_STOPS:
         if max_tokens is not None:
             limit = f"max_tokens={max_tokens}"

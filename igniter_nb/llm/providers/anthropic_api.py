@@ -155,6 +155,8 @@ def wire_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
 
 
 def reply_of(message: Any) -> Reply:
+    if message.stop_reason is None:  # every whole message has one (the stream's message_delta carries it)
+        raise ValueError("the answer has no stop reason (stop_reason is null): it is not a whole answer")
     text = "".join(b.text for b in message.content if getattr(b, "type", None) == "text")
     calls = tuple(ToolCall(b.id, b.name, _arguments(b)) for b in message.content
                   if getattr(b, "type", None) == "tool_use")

@@ -27,6 +27,8 @@ from igniter_nb.llm.request import Reply, Request
 
 TextSink = Callable[[str], Any]
 _MAX_CLIENTS = 16
+#: Stop reasons of an answer cut at the output limit (Anthropic ``max_tokens``, OpenAI and Ollama ``length``).
+CUT_STOPS = frozenset({"max_tokens", "length", "model_context_window_exceeded"})
 #: The longest ``Retry-After`` an SDK retry waits (seconds; the OpenAI SDK's own bound): a provider asking for a
 #: longer wait is not retried but answered with a ``ProviderError`` saying how long it asked for.
 MAX_RETRY_AFTER = 120.0
@@ -271,8 +273,12 @@ def body_message(body: Any, fallback: str) -> str:
 
 
 def tool_call_problem(reply: Reply) -> str | None:
-    """What makes the reply's tool calls unanswerable — a call without an id or a tool name, two calls with one
-    id (results are matched by id) — or ``None``."""
+    """What makes the reply's tool calls unanswerable — calls cut at the output limit (their arguments may be
+    incomplete), a call without an id or a tool name, two calls with one id (results are matched by id) — or
+    ``None``."""
+    if reply.tool_calls and reply.stop_reason in CUT_STOPS:
+        return (f"tool calls cut at the output limit (stop reason {reply.stop_reason!r}): their arguments may be "
+                "incomplete, so none is run or waited on; raise max_tokens")
     seen: set[str] = set()
     for i, call in enumerate(reply.tool_calls):
         if not isinstance(call.id, str) or not call.id:

@@ -61,6 +61,8 @@ class OllamaProvider(Provider):
 
     def create(self, client: Any, request: Request) -> Reply:
         response = self.call(client.chat, **self.arguments(request))
+        if not response.done:  # a whole answer says done (a stream without its done line is refused too)
+            raise ValueError("the answer has no stop reason (done is false): it is not a whole answer")
         return _reply(response, response.message.content or "", request)
 
     def stream(self, client: Any, request: Request, on_text: TextSink) -> Reply:

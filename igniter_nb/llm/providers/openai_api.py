@@ -52,6 +52,8 @@ class OpenAIProvider(Provider):
         if not completion.choices:
             raise ValueError("the answer has no choices")
         choice = completion.choices[0]
+        if choice.finish_reason is None:  # every whole answer has one (a streamed one without it is refused too)
+            raise ValueError("the answer has no stop reason (finish_reason is null): it is not a whole answer")
         message = choice.message
         calls = tuple(_tool_call(c) for c in (message.tool_calls or ()))
         refusal = getattr(message, "refusal", None)
