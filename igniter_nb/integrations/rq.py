@@ -393,7 +393,7 @@ def _perform(call: Any) -> dict[str, Any]:
         result: dict[str, Any] = call(_worker_store())
     except Exception as exc:
         if job is not None:
-            transient = is_transient(exc)
+            transient = is_transient(exc) or _resume_in_progress(exc)
             if not transient:
                 job.retries_left = 0  # RQ retries what raised while retries are left: these would fail the same way
             job.meta[ERROR_META_KEY] = {**error_record(exc), "transient": transient,
@@ -406,6 +406,14 @@ def _perform(call: Any) -> dict[str, Any]:
         with contextlib.suppress(Exception):  # the work is done and saved; a stale note must not fail it
             job.save_meta()
     return result
+
+
+def _resume_in_progress(exc: BaseException) -> bool:
+    """Whether ``exc`` is an LLM resume refused because another worker holds the wait's resume lease: "resume it
+    again" (once that worker is done, or its lease expired), so a retry may succeed."""
+    llm_errors = sys.modules.get("igniter_nb.llm.errors")  # (loaded whenever an LLM node ran: no import here)
+    cls = getattr(llm_errors, "ResumeInProgressError", None)
+    return isinstance(cls, type) and isinstance(exc, cls)
 
 
 def job_error(job: Job) -> dict[str, Any] | None:
