@@ -359,15 +359,25 @@ def _resumed_earlier(cls: Any, store: Any, execution_id: str, token: str, value:
     restored = cls.restore_from_store(execution_id, store=store)
     ex = restored.execution
     resumed_nodes: set[str] = set()  # nodes resumed after the point reached, walking the log backwards
+    tool_results: dict[str, Any] = {}  # an LLM node's first tool results after the point reached
     node = None
     for e in reversed(restored.events):
         if e.type == "node_resumed":
             resumed_nodes.add(e.node)
+        elif e.type == "llm_tool_results":
+            tool_results[e.node] = e.payload.get("results")
         elif e.type == "node_pending" and e.payload.get("token") == token and e.payload.get("source_node") == e.node:
             node = e.node
             break
     state = ex.states.get(node) if node is not None else None
-    if state is None or node not in resumed_nodes or str(state.status) != "succeeded" or state.value != value:
+    if state is None or node not in resumed_nodes:
+        return None
+    if node in tool_results:  # an LLM node's value is the model's reply, not the results it was resumed with
+        from igniter_nb.llm.durable import same_tool_results
+
+        if not same_tool_results(tool_results[node], value):
+            return None
+    elif str(state.status) != "succeeded" or state.value != value:
         return None
     return {"graph": cls.compiled_graph().name, "execution_id": execution_id, "status": str(ex.status_of()),
             "replayed": True}

@@ -163,6 +163,25 @@ def _step(path: str, key: Any) -> str:
     return f"{path}[{text if len(text) <= 24 else text[:20] + '…' + text[-1]}]"
 
 
+def same_tool_results(recorded: Any, value: Any) -> bool:
+    """Whether ``value`` — tool results a resume was asked with — are the ``recorded`` ones of an
+    ``llm_tool_results`` event: the same ids with the same contents (compared as the audit keeps them, cut at
+    ``AUDIT_TEXT_LIMIT``), in any order. How a job run again finds that the resume it asks for was applied."""
+    from igniter_nb.llm.tools import AUDIT_TEXT_LIMIT
+
+    def cut(text: str) -> str:
+        return text if len(text) <= AUDIT_TEXT_LIMIT else text[:AUDIT_TEXT_LIMIT] + "…"
+
+    if not (isinstance(value, Sequence) and isinstance(recorded, Sequence)) or isinstance(value, str | bytes):
+        return False
+    try:
+        given = sorted((str(r["id"]), cut(content_text(r["content"]))) for r in value)
+        kept = sorted((str(r["id"]), str(r["content"])) for r in recorded)
+    except Exception:  # (not results at all: not the same)
+        return False
+    return given == kept
+
+
 def check_results(value: Any, calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
     """The tool results a node is resumed with, checked against the calls it waits for and put in call order:
     ``[{"id", "name", "content" (text), "is_error"}]``. Anything else raises ``PayloadValidationError`` saying

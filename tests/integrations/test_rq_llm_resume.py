@@ -72,3 +72,42 @@ def test_a_resume_job_meeting_a_held_lease_is_retried_and_resumes_once_it_is_fre
     finally:
         ig.configure(None)
         store.close()
+
+
+def test_the_same_llm_resume_enqueued_twice_resumes_once_and_the_second_job_is_answered_as_replayed(
+        queue: Queue, anthropic_stub: Any, tmp_path: Any) -> None:
+    store = SQLStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    ig.configure(store=store)
+    try:
+        contract = DurableAnthropic(question="Which Dune books exist?", store=store)
+        token = contract.result.answer.token
+        jobs = [ig_rq.enqueue_resume(DurableAnthropic, contract.execution_id, token=token, value=RESULTS, queue=queue)
+                for _ in range(2)]
+        run_jobs(queue)
+        results = [Job.fetch(j.id, connection=queue.connection, serializer=queue.serializer) for j in jobs]
+        assert [r.get_status() for r in results] == [JobStatus.FINISHED, JobStatus.FINISHED], \
+            [ig_rq.job_error(r) for r in results]
+        assert [r.return_value()["replayed"] for r in results] == [False, True]
+        assert store.record(contract.execution_id).status == "succeeded"
+        assert len(anthropic_stub.requests) == 2  # one follow-up
+    finally:
+        ig.configure(None)
+        store.close()
+
+
+def test_a_second_llm_resume_with_other_results_still_fails(queue: Queue, anthropic_stub: Any, tmp_path: Any) -> None:
+    store = SQLStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    ig.configure(store=store)
+    try:
+        contract = DurableAnthropic(question="Which Dune books exist?", store=store)
+        token = contract.result.answer.token
+        other = [{"id": "toolu_01", "name": "search", "content": "OTHER RESULTS"}]
+        jobs = [ig_rq.enqueue_resume(DurableAnthropic, contract.execution_id, token=token, value=value, queue=queue)
+                for value in (RESULTS, other)]
+        run_jobs(queue)
+        results = [Job.fetch(j.id, connection=queue.connection, serializer=queue.serializer) for j in jobs]
+        assert [r.get_status() for r in results] == [JobStatus.FINISHED, JobStatus.FAILED]
+        assert ig_rq.job_error(results[1])["type"] == "ResolutionError"
+    finally:
+        ig.configure(None)
+        store.close()
