@@ -166,7 +166,12 @@ class ResumeLease:
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join(30)  # (at most one store save to wait for)
-        with self._lock:
+        if not self._lock.acquire(timeout=30):  # a renewal stuck in a store that does not answer
+            warnings.warn(f"the resume lease of {self.token[:120]!r} could not be released (a renewal is still "
+                          "waiting for the store); other workers may resume the wait once it expires", RuntimeWarning,
+                          stacklevel=2)
+            return
+        try:
             if self._lost:
                 return
             self._entry["running"] = False
@@ -178,6 +183,8 @@ class ResumeLease:
                 warnings.warn(f"the resume lease of {self.token[:120]!r} could not be released ({type(exc).__name__}: "
                               f"{str(exc)[:200]}); other workers may resume the wait once it expires", RuntimeWarning,
                               stacklevel=2)
+        finally:
+            self._lock.release()
 
     def _save(self) -> None:
         self._version = self.store.save(self._entry, graph=LEASE_GRAPH, status="succeeded",
