@@ -444,6 +444,8 @@ class Executor(BaseExecutor):
         if error is not None:
             payload["error"] = error.message
             payload["status_code"] = getattr(error, "status_code", None)
+            if error.context.get("retry_after") is not None:  # the wait a rate limit asked for
+                payload["retry_after"] = error.context["retry_after"]
         self._emit("llm_call", payload)
 
 

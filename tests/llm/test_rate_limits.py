@@ -77,6 +77,8 @@ def test_a_rate_limit_left_unretried_fails_the_node_with_the_wait_in_its_context
     assert isinstance(error, ig.llm.ProviderError) and error.status_code == 429
     assert error.context["retry_after"] == 30.0 and error.context["node"] == "answer"
     assert "asked to wait 30 s" in str(error)
+    (call,) = [e.payload for e in contract.events if e.type == "llm_call"]
+    assert call["status_code"] == 429 and call["retry_after"] == 30.0  # in the audit too
 
 
 def test_retry_after_is_read_as_the_sdks_read_it():
