@@ -78,7 +78,7 @@ class ResumeLease:
         self._renewer.start()
 
     def _renew(self, seconds: float) -> None:
-        while not self._stop.wait(max(seconds / 3, 0.01)):
+        while not self._stop.wait(max(seconds / 3, 0.1)):  # (a tiny lease must not flood the store)
             with self._lock:
                 if self._stop.is_set() or self._lost:
                     return
