@@ -33,6 +33,11 @@ from tests.services import free_port
 ROOT = Path(__file__).resolve().parents[2]
 LISTEN = "0A"  # the states of /proc/net/tcp
 ESTABLISHED = "01"
+CLOSE_WAIT = "08"  # the client closed, the server process has not yet: the server still holds (and counts) it
+#: A connection the server holds open: established, or closed by the client and not yet seen closed by the server
+#: (``sockets(ESTABLISHED)`` alone drops a connection the moment the client's FIN arrives, before the worker has
+#: read the end of it and told the supervisor).
+OPEN = (ESTABLISHED, CLOSE_WAIT)
 
 
 class ServerProcess:
@@ -128,9 +133,9 @@ class ServerProcess:
         """The process id of `igniter-nb serve` (with ``workers`` above 1, uvicorn's supervisor)."""
         return self._proc.pid if self._proc is not None else None
 
-    def sockets(self, state: str = ESTABLISHED) -> dict[int, int]:
-        """{pid: TCP sockets in ``state`` on the server's port} for the serve process and its worker processes,
-        those with none left out (Linux: read from /proc)."""
+    def sockets(self, state: str | tuple[str, ...] = ESTABLISHED) -> dict[int, int]:
+        """{pid: TCP sockets in ``state`` (one state, or any of several: ``OPEN``) on the server's port} for the
+        serve process and its worker processes, those with none left out (Linux: read from /proc)."""
         if self.pid is None:
             return {}
         inodes = sockets_on(self.port, state)
@@ -174,14 +179,15 @@ class ServerProcess:
 
 
 
-def sockets_on(port: int, state: str) -> set[str]:
-    """The inodes of the TCP sockets in ``state`` whose local port is ``port``."""
+def sockets_on(port: int, state: str | tuple[str, ...]) -> set[str]:
+    """The inodes of the TCP sockets in ``state`` (or any of the states of a tuple) whose local port is ``port``."""
+    states = (state,) if isinstance(state, str) else state
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(OSError):
             for line in Path(table).read_text().splitlines()[1:]:
                 fields = line.split()
-                if fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                if fields[3] in states and int(fields[1].rsplit(":", 1)[1], 16) == port:
                     inodes.add(fields[9])
     return inodes
 
