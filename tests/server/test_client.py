@@ -8,7 +8,6 @@ import datetime as dt
 import http.server
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -342,24 +341,16 @@ class _Stub(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def _stub(port: int, handler: type[_Stub], delay: float = 0.0) -> tuple[threading.Thread, list[Any]]:
-    servers: list[Any] = []
-
-    def run() -> None:
-        time.sleep(delay)
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-        servers.append(server)
-        server.serve_forever(poll_interval=0.05)
-
-    thread = threading.Thread(target=run, daemon=True)
+def _serve_now(port: int, handler: type[_Stub], servers: list[Any]) -> threading.Thread:
+    """A stub listening on ``port`` when this returns, served on a thread; appended to ``servers``."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    servers.append(server)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    return thread, servers
+    return thread
 
 
 def _stop(thread: threading.Thread, servers: list[Any]) -> None:
-    deadline = time.monotonic() + 5
-    while not servers and time.monotonic() < deadline:
-        time.sleep(0.02)
     for server in servers:
         server.shutdown()
         server.server_close()
@@ -374,12 +365,10 @@ def test_non_json_error_pages_become_remote_errors() -> None:
         seen: list[str] = []
 
     port = free_port()
-    thread, servers = _stub(port, Gateway)
+    servers: list[Any] = []
+    thread = _serve_now(port, Gateway, servers)
     try:
         with Client(f"http://127.0.0.1:{port}", timeout=5, retries=2) as client:
-            deadline = time.monotonic() + 5
-            while not servers and time.monotonic() < deadline:
-                time.sleep(0.02)
             with pytest.raises(RemoteError) as caught:
                 client.health()
         assert caught.value.status_code == 502 and caught.value.body == "<html>bad gateway</html>"
@@ -396,14 +385,27 @@ def test_non_json_error_pages_become_remote_errors() -> None:
     ("deliver_without_key", False),
     ("execute", False),
 ])
-def test_only_repeatable_calls_are_retried_on_connection_errors(call: str, retried: bool) -> None:
+def test_only_repeatable_calls_are_retried_on_connection_errors(call: str, retried: bool,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     class Late(_Stub):
         body = b'{"status": "ok", "contracts": []}'
         seen: list[str] = []
 
     port = free_port()
     servers: list[Any] = []
-    thread = None
+    threads: list[threading.Thread] = []
+    connect = socket.create_connection
+
+    def first_refused_then_up(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
+        """The server comes up as soon as the first attempt is refused (not a fixed time after the test started
+        it: a test thread held up on a loaded machine made its first attempt after the server was up)."""
+        try:
+            return connect(address, *args, **kwargs)
+        except ConnectionRefusedError:
+            if address[1] == port and not servers:
+                threads.append(_serve_now(port, Late, servers))  # listening before the refusal is raised
+            raise
+
     try:
         with Client(f"http://127.0.0.1:{port}", timeout=5, retries=4) as client:
             calls = {
@@ -414,17 +416,17 @@ def test_only_repeatable_calls_are_retried_on_connection_errors(call: str, retri
                 "deliver_without_key": lambda: client.deliver_event("lead", event="e", correlation={"k": 1}),
                 "execute": lambda: client.execute("price", inputs={"total": 1}),
             }
-            # The server comes up just after the first attempt is refused; httpx retries after 0, 0.5, 1 and 2 s.
-            thread, servers = _stub(port, Late, delay=0.3)
+            monkeypatch.setattr(socket, "create_connection", first_refused_then_up)
             if retried:
                 assert calls[call]()["status"] == "ok"
                 assert len(Late.seen) == 1
             else:
                 with pytest.raises(RemoteConnectionError):
                     calls[call]()
-                assert Late.seen == []
+                assert servers and Late.seen == []  # up since the refusal: a retry would have been answered
     finally:
-        if thread is not None:
+        monkeypatch.undo()
+        for thread in threads:
             _stop(thread, servers)
 
 
