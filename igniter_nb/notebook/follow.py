@@ -122,6 +122,7 @@ class Follow:
         self._resume_id: str | None = None  # the id of the last event a server's stream sent (seq-epoch)
         self.on_state: Callable[[], Any] | None = None  # called when following changes state (see _told)
         self._changed = threading.Condition()
+        self._calling_back = False  # on_update runs: ``wait`` returns only once it has returned
         self._running = _Running()
         self._thread: threading.Thread | None = None
         self._view: Any = None
@@ -182,12 +183,17 @@ class Follow:
             self.events.extend(update.events)
             if self._view is not None:  # redrawn before ``wait`` can see the version (see _told)
                 self._view.refresh()
+            self._calling_back = self.on_update is not None  # ... and called back (below)
             self._changed.notify_all()
         if self.on_update is not None:  # (the caller's own code: never run holding the lock)
             try:
                 self.on_update(update)
             except Exception as exc:  # a callback's failure is reported, never kills the following
                 self.error = f"on_update raised {type(exc).__name__}: {exc}"
+            finally:
+                with self._changed:
+                    self._calling_back = False
+                    self._changed.notify_all()
 
     # ------------------------------------------------------------------ starting and stopping
     def start(self) -> Follow:
@@ -254,8 +260,11 @@ class Follow:
     def wait(self, until: Callable[[Follow], bool] | None = None, *, version: int | None = None,
              status: str | None = None, timeout: float = 10.0) -> Follow:
         """Block until ``until(follow)`` is true, ``version`` is reached or ``status`` is the status (given nothing:
-        until the execution finishes); ``TimeoutError`` after ``timeout`` seconds or when following ended first."""
+        until the execution finishes) and ``on_update`` has returned for that version; ``TimeoutError`` after
+        ``timeout`` seconds or when following ended first."""
         def reached() -> bool:
+            if self._calling_back and threading.current_thread() is not self._thread:  # (the callback may wait)
+                return False
             if until is not None:
                 return bool(until(self))
             if version is not None or status is not None:
