@@ -11,22 +11,25 @@ from typing import Any
 import pytest
 
 from igniter_nb.notebook.follow import Follow
-from igniter_nb.stores import SQLStore
 from tests.polling import wait_for
+from tests.recreating import GatedSQLStore, held, stopped
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def _recreate(store: Any, client: Any, eid: str) -> None:
+def _recreate(server: Any, store: Any, client: Any, eid: str) -> None:
+    """The server is stopped meanwhile: a stream that read the store between the delete and the first save would
+    rightly say the execution was deleted (SnapshotNotFoundError), not the case here."""
     other = client.execute("lead", inputs={"request_id": "r-9"})["execution_id"]
     for event, payload in (("crm_received", {"name": "A"}), ("billing_ready", 1)):
         client.deliver_event("lead", event=event, correlation={"request_id": "r-9"}, payload=payload)
     history = store.history_records(other)
-    store.delete(other)
-    store.delete(eid)
-    for record in history:  # saved anew, past the version the Follow holds (the change feed compares versions)
-        store.save({**record.snapshot, "execution_id": eid}, graph=record.graph, correlation=record.correlation,
-                   status=record.status)
+    with stopped(server.pid):
+        store.delete(other)
+        store.delete(eid)
+        for record in history:  # saved anew, past the version the Follow holds (the change feed compares versions)
+            store.save({**record.snapshot, "execution_id": eid}, graph=record.graph, correlation=record.correlation,
+                       status=record.status)
 
 
 def _ended_recreated(follow: Follow, before: list[Any]) -> None:
@@ -38,18 +41,18 @@ def _ended_recreated(follow: Follow, before: list[Any]) -> None:
 
 
 def test_a_follow_over_a_server_ends_when_the_execution_is_recreated(service: Any) -> None:
-    _, store, client = service
+    server, store, client = service
     eid = client.execute("lead", inputs={"request_id": "r-1"})["execution_id"]
     follow = Follow(eid, client, engine="python")
     wait_for(lambda: getattr(follow, "_resume_id", None), "the stream's first event (its epoch)", timeout=30)
     before = list(follow.events)
-    _recreate(store, client, eid)
+    _recreate(server, store, client, eid)
     _ended_recreated(follow, before)
 
 
 def test_a_follow_over_a_store_ends_when_the_execution_is_recreated(service: Any, tmp_path: Any) -> None:
     _, _, client = service
-    with SQLStore(f"sqlite:///{tmp_path / 'own.db'}") as own:
+    with GatedSQLStore(f"sqlite:///{tmp_path / 'own.db'}") as own:
         eid = client.execute("lead", inputs={"request_id": "r-1"})["execution_id"]
         own.save(client.record(eid)["snapshot"], graph="SvcLead", status="waiting")
         follow = Follow(eid, own, engine="python", poll_interval=0.05)
@@ -58,7 +61,8 @@ def test_a_follow_over_a_store_ends_when_the_execution_is_recreated(service: Any
         for event, payload in (("crm_received", {"name": "A"}), ("billing_ready", 1)):
             client.deliver_event("lead", event=event, correlation={"request_id": "r-9"}, payload=payload)
         history = client.history(other)
-        own.delete(eid)
-        for version in history:  # saved anew, quickly past the version the Follow holds
-            own.save({**version["snapshot"], "execution_id": eid}, graph="SvcLead", status=version["status"])
+        with held(own):  # the Follow does not read in between (it would rightly see the execution deleted)
+            own.delete(eid)
+            for version in history:  # saved anew, past the version the Follow holds
+                own.save({**version["snapshot"], "execution_id": eid}, graph="SvcLead", status=version["status"])
         _ended_recreated(follow, before)

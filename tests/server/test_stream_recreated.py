@@ -21,6 +21,7 @@ import pytest
 import igniter_nb as ig
 from igniter_nb.server import AsyncClient, Client, RemoteError, StreamMessage
 from igniter_nb.stores import SQLStore
+from tests.recreating import GatedSQLStore, held
 from tests.server.server_contracts import CONTRACTS
 from tests.server.test_stream_idle import END, FAST, _event
 
@@ -30,20 +31,22 @@ BILLING = {"event": "billing_received", "correlation": {"request_id": "r-2"}, "p
 
 @pytest.fixture
 def served(tmp_path: Any, live_app: Any) -> Iterator[tuple[Any, Any]]:
-    with SQLStore(f"sqlite:///{tmp_path / 'served.db'}") as store:
+    with GatedSQLStore(f"sqlite:///{tmp_path / 'served.db'}") as store:
         yield store, live_app(ig.server.create_app(CONTRACTS, store=store))
 
 
 def _recreate(store: Any, client: Client, eid: str) -> list[int]:
-    """Delete ``eid`` and save anew under it another execution's log (seqs from 1, more of them than before)."""
+    """Delete ``eid`` and save anew under it another execution's log (seqs from 1, more of them than before); the
+    server's streams do not read the store in between (one that did would rightly end with ``deleted``)."""
     other = client.execute("lead", {"request_id": "r-2"})["execution_id"]
     client.deliver_event("lead", **CRM)
     client.deliver_event("lead", **BILLING)
     record = store.record(other)
-    store.delete(other)
-    store.delete(eid)
-    store.save({**record.snapshot, "execution_id": eid}, graph=record.graph, correlation=record.correlation,
-               status=record.status)
+    with held(store):
+        store.delete(other)
+        store.delete(eid)
+        store.save({**record.snapshot, "execution_id": eid}, graph=record.graph, correlation=record.correlation,
+                   status=record.status)
     return [int(event["seq"]) for event in record.snapshot["events"]]
 
 
