@@ -26,7 +26,7 @@ def fan(each, mode="collect", key="id"):
     return Fan
 
 
-def barrier_child(parties, timeout=5.0):
+def barrier_child(parties, timeout=60.0):
     barrier = threading.Barrier(parties, timeout=timeout)
 
     @ig.contract
@@ -73,6 +73,11 @@ def test_max_workers_bounds_item_concurrency():
             with lock:
                 now[0] += 1
                 peak[0] = max(peak[0], now[0])
+                if now[0] == 3:
+                    three_in.set()
+            # every item waits until three have run at once (a loaded machine may start a worker's thread later
+            # than the 20 ms the others take: the peak was 2), then stays a moment for a fourth to show up
+            three_in.wait(60)
             time.sleep(0.02)
             with lock:
                 now[0] -= 1
@@ -80,24 +85,29 @@ def test_max_workers_bounds_item_concurrency():
 
         c.output("done")
 
+    three_in = threading.Event()
     r = fan(Busy)(items=[{"id": i} for i in range(12)], runner="threads", max_workers=3).result.fan
     assert r.summary["succeeded"] == 12
     assert peak[0] == 3
 
 
 def test_items_keep_source_order_whatever_order_they_finish_in():
+    returned = [threading.Event() for _ in range(5)]
+
     @ig.contract
-    def Sleeper(c):
+    def Chained(c):
         c.input("id")
 
         @c.compute
         def done(id):
-            time.sleep(0.01 * (5 - id))
+            if id < 4:  # each item returns after the next one did: 4, 3, 2, 1, 0 (sleeps of 10 to 50 ms made that
+                assert returned[id + 1].wait(60)  # order, unless a loaded machine started the threads late)
+            returned[id].set()
             return id
 
         c.output("done")
 
-    p = fan(Sleeper)(items=[{"id": i} for i in range(5)], runner="threads", max_workers=5)
+    p = fan(Chained)(items=[{"id": i} for i in range(5)], runner="threads", max_workers=5)
     assert p.result.fan.keys == [0, 1, 2, 3, 4]
     finished = [e.payload["item_key"] for e in p.events if e.type == "collection_item_succeeded"]
     assert finished != [0, 1, 2, 3, 4]  # they did finish in another order

@@ -8,7 +8,7 @@ from collections import Counter
 import igniter_nb as ig
 
 
-def barrier_contract(parties: int = 2, timeout: float = 5):
+def barrier_contract(parties: int = 2, timeout: float = 60):
     barrier = threading.Barrier(parties, timeout=timeout)
     calls: Counter[str] = Counter()
 
