@@ -52,6 +52,7 @@ class ServerProcess:
         self.token = token
         self.args = args
         self.port = free_port() if port is None else port
+        self._port_chosen_here = port is None  # a port taken meanwhile by another process is chosen again
         self.url = f"http://127.0.0.1:{self.port}"
         self.startup_timeout = startup_timeout
         self.returncode: int | None = None
@@ -68,12 +69,24 @@ class ServerProcess:
         return cmd
 
     def start(self) -> ServerProcess:
-        """Start the process and wait for ``/v1/health``; on any failure the process is stopped first."""
-        try:
-            return self._start()
-        except BaseException:
-            self.stop()
-            raise
+        """Start the process and wait for ``/v1/health``; on any failure the process is stopped first. A port this
+        object chose (``free_port``, free then but bound only by the server) that another process took meanwhile —
+        a busy machine — is chosen again, up to 3 times."""
+        for attempt in range(3):
+            try:
+                return self._start()
+            except _PortTaken:
+                self.stop()
+                if attempt == 2:
+                    raise RuntimeError(f"igniter-nb serve found 3 free ports taken before it listened:\n{self.log()}") from None
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+                self._log.seek(0)  # (the server's stdout shares this offset)
+                self._log.truncate()
+            except BaseException:
+                self.stop()
+                raise
+        raise AssertionError("unreachable")
 
     def _start(self) -> ServerProcess:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
@@ -88,6 +101,8 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 self.returncode = self._proc.returncode
+                if self._port_chosen_here and "the address is already in use" in self.log():
+                    raise _PortTaken
                 raise RuntimeError(f"igniter-nb serve exited with {self._proc.returncode} while starting:\n{self.log()}")
             if self.port == 0 and not self._port_from_log():
                 time.sleep(0.1)
@@ -177,6 +192,10 @@ class ServerProcess:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+
+
+class _PortTaken(Exception):
+    """The port chosen for the server was taken by another process before the server could listen there."""
 
 
 def sockets_on(port: int, state: str | tuple[str, ...]) -> set[str]:
