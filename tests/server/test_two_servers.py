@@ -8,13 +8,13 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import igniter_nb as ig
 from igniter_nb.stores import SQLStore
+from tests.polling import wait_for
 from tests.server.server_process import ServerProcess
 from tests.services import free_port
 
@@ -34,14 +34,11 @@ def _node1(serve: Serve, node2_url: str, *, callbacks: bool, store: str = "memor
     return serve("server_node1:CONTRACTS", env=_env(NODE2_URL=node2_url), port=port, args=args, store=store)
 
 
-def _wait_status(client: ig.server.Client, execution_id: str, status: str, timeout: float = 10.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        view = client.status(execution_id)
-        if view["status"] == status:
-            return view
-        assert time.monotonic() < deadline, f"still {view['status']}: {view}"
-        time.sleep(0.1)
+def _wait_status(client: ig.server.Client, execution_id: str, status: str) -> dict[str, Any]:
+    """The execution's view once its status is ``status`` (resumed by node 2's callback, sent after node 2 answered:
+    on a loaded machine that takes longer than the 10 s this waited)."""
+    return wait_for(lambda: (view := client.status(execution_id))["status"] == status and view,
+                    f"execution {execution_id} {status}")
 
 
 def test_node1_asks_node2_for_the_sentiment_E10_E11(serve: Serve) -> None:
