@@ -201,8 +201,9 @@ def test_async_client_events_across_a_restart_miss_nothing_and_repeat_nothing(se
         Lead.deliver_event(BILLING["event"], correlation=BILLING["correlation"], payload=BILLING["payload"],
                            store=store)
         second = serve(TARGET, store=db, port=first.port)
-        thread.join(20)
-        assert not thread.is_alive() and raised == []
+        # the client's next attempt comes up to 10 s (its back-off) after the server is back, then the replay
+        wait_for(lambda: not thread.is_alive(), f"the follower done with the restarted server's stream: {got[-3:]}")
+        assert raised == []
         stored = [e["seq"] for e in store.record(eid).snapshot["events"]]
     assert [int(m.id or 0) for m in got if m.kind == "event"] == stored  # nothing missed, nothing twice
     assert got[-1].kind == "end" and got[-1].data["status"] == "succeeded"
@@ -212,8 +213,7 @@ def test_async_client_events_across_a_restart_miss_nothing_and_repeat_nothing(se
     got, raised, thread = _follow_async_in_thread(second.url, waiting, reconnects=1)
     wait_for(lambda: any(m.kind == "status" for m in got))
     second.stop()  # for good: one reconnect that brings nothing, then the error naming the stream's URL
-    thread.join(20)
-    assert not thread.is_alive()
+    wait_for(lambda: not thread.is_alive(), f"the follower given up: {got[-3:]}")
     [error] = raised
     assert isinstance(error, RemoteConnectionError) and not error.sent
     assert error.url == f"{second.url}/v1/executions/{waiting}/events" and error.url in str(error)
