@@ -125,14 +125,13 @@ def test_stream_is_live_for_deliveries_from_this_process(live_app: Any, store: A
     with ig.server.Client(server.url, timeout=10) as client:
         eid = client.execute("lead", {"request_id": "r-1"})["execution_id"]
         got, thread = _follow_in_thread(client, eid)
-        wait_for(lambda: any(m.kind == "status" for m in got), timeout=10.0, every=0.02)
+        wait_for(lambda: any(m.kind == "status" for m in got), every=0.02)
         Lead.deliver_event(CRM["event"], correlation=CRM["correlation"], payload=CRM["payload"], store=store)
-        wait_for(lambda: any(m.data.get("type") == "await_satisfied" for m in got), timeout=10.0, every=0.02)
+        wait_for(lambda: any(m.data.get("type") == "await_satisfied" for m in got), every=0.02)
         assert any(m.kind == "status" and m.data["version"] == 2 for m in got)
         Lead.deliver_event(BILLING["event"], correlation=BILLING["correlation"], payload=BILLING["payload"],
                            store=store)
-        thread.join(10)
-        assert not thread.is_alive()
+        wait_for(lambda thread=thread: not thread.is_alive(), "the stream's end")
     events = [m for m in got if m.kind == "event"]
     assert [int(m.id or 0) for m in events] == [e["seq"] for e in store.record(eid).snapshot["events"]]
     assert got[-1].kind == "end" and got[-1].data["status"] == "succeeded"
@@ -147,15 +146,14 @@ def test_stream_is_live_across_workers_and_processes(serve: Any, tmp_path: Any) 
             eid = client.execute("lead", {"request_id": "r-1"})["execution_id"]
             streams = [_follow_in_thread(client, eid) for _ in range(2)]  # likely on both workers
             for got, _ in streams:
-                wait_for(lambda got=got: any(m.kind == "status" for m in got), timeout=10.0, every=0.02)
+                wait_for(lambda got=got: any(m.kind == "status" for m in got), every=0.02)
             Lead.deliver_event(CRM["event"], correlation=CRM["correlation"], payload=CRM["payload"], store=store)
             for got, _ in streams:
                 wait_for(lambda got=got: any(m.data.get("type") == "await_satisfied" for m in got),
-                         timeout=10.0, every=0.02)
+                         every=0.02)
             client.deliver_event("lead", **BILLING)  # over HTTP: any worker
             for _, thread in streams:
-                thread.join(15)
-                assert not thread.is_alive()
+                wait_for(lambda thread=thread: not thread.is_alive(), "the stream's end")
     finally:
         store.close()
     stored = [e["seq"] for e in SQLStore(f"sqlite:///{db}").record(eid).snapshot["events"]]
@@ -167,23 +165,21 @@ def test_stream_is_live_across_workers_and_processes(serve: Any, tmp_path: Any) 
 def test_client_reconnects_with_last_event_id_after_the_server_restarts(tmp_path: Any) -> None:
     db = tmp_path / "restart.db"
     first = ServerProcess(TARGET, store=f"sqlite:///{db}")
-    second = ServerProcess(TARGET, store=f"sqlite:///{db}")
-    second.port, second.url = first.port, first.url
+    second = ServerProcess(TARGET, store=f"sqlite:///{db}", port=first.port)  # back on the port the client follows
     store = SQLStore(f"sqlite:///{db}")
     try:
         first.start()
         with ig.server.Client(first.url, timeout=10) as client:
             eid = client.execute("lead", {"request_id": "r-1"})["execution_id"]
             got, thread = _follow_in_thread(client, eid, reconnects=8)
-            wait_for(lambda: any(m.kind == "status" for m in got), timeout=10.0, every=0.02)
+            wait_for(lambda: any(m.kind == "status" for m in got), every=0.02)
             Lead.deliver_event(CRM["event"], correlation=CRM["correlation"], payload=CRM["payload"], store=store)
-            wait_for(lambda: any(m.data.get("type") == "await_satisfied" for m in got), timeout=10.0, every=0.02)
+            wait_for(lambda: any(m.data.get("type") == "await_satisfied" for m in got), every=0.02)
             first.close()  # the stream drops; the client retries with back-off
             Lead.deliver_event(BILLING["event"], correlation=BILLING["correlation"], payload=BILLING["payload"],
                                store=store)
             second.start()
-            thread.join(20)
-            assert not thread.is_alive()
+            wait_for(lambda thread=thread: not thread.is_alive(), "the stream's end")
         stored = [e["seq"] for e in store.record(eid).snapshot["events"]]
         assert [int(m.id or 0) for m in got if m.kind == "event"] == stored  # nothing missed, nothing twice
         assert got[-1].kind == "end"
@@ -247,10 +243,9 @@ def test_stream_ends_when_the_execution_is_deleted(live_app: Any, store: Any) ->
     with ig.server.Client(server.url, timeout=10) as client:
         eid = client.execute("lead", {"request_id": "r-1"})["execution_id"]
         got, thread = _follow_in_thread(client, eid)
-        wait_for(lambda: any(m.kind == "status" for m in got), timeout=10.0, every=0.02)
+        wait_for(lambda: any(m.kind == "status" for m in got), every=0.02)
         store.delete(eid)
-        thread.join(10)
-        assert not thread.is_alive()
+        wait_for(lambda thread=thread: not thread.is_alive(), "the stream's end")
     assert got[-1].kind == "end" and got[-1].data["reason"] == "deleted"
 
 
