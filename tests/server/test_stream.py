@@ -165,10 +165,11 @@ def test_stream_is_live_across_workers_and_processes(serve: Any, tmp_path: Any) 
 def test_client_reconnects_with_last_event_id_after_the_server_restarts(tmp_path: Any) -> None:
     db = tmp_path / "restart.db"
     first = ServerProcess(TARGET, store=f"sqlite:///{db}")
-    second = ServerProcess(TARGET, store=f"sqlite:///{db}", port=first.port)  # back on the port the client follows
+    second: ServerProcess | None = None
     store = SQLStore(f"sqlite:///{db}")
     try:
         first.start()
+        second = ServerProcess(TARGET, store=f"sqlite:///{db}", port=first.port)  # back where the client follows
         with ig.server.Client(first.url, timeout=10) as client:
             eid = client.execute("lead", {"request_id": "r-1"})["execution_id"]
             got, thread = _follow_in_thread(client, eid, reconnects=8)
@@ -185,7 +186,8 @@ def test_client_reconnects_with_last_event_id_after_the_server_restarts(tmp_path
         assert got[-1].kind == "end"
     finally:
         first.close()
-        second.close()
+        if second is not None:
+            second.close()
         store.close()
 
 
