@@ -157,7 +157,7 @@ def test_a_failing_callback_is_reported_and_following_goes_on() -> None:
     follow = Follow(wf.execution_id, store, on_update=bad)
     SvcLead.deliver_event("crm_received", correlation={"request_id": "r-1"}, payload={"name": "A"}, store=store)
     SvcLead.deliver_event("billing_ready", correlation={"request_id": "r-1"}, payload=1, store=store)
-    follow.wait(timeout=10)
+    follow.wait(timeout=60)
     assert follow.version == 3 and follow.error == "on_update raised RuntimeError: callback broke"
 
 

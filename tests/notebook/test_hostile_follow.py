@@ -22,7 +22,7 @@ def test_following_started_again_does_not_show_why_the_last_one_ended() -> None:
     follow = Follow(wf.execution_id, store, poll_interval=0.01)
     store.delete(wf.execution_id)  # another process cleans up: following ends, saying why
     with pytest.raises(TimeoutError, match="following ended"):
-        follow.wait(timeout=5)
+        follow.wait(timeout=60)
     # deleted before or after the following thread's first look: either way it says so (after, error stayed None)
     assert "SnapshotNotFoundError" in (follow.error or "") and follow.state == "stopped"
     store.save(record.snapshot, graph=record.graph, correlation=record.correlation, status=record.status)
@@ -31,7 +31,7 @@ def test_following_started_again_does_not_show_why_the_last_one_ended() -> None:
     assert follow.error is None  # the heading said "following · SnapshotNotFoundError: …"
     assert "Error" not in follow.status_html() and "Error" not in follow.to_text()
     SvcLead.deliver_event("crm_received", correlation=R1, payload={"name": "A"}, store=store)
-    assert follow.wait(version=2, timeout=5).error is None
+    assert follow.wait(version=2, timeout=60).error is None
     follow.stop()
 
 
@@ -72,8 +72,8 @@ def test_an_execution_deleted_while_followed_says_why_following_ended() -> None:
     wf = SvcLead.start(R1, store=store)
     follow = Follow(wf.execution_id, store, poll_interval=0.01)
     SvcLead.deliver_event("crm_received", correlation=R1, payload={"name": "A"}, store=store)
-    follow.wait(version=2, timeout=5)  # the thread is past its first look: the feed now ends quietly on deletion
+    follow.wait(version=2, timeout=60)  # the thread is past its first look: the feed now ends quietly on deletion
     store.delete(wf.execution_id)
     with pytest.raises(TimeoutError, match="following ended: SnapshotNotFoundError"):
-        follow.wait(timeout=5)
+        follow.wait(timeout=60)
     assert "SnapshotNotFoundError" in follow.to_text()
