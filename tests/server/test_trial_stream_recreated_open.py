@@ -16,14 +16,14 @@ import httpx
 import pytest
 
 import igniter_nb as ig
-from igniter_nb.stores import SQLStore
+from tests.recreating import GatedSQLStore, held
 from tests.server.server_contracts import CONTRACTS
 
 
 @pytest.fixture
 def served(tmp_path: Any, live_app: Any) -> Iterator[tuple[Any, Any]]:
-    with SQLStore(f"sqlite:///{tmp_path / 'open.db'}") as store:
-        # idle 4 s: the stream re-reads the execution every 2 s; the test's reads give up after 3.5 s
+    with GatedSQLStore(f"sqlite:///{tmp_path / 'open.db'}") as store:
+        # idle 4 s: the stream re-reads the execution every 2 s and, quiet, closes after 4 s; the test's reads give up after 10 s
         yield store, live_app(ig.server.create_app(CONTRACTS, store=store, stream_idle_seconds=4))
 
 
@@ -46,17 +46,18 @@ def _recreate_at_version_1(store: Any, http: httpx.Client, eid: str) -> list[int
     """Delete ``eid`` and save anew under it another finished execution's log, once: version 1 again."""
     other = http.post("/v1/contracts/price/execute", json={"inputs": {"total": 2}}).json()["execution_id"]
     record = store.record(other)
-    store.delete(eid)
-    store.save({**record.snapshot, "execution_id": eid}, graph=record.graph, correlation=record.correlation,
-               status=record.status)
-    assert store.record(eid).version == 1
+    with held(store):  # the stream never reads between the two writes (it would rightly end 'deleted')
+        store.delete(eid)
+        store.save({**record.snapshot, "execution_id": eid}, graph=record.graph, correlation=record.correlation,
+                   status=record.status)
+        assert store.record(eid).version == 1
     return [int(event["seq"]) for event in record.snapshot["events"]]
 
 
 @pytest.mark.parametrize("held", [1, 2])  # the new incarnation at the version the stream holds, or below it
 def test_an_open_stream_sends_a_new_incarnation_saved_at_the_same_version(served: tuple[Any, Any], held: int) -> None:
     store, server = served
-    with httpx.Client(base_url=server.url, timeout=httpx.Timeout(10, read=3.5)) as http:
+    with httpx.Client(base_url=server.url, timeout=httpx.Timeout(10, read=10)) as http:
         started = http.post("/v1/contracts/lead/execute", json={"inputs": {"request_id": "open-1"}}).json()
         eid = started["execution_id"]
         if held == 2:
