@@ -20,7 +20,6 @@ The hot loops (ordering, packing, routing) work on item objects and indices rath
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -35,15 +34,14 @@ from igniter_nb.diagnostics.geometry import (
     text_width,
 )
 from igniter_nb.diagnostics.view import FONT_SIZE, GraphView
+from igniter_nb.notebook.layout_bands import BAND_LABEL, BAND_PAD, SLOT_GAP, _place_cross
+from igniter_nb.notebook.layout_labels import item_spot, label_items, spots
 from igniter_nb.notebook.layout_order import _order
 from igniter_nb.notebook.layout_routes import Route, _routes, _to_box
 from igniter_nb.notebook.shapes import Box
 
-BAND_PAD = 10.0
-BAND_LABEL = 16.0
 MARGIN = 16.0
 SLOT = 4.0  # cross size of a dummy slot (an edge passing through a layer)
-SLOT_GAP = 6.0
 #: clear room on each side of a bus slot (the edges of a folded layer running together through a later column):
 #: the bundle converges onto the slot, and 6 px from a box it read as entering that box
 BUS_CLEAR = 12.0
@@ -75,6 +73,8 @@ class Layout:
     folded: bool = False  # a long layer was folded
     fold_at: float = 0.0  # the fold limit it was drawn with (``_fold``)
     fold_row: float = 0.0  # the longest folded row (column) across, nodes and gaps
+    #: where each band's label text starts (x, baseline y): clear of every edge (``layout_labels``)
+    band_labels: dict[tuple[str, ...], tuple[float, float]] = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------------------------- geometry
@@ -95,6 +95,7 @@ class _Item:
     index: int = 0  # in the item list (the ordering works on indices)
     preds: list[_Item] = field(default_factory=list)  # the items of the layer before linked to this one
     placed: bool = False
+    label: bool = False  # a band's label, given room of its own (``layout_labels.label_items``)
 
     @property
     def centre(self) -> float:
@@ -165,7 +166,12 @@ def folds(view: GraphView) -> bool:
     return any(_fold(ids, layer, sizes, d)[1] for d in ("LR", "TB"))
 
 
-def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: float | None = None) -> Layout:
+def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: float | None = None,
+            labelled: frozenset[tuple[str, ...]] = frozenset(), attempt: int = 0,
+            below: frozenset[tuple[str, ...]] = frozenset()) -> Layout:
+    """The drawing in ``direction``. Each band's label goes in the band's top strip where no edge passes; the
+    bands with no such place are drawn again ``labelled``: their label an item of its own, in the band's first
+    layer (``layout_labels``) — twice at most, then every band's label is an item."""
     across = direction == "TB"  # layers go down; the cross axis is x
     nodes = {n.id: n for n in view.nodes}
     ids = [n.id for n in view.nodes]
@@ -230,13 +236,18 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
     every = list(items.values())
     for k, it in enumerate(every):
         it.index = k
-    pos = _order(every, links)
+    pos = _order(every, links, frozenset(items[i].index for i in folded))
+    marks = label_items(every, across, labelled, NODE_GAP[direction]) if labelled else {}
+    for mark in marks.values():  # first in its band's first layer
+        mark.index = len(pos)
+        pos.append(-1.0)
+    placed = [*every, *marks.values()]
 
     # main axis: one column per layer, as deep as its deepest node
     n_layers = max((it.layer for it in every), default=-1) + 1
     depth = max((len(s) for s in view.clusters), default=0)
     col_size = [0.0] * n_layers
-    for it in every:
+    for it in placed:
         if it.main_size > col_size[it.layer]:
             col_size[it.layer] = it.main_size
     # the gap before each column: wide enough, left to right, for the labels of the edges entering it
@@ -246,23 +257,27 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
             if e.label and (e.tail, e.head) in chains:
                 lv = items[e.head].layer
                 gaps[lv] = max(gaps[lv], text_width(e.label) * LABEL_FONT / FONT_SIZE + 2 * LABEL_PAD)
-    main_start = MARGIN + depth * BAND_PAD + (depth * BAND_LABEL if across else 0.0)
+    strips = max((len(s) for s in view.clusters if s not in labelled), default=0)  # nested label strips
+    main_start = MARGIN + depth * BAND_PAD + (strips * BAND_LABEL if across else 0.0)
     col_at: list[float] = []
     m = main_start
     for lv, size in enumerate(col_size):
         m += gaps[lv] if lv else 0.0
         col_at.append(m)
         m += size
-    for it in every:
+    for it in placed:
         it.main = col_at[it.layer] + (col_size[it.layer] - it.main_size) / 2
+    if not across:  # a label reads from its band's left
+        for mark in marks.values():
+            mark.main = col_at[mark.layer]
 
-    clusters = _place_cross(view, every, pos, direction, MARGIN, compact)
+    clusters = _place_cross(view, placed, pos, direction, MARGIN, compact, labelled, below)
     # ``main_start`` left room for the deepest nesting of band labels before the first column; give back what
     # the bands did not use (nested scopes that start further in would otherwise leave a blank strip on top)
-    unused = min([b.x for b in clusters.values()] + [it.main for it in every]) - MARGIN
+    unused = min([b.x for b in clusters.values()] + [it.main for it in placed]) - MARGIN
     if clusters and unused > 0.05:
         col_at = [at - unused for at in col_at]
-        for it in every:
+        for it in placed:
             it.main -= unused
         clusters = {s: Box(round(b.x - unused, 1), b.y, b.w, b.h) for s, b in clusters.items()}
     buses = frozenset(key for key in chains if key[0] in folded)
@@ -272,6 +287,16 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
     cluster_boxes = {s: (Box(b.y, b.x, b.h, b.w) if across else b) for s, b in clusters.items()}
     right = max([b.x + b.w for b in (*boxes.values(), *cluster_boxes.values())] or [0.0])
     bottom = max([b.y + b.h for b in (*boxes.values(), *cluster_boxes.values())] or [0.0])
+    band_labels = {s: item_spot(mark, across) for s, mark in marks.items()}
+    if len(marks) < len(cluster_boxes):
+        extents = [(at, at + size) for at, size in zip(col_at, col_size, strict=True)] if across else None
+        found, failed = spots(cluster_boxes, boxes, routes, labelled, extents, below, band_labels)
+        if failed and across and not below:  # top to bottom: first a strip along the band's bottom
+            return _layout(view, direction, compact, fold_at, labelled, attempt + 1, failed)
+        if failed:
+            more = labelled | failed if attempt < 3 else frozenset(cluster_boxes)
+            return _layout(view, direction, compact, fold_at, more, attempt + 1, below - more)
+        band_labels.update(found)
     # a forward route runs between its ends' boxes and through its slots' centres (a curve stays inside the
     # hull of its points); a backward route runs along a lane outside
     for it in every:
@@ -297,9 +322,10 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
         b.y = round(b.y + title_h, 1)
     for r in routes.values():
         r.shift(title_h)
+    band_labels = {s: (x, round(y + title_h, 1)) for s, (x, y) in band_labels.items()}
     width = max(right + MARGIN, title_width(view) + 2 * MARGIN, legend_width(view, wrap) + 2 * MARGIN)
     return Layout(boxes, cluster_boxes, round(width, 1), round(bottom + title_h + MARGIN, 1), layer,
-                  routes, direction, wrap, bool(folded), fold_at, max(rows.values(), default=0.0))
+                  routes, direction, wrap, bool(folded), fold_at, max(rows.values(), default=0.0), band_labels)
 
 
 def _fold(ids: list[str], layer: dict[str, int], sizes: dict[str, tuple[float, float]],
@@ -373,120 +399,4 @@ def title_width(view: GraphView) -> float:
                 for k, t in enumerate(view.title)), default=0.0)
 
 
-def _place_cross(view: GraphView, items: list[_Item], pos: list[float], direction: str,
-                 start: float, compact: bool = False) -> dict[tuple[str, ...], Box]:
-    """Cross-axis positions: scope bands stacked, inside a band its own nodes first, then its child bands.
-    Returns the bands in (main, cross) form: ``Box(main, cross, main size, cross size)``."""
-    across = direction == "TB"
-    children: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
-    for scope in view.clusters:
-        children.setdefault(scope[:-1], []).append(scope)
-    members: dict[tuple[str, ...], list[_Item]] = {}
-    within: dict[tuple[str, ...], list[_Item]] = {}  # every item in a scope or below it
-    for it in items:
-        members.setdefault(it.scope, []).append(it)
-        for k in range(1, len(it.scope) + 1):
-            within.setdefault(it.scope[:k], []).append(it)
-
-    def mean_pos(scope: tuple[str, ...]) -> float:
-        found = [pos[it.index] for it in within.get(scope, ()) if not it.dummy]
-        return sum(found) / len(found) if found else 0.0
-
-    for kids in children.values():
-        kids.sort(key=lambda s: (mean_pos(s), s))
-    bands: dict[tuple[str, ...], Box] = {}
-    gap = NODE_GAP[direction]
-
-    def span(kid: tuple[str, ...]) -> tuple[float, float]:
-        """The band's extent along the layers once it holds its nested bands (each level BAND_PAD wider)."""
-        inside, depth = within[kid], len(kid)
-        lo = min(it.main - (len(it.scope) - depth) * BAND_PAD for it in inside) - BAND_PAD - (
-            BAND_LABEL if across else 0.0)
-        hi = max(it.main + it.main_size + (len(it.scope) - depth) * BAND_PAD for it in inside) + BAND_PAD
-        return lo, hi
-
-    def place(scope: tuple[str, ...], top: float) -> float:
-        """Place the items of ``scope`` from ``top``; returns the far end."""
-        own = members.get(scope, [])
-        taken: list[tuple[float, float, float]] = []  # (main from, main to, cross end) of placed sibling bands
-        # (main from, main to, cross end) of the own items: a band goes beside those in the layers it spans only
-        # (a wide row of outputs at the end no longer pushes every band aside: a skyline, not a column)
-        own_ends: list[tuple[float, float, float]] = []
-        kids = children.get(scope, [])
-        spans = [span(kid) for kid in kids]
-        far = top
-        if own:
-            per_layer: dict[int, list[_Item]] = {}
-            for it in own:
-                per_layer.setdefault(it.layer, []).append(it)
-            size = max(_column_size(col, gap) for col in per_layer.values())
-            for level in sorted(per_layer):
-                col = sorted(per_layer[level], key=lambda it: pos[it.index])
-                bottom = top + size
-                if compact and any(lo < col[0].main + col[0].main_size and col[0].main < hi for lo, hi in spans):
-                    bottom = top + _column_size(col, gap)  # a layer beside bands: packed close, bands close by
-                _pack(col, top, bottom, gap)
-            own_ends = [(it.main, it.main + it.main_size, it.cross + it.cross_size) for it in own]
-            far = top + size + gap
-        for kid, (lo, hi) in zip(kids, spans, strict=True):
-            # a band goes beside the siblings and the own column it shares layers with, and level with those it
-            # does not: a chain of nested scopes goes down (or across) as a chain, not as a staircase
-            band_top = max([top, *(end + gap for a, b, end in own_ends if a < hi and lo < b),
-                            *(end + gap for a, b, end in taken if a < hi + gap and lo < b + gap)])
-            label_room = 0.0 if across else BAND_LABEL
-            end = place(kid, band_top + label_room + BAND_PAD)
-            if across:  # the band's label runs along the cross axis: leave it room
-                end = max(end, band_top + text_width(kid[-1]) + 2 * BAND_PAD)
-            bands[kid] = Box(lo, band_top, hi - lo, end - band_top)
-            taken.append((lo, hi, end + BAND_PAD))
-            far = max(far, end + BAND_PAD + gap)
-        return far - gap + BAND_PAD if (own or kids) else top
-
-    place((), start)
-    # nested bands: widen parents to cover their children
-    for scope in sorted(bands, key=len, reverse=True):
-        parent = scope[:-1]
-        if parent in bands:
-            p, ch = bands[parent], bands[scope]
-            lo, hi = min(p.x, ch.x - BAND_PAD), max(p.x + p.w, ch.x + ch.w + BAND_PAD)
-            bands[parent] = Box(lo, p.y, hi - lo, max(p.h, ch.y + ch.h + BAND_PAD - p.y))
-    return bands
-
-
-def _column_size(col: list[_Item], gap: float) -> float:
-    total = sum(it.cross_size for it in col)
-    return total + sum(SLOT_GAP if a.dummy or b.dummy else gap for a, b in itertools.pairwise(col))
-
-
-def _pack(col: list[_Item], top: float, bottom: float, gap: float) -> None:
-    """Stack ``col`` between ``top`` and ``bottom`` in order, each as near as possible to its predecessors."""
-    at: list[float] = []
-    cursor = top
-    previous: _Item | None = None
-    for it in col:
-        preds = it.preds
-        if len(preds) == 1:  # a slot, or a node read by one other: the common case, without a list
-            p = preds[0]
-            want = p.cross + p.cross_size / 2 - it.cross_size / 2 if p.placed else top
-        else:
-            near = [p.cross + p.cross_size / 2 for p in preds if p.placed]
-            want = sum(near) / len(near) - it.cross_size / 2 if near else top
-        if previous is not None:
-            cursor += SLOT_GAP if previous.dummy or it.dummy else gap
-        c = want if want > cursor else cursor
-        at.append(c)
-        cursor = c + it.cross_size
-        previous = it
-    limit = bottom
-    for k in range(len(col) - 1, -1, -1):
-        it = col[k]
-        if limit - it.cross_size < at[k]:
-            at[k] = limit - it.cross_size
-        if k:
-            limit = at[k] - (SLOT_GAP if col[k - 1].dummy or it.dummy else gap)
-    for k, it in enumerate(col):
-        it.cross = round(at[k] if at[k] > top else top, 1)
-        it.placed = True
-
-
-__all__ = ["Box", "Layout", "Route", "layout", "node_size"]
+__all__ = ["BAND_LABEL", "BAND_PAD", "SLOT_GAP", "Box", "Layout", "Route", "layout", "node_size"]

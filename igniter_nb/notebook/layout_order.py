@@ -1,4 +1,8 @@
-"""Order within each layer for the pure-Python layout: barycentric sweeps, down then up, so that fewer edges cross."""
+"""Order within each layer for the pure-Python layout: barycentric sweeps, down then up, so that fewer edges cross.
+
+The nodes of a folded layer (``layout._fold``) keep their declared order within each row (column) they are folded
+into: a reader scans 200 inputs by name. The sweeps still move the other items of those layers (the slots of edges
+passing through) and give the folded nodes the places their barycentres ask for, in their order."""
 
 from __future__ import annotations
 
@@ -10,9 +14,10 @@ if TYPE_CHECKING:
 SWEEPS = 4
 
 
-def _order(items: list[_Item], links: list[tuple[_Item, _Item]]) -> list[float]:
+def _order(items: list[_Item], links: list[tuple[_Item, _Item]], fixed: frozenset[int] = frozenset()) -> list[float]:
     """Barycentric crossing reduction; returns each item's normalised position (0..1) within its layer, by
-    ``_Item.index``. Works on indices: a 300-node graph has thousands of slots, swept several times."""
+    ``_Item.index``. Works on indices: a 300-node graph has thousands of slots, swept several times. The items of
+    ``fixed`` (indices, in declared order) keep their order among themselves within a layer."""
     n = len(items)
     preds: list[list[int]] = [[] for _ in range(n)]
     succs: list[list[int]] = [[] for _ in range(n)]
@@ -23,6 +28,8 @@ def _order(items: list[_Item], links: list[tuple[_Item, _Item]]) -> list[float]:
     for it in items:
         by_layer.setdefault(it.layer, []).append(it.index)
     levels = sorted(by_layer)
+    # per layer, its fixed items in index (declared) order
+    kept = {lv: sorted(i for i in members if i in fixed) for lv, members in by_layer.items()} if fixed else {}
     pos = [0.0] * n
     key = [0.0] * n
 
@@ -45,6 +52,10 @@ def _order(items: list[_Item], links: list[tuple[_Item, _Item]]) -> list[float]:
                     key[i] = sum([pos[m] for m in near]) / len(near)
                 else:
                     key[i] = pos[i]
+            own = kept.get(level)
+            if own:  # the places the fixed items' barycentres ask for, handed out in their order
+                for i, k in zip(own, sorted([key[i] for i in own]), strict=True):
+                    key[i] = k
             members.sort(key=key.__getitem__)
             number(members)
 

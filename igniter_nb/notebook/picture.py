@@ -103,9 +103,10 @@ def draw(view: GraphView, lay: Layout, *, fit: bool = True) -> str:
         b = lay.clusters[scope]
         room = max(int((b.w - 16) / (text_width("m") * 11 / FONT_SIZE)), 4)
         name = clean(scope[-1], room)
+        tx, ty = lay.band_labels.get(scope, (b.x + 8, b.y + 13))  # clear of the edges (``layout_labels``)
         out.append(f'<g class="cluster" data-scope="{escape(writable(".".join(scope)))}"><rect x="{num(b.x)}" y="{num(b.y)}" '
                    f'width="{num(b.w)}" height="{num(b.h)}" rx="8" fill="none" stroke="#94a3b8" stroke-dasharray="5,3"/>'
-                   f'<text x="{num(b.x + 8)}" y="{num(b.y + 13)}" font-size="11" fill="#475569">{escape(name)}</text></g>')
+                   f'<text x="{num(tx)}" y="{num(ty)}" font-size="11" fill="#475569">{escape(name)}</text></g>')
     out.append('</g><g class="edges">')
     labels: list[str] = []
     for e in view.edges:

@@ -1,8 +1,10 @@
 """Where the edges of an SVG picture run, against the node boxes: both engines' SVG (the pure-Python layout's
-``data-box`` nodes, Graphviz ``dot``'s polygons and ellipses), each edge sampled along its Bézier segments."""
+``data-box`` nodes, Graphviz ``dot``'s polygons and ellipses), each edge sampled along its Bézier segments; and,
+for the pure-Python layout, against the scope bands' labels (``through_labels``)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
 
@@ -110,3 +112,88 @@ def too_near(svg: str, clearance: float) -> list[tuple[str, str, str, float]]:
             if near < clearance:
                 found.append((tail, head, name, round(near, 1)))
     return sorted(found, key=lambda f: f[3])
+
+
+LABEL_FONT = 11  # px, a band's label (picture.py)
+
+
+def band_labels(svg: str) -> dict[str, Box]:
+    """The text box of each scope band's label in a pure-Python picture, by scope: from its baseline, the font's
+    ascent (0.8 em) above and descent (0.25 em) below, as wide as Helvetica's letters (or the average estimate,
+    when wider)."""
+    from igniter_nb.diagnostics.geometry import glyph_width, text_width
+    from igniter_nb.diagnostics.view import FONT_SIZE
+
+    found: dict[str, Box] = {}
+    for g in ET.fromstring(svg).iter(f"{SVG}g"):
+        if g.get("class") != "cluster" or g.get("data-scope") is None:
+            continue
+        text = g.find(f"{SVG}text")
+        assert text is not None and text.get("text-anchor") in (None, "start"), ET.tostring(g)
+        name = text.text or ""
+        x, y = float(text.get("x", "0")), float(text.get("y", "0"))
+        w = max(glyph_width(name, LABEL_FONT), text_width(name) * LABEL_FONT / FONT_SIZE)
+        found[g.get("data-scope", "")] = (x, y - 0.8 * LABEL_FONT, w, 1.05 * LABEL_FONT)
+    return found
+
+
+def _meets(p: tuple[float, float], q: tuple[float, float], b: Box, pad: float) -> bool:
+    """Whether the segment ``p``–``q`` comes within ``pad`` px of box ``b`` (clipped, Liang-Barsky)."""
+    x0, y0, x1, y1 = b[0] - pad, b[1] - pad, b[0] + b[2] + pad, b[1] + b[3] + pad
+    t0, t1 = 0.0, 1.0
+    dx, dy = q[0] - p[0], q[1] - p[1]
+    for d, lo, hi, at in ((dx, x0, x1, p[0]), (dy, y0, y1, p[1])):
+        if abs(d) < 1e-12:
+            if not lo <= at <= hi:
+                return False
+            continue
+        a, b2 = (lo - at) / d, (hi - at) / d
+        t0, t1 = max(t0, min(a, b2)), min(t1, max(a, b2))
+        if t0 > t1:
+            return False
+    return True
+
+
+def through_labels(svg: str, pad: float = 1.0) -> list[tuple[str, str, str]]:
+    """(tail, head, scope) for each edge that runs through (or within ``pad`` px of) a scope band's label: a label
+    under a line is not readable. The samples are joined by straight pieces, so a long straight run is not skipped
+    over."""
+    labels = band_labels(svg)
+    _, edges = read(svg)
+    found = []
+    for tail, head, pts in edges:
+        for scope, box in labels.items():
+            if any(_meets(p, q, box, pad) for p, q in itertools.pairwise(pts)):
+                found.append((tail, head, scope))
+    return sorted(found)
+
+
+def band_boxes(svg: str) -> dict[str, Box]:
+    """The rectangle of each scope band in a pure-Python picture, by scope."""
+    found: dict[str, Box] = {}
+    for g in ET.fromstring(svg).iter(f"{SVG}g"):
+        rect = g.find(f"{SVG}rect")
+        if g.get("class") == "cluster" and g.get("data-scope") is not None and rect is not None:
+            found[g.get("data-scope", "")] = tuple(float(rect.get(a, "0")) for a in ("x", "y", "width", "height"))  # type: ignore[assignment]
+    return found
+
+
+def label_clashes(svg: str, pad: float = 1.0) -> list[tuple[str, str]]:
+    """(scope, other) for each scope band's label that overlaps another band's label, another band's border or a
+    node box (``other`` is the scope, ``border <scope>`` or the node's name)."""
+    labels = band_labels(svg)
+    boxes, _ = read(svg)
+    found = []
+    for scope, (x, y, w, h) in band_boxes(svg).items():
+        corners = [(x, y), (x + w, y), (x + w, y + h), (x, y + h), (x, y)]
+        found += [(other, f"border {scope}") for other, box in sorted(labels.items())
+                  if other != scope and any(_meets(p, q, box, pad) for p, q in itertools.pairwise(corners))]
+
+    def overlap(a: Box, b: Box) -> bool:
+        return a[0] < b[0] + b[2] + pad and b[0] < a[0] + a[2] + pad and a[1] < b[1] + b[3] + pad and b[1] < a[1] + a[3] + pad
+
+    names = sorted(labels)
+    for k, scope in enumerate(names):
+        found += [(scope, other) for other in names[k + 1:] if overlap(labels[scope], labels[other])]
+        found += [(scope, node) for node, box in sorted(boxes.items()) if overlap(labels[scope], box)]
+    return found
