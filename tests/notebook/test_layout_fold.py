@@ -183,3 +183,27 @@ def test_a_folded_layer_top_to_bottom_fits_the_output_area_whatever_its_number_o
     widths = {(k, suffix): layout(graph_view(consumers(40, k, suffix)), direction="TB").width
               for k in range(1, 9) for suffix in (0, 6)}
     assert max(widths.values()) <= OUTPUT_AREA, widths
+
+
+@pytest.mark.parametrize(("make", "direction"), [
+    (lambda: consumers(40, 8), "TB"), (lambda: consumers(40, 8), "LR"), (lambda: consumers(160, 2), "TB"),
+    (lambda: consumers(100, 5, 6), "TB"), (lambda: fan(200), "LR"), (lambda: awaits(60), "TB"),
+], ids=["40-inputs-8-consumers-TB", "40-inputs-8-consumers-LR", "160-inputs-2-consumers-TB",
+        "100-long-inputs-5-consumers-TB", "fan200-LR", "awaits60-TB"])
+def test_a_folded_layer_keeps_its_nodes_in_their_order_in_every_row(make, direction):
+    # the crossing reduction reordered the nodes of a folded row: in_017 ahead of in_013 (40 inputs, 8 consumers),
+    # in_063 ahead of in_056 (160 inputs, 2 consumers); a reader scans the rows by name
+    view = graph_view(make())
+    lay = layout(view, direction=direction)
+    ids = [n.id for n in view.nodes]
+    sizes = {n.id: node_size(n) for n in view.nodes}
+    _, folded = layout_module._fold(ids, assign_layers(ids, view.edges), sizes, direction)
+    assert len(folded) >= 40
+    rows: dict[int, list[str]] = {}
+    for i in ids:  # declared order
+        if i in folded:
+            rows.setdefault(lay.layers[i], []).append(i)
+    across = (lambda b: b.x) if direction == "TB" else (lambda b: b.y)
+    assert len(rows) > 1
+    for row in rows.values():
+        assert sorted(row, key=lambda i: across(lay.boxes[i])) == row

@@ -18,6 +18,7 @@ import itertools
 import re
 import subprocess
 from functools import cache
+from typing import Any
 
 import pytest
 from contracts import random_graph
@@ -108,8 +109,8 @@ def test_the_measured_exceptions_are_as_wide_as_the_docs_say(seed, n) -> None:
     assert layout(_view(seed, n)).width == EXCEPTIONS[(seed, n)][0] > FIT_WIDTH
 
 
-@pytest.mark.parametrize(("seed", "n", "before", "after"), [(14, 10, 1132.0, 844.5), (44, 15, 1172.1, 884.8),
-                                                         (16, 15, 1176.9, 954.9)])
+@pytest.mark.parametrize(("seed", "n", "before", "after"), [(14, 10, 1132.0, 844.5), (44, 15, 1172.1, 917.0),
+                                                         (16, 15, 1176.9, 959.7)])
 def test_scope_bands_no_longer_stand_aside_for_rows_they_do_not_reach(seed, n, before, after) -> None:
     lay = layout(_view(seed, n))
     assert lay.width == after and after < before
@@ -145,12 +146,14 @@ def test_the_compact_packing_is_tried_top_to_bottom_only_on_a_picture_it_may_bri
     calls: list[tuple[str, bool]] = []
     real = module._layout
 
-    def counted(view: GraphView, direction: str, compact: bool = False, fold_at: float | None = None) -> module.Layout:
-        calls.append((direction, compact))
-        return real(view, direction, compact, fold_at)
+    def counted(view: GraphView, direction: str, compact: bool = False, fold_at: float | None = None,
+                *more: Any) -> module.Layout:
+        if not more:  # (not the drawings made again to give band labels room: test_layout_band_labels.py)
+            calls.append((direction, compact))
+        return real(view, direction, compact, fold_at, *more)
 
     monkeypatch.setattr(module, "_layout", counted)
-    assert layout(_view(44, 15)).width == 884.8
+    assert layout(_view(44, 15)).width == 917.0
     assert ("TB", True) in calls and ("LR", True) not in calls
     calls.clear()
     far = graph_view(random_graph(5, 300), expand=True)
