@@ -68,3 +68,26 @@ def test_the_check_sees_an_edge_through_a_label_and_a_label_over_a_border() -> N
     assert through_labels(svg.replace("M105,-50 L25,40", "M105,-50 L105,40")) == []
     inner = '<g class="cluster" data-scope="s.t"><rect x="30" y="5" width="50" height="50"/><text x="34" y="45">t</text></g>'
     assert label_clashes(svg.replace("</svg>", inner + "</svg>")) == [("s", "border s.t")]
+
+
+@pytest.mark.parametrize(("seed", "n"), SWEEP[:12])
+@pytest.mark.parametrize("direction", ["LR", "TB"])
+def test_a_label_given_room_of_its_own_is_clear_by_construction(seed, n, direction, monkeypatch) -> None:
+    # the last resort, for every band: no strip found free, each label an item in a layer of its band
+    import igniter_nb.notebook.layout as module
+
+    real = module.spots
+
+    def none_free(clusters, boxes, routes, skip=frozenset(), *more):
+        real(clusters, boxes, routes, skip, *more)
+        return {}, frozenset(clusters) - skip
+
+    monkeypatch.setattr(module, "spots", none_free)
+    view = graph_view(random_graph(seed, n))
+    lay = layout(view, direction=direction)
+    svg = draw(view, lay)
+    assert set(lay.band_labels) == set(lay.clusters)
+    assert through_labels(svg) == [] and label_clashes(svg) == []
+    for scope, (x, y) in lay.band_labels.items():  # inside its band
+        band = lay.clusters[scope]
+        assert band.x < x < band.x + band.w and band.y < y < band.y + band.h
