@@ -169,9 +169,11 @@ def folds(view: GraphView) -> bool:
 def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: float | None = None,
             labelled: frozenset[tuple[str, ...]] = frozenset(), attempt: int = 0,
             below: frozenset[tuple[str, ...]] = frozenset()) -> Layout:
-    """The drawing in ``direction``. Each band's label goes in the band's top strip where no edge passes; the
-    bands with no such place are drawn again ``labelled``: their label an item of its own, in the band's first
-    layer (``layout_labels``) — twice at most, then every band's label is an item."""
+    """The drawing in ``direction``. Each band's label goes where no edge, node box, other band or label passes:
+    its top strip, else top to bottom its first row (``layout_labels.spots``); top to bottom the bands with no such
+    place are drawn again with a strip along their bottom (``below``), and the bands still without one again with
+    their label as an item of its own (``labelled``, ``layout_labels.label_items``) — twice; the fourth time
+    round every band's label is an item, and a fifth drawing is not made."""
     across = direction == "TB"  # layers go down; the cross axis is x
     nodes = {n.id: n for n in view.nodes}
     ids = [n.id for n in view.nodes]
@@ -238,7 +240,7 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
         it.index = k
     pos = _order(every, links, frozenset(items[i].index for i in folded))
     marks = label_items(every, across, labelled, NODE_GAP[direction]) if labelled else {}
-    for mark in marks.values():  # first in its band's first layer
+    for mark in marks.values():  # first in its layer, within its band
         mark.index = len(pos)
         pos.append(-1.0)
     placed = [*every, *marks.values()]
@@ -293,7 +295,7 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
         found, failed = spots(cluster_boxes, boxes, routes, labelled, extents, below, band_labels)
         if failed and across and not below:  # top to bottom: first a strip along the band's bottom
             return _layout(view, direction, compact, fold_at, labelled, attempt + 1, failed)
-        if failed:
+        if failed and attempt < 4:  # (a band holding no item at all has no layer to take its label: bounded)
             more = labelled | failed if attempt < 3 else frozenset(cluster_boxes)
             return _layout(view, direction, compact, fold_at, more, attempt + 1, below - more)
         band_labels.update(found)
