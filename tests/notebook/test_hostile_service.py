@@ -233,7 +233,9 @@ def test_follow_names_a_bad_stream_message_and_says_it_stopped(message: bytes) -
         assert "· stopped ·" in status and "following" not in status and "RemoteError" in status
 
 
-def test_follow_says_it_is_reconnecting_while_the_server_is_down_and_goes_on_after() -> None:
+def test_follow_says_it_is_reconnecting_while_the_server_is_down_and_goes_on_after(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    go_on = _held_reconnect(monkeypatch)  # the view is read while it says attempt 1 (a loaded host moved on to 2)
     store = MemoryStore()
     server = LiveServer(ig.server.create_app(CONTRACTS, store=store, token=TOKEN)).start()
     try:
@@ -249,6 +251,7 @@ def test_follow_says_it_is_reconnecting_while_the_server_is_down_and_goes_on_aft
             server = LiveServer(ig.server.create_app(CONTRACTS, store=store, token=TOKEN), port=server.port).start()
             SvcLead.deliver_event("crm_received", correlation={"request_id": "r-1"}, payload={"name": "A"},
                                   store=store)
+            go_on.set()
             follow.wait(version=2, timeout=20)
             assert follow.reconnecting is None and follow.error is None and follow.state == "following"
             assert "reconnecting" not in view.children[0].value
