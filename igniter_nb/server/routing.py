@@ -23,6 +23,7 @@ is mounted — inside another FastAPI app or a plain Starlette app.
 from __future__ import annotations
 
 import hmac
+import itertools
 import logging
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
@@ -34,7 +35,8 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from igniter_nb import errors
-from igniter_nb.errors import IgniterError
+from igniter_nb._error_text import short_path
+from igniter_nb.errors import CONTEXT_SHOWN, MESSAGE_SHOWN, IgniterError
 from igniter_nb.server.encoding import BadJSON, json_bytes, json_safe, parse_json
 from igniter_nb.server.errors import RequestProblem, UnknownContractError
 from igniter_nb.server.limits import BodyTimedOut, BodyTooLarge
@@ -83,11 +85,57 @@ def error_body(error: IgniterError) -> dict[str, Any]:
     return _body(error.message or type(error).__name__, type(error).__name__, error.context)
 
 
+#: The most items of one list (or keys of one object) inside a context value an error body shows; the rest are
+#: counted in a last item (``"… 9,990 more items left out"``).
+ITEMS_SHOWN = 50
+#: The most characters of one context value's JSON text in an error body: a value still longer once its texts and
+#: lists are cut is sent as its JSON text, head and tail (``errors.MESSAGE_SHOWN``, the limit of the message).
+VALUE_SHOWN = MESSAGE_SHOWN
+
+
 def _body(message: str, kind: str, context: Mapping[str, Any]) -> dict[str, Any]:
     # message and type first (a reader sees them first); context items never overwrite them
     body: dict[str, Any] = {"error": message, "type": kind}
-    body.update((str(k), json_safe(v)) for k, v in context.items() if k not in body)
+    body.update((_shown_text(str(k)), shown_value(json_safe(v))) for k, v in context.items() if k not in body)
     return body
+
+
+def shown_value(value: Any) -> Any:
+    """A context value (JSON data) as an error body sends it: every text in it (object keys too) at most
+    ``errors.CONTEXT_SHOWN`` characters, else its head and tail around how many characters were left out
+    (``_error_text.short_path``, as an error's ``[graph=..., execution=...]`` suffix cuts an item); every list and
+    object at most :data:`ITEMS_SHOWN` items, the rest counted; and the whole value's JSON text at most
+    :data:`VALUE_SHOWN` characters, else that text cut head and tail. A 5 MB correlation value or input value an
+    error kept in its context reaches the client cut, never whole (``err.context`` on the server keeps it)."""
+    shown = _cut(value, 0)
+    if isinstance(shown, dict | list):
+        text = json_bytes(shown).decode()
+        if len(text) > VALUE_SHOWN:
+            return short_path(text, VALUE_SHOWN, escape=False)
+    return shown
+
+
+def _shown_text(text: str) -> str:
+    return text if len(text) <= CONTEXT_SHOWN else short_path(text, CONTEXT_SHOWN, escape=False)
+
+
+def _cut(value: Any, depth: int) -> Any:
+    if isinstance(value, str):
+        return _shown_text(value)
+    if depth > 32:  # (json_safe keeps at most its own depth; a deeper value is its text)
+        return _shown_text(json_bytes(value).decode())
+    if isinstance(value, dict):
+        items = list(itertools.islice(value.items(), ITEMS_SHOWN))
+        cut = {_shown_text(str(k)): _cut(v, depth + 1) for k, v in items}
+        if len(value) > len(items):
+            cut["…"] = f"{len(value) - len(items):,} more keys left out"
+        return cut
+    if isinstance(value, list):
+        shown = [_cut(v, depth + 1) for v in value[:ITEMS_SHOWN]]
+        if len(value) > ITEMS_SHOWN:
+            shown.append(f"… {len(value) - ITEMS_SHOWN:,} more items left out")
+        return shown
+    return value
 
 
 def error_response(status: int, message: str, kind: str, headers: dict[str, str] | None = None,
