@@ -31,6 +31,10 @@ from igniter_nb.server import balance, reuseport
 from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+#: What a server's log says when it answered 500 (see ``ServerProcess.answered_500``).
+UNEXPECTED = ("unhandled error on ", "Exception in ASGI application")
+#: Lines of a server's log shown when it answered 500.
+LOG_TAIL = 80
 LISTEN = "0A"  # the states of /proc/net/tcp
 ESTABLISHED = "01"
 CLOSE_WAIT = "08"  # the client closed, the server process has not yet: the server still holds (and counts) it
@@ -181,9 +185,25 @@ class ServerProcess:
         self._log.flush()
         return Path(self._log.name).read_text(errors="replace")
 
+    def answered_500(self) -> bool:
+        """Whether the server's log shows a request it answered 500 (an error the server did not expect: the
+        ``igniter_nb`` logger's ``unhandled error on ...``, uvicorn's ``Exception in ASGI application``, or an
+        access-log line with status 500)."""
+        log = self.log()
+        return any(marker in log for marker in UNEXPECTED) or re.search(r'HTTP/1\.[01]" 500\b', log) is not None
+
     def close(self) -> None:
+        """Stop the server and delete its log — unless it answered a 500: then the log's tail goes to stderr,
+        which pytest shows with the failing test (``Captured stderr teardown``), and the log file stays (its path
+        is said), so a rare 500 in CI comes with its cause."""
         self.stop()
         self._log.close()
+        if self.answered_500():
+            tail = "\n".join(self.log().splitlines()[-LOG_TAIL:])
+            sys.stderr.write(f"\n--- igniter-nb serve {self.target} (store {self.store}) answered 500; the last "
+                             f"{LOG_TAIL} lines of its log, kept whole at {self._log.name} ---\n{tail}\n---\n")
+            sys.stderr.flush()
+            return
         Path(self._log.name).unlink(missing_ok=True)
 
     def __enter__(self) -> ServerProcess:
