@@ -197,9 +197,10 @@ class ServerProcess:
         which pytest shows with the failing test (``Captured stderr teardown``), and the log file stays (its path
         is said), so a rare 500 in CI comes with its cause."""
         self.stop()
+        answered_500 = self.answered_500()
         self._log.close()
-        if self.answered_500():
-            tail = "\n".join(self.log().splitlines()[-LOG_TAIL:])
+        if answered_500:
+            tail = "\n".join(Path(self._log.name).read_text(errors="replace").splitlines()[-LOG_TAIL:])
             sys.stderr.write(f"\n--- igniter-nb serve {self.target} (store {self.store}) answered 500; the last "
                              f"{LOG_TAIL} lines of its log, kept whole at {self._log.name} ---\n{tail}\n---\n")
             sys.stderr.flush()
