@@ -65,7 +65,7 @@ def create_engine(url: str, busy_timeout_ms: int, synchronous: str = "NORMAL") -
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         if not memory:
-            cur.execute("PRAGMA journal_mode = WAL")
+            wal(cur, busy_timeout_ms / 1000)
             cur.execute(f"PRAGMA synchronous = {synchronous}")  # NORMAL with WAL: durable across process crashes
         cur.close()
 
@@ -76,6 +76,39 @@ def create_engine(url: str, busy_timeout_ms: int, synchronous: str = "NORMAL") -
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("igniter_write") else "BEGIN")
 
     return engine
+
+
+#: Pauses between tries of the switch to WAL while another connection holds a lock SQLite does not wait for
+#: (seconds; the last one repeats until the busy timeout has passed).
+WAL_PAUSES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
+
+
+def wal(cursor: Any, timeout: float) -> None:
+    """``PRAGMA journal_mode = WAL`` on a new connection, tried again for up to ``timeout`` seconds (the busy
+    timeout) while the database is locked.
+
+    SQLite does not wait out its busy timeout here in one case: a database still in rollback-journal mode — a file
+    another program (or another store's first connection, before its own switch) is creating at that instant — whose
+    write lock (RESERVED) another connection holds. Switching needs the exclusive lock, and SQLite answers "database
+    is locked" at once rather than wait for a lock that connection may want to upgrade itself: every store
+    connection made then failed at once — ``igniter-nb serve`` refused to start, and each request's save used up its
+    attempts in a few milliseconds. Once the file is in WAL mode the pragma needs no such lock."""
+    import time
+
+    deadline = time.monotonic() + max(timeout, 0.0)
+    tries = 0
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except Exception as exc:  # the driver's OperationalError (sqlite3 or another DBAPI driver's)
+            if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
+                raise
+            pause = WAL_PAUSES[min(tries, len(WAL_PAUSES) - 1)]
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            tries += 1
 
 
 @contextlib.contextmanager
