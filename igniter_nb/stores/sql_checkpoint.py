@@ -55,20 +55,26 @@ class Checkpointer:
         if self._closed:
             return
         if self._thread is None or os.getpid() != self._pid:
-            self._start()
+            try:
+                self._start()
+            except RuntimeError as exc:  # "can't start new thread": the process is at its thread limit
+                # Called after a commit: the save happened, and must not be answered as failed (a server's 500)
+                # because its checkpoint could not be handed to a thread. The next EVERY commits try again.
+                log.warning("SQLite checkpoint thread could not start (tried again after %d commits): %s", EVERY, exc)
+                return
         self._wake.set()
 
     def _start(self) -> None:
         with self._start_lock:
             if self._thread is not None and os.getpid() == self._pid:
                 return
+            wake = threading.Event()
+            thread = threading.Thread(target=self._run, args=(wake,), name="igniter-sqlite-checkpoint", daemon=True)
+            thread.start()  # (kept only once started: a thread that never started is tried again)
             self._pid = os.getpid()  # a forked child: the parent's thread does not exist here
-            self._wake = threading.Event()
-            self._thread = threading.Thread(target=self._run, name="igniter-sqlite-checkpoint", daemon=True)
-            self._thread.start()
+            self._wake, self._thread = wake, thread
 
-    def _run(self) -> None:
-        wake = self._wake
+    def _run(self, wake: threading.Event) -> None:
         conn = None
         try:
             while True:
