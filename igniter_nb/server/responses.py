@@ -32,7 +32,8 @@ STOPPING = ("The server stopped before this request finished (`ServerStopping`: 
             "same idempotency_key is applied at most once).")
 STORE_DOWN = ("The store did not answer (`StoreUnavailable`: the database or Redis cannot be reached, or failed); "
               "a request that changes something may or may not have taken effect. Retry it (an event with the same "
-              "idempotency_key is applied at most once).")
+              "idempotency_key is applied at most once). Or the server process could not start a thread for the "
+              "request (`ServerBusy`: at its thread or memory limit); retry it the same way.")
 
 
 def e503(stopping: bool) -> Responses:

@@ -13,7 +13,8 @@ into the documented status with a JSON body ``{"error": message, "type": class n
 408    body not complete within ``body_timeout`` seconds (a slow-loris body; the connection is closed)
 413    body larger than the limit
 422    anything else wrong with the request: input, payload, event, query parameter, body shape
-503    the store did not answer (``StoreUnavailable``, ``Retry-After: 1``; ``outage.store_outage``)
+503    the store did not answer (``StoreUnavailable``, ``Retry-After: 1``; ``outage.store_outage``); the process
+       could not start a thread for the request (``ServerBusy``, ``Retry-After: 1``; ``busy_response``)
 =====  ==========================================================================================
 
 The mapping lives in the route (not only in app-level exception handlers), so it holds wherever the router
@@ -181,6 +182,25 @@ def outage_response(request: Request, exc: BaseException) -> JSONResponse | None
                           "StoreUnavailable", headers={"Retry-After": "1"})
 
 
+#: What Python's ``Thread.start`` says when the OS refuses a new thread (a process or cgroup thread limit, no memory
+#: left for its stack).
+NO_THREAD = "can't start new thread"
+
+
+def busy_response(request: Request, exc: BaseException) -> JSONResponse | None:
+    """503 ``ServerBusy`` (``Retry-After: 1``) when ``exc`` is the OS refusing this process a new thread — the
+    threadpool that runs a request's store and contract work starts one when none is idle (a worker's first
+    requests, a burst), and a machine at its thread or memory limit refuses it: an overloaded server, not a bug
+    (it was a 500). Else None."""
+    if not (isinstance(exc, RuntimeError) and NO_THREAD in str(exc)):
+        return None
+    log.warning("could not start a thread for %s %s: %s", request.method, request.url.path, exc)
+    return error_response(503, "this server process could not start a thread for the request (it is at its thread "
+                          "or memory limit): retry later — a request that changes something may or may not have "
+                          "taken effect, and an event with the same idempotency_key is applied at most once",
+                          "ServerBusy", headers={"Retry-After": "1"})
+
+
 _JSON_TYPES = ("application/json",)
 
 
@@ -257,7 +277,7 @@ class IgniterRoute(APIRoute):
             except errors.LookalikeCorrelationWarning as exc:  # warnings made errors (-W error): a refused start
                 return JSONAnswer(_body(exc.message, type(exc).__name__, exc.context), status_code=409)
             except Exception as exc:
-                answer = outage_response(request, exc)
+                answer = outage_response(request, exc) or busy_response(request, exc)
                 if answer is None:
                     raise
                 return answer
@@ -304,6 +324,7 @@ __all__ = [
     "JSONAnswer",
     "bearer_token",
     "bearer_token_matches",
+    "busy_response",
     "RequestProblem",
     "error_body",
     "error_response",

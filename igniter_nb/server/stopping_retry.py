@@ -22,8 +22,9 @@ import httpx
 
 STOPPING = "ServerStopping"
 STORE_UNAVAILABLE = "StoreUnavailable"
+SERVER_BUSY = "ServerBusy"  # the server process could not start a thread for the request (routing.busy_response)
 #: The 503 answers that say "retry later": the request was fine, the server or its store could not take it then.
-RETRY_LATER = frozenset({STOPPING, STORE_UNAVAILABLE})
+RETRY_LATER = frozenset({STOPPING, STORE_UNAVAILABLE, SERVER_BUSY})
 #: The longest wait before a retry, whatever ``Retry-After`` says: the client never sleeps for long on its own.
 MAX_DELAY = 10.0
 FIRST_DELAY, MAX_BACKOFF = 0.5, 4.0
@@ -66,5 +67,5 @@ def retry_after(response: httpx.Response) -> float | None:
     return float(said) if said.isascii() and said.isdigit() else None
 
 
-__all__ = ["MAX_DELAY", "RETRY_LATER", "STOPPING", "STORE_UNAVAILABLE", "retry_after", "retry_delay", "retry_later",
+__all__ = ["MAX_DELAY", "RETRY_LATER", "SERVER_BUSY", "STOPPING", "STORE_UNAVAILABLE", "retry_after", "retry_delay", "retry_later",
            "server_stopping"]

@@ -13,7 +13,13 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from igniter_nb.server.routing import error_response, http_error_response, outage_response, validation_response
+from igniter_nb.server.routing import (
+    busy_response,
+    error_response,
+    http_error_response,
+    outage_response,
+    validation_response,
+)
 
 log = logging.getLogger("igniter_nb.server")
 
@@ -61,7 +67,8 @@ def _without_slash(request: Request) -> str | None:
 
 
 async def internal(request: Request, exc: Exception) -> Response:
-    answer = outage_response(request, exc)  # errors of the app's own middleware and anything a route let through
+    # errors of the app's own middleware and anything a route let through
+    answer = outage_response(request, exc) or busy_response(request, exc)
     if answer is not None:
         return answer
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)

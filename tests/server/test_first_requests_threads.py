@@ -45,3 +45,27 @@ def test_a_save_stands_when_its_checkpoint_thread_cannot_start(tmp_path: Path, l
                      for n in range(EVERY)]
             assert codes == [200] * EVERY
         assert any(each.name == NAME for each in threading.enumerate())  # tried again, started
+
+
+def test_a_request_that_gets_no_thread_is_a_503_server_busy_then_served(tmp_path: Path, live_app: Any,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker's threadpool starts a thread for a request when none is idle (its first requests, a burst): the OS
+    refusing it was a 500 — the likeliest cause of the rare 500 on the first ``execute`` of a fresh
+    ``igniter-nb serve --workers 2`` under a full test run. Now a 503 ``ServerBusy`` with ``Retry-After``."""
+    start = threading.Thread.start
+
+    def at_the_limit(thread: threading.Thread) -> None:
+        if thread.name == "AnyIO worker thread":
+            raise RuntimeError("can't start new thread")
+        start(thread)
+
+    server = live_app(ig.server.create_app(CONTRACTS, store=f"sqlite:///{tmp_path / 'x.db'}"))
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        monkeypatch.setattr(threading.Thread, "start", at_the_limit)
+        refused = http.post("/v1/contracts/price/execute", json={"inputs": {"total": 2}})
+        monkeypatch.setattr(threading.Thread, "start", start)
+        served = http.post("/v1/contracts/price/execute", json={"inputs": {"total": 2}})
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["type"] == "ServerBusy" and refused.headers["retry-after"] == "1"
+    assert "thread" in refused.json()["error"]
+    assert served.status_code == 200 and served.json()["outputs"]["gross"] == pytest.approx(2.4)
