@@ -13,8 +13,8 @@ Retries (``retries=N``) happen only for calls that are safe to repeat — every 
 ``deliver_event`` when it has an idempotency key (the server answers a repeat with the same result) — on
 *connection* errors (the request never reached the server), through httpx's transport; on a connection that dropped
 after the request went out (``RemoteConnectionError.sent``; not a timeout); and on the server's ``503
-ServerStopping`` (it cut the request off while shutting down) and ``503 StoreUnavailable`` (its store did not
-answer): ``stopping_retry.py``. ``execute`` and ``resume``
+ServerStopping`` (it cut the request off while shutting down), ``503 StoreUnavailable`` (its store did not
+answer) and ``503 ServerBusy`` (it could not start a thread for the request): ``stopping_retry.py``. ``execute`` and ``resume``
 are never retried: a repeat could start a second execution, or be refused. Both clients return the server's JSON
 as plain dicts (shapes in ``/openapi.json``). Each call has an overall deadline, ``total_timeout``
 (``total_timeout.py``): a timeout there is never retried either.

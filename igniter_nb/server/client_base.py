@@ -272,7 +272,8 @@ class _ClientBase:
     def _stopped_retry(self, call: _Call, response: httpx.Response, retry: int) -> float | None:
         """Seconds to wait before retry number ``retry`` of ``call``, answered ``response``: only for a call safe to
         repeat that the server cut off while stopping (503 ``ServerStopping``) or could not take while its store did
-        not answer (503 ``StoreUnavailable``), ``retries`` times; else None."""
+        not answer (503 ``StoreUnavailable``) or without a thread for it (503 ``ServerBusy``), ``retries`` times;
+        else None."""
         if not call.repeatable or retry > self.retries or not retry_later(response):
             return None
         return retry_delay(response, retry)
