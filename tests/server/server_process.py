@@ -182,7 +182,8 @@ class ServerProcess:
         return self.returncode
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:  # (after close() the file is whole on disk, if it was kept)
+            self._log.flush()
         return Path(self._log.name).read_text(errors="replace")
 
     def answered_500(self) -> bool:
@@ -195,7 +196,9 @@ class ServerProcess:
     def close(self) -> None:
         """Stop the server and delete its log — unless it answered a 500: then the log's tail goes to stderr,
         which pytest shows with the failing test (``Captured stderr teardown``), and the log file stays (its path
-        is said), so a rare 500 in CI comes with its cause."""
+        is said), so a rare 500 in CI comes with its cause. Closing twice does nothing more."""
+        if self._log.closed:
+            return
         self.stop()
         answered_500 = self.answered_500()
         self._log.close()
