@@ -42,7 +42,9 @@ MAX_RETRY_AFTER = 60.0
 TIMEOUT = 5.0
 #: The most bytes of a receiver's answer the sender reads (the start of an error answer, quoted in its message).
 ANSWER_READ = 4096
-_RETRY_STATUSES = frozenset({404, 408, 409, 425, 429})
+#: 401 too: a parent answers 401 to a callback for an execution it has not saved yet (its pending state is saved
+#: after the remote server answered the call), the same answer as for a wrong token (``resuming.check_callback_token``)
+_RETRY_STATUSES = frozenset({401, 404, 408, 409, 425, 429})
 REDACTED = "<redacted>"
 _MAX_ATTEMPTS = 50  # compare-and-set saves of a result record before giving up
 
@@ -102,10 +104,17 @@ def redact_event(event: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def redact_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """``snapshot`` with its callback registrations redacted (the events list is replaced, not changed)."""
+    """``snapshot`` with its callback registrations redacted and its remote waits' ``remote_url`` without a
+    password (``views.without_url_passwords``; the events list and changed parts are replaced, not changed)."""
+    from igniter_nb.server.views import without_url_passwords
+
     events = snapshot.get("events")
-    if isinstance(events, list) and any(isinstance(e, Mapping) and e.get("type") == REGISTERED for e in events):
+    if isinstance(events, list) and any(isinstance(e, Mapping) and e.get("type") in (REGISTERED, "node_pending")
+                                        for e in events):
         snapshot["events"] = [redact_event(e) if isinstance(e, Mapping) else e for e in events]
+    for key, value in list(snapshot.items()):
+        if key != "events":
+            snapshot[key] = without_url_passwords(value)
     return snapshot
 
 

@@ -223,7 +223,7 @@ class RemoteCall:
         rid = str(outcome["execution_id"])
         status = outcome.get("status")
         runs.execution.bus.emit(REMOTE_CALLED, node.name, node.path, None, {
-            "url": self.url, "contract": self.contract, "remote_execution_id": rid, "remote_status": status,
+            "url": shown_url(self.url), "contract": self.contract, "remote_execution_id": rid, "remote_status": status,
             "via": via})
         if status == "succeeded":
             outputs = outcome.get("outputs")

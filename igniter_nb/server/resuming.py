@@ -154,6 +154,13 @@ def _reopen(execution: Any, token: str) -> str | None:
     return str(target)
 
 
+def _shown(url: Any) -> Any:
+    """A URL as the log keeps it (the log is shown; the wait, which resumes, keeps the URL whole)."""
+    from igniter_nb.server.errors import shown_url
+
+    return shown_url(url) if isinstance(url, str) else url
+
+
 def _applied_before(execution: Any, remote_execution_id: str) -> Mapping[str, Any] | None:
     for event in execution.bus.events:
         if event.type == REMOTE_RESUMED and event.payload.get("remote_execution_id") == remote_execution_id:
@@ -163,6 +170,48 @@ def _applied_before(execution: Any, remote_execution_id: str) -> Mapping[str, An
 
 def _capability_matches(capability: str, digest: Any) -> bool:
     return isinstance(digest, str) and hmac.compare_digest(capability_digest(capability), digest)
+
+
+#: What the callback route answers every caller whose token is not one the execution handed out — the same for an
+#: execution that does not exist, so the answer never tells which execution ids exist.
+CALLBACK_REFUSED = "the callback token is not one this execution handed out"
+_NO_DIGEST = capability_digest("")  # compared against when there is nothing to compare: the same work either way
+
+
+def _handed_out(execution: Any) -> list[str]:
+    """The digests of every callback token ``execution`` (or a child of it) handed out that still means something:
+    its remote waits' and those of the waits it already resumed (a repeated callback is answered, not refused)."""
+    digests = [d for d in (w.get("callback_digest") for w in remote_waits(execution).values()) if isinstance(d, str)]
+    digests += [e.payload["callback_digest"] for e in execution.bus.events
+                if e.type == REMOTE_RESUMED and isinstance(e.payload.get("callback_digest"), str)]
+    return digests
+
+
+def check_callback_token(store: Any, execution_id: str, capability: str,
+                         class_of: Callable[[Any], Any]) -> None:
+    """The credential check of the callback route, before anything else it answers: unless ``capability`` is a
+    token ``execution_id`` handed out to a remote server, the same 401 whatever the id (unknown, malformed, of a
+    graph this server does not serve, or stored and waiting). Every digest is compared in constant time."""
+    from igniter_nb.errors import SnapshotNotFoundError, StoreArgumentError
+    from igniter_nb.runtime.restore import restore_record
+    from igniter_nb.stores.base import check_execution_id
+
+    digests: list[str] = []
+    if capability:
+        try:
+            record = store.record(check_execution_id(execution_id))
+            digests = _handed_out(restore_record(class_of(record), record, store=store).execution)
+        except (SnapshotNotFoundError, StoreArgumentError):
+            pass
+        except RequestProblem as exc:  # (``class_of``: a graph this server does not serve)
+            if exc.status != 404:
+                raise
+    presented = capability_digest(capability)
+    matched = False
+    for digest in digests or [_NO_DIGEST]:
+        matched |= hmac.compare_digest(presented, digest) and bool(capability)
+    if not matched:
+        raise RequestProblem(CALLBACK_REFUSED, status=401, execution_id=execution_id[:200])
 
 
 def apply_remote_outcome(contract: Any, outcome: Mapping[str, Any], *, via: str, capability: str | None = None,
@@ -190,7 +239,8 @@ def apply_remote_outcome(contract: Any, outcome: Mapping[str, Any], *, via: str,
         raise RequestProblem(f"remote execution {rid[:200]!r} is {status}, not finished: nothing to resume",
                              **context, remote_status=status)
     _check_active(contract)
-    record = {"remote_execution_id": rid, "remote_status": status, "remote_url": wait.get("remote_url"), "via": via}
+    record = {"remote_execution_id": rid, "remote_status": status, "remote_url": _shown(wait.get("remote_url")),
+              "via": via}
     if wait.get("callback_digest"):
         record["callback_digest"] = wait["callback_digest"]
     node = _reopen(ex, token)
@@ -205,4 +255,4 @@ def apply_remote_outcome(contract: Any, outcome: Mapping[str, Any], *, via: str,
     return True
 
 
-__all__ = ["MAX_ATTEMPTS", "REMOTE_RESUMED", "apply_remote_outcome", "remote_deferreds", "remote_waits", "resume_token", "update_stored"]
+__all__ = ["CALLBACK_REFUSED", "MAX_ATTEMPTS", "REMOTE_RESUMED", "apply_remote_outcome", "check_callback_token", "remote_deferreds", "remote_waits", "resume_token", "update_stored"]

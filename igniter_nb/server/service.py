@@ -216,8 +216,9 @@ class ContractService:
 
     def remote_callback(self, execution_id: str, outcome: Mapping[str, Any], capability: str) -> Answer:
         """A remote server reports the execution a remote node of ``execution_id`` waits for."""
-        from igniter_nb.server.resuming import apply_remote_outcome, update_stored
+        from igniter_nb.server.resuming import apply_remote_outcome, check_callback_token, update_stored
 
+        check_callback_token(self.store, execution_id, capability, self._served_class)  # before anything else
         contract, _ = update_stored(self.store, self.record_id(execution_id), self._served_class,
                                     lambda c: self._within(c, apply_remote_outcome, outcome, via="callback",
                                                            capability=capability))

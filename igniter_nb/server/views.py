@@ -92,14 +92,47 @@ def _deferred_outputs(execution: Any) -> list[str]:
 
 def shown_payload(payload: Any) -> Any:
     """A pending payload as the server shows it: an LLM executor's tool calls without the conversation it keeps to
-    continue (``llm.durable.public_payload``: the system prompt is the service's own); any other as it is."""
+    continue (``llm.durable.public_payload``: the system prompt is the service's own), a remote node's
+    ``remote_url`` with any password in it as ``***`` (the stored wait keeps it: it resumes with it); any other
+    as it is."""
     if not isinstance(payload, Mapping):
         return payload
+    if isinstance(payload.get("remote_url"), str):  # a remote node's wait: its URL without a password in it
+        from igniter_nb.server.errors import shown_url
+
+        payload = {**payload, "remote_url": shown_url(payload["remote_url"])}
     if "llm" not in payload:
         return dict(payload)
     from igniter_nb.llm.durable import public_payload
 
     return public_payload(payload)
+
+
+_MAX_DEPTH = 200  # deeper than any stored wait: below it, values are shown as they are
+
+
+def without_url_passwords(value: Any, depth: int = 0) -> Any:
+    """``value`` (a stored snapshot's part, plain JSON) with every ``remote_url`` text as :func:`shown_url` shows
+    it: a copy of what changed, the same objects elsewhere."""
+    if depth > _MAX_DEPTH:
+        return value
+    if isinstance(value, Mapping):
+        shown = {k: (_shown_text(v) if k == "remote_url" else without_url_passwords(v, depth + 1))
+                 for k, v in value.items()}
+        return value if all(shown[k] is v for k, v in value.items()) else shown
+    if isinstance(value, list):
+        items = [without_url_passwords(v, depth + 1) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value
+
+
+def _shown_text(value: Any) -> Any:
+    from igniter_nb.server.errors import shown_url
+
+    if not isinstance(value, str):
+        return value
+    shown = shown_url(value)
+    return value if shown == value else shown
 
 
 def _failure(execution: Any) -> dict[str, Any] | None:
@@ -180,5 +213,5 @@ def record_summary(record: Any) -> dict[str, Any]:
     }
 
 
-__all__ = ["execution_view", "record_summary", "record_view", "settled", "shown_payload", "status_of",
+__all__ = ["execution_view", "record_summary", "record_view", "settled", "shown_payload", "without_url_passwords", "status_of",
            "without_llm_state"]
