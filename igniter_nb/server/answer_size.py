@@ -15,6 +15,13 @@ import httpx
 
 from igniter_nb.server.errors import AnswerTooLargeError
 
+#: What a ``Client``/``AsyncClient`` reads of one answer unless told otherwise (``max_answer_bytes=``; None: no
+#: limit): 64 MiB, the most a live stream's one message may hold too (``follow.MAX_MESSAGE``). Normal answers are far
+#: below it — a view or listing page is kilobytes, a request body at most the server's ``max_body_bytes`` (1 MB) —
+#: except history pages (up to ``max_history_versions`` snapshots), which ``history`` reads in smaller pages when one
+#: is too large. Without a cap, an answer that never ends grows the calling process until it dies.
+DEFAULT_MAX_ANSWER_BYTES = 64 * 1024 * 1024
+
 
 def check_limit(max_answer_bytes: int | None) -> int | None:
     if max_answer_bytes is not None and (type(max_answer_bytes) is not int or max_answer_bytes < 1):
@@ -29,7 +36,8 @@ def _declared(response: httpx.Response) -> int | None:
 
 def _too_large(method: str, url: str, limit: int, declared: int | None) -> AnswerTooLargeError:
     said = f" (it declared {declared} bytes)" if declared is not None else ""
-    return AnswerTooLargeError(f"the answer to {method} {url} is larger than the limit of {limit} bytes{said}",
+    return AnswerTooLargeError(f"the answer to {method} {url} is larger than the limit of {limit} bytes{said}; "
+                               "Client(max_answer_bytes=N) reads larger answers (None: no limit)",
                                url=url, limit=limit, method=method, declared=declared)
 
 

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from collections.abc import AsyncIterator, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
 import httpx
 
-from igniter_nb.server.answer_size import asend_capped, send_capped
+from igniter_nb.server.answer_size import DEFAULT_MAX_ANSWER_BYTES, asend_capped, send_capped
 from igniter_nb.server.client_base import _AFTER_SENDING as _AFTER_SENDING
 from igniter_nb.server.client_base import _CHECK_FIRST as _CHECK_FIRST
 from igniter_nb.server.client_base import _CONTEXT_FROM_BODY as _CONTEXT_FROM_BODY
@@ -44,10 +45,16 @@ from igniter_nb.server.client_base import _history_page as _history_page
 from igniter_nb.server.client_base import _maybe_applied as _maybe_applied
 from igniter_nb.server.client_base import _record as _record
 from igniter_nb.server.client_base import _segment as _segment
-from igniter_nb.server.errors import RemoteConnectionError, RemoteError
+from igniter_nb.server.client_base import HISTORY_FALLBACK_PAGES
+from igniter_nb.server.errors import AnswerTooLargeError, RemoteConnectionError, RemoteError
 from igniter_nb.server.follow import READ_TIMEOUT, StreamMessage, afollow, follow
 from igniter_nb.server.request_json import json_content as _json_content
 from igniter_nb.server.total_timeout import awithin, bounded_transport, passed, within
+
+
+def _history_call(execution_id: str, cursor: str | None, limit: int | None) -> _Call:
+    call = _Api.history(execution_id, cursor=cursor)
+    return call if limit is None else replace(call, params={**call.params, "limit": limit})
 
 
 class Client(_ClientBase):
@@ -55,12 +62,13 @@ class Client(_ClientBase):
     ``total_timeout`` (seconds; None: 3 × the timeout) bounds each call in all, however the answer trickles in;
     ``retries`` connection attempts, and retries of a ``503 ServerStopping``, are added for calls safe to repeat;
     ``token`` is sent as a bearer token;
-    ``max_answer_bytes``: an answer larger than this raises ``AnswerTooLargeError`` (None: no limit);
+    ``max_answer_bytes``: an answer larger than this raises ``AnswerTooLargeError`` (64 MiB unless set; None: no
+    limit; ``history`` reads a page larger than it in smaller pages);
     ``transport`` replaces httpx's network transport (tests)."""
 
     def __init__(self, base_url: str, *, timeout: float | httpx.Timeout = 30.0, token: str | None = None,
                  retries: int = 0, transport: httpx.BaseTransport | None = None,
-                 max_answer_bytes: int | None = None, total_timeout: float | None = None) -> None:
+                 max_answer_bytes: int | None = DEFAULT_MAX_ANSWER_BYTES, total_timeout: float | None = None) -> None:
         super().__init__(base_url, timeout=timeout, token=token, retries=retries, max_answer_bytes=max_answer_bytes,
                          total_timeout=total_timeout)
 
@@ -170,9 +178,17 @@ class Client(_ClientBase):
         (page after page: the server answers at most its ``max_history_versions`` at a time)."""
         versions: list[dict[str, Any]] = []
         cursor: str | None = None
+        smaller = iter(HISTORY_FALLBACK_PAGES)
+        limit: int | None = None
         while True:
-            call = _Api.history(execution_id, cursor=cursor)
-            page = self._page(call, self._send(call), "versions")
+            call = _history_call(execution_id, cursor, limit)
+            try:
+                page = self._page(call, self._send(call), "versions")
+            except AnswerTooLargeError:
+                limit = next(smaller, None)  # a page past max_answer_bytes: the same versions in smaller pages
+                if limit is None:
+                    raise
+                continue
             versions.extend(page["versions"])
             cursor = page.get("next_cursor")
             if not cursor:
@@ -226,7 +242,7 @@ class AsyncClient(_ClientBase):
 
     def __init__(self, base_url: str, *, timeout: float | httpx.Timeout = 30.0, token: str | None = None,
                  retries: int = 0, transport: httpx.AsyncBaseTransport | None = None,
-                 max_answer_bytes: int | None = None, total_timeout: float | None = None) -> None:
+                 max_answer_bytes: int | None = DEFAULT_MAX_ANSWER_BYTES, total_timeout: float | None = None) -> None:
         super().__init__(base_url, timeout=timeout, token=token, retries=retries, max_answer_bytes=max_answer_bytes,
                          total_timeout=total_timeout)
 
@@ -315,9 +331,17 @@ class AsyncClient(_ClientBase):
     async def history(self, execution_id: str) -> list[dict[str, Any]]:
         versions: list[dict[str, Any]] = []
         cursor: str | None = None
+        smaller = iter(HISTORY_FALLBACK_PAGES)
+        limit: int | None = None
         while True:
-            call = _Api.history(execution_id, cursor=cursor)
-            page = self._page(call, await self._send(call), "versions")
+            call = _history_call(execution_id, cursor, limit)
+            try:
+                page = self._page(call, await self._send(call), "versions")
+            except AnswerTooLargeError:
+                limit = next(smaller, None)
+                if limit is None:
+                    raise
+                continue
             versions.extend(page["versions"])
             cursor = page.get("next_cursor")
             if not cursor:

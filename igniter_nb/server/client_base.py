@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from igniter_nb.server.answer_size import check_limit
+from igniter_nb.server.answer_size import DEFAULT_MAX_ANSWER_BYTES, check_limit
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError, UnroutableExecutionIdError, shown_url
 from igniter_nb.server.stopping_retry import FIRST_DELAY, MAX_BACKOFF, retry_delay, retry_later
 from igniter_nb.server.total_timeout import check_timeout, check_total_timeout, left
@@ -203,9 +203,13 @@ def _record(execution_id: str, answer: Mapping[str, Any]) -> dict[str, Any]:
             "updated_at": latest["updated_at"], "snapshot": snapshot}
 
 
+#: The smaller pages ``history`` asks for, in turn, when a page is larger than ``max_answer_bytes``.
+HISTORY_FALLBACK_PAGES = (25, 5, 1)
+
+
 class _ClientBase:
     def __init__(self, base_url: str, *, timeout: float | httpx.Timeout, token: str | None, retries: int,
-                 max_answer_bytes: int | None = None, total_timeout: float | None = None) -> None:
+                 max_answer_bytes: int | None = DEFAULT_MAX_ANSWER_BYTES, total_timeout: float | None = None) -> None:
         parts = urlsplit(base_url) if isinstance(base_url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"base_url must be an http:// or https:// URL, got {base_url!r:.200}")
