@@ -55,6 +55,7 @@ from igniter_nb.server.responses import (
     GRAPH_CONTENT,
     POST_ERRORS,
     RESUME_ERRORS,
+    SERVER_LIMITS,
     STREAM,
     Responses,
     e503,
@@ -193,7 +194,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
 
         route_class = TokenRoute
         auth = [Depends(HTTPBearer(auto_error=False, description="`Authorization: Bearer <token>`"))]
-    common: Responses = {**(E401 if token else {}), **e503(stopping)}
+    common: Responses = {**(E401 if token else {}), **(SERVER_LIMITS if stopping else {}), **e503(stopping)}
     router = APIRouter(route_class=route_class, dependencies=auth, responses=common, strict_content_type=False,
                        default_response_class=JSONAnswer)
 

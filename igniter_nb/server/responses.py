@@ -22,7 +22,8 @@ RESUME_ERRORS: Responses = {**E400, **E404, **E413, **E422, 409: {**ERROR, "desc
     "that kept losing to others.")}}
 CALLBACK_ERRORS: Responses = {
     **RESUME_ERRORS,
-    401: {**ERROR, "description": "Missing bearer token, or not the callback token this server gave with the call."},
+    401: {**ERROR, "description": "Missing bearer token, or not a callback token this execution handed out (the "
+                                   "same answer for an execution that does not exist)."},
     409: {**ERROR, "description": "No remote node of this execution waits for that remote execution (yet: the "
                                    "caller retries), or the workflow finished."},
 }
@@ -34,6 +35,17 @@ STORE_DOWN = ("The store did not answer (`StoreUnavailable`: the database or Red
               "a request that changes something may or may not have taken effect. Retry it (an event with the same "
               "idempotency_key is applied at most once). Or the server process could not start a thread for the "
               "request (`ServerBusy`: at its thread or memory limit); retry it the same way.")
+
+
+#: What any route of ``create_app`` may answer before it runs (docs/server.md, "Limits"): 408 from its body timeout
+#: (and ``igniter-nb serve``'s header timeout), 431 from ``igniter-nb serve``'s header limit.
+SERVER_LIMITS: Responses = {
+    408: {**ERROR, "description": "The request body did not arrive within `body_timeout` seconds, or (under "
+                                  "`igniter-nb serve`) its headers not within the header timeout "
+                                  "(`RequestTimeout`; the connection is closed). Send it again, faster."},
+    431: {**ERROR, "description": "The request line and headers are larger than `igniter-nb serve`'s limit "
+                                  "(`HeadersTooLarge`; the connection is closed)."},
+}
 
 
 def e503(stopping: bool) -> Responses:
