@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
 from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -38,6 +38,7 @@ from igniter_nb.server.client_base import _AFTER_SENDING as _AFTER_SENDING
 from igniter_nb.server.client_base import _CHECK_FIRST as _CHECK_FIRST
 from igniter_nb.server.client_base import _CONTEXT_FROM_BODY as _CONTEXT_FROM_BODY
 from igniter_nb.server.client_base import _DROPPED as _DROPPED
+from igniter_nb.server.client_base import HISTORY_FALLBACK_PAGES
 from igniter_nb.server.client_base import _Api as _Api
 from igniter_nb.server.client_base import _Call as _Call
 from igniter_nb.server.client_base import _ClientBase as _ClientBase
@@ -45,7 +46,6 @@ from igniter_nb.server.client_base import _history_page as _history_page
 from igniter_nb.server.client_base import _maybe_applied as _maybe_applied
 from igniter_nb.server.client_base import _record as _record
 from igniter_nb.server.client_base import _segment as _segment
-from igniter_nb.server.client_base import HISTORY_FALLBACK_PAGES
 from igniter_nb.server.errors import AnswerTooLargeError, RemoteConnectionError, RemoteError
 from igniter_nb.server.follow import READ_TIMEOUT, StreamMessage, afollow, follow
 from igniter_nb.server.request_json import json_content as _json_content

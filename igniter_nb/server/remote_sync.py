@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from igniter_nb.errors import IgniterError
-from igniter_nb.server.errors import RequestProblem
+from igniter_nb.server.errors import RequestProblem, shown_url
 from igniter_nb.server.remote import FINISHED, RemoteCall, remote_wait
 from igniter_nb.server.resuming import apply_remote_outcome, remote_deferreds, update_stored
 
@@ -49,7 +49,7 @@ def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> 
         for deferred in remote_deferreds(contract.execution).values():
             wait = remote_wait(deferred) or {}
             entry: dict[str, Any] = {
-                "execution_id": listed.execution_id, "remote_url": wait["remote_url"],
+                "execution_id": listed.execution_id, "remote_url": shown_url(str(wait["remote_url"])),
                 "remote_contract": wait.get("remote_contract"), "remote_execution_id": wait["remote_execution_id"],
                 "remote_status": None, "action": None, "status": listed.status, "error": None,
             }
@@ -59,7 +59,7 @@ def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> 
             except IgniterError as exc:  # a damaged stored wait: said, and the others are synced
                 entry.update(action="unreadable", error=str(exc))
                 continue
-            entry.update(remote_url=call.url, remote_contract=call.contract)
+            entry.update(remote_url=shown_url(call.url), remote_contract=call.contract)
             try:
                 outcome = call.status(str(wait["remote_execution_id"]))
             except IgniterError as exc:

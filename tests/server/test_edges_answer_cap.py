@@ -34,8 +34,11 @@ def endless() -> Iterator[str]:
         with conn:
             conn.settimeout(5)
             try:
-                conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+                stream = b"/events" in conn.recv(65536)
+                kind = b"text/event-stream" if stream else b"application/json"
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n" % kind)
+                if stream:  # one message whose data line never ends
+                    conn.sendall(b"6\r\ndata: \r\n")
                 sent = 0
                 while not stop.is_set() and sent < 4 * DEFAULT_MAX_ANSWER_BYTES:  # bounded even if never read
                     conn.sendall(b"%x\r\n%s\r\n" % (len(CHUNK), CHUNK))
@@ -84,6 +87,12 @@ def test_an_endless_answer_stops_at_the_default_cap_async(endless: str) -> None:
                 await client.health()
 
     anyio.run(main)
+
+
+def test_one_endless_stream_message_stops_at_the_default_cap(endless: str) -> None:
+    with Client(endless, timeout=10) as client, pytest.raises(AnswerTooLargeError) as raised:
+        list(client.events("e-1"))
+    assert raised.value.limit == DEFAULT_MAX_ANSWER_BYTES and "max_answer_bytes=" in str(raised.value)
 
 
 def _big_history(count: int, size: int) -> MemoryStore:

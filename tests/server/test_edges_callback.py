@@ -24,8 +24,10 @@ def _servers(live_app: Any, remote_url_of: Any = lambda url: url) -> tuple[Any, 
     remote_store, parent_store = MemoryStore(), MemoryStore()
     remote = live_app(ig.server.create_app(REMOTE, store=remote_store))
     port = free_port()
-    parent = live_app(ig.server.create_app({"article": article(remote_url_of(remote.url), "deferred")},
-                                           store=parent_store, public_url=f"http://127.0.0.1:{port}"), port=port)
+    cls = article(remote_url_of(remote.url), "deferred")
+    parent = live_app(ig.server.create_app({"article": cls}, store=parent_store,
+                                           public_url=f"http://127.0.0.1:{port}"), port=port)
+    parent.cls = cls
     return remote, parent, remote_store, parent_store
 
 
@@ -35,7 +37,7 @@ def _post(parent: Any, eid: str, body: dict[str, Any], token: str) -> httpx.Resp
 
 
 def test_an_unauthenticated_callback_gets_the_same_401_whatever_the_execution_id(live_app: Any) -> None:
-    remote, parent, remote_store, parent_store = _servers(live_app)
+    _remote, parent, remote_store, parent_store = _servers(live_app)
     with ig.server.Client(parent.url, timeout=10) as client:
         run = client.execute("article", {"text": "great"})
     eid, rid = run["execution_id"], run["pending"][0]["payload"]["remote_execution_id"]
@@ -63,7 +65,7 @@ def test_an_unauthenticated_callback_gets_the_same_401_whatever_the_execution_id
 
 
 def test_a_password_in_a_remote_nodes_url_is_never_shown(live_app: Any) -> None:
-    remote, parent, remote_store, parent_store = _servers(
+    remote, parent, _remote_store, parent_store = _servers(
         live_app, lambda url: url.replace("http://", "http://user:s3cret@"))
     with ig.server.Client(parent.url, timeout=10) as client, ig.server.Client(remote.url, timeout=10) as rc:
         run = client.execute("article", {"text": "great"})
@@ -74,6 +76,9 @@ def test_a_password_in_a_remote_nodes_url_is_never_shown(live_app: Any) -> None:
         # the stored wait keeps the URL it resumes with
         stored = parent_store.record(eid).snapshot
         assert "user:s3cret@" in str(stored["states"])
+        [synced] = parent.cls.sync_remote(store=parent_store)  # a report a notebook shows
+        assert synced["remote_url"] == wait["payload"]["remote_url"]
+        shown.append(synced)
         rc.resume(wait["payload"]["remote_execution_id"], "review:great", 0.9)
         wait_for(lambda: client.status(eid)["status"] == "succeeded")
         shown += [client.status(eid), client.history(eid)]
