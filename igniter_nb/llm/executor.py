@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from igniter_nb.llm.conversation import Conversation, Message, ToolCall
 from igniter_nb.llm.durable import PendingTools, check_results, check_storable, tool_token
-from igniter_nb.llm.errors import ConfigurationError, LLMError, OutputValidationError, ToolLoopError
+from igniter_nb.llm.errors import ConfigurationError, LLMError, OutputValidationError, ProviderError, ToolLoopError
 from igniter_nb.llm.executor_settings import DEFAULT_TOOL_TIMEOUT as DEFAULT_TOOL_TIMEOUT
 from igniter_nb.llm.executor_settings import RESERVED_OPTIONS as RESERVED_OPTIONS
 from igniter_nb.llm.executor_settings import TOOLS_RUN as TOOLS_RUN
@@ -63,6 +63,8 @@ class Executor(BaseExecutor):
     answers repeated requests without calling the provider; ``stream = True`` prints text as it arrives (or
     give a callable taking each piece). Connection: ``api_key``, ``base_url``, ``timeout``, ``max_retries``,
     ``client_options`` (SDK client keywords); ``request_options`` are extra keywords for each SDK request.
+    A refusal fails with ``OutputValidationError``, and so does a text reply cut at the output limit unless
+    ``on_truncated = "keep"`` (default ``"error"``).
     With nothing set in code, each SDK reads its own environment variables, at call time.
 
     After a helper returns, ``last_usage`` holds its tokens and ``last_context`` the conversation so far.
@@ -80,6 +82,7 @@ class Executor(BaseExecutor):
     resume_lease: ClassVar[float | None] = DEFAULT_RESUME_LEASE
     response_model: ClassVar[Any] = None
     structured_output: ClassVar[str] = "native"
+    on_truncated: ClassVar[str] = "error"
     cache: ClassVar[Any] = None
     stream: ClassVar[bool | Callable[[str], Any]] = False
     api_key: ClassVar[str | None] = None
@@ -239,6 +242,8 @@ class Executor(BaseExecutor):
                 conversation = conversation.append_assistant(reply.text)
                 break
             conversation = conversation.append_assistant(reply.text, reply.tool_calls)
+            if tools_run == "defer":  # a wait on a tool nobody offers: whoever answers it runs something unasked for
+                self._refuse_unknown_tools(reply, tools, conversation)
             rounds += 1
             if rounds > self.max_tool_rounds:
                 self.last_context = conversation
@@ -268,9 +273,17 @@ class Executor(BaseExecutor):
                    rounds: int) -> tuple[Any, str, Conversation]:
         """``(output, journal text, conversation)``: the reply, validated into ``model`` when there is one (asking
         once more with the validation error when it does not validate)."""
-        if model is None:
-            return reply.text, reply.text, conversation
         from igniter_nb.llm import structured
+
+        if model is None:
+            owner = type(self).__qualname__
+            why = structured.unfinished(reply.stop_reason, reply.text, self.max_tokens, self.provider, owner,
+                                        self.on_truncated)
+            if why is not None:  # a refusal or a cut reply is not the model's answer: never returned as if it were
+                self.last_context = conversation
+                raise OutputValidationError(f"{owner}: {why}", errors=[why], stop_reason=reply.stop_reason,
+                                            provider=self.provider, model=self.model)
+            return reply.text, reply.text, conversation
 
         try:
             value = structured.parse(model, reply.text)
@@ -283,7 +296,8 @@ class Executor(BaseExecutor):
         if stopped is not None:  # asking again cannot help (and is paid for): said at once
             self.last_context = conversation
             raise OutputValidationError(f"the reply did not validate as {model.__name__}: {first}; {stopped}, so it "
-                                        "was not asked again", errors=[first], stop_reason=reply.stop_reason)
+                                        "was not asked again", errors=[first], stop_reason=reply.stop_reason,
+                                        provider=self.provider, model=self.model)
         conversation = conversation.append_user(structured.reask(model, first))
         again = self._send(index, "reask", conversation, tools, model, None, rounds)
         conversation = conversation.append_assistant(again.text, again.tool_calls if tools else ())
@@ -296,6 +310,20 @@ class Executor(BaseExecutor):
             raise OutputValidationError(f"the reply did not validate as {model.__name__}: {first}; asked again, the "
                                         f"reply still did not: {exc}", errors=[first, str(exc)]) from None
         return value, again.text, conversation
+
+    def _refuse_unknown_tools(self, reply: Reply, tools: tuple[Tool, ...], conversation: Conversation) -> None:
+        """In ``defer`` mode, a call to a tool the executor does not offer fails here (``auto`` mode answers it with
+        an error result instead): no wait is made for it."""
+        offered = [t.name for t in tools]
+        call = next((c for c in reply.tool_calls if c.name not in offered), None)
+        if call is None:
+            return
+        self.last_context = conversation
+        owner = type(self).__qualname__
+        raise ProviderError(f"{owner}: the model called tool {call.name!r} (call {call.id!r}), which {owner} does not "
+                            f"offer (tools: {', '.join(offered)}); no tool-call wait was made", provider=self.provider,
+                            model=self.model, tool=call.name, tool_call_id=call.id, tools=offered,
+                            stop_reason=reply.stop_reason)
 
     def _changed(self, index: int) -> ToolLoopError:
         return ToolLoopError(f"{type(self).__qualname__}.call() made a different request #{index + 1} on resume than "

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from igniter_nb.llm.executor import Executor
 
 TOOLS_RUN = ("defer", "auto")
+#: ``on_truncated``'s values: a plain-text reply cut at the output limit fails the node, or is taken as it is
+ON_TRUNCATED = ("error", "keep")
 #: ``tool_timeout``'s default: seconds a tool run with ``tools_run="auto"`` may take before the node fails.
 DEFAULT_TOOL_TIMEOUT = 60.0
 #: request options the executor sets itself, and the setting to use instead
@@ -75,6 +77,8 @@ def check_settings(cls: type[Executor]) -> None:
     if cls.cache is not None and not (callable(getattr(cls.cache, "get", None)) and callable(getattr(cls.cache, "put", None))):
         raise ConfigurationError(f"{name}.cache must be an ig.llm.MemoryCache, an ig.llm.StoreCache or an object with "
                                  f"get(key) and put(key, reply, request), got {cls.cache!r}")
+    if cls.on_truncated not in ON_TRUNCATED:
+        raise ConfigurationError(f"{name}.on_truncated must be 'error' or 'keep', got {cls.on_truncated!r}")
     _check_stream(cls.stream, f"{name}.stream")
     cls.tool_specs = make_tools(cls.tools, name) if "tools" in cls.__dict__ else cls.tool_specs
     _check_tools_run(cls.tools_run, cls.tool_specs, name)

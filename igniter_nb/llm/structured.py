@@ -82,6 +82,24 @@ def stopped_early(reason: Any, text: str, max_tokens: int | None, provider: str 
     return None
 
 
+def unfinished(reason: Any, text: str, max_tokens: int | None, provider: str | None, owner: str,
+               on_truncated: str) -> str | None:
+    """Why a plain-text reply is not the model's whole answer, from its stop ``reason`` — it refused, or it was cut
+    at the output limit and ``on_truncated`` is ``"error"`` — or ``None`` when it may be returned."""
+    if reason in REFUSAL_STOPS or (reason in _cut_stops() and on_truncated == "error"):
+        said = stopped_early(reason, text, max_tokens, provider, owner)
+        if reason in REFUSAL_STOPS:
+            return said
+        return f"{said}, or set on_truncated = 'keep' on {owner} to take a cut reply"
+    return None
+
+
+def _cut_stops() -> frozenset[str]:
+    from igniter_nb.llm.providers.base import CUT_STOPS
+
+    return CUT_STOPS
+
+
 def dump(value: Any) -> str:
     """A validated reply as the JSON text kept in the journal of a durable executor."""
     return str(value.model_dump_json())

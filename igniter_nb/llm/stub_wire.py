@@ -30,13 +30,15 @@ class WireError(Exception):
 @dataclass(frozen=True, slots=True)
 class StubReply:
     """What a stub answers: text, tool calls ``(id, name, arguments)``, token counts, and optionally a stop
-    reason (default: the provider's word for "done" or "tool use")."""
+    reason (default: the provider's word for "done" or "tool use") and an OpenAI ``refusal`` (the message's
+    ``refusal`` field, or ``refusal`` deltas when streamed; other providers ignore it)."""
 
     text: str = ""
     tool_calls: tuple[tuple[str, str, Mapping[str, Any]], ...] = ()
     input_tokens: int = 10
     output_tokens: int = 5
     stop_reason: str | None = None
+    refusal: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +252,7 @@ def _openai_calls(reply: StubReply) -> list[dict[str, Any]]:
 
 
 def openai_completion(reply: StubReply, model: str, n: int) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": reply.text or None, "refusal": None}
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text or None, "refusal": reply.refusal}
     if reply.tool_calls:
         message["tool_calls"] = _openai_calls(reply)
     return {"id": f"chatcmpl-stub-{n}", "object": "chat.completion", "created": 1_700_000_000 + n, "model": model,
@@ -271,6 +273,8 @@ def openai_chunks(reply: StubReply, model: str, n: int, include_usage: bool) -> 
     yield chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
     for piece in (pieces(reply.text) if reply.text else []):
         yield chunk([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
+    for piece in (pieces(reply.refusal) if reply.refusal else []):
+        yield chunk([{"index": 0, "delta": {"refusal": piece}, "finish_reason": None}])
     for k, call in enumerate(_openai_calls(reply)):
         yield chunk([{"index": 0, "delta": {"tool_calls": [{"index": k, **call}]}, "finish_reason": None}])
     yield chunk([{"index": 0, "delta": {}, "finish_reason": _stop("openai", reply)}])

@@ -135,7 +135,8 @@ def test_a_base_url_that_is_not_one_cannot_reach_and_says_why(provider):
 
 def test_an_openai_refusal_is_the_reply_not_an_empty_text(stubs):
     """OpenAI puts a refusal in `message.refusal` with `content: null`: the reply was "" (the model seemed to say
-    nothing); it is the refusal's text now, with stop reason `refusal` (Anthropic's replies carry it the same way)."""
+    nothing); it is the refusal's text now, with stop reason `refusal` (Anthropic's replies carry it the same way),
+    and a refusal fails the node with that text (tests/llm/test_silent_outcomes.py)."""
     import json
 
     def completion(**message):
@@ -151,11 +152,14 @@ def test_an_openai_refusal_is_the_reply_not_an_empty_text(stubs):
     stubs("openai", [StubRaw(completion(content=None, refusal="I can't help with that.")),
                      StubRaw(stream + "data: [DONE]\n\n", content_type="text/event-stream")])
     contract = contract_class(executor_class("openai", max_retries=0))(question="q")
-    assert contract.result.answer == "I can't help with that."
+    assert contract.status == "failed"
+    error = contract.execution.states["answer"].error
+    assert isinstance(error, ig.llm.OutputValidationError) and "I can't help with that." in str(error)
     (call,) = [e.payload for e in contract.events if e.type == "llm_call"]
     assert call["stop_reason"] == "refusal"
     pieces: list[str] = []
-    assert executor_class("openai", max_retries=0)().complete("q", stream=pieces.append) == "I can't help."
+    with pytest.raises(ig.llm.OutputValidationError, match=r"I can't help\."):
+        executor_class("openai", max_retries=0)().complete("q", stream=pieces.append)
     assert pieces == ["I can't ", "help."]
 
 
