@@ -23,9 +23,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from igniter_nb.llm.conversation import Conversation, Message, ToolCall
+from igniter_nb.llm.conversation import Conversation, Message
 from igniter_nb.llm.durable import PendingTools, check_results, check_storable, tool_token
-from igniter_nb.llm.errors import ConfigurationError, LLMError, OutputValidationError, ProviderError, ToolLoopError
+from igniter_nb.llm.errors import ConfigurationError, LLMError, OutputValidationError, ToolLoopError
 from igniter_nb.llm.executor_settings import DEFAULT_TOOL_TIMEOUT as DEFAULT_TOOL_TIMEOUT
 from igniter_nb.llm.executor_settings import RESERVED_OPTIONS as RESERVED_OPTIONS
 from igniter_nb.llm.executor_settings import TOOLS_RUN as TOOLS_RUN
@@ -36,7 +36,7 @@ from igniter_nb.llm.lease import DEFAULT_RESUME_LEASE, ResumeLease
 from igniter_nb.llm.providers import provider
 from igniter_nb.llm.providers.base import Connection
 from igniter_nb.llm.request import Reply, Request, Usage
-from igniter_nb.llm.tools import AUDIT_TEXT_LIMIT, Tool, make_tools
+from igniter_nb.llm.tools import AUDIT_TEXT_LIMIT, Tool, make_tools, tool_named, unknown_tool_error
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.executor import Executor as BaseExecutor
 from igniter_nb.runtime.surrogates import lone_surrogate_at
@@ -219,6 +219,8 @@ class Executor(BaseExecutor):
                     self.last_context = context
                 else:  # a journal written before turns were kept
                     self.last_context = conversation.append_assistant(text)
+                if entry.get("stop_reason") is not None:  # a reply that stopped early: it fails again, as it did
+                    self._check_stop(model, text, entry["stop_reason"])
                 return _parse(model, text)
             # no answer was kept (the request failed and call() carried on): ask now
         return self._loop(index, fingerprint, conversation, tools, model, sink, tools_run, 0, len(conversation))
@@ -258,12 +260,20 @@ class Executor(BaseExecutor):
                 return self.defer(tool_token(getattr(self.execution, "execution_id", None),
                                              getattr(self.node, "name", None), rounds, index, state), state.payload())
             owner = type(self).__qualname__
-            results = [_tool_named(tools, call).run(call, self.tool_timeout, owner) for call in reply.tool_calls]
+            results = [tool_named(tools, call).run(call, self.tool_timeout, owner) for call in reply.tool_calls]
             self._emit("llm_tool_round", {"request": index, "round": rounds,
                                           "calls": [c.to_dict() for c in reply.tool_calls],
                                           "results": [_audit_result(r) for r in results]})
             conversation = conversation.append_tool_results(results)
-        output, text, conversation = self._validated(index, reply, conversation, tools, model, rounds)
+        try:
+            output, text, conversation = self._validated(index, reply, conversation, tools, model, rounds)
+        except OutputValidationError as exc:
+            if exc.context.get("stop_reason") is not None and self.last_context is not None:
+                # refused or cut, and paid for: kept, so a resume replays this failure (call() may have caught it)
+                self._journal.append({"request": index, "fingerprint": fingerprint, "output": reply.text,
+                                      "stop_reason": reply.stop_reason,
+                                      "turns": [m.to_dict() for m in self.last_context.items[base:]]})
+            raise
         self._journal.append({"request": index, "fingerprint": fingerprint, "output": text,
                               "turns": [m.to_dict() for m in conversation.items[base:]]})
         self.last_context = conversation
@@ -275,29 +285,10 @@ class Executor(BaseExecutor):
         once more with the validation error when it does not validate)."""
         from igniter_nb.llm import structured
 
-        if model is None:
-            owner = type(self).__qualname__
-            why = structured.unfinished(reply.stop_reason, reply.text, self.max_tokens, self.provider, owner,
-                                        self.on_truncated)
-            if why is not None:  # a refusal or a cut reply is not the model's answer: never returned as if it were
-                self.last_context = conversation
-                raise OutputValidationError(f"{owner}: {why}", errors=[why], stop_reason=reply.stop_reason,
-                                            provider=self.provider, model=self.model)
-            return reply.text, reply.text, conversation
-
-        try:
-            value = structured.parse(model, reply.text)
-        except ValueError as exc:
-            first = str(exc)
-        else:
-            return value, reply.text, conversation  # the text that validated: a replay validates it again
-        stopped = structured.stopped_early(reply.stop_reason, reply.text, self.max_tokens, self.provider,
-                                           type(self).__qualname__)
-        if stopped is not None:  # asking again cannot help (and is paid for): said at once
-            self.last_context = conversation
-            raise OutputValidationError(f"the reply did not validate as {model.__name__}: {first}; {stopped}, so it "
-                                        "was not asked again", errors=[first], stop_reason=reply.stop_reason,
-                                        provider=self.provider, model=self.model)
+        self.last_context = conversation  # (what an error raised here leaves)
+        first = self._check_stop(model, reply.text, reply.stop_reason)
+        if first is None:  # the text that validated (or the whole text reply): a replay validates it again
+            return _parse(model, reply.text), reply.text, conversation
         conversation = conversation.append_user(structured.reask(model, first))
         again = self._send(index, "reask", conversation, tools, model, None, rounds)
         conversation = conversation.append_assistant(again.text, again.tool_calls if tools else ())
@@ -311,19 +302,21 @@ class Executor(BaseExecutor):
                                         f"reply still did not: {exc}", errors=[first, str(exc)]) from None
         return value, again.text, conversation
 
+    def _check_stop(self, model: Any, text: str, stop_reason: Any) -> str | None:
+        """``structured.check_stop`` with this executor's settings: the same check for a live and a replayed reply."""
+        from igniter_nb.llm import structured
+
+        return structured.check_stop(model, text, stop_reason, owner=type(self).__qualname__, provider=self.provider,
+                                     model_name=self.model, max_tokens=self.max_tokens, on_truncated=self.on_truncated)
+
     def _refuse_unknown_tools(self, reply: Reply, tools: tuple[Tool, ...], conversation: Conversation) -> None:
         """In ``defer`` mode, a call to a tool the executor does not offer fails here (``auto`` mode answers it with
         an error result instead): no wait is made for it."""
-        offered = [t.name for t in tools]
-        call = next((c for c in reply.tool_calls if c.name not in offered), None)
-        if call is None:
-            return
-        self.last_context = conversation
-        owner = type(self).__qualname__
-        raise ProviderError(f"{owner}: the model called tool {call.name!r} (call {call.id!r}), which {owner} does not "
-                            f"offer (tools: {', '.join(offered)}); no tool-call wait was made", provider=self.provider,
-                            model=self.model, tool=call.name, tool_call_id=call.id, tools=offered,
-                            stop_reason=reply.stop_reason)
+        error = unknown_tool_error(reply.tool_calls, tools, type(self).__qualname__, self.provider, self.model,
+                                   reply.stop_reason)
+        if error is not None:
+            self.last_context = conversation
+            raise error
 
     def _changed(self, index: int) -> ToolLoopError:
         return ToolLoopError(f"{type(self).__qualname__}.call() made a different request #{index + 1} on resume than "
@@ -475,20 +468,6 @@ class Executor(BaseExecutor):
             if error.context.get("retry_after") is not None:  # the wait a rate limit asked for
                 payload["retry_after"] = error.context["retry_after"]
         self._emit("llm_call", payload)
-
-
-def _tool_named(tools: tuple[Tool, ...], call: ToolCall) -> Tool:
-    for tool in tools:
-        if tool.name == call.name:
-            return tool
-    return Tool(call.name, function=_unknown_tool(call.name, tools))
-
-
-def _unknown_tool(name: str, tools: tuple[Tool, ...]) -> Callable[..., Any]:
-    def refuse(**_: Any) -> Any:
-        raise LookupError(f"there is no tool named {name!r} (tools: {', '.join(t.name for t in tools)})")
-
-    return refuse
 
 
 def _fingerprint(kind: str, conversation: Conversation, tools: tuple[Tool, ...], model: Any) -> str:

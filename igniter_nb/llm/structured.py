@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from igniter_nb.llm.errors import ConfigurationError
+from igniter_nb.llm.errors import ConfigurationError, OutputValidationError
 
 MODES = ("native", "prompt")
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n\s*```\s*$", re.S)
@@ -100,9 +100,36 @@ def _cut_stops() -> frozenset[str]:
     return CUT_STOPS
 
 
+def check_stop(model: Any, text: str, stop_reason: Any, *, owner: str, provider: str | None, model_name: str | None,
+               max_tokens: int | None, on_truncated: str) -> str | None:
+    """Raise ``OutputValidationError`` for a reply that stopped early and is not taken: a refusal or a text reply
+    (``model`` is ``None``) cut at the output limit unless ``on_truncated="keep"``; a structured reply that does not
+    validate and was refused or cut (asking again cannot help, and is paid for). Otherwise ``None`` for a reply to
+    take, or the validation message of a structured reply worth asking again. The context names the stop reason,
+    the provider and the model."""
+    if model is None:
+        why = unfinished(stop_reason, text, max_tokens, provider, owner, on_truncated)
+        if why is not None:  # a refusal or a cut reply is not the model's answer: never returned as if it were
+            raise OutputValidationError(f"{owner}: {why}", errors=[why], stop_reason=stop_reason, provider=provider,
+                                        model=model_name)
+        return None
+    try:
+        parse(model, text)
+    except ValueError as exc:
+        first = str(exc)
+    else:
+        return None
+    stopped = stopped_early(stop_reason, text, max_tokens, provider, owner)
+    if stopped is not None:  # asking again cannot help (and is paid for): said at once
+        raise OutputValidationError(f"the reply did not validate as {model.__name__}: {first}; {stopped}, so it "
+                                    "was not asked again", errors=[first], stop_reason=stop_reason,
+                                    provider=provider, model=model_name)
+    return first
+
+
 def dump(value: Any) -> str:
     """A validated reply as the JSON text kept in the journal of a durable executor."""
     return str(value.model_dump_json())
 
 
-__all__ = ["MODES", "check_response_model", "dump", "instruction", "is_response_model", "parse", "reask", "schema_of"]
+__all__ = ["MODES", "check_response_model", "check_stop", "dump", "instruction", "is_response_model", "parse", "reask", "schema_of"]

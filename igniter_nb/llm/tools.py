@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from igniter_nb.llm.conversation import ToolCall, content_text
-from igniter_nb.llm.errors import ConfigurationError, ToolLoopError
+from igniter_nb.llm.errors import ConfigurationError, ProviderError, ToolLoopError
 from igniter_nb.runtime.surrogates import lone_surrogate_at
 
 #: What Anthropic and OpenAI accept as a tool name (Ollama accepts these too).
@@ -261,4 +261,33 @@ def parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
     return "\n".join(summary).strip(), args
 
 
-__all__ = ["Tool", "make_tool", "make_tools", "parse_docstring"]
+def tool_named(tools: tuple[Tool, ...], call: ToolCall) -> Tool:
+    """The tool ``call`` names; for a name not offered, one whose function raises saying so (the model reads it
+    as an error result, in ``tools_run="auto"`` mode)."""
+    for tool in tools:
+        if tool.name == call.name:
+            return tool
+    return Tool(call.name, function=_unknown_tool(call.name, tools))
+
+
+def _unknown_tool(name: str, tools: tuple[Tool, ...]) -> Callable[..., Any]:
+    def refuse(**_: Any) -> Any:
+        raise LookupError(f"there is no tool named {name!r} (tools: {', '.join(t.name for t in tools)})")
+
+    return refuse
+
+
+def unknown_tool_error(calls: Iterable[ToolCall], tools: Iterable[Tool], owner: str, provider: str | None,
+                       model: str | None, stop_reason: Any) -> ProviderError | None:
+    """The error for the first of ``calls`` naming a tool not among ``tools`` (a durable wait must not ask whoever
+    answers it to run a tool the executor never offered), or ``None``."""
+    offered = [t.name for t in tools]
+    call = next((c for c in calls if c.name not in offered), None)
+    if call is None:
+        return None
+    return ProviderError(f"{owner}: the model called tool {call.name!r} (call {call.id!r}), which {owner} does not "
+                         f"offer (tools: {', '.join(offered)}); no tool-call wait was made", provider=provider,
+                         model=model, tool=call.name, tool_call_id=call.id, tools=offered, stop_reason=stop_reason)
+
+
+__all__ = ["Tool", "make_tool", "make_tools", "parse_docstring", "tool_named", "unknown_tool_error"]

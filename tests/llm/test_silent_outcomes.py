@@ -144,3 +144,45 @@ def test_an_unknown_tool_in_the_reply_to_resumed_results_fails_and_is_not_paid_t
 def test_auto_mode_still_answers_an_unknown_tool_with_an_error_result(stubs):
     stubs("openai", [StubReply(tool_calls=(("c1", "nope", {}),)), StubReply("done")])
     assert executor_class("openai", tools=[search], tools_run="auto")().complete_with_tools("q") == "done"
+
+
+# ----------------------------------------------------------------------------------------------- replays
+
+
+class CarriesOn(ig.llm.Executor):
+    """Asks a first question, catches its refusal (or cut reply), then waits on a tool call."""
+
+    provider = "anthropic"
+    model = "m"
+    tools = [search]
+
+    def call(self, question):  # type: ignore[no-untyped-def]
+        try:
+            first = self.complete(question)
+        except ig.llm.OutputValidationError as exc:
+            first = f"failed: {exc.context['stop_reason']}"
+        found = self.complete_with_tools(f"{first}; now search")
+        if isinstance(found, ig.DeferredResult):
+            return found
+        return [first, found]
+
+
+class CarriesOnContract(ig.Contract):
+    def define(c):  # type: ignore[no-untyped-def]
+        c.input("question", type=str)
+        c.compute("answer", call=CarriesOn)
+        c.output("answer")
+
+
+@pytest.mark.parametrize("stop", ["refusal", "max_tokens"])
+def test_a_refused_or_cut_reply_that_call_caught_is_replayed_on_resume_not_asked_again(stubs, stop):
+    stub = stubs("anthropic", [StubReply("I won't", stop_reason=stop),
+                               StubReply(tool_calls=(("c1", "search", {"query": "dune"}),)),
+                               StubReply("Dune."), StubReply("asked again: a different answer")])
+    contract = CarriesOnContract(question="q")
+    waiting = contract.result.answer
+    assert isinstance(waiting, ig.DeferredResult)
+    contract.resume_by_token(waiting.token, value=[{"id": "c1", "name": "search", "content": "Dune"}])
+    assert contract.status == "succeeded", contract.execution.states["answer"].error
+    assert contract.result.answer == [f"failed: {stop}", "Dune."]
+    assert len(stub.requests) == 3  # the first question was answered from the wait's journal, not paid again
