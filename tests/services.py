@@ -65,6 +65,79 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: flo
     raise RuntimeError(f"{what} did not accept connections on port {port} within {timeout}s")
 
 
+class PortTaken(RuntimeError):
+    """A service found the port it was told to use already taken by another process."""
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    """The last ``lines`` lines of a service's log (for errors)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.rstrip().splitlines()[-lines:]) or "(empty log)"
+
+
+def _listening_inodes(port: int) -> set[str] | None:
+    """Inodes of the TCP sockets listening on ``port`` (any address), or None where /proc/net/tcp is missing."""
+    found: set[str] = set()
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return None
+    for table in tables:
+        with contextlib.suppress(OSError):
+            for line in table.read_text().splitlines()[1:]:
+                fields = line.split()
+                # local_address is HEXIP:HEXPORT; state 0A is LISTEN; field 9 is the socket's inode
+                if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    found.add(fields[9])
+    return found
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds a socket listening on TCP ``port`` (read from /proc: the socket's owner, not
+    merely someone answering there). Without /proc, whether anything accepts connections there."""
+    inodes = _listening_inodes(port)
+    if inodes is None:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+        return False
+    if not inodes:
+        return False
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    fd_dir = Path(f"/proc/{pid}/fd")
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(fd_dir):
+            with contextlib.suppress(OSError):
+                if os.readlink(fd_dir / fd) in wanted:
+                    return True
+    return False
+
+
+def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30.0) -> None:
+    """Wait until ``proc`` itself listens on ``port``. Raises ``PortTaken`` when it exited saying the address is in
+    use (another process took the port after it was chosen), ``RuntimeError`` with the log's tail otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            if "address already in use" in log_tail(log, 200).lower():
+                raise PortTaken(f"{what} could not listen on port {port}: the address is already in use")
+            raise RuntimeError(f"{what} exited with code {proc.returncode} while starting on port {port}; "
+                               f"log tail ({log}):\n{log_tail(log)}")
+        if listens_on(proc.pid, port):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on port {port} within {timeout}s; log tail ({log}):\n{log_tail(log)}")
+
+
+PORT_ATTEMPTS = 4  # ports chosen in turn when the one chosen is taken before the service listens
+
+
+def port_taken_error(what: str, ports: list[int], log: Path) -> RuntimeError:
+    return RuntimeError(f"{what}: every port chosen ({', '.join(map(str, ports))}) was taken by another process "
+                        f"before it listened (last: {ports[-1]}); log tail ({log}):\n{log_tail(log)}")
+
+
 def _apt_install(*packages: str) -> None:
     if os.geteuid() != 0:
         raise RuntimeError(f"{', '.join(packages)} missing and not root: install them with apt-get")
@@ -112,22 +185,59 @@ def postgres_bindir() -> Path:
 
 
 class RedisServer:
-    """A throwaway ``redis-server`` (no persistence) on a free port; ``url`` once started."""
+    """A throwaway ``redis-server`` (no persistence) on a free port; ``url`` once started.
 
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+    A port chosen here (``free_port``: free then, but bound only later by redis-server) that another process takes
+    meanwhile is seen for sure — redis-server's own "Address already in use" exit, and the listener on the port must
+    be this redis-server's process — and another port is chosen, up to ``PORT_ATTEMPTS`` times. A ``port`` given by
+    the caller is used as it is (a clear error when taken)."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self._port_chosen_here = port is None
+        self._set_port(free_port() if port is None else port)
         self._dir = tempfile.mkdtemp(prefix="igniter-redis-")
         self._proc: subprocess.Popen[bytes] | None = None
 
+    def _set_port(self, port: int) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+
+    @property
+    def log_path(self) -> Path:
+        return Path(self._dir) / "redis.log"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
     def start(self) -> RedisServer:
+        tried: list[int] = []
+        while True:
+            tried.append(self.port)
+            try:
+                self._start()
+                return self
+            except PortTaken:
+                self._stop_process()
+                if not self._port_chosen_here:
+                    raise RuntimeError(f"redis-server: port {self.port} (given) is taken by another process; "
+                                       f"log tail ({self.log_path}):\n{log_tail(self.log_path)}") from None
+                if len(tried) >= PORT_ATTEMPTS:
+                    raise port_taken_error("redis-server", tried, self.log_path) from None
+                self._set_port(free_port())
+            except BaseException:
+                self._stop_process()
+                raise
+
+    def _start(self) -> None:
         args = [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--dir", self._dir, "--daemonize", "no", "--protected-mode", "no"]
-        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_port(self.port, self._proc, "redis-server")
-        return self
+        Path(self._dir).mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self._proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        wait_listening(self.port, self._proc, "redis-server", self.log_path)
 
-    def stop(self) -> None:
+    def _stop_process(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()
             try:
@@ -135,6 +245,9 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+
+    def stop(self) -> None:
+        self._stop_process()
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> RedisServer:
@@ -152,15 +265,19 @@ class PostgresServer:
     which no test needs, for speed; killed *clients* still never see a torn row.
     """
 
-    def __init__(self, *, fsync: bool = False, settings: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+    def __init__(self, *, fsync: bool = False, settings: dict[str, str] | None = None, port: int | None = None) -> None:
+        self._port_chosen_here = port is None
+        self._set_port(free_port() if port is None else port)
         self.fsync = fsync
         self.settings = dict(settings or {})  # more ``-c name=value`` server settings (bench diagnostics)
-        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
         self._dir = Path(tempfile.mkdtemp(prefix="igniter-pg-"))
         self._data = self._dir / "data"
         self._bindir: Path | None = None
         self._started = False
+
+    def _set_port(self, port: int) -> None:
+        self.port = port
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
 
     def _run(self, *args: str) -> None:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
@@ -169,18 +286,60 @@ class PostgresServer:
             raise RuntimeError(f"{Path(args[0]).name} failed ({result.returncode}): {result.stderr or result.stdout}")
 
     def start(self) -> PostgresServer:
+        """``initdb`` once, then ``pg_ctl start``. A port chosen here that another process took before the server
+        listened — the server's log says "Address already in use", or the listener there is not this cluster's
+        postmaster — is chosen again (same cluster, no second initdb), up to ``PORT_ATTEMPTS`` times."""
         self._bindir = postgres_bindir()
         if os.geteuid() == 0:
             shutil.chown(self._dir, "postgres", "postgres")
         self._run(str(self._bindir / "initdb"), "-D", str(self._data), "-U", "postgres", "-A", "trust",
                   "--no-sync", "-E", "UTF8", "--locale=C")
+        tried: list[int] = []
+        while True:
+            tried.append(self.port)
+            try:
+                self._start_server()
+                return self
+            except PortTaken:
+                if not self._port_chosen_here:
+                    raise RuntimeError(f"PostgreSQL: port {self.port} (given) is taken by another process; "
+                                       f"log tail ({self._log}):\n{log_tail(self._log)}") from None
+                if len(tried) >= PORT_ATTEMPTS:
+                    raise port_taken_error("PostgreSQL", tried, self._log) from None
+                self._set_port(free_port())
+
+    @property
+    def _log(self) -> Path:
+        return self._dir / "log"
+
+    def _start_server(self) -> None:
+        assert self._bindir is not None
         options = (f"-p {self.port} -k {self._dir} -c listen_addresses=127.0.0.1 -c max_connections=100 "
                    f"-c fsync={'on' if self.fsync else 'off'} -c full_page_writes={'on' if self.fsync else 'off'}"
                    + "".join(f" -c {name}={value}" for name, value in self.settings.items()))
-        self._run(str(self._bindir / "pg_ctl"), "-D", str(self._data), "-o", options, "-l", str(self._dir / "log"),
-                  "-w", "-t", "60", "start")
+        logged = self._log.stat().st_size if self._log.exists() else 0
+        try:
+            self._run(str(self._bindir / "pg_ctl"), "-D", str(self._data), "-o", options, "-l", str(self._log),
+                      "-w", "-t", "60", "start")
+        except RuntimeError:
+            with self._log.open("rb") as log:
+                log.seek(logged)
+                this_start = log.read().decode(errors="replace")
+            self._stop_server()  # (nothing to stop, normally; a half-started server must not stay)
+            if "address already in use" in this_start.lower():
+                raise PortTaken(f"PostgreSQL could not listen on port {self.port}") from None
+            raise
         self._started = True
-        return self
+        # pg_ctl -w waits for postmaster.pid to say "ready", never asks over TCP; still, the listener must be ours
+        if not listens_on(self.postmaster_pid(), self.port):
+            self._stop_server()
+            raise PortTaken(f"port {self.port} is not listened on by this cluster's postmaster")
+
+    def _stop_server(self) -> None:
+        if self._bindir is not None and (self._data / "postmaster.pid").exists():
+            with contextlib.suppress(RuntimeError):
+                self._run(str(self._bindir / "pg_ctl"), "-D", str(self._data), "-m", "immediate", "-w", "stop")
+        self._started = False
 
     def log_text(self) -> str:
         """The server's log so far (bench diagnostics: auto_explain writes its plans there)."""
@@ -192,10 +351,8 @@ class PostgresServer:
         return int((self._data / "postmaster.pid").read_text().split()[0])
 
     def stop(self) -> None:
-        if self._started and self._bindir is not None:
-            with contextlib.suppress(RuntimeError):
-                self._run(str(self._bindir / "pg_ctl"), "-D", str(self._data), "-m", "immediate", "-w", "stop")
-            self._started = False
+        if self._started:
+            self._stop_server()
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> PostgresServer:

@@ -12,8 +12,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests import services
 from tests.integrations.conftest import ROOT
-from tests.services import _wait_port, free_port
+from tests.services import PORT_ATTEMPTS, PortTaken, port_taken_error, wait_listening
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -35,17 +36,34 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
 
 @contextlib.contextmanager
 def serve(env: dict[str, str], log: Path) -> Iterator[str]:
-    """``uvicorn tests.integrations.webhook_app:app`` on a free loopback port; yields its base URL."""
-    port = free_port()
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "tests.integrations.webhook_app:app", "--host",
-                                 "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                                env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    """``uvicorn tests.integrations.webhook_app:app`` on a free loopback port; yields its base URL.
+
+    A port taken by another process between ``free_port`` and uvicorn's bind (uvicorn's "address already in use"
+    exit) is chosen again, up to ``PORT_ATTEMPTS`` times; the port is ready once uvicorn's own process listens on it
+    (not merely someone answering there)."""
+    tried: list[int] = []
+    while True:
+        port = services.free_port()
+        tried.append(port)
+        with log.open("wb") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "tests.integrations.webhook_app:app", "--host",
+                                     "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                                    env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         try:
-            _wait_port(port, proc, "uvicorn")
+            wait_listening(port, proc, "uvicorn", log)
+        except PortTaken:
+            _stop([proc])
+            if len(tried) >= PORT_ATTEMPTS:
+                raise port_taken_error("uvicorn", tried, log) from None
+            continue
+        except BaseException:
+            _stop([proc])
+            raise
+        try:
             yield f"http://127.0.0.1:{port}"
         finally:
             _stop([proc])
+        return
 
 
 @contextlib.contextmanager

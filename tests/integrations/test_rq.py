@@ -182,8 +182,7 @@ def test_a_retried_job_succeeds_once_the_store_is_back_and_its_error_is_cleared(
     port = free_port()
     store = _dead_redis_store(port)
     ig.configure(store=store)
-    server = RedisServer()
-    server.port, server.url = port, f"redis://127.0.0.1:{port}/0"
+    server = RedisServer(port=port)  # this port, where the store points: a clear error if taken meanwhile
     try:
         job = ig_rq.enqueue_start(OrderWorkflow, {"order_id": "o-8"}, queue=queue, retry=Retry(max=3))
         run_jobs(queue, max_jobs=1)  # first attempt: connection refused, requeued by RQ

@@ -1,0 +1,137 @@
+"""The test suite's own services never lose a port race: a port chosen free (``free_port``) that another process takes
+before the service binds it is seen for sure, and the service starts on another port — never talking to the
+process that took it. Each test holds the first chosen port bound and listening itself."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests import services
+from tests.services import PostgresServer, RedisServer
+
+
+@pytest.fixture
+def held() -> Iterator[socket.socket]:
+    """A port bound and listening in this process: another program's server, taken after it was chosen."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield sock
+
+
+def _port(sock: socket.socket) -> int:
+    return int(sock.getsockname()[1])
+
+
+def _first_taken(monkeypatch: pytest.MonkeyPatch, taken: int, times: int = 1) -> list[int]:
+    """``free_port`` returns ``taken`` ``times`` times, then truly free ports; the list records each port chosen."""
+    chosen: list[int] = []
+    real = services.free_port
+
+    def fake() -> int:
+        chosen.append(taken if len(chosen) < times else real())
+        return chosen[-1]
+
+    monkeypatch.setattr(services, "free_port", fake)
+    from tests.integrations import processes
+
+    monkeypatch.setattr(processes, "free_port", fake, raising=False)  # (where it imported the name itself)
+    return chosen
+
+
+def _redis_info(port: int) -> dict[str, str]:
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+    try:
+        assert client.set("service-ports", "mine") and client.get("service-ports") == b"mine"
+        return {k: str(v) for k, v in client.info("server").items()}
+    finally:
+        client.close()
+
+
+def test_redis_starts_on_another_port_when_the_chosen_one_was_taken(
+        monkeypatch: pytest.MonkeyPatch, held: socket.socket) -> None:
+    chosen = _first_taken(monkeypatch, _port(held))
+    with RedisServer() as server:
+        assert len(chosen) == 2 and server.port == chosen[1] != _port(held)
+        assert server.url == f"redis://127.0.0.1:{server.port}/0"
+        assert _redis_info(server.port)["process_id"] == str(server.pid)  # this redis-server, not another
+        assert server.pid is not None and services.listens_on(server.pid, server.port)
+    held.settimeout(0)
+    with pytest.raises(BlockingIOError):  # nobody connected to the process that held the port
+        held.accept()
+
+
+def test_redis_names_the_ports_and_its_log_when_every_port_chosen_was_taken(
+        monkeypatch: pytest.MonkeyPatch, held: socket.socket) -> None:
+    _first_taken(monkeypatch, _port(held), times=100)
+    server = RedisServer()
+    with pytest.raises(RuntimeError) as caught:
+        server.start()
+    server.stop()
+    message = str(caught.value)
+    assert f"(last: {_port(held)})" in message and "Address already in use" in message, message
+
+
+def test_redis_on_a_given_port_that_is_taken_says_so_and_does_not_move(held: socket.socket) -> None:
+    server = RedisServer(port=_port(held))
+    with pytest.raises(RuntimeError, match=rf"port {_port(held)} \(given\) is taken") as caught:
+        server.start()
+    server.stop()
+    assert server.port == _port(held) and "Address already in use" in str(caught.value)
+
+
+def test_postgres_starts_on_another_port_when_the_chosen_one_was_taken(
+        monkeypatch: pytest.MonkeyPatch, held: socket.socket) -> None:
+    import sqlalchemy
+
+    chosen = _first_taken(monkeypatch, _port(held))
+    with PostgresServer() as server:
+        assert len(chosen) == 2 and server.port == chosen[1] != _port(held)
+        assert f"@127.0.0.1:{server.port}/" in server.url
+        engine = sqlalchemy.create_engine(server.url)
+        try:
+            with engine.connect() as conn:
+                data_directory = conn.execute(sqlalchemy.text("SHOW data_directory")).scalar_one()
+                backend = conn.execute(sqlalchemy.text("SELECT pg_backend_pid()")).scalar_one()
+        finally:
+            engine.dispose()
+        assert Path(str(data_directory)).resolve() == server._data.resolve()  # this cluster, not another
+        assert int(Path(f"/proc/{backend}/stat").read_text().split(") ")[1].split()[1]) == server.postmaster_pid()
+        assert "Address already in use" in server.log_text()  # the first attempt, on the taken port
+    held.settimeout(0)
+    with pytest.raises(BlockingIOError):
+        held.accept()
+
+
+def test_webhook_uvicorn_starts_on_another_port_when_the_chosen_one_was_taken(
+        monkeypatch: pytest.MonkeyPatch, held: socket.socket, tmp_path: Path) -> None:
+    from tests.integrations.processes import environment, serve
+
+    chosen = _first_taken(monkeypatch, _port(held))
+    env = environment(WEBHOOK_SECRET="s" * 32, WEBHOOK_QUEUE="service-ports",
+                      WEBHOOK_RQ_URL="redis://127.0.0.1:1/0", IGNITER_STORE_URL="memory://")
+    with serve(env, tmp_path / "uvicorn.log") as url:
+        assert len(chosen) == 2 and url == f"http://127.0.0.1:{chosen[1]}" and chosen[1] != _port(held)
+        answer = httpx.post(f"{url}/inline/payment", content=b"{}", timeout=10)  # unsigned: refused by the endpoint
+        assert 400 <= answer.status_code < 500, answer.text
+    held.settimeout(0)
+    with pytest.raises(BlockingIOError):
+        held.accept()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_listens_on_tells_the_owner_of_a_listening_socket_from_another_process(held: socket.socket) -> None:
+    assert services.listens_on(os.getpid(), _port(held))
+    assert not services.listens_on(os.getppid(), _port(held))
+    with socket.socket() as unbound:
+        unbound.bind(("127.0.0.1", 0))  # bound, not listening
+        assert not services.listens_on(os.getpid(), int(unbound.getsockname()[1]))
