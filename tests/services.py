@@ -16,8 +16,10 @@ conftests import the fixtures, one Redis and one PostgreSQL run per test session
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
+import re
 import shutil
 import signal
 import socket
@@ -25,9 +27,9 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -36,6 +38,38 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def dead_port() -> Iterator[int]:
+    """A loopback port where nothing listens, for as long as the ``with`` block lasts: held bound (not listening,
+    no ``SO_REUSEADDR``) by this process, so a connection there is refused and no other process — another test's
+    server — can take it meanwhile (a ``free_port()`` URL "where nothing listens" could be answered by one)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
+
+
+_T = TypeVar("_T")
+
+
+def on_free_port(start: Callable[[int], _T], what: str = "server") -> _T:
+    """``start(port)`` on a ``free_port()``, for a server that must know its port before it starts (its own URL in
+    its settings); when the port was taken before the server bound it — ``start`` raised an ``OSError``
+    EADDRINUSE, or an error saying "address already in use" — it is called again on another port, up to
+    ``PORT_ATTEMPTS`` times."""
+    tried: list[int] = []
+    while True:
+        tried.append(free_port())
+        try:
+            return start(tried[-1])
+        except (OSError, RuntimeError) as exc:
+            taken = getattr(exc, "errno", None) == errno.EADDRINUSE or _says_address_in_use(str(exc))
+            if not taken:
+                raise
+            if len(tried) >= PORT_ATTEMPTS:
+                raise RuntimeError(f"{what}: every port chosen ({', '.join(map(str, tried))}) was taken by another "
+                                   f"process before it listened (last: {tried[-1]}): {exc}") from exc
 
 
 def stop_process_groups(procs: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
@@ -63,6 +97,11 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: flo
             return
         time.sleep(0.05)
     raise RuntimeError(f"{what} did not accept connections on port {port} within {timeout}s")
+
+
+def _says_address_in_use(text: str) -> bool:
+    """A service's words for EADDRINUSE (redis-server, PostgreSQL, uvicorn, ``igniter-nb serve``)."""
+    return re.search(r"address (is )?already in use", text, re.IGNORECASE) is not None
 
 
 class PortTaken(RuntimeError):
@@ -120,7 +159,7 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, log: Pat
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            if "address already in use" in log_tail(log, 200).lower():
+            if _says_address_in_use(log_tail(log, 200)):
                 raise PortTaken(f"{what} could not listen on port {port}: the address is already in use")
             raise RuntimeError(f"{what} exited with code {proc.returncode} while starting on port {port}; "
                                f"log tail ({log}):\n{log_tail(log)}")
@@ -326,7 +365,7 @@ class PostgresServer:
                 log.seek(logged)
                 this_start = log.read().decode(errors="replace")
             self._stop_server()  # (nothing to stop, normally; a half-started server must not stay)
-            if "address already in use" in this_start.lower():
+            if _says_address_in_use(this_start):
                 raise PortTaken(f"PostgreSQL could not listen on port {self.port}") from None
             raise
         self._started = True

@@ -4,6 +4,7 @@ process that took it. Each test holds the first chosen port bound and listening 
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import sys
@@ -135,3 +136,56 @@ def test_listens_on_tells_the_owner_of_a_listening_socket_from_another_process(h
     with socket.socket() as unbound:
         unbound.bind(("127.0.0.1", 0))  # bound, not listening
         assert not services.listens_on(os.getpid(), int(unbound.getsockname()[1]))
+
+
+def test_a_dead_port_refuses_connections_and_no_server_can_take_it() -> None:
+    with services.dead_port() as port:
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        with socket.socket() as server, pytest.raises(OSError) as caught:
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn, redis and PostgreSQL do
+            server.bind(("127.0.0.1", port))
+        assert caught.value.errno == errno.EADDRINUSE
+
+
+def test_on_free_port_starts_a_server_that_must_know_its_port_on_another_one_when_taken(
+        monkeypatch: pytest.MonkeyPatch, held: socket.socket) -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from tests.server.live_server import LiveServer
+
+    chosen = _first_taken(monkeypatch, _port(held))
+    apps: list[int] = []
+
+    def start(port: int) -> LiveServer:
+        apps.append(port)  # (its own URL, in its settings)
+        app = Starlette(routes=[Route("/", lambda request: PlainTextResponse(f"me on {port}"))])
+        return LiveServer(app, port=port).start()
+
+    server = services.on_free_port(start, "live app")
+    try:
+        assert apps == chosen and len(chosen) == 2 and server.port == chosen[1] != _port(held)
+        assert httpx.get(server.url, timeout=10).text == f"me on {server.port}"
+    finally:
+        server.stop()
+
+
+def test_on_free_port_names_the_ports_when_every_one_was_taken(monkeypatch: pytest.MonkeyPatch,
+                                                               held: socket.socket) -> None:
+    _first_taken(monkeypatch, _port(held), times=100)
+    with pytest.raises(RuntimeError, match=rf"live app: every port chosen .*\(last: {_port(held)}\)"):
+        services.on_free_port(lambda port: socket.create_server(("127.0.0.1", port)), "live app")
+
+
+def test_on_free_port_leaves_other_errors_alone() -> None:
+    calls: list[int] = []
+
+    def start(port: int) -> None:
+        calls.append(port)
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match=r"^boom$"):
+        services.on_free_port(start)
+    assert len(calls) == 1
