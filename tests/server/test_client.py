@@ -23,7 +23,7 @@ from igniter_nb.stores import MemoryStore
 from tests.server.conftest import TARGET
 from tests.server.server_contracts import CONTRACTS, Price
 from tests.server.server_process import ServerProcess
-from tests.services import free_port
+from tests.services import dead_port, free_port
 
 TOKEN = "client-tøken"
 
@@ -96,7 +96,7 @@ def test_client_encodes_names_in_paths_L01_L37(remote: Client) -> None:
 def test_an_execution_id_holding_a_slash_is_refused_before_any_request(call: str) -> None:
     """The server decodes %2F before routing: status("<id>/history") answered that execution's history, and
     status("<id>/events") opened its live stream and waited out the deadline."""
-    with Client(f"http://127.0.0.1:{free_port()}", timeout=2) as client:  # nothing listens: a request would fail
+    with dead_port() as port, Client(f"http://127.0.0.1:{port}", timeout=2) as client:  # a request would fail
         method = getattr(client, call)
         with pytest.raises(UnroutableExecutionIdError, match="holds '/'") as caught:
             if call == "events":
@@ -112,7 +112,11 @@ def test_an_execution_id_holding_a_slash_is_refused_before_any_request(call: str
 def test_an_unroutable_execution_id_is_a_documented_value_error_of_both_clients(execution_id: str) -> None:
     """One type for "this id cannot be one URL path segment": ``UnroutableExecutionIdError``, a ``ValueError`` and
     an ``IgniterError``, raised unsent (nothing listens on the port) and quoting at most 80 characters of it."""
-    url = f"http://127.0.0.1:{free_port()}"
+    with dead_port() as port:
+        _an_unroutable_execution_id_is_refused_unsent(f"http://127.0.0.1:{port}", execution_id)
+
+
+def _an_unroutable_execution_id_is_refused_unsent(url: str, execution_id: str) -> None:
     with Client(url, timeout=2) as client, pytest.raises(UnroutableExecutionIdError) as caught:
         client.record(execution_id)
     err = caught.value
@@ -292,7 +296,11 @@ def test_async_client_against_uvicorn_with_concurrent_calls(live: ServerProcess)
 
 
 def test_refused_connection_is_remote_connection_error_naming_the_url() -> None:
-    port = free_port()  # nothing listens there
+    with dead_port() as port:  # nothing listens there, nor can while the test runs
+        _refused_connection_is_remote_connection_error_naming_the_url(port)
+
+
+def _refused_connection_is_remote_connection_error_naming_the_url(port: int) -> None:
     with Client(f"http://127.0.0.1:{port}", timeout=2) as client, pytest.raises(RemoteConnectionError) as caught:
         client.health()
     assert caught.value.url == f"http://127.0.0.1:{port}/v1/health" and not caught.value.timeout
@@ -364,9 +372,9 @@ def test_non_json_error_pages_become_remote_errors() -> None:
         content_type = "text/html"
         seen: list[str] = []
 
-    port = free_port()
     servers: list[Any] = []
-    thread = _serve_now(port, Gateway, servers)
+    thread = _serve_now(0, Gateway, servers)  # a port the kernel chooses, bound at once
+    port = servers[0].server_port
     try:
         with Client(f"http://127.0.0.1:{port}", timeout=5, retries=2) as client:
             with pytest.raises(RemoteError) as caught:

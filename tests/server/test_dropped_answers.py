@@ -109,9 +109,10 @@ def test_an_execute_whose_answer_is_lost_started_one_execution_and_says_so(serve
 
 
 def test_a_refused_connection_was_not_sent() -> None:
-    from tests.services import free_port
+    from tests.services import dead_port
 
-    with Client(f"http://127.0.0.1:{free_port()}", timeout=2) as client, pytest.raises(RemoteConnectionError) as caught:
+    with (dead_port() as port, Client(f"http://127.0.0.1:{port}", timeout=2) as client,
+          pytest.raises(RemoteConnectionError) as caught):
         client.execute("price", {"total": 1})
     assert caught.value.sent is False and caught.value.context["sent"] is False
     assert "cannot reach" in str(caught.value) and "may have applied" not in str(caught.value)

@@ -20,7 +20,7 @@ from igniter_nb.errors import ResolutionError
 from igniter_nb.stores import MemoryStore
 from tests.server.live_server import LiveServer
 from tests.server.remote_contracts import REMOTE, article
-from tests.services import free_port
+from tests.services import dead_port
 
 Live = Callable[..., LiveServer]
 
@@ -84,8 +84,9 @@ def test_remote_input_refused_by_the_remote_is_a_resolution_error(node2: Any) ->
 
 
 def test_refused_connection_names_the_url() -> None:
-    url = f"http://127.0.0.1:{free_port()}"
-    err = _error(article(url)(text="x"))
+    with dead_port() as port:
+        url = f"http://127.0.0.1:{port}"
+        err = _error(article(url)(text="x"))
     assert f"{url}/v1/contracts/score/execute" in err.message and "cannot be reached" in err.message
     assert err.context["url"] == url and err.context["node"] == "sentiment"
 

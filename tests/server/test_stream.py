@@ -192,9 +192,9 @@ def test_client_reconnects_with_last_event_id_after_the_server_restarts(tmp_path
 
 
 def test_client_gives_up_after_its_reconnects(tmp_path: Any) -> None:
-    from tests.services import free_port
+    from tests.services import dead_port
 
-    with (ig.server.Client(f"http://127.0.0.1:{free_port()}", timeout=2) as client,
+    with (dead_port() as port, ig.server.Client(f"http://127.0.0.1:{port}", timeout=2) as client,
           pytest.raises(RemoteConnectionError) as caught):
         list(client.events("some-id", reconnects=1))
     assert "/v1/executions/some-id/events" in str(caught.value)

@@ -13,7 +13,7 @@ import igniter_nb as ig
 from igniter_nb.server import RemoteConnectionError, RemoteError
 from igniter_nb.server.errors import shown_url
 from tests.server.remote_contracts import REMOTE, article
-from tests.services import free_port
+from tests.services import dead_port
 
 
 def _hidden(error: BaseException) -> None:
@@ -22,7 +22,7 @@ def _hidden(error: BaseException) -> None:
 
 
 def test_the_client_hides_the_password_of_an_unreachable_server() -> None:
-    with ig.server.Client(f"http://user:s3cret@127.0.0.1:{free_port()}", timeout=2) as client:
+    with dead_port() as port, ig.server.Client(f"http://user:s3cret@127.0.0.1:{port}", timeout=2) as client:
         with pytest.raises(RemoteConnectionError) as exc:
             client.health()
     _hidden(exc.value)
@@ -37,9 +37,10 @@ def test_the_client_hides_it_in_an_error_answer(live_app: Any) -> None:
 
 
 def test_a_remote_node_hides_it_in_its_error() -> None:
-    cls = article(f"http://user:s3cret@127.0.0.1:{free_port()}", "score")
-    contract = cls(text="great")
-    contract.resolve_all()
+    with dead_port() as port:
+        cls = article(f"http://user:s3cret@127.0.0.1:{port}", "score")
+        contract = cls(text="great")
+        contract.resolve_all()
     error = contract.execution.states["sentiment"].error
     _hidden(error)
 
