@@ -160,14 +160,15 @@ def _dead_redis_store(port: int) -> Any:
 
 
 def test_a_store_that_cannot_be_reached_is_retried_by_rq_then_fails_as_transient(queue: Queue) -> None:
-    from tests.services import free_port
+    from tests.services import dead_port
 
-    ig.configure(store=_dead_redis_store(free_port()))
-    try:
-        job = ig_rq.enqueue_start(OrderWorkflow, {"order_id": "o-7"}, queue=queue, retry=Retry(max=2))
-        run_jobs(queue)
-    finally:
-        ig.configure(None)
+    with dead_port() as port:
+        ig.configure(store=_dead_redis_store(port))
+        try:
+            job = ig_rq.enqueue_start(OrderWorkflow, {"order_id": "o-7"}, queue=queue, retry=Retry(max=2))
+            run_jobs(queue)
+        finally:
+            ig.configure(None)
     fetched = Job.fetch(job.id, connection=queue.connection, serializer=queue.serializer)
     assert fetched.get_status() == JobStatus.FAILED
     assert fetched.retries_left == 0  # both retries were used

@@ -399,11 +399,12 @@ def test_queued_mode_answers_202_and_a_worker_delivers_while_bad_payloads_are_re
 
 def test_an_unreachable_store_is_503_with_retry_after(store: Any) -> None:
     from igniter_nb.stores import RedisStore
-    from tests.services import free_port
+    from tests.services import dead_port
 
-    dead = RedisStore(f"redis://127.0.0.1:{free_port()}/0", namespace="hooks")
-    with TestClient(Starlette(routes=[payment_route(dead)])) as test_client:
-        response = post(test_client, body_for("o-15"))
+    with dead_port() as port:
+        dead = RedisStore(f"redis://127.0.0.1:{port}/0", namespace="hooks")
+        with TestClient(Starlette(routes=[payment_route(dead)])) as test_client:
+            response = post(test_client, body_for("o-15"))
     assert response.status_code == 503 and response.headers["retry-after"] == "1"
     # the store names itself and the driver's cause (a StoreError since RedisStore wraps an unreachable server)
     assert response.json() == {"error": "the workflow store is busy or unreachable, try again (StoreError)",

@@ -111,12 +111,14 @@ def test_an_unreachable_queue_is_503_naming_the_queue_not_the_store() -> None:
     """In queued mode the store is not touched: "the workflow store is busy or unreachable" sent the operator to
     look at the wrong server."""
     from igniter_nb.integrations.rq import make_queue
-    from tests.services import free_port
+    from tests.services import dead_port
 
-    queue = make_queue("hooks-dead", connection=f"redis://127.0.0.1:{free_port()}/0")
     body = body_for("d-6")
-    with TestClient(Starlette(routes=[payment_route(None, queue=queue)])) as client:
-        response = client.post(PATH, content=body, headers={"Content-Type": "application/json", **sign(body, SECRET)})
+    with dead_port() as port:
+        queue = make_queue("hooks-dead", connection=f"redis://127.0.0.1:{port}/0")
+        with TestClient(Starlette(routes=[payment_route(None, queue=queue)])) as client:
+            response = client.post(PATH, content=body,
+                                   headers={"Content-Type": "application/json", **sign(body, SECRET)})
     assert response.status_code == 503 and response.headers["retry-after"] == "1", response.text
     assert response.json() == {"error": "the job queue 'hooks-dead' (Redis) is busy or unreachable, try again "
                                         "(ConnectionError)", "type": "ConnectionError"}

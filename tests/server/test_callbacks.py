@@ -16,7 +16,7 @@ from igniter_nb.stores import MemoryStore
 from tests.polling import wait_for
 from tests.server.live_server import LiveServer
 from tests.server.remote_contracts import REMOTE, article
-from tests.services import free_port
+from tests.services import on_free_port
 
 Live = Callable[..., LiveServer]
 
@@ -31,11 +31,10 @@ class Pair:
         self.remote_store = MemoryStore()
         self.remote = live_app(ig.server.create_app(REMOTE, store=self.remote_store, callback_retries=remote_retries))
         self.parent_store = MemoryStore()
-        port = free_port()
         self.cls = article(self.remote.url, contract)
-        self.parent = live_app(ig.server.create_app({"article": self.cls}, store=self.parent_store,
-                                                    public_url=f"http://127.0.0.1:{port}", token=parent_token),
-                               port=port)
+        self.parent = on_free_port(lambda port: live_app(ig.server.create_app(
+            {"article": self.cls}, store=self.parent_store, public_url=f"http://127.0.0.1:{port}", token=parent_token),
+            port=port))
         self.parent_client = ig.server.Client(self.parent.url, token=parent_token, timeout=10)
         self.remote_client = ig.server.Client(self.remote.url, timeout=10)
 
@@ -176,10 +175,9 @@ def test_a_workflow_parent_resumed_by_callback_gets_its_workflow_status_and_even
             c.remote("check", contract="deferred", node=remote.url, inputs={"text": "order_id"})
             c.output("check")
 
-    port = free_port()
     parent_store = MemoryStore()
-    parent = live_app(ig.server.create_app({"order": Order}, store=parent_store, public_url=f"http://127.0.0.1:{port}"),
-                      port=port)
+    parent = on_free_port(lambda port: live_app(
+        ig.server.create_app({"order": Order}, store=parent_store, public_url=f"http://127.0.0.1:{port}"), port=port))
     with ig.server.Client(parent.url) as client, ig.server.Client(remote.url) as remote_client:
         run = client.execute("order", {"order_id": "o-1"})
         assert run["status"] == "running" and run["correlation"] == {"order_id": "o-1"}  # own work outstanding

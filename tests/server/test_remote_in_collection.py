@@ -14,7 +14,7 @@ from igniter_nb.stores import MemoryStore
 from tests.polling import wait_for
 from tests.server.live_server import LiveServer
 from tests.server.remote_contracts import REMOTE, article
-from tests.services import free_port
+from tests.services import on_free_port
 
 Live = Callable[..., LiveServer]
 TEXTS = ["great", "fine", "great great"]
@@ -62,10 +62,9 @@ def test_callbacks_resume_remote_nodes_inside_collection_items(live_app: Live) -
     remote_store = MemoryStore()
     remote = live_app(ig.server.create_app(REMOTE, store=remote_store))
     parent_store = MemoryStore()
-    port = free_port()
     cls = batch(remote.url)
-    parent = live_app(ig.server.create_app({"batch": cls}, store=parent_store, public_url=f"http://127.0.0.1:{port}"),
-                      port=port)
+    parent = on_free_port(lambda port: live_app(
+        ig.server.create_app({"batch": cls}, store=parent_store, public_url=f"http://127.0.0.1:{port}"), port=port))
     with ig.server.Client(parent.url, timeout=10) as parent_client, ig.server.Client(remote.url, timeout=10) as rc:
         run = parent_client.execute("batch", {"texts": TEXTS})
         assert run["status"] == "pending", run
@@ -134,10 +133,9 @@ def test_a_callback_for_an_item_is_applied_once(live_app: Live) -> None:
     remote_store = MemoryStore()
     remote = live_app(ig.server.create_app(REMOTE, store=remote_store, callback_retries=0))
     parent_store = MemoryStore()
-    port = free_port()
     cls = batch(remote.url)
-    parent = live_app(ig.server.create_app({"batch": cls}, store=parent_store, public_url=f"http://127.0.0.1:{port}"),
-                      port=port)
+    parent = on_free_port(lambda port: live_app(
+        ig.server.create_app({"batch": cls}, store=parent_store, public_url=f"http://127.0.0.1:{port}"), port=port))
     with ig.server.Client(parent.url, timeout=10) as parent_client, ig.server.Client(remote.url, timeout=10) as rc:
         eid = parent_client.execute("batch", {"texts": ["fine"]})["execution_id"]
         [rid] = _texts_of(rc, remote_store).values()
@@ -181,9 +179,8 @@ def test_a_callback_resumes_a_remote_node_inside_a_composed_child(live_app: Live
             c.output("summary", source="inner.summary")
 
     parent_store = MemoryStore()
-    port = free_port()
-    parent = live_app(ig.server.create_app({"parent": Parent}, store=parent_store,
-                                           public_url=f"http://127.0.0.1:{port}"), port=port)
+    parent = on_free_port(lambda port: live_app(ig.server.create_app(
+        {"parent": Parent}, store=parent_store, public_url=f"http://127.0.0.1:{port}"), port=port))
     with ig.server.Client(parent.url, timeout=10) as parent_client, ig.server.Client(remote.url, timeout=10) as rc:
         eid = parent_client.execute("parent", {"text": "great"})["execution_id"]
         [rid] = _texts_of(rc, remote_store).values()

@@ -35,7 +35,7 @@ from tests.server.live_server import LiveServer
 from tests.server.remote_contracts import PARENT, REMOTE, article
 from tests.server.server_contracts import Lead
 from tests.server.server_process import ServerProcess
-from tests.services import free_port
+from tests.services import on_free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -62,14 +62,18 @@ def _kinds(store: SQLStore, execution_id: str) -> list[str]:
     return [e["type"] for e in store.record(execution_id).snapshot["events"] if e["type"].startswith("callback_")]
 
 
+def _parent_args(port: int, store: str) -> dict[str, Any]:
+    """A parent server on ``port``, its own URL there (where callbacks come back: restarted on the same port)."""
+    return {"port": port, "store": store, "args": ("--public-url", f"http://127.0.0.1:{port}")}
+
+
 def test_remote_killed_while_waiting_then_restarted_and_finished_calls_the_parent_back(serve: Serve,
                                                                                      tmp_path: Path) -> None:
     """The registration travels in the remote execution's stored log: the restarted remote server sends it."""
     remote_store, parent_store = f"sqlite:///{tmp_path / 'remote.db'}", f"sqlite:///{tmp_path / 'parent.db'}"
     remote = serve("tests.server.remote_contracts:WAITING", env=_env(), store=remote_store)
-    port = free_port()
-    parent = serve("server_node1:CONTRACTS", env=_env(NODE2_URL=remote.url), port=port, store=parent_store,
-                   args=("--public-url", f"http://127.0.0.1:{port}"))
+    parent = on_free_port(lambda port: serve("server_node1:CONTRACTS", env=_env(NODE2_URL=remote.url),
+                                             **_parent_args(port, parent_store)))
     with ig.server.Client(parent.url, timeout=10) as client:
         run = client.execute("ArticleAnalysis", {"text": TEXT})
         assert run["status"] == "pending"
@@ -89,10 +93,10 @@ def test_remote_killed_before_its_callback_is_answered_parent_resumes_by_sync_re
                                                                                        tmp_path: Path) -> None:
     remote_store, parent_store = f"sqlite:///{tmp_path / 'remote.db'}", f"sqlite:///{tmp_path / 'parent.db'}"
     remote = serve("tests.server.remote_contracts:WAITING", env=_env(), store=remote_store)
-    port = free_port()
-    parent_args: dict[str, Any] = {"env": _env(NODE2_URL=remote.url), "port": port, "store": parent_store,
-                                   "args": ("--public-url", f"http://127.0.0.1:{port}")}
-    parent = serve("server_node1:CONTRACTS", **parent_args)
+    parent = on_free_port(lambda port: serve("server_node1:CONTRACTS", env=_env(NODE2_URL=remote.url),
+                                             **_parent_args(port, parent_store)))
+    port = parent.port
+    parent_args = {"env": _env(NODE2_URL=remote.url), **_parent_args(port, parent_store)}
     with ig.server.Client(parent.url, timeout=10) as client:
         run = client.execute("ArticleAnalysis", {"text": TEXT})
     assert run["status"] == "pending"
@@ -130,10 +134,10 @@ def test_parent_down_through_the_callbacks_retries_is_logged_then_resumed_by_syn
     parent_store = f"sqlite:///{tmp_path / 'parent.db'}"
     try:
         remote = live_app(ig.server.create_app(REMOTE, store=remote_db, callback_retries=1))
-        port = free_port()
-        parent_args: dict[str, Any] = {"port": port, "store": parent_store,
-                                       "args": ("--public-url", f"http://127.0.0.1:{port}")}
-        parent = serve("tests.server.remote_contracts:PARENT", env=_env(REMOTE_URL=remote.url), **parent_args)
+        parent = on_free_port(lambda port: serve("tests.server.remote_contracts:PARENT", env=_env(REMOTE_URL=remote.url),
+                                                 **_parent_args(port, parent_store)))
+        port = parent.port
+        parent_args = _parent_args(port, parent_store)
         with ig.server.Client(parent.url, timeout=10) as client:
             run = client.execute("article", {"text": "great"})
         assert run["status"] == "pending"

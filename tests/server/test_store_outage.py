@@ -15,7 +15,7 @@ from igniter_nb.server.outage import store_outage
 from igniter_nb.stores import from_url
 from tests.server.conftest import TARGET
 from tests.server.server_contracts import CONTRACTS
-from tests.services import PostgresServer, RedisServer, free_port
+from tests.services import PostgresServer, RedisServer, dead_port
 
 
 def _assert_unavailable(response: Any) -> None:
@@ -81,8 +81,8 @@ def test_other_errors_are_not_called_an_outage() -> None:
     ("redis://:s3cret-pw@127.0.0.1:{port}/0", "ConnectionError"),
 ])
 def test_serve_stops_at_start_on_a_store_it_cannot_read(capsys: Any, tmp_path: Path, url: str, says: str) -> None:
-    url = url.format(tmp=tmp_path, port=free_port())  # nothing listens there
-    assert main(["serve", TARGET, "--store", url]) == 2
+    with dead_port() as port:  # nothing listens there, nor can meanwhile
+        assert main(["serve", TARGET, "--store", url.format(tmp=tmp_path, port=port)]) == 2
     err = capsys.readouterr().err
     assert "the store cannot be read" in err and says in err
     assert "s3cret-pw" not in err

@@ -14,17 +14,16 @@ import httpx
 
 import igniter_nb as ig
 from tests.server.remote_contracts import REMOTE, article
-from tests.services import free_port
+from tests.services import on_free_port
 
 
 def test_concurrent_callbacks_and_sync_remote_resume_the_parent_once(live_app: Any, tmp_path: Any) -> None:
     remote_store = ig.stores.SQLStore(f"sqlite:///{tmp_path / 'remote.db'}")
     parent_store = ig.stores.SQLStore(f"sqlite:///{tmp_path / 'parent.db'}")
     remote = live_app(ig.server.create_app(REMOTE, store=remote_store, callback_retries=0))
-    port = free_port()
     cls = article(remote.url, "deferred")
-    parent = live_app(ig.server.create_app({"article": cls}, store=parent_store,
-                                           public_url=f"http://127.0.0.1:{port}"), port=port)
+    parent = on_free_port(lambda port: live_app(ig.server.create_app(
+        {"article": cls}, store=parent_store, public_url=f"http://127.0.0.1:{port}"), port=port))
     try:
         with ig.server.Client(parent.url, timeout=10) as pc, ig.server.Client(remote.url, timeout=10) as rc:
             run = pc.execute("article", {"text": "great"})

@@ -24,7 +24,6 @@ import uvicorn
 import igniter_nb as ig
 from igniter_nb.server.nodelay import NoDelayHTTPProtocol
 from tests.server.server_contracts import CONTRACTS
-from tests.services import free_port
 
 
 class ShortHeaderTimeout(NoDelayHTTPProtocol):
@@ -33,12 +32,13 @@ class ShortHeaderTimeout(NoDelayHTTPProtocol):
 
 @pytest.fixture
 def server(tmp_path: Any) -> Iterator[Any]:
-    port = free_port()
+    listener = socket.create_server(("127.0.0.1", 0))  # bound now, handed to uvicorn: no other process can take it
+    port = int(listener.getsockname()[1])
     store = ig.stores.SQLStore(f"sqlite:///{tmp_path / 'headers.db'}")
     config = uvicorn.Config(ig.server.create_app(CONTRACTS, store=store), host="127.0.0.1", port=port,
                             log_level="warning", http=ShortHeaderTimeout, timeout_graceful_shutdown=2)
     served = uvicorn.Server(config)
-    thread = threading.Thread(target=served.run, name=f"uvicorn-{port}", daemon=True)
+    thread = threading.Thread(target=served.run, kwargs={"sockets": [listener]}, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not served.started:
@@ -48,6 +48,7 @@ def server(tmp_path: Any) -> Iterator[Any]:
     yield served
     served.should_exit = True
     thread.join(10)
+    listener.close()
     store.close()
 
 

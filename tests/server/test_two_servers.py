@@ -16,7 +16,7 @@ import igniter_nb as ig
 from igniter_nb.stores import SQLStore
 from tests.polling import wait_for
 from tests.server.server_process import ServerProcess
-from tests.services import free_port
+from tests.services import dead_port, on_free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -29,9 +29,11 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _node1(serve: Serve, node2_url: str, *, callbacks: bool, store: str = "memory://") -> ServerProcess:
-    port = free_port()
-    args = ("--public-url", f"http://127.0.0.1:{port}") if callbacks else ()
-    return serve("server_node1:CONTRACTS", env=_env(NODE2_URL=node2_url), port=port, args=args, store=store)
+    def start(port: int) -> ServerProcess:
+        args = ("--public-url", f"http://127.0.0.1:{port}") if callbacks else ()
+        return serve("server_node1:CONTRACTS", env=_env(NODE2_URL=node2_url), port=port, args=args, store=store)
+
+    return on_free_port(start, "node 1")
 
 
 def _wait_status(client: ig.server.Client, execution_id: str, status: str) -> dict[str, Any]:
@@ -55,10 +57,11 @@ def test_node1_asks_node2_for_the_sentiment_E10_E11(serve: Serve) -> None:
 
 
 def test_node1_with_node2_down_fails_naming_node2s_url_E11(serve: Serve) -> None:
-    node2_url = f"http://127.0.0.1:{free_port()}"
-    node1 = _node1(serve, node2_url, callbacks=True)
-    with ig.server.Client(node1.url) as client:
-        run = client.execute("ArticleAnalysis", {"text": TEXT})
+    with dead_port() as port:
+        node2_url = f"http://127.0.0.1:{port}"
+        node1 = _node1(serve, node2_url, callbacks=True)
+        with ig.server.Client(node1.url) as client:
+            run = client.execute("ArticleAnalysis", {"text": TEXT})
     assert run["status"] == "failed"
     error = run["error"]
     assert node2_url in error["message"] and "cannot be reached" in error["message"]
