@@ -133,9 +133,22 @@ def _listening_inodes(port: int) -> set[str] | None:
     return found
 
 
-def listens_on(pid: int, port: int) -> bool:
-    """Whether process ``pid`` holds a socket listening on TCP ``port`` (read from /proc: the socket's owner, not
-    merely someone answering there). Without /proc, whether anything accepts connections there."""
+def group_pids(pgid: int) -> set[int]:
+    """The processes of process group ``pgid`` (read from /proc/<pid>/stat)."""
+    pids: set[int] = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, the last ")" ends it
+                if int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[2]) == pgid:
+                    pids.add(int(entry))
+    return pids
+
+
+def listens_on(pid: int, port: int, *, group: bool = False) -> bool:
+    """Whether process ``pid`` (``group``: any process of the process group ``pid`` leads — a server's workers)
+    holds a socket listening on TCP ``port``, read from /proc: the socket's owner, not merely someone answering
+    there. Without /proc, whether anything accepts connections there."""
     inodes = _listening_inodes(port)
     if inodes is None:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -144,17 +157,19 @@ def listens_on(pid: int, port: int) -> bool:
     if not inodes:
         return False
     wanted = {f"socket:[{inode}]" for inode in inodes}
-    fd_dir = Path(f"/proc/{pid}/fd")
-    with contextlib.suppress(OSError):
-        for fd in os.listdir(fd_dir):
-            with contextlib.suppress(OSError):
-                if os.readlink(fd_dir / fd) in wanted:
-                    return True
+    for owner in (group_pids(pid) | {pid}) if group else {pid}:
+        fd_dir = Path(f"/proc/{owner}/fd")
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(fd_dir):
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd_dir / fd) in wanted:
+                        return True
     return False
 
 
-def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30.0) -> None:
-    """Wait until ``proc`` itself listens on ``port``. Raises ``PortTaken`` when it exited saying the address is in
+def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30.0, *,
+                   group: bool = False) -> None:
+    """Wait until ``proc`` itself (``group``: a process of the group it leads) listens on ``port``. Raises ``PortTaken`` when it exited saying the address is in
     use (another process took the port after it was chosen), ``RuntimeError`` with the log's tail otherwise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -163,7 +178,7 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, log: Pat
                 raise PortTaken(f"{what} could not listen on port {port}: the address is already in use")
             raise RuntimeError(f"{what} exited with code {proc.returncode} while starting on port {port}; "
                                f"log tail ({log}):\n{log_tail(log)}")
-        if listens_on(proc.pid, port):
+        if listens_on(proc.pid, port, group=group):
             return
         time.sleep(0.05)
     raise RuntimeError(f"{what} did not listen on port {port} within {timeout}s; log tail ({log}):\n{log_tail(log)}")

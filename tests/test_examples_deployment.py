@@ -27,12 +27,15 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import services
 from tests.services import (  # noqa: F401  (session fixtures)
-    _wait_port,
-    free_port,
+    PORT_ATTEMPTS,
+    PortTaken,
+    port_taken_error,
     postgres_url,
     redis_url,
     stop_process_groups,
+    wait_listening,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,21 +53,45 @@ def procfile() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def processes(env: dict[str, str], web_ports: list[int],
-              log_dir: Path) -> Iterator[dict[str, list[subprocess.Popen[bytes]]]]:
-    """Start the Procfile's web once per port in ``web_ports`` (two hosts), hooks once and jobs twice (as
-    `honcho start -c jobs=2` would), each through the shell in its own process group; stop every group (SIGTERM,
-    then SIGKILL) when the block ends."""
+def processes(env: dict[str, str], webs: int,
+              log_dir: Path) -> Iterator[tuple[dict[str, list[subprocess.Popen[bytes]]], dict[str, list[int]]]]:
+    """Start the Procfile's web ``webs`` times (hosts), hooks once and jobs twice (as `honcho start -c jobs=2`
+    would), each through the shell in its own process group; yields the processes and the ports web and hooks
+    listen on (each chosen free, and chosen again when another program took it before the server listened: the
+    server's "address already in use" exit, or a listener there not of its process group); stop every group
+    (SIGTERM, then SIGKILL) when the block ends."""
     started: dict[str, list[subprocess.Popen[bytes]]] = {}
-    runs = [("web", {"WEB_PORT": str(port)}) for port in web_ports] + [("hooks", {}), ("jobs", {}), ("jobs", {})]
+    ports: dict[str, list[int]] = {"web": [], "hooks": []}
+    port_setting = {"web": "WEB_PORT", "hooks": "HOOKS_PORT"}
     try:
-        for name, extra in runs:
-            out = (log_dir / f"{name}.{len(started.get(name, []))}.log").open("wb")
-            started.setdefault(name, []).append(subprocess.Popen(
-                ["bash", "-c", f"exec {procfile()[name]}"], cwd=EXAMPLE, env={**env, **extra}, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True))
-            out.close()
-        yield started
+        for name in ["web"] * webs + ["hooks", "jobs", "jobs"]:
+            tried: list[int] = []
+            while True:
+                extra = {}
+                if name in port_setting:
+                    tried.append(services.free_port())
+                    extra[port_setting[name]] = str(tried[-1])
+                log = log_dir / f"{name}.{len(started.get(name, []))}.log"
+                with log.open("wb") as out:
+                    proc = subprocess.Popen(["bash", "-c", f"exec {procfile()[name]}"], cwd=EXAMPLE,
+                                            env={**env, **extra}, stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+                if not tried:
+                    break
+                try:
+                    wait_listening(tried[-1], proc, f"{name} ({procfile()[name]})", log, timeout=DEADLINE, group=True)
+                    break
+                except PortTaken:
+                    stop_process_groups([proc])
+                    if len(tried) >= PORT_ATTEMPTS:
+                        raise port_taken_error(name, tried, log) from None
+                except BaseException:
+                    stop_process_groups([proc])
+                    raise
+            started.setdefault(name, []).append(proc)
+            if tried:
+                ports[name].append(tried[-1])
+        yield started, ports
     finally:
         stop_process_groups([proc for procs in started.values() for proc in procs])
 
@@ -125,20 +152,17 @@ def test_the_procfile_topology_delivers_each_signal_once_and_streams_it(store_ki
     store_url = _fresh_store(store_kind, postgres_url, redis_url)
     rq_url = redis_url.rsplit("/", 1)[0] + "/7"  # a database of its own: the example's queue is named "igniter"
     redis.Redis.from_url(rq_url).flushdb()
-    web_ports, hooks_port = [free_port(), free_port()], free_port()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "PYTHONPATH": os.pathsep.join([str(EXAMPLE), str(ROOT)]), "IGNITER_STORE_URL": store_url,
            "IGNITER_SERVER_TOKEN": TOKEN, "IGNITER_LOG_LEVEL": "warning", "RQ_REDIS_URL": rq_url,
-           "STRIPE_WEBHOOK_SECRET": SECRET, "HOOKS_PORT": str(hooks_port)}
-    webs, hooks = [f"http://127.0.0.1:{port}" for port in web_ports], f"http://127.0.0.1:{hooks_port}"
-    web, other = webs
+           "STRIPE_WEBHOOK_SECRET": SECRET}
     auth = {"Authorization": f"Bearer {TOKEN}"}
     logs = tmp_path / "logs"
     logs.mkdir()
 
-    with processes(env, web_ports, logs) as started, httpx.Client(timeout=30) as http:
-        for proc, port in [*zip(started["web"], web_ports, strict=True), (started["hooks"][0], hooks_port)]:
-            _wait_port(port, proc, f"port {port}", timeout=DEADLINE)
+    with processes(env, 2, logs) as (_, ports), httpx.Client(timeout=30) as http:
+        webs, hooks = [f"http://127.0.0.1:{port}" for port in ports["web"]], f"http://127.0.0.1:{ports['hooks'][0]}"
+        web, other = webs
         for url in webs:
             _wait_for(lambda url=url: http.get(f"{url}/v1/health", headers=auth).status_code == 200,
                       f"{url} answered", logs)

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests import services
+from tests.polling import wait_for
 from tests.services import PostgresServer, RedisServer
 
 
@@ -189,3 +190,22 @@ def test_on_free_port_leaves_other_errors_alone() -> None:
     with pytest.raises(RuntimeError, match=r"^boom$"):
         services.on_free_port(start)
     assert len(calls) == 1
+
+
+def test_wait_listening_finds_the_listener_among_the_process_group(tmp_path: Path) -> None:
+    """A server started through a shell (the Procfile's processes) listens from a child of the process started."""
+    import subprocess
+
+    listener = ("import socket, time; s = socket.create_server(('127.0.0.1', 0)); "
+                "print(s.getsockname()[1], flush=True); time.sleep(60)")
+    log = tmp_path / "group.log"
+    with log.open("wb") as out:
+        shell = subprocess.Popen(["bash", "-c", f"{sys.executable} -c \"{listener}\"; true"], stdout=out,
+                                 start_new_session=True)
+    try:
+        wait_for(lambda: log.read_text().strip(), "the child's port")
+        port = int(log.read_text())
+        services.wait_listening(port, shell, "a shell's child", log, timeout=30, group=True)
+        assert services.listens_on(shell.pid, port, group=True) and not services.listens_on(shell.pid, port)
+    finally:
+        services.stop_process_groups([shell], grace=5)
