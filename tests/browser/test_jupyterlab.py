@@ -63,6 +63,9 @@ class Lab:
     log: Path
 
 
+PORT_ATTEMPTS = 4  # ports chosen in turn when the one chosen is taken before the server listens
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -146,9 +149,7 @@ def start_lab(tmp_path: Path, notebooks: list[Path]) -> Iterator[Lab]:
     for notebook in notebooks:
         clean_copy(notebook, root / notebook.name)
     home = tmp_path / "jupyter"
-    token = secrets.token_hex(24)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    token = secrets.token_hex(24)  # (also proves the server answering is this one: another has its own token)
     env = {
         **os.environ,
         "IGNITER_NB_RENDER": "python",
@@ -168,8 +169,7 @@ def start_lab(tmp_path: Path, notebooks: list[Path]) -> Iterator[Lab]:
     tracker.parent.mkdir(parents=True)
     tracker.write_text(json.dumps({"windowingMode": "none"}))
     log = tmp_path / "jupyter.log"
-    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser",
-           "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.terminals_enabled=False",
            # no network from the front end or the server: no news feed, update check or PyPI extension listing
            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
@@ -178,11 +178,20 @@ def start_lab(tmp_path: Path, notebooks: list[Path]) -> Iterator[Lab]:
            "--LabApp.expose_app_in_browser=True"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers often run as root
         cmd.append("--allow-root")
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=_ends_with_parent)
+    for attempt in range(PORT_ATTEMPTS):  # a port chosen free but taken before the server listened: another one
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        with log.open("wb") as out:
+            proc = subprocess.Popen([*cmd, f"--ServerApp.port={port}"], cwd=root, env=env, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_ends_with_parent)
+        try:
+            wait_for_server(url, token, proc, log)
+            break
+        except RuntimeError:
+            stop_server(proc, url, token)
+            if attempt + 1 == PORT_ATTEMPTS or f"The port {port} is already in use" not in log.read_text():
+                raise
     try:
-        wait_for_server(url, token, proc, log)
         yield Lab(url, token, root, log)
     finally:
         stop_server(proc, url, token)
