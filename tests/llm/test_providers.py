@@ -178,13 +178,13 @@ def test_provider_errors_carry_status_and_the_providers_message(provider, stubs)
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_an_unreachable_provider_is_a_provider_error_naming_the_url(provider, monkeypatch):
-    with socket.socket() as sock:  # a port nobody listens on
+    with socket.socket() as sock:  # a port nobody listens on: held bound (not listening) so nobody can meanwhile
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}" + ("/v1" if provider == "openai" else "")
-    executor = executor_class(provider, base_url=url, api_key="k", max_retries=0, timeout=5)()
-    with pytest.raises(ig.llm.ProviderError) as info:
-        executor.complete("q")
+        url = f"http://127.0.0.1:{port}" + ("/v1" if provider == "openai" else "")
+        executor = executor_class(provider, base_url=url, api_key="k", max_retries=0, timeout=5)()
+        with pytest.raises(ig.llm.ProviderError) as info:
+            executor.complete("q")
     assert info.value.status_code is None
     assert f"127.0.0.1:{port}" in str(info.value)
 

@@ -3,21 +3,15 @@ URL, never the URL's password, never a raw driver exception."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
 from igniter_nb.errors import StoreArgumentError, StoreError
 from igniter_nb.stores import RedisStore, from_url
+from tests.services import dead_port
 
 SECRET = "s3cret-pw"
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:  # bound and closed: nothing listens there
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.parametrize("url", [f"mysql://user:{SECRET}@db.example/app", f"postgresql:/user:{SECRET}@db/app",
@@ -42,16 +36,16 @@ def test_a_sqlite_file_that_is_not_a_database_is_a_store_error_naming_it(tmp_pat
 
 @pytest.mark.parametrize("scheme", ["redis", "rediss"])
 def test_an_unreachable_redis_is_a_store_error_naming_the_url_without_its_password(scheme: str) -> None:
-    url = f"{scheme}://:{SECRET}@127.0.0.1:{_closed_port()}/0?socket_connect_timeout=2"
-    store = from_url(url)
-    for call in (lambda: store.save({"execution_id": "a", "states": {}}), lambda: store.fetch("a"),
-                 lambda: store.list(), lambda: store.record("a"), lambda: store.delete("a"),
-                 lambda: store.find_by_correlation("G", {"k": 1}), lambda: store.count()):
-        with pytest.raises(StoreError) as caught:
-            call()
-        assert "127.0.0.1" in str(caught.value) and "RedisStore" in str(caught.value)
-        assert SECRET not in str(caught.value)
-    store.close()
+    with dead_port() as port:  # nothing listens there, nor can while the test runs
+        store = from_url(f"{scheme}://:{SECRET}@127.0.0.1:{port}/0?socket_connect_timeout=2")
+        for call in (lambda: store.save({"execution_id": "a", "states": {}}), lambda: store.fetch("a"),
+                     lambda: store.list(), lambda: store.record("a"), lambda: store.delete("a"),
+                     lambda: store.find_by_correlation("G", {"k": 1}), lambda: store.count()):
+            with pytest.raises(StoreError) as caught:
+                call()
+            assert "127.0.0.1" in str(caught.value) and "RedisStore" in str(caught.value)
+            assert SECRET not in str(caught.value)
+        store.close()
 
 
 def test_a_wrong_redis_password_is_a_store_error(redis_url: str) -> None:
