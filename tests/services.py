@@ -11,6 +11,17 @@ or from a script::
 
 Missing binaries are installed with apt-get (never skipped). Servers of one process are shared: however many
 conftests import the fixtures, one Redis and one PostgreSQL run per test session.
+
+Ports. ``free_port()`` only says a port was free when it asked: a server told to use it binds it later, and another
+process of a busy machine (CI runs many servers at once) can take it in between — then the server fails to start or,
+worse, the test talks to the other process. So every server started here on a chosen port waits until *its own*
+process (or process group) holds the listening socket, read from /proc/net/tcp and /proc/<pid>/fd
+(``wait_listening``, ``listens_on``) — not merely until something answers there — and when the server exits saying
+the address is in use, another port is chosen, ``PORT_ATTEMPTS`` times in all, then an error names every port tried
+and the log's tail. A port the caller gives is never moved (a restart "on the same port" keeps its meaning).
+``on_free_port(start)`` does the same for a server that must know its port before it starts (its own URL in its
+settings); ``dead_port()`` holds a port bound, not listening, for a URL where nothing may listen. Where a port can be
+bound by the test itself and handed over (``LiveServer``, a uvicorn thread), that is better still: no race at all.
 """
 
 from __future__ import annotations
