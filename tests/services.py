@@ -64,16 +64,19 @@ def dead_port() -> Iterator[int]:
 _T = TypeVar("_T")
 
 
-def on_free_port(start: Callable[[int], _T], what: str = "server") -> _T:
+def on_free_port(start: Callable[[int], _T], what: str = "server", *,
+                 pid: Callable[[_T], int | None] | None = None, stop: Callable[[_T], object] | None = None) -> _T:
     """``start(port)`` on a ``free_port()``, for a server that must know its port before it starts (its own URL in
     its settings); when the port was taken before the server bound it — ``start`` raised an ``OSError``
     EADDRINUSE, or an error saying "address already in use" — it is called again on another port, up to
-    ``PORT_ATTEMPTS`` times."""
+    ``PORT_ATTEMPTS`` times. With ``pid`` (the started server's process, which leads its process group) and
+    ``stop``: a server whose start was answered by another process listening there (``pid``'s group is not the
+    only one listening on the port) is stopped and started again on another port too."""
     tried: list[int] = []
     while True:
         tried.append(free_port())
         try:
-            return start(tried[-1])
+            started = start(tried[-1])
         except (OSError, RuntimeError) as exc:
             taken = getattr(exc, "errno", None) == errno.EADDRINUSE or _says_address_in_use(str(exc))
             if not taken:
@@ -81,6 +84,26 @@ def on_free_port(start: Callable[[int], _T], what: str = "server") -> _T:
             if len(tried) >= PORT_ATTEMPTS:
                 raise RuntimeError(f"{what}: every port chosen ({', '.join(map(str, tried))}) was taken by another "
                                    f"process before it listened (last: {tried[-1]}): {exc}") from exc
+            continue
+        leader = pid(started) if pid is not None else None
+        if leader is None or listens_on(leader, tried[-1], group=True, alone=True):
+            return started
+        if stop is not None:
+            stop(started)
+        if len(tried) >= PORT_ATTEMPTS:
+            raise RuntimeError(f"{what}: every port chosen ({', '.join(map(str, tried))}) was answered by another "
+                               f"process (last: {tried[-1]})")
+
+
+def _server_process_leader(server: Any) -> int | None:
+    """The process a ``tests.server.server_process.ServerProcess`` started: it leads the server's process group."""
+    proc = getattr(server, "_proc", None)
+    return proc.pid if proc is not None else None
+
+
+# on_free_port(..., **OWN_LISTENER) for a ServerProcess started on the port given: it calls a start done once
+# /v1/health answers, which another test's server on that port does too (before this one exits "address in use")
+OWN_LISTENER: dict[str, Any] = {"pid": _server_process_leader, "stop": lambda server: server.stop()}
 
 
 def stop_process_groups(procs: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
@@ -156,10 +179,25 @@ def group_pids(pgid: int) -> set[int]:
     return pids
 
 
-def listens_on(pid: int, port: int, *, group: bool = False) -> bool:
+def _socket_inodes(pids: set[int]) -> set[str]:
+    found: set[str] = set()
+    for pid in pids:
+        fd_dir = Path(f"/proc/{pid}/fd")
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(fd_dir):
+                with contextlib.suppress(OSError):
+                    link = os.readlink(fd_dir / fd)
+                    if link.startswith("socket:["):
+                        found.add(link[len("socket:["):-1])
+    return found
+
+
+def listens_on(pid: int, port: int, *, group: bool = False, alone: bool = False) -> bool:
     """Whether process ``pid`` (``group``: any process of the process group ``pid`` leads — a server's workers)
     holds a socket listening on TCP ``port``, read from /proc: the socket's owner, not merely someone answering
-    there. Without /proc, whether anything accepts connections there."""
+    there; ``alone``: and no other process listens there too (two servers with SO_REUSEPORT, of one user, can both
+    listen on one port, each then getting some of the connections). Without /proc, whether anything accepts
+    connections there."""
     inodes = _listening_inodes(port)
     if inodes is None:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -167,15 +205,8 @@ def listens_on(pid: int, port: int, *, group: bool = False) -> bool:
         return False
     if not inodes:
         return False
-    wanted = {f"socket:[{inode}]" for inode in inodes}
-    for owner in (group_pids(pid) | {pid}) if group else {pid}:
-        fd_dir = Path(f"/proc/{owner}/fd")
-        with contextlib.suppress(OSError):
-            for fd in os.listdir(fd_dir):
-                with contextlib.suppress(OSError):
-                    if os.readlink(fd_dir / fd) in wanted:
-                        return True
-    return False
+    owned = inodes & _socket_inodes((group_pids(pid) | {pid}) if group else {pid})
+    return owned == inodes if alone else bool(owned)
 
 
 def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30.0, *,
@@ -189,7 +220,7 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, log: Pat
                 raise PortTaken(f"{what} could not listen on port {port}: the address is already in use")
             raise RuntimeError(f"{what} exited with code {proc.returncode} while starting on port {port}; "
                                f"log tail ({log}):\n{log_tail(log)}")
-        if listens_on(proc.pid, port, group=group):
+        if listens_on(proc.pid, port, group=group, alone=True):
             return
         time.sleep(0.05)
     raise RuntimeError(f"{what} did not listen on port {port} within {timeout}s; log tail ({log}):\n{log_tail(log)}")
@@ -396,7 +427,7 @@ class PostgresServer:
             raise
         self._started = True
         # pg_ctl -w waits for postmaster.pid to say "ready", never asks over TCP; still, the listener must be ours
-        if not listens_on(self.postmaster_pid(), self.port):
+        if not listens_on(self.postmaster_pid(), self.port, alone=True):
             self._stop_server()
             raise PortTaken(f"port {self.port} is not listened on by this cluster's postmaster")
 

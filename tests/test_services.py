@@ -209,3 +209,36 @@ def test_wait_listening_finds_the_listener_among_the_process_group(tmp_path: Pat
         assert services.listens_on(shell.pid, port, group=True) and not services.listens_on(shell.pid, port)
     finally:
         services.stop_process_groups([shell], grace=5)
+
+
+def test_on_free_port_starts_again_a_server_that_shares_its_port_with_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two servers of one user with SO_REUSEPORT both listen on one port (``igniter-nb serve --workers 2`` binds so):
+    no "address already in use", and each gets some of the connections. The started server must listen alone."""
+    import subprocess
+
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        chosen = _first_taken(monkeypatch, _port(other))
+        script = ("import socket, sys, time; s = socket.socket(); "
+                  "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1); s.bind(('127.0.0.1', int(sys.argv[1]))); "
+                  "s.listen(); print('up', flush=True); time.sleep(60)")
+        procs: list[subprocess.Popen[str]] = []
+
+        def start(port: int) -> subprocess.Popen[str]:
+            procs.append(subprocess.Popen([sys.executable, "-c", script, str(port)], stdout=subprocess.PIPE,
+                                          text=True, start_new_session=True))
+            assert procs[-1].stdout is not None and procs[-1].stdout.readline() == "up\n"
+            return procs[-1]
+
+        try:
+            server = services.on_free_port(start, "sharer", pid=lambda proc: proc.pid, stop=lambda proc: proc.kill())
+            assert len(procs) == 2 and procs[0].wait(10) is not None  # the first one, sharing, stopped
+            assert server is procs[1] and len(chosen) == 2 and chosen[1] != _port(other)
+            assert services.listens_on(server.pid, chosen[1], alone=True)
+        finally:
+            services.stop_process_groups(procs, grace=5)
+            for proc in procs:
+                assert proc.stdout is not None
+                proc.stdout.close()

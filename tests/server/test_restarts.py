@@ -35,7 +35,7 @@ from tests.server.live_server import LiveServer
 from tests.server.remote_contracts import PARENT, REMOTE, article
 from tests.server.server_contracts import Lead
 from tests.server.server_process import ServerProcess
-from tests.services import on_free_port
+from tests.services import OWN_LISTENER, on_free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -73,7 +73,7 @@ def test_remote_killed_while_waiting_then_restarted_and_finished_calls_the_paren
     remote_store, parent_store = f"sqlite:///{tmp_path / 'remote.db'}", f"sqlite:///{tmp_path / 'parent.db'}"
     remote = serve("tests.server.remote_contracts:WAITING", env=_env(), store=remote_store)
     parent = on_free_port(lambda port: serve("server_node1:CONTRACTS", env=_env(NODE2_URL=remote.url),
-                                             **_parent_args(port, parent_store)))
+                                             **_parent_args(port, parent_store)), **OWN_LISTENER)
     with ig.server.Client(parent.url, timeout=10) as client:
         run = client.execute("ArticleAnalysis", {"text": TEXT})
         assert run["status"] == "pending"
@@ -94,7 +94,7 @@ def test_remote_killed_before_its_callback_is_answered_parent_resumes_by_sync_re
     remote_store, parent_store = f"sqlite:///{tmp_path / 'remote.db'}", f"sqlite:///{tmp_path / 'parent.db'}"
     remote = serve("tests.server.remote_contracts:WAITING", env=_env(), store=remote_store)
     parent = on_free_port(lambda port: serve("server_node1:CONTRACTS", env=_env(NODE2_URL=remote.url),
-                                             **_parent_args(port, parent_store)))
+                                             **_parent_args(port, parent_store)), **OWN_LISTENER)
     port = parent.port
     parent_args = {"env": _env(NODE2_URL=remote.url), **_parent_args(port, parent_store)}
     with ig.server.Client(parent.url, timeout=10) as client:
@@ -135,7 +135,7 @@ def test_parent_down_through_the_callbacks_retries_is_logged_then_resumed_by_syn
     try:
         remote = live_app(ig.server.create_app(REMOTE, store=remote_db, callback_retries=1))
         parent = on_free_port(lambda port: serve("tests.server.remote_contracts:PARENT", env=_env(REMOTE_URL=remote.url),
-                                                 **_parent_args(port, parent_store)))
+                                                 **_parent_args(port, parent_store)), **OWN_LISTENER)
         port = parent.port
         parent_args = _parent_args(port, parent_store)
         with ig.server.Client(parent.url, timeout=10) as client:

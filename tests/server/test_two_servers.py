@@ -16,7 +16,7 @@ import igniter_nb as ig
 from igniter_nb.stores import SQLStore
 from tests.polling import wait_for
 from tests.server.server_process import ServerProcess
-from tests.services import dead_port, on_free_port
+from tests.services import OWN_LISTENER, dead_port, on_free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -33,7 +33,7 @@ def _node1(serve: Serve, node2_url: str, *, callbacks: bool, store: str = "memor
         args = ("--public-url", f"http://127.0.0.1:{port}") if callbacks else ()
         return serve("server_node1:CONTRACTS", env=_env(NODE2_URL=node2_url), port=port, args=args, store=store)
 
-    return on_free_port(start, "node 1")
+    return on_free_port(start, "node 1", **OWN_LISTENER)
 
 
 def _wait_status(client: ig.server.Client, execution_id: str, status: str) -> dict[str, Any]:
