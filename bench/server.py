@@ -64,7 +64,16 @@ from bench import _wrk  # noqa: E402
 from bench._server_contracts import BenchPair  # noqa: E402
 from igniter_nb.server import balance  # noqa: E402
 from tests.server.server_process import ESTABLISHED, LISTEN, ServerProcess, process_tree, sockets_on  # noqa: E402
-from tests.services import PostgresServer, free_port  # noqa: E402
+from tests.services import (  # noqa: E402
+    PORT_ATTEMPTS,
+    PortTaken,
+    PostgresServer,
+    free_port,
+    listens_on,
+    log_tail,
+    port_taken_error,
+    wait_listening,
+)
 
 TARGET = "bench._server_contracts:CONTRACTS"
 RATIO_TARGET = 0.6
@@ -364,7 +373,8 @@ def in_process_rate(store_url: str, workflows: int, db_pid: int | None = None) -
 
 @contextlib.contextmanager
 def floor_server(workers: int, mode: str) -> Iterator[tuple[str, int]]:
-    port = free_port()
+    """The floor server on a free port: started again on another one (``PORT_ATTEMPTS`` in all) when the port was
+    taken before it listened — it exited saying so, or another process listens there too (not its process group)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     # uvicorn as igniter-nb serve runs it: the same workers, their connections reaching them the same way (--balance)
     # and the same HTTP protocol (TCP_NODELAY on every connection; without it a bare route costs ~40 ms per
@@ -382,27 +392,44 @@ def floor_server(workers: int, mode: str) -> Iterator[tuple[str, int]]:
             uvicorn.run(app, host=host, port=port, workers=workers, **options)
     """
     each_listens = workers > 1 and mode == "reuseport"
-    proc = subprocess.Popen([sys.executable, "-c", launch, str(port), str(workers), mode],
-                            cwd=ROOT, env=env, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the floor server exited with {proc.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                httpx.post(f"{url}/v1/contracts/x/events", json={}, timeout=1)
-                if not each_listens or len(sockets_on(port, LISTEN)) == workers:
-                    break
-            time.sleep(0.1)
-        yield url, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # the workers too
-            proc.wait()
+    tried: list[int] = []
+    with tempfile.TemporaryDirectory(prefix="igniter-floor-") as tmp:
+        log = Path(tmp) / "floor.log"
+        while True:
+            port = free_port()
+            tried.append(port)
+            with log.open("wb") as out:
+                proc = subprocess.Popen([sys.executable, "-c", launch, str(port), str(workers), mode],
+                                        cwd=ROOT, env=env, start_new_session=True, stderr=out)
+            url = f"http://127.0.0.1:{port}"
+            try:
+                try:
+                    wait_listening(port, proc, "the floor server", log, timeout=60, group=True)
+                except PortTaken:
+                    if len(tried) >= PORT_ATTEMPTS:
+                        raise port_taken_error("the floor server", tried, log) from None
+                    continue
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"the floor server exited with {proc.returncode}:\n{log_tail(log)}")
+                    with contextlib.suppress(httpx.HTTPError):
+                        httpx.post(f"{url}/v1/contracts/x/events", json={}, timeout=1)
+                        if not each_listens or len(sockets_on(port, LISTEN)) == workers:
+                            break
+                    time.sleep(0.1)
+                if not listens_on(proc.pid, port, group=True, alone=True):
+                    raise RuntimeError(f"port {port}: another process listens there too:\n{log_tail(log)}")
+                yield url, proc.pid
+                return
+            finally:
+                if proc.poll() is None:
+                    proc.terminate()
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)  # the workers too
+                    proc.wait()
 
 
 def floor_run(url: str, workflows: int, clients: int, pid: int) -> dict[str, Any]:
