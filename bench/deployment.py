@@ -44,7 +44,16 @@ import httpx  # noqa: E402
 
 from bench.server import _drive, _percentiles  # noqa: E402
 from tests.server.server_process import ServerProcess  # noqa: E402
-from tests.services import PostgresServer, RedisServer, free_port, stop_process_groups  # noqa: E402
+from tests.services import (  # noqa: E402
+    PORT_ATTEMPTS,
+    PortTaken,
+    PostgresServer,
+    RedisServer,
+    free_port,
+    port_taken_error,
+    stop_process_groups,
+    wait_listening,
+)
 
 EXAMPLE = ROOT / "examples" / "deployment"
 SECRET = "whsec_bench"
@@ -67,6 +76,30 @@ def group(commands: list[tuple[str, list[str]]], env: dict[str, str], logs: Path
         yield {name: proc.pid for (name, _), proc in zip(commands, procs, strict=True)}
     finally:
         stop_process_groups(procs, grace=20)
+
+
+def start_hooks(env: dict[str, str], logs: Path) -> tuple[int, subprocess.Popen[bytes]]:
+    """The example's webhook app under uvicorn, in its own process group, on a free port: started again on another
+    one (``PORT_ATTEMPTS`` in all) when the port was taken before it listened. Returns (port, process)."""
+    tried: list[int] = []
+    log = logs / "hooks.log"
+    while True:
+        tried.append(free_port())
+        argv = [sys.executable, "-m", "uvicorn", "orders.webhooks:app", "--host", "127.0.0.1", "--port",
+                str(tried[-1]), "--workers", "1", "--log-level", "warning"]
+        with log.open("wb") as out:
+            proc = subprocess.Popen(argv, cwd=EXAMPLE, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        try:
+            wait_listening(tried[-1], proc, "the webhook app", log, timeout=60, group=True)
+            return tried[-1], proc
+        except PortTaken:
+            stop_process_groups([proc])
+            if len(tried) >= PORT_ATTEMPTS:
+                raise port_taken_error("the webhook app", tried, log) from None
+        except BaseException:
+            stop_process_groups([proc])
+            raise
 
 
 def wait_healthy(url: str, logs: Path, timeout: float = 60.0) -> None:
@@ -308,13 +341,12 @@ def main() -> int:
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
                "PYTHONPATH": os.pathsep.join([str(EXAMPLE), str(ROOT)]), "IGNITER_STORE_URL": store_url,
                "IGNITER_LOG_LEVEL": "warning", "RQ_REDIS_URL": redis_server.url, "STRIPE_WEBHOOK_SECRET": SECRET}
-        hooks_port = free_port()
+        hooks_port, hooks_proc = start_hooks(env, logs)
+        stack.callback(stop_process_groups, [hooks_proc], 20)
         rq = [sys.executable, "-m", "rq.cli", "worker", "-S", "rq.serializers.JSONSerializer", "-w",
               "rq.worker.SimpleWorker", "--url", redis_server.url, "--quiet", QUEUE]
-        hooks = [sys.executable, "-m", "uvicorn", "orders.webhooks:app", "--host", "127.0.0.1", "--port",
-                 str(hooks_port), "--workers", "1", "--log-level", "warning"]
-        pgids = stack.enter_context(group([("hooks", hooks)] + [(f"rq{n}", rq) for n in range(args.rq_workers)], env,
-                                          logs))
+        pgids = {"hooks": hooks_proc.pid, **stack.enter_context(group([(f"rq{n}", rq) for n in range(args.rq_workers)],
+                                                                      env, logs))}
         server = stack.enter_context(ServerProcess("orders.contracts:CONTRACTS", store=store_url,
                                                    workers=args.serve_workers, startup_timeout=120,
                                                    env={"PYTHONPATH": env["PYTHONPATH"]}))
