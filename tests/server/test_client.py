@@ -23,7 +23,7 @@ from igniter_nb.stores import MemoryStore
 from tests.server.conftest import TARGET
 from tests.server.server_contracts import CONTRACTS, Price
 from tests.server.server_process import ServerProcess
-from tests.services import dead_port, free_port
+from tests.services import dead_port
 
 TOKEN = "client-tøken"
 
@@ -399,7 +399,12 @@ def test_only_repeatable_calls_are_retried_on_connection_errors(call: str, retri
         body = b'{"status": "ok", "contracts": []}'
         seen: list[str] = []
 
-    port = free_port()
+    # bound now, listening only once the first attempt was refused: a connection before is refused (the port is
+    # bound, nothing listens) and no other process can take the port meanwhile
+    late = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Late, bind_and_activate=False)
+    late.allow_reuse_address = False  # (no other socket, SO_REUSEADDR or not, can bind the port then)
+    late.server_bind()
+    port = late.server_port
     servers: list[Any] = []
     threads: list[threading.Thread] = []
     connect = socket.create_connection
@@ -411,7 +416,11 @@ def test_only_repeatable_calls_are_retried_on_connection_errors(call: str, retri
             return connect(address, *args, **kwargs)
         except ConnectionRefusedError:
             if address[1] == port and not servers:
-                threads.append(_serve_now(port, Late, servers))  # listening before the refusal is raised
+                late.server_activate()  # listening before the refusal is raised
+                servers.append(late)
+                threads.append(threading.Thread(target=late.serve_forever, kwargs={"poll_interval": 0.05},
+                                                daemon=True))
+                threads[-1].start()
             raise
 
     try:
@@ -436,6 +445,7 @@ def test_only_repeatable_calls_are_retried_on_connection_errors(call: str, retri
         monkeypatch.undo()
         for thread in threads:
             _stop(thread, servers)
+        late.server_close()
 
 
 def test_client_record_is_the_latest_stored_version(remote: Client) -> None:
