@@ -122,17 +122,6 @@ def stop_process_groups(procs: list[subprocess.Popen[bytes]], grace: float = 15.
             proc.wait(10)
 
 
-def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {proc.returncode} while starting")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not accept connections on port {port} within {timeout}s")
-
-
 def _says_address_in_use(text: str) -> bool:
     """A service's words for EADDRINUSE (redis-server, PostgreSQL, uvicorn, ``igniter-nb serve``)."""
     return re.search(r"address (is )?already in use", text, re.IGNORECASE) is not None

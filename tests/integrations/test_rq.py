@@ -3,6 +3,7 @@ the default store (SQLite file and PostgreSQL); failures carry the igniter error
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import zlib
@@ -178,16 +179,18 @@ def test_a_store_that_cannot_be_reached_is_retried_by_rq_then_fails_as_transient
 
 
 def test_a_retried_job_succeeds_once_the_store_is_back_and_its_error_is_cleared(queue: Queue) -> None:
-    from tests.services import RedisServer, free_port
+    from tests.services import RedisServer, dead_port
 
-    port = free_port()
+    held = contextlib.ExitStack()
+    port = held.enter_context(dead_port())  # nothing listens there, nor can until the server starts
     store = _dead_redis_store(port)
     ig.configure(store=store)
     server = RedisServer(port=port)  # this port, where the store points: a clear error if taken meanwhile
     try:
-        job = ig_rq.enqueue_start(OrderWorkflow, {"order_id": "o-8"}, queue=queue, retry=Retry(max=3))
-        run_jobs(queue, max_jobs=1)  # first attempt: connection refused, requeued by RQ
-        assert ig_rq.job_error(job)["transient"] is True
+        with held:
+            job = ig_rq.enqueue_start(OrderWorkflow, {"order_id": "o-8"}, queue=queue, retry=Retry(max=3))
+            run_jobs(queue, max_jobs=1)  # first attempt: connection refused, requeued by RQ
+            assert ig_rq.job_error(job)["transient"] is True
         server.start()
         run_jobs(queue)
         fetched = Job.fetch(job.id, connection=queue.connection, serializer=queue.serializer)
@@ -195,6 +198,7 @@ def test_a_retried_job_succeeds_once_the_store_is_back_and_its_error_is_cleared(
         assert ig_rq.job_error(fetched) is None
         assert store.record(fetched.return_value()["execution_id"]).status == "waiting"
     finally:
+        held.close()
         ig.configure(None)
         server.stop()
 

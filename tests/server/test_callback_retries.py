@@ -21,7 +21,7 @@ from igniter_nb.stores import MemoryStore
 from tests.polling import wait_for
 from tests.server.live_server import LiveServer
 from tests.server.server_process import ServerProcess, serve_recorded
-from tests.services import free_port
+from tests.services import dead_port
 
 REMOTE = "tests.server.remote_contracts:REMOTE"
 
@@ -29,16 +29,17 @@ REMOTE = "tests.server.remote_contracts:REMOTE"
 def _callback_attempts(http: httpx.Client, read_events: Callable[[str], list[dict[str, Any]]]) -> int:
     """Run ``deferred`` asking for a callback to a closed port, resume it (it finishes: the callback is due) and
     wait for the server to record the callback's failure; how many attempts it made."""
-    callback = {"url": f"http://127.0.0.1:{free_port()}/callback", "token": "t" * 24}
-    run = http.post("/v1/contracts/deferred/execute", json={"inputs": {"text": "great"}, "callback": callback})
-    assert run.status_code == 200 and run.json()["status"] == "pending", run.text
-    rid = run.json()["execution_id"]
-    resumed = http.post(f"/v1/executions/{rid}/resume", json={"token": "review:great", "value": 0.5})
-    assert resumed.status_code == 200 and resumed.json()["status"] == "succeeded", resumed.text
-    failed = wait_for(lambda: [e for e in read_events(rid) if e["type"] == "callback_failed"], "callback_failed",
-                      timeout=30)
-    assert "ConnectError" in failed[0]["payload"]["error"]
-    return int(failed[0]["payload"]["attempts"])
+    with dead_port() as port:  # nothing listens there, nor can while the callback is tried
+        callback = {"url": f"http://127.0.0.1:{port}/callback", "token": "t" * 24}
+        run = http.post("/v1/contracts/deferred/execute", json={"inputs": {"text": "great"}, "callback": callback})
+        assert run.status_code == 200 and run.json()["status"] == "pending", run.text
+        rid = run.json()["execution_id"]
+        resumed = http.post(f"/v1/executions/{rid}/resume", json={"token": "review:great", "value": 0.5})
+        assert resumed.status_code == 200 and resumed.json()["status"] == "succeeded", resumed.text
+        failed = wait_for(lambda: [e for e in read_events(rid) if e["type"] == "callback_failed"], "callback_failed",
+                          timeout=30)
+        assert "ConnectError" in failed[0]["payload"]["error"]
+        return int(failed[0]["payload"]["attempts"])
 
 
 def test_the_command_line_takes_callback_retries(capsys: Any) -> None:
