@@ -38,7 +38,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -106,7 +106,7 @@ def _server_process_leader(server: Any) -> int | None:
 OWN_LISTENER: dict[str, Any] = {"pid": _server_process_leader, "stop": lambda server: server.stop()}
 
 
-def stop_process_groups(procs: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
+def stop_process_groups(procs: Sequence[subprocess.Popen[Any]], grace: float = 15.0) -> None:
     """Stop processes started with ``start_new_session=True`` and everything they started: SIGTERM to each
     process group, then SIGKILL to a group whose leader has not exited within ``grace`` seconds in all."""
     for proc in procs:
