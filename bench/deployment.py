@@ -197,10 +197,10 @@ class ConnectionSampler:
 def api_step(url: str, orders: list[str], clients: int, meter: CpuMeter | None = None) -> dict[str, Any]:
     before, t0 = (meter.read() if meter else None), time.perf_counter()
     starts = [{"inputs": {"order_id": order}} for order in orders]
-    start_s, start_lat, start_errors = asyncio.run(_drive(url, "/v1/contracts/order_workflow/execute", starts, clients))
+    start_s, start_lat, start_errors = asyncio.run(_drive(url, "/v1/contracts/order_workflow/execute", starts, clients, "aiohttp"))
     ships = [{"event": "order_shipped", "correlation": {"order_id": order}, "payload": {"carrier": "DHL"},
               "idempotency_key": f"ship-{order}"} for order in orders]
-    seconds, latencies, errors = asyncio.run(_drive(url, "/v1/contracts/order_workflow/events", ships, clients))
+    seconds, latencies, errors = asyncio.run(_drive(url, "/v1/contracts/order_workflow/events", ships, clients, "aiohttp"))
     p50, p99 = _percentiles(latencies)
     _, s99 = _percentiles(start_lat)
     cores, cpu_ms = {}, {}

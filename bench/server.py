@@ -103,7 +103,7 @@ async def _drive(url: str, path: str, bodies: list[dict[str, Any]], clients: int
         import aiohttp
 
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
-        sessions = [aiohttp.ClientSession(base_url=url, timeout=timeout, connector=aiohttp.TCPConnector(limit=1))
+        sessions: list[Any] = [aiohttp.ClientSession(base_url=url, timeout=timeout, connector=aiohttp.TCPConnector(limit=1))
                     for _ in range(clients)]
         failures: tuple[type[BaseException], ...] = (TimeoutError, aiohttp.ClientError)
 
