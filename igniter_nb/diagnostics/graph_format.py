@@ -22,6 +22,7 @@ from igniter_nb.model import (
     Node,
     RemoteNode,
 )
+from igniter_nb.settings import redact_url
 
 if TYPE_CHECKING:
     from igniter_nb.compiler.graph import CompiledGraph
@@ -129,7 +130,7 @@ def node_to_dict(node: Node) -> dict[str, Any]:
         data["timeout"] = node.timeout
     elif isinstance(node, RemoteNode):
         data["contract"] = node.contract
-        data["url"] = node.url
+        data["url"] = redact_url(node.url)  # (shown: a password in it as ***; the node keeps it)
         data["inputs"] = dict(node.inputs)
         data["timeout"] = node.timeout
     data["metadata"] = jsonable(dict(node.metadata))
@@ -201,7 +202,7 @@ def node_extras(node: Node) -> list[str]:
             words.append(f"timeout={node.timeout:g}")
     elif isinstance(node, RemoteNode):
         words.append(f"contract={node.contract}")
-        words.append(f"url={node.url}")
+        words.append(f"url={redact_url(node.url)}")
     return words
 
 
@@ -250,7 +251,7 @@ def _mermaid_lines(node: Node) -> list[str]:
     if isinstance(node, AwaitNode):
         return [head, f"event: {node.event}"]
     if isinstance(node, RemoteNode):
-        return [head, f"{node.contract} @ {node.url}"]
+        return [head, f"{node.contract} @ {redact_url(node.url)}"]
     if isinstance(node, CompositionNode):
         return [head, f"{contract_name(node.contract)}"]
     if isinstance(node, BranchNode):

@@ -293,7 +293,10 @@ def report_mimebundle(report: Any) -> dict[str, Any]:
 def timeline_mimebundle(timeline: Any) -> dict[str, Any]:
     """An audit timeline: one row per event (seq, type, node, status, payload); the first 200 are shown."""
     events = list(timeline.execution.bus.events)
-    rows = [[e.seq, e.type, e.node, e.status, dict(e.payload) if e.payload else None] for e in events[:TABLE_LIMIT]]
+    from igniter_nb.notebook.frames import shown_payload
+
+    rows = [[e.seq, e.type, e.node, e.status, shown_payload(dict(e.payload)) if e.payload else None]
+            for e in events[:TABLE_LIMIT]]
     ex = timeline.execution
     text = [f"AuditTimeline {ex.graph.name} {ex.execution_id}: {len(events)} events"]
     text.extend(f"  {seq:>4} {typ:<20} {node or '':<20} {st or ''}" for seq, typ, node, st, _ in rows[:20])

@@ -8,21 +8,16 @@ method and status code) like every other igniter_nb error.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from igniter_nb.errors import IgniterError
+from igniter_nb.settings import redact_url
 
 
 def shown_url(url: str) -> str:
-    """``url`` as messages and errors show it: a password in it (``http://user:secret@host``) as ``***``."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-    except ValueError:  # (a port that is not a number: nothing to hide that urlsplit could find)
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
+    """``url`` as messages and errors show it: a password in it (``http://user:secret@host``) and any
+    ``password=`` (``secret=``, ``token=``) query value as ``***`` — ``settings.redact_url``, the one way every
+    layer hides a URL's password."""
+    return redact_url(url)
 
 
 class UnknownContractError(IgniterError):
