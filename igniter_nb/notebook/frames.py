@@ -194,7 +194,7 @@ def states_frame(contract: Any) -> IgniterFrame:
         rows["kind"].append(node.kind)
         rows["status"].append(str(st.status) if st is not None else "unresolved")
         rows["version"].append(st.version if st is not None else 0)
-        rows["value"].append(_json(display_value(st.value)) if st is not None and err is None else None)
+        rows["value"].append(_json(shown_payload(display_value(st.value))) if st is not None and err is None else None)
         rows["error_type"].append(type(err).__name__ if err is not None else None)
         rows["error"].append(str(getattr(err, "message", err)) if err is not None else None)
         rows["invalidated_by"].append(st.invalidated_by if st is not None else None)

@@ -85,3 +85,11 @@ def test_the_audit_frame_and_timeline_show_a_remote_wait_without_the_password(
     _hidden(bundle["text/html"])
     assert "secret" not in bundle["text/plain"]
     assert any(e.payload.get("payload", {}).get("remote_url") == URL for e in contract.audit.events)  # the log keeps it
+
+
+def test_the_states_frame_shows_a_remote_wait_without_the_password(waiting: tuple[Any, MemoryStore]) -> None:
+    contract, _store = waiting
+    frame = ig.nb.states_frame(contract)
+    [value] = frame[frame["node"] == "sentiment"]["value"].tolist()
+    assert SHOWN in value
+    _hidden(frame.to_string() + frame._repr_html_())
