@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Sequence, Set
+from collections.abc import Mapping, Sequence, Set
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from igniter_nb.errors import SettingsError
@@ -115,6 +116,33 @@ def redact_url(url: str, text: str | None = None) -> str:
     for piece in sorted(pieces, key=len, reverse=True):  # longest first: a piece inside another is not left half
         text = text.replace(piece, "***")
     return text
+
+
+# How deep without_url_passwords looks: deeper than any stored wait; below it, values are kept as they are.
+_URL_WALK_DEPTH = 200
+
+
+def without_url_passwords(value: Any, depth: int = 0) -> Any:
+    """``value`` (plain data: a payload, a stored snapshot's part) with every ``remote_url`` text in it (a remote
+    node's wait, and the events about it) as :func:`redact_url` shows it. A copy of what changed, the same objects
+    elsewhere: what is stored keeps its URL (a wait resumes with it); only what is shown or sent changes."""
+    if depth > _URL_WALK_DEPTH:
+        return value
+    if isinstance(value, Mapping):
+        shown = {k: (_redacted_text(v) if k == "remote_url" else without_url_passwords(v, depth + 1))
+                 for k, v in value.items()}
+        return value if all(shown[k] is v for k, v in value.items()) else shown
+    if isinstance(value, list | tuple):
+        items = [without_url_passwords(v, depth + 1) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value
+
+
+def _redacted_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    shown = redact_url(value)
+    return value if shown == value else shown
 
 
 def redact_query(text: str) -> str:
@@ -345,6 +373,7 @@ __all__ = [
     "public_url",
     "redact_query",
     "redact_url",
+    "without_url_passwords",
     "redacted_line",
     "server_balance",
     "server_threads",

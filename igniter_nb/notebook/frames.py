@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from os import PathLike
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from igniter_nb.settings import without_url_passwords
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -46,31 +48,6 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=_json_default)
 
 
-_MAX_DEPTH = 200  # deeper than any stored wait: below it, values are shown as they are
-
-
-def shown_payload(value: Any, depth: int = 0) -> Any:
-    """``value`` (a payload, plain data) as a frame or a picture shows it: every ``remote_url`` text in it (a remote
-    node's wait, and the events about it) with a password as ``***`` (``settings.redact_url``). A copy of what
-    changed, the same objects elsewhere: the stored wait keeps its URL, it resumes with it."""
-    if depth > _MAX_DEPTH:
-        return value
-    if isinstance(value, Mapping):
-        shown = {k: (_shown_url(v) if k == "remote_url" else shown_payload(v, depth + 1)) for k, v in value.items()}
-        return value if all(shown[k] is v for k, v in value.items()) else shown
-    if isinstance(value, list | tuple):
-        items = [shown_payload(v, depth + 1) for v in value]
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
-    return value
-
-
-def _shown_url(value: Any) -> Any:
-    from igniter_nb.settings import redact_url
-
-    if not isinstance(value, str):
-        return value
-    shown = redact_url(value)
-    return value if shown == value else shown
 
 
 def _json_default(value: Any) -> Any:
@@ -165,7 +142,7 @@ def audit_frame(execution: Any) -> IgniterFrame:
         "node": list(node),
         "path": list(path),
         "status": status,
-        "payload": ["{}" if not p else _json(shown_payload(dict(p))) for p in payload],
+        "payload": ["{}" if not p else _json(without_url_passwords(dict(p))) for p in payload],
         "timestamp": _utc(list(ts)),
     }
     return _frame(columns, ("type", "execution_id", "graph", "node", "path", "payload"), "audit")
@@ -194,7 +171,7 @@ def states_frame(contract: Any) -> IgniterFrame:
         rows["kind"].append(node.kind)
         rows["status"].append(str(st.status) if st is not None else "unresolved")
         rows["version"].append(st.version if st is not None else 0)
-        rows["value"].append(_json(shown_payload(display_value(st.value))) if st is not None and err is None else None)
+        rows["value"].append(_json(without_url_passwords(display_value(st.value))) if st is not None and err is None else None)
         rows["error_type"].append(type(err).__name__ if err is not None else None)
         rows["error"].append(str(getattr(err, "message", err)) if err is not None else None)
         rows["invalidated_by"].append(st.invalidated_by if st is not None else None)
@@ -381,7 +358,6 @@ __all__ = [
     "read_parquet",
     "replay",
     "replay_diff",
-    "shown_payload",
     "states_frame",
     "to_parquet",
 ]

@@ -293,9 +293,9 @@ def report_mimebundle(report: Any) -> dict[str, Any]:
 def timeline_mimebundle(timeline: Any) -> dict[str, Any]:
     """An audit timeline: one row per event (seq, type, node, status, payload); the first 200 are shown."""
     events = list(timeline.execution.bus.events)
-    from igniter_nb.notebook.frames import shown_payload
+    from igniter_nb.settings import without_url_passwords
 
-    rows = [[e.seq, e.type, e.node, e.status, shown_payload(dict(e.payload)) if e.payload else None]
+    rows = [[e.seq, e.type, e.node, e.status, without_url_passwords(dict(e.payload)) if e.payload else None]
             for e in events[:TABLE_LIMIT]]
     ex = timeline.execution
     text = [f"AuditTimeline {ex.graph.name} {ex.execution_id}: {len(events)} events"]

@@ -19,8 +19,9 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from igniter_nb.notebook.frames import STORE_COLUMNS, TOKENS_COLUMNS, _frame, _json, _utc, shown_payload
+from igniter_nb.notebook.frames import STORE_COLUMNS, TOKENS_COLUMNS, _frame, _json, _utc
 from igniter_nb.notebook.sources import store_of
+from igniter_nb.settings import without_url_passwords
 
 if TYPE_CHECKING:
     from igniter_nb.notebook.frame_html import IgniterFrame
@@ -285,7 +286,7 @@ def tokens_frame(store: Any, graph: Any = None) -> IgniterFrame:
         "event": [row[7].event for row in waits],
         "token": [row[7].token for row in waits],
         "item": [row[7].item for row in waits],
-        "payload": [_json(shown_payload(row[7].payload) if row[7].payload is not None else {}) for row in waits],
+        "payload": [_json(without_url_passwords(row[7].payload) if row[7].payload is not None else {}) for row in waits],
         "since": _utc(row[7].since for row in waits),
         "deadline": _utc(row[8] for row in waits),
         "correlation": [row[9] for row in waits],

@@ -105,8 +105,8 @@ def redact_event(event: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def redact_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
     """``snapshot`` with its callback registrations redacted and its remote waits' ``remote_url`` without a
-    password (``views.without_url_passwords``; the events list and changed parts are replaced, not changed)."""
-    from igniter_nb.server.views import without_url_passwords
+    password (``settings.without_url_passwords``; the events list and changed parts are replaced, not changed)."""
+    from igniter_nb.settings import without_url_passwords
 
     events = snapshot.get("events")
     if isinstance(events, list) and any(isinstance(e, Mapping) and e.get("type") in (REGISTERED, "node_pending")

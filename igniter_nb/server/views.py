@@ -12,6 +12,7 @@ from typing import Any
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.status import FAILED, PENDING, STALE, SUCCEEDED, WAITING
 from igniter_nb.server.encoding import json_safe
+from igniter_nb.settings import without_url_passwords
 from igniter_nb.stores.base import FINISHED_STATUSES
 
 
@@ -108,31 +109,6 @@ def shown_payload(payload: Any) -> Any:
     return public_payload(payload)
 
 
-_MAX_DEPTH = 200  # deeper than any stored wait: below it, values are shown as they are
-
-
-def without_url_passwords(value: Any, depth: int = 0) -> Any:
-    """``value`` (a stored snapshot's part, plain JSON) with every ``remote_url`` text as :func:`shown_url` shows
-    it: a copy of what changed, the same objects elsewhere."""
-    if depth > _MAX_DEPTH:
-        return value
-    if isinstance(value, Mapping):
-        shown = {k: (_shown_text(v) if k == "remote_url" else without_url_passwords(v, depth + 1))
-                 for k, v in value.items()}
-        return value if all(shown[k] is v for k, v in value.items()) else shown
-    if isinstance(value, list):
-        items = [without_url_passwords(v, depth + 1) for v in value]
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
-    return value
-
-
-def _shown_text(value: Any) -> Any:
-    from igniter_nb.server.errors import shown_url
-
-    if not isinstance(value, str):
-        return value
-    shown = shown_url(value)
-    return value if shown == value else shown
 
 
 def _failure(execution: Any) -> dict[str, Any] | None:
