@@ -73,42 +73,48 @@ return 1
 SWEPT = 1000
 #: Graphs whose unfinished sweep cursor a listing keeps (more are dropped oldest first: they start again at 0).
 _CURSORS = 256
-# Checks up to SWEPT ids of an id set (<ns>:ids, or <ns>:graph:<graph> when graph is not '') from a cursor, and
-# takes those without a record (no <ns>:exec:<id>) out of every listing and id set, as _DROP does: the sweep a count
-# makes before counting, so an id whose record key was removed (by hand, evicted) is not counted. Returns the cursor
-# to go on from ('0': the set was walked to its end).
-_SWEEP = """
-local function sweep(ns, graph, idset, cursor)
-  -- writes after SSCAN (not deterministic): replicated as effects (the default since Redis 5; asked for before)
-  if redis.replicate_commands then pcall(redis.replicate_commands) end
+# Takes an id without a record (no <ns>:exec:<id>) out of every listing and id set: the whole store's, every
+# status's, and those of each graph in `graphs` (its own when known): what _DROP and _SWEEP do with each orphan.
+_FORGET = """
+local function forget(ns, id, graphs)
   local recent = ns .. ':recent'
   local statuses = {@STATUSES@}
-  local seen = 0
-  local function out_of_graph(id, g)
+  redis.call('ZREM', recent, id)
+  redis.call('SREM', ns .. ':ids', id)
+  for _, status in ipairs(statuses) do redis.call('ZREM', recent .. ':status:' .. status, id) end
+  for _, g in ipairs(graphs) do
     redis.call('ZREM', recent .. ':graph:' .. g, id)
     redis.call('SREM', ns .. ':graph:' .. g, id)
     for _, status in ipairs(statuses) do redis.call('ZREM', recent .. ':gs:' .. status .. ':' .. g, id) end
   end
+end
+""".replace("@STATUSES@", ", ".join(f"'{status}'" for status in sorted(STATUSES)))
+# Checks up to SWEPT ids of an id set (<ns>:ids, or <ns>:graph:<graph> when graph is not '') from a cursor, and
+# takes those without a record out of every listing and id set (_FORGET, as _DROP does): the sweep a count makes
+# before counting, so an id whose record key was removed (by hand, evicted) is not counted. Returns the cursor to go
+# on from ('0': the set was walked to its end).
+_SWEEP = _FORGET + """
+local function sweep(ns, graph, idset, cursor)
+  -- writes after SSCAN (not deterministic): replicated as effects (the default since Redis 5; asked for before)
+  if redis.replicate_commands then pcall(redis.replicate_commands) end
+  local seen = 0
   repeat
     local found = redis.call('SSCAN', idset, cursor, 'COUNT', 100)
     cursor = found[1]
     for _, id in ipairs(found[2]) do
       seen = seen + 1
       if redis.call('EXISTS', ns .. ':exec:' .. id) == 0 then
-        redis.call('ZREM', recent, id)
-        redis.call('SREM', ns .. ':ids', id)
-        for _, status in ipairs(statuses) do redis.call('ZREM', recent .. ':status:' .. status, id) end
         if graph ~= '' then
-          out_of_graph(id, graph)
+          forget(ns, id, {graph})
         else  -- its graph is unknown: out of the internal graphs' sets (few), which the count subtracts
-          for _, g in ipairs(redis.call('SMEMBERS', ns .. ':internal-graphs')) do out_of_graph(id, g) end
+          forget(ns, id, redis.call('SMEMBERS', ns .. ':internal-graphs'))
         end
       end
     end
   until cursor == '0' or seen >= @SWEPT@
   return cursor
 end
-""".replace("@SWEPT@", str(SWEPT)).replace("@STATUSES@", ", ".join(f"'{status}'" for status in sorted(STATUSES)))
+""".replace("@SWEPT@", str(SWEPT))
 # A count and, in the same atomic read, how many more ids <ns>:recent holds than the executions that are not internal
 # (more than 0: an older release listed internal records again), after a sweep of <ns>:ids. ARGV = ns, the set
 # counted, the sweep's cursor. Returns the count, the excess, the sweep's next cursor.
@@ -147,27 +153,20 @@ return {redis.call('ZCARD', ARGV[1]), redis.call('ZCARD', ARGV[2]) - redis.call(
 """
 # Takes ids without a record (no <ns>:exec:<id>) out of the listing sets and the id sets: every graph's and every
 # status's, and those of the graph given ('' when unknown). ARGV = ns, graph, then the ids. Returns how many.
-_DROP = """
+_DROP = _FORGET + """
 local ns, graph = ARGV[1], ARGV[2]
-local recent = ns .. ':recent'
-local statuses = {@STATUSES@}
+local graphs = {}
+if graph ~= '' then graphs = {graph} end
 local dropped = 0
 for i = 3, #ARGV do
   local id = ARGV[i]
   if redis.call('EXISTS', ns .. ':exec:' .. id) == 0 then
-    redis.call('ZREM', recent, id)
-    redis.call('SREM', ns .. ':ids', id)
-    for _, status in ipairs(statuses) do redis.call('ZREM', recent .. ':status:' .. status, id) end
-    if graph ~= '' then
-      redis.call('ZREM', recent .. ':graph:' .. graph, id)
-      redis.call('SREM', ns .. ':graph:' .. graph, id)
-      for _, status in ipairs(statuses) do redis.call('ZREM', recent .. ':gs:' .. status .. ':' .. graph, id) end
-    end
+    forget(ns, id, graphs)
     dropped = dropped + 1
   end
 end
 return dropped
-""".replace("@STATUSES@", ", ".join(f"'{status}'" for status in sorted(STATUSES)))
+"""
 _BATCH = 500
 _HEAD_FIELDS = ["updated_at", "graph", "status"]  # what says whether a record past a page is one of the next
 
