@@ -110,7 +110,7 @@ class Report:
             if status == "failed":
                 outputs[out.name] = {"status": "failed", "error": _error_message(st.error)}
             elif status in _BLOCKED and isinstance(st.value, DeferredResult):
-                outputs[out.name] = {"status": status, **st.value.to_dict()}
+                outputs[out.name] = {"status": status, **plain_value(st.value)}
             else:
                 outputs[out.name] = plain_value(st.value)
         return outputs

@@ -14,6 +14,7 @@ from igniter_nb.diagnostics.cut import cut_text
 from igniter_nb.diagnostics.graph_format import safe_repr
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.nested_values import KEEP, MAX_DEPTH, convert
+from igniter_nb.settings import without_url_passwords
 
 #: Characters of one value or message in the report's text and Markdown; the rest is cut with a marker saying how
 #: much (a 1,000,000-item output made 7.9 MB of text). ``to_dict()`` keeps everything.
@@ -83,8 +84,8 @@ def plain_value(value: Any) -> Any:
 
 
 def _plain_leaf(value: Any) -> Any:
-    if isinstance(value, DeferredResult):
-        return value.to_dict()
+    if isinstance(value, DeferredResult):  # shown: a remote node's URL without its password (the state keeps it)
+        return without_url_passwords(value.to_dict())
     if is_result(value):
         try:
             return value.to_dict()

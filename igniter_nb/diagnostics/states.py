@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from igniter_nb._error_text import shown_text
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.nested_values import KEEP, convert
+from igniter_nb.settings import without_url_passwords
 
 if TYPE_CHECKING:
     from igniter_nb.runtime.execution import Execution
@@ -20,8 +21,8 @@ def display_value(value: Any) -> Any:
 
 
 def _display_leaf(value: Any) -> Any:
-    if isinstance(value, DeferredResult):
-        return {"type": "deferred", **value.to_dict()}
+    if isinstance(value, DeferredResult):  # shown: a remote node's URL without its password (the state keeps it)
+        return {"type": "deferred", **without_url_passwords(value.to_dict())}
     kind = type(value).__name__
     if kind == "Result" and type(value).__module__.startswith("igniter_nb."):
         return {"type": "result", "graph": value.graph, "execution_id": value.execution_id}

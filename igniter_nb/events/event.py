@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NamedTuple
 
+from igniter_nb.settings import without_url_passwords
+
 
 class Event(NamedTuple):
     """One thing that happened in an execution. ``seq`` is monotonic per execution (1, 2, 3, ...).
@@ -21,6 +23,12 @@ class Event(NamedTuple):
     status: str | None = None
     payload: Any = None
     timestamp: float = 0.0
+
+    def __repr__(self) -> str:
+        """The named tuple's text, with the password of a remote node's URL in the payload as ``***``
+        (``settings.without_url_passwords``): a repr lands in logs and tracebacks; ``payload`` keeps it."""
+        shown = (*self[:6], without_url_passwords(self.payload), self.timestamp)
+        return f"Event({', '.join(f'{name}={value!r}' for name, value in zip(self._fields, shown, strict=True))})"
 
     @property
     def at(self) -> dt.datetime:

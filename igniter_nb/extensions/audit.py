@@ -38,8 +38,10 @@ class AuditTimeline:
         server's rule (datetimes as ISO text, non-finite floats as ``"NaN"``, other objects as ``str()``,
         nesting past 200 levels cut off as ``"..."``; docs/events.md)."""
         from igniter_nb.diagnostics.json_safe import json_safe
+        from igniter_nb.settings import without_url_passwords
 
-        return json_safe(self._plain())  # type: ignore[no-any-return]
+        # shown: a remote node's URL without its password (the log and the stored snapshot keep it)
+        return json_safe(without_url_passwords(self._plain()))  # type: ignore[no-any-return]
 
     def _plain(self) -> dict[str, Any]:
         from igniter_nb.diagnostics.states import states_view

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from igniter_nb.notebook import html as h
+from igniter_nb.settings import without_url_passwords
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +55,10 @@ def snapshot_view(snapshot: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             "event": ((deferred or {}).get("event") or st.get("event")) if blocked else None,
             "error_type": error_type,
             "value": _value_text(value, error, deferred),
-            # what the picture shows besides the status: a deferred node's token and payload, an error's message
+            # what the picture shows besides the status: a deferred node's token and payload (a remote node's URL
+            # without its password: the stored wait keeps it), an error's message
             "token": (deferred or {}).get("token") if blocked else None,
-            "payload": (deferred or {}).get("payload") if blocked else None,
+            "payload": without_url_passwords((deferred or {}).get("payload")) if blocked else None,
             "error": error.get("message") if isinstance(error, Mapping) else None,
         }
     return view

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from igniter_nb.errors import IgniterError
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.status import BLOCKED, FAILED, SUCCEEDED, WAITING, Status
+from igniter_nb.settings import without_url_passwords
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,7 +67,7 @@ class CollectionItem:
         if self.error is not None:
             data["error"] = error_dict(self.error)
         if self.deferred is not None:
-            data["deferred"] = self.deferred.to_dict()
+            data["deferred"] = without_url_passwords(self.deferred.to_dict())  # (shown: the item keeps its wait)
         return data
 
     def __repr__(self) -> str:
@@ -228,7 +229,7 @@ class CollectionResult:
         return pd.DataFrame(rows, columns=[*ITEM_COLUMNS, *extra])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)  # (DeferredResult's repr: a remote URL's password hidden)
 class CollectionDeferred(DeferredResult):
     """The wait of a collection node with unfinished items: the first pending item's token and payload,
     plus ``collection`` (the ``CollectionResult`` so far, with per-item statuses)."""

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from igniter_nb.settings import without_url_passwords
 
 
 def new_token() -> str:
     return uuid.uuid4().hex
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class DeferredResult:
     """Returned by ``Executor.defer`` (and produced by await nodes): the node is pending on ``token``.
 
@@ -25,6 +27,13 @@ class DeferredResult:
     source_node: str | None = None
     waiting_on: str | None = None
     event: str | None = None
+
+    def __repr__(self) -> str:
+        """The dataclass's text, with the password of a remote node's URL in the payload as ``***``
+        (``settings.without_url_passwords``): a repr lands in logs and tracebacks; ``payload`` keeps it."""
+        shown = (f"{f.name}={without_url_passwords(getattr(self, f.name)) if f.name == 'payload' else getattr(self, f.name)!r}"
+                 for f in fields(self))
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     @property
     def waiting(self) -> bool:

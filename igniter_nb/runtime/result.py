@@ -9,6 +9,7 @@ from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.nested_values import KEEP, convert
 from igniter_nb.runtime.states import named_states_now
 from igniter_nb.runtime.status import FAILED, Status, StatusFlags
+from igniter_nb.settings import without_url_passwords
 
 if TYPE_CHECKING:
     from igniter_nb.runtime.execution import Execution
@@ -23,8 +24,8 @@ def plain(value: Any) -> Any:
 def _plain_leaf(value: Any) -> Any:
     if isinstance(value, Result):
         return descend(value.to_dict)  # a child's outputs may hold its own child's result, and so on
-    if isinstance(value, DeferredResult):
-        return value.to_dict()
+    if isinstance(value, DeferredResult):  # shown: a remote node's URL without its password (the state keeps it)
+        return without_url_passwords(value.to_dict())
     to_dict = getattr(value, "to_dict", None)
     if to_dict is not None and type(value).__module__.startswith("igniter_nb."):
         return descend(to_dict)
