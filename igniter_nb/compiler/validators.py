@@ -24,6 +24,7 @@ from igniter_nb.model import (
     OutputNode,
     RemoteNode,
 )
+from igniter_nb.settings import redact_url
 
 
 def fail(graph: GraphModel, node: Node | None, message: str, **extra: Any) -> ValidationError:
@@ -389,12 +390,13 @@ def check_remotes(graph: GraphModel) -> None:
         if not isinstance(n, RemoteNode):
             continue
         parsed = urlparse(n.url)
+        shown = redact_url(n.url)  # (a password in it never shows in the error)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise fail(graph, n, f"remote '{n.name}' has invalid node URL '{n.url}': must be http:// or https:// with a host")
+            raise fail(graph, n, f"remote '{n.name}' has invalid node URL '{shown}': must be http:// or https:// with a host")
         try:
             parsed.port  # noqa: B018  (reading it checks it: "Port out of range 0-65535")
         except ValueError as exc:
-            raise fail(graph, n, f"remote '{n.name}' has invalid node URL '{n.url}': bad port ({exc})") from None
+            raise fail(graph, n, f"remote '{n.name}' has invalid node URL '{shown}': bad port ({exc})") from None
 
 
 def check_reactions(graph: GraphModel) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 import igniter_nb as ig
+from igniter_nb.diagnostics.explain import explain_text
 from igniter_nb.stores import MemoryStore
 from tests.server.live_server import LiveServer
 from tests.server.remote_contracts import REMOTE, article
@@ -65,11 +67,33 @@ class Run:
     cls: Any
 
 
+class LogLines(logging.Handler):
+    """Every record igniter_nb logs (its ``igniter_nb.*`` loggers) while this module's tests run, as text."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+LOGGED = LogLines()
+
+
 @pytest.fixture(scope="module")
 def remote() -> Iterator[tuple[LiveServer, Credentials]]:
+    logger = logging.getLogger("igniter_nb")
+    level = logger.level
+    logger.addHandler(LOGGED)
+    logger.setLevel(logging.DEBUG)
     app = Credentials(ig.server.create_app(REMOTE, store=MemoryStore()))
-    with LiveServer(app) as server:
-        yield server, app
+    try:
+        with LiveServer(app) as server:
+            yield server, app
+    finally:
+        logger.removeHandler(LOGGED)
+        logger.setLevel(level)
 
 
 def _with_password(server: LiveServer) -> str:
@@ -135,10 +159,12 @@ VIEWS: dict[str, Callable[[Run], Any]] = {
     "repr(events)": lambda r: [repr(e) for e in r.contract.events] + [str(e) for e in r.contract.events],
     "repr(contract)": lambda r: repr(r.contract),
     "contract notebook view": lambda r: r.contract._repr_mimebundle_(),
-    "plan": lambda r: r.contract.plan(),
+    "result.explain() as text": lambda r: explain_text(r.contract.result.explain("summary")),
+    "plan": lambda r: [r.contract.plan(), r.contract.explain_plan()],
     "the node's error": _error,
     "graph": lambda r: [r.cls.compiled_graph().to_dict(), r.cls.compiled_graph().to_text()],
     "nb.states_frame": lambda r: ig.nb.states_frame(r.contract).to_string(),
+    "igniter_nb's logs": lambda r: LOGGED.lines,
     "nb.tokens_frame": lambda r: ig.nb.tokens_frame(r.store).to_string(),
     "simulator text and HTML": lambda r: [_simulator(r).to_text(), _simulator(r).to_html()],
     "simulator dry run": lambda r: [_simulator(r).dry_run().to_dict(), repr(_simulator(r).dry_run())],
