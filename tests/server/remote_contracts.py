@@ -103,6 +103,29 @@ def article(url: str, contract: str = "score", *, timeout: float = 5.0, **meta: 
     return Article
 
 
+def batch(remote_url: str) -> Any:
+    """A contract scoring each text by an ``Article`` item, whose remote node asks ``remote_url``."""
+    item = article(remote_url, "deferred")
+
+    class Batch(ig.Contract):
+        def define(c):
+            c.input("texts", type=list)
+
+            @c.compute
+            def items(texts):
+                return [{"text": text} for text in texts]
+
+            c.collection("scores", source="items", each=item, key="text")
+
+            @c.compute
+            def tones(scores):
+                return {item.key: item.result.summary["tone"] for item in scores}
+
+            c.output("tones")
+
+    return Batch
+
+
 #: Served by `igniter-nb serve tests.server.remote_contracts:PARENT` with ``$REMOTE_URL``: ``Article`` asking that
 #: server's ``deferred`` (tests/server/test_restarts.py; elsewhere the URL is only where a new call would go).
 PARENT = {"article": article(os.environ.get("REMOTE_URL", "http://127.0.0.1:9"), "deferred")}

@@ -13,35 +13,12 @@ import igniter_nb as ig
 from igniter_nb.stores import MemoryStore
 from tests.polling import wait_for
 from tests.server.live_server import LiveServer
-from tests.server.remote_contracts import REMOTE, article
+from tests.server.remote_contracts import REMOTE, article, batch
 from tests.services import on_free_port
 
 Live = Callable[..., LiveServer]
 TEXTS = ["great", "fine", "great great"]
 SCORES = {"great": 0.9, "fine": 0.3, "great great": 0.1}
-
-
-def batch(remote_url: str) -> Any:
-    """A contract scoring each text by an ``Article`` item, whose remote node asks ``remote_url``."""
-    item = article(remote_url, "deferred")
-
-    class Batch(ig.Contract):
-        def define(c):
-            c.input("texts", type=list)
-
-            @c.compute
-            def items(texts):
-                return [{"text": text} for text in texts]
-
-            c.collection("scores", source="items", each=item, key="text")
-
-            @c.compute
-            def tones(scores):
-                return {item.key: item.result.summary["tone"] for item in scores}
-
-            c.output("tones")
-
-    return Batch
 
 
 

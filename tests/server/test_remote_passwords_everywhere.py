@@ -22,7 +22,7 @@ import igniter_nb as ig
 from igniter_nb.diagnostics.explain import explain_text
 from igniter_nb.stores import MemoryStore
 from tests.server.live_server import LiveServer
-from tests.server.remote_contracts import REMOTE, article
+from tests.server.remote_contracts import REMOTE, batch
 from tests.services import dead_port
 
 SECRET = "s3cr3t-PW"
@@ -196,27 +196,9 @@ def test_a_failed_remote_node_shows_no_password(failed: Run, view: str) -> None:
     _no_password(_shown(view, failed))
 
 
-def _batch(url: str) -> Any:
-    """A contract whose collection items each wait on a remote node (``remote_contracts.article``)."""
-    item = article(url, "deferred")
-
-    class Batch(ig.Contract):
-        def define(c):
-            c.input("texts", type=list)
-
-            @c.compute
-            def items(texts):
-                return [{"text": text} for text in texts]
-
-            c.collection("scores", source="items", each=item, key="text")
-            c.output("scores")
-
-    return Batch
-
-
 @pytest.fixture(scope="module")
 def in_collection(remote: tuple[LiveServer, Credentials]) -> Run:
-    cls = _batch(_with_password(remote[0]))
+    cls = batch(_with_password(remote[0]))
     store = MemoryStore()
     contract = cls(texts=["great", "fine"], store=store, runner="store")
     contract.resolve_all()
@@ -231,7 +213,7 @@ COLLECTION_VIEWS: dict[str, Callable[[Run], Any]] = {
         "diagnostics.to_markdown()", "diagnostics notebook view", "contract.states", "result.to_dict()",
         "execution.to_dict()", "repr(node states)", "repr(events)", "contract notebook view", "nb.states_frame",
         "stepper text and HTML", "stepper.current_states")},
-    "result.explain()": lambda r: r.contract.result.explain("scores"),
+    "result.explain()": lambda r: r.contract.result.explain("tones"),
     "repr(the wait)": lambda r: repr(r.contract.execution.states["scores"].value),
     "the collection": lambda r: [r.contract.execution.states["scores"].value.collection.to_dict(),
                                  r.contract.execution.states["scores"].value.collection._repr_mimebundle_()],
