@@ -31,9 +31,9 @@ class DeferredResult:
     def __repr__(self) -> str:
         """The dataclass's text, with the password of a remote node's URL in the payload as ``***``
         (``settings.without_url_passwords``): a repr lands in logs and tracebacks; ``payload`` keeps it."""
-        shown = (f"{f.name}={without_url_passwords(getattr(self, f.name)) if f.name == 'payload' else getattr(self, f.name)!r}"
-                 for f in fields(self))
-        return f"{type(self).__name__}({', '.join(shown)})"
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["payload"] = without_url_passwords(self.payload)
+        return f"{type(self).__name__}({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
 
     @property
     def waiting(self) -> bool:
