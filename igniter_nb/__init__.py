@@ -41,6 +41,7 @@ from igniter_nb.errors import (
 
 if TYPE_CHECKING:
     from igniter_nb.compiler.graph import CompiledGraph
+    from igniter_nb.dsl.builder import ContractBuilder
     from igniter_nb.dsl.contract import Contract, compile, contract
     from igniter_nb.events.event import Event
     from igniter_nb.model import MISSING
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 _ENGINE_NAMES = {
     "CompiledGraph": "igniter_nb.compiler.graph",
     "Contract": "igniter_nb.dsl.contract",
+    "ContractBuilder": "igniter_nb.dsl.builder",
     "compile": "igniter_nb.dsl.contract",
     "contract": "igniter_nb.dsl.contract",
     "Event": "igniter_nb.events.event",
@@ -106,6 +108,7 @@ __all__ = [
     "CompiledGraph",
     "ConcurrencyError",
     "Contract",
+    "ContractBuilder",
     "CycleError",
     "DeferredResult",
     "DuplicateSignalError",

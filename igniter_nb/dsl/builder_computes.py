@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from types import FunctionType
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from igniter_nb._source import user_location
 from igniter_nb.compiler.signatures import analyse, callable_name
@@ -16,11 +16,25 @@ from igniter_nb.errors import ValidationError
 from igniter_nb.model import COMPUTE, MISSING, ComputeNode, new_compute_node
 from igniter_nb.runtime.executor import Executor, executor_registry
 
+# A decorated function keeps its own type (``@c.compute`` returns it unchanged), so a type checker sees it as
+# written; without this, mypy --strict reports "Untyped decorator makes function ... untyped".
+_F = TypeVar("_F", bound=Callable[..., Any])
+_Names = str | Sequence[str] | None
+
 
 class _ComputeKeywords(_BuilderBase):
     """``c.compute`` and its kin: nodes computed by a callable."""
 
     # ------------------------------------------------------------------ computes
+    @overload
+    def compute(self, name: _F, depends_on: _Names = None, **meta: Any) -> _F: ...
+    @overload
+    def compute(self, name: str | None = None, depends_on: _Names = None, call: None = None, executor: None = None,
+                **meta: Any) -> Callable[[_F], _F]: ...
+    @overload
+    def compute(self, name: str | None = None, depends_on: _Names = None, call: Any = None,
+                executor: str | None = None, **meta: Any) -> Any: ...
+
     def compute(
         self,
         name: Any = None,
@@ -32,10 +46,28 @@ class _ComputeKeywords(_BuilderBase):
         """Declare a computed node: ``@c.compute``, ``@c.compute(depends_on=[...])`` or ``c.compute(name, call=f)``."""
         return self._compute_keyword("compute", name, depends_on, call, executor, meta, user_location(2))
 
+    @overload
+    def lookup(self, name: _F, depends_on: _Names = None, **meta: Any) -> _F: ...
+    @overload
+    def lookup(self, name: str | None = None, depends_on: _Names = None, call: None = None, executor: None = None,
+               **meta: Any) -> Callable[[_F], _F]: ...
+    @overload
+    def lookup(self, name: str | None = None, depends_on: _Names = None, call: Any = None,
+               executor: str | None = None, **meta: Any) -> Any: ...
+
     def lookup(self, name: Any = None, depends_on: Any = None, call: Any = None, executor: Any = None, **meta: Any) -> Any:
         """A compute node with ``category="lookup"``."""
         meta.setdefault("category", "lookup")
         return self._compute_keyword("lookup", name, depends_on, call, executor, meta, user_location(2))
+
+    @overload
+    def aggregate(self, name: _F, depends_on: _Names = None, **meta: Any) -> _F: ...
+    @overload
+    def aggregate(self, name: str | None = None, depends_on: _Names = None, call: None = None,
+                  executor: None = None, **meta: Any) -> Callable[[_F], _F]: ...
+    @overload
+    def aggregate(self, name: str | None = None, depends_on: _Names = None, call: Any = None,
+                  executor: str | None = None, **meta: Any) -> Any: ...
 
     def aggregate(
         self, name: Any = None, depends_on: Any = None, call: Any = None, executor: Any = None, **meta: Any

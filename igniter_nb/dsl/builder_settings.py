@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from igniter_nb._source import user_location
 from igniter_nb.dsl.builder_base import _BuilderBase
@@ -13,6 +13,10 @@ from igniter_nb.errors import CompileError, ValidationError
 from igniter_nb.extensions.reactive import callback_problem, event_type_problem
 from igniter_nb.model import Reaction
 from igniter_nb.runtime.runners import runner_problem
+
+# Reaction and presenter decorators return the function unchanged: typed so, a type checker keeps its type.
+_F = TypeVar("_F", bound=Callable[..., Any])
+_T = TypeVar("_T")
 
 
 class _ContractSettings(_BuilderBase):
@@ -62,7 +66,7 @@ class _ContractSettings(_BuilderBase):
             raise self._error(f"run_with: {problem}", None, user_location(2))
         self._run_options = {"runner": runner, "max_workers": max_workers, **options}
 
-    def react_to(self, event_type: str, path: str | None = None, once_per_execution: bool = False) -> Callable[[Any], Any]:
+    def react_to(self, event_type: str, path: str | None = None, once_per_execution: bool = False) -> Callable[[_F], _F]:
         """``@c.react_to("node_failed", path="total")``: call the function for matching events."""
         loc = user_location(2)
         self._check_event_type("react_to", event_type, loc)
@@ -71,36 +75,46 @@ class _ContractSettings(_BuilderBase):
             raise self._error(f"react_to: `once_per_execution=` must be True or False, got {once_per_execution!r}",
                               None, loc)
 
-        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def decorator(fn: _F) -> _F:
             return self._reaction("react_to", fn, loc, event_type=event_type, path=path,
                                   once_per_execution=once_per_execution)
 
         return decorator
 
-    def effect(self, path: str, event_type: str = "node_succeeded") -> Callable[[Any], Any]:
+    def effect(self, path: str, event_type: str = "node_succeeded") -> Callable[[_F], _F]:
         """``@c.effect("total")``: call the function when the node at ``path`` succeeds."""
         loc = user_location(2)
         self._check_event_type("effect", event_type, loc)
         self._check_path("effect", path, loc)
 
-        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def decorator(fn: _F) -> _F:
             return self._reaction("effect", fn, loc, event_type=event_type, path=path, kind="effect")
 
         return decorator
 
-    def on_success(self, target: str) -> Callable[[Any], Any]:
+    def on_success(self, target: str) -> Callable[[_F], _F]:
         """Call the function once the execution really succeeds (also after a resume); ``value`` = output ``target``."""
         loc = user_location(2)
 
-        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def decorator(fn: _F) -> _F:
             return self._reaction("on_success", fn, loc, event_type="execution_finished", path=None,
                                   kind="on_success", once_per_execution=True, target=target)
 
         return decorator
 
+    @overload
+    def on_failure(self, fn: _F) -> _F: ...
+    @overload
+    def on_failure(self, fn: None = None) -> Callable[[_F], _F]: ...
+
     def on_failure(self, fn: Callable[..., Any] | None = None) -> Any:
         """Call the function once when the execution fails (``error``, ``errors``, ``status`` keywords)."""
         return self._lifecycle_reaction("on_failure", fn, user_location(2))
+
+    @overload
+    def on_exit(self, fn: _F) -> _F: ...
+    @overload
+    def on_exit(self, fn: None = None) -> Callable[[_F], _F]: ...
 
     def on_exit(self, fn: Callable[..., Any] | None = None) -> Any:
         """Call the function when a run ends, whatever the status (``status`` says which)."""
@@ -131,6 +145,11 @@ class _ContractSettings(_BuilderBase):
             raise self._error(f"{keyword}: {problem}", None, loc, CompileError if not callable(fn) else ValidationError)
         self._reactions.append(Reaction(action=fn, source_location=loc, **fields))
         return fn
+
+    @overload
+    def present(self, output: str, call: None = None) -> Callable[[_F], _F]: ...
+    @overload
+    def present(self, output: str, call: _T) -> _T: ...
 
     def present(self, output: str, call: Any = None) -> Any:
         """Format output ``output`` in diagnostics text/markdown: ``@c.present("total")``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 from igniter_nb._source import callable_location, user_location
 from igniter_nb.compiler.compile import compile_graph
@@ -450,6 +450,12 @@ class Contract(StatusFlags):
         except ImportError:
             return {"text/plain": repr(self)}
         return contract_mimebundle(self)
+
+
+@overload
+def contract(fn: Callable[[ContractBuilder], Any], *, name: str | None = None) -> type[Contract]: ...
+@overload
+def contract(fn: None = None, *, name: str | None = None) -> Callable[[Callable[[ContractBuilder], Any]], type[Contract]]: ...
 
 
 def contract(fn: Callable[[ContractBuilder], Any] | None = None, *, name: str | None = None) -> Any:
