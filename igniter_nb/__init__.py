@@ -83,10 +83,17 @@ def compile_schema(schema: dict[str, Any], *, name: str | None = None) -> Compil
     return _compile_schema(schema, name=name)
 
 
-# The feature namespaces load on first use too (``ig.nb`` and ``ig.notebook`` are the same package).
-__getattr__, __dir__ = lazy_attributes("igniter_nb", globals(), {**_ENGINE_NAMES, "configure": "igniter_nb.config"}, {
-    "nb": "igniter_nb.notebook", "notebook": "igniter_nb.notebook", "stores": "igniter_nb.stores",
-    "server": "igniter_nb.server", "llm": "igniter_nb.llm", "integrations": "igniter_nb.integrations"})
+# The feature namespaces load on first use too (``ig.nb`` and ``ig.notebook`` are the same package). A type
+# checker sees them as imports instead: a module-level ``__getattr__`` would make every misspelt ``ig.name`` Any.
+if TYPE_CHECKING:
+    from igniter_nb import integrations, llm, notebook, server, stores
+    from igniter_nb import notebook as nb
+    from igniter_nb.config import configure
+else:
+    __getattr__, __dir__ = lazy_attributes("igniter_nb", globals(), {**_ENGINE_NAMES, "configure": "igniter_nb.config"},
+                                           {"nb": "igniter_nb.notebook", "notebook": "igniter_nb.notebook",
+                                            "stores": "igniter_nb.stores", "server": "igniter_nb.server",
+                                            "llm": "igniter_nb.llm", "integrations": "igniter_nb.integrations"})
 
 
 def load_ipython_extension(ipython: Any) -> None:
