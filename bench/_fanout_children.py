@@ -19,7 +19,8 @@ def burn(n: int, rounds: int) -> int:
 class Sleepy(ig.Contract):
     """I/O-bound: waits 5 ms (a network call, say)."""
 
-    def define(c):
+    @staticmethod
+    def define(c: ig.ContractBuilder) -> None:
         c.input("id", type=int)
 
         @c.compute
@@ -33,7 +34,8 @@ class Sleepy(ig.Contract):
 class Busy(ig.Contract):
     """CPU-bound: a few milliseconds of pure-Python arithmetic."""
 
-    def define(c):
+    @staticmethod
+    def define(c: ig.ContractBuilder) -> None:
         c.input("id", type=int)
         c.input("rounds", type=int, default=60_000)
 
@@ -46,9 +48,9 @@ class Busy(ig.Contract):
 
 def fan_of(child: type[ig.Contract]) -> type[ig.Contract]:
     @ig.contract(name=f"FanOf{child.__name__}")
-    def Fan(c):
+    def Fan(c: ig.ContractBuilder) -> None:
         c.input("items", type=list)
         c.collection("items_run", source="items", each=child, key="id", progress=False)
         c.output("items_run")
 
-    return Fan  # type: ignore[no-any-return]
+    return Fan

@@ -112,7 +112,10 @@ class PostgresFloor:
         conn = self.conn
         for eid in ids:
             for _ in range(2):
-                text, version = conn.execute(self.read, (eid,), prepare=True).fetchone()
+                row = conn.execute(self.read, (eid,), prepare=True).fetchone()
+                if row is None:
+                    raise RuntimeError(f"execution {eid} is not in the floor's table")
+                text, version = row
                 text = _JSON.encode(json.loads(text))
                 if conn.execute(self.write, (text, version + 1, eid, version), prepare=True).rowcount != 1:
                     raise RuntimeError("lost a compare-and-set")
@@ -155,6 +158,8 @@ class RedisFloor:
             key = f"{ns}:exec:{eid}"
             for _ in range(2):
                 text, version = client.hmget(key, ("snapshot", "version"))
+                if text is None or version is None:
+                    raise RuntimeError(f"execution {eid} is not in the floor's hash {key}")
                 text = _JSON.encode(json.loads(text))
                 if not self.cas(keys=[key, f"{ns}:hist:{eid}"], args=[version, text]):
                     raise RuntimeError("lost a compare-and-set")

@@ -9,7 +9,8 @@ import igniter_nb as ig
 class BenchPair(ig.Contract):
     """Two awaited events joined by one compute."""
 
-    def define(c):
+    @staticmethod
+    def define(c: ig.ContractBuilder) -> None:
         c.correlate_by("pair_id")
         c.input("pair_id", type=str)
         c.await_event("left", event="left_arrived", schema=dict)

@@ -33,6 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from igniter_nb.stores.changes import ChangeSubscription
 from igniter_nb.stores.feed import awatch, watch
 from tests.services import PostgresServer, RedisServer
 from tests.stores.store_factory import open_store
@@ -93,9 +94,12 @@ def writer_rates(url: str, rounds: int, per_thread: int, threads: int = 8) -> di
             ids = [f"w{t}" for t in range(threads)]
             for eid in ids:
                 store.save({"execution_id": eid, "n": 0}, graph="W", correlation={"id": eid}, status="running")
-            subs = []
+            subs: list[ChangeSubscription] = []
             if case != "never watched":
-                subs = [store.subscribe_changes(eid) for eid in ids]
+                watched = [store.subscribe_changes(eid) for eid in ids]
+                subs = [sub for sub in watched if sub is not None]
+                if len(subs) < len(watched):  # (SQLite, or a refused feed): the case would not measure what it says
+                    raise RuntimeError(f"{url}: subscribe_changes gave no LISTEN/NOTIFY subscription")
                 if case == "trigger, nothing watched":
                     for sub in subs:
                         sub.close()

@@ -52,13 +52,13 @@ def snapshot_50(execution_id: str, events: bool = True) -> dict[str, Any]:
                       "value": {"amount": i * 1.5, "label": f"value {i}", "items": [i, i + 1, i + 2]}, "error": None}
         for i in range(50)
     }
-    events = [
+    event_list: list[dict[str, Any]] = [
         {"seq": n, "type": "node_succeeded" if n % 2 else "node_started", "execution_id": execution_id,
          "node": f"node_{n // 2}", "path": f"node_{n // 2}", "status": "succeeded", "payload": {}, "timestamp": now}
         for n in range(100 if events else 0)
     ]
     return {"format": "igniter_nb.snapshot/1", "graph": GRAPH, "execution_id": execution_id, "runner": "inline",
-            "inputs": {"order_total": 100, "country": "UA"}, "states": states, "events": events, "workflow": None}
+            "inputs": {"order_total": 100, "country": "UA"}, "states": states, "events": event_list, "workflow": None}
 
 
 def median_ms(fn: Callable[[int], object], runs: int) -> float:
@@ -101,12 +101,12 @@ def fill(kind: str, store: Any, start: int, stop: int) -> None:
                 conn.exec_driver_sql(f"ANALYZE {store._executions.name}")
     elif kind == "redis":
         pipe = store.client.pipeline(transaction=False)
-        now = utc_now().isoformat()
+        now_text = utc_now().isoformat()
         for i in range(start, stop):
             eid, key = f"f-{i}", canonical_correlation(corr(i))
             corr_key = f"{store.namespace}:corr:{GRAPH}:{key}"
             pipe.hset(f"{store.namespace}:exec:{eid}", mapping={
-                "snapshot": json.dumps({"execution_id": eid}), "version": 1, "updated_at": now, "graph": GRAPH,
+                "snapshot": json.dumps({"execution_id": eid}), "version": 1, "updated_at": now_text, "graph": GRAPH,
                 "correlation": key, "status": "waiting", "corr_key": corr_key})
             pipe.set(corr_key, eid)
             pipe.zadd(f"{store.namespace}:corrlatest:{GRAPH}:{key}", {eid: i + 1})  # what save's script adds
@@ -116,11 +116,11 @@ def fill(kind: str, store: Any, start: int, stop: int) -> None:
                 pipe.execute()
         pipe.execute()
     elif kind == "parquet":
-        now = utc_now().isoformat()
-        rows = [(f"f-{i}", 1, now, GRAPH, canonical_correlation(corr(i)), "waiting",
-                 f"{GRAPH}\x00{canonical_correlation(corr(i))}") for i in range(start, stop)]
+        now_text = utc_now().isoformat()
+        index_rows = [(f"f-{i}", 1, now_text, GRAPH, canonical_correlation(corr(i)), "waiting",
+                       f"{GRAPH}\x00{canonical_correlation(corr(i))}") for i in range(start, stop)]
         with store._db_lock, store._transaction():
-            store._db.executemany("INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            store._db.executemany("INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?, ?)", index_rows)
     else:
         raise ValueError(kind)
 
@@ -203,10 +203,20 @@ def main() -> int:
             with stores(tmp, redis.url, pg.url, kind, "s") as store:
                 store.save(snap)
                 store.fetch("bench-1")
-                sf = median_ms(lambda i, s=store: (s.save(snap), s.fetch("bench-1")), runs)
-                sf_small = median_ms(lambda i, s=store: (s.save(small_snap), s.fetch("bench-1")), runs)
+                # (defs, not lambdas with a default: mypy cannot infer such a lambda against Callable[[int], ...])
+                def save_fetch(i: int, s: Any = store) -> object:
+                    return s.save(snap), s.fetch("bench-1")
+
+                def save_fetch_small(i: int, s: Any = store) -> object:
+                    return s.save(small_snap), s.fetch("bench-1")
+
                 # what every execution save costs: the runtime's path (MemoryStore: check_json=False, marshal bytes)
-                sf_rt = median_ms(lambda i, s=store: (save_runtime_snapshot(s, snap), s.fetch("bench-1")), runs)
+                def save_fetch_runtime(i: int, s: Any = store) -> object:
+                    return save_runtime_snapshot(s, snap), s.fetch("bench-1")
+
+                sf = median_ms(save_fetch, runs)
+                sf_small = median_ms(save_fetch_small, runs)
+                sf_rt = median_ms(save_fetch_runtime, runs)
             with stores(tmp, redis.url, pg.url, kind, "f") as store:
                 fill(kind, store, 0, 100)
                 small = find_ms(store, 100, lookups)

@@ -100,7 +100,7 @@ class ServerProcess:
         # its own process group, so a kill (below) reaches uvicorn's worker processes too
         self._proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                       start_new_session=True)
-        headers = {"Authorization": f"Bearer {self.token}".encode()} if self.token else {}
+        headers = {b"Authorization": f"Bearer {self.token}".encode()} if self.token else {}
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

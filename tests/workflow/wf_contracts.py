@@ -18,7 +18,8 @@ class BillingPayload(pydantic.BaseModel):
 class LeadWorkflow(ig.Contract):
     """PRODUCT §8's example: two awaits, one with a schema, joined by an aggregate."""
 
-    def define(c):
+    @staticmethod
+    def define(c: ig.ContractBuilder) -> None:
         c.correlate_by("request_id", "company_id")
         c.input("request_id")
         c.input("company_id")
@@ -36,7 +37,8 @@ class ChainedWorkflow(ig.Contract):
     """Await ``second`` is needed only by a compute that depends on await ``first`` (via ``enriched``):
     at start, resolution stops before it — delivering ``second`` first must still work (L-02)."""
 
-    def define(c):
+    @staticmethod
+    def define(c: ig.ContractBuilder) -> None:
         c.correlate_by("order_id")
         c.input("order_id", type=str)
         c.await_event("first", event="payment_authorised")
@@ -57,7 +59,8 @@ class ChainedWorkflow(ig.Contract):
 class FanWorkflow(ig.Contract):
     """One await feeding two downstream nodes: ``waiting_events`` must list it once (L-36)."""
 
-    def define(c):
+    @staticmethod
+    def define(c: ig.ContractBuilder) -> None:
         c.correlate_by("ticket")
         c.input("ticket", type=str)
         c.await_event("approval", event="approved")
@@ -77,7 +80,8 @@ class FanWorkflow(ig.Contract):
 class FragileWorkflow(ig.Contract):
     """Fails at start when ``explode_at_start``; fails after delivery when the payload asks it to."""
 
-    def define(c):
+    @staticmethod
+    def define(c: ig.ContractBuilder) -> None:
         c.correlate_by("job_id")
         c.input("job_id", type=str)
         c.input("explode_at_start", type=bool, default=False)
@@ -102,7 +106,8 @@ class FragileWorkflow(ig.Contract):
 class TimedWorkflow(ig.Contract):
     """An await with a deadline (60 s) and one without."""
 
-    def define(c):
+    @staticmethod
+    def define(c: ig.ContractBuilder) -> None:
         c.correlate_by("case_id")
         c.input("case_id", type=str)
         c.await_event("reply", event="customer_replied", timeout=60)
@@ -133,7 +138,8 @@ def declare_pair(c: Any) -> None:
 class PairWorkflow(ig.Contract):
     """The concurrency test's workflow: two awaited events, each payload kept in the output."""
 
-    def define(c):
+    @staticmethod
+    def define(c: ig.ContractBuilder) -> None:
         declare_pair(c)
 
 
@@ -143,7 +149,8 @@ def documents_workflow(count: int) -> type[ig.Contract]:
     names = [f"doc{i:02d}" for i in range(count)]
 
     class Documents(ig.Contract):
-        def define(c):
+        @staticmethod
+        def define(c: ig.ContractBuilder) -> None:
             c.correlate_by("key")
             c.input("key", type=str)
             for name in names:
@@ -159,7 +166,8 @@ def keyed_by(*keys: str) -> type[ig.Contract]:
     ``crm_received``: the versions of a deploy that adds or drops a correlation key."""
 
     class Signup(ig.Contract):
-        def define(c):
+        @staticmethod
+        def define(c: ig.ContractBuilder) -> None:
             c.correlate_by(*keys)
             c.input("lead", type=str)
             if "tenant" in keys:
