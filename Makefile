@@ -43,7 +43,7 @@ help:
 	@echo "make wheel-smoke  build the sdist and wheel, install the wheel in a fresh venv and use it"
 	@echo "make setup      create $(VENV), install '.[all,dev]' and system packages (idempotent)"
 	@echo "make lint       ruff check"
-	@echo "make typecheck  mypy (configured in pyproject.toml)"
+	@echo "make typecheck  mypy igniter_nb and bench (configured in pyproject.toml)"
 	@echo "make clean      remove caches and build output (keeps $(VENV)); 'make distclean' removes it too"
 
 setup: system-deps install
@@ -81,6 +81,7 @@ lint: setup
 
 typecheck: setup
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy bench
 
 # pytest's exit code 5 ("no tests collected") is non-zero, so make fails on it like on any other failure.
 pytest: setup
@@ -95,6 +96,8 @@ test: setup
 	$(VENV)/bin/ruff check $(LINT_DIRS) || failed="$$failed ruff"; \
 	echo "== mypy"; \
 	$(VENV)/bin/mypy || failed="$$failed mypy"; \
+	echo "== mypy bench"; \
+	$(VENV)/bin/mypy bench || failed="$$failed mypy-bench"; \
 	echo "== pytest"; \
 	rc=0; $(VPY) -m pytest -p no:cacheprovider $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "test: pytest collected no tests — that is a failure" >&2; fi; \
