@@ -50,11 +50,13 @@ from igniter_nb.model import (
 
 
 class ContractBuilder(_ComputeKeywords, _ContractSettings):
-    """Collects declarations for one contract; ``build()`` returns the uncompiled ``GraphModel``.
+    """The ``c`` in ``define(c)``: its keywords (``c.input``, ``c.compute``, ``c.output``, ...) declare the
+    contract's nodes. Annotate with it for a type checker: ``@staticmethod def define(c: ig.ContractBuilder) ->
+    None:`` (docs/contracts.md, "Type checking your contracts")."""
 
-    The keywords are split by kind: computes in ``builder_computes.py``, contract-level settings and reactions in
-    ``builder_settings.py``, the shared state and plumbing in ``builder_base.py``; inputs, outputs and child
-    contracts are here."""
+    # The keywords are split by kind: computes in builder_computes.py, contract-level settings and reactions in
+    # builder_settings.py, the shared state and plumbing in builder_base.py; inputs, outputs and child contracts
+    # are here.
 
     # ------------------------------------------------------------------ inputs
     def input(
@@ -307,6 +309,7 @@ class ContractBuilder(_ComputeKeywords, _ContractSettings):
                                   f"(declare c.output('{output}'))", None, self._location, ValidationError)
 
     def build(self) -> GraphModel:
+        """The declared graph, not yet compiled (igniter_nb calls it after ``define``; you need not)."""
         for keyword, name, loc in self._unapplied.values():
             label = f" '{name}'" if name else ""
             raise self._error(f"{keyword}{label} requires a callable: pass `call=` or `executor=`, or use it as a "
