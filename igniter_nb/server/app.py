@@ -28,6 +28,7 @@ from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException
 
 from igniter_nb import settings
+from igniter_nb.server.callback_tokens import CallbackTokens
 from igniter_nb.server.callbacks import CallbackReports
 from igniter_nb.server.errors import RequestProblem
 from igniter_nb.server.limits import BODY_TIMEOUT, BodySizeLimit, check_body_timeout
@@ -141,14 +142,15 @@ def check_public_url(public_url: str | None) -> str | None:
 
 def create_router(contracts: Any, *, store: Any = None, token: str | None = None, public_url: str | None = None,
                   callback_retries: int | None = None, stream_idle_seconds: float = IDLE_SECONDS,
-                  max_streams: int | None = None, max_history_versions: int = MAX_HISTORY_VERSIONS) -> APIRouter:
+                  max_streams: int | None = None, max_history_versions: int = MAX_HISTORY_VERSIONS,
+                  legacy_callback_tokens: bool = True) -> APIRouter:
     """The API's routes as an ``APIRouter`` to include in an app of your own.
 
     ``contracts``: ``{name: ContractClass}``, a mapping (registry), a list of classes or one class. ``store``: a
     store object, a store URL, or None for the configured default store (``ig.configure`` /
     ``IGNITER_STORE_URL``) — the same store the rest of the process uses. ``token``: when given, every route
     requires ``Authorization: Bearer <token>``. ``public_url``, ``callback_retries``, ``stream_idle_seconds``,
-    ``max_streams``, ``max_history_versions``: see :func:`create_app`. The body-size limit is a middleware
+    ``max_streams``, ``max_history_versions``, ``legacy_callback_tokens``: see :func:`create_app`. The body-size limit is a middleware
     (:class:`~igniter_nb.server.limits.BodySizeLimit`): ``create_app`` adds it; add it to your own app too. ``token=None``,
     ``public_url=None`` and ``callback_retries=None`` read ``IGNITER_SERVER_TOKEN``, ``IGNITER_PUBLIC_URL`` and
     ``IGNITER_CALLBACK_RETRIES`` (docs/integrations.md, "Configuration").
@@ -157,7 +159,8 @@ def create_router(contracts: Any, *, store: Any = None, token: str | None = None
     token, public_url = settings.server_token(token), settings.public_url(public_url)
     callback_retries = settings.callback_retries(callback_retries)
     service = ContractService(ServedContracts(contracts), _resolve_store(store)[0],
-                              public_url=check_public_url(public_url))
+                              public_url=check_public_url(public_url),
+                              callback_tokens=CallbackTokens.of(token, legacy_callback_tokens))
     return _router(service, token, CallbackReports(service.store, callback_retries), _check_idle(stream_idle_seconds),
                    _AnswerLimits.checked(settings.max_streams(max_streams), max_history_versions))
 
@@ -367,6 +370,7 @@ def create_app(
     max_streams: int | None = None,
     max_history_versions: int = MAX_HISTORY_VERSIONS,
     body_timeout: float = BODY_TIMEOUT,
+    legacy_callback_tokens: bool = True,
 ) -> FastAPI:
     """A FastAPI app serving ``contracts`` (see :func:`create_router` for ``contracts``, ``store``, ``token``).
 
@@ -380,6 +384,9 @@ def create_app(
     ``stream_idle_seconds``: a live stream with no new version for this long is closed (clients reconnect).
     ``max_streams``: live streams open at once in this process; past it a stream request gets 503.
     ``max_history_versions``: the most versions one history answer holds (``next_cursor`` pages on).
+    ``legacy_callback_tokens``: whether the callback route still takes callback tokens without a tag (handed out
+    before tags existed), judging them by the store; False refuses them before any store read (docs/server.md,
+    "How the callback is secured").
     ``threads``: how many threads of this process run store and contract work at once (Starlette's threadpool,
     40 when not set). Fewer threads, 1-2, shorten the slowest answers of contracts that only compute and use
     the store (Python runs one thread at a time, and a thread back from the database waits its turn behind the
@@ -401,7 +408,8 @@ def create_app(
     threads, callback_retries = settings.server_threads(threads), settings.callback_retries(callback_retries)
     offload: Offload = on_event_loop if threads == 0 else run_in_threadpool
     resolved, owned = _resolve_store(store)
-    service = ContractService(ServedContracts(contracts), resolved, public_url=check_public_url(public_url))
+    service = ContractService(ServedContracts(contracts), resolved, public_url=check_public_url(public_url),
+                              callback_tokens=CallbackTokens.of(token, legacy_callback_tokens))
     reports = CallbackReports(resolved, callback_retries)
 
     @contextlib.asynccontextmanager

@@ -43,7 +43,7 @@ TIMEOUT = 5.0
 #: The most bytes of a receiver's answer the sender reads (the start of an error answer, quoted in its message).
 ANSWER_READ = 4096
 #: 401 too: a parent answers 401 to a callback for an execution it has not saved yet (its pending state is saved
-#: after the remote server answered the call), the same answer as for a wrong token (``resuming.check_callback_token``)
+#: after the remote server answered the call), the same answer as for a wrong token (``resuming.restore_for_callback``)
 _RETRY_STATUSES = frozenset({401, 404, 408, 409, 425, 429})
 REDACTED = "<redacted>"
 _MAX_ATTEMPTS = 50  # compare-and-set saves of a result record before giving up

@@ -25,7 +25,6 @@ import hashlib
 import json
 import math
 import os
-import secrets
 import unicodedata
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -39,6 +38,7 @@ from igniter_nb.runtime.children import register_handler
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import PENDING
+from igniter_nb.server.callback_tokens import CallbackTokens
 from igniter_nb.server.client import Client
 from igniter_nb.server.client_base import _execution_segment
 from igniter_nb.server.encoding import json_safe
@@ -90,10 +90,11 @@ def capability_digest(capability: str) -> str:
 @dataclass(frozen=True, slots=True)
 class CallbackSettings:
     """Set by a server around the contract work of one request: remote nodes of ``graph`` (the execution the
-    request runs) ask the remote server to call back ``public_url``."""
+    request runs) ask the remote server to call back ``public_url``, with a token ``tokens`` makes."""
 
     public_url: str
     graph: Any
+    tokens: CallbackTokens
 
 
 _callbacks: ContextVar[CallbackSettings | None] = ContextVar("igniter_remote_callbacks", default=None)
@@ -101,12 +102,14 @@ _outcomes: ContextVar[Mapping[str, Mapping[str, Any]] | None] = ContextVar("igni
 
 
 @contextlib.contextmanager
-def callbacks_to(public_url: str | None, graph: Any) -> Iterator[None]:
-    """Within the block, remote nodes of ``graph`` ask for a callback to ``public_url`` (None: no callbacks).
+def callbacks_to(public_url: str | None, graph: Any, tokens: CallbackTokens | None = None) -> Iterator[None]:
+    """Within the block, remote nodes of ``graph`` ask for a callback to ``public_url`` (None: no callbacks), with
+    a token made by ``tokens`` (``callback_tokens.py``; None: untagged tokens).
 
     A context variable: it reaches code running on this thread (inline and store runners); under the ``threads``
     runner a remote node asks for no callback, and the parent resumes by ``Contract.sync_remote``."""
-    token = _callbacks.set(CallbackSettings(public_url.rstrip("/"), graph) if public_url else None)
+    settings = CallbackSettings(public_url.rstrip("/"), graph, tokens or CallbackTokens()) if public_url else None
+    token = _callbacks.set(settings)
     try:
         yield
     finally:
@@ -308,7 +311,7 @@ def _callback_for(execution: Any) -> tuple[str, str] | None:
     if root.graph is not settings.graph:
         return None
     url = f"{settings.public_url}/v1/executions/{quote(root.execution_id, safe='')}/remote-callback"
-    return url, secrets.token_urlsafe(32)
+    return url, settings.tokens.make(root.execution_id)
 
 
 def resolve_remote(runs: Any, node: RemoteNode, resolver: Any) -> NodeState:

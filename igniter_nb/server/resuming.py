@@ -26,16 +26,19 @@ _ACTIVE = ("running", "pending", "waiting")
 
 
 def update_stored(store: Any, execution_id: str, class_of: Callable[[Any], Any],
-                  change: Callable[[Any], bool]) -> tuple[Any, bool]:
+                  change: Callable[[Any], bool], *, restore: Callable[[int], Any] | None = None) -> tuple[Any, bool]:
     """Restore ``execution_id`` (as ``class_of(record)``), apply ``change(contract)`` and save it (compare-and-set),
     again from a fresh read while other writers win. Returns ``(contract, changed)``; ``change`` returning False
-    saves nothing."""
+    saves nothing. ``restore(attempt)`` (0 first), when given, reads and restores instead (and may refuse)."""
     from igniter_nb.runtime.restore import restore_record
     from igniter_nb.runtime.store_runner import persist
 
-    for _ in range(MAX_ATTEMPTS):
-        record = store.record(execution_id)
-        contract = restore_record(class_of(record), record, store=store)
+    for attempt in range(MAX_ATTEMPTS):
+        if restore is not None:
+            contract = restore(attempt)
+        else:
+            record = store.record(execution_id)
+            contract = restore_record(class_of(record), record, store=store)
         try:
             if not change(contract):
                 return contract, False
@@ -187,31 +190,41 @@ def _handed_out(execution: Any) -> list[str]:
     return digests
 
 
-def check_callback_token(store: Any, execution_id: str, capability: str,
-                         class_of: Callable[[Any], Any]) -> None:
-    """The credential check of the callback route, before anything else it answers: unless ``capability`` is a
-    token ``execution_id`` handed out to a remote server, the same 401 whatever the id (unknown, malformed, of a
-    graph this server does not serve, or stored and waiting). Every digest is compared in constant time."""
+def refuse_callback(execution_id: str) -> RequestProblem:
+    """The 401 of every callback whose token is not one ``execution_id`` handed out (whatever the id)."""
+    return RequestProblem(CALLBACK_REFUSED, status=401, execution_id=execution_id[:200])
+
+
+def restore_for_callback(store: Any, execution_id: str, capability: str, class_of: Callable[[Any], Any],
+                         attempt: int = 0) -> Any:
+    """The stored execution a callback presenting ``capability`` may change, read and restored once: the same 401
+    unless ``capability`` is a token ``execution_id`` handed out to a remote server, whatever the id (unknown,
+    malformed, of a graph this server does not serve, or stored and waiting). Every digest is compared in constant
+    time. On a later ``attempt`` (a compare-and-set retry: the token was accepted before) an execution gone since is
+    the store's 404, as for any change."""
     from igniter_nb.errors import SnapshotNotFoundError, StoreArgumentError
     from igniter_nb.runtime.restore import restore_record
     from igniter_nb.stores.base import check_execution_id
 
-    digests: list[str] = []
+    contract = None
     if capability:
         try:
             record = store.record(check_execution_id(execution_id))
-            digests = _handed_out(restore_record(class_of(record), record, store=store).execution)
+            contract = restore_record(class_of(record), record, store=store)
         except (SnapshotNotFoundError, StoreArgumentError):
-            pass
-        except RequestProblem as exc:  # (``class_of``: a graph this server does not serve)
-            if exc.status != 404:
+            if attempt:
                 raise
+        except RequestProblem as exc:  # (``class_of``: a graph this server does not serve)
+            if exc.status != 404 or attempt:
+                raise
+    digests = _handed_out(contract.execution) if contract is not None else []
     presented = capability_digest(capability)
     matched = False
     for digest in digests or [_NO_DIGEST]:
         matched |= hmac.compare_digest(presented, digest) and bool(capability)
     if not matched:
-        raise RequestProblem(CALLBACK_REFUSED, status=401, execution_id=execution_id[:200])
+        raise refuse_callback(execution_id)
+    return contract
 
 
 def apply_remote_outcome(contract: Any, outcome: Mapping[str, Any], *, via: str, capability: str | None = None,
@@ -255,4 +268,5 @@ def apply_remote_outcome(contract: Any, outcome: Mapping[str, Any], *, via: str,
     return True
 
 
-__all__ = ["CALLBACK_REFUSED", "MAX_ATTEMPTS", "REMOTE_RESUMED", "apply_remote_outcome", "check_callback_token", "remote_deferreds", "remote_waits", "resume_token", "update_stored"]
+__all__ = ["CALLBACK_REFUSED", "MAX_ATTEMPTS", "REMOTE_RESUMED", "apply_remote_outcome", "refuse_callback", "remote_deferreds", "remote_waits", "restore_for_callback",
+           "resume_token", "update_stored"]

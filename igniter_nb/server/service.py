@@ -32,6 +32,7 @@ from igniter_nb.errors import (
     WorkflowNotFoundError,
 )
 from igniter_nb.server import callbacks
+from igniter_nb.server.callback_tokens import CallbackTokens
 from igniter_nb.server.callbacks import Callback
 from igniter_nb.server.encoding import json_safe
 from igniter_nb.server.errors import RequestProblem
@@ -79,10 +80,12 @@ class ContractService:
     """The contracts of one server and the store they share. ``public_url``: this server's base URL as other
     servers reach it; when set, remote nodes of the executions it runs ask to be called back there."""
 
-    def __init__(self, contracts: ServedContracts, store: Any, *, public_url: str | None = None) -> None:
+    def __init__(self, contracts: ServedContracts, store: Any, *, public_url: str | None = None,
+                 callback_tokens: CallbackTokens | None = None) -> None:
         self.contracts = contracts
         self.store = store
         self.public_url = public_url
+        self.callback_tokens = callback_tokens or CallbackTokens()
         self.catalog = [_contract_info(name, cls) for name, cls in contracts.by_name.items()]
         # name -> input names that must be given (required, no default): checked before anything runs
         self._required = {
@@ -96,7 +99,7 @@ class ContractService:
         """Around contract work: remote nodes of ``cls`` ask for callbacks to this server (if it has a public URL)."""
         from igniter_nb.server.remote import callbacks_to
 
-        with callbacks_to(self.public_url, cls.compiled_graph()):
+        with callbacks_to(self.public_url, cls.compiled_graph(), self.callback_tokens):
             yield
 
     def execute(self, name: str, inputs: Mapping[str, Any], callback: Mapping[str, str] | None = None) -> Answer:
@@ -215,13 +218,23 @@ class ContractService:
         return self._answer(contract, self._served_name(contract), type(contract))
 
     def remote_callback(self, execution_id: str, outcome: Mapping[str, Any], capability: str) -> Answer:
-        """A remote server reports the execution a remote node of ``execution_id`` waits for."""
-        from igniter_nb.server.resuming import apply_remote_outcome, check_callback_token, update_stored
+        """A remote server reports the execution a remote node of ``execution_id`` waits for. The token first: its
+        tag without the store (``callback_tokens.py``), then its digest against the one read and restore of the
+        execution that the change is applied to (docs/server.md, "How the callback is secured")."""
+        from igniter_nb.server.resuming import (
+            apply_remote_outcome,
+            refuse_callback,
+            restore_for_callback,
+            update_stored,
+        )
 
-        check_callback_token(self.store, execution_id, capability, self._served_class)  # before anything else
-        contract, _ = update_stored(self.store, self.record_id(execution_id), self._served_class,
-                                    lambda c: self._within(c, apply_remote_outcome, outcome, via="callback",
-                                                           capability=capability))
+        if not self.callback_tokens.may_be_from(execution_id, capability):
+            raise refuse_callback(execution_id)  # before any store access
+        contract, _ = update_stored(
+            self.store, execution_id, self._served_class,
+            lambda c: self._within(c, apply_remote_outcome, outcome, via="callback", capability=capability),
+            restore=lambda attempt: restore_for_callback(self.store, execution_id, capability, self._served_class,
+                                                         attempt))
         return self._answer(contract, self._served_name(contract), type(contract))
 
     def _served_name(self, contract: Any) -> str | None:
