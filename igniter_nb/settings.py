@@ -38,9 +38,11 @@ SERVER_BALANCE = "IGNITER_SERVER_BALANCE"
 """How ``igniter-nb serve`` hands connections to its workers (:func:`server_balance`)."""
 MAX_STREAMS = "IGNITER_MAX_STREAMS"
 """Live event streams one server process keeps open at once (:func:`max_streams`)."""
+LEGACY_CALLBACK_TOKENS = "IGNITER_LEGACY_CALLBACK_TOKENS"
+"""Whether the callback route still takes callback tokens without a tag (:func:`legacy_callback_tokens`)."""
 
 VARIABLES: tuple[str, ...] = (STORE_URL, SERVER_TOKEN, LOG_LEVEL, MAX_BODY_BYTES, PUBLIC_URL, CORS_ORIGINS,
-                              SERVER_THREADS, CALLBACK_RETRIES, SERVER_BALANCE, MAX_STREAMS)
+                              SERVER_THREADS, CALLBACK_RETRIES, SERVER_BALANCE, MAX_STREAMS, LEGACY_CALLBACK_TOKENS)
 """Every service setting, in the order of the docs' table."""
 SWITCHES: tuple[str, ...] = ("IGNITER_NB_RENDER", "IGNITER_NB_DOT_TIMEOUT", "IGNITER_NB_PROGRESS")
 """Switches read where they act, listed in the same table: graph drawing and its ``dot`` time limit
@@ -251,6 +253,27 @@ def max_streams(given: int | None = None) -> int:
     return count
 
 
+_YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def legacy_callback_tokens(given: bool | None = None) -> bool:
+    """Whether the callback route still takes callback tokens without a tag (``server/callback_tokens.py``),
+    judging them by the store: ``given`` when not None, else ``IGNITER_LEGACY_CALLBACK_TOKENS`` (``1``/``true``/
+    ``yes``/``on`` or ``0``/``false``/``no``/``off``, any case), else True."""
+    if given is not None:
+        if type(given) is not bool:
+            raise SettingsError(f"legacy_callback_tokens must be True or False, got {given!r:.80}",
+                                variable=LEGACY_CALLBACK_TOKENS)
+        return given
+    value = _value(LEGACY_CALLBACK_TOKENS)
+    if value is None:
+        return True
+    if value.lower() not in (*_YES, *_NO):
+        raise SettingsError(f"{LEGACY_CALLBACK_TOKENS}={value!r:.80} is not a yes or no: use 1, true, yes, on or 0, "
+                            "false, no, off", variable=LEGACY_CALLBACK_TOKENS)
+    return value.lower() in _YES
+
+
 def _whole_number(given: int | None, variable: str, *, argument: str, unit: str, example: int,
                   default: int | None, minimum: int = 0) -> int | None:
     """``given`` when not None (an int >= ``minimum``, not a bool), else the whole number in ``variable``, else
@@ -350,6 +373,7 @@ __all__ = [
     "DEFAULT_CALLBACK_RETRIES",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_STREAMS",
+    "LEGACY_CALLBACK_TOKENS",
     "LOGGER",
     "LOG_LEVEL",
     "LOG_LEVELS",
@@ -364,6 +388,7 @@ __all__ = [
     "VARIABLES",
     "apply_log_level",
     "callback_retries",
+    "legacy_callback_tokens",
     "cors_origins",
     "is_base_url",
     "is_origin",

@@ -34,6 +34,7 @@ BAD = {
     "IGNITER_CALLBACK_RETRIES": "-1",
     "IGNITER_SERVER_BALANCE": "kernel",
     "IGNITER_MAX_STREAMS": "0",
+    "IGNITER_LEGACY_CALLBACK_TOKENS": "maybe",
 }
 
 
@@ -165,6 +166,7 @@ def test_a_bad_store_url_names_the_variable_and_hides_the_password(clean_env: py
     ("IGNITER_SERVER_BALANCE", "kernel", settings.server_balance, "is not a way to balance connections: use one of "
                                                                   "supervisor, reuseport, shared"),
     ("IGNITER_SERVER_BALANCE", "no-reuse-port", settings.server_balance, "is not a way to balance connections"),
+    ("IGNITER_LEGACY_CALLBACK_TOKENS", "maybe", settings.legacy_callback_tokens, "is not a yes or no: use 1, true"),
 ])
 def test_a_bad_value_names_the_variable_and_the_value(clean_env: pytest.MonkeyPatch, variable: str, value: str,
                                                       read: Any, says: str) -> None:
@@ -330,3 +332,13 @@ def test_cors_origins_given_as_an_argument_are_checked_as_the_variable_is(given:
     with pytest.raises(settings.SettingsError, match=message):
         settings.cors_origins(given)
     assert settings.cors_origins(("https://a.example.com", "*")) == ["https://a.example.com", "*"]
+
+
+def test_legacy_callback_tokens_from_the_argument_the_variable_or_the_default(clean_env: pytest.MonkeyPatch) -> None:
+    assert settings.legacy_callback_tokens() is True
+    for value, expected in (("0", False), (" OFF ", False), ("no", False), ("True", True), ("on", True)):
+        clean_env.setenv("IGNITER_LEGACY_CALLBACK_TOKENS", value)
+        assert settings.legacy_callback_tokens() is expected, value
+    assert settings.legacy_callback_tokens(False) is False  # the argument wins
+    with pytest.raises(SettingsError, match="legacy_callback_tokens must be True or False, got 0"):
+        settings.legacy_callback_tokens(0)  # type: ignore[arg-type]

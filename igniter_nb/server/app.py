@@ -143,7 +143,7 @@ def check_public_url(public_url: str | None) -> str | None:
 def create_router(contracts: Any, *, store: Any = None, token: str | None = None, public_url: str | None = None,
                   callback_retries: int | None = None, stream_idle_seconds: float = IDLE_SECONDS,
                   max_streams: int | None = None, max_history_versions: int = MAX_HISTORY_VERSIONS,
-                  legacy_callback_tokens: bool = True) -> APIRouter:
+                  legacy_callback_tokens: bool | None = None) -> APIRouter:
     """The API's routes as an ``APIRouter`` to include in an app of your own.
 
     ``contracts``: ``{name: ContractClass}``, a mapping (registry), a list of classes or one class. ``store``: a
@@ -160,7 +160,7 @@ def create_router(contracts: Any, *, store: Any = None, token: str | None = None
     callback_retries = settings.callback_retries(callback_retries)
     service = ContractService(ServedContracts(contracts), _resolve_store(store)[0],
                               public_url=check_public_url(public_url),
-                              callback_tokens=CallbackTokens.of(token, legacy_callback_tokens))
+                              callback_tokens=CallbackTokens.of(token, settings.legacy_callback_tokens(legacy_callback_tokens)))
     return _router(service, token, CallbackReports(service.store, callback_retries), _check_idle(stream_idle_seconds),
                    _AnswerLimits.checked(settings.max_streams(max_streams), max_history_versions))
 
@@ -370,7 +370,7 @@ def create_app(
     max_streams: int | None = None,
     max_history_versions: int = MAX_HISTORY_VERSIONS,
     body_timeout: float = BODY_TIMEOUT,
-    legacy_callback_tokens: bool = True,
+    legacy_callback_tokens: bool | None = None,
 ) -> FastAPI:
     """A FastAPI app serving ``contracts`` (see :func:`create_router` for ``contracts``, ``store``, ``token``).
 
@@ -409,7 +409,7 @@ def create_app(
     offload: Offload = on_event_loop if threads == 0 else run_in_threadpool
     resolved, owned = _resolve_store(store)
     service = ContractService(ServedContracts(contracts), resolved, public_url=check_public_url(public_url),
-                              callback_tokens=CallbackTokens.of(token, legacy_callback_tokens))
+                              callback_tokens=CallbackTokens.of(token, settings.legacy_callback_tokens(legacy_callback_tokens)))
     reports = CallbackReports(resolved, callback_retries)
 
     @contextlib.asynccontextmanager

@@ -47,8 +47,6 @@ class CallbackTokens:
     def of(cls, server_token: str | None, legacy: bool = True) -> CallbackTokens:
         """The tokens of a server whose own token is ``server_token`` (the key: an HMAC of a fixed label by it, so
         the server's token never signs anything itself)."""
-        if type(legacy) is not bool:
-            raise ValueError(f"legacy_callback_tokens must be True or False, got {legacy!r:.80}")
         key = hmac.new(server_token.encode("utf-8"), _KEY_LABEL, hashlib.sha256).digest() if server_token else None
         return cls(key, legacy)
 

@@ -178,6 +178,7 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         threads = settings.server_threads(threads)
         callback_retries = settings.callback_retries(callback_retries)
         max_streams = settings.max_streams(max_streams)
+        settings.legacy_callback_tokens()  # (the workers read it again, from the environment they inherit)
         cors_origins = settings.cors_origins(cors_origins, argument="--cors-origin")
         log_level = log_level or settings.log_level_name() or "info"
         public_from = "--public-url" if public_url is not None else settings.PUBLIC_URL
