@@ -150,17 +150,18 @@ def create_router(contracts: Any, *, store: Any = None, token: str | None = None
     store object, a store URL, or None for the configured default store (``ig.configure`` /
     ``IGNITER_STORE_URL``) — the same store the rest of the process uses. ``token``: when given, every route
     requires ``Authorization: Bearer <token>``. ``public_url``, ``callback_retries``, ``stream_idle_seconds``,
-    ``max_streams``, ``max_history_versions``, ``legacy_callback_tokens``: see :func:`create_app`. The body-size limit is a middleware
-    (:class:`~igniter_nb.server.limits.BodySizeLimit`): ``create_app`` adds it; add it to your own app too. ``token=None``,
-    ``public_url=None`` and ``callback_retries=None`` read ``IGNITER_SERVER_TOKEN``, ``IGNITER_PUBLIC_URL`` and
-    ``IGNITER_CALLBACK_RETRIES`` (docs/integrations.md, "Configuration").
+    ``max_streams``, ``max_history_versions``, ``legacy_callback_tokens``: see :func:`create_app`. The body-size
+    limit is a middleware (:class:`~igniter_nb.server.limits.BodySizeLimit`): ``create_app`` adds it; add it to your
+    own app too. ``token=None``, ``public_url=None``, ``callback_retries=None`` and ``legacy_callback_tokens=None``
+    read ``IGNITER_SERVER_TOKEN``, ``IGNITER_PUBLIC_URL``, ``IGNITER_CALLBACK_RETRIES`` and
+    ``IGNITER_LEGACY_CALLBACK_TOKENS`` (docs/integrations.md, "Configuration").
     """
     settings.apply_log_level()
     token, public_url = settings.server_token(token), settings.public_url(public_url)
     callback_retries = settings.callback_retries(callback_retries)
+    tokens = CallbackTokens.of(token, settings.legacy_callback_tokens(legacy_callback_tokens))
     service = ContractService(ServedContracts(contracts), _resolve_store(store)[0],
-                              public_url=check_public_url(public_url),
-                              callback_tokens=CallbackTokens.of(token, settings.legacy_callback_tokens(legacy_callback_tokens)))
+                              public_url=check_public_url(public_url), callback_tokens=tokens)
     return _router(service, token, CallbackReports(service.store, callback_retries), _check_idle(stream_idle_seconds),
                    _AnswerLimits.checked(settings.max_streams(max_streams), max_history_versions))
 
@@ -386,7 +387,7 @@ def create_app(
     ``max_history_versions``: the most versions one history answer holds (``next_cursor`` pages on).
     ``legacy_callback_tokens``: whether the callback route still takes callback tokens without a tag (handed out
     before tags existed), judging them by the store; False refuses them before any store read (docs/server.md,
-    "How the callback is secured").
+    "How the callback is secured"); True unless set (``IGNITER_LEGACY_CALLBACK_TOKENS``).
     ``threads``: how many threads of this process run store and contract work at once (Starlette's threadpool,
     40 when not set). Fewer threads, 1-2, shorten the slowest answers of contracts that only compute and use
     the store (Python runs one thread at a time, and a thread back from the database waits its turn behind the
@@ -408,8 +409,9 @@ def create_app(
     threads, callback_retries = settings.server_threads(threads), settings.callback_retries(callback_retries)
     offload: Offload = on_event_loop if threads == 0 else run_in_threadpool
     resolved, owned = _resolve_store(store)
+    tokens = CallbackTokens.of(token, settings.legacy_callback_tokens(legacy_callback_tokens))
     service = ContractService(ServedContracts(contracts), resolved, public_url=check_public_url(public_url),
-                              callback_tokens=CallbackTokens.of(token, settings.legacy_callback_tokens(legacy_callback_tokens)))
+                              callback_tokens=tokens)
     reports = CallbackReports(resolved, callback_retries)
 
     @contextlib.asynccontextmanager
