@@ -38,10 +38,22 @@ class CountingStore(MemoryStore):
         super().__init__()
         self.reads: Counter[str] = Counter()
         self._inside = threading.local()
+        #: ``"save"`` or ``"delete"``: right after the next ``record`` read, another writer saves that execution
+        #: again (the reader's compare-and-set save then loses) or deletes it — once.
+        self.race: str | None = None
+
+    def record(self, execution_id: str, **kwargs: Any) -> Any:
+        found = super().record(execution_id, **kwargs)
+        race, self.race = self.race, None
+        if race == "save":
+            super().save(self.fetch(execution_id))
+        elif race == "delete":
+            self.delete(execution_id)
+        return found
 
 
 def _counted(name: str) -> Any:
-    method = getattr(MemoryStore, name)
+    method = CountingStore.__dict__.get(name) or getattr(MemoryStore, name)
 
     def read(self: CountingStore, *args: Any, **kwargs: Any) -> Any:
         depth = getattr(self._inside, "depth", 0)
@@ -126,6 +138,26 @@ def test_a_callback_reads_and_restores_the_parent_once(live_app: Any, restores: 
         assert p.store.reads == {"record": 1} and restores == {eid: 1}, (body, p.store.reads, restores)
     assert answer.json()["status"] == "succeeded"
     assert p.store.record(eid).version == version + 1
+
+
+def test_a_save_lost_to_another_writer_reads_again_and_a_parent_deleted_meanwhile_is_404(
+        live_app: Any, restores: Counter[str]) -> None:
+    p = Parent(live_app)
+    eid, rid, capability = p.start()
+    version = p.store.record(eid).version
+    p.store.reads.clear()
+    restores.clear()
+    p.store.race = "save"
+    applied = p.post(eid, _finished(rid), capability)
+    assert applied.status_code == 200 and applied.json()["status"] == "succeeded", applied.text
+    assert p.store.reads == {"record": 2} and restores == {eid: 2}  # the retry reads (and checks the token) again
+    assert p.store.record(eid).version == version + 2
+
+    eid, rid, capability = p.start("fine")
+    p.store.race = "delete"
+    gone = p.post(eid, _finished(rid), capability)
+    assert gone.status_code == 404, gone.text  # the token was accepted: the store's answer, as for any change
+    assert not p.store.exists(eid)
 
 
 def test_a_forged_token_is_refused_before_any_store_read_whatever_the_execution_id(
