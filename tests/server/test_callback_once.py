@@ -198,7 +198,9 @@ def test_untagged_tokens_handed_out_before_the_change_still_resume_their_parent(
     before.store.reads.clear()
 
     refused = strict.post(eid, _finished(rid), capability)
-    assert refused.status_code == 401 and before.store.reads == {} and restores == {}
+    unknown = strict.post("no-such-execution", _finished(rid), "w" * 43)
+    assert refused.status_code == unknown.status_code == 401 and before.store.reads == {} and restores == {}
+    assert {**refused.json(), "execution_id": None} == {**unknown.json(), "execution_id": None}
     assert now.post(eid, _finished(rid), "w" * 43).status_code == 401  # an untagged forgery: read and refused
     assert before.store.record(eid).version == version
 
