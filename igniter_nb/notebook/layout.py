@@ -34,8 +34,8 @@ from igniter_nb.diagnostics.geometry import (
     text_width,
 )
 from igniter_nb.diagnostics.view import FONT_SIZE, GraphView
-from igniter_nb.notebook.layout_bands import BAND_LABEL, BAND_PAD, SLOT_GAP, _place_cross
-from igniter_nb.notebook.layout_labels import item_spot, label_items, spots
+from igniter_nb.notebook.layout_bands import BAND_LABEL, BAND_PAD, SLOT_GAP, _place_cross, band_reach
+from igniter_nb.notebook.layout_labels import Squeezed, edge_notes, item_spot, label_items, spots
 from igniter_nb.notebook.layout_order import _order
 from igniter_nb.notebook.layout_routes import Route, _routes, _to_box
 from igniter_nb.notebook.shapes import Box
@@ -56,6 +56,8 @@ COMPACT_TRY = 1.5
 FOLD_WIDTH = 900.0
 #: top to bottom, a too-wide drawing with folded rows is drawn again with shorter rows, not shorter than this
 FOLD_MIN = 300.0
+#: top to bottom, at least this much of the gap between rows is left clear of bands' pads and label strips
+BAND_ROOM = 4.0
 
 
 @dataclass(slots=True)
@@ -75,6 +77,8 @@ class Layout:
     fold_row: float = 0.0  # the longest folded row (column) across, nodes and gaps
     #: where each band's label text starts (x, baseline y): clear of every edge (``layout_labels``)
     band_labels: dict[tuple[str, ...], tuple[float, float]] = field(default_factory=dict)
+    #: the labels drawn without room of their own: shortened, or over edges (``layout_labels.spots``)
+    squeezed: Squeezed = field(default_factory=Squeezed)
 
 
 # ----------------------------------------------------------------------------------------------- geometry
@@ -259,6 +263,8 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
             if e.label and (e.tail, e.head) in chains:
                 lv = items[e.head].layer
                 gaps[lv] = max(gaps[lv], text_width(e.label) * LABEL_FONT / FONT_SIZE + 2 * LABEL_PAD)
+    if across:  # room in the gap for the bands starting below it (their pads and label strips) and ending above
+        _band_gaps(placed, gaps, labelled, below)
     strips = max((len(s) for s in view.clusters if s not in labelled), default=0)  # nested label strips
     main_start = MARGIN + depth * BAND_PAD + (strips * BAND_LABEL if across else 0.0)
     col_at: list[float] = []
@@ -289,16 +295,6 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
     cluster_boxes = {s: (Box(b.y, b.x, b.h, b.w) if across else b) for s, b in clusters.items()}
     right = max([b.x + b.w for b in (*boxes.values(), *cluster_boxes.values())] or [0.0])
     bottom = max([b.y + b.h for b in (*boxes.values(), *cluster_boxes.values())] or [0.0])
-    band_labels = {s: item_spot(mark, across) for s, mark in marks.items()}
-    if len(marks) < len(cluster_boxes):
-        extents = [(at, at + size) for at, size in zip(col_at, col_size, strict=True)] if across else None
-        found, failed = spots(cluster_boxes, boxes, routes, labelled, extents, below, band_labels)
-        if failed and across and not below:  # top to bottom: first a strip along the band's bottom
-            return _layout(view, direction, compact, fold_at, labelled, attempt + 1, failed)
-        if failed and attempt < 4:  # (a band holding no item at all has no layer to take its label: bounded)
-            more = labelled | failed if attempt < 3 else frozenset(cluster_boxes)
-            return _layout(view, direction, compact, fold_at, more, attempt + 1, below - more)
-        band_labels.update(found)
     # a forward route runs between its ends' boxes and through its slots' centres (a curve stays inside the
     # hull of its points); a backward route runs along a lane outside
     for it in every:
@@ -317,17 +313,62 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
             lx, ly = routes[(e.tail, e.head)].label_at
             right = max(right, lx + text_width(e.label) * LABEL_FONT / FONT_SIZE / 2 + 4)
             bottom = max(bottom, ly + 4)
-    # the title and legend go on top: wrap the legend to the drawing's width, then move the drawing down
     wrap = max(right + MARGIN, LEGEND_MIN_WRAP)
+    width = max(right + MARGIN, title_width(view) + 2 * MARGIN, legend_width(view, wrap) + 2 * MARGIN)
+    band_labels = {s: item_spot(mark, across) for s, mark in marks.items()}
+    cut = Squeezed()  # labels drawn without room of their own (``spots``)
+    if len(marks) < len(cluster_boxes):
+        extents = [(at, at + size) for at, size in zip(col_at, col_size, strict=True)] if across else None
+        notes = edge_notes(view, routes)
+        found, failed = spots(cluster_boxes, boxes, routes, labelled, extents, below, band_labels, notes)
+        again = None
+        if failed and across and not below:  # top to bottom: first a strip along the band's bottom
+            again = _layout(view, direction, compact, fold_at, labelled, attempt + 1, failed)
+        elif failed and attempt < 4:  # (a band holding no item at all has no layer to take its label: bounded)
+            more = labelled | failed if attempt < 3 else frozenset(cluster_boxes)
+            again = _layout(view, direction, compact, fold_at, more, attempt + 1, below - more)
+        if again is not None:
+            # room for the labels must not make a picture that fits the output area too wide for it: then each
+            # label without a place is drawn shortened (an ellipsis, its name in a tooltip) where one is free
+            if again.width <= FIT_WIDTH or width > FIT_WIDTH:
+                return again
+            found, failed = spots(cluster_boxes, boxes, routes, labelled, extents, below, band_labels, notes, cut)
+            if failed:
+                return again
+        band_labels.update(found)
+    # the title and legend go on top: move the drawing down
     title_h = title_height(view, wrap)
     for b in (*boxes.values(), *cluster_boxes.values()):
         b.y = round(b.y + title_h, 1)
     for r in routes.values():
         r.shift(title_h)
     band_labels = {s: (x, round(y + title_h, 1)) for s, (x, y) in band_labels.items()}
-    width = max(right + MARGIN, title_width(view) + 2 * MARGIN, legend_width(view, wrap) + 2 * MARGIN)
     return Layout(boxes, cluster_boxes, round(width, 1), round(bottom + title_h + MARGIN, 1), layer,
-                  routes, direction, wrap, bool(folded), fold_at, max(rows.values(), default=0.0), band_labels)
+                  routes, direction, wrap, bool(folded), fold_at, max(rows.values(), default=0.0), band_labels, cut)
+
+
+def _band_gaps(placed: list[_Item], gaps: list[float], labelled: frozenset[tuple[str, ...]],
+               below: frozenset[tuple[str, ...]]) -> None:
+    """Top to bottom, widen the gap before each row to hold the tops of the bands starting in it (each nested band
+    starting there its padding and label strip: ``layout_bands.band_reach``) and the bottoms of those ending in the
+    row before: else the outer band of a nest starting in one row reached into the row before, and stood aside."""
+    first: dict[tuple[str, ...], int] = {}
+    last: dict[tuple[str, ...], int] = {}
+    for it in placed:
+        for k in range(1, len(it.scope) + 1):
+            s = it.scope[:k]
+            first[s] = min(first.get(s, it.layer), it.layer)
+            last[s] = max(last.get(s, it.layer), it.layer)
+    above = [0.0] * len(gaps)
+    after = [0.0] * len(gaps)
+    for it in placed:
+        chain = [it.scope[:k] for k in range(1, len(it.scope) + 1)]
+        top = sum(band_reach(s, True, labelled) for s in chain if first[s] == it.layer)
+        end = sum(BAND_PAD + (BAND_LABEL if s in below else 0.0) for s in chain if last[s] == it.layer)
+        above[it.layer] = max(above[it.layer], top)
+        after[it.layer] = max(after[it.layer], end)
+    for lv in range(1, len(gaps)):
+        gaps[lv] = max(gaps[lv], above[lv] + after[lv - 1] + BAND_ROOM)
 
 
 def _fold(ids: list[str], layer: dict[str, int], sizes: dict[str, tuple[float, float]],

@@ -49,11 +49,16 @@ def _place_cross(view: GraphView, items: list[_Item], pos: list[float], directio
     bands: dict[tuple[str, ...], Box] = {}
     gap = NODE_GAP[direction]
 
+    def top_reach(scope: tuple[str, ...], depth: int) -> float:
+        """How far before an item of ``scope`` the band of ``scope[:depth]`` starts: each band from there in
+        (``band_reach``)."""
+        return sum(band_reach(scope[:k], across, labelled) for k in range(depth, len(scope) + 1))
+
     def span(kid: tuple[str, ...]) -> tuple[float, float]:
-        """The band's extent along the layers once it holds its nested bands (each level BAND_PAD wider)."""
+        """The band's extent along the layers once it holds its nested bands (each level BAND_PAD wider and, top to
+        bottom, with a strip for its label: a parent whose first row holds only a nested band had none)."""
         inside, depth = within[kid], len(kid)
-        lo = min(it.main - (len(it.scope) - depth) * BAND_PAD for it in inside) - BAND_PAD - (
-            BAND_LABEL if across and kid not in labelled else 0.0)
+        lo = min(it.main - top_reach(it.scope, depth) for it in inside)
         hi = max(it.main + it.main_size + (len(it.scope) - depth) * BAND_PAD for it in inside) + BAND_PAD + (
             BAND_LABEL if kid in below else 0.0)
         return lo, hi
@@ -101,9 +106,16 @@ def _place_cross(view: GraphView, items: list[_Item], pos: list[float], directio
         parent = scope[:-1]
         if parent in bands:
             p, ch = bands[parent], bands[scope]
-            lo, hi = min(p.x, ch.x - BAND_PAD), max(p.x + p.w, ch.x + ch.w + BAND_PAD)
+            lo = min(p.x, ch.x - band_reach(parent, across, labelled))
+            hi = max(p.x + p.w, ch.x + ch.w + BAND_PAD)
             bands[parent] = Box(lo, p.y, hi - lo, max(p.h, ch.y + ch.h + BAND_PAD - p.y))
     return bands
+
+
+def band_reach(scope: tuple[str, ...], across: bool, labelled: frozenset[tuple[str, ...]]) -> float:
+    """How far a band starts before what it holds: its padding and, top to bottom, the strip for its label (unless
+    its label is an item, ``layout_labels.label_items``)."""
+    return BAND_PAD + (BAND_LABEL if across and scope not in labelled else 0.0)
 
 
 def _column_size(col: list[_Item], gap: float) -> float:
@@ -142,4 +154,4 @@ def _pack(col: list[_Item], top: float, bottom: float, gap: float) -> None:
         it.placed = True
 
 
-__all__ = ["BAND_LABEL", "BAND_PAD", "SLOT_GAP"]
+__all__ = ["BAND_LABEL", "BAND_PAD", "SLOT_GAP", "band_reach"]

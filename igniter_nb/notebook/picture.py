@@ -13,6 +13,7 @@ from html import escape
 from igniter_nb.diagnostics.geometry import FIT_STYLE, FIT_WIDTH, text_width
 from igniter_nb.diagnostics.view import EDGE_COLOR, FONT_SIZE, WAIT_EDGE_COLOR, GraphView, LegendItem, clean, writable
 from igniter_nb.notebook.layout import MARGIN, Layout, layout
+from igniter_nb.notebook.layout_labels import ASCENT, DESCENT, text_width_of
 from igniter_nb.notebook.shapes import label_offset, num, shape_svg
 
 FONT_FAMILY = "Helvetica,Arial,sans-serif"
@@ -99,14 +100,25 @@ def draw(view: GraphView, lay: Layout, *, fit: bool = True) -> str:
            f'<rect x="0" y="0" width="{num(w)}" height="{num(h)}" fill="#ffffff"/>',
            *_header(view, lay.legend_wrap),
            '<g class="clusters">']
+    over: list[str] = []  # band labels with no place clear of edges, drawn over them (``layout_labels.Squeezed``)
     for scope in sorted(lay.clusters):
         b = lay.clusters[scope]
         room = max(int((b.w - 16) / (text_width("m") * 11 / FONT_SIZE)), 4)
         name = clean(scope[-1], room)
+        short = lay.squeezed.texts.get(scope)
+        tip = f"<title>{escape(name)}</title>" if short else ""  # a shortened label: its name in a tooltip
         tx, ty = lay.band_labels.get(scope, (b.x + 8, b.y + 13))  # clear of the edges (``layout_labels``)
-        out.append(f'<g class="cluster" data-scope="{escape(writable(".".join(scope)))}"><rect x="{num(b.x)}" y="{num(b.y)}" '
+        path = escape(writable(".".join(scope)))
+        text = f'<text x="{num(tx)}" y="{num(ty)}" font-size="11" fill="#475569">{escape(short or name)}</text>'
+        if scope in lay.squeezed.over:  # on a white ground that hides the edges under it
+            w = text_width_of(short or name)
+            text = (f'<rect x="{num(tx - 2)}" y="{num(ty - ASCENT - 1)}" width="{num(w + 4)}" '
+                    f'height="{num(ASCENT + DESCENT + 2)}" fill="#ffffff"/>' + text)
+        out.append(f'<g class="cluster" data-scope="{path}">{tip}<rect x="{num(b.x)}" y="{num(b.y)}" '
                    f'width="{num(b.w)}" height="{num(b.h)}" rx="8" fill="none" stroke="#94a3b8" stroke-dasharray="5,3"/>'
-                   f'<text x="{num(tx)}" y="{num(ty)}" font-size="11" fill="#475569">{escape(name)}</text></g>')
+                   + ("" if scope in lay.squeezed.over else text) + "</g>")
+        if scope in lay.squeezed.over:
+            over.append(f'<g class="band-label" data-scope="{path}">{tip}{text}</g>')
     out.append('</g><g class="edges">')
     labels: list[str] = []
     for e in view.edges:
@@ -135,7 +147,7 @@ def draw(view: GraphView, lay: Layout, *, fit: bool = True) -> str:
         dx, dy = label_offset(n.shape)
         out.append(_text(n.label, b.cx + dx, b.cy + dy))
         out.append("</g>")
-    out.append('</g><g class="edge-labels">' + "".join(labels) + "</g></svg>")
+    out.append('</g><g class="edge-labels">' + "".join(labels) + "</g>" + "".join(over) + "</svg>")
     return "\n".join(out) + "\n"
 
 

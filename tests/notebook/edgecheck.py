@@ -121,19 +121,43 @@ def band_labels(svg: str) -> dict[str, Box]:
     """The text box of each scope band's label in a pure-Python picture, by scope: from its baseline, the font's
     ascent (0.8 em) above and descent (0.25 em) below, as wide as Helvetica's letters (or the average estimate,
     when wider)."""
+    found: dict[str, Box] = {}
+    for g in ET.fromstring(svg).iter(f"{SVG}g"):
+        if g.get("class") not in ("cluster", "band-label") or g.get("data-scope") is None:
+            continue
+        text = g.find(f"{SVG}text")
+        if g.get("class") == "cluster" and text is None and g.get("data-scope") in over_edges(svg):
+            continue
+        assert text is not None and text.get("text-anchor") in (None, "start"), ET.tostring(g)
+        found[g.get("data-scope", "")] = _label_box(g)
+    return found
+
+
+def _label_box(g: ET.Element) -> Box:
     from igniter_nb.diagnostics.geometry import glyph_width, text_width
     from igniter_nb.diagnostics.view import FONT_SIZE
 
-    found: dict[str, Box] = {}
+    text = g.find(f"{SVG}text")
+    assert text is not None
+    name = text.text or ""
+    x, y = float(text.get("x", "0")), float(text.get("y", "0"))
+    w = max(glyph_width(name, LABEL_FONT), text_width(name) * LABEL_FONT / FONT_SIZE)
+    return (x, y - 0.8 * LABEL_FONT, w, 1.05 * LABEL_FONT)
+
+
+def over_edges(svg: str) -> set[str]:
+    """The scopes whose label is drawn over the edges, on a white ground that covers its text box
+    (``layout_labels.Squeezed``)."""
+    found = set()
     for g in ET.fromstring(svg).iter(f"{SVG}g"):
-        if g.get("class") != "cluster" or g.get("data-scope") is None:
-            continue
-        text = g.find(f"{SVG}text")
-        assert text is not None and text.get("text-anchor") in (None, "start"), ET.tostring(g)
-        name = text.text or ""
-        x, y = float(text.get("x", "0")), float(text.get("y", "0"))
-        w = max(glyph_width(name, LABEL_FONT), text_width(name) * LABEL_FONT / FONT_SIZE)
-        found[g.get("data-scope", "")] = (x, y - 0.8 * LABEL_FONT, w, 1.05 * LABEL_FONT)
+        if g.get("class") == "band-label":
+            scope = g.get("data-scope", "")
+            ground = g.find(f"{SVG}rect")
+            assert ground is not None and ground.get("fill") == "#ffffff", ET.tostring(g)
+            x, y, w, h = (float(ground.get(a, "0")) for a in ("x", "y", "width", "height"))
+            tx, ty, tw, th = _label_box(g)
+            assert x <= tx and tx + tw <= x + w and y <= ty and ty + th <= y + h, (scope, ET.tostring(g))
+            found.add(scope)
     return found
 
 
@@ -161,8 +185,11 @@ def through_labels(svg: str, pad: float = 1.0) -> list[tuple[str, str, str]]:
     labels = band_labels(svg)
     _, edges = read(svg)
     found = []
+    halo = over_edges(svg)  # drawn over the edges, readable: not under one
     for tail, head, pts in edges:
         for scope, box in labels.items():
+            if scope in halo:
+                continue
             if any(_meets(p, q, box, pad) for p, q in itertools.pairwise(pts)):
                 found.append((tail, head, scope))
     return sorted(found)
