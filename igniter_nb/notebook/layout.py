@@ -38,6 +38,7 @@ from igniter_nb.notebook.layout_bands import BAND_LABEL, BAND_PAD, SLOT_GAP, _pl
 from igniter_nb.notebook.layout_labels import Squeezed, edge_notes, item_spot, label_items, spots
 from igniter_nb.notebook.layout_order import _order
 from igniter_nb.notebook.layout_routes import Route, _routes, _to_box
+from igniter_nb.notebook.layout_time import LayoutTimeout, in_time
 from igniter_nb.notebook.shapes import Box
 
 MARGIN = 16.0
@@ -106,44 +107,46 @@ class _Item:
         return self.cross + self.cross_size / 2
 
 
-def layout(view: GraphView, *, direction: str | None = None) -> Layout:
+def layout(view: GraphView, *, direction: str | None = None, deadline: float | None = None) -> Layout:
     """Place every node of ``view`` and route every edge (see the module docstring). Without ``direction`` (nor
     ``view.direction``) the direction is judged on the drawing itself, folds included: the estimated direction
     first (``choose_direction``), and when its drawing is wider than ``FIT_WIDTH`` the other one too, kept when it
     fits or is narrower. 60 awaits with long names were drawn 1,436 px wide left to right (the estimate did not
-    know the layer folds into rows top to bottom, 887 px)."""
+    know the layer folds into rows top to bottom, 887 px). With ``deadline`` (``time.monotonic()`` seconds) it
+    raises ``LayoutTimeout`` once that has passed, checked between and inside its costly steps (``engine="auto"``
+    bounds it by ``IGNITER_NB_DOT_TIMEOUT``, as ``dot``)."""
     chosen = direction or view.direction
     if chosen not in (None, "LR", "TB"):
         raise ValueError(f"direction must be 'LR', 'TB' or None, got {chosen!r}")
     if chosen:
-        return _fitted(view, chosen)
+        return _fitted(view, chosen, deadline)
     first = choose_direction(view)
-    drawn = _fitted(view, first)
+    drawn = _fitted(view, first, deadline)
     if drawn.width <= FIT_WIDTH:
         return drawn
-    other = _fitted(view, "TB" if first == "LR" else "LR")
+    other = _fitted(view, "TB" if first == "LR" else "LR", deadline)
     return other if other.width <= FIT_WIDTH or other.width < drawn.width else drawn
 
 
-def _fitted(view: GraphView, direction: str) -> Layout:
+def _fitted(view: GraphView, direction: str, deadline: float | None = None) -> Layout:
     """The drawing in ``direction``; top to bottom, when it is wider than ``FIT_WIDTH``: with folded rows, drawn
     again with rows shorter by the excess (``_refolded``: the bus slots of a folded layer's consumers widen every
     row after the first, so 160 inputs feeding two computes were drawn 969 px wide), and, when it has scope bands
     (and is too wide by at most half: the packing gains 10–20 %, a picture three times too wide is not drawn twice
     more), with the layers beside bands packed close (``compact``: the bands come nearer); the narrowest is kept.
     Left to right the bands stack down, and the width is the columns': packing does not change it."""
-    drawn = _layout(view, direction)
+    drawn = _layout(view, direction, deadline=deadline)
     if drawn.width <= FIT_WIDTH or direction != "TB":
         return drawn
     if drawn.folded:
-        drawn = _refolded(view, drawn)
+        drawn = _refolded(view, drawn, deadline)
     if not FIT_WIDTH < drawn.width <= COMPACT_TRY * FIT_WIDTH or not view.clusters:
         return drawn
-    close = _layout(view, direction, compact=True, fold_at=drawn.fold_at)
+    close = _layout(view, direction, compact=True, fold_at=drawn.fold_at, deadline=deadline)
     return close if close.width < drawn.width else drawn
 
 
-def _refolded(view: GraphView, drawn: Layout) -> Layout:
+def _refolded(view: GraphView, drawn: Layout, deadline: float | None = None) -> Layout:
     """A top-to-bottom drawing with folded rows, too wide: drawn again (three times at most) with every folded row
     shorter than the longest one by what the picture is too wide, down to ``FOLD_MIN``; the narrowest drawing is
     kept (the first when none is narrower: the excess was not the rows')."""
@@ -154,7 +157,7 @@ def _refolded(view: GraphView, drawn: Layout) -> Layout:
         fold_at = round(best.fold_row - (best.width - FIT_WIDTH) - 0.1, 1)
         if fold_at < FOLD_MIN:
             break
-        again = _layout(view, "TB", fold_at=fold_at)
+        again = _layout(view, "TB", fold_at=fold_at, deadline=deadline)
         if again.width >= best.width:
             break
         best = again
@@ -172,7 +175,7 @@ def folds(view: GraphView) -> bool:
 
 def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: float | None = None,
             labelled: frozenset[tuple[str, ...]] = frozenset(), attempt: int = 0,
-            below: frozenset[tuple[str, ...]] = frozenset()) -> Layout:
+            below: frozenset[tuple[str, ...]] = frozenset(), *, deadline: float | None = None) -> Layout:
     """The drawing in ``direction``. Each band's label goes where no edge, node box, other band or label passes:
     its top strip, else top to bottom its first row (``layout_labels.spots``); top to bottom the bands with no such
     place are drawn again with a strip along their bottom (``below``), and the bands still without one again with
@@ -242,7 +245,8 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
     every = list(items.values())
     for k, it in enumerate(every):
         it.index = k
-    pos = _order(every, links, frozenset(items[i].index for i in folded))
+    in_time(deadline)
+    pos = _order(every, links, frozenset(items[i].index for i in folded), deadline)
     marks = label_items(every, across, labelled, NODE_GAP[direction]) if labelled else {}
     for mark in marks.values():  # first in its layer, within its band
         mark.index = len(pos)
@@ -279,7 +283,7 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
         for mark in marks.values():
             mark.main = col_at[mark.layer]
 
-    clusters = _place_cross(view, placed, pos, direction, MARGIN, compact, labelled, below)
+    clusters = _place_cross(view, placed, pos, direction, MARGIN, compact, labelled, below, deadline)
     # ``main_start`` left room for the deepest nesting of band labels before the first column; give back what
     # the bands did not use (nested scopes that start further in would otherwise leave a blank strip on top)
     unused = min([b.x for b in clusters.values()] + [it.main for it in placed]) - MARGIN
@@ -289,7 +293,7 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
             it.main -= unused
         clusters = {s: Box(round(b.x - unused, 1), b.y, b.w, b.h) for s, b in clusters.items()}
     buses = frozenset(key for key in chains if key[0] in folded)
-    routes = _routes(view, nodes, items, chains, col_at, col_size, gaps, direction, buses)
+    routes = _routes(view, nodes, items, chains, col_at, col_size, gaps, direction, buses, deadline)
 
     boxes = {i: _to_box(items[i], across) for i in ids}
     cluster_boxes = {s: (Box(b.y, b.x, b.h, b.w) if across else b) for s, b in clusters.items()}
@@ -320,19 +324,21 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
     if len(marks) < len(cluster_boxes):
         extents = [(at, at + size) for at, size in zip(col_at, col_size, strict=True)] if across else None
         notes = edge_notes(view, routes)
-        found, failed = spots(cluster_boxes, boxes, routes, labelled, extents, below, band_labels, notes)
+        found, failed = spots(cluster_boxes, boxes, routes, labelled, extents, below, band_labels, notes, None,
+                              deadline)
         again = None
         if failed and across and not below:  # top to bottom: first a strip along the band's bottom
-            again = _layout(view, direction, compact, fold_at, labelled, attempt + 1, failed)
+            again = _layout(view, direction, compact, fold_at, labelled, attempt + 1, failed, deadline=deadline)
         elif failed and attempt < 4:  # (a band holding no item at all has no layer to take its label: bounded)
             more = labelled | failed if attempt < 3 else frozenset(cluster_boxes)
-            again = _layout(view, direction, compact, fold_at, more, attempt + 1, below - more)
+            again = _layout(view, direction, compact, fold_at, more, attempt + 1, below - more, deadline=deadline)
         if again is not None:
             # room for the labels must not make a picture that fits the output area too wide for it: then each
             # label without a place is drawn shortened (an ellipsis, its name in a tooltip) where one is free
             if again.width <= FIT_WIDTH or width > FIT_WIDTH:
                 return again
-            found, failed = spots(cluster_boxes, boxes, routes, labelled, extents, below, band_labels, notes, cut)
+            found, failed = spots(cluster_boxes, boxes, routes, labelled, extents, below, band_labels, notes, cut,
+                                  deadline)
             if failed:
                 return again
         band_labels.update(found)
@@ -442,4 +448,5 @@ def title_width(view: GraphView) -> float:
                 for k, t in enumerate(view.title)), default=0.0)
 
 
-__all__ = ["BAND_LABEL", "BAND_PAD", "SLOT_GAP", "Box", "Layout", "Route", "layout", "node_size"]
+__all__ = ["BAND_LABEL", "BAND_PAD", "SLOT_GAP", "Box", "Layout", "LayoutTimeout", "Route", "in_time", "layout",
+           "node_size"]

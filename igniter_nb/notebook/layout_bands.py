@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from igniter_nb.diagnostics.geometry import NODE_GAP, text_width
 from igniter_nb.diagnostics.view import GraphView
+from igniter_nb.notebook.layout_time import in_time
 from igniter_nb.notebook.shapes import Box
 
 if TYPE_CHECKING:
@@ -24,11 +25,12 @@ SLOT_GAP = 6.0
 
 def _place_cross(view: GraphView, items: list[_Item], pos: list[float], direction: str,
                  start: float, compact: bool = False, labelled: frozenset[tuple[str, ...]] = frozenset(),
-                 below: frozenset[tuple[str, ...]] = frozenset()) -> dict[tuple[str, ...], Box]:
+                 below: frozenset[tuple[str, ...]] = frozenset(), deadline: float | None = None
+                 ) -> dict[tuple[str, ...], Box]:
     """Cross-axis positions: scope bands stacked, inside a band its own nodes first, then its child bands.
     Returns the bands in (main, cross) form: ``Box(main, cross, main size, cross size)``. ``labelled``: bands
     whose label is an item (``layout_labels``), with no strip kept for it; ``below``: top to bottom, bands with a
-    strip for their label along their bottom."""
+    strip for their label along their bottom. ``deadline``: as ``layout.layout``'s, checked at each band."""
     across = direction == "TB"
     children: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
     for scope in view.clusters:
@@ -65,6 +67,7 @@ def _place_cross(view: GraphView, items: list[_Item], pos: list[float], directio
 
     def place(scope: tuple[str, ...], top: float) -> float:
         """Place the items of ``scope`` from ``top``; returns the far end."""
+        in_time(deadline)
         own = members.get(scope, [])
         taken: list[tuple[float, float, float]] = []  # (main from, main to, cross end) of placed sibling bands
         # (main from, main to, cross end) of the own items: a band goes beside those in the layers it spans only

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from igniter_nb.diagnostics.geometry import glyph_width, text_width
 from igniter_nb.diagnostics.view import FONT_SIZE, GraphView
+from igniter_nb.notebook.layout_time import in_time
 
 if TYPE_CHECKING:
     from igniter_nb.notebook.layout import _Item
@@ -66,8 +67,8 @@ def shorten(name: str, room: float) -> str | None:
 def spots(clusters: dict[tuple[str, ...], Box], boxes: dict[str, Box], routes: dict[tuple[str, str], Route],
           skip: frozenset[tuple[str, ...]] = frozenset(), rows: list[tuple[float, float]] | None = None,
           below: frozenset[tuple[str, ...]] = frozenset(), items: dict[tuple[str, ...], Spot] | None = None,
-          notes: list[tuple[float, float, float, float]] | None = None, cut: Squeezed | None = None
-          ) -> tuple[dict[tuple[str, ...], Spot], frozenset[tuple[str, ...]]]:
+          notes: list[tuple[float, float, float, float]] | None = None, cut: Squeezed | None = None,
+          deadline: float | None = None) -> tuple[dict[tuple[str, ...], Spot], frozenset[tuple[str, ...]]]:
     """Each band's label (but ``skip``'s: items) in its top strip, at the leftmost place no edge, node box or other
     band's border comes within ``CLEAR`` px of, else (top to bottom: ``rows``, each layer's y extent) in the first
     row inside the band with such a place, else (``below``) in the strip kept along the band's bottom, clear of the
@@ -76,7 +77,7 @@ def spots(clusters: dict[tuple[str, ...], Box], boxes: dict[str, Box], routes: d
 
     Given ``cut`` (the picture fits the output area, and room for the label would make it too wide), a label with
     no such place is shortened to the widest free stretch of its places (an ellipsis, ``shorten``), and failing
-    that it goes where only edges pass, drawn over them (``Squeezed``)."""
+    that it goes where only edges pass, drawn over them (``Squeezed``). ``deadline``: as ``layout.layout``'s."""
     lines = [route.polyline(12) for route in routes.values()]
     reach = [(min(x for x, _ in pts), max(x for x, _ in pts), min(y for _, y in pts), max(y for _, y in pts))
              for pts in lines]
@@ -115,6 +116,7 @@ def spots(clusters: dict[tuple[str, ...], Box], boxes: dict[str, Box], routes: d
     for scope, band in clusters.items():
         if scope in skip:
             continue
+        in_time(deadline)
         w = label_width(scope)
         x0, x1 = band.x + INSET, band.x + band.w - INSET
         inside = [(a + b) / 2 + 0.35 * LABEL_SIZE for a, b in rows or () if band.y < a and b < band.y + band.h]

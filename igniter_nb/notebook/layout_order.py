@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from igniter_nb.notebook.layout_time import in_time
+
 if TYPE_CHECKING:
     from igniter_nb.notebook.layout import _Item
 
 SWEEPS = 4
 
 
-def _order(items: list[_Item], links: list[tuple[_Item, _Item]], fixed: frozenset[int] = frozenset()) -> list[float]:
+def _order(items: list[_Item], links: list[tuple[_Item, _Item]], fixed: frozenset[int] = frozenset(),
+           deadline: float | None = None) -> list[float]:
     """Barycentric crossing reduction; returns each item's normalised position (0..1) within its layer, by
     ``_Item.index``. Works on indices: a 300-node graph has thousands of slots, swept several times. The items of
-    ``fixed`` (indices, in declared order) keep their order among themselves within a layer."""
+    ``fixed`` (indices, in declared order) keep their order among themselves within a layer. ``deadline``: as
+    ``layout.layout``'s, checked at each layer."""
     n = len(items)
     preds: list[list[int]] = [[] for _ in range(n)]
     succs: list[list[int]] = [[] for _ in range(n)]
@@ -43,6 +47,7 @@ def _order(items: list[_Item], links: list[tuple[_Item, _Item]], fixed: frozense
 
     def sweep(sequence: list[int], neighbours: list[list[int]]) -> None:
         for level in sequence:
+            in_time(deadline)
             members = by_layer[level]
             for i in members:
                 near = neighbours[i]

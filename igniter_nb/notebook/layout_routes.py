@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from igniter_nb.diagnostics.view import GraphView, ViewNode
+from igniter_nb.notebook.layout_time import in_time
 from igniter_nb.notebook.shapes import Box, Point, crossing, outline
 
 if TYPE_CHECKING:
@@ -88,8 +89,8 @@ def _to_box(it: _Item, across: bool) -> Box:
 
 def _routes(view: GraphView, nodes: dict[str, ViewNode], items: dict[str, _Item],
             chains: dict[tuple[str, str], list[_Item]], col_at: list[float], col_size: list[float],
-            gaps: list[float], direction: str, buses: frozenset[tuple[str, str]] = frozenset()
-            ) -> dict[tuple[str, str], Route]:
+            gaps: list[float], direction: str, buses: frozenset[tuple[str, str]] = frozenset(),
+            deadline: float | None = None) -> dict[tuple[str, str], Route]:
     across = direction == "TB"
     col_end = [at + size for at, size in zip(col_at, col_size, strict=True)]
     # the middle of the gap before / after each column (where a backward edge turns)
@@ -121,7 +122,9 @@ def _routes(view: GraphView, nodes: dict[str, ViewNode], items: dict[str, _Item]
     # points are built as (main, cross) → (x, y) by ``at``; a run of slots level with each other is one segment
     at = (lambda main, cross: (cross, main)) if across else (lambda main, cross: (main, cross))
     routes: dict[tuple[str, str], Route] = {}
-    for key, chain in chains.items():
+    for k, (key, chain) in enumerate(chains.items()):
+        if not k % 256:
+            in_time(deadline)
         tail, head = chain[0], chain[-1]
         c = exit_at[(tail.id, chain[1].id)]
         start = at(boundary(tail, c, True), c)

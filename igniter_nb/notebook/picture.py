@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
-from igniter_nb.diagnostics.geometry import FIT_STYLE, FIT_WIDTH, text_width
+from igniter_nb.diagnostics.geometry import FIT_STYLE, FIT_WIDTH, glyph_width, text_width
 from igniter_nb.diagnostics.view import EDGE_COLOR, FONT_SIZE, WAIT_EDGE_COLOR, GraphView, LegendItem, clean, writable
 from igniter_nb.notebook.layout import MARGIN, Layout, layout
 from igniter_nb.notebook.layout_labels import ASCENT, DESCENT, text_width_of
@@ -151,4 +151,25 @@ def draw(view: GraphView, lay: Layout, *, fit: bool = True) -> str:
     return "\n".join(out) + "\n"
 
 
-__all__ = ["draw", "layout_svg", "legend_rows"]
+def placeholder_svg(view: GraphView, lines: list[str], *, fit: bool = True) -> str:
+    """A picture standing in for a graph that could not be drawn: its title, then ``lines`` saying why (within
+    the output area's width)."""
+    title = [clean(t, 110) for t in view.title] or ["graph"]
+    texts = [(t, 14 if k == 0 else 12, k == 0) for k, t in enumerate(title)] + [(clean(t, 130), 12, False) for t in lines]
+    w = min(max(glyph_width(t, size, bold=bold) for t, size, bold in texts) + 2 * MARGIN, FIT_WIDTH)
+    h = 2 * MARGIN + 18 * len(texts) + 20
+    style = f' style="{FIT_STYLE}"' if fit else ""
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{num(w)}" height="{num(h)}" viewBox="0 0 {num(w)} {num(h)}" '
+           f'font-family="{FONT_FAMILY}"{style} data-placeholder="true">',
+           f'<rect x="0.5" y="0.5" width="{num(w - 1)}" height="{num(h - 1)}" rx="6" fill="#f8fafc" stroke="#94a3b8" '
+           'stroke-dasharray="5,3"/>']
+    y = MARGIN + 12
+    for k, (t, size, bold) in enumerate(texts):
+        weight = ' font-weight="bold"' if bold else ""
+        y += 8 if k == len(title) else 0  # a line between the title and the reason
+        out.append(f'<text x="{num(MARGIN)}" y="{num(y)}" font-size="{size}"{weight} fill="#0f172a">{escape(t)}</text>')
+        y += 18
+    return "\n".join([*out, "</svg>"]) + "\n"
+
+
+__all__ = ["draw", "layout_svg", "legend_rows", "placeholder_svg"]

@@ -13,7 +13,11 @@ and the layout's fitting, or the layout folding, fitting, and ``dot``'s more tha
 
 ``dot`` runs as a subprocess bounded by ``DOT_TIMEOUT`` seconds (``IGNITER_NB_DOT_TIMEOUT`` overrides it): a
 ``dot`` that hangs, or takes minutes over a huge expanded graph, is killed with its process group, and the
-picture falls back to the pure-Python layout — a notebook cell never waits on it for ever.
+picture falls back to the pure-Python layout — a notebook cell never waits on it for ever. ``engine="auto"``
+bounds the pure-Python layout by the same limit (it stops at its next check, ``layout_time``): the layout drawn
+to compare with ``dot``'s picture shares ``dot``'s limit, and ``dot``'s picture stays when it runs out; the
+layout drawn for want of ``dot`` (missing or failed) has a limit of its own, and when it runs out the cell shows
+a placeholder saying why (``picture.placeholder_svg``). ``engine="python"`` is not bounded: it was asked for.
 """
 
 from __future__ import annotations
@@ -118,35 +122,52 @@ def render_view(view: GraphView, *, engine: Engine = "auto", size: Size = "fit")
         raise ValueError(f"engine must be 'auto', 'dot' or 'python', got {engine!r}")
     if size not in ("fit", "full"):
         raise ValueError(f"size must be 'fit' or 'full', got {size!r}")
-    from igniter_nb.notebook.picture import draw, layout_svg
+    from igniter_nb.notebook.layout import LayoutTimeout, layout
+    from igniter_nb.notebook.picture import draw, layout_svg, placeholder_svg
 
+    limit = dot_timeout() if engine == "auto" else 0.0
+    started = time.monotonic()
+    why = "Graphviz dot is not on PATH"
     if engine == "dot" or (engine == "auto" and dot_available()):
         try:
             svg = _dot_svg(view)
-        except Exception:
+        except Exception as error:
             if engine == "dot":
                 raise
+            why = str(error)
         else:
-            better = None if engine == "dot" else _better_layout(view, svg)
+            better = None if engine == "dot" else _better_layout(view, svg, started + limit)
             if better is None:
                 return clean_dot_svg(svg, fit=size == "fit")
             return draw(view, better, fit=size == "fit")
-    return layout_svg(view, fit=size == "fit")  # the layout judges the direction on its own drawing (folds included)
+    if engine == "python":
+        return layout_svg(view, fit=size == "fit")  # the layout judges the direction on its own drawing (folds included)
+    try:
+        lay = layout(view, deadline=time.monotonic() + limit)
+    except LayoutTimeout:
+        named = "" if TIMEOUT_VARIABLE in why else f" ({TIMEOUT_VARIABLE} sets the limit)"
+        return placeholder_svg(view, [f"{why};", f"the pure-Python layout did not finish within {limit:g} s{named}.",
+                                      "engine='python' draws it without a limit."], fit=size == "fit")
+    return draw(view, lay, fit=size == "fit")
 
 
-def _better_layout(view: GraphView, dot_svg: str) -> Layout | None:
+def _better_layout(view: GraphView, dot_svg: str, deadline: float | None = None) -> Layout | None:
     """The pure-Python layout of ``view`` when ``engine="auto"`` should draw it rather than ``dot``'s picture: when
     that picture is wider than ``FIT_WIDTH`` (in both directions, unless one is given) and the layout fits, or when
     the layout folds a long layer, fits, and ``dot``'s picture is more than ``TALLER`` times as tall (200 inputs of
     one node: ``dot`` 320 × 12,054 px, the layout 916 × 2,333). Else ``None``: ``dot``'s picture stays. The layout
-    is drawn only then (a picture that fits, of a graph with no long layer, costs nothing more)."""
-    from igniter_nb.notebook.layout import folds, layout
+    is drawn only then (a picture that fits, of a graph with no long layer, costs nothing more), and only until
+    ``deadline`` (``time.monotonic()`` seconds): then ``None``, ``dot``'s picture stays."""
+    from igniter_nb.notebook.layout import LayoutTimeout, folds, layout
 
     width, height = _svg_size(dot_svg)
     wide = width > FIT_WIDTH
     if not wide and not folds(view):
         return None
-    lay = layout(view)
+    try:
+        lay = layout(view, deadline=deadline)
+    except LayoutTimeout:
+        return None
     if lay.width > FIT_WIDTH:
         return None
     return lay if wide or height > TALLER * lay.height else None

@@ -147,10 +147,10 @@ def test_the_compact_packing_is_tried_top_to_bottom_only_on_a_picture_it_may_bri
     real = module._layout
 
     def counted(view: GraphView, direction: str, compact: bool = False, fold_at: float | None = None,
-                *more: Any) -> module.Layout:
+                *more: Any, **deadline: Any) -> module.Layout:
         if not more:  # (not the drawings made again to give band labels room: test_layout_band_labels.py)
             calls.append((direction, compact))
-        return real(view, direction, compact, fold_at, *more)
+        return real(view, direction, compact, fold_at, *more, **deadline)
 
     monkeypatch.setattr(module, "_layout", counted)
     assert layout(_view(44, 15)).width == 917.0
