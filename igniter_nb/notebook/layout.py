@@ -180,7 +180,10 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
     its top strip, else top to bottom its first row (``layout_labels.spots``); top to bottom the bands with no such
     place are drawn again with a strip along their bottom (``below``), and the bands still without one again with
     their label as an item of its own (``labelled``, ``layout_labels.label_items``) — twice; the fourth time
-    round every band's label is an item, and a fifth drawing is not made."""
+    round every band's label is an item, and a fifth drawing is not made. When the drawing made again is wider than
+    ``FIT_WIDTH`` and this one is not, this one is kept, each label with no place shortened to the widest free
+    one, or drawn over the edges (``layout_labels.Squeezed``): room for a label never makes a fitting picture too
+    wide."""
     across = direction == "TB"  # layers go down; the cross axis is x
     nodes = {n.id: n for n in view.nodes}
     ids = [n.id for n in view.nodes]

@@ -7,7 +7,9 @@ first place clear of everything drawn; top to bottom, when the strip has none, i
 band with room beside its nodes (inside a row edges run only at their own slots, never across) (``spots``). A band
 whose label has no such place is laid out again with its label as an item of its own (``label_items``): the first
 in its band's first layer, so it takes room inside a layer and is clear by construction (twice at most; then every
-band's label is an item).
+band's label is an item). A label keeps clear of the edges' labels too (``edge_notes``), and when room of its own
+would make a picture that fits the output area too wide, it is shortened to a free place or drawn over the edges
+on a white ground instead (``Squeezed``).
 
 Part of the pure-Python layout (``igniter_nb.notebook.layout``).
 """

@@ -114,8 +114,10 @@ def render_view(view: GraphView, *, engine: Engine = "auto", size: Size = "fit")
     """SVG text for ``view``. ``engine="auto"`` uses ``dot`` when installed, else the pure-Python layout;
     a ``dot`` failure falls back to the pure-Python layout rather than leaving the cell without a picture, and
     so does a ``dot`` picture the layout beats (``_better_layout``: ``dot`` does not fold a long layer).
-    ``engine="dot"`` draws ``dot``'s picture whatever its size. ``size="fit"`` scales the picture down to the
-    output width; ``"full"`` keeps its natural size."""
+    ``engine="dot"`` draws ``dot``'s picture whatever its size. ``engine="auto"`` bounds the pure-Python layout by
+    ``dot_timeout()`` too: drawn to compare, ``dot``'s picture stays when it runs out; drawn for want of ``dot``, a
+    placeholder says why (``picture.placeholder_svg``). ``size="fit"`` scales the picture down to the output width;
+    ``"full"`` keeps its natural size."""
     if engine == "auto":
         engine = os.environ.get(ENGINE_VARIABLE, "auto").strip().lower() or "auto"  # type: ignore[assignment]
     if engine not in ("auto", "dot", "python"):
