@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import inspect
 import json
 import sys
 import uuid
@@ -30,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rq import Queue, Retry, get_current_job
+from rq import worker as rq_worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
@@ -69,12 +72,65 @@ def make_queue(name: str = DEFAULT_QUEUE, *, connection: Any, **queue_options: A
 def worker(queues: Iterable[str] | str = (DEFAULT_QUEUE,), *, connection: Any, worker_class: Any = None,
            **worker_options: Any) -> Any:
     """An RQ worker for ``queues`` that reads JSON jobs (``worker_class`` defaults to RQ's forking ``Worker``;
-    ``rq.SimpleWorker`` runs jobs in its own process). Call ``.work()`` (``burst=True`` to stop when empty)."""
-    from rq import Worker
+    ``rq.SimpleWorker`` runs jobs in its own process). Call ``.work()`` (``burst=True`` to stop when empty).
 
+    The worker is of a subclass of ``worker_class`` that stops its pub/sub thread at once (see :class:`Worker`),
+    unless the class has its own ``unsubscribe``."""
     names = [queues] if isinstance(queues, str) else list(queues)
-    cls = worker_class or Worker
+    cls = _stopping_at_once(worker_class or rq_worker.Worker)
     return cls(names, connection=_redis(connection), serializer=JSONSerializer, **worker_options)
+
+
+# How long a stopping worker waits for its pub/sub thread: it ends as soon as it reads the answer to UNSUBSCRIBE; a
+# thread still running then (Redis gone: it retries every 2 s) is a daemon, and its connection is closed anyway.
+PUBSUB_STOP_WAIT = 5.0
+
+
+class StopsPubSubFirst(rq_worker.BaseWorker):
+    """RQ's worker with ``unsubscribe`` in the order that ends its pub/sub thread at once: the thread is told to stop,
+    then woken by the answer to UNSUBSCRIBE. RQ 3.0 unsubscribes first and tells the thread only then: the thread,
+    woken by the answer before that, reads again and, with redis-py 8, waits out its ``sleep_time`` (60 s) for a new
+    subscription (``PubSub.get_message``), while ``PubSubWorkerThread.stop()`` joins it without a bound; one stop in
+    a few took a minute when another thread of the process kept the GIL busy."""
+
+    def unsubscribe(self) -> None:
+        thread: Any = self.pubsub_thread
+        pubsub: Any = self.pubsub
+        if thread is None or pubsub is None:
+            return
+        self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+        if "timeout" in inspect.signature(thread.stop).parameters:
+            thread.stop(timeout=0)  # redis-py 8 waits in stop() for the thread to end unless told not to
+        else:
+            thread.stop()  # (redis-py before 8: stop() only clears the flag)
+        try:
+            pubsub.unsubscribe()  # the answer wakes the thread, which finds the flag cleared and ends
+        finally:
+            thread.join(PUBSUB_STOP_WAIT)
+            pubsub.close()
+
+
+class Worker(StopsPubSubFirst, rq_worker.Worker):
+    """``rq.Worker`` (a work horse forked per job) that stops at once: ``rq worker -w
+    igniter_nb.integrations.rq.Worker``."""
+
+
+class SimpleWorker(StopsPubSubFirst, rq_worker.SimpleWorker):
+    """``rq.SimpleWorker`` (jobs run in the worker's own process) that stops at once: ``rq worker -w
+    igniter_nb.integrations.rq.SimpleWorker``."""
+
+
+@functools.cache
+def _stopping_at_once(cls: type) -> type:
+    """``cls`` with :class:`StopsPubSubFirst`'s ``unsubscribe``; ``cls`` itself when it has its own (or already
+    that one), or is no RQ worker class (RQ's constructor then says what is wrong)."""
+    ours = {rq_worker.Worker: Worker, rq_worker.SimpleWorker: SimpleWorker}
+    if cls in ours:
+        return ours[cls]
+    if not (isinstance(cls, type) and issubclass(cls, rq_worker.BaseWorker)) \
+            or cls.unsubscribe is not rq_worker.BaseWorker.unsubscribe:
+        return cls
+    return type(cls.__name__, (StopsPubSubFirst, cls), {"__module__": cls.__module__, "__doc__": cls.__doc__})
 
 
 def _redis(connection: Any) -> Any:
@@ -437,6 +493,10 @@ def job_error(job: Job) -> dict[str, Any] | None:
 __all__ = [
     "DEFAULT_QUEUE",
     "ERROR_META_KEY",
+    "PUBSUB_STOP_WAIT",
+    "SimpleWorker",
+    "StopsPubSubFirst",
+    "Worker",
     "enqueue_deliver_event",
     "enqueue_resume",
     "enqueue_start",

@@ -76,28 +76,9 @@ def default_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[An
         store.close()
 
 
-def _stopping_at_once(simple_worker: type) -> type:
-    class SimpleWorkerStoppingAtOnce(simple_worker):  # type: ignore[misc, valid-type]
-        """RQ's SimpleWorker, its pubsub thread told to stop before it is woken. RQ 3.0 sends UNSUBSCRIBE and only
-        then tells the thread (blocked reading, for up to sleep_time=60 s) to stop: woken by the answer first, the
-        thread went on reading, and redis-py 8 then waits out the 60 s for a subscription before it looks again —
-        while its stop() joins the thread without a bound. A burst worker took 60 s to stop, one in a few here, more
-        often on a loaded machine (7 of test_rq.py's 26 tests took 60 s; several in one test passed its timeout)."""
-
-        def unsubscribe(self) -> None:
-            thread = self.pubsub_thread
-            if thread is None:
-                return
-            thread.stop(timeout=0)  # told first (no wait) ...
-            self.pubsub.unsubscribe()  # ... then woken by the answer to this: it stops there
-            thread.join(30)
-            self.pubsub.close()
-
-    return SimpleWorkerStoppingAtOnce
-
-
 def run_jobs(queue: Any, **work: Any) -> None:
-    """Run the queue's jobs in this process with RQ's SimpleWorker, in burst mode (stops when it is empty)."""
+    """Run the queue's jobs in this process with RQ's SimpleWorker, in burst mode (stops when it is empty), built by
+    ``igniter_nb.integrations.rq.worker`` as a user would (its stop is the library's own, ``test_rq_stop.py``)."""
     import signal
 
     from rq import SimpleWorker
@@ -109,7 +90,7 @@ def run_jobs(queue: Any, **work: Any) -> None:
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         worker(queue.name, connection=queue.connection,
-               worker_class=_stopping_at_once(SimpleWorker)).work(burst=True, **work)
+               worker_class=SimpleWorker).work(burst=True, **work)
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
