@@ -11,7 +11,7 @@ call against its default store (``IGNITER_STORE_URL``)::
                                 payload={"plan": "pro"}, idempotency_key="evt-9", queue=queue)
 
     $ export IGNITER_STORE_URL=postgresql+psycopg://...
-    $ rq worker -S rq.serializers.JSONSerializer -w rq.worker.SimpleWorker igniter
+    $ rq worker -S rq.serializers.JSONSerializer -w igniter_nb.integrations.rq.SimpleWorker igniter
 
 Transient store errors (a compare-and-set lost too often, a dropped connection) are retried with RQ's own
 ``Retry`` (``retry=`` per job, default ``Retry(max=3)``); every other failure goes straight to RQ's failed
@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
-import inspect
 import json
 import sys
 import uuid
@@ -32,7 +30,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rq import Queue, Retry, get_current_job
-from rq import worker as rq_worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
@@ -47,6 +44,13 @@ from igniter_nb.errors import (
 from igniter_nb.integrations.contract_ref import contract_path, resolve_contract
 from igniter_nb.integrations.delivery import delivery_summary, error_record, is_transient
 from igniter_nb.integrations.idempotency_keys import KEY_RULE, idempotency_key_problem
+from igniter_nb.integrations.rq_workers import (  # (re-exported: `rq worker -w igniter_nb.integrations.rq.SimpleWorker`)
+    PUBSUB_STOP_WAIT,
+    SimpleWorker,
+    StopsPubSubFirst,
+    Worker,
+    stopping_at_once,
+)
 from igniter_nb.runtime import codec
 from igniter_nb.runtime.codec_tags import located
 
@@ -74,63 +78,11 @@ def worker(queues: Iterable[str] | str = (DEFAULT_QUEUE,), *, connection: Any, w
     """An RQ worker for ``queues`` that reads JSON jobs (``worker_class`` defaults to RQ's forking ``Worker``;
     ``rq.SimpleWorker`` runs jobs in its own process). Call ``.work()`` (``burst=True`` to stop when empty).
 
-    The worker is of a subclass of ``worker_class`` that stops its pub/sub thread at once (see :class:`Worker`),
-    unless the class has its own ``unsubscribe``."""
+    The worker is of a subclass of ``worker_class`` that stops its pub/sub thread at once (see
+    :class:`~igniter_nb.integrations.rq_workers.StopsPubSubFirst`), unless the class has its own ``unsubscribe``."""
     names = [queues] if isinstance(queues, str) else list(queues)
-    cls = _stopping_at_once(worker_class or rq_worker.Worker)
+    cls = stopping_at_once(worker_class or Worker)
     return cls(names, connection=_redis(connection), serializer=JSONSerializer, **worker_options)
-
-
-# How long a stopping worker waits for its pub/sub thread: it ends as soon as it reads the answer to UNSUBSCRIBE; a
-# thread still running then (Redis gone: it retries every 2 s) is a daemon, and its connection is closed anyway.
-PUBSUB_STOP_WAIT = 5.0
-
-
-class StopsPubSubFirst(rq_worker.BaseWorker):
-    """RQ's worker with ``unsubscribe`` in the order that ends its pub/sub thread at once: the thread is told to stop,
-    then woken by the answer to UNSUBSCRIBE. RQ 3.0 unsubscribes first and tells the thread only then: the thread,
-    woken by the answer before that, reads again and, with redis-py 8, waits out its ``sleep_time`` (60 s) for a new
-    subscription (``PubSub.get_message``), while ``PubSubWorkerThread.stop()`` joins it without a bound; one stop in
-    a few took a minute when another thread of the process kept the GIL busy."""
-
-    def unsubscribe(self) -> None:
-        thread: Any = self.pubsub_thread
-        pubsub: Any = self.pubsub
-        if thread is None or pubsub is None:
-            return
-        self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
-        if "timeout" in inspect.signature(thread.stop).parameters:
-            thread.stop(timeout=0)  # redis-py 8 waits in stop() for the thread to end unless told not to
-        else:
-            thread.stop()  # (redis-py before 8: stop() only clears the flag)
-        try:
-            pubsub.unsubscribe()  # the answer wakes the thread, which finds the flag cleared and ends
-        finally:
-            thread.join(PUBSUB_STOP_WAIT)
-            pubsub.close()
-
-
-class Worker(StopsPubSubFirst, rq_worker.Worker):
-    """``rq.Worker`` (a work horse forked per job) that stops at once: ``rq worker -w
-    igniter_nb.integrations.rq.Worker``."""
-
-
-class SimpleWorker(StopsPubSubFirst, rq_worker.SimpleWorker):
-    """``rq.SimpleWorker`` (jobs run in the worker's own process) that stops at once: ``rq worker -w
-    igniter_nb.integrations.rq.SimpleWorker``."""
-
-
-@functools.cache
-def _stopping_at_once(cls: type) -> type:
-    """``cls`` with :class:`StopsPubSubFirst`'s ``unsubscribe``; ``cls`` itself when it has its own (or already
-    that one), or is no RQ worker class (RQ's constructor then says what is wrong)."""
-    ours = {rq_worker.Worker: Worker, rq_worker.SimpleWorker: SimpleWorker}
-    if cls in ours:
-        return ours[cls]
-    if not (isinstance(cls, type) and issubclass(cls, rq_worker.BaseWorker)) \
-            or cls.unsubscribe is not rq_worker.BaseWorker.unsubscribe:
-        return cls
-    return type(cls.__name__, (StopsPubSubFirst, cls), {"__module__": cls.__module__, "__doc__": cls.__doc__})
 
 
 def _redis(connection: Any) -> Any:

@@ -69,9 +69,10 @@ def serve(env: dict[str, str], log: Path) -> Iterator[str]:
 @contextlib.contextmanager
 def rq_workers(count: int, queue_name: str, redis_url: str, env: dict[str, str], log: Path, *,
                simple: bool = True, burst: bool = False) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """``count`` × ``rq worker -S rq.serializers.JSONSerializer -w rq.worker.SimpleWorker --url <redis> <queue>``,
-    as docs/integrations.md says (``simple=False``: RQ's default forking worker)."""
-    options = ["-w", "rq.worker.SimpleWorker"] if simple else []
+    """``count`` × ``rq worker -S rq.serializers.JSONSerializer -w igniter_nb.integrations.rq.SimpleWorker --url
+    <redis> <queue>``, as docs/integrations.md says (``simple=False``: ``-w igniter_nb.integrations.rq.Worker``, RQ's
+    forking worker)."""
+    options = ["-w", f"igniter_nb.integrations.rq.{'SimpleWorker' if simple else 'Worker'}"]
     if burst:
         options.append("--burst")
     procs = []

@@ -19,7 +19,7 @@ from tests.integrations.processes import environment
 
 pytestmark = pytest.mark.services
 
-ROUNDS = 24  # of 4 variants each; RQ's own order stalled within 8 rounds in every one of 10 runs of each mode
+ROUNDS = 24  # cycling 4 variants; RQ's own order stalled in each of 12 runs (all modes), within 16 rounds
 HANG = 15.0  # seconds: a stop that takes longer is the 60 s stall, not a slow machine (a stop takes ~0.05 s)
 TIMEOUT = 40.0  # for the whole probe, start-up included: well below the 60 s a stall takes
 
@@ -54,3 +54,27 @@ def test_a_worker_stops_at_once_with_a_url_or_a_client_and_any_worker_class(
         ("url", "SimpleWorker"), ("client", "SimpleWorker"), ("url", None), ("client", "Worker")}
     if mode == "job":
         assert {r["job"] for r in rounds} == {"finished"}
+
+
+def test_worker_builds_a_subclass_of_the_class_it_is_given_that_stops_first_and_leaves_a_class_of_its_own_alone(
+        rq_url: str) -> None:
+    import rq
+
+    from igniter_nb.integrations import rq as ig_rq
+
+    class Mine(rq.SimpleWorker):
+        pass
+
+    class OwnOrder(rq.SimpleWorker):
+        def unsubscribe(self) -> None:
+            super().unsubscribe()
+
+    assert type(ig_rq.worker("q", connection=rq_url)) is ig_rq.Worker  # the default: RQ's forking worker
+    assert type(ig_rq.worker("q", connection=rq_url, worker_class=rq.SimpleWorker)) is ig_rq.SimpleWorker
+    assert type(ig_rq.worker("q", connection=rq_url, worker_class=rq.Worker)) is ig_rq.Worker
+    mine = ig_rq.worker("q", connection=rq_url, worker_class=Mine)
+    assert isinstance(mine, Mine) and isinstance(mine, ig_rq.StopsPubSubFirst) and type(mine).__name__ == "Mine"
+    assert type(ig_rq.worker("q", connection=rq_url, worker_class=Mine)) is type(mine)  # one class, not one a call
+    assert type(ig_rq.worker("q", connection=rq_url, worker_class=OwnOrder)) is OwnOrder
+    assert type(ig_rq.worker("q", connection=rq_url, worker_class=ig_rq.SimpleWorker)) is ig_rq.SimpleWorker
+    assert issubclass(ig_rq.SimpleWorker, rq.SimpleWorker) and issubclass(ig_rq.Worker, rq.Worker)
