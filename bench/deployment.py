@@ -344,7 +344,7 @@ def main() -> int:
         hooks_port, hooks_proc = start_hooks(env, logs)
         stack.callback(stop_process_groups, [hooks_proc], 20)
         rq = [sys.executable, "-m", "rq.cli", "worker", "-S", "rq.serializers.JSONSerializer", "-w",
-              "rq.worker.SimpleWorker", "--url", redis_server.url, "--quiet", QUEUE]
+              "igniter_nb.integrations.rq.SimpleWorker", "--url", redis_server.url, "--quiet", QUEUE]
         pgids = {"hooks": hooks_proc.pid, **stack.enter_context(group([(f"rq{n}", rq) for n in range(args.rq_workers)],
                                                                       env, logs))}
         server = stack.enter_context(ServerProcess("orders.contracts:CONTRACTS", store=store_url,
