@@ -12,7 +12,8 @@ Every file has the columns ``execution_id``, ``version``, ``saved_at`` (timestam
 ``pyarrow.dataset.dataset(root)`` reads the whole log (names starting with ``_`` or ``.`` are skipped by both);
 the current state of an execution is its highest version. The sidecar index is derived data: it makes
 ``fetch`` and ``find_by_correlation`` lookups instead of scans and can be rebuilt from the log with
-:meth:`ParquetStore.rebuild_index`.
+:meth:`ParquetStore.rebuild_index` (in one transaction; a new index is rebuilt by every opening until one rebuild
+has committed, so a rebuild killed halfway is redone).
 
 A save first notes its intent in the index, then writes the version file (temporary name, fsync, rename), then
 records it in the index; a writer killed in between leaves an intent that the next writer (or the next
@@ -38,6 +39,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from igniter_nb.errors import StoreError
 from igniter_nb.stores.base import (
     ExecutionStore,
     Metadata,
@@ -67,6 +69,9 @@ from igniter_nb.stores.parquet_index import key_text as _key_text
 from igniter_nb.stores.parquet_index import metadata as _metadata
 from igniter_nb.stores.parquet_index import sidecar_errors as _sidecar_errors
 
+_HAS_INDEX = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'executions'"
+_UNBUILT, _BUILT = 1, 0  # the sidecar's `PRAGMA user_version`: 1 until a rebuild from the log has committed
+
 
 class ParquetStore(StoreBase):
     """Append-only parquet snapshot log under ``root`` (created if missing); see the module docstring."""
@@ -85,19 +90,23 @@ class ParquetStore(StoreBase):
         self._schema = schema()
         self._db_lock = threading.RLock()
         index_path = self.root / "_index.sqlite"
-        fresh = not index_path.exists()
         self._db = sqlite3.connect(index_path, timeout=30, check_same_thread=False, isolation_level=None)
         try:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.executescript(_INDEX_SCHEMA)
+            if self._db.execute(_HAS_INDEX).fetchone() is None:
+                # A new index (or an empty file) is created marked unbuilt, in one transaction: until a rebuild
+                # from the log has committed, every opening rebuilds it (a rebuild killed halfway is redone).
+                self._db.executescript(f"BEGIN IMMEDIATE;{_INDEX_SCHEMA}PRAGMA user_version = {_UNBUILT};COMMIT;")
+            else:
+                self._db.executescript(_INDEX_SCHEMA)  # (the sidecar indexes a later release added)
         except sqlite3.DatabaseError as exc:  # (not "database is locked": an OperationalError, raised as it is)
             self._db.close()
             if isinstance(exc, sqlite3.OperationalError):
                 raise
             raise sqlite3.DatabaseError(f"{exc} ({index_path}: delete it and the store rebuilds it)") from exc
         with self._locked():
-            if fresh and any(p.is_dir() and not p.name.startswith((".", "_")) for p in self.root.iterdir()):
+            if self._db.execute("PRAGMA user_version").fetchone()[0] == _UNBUILT:
                 self._rebuild()
             self._finish_intents()
 
@@ -120,7 +129,7 @@ class ParquetStore(StoreBase):
         eid = req.execution_id
         with write_errors(repr(self), eid), _sidecar_errors(self, eid), self._locked():
             self._finish_intents()
-            row = self._row(eid)
+            row = self._row(eid) or self._adopt(eid)
             actual = row["version"] if row else 0
             meta = req.plan(actual, _metadata(row) if row else None, self._owner)
             record = StoredExecution(eid, {}, actual + 1, meta.graph, None, meta.status, utc_now())
@@ -145,19 +154,22 @@ class ParquetStore(StoreBase):
             raise
 
     def _index_version(self, record: StoredExecution, correlation_json: str | None, *, drop_intent: bool) -> None:
-        meta = Metadata(record.graph, correlation_json, record.status)
-        key = meta.active_key
         with self._db_lock, self._transaction():
-            if key is not None:  # a stale owner can only exist after a rebuild from an inconsistent log
-                self._db.execute("UPDATE executions SET active_key = NULL WHERE active_key = ?", (_key_text(key),))
-            self._db.execute(
-                "INSERT OR REPLACE INTO executions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (record.execution_id, record.version, record.updated_at.isoformat(), record.graph, correlation_json,
-                 record.status, None if key is None else _key_text(key)),
-            )
+            self._index_row(record, correlation_json)
             if drop_intent:
                 self._db.execute("DELETE FROM intents WHERE execution_id = ? AND version = ?",
                                  (record.execution_id, record.version))
+
+    def _index_row(self, record: StoredExecution, correlation_json: str | None) -> None:
+        """Make ``record`` the execution's latest version in the index (the caller holds a transaction)."""
+        key = Metadata(record.graph, correlation_json, record.status).active_key
+        if key is not None:  # a stale owner can only exist after a rebuild from an inconsistent log
+            self._db.execute("UPDATE executions SET active_key = NULL WHERE active_key = ?", (_key_text(key),))
+        self._db.execute(
+            "INSERT OR REPLACE INTO executions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (record.execution_id, record.version, record.updated_at.isoformat(), record.graph, correlation_json,
+             record.status, None if key is None else _key_text(key)),
+        )
 
     def delete(self, execution_id: str) -> bool:
         eid = check_execution_id(execution_id)
@@ -381,17 +393,34 @@ class ParquetStore(StoreBase):
                 leftover.unlink(missing_ok=True)
 
     def _rebuild(self) -> None:
+        """Index the latest version file of every execution folder, in one transaction: a rebuild killed halfway
+        leaves the index as it was before (a new one still marked unbuilt, so the next opening rebuilds it)."""
         with self._db_lock, self._transaction():
             self._db.execute("DELETE FROM executions")
             self._db.execute("DELETE FROM intents")
-        for folder in sorted(self.root.iterdir()):
-            if not folder.is_dir() or folder.name.startswith((".", "_")):
-                continue
-            versions = sorted(folder.glob("v*.parquet"))
-            if versions:
-                rec = self._read_file(versions[-1])
-                corr = None if rec.correlation is None else canonical_correlation(rec.correlation)
-                self._index_version(rec, corr, drop_intent=False)
+            for folder in sorted(self.root.iterdir()):
+                if not folder.is_dir() or folder.name.startswith((".", "_")):
+                    continue
+                versions = sorted(folder.glob("v*.parquet"))
+                if versions:
+                    rec = self._read_file(versions[-1])
+                    self._index_row(rec, None if rec.correlation is None else canonical_correlation(rec.correlation))
+            self._db.execute(f"PRAGMA user_version = {_BUILT}")
+
+    def _adopt(self, eid: str) -> dict[str, Any] | None:
+        """Index the latest of ``eid``'s version files when the index does not know them (a folder copied in
+        without ``rebuild_index()``, a delete killed after its index row went), so that a save continues the log
+        instead of writing ``v000000001`` over its first version; None when there are none (write lock held)."""
+        versions = sorted((self.root / eid).glob("v*.parquet"))
+        if not versions:
+            return None
+        rec = self._read_file(versions[-1])
+        if rec.execution_id != eid:
+            raise StoreError(f"{self!r}: {versions[-1]} holds execution {rec.execution_id!r}, not {eid!r}: move it "
+                             "away, or call rebuild_index()")
+        corr = None if rec.correlation is None else canonical_correlation(rec.correlation)
+        self._index_version(rec, corr, drop_intent=False)
+        return self._row(eid)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
