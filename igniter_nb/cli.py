@@ -20,6 +20,33 @@ class CommandError(Exception):
     """A subcommand cannot run as asked; printed as ``igniter-nb <command>: error: <message>`` (exit code 2)."""
 
 
+class OutputError(Exception):
+    """Standard output could not be written (``> /dev/full``, an I/O error) after the command's work was done;
+    printed as ``igniter-nb <command>: error: cannot write to standard output: ...`` (exit code 1)."""
+
+
+def say(line: str) -> None:
+    """Print one line of a command's report. A standard output that cannot be written is an :class:`OutputError`; a
+    closed one (``>&-``: ``sys.stdout`` is None) drops the line, as ``print`` does."""
+    try:
+        print(line)
+    except BrokenPipeError:  # the reader went away: main ends quietly with 141
+        raise
+    except OSError as exc:
+        raise OutputError(exc.strerror or str(exc)) from exc
+
+
+def _flush_stdout() -> None:
+    if sys.stdout is None:  # started with standard output closed
+        return
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(exc.strerror or str(exc)) from exc
+
+
 def add_serve_command(commands: Any) -> None:
     parser = commands.add_parser(
         "serve",
@@ -111,11 +138,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code = int(run(args))
-        sys.stdout.flush()  # here, where a closed pipe is caught, not in the interpreter's exit
+        _flush_stdout()  # here, where a closed pipe or a full disk is caught, not in the interpreter's exit
         return code
     except BrokenPipeError:  # the reader of our output went away (`igniter-nb new ... | head -1`): end as Unix tools do
         _silence_stdout()
         return 141  # 128 + SIGPIPE
+    except OutputError as exc:  # `> /dev/full`: one line, and no second failure when the interpreter flushes at exit
+        _silence_stdout()
+        print(f"igniter-nb {args.command}: error: cannot write to standard output: {exc} (the command's work is "
+              "done and kept)", file=sys.stderr)
+        return 1
     except CommandError as exc:
         print(f"igniter-nb {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -67,10 +67,10 @@ def _new_contract(args: argparse.Namespace) -> int:
         package = package_path(module.parent)
         root = module.parent.resolve().parents[package.count(".")] if package else module.parent
         dotted = f"{package}.{module.stem}" if package else module.stem
-        print(f"note: the test and the notebook import {dotted}: run them with {root} importable (installed, on "
+        say(f"note: the test and the notebook import {dotted}: run them with {root} importable (installed, on "
               "PYTHONPATH, or in pytest's `pythonpath` setting)")
     test_arg, notebook_arg = shlex.quote(str(test)), shlex.quote(str(notebook))  # lines meant for a shell
-    print(f"next: pytest {test_arg}  |  pytest --nbval-lax {notebook_arg}  |  jupyter lab {notebook_arg}")
+    say(f"next: pytest {test_arg}  |  pytest --nbval-lax {notebook_arg}  |  jupyter lab {notebook_arg}")
     return 0
 
 
@@ -80,7 +80,7 @@ def _new_project(args: argparse.Namespace) -> int:
     with _refusals():
         written = new_project(args.name, directory=args.dir)
     _report(written)
-    print(f"next: cd {shlex.quote(str(Path(args.dir) / args.name))} && make install test serve  (README.md says more)")
+    say(f"next: cd {shlex.quote(str(Path(args.dir) / args.name))} && make install test serve  (README.md says more)")
     return 0
 
 
@@ -98,6 +98,12 @@ def _refusals() -> Iterator[None]:
         raise CommandError(f"writing failed and nothing was kept: {exc}") from exc
 
 
+def say(line: str) -> None:
+    from igniter_nb.cli import say as say_line  # (the cli imports this module)
+
+    say_line(line)
+
+
 def _report(written: list[Path]) -> None:
     for path in written:
-        print(f"created {path}")
+        say(f"created {path}")
