@@ -133,17 +133,17 @@ class FileStore(StoreBase):
         folder = self._executions / check_execution_id(execution_id)
         with self._locked():
             current = self._read_envelope(folder / _CURRENT)
-            if current is not None:
-                key = _metadata(current).active_key
-                if key is not None:
-                    self._drop_index(key, execution_id)
             if not folder.exists():
                 return False
             doomed = self._trash / f"{execution_id}.{uuid.uuid4().hex}"
             os.replace(folder, doomed)  # atomic: readers see the execution or nothing
-            latest_key = _metadata(current).correlation_key if current is not None else None
-            if latest_key is not None:  # after the rename: a crash in between leaves an id lookups skip
-                self._drop_latest(latest_key, execution_id)
+            # The index entries go after the rename: a writer killed in between leaves entries that lookups skip
+            # (no current.json), never an active execution its correlation no longer finds.
+            meta = _metadata(current) if current is not None else None
+            if meta is not None and meta.active_key is not None:
+                self._drop_index(meta.active_key, execution_id)
+            if meta is not None and meta.correlation_key is not None:
+                self._drop_latest(meta.correlation_key, execution_id)
         shutil.rmtree(doomed, ignore_errors=True)
         return current is not None
 
