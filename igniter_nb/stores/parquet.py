@@ -31,6 +31,7 @@ import datetime as dt
 import itertools
 import json
 import os
+import re
 import shutil
 import sqlite3
 import threading
@@ -70,6 +71,7 @@ from igniter_nb.stores.parquet_index import metadata as _metadata
 from igniter_nb.stores.parquet_index import sidecar_errors as _sidecar_errors
 
 _HAS_INDEX = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'executions'"
+_VERSION_FILE = re.compile(r"v[0-9]{9,}\.parquet")
 _UNBUILT, _BUILT = 1, 0  # the sidecar's `PRAGMA user_version`: 1 until a rebuild from the log has committed
 
 
@@ -173,12 +175,12 @@ class ParquetStore(StoreBase):
 
     def delete(self, execution_id: str) -> bool:
         eid = check_execution_id(execution_id)
-        folder = self.root / eid
         with self._locked():
+            folder = self._own_folder(eid)
             with self._db_lock, self._transaction():
                 found = self._db.execute("DELETE FROM executions WHERE execution_id = ?", (eid,)).rowcount > 0
                 self._db.execute("DELETE FROM intents WHERE execution_id = ?", (eid,))
-            if not folder.exists():
+            if folder is None:
                 return found
             self._trash.mkdir(exist_ok=True)
             doomed = self._trash / f"{eid}.{uuid.uuid4().hex}"
@@ -341,16 +343,33 @@ class ParquetStore(StoreBase):
         return count
 
     def _remove_for_import(self, eid: str) -> None:
+        folder = self._own_folder(check_execution_id(eid))
         with self._db_lock, self._transaction():
             self._db.execute("DELETE FROM executions WHERE execution_id = ?", (eid,))
-        folder = self.root / check_execution_id(eid)
-        if folder.exists():
+        if folder is not None:
             self._trash.mkdir(exist_ok=True)
             doomed = self._trash / f"{eid}.{uuid.uuid4().hex}"
             os.replace(folder, doomed)
             shutil.rmtree(doomed, ignore_errors=True)
 
     # ----------------------------------------------------------------------------------------------- helpers
+
+    def _own_folder(self, eid: str) -> Path | None:
+        """``eid``'s folder, None when there is none. A folder (or file) of that name holding anything but version
+        files and a killed writer's temporary ones is not this store's to remove: a ``StoreError`` naming it."""
+        folder = self.root / eid
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            return None
+        except NotADirectoryError:
+            names = [""]
+        for name in names:
+            if not (_VERSION_FILE.fullmatch(name) or name.startswith(".tmp-v")):
+                what = f"it holds {name!r}" if name else "it is a file"
+                raise StoreError(f"{self!r}: {folder} is not a folder of this store's log ({what}, not a version "
+                                 "file); left alone: move it away, or keep the store in a directory of its own")
+        return folder
 
     def _path(self, eid: str, version: int) -> Path:
         return self.root / eid / f"v{version:09d}.parquet"
