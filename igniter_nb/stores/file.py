@@ -325,9 +325,8 @@ class FileStore(StoreBase):
 
     def _index_owner(self, key: tuple[str, str]) -> str | None:
         """The id the index names for ``key``, if that execution really is active with that key."""
-        try:
-            entry = json.loads(self._index_path(key).read_bytes())
-        except FileNotFoundError:
+        entry = self._read_envelope(self._index_path(key))
+        if entry is None:
             return None
         owner = entry.get("execution_id")
         if not isinstance(owner, str) or (entry.get("graph"), entry.get("correlation")) != key:
@@ -341,13 +340,13 @@ class FileStore(StoreBase):
         return self._latest_dir / self._index_path(key).name
 
     def _latest_ids(self, key: tuple[str, str]) -> builtins.list[str]:
-        try:
-            entry = json.loads(self._latest_path(key).read_bytes())
-        except FileNotFoundError:
+        entry = self._read_envelope(self._latest_path(key))
+        if entry is None:
             return []
         if (entry.get("graph"), entry.get("correlation")) != key:
             return []  # a hash collision: never happens with sha256, but never answer for another key
-        return [owner for owner in entry.get("ids", []) if isinstance(owner, str)]
+        ids = entry.get("ids")
+        return [owner for owner in ids if isinstance(owner, str)] if isinstance(ids, builtins.list) else []
 
     def _push_latest(self, key: tuple[str, str], execution_id: str) -> None:
         """Make ``execution_id`` the most recently saved of ``key`` (write lock held); no write if it already is."""
@@ -373,11 +372,8 @@ class FileStore(StoreBase):
 
     def _drop_index(self, key: tuple[str, str], execution_id: str) -> None:
         path = self._index_path(key)
-        try:
-            entry = json.loads(path.read_bytes())
-        except FileNotFoundError:
-            return
-        if entry.get("execution_id") == execution_id:
+        entry = self._read_envelope(path)
+        if entry is not None and entry.get("execution_id") == execution_id:
             path.unlink(missing_ok=True)
 
     def _head(self, execution_id: str) -> dict[str, Any] | None:
