@@ -198,7 +198,15 @@ class ParquetStore(StoreBase):
         row = self._row(eid)
         if row is None:
             raise not_found(eid)
-        return self._read_file(self._path(eid, row["version"]))
+        path = self._path(eid, row["version"])
+        try:
+            return self._read_file(path)
+        except FileNotFoundError:
+            if self._row(eid) is None:
+                raise not_found(eid) from None  # deleted meanwhile
+            raise StoreError(f"{self!r}: the index has execution {eid!r} at version {row['version']}, but {path} is "
+                             "missing (removed by hand?); rebuild_index() makes the index match the log",
+                             execution_id=eid) from None
 
     def exists(self, execution_id: str) -> bool:
         return self._row(check_execution_id(execution_id)) is not None

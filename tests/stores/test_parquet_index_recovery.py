@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from igniter_nb.errors import SnapshotNotFoundError, StoreError
 from igniter_nb.stores.parquet import ParquetStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,4 +69,18 @@ def test_version_files_the_index_does_not_know_are_continued_not_overwritten(tmp
     assert store.save({"execution_id": "ex-03", "step": 3}) == 3
     assert [s["step"] for s in store.history("ex-03")] == [1, 2, 3]
     assert store.record("ex-03").graph == "G"  # the log's metadata carried on, as by any save
+    store.close()
+
+
+def test_a_version_file_removed_by_hand_is_a_store_error_naming_it(tmp_path: Path) -> None:
+    _log(tmp_path)
+    shutil.rmtree(tmp_path / "ex-03")
+    store = ParquetStore(tmp_path, fsync=False)
+    for read in (store.record, store.fetch):
+        with pytest.raises(StoreError, match="rebuild_index") as info:
+            read("ex-03")
+        assert str(tmp_path / "ex-03" / "v000000002.parquet") in str(info.value)
+    store.rebuild_index()
+    with pytest.raises(SnapshotNotFoundError):
+        store.record("ex-03")
     store.close()
