@@ -17,18 +17,18 @@ has committed, so a rebuild killed halfway is redone).
 
 A save first notes its intent in the index, then writes the version file (temporary name, fsync, rename), then
 records it in the index; a writer killed in between leaves an intent that the next writer (or the next
-``ParquetStore`` opened on the directory) finishes or drops, so no torn or duplicate version is ever visible.
+``ParquetStore`` opened on the directory) finishes or drops, so no torn or duplicate version is ever visible. A
+delete notes its intent too, moves the execution's folder away, then drops its index row: a delete killed halfway is
+finished the same way.
 
 A version's file (its columns, the atomic write, the read) is ``parquet_files.py``; the sidecar index's tables and
-queries are ``parquet_index.py``.
+queries are ``parquet_index.py``; ``export_parquet`` (re-exported here) is ``parquet_export.py``.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
-import datetime as dt
-import itertools
 import json
 import os
 import re
@@ -42,7 +42,6 @@ from typing import Any
 
 from igniter_nb.errors import StoreError
 from igniter_nb.stores.base import (
-    ExecutionStore,
     Metadata,
     SaveRequest,
     StoreBase,
@@ -59,6 +58,7 @@ from igniter_nb.stores.base import (
     write_errors,
 )
 from igniter_nb.stores.paging import check_history_page, check_page, cut
+from igniter_nb.stores.parquet_export import export_parquet as export_parquet
 from igniter_nb.stores.parquet_files import COLUMNS as COLUMNS
 from igniter_nb.stores.parquet_files import read_version, schema, write_version
 from igniter_nb.stores.parquet_index import ACTIVE_CORRELATIONS as _ACTIVE_CORRELATIONS
@@ -73,6 +73,7 @@ from igniter_nb.stores.parquet_index import sidecar_errors as _sidecar_errors
 _HAS_INDEX = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'executions'"
 _VERSION_FILE = re.compile(r"v[0-9]{9,}\.parquet")
 _UNBUILT, _BUILT = 1, 0  # the sidecar's `PRAGMA user_version`: 1 until a rebuild from the log has committed
+_DELETING = 0  # an intent of version 0: a delete under way (finished by the next writer, as a save's is)
 
 
 class ParquetStore(StoreBase):
@@ -176,17 +177,26 @@ class ParquetStore(StoreBase):
     def delete(self, execution_id: str) -> bool:
         eid = check_execution_id(execution_id)
         with self._locked():
-            folder = self._own_folder(eid)
-            with self._db_lock, self._transaction():
-                found = self._db.execute("DELETE FROM executions WHERE execution_id = ?", (eid,)).rowcount > 0
-                self._db.execute("DELETE FROM intents WHERE execution_id = ?", (eid,))
-            if folder is None:
-                return found
+            self._own_folder(eid)  # a folder of other files: refused before anything changes
+            with self._db_lock:  # the intent to delete: a writer killed from here on is finished by the next one
+                self._db.execute("INSERT OR REPLACE INTO intents VALUES (?, ?)", (eid, _DELETING))
+            found, doomed = self._finish_delete(eid)
+        if doomed is not None:
+            shutil.rmtree(doomed, ignore_errors=True)
+        return found or doomed is not None
+
+    def _finish_delete(self, eid: str) -> tuple[bool, Path | None]:
+        """Move ``eid``'s folder away (its log gone from ``to_frame`` at once), then drop its index row and intents;
+        whether it had a row, and where the folder went (write lock held)."""
+        folder, doomed = self.root / eid, None
+        if os.path.lexists(folder):
             self._trash.mkdir(exist_ok=True)
             doomed = self._trash / f"{eid}.{uuid.uuid4().hex}"
             os.replace(folder, doomed)
-        shutil.rmtree(doomed, ignore_errors=True)
-        return True
+        with self._db_lock, self._transaction():
+            found = self._db.execute("DELETE FROM executions WHERE execution_id = ?", (eid,)).rowcount > 0
+            self._db.execute("DELETE FROM intents WHERE execution_id = ?", (eid,))
+        return found, doomed
 
     # ----------------------------------------------------------------------------------------------- reads
 
@@ -202,7 +212,10 @@ class ParquetStore(StoreBase):
         try:
             return self._read_file(path)
         except FileNotFoundError:
-            if self._row(eid) is None:
+            with self._db_lock:
+                deleting = self._db.execute("SELECT 1 FROM intents WHERE execution_id = ? AND version = ?",
+                                            (eid, _DELETING)).fetchone()
+            if deleting or self._row(eid) is None:
                 raise not_found(eid) from None  # deleted meanwhile
             raise StoreError(f"{self!r}: the index has execution {eid!r} at version {row['version']}, but {path} is "
                              "missing (removed by hand?); rebuild_index() makes the index match the log",
@@ -408,6 +421,11 @@ class ParquetStore(StoreBase):
         with self._db_lock:
             pending = self._db.execute("SELECT execution_id, version FROM intents").fetchall()
         for eid, version in pending:
+            if version == _DELETING:
+                doomed = self._finish_delete(eid)[1]
+                if doomed is not None:
+                    shutil.rmtree(doomed, ignore_errors=True)
+                continue
             path = self._path(eid, version)
             if path.exists():
                 rec = self._read_file(path)
@@ -461,30 +479,3 @@ class ParquetStore(StoreBase):
 
     def _locked(self) -> contextlib.AbstractContextManager[None]:
         return exclusive_lock(self._lock_path)
-
-
-def export_parquet(store: ExecutionStore, path: str | os.PathLike[str], execution_ids: Iterable[str] | None = None) -> int:
-    """Copy the history of ``execution_ids`` (default: every execution) of any store into a ParquetStore-compatible
-    dataset at ``path``; returns the number of versions written. Executions already in the dataset are replaced.
-
-    Example: ``export_parquet(SQLStore("sqlite:///app.db"), "audit/")`` then ``pandas.read_parquet("audit/")``.
-    """
-    ids = [r.execution_id for r in store.list()] if execution_ids is None else list(execution_ids)
-    target = ParquetStore(path)
-    try:
-        return target.import_records(itertools.chain.from_iterable(_versions(store, eid) for eid in ids))
-    finally:
-        target.close()
-
-
-def _versions(store: ExecutionStore, eid: str) -> Iterator[StoredExecution]:
-    reader = getattr(store, "history_records", None)
-    if callable(reader):
-        yield from reader(eid)
-        return
-    latest = store.record(eid)
-    snapshots = store.history(eid)
-    for number, snap in enumerate(snapshots, start=1):
-        last = number == len(snapshots)
-        yield StoredExecution(eid, snap, number, latest.graph, latest.correlation, latest.status if last else None,
-                              latest.updated_at if last else dt.datetime.fromtimestamp(0, dt.UTC))

@@ -1,6 +1,7 @@
-"""``stores/parquet.py`` in three files — the store; one version's file (``parquet_files.py``: columns, the atomic
-write, the read); the sidecar index (``parquet_index.py``: tables, queries) — with every name still importable from
-``igniter_nb.stores.parquet``, and a version file read back as it was written."""
+"""``stores/parquet.py`` in four files — the store; one version's file (``parquet_files.py``: columns, the atomic
+write, the read); the sidecar index (``parquet_index.py``: tables, queries); ``export_parquet``
+(``parquet_export.py``) — with every name still importable from ``igniter_nb.stores.parquet``, and a version file
+read back as it was written."""
 
 from __future__ import annotations
 
