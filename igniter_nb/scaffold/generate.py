@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import keyword
 import os
+import stat
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -186,10 +187,15 @@ def _existing_directory(argument: str, value: str | os.PathLike[str]) -> tuple[P
         # Path("") is the current directory: `--dir "$OUT"` with OUT unset would write where nobody asked
         return path, (f"{argument}: an empty path (a shell variable that expanded to nothing?); give a directory, "
                       f"or leave {argument} out for the default")
-    if not path.exists():
-        return path, f"{argument} {path}: no such directory (create it first)"
-    if not path.is_dir():
-        return path, f"{argument} {path}: not a directory"
+    shown = os.fspath(path) if len(os.fspath(path)) <= 200 else f"{os.fspath(path)[:120]}...{os.fspath(path)[-60:]}"
+    try:
+        found = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return path, f"{argument} {shown}: no such directory (create it first)"
+    except OSError as exc:  # a name past 255 bytes, a path past 4,096, a symlink loop: not a write that failed
+        return path, f"{argument} {shown}: {exc.strerror or exc}"
+    if not stat.S_ISDIR(found.st_mode):
+        return path, f"{argument} {shown}: not a directory"
     return path, None
 
 
