@@ -40,7 +40,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from igniter_nb.errors import StoreError
+from igniter_nb.errors import StoreArgumentError, StoreError
 from igniter_nb.stores.base import (
     Metadata,
     SaveRequest,
@@ -349,14 +349,22 @@ class ParquetStore(StoreBase):
     def import_records(self, records: Iterable[StoredExecution]) -> int:
         """Append versions taken from another store, keeping their version numbers and times; returns the count.
 
-        The records of one execution must come in version order; an execution already in this store is replaced.
+        The records of one execution must come in increasing version order (a ``StoreArgumentError`` otherwise,
+        before that record is written: a version again would be written over the first); an execution already in
+        this store is replaced.
         """
-        count, replaced = 0, set()
+        count = 0
+        last: dict[str, int] = {}  # the version last imported of each execution
         with self._locked():
             for rec in records:
-                if rec.execution_id not in replaced:
-                    replaced.add(rec.execution_id)
+                before = last.get(rec.execution_id, 0)
+                if type(rec.version) is not int or rec.version <= before:
+                    raise StoreArgumentError(
+                        f"{self!r}: execution {rec.execution_id!r}: version {rec.version!r} comes after version "
+                        f"{before}; each execution's versions must be whole numbers in increasing order")
+                if not before:
                     self._remove_for_import(rec.execution_id)
+                last[rec.execution_id] = rec.version
                 corr = None if rec.correlation is None else canonical_correlation(rec.correlation)
                 snapshot_json = json.dumps(rec.snapshot, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
                 self._append(rec, corr, snapshot_json)
