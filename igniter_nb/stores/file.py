@@ -76,6 +76,8 @@ class FileStore(StoreBase):
             for folder in (self._executions, self._index, self._latest_dir, self._trash):
                 folder.mkdir(parents=True, exist_ok=True)
             self._lock_path.touch(exist_ok=True)
+            for leftover in os.scandir(self._trash):  # what a delete killed before removing it left: deleted data
+                shutil.rmtree(leftover.path, ignore_errors=True)
 
     def __repr__(self) -> str:
         return f"FileStore({str(self.root)!r})"

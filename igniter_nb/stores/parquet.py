@@ -112,6 +112,9 @@ class ParquetStore(StoreBase):
             if self._db.execute("PRAGMA user_version").fetchone()[0] == _UNBUILT:
                 self._rebuild()
             self._finish_intents()
+            if self._trash.is_dir():  # what a delete killed before removing it left: deleted data
+                for leftover in os.scandir(self._trash):
+                    shutil.rmtree(leftover.path, ignore_errors=True)
 
     def __repr__(self) -> str:
         return f"ParquetStore({str(self.root)!r})"

@@ -51,3 +51,5 @@ def test_a_delete_killed_around_the_folder_move_leaves_the_index_true(tmp_path: 
         assert store.find_latest_by_correlation("Lead", {"k": 1}) is None
         assert store.save({"execution_id": "other"}, graph="Lead", correlation={"k": 1}, status="waiting") == 1
     assert when == "after" or store.exists("lead")  # killed before the move: nothing was deleted
+    FileStore(tmp_path, fsync=False)  # an opening empties the trash a killed delete left: deleted data goes
+    assert list((tmp_path / "trash").iterdir()) == []

@@ -46,6 +46,7 @@ def test_a_delete_killed_around_the_folder_move_is_finished_by_the_next_opening(
     assert killed.returncode == -signal.SIGKILL, killed.stderr
 
     store = ParquetStore(tmp_path, fsync=False)
+    assert not (tmp_path / ".trash").exists() or list((tmp_path / ".trash").iterdir()) == []  # deleted data goes
     assert not store.exists("lead") and store.find_by_correlation("Lead", {"k": 1}) is None
     assert set(store.to_frame()["execution_id"]) == {"kept"}
     assert store.save({"execution_id": "lead", "step": "new"}) == 1
