@@ -208,21 +208,23 @@ class ParquetStore(StoreBase):
 
     def record(self, execution_id: str) -> StoredExecution:
         eid = check_execution_id(execution_id)
-        row = self._row(eid)
-        if row is None:
-            raise not_found(eid)
-        path = self._path(eid, row["version"])
-        try:
-            return self._read_file(path)
-        except FileNotFoundError:
-            with self._db_lock:
-                deleting = self._db.execute("SELECT 1 FROM intents WHERE execution_id = ? AND version = ?",
-                                            (eid, _DELETING)).fetchone()
-            if deleting or self._row(eid) is None:
-                raise not_found(eid) from None  # deleted meanwhile
-            raise StoreError(f"{self!r}: the index has execution {eid!r} at version {row['version']}, but {path} is "
-                             "missing (removed by hand?); rebuild_index() makes the index match the log",
-                             execution_id=eid) from None
+        path = None
+        for attempt in range(3):  # a file gone once: a delete (and perhaps a new save of the id) ran meanwhile
+            row = self._row(eid)
+            if row is None or (attempt and self._deleting(eid)):
+                raise not_found(eid)
+            path = self._path(eid, row["version"])
+            try:
+                return self._read_file(path)
+            except FileNotFoundError:
+                continue
+        raise StoreError(f"{self!r}: the index has execution {eid!r}, but its latest version file {path} is missing "
+                         "(removed by hand?); rebuild_index() makes the index match the log", execution_id=eid)
+
+    def _deleting(self, eid: str) -> bool:
+        with self._db_lock:
+            return self._db.execute("SELECT 1 FROM intents WHERE execution_id = ? AND version = ?",
+                                    (eid, _DELETING)).fetchone() is not None
 
     def exists(self, execution_id: str) -> bool:
         return self._row(check_execution_id(execution_id)) is not None
