@@ -65,6 +65,7 @@ from igniter_nb.stores.parquet_index import ACTIVE_CORRELATIONS as _ACTIVE_CORRE
 from igniter_nb.stores.parquet_index import ALL_CORRELATIONS as _ALL_CORRELATIONS
 from igniter_nb.stores.parquet_index import FIND_LATEST as _FIND_LATEST
 from igniter_nb.stores.parquet_index import INDEX_SCHEMA as _INDEX_SCHEMA
+from igniter_nb.stores.parquet_index import delete_errors as _delete_errors
 from igniter_nb.stores.parquet_index import filters as _filters
 from igniter_nb.stores.parquet_index import key_text as _key_text
 from igniter_nb.stores.parquet_index import metadata as _metadata
@@ -179,7 +180,7 @@ class ParquetStore(StoreBase):
 
     def delete(self, execution_id: str) -> bool:
         eid = check_execution_id(execution_id)
-        with self._locked():
+        with _delete_errors(self, eid), self._locked():
             self._own_folder(eid)  # a folder of other files: refused before anything changes
             with self._db_lock:  # the intent to delete: a writer killed from here on is finished by the next one
                 self._db.execute("INSERT OR REPLACE INTO intents VALUES (?, ?)", (eid, _DELETING))

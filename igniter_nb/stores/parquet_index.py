@@ -71,6 +71,19 @@ def sidecar_errors(store: ParquetStore, execution_id: str) -> Iterator[None]:
                          execution_id=execution_id) from exc
 
 
+@contextlib.contextmanager
+def delete_errors(store: ParquetStore, execution_id: str) -> Iterator[None]:
+    """A full (or read-only) disk failing a delete: a ``StoreError`` naming the store, the execution and the index
+    (a delete whose intent was noted is finished by the next writer once it can write)."""
+    try:
+        yield
+    except (OSError, sqlite3.OperationalError) as exc:
+        raise StoreError(f"{store!r}: could not delete execution {execution_id!r}: "
+                         f"{getattr(exc, 'strerror', None) or exc} (index {store.root / '_index.sqlite'}); once it "
+                         "can write, the next writer finishes a delete that had begun",
+                         execution_id=execution_id) from exc
+
+
 _LISTED = f"(graph IS NULL OR substr(graph, 1, {len(INTERNAL_GRAPH_PREFIX)}) <> ?)"
 
 
@@ -98,5 +111,5 @@ def metadata(row: dict[str, Any]) -> Metadata:
     return Metadata(row["graph"], row["correlation"], row["status"])
 
 
-__all__ = ["ACTIVE_CORRELATIONS", "ALL_CORRELATIONS", "FIND_LATEST", "INDEX_SCHEMA", "filters", "key_text", "metadata",
-           "sidecar_errors"]
+__all__ = ["ACTIVE_CORRELATIONS", "ALL_CORRELATIONS", "FIND_LATEST", "INDEX_SCHEMA", "delete_errors", "filters",
+           "key_text", "metadata", "sidecar_errors"]
