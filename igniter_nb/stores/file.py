@@ -54,6 +54,7 @@ from igniter_nb.stores.base import (
 from igniter_nb.stores.json_text import dump_json, parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, check_page, cut
+from igniter_nb.stores.trash import empty_trash, trash_path
 
 _CURRENT = "current.json"
 _PARTS = "parts"  # <id>/parts/<sha256>.json: the parts of packed versions (stores/packing.py)
@@ -76,8 +77,7 @@ class FileStore(StoreBase):
             for folder in (self._executions, self._index, self._latest_dir, self._trash):
                 folder.mkdir(parents=True, exist_ok=True)
             self._lock_path.touch(exist_ok=True)
-            for leftover in os.scandir(self._trash):  # what a delete killed before removing it left: deleted data
-                shutil.rmtree(leftover.path, ignore_errors=True)
+            empty_trash(self._trash)  # what a delete killed before removing it left: deleted data
 
     def __repr__(self) -> str:
         return f"FileStore({str(self.root)!r})"
@@ -137,7 +137,7 @@ class FileStore(StoreBase):
             current = self._read_envelope(folder / _CURRENT)
             if not folder.exists():
                 return False
-            doomed = self._trash / f"{execution_id}.{uuid.uuid4().hex}"
+            doomed = trash_path(self._trash, execution_id)
             os.replace(folder, doomed)  # atomic: readers see the execution or nothing
             # The index entries go after the rename: a writer killed in between leaves entries that lookups skip
             # (no current.json), never an active execution its correlation no longer finds.

@@ -35,7 +35,6 @@ import re
 import shutil
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -70,6 +69,7 @@ from igniter_nb.stores.parquet_index import filters as _filters
 from igniter_nb.stores.parquet_index import key_text as _key_text
 from igniter_nb.stores.parquet_index import metadata as _metadata
 from igniter_nb.stores.parquet_index import sidecar_errors as _sidecar_errors
+from igniter_nb.stores.trash import empty_trash, trash_path
 
 _HAS_INDEX = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'executions'"
 _VERSION_FILE = re.compile(r"v[0-9]{9,}\.parquet")
@@ -113,9 +113,7 @@ class ParquetStore(StoreBase):
             if self._db.execute("PRAGMA user_version").fetchone()[0] == _UNBUILT:
                 self._rebuild()
             self._finish_intents()
-            if self._trash.is_dir():  # what a delete killed before removing it left: deleted data
-                for leftover in os.scandir(self._trash):
-                    shutil.rmtree(leftover.path, ignore_errors=True)
+            empty_trash(self._trash)  # what a delete killed before removing it left: deleted data
 
     def __repr__(self) -> str:
         return f"ParquetStore({str(self.root)!r})"
@@ -195,7 +193,7 @@ class ParquetStore(StoreBase):
         folder, doomed = self.root / eid, None
         if os.path.lexists(folder):
             self._trash.mkdir(exist_ok=True)
-            doomed = self._trash / f"{eid}.{uuid.uuid4().hex}"
+            doomed = trash_path(self._trash, eid)
             os.replace(folder, doomed)
         with self._db_lock, self._transaction():
             found = self._db.execute("DELETE FROM executions WHERE execution_id = ?", (eid,)).rowcount > 0
@@ -383,7 +381,7 @@ class ParquetStore(StoreBase):
             self._db.execute("DELETE FROM executions WHERE execution_id = ?", (eid,))
         if folder is not None:
             self._trash.mkdir(exist_ok=True)
-            doomed = self._trash / f"{eid}.{uuid.uuid4().hex}"
+            doomed = trash_path(self._trash, eid)
             os.replace(folder, doomed)
             shutil.rmtree(doomed, ignore_errors=True)
 

@@ -53,3 +53,14 @@ def test_a_delete_killed_around_the_folder_move_leaves_the_index_true(tmp_path: 
     assert when == "after" or store.exists("lead")  # killed before the move: nothing was deleted
     FileStore(tmp_path, fsync=False)  # an opening empties the trash a killed delete left: deleted data goes
     assert list((tmp_path / "trash").iterdir()) == []
+
+
+def test_an_opening_keeps_what_a_trash_folder_held_before_the_store(tmp_path: Path) -> None:
+    (tmp_path / "trash" / "photos").mkdir(parents=True)  # a directory given to a FileStore that had a trash/ of its own
+    (tmp_path / "trash" / "photos" / "cat.jpg").write_bytes(b"\xff\xd8")
+    (tmp_path / "trash" / "notes.0123456789abcdef0123456789abcdef").write_text("mine\n")  # a name like a leftover's
+    FileStore(tmp_path, fsync=False).save({"execution_id": "lead"})
+    FileStore(tmp_path, fsync=False).delete("lead")
+    FileStore(tmp_path, fsync=False)
+    assert sorted(p.name for p in (tmp_path / "trash").iterdir()) == ["notes.0123456789abcdef0123456789abcdef", "photos"]
+    assert (tmp_path / "trash" / "photos" / "cat.jpg").read_bytes() == b"\xff\xd8"
