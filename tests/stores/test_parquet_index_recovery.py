@@ -84,3 +84,15 @@ def test_a_version_file_removed_by_hand_is_a_store_error_naming_it(tmp_path: Pat
     with pytest.raises(SnapshotNotFoundError):
         store.record("ex-03")
     store.close()
+
+
+def test_an_index_file_left_empty_by_a_killed_opening_is_rebuilt(tmp_path: Path) -> None:
+    # An opening killed after SQLite created the file but before its tables: the file exists, yet indexes nothing.
+    _log(tmp_path)
+    for sidecar in tmp_path.glob("_index.sqlite*"):
+        sidecar.unlink()
+    (tmp_path / "_index.sqlite").write_bytes(b"")
+    store = ParquetStore(tmp_path, fsync=False)
+    assert store.count() == EXECUTIONS
+    assert store.save({"execution_id": "ex-00", "step": 3}) == 3
+    store.close()
