@@ -43,10 +43,15 @@ def write_all(files: Mapping[Path, str]) -> list[Path]:
     try:
         for path, text in files.items():
             made_dirs += _make_parents(path.parent)
-            # "x": exclusive creation, so a file that appeared since the check above is never overwritten
-            with open(path, "x", encoding="utf-8", newline="\n") as handle:
-                written.append(path)
-                handle.write(text)
+            try:
+                # "x": exclusive creation, so a file that appeared since the check above is never overwritten
+                with open(path, "x", encoding="utf-8", newline="\n") as handle:
+                    written.append(path)
+                    handle.write(text)
+            except OSError as exc:
+                if exc.filename is None:  # a write or close (a full disk) names no file: name the one being written
+                    raise OSError(exc.errno, exc.strerror, str(path)) from exc
+                raise
     except BaseException:
         for path in reversed(written):
             path.unlink(missing_ok=True)
