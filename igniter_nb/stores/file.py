@@ -66,7 +66,7 @@ class FileStore(StoreBase):
     """Store executions as JSON files under ``root`` (created if missing). See the module docstring for layout."""
 
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
-        self.root = Path(root).absolute()
+        self.root = Path(os.path.expanduser(os.fspath(root))).absolute()  # `~/x`: home, not ./~
         self._fsync = fsync
         self._executions = self.root / "executions"
         self._index = self.root / "index"

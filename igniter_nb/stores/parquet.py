@@ -81,7 +81,7 @@ class ParquetStore(StoreBase):
     """Append-only parquet snapshot log under ``root`` (created if missing); see the module docstring."""
 
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
-        self.root = Path(root).absolute()
+        self.root = Path(os.path.expanduser(os.fspath(root))).absolute()  # `~/x`: home, not ./~
         with opening_errors(repr(self)):
             self._open(fsync)
 
