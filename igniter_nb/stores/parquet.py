@@ -22,7 +22,8 @@ delete notes its intent too, moves the execution's folder away, then drops its i
 finished the same way.
 
 A version's file (its columns, the atomic write, the read) is ``parquet_files.py``; the sidecar index's tables and
-queries are ``parquet_index.py``; ``export_parquet`` (re-exported here) is ``parquet_export.py``.
+queries are ``parquet_index.py``; ``export_parquet`` (re-exported here) is ``parquet_export.py``, and the import it
+writes with (each replaced execution written aside, then swapped in) ``parquet_import.py``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from igniter_nb.errors import StoreArgumentError, StoreError
+from igniter_nb.errors import StoreError
 from igniter_nb.stores.base import (
     Metadata,
     SaveRequest,
@@ -60,6 +61,10 @@ from igniter_nb.stores.paging import check_history_page, check_page, cut
 from igniter_nb.stores.parquet_export import export_parquet as export_parquet
 from igniter_nb.stores.parquet_files import COLUMNS as COLUMNS
 from igniter_nb.stores.parquet_files import read_version, schema, write_version
+from igniter_nb.stores.parquet_import import IMPORTING as _IMPORTING
+from igniter_nb.stores.parquet_import import finish_import as _finish_import
+from igniter_nb.stores.parquet_import import import_records as _import_records
+from igniter_nb.stores.parquet_import import remove_stale_staging as _remove_stale_staging
 from igniter_nb.stores.parquet_index import ACTIVE_CORRELATIONS as _ACTIVE_CORRELATIONS
 from igniter_nb.stores.parquet_index import ALL_CORRELATIONS as _ALL_CORRELATIONS
 from igniter_nb.stores.parquet_index import FIND_LATEST as _FIND_LATEST
@@ -114,6 +119,7 @@ class ParquetStore(StoreBase):
                 self._rebuild()
             self._finish_intents()
             empty_trash(self._trash)  # what a delete killed before removing it left: deleted data
+            _remove_stale_staging(self)  # what an import killed before its swap wrote aside
 
     def __repr__(self) -> str:
         return f"ParquetStore({str(self.root)!r})"
@@ -355,35 +361,10 @@ class ParquetStore(StoreBase):
 
         The records of one execution must come in increasing version order (a ``StoreArgumentError`` otherwise,
         before that record is written: a version again would be written over the first); an execution already in
-        this store is replaced.
+        this store is replaced whole — its new versions are written aside and swapped in at once
+        (``parquet_import.py``), so an import killed halfway leaves the old history or the new one.
         """
-        count = 0
-        last: dict[str, int] = {}  # the version last imported of each execution
-        with self._locked():
-            for rec in records:
-                before = last.get(rec.execution_id, 0)
-                if type(rec.version) is not int or rec.version <= before:
-                    raise StoreArgumentError(
-                        f"{self!r}: execution {rec.execution_id!r}: version {rec.version!r} comes after version "
-                        f"{before}; each execution's versions must be whole numbers in increasing order")
-                if not before:
-                    self._remove_for_import(rec.execution_id)
-                last[rec.execution_id] = rec.version
-                corr = None if rec.correlation is None else canonical_correlation(rec.correlation)
-                snapshot_json = json.dumps(rec.snapshot, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
-                self._append(rec, corr, snapshot_json)
-                count += 1
-        return count
-
-    def _remove_for_import(self, eid: str) -> None:
-        folder = self._own_folder(check_execution_id(eid))
-        with self._db_lock, self._transaction():
-            self._db.execute("DELETE FROM executions WHERE execution_id = ?", (eid,))
-        if folder is not None:
-            self._trash.mkdir(exist_ok=True)
-            doomed = trash_path(self._trash, eid)
-            os.replace(folder, doomed)
-            shutil.rmtree(doomed, ignore_errors=True)
+        return _import_records(self, records)
 
     # ----------------------------------------------------------------------------------------------- helpers
 
@@ -437,6 +418,9 @@ class ParquetStore(StoreBase):
                 doomed = self._finish_delete(eid)[1]
                 if doomed is not None:
                     shutil.rmtree(doomed, ignore_errors=True)
+                continue
+            if version == _IMPORTING:
+                _finish_import(self, eid)
                 continue
             path = self._path(eid, version)
             if path.exists():

@@ -1,0 +1,112 @@
+"""``ParquetStore.import_records`` (what ``export_parquet`` writes with): versions taken from another store, each
+execution's history replaced whole or not at all.
+
+The versions of an execution the import replaces are written aside, under ``<root>/.igniter-import/<id>/`` (a name
+starting with ``.``: skipped by pyarrow, pandas and the index rebuild), then swapped in at once: the swap's intent
+noted in the sidecar index, the old folder moved to the trash, the new one renamed into place, the index row
+replaced. An import killed before the swap leaves the old history (its staging folder is removed by the next
+opening); one killed after noting the intent is finished by the next writer or opening, as a save's is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from igniter_nb.errors import StoreArgumentError
+from igniter_nb.stores.base import StoredExecution, canonical_correlation, check_execution_id
+from igniter_nb.stores.parquet_files import write_version
+from igniter_nb.stores.trash import trash_path
+
+if TYPE_CHECKING:
+    from igniter_nb.stores.parquet import ParquetStore
+
+IMPORTING = -1
+"""The version of an intent that is an import's swap under way."""
+
+STAGING = ".igniter-import"
+
+
+def import_records(store: ParquetStore, records: Iterable[StoredExecution]) -> int:
+    """See :meth:`ParquetStore.import_records`; returns the number of versions written."""
+    count = 0
+    last: dict[str, int] = {}  # the version last imported of each execution
+    staging_eid: str | None = None  # the execution being written aside
+    with store._locked():
+        store._finish_intents()
+        try:
+            for rec in records:
+                eid = rec.execution_id
+                before = last.get(eid, 0)
+                if type(rec.version) is not int or rec.version <= before:
+                    raise StoreArgumentError(
+                        f"{store!r}: execution {eid!r}: version {rec.version!r} comes after version {before}; each "
+                        "execution's versions must be whole numbers in increasing order")
+                if staging_eid is not None and eid != staging_eid:
+                    _swap(store, staging_eid)
+                    staging_eid = None
+                if not before:  # the first version of an execution this import replaces: written aside
+                    store._own_folder(check_execution_id(eid))  # a folder of other files: refused before anything
+                    shutil.rmtree(staging(store, eid), ignore_errors=True)
+                    staging(store, eid).mkdir(parents=True)
+                    staging_eid = eid
+                last[eid] = rec.version
+                corr = None if rec.correlation is None else canonical_correlation(rec.correlation)
+                snapshot_json = json.dumps(rec.snapshot, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+                if eid == staging_eid:
+                    write_version(staging(store, eid) / f"v{rec.version:09d}.parquet", store._schema, rec, corr,
+                                  snapshot_json, fsync=store._fsync)
+                else:  # a later run of an execution this import already swapped in: appended as a save is
+                    store._append(rec, corr, snapshot_json)
+                count += 1
+            if staging_eid is not None:
+                _swap(store, staging_eid)
+                staging_eid = None
+        finally:
+            if staging_eid is not None:  # the import failed before the swap: the old history stays
+                shutil.rmtree(staging(store, staging_eid), ignore_errors=True)
+    return count
+
+
+def staging(store: ParquetStore, eid: str) -> Path:
+    """Where an import writes ``eid``'s new versions before swapping them in."""
+    return store.root / STAGING / eid
+
+
+def _swap(store: ParquetStore, eid: str) -> None:
+    with store._db_lock:
+        store._db.execute("INSERT OR REPLACE INTO intents VALUES (?, ?)", (eid, IMPORTING))
+    finish_import(store, eid)
+
+
+def finish_import(store: ParquetStore, eid: str) -> None:
+    """Swap ``eid``'s staged versions in, if still staged, and index its latest version (write lock held)."""
+    staged, folder, doomed = staging(store, eid), store.root / eid, None
+    if staged.is_dir():
+        if os.path.lexists(folder):
+            store._trash.mkdir(exist_ok=True)
+            doomed = trash_path(store._trash, eid)
+            os.replace(folder, doomed)
+        os.replace(staged, folder)
+    versions = sorted(folder.glob("v*.parquet"))
+    latest = store._read_file(versions[-1]) if versions else None
+    with store._db_lock, store._transaction():
+        store._db.execute("DELETE FROM executions WHERE execution_id = ?", (eid,))
+        if latest is not None:
+            corr = None if latest.correlation is None else canonical_correlation(latest.correlation)
+            store._index_row(latest, corr)
+        store._db.execute("DELETE FROM intents WHERE execution_id = ?", (eid,))
+    if doomed is not None:
+        shutil.rmtree(doomed, ignore_errors=True)
+
+
+def remove_stale_staging(store: ParquetStore) -> None:
+    """Remove what imports killed before their swap left (write lock held, intents finished)."""
+    shutil.rmtree(store.root / STAGING, ignore_errors=True)
+
+
+__all__ = ["IMPORTING", "STAGING", "finish_import", "import_records", "remove_stale_staging", "staging"]
