@@ -347,6 +347,7 @@ class ParquetStore(StoreBase):
     def rebuild_index(self) -> None:
         """Recreate the sidecar index from the parquet files (after copying or hand-editing the log)."""
         with self._locked():
+            self._finish_intents()  # a killed writer's save, delete or import swap first: the rebuild drops intents
             self._rebuild()
 
     def close(self) -> None:
@@ -450,8 +451,8 @@ class ParquetStore(StoreBase):
 
     def _adopt(self, eid: str) -> dict[str, Any] | None:
         """Index the latest of ``eid``'s version files when the index does not know them (a folder copied in
-        without ``rebuild_index()``, a delete killed after its index row went), so that a save continues the log
-        instead of writing ``v000000001`` over its first version; None when there are none (write lock held)."""
+        without ``rebuild_index()``), so that a save continues the log instead of writing ``v000000001`` over its
+        first version; None when there are none (write lock held)."""
         versions = sorted((self.root / eid).glob("v*.parquet"))
         if not versions:
             return None
