@@ -414,14 +414,16 @@ class ParquetStore(StoreBase):
         """Complete or drop the saves of writers that were killed between writing a file and indexing it."""
         with self._db_lock:
             pending = self._db.execute("SELECT execution_id, version FROM intents").fetchall()
-        for eid, version in pending:
-            if version == _DELETING:
-                doomed = self._finish_delete(eid)[1]
-                if doomed is not None:
-                    shutil.rmtree(doomed, ignore_errors=True)
+        whole: set[str] = set()  # executions a delete or an import swap settled: their other intents went with it
+        for eid, version in sorted(pending):  # (an import's -1 and a delete's 0 before any save's version)
+            if eid in whole:
                 continue
-            if version == _IMPORTING:
-                _finish_import(self, eid)
+            if version in (_DELETING, _IMPORTING):
+                whole.add(eid)
+                if version == _IMPORTING:
+                    _finish_import(self, eid)
+                elif (doomed := self._finish_delete(eid)[1]) is not None:
+                    shutil.rmtree(doomed, ignore_errors=True)
                 continue
             path = self._path(eid, version)
             if path.exists():
