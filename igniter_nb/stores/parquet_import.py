@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from igniter_nb.errors import StoreArgumentError
+from igniter_nb.errors import StoreArgumentError, StoreError
 from igniter_nb.stores.base import StoredExecution, canonical_correlation, check_execution_id
 from igniter_nb.stores.parquet_files import write_version
 from igniter_nb.stores.trash import trash_path
@@ -36,6 +37,7 @@ def import_records(store: ParquetStore, records: Iterable[StoredExecution]) -> i
     count = 0
     last: dict[str, int] = {}  # the version last imported of each execution
     staging_eid: str | None = None  # the execution being written aside
+    eid = ""
     with store._locked():
         store._finish_intents()
         try:
@@ -66,6 +68,13 @@ def import_records(store: ParquetStore, records: Iterable[StoredExecution]) -> i
             if staging_eid is not None:
                 _swap(store, staging_eid)
                 staging_eid = None
+        except (OSError, sqlite3.OperationalError) as exc:  # a full disk, a read-only one
+            file = getattr(exc, "filename", None)
+            where = f" ({file})" if file else f" (index {store.root / '_index.sqlite'})" if isinstance(
+                exc, sqlite3.OperationalError) else ""
+            raise StoreError(f"{store!r}: could not import execution {eid!r}: {getattr(exc, 'strerror', None) or exc}"
+                             f"{where}; its history in the store is as before this import", execution_id=eid,
+                             file=file) from exc
         finally:
             if staging_eid is not None:  # the import failed before the swap: the old history stays
                 shutil.rmtree(staging(store, staging_eid), ignore_errors=True)
