@@ -4,43 +4,20 @@ correlation could then start beside it)."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from igniter_nb.errors import DuplicateWorkflowError
 from igniter_nb.stores.file import FileStore
-
-ROOT = Path(__file__).resolve().parents[2]
-
-# Deletes execution "lead" and SIGKILLs itself when the delete moves the execution's folder (before or after).
-KILLED_DELETE = """
-import os, signal, sys
-from igniter_nb.stores.file import FileStore
-root, when = sys.argv[1], sys.argv[2]
-real = os.replace
-def replace(src, dst, *args, **kwargs):
-    if os.path.basename(os.fspath(src)) != "lead":
-        return real(src, dst, *args, **kwargs)
-    if when == "before":
-        os.kill(os.getpid(), signal.SIGKILL)
-    real(src, dst, *args, **kwargs)
-    os.kill(os.getpid(), signal.SIGKILL)
-os.replace = replace
-FileStore(root, fsync=False).delete("lead")
-"""
+from tests.stores.killed_delete import kill_a_delete
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_a_delete_killed_around_the_folder_move_leaves_the_index_true(tmp_path: Path, when: str) -> None:
     store = FileStore(tmp_path, fsync=False)
     store.save({"execution_id": "lead", "step": 1}, graph="Lead", correlation={"k": 1}, status="waiting")
-    killed = subprocess.run([sys.executable, "-c", KILLED_DELETE, str(tmp_path), when], cwd=ROOT, timeout=60,
-                            capture_output=True, text=True, check=False)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    kill_a_delete(tmp_path, when, "file")
 
     if store.exists("lead"):
         assert store.find_by_correlation("Lead", {"k": 1}) == "lead"

@@ -1,24 +1,14 @@
 """``export_parquet`` into a full disk: a ``StoreError`` naming the store and the execution — it was a bare
-``OSError`` — and the execution it was replacing keeps its old history whole. Run in a child process with its own
-mount namespace on a small tmpfs, as ``test_disk_full.py`` does."""
+``OSError`` (or ``sqlite3.OperationalError``, the versions written so far left as the whole history) — and the
+execution it was replacing keeps its old history whole."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.small_disk import needs_unshare, run_on_small_disk
 
 _CHILD = r'''
-import json, os, subprocess, sys
-mount = sys.argv[1]
-subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mount], check=True)
 from igniter_nb.errors import StoreError
 from igniter_nb.stores import MemoryStore, ParquetStore, export_parquet
 root = os.path.join(mount, "audit")
@@ -46,14 +36,9 @@ print(json.dumps(result))
 '''
 
 
-@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux's unshare to mount a small tmpfs")
+@needs_unshare
 def test_an_export_into_a_full_disk_is_a_store_error_and_keeps_the_old_copy(tmp_path: Path) -> None:
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(["unshare", "--mount", "--map-root-user", sys.executable, "-c", _CHILD, str(mount)],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_on_small_disk(_CHILD, tmp_path)
     assert result["is_store_error"] is True, result
     assert "could not import execution 'ex-1'" in result["message"] and "ParquetStore(" in result["message"], result
     assert result["history"] == [1], result

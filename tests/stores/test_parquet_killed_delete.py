@@ -5,33 +5,12 @@ save of the id then wrote over (or, since the index adopts unknown version files
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from igniter_nb.stores.parquet import ParquetStore
-
-ROOT = Path(__file__).resolve().parents[2]
-
-# Deletes execution "lead" and SIGKILLs itself when the delete moves the execution's folder (before or after).
-KILLED_DELETE = """
-import os, signal, sys
-from igniter_nb.stores.parquet import ParquetStore
-root, when = sys.argv[1], sys.argv[2]
-real = os.replace
-def replace(src, dst, *args, **kwargs):
-    if os.path.basename(os.fspath(src)) != "lead":
-        return real(src, dst, *args, **kwargs)
-    if when == "before":
-        os.kill(os.getpid(), signal.SIGKILL)
-    real(src, dst, *args, **kwargs)
-    os.kill(os.getpid(), signal.SIGKILL)
-os.replace = replace
-ParquetStore(root, fsync=False).delete("lead")
-"""
+from tests.stores.killed_delete import kill_a_delete
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
@@ -41,9 +20,7 @@ def test_a_delete_killed_around_the_folder_move_is_finished_by_the_next_opening(
         store.save({"execution_id": "lead", "step": step}, graph="Lead", correlation={"k": 1}, status="waiting")
     store.save({"execution_id": "kept", "step": 1})
     store.close()
-    killed = subprocess.run([sys.executable, "-c", KILLED_DELETE, str(tmp_path), when], cwd=ROOT, timeout=60,
-                            capture_output=True, text=True, check=False)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    kill_a_delete(tmp_path, when, "parquet")
 
     store = ParquetStore(tmp_path, fsync=False)
     assert not (tmp_path / ".trash").exists() or list((tmp_path / ".trash").iterdir()) == []  # deleted data goes
