@@ -36,6 +36,7 @@ import re
 import shutil
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,7 @@ _HAS_INDEX = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'execu
 _VERSION_FILE = re.compile(r"v[0-9]{9,}\.parquet")
 _UNBUILT, _BUILT = 1, 0  # the sidecar's `PRAGMA user_version`: 1 until a rebuild from the log has committed
 _DELETING = 0  # an intent of version 0: a delete under way (finished by the next writer, as a save's is)
+_READ_ATTEMPTS = 300  # a read waits out an import's swap (each try 10 ms apart), a few ms in practice
 
 
 class ParquetStore(StoreBase):
@@ -213,23 +215,36 @@ class ParquetStore(StoreBase):
 
     def record(self, execution_id: str) -> StoredExecution:
         eid = check_execution_id(execution_id)
-        path = None
-        for attempt in range(3):  # a file gone once: a delete (and perhaps a new save of the id) ran meanwhile
+        missing, repeats = None, 0  # the version file found missing, and how many times in a row since
+        for attempt in range(_READ_ATTEMPTS):  # a file gone: a delete or an import's swap ran meanwhile
             row = self._row(eid)
-            if row is None or (attempt and self._deleting(eid)):
+            if row is None:
                 raise not_found(eid)
             path = self._path(eid, row["version"])
+            if attempt:
+                settling = self._settling(eid)
+                if settling == _DELETING:
+                    raise not_found(eid)
+                if settling == _IMPORTING:
+                    time.sleep(0.01)  # the swap renames two folders, then indexes the new latest version
+                elif path == missing:
+                    repeats += 1
+                    if repeats > 2:  # the index stays on a file that is not there: not a race
+                        break
             try:
                 return self._read_file(path)
             except FileNotFoundError:
-                continue
-        raise StoreError(f"{self!r}: the index has execution {eid!r}, but its latest version file {path} is missing "
+                if path != missing:
+                    missing, repeats = path, 0
+        raise StoreError(f"{self!r}: the index has execution {eid!r}, but its latest version file {missing} is missing "
                          "(removed by hand?); rebuild_index() makes the index match the log", execution_id=eid)
 
-    def _deleting(self, eid: str) -> bool:
+    def _settling(self, eid: str) -> int | None:
+        """The intent of a delete or an import's swap of ``eid`` under way, if one is."""
         with self._db_lock:
-            return self._db.execute("SELECT 1 FROM intents WHERE execution_id = ? AND version = ?",
-                                    (eid, _DELETING)).fetchone() is not None
+            found = self._db.execute("SELECT min(version) FROM intents WHERE execution_id = ? AND version IN (?, ?)",
+                                     (eid, _DELETING, _IMPORTING)).fetchone()
+        return None if found is None or found[0] is None else int(found[0])
 
     def exists(self, execution_id: str) -> bool:
         return self._row(check_execution_id(execution_id)) is not None
