@@ -118,6 +118,14 @@ def new_project(name: str, *, directory: str | os.PathLike[str] = ".") -> list[P
         raise ScaffoldError(problems)
 
     root = parent / name
+    # A link to a directory elsewhere where the project's directories go would take its files outside --dir (a
+    # dangling one is refused by write_all, as anything that is not a directory).
+    linked = [folder for folder in (root, root / name, *(root / folder for folder in PROJECT_FOLDERS))
+              if folder.is_symlink() and folder.is_dir()]
+    if linked:
+        raise ScaffoldError([f"{folder} is a symbolic link (to {os.readlink(folder)}): the project's files would be "
+                             "written there, outside --dir; nothing was written (replace it with a directory, or give "
+                             "--dir where it points)" for folder in linked])
     spec = example_workflow()
     served = module_name(spec.class_name)
     data = SampleData(spec)
