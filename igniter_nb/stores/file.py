@@ -385,16 +385,19 @@ class FileStore(StoreBase):
             path = self._executions / check_execution_id(execution_id) / _CURRENT
         except ValueError:
             return None  # a hand-edited index entry: never let it name a path outside the store
-        data = b""
+        data = bytearray()
         try:
             with open(path, "rb") as handle:
                 while True:
                     chunk = handle.read(_HEAD_CHUNK)
+                    # Only the new bytes (and the field's length before them, for a field cut by the chunk) are
+                    # searched: a large correlation is read in linear time, not chunk count x its size.
+                    start = max(len(data) - len(_SNAPSHOT_FIELD) + 1, 0)
                     data += chunk
                     # Inside the JSON strings before it every '"' is escaped, so the first match is the field.
-                    cut = data.find(_SNAPSHOT_FIELD)
+                    cut = data.find(_SNAPSHOT_FIELD, start)
                     if cut >= 0:
-                        return json.loads(data[:cut] + b"}")  # type: ignore[no-any-return]
+                        return json.loads(bytes(data[:cut]) + b"}")  # type: ignore[no-any-return]
                     if not chunk:
                         raise StoreError(f"corrupt store file {path}: no snapshot field")
         except (FileNotFoundError, NotADirectoryError):
