@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from igniter_nb.errors import ConcurrencyError
-from igniter_nb.settings import DEFAULT_CALLBACK_RETRIES
+from igniter_nb.settings import DEFAULT_CALLBACK_RETRIES, redact_url
 from igniter_nb.stores.base import FINISHED_STATUSES as FINISHED
 
 log = logging.getLogger("igniter_nb.server")
@@ -166,7 +166,10 @@ def _post_reading_the_start(http: Any, url: str, view: Mapping[str, Any],
     """POST ``view``; the response (its status and headers) and at most the first :data:`ANSWER_READ` bytes of its
     body as text. The rest is never read: a receiver's answer says only accepted or not, and one streaming an endless
     body must not hold the sending thread (or its memory)."""
-    with http.stream("POST", url, json=dict(view), headers=headers) as response:
+    from igniter_nb.server.client_base import without_credentials
+
+    target, auth = without_credentials(url)  # (httpx logs the URL it is given: a password in it goes as auth=)
+    with http.stream("POST", target, json=dict(view), headers=headers, auth=auth) as response:
         start = b""
         if not response.is_success:
             for chunk in response.iter_bytes():  # (decoded: a compressed error answer reads as text)
@@ -186,12 +189,13 @@ def send_due(store: Any, cls: Any, callbacks: list[Callback], view: Mapping[str,
         result = post(callback, view, retries=retries, stop=stop)
         result["registration"] = callback.registration
         result["url"] = callback.url
+        shown = redact_url(callback.url)  # (a password in the URL is never logged)
         if result["sent"]:
-            log.info("callback of execution %s sent to %s (%d attempt(s))", callback.execution_id, callback.url,
+            log.info("callback of execution %s sent to %s (%d attempt(s))", callback.execution_id, shown,
                      result["attempts"])
         else:
             log.warning("callback of execution %s to %s failed after %d attempt(s): %s", callback.execution_id,
-                        callback.url, result["attempts"], result["error"])
+                        shown, result["attempts"], redact_url(callback.url, str(result["error"])))
         _record(store, cls, callback, result)
         results.append(result)
     return results

@@ -38,7 +38,7 @@ from igniter_nb.server.client_base import _AFTER_SENDING as _AFTER_SENDING
 from igniter_nb.server.client_base import _CHECK_FIRST as _CHECK_FIRST
 from igniter_nb.server.client_base import _CONTEXT_FROM_BODY as _CONTEXT_FROM_BODY
 from igniter_nb.server.client_base import _DROPPED as _DROPPED
-from igniter_nb.server.client_base import HISTORY_FALLBACK_PAGES
+from igniter_nb.server.client_base import HISTORY_FALLBACK_PAGES, without_credentials
 from igniter_nb.server.client_base import _Api as _Api
 from igniter_nb.server.client_base import _Call as _Call
 from igniter_nb.server.client_base import _ClientBase as _ClientBase
@@ -46,7 +46,7 @@ from igniter_nb.server.client_base import _history_page as _history_page
 from igniter_nb.server.client_base import _maybe_applied as _maybe_applied
 from igniter_nb.server.client_base import _record as _record
 from igniter_nb.server.client_base import _segment as _segment
-from igniter_nb.server.errors import AnswerTooLargeError, RemoteConnectionError, RemoteError
+from igniter_nb.server.errors import AnswerTooLargeError, RemoteConnectionError, RemoteError, shown_url
 from igniter_nb.server.follow import READ_TIMEOUT, StreamMessage, afollow, follow
 from igniter_nb.server.request_json import json_content as _json_content
 from igniter_nb.server.total_timeout import awithin, bounded_transport, passed, within
@@ -72,11 +72,14 @@ class Client(_ClientBase):
         super().__init__(base_url, timeout=timeout, token=token, retries=retries, max_answer_bytes=max_answer_bytes,
                          total_timeout=total_timeout)
 
+        url, auth = without_credentials(self.base_url)  # (httpx logs each request's URL: the password goes apart)
+
         def client(retrying: bool) -> httpx.Client:
             chosen = transport or httpx.HTTPTransport(retries=retries if retrying else 0)
             if isinstance(chosen, httpx.HTTPTransport):
-                bounded_transport(chosen, self.total_timeout, self.base_url)  # each wait cut to the total_timeout
-            return httpx.Client(base_url=self.base_url, timeout=self.timeout, headers=self._headers, transport=chosen)
+                bounded_transport(chosen, self.total_timeout, shown_url(self.base_url))  # each wait cut to it
+            return httpx.Client(base_url=url, auth=auth, timeout=self.timeout, headers=self._headers,
+                                transport=chosen)
 
         self._repeatable = client(True)
         self._once = client(False) if retries and transport is None else self._repeatable
@@ -246,9 +249,11 @@ class AsyncClient(_ClientBase):
         super().__init__(base_url, timeout=timeout, token=token, retries=retries, max_answer_bytes=max_answer_bytes,
                          total_timeout=total_timeout)
 
+        url, auth = without_credentials(self.base_url)
+
         def client(retrying: bool) -> httpx.AsyncClient:
             chosen = transport or httpx.AsyncHTTPTransport(retries=retries if retrying else 0)
-            return httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout, headers=self._headers,
+            return httpx.AsyncClient(base_url=url, auth=auth, timeout=self.timeout, headers=self._headers,
                                      transport=chosen)
 
         self._repeatable = client(True)

@@ -60,6 +60,22 @@ def _segment(value: Any, what: str) -> str:
     return quote(value, safe="")
 
 
+def without_credentials(url: str | httpx.URL) -> tuple[httpx.URL, httpx.BasicAuth | None]:
+    """``url`` without its user part, and that user part as the ``auth=`` to send instead (None: it has none).
+
+    Given the URL ``http://user:pw@host``, httpx sends ``Authorization: Basic`` of the user and password it decodes
+    from it (``%40`` as ``@``, ``%20`` as a space, UTF-8; an unencoded ``@`` belongs to the password up to the last
+    one) — and logs the whole URL, password included, at INFO (``HTTP Request: GET http://user:pw@host/...``).
+    Given this URL and ``auth=``, it sends the same header, from the same decoded user and password, and logs the URL
+    without them. As httpx does, a user part with neither a user nor a password sends nothing; and, as before, the
+    URL's credentials replace an ``Authorization`` header the request has (a client's bearer token)."""
+    parsed = httpx.URL(url)
+    if not parsed.userinfo:
+        return parsed, None
+    user, password = parsed.username, parsed.password
+    return parsed.copy_with(userinfo=b""), httpx.BasicAuth(user, password) if user or password else None
+
+
 def _execution_segment(value: Any) -> str:
     """An execution id as a URL path segment. An id that cannot be one is refused here
     (``UnroutableExecutionIdError``; no execution id is one: letters, digits, ``_ . : -``): one holding ``/`` —
