@@ -22,6 +22,7 @@ thread: ipykernel sends comm messages from any thread, and ``HTML`` widgets take
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import threading
 import weakref
@@ -55,16 +56,30 @@ async def _pause(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class FollowUpdate:
     """One saved version as the view received it: its number, status and save time, the execution events it added
-    (``{seq, type, node, path, status, payload, timestamp}``, in ``seq`` order) and the stored record."""
+    (``{seq, type, node, path, status, payload, timestamp}``, in ``seq`` order) and the stored record.
+
+    ``events`` and ``record`` are the stored data, a remote node's ``remote_url`` with its password; ``repr()``
+    shows them with that password as ``***`` (``settings.without_url_passwords``), as every view does."""
 
     version: int
     status: str | None
     updated_at: dt.datetime
     events: tuple[Mapping[str, Any], ...]
     record: Any
+
+    def __repr__(self) -> str:
+        from igniter_nb.settings import without_url_passwords
+
+        record = self.record
+        snapshot = getattr(record, "snapshot", None)
+        if dataclasses.is_dataclass(record) and not isinstance(record, type) and isinstance(snapshot, Mapping):
+            record = dataclasses.replace(record, snapshot=without_url_passwords(snapshot))
+        events = without_url_passwords(self.events)
+        return (f"FollowUpdate(version={self.version!r}, status={self.status!r}, updated_at={self.updated_at!r}, "
+                f"events={tuple(events)!r}, record={record!r})")
 
 
 def _when(timestamp: Any) -> str:
