@@ -77,13 +77,22 @@ def store_url() -> str | None:
 _SECRET_PARAM = re.compile(r"([?&][^=&#]*(?:password|secret|token)[^=&#]*=)([^&#]*)", re.IGNORECASE)
 
 
+#: Where a URL's authority (``user:password@host:port``) starts: after its ``scheme://`` (a scheme in any case), after
+#: a leading ``//`` (a network-path reference), and, with neither, at the start (``user:pw@host:80``).
+_AUTHORITY_START = re.compile(r"[^:/?#]*://|//")
+
+
 def _url_secrets(url: str) -> tuple[str, list[str]]:
     """``url`` with its secrets replaced by ``***``, and those secrets: the password of the user part (everything
     between the user's ``:`` and the host part's *last* ``@``: a password may hold an unencoded ``@``) and the value
-    of every query parameter naming a password, secret or token (libpq and redis-py take ``?password=``)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url, []
+    of every query parameter naming a password, secret or token (libpq and redis-py take ``?password=``).
+
+    The host part runs from where :data:`_AUTHORITY_START` says to the first ``/``, ``?`` or ``#``: an ``@`` only in
+    the path, query or fragment is no user part. Without a scheme, ``a:b@host`` is read as user ``a``, password
+    ``b`` (so ``mailto:x@host`` shows as ``mailto:***@host``: hiding too much, never too little)."""
+    start = _AUTHORITY_START.match(url)
+    scheme = start.group(0) if start else ""
+    rest = url[len(scheme):]
     end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
     netloc, tail = rest[:end], rest[end:]
     found: list[str] = []
@@ -101,7 +110,7 @@ def _url_secrets(url: str) -> tuple[str, list[str]]:
         return match.group(1) + "***"
 
     tail = _SECRET_PARAM.sub(hide, tail)
-    return f"{scheme}://{netloc}{tail}", found
+    return f"{scheme}{netloc}{tail}", found
 
 
 def redact_url(url: str, text: str | None = None) -> str:
