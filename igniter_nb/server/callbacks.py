@@ -33,6 +33,8 @@ log = logging.getLogger("igniter_nb.server")
 REGISTERED = "callback_registered"
 SENT = "callback_sent"
 FAILED = "callback_failed"
+_CALLBACK_EVENTS = frozenset({REGISTERED, SENT, FAILED})
+_SHOWN_OTHERWISE = frozenset({*_CALLBACK_EVENTS, "node_pending"})  # the events redact_event changes
 #: Retries after the first attempt, unless the app says otherwise (``create_app(callback_retries=...)``,
 #: ``IGNITER_CALLBACK_RETRIES``, ``igniter-nb serve --callback-retries``).
 RETRIES = DEFAULT_CALLBACK_RETRIES
@@ -90,11 +92,16 @@ def due(contract: Any, status: str) -> list[Callback]:
 
 
 def redact_event(event: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A stored event as the server shows it: a callback registration without its token, a node pending on an LLM's
+    """A stored event as the server shows it: a callback registration without its token (and a callback event's URL
+    without its password), a node pending on an LLM's
     tool calls without the conversation its payload keeps (``views.shown_payload``)."""
     payload = event.get("payload")
-    if event.get("type") == REGISTERED and isinstance(payload, Mapping) and "token" in payload:
-        return {**event, "payload": {**payload, "token": REDACTED}}
+    kind = event.get("type")
+    if kind in _CALLBACK_EVENTS and isinstance(payload, Mapping):
+        shown = {**payload, "token": REDACTED} if kind == REGISTERED and "token" in payload else dict(payload)
+        if isinstance(shown.get("url"), str):  # a password in the caller's callback URL is shown as user:***@ (the stored one is kept)
+            shown["url"] = redact_url(shown["url"])
+        return {**event, "payload": shown}
     if event.get("type") == "node_pending" and isinstance(payload, Mapping) and isinstance(payload.get("payload"),
                                                                                            Mapping):
         from igniter_nb.server.views import shown_payload
@@ -109,7 +116,7 @@ def redact_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
     from igniter_nb.settings import without_url_passwords
 
     events = snapshot.get("events")
-    if isinstance(events, list) and any(isinstance(e, Mapping) and e.get("type") in (REGISTERED, "node_pending")
+    if isinstance(events, list) and any(isinstance(e, Mapping) and e.get("type") in _SHOWN_OTHERWISE
                                         for e in events):
         snapshot["events"] = [redact_event(e) if isinstance(e, Mapping) else e for e in events]
     for key, value in list(snapshot.items()):

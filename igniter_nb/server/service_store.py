@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 
 from igniter_nb.errors import SnapshotNotFoundError, StoreError
 from igniter_nb.server.errors import RemoteError, UnknownContractError, UnroutableExecutionIdError
+from igniter_nb.settings import redact_url
 from igniter_nb.stores.base import ACTIVE_STATUSES, StoredExecution, check_filters
 from igniter_nb.stores.paging import check_history_page, check_page
 
@@ -90,7 +91,7 @@ class ServiceStore:
         self._history_cap: int | None = None  # the server's max_history_versions, once a 422 named it
 
     def __repr__(self) -> str:
-        return f"ServiceStore({self.client.base_url})"
+        return f"ServiceStore({redact_url(self.client.base_url)})"
 
     # ------------------------------------------------------------------ one execution
     def _execution_call(self, execution_id: str, call: Callable[[str], T]) -> T:
@@ -98,12 +99,12 @@ class ServiceStore:
             return call(execution_id)
         except RemoteError as exc:
             if exc.status_code == 404:  # unknown, or an id no store could hold: "no snapshot", as a store says
-                raise SnapshotNotFoundError(f"{exc.server_message} (server {self.client.base_url})",
+                raise SnapshotNotFoundError(f"{exc.server_message} (server {redact_url(self.client.base_url)})",
                                             execution_id=execution_id) from exc
             raise
         except UnroutableExecutionIdError as exc:  # refused unsent ('/', '..'): no store holds such an id either
             raise SnapshotNotFoundError(f"no execution {execution_id[:80]!r}: {exc.message} "
-                                        f"(server {self.client.base_url})", execution_id=execution_id) from exc
+                                        f"(server {redact_url(self.client.base_url)})", execution_id=execution_id) from exc
 
     def record(self, execution_id: str) -> StoredExecution:
         """The latest stored version (read from the server every time)."""
@@ -311,7 +312,7 @@ class ServiceStore:
             if info.get("graph") == name:
                 return str(info["name"])
         served = ", ".join(f"{i.get('name')} ({i.get('graph')})" for i in self._served) or "nothing"
-        raise UnknownContractError(f"the server at {self.client.base_url} serves no contract of graph {name!r} "
+        raise UnknownContractError(f"the server at {redact_url(self.client.base_url)} serves no contract of graph {name!r} "
                                    f"(it serves: {served})", graph=name)
 
     def preview_delivery(self, workflow: Any, *, event: str | None, correlation: Mapping[str, Any] | None,

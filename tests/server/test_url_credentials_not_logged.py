@@ -159,12 +159,13 @@ def _wait_for(found: Any, what: str, seconds: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-def _callback_run(server: LiveServer, callback_url: str, text: str) -> None:
+def _callback_run(server: LiveServer, callback_url: str, text: str) -> str:
     """An execution of ``deferred`` asking for a callback to ``callback_url``, resumed: it finishes, the server
     sends the callback (after answering, from a worker thread)."""
     with ig.server.Client(server.url, timeout=5.0) as client:
         run = client.execute("deferred", {"text": text}, callback_url=callback_url, callback_token="cb-token-0123456789")
         assert client.resume(run["execution_id"], f"review:{text}", 1.0)["status"] == "succeeded"
+    return str(run["execution_id"])
 
 
 def test_a_callback_is_sent_with_its_urls_credentials_and_logged_without_the_password(
@@ -187,3 +188,34 @@ def test_a_failed_callback_is_logged_without_the_password(logs: pytest.LogCaptur
     messages = _nothing_logged_holds_the_password(logs)
     [failed] = [m for m in messages if m.startswith("callback of execution")]
     assert f"to http://user:***@127.0.0.1:{port}/hook failed after 1 attempt(s)" in failed, failed
+
+
+def test_the_servers_answers_show_a_callback_urls_password_hidden_and_the_store_keeps_it() -> None:
+    """``callback_registered`` / ``callback_sent`` / ``callback_failed`` keep the callback URL in their payload: the
+    history, the execution's answer and its live stream showed its password (``redact_event`` hid only the token)."""
+    store = MemoryStore()
+    app = ig.server.create_app(REMOTE, store=store, callback_retries=0)
+    with dead_port() as port, LiveServer(app) as server:
+        eid = _callback_run(server, f"http://user:{SECRET}@127.0.0.1:{port}/hook", "failing")
+        _wait_for(lambda: any(e["type"] == "callback_failed" for e in store.record(eid).snapshot["events"]),
+                  "callback_failed event")
+        with ig.server.Client(server.url, timeout=5.0) as client:
+            answers = {"history": client.history(eid), "status": client.status(eid),
+                       "stream": list(client.events(eid, reconnects=0))}
+    for name, answer in answers.items():
+        assert SECRET not in repr(answer), name
+    shown = [e for e in answers["history"][-1]["snapshot"]["events"] if str(e["type"]).startswith("callback_")]
+    assert {e["type"] for e in shown} == {"callback_registered", "callback_failed"}
+    assert all(e["payload"]["url"] == f"http://user:***@127.0.0.1:{port}/hook" for e in shown), shown
+    stored = [e for e in store.record(eid).snapshot["events"] if e["type"] == "callback_registered"]
+    assert stored[0]["payload"]["url"] == f"http://user:{SECRET}@127.0.0.1:{port}/hook"  # what the sender uses
+
+
+def test_a_service_store_names_its_server_without_the_password() -> None:
+    with LiveServer(ig.server.create_app(REMOTE, store=MemoryStore())) as server:
+        with ig.server.Client(_url(server, f"user:{SECRET}"), timeout=5.0) as client:
+            remote_store = ig.server.ServiceStore(client)
+            assert SECRET not in repr(remote_store) and "user:***@" in repr(remote_store)
+            with pytest.raises(ig.errors.SnapshotNotFoundError) as caught:
+                remote_store.record("no-such-execution")
+    assert SECRET not in str(caught.value) and "user:***@" in str(caught.value)
