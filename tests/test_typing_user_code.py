@@ -91,6 +91,14 @@ TYPED = dedent('''\
         receipt: str = done.result.receipt
         doubled: int = TypedDoubler(x=21).result.doubled
         return gross, status, receipt, doubled
+
+
+    def subpackages() -> tuple[Any, ...]:
+        """The lazily loaded subpackages' names, each as a checker must know it (not as Any)."""
+        memory: ig.stores.MemoryStore = ig.stores.MemoryStore()
+        client_class: type[ig.server.Client] = ig.server.Client
+        return (memory, client_class, ig.nb.states_frame, ig.notebook.Follow, ig.llm.Executor, ig.llm.testing,
+                ig.integrations.rq.worker, ig.integrations.webhooks)
 ''')
 
 TYPOS = dedent('''\
@@ -108,6 +116,11 @@ TYPOS = dedent('''\
     order = TypoOrder.start_workflow(order_id="o-1")  # typo
     TypoOrder(order_id="o-1").reslt  # typo
     ig.Contrct  # typo
+    ig.stores.MemoryStroe()  # typo
+    ig.nb.states_fram  # typo
+    ig.server.Clinet  # typo
+    ig.llm.Executr  # typo
+    ig.integrations.rqq  # typo
 ''')
 
 PLAIN = dedent('''\

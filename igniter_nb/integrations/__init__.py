@@ -10,14 +10,17 @@ See ``docs/integrations.md``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from igniter_nb._lazy import lazy_attributes
 
 _SUBMODULES = ("rq", "webhooks")
 
 
-__getattr__, __dir__ = lazy_attributes("igniter_nb.integrations", globals(), {},
-                                       {name: f"igniter_nb.integrations.{name}" for name in _SUBMODULES})
+if TYPE_CHECKING:  # (what the lazy names are, for type checkers: they see no module __getattr__)
+    from igniter_nb.integrations import rq, webhooks
+else:
+    __getattr__, __dir__ = lazy_attributes("igniter_nb.integrations", globals(), {},
+                                           {name: f"igniter_nb.integrations.{name}" for name in _SUBMODULES})
 
 __all__ = list(_SUBMODULES)

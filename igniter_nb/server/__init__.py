@@ -39,7 +39,8 @@ _LAZY = {
 }
 
 
-__getattr__, __dir__ = lazy_attributes("igniter_nb.server", globals(), _LAZY)
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_attributes("igniter_nb.server", globals(), _LAZY)
 
 
 __all__ = [

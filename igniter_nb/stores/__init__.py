@@ -35,7 +35,8 @@ _LAZY = {
 }
 
 
-__getattr__, __dir__ = lazy_attributes("igniter_nb.stores", globals(), _LAZY)
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_attributes("igniter_nb.stores", globals(), _LAZY)
 
 
 __all__ = [
