@@ -47,9 +47,13 @@ DOT_TIMEOUT = 10.0  # seconds; B7 wants a 300-node graph from dot within 1.5 s
 #: ``engine="auto"`` draws the pure-Python layout, which folds long layers, when it fits and ``dot``'s picture is
 #: more than this many times as tall (``_better_layout``)
 TALLER = 2.0
+#: a picture wider than ``FIT_WIDTH`` is given a size ``FIT_WIDTH`` wide (its ``viewBox`` unchanged: drawn smaller)
+#: when that keeps it at least this scale: 12 px node names at least 8.4 px, 10 px edge labels 7 px (``fit_size``)
+MIN_SCALE = 0.7
 _COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
 _PROLOGUE = re.compile(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*", re.S)
 _ROOT_SIZE = re.compile(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
+_ROOT_FIT = re.compile(r'(<svg[^>]*?\swidth=")([0-9.]+)("[^>]*?\sheight=")([0-9.]+)')
 
 
 def dot_available() -> bool:
@@ -100,6 +104,15 @@ def run_dot(source: str, timeout: float | None = None) -> str:
     return text
 
 
+def fit_size(width: float, height: float) -> tuple[float, float]:
+    """The size a picture drawn ``width`` × ``height`` (viewBox units, one a px) is given to fit the output area:
+    itself when at most ``FIT_WIDTH`` wide; else ``FIT_WIDTH`` wide, its aspect kept, when that scale is at least
+    ``MIN_SCALE`` (every text at least 0.7 of its size); else itself (too wide, the browser scales it down)."""
+    if width <= FIT_WIDTH or FIT_WIDTH / width < MIN_SCALE:
+        return width, height
+    return float(FIT_WIDTH), round(height * FIT_WIDTH / width, 1)
+
+
 def clean_dot_svg(svg: str, *, fit: bool = True) -> str:
     """``dot``'s SVG without comments and prologue, ending with one newline. Its size is given in px equal to
     its points (one viewBox unit is one px, as in the pure-Python layout, so both engines draw text at the same
@@ -110,6 +123,20 @@ def clean_dot_svg(svg: str, *, fit: bool = True) -> str:
     return text + "\n"
 
 
+def _fitted(svg: str) -> str:
+    """Either engine's picture with the size ``fit_size`` gives it (its ``viewBox`` unchanged: one that is a
+    little too wide is drawn smaller, 940 px wide)."""
+    root = _ROOT_FIT.search(svg)
+    if root is None:
+        return svg
+    width, height = float(root.group(2)), float(root.group(4))
+    shown = fit_size(width, height)
+    if shown[0] == width:
+        return svg
+    w, h = (f"{v:.1f}".removesuffix(".0") for v in shown)
+    return f"{svg[:root.start()]}{root.group(1)}{w}{root.group(3)}{h}{svg[root.end():]}"
+
+
 def render_view(view: GraphView, *, engine: Engine = "auto", size: Size = "fit") -> str:
     """SVG text for ``view``. ``engine="auto"`` uses ``dot`` when installed, else the pure-Python layout;
     a ``dot`` failure falls back to the pure-Python layout rather than leaving the cell without a picture, and
@@ -117,7 +144,14 @@ def render_view(view: GraphView, *, engine: Engine = "auto", size: Size = "fit")
     ``engine="dot"`` draws ``dot``'s picture whatever its size. ``engine="auto"`` bounds the pure-Python layout by
     ``dot_timeout()`` too: drawn to compare, ``dot``'s picture stays when it runs out; drawn for want of ``dot``, a
     placeholder says why (``picture.placeholder_svg``). ``size="fit"`` scales the picture down to the output width;
-    ``"full"`` keeps its natural size."""
+    ``"full"`` keeps its natural size. With ``engine="auto"`` and ``size="fit"`` a picture wider than ``FIT_WIDTH``
+    is given a size ``FIT_WIDTH`` wide when its text stays at least ``MIN_SCALE`` of its size (``fit_size``)."""
+    svg = _render(view, engine, size)
+    # engine="auto" promises a picture within the output area: one a little too wide is drawn smaller (``fit_size``)
+    return _fitted(svg) if engine == "auto" and size == "fit" else svg
+
+
+def _render(view: GraphView, engine: Engine, size: Size) -> str:
     if engine == "auto":
         engine = os.environ.get(ENGINE_VARIABLE, "auto").strip().lower() or "auto"  # type: ignore[assignment]
     if engine not in ("auto", "dot", "python"):
@@ -171,7 +205,7 @@ def _better_layout(view: GraphView, dot_svg: str, deadline: float | None = None)
     except LayoutTimeout:
         return None
     if lay.width > FIT_WIDTH:
-        return None
+        return lay if wide and lay.width < width else None  # both too wide: the narrower, scaled less (``fit_size``)
     return lay if wide or height > TALLER * lay.height else None
 
 
@@ -248,5 +282,5 @@ def render_graph(
     return render_view(view, engine=engine, size=size)
 
 
-__all__ = ["DOT_TIMEOUT", "TALLER", "DotError", "Size", "clean_dot_svg", "dot_available", "dot_timeout", "render_graph",
+__all__ = ["DOT_TIMEOUT", "MIN_SCALE", "TALLER", "DotError", "Size", "clean_dot_svg", "dot_available", "dot_timeout", "fit_size", "render_graph",
            "render_view", "run_dot"]

@@ -38,9 +38,8 @@ SWEEP = [(seed, 10) for seed in range(40)] + [(seed, 15) for seed in range(16)]
 #: graphs ``dot`` fits with every edge forward that this layout does not (Graphviz 2.43): (seed, n) → this layout's
 #: width, and why
 EXCEPTIONS = {
-    # longest-path layers: n2 and n9 (read the await only) sit in layer 1, their scope's n6 in layer 4, so the
-    # nested band spans every layer beside the others; dot ranks them with n6 (network simplex), 862 px
-    (31, 10): (1019.0, "a nested scope spread over every layer by longest-path layering"),
+    # (31, 10) was 1,019 px: a nested scope spread over every layer by longest-path layering, beside band b; now
+    # band b is stacked below it (layout_stack, test_picture_fit_all.py), 858.8 px
     # five columns of long names left to right (the layers' widest nodes alone are 945 px); dot's ranks are 32 px
     # apart where this layout leaves 56 px for edge labels and bends: dot 848 px
     (34, 10): (964.8, "five columns of long names left to right"),
@@ -101,7 +100,7 @@ def test_every_picture_dot_fits_with_its_edges_forward_fits_in_the_pure_python_l
             backwards.append((seed, n))
     # another Graphviz may fit fewer of them, not more: a new graph here is a regression of this layout
     assert set(too_wide) <= set(EXCEPTIONS), too_wide
-    assert len(backwards) >= 10  # the sweep measures something: most of what dot fits, it fits by cheating
+    assert len(backwards) >= 9  # the sweep measures something: most of what dot fits, it fits by cheating
 
 
 @pytest.mark.parametrize(("seed", "n"), sorted(EXCEPTIONS))

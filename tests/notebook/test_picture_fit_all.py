@@ -1,0 +1,85 @@
+"""Every seeded random graph of the width sweep fits the notebook output area with ``engine="auto"``.
+
+On main 21 of the 56 ``random_graph`` pictures were wider than 940 px in the pure-Python layout (``random_graph(12,
+15)`` 1,330 px) and 9 in both engines with ``dot`` installed. Why (measured on the 21): side-by-side scope bands in
+every one of them — bands sharing layers stand beside each other and beside their parent's nodes; no single layer,
+band or label is wider than the area on its own. Two are fitted by stacking sibling bands one below the other where
+no path leads back (``layout_stack``); the others' bands lead to each other both ways (they cannot be stacked), and
+are given a size 940 px wide, drawn smaller, every text at least ``MIN_SCALE`` (0.7) of its size
+(``render.fit_size``); with ``dot`` installed the narrower of both pictures is drawn."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import pytest
+from contracts import random_graph
+from edgecheck import label_clashes, through_labels, too_near
+from test_picture_width import SWEEP
+
+from igniter_nb.diagnostics.geometry import FIT_WIDTH
+from igniter_nb.diagnostics.view import GraphView, graph_view
+from igniter_nb.notebook.layout import _layout, layout
+from igniter_nb.notebook.picture import draw
+from igniter_nb.notebook.render import MIN_SCALE, dot_available, render_view
+
+_SIZE = re.compile(r'<svg[^>]*?\swidth="([0-9.]+)"[^>]*?\sheight="([0-9.]+)"[^>]*?viewBox="0 0 ([0-9.]+) ([0-9.]+)"')
+_DOT_SIZE = re.compile(r'<svg width="([0-9.]+)" height="([0-9.]+)"[^>]*?viewBox="[-0-9.]+ [-0-9.]+ ([0-9.]+) ([0-9.]+)"')
+
+
+def _size(svg: str) -> tuple[float, float, float, float]:
+    """(width, height, viewBox width, viewBox height) of either engine's picture."""
+    found = _SIZE.search(svg) or _DOT_SIZE.search(svg)
+    assert found, svg[:300]
+    return tuple(float(v) for v in found.groups())  # type: ignore[return-value]
+
+
+@cache
+def _view(seed: int, n: int, direction: str | None) -> GraphView:
+    return graph_view(random_graph(seed, n), direction=direction)
+
+
+def _fits(svg: str, unfolded_height: float) -> None:
+    w, h, vw, vh = _size(svg)
+    assert w <= FIT_WIDTH, (w, vw)
+    assert w / vw >= MIN_SCALE - 1e-3  # every text at least 0.7 of its size: 12 px names at least 8.4 px
+    assert abs(w / vw - h / vh) < 0.01  # the aspect kept
+    # no tower: at most three times as tall as the picture drawn with nothing folded or stacked (measured: 1.2)
+    assert h <= 3 * unfolded_height, (h, unfolded_height)
+
+
+@pytest.mark.parametrize(("seed", "n"), SWEEP)
+@pytest.mark.parametrize("direction", [None, "TB"])
+def test_every_seeded_graph_fits_with_engine_auto_without_dot(seed, n, direction, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.delenv("IGNITER_NB_RENDER", raising=False)
+    view = _view(seed, n, direction)
+    svg = render_view(view)
+    _fits(svg, _layout(view, direction or layout(view).direction).height)
+    assert through_labels(svg) == [] and label_clashes(svg) == [] and too_near(svg, 0.5) == []
+
+
+@pytest.mark.skipif(not dot_available(), reason="Graphviz dot is not installed")
+@pytest.mark.parametrize(("seed", "n"), SWEEP)
+@pytest.mark.parametrize("direction", [None, "LR", "TB"])
+def test_every_seeded_graph_fits_with_engine_auto_and_dot(seed, n, direction, monkeypatch) -> None:
+    monkeypatch.delenv("IGNITER_NB_RENDER", raising=False)
+    view = _view(seed, n, direction)
+    svg = render_view(view)
+    _fits(svg, _size(render_view(view, engine="dot", size="full"))[1] if "data-box" not in svg
+          else _layout(view, direction or layout(view).direction).height)
+
+
+@pytest.mark.parametrize(("seed", "n"), [(13, 10), (31, 10), (11, 15)])
+def test_sibling_bands_stack_one_below_the_other_where_no_path_leads_back(seed, n) -> None:
+    view = _view(seed, n, None)
+    lay = layout(view)
+    side = _layout(view, lay.direction)
+    assert lay.width < side.width and lay.width <= FIT_WIDTH or seed == 11, (lay.width, side.width)
+    assert lay.width < side.width
+    svg = draw(view, lay)
+    assert too_near(svg, 0.5) == [] and through_labels(svg) == [] and label_clashes(svg) == []
+    for e in view.edges:  # every edge still points down
+        if not e.wait and e.tail != e.head:
+            assert lay.boxes[e.tail].y < lay.boxes[e.head].y, (e.tail, e.head)
