@@ -134,8 +134,9 @@ def _fitted(view: GraphView, direction: str, deadline: float | None = None) -> L
     again with rows shorter by the excess (``_refolded``: the bus slots of a folded layer's consumers widen every
     row after the first, so 160 inputs feeding two computes were drawn 969 px wide), and, when it has scope bands
     (and is too wide by at most half: the packing gains 10–20 %, a picture three times too wide is not drawn twice
-    more), with the layers beside bands packed close (``compact``: the bands come nearer); the narrowest is kept.
-    Left to right the bands stack down, and the width is the columns': packing does not change it."""
+    more), with the layers beside bands packed close (``compact``: the bands come nearer), then, still too wide (by
+    at most half), with sibling bands stacked one below the other where no path leads back (``layout_stack``); the
+    narrowest is kept. Left to right the bands stack down, and the width is the columns': neither changes it."""
     drawn = _layout(view, direction, deadline=deadline)
     if drawn.width <= FIT_WIDTH or direction != "TB":
         return drawn
