@@ -38,7 +38,7 @@ from igniter_nb.notebook.layout_bands import BAND_LABEL, BAND_PAD, SLOT_GAP, _pl
 from igniter_nb.notebook.layout_labels import Squeezed, edge_notes, item_spot, label_items, spots
 from igniter_nb.notebook.layout_order import _order
 from igniter_nb.notebook.layout_routes import Route, _routes, _to_box
-from igniter_nb.notebook.layout_stack import stack_edges
+from igniter_nb.notebook.layout_stack import later_bands, stack_edges
 from igniter_nb.notebook.layout_time import LayoutTimeout, in_time
 from igniter_nb.notebook.shapes import Box
 
@@ -135,8 +135,9 @@ def _fitted(view: GraphView, direction: str, deadline: float | None = None) -> L
     row after the first, so 160 inputs feeding two computes were drawn 969 px wide), and, when it has scope bands
     (and is too wide by at most half: the packing gains 10–20 %, a picture three times too wide is not drawn twice
     more), with the layers beside bands packed close (``compact``: the bands come nearer), then, still too wide (by
-    at most half), with sibling bands stacked one below the other where no path leads back (``layout_stack``); the
-    narrowest is kept. Left to right the bands stack down, and the width is the columns': neither changes it."""
+    at most half), with sibling bands stacked one below the other where no path leads back (``layout_stack``), and then
+    with each band's nodes as late as they may go too; the narrowest is kept. Left to right the bands stack down,
+    and the width is the columns': neither changes it."""
     drawn = _layout(view, direction, deadline=deadline)
     if drawn.width <= FIT_WIDTH or direction != "TB":
         return drawn
@@ -149,8 +150,12 @@ def _fitted(view: GraphView, direction: str, deadline: float | None = None) -> L
         drawn = close if close.width < drawn.width else drawn
     if not FIT_WIDTH < drawn.width <= COMPACT_TRY * FIT_WIDTH:
         return drawn
-    stacked = _layout(view, direction, fold_at=drawn.fold_at, deadline=deadline, stacked=True)
-    return stacked if stacked.width < drawn.width else drawn
+    for late in (False, True):  # stacked, then with each band's nodes as late as they may go (``later_bands``)
+        again = _layout(view, direction, fold_at=drawn.fold_at, deadline=deadline, stacked=True, late=late)
+        drawn = again if again.width < drawn.width else drawn
+        if drawn.width <= FIT_WIDTH:
+            break
+    return drawn
 
 
 def _refolded(view: GraphView, drawn: Layout, deadline: float | None = None) -> Layout:
@@ -183,7 +188,7 @@ def folds(view: GraphView) -> bool:
 def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: float | None = None,
             labelled: frozenset[tuple[str, ...]] = frozenset(), attempt: int = 0,
             below: frozenset[tuple[str, ...]] = frozenset(), *, deadline: float | None = None,
-            stacked: bool = False) -> Layout:
+            stacked: bool = False, late: bool = False) -> Layout:
     """The drawing in ``direction``. Each band's label goes where no edge, node box, other band or label passes:
     its top strip, else top to bottom its first row (``layout_labels.spots``); top to bottom the bands with no such
     place are drawn again with a strip along their bottom (``below``), and the bands still without one again with
@@ -196,7 +201,10 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
     nodes = {n.id: n for n in view.nodes}
     ids = [n.id for n in view.nodes]
     forward = [e for e in view.edges if not e.wait and e.tail in nodes and e.head in nodes and e.tail != e.head]
-    layer = assign_layers(ids, forward + stack_edges(view, forward) if stacked else forward)
+    extra = stack_edges(view, forward) if stacked else []
+    layer = assign_layers(ids, forward + extra)
+    if late:
+        layer = later_bands(view, forward + extra, layer)
     sizes = {n.id: node_size(n) for n in view.nodes}
     fold_at = FOLD_AT[direction] if fold_at is None else fold_at
     layer, folded = _fold(ids, layer, sizes, direction, fold_at)
@@ -340,11 +348,11 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
         again = None
         if failed and across and not below:  # top to bottom: first a strip along the band's bottom
             again = _layout(view, direction, compact, fold_at, labelled, attempt + 1, failed, deadline=deadline,
-                            stacked=stacked)
+                            stacked=stacked, late=late)
         elif failed and attempt < 4:  # (a band holding no item at all has no layer to take its label: bounded)
             more = labelled | failed if attempt < 3 else frozenset(cluster_boxes)
             again = _layout(view, direction, compact, fold_at, more, attempt + 1, below - more, deadline=deadline,
-                            stacked=stacked)
+                            stacked=stacked, late=late)
         if again is not None:
             # room for the labels must not make a picture that fits the output area too wide for it: then each
             # label without a place is drawn shortened (an ellipsis, its name in a tooltip) where one is free
