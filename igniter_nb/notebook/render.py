@@ -189,7 +189,8 @@ def _render(view: GraphView, engine: Engine, size: Size) -> str:
 
 def _better_layout(view: GraphView, dot_svg: str, deadline: float | None = None) -> Layout | None:
     """The pure-Python layout of ``view`` when ``engine="auto"`` should draw it rather than ``dot``'s picture: when
-    that picture is wider than ``FIT_WIDTH`` (in both directions, unless one is given) and the layout fits, or when
+    that picture is wider than ``FIT_WIDTH`` (in both directions, unless one is given) and the layout fits or is
+    narrower (both too wide: the narrower, drawn less small by ``fit_size``), or when
     the layout folds a long layer, fits, and ``dot``'s picture is more than ``TALLER`` times as tall (200 inputs of
     one node: ``dot`` 320 × 12,054 px, the layout 916 × 2,333). Else ``None``: ``dot``'s picture stays. The layout
     is drawn only then (a picture that fits, of a graph with no long layer, costs nothing more), and only until
