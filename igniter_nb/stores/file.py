@@ -54,6 +54,7 @@ from igniter_nb.stores.base import (
 from igniter_nb.stores.json_text import dump_json, parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, check_page, cut
+from igniter_nb.stores.read_only import folders, is_read_only, refuse_write, scan
 from igniter_nb.stores.trash import empty_trash, trash_path
 
 _CURRENT = "current.json"
@@ -65,7 +66,9 @@ _HEAD_CHUNK = 4096
 class FileStore(StoreBase):
     """Store executions as JSON files under ``root`` (created if missing). See the module docstring for layout."""
 
-    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True, read_only: bool | None = None) -> None:
+        """``read_only=True`` writes nothing in ``root`` (stores/read_only.py); the default (None) opens a directory
+        this process cannot write read-only and any other read-write."""
         self.root = Path(os.path.expanduser(os.fspath(root))).absolute()  # `~/x`: home, not ./~
         self._fsync = fsync
         self._executions = self.root / "executions"
@@ -74,6 +77,10 @@ class FileStore(StoreBase):
         self._trash = self.root / "trash"
         self._lock_path = self.root / ".lock"
         with opening_errors(repr(self)):
+            self._explicit = read_only is True
+            self.read_only = is_read_only(self.root, read_only, repr(self))
+            if self.read_only:
+                return  # nothing created, no trash emptied
             for folder in (self._executions, self._index, self._latest_dir, self._trash):
                 folder.mkdir(parents=True, exist_ok=True)
             self._lock_path.touch(exist_ok=True)
@@ -98,6 +105,7 @@ class FileStore(StoreBase):
         ``igniter_nb`` (JSON-safe by construction): they are written by the faster encoder of
         :func:`~igniter_nb.stores.json_text.runtime_json` — use the default for your own dicts."""
         req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, trusted=not check_json)
+        self._check_writable(f"save execution {req.execution_id!r}")
         folder = self._executions / req.execution_id
         with write_errors(repr(self), req.execution_id), self._locked():
             current = self._read_envelope(folder / _CURRENT)
@@ -133,6 +141,7 @@ class FileStore(StoreBase):
 
     def delete(self, execution_id: str) -> bool:
         folder = self._executions / check_execution_id(execution_id)
+        self._check_writable(f"delete execution {execution_id!r}")
         with self._locked():
             current = self._read_envelope(folder / _CURRENT)
             if not folder.exists():
@@ -188,7 +197,7 @@ class FileStore(StoreBase):
         if limit == 0:
             return []
         candidates: builtins.list[tuple[str, str]] = []  # (execution id, canonical correlation)
-        with os.scandir(self._index if active_only else self._latest_dir) as entries:
+        with scan(self._index if active_only else self._latest_dir) as entries:
             for entry in entries:
                 if entry.name.startswith(".") or not entry.name.endswith(".json"):
                     continue  # a temporary file of a writer
@@ -215,7 +224,7 @@ class FileStore(StoreBase):
     def list(self, graph: str | None = None, status: str | None = None) -> builtins.list[StoredExecution]:
         check_filters(graph, status)
         records = []
-        for folder in self._executions.iterdir():
+        for folder in folders(self._executions):
             current = self._read_envelope(folder / _CURRENT)
             if current is None:
                 continue
@@ -257,7 +266,7 @@ class FileStore(StoreBase):
         return sum(1 for _ in self._heads(graph, status))
 
     def _heads(self, graph: str | None, status: str | None) -> Iterator[dict[str, Any]]:
-        for folder in self._executions.iterdir():
+        for folder in folders(self._executions):
             if folder.name.startswith("."):
                 continue
             head = self._head(folder.name)
@@ -266,14 +275,21 @@ class FileStore(StoreBase):
                 yield head
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
+        """Every version, oldest first: the whole history, or ``SnapshotNotFoundError`` when a delete removes the
+        execution while it is read (never the versions read before the delete came)."""
         folder = self._executions / check_execution_id(execution_id)
         latest = self._current(execution_id)["version"]
         records = []
         parts: dict[str, str] = {}  # read each part once for all the versions sharing it
         for version in range(1, latest + 1):  # files past `latest` are leftovers of a killed writer
             envelope = self._read_envelope(folder / f"v{version:09d}.json")
-            if envelope is not None:
-                records.append(_record(self._whole(envelope, parts)))
+            if envelope is None:  # versions are never removed one by one: the execution went meanwhile
+                if not (folder / _CURRENT).exists():
+                    raise not_found(execution_id)
+                raise StoreError(f"{self!r}: execution {execution_id!r} has version {latest}, but its version file "
+                                 f"{folder / f'v{version:09d}.json'} is missing (removed by hand?)",
+                                 execution_id=execution_id)
+            records.append(_record(self._whole(envelope, parts)))
         return records
 
     def history_page(self, execution_id: str, *, after_version: int = 0, limit: int) -> builtins.list[StoredExecution]:
@@ -436,6 +452,10 @@ class FileStore(StoreBase):
 
     def _locked(self) -> contextlib.AbstractContextManager[None]:
         return exclusive_lock(self._lock_path)
+
+    def _check_writable(self, what: str) -> None:
+        if self.read_only:
+            raise refuse_write(repr(self), self.root, what, self._explicit)
 
 
 def _envelope(execution_id: str, version: int, saved_at: str, meta: Metadata, snapshot_json: str) -> str:

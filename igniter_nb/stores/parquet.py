@@ -36,7 +36,6 @@ import re
 import shutil
 import sqlite3
 import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -75,32 +74,43 @@ from igniter_nb.stores.parquet_index import filters as _filters
 from igniter_nb.stores.parquet_index import key_text as _key_text
 from igniter_nb.stores.parquet_index import metadata as _metadata
 from igniter_nb.stores.parquet_index import sidecar_errors as _sidecar_errors
+from igniter_nb.stores.parquet_read import DELETING as _DELETING
+from igniter_nb.stores.parquet_read import history as _history
+from igniter_nb.stores.parquet_read import latest as _latest
+from igniter_nb.stores.parquet_read import open_index_read_only as _open_index_read_only
+from igniter_nb.stores.parquet_read import to_frame as _to_frame
+from igniter_nb.stores.read_only import is_read_only, refuse_write
 from igniter_nb.stores.trash import empty_trash, trash_path
 
 _HAS_INDEX = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'executions'"
 _VERSION_FILE = re.compile(r"v[0-9]{9,}\.parquet")
 _UNBUILT, _BUILT = 1, 0  # the sidecar's `PRAGMA user_version`: 1 until a rebuild from the log has committed
-_DELETING = 0  # an intent of version 0: a delete under way (finished by the next writer, as a save's is)
-_READ_ATTEMPTS = 300  # a read waits out an import's swap (each try 10 ms apart), a few ms in practice
 
 
 class ParquetStore(StoreBase):
     """Append-only parquet snapshot log under ``root`` (created if missing); see the module docstring."""
 
-    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True, read_only: bool | None = None) -> None:
+        """``read_only=True`` writes nothing in ``root`` (stores/read_only.py); the default (None) opens a directory
+        this process cannot write read-only and any other read-write."""
         self.root = Path(os.path.expanduser(os.fspath(root))).absolute()  # `~/x`: home, not ./~
         with opening_errors(repr(self)):
+            self._explicit = read_only is True
+            self.read_only = is_read_only(self.root, read_only, repr(self))
             self._open(fsync)
 
     def _open(self, fsync: bool) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
         self._fsync = fsync
         self._lock_path = self.root / ".lock"
-        self._lock_path.touch(exist_ok=True)
         self._trash = self.root / ".trash"
         self._schema = schema()
         self._db_lock = threading.RLock()
         index_path = self.root / "_index.sqlite"
+        if self.read_only:  # nothing written, no killed writer's work finished (stores/read_only.py)
+            self._db = _open_index_read_only(self, index_path, _UNBUILT, _INDEX_SCHEMA)
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock_path.touch(exist_ok=True)
         self._db = sqlite3.connect(index_path, timeout=30, check_same_thread=False, isolation_level=None)
         try:
             self._db.execute("PRAGMA journal_mode = WAL")
@@ -140,6 +150,7 @@ class ParquetStore(StoreBase):
         # Every version whole: this is the log analysts read as rows, each a self-contained snapshot (not packed)
         req = SaveRequest.build(snapshot, graph, correlation, status, expected_version, packed=False)
         eid = req.execution_id
+        self._check_writable(f"save execution {eid!r}")
         with write_errors(repr(self), eid), _sidecar_errors(self, eid), self._locked():
             self._finish_intents()
             row = self._row(eid) or self._adopt(eid)
@@ -186,6 +197,7 @@ class ParquetStore(StoreBase):
 
     def delete(self, execution_id: str) -> bool:
         eid = check_execution_id(execution_id)
+        self._check_writable(f"delete execution {eid!r}")
         with _delete_errors(self, eid), self._locked():
             self._own_folder(eid)  # a folder of other files: refused before anything changes
             with self._db_lock:  # the intent to delete: a writer killed from here on is finished by the next one
@@ -214,30 +226,7 @@ class ParquetStore(StoreBase):
         return self.record(execution_id).snapshot
 
     def record(self, execution_id: str) -> StoredExecution:
-        eid = check_execution_id(execution_id)
-        missing, repeats = None, 0  # the version file found missing, and how many times in a row since
-        for attempt in range(_READ_ATTEMPTS):  # a file gone: a delete or an import's swap ran meanwhile
-            row = self._row(eid)
-            if row is None:
-                raise not_found(eid)
-            path = self._path(eid, row["version"])
-            if attempt:
-                settling = self._settling(eid)
-                if settling == _DELETING:
-                    raise not_found(eid)
-                if settling == _IMPORTING:
-                    time.sleep(0.01)  # the swap renames two folders, then indexes the new latest version
-                elif path == missing:
-                    repeats += 1
-                    if repeats > 2:  # the index stays on a file that is not there: not a race
-                        break
-            try:
-                return self._read_file(path)
-            except FileNotFoundError:
-                if path != missing:
-                    missing, repeats = path, 0
-        raise StoreError(f"{self!r}: the index has execution {eid!r}, but its latest version file {missing} is missing "
-                         "(removed by hand?); rebuild_index() makes the index match the log", execution_id=eid)
+        return _latest(self, check_execution_id(execution_id))  # (waits out a delete or an import's swap)
 
     def _settling(self, eid: str) -> int | None:
         """The intent of a delete or an import's swap of ``eid`` under way, if one is."""
@@ -328,15 +317,9 @@ class ParquetStore(StoreBase):
         return int(found[0])
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
-        eid = check_execution_id(execution_id)
-        row = self._row(eid)
-        if row is None:
-            raise not_found(eid)
-        records = []
-        for version in range(1, row["version"] + 1):
-            with contextlib.suppress(FileNotFoundError):
-                records.append(self._read_file(self._path(eid, version)))
-        return records
+        """Every version, oldest first: the whole history — the old one or the new one whole while an import
+        replaces it — or ``SnapshotNotFoundError`` once a delete under way has begun (``parquet_read.py``)."""
+        return _history(self, check_execution_id(execution_id))
 
     def history_page(self, execution_id: str, *, after_version: int = 0, limit: int) -> builtins.list[StoredExecution]:
         """The versions after ``after_version``, oldest first, at most ``limit``: the latest version number from the
@@ -354,13 +337,22 @@ class ParquetStore(StoreBase):
 
     def to_frame(self) -> Any:
         """The whole log as a pandas DataFrame, one row per saved version (columns: :data:`COLUMNS`)."""
+        return _to_frame(self)  # (a file removed by a delete or an import meanwhile: listed and read again)
+
+    def _log_files(self) -> builtins.list[str]:
+        """The log's version files (``to_frame`` lists them, then reads them with :meth:`_read_log`)."""
         import pyarrow.dataset as ds
 
-        table = ds.dataset(self.root, format="parquet", schema=self._schema).to_table()
-        return table.to_pandas().sort_values(["execution_id", "version"], ignore_index=True)
+        return ds.dataset(self.root, format="parquet", schema=self._schema).files  # type: ignore[no-any-return]
+
+    def _read_log(self, files: builtins.list[str]) -> Any:
+        import pyarrow.dataset as ds
+
+        return ds.dataset(files, format="parquet", schema=self._schema).to_table()
 
     def rebuild_index(self) -> None:
         """Recreate the sidecar index from the parquet files (after copying or hand-editing the log)."""
+        self._check_writable("rebuild the index")
         with self._locked():
             self._finish_intents()  # a killed writer's save, delete or import swap first: the rebuild drops intents
             self._rebuild()
@@ -380,6 +372,7 @@ class ParquetStore(StoreBase):
         this store is replaced whole — its new versions are written aside and swapped in at once
         (``parquet_import.py``), so an import killed halfway leaves the old history or the new one.
         """
+        self._check_writable("import records")
         return _import_records(self, records)
 
     # ----------------------------------------------------------------------------------------------- helpers
@@ -493,3 +486,7 @@ class ParquetStore(StoreBase):
 
     def _locked(self) -> contextlib.AbstractContextManager[None]:
         return exclusive_lock(self._lock_path)
+
+    def _check_writable(self, what: str) -> None:
+        if self.read_only:
+            raise refuse_write(repr(self), self.root, what, self._explicit)
