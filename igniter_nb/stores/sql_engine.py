@@ -6,6 +6,7 @@ front).
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import weakref
 from collections.abc import Iterator
@@ -162,6 +163,7 @@ def check_url_spelling(url: Any, given: str) -> None:
     (``file:x``, ``:memory:?cache=shared``, ``FILE::memory:``) in the working directory, or a private database
     where a shared cache was asked for."""
     database, query = url.database, dict(url.query)
+    _check_tilde(database, given)
     uri, options = _flag(query.get("uri")), _uri_options(query)
     slip = _case_slip(database, query)
     if slip is not None:
@@ -194,6 +196,25 @@ def check_url_spelling(url: Any, given: str) -> None:
     else:
         return
     _refuse(given, f"asks for an SQLite in-memory database but {why}", database, query)
+
+
+def _check_tilde(database: Any, given: str) -> None:
+    """A file name starting ``~`` (``sqlite:///~/x.db``, ``file:~/x.db``): SQLAlchemy takes the URL's path as the
+    file name as it is — a folder literally named ``~`` under the working directory, as every other SQLAlchemy tool
+    reading the same URL would — so it is refused, with the absolute URL of the home directory's file to write (or
+    ``./~`` for a folder named ``~``), rather than expanded differently from them (docs/stores.md)."""
+    if not isinstance(database, str):
+        return
+    name = database[5:] if database.startswith("file:") else database
+    if not name.startswith("~"):
+        return
+    home = os.path.expanduser(name)
+    write = f"write {shown_url('sqlite:///' + home)!r} (an absolute path: four slashes)" if home != name else (
+        "write an absolute path (four slashes)")
+    raise StoreArgumentError(
+        f"store URL {shown_url(given)!r} names a file under {name.split('/')[0]!r}: SQLAlchemy does not expand '~' in "
+        f"a URL, so it would be a folder literally named that in the working directory; {write}, or './~/' for a "
+        "folder named '~'")
 
 
 def _refuse(given: str, why: str, database: str, query: dict[str, Any]) -> None:
