@@ -284,11 +284,7 @@ class FileStore(StoreBase):
         for version in range(1, latest + 1):  # files past `latest` are leftovers of a killed writer
             envelope = self._read_envelope(folder / f"v{version:09d}.json")
             if envelope is None:  # versions are never removed one by one: the execution went meanwhile
-                if not (folder / _CURRENT).exists():
-                    raise not_found(execution_id)
-                raise StoreError(f"{self!r}: execution {execution_id!r} has version {latest}, but its version file "
-                                 f"{folder / f'v{version:09d}.json'} is missing (removed by hand?)",
-                                 execution_id=execution_id)
+                raise self._missing(execution_id, folder / f"v{version:09d}.json")
             records.append(_record(self._whole(envelope, parts)))
         return records
 
@@ -304,12 +300,20 @@ class FileStore(StoreBase):
         parts: dict[str, str] = {}
         for version in range(after_version + 1, min(int(head["version"]), after_version + limit) + 1):
             envelope = self._read_envelope(folder / f"v{version:09d}.json")
-            if envelope is not None:  # None: deleted meanwhile (files past the head: a killed writer's leftovers)
-                records.append(_record(self._whole(envelope, parts)))
+            if envelope is None:  # versions are never removed one by one: the execution went meanwhile
+                raise self._missing(execution_id, folder / f"v{version:09d}.json")
+            records.append(_record(self._whole(envelope, parts)))
         return records
 
     def close(self) -> None:
         """Nothing is held open between calls."""
+
+    def _missing(self, execution_id: str, path: Path) -> StoreError:
+        """What a version file missing below the current version means: deleted meanwhile, or removed by hand."""
+        if not (path.parent / _CURRENT).exists():
+            return not_found(execution_id)
+        return StoreError(f"{self!r}: execution {execution_id!r}: version file {path} is missing (removed by hand?)",
+                          execution_id=execution_id)
 
     # ----------------------------------------------------------------------------------------------- helpers
 

@@ -52,7 +52,6 @@ from igniter_nb.stores.base import (
     check_graph,
     check_listing,
     exclusive_lock,
-    not_found,
     opening_errors,
     utc_now,
     write_errors,
@@ -326,14 +325,7 @@ class ParquetStore(StoreBase):
         sidecar index, then only the page's version files read."""
         eid = check_execution_id(execution_id)
         check_history_page(after_version, limit)
-        row = self._row(eid)
-        if row is None:
-            raise not_found(eid)
-        records = []
-        for version in range(after_version + 1, min(row["version"], after_version + limit) + 1):
-            with contextlib.suppress(FileNotFoundError):  # deleted meanwhile
-                records.append(self._read_file(self._path(eid, version)))
-        return records
+        return _history(self, eid, after_version, limit)  # (whole, or not found, across a delete or an import)
 
     def to_frame(self) -> Any:
         """The whole log as a pandas DataFrame, one row per saved version (columns: :data:`COLUMNS`)."""

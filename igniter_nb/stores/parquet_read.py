@@ -97,11 +97,12 @@ def latest(store: ParquetStore, eid: str) -> StoredExecution:
                      "(removed by hand?); rebuild_index() makes the index match the log", execution_id=eid)
 
 
-def history(store: ParquetStore, eid: str) -> list[StoredExecution]:
+def history(store: ParquetStore, eid: str, after: int = 0, limit: int | None = None) -> list[StoredExecution]:
     """See :meth:`ParquetStore.history_records`: the version files of the execution's folder read, and kept only if
     the folder was the same (its inode, held open meanwhile so that no new folder can take its number) before and
     after — a delete or an import's swap moves the folder away whole, so the history read is the old one whole or is
-    read again (the new one whole, or ``SnapshotNotFoundError`` once the delete has begun)."""
+    read again (the new one whole, or ``SnapshotNotFoundError`` once the delete has begun). ``after`` and ``limit``:
+    only the versions after that number, at most that many (``history_page``)."""
     for attempt in range(ATTEMPTS):
         if attempt:
             time.sleep(0.01)
@@ -121,7 +122,8 @@ def history(store: ParquetStore, eid: str) -> list[StoredExecution]:
                 continue  # deleted or swapped under way, or swapped since the folder was opened
             try:  # the version numbers an import brought may have gaps; files past the index's: a save under way
                 versions = sorted(int(name[1:-8]) for name in os.listdir(folder) if _VERSION_FILE.fullmatch(name))
-                records = [store._read_file(store._path(eid, v)) for v in versions if v <= row["version"]]
+                wanted = [v for v in versions if after < v <= row["version"]][:limit]
+                records = [store._read_file(store._path(eid, v)) for v in wanted]
             except FileNotFoundError:
                 continue  # removed while read: read again
             if _same(folder, fd):

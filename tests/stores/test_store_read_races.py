@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from igniter_nb.errors import SnapshotNotFoundError
+from igniter_nb.errors import SnapshotNotFoundError, StoreError
 from igniter_nb.stores.base import StoredExecution
 from igniter_nb.stores.file import FileStore
 from igniter_nb.stores.parquet import ParquetStore
@@ -30,6 +30,11 @@ def new_history(store: ParquetStore) -> list[StoredExecution]:
     at = store.record("lead").updated_at
     return [StoredExecution("lead", {"execution_id": "lead", "step": f"new {v}"}, v, None, None, None, at)
             for v in (1, 2, 3)]
+
+
+def _with(rec: StoredExecution, step: str) -> StoredExecution:
+    return StoredExecution(rec.execution_id, {"execution_id": "lead", "step": step}, rec.version, None, None, None,
+                           rec.updated_at)
 
 
 class MeddlingParquet(ParquetStore):
@@ -66,14 +71,18 @@ class MeddlingFile(FileStore):
         return found
 
 
-@pytest.mark.parametrize("read", ["history", "history_records"])
+READS = {"history": lambda s: s.history("lead"), "history_records": lambda s: s.history_records("lead"),
+         "history_page": lambda s: s.history_page("lead", limit=3)}
+
+
+@pytest.mark.parametrize("read", READS)
 def test_parquet_history_racing_a_delete_is_not_found_not_partial(tmp_path: Path, read: str) -> None:
     store = MeddlingParquet(tmp_path, fsync=False)
     fill(store)
     other = ParquetStore(tmp_path, fsync=False)
     store.meddle = lambda: other.delete("lead")
     with pytest.raises(SnapshotNotFoundError):
-        getattr(store, read)("lead")
+        READS[read](store)
     assert store.meddle is None  # the delete ran in the middle of the read
     store.close()
     other.close()
@@ -86,18 +95,21 @@ def test_parquet_history_racing_an_import_is_the_new_history_whole(tmp_path: Pat
     store.meddle = lambda: other.import_records(new_history(other))
     assert [s["step"] for s in store.history("lead")] == ["new 1", "new 2", "new 3"]
     assert store.meddle is None
+    store.meddle = lambda: other.import_records([*new_history(other)[:2], _with(new_history(other)[2], "newer 3")])
+    assert [r.snapshot["step"] for r in store.history_page("lead", after_version=1, limit=2)] == ["new 2", "newer 3"]
+    assert store.meddle is None
     store.close()
     other.close()
 
 
-@pytest.mark.parametrize("read", ["history", "history_records"])
+@pytest.mark.parametrize("read", READS)
 def test_file_history_racing_a_delete_is_not_found_not_partial(tmp_path: Path, read: str) -> None:
     store = MeddlingFile(tmp_path, fsync=False)
     fill(store)
     other = FileStore(tmp_path, fsync=False)
     store.meddle = lambda: other.delete("lead")
     with pytest.raises(SnapshotNotFoundError):
-        getattr(store, read)("lead")
+        READS[read](store)
     assert store.meddle is None
 
 
@@ -156,3 +168,13 @@ def test_to_frame_while_a_thread_deletes_executions(tmp_path: Path) -> None:
     assert len(store.to_frame()) == 0
     store.close()
     deleter_store.close()
+
+
+def test_file_history_with_a_version_file_removed_by_hand_names_it(tmp_path: Path) -> None:
+    """Not a race: the execution is still there, so a missing version is a StoreError naming its file."""
+    store = FileStore(tmp_path, fsync=False)
+    fill(store)
+    (tmp_path / "executions" / "lead" / "v000000002.json").unlink()
+    with pytest.raises(StoreError, match=r"v000000002\.json is missing") as caught:
+        store.history("lead")
+    assert not isinstance(caught.value, SnapshotNotFoundError)
