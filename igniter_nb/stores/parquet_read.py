@@ -103,6 +103,7 @@ def history(store: ParquetStore, eid: str, after: int = 0, limit: int | None = N
     after — a delete or an import's swap moves the folder away whole, so the history read is the old one whole or is
     read again (the new one whole, or ``SnapshotNotFoundError`` once the delete has begun). ``after`` and ``limit``:
     only the versions after that number, at most that many (``history_page``)."""
+    gone = 0  # tries in a row that found the indexed execution without a folder and no delete or swap under way
     for attempt in range(ATTEMPTS):
         if attempt:
             time.sleep(0.01)
@@ -118,6 +119,9 @@ def history(store: ParquetStore, eid: str, after: int = 0, limit: int | None = N
             settling = store._settling(eid)
             if settling == DELETING:
                 raise not_found(eid)
+            gone = gone + 1 if fd is None and settling is None else 0
+            if gone > 2:  # the index has it, the log does not: not a race
+                break
             if fd is None or settling is not None or not _same(folder, fd):
                 continue  # deleted or swapped under way, or swapped since the folder was opened
             try:  # the version numbers an import brought may have gaps; files past the index's: a save under way
@@ -131,8 +135,9 @@ def history(store: ParquetStore, eid: str, after: int = 0, limit: int | None = N
         finally:
             if fd is not None:
                 os.close(fd)
-    raise StoreError(f"{store!r}: the history of execution {eid!r} kept changing while it was read",
-                     execution_id=eid)
+    raise StoreError(f"{store!r}: the index has execution {eid!r}, but " + (
+        f"its folder {store.root / eid} is missing (removed by hand?); rebuild_index() makes the index match the log"
+        if gone else "its history kept changing while it was read"), execution_id=eid)
 
 
 def _same(folder: Path, fd: int) -> bool:

@@ -178,3 +178,15 @@ def test_file_history_with_a_version_file_removed_by_hand_names_it(tmp_path: Pat
     with pytest.raises(StoreError, match=r"v000000002\.json is missing") as caught:
         store.history("lead")
     assert not isinstance(caught.value, SnapshotNotFoundError)
+
+
+def test_parquet_history_of_a_folder_removed_by_hand_names_it(tmp_path: Path) -> None:
+    import shutil
+
+    store = ParquetStore(tmp_path, fsync=False)
+    fill(store)
+    shutil.rmtree(tmp_path / "lead")
+    with pytest.raises(StoreError, match=r"folder .*lead is missing .*rebuild_index") as caught:
+        store.history("lead")
+    assert not isinstance(caught.value, SnapshotNotFoundError)
+    store.close()
