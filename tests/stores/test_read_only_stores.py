@@ -206,3 +206,18 @@ def test_a_read_only_mount_is_opened_read_only_without_the_option(tmp_path: Path
     for message in found["writes"]:
         assert str(root) in message and "read-only" in message and "cannot write it" in message, message
     assert listing(root) == before
+
+
+def test_a_read_only_parquet_store_follows_a_writer_that_has_the_index_open(tmp_path: Path) -> None:
+    """The sidecar read as it is while a writer has it open (docs: its -shm file exists): later saves are seen."""
+    writer = ParquetStore(tmp_path, fsync=False)
+    writer.save({"execution_id": "a"})
+    reader = ParquetStore(tmp_path, read_only=True)
+    assert [r.execution_id for r in reader.list()] == ["a"]
+    writer.save({"execution_id": "b"})
+    writer.save({"execution_id": "a", "step": 2})
+    assert sorted(r.execution_id for r in reader.list()) == ["a", "b"] and reader.record("a").version == 2
+    with pytest.raises(StoreError, match="read-only"):
+        reader.save({"execution_id": "c"})
+    reader.close()
+    writer.close()
