@@ -15,6 +15,9 @@ reader sees the old file or the new one, never a torn one. A writer killed betwe
 a version file newer than ``current.json`` (ignored and overwritten by the next save) or a stale index entry
 (checked against ``current.json`` on every lookup and replaced by the next save). The same holds for the
 ``latest/`` entries: a lookup skips ids whose ``current.json`` is missing or has another correlation.
+
+A directory this process cannot write, or ``read_only=True``, opens read-only (``read_only.py``): reads only, nothing
+written, not even the trash a killed delete left.
 """
 
 from __future__ import annotations

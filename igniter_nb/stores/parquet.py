@@ -23,7 +23,9 @@ finished the same way.
 
 A version's file (its columns, the atomic write, the read) is ``parquet_files.py``; the sidecar index's tables and
 queries are ``parquet_index.py``; ``export_parquet`` (re-exported here) is ``parquet_export.py``, and the import it
-writes with (each replaced execution written aside, then swapped in) ``parquet_import.py``.
+writes with (each replaced execution written aside, then swapped in) ``parquet_import.py``; the reads that
+must not see a delete or an import halfway (``to_frame``, ``history``, ``record``) and the index of a read-only opening
+(``read_only.py``: nothing written, no killed writer's work finished) ``parquet_read.py``.
 """
 
 from __future__ import annotations
