@@ -357,8 +357,11 @@ def _check_callback_url(url: str) -> None:
     except ValueError:
         usable = False
     if not usable:
+        from igniter_nb.settings import redact_url
+
+        shown = redact_url(url)[:200]  # (the sender's own URL, but answers pass through proxies and their logs)
         raise RequestProblem(f"callback.url must be an http:// or https:// URL with a host (and a port from 1 to "
-                             f"65535, if any), got {url[:200]!r}", callback_url=url[:200])
+                             f"65535, if any), got {shown!r}", callback_url=shown)
 
 
 __all__ = ["Answer", "ContractService"]

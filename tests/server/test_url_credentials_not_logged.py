@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 import igniter_nb as ig
@@ -219,3 +220,15 @@ def test_a_service_store_names_its_server_without_the_password() -> None:
             with pytest.raises(ig.errors.SnapshotNotFoundError) as caught:
                 remote_store.record("no-such-execution")
     assert SECRET not in str(caught.value) and "user:***@" in str(caught.value)
+
+
+def test_a_refused_callback_url_is_quoted_without_its_password() -> None:
+    """``callback.url`` that is no usable URL (a bracket left open) was quoted whole in the 422 (its ``error`` and
+    ``callback_url``), password included; now as ``redact_url`` shows it, as the compiler's refusal of a remote
+    node's URL does."""
+    with LiveServer(ig.server.create_app(REMOTE, store=MemoryStore())) as server:
+        answer = httpx.post(f"{server.url}/v1/contracts/deferred/execute", timeout=5.0, json={
+            "inputs": {"text": "a"}, "callback": {"url": f"http://user:{SECRET}@[::1/cb", "token": "t" * 20}})
+    assert answer.status_code == 422, answer.text
+    assert SECRET not in answer.text and "http://user:***@[::1/cb" in answer.json()["error"], answer.text
+    assert answer.json()["callback_url"] == "http://user:***@[::1/cb"
