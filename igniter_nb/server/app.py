@@ -387,7 +387,8 @@ def create_app(
     ``max_history_versions``: the most versions one history answer holds (``next_cursor`` pages on).
     ``legacy_callback_tokens``: whether the callback route still takes callback tokens without a tag (handed out
     before tags existed), judging them by the store; False refuses them before any store read (docs/server.md,
-    "How the callback is secured"); True unless set (``IGNITER_LEGACY_CALLBACK_TOKENS``).
+    "How the callback is secured"; it needs ``token``, else ``SettingsError``); True unless set
+    (``IGNITER_LEGACY_CALLBACK_TOKENS``).
     ``threads``: how many threads of this process run store and contract work at once (Starlette's threadpool,
     40 when not set). Fewer threads, 1-2, shorten the slowest answers of contracts that only compute and use
     the store (Python runs one thread at a time, and a thread back from the database waits its turn behind the

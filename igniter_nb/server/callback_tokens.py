@@ -11,7 +11,8 @@ one the execution keeps), so a tag alone resumes nothing.
 Tokens without a tag (handed out before tags existed, or by a server without a token) can only be judged by the
 store; they are still accepted (``legacy_callback_tokens=True``, the default) — and for them the read, and its
 timing, still come before the 401. ``legacy_callback_tokens=False`` refuses them unread. A server without a token
-has no key and judges every token by the store: its executions are no secret (``GET /v1/executions`` lists them).
+has no key and judges every token by the store: its executions are no secret (``GET /v1/executions`` lists them);
+``legacy_callback_tokens=False`` without a token is refused (``CallbackTokens.of``).
 Servers sharing a store and a public URL must share the token: another key refuses the tags of the first (so does
 a changed token, for the waits made before the change: ``Contract.sync_remote`` resumes those).
 """
@@ -46,7 +47,15 @@ class CallbackTokens:
     @classmethod
     def of(cls, server_token: str | None, legacy: bool = True) -> CallbackTokens:
         """The tokens of a server whose own token is ``server_token`` (the key: an HMAC of a fixed label by it, so
-        the server's token never signs anything itself)."""
+        the server's token never signs anything itself). ``legacy=False`` without a token is a ``SettingsError``: such
+        a server's tokens carry no tag, so it could refuse none unread (and would refuse its own)."""
+        if not legacy and not server_token:
+            from igniter_nb.errors import SettingsError
+            from igniter_nb.settings import LEGACY_CALLBACK_TOKENS, SERVER_TOKEN
+
+            raise SettingsError(f"legacy_callback_tokens=False needs a server token (token= / {SERVER_TOKEN}): "
+                                "without one, callback tokens carry no tag and the store judges every one; set a "
+                                f"token, or leave {LEGACY_CALLBACK_TOKENS} unset", variable=LEGACY_CALLBACK_TOKENS)
         key = hmac.new(server_token.encode("utf-8"), _KEY_LABEL, hashlib.sha256).digest() if server_token else None
         return cls(key, legacy)
 

@@ -178,7 +178,7 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
         threads = settings.server_threads(threads)
         callback_retries = settings.callback_retries(callback_retries)
         max_streams = settings.max_streams(max_streams)
-        settings.legacy_callback_tokens()  # (the workers read it again, from the environment they inherit)
+        legacy_tokens = settings.legacy_callback_tokens()  # (the workers read it again, from their environment)
         cors_origins = settings.cors_origins(cors_origins, argument="--cors-origin")
         log_level = log_level or settings.log_level_name() or "info"
         public_from = "--public-url" if public_url is not None else settings.PUBLIC_URL
@@ -187,6 +187,9 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
             token_env = settings.SERVER_TOKEN
     except SettingsError as exc:
         raise ServeError(str(exc)) from None
+    if not legacy_tokens and token_env is None:  # (create_app's rule, CallbackTokens.of, said here once)
+        raise ServeError(f"{settings.LEGACY_CALLBACK_TOKENS}=0 needs a server token ({settings.SERVER_TOKEN} or "
+                         "--token-env): without one, callback tokens carry no tag and the store judges every one")
     if os.getcwd() not in sys.path:  # `igniter-nb serve myapp:CONTRACTS` finds myapp in the current directory
         sys.path.insert(0, os.getcwd())
     load_contracts(target)  # fail here, once, with a clear message — not in every worker

@@ -207,3 +207,20 @@ def test_untagged_tokens_handed_out_before_the_change_still_resume_their_parent(
     applied = now.post(eid, _finished(rid), capability)
     assert applied.status_code == 200 and applied.json()["status"] == "succeeded", applied.text
     assert before.store.record(eid).version == version + 1
+
+
+def test_refusing_untagged_tokens_without_a_server_token_is_a_settings_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server without a token hands out untagged tokens and has no key to check a tag with: refusing untagged
+    tokens there changed nothing (every forged token was still read for, its timing with it) while the docs said
+    "every token without a valid tag is then refused unread". The setting is refused by name instead."""
+    monkeypatch.delenv("IGNITER_SERVER_TOKEN", raising=False)
+    monkeypatch.delenv("IGNITER_LEGACY_CALLBACK_TOKENS", raising=False)
+    for build in (ig.server.create_app, ig.server.create_router):
+        with pytest.raises(ig.errors.SettingsError, match="legacy_callback_tokens=False needs a server token") as caught:
+            build(REMOTE, store=MemoryStore(), legacy_callback_tokens=False)
+        assert caught.value.context.get("variable") == "IGNITER_LEGACY_CALLBACK_TOKENS"
+    monkeypatch.setenv("IGNITER_LEGACY_CALLBACK_TOKENS", "0")
+    with pytest.raises(ig.errors.SettingsError, match="needs a server token"):
+        ig.server.create_app(REMOTE, store=MemoryStore())
+    ig.server.create_app(REMOTE, store=MemoryStore(), token="t0ken-of-the-server")  # with a token: taken
+    ig.server.create_app(REMOTE, store=MemoryStore(), legacy_callback_tokens=True)  # the argument wins

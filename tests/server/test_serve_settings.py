@@ -55,6 +55,12 @@ def test_a_bad_variable_stops_serve_naming_it(env: pytest.MonkeyPatch, capsys: A
     assert "hunter2" not in err and "zq9" not in err
 
 
+def test_refusing_untagged_callback_tokens_without_a_token_stops_serve(env: pytest.MonkeyPatch, capsys: Any) -> None:
+    env.setenv("IGNITER_LEGACY_CALLBACK_TOKENS", "0")
+    assert main(["serve", TARGET, "--port", "1"]) == 2
+    assert "IGNITER_LEGACY_CALLBACK_TOKENS=0 needs a server token" in capsys.readouterr().err
+
+
 def test_threads_below_zero_stop_serve(env: pytest.MonkeyPatch, capsys: Any) -> None:
     assert main(["serve", TARGET, "--port", "1", "--threads", "-1"]) == 2
     assert "--threads must be at least 0, got -1" in capsys.readouterr().err
