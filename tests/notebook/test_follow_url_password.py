@@ -1,6 +1,6 @@
 """``repr()`` of an ``ig.nb.Follow`` update (``follow.updates[-1]``, and the ``updates`` list a cell shows) printed
 the stored events and record whole: a remote node's wait keeps its URL, password included
-(``http://user:s3cr3t-PW@host``), in its ``node_pending`` event and its state. Now the repr shows it as ``user:***@``
+(``http://user:secret@host``), in its ``node_pending`` event and its state. Now the repr shows it as ``user:***@``
 (``settings.without_url_passwords``), as every other view of the execution; ``update.events``, ``update.record``
 and ``follow.events`` are the stored data and keep it (the wait resumes with it)."""
 
@@ -11,30 +11,9 @@ from typing import Any
 
 import pytest
 
-import igniter_nb as ig
 from igniter_nb.notebook.follow import Follow
 from igniter_nb.stores import MemoryStore
-
-SECRET = "s3cr3t-PW"
-URL = f"http://user:{SECRET}@127.0.0.1:9/"
-SHOWN = "http://user:***@127.0.0.1:9/"
-
-
-class RemoteCallStandIn(ig.Executor):
-    """Defers as a remote node does when the other server answers "pending": the same token and payload."""
-
-    def call(self, text):  # type: ignore[no-untyped-def]
-        return self.defer(token="remote:r-1", payload={
-            "remote_url": URL, "remote_contract": "score", "remote_execution_id": "r-1", "remote_status": "pending",
-            "waiting_for": [], "inputs_digest": "d", "timeout": 5.0})
-
-
-class Waiting(ig.Contract):
-    def define(c):
-        c.run_with("store")
-        c.input("text", type=str)
-        c.compute("sentiment", depends_on=["text"], call=RemoteCallStandIn)
-        c.output("sentiment")
+from tests.notebook.remote_wait import SECRET, SHOWN, URL, Waiting
 
 
 @pytest.fixture

@@ -14,32 +14,13 @@ import pytest
 
 import igniter_nb as ig
 from igniter_nb.stores import MemoryStore
-
-URL = "http://user:secret@127.0.0.1:9/"
-SHOWN = "http://user:***@127.0.0.1:9/"
+from tests.notebook.remote_wait import SHOWN, URL, Waiting
 
 
 class Remote(ig.Contract):
     def define(c):
         c.input("text", type=str)
         c.remote("sentiment", contract="score", node=URL, inputs={"text": "text"}, timeout=5.0)
-        c.output("sentiment")
-
-
-class RemoteCallStandIn(ig.Executor):
-    """Defers as a remote node does when the other server answers "pending": the same token and payload."""
-
-    def call(self, text):  # type: ignore[no-untyped-def]
-        return self.defer(token="remote:r-1", payload={
-            "remote_url": URL, "remote_contract": "score", "remote_execution_id": "r-1", "remote_status": "pending",
-            "waiting_for": [], "inputs_digest": "d", "timeout": 5.0})
-
-
-class Waiting(ig.Contract):
-    def define(c):
-        c.run_with("store")
-        c.input("text", type=str)
-        c.compute("sentiment", depends_on=["text"], call=RemoteCallStandIn)
         c.output("sentiment")
 
 
