@@ -58,8 +58,8 @@ def text_width_of(text: str) -> float:
 
 def shorten(name: str, room: float) -> str | None:
     """The longest start of ``name`` followed by an ellipsis that fits ``room`` px, or ``None`` when not even
-    ``SHORTEST`` letters do (fewer say nothing)."""
-    for k in range(len(name) - 1, min(SHORTEST, len(name) - 1) - 1, -1):
+    ``SHORTEST`` letters do (fewer say nothing; a name that short is never shortened)."""
+    for k in range(len(name) - 1, SHORTEST - 1, -1):
         text = name[:k].rstrip() + "…"
         if text_width_of(text) <= room:
             return text

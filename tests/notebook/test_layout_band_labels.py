@@ -15,6 +15,7 @@ from test_picture_width import SWEEP
 
 from igniter_nb.diagnostics.view import graph_view
 from igniter_nb.notebook.layout import layout
+from igniter_nb.notebook.layout_labels import shorten, text_width_of
 from igniter_nb.notebook.picture import draw
 
 
@@ -91,3 +92,15 @@ def test_a_label_given_room_of_its_own_is_clear_by_construction(seed, n, directi
     for scope, (x, y) in lay.band_labels.items():  # inside its band
         band = lay.clusters[scope]
         assert band.x < x < band.x + band.w and band.y < y < band.y + band.h
+
+
+def test_a_shortened_band_label_keeps_at_least_three_letters() -> None:
+    """``shorten`` gave a name of three letters or fewer as fewer letters and an ellipsis ("ab…", and "…" alone for
+    a one-letter scope) though the docs promise at least three letters (fewer say nothing): now None, and the
+    label goes over the edges whole instead (``spots``)."""
+    for name in ("W", "mm", "WWW"):  # wide letters: "…", "m…", "WW…" are narrower than the name, so they fitted
+        assert text_width_of(name[:-1] + "…") < text_width_of(name)
+        assert shorten(name, text_width_of(name) - 0.1) is None, name
+    assert shorten("abcd", text_width_of("abc…")) == "abc…"
+    assert shorten("long_scope_name", text_width_of("long_scope_n…")) == "long_scope_n…"
+    assert shorten("long_scope_name", text_width_of("lo…")) is None

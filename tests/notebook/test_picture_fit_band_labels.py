@@ -82,4 +82,4 @@ def test_shorten_keeps_the_longest_start_that_fits_and_at_least_three_letters() 
     assert shorten("long_scope_name", room - 0.1) == "long_s…"
     assert shorten("long_scope_name", text_width_of("lon…")) == "lon…"
     assert shorten("long_scope_name", text_width_of("lon…") - 0.1) is None  # "lo…" says nothing
-    assert shorten("ab", 1000) == "a…"  # (a label that fits is never shortened: it has a place)
+    assert shorten("ab", 1000) is None  # three letters or fewer: never shortened (test_layout_band_labels.py)
