@@ -16,6 +16,8 @@ import igniter_nb as ig
     ("ftp://user:s3cr3t-PW@host/", "ftp://user:***@host/", "must be http:// or https://"),
     ("http://user:s3cr3t-PW@host:99999/", "http://user:***@host:99999/", "bad port"),
     ("http://user:s3cr3t-PW@host:port/", "http://user:***@host:port/", "bad port"),
+    ("user:s3cr3t-PW@host:80", "user:***@host:80", "must be http:// or https://"),  # no scheme (redact_url finds it)
+    ("//user:s3cr3t-PW@host/", "//user:***@host/", "must be http:// or https://"),
 ])
 def test_a_refused_remote_url_is_quoted_without_its_password(url: str, shown: str, why: str) -> None:
     with pytest.raises(ig.ValidationError) as info:
