@@ -54,6 +54,7 @@ from igniter_nb.stores.base import (
     utc_now,
     write_errors,
 )
+from igniter_nb.stores.file_history import missing_version, read_whole
 from igniter_nb.stores.json_text import dump_json, parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, check_page, cut
@@ -279,44 +280,44 @@ class FileStore(StoreBase):
 
     def history_records(self, execution_id: str) -> builtins.list[StoredExecution]:
         """Every version, oldest first: the whole history, or ``SnapshotNotFoundError`` when a delete removes the
-        execution while it is read (never the versions read before the delete came)."""
+        execution while it is read (never the versions read before the delete came, nor versions of a new
+        execution saved under the same id meanwhile: ``stores/file_history.py``)."""
         folder = self._executions / check_execution_id(execution_id)
-        latest = self._current(execution_id)["version"]
-        records = []
-        parts: dict[str, str] = {}  # read each part once for all the versions sharing it
-        for version in range(1, latest + 1):  # files past `latest` are leftovers of a killed writer
-            envelope = self._read_envelope(folder / f"v{version:09d}.json")
-            if envelope is None:  # versions are never removed one by one: the execution went meanwhile
-                raise self._missing(execution_id, folder / f"v{version:09d}.json")
-            records.append(_record(self._whole(envelope, parts)))
-        return records
+
+        def read() -> builtins.list[StoredExecution]:
+            latest = self._current(execution_id)["version"]
+            # files past `latest` are leftovers of a killed writer
+            return self._versions(execution_id, folder, range(1, latest + 1), {})  # (each part read once)
+
+        return read_whole(self, execution_id, folder, read)
 
     def history_page(self, execution_id: str, *, after_version: int = 0, limit: int) -> builtins.list[StoredExecution]:
         """The versions after ``after_version``, oldest first, at most ``limit``: the latest version number from the
         metadata head of ``current.json``, then only the page's version files read and decoded."""
         folder = self._executions / check_execution_id(execution_id)
         check_history_page(after_version, limit)
-        head = self._head(execution_id)
-        if head is None:
-            raise not_found(execution_id)
+
+        def read() -> builtins.list[StoredExecution]:
+            head = self._head(execution_id)
+            if head is None:
+                raise not_found(execution_id)
+            last = min(int(head["version"]), after_version + limit)
+            return self._versions(execution_id, folder, range(after_version + 1, last + 1), {})
+
+        return read_whole(self, execution_id, folder, read)
+
+    def _versions(self, execution_id: str, folder: Path, versions: range,
+                  parts: dict[str, str]) -> builtins.list[StoredExecution]:
         records = []
-        parts: dict[str, str] = {}
-        for version in range(after_version + 1, min(int(head["version"]), after_version + limit) + 1):
+        for version in versions:
             envelope = self._read_envelope(folder / f"v{version:09d}.json")
             if envelope is None:  # versions are never removed one by one: the execution went meanwhile
-                raise self._missing(execution_id, folder / f"v{version:09d}.json")
+                raise missing_version(self, execution_id, folder / f"v{version:09d}.json")
             records.append(_record(self._whole(envelope, parts)))
         return records
 
     def close(self) -> None:
         """Nothing is held open between calls."""
-
-    def _missing(self, execution_id: str, path: Path) -> StoreError:
-        """What a version file missing below the current version means: deleted meanwhile, or removed by hand."""
-        if not (path.parent / _CURRENT).exists():
-            return not_found(execution_id)
-        return StoreError(f"{self!r}: execution {execution_id!r}: version file {path} is missing (removed by hand?)",
-                          execution_id=execution_id)
 
     # ----------------------------------------------------------------------------------------------- helpers
 

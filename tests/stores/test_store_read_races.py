@@ -190,3 +190,44 @@ def test_parquet_history_of_a_folder_removed_by_hand_names_it(tmp_path: Path) ->
         store.history("lead")
     assert not isinstance(caught.value, SnapshotNotFoundError)
     store.close()
+
+
+def _saved_anew(store: FileStore, versions: int) -> Callable[[], None]:
+    """Another process's delete of ``lead``, then a new ``lead`` saved ``versions`` times."""
+    def meddle() -> None:
+        store.delete("lead")
+        for v in range(1, versions + 1):
+            store.save({"execution_id": "lead", "step": f"new {v}"})
+    return meddle
+
+
+@pytest.mark.parametrize("versions", [1, 3, 4])
+@pytest.mark.parametrize("read", READS)
+def test_file_history_racing_a_delete_and_a_new_save_is_the_new_history_whole(tmp_path: Path, read: str,
+                                                                              versions: int) -> None:
+    """A delete then a new execution under the same id, while the old one's history is read: with fewer versions
+    the read met a missing file and blamed a hand removal (a ``StoreError``); with as many or more it returned the
+    old first version followed by the new ones, with no error. Now the new execution's history, whole."""
+    store = MeddlingFile(tmp_path, fsync=False)
+    fill(store)
+    store.meddle = _saved_anew(FileStore(tmp_path, fsync=False), versions)
+    steps = [(r if isinstance(r, dict) else r.snapshot)["step"] for r in READS[read](store)]
+    assert store.meddle is None  # the delete and the saves ran in the middle of the read
+    shown = min(versions, 3) if read == "history_page" else versions  # (the page reads at most 3)
+    assert steps == [f"new {v}" for v in range(1, shown + 1)]
+
+
+def test_file_history_replaced_at_every_read_is_a_store_error_saying_so(tmp_path: Path) -> None:
+    """Replaced again at every attempt: reported after a few attempts instead of read for ever."""
+    class AlwaysMeddling(FileStore):
+        def _read_envelope(self, path: Path) -> dict[str, Any] | None:
+            found = super()._read_envelope(path)
+            if path.name == "v000000001.json":
+                _saved_anew(other, 2)()
+            return found
+
+    other = FileStore(tmp_path, fsync=False)
+    store = AlwaysMeddling(tmp_path, fsync=False)
+    fill(other)
+    with pytest.raises(StoreError, match="deleted and saved again 5 times while its history was read"):
+        store.history_records("lead")
