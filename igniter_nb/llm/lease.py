@@ -30,7 +30,8 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from igniter_nb.errors import ConcurrencyError, SnapshotNotFoundError
@@ -42,6 +43,22 @@ LEASE_FORMAT = "igniter_nb.llm_resume/1"
 DEFAULT_RESUME_LEASE = 600.0
 
 
+@dataclass(frozen=True)
+class LeaseClock:
+    """The clocks a claimer reads: ``wall`` (seconds since the epoch, written as ``claimed_at``/``expires_at``),
+    ``monotonic`` (seconds, never stepped), ``source`` (which monotonic clock that is: processes whose ``source`` is
+    equal read the same one) and ``seen_dir`` (where observations of held leases are kept; ``None``: the temporary
+    directory). Pass one to ``ResumeLease.claim``/``sweep`` to run them on other clocks (tests)."""
+
+    wall: Callable[[], float] = time.time
+    monotonic: Callable[[], float] = time.monotonic
+    source: str | None = None
+    seen_dir: str | None = None
+
+
+SYSTEM_CLOCK = LeaseClock()
+
+
 def lease_id(token: str) -> str:
     """The store record id of the lease on ``token``: ``llm-resume.<sha256 hex of the token>`` (any token, any
     length or characters, gives a valid store id)."""
@@ -51,8 +68,11 @@ def lease_id(token: str) -> str:
 class ResumeLease:
     """A claim on one wait's resume, held by this executor; see the module docstring."""
 
-    def __init__(self, store: Any, token: str, entry: dict[str, Any], version: int) -> None:
+    def __init__(self, store: Any, token: str, entry: dict[str, Any], version: int,
+                 clock: LeaseClock = SYSTEM_CLOCK) -> None:
         self.store = store
+        self.clock = clock
+        self.seconds = float(entry["expires_at"]) - float(entry["claimed_at"])  # (as claimed: renewals keep it)
         self.token = token
         self._entry = entry
         self._version = version
@@ -72,33 +92,40 @@ class ResumeLease:
         again at the next one."""
         if self._renewer is not None:
             return
-        seconds = float(self._entry["expires_at"]) - float(self._entry["claimed_at"])
-        self._renewer = threading.Thread(target=self._renew, args=(seconds,), daemon=True,
+        self._renewer = threading.Thread(target=self._renew, args=(self.seconds,), daemon=True,
                                          name=f"igniter_nb resume lease {self.token[:40]}")
         self._renewer.start()
 
     def _renew(self, seconds: float) -> None:
         while not self._stop.wait(max(seconds / 3, 0.1)):  # (a tiny lease must not flood the store)
-            with self._lock:
-                if self._stop.is_set() or self._lost:
-                    return
-                previous = self._entry["expires_at"]
-                self._entry["expires_at"] = time.time() + seconds
-                try:
-                    self._save()
-                except ConcurrencyError:
-                    self._lost = True
-                    return
-                except Exception:  # a store down for a moment: the next renewal tries again
-                    self._entry["expires_at"] = previous
+            if not self.renew():
+                return
+
+    def renew(self) -> bool:
+        """Renew the lease once (what the ``keep_alive`` thread does every third of its length); ``False`` once it is
+        finished or was taken over by another worker. A store that fails the renewal leaves it as it was."""
+        with self._lock:
+            if self._stop.is_set() or self._lost:
+                return False
+            previous = dict(self._entry)
+            self._entry["expires_at"] = self.clock.wall() + self.seconds
+            try:
+                self._save()
+            except ConcurrencyError:
+                self._lost = True
+                return False
+            except Exception:  # a store down for a moment: the next renewal tries again
+                self._entry = previous
+            return True
 
     @classmethod
-    def claim(cls, store: Any, token: str, seconds: float, where: str = "") -> ResumeLease:
+    def claim(cls, store: Any, token: str, seconds: float, where: str = "",
+              clock: LeaseClock = SYSTEM_CLOCK) -> ResumeLease:
         """Claim the resume of ``token`` in ``store`` for ``seconds``, or raise ``ResumeInProgressError`` when
         another worker holds it (``where`` names the node, for the message) — or when the store fails: the resume
         is refused then too, so the node stays pending instead of failing on a store that is down for a moment."""
         try:
-            return cls._claim(store, token, seconds, where)
+            return cls._claim(store, token, seconds, where, clock)
         except ResumeInProgressError:
             raise
         except Exception as exc:  # (a ConcurrencyError never gets here: _claim answers each one)
@@ -107,16 +134,16 @@ class ResumeLease:
                                         "provider and the node stays pending: resume it again", token=token) from exc
 
     @classmethod
-    def _claim(cls, store: Any, token: str, seconds: float, where: str) -> ResumeLease:
+    def _claim(cls, store: Any, token: str, seconds: float, where: str, clock: LeaseClock) -> ResumeLease:
         record_id = lease_id(token)
         for _ in range(3):  # (a record deleted between the failed create and its read: claimed again)
-            now = time.time()
+            now = clock.wall()
             entry = {"format": LEASE_FORMAT, "execution_id": record_id, "graph": LEASE_GRAPH, "token": token,
                      "holder": uuid.uuid4().hex, "pid": os.getpid(), "host": socket.gethostname(),
                      "claimed_at": now, "expires_at": now + seconds, "running": True, "replies": {}}
             try:
                 return cls(store, token, entry, store.save(entry, graph=LEASE_GRAPH, status="succeeded",
-                                                           expected_version=0))
+                                                           expected_version=0), clock)
             except ConcurrencyError:
                 pass
             try:
@@ -134,7 +161,7 @@ class ResumeLease:
             entry["replies"] = _replies(held)  # (what an earlier holder was answered: not asked again)
             try:
                 return cls(store, token, entry, store.save(entry, graph=LEASE_GRAPH, status="succeeded",
-                                                           expected_version=record.version))
+                                                           expected_version=record.version), clock)
             except ConcurrencyError:  # another worker took it over first
                 raise ResumeInProgressError(f"the tool-call wait {token[:120]!r}{where} was just claimed by another "
                                             "worker; nothing was sent to the provider", token=token) from None
@@ -191,13 +218,13 @@ class ResumeLease:
                                         expected_version=self._version)
 
 
-def sweep(store: Any, older_than: float = 86400.0) -> int:
+def sweep(store: Any, older_than: float = 86400.0, clock: LeaseClock = SYSTEM_CLOCK) -> int:
     """Delete the resume leases of ``store`` that no worker holds and that were claimed more than ``older_than``
     seconds ago (a day unless given); returns how many. Their waits were resumed long since: the replies they keep
     served only a worker resuming the same wait soon after."""
     if isinstance(older_than, bool) or not isinstance(older_than, int | float) or not older_than >= 0:
         raise ValueError(f"older_than must be a number of seconds >= 0, got {older_than!r}")
-    now, removed = time.time(), 0
+    now, removed = clock.wall(), 0
     for record in store.list(graph=LEASE_GRAPH):
         entry = record.snapshot
         claimed = entry.get("claimed_at")
@@ -232,5 +259,5 @@ def _left(entry: Mapping[str, Any], now: float) -> str:
     return f"{max(0.0, float(entry['expires_at']) - now):.1f} s"
 
 
-__all__ = ["DEFAULT_RESUME_LEASE", "LEASE_FORMAT", "LEASE_GRAPH", "ResumeInProgressError", "ResumeLease", "lease_id",
+__all__ = ["DEFAULT_RESUME_LEASE", "LEASE_FORMAT", "LEASE_GRAPH", "SYSTEM_CLOCK", "LeaseClock", "ResumeInProgressError", "ResumeLease", "lease_id",
            "sweep"]
