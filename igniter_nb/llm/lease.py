@@ -11,11 +11,23 @@ The lease also keeps each reply the holder got (by request key), so whoever resu
 itself when the execution's save lost to another writer and the resume is applied again, or a worker taking over
 from a holder that died after the provider answered — is answered from it instead of asking (and paying) again.
 
-A lease holds until its holder finishes (the resume returned or failed) or, if the holder died mid-call, until
-``expires_at`` (the claim's time plus the executor's ``resume_lease`` seconds, by the claiming machine's clock):
-then the next resume takes it over. A holder that lives renews it (``keep_alive``: ``expires_at`` moved to now plus
-``resume_lease`` every third of it), so a call slower than the lease — a slow provider, the SDK's retries, auto
+A lease holds until its holder finishes (the resume returned or failed) or, if the holder died mid-call, until it
+has stayed unchanged for longer than its length (the executor's ``resume_lease`` seconds, stored as ``seconds``):
+then the next resume takes it over. A holder that lives renews it (``keep_alive``: a save every third of its length,
+which changes the record's store version), so a call slower than the lease — a slow provider, the SDK's retries, auto
 tools — is not taken over and paid for a second time while its holder still waits for the answer.
+
+"Unchanged for longer than its length" is judged by the claimer's own *monotonic* clock, never by comparing wall
+clocks (until 2026-12-05 ``expires_at``, the holder's wall clock plus the lease, was compared with the claimer's:
+a claimer whose clock ran ahead by more than the lease took over a live lease and paid again). A claimer on the
+holder's own monotonic clock (the same host and boot, ``clock``) measures from the holder's last save (``beat``);
+any other measures from when its machine first saw that holder at that store version (kept in a small file per
+lease under the temporary directory, so the next process on the machine — a forking queue worker's next child —
+continues the observation). A dead holder is thus taken over at most one lease length after another machine first
+looks, whatever the clocks say; the first look at a lease whose holder died long ago is refused once.
+``claimed_at``/``expires_at`` are still written and renewed for workers of the previous release, which judge them
+by their wall clock; a lease the previous release wrote (no ``seconds``) is judged by observation, its length read
+as ``expires_at - claimed_at`` (at least the claimer's own).
 
 Lease records stay after their resume (one small record per resumed wait, listed beside the executions like the
 response cache's): :func:`sweep` deletes the old ones.
@@ -23,9 +35,14 @@ response cache's): :func:`sweep` deletes the old ones.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import json
+import math
 import os
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -55,6 +72,12 @@ class LeaseClock:
     source: str | None = None
     seen_dir: str | None = None
 
+    @property
+    def source_id(self) -> str:
+        """``source``, or this machine's: its host name and boot (every process of one boot reads one monotonic
+        clock)."""
+        return self.source if self.source is not None else _machine_clock()
+
 
 SYSTEM_CLOCK = LeaseClock()
 
@@ -72,7 +95,7 @@ class ResumeLease:
                  clock: LeaseClock = SYSTEM_CLOCK) -> None:
         self.store = store
         self.clock = clock
-        self.seconds = float(entry["expires_at"]) - float(entry["claimed_at"])  # (as claimed: renewals keep it)
+        self.seconds = float(entry["seconds"])
         self.token = token
         self._entry = entry
         self._version = version
@@ -88,8 +111,8 @@ class ResumeLease:
 
     def keep_alive(self) -> None:
         """Renew the lease while this process lives, until ``finish`` (or until another worker took it over): every
-        third of its length, ``expires_at`` becomes now plus its length. A store that fails a renewal is tried
-        again at the next one."""
+        third of its length it is saved again (a new store version and ``beat``; ``expires_at`` becomes now plus its
+        length, for the previous release's workers). A store that fails a renewal is tried again at the next one."""
         if self._renewer is not None:
             return
         self._renewer = threading.Thread(target=self._renew, args=(self.seconds,), daemon=True,
@@ -140,7 +163,8 @@ class ResumeLease:
             now = clock.wall()
             entry = {"format": LEASE_FORMAT, "execution_id": record_id, "graph": LEASE_GRAPH, "token": token,
                      "holder": uuid.uuid4().hex, "pid": os.getpid(), "host": socket.gethostname(),
-                     "claimed_at": now, "expires_at": now + seconds, "running": True, "replies": {}}
+                     "claimed_at": now, "expires_at": now + seconds, "seconds": float(seconds),
+                     "clock": clock.source_id, "beat": clock.monotonic(), "running": True, "replies": {}}
             try:
                 return cls(store, token, entry, store.save(entry, graph=LEASE_GRAPH, status="succeeded",
                                                            expected_version=0), clock)
@@ -151,13 +175,15 @@ class ResumeLease:
             except SnapshotNotFoundError:
                 continue
             held = record.snapshot
-            if _holds(held, now):
+            left = _left(held, record_id, record.version, seconds, clock)
+            if left is not None:
                 raise ResumeInProgressError(
                     f"the tool-call wait {token[:120]!r}{where} is being resumed by another worker (pid "
-                    f"{str(held.get('pid'))[:20]} on {str(held.get('host'))[:80]!r}, since {_ago(held, now)}); nothing was "
-                    "sent to the provider. Read the execution again: once that resume is saved the node is no longer "
-                    f"pending on this token (the claim expires after {_left(held, now)} if its holder died)",
-                    token=token)
+                    f"{str(held.get('pid'))[:20]} on {str(held.get('host'))[:80]!r}, since {_ago(held, now)} by this "
+                    "machine's clock); nothing was sent to the provider. Read the execution again: once that resume is "
+                    "saved the node is no longer pending on this token (the claim is taken over once it stays unchanged "
+                    f"for {left:.1f} s more by this machine's monotonic clock: its holder died)", token=token)
+            _forget(clock, record_id)
             entry["replies"] = _replies(held)  # (what an earlier holder was answered: not asked again)
             try:
                 return cls(store, token, entry, store.save(entry, graph=LEASE_GRAPH, status="succeeded",
@@ -214,6 +240,7 @@ class ResumeLease:
             self._lock.release()
 
     def _save(self) -> None:
+        self._entry["beat"] = self.clock.monotonic()  # (a sign of life, on the holder's monotonic clock)
         self._version = self.store.save(self._entry, graph=LEASE_GRAPH, status="succeeded",
                                         expected_version=self._version)
 
@@ -221,7 +248,9 @@ class ResumeLease:
 def sweep(store: Any, older_than: float = 86400.0, clock: LeaseClock = SYSTEM_CLOCK) -> int:
     """Delete the resume leases of ``store`` that no worker holds and that were claimed more than ``older_than``
     seconds ago (a day unless given); returns how many. Their waits were resumed long since: the replies they keep
-    served only a worker resuming the same wait soon after."""
+    served only a worker resuming the same wait soon after. A lease still marked running is held unless its holder
+    is seen dead as a claimer sees it (unchanged for longer than its length, by ``clock``'s monotonic clock: a
+    sweep run again later deletes it)."""
     if isinstance(older_than, bool) or not isinstance(older_than, int | float) or not older_than >= 0:
         raise ValueError(f"older_than must be a number of seconds >= 0, got {older_than!r}")
     now, removed = clock.wall(), 0
@@ -229,16 +258,125 @@ def sweep(store: Any, older_than: float = 86400.0, clock: LeaseClock = SYSTEM_CL
         entry = record.snapshot
         claimed = entry.get("claimed_at")
         old = not isinstance(claimed, int | float) or isinstance(claimed, bool) or claimed < now - older_than
-        if old and not _holds(entry, now) and store.delete(record.execution_id):
+        if (old and _left(entry, record.execution_id, record.version, DEFAULT_RESUME_LEASE, clock) is None
+                and store.delete(record.execution_id)):
+            _forget(clock, record.execution_id)
             removed += 1
     return removed
 
 
-def _holds(entry: Mapping[str, Any], now: float) -> bool:
-    """Whether a stored lease is still held: running and not expired (a record damaged or of another format is not)."""
-    expires = entry.get("expires_at")
-    return (entry.get("format") == LEASE_FORMAT and entry.get("running") is True
-            and isinstance(expires, int | float) and not isinstance(expires, bool) and expires > now)
+def _number(value: Any) -> float | None:
+    """``value`` as a finite float, or ``None`` when it is not a number (a record damaged by hand)."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) else None
+
+
+def _left(entry: Mapping[str, Any], record_id: str, version: int, own: float, clock: LeaseClock) -> float | None:
+    """How many more seconds (of ``clock``'s monotonic clock) a stored lease holds, or ``None`` when it holds nothing:
+    released, damaged or of another format, or unchanged for longer than its length — since its holder's last save
+    when the holder wrote it on this very monotonic clock (``beat``), else since this machine first saw this holder
+    at this store version. Wall clocks are not read: skew between machines or a step of one changes nothing."""
+    expires = _number(entry.get("expires_at"))
+    if entry.get("format") != LEASE_FORMAT or entry.get("running") is not True or expires is None:
+        return None
+    length = _number(entry.get("seconds"))
+    if length is None or length <= 0:  # written by the previous release: at least its span as claimed
+        claimed = _number(entry.get("claimed_at"))
+        length = max(expires - claimed if claimed is not None else 0.0, own)
+    now, beat = clock.monotonic(), _number(entry.get("beat"))
+    if entry.get("clock") == clock.source_id and beat is not None:
+        since = min(beat, now)
+    else:
+        since = _first_seen(clock, record_id, str(entry.get("holder")), version, now)
+    left = length - (now - since)
+    return left if left >= 0 else None
+
+
+#: This process's observations of held leases: (clock source, record id) -> (holder, version, first seen at).
+_SEEN: dict[tuple[str, str], tuple[str, int, float]] = {}
+_SEEN_MAX = 4096
+
+
+def _first_seen(clock: LeaseClock, record_id: str, holder: str, version: int, now: float) -> float:
+    """When (by ``clock.monotonic``) this machine first saw lease ``record_id`` held by ``holder`` at ``version``:
+    kept in memory and in a small file of ``seen_dir``, so that the next process on this machine (a forking queue
+    worker's next child) continues the observation instead of starting it again. Never earlier than a real sighting:
+    a lost or unreadable observation only starts a new one."""
+    key = (clock.source_id, record_id)
+    found = _SEEN.get(key)
+    if found is None or found[:2] != (holder, version):
+        found = _read_seen(clock, record_id)
+    if found is not None and found[:2] == (holder, version) and found[2] <= now:
+        _SEEN[key] = found
+        return found[2]
+    _SEEN[key] = (holder, version, now)
+    while len(_SEEN) > _SEEN_MAX:
+        del _SEEN[next(iter(_SEEN))]
+    _write_seen(clock, record_id, {"holder": holder, "version": version, "at": now})
+    return now
+
+
+def _forget(clock: LeaseClock, record_id: str) -> None:
+    _SEEN.pop((clock.source_id, record_id), None)
+    path = _seen_path(clock, record_id)
+    if path is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def _seen_path(clock: LeaseClock, record_id: str) -> str | None:
+    """The file of this machine's observation of ``record_id``, or ``None`` when there is no private place for it
+    (the default directory, under the temporary one, must belong to this user: another could backdate a sighting)."""
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    owner = "user" if uid is None else str(uid)
+    directory = clock.seen_dir or os.path.join(tempfile.gettempdir(), f"igniter_nb-leases-{owner}")
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        if clock.seen_dir is None and uid is not None and os.stat(directory).st_uid != uid:
+            return None
+    except OSError:
+        return None
+    source = hashlib.sha256(clock.source_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return os.path.join(directory, f"{source}.{record_id}.json")
+
+
+def _read_seen(clock: LeaseClock, record_id: str) -> tuple[str, int, float] | None:
+    path = _seen_path(clock, record_id)
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as file:
+            data = json.load(file)
+        found = (data["holder"], data["version"], data["at"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    at = _number(found[2])
+    return (found[0], found[1], at) if isinstance(found[0], str) and isinstance(found[1], int) and at is not None else None
+
+
+def _write_seen(clock: LeaseClock, record_id: str, data: dict[str, Any]) -> None:
+    path = _seen_path(clock, record_id)
+    if path is None:
+        return
+    partial = f"{path}.{os.getpid()}.{threading.get_ident()}"
+    try:
+        with open(partial, "w", encoding="utf-8") as file:
+            json.dump(data, file)
+        os.replace(partial, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+
+
+@functools.cache
+def _machine_clock() -> str:
+    """This machine's monotonic clock: its host name and boot id (Linux), else its boot time by the wall clock to the
+    second (a wall step makes it another clock, which only delays a takeover)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as file:
+            boot = file.read().strip()
+    except OSError:
+        boot = ""
+    return f"{socket.gethostname()}/{boot or round(time.time() - time.monotonic())}"
 
 
 def _replies(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -253,10 +391,6 @@ def _ago(entry: Mapping[str, Any], now: float) -> str:
     if isinstance(claimed, int | float) and not isinstance(claimed, bool):
         return f"{max(0.0, now - claimed):.1f} s ago"
     return "an unknown time"
-
-
-def _left(entry: Mapping[str, Any], now: float) -> str:
-    return f"{max(0.0, float(entry['expires_at']) - now):.1f} s"
 
 
 __all__ = ["DEFAULT_RESUME_LEASE", "LEASE_FORMAT", "LEASE_GRAPH", "SYSTEM_CLOCK", "LeaseClock", "ResumeInProgressError", "ResumeLease", "lease_id",
