@@ -294,6 +294,7 @@ def _left(entry: Mapping[str, Any], record_id: str, version: int, own: float, cl
 #: This process's observations of held leases: (clock source, record id) -> (holder, version, first seen at).
 _SEEN: dict[tuple[str, str], tuple[str, int, float]] = {}
 _SEEN_MAX = 4096
+_SEEN_LOCK = threading.Lock()  # (resumes of several threads observe at once)
 
 
 def _first_seen(clock: LeaseClock, record_id: str, holder: str, version: int, now: float) -> float:
@@ -308,9 +309,10 @@ def _first_seen(clock: LeaseClock, record_id: str, holder: str, version: int, no
     if found is not None and found[:2] == (holder, version) and found[2] <= now:
         _SEEN[key] = found
         return found[2]
-    _SEEN[key] = (holder, version, now)
-    while len(_SEEN) > _SEEN_MAX:
-        del _SEEN[next(iter(_SEEN))]
+    with _SEEN_LOCK:
+        _SEEN[key] = (holder, version, now)
+        while len(_SEEN) > _SEEN_MAX:  # (the oldest sightings go first)
+            _SEEN.pop(next(iter(_SEEN)), None)
     _write_seen(clock, record_id, {"holder": holder, "version": version, "at": now})
     return now
 

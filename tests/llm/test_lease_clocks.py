@@ -8,6 +8,9 @@ stepped by the test (``LeaseClock``): no sleeps, no races."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -164,3 +167,37 @@ def test_sweep_on_a_machine_whose_clock_is_ahead_keeps_a_live_lease(tmp_path):
     assert store.fetch(lease_id("wait"))["running"] is True
     b.step(SECONDS + 1)  # the holder died: seen unchanged for longer than its lease
     assert sweep(store, older_than=0, clock=b.clock) == 1
+
+
+CLAIM = """
+import sys
+from igniter_nb.llm.lease import LeaseClock, ResumeLease
+from igniter_nb.llm.errors import ResumeInProgressError
+from igniter_nb.stores import SQLStore
+
+url, seen_dir, mono = sys.argv[1], sys.argv[2], float(sys.argv[3])
+clock = LeaseClock(wall=lambda: 1_800_000_000.0, monotonic=lambda: mono, source="host-b", seen_dir=seen_dir)
+try:
+    ResumeLease.claim(SQLStore(url), "wait", 10.0, clock=clock)
+    print("taken")
+except ResumeInProgressError:
+    print("refused")
+"""
+
+
+def _claim_in_a_new_process(url: str, seen_dir: Path, mono: float) -> str:
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", CLAIM, url, str(seen_dir), str(mono)], cwd=root, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip()
+
+
+def test_each_attempt_in_a_new_process_still_takes_a_dead_holders_lease_over(tmp_path):
+    """The same, with real processes (a forking RQ worker's children) sharing one SQLite store."""
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    a = Clocks(1_800_000_000.0, "host-a", tmp_path)
+    ResumeLease.claim(SQLStore(url), "wait", SECONDS, clock=a.clock)  # then dies: never renewed
+    assert _claim_in_a_new_process(url, tmp_path, 100.0) == "refused"
+    assert _claim_in_a_new_process(url, tmp_path, 100.0 + SECONDS) == "refused"
+    assert _claim_in_a_new_process(url, tmp_path, 100.0 + SECONDS + 0.5) == "taken"
