@@ -228,7 +228,7 @@ class _ClientBase:
                  max_answer_bytes: int | None = DEFAULT_MAX_ANSWER_BYTES, total_timeout: float | None = None) -> None:
         parts = urlsplit(base_url) if isinstance(base_url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"base_url must be an http:// or https:// URL, got {shown_url(base_url)!r:.200}")
+            raise ValueError(f"base_url must be an http:// or https:// URL, got {shown_url(base_url) if isinstance(base_url, str) else base_url!r:.200}")
         if type(retries) is not int or retries < 0:
             raise ValueError(f"retries must be an int >= 0, got {retries!r}")
         self.base_url = base_url.rstrip("/")

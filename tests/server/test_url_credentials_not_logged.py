@@ -232,3 +232,10 @@ def test_a_refused_callback_url_is_quoted_without_its_password() -> None:
     assert answer.status_code == 422, answer.text
     assert SECRET not in answer.text and "http://user:***@[::1/cb" in answer.json()["error"], answer.text
     assert answer.json()["callback_url"] == "http://user:***@[::1/cb"
+
+
+@pytest.mark.parametrize("base_url", [f"ftp://user:{SECRET}@127.0.0.1/", f"user:{SECRET}@127.0.0.1:80"])
+def test_a_refused_base_url_is_quoted_without_its_password(base_url: str) -> None:
+    with pytest.raises(ValueError, match="must be an http:// or https:// URL") as caught:
+        ig.server.Client(base_url)
+    assert SECRET not in str(caught.value) and "***" in str(caught.value)
