@@ -8,6 +8,7 @@ imports what it needs only when it runs, so ``igniter-nb --help`` and ``--versio
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -56,7 +57,7 @@ def add_serve_command(commands: Any) -> None:
                "A setting not given as a flag comes from its IGNITER_* environment variable (IGNITER_STORE_URL, "
                "IGNITER_SERVER_TOKEN, IGNITER_LOG_LEVEL, IGNITER_MAX_BODY_BYTES, IGNITER_PUBLIC_URL, "
                "IGNITER_CORS_ORIGINS, IGNITER_SERVER_THREADS, IGNITER_CALLBACK_RETRIES, IGNITER_SERVER_BALANCE, "
-               "IGNITER_MAX_STREAMS: docs/integrations.md, Configuration), else its default.",
+               "IGNITER_MAX_STREAMS, IGNITER_LEGACY_CALLBACK_TOKENS: docs/integrations.md, Configuration), else its default.",
     )
     parser.add_argument("target", metavar="MODULE:CONTRACTS",
                         help="a dict {name: ContractClass}, a list of contract classes or one class, by import path")
@@ -97,6 +98,10 @@ def add_serve_command(commands: Any) -> None:
                         help="how many times a callback this server sends (an execution finished: reported to the URL the "
                              "caller gave, e.g. the server whose remote node started it) is retried after its first "
                              "attempt, with back-off (default: $IGNITER_CALLBACK_RETRIES, else 5)")
+    parser.add_argument("--legacy-callback-tokens", action=argparse.BooleanOptionalAction, default=None,
+                        help="whether the callback route still takes callback tokens without a tag (handed out before "
+                             "tags existed), judging them by the store; --no-legacy-callback-tokens refuses them with "
+                             "401 before any store read (default: $IGNITER_LEGACY_CALLBACK_TOKENS, else on)")
     parser.add_argument("--log-level", default=None, choices=["critical", "error", "warning", "info", "debug"],
                         type=str.lower,  # any case, as IGNITER_LOG_LEVEL
                         help="uvicorn's and igniter_nb's log level (default: $IGNITER_LOG_LEVEL, else info)")
@@ -108,6 +113,13 @@ def _serve(args: argparse.Namespace) -> int:
         from igniter_nb.server.serve import ServeError, serve
     except ImportError as exc:
         raise CommandError(f"the server needs its extra: pip install 'igniter_nb[server]' ({exc})") from exc
+    from igniter_nb.settings import LEGACY_CALLBACK_TOKENS
+
+    # Every worker process builds its app from the environment it inherits (server/serve.py): the flag travels there,
+    # over the variable it wins against.
+    before = os.environ.get(LEGACY_CALLBACK_TOKENS)
+    if args.legacy_callback_tokens is not None:
+        os.environ[LEGACY_CALLBACK_TOKENS] = "1" if args.legacy_callback_tokens else "0"
     try:
         return serve(args.target, host=args.host, port=args.port, store=args.store, workers=args.workers,
                      token_env=args.token_env, max_body_bytes=args.max_body_bytes, cors_origins=args.cors_origin,
@@ -116,10 +128,15 @@ def _serve(args: argparse.Namespace) -> int:
                      callback_retries=args.callback_retries)
     except ServeError as exc:
         raise CommandError(str(exc)) from exc
+    finally:
+        if before is None:
+            os.environ.pop(LEGACY_CALLBACK_TOKENS, None)
+        else:
+            os.environ[LEGACY_CALLBACK_TOKENS] = before
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="igniter-nb", description="igniter_nb: contracts, workflows, notebooks.")
+    parser = _Parser(prog="igniter-nb", description="igniter_nb: contracts, workflows, notebooks.")
     parser.add_argument("--version", action="version", version=f"igniter-nb {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_serve_command(commands)
