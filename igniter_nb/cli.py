@@ -21,6 +21,18 @@ class CommandError(Exception):
     """A subcommand cannot run as asked; printed as ``igniter-nb <command>: error: <message>`` (exit code 2)."""
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived while a command did work it undoes when stopped (``new``'s writes), raised where
+    the work was, like ``KeyboardInterrupt`` for Ctrl-C; ``main`` ends with 128 + the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        super().__init__(self.name)
+
+
 class OutputError(Exception):
     """Standard output could not be written (``> /dev/full``, an I/O error) after the command's work was done;
     printed as ``igniter-nb <command>: error: cannot write to standard output: ...`` (exit code 1)."""
@@ -32,6 +44,31 @@ def say(line: str) -> None:
     try:
         print(line)
     except BrokenPipeError:  # the reader went away: main ends quietly with 141
+        raise
+    except OSError as exc:
+        raise OutputError(exc.strerror or str(exc)) from exc
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, except that help and ``--version`` printed to a standard output that cannot be written
+    (``> /dev/full``) is an :class:`OutputError` (argparse drops the error and exits 0); its subcommands' parsers
+    are of this class too."""
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if not message or file is None or file is not sys.stdout:
+            super()._print_message(message, file)
+            return
+        say_text(message)
+        _flush_stdout()
+
+
+def say_text(text: str) -> None:
+    """Write ``text`` to standard output as it is, failing as :func:`say` does."""
+    try:
+        sys.stdout.write(text)
+    except AttributeError:  # started with standard output closed
+        return
+    except BrokenPipeError:
         raise
     except OSError as exc:
         raise OutputError(exc.strerror or str(exc)) from exc
@@ -148,11 +185,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``igniter-nb`` console script; returns the process exit code."""
     _tolerant_output()
     parser = build_parser()
-    args = parser.parse_args(argv)
-    run = getattr(args, "run", None)
-    if run is None:
-        parser.print_help()
-        return 2
+    try:
+        args = parser.parse_args(argv)
+        if getattr(args, "run", None) is None:
+            parser.print_help()
+            return 2
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
+    except OutputError as exc:  # `igniter-nb --version > /dev/full`
+        _silence_stdout()
+        print(f"igniter-nb: error: cannot write to standard output: {exc}", file=sys.stderr)
+        return 1
+    run = args.run
     try:
         code = int(run(args))
         _flush_stdout()  # here, where a closed pipe or a full disk is caught, not in the interpreter's exit
@@ -171,12 +216,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C before the server runs (uvicorn handles its own): no traceback
         print(f"igniter-nb {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Terminated as exc:  # SIGTERM or SIGHUP while `new` writes: what it wrote is undone, as on Ctrl-C
+        print(f"igniter-nb {args.command}: terminated by {exc.name}", file=sys.stderr)
+        return 128 + exc.signum
 
 
 def _silence_stdout() -> None:
     """Point stdout at /dev/null, so that the interpreter's flush at exit does not fail on the closed pipe again."""
-    import os
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -91,11 +91,53 @@ def _refusals() -> Iterator[None]:
     from igniter_nb.scaffold import ScaffoldError
 
     try:
-        yield
+        with _signals_stop_the_writes():
+            yield
     except ScaffoldError as exc:
         raise CommandError(str(exc)) from exc
     except OSError as exc:
+        if _current_directory_gone():
+            raise CommandError("the current directory no longer exists (it was removed or moved away after this "
+                               "shell entered it), and nothing was written: cd to an existing directory, or give "
+                               "--dir an absolute path") from exc
         raise CommandError(f"writing failed and nothing was kept: {exc}") from exc
+
+
+def _current_directory_gone() -> bool:
+    import os
+
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def _signals_stop_the_writes() -> Iterator[None]:
+    """SIGTERM (``kill``, a container stopping) and SIGHUP (the terminal closed) raise ``Terminated`` where the
+    writes are, so that what was written is removed as on Ctrl-C; by default either killed the process and left
+    the files written so far. The default handlers are put back after."""
+    import signal
+    import threading
+
+    from igniter_nb.cli import Terminated
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise Terminated(signum)
+
+    signums = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    # a signal ignored (`nohup` ignores SIGHUP) or handled already stays as it is
+    previous = {signum: signal.signal(signum, stop) for signum in signums if signal.getsignal(signum) == signal.SIG_DFL}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def say(line: str) -> None:
