@@ -97,7 +97,8 @@ def module_docstring(spec: ContractSpec, command: str = "new contract") -> str:
 
 
 def define_body(spec: ContractSpec) -> str:
-    """The statements of ``define(c)``: correlation, inputs, awaits, one compute per output, the outputs."""
+    """The statements of ``define(c)``: correlation, inputs, awaits, one compute per output (annotated, so that
+    ``mypy --strict`` passes the module as generated), the outputs."""
     pad = " " * 8
     lines: list[str] = []
     if spec.correlate_by:
@@ -110,7 +111,7 @@ def define_body(spec: ContractSpec) -> str:
         lines += [
             "",
             f"{pad}@c.compute",
-            pad + wrapped(f"def {output}(", parameters, "):", 8),
+            pad + wrapped(f"def {output}(", [f"{name}: Any" for name in parameters], ") -> dict[str, Any]:", 8),
             f"{pad}    # A placeholder that collects what it reads: replace it with your business logic.",
             f"{pad}    return " + wrapped("{", collected, "}", 12, len("return ")),
         ]

@@ -93,6 +93,9 @@ def contract_spec(name: str, *, inputs: Sequence[str], correlate_by: Sequence[st
             owners.setdefault(node, argument)
     if "c" in outputs:
         add("--outputs: 'c' would replace `c`, the builder that define(c) receives; choose another name")
+    if "Any" in outputs:
+        add("--outputs: 'Any' would replace `Any`, the type the generated functions are annotated with; choose "
+            "another name")
     if problems:
         raise ScaffoldError(list(dict.fromkeys(problems)))
     return ContractSpec(

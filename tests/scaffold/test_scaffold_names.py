@@ -70,6 +70,7 @@ def test_a_huge_name_is_refused_in_a_short_message() -> None:
     ({"inputs": ["a"], "outputs": []}, "--outputs: a contract needs at least one output"),
     ({"inputs": ["a"], "outputs": ["<script>"]}, "--outputs: '<script>' is not a Python identifier"),
     ({"inputs": ["a"], "outputs": ["c"]}, "--outputs: 'c' would replace `c`, the builder"),
+    ({"inputs": ["a"], "outputs": ["Any"]}, "--outputs: 'Any' would replace `Any`, the type the generated"),
     ({"inputs": ["a"], "outputs": ["a"]}, "--outputs: 'a' is already a name in --inputs"),
     ({"inputs": ["a"], "correlate_by": ["b"]}, "--correlate-by: 'b' is not one of --inputs (a)"),
     ({"inputs": ["a"], "correlate_by": ["a", "a"]}, "--correlate-by: 'a' is given twice"),
