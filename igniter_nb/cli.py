@@ -55,14 +55,14 @@ class _Parser(argparse.ArgumentParser):
     are of this class too."""
 
     def _print_message(self, message: str, file: Any = None) -> None:
-        if not message or file is None or file is not sys.stdout:
+        if not message or file is not sys.stdout:  # (errors go to stderr, as argparse writes them)
             super()._print_message(message, file)
             return
-        say_text(message)
+        _say_text(message)
         _flush_stdout()
 
 
-def say_text(text: str) -> None:
+def _say_text(text: str) -> None:
     """Write ``text`` to standard output as it is, failing as :func:`say` does."""
     try:
         sys.stdout.write(text)
