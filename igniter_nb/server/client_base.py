@@ -19,6 +19,7 @@ from igniter_nb.server.answer_size import DEFAULT_MAX_ANSWER_BYTES, check_limit
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError, UnroutableExecutionIdError, shown_url
 from igniter_nb.server.stopping_retry import FIRST_DELAY, MAX_BACKOFF, retry_delay, retry_later
 from igniter_nb.server.total_timeout import check_timeout, check_total_timeout, left
+from igniter_nb.settings import redact_url
 from igniter_nb.stores.paging import check_history_page
 
 _CONTEXT_FROM_BODY = ("graph", "node", "path", "execution_id")
@@ -223,12 +224,28 @@ def _record(execution_id: str, answer: Mapping[str, Any]) -> dict[str, Any]:
 HISTORY_FALLBACK_PAGES = (25, 5, 1)
 
 
+def check_base_url(base_url: Any) -> None:
+    """A ``ValueError`` naming ``base_url`` (its password hidden) unless it is an http(s) URL with a host and, if
+    given, a port httpx can use: a bad port or bracket was httpx's ``InvalidURL`` or ``urllib``'s bare "Invalid
+    IPv6 URL", and a port past 65535 was taken and failed at the first call."""
+    if not isinstance(base_url, str):
+        raise ValueError(f"base_url must be an http:// or https:// URL, got {base_url!r:.200}")
+    why = ""
+    try:
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018 (reading it checks it: not a number, or past 65535)
+        httpx.URL(base_url)
+    except ValueError as exc:  # (httpx.InvalidURL is a ValueError too)
+        parts, why = None, f" ({redact_url(base_url, str(exc))[:200]})"
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"base_url must be an http:// or https:// URL with a host and a valid port, got "
+                         f"{shown_url(base_url)!r:.200}{why}")
+
+
 class _ClientBase:
     def __init__(self, base_url: str, *, timeout: float | httpx.Timeout, token: str | None, retries: int,
                  max_answer_bytes: int | None = DEFAULT_MAX_ANSWER_BYTES, total_timeout: float | None = None) -> None:
-        parts = urlsplit(base_url) if isinstance(base_url, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"base_url must be an http:// or https:// URL, got {shown_url(base_url) if isinstance(base_url, str) else base_url!r:.200}")
+        check_base_url(base_url)
         if type(retries) is not int or retries < 0:
             raise ValueError(f"retries must be an int >= 0, got {retries!r}")
         self.base_url = base_url.rstrip("/")

@@ -239,3 +239,17 @@ def test_a_refused_base_url_is_quoted_without_its_password(base_url: str) -> Non
     with pytest.raises(ValueError, match="must be an http:// or https:// URL") as caught:
         ig.server.Client(base_url)
     assert SECRET not in str(caught.value) and "***" in str(caught.value)
+
+
+@pytest.mark.parametrize(("base_url", "why"), [
+    (f"http://user:{SECRET}@127.0.0.1:x/", "Port could not be cast"),  # was httpx's bare InvalidURL
+    ("http://127.0.0.1:99999/", "Port out of range"),  # was taken, and failed at the first call
+    ("http://[::1/", "Invalid IPv6 URL"),  # was urllib's message alone, naming no URL
+    ("http://:80/", ""),
+])
+def test_a_base_url_with_a_bad_host_or_port_is_a_value_error_naming_it(base_url: str, why: str) -> None:
+    with pytest.raises(ValueError, match="with a host and a valid port") as caught:
+        ig.server.Client(base_url)
+    message = str(caught.value)
+    assert why in message and SECRET not in message
+    assert base_url.replace(SECRET, "***") in message
