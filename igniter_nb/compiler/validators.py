@@ -390,9 +390,12 @@ def check_remotes(graph: GraphModel) -> None:
     for n in graph.nodes:
         if not isinstance(n, RemoteNode):
             continue
-        parsed = urlparse(n.url)
         shown = redact_url(n.url)  # (a password in it never shows in the error)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        try:
+            parsed = urlparse(n.url)
+        except ValueError as exc:  # "Invalid IPv6 URL": a bracket left open
+            raise fail(graph, n, f"remote '{n.name}' has invalid node URL '{shown}': {exc}") from None
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:  # (`http://:80/` has a netloc, no host)
             raise fail(graph, n, f"remote '{n.name}' has invalid node URL '{shown}': must be http:// or https:// with a host")
         try:
             parsed.port  # noqa: B018  (reading it checks it: "Port out of range 0-65535")

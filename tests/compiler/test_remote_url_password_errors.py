@@ -18,6 +18,10 @@ import igniter_nb as ig
     ("http://user:s3cr3t-PW@host:port/", "http://user:***@host:port/", "bad port"),
     ("user:s3cr3t-PW@host:80", "user:***@host:80", "must be http:// or https://"),  # no scheme (redact_url finds it)
     ("//user:s3cr3t-PW@host/", "//user:***@host/", "must be http:// or https://"),
+    # a bracket left open was urllib's bare ValueError, naming no graph, node or URL
+    ("http://user:s3cr3t-PW@[::1/", "http://user:***@[::1/", "Invalid IPv6 URL"),
+    # a port and no host compiled, and failed when the node was called
+    ("http://user:s3cr3t-PW@:80/", "http://user:***@:80/", "with a host"),
 ])
 def test_a_refused_remote_url_is_quoted_without_its_password(url: str, shown: str, why: str) -> None:
     with pytest.raises(ig.ValidationError) as info:
