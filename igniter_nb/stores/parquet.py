@@ -42,7 +42,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from igniter_nb.errors import StoreError
+from igniter_nb.errors import SnapshotNotFoundError, StoreError
 from igniter_nb.stores.base import (
     Metadata,
     SaveRequest,
@@ -70,6 +70,7 @@ from igniter_nb.stores.parquet_index import ACTIVE_CORRELATIONS as _ACTIVE_CORRE
 from igniter_nb.stores.parquet_index import ALL_CORRELATIONS as _ALL_CORRELATIONS
 from igniter_nb.stores.parquet_index import FIND_LATEST as _FIND_LATEST
 from igniter_nb.stores.parquet_index import INDEX_SCHEMA as _INDEX_SCHEMA
+from igniter_nb.stores.parquet_index import NOT_DELETING as _NOT_DELETING
 from igniter_nb.stores.parquet_index import delete_errors as _delete_errors
 from igniter_nb.stores.parquet_index import filters as _filters
 from igniter_nb.stores.parquet_index import key_text as _key_text
@@ -268,11 +269,18 @@ class ParquetStore(StoreBase):
         query = "SELECT execution_id, version FROM executions" + (" WHERE " + " AND ".join(where) if where else "")
         with self._db_lock:
             rows = self._db.execute(query + " ORDER BY saved_at, execution_id", params).fetchall()
-        records = []
-        for eid, version in rows:
-            with contextlib.suppress(FileNotFoundError):  # deleted meanwhile
-                records.append(self._read_file(self._path(eid, version)))
-        return records
+        return [record for eid, version in rows if (record := self._listed(eid, version)) is not None]
+
+    def _listed(self, eid: str, version: int) -> StoredExecution | None:
+        """The indexed latest version of a listing; None when a delete took it meanwhile, and a ``StoreError`` naming
+        the file when it is missing for good (removed by hand), as :meth:`record` (``parquet_read.latest``)."""
+        try:
+            return self._read_file(self._path(eid, version))
+        except FileNotFoundError:
+            try:
+                return _latest(self, eid)  # (read again: a delete, an import's swap or a new save meanwhile)
+            except SnapshotNotFoundError:
+                return None
 
     def list_page(
         self, graph: str | None = None, status: str | None = None, *, limit: int, after: str | None = None
@@ -301,8 +309,8 @@ class ParquetStore(StoreBase):
                     if more:
                         break
                     continue
-                with contextlib.suppress(FileNotFoundError):  # deleted meanwhile
-                    records.append(self._read_file(self._path(eid, version)))
+                if (record := self._listed(eid, version)) is not None:  # (None: deleted meanwhile)
+                    records.append(record)
             if more or len(rows) < want:
                 break
             below = (rows[-1][2], rows[-1][0])
@@ -394,8 +402,8 @@ class ParquetStore(StoreBase):
     def _row(self, eid: str) -> dict[str, Any] | None:
         with self._db_lock:
             cur = self._db.execute(
-                "SELECT version, graph, correlation, status FROM executions WHERE execution_id = ?", (eid,)
-            )
+                f"SELECT version, graph, correlation, status FROM executions WHERE execution_id = ? AND {_NOT_DELETING}",
+                (eid,))
             found = cur.fetchone()
         if found is None:
             return None
@@ -403,7 +411,8 @@ class ParquetStore(StoreBase):
 
     def _owner(self, key: tuple[str, str]) -> str | None:
         with self._db_lock:
-            found = self._db.execute("SELECT execution_id FROM executions WHERE active_key = ?", (_key_text(key),)).fetchone()
+            found = self._db.execute(f"SELECT execution_id FROM executions WHERE active_key = ? AND {_NOT_DELETING}",
+                                     (_key_text(key),)).fetchone()
         return None if found is None else str(found[0])
 
     def _write_file(self, path: Path, rec: StoredExecution, correlation_json: str | None, snapshot_json: str) -> None:

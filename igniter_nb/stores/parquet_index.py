@@ -22,19 +22,24 @@ if TYPE_CHECKING:
     from igniter_nb.stores.parquet import ParquetStore
 
 # Served by `executions_latest_correlation` read backwards; rowid (in the index too) orders equal times by save.
+# An execution whose delete's intent is noted (a delete under way, or killed before it finished: the next writer or
+# opening finishes it) is not found by any read: every query of the executions table leaves it out.
+NOT_DELETING = "execution_id NOT IN (SELECT execution_id FROM intents WHERE version = 0)"
+
 FIND_LATEST = (
-    "SELECT execution_id FROM executions WHERE graph = ? AND correlation = ? ORDER BY saved_at DESC, rowid DESC LIMIT 1"
+    f"SELECT execution_id FROM executions WHERE graph = ? AND correlation = ? AND {NOT_DELETING} "
+    "ORDER BY saved_at DESC, rowid DESC LIMIT 1"
 )
 
 # correlations(): newest save first (rowid orders equal times by save), served by the two indexes below read
 # backwards — the partial one for the active executions — with no sort and no parquet file read.
 ACTIVE_CORRELATIONS = (
     "SELECT execution_id, correlation FROM executions WHERE graph = ? AND active_key IS NOT NULL "
-    "ORDER BY saved_at DESC, rowid DESC LIMIT ?"
+    f"AND {NOT_DELETING} ORDER BY saved_at DESC, rowid DESC LIMIT ?"
 )
 ALL_CORRELATIONS = (
     "SELECT execution_id, correlation FROM executions WHERE graph = ? AND correlation IS NOT NULL "
-    "ORDER BY saved_at DESC, rowid DESC LIMIT ?"
+    f"AND {NOT_DELETING} ORDER BY saved_at DESC, rowid DESC LIMIT ?"
 )
 
 INDEX_SCHEMA = """
@@ -90,7 +95,7 @@ _LISTED = f"(graph IS NULL OR substr(graph, 1, {len(INTERNAL_GRAPH_PREFIX)}) <> 
 def filters(graph: str | None, status: str | None) -> tuple[builtins.list[str], builtins.list[str]]:
     """The ``WHERE`` terms and parameters of a listing of ``graph`` / ``status`` (None: any graph but the internal
     ones, ``stores/rules.py``'s ``listed``; any status)."""
-    where: builtins.list[str] = []
+    where: builtins.list[str] = [NOT_DELETING]  # (a delete's intent noted: not found)
     params: builtins.list[str] = []
     if graph is not None:
         where, params = [*where, "graph = ?"], [*params, graph]
@@ -111,5 +116,5 @@ def metadata(row: dict[str, Any]) -> Metadata:
     return Metadata(row["graph"], row["correlation"], row["status"])
 
 
-__all__ = ["ACTIVE_CORRELATIONS", "ALL_CORRELATIONS", "FIND_LATEST", "INDEX_SCHEMA", "delete_errors", "filters",
-           "key_text", "metadata", "sidecar_errors"]
+__all__ = ["ACTIVE_CORRELATIONS", "ALL_CORRELATIONS", "FIND_LATEST", "INDEX_SCHEMA", "NOT_DELETING", "delete_errors",
+           "filters", "key_text", "metadata", "sidecar_errors"]

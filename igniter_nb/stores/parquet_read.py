@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from igniter_nb.errors import StoreError
 from igniter_nb.stores.base import StoredExecution, not_found
 from igniter_nb.stores.parquet_import import IMPORTING
+from igniter_nb.stores.parquet_index import NOT_DELETING
 
 if TYPE_CHECKING:
     from igniter_nb.stores.parquet import ParquetStore
@@ -54,18 +55,33 @@ def open_index_read_only(store: ParquetStore, index_path: Path, unbuilt: int, sc
 def to_frame(store: ParquetStore) -> Any:
     """See :meth:`ParquetStore.to_frame`: the files listed, then read; a file a delete or an import's swap removed
     between the two is not an error: listed and read again, so a deleted execution is left out and a replaced one
-    read whole as it is now."""
+    read whole as it is now. An execution whose delete's intent is noted is left out (not found, as by every read);
+    one the index lists with no folder, no delete or swap under way, is a ``StoreError`` naming the folder (removed by
+    hand), as ``record`` says of its file."""
     missing = None
     for _ in range(ATTEMPTS):
         if missing is not None:
             time.sleep(0.01)
+        with store._db_lock:  # before the listing: an execution saved after it is not expected in the frame
+            indexed = {eid for (eid,) in store._db.execute(f"SELECT execution_id FROM executions WHERE {NOT_DELETING}")}
         files = store._log_files()
         try:
             table = store._read_log(files)
         except FileNotFoundError as exc:
             missing = exc
             continue
-        return table.to_pandas().sort_values(["execution_id", "version"], ignore_index=True)
+        frame = table.to_pandas()
+        with store._db_lock:
+            deleting = [eid for (eid,) in store._db.execute("SELECT execution_id FROM intents WHERE version = ?",
+                                                            (DELETING,))]
+        frame = frame[~frame["execution_id"].isin(deleting)]
+        for eid in sorted(indexed - set(frame["execution_id"])):
+            folder = store.root / eid
+            if store._row(eid) is not None and store._settling(eid) is None and not os.path.lexists(folder):
+                raise StoreError(f"{store!r}: the index has execution {eid!r}, but its folder {folder} is missing "
+                                 "(removed by hand?); rebuild_index() makes the index match the log",
+                                 execution_id=eid)
+        return frame.sort_values(["execution_id", "version"], ignore_index=True)
     raise StoreError(f"{store!r}: the log kept changing while it was read (last missing file: {missing})") from missing
 
 

@@ -139,7 +139,7 @@ def test_read_only_opening_finishes_no_killed_writers_work(tmp_path: Path, kind:
         with pytest.raises(SnapshotNotFoundError):
             store.history("lead")
         assert set(store.to_frame()["execution_id"]) == {"other"}
-        assert store.exists("lead")  # the index row a writer's opening drops: what a read-only reader may see
+        assert not store.exists("lead")  # its index row stays until a writer finishes it, but no read finds it
     store.close()
     assert listing(root) == before
     store = KINDS[kind](root)  # a writable opening does finish it
