@@ -98,7 +98,7 @@ class ParquetStore(StoreBase):
         self.root = Path(os.path.expanduser(os.fspath(root))).absolute()  # `~/x`: home, not ./~
         with opening_errors(repr(self)):
             self._explicit = read_only is True
-            self.read_only = is_read_only(self.root, read_only, repr(self))
+            self.read_only = is_read_only(self.root, read_only, repr(self), self._index_files())
             self._open(fsync)
 
     def _open(self, fsync: bool) -> None:
@@ -492,4 +492,9 @@ class ParquetStore(StoreBase):
 
     def _check_writable(self, what: str) -> None:
         if self.read_only:
-            raise refuse_write(repr(self), self.root, what, self._explicit)
+            raise refuse_write(repr(self), self.root, what, self._explicit, self._index_files())
+
+    def _index_files(self) -> tuple[Path, ...]:
+        """The sidecar index's files: one read-only in a writable directory opens the store read-only."""
+        index = self.root / "_index.sqlite"
+        return index, Path(f"{index}-wal"), Path(f"{index}-shm")

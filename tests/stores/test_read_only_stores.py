@@ -177,17 +177,14 @@ print(json.dumps({"read_only": store.read_only, "reads": reads(store), "writes":
 '''
 
 
-@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux's unshare for a read-only bind mount")
-@pytest.mark.parametrize("kind", KINDS)
-def test_a_read_only_mount_is_opened_read_only_without_the_option(tmp_path: Path, kind: str) -> None:
-    """A real read-only file system (a read-only bind mount in a user and mount namespace): permissions do not stop
-    root, a read-only mount does."""
-    root = tmp_path / "store"
-    fill(kind, root)
-    other = tmp_path / "other"
-    FileStore(other, fsync=False).save({"execution_id": "lead", "step": 9})
-    before = listing(root)
-    script = (f"mount --bind -o ro '{root}' '{root}' && exec '{sys.executable}' -c \"$0\" {kind} '{root}' "
+needs_unshare = pytest.mark.skipif(shutil.which("unshare") is None,
+                                   reason="needs util-linux's unshare for a read-only bind mount")
+
+
+def on_read_only_mount(kind: str, root: Path, mounted: Path, other: Path) -> dict[str, Any]:
+    """What ``_CHILD`` found opening ``root`` with ``mounted`` (the directory, or one file in it) bind-mounted
+    read-only in a user and mount namespace: permissions do not stop root, a read-only mount does."""
+    script = (f"mount --bind -o ro '{mounted}' '{mounted}' && exec '{sys.executable}' -c \"$0\" {kind} '{root}' "
               f"'{ROOT}' '{other}'")
     child = subprocess.Popen(["unshare", "--mount", "--map-root-user", "sh", "-c", script, _CHILD],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -200,11 +197,42 @@ def test_a_read_only_mount_is_opened_read_only_without_the_option(tmp_path: Path
     if child.returncode != 0 and "mount" in err and "Traceback" not in err:
         pytest.skip(f"no read-only bind mount here: {err.strip()[-300:]}")
     assert child.returncode == 0, err[-3000:]
-    found = json.loads(out.strip().splitlines()[-1])
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@needs_unshare
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_read_only_mount_is_opened_read_only_without_the_option(tmp_path: Path, kind: str) -> None:
+    root = tmp_path / "store"
+    fill(kind, root)
+    other = tmp_path / "other"
+    FileStore(other, fsync=False).save({"execution_id": "lead", "step": 9})
+    before = listing(root)
+    found = on_read_only_mount(kind, root, root, other)
     assert found["read_only"] is True
     assert {k: v for k, v in found["reads"].items() if k != "frame"} == EXPECTED
     for message in found["writes"]:
         assert str(root) in message and "read-only" in message and "cannot write it" in message, message
+    assert listing(root) == before
+
+
+@needs_unshare
+def test_a_read_only_parquet_index_in_a_writable_directory_is_opened_read_only(tmp_path: Path) -> None:
+    """Only ``_index.sqlite`` read-only (a copy's permissions, a read-only bind mount of that file), the directory
+    writable: opened read-only, every read answered, every write a StoreError naming the index file and the fix —
+    the opening failed (SQLite could not switch the file to WAL)."""
+    root = tmp_path / "store"
+    fill("parquet", root)
+    other = tmp_path / "other"
+    FileStore(other, fsync=False).save({"execution_id": "lead", "step": 9})
+    before = listing(root)
+    found = on_read_only_mount("parquet", root, root / "_index.sqlite", other)
+    assert found["read_only"] is True
+    assert {k: v for k, v in found["reads"].items() if k != "frame"} == EXPECTED
+    assert found["reads"]["frame"] == [["lead", 1], ["lead", 2], ["lead", 3], ["other", 1]]
+    for message in found["writes"]:
+        assert str(root / "_index.sqlite") in message and "read-only" in message, message
+        assert "read_only=True" in message, message  # the fix: make it writable, or say read_only=True
     assert listing(root) == before
 
 
