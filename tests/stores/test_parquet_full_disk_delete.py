@@ -5,20 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.small_disk import FILL, needs_unshare, run_on_small_disk
+from tests.small_disk import FILL, OUTCOME, assert_store_error, needs_unshare, run_on_small_disk
 
 _CHILD = r'''
-from igniter_nb.errors import StoreError
 from igniter_nb.stores import ParquetStore
 store = ParquetStore(os.path.join(mount, "log"), fsync=False)
 store.save({"execution_id": "ex-1", "n": 1}, graph="G", correlation={"k": 1}, status="waiting")
-''' + FILL + r'''
-result = {}
-try:
-    store.delete("ex-1")
-    result["error"] = None
-except Exception as exc:
-    result.update(error=type(exc).__name__, is_store_error=isinstance(exc, StoreError), message=str(exc))
+''' + FILL + OUTCOME + r'''
+result = outcome(lambda: store.delete("ex-1"))
 result["still"] = store.fetch("ex-1") if store.exists("ex-1") else None
 os.remove(filler)  # room again
 result["deleted"] = store.delete("ex-1")
@@ -30,8 +24,6 @@ print(json.dumps(result))
 @needs_unshare
 def test_a_delete_on_a_full_disk_is_a_store_error_and_works_once_there_is_room(tmp_path: Path) -> None:
     result = run_on_small_disk(_CHILD, tmp_path)
-    assert result["is_store_error"] is True, result
-    assert "could not delete execution 'ex-1'" in result["message"] and "ParquetStore(" in result["message"], result
-    assert "_index.sqlite" in result["message"], result
+    assert_store_error(result, "could not delete execution 'ex-1'", "ParquetStore(", "_index.sqlite")
     assert result["still"] == {"execution_id": "ex-1", "n": 1}, result
     assert result["deleted"] is True and result["gone"] is True, result

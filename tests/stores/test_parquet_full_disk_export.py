@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.small_disk import needs_unshare, run_on_small_disk
+from tests.small_disk import OUTCOME, assert_store_error, needs_unshare, run_on_small_disk
 
-_CHILD = r'''
-from igniter_nb.errors import StoreError
+_CHILD = OUTCOME + r'''
 from igniter_nb.stores import MemoryStore, ParquetStore, export_parquet
 root = os.path.join(mount, "audit")
 source = MemoryStore()
@@ -23,12 +22,7 @@ try:
 except OSError:
     pass
 handle.close()
-result = {}
-try:
-    export_parquet(source, root)
-    result["error"] = None
-except Exception as exc:
-    result.update(error=type(exc).__name__, is_store_error=isinstance(exc, StoreError), message=str(exc))
+result = outcome(lambda: export_parquet(source, root))
 store = ParquetStore(root)
 result["history"] = [s["n"] for s in store.history("ex-1")]
 result["left"] = sorted(os.listdir(root))
@@ -39,7 +33,6 @@ print(json.dumps(result))
 @needs_unshare
 def test_an_export_into_a_full_disk_is_a_store_error_and_keeps_the_old_copy(tmp_path: Path) -> None:
     result = run_on_small_disk(_CHILD, tmp_path)
-    assert result["is_store_error"] is True, result
-    assert "could not import execution 'ex-1'" in result["message"] and "ParquetStore(" in result["message"], result
+    assert_store_error(result, "could not import execution 'ex-1'", "ParquetStore(")
     assert result["history"] == [1], result
     assert ".igniter-import" not in result["left"], result
