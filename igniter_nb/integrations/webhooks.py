@@ -50,7 +50,8 @@ DEFAULT_MAX_DEPTH = 64
 _SHOWN = 200  # characters of a correlation value echoed in the 404 for an unknown correlation
 _BY_SCHEME: Any = object()  # idempotency_header's default: "Idempotency-Key", or X-GitHub-Delivery for "github"
 _DEFAULT_IDEMPOTENCY_HEADERS = {"stripe": "Idempotency-Key", "github": "X-GitHub-Delivery"}
-_USER_ERRORS = (LookupError, TypeError, ValueError)  # what a picking callable raises on a body of the wrong shape
+# What a picking callable raises on a body of the wrong shape: AttributeError too (``body["data"].get(...)`` on a list)
+_USER_ERRORS = (AttributeError, LookupError, TypeError, ValueError)
 
 
 class _Refusal(Exception):
@@ -182,6 +183,16 @@ def _check_content_type(content_type: str | None) -> None:
                    {"content_type": content_type[:80]})
 
 
+def _check_content_encoding(coding: str | None) -> None:
+    """A body sent compressed (``Content-Encoding: gzip``) is refused with 415 naming the coding: the signature
+    covers the bytes sent and the endpoint does not decompress them (a small gzip body can unpack to gigabytes),
+    so it would otherwise be refused as text that is not UTF-8. ``identity`` is no coding at all."""
+    if coding is None or coding.strip().lower() in ("", "identity"):
+        return
+    raise _Refusal(415, f"the body is sent with Content-Encoding {coding[:80]!r}, which this endpoint does not decode: "
+                        "send it uncompressed", {"content_encoding": coding[:80]})
+
+
 # ----------------------------------------------------------------------------------------------- the endpoint
 class _Endpoint:
     """The checked configuration of one webhook route, and the request handler using it."""
@@ -292,6 +303,7 @@ class _Endpoint:
                 raise _Refusal(401, f"invalid webhook signature: {rejected.reason}",
                                {"header": self.signature_header}) from None
         _check_content_type(request.headers.get("content-type"))
+        _check_content_encoding(request.headers.get("content-encoding"))
         data = self._parse(raw)
         correlation = self._correlation(data)
         payload = self._payload(data)
@@ -330,7 +342,9 @@ class _Endpoint:
         if declared is not None:
             if not (declared.strip().isascii() and declared.strip().isdigit()):
                 raise _Refusal(400, f"invalid Content-Length header {declared[:40]!r}")
-            if int(declared) > self.max_body_size:
+            # more digits than the limit has is over it, without int() of thousands of digits (a ValueError past 4300)
+            digits = declared.strip().lstrip("0") or "0"
+            if len(digits) > len(str(self.max_body_size)) or int(digits) > self.max_body_size:
                 raise self._too_large()
         chunks, size = [], 0
         try:

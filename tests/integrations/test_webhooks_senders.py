@@ -1,0 +1,93 @@
+"""A hostile sender and a careless operator, second pass (2026-12-05): picking callables that meet a body of another
+shape, a compressed body, a Content-Length no number type should have to hold. Each once answered 500 or a
+misleading 400; each now gets a 4xx naming what was wrong, and nothing is written."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from igniter_nb.integrations.webhooks import sign
+from tests.integrations.int_contracts import OrderWorkflow
+from tests.integrations.test_webhooks import SECRET, body_for, payment_route, post
+
+
+def _signals(store: Any, execution_id: str) -> list[dict[str, Any]]:
+    return list(store.record(execution_id).snapshot["workflow"]["signals"])
+
+
+@pytest.mark.parametrize("option", ["correlation_from", "payload_from"])
+def test_a_picking_callable_raising_attribute_error_is_400_not_500(store: Any, option: str) -> None:
+    """``body["data"].get(...)`` on a body whose ``data`` is a list raises AttributeError: the body's shape, not a
+    fault of the service (it was a 500, while KeyError, TypeError and ValueError were 400)."""
+    wf = OrderWorkflow.start(order_id="a-1", store=store)
+    pickers = {"correlation_from": lambda body: {"order_id": body["data"].get("order_id")},
+               "payload_from": lambda body: body["data"].get("payment")}
+    route = payment_route(store, **{option: pickers[option]})
+    if option == "correlation_from":
+        raw = json.dumps({"data": ["a-1"]}).encode()
+    else:  # the correlation's path is found in the list ("data.order_id" does not walk it): use another path
+        route = payment_route(store, correlation_from={"order_id": "order_id"}, payload_from=pickers[option])
+        raw = json.dumps({"order_id": "a-1", "data": [{"amount": 1, "currency": "EUR"}]}).encode()
+    with TestClient(Starlette(routes=[route]), raise_server_exceptions=False) as client:
+        response = post(client, raw)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"].startswith(f"could not read the {option.split('_')[0]} from the body: "
+                                               "AttributeError: ")
+    assert _signals(store, wf.execution_id) == []
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br"])
+def test_a_compressed_body_is_415_naming_its_content_encoding(store: Any, coding: str) -> None:
+    """The signature covers the bytes sent, and the endpoint reads them as JSON text: a gzip body was refused as
+    "not UTF-8 text (byte 1 is invalid)", which says nothing of the compression."""
+    wf = OrderWorkflow.start(order_id="z-1", store=store)
+    raw = gzip.compress(body_for("z-1"))
+    with TestClient(Starlette(routes=[payment_route(store)]), raise_server_exceptions=False) as client:
+        response = post(client, raw, headers={"Content-Encoding": coding})
+        plain = post(client, body_for("z-1"), headers={"Content-Encoding": "identity"})
+    assert response.status_code == 415, response.text
+    assert response.json() == {"error": f"the body is sent with Content-Encoding {coding!r}, which this endpoint "
+                                        "does not decode: send it uncompressed", "content_encoding": coding}
+    assert plain.status_code == 200, plain.text  # "identity" is no encoding at all
+    assert len(_signals(store, wf.execution_id)) == 1
+
+
+@pytest.mark.parametrize("zeros", [False, True])
+def test_a_content_length_of_thousands_of_digits_is_read_not_500(store: Any, zeros: bool) -> None:
+    """An ASGI server may pass the header as sent (uvicorn's own parsers refuse it first): ``int()`` of 5000 digits
+    raised Python's "Exceeds the limit (4300 digits)" ValueError, a 500. 5000 nines are over the limit (413);
+    5000 zeros before the body's true length are that length (delivered)."""
+    wf = OrderWorkflow.start(order_id="c-1", store=store)
+    app = Starlette(routes=[payment_route(store)])
+    raw = body_for("c-1")
+    declared = "0" * 5000 + str(len(raw)) if zeros else "9" * 5000
+    headers = {"content-type": "application/json", "content-length": declared, **sign(raw, SECRET)}
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/webhooks/payment_received", "raw_path": b"/webhooks/payment_received", "query_string": b"",
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+             "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1)}
+    sent: list[dict[str, Any]] = []
+    messages = [{"type": "http.request", "body": raw, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    if zeros:
+        assert sent[0]["status"] == 200, sent[1]["body"]
+        assert len(_signals(store, wf.execution_id)) == 1
+    else:
+        assert sent[0]["status"] == 413
+        assert json.loads(sent[1]["body"]) == {"limit": 1024 * 1024,
+                                               "error": "request body is larger than 1048576 bytes"}
+        assert _signals(store, wf.execution_id) == []
