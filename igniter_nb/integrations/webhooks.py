@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -38,6 +37,13 @@ from igniter_nb.errors import (
 from igniter_nb.integrations.delivery import delivery_summary, is_transient, json_safe
 from igniter_nb.integrations.idempotency_keys import KEY_RULE, MAX_IDEMPOTENCY_KEY, idempotency_key_problem
 from igniter_nb.integrations.signatures import DEFAULT_HEADERS, SCHEMES, SignatureRejected, secrets_of, sign, verify
+from igniter_nb.integrations.webhook_requests import (
+    _check_content_encoding,
+    _check_content_type,
+    _header_name,
+    _one_header,
+    _Refusal,
+)
 from igniter_nb.runtime.repeated_keys import RepeatedKeyError, repeated_key_at
 from igniter_nb.runtime.strict_json import NotJSONNumber, loads_strict
 from igniter_nb.runtime.surrogates import escaped_lone_surrogate_at
@@ -52,17 +58,6 @@ _BY_SCHEME: Any = object()  # idempotency_header's default: "Idempotency-Key", o
 _DEFAULT_IDEMPOTENCY_HEADERS = {"stripe": "Idempotency-Key", "github": "X-GitHub-Delivery"}
 # What a picking callable raises on a body of the wrong shape: AttributeError too (``body["data"].get(...)`` on a list)
 _USER_ERRORS = (AttributeError, LookupError, TypeError, ValueError)
-
-
-class _Refusal(Exception):
-    """An answer other than success: its status, its JSON body, extra headers."""
-
-    def __init__(self, status: int, error: str, context: Mapping[str, Any] | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(error)
-        self.status = status
-        self.body = {**(context or {}), "error": error}
-        self.headers = dict(headers or {})
 
 
 def endpoint(
@@ -120,6 +115,14 @@ def pick(data: Any, path: str) -> Any:
     return current
 
 
+def _has_path(data: Any, path: str) -> bool:
+    try:
+        pick(data, path)
+    except LookupError:
+        return False
+    return True
+
+
 def _depth_exceeds(value: Any, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
@@ -130,67 +133,6 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return False
-
-
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110's token: what a header name may be
-
-
-def _header_name(name: Any, what: str) -> str:
-    """``name``, checked to be a header name a request can carry (no request could match another one)."""
-    if not isinstance(name, str) or not _TOKEN.match(name):
-        raise ValueError(f"{what} must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~, no spaces), "
-                         f"got {name!r:.80}")
-    return name
-
-
-def _one_header(request: Any, name: str, rejected: type[SignatureRejected] | None) -> str | None:
-    """The value of header ``name``, read as UTF-8 text, refused when the request carries it more than once (which
-    of the values counts is not defined, and a proxy or a log in front may have read another one than we would)
-    or when its bytes are not UTF-8. Starlette's own reading (latin-1) would turn a key sent as "clé-1" into
-    "clÃ©-1", a key the sender never sent."""
-    wanted = name.lower().encode("latin-1")
-    values = [value for key, value in request.headers.raw if key.lower() == wanted]
-    if not values:
-        return None
-    context: dict[str, Any] = {"header": name}
-    if len(values) > 1:
-        said = fix = f"the header {name} is given {len(values)} times: send it once"
-    else:
-        try:
-            return bytes(values[0]).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            said = f"the header {name} is not UTF-8 text (byte {exc.start} is invalid)"
-            fix, context["byte"] = f"{said}: send the key as UTF-8", exc.start
-    if rejected is not None:
-        raise rejected(f"malformed signature header: {said}")
-    raise _Refusal(400, fix, context)
-
-
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-def _check_content_type(content_type: str | None) -> None:
-    """A body sent with a non-JSON ``Content-Type`` is refused, as the server refuses it; none at all is read as
-    JSON. A form (GitHub's "application/x-www-form-urlencoded" webhook setting) gets a hint."""
-    if content_type is None:
-        return
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
-        return
-    hint = (": set the sender's content type to application/json (on GitHub: the webhook's Content type setting)"
-            if media in _FORM_TYPES else "")
-    raise _Refusal(400, f"send the body as JSON (Content-Type: application/json), not {content_type[:80]!r}{hint}",
-                   {"content_type": content_type[:80]})
-
-
-def _check_content_encoding(coding: str | None) -> None:
-    """A body sent compressed (``Content-Encoding: gzip``) is refused with 415 naming the coding: the signature
-    covers the bytes sent and the endpoint does not decompress them (a small gzip body can unpack to gigabytes),
-    so it would otherwise be refused as text that is not UTF-8. ``identity`` is no coding at all."""
-    if coding is None or coding.strip().lower() in ("", "identity"):
-        return
-    raise _Refusal(415, f"the body is sent with Content-Encoding {coding[:80]!r}, which this endpoint does not decode: "
-                        "send it uncompressed", {"content_encoding": coding[:80]})
 
 
 # ----------------------------------------------------------------------------------------------- the endpoint
@@ -448,25 +390,33 @@ class _Endpoint:
                            {"field": self.payload_from, "missing": str(missing)}) from None
 
     def _idempotency_key(self, request: Any, data: dict[str, Any]) -> str | None:
-        value: Any = None
-        source = ""
-        if self.idempotency_header:
-            value = _one_header(request, self.idempotency_header, None)
-            source = f"header {self.idempotency_header}"
-        if value is None and self.idempotency_from is not None:
-            source = f"field '{self.idempotency_from}'"
-            try:
-                value = pick(data, self.idempotency_from)
-            except LookupError:
-                raise _Refusal(400, f"missing idempotency field '{self.idempotency_from}'",
-                               {"field": self.idempotency_from}) from None
-            if isinstance(value, int) and not isinstance(value, bool):
-                value = str(value)
-        if value is None:
-            return None
+        header = _one_header(request, self.idempotency_header, None) if self.idempotency_header else None
+        if header is not None:
+            self._check_key(header, f"header {self.idempotency_header}")
+        if self.idempotency_from is None or (header is not None and not _has_path(data, self.idempotency_from)):
+            return header.strip() if header is not None else None
+        source = f"field '{self.idempotency_from}'"
+        try:
+            value = pick(data, self.idempotency_from)
+        except LookupError:
+            raise _Refusal(400, f"missing idempotency field '{self.idempotency_from}'",
+                           {"field": self.idempotency_from}) from None
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        self._check_key(value, source)
+        field = str(value).strip()
+        if header is not None and header.strip() != field:
+            # The body is signed and the header is not: whoever replays a captured request could choose the header,
+            # have the event applied under a key of theirs, and leave the sender's own delivery a 409 duplicate.
+            raise _Refusal(400, f"the header {self.idempotency_header} says {cut_text(header.strip(), 80)!r} but the "
+                                f"{source} says {cut_text(field, 80)!r}: send one idempotency key (the signed body's, "
+                                "or the same in both)", {"header": self.idempotency_header, "field": self.idempotency_from})
+        return field
+
+    @staticmethod
+    def _check_key(value: Any, source: str) -> None:
         if idempotency_key_problem(value) is not None:  # the check enqueue_deliver_event makes: one limit
             raise _Refusal(400, f"idempotency key from {source} must be {KEY_RULE}")
-        return str(value).strip()
 
     def _refusal_for(self, exc: Exception, correlation: dict[str, Any]) -> _Refusal | None:
         """The HTTP answer to an error raised while validating, enqueueing or delivering; ``None`` for a fault

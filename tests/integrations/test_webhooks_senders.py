@@ -91,3 +91,26 @@ def test_a_content_length_of_thousands_of_digits_is_read_not_500(store: Any, zer
         assert json.loads(sent[1]["body"]) == {"limit": 1024 * 1024,
                                                "error": "request body is larger than 1048576 bytes"}
         assert _signals(store, wf.execution_id) == []
+
+
+def test_an_idempotency_header_contradicting_the_signed_body_field_is_400_and_writes_nothing(store: Any) -> None:
+    """The body is signed, the ``Idempotency-Key`` header is not: anyone replaying a captured request within the
+    tolerance could set the header, and the header won — the event was applied under the replayer's key and the
+    sender's own delivery (and each of its retries) answered 409 as a duplicate. Both present and different is now
+    refused; both the same, or either alone, is taken as before."""
+    wf = OrderWorkflow.start(order_id="i-1", store=store)
+    route = payment_route(store, idempotency_from="id")
+    raw = body_for("i-1", id="evt_1")
+    with TestClient(Starlette(routes=[route]), raise_server_exceptions=False) as client:
+        forged = post(client, raw, key="attacker-chosen")
+        assert forged.status_code == 400, forged.text
+        assert forged.json() == {
+            "error": "the header Idempotency-Key says 'attacker-chosen' but the field 'id' says 'evt_1': send one "
+                     "idempotency key (the signed body's, or the same in both)",
+            "header": "Idempotency-Key", "field": "id"}
+        assert _signals(store, wf.execution_id) == []
+        same = post(client, raw, key="evt_1")
+        alone = post(client, raw)
+    assert (same.status_code, same.json()["idempotency_key"], same.json()["replayed"]) == (200, "evt_1", False)
+    assert (alone.status_code, alone.json()["idempotency_key"], alone.json()["replayed"]) == (200, "evt_1", True)
+    assert [s["idempotency_key"] for s in _signals(store, wf.execution_id)] == ["evt_1"]
