@@ -5,8 +5,8 @@ exactly once — a repeat after that is answered ``replayed``."""
 from __future__ import annotations
 
 import contextlib
-import os
 import json
+import os
 import signal
 import subprocess
 import sys
