@@ -392,7 +392,7 @@ class _Endpoint:
     def _idempotency_key(self, request: Any, data: dict[str, Any]) -> str | None:
         header = _one_header(request, self.idempotency_header, None) if self.idempotency_header else None
         if header is not None:
-            self._check_key(header, f"header {self.idempotency_header}")
+            self._check_key(header, f"header {self.idempotency_header}", {"header": self.idempotency_header})
         if self.idempotency_from is None or (header is not None and not _has_path(data, self.idempotency_from)):
             return header.strip() if header is not None else None
         source = f"field '{self.idempotency_from}'"
@@ -403,7 +403,7 @@ class _Endpoint:
                            {"field": self.idempotency_from}) from None
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        self._check_key(value, source)
+        self._check_key(value, source, {"field": self.idempotency_from})
         field = str(value).strip()
         if header is not None and header.strip() != field:
             # The body is signed and the header is not: whoever replays a captured request could choose the header,
@@ -414,9 +414,10 @@ class _Endpoint:
         return field
 
     @staticmethod
-    def _check_key(value: Any, source: str) -> None:
-        if idempotency_key_problem(value) is not None:  # the check enqueue_deliver_event makes: one limit
-            raise _Refusal(400, f"idempotency key from {source} must be {KEY_RULE}")
+    def _check_key(value: Any, source: str, where: dict[str, Any]) -> None:
+        problem = idempotency_key_problem(value)  # the check enqueue_deliver_event makes: one limit
+        if problem is not None:
+            raise _Refusal(400, f"idempotency key from {source} must be {KEY_RULE}, got {problem}", where)
 
     def _refusal_for(self, exc: Exception, correlation: dict[str, Any]) -> _Refusal | None:
         """The HTTP answer to an error raised while validating, enqueueing or delivering; ``None`` for a fault

@@ -114,3 +114,27 @@ def test_an_idempotency_header_contradicting_the_signed_body_field_is_400_and_wr
     assert (same.status_code, same.json()["idempotency_key"], same.json()["replayed"]) == (200, "evt_1", False)
     assert (alone.status_code, alone.json()["idempotency_key"], alone.json()["replayed"]) == (200, "evt_1", True)
     assert [s["idempotency_key"] for s in _signals(store, wf.execution_id)] == ["evt_1"]
+
+
+@pytest.mark.parametrize(("sent", "got"), [
+    ({"id": "k" * 300}, "a str of 300 characters"),
+    ({"id": {"evt": 1}}, "dict {'evt': 1}"),
+    ({"id": 1.5}, "float 1.5"),
+    ({"id": "  "}, "a blank str"),
+])
+def test_an_unusable_idempotency_field_is_400_saying_what_it_got_and_where(store: Any, sent: dict[str, Any],
+                                                                            got: str) -> None:
+    """The answer gave the rule only ("must be a non-blank string of at most 255 characters"): a sender whose ids are
+    objects or floats could not tell which of the rule's parts it broke."""
+    wf = OrderWorkflow.start(order_id="u-1", store=store)
+    with TestClient(Starlette(routes=[payment_route(store, idempotency_from="id")]),
+                    raise_server_exceptions=False) as client:
+        response = post(client, body_for("u-1", **sent))
+        long_header = post(client, body_for("u-1"), key="h" * 256)
+    assert response.status_code == 400, response.text
+    assert response.json() == {"error": "idempotency key from field 'id' must be a non-blank string of at most 255 "
+                                        f"characters, got {got}", "field": "id"}
+    assert long_header.json() == {"error": "idempotency key from header Idempotency-Key must be a non-blank string of "
+                                           "at most 255 characters, got a str of 256 characters",
+                                  "header": "Idempotency-Key"}
+    assert _signals(store, wf.execution_id) == []
