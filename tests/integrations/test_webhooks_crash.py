@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -101,5 +102,35 @@ def test_an_intake_killed_mid_delivery_writes_nothing_and_the_retry_applies_the_
         assert (retried.json()["replayed"], again.json()["replayed"]) == (False, True)
         assert [s["idempotency_key"] for s in _signals(store, wf.execution_id)] == ["evt-1"]
         assert store.record(wf.execution_id).status == "succeeded"
+    finally:
+        store.close()
+
+
+def test_the_same_unkeyed_delivery_from_six_threads_at_once_is_applied_once(
+        tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """No idempotency key: nothing says the six are one event, so one is applied (200) and five are answered 409
+    as duplicates — never two signals, never a 500 from the compare-and-set race."""
+    url = store_url("sqlite", tmp_path, request)
+    store = from_url(url)
+    env = environment(IGNITER_STORE_URL=url, WEBHOOK_SECRET=SECRET)
+    env.pop("IGNITER_TEST_GATE", None)
+    body = json.dumps({"ticket": "t-2", "answer": "yes"}).encode()
+    racers = 6
+    try:
+        wf = GatedWorkflow.start(ticket="t-2", store=store)
+        with _uvicorn(env, tmp_path / "race.log") as (base, _):
+            barrier = threading.Barrier(racers)
+            headers = {"Content-Type": "application/json", **sign(body, SECRET)}  # one request, sent six times
+
+            def race(_: int) -> httpx.Response:
+                with httpx.Client(base_url=base, timeout=20) as http:
+                    barrier.wait(10)
+                    return http.post("/answered", content=body, headers=headers)
+
+            with ThreadPoolExecutor(racers) as pool:
+                responses = list(pool.map(race, range(racers)))
+        assert sorted(r.status_code for r in responses) == [200] + [409] * (racers - 1), [r.text for r in responses]
+        assert {r.json()["type"] for r in responses if r.status_code == 409} == {"DuplicateSignalError"}
+        assert len(_signals(store, wf.execution_id)) == 1
     finally:
         store.close()

@@ -138,3 +138,16 @@ def test_an_unusable_idempotency_field_is_400_saying_what_it_got_and_where(store
                                            "at most 255 characters, got a str of 256 characters",
                                   "header": "Idempotency-Key"}
     assert _signals(store, wf.execution_id) == []
+
+
+@pytest.mark.parametrize("lookalike", ["cafe\u0301", "ｃａｆé", "CAFÉ", "café\u200b"])
+def test_a_correlation_equal_to_another_only_after_unicode_normalisation_reaches_no_workflow(
+        store: Any, lookalike: str) -> None:
+    """Correlation values are compared as sent, code point by code point: "café" in NFD, in full-width letters, in
+    capitals or with a zero-width space is not the NFC "café" another sender's workflow is correlated by."""
+    wf = OrderWorkflow.start(order_id="café", store=store)
+    with TestClient(Starlette(routes=[payment_route(store)]), raise_server_exceptions=False) as client:
+        response = post(client, body_for(lookalike))
+    assert response.status_code == 404, response.text
+    assert response.json()["correlation"] == {"order_id": lookalike}
+    assert _signals(store, wf.execution_id) == []
