@@ -5,6 +5,7 @@ misleading 400; each now gets a 4xx naming what was wrong, and nothing is writte
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import json
 from typing import Any
@@ -151,3 +152,24 @@ def test_a_correlation_equal_to_another_only_after_unicode_normalisation_reaches
     assert response.status_code == 404, response.text
     assert response.json()["correlation"] == {"order_id": lookalike}
     assert _signals(store, wf.execution_id) == []
+
+
+def test_no_answer_or_log_line_carries_the_secret(store: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """Every refusal a signature can get, and an accepted delivery, with every log record kept: the secret (and its
+    HMAC key bytes) appears in none of them."""
+    OrderWorkflow.start(order_id="s-1", store=store)
+    raw = body_for("s-1")
+    good = sign(raw, SECRET)["Stripe-Signature"]
+    stamp, mac = good.split(",")
+    attempts: list[dict[str, str]] = [
+        {}, {"Stripe-Signature": ""}, {"Stripe-Signature": stamp}, {"Stripe-Signature": f"{stamp},v1={mac[3:40]}"},
+        {"Stripe-Signature": f"{stamp},v1={'0' * 64}"}, {"Stripe-Signature": f"t=1,{mac}"},
+        {"Stripe-Signature": f"{stamp},v1=" + base64.b64encode(bytes.fromhex(mac[3:])).decode()},
+        sign(raw, SECRET + "x"), sign(raw, SECRET)]
+    caplog.set_level("DEBUG")
+    with TestClient(Starlette(routes=[payment_route(store)]), raise_server_exceptions=False) as client:
+        answers = [client.post("/webhooks/payment_received", content=raw,
+                               headers={"Content-Type": "application/json", **headers}) for headers in attempts]
+    assert [a.status_code for a in answers] == [401] * 8 + [200]
+    seen = " ".join(a.text + str(dict(a.headers)) for a in answers) + caplog.text
+    assert SECRET not in seen and "whsec" not in seen
