@@ -319,7 +319,8 @@ class _Endpoint:
             raise self._too_deep() from None
         except RepeatedKeyError as exc:  # json keeps the last; whatever read the body before may have read another
             repeat = repeated_key_at(text, "body")
-            field = {"field": repeat[0]} if repeat is not None else {}
+            # a place hundreds of levels deep is cut (head kept) as the 404 cuts a correlation: the answer stays small
+            field = {"field": cut_text(repeat[0], _SHOWN, say_how_much=True)} if repeat is not None else {}
             raise _Refusal(400, f"body repeats the key {exc.key[:80]!r} in {field.get('field', 'one object')}: each "
                                 "key may appear once", {**field, "key": exc.key[:80]}) from None
         except ValueError as exc:  # JSONDecodeError, an integer of too many digits

@@ -173,3 +173,17 @@ def test_no_answer_or_log_line_carries_the_secret(store: Any, caplog: pytest.Log
     assert [a.status_code for a in answers] == [401] * 8 + [200]
     seen = " ".join(a.text + str(dict(a.headers)) for a in answers) + caplog.text
     assert SECRET not in seen and "whsec" not in seen
+
+
+def test_a_repeated_key_hundreds_of_levels_deep_is_named_in_a_bounded_answer(store: Any) -> None:
+    """The repeat is found while parsing, before the depth is checked: its place, 900 levels down, was echoed whole,
+    twice (a 3.7 KB answer to a 6 KB body). It is cut as the 404 cuts a correlation, its head kept."""
+    OrderWorkflow.start(order_id="d-1", store=store)
+    raw = b'{"x":' * 900 + b'{"a":1,"a":2}' + b"}" * 900
+    with TestClient(Starlette(routes=[payment_route(store)]), raise_server_exceptions=False) as client:
+        response = post(client, raw)
+    assert response.status_code == 400, response.text
+    answer = response.json()
+    assert answer["key"] == "a"
+    assert answer["field"].startswith("body.x.x.x") and answer["field"].endswith(" … (1,605 more characters)")
+    assert len(response.content) < 700
