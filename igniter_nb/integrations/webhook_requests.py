@@ -76,7 +76,7 @@ def _check_content_encoding(coding: str | None) -> None:
     """A body sent compressed (``Content-Encoding: gzip``) is refused with 415 naming the coding: the signature
     covers the bytes sent and the endpoint does not decompress them (a small gzip body can unpack to gigabytes),
     so it would otherwise be refused as text that is not UTF-8. ``identity`` is no coding at all."""
-    if coding is None or coding.strip().lower() in ("", "identity"):
+    if coding is None or all(part.strip().lower() in ("", "identity") for part in coding.split(",")):
         return
     raise _Refusal(415, f"the body is sent with Content-Encoding {coding[:80]!r}, which this endpoint does not decode: "
                         "send it uncompressed", {"content_encoding": coding[:80]})

@@ -245,7 +245,7 @@ class _Endpoint:
                 raise _Refusal(401, f"invalid webhook signature: {rejected.reason}",
                                {"header": self.signature_header}) from None
         _check_content_type(request.headers.get("content-type"))
-        _check_content_encoding(request.headers.get("content-encoding"))
+        _check_content_encoding(", ".join(request.headers.getlist("content-encoding")) or None)  # each one sent
         data = self._parse(raw)
         correlation = self._correlation(data)
         payload = self._payload(data)

@@ -60,6 +60,19 @@ def test_a_compressed_body_is_415_naming_its_content_encoding(store: Any, coding
     assert len(_signals(store, wf.execution_id)) == 1
 
 
+def test_a_content_encoding_sent_twice_is_read_whole(store: Any) -> None:
+    """``identity`` first and ``gzip`` second: the first value alone said "not encoded"."""
+    wf = OrderWorkflow.start(order_id="z-2", store=store)
+    raw = gzip.compress(body_for("z-2"))
+    headers = {"Content-Type": "application/json", **sign(raw, SECRET)}
+    with TestClient(Starlette(routes=[payment_route(store)]), raise_server_exceptions=False) as client:
+        response = client.post("/webhooks/payment_received", content=raw,
+                               headers=[*headers.items(), ("Content-Encoding", "identity"), ("Content-Encoding", "gzip")])
+    assert response.status_code == 415, response.text
+    assert response.json()["content_encoding"] == "identity, gzip"
+    assert _signals(store, wf.execution_id) == []
+
+
 @pytest.mark.parametrize("zeros", [False, True])
 def test_a_content_length_of_thousands_of_digits_is_read_not_500(store: Any, zeros: bool) -> None:
     """An ASGI server may pass the header as sent (uvicorn's own parsers refuse it first): ``int()`` of 5000 digits
