@@ -54,14 +54,13 @@ from igniter_nb.stores.base import (
     utc_now,
     write_errors,
 )
-from igniter_nb.stores.file_history import missing_version, read_whole
+from igniter_nb.stores.file_history import CURRENT, missing_version, read_whole, version_file
 from igniter_nb.stores.json_text import dump_json, parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, check_page, cut
 from igniter_nb.stores.read_only import folders, is_read_only, refuse_write, scan
 from igniter_nb.stores.trash import empty_trash, trash_path
 
-_CURRENT = "current.json"
 _PARTS = "parts"  # <id>/parts/<sha256>.json: the parts of packed versions (stores/packing.py)
 _SNAPSHOT_FIELD = b',"snapshot":'  # the envelope's last field: everything before it is the metadata
 _HEAD_CHUNK = 4096
@@ -112,7 +111,7 @@ class FileStore(StoreBase):
         self._check_writable(f"save execution {req.execution_id!r}")
         folder = self._executions / req.execution_id
         with write_errors(repr(self), req.execution_id), self._locked():
-            current = self._read_envelope(folder / _CURRENT)
+            current = self._read_envelope(folder / CURRENT)
             actual = current["version"] if current else 0
             old = _metadata(current) if current else None
             meta = req.plan(actual, old, self._index_owner)
@@ -127,14 +126,14 @@ class FileStore(StoreBase):
                 for found, text in req.parts.items():
                     if not (parts / f"{found}.json").exists():
                         self._write(parts / f"{found}.json", text.encode())
-            self._write(folder / f"v{version:09d}.json", envelope)
+            self._write(folder / version_file(version), envelope)
             if key is not None:
                 entry = {"execution_id": req.execution_id, "graph": key[0], "correlation": key[1]}
                 self._write(self._index_path(key), dump_json(entry).encode())
             latest_key = meta.correlation_key
             if latest_key is not None:
                 self._push_latest(latest_key, req.execution_id)
-            self._write(folder / _CURRENT, envelope)
+            self._write(folder / CURRENT, envelope)
             old_key = old.active_key if old else None
             if old_key is not None and old_key != key:
                 self._drop_index(old_key, req.execution_id)
@@ -147,7 +146,7 @@ class FileStore(StoreBase):
         folder = self._executions / check_execution_id(execution_id)
         self._check_writable(f"delete execution {execution_id!r}")
         with self._locked():
-            current = self._read_envelope(folder / _CURRENT)
+            current = self._read_envelope(folder / CURRENT)
             if not folder.exists():
                 return False
             doomed = trash_path(self._trash, execution_id)
@@ -171,7 +170,7 @@ class FileStore(StoreBase):
         return _record(self._whole(self._current(execution_id)))
 
     def exists(self, execution_id: str) -> bool:
-        return (self._executions / check_execution_id(execution_id) / _CURRENT).exists()
+        return (self._executions / check_execution_id(execution_id) / CURRENT).exists()
 
     def version_of(self, execution_id: str) -> int | None:
         """The latest version number of the execution, None when it is not stored (no snapshot is read). Reads the
@@ -186,7 +185,7 @@ class FileStore(StoreBase):
         key = (check_graph(graph), canonical_correlation(correlation))
         for owner in reversed(self._latest_ids(key)):
             # Normally the last id; an earlier one only after a writer was killed between two steps of a save.
-            current = self._read_envelope(self._executions / check_execution_id(owner) / _CURRENT)
+            current = self._read_envelope(self._executions / check_execution_id(owner) / CURRENT)
             if current is not None and _metadata(current).correlation_key == key:
                 return owner
         return None
@@ -229,7 +228,7 @@ class FileStore(StoreBase):
         check_filters(graph, status)
         records = []
         for folder in folders(self._executions):
-            current = self._read_envelope(folder / _CURRENT)
+            current = self._read_envelope(folder / CURRENT)
             if current is None:
                 continue
             if listed(current["graph"], graph) and (status is None or current["status"] == status):
@@ -256,7 +255,7 @@ class FileStore(StoreBase):
                 head = self._head(eid)
                 more = head is not None and (key is None or (_saved_at(head), eid) < key)
                 break
-            current = self._read_envelope(self._executions / eid / _CURRENT)
+            current = self._read_envelope(self._executions / eid / CURRENT)
             if current is not None:  # None: deleted meanwhile
                 record = _record(self._whole(current))
                 if key is None or (record.updated_at, record.execution_id) < key:  # else saved again meanwhile
@@ -310,9 +309,10 @@ class FileStore(StoreBase):
                   parts: dict[str, str]) -> builtins.list[StoredExecution]:
         records = []
         for version in versions:
-            envelope = self._read_envelope(folder / f"v{version:09d}.json")
+            path = folder / version_file(version)
+            envelope = self._read_envelope(path)
             if envelope is None:  # versions are never removed one by one: the execution went meanwhile
-                raise missing_version(self, execution_id, folder / f"v{version:09d}.json")
+                raise missing_version(self, execution_id, path)
             records.append(_record(self._whole(envelope, parts)))
         return records
 
@@ -340,7 +340,7 @@ class FileStore(StoreBase):
         return envelope
 
     def _current(self, execution_id: str) -> dict[str, Any]:
-        envelope = self._read_envelope(self._executions / check_execution_id(execution_id) / _CURRENT)
+        envelope = self._read_envelope(self._executions / check_execution_id(execution_id) / CURRENT)
         if envelope is None:
             raise not_found(execution_id)
         return envelope
@@ -357,7 +357,7 @@ class FileStore(StoreBase):
         owner = entry.get("execution_id")
         if not isinstance(owner, str) or (entry.get("graph"), entry.get("correlation")) != key:
             return None
-        current = self._read_envelope(self._executions / check_execution_id(owner) / _CURRENT)
+        current = self._read_envelope(self._executions / check_execution_id(owner) / CURRENT)
         if current is None or _metadata(current).active_key != key:
             return None  # stale entry left by a killed writer or a crash between index and current
         return owner
@@ -406,7 +406,7 @@ class FileStore(StoreBase):
         """The metadata of ``current.json`` (id, version, saved_at, graph, correlation, status) without reading
         or decoding its snapshot; None when the execution is not stored (or the id is not a valid one)."""
         try:
-            path = self._executions / check_execution_id(execution_id) / _CURRENT
+            path = self._executions / check_execution_id(execution_id) / CURRENT
         except ValueError:
             return None  # a hand-edited index entry: never let it name a path outside the store
         data = bytearray()

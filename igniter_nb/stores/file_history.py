@@ -21,6 +21,14 @@ from igniter_nb.stores.base import not_found
 
 T = TypeVar("T")
 
+CURRENT = "current.json"  # an execution's latest version (its metadata first, then its snapshot)
+
+
+def version_file(version: int) -> str:
+    """The name of an execution's file of ``version`` (kept beside ``current.json``)."""
+    return f"v{version:09d}.json"
+
+
 #: How many times a read is started again after its folder was replaced under it (each replacement is a whole
 #: delete and a new save by another process; more than this in a row is reported, not looped on).
 ATTEMPTS = 5
@@ -34,7 +42,7 @@ def folder_identity(folder: Path) -> tuple[int, int, int, int] | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     try:
-        first = os.stat(folder / "v000000001.json")
+        first = os.stat(folder / version_file(1))
     except (FileNotFoundError, NotADirectoryError):
         return found.st_dev, found.st_ino, 0, 0
     return found.st_dev, found.st_ino, first.st_ino, first.st_mtime_ns
@@ -62,10 +70,10 @@ def read_whole(store: Any, execution_id: str, folder: Path, read: Callable[[], T
 def missing_version(store: Any, execution_id: str, path: Path) -> StoreError:
     """What a version file missing below the current version means: deleted meanwhile (``SnapshotNotFoundError``),
     else removed by hand (a ``StoreError`` naming it; :func:`read_whole` reads again if the folder was replaced)."""
-    if not (path.parent / "current.json").exists():
+    if not (path.parent / CURRENT).exists():
         return not_found(execution_id)
     return StoreError(f"{store!r}: execution {execution_id!r}: version file {path} is missing (removed by hand?)",
                       execution_id=execution_id)
 
 
-__all__ = ["ATTEMPTS", "folder_identity", "missing_version", "read_whole"]
+__all__ = ["ATTEMPTS", "CURRENT", "folder_identity", "missing_version", "read_whole", "version_file"]
