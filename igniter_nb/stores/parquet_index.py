@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 # Served by `executions_latest_correlation` read backwards; rowid (in the index too) orders equal times by save.
 # An execution whose delete's intent is noted (a delete under way, or killed before it finished: the next writer or
 # opening finishes it) is not found by any read: every query of the executions table leaves it out.
-NOT_DELETING = "execution_id NOT IN (SELECT execution_id FROM intents WHERE version = 0)"
+DELETING = 0  # an intent of version 0: a delete under way (finished by the next writer, as a save's is)
+NOT_DELETING = f"execution_id NOT IN (SELECT execution_id FROM intents WHERE version = {DELETING})"
 
 FIND_LATEST = (
     f"SELECT execution_id FROM executions WHERE graph = ? AND correlation = ? AND {NOT_DELETING} "
@@ -116,5 +117,5 @@ def metadata(row: dict[str, Any]) -> Metadata:
     return Metadata(row["graph"], row["correlation"], row["status"])
 
 
-__all__ = ["ACTIVE_CORRELATIONS", "ALL_CORRELATIONS", "FIND_LATEST", "INDEX_SCHEMA", "NOT_DELETING", "delete_errors",
+__all__ = ["ACTIVE_CORRELATIONS", "ALL_CORRELATIONS", "DELETING", "FIND_LATEST", "INDEX_SCHEMA", "NOT_DELETING", "delete_errors",
            "filters", "key_text", "metadata", "sidecar_errors"]

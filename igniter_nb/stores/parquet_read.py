@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING, Any
 from igniter_nb.errors import StoreError
 from igniter_nb.stores.base import StoredExecution, not_found
 from igniter_nb.stores.parquet_import import IMPORTING
-from igniter_nb.stores.parquet_index import NOT_DELETING
+from igniter_nb.stores.parquet_index import DELETING, NOT_DELETING
 
 if TYPE_CHECKING:
     from igniter_nb.stores.parquet import ParquetStore
 
-DELETING = 0  # an intent of version 0: a delete under way (finished by the next writer, as a save's is)
 ATTEMPTS = 300  # a read waits out an import's swap or a delete (each try 10 ms apart), a few ms in practice
 _VERSION_FILE = re.compile(r"v[0-9]{9,}\.parquet")
 
