@@ -140,7 +140,7 @@ def without_url_passwords(value: Any, depth: int = 0) -> Any:
     if depth > _URL_WALK_DEPTH:
         return value
     if isinstance(value, Mapping):
-        shown = {k: (_redacted_text(v) if k == "remote_url" else without_url_passwords(v, depth + 1))
+        shown = {k: (redact_url_value(v) if k == "remote_url" else without_url_passwords(v, depth + 1))
                  for k, v in value.items()}
         return value if all(shown[k] is v for k, v in value.items()) else shown
     if isinstance(value, list | tuple):
@@ -149,7 +149,9 @@ def without_url_passwords(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def _redacted_text(value: Any) -> Any:
+def redact_url_value(value: Any) -> Any:
+    """:func:`redact_url` of ``value`` when it is text; any other value (``None``, a number a hand-edited record
+    holds) as it is, so a view of stored data never fails on it."""
     if not isinstance(value, str):
         return value
     shown = redact_url(value)
@@ -407,6 +409,7 @@ __all__ = [
     "public_url",
     "redact_query",
     "redact_url",
+    "redact_url_value",
     "without_url_passwords",
     "redacted_line",
     "server_balance",

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from igniter_nb.errors import ConcurrencyError
-from igniter_nb.settings import DEFAULT_CALLBACK_RETRIES, redact_url
+from igniter_nb.settings import DEFAULT_CALLBACK_RETRIES, redact_url, redact_url_value
 from igniter_nb.stores.base import FINISHED_STATUSES as FINISHED
 
 log = logging.getLogger("igniter_nb.server")
@@ -99,8 +99,8 @@ def redact_event(event: Mapping[str, Any]) -> Mapping[str, Any]:
     kind = event.get("type")
     if kind in _CALLBACK_EVENTS and isinstance(payload, Mapping):
         shown = {**payload, "token": REDACTED} if kind == REGISTERED and "token" in payload else dict(payload)
-        if isinstance(shown.get("url"), str):  # a password in the caller's callback URL is shown as user:***@ (the stored one is kept)
-            shown["url"] = redact_url(shown["url"])
+        if "url" in shown:  # a password in the caller's callback URL is shown as user:***@ (the stored one is kept)
+            shown["url"] = redact_url_value(shown["url"])
         return {**event, "payload": shown}
     if event.get("type") == "node_pending" and isinstance(payload, Mapping) and isinstance(payload.get("payload"),
                                                                                            Mapping):

@@ -18,6 +18,7 @@ from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.status import BLOCKED, STALE
 from igniter_nb.server.errors import RequestProblem
 from igniter_nb.server.remote import FINISHED, capability_digest, delivering, remote_token, remote_wait
+from igniter_nb.settings import redact_url_value
 
 MAX_ATTEMPTS = 50
 #: The event a remote node's resumption leaves in the execution's log.
@@ -157,13 +158,6 @@ def _reopen(execution: Any, token: str) -> str | None:
     return str(target)
 
 
-def _shown(url: Any) -> Any:
-    """A URL as the log keeps it (the log is shown; the wait, which resumes, keeps the URL whole)."""
-    from igniter_nb.server.errors import shown_url
-
-    return shown_url(url) if isinstance(url, str) else url
-
-
 def _applied_before(execution: Any, remote_execution_id: str) -> Mapping[str, Any] | None:
     for event in execution.bus.events:
         if event.type == REMOTE_RESUMED and event.payload.get("remote_execution_id") == remote_execution_id:
@@ -252,7 +246,7 @@ def apply_remote_outcome(contract: Any, outcome: Mapping[str, Any], *, via: str,
         raise RequestProblem(f"remote execution {rid[:200]!r} is {status}, not finished: nothing to resume",
                              **context, remote_status=status)
     _check_active(contract)
-    record = {"remote_execution_id": rid, "remote_status": status, "remote_url": _shown(wait.get("remote_url")),
+    record = {"remote_execution_id": rid, "remote_status": status, "remote_url": redact_url_value(wait.get("remote_url")),
               "via": via}
     if wait.get("callback_digest"):
         record["callback_digest"] = wait["callback_digest"]
