@@ -162,6 +162,19 @@ def layered_graph(n: int, *, scope_size: int | None = 10, fan: int = 3, name: st
     return ig.compile(define, name=name or f"Layered{n}")
 
 
+#: The scopes a random graph's nodes are declared in: none, two top-level ones, one nested, one with a long name.
+RANDOM_SCOPES: list[tuple[str, ...]] = [(), ("a",), ("b",), ("a", "inner"), ("long_scope_name",)]
+
+
+def declare_within(c: Any, scope: tuple[str, ...], declare: Any) -> None:
+    """``declare()`` inside the nested scopes ``scope`` of builder ``c`` (none: at the top)."""
+    if not scope:
+        declare()
+        return
+    with c.scope(scope[0]):
+        declare_within(c, scope[1:], declare)
+
+
 def random_graph(seed: int, n: int = 30) -> Any:
     """A compiled random DAG of about ``n`` nodes, fixed by ``seed``: a few inputs and an await, computes reading
     one to three earlier nodes, names of varied length, nested scopes, one or two outputs."""
@@ -169,15 +182,11 @@ def random_graph(seed: int, n: int = 30) -> Any:
 
     rng = random.Random(seed)
     names: list[str] = []
-    scopes = [(), ("a",), ("b",), ("a", "inner"), ("long_scope_name",)]
+    scopes = RANDOM_SCOPES
 
     def define(c: Any) -> None:
         def within(scope: tuple[str, ...], declare: Any) -> None:
-            if not scope:
-                declare()
-                return
-            with c.scope(scope[0]):
-                within(scope[1:], declare)
+            declare_within(c, scope, declare)
 
         for i in range(rng.randint(1, 3)):
             name = f"in{i}" + "_x" * rng.randint(0, 6)

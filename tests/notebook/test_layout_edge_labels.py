@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
-from contracts import Item
+from contracts import RANDOM_SCOPES, Item, declare_within
 from edgecheck import SVG, Box, band_labels, label_clashes, through_labels
 
 import igniter_nb as ig
@@ -28,15 +28,11 @@ def collections_graph(seed: int, n: int = 15) -> Any:
     labelled."""
     rng = random.Random(seed)
     names: list[str] = []
-    scopes = [(), ("a",), ("b",), ("a", "inner"), ("long_scope_name",)]
+    scopes = RANDOM_SCOPES
 
     def define(c: Any) -> None:
         def within(scope: tuple[str, ...], declare: Any) -> None:
-            if not scope:
-                declare()
-                return
-            with c.scope(scope[0]):
-                within(scope[1:], declare)
+            declare_within(c, scope, declare)
 
         for i in range(rng.randint(1, 3)):
             name = f"in{i}" + "_x" * rng.randint(0, 4)
