@@ -8,9 +8,10 @@ imports what it needs only when it runs, so ``igniter-nb --help`` and ``--versio
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from igniter_nb import __version__
@@ -38,15 +39,23 @@ class OutputError(Exception):
     printed as ``igniter-nb <command>: error: cannot write to standard output: ...`` (exit code 1)."""
 
 
-def say(line: str) -> None:
-    """Print one line of a command's report. A standard output that cannot be written is an :class:`OutputError`; a
-    closed one (``>&-``: ``sys.stdout`` is None) drops the line, as ``print`` does."""
+@contextlib.contextmanager
+def _writing_stdout() -> Iterator[None]:
+    """Around a write to standard output: one that cannot be written is an :class:`OutputError` (a closed pipe stays
+    a ``BrokenPipeError``: the reader went away, and main ends quietly with 141)."""
     try:
-        print(line)
-    except BrokenPipeError:  # the reader went away: main ends quietly with 141
+        yield
+    except BrokenPipeError:
         raise
     except OSError as exc:
         raise OutputError(exc.strerror or str(exc)) from exc
+
+
+def say(line: str) -> None:
+    """Print one line of a command's report. A standard output that cannot be written is an :class:`OutputError`; a
+    closed one (``>&-``: ``sys.stdout`` is None) drops the line, as ``print`` does."""
+    with _writing_stdout():
+        print(line)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,25 +73,17 @@ class _Parser(argparse.ArgumentParser):
 
 def _say_text(text: str) -> None:
     """Write ``text`` to standard output as it is, failing as :func:`say` does."""
-    try:
-        sys.stdout.write(text)
-    except AttributeError:  # started with standard output closed
+    if sys.stdout is None:  # started with standard output closed
         return
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise OutputError(exc.strerror or str(exc)) from exc
+    with _writing_stdout():
+        sys.stdout.write(text)
 
 
 def _flush_stdout() -> None:
     if sys.stdout is None:  # started with standard output closed
         return
-    try:
+    with _writing_stdout():
         sys.stdout.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise OutputError(exc.strerror or str(exc)) from exc
 
 
 def add_serve_command(commands: Any) -> None:
