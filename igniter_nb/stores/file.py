@@ -59,7 +59,7 @@ from igniter_nb.stores.json_text import dump_json, parse_stored, unpack_stored
 from igniter_nb.stores.packing import is_packed, part_digests
 from igniter_nb.stores.paging import check_history_page, check_page, cut
 from igniter_nb.stores.read_only import folders, is_read_only, refuse_write, scan
-from igniter_nb.stores.trash import empty_trash, trash_path
+from igniter_nb.stores.trash import Unmovable, empty_trash, move_to_trash
 
 _PARTS = "parts"  # <id>/parts/<sha256>.json: the parts of packed versions (stores/packing.py)
 _SNAPSHOT_FIELD = b',"snapshot":'  # the envelope's last field: everything before it is the metadata
@@ -149,8 +149,11 @@ class FileStore(StoreBase):
             current = self._read_envelope(folder / CURRENT)
             if not folder.exists():
                 return False
-            doomed = trash_path(self._trash, execution_id)
-            os.replace(folder, doomed)  # atomic: readers see the execution or nothing
+            try:
+                doomed = move_to_trash(self._trash, execution_id, folder)  # atomic: readers see it or nothing
+            except Unmovable as exc:
+                raise StoreError(f"{self!r}: could not delete execution {execution_id!r}: {exc}; nothing was "
+                                 "deleted", execution_id=execution_id) from exc.__cause__
             # The index entries go after the rename: a writer killed in between leaves entries that lookups skip
             # (no current.json), never an active execution its correlation no longer finds.
             meta = _metadata(current) if current is not None else None

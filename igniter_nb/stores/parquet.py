@@ -33,6 +33,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -82,7 +83,9 @@ from igniter_nb.stores.parquet_read import latest as _latest
 from igniter_nb.stores.parquet_read import open_index_read_only as _open_index_read_only
 from igniter_nb.stores.parquet_read import to_frame as _to_frame
 from igniter_nb.stores.read_only import is_read_only, refuse_write
-from igniter_nb.stores.trash import empty_trash, trash_path
+from igniter_nb.stores.trash import Unmovable, empty_trash, move_to_trash
+
+_log = logging.getLogger(__name__)
 
 _HAS_INDEX = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'executions'"
 _VERSION_FILE = re.compile(r"v[0-9]{9,}\.parquet")
@@ -131,9 +134,9 @@ class ParquetStore(StoreBase):
         with self._locked():
             if self._db.execute("PRAGMA user_version").fetchone()[0] == _UNBUILT:
                 self._rebuild()
-            self._finish_intents()
+            stuck = self._finish_intents()
             empty_trash(self._trash)  # what a delete killed before removing it left: deleted data
-            _remove_stale_staging(self)  # what an import killed before its swap wrote aside
+            _remove_stale_staging(self, keep=stuck)  # what an import killed before its swap wrote aside
 
     def __repr__(self) -> str:
         return f"ParquetStore({str(self.root)!r})"
@@ -154,7 +157,7 @@ class ParquetStore(StoreBase):
         eid = req.execution_id
         self._check_writable(f"save execution {eid!r}")
         with write_errors(repr(self), eid), _sidecar_errors(self, eid), self._locked():
-            self._finish_intents()
+            self._finish_intents(eid)
             row = self._row(eid) or self._adopt(eid)
             actual = row["version"] if row else 0
             meta = req.plan(actual, _metadata(row) if row else None, self._owner)
@@ -204,7 +207,13 @@ class ParquetStore(StoreBase):
             self._own_folder(eid)  # a folder of other files: refused before anything changes
             with self._db_lock:  # the intent to delete: a writer killed from here on is finished by the next one
                 self._db.execute("INSERT OR REPLACE INTO intents VALUES (?, ?)", (eid, _DELETING))
-            found, doomed = self._finish_delete(eid)
+            try:
+                found, doomed = self._finish_delete(eid)
+            except Unmovable as exc:  # nothing moved, nothing deleted: the execution stays as it was
+                with self._db_lock:
+                    self._db.execute("DELETE FROM intents WHERE execution_id = ? AND version = ?", (eid, _DELETING))
+                raise StoreError(f"{self!r}: could not delete execution {eid!r}: {exc}; nothing was deleted",
+                                 execution_id=eid) from exc.__cause__
         if doomed is not None:
             shutil.rmtree(doomed, ignore_errors=True)
         return found or doomed is not None
@@ -214,9 +223,7 @@ class ParquetStore(StoreBase):
         whether it had a row, and where the folder went (write lock held)."""
         folder, doomed = self.root / eid, None
         if os.path.lexists(folder):
-            self._trash.mkdir(exist_ok=True)
-            doomed = trash_path(self._trash, eid)
-            os.replace(folder, doomed)
+            doomed = move_to_trash(self._trash, eid, folder)
         with self._db_lock, self._transaction():
             found = self._db.execute("DELETE FROM executions WHERE execution_id = ?", (eid,)).rowcount > 0
             self._db.execute("DELETE FROM intents WHERE execution_id = ?", (eid,))
@@ -356,7 +363,7 @@ class ParquetStore(StoreBase):
         """Recreate the sidecar index from the parquet files (after copying or hand-editing the log)."""
         self._check_writable("rebuild the index")
         with self._locked():
-            self._finish_intents()  # a killed writer's save, delete or import swap first: the rebuild drops intents
+            self._finish_intents(strict=True)  # a killed writer's save, delete or swap first: the rebuild drops intents
             self._rebuild()
 
     def close(self) -> None:
@@ -421,20 +428,34 @@ class ParquetStore(StoreBase):
     def _read_file(self, path: Path) -> StoredExecution:
         return read_version(path, self._schema, f"{self!r}, file {path}")
 
-    def _finish_intents(self) -> None:
-        """Complete or drop the saves of writers that were killed between writing a file and indexing it."""
+    def _finish_intents(self, writing: str | None = None, *, strict: bool = False) -> builtins.set[str]:
+        """Complete or drop the saves of writers that were killed between writing a file and indexing it, and
+        finish their deletes and import swaps. A delete or swap whose folder cannot be moved (``EBUSY``: a mount
+        point, a folder another program holds) stays pending, logged, so that one folder does not stop the
+        store; it raises only for ``writing`` (the execution the caller is about to change) or when ``strict``.
+        Returns the executions left pending."""
         with self._db_lock:
             pending = self._db.execute("SELECT execution_id, version FROM intents").fetchall()
         whole: set[str] = set()  # executions a delete or an import swap settled: their other intents went with it
+        stuck: set[str] = set()
         for eid, version in sorted(pending):  # (an import's -1 and a delete's 0 before any save's version)
             if eid in whole:
                 continue
             if version in (_DELETING, _IMPORTING):
                 whole.add(eid)
-                if version == _IMPORTING:
-                    _finish_import(self, eid)
-                elif (doomed := self._finish_delete(eid)[1]) is not None:
-                    shutil.rmtree(doomed, ignore_errors=True)
+                what = "an import" if version == _IMPORTING else "a delete"
+                try:
+                    if version == _IMPORTING:
+                        _finish_import(self, eid)
+                    elif (doomed := self._finish_delete(eid)[1]) is not None:
+                        shutil.rmtree(doomed, ignore_errors=True)
+                except Unmovable as exc:
+                    if strict or eid == writing:
+                        raise StoreError(f"{self!r}: execution {eid!r} has {what} under way that cannot finish: "
+                                         f"{exc}; once it can be moved, the next writer finishes it",
+                                         execution_id=eid) from exc.__cause__
+                    stuck.add(eid)
+                    _log.warning("%r: %s of execution %r is left pending: %s", self, what, eid, exc)
                 continue
             path = self._path(eid, version)
             if path.exists():
@@ -446,6 +467,7 @@ class ParquetStore(StoreBase):
                     self._db.execute("DELETE FROM intents WHERE execution_id = ? AND version = ?", (eid, version))
             for leftover in (self.root / eid).glob(".tmp-*"):
                 leftover.unlink(missing_ok=True)
+        return stuck
 
     def _rebuild(self) -> None:
         """Index the latest version file of every execution folder, in one transaction: a rebuild killed halfway

@@ -10,6 +10,7 @@ opening); one killed after noting the intent is finished by the next writer or o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 from igniter_nb.errors import StoreArgumentError, StoreError
 from igniter_nb.stores.base import StoredExecution, canonical_correlation, check_execution_id
 from igniter_nb.stores.parquet_files import write_version
-from igniter_nb.stores.trash import trash_path
+from igniter_nb.stores.trash import move_to_trash
 
 if TYPE_CHECKING:
     from igniter_nb.stores.parquet import ParquetStore
@@ -97,9 +98,7 @@ def finish_import(store: ParquetStore, eid: str) -> None:
     staged, folder, doomed = staging(store, eid), store.root / eid, None
     if staged.is_dir():
         if os.path.lexists(folder):
-            store._trash.mkdir(exist_ok=True)
-            doomed = trash_path(store._trash, eid)
-            os.replace(folder, doomed)
+            doomed = move_to_trash(store._trash, eid, folder)
         os.replace(staged, folder)
     versions = sorted(folder.glob("v*.parquet"))
     latest = store._read_file(versions[-1]) if versions else None
@@ -113,9 +112,17 @@ def finish_import(store: ParquetStore, eid: str) -> None:
         shutil.rmtree(doomed, ignore_errors=True)
 
 
-def remove_stale_staging(store: ParquetStore) -> None:
-    """Remove what imports killed before their swap left (write lock held, intents finished)."""
-    shutil.rmtree(store.root / STAGING, ignore_errors=True)
+def remove_stale_staging(store: ParquetStore, keep: Iterable[str] = ()) -> None:
+    """Remove what imports killed before their swap left (write lock held, intents finished), but the staged
+    versions of ``keep``, whose swaps are still pending (a folder that could not be moved)."""
+    keep = set(keep)
+    if not keep:
+        shutil.rmtree(store.root / STAGING, ignore_errors=True)
+        return
+    with contextlib.suppress(FileNotFoundError):
+        for entry in (store.root / STAGING).iterdir():
+            if entry.name not in keep:
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 __all__ = ["IMPORTING", "STAGING", "finish_import", "import_records", "remove_stale_staging", "staging"]
