@@ -13,7 +13,8 @@ into the documented status with a JSON body ``{"error": message, "type": class n
 408    body not complete within ``body_timeout`` seconds (a slow-loris body; the connection is closed)
 413    body larger than the limit
 422    anything else wrong with the request: input, payload, event, query parameter, body shape
-503    the store did not answer (``StoreUnavailable``, ``Retry-After: 1``; ``outage.store_outage``); the process
+503    the store did not answer (``StoreUnavailable``, ``Retry-After: 1``; ``outage.store_outage``) or failed for its
+       own reasons (a ``StoreError`` no request caused: ``store_failure_response``); the process
        could not start a thread for the request (``ServerBusy``, ``Retry-After: 1``; ``busy_response``)
 =====  ==========================================================================================
 
@@ -69,6 +70,8 @@ def status_for(error: BaseException) -> int:
     for cls, status in _STATUS_BY_ERROR:
         if isinstance(error, cls):
             return status
+    if isinstance(error, errors.StoreError) and not isinstance(error, errors.StoreArgumentError):
+        return 503  # (answered by store_failure_response, its message in the log only)
     return 422
 
 
@@ -174,9 +177,27 @@ def outage_response(request: Request, exc: BaseException) -> JSONResponse | None
     driver's message goes to the log only: it may name hosts, users and files."""
     outage = store_outage(exc)
     if outage is None:
-        return None
+        return store_failure_response(request, exc)
     log.error("the store did not answer %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(503, f"the store did not answer ({type(outage).__name__}; the server's log has the "
+                          "details): retry later — a request that changes something may or may not have taken "
+                          "effect, and an event with the same idempotency_key is applied at most once",
+                          "StoreUnavailable", headers={"Retry-After": "1"})
+
+
+#: Store errors a request causes: an unknown execution (404), a lost compare-and-set (409), a bad argument (422).
+_CLIENT_STORE_ERRORS = (errors.SnapshotNotFoundError, errors.ConcurrencyError, errors.StoreArgumentError)
+
+
+def store_failure_response(request: Request, exc: BaseException) -> JSONResponse | None:
+    """503 ``StoreUnavailable`` when ``exc`` is a ``StoreError`` the store raised for its own reasons — a read-only
+    store refusing a write, a file it finds damaged, a folder it cannot move, a full disk — which no change to the
+    request would cure (it was a 422, "anything else wrong with the request"); else None. The store's message
+    names its directory and files: it goes to the log only."""
+    if not isinstance(exc, errors.StoreError) or isinstance(exc, _CLIENT_STORE_ERRORS):
+        return None
+    log.error("the store failed %s %s: %s", request.method, request.url.path, exc, exc_info=exc)
+    return error_response(503, "the store could not carry out the request (StoreError; the server's log has the "
                           "details): retry later — a request that changes something may or may not have taken "
                           "effect, and an event with the same idempotency_key is applied at most once",
                           "StoreUnavailable", headers={"Retry-After": "1"})
@@ -332,5 +353,6 @@ __all__ = [
     "http_error_response",
     "outage_response",
     "status_for",
+    "store_failure_response",
     "validation_response",
 ]
