@@ -22,6 +22,10 @@ SCHEMES = ("stripe", "github")
 DEFAULT_HEADERS = {"stripe": "Stripe-Signature", "github": "X-Hub-Signature-256"}
 _HEX_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _MAX_HEADER = 4096
+LEGACY_GITHUB_HEADER = "X-Hub-Signature"
+"""GitHub's HMAC-SHA1 signature header, which the github scheme does not accept."""
+SHA1_REFUSED = ("sha1 signatures (X-Hub-Signature) are not accepted: send X-Hub-Signature-256 (sha256=<hex>, "
+                "HMAC-SHA256), which GitHub adds to every delivery of a webhook that has a secret")
 
 
 class SignatureRejected(Exception):
@@ -104,6 +108,8 @@ def verify(scheme: str, header_value: str | None, body: bytes, secrets: tuple[by
 
 def _verify_github(value: str, body: bytes, secrets: tuple[bytes, ...]) -> None:
     prefix, _, digest = value.partition("=")
+    if prefix.strip().lower() == "sha1":
+        raise SignatureRejected(f"malformed signature header: {SHA1_REFUSED}")
     if prefix != "sha256" or not _HEX_SHA256.match(digest):
         raise SignatureRejected("malformed signature header: expected 'sha256=<64 hex digits>'")
     given = digest.lower().encode()
@@ -116,7 +122,9 @@ def _verify_stripe(value: str, body: bytes, secrets: tuple[bytes, ...], toleranc
     for item in value.split(","):
         key, sep, val = item.strip().partition("=")
         if not sep:
-            raise SignatureRejected("malformed signature header: expected 't=<timestamp>,v1=<signature>'")
+            if key in ("t", "v1"):  # the two items we read, without their value
+                raise SignatureRejected(f"malformed signature header: '{key}' has no '=<value>'")
+            continue  # an empty item ("t=1,,v1=..", a trailing comma) or an unknown one: skipped, as Stripe's SDKs do
         if key == "t":
             timestamps.append(val)
         elif key == "v1" and _HEX_SHA256.match(val):

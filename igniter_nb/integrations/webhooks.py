@@ -36,7 +36,16 @@ from igniter_nb.errors import (
 )
 from igniter_nb.integrations.delivery import delivery_summary, is_transient, json_safe
 from igniter_nb.integrations.idempotency_keys import KEY_RULE, MAX_IDEMPOTENCY_KEY, idempotency_key_problem
-from igniter_nb.integrations.signatures import DEFAULT_HEADERS, SCHEMES, SignatureRejected, secrets_of, sign, verify
+from igniter_nb.integrations.signatures import (
+    DEFAULT_HEADERS,
+    LEGACY_GITHUB_HEADER,
+    SCHEMES,
+    SHA1_REFUSED,
+    SignatureRejected,
+    secrets_of,
+    sign,
+    verify,
+)
 from igniter_nb.integrations.webhook_requests import (
     _check_content_encoding,
     _check_content_type,
@@ -239,8 +248,10 @@ class _Endpoint:
         raw = await self._read(request)
         if self.secrets is not None:
             try:
-                verify(self.scheme, _one_header(request, self.signature_header, SignatureRejected), raw, self.secrets,
-                       tolerance=self.tolerance)
+                signature = _one_header(request, self.signature_header, SignatureRejected)
+                if signature is None and self.scheme == "github" and LEGACY_GITHUB_HEADER in request.headers:
+                    raise SignatureRejected(f"the request carries no {self.signature_header}; {SHA1_REFUSED}")
+                verify(self.scheme, signature, raw, self.secrets, tolerance=self.tolerance)
             except SignatureRejected as rejected:
                 raise _Refusal(401, f"invalid webhook signature: {rejected.reason}",
                                {"header": self.signature_header}) from None
