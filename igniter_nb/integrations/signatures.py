@@ -1,9 +1,11 @@
 """Webhook signatures, the two ways the industry signs them: HMAC-SHA256 over the raw request body.
 
 - ``"stripe"`` — header ``Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...]``; the signed text is
-  ``"<t>.<raw body>"``; a timestamp further than ``tolerance`` seconds from now is refused (replays).
+  ``"<t>.<raw body>"``; a timestamp further than ``tolerance`` seconds from now is refused (replays). Empty and
+  unknown items are skipped, as Stripe's SDKs skip them.
 - ``"github"`` — header ``X-Hub-Signature-256: sha256=<hex>``; the signed text is the raw body. There is no
-  timestamp: replays are caught by the delivery id (``X-GitHub-Delivery``) used as the idempotency key.
+  timestamp: replays are caught by the idempotency key, by default the signed body's digest (``webhooks.py``;
+  the unsigned ``X-GitHub-Delivery`` is only a label). ``X-Hub-Signature`` (sha1) is not accepted.
 
 Several secrets may be active at once (rotation): a request passes when any of them produced any of its
 signatures. Comparisons are constant-time (``hmac.compare_digest``).

@@ -19,6 +19,7 @@ Every refusal is a 4xx with a JSON body ``{"error": ..., "type": ..., ...context
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -63,8 +64,10 @@ as they arrive."""
 DEFAULT_MAX_DEPTH = 64
 """``endpoint(max_depth=...)``'s default: JSON bodies nested deeper than this many levels are refused with 400."""
 _SHOWN = 200  # characters of a correlation value echoed in the 404 for an unknown correlation
-_BY_SCHEME: Any = object()  # idempotency_header's default: "Idempotency-Key", or X-GitHub-Delivery for "github"
-_DEFAULT_IDEMPOTENCY_HEADERS = {"stripe": "Idempotency-Key", "github": "X-GitHub-Delivery"}
+_BY_SCHEME: Any = object()  # idempotency_header's default: "Idempotency-Key", or none for "github" (the body digest)
+_DEFAULT_IDEMPOTENCY_HEADERS = {"stripe": "Idempotency-Key", "github": None}
+GITHUB_DELIVERY_HEADER = "X-GitHub-Delivery"
+"""GitHub's delivery id: unsigned, so only a label in the github scheme's answers, never its idempotency key."""
 # What a picking callable raises on a body of the wrong shape: AttributeError too (``body["data"].get(...)`` on a list)
 _USER_ERRORS = (AttributeError, LookupError, TypeError, ValueError)
 
@@ -100,6 +103,13 @@ def endpoint(
                      secret=secret, signature_scheme=signature_scheme, signature_header=signature_header,
                      tolerance=tolerance, idempotency_header=idempotency_header, idempotency_from=idempotency_from,
                      queue=queue, store=store, max_body_size=max_body_size, max_depth=max_depth).route(path, name)
+
+
+def body_digest_key(raw: bytes) -> str:
+    """The github scheme's default idempotency key: ``"sha256:<hex digest of the raw body>"``. The body is what the
+    signature covers, so a replay of a captured delivery carries the same key whatever headers it changes, and a
+    redelivery (GitHub resends the same body) is answered as the repeat it is."""
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 # ----------------------------------------------------------------------------------------------- dotted paths
@@ -177,6 +187,9 @@ class _Endpoint:
                                    if idempotency_header is _BY_SCHEME else idempotency_header)
         if self.idempotency_header:
             _header_name(self.idempotency_header, "idempotency_header")
+        # GitHub signs the body and nothing else: with no key from a signed field or a header chosen by the
+        # operator, a delivery is keyed by its body's digest, which whoever replays it cannot change
+        self.body_digest_key = signature_scheme == "github"
         if idempotency_from is not None:
             _check_path(idempotency_from, "idempotency_from")
         self.idempotency_from = idempotency_from
@@ -261,6 +274,9 @@ class _Endpoint:
         correlation = self._correlation(data)
         payload = self._payload(data)
         key = self._idempotency_key(request, data)
+        if key is None and self.body_digest_key:
+            key = body_digest_key(raw)
+        label = self._delivery_label(request)
         try:
             from igniter_nb.workflow.payloads import validate_payload
 
@@ -271,10 +287,10 @@ class _Endpoint:
                 job = await run_in_threadpool(enqueue_deliver_event, self.contract, self.event, correlation=correlation,
                                               payload=payload, idempotency_key=key, queue=self.queue)
                 return 202, {"status": "queued", "job_id": job.id, "queue": self.queue.name, "event": self.event,
-                             "idempotency_key": key}
+                             "idempotency_key": key, **label}
             moment = dt.datetime.now(dt.UTC)
             delivered = await run_in_threadpool(self._deliver, correlation, payload, key, moment)
-            return 200, {"status": "delivered", **delivery_summary(delivered, self.event, key, moment)}
+            return 200, {"status": "delivered", **delivery_summary(delivered, self.event, key, moment), **label}
         except Exception as exc:
             refusal = self._refusal_for(exc, correlation)
             if refusal is None:
@@ -400,6 +416,14 @@ class _Endpoint:
         except LookupError as missing:
             raise _Refusal(400, f"missing payload field '{self.payload_from}'",
                            {"field": self.payload_from, "missing": str(missing)}) from None
+
+    def _delivery_label(self, request: Any) -> dict[str, str]:
+        """``{"delivery": <X-GitHub-Delivery>}`` for the github scheme's answers, so a sender's log can be matched
+        with ours; read as the idempotency header is (sent twice or not UTF-8: 400). Never the key: it is unsigned."""
+        if self.scheme != "github" or (self.idempotency_header or "").lower() == GITHUB_DELIVERY_HEADER.lower():
+            return {}
+        value = _one_header(request, GITHUB_DELIVERY_HEADER, None)
+        return {"delivery": cut_text(value, MAX_IDEMPOTENCY_KEY)} if value is not None else {}
 
     def _idempotency_key(self, request: Any, data: dict[str, Any]) -> str | None:
         header = _one_header(request, self.idempotency_header, None) if self.idempotency_header else None

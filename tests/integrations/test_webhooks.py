@@ -19,7 +19,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 import igniter_nb as ig
-from igniter_nb.integrations.webhooks import endpoint, pick, sign
+from igniter_nb.integrations.webhooks import body_digest_key, endpoint, pick, sign
 from igniter_nb.stores import SQLStore
 from tests.integrations.int_contracts import OrderWorkflow
 
@@ -140,7 +140,7 @@ def test_the_route_mounts_in_a_fastapi_app(store: Any) -> None:
     assert response.status_code == 200 and response.json()["execution_id"] == wf.execution_id
 
 
-def test_github_scheme_takes_the_delivery_id_as_idempotency_key(store: Any) -> None:
+def test_github_scheme_keys_a_delivery_by_its_signed_body_and_labels_it_with_the_delivery_id(store: Any) -> None:
     route = endpoint(OrderWorkflow, event="goods_shipped", correlation_from=["repository.order_id"],
                      secret=["ghs_new", "ghs_old"], signature_scheme="github", store=store, path="/github")
     wf = OrderWorkflow.start(order_id="o-8", store=store)
@@ -151,8 +151,9 @@ def test_github_scheme_takes_the_delivery_id_as_idempotency_key(store: Any) -> N
         redelivered = test_client.post("/github", content=body, headers=headers)
         unsigned = test_client.post("/github", content=body, headers={"X-GitHub-Delivery": "x"})
     assert first.status_code == 200 and redelivered.json()["replayed"] is True
+    assert first.json()["delivery"] == "72d3162e-cc78-11e3-81ab-4c9367dc0958"
     assert unsigned.status_code == 401 and unsigned.json()["header"] == "X-Hub-Signature-256"
-    assert [s["idempotency_key"] for s in _signals(store, wf.execution_id)] == ["72d3162e-cc78-11e3-81ab-4c9367dc0958"]
+    assert [s["idempotency_key"] for s in _signals(store, wf.execution_id)] == [body_digest_key(body)]
 
 
 def test_idempotency_key_from_a_body_field_and_payload_from_a_callable(store: Any) -> None:
