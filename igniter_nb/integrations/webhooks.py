@@ -47,6 +47,7 @@ from igniter_nb.integrations.signatures import (
     sign,
     verify,
 )
+from igniter_nb.integrations.webhook_paths import check_path, depth_exceeds, has_path, pick
 from igniter_nb.integrations.webhook_requests import (
     _check_content_encoding,
     _check_content_type,
@@ -112,48 +113,6 @@ def body_digest_key(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-# ----------------------------------------------------------------------------------------------- dotted paths
-def _check_path(text: Any, what: str) -> tuple[str, ...]:
-    if not isinstance(text, str) or not text or any(not part for part in text.split(".")):
-        raise ValueError(f"{what} must be a dotted path such as 'data.object.id', got {text!r}")
-    return tuple(text.split("."))
-
-
-def pick(data: Any, path: str) -> Any:
-    """The value at dotted ``path`` in JSON ``data``: each part is an object key, or a list index when the
-    value there is a list (``"items.0.id"``). Raises ``LookupError`` naming the first part that is missing."""
-    current = data
-    parts = path.split(".")
-    for i, part in enumerate(parts):
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
-            current = current[int(part)]
-        else:
-            raise LookupError(".".join(parts[: i + 1]))
-    return current
-
-
-def _has_path(data: Any, path: str) -> bool:
-    try:
-        pick(data, path)
-    except LookupError:
-        return False
-    return True
-
-
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > limit:
-                return True
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
-
-
 # ----------------------------------------------------------------------------------------------- the endpoint
 class _Endpoint:
     """The checked configuration of one webhook route, and the request handler using it."""
@@ -172,7 +131,7 @@ class _Endpoint:
         self.node = await_for_event(self.graph, event)  # AwaitedEventMismatchError now, not per request
         self.correlation_paths, self.correlation_call = self._correlation_config(correlation_from)
         if payload_from is not None and not callable(payload_from):
-            _check_path(payload_from, "payload_from")
+            check_path(payload_from, "payload_from")
         self.payload_from = payload_from
         if signature_scheme not in SCHEMES:
             raise ValueError(f"signature_scheme must be one of {', '.join(SCHEMES)}, got {signature_scheme!r}")
@@ -191,7 +150,7 @@ class _Endpoint:
         # operator, a delivery is keyed by its body's digest, which whoever replays it cannot change
         self.body_digest_key = signature_scheme == "github"
         if idempotency_from is not None:
-            _check_path(idempotency_from, "idempotency_from")
+            check_path(idempotency_from, "idempotency_from")
         self.idempotency_from = idempotency_from
         if queue is not None and store is not None:
             raise ValueError("give queue= or store=, not both: a queued event is delivered by an RQ worker, "
@@ -222,7 +181,7 @@ class _Endpoint:
         if isinstance(given, Mapping):
             paths = {str(k): v for k, v in given.items()}
         elif isinstance(given, Sequence):
-            paths = {_check_path(p, "each correlation_from path")[-1]: p for p in given}
+            paths = {check_path(p, "each correlation_from path")[-1]: p for p in given}
             if len(paths) != len(given):
                 raise ValueError(f"correlation_from paths {list(given)} end in the same key twice; "
                                  "name the keys with a mapping {key: path}")
@@ -230,7 +189,7 @@ class _Endpoint:
             raise TypeError("correlation_from must be a list of dotted paths, a {key: path} mapping or a callable, "
                             f"got {type(given).__name__}")
         for p in paths.values():
-            _check_path(p, "each correlation_from path")
+            check_path(p, "each correlation_from path")
         if sorted(paths) != sorted(keys):
             raise ValueError(f"correlation_from gives the keys {sorted(paths)} but {self.graph.name} correlates by "
                              f"{keys}: give one path per key (the key is the path's last part, or use {{key: path}})")
@@ -355,7 +314,7 @@ class _Endpoint:
         if not isinstance(data, dict):
             kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(data), "a number")
             raise _Refusal(400, f"body must be a JSON object, got {kind}")
-        if _depth_exceeds(data, self.max_depth):
+        if depth_exceeds(data, self.max_depth):
             raise self._too_deep()
         # JSON may spell a lone UTF-16 surrogate, which no store can encode: refused as the server's reader does
         where = escaped_lone_surrogate_at(text, data, "body")
@@ -429,7 +388,7 @@ class _Endpoint:
         header = _one_header(request, self.idempotency_header, None) if self.idempotency_header else None
         if header is not None:
             self._check_key(header, f"header {self.idempotency_header}", {"header": self.idempotency_header})
-        if self.idempotency_from is None or (header is not None and not _has_path(data, self.idempotency_from)):
+        if self.idempotency_from is None or (header is not None and not has_path(data, self.idempotency_from)):
             return header.strip() if header is not None else None
         source = f"field '{self.idempotency_from}'"
         try:
@@ -464,7 +423,7 @@ class _Endpoint:
             # Each text value as sent, or cut to at most 200 characters: the answer to a ~1 MiB id is not that id again.
             shown = {key: cut_text(value, _SHOWN, say_how_much=True) if isinstance(value, str) else value
                      for key, value in correlation.items()}
-            return _Refusal(404, f"no active {self.graph.name} workflow has this correlation",
+            return _Refusal(404, f"no active {self.graph.name} workflow has this correlation{_controls_in(correlation)}",
                             {**kind, "graph": self.graph.name, "event": self.event, "correlation": shown})
         if is_transient(exc):  # queued, only the enqueue reaches a server: Redis, not the store
             what = f"the job queue {self.queue.name!r} (Redis)" if self.queue is not None else "the workflow store"
@@ -483,6 +442,17 @@ class _Endpoint:
         if isinstance(exc, WorkflowError):
             return _Refusal(409, message, context)
         return None
+
+
+def _controls_in(correlation: Mapping[str, Any]) -> str:
+    """`` (order_id holds the control character \\x0a (LF) at index 3; ...)`` for the text values of ``correlation``
+    holding control characters (a start refuses them, so only a workflow stored before that has one), else nothing.
+    Matching stays exact: this only says why a value a log prints plainly found nothing."""
+    from igniter_nb.workflow.lookalikes import named_controls
+
+    held = [f"{key} holds {named}" for key, value in correlation.items()
+            if isinstance(value, str) and (named := named_controls(cut_text(value, _SHOWN)))]
+    return f" ({'; '.join(held)}; correlation values are matched exactly)" if held else ""
 
 
 # Context items a sender has no use for: where the contract's source lives on this server.

@@ -7,7 +7,7 @@ from typing import Any
 
 from igniter_nb.errors import InputError, WorkflowNotFoundError
 from igniter_nb.model.correlation_values import int_digits_limit, non_finite, too_long_int
-from igniter_nb.workflow.lookalikes import lookalike, only_invisible
+from igniter_nb.workflow.lookalikes import control_at, control_escape, lookalike, named_controls, only_invisible
 
 _SCALARS = (str, int, float, bool)
 _ANY_SCALAR = "str, int, float or bool"
@@ -27,8 +27,9 @@ def _why_blank(value: Any) -> str:
     return f": it holds only invisible characters ({named})" if named else ""
 
 
-def correlation_from_inputs(graph: Any, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The correlation of a new workflow, taken from its inputs; blank or missing values are rejected."""
+def correlation_from_inputs(graph: Any, inputs: Mapping[str, Any], *, refuse_control: bool = True) -> dict[str, Any]:
+    """The correlation of a new workflow, taken from its inputs; blank or missing values are rejected, and so is text
+    holding a control character (``refuse_control=False``: a stored workflow's values, which may predate that)."""
     found: dict[str, Any] = {}
     for key in graph.correlation_keys:
         value = inputs.get(key)
@@ -41,6 +42,13 @@ def correlation_from_inputs(graph: Any, inputs: Mapping[str, Any]) -> dict[str, 
         if not isinstance(value, _SCALARS):
             raise InputError(f"Correlation key '{key}' must be a string or number, got {type(value).__name__}",
                              graph=graph.name, node=key)
+        control = control_at(value) if refuse_control and isinstance(value, str) else None
+        if control is not None:  # (a newline read with the value, a terminal's escape: no sender writes it again)
+            index, char = control
+            raise InputError(
+                f"Correlation key '{key}' of {graph.name} holds the control character {control_escape(char)} at index "
+                f"{index}: correlation values may not hold control characters (C0, DEL, C1); remove it",
+                graph=graph.name, node=key, character=control_escape(char).split()[0], index=index)
         if non_finite(value):  # no store can index it (JSON has no NaN)
             raise InputError(f"Correlation key '{key}' of {graph.name} must be a finite number, got {value!r}",
                              graph=graph.name, node=key)
@@ -139,6 +147,8 @@ def shown(correlation: Mapping[str, Any]) -> str:
             text = f"{value[:_SHOWN_CHARS]!r}... ({len(value)} characters)"
         elif len(text) > _SHOWN_CHARS:  # an int of thousands of digits
             text = f"{text[:_SHOWN_CHARS]}... ({len(text)} digits)"
+        if isinstance(value, str) and control_at(value) is not None:  # a repr's \n or \x1b is easily read past
+            text += f" (with {named_controls(value)})"
         parts.append(f"{key!r}: {text}")
     return "{" + ", ".join(parts) + "}"
 

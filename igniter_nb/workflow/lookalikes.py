@@ -2,14 +2,18 @@
 idempotency key differs from the stored one it missed.
 
 Matching stays exact (stored correlations and recorded keys are compared code point by code point): this only
-explains a miss. Two kinds of lookalike are named:
+explains a miss. Three kinds of lookalike are named:
 
 * **invisible characters** — the zero-width space, joiners and non-joiner (U+200B-U+200D), the word joiner
   (U+2060), the byte order mark (U+FEFF) and every other format character (Unicode category ``Cf``: soft hyphen,
   bidirectional marks, tags), plus the fillers and variation selectors that draw nothing: said with the value that
   has them (given or stored), the index of each (counted from 0 in the value) and its code point;
 * **Unicode normalisation** — the same text after NFC (``"é"`` as one code point or as ``"e"`` and a combining
-  accent), once the invisible characters are set aside.
+  accent), once the invisible characters are set aside;
+* **control characters** — C0 (``\x00``-``\x1f``: NUL, tab, line feed, escape...), DEL (``\x7f``) and C1
+  (``\x80``-``\x9f``): a trailing newline read from a file, an escape sequence pasted from a terminal. A start
+  refuses them (``correlation.py``); a workflow stored before that may have them, and a delivery still matches it
+  exactly. Named as an escape (``\x1b (ESC)``) and an index.
 
 The same set says which values are blank though ``str.strip()`` keeps them (:func:`only_invisible`): a correlation
 value of invisible characters and whitespace only is an identity nobody can type.
@@ -33,6 +37,41 @@ _NAMED = 5
 #: Longer values are not compared for lookalikes (a miss among a thousand stored values of a million characters
 #: would take seconds to explain): their errors say only that they differ.
 LONGEST = 4096
+
+
+#: The control characters (Unicode category ``Cc``): C0 (U+0000-U+001F), DEL (U+007F) and C1 (U+0080-U+009F).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_C0_NAMES = ("NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "HT", "LF", "VT", "FF", "CR", "SO", "SI",
+             "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB", "CAN", "EM", "SUB", "ESC", "FS", "GS", "RS", "US")
+
+
+def control_escape(ch: str) -> str:
+    """A control character as an escape and its name: ``"\\x1b (ESC)"``, ``"\\x7f (DEL)"``, ``"\\x85 (C1)"``."""
+    code = ord(ch)
+    name = _C0_NAMES[code] if code < 0x20 else "DEL" if code == 0x7F else "C1"
+    return f"\\x{code:02x} ({name})"
+
+
+def control_at(text: str) -> tuple[int, str] | None:
+    """The index and the character of the first control character in ``text`` (C speed), or None."""
+    found = _CONTROL.search(text)
+    return (found.start(), found.group()) if found is not None else None
+
+
+def named_controls(text: str) -> str | None:
+    """``"the control character \\x1b (ESC) at index 3"`` (the first few; the rest counted) for ``text``, or None
+    when it has none."""
+    found = list(itertools.islice(_CONTROL.finditer(text), _NAMED))
+    if not found:
+        return None
+    named = ", ".join(f"{control_escape(m.group())} at index {m.start()}" for m in found)
+    more = len(_CONTROL.findall(text)) - _NAMED if len(found) == _NAMED else 0
+    word = "character" if len(found) == 1 else "characters"
+    return f"the control {word} {named}" + (f" and {more} more" if more > 0 else "")
+
+
+def _without_control(text: str) -> str:
+    return _CONTROL.sub("", text)
 
 
 def is_invisible(ch: str) -> bool:
@@ -95,7 +134,17 @@ def lookalike(given: object, stored: object) -> str | None:
     (equal, not both text, or differing in a visible way). Example: ``lookalike("a\\u200bb", "ab")`` is
     ``"the same text but for invisible characters: the given value has U+200B (ZERO WIDTH SPACE) at index 1"``."""
     if (type(given) is not str or type(stored) is not str or given == stored or len(given) > LONGEST
-            or len(stored) > LONGEST or (given.isascii() and stored.isascii())):
+            or len(stored) > LONGEST):
+        return None
+    if control_at(given) is not None or control_at(stored) is not None:
+        plain_given, plain_stored = _without_control(given), _without_control(stored)
+        if plain_given == plain_stored or plain(plain_given) == plain(plain_stored):
+            held = [f"the {whose} value has {named_controls(text)}" for text, whose in ((given, "given"),
+                                                                                       (stored, "stored"))
+                    if control_at(text) is not None]
+            return "the same text but for control characters: " + "; ".join(held)
+        return None
+    if given.isascii() and stored.isascii():
         return None  # (ASCII text has neither invisible characters nor another NFC spelling)
     seen_given, seen_stored = _without_invisible(given), _without_invisible(stored)
     hidden = [_where(text, whose) for text, seen, whose in ((given, seen_given, "given"),
@@ -121,13 +170,18 @@ def twins(text: str) -> list[str]:
     """Other spellings of ``text`` a stored value may have: without its invisible characters, and in NFC (each
     only where it differs from ``text``). A lookup of each finds a stored twin however many values are stored."""
     found: list[str] = []
-    if len(text) > LONGEST or text.isascii():
+    if len(text) > LONGEST:
         return found
-    for other in (_without_invisible(text), unicodedata.normalize("NFC", text),
-                  unicodedata.normalize("NFC", _without_invisible(text))):
+    bare = _without_control(text)  # (a value stored before starts refused control characters has them)
+    spellings = [bare] if bare != text else []
+    if not text.isascii():
+        spellings += [_without_invisible(text), unicodedata.normalize("NFC", text),
+                      unicodedata.normalize("NFC", _without_invisible(text)), plain(bare)]
+    for other in spellings:
         if other != text and other not in found and other.strip():
             found.append(other)
     return found
 
 
-__all__ = ["is_invisible", "lookalike", "only_invisible", "plain", "twins"]
+__all__ = ["control_at", "control_escape", "is_invisible", "lookalike", "named_controls", "only_invisible", "plain",
+           "twins"]

@@ -99,7 +99,7 @@ def correlation_now(graph: Any, execution: Any, given: Mapping[str, Any], contra
                 f"{contract}.migrate(store, inputs={{{key!r}: ...}}) — a value, or a function of the stored inputs",
                 graph=graph.name, node=key, execution_id=execution.execution_id, argument="inputs")
     try:
-        return correlation_from_inputs(graph, values)
+        return correlation_from_inputs(graph, values, refuse_control=False)  # (stored values may predate the rule)
     except IgniterError as exc:
         raise exc.with_context(execution_id=execution.execution_id) from None
 
