@@ -251,17 +251,35 @@ class _Endpoint:
             delivered = await run_in_threadpool(self._deliver, correlation, payload, key, moment)
             return 200, {"status": "delivered", **delivery_summary(delivered, self.event, key, moment), **label}
         except Exception as exc:
-            refusal = self._refusal_for(exc, correlation)
+            latest = None
+            if isinstance(exc, WorkflowNotFoundError) and self.queue is None:  # too late, or never started?
+                latest = await run_in_threadpool(self._latest, correlation)
+            refusal = self._refusal_for(exc, correlation, latest)
             if refusal is None:
                 raise  # a fault of this service, not of the request: Starlette answers 500 and logs it
             raise refusal from None
 
-    def _deliver(self, correlation: dict[str, Any], payload: Any, key: str | None, moment: dt.datetime) -> Any:
+    def _store(self) -> Any:
         from igniter_nb.config import default_store
 
-        store = self.store if self.store is not None else default_store()
-        return self.contract.deliver_event(self.event, correlation=correlation, payload=payload, store=store,
+        return self.store if self.store is not None else default_store()
+
+    def _deliver(self, correlation: dict[str, Any], payload: Any, key: str | None, moment: dt.datetime) -> Any:
+        return self.contract.deliver_event(self.event, correlation=correlation, payload=payload, store=self._store(),
                                            idempotency_key=key, now=moment)
+
+    def _latest(self, correlation: dict[str, Any]) -> dict[str, Any] | None:
+        """``{"execution_id", "workflow_status"}`` of the latest, finished, workflow with ``correlation`` — the one
+        a too-late delivery missed — or None (none ever started; the store could not say: the 404 stays plain)."""
+        from igniter_nb.workflow.engine import _latest_with_correlation
+
+        try:
+            record = _latest_with_correlation(self._store(), self.graph.name, correlation)
+        except Exception:  # only the wording of a 404 depends on it
+            return None
+        if record is None or record.status in ("running", "waiting"):  # (active again meanwhile: say nothing)
+            return None
+        return {"execution_id": record.execution_id, "workflow_status": record.status}
 
     async def _read(self, request: Any) -> bytes:
         from starlette.requests import ClientDisconnect
@@ -414,17 +432,23 @@ class _Endpoint:
         if problem is not None:
             raise _Refusal(400, f"idempotency key from {source} must be {KEY_RULE}, got {problem}", where)
 
-    def _refusal_for(self, exc: Exception, correlation: dict[str, Any]) -> _Refusal | None:
+    def _refusal_for(self, exc: Exception, correlation: dict[str, Any],
+                     latest: dict[str, Any] | None = None) -> _Refusal | None:
         """The HTTP answer to an error raised while validating, enqueueing or delivering; ``None`` for a fault
-        of this service rather than of the request."""
+        of this service rather than of the request. ``latest``: the finished workflow a 404 delivery came too late
+        for, named in the answer."""
         kind = {"type": type(exc).__name__}
         if isinstance(exc, WorkflowNotFoundError):
             # Without the engine's "nearest active workflows" hint: a sender must not learn other correlations.
             # Each text value as sent, or cut to at most 200 characters: the answer to a ~1 MiB id is not that id again.
             shown = {key: cut_text(value, _SHOWN, say_how_much=True) if isinstance(value, str) else value
                      for key, value in correlation.items()}
-            return _Refusal(404, f"no active {self.graph.name} workflow has this correlation{_controls_in(correlation)}",
-                            {**kind, "graph": self.graph.name, "event": self.event, "correlation": shown})
+            late = (f": the latest one, {latest['execution_id']}, is {latest['workflow_status']} and takes no more "
+                    "events (the event came too late)") if latest else ""
+            return _Refusal(404, f"no active {self.graph.name} workflow has this correlation{late}"
+                                 f"{_controls_in(correlation)}",
+                            {**kind, "graph": self.graph.name, "event": self.event, "correlation": shown,
+                             **(latest or {})})
         if is_transient(exc):  # queued, only the enqueue reaches a server: Redis, not the store
             what = f"the job queue {self.queue.name!r} (Redis)" if self.queue is not None else "the workflow store"
             return _Refusal(503, f"{what} is busy or unreachable, try again ({type(exc).__name__})",
