@@ -483,4 +483,4 @@ def _controls_in(correlation: Mapping[str, Any]) -> str:
 _PRIVATE_CONTEXT = ("source_location",)
 
 
-__all__ = ["DEFAULT_MAX_BODY_SIZE", "DEFAULT_MAX_DEPTH", "MAX_IDEMPOTENCY_KEY", "endpoint", "pick", "sign"]
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "DEFAULT_MAX_DEPTH", "MAX_IDEMPOTENCY_KEY", "body_digest_key", "endpoint", "pick", "sign"]
