@@ -117,3 +117,25 @@ def test_many_control_characters_are_counted_not_all_named() -> None:
                          now=T0)
     assert "at index 5 and 99995 more" in str(info.value)
     assert len(str(info.value)) < 2000
+
+
+def test_migrate_keeps_a_stored_control_character_when_a_deploy_adds_a_correlation_key(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``migrate`` reads the correlation again from the stored inputs when the keys change: the new rule must not
+    strand a workflow an earlier release stored with a control character (a new key's value is still checked)."""
+    from tests.workflow.wf_contracts import keyed_by
+
+    store = MemoryStore()
+    v1, v2 = keyed_by("lead"), keyed_by("lead", "tenant")
+    with monkeypatch.context() as patched:
+        from igniter_nb.workflow import engine
+
+        patched.setattr(engine, "correlation_from_inputs",
+                        functools.partial(correlation_module.correlation_from_inputs, refuse_control=False))
+        old = v1.start({"lead": "L-3\n"}, store=store, now=T0)
+    report = v2.migrate(store, inputs={"tenant": "acme"}, now=T0)
+    assert [e.action for e in report.executions] == ["migrated"], [e.error for e in report.executions]
+    assert store.record(old.execution_id).correlation == {"lead": "L-3\n", "tenant": "acme"}
+    done = v2.deliver_event("crm_received", correlation={"lead": "L-3\n", "tenant": "acme"}, payload=1, store=store,
+                            now=T0)
+    assert done.execution_id == old.execution_id
