@@ -40,6 +40,7 @@ from igniter_nb.notebook.layout_order import _order
 from igniter_nb.notebook.layout_routes import Route, _routes, _to_box
 from igniter_nb.notebook.layout_stack import later_bands, stack_edges
 from igniter_nb.notebook.layout_time import LayoutTimeout, in_time
+from igniter_nb.notebook.layout_wrap import WRAP_ABOVE, wrap_rows
 from igniter_nb.notebook.shapes import Box
 
 MARGIN = 16.0
@@ -81,6 +82,11 @@ class Layout:
     band_labels: dict[tuple[str, ...], tuple[float, float]] = field(default_factory=dict)
     #: the labels drawn without room of their own: shortened, or over edges (``layout_labels.spots``)
     squeezed: Squeezed = field(default_factory=Squeezed)
+    #: left to right: each column's extent along x, (start, end) (``layout_wrap`` cuts between them)
+    columns: list[tuple[float, float]] = field(default_factory=list)
+    #: a band split by a wrap into rows: its pieces after the first (``layout_wrap``)
+    continued: dict[tuple[str, ...], list[Box]] = field(default_factory=dict)
+    rows: int = 1  # the rows a left-to-right drawing is wrapped into (``layout_wrap``)
 
 
 # ----------------------------------------------------------------------------------------------- geometry
@@ -108,25 +114,43 @@ class _Item:
         return self.cross + self.cross_size / 2
 
 
-def layout(view: GraphView, *, direction: str | None = None, deadline: float | None = None) -> Layout:
+def layout(view: GraphView, *, direction: str | None = None, deadline: float | None = None, wrap: bool = True
+           ) -> Layout:
     """Place every node of ``view`` and route every edge (see the module docstring). Without ``direction`` (nor
     ``view.direction``) the direction is judged on the drawing itself, folds included: the estimated direction
     first (``choose_direction``), and when its drawing is wider than ``FIT_WIDTH`` the other one too, kept when it
     fits or is narrower. 60 awaits with long names were drawn 1,436 px wide left to right (the estimate did not
     know the layer folds into rows top to bottom, 887 px). With ``deadline`` (``time.monotonic()`` seconds) it
     raises ``LayoutTimeout`` once that has passed, checked between and inside its costly steps (``engine="auto"``
-    bounds it by ``IGNITER_NB_DOT_TIMEOUT``, as ``dot``)."""
+    bounds it by ``IGNITER_NB_DOT_TIMEOUT``, as ``dot``). With ``wrap``, a picture still wider than
+    ``layout_wrap.WRAP_ABOVE`` (too wide to be drawn 940 px wide at 0.7 of its size) is drawn left to right in rows
+    (``layout_wrap``) when that is narrower: left to right when asked for, or chosen without a direction."""
     chosen = direction or view.direction
     if chosen not in (None, "LR", "TB"):
         raise ValueError(f"direction must be 'LR', 'TB' or None, got {chosen!r}")
     if chosen:
-        return _fitted(view, chosen, deadline)
+        drawn = _fitted(view, chosen, deadline)
+        return _wrapped(view, drawn, deadline) if wrap and chosen == "LR" else drawn
     first = choose_direction(view)
     drawn = _fitted(view, first, deadline)
     if drawn.width <= FIT_WIDTH:
         return drawn
     other = _fitted(view, "TB" if first == "LR" else "LR", deadline)
-    return other if other.width <= FIT_WIDTH or other.width < drawn.width else drawn
+    kept = other if other.width <= FIT_WIDTH or other.width < drawn.width else drawn
+    if not wrap or kept.width <= WRAP_ABOVE:
+        return kept
+    across = drawn if drawn.direction == "LR" else other  # neither fits legibly: left to right in rows may
+    rows = _wrapped(view, across, deadline)
+    return rows if rows.width < kept.width else kept
+
+
+def _wrapped(view: GraphView, drawn: Layout, deadline: float | None) -> Layout:
+    """``drawn`` (left to right) in rows when it is wider than ``WRAP_ABOVE`` and the rows are narrower."""
+    if drawn.width <= WRAP_ABOVE:
+        return drawn
+    in_time(deadline)
+    rows = wrap_rows(view, drawn)
+    return rows if rows is not None and rows.width < drawn.width else drawn
 
 
 def _fitted(view: GraphView, direction: str, deadline: float | None = None) -> Layout:
@@ -371,7 +395,8 @@ def _layout(view: GraphView, direction: str, compact: bool = False, fold_at: flo
         r.shift(title_h)
     band_labels = {s: (x, round(y + title_h, 1)) for s, (x, y) in band_labels.items()}
     return Layout(boxes, cluster_boxes, round(width, 1), round(bottom + title_h + MARGIN, 1), layer,
-                  routes, direction, wrap, bool(folded), fold_at, max(rows.values(), default=0.0), band_labels, cut)
+                  routes, direction, wrap, bool(folded), fold_at, max(rows.values(), default=0.0), band_labels, cut,
+                  [] if across else [(at, round(at + size, 1)) for at, size in zip(col_at, col_size, strict=True)])
 
 
 def _band_gaps(placed: list[_Item], gaps: list[float], labelled: frozenset[tuple[str, ...]],

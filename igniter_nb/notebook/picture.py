@@ -82,8 +82,9 @@ def _header(view: GraphView, wrap: float) -> list[str]:
 
 
 def layout_svg(view: GraphView, *, direction: str | None = None, fit: bool = True) -> str:
-    """The view as a standalone SVG document (UTF-8 text)."""
-    lay = layout(view, direction=direction)
+    """The view as a standalone SVG document (UTF-8 text); with ``fit``, a left-to-right picture too wide to be
+    read in the output area is wrapped into rows (``layout_wrap``)."""
+    lay = layout(view, direction=direction, wrap=fit)
     return draw(view, lay, fit=fit)
 
 
@@ -92,7 +93,7 @@ def draw(view: GraphView, lay: Layout, *, fit: bool = True) -> str:
     style = f' style="{FIT_STYLE}"' if fit else ""
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{num(w)}" height="{num(h)}" '
            f'viewBox="0 0 {num(w)} {num(h)}" font-family="{FONT_FAMILY}"{style} '
-           f'data-direction="{lay.direction}">',
+           f'data-direction="{lay.direction}"' + (f' data-rows="{lay.rows}"' if lay.rows > 1 else "") + ">",
            '<defs><marker id="igniter-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
            f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{EDGE_COLOR}"/></marker>'
            '<marker id="igniter-arrow-wait" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
@@ -119,6 +120,11 @@ def draw(view: GraphView, lay: Layout, *, fit: bool = True) -> str:
                    + ("" if scope in lay.squeezed.over else text) + "</g>")
         if scope in lay.squeezed.over:
             over.append(f'<g class="band-label" data-scope="{path}">{tip}{text}</g>')
+        for piece in lay.continued.get(scope, ()):  # the band wrapped into later rows (``layout_wrap``)
+            out.append(f'<g class="cluster-continued" data-scope="{path}"><rect x="{num(piece.x)}" y="{num(piece.y)}" '
+                       f'width="{num(piece.w)}" height="{num(piece.h)}" rx="8" fill="none" stroke="#94a3b8" '
+                       f'stroke-dasharray="5,3"/><text x="{num(piece.x + 8)}" y="{num(piece.y + 13)}" font-size="11" '
+                       f'fill="#475569">{escape(name)} (cont.)</text></g>')
     out.append('</g><g class="edges">')
     labels: list[str] = []
     for e in view.edges:

@@ -172,14 +172,14 @@ def _render(view: GraphView, engine: Engine, size: Size) -> str:
                 raise
             why = str(error)
         else:
-            better = None if engine == "dot" else _better_layout(view, svg, started + limit)
+            better = None if engine == "dot" else _better_layout(view, svg, started + limit, wrap=size == "fit")
             if better is None:
                 return clean_dot_svg(svg, fit=size == "fit")
             return draw(view, better, fit=size == "fit")
     if engine == "python":
         return layout_svg(view, fit=size == "fit")  # the layout judges the direction on its own drawing (folds included)
     try:
-        lay = layout(view, deadline=time.monotonic() + limit)
+        lay = layout(view, deadline=time.monotonic() + limit, wrap=size == "fit")
     except LayoutTimeout:
         named = "" if TIMEOUT_VARIABLE in why else f" ({TIMEOUT_VARIABLE} sets the limit)"
         return placeholder_svg(view, [f"{why};", f"the pure-Python layout did not finish within {limit:g} s{named}.",
@@ -187,7 +187,8 @@ def _render(view: GraphView, engine: Engine, size: Size) -> str:
     return draw(view, lay, fit=size == "fit")
 
 
-def _better_layout(view: GraphView, dot_svg: str, deadline: float | None = None) -> Layout | None:
+def _better_layout(view: GraphView, dot_svg: str, deadline: float | None = None, *, wrap: bool = True
+                   ) -> Layout | None:
     """The pure-Python layout of ``view`` when ``engine="auto"`` should draw it rather than ``dot``'s picture: when
     that picture is wider than ``FIT_WIDTH`` (in both directions, unless one is given) and the layout fits or is
     narrower (both too wide: the narrower, drawn less small by ``fit_size``), or when
@@ -196,13 +197,15 @@ def _better_layout(view: GraphView, dot_svg: str, deadline: float | None = None)
     is drawn only then (a picture that fits, of a graph with no long layer, costs nothing more), and only until
     ``deadline`` (``time.monotonic()`` seconds): then ``None``, ``dot``'s picture stays."""
     from igniter_nb.notebook.layout import LayoutTimeout, folds, layout
+    from igniter_nb.notebook.layout_wrap import WRAP_ABOVE
 
     width, height = _svg_size(dot_svg)
     wide = width > FIT_WIDTH
     if not wide and not folds(view):
         return None
     try:
-        lay = layout(view, deadline=deadline)
+        # rows only for a picture ``dot`` cannot show legibly either: one it draws a little too wide stays
+        lay = layout(view, deadline=deadline, wrap=wrap and width > WRAP_ABOVE)
     except LayoutTimeout:
         return None
     if lay.width > FIT_WIDTH:

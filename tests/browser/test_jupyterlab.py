@@ -405,7 +405,7 @@ _SIZES_NOTEBOOK = [
     "        c.compute(f'step_{i}', depends_on=['x0' if i == 1 else f'step_{i - 1}'], call=lambda **kw: 1)\n"
     "    c.output('step_29')\n\n"
     "chain = ig.compile(define, name='Chain30')",
-    "ig.nb.show(chain, direction='LR')  # fits the output",
+    "ig.nb.show(chain, direction='LR')  # fits the output: wrapped into rows read left to right",
     "ig.nb.show(chain, direction='LR', size='full')  # natural size: the output scrolls sideways",
 ]
 
@@ -433,8 +433,12 @@ def sizes_notebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _check_sizes(found: list[list[Any]], where: str) -> None:
+    # the chain of 30 left to right was one row 3,256 px wide (dot), shrunk to a strip with 3 px text; fitted it is
+    # wrapped into rows, its text at least 0.7 of its size (layout_wrap); at full size it is the one row, scrolling
     (fit_w, fit_area, natural, _), (full_w, _, full_natural, scrolls) = found
-    assert natural > fit_area and fit_w <= fit_area + 1, f"{where}: the fitted picture overflows: {found}"
+    assert fit_w <= fit_area + 1, f"{where}: the fitted picture overflows: {found}"
+    assert fit_w >= 0.7 * natural - 1 and natural <= 940, f"{where}: the fitted picture is shrunk illegibly: {found}"
+    assert full_natural > fit_area, f"{where}: the full-size picture is not the one long row: {found}"
     assert full_w >= full_natural - 1 and scrolls, f"{where}: the full-size picture is scaled or cut: {found}"
 
 

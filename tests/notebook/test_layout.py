@@ -29,7 +29,7 @@ def test_no_node_boxes_overlap(n, scope_size):
 @pytest.mark.parametrize("direction", ["LR", "TB"])
 def test_every_edge_goes_forward_between_layers(direction):
     view = graph_view(layered_graph(120, scope_size=None), expand=True)
-    lay = layout(view, direction=direction)
+    lay = layout(view, direction=direction, wrap=False)  # (in one row: rows are tests/notebook/test_lr_fold_rows.py's)
     for e in view.edges:
         assert lay.layers[e.head] > lay.layers[e.tail]
         head, tail = lay.boxes[e.head], lay.boxes[e.tail]

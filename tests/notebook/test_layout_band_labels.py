@@ -85,7 +85,7 @@ def test_a_label_given_room_of_its_own_is_clear_by_construction(seed, n, directi
 
     monkeypatch.setattr(module, "spots", none_free)
     view = graph_view(random_graph(seed, n))
-    lay = layout(view, direction=direction)
+    lay = layout(view, direction=direction, wrap=False)  # (one row: a band split into rows, test_lr_fold_rows.py)
     svg = draw(view, lay)
     assert set(lay.band_labels) == set(lay.clusters)
     assert through_labels(svg) == [] and label_clashes(svg) == []

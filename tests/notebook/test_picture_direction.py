@@ -155,7 +155,8 @@ def _direction(svg: str) -> str:
 def test_the_pure_python_picture_fits_the_output_area_when_a_direction_does(name: str) -> None:
     subject = SUBJECTS[name]()
     svg = render_graph(subject, engine="python")
-    both = {d: _width(render_graph(subject, engine="python", direction=d)) for d in ("LR", "TB")}
+    # each direction in one piece (size="full": a left-to-right picture asked for is not wrapped into rows)
+    both = {d: _width(render_graph(subject, engine="python", direction=d, size="full")) for d in ("LR", "TB")}
     chosen, width = _direction(svg), _width(svg)
     assert width == both[chosen]
     if min(both.values()) <= FIT_WIDTH:
@@ -179,7 +180,9 @@ def test_sixty_long_awaits_of_an_instance_are_drawn_top_to_bottom_in_rows() -> N
 
 def test_an_explicit_direction_is_kept_even_when_it_does_not_fit() -> None:
     view = graph_view(Awaits60.compiled_graph(), states=_awaits_instance(), direction="LR")
-    assert layout(view).direction == "LR" and layout(view).width > FIT_WIDTH
+    assert layout(view, wrap=False).direction == "LR" and layout(view, wrap=False).width > FIT_WIDTH
+    wrapped = layout(view)  # 1,436 px in one row: wrapped into two rows, still left to right (layout_wrap)
+    assert (wrapped.direction, wrapped.rows) == ("LR", 2) and wrapped.width <= FIT_WIDTH
     assert choose_direction(view) == "LR"
 
 

@@ -97,9 +97,9 @@ def test_no_seeded_picture_is_wider_than_with_its_bands_side_by_side(seed, n, mo
         assert drawn[d] <= layout(v).width, d
 
 
-#: left to right asked for, without dot: wider than ``FIT_WIDTH / MIN_SCALE`` (their columns of long names), kept at
-#: their natural size (docs/notebook.md)
-STILL_TOO_WIDE_LR = {(2, 10), (3, 10), (32, 10), (33, 10), (2, 15), (3, 15), (7, 15), (8, 15), (12, 15)}
+#: left to right asked for, without dot: wider than ``FIT_WIDTH / MIN_SCALE`` in one row (their columns of long
+#: names); wrapped into rows that fit (``layout_wrap``, tests/notebook/test_lr_fold_rows.py)
+WRAPPED_LR = {(2, 10), (3, 10), (32, 10), (33, 10), (2, 15), (3, 15), (7, 15), (8, 15), (12, 15)}
 
 
 def test_fit_size_draws_smaller_down_to_min_scale_only(monkeypatch) -> None:
@@ -114,5 +114,6 @@ def test_fit_size_draws_smaller_down_to_min_scale_only(monkeypatch) -> None:
     assert _size(render_view(view))[:3] == (940.0, 439.7, 1329.8)
     assert _size(render_view(view, engine="python"))[0] == 1329.8  # asked for: its natural size
     assert _size(render_view(view, size="full"))[0] == 1329.8
-    too_wide = {(s, n) for s, n in SWEEP if _size(render_view(_view(s, n, "LR")))[0] > FIT_WIDTH}
-    assert too_wide == STILL_TOO_WIDE_LR
+    too_wide = {(s, n) for s, n in SWEEP if _size(render_view(_view(s, n, "LR"), size="full"))[0] > FIT_WIDTH / MIN_SCALE}
+    assert too_wide == WRAPPED_LR
+    assert all(_size(render_view(_view(s, n, "LR")))[0] <= FIT_WIDTH for s, n in SWEEP)
