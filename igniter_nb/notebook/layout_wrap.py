@@ -55,7 +55,9 @@ class _Wrap:
         self.view, self.lay, self.cols = view, lay, lay.columns
         self.layer = lay.layers
         n = len(self.cols)
-        self.forward = {key for key in lay.routes if self._forward(*key)}
+        waits = {(e.tail, e.head) for e in view.edges if e.wait}
+        self.forward = {(t, h) for t, h in lay.routes
+                        if (t, h) not in waits and self.layer.get(h, 0) > self.layer.get(t, 0)}
         # each band's columns (the columns its rectangle overlaps)
         self.span: dict[tuple[str, ...], tuple[int, int]] = {}
         for scope, b in lay.clusters.items():
@@ -68,10 +70,6 @@ class _Wrap:
                 self.crossing[k] += 1
         self.splits = [sum(1 for a, b in self.span.values() if a <= k < b) for k in range(n - 1)]
         self.labels = {(e.tail, e.head): e.label for e in view.edges if e.label}
-
-    def _forward(self, tail: str, head: str) -> bool:
-        edge = next((e for e in self.view.edges if e.tail == tail and e.head == head), None)
-        return edge is not None and not edge.wait and self.layer.get(head, 0) > self.layer.get(tail, 0)
 
     # ------------------------------------------------------------------------------------------ the cuts
 

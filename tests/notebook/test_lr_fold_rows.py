@@ -97,6 +97,7 @@ def test_a_long_left_to_right_picture_fits_legibly_with_dot(name: str, arg: Any,
 def test_a_chain_is_read_row_by_row_left_to_right(n: int) -> None:
     view = _chain_view(n)
     svg = render_view(view, engine="python")
+    assert _shown(svg)[0] <= FIT_WIDTH and f'data-rows="{layout(view).rows}"' in svg
     boxes, edges = read(svg)
     rows: dict[float, list[str]] = {}
     for name, (_x, y, _w, h) in boxes.items():
