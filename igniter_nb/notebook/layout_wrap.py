@@ -262,8 +262,8 @@ class _Wrap:
             routes[key] = Route(start, segments, anchor)
         used = [0] * len(rows)
         for key in sorted(backward):
-            routes[key] = self._back(lay.routes[key], back_rows[key], lane_y, used, back_lanes,
-                                     across.index(key) if key in across else -1)
+            routes[key] = self._back(lay.routes[key], back_rows[key], lane_y, used,
+                                     across.index(key) if key in across else -1, self.labels.get(key, ""))
         for key, route in lay.routes.items():  # (an edge that is neither: unchanged, it should not exist)
             routes.setdefault(key, route)
 
@@ -368,8 +368,8 @@ class _Wrap:
             cur = end
         return plan
 
-    def _back(self, route: Route, rows: tuple[int, int], lane_y: list[float], used: list[int],
-              lanes: list[int], across: int) -> Route:
+    def _back(self, route: Route, rows: tuple[int, int], lane_y: list[float], used: list[int], across: int,
+              label: str) -> Route:
         """A backward edge (waits for, a cycle) re-routed: along a lane below its row, or, between rows, below the
         tail's row, up the left margin and along a lane below the head's row."""
         rt, rh = rows
@@ -395,7 +395,9 @@ class _Wrap:
             lt, lh = lane(rt), lane(rh)
             xm = MARGIN + across * LANE_STEP
             way = [a, t, (t[0], lt), (xm, lt), (xm, lh), (h[0], lh), h, b]
-            anchor = ((t[0] + xm) / 2, lt)  # on the lane below the tail's row (at the margin it was cut off)
+            # on the lane below the head's row, clear of the margin (centred on the margin it was cut off)
+            half = text_width(label) * LABEL_FONT / FONT_SIZE / 2 + 4
+            anchor = (max((xm + h[0]) / 2, xm + half), lh)
         return Route(way[0], [("L", (p,)) for p in way[1:]], anchor)
 
 

@@ -196,3 +196,64 @@ def test_size_full_keeps_one_row_that_scrolls() -> None:
     svg = render_view(view, engine="python", size="full")
     assert "data-rows" not in svg and _shown(svg)[0] > 3000
     assert render_view(view, engine="python") == render_view(view, engine="python")  # deterministic
+
+
+def _labels(svg: str) -> list[tuple[float, float, str]]:
+    root = ET.fromstring(svg)
+    group = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "edge-labels")
+    return [(float(t.get("x", "0")), float(t.get("y", "0")), t.text or "") for t in group.iter(f"{SVG}text")]
+
+
+def test_an_edge_label_between_rows_sits_on_the_way_into_its_head() -> None:
+    import dataclasses
+
+    from igniter_nb.diagnostics.geometry import text_width
+
+    view = _chain_view(30)
+    view = dataclasses.replace(view, edges=tuple(dataclasses.replace(e, label=".total_value") if e.head.startswith("n_")
+                                                 else e for e in view.edges))
+    lay = layout(view)
+    svg = render_view(view, engine="python")
+    _legible(svg)
+    assert lay.rows > 1 and too_near(svg, 0.5) == []
+    width = _shown(svg)[2]
+    assert len(_labels(svg)) == sum(1 for e in view.edges if e.label)
+    for x, _, text in _labels(svg):
+        assert text == ".total_value"
+        assert text_width(text) * 10 / 12 / 2 < x < width - text_width(text) * 10 / 12 / 2  # within the picture
+    for e in view.edges:  # each label just before its head, level with where the edge enters it
+        if not e.label:
+            continue
+        x, y = lay.routes[(e.tail, e.head)].label_at
+        head = lay.boxes[e.head]
+        assert x < head.x and head.x - x < 80 and head.y <= y <= head.y + head.h, (e.tail, e.head, x, y, head)
+
+
+def test_a_waits_for_edge_between_rows_runs_from_its_tail_to_its_head() -> None:
+    def define(c: Any) -> None:
+        c.input("x0", type="numeric")
+        c.await_event("approval", event="approved")
+        for i in range(1, 30):
+            deps = ["x0" if i == 1 else f"step_{i - 1}"] + (["approval"] if i == 12 else [])
+            c.compute(f"step_{i}", depends_on=deps, call=lambda **kw: 1)
+        c.output("step_29")
+
+    contract = ig.contract(define, name="WaitChain")
+    instance = contract(x0=1)
+    instance.resolve_all()
+    view = graph_view(contract.compiled_graph(), states=instance, direction="LR")
+    waits = [e for e in view.edges if e.wait]
+    assert waits
+    lay = layout(view)
+    assert lay.rows > 1
+    svg = render_view(view, engine="python")
+    _legible(svg)
+    boxes, _ = read(svg)
+    ends = {(t, h): (s, e) for t, h, s, e in _edge_ends(svg)}
+    vw = _shown(svg)[2]
+    for e in waits:
+        assert lay.layers[e.tail] != lay.layers[e.head]
+        start, end = ends[(e.tail, e.head)]
+        assert _near(start, boxes[e.tail], 2.0) and _near(end, boxes[e.head], 2.0)
+    for x, _, text in _labels(svg):  # the "waits for" label inside the picture
+        assert 0 < x - len(text) * 3 and x + len(text) * 3 < vw
