@@ -86,6 +86,7 @@ class Layout:
     columns: list[tuple[float, float]] = field(default_factory=list)
     #: a band split by a wrap into rows: its pieces after the first (``layout_wrap``)
     continued: dict[tuple[str, ...], list[Box]] = field(default_factory=dict)
+    continued_labels: dict[tuple[str, ...], list[tuple[float, float]]] = field(default_factory=dict)  # their labels
     rows: int = 1  # the rows a left-to-right drawing is wrapped into (``layout_wrap``)
 
 

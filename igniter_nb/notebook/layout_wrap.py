@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from igniter_nb.diagnostics.geometry import FIT_WIDTH, text_width
 from igniter_nb.diagnostics.view import FONT_SIZE, GraphView
 from igniter_nb.notebook.layout_bands import BAND_PAD
+from igniter_nb.notebook.layout_labels import edge_notes, spots
 from igniter_nb.notebook.layout_routes import LANE_GAP, LANE_STEP, Route, Segment
 from igniter_nb.notebook.render import MIN_SCALE
 from igniter_nb.notebook.shapes import Box, Point
@@ -300,7 +301,31 @@ class _Wrap:
             band_labels = {s: (x, round(y + down, 1)) for s, (x, y) in band_labels.items()}
         return replace(lay, boxes=boxes, clusters=clusters, width=round(width, 1), height=round(low + down + MARGIN, 1),
                        routes=routes, legend_wrap=wrap, band_labels=band_labels, continued=continued,
+                       continued_labels=self._continued_labels(clusters, continued, boxes, routes, band_labels),
                        rows=len(rows))
+
+    def _continued_labels(self, clusters: dict[tuple[str, ...], Box], continued: dict[tuple[str, ...], list[Box]],
+                          boxes: dict[str, Box], routes: dict[tuple[str, str], Route],
+                          placed: dict[tuple[str, ...], Point]) -> dict[tuple[str, ...], list[Point]]:
+        """Where each later piece of a split band has its ``name (cont.)`` label: in its top strip, at the leftmost
+        place clear of edges, boxes, other bands and labels (``layout_labels.spots``, as every band's label), else
+        at its top left."""
+        def cont(scope: tuple[str, ...]) -> tuple[str, ...]:  # (each part renamed: a nested piece's parent is a prefix)
+            return tuple(f"{part} (cont.)" for part in scope)
+
+        out: dict[tuple[str, ...], list[Point]] = {}
+        rounds = max((len(found) for found in continued.values()), default=0)
+        for k in range(rounds):  # a band split into three rows or more: its pieces one round each (one key each)
+            pieces = {cont(s): found[k] for s, found in continued.items() if k < len(found)}
+            others = {s: b for s, b in clusters.items()}
+            others.update({cont(s): b for s, found in continued.items() for j, b in enumerate(found) if j != k})
+            found, _ = spots({**others, **pieces}, boxes, routes, frozenset(others), None, frozenset(), dict(placed),
+                             edge_notes(self.view, routes))
+            for s, pieces_of in continued.items():
+                if k < len(pieces_of):
+                    b = pieces_of[k]
+                    out.setdefault(s, []).append(found.get(cont(s), (round(b.x + 8, 1), round(b.y + 13, 1))))
+        return out
 
     # ------------------------------------------------------------------------------------------ helpers
 

@@ -120,10 +120,11 @@ def draw(view: GraphView, lay: Layout, *, fit: bool = True) -> str:
                    + ("" if scope in lay.squeezed.over else text) + "</g>")
         if scope in lay.squeezed.over:
             over.append(f'<g class="band-label" data-scope="{path}">{tip}{text}</g>')
-        for piece in lay.continued.get(scope, ()):  # the band wrapped into later rows (``layout_wrap``)
+        # the band wrapped into later rows (``layout_wrap``), each piece labelled where no edge passes
+        for piece, (lx, ly) in zip(lay.continued.get(scope, ()), lay.continued_labels.get(scope, ()), strict=True):
             out.append(f'<g class="cluster-continued" data-scope="{path}"><rect x="{num(piece.x)}" y="{num(piece.y)}" '
                        f'width="{num(piece.w)}" height="{num(piece.h)}" rx="8" fill="none" stroke="#94a3b8" '
-                       f'stroke-dasharray="5,3"/><text x="{num(piece.x + 8)}" y="{num(piece.y + 13)}" font-size="11" '
+                       f'stroke-dasharray="5,3"/><text x="{num(lx)}" y="{num(ly)}" font-size="11" '
                        f'fill="#475569">{escape(name)} (cont.)</text></g>')
     out.append('</g><g class="edges">')
     labels: list[str] = []

@@ -8,6 +8,7 @@ along the gap below it and into the left of the next."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from functools import cache
@@ -15,10 +16,10 @@ from typing import Any
 
 import pytest
 from contracts import random_graph
-from edgecheck import read, too_near
+from edgecheck import LABEL_FONT, _meets, read, too_near
 
 import igniter_nb as ig
-from igniter_nb.diagnostics.geometry import FIT_WIDTH
+from igniter_nb.diagnostics.geometry import FIT_WIDTH, glyph_width, text_width
 from igniter_nb.diagnostics.view import GraphView, graph_view
 from igniter_nb.notebook.layout import layout
 from igniter_nb.notebook.layout_wrap import WRAP_ABOVE
@@ -162,9 +163,17 @@ def test_a_band_split_by_a_row_is_drawn_in_every_row_with_its_nodes_inside(seed:
     root = ET.fromstring(svg)
     continued = [g for g in root.iter(f"{SVG}g") if g.get("class") == "cluster-continued"]
     assert len(continued) == sum(len(v) for v in lay.continued.values())
-    for g in continued:
+    boxes, edges = read(svg)
+    for g in continued:  # labelled, in its top strip, where no edge or box is
         text = g.find(f"{SVG}text")
         assert text is not None and (text.text or "").endswith(" (cont.)")
+        x, y, name = float(text.get("x", "0")), float(text.get("y", "0")), text.text or ""
+        label = (x, y - 0.8 * LABEL_FONT, max(glyph_width(name, LABEL_FONT), text_width(name) * LABEL_FONT / 12),
+                 1.05 * LABEL_FONT)
+        assert not [(t, h) for t, h, pts in edges if any(_meets(p, q, label, 1.0) for p, q in itertools.pairwise(pts))]
+        lx, ly, lw, lh = label
+        assert not [k for k, (bx, by, bw, bh) in boxes.items() if bx < lx + lw and lx < bx + bw and by < ly + lh
+                    and ly < by + bh]
     for node in view.nodes:
         b = lay.boxes[node.id]
         for k in range(1, len(node.scope) + 1):
@@ -206,8 +215,6 @@ def _labels(svg: str) -> list[tuple[float, float, str]]:
 
 def test_an_edge_label_between_rows_sits_on_the_way_into_its_head() -> None:
     import dataclasses
-
-    from igniter_nb.diagnostics.geometry import text_width
 
     view = _chain_view(30)
     view = dataclasses.replace(view, edges=tuple(dataclasses.replace(e, label=".total_value") if e.head.startswith("n_")
