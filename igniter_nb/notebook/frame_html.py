@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from igniter_nb.diagnostics.cut import cut_text
 from igniter_nb.notebook import html as h
 from igniter_nb.notebook.html import escape
 
@@ -32,6 +33,7 @@ JSON_COLUMNS = frozenset({"payload", "correlation", "waiting_on", "value", "wait
 #: Columns of long free text (wrapping).
 PROSE_COLUMNS = frozenset({"error", "path"})
 JSON_LIMIT = 400
+SPLIT_LIMIT = 100_000  # JSON text longer than this is cut at JSON_LIMIT characters, not split into items
 ITEM_LINE = 64  # a JSON item up to this many characters never wraps inside
 ID_LIMIT = 24
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -166,6 +168,10 @@ def _json_html(value: Any) -> str:
     """JSON text whole (up to ``JSON_LIMIT``), UUIDs shortened, each top-level item kept on one line when short,
     so a cell wraps between items — ``[{…billing…},`` then ``{…crm…}]`` — never inside one."""
     text = value if isinstance(value, str) else json.dumps(value, default=repr, ensure_ascii=False)
+    if len(text) > SPLIT_LIMIT:  # (read character by character, a 7 MB list took seconds to show its 400)
+        kept = cut_text(text[:SPLIT_LIMIT], JSON_LIMIT).removesuffix(" …")
+        shown = _UUID.sub(lambda m: m.group(0)[:8] + "…", kept).strip()
+        return escape(f"{shown} … ({len(text) - len(kept):,} more characters)")
     text = _UUID.sub(lambda m: m.group(0)[:8] + "…", text).strip()
     items = top_level_items(text)
     if len(items) == 1:

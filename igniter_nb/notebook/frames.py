@@ -43,9 +43,17 @@ _EVENT_STATUS = {"node_started": "running", "node_succeeded": "succeeded", "node
 
 
 def _json(value: Any) -> str:
+    """``value`` as JSON text; never raises. A value JSON cannot hold (one that contains itself, one nested past
+    the recursion limit, an object whose ``repr`` raises) is the JSON string of its display text
+    (``html.text_of``): a frame of a contract holding one raised instead."""
     if isinstance(value, Mapping) and not value:
         return "{}"
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=_json_default)
+    try:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=_json_default)
+    except Exception:
+        from igniter_nb.notebook.html import text_of
+
+        return json.dumps(text_of(value), ensure_ascii=False)
 
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from igniter_nb.diagnostics.cut import cut_text
 from igniter_nb.diagnostics.dot import STATE_FILLS
 from igniter_nb.diagnostics.geometry import FIT_STYLE
+from igniter_nb.diagnostics.report_values import inline
 from igniter_nb.diagnostics.view import BIDI_CONTROLS
 from igniter_nb.runtime.surrogates import replace_lone_surrogates
 
@@ -79,14 +80,21 @@ def short(value: Any, limit: int = MAX_CELL) -> str:
 
 
 def text_of(value: Any) -> str:
-    """The whole text form of ``value`` that ``short`` cuts: the string itself, JSON for plain data, else ``repr``."""
-    shown = value if isinstance(value, _PLAIN) else _fallback(value)
-    if isinstance(shown, str):
-        return shown
+    """The whole text form of ``value`` that ``short`` cuts: the string itself, JSON for plain data, else ``repr``.
+
+    Never raises: a value whose ``repr`` raises or is not text, one that contains itself or is nested past the
+    recursion limit is shown as ``report_values.inline`` shows it (``<Boom (repr failed)>``, ``[[...]]``, ``...``
+    past its depth) — an exception here made the whole notebook output of a result or a playground vanish."""
     try:
-        return json.dumps(shown, sort_keys=True, ensure_ascii=False, default=_fallback)
-    except (TypeError, ValueError):
-        return repr(value)
+        shown = value if isinstance(value, _PLAIN) else _fallback(value)
+        if isinstance(shown, str):
+            return shown
+        try:
+            return json.dumps(shown, sort_keys=True, ensure_ascii=False, default=_fallback)
+        except (TypeError, ValueError):
+            return repr(value)
+    except Exception:  # (RecursionError included; a repr that hangs still hangs: nothing here can stop it)
+        return inline(value)
 
 
 def _fallback(value: Any) -> Any:
