@@ -122,16 +122,21 @@ def _is_item_map(value: Mapping[Any, Any]) -> bool:
     return bool(value) and all(isinstance(v, Mapping) and "key" in v and "status" in v for v in value.values())
 
 
-_MARKDOWN_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\\": "\\\\", "`": "\\`", "*": "\\*", "\n": " ",
-                     "\r": " "}
+_MARKDOWN_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\\": "&#92;", "`": "\\`", "*": "\\*", "~": "\\~",
+                     "$": "&#36;", "\n": " ", "\r": " "}
+_EMPHASIS_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")  # (one inside a word never emphasises)
 
 
 def markdown_text(text: str) -> str:
     """``text`` as Markdown text: ``<``, ``>`` and ``&`` as entities (no tag, autolink or entity of the user's);
-    backslash, backtick and ``*`` backslash-escaped (no code span or emphasis); ``](`` as ``]\\(`` (no link or
-    image); newlines as spaces (no new block, no link definition). Brackets stay (a list reads ``[1, 2]``), so
-    ordinary text is unchanged."""
-    return "".join(_MARKDOWN_ESCAPES.get(ch, ch) for ch in text).replace("](", "]\\(")
+    backtick, ``*``, ``~`` and an ``_`` at the edge of a word backslash-escaped (no code span, emphasis or
+    strikethrough: ``'_x_'`` read as an italic x); ``$`` and the backslash as entities (no math: Jupyter and
+    docs sites typeset ``$5 … $6``, ``$$x$$`` and ``\\(x\\)`` as formulas, and a backslash escape would be read
+    as one of those delimiters); ``](`` as ``]\\(`` (no link or image); newlines as spaces (no new block, no link
+    definition). Brackets stay (a list reads ``[1, 2]``), and so do underscores inside words
+    (``gross_total``), so ordinary text is unchanged."""
+    escaped = "".join(_MARKDOWN_ESCAPES.get(ch, ch) for ch in text).replace("](", "]\\(")
+    return _EMPHASIS_UNDERSCORE.sub(r"\\_", escaped)
 
 
 def markdown_code(text: str) -> str:
