@@ -68,10 +68,10 @@ class IgniterFrame(pd.DataFrame):
 
     def _repr_html_(self) -> str | None:
         try:
-            return h.sendable_text(frame_html(self))
+            return h.no_math(h.sendable_text(frame_html(self)))
         except Exception:  # a repr must never raise: pandas' own table is still right
             html: str | None = pd.DataFrame(self)._repr_html_()  # type: ignore[operator]
-            return None if html is None else h.sendable_text(html)
+            return None if html is None else h.no_math(h.sendable_text(html))
 
 
 def column_kind(name: Any, series: pd.Series) -> str:

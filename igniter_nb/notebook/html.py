@@ -23,6 +23,7 @@ from igniter_nb.runtime.surrogates import replace_lone_surrogates
 _EXTRA_FILLS = {"partial_failure": "#fca5a5", "cancelled": "#e5e7eb", "timed_out": "#fca5a5", "ready": "#dbeafe",
                 "missing": "#fca5a5"}
 _BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+_MATH = re.compile(r"\$|\\[(\[]|\\begin\{")  # what MathJax starts a formula at (its default delimiters)
 MAX_CELL = 120
 PRE_LINE = 100  # preformatted text with a longer line wraps (it ran past the output area)
 OPEN_LIMIT = 10_000  # characters of a cut cell's whole text shown when it is opened
@@ -47,7 +48,19 @@ def sendable(bundle: Any) -> Any:
         return (sendable(bundle[0]), *bundle[1:])
     if not isinstance(bundle, dict):
         return bundle
-    return {k: sendable_text(v) if isinstance(v, str) else v for k, v in bundle.items()}
+    return {k: (no_math(sendable_text(v)) if k == "text/html" else sendable_text(v)) if isinstance(v, str) else v
+            for k, v in bundle.items()}
+
+
+def no_math(page: str) -> str:
+    """``page`` (an HTML output) inside a ``<div class="tex2jax_ignore mathjax_ignore">`` when it holds a math
+    delimiter (``$``, ``\\(``, ``\\[``, ``\\begin{``), else as it is. JupyterLab, the classic notebook and
+    ``nbconvert --to html`` typeset HTML outputs with MathJax: a value ``$5 and $6`` lost its dollars and showed
+    ``5 and`` as a formula (pandas has ``display.html.use_mathjax`` for the same reason). Only then, so the HTML
+    of ordinary values — stored in notebooks — stays as it was."""
+    if not _MATH.search(page):
+        return page
+    return f'<div class="tex2jax_ignore mathjax_ignore">{page}</div>'
 
 
 def sendable_text(text: str) -> str:
@@ -221,5 +234,6 @@ def details(summary: str, body: str) -> str:
     return f"<details><summary>{escape(summary)}</summary>{body}</details>"
 
 
-__all__ = ["badge", "details", "escape", "heading", "mapping_table", "picture", "pre", "sendable", "sendable_text", "sends",
+__all__ = ["badge", "details", "escape", "heading", "mapping_table", "no_math", "picture", "pre", "sendable", "sendable_text",
+           "sends",
            "short", "table", "text_of", "wrap_style", "wrapping_cell"]
