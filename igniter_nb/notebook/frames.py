@@ -13,9 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from numbers import Integral
 from os import PathLike
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from igniter_nb.diagnostics.cut import cut_text
+from igniter_nb.notebook.html import text_of
 from igniter_nb.settings import without_url_passwords
 
 if TYPE_CHECKING:
@@ -51,8 +54,6 @@ def _json(value: Any) -> str:
     try:
         return json.dumps(value, sort_keys=True, ensure_ascii=False, default=_json_default)
     except Exception:
-        from igniter_nb.notebook.html import text_of
-
         return json.dumps(text_of(value), ensure_ascii=False)
 
 
@@ -232,6 +233,7 @@ class ReplayLog:
             shown = ", ".join(map(str, list(frame.columns)[:12])) or "none"
             raise ValueError(f"not an audit frame (contract.audit.to_frame()) or a snapshot log: no {', '.join(missing)} "
                              f"column{'s' if len(missing) > 1 else ''} (its columns: {shown})")
+        _check_seqs(frame["seq"].tolist())
         ordered = frame.sort_values("seq", kind="stable") if len(frame) else frame
         n = len(ordered)
         self.seqs = [int(v) for v in ordered["seq"].tolist()]
@@ -257,7 +259,8 @@ class ReplayLog:
         if new_status is None:
             return
         data = _payload(self.payloads[i]) if new_status in ("pending", "waiting", "failed") else {}
-        states[node] = ReplayState(new_status, tuple(data.get("waiting_for") or ()), data.get("event"), data.get("error"))
+        states[node] = ReplayState(new_status, _waited(data.get("waiting_for")), _text(data.get("event")),
+                                   _text(data.get("error")))
 
     def states_at(self, index: int) -> dict[str, ReplayState]:
         """Node states right after row ``index`` (0-based)."""
@@ -278,6 +281,31 @@ class ReplayLog:
 
     def step(self, index: int) -> ReplayStep:
         return ReplayStep(index, self.seqs[index], self.types[index], self.nodes[index], self.states_at(index))
+
+
+def _check_seqs(seqs: list[Any]) -> None:
+    """A ``ValueError`` naming the first row whose ``seq`` is not a whole number (a frame edited by hand or written
+    by another tool): the steps are ordered by it, and sorting or ``int()`` failed with a message naming neither."""
+    for row, seq in enumerate(seqs):
+        whole = isinstance(seq, Integral) and not isinstance(seq, bool)
+        if not whole and not (isinstance(seq, float) and seq.is_integer()):
+            raise ValueError(f"not an audit frame: row {row} has seq {cut_text(repr(seq), 80)}; every seq is a whole "
+                             "number (the event's place in the audit trail)")
+
+
+def _waited(value: Any) -> tuple[str, ...]:
+    """A row's ``waiting_for`` as node names: a list as text items, one name as itself, anything else as none."""
+    if isinstance(value, str):
+        return (value,) if value else ()
+    if isinstance(value, list | tuple):
+        return tuple(v if isinstance(v, str) else text_of(v) for v in value)
+    return ()
+
+
+def _text(value: Any) -> str | None:
+    """A row's ``event`` or ``error`` as text (``None`` stays ``None``): a hand-edited payload may hold a number
+    or a map there."""
+    return value if value is None or isinstance(value, str) else text_of(value)
 
 
 def _is_output_path(node: str, path: Any) -> bool:
