@@ -36,6 +36,8 @@ JSON_LIMIT = 400
 SPLIT_LIMIT = 100_000  # JSON text longer than this is cut at JSON_LIMIT characters, not split into items
 ITEM_LINE = 64  # a JSON item up to this many characters never wraps inside
 ID_LIMIT = 24
+TITLE_LIMIT = 1_000  # characters of a whole id or path in a cell's tooltip
+MAX_COLUMNS = 50  # columns shown (first and last halves) when pandas' display.max_columns is 0 or None
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _DEADLINE = "deadline"  # the kind of a ``deadline`` time column: shown to the second
 _FONT = "font-family:Helvetica,Arial,sans-serif;font-size:12px"
@@ -70,7 +72,11 @@ class IgniterFrame(pd.DataFrame):
         try:
             return h.no_math(h.sendable_text(frame_html(self)))
         except Exception:  # a repr must never raise: pandas' own table is still right
-            html: str | None = pd.DataFrame(self)._repr_html_()  # type: ignore[operator]
+            try:
+                html: str | None = pd.DataFrame(self)._repr_html_()  # type: ignore[operator]
+            except Exception as exc:  # (pandas' table too: a value whose repr raises) the shape, and why
+                return h.pre(f"{len(self)} rows × {len(self.columns)} columns (table unavailable: "
+                             f"{type(exc).__name__}: {h.text_of(exc)})")
             return None if html is None else h.no_math(h.sendable_text(html))
 
 
@@ -167,7 +173,7 @@ def top_level_items(text: str) -> list[str]:
 def _json_html(value: Any) -> str:
     """JSON text whole (up to ``JSON_LIMIT``), UUIDs shortened, each top-level item kept on one line when short,
     so a cell wraps between items — ``[{…billing…},`` then ``{…crm…}]`` — never inside one."""
-    text = value if isinstance(value, str) else json.dumps(value, default=repr, ensure_ascii=False)
+    text = value if isinstance(value, str) else _json_text(value)
     if len(text) > SPLIT_LIMIT:  # (read character by character, a 7 MB list took seconds to show its 400)
         kept = cut_text(text[:SPLIT_LIMIT], JSON_LIMIT).removesuffix(" …")
         shown = _UUID.sub(lambda m: m.group(0)[:8] + "…", kept).strip()
@@ -190,6 +196,13 @@ def _json_html(value: Any) -> str:
     return " ".join(_line(p) if len(p) <= ITEM_LINE else escape(p) for p in pieces)
 
 
+def _json_text(value: Any) -> str:
+    try:
+        return json.dumps(value, default=repr, ensure_ascii=False)
+    except Exception:  # (contains itself, nests too deep, a repr that raises) as ``html.text_of`` shows it
+        return h.text_of(value)
+
+
 def _line(text: str) -> str:
     return f'<span style="white-space:nowrap">{escape(text)}</span>'
 
@@ -200,9 +213,9 @@ def _cell(kind: str, value: Any) -> str:
         shown = "NaT" if kind in ("time", _DEADLINE, "duration") else "&lt;NA&gt;"
         return f'<td style="{style}">{_NULL.format(shown)}</td>'
     if kind == "id":
-        full = str(value)
+        full = _str(value)
         shown = short_id(full)
-        title = f' title="{escape(full)}"' if shown != full else ""
+        title = f' title="{escape(cut_text(full, TITLE_LIMIT, say_how_much=True))}"' if shown != full else ""
         return f'<td style="{style}"{title}>{escape(shown)}</td>'
     if kind in ("time", _DEADLINE):
         return f'<td style="{style}">{_time(value, to_the_second=kind == _DEADLINE)}</td>'
@@ -213,13 +226,18 @@ def _cell(kind: str, value: Any) -> str:
     if kind == "json":
         return f'<td style="{style}">{_json_html(value)}</td>'
     if kind == "location":
-        full = str(value)
+        full = _str(value)
         tail = full.rsplit("/", 1)[-1]
-        title = f' title="{escape(full)}"' if tail != full else ""
-        return f'<td style="{style}"{title}>{escape(tail)}</td>'
+        title = f' title="{escape(cut_text(full, TITLE_LIMIT, say_how_much=True))}"' if tail != full else ""
+        return f'<td style="{style}"{title}>{escape(h.short(tail, JSON_LIMIT))}</td>'
     if kind == "number":
         return f'<td style="{style}">{escape(str(value))}</td>'
     return f'<td style="{style}">{escape(h.short(value, JSON_LIMIT))}</td>'
+
+
+def _str(value: Any) -> str:
+    """``value`` as text: itself when it is text, else ``html.text_of`` (which never raises, unlike ``str``)."""
+    return value if isinstance(value, str) else h.text_of(value)
 
 
 def frame_html(frame: pd.DataFrame) -> str:
@@ -233,31 +251,41 @@ def frame_html(frame: pd.DataFrame) -> str:
     else:
         positions = list(range(n))
     names = list(frame.columns)
+    max_columns = pd.get_option("display.max_columns") or MAX_COLUMNS
+    if len(names) > max_columns:  # as pandas does: the first and last columns, and a column of "…" between
+        half = max(max_columns // 2, 1)
+        picked: list[int | None] = [*range(half), None, *range(len(names) - half, len(names))]
+    else:
+        picked = list(range(len(names)))
     # a deadline is shown to the second (a person acts on it); the data keeps its milliseconds
-    kinds = [_DEADLINE if kind == "time" and str(name) == "deadline" else kind
-             for name, kind in ((name, column_kind(name, frame.iloc[:, k])) for k, name in enumerate(names))]
-    columns = [frame.iloc[:, k].tolist() for k in range(len(names))]
+    kinds = [None if k is None else _DEADLINE if kind == "time" and str(names[k]) == "deadline" else kind
+             for k, kind in ((k, None if k is None else column_kind(names[k], frame.iloc[:, k])) for k in picked)]
+    columns = [[] if k is None else frame.iloc[:, k].tolist() for k in picked]
     index = frame.index.tolist()
     head_style = f"{_TD};text-align:left;white-space:nowrap;background:#f1f5f9;border-bottom:1px solid #cbd5e1"
     out = [f'<div class="igniter-frame" style="overflow-x:auto;{_FONT}">',
            f'<table class="dataframe" style="border-collapse:collapse;{_FONT};margin:4px 0">',
            f'<thead><tr><th style="{head_style}"></th>']
-    out.extend(f'<th style="{head_style}">{escape(str(name))}</th>' for name in names)
+    out.extend(f'<th style="{head_style}">{"…" if k is None else escape(h.short(_str(names[k]), JSON_LIMIT))}</th>'
+               for k in picked)
     out.append("</tr></thead><tbody>")
     index_style = f"{_TD};text-align:right;color:#64748b;font-weight:normal;white-space:nowrap"
     for pos in positions:
         if pos is None:
             out.append(f'<tr><th style="{index_style}">…</th>'
-                       + "".join(f'<td style="{_STYLES[k]}">…</td>' for k in kinds) + "</tr>")
+                       + "".join(f'<td style="{_STYLES[k or "text"]}">…</td>' for k in kinds) + "</tr>")
             continue
-        out.append(f'<tr><th style="{index_style}">{escape(str(index[pos]))}</th>')
-        out.extend(_cell(kind, columns[k][pos]) for k, kind in enumerate(kinds))
+        out.append(f'<tr><th style="{index_style}">{escape(h.short(_str(index[pos]), JSON_LIMIT))}</th>')
+        out.extend(f'<td style="{_STYLES["text"]}">…</td>' if kind is None else _cell(kind, columns[k][pos])
+                   for k, kind in enumerate(kinds))
         out.append("</tr>")
     out.append("</tbody></table>")
     notes = [f"{n} row{'' if n == 1 else 's'} × {len(names)} column{'' if len(names) == 1 else 's'}"]
     shown = [p for p in positions if p is not None]
-    if any(_shortened(kind, columns[k][p]) for k, kind in enumerate(kinds) for p in shown):
+    if any(kind is not None and _shortened(kind, columns[k][p]) for k, kind in enumerate(kinds) for p in shown):
         notes.append("ids shortened (full ids in the data; hover over an id to see it)")
+    if len(picked) < len(names):
+        notes.append(f"{len(names) - len(picked) + 1} columns in the middle not shown")
     if "time" in kinds or _DEADLINE in kinds:
         notes.append("times in UTC")
     out.append(f'<div style="font-size:11px;color:#64748b">{escape(" · ".join(notes))}</div></div>')
