@@ -69,7 +69,8 @@ class DeliveryPreview:
         if self.status_after:
             lines.append(f"  status after: {self.status_after}")
         lines.extend(f"  {name}: {old} -> {new}" for name, (old, new) in self.changes.items())
-        lines.extend(f"  error {e['type']}: {e['message']}" for e in self.errors)
+        lines.extend(f"  error {e['type']}: {cut_text(str(e['message']), h.OPEN_LIMIT, say_how_much=True)}"
+                     for e in self.errors)
         lines.append("  (nothing written)")
         return "\n".join(lines)
 
@@ -143,7 +144,13 @@ class Delivery:
 
 
 def pairs(correlation: Mapping[str, Any] | None) -> str:
-    return ", ".join(f"{k}={v}" for k, v in (correlation or {}).items())
+    """``key=value, …`` of a correlation, each value cut at ``h.MAX_CELL`` characters (saying how much more): a
+    correlation value of a megabyte made every heading and line of the simulator that names it a megabyte."""
+    return ", ".join(f"{k}={cut_text(_text(v), h.MAX_CELL, say_how_much=True)}" for k, v in (correlation or {}).items())
+
+
+def _text(value: Any) -> str:
+    return str(value) if isinstance(value, str | int | float | bool) or value is None else h.text_of(value)
 
 
 def plain(value: Any) -> Any:
