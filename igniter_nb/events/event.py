@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NamedTuple
 
+from igniter_nb._shown_repr import bounded_repr
 from igniter_nb.settings import without_url_passwords
 
 
@@ -26,9 +27,10 @@ class Event(NamedTuple):
 
     def __repr__(self) -> str:
         """The named tuple's text, with the password of a remote node's URL in the payload as ``***``
-        (``settings.without_url_passwords``): a repr lands in logs and tracebacks; ``payload`` keeps it."""
+        (``settings.without_url_passwords``): a repr lands in logs and tracebacks; ``payload`` keeps it. Each field
+        by ``bounded_repr``: a payload whose ``repr`` raises or is megabytes is shown as such, cut."""
         shown = (*self[:6], without_url_passwords(self.payload), self.timestamp)
-        return f"Event({', '.join(f'{name}={value!r}' for name, value in zip(self._fields, shown, strict=True))})"
+        return f"Event({', '.join(f'{n}={bounded_repr(v)}' for n, v in zip(self._fields, shown, strict=True))})"
 
     @property
     def at(self) -> dt.datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from igniter_nb._shown_repr import bounded_repr
 from igniter_nb.runtime.status import Status
 
 
@@ -23,6 +24,11 @@ class NodeState(NamedTuple):
     resolved_at: float | None = None
     invalidated_by: str | None = None
     waiting_for: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        """The named tuple's text, each field by ``bounded_repr``: a value whose ``repr`` raises or recurses too
+        deep no longer makes this raise, and a 10 MB value shows its first ``MAX_REPR`` characters."""
+        return f"NodeState({', '.join(f'{n}={bounded_repr(v)}' for n, v in zip(self._fields, self, strict=True))})"
 
     @property
     def succeeded(self) -> bool:
