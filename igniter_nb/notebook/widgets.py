@@ -210,7 +210,7 @@ class InputPlayground:
         if kind == "choice":
             options = list(typing.get_args(node.type_spec))
             return w.Dropdown(options=options, value=value if value in options else options[0], description=node.name)
-        return w.Textarea(value=json.dumps(value, default=repr), **common)
+        return w.Textarea(value=_editor_text(value), **common)
 
     def _build(self) -> Any:
         from igniter_nb.notebook.extras import ipywidgets
@@ -259,6 +259,16 @@ class InputPlayground:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return _bundle(self, self.to_text(), self.to_html())
+
+
+def _editor_text(value: Any) -> str:
+    """The JSON an input's text box starts with. A value JSON cannot hold (one that contains itself, nests past the
+    recursion limit, an object whose ``repr`` raises) starts as the JSON string of its display text
+    (``html.text_of``): the playground's widget failed to build, and its output lost the widget."""
+    try:
+        return json.dumps(value, default=repr)
+    except Exception:
+        return json.dumps(h.text_of(value))
 
 
 def _own_errors(states: Mapping[str, Any], order: Mapping[str, int]) -> dict[str, str]:

@@ -51,7 +51,8 @@ BIG: dict[str, Any] = {
     "10 MB string": lambda: "A" * 10_000_000,
     "200,000 items": lambda: list(range(200_000)),
 }
-OUTPUT_LIMIT = 200_000  # characters of one output part: far less than the values above
+OUTPUT_LIMIT = 200_000
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"  # characters of one output part: far less than the values above
 
 
 class Holder(ig.Contract):
@@ -96,8 +97,10 @@ def _holding(value: Any) -> Holder:
 
 
 def _bundles(contract: Holder) -> dict[str, dict[str, Any]]:
+    playground = ig.nb.InputPlayground(contract)._repr_mimebundle_()
+    playground.pop(WIDGET_MIME, None)  # (a new widget model id each time)
     return {"result": contract.result._repr_mimebundle_(),
-            "playground": ig.nb.InputPlayground(contract)._repr_mimebundle_(),
+            "playground": playground,
             "states frame": {"text/html": ig.nb.states_frame(contract)._repr_html_()}}
 
 
@@ -131,3 +134,12 @@ def test_a_huge_value_is_cut_with_a_visible_marker(make: Any) -> None:
             if isinstance(part, str):
                 assert len(part) < OUTPUT_LIMIT, (name, mime, len(part))
     assert "more characters" in bundles["result"]["text/html"]
+
+
+@pytest.mark.parametrize("make", HOSTILE.values(), ids=list(HOSTILE))
+def test_the_playground_widget_is_built_for_an_input_json_cannot_hold(make: Any) -> None:
+    """The JSON text box of such an input raised while the widget was built: ``playground.widget`` raised, and its
+    output lost the widget (only the static view was left)."""
+    playground = ig.nb.InputPlayground(_holding(make()))
+    assert playground.widget is not None
+    assert WIDGET_MIME in playground._repr_mimebundle_()
