@@ -196,8 +196,11 @@ def result_mimebundle(result: Any) -> dict[str, Any]:
     rows = _safe_rows(lambda: _output_rows(result))
     status = view_status(ex)
     text = [f"Result {ex.graph.name} {status}"]
-    text.extend(f"  {name} [{st}] = {h.short(value)}" for name, st, value in rows)
-    body = h.heading(f"{ex.graph.name} result", status) + h.table(rows, ["output", "status", "value"])
+    text.extend(f"  {name} [{st}] = {h.short(value)}" for name, st, value in rows[:TABLE_LIMIT])
+    if len(rows) > TABLE_LIMIT:
+        text.append(f"  … {len(rows) - TABLE_LIMIT} more outputs")
+    body = h.heading(f"{ex.graph.name} result", status) + h.table(rows, ["output", "status", "value"],
+                                                                   limit=TABLE_LIMIT, total=len(rows))
     return {"text/plain": "\n".join(text), "text/html": body}
 
 
@@ -250,7 +253,8 @@ def plan_mimebundle(plan: Any) -> dict[str, Any]:
         rows.append([e.name, getattr(e, "role", "") or e.kind, e.status, action, waits, detail])
     note = f"targets: {', '.join(getattr(plan, 'targets', ())) or 'none'}"
     html = (h.heading(f"Plan {getattr(plan, 'graph', '')}", None, note)
-            + h.table(rows, ["node", "kind", "status", "action", "waits on", "error / token"]))
+            + h.table(rows, ["node", "kind", "status", "action", "waits on", "error / token"], limit=TABLE_LIMIT,
+                      total=len(rows)))
     return {"text/plain": text, "text/html": html}
 
 
@@ -266,7 +270,8 @@ def report_mimebundle(report: Any) -> dict[str, Any]:
         d = report.to_dict()
         parts = [h.heading(f"Diagnostics {d.get('graph', '')}", d.get("status"))]
         outputs = d.get("outputs") or {}
-        parts.append(h.table(([k, v] for k, v in outputs.items()), ["output", "value"], status_column=None))
+        parts.append(h.table(([k, v] for k, v in outputs.items()), ["output", "value"], status_column=None,
+                             limit=TABLE_LIMIT, total=len(outputs)))
         nodes = d.get("nodes") or {}
         counts = {k: v for k, v in nodes.items() if isinstance(v, int)}
         parts.append(h.table([list(counts.values())], list(counts), status_column=None))
@@ -276,10 +281,11 @@ def report_mimebundle(report: Any) -> dict[str, Any]:
                                  total=len(d["errors"])))
         if d.get("waiting_on"):
             parts.append(h.table(([w["node"], w["event"]] for w in d["waiting_on"]), ["await node", "event"],
-                                 status_column=None))
+                                 status_column=None, limit=TABLE_LIMIT, total=len(d["waiting_on"])))
         if d.get("blocked_nodes"):
             parts.append(h.table(([b["node"], b["status"], ", ".join(b["waiting_for"])] for b in d["blocked_nodes"]),
-                                 ["blocked node", "status", "waiting for"]))
+                                 ["blocked node", "status", "waiting for"], limit=TABLE_LIMIT,
+                                 total=len(d["blocked_nodes"])))
         if "workflow_status" in d:
             parts.append(h.mapping_table({k: d.get(k) for k in ("workflow_status", "correlation", "satisfied_events",
                                                                  "last_external_event")}))

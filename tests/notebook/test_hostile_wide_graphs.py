@@ -1,0 +1,49 @@
+"""Hostile-user trial: a contract of 3,000 outputs. The result's, the plan's and the diagnostics' HTML tables listed
+every row (1.2 MB, 2 MB and 600 KB of output); like the audit, the collection and the store they list the first
+``TABLE_LIMIT`` (200) and say how many more there are."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import igniter_nb as ig
+from igniter_nb.notebook.reprs import TABLE_LIMIT
+
+OUTPUTS = 3_000
+
+
+def _define(c):
+    c.input("x")
+    for i in range(OUTPUTS):
+        c.compute(f"n{i}", depends_on=["x"], call=lambda x: x)
+        c.output(f"n{i}")
+
+
+Wide = type("Wide", (ig.Contract,), {"define": staticmethod(_define)})
+
+
+class _Rows(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.per_table: list[int] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.per_table.append(0)
+        elif tag == "tr":
+            self.per_table[-1] += 1
+
+
+def test_the_tables_of_a_contract_of_thousands_of_outputs_list_the_first_200() -> None:
+    contract = Wide(x=1)
+    contract.resolve_all()
+    for name, bundle in [("result", contract.result._repr_mimebundle_()),
+                         ("plan", contract.plan()._repr_mimebundle_()),
+                         ("diagnostics", contract.diagnostics._repr_mimebundle_())]:
+        parser = _Rows()
+        parser.feed(bundle["text/html"])
+        assert max(parser.per_table) == TABLE_LIMIT + 1, (name, parser.per_table)  # (and the head row)
+        assert re.search(r"… 28\d\d more rows", bundle["text/html"]), name
+    text = contract.result._repr_mimebundle_()["text/plain"]
+    assert len(text.splitlines()) == TABLE_LIMIT + 2 and text.endswith(f"… {OUTPUTS - TABLE_LIMIT} more outputs")
