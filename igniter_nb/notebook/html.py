@@ -25,6 +25,8 @@ _EXTRA_FILLS = {"partial_failure": "#fca5a5", "cancelled": "#e5e7eb", "timed_out
 _BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 _MATH = re.compile(r"\$|\\[(\[]|\\begin\{")  # what MathJax starts a formula at (its default delimiters)
 MAX_CELL = 120
+TITLE_LIMIT = 200  # characters of a heading's title (a graph name; a store takes names of 200 at most)
+NOTE_LIMIT = 1_000  # characters of a heading's note
 PRE_LINE = 100  # preformatted text with a longer line wraps (it ran past the output area)
 OPEN_LIMIT = 10_000  # characters of a cut cell's whole text shown when it is opened
 OPEN_BUDGET = 100_000  # characters of opened text in one table; past it, a cut cell only says how much is hidden
@@ -127,6 +129,10 @@ def badge(status: Any) -> str:
 
 
 def heading(title: str, status: Any = None, note: str = "") -> str:
+    """A bold ``title`` (cut at ``TITLE_LIMIT`` characters: it names a graph, whose name ``ig.compile`` does not
+    bound), a status badge and a grey ``note`` (cut at ``NOTE_LIMIT``: a plan's note lists its targets)."""
+    title = cut_text(title, TITLE_LIMIT, say_how_much=True)
+    note = cut_text(note, NOTE_LIMIT, say_how_much=True)
     wrap = wrap_style(f"{title} {note}")
     parts = [f'<div style="font-family:Helvetica,Arial,sans-serif;font-size:13px;margin:2px 0{wrap}">'
              f"<b>{escape(title)}</b>"]
@@ -224,6 +230,7 @@ def picture(svg: str, alt: str, *, full: bool = False) -> str:
     sanitizer of an untrusted notebook (an inline ``<svg>`` would not). ``full`` keeps the natural size and lets
     the output scroll sideways instead."""
     src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    alt = cut_text(alt, TITLE_LIMIT, say_how_much=True)
     if full:
         return (f'<div style="overflow-x:auto"><img class="jp-mod-unconfined" src="{src}" alt="{escape(alt)}" '
                 'style="max-width:none"></div>')

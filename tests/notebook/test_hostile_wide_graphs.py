@@ -47,3 +47,24 @@ def test_the_tables_of_a_contract_of_thousands_of_outputs_list_the_first_200() -
         assert re.search(r"… 28\d\d more rows", bundle["text/html"]), name
     text = contract.result._repr_mimebundle_()["text/plain"]
     assert len(text.splitlines()) == TABLE_LIMIT + 2 and text.endswith(f"… {OUTPUTS - TABLE_LIMIT} more outputs")
+
+
+def test_a_megabyte_graph_name_is_cut_in_the_html_headings() -> None:
+    """``ig.compile`` and a class made with ``type()`` take a name of any length (a store takes 200 characters at
+    most); each HTML heading repeated it whole, a megabyte per output."""
+    name = "<b>G</b>" * 125_000
+
+    def define(c):
+        c.input("x")
+        c.compute("y", depends_on=["x"], call=lambda x: x)
+        c.output("y")
+
+    contract = type(name, (ig.Contract,), {"define": staticmethod(define)})(x=1)
+    contract.resolve_all()
+    for label, bundle in [("result", contract.result._repr_mimebundle_()),
+                          ("plan", contract.plan()._repr_mimebundle_()),
+                          ("diagnostics", contract.diagnostics._repr_mimebundle_()),
+                          ("audit", contract.audit._repr_mimebundle_())]:
+        page = bundle["text/html"]
+        assert len(page) < 100_000, (label, len(page))
+        assert "more characters" in page and "<b>G" not in page, label
