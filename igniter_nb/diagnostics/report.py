@@ -314,9 +314,9 @@ class Report:
         keeps them text (no tag, link or code span), so the Markdown is safe to render."""
         d = self._data
         lines = [
-            f"# Diagnostics {d['graph']}",
+            f"# Diagnostics {markdown_text(str(d['graph']))}",  # (a graph name is any text: ig.compile(name=))
             "",
-            f"- Execution: `{d['execution_id']}`",
+            f"- Execution: {markdown_code(str(d['execution_id']))}",
             f"- Status: `{d['status']}`",
             f"- Outputs: {markdown_text(self._presented_outputs())}",
             f"- Nodes: {self._node_counts()}",

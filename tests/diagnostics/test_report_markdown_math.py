@@ -71,3 +71,19 @@ def test_ordinary_text_is_written_as_before():
     words, brackets); their Markdown must not change."""
     assert markdown_text("gross_total=150.0, items=[1, 2], invoice='150.00 EUR'") == (
         "gross_total=150.0, items=[1, 2], invoice='150.00 EUR'")
+
+
+def test_a_graph_name_with_markup_stays_text_in_the_heading():
+    """The heading wrote the graph name as it is: a contract made with ``type()`` or ``ig.compile(name=)`` takes any
+    name, and ``<img src=x onerror=...>`` in it became an element of the rendered Markdown."""
+    name = "<img src=x onerror=alert(1)> $x$ _y_"
+
+    def define(c):
+        c.input("x")
+        c.output("x")
+
+    contract = type(name, (ig.Contract,), {"define": staticmethod(define)})(x=1)
+    contract.resolve_all()
+    page = _rendered(contract.diagnostics.to_markdown())
+    assert {tag for tag, _ in page.tags} <= {"h1", "h2", "ul", "li", "code", "p"}, page.tags
+    assert f"Diagnostics {name}" in "".join(page.text)
