@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Iterable
 from typing import Any
 
+from igniter_nb._shown_repr import bounded_repr
 from igniter_nb.notebook import html as h
 from igniter_nb.notebook.render import Engine, Size, render_graph
 from igniter_nb.runtime.states import states_now
@@ -230,7 +231,7 @@ def collection_mimebundle(collection: Any) -> dict[str, Any]:
     title = f"collection {getattr(collection, 'node', None) or ''}".strip()
     note = ", ".join(f"{k}={summary[k]}" for k in ("total", "succeeded", "failed", "pending") if k in summary)
     text = [_safe(lambda: repr(collection), title)]
-    text.extend(f"  {key!r} [{st}] {h.short(detail)}" for key, st, detail in rows[:TABLE_LIMIT])
+    text.extend(f"  {bounded_repr(key, h.MAX_CELL)} [{st}] {h.short(detail)}" for key, st, detail in rows[:TABLE_LIMIT])
     html = h.heading(title, summary.get("status"), note) + h.table(rows, ["key", "status", "result / error"],
                                                                    limit=TABLE_LIMIT, total=len(rows))
     return {"text/plain": "\n".join(text), "text/html": html}

@@ -68,3 +68,25 @@ def test_a_megabyte_graph_name_is_cut_in_the_html_headings() -> None:
         page = bundle["text/html"]
         assert len(page) < 100_000, (label, len(page))
         assert "more characters" in page and "<b>G" not in page, label
+
+
+class _Item(ig.Contract):
+    def define(c):
+        c.input("id")
+        c.output("id")
+
+
+class _Items(ig.Contract):
+    def define(c):
+        c.input("items")
+        c.collection("each", source="items", each=_Item, key="id", mode="collect")
+        c.output("each")
+
+
+def test_a_megabyte_collection_key_is_cut_in_the_collection_text() -> None:
+    """The collection's text wrote each key's ``repr`` whole: a megabyte key made a megabyte line."""
+    contract = _Items(items=[{"id": "K" * 1_000_000}, {"id": "k2"}])
+    contract.resolve_all()
+    bundle = contract.result.each._repr_mimebundle_()
+    assert all(len(part) < 100_000 for part in bundle.values() if isinstance(part, str))
+    assert "more characters" in bundle["text/plain"] and "'k2' [succeeded]" in bundle["text/plain"]
