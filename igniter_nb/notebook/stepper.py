@@ -29,6 +29,7 @@ import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from igniter_nb._error_text import shown_text
 from igniter_nb.notebook import html as h
 from igniter_nb.notebook.delivery import error_html
 from igniter_nb.notebook.live import FollowSteps, locked
@@ -400,7 +401,12 @@ class SnapshotStepper:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         from igniter_nb.notebook.widgets import bundle_with_view
 
-        return bundle_with_view(self.view, self.to_text(), self.to_html())
+        try:
+            text, page = self.to_text(), self.to_html()
+        except Exception as exc:  # a repr never raises: the step that cannot be shown, and why (a damaged log)
+            text = f"SnapshotStepper: step {self.index} cannot be shown: {type(exc).__name__}: {shown_text(exc)}"
+            return h.sendable({"text/plain": text, "text/html": h.pre(text)})  # type: ignore[no-any-return]
+        return bundle_with_view(self.view, text, page)
 
     # ------------------------------------------------------------------ internals
     def _version(self, index: int) -> Version:

@@ -14,7 +14,10 @@ import datetime as dt
 import json
 import os
 from collections.abc import Iterable, Mapping
+from numbers import Integral
 from typing import TYPE_CHECKING, Any
+
+from igniter_nb.diagnostics.cut import cut_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,7 +43,10 @@ class Version:
     @property
     def snapshot(self) -> dict[str, Any]:
         if self._snapshot is None:
-            data = json.loads(self._text or "{}")
+            try:
+                data = json.loads(self._text or "{}")
+            except ValueError as exc:  # (a log edited by hand or cut short) say which version, not just where
+                raise ValueError(f"version {self.version} of the snapshot log: its snapshot is not JSON ({exc})") from None
             self._snapshot = data if isinstance(data, dict) else {}
             self._text = None
         return self._snapshot
@@ -167,6 +173,11 @@ def pick_execution(frame: pd.DataFrame, execution_id: str | None, source: Any) -
 
 
 def log_versions(frame: pd.DataFrame) -> list[Version]:
+    for row, number in enumerate(frame["version"].tolist() if "version" in frame else ()):
+        if number is not None and not (isinstance(number, Integral) and not isinstance(number, bool)) \
+                and not (isinstance(number, float) and number.is_integer()):
+            raise ValueError(f"not a snapshot log: row {row} has version {cut_text(repr(number), 80)}; every version "
+                             "is a whole number (the steps are ordered by it)")
     ordered = frame.sort_values("version", kind="stable") if len(frame) else frame
     cols = {c: ordered[c].tolist() if c in ordered else [None] * len(ordered) for c in SNAPSHOT_LOG_COLUMNS}
     versions = []
