@@ -173,10 +173,10 @@ def pick_execution(frame: pd.DataFrame, execution_id: str | None, source: Any) -
 
 
 def log_versions(frame: pd.DataFrame) -> list[Version]:
-    for row, number in enumerate(frame["version"].tolist() if "version" in frame else ()):
-        if number is not None and not (isinstance(number, Integral) and not isinstance(number, bool)) \
-                and not (isinstance(number, float) and number.is_integer()):
-            raise ValueError(f"not a snapshot log: row {row} has version {cut_text(repr(number), 80)}; every version "
+    for row, given in enumerate(frame["version"].tolist() if "version" in frame else ()):
+        if given is not None and not (isinstance(given, Integral) and not isinstance(given, bool)) \
+                and not (isinstance(given, float) and given.is_integer()):
+            raise ValueError(f"not a snapshot log: row {row} has version {cut_text(repr(given), 80)}; every version "
                              "is a whole number (the steps are ordered by it)")
     ordered = frame.sort_values("version", kind="stable") if len(frame) else frame
     cols = {c: ordered[c].tolist() if c in ordered else [None] * len(ordered) for c in SNAPSHOT_LOG_COLUMNS}
