@@ -91,6 +91,7 @@ def _pages() -> dict[str, str]:
         "store": store._repr_mimebundle_(),
         "stepper": ig.nb.SnapshotStepper(store, execution_id, graph=Priced)._repr_mimebundle_(),
         "simulator": ig.nb.EventSimulator(Waiting, store, now=NOW)._repr_mimebundle_(),
+        "follow": ig.nb.Follow(execution_id, store, graph=Priced, start=False)._repr_mimebundle_(),
         "playground": ig.nb.InputPlayground(Priced(order_id=TYPED))._repr_mimebundle_(),
         "states frame": {"text/html": ig.nb.states_frame(contract)._repr_html_()},
         "store frame": {"text/html": ig.nb.store_frame(store)._repr_html_()},
