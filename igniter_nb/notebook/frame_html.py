@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from igniter_nb._error_text import shown_text
 from igniter_nb.diagnostics.cut import cut_text
 from igniter_nb.notebook import html as h
 from igniter_nb.notebook.html import escape
@@ -76,7 +77,7 @@ class IgniterFrame(pd.DataFrame):
                 html: str | None = pd.DataFrame(self)._repr_html_()  # type: ignore[operator]
             except Exception as exc:  # (pandas' table too: a value whose repr raises) the shape, and why
                 return h.pre(f"{len(self)} rows × {len(self.columns)} columns (table unavailable: "
-                             f"{type(exc).__name__}: {h.text_of(exc)})")
+                             f"{type(exc).__name__}: {shown_text(exc)})")
             return None if html is None else h.no_math(h.sendable_text(html))
 
 
