@@ -287,10 +287,16 @@ def _check_seqs(seqs: list[Any]) -> None:
     """A ``ValueError`` naming the first row whose ``seq`` is not a whole number (a frame edited by hand or written
     by another tool): the steps are ordered by it, and sorting or ``int()`` failed with a message naming neither."""
     for row, seq in enumerate(seqs):
-        whole = isinstance(seq, Integral) and not isinstance(seq, bool)
-        if not whole and not (isinstance(seq, float) and seq.is_integer()):
+        if not whole_number(seq):
             raise ValueError(f"not an audit frame: row {row} has seq {cut_text(repr(seq), 80)}; every seq is a whole "
                              "number (the event's place in the audit trail)")
+
+
+def whole_number(value: Any) -> bool:
+    """Whether ``value`` (read from a frame) is a whole number: an int (numpy's too, not a bool) or an integral float."""
+    if isinstance(value, Integral):
+        return not isinstance(value, bool)
+    return isinstance(value, float) and value.is_integer()
 
 
 def _waited(value: Any) -> tuple[str, ...]:

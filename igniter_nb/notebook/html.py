@@ -241,6 +241,5 @@ def details(summary: str, body: str) -> str:
     return f"<details><summary>{escape(summary)}</summary>{body}</details>"
 
 
-__all__ = ["badge", "details", "escape", "heading", "mapping_table", "no_math", "picture", "pre", "sendable", "sendable_text",
-           "sends",
-           "short", "table", "text_of", "wrap_style", "wrapping_cell"]
+__all__ = ["badge", "details", "escape", "heading", "mapping_table", "no_math", "picture", "pre", "sendable",
+           "sendable_text", "sends", "short", "table", "text_of", "wrap_style", "wrapping_cell"]

@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import os
 from collections.abc import Iterable, Mapping
-from numbers import Integral
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.diagnostics.cut import cut_text
@@ -173,9 +172,10 @@ def pick_execution(frame: pd.DataFrame, execution_id: str | None, source: Any) -
 
 
 def log_versions(frame: pd.DataFrame) -> list[Version]:
+    from igniter_nb.notebook.frames import whole_number
+
     for row, given in enumerate(frame["version"].tolist() if "version" in frame else ()):
-        if given is not None and not (isinstance(given, Integral) and not isinstance(given, bool)) \
-                and not (isinstance(given, float) and given.is_integer()):
+        if given is not None and not whole_number(given):
             raise ValueError(f"not a snapshot log: row {row} has version {cut_text(repr(given), 80)}; every version "
                              "is a whole number (the steps are ordered by it)")
     ordered = frame.sort_values("version", kind="stable") if len(frame) else frame
