@@ -21,6 +21,7 @@ from igniter_nb.llm.providers.base import (
     TextSink,
     body_message,
     check_key,
+    no_redirects,
     retry_after_of,
 )
 from igniter_nb.llm.request import Reply, Request, Usage
@@ -103,13 +104,17 @@ class AnthropicProvider(Provider):
 
 @functools.cache
 def _bounded_client_class() -> type:
-    """``anthropic.Anthropic`` waiting at most ``MAX_RETRY_AFTER`` seconds before a retry. The SDK honours any
+    """``anthropic.Anthropic`` following no redirect (``no_redirects``: its ``x-api-key`` went with one to any
+    host), and waiting at most ``MAX_RETRY_AFTER`` seconds before a retry. The SDK honours any
     ``Retry-After`` up to ~50 days (a proxy's bad header hung the worker, whatever ``timeout`` said); this one
     does what the OpenAI SDK does: a longer wait is not retried (the ``ProviderError`` says how long it was), and
     a retry whose wait cannot be honoured falls back to the SDK's exponential back-off."""
     import anthropic
 
     class BoundedAnthropic(anthropic.Anthropic):
+        def _prepare_options(self, options: Any) -> Any:
+            return no_redirects(super()._prepare_options(options))
+
         def _should_retry(self, response: Any) -> bool:
             wait = retry_after_of(response.headers)
             if wait is not None and wait > MAX_RETRY_AFTER:

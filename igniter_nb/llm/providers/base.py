@@ -162,6 +162,10 @@ class Provider:
         found = self.status_error(exc)
         if found is not None:
             status, message = found
+            response = getattr(exc, "response", None)
+            if 300 <= status < 400 and response is not None:
+                return redirect_error(self.name, self.where(client, connection), status,
+                                      getattr(response, "headers", {}).get("location"), getattr(response, "request", None))
             wait = retry_after_of(getattr(getattr(exc, "response", None), "headers", None))
             if wait is None:
                 return ProviderError(f"{self.name} answered {status}: {message}", provider=self.name,
@@ -203,6 +207,32 @@ def _signature(function: Callable[..., Any], bound: bool) -> inspect.Signature |
                                                        inspect.Parameter.POSITIONAL_OR_KEYWORD):
         signature = signature.replace(parameters=parameters[1:])  # as inspect.signature(bound method) reads it
     return signature
+
+
+def no_redirects(options: Any) -> Any:
+    """An SDK request's options (``FinalRequestOptions``) made not to follow redirects: the SDKs follow them, and
+    httpx drops only ``Authorization`` when the origin changes — Anthropic's ``x-api-key``, and the prompt a 307
+    or 308 sends again, went to whatever host the ``Location`` named. A 3xx is :func:`redirect_error` instead."""
+    options.follow_redirects = False
+    return options
+
+
+def redirect_error(provider: str, where: str, status: int, location: Any, request: Any) -> ProviderError:
+    """The error of a provider request answered with a redirect (never followed: :func:`no_redirects`), naming
+    where it pointed (resolved against the request's URL; a password in it as ``***``)."""
+    from igniter_nb.settings import redact_url
+
+    target = "no Location"
+    if isinstance(location, str) and location:
+        try:
+            target = str(request.url.join(location)) if request is not None else location
+        except Exception:  # (a Location that is no URL: shown as it came)
+            target = location
+        target = redact_url(target)[:300]
+    return ProviderError(f"{provider} at {where} answered a redirect (HTTP {status}) to {target}, which is not "
+                         "followed: a provider request carries the API key and the prompt, and goes only to the "
+                         "configured base_url (set base_url to the new address if the provider moved there)",
+                         provider=provider, url=where, status_code=status, location=target)
 
 
 def retry_after_of(headers: Any) -> float | None:
@@ -350,4 +380,5 @@ def _close(client: Any) -> None:
             close()
 
 
-__all__ = ["MAX_RETRY_AFTER", "Connection", "Provider", "TextSink", "body_message", "function_tools", "retry_after_of"]
+__all__ = ["MAX_RETRY_AFTER", "Connection", "Provider", "TextSink", "body_message", "function_tools", "no_redirects",
+           "redirect_error", "retry_after_of"]

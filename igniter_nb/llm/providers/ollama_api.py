@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from igniter_nb.llm.conversation import Message, ToolCall
-from igniter_nb.llm.providers.base import Connection, Provider, TextSink, check_key, function_tools
+from igniter_nb.llm.providers.base import Connection, Provider, TextSink, check_key, function_tools, redirect_error
 from igniter_nb.llm.request import Reply, Request, Usage
+from igniter_nb.settings import redact_url
 
 
 class OllamaProvider(Provider):
@@ -35,6 +36,11 @@ class OllamaProvider(Provider):
             check_key(connection.api_key, "Ollama API key (api_key on the executor)", self.name)
             # a new dict: the one in client_options is the executor class's own (shared by its subclasses)
             kwargs["headers"] = {**(kwargs.get("headers") or {}), "Authorization": f"Bearer {connection.api_key}"}
+        # no redirect is followed (the prompt went with a 307 to any host); the SDK turns a 3xx into a ResponseError
+        # without its Location, so the hook says where it pointed first
+        kwargs["follow_redirects"] = False
+        hooks = dict(kwargs.get("event_hooks") or {})
+        kwargs["event_hooks"] = {**hooks, "response": [*hooks.get("response", ()), _refuse_redirect]}
         return ollama.Client(host=connection.base_url, **kwargs)
 
     def where(self, client: Any, connection: Connection) -> str:
@@ -103,6 +109,14 @@ class OllamaProvider(Provider):
         import httpx
 
         return isinstance(exc, ConnectionError | httpx.TransportError)
+
+
+def _refuse_redirect(response: Any) -> None:
+    """An httpx response hook: a redirect is :func:`redirect_error` (raised through the SDK unchanged)."""
+    if response.is_redirect:
+        request = response.request
+        where = redact_url(str(request.url.copy_with(path="/", query=None)).rstrip("/"))
+        raise redirect_error("ollama", where, response.status_code, response.headers.get("location"), request)
 
 
 def wire_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:

@@ -8,12 +8,21 @@ result is a ``role: tool`` message with the ``tool_call_id`` it answers. ``max_t
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from igniter_nb.llm.conversation import Message, ToolCall
 from igniter_nb.llm.errors import ConfigurationError
-from igniter_nb.llm.providers.base import Connection, Provider, TextSink, body_message, check_key, function_tools
+from igniter_nb.llm.providers.base import (
+    Connection,
+    Provider,
+    TextSink,
+    body_message,
+    check_key,
+    function_tools,
+    no_redirects,
+)
 from igniter_nb.llm.request import Reply, Request, Usage
 
 
@@ -25,7 +34,7 @@ class OpenAIProvider(Provider):
         import openai
 
         try:
-            client = openai.OpenAI(**connection.sdk_kwargs())
+            client = _client_class()(**connection.sdk_kwargs())
         except openai.OpenAIError as exc:  # raised by the constructor for missing credentials
             raise ConfigurationError(f"no OpenAI API key: set the OPENAI_API_KEY environment variable (or api_key on "
                                      f"the executor) [{exc}]", provider=self.name) from None
@@ -105,6 +114,18 @@ class OpenAIProvider(Provider):
         import openai
 
         return isinstance(exc, openai.APIConnectionError)
+
+
+@functools.cache
+def _client_class() -> type:
+    """``openai.OpenAI`` following no redirect (``no_redirects``: the prompt went with a 307 to any host)."""
+    import openai
+
+    class OpenAI(openai.OpenAI):
+        def _prepare_options(self, options: Any) -> Any:
+            return no_redirects(super()._prepare_options(options))
+
+    return OpenAI
 
 
 def wire_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
