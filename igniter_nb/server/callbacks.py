@@ -42,6 +42,10 @@ FIRST_DELAY, MAX_DELAY = 0.5, 8.0
 #: The longest wait a receiver's ``Retry-After`` (on a 429 or 503) sets before the next attempt.
 MAX_RETRY_AFTER = 60.0
 TIMEOUT = 5.0
+#: The most one attempt may take in all (connecting, sending, the receiver's status line and headers, the start of
+#: an error answer): ``TIMEOUT`` bounds each read only, and a receiver trickling a byte at a time held the sending
+#: thread for as long as it liked. The client's rule: 3 × the timeout.
+TOTAL_TIMEOUT = 15.0
 #: The most bytes of a receiver's answer the sender reads (the start of an error answer, quoted in its message).
 ANSWER_READ = 4096
 #: 401 too: a parent answers 401 to a callback for an execution it has not saved yet (its pending state is saved
@@ -136,18 +140,28 @@ def post(callback: Callback, view: Mapping[str, Any], *, retries: int = RETRIES,
     import httpx
 
     from igniter_nb.server.stopping_retry import retry_after
+    from igniter_nb.server.total_timeout import bounded_transport, passed, within
 
     headers = {"Authorization": f"Bearer {callback.token}"}
     attempts = 0
     delay = FIRST_DELAY
     problem = ""
-    with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as http:
+    transport = bounded_transport(httpx.HTTPTransport())  # each wait cut to the attempt's TOTAL_TIMEOUT
+    with httpx.Client(timeout=TIMEOUT, follow_redirects=False, transport=transport) as http:
         while True:
             attempts += 1
             retry = True
             response = None
             try:
-                response, start = _post_reading_the_start(http, callback.url, view, headers)
+                with within(TOTAL_TIMEOUT):
+                    try:
+                        response, start = _post_reading_the_start(http, callback.url, view, headers)
+                    except httpx.TimeoutException as exc:
+                        if not passed():
+                            raise
+                        raise type(exc)(f"no complete answer within {TOTAL_TIMEOUT:g}s (the total timeout of "
+                                        "one attempt; each read may take "
+                                        f"{TIMEOUT:g}s)") from exc
             except httpx.HTTPError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             except Exception as exc:  # a URL httpx cannot even send to: retrying will not help
@@ -242,7 +256,7 @@ class CallbackReports:
             if pending:
                 log.warning("%d callback report(s) still retrying at shutdown: stopping their retries", len(pending))
                 self.stopping.set()
-                await asyncio.wait(pending, timeout=TIMEOUT + 1)
+                await asyncio.wait(pending, timeout=TOTAL_TIMEOUT + 1)
 
 
 def _record(store: Any, cls: Any, callback: Callback, result: dict[str, Any]) -> None:
