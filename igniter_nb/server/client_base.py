@@ -8,6 +8,7 @@ exception into the result, ``RemoteError`` or ``RemoteConnectionError``, and say
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -15,6 +16,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from igniter_nb.runtime.strict_json import NotJSONNumber
 from igniter_nb.server.answer_size import DEFAULT_MAX_ANSWER_BYTES, check_limit
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError, UnroutableExecutionIdError, shown_url
 from igniter_nb.server.stopping_retry import FIRST_DELAY, MAX_BACKOFF, retry_delay, retry_later
@@ -180,15 +182,31 @@ class _Api:
 
 
 def read_json(text: str | bytes) -> Any:
-    """``text`` read as JSON; ``ValueError`` saying why not (``"not JSON"``, ``"JSON nested too deeply to read"``):
-    the decoder raises ``RecursionError`` for nesting deeper than it can read, which no answer the server sends has
-    (a server's answers, error bodies and stream messages are read through here)."""
+    """``text`` read as JSON; ``ValueError`` saying why not (``"not JSON (...)"``, ``"JSON nested too deeply to
+    read"``): the decoder raises ``RecursionError`` for nesting deeper than it can read, which no answer the server
+    sends has (a server's answers, error bodies and stream messages are read through here). ``NaN``, ``Infinity``
+    and a number too large for a float (``1e999``), which ``json`` reads as floats, are refused as the server
+    refuses them in a request: it never writes one, and taken as a value (a remote node's outputs) a store writes
+    it as ``null``."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
     except RecursionError:
         raise ValueError("JSON nested too deeply to read") from None
-    except ValueError:
-        raise ValueError("not JSON") from None
+    except NotJSONNumber as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    except ValueError as exc:  # (JSONDecodeError, or an integer of more digits than Python converts)
+        raise ValueError(f"not JSON ({' '.join(str(exc).split())[:120]})") from None
+
+
+def _not_a_number(name: str) -> Any:
+    raise NotJSONNumber(name, constant=True)
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise NotJSONNumber(text, constant=False)
+    return number
 
 
 def _maybe_applied(call: _Call) -> str:
@@ -379,6 +397,14 @@ class _ClientBase:
         server_message = body.get("error") if isinstance(body, dict) else None
         if not isinstance(server_message, str):
             server_message = problem or (str(body)[:500] if body else response.reason_phrase)
+        if response.has_redirect_location:  # never followed (httpx's default, kept): a request goes to base_url only
+            try:
+                target = str(response.request.url.join(response.headers["location"]))
+            except ValueError:  # (httpx.InvalidURL: a Location that is no URL, shown as it came)
+                target = response.headers["location"]
+            target = shown_url(target)[:300]
+            server_message = (f"a redirect to {target}, which is not followed: a request (its token, its body) goes "
+                              "only to the client's base_url; give the client that address if the server moved")
         context = {k: body.get(k) for k in _CONTEXT_FROM_BODY} if isinstance(body, dict) else {}
         error_type = body.get("type") if isinstance(body, dict) else None
         return RemoteError(f"HTTP {response.status_code} from {call.method} {url}: {server_message}",
