@@ -35,6 +35,7 @@ from igniter_nb.llm.executor_settings import check_settings as check_settings
 from igniter_nb.llm.lease import DEFAULT_RESUME_LEASE, ResumeLease
 from igniter_nb.llm.providers import provider
 from igniter_nb.llm.providers.base import Connection
+from igniter_nb.llm.providers.bounds import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TOTAL_TIMEOUT
 from igniter_nb.llm.request import Reply, Request, Usage
 from igniter_nb.llm.tools import AUDIT_TEXT_LIMIT, Tool, make_tools, tool_named, unknown_tool_error
 from igniter_nb.runtime.deferred import DeferredResult
@@ -89,6 +90,8 @@ class Executor(BaseExecutor):
     base_url: ClassVar[str | None] = None
     timeout: ClassVar[float | None] = None
     max_retries: ClassVar[int | None] = None
+    total_timeout: ClassVar[float | None] = DEFAULT_TOTAL_TIMEOUT  # one call in all (None: no deadline)
+    max_answer_bytes: ClassVar[int | None] = DEFAULT_MAX_ANSWER_BYTES  # read of one call (None: no limit)
     client_options: ClassVar[Mapping[str, Any]] = {}
     request_options: ClassVar[Mapping[str, Any]] = {}
     category: ClassVar[str | None] = "llm"
@@ -419,7 +422,8 @@ class Executor(BaseExecutor):
                        model.__name__ if model is not None else None, dict(self.request_options))
 
     def _connection(self) -> Connection:
-        return Connection(self.api_key, self.base_url, self.timeout, self.max_retries, dict(self.client_options))
+        return Connection(self.api_key, self.base_url, self.timeout, self.max_retries, dict(self.client_options),
+                          self.total_timeout, self.max_answer_bytes)
 
     # ------------------------------------------------------------------ small parts
     def _context(self, context: Any) -> Conversation:

@@ -53,6 +53,14 @@ def check_settings(cls: type[Executor]) -> None:
     if cls.timeout is not None and (isinstance(cls.timeout, bool) or not isinstance(cls.timeout, int | float)
                                     or not math.isfinite(cls.timeout) or cls.timeout <= 0):
         raise ConfigurationError(f"{name}.timeout must be a number of seconds > 0, got {cls.timeout!r}")
+    if cls.total_timeout is not None and (isinstance(cls.total_timeout, bool)
+                                          or not isinstance(cls.total_timeout, int | float)
+                                          or not math.isfinite(cls.total_timeout) or cls.total_timeout <= 0):
+        raise ConfigurationError(f"{name}.total_timeout must be a number of seconds > 0 or None, got "
+                                 f"{cls.total_timeout!r}")
+    if cls.max_answer_bytes is not None and (type(cls.max_answer_bytes) is not int or cls.max_answer_bytes < 1):
+        raise ConfigurationError(f"{name}.max_answer_bytes must be an int >= 1 or None (no limit), got "
+                                 f"{cls.max_answer_bytes!r}")
     if cls.tool_timeout is not None and (isinstance(cls.tool_timeout, bool) or not isinstance(cls.tool_timeout, int | float)
                                          or not math.isfinite(cls.tool_timeout) or cls.tool_timeout <= 0):
         raise ConfigurationError(f"{name}.tool_timeout must be a number of seconds > 0 or None, got {cls.tool_timeout!r}")

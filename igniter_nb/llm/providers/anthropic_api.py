@@ -96,6 +96,11 @@ class AnthropicProvider(Provider):
             return exc.status_code, message
         return None
 
+    def sdk_error(self) -> type[Exception]:
+        import anthropic
+
+        return anthropic.AnthropicError  # type: ignore[no-any-return]
+
     def is_connection_error(self, exc: Exception) -> bool:
         import anthropic
 

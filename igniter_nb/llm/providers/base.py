@@ -23,6 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from igniter_nb.llm.errors import ConfigurationError, LLMError, ProviderError
+from igniter_nb.llm.providers.bounds import (
+    DEFAULT_MAX_ANSWER_BYTES,
+    DEFAULT_TOTAL_TIMEOUT,
+    Bounds,
+    bounded,
+    install,
+    stop_class,
+)
 from igniter_nb.llm.request import Reply, Request
 
 TextSink = Callable[[str], Any]
@@ -43,6 +51,9 @@ class Connection:
     timeout: float | None = None
     max_retries: int | None = None
     client_options: Mapping[str, Any] = field(default_factory=dict)
+    #: each call's deadline and answer size cap (``bounds.py``); not SDK settings: one client serves any of them
+    total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT
+    max_answer_bytes: int | None = DEFAULT_MAX_ANSWER_BYTES
 
     def sdk_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for an SDK client taking ``api_key``, ``base_url``, ``timeout`` and ``max_retries``:
@@ -88,6 +99,7 @@ class Provider:
         except TypeError as exc:  # an unknown keyword in client_options (the SDK's own words say which)
             raise ConfigurationError(f"the {self.name} SDK client does not take these options ({exc}): check "
                                      "client_options", provider=self.name) from None
+        install(getattr(client, "_client", None), self.name)  # each call's deadline and size cap (bounds.py)
         with self._lock:
             self._clients[key] = client
             while len(self._clients) > _MAX_CLIENTS:
@@ -108,6 +120,10 @@ class Provider:
     def new_client(self, connection: Connection) -> Any:  # pragma: no cover - every provider overrides it
         raise NotImplementedError
 
+    def sdk_error(self) -> type[Exception]:
+        """The base class of the SDK's own errors, which it passes on without retrying or wrapping them."""
+        return Exception
+
     def where(self, client: Any, connection: Connection) -> str:
         """The URL requests go to (for error messages)."""
         return str(getattr(client, "base_url", None) or connection.base_url or "?")
@@ -120,12 +136,15 @@ class Provider:
         client = self.client(connection)
         sink = _Sink(on_text) if on_text is not None else None
         try:
-            reply = self.stream(client, request, sink) if sink is not None else self.create(client, request)
+            with bounded(connection.total_timeout, connection.max_answer_bytes, stop_class(self.sdk_error())) as bounds:
+                reply = self.stream(client, request, sink) if sink is not None else self.create(client, request)
         except LLMError:
             raise
         except Exception as exc:
             if sink is not None and exc is sink.failure:
                 raise
+            if bounds.exceeded is not None:
+                raise self.out_of_bounds(bounds, self.where(client, connection)) from exc
             error = self.translate(exc, client, connection)
             if error is None:
                 where = self.where(client, connection)
@@ -137,6 +156,18 @@ class Provider:
             where = self.where(client, connection)
             raise ProviderError(f"{self.name} at {where} answered with {problem}", provider=self.name, url=where)
         return reply
+
+    def out_of_bounds(self, bounds: Bounds, where: str) -> ProviderError:
+        """The error of a call stopped at one of its bounds (``bounds.exceeded``)."""
+        if bounds.exceeded == "max_answer_bytes":
+            return ProviderError(f"{self.name} at {where} answered more than {bounds.max_answer_bytes} bytes "
+                                 "(max_answer_bytes on the executor); nothing more was read and the call was not "
+                                 "retried", provider=self.name, url=where, max_answer_bytes=bounds.max_answer_bytes)
+        return ProviderError(f"{self.name} at {where}: no complete answer within total_timeout="
+                             f"{bounds.total_timeout:g}s (total_timeout on the executor: the whole call, retries "
+                             "included; timeout bounds each read only); the call was stopped and not retried, the "
+                             "provider may have received the request", provider=self.name, url=where,
+                             total_timeout=bounds.total_timeout)
 
     def create(self, client: Any, request: Request) -> Reply:  # pragma: no cover
         raise NotImplementedError

@@ -110,6 +110,11 @@ class OpenAIProvider(Provider):
             return exc.status_code, body_message(exc.body, exc.message)
         return None
 
+    def sdk_error(self) -> type[Exception]:
+        import openai
+
+        return openai.OpenAIError  # type: ignore[no-any-return]
+
     def is_connection_error(self, exc: Exception) -> bool:
         import openai
 
