@@ -18,6 +18,7 @@ later, and the server's own answers (the live stream, history) show it as ``"<re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Mapping
@@ -170,6 +171,8 @@ def post(callback: Callback, view: Mapping[str, Any], *, retries: int = RETRIES,
                 if response.is_success:
                     return {"sent": True, "attempts": attempts, "status_code": response.status_code}
                 problem = f"HTTP {response.status_code}: {start[:300]}"
+                if response.has_redirect_location:  # never followed: the view and the token go to the URL only
+                    problem = f"HTTP {response.status_code}: {_redirect(response)}"
                 retry = response.status_code in _RETRY_STATUSES or response.status_code >= 500
                 if not retry:
                     return {"sent": False, "attempts": attempts, "status_code": response.status_code,
@@ -180,6 +183,15 @@ def post(callback: Callback, view: Mapping[str, Any], *, retries: int = RETRIES,
             if (stop or threading.Event()).wait(delay if said is None else min(said, MAX_RETRY_AFTER)):
                 return {"sent": False, "attempts": attempts, "error": f"{problem} (then the server shut down)"}
             delay = min(delay * 2, MAX_DELAY)
+
+
+def _redirect(response: Any) -> str:
+    """What a receiver's redirect answer is said to be: where it pointed (a password in it as ``***``)."""
+    location = response.headers["location"]
+    with contextlib.suppress(ValueError):  # (a Location that is no URL: shown as it came)
+        location = str(response.request.url.join(location))
+    return (f"a redirect to {redact_url(location)[:300]}, which is not followed (the execution view and the callback "
+            "token go only to the callback URL)")
 
 
 def _post_reading_the_start(http: Any, url: str, view: Mapping[str, Any],

@@ -186,8 +186,9 @@ def read_json(text: str | bytes) -> Any:
     read"``): the decoder raises ``RecursionError`` for nesting deeper than it can read, which no answer the server
     sends has (a server's answers, error bodies and stream messages are read through here). ``NaN``, ``Infinity``
     and a number too large for a float (``1e999``), which ``json`` reads as floats, are refused as the server
-    refuses them in a request: it never writes one, and taken as a value (a remote node's outputs) a store writes
-    it as ``null``."""
+    refuses them in a request: the server never writes one (it sends a non-finite float as the text ``"NaN"``), so
+    one comes from something else answering in its place, and taken as a value (a remote node's outputs) it is one
+    no real remote execution could give."""
     try:
         return json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
     except RecursionError:

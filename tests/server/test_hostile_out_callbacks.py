@@ -1,15 +1,18 @@
 """A callback receiver that trickles its answer — the status line and headers, or the start of an error body the
 sender quotes — a byte at a time, each byte well within the sender's per-read timeout. Without a deadline for the
 whole attempt, the sending thread was held for as long as the receiver liked (``TIMEOUT`` bounds each read only);
-now each attempt ends at ``callbacks.TOTAL_TIMEOUT`` and says so. The receiver is a plain socket server on
+now each attempt ends at ``callbacks.TOTAL_TIMEOUT`` and says so. And a receiver answering with a redirect: not
+followed (as before), but the recorded failure said only ``HTTP 307: `` — now it says where it pointed. The receiver is a plain socket server on
 127.0.0.1 that stops trickling on its own after a few seconds (so the test ends on main too)."""
 
 from __future__ import annotations
 
+import http.server
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -105,3 +108,51 @@ def test_each_attempt_has_its_own_total_timeout_and_the_retries_still_happen(slo
     result = callbacks.post(Callback("ex-1", 1, slow_headers.url, "tok"), {"execution_id": "ex-1"}, retries=1)
     assert result["sent"] is False and result["attempts"] == 2 and slow_headers.attempts == 2
     assert "no complete answer within 1s" in result["error"], result
+
+
+class _Redirecting(http.server.ThreadingHTTPServer):
+    """Answers every POST with ``307`` to ``location``; records the requests (any method) it gets."""
+
+    daemon_threads = True
+
+    def __init__(self, location: str = "") -> None:
+        self.location = location
+        self.seen: list[str] = []
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                owner.seen.append(self.command)
+                self.send_response(307 if owner.location else 200)
+                if owner.location:
+                    self.send_header("location", owner.location)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            do_GET = do_POST
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    def __enter__(self) -> _Redirecting:
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+def test_a_redirect_is_not_followed_and_the_failure_says_where_it_pointed() -> None:
+    with _Redirecting() as elsewhere:
+        target = f"http://user:hunter2@127.0.0.1:{elsewhere.server_address[1]}/hook"
+        with _Redirecting(target) as receiver:
+            url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+            result = callbacks.post(Callback("ex-1", 1, url, "tok"), {"execution_id": "ex-1"}, retries=0)
+        assert elsewhere.seen == [] and receiver.seen == ["POST"]
+    assert result["sent"] is False and result["status_code"] == 307
+    assert f"a redirect to http://user:***@127.0.0.1:{elsewhere.server_address[1]}/hook" in result["error"]
+    assert "not followed" in result["error"] and "hunter2" not in result["error"]

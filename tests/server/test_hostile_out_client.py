@@ -1,10 +1,10 @@
 """The client and remote nodes against a hostile server on the other end: numbers JSON has no words for
 (``NaN``, ``Infinity``, ``1e999``), a 200 that is an HTML page, a redirect to another host with credentials.
 
-``json.loads`` reads ``NaN``/``Infinity`` as floats, so a remote node took them as its outputs: the runtime's
-store encoder writes them as ``null`` (a value read back that is not the one the run used), a downstream node
-compared against NaN, and ``Client`` handed them to the caller as if the server had sent JSON. The server writes
-none (its answers are strict JSON): an answer holding one is a ``RemoteError`` naming the URL and the number.
+``json.loads`` reads ``NaN``/``Infinity`` as floats, so a remote node took them as its outputs — a value no
+real remote execution could give it (the server writes a non-finite float as the text ``"NaN"``) — and ``Client``
+handed them to the caller as if the server had sent JSON. An answer holding one is a ``RemoteError`` naming the
+URL and the number, as the server refuses one in a request.
 A redirect is not followed (as before) and its error now says where it pointed, the password hidden.
 """
 
@@ -53,7 +53,7 @@ def test_a_number_json_does_not_have_is_a_remote_error_naming_it(live_app: Live,
 
 
 @pytest.mark.parametrize("number", ["NaN", "Infinity"])
-def test_a_remote_node_given_such_outputs_fails_located_and_nothing_odd_is_stored(live_app: Live,
+def test_a_remote_node_given_such_outputs_fails_located_and_stores_the_failure(live_app: Live,
                                                                                   number: str) -> None:
     body = b'{"execution_id": "r1", "status": "succeeded", "outputs": {"score": ' + NOT_JSON_NUMBERS[number] + b"}}"
     server = _answering(live_app, body)
