@@ -32,6 +32,7 @@ from igniter_nb.llm.providers.bounds import (
     stop_class,
 )
 from igniter_nb.llm.request import Reply, Request
+from igniter_nb.settings import redact_url
 
 TextSink = Callable[[str], Any]
 _MAX_CLIENTS = 16
@@ -125,7 +126,13 @@ class Provider:
         return Exception
 
     def where(self, client: Any, connection: Connection) -> str:
-        """The URL requests go to (for error messages)."""
+        """The URL requests go to, as error messages show it: a password in it (``user:***@``) and a secret query
+        value (``token=***``) hidden, as everywhere in igniter_nb (the errors are kept in a failed node's
+        snapshot)."""
+        return redact_url(self.base_url(client, connection))
+
+    def base_url(self, client: Any, connection: Connection) -> str:
+        """The URL requests go to, as configured."""
         return str(getattr(client, "base_url", None) or connection.base_url or "?")
 
     # ------------------------------------------------------------------ calls
@@ -210,6 +217,7 @@ class Provider:
             where = self.where(client, connection)
             root = _root_cause(exc)  # the SDKs' own words are often just "Connection error."
             detail = _brief(exc) if root is exc or str(root) in str(exc) else f"{_brief(exc)} ({_brief(root)})"
+            detail = redact_url(self.base_url(client, connection), detail)  # (an SDK's words may quote the URL)
             if _lost_after_sending(exc):
                 return ProviderError(f"the connection to {self.name} at {where} failed before the answer was complete "
                                      f"({detail}); the provider may have received the request", provider=self.name,

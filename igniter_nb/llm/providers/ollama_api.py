@@ -43,7 +43,7 @@ class OllamaProvider(Provider):
         kwargs["event_hooks"] = {**hooks, "response": [*hooks.get("response", ()), _refuse_redirect]}
         return ollama.Client(host=connection.base_url, **kwargs)
 
-    def where(self, client: Any, connection: Connection) -> str:
+    def base_url(self, client: Any, connection: Connection) -> str:
         inner = getattr(client, "_client", None)
         return str(getattr(inner, "base_url", None) or connection.base_url or "?")
 
