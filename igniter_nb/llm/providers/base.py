@@ -41,6 +41,10 @@ CUT_STOPS = frozenset({"max_tokens", "length", "model_context_window_exceeded"})
 #: The longest ``Retry-After`` an SDK retry waits (seconds; the OpenAI SDK's own bound): a provider asking for a
 #: longer wait is not retried but answered with a ``ProviderError`` saying how long it asked for.
 MAX_RETRY_AFTER = 120.0
+#: The most characters of a provider's own error words a ``ProviderError`` keeps (``provider_message``, and its
+#: message): an error answer is a sentence, but a proxy's HTML page or a broken provider's message can be megabytes,
+#: and a failed node keeps its error in the stored snapshot and the ``llm_call`` audit.
+PROVIDER_MESSAGE_SHOWN = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +204,7 @@ class Provider:
         found = self.status_error(exc)
         if found is not None:
             status, message = found
+            message = _cut(message)
             response = getattr(exc, "response", None)
             if 300 <= status < 400 and response is not None:
                 return redirect_error(self.name, self.where(client, connection), status,
@@ -298,6 +303,13 @@ def retry_after_of(headers: Any) -> float | None:
     if wait is None or not math.isfinite(wait) or wait <= 0:
         return None
     return wait
+
+
+def _cut(text: str) -> str:
+    """``text`` cut to :data:`PROVIDER_MESSAGE_SHOWN` characters, saying how many were left out."""
+    if len(text) <= PROVIDER_MESSAGE_SHOWN:
+        return text
+    return f"{text[:PROVIDER_MESSAGE_SHOWN]}… ({len(text) - PROVIDER_MESSAGE_SHOWN:,} characters left out)"
 
 
 def _seconds(wait: float) -> str:
@@ -419,5 +431,5 @@ def _close(client: Any) -> None:
             close()
 
 
-__all__ = ["MAX_RETRY_AFTER", "Connection", "Provider", "TextSink", "body_message", "function_tools", "no_redirects",
+__all__ = ["MAX_RETRY_AFTER", "PROVIDER_MESSAGE_SHOWN", "Connection", "Provider", "TextSink", "body_message", "function_tools", "no_redirects",
            "redirect_error", "retry_after_of"]

@@ -13,7 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from igniter_nb.llm.conversation import Message, ToolCall
-from igniter_nb.llm.providers.base import Connection, Provider, TextSink, check_key, function_tools, redirect_error
+from igniter_nb.llm.providers.base import (
+    Connection,
+    Provider,
+    TextSink,
+    _cut,
+    check_key,
+    function_tools,
+    redirect_error,
+)
 from igniter_nb.llm.request import Reply, Request, Usage
 from igniter_nb.settings import redact_url
 
@@ -102,7 +110,8 @@ class OllamaProvider(Provider):
         if isinstance(exc, ollama.ResponseError) and exc.status_code < 0:  # an error line inside a stream
             from igniter_nb.llm.errors import ProviderError
 
-            return ProviderError(f"ollama failed: {exc.error}", provider=self.name, provider_message=str(exc.error))
+            said = _cut(str(exc.error))
+            return ProviderError(f"ollama failed: {said}", provider=self.name, provider_message=said)
         return super().translate(exc, client, connection)
 
     def is_connection_error(self, exc: Exception) -> bool:
