@@ -62,6 +62,15 @@ MAX_ANSWER_BYTES = 10_000_000
 MAX_EXECUTION_ID = 200
 #: The most event names of a remote execution's ``waiting_for`` a pending remote node keeps.
 MAX_WAITING_FOR = 100
+#: The most characters of a remote server's own words (its error message, a failed execution's message) a remote
+#: node's error keeps (``remote_message``): the error is stored with the calling execution, and a broken or hostile
+#: server's message can be megabytes (up to ``max_answer_bytes``).
+MAX_REMOTE_MESSAGE = 2000
+
+
+def _cut(text: str, limit: int = MAX_REMOTE_MESSAGE) -> str:
+    """``text`` cut to ``limit`` characters, saying how many were left out."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit:,} characters left out)"
 
 
 def remote_token(remote_execution_id: str) -> str:
@@ -208,9 +217,11 @@ class RemoteCall:
                 raise self.error(f"{problem}: {exc.message}", remote_status=None, remote_message=exc.message,
                                  timeout=exc.timeout or None, sent=exc.sent or None, **context) from exc
             except RemoteError as exc:
-                raise self.error(f"answered HTTP {exc.status_code}: {exc.server_message}", remote_status=None,
-                                 http_status=exc.status_code, remote_message=exc.server_message,
-                                 remote_error_type=exc.error_type, **context) from exc
+                said = _cut(str(exc.server_message))
+                raise self.error(f"answered HTTP {exc.status_code}: {said}", remote_status=None,
+                                 http_status=exc.status_code, remote_message=said,
+                                 remote_error_type=_cut(exc.error_type, MAX_EXECUTION_ID) if exc.error_type else None,
+                                 **context) from exc
             except AnswerTooLargeError as exc:
                 raise self.error(f"answered more than {exc.limit} bytes (max_answer_bytes=); nothing more was read",
                                  remote_status=None, limit=exc.limit, declared=exc.context.get("declared"),
@@ -237,11 +248,11 @@ class RemoteCall:
         if status in FINISHED:
             found = outcome.get("error")
             error: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
-            message = str(error.get("message") or f"the remote execution is {status}")
-            at = f" at node '{error['node']}'" if error.get("node") else ""
+            message = _cut(str(error.get("message") or f"the remote execution is {status}"))
+            shown = {k: _cut(str(error[k]), MAX_EXECUTION_ID) for k in ("type", "node") if error.get(k) is not None}
+            at = f" at node '{shown['node']}'" if error.get("node") else ""
             raise self.error(f"remote execution {rid} {status}{at}: {message}", remote_status=status,
-                             remote_message=message, remote_execution_id=rid,
-                             remote_error={k: error.get(k) for k in ("type", "node") if error.get(k) is not None})
+                             remote_message=message, remote_execution_id=rid, remote_error=shown)
         if status in ACTIVE:
             payload: dict[str, Any] = {
                 "remote_url": self.url, "remote_contract": self.contract, "remote_execution_id": rid,
@@ -346,6 +357,7 @@ __all__ = [
     "FINISHED",
     "MAX_ANSWER_BYTES",
     "MAX_EXECUTION_ID",
+    "MAX_REMOTE_MESSAGE",
     "MAX_WAITING_FOR",
     "REMOTE_CALLED",
     "TOKEN_PREFIX",

@@ -142,3 +142,26 @@ def test_a_redirect_is_not_followed_and_says_where_it_pointed(live_app: Live, el
     message = str(info.value)
     assert f"HTTP {status}" in message and f"127.0.0.1:{port}/v1/health" in message and "not followed" in message
     assert "hunter2" not in message and info.value.status_code == status
+
+
+HUGE = 3_000_000
+
+
+@pytest.mark.parametrize(("status", "body"), [
+    (500, {"error": "x" * HUGE, "type": "Boom"}),
+    (200, {"execution_id": "r1", "status": "failed", "error": {"message": "x" * HUGE, "node": "score"}}),
+], ids=["error answer", "failed remote execution"])
+def test_a_huge_remote_message_is_kept_cut_in_the_stored_failure(live_app: Live, status: int, body: Any) -> None:
+    """A remote server's error words were kept whole in the node's ``remote_message`` (the ``ResolutionError``'s
+    message is cut, its context was not), so 3 MB went into the calling execution's stored snapshot."""
+    import json
+
+    server = _answering(live_app, json.dumps(body).encode(), status=status)
+    store = MemoryStore()
+    contract = article(server.url, "deferred")({"text": "x"}, runner="store", store=store)
+    assert contract.status == "failed"
+    error = contract.first_error()
+    assert isinstance(error, ResolutionError) and error.context["node"] == "sentiment"
+    said = error.context["remote_message"]
+    assert said.startswith("xxxx") and len(said) < 2100 and "characters left out" in said
+    assert len(json.dumps(store.record(contract.execution_id).snapshot, default=str)) < 100_000
