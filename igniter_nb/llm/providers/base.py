@@ -264,8 +264,6 @@ def no_redirects(options: Any) -> Any:
 def redirect_error(provider: str, where: str, status: int, location: Any, request: Any) -> ProviderError:
     """The error of a provider request answered with a redirect (never followed: :func:`no_redirects`), naming
     where it pointed (resolved against the request's URL; a password in it as ``***``)."""
-    from igniter_nb.settings import redact_url
-
     target = "no Location"
     if isinstance(location, str) and location:
         try:
