@@ -159,3 +159,16 @@ def test_bounds_that_are_not_numbers_are_refused_when_the_class_is_made(setting,
         bad = 1.5
     with pytest.raises(ig.llm.ConfigurationError, match=setting):
         executor_class("anthropic", **{setting: bad})
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_a_retry_wait_longer_than_the_time_left_is_not_slept_past_the_deadline(provider, stubs):
+    """The SDK sleeps what ``Retry-After`` asks (up to 120 s) before a retry: that sleep is cut to the time the
+    call's ``total_timeout`` leaves, and the call then fails at its deadline (on main it slept 8 s and retried)."""
+    from igniter_nb.llm.testing import StubFailure, StubReply
+
+    stub = stubs(provider, [StubFailure(429, "slow down", headers={"retry-after": "8"}), StubReply("late")])
+    with pytest.raises(ig.llm.ProviderError) as info:
+        executor_class(provider, max_retries=2, total_timeout=1.0)().complete("q")
+    assert "no complete answer within total_timeout=1s" in str(info.value)
+    assert len(stub.requests) == 1  # the retry would have come after the deadline: it is not made

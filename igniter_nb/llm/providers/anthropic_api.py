@@ -24,6 +24,7 @@ from igniter_nb.llm.providers.base import (
     no_redirects,
     retry_after_of,
 )
+from igniter_nb.llm.providers.bounds import retry_wait
 from igniter_nb.llm.request import Reply, Request, Usage
 
 #: Anthropic requires ``max_tokens``; this is used when the executor sets none.
@@ -130,7 +131,7 @@ def _bounded_client_class() -> type:
             wait = retry_after_of(response_headers)
             if wait is None or wait > MAX_RETRY_AFTER:  # ("inf" too, which the SDK would wait ~50 days for)
                 response_headers = None  # the SDK's own exponential back-off
-            return float(super()._calculate_retry_timeout(remaining_retries, options, response_headers))
+            return retry_wait(float(super()._calculate_retry_timeout(remaining_retries, options, response_headers)))
 
     BoundedAnthropic.__qualname__ = BoundedAnthropic.__name__ = "Anthropic"
     return BoundedAnthropic

@@ -85,6 +85,16 @@ def _bounds() -> Bounds | None:
     return _current.get()
 
 
+def retry_wait(seconds: float) -> float:
+    """An SDK's wait before a retry, cut to the time left before the current call's deadline: its retry sleeps are no
+    network wait the backend sees, and a ``Retry-After: 120`` slept past a deadline of 1 s (the connect after it
+    then fails at once, :class:`Bounds`)."""
+    bounds = _bounds()
+    if bounds is None or bounds.deadline is None:
+        return seconds
+    return max(min(seconds, bounds.deadline - time.monotonic()), 0.0)
+
+
 class _Stream:
     """A network stream of httpcore or httpcore2 whose waits and reads obey the current call's bounds."""
 
@@ -192,4 +202,4 @@ def stop_class(base: type[Exception]) -> type[Exception]:
 
 
 __all__ = ["DEFAULT_MAX_ANSWER_BYTES", "DEFAULT_TOTAL_TIMEOUT", "Bounds", "UnboundedWarning", "bounded", "install",
-           "stop_class"]
+           "retry_wait", "stop_class"]

@@ -23,6 +23,7 @@ from igniter_nb.llm.providers.base import (
     function_tools,
     no_redirects,
 )
+from igniter_nb.llm.providers.bounds import retry_wait
 from igniter_nb.llm.request import Reply, Request, Usage
 
 
@@ -123,12 +124,16 @@ class OpenAIProvider(Provider):
 
 @functools.cache
 def _client_class() -> type:
-    """``openai.OpenAI`` following no redirect (``no_redirects``: the prompt went with a 307 to any host)."""
+    """``openai.OpenAI`` following no redirect (``no_redirects``: the prompt went with a 307 to any host), and
+    waiting before a retry no longer than the call's ``total_timeout`` leaves (``retry_wait``)."""
     import openai
 
     class OpenAI(openai.OpenAI):
         def _prepare_options(self, options: Any) -> Any:
             return no_redirects(super()._prepare_options(options))
+
+        def _calculate_retry_timeout(self, remaining_retries: int, options: Any, response_headers: Any = None) -> float:
+            return retry_wait(float(super()._calculate_retry_timeout(remaining_retries, options, response_headers)))
 
     return OpenAI
 
