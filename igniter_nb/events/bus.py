@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any
 
+from igniter_nb.events.aged import aged_list
 from igniter_nb.events.event import Event
 
 EMPTY_PAYLOAD: Any = MappingProxyType({})
@@ -71,7 +72,7 @@ class EventBus:
         self._log: list[Event] = list(events)
         # Events recorded but not built yet, in order (see record_into); an ``Event`` among them was emitted
         # while they waited and is numbered already.
-        self.recorded: list[Any] = []
+        self.recorded: list[Any] = aged_list()  # made earlier: the collector need not walk it (events/aged.py)
         # Whether a recorded state holds a value outside SCALAR_TYPES (set by whoever records it): an
         # invalidation then builds the log first, so a node's superseded values are not kept for it.
         self.pinned = False

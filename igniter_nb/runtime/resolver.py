@@ -12,6 +12,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import ResolutionError
+from igniter_nb.events.aged import aged_list
 from igniter_nb.events.bus import EMPTY_PAYLOAD, SCALAR_TYPES
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import STALE, SUCCEEDED
@@ -93,7 +94,8 @@ class Resolver(NodeSteps):
         record = self.recorded.append
         now = _now()
         stamp = True  # the next node_started records ``now``: the clock was read since the last recorded time
-        stack: list[Any] = [target]
+        stack: list[Any] = aged_list()  # made earlier: the collector need not walk it (events/aged.py)
+        stack.append(target)
         push = stack.append
         # What the loop has just looked up or written, so the next turn need not look it up in ``states`` again
         # (at 100,000 nodes each lookup in a table that size is a cache miss): the dependency it pushed and its
