@@ -10,6 +10,10 @@ from typing import TYPE_CHECKING, Any
 from igniter_nb.compiler.types import resolve_type
 from igniter_nb.model import AwaitNode, ComputeNode, InputNode, Node, OutputNode, Reaction
 
+# In a one-dependency fast-plan entry, where its dependency's entry would be when that dependency is declared after
+# it (the resolver then looks the dependency up in ``fast_plan``).
+LATER: Any = object()
+
 if TYPE_CHECKING:
     import graphviz
 
@@ -146,8 +150,12 @@ class CompiledGraph:
                 # Dependencies that are exactly the parameters of a plain function, in order, are passed by
                 # position: 1 for one dependency, 2 for more, 0 by keyword.
                 by_position = sig is not None and sig.by_position and deps == sig.required
-                if by_position and len(deps) == 1:  # its one dependency's name too, so no tuple is read for it
-                    fast[name] = (n.callable, n.path, deps, 1, deps[0])
+                if by_position and len(deps) == 1:
+                    # its one dependency's name too, so no tuple is read for it, and that dependency's own entry
+                    # (None for one without) when it is declared before (the usual case: a chain), so the resolver
+                    # does not look it up by name; else ``LATER``
+                    dep = deps[0]
+                    fast[name] = (n.callable, n.path, deps, 1, dep, fast.get(dep) if dep in by_name else LATER)
                 else:  # the dependencies' entries, by position: filled below, once every entry is made
                     held: list[Any] = []
                     fast[name] = (n.callable, n.path, deps, 2 if by_position else 0, held)
@@ -174,8 +182,9 @@ class CompiledGraph:
         s(self, "simple_deps", simple)
         # Plain function computes reading runtime nodes directly: (callable, path, dependencies, how the callable
         # takes them: 1 its one dependency by position, 2 all by position, 0 by keyword; see
-        # ``CallableSignature.by_position``), then, with 1, that dependency's name; else the dependencies' entries
-        # by position (a list, filled once every entry is made). For the resolver.
+        # ``CallableSignature.by_position``), then, with 1, that dependency's name and its entry (None for one
+        # without, ``LATER`` when it is declared after); else the dependencies' entries by position (a list,
+        # filled once every entry is made). For the resolver.
         s(self, "fast_plan", fast)
         s(self, "fast_computes", frozenset(fast))
         roots: dict[str, list[OutputNode]] = {}

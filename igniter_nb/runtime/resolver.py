@@ -11,6 +11,7 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb.compiler.graph import LATER
 from igniter_nb.errors import ResolutionError
 from igniter_nb.events.aged import aged_list
 from igniter_nb.events.bus import EMPTY_PAYLOAD, SCALAR_TYPES
@@ -215,7 +216,9 @@ class Resolver(NodeSteps):
                         if found is None or found.status is STALE:
                             push(dep)
                             pushed = dep  # the next turn starts it: no need to look its state up again
-                            carried = fast_get(dep)
+                            carried = info[5]  # its plan entry, held by this one (no lookup by name)
+                            if carried is LATER:  # (declared after this node)
+                                carried = fast_get(dep)
                             continue
                         if found.status is SUCCEEDED:
                             last = found.value

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import igniter_nb as ig
+from igniter_nb.compiler.graph import LATER
 
 
 def chain(n: int) -> type[ig.Contract]:
@@ -90,12 +91,13 @@ def lookups_per_node(cls: type[ig.Contract], n: int) -> tuple[float, float]:
     return plan.ops / n, states.ops / n
 
 
-def test_a_chain_node_is_looked_up_once_in_the_plan_and_twice_in_the_states_at_any_size():
+def test_a_chain_node_is_not_looked_up_in_the_plan_and_twice_in_the_states_at_any_size():
     small, big = lookups_per_node(chain(1_000), 1_000), lookups_per_node(chain(10_000), 10_000)
-    # once in the plan (it was twice, on the way down and back up); the states: its dependency on the way down
-    # and its new state. (It was 5: itself on the way down and back up and its dependency on each way, which the
-    # loop now carries from the turn that looked it up or wrote it.)
-    assert small[0] <= 1.0 and big[0] <= 1.0
+    # not in the plan: each entry holds its dependency's (it was once per node, and twice before that; only the
+    # target is looked up by name); the states: its dependency on the way down and its new state. (It was 5:
+    # itself on the way down and back up and its dependency on each way, which the loop now carries from the
+    # turn that looked it up or wrote it.)
+    assert small[0] * 1_000 <= 1 and big[0] * 10_000 <= 1
     assert small[1] <= 2.01 and big[1] <= 2.01
     assert abs(big[0] - small[0]) < 0.01 and abs(big[1] - small[1]) < 0.01
 
@@ -155,6 +157,9 @@ def test_a_plan_entry_holds_what_the_resolver_reads_of_its_dependencies_without_
     plan = graph.fast_plan
     leaf, sink = plan["f1"], plan["sink"]
     assert leaf[3] == 1 and leaf[4] == "x"  # one dependency by position: its name, no tuple to read
+    assert leaf[5] is None  # and its entry: an input has none
+    steps = chain(5).compiled_graph().fast_plan
+    assert steps["n4"][5] is steps["n3"] and steps["n2"][5] is steps["n1"]  # declared before: held
     assert sink[3] == 0 and len(sink[4]) == 8  # by keyword: its dependencies' entries, by position
     assert all(entry is plan[f"f{i + 1}"] for i, entry in enumerate(sink[4]))
 
@@ -169,6 +174,18 @@ def test_a_plan_entry_holds_what_the_resolver_reads_of_its_dependencies_without_
     plan = ladder.compiled_graph().fast_plan
     assert plan["l3"][4][0] is plan["l2"] and plan["l3"][4][1] is plan["l1"]  # the plan's own entries
     assert plan["l2"][4] == [plan["l1"], None]  # an input has no entry
+
+    def backwards(c: Any) -> None:  # a chain declared from its end: each entry's dependency comes later
+        c.input("x")
+        c.compute("b3", depends_on=["b2"], call=lambda b2: b2 * 10)
+        c.compute("b2", depends_on=["b1"], call=lambda b1: b1 + 1)
+        c.compute("b1", depends_on=["x"], call=lambda x: x + 1)
+        c.output("b3")
+
+    late = ig.contract(backwards, name="Backwards")
+    plan = late.compiled_graph().fast_plan
+    assert plan["b3"][5] is LATER and plan["b2"][5] is LATER  # looked up by name when the resolver needs it
+    assert late(x=1).result.b3 == 30
     assert ladder(x=2).result.l3 == 6
 
 
