@@ -287,7 +287,7 @@ def main() -> None:
     parser.add_argument("--no-peers", action="store_true", help="skip Apache Hamilton and pipefunc")
     args = parser.parse_args()
     sections = set(args.only.split(","))
-    sizes = (1_000, 10_000) if args.quick else (1_000, 10_000, 100_000)
+    sizes: tuple[int, ...] = (1_000, 10_000) if args.quick else (1_000, 10_000, 100_000)
     if args.sizes:
         sizes = tuple(sorted(int(size) for size in args.sizes.split(",")))
     repeat = 5 if args.quick else 9
