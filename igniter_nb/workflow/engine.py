@@ -38,6 +38,7 @@ from igniter_nb.workflow.correlation import check_delivery_correlation, correlat
 from igniter_nb.workflow.lookalike_start import warn_of_lookalike
 from igniter_nb.workflow.lookalikes import lookalike, twins
 from igniter_nb.workflow.payloads import validate_payload
+from igniter_nb.workflow.quiet import deliver_quietly
 from igniter_nb.workflow.rollout import held_payloads, refuse_dropping
 from igniter_nb.workflow.signals import check_idempotency_key, live_signals, payload_digest, repeated_signal
 
@@ -351,6 +352,10 @@ def deliver_event(
         record = _active_record(store, graph.name, corr)
         if record is None:
             return _deliver_late(cls, store, corr, node, event, key, digest)
+        quiet = deliver_quietly(cls, graph, node, store, corr, event, value, key, digest, _iso(moment), _iso(moment),
+                                record)  # (None: not a quiet delivery, nothing written)
+        if quiet is not None:
+            return quiet
         execution_id = record.execution_id
         held = held_payloads(graph, record.snapshot)  # (read before the restore drops them: rollout.py)
         contract = restore_record(cls, record, store=store)

@@ -1,0 +1,414 @@
+"""Quiet deliveries: a delivery that runs nothing, applied to the stored record.
+
+Most deliveries to a waiting workflow satisfy an await whose dependents all still wait for another await (in a
+workflow awaiting 40 documents, 39 of 40): no user code runs and the workflow stays ``waiting``. The general path
+(``workflow/engine.py``) restores the whole contract, resumes the await, invalidates and re-resolves its
+dependents, and encodes a whole new snapshot — for a change of two or three node states and a dozen events.
+
+:func:`deliver_quietly` makes the same change on the stored record itself: the await's state becomes
+``succeeded`` with its encoded value, each dependent waits on what is left, the signal joins the workflow record,
+and exactly the events the general path records (same kinds, order, fields and payloads) are appended, then the
+record is saved with the same compare-and-set. The contract it returns is restored from the record it saved
+(before saving it: a record that does not restore is never saved by this path).
+
+It applies only where that is clearly the same thing, and answers ``None`` otherwise, *before writing anything*:
+the caller then takes the general path, which reads the record again. Decided once per compiled graph and await
+(:func:`plan_for`): the graph has only inputs, plain function computes and awaits, no reactions, and a contract
+class that does not change how instances are made; the await's dependents are computes behind an output that read
+it directly and do not read each other. Decided per record (:func:`_apply`): the record is in today's form, the
+workflow waits, its awaits are the graph's (no rename, no held payload, no graph change), the await waits, each
+dependent waits and every other dependency it has succeeded or waits (at least one waits), and the signal is new.
+Repeats, idempotent replays, conflicts, late and unknown events, payloads the codec cannot store, lost races and
+anything unusual take the general path, which raises what it always raised.
+
+``GENERAL_ONLY`` (tests only) sends every delivery down the general path, so the two can be compared.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from igniter_nb.errors import ConcurrencyError, IgniterError, SnapshotEncodingError
+from igniter_nb.events.event import Event
+from igniter_nb.runtime import codec
+from igniter_nb.runtime.event_chunks import EventChunks, takes_event_chunks
+from igniter_nb.runtime.restore import restore_contract
+from igniter_nb.runtime.snapshot import FORMAT, _encode_event, _event_rows
+
+GENERAL_ONLY = False  # tests: every delivery takes the general path (the differential tests compare the two)
+
+_TAG = codec.TAG
+_STATE_KEYS = ("status", "version", "resolved_at", "invalidated_by", "waiting_for", "value", "error")
+_DEFERRED_KEYS = ("token", "payload", "source_node", "event")
+_SNAPSHOT_KEYS = ("format", "graph", "contract", "execution_id", "status", "runner", "inputs", "states", "events",
+                  "bound_events", "children", "children_given", "selections", "collections", "workflow", "saved_at")
+_SNAPSHOT_KEYS_BOUND = (*_SNAPSHOT_KEYS[:10], "bound_in_states", *_SNAPSHOT_KEYS[10:])
+_SCALARS = (str, int, bool, type(None))
+_BLOCKED = ("waiting", "pending")
+_KNOWN_STATUS = frozenset({"succeeded", "failed", "waiting", "pending", "stale", "running"})
+
+
+class _Plan:
+    """What a quiet delivery to one await of one graph does, worked out once."""
+
+    __slots__ = ("await_name", "await_path", "awaits", "dependents", "graph_name", "input_names", "invalidated",
+                 "node_names", "plan", "roots", "started", "targets")
+
+    def __init__(self, graph: Any, node: Any, walk: tuple[Any, ...], targets: tuple[str, ...]) -> None:
+        names = {name for name, _, _ in walk}
+        self.graph_name = graph.name
+        self.await_name = node.name
+        self.await_path = node.path
+        self.dependents = tuple(name for name, _, _ in walk)
+        self.invalidated = tuple(
+            (name, path, outputs) for name, path, outputs in walk)  # node_invalidated per node, then its outputs
+        self.started = tuple((t, graph.nodes_by_name[t].path) for t in targets if t in names)  # re-resolved, in order
+        self.targets = targets
+        self.roots = {name: graph.dep_roots[name] for name in names}
+        self.plan = graph.dep_plan  # (every node's dependencies, as orphaned_waits reads them)
+        self.awaits = tuple((n.name, n.event) for n in graph.await_nodes)
+        self.node_names = frozenset(graph.nodes_by_name)
+        self.input_names = frozenset(n.name for n in graph.nodes if n.kind == "input")
+
+
+def plan_for(cls: Any, graph: Any, node: Any) -> _Plan | None:
+    """The plan of a quiet delivery to await ``node`` of ``graph`` (``cls``'s), or None when such a delivery
+    could make a node run or be seen live; kept per graph."""
+    cache = graph.runtime_cache.get("quiet_plans")
+    if cache is None:
+        cache = graph.runtime_cache["quiet_plans"] = {"graph": _graph_eligible(cls, graph)}
+    key = (cls, node.name)
+    if key not in cache:
+        cache[key] = _plan(graph, node) if cache["graph"] else None
+    return cache[key]  # type: ignore[no-any-return]
+
+
+def _graph_eligible(cls: Any, graph: Any) -> bool:
+    from igniter_nb.dsl.contract import Contract
+
+    if graph.reactions or graph.run_options.get("runner") not in (None, "inline"):
+        return False
+    if graph.run_options.get("executor") is not None:
+        return False
+    create = getattr(getattr(cls, "_create", None), "__func__", None)
+    if create is not Contract._create.__func__ or getattr(cls, "_setup", None) is not Contract._setup:
+        return False  # (a class that changes how instances are made may subscribe to their events)
+    for n in graph.nodes:
+        if n.kind == "compute":
+            if getattr(n, "callable_kind", None) != "function":
+                return False
+        elif n.kind not in ("input", "await"):
+            return False
+    return True
+
+
+def _plan(graph: Any, node: Any) -> _Plan | None:
+    from igniter_nb.runtime.execution import _all_targets
+
+    targets = _all_targets(graph)
+    walk = graph.invalidation_walk(node.name)
+    if not walk or node.name in targets:
+        return None
+    names = {name for name, _, _ in walk}
+    if names != set(graph.dependents.get(node.name, ())):
+        return None  # something reads a dependent: it would be invalidated and re-resolved in turn
+    for name in names:
+        dep = graph.nodes_by_name[name]
+        if dep.kind != "compute" or not graph.simple_deps[name] or name not in targets:
+            return None
+        roots = graph.dep_roots[name]
+        if node.name not in roots or names.intersection(roots):
+            return None
+    return _Plan(graph, node, walk, targets)
+
+
+# ---------------------------------------------------------------------------- the delivery
+def deliver_quietly(cls: Any, graph: Any, node: Any, store: Any, corr: dict[str, Any], event: str, value: Any,
+                    key: str | None, digest: str | None, received_at: str, updated_at: str, record: Any) -> Any:
+    """The contract after delivering ``event`` (validated payload ``value``) to ``record`` (the active workflow,
+    just read) as a quiet delivery, saved; None when this delivery is not clearly quiet or the save lost a race
+    (nothing written: take the general path)."""
+    if GENERAL_ONLY or digest is None:
+        return None
+    plan = plan_for(cls, graph, node)
+    if plan is None:
+        return None
+    try:
+        snapshot = _apply(plan, cls, record, corr, event, value, key, digest, received_at, updated_at,
+                          takes_event_chunks(store))
+    except (IgniterError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None  # (the general path reports what is wrong with it, if anything)
+    if snapshot is None:
+        return None
+    try:  # the returned contract, and the proof that the record restores, before it is saved
+        contract = restore_contract(cls, snapshot, store=store, owned=True)
+    except Exception:
+        return None
+    ex = contract.execution
+    if ex.graph_changes is not None or ex.inputs != snapshot["inputs"] or ex.bus.last_seq() != last_seq(snapshot):
+        return None  # (a restore that changed something: the general path does what it does)
+    try:
+        version = _save_runtime_snapshot()(store, snapshot, graph=plan.graph_name, correlation=corr or None,
+                                        status="waiting", expected_version=record.version)
+    except ConcurrencyError:
+        return None
+    ex.loaded_from_store(version)
+    return contract
+
+
+def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str, value: Any, key: str | None,
+           digest: str, received_at: str, updated_at: str, chunked: bool) -> dict[str, Any] | None:
+    """The next snapshot of ``record`` after the quiet delivery, or None when the record is not one it applies
+    to. Builds a new dict; the parts of the record it keeps are shared with it (a store's fresh read)."""
+    from igniter_nb.workflow.signals import live_signals, repeated_signal
+
+    snap = record.snapshot
+    if type(snap) is not dict:
+        return None
+    bound_in = snap.get("bound_in_states")
+    if tuple(snap) != (_SNAPSHOT_KEYS if bound_in is None else _SNAPSHOT_KEYS_BOUND):
+        return None
+    if (snap["format"] != FORMAT or snap["graph"] != plan.graph_name or snap["status"] != "waiting"
+            or snap["execution_id"] != record.execution_id or snap["contract"] != f"{cls.__module__}:{cls.__qualname__}"
+            or snap["bound_events"] != {} or snap["children"] != {} or snap["children_given"] != {}
+            or snap["selections"] != {} or snap["collections"] != {}):
+        return None
+    runner = snap["runner"]
+    if type(runner) is not dict or runner.get("runner") != "inline":
+        return None
+    inputs = snap["inputs"]
+    if type(inputs) is not dict or not inputs.keys() <= plan.input_names:
+        return None
+    for v in inputs.values():
+        if type(v) not in _SCALARS:
+            return None
+    wf = snap["workflow"]
+    if type(wf) is not dict or wf.get("status") != "waiting" or wf.get("awaits") != current_awaits_cached(plan):
+        return None
+    signals = wf.get("signals")
+    if type(signals) is not list:
+        return None
+    for s in signals:
+        if type(s) is not dict or s.get("retracted"):
+            return None
+    if not codec.is_plain(corr) or not codec.is_plain(wf):
+        return None
+    execution_id = record.execution_id
+    if repeated_signal(live_signals(wf), node_name := plan.await_name, event, key, digest, graph=plan.graph_name,
+                       execution_id=execution_id, path=plan.await_path) is not None:
+        return None
+    states = snap["states"]
+    if type(states) is not dict or not states.keys() <= plan.node_names:
+        return None
+    for name, data in states.items():
+        if not _well_formed(data):
+            return None
+    mine = states.get(node_name)
+    if mine is None or mine["status"] != "waiting":
+        return None
+    # Awaits holding a value no delivery gave (restore would put them back to waiting); blocked states whose waits
+    # none of their dependencies still has (restore would drop them): the general path handles both.
+    bound = [n for n in bound_in or () if type(n) is str and n in states and states[n]["status"] == "succeeded"]
+    if bound_in is not None and (type(bound_in) is not list or len(bound) != len(bound_in)):
+        return None
+    for name, _ in plan.awaits:
+        st = states.get(name)
+        if st is not None and st["status"] == "succeeded" and name not in bound:
+            return None
+    if _orphaned(plan, states):
+        return None
+    for target in plan.targets:
+        st = states.get(target)
+        if st is None or st["status"] == "stale" or st["status"] == "running":
+            return None
+    encoded = codec.encode(value, node=node_name, path=f"states.{node_name}.value")
+    if not codec.is_plain(encoded):
+        return None
+    now = time.time()
+    new_states = dict(states)
+    new_states[node_name] = {"status": "succeeded", "version": mine["version"] + 1, "resolved_at": now,
+                             "invalidated_by": None, "waiting_for": [], "value": encoded, "error": None}
+    waits: dict[str, tuple[dict[str, Any], list[str]]] = {}
+    for name in plan.dependents:
+        st = states.get(name)
+        if st is None or st["status"] != "waiting":
+            return None
+        first = None
+        waiting_for: list[str] = []
+        for root in plan.roots[name]:
+            rst = new_states.get(root)
+            if rst is None:
+                return None
+            status = rst["status"]
+            if status == "succeeded":
+                continue
+            if status != "waiting":
+                return None
+            if first is None:
+                first = rst["value"]
+            for w in rst["waiting_for"] or (root,):
+                if w not in waiting_for:
+                    waiting_for.append(w)
+        if first is None or not _deferred(first):
+            return None
+        inner = first["value"]
+        deferred = {"token": inner["token"], "payload": dict(inner["payload"]), "source_node": inner["source_node"],
+                    "event": inner["event"]}
+        waits[name] = (deferred, waiting_for)
+        new_states[name] = {"status": "waiting", "version": st["version"] + 2, "resolved_at": now,
+                            "invalidated_by": None, "waiting_for": list(waiting_for),
+                            "value": {_TAG: "deferred", "value": {**deferred, "payload": dict(inner["payload"])}},
+                            "error": None}
+    # the workflow record, as refresh_status leaves it
+    signal = {"order": len(signals) + 1, "event": event, "node": node_name, "correlation": corr,
+              "idempotency_key": key, "payload_digest": digest, "received_at": received_at}
+    workflow = dict(wf)
+    workflow["signals"] = [*signals, codec.encode(signal)]
+    workflow["satisfied_events"] = [*wf.get("satisfied_events", ()), event]
+    workflow["last_external_event"] = codec.encode(signal)
+    workflow["status"] = "waiting"
+    workflow["updated_at"] = updated_at
+    workflow.pop("error", None)
+    # the events, as the general path records them
+    raw = snap["events"]
+    if type(raw) is EventChunks:
+        last_seq = raw.last_seq
+        if not chunked:
+            return None
+    elif type(raw) is list and not chunked:
+        last_seq = int(raw[-1]["seq"]) if raw else 0
+    else:
+        return None
+    graph_name = plan.graph_name
+    targets = list(plan.targets)
+    path = plan.await_path
+    order = signal["order"]
+    emitted: list[tuple[Any, ...]] = [
+        ("external_event_received", node_name, path, "succeeded",
+         {"event": event, "correlation": corr, "idempotency_key": key, "order": order, "reached": True}),
+        ("node_succeeded", node_name, path, "succeeded", {}),
+        ("node_resumed", node_name, path, "succeeded", {"resumed": True}),
+    ]
+    cause = {"cause": node_name}
+    for name, dpath, outputs in plan.invalidated:
+        emitted.append(("node_invalidated", name, dpath, "stale", cause))
+        for out_name, out_path in outputs:
+            emitted.append(("node_invalidated", out_name, out_path, "stale", cause))
+    emitted.append(("await_satisfied", node_name, path, "succeeded", {"event": event, "order": order}))
+    emitted.append(("workflow_resumed", None, None, "running", {"event": event}))
+    emitted.append(("execution_started", None, None, None, {"graph": graph_name, "targets": targets}))
+    for name, dpath in plan.started:
+        deferred, waiting_for = waits[name]
+        emitted.append(("node_started", name, dpath, "running", {}))
+        emitted.append(("node_waiting", name, dpath, "waiting", {**deferred, "waiting_for": list(waiting_for)}))
+    emitted.append(("execution_finished", None, None, "waiting",
+                    {"graph": graph_name, "targets": list(targets), "status": "waiting"}))
+    waiting_on = [{"node": n, "event": e} for n, e in plan.awaits
+                  if (st := new_states.get(n)) is not None and st["status"] == "waiting"]
+    emitted.append(("workflow_waiting", None, None, "waiting", {"waiting_on": waiting_on}))
+    events = [Event(last_seq + i, etype, execution_id, enode, epath, estatus, payload, now)
+              for i, (etype, enode, epath, estatus, payload) in enumerate(emitted, 1)]
+    if type(raw) is EventChunks:
+        new_events: Any = raw.extended_rows(_event_rows(events))
+    else:
+        new_events = [*raw, *map(_encode_event, events)]
+    return {
+        "format": FORMAT,
+        "graph": graph_name,
+        "contract": snap["contract"],
+        "execution_id": execution_id,
+        "status": "waiting",
+        "runner": runner,
+        "inputs": inputs,
+        "states": new_states,
+        "events": new_events,
+        "bound_events": {},
+        "bound_in_states": [*bound, node_name],
+        "children": {},
+        "children_given": {},
+        "selections": {},
+        "collections": {},
+        "workflow": workflow,
+        "saved_at": _saved_at(),
+    }
+
+
+@functools.cache
+def _save_runtime_snapshot() -> Any:
+    """The stores' save of a runtime snapshot, imported on first use (stores sit above the workflow layer)."""
+    from igniter_nb.stores.base import save_runtime_snapshot
+
+    return save_runtime_snapshot
+
+
+def last_seq(snapshot: Mapping[str, Any]) -> int:
+    events = snapshot["events"]
+    return events.last_seq if type(events) is EventChunks else (int(events[-1]["seq"]) if events else 0)
+
+
+def current_awaits_cached(plan: _Plan) -> dict[str, str]:
+    return dict(plan.awaits)
+
+
+def _saved_at() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _well_formed(data: Any) -> bool:
+    """A stored node state in today's form, its fields of the types a restore accepts."""
+    if type(data) is not dict or tuple(data) != _STATE_KEYS:
+        return False
+    if data["status"] not in _KNOWN_STATUS or type(data["version"]) is not int:
+        return False
+    waiting_for = data["waiting_for"]
+    if type(waiting_for) is not list:
+        return False
+    for w in waiting_for:
+        if type(w) is not str:
+            return False
+    resolved_at = data["resolved_at"]
+    if resolved_at is not None and type(resolved_at) is not float and type(resolved_at) is not int:
+        return False
+    invalidated_by = data["invalidated_by"]
+    return (invalidated_by is None or type(invalidated_by) is str) and data["error"] is None
+
+
+def _deferred(value: Any) -> bool:
+    """Whether a stored value is an await's pending value in today's form, plain (an event payload copies it)."""
+    if type(value) is not dict or tuple(value) != (_TAG, "value") or value[_TAG] != "deferred":
+        return False
+    inner = value["value"]
+    if type(inner) is not dict or tuple(inner) != _DEFERRED_KEYS:
+        return False
+    payload = inner["payload"]
+    if type(inner["token"]) is not str or type(payload) is not dict:
+        return False
+    for k, v in payload.items():
+        if type(k) is not str or k == _TAG or type(v) not in _SCALARS:
+            return False
+    return True
+
+
+def _orphaned(plan: _Plan, states: Mapping[str, Any]) -> bool:
+    """Whether a blocked state waits for something none of its dependencies waits for (``orphaned_waits``: the
+    restore would drop it), or is a node this plan does not know the dependencies of (the general path decides)."""
+    for name, st in states.items():
+        waits = st["waiting_for"]
+        if st["status"] not in _BLOCKED or not waits or name in waits:
+            continue
+        through: set[str] = set()
+        for _, root, _ in plan.plan.get(name, ()):
+            dep = states.get(root)
+            if dep is not None and dep["status"] in _BLOCKED:
+                through.update(dep["waiting_for"])
+        if not through.issuperset(waits):
+            return True
+    return False
+
+
+__all__ = ["GENERAL_ONLY", "deliver_quietly", "plan_for"]
