@@ -54,7 +54,7 @@ _KNOWN_STATUS = frozenset({"succeeded", "failed", "waiting", "pending", "stale",
 class _Plan:
     """What a quiet delivery to one await of one graph does, worked out once."""
 
-    __slots__ = ("await_name", "await_path", "awaits", "dependents", "graph_name", "input_names", "invalidated",
+    __slots__ = ("await_name", "await_path", "awaits", "dependents", "graph_name", "awaits_dict", "input_names", "invalidated",
                  "node_names", "plan", "roots", "started", "targets")
 
     def __init__(self, graph: Any, node: Any, walk: tuple[Any, ...], targets: tuple[str, ...]) -> None:
@@ -70,6 +70,7 @@ class _Plan:
         self.roots = {name: graph.dep_roots[name] for name in names}
         self.plan = graph.dep_plan  # (every node's dependencies, as orphaned_waits reads them)
         self.awaits = tuple((n.name, n.event) for n in graph.await_nodes)
+        self.awaits_dict = dict(self.awaits)  # (what a stored workflow's "awaits" must equal: never changed)
         self.node_names = frozenset(graph.nodes_by_name)
         self.input_names = frozenset(n.name for n in graph.nodes if n.kind == "input")
 
@@ -168,6 +169,18 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
     snap = record.snapshot
     if type(snap) is not dict:
         return None
+    node_name = plan.await_name
+    states = snap.get("states")
+    if type(states) is not dict:
+        return None
+    # First what decides whether the delivery is quiet at all (a delivery that completes a join is answered here,
+    # before anything is built): the await waits, and each dependent still waits on another await.
+    mine = states.get(node_name)
+    if not _well_formed(mine) or mine["status"] != "waiting":
+        return None
+    waits = _waits(plan, states)
+    if waits is None:
+        return None
     bound_in = snap.get("bound_in_states")
     if tuple(snap) != (_SNAPSHOT_KEYS if bound_in is None else _SNAPSHOT_KEYS_BOUND):
         return None
@@ -186,7 +199,7 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
         if type(v) not in _SCALARS:
             return None
     wf = snap["workflow"]
-    if type(wf) is not dict or wf.get("status") != "waiting" or wf.get("awaits") != current_awaits_cached(plan):
+    if type(wf) is not dict or wf.get("status") != "waiting" or wf.get("awaits") != plan.awaits_dict:
         return None
     signals = wf.get("signals")
     if type(signals) is not list:
@@ -197,18 +210,14 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
     if not codec.is_plain(corr) or not codec.is_plain(wf):
         return None
     execution_id = record.execution_id
-    if repeated_signal(live_signals(wf), node_name := plan.await_name, event, key, digest, graph=plan.graph_name,
+    if repeated_signal(live_signals(wf), node_name, event, key, digest, graph=plan.graph_name,
                        execution_id=execution_id, path=plan.await_path) is not None:
         return None
-    states = snap["states"]
-    if type(states) is not dict or not states.keys() <= plan.node_names:
+    if not states.keys() <= plan.node_names:
         return None
-    for name, data in states.items():
+    for data in states.values():
         if not _well_formed(data):
             return None
-    mine = states.get(node_name)
-    if mine is None or mine["status"] != "waiting":
-        return None
     # Awaits holding a value no delivery gave (restore would put them back to waiting); blocked states whose waits
     # none of their dependencies still has (restore would drop them): the general path handles both.
     bound = [n for n in bound_in or () if type(n) is str and n in states and states[n]["status"] == "succeeded"]
@@ -231,36 +240,10 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
     new_states = dict(states)
     new_states[node_name] = {"status": "succeeded", "version": mine["version"] + 1, "resolved_at": now,
                              "invalidated_by": None, "waiting_for": [], "value": encoded, "error": None}
-    waits: dict[str, tuple[dict[str, Any], list[str]]] = {}
-    for name in plan.dependents:
-        st = states.get(name)
-        if st is None or st["status"] != "waiting":
-            return None
-        first = None
-        waiting_for: list[str] = []
-        for root in plan.roots[name]:
-            rst = new_states.get(root)
-            if rst is None:
-                return None
-            status = rst["status"]
-            if status == "succeeded":
-                continue
-            if status != "waiting":
-                return None
-            if first is None:
-                first = rst["value"]
-            for w in rst["waiting_for"] or (root,):
-                if w not in waiting_for:
-                    waiting_for.append(w)
-        if first is None or not _deferred(first):
-            return None
-        inner = first["value"]
-        deferred = {"token": inner["token"], "payload": dict(inner["payload"]), "source_node": inner["source_node"],
-                    "event": inner["event"]}
-        waits[name] = (deferred, waiting_for)
-        new_states[name] = {"status": "waiting", "version": st["version"] + 2, "resolved_at": now,
+    for name, (deferred, waiting_for) in waits.items():
+        new_states[name] = {"status": "waiting", "version": states[name]["version"] + 2, "resolved_at": now,
                             "invalidated_by": None, "waiting_for": list(waiting_for),
-                            "value": {_TAG: "deferred", "value": {**deferred, "payload": dict(inner["payload"])}},
+                            "value": {_TAG: "deferred", "value": {**deferred, "payload": dict(deferred["payload"])}},
                             "error": None}
     # the workflow record, as refresh_status leaves it
     signal = {"order": len(signals) + 1, "event": event, "node": node_name, "correlation": corr,
@@ -349,8 +332,40 @@ def last_seq(snapshot: Mapping[str, Any]) -> int:
     return events.last_seq if type(events) is EventChunks else (int(events[-1]["seq"]) if events else 0)
 
 
-def current_awaits_cached(plan: _Plan) -> dict[str, str]:
-    return dict(plan.awaits)
+def _waits(plan: _Plan, states: Mapping[str, Any]) -> dict[str, tuple[dict[str, Any], list[str]]] | None:
+    """``{dependent: (the pending value it will wait with, what it will wait for)}`` once the await has its value,
+    as ``NodeSteps._not_ready`` finds them; None when a dependent would not simply wait again (it would run, fail,
+    be pending, or was not waiting)."""
+    name_of_await = plan.await_name
+    waits = {}
+    for name in plan.dependents:
+        st = states.get(name)
+        if not _well_formed(st) or st["status"] != "waiting":
+            return None
+        first = None
+        waiting_for: list[str] = []
+        for root in plan.roots[name]:
+            if root == name_of_await:
+                continue  # (succeeded by this delivery)
+            rst = states.get(root)
+            if not _well_formed(rst):
+                return None
+            status = rst["status"]
+            if status == "succeeded":
+                continue
+            if status != "waiting":
+                return None
+            if first is None:
+                first = rst["value"]
+            for w in rst["waiting_for"] or (root,):
+                if w not in waiting_for:
+                    waiting_for.append(w)
+        if first is None or not _deferred(first):
+            return None
+        inner = first["value"]
+        waits[name] = ({"token": inner["token"], "payload": dict(inner["payload"]),
+                        "source_node": inner["source_node"], "event": inner["event"]}, waiting_for)
+    return waits
 
 
 def _saved_at() -> str:
