@@ -36,7 +36,7 @@ from igniter_nb.events.event import Event
 from igniter_nb.runtime import codec
 from igniter_nb.runtime.event_chunks import EventChunks, takes_event_chunks
 from igniter_nb.runtime.restore import restore_contract
-from igniter_nb.runtime.snapshot import FORMAT, _encode_event, _event_rows
+from igniter_nb.runtime.snapshot import FORMAT, _encode_event
 
 GENERAL_ONLY = False  # tests: every delivery takes the general path (the differential tests compare the two)
 
@@ -207,7 +207,7 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
     for s in signals:
         if type(s) is not dict or s.get("retracted"):
             return None
-    if not codec.is_plain(corr) or not codec.is_plain(wf):
+    if not codec.is_plain(corr):
         return None
     execution_id = record.execution_id
     if repeated_signal(live_signals(wf), node_name, event, key, digest, graph=plan.graph_name,
@@ -249,9 +249,9 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
     signal = {"order": len(signals) + 1, "event": event, "node": node_name, "correlation": corr,
               "idempotency_key": key, "payload_digest": digest, "received_at": received_at}
     workflow = dict(wf)
-    workflow["signals"] = [*signals, codec.encode(signal)]
+    workflow["signals"] = [*signals, {**signal, "correlation": codec.plain_copy(corr)}]
     workflow["satisfied_events"] = [*wf.get("satisfied_events", ()), event]
-    workflow["last_external_event"] = codec.encode(signal)
+    workflow["last_external_event"] = {**signal, "correlation": codec.plain_copy(corr)}  # (its own copy)
     workflow["status"] = "waiting"
     workflow["updated_at"] = updated_at
     workflow.pop("error", None)
@@ -275,11 +275,10 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
         ("node_succeeded", node_name, path, "succeeded", {}),
         ("node_resumed", node_name, path, "succeeded", {"resumed": True}),
     ]
-    cause = {"cause": node_name}
-    for name, dpath, outputs in plan.invalidated:
-        emitted.append(("node_invalidated", name, dpath, "stale", cause))
+    for name, dpath, outputs in plan.invalidated:  # (a payload per event: a chunk never holds one dict twice)
+        emitted.append(("node_invalidated", name, dpath, "stale", {"cause": node_name}))
         for out_name, out_path in outputs:
-            emitted.append(("node_invalidated", out_name, out_path, "stale", cause))
+            emitted.append(("node_invalidated", out_name, out_path, "stale", {"cause": node_name}))
     emitted.append(("await_satisfied", node_name, path, "succeeded", {"event": event, "order": order}))
     emitted.append(("workflow_resumed", None, None, "running", {"event": event}))
     emitted.append(("execution_started", None, None, None, {"graph": graph_name, "targets": targets}))
@@ -292,12 +291,12 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
     waiting_on = [{"node": n, "event": e} for n, e in plan.awaits
                   if (st := new_states.get(n)) is not None and st["status"] == "waiting"]
     emitted.append(("workflow_waiting", None, None, "waiting", {"waiting_on": waiting_on}))
-    events = [Event(last_seq + i, etype, execution_id, enode, epath, estatus, payload, now)
-              for i, (etype, enode, epath, estatus, payload) in enumerate(emitted, 1)]
-    if type(raw) is EventChunks:
-        new_events: Any = raw.extended_rows(_event_rows(events))
+    if type(raw) is EventChunks:  # rows as snapshot._event_rows makes them: every payload here is fresh plain data
+        new_events: Any = raw.extended_rows([(last_seq + i, etype, enode, epath, estatus, payload or None, now)
+                                             for i, (etype, enode, epath, estatus, payload) in enumerate(emitted, 1)])
     else:
-        new_events = [*raw, *map(_encode_event, events)]
+        new_events = [*raw, *(_encode_event(Event(last_seq + i, etype, execution_id, enode, epath, estatus, payload, now))
+                              for i, (etype, enode, epath, estatus, payload) in enumerate(emitted, 1))]
     return {
         "format": FORMAT,
         "graph": graph_name,
