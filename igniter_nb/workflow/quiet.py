@@ -29,9 +29,9 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
-from igniter_nb.errors import ConcurrencyError, IgniterError, SnapshotEncodingError
+from igniter_nb.errors import ConcurrencyError, IgniterError
 from igniter_nb.events.event import Event
 from igniter_nb.runtime import codec
 from igniter_nb.runtime.event_chunks import EventChunks, takes_event_chunks
@@ -54,8 +54,21 @@ _KNOWN_STATUS = frozenset({"succeeded", "failed", "waiting", "pending", "stale",
 class _Plan:
     """What a quiet delivery to one await of one graph does, worked out once."""
 
-    __slots__ = ("await_name", "await_path", "awaits", "dependents", "graph_name", "awaits_dict", "input_names", "invalidated",
-                 "node_names", "plan", "roots", "started", "targets")
+    __slots__ = (
+        "await_name",
+        "await_path",
+        "awaits",
+        "awaits_dict",
+        "dependents",
+        "graph_name",
+        "input_names",
+        "invalidated",
+        "node_names",
+        "plan",
+        "roots",
+        "started",
+        "targets",
+    )
 
     def __init__(self, graph: Any, node: Any, walk: tuple[Any, ...], targets: tuple[str, ...]) -> None:
         names = {name for name, _, _ in walk}
@@ -88,15 +101,13 @@ def plan_for(cls: Any, graph: Any, node: Any) -> _Plan | None:
 
 
 def _graph_eligible(cls: Any, graph: Any) -> bool:
-    from igniter_nb.dsl.contract import Contract
-
     if graph.reactions or graph.run_options.get("runner") not in (None, "inline"):
         return False
     if graph.run_options.get("executor") is not None:
         return False
-    create = getattr(getattr(cls, "_create", None), "__func__", None)
-    if create is not Contract._create.__func__ or getattr(cls, "_setup", None) is not Contract._setup:
-        return False  # (a class that changes how instances are made may subscribe to their events)
+    owners = [k for k in cls.__mro__ if "_setup" in vars(k) or "_create" in vars(k)]
+    if len(owners) != 1 or not {"_setup", "_create"} <= vars(owners[0]).keys():
+        return False  # (a class that changes how instances are made, as Contract does, may subscribe to their events)
     for n in graph.nodes:
         if n.kind == "compute":
             if getattr(n, "callable_kind", None) != "function":
@@ -373,7 +384,7 @@ def _saved_at() -> str:
     return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _well_formed(data: Any) -> bool:
+def _well_formed(data: Any) -> TypeGuard[dict[str, Any]]:
     """A stored node state in today's form, its fields of the types a restore accepts."""
     if type(data) is not dict or tuple(data) != _STATE_KEYS:
         return False
@@ -402,10 +413,7 @@ def _deferred(value: Any) -> bool:
     payload = inner["payload"]
     if type(inner["token"]) is not str or type(payload) is not dict:
         return False
-    for k, v in payload.items():
-        if type(k) is not str or k == _TAG or type(v) not in _SCALARS:
-            return False
-    return True
+    return all(type(k) is str and k != _TAG and type(v) in _SCALARS for k, v in payload.items())
 
 
 def _orphaned(plan: _Plan, states: Mapping[str, Any]) -> bool:

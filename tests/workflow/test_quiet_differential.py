@@ -10,7 +10,7 @@ import datetime as dt
 import random
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -189,9 +189,8 @@ def _run(cls: type[ig.Contract], ops: list[tuple[Any, ...]], store: Any) -> tupl
     return answers, stored
 
 
-@pytest.fixture
-def count_quiet(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """How many deliveries the quiet path applied (``[count]``)."""
+def counting_quiet(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """``[count]``: how many deliveries the quiet path applies from now on (until the test ends)."""
     applied = [0]
     original = quiet.deliver_quietly
 
@@ -202,7 +201,12 @@ def count_quiet(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
         return found
 
     monkeypatch.setattr("igniter_nb.workflow.engine.deliver_quietly", counting)
-    yield applied
+    return applied
+
+
+@pytest.fixture
+def count_quiet(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    return counting_quiet(monkeypatch)
 
 
 def _both(cls: type[ig.Contract], ops: list[tuple[Any, ...]], kind: str, tmp_path: Path,

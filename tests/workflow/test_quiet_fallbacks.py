@@ -15,9 +15,14 @@ import igniter_nb as ig
 from igniter_nb.stores import MemoryStore
 from igniter_nb.workflow import quiet
 from igniter_nb.workflow.engine import start
-from tests.workflow.test_quiet_differential import _answer, _assert_same, _norm, _store, count_quiet  # noqa: F401
+from tests.workflow.test_quiet_differential import _answer, _assert_same, _norm, _store, counting_quiet
 
 NOW = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def count_quiet(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    return counting_quiet(monkeypatch)
 
 
 def deploy(version: str) -> Any:
