@@ -13,7 +13,7 @@ import pytest
 
 from igniter_nb.runtime import codec, codec_decoding, codec_encoding, codec_plain
 from igniter_nb.stores import MemoryStore
-from igniter_nb.workflow import engine
+from igniter_nb.workflow import engine, quiet
 from igniter_nb.workflow.signals import payload_digest
 from tests.workflow.wf_contracts import PairWorkflow
 
@@ -68,6 +68,7 @@ def test_the_digest_of_a_plain_payload_copies_nothing(monkeypatch: pytest.Monkey
 
 
 def test_the_waiting_list_is_built_only_when_the_workflow_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(quiet, "GENERAL_ONLY", True)  # (the general path's list: a quiet delivery writes its own)
     calls = _counting(monkeypatch, engine, "waiting_events")
     store = MemoryStore()
     wf = PairWorkflow.start(pair_id="p", store=store)  # waits for both

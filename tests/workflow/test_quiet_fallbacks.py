@@ -181,3 +181,12 @@ def test_payloads_of_every_kind_answer_and_store_the_same(payload: Any, tmp_path
     quick = run(MemoryStore())
     monkeypatch.setattr(quiet, "GENERAL_ONLY", True)
     _assert_same(quick, run(MemoryStore()))
+
+
+def test_a_quiet_delivery_encodes_no_node_state_and_costs_the_same_beside_60_resolved_nodes() -> None:
+    from tests.workflow.test_delivery_untouched import _delivery_counts, _wide
+
+    (small_left, small_right), (large_left, large_right) = _delivery_counts(_wide(3)), _delivery_counts(_wide(60))
+    assert small_left["_encode_state"] == large_left["_encode_state"] == 0  # the record's states, as stored
+    assert small_right["_encode_state"] == large_right["_encode_state"] == 2  # the general path: await and join
+    assert small_left["_encode_event"] == large_left["_encode_event"] == 0  # new events go to the store as rows
