@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
@@ -90,14 +91,20 @@ class _Plan:
 
 def plan_for(cls: Any, graph: Any, node: Any) -> _Plan | None:
     """The plan of a quiet delivery to await ``node`` of ``graph`` (``cls``'s), or None when such a delivery
-    could make a node run or be seen live; kept per graph."""
+    could make a node run or be seen live; kept per graph (in its ``runtime_cache``, freed with it: the class is
+    held weakly)."""
     cache = graph.runtime_cache.get("quiet_plans")
-    if cache is None:
-        cache = graph.runtime_cache["quiet_plans"] = {"graph": _graph_eligible(cls, graph)}
-    key = (cls, node.name)
-    if key not in cache:
-        cache[key] = _plan(graph, node) if cache["graph"] else None
-    return cache[key]  # type: ignore[no-any-return]
+    if cache is None or cache["cls"]() is not cls:
+        cache = graph.runtime_cache["quiet_plans"] = {"cls": weakref.ref(cls), "graph": _graph_eligible(cls, graph),
+                                                      "plans": {}}
+    plans = cache["plans"]
+    plan = plans.get(node.name, _UNKNOWN)
+    if plan is _UNKNOWN:
+        plan = plans[node.name] = _plan(graph, node) if cache["graph"] else None
+    return plan  # type: ignore[no-any-return]
+
+
+_UNKNOWN = object()
 
 
 def _graph_eligible(cls: Any, graph: Any) -> bool:
