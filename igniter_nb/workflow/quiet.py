@@ -156,8 +156,7 @@ def deliver_quietly(cls: Any, graph: Any, node: Any, store: Any, corr: dict[str,
     if plan is None:
         return None
     try:
-        snapshot = _apply(plan, cls, record, corr, event, value, key, digest, received_at, updated_at,
-                          takes_event_chunks(store))
+        snapshot = _apply(plan, cls, record, corr, event, value, key, digest, received_at, updated_at, store)
     except (IgniterError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None  # (the general path reports what is wrong with it, if anything)
     if snapshot is None:
@@ -179,7 +178,7 @@ def deliver_quietly(cls: Any, graph: Any, node: Any, store: Any, corr: dict[str,
 
 
 def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str, value: Any, key: str | None,
-           digest: str, received_at: str, updated_at: str, chunked: bool) -> dict[str, Any] | None:
+           digest: str, received_at: str, updated_at: str, store: Any) -> dict[str, Any] | None:
     """The next snapshot of ``record`` after the quiet delivery, or None when the record is not one it applies
     to. Builds a new dict; the parts of the record it keeps are shared with it (a store's fresh read)."""
     from igniter_nb.workflow.signals import live_signals, repeated_signal
@@ -194,7 +193,7 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
     # First what decides whether the delivery is quiet at all (a delivery that completes a join is answered here,
     # before anything is built): the await waits, and each dependent still waits on another await.
     mine = states.get(node_name)
-    if not _well_formed(mine) or mine["status"] != "waiting":
+    if type(mine) is not dict or mine.get("status") != "waiting":  # (the form of every state is checked below)
         return None
     waits = _waits(plan, states)
     if waits is None:
@@ -275,6 +274,7 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
     workflow.pop("error", None)
     # the events, as the general path records them
     raw = snap["events"]
+    chunked = takes_event_chunks(store)
     if type(raw) is EventChunks:
         last_seq = raw.last_seq
         if not chunked:
@@ -357,7 +357,7 @@ def _waits(plan: _Plan, states: Mapping[str, Any]) -> dict[str, tuple[dict[str, 
     waits = {}
     for name in plan.dependents:
         st = states.get(name)
-        if not _well_formed(st) or st["status"] != "waiting":
+        if type(st) is not dict or st.get("status") != "waiting":  # (the form of every state is checked after)
             return None
         first = None
         waiting_for: list[str] = []
@@ -365,9 +365,9 @@ def _waits(plan: _Plan, states: Mapping[str, Any]) -> dict[str, tuple[dict[str, 
             if root == name_of_await:
                 continue  # (succeeded by this delivery)
             rst = states.get(root)
-            if not _well_formed(rst):
+            if type(rst) is not dict:
                 return None
-            status = rst["status"]
+            status = rst.get("status")
             if status == "succeeded":
                 continue
             if status != "waiting":

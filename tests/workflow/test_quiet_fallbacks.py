@@ -190,3 +190,53 @@ def test_a_quiet_delivery_encodes_no_node_state_and_costs_the_same_beside_60_res
     assert small_left["_encode_state"] == large_left["_encode_state"] == 0  # the record's states, as stored
     assert small_right["_encode_state"] == large_right["_encode_state"] == 2  # the general path: await and join
     assert small_left["_encode_event"] == large_left["_encode_event"] == 0  # new events go to the store as rows
+
+
+def _corrupt(snapshot: dict[str, Any], how: str) -> None:
+    states = snapshot["states"]
+    if how == "waiting_for text":
+        states["joined"]["waiting_for"] = "right"
+    elif how == "version text":
+        states["right"]["version"] = "1"
+    elif how == "state a list":
+        states["right"] = ["waiting"]
+    elif how == "unknown status":
+        states["right"]["status"] = "napping"
+    elif how == "signals text":
+        snapshot["workflow"]["signals"] = "none"
+    elif how == "deferred without token":
+        del states["right"]["value"]["value"]["token"]
+    elif how == "input retyped":
+        snapshot["inputs"]["key"] = 12
+    elif how == "unknown node":
+        states["ghost"] = dict(states["right"])
+
+
+CORRUPTIONS = ["waiting_for text", "version text", "state a list", "unknown status", "signals text",
+               "deferred without token", "input retyped", "unknown node"]
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("how", CORRUPTIONS)
+def test_a_malformed_record_answers_as_the_general_path_does(how: str, kind: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.workflow.test_quiet_differential import Pair
+
+    def run(store: Any) -> Any:
+        eid = "00000000-0000-4000-8000-00000000000c"
+        start(Pair, {"key": "k"}, store=store, now=NOW, execution_id=eid)
+        snapshot = store.fetch(eid)
+        _corrupt(snapshot, how)
+        store.save(snapshot, graph="Pair", correlation={"key": "k"}, status="waiting", expected_version=1)
+        try:
+            answer: Any = _answer(Pair.deliver_event("left_arrived", correlation={"key": "k"}, payload={"n": 1},
+                                                     store=store, now=NOW))
+        except (ig.IgniterError, TypeError, ValueError, AttributeError) as exc:  # (signals text: AttributeError on main)
+            answer = ("raised", type(exc).__name__, _norm(str(exc)))
+        return [answer], [(r.version, r.status, _norm(r.snapshot)) for r in store.history_records(eid)]
+
+    (tmp_path / "q").mkdir()
+    (tmp_path / "g").mkdir()
+    quick = run(_store(kind, tmp_path / "q"))
+    monkeypatch.setattr(quiet, "GENERAL_ONLY", True)
+    _assert_same(quick, run(_store(kind, tmp_path / "g")))
