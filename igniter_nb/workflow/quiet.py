@@ -26,6 +26,7 @@ anything unusual take the general path, which raises what it always raised.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import time
 import weakref
@@ -38,6 +39,7 @@ from igniter_nb.runtime import codec
 from igniter_nb.runtime.event_chunks import EventChunks, takes_event_chunks
 from igniter_nb.runtime.restore import restore_contract
 from igniter_nb.runtime.snapshot import FORMAT, _encode_event
+from igniter_nb.workflow.signals import live_signals, repeated_signal
 
 GENERAL_ONLY = False  # tests: every delivery takes the general path (the differential tests compare the two)
 
@@ -181,8 +183,6 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
            digest: str, received_at: str, updated_at: str, store: Any) -> dict[str, Any] | None:
     """The next snapshot of ``record`` after the quiet delivery, or None when the record is not one it applies
     to. Builds a new dict; the parts of the record it keeps are shared with it (a store's fresh read)."""
-    from igniter_nb.workflow.signals import live_signals, repeated_signal
-
     snap = record.snapshot
     if type(snap) is not dict:
         return None
@@ -386,8 +386,6 @@ def _waits(plan: _Plan, states: Mapping[str, Any]) -> dict[str, tuple[dict[str, 
 
 
 def _saved_at() -> str:
-    import datetime as dt
-
     return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
 
 

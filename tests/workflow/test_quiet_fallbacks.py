@@ -240,3 +240,11 @@ def test_a_malformed_record_answers_as_the_general_path_does(how: str, kind: str
     quick = run(_store(kind, tmp_path / "q"))
     monkeypatch.setattr(quiet, "GENERAL_ONLY", True)
     _assert_same(quick, run(_store(kind, tmp_path / "g")))
+
+
+def test_the_quiet_path_runs_no_import_statement_per_delivery() -> None:
+    import dis
+
+    for fn in (quiet.deliver_quietly, quiet._apply, quiet._waits, quiet._well_formed, quiet._deferred, quiet._orphaned,
+               quiet.plan_for, quiet._saved_at):
+        assert [i.argval for i in dis.get_instructions(fn) if i.opname == "IMPORT_NAME"] == [], fn.__qualname__
