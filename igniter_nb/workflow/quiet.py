@@ -171,8 +171,9 @@ def deliver_quietly(cls: Any, graph: Any, node: Any, store: Any, corr: dict[str,
     if ex.graph_changes is not None or ex.inputs != snapshot["inputs"] or ex.bus.last_seq() != last_seq(snapshot):
         return None  # (a restore that changed something: the general path does what it does)
     try:
-        version = _save_runtime_snapshot()(store, snapshot, graph=plan.graph_name, correlation=corr or None,
-                                        status="waiting", expected_version=record.version)
+        version = _save_runtime_snapshot()(store, snapshot, graph=plan.graph_name,  # (as store_runner._save does)
+                                           correlation=snapshot["workflow"].get("correlation") or None,
+                                           status="waiting", expected_version=record.version)
     except ConcurrencyError:
         return None
     ex.loaded_from_store(version)
