@@ -81,11 +81,13 @@ def _define_function(obj: Any, graph: str) -> Callable[[ContractBuilder], Any]:
 
 
 def build_graph(name: str, define: Callable[[ContractBuilder], Any], contract_class: Any = None,
-                inherited: Any = None) -> CompiledGraph:
+                inherited: Any = None, *, name_origin: str | None = None) -> CompiledGraph:
+    """Compile ``define`` into a graph named ``name``; ``name_origin`` says where the name came from (for the error
+    that refuses a name no store keeps), by default the class name of ``contract_class``."""
     builder = ContractBuilder(name, contract_class, inherited=inherited)
     builder._location = callable_location(define)
     define(builder)
-    return compile_graph(builder.build())
+    return compile_graph(builder.build(), name_origin=name_origin)
 
 
 class Contract(StatusFlags):
@@ -112,7 +114,8 @@ class Contract(StatusFlags):
             return  # uses the parent's graph, reactions, correlation keys and run options (L-35)
         parent = next((getattr(b, "_igniter_graph", None) for b in cls.__mro__[1:]
                        if getattr(b, "_igniter_graph", None)), None)
-        graph = build_graph(cls.__name__, _define_function(define, cls.__name__), cls, parent)
+        graph = build_graph(cls.__name__, _define_function(define, cls.__name__), cls, parent,
+                            name_origin="the class name (of a class statement, type(...) or ig.contract(name=))")
         cls._igniter_graph = graph
         cls.graph = graph
 
@@ -471,4 +474,5 @@ def contract(fn: Callable[[ContractBuilder], Any] | None = None, *, name: str | 
 
 def compile(fn: Callable[[ContractBuilder], Any], *, name: str | None = None) -> CompiledGraph:
     """Compile a define function into a ``CompiledGraph`` without making a class."""
-    return build_graph(str(name or getattr(fn, "__name__", "AnonymousContract")), fn)
+    origin = "ig.compile(name=)" if name else "the define function's name (ig.compile without name=)"
+    return build_graph(str(name or getattr(fn, "__name__", "AnonymousContract")), fn, name_origin=origin)

@@ -361,4 +361,5 @@ def compile_schema(schema: Mapping[str, Any], *, name: str | None = None) -> Com
     if not isinstance(schema, Mapping):
         raise CompileError(f"a schema must be a dict, got {type(schema).__name__}")
     graph_name = name or str(schema.get("name") or "AnonymousContract")
-    return build_graph(graph_name, lambda c: apply_schema(c, schema))
+    origin = "compile_schema(name=)" if name else 'the schema\'s "name"'
+    return build_graph(graph_name, lambda c: apply_schema(c, schema), name_origin=origin)
