@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from igniter_nb._shown_text import NAME_LIMIT, more_rows
 from igniter_nb.diagnostics.cut import cut_text
 from igniter_nb.diagnostics.dot import STATE_FILLS
 from igniter_nb.diagnostics.geometry import FIT_STYLE
@@ -25,7 +26,7 @@ _EXTRA_FILLS = {"partial_failure": "#fca5a5", "cancelled": "#e5e7eb", "timed_out
 _BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 _MATH = re.compile(r"\$|\\[(\[]|\\begin\{")  # what MathJax starts a formula at (its default delimiters)
 MAX_CELL = 120
-TITLE_LIMIT = 200  # characters of a heading's title (a graph name; a store takes names of 200 at most)
+TITLE_LIMIT = NAME_LIMIT  # characters of a heading's title (a graph name; a store takes names of 200 at most)
 NOTE_LIMIT = 1_000  # characters of a heading's note
 PRE_LINE = 100  # preformatted text with a longer line wraps (it ran past the output area)
 OPEN_LIMIT = 10_000  # characters of a cut cell's whole text shown when it is opened
@@ -170,7 +171,7 @@ def table(rows: Iterable[Sequence[Any]], columns: Sequence[str], *, status_colum
         out.append("</tr>")
     out.append("</tbody></table>")
     if total is not None and total > shown:
-        out.append(f'<div style="font-size:11px;color:#475569">… {total - shown} more rows</div>')
+        out.append(f'<div style="font-size:11px;color:#475569">{more_rows(total - shown)}</div>')
     return "".join(out)
 
 

@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from igniter_nb._shown_repr import bounded_repr
+from igniter_nb._shown_text import TABLE_LIMIT, more_rows, shown_name
 from igniter_nb.notebook import html as h
 from igniter_nb.notebook.render import Engine, Size, render_graph
 from igniter_nb.runtime.states import states_now
 
 BLOCKED = ("pending", "waiting")
-TABLE_LIMIT = 200
 
 
 def _safe(fn: Any, fallback: str) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb._shown_text import TABLE_LIMIT, more_rows, shown_name
 from igniter_nb.model import AwaitNode, ComputeNode, InputNode, Node
 from igniter_nb.runtime.status import BLOCKED, FAILED, RUNNING, STALE, SUCCEEDED, UNRESOLVED, WAITING
 
@@ -83,22 +84,30 @@ class PlanEntry:
         }
 
     def to_text(self) -> str:
-        words = [f"- {self.kind} {self.path} status={self.status}"]
+        """One line: names are cut and lists bounded as ``Plan.to_text`` says."""
+        words = [f"- {self.kind} {shown_name(self.path)} status={self.status}"]
         if self.ready:
             words.append("ready=true")
         if self.blocked:
             words.append("blocked=true")
         if self.event is not None:
-            words.append(f"event={self.event}")
+            words.append(f"event={shown_name(self.event)}")
         if self.waiting_on:
-            words.append(f"waiting_on={','.join(self.waiting_on)}")
+            words.append(f"waiting_on={_names(self.waiting_on)}")
         if self.dependencies:
-            words.append("deps=" + ",".join(f"{d.name}({d.status})" for d in self.dependencies))
+            words.append("deps=" + _names([f"{shown_name(d.name)}({d.status})" for d in self.dependencies]))
         if self.token is not None:
-            words.append(f"token={self.token}")
+            words.append(f"token={shown_name(self.token)}")
         if self.error is not None:
             words.append(f"error={self.error}")
         return " ".join(words)
+
+
+def _names(items: Iterable[str]) -> str:
+    """``items`` comma-joined, each cut by ``shown_name``: the first ``TABLE_LIMIT``, then ``,… N more``."""
+    items = list(items)
+    shown = ",".join(shown_name(item) for item in items[:TABLE_LIMIT])
+    return shown + (f",… {len(items) - TABLE_LIMIT} more" if len(items) > TABLE_LIMIT else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,17 +139,22 @@ class Plan:
         }
 
     def to_text(self) -> str:
+        """The plan for people, bounded as the notebook's tables are: ``TABLE_LIMIT`` nodes (then ``… 2800 more
+        nodes``) and names per list (then ``,… 2800 more``), each name cut at ``NAME_LIMIT`` characters. ``to_dict()``
+        keeps everything."""
         def names(items: tuple[str, ...]) -> str:
-            return ",".join(items) if items else "none"
+            return _names(items) if items else "none"
 
         lines = [
-            f"Plan {self.graph}",
+            f"Plan {shown_name(self.graph)}",
             f"Targets: {names(self.targets)}",
             f"Ready: {names(self.ready)}",
             f"Blocked: {names(self.blocked)}",
             "Nodes:",
         ]
-        lines.extend(e.to_text() for e in self.entries)
+        lines.extend(e.to_text() for e in self.entries[:TABLE_LIMIT])
+        if len(self.entries) > TABLE_LIMIT:
+            lines.append(more_rows(len(self.entries) - TABLE_LIMIT, "nodes"))
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb._shown_text import TABLE_LIMIT, more_rows, shown_name
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.nested_values import KEEP, convert
@@ -71,7 +72,13 @@ class Result(StatusFlags):
         return sorted({*object.__dir__(self), *(o.name for o in self.execution.graph.outputs)})
 
     def __repr__(self) -> str:
-        return f"<Result {self.execution.graph.name} {self.status} outputs={self.outputs}>"
+        """``<Result Name status outputs=['a', 'b']>``: the name cut and the outputs listed as the notebook's tables
+        list rows (``TABLE_LIMIT``, then how many more), so a huge graph or name makes no huge line."""
+        outputs = self.outputs
+        listed = ", ".join(repr(shown_name(o)) for o in outputs[:TABLE_LIMIT])
+        if len(outputs) > TABLE_LIMIT:
+            listed += f", {more_rows(len(outputs) - TABLE_LIMIT, 'outputs')}"
+        return f"<Result {shown_name(self.execution.graph.name)} {self.status} outputs=[{listed}]>"
 
     @property
     def outputs(self) -> list[str]:
