@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from igniter_nb._error_text import short_path
 from igniter_nb.compiler import validators as v
 from igniter_nb.compiler.graph import CompiledGraph
-from igniter_nb._error_text import short_path
 from igniter_nb.errors import ValidationError
 from igniter_nb.model import GraphModel
 from igniter_nb.model.graph_names import graph_name_problem

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from igniter_nb._error_text import shown_text
+from igniter_nb._shown_text import TABLE_LIMIT, shown_name
 from igniter_nb.diagnostics.report_values import (  # re-exported: how a report shows a value
     LISTED_ITEMS,
     TEXT_LIMIT,
@@ -226,20 +227,24 @@ class Report:
     def _presented_outputs(self) -> str:
         presenters = self.execution.graph.presenters
         parts = []
-        for name, value in self._data["outputs"].items():
+        outputs = self._data["outputs"]
+        for name, value in list(outputs.items())[:TABLE_LIMIT]:
             presenter = presenters.get(name)
+            shown = shown_name(name)
             if presenter is None:
-                parts.append(f"{name}={_cut(inline(value))}")
+                parts.append(f"{shown}={_cut(inline(value))}")
                 continue
             try:
                 if isinstance(presenter, str):  # a method name of the contract class
                     presenter = getattr(self.contract, presenter)
-                shown = call_with_declared(presenter, {"value": value, "contract": self.contract,
-                                                       "execution": self.execution, "output": name})
+                presented = call_with_declared(presenter, {"value": value, "contract": self.contract,
+                                                           "execution": self.execution, "output": name})
             except Exception as exc:
-                parts.append(f"{name}={_cut(inline(value))} [presenter failed: {type(exc).__name__}: {_cut(exc)}]")
+                parts.append(f"{shown}={_cut(inline(value))} [presenter failed: {type(exc).__name__}: {_cut(exc)}]")
                 continue
-            parts.append(f"{name}={_cut(shown if isinstance(shown, str) else inline(shown))}")
+            parts.append(f"{shown}={_cut(presented if isinstance(presented, str) else inline(presented))}")
+        if len(outputs) > TABLE_LIMIT:
+            parts.append(f"… {len(outputs) - TABLE_LIMIT:,} more")
         return ", ".join(parts) if parts else "none"
 
     def _node_counts(self) -> str:
@@ -248,7 +253,7 @@ class Report:
                 f"waiting={n['waiting']}, stale={n['stale']}")
 
     def _collection_words(self, item: Mapping[str, Any], *, with_failures: bool) -> str:
-        text = f"{item['node']} total={item['total']} succeeded={item['succeeded']} failed={item['failed']}"
+        text = f"{shown_name(item['node'])} total={item['total']} succeeded={item['succeeded']} failed={item['failed']}"
         if item.get("pending"):
             text += f" pending={item['pending']}"
         text += f" status={item['status']}"
@@ -266,10 +271,12 @@ class Report:
                 if isinstance(correlation, Mapping) else _cut(inline(correlation))
             rows.append(("Workflow", f"{d['workflow_status']}" + (f" correlation={corr}" if corr else "")))
         if d["waiting_on"]:
-            rows.append(("Waiting On", ", ".join(f"{w['node']}(event={w['event']})" for w in d["waiting_on"])))
+            rows.append(("Waiting On", _listed([f"{shown_name(w['node'])}(event={shown_name(w['event'])})"
+                                                for w in d["waiting_on"]])))
         if d["blocked_nodes"]:
-            rows.append(("Blocked Nodes", ", ".join(f"{b['node']}(waiting_for={','.join(b['waiting_for'])})"
-                                                    for b in d["blocked_nodes"])))
+            rows.append(("Blocked Nodes", _listed([f"{shown_name(b['node'])}(waiting_for="
+                                                   f"{_listed([shown_name(w) for w in b['waiting_for']], ',')})"
+                                                   for b in d["blocked_nodes"]])))
         if "signals" in d:
             last = d.get("last_external_event")
             last_type = last.get("event") if isinstance(last, Mapping) else last
@@ -288,7 +295,7 @@ class Report:
     def to_text(self) -> str:
         d = self._data
         lines = [
-            f"Diagnostics {d['graph']}",
+            f"Diagnostics {shown_name(d['graph'])}",
             f"Execution {d['execution_id']}",
             f"Status: {d['status']}",
             f"Outputs: {self._presented_outputs()}",
@@ -296,7 +303,7 @@ class Report:
         ]
         failed = d["nodes"]["failed_nodes"]
         if failed:
-            lines.append("Failed Nodes: " + _listed([f"{f['node']}({_cut(f['error'])})" for f in failed]))
+            lines.append("Failed Nodes: " + _listed([f"{shown_name(f['node'])}({_cut(f['error'])})" for f in failed]))
         if d["collection_nodes"]:
             lines.append("Collections: " + "; ".join(self._collection_words(c, with_failures=True)
                                                      for c in d["collection_nodes"]))
@@ -304,7 +311,7 @@ class Report:
         if "llm_usage" in d:
             lines.append(f"LLM: {self._llm_words()}")
         errors = d["errors"]
-        lines.append("Errors: " + (_listed([f"{e['node']}={e['type']}" for e in errors]) if errors else "none"))
+        lines.append("Errors: " + (_listed([f"{shown_name(e['node'])}={e['type']}" for e in errors]) if errors else "none"))
         events = d["events"]
         lines.append(f"Events: total={events['total']}, latest={events['latest_type'] or 'none'}")
         return "\n".join(lines)
@@ -314,7 +321,7 @@ class Report:
         keeps them text (no tag, link or code span), so the Markdown is safe to render."""
         d = self._data
         lines = [
-            f"# Diagnostics {markdown_text(str(d['graph']))}",  # (a graph name is any text: ig.compile(name=))
+            f"# Diagnostics {markdown_text(shown_name(d['graph']))}",  # (a graph name is any text: ig.compile(name=))
             "",
             f"- Execution: {markdown_code(str(d['execution_id']))}",
             f"- Status: `{d['status']}`",
@@ -331,15 +338,15 @@ class Report:
         lines.append(f"- Events: total={events['total']}, latest={events['latest_type'] or 'none'}")
         if d["errors"]:
             lines += ["", "## Errors"]
-            lines.extend(f"- `{e['node']}`: {markdown_text(_cut(e['message']))}" for e in d["errors"][:LISTED_ITEMS])
+            lines.extend(f"- `{shown_name(e['node'])}`: {markdown_text(_cut(e['message']))}" for e in d["errors"][:LISTED_ITEMS])
             if len(d["errors"]) > LISTED_ITEMS:
                 lines.append(f"- … {len(d['errors']) - LISTED_ITEMS:,} more errors")
         if d["collection_nodes"]:
             lines += ["", "## Collections"]
             for c in d["collection_nodes"]:
-                lines.append(f"- `{c['node']}`: total={c['total']}, succeeded={c['succeeded']}, failed={c['failed']}, "
+                lines.append(f"- `{shown_name(c['node'])}`: total={c['total']}, succeeded={c['succeeded']}, failed={c['failed']}, "
                              f"status={c['status']}")
-                lines.extend(f"- {markdown_code(str(c['node']) + '[' + _cut(f['key']) + ']')} failed: "
+                lines.extend(f"- {markdown_code(shown_name(c['node']) + '[' + _cut(f['key']) + ']')} failed: "
                              f"{markdown_text(_cut(f['message']))}" for f in c["failed_items"][:LISTED_ITEMS])
                 if len(c["failed_items"]) > LISTED_ITEMS:
                     lines.append(f"- … {len(c['failed_items']) - LISTED_ITEMS:,} more failed items")

@@ -125,20 +125,21 @@ def contract_text(contract: Any) -> str:
     """The instance's id and status, then per state the nodes in it (the first ``STATE_NAMES``, then how many
     more), with what a blocked node waits for."""
     ex = contract.execution
-    lines = [f"{type(contract).__name__} {ex.execution_id} {view_status(ex)}"]
+    lines = [f"{shown_name(type(contract).__name__)} {ex.execution_id} {view_status(ex)}"]
     groups: dict[str, list[str]] = {}
     for node in ex.graph.nodes:
         st = ex.states.get(node.name)
         status = str(st.status) if st is not None else "unresolved"
-        label = node.name
+        label = shown_name(node.name)
         if st is not None and status in BLOCKED:
             event = getattr(node, "event", None)
             if node.kind == "await" and event:
-                label += f" (event {event})"
+                label += f" (event {shown_name(event)})"
             else:
-                others = [w for w in st.waiting_for if w != node.name]
+                others = [shown_name(w) for w in st.waiting_for if w != node.name]
                 if others:
-                    label += f" (waits for {', '.join(others)})"
+                    label += f" (waits for {', '.join(others[:STATE_NAMES])}"
+                    label += f", … {len(others) - STATE_NAMES:,} more)" if len(others) > STATE_NAMES else ")"
         groups.setdefault(status, []).append(label)
     order = ("failed", "waiting", "pending", "running", "stale", "succeeded", "unresolved")
     for status in sorted(groups, key=lambda s: order.index(s) if s in order else len(order)):
@@ -196,10 +197,10 @@ def result_mimebundle(result: Any) -> dict[str, Any]:
         ex.resolve_all()
     rows = _safe_rows(lambda: _output_rows(result))
     status = view_status(ex)
-    text = [f"Result {ex.graph.name} {status}"]
-    text.extend(f"  {name} [{st}] = {h.short(value)}" for name, st, value in rows[:TABLE_LIMIT])
+    text = [f"Result {shown_name(ex.graph.name)} {status}"]
+    text.extend(f"  {shown_name(name)} [{st}] = {h.short(value)}" for name, st, value in rows[:TABLE_LIMIT])
     if len(rows) > TABLE_LIMIT:
-        text.append(f"  … {len(rows) - TABLE_LIMIT} more outputs")
+        text.append(f"  {more_rows(len(rows) - TABLE_LIMIT, 'outputs')}")
     body = h.heading(f"{ex.graph.name} result", status) + h.table(rows, ["output", "status", "value"],
                                                                    limit=TABLE_LIMIT, total=len(rows))
     return {"text/plain": "\n".join(text), "text/html": body}
