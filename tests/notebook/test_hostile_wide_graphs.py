@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import pytest
+
 import igniter_nb as ig
 from igniter_nb.notebook.reprs import TABLE_LIMIT
 
@@ -49,16 +51,19 @@ def test_the_tables_of_a_contract_of_thousands_of_outputs_list_the_first_200() -
     assert len(text.splitlines()) == TABLE_LIMIT + 2 and text.endswith(f"… {OUTPUTS - TABLE_LIMIT} more outputs")
 
 
-def test_a_megabyte_graph_name_is_cut_in_the_html_headings() -> None:
-    """``ig.compile`` and a class made with ``type()`` take a name of any length (a store takes 200 characters at
-    most); each HTML heading repeated it whole, a megabyte per output."""
-    name = "<b>G</b>" * 125_000
-
+def test_a_megabyte_graph_name_is_refused_and_a_long_one_stays_text_in_the_headings() -> None:
+    """``ig.compile`` and a class made with ``type()`` took a name of any length, and each HTML heading repeated it
+    whole, a megabyte per output. Such a name is now refused when compiled (no store keeps it:
+    ``tests/compiler/test_graph_name_rule.py``); a long one of markup is shown whole
+    and as text in each heading."""
     def define(c):
         c.input("x")
         c.compute("y", depends_on=["x"], call=lambda x: x)
         c.output("y")
 
+    with pytest.raises(ig.ValidationError, match="1,000,000 characters long"):
+        type("<b>G</b>" * 125_000, (ig.Contract,), {"define": staticmethod(define)})
+    name = "<b>G</b>" * 18  # (144 characters: a heading adds " result", "Plan " … to it)
     contract = type(name, (ig.Contract,), {"define": staticmethod(define)})(x=1)
     contract.resolve_all()
     for label, bundle in [("result", contract.result._repr_mimebundle_()),
@@ -67,7 +72,7 @@ def test_a_megabyte_graph_name_is_cut_in_the_html_headings() -> None:
                           ("audit", contract.audit._repr_mimebundle_())]:
         page = bundle["text/html"]
         assert len(page) < 100_000, (label, len(page))
-        assert "more characters" in page and "<b>G" not in page, label
+        assert "&lt;b&gt;G&lt;/b&gt;" * 18 in page and "<b>G" not in page, label
 
 
 class _Item(ig.Contract):
