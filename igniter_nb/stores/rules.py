@@ -12,6 +12,7 @@ from typing import Any
 
 from igniter_nb.errors import StoreArgumentError
 from igniter_nb.model.correlation_values import int_digits_limit, non_finite, too_long_int
+from igniter_nb.model.graph_names import MAX_GRAPH_NAME, graph_name_problem
 from igniter_nb.model.reserved import INTERNAL_GRAPH_PREFIX, is_internal_graph  # noqa: F401 (stores import them here)
 
 ACTIVE_STATUSES: frozenset[str] = frozenset({"running", "pending", "waiting"})
@@ -22,7 +23,6 @@ STATUSES: frozenset[str] = ACTIVE_STATUSES | FINISHED_STATUSES
 """Every status a store accepts: ``save(status=...)`` refuses any other."""
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
-_MAX_NAME = 200
 
 
 def check_execution_id(execution_id: Any) -> str:
@@ -45,8 +45,8 @@ def check_graph(graph: Any) -> str:
     """Return ``graph`` if it is a usable graph name (non-empty text without control characters)."""
     if type(graph) is str and graph in _GOOD_GRAPHS:  # (every save and correlation lookup asks again)
         return graph
-    if not isinstance(graph, str) or not graph or len(graph) > _MAX_NAME or any(ord(ch) < 32 for ch in graph):
-        raise StoreArgumentError(f"graph name must be 1-{_MAX_NAME} printable characters, got {graph!r:.80}")
+    if graph_name_problem(graph) is not None:  # (the compiler's rule too: model/graph_names.py)
+        raise StoreArgumentError(f"graph name must be 1-{MAX_GRAPH_NAME} printable characters, got {graph!r:.80}")
     if type(graph) is str and len(_GOOD_GRAPHS) < 4096:
         _GOOD_GRAPHS.add(graph)
     return graph
