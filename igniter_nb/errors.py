@@ -45,9 +45,10 @@ def _shown_message(message: Any) -> Any:
 
 def _shown_item(value: Any) -> str:
     """``value`` as the ``[graph=..., execution=...]`` suffix shows it: whole up to :data:`CONTEXT_SHOWN`
-    characters, else its head and tail around how many characters were left out (``_error_text.short_path``)."""
+    characters, else its head and tail around how many characters were left out (``_error_text.short_path``); a
+    newline or another character that is not printable shown escaped (``\\n``), so the suffix stays one line."""
     text = f"{value}"
-    return text if len(text) <= CONTEXT_SHOWN else short_path(text, CONTEXT_SHOWN)
+    return text if len(text) <= CONTEXT_SHOWN and text.isprintable() else short_path(text, CONTEXT_SHOWN)
 
 
 class IgniterError(Exception):

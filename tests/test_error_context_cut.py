@@ -56,8 +56,8 @@ def test_items_up_to_the_limit_are_shown_as_before(size: int) -> None:
     value = "i" * size
     err = IgniterError("bad", graph="PriceContract", node="order_total", execution_id=value)
     assert str(err) == f"bad [graph=PriceContract, node=order_total, execution={value}]"
-    odd = IgniterError("bad", node="a\nb")  # (a short item is shown as it is, as before)
-    assert str(odd) == "bad [node=a\nb]"
+    odd = IgniterError("bad", node="a\nb")  # (a short item with a newline is shown escaped: one line)
+    assert str(odd) == "bad [node=a\\nb]"
 
 
 def test_a_path_the_codec_cut_is_not_cut_again() -> None:
@@ -67,3 +67,20 @@ def test_a_path_the_codec_cut_is_not_cut_again() -> None:
     err = caught.value
     assert err.path is not None and "characters left out" in err.path
     assert f"[path={err.path}]" in str(err)
+
+
+@pytest.mark.parametrize("name", ["a\nb", "tab\there", "esc\x1b[31mred", "bidi\u202eevil", "nul\x00"])
+def test_a_context_item_that_would_break_the_line_is_shown_escaped_in_the_suffix(name: str) -> None:
+    err = IgniterError("refused", graph=name, node="n")
+    text = str(err)
+    assert "\n" not in text and "\x1b" not in text and "\u202e" not in text and "\x00" not in text, text
+    assert f"[graph={repr(name)[1:-1]}, node=n]" in text, text
+    assert err.context["graph"] == name  # the context keeps the value whole
+
+
+def test_a_refused_graph_name_with_a_newline_keeps_the_error_one_line() -> None:
+    import igniter_nb as ig
+
+    with pytest.raises(ig.ValidationError) as caught:
+        ig.compile(lambda c: c.input("x"), name="a\nb")
+    assert "\n" not in str(caught.value) and "[graph=a\\nb" in str(caught.value)
