@@ -221,14 +221,16 @@ def send_due(store: Any, cls: Any, callbacks: list[Callback], view: Mapping[str,
     for callback in callbacks:
         result = post(callback, view, retries=retries, stop=stop)
         result["registration"] = callback.registration
-        result["url"] = callback.url
-        shown = redact_url(callback.url)  # (a password in the URL is never logged)
+        shown = redact_url(callback.url)  # (a password in the URL is never logged, nor stored in the result event)
+        result["url"] = shown
+        if not result["sent"]:
+            result["error"] = redact_url(callback.url, str(result["error"]))
         if result["sent"]:
             log.info("callback of execution %s sent to %s (%d attempt(s))", callback.execution_id, shown,
                      result["attempts"])
         else:
             log.warning("callback of execution %s to %s failed after %d attempt(s): %s", callback.execution_id,
-                        shown, result["attempts"], redact_url(callback.url, str(result["error"])))
+                        shown, result["attempts"], result["error"])
         _record(store, cls, callback, result)
         results.append(result)
     return results

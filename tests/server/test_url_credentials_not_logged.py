@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import time
 from collections.abc import Iterator
@@ -253,3 +254,27 @@ def test_a_base_url_with_a_bad_host_or_port_is_a_value_error_naming_it(base_url:
     message = str(caught.value)
     assert why in message and SECRET not in message
     assert base_url.replace(SECRET, "***") in message
+
+
+@pytest.mark.parametrize("outcome", ["sent", "failed"])
+def test_a_callback_result_event_is_stored_with_the_urls_password_hidden(outcome: str) -> None:
+    """``callback_sent`` / ``callback_failed`` stored the callback URL with its password (only the views hid it):
+    the store, an export or a notebook's ``contract.events`` showed it. The result event is a report, never used to
+    call the URL: it is stored as ``redact_url`` shows it; the registration keeps the real URL, which is called."""
+    store = MemoryStore()
+    with contextlib.ExitStack() as stack:
+        if outcome == "sent":
+            hook = stack.enter_context(LiveServer(Recording()))
+            url = f"http://user:{SECRET}@127.0.0.1:{hook.port}/hook"
+        else:
+            url = f"http://user:{SECRET}@127.0.0.1:{stack.enter_context(dead_port())}/hook"
+        server = stack.enter_context(LiveServer(ig.server.create_app(REMOTE, store=store, callback_retries=0)))
+        eid = _callback_run(server, url, outcome)
+        kind = f"callback_{outcome}"
+        _wait_for(lambda: any(e["type"] == kind for e in store.record(eid).snapshot["events"]), kind)
+    events = store.record(eid).snapshot["events"]
+    [result] = [e for e in events if e["type"] == kind]
+    assert SECRET not in repr(result), result
+    assert result["payload"]["url"] == url.replace(SECRET, "***")
+    [registered] = [e for e in events if e["type"] == "callback_registered"]
+    assert registered["payload"]["url"] == url  # what the sender calls
