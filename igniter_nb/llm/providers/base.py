@@ -367,6 +367,27 @@ def tool_call_problem(reply: Reply) -> str | None:
         if call.id in seen:
             return f"two tool calls with the id {call.id!r}"
         seen.add(call.id)
+        where = _not_json_number(call.arguments, "")
+        if where is not None:
+            return (f"tool call {call.id!r} ({call.name}) whose arguments hold a number JSON does not have "
+                    f"({where}): NaN or an infinity cannot be sent back to the provider nor stored as JSON")
+    return None
+
+
+def _not_json_number(value: Any, path: str) -> str | None:
+    """Where ``value`` (a tool call's arguments as read) holds a float JSON has not — ``NaN``, ``Infinity``, which
+    the SDKs' JSON readers accept — as ``"arguments['a'][0] = nan"``; ``None`` when nowhere. Walked without
+    recursion (arguments may nest hundreds of levels: ``test_deep_arguments.py``), the path cut at 200 characters."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            shown = where if len(where) <= 200 else f"{where[:200]}…"
+            return f"arguments{shown} = {item!r}"
+        if isinstance(item, Mapping):
+            stack.extend((v, f"{where}[{k!r}]") for k, v in reversed(list(item.items())))
+        elif isinstance(item, list | tuple):
+            stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(item))))
     return None
 
 
