@@ -83,10 +83,17 @@ class AnthropicProvider(Provider):
         return reply_of(self.call(client.messages.create, **self.arguments(request)))
 
     def stream(self, client: Any, request: Request, on_text: TextSink) -> Reply:
+        seen: list[str] = []  # the stream's events so far, by type (to say what came out of order)
         with self.call(client.messages.stream, **self.arguments(request)) as events:
-            for text in events.text_stream:
-                on_text(text)
-            return reply_of(events.get_final_message())
+            try:
+                for event in events:
+                    if event.type == "text":  # (what text_stream yields: the text of each text_delta)
+                        on_text(event.text)
+                    else:
+                        seen.append(event.type)
+                return reply_of(events.get_final_message())
+            except (AssertionError, IndexError) as exc:  # (the SDK's accumulator assumes the API's order)
+                raise ValueError(_out_of_order(seen, exc)) from exc
 
     # ------------------------------------------------------------------ errors
     def status_error(self, exc: Exception) -> tuple[int, str] | None:
@@ -163,6 +170,20 @@ def wire_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
         if len(blocks) == 1 and blocks[0]["type"] == "text":
             turn["content"] = blocks[0]["text"]
     return turns
+
+
+def _out_of_order(seen: list[str], exc: BaseException) -> str:
+    """What the SDK's bare ``AssertionError`` / ``IndexError`` meant: the streamed events were not in the API's
+    order (``message_start`` first; a content block's ``content_block_start`` before its deltas and stop)."""
+    shown = ", ".join(seen[-6:]) if seen else "none"
+    if len(seen) > 6:
+        shown = f"… {shown}"
+    if isinstance(exc, AssertionError):
+        what = "the stream ended without a message_start event, which comes first"
+    else:
+        what = ("a content_block_delta or content_block_stop came for a content block that no content_block_start "
+                "had opened")
+    return f"the streamed events came out of order: {what} (events before it: {shown})"
 
 
 def reply_of(message: Any) -> Reply:
