@@ -26,11 +26,13 @@ class NotJSONNumber(ValueError):
         self.constant = constant
 
 
-def _constant(name: str) -> Any:
+def refuse_constant(name: str) -> Any:
+    """A ``parse_constant`` for ``json.loads``: ``NaN``, ``Infinity`` and ``-Infinity`` refused."""
     raise NotJSONNumber(name, constant=True)
 
 
-def _finite_float(text: str) -> float:
+def finite_float(text: str) -> float:
+    """A ``parse_float`` for ``json.loads``: a number too large for a float (``1e999``) refused."""
     number = float(text)
     if not math.isfinite(number):
         raise NotJSONNumber(text, constant=False)
@@ -41,7 +43,7 @@ def loads_strict(text: str) -> Any:
     """``json.loads(text)``, refusing a non-finite number (:class:`NotJSONNumber`) and a key repeated within one
     object (``RepeatedKeyError``); ``json``'s own errors (``JSONDecodeError``, ``RecursionError``, ``ValueError`` for
     an integer with more digits than Python converts) go through unchanged."""
-    return json.loads(text, parse_constant=_constant, parse_float=_finite_float, object_pairs_hook=unique_keys)
+    return json.loads(text, parse_constant=refuse_constant, parse_float=finite_float, object_pairs_hook=unique_keys)
 
 
-__all__ = ["NotJSONNumber", "loads_strict"]
+__all__ = ["NotJSONNumber", "finite_float", "loads_strict", "refuse_constant"]

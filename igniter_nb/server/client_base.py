@@ -8,7 +8,6 @@ exception into the result, ``RemoteError`` or ``RemoteConnectionError``, and say
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -16,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from igniter_nb.runtime.strict_json import NotJSONNumber
+from igniter_nb.runtime.strict_json import NotJSONNumber, finite_float, refuse_constant
 from igniter_nb.server.answer_size import DEFAULT_MAX_ANSWER_BYTES, check_limit
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError, UnroutableExecutionIdError, shown_url
 from igniter_nb.server.stopping_retry import FIRST_DELAY, MAX_BACKOFF, retry_delay, retry_later
@@ -190,24 +189,13 @@ def read_json(text: str | bytes) -> Any:
     one comes from something else answering in its place, and taken as a value (a remote node's outputs) it is one
     no real remote execution could give."""
     try:
-        return json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
+        return json.loads(text, parse_constant=refuse_constant, parse_float=finite_float)
     except RecursionError:
         raise ValueError("JSON nested too deeply to read") from None
     except NotJSONNumber as exc:
         raise ValueError(f"not JSON ({exc})") from None
     except ValueError as exc:  # (JSONDecodeError, or an integer of more digits than Python converts)
         raise ValueError(f"not JSON ({' '.join(str(exc).split())[:120]})") from None
-
-
-def _not_a_number(name: str) -> Any:
-    raise NotJSONNumber(name, constant=True)
-
-
-def _finite(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise NotJSONNumber(text, constant=False)
-    return number
 
 
 def _maybe_applied(call: _Call) -> str:
