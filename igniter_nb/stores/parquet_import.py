@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from igniter_nb.errors import StoreArgumentError, StoreError
 from igniter_nb.stores.base import StoredExecution, canonical_correlation, check_execution_id
 from igniter_nb.stores.parquet_files import write_version
-from igniter_nb.stores.trash import move_to_trash
+from igniter_nb.stores.trash import Unmovable, move_to_trash
 
 if TYPE_CHECKING:
     from igniter_nb.stores.parquet import ParquetStore
@@ -40,7 +40,7 @@ def import_records(store: ParquetStore, records: Iterable[StoredExecution]) -> i
     staging_eid: str | None = None  # the execution being written aside
     eid = ""
     with store._locked():
-        store._finish_intents()
+        stuck = store._finish_intents()  # a delete or swap whose folder cannot move yet: its execution is refused
         try:
             for rec in records:
                 eid = rec.execution_id
@@ -54,6 +54,11 @@ def import_records(store: ParquetStore, records: Iterable[StoredExecution]) -> i
                     staging_eid = None
                 if not before:  # the first version of an execution this import replaces: written aside
                     store._own_folder(check_execution_id(eid))  # a folder of other files: refused before anything
+                    if eid in stuck:  # (its swap's intent, finished first, would drop the pending one with it)
+                        raise StoreError(f"{store!r}: could not import execution {eid!r}: a delete or an import of "
+                                         "it is under way and its folder cannot be moved yet; nothing was imported "
+                                         "for it (the next writer finishes it once the folder can move)",
+                                         execution_id=eid)
                     shutil.rmtree(staging(store, eid), ignore_errors=True)
                     staging(store, eid).mkdir(parents=True)
                     staging_eid = eid
@@ -90,7 +95,13 @@ def staging(store: ParquetStore, eid: str) -> Path:
 def _swap(store: ParquetStore, eid: str) -> None:
     with store._db_lock:
         store._db.execute("INSERT OR REPLACE INTO intents VALUES (?, ?)", (eid, IMPORTING))
-    finish_import(store, eid)
+    try:
+        finish_import(store, eid)
+    except Unmovable as exc:  # nothing swapped: the old history stays, and so must no intent to swap it
+        with store._db_lock:
+            store._db.execute("DELETE FROM intents WHERE execution_id = ? AND version = ?", (eid, IMPORTING))
+        raise StoreError(f"{store!r}: could not import execution {eid!r}: {exc}; nothing was imported for it, its "
+                         "history in the store is as before", execution_id=eid) from exc.__cause__
 
 
 def finish_import(store: ParquetStore, eid: str) -> None:
