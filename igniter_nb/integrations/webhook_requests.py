@@ -1,12 +1,15 @@
 """What the webhook endpoint reads from a request before its body: header names and values, the content type and
-coding; and ``_Refusal``, the answer other than success that every check raises (``webhooks.py`` turns it into JSON)."""
+coding; and ``_Refusal``, the answer other than success that every check raises (``webhooks.py`` turns it into JSON),
+with :func:`store_failure`, the answer to a store failing for its own reasons."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
 
+from igniter_nb.errors import ConcurrencyError, SnapshotNotFoundError, StoreArgumentError, StoreError
 from igniter_nb.integrations.signatures import SignatureRejected
 
 
@@ -80,3 +83,20 @@ def _check_content_encoding(coding: str | None) -> None:
         return
     raise _Refusal(415, f"the body is sent with Content-Encoding {coding[:80]!r}, which this endpoint does not decode: "
                         "send it uncompressed", {"content_encoding": coding[:80]})
+
+
+_log = logging.getLogger("igniter_nb.integrations.webhooks")
+
+
+def store_failure(exc: BaseException, where: str) -> _Refusal | None:
+    """The 503 ``StoreUnavailable`` (``Retry-After: 1``) for a ``StoreError`` the store raised for its own reasons —
+    read-only, a damaged file, a folder it cannot move — as the events route answers it
+    (``server/routing.store_failure_response``), its message (which names paths) in the log only; else None. Not
+    for what a delivery causes: an unknown execution, a lost compare-and-set, a bad argument."""
+    if not isinstance(exc, StoreError) or isinstance(exc, SnapshotNotFoundError | ConcurrencyError | StoreArgumentError):
+        return None
+    _log.error("%s: the store failed the delivery: %s", where, exc, exc_info=exc)
+    return _Refusal(503, "the store could not carry out the delivery (StoreError; the server's log has the details): "
+                         "retry later — it may or may not have taken effect, and a delivery with the same "
+                         "idempotency key is applied at most once", {"type": "StoreUnavailable"},
+                    headers={"Retry-After": "1"})

@@ -54,6 +54,7 @@ from igniter_nb.integrations.webhook_requests import (
     _header_name,
     _one_header,
     _Refusal,
+    store_failure,
 )
 from igniter_nb.runtime.repeated_keys import RepeatedKeyError, repeated_key_at
 from igniter_nb.runtime.strict_json import NotJSONNumber, loads_strict
@@ -453,6 +454,9 @@ class _Endpoint:
             what = f"the job queue {self.queue.name!r} (Redis)" if self.queue is not None else "the workflow store"
             return _Refusal(503, f"{what} is busy or unreachable, try again ({type(exc).__name__})",
                             kind, headers={"Retry-After": "1"})
+        failed = store_failure(exc, f"webhook for {self.graph.name} event {self.event!r}")
+        if failed is not None:
+            return failed
         if not isinstance(exc, IgniterError):
             return None
         message = exc.message

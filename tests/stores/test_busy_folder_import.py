@@ -13,8 +13,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from tests.stores.test_busy_folder import filled, needs_unshare
 
 _CHILD = r'''
