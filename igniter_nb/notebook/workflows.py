@@ -35,7 +35,9 @@ def start_or_restore(workflow: Any, inputs: Mapping[str, Any] | None = None, /, 
     given = {**(dict(inputs) if inputs else {}), **keyword_inputs}
     store = store if store is not None else default_store()
     graph = workflow.compiled_graph()
-    correlation = correlation_from_inputs(graph, given)
+    # (a control character is no reason not to restore a workflow stored before start refused them: start refuses
+    # a new one)
+    correlation = correlation_from_inputs(graph, given, refuse_control=False)
     if correlation:
         existing = store.find_by_correlation(graph.name, correlation)
         if existing is not None:
