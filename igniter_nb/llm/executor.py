@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from igniter_nb.llm.audit import audit_result as _audit_result
+from igniter_nb.llm.audit import call_payload
 from igniter_nb.llm.conversation import Conversation, Message
 from igniter_nb.llm.durable import PendingTools, check_results, check_storable, tool_token
 from igniter_nb.llm.errors import ConfigurationError, LLMError, OutputValidationError, ToolLoopError
@@ -37,7 +39,7 @@ from igniter_nb.llm.providers import provider
 from igniter_nb.llm.providers.base import Connection
 from igniter_nb.llm.providers.bounds import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TOTAL_TIMEOUT
 from igniter_nb.llm.request import Reply, Request, Usage
-from igniter_nb.llm.tools import AUDIT_TEXT_LIMIT, Tool, make_tools, tool_named, unknown_tool_error
+from igniter_nb.llm.tools import Tool, make_tools, tool_named, unknown_tool_error
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.executor import Executor as BaseExecutor
 from igniter_nb.runtime.surrogates import lone_surrogate_at
@@ -454,24 +456,8 @@ class Executor(BaseExecutor):
 
     def _emit_call(self, request: Request, index: int, purpose: str, rounds: int, reply: Reply | None, started: float,
                    *, cached: bool, streamed: bool, billed: Usage | None = None, error: LLMError | None = None) -> None:
-        payload: dict[str, Any] = {
-            "provider": request.provider, "model": request.model, "request": index, "round": rounds,
-            "purpose": purpose, "input_tokens": billed.input_tokens if billed else 0,
-            "output_tokens": billed.output_tokens if billed else 0,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-            "stop_reason": reply.stop_reason if reply else None,
-            "tool_call_ids": [c.id for c in reply.tool_calls] if reply else [],
-            "tool_names": [c.name for c in reply.tool_calls] if reply else [],
-            "cached": cached, "streamed": streamed,
-        }
-        if billed is not None and not billed.reported:  # the provider said nothing: the zeros are not a count
-            payload["usage_reported"] = False
-        if error is not None:
-            payload["error"] = error.message
-            payload["status_code"] = getattr(error, "status_code", None)
-            if error.context.get("retry_after") is not None:  # the wait a rate limit asked for
-                payload["retry_after"] = error.context["retry_after"]
-        self._emit("llm_call", payload)
+        self._emit("llm_call", call_payload(request, index, purpose, rounds, reply, started, cached=cached,
+                                            streamed=streamed, billed=billed, error=error))
 
 
 def _fingerprint(kind: str, conversation: Conversation, tools: tuple[Tool, ...], model: Any) -> str:
@@ -488,12 +474,6 @@ def _parse(model: Any, text: str) -> Any:
     from igniter_nb.llm import structured
 
     return structured.parse(model, text)
-
-
-def _audit_result(result: Mapping[str, Any]) -> dict[str, Any]:
-    content = str(result.get("content", ""))
-    shown = content if len(content) <= AUDIT_TEXT_LIMIT else content[:AUDIT_TEXT_LIMIT] + "…"
-    return {"id": result["id"], "name": result["name"], "content": shown, "is_error": bool(result.get("is_error"))}
 
 
 def _print_text(text: str) -> None:
