@@ -424,8 +424,12 @@ class Executor(BaseExecutor):
                        model.__name__ if model is not None else None, dict(self.request_options))
 
     def _connection(self) -> Connection:
+        total = self.total_timeout
+        if self.timeout is not None and not any("total_timeout" in vars(k) for k in type(self).__mro__
+                                                if k is not Executor):  # the default: each attempt keeps its timeout
+            total = max(DEFAULT_TOTAL_TIMEOUT, self.timeout * (1 + (2 if self.max_retries is None else self.max_retries)))
         return Connection(self.api_key, self.base_url, self.timeout, self.max_retries, dict(self.client_options),
-                          self.total_timeout, self.max_answer_bytes)
+                          total, self.max_answer_bytes)
 
     # ------------------------------------------------------------------ small parts
     def _context(self, context: Any) -> Conversation:
