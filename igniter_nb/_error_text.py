@@ -69,6 +69,13 @@ PATH_SHOWN = 160
 _LEVEL_STARTS = frozenset(".[{")
 
 
+def cut_end(text: str, limit: int) -> str:
+    """``text`` when it is at most ``limit`` characters, else its first ``limit`` and how many were left out
+    (``… (2,000,000 characters left out)``): the words of another party quoted in an error kept with an execution (a
+    provider's, a remote server's), which may be megabytes."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit:,} characters left out)"
+
+
 def short_path(path: str, limit: int = PATH_SHOWN, *, escape: bool = True) -> str:
     """``path`` when it has at most ``limit`` characters, else its head and tail around what was left out:
     ``inputs.order.a.a … 360 characters left out … .a.a``, each cut just before a ``.``, ``[`` or ``{`` when one is
@@ -109,4 +116,4 @@ def short_path(path: str, limit: int = PATH_SHOWN, *, escape: bool = True) -> st
     return f"{shown[:at[head]]} … {left_out:,} character{'s' if left_out != 1 else ''} left out … {shown[at[tail]:]}"
 
 
-__all__ = ["MAX_LINE", "PATH_SHOWN", "described", "first_line", "short_path", "shown_text", "text_of", "unreadable"]
+__all__ = ["MAX_LINE", "PATH_SHOWN", "cut_end", "described", "first_line", "short_path", "shown_text", "text_of", "unreadable"]

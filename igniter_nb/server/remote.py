@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from igniter_nb._error_text import cut_end
 from igniter_nb.errors import ResolutionError
 from igniter_nb.model import RemoteNode
 from igniter_nb.runtime.children import register_handler
@@ -69,8 +70,7 @@ MAX_REMOTE_MESSAGE = 2000
 
 
 def _cut(text: str, limit: int = MAX_REMOTE_MESSAGE) -> str:
-    """``text`` cut to ``limit`` characters, saying how many were left out."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit:,} characters left out)"
+    return cut_end(text, limit)
 
 
 def remote_token(remote_execution_id: str) -> str:

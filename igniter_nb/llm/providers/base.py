@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from igniter_nb._error_text import cut_end
 from igniter_nb.llm.errors import ConfigurationError, LLMError, ProviderError
 from igniter_nb.llm.providers.bounds import (
     DEFAULT_MAX_ANSWER_BYTES,
@@ -305,9 +306,7 @@ def retry_after_of(headers: Any) -> float | None:
 
 def _cut(text: str) -> str:
     """``text`` cut to :data:`PROVIDER_MESSAGE_SHOWN` characters, saying how many were left out."""
-    if len(text) <= PROVIDER_MESSAGE_SHOWN:
-        return text
-    return f"{text[:PROVIDER_MESSAGE_SHOWN]}… ({len(text) - PROVIDER_MESSAGE_SHOWN:,} characters left out)"
+    return cut_end(text, PROVIDER_MESSAGE_SHOWN)
 
 
 def _seconds(wait: float) -> str:
