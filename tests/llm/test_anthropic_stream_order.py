@@ -46,3 +46,13 @@ def test_a_stream_in_order_still_streams_its_text(stubs):
     pieces: list[str] = []
     assert executor_class("anthropic", max_retries=0)().complete("q", stream=pieces.append) == "Paris is the capital."
     assert "".join(pieces) == "Paris is the capital." and len(pieces) > 1
+
+
+def test_an_assertion_error_of_the_callers_stream_function_goes_through_unchanged(stubs):
+    stubs("anthropic", [StubRaw("".join(EVENTS), content_type="text/event-stream")])
+
+    def checking(text: str) -> None:
+        raise AssertionError("the caller's own check")
+
+    with pytest.raises(AssertionError, match="the caller's own check"):
+        executor_class("anthropic", max_retries=0)().complete("q", stream=checking)

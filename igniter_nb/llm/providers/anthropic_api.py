@@ -85,15 +85,23 @@ class AnthropicProvider(Provider):
     def stream(self, client: Any, request: Request, on_text: TextSink) -> Reply:
         seen: list[str] = []  # the stream's events so far, by type (to say what came out of order)
         with self.call(client.messages.stream, **self.arguments(request)) as events:
+            stream = iter(events)
+            while True:
+                try:  # (the SDK's accumulator assumes the API's order: its AssertionError or IndexError say no more)
+                    event = next(stream)
+                except StopIteration:
+                    break
+                except (AssertionError, IndexError) as exc:
+                    raise ValueError(_out_of_order(seen, exc)) from exc
+                if event.type == "text":  # (what text_stream yields: the text of each text_delta; on_text's own
+                    on_text(event.text)  # exceptions go through as they are)
+                else:
+                    seen.append(event.type)
             try:
-                for event in events:
-                    if event.type == "text":  # (what text_stream yields: the text of each text_delta)
-                        on_text(event.text)
-                    else:
-                        seen.append(event.type)
-                return reply_of(events.get_final_message())
-            except (AssertionError, IndexError) as exc:  # (the SDK's accumulator assumes the API's order)
+                final = events.get_final_message()
+            except AssertionError as exc:
                 raise ValueError(_out_of_order(seen, exc)) from exc
+            return reply_of(final)
 
     # ------------------------------------------------------------------ errors
     def status_error(self, exc: Exception) -> tuple[int, str] | None:
