@@ -25,8 +25,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-#: A provider call's default deadline, in seconds: longer than any one answer takes to generate and stream (the SDKs'
-#: own per-read default is 600 s); ``Executor.total_timeout`` sets another, None none.
+#: A provider call's default deadline, in seconds: longer than most answers take to generate and stream (the SDKs'
+#: own per-read default is 600 s), and never shorter than the executor's ``timeout`` × (1 + retries) when it is left
+#: at this default (``Executor._connection``); ``Executor.total_timeout`` sets another, None none.
 DEFAULT_TOTAL_TIMEOUT = 1800.0
 #: The most bytes a provider call reads by default (``Executor.max_answer_bytes``; None: no limit): 64 MiB, as the
 #: server ``Client`` reads. An answer is kilobytes; a long streamed one a few megabytes.
