@@ -108,6 +108,7 @@ class ParquetStore(StoreBase):
         self._fsync = fsync
         self._lock_path = self.root / ".lock"
         self._trash = self.root / ".trash"
+        self._reported: set[tuple[str, int]] = set()  # pending deletes and swaps already logged as stuck
         self._schema = schema()
         self._db_lock = threading.RLock()
         index_path = self.root / "_index.sqlite"
@@ -455,7 +456,10 @@ class ParquetStore(StoreBase):
                                          f"{exc}; once it can be moved, the next writer finishes it",
                                          execution_id=eid) from exc.__cause__
                     stuck.add(eid)
-                    _log.warning("%r: %s of execution %r is left pending: %s", self, what, eid, exc)
+                    if (eid, version) not in self._reported:  # once per store object, not on every save
+                        self._reported.add((eid, version))
+                        _log.warning("%r: %s of execution %r is left pending until its folder can be moved: %s",
+                                     self, what, eid, exc)
                 continue
             path = self._path(eid, version)
             if path.exists():

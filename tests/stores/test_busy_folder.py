@@ -27,9 +27,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 _CHILD = r'''
-import json, subprocess, sys
+import json, logging, subprocess, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
+warned = []
+class Count(logging.Handler):
+    def emit(self, record):
+        warned.append(record.getMessage())
+logging.getLogger("igniter_nb.stores.parquet").addHandler(Count(logging.WARNING))
 from igniter_nb.errors import SnapshotNotFoundError, StoreError
 from igniter_nb.stores import ParquetStore
 case, root = sys.argv[1], Path(sys.argv[2])
@@ -55,6 +60,7 @@ if store is not None:
     attempt("save_a", lambda: store.save({"execution_id": "ex-a", "n": 2}, expected_version=1))
     attempt("listed", lambda: sorted(r.execution_id for r in store.list()))
     attempt("rebuild", lambda: store.rebuild_index())
+    found["warned"] = sum("left pending" in m for m in warned)
     subprocess.run(["umount", str(root / "ex-a")], check=True)
     attempt("reopen", lambda: sorted(r.execution_id for r in ParquetStore(root, fsync=False).list()))
 print(json.dumps(found))
@@ -119,6 +125,7 @@ def test_a_begun_delete_of_a_busy_folder_waits_while_the_rest_of_the_store_works
     message = found["save_a"]["message"]
     assert "ex-a" in message and str(root / "ex-a") in message and "delete" in message, message
     assert found["listed"] == {"ok": ["ex-b"]}
+    assert found["warned"] == 2  # once by each store object (the opening's and the one used), not on every save
     assert found["rebuild"]["error"] == "StoreError" and "ex-a" in found["rebuild"]["message"]  # would drop it
     assert found["reopen"] == {"ok": ["ex-b"]}  # once it could move, the next writer finished the delete
     assert not (root / "ex-a").exists()
