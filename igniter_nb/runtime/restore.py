@@ -298,6 +298,9 @@ def _apply(execution: Execution, snapshot: Mapping[str, Any], cursor: _Cursor, d
     workflow = snapshot.get("workflow")
     if workflow is not None and type(workflow) is not dict:
         raise TypeError(f"'workflow' must be an object, got {type(workflow).__name__}")
+    if workflow is not None and type(workflow.get("signals", [])) is not list:  # (a delivery appends to it)
+        cursor.at = "workflow.signals"
+        raise TypeError(f"'signals' must be a list, got {type(workflow['signals']).__name__}")
     execution.workflow = codec.decode_shared(workflow) if workflow is not None else None
     cursor.at = "events"
     raw_events = snapshot.get("events") or []
