@@ -23,6 +23,7 @@ from igniter_nb.diagnostics.view import FONT_SIZE, GraphView
 from igniter_nb.notebook.layout_bands import BAND_PAD
 from igniter_nb.notebook.layout_labels import edge_notes, spots
 from igniter_nb.notebook.layout_routes import LANE_GAP, LANE_STEP, Route, Segment
+from igniter_nb.notebook.layout_wrap_bands import fit_row_pieces, relabel
 from igniter_nb.notebook.render import MIN_SCALE
 from igniter_nb.notebook.shapes import Box, Point
 
@@ -71,6 +72,7 @@ class _Wrap:
                 self.crossing[k] += 1
         self.splits = [sum(1 for a, b in self.span.values() if a <= k < b) for k in range(n - 1)]
         self.labels = {(e.tail, e.head): e.label for e in view.edges if e.label}
+        self.relabel: set[tuple[str, ...]] = set()  # bands whose label is placed anew (``layout_wrap_bands``)
 
     # ------------------------------------------------------------------------------------------ the cuts
 
@@ -158,6 +160,7 @@ class _Wrap:
                 pieces.setdefault(scope, []).append((r, Box(x0, box.y, x1 - x0, box.h)))
         # every forward route cut into pieces per row and the wraps between them
         plans = {key: self._plan(route) for key, route in lay.routes.items() if key in self.forward}
+        pieces, self.relabel = fit_row_pieces(self, pieces, plans)
         backward = [key for key in lay.routes if key not in self.forward]
         # each row's extent before the move
         ext: list[list[float]] = [[float("inf"), float("inf"), float("-inf"), float("-inf")] for _ in rows]
@@ -279,6 +282,7 @@ class _Wrap:
             if moved:
                 continued[scope] = moved
         band_labels = {s: self._move(self._row_of_x(x), x, y) for s, (x, y) in lay.band_labels.items()}
+        band_labels.update(relabel(self, clusters, continued, boxes, routes, band_labels))
         right = max([b.x + b.w for b in (*boxes.values(), *clusters.values())] + [right_end]
                     + [b.x + b.w for found in continued.values() for b in found])
         low = max([b.y + b.h for b in (*boxes.values(), *clusters.values())]
