@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from igniter_nb.notebook.layout_routes import Route
     from igniter_nb.notebook.layout_wrap import _Wrap
 
-CLEAR = 4.0  # an edge running level within this of a piece's new border pushes the border past it
+CLEAR = BAND_PAD  # an edge running level within this of a piece's new border pushes the border this far past it
+FAR = 10_000.0  # (a wrap's lane beyond the row's end: further than any row reaches)
 LABEL_UP, LABEL_DOWN = 14.0, 4.0  # a label's extent above and below its baseline
 LABEL_FONT = 10  # (as ``layout_wrap``'s)
 
@@ -138,8 +139,10 @@ def fit_row_pieces(wrap: _Wrap, pieces: dict[Scope, list[tuple[int, Box]]], plan
             if step[0] == "seg":
                 pts.extend(step[3])
                 continue
-            runs.append((row, ends, (*pts, step[2])))
-            row, pts = step[1] + 1, [step[3]]
+            # (out of the row to the right, along its lane, and into the next from the left margin, level)
+            exit_, entry = step[2], step[3]
+            runs.append((row, ends, (*pts, exit_, (exit_[0] + FAR, exit_[1]))))
+            row, pts = step[1] + 1, [(entry[0] - FAR, entry[1]), entry]
         runs.append((row, ends, tuple(pts)))
     notes = []
     for key, text in sorted(wrap.labels.items()):
