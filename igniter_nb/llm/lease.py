@@ -282,6 +282,8 @@ def _left(entry: Mapping[str, Any], record_id: str, version: int, own: float, cl
     if length is None or length <= 0:  # written by the previous release: at least its span as claimed
         claimed = _number(entry.get("claimed_at"))
         length = max(expires - claimed if claimed is not None else 0.0, own)
+    if length > _LONGEST_LEASE[0]:  # (sightings are kept ten times the longest lease read: _prune_seen)
+        _LONGEST_LEASE[0] = length
     now, beat = clock.monotonic(), _number(entry.get("beat"))
     if entry.get("clock") == clock.source_id and beat is not None:
         since = min(beat, now)
@@ -314,7 +316,50 @@ def _first_seen(clock: LeaseClock, record_id: str, holder: str, version: int, no
         while len(_SEEN) > _SEEN_MAX:  # (the oldest sightings go first)
             _SEEN.pop(next(iter(_SEEN)), None)
     _write_seen(clock, record_id, {"holder": holder, "version": version, "at": now})
+    with contextlib.suppress(OSError):
+        _prune_seen(clock)
     return now
+
+
+#: Sighting files are pruned at most once per process and directory in this many seconds (by the monotonic clock)…
+SEEN_PRUNE_EVERY = 3600.0
+#: …at most this many directory entries looked at and this many files removed per pruning…
+SEEN_PRUNE_SCAN = 2000
+SEEN_PRUNE_REMOVE = 200
+#: …once their mtime is older than this many seconds, or ten times the longest lease this process read if longer.
+SEEN_KEEP = 86400.0
+_SEEN_PRUNED: dict[str, tuple[int, float]] = {}  # directory -> (pid, monotonic time of its last pruning)
+_LONGEST_LEASE = [DEFAULT_RESUME_LEASE]
+
+
+def _prune_seen(clock: LeaseClock, force: bool = False) -> int:
+    """Remove the sighting files of ``clock``'s directory (and partial ones a dead writer left) whose mtime, by this
+    host's wall clock, is older than ``SEEN_KEEP`` or ten times the longest lease this process read; at most once
+    an hour per process (``force``: now), a bounded number each time. Returns how many. Safe whatever it removes: a
+    sighting is written once, when a holder is first seen at a store version, so an old one is of a lease released,
+    taken over or takeable long ago; a removed one is read as no sighting (a reader that opened it first still
+    reads it whole), which only starts the observation again — it delays a takeover, never hastens one."""
+    directory = clock.seen_dir or os.path.dirname(_seen_path(clock, "x") or "")
+    if not directory:
+        return 0
+    now = time.monotonic()
+    last = _SEEN_PRUNED.get(directory)
+    if not force and last is not None and last[0] == os.getpid() and now - last[1] < SEEN_PRUNE_EVERY:
+        return 0
+    _SEEN_PRUNED[directory] = (os.getpid(), now)
+    cutoff = time.time() - max(SEEN_KEEP, 10 * _LONGEST_LEASE[0])
+    removed = 0
+    with os.scandir(directory) as entries:
+        for looked, entry in enumerate(entries):
+            if looked >= SEEN_PRUNE_SCAN or removed >= SEEN_PRUNE_REMOVE:
+                break
+            if ".llm-resume." not in entry.name:  # (only what _seen_path and _write_seen name)
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
 
 
 def _forget(clock: LeaseClock, record_id: str) -> None:
