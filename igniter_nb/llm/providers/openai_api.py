@@ -69,6 +69,8 @@ class OpenAIProvider(Provider):
         refusal = getattr(message, "refusal", None)
         if not message.content and refusal:  # what the model said is in `refusal`, not `content` (Anthropic's is)
             return Reply(str(refusal), calls, "refusal", _usage(completion.usage), completion.model)
+        if message.content is None and not calls and choice.finish_reason not in _NULL_CONTENT_STOPS:
+            raise ValueError(_no_content(choice.finish_reason))
         return Reply(message.content or "", calls, choice.finish_reason, _usage(completion.usage), completion.model)
 
     def stream(self, client: Any, request: Request, on_text: TextSink) -> Reply:
@@ -79,7 +81,7 @@ class OpenAIProvider(Provider):
         model: str | None = None
         chunks = self.call(client.chat.completions.create, **self.arguments(request), stream=True,
                                                 stream_options={"include_usage": True})
-        received = 0
+        received, contented = 0, False  # (whether any chunk carried content, even "": OpenAI's first one does)
         with chunks:
             for chunk in chunks:
                 received += 1
@@ -88,6 +90,7 @@ class OpenAIProvider(Provider):
                     usage = _usage(chunk.usage)
                 for choice in chunk.choices[:1]:
                     text = choice.delta.content if choice.delta is not None else None
+                    contented = contented or text is not None
                     if text:
                         parts.append(text)
                         on_text(text)
@@ -102,6 +105,8 @@ class OpenAIProvider(Provider):
             raise ValueError(f"the stream ended after {received} chunks without a finish_reason")
         if refused and not parts:
             return Reply("".join(refused), (), "refusal", usage, model)
+        if not contented and finish not in _NULL_CONTENT_STOPS:  # (a streamed answer is never one with tool calls)
+            raise ValueError(_no_content(finish))
         return Reply("".join(parts), (), finish, usage, model)
 
     def status_error(self, exc: Exception) -> tuple[int, str] | None:
@@ -164,6 +169,18 @@ def _tool_call(call: Any) -> ToolCall:
         raise ValueError(f"tool call {call.id!r} ({function.name}) has arguments that are not a JSON object: "
                          f"{text[:200]!r}")
     return ToolCall(call.id, function.name, arguments)
+
+
+#: finish reasons whose answer may hold no content at all: a refusal (``content_filter``: the text was withheld) and
+#: a reply cut at the output limit (``length``) — both judged by their stop reason (``structured.check_stop``).
+_NULL_CONTENT_STOPS = frozenset({"content_filter", "length", "model_context_window_exceeded"})
+
+
+def _no_content(finish: Any) -> str:
+    """Why an answer with no content, no tool calls and no refusal is not taken for the empty reply ``""``."""
+    return (f"the answer has no content (message content is null, finish_reason {str(finish)[:40]!r}) and neither tool "
+            "calls nor a refusal: it is not an answer (an empty one is content \"\"); an OpenAI-compatible server may "
+            "have put the model's whole output in a field it does not document (a reasoning model's)")
 
 
 def _usage(usage: Any) -> Usage:
