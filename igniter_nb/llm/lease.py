@@ -328,18 +328,20 @@ SEEN_PRUNE_SCAN = 2000
 SEEN_PRUNE_REMOVE = 200
 #: …once their mtime is older than this many seconds, or ten times the longest lease this process read if longer.
 SEEN_KEEP = 86400.0
+#: …but never longer than thirty days (a lease record damaged by hand must not stop the pruning).
+SEEN_KEEP_MAX = 30 * 86400.0
 _SEEN_PRUNED: dict[str, tuple[int, float]] = {}  # directory -> (pid, monotonic time of its last pruning)
 _LONGEST_LEASE = [DEFAULT_RESUME_LEASE]
 
 
 def _prune_seen(clock: LeaseClock, force: bool = False) -> int:
     """Remove the sighting files of ``clock``'s directory (and partial ones a dead writer left) whose mtime, by this
-    host's wall clock, is older than ``SEEN_KEEP`` or ten times the longest lease this process read; at most once
-    an hour per process (``force``: now), a bounded number each time. Returns how many. Safe whatever it removes: a
+    host's wall clock, is older than ``SEEN_KEEP`` or ten times the longest lease this process read (at most
+    ``SEEN_KEEP_MAX``); at most once an hour per process (``force``: now), a bounded number each time. Returns how many. Safe whatever it removes: a
     sighting is written once, when a holder is first seen at a store version, so an old one is of a lease released,
     taken over or takeable long ago; a removed one is read as no sighting (a reader that opened it first still
     reads it whole), which only starts the observation again — it delays a takeover, never hastens one."""
-    directory = clock.seen_dir or os.path.dirname(_seen_path(clock, "x") or "")
+    directory = os.path.dirname(_seen_path(clock, "x") or "")  # (None: no private directory to prune)
     if not directory:
         return 0
     now = time.monotonic()
@@ -347,7 +349,7 @@ def _prune_seen(clock: LeaseClock, force: bool = False) -> int:
     if not force and last is not None and last[0] == os.getpid() and now - last[1] < SEEN_PRUNE_EVERY:
         return 0
     _SEEN_PRUNED[directory] = (os.getpid(), now)
-    cutoff = time.time() - max(SEEN_KEEP, 10 * _LONGEST_LEASE[0])
+    cutoff = time.time() - min(max(SEEN_KEEP, 10 * _LONGEST_LEASE[0]), SEEN_KEEP_MAX)
     removed = 0
     with os.scandir(directory) as entries:
         for looked, entry in enumerate(entries):
