@@ -252,7 +252,9 @@ def _openai_calls(reply: StubReply) -> list[dict[str, Any]]:
 
 
 def openai_completion(reply: StubReply, model: str, n: int) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": reply.text or None, "refusal": reply.refusal}
+    # as the API: null beside tool calls or a refusal, else the text, "" when empty (a bare null is refused)
+    content = reply.text or (None if reply.tool_calls or reply.refusal else "")
+    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": reply.refusal}
     if reply.tool_calls:
         message["tool_calls"] = _openai_calls(reply)
     return {"id": f"chatcmpl-stub-{n}", "object": "chat.completion", "created": 1_700_000_000 + n, "model": model,

@@ -115,3 +115,11 @@ def test_a_streamed_answer_without_any_content_is_a_provider_error(stubs):
 def test_a_streamed_empty_answer_is_still_the_empty_reply(stubs):
     stubs("openai", [_streamed({"role": "assistant", "content": ""})])
     assert executor_class("openai", max_retries=0)().complete("q", stream=lambda _: None) == ""
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_stub_answers_an_empty_reply_as_the_api_does(stubs, stream):
+    """``StubReply("")`` with no tool call is the model's empty answer: the stub sent ``content: null`` for it,
+    which the API never does without tool calls or a refusal, so a test of an empty reply met a ProviderError."""
+    stubs("openai", [StubReply("")])
+    assert executor_class("openai", max_retries=0)().complete("q", stream=stream) == ""
