@@ -169,8 +169,7 @@ class ParquetStore(StoreBase):
     def _append(self, record: StoredExecution, correlation_json: str | None, snapshot_json: str) -> None:
         """Write one version under the lock: intent, file, index (see the module docstring)."""
         eid, version = record.execution_id, record.version
-        with self._db_lock:
-            self._db.execute("INSERT OR REPLACE INTO intents VALUES (?, ?)", (eid, version))
+        self._note_intent(eid, version)
         path = self._path(eid, version)
         try:
             self._write_file(path, record, correlation_json, snapshot_json)
@@ -179,16 +178,25 @@ class ParquetStore(StoreBase):
             # A save that failed (a full disk) and said so must not be completed later, as a killed writer's
             # is: without its file, the next writer drops the intent (even if deleting it here fails too).
             path.unlink(missing_ok=True)
-            with contextlib.suppress(sqlite3.Error), self._db_lock:
-                self._db.execute("DELETE FROM intents WHERE execution_id = ? AND version = ?", (eid, version))
+            with contextlib.suppress(sqlite3.Error):
+                self._drop_intent(eid, version)
             raise
+
+    def _note_intent(self, eid: str, version: int) -> None:
+        """Note that ``eid``'s ``version`` is being written (or ``_DELETING``/``_IMPORTING``: deleted, swapped)."""
+        with self._db_lock:
+            self._db.execute("INSERT OR REPLACE INTO intents VALUES (?, ?)", (eid, version))
+
+    def _drop_intent(self, eid: str, version: int) -> None:
+        """Forget the intent :meth:`_note_intent` noted (its work done, or undone)."""
+        with self._db_lock:
+            self._db.execute("DELETE FROM intents WHERE execution_id = ? AND version = ?", (eid, version))
 
     def _index_version(self, record: StoredExecution, correlation_json: str | None, *, drop_intent: bool) -> None:
         with self._db_lock, self._transaction():
             self._index_row(record, correlation_json)
             if drop_intent:
-                self._db.execute("DELETE FROM intents WHERE execution_id = ? AND version = ?",
-                                 (record.execution_id, record.version))
+                self._drop_intent(record.execution_id, record.version)
 
     def _index_row(self, record: StoredExecution, correlation_json: str | None) -> None:
         """Make ``record`` the execution's latest version in the index (the caller holds a transaction)."""
@@ -206,13 +214,11 @@ class ParquetStore(StoreBase):
         self._check_writable(f"delete execution {eid!r}")
         with _delete_errors(self, eid), self._locked():
             self._own_folder(eid)  # a folder of other files: refused before anything changes
-            with self._db_lock:  # the intent to delete: a writer killed from here on is finished by the next one
-                self._db.execute("INSERT OR REPLACE INTO intents VALUES (?, ?)", (eid, _DELETING))
+            self._note_intent(eid, _DELETING)  # a writer killed from here on is finished by the next one
             try:
                 found, doomed = self._finish_delete(eid)
             except Unmovable as exc:  # nothing moved, nothing deleted: the execution stays as it was
-                with self._db_lock:
-                    self._db.execute("DELETE FROM intents WHERE execution_id = ? AND version = ?", (eid, _DELETING))
+                self._drop_intent(eid, _DELETING)
                 raise StoreError(f"{self!r}: could not delete execution {eid!r}: {exc}; nothing was deleted",
                                  execution_id=eid) from exc.__cause__
         if doomed is not None:
@@ -467,8 +473,7 @@ class ParquetStore(StoreBase):
                 corr = None if rec.correlation is None else canonical_correlation(rec.correlation)
                 self._index_version(rec, corr, drop_intent=True)
             else:
-                with self._db_lock:
-                    self._db.execute("DELETE FROM intents WHERE execution_id = ? AND version = ?", (eid, version))
+                self._drop_intent(eid, version)
             for leftover in (self.root / eid).glob(".tmp-*"):
                 leftover.unlink(missing_ok=True)
         return stuck

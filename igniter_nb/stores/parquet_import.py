@@ -93,13 +93,11 @@ def staging(store: ParquetStore, eid: str) -> Path:
 
 
 def _swap(store: ParquetStore, eid: str) -> None:
-    with store._db_lock:
-        store._db.execute("INSERT OR REPLACE INTO intents VALUES (?, ?)", (eid, IMPORTING))
+    store._note_intent(eid, IMPORTING)
     try:
         finish_import(store, eid)
     except Unmovable as exc:  # nothing swapped: the old history stays, and so must no intent to swap it
-        with store._db_lock:
-            store._db.execute("DELETE FROM intents WHERE execution_id = ? AND version = ?", (eid, IMPORTING))
+        store._drop_intent(eid, IMPORTING)
         raise StoreError(f"{store!r}: could not import execution {eid!r}: {exc}; nothing was imported for it, its "
                          "history in the store is as before", execution_id=eid) from exc.__cause__
 
