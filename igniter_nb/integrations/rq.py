@@ -44,6 +44,7 @@ from igniter_nb.errors import (
 from igniter_nb.integrations.contract_ref import contract_path, resolve_contract
 from igniter_nb.integrations.delivery import delivery_summary, error_record, is_transient
 from igniter_nb.integrations.idempotency_keys import KEY_RULE, idempotency_key_problem
+from igniter_nb.integrations.rq_timeouts import is_timeout, timeouts_pass_through
 from igniter_nb.integrations.rq_workers import (  # (re-exported: `rq worker -w igniter_nb.integrations.rq.SimpleWorker`)
     PUBSUB_STOP_WAIT,
     SimpleWorker,
@@ -408,10 +409,11 @@ def _perform(call: Any) -> dict[str, Any]:
     """Run ``call(store)``; on failure record the error in the job's meta and retry only transient errors."""
     job = get_current_job()
     try:
-        result: dict[str, Any] = call(_worker_store())
+        with timeouts_pass_through():  # (RQ's timeout ends the job unsaved: never a node's failure)
+            result: dict[str, Any] = call(_worker_store())
     except Exception as exc:
         if job is not None:
-            transient = is_transient(exc) or _resume_in_progress(exc)
+            transient = is_transient(exc) or _resume_in_progress(exc) or is_timeout(exc)
             if not transient:
                 job.retries_left = 0  # RQ retries what raised while retries are left: these would fail the same way
             job.meta[ERROR_META_KEY] = {**error_record(exc), "transient": transient,

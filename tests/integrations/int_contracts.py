@@ -77,4 +77,46 @@ class GatedWorkflow(ig.Contract):
         c.output("noted")
 
 
+def _slow_once() -> None:
+    """When ``IGNITER_TEST_SLOW_ONCE`` names a file that exists, remove it and take (at most) 30 s: the first run of a
+    job outlasts a short ``job_timeout``, the next one is quick."""
+    marker = os.environ.get("IGNITER_TEST_SLOW_ONCE")
+    if marker and os.path.exists(marker):
+        os.unlink(marker)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+class SlowOnceWorkflow(ig.Contract):
+    """Its delivery computes ``noted`` slowly once (``_slow_once``)."""
+
+    def define(c):
+        c.correlate_by("ticket")
+        c.input("ticket", type=str)
+        c.await_event("answer", event="answered")
+
+        @c.compute
+        def noted(answer):
+            _slow_once()
+            return answer
+
+        c.output("noted")
+
+
+class SlowStart(ig.Contract):
+    """A workflow that awaits nothing: its start computes ``noted`` slowly once (``_slow_once``)."""
+
+    def define(c):
+        c.correlate_by("ticket")
+        c.input("ticket", type=str)
+
+        @c.compute
+        def noted(ticket):
+            _slow_once()
+            return ticket
+
+        c.output("noted")
+
+
 NOT_A_CONTRACT = "a string living at a contract-looking path"
