@@ -289,6 +289,7 @@ def run_start(contract: str, inputs: Any) -> dict[str, Any]:
     """Job body of :func:`enqueue_start` (runs in the worker)."""
 
     def call(store: Any) -> dict[str, Any]:
+        from igniter_nb.workflow.correlation import correlation_from_inputs
         from igniter_nb.workflow.engine import start
 
         cls = resolve_contract(contract)
@@ -301,13 +302,15 @@ def run_start(contract: str, inputs: Any) -> dict[str, Any]:
         # The execution is named after the job, so a second run of this job (a retry after its worker died past
         # the save, a requeue, its job id enqueued twice) finds the workflow its first run started.
         execution_id = str(uuid.uuid5(_START_NAMESPACE, job.id))
-        earlier = _started_earlier(store, name, execution_id)
+        given = codec.decode(inputs)
+        correlation = correlation_from_inputs(cls.compiled_graph(), given)
+        earlier = _started_earlier(store, name, correlation, execution_id, job.id)
         if earlier is not None:
             return earlier
         try:
-            started = start(cls, codec.decode(inputs), store=store, execution_id=execution_id)
+            started = start(cls, given, store=store, execution_id=execution_id)
         except (DuplicateWorkflowError, ConcurrencyError):
-            earlier = _started_earlier(store, name, execution_id)  # another run of this job won the race
+            earlier = _started_earlier(store, name, correlation, execution_id, job.id)  # another run won the race
             if earlier is not None:
                 return earlier
             raise
@@ -320,11 +323,24 @@ def run_start(contract: str, inputs: Any) -> dict[str, Any]:
 _START_NAMESPACE = uuid.UUID("0b3c4e52-6a1d-5f0e-9a57-2f1c8e9d7b10")  # start jobs' execution ids: uuid5(this, job id)
 
 
-def _started_earlier(store: Any, graph: str, execution_id: str) -> dict[str, Any] | None:
+def _started_earlier(store: Any, graph: str, correlation: dict[str, Any], execution_id: str,
+                     job_id: str) -> dict[str, Any] | None:
+    """The result of an earlier run of this start job, or None when it has not run; raises
+    ``DuplicateWorkflowError`` when the execution its job id names is another start's (another contract's, or another
+    correlation's: the job id was used again), which was answered as this job's before."""
+    from igniter_nb.workflow.correlation import shown
+
     try:
         record = store.record(execution_id)
     except SnapshotNotFoundError:
         return None
+    if record.graph != graph or dict(record.correlation) != correlation:
+        raise DuplicateWorkflowError(
+            f"job id {job_id!r} already started a {record.graph} workflow with correlation "
+            f"{shown(record.correlation)} (execution {execution_id}); this {graph} start with correlation "
+            f"{shown(correlation)} was not made: a start job's id names one workflow in a store, so enqueue this start "
+            "under a job id of its own (the default, a random one)",
+            graph=graph, correlation=correlation, existing_execution_id=execution_id, job_id=job_id)
     return {"graph": graph, "execution_id": execution_id, "workflow_status": record.status, "replayed": True}
 
 

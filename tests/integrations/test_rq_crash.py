@@ -171,3 +171,33 @@ def test_text_no_store_could_write_is_refused_at_enqueue_naming_the_place(queue:
     with pytest.raises(SnapshotEncodingError, match=r"inputs\.placed_on"):
         ig_rq.enqueue_start(OrderWorkflow, {"order_id": "c-6", "placed_on": name}, queue=queue)
     assert queue.count == 0
+
+
+def test_a_start_job_id_reused_for_another_contract_or_correlation_fails_instead_of_answering_replayed(
+        queue: Any, default_store: Any) -> None:
+    """The execution a start job creates is named after its job id alone: a job id already used by a start of another
+    contract, or of another workflow of the same contract, was answered ``"replayed": true`` with that other
+    workflow (under this job's graph name), and this start never happened. It fails now, naming both."""
+    from tests.integrations.int_contracts import GatedWorkflow
+
+    first = ig_rq.enqueue_start(OrderWorkflow, {"order_id": "c-7"}, queue=queue, job_id="start-7")
+    run_jobs(queue)
+    started = _fetch(first, queue).return_value()
+    assert started["replayed"] is False
+
+    other_contract = ig_rq.enqueue_start(GatedWorkflow, {"ticket": "c-7"}, queue=queue, job_id="start-7")
+    run_jobs(queue)
+    error = ig_rq.job_error(other_contract)
+    assert error is not None, _fetch(other_contract, queue).return_value()
+    assert error["type"] == "DuplicateWorkflowError" and error["transient"] is False
+    assert "start-7" in error["message"] and "OrderWorkflow" in error["message"]
+    assert error["context"]["existing_execution_id"] == started["execution_id"]
+
+    other_workflow = ig_rq.enqueue_start(OrderWorkflow, {"order_id": "c-8"}, queue=queue, job_id="start-7")
+    run_jobs(queue)
+    error = ig_rq.job_error(other_workflow)
+    assert error is not None, _fetch(other_workflow, queue).return_value()
+    assert error["type"] == "DuplicateWorkflowError" and "c-7" in error["message"] and "c-8" in error["message"]
+
+    assert [r.execution_id for r in default_store.list(graph="OrderWorkflow")] == [started["execution_id"]]
+    assert default_store.list(graph="GatedWorkflow") == []
