@@ -23,6 +23,9 @@ sooner by names outside ASCII) is checked on the names themselves (``generate.MA
 # overwritten by them.
 GENERATED_GLOBALS = frozenset({"INPUTS", "CORRELATION", "PAYLOADS", "EXPECTED", "NOW", "CONTRACTS"})
 
+MODULE_IMPORTS = {"Any": "from typing import Any"}
+"""Names the generated module imports that a class name could take (``ig`` cannot: a class name is in CapWords)."""
+
 WINDOWS_DEVICE_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"{port}{n}" for port in ("COM", "LPT") for n in range(10))})
 """File names Windows keeps for devices, whatever their case and extension (``con.py``, ``Nul.ipynb``): a generated
 module, notebook or project directory of such a name could not be made or opened there."""
@@ -83,6 +86,9 @@ def class_name_problem(name: str) -> str | None:
                 "imported (a warning, an error under -W error); choose another name")
     if name in GENERATED_GLOBALS:
         return f"NAME: {name!r} is a name the generated test and notebook use for their own data"
+    if name in MODULE_IMPORTS:
+        return (f"NAME: {name!r} would replace `{name}`, which the generated module imports ({MODULE_IMPORTS[name]}) "
+                "and annotates its functions with; choose another name")
     if hasattr(builtins, name):
         return f"NAME: {name!r} would shadow Python's built-in {name}"
     module = module_name(name)

@@ -22,6 +22,17 @@ class ScaffoldError(Exception):
         super().__init__("\n  ".join(self.problems))
 
 
+DEFINE_READS = {
+    "c": "the builder that define(c) receives",
+    "Any": "the type the generated functions are annotated with",
+    "dict": "which the generated functions' return annotation `dict[str, Any]` reads (the module would fail when "
+            "imported)",
+    "str": "which the generated functions' return annotation `dict[str, Any]` reads (the module would fail when "
+           "imported)",
+}
+"""The names the generated ``define(c)`` reads, which no output (a function defined in it) may take."""
+
+
 @dataclass(frozen=True, slots=True)
 class Await:
     """An awaited event and the await node that receives its payload."""
@@ -91,11 +102,10 @@ def contract_spec(name: str, *, inputs: Sequence[str], correlate_by: Sequence[st
                 add(f"{argument}: {node!r} is already a name in {owners[node]}; every input, awaited event and "
                     "output needs its own name")
             owners.setdefault(node, argument)
-    if "c" in outputs:
-        add("--outputs: 'c' would replace `c`, the builder that define(c) receives; choose another name")
-    if "Any" in outputs:
-        add("--outputs: 'Any' would replace `Any`, the type the generated functions are annotated with; choose "
-            "another name")
+    # Each output becomes a function defined inside define(c): a local name there, which every line of define that
+    # reads a name of the same spelling then reads instead (before it is defined: an UnboundLocalError at import).
+    problems += [f"--outputs: {name!r} would replace `{name}`, {what}; choose another name"
+                 for name, what in DEFINE_READS.items() if name in outputs]
     if problems:
         raise ScaffoldError(list(dict.fromkeys(problems)))
     return ContractSpec(

@@ -42,6 +42,8 @@ def problems(name: str = "LeadWorkflow", **kwargs: list[str]) -> list[str]:
     ("Lead\nWorkflow", r"NAME: 'Lead\nWorkflow' is not a Python identifier"),
     ("None", "NAME: 'None' is a Python keyword"),
     ("INPUTS", "a name the generated test and notebook use"),
+    # `class Any(ig.Contract)` replaced typing's Any, which the module imports: ruff's F811, mypy errors
+    ("Any", "NAME: 'Any' would replace `Any`, which the generated module imports (from typing import Any)"),
     ("Exception", "would shadow Python's built-in Exception"),
     ("Ｌead", "not in NFKC form (Python would read it as 'Lead')"),
     # decomposed (NFD, as macOS file names and some input methods give it): the suggestion looks the same, so the
@@ -71,6 +73,10 @@ def test_a_huge_name_is_refused_in_a_short_message() -> None:
     ({"inputs": ["a"], "outputs": ["<script>"]}, "--outputs: '<script>' is not a Python identifier"),
     ({"inputs": ["a"], "outputs": ["c"]}, "--outputs: 'c' would replace `c`, the builder"),
     ({"inputs": ["a"], "outputs": ["Any"]}, "--outputs: 'Any' would replace `Any`, the type the generated"),
+    # an output is a function defined in define(c): named like a name define reads, the module failed at import
+    # (UnboundLocalError: `def dict(...) -> dict[str, Any]` reads the local `dict` before it is defined)
+    ({"inputs": ["a"], "outputs": ["dict"]}, "--outputs: 'dict' would replace `dict`, which the generated functions'"),
+    ({"inputs": ["a"], "outputs": ["total", "str"]}, "--outputs: 'str' would replace `str`, which the generated"),
     ({"inputs": ["a"], "outputs": ["a"]}, "--outputs: 'a' is already a name in --inputs"),
     ({"inputs": ["a"], "correlate_by": ["b"]}, "--correlate-by: 'b' is not one of --inputs (a)"),
     ({"inputs": ["a"], "correlate_by": ["a", "a"]}, "--correlate-by: 'a' is given twice"),
