@@ -7,10 +7,17 @@ modules define; a path that names anything but a contract class is refused.
 from __future__ import annotations
 
 import importlib
-import re
 from typing import Any
 
-_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+from igniter_nb._error_text import described
+
+
+def _is_path(path: Any) -> bool:
+    """Whether ``path`` is ``module:QualName``, each dotted part an identifier — in any script, as Python's (and
+    ``igniter-nb new contract Überweisung``'s) are; nothing else, so no other text reaches ``import_module``."""
+    if not isinstance(path, str) or path.count(":") != 1:
+        return False
+    return all(part.isidentifier() for half in path.split(":") for part in half.split("."))
 
 
 def _is_contract_class(obj: Any) -> bool:
@@ -52,13 +59,17 @@ def resolve_contract(path: Any) -> Any:
     Raises ``ValueError`` for a malformed path or one that leads nowhere, and ``TypeError`` when it leads to
     something that is not a contract class (nothing of it is called).
     """
-    if not isinstance(path, str) or not _PATH.match(path):
+    if not _is_path(path):
         raise ValueError(f"a contract import path looks like 'package.module:ClassName', got {path!r}")
     module_name, qualname = path.split(":", 1)
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
         raise ValueError(f"module {module_name!r} of contract path {path!r} cannot be imported: {exc}") from None
+    except (Exception, SystemExit) as exc:  # the module's own code failed (or called sys.exit) while imported
+        what = f"it called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else described(exc)
+        # (the cause is kept: a database unreachable at import is still a transient failure to whoever retries)
+        raise ValueError(f"importing module {module_name!r} of contract path {path!r} failed: {what}") from exc
     for part in qualname.split("."):
         try:
             obj = getattr(obj, part)
