@@ -32,6 +32,8 @@ PROJECT_TEST_MODULES = ("test_contracts", "test_api")
 """The test modules a project gets in ``tests/``; the project's package cannot share their names."""
 PROJECT_FOLDERS = ("tests", "notebooks")
 """The folders a project gets beside its package; the package cannot be one of them."""
+BUILD_FOLDER = "dist"
+"""Where ``python -m build`` and hatch write a project's wheels, which its ``.gitignore`` ignores: no package name."""
 
 
 def example_workflow() -> ContractSpec:
@@ -112,6 +114,11 @@ def new_project(name: str, *, directory: str | os.PathLike[str] = ".") -> list[P
         # the package's modules would share the folder with the project's own tests or notebooks, and a wheel
         # of the project would install a top-level package of that name
         problems.append(f"NAME: {name!r} is the name of the project's {name}/ folder; choose another name")
+    if name == BUILD_FOLDER:
+        # the package's files would be ignored by git (`git add .` leaves the project's code out) and share the folder
+        # with the built wheels
+        problems.append(f"NAME: {name!r} is the folder the project's builds go to, which its .gitignore ignores: git "
+                        "would leave the package out; choose another name")
     if not problems and (problem := module_name_problem(name, parent / name)):
         problems.append(problem)
     if problems:

@@ -240,6 +240,15 @@ def test_a_project_named_like_one_of_its_folders_is_refused(tmp_path: Path, caps
     assert tree(tmp_path) == []
 
 
+def test_a_project_named_like_the_folder_its_builds_go_to_is_refused(tmp_path: Path, capsys: Any) -> None:
+    """`new project dist` wrote the package into dist/, the folder the project's .gitignore ignores (hatch writes the
+    built wheels there): `git add .` left out the project's code, and a build wrote into its package."""
+    assert new("project", "dist", "--dir", str(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert "NAME: 'dist' is the folder the project's builds go to" in err, err
+    assert tree(tmp_path) == []
+
+
 def test_new_project_goes_into_an_existing_empty_directory(tmp_path: Path) -> None:
     (tmp_path / "shop").mkdir()  # e.g. a fresh clone
     assert new("project", "shop", "--dir", str(tmp_path)) == 0
