@@ -180,6 +180,9 @@ def _enqueue(queue: Any, func: Any, kwargs: dict[str, Any], job_options: dict[st
     unknown = sorted(set(job_options) - _JOB_OPTIONS)
     if unknown:
         raise TypeError(f"unknown job option(s) {', '.join(unknown)}; RQ's are: {', '.join(sorted(_JOB_OPTIONS))}")
+    retry = job_options.get("retry")
+    if retry is not None and not isinstance(retry, Retry):  # (RQ failed on it with "'int' object has no attribute 'max'")
+        raise TypeError(f"retry= must be an rq.Retry (for example Retry(max=3)) or None for no retries, got {retry!r:.100}")
     _refuse_unworkable_values(kwargs)
     options = dict(job_options)
     options.setdefault("retry", Retry(max=DEFAULT_RETRIES))

@@ -48,3 +48,14 @@ def test_a_connection_that_is_neither_a_url_nor_a_redis_client_is_refused_when_t
         ig_rq.make_queue("igniter-hostile", connection=connection)
     with pytest.raises(TypeError, match=said):
         ig_rq.worker("igniter-hostile", connection=connection)
+
+
+@pytest.mark.parametrize("retry", [3, "3", {"max": 3}])
+def test_a_retry_that_is_not_an_rq_retry_is_refused_naming_it(queue: Queue, retry: Any) -> None:
+    """``retry=3`` failed inside RQ with "'int' object has no attribute 'max'"."""
+    with pytest.raises(TypeError, match=r"retry= must be an rq\.Retry \(for example Retry\(max=3\)\) or None"):
+        ig_rq.enqueue_start(OrderWorkflow, {"order_id": "o-r"}, queue=queue, retry=retry)
+    with pytest.raises(TypeError, match=r"retry= must be an rq\.Retry"):
+        ig_rq.enqueue_deliver_event(OrderWorkflow, "goods_shipped", correlation={"order_id": "o-r"}, queue=queue,
+                                    retry=retry)
+    assert queue.count == 0
