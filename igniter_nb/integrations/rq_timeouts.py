@@ -19,8 +19,9 @@ from typing import Any
 from rq.timeouts import BaseDeathPenalty, JobTimeoutException
 
 
-class _TimedOut(BaseException):
-    """RQ's timeout on its way through the engine (``args[0]`` is RQ's exception)."""
+class JobTimedOut(BaseException):
+    """RQ's timeout on its way through the engine (``args[0]`` is RQ's exception); an execution it interrupts emits
+    ``execution_failed`` with ``"interrupted: JobTimedOut"``, as Ctrl-C's does, and saves nothing."""
 
 
 @contextlib.contextmanager
@@ -40,12 +41,12 @@ def timeouts_pass_through() -> Iterator[None]:
         try:
             rq_handler(signum, frame)  # raises RQ's exception, with RQ's message
         except BaseException as exc:
-            raise _TimedOut(exc) from None
+            raise JobTimedOut(exc) from None
 
     signal.signal(sigalrm, on_alarm)
     try:
         yield
-    except _TimedOut as timed_out:
+    except JobTimedOut as timed_out:
         raise timed_out.args[0] from None
     finally:
         signal.signal(sigalrm, rq_handler)
