@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -143,7 +144,49 @@ def add_serve_command(commands: Any) -> None:
     parser.add_argument("--log-level", default=None, choices=["critical", "error", "warning", "info", "debug"],
                         type=str.lower,  # any case, as IGNITER_LOG_LEVEL
                         help="uvicorn's and igniter_nb's log level (default: $IGNITER_LOG_LEVEL, else info)")
+    parser.add_argument("--env-file", metavar="PATH", default=None,
+                        help="read settings from PATH's KEY=value lines (a .env file), each value as written ('#' and "
+                             "'$' included); a variable already set in the environment wins, a flag wins over both")
     parser.set_defaults(run=_serve)
+
+
+_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def read_env_file(path: str) -> dict[str, str]:
+    """The ``KEY=value`` lines of an env file (``.env``), each value as written: no ``$`` expansion, no escapes, ``#``
+    a comment only at the start of a line. An ``export`` before the key and one pair of matching quotes around the
+    value are dropped. Raises :class:`CommandError` naming the file and the line number of any other line (never its
+    text: it may hold a secret)."""
+    shown = f"--env-file {path}"
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            text = handle.read(1_000_001)
+    except OSError as exc:
+        raise CommandError(f"{shown}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise CommandError(f"{shown}: not UTF-8 text (byte {exc.start})") from exc
+    if len(text) > 1_000_000:
+        raise CommandError(f"{shown}: longer than 1,000,000 characters; an env file holds a few settings")
+    found: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export") and line[6:7] in (" ", "\t"):
+            line = line[6:].lstrip()
+        key, equals, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not equals or not _ENV_KEY.fullmatch(key):
+            raise CommandError(f"{shown}, line {number}: not a KEY=value line (KEY: letters, digits and _, not "
+                               "starting with a digit; a comment starts with #)")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if "\0" in value:
+            raise CommandError(f"{shown}, line {number}: the value of {key} holds a NUL character, which no "
+                               "environment variable can")
+        found[key] = value
+    return found
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -153,8 +196,11 @@ def _serve(args: argparse.Namespace) -> int:
         raise CommandError(f"the server needs its extra: pip install 'igniter_nb[server]' ({exc})") from exc
     from igniter_nb.settings import LEGACY_CALLBACK_TOKENS
 
-    # Every worker process builds its app from the environment it inherits (server/serve.py): the flag travels there,
-    # over the variable it wins against.
+    # Every worker process builds its app from the environment it inherits (server/serve.py): the env file's settings
+    # and the flag travel there, the flag over the variable it wins against.
+    from_file = read_env_file(args.env_file) if args.env_file is not None else {}
+    added = [key for key in from_file if key not in os.environ]
+    os.environ.update({key: from_file[key] for key in added})
     before = os.environ.get(LEGACY_CALLBACK_TOKENS)
     if args.legacy_callback_tokens is not None:
         os.environ[LEGACY_CALLBACK_TOKENS] = "1" if args.legacy_callback_tokens else "0"
@@ -171,6 +217,8 @@ def _serve(args: argparse.Namespace) -> int:
             os.environ.pop(LEGACY_CALLBACK_TOKENS, None)
         else:
             os.environ[LEGACY_CALLBACK_TOKENS] = before
+        for key in added:
+            os.environ.pop(key, None)
 
 
 def build_parser() -> argparse.ArgumentParser:

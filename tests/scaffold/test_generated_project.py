@@ -98,7 +98,7 @@ def test_the_project_tests_pass_as_generated(project: Path) -> None:
 
 def test_the_project_api_tests_pass_with_a_token_in_the_environment(project: Path, monkeypatch: pytest.MonkeyPatch,
                                                                    ) -> None:
-    # `make test` exports .env, where the README has the user set IGNITER_SERVER_TOKEN: create_app reads it
+    # a token in the environment (a shell that exported the one of .env): create_app would read it
     monkeypatch.setenv("IGNITER_SERVER_TOKEN", "set-in-dot-env")
     assert passed(run_pytest("tests/test_api.py", cwd=project)) == 4
 
@@ -145,12 +145,58 @@ def test_make_serve_runs_igniter_nb_serve_with_the_env_file(project: Path, tmp_p
         return " ".join(proc.stdout.replace("\\\n", " ").split())
 
     serve = "igniter-nb serve shop.contracts:CONTRACTS --host 127.0.0.1"
-    assert dry_run() == f"{serve} --port 8000 --log-level info"  # no .env: defaults, no token
+    assert dry_run() == f"{serve} --port 8000"  # no .env: the environment's settings, else the defaults
     shutil.copy(project / ".env.example", tmp_path / ".env")
-    assert dry_run("PORT=9000") == f"{serve} --port 9000 --log-level info"  # an empty token means none
-    with open(tmp_path / ".env", "a") as env_file:
-        env_file.write("IGNITER_SERVER_TOKEN=abc\nIGNITER_LOG_LEVEL=debug\n")
-    assert dry_run() == f"{serve} --port 8000 --log-level debug --token-env IGNITER_SERVER_TOKEN"
+    assert dry_run("PORT=9000") == f"{serve} --port 9000 --env-file .env"  # serve reads it, each value as written
+
+
+def test_make_serve_takes_a_token_holding_hash_and_dollar_as_written(project: Path, tmp_path: Path) -> None:
+    """make's `-include .env` ended a value at '#' and expanded '$': `IGNITER_SERVER_TOKEN=tok#en$abc` served the
+    token `tok` (a shorter one than configured, and every client sending the real one got 401), and a database
+    password holding either was another password."""
+    import signal
+    import sys
+    import time
+
+    from tests.services import free_port
+
+    work = tmp_path / "shop"
+    shutil.copytree(project, work, ignore=shutil.ignore_patterns("__pycache__", "*.db*"))
+    token = "tok#en$abc$$x"
+    (work / ".env").write_text(f"IGNITER_STORE_URL=sqlite:///{tmp_path / 'shop.db'}\nIGNITER_SERVER_TOKEN={token}\n"
+                               "IGNITER_LOG_LEVEL=warning\n", encoding="utf-8")
+    bin_dir = tmp_path / "bin"  # `igniter-nb` as the console script runs it, from this checkout
+    bin_dir.mkdir()
+    shim = bin_dir / "igniter-nb"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m igniter_nb.cli "$@"\n', encoding="utf-8")
+    shim.chmod(0o755)
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("IGNITER_") and key not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
+    env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", PYTHONPATH=str(ROOT))
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(["make", "--no-print-directory", "serve", f"PORT={port}"], cwd=work, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}/v1/health"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.1)
+        assert answer.status_code == 200, log.read_text()[-3000:]
+        assert httpx.get(url, headers={"Authorization": "Bearer tok"}, timeout=5).status_code == 401
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def test_make_notebooks_runs_in_a_project_whose_path_holds_a_colon(tmp_path_factory: pytest.TempPathFactory) -> None:
