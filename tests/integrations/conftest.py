@@ -106,3 +106,15 @@ def store(tmp_path: Path) -> Iterator[Any]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def sqlite_default(store: Any) -> Iterator[Any]:
+    """The ``store`` fixture's SQLite file, set as igniter_nb's default store (what ``run_jobs``'s worker uses)."""
+    import igniter_nb as ig
+
+    ig.configure(store=store)
+    try:
+        yield store
+    finally:
+        ig.configure(None)

@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rq.job import Job, JobStatus
 
-import igniter_nb as ig
 from igniter_nb.integrations import rq as ig_rq
 from tests.integrations.conftest import run_jobs
 
@@ -33,15 +31,6 @@ class Überweisung(ig.Contract):
 
         c.output("quittung")
 '''
-
-
-@pytest.fixture
-def sqlite_default(store: Any) -> Iterator[Any]:
-    ig.configure(store=store)
-    try:
-        yield store
-    finally:
-        ig.configure(None)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ success. It now ends the job unsaved, as a transient failure that RQ's ``Retry``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ import pytest
 from rq import Retry
 from rq.job import Job, JobStatus
 
-import igniter_nb as ig
 from igniter_nb.integrations import rq as ig_rq
 from tests.integrations.conftest import run_jobs
 from tests.integrations.int_contracts import SlowOnceWorkflow
@@ -27,15 +25,6 @@ def slow_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     marker.touch()
     monkeypatch.setenv("IGNITER_TEST_SLOW_ONCE", str(marker))
     return marker
-
-
-@pytest.fixture
-def sqlite_default(store: Any) -> Iterator[Any]:
-    ig.configure(store=store)
-    try:
-        yield store
-    finally:
-        ig.configure(None)
 
 
 def _fetch(job: Job, queue: Any) -> Job:
