@@ -199,6 +199,128 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
     waits = _waits(plan, states)
     if waits is None:
         return None
+    checked = record_checks(plan, cls, record, corr, event, key, digest)
+    if checked is None:
+        return None
+    runner, inputs, wf, signals, bound = checked
+    encoded = codec.encode(value, node=node_name, path=f"states.{node_name}.value")
+    if not codec.is_plain(encoded):
+        return None
+    now = time.time()
+    new_states = dict(states)
+    new_states[node_name] = {"status": "succeeded", "version": mine["version"] + 1, "resolved_at": now,
+                             "invalidated_by": None, "waiting_for": [], "value": encoded, "error": None}
+    for name, (deferred, waiting_for) in waits.items():
+        new_states[name] = {"status": "waiting", "version": states[name]["version"] + 2, "resolved_at": now,
+                            "invalidated_by": None, "waiting_for": list(waiting_for),
+                            "value": {_TAG: "deferred", "value": {**deferred, "payload": dict(deferred["payload"])}},
+                            "error": None}
+    workflow, order = delivered_workflow(wf, signals, node_name, event, corr, key, digest, received_at, updated_at,
+                                         "waiting")
+    raw = snap["events"]
+    last_seq = log_end(raw, store)
+    if last_seq is None:
+        return None
+    execution_id = record.execution_id
+    graph_name = plan.graph_name
+    targets = list(plan.targets)
+    emitted = head_events(plan, event, corr, key, order)
+    for name, dpath in plan.started:
+        deferred, waiting_for = waits[name]
+        emitted.append(("node_started", name, dpath, "running", {}))
+        emitted.append(("node_waiting", name, dpath, "waiting", {**deferred, "waiting_for": list(waiting_for)}))
+    emitted.append(("execution_finished", None, None, "waiting",
+                    {"graph": graph_name, "targets": list(targets), "status": "waiting"}))
+    waiting_on = [{"node": n, "event": e} for n, e in plan.awaits
+                  if (st := new_states.get(n)) is not None and st["status"] == "waiting"]
+    emitted.append(("workflow_waiting", None, None, "waiting", {"waiting_on": waiting_on}))
+    new_events = appended_events(raw, last_seq, execution_id, emitted, now)
+    return {
+        "format": FORMAT,
+        "graph": graph_name,
+        "contract": snap["contract"],
+        "execution_id": execution_id,
+        "status": "waiting",
+        "runner": runner,
+        "inputs": inputs,
+        "states": new_states,
+        "events": new_events,
+        "bound_events": {},
+        "bound_in_states": [*bound, node_name],
+        "children": {},
+        "children_given": {},
+        "selections": {},
+        "collections": {},
+        "workflow": workflow,
+        "saved_at": _saved_at(),
+    }
+
+
+def delivered_workflow(wf: dict[str, Any], signals: list[Any], node_name: str, event: str, corr: dict[str, Any],
+                       key: str | None, digest: str, received_at: str, updated_at: str,
+                       status: str) -> tuple[dict[str, Any], int]:
+    """``(workflow record, signal order)``: ``wf`` with the delivery's signal, as ``deliver_event`` then
+    ``refresh_status`` leave it for a workflow left ``status`` (not failed)."""
+    signal = {"order": len(signals) + 1, "event": event, "node": node_name, "correlation": corr,
+              "idempotency_key": key, "payload_digest": digest, "received_at": received_at}
+    workflow = dict(wf)
+    workflow["signals"] = [*signals, {**signal, "correlation": codec.plain_copy(corr)}]
+    workflow["satisfied_events"] = [*wf.get("satisfied_events", ()), event]
+    workflow["last_external_event"] = {**signal, "correlation": codec.plain_copy(corr)}  # (its own copy)
+    workflow["status"] = status
+    workflow["updated_at"] = updated_at
+    workflow.pop("error", None)
+    return workflow, len(signals) + 1
+
+
+def head_events(plan: _Plan, event: str, corr: dict[str, Any], key: str | None, order: int) -> list[tuple[Any, ...]]:
+    """``(type, node, path, status, payload)`` of the events the general path records from the signal to the
+    start of the re-resolution: received, the await resumed, its dependents invalidated, satisfied, resumed."""
+    node_name = plan.await_name
+    path = plan.await_path
+    emitted: list[tuple[Any, ...]] = [
+        ("external_event_received", node_name, path, "succeeded",
+         {"event": event, "correlation": corr, "idempotency_key": key, "order": order, "reached": True}),
+        ("node_succeeded", node_name, path, "succeeded", {}),
+        ("node_resumed", node_name, path, "succeeded", {"resumed": True}),
+    ]
+    for name, dpath, outputs in plan.invalidated:  # (a payload per event: a chunk never holds one dict twice)
+        emitted.append(("node_invalidated", name, dpath, "stale", {"cause": node_name}))
+        for out_name, out_path in outputs:
+            emitted.append(("node_invalidated", out_name, out_path, "stale", {"cause": node_name}))
+    emitted.append(("await_satisfied", node_name, path, "succeeded", {"event": event, "order": order}))
+    emitted.append(("workflow_resumed", None, None, "running", {"event": event}))
+    emitted.append(("execution_started", None, None, None, {"graph": plan.graph_name, "targets": list(plan.targets)}))
+    return emitted
+
+
+def log_end(raw: Any, store: Any) -> int | None:
+    """The last seq of a stored event log in the form ``store`` takes it (chunks or a list), else None."""
+    chunked = takes_event_chunks(store)
+    if type(raw) is EventChunks:
+        return raw.last_seq if chunked else None
+    if type(raw) is list and not chunked:
+        return int(raw[-1]["seq"]) if raw else 0
+    return None
+
+
+def appended_events(raw: Any, last_seq: int, execution_id: str, emitted: list[tuple[Any, ...]], now: float) -> Any:
+    """The stored log ``raw`` with ``emitted`` (fresh plain payloads) after it, in its form."""
+    if type(raw) is EventChunks:  # rows as snapshot._event_rows makes them: every payload here is fresh plain data
+        return raw.extended_rows([(last_seq + i, etype, enode, epath, estatus, payload or None, now)
+                                  for i, (etype, enode, epath, estatus, payload) in enumerate(emitted, 1)])
+    return [*raw, *(_encode_event(Event(last_seq + i, etype, execution_id, enode, epath, estatus, payload, now))
+                    for i, (etype, enode, epath, estatus, payload) in enumerate(emitted, 1))]
+
+
+def record_checks(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str, key: str | None,
+                  digest: str) -> tuple[Any, dict[str, Any], dict[str, Any], list[Any], list[str]] | None:
+    """``(runner, inputs, workflow, signals, awaits bound in states)`` of ``record`` when it is in today's form, waits,
+    has the graph's awaits (no rename, held payload or graph change), every state well formed, no blocked state a
+    restore would drop, every target resolved, and ``event`` is a new signal; else None. (The form the quiet and
+    the completing deliveries apply to: ``workflow/completing.py``.)"""
+    snap = record.snapshot
+    states = snap["states"]
     bound_in = snap.get("bound_in_states")
     if tuple(snap) != (_SNAPSHOT_KEYS if bound_in is None else _SNAPSHOT_KEYS_BOUND):
         return None
@@ -227,9 +349,8 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
             return None
     if not codec.is_plain(corr):
         return None
-    execution_id = record.execution_id
-    if repeated_signal(live_signals(wf), node_name, event, key, digest, graph=plan.graph_name,
-                       execution_id=execution_id, path=plan.await_path) is not None:
+    if repeated_signal(live_signals(wf), plan.await_name, event, key, digest, graph=plan.graph_name,
+                       execution_id=record.execution_id, path=plan.await_path) is not None:
         return None
     if not states.keys() <= plan.node_names:
         return None
@@ -251,90 +372,7 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
         st = states.get(target)
         if st is None or st["status"] == "stale" or st["status"] == "running":
             return None
-    encoded = codec.encode(value, node=node_name, path=f"states.{node_name}.value")
-    if not codec.is_plain(encoded):
-        return None
-    now = time.time()
-    new_states = dict(states)
-    new_states[node_name] = {"status": "succeeded", "version": mine["version"] + 1, "resolved_at": now,
-                             "invalidated_by": None, "waiting_for": [], "value": encoded, "error": None}
-    for name, (deferred, waiting_for) in waits.items():
-        new_states[name] = {"status": "waiting", "version": states[name]["version"] + 2, "resolved_at": now,
-                            "invalidated_by": None, "waiting_for": list(waiting_for),
-                            "value": {_TAG: "deferred", "value": {**deferred, "payload": dict(deferred["payload"])}},
-                            "error": None}
-    # the workflow record, as refresh_status leaves it
-    signal = {"order": len(signals) + 1, "event": event, "node": node_name, "correlation": corr,
-              "idempotency_key": key, "payload_digest": digest, "received_at": received_at}
-    workflow = dict(wf)
-    workflow["signals"] = [*signals, {**signal, "correlation": codec.plain_copy(corr)}]
-    workflow["satisfied_events"] = [*wf.get("satisfied_events", ()), event]
-    workflow["last_external_event"] = {**signal, "correlation": codec.plain_copy(corr)}  # (its own copy)
-    workflow["status"] = "waiting"
-    workflow["updated_at"] = updated_at
-    workflow.pop("error", None)
-    # the events, as the general path records them
-    raw = snap["events"]
-    chunked = takes_event_chunks(store)
-    if type(raw) is EventChunks:
-        last_seq = raw.last_seq
-        if not chunked:
-            return None
-    elif type(raw) is list and not chunked:
-        last_seq = int(raw[-1]["seq"]) if raw else 0
-    else:
-        return None
-    graph_name = plan.graph_name
-    targets = list(plan.targets)
-    path = plan.await_path
-    order = signal["order"]
-    emitted: list[tuple[Any, ...]] = [
-        ("external_event_received", node_name, path, "succeeded",
-         {"event": event, "correlation": corr, "idempotency_key": key, "order": order, "reached": True}),
-        ("node_succeeded", node_name, path, "succeeded", {}),
-        ("node_resumed", node_name, path, "succeeded", {"resumed": True}),
-    ]
-    for name, dpath, outputs in plan.invalidated:  # (a payload per event: a chunk never holds one dict twice)
-        emitted.append(("node_invalidated", name, dpath, "stale", {"cause": node_name}))
-        for out_name, out_path in outputs:
-            emitted.append(("node_invalidated", out_name, out_path, "stale", {"cause": node_name}))
-    emitted.append(("await_satisfied", node_name, path, "succeeded", {"event": event, "order": order}))
-    emitted.append(("workflow_resumed", None, None, "running", {"event": event}))
-    emitted.append(("execution_started", None, None, None, {"graph": graph_name, "targets": targets}))
-    for name, dpath in plan.started:
-        deferred, waiting_for = waits[name]
-        emitted.append(("node_started", name, dpath, "running", {}))
-        emitted.append(("node_waiting", name, dpath, "waiting", {**deferred, "waiting_for": list(waiting_for)}))
-    emitted.append(("execution_finished", None, None, "waiting",
-                    {"graph": graph_name, "targets": list(targets), "status": "waiting"}))
-    waiting_on = [{"node": n, "event": e} for n, e in plan.awaits
-                  if (st := new_states.get(n)) is not None and st["status"] == "waiting"]
-    emitted.append(("workflow_waiting", None, None, "waiting", {"waiting_on": waiting_on}))
-    if type(raw) is EventChunks:  # rows as snapshot._event_rows makes them: every payload here is fresh plain data
-        new_events: Any = raw.extended_rows([(last_seq + i, etype, enode, epath, estatus, payload or None, now)
-                                             for i, (etype, enode, epath, estatus, payload) in enumerate(emitted, 1)])
-    else:
-        new_events = [*raw, *(_encode_event(Event(last_seq + i, etype, execution_id, enode, epath, estatus, payload, now))
-                              for i, (etype, enode, epath, estatus, payload) in enumerate(emitted, 1))]
-    return {
-        "format": FORMAT,
-        "graph": graph_name,
-        "contract": snap["contract"],
-        "execution_id": execution_id,
-        "status": "waiting",
-        "runner": runner,
-        "inputs": inputs,
-        "states": new_states,
-        "events": new_events,
-        "bound_events": {},
-        "bound_in_states": [*bound, node_name],
-        "children": {},
-        "children_given": {},
-        "selections": {},
-        "collections": {},
-        "workflow": workflow,
-        "saved_at": _saved_at(),
-    }
+    return runner, inputs, wf, signals, bound
 
 
 @functools.cache
@@ -354,36 +392,50 @@ def _waits(plan: _Plan, states: Mapping[str, Any]) -> dict[str, tuple[dict[str, 
     """``{dependent: (the pending value it will wait with, what it will wait for)}`` once the await has its value,
     as ``NodeSteps._not_ready`` finds them; None when a dependent would not simply wait again (it would run, fail,
     be pending, or was not waiting)."""
-    name_of_await = plan.await_name
     waits = {}
     for name in plan.dependents:
-        st = states.get(name)
-        if type(st) is not dict or st.get("status") != "waiting":  # (the form of every state is checked after)
+        found = wait_of(plan, states, name)
+        if found is None or found is READY:
             return None
-        first = None
-        waiting_for: list[str] = []
-        for root in plan.roots[name]:
-            if root == name_of_await:
-                continue  # (succeeded by this delivery)
-            rst = states.get(root)
-            if type(rst) is not dict:
-                return None
-            status = rst.get("status")
-            if status == "succeeded":
-                continue
-            if status != "waiting":
-                return None
-            if first is None:
-                first = rst["value"]
-            for w in rst["waiting_for"] or (root,):
-                if w not in waiting_for:
-                    waiting_for.append(w)
-        if first is None or not _deferred(first):
-            return None
-        inner = first["value"]
-        waits[name] = ({"token": inner["token"], "payload": dict(inner["payload"]),
-                        "source_node": inner["source_node"], "event": inner["event"]}, waiting_for)
+        waits[name] = found
     return waits
+
+
+READY: Any = ("ready",)  # (wait_of: every other dependency succeeded)
+
+
+def wait_of(plan: _Plan, states: Mapping[str, Any], name: str) -> Any:
+    """What waiting dependent ``name`` does once the await has its value: ``(the pending value it will wait with,
+    what it will wait for)`` as ``NodeSteps._not_ready`` finds them; ``READY`` when every other dependency has
+    succeeded (it runs); None when it was not waiting or a dependency is neither succeeded nor waiting."""
+    st = states.get(name)
+    if type(st) is not dict or st.get("status") != "waiting":  # (the form of every state is checked after)
+        return None
+    first = None
+    waiting_for: list[str] = []
+    for root in plan.roots[name]:
+        if root == plan.await_name:
+            continue  # (succeeded by this delivery)
+        rst = states.get(root)
+        if type(rst) is not dict:
+            return None
+        status = rst.get("status")
+        if status == "succeeded":
+            continue
+        if status != "waiting":
+            return None
+        if first is None:
+            first = rst["value"]
+        for w in rst["waiting_for"] or (root,):
+            if w not in waiting_for:
+                waiting_for.append(w)
+    if first is None:
+        return READY
+    if not _deferred(first):
+        return None
+    inner = first["value"]
+    return ({"token": inner["token"], "payload": dict(inner["payload"]), "source_node": inner["source_node"],
+             "event": inner["event"]}, waiting_for)
 
 
 def _saved_at() -> str:
