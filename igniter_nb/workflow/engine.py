@@ -33,6 +33,7 @@ from igniter_nb.runtime.restore import restore_record
 from igniter_nb.runtime.status import Status
 from igniter_nb.runtime.store_runner import persist
 from igniter_nb.runtime.workers import lock_to_take
+from igniter_nb.workflow.completing import deliver_completing
 from igniter_nb.workflow.contract_class import contract_class
 from igniter_nb.workflow.correlation import check_delivery_correlation, correlation_from_inputs, nearest, shown
 from igniter_nb.workflow.lookalike_start import warn_of_lookalike
@@ -356,10 +357,16 @@ def deliver_event(
                                 record)  # (None: not a quiet delivery, nothing written)
         if quiet is not None:
             return quiet
+        done, handover = deliver_completing(cls, graph, node, store, corr, event, value, key, digest, _iso(moment),
+                                            _iso(moment), record)  # (None: not applied; a handover: what it ran)
+        if done is not None:
+            return done
         execution_id = record.execution_id
         held = held_payloads(graph, record.snapshot)  # (read before the restore drops them: rollout.py)
         contract = restore_record(cls, record, store=store)
         ex = contract.execution
+        if handover is not None:  # the dependents deliver_completing called give what they gave, not a second call
+            handover.install(ex, record)
         wf = ex.workflow
         if wf is None or wf.get("status") not in ACTIVE:
             continue  # finished between the lookup and the read: look again
