@@ -1,0 +1,317 @@
+"""Completing deliveries (``workflow/completing.py``) against the general path: the same random sequences of starts
+and deliveries (orders, duplicates, idempotent replays, conflicting keys, unknown and late events, payload errors)
+run once as they are and once with ``completing.GENERAL_ONLY`` set (quiet deliveries on in both), on the memory,
+file and SQLite stores, with dependents that return dates, floats, tuples, NaN, sets, values the codec cannot
+store, one-shot iterators and pending values, that raise, and that change their payload in place; every answer
+and every stored version must be the same, up to clock readings, and every dependent called as often."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import igniter_nb as ig
+from igniter_nb.stores import MemoryStore
+from igniter_nb.workflow import completing, quiet
+from igniter_nb.workflow.engine import start
+from tests.workflow.test_quiet_differential import CLASSES, NOW, _answer, _assert_same, _events_of, _norm, _ops, _store
+
+CALLS: dict[str, int] = {}
+
+
+def _called(name: str) -> None:
+    CALLS[name] = CALLS.get(name, 0) + 1
+
+
+class Unstorable:
+    def __repr__(self) -> str:
+        return "<Unstorable>"
+
+
+def outcome(total: int, where: str) -> Any:
+    """What the odd dependents return (or raise) for payloads summing to ``total``."""
+    kind = total % 12
+    if kind == 0:
+        return dt.date(2030, 1, total % 28 + 1)
+    if kind == 1:
+        return total / 3
+    if kind == 2:
+        return (total, where)
+    if kind == 3:
+        return math.nan
+    if kind == 4:
+        return {total, where}
+    if kind == 5:
+        raise ValueError(f"no {where} for {total}")
+    if kind == 6:
+        raise ig.ResolutionError(f"refused {where}", reason=total)
+    if kind == 7:
+        return Unstorable()
+    if kind == 8:
+        return iter([total])
+    if kind == 9:
+        return ig.DeferredResult(token=f"t-{where}-{total}", payload={"n": total})
+    if kind == 10:
+        return {"total": total, "where": [where, 1.5, None]}
+    return None
+
+
+def _n(payload: Any) -> int:
+    return int(payload.get("n", 0)) if isinstance(payload, dict) and type(payload.get("n")) is int else 0
+
+
+class OddPair(ig.Contract):
+    """Two awaits joined by a dependent whose outcome depends on the payloads (see ``outcome``)."""
+
+    @staticmethod
+    def define(c: ig.ContractBuilder) -> None:
+        c.correlate_by("key")
+        c.input("key", type=str)
+        c.await_event("left", event="left_arrived", schema=dict)
+        c.await_event("right", event="right_arrived", schema=dict)
+
+        @c.compute
+        def joined(left: Any, right: Any) -> Any:
+            _called("joined")
+            return outcome(_n(left) + _n(right), "joined")
+
+        c.output("joined")
+
+
+class OddThree(ig.Contract):
+    """Three awaits, two joins each reading two of them (one also the input): a delivery may make one ready, the
+    other waiting, or both ready with different outcomes."""
+
+    @staticmethod
+    def define(c: ig.ContractBuilder) -> None:
+        c.correlate_by("key")
+        c.input("key", type=str)
+        c.await_event("a", event="a_arrived", schema=dict)
+        c.await_event("b", event="b_arrived", schema=dict)
+        c.await_event("c", event="c_arrived", schema=dict)
+
+        def ab(a: Any, b: Any) -> Any:
+            _called("ab")
+            return outcome(_n(a) + _n(b), "ab")
+
+        def bc(key: str, b: Any, c: Any) -> Any:
+            _called("bc")
+            return outcome(_n(b) + 2 * _n(c) + 1, "bc")
+
+        c.compute("ab", depends_on=["a", "b"], call=ab)
+        c.compute("bc", depends_on=["key", "b", "c"], call=bc)
+        c.output("ab")
+        c.output("bc")
+
+
+class Stamping(ig.Contract):
+    """A dependent that changes its payload in place (adds a date, or a plain field) before returning."""
+
+    @staticmethod
+    def define(c: ig.ContractBuilder) -> None:
+        c.correlate_by("key")
+        c.input("key", type=str)
+        c.await_event("a", event="a_arrived", schema=dict)
+        c.await_event("b", event="b_arrived", schema=dict)
+
+        def stamp(a: Any, b: Any) -> Any:
+            _called("stamp")
+            if _n(b) % 2:
+                b["seen"] = dt.date(2030, 1, 2)  # (no longer plain: the general path encodes it tagged)
+            else:
+                a["seen"] = True
+            return [a, b]
+
+        c.compute("stamp", depends_on=["a", "b"], call=stamp)
+        c.output("stamp")
+
+
+ODD = {"odd_pair": OddPair, "odd_three": OddThree, "stamping": Stamping}
+ALL = {**CLASSES, **ODD}
+
+
+def _odd_ops(rng: random.Random, cls: type[ig.Contract], count: int) -> list[tuple[Any, ...]]:
+    """``_ops`` with payloads ``{"n": 0..11}`` mostly, so the odd dependents meet every outcome."""
+    ops = _ops(rng, cls, count)
+    for i, op in enumerate(ops):
+        if op[0] == "deliver" and op[3] != "not a dict" and rng.random() < 0.8:
+            ops[i] = (*op[:3], {"n": rng.randrange(12)}, op[4])
+    return ops
+
+
+def _run(cls: type[ig.Contract], ops: list[tuple[Any, ...]], store: Any) -> tuple[list[Any], list[Any]]:
+    CALLS.clear()
+    answers: list[Any] = []
+    ids: list[str] = []
+    for i, op in enumerate(ops):
+        try:
+            if op[0] == "start":
+                eid = str(uuid.UUID(int=i + 1, version=4))
+                contract = start(cls, {"key": op[1]}, store=store, now=NOW, execution_id=eid)
+                ids.append(eid)
+            else:
+                _, key, event, payload, idem = op
+                if isinstance(payload, dict):
+                    payload = dict(payload)  # (a dependent may change it in place)
+                contract = cls.deliver_event(event, correlation={"key": key}, payload=payload, store=store,
+                                             idempotency_key=idem, now=NOW)
+            answers.append(_answer(contract))
+        except ig.IgniterError as exc:
+            answers.append(("raised", type(exc).__name__, _norm(str(exc)), _norm(exc.context)))
+    stored = []
+    for eid in ids:
+        for rec in store.history_records(eid):
+            stored.append((rec.version, rec.status, _norm(rec.correlation), _norm(rec.snapshot)))
+    answers.append(("calls", sorted(CALLS.items())))  # every dependent called as often on both paths
+    return answers, stored
+
+
+def counting_completing(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """``{"applied": n, "handed": n}``: deliveries the completing path saves itself, and those it hands over."""
+    seen = {"applied": 0, "handed": 0}
+    original = completing.deliver_completing
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        done, handover = original(*args, **kwargs)
+        if done is not None:
+            seen["applied"] += 1
+        if handover is not None:
+            seen["handed"] += 1
+        return done, handover
+
+    monkeypatch.setattr("igniter_nb.workflow.engine.deliver_completing", counting)
+    return seen
+
+
+@pytest.fixture
+def count_completing(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    return counting_completing(monkeypatch)
+
+
+def _both(cls: type[ig.Contract], ops: list[tuple[Any, ...]], kind: str, tmp_path: Path,
+          monkeypatch: pytest.MonkeyPatch, switch: Any = completing) -> tuple[Any, Any]:
+    (tmp_path / "c").mkdir()
+    (tmp_path / "g").mkdir()
+    quick = _run(cls, ops, _store(kind, tmp_path / "c"))
+    monkeypatch.setattr(switch, "GENERAL_ONLY", True)
+    general = _run(cls, ops, _store(kind, tmp_path / "g"))
+    monkeypatch.setattr(switch, "GENERAL_ONLY", False)
+    return quick, general
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "file"])
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_random_sequences_answer_and_store_the_same_with_and_without_completing_deliveries(
+        name: str, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        count_completing: dict[str, int]) -> None:
+    cls = ALL[name]
+    rng = random.Random(f"complete-{name}-{kind}")
+    count = (40 if kind == "memory" else 24) * (2 if name == "docs" else 1)  # (five awaits to complete)
+    ops = _odd_ops(rng, cls, count) if name in ODD else _ops(rng, cls, count)
+    _assert_same(*_both(cls, ops, kind, tmp_path, monkeypatch))
+    if name == "chain":
+        assert count_completing == {"applied": 0, "handed": 0}
+    elif name in ODD:  # (few runs complete here; test_every_outcome... meets both ways for each)
+        assert count_completing["applied"] + count_completing["handed"] > 0
+    else:
+        assert count_completing["applied"] > 0  # (the sequences do reach the completing path)
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_more_random_sequences_on_the_memory_store(seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(f"more-{seed}")
+    name = rng.choice(sorted(ALL))
+    cls = ALL[name]
+    ops = _odd_ops(rng, cls, 30) if name in ODD else _ops(rng, cls, 30)
+    _assert_same(*_both(cls, ops, "memory", tmp_path, monkeypatch))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_both_shortcuts_against_the_general_path_alone(seed: int, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """quiet.GENERAL_ONLY turns both off: quiet and completing deliveries together against the general path."""
+    rng = random.Random(f"both-{seed}")
+    name = sorted(ALL)[seed % len(ALL)]
+    cls = ALL[name]
+    ops = _odd_ops(rng, cls, 30) if name in ODD else _ops(rng, cls, 30)
+    _assert_same(*_both(cls, ops, "memory", tmp_path, monkeypatch, switch=quiet))
+
+
+def _every_outcome(cls: type[ig.Contract]) -> list[tuple[Any, ...]]:
+    """A run per outcome of ``outcome``: each delivered in a shuffled order, with a replay each and a late one."""
+    events = _events_of(cls)
+    rng = random.Random(11)
+    ops: list[tuple[Any, ...]] = []
+    for total in range(12):
+        order = events[:]
+        rng.shuffle(order)
+        key = f"r{total}"
+        ops.append(("start", key))
+        for j, event in enumerate(order):
+            n = total if j == len(order) - 1 else 0
+            ops.append(("deliver", key, event, {"n": n}, f"{key}-{event}"))
+            ops.append(("deliver", key, event, {"n": n}, f"{key}-{event}"))  # an idempotent replay
+        ops.append(("deliver", key, order[0], {"n": 0}, f"{key}-{order[0]}"))  # late, after it finished
+    return ops
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "file"])
+@pytest.mark.parametrize("name", sorted(ODD))
+def test_every_outcome_of_a_completed_join_is_recorded_as_the_general_path_records_it(
+        name: str, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        count_completing: dict[str, int]) -> None:
+    _assert_same(*_both(ODD[name], _every_outcome(ODD[name]), kind, tmp_path, monkeypatch))
+    assert count_completing["applied"] > 0 and count_completing["handed"] > 0
+
+
+def test_benchpair_and_40_documents_complete_on_the_record(monkeypatch: pytest.MonkeyPatch,
+                                                           count_completing: dict[str, int]) -> None:
+    from bench._server_contracts import BenchPair
+    from tests.workflow.wf_contracts import documents_workflow
+
+    store = MemoryStore()
+    BenchPair.start(pair_id="p", store=store)
+    BenchPair.deliver_event("left_arrived", correlation={"pair_id": "p"}, payload={"n": 1}, store=store)
+    assert count_completing["applied"] == 0
+    done = BenchPair.deliver_event("right_arrived", correlation={"pair_id": "p"}, payload={"n": 2}, store=store)
+    assert count_completing["applied"] == 1
+    assert done.workflow_status == "succeeded"
+    assert done.result.joined == {"left": {"n": 1}, "right": {"n": 2}}
+    docs = documents_workflow(40)
+    docs.start(key="d", store=store)
+    for i in range(40):
+        last = docs.deliver_event(f"doc{i:02d}_arrived", correlation={"key": "d"}, payload={"i": i}, store=store)
+    assert count_completing["applied"] == 2
+    assert last.workflow_status == "succeeded" and last.result.count == 40
+
+
+@pytest.mark.parametrize("total", [5, 6])
+def test_a_dependent_that_raises_is_called_once_and_fails_as_on_the_general_path(
+        total: int, monkeypatch: pytest.MonkeyPatch, count_completing: dict[str, int]) -> None:
+    def deliver(store: Any) -> Any:
+        start(OddPair, {"key": "k"}, store=store, now=NOW, execution_id="00000000-0000-4000-8000-000000000001")
+        OddPair.deliver_event("left_arrived", correlation={"key": "k"}, payload={"n": 0}, store=store, now=NOW)
+        CALLS.clear()
+        done = OddPair.deliver_event("right_arrived", correlation={"key": "k"}, payload={"n": total}, store=store,
+                                     now=NOW)
+        assert CALLS == {"joined": 1}
+        return done, store.history_records(done.execution_id)
+
+    done, history = deliver(MemoryStore())
+    assert count_completing["handed"] == 1 and count_completing["applied"] == 0
+    assert done.workflow_status == "failed"
+    assert [e.type for e in done.events][-3:] == ["node_failed", "execution_failed", "workflow_failed"]
+    monkeypatch.setattr(completing, "GENERAL_ONLY", True)
+    general, general_history = deliver(MemoryStore())
+    assert _answer(done) == _answer(general)
+    assert [_norm(r.snapshot) for r in history] == [_norm(r.snapshot) for r in general_history]
+    # the contract returned calls the dependent itself again when asked to (the stand-in gives its outcome once)
+    CALLS.clear()
+    done.execution.resolver.nodes["joined"].callable(left={"n": 0}, right={"n": 10})
+    assert CALLS == {"joined": 1}
