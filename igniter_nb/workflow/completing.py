@@ -32,6 +32,7 @@ general path itself, which re-reads the record and resolves again, calls it agai
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -326,11 +327,13 @@ class Handover:
         resolver = execution.resolver
         fast, nodes = resolver.fast, resolver.nodes
         left = [len(self.outcomes)]
+        held = weakref.ref(resolver)  # (the stand-ins sit in the resolver: no reference cycle through them)
 
         def done() -> None:
             left[0] -= 1
-            if left[0] == 0:  # every outcome given: the resolver as it was (a later run calls the dependents)
-                resolver.fast, resolver.nodes = fast, nodes
+            found = held()
+            if left[0] == 0 and found is not None:  # every outcome given: the resolver as it was (a later run
+                found.fast, found.nodes = fast, nodes  # calls the dependents themselves)
 
         resolver.fast = {k: v for k, v in fast.items() if k not in self.outcomes}  # (their turn: NodeSteps.finish)
         resolver.nodes = {**nodes, **{name: _Replayed(nodes[name], outcome, done)

@@ -315,3 +315,84 @@ def test_a_dependent_that_raises_is_called_once_and_fails_as_on_the_general_path
     CALLS.clear()
     done.execution.resolver.nodes["joined"].callable(left={"n": 0}, right={"n": 10})
     assert CALLS == {"joined": 1}
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("script", range(5))
+def test_deliveries_across_deploys_answer_and_store_the_same_with_and_without_completing_deliveries(
+        script: int, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.workflow.test_quiet_fallbacks import SCRIPTS
+    from tests.workflow.test_quiet_fallbacks import _run as run_script
+
+    (tmp_path / "c").mkdir()
+    (tmp_path / "g").mkdir()
+    quick = run_script(SCRIPTS[script], _store(kind, tmp_path / "c"))
+    monkeypatch.setattr(completing, "GENERAL_ONLY", True)
+    _assert_same(quick, run_script(SCRIPTS[script], _store(kind, tmp_path / "g")))
+
+
+def _not_plain_calls(kind: str) -> type[ig.Contract]:
+    """``Pair`` whose join is a guard, a method, a callable object or an executor: never a completing delivery."""
+
+    class Joiner:
+        def __call__(self, left: Any, right: Any) -> Any:
+            _called("joined")
+            return [left, right]
+
+    class JoinExecutor(ig.Executor):
+        def call(self, left: Any, right: Any) -> Any:
+            _called("joined")
+            return [left, right]
+
+    class Other(ig.Contract):
+        def joined_method(self, left: Any, right: Any) -> Any:
+            _called("joined")
+            return [left, right]
+
+        @staticmethod
+        def define(c: ig.ContractBuilder) -> None:
+            c.correlate_by("key")
+            c.input("key", type=str)
+            c.await_event("left", event="left_arrived", schema=dict)
+            c.await_event("right", event="right_arrived", schema=dict)
+            if kind == "guard":
+                def joined(left: Any, right: Any) -> bool:
+                    _called("joined")
+                    return bool(left.get("n"))
+
+                c.guard(joined, depends_on=["left", "right"])
+            elif kind == "method":
+                c.compute("joined", depends_on=["left", "right"], call="joined_method")
+            elif kind == "object":
+                c.compute("joined", depends_on=["left", "right"], call=Joiner())
+            else:
+                c.compute("joined", depends_on=["left", "right"], call=JoinExecutor)
+            c.output("joined")
+
+    Other.__name__ = Other.__qualname__ = f"Other_{kind}"
+    return Other
+
+
+@pytest.mark.parametrize("kind", ["guard", "method", "object", "executor"])
+def test_a_join_more_than_a_plain_function_takes_the_general_path(kind: str, monkeypatch: pytest.MonkeyPatch,
+                                                                  count_completing: dict[str, int]) -> None:
+    cls = _not_plain_calls(kind)
+    ops = [("start", "w1"), ("deliver", "w1", "left_arrived", {"n": 1}, "a"),
+           ("deliver", "w1", "right_arrived", {"n": 0}, "b"), ("start", "w2"),
+           ("deliver", "w2", "right_arrived", {"n": 0}, "c"), ("deliver", "w2", "left_arrived", {"n": 0}, "d")]
+    quick = _run(cls, ops, MemoryStore())
+    monkeypatch.setattr(completing, "GENERAL_ONLY", True)
+    _assert_same(quick, _run(cls, ops, MemoryStore()))
+    assert count_completing == {"applied": 0, "handed": 0}
+    assert ("calls", [("joined", 2)]) in quick[0]
+
+
+def test_a_reaction_sees_the_completing_delivery_live(count_completing: dict[str, int]) -> None:
+    from tests.workflow.test_quiet_fallbacks import Watched
+
+    Watched.seen.clear()
+    store = MemoryStore()
+    Watched.start(key="k", store=store)
+    Watched.deliver_event("a_arrived", correlation={"key": "k"}, payload={}, store=store)
+    done = Watched.deliver_event("b_arrived", correlation={"key": "k"}, payload={}, store=store)
+    assert done.workflow_status == "succeeded" and count_completing == {"applied": 0, "handed": 0}
