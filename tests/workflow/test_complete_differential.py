@@ -396,3 +396,34 @@ def test_a_reaction_sees_the_completing_delivery_live(count_completing: dict[str
     Watched.deliver_event("a_arrived", correlation={"key": "k"}, payload={}, store=store)
     done = Watched.deliver_event("b_arrived", correlation={"key": "k"}, payload={}, store=store)
     assert done.workflow_status == "succeeded" and count_completing == {"applied": 0, "handed": 0}
+
+
+def test_a_lost_race_after_the_call_hands_the_outcome_over_instead_of_calling_again(
+        monkeypatch: pytest.MonkeyPatch, count_completing: dict[str, int]) -> None:
+    """The completing path's save loses its compare-and-set (another writer saved first, as far as it knows): the
+    general path, on the record it read, records what the dependent returned without calling it again."""
+    real = quiet._save_runtime_snapshot()
+    lost = [0]
+
+    def losing_once(*args: Any, **kwargs: Any) -> Any:
+        if lost[0] == 0:
+            lost[0] += 1
+            raise ig.ConcurrencyError("lost the race (test)")
+        return real(*args, **kwargs)
+
+    def deliver(store: Any) -> Any:
+        start(OddPair, {"key": "k"}, store=store, now=NOW, execution_id="00000000-0000-4000-8000-000000000002")
+        OddPair.deliver_event("left_arrived", correlation={"key": "k"}, payload={"n": 0}, store=store, now=NOW)
+        monkeypatch.setattr(completing.quiet, "_save_runtime_snapshot", lambda: losing_once)
+        CALLS.clear()
+        done = OddPair.deliver_event("right_arrived", correlation={"key": "k"}, payload={"n": 10}, store=store,
+                                     now=NOW)
+        assert CALLS == {"joined": 1}
+        return done, [_norm(r.snapshot) for r in store.history_records(done.execution_id)]
+
+    done, history = deliver(MemoryStore())
+    assert lost == [1] and count_completing == {"applied": 0, "handed": 1}
+    monkeypatch.setattr(completing, "GENERAL_ONLY", True)
+    general, general_history = deliver(MemoryStore())
+    assert done.result.joined == {"total": 10, "where": ["joined", 1.5, None]}
+    assert _answer(done) == _answer(general) and history == general_history
