@@ -157,7 +157,8 @@ def _eligible(plan: Any, calls: Mapping[str, _Call], cls: Any, record: Any, corr
               value: Any, key: str | None, digest: str,
               store: Any) -> tuple[list[tuple[_Call, list[Any]]], tuple[Any, ...]] | None:
     """``(the ready dependents in the order the general path resolves them, each with the values it is called
-    with; what quiet.record_checks found)``, or None when this delivery is not a completing delivery this module applies (decided before any call)."""
+    with; what quiet.record_checks found)``, or None when this delivery is not a completing delivery this module
+    applies (decided before any call)."""
     snap = record.snapshot
     if type(snap) is not dict:
         return None
@@ -201,9 +202,9 @@ def _eligible(plan: Any, calls: Mapping[str, _Call], cls: Any, record: Any, corr
     return called, checked
 
 
-def _apply(plan: Any, record: Any, checked: tuple[Any, ...], ready: list[tuple[_Call, list[Any]]], outcomes: Mapping[str, tuple[bool, Any]],
-           corr: dict[str, Any], event: str, value: Any, key: str | None, digest: str, received_at: str,
-           updated_at: str, store: Any) -> dict[str, Any] | None:
+def _apply(plan: Any, record: Any, checked: tuple[Any, ...], ready: list[tuple[_Call, list[Any]]],
+           outcomes: Mapping[str, tuple[bool, Any]], corr: dict[str, Any], event: str, value: Any, key: str | None,
+           digest: str, received_at: str, updated_at: str, store: Any) -> dict[str, Any] | None:
     """The next snapshot of ``record`` with the outcomes of the ready dependents, or None when an outcome is one
     for the general path to record (see the module's docstring)."""
     snap = record.snapshot
