@@ -224,3 +224,59 @@ def label_clashes(svg: str, pad: float = 1.0) -> list[tuple[str, str]]:
         found += [(scope, other) for other in names[k + 1:] if overlap(labels[scope], labels[other])]
         found += [(scope, node) for node, box in sorted(boxes.items()) if overlap(labels[scope], box)]
     return found
+
+
+def _straight_pieces(d: str) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """The straight (``L``) pieces of a path, end to end (curves skipped)."""
+    tokens = _TOKEN.findall(d)
+    out = []
+    cur: tuple[float, float] | None = None
+    cmd = ""
+    k = 0
+    while k < len(tokens):
+        if tokens[k] in "MLC":
+            cmd = tokens[k]
+            k += 1
+            continue
+        if cmd == "C":
+            cur = (float(tokens[k + 4]), float(tokens[k + 5]))
+            k += 6
+            continue
+        p = (float(tokens[k]), float(tokens[k + 1]))
+        k += 2
+        if cmd == "L" and cur is not None:
+            out.append((cur, p))
+        cmd = "L"
+        cur = p
+    return out
+
+
+def _shared_length(s: tuple[tuple[float, float], tuple[float, float]],
+                   t: tuple[tuple[float, float], tuple[float, float]], tol: float) -> float:
+    (a, b), (c, d) = s, t
+    for axis in (0, 1):  # both along x (level in y), or both along y
+        other = 1 - axis
+        if max(abs(a[other] - b[other]), abs(c[other] - d[other]), abs(a[other] - c[other])) <= tol:
+            lo = max(min(a[axis], b[axis]), min(c[axis], d[axis]))
+            hi = min(max(a[axis], b[axis]), max(c[axis], d[axis]))
+            return max(0.0, hi - lo)
+    return 0.0
+
+
+def shared_runs(svg: str, longer_than: float = 8.0, tol: float = 1.5) -> list[tuple[str, str, str, str, float]]:
+    """(tail, head, tail, head, length) for each pair of edges of a pure-Python picture that share neither end but
+    run on one straight line (within ``tol`` px) for more than ``longer_than`` px: drawn as one line, a reader
+    cannot tell which end leads to which."""
+    edges = []
+    for g in ET.fromstring(svg).iter(f"{SVG}g"):
+        path = g.find(f"{SVG}path")
+        if g.get("class") == "edge" and g.get("data-tail") and path is not None:
+            edges.append((g.get("data-tail", ""), g.get("data-head", ""), _straight_pieces(path.get("d", ""))))
+    found = []
+    for (t1, h1, p1), (t2, h2, p2) in itertools.combinations(edges, 2):
+        if t1 == t2 or h1 == h2:
+            continue
+        length = sum(_shared_length(s, t, tol) for s in p1 for t in p2)
+        if length > longer_than:
+            found.append((t1, h1, t2, h2, round(length, 1)))
+    return sorted(found, key=lambda f: -f[4])
