@@ -116,12 +116,21 @@ def _by_layer_block(graph: CompiledGraph) -> _Grouping:
         order.extend(graph.outputs)
     size = max(1, -(-len(order) // MAX_BLOCKS))
     grouping = _Grouping({}, {}, {})
-    for k, start in enumerate(range(0, len(order), size)):
-        members = order[start:start + size]
-        gid = f"g_{k:03d}"
-        for node in members:
-            (grouping.outputs if isinstance(node, OutputNode) else grouping.nodes)[node.name] = gid
-        grouping.groups[gid] = (f"block {k + 1}", members, ())
+    # inputs in blocks of their own: cut with the rest, the last inputs shared a block with the node reading them
+    # (300 inputs of one node drew "block 38: dep_296 … sink", the node itself nowhere); a block of one node is
+    # that node, drawn as itself
+    parts = ([n for n in order if isinstance(n, InputNode)], [n for n in order if not isinstance(n, InputNode)])
+    k = 0
+    for part in parts:
+        for start in range(0, len(part), size):
+            members = part[start:start + size]
+            if len(members) == 1:
+                continue
+            gid = f"g_{k:03d}"
+            for node in members:
+                (grouping.outputs if isinstance(node, OutputNode) else grouping.nodes)[node.name] = gid
+            grouping.groups[gid] = (f"block {k + 1}", members, ())
+            k += 1
     return grouping
 
 
@@ -130,7 +139,8 @@ def _group_node(gid: str, name: str, members: list[Node], scope: tuple[str, ...]
     shape, fill, border = KIND_STYLES["scope"]
     first, last = members[0].name, members[-1].name
     span = clean(first, 20) if len(members) == 1 else f"{clean(first, 20)} … {clean(last, 20)}"
-    label = [clean(name, 40), f"{len(members):,} nodes: {span}"]
+    noun = "input" if all(isinstance(m, InputNode) for m in members) else "node"
+    label = [clean(name, 40), f"{len(members):,} {noun}{'' if len(members) == 1 else 's'}: {span}"]
     status = None
     if facts is not None:
         counts: dict[str, int] = {}
