@@ -119,7 +119,8 @@ def _by_layer_block(graph: CompiledGraph) -> _Grouping:
     # inputs in blocks of their own: cut with the rest, the last inputs shared a block with the node reading them
     # (300 inputs of one node drew "block 38: dep_296 … sink", the node itself nowhere); a block of one node is
     # that node, drawn as itself
-    parts = ([n for n in order if isinstance(n, InputNode)], [n for n in order if not isinstance(n, InputNode)])
+    parts: tuple[list[Node], list[Node]] = ([n for n in order if isinstance(n, InputNode)],
+                                           [n for n in order if not isinstance(n, InputNode)])
     k = 0
     for part in parts:
         for start in range(0, len(part), size):
