@@ -248,8 +248,9 @@ def plan_mimebundle(plan: Any) -> dict[str, Any]:
     rows = []
     for e in getattr(plan, "entries", ()):
         waits = ", ".join(e.waiting_on) if e.waiting_on else ""
-        if getattr(e, "event", None):
-            waits = (waits + "; " if waits else "") + f"event {e.event}"
+        if getattr(e, "event", None):  # an await that has its event waits no more: say it was received
+            said = f"received event {e.event}" if e.status == "succeeded" else f"event {e.event}"
+            waits = (waits + "; " if waits else "") + said
         action = "ready" if e.ready else "blocked" if e.blocked else ""
         detail = getattr(e, "error", None) or (f"token {e.token}" if getattr(e, "token", None) else "")
         rows.append([e.name, getattr(e, "role", "") or e.kind, e.status, action, waits, detail])
