@@ -171,8 +171,41 @@ _KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:')
 
 
 def describe_json_error(text: str, exc: json.JSONDecodeError) -> str:
-    """``line 3, column 10 (value of "mrr"): expected a value`` plus the line itself and a caret under the spot."""
-    return _at(text, exc.pos, _JSON_MESSAGES.get(exc.msg, exc.msg))
+    """``line 3, column 10 (value of "mrr"): expected a value`` plus the line itself and a caret under the spot.
+    A character the user cannot see or tell apart at the spot (a no-break space, a zero-width space, a byte-order
+    mark, a control character, a typographic quote: what pasting from a web page or a document brings) is named
+    with its code point, since the line shown looks like valid JSON."""
+    odd = _odd_character(text, exc.pos, exc.msg)
+    return _at(text, exc.pos, odd or _JSON_MESSAGES.get(exc.msg, exc.msg))
+
+
+_QUOTES = "\u201c\u201d\u201e\u201f\u2033\u2036\u00ab\u00bb\u2018\u2019\u201a\u201b\u2032"
+
+
+def _odd_character(text: str, pos: int, msg: str) -> str | None:
+    """What is wrong when the character at ``pos`` is one a reader cannot see or tell from a JSON one."""
+    import unicodedata
+
+    if pos >= len(text):
+        return None
+    ch = text[pos]
+    code = f"U+{ord(ch):04X}"
+    name = unicodedata.name(ch, "")
+    named = f"{code} {name}" if name else code
+    if msg.startswith("Invalid control character"):
+        if ch in "\n\r\t":
+            return None
+        return f"a control character ({code}) inside a string (write it as \\u{ord(ch):04x}, or delete it)"
+    if ch in _QUOTES:
+        return f"a typographic quote {ch} ({named}): JSON needs straight double quotes \" around strings and names"
+    category = unicodedata.category(ch)
+    if ch == "\ufeff":
+        return f"an invisible byte-order mark ({named}): delete it"
+    if category == "Zs" and ch != " ":
+        return f"a {name.lower() or 'space'} ({code}): JSON allows only ordinary spaces, tabs and line breaks here"
+    if category in ("Cc", "Cf", "Zl", "Zp") and ch not in "\n\r\t":
+        return f"an invisible character ({named}): delete it"
+    return None
 
 
 def _at(text: str, pos: int, problem: str) -> str:
@@ -189,7 +222,7 @@ def _at(text: str, pos: int, problem: str) -> str:
     start = text.rfind("\n", 0, pos) + 1
     colno = pos - start + 1
     end = text.find("\n", pos)
-    line = text[start:end if end >= 0 else len(text)].rstrip("\r")
+    line = _visible(text[start:end if end >= 0 else len(text)].rstrip("\r"))
     offset = colno - 1
     if len(line) > _LINE_SHOWN:  # a window around the column, marked with … where cut
         left = max(0, offset - _LINE_SHOWN // 2)
@@ -202,6 +235,22 @@ def _at(text: str, pos: int, problem: str) -> str:
 
 
 _LINE_SHOWN = 120  # characters of a long line shown around the spot
+
+
+def _visible(line: str) -> str:
+    """The line with each character one cannot see drawn as one visible symbol (``␣`` for an unusual space, ``▯``
+    for a control or format character), so the caret stays under its spot and a bidi control cannot reorder it."""
+    import unicodedata
+
+    def shown(ch: str) -> str:
+        category = unicodedata.category(ch)
+        if category == "Zs" and ch != " ":
+            return "\u2423"
+        if (category in ("Cc", "Cf", "Zl", "Zp") and ch != "\t") or category == "Cs":
+            return "\u25af"
+        return ch
+
+    return "".join(shown(ch) for ch in line) if not line.isascii() or not line.isprintable() else line
 
 
 def _short(text: str) -> str:
