@@ -13,8 +13,8 @@ from html import escape
 from igniter_nb.diagnostics.geometry import FIT_STYLE, FIT_WIDTH, glyph_width, text_width
 from igniter_nb.diagnostics.view import EDGE_COLOR, FONT_SIZE, WAIT_EDGE_COLOR, GraphView, LegendItem, clean, writable
 from igniter_nb.notebook.layout import MARGIN, Layout, layout
-from igniter_nb.notebook.layout_labels import ASCENT, DESCENT, text_width_of
-from igniter_nb.notebook.shapes import label_offset, num, shape_svg
+from igniter_nb.notebook.layout_labels import ASCENT, DESCENT, SHORTEST, shorten, text_width_of
+from igniter_nb.notebook.shapes import Box, label_offset, num, shape_svg
 
 FONT_FAMILY = "Helvetica,Arial,sans-serif"
 LINE_H = 15
@@ -81,6 +81,16 @@ def _header(view: GraphView, wrap: float) -> list[str]:
     return out
 
 
+def _fitted(name: str, band: Box, x: float, after: str = "") -> str:
+    """``name`` (then ``after``) as drawn from ``x``: shortened with an ellipsis when it would run past the band's
+    right side (8 px in), as measured where the label was placed (``layout_labels.text_width_of``); a label that
+    fits is left as it is."""
+    room = band.x + band.w - 8 - x - (text_width_of(after) if after else 0.0)
+    if text_width_of(name) <= room:
+        return name
+    return shorten(name, room) or clean(name, SHORTEST + 1)
+
+
 def layout_svg(view: GraphView, *, direction: str | None = None, fit: bool = True) -> str:
     """The view as a standalone SVG document (UTF-8 text); with ``fit``, a left-to-right picture too wide to be
     read in the output area is wrapped into rows (``layout_wrap``)."""
@@ -104,11 +114,13 @@ def draw(view: GraphView, lay: Layout, *, fit: bool = True) -> str:
     over: list[str] = []  # band labels with no place clear of edges, drawn over them (``layout_labels.Squeezed``)
     for scope in sorted(lay.clusters):
         b = lay.clusters[scope]
-        room = max(int((b.w - 16) / (text_width("m") * 11 / FONT_SIZE)), 4)
-        name = clean(scope[-1], room)
-        short = lay.squeezed.texts.get(scope)
-        tip = f"<title>{escape(name)}</title>" if short else ""  # a shortened label: its name in a tooltip
         tx, ty = lay.band_labels.get(scope, (b.x + 8, b.y + 13))  # clear of the edges (``layout_labels``)
+        # cut to the room from where it starts to the band's right side (a label placed right of the edges in a
+        # band a wrap into rows made narrower ran past the band and off the picture)
+        name = _fitted(clean(scope[-1], max(int((b.w - 16) / (text_width("m") * 11 / FONT_SIZE)), 4)), b, tx)
+        short = lay.squeezed.texts.get(scope)
+        whole = clean(scope[-1], 10_000)
+        tip = f"<title>{escape(whole)}</title>" if short or name != whole else ""  # a cut label: its name as a tooltip
         path = escape(writable(".".join(scope)))
         text = f'<text x="{num(tx)}" y="{num(ty)}" font-size="11" fill="#475569">{escape(short or name)}</text>'
         if scope in lay.squeezed.over:  # on a white ground that hides the edges under it
@@ -122,10 +134,12 @@ def draw(view: GraphView, lay: Layout, *, fit: bool = True) -> str:
             over.append(f'<g class="band-label" data-scope="{path}">{tip}{text}</g>')
         # the band wrapped into later rows (``layout_wrap``), each piece labelled where no edge passes
         for piece, (lx, ly) in zip(lay.continued.get(scope, ()), lay.continued_labels.get(scope, ()), strict=True):
-            out.append(f'<g class="cluster-continued" data-scope="{path}"><rect x="{num(piece.x)}" y="{num(piece.y)}" '
-                       f'width="{num(piece.w)}" height="{num(piece.h)}" rx="8" fill="none" stroke="#94a3b8" '
-                       f'stroke-dasharray="5,3"/><text x="{num(lx)}" y="{num(ly)}" font-size="11" '
-                       f'fill="#475569">{escape(name)} (cont.)</text></g>')
+            part = _fitted(name, piece, lx, " (cont.)")
+            cut_tip = f"<title>{escape(whole)}</title>" if part != whole else ""
+            out.append(f'<g class="cluster-continued" data-scope="{path}">{cut_tip}<rect x="{num(piece.x)}" '
+                       f'y="{num(piece.y)}" width="{num(piece.w)}" height="{num(piece.h)}" rx="8" fill="none" '
+                       f'stroke="#94a3b8" stroke-dasharray="5,3"/><text x="{num(lx)}" y="{num(ly)}" font-size="11" '
+                       f'fill="#475569">{escape(part)} (cont.)</text></g>')
     out.append('</g><g class="edges">')
     labels: list[str] = []
     for e in view.edges:
