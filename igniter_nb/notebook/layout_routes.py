@@ -123,7 +123,7 @@ def _routes(view: GraphView, nodes: dict[str, ViewNode], items: dict[str, _Item]
 
     # points are built as (main, cross) → (x, y) by ``at``; a run of slots level with each other is one segment
     at = (lambda main, cross: (cross, main)) if across else (lambda main, cross: (main, cross))
-    tracks = _bus_tracks(chains, buses, exit_at, entry_at, col_at, col_end)
+    tracks = _bus_tracks(chains, buses, exit_at, entry_at, col_at, col_end, deadline)
     routes: dict[tuple[str, str], Route] = {}
     for k, (key, chain) in enumerate(chains.items()):
         if not k % 256:
@@ -190,7 +190,8 @@ def _routes(view: GraphView, nodes: dict[str, ViewNode], items: dict[str, _Item]
 
 def _bus_tracks(chains: dict[tuple[str, str], list[_Item]], buses: frozenset[tuple[str, str]],
                 exit_at: dict[tuple[str, str], float], entry_at: dict[tuple[str, str], float],
-                col_at: list[float], col_end: list[float]) -> dict[tuple[tuple[str, str], int], float]:
+                col_at: list[float], col_end: list[float],
+                deadline: float | None = None) -> dict[tuple[tuple[str, str], int], float]:
     """Where across its gap each bus's long straight run goes (an offset from the gap's middle), by (edge, layer
     it runs into). Two runs in one gap that overlap and share neither their tail nor their head get different
     tracks: on one line they read as one edge, and a reader could not tell which end leads to which (a
@@ -217,6 +218,7 @@ def _bus_tracks(chains: dict[tuple[str, str], list[_Item]], buses: frozenset[tup
     for layer, found in runs.items():
         if len(found) < 2:
             continue
+        in_time(deadline)
         room = (col_at[layer] - col_end[layer - 1]) / 2 - BUS_BEND if layer else 0.0
         offsets = [0.0]
         step = 1

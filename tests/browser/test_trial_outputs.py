@@ -103,7 +103,7 @@ _CELLS = [
     "failing.diagnostics",
     "failing.result",
     "sim = ig.nb.EventSimulator(Awaits40, store=store)\n"
-    "sim.select(correlation={'rid': 'r1'}, event='event_1', payload='{not json')\n"
+    "sim.select(correlation={'rid': 'r1'}, event='event_1', payload='{\"a\":\\u00a01}')  # a pasted no-break space\n"
     "sim.dry_run()",
     "sim",
 ]
@@ -141,6 +141,6 @@ def test_trial_outputs_fit_stay_text_and_show_their_errors(trial_lab: tuple[Lab,
         titles = page.evaluate(_TITLES, _PANEL)
         assert titles["pictures"] >= 8 and titles["past"] == [], f"text past its picture's edge or its box: {titles}"
         preview = outputs.filter(has_text="Dry run").first  # the bad payload's error is shown, not swallowed
-        assert "not valid JSON" in preview.inner_text(), preview.inner_text()[:300]
+        assert "a no-break space (U+00A0)" in preview.inner_text(), preview.inner_text()[:300]
         # the widget opens without that message (a view shows what its own buttons did), the payload kept
-        assert outputs.last.locator("textarea").input_value() == "{not json"
+        assert outputs.last.locator("textarea").input_value() == '{"a":\u00a01}'
