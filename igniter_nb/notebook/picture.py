@@ -83,9 +83,9 @@ def _header(view: GraphView, wrap: float) -> list[str]:
 
 def _fitted(name: str, band: Box, x: float, after: str = "") -> str:
     """``name`` (then ``after``) as drawn from ``x``: shortened with an ellipsis when it would run past the band's
-    right side (8 px in), as measured where the label was placed (``layout_labels.text_width_of``); a label that
+    right side (1 px in), as measured where the label was placed (``layout_labels.text_width_of``); a label that
     fits is left as it is."""
-    room = band.x + band.w - 8 - x - (text_width_of(after) if after else 0.0)
+    room = band.x + band.w - 1 - x - (text_width_of(after) if after else 0.0)
     if text_width_of(name) <= room:
         return name
     return shorten(name, room) or clean(name, SHORTEST + 1)
