@@ -322,6 +322,7 @@ def store_mimebundle(store: Any, *, graph: str | None = None) -> dict[str, Any]:
     graph, status, version, correlation, saved at) — one page of the store read (``list_page``) and one count per
     status, never every snapshot. A store that cannot be listed shows why, as text."""
     from igniter_nb.stores import paging
+    from igniter_nb.stores.memory import MemoryStore
     from igniter_nb.stores.rules import STATUSES
 
     try:
@@ -336,9 +337,12 @@ def store_mimebundle(store: Any, *, graph: str | None = None) -> dict[str, Any]:
              r.updated_at.isoformat() if r.updated_at is not None else None] for r in records]
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "empty"
     shown = "" if total <= len(rows) else f", the {len(rows)} most recently saved shown"
-    text = [f"{store!r}: {total} executions ({summary}){shown}"]
+    counted = f"{total} execution{'' if total == 1 else 's'} ({summary}){shown}"
+    # (a memory store's repr is its count: ``MemoryStore(1 execution): 1 execution`` said it twice; the others'
+    # name where they keep their data)
+    text = [f"{type(store).__name__ if isinstance(store, MemoryStore) else repr(store)}: {counted}"]
     text.extend(f"  {r[0]} {r[1]} {r[2]} v{r[3]}" for r in rows[:20])
-    html = (h.heading(type(store).__name__, None, f"{total} executions ({summary}){shown}")
+    html = (h.heading(type(store).__name__, None, counted)
             + h.table(rows, ["execution_id", "graph", "status", "version", "correlation", "updated_at"],
                       limit=TABLE_LIMIT, total=total))
     return {"text/plain": "\n".join(text), "text/html": html}

@@ -120,7 +120,8 @@ class MemoryStore(StoreBase):
         self._parts: dict[str, dict[str, str | bytes]] = {}
 
     def __repr__(self) -> str:
-        return f"MemoryStore({len(self._executions)} executions)"
+        count = len(self._executions)
+        return f"MemoryStore({count} execution{'' if count == 1 else 's'})"
 
     def save(
         self,
