@@ -248,6 +248,11 @@ def plan_mimebundle(plan: Any) -> dict[str, Any]:
     rows = []
     for e in getattr(plan, "entries", ()):
         waits = ", ".join(e.waiting_on) if e.waiting_on else ""
+        failed = getattr(e, "failed_deps", ())
+        if failed:  # a failed dependency is not waited for: say what it does instead
+            said = (f"failed because {', '.join(failed)} failed" if e.status == "failed"
+                    else f"blocked by failed {', '.join(failed)}")
+            waits = (waits + "; " if waits else "") + said
         if getattr(e, "event", None):  # an await that has its event waits no more: say it was received
             said = f"received event {e.event}" if e.status == "succeeded" else f"event {e.event}"
             waits = (waits + "; " if waits else "") + said

@@ -45,7 +45,9 @@ class PlanDependency:
 
 @dataclass(frozen=True, slots=True)
 class PlanEntry:
-    """One node of a plan. ``waiting_on`` lists unsatisfied dependency names; ``waiting_for`` the pending or
+    """One node of a plan. ``waiting_on`` lists the unsatisfied dependency names that may still succeed (none for a
+    failed node: it waits on nothing); ``failed_deps`` the dependencies that failed (why a failed node failed, or
+    what blocks one not resolved yet: it will fail too until they are retried); ``waiting_for`` the pending or
     await nodes a blocked node waits for; ``event`` the awaited event of an await node; ``role`` the kind the
     graph picture shows (``kind`` stays the node kind of the reference text format); ``error`` a failed
     node's error (type and first line); ``token`` the token of a node its executor deferred."""
@@ -64,6 +66,7 @@ class PlanEntry:
     role: str = ""  # what the graph picture calls it: guard, const, lookup, map, project, aggregate, or ``kind``
     error: str | None = None  # a failed node's error: ``Type: first line of the message``
     token: str | None = None  # a node deferred by its executor: the token that resumes it
+    failed_deps: tuple[str, ...] = ()  # dependencies that failed: not waited on (they succeed only if retried)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +84,7 @@ class PlanEntry:
             "role": self.role or self.kind,
             "error": self.error,
             "token": self.token,
+            "failed_deps": list(self.failed_deps),
         }
 
     def to_text(self) -> str:
@@ -94,6 +98,9 @@ class PlanEntry:
             words.append(f"event={shown_name(self.event)}")
         if self.waiting_on:
             words.append(f"waiting_on={_names(self.waiting_on)}")
+        if self.failed_deps:  # (a failed dependency is not waited for: it stays failed until retried)
+            key = "failed_because" if self.status == FAILED else "blocked_by_failed"
+            words.append(f"{key}={_names(self.failed_deps)}")
         if self.dependencies:
             words.append("deps=" + _names([f"{shown_name(d.name)}({d.status})" for d in self.dependencies]))
         if self.token is not None:
@@ -233,7 +240,10 @@ class _Planner:
         st = self.states.get(name)
         status = self.status(node)
         deps = tuple(self.dependency(dep, root) for dep, root, _ in self.graph.dep_plan[name])
-        waiting_on = tuple(d.name for d in deps if not d.satisfied)
+        failed_deps = tuple(d.name for d in deps if d.status == FAILED)
+        # a failed node waits on nothing; a failed dependency is not waited for (it fails again until retried)
+        waiting_on = () if st is not None and st.status is FAILED else \
+            tuple(d.name for d in deps if not d.satisfied and d.status != FAILED)
         event = node.event if isinstance(node, AwaitNode) else None
         waiting_for: tuple[str, ...] = ()
         if st is not None and st.status in BLOCKED:
@@ -246,7 +256,7 @@ class _Planner:
             blocked = True
         else:
             required = st is None or st.status is STALE or name in self.running
-            blocked = required and bool(waiting_on)
+            blocked = required and bool(waiting_on or failed_deps)
             if isinstance(node, InputNode) and st is None and not self.input_available(node):
                 blocked = True
         ready = required and not blocked
@@ -256,7 +266,7 @@ class _Planner:
         elif st is not None and st.status in BLOCKED and getattr(st.value, "source_node", None) == name:
             token = getattr(st.value, "token", None) if getattr(st.value, "event", None) is None else None
         return PlanEntry(node.id, name, node.path, node.kind, status, ready, blocked, deps, waiting_on, waiting_for,
-                         event, role_of(node), error, token)
+                         event, role_of(node), error, token, failed_deps)
 
 
 def role_of(node: Node) -> str:
