@@ -38,3 +38,36 @@ def test_a_lone_surrogate_in_a_correlation_and_a_payload_is_kept_on_every_store(
     assert repeat.execution_id == started.execution_id
     assert store.record(started.execution_id).version == version  # answered from the record, nothing written
     assert len(store.record(started.execution_id).snapshot["workflow"]["signals"]) == 1
+
+
+class Noted(ig.Contract):
+    def define(c):
+        c.correlate_by("rid")
+        c.input("rid", type=str)
+        c.input("note", required=False, default=None)
+        c.await_event("got", event="done")  # (no schema: the payload is kept as the editor read it)
+
+        @c.compute
+        def seen(note, got):
+            return {"note": note, "got": got}
+
+        c.output("seen")
+
+
+def test_a_lone_surrogate_the_payload_editor_reads_is_kept_as_value_and_key_on_every_store(store: Any) -> None:
+    # The EventSimulator's payload editor reads the escape "\ud800" (valid JSON syntax) into a lone surrogate.
+    # Given in process, to a start input that is not a correlation value and to a payload's value and key, every
+    # store keeps it and reads it back equal: nothing fails late (the engine need not refuse it up front; over
+    # HTTP the server's JSON reader refuses it with a 400 naming where it is: tests/server/test_bad_requests.py).
+    from igniter_nb.notebook.payload_editor import read_payload_text
+
+    payload = read_payload_text('{"path": "a\\ud800b", "k\\udc00": ["\\udfff"]}')
+    assert payload == {"path": "a\ud800b", "k\udc00": ["\udfff"]}
+    started = Noted.start({"rid": "r1", "note": "n\ud800"}, store=store)
+    done = Noted.deliver_event("done", correlation={"rid": "r1"}, payload=payload, store=store)
+    expected = {"note": "n\ud800", "got": payload}
+    assert done.result.seen == expected and done.workflow_status == "succeeded"
+    record = store.record(started.execution_id)
+    assert record.status == "succeeded" and record.version == 2
+    assert Noted.restore_from_store(started.execution_id, store=store).result.seen == expected
+    assert [len(h["workflow"]["signals"]) for h in store.history(started.execution_id)] == [0, 1]
