@@ -230,6 +230,33 @@ def _is_json(content_type: str) -> bool:
     return media in _JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))
 
 
+#: The one ``Content-Encoding`` a body may name: none at all.
+_IDENTITY = "identity"
+
+
+def _body_headers_problem(request: Request) -> JSONResponse | None:
+    """A 400 for a body the server cannot read as it is labelled, else None: a ``Content-Type`` that is not JSON, a
+    ``Content-Encoding`` other than ``identity`` (the server reads bodies uncompressed: a gzip body was read as if
+    plain and refused as "not UTF-8", and a plain body labelled ``br`` ran, while a proxy or logger in front that
+    decodes what the label says saw another body), or either header given more than once (which one a proxy in
+    front read is not known)."""
+    for name in ("Content-Type", "Content-Encoding"):
+        values = request.headers.getlist(name)
+        if len(values) > 1:
+            return error_response(400, f"header {name!r} is given more than once ({len(values)} times): send it "
+                                  "once", "BadRequest", header=name, values=[v[:200] for v in values[:10]])
+    content_type = request.headers.get("content-type")
+    if content_type is not None and not _is_json(content_type):
+        return error_response(400, f"send the body as JSON (Content-Type: application/json), not "
+                              f"{content_type[:80]!r}", "BadRequest")
+    coding = request.headers.get("content-encoding")
+    if coding is not None and any(part.strip().lower() not in ("", _IDENTITY) for part in coding.split(",")):
+        return error_response(400, f"the body is sent with Content-Encoding {coding[:80]!r}: this server reads "
+                              "request bodies uncompressed — send it without a Content-Encoding", "BadRequest",
+                              headers={"Accept-Encoding": _IDENTITY}, content_encoding=coding[:80])
+    return None
+
+
 class StrictJSONRequest(Request):
     """A request whose ``json()`` refuses what is not strict JSON (see ``encoding.parse_json``) with a 400."""
 
@@ -284,10 +311,9 @@ class IgniterRoute(APIRoute):
                 return repeated
             try:
                 if takes_body:
-                    content_type = request.headers.get("content-type")
-                    if content_type is not None and not _is_json(content_type):
-                        return error_response(400, f"send the body as JSON (Content-Type: application/json), "
-                                                   f"not {content_type[:80]!r}", "BadRequest")
+                    refused = _body_headers_problem(request)
+                    if refused is not None:
+                        return refused
                 return await handler(StrictJSONRequest(request.scope, request.receive))
             except RequestValidationError as exc:
                 return validation_response(exc)
