@@ -17,6 +17,7 @@ import httpx
 
 from igniter_nb.runtime.strict_json import NotJSONNumber, finite_float, refuse_constant
 from igniter_nb.server.answer_size import DEFAULT_MAX_ANSWER_BYTES, check_limit
+from igniter_nb.server.error_pages import said
 from igniter_nb.server.errors import RemoteConnectionError, RemoteError, UnroutableExecutionIdError, shown_url
 from igniter_nb.server.stopping_retry import FIRST_DELAY, MAX_BACKOFF, retry_delay, retry_later
 from igniter_nb.server.total_timeout import check_timeout, check_total_timeout, left
@@ -39,6 +40,15 @@ _CHECK_FIRST = {
 }
 
 
+#: The media type of the answer to ``contract(name, format=...)`` for the formats that are text, not JSON.
+_PICTURE_MEDIA = {"svg": "image/svg+xml", "mermaid": "text/plain"}
+
+
+def _media_type(response: httpx.Response) -> str:
+    """The answer's ``Content-Type`` without its parameters, lower-case (``""`` without one)."""
+    return response.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
 @dataclass(frozen=True, slots=True)
 class _Call:
     """One API call: what to send, and whether a connection failure may be retried."""
@@ -48,7 +58,7 @@ class _Call:
     params: dict[str, Any] = field(default_factory=dict)
     json: Any = None
     repeatable: bool = True
-    text: bool = False  # the answer is text (SVG, Mermaid), not JSON
+    media: str | None = None  # the answer is text of this media type (SVG, Mermaid), not JSON
 
 
 def _segment(value: Any, what: str) -> str:
@@ -112,7 +122,7 @@ class _Api:
             raise ValueError(f"format must be None, 'json', 'svg' or 'mermaid', got {format!r}")
         params = {"format": format} if format else {}
         return _Call("GET", f"/v1/contracts/{_segment(name, 'contract name')}", params,
-                     text=format in ("svg", "mermaid"))
+                     media=_PICTURE_MEDIA.get(format or "json"))
 
     @staticmethod
     def execute(name: str, inputs: Mapping[str, Any] | None, callback_url: str | None,
@@ -324,7 +334,11 @@ class _ClientBase:
 
     def _answer(self, call: _Call, response: httpx.Response) -> Any:
         if response.is_success:
-            if call.text:
+            if call.media is not None:
+                media = _media_type(response)
+                if media != call.media:  # a proxy's page, or a server that ignores ?format=, is not the picture
+                    raise self._not_a_page(call, response.text, f"answered {media or 'no content type'}, not "
+                                           f"{call.media} (format={call.params.get('format')!r})")
                 return response.text
             try:
                 answer = read_json(response.content)
@@ -384,8 +398,8 @@ class _ClientBase:
         except ValueError:
             body = response.text
         server_message = body.get("error") if isinstance(body, dict) else None
-        if not isinstance(server_message, str):
-            server_message = problem or (str(body)[:500] if body else response.reason_phrase)
+        if not isinstance(server_message, str):  # not our error body: a proxy's HTML page, text, a problem document
+            server_message = problem or said(body, _media_type(response)) or response.reason_phrase
         if response.has_redirect_location:  # never followed (httpx's default, kept): a request goes to base_url only
             try:
                 target = str(response.request.url.join(response.headers["location"]))
