@@ -3,6 +3,8 @@
 ``create_app(contracts=...)`` takes a dict ``{name: ContractClass}``, any other mapping (a registry), a list of
 contract classes (served under their class names) or a single class. Names travel in URL paths, so they must
 be 1-200 printable characters without ``/``; any other character (spaces, unicode, ``<>``) works URL-encoded.
+Names match exactly; two served names that print alike (NFC twins, invisible characters) are refused, and a request
+for a lookalike of a served name gets a 404 saying so.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from igniter_nb.compiler.registry import is_contract_class
 from igniter_nb.server.errors import UnknownContractError
+from igniter_nb.workflow.lookalikes import lookalike, plain
 
 _MAX_NAME = 200
 _SHOWN = 50  # names listed in an "unknown contract" message
@@ -24,6 +27,11 @@ def _check_name(name: Any) -> str:
         raise ValueError(f"served contract name {name!r:.80} contains '/' or a control character: "
                          "it could not be used as one URL path segment")
     return name
+
+
+def _as_names(why: str) -> str:
+    """``lookalikes.lookalike``'s words (said of correlation values) said of contract names."""
+    return why.replace("the given value", "the requested name").replace("the stored value", "the served name")
 
 
 class ServedContracts:
@@ -49,10 +57,16 @@ class ServedContracts:
         else:
             raise TypeError("contracts= must be a dict {name: ContractClass}, a list of contract classes or one "
                             f"contract class, got {type(contracts).__name__}")
+        spellings: dict[str, str] = {}  # plain spelling -> the served name that has it
         for name, cls in pairs:
             if not is_contract_class(cls):
                 raise TypeError(f"contracts[{name!r}] must be an igniter_nb contract class, got {cls!r:.80}")
             self.by_name[_check_name(name)] = cls
+            twin = spellings.setdefault(plain(name), name)
+            if twin != name:
+                why = _as_names(lookalike(name, twin) or "the same text in another spelling")
+                raise ValueError(f"served contract names {twin!r} and {name!r} print alike ({why}): a caller could "
+                                 "not tell which one a URL reaches; serve one of them under another name")
         self.by_graph: dict[str, tuple[str, Any]] = {}
         for name, cls in self.by_name.items():
             graph = cls.compiled_graph().name
@@ -69,6 +83,13 @@ class ServedContracts:
         """The class served as ``name``; ``UnknownContractError`` listing the served names otherwise."""
         cls = self.by_name.get(name)
         if cls is None:
+            for served in self.by_name:  # (matching stays exact: this only says why it missed)
+                why = lookalike(name, served)
+                if why is not None:
+                    raise UnknownContractError(
+                        f"no contract named {name[:_MAX_NAME]!r} is served here; it looks like the served {served!r} "
+                        f"({_as_names(why)}): names match exactly, send the served name's own code points",
+                        contract=name[:_MAX_NAME], lookalike=served)
             names = self.names()
             shown = ", ".join(names[:_SHOWN]) + (", ..." if len(names) > _SHOWN else "")
             raise UnknownContractError(f"no contract named {name[:_MAX_NAME]!r} is served here (served: {shown or 'none'})",
