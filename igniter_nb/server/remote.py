@@ -88,6 +88,14 @@ def remote_wait(value: Any) -> Mapping[str, Any] | None:
     return None
 
 
+def waits_for(value: Any, node_name: str, graph: Any) -> bool:
+    """Whether ``value`` (a node's state value) is the wait remote node ``node_name`` of ``graph`` made: its own
+    (``source_node``), or one made under a name ``graph`` no longer has — a remote node renamed by
+    ``Contract.migrate`` keeps the wait it made under its old name."""
+    return isinstance(value, DeferredResult) and (value.source_node == node_name
+                                                  or value.source_node not in graph.nodes_by_name)
+
+
 def capability_digest(capability: str) -> str:
     """What the calling side keeps of a callback capability: its SHA-256, never the capability itself."""
     return hashlib.sha256(capability.encode("utf-8")).hexdigest()
@@ -335,7 +343,7 @@ def resolve_remote(runs: Any, node: RemoteNode, resolver: Any) -> NodeState:
     digest = inputs_digest(inputs)
     previous = execution.states.get(node.name)
     wait = remote_wait(previous.value) if previous is not None else None
-    if wait is not None and previous.value.source_node == node.name and wait.get("inputs_digest") == digest:
+    if wait is not None and waits_for(previous.value, node.name, execution.graph) and wait.get("inputs_digest") == digest:
         # the same call is already out there: never run the remote contract twice for one set of inputs
         call = RemoteCall.of(node, wait)
         rid = str(wait["remote_execution_id"])
@@ -370,4 +378,5 @@ __all__ = [
     "remote_token",
     "remote_wait",
     "resolve_remote",
+    "waits_for",
 ]

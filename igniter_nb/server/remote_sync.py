@@ -11,6 +11,7 @@ from typing import Any
 from igniter_nb.errors import IgniterError
 from igniter_nb.server.errors import RequestProblem, shown_url
 from igniter_nb.server.remote import FINISHED, RemoteCall, remote_wait
+from igniter_nb.server.remote_dropped import dropped_remote_waits, dropped_wait_error
 from igniter_nb.server.resuming import apply_remote_outcome, remote_deferreds, update_stored
 
 _ACTIVE = ("running", "pending", "waiting")
@@ -27,8 +28,9 @@ def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> 
     server answered 404 for that execution: it will never finish there), ``"already_resumed"`` (someone else
     applied it first) or ``"refused"`` (the stored execution cannot take it, e.g. the workflow was cancelled:
     ``error``); and ``"unreadable"`` (one entry for a stored execution that cannot be restored — damaged, or saved by
-    an older version of the contract — or for a stored wait that is damaged: ``error`` says why; the others are
-    synced). Nothing is written for
+    an older version of the contract — for a stored wait that is damaged, or for a wait of a remote node the current
+    graph no longer has (renamed or removed by a deploy: ``error`` names it and the ``migrate`` call); ``error``
+    says why; the others are synced). Nothing is written for
     ``still_running``, ``unreachable``, ``remote_error``, ``not_found`` and ``unreadable``."""
     from igniter_nb.config import default_store
     from igniter_nb.runtime.restore import restore_record
@@ -46,6 +48,12 @@ def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> 
                            "remote_execution_id": None, "remote_status": None, "action": "unreadable",
                            "status": listed.status, "error": str(exc)})
             continue
+        for node, wait in dropped_remote_waits(contract, listed.snapshot).items():  # its node renamed or removed
+            report.append({"execution_id": listed.execution_id, "remote_url": shown_url(str(wait["remote_url"])),
+                           "remote_contract": wait.get("remote_contract"),
+                           "remote_execution_id": wait["remote_execution_id"], "remote_status": None,
+                           "action": "unreadable", "status": listed.status,
+                           "error": str(dropped_wait_error(contract, node, wait, "this remote wait"))})
         for deferred in remote_deferreds(contract.execution).values():
             wait = remote_wait(deferred) or {}
             entry: dict[str, Any] = {

@@ -17,7 +17,8 @@ from igniter_nb.errors import ConcurrencyError
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.status import BLOCKED, STALE
 from igniter_nb.server.errors import RequestProblem
-from igniter_nb.server.remote import FINISHED, capability_digest, delivering, remote_token, remote_wait
+from igniter_nb.server.remote import FINISHED, capability_digest, delivering, remote_token, remote_wait, waits_for
+from igniter_nb.server.remote_dropped import dropped_remote_waits, dropped_wait_error
 from igniter_nb.settings import redact_url_value
 
 MAX_ATTEMPTS = 50
@@ -140,7 +141,7 @@ def _reopen(execution: Any, token: str) -> str | None:
     nodes = execution.graph.nodes_by_name
     target = next((name for name, st in execution.states.items()
                    if st.status in BLOCKED and isinstance(st.value, DeferredResult) and st.value.token == token
-                   and st.value.source_node == name and nodes[name].kind == "remote"), None)
+                   and waits_for(st.value, name, execution.graph) and nodes[name].kind == "remote"), None)
     if target is None:
         target = next((name for name, child in execution.children.instances.items()
                        if holds_token(child, token) and _reopen(child.execution, token) is not None), None)
@@ -200,7 +201,7 @@ def restore_for_callback(store: Any, execution_id: str, capability: str, class_o
     from igniter_nb.runtime.restore import restore_record
     from igniter_nb.stores.base import check_execution_id
 
-    contract = None
+    contract = record = None
     if capability:
         try:
             record = store.record(check_execution_id(execution_id))
@@ -217,6 +218,12 @@ def restore_for_callback(store: Any, execution_id: str, capability: str, class_o
     for digest in digests or [_NO_DIGEST]:
         matched |= hmac.compare_digest(presented, digest) and bool(capability)
     if not matched:
+        if contract is not None and record is not None and capability:
+            # a token this execution did hand out, to a remote node the graph served now no longer has: said, not
+            # refused as unknown (only a holder of that very token learns it)
+            for node, wait in dropped_remote_waits(contract, record.snapshot).items():
+                if _capability_matches(capability, wait.get("callback_digest")):
+                    raise dropped_wait_error(contract, node, wait, "the callback")
         raise refuse_callback(execution_id)
     return contract
 
