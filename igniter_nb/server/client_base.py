@@ -244,7 +244,8 @@ HISTORY_FALLBACK_PAGES = (25, 5, 1)
 def check_base_url(base_url: Any) -> None:
     """A ``ValueError`` naming ``base_url`` (its password hidden) unless it is an http(s) URL with a host and, if
     given, a port httpx can use: a bad port or bracket was httpx's ``InvalidURL`` or ``urllib``'s bare "Invalid
-    IPv6 URL", and a port past 65535 was taken and failed at the first call."""
+    IPv6 URL", and a port past 65535 was taken and failed at the first call; and without a query string, after
+    which httpx would append each route's path (``/igniter?x=1v1/health``)."""
     if not isinstance(base_url, str):
         raise ValueError(f"base_url must be an http:// or https:// URL, got {base_url!r:.200}")
     why = ""
@@ -257,6 +258,10 @@ def check_base_url(base_url: Any) -> None:
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"base_url must be an http:// or https:// URL with a host and a valid port, got "
                          f"{shown_url(base_url)!r:.200}{why}")
+    if b"?" in httpx.URL(base_url).raw_path:  # (a trailing "?" alone too: httpx keeps it in the path it joins)
+        raise ValueError(f"base_url must not hold a query string ({shown_url(base_url)!r:.200}): the client appends "
+                         "each route's path to the base URL, and after a query it would be part of the query — every "
+                         "call would reach another route; give the server's address alone (a token as token=)")
 
 
 class _ClientBase:
