@@ -14,6 +14,9 @@ from typing import Any
 
 #: The most characters of such an answer's words the one line keeps (the body keeps them all).
 SHOWN = 300
+#: How much of an answer is looked at: a page's title and first heading come early, and the patterns below scan
+#: on from each opening tag, so a hostile page of megabytes of ``<title><title>…`` must not be read whole.
+READ = 8192
 _HTML_START = re.compile(r"\s*(<!doctype\s+html|<html\b)", re.IGNORECASE)
 _TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 _HEADING = re.compile(r"<h[1-6]\b[^>]*>(.*?)</h[1-6]\s*>", re.IGNORECASE | re.DOTALL)
@@ -51,14 +54,15 @@ def said(body: Any, media_type: str) -> str | None:
     if isinstance(body, Mapping):
         for key in ("detail", "title"):  # an RFC 9457 problem document
             if isinstance(body.get(key), str) and body[key].strip():
-                return one_line(body[key])
-        return one_line(str(body)) if body else None
+                return one_line(body[key][:READ])
+        return one_line(str(body)[:READ]) if body else None
     if not isinstance(body, str) or not body.strip():
-        return one_line(str(body)) if body else None
-    if is_html(media_type, body):
-        words = page_words(body)
+        return one_line(str(body)[:READ]) if body else None
+    head = body[:READ]
+    if is_html(media_type, head):
+        words = page_words(head)
         return f"{HTML_PAGE}: {words}" if words else HTML_PAGE
-    return one_line(body)
+    return one_line(head)
 
 
-__all__ = ["HTML_PAGE", "SHOWN", "is_html", "one_line", "page_words", "said"]
+__all__ = ["HTML_PAGE", "READ", "SHOWN", "is_html", "one_line", "page_words", "said"]

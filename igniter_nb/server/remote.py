@@ -88,12 +88,17 @@ def remote_wait(value: Any) -> Mapping[str, Any] | None:
     return None
 
 
-def waits_for(value: Any, node_name: str, graph: Any) -> bool:
-    """Whether ``value`` (a node's state value) is the wait remote node ``node_name`` of ``graph`` made: its own
-    (``source_node``), or one made under a name ``graph`` no longer has — a remote node renamed by
-    ``Contract.migrate`` keeps the wait it made under its old name."""
-    return isinstance(value, DeferredResult) and (value.source_node == node_name
-                                                  or value.source_node not in graph.nodes_by_name)
+def waits_for(value: Any, node: Any, graph: Any) -> bool:
+    """Whether ``value`` (a state value) is the wait remote node ``node`` of ``graph`` made: its own (``source_node``),
+    or one a remote node of the same remote contract made under a name ``graph`` no longer has — a remote node
+    renamed by ``Contract.migrate`` keeps the wait it made under its old name."""
+    if not isinstance(value, DeferredResult):
+        return False
+    if value.source_node == node.name:
+        return True
+    wait = remote_wait(value)
+    return (wait is not None and value.source_node not in graph.nodes_by_name
+            and wait.get("remote_contract") == node.contract)
 
 
 def capability_digest(capability: str) -> str:
@@ -343,7 +348,7 @@ def resolve_remote(runs: Any, node: RemoteNode, resolver: Any) -> NodeState:
     digest = inputs_digest(inputs)
     previous = execution.states.get(node.name)
     wait = remote_wait(previous.value) if previous is not None else None
-    if wait is not None and waits_for(previous.value, node.name, execution.graph) and wait.get("inputs_digest") == digest:
+    if wait is not None and waits_for(previous.value, node, execution.graph) and wait.get("inputs_digest") == digest:
         # the same call is already out there: never run the remote contract twice for one set of inputs
         call = RemoteCall.of(node, wait)
         rid = str(wait["remote_execution_id"])

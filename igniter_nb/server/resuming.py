@@ -141,7 +141,7 @@ def _reopen(execution: Any, token: str) -> str | None:
     nodes = execution.graph.nodes_by_name
     target = next((name for name, st in execution.states.items()
                    if st.status in BLOCKED and isinstance(st.value, DeferredResult) and st.value.token == token
-                   and waits_for(st.value, name, execution.graph) and nodes[name].kind == "remote"), None)
+                   and nodes[name].kind == "remote" and waits_for(st.value, nodes[name], execution.graph)), None)
     if target is None:
         target = next((name for name, child in execution.children.instances.items()
                        if holds_token(child, token) and _reopen(child.execution, token) is not None), None)

@@ -140,3 +140,16 @@ def test_the_real_server_pictures_still_come_through(live_app: Live) -> None:
     with ig.server.Client(server.url, timeout=10) as client:
         assert client.contract("price", format="svg").lstrip().startswith("<svg")
         assert "gross" in client.contract("price", format="mermaid")
+
+
+def test_a_hostile_page_is_read_only_as_far_as_its_head(live_app: Live) -> None:
+    """Its words are looked for in its first ``error_pages.READ`` characters: the patterns scan on from each opening
+    tag, and a page of a megabyte of unclosed ``<title><head`` made that quadratic (minutes of CPU for one error)."""
+    from igniter_nb.server.error_pages import READ
+
+    page = b"<html>" + b"<title><head<h1>" * 65_536 + b"</title>"
+    server = _answering(live_app, page, status=502, media_type="text/html")
+    with ig.server.Client(server.url, timeout=10) as client, pytest.raises(ig.server.RemoteError) as caught:
+        client.health()
+    assert caught.value.server_message.startswith("an HTML page") and len(caught.value.server_message) < 400
+    assert caught.value.body == page.decode() and len(page) > 100 * READ
