@@ -230,13 +230,23 @@ def _is_json(content_type: str) -> bool:
     return media in _JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))
 
 
+def _charset(content_type: str) -> str | None:
+    """The ``charset`` parameter of a ``Content-Type`` value (quotes removed), or None without one."""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').strip()
+    return None
+
+
 #: The one ``Content-Encoding`` a body may name: none at all.
 _IDENTITY = "identity"
 
 
 def _body_headers_problem(request: Request) -> JSONResponse | None:
-    """A 400 for a body the server cannot read as it is labelled, else None: a ``Content-Type`` that is not JSON, a
-    ``Content-Encoding`` other than ``identity`` (the server reads bodies uncompressed: a gzip body was read as if
+    """A 400 for a body the server cannot read as it is labelled, else None: a ``Content-Type`` that is not JSON or
+    declares a charset other than UTF-8 (read as UTF-8 all the same, latin-1 text that is valid UTF-8 was stored as
+    another text), a ``Content-Encoding`` other than ``identity`` (the server reads bodies uncompressed: a gzip body was read as if
     plain and refused as "not UTF-8", and a plain body labelled ``br`` ran, while a proxy or logger in front that
     decodes what the label says saw another body), or either header given more than once (which one a proxy in
     front read is not known)."""
@@ -249,6 +259,10 @@ def _body_headers_problem(request: Request) -> JSONResponse | None:
     if content_type is not None and not _is_json(content_type):
         return error_response(400, f"send the body as JSON (Content-Type: application/json), not "
                               f"{content_type[:80]!r}", "BadRequest")
+    charset = _charset(content_type or "")
+    if charset is not None and charset.lower() not in ("utf-8", "utf8"):
+        return error_response(400, f"the body is declared charset={charset[:40]}: JSON is read as UTF-8 (RFC 8259) — "
+                              "send it in UTF-8, with charset=utf-8 or no charset", "BadRequest", charset=charset[:40])
     coding = request.headers.get("content-encoding")
     if coding is not None and any(part.strip().lower() not in ("", _IDENTITY) for part in coding.split(",")):
         return error_response(400, f"the body is sent with Content-Encoding {coding[:80]!r}: this server reads "

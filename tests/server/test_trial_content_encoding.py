@@ -92,3 +92,24 @@ def test_a_body_header_given_twice_is_a_400_naming_it(served: Any, name: str, va
 def test_a_get_route_ignores_a_content_encoding(served: Any) -> None:
     http, _ = served
     assert http.get("/v1/health", headers={"Content-Encoding": "gzip"}).status_code == 200
+
+
+@pytest.mark.parametrize("charset", ["latin-1", "ISO-8859-1", "utf-16", "windows-1252"])
+def test_a_body_declared_in_another_charset_is_a_400_naming_it(served: Any, charset: str) -> None:
+    """JSON is UTF-8 (RFC 8259): a body declared ``charset=latin-1`` was read as UTF-8 all the same, so latin-1 text
+    that happens to be valid UTF-8 (``Ã©``, the bytes C3 A9) was stored as another text (``é``), silently."""
+    http, store = served
+    body = json.dumps({"inputs": {"request_id": "cafÃ©"}}, ensure_ascii=False).encode("latin-1")
+    response = http.post("/v1/contracts/lead/execute", content=body,
+                         headers={"Content-Type": f"application/json; charset={charset}"})
+    refused = _refused(response, f"charset={charset}", "UTF-8")
+    assert refused["charset"] == charset
+    assert store.list() == []
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/json; charset=UTF8",
+                                          'application/json; charset="utf-8"', "application/json;charset=utf-8"])
+def test_utf8_may_be_declared(served: Any, content_type: str) -> None:
+    http, _ = served
+    response = http.post("/v1/contracts/price/execute", content=BODY, headers={"Content-Type": content_type})
+    assert response.status_code == 200, response.text[:300]
