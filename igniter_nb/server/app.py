@@ -52,6 +52,7 @@ from igniter_nb.server.responses import (
     E401,
     E404,
     E413,
+    E415,
     E422,
     GRAPH_CONTENT,
     POST_ERRORS,
@@ -252,7 +253,7 @@ def _router(service: ContractService, token: str | None, reports: CallbackReport
                                payload=body.payload, idempotency_key=body.idempotency_key)
 
     @router.post("/v1/contracts/{name}/events/dry-run", response_model=DeliveryPreviewView,
-                 responses={**E400, **E404, **E413, **E422},
+                 responses={**E400, **E404, **E413, **E415, **E422},
                  summary="Check an event delivery without making it: which workflow, what would recompute, what is wrong",
                  description="The checks of `POST /v1/contracts/{name}/events`, made read-only: nothing is written "
                              "and no node runs. Problems with the delivery (an event not awaited, a correlation no "

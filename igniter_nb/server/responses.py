@@ -15,9 +15,11 @@ E401: Responses = {401: {**ERROR, "description": "Missing or wrong bearer token.
 E404: Responses = {404: {**ERROR, "description": "Unknown contract or execution."}}
 E409: Responses = {409: {**ERROR, "description": "Duplicate workflow or signal, or a save that kept losing to others."}}
 E413: Responses = {413: {**ERROR, "description": "The body is larger than the server's limit."}}
+E415: Responses = {415: {**ERROR, "description": "The body is sent with a Content-Encoding (gzip, br, ...): send it "
+                                                 "uncompressed (`UnsupportedMediaType`)."}}
 E422: Responses = {422: {**ERROR, "description": "Invalid input, payload, event, parameter or body shape."}}
-POST_ERRORS: Responses = {**E400, **E404, **E409, **E413, **E422}
-RESUME_ERRORS: Responses = {**E400, **E404, **E413, **E422, 409: {**ERROR, "description": (
+POST_ERRORS: Responses = {**E400, **E404, **E409, **E413, **E415, **E422}
+RESUME_ERRORS: Responses = {**E400, **E404, **E413, **E415, **E422, 409: {**ERROR, "description": (
     "Nothing is pending on that token (already resumed, or never pending), or the workflow finished; or a save "
     "that kept losing to others.")}}
 CALLBACK_ERRORS: Responses = {
@@ -25,7 +27,8 @@ CALLBACK_ERRORS: Responses = {
     401: {**ERROR, "description": "Missing bearer token, or not a callback token this execution handed out (the "
                                    "same answer for an execution that does not exist)."},
     409: {**ERROR, "description": "No remote node of this execution waits for that remote execution (yet: the "
-                                   "caller retries), or the workflow finished."},
+                                   "caller retries), or the workflow finished; or the remote node that handed out "
+                                   "the token is one the current graph no longer has (`GraphChangedError`)."},
 }
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
 STOPPING = ("The server stopped before this request finished (`ServerStopping`: it was shutting down and the time "

@@ -246,15 +246,14 @@ _IDENTITY = "identity"
 def _body_headers_problem(request: Request) -> JSONResponse | None:
     """A 400 for a body the server cannot read as it is labelled, else None: a ``Content-Type`` that is not JSON or
     declares a charset other than UTF-8 (read as UTF-8 all the same, latin-1 text that is valid UTF-8 was stored as
-    another text), a ``Content-Encoding`` other than ``identity`` (the server reads bodies uncompressed: a gzip body was read as if
-    plain and refused as "not UTF-8", and a plain body labelled ``br`` ran, while a proxy or logger in front that
-    decodes what the label says saw another body), or either header given more than once (which one a proxy in
-    front read is not known)."""
-    for name in ("Content-Type", "Content-Encoding"):
-        values = request.headers.getlist(name)
-        if len(values) > 1:
-            return error_response(400, f"header {name!r} is given more than once ({len(values)} times): send it "
-                                  "once", "BadRequest", header=name, values=[v[:200] for v in values[:10]])
+    another text), or a ``Content-Type`` given more than once (which one a proxy in front read is not known); a 415
+    for a ``Content-Encoding`` other than ``identity``, as the webhook endpoint answers it (the server reads bodies
+    uncompressed: a gzip body was read as if plain and refused as "not UTF-8", and a plain body labelled ``br`` ran,
+    while a proxy or logger in front that decodes what the label says saw another body)."""
+    types = request.headers.getlist("content-type")
+    if len(types) > 1:
+        return error_response(400, f"header 'Content-Type' is given more than once ({len(types)} times): send it once",
+                              "BadRequest", header="Content-Type", values=[v[:200] for v in types[:10]])
     content_type = request.headers.get("content-type")
     if content_type is not None and not _is_json(content_type):
         return error_response(400, f"send the body as JSON (Content-Type: application/json), not "
@@ -263,10 +262,11 @@ def _body_headers_problem(request: Request) -> JSONResponse | None:
     if charset is not None and charset.lower() not in ("utf-8", "utf8"):
         return error_response(400, f"the body is declared charset={charset[:40]}: JSON is read as UTF-8 (RFC 8259) — "
                               "send it in UTF-8, with charset=utf-8 or no charset", "BadRequest", charset=charset[:40])
-    coding = request.headers.get("content-encoding")
-    if coding is not None and any(part.strip().lower() not in ("", _IDENTITY) for part in coding.split(",")):
-        return error_response(400, f"the body is sent with Content-Encoding {coding[:80]!r}: this server reads "
-                              "request bodies uncompressed — send it without a Content-Encoding", "BadRequest",
+    codings = request.headers.getlist("content-encoding")  # (a list header: values sent apart count together)
+    coding = ", ".join(codings)
+    if codings and any(part.strip().lower() not in ("", _IDENTITY) for part in coding.split(",")):
+        return error_response(415, f"the body is sent with Content-Encoding {coding[:80]!r}, which this server does "
+                              "not decode: send it uncompressed", "UnsupportedMediaType",
                               headers={"Accept-Encoding": _IDENTITY}, content_encoding=coding[:80])
     return None
 

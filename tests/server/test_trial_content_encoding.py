@@ -1,9 +1,9 @@
 """A request body sent with a ``Content-Encoding`` was read as if it had none: a gzip-compressed JSON body got
 ``request body is not UTF-8 text (byte 1 is invalid)`` (true of the compressed bytes, and no help), and a plain
 JSON body labelled ``Content-Encoding: br`` ran the contract — a proxy or a logger in front that decodes what the
-label says saw another body than the one that ran. Now any coding but ``identity`` is a 400 ``BadRequest`` naming
-it, with ``Accept-Encoding: identity``; nothing runs or is stored. A ``Content-Type`` (or ``Content-Encoding``)
-given twice is refused alike: which of the two a proxy in front read is not known. A real uvicorn on 127.0.0.1,
+label says saw another body than the one that ran. Now any coding but ``identity`` is a 415 naming it, with
+``Accept-Encoding: identity`` — what the webhook endpoint answers; nothing runs or is stored. A ``Content-Type``
+given twice is a 400: which of the two a proxy in front read is not known. A real uvicorn on 127.0.0.1,
 an SQLite store."""
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ def served(live_app: Any, tmp_path: Any) -> Any:
     store.close()
 
 
-def _refused(response: httpx.Response, *words: str) -> dict[str, Any]:
-    assert response.status_code == 400, (response.status_code, response.text[:300])
+def _refused(response: httpx.Response, *words: str, status: int = 400) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.text[:300])
     body: dict[str, Any] = response.json()
-    assert body["type"] == "BadRequest"
+    assert body["type"] == {400: "BadRequest", 415: "UnsupportedMediaType"}[status]
     for word in words:
         assert word in body["error"], body["error"]
     return body
@@ -52,7 +52,7 @@ def test_a_coded_body_is_a_400_naming_the_coding_and_nothing_runs(served: Any, c
     http, store = served
     response = http.post("/v1/contracts/price/execute", content=content,
                          headers={"Content-Type": "application/json", "Content-Encoding": coding})
-    body = _refused(response, "Content-Encoding", repr(coding), "uncompressed")
+    body = _refused(response, "Content-Encoding", repr(coding), "uncompressed", status=415)
     assert body["content_encoding"] == coding
     assert response.headers["accept-encoding"] == "identity"
     assert store.list() == []
@@ -63,7 +63,7 @@ def test_the_events_route_refuses_it_too_and_the_workflow_is_untouched(served: A
     run = http.post("/v1/contracts/lead/execute", json={"inputs": {"request_id": "r-1"}}).json()
     before = store.record(run["execution_id"]).version
     _refused(http.post("/v1/contracts/lead/events", content=gzip.compress(EVENT),
-                       headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}), "gzip")
+                       headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}), "gzip", status=415)
     assert store.record(run["execution_id"]).version == before
 
 
@@ -76,16 +76,21 @@ def test_identity_is_no_coding_and_is_taken(served: Any, coding: str) -> None:
     assert response.json()["outputs"] == {"gross": 12.0}
 
 
-@pytest.mark.parametrize(("name", "values"), [
-    ("Content-Type", ["text/plain", "application/json"]),
-    ("Content-Type", ["application/json", "application/json"]),
-    ("Content-Encoding", ["identity", "gzip"]),
-])
-def test_a_body_header_given_twice_is_a_400_naming_it(served: Any, name: str, values: list[str]) -> None:
+@pytest.mark.parametrize("values", [["text/plain", "application/json"], ["application/json", "application/json"]])
+def test_a_content_type_given_twice_is_a_400_naming_it(served: Any, values: list[str]) -> None:
     http, store = served
-    response = http.post("/v1/contracts/price/execute", content=BODY, headers=[(name, v) for v in values])
-    body = _refused(response, repr(name), "more than once")
-    assert body["header"] == name and body["values"] == values
+    response = http.post("/v1/contracts/price/execute", content=BODY, headers=[("Content-Type", v) for v in values])
+    body = _refused(response, "'Content-Type'", "more than once")
+    assert body["header"] == "Content-Type" and body["values"] == values
+    assert store.list() == []
+
+
+def test_content_encodings_sent_apart_count_together(served: Any) -> None:
+    http, store = served
+    response = http.post("/v1/contracts/price/execute", content=BODY,
+                         headers=[("Content-Type", "application/json"), ("Content-Encoding", "identity"),
+                                  ("Content-Encoding", "gzip")])
+    assert _refused(response, "'identity, gzip'", status=415)["content_encoding"] == "identity, gzip"
     assert store.list() == []
 
 
@@ -113,3 +118,13 @@ def test_utf8_may_be_declared(served: Any, content_type: str) -> None:
     http, _ = served
     response = http.post("/v1/contracts/price/execute", content=BODY, headers={"Content-Type": content_type})
     assert response.status_code == 200, response.text[:300]
+
+
+def test_openapi_lists_the_415_on_every_route_that_takes_a_body(served: Any) -> None:
+    http, _ = served
+    paths = http.get("/openapi.json").json()["paths"]
+    posts = {path: ops["post"] for path, ops in paths.items() if "post" in ops}
+    assert len(posts) == 5  # execute, events, dry-run, resume, remote-callback
+    for path, operation in posts.items():
+        assert "415" in operation["responses"], path
+    assert all("415" not in ops["get"]["responses"] for ops in paths.values() if "get" in ops)
