@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from igniter_nb._source import callable_location, user_location
 from igniter_nb.compiler.compile import compile_graph
@@ -17,6 +17,7 @@ from igniter_nb.extensions.audit import AuditTimeline
 from igniter_nb.extensions.reactive import ReactionError, ReactiveEngine
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.execution import Execution
+from igniter_nb.runtime.first_touch import BuiltOnFirstTouch
 from igniter_nb.runtime.result import Result
 from igniter_nb.runtime.status import Status, StatusFlags
 
@@ -105,6 +106,15 @@ class Contract(StatusFlags):
     __igniter_contract__: ClassVar[bool] = True
     _igniter_graph: ClassVar[CompiledGraph | None] = None
     graph: ClassVar[CompiledGraph]
+    if TYPE_CHECKING:
+        execution: Execution
+        reaction_errors: list[ReactionError]
+        _reactive: ReactiveEngine | None
+    else:  # What _setup sets. An instance a quiet delivery returns holds none of them until one is first read:
+        # then all three are restored at once (runtime/first_touch.py). Set, they are found first: no cost here.
+        execution = BuiltOnFirstTouch()
+        reaction_errors = BuiltOnFirstTouch()
+        _reactive = BuiltOnFirstTouch()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -167,9 +177,17 @@ class Contract(StatusFlags):
 
     def _setup(self, given: dict[str, Any], *, runner: str | None, max_workers: int | None, store: Any,
                executor: Any, execution_id: str | None) -> None:
+        self.execution, self.reaction_errors, self._reactive = self._attributes(
+            given, runner=runner, max_workers=max_workers, store=store, executor=executor, execution_id=execution_id)
+
+    def _attributes(self, given: dict[str, Any], *, runner: str | None, max_workers: int | None, store: Any,
+                    executor: Any, execution_id: str | None) -> tuple[Execution, list[ReactionError],
+                                                                       ReactiveEngine | None]:
+        """What ``_setup`` sets (in ``FIRST_TOUCH_ATTRIBUTES`` order), made without setting any: a restore on first
+        touch (``runtime/first_touch.py``) sets them once its execution is complete."""
         graph = type(self).compiled_graph()
         opts = graph.run_options
-        self.execution = Execution(
+        execution = Execution(
             graph,
             self,
             given,
@@ -179,15 +197,15 @@ class Contract(StatusFlags):
             executor=executor if executor is not None else opts.get("executor"),
             execution_id=execution_id,
         )
-        self.reaction_errors: list[ReactionError] = []
-        errors = self.reaction_errors  # (a closure over the list, not a bound method: no cycle through the bus)
-        self.execution.bus.on_subscriber_error = lambda event, subscriber, error: errors.append(
+        errors: list[ReactionError] = []  # (a closure over the list, not a bound method: no cycle through the bus)
+        execution.bus.on_subscriber_error = lambda event, subscriber, error: errors.append(
             ReactionError(event, subscriber, error))
-        self._reactive: ReactiveEngine | None = None
+        reactive: ReactiveEngine | None = None
         if graph.reactions:
-            self._reactive = ReactiveEngine(self, graph.reactions)
-            self._reactive.errors = self.reaction_errors
-            self.execution.bus.subscribe(self._reactive)
+            reactive = ReactiveEngine(self, graph.reactions)
+            reactive.errors = errors
+            execution.bus.subscribe(reactive)
+        return execution, errors, reactive
 
     @property
     def result(self) -> Result:

@@ -73,13 +73,27 @@ def restore_contract(
     a raw Python error; contract classes come only from contracts defined in this process (nothing named in
     stored data is ever imported).
     """
+    return _restored(cls, snapshot, store, executor, owned, None)
+
+
+def restore_attributes(contract: Any, snapshot: Mapping[str, Any], *, store: Any) -> tuple[Any, ...]:
+    """The attributes ``Contract._setup`` would give ``contract`` (an instance ``type(contract).__new__`` made,
+    not set up), ``Contract._attributes``' tuple, holding the execution in ``snapshot`` (owned, as from
+    :func:`restore_contract` with ``owned=True``) restored completely, none of them set on ``contract`` yet: a
+    contract restored on first touch (``runtime/first_touch.py``) sets them all at once when they are ready, so
+    another thread never reads a half-restored execution. Raises what :func:`restore_contract` raises."""
+    attributes: tuple[Any, ...] = _restored(type(contract), snapshot, store, None, True, contract)
+    return attributes
+
+
+def _restored(cls: Any, snapshot: Mapping[str, Any], store: Any, executor: Any, owned: bool, into: Any) -> Any:
     graph = cls.compiled_graph()
     check_snapshot(snapshot, graph.name)
     if not owned:
         snapshot = _private_copy(snapshot, graph.name)
     cursor = _Cursor()
     try:
-        return _restore(cls, graph, snapshot, store, executor, cursor)
+        return _restore(cls, graph, snapshot, store, executor, cursor, into)
     except (SnapshotEncodingError, GraphChangedError):
         raise
     except IgniterError as exc:  # e.g. stored inputs a changed graph no longer accepts
@@ -96,7 +110,10 @@ def _malformed(graph_name: str, snapshot: Mapping[str, Any], where: str, why: st
         graph=graph_name, execution_id=eid, path=shown, cause_type=cause), where)
 
 
-def _restore(cls: Any, graph: Any, snapshot: Mapping[str, Any], store: Any, executor: Any, cursor: _Cursor) -> Any:
+def _restore(cls: Any, graph: Any, snapshot: Mapping[str, Any], store: Any, executor: Any, cursor: _Cursor,
+             into: Any = None) -> Any:
+    """The restored contract; with ``into`` (an instance not set up), the attributes ``into._attributes`` gives
+    it, restored and not yet set (:func:`restore_attributes`)."""
     cursor.at = "execution_id"
     execution_id = snapshot.get("execution_id")
     if type(execution_id) is not str or not execution_id:
@@ -116,14 +133,20 @@ def _restore(cls: Any, graph: Any, snapshot: Mapping[str, Any], store: Any, exec
     if not inputs.keys() <= known:  # an input the graph no longer has (a deploy changed it)
         dropped = [k for k in inputs if k not in known]
         inputs = {k: v for k, v in inputs.items() if k in known}
-    contract = cls._create(inputs, runner=runner.get("runner"), max_workers=runner.get("max_workers"), store=store,
-                   executor=executor, execution_id=execution_id)
+    if into is None:
+        made = cls._create(inputs, runner=runner.get("runner"), max_workers=runner.get("max_workers"), store=store,
+                           executor=executor, execution_id=execution_id)
+        execution = made.execution
+    else:  # (as _create does, the attributes kept rather than set)
+        made = into._attributes(dict(inputs), runner=runner.get("runner"), max_workers=runner.get("max_workers"),
+                                store=store, executor=executor, execution_id=execution_id)
+        execution = made[0]
     token = children_restored.set({})
     try:
-        _apply(contract.execution, snapshot, cursor, dropped)
+        _apply(execution, snapshot, cursor, dropped)
     finally:
         children_restored.reset(token)
-    return contract
+    return made
 
 
 @functools.lru_cache(maxsize=256)  # per compiled graph (compared by identity): asked on every restore
@@ -434,4 +457,5 @@ def _apply_collections(execution: Execution, data: Mapping[str, Any], restored: 
                                                           graph=execution.graph.name)
 
 
-__all__ = ["apply_snapshot", "check_record", "check_snapshot", "restore_contract", "restore_nested", "restore_record"]
+__all__ = ["apply_snapshot", "check_record", "check_snapshot", "restore_attributes", "restore_contract", "restore_nested",
+           "restore_record"]

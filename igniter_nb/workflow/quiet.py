@@ -9,7 +9,8 @@ dependents, and encodes a whole new snapshot — for a change of two or three no
 ``succeeded`` with its encoded value, each dependent waits on what is left, the signal joins the workflow record,
 and exactly the events the general path records (same kinds, order, fields and payloads) are appended, then the
 record is saved with the same compare-and-set. The contract it returns is restored from the record it saved
-(before saving it: a record that does not restore is never saved by this path).
+when first read (``runtime/first_touch.py``); a record that would not restore is never saved by this path
+(:func:`_restores` decides before the save, without building the contract).
 
 It applies only where that is clearly the same thing, and answers ``None`` otherwise, *before writing anything*:
 the caller then takes the general path, which reads the record again. Decided once per compiled graph and await
@@ -37,8 +38,10 @@ from igniter_nb.errors import ConcurrencyError, IgniterError
 from igniter_nb.events.event import Event
 from igniter_nb.runtime import codec
 from igniter_nb.runtime.event_chunks import EventChunks, takes_event_chunks
+from igniter_nb.runtime.execution import _validator
+from igniter_nb.runtime.first_touch import restored_on_first_touch, takes_first_touch
 from igniter_nb.runtime.restore import restore_contract
-from igniter_nb.runtime.snapshot import FORMAT, _encode_event
+from igniter_nb.runtime.snapshot import FORMAT, SELF_ENCODING_TYPES, _encode_event
 from igniter_nb.workflow.signals import live_signals, repeated_signal
 
 GENERAL_ONLY = False  # tests: every delivery takes the general path (the differential tests compare the two)
@@ -163,21 +166,62 @@ def deliver_quietly(cls: Any, graph: Any, node: Any, store: Any, corr: dict[str,
         return None  # (the general path reports what is wrong with it, if anything)
     if snapshot is None:
         return None
-    try:  # the returned contract, and the proof that the record restores, before it is saved
-        contract = restore_contract(cls, snapshot, store=store, owned=True)
-    except Exception:
-        return None
-    ex = contract.execution
-    if ex.graph_changes is not None or ex.inputs != snapshot["inputs"] or ex.bus.last_seq() != last_seq(snapshot):
-        return None  # (a restore that changed something: the general path does what it does)
+    contract = None
+    if takes_first_touch(cls):  # the contract is restored when first read: proof now that it will restore
+        if not _restores(graph, snapshot):
+            return None
+    else:  # (a class that makes or keeps its attributes its own way) the contract now, and the proof
+        try:
+            contract = restore_contract(cls, snapshot, store=store, owned=True)
+        except Exception:
+            return None
+        ex = contract.execution
+        if ex.graph_changes is not None or ex.inputs != snapshot["inputs"] or ex.bus.last_seq() != last_seq(snapshot):
+            return None  # (a restore that changed something: the general path does what it does)
     try:
         version = _save_runtime_snapshot()(store, snapshot, graph=plan.graph_name,  # (as store_runner._save does)
                                            correlation=snapshot["workflow"].get("correlation") or None,
                                            status="waiting", expected_version=record.version)
     except ConcurrencyError:
         return None
-    ex.loaded_from_store(version)
+    if contract is None:  # (nobody else holds the snapshot: the store keeps a copy, or its immutable event chunks)
+        return restored_on_first_touch(cls, snapshot, store=store, version=version)
+    contract.execution.loaded_from_store(version)
     return contract
+
+
+def _restores(graph: Any, snapshot: dict[str, Any]) -> bool:
+    """Whether ``restore_contract`` takes ``snapshot`` (as ``_apply`` made it) without an error or a change, found
+    without building the contract. ``_apply`` checked the rest: the snapshot's form and field types, no input, node
+    or await the graph lacks, every succeeded await bound, no orphaned wait — nothing the restore would drop, put
+    back or refuse. What is left is what the restore decodes: the inputs must pass the graph's input checks, and
+    the node values and the workflow record must decode (only a tagged value can fail: decoded here as there)."""
+    execution_id = snapshot["execution_id"]
+    if type(execution_id) is not str or not execution_id:
+        return False
+    decode = codec.decode_shared
+    try:
+        check = _validator(graph).check  # (what InputValidator.initial does for inputs the graph has)
+        for name, given in snapshot["inputs"].items():
+            check(name, given, execution_id)
+        for data in snapshot["states"].values():
+            value = data["value"]
+            if type(value) not in SELF_ENCODING_TYPES and not _decodes_as_wait(value):
+                decode(value)
+        decode(snapshot["workflow"])
+    except Exception:
+        return False
+    return True
+
+
+def _decodes_as_wait(value: Any) -> bool:
+    """Whether ``value`` is an await's pending value that decodes without fail (``_deferred``'s form, its node and
+    event names text or None: ``DeferredResult.from_dict`` takes it as it is), so it need not be decoded to know."""
+    if not _deferred(value):
+        return False
+    inner = value["value"]
+    source, event = inner["source_node"], inner["event"]
+    return (source is None or type(source) is str) and (event is None or type(event) is str)
 
 
 def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str, value: Any, key: str | None,
