@@ -1,6 +1,7 @@
 """Reading a stored snapshot back safely, before anything is restored from it: is it a snapshot of this graph
-(:func:`check_snapshot`) and of the execution its record says (:func:`check_record`), and a private copy of a
-caller's snapshot (``_private_copy``), with the bounded way their errors show stored values. ``restore.py``
+(:func:`check_snapshot`) and of the execution its record says (:func:`check_record`), whether a part of it holds
+nothing a decode could refuse (:func:`untagged`), and a private copy of a caller's snapshot (``_private_copy``),
+with the bounded way their errors show stored values. ``restore.py``
 restores from what passes here.
 """
 
@@ -43,6 +44,21 @@ def check_record(record: Any) -> None:
             f"stored record {record.execution_id!r} of graph {record.graph!r} holds a snapshot of graph {_shown(graph)}; "
             "refusing to restore it. Was the store edited or copied by hand?",
             graph=record.graph, execution_id=record.execution_id)
+
+
+def untagged(value: Any) -> bool:
+    """Whether no dict inside ``value`` (stored plain data) has the codec's tag key, so decoding it cannot refuse
+    it; asked at C speed for a caller that must know a snapshot restores without restoring it (a quiet delivery:
+    ``workflow/quiet.py``). ``marshal`` writes the text of every key (the first time it meets that string; later
+    ones may refer back to it), so the tag's text is then nowhere in its bytes, which are only searched. False
+    also when the text is there for another reason, or marshal cannot write ``value``: then decode to know."""
+    try:
+        return _TAG_BYTES not in marshal.dumps(value)
+    except (ValueError, TypeError):
+        return False
+
+
+_TAG_BYTES = codec.TAG.encode()
 
 
 def _text(value: Any) -> str | None:

@@ -41,6 +41,7 @@ from igniter_nb.runtime.event_chunks import EventChunks, takes_event_chunks
 from igniter_nb.runtime.execution import _validator
 from igniter_nb.runtime.first_touch import restored_on_first_touch, takes_first_touch
 from igniter_nb.runtime.restore import restore_contract
+from igniter_nb.runtime.restore_checks import untagged
 from igniter_nb.runtime.snapshot import FORMAT, SELF_ENCODING_TYPES, _encode_event
 from igniter_nb.workflow.signals import live_signals, repeated_signal
 
@@ -168,7 +169,7 @@ def deliver_quietly(cls: Any, graph: Any, node: Any, store: Any, corr: dict[str,
         return None
     contract = None
     if takes_first_touch(cls):  # the contract is restored when first read: proof now that it will restore
-        if not _restores(graph, snapshot):
+        if not _restores(graph, snapshot, record.snapshot):
             return None
     else:  # (a class that makes or keeps its attributes its own way) the contract now, and the proof
         try:
@@ -190,38 +191,51 @@ def deliver_quietly(cls: Any, graph: Any, node: Any, store: Any, corr: dict[str,
     return contract
 
 
-def _restores(graph: Any, snapshot: dict[str, Any]) -> bool:
-    """Whether ``restore_contract`` takes ``snapshot`` (as ``_apply`` made it) without an error or a change, found
-    without building the contract. ``_apply`` checked the rest: the snapshot's form and field types, no input, node
-    or await the graph lacks, every succeeded await bound, no orphaned wait — nothing the restore would drop, put
-    back or refuse. What is left is what the restore decodes: the inputs must pass the graph's input checks, and
-    the node values and the workflow record must decode (only a tagged value can fail: decoded here as there)."""
+def _restores(graph: Any, snapshot: dict[str, Any], stored: dict[str, Any]) -> bool:
+    """Whether ``restore_contract`` takes ``snapshot`` (``_apply`` made it from the record's ``stored``) without an
+    error or a change, found without building the contract. ``_apply`` checked the rest: the snapshot's form and
+    field types, no input, node or await the graph lacks, every succeeded await bound, no orphaned wait — nothing
+    the restore would drop, put back or refuse. What is left is what the restore decodes: the inputs must pass the
+    graph's input checks, and the node values and the workflow record must decode.
+
+    Only a tagged value can fail to decode. What ``_apply`` wrote decodes by construction (a plain payload; waits
+    copied from a wait the record keeps, checked here); an await's wait (``{tag: "deferred", "value": {"token":
+    ..., "payload": {...}, ...}}``) decodes when nothing inside it is tagged. So the question is whether anything
+    else the snapshot keeps from the record is tagged — asked of all of it at once (``restore_checks.untagged``), and
+    answered by decoding the snapshot's values and workflow record, as the restore would, only when something is."""
     execution_id = snapshot["execution_id"]
     if type(execution_id) is not str or not execution_id:
         return False
-    decode = codec.decode_shared
     try:
         check = _validator(graph).check  # (what InputValidator.initial does for inputs the graph has)
         for name, given in snapshot["inputs"].items():
             check(name, given, execution_id)
+    except Exception:
+        return False
+    kept = stored["states"]
+    parts = [v for k, v in stored["workflow"].items() if k != "last_external_event"]  # (that one _apply replaced)
+    for name, data in snapshot["states"].items():
+        value = data["value"]
+        if type(value) in SELF_ENCODING_TYPES or data is not kept.get(name):
+            continue  # (a state _apply wrote)
+        if type(value) is dict and value.get(_TAG) == "deferred":  # (as DeferredResult.from_dict reads it)
+            inner = value.get("value")
+            if type(inner) is dict and "token" in inner and (inner.get("payload") is None
+                                                             or type(inner["payload"]) is dict):
+                parts.append(inner)
+                continue
+        parts.append(value)
+    if untagged(parts):
+        return True
+    decode = codec.decode_shared
+    try:
         for data in snapshot["states"].values():
-            value = data["value"]
-            if type(value) not in SELF_ENCODING_TYPES and not _decodes_as_wait(value):
-                decode(value)
+            if type(data["value"]) not in SELF_ENCODING_TYPES:
+                decode(data["value"])
         decode(snapshot["workflow"])
     except Exception:
         return False
     return True
-
-
-def _decodes_as_wait(value: Any) -> bool:
-    """Whether ``value`` is an await's pending value that decodes without fail (``_deferred``'s form, its node and
-    event names text or None: ``DeferredResult.from_dict`` takes it as it is), so it need not be decoded to know."""
-    if not _deferred(value):
-        return False
-    inner = value["value"]
-    source, event = inner["source_node"], inner["event"]
-    return (source is None or type(source) is str) and (event is None or type(event) is str)
 
 
 def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str, value: Any, key: str | None,
