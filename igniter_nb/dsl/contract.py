@@ -183,7 +183,7 @@ class Contract(StatusFlags):
     def _attributes(self, given: dict[str, Any], *, runner: str | None, max_workers: int | None, store: Any,
                     executor: Any, execution_id: str | None) -> tuple[Execution, list[ReactionError],
                                                                        ReactiveEngine | None]:
-        """What ``_setup`` sets (in ``FIRST_TOUCH_ATTRIBUTES`` order), made without setting any: a restore on first
+        """What ``_setup`` sets (in ``runtime/first_touch.ATTRIBUTES`` order), made without setting any: a restore on first
         touch (``runtime/first_touch.py``) sets them once its execution is complete."""
         graph = type(self).compiled_graph()
         opts = graph.run_options
