@@ -36,10 +36,9 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
-from igniter_nb.errors import ConcurrencyError, IgniterError
+from igniter_nb.errors import IgniterError
 from igniter_nb.runtime import codec
 from igniter_nb.runtime.deferred import DeferredResult
-from igniter_nb.runtime.restore import restore_contract
 from igniter_nb.runtime.snapshot import FORMAT
 from igniter_nb.runtime.steps import _SETTLED_TYPES, one_shot_kind
 from igniter_nb.workflow import quiet
@@ -149,7 +148,7 @@ def deliver_completing(cls: Any, graph: Any, node: Any, store: Any, corr: dict[s
         return None, handover
     if snapshot is None:
         return None, handover
-    contract = _restored_and_saved(cls, plan, snapshot, store, record)
+    contract = quiet.saved_contract(cls, graph, plan, snapshot, store, record, snapshot["workflow"]["status"])
     return (contract, None) if contract is not None else (None, handover)
 
 
@@ -285,28 +284,6 @@ def _apply(plan: Any, record: Any, checked: tuple[Any, ...], ready: list[tuple[_
         "workflow": workflow,
         "saved_at": quiet._saved_at(),
     }
-
-
-def _restored_and_saved(cls: Any, plan: Any, snapshot: dict[str, Any], store: Any, record: Any) -> Any:
-    """The contract ``snapshot`` restores to, saved; None when it does not restore as it is or the save lost a race
-    (nothing written). As ``quiet.deliver_quietly`` ends (a contract built on first touch should serve both)."""
-    try:  # the returned contract, and the proof that the record restores, before it is saved
-        contract = restore_contract(cls, snapshot, store=store, owned=True)
-    except Exception:
-        return None
-    ex = contract.execution
-    if (ex.graph_changes is not None or ex.inputs != snapshot["inputs"]
-            or ex.bus.last_seq() != quiet.last_seq(snapshot)):
-        return None
-    workflow = snapshot["workflow"]
-    try:
-        version = quiet._save_runtime_snapshot()(store, snapshot, graph=plan.graph_name,
-                                                 correlation=workflow.get("correlation") or None,
-                                                 status=workflow["status"], expected_version=record.version)
-    except ConcurrencyError:
-        return None
-    ex.loaded_from_store(version)
-    return contract
 
 
 # ---------------------------------------------------------------------------- handing over to the general path

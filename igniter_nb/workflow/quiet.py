@@ -167,6 +167,15 @@ def deliver_quietly(cls: Any, graph: Any, node: Any, store: Any, corr: dict[str,
         return None  # (the general path reports what is wrong with it, if anything)
     if snapshot is None:
         return None
+    return saved_contract(cls, graph, plan, snapshot, store, record, "waiting")
+
+
+def saved_contract(cls: Any, graph: Any, plan: _Plan, snapshot: dict[str, Any], store: Any, record: Any,
+                   status: str) -> Any:
+    """``snapshot`` (made from ``record`` by a delivery applied to it: this module's or ``completing``'s) saved
+    over ``record`` with the store's compare-and-set, and the contract it restores to — built when first read
+    where the class allows it; None when it would not restore as it is or the save lost a race (nothing
+    written)."""
     contract = None
     if takes_first_touch(cls):  # the contract is restored when first read: proof now that it will restore
         if not _restores(graph, snapshot, record.snapshot):
@@ -182,7 +191,7 @@ def deliver_quietly(cls: Any, graph: Any, node: Any, store: Any, corr: dict[str,
     try:
         version = _save_runtime_snapshot()(store, snapshot, graph=plan.graph_name,  # (as store_runner._save does)
                                            correlation=snapshot["workflow"].get("correlation") or None,
-                                           status="waiting", expected_version=record.version)
+                                           status=status, expected_version=record.version)
     except ConcurrencyError:
         return None
     if contract is None:  # (nobody else holds the snapshot: the store keeps a copy, or its immutable event chunks)
