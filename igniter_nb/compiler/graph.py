@@ -155,10 +155,10 @@ class CompiledGraph:
                     # (None for one without) when it is declared before (the usual case: a chain), so the resolver
                     # does not look it up by name; else ``LATER``
                     dep = deps[0]
-                    fast[name] = (n.callable, n.path, deps, 1, dep, fast.get(dep) if dep in by_name else LATER)
+                    fast[name] = (n.callable, name, deps, 1, dep, fast.get(dep) if dep in by_name else LATER)
                 else:  # the dependencies' entries, by position: filled below, once every entry is made
                     held: list[Any] = []
-                    fast[name] = (n.callable, n.path, deps, 2 if by_position else 0, held)
+                    fast[name] = (n.callable, name, deps, 2 if by_position else 0, held)
                     several.append((held, deps))
         # A fast compute whose dependencies the resolver reads in order (several, or by keyword) also holds their
         # entries, by position (``None`` for one with none), so that reading needs no lookup by name in
@@ -180,11 +180,12 @@ class CompiledGraph:
         # Runtime fast paths: the runtime nodes each node reads, and whether it reads them directly (no outputs).
         s(self, "dep_roots", dep_roots)
         s(self, "simple_deps", simple)
-        # Plain function computes reading runtime nodes directly: (callable, path, dependencies, how the callable
+        # Plain function computes reading runtime nodes directly: (callable, name, dependencies, how the callable
         # takes them: 1 its one dependency by position, 2 all by position, 0 by keyword; see
         # ``CallableSignature.by_position``), then, with 1, that dependency's name and its entry (None for one
         # without, ``LATER`` when it is declared after); else the dependencies' entries by position (a list,
-        # filled once every entry is made). For the resolver.
+        # filled once every entry is made). For the resolver (which marks a started node on its stack with its
+        # entry: the entry names it).
         s(self, "fast_plan", fast)
         s(self, "fast_computes", frozenset(fast))
         roots: dict[str, list[OutputNode]] = {}

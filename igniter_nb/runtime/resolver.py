@@ -27,19 +27,21 @@ if TYPE_CHECKING:
 
 _new = tuple.__new__
 _now = time.time
-# The mark above a started node on the resolver's stack when it has no fast-plan entry (``finish`` computes it).
-_SLOW: tuple[()] = ()
 
 
 def _marked(stacks: list[list[Any]]) -> set[str]:
-    """The started nodes on ``stacks``: each is the name right under a mark (a tuple) on its stack."""
+    """The started nodes on ``stacks``: each is a mark (a tuple) on its stack, which names it (``Resolver.resolve``)."""
     found: set[str] = set()
     for stack in stacks:
-        previous: Any = None
         for entry in list(stack):
-            if type(entry) is tuple and previous is not None and type(previous) is not tuple:
-                found.add(previous)
-            previous = entry
+            if type(entry) is tuple:
+                first = entry[0]
+                if type(first) is str:  # (name,): finish() computes it
+                    found.add(first)
+                elif type(first) is tuple:  # (entry,): it had a state when it started
+                    found.add(first[1])
+                else:  # its fast-plan entry, which holds its name
+                    found.add(entry[1])
     return found
 
 
@@ -69,8 +71,11 @@ class Resolver(NodeSteps):
         when the log is read). The clock is read once per computed node (after its callable returns); the
         events in between share that reading, so events cost no clock call of their own.
 
-        A started node is marked on the stack itself: right above its name sits its fast-plan entry (``_SLOW``
-        for a node ``finish`` computes), and that mark is what ``running`` reads. So the loop does no per-node
+        A started node is marked on the stack itself: its name is replaced by a mark that names it — its fast-plan
+        entry (which holds its name), that entry in a 1-tuple when the node had a state when it started, or
+        ``(name,)`` for a node ``finish`` computes — and those marks are what ``running`` reads. One entry per
+        waiting node: at 100,000 nodes a chain's stack holds 100,000 entries when the descent ends (it was twice
+        that, a name and its mark, copied by the list's growth and walked by the collector). So the loop does no per-node
         set operations and looks each node up in the plan once: at 100,000 nodes every lookup in a table that
         size is a cache miss, and they were most of what a node cost more there than at 1,000 (docs/performance.md).
 
@@ -118,18 +123,20 @@ class Resolver(NodeSteps):
                 top = stack[-1]
                 plain = not bus.subscribers and bus.lock is None
                 scan = False  # whether a node with several dependencies (or by keyword) goes on reading them
-                if type(top) is tuple:  # a mark (names are never tuples): back to the started node under it
-                    name = stack[-2]
-                    if not top:  # _SLOW: finish() computes it
+                if type(top) is tuple:  # a mark (names are never tuples): back to the started node it names
+                    first = top[0]
+                    if type(first) is str:  # (name,): finish() computes it
+                        name = first
                         info = None
                         ready = False
                     else:
-                        again = type(top[0]) is tuple  # (entry,): it had a state when it started: read it again
+                        again = type(first) is tuple  # (entry,): it had a state when it started: read it again
                         if again:
-                            info = top[0]
+                            info = first
                         else:  # its plan entry: it had no state when it started (nothing else can start it meanwhile)
                             info = top
                             st = None
+                        name = info[1]
                         ready = plain  # whether the fast path can compute it now
                         if info[3] == 1:  # its one dependency, by position
                             if again:
@@ -185,7 +192,7 @@ class Resolver(NodeSteps):
                     # started: marked running (with what the way back needs to know), before ``node_started`` is
                     # emitted: a subscriber reading the contract then finds it in progress (refused: ``_reentered``)
                     # instead of computing it a first time before this loop computes it again
-                    push(_SLOW if info is None else info if st is None else (info,))
+                    stack[-1] = (name,) if info is None else info if st is None else (info,)
                     if plain:  # node_started at ``now``, built when the log is read (events/bus.py)
                         if stamp:
                             record((name, now))
@@ -259,8 +266,7 @@ class Resolver(NodeSteps):
                             stamp = False
                         else:
                             record(dep)
-                        push(dep)
-                        push(sub)  # marked running while its callable runs
+                        push(sub)  # marked running while its callable runs (the entry names it)
                         try:
                             value = sub[0](sst.value)
                         except Exception as exc:
@@ -294,7 +300,7 @@ class Resolver(NodeSteps):
                                     values[dep] = dst.value
                                 else:
                                     frame[2] = False  # a dependency failed or waits: finish() says how
-                        del stack[-2:]
+                        stack.pop()
                         i += 1
                     if i < n_deps:  # ``dep`` needs a turn of its own (its dependencies first)
                         frame[1] = i
@@ -324,7 +330,7 @@ class Resolver(NodeSteps):
                     now = _now()
                     stamp = True
                     just_name = None  # user code ran: read states again
-                    del stack[-2:]  # the node and its mark
+                    stack.pop()  # its mark
                     continue
                 # A plain function compute whose dependencies all succeeded: what finish() and write() do.
                 try:
@@ -364,7 +370,7 @@ class Resolver(NodeSteps):
                         self.write(nodes[name], self._settle(nodes[name], value))  # type: ignore[arg-type]
                         stamp = True
                         just_name = None
-                del stack[-2:]  # the node and its mark
+                stack.pop()  # its mark
         finally:
             # Also on KeyboardInterrupt & co: the nodes this call started stop being "running" with its stack
             # (states keep their last value).

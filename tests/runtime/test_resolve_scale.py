@@ -210,6 +210,39 @@ def test_a_run_leaves_one_tracked_object_per_node_at_any_size():
         assert abs(big - small) < 0.02
 
 
+def test_a_waiting_node_takes_one_entry_on_the_resolver_stack():
+    """A started node's mark replaces its name on the stack (it was a name and a mark above it: at 100,000 nodes a
+    chain's stack grew to 200,000 entries, copied as it grew): checked while the chain's first node computes, when
+    every other node waits — fast nodes, a guard (computed by ``finish``), and stale nodes resolved again."""
+    n = 1_000
+    seen: list[tuple[int, set[str]]] = []
+    lines = ["def n1(x):", "    peek()", "    return x + 1"]
+    for i in range(2, n):
+        before = "g" if i == n // 2 else f"n{i - 1}"
+        lines += [f"def n{i}({before}):", f"    return {before} + 1"]
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines) + "\n", "<peeking chain>", "exec"), namespace)
+
+    def define(c: Any) -> None:
+        c.input("x")
+        for i in range(1, n):
+            c.compute(namespace[f"n{i}"])
+            if i == n // 2 - 1:
+                c.guard("g", depends_on=f"n{i}", call=lambda **kw: True)  # then n{n // 2} reads True
+        c.output(f"n{n - 1}")
+
+    cls = ig.contract(define, name="Peeking")
+    contract = cls(x=1)
+    resolver = contract.execution.resolver
+    namespace["peek"] = lambda: seen.append((len(resolver._stacks[0]), resolver.running))
+    waiting = {f"n{i}" for i in range(1, n)} | {"g"}
+    assert contract.result[f"n{n - 1}"] == n // 2 + 1
+    contract.update_inputs(x=2)  # every node stale: started again with the state it had
+    assert contract.result[f"n{n - 1}"] == n // 2 + 1
+    assert seen == [(n, waiting), (n, waiting)]  # one entry each (n1 computing, the others waiting on it)
+    assert resolver.running == set() and resolver._stacks == []
+
+
 def test_running_names_the_started_nodes_while_they_resolve():
     seen: dict[str, Any] = {}
 
