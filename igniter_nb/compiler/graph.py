@@ -14,13 +14,6 @@ from igniter_nb.model import AwaitNode, ComputeNode, InputNode, Node, OutputNode
 # it (the resolver then looks the dependency up in ``fast_plan``).
 LATER: Any = object()
 
-# From how many dependencies a fast-plan entry holds the dictionary of its dependencies' values as a template (their
-# names in order, each ``None``), which a run copies and fills instead of growing a dictionary of its own: each time
-# a growing dictionary resizes it reads the name of every key inserted so far, and at 100,000 dependencies (a fan's
-# sink) those names are out of the CPU caches (docs/performance.md, "One stack entry per waiting node"). Fewer
-# dependencies: no template (no table kept per node), the run's dictionary grows as before.
-VALUES_TEMPLATE_FROM = 64
-
 if TYPE_CHECKING:
     import graphviz
 
@@ -165,8 +158,7 @@ class CompiledGraph:
                     fast[name] = (n.callable, name, deps, 1, dep, fast.get(dep) if dep in by_name else LATER)
                 else:  # the dependencies' entries, by position: filled below, once every entry is made
                     held: list[Any] = []
-                    fast[name] = (n.callable, name, deps, 2 if by_position else 0, held,
-                                  dict.fromkeys(deps) if len(deps) >= VALUES_TEMPLATE_FROM else None)
+                    fast[name] = (n.callable, name, deps, 2 if by_position else 0, held)
                     several.append((held, deps))
         # A fast compute whose dependencies the resolver reads in order (several, or by keyword) also holds their
         # entries, by position (``None`` for one with none), so that reading needs no lookup by name in
@@ -192,7 +184,7 @@ class CompiledGraph:
         # takes them: 1 its one dependency by position, 2 all by position, 0 by keyword; see
         # ``CallableSignature.by_position``), then, with 1, that dependency's name and its entry (None for one
         # without, ``LATER`` when it is declared after); else the dependencies' entries by position (a list,
-        # filled once every entry is made) and the template of their values (``VALUES_TEMPLATE_FROM``) or None. For the resolver (which marks a started node on its stack with its
+        # filled once every entry is made). For the resolver (which marks a started node on its stack with its
         # entry: the entry names it).
         s(self, "fast_plan", fast)
         s(self, "fast_computes", frozenset(fast))

@@ -15,7 +15,6 @@ from igniter_nb.compiler.graph import LATER
 from igniter_nb.errors import ResolutionError
 from igniter_nb.events.aged import aged_list
 from igniter_nb.events.bus import EMPTY_PAYLOAD, SCALAR_TYPES
-from igniter_nb.runtime.keyword_call import call_with_keywords
 from igniter_nb.runtime.states import NodeState
 from igniter_nb.runtime.status import STALE, SUCCEEDED
 from igniter_nb.runtime.steps import _SETTLED_TYPES, NodeSteps
@@ -234,8 +233,7 @@ class Resolver(NodeSteps):
                             ready = False  # a dependency failed or waits: finish() says how
                     else:
                         # Its dependencies are read in order (below), its place kept in ``frame``.
-                        # (their values: a copy of the entry's template, already the final size, for many)
-                        frame = [{} if info[5] is None else info[5].copy(), 0, True, 0]
+                        frame = [{}, 0, True, 0]
                         frames.append(frame)
                         values = frame[0]
                         deps = info[2]
@@ -345,9 +343,7 @@ class Resolver(NodeSteps):
                     elif by_position:
                         value = info[0](*values.values())  # type: ignore[index]
                     else:
-                        # many, from a copy of the entry's template: no second copy for the call
-                        value = (info[0](**values) if info[5] is None  # type: ignore[index]
-                                 else call_with_keywords(info[0], values))  # type: ignore[index]
+                        value = info[0](**values)  # type: ignore[index]
                 except Exception as exc:
                     node = nodes[name]
                     self.write(node, self.failed(node, wrap_error(exc, ex, node)))

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import igniter_nb as ig
-from igniter_nb.compiler.graph import LATER, VALUES_TEMPLATE_FROM
+from igniter_nb.compiler.graph import LATER
 
 
 def chain(n: int) -> type[ig.Contract]:
@@ -187,70 +187,6 @@ def test_a_plan_entry_holds_what_the_resolver_reads_of_its_dependencies_without_
     assert plan["b3"][5] is LATER and plan["b2"][5] is LATER  # looked up by name when the resolver needs it
     assert late(x=1).result.b3 == 30
     assert ladder(x=2).result.l3 == 6
-
-
-def test_a_node_with_many_dependencies_fills_a_copy_of_its_entrys_template_of_their_values():
-    """From ``VALUES_TEMPLATE_FROM`` dependencies an entry holds their values' dictionary (names in order, each
-    None), which a run copies (already its final size) instead of growing its own; the callable gets the same."""
-    n = VALUES_TEMPLATE_FROM + 6
-    names = [f"d{i}" for i in range(n)]
-    source = [f"def d{i}(x):\n    return x * {i}\n" for i in range(n)]
-    source.append(f"def ordered({', '.join(names)}):\n    return [{', '.join(names)}]\n")
-    namespace: dict[str, Any] = {}
-    exec(compile("".join(source), "<many>", "exec"), namespace)
-    calls: list[list[tuple[str, Any]]] = []
-
-    def by_keyword(**kw: Any) -> int:
-        calls.append(list(kw.items()))
-        return len(kw)
-
-    def define(c: Any) -> None:
-        c.input("x")
-        c.input("y")
-        for i in range(n):
-            if i == 7:  # computed by ``finish`` (its own turn, pushed alone)
-                c.guard("d7", depends_on="x", call=lambda **kw: True)
-            elif i in (20, 21):  # several dependencies each: their own turns (pushed together, read back together)
-                c.compute(f"d{i}", depends_on=["x", "y"], call=lambda x, y: x + y)
-            else:
-                c.compute(namespace[f"d{i}"])
-        c.compute("kw", depends_on=names, call=by_keyword)
-        c.compute(namespace["ordered"])
-        c.compute("few", depends_on=names[:3], call=by_keyword)
-        c.output("kw")
-        c.output("ordered")
-        c.output("few")
-
-    cls = ig.contract(define, name="Many")
-    plan = cls.compiled_graph().fast_plan
-    assert plan["kw"][5] == dict.fromkeys(names) and list(plan["kw"][5]) == names
-    assert plan["ordered"][3] == 2 and list(plan["ordered"][5]) == names
-    assert plan["few"][5] is None  # a few dependencies: no template kept
-    expected = [x * i if i not in (7, 20, 21) else (True if i == 7 else x + 5) for x in (2,) for i in range(n)]
-    for _ in range(2):  # twice: the first run's copy leaves the template as it was
-        contract = cls(x=2, y=5)
-        assert contract.result.kw == n and contract.result.ordered == expected and contract.result.few == 3
-        assert calls[-2] == list(zip(names, expected, strict=True))
-        assert calls[-1] == list(zip(names[:3], expected[:3], strict=True))
-    assert plan["kw"][5] == dict.fromkeys(names)
-    contract.update_inputs(y=6)  # the two several-dependency nodes stale: read again into a new copy
-    assert contract.result.kw == n and calls[-1][20:22] == [("d20", 8), ("d21", 8)]
-
-    def broken(x: int) -> int:
-        raise ValueError("no")
-
-    def failing(c: Any) -> None:
-        c.input("x")
-        for i in range(n):
-            c.compute(f"d{i}", depends_on=["x"], call=broken if i == 40 else namespace[f"d{i}"])
-        c.compute("kw", depends_on=names, call=by_keyword)
-        c.output("kw")
-
-    failed = ig.contract(failing, name="ManyFailing")(x=1)
-    with pytest.raises(ig.ResolutionError):
-        _ = failed.result.kw
-    states = failed.execution.states
-    assert states["d40"].failed and states["kw"].failed and states["d39"].succeeded and states["d41"].succeeded
 
 
 def tracked_per_node(cls: type[ig.Contract], n: int) -> float:
