@@ -17,7 +17,7 @@ from igniter_nb.extensions.audit import AuditTimeline
 from igniter_nb.extensions.reactive import ReactionError, ReactiveEngine
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.execution import Execution
-from igniter_nb.runtime.first_touch import BuiltOnFirstTouch
+from igniter_nb.runtime.first_touch import BuiltOnFirstTouch, execution_id_of
 from igniter_nb.runtime.result import Result
 from igniter_nb.runtime.status import Status, StatusFlags
 
@@ -227,7 +227,10 @@ class Contract(StatusFlags):
     @property
     def execution_id(self) -> str:
         """This execution's id: the key it is saved under in a store."""
-        return self.execution.execution_id
+        execution = self.__dict__.get("execution")
+        if execution is None:  # (a contract restored on first touch and not read yet: its snapshot says, no restore)
+            return execution_id_of(self)
+        return execution.execution_id  # type: ignore[no-any-return]
 
     @property
     def inputs(self) -> dict[str, Any]:

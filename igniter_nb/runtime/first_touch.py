@@ -130,3 +130,14 @@ def restored_on_first_touch(cls: Any, snapshot: Mapping[str, Any], *, store: Any
 
 
 __all__ = ["ATTRIBUTES", "BuiltOnFirstTouch", "restored_on_first_touch", "takes_first_touch"]
+
+
+def execution_id_of(contract: Any) -> str:
+    """``contract``'s execution id; for one restored on first touch and not touched yet, read from the snapshot it
+    will be restored from (``execution_id`` is the one thing a caller of a delivery commonly reads — a server's
+    answer, a loop keeping ids — and the restore takes it as it is), without restoring it."""
+    pending = contract.__dict__.get(_PENDING)
+    snapshot = pending.snapshot if pending is not None else None
+    if snapshot is not None:
+        return snapshot["execution_id"]  # type: ignore[no-any-return]
+    return contract.execution.execution_id  # type: ignore[no-any-return]

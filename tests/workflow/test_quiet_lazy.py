@@ -274,3 +274,14 @@ def test_random_sequences_read_at_the_end_answer_as_the_general_path_at_once(
     assert restores  # (the sequences do return contracts restored on first touch)
     monkeypatch.setattr(quiet, "GENERAL_ONLY", True)
     _assert_same(late, _run(cls, ops, _store(kind, tmp_path / "g")))
+
+
+def test_the_execution_id_of_a_contract_not_read_yet_comes_from_its_snapshot_without_a_restore(
+        restores: list[Any]) -> None:
+    store = MemoryStore()
+    contract = _fresh(store)
+    eid = contract.execution_id
+    assert restores == [] and "execution" not in vars(contract)  # (a loop keeping ids restores nothing)
+    assert store.fetch(eid)["execution_id"] == eid
+    assert contract.execution.execution_id == eid and len(restores) == 1  # the restore gives the same id
+    assert contract.execution_id == eid and len(restores) == 1
