@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 import igniter_nb as ig
 from igniter_nb.runtime.snapshot import snapshot_execution
 from igniter_nb.stores import MemoryStore
+from igniter_nb.workflow import completing
 
 
 class Ticket(ig.Contract):
@@ -43,7 +46,8 @@ def test_restored_log_is_not_built_until_read() -> None:
     assert all(e.execution_id == wf.execution_id for e in events)
 
 
-def test_new_events_follow_the_stored_ones_and_saves_need_no_decoding() -> None:
+def test_new_events_follow_the_stored_ones_and_saves_need_no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(completing, "GENERAL_ONLY", True)  # (the general path: it restores, then adds events)
     store, _wf = started()
     done = Ticket.deliver_event("approved", correlation={"ticket_id": "t-1"}, payload={"by": "ann"}, store=store)
     bus = done.execution.bus
