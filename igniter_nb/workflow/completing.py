@@ -139,7 +139,7 @@ def deliver_completing(cls: Any, graph: Any, node: Any, store: Any, corr: dict[s
         try:
             outcomes[call.name] = (True, call(args))
         except Exception as exc:  # (BaseException escapes, as from the general path's resolver: nothing saved)
-            outcomes[call.name] = (False, exc)
+            outcomes[call.name] = (False, exc.with_traceback(_from_the_dependent(exc.__traceback__)))
     handover = Handover(record, outcomes)
     try:
         snapshot = _apply(plan, record, checked, ready, outcomes, corr, event, value, key, digest, received_at,
@@ -150,6 +150,15 @@ def deliver_completing(cls: Any, graph: Any, node: Any, store: Any, corr: dict[s
         return None, handover
     contract = quiet.saved_contract(cls, graph, plan, snapshot, store, record, snapshot["workflow"]["status"])
     return (contract, None) if contract is not None else (None, handover)
+
+
+def _from_the_dependent(tb: Any) -> Any:
+    """``tb`` without its first frames that are this module's (``deliver_completing``, ``_Call``): the error a
+    dependent raised is recorded by the general path as if it had called it (``Handover``), and a frame of this
+    delivery kept in its traceback would keep the record, the outcomes and the handover alive with the error."""
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return tb
 
 
 def _eligible(plan: Any, calls: Mapping[str, _Call], cls: Any, record: Any, corr: dict[str, Any], event: str,
@@ -343,9 +352,13 @@ class _Replayed:
         self._outcome = None
         self._done()
         ok, result = outcome
+        del outcome
         if ok:
             return result
-        raise result
+        try:
+            raise result
+        finally:
+            del result  # (this frame, now in the error's traceback, does not hold the error: no cycle)
 
 
 __all__ = ["GENERAL_ONLY", "Handover", "deliver_completing"]
