@@ -385,3 +385,65 @@ def test_changing_returned_contracts_never_changes_the_store(monkeypatch: pytest
         histories.append(_history(store))
         assert "changed" not in repr(histories[-1])
     assert histories[0] == histories[1]
+
+
+# ---------------------------------------------------------------------------- outcomes handed to the general path
+class _Odd:
+    pass
+
+
+def _joiner(name: str) -> Any:
+    def join(a: Any, b: Any) -> Any:
+        CALLS[name] += 1
+        mode = MODE.get(name)
+        if mode == "deferred":
+            return ig.DeferredResult(token=f"t-{name}", payload={"n": 1})
+        if mode == "unstorable":
+            return _Odd()
+        if mode == "iterator":
+            return iter([1])
+        if mode == "raise":
+            raise Boom(name)
+        return name
+
+    return join
+
+
+class ThreeJoins(ig.Contract):
+    @staticmethod
+    def define(c: ig.ContractBuilder) -> None:
+        c.correlate_by("key")
+        c.input("key", type=str)
+        c.await_event("a", event="a_arrived")
+        c.await_event("b", event="b_arrived")
+        for name in ("d1", "d2", "d3"):
+            c.compute(name, depends_on=["a", "b"], call=_joiner(name))
+            c.output(name)
+
+
+@pytest.mark.parametrize("modes", [{"d1": "deferred"}, {"d1": "unstorable"}, {"d2": "iterator"},
+                                   {"d1": "raise", "d3": "deferred"},
+                                   {"d1": "unstorable", "d2": "raise", "d3": "iterator"}], ids=str)
+def test_handed_over_outcomes_leave_no_stand_in_behind(monkeypatch: pytest.MonkeyPatch,
+                                                       modes: dict[str, str]) -> None:
+    """Each dependent the completing path called is called by nobody else for that delivery, and the contract
+    returned calls the dependents themselves afterwards (``retry``): no stand-in is left in its resolver."""
+    results = []
+    for general in (False, True):
+        monkeypatch.setattr(quiet, "GENERAL_ONLY", general)
+        CALLS.clear()
+        MODE.clear()
+        MODE.update(modes)
+        store = MemoryStore()
+        start(ThreeJoins, {"key": "k"}, store=store, now=NOW, execution_id="e1")
+        ThreeJoins.deliver_event("a_arrived", correlation={"key": "k"}, payload=1, store=store, now=NOW)
+        contract = ThreeJoins.deliver_event("b_arrived", correlation={"key": "k"}, payload=2, store=store, now=NOW)
+        found: list[Any] = [contract.workflow_status, _state_view(contract), dict(CALLS)]
+        assert all(type(n).__module__ != "igniter_nb.workflow.completing"
+                   for n in contract.execution.resolver.nodes.values())
+        MODE.clear()
+        contract.retry()
+        found += [_state_view(contract), dict(CALLS), [(r.version, r.status) for r in store.history_records("e1")]]
+        results.append(found)
+    assert results[0] == results[1]
+    assert results[0][2] == {"d1": 1, "d2": 1, "d3": 1}
