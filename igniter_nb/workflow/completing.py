@@ -39,7 +39,6 @@ from typing import Any
 from igniter_nb.errors import IgniterError
 from igniter_nb.runtime import codec
 from igniter_nb.runtime.deferred import DeferredResult
-from igniter_nb.runtime.snapshot import FORMAT
 from igniter_nb.runtime.steps import _SETTLED_TYPES, one_shot_kind
 from igniter_nb.workflow import quiet
 from igniter_nb.workflow.quiet import (
@@ -274,25 +273,8 @@ def _apply(plan: Any, record: Any, checked: tuple[Any, ...], ready: list[tuple[_
         waiting_on = [{"node": n, "event": e} for n, e in plan.awaits
                       if (st := new_states.get(n)) is not None and st["status"] == "waiting"]
         emitted.append(("workflow_waiting", None, None, "waiting", {"waiting_on": waiting_on}))
-    return {
-        "format": FORMAT,
-        "graph": plan.graph_name,
-        "contract": snap["contract"],
-        "execution_id": record.execution_id,
-        "status": status,
-        "runner": runner,
-        "inputs": inputs,
-        "states": new_states,
-        "events": appended_events(raw, last_seq, record.execution_id, emitted, now),
-        "bound_events": {},
-        "bound_in_states": [*bound, node_name],
-        "children": {},
-        "children_given": {},
-        "selections": {},
-        "collections": {},
-        "workflow": workflow,
-        "saved_at": quiet._saved_at(),
-    }
+    return quiet.next_snapshot(plan, record, status, runner, inputs, new_states,
+                               appended_events(raw, last_seq, record.execution_id, emitted, now), bound, workflow)
 
 
 # ---------------------------------------------------------------------------- handing over to the general path

@@ -302,18 +302,25 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
                   if (st := new_states.get(n)) is not None and st["status"] == "waiting"]
     emitted.append(("workflow_waiting", None, None, "waiting", {"waiting_on": waiting_on}))
     new_events = appended_events(raw, last_seq, execution_id, emitted, now)
+    return next_snapshot(plan, record, "waiting", runner, inputs, new_states, new_events, bound, workflow)
+
+
+def next_snapshot(plan: _Plan, record: Any, status: str, runner: Any, inputs: Any, states: dict[str, Any],
+                  events: Any, bound: list[str], workflow: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot a delivery applied to ``record`` saves (this module's or ``completing``'s): the record's
+    contract, the given parts, the await just delivered bound in its state, nothing else bound or held."""
     return {
         "format": FORMAT,
-        "graph": graph_name,
-        "contract": snap["contract"],
-        "execution_id": execution_id,
-        "status": "waiting",
+        "graph": plan.graph_name,
+        "contract": record.snapshot["contract"],
+        "execution_id": record.execution_id,
+        "status": status,
         "runner": runner,
         "inputs": inputs,
-        "states": new_states,
-        "events": new_events,
+        "states": states,
+        "events": events,
         "bound_events": {},
-        "bound_in_states": [*bound, node_name],
+        "bound_in_states": [*bound, plan.await_name],
         "children": {},
         "children_given": {},
         "selections": {},
