@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from igniter_nb.errors import ConcurrencyError, SnapshotNotFoundError, StoreArgumentError, StoreError
+from igniter_nb.integrations.body_charset import charset_problem
 from igniter_nb.integrations.signatures import SignatureRejected
 
 
@@ -62,12 +63,15 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _check_content_type(content_type: str | None) -> None:
-    """A body sent with a non-JSON ``Content-Type`` is refused, as the server refuses it; none at all is read as
-    JSON. A form (GitHub's "application/x-www-form-urlencoded" webhook setting) gets a hint."""
+    """A body sent with a non-JSON ``Content-Type``, or declaring a charset other than UTF-8, is refused, as the
+    server refuses it (``body_charset.py``); none at all is read as JSON. A form (GitHub's "application/x-www-form-urlencoded" webhook setting) gets a hint."""
     if content_type is None:
         return
     media = content_type.split(";", 1)[0].strip().lower()
     if media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
+        charset = charset_problem(content_type)  # read as UTF-8 all the same: refused as the server's routes do
+        if charset is not None:
+            raise _Refusal(400, charset[0], {"charset": charset[1]})
         return
     hint = (": set the sender's content type to application/json (on GitHub: the webhook's Content type setting)"
             if media in _FORM_TYPES else "")

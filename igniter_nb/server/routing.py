@@ -39,6 +39,7 @@ from starlette.exceptions import HTTPException
 from igniter_nb import errors
 from igniter_nb._error_text import short_path
 from igniter_nb.errors import CONTEXT_SHOWN, MESSAGE_SHOWN, IgniterError
+from igniter_nb.integrations.body_charset import charset_problem
 from igniter_nb.server.encoding import BadJSON, json_bytes, json_safe, parse_json
 from igniter_nb.server.errors import RequestProblem, UnknownContractError
 from igniter_nb.server.limits import BodyTimedOut, BodyTooLarge
@@ -230,15 +231,6 @@ def _is_json(content_type: str) -> bool:
     return media in _JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))
 
 
-def _charset(content_type: str) -> str | None:
-    """The ``charset`` parameter of a ``Content-Type`` value (quotes removed), or None without one."""
-    for param in content_type.split(";")[1:]:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset":
-            return value.strip().strip('"').strip()
-    return None
-
-
 #: The one ``Content-Encoding`` a body may name: none at all.
 _IDENTITY = "identity"
 
@@ -258,10 +250,9 @@ def _body_headers_problem(request: Request) -> JSONResponse | None:
     if content_type is not None and not _is_json(content_type):
         return error_response(400, f"send the body as JSON (Content-Type: application/json), not "
                               f"{content_type[:80]!r}", "BadRequest")
-    charset = _charset(content_type or "")
-    if charset is not None and charset.lower() not in ("utf-8", "utf8"):
-        return error_response(400, f"the body is declared charset={charset[:40]}: JSON is read as UTF-8 (RFC 8259) — "
-                              "send it in UTF-8, with charset=utf-8 or no charset", "BadRequest", charset=charset[:40])
+    charset = charset_problem(content_type)  # (the webhook endpoint's own check: one rule)
+    if charset is not None:
+        return error_response(400, charset[0], "BadRequest", charset=charset[1])
     codings = request.headers.getlist("content-encoding")  # (a list header: values sent apart count together)
     coding = ", ".join(codings)
     if codings and any(part.strip().lower() not in ("", _IDENTITY) for part in coding.split(",")):
