@@ -2,19 +2,22 @@
 
 ``create_app(contracts=...)`` takes a dict ``{name: ContractClass}``, any other mapping (a registry), a list of
 contract classes (served under their class names) or a single class. Names travel in URL paths, so they must
-be 1-200 printable characters without ``/``; any other character (spaces, unicode, ``<>``) works URL-encoded.
+be 1-200 characters without ``/``, a control character (C0, DEL, C1) or one that draws nothing (a format character
+such as a zero-width space or a bidi control, a filler, a variation selector: ``lookalikes.is_invisible``); any other
+character (spaces, unicode, ``<>``) works URL-encoded.
 Names match exactly; two served names that print alike (NFC twins, invisible characters) are refused, and a request
 for a lookalike of a served name gets a 404 saying so.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from igniter_nb.compiler.registry import is_contract_class
 from igniter_nb.server.errors import UnknownContractError
-from igniter_nb.workflow.lookalikes import lookalike, plain
+from igniter_nb.workflow.lookalikes import control_at, control_escape, is_invisible, lookalike, plain
 
 _MAX_NAME = 200
 _SHOWN = 50  # names listed in an "unknown contract" message
@@ -23,10 +26,29 @@ _SHOWN = 50  # names listed in an "unknown contract" message
 def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not name or len(name) > _MAX_NAME:
         raise ValueError(f"a served contract name must be a str of 1-{_MAX_NAME} characters, got {name!r:.80}")
-    if "/" in name or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        raise ValueError(f"served contract name {name!r:.80} contains '/' or a control character: "
-                         "it could not be used as one URL path segment")
+    if "/" in name:
+        raise ValueError(f"served contract name {name!r:.80} holds '/' at index {name.index('/')}: it could not be "
+                         "used as one URL path segment")
+    control = control_at(name)  # C0, DEL and C1
+    if control is not None:
+        _unsendable(name, f"the control character {control_escape(control[1])} at index {control[0]}")
     return name
+
+
+def _check_visible(name: str) -> None:
+    """Refuse a name holding a character that draws nothing (``lookalikes.is_invisible``: a format character — a
+    zero-width space, a bidi control, a byte order mark, a soft hyphen — a filler or a variation selector)."""
+    if name.isascii():
+        return
+    for index, ch in enumerate(name):
+        if is_invisible(ch):
+            _unsendable(name, f"the invisible character U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')}) at "
+                              f"index {index}")
+
+
+def _unsendable(name: str, held: str) -> None:
+    raise ValueError(f"served contract name {name!r:.80} holds {held}: a caller could not send it as it prints, in "
+                     "a URL path; serve the contract under a name without it")
 
 
 def _as_names(why: str) -> str:
@@ -67,6 +89,7 @@ class ServedContracts:
                 why = _as_names(lookalike(name, twin) or "the same text in another spelling")
                 raise ValueError(f"served contract names {twin!r} and {name!r} print alike ({why}): a caller could "
                                  "not tell which one a URL reaches; serve one of them under another name")
+            _check_visible(name)  # (after the twin check: two lookalikes are named as such, both of them)
         self.by_graph: dict[str, tuple[str, Any]] = {}
         for name, cls in self.by_name.items():
             graph = cls.compiled_graph().name
