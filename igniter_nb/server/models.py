@@ -203,6 +203,12 @@ class ExecutionPage(BaseModel):
     offset: int = Field(description="The `offset` asked for (0 with a cursor).")
     next_offset: int | None = Field(description="`offset` of the next page when paging by offset (null with a "
                                                 "cursor or on the last page). Prefer `next_cursor`.")
+    lookalike: str | None = Field(None, description="Only on an empty page whose `graph` filter prints like a "
+                                  "served contract or graph name but is other code points (another Unicode "
+                                  "spelling, an invisible character): that served name. Matching stays exact.")
+    note: str | None = Field(None, description="With `lookalike`: what differs, e.g. \"no execution of graph "
+                             "'le\\u200bad'; it looks like the served 'lead' (the same text but for invisible "
+                             "characters: ...)\".")
 
 
 class HistoryVersion(BaseModel):

@@ -106,18 +106,27 @@ class ServedContracts:
         """The class served as ``name``; ``UnknownContractError`` listing the served names otherwise."""
         cls = self.by_name.get(name)
         if cls is None:
-            for served in self.by_name:  # (matching stays exact: this only says why it missed)
-                why = lookalike(name, served)
-                if why is not None:
-                    raise UnknownContractError(
-                        f"no contract named {name[:_MAX_NAME]!r} is served here; it looks like the served {served!r} "
-                        f"({_as_names(why)}): names match exactly, send the served name's own code points",
-                        contract=name[:_MAX_NAME], lookalike=served)
+            near = self.lookalike_of(name)
+            if near is not None:
+                raise UnknownContractError(f"no contract named {name[:_MAX_NAME]!r} is served here; {near[1]}",
+                                           contract=name[:_MAX_NAME], lookalike=near[0])
             names = self.names()
             shown = ", ".join(names[:_SHOWN]) + (", ..." if len(names) > _SHOWN else "")
             raise UnknownContractError(f"no contract named {name[:_MAX_NAME]!r} is served here (served: {shown or 'none'})",
                                        contract=name[:_MAX_NAME])
         return cls
+
+    def lookalike_of(self, name: str, *, graphs: bool = False) -> tuple[str, str] | None:
+        """``(served, why)`` when ``name`` prints like a served name (``graphs``: or a served graph name) but is
+        another text, ``why`` ending the sentence an answer gives (``"it looks like the served 'café' (...): names
+        match exactly, ..."``); else None. Matching stays exact: this only says why a name found nothing."""
+        candidates = [*self.by_name, *(self.by_graph if graphs else ())]
+        for served in dict.fromkeys(candidates):
+            why = lookalike(name, served)
+            if why is not None:
+                return served, (f"it looks like the served {served!r} ({_as_names(why)}): names match exactly, send "
+                                "the served name's own code points")
+        return None
 
     def for_graph(self, graph: str | None) -> tuple[str, Any] | None:
         """``(served name, class)`` of the contract whose graph is ``graph``, if this server serves it."""

@@ -325,9 +325,16 @@ class ContractService:
         if offset:  # the next cursor continues after this page, wherever it started
             next_cursor = (paging.encode_cursor(page[-1].updated_at, page[-1].execution_id)
                            if next_cursor is not None and page else None)
-        return {"executions": [record_summary(r) for r in page], "limit": limit, "next_cursor": next_cursor,
-                "total": paging.count(self.store, graph_name, status) if total else None, "offset": offset,
-                "next_offset": offset + len(page) if next_cursor is not None and cursor is None else None}
+        answer = {"executions": [record_summary(r) for r in page], "limit": limit, "next_cursor": next_cursor,
+                  "total": paging.count(self.store, graph_name, status) if total else None, "offset": offset,
+                  "next_offset": offset + len(page) if next_cursor is not None and cursor is None else None}
+        if not page and graph is not None and served is None and graph not in self.contracts.by_graph:
+            # a filter that found nothing is still a 200 (any stored graph may be asked for); a lookalike of a served
+            # name or graph is said, as the 404 of a contract URL says it
+            near = self.contracts.lookalike_of(graph, graphs=True)
+            if near is not None:
+                answer.update(lookalike=near[0], note=f"no execution of graph {graph[:200]!r}; {near[1]}")
+        return answer
 
 
 @contextmanager
