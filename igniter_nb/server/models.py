@@ -172,11 +172,29 @@ class ExecutionView(BaseModel):
     updated_at: str | None = None
 
 
+class DroppedWait(BaseModel):
+    """A remote node's wait the stored execution holds but the current graph dropped: the node is gone (a deploy
+    renamed or removed it) before its remote execution finished."""
+
+    node: str = Field(description="The remote node's name in the version of the contract that saved the execution.")
+    remote_execution_id: str = Field(description="The remote execution it waits for.")
+    remote_contract: str | None = Field(description="The remote server's contract name.")
+    remote_url: str = Field(description="The remote server's URL (a password in it as `***`).")
+    error: str = Field(description="What `Contract.sync_remote` reports for it as `unreadable`: the node, the "
+                                   "remote execution and the `Cls.migrate(store, rename={old: new})` call that "
+                                   "moves the wait onto the node's new name.")
+
+
 class ExecutionDetail(ExecutionView):
     """``GET /v1/executions/{id}``: the view plus the diagnostics report (``contract.diagnostics.to_dict()``)."""
 
     diagnostics: dict[str, Any] | None
     diagnostics_note: str | None = None
+    dropped_waits: list[DroppedWait] = Field([], description=(
+        "Waits of remote nodes the current graph no longer has (a deploy renamed or removed the node while its "
+        "remote execution ran): the restore dropped them, so `pending` does not list them, and the remote server's "
+        "callback is a 409 until the execution is moved with `Cls.migrate(store, rename={old: new})` (each entry's "
+        "`error` names the call). Empty otherwise."))
 
 
 class ExecutionRecord(BaseModel):

@@ -55,4 +55,16 @@ def dropped_wait_error(contract: Any, node: str, wait: Mapping[str, Any], what: 
         execution_id=ex.execution_id, remote_execution_id=rid, remote_contract=wait.get("remote_contract"))
 
 
-__all__ = ["dropped_remote_waits", "dropped_wait_error"]
+def dropped_waits(contract: Any, snapshot: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One entry per remote wait of the stored ``snapshot`` that ``contract`` (restored from it) dropped:
+    ``{node, remote_execution_id, remote_contract, remote_url, error}`` (the URL without its password) — what
+    ``GET /v1/executions/{id}`` shows as ``dropped_waits`` and ``sync_remote`` reports as ``unreadable``."""
+    from igniter_nb.server.errors import shown_url
+
+    return [{"node": node, "remote_execution_id": wait["remote_execution_id"],
+             "remote_contract": wait.get("remote_contract"), "remote_url": shown_url(str(wait["remote_url"])),
+             "error": str(dropped_wait_error(contract, node, wait, "this remote wait"))}
+            for node, wait in dropped_remote_waits(contract, snapshot).items()]
+
+
+__all__ = ["dropped_remote_waits", "dropped_wait_error", "dropped_waits"]

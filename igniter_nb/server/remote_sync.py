@@ -11,7 +11,7 @@ from typing import Any
 from igniter_nb.errors import IgniterError
 from igniter_nb.server.errors import RequestProblem, shown_url
 from igniter_nb.server.remote import FINISHED, RemoteCall, remote_wait
-from igniter_nb.server.remote_dropped import dropped_remote_waits, dropped_wait_error
+from igniter_nb.server.remote_dropped import dropped_waits
 from igniter_nb.server.resuming import apply_remote_outcome, remote_deferreds, update_stored
 
 _ACTIVE = ("running", "pending", "waiting")
@@ -48,12 +48,11 @@ def sync_remote(cls: Any, store: Any = None, now: dt.datetime | None = None) -> 
                            "remote_execution_id": None, "remote_status": None, "action": "unreadable",
                            "status": listed.status, "error": str(exc)})
             continue
-        for node, wait in dropped_remote_waits(contract, listed.snapshot).items():  # its node renamed or removed
-            report.append({"execution_id": listed.execution_id, "remote_url": shown_url(str(wait["remote_url"])),
-                           "remote_contract": wait.get("remote_contract"),
-                           "remote_execution_id": wait["remote_execution_id"], "remote_status": None,
-                           "action": "unreadable", "status": listed.status,
-                           "error": str(dropped_wait_error(contract, node, wait, "this remote wait"))})
+        for dropped in dropped_waits(contract, listed.snapshot):  # its node renamed or removed
+            report.append({"execution_id": listed.execution_id, "remote_url": dropped["remote_url"],
+                           "remote_contract": dropped["remote_contract"],
+                           "remote_execution_id": dropped["remote_execution_id"], "remote_status": None,
+                           "action": "unreadable", "status": listed.status, "error": dropped["error"]})
         for deferred in remote_deferreds(contract.execution).values():
             wait = remote_wait(deferred) or {}
             entry: dict[str, Any] = {

@@ -36,6 +36,7 @@ from igniter_nb.server.callback_tokens import CallbackTokens
 from igniter_nb.server.callbacks import Callback
 from igniter_nb.server.encoding import json_safe
 from igniter_nb.server.errors import RequestProblem
+from igniter_nb.server.remote_dropped import dropped_waits
 from igniter_nb.server.served import ServedContracts
 from igniter_nb.server.views import (
     execution_view,
@@ -263,7 +264,8 @@ class ContractService:
         served = self.contracts.for_graph(record.graph)
         if served is None:
             view = record_view(record)
-            view.update(diagnostics=None, diagnostics_note=f"this server does not serve graph {record.graph!r}")
+            view.update(diagnostics=None, diagnostics_note=f"this server does not serve graph {record.graph!r}",
+                        dropped_waits=[])
             return view
         name, cls = served
         snapshot = record.snapshot
@@ -272,10 +274,13 @@ class ContractService:
             contract = restore_contract(cls, snapshot, store=None, owned=True)
         except IgniterError as exc:
             view = record_view(record)
-            view.update(contract=name, diagnostics=None, diagnostics_note=f"could not be restored: {exc}")
+            view.update(contract=name, diagnostics=None, diagnostics_note=f"could not be restored: {exc}",
+                        dropped_waits=[])
             return view
         view = execution_view(contract, name=name, status=record.status)
-        view.update(version=record.version, updated_at=record.updated_at.isoformat())
+        # waits of remote nodes the current graph no longer has (a deploy renamed them): said, not silently gone
+        view.update(version=record.version, updated_at=record.updated_at.isoformat(),
+                    dropped_waits=dropped_waits(contract, snapshot))
         if settled(contract):
             report = without_llm_state(json_safe(Report(contract).to_dict()), contract.execution)
             view.update(diagnostics=report, diagnostics_note=None)

@@ -20,26 +20,16 @@ from tests.server.server_contracts import Lead, Price
     ("pri\x9fce", "the control character \\x9f (C1) at index 3"),
     ("pri\x1bce", "the control character \\x1b (ESC) at index 3"),
     ("price\x7f", "the control character \\x7f (DEL) at index 5"),
-])
-def test_a_name_with_a_control_character_is_refused_naming_it_and_where(name: str, said: str) -> None:
-    with pytest.raises(ValueError) as caught:
-        ig.server.create_app({name: Price}, store=MemoryStore())
-    assert str(caught.value) == (f"served contract name {name!r} holds {said}: a caller could not send it as it "
-                                 "prints, in a URL path; serve the contract under a name without it")
-
-
-@pytest.mark.parametrize(("name", "said"), [
     ("price\u200b", "the invisible character U+200B (ZERO WIDTH SPACE) at index 5"),
     ("\u202eprice", "the invisible character U+202E (RIGHT-TO-LEFT OVERRIDE) at index 0"),
     ("pri\ufeffce", "the invisible character U+FEFF (ZERO WIDTH NO-BREAK SPACE) at index 3"),
     ("le\u00adad", "the invisible character U+00AD (SOFT HYPHEN) at index 2"),
 ])
-def test_a_name_with_an_invisible_character_is_refused_naming_it_and_where(name: str, said: str) -> None:
+def test_a_name_with_a_control_or_invisible_character_is_refused_naming_it_and_where(name: str, said: str) -> None:
     with pytest.raises(ValueError) as caught:
         ig.server.create_app({name: Price}, store=MemoryStore())
     assert str(caught.value) == (f"served contract name {name!r} holds {said}: a caller could not send it as it "
                                  "prints, in a URL path; serve the contract under a name without it")
-    assert "\\u" in repr(name) or "\\x" in repr(name)  # (the name is shown escaped)
 
 
 def test_a_slash_is_refused_naming_its_index() -> None:
