@@ -40,7 +40,7 @@ from igniter_nb.errors import IgniterError
 from igniter_nb.runtime import codec
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.steps import _SETTLED_TYPES, one_shot_kind
-from igniter_nb.workflow import quiet
+from igniter_nb.workflow import applied_save, quiet
 from igniter_nb.workflow.quiet import (
     READY,
     appended_events,
@@ -147,7 +147,7 @@ def deliver_completing(cls: Any, graph: Any, node: Any, store: Any, corr: dict[s
         return None, handover
     if snapshot is None:
         return None, handover
-    contract = quiet.saved_contract(cls, graph, plan, snapshot, store, record, snapshot["workflow"]["status"])
+    contract = applied_save.saved_contract(cls, graph, plan, snapshot, store, record, snapshot["workflow"]["status"])
     return (contract, None) if contract is not None else (None, handover)
 
 
@@ -273,7 +273,7 @@ def _apply(plan: Any, record: Any, checked: tuple[Any, ...], ready: list[tuple[_
         waiting_on = [{"node": n, "event": e} for n, e in plan.awaits
                       if (st := new_states.get(n)) is not None and st["status"] == "waiting"]
         emitted.append(("workflow_waiting", None, None, "waiting", {"waiting_on": waiting_on}))
-    return quiet.next_snapshot(plan, record, status, runner, inputs, new_states,
+    return applied_save.next_snapshot(plan, record, status, runner, inputs, new_states,
                                appended_events(raw, last_seq, record.execution_id, emitted, now), bound, workflow)
 
 

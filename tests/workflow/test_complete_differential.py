@@ -18,7 +18,7 @@ import pytest
 
 import igniter_nb as ig
 from igniter_nb.stores import MemoryStore
-from igniter_nb.workflow import completing, quiet
+from igniter_nb.workflow import applied_save, completing, quiet
 from igniter_nb.workflow.engine import start
 from tests.workflow.test_quiet_differential import CLASSES, NOW, _answer, _assert_same, _events_of, _norm, _ops, _store
 
@@ -402,7 +402,7 @@ def test_a_lost_race_after_the_call_hands_the_outcome_over_instead_of_calling_ag
         monkeypatch: pytest.MonkeyPatch, count_completing: dict[str, int]) -> None:
     """The completing path's save loses its compare-and-set (another writer saved first, as far as it knows): the
     general path, on the record it read, records what the dependent returned without calling it again."""
-    real = quiet._save_runtime_snapshot()
+    real = applied_save._save_runtime_snapshot()
     lost = [0]
 
     def losing_once(*args: Any, **kwargs: Any) -> Any:
@@ -414,7 +414,7 @@ def test_a_lost_race_after_the_call_hands_the_outcome_over_instead_of_calling_ag
     def deliver(store: Any) -> Any:
         start(OddPair, {"key": "k"}, store=store, now=NOW, execution_id="00000000-0000-4000-8000-000000000002")
         OddPair.deliver_event("left_arrived", correlation={"key": "k"}, payload={"n": 0}, store=store, now=NOW)
-        monkeypatch.setattr(completing.quiet, "_save_runtime_snapshot", lambda: losing_once)
+        monkeypatch.setattr(applied_save, "_save_runtime_snapshot", lambda: losing_once)
         CALLS.clear()
         done = OddPair.deliver_event("right_arrived", correlation={"key": "k"}, payload={"n": 10}, store=store,
                                      now=NOW)

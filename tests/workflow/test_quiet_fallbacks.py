@@ -13,7 +13,7 @@ import pytest
 
 import igniter_nb as ig
 from igniter_nb.stores import MemoryStore
-from igniter_nb.workflow import quiet
+from igniter_nb.workflow import applied_save, quiet
 from igniter_nb.workflow.engine import start
 from tests.workflow.test_quiet_differential import _answer, _assert_same, _norm, _store, counting_quiet
 
@@ -247,5 +247,5 @@ def test_the_quiet_path_runs_no_import_statement_per_delivery() -> None:
     import dis
 
     for fn in (quiet.deliver_quietly, quiet._apply, quiet._waits, quiet._well_formed, quiet._deferred, quiet._orphaned,
-               quiet.plan_for, quiet._saved_at):
+               quiet.plan_for, applied_save._saved_at, applied_save.restores, applied_save.saved_contract):
         assert [i.argval for i in dis.get_instructions(fn) if i.opname == "IMPORT_NAME"] == [], fn.__qualname__

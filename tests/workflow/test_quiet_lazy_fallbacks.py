@@ -1,5 +1,5 @@
 """Records only a restore refuses: the quiet path builds no contract before it saves (``runtime/first_touch.py``),
-so its own check (``quiet._restores``) must refuse what the restore would — inputs the graph's checks reject, a
+so its own check (``applied_save.restores``) must refuse what the restore would — inputs the graph's checks reject, a
 tagged value that does not decode in a node state or in the workflow record — before anything is written; the
 general path then raises what it always raised. Corrupted in a record the runtime saved (on the memory store
 with its event chunks, so the quiet path is reached), answered and stored the same as with ``GENERAL_ONLY``."""
