@@ -312,11 +312,12 @@ def timeline_mimebundle(timeline: Any) -> dict[str, Any]:
     rows = [[e.seq, e.type, e.node, e.status, without_url_passwords(dict(e.payload)) if e.payload else None]
             for e in events[:TABLE_LIMIT]]
     ex = timeline.execution
-    text = [f"AuditTimeline {ex.graph.name} {ex.execution_id}: {len(events)} events"]
+    counted = f"{len(events)} event{'' if len(events) == 1 else 's'}"
+    text = [f"AuditTimeline {ex.graph.name} {ex.execution_id}: {counted}"]
     text.extend(f"  {seq:>4} {typ:<20} {node or '':<20} {st or ''}" for seq, typ, node, st, _ in rows[:20])
     if len(events) > 20:
         text.append(f"  … {len(events) - 20} more")
-    html = (h.heading(f"Audit {ex.graph.name}", None, f"{len(events)} events")
+    html = (h.heading(f"Audit {ex.graph.name}", None, counted)
             + h.table(rows, ["seq", "type", "node", "status", "payload"], total=len(events)))
     return {"text/plain": "\n".join(text), "text/html": html}
 

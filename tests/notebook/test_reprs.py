@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from contracts import ApprovalContract, FailingContract, Item, PriceContract, layered_graph
@@ -245,3 +246,17 @@ def test_stores_display_themselves_without_the_extension(tmp_path):
         bundle = store._repr_mimebundle_()
         assert "text/plain" in bundle and "text/html" in bundle
         assert "ReprWaiting" in bundle["text/html"] and "waiting" in bundle["text/html"]
+
+
+def test_a_timeline_of_one_event_says_one_event() -> None:
+    class One(ig.Contract):
+        def define(c: Any) -> None:
+            c.input("x")
+            c.output("x")
+
+    c = One(x=1)
+    c.resolve_all()
+    c.execution.bus.replace(c.execution_id, c.events[:1])  # (a log cut to its first event)
+    bundle = c.audit._repr_mimebundle_()
+    assert ": 1 event\n" in bundle["text/plain"] + "\n" and "1 events" not in bundle["text/plain"]
+    assert "1 event<" in bundle["text/html"] and "1 events" not in bundle["text/html"]
