@@ -50,6 +50,7 @@ from igniter_nb.workflow.quiet import (
     plan_for,
     record_checks,
     wait_of,
+    waiting_states,
 )
 
 GENERAL_ONLY = False  # tests: every delivery takes the general path (the differential tests compare the two)
@@ -167,13 +168,8 @@ def _eligible(plan: Any, calls: Mapping[str, _Call], cls: Any, record: Any, corr
     with; what quiet.record_checks found)``, or None when this delivery is not a completing delivery this module
     applies (decided before any call)."""
     snap = record.snapshot
-    if type(snap) is not dict:
-        return None
-    states = snap.get("states")
-    if type(states) is not dict:
-        return None
-    mine = states.get(plan.await_name)
-    if type(mine) is not dict or mine.get("status") != "waiting":
+    states = waiting_states(plan, record)
+    if states is None:
         return None
     ready: list[_Call] = []
     for name, _ in plan.started:  # (every dependent is a target: quiet's plan; in the order they resolve)

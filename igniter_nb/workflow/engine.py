@@ -353,12 +353,13 @@ def deliver_event(
         record = _active_record(store, graph.name, corr)
         if record is None:
             return _deliver_late(cls, store, corr, node, event, key, digest)
-        quiet = deliver_quietly(cls, graph, node, store, corr, event, value, key, digest, _iso(moment), _iso(moment),
+        stamp = _iso(moment)
+        quiet = deliver_quietly(cls, graph, node, store, corr, event, value, key, digest, stamp, stamp,
                                 record)  # (None: not a quiet delivery, nothing written)
         if quiet is not None:
             return quiet
-        done, handover = deliver_completing(cls, graph, node, store, corr, event, value, key, digest, _iso(moment),
-                                            _iso(moment), record)  # (None: not applied; a handover: what it ran)
+        done, handover = deliver_completing(cls, graph, node, store, corr, event, value, key, digest, stamp, stamp,
+                                            record)  # (None: not applied; a handover: what it ran)
         if done is not None:
             return done
         execution_id = record.execution_id

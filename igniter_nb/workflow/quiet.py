@@ -170,16 +170,11 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
     """The next snapshot of ``record`` after the quiet delivery, or None when the record is not one it applies
     to. Builds a new dict; the parts of the record it keeps are shared with it (a store's fresh read)."""
     snap = record.snapshot
-    if type(snap) is not dict:
-        return None
     node_name = plan.await_name
-    states = snap.get("states")
-    if type(states) is not dict:
-        return None
     # First what decides whether the delivery is quiet at all (a delivery that completes a join is answered here,
     # before anything is built): the await waits, and each dependent still waits on another await.
-    mine = states.get(node_name)
-    if type(mine) is not dict or mine.get("status") != "waiting":  # (the form of every state is checked below)
+    states = waiting_states(plan, record)
+    if states is None:
         return None
     waits = _waits(plan, states)
     if waits is None:
@@ -193,7 +188,7 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
         return None
     now = time.time()
     new_states = dict(states)
-    new_states[node_name] = {"status": "succeeded", "version": mine["version"] + 1, "resolved_at": now,
+    new_states[node_name] = {"status": "succeeded", "version": states[node_name]["version"] + 1, "resolved_at": now,
                              "invalidated_by": None, "waiting_for": [], "value": encoded, "error": None}
     for name, (deferred, waiting_for) in waits.items():
         new_states[name] = {"status": "waiting", "version": states[name]["version"] + 2, "resolved_at": now,
@@ -221,6 +216,19 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
     emitted.append(("workflow_waiting", None, None, "waiting", {"waiting_on": waiting_on}))
     new_events = appended_events(raw, last_seq, execution_id, emitted, now)
     return next_snapshot(plan, record, "waiting", runner, inputs, new_states, new_events, bound, workflow)
+
+
+def waiting_states(plan: _Plan, record: Any) -> dict[str, Any] | None:
+    """The stored node states of ``record`` when its snapshot and states are dicts and the await ``plan`` delivers
+    to waits (the form of every state is checked later, by :func:`record_checks`); None otherwise."""
+    snap = record.snapshot
+    states = snap.get("states") if type(snap) is dict else None
+    if type(states) is not dict:
+        return None
+    mine = states.get(plan.await_name)
+    if type(mine) is not dict or mine.get("status") != "waiting":
+        return None
+    return states
 
 
 def delivered_workflow(wf: dict[str, Any], signals: list[Any], node_name: str, event: str, corr: dict[str, Any],
