@@ -25,7 +25,8 @@ A version's file (its columns, the atomic write, the read) is ``parquet_files.py
 queries are ``parquet_index.py``; ``export_parquet`` (re-exported here) is ``parquet_export.py``, and the import it
 writes with (each replaced execution written aside, then swapped in) ``parquet_import.py``; the reads that
 must not see a delete or an import halfway (``to_frame``, ``history``, ``record``) and the index of a read-only opening
-(``read_only.py``: nothing written, no killed writer's work finished) ``parquet_read.py``.
+(``read_only.py``: nothing written, no killed writer's work finished) ``parquet_read.py``; what a killed writer left,
+finished or dropped, and the index rebuilt from the log, ``parquet_recovery.py``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import json
-import logging
 import os
 import re
 import shutil
@@ -64,7 +64,6 @@ from igniter_nb.stores.parquet_export import export_parquet as export_parquet
 from igniter_nb.stores.parquet_files import COLUMNS as COLUMNS
 from igniter_nb.stores.parquet_files import read_version, schema, write_version
 from igniter_nb.stores.parquet_import import IMPORTING as _IMPORTING
-from igniter_nb.stores.parquet_import import finish_import as _finish_import
 from igniter_nb.stores.parquet_import import import_records as _import_records
 from igniter_nb.stores.parquet_import import remove_stale_staging as _remove_stale_staging
 from igniter_nb.stores.parquet_index import ACTIVE_CORRELATIONS as _ACTIVE_CORRELATIONS
@@ -82,14 +81,12 @@ from igniter_nb.stores.parquet_read import history as _history
 from igniter_nb.stores.parquet_read import latest as _latest
 from igniter_nb.stores.parquet_read import open_index_read_only as _open_index_read_only
 from igniter_nb.stores.parquet_read import to_frame as _to_frame
+from igniter_nb.stores.parquet_recovery import UNBUILT, adopt, finish_intents, rebuild
 from igniter_nb.stores.read_only import is_read_only, refuse_write
 from igniter_nb.stores.trash import Unmovable, empty_trash, move_to_trash
 
-_log = logging.getLogger(__name__)
-
 _HAS_INDEX = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'executions'"
 _VERSION_FILE = re.compile(r"v[0-9]{9,}\.parquet")
-_UNBUILT, _BUILT = 1, 0  # the sidecar's `PRAGMA user_version`: 1 until a rebuild from the log has committed
 
 
 class ParquetStore(StoreBase):
@@ -113,7 +110,7 @@ class ParquetStore(StoreBase):
         self._db_lock = threading.RLock()
         index_path = self.root / "_index.sqlite"
         if self.read_only:  # nothing written, no killed writer's work finished (stores/read_only.py)
-            self._db = _open_index_read_only(self, index_path, _UNBUILT, _INDEX_SCHEMA)
+            self._db = _open_index_read_only(self, index_path, UNBUILT, _INDEX_SCHEMA)
             return
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock_path.touch(exist_ok=True)
@@ -124,7 +121,7 @@ class ParquetStore(StoreBase):
             if self._db.execute(_HAS_INDEX).fetchone() is None:
                 # A new index (or an empty file) is created marked unbuilt, in one transaction: until a rebuild
                 # from the log has committed, every opening rebuilds it (a rebuild killed halfway is redone).
-                self._db.executescript(f"BEGIN IMMEDIATE;{_INDEX_SCHEMA}PRAGMA user_version = {_UNBUILT};COMMIT;")
+                self._db.executescript(f"BEGIN IMMEDIATE;{_INDEX_SCHEMA}PRAGMA user_version = {UNBUILT};COMMIT;")
             else:
                 self._db.executescript(_INDEX_SCHEMA)  # (the sidecar indexes a later release added)
         except sqlite3.DatabaseError as exc:  # (not "database is locked": an OperationalError, raised as it is)
@@ -133,7 +130,7 @@ class ParquetStore(StoreBase):
                 raise
             raise sqlite3.DatabaseError(f"{exc} ({index_path}: delete it and the store rebuilds it)") from exc
         with self._locked():
-            if self._db.execute("PRAGMA user_version").fetchone()[0] == _UNBUILT:
+            if self._db.execute("PRAGMA user_version").fetchone()[0] == UNBUILT:
                 self._rebuild()
             stuck = self._finish_intents()
             empty_trash(self._trash)  # what a delete killed before removing it left: deleted data
@@ -159,7 +156,7 @@ class ParquetStore(StoreBase):
         self._check_writable(f"save execution {eid!r}")
         with write_errors(repr(self), eid), _sidecar_errors(self, eid), self._locked():
             self._finish_intents(eid)
-            row = self._row(eid) or self._adopt(eid)
+            row = self._row(eid) or adopt(self, eid)
             actual = row["version"] if row else 0
             meta = req.plan(actual, _metadata(row) if row else None, self._owner)
             record = StoredExecution(eid, {}, actual + 1, meta.graph, None, meta.status, utc_now())
@@ -436,77 +433,12 @@ class ParquetStore(StoreBase):
         return read_version(path, self._schema, f"{self!r}, file {path}")
 
     def _finish_intents(self, writing: str | None = None, *, strict: bool = False) -> builtins.set[str]:
-        """Complete or drop the saves of writers that were killed between writing a file and indexing it, and
-        finish their deletes and import swaps. A delete or swap whose folder cannot be moved (``EBUSY``: a mount
-        point, a folder another program holds) stays pending, logged, so that one folder does not stop the
-        store; it raises only for ``writing`` (the execution the caller is about to change) or when ``strict``.
-        Returns the executions left pending."""
-        with self._db_lock:
-            pending = self._db.execute("SELECT execution_id, version FROM intents").fetchall()
-        whole: set[str] = set()  # executions a delete or an import swap settled: their other intents went with it
-        stuck: set[str] = set()
-        for eid, version in sorted(pending):  # (an import's -1 and a delete's 0 before any save's version)
-            if eid in whole:
-                continue
-            if version in (_DELETING, _IMPORTING):
-                whole.add(eid)
-                what = "an import" if version == _IMPORTING else "a delete"
-                try:
-                    if version == _IMPORTING:
-                        _finish_import(self, eid)
-                    elif (doomed := self._finish_delete(eid)[1]) is not None:
-                        shutil.rmtree(doomed, ignore_errors=True)
-                except Unmovable as exc:
-                    if strict or eid == writing:
-                        raise StoreError(f"{self!r}: execution {eid!r} has {what} under way that cannot finish: "
-                                         f"{exc}; once it can be moved, the next writer finishes it",
-                                         execution_id=eid) from exc.__cause__
-                    stuck.add(eid)
-                    if (eid, version) not in self._reported:  # once per store object, not on every save
-                        self._reported.add((eid, version))
-                        _log.warning("%r: %s of execution %r is left pending until its folder can be moved: %s",
-                                     self, what, eid, exc)
-                continue
-            path = self._path(eid, version)
-            if path.exists():
-                rec = self._read_file(path)
-                corr = None if rec.correlation is None else canonical_correlation(rec.correlation)
-                self._index_version(rec, corr, drop_intent=True)
-            else:
-                self._drop_intent(eid, version)
-            for leftover in (self.root / eid).glob(".tmp-*"):
-                leftover.unlink(missing_ok=True)
-        return stuck
+        """What killed writers left, finished (``parquet_recovery.py``; ``parquet_import.py`` calls it too)."""
+        return finish_intents(self, writing, strict=strict)
 
     def _rebuild(self) -> None:
-        """Index the latest version file of every execution folder, in one transaction: a rebuild killed halfway
-        leaves the index as it was before (a new one still marked unbuilt, so the next opening rebuilds it)."""
-        with self._db_lock, self._transaction():
-            self._db.execute("DELETE FROM executions")
-            self._db.execute("DELETE FROM intents")
-            for folder in sorted(self.root.iterdir()):
-                if not folder.is_dir() or folder.name.startswith((".", "_")):
-                    continue
-                versions = sorted(folder.glob("v*.parquet"))
-                if versions:
-                    rec = self._read_file(versions[-1])
-                    self._index_row(rec, None if rec.correlation is None else canonical_correlation(rec.correlation))
-            self._db.execute(f"PRAGMA user_version = {_BUILT}")
-
-    def _adopt(self, eid: str) -> dict[str, Any] | None:
-        """Index the latest of ``eid``'s version files when the index does not know them (a folder copied in
-        without ``rebuild_index()``), so that a save continues the log instead of writing ``v000000001`` over its
-        first version; None when there are none (write lock held)."""
-        versions = sorted((self.root / eid).glob("v*.parquet"))
-        if not versions:
-            return None
-        rec = self._read_file(versions[-1])
-        if rec.execution_id != eid:
-            raise StoreError(f"{self!r}: {versions[-1]} holds execution {rec.execution_id!r}, not {eid!r}: move it "
-                             "away, or call rebuild_index()")
-        corr = None if rec.correlation is None else canonical_correlation(rec.correlation)
-        self._index_version(rec, corr, drop_intent=False)
-        return self._row(eid)
+        """The index rebuilt from the log (``parquet_recovery.py``; ``parquet_read.py`` calls it too)."""
+        rebuild(self)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
