@@ -15,19 +15,18 @@ from typing import Any
 
 from igniter_nb._shown_text import shown_name
 from igniter_nb.compiler.graph import CompiledGraph
-from igniter_nb.errors import IgniterError, PayloadValidationError, ResolutionError
+from igniter_nb.errors import IgniterError, ResolutionError
 from igniter_nb.events.bus import EventBus
-from igniter_nb.model import AwaitNode, ComputeNode, Node, OutputNode
+from igniter_nb.model import AwaitNode
+from igniter_nb.runtime import resuming
 from igniter_nb.runtime.children import ChildRuns
 from igniter_nb.runtime.deferred import DeferredResult
-from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.inputs import InputValidator, is_immutable, same_value
 from igniter_nb.runtime.invalidation import invalidate_dependents
-from igniter_nb.runtime.resolver import Resolver, one_shot_kind, wrap_error
+from igniter_nb.runtime.resolver import Resolver
 from igniter_nb.runtime.runners import Runner, make_runner
 from igniter_nb.runtime.states import NodeState, named_states_now, states_now
 from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, STALE, SUCCEEDED, WAITING, Status
-from igniter_nb.runtime.steps import one_shot_advice
 from igniter_nb.runtime.workers import abandoned_worker, lock_to_take
 
 #: How many times one read resolves a target again when callbacks keep making it stale before giving up.
@@ -333,77 +332,16 @@ class Execution:
 
     @_one_at_a_time
     def resume(self, node_name: str, value: Any) -> None:
-        """Give a pending (or waiting) node its value; its dependents become stale and re-resolve on read."""
+        """Give a pending (or waiting) node its value; its dependents become stale and re-resolve on read
+        (``runtime/resuming.py``)."""
         if self.lifecycle_depth and not self.reacting:
             raise self._changed_while_resolving("resume()")
-        node = self.graph.fetch(node_name)
-        if isinstance(node, OutputNode):
-            node = self.graph.node(node.source_root)
-        kind = one_shot_kind(value)
-        if kind is not None:
-            raise ResolutionError(f"The value resuming '{node.name}' is {kind}, {one_shot_advice(kind)}",
-                                  graph=self.graph.name,
-                                  node=node.name, path=node.path, execution_id=self.execution_id,
-                                  source_location=node.source_location)
-        st = self.states.get(node.name)
-        child = self.children.child_for(node.name)
-        if st is None and isinstance(node, AwaitNode):
-            self.bound_events[node.name] = value
-            self.resolver.write(node, self.resolver.succeeded(node, value))
-            self.bus.emit("node_resumed", node.name, node.path, "succeeded", {"resumed": True})
-            return
-        if st is None or st.status not in BLOCKED:
-            status = "never resolved" if st is None else str(st.status)
-            raise ResolutionError(f"Node '{node.name}' is not pending (it is {status})", graph=self.graph.name,
-                                  node=node.name, path=node.path, execution_id=self.execution_id,
-                                  source_location=node.source_location)
-        if child is not None and isinstance(st.value, DeferredResult):
-            descend(child.resume_by_token, st.value.token, value)
-            self._restale(node.name, cause=node.name)
-        else:
-            if isinstance(node, AwaitNode):
-                self.bound_events[node.name] = value
-            state = self._resumed_state(node, st, value)
-            self.resolver.write(node, state)
-            self.bus.emit("node_resumed", node.name, node.path, str(state.status), {"resumed": True})
-            invalidate_dependents(self, (node.name,), node.name)
-        self._announce_after_resume()
-        self.runner.after_resume(self)
-
-    def _resumed_state(self, node: Node, st: NodeState, value: Any) -> NodeState:
-        """The state a resumed node takes: ``value``, or what its executor's ``resumed`` makes of it."""
-        resolver = self.resolver
-        if not (isinstance(node, ComputeNode) and node.callable_kind == "executor"
-                and isinstance(st.value, DeferredResult) and st.value.source_node == node.name
-                and node.callable.continues_on_resume()):
-            return resolver.succeeded(node, value)
-        for dep in resolver.roots[node.name]:
-            resolver.resolve(dep)
-        values, blocked = resolver.dependency_values(node)
-        if blocked is not None:
-            return blocked
-        assert values is not None
-        try:
-            result = node.callable(self.contract, self, node).resumed(value, st.value, **values)
-        except PayloadValidationError as exc:  # the value is refused: the node stays as it was
-            exc.with_context(graph=self.graph.name, node=node.name, path=node.path,
-                             execution_id=self.execution_id, source_location=node.source_location)
-            raise
-        except Exception as exc:
-            return resolver.failed(node, wrap_error(exc, self, node))
-        return resolver._settle(node, result)
+        resuming.resume(self, node_name, value)
 
     def loaded_from_store(self, version: int) -> None:
         """Record that this execution is what the store holds at ``version`` (for compare-and-set saves)."""
         self.store_version = version
         self.saved_seq = self.bus.last_seq()
-
-    def _announce_after_resume(self) -> None:
-        """If the resume left nothing to recompute for the outputs (the resumed node feeds an output directly),
-        end a lifecycle now so reactions (on_success, on_exit) learn the new status (L-13)."""
-        targets = self.targets()
-        if all((st := self.states.get(t)) is not None and st.status is not STALE for t in targets):
-            self.run_lifecycle(targets, force=True)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data about this execution; never raises for failed nodes (L-05)."""
@@ -428,37 +366,11 @@ class Execution:
 
     @_one_at_a_time
     def resume_by_token(self, token: str, value: Any) -> str:
-        """Resume the node that deferred ``token`` (the originator first, then any node carrying it)."""
+        """Resume the node that deferred ``token`` (the originator first, then any node carrying it): its name
+        (``runtime/resuming.py``)."""
         if self.lifecycle_depth and not self.reacting:
             raise self._changed_while_resolving("resume_by_token()")
-        candidates = [st for st in states_now(self.states) if st.status in BLOCKED and isinstance(st.value, DeferredResult)
-                      and st.value.token == token]
-        if not candidates:
-            owner = self.children.node_for_token(token)  # held deeper down, e.g. by a second pending collection item
-            if owner is not None:
-                descend(self.children.child_for(owner).resume_by_token, token, value)
-                self._restale(owner, cause=owner)
-                self.runner.after_resume(self)
-                return owner
-            known = sorted({st.value.token for st in states_now(self.states)
-                            if st.status in BLOCKED and isinstance(st.value, DeferredResult)})
-            raise ResolutionError(f"No pending node found for token '{token}' (pending tokens: {', '.join(known) or 'none'})",
-                                  graph=self.graph.name, execution_id=self.execution_id)
-        # The node that deferred the token here, else the node holding the child that did. A node merely
-        # blocked by a dependency is never the origin, even when its name equals the child node that
-        # deferred (``source_node`` names a node of whichever contract deferred).
-        child_for = self.children.child_for
-        origin = next((st for st in candidates if st.value.source_node == st.name and child_for(st.name) is None
-                       and st.waiting_for in ((), (st.name,))), None)
-        if origin is None:
-            origin = next((st for st in candidates if child_for(st.name) is not None), candidates[0])
-        self.resume(origin.name, value)
-        return origin.name
-
-    def _restale(self, name: str, cause: str) -> None:
-        st = self.states[name]
-        self.states[name] = st._replace(status=STALE, version=st.version + 1, invalidated_by=cause)
-        invalidate_dependents(self, (name,), cause)
+        return resuming.resume_by_token(self, token, value)
 
     @_one_at_a_time
     def retry(self, node: str | None = None) -> list[str]:
