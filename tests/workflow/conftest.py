@@ -38,3 +38,19 @@ def memory_store() -> Any:
     from igniter_nb.stores import MemoryStore
 
     return MemoryStore()
+
+
+@pytest.fixture
+def count_quiet(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """``[count]``: the deliveries the quiet path applied during the test (``_fast_paths.counting_quiet``)."""
+    from tests.workflow._fast_paths import counting_quiet
+
+    return counting_quiet(monkeypatch)
+
+
+@pytest.fixture
+def count_completing(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """The deliveries the completing path saved itself and handed over (``_fast_paths.counting_completing``)."""
+    from tests.workflow._fast_paths import counting_completing
+
+    return counting_completing(monkeypatch)

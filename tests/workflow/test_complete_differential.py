@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,20 @@ import igniter_nb as ig
 from igniter_nb.stores import MemoryStore
 from igniter_nb.workflow import applied_save, completing, quiet
 from igniter_nb.workflow.engine import start
-from tests.workflow.test_quiet_differential import CLASSES, NOW, _answer, _assert_same, _events_of, _norm, _ops, _store
+from tests.workflow._fast_paths import (
+    CLASSES,
+    NOW,
+    SCRIPTS,
+    Watched,
+    answer,
+    assert_same,
+    both,
+    norm,
+    random_ops,
+    run,
+    run_script,
+    shuffled_runs,
+)
 
 CALLS: dict[str, int] = {}
 
@@ -137,8 +149,8 @@ ALL = {**CLASSES, **ODD}
 
 
 def _odd_ops(rng: random.Random, cls: type[ig.Contract], count: int) -> list[tuple[Any, ...]]:
-    """``_ops`` with payloads ``{"n": 0..11}`` mostly, so the odd dependents meet every outcome."""
-    ops = _ops(rng, cls, count)
+    """``random_ops`` with payloads ``{"n": 0..11}`` mostly, so the odd dependents meet every outcome."""
+    ops = random_ops(rng, cls, count)
     for i, op in enumerate(ops):
         if op[0] == "deliver" and op[3] != "not a dict" and rng.random() < 0.8:
             ops[i] = (*op[:3], {"n": rng.randrange(12)}, op[4])
@@ -146,63 +158,16 @@ def _odd_ops(rng: random.Random, cls: type[ig.Contract], count: int) -> list[tup
 
 
 def _run(cls: type[ig.Contract], ops: list[tuple[Any, ...]], store: Any) -> tuple[list[Any], list[Any]]:
+    """``run``, and how often each dependent was called (the same on both paths)."""
     CALLS.clear()
-    answers: list[Any] = []
-    ids: list[str] = []
-    for i, op in enumerate(ops):
-        try:
-            if op[0] == "start":
-                eid = str(uuid.UUID(int=i + 1, version=4))
-                contract = start(cls, {"key": op[1]}, store=store, now=NOW, execution_id=eid)
-                ids.append(eid)
-            else:
-                _, key, event, payload, idem = op
-                if isinstance(payload, dict):
-                    payload = dict(payload)  # (a dependent may change it in place)
-                contract = cls.deliver_event(event, correlation={"key": key}, payload=payload, store=store,
-                                             idempotency_key=idem, now=NOW)
-            answers.append(_answer(contract))
-        except ig.IgniterError as exc:
-            answers.append(("raised", type(exc).__name__, _norm(str(exc)), _norm(exc.context)))
-    stored = []
-    for eid in ids:
-        for rec in store.history_records(eid):
-            stored.append((rec.version, rec.status, _norm(rec.correlation), _norm(rec.snapshot)))
-    answers.append(("calls", sorted(CALLS.items())))  # every dependent called as often on both paths
+    answers, stored = run(cls, ops, store, fresh_payloads=True)  # (a dependent may change its payload in place)
+    answers.append(("calls", sorted(CALLS.items())))
     return answers, stored
-
-
-def counting_completing(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """``{"applied": n, "handed": n}``: deliveries the completing path saves itself, and those it hands over."""
-    seen = {"applied": 0, "handed": 0}
-    original = completing.deliver_completing
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        done, handover = original(*args, **kwargs)
-        if done is not None:
-            seen["applied"] += 1
-        if handover is not None:
-            seen["handed"] += 1
-        return done, handover
-
-    monkeypatch.setattr("igniter_nb.workflow.engine.deliver_completing", counting)
-    return seen
-
-
-@pytest.fixture
-def count_completing(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    return counting_completing(monkeypatch)
 
 
 def _both(cls: type[ig.Contract], ops: list[tuple[Any, ...]], kind: str, tmp_path: Path,
           monkeypatch: pytest.MonkeyPatch, switch: Any = completing) -> tuple[Any, Any]:
-    (tmp_path / "c").mkdir()
-    (tmp_path / "g").mkdir()
-    quick = _run(cls, ops, _store(kind, tmp_path / "c"))
-    monkeypatch.setattr(switch, "GENERAL_ONLY", True)
-    general = _run(cls, ops, _store(kind, tmp_path / "g"))
-    monkeypatch.setattr(switch, "GENERAL_ONLY", False)
-    return quick, general
+    return both(lambda store: _run(cls, ops, store), kind, tmp_path, monkeypatch, switch)
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite", "file"])
@@ -213,8 +178,8 @@ def test_random_sequences_answer_and_store_the_same_with_and_without_completing_
     cls = ALL[name]
     rng = random.Random(f"complete-{name}-{kind}")
     count = (40 if kind == "memory" else 24) * (2 if name == "docs" else 1)  # (five awaits to complete)
-    ops = _odd_ops(rng, cls, count) if name in ODD else _ops(rng, cls, count)
-    _assert_same(*_both(cls, ops, kind, tmp_path, monkeypatch))
+    ops = _odd_ops(rng, cls, count) if name in ODD else random_ops(rng, cls, count)
+    assert_same(*_both(cls, ops, kind, tmp_path, monkeypatch))
     if name == "chain":
         assert count_completing == {"applied": 0, "handed": 0}
     elif name in ODD:  # (few runs complete here; test_every_outcome... meets both ways for each)
@@ -228,8 +193,8 @@ def test_more_random_sequences_on_the_memory_store(seed: int, tmp_path: Path, mo
     rng = random.Random(f"more-{seed}")
     name = rng.choice(sorted(ALL))
     cls = ALL[name]
-    ops = _odd_ops(rng, cls, 30) if name in ODD else _ops(rng, cls, 30)
-    _assert_same(*_both(cls, ops, "memory", tmp_path, monkeypatch))
+    ops = _odd_ops(rng, cls, 30) if name in ODD else random_ops(rng, cls, 30)
+    assert_same(*_both(cls, ops, "memory", tmp_path, monkeypatch))
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -239,26 +204,13 @@ def test_both_shortcuts_against_the_general_path_alone(seed: int, tmp_path: Path
     rng = random.Random(f"both-{seed}")
     name = sorted(ALL)[seed % len(ALL)]
     cls = ALL[name]
-    ops = _odd_ops(rng, cls, 30) if name in ODD else _ops(rng, cls, 30)
-    _assert_same(*_both(cls, ops, "memory", tmp_path, monkeypatch, switch=quiet))
+    ops = _odd_ops(rng, cls, 30) if name in ODD else random_ops(rng, cls, 30)
+    assert_same(*_both(cls, ops, "memory", tmp_path, monkeypatch, switch=quiet))
 
 
 def _every_outcome(cls: type[ig.Contract]) -> list[tuple[Any, ...]]:
-    """A run per outcome of ``outcome``: each delivered in a shuffled order, with a replay each and a late one."""
-    events = _events_of(cls)
-    rng = random.Random(11)
-    ops: list[tuple[Any, ...]] = []
-    for total in range(12):
-        order = events[:]
-        rng.shuffle(order)
-        key = f"r{total}"
-        ops.append(("start", key))
-        for j, event in enumerate(order):
-            n = total if j == len(order) - 1 else 0
-            ops.append(("deliver", key, event, {"n": n}, f"{key}-{event}"))
-            ops.append(("deliver", key, event, {"n": n}, f"{key}-{event}"))  # an idempotent replay
-        ops.append(("deliver", key, order[0], {"n": 0}, f"{key}-{order[0]}"))  # late, after it finished
-    return ops
+    """A run per outcome of ``outcome``: its last delivery's payload gives it (each with a replay, and a late one)."""
+    return shuffled_runs(cls, 12, 11, lambda total, j, last: total if last else 0)
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite", "file"])
@@ -266,7 +218,7 @@ def _every_outcome(cls: type[ig.Contract]) -> list[tuple[Any, ...]]:
 def test_every_outcome_of_a_completed_join_is_recorded_as_the_general_path_records_it(
         name: str, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         count_completing: dict[str, int]) -> None:
-    _assert_same(*_both(ODD[name], _every_outcome(ODD[name]), kind, tmp_path, monkeypatch))
+    assert_same(*_both(ODD[name], _every_outcome(ODD[name]), kind, tmp_path, monkeypatch))
     assert count_completing["applied"] > 0 and count_completing["handed"] > 0
 
 
@@ -309,8 +261,8 @@ def test_a_dependent_that_raises_is_called_once_and_fails_as_on_the_general_path
     assert [e.type for e in done.events][-3:] == ["node_failed", "execution_failed", "workflow_failed"]
     monkeypatch.setattr(completing, "GENERAL_ONLY", True)
     general, general_history = deliver(MemoryStore())
-    assert _answer(done) == _answer(general)
-    assert [_norm(r.snapshot) for r in history] == [_norm(r.snapshot) for r in general_history]
+    assert answer(done) == answer(general)
+    assert [norm(r.snapshot) for r in history] == [norm(r.snapshot) for r in general_history]
     # the contract returned calls the dependent itself again when asked to (the stand-in gives its outcome once)
     CALLS.clear()
     done.execution.resolver.nodes["joined"].callable(left={"n": 0}, right={"n": 10})
@@ -321,14 +273,7 @@ def test_a_dependent_that_raises_is_called_once_and_fails_as_on_the_general_path
 @pytest.mark.parametrize("script", range(5))
 def test_deliveries_across_deploys_answer_and_store_the_same_with_and_without_completing_deliveries(
         script: int, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.workflow.test_quiet_fallbacks import SCRIPTS
-    from tests.workflow.test_quiet_fallbacks import _run as run_script
-
-    (tmp_path / "c").mkdir()
-    (tmp_path / "g").mkdir()
-    quick = run_script(SCRIPTS[script], _store(kind, tmp_path / "c"))
-    monkeypatch.setattr(completing, "GENERAL_ONLY", True)
-    _assert_same(quick, run_script(SCRIPTS[script], _store(kind, tmp_path / "g")))
+    assert_same(*both(lambda store: run_script(SCRIPTS[script], store), kind, tmp_path, monkeypatch, completing))
 
 
 def _not_plain_calls(kind: str) -> type[ig.Contract]:
@@ -382,14 +327,12 @@ def test_a_join_more_than_a_plain_function_takes_the_general_path(kind: str, mon
            ("deliver", "w2", "right_arrived", {"n": 0}, "c"), ("deliver", "w2", "left_arrived", {"n": 0}, "d")]
     quick = _run(cls, ops, MemoryStore())
     monkeypatch.setattr(completing, "GENERAL_ONLY", True)
-    _assert_same(quick, _run(cls, ops, MemoryStore()))
+    assert_same(quick, _run(cls, ops, MemoryStore()))
     assert count_completing == {"applied": 0, "handed": 0}
     assert ("calls", [("joined", 2)]) in quick[0]
 
 
 def test_a_reaction_sees_the_completing_delivery_live(count_completing: dict[str, int]) -> None:
-    from tests.workflow.test_quiet_fallbacks import Watched
-
     Watched.seen.clear()
     store = MemoryStore()
     Watched.start(key="k", store=store)
@@ -419,11 +362,11 @@ def test_a_lost_race_after_the_call_hands_the_outcome_over_instead_of_calling_ag
         done = OddPair.deliver_event("right_arrived", correlation={"key": "k"}, payload={"n": 10}, store=store,
                                      now=NOW)
         assert CALLS == {"joined": 1}
-        return done, [_norm(r.snapshot) for r in store.history_records(done.execution_id)]
+        return done, [norm(r.snapshot) for r in store.history_records(done.execution_id)]
 
     done, history = deliver(MemoryStore())
     assert lost == [1] and count_completing == {"applied": 0, "handed": 1}
     monkeypatch.setattr(completing, "GENERAL_ONLY", True)
     general, general_history = deliver(MemoryStore())
     assert done.result.joined == {"total": 10, "where": ["joined", 1.5, None]}
-    assert _answer(done) == _answer(general) and history == general_history
+    assert answer(done) == answer(general) and history == general_history

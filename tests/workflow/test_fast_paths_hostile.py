@@ -22,9 +22,8 @@ import igniter_nb as ig
 from igniter_nb.stores import MemoryStore
 from igniter_nb.workflow import quiet
 from igniter_nb.workflow.engine import start
-from tests.workflow.test_quiet_differential import _store
+from tests.workflow._fast_paths import NOW, make_store
 
-NOW = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
 CALLS: Counter[str] = Counter()
 MODE: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -107,7 +106,7 @@ def _run(general: bool, monkeypatch: pytest.MonkeyPatch, kind: str, root: Path, 
     MODE.clear()
     MODE["first"] = mode
     (root / ("general" if general else "fast")).mkdir(exist_ok=True)
-    store = _STORE["store"] = _store(kind, root / ("general" if general else "fast"))
+    store = _STORE["store"] = make_store(kind, root / ("general" if general else "fast"))
     start(Hostile, {"key": "k"}, store=store, now=NOW, execution_id="e1")
     answers: list[Any] = []
     for event, payload in deliveries:
@@ -192,7 +191,7 @@ def test_a_dependent_delivering_to_its_own_workflow_behaves_as_on_the_general_pa
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 def test_two_threads_delivering_both_awaits_call_the_join_once(tmp_path: Path, kind: str) -> None:
-    store = _store(kind, tmp_path)
+    store = make_store(kind, tmp_path)
     MODE.clear()
     CALLS.clear()
     count = 12
@@ -372,7 +371,7 @@ def test_changing_returned_contracts_never_changes_the_store(monkeypatch: pytest
     for general in (False, True):
         monkeypatch.setattr(quiet, "GENERAL_ONLY", general)
         (tmp_path / str(general)).mkdir()
-        store = _store(kind, tmp_path / str(general))
+        store = make_store(kind, tmp_path / str(general))
         start(Base, {"key": "k"}, store=store, now=NOW, execution_id="e1")
         for event in ("a_arrived", "b_arrived", "z_arrived"):
             contract = Base.deliver_event(event, correlation={"key": "k"}, payload={"items": [1]}, store=store,

@@ -15,79 +15,27 @@ import igniter_nb as ig
 from igniter_nb.stores import MemoryStore
 from igniter_nb.workflow import applied_save, quiet
 from igniter_nb.workflow.engine import start
-from tests.workflow.test_quiet_differential import _answer, _assert_same, _norm, _store, counting_quiet
-
-NOW = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def count_quiet(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    return counting_quiet(monkeypatch)
-
-
-def deploy(version: str) -> Any:
-    """The graph ``Deploy`` as each deploy has it: ``v1`` awaits a, b, c; ``v2`` awaits ``c_arrived`` as ``c2``
-    (a rename not migrated); ``v3`` adds the await ``d``; ``v4`` makes ``a`` a compute."""
-
-    class Deploy(ig.Contract):
-        @staticmethod
-        def define(c: ig.ContractBuilder) -> None:
-            c.correlate_by("key")
-            c.input("key", type=str)
-            if version == "v4":
-                c.compute("a", depends_on=["key"], call=lambda key: {"computed": key})
-            else:
-                c.await_event("a", event="a_arrived", schema=dict)
-            c.await_event("b", event="b_arrived", schema=dict)
-            third = "c2" if version == "v2" else "c"
-            c.await_event(third, event="c_arrived", schema=dict)
-            names = ["a", "b", third]
-            if version == "v3":
-                c.await_event("d", event="d_arrived", schema=dict)
-                names.append("d")
-            c.compute("all", depends_on=names, call=lambda **kw: sorted(kw))
-            c.output("all")
-
-    return Deploy
-
-
-VERSIONS = {v: deploy(v) for v in ("v1", "v2", "v3", "v4")}
-
-# (version delivering, event) per step, each workflow started by v1; every step answers or raises the same
-SCRIPTS = [
-    [("v1", "a_arrived"), ("v2", "b_arrived"), ("v2", "c_arrived"), ("v1", "c_arrived"), ("v1", "b_arrived")],
-    [("v1", "c_arrived"), ("v2", "a_arrived"), ("v2", "b_arrived"), ("v1", "a_arrived")],
-    [("v3", "a_arrived"), ("v3", "d_arrived"), ("v1", "b_arrived"), ("v3", "c_arrived"), ("v3", "b_arrived")],
-    [("v4", "b_arrived"), ("v1", "a_arrived"), ("v1", "b_arrived"), ("v1", "c_arrived")],
-    [("v1", "a_arrived"), ("v4", "c_arrived"), ("v1", "b_arrived"), ("v1", "c_arrived")],
-]
-
-
-def _run(script: list[tuple[str, str]], store: Any) -> tuple[list[Any], list[Any]]:
-    answers: list[Any] = []
-    eid = "00000000-0000-4000-8000-00000000000a"
-    start(VERSIONS["v1"], {"key": "k"}, store=store, now=NOW, execution_id=eid)
-    for n, (version, event) in enumerate(script):
-        try:
-            contract = VERSIONS[version].deliver_event(event, correlation={"key": "k"}, payload={"n": n}, store=store,
-                                                       now=NOW, idempotency_key=f"i{n}")
-            answers.append(_answer(contract))
-        except ig.IgniterError as exc:
-            answers.append(("raised", type(exc).__name__, _norm(str(exc)), _norm(exc.context)))
-    stored = [(r.version, r.status, _norm(r.snapshot)) for r in store.history_records(eid)]
-    return answers, stored
+from tests.workflow._fast_paths import (
+    NOW,
+    SCRIPTS,
+    VERSIONS,
+    Pair,
+    Watched,
+    answer,
+    assert_same,
+    both,
+    define_ab,
+    history,
+    raised,
+    run_script,
+)
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 @pytest.mark.parametrize("script", range(len(SCRIPTS)))
 def test_deliveries_across_deploys_answer_and_store_the_same_on_both_paths(
         script: int, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "q").mkdir()
-    (tmp_path / "g").mkdir()
-    quick = _run(SCRIPTS[script], _store(kind, tmp_path / "q"))
-    monkeypatch.setattr(quiet, "GENERAL_ONLY", True)
-    general = _run(SCRIPTS[script], _store(kind, tmp_path / "g"))
-    _assert_same(quick, general)
+    assert_same(*both(lambda store: run_script(SCRIPTS[script], store), kind, tmp_path, monkeypatch))
 
 
 def test_a_renamed_await_is_refused_and_never_applied_quietly(count_quiet: list[int]) -> None:
@@ -99,38 +47,12 @@ def test_a_renamed_await_is_refused_and_never_applied_quietly(count_quiet: list[
     assert count_quiet[0] == 0
 
 
-class Watched(ig.Contract):
-    """A reaction watches node events: every delivery takes the general path, which runs it."""
-
-    seen: list[str] = []
-
-    @staticmethod
-    def define(c: ig.ContractBuilder) -> None:
-        c.correlate_by("key")
-        c.input("key", type=str)
-        c.await_event("a", event="a_arrived", schema=dict)
-        c.await_event("b", event="b_arrived", schema=dict)
-        c.compute("ab", depends_on=["a", "b"], call=lambda a, b: [a, b])
-        c.output("ab")
-
-        @c.react_to("node_waiting")
-        def note(event: Any, contract: Any = None) -> None:
-            Watched.seen.append(event.node)
-
-
 class MadeDifferently(ig.Contract):
     """A class whose ``_setup`` subscribes to its own events: the general path."""
 
     seen: list[str] = []
 
-    @staticmethod
-    def define(c: ig.ContractBuilder) -> None:
-        c.correlate_by("key")
-        c.input("key", type=str)
-        c.await_event("a", event="a_arrived", schema=dict)
-        c.await_event("b", event="b_arrived", schema=dict)
-        c.compute("ab", depends_on=["a", "b"], call=lambda a, b: [a, b])
-        c.output("ab")
+    define = staticmethod(define_ab)
 
     def _setup(self, *args: Any, **kwargs: Any) -> None:
         super()._setup(*args, **kwargs)
@@ -155,12 +77,7 @@ class Loose(ig.Contract):
 
     @staticmethod
     def define(c: ig.ContractBuilder) -> None:
-        c.correlate_by("key")
-        c.input("key", type=str)
-        c.await_event("a", event="a_arrived")
-        c.await_event("b", event="b_arrived")
-        c.compute("ab", depends_on=["a", "b"], call=lambda a, b: [a, b])
-        c.output("ab")
+        define_ab(c, schema=None)
 
 
 @pytest.mark.parametrize("payload", [object(), {"when": dt.date(2030, 1, 2)}, {"n": 1.5}, [1, (2, 3)], {3: "x"}])
@@ -172,15 +89,13 @@ def test_payloads_of_every_kind_answer_and_store_the_same(payload: Any, tmp_path
         answers = []
         for event in ("a_arrived", "b_arrived"):
             try:
-                answers.append(_answer(Loose.deliver_event(event, correlation={"key": "k"}, payload=payload,
-                                                           store=store, now=NOW)))
+                answers.append(answer(Loose.deliver_event(event, correlation={"key": "k"}, payload=payload,
+                                                          store=store, now=NOW)))
             except ig.IgniterError as exc:
-                answers.append(("raised", type(exc).__name__, _norm(str(exc))))
-        return answers, [(r.version, r.status, _norm(r.snapshot)) for r in store.history_records(eid)]
+                answers.append(raised(exc))
+        return answers, history(store, eid)
 
-    quick = run(MemoryStore())
-    monkeypatch.setattr(quiet, "GENERAL_ONLY", True)
-    _assert_same(quick, run(MemoryStore()))
+    assert_same(*both(run, "memory", tmp_path, monkeypatch))
 
 
 def test_a_quiet_delivery_encodes_no_node_state_and_costs_the_same_beside_60_resolved_nodes() -> None:
@@ -221,8 +136,6 @@ CORRUPTIONS = ["waiting_for text", "version text", "state a list", "unknown stat
 @pytest.mark.parametrize("how", CORRUPTIONS)
 def test_a_malformed_record_answers_as_the_general_path_does(how: str, kind: str, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.workflow.test_quiet_differential import Pair
-
     def run(store: Any) -> Any:
         eid = "00000000-0000-4000-8000-00000000000c"
         start(Pair, {"key": "k"}, store=store, now=NOW, execution_id=eid)
@@ -230,17 +143,13 @@ def test_a_malformed_record_answers_as_the_general_path_does(how: str, kind: str
         _corrupt(snapshot, how)
         store.save(snapshot, graph="Pair", correlation={"key": "k"}, status="waiting", expected_version=1)
         try:
-            answer: Any = _answer(Pair.deliver_event("left_arrived", correlation={"key": "k"}, payload={"n": 1},
-                                                     store=store, now=NOW))
+            found: Any = answer(Pair.deliver_event("left_arrived", correlation={"key": "k"}, payload={"n": 1},
+                                                   store=store, now=NOW))
         except (ig.IgniterError, TypeError, ValueError) as exc:
-            answer = ("raised", type(exc).__name__, _norm(str(exc)))
-        return [answer], [(r.version, r.status, _norm(r.snapshot)) for r in store.history_records(eid)]
+            found = raised(exc)
+        return [found], history(store, eid)
 
-    (tmp_path / "q").mkdir()
-    (tmp_path / "g").mkdir()
-    quick = run(_store(kind, tmp_path / "q"))
-    monkeypatch.setattr(quiet, "GENERAL_ONLY", True)
-    _assert_same(quick, run(_store(kind, tmp_path / "g")))
+    assert_same(*both(run, kind, tmp_path, monkeypatch))
 
 
 def test_the_quiet_path_runs_no_import_statement_per_delivery() -> None:

@@ -8,7 +8,6 @@ import copy
 import pickle
 import random
 import threading
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +19,17 @@ from igniter_nb.runtime.restore import restore_record
 from igniter_nb.stores import MemoryStore
 from igniter_nb.workflow import quiet
 from igniter_nb.workflow.engine import start
-from tests.workflow.test_quiet_differential import (
+from tests.workflow._fast_paths import (
     CLASSES,
     NOW,
     Docs,
     Pair,
-    _answer,
-    _assert_same,
-    _norm,
-    _ops,
-    _run,
-    _store,
-    counting_quiet,
+    answer,
+    assert_same,
+    make_store,
+    norm,
+    random_ops,
+    run,
 )
 
 
@@ -55,8 +53,8 @@ def _fresh(store: Any, key: str = "k") -> Any:
 
 
 def test_a_quiet_delivery_restores_nothing_until_the_contract_is_read(restores: list[Any],
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    applied = counting_quiet(monkeypatch)
+                                                                      count_quiet: list[int]) -> None:
+    applied = count_quiet
     store = MemoryStore()
     contract = _fresh(store)
     assert applied[0] == 1
@@ -103,21 +101,14 @@ def test_each_reader_restores_it_and_reads_what_a_restore_at_delivery_gives(read
     contract = _fresh(store)
     eager = restore_record(Pair, store.record(store.find_latest_by_correlation("Pair", {"key": "k"})), store=store)
     restores.clear()
-    assert _norm(READERS[reader](contract)) == _norm(READERS[reader](eager))
+    assert norm(READERS[reader](contract)) == norm(READERS[reader](eager))
     assert restores == [contract]
 
 
 class Delegating(ig.Contract):
     """A subclass with its own ``__getattr__`` (outputs read as attributes) and a property reading the execution."""
 
-    @staticmethod
-    def define(c: ig.ContractBuilder) -> None:
-        c.correlate_by("key")
-        c.input("key", type=str)
-        c.await_event("left", event="left_arrived", schema=dict)
-        c.await_event("right", event="right_arrived", schema=dict)
-        c.compute("joined", depends_on=["left", "right"], call=lambda left, right: [left, right])
-        c.output("joined")
+    define = staticmethod(Pair.define)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name in ("execution", "reaction_errors"):
@@ -222,7 +213,7 @@ def test_a_touch_from_inside_its_own_restore_is_refused(monkeypatch: pytest.Monk
 @pytest.mark.parametrize("kind", ["memory", "sqlite", "file"])
 def test_contracts_read_after_later_deliveries_show_the_version_they_were_saved_at(
         kind: str, tmp_path: Path, restores: list[Any]) -> None:
-    store = _store(kind, tmp_path)
+    store = make_store(kind, tmp_path)
     eid = "00000000-0000-4000-8000-00000000000d"
     start(Docs, {"key": "k"}, store=store, now=NOW, execution_id=eid)
     kept = [Docs.deliver_event(f"d{i}_arrived", correlation={"key": "k"}, payload={"n": i, "m": [i]}, store=store,
@@ -234,32 +225,8 @@ def test_contracts_read_after_later_deliveries_show_the_version_they_were_saved_
     quiet_ones = kept[:4]
     records = {r.version: r for r in store.history_records(eid)}
     for version, contract in reversed(list(enumerate(quiet_ones, 2))):  # (read last first, long after returned)
-        assert _answer(contract) == _answer(restore_record(Docs, records[version], store=store))
+        assert answer(contract) == answer(restore_record(Docs, records[version], store=store))
     assert [c.execution.store_version for c in quiet_ones] == [2, 3, 4, 5]
-
-
-def _run_read_late(cls: type[ig.Contract], ops: list[tuple[Any, ...]], store: Any) -> tuple[list[Any], list[Any]]:
-    """``_run``, every answer read only after the whole sequence ran."""
-    contracts: list[Any] = []
-    ids: list[str] = []
-    for i, op in enumerate(ops):
-        try:
-            if op[0] == "start":
-                eid = str(uuid.UUID(int=i + 1, version=4))
-                contracts.append(start(cls, {"key": op[1]}, store=store, now=NOW, execution_id=eid))
-                ids.append(eid)
-            else:
-                _, key, event, payload, idem = op
-                contracts.append(cls.deliver_event(event, correlation={"key": key}, payload=payload, store=store,
-                                                   idempotency_key=idem, now=NOW))
-        except ig.IgniterError as exc:
-            contracts.append(("raised", type(exc).__name__, _norm(str(exc)), _norm(exc.context)))
-    answers = [c if type(c) is tuple else _answer(c) for c in contracts]
-    stored = []
-    for eid in ids:
-        for rec in store.history_records(eid):
-            stored.append((rec.version, rec.status, _norm(rec.correlation), _norm(rec.snapshot)))
-    return answers, stored
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
@@ -267,13 +234,13 @@ def _run_read_late(cls: type[ig.Contract], ops: list[tuple[Any, ...]], store: An
 def test_random_sequences_read_at_the_end_answer_as_the_general_path_at_once(
         name: str, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restores: list[Any]) -> None:
     cls = CLASSES[name]
-    ops = _ops(random.Random(f"late-{name}-{kind}"), cls, 30 if kind == "memory" else 20)
+    ops = random_ops(random.Random(f"late-{name}-{kind}"), cls, 30 if kind == "memory" else 20)
     (tmp_path / "q").mkdir()
     (tmp_path / "g").mkdir()
-    late = _run_read_late(cls, ops, _store(kind, tmp_path / "q"))
+    late = run(cls, ops, make_store(kind, tmp_path / "q"), read_late=True)  # (each contract read at the end)
     assert restores  # (the sequences do return contracts restored on first touch)
     monkeypatch.setattr(quiet, "GENERAL_ONLY", True)
-    _assert_same(late, _run(cls, ops, _store(kind, tmp_path / "g")))
+    assert_same(late, run(cls, ops, make_store(kind, tmp_path / "g")))
 
 
 def test_the_execution_id_of_a_contract_not_read_yet_comes_from_its_snapshot_without_a_restore(

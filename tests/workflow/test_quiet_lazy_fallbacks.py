@@ -15,7 +15,7 @@ import igniter_nb as ig
 from igniter_nb.stores.base import save_runtime_snapshot
 from igniter_nb.workflow import quiet
 from igniter_nb.workflow.engine import start
-from tests.workflow.test_quiet_differential import NOW, Docs, _answer, _assert_same, _norm, _store, counting_quiet
+from tests.workflow._fast_paths import NOW, Docs, answer, assert_same, history, make_store, raised
 
 
 def _corrupt(snapshot: dict[str, Any], how: str) -> None:
@@ -41,7 +41,8 @@ CORRUPTIONS = ["input retyped", "unknown tag in a delivered value", "unknown tag
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 @pytest.mark.parametrize("how", CORRUPTIONS)
 def test_a_record_only_the_restore_refuses_is_never_saved_quietly(how: str, kind: str, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  count_quiet: list[int]) -> None:
     def run(store: Any, applied: list[int]) -> Any:
         eid = "00000000-0000-4000-8000-00000000000e"
         start(Docs, {"key": "k"}, store=store, now=NOW, execution_id=eid)
@@ -52,19 +53,19 @@ def test_a_record_only_the_restore_refuses_is_never_saved_quietly(how: str, kind
                               expected_version=record.version)
         before = applied[0]
         try:
-            answer: Any = _answer(Docs.deliver_event("d1_arrived", correlation={"key": "k"}, payload={"n": 1},
-                                                     store=store, now=NOW))
+            found: Any = answer(Docs.deliver_event("d1_arrived", correlation={"key": "k"}, payload={"n": 1},
+                                                   store=store, now=NOW))
         except (ig.IgniterError, TypeError, ValueError) as exc:
-            answer = ("raised", type(exc).__name__, _norm(str(exc)))
+            found = raised(exc)
         assert applied[0] == before  # (refused before the save: the general path decided)
-        return [answer], [(r.version, r.status, _norm(r.snapshot)) for r in store.history_records(eid)]
+        return [found], history(store, eid)
 
-    applied = counting_quiet(monkeypatch)
+    applied = count_quiet
     (tmp_path / "q").mkdir()
     (tmp_path / "g").mkdir()
-    quick = run(_store(kind, tmp_path / "q"), applied)
+    quick = run(make_store(kind, tmp_path / "q"), applied)
     assert applied[0] == 1  # (the first delivery was quiet: the quiet path is reached on this store)
     monkeypatch.setattr(quiet, "GENERAL_ONLY", True)
-    general = run(_store(kind, tmp_path / "g"), applied)
+    general = run(make_store(kind, tmp_path / "g"), applied)
     assert general[0][0][0] == "raised"
-    _assert_same(quick, general)
+    assert_same(quick, general)
