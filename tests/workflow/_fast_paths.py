@@ -26,13 +26,19 @@ NOW = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
 
 
 # ---------------------------------------------------------------------------- the random sequences' contracts
+def keyed_awaits(c: ig.ContractBuilder, *names: str, schema: Any = dict) -> None:
+    """A workflow correlated by its input ``key``, awaiting ``<name>_arrived`` as ``<name>`` for each of ``names``
+    in order (payloads checked against ``schema``)."""
+    c.correlate_by("key")
+    c.input("key", type=str)
+    for name in names:
+        c.await_event(name, event=f"{name}_arrived", schema=schema)
+
+
 class Pair(ig.Contract):
     @staticmethod
     def define(c: ig.ContractBuilder) -> None:
-        c.correlate_by("key")
-        c.input("key", type=str)
-        c.await_event("left", event="left_arrived", schema=dict)
-        c.await_event("right", event="right_arrived", schema=dict)
+        keyed_awaits(c, "left", "right")
         c.compute("joined", depends_on=["left", "right"], call=lambda left, right: {"l": left, "r": right})
         c.output("joined")
 
@@ -42,10 +48,8 @@ class Three(ig.Contract):
 
     @staticmethod
     def define(c: ig.ContractBuilder) -> None:
-        c.correlate_by("key")
-        c.input("key", type=str)
-        c.await_event("a", event="a_arrived", schema=dict)
-        c.await_event("b", event="b_arrived")
+        keyed_awaits(c, "a")
+        c.await_event("b", event="b_arrived")  # (any payload)
         c.await_event("c", event="c_arrived", schema=dict)
         c.compute("ab", depends_on=["a", "b"], call=lambda a, b: [a, b])
         c.compute("bc", depends_on=["key", "b", "c"], call=lambda key, b, c: [key, b, c])
@@ -60,11 +64,8 @@ class Docs(ig.Contract):
 
     @staticmethod
     def define(c: ig.ContractBuilder) -> None:
-        c.correlate_by("key")
-        c.input("key", type=str)
         names = [f"d{i}" for i in range(5)]
-        for name in names:
-            c.await_event(name, event=f"{name}_arrived", schema=dict)
+        keyed_awaits(c, *names)
         c.compute("count", depends_on=names, call=lambda **docs: len(docs))
         c.output("count")
 
@@ -74,10 +75,7 @@ class Chain(ig.Contract):
 
     @staticmethod
     def define(c: ig.ContractBuilder) -> None:
-        c.correlate_by("key")
-        c.input("key", type=str)
-        c.await_event("a", event="a_arrived", schema=dict)
-        c.await_event("b", event="b_arrived", schema=dict)
+        keyed_awaits(c, "a", "b")
         c.compute("j", depends_on=["a", "b"], call=lambda a, b: [a, b])
         c.compute("k", depends_on=["j"], call=lambda j: len(j))
         c.output("k")
@@ -88,8 +86,7 @@ class Scoped(ig.Contract):
 
     @staticmethod
     def define(c: ig.ContractBuilder) -> None:
-        c.correlate_by("key")
-        c.input("key", type=str)
+        keyed_awaits(c)
         with c.scope("outer"), c.scope("inner"):
             c.await_event("x", event="x_arrived", schema=dict)
             c.await_event("y", event="y_arrived", schema=dict)
@@ -150,10 +147,7 @@ def shuffled_runs(cls: type[ig.Contract], rounds: int, seed: int,
 # ---------------------------------------------------------------------------- the deploys' contracts
 def define_ab(c: ig.ContractBuilder, schema: Any = dict) -> None:
     """Two awaits ``a`` and ``b`` (payloads checked against ``schema``) joined by ``ab``."""
-    c.correlate_by("key")
-    c.input("key", type=str)
-    c.await_event("a", event="a_arrived", schema=schema)
-    c.await_event("b", event="b_arrived", schema=schema)
+    keyed_awaits(c, "a", "b", schema=schema)
     c.compute("ab", depends_on=["a", "b"], call=lambda a, b: [a, b])
     c.output("ab")
 

@@ -27,6 +27,7 @@ from tests.workflow._fast_paths import (
     answer,
     assert_same,
     both,
+    keyed_awaits,
     norm,
     random_ops,
     run,
@@ -83,10 +84,7 @@ class OddPair(ig.Contract):
 
     @staticmethod
     def define(c: ig.ContractBuilder) -> None:
-        c.correlate_by("key")
-        c.input("key", type=str)
-        c.await_event("left", event="left_arrived", schema=dict)
-        c.await_event("right", event="right_arrived", schema=dict)
+        keyed_awaits(c, "left", "right")
 
         @c.compute
         def joined(left: Any, right: Any) -> Any:
@@ -102,11 +100,7 @@ class OddThree(ig.Contract):
 
     @staticmethod
     def define(c: ig.ContractBuilder) -> None:
-        c.correlate_by("key")
-        c.input("key", type=str)
-        c.await_event("a", event="a_arrived", schema=dict)
-        c.await_event("b", event="b_arrived", schema=dict)
-        c.await_event("c", event="c_arrived", schema=dict)
+        keyed_awaits(c, "a", "b", "c")
 
         def ab(a: Any, b: Any) -> Any:
             _called("ab")
@@ -127,10 +121,7 @@ class Stamping(ig.Contract):
 
     @staticmethod
     def define(c: ig.ContractBuilder) -> None:
-        c.correlate_by("key")
-        c.input("key", type=str)
-        c.await_event("a", event="a_arrived", schema=dict)
-        c.await_event("b", event="b_arrived", schema=dict)
+        keyed_awaits(c, "a", "b")
 
         def stamp(a: Any, b: Any) -> Any:
             _called("stamp")
@@ -296,10 +287,7 @@ def _not_plain_calls(kind: str) -> type[ig.Contract]:
 
         @staticmethod
         def define(c: ig.ContractBuilder) -> None:
-            c.correlate_by("key")
-            c.input("key", type=str)
-            c.await_event("left", event="left_arrived", schema=dict)
-            c.await_event("right", event="right_arrived", schema=dict)
+            keyed_awaits(c, "left", "right")
             if kind == "guard":
                 def joined(left: Any, right: Any) -> bool:
                     _called("joined")

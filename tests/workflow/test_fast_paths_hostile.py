@@ -22,7 +22,7 @@ import igniter_nb as ig
 from igniter_nb.stores import MemoryStore
 from igniter_nb.workflow import quiet
 from igniter_nb.workflow.engine import start
-from tests.workflow._fast_paths import NOW, make_store
+from tests.workflow._fast_paths import NOW, keyed_awaits, make_store
 
 CALLS: Counter[str] = Counter()
 MODE: dict[str, Any] = {}
@@ -67,11 +67,7 @@ def _first(key: str, a: Any, b: Any) -> Any:
 class Hostile(ig.Contract):
     @staticmethod
     def define(c: ig.ContractBuilder) -> None:
-        c.correlate_by("key")
-        c.input("key", type=str)
-        c.await_event("a", event="a_arrived")
-        c.await_event("b", event="b_arrived")
-        c.await_event("z", event="z_arrived")
+        keyed_awaits(c, "a", "b", "z", schema=None)
         c.compute("first", depends_on=["key", "a", "b"], call=_first)
         c.compute("second", depends_on=["a", "b"], call=lambda a, b: "second")
         c.compute("zz", depends_on=["z"], call=lambda z: z)
@@ -253,11 +249,7 @@ def test_odd_payloads_answer_and_store_the_same(monkeypatch: pytest.MonkeyPatch,
 
 # ---------------------------------------------------------------------------- contracts restored on first touch
 def _define(c: ig.ContractBuilder) -> None:
-    c.correlate_by("key")
-    c.input("key", type=str)
-    c.await_event("a", event="a_arrived")
-    c.await_event("b", event="b_arrived")
-    c.await_event("z", event="z_arrived")
+    keyed_awaits(c, "a", "b", "z", schema=None)
     c.compute("first", depends_on=["a", "b"], call=lambda a, b: [a, b])
     c.compute("zz", depends_on=["z"], call=lambda z: z)
     c.output("first")
@@ -411,10 +403,7 @@ def _joiner(name: str) -> Any:
 class ThreeJoins(ig.Contract):
     @staticmethod
     def define(c: ig.ContractBuilder) -> None:
-        c.correlate_by("key")
-        c.input("key", type=str)
-        c.await_event("a", event="a_arrived")
-        c.await_event("b", event="b_arrived")
+        keyed_awaits(c, "a", "b", schema=None)
         for name in ("d1", "d2", "d3"):
             c.compute(name, depends_on=["a", "b"], call=_joiner(name))
             c.output(name)
