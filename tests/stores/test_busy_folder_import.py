@@ -13,9 +13,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from tests.stores.test_busy_folder import filled, needs_unshare
+from tests.stores.test_busy_folder import UNMOUNT, filled, needs_unshare
 
-_CHILD = r'''
+_CHILD = UNMOUNT + r'''
 import datetime as dt, json, subprocess, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
@@ -42,7 +42,7 @@ store = ParquetStore(root, fsync=False)
 attempt("import", lambda: store.import_records([rec("ex-a", 1, 10), rec("ex-a", 2, 20)]))
 attempt("read_a", lambda: store.record("ex-a").snapshot["n"])
 attempt("save_b", lambda: store.save({"execution_id": "ex-b", "n": 2}, expected_version=1))
-subprocess.run(["umount", str(root / "ex-a")], check=True)
+unmount(root / "ex-a")
 attempt("reopen", lambda: sorted(r.execution_id for r in ParquetStore(root, fsync=False).list()))
 attempt("read_a_after", lambda: ParquetStore(root, fsync=False).record("ex-a").snapshot["n"])
 print(json.dumps(found))
