@@ -204,7 +204,9 @@ def work(spec: dict[str, Any], tasks: list[dict[str, Any]], log_path: str, seed:
          point: str | None, not_before: float, deadline: float) -> None:
     """Deliver ``tasks`` in order (the general path only when ``general``), logging each step; the worker kills
     itself at ``point`` the first time a delivery reaches it — after its first few deliveries, and only on a task's
-    first attempt (so a retry gets through); ``slow``: its saves wait a little first. Gives up at ``deadline`` (``time.time()``); SIGALRM ends it past that."""
+    first attempt (so a retry gets through); ``slow``: its saves wait a little first. Starts delivering at
+    ``not_before`` (connected by then: the first workers of a round start together); gives up at ``deadline``
+    (``time.time()``), and SIGALRM ends it soon after."""
     signal.alarm(max(1, int(deadline - time.time()) + 5))  # (a worker that hangs dies on its own)
     from datetime import datetime
 
