@@ -239,7 +239,9 @@ def work(spec: dict[str, Any], tasks: list[dict[str, Any]], log_path: str, seed:
             contract = Trio.deliver_event(AWAITS[task["node"]], correlation={"key": task["wf"]},
                                           payload=task["payload"], store=store, idempotency_key=task["key"], now=now)
             keys = [s["idempotency_key"] for s in contract.signals]  # (a contract built on first touch: restored here)
-            entry = {"outcome": "returned", "has": task["key"] in keys, "status": contract.workflow_status}
+            mine = contract.execution.states[task["node"]]
+            entry = {"outcome": "returned", "has": task["key"] in keys and mine.value == task["payload"]
+                     and str(mine.status) == str(type(mine.status).SUCCEEDED), "status": contract.workflow_status}
         except IdempotencyConflictError:
             entry = {"outcome": "conflict"}
         except DuplicateSignalError:

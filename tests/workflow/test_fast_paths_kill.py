@@ -236,7 +236,7 @@ def _check_workflow(store: Any, eid: str, tasks: list[dict[str, Any]],
         same = mine is not None and mine["key"] == task["key"] and mine["payload"] == task["payload"]
         if answer["outcome"] == "returned":
             assert same, f"{eid}: delivery {task} was answered returned but {mine} is applied"
-            assert answer["has"], f"{eid}: the contract returned for {task['id']} lacks its signal"
+            assert answer["has"], f"{eid}: the contract returned for {task['id']} lacks its signal or payload"
         elif answer["outcome"] in ("duplicate", "conflict"):
             assert mine is not None and not same, f"{eid}: {task} refused ({answer}) but {mine} is applied"
         elif answer["outcome"] == "not_found":
