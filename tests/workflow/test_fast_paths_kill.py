@@ -46,8 +46,9 @@ from igniter_nb.workflow.engine import start
 from igniter_nb.workflow.signals import payload_digest
 from tests.stores.store_factory import make_spec, open_store
 from tests.workflow import kill_trial
+from tests.workflow._fast_paths import NOW, _first_difference
+from tests.workflow._fast_paths import norm as _norm
 from tests.workflow.kill_trial import AWAITS, Trio, expected_states
-from tests.workflow.test_quiet_differential import NOW, _first_difference, _norm
 
 pytestmark = pytest.mark.services
 
