@@ -253,6 +253,42 @@ def _rename_keys(container: Any, rename: Mapping[str, str], found: dict[str, str
         container[key] = value
 
 
+def _stored_wait(state: Any) -> dict[str, Any] | None:
+    """The deferred record a stored state holds (``{"__ig__": "deferred", "value": {token, source_node, ...}}``)."""
+    value = state.get("value") if isinstance(state, dict) else None
+    if isinstance(value, dict) and value.get("__ig__") == "deferred" and isinstance(value.get("value"), dict):
+        return value["value"]
+    return None
+
+
+def _rename_waits(snapshot: dict[str, Any], found: Mapping[str, str]) -> None:
+    """Rename a renamed node in the wait it holds, and in the copies its dependents carry (same token): its
+    ``source_node`` and ``waiting_on``, and an await's token, ``<execution id>:<node>`` (what a start under the new
+    graph gives it). Only the waits the renamed node itself deferred: a composition's wait names a child's node."""
+    states = snapshot.get("states")
+    if not found or not isinstance(states, dict):
+        return
+    owned: dict[str, tuple[str, str]] = {}  # token -> (old, new)
+    for old, new in found.items():
+        wait = _stored_wait(states.get(new))
+        if wait is not None and wait.get("source_node") == old and isinstance(wait.get("token"), str):
+            owned[wait["token"]] = (old, new)
+    if not owned:
+        return
+    execution_id = snapshot.get("execution_id")
+    for state in states.values():
+        wait = _stored_wait(state)
+        token = wait.get("token") if wait is not None else None
+        if wait is None or token not in owned:
+            continue
+        old, new = owned[token]
+        wait["source_node"] = new
+        if wait.get("waiting_on") == old:
+            wait["waiting_on"] = new
+        if wait.get("event") is not None and token == f"{execution_id}:{old}":
+            wait["token"] = f"{execution_id}:{new}"
+
+
 def apply_renames(snapshot: dict[str, Any], rename: Mapping[str, str]) -> dict[str, str]:
     """Rename nodes in a stored snapshot (plain data, changed in place); returns the renames that applied."""
     found: dict[str, str] = {}
@@ -270,6 +306,7 @@ def apply_renames(snapshot: dict[str, Any], rename: Mapping[str, str]) -> dict[s
                 state["waiting_for"] = [rename.get(w, w) for w in state["waiting_for"]]
             if state.get("invalidated_by") in rename:
                 state["invalidated_by"] = rename[state["invalidated_by"]]
+    _rename_waits(snapshot, found)
     if isinstance(workflow, dict):
         for key in ("deadlines", "awaits", "correlation"):
             _rename_keys(workflow.get(key), rename, found)
