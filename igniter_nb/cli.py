@@ -230,14 +230,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_names(parser: argparse.ArgumentParser) -> list[str]:
+    return [name for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+            for name in action.choices]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``igniter-nb`` console script; returns the process exit code."""
     _tolerant_output()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        if getattr(args, "run", None) is None:
-            parser.print_help()
+        if getattr(args, "run", None) is None:  # a usage error, as argparse reports one: stdout stays the output's
+            parser.print_usage(sys.stderr)
+            print(f"igniter-nb: error: choose a command: {', '.join(_command_names(parser))} (igniter-nb --help "
+                  "describes them)", file=sys.stderr)
             return 2
     except BrokenPipeError:
         _silence_stdout()

@@ -43,9 +43,21 @@ def test_help_and_version_work_without_heavy_imports_L42() -> None:
     assert "--token-env VAR" in _run_cli("serve", "--help").stdout
 
 
-def test_no_command_prints_help_and_fails(capsys: Any) -> None:
+def test_no_command_is_a_usage_error_on_stderr(capsys: Any) -> None:
     assert main([]) == 2
-    assert "COMMAND" in capsys.readouterr().out
+    shown = capsys.readouterr()
+    assert shown.out == ""  # (it printed the whole help on stdout: a pipe read it as the command's output)
+    lines = shown.err.splitlines()
+    assert lines[0].startswith("usage: igniter-nb ") and "COMMAND" in lines[0]
+    assert lines[-1] == "igniter-nb: error: choose a command: serve, new (igniter-nb --help describes them)"
+
+
+def test_help_stays_on_stdout_with_exit_code_0(capsys: Any) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--help"])
+    assert stopped.value.code == 0
+    shown = capsys.readouterr()
+    assert "COMMAND" in shown.out and "serve" in shown.out and shown.err == ""
 
 
 @pytest.mark.parametrize(("target", "says"), [
