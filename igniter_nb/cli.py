@@ -12,7 +12,7 @@ import contextlib
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from igniter_nb import __version__
@@ -87,6 +87,25 @@ def _flush_stdout() -> None:
         sys.stdout.flush()
 
 
+def _whole_number(minimum: int, maximum: int | None = None, unit: str = "") -> Callable[[str], int]:
+    """An argparse ``type=`` taking a whole number from ``minimum`` (to ``maximum``): anything else is argparse's
+    error naming the flag and the range (``argument --max-body-bytes: must be a whole number of bytes >= 1, got 0``),
+    with the usage, before any setting is read."""
+    what = f"a whole number{f' of {unit}' if unit else ''} " + (
+        f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}")
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r:.80}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
+        return value
+
+    return parse
+
+
 def add_serve_command(commands: Any) -> None:
     parser = commands.add_parser(
         "serve",
@@ -101,10 +120,12 @@ def add_serve_command(commands: Any) -> None:
     parser.add_argument("target", metavar="MODULE:CONTRACTS",
                         help="a dict {name: ContractClass}, a list of contract classes or one class, by import path")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    parser.add_argument("--port", type=_whole_number(0, 65535), default=8000,
+                        help="port to listen on (default: 8000; 0: any free port)")
     parser.add_argument("--store", metavar="URL", default=None,
                         help="store URL shared by all workers (default: $IGNITER_STORE_URL, else memory://)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default: 1; >1 needs a shared store)")
+    parser.add_argument("--workers", type=_whole_number(1), default=1,
+                        help="worker processes (default: 1; >1 needs a shared store)")
     parser.add_argument("--balance", choices=["supervisor", "reuseport", "shared"], default=None, type=str.lower,
                         help="with --workers > 1, how connections reach the workers: supervisor (the default on "
                              "Linux) accepts each one and hands it to the worker with the fewest open connections; "
@@ -116,15 +137,15 @@ def add_serve_command(commands: Any) -> None:
     parser.add_argument("--token-env", metavar="VAR", default=None,
                         help="require 'Authorization: Bearer <token>', the token read from environment variable VAR "
                              "(default: $IGNITER_SERVER_TOKEN when set, else no token)")
-    parser.add_argument("--threads", type=int, default=None, metavar="N",
+    parser.add_argument("--threads", type=_whole_number(0, unit="threads"), default=None, metavar="N",
                         help="threads per worker running store and contract work at once (default: "
                              "$IGNITER_SERVER_THREADS, else 40); 1-2 shorten the tail of store-bound contracts; 0 "
                              "runs that work on the event loop (SQLite or memory store, nodes that never wait on a "
                              "network)")
-    parser.add_argument("--max-streams", type=int, default=None, metavar="N",
+    parser.add_argument("--max-streams", type=_whole_number(1, unit="streams"), default=None, metavar="N",
                         help="live event streams each worker keeps open at once; more get 503 (default: "
                              "$IGNITER_MAX_STREAMS, else 100)")
-    parser.add_argument("--max-body-bytes", type=int, default=None,
+    parser.add_argument("--max-body-bytes", type=_whole_number(1, unit="bytes"), default=None,
                         help="larger request bodies get 413 (default: $IGNITER_MAX_BODY_BYTES, else 1000000)")
     parser.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
                         help="allow browser calls from ORIGIN (repeatable; default: $IGNITER_CORS_ORIGINS, "
@@ -133,7 +154,7 @@ def add_serve_command(commands: Any) -> None:
                         help="this server's base URL as other servers reach it; remote nodes then ask to be called "
                              "back there when their remote execution finishes (default: $IGNITER_PUBLIC_URL, else "
                              "no callbacks)")
-    parser.add_argument("--callback-retries", type=int, default=None, metavar="N",
+    parser.add_argument("--callback-retries", type=_whole_number(0, unit="retries"), default=None, metavar="N",
                         help="how many times a callback this server sends (an execution finished: reported to the URL the "
                              "caller gave, e.g. the server whose remote node started it) is retried after its first "
                              "attempt, with back-off (default: $IGNITER_CALLBACK_RETRIES, else 5)")

@@ -227,14 +227,18 @@ def apply_log_level() -> None:
 
 
 def max_body_bytes(given: int | None = None) -> int:
-    """The server's request body limit: ``given`` when not None, else ``IGNITER_MAX_BODY_BYTES``, else 1,000,000."""
+    """The server's request body limit: ``given`` when not None (an int >= 1, not a bool), else
+    ``IGNITER_MAX_BODY_BYTES``, else 1,000,000. 0 is refused: every request with a body would get 413."""
     if given is not None:
+        if type(given) is not int or given < 1:
+            raise SettingsError(f"max_body_bytes must be an int >= 1 (bytes), got {given!r:.80}",
+                                variable=MAX_BODY_BYTES)
         return given
     value = _value(MAX_BODY_BYTES)
     if value is None:
         return DEFAULT_MAX_BODY_BYTES
-    if not re.fullmatch(r"\d[\d_]*", value):
-        raise SettingsError(f"{MAX_BODY_BYTES}={value!r:.80} is not a whole number of bytes >= 0 (e.g. 1000000)",
+    if not re.fullmatch(r"\d[\d_]*", value) or int(value) < 1:
+        raise SettingsError(f"{MAX_BODY_BYTES}={value!r:.80} is not a whole number of bytes >= 1 (e.g. 1000000)",
                             variable=MAX_BODY_BYTES)
     return int(value)
 

@@ -200,7 +200,7 @@ def test_arguments_win_over_variables_and_variables_over_defaults(clean_env: pyt
     clean_env.setenv("IGNITER_LOG_LEVEL", "DEBUG")
     clean_env.setenv("IGNITER_STORE_URL", "  memory://  ")
     assert settings.server_token() == "from-env" and settings.server_token("given") == "given"
-    assert settings.max_body_bytes() == 2000 and settings.max_body_bytes(0) == 0
+    assert settings.max_body_bytes() == 2000 and settings.max_body_bytes(1) == 1
     assert settings.public_url() == "https://igniter.example.com/base"
     assert settings.public_url("http://given:8000") == "http://given:8000"
     assert settings.cors_origins() == ["https://a.example.com", "http://localhost:3000", "*"]

@@ -67,8 +67,8 @@ class BodySizeLimit:
     """Wrap ``app`` so no request body larger than ``max_body_bytes`` reaches it."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float = BODY_TIMEOUT) -> None:
-        if type(max_body_bytes) is not int or max_body_bytes < 0:
-            raise ValueError(f"max_body_bytes must be an int >= 0, got {max_body_bytes!r}")
+        if type(max_body_bytes) is not int or max_body_bytes < 1:  # (0: every request with a body gets 413)
+            raise ValueError(f"max_body_bytes must be an int >= 1 (bytes), got {max_body_bytes!r:.80}")
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_timeout = check_body_timeout(body_timeout)

@@ -157,8 +157,8 @@ def serve(target: str, *, host: str, port: int, store: str | None, workers: int,
                          "store connections; give about one per CPU, and --threads for more work at once in each")
     if not 0 <= port <= 65535:
         raise ServeError(f"--port must be 0-65535, got {port}")
-    if max_body_bytes is not None and max_body_bytes < 0:
-        raise ServeError(f"--max-body-bytes must be >= 0, got {max_body_bytes}")
+    if max_body_bytes is not None and max_body_bytes < 1:
+        raise ServeError(f"--max-body-bytes must be >= 1, got {max_body_bytes}")
     if threads is not None and threads < 0:
         raise ServeError(f"--threads must be at least 0, got {threads}")
     if max_streams is not None and max_streams < 1:

@@ -191,8 +191,10 @@ def test_serve_max_streams_reaches_the_workers(serve: Any, tmp_path: Any, capsys
     from igniter_nb.cli import main
     from tests.server.conftest import TARGET
 
-    assert main(["serve", TARGET, "--max-streams", "0"]) == 2
-    assert "--max-streams must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        main(["serve", TARGET, "--max-streams", "0"])
+    assert stopped.value.code == 2
+    assert "argument --max-streams: must be a whole number of streams >= 1, got 0" in capsys.readouterr().err
     server = serve(store=f"sqlite:///{tmp_path / 'streams.db'}", args=("--max-streams", "1"))
     with httpx.Client(base_url=server.url, timeout=10) as http:
         execution_id = http.post("/v1/contracts/lead/execute", json={"inputs": {"request_id": "r-1"}}).json()[

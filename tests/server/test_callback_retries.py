@@ -46,12 +46,15 @@ def test_the_command_line_takes_callback_retries(capsys: Any) -> None:
     parser = build_parser()
     assert parser.parse_args(["serve", REMOTE, "--callback-retries", "3"]).callback_retries == 3
     assert parser.parse_args(["serve", REMOTE]).callback_retries is None  # then the variable, else 5
-    assert main(["serve", REMOTE, "--port", "1", "--callback-retries", "-1"]) == 2
-    assert "igniter-nb serve: error: --callback-retries must be a whole number >= 0, got -1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        main(["serve", REMOTE, "--port", "1", "--callback-retries", "-1"])
+    assert refused.value.code == 2
+    assert ("igniter-nb serve: error: argument --callback-retries: must be a whole number of retries >= 0, got -1"
+            in capsys.readouterr().err)
     with pytest.raises(SystemExit) as stopped:
         main(["serve", REMOTE, "--callback-retries", "three"])
     assert stopped.value.code == 2
-    assert "argument --callback-retries: invalid int value: 'three'" in capsys.readouterr().err
+    assert "argument --callback-retries: must be a whole number of retries >= 0, got 'three'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["serve", "--help"])
     shown = capsys.readouterr().out

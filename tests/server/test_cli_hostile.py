@@ -110,9 +110,9 @@ def test_every_subcommand_has_help(args: tuple[str, ...]) -> None:
 
 
 @pytest.mark.parametrize(("args", "says"), [
-    (("serve", TARGET, "--workers", "abc"), "argument --workers: invalid int value: 'abc'"),
-    (("serve", TARGET, "--workers", "0"), "--workers must be at least 1, got 0"),
-    (("serve", TARGET, "--workers", "-1"), "--workers must be at least 1, got -1"),
+    (("serve", TARGET, "--workers", "abc"), "argument --workers: must be a whole number >= 1, got 'abc'"),
+    (("serve", TARGET, "--workers", "0"), "argument --workers: must be a whole number >= 1, got 0"),
+    (("serve", TARGET, "--workers", "-1"), "argument --workers: must be a whole number >= 1, got -1"),
     (("serve", TARGET, "--token-env", "IGNITER_HOSTILE_UNSET_VAR"),
      "--token-env IGNITER_HOSTILE_UNSET_VAR: the environment variable IGNITER_HOSTILE_UNSET_VAR is not set or is empty"),
     (("bogus",), "invalid choice: 'bogus'"),

@@ -62,8 +62,10 @@ def test_refusing_untagged_callback_tokens_without_a_token_stops_serve(env: pyte
 
 
 def test_threads_below_zero_stop_serve(env: pytest.MonkeyPatch, capsys: Any) -> None:
-    assert main(["serve", TARGET, "--port", "1", "--threads", "-1"]) == 2
-    assert "--threads must be at least 0, got -1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:  # (argparse's error, with the usage)
+        main(["serve", TARGET, "--port", "1", "--threads", "-1"])
+    assert stopped.value.code == 2
+    assert "argument --threads: must be a whole number of threads >= 0, got -1" in capsys.readouterr().err
 
 
 def test_a_flag_hides_a_bad_variable(env: pytest.MonkeyPatch, capsys: Any) -> None:
