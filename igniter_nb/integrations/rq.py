@@ -30,12 +30,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rq import Queue, Retry, get_current_job
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from igniter_nb.errors import (
     ConcurrencyError,
     DuplicateWorkflowError,
+    IgniterError,
     ResolutionError,
     SnapshotEncodingError,
     SnapshotNotFoundError,
@@ -455,10 +457,22 @@ def _resume_in_progress(exc: BaseException) -> bool:
     return isinstance(cls, type) and isinstance(exc, cls)
 
 
+class JobNotFoundError(IgniterError, NoSuchJobError):
+    """The record of an RQ job is no longer in Redis: it expired (``result_ttl``, ``failure_ttl``) or was deleted.
+    ``context["job_id"]`` names the job. Also RQ's ``NoSuchJobError``, which it was before."""
+
+
 def job_error(job: Job) -> dict[str, Any] | None:
     """The igniter error of a failed job — ``{"type", "message", "context", "transient", "retries_left"}`` —
-    or ``None`` if it has not failed (reads the job's meta fresh from Redis)."""
-    job.refresh()
+    or ``None`` if it has not failed (reads the job's meta fresh from Redis). A job whose record expired or was
+    deleted raises :class:`JobNotFoundError`: whether it failed can no longer be told, so it is not ``None``."""
+    try:
+        job.refresh()
+    except NoSuchJobError:
+        raise JobNotFoundError(
+            f"RQ job {job.id!r} is no longer in Redis: its record expired or was deleted (RQ keeps a failed job "
+            f"failure_ttl, a year by default, and a finished one result_ttl, 500 s by default), so whether it failed, "
+            f"and why, cannot be read; the workflow it acted on is in the store", job_id=job.id) from None
     found = job.meta.get(ERROR_META_KEY)
     return dict(found) if isinstance(found, dict) else None
 
@@ -466,6 +480,7 @@ def job_error(job: Job) -> dict[str, Any] | None:
 __all__ = [
     "DEFAULT_QUEUE",
     "ERROR_META_KEY",
+    "JobNotFoundError",
     "PUBSUB_STOP_WAIT",
     "SimpleWorker",
     "StopsPubSubFirst",
