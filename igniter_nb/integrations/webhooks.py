@@ -66,8 +66,14 @@ as they arrive."""
 DEFAULT_MAX_DEPTH = 64
 """``endpoint(max_depth=...)``'s default: JSON bodies nested deeper than this many levels are refused with 400."""
 _SHOWN = 200  # characters of a correlation value echoed in the 404 for an unknown correlation
-_BY_SCHEME: Any = object()  # idempotency_header's default: "Idempotency-Key", or none for "github" (the body digest)
-_DEFAULT_IDEMPOTENCY_HEADERS = {"stripe": "Idempotency-Key", "github": None}
+_BY_SCHEME: Any = object()  # idempotency_header's and idempotency_from's default: what the scheme signs (below)
+# The key each scheme takes by default comes from what its signature covers, the body, never from a header a replay
+# may change: Stripe's event id (the body's "id", evt_…) for "stripe"; for "github", whose bodies carry no event id,
+# the body's digest (``body_digest_key``).
+_DEFAULT_IDEMPOTENCY_FIELDS = {"stripe": "id", "github": None}
+STRIPE_EVENT_ID = "id"
+"""The body field the stripe scheme keys a delivery by unless ``idempotency_header=`` or ``idempotency_from=`` is
+given: Stripe's event id, inside the signed body."""
 GITHUB_DELIVERY_HEADER = "X-GitHub-Delivery"
 """GitHub's delivery id: unsigned, so only a label in the github scheme's answers, never its idempotency key."""
 # What a picking callable raises on a body of the wrong shape: AttributeError too (``body["data"].get(...)`` on a list)
@@ -86,7 +92,7 @@ def endpoint(
     signature_header: str | None = None,
     tolerance: float = 300,
     idempotency_header: str | None = _BY_SCHEME,
-    idempotency_from: str | None = None,
+    idempotency_from: str | None = _BY_SCHEME,
     queue: Any = None,
     store: Any = None,
     max_body_size: int = DEFAULT_MAX_BODY_SIZE,
@@ -98,8 +104,11 @@ def endpoint(
     ``correlation_from``: dotted paths into the JSON body, one per correlation key (the key is the path's last
     part), or ``{key: path}``, or a callable ``body -> {key: value}``. ``payload_from``: a dotted path or a
     callable (default: the whole body). ``secret``: one or several HMAC secrets (rotation); ``None`` accepts
-    unsigned requests. ``signature_scheme``: ``"stripe"`` or ``"github"``. ``queue``: an RQ queue — the event is
-    enqueued and answered 202 instead of delivered inline. Configuration mistakes raise here, at start-up.
+    unsigned requests. ``signature_scheme``: ``"stripe"`` or ``"github"``. ``idempotency_header``/``idempotency_from``:
+    where a delivery's idempotency key comes from, a header or a dotted path in the body; by default what is signed —
+    the body's ``id`` for the stripe scheme (Stripe's event id), the body's digest for github. ``queue``: an RQ queue
+    — the event is enqueued and answered 202 instead of delivered inline. Configuration mistakes raise here, at
+    start-up.
     """
     return _Endpoint(contract, event=event, correlation_from=correlation_from, payload_from=payload_from,
                      secret=secret, signature_scheme=signature_scheme, signature_header=signature_header,
@@ -120,7 +129,7 @@ class _Endpoint:
 
     def __init__(self, contract: Any, *, event: str, correlation_from: Any, payload_from: Any, secret: Any,
                  signature_scheme: str, signature_header: str | None, tolerance: float, idempotency_header: Any,
-                 idempotency_from: str | None, queue: Any, store: Any, max_body_size: int, max_depth: int) -> None:
+                 idempotency_from: Any, queue: Any, store: Any, max_body_size: int, max_depth: int) -> None:
         from igniter_nb.dsl.contract import Contract
         from igniter_nb.workflow.engine import await_for_event
 
@@ -143,10 +152,15 @@ class _Endpoint:
                 or not math.isfinite(tolerance)):  # an infinite tolerance would accept a captured request for ever
             raise ValueError(f"tolerance must be a positive, finite number of seconds, got {tolerance!r}")
         self.tolerance = float(tolerance)
-        self.idempotency_header = (_DEFAULT_IDEMPOTENCY_HEADERS[signature_scheme]
-                                   if idempotency_header is _BY_SCHEME else idempotency_header)
+        self.idempotency_header = None if idempotency_header is _BY_SCHEME else idempotency_header
         if self.idempotency_header:
             _header_name(self.idempotency_header, "idempotency_header")
+        # The stripe scheme signs the body, and each Stripe event carries its id there: a header (Stripe sends no
+        # Idempotency-Key) would let whoever replays a signed body choose the key. A header named here is used as asked.
+        self.event_id_by_default = (idempotency_from is _BY_SCHEME and not self.idempotency_header
+                                    and _DEFAULT_IDEMPOTENCY_FIELDS[signature_scheme] is not None)
+        if idempotency_from is _BY_SCHEME:
+            idempotency_from = _DEFAULT_IDEMPOTENCY_FIELDS[signature_scheme] if not self.idempotency_header else None
         # GitHub signs the body and nothing else: with no key from a signed field or a header chosen by the
         # operator, a delivery is keyed by its body's digest, which whoever replays it cannot change
         self.body_digest_key = signature_scheme == "github"
@@ -413,6 +427,12 @@ class _Endpoint:
         try:
             value = pick(data, self.idempotency_from)
         except LookupError:
+            if self.event_id_by_default:
+                raise _Refusal(400, f"missing idempotency field '{self.idempotency_from}': the stripe scheme keys each "
+                                    f"delivery by its signed body's event id ('{self.idempotency_from}', evt_… in a "
+                                    "Stripe event), and this body has none — a sender other than Stripe needs the "
+                                    "endpoint's idempotency_from= or idempotency_header=",
+                               {"field": self.idempotency_from}) from None
             raise _Refusal(400, f"missing idempotency field '{self.idempotency_from}'",
                            {"field": self.idempotency_from}) from None
         if isinstance(value, int) and not isinstance(value, bool):
@@ -487,4 +507,5 @@ def _controls_in(correlation: Mapping[str, Any]) -> str:
 _PRIVATE_CONTEXT = ("source_location",)
 
 
-__all__ = ["DEFAULT_MAX_BODY_SIZE", "DEFAULT_MAX_DEPTH", "MAX_IDEMPOTENCY_KEY", "body_digest_key", "endpoint", "pick", "sign"]
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "DEFAULT_MAX_DEPTH", "MAX_IDEMPOTENCY_KEY", "STRIPE_EVENT_ID", "body_digest_key",
+           "endpoint", "pick", "sign"]

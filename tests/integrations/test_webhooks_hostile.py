@@ -119,7 +119,8 @@ def test_a_delivery_after_retry_workflow_reopened_the_await_is_reported_as_new(s
                                          payload={"carrier": threading.Lock()}, store=store, idempotency_key="s-1")
     assert failed.workflow_status == "failed"
     assert OrderWorkflow.retry_workflow(correlation={"order_id": "h-4"}, store=store).workflow_status == "waiting"
-    route = endpoint(OrderWorkflow, event="goods_shipped", correlation_from=["order_id"], store=store, path="/ship")
+    route = endpoint(OrderWorkflow, event="goods_shipped", correlation_from=["order_id"], store=store, path="/ship",
+                     idempotency_header="Idempotency-Key")
     with TestClient(Starlette(routes=[route])) as client:
         first = client.post("/ship", json={"order_id": "h-4", "carrier": "DHL"}, headers={"Idempotency-Key": "s-2"})
         again = client.post("/ship", json={"order_id": "h-4", "carrier": "DHL"}, headers={"Idempotency-Key": "s-2"})

@@ -23,7 +23,7 @@ def test_a_read_only_store_refusing_a_delivery_is_a_503_on_the_webhook_as_on_the
     Parcel.start(order_id="o-1", store=ig.stores.FileStore(root, fsync=False))
     store = ig.stores.FileStore(root, read_only=True)
     hooks = Starlette(routes=[endpoint(Parcel, event="paid", correlation_from=["order_id"], payload_from="v",
-                                       store=store, path="/paid")])
+                                       store=store, path="/paid", idempotency_header="Idempotency-Key")])
     api = ig.server.create_app({"parcel": Parcel}, store=store)
     with caplog.at_level(logging.ERROR), TestClient(hooks, raise_server_exceptions=False) as hook_client, \
             TestClient(api) as api_client:

@@ -53,7 +53,7 @@ def stored() -> Any:
 
 def _both(store: Any, order_id: str, key: str, payload: Any = "late") -> tuple[Any, Any]:
     hooks = Starlette(routes=[endpoint(Parcel, event="paid", correlation_from=["order_id"], payload_from="v",
-                                       store=store, path="/paid")])
+                                       store=store, path="/paid", idempotency_header="Idempotency-Key")])
     api = ig.server.create_app({"parcel": Parcel}, store=store)
     with TestClient(hooks) as hook_client, TestClient(api) as api_client:
         hook = hook_client.post("/paid", json={"order_id": order_id, "v": payload}, headers={"Idempotency-Key": key})

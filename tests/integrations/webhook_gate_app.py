@@ -13,5 +13,5 @@ from tests.integrations.int_contracts import GatedWorkflow
 
 app = Starlette(routes=[
     endpoint(GatedWorkflow, event="answered", correlation_from=["ticket"], payload_from="answer",
-             secret=os.environ["WEBHOOK_SECRET"], path="/answered"),
+             secret=os.environ["WEBHOOK_SECRET"], path="/answered", idempotency_header="Idempotency-Key"),
 ])

@@ -46,5 +46,5 @@ queue = GatedQueue(os.environ["WEBHOOK_QUEUE"], connection=redis.Redis.from_url(
                    serializer=JSONSerializer)
 app = Starlette(routes=[
     endpoint(OrderWorkflow, event="goods_shipped", correlation_from=["order_id"], payload_from="shipment",
-             secret=os.environ["WEBHOOK_SECRET"], path="/shipped", queue=queue),
+             secret=os.environ["WEBHOOK_SECRET"], path="/shipped", queue=queue, idempotency_header="Idempotency-Key"),
 ])
