@@ -50,7 +50,7 @@ def test_the_webhook_404_names_a_control_character_in_the_value_sent() -> None:
     route = endpoint(CONTRACTS["lead"], event="billing_received", correlation_from=["request_id"], payload_from="plan",
                      secret="whsec_cc", store=store, path="/hook")
     CONTRACTS["lead"].start(request_id="r-2", store=store)
-    body = json.dumps({"request_id": "r-2\r", "plan": "pro"}).encode()
+    body = json.dumps({"id": "evt_cc", "request_id": "r-2\r", "plan": "pro"}).encode()  # (the key: its id)
     with LiveServer(Starlette(routes=[route])) as server, httpx.Client(base_url=server.url) as http:
         missed = http.post("/hook", content=body, headers={"Content-Type": "application/json",
                                                            **sign(body, "whsec_cc")})
