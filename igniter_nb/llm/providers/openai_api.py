@@ -70,7 +70,7 @@ class OpenAIProvider(Provider):
         if not message.content and refusal:  # what the model said is in `refusal`, not `content` (Anthropic's is)
             return Reply(str(refusal), calls, "refusal", _usage(completion.usage), completion.model)
         if message.content is None and not calls and choice.finish_reason not in _NULL_CONTENT_STOPS:
-            raise ValueError(_no_content(choice.finish_reason))
+            raise ValueError(_no_content(choice.finish_reason, _reasoning(message)))
         return Reply(message.content or "", calls, choice.finish_reason, _usage(completion.usage), completion.model)
 
     def stream(self, client: Any, request: Request, on_text: TextSink) -> Reply:
@@ -82,6 +82,7 @@ class OpenAIProvider(Provider):
         chunks = self.call(client.chat.completions.create, **self.arguments(request), stream=True,
                                                 stream_options={"include_usage": True})
         received, contented = 0, False  # (whether any chunk carried content, even "": OpenAI's first one does)
+        reasoned: dict[str, int] = {}  # characters each reasoning field carried (``_REASONING_FIELDS``)
         with chunks:
             for chunk in chunks:
                 received += 1
@@ -94,6 +95,8 @@ class OpenAIProvider(Provider):
                     if text:
                         parts.append(text)
                         on_text(text)
+                    for field, chars in _reasoning(choice.delta).items():
+                        reasoned[field] = reasoned.get(field, 0) + chars
                     refusal = getattr(choice.delta, "refusal", None) if choice.delta is not None else None
                     if refusal:
                         refused.append(refusal)
@@ -106,7 +109,7 @@ class OpenAIProvider(Provider):
         if refused and not parts:
             return Reply("".join(refused), (), "refusal", usage, model)
         if not contented and finish not in _NULL_CONTENT_STOPS:  # (a streamed answer is never one with tool calls)
-            raise ValueError(_no_content(finish))
+            raise ValueError(_no_content(finish, reasoned))
         return Reply("".join(parts), (), finish, usage, model)
 
     def status_error(self, exc: Exception) -> tuple[int, str] | None:
@@ -176,11 +179,33 @@ def _tool_call(call: Any) -> ToolCall:
 _NULL_CONTENT_STOPS = frozenset({"content_filter", "length", "model_context_window_exceeded"})
 
 
-def _no_content(finish: Any) -> str:
-    """Why an answer with no content, no tool calls and no refusal is not taken for the empty reply ``""``."""
-    return (f"the answer has no content (message content is null, finish_reason {str(finish)[:40]!r}) and neither tool "
-            "calls nor a refusal: it is not an answer (an empty one is content \"\"); an OpenAI-compatible server may "
-            "have put the model's whole output in a field it does not document (a reasoning model's)")
+#: where OpenAI-compatible servers put a reasoning model's thinking (vLLM, DeepSeek: ``reasoning_content``; others:
+#: ``reasoning``); not part of the OpenAI API, never taken as the answer.
+_REASONING_FIELDS = ("reasoning_content", "reasoning")
+
+
+def _reasoning(message: Any) -> dict[str, int]:
+    """``{field: characters}`` of each reasoning field ``message`` (or a streamed delta) carries text in."""
+    found = {}
+    for field in _REASONING_FIELDS:
+        text = getattr(message, field, None) if message is not None else None
+        if isinstance(text, str) and text:
+            found[field] = len(text)
+    return found
+
+
+def _no_content(finish: Any, reasoning: dict[str, int] | None = None) -> str:
+    """Why an answer with no content, no tool calls and no refusal is not taken for the empty reply ``""``; naming
+    the reasoning field that holds the model's text, when one does (its length only: the text is not the answer)."""
+    said = (f"the answer has no content (message content is null, finish_reason {str(finish)[:40]!r}) and neither tool "
+            "calls nor a refusal: it is not an answer (an empty one is content \"\")")
+    if not reasoning:
+        return (f"{said}; an OpenAI-compatible server may have put the model's whole output in a field it does not "
+                "document (a reasoning model's)")
+    field, chars = next(iter(reasoning.items()))
+    return (f"{said}. The model's text is in {field!r} ({chars} characters), which this adapter does not take as the "
+            "answer: it is a reasoning model's thinking, not its reply. The server put all of the output there — the "
+            "model did not finish thinking, or the server's reasoning parser did not find where its answer starts")
 
 
 def _usage(usage: Any) -> Usage:

@@ -1,0 +1,73 @@
+"""A reasoning model behind an OpenAI-compatible server (vLLM, DeepSeek) may answer ``content: null`` with its text
+in ``message.reasoning_content`` (``reasoning`` on some servers): not part of the OpenAI API, and the model's
+thinking rather than its reply. It stays a ``ProviderError`` (``test_openai_null_content.py``), which now names the
+field and how much text it holds instead of guessing "a field it does not document"; the ``llm_call`` record keeps
+that error and, as for any reply, not the text itself. With a content beside it, the content is the answer, as
+before. Real stub server on 127.0.0.1, the official SDK."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import igniter_nb as ig
+from igniter_nb.llm.testing import StubRaw
+from tests.llm.llm_contracts import contract_class, executor_class
+
+THOUGHT = "SECRET-THOUGHT: the user asks q; I should answer 42."
+
+
+def _answer(content: str | None, finish: str = "stop", **message: object) -> StubRaw:
+    return StubRaw(json.dumps({
+        "id": "c", "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content, **message},
+                     "finish_reason": finish}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 9, "total_tokens": 12}}))
+
+
+def _streamed(*deltas: dict[str, object], finish: str = "stop") -> StubRaw:
+    chunks = [{"index": 0, "delta": delta, "finish_reason": None} for delta in deltas]
+    chunks.append({"index": 0, "delta": {}, "finish_reason": finish})
+    lines = [json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [c]})
+             for c in chunks]
+    return StubRaw("".join(f"data: {line}\n\n" for line in lines) + "data: [DONE]\n\n",
+                   content_type="text/event-stream")
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_a_null_content_beside_reasoning_text_is_an_error_naming_the_field(stubs, field):
+    stub = stubs("openai", [_answer(None, **{field: THOUGHT})])
+    with pytest.raises(ig.llm.ProviderError) as info:
+        executor_class("openai")().complete("q")  # (default retries: not asked again)
+    message = str(info.value)
+    assert f"The model's text is in '{field}' ({len(THOUGHT)} characters)" in message
+    assert "does not take as the answer" in message and "content is null" in message
+    assert THOUGHT not in message and len(stub.requests) == 1
+
+
+def test_a_streamed_answer_with_only_reasoning_chunks_names_the_field(stubs):
+    stubs("openai", [_streamed({"role": "assistant", "content": None, "reasoning_content": THOUGHT[:20]},
+                               {"reasoning_content": THOUGHT[20:]})])
+    with pytest.raises(ig.llm.ProviderError) as info:
+        executor_class("openai", max_retries=0)().complete("q", stream=lambda _: None)
+    assert f"'reasoning_content' ({len(THOUGHT)} characters)" in str(info.value)
+
+
+def test_the_llm_call_record_keeps_the_error_not_the_reasoning_text(stubs):
+    stubs("openai", [_answer(None, reasoning_content=THOUGHT)])
+    contract = contract_class(executor_class("openai", max_retries=0))(question="q")
+    assert contract.status == "failed"
+    (call,) = [e.payload for e in contract.events if e.type == "llm_call"]
+    assert "The model's text is in 'reasoning_content'" in call["error"]
+    assert THOUGHT not in json.dumps(contract.snapshot(), default=str)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_content_beside_reasoning_text_is_the_answer(stubs, stream):
+    if stream:
+        reply = _streamed({"role": "assistant", "content": None, "reasoning_content": THOUGHT}, {"content": "42"})
+    else:
+        reply = _answer("42", reasoning_content=THOUGHT)
+    stubs("openai", [reply])
+    assert executor_class("openai", max_retries=0)().complete("q", stream=(lambda _: None) if stream else None) == "42"
