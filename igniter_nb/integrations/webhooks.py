@@ -70,10 +70,10 @@ _BY_SCHEME: Any = object()  # idempotency_header's and idempotency_from's defaul
 # The key each scheme takes by default comes from what its signature covers, the body, never from a header a replay
 # may change: Stripe's event id (the body's "id", evt_…) for "stripe"; for "github", whose bodies carry no event id,
 # the body's digest (``body_digest_key``).
-_DEFAULT_IDEMPOTENCY_FIELDS = {"stripe": "id", "github": None}
 STRIPE_EVENT_ID = "id"
 """The body field the stripe scheme keys a delivery by unless ``idempotency_header=`` or ``idempotency_from=`` is
 given: Stripe's event id, inside the signed body."""
+_DEFAULT_IDEMPOTENCY_FIELDS = {"stripe": STRIPE_EVENT_ID, "github": None}
 GITHUB_DELIVERY_HEADER = "X-GitHub-Delivery"
 """GitHub's delivery id: unsigned, so only a label in the github scheme's answers, never its idempotency key."""
 # What a picking callable raises on a body of the wrong shape: AttributeError too (``body["data"].get(...)`` on a list)
