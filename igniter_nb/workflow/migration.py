@@ -4,8 +4,9 @@ Restoring already fits a stored execution into the current graph (``runtime/grap
 start unresolved, states of removed ones are dropped. What a restore cannot guess is a *rename*: a node stored as
 ``crm`` that the new graph calls ``crm_data`` would lose its state and signals, and a delivery of its event is
 refused with ``GraphChangedError``. ``migrate(store, rename={"crm": "crm_data"})`` renames such nodes in every
-stored execution of the graph (states, inputs, children, bound events, signal log, deadlines, correlation keys —
-the event log keeps the names it was written with), drops what the graph no longer has, records the graph's
+stored execution of the graph (states, inputs, children, bound events, signal log, deadlines, correlation keys, the
+wait a renamed node holds and its dependents carry — ``source_node``, an await's token; the event log keeps the names
+it was written with), drops what the graph no longer has, records the graph's
 awaits, lets an active workflow resolve what it now can, and saves each with compare-and-set. Running it again
 changes nothing; ``dry_run=True`` reports what it would do and writes nothing.
 
