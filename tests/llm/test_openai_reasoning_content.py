@@ -12,32 +12,15 @@ import json
 import pytest
 
 import igniter_nb as ig
-from igniter_nb.llm.testing import StubRaw
 from tests.llm.llm_contracts import contract_class, executor_class
+from tests.llm.test_openai_null_content import _answer, _streamed
 
 THOUGHT = "SECRET-THOUGHT: the user asks q; I should answer 42."
 
 
-def _answer(content: str | None, finish: str = "stop", **message: object) -> StubRaw:
-    return StubRaw(json.dumps({
-        "id": "c", "object": "chat.completion", "created": 1, "model": "m",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content, **message},
-                     "finish_reason": finish}],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 9, "total_tokens": 12}}))
-
-
-def _streamed(*deltas: dict[str, object], finish: str = "stop") -> StubRaw:
-    chunks = [{"index": 0, "delta": delta, "finish_reason": None} for delta in deltas]
-    chunks.append({"index": 0, "delta": {}, "finish_reason": finish})
-    lines = [json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [c]})
-             for c in chunks]
-    return StubRaw("".join(f"data: {line}\n\n" for line in lines) + "data: [DONE]\n\n",
-                   content_type="text/event-stream")
-
-
 @pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
 def test_a_null_content_beside_reasoning_text_is_an_error_naming_the_field(stubs, field):
-    stub = stubs("openai", [_answer(None, **{field: THOUGHT})])
+    stub = stubs("openai", [_answer(None, "stop", **{field: THOUGHT})])
     with pytest.raises(ig.llm.ProviderError) as info:
         executor_class("openai")().complete("q")  # (default retries: not asked again)
     message = str(info.value)
@@ -55,7 +38,7 @@ def test_a_streamed_answer_with_only_reasoning_chunks_names_the_field(stubs):
 
 
 def test_the_llm_call_record_keeps_the_error_not_the_reasoning_text(stubs):
-    stubs("openai", [_answer(None, reasoning_content=THOUGHT)])
+    stubs("openai", [_answer(None, "stop", reasoning_content=THOUGHT)])
     contract = contract_class(executor_class("openai", max_retries=0))(question="q")
     assert contract.status == "failed"
     (call,) = [e.payload for e in contract.events if e.type == "llm_call"]
@@ -68,6 +51,6 @@ def test_a_content_beside_reasoning_text_is_the_answer(stubs, stream):
     if stream:
         reply = _streamed({"role": "assistant", "content": None, "reasoning_content": THOUGHT}, {"content": "42"})
     else:
-        reply = _answer("42", reasoning_content=THOUGHT)
+        reply = _answer("42", "stop", reasoning_content=THOUGHT)
     stubs("openai", [reply])
     assert executor_class("openai", max_retries=0)().complete("q", stream=(lambda _: None) if stream else None) == "42"

@@ -10,18 +10,12 @@ from typing import Any
 import pytest
 
 import igniter_nb as ig
-from igniter_nb import settings
 from igniter_nb.cli import build_parser, main
 from tests.server.server_contracts import CONTRACTS
+from tests.server.test_serve_settings import env  # noqa: F401  (the fixture: no IGNITER_* variable set)
 
+pytestmark = pytest.mark.usefixtures("env")
 NO_MODULE = "no_such_module_for_flags:CONTRACTS"  # (never imported: the flags are refused first)
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in settings.VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
 
 
 @pytest.mark.parametrize(("flag", "value", "says"), [
@@ -36,8 +30,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     ("--max-streams", "0", "must be a whole number of streams >= 1, got 0"),
     ("--callback-retries", "-1", "must be a whole number of retries >= 0, got -1"),
 ])
-def test_a_numeric_flag_out_of_range_is_an_argparse_error_naming_it(env: Any, capsys: Any, flag: str, value: str,
-                                                                       says: str) -> None:
+def test_a_numeric_flag_out_of_range_is_an_argparse_error_naming_it(capsys: Any, flag: str, value: str, says: str) -> None:
     with pytest.raises(SystemExit) as stopped:
         main(["serve", NO_MODULE, f"{flag}={value}"])
     assert stopped.value.code == 2
@@ -56,13 +49,13 @@ def test_the_lowest_values_each_flag_takes_are_taken() -> None:
 
 
 @pytest.mark.parametrize("value", [0, -1, True, False, 1.5, "1000", float("nan")])
-def test_create_app_refuses_a_max_body_bytes_that_is_not_an_int_of_at_least_1(env: Any, value: Any) -> None:
+def test_create_app_refuses_a_max_body_bytes_that_is_not_an_int_of_at_least_1(value: Any) -> None:
     with pytest.raises(ValueError, match=r"^max_body_bytes must be an int >= 1 \(bytes\), got "):
         ig.server.create_app(CONTRACTS, store=ig.stores.MemoryStore(), max_body_bytes=value)
 
 
-def test_a_zero_body_limit_in_the_environment_is_refused_naming_the_variable(env: Any) -> None:
-    env.setenv("IGNITER_MAX_BODY_BYTES", "0")
+def test_a_zero_body_limit_in_the_environment_is_refused_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IGNITER_MAX_BODY_BYTES", "0")
     with pytest.raises(ig.SettingsError, match="IGNITER_MAX_BODY_BYTES='0' is not a whole number of bytes >= 1"):
         ig.server.create_app(CONTRACTS, store=ig.stores.MemoryStore())
 
