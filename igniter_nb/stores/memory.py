@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from igniter_nb.errors import SnapshotEncodingError
+from igniter_nb.model.correlation_values import too_long_int
 from igniter_nb.runtime.event_chunks import EventChunks
 from igniter_nb.stores.base import (
     Metadata,
@@ -31,7 +32,7 @@ from igniter_nb.stores.base import (
     utc_now,
 )
 from igniter_nb.stores.json_text import parse_stored, unpack_stored
-from igniter_nb.stores.packing import PACK_THRESHOLD, pack
+from igniter_nb.stores.packing import PACK_THRESHOLD, is_packed, pack
 from igniter_nb.stores.paging import check_history_page, check_page, decode_page
 
 _NO_PARTS: Mapping[str, str | bytes] = {}
@@ -64,23 +65,46 @@ class _Version:
     events: EventChunks | None = None
 
     def snapshot(self, parts: Mapping[str, str | bytes], execution_id: str, event_chunks: bool = False) -> dict[str, Any]:
-        data, where = self.data, f"MemoryStore, execution {execution_id!r}"
-        loaded = parse_stored(data, where) if isinstance(data, str) else marshal.loads(data)
-        snapshot: dict[str, Any] = unpack_stored(loaded, parts, where, _load_part)
+        data = self.data
+        loaded = parse_stored(data, _where(execution_id)) if isinstance(data, str) else marshal.loads(data)
+        snapshot: dict[str, Any] = (unpack_stored(loaded, parts, _where(execution_id), _load_part) if is_packed(loaded)
+                                    else loaded)
         if self.events is not None:
             snapshot["events"] = self.events if event_chunks else self.events.load()
         return snapshot
 
-    def to_record(self, execution_id: str, parts: Mapping[str, str | bytes], event_chunks: bool = False) -> StoredExecution:
+    def to_record(self, execution_id: str, parts: Mapping[str, str | bytes], event_chunks: bool = False,
+                  correlation: dict[str, Any] | None = None) -> StoredExecution:
+        """The record of this version; ``correlation``: its correlation as :meth:`Metadata.correlation` reads it,
+        when the caller has it already (``_read_back``), else read from the metadata."""
         return StoredExecution(
             execution_id=execution_id,
             snapshot=self.snapshot(parts, execution_id, event_chunks),
             version=self.version,
             graph=self.meta.graph,
-            correlation=self.meta.correlation(),
+            correlation=self.meta.correlation() if correlation is None else correlation,
             status=self.meta.status,
             updated_at=self.saved_at,
         )
+
+
+def _where(execution_id: str) -> str:
+    """What a read's errors name (only ever read when something is wrong)."""
+    return f"MemoryStore, execution {execution_id!r}"
+
+
+def _read_back(correlation: Any) -> dict[str, Any] | None:
+    """What ``json.loads`` gives back from the canonical text of ``correlation`` (``Metadata.correlation``), for the
+    commonest form — one ASCII key to an ASCII str or an int with a text form (``canonical_correlation``'s fast
+    path) — without writing and parsing the text: the same key and value, a new dict. None for any other form
+    (non-ASCII text may hold a surrogate pair that JSON would read back as one character: parsed as before)."""
+    if type(correlation) is dict and len(correlation) == 1:
+        ((key, value),) = correlation.items()
+        kind = type(value)
+        if type(key) is str and key.isascii() and (
+                (kind is str and value.isascii()) or (kind is int and not too_long_int(value))):
+            return {key: value}
+    return None
 
 
 class MemoryStore(StoreBase):
@@ -301,7 +325,9 @@ class MemoryStore(StoreBase):
             if execution_id is None:
                 return None
             version, parts = self._executions[execution_id][-1], self._parts.get(execution_id, _NO_PARTS)
-        return version.to_record(execution_id, parts, event_chunks)
+        # (the active index matched the canonical text of ``correlation``: the record's correlation reads back
+        # from the same text)
+        return version.to_record(execution_id, parts, event_chunks, _read_back(correlation))
 
     def find_latest_by_correlation(self, graph: str, correlation: Mapping[str, Any]) -> str | None:
         key = (check_graph(graph), canonical_correlation(correlation))

@@ -100,9 +100,10 @@ def restores(graph: Any, snapshot: dict[str, Any], stored: dict[str, Any]) -> bo
 
 
 def next_snapshot(plan: Any, record: Any, status: str, runner: Any, inputs: Any, states: dict[str, Any],
-                  events: Any, bound: list[str], workflow: dict[str, Any]) -> dict[str, Any]:
+                  events: Any, bound: list[str], workflow: dict[str, Any], saved_at: str | None = None) -> dict[str, Any]:
     """The snapshot a delivery applied to ``record`` saves (this module's or ``completing``'s): the record's
-    contract, the given parts, the await just delivered bound in its state, nothing else bound or held."""
+    contract, the given parts, the await just delivered bound in its state, nothing else bound or held; saved at
+    ``saved_at`` (the delivery's own reading of the clock), else now."""
     return {
         "format": FORMAT,
         "graph": plan.graph_name,
@@ -120,7 +121,7 @@ def next_snapshot(plan: Any, record: Any, status: str, runner: Any, inputs: Any,
         "selections": {},
         "collections": {},
         "workflow": workflow,
-        "saved_at": _saved_at(),
+        "saved_at": saved_at if saved_at is not None else _saved_at(),
     }
 
 

@@ -113,7 +113,7 @@ def _calls_for(graph: Any, plan: Any) -> dict[str, _Call] | None:
 # ---------------------------------------------------------------------------- the delivery
 def deliver_completing(cls: Any, graph: Any, node: Any, store: Any, corr: dict[str, Any], event: str, value: Any,
                        key: str | None, digest: str | None, received_at: str, updated_at: str,
-                       record: Any) -> tuple[Any, Handover | None]:
+                       record: Any, *, saved_at: str | None = None) -> tuple[Any, Handover | None]:
     """``(contract, None)`` after delivering ``event`` (validated payload ``value``) to ``record`` (the active
     workflow, just read) as a completing delivery, saved; ``(None, None)`` when it is not one (nothing called,
     nothing written); ``(None, handover)`` when dependents were called but their outcome is for the general path
@@ -143,7 +143,7 @@ def deliver_completing(cls: Any, graph: Any, node: Any, store: Any, corr: dict[s
     handover = Handover(record, outcomes)
     try:
         snapshot = _apply(plan, record, checked, ready, outcomes, corr, event, value, key, digest, received_at,
-                          updated_at, store)
+                          updated_at, store, saved_at)
     except Exception:
         return None, handover
     if snapshot is None:
@@ -207,7 +207,8 @@ def _eligible(plan: Any, calls: Mapping[str, _Call], cls: Any, record: Any, corr
 
 def _apply(plan: Any, record: Any, checked: tuple[Any, ...], ready: list[tuple[_Call, list[Any]]],
            outcomes: Mapping[str, tuple[bool, Any]], corr: dict[str, Any], event: str, value: Any, key: str | None,
-           digest: str, received_at: str, updated_at: str, store: Any) -> dict[str, Any] | None:
+           digest: str, received_at: str, updated_at: str, store: Any,
+           saved_at: str | None = None) -> dict[str, Any] | None:
     """The next snapshot of ``record`` with the outcomes of the ready dependents, or None when an outcome is one
     for the general path to record (see the module's docstring)."""
     snap = record.snapshot
@@ -270,7 +271,8 @@ def _apply(plan: Any, record: Any, checked: tuple[Any, ...], ready: list[tuple[_
                       if (st := new_states.get(n)) is not None and st["status"] == "waiting"]
         emitted.append(("workflow_waiting", None, None, "waiting", {"waiting_on": waiting_on}))
     return applied_save.next_snapshot(plan, record, status, runner, inputs, new_states,
-                               appended_events(raw, last_seq, record.execution_id, emitted, now), bound, workflow)
+                                      appended_events(raw, last_seq, record.execution_id, emitted, now), bound,
+                                      workflow, saved_at)
 
 
 # ---------------------------------------------------------------------------- handing over to the general path

@@ -354,12 +354,13 @@ def deliver_event(
         if record is None:
             return _deliver_late(cls, store, corr, node, event, key, digest)
         stamp = _iso(moment)
-        quiet = deliver_quietly(cls, graph, node, store, corr, event, value, key, digest, stamp, stamp,
-                                record)  # (None: not a quiet delivery, nothing written)
+        saved_at = stamp if now is None else None  # (the clock read for this delivery: the snapshot's saved_at too)
+        quiet = deliver_quietly(cls, graph, node, store, corr, event, value, key, digest, stamp, stamp, record,
+                                saved_at=saved_at)  # (None: not a quiet delivery, nothing written)
         if quiet is not None:
             return quiet
         done, handover = deliver_completing(cls, graph, node, store, corr, event, value, key, digest, stamp, stamp,
-                                            record)  # (None: not applied; a handover: what it ran)
+                                            record, saved_at=saved_at)  # (None: not applied; a handover: what it ran)
         if done is not None:
             return done
         execution_id = record.execution_id

@@ -38,7 +38,6 @@ from igniter_nb.runtime import codec
 from igniter_nb.runtime.event_chunks import EventChunks, takes_event_chunks
 from igniter_nb.runtime.snapshot import FORMAT, _encode_event
 from igniter_nb.workflow.applied_save import next_snapshot, saved_contract
-from igniter_nb.workflow.signals import live_signals, repeated_signal
 
 GENERAL_ONLY = False  # tests: every delivery takes the general path (the differential tests compare the two)
 
@@ -147,17 +146,20 @@ def _plan(graph: Any, node: Any) -> _Plan | None:
 
 # ---------------------------------------------------------------------------- the delivery
 def deliver_quietly(cls: Any, graph: Any, node: Any, store: Any, corr: dict[str, Any], event: str, value: Any,
-                    key: str | None, digest: str | None, received_at: str, updated_at: str, record: Any) -> Any:
+                    key: str | None, digest: str | None, received_at: str, updated_at: str, record: Any, *,
+                    saved_at: str | None = None) -> Any:
     """The contract after delivering ``event`` (validated payload ``value``) to ``record`` (the active workflow,
     just read) as a quiet delivery, saved; None when this delivery is not clearly quiet or the save lost a race
-    (nothing written: take the general path)."""
+    (nothing written: take the general path). ``saved_at``: the snapshot's ``saved_at`` when the caller has read
+    the clock for this delivery already (else it is read when the snapshot is built)."""
     if GENERAL_ONLY or digest is None:
         return None
     plan = plan_for(cls, graph, node)
     if plan is None:
         return None
     try:
-        snapshot = _apply(plan, cls, record, corr, event, value, key, digest, received_at, updated_at, store)
+        snapshot = _apply(plan, cls, record, corr, event, value, key, digest, received_at, updated_at, store,
+                          saved_at)
     except (IgniterError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None  # (the general path reports what is wrong with it, if anything)
     if snapshot is None:
@@ -166,7 +168,8 @@ def deliver_quietly(cls: Any, graph: Any, node: Any, store: Any, corr: dict[str,
 
 
 def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str, value: Any, key: str | None,
-           digest: str, received_at: str, updated_at: str, store: Any) -> dict[str, Any] | None:
+           digest: str, received_at: str, updated_at: str, store: Any,
+           saved_at: str | None = None) -> dict[str, Any] | None:
     """The next snapshot of ``record`` after the quiet delivery, or None when the record is not one it applies
     to. Builds a new dict; the parts of the record it keeps are shared with it (a store's fresh read)."""
     snap = record.snapshot
@@ -215,7 +218,7 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
                   if (st := new_states.get(n)) is not None and st["status"] == "waiting"]
     emitted.append(("workflow_waiting", None, None, "waiting", {"waiting_on": waiting_on}))
     new_events = appended_events(raw, last_seq, execution_id, emitted, now)
-    return next_snapshot(plan, record, "waiting", runner, inputs, new_states, new_events, bound, workflow)
+    return next_snapshot(plan, record, "waiting", runner, inputs, new_states, new_events, bound, workflow, saved_at)
 
 
 def waiting_states(plan: _Plan, record: Any) -> dict[str, Any] | None:
@@ -319,13 +322,15 @@ def record_checks(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], even
     signals = wf.get("signals")
     if type(signals) is not list:
         return None
+    node_name = plan.await_name
     for s in signals:
         if type(s) is not dict or s.get("retracted"):
             return None
+        # A signal of this await, or with this key: a repeat, an idempotent replay or a conflict, which the
+        # general path answers (``signals.repeated_signal`` finds no repeat exactly when no signal in force matches).
+        if s.get("node") == node_name or (key is not None and s.get("idempotency_key") == key):
+            return None
     if not codec.is_plain(corr):
-        return None
-    if repeated_signal(live_signals(wf), plan.await_name, event, key, digest, graph=plan.graph_name,
-                       execution_id=record.execution_id, path=plan.await_path) is not None:
         return None
     if not states.keys() <= plan.node_names:
         return None
