@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from json.encoder import c_make_encoder, encode_basestring
+from json.encoder import encode_basestring
 from typing import Any
 
 from igniter_nb.errors import (
@@ -35,8 +35,9 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 # What ``_CANONICAL.encode`` builds on every call, built once: its C encoder, without the circular-reference markers
 # (a value digested is acyclic — plain data ``is_plain`` walked to its end, or the codec's fresh encoding — and a
 # markers dict shared between threads could report a cycle that is not there). The same text, ~1 µs less a delivery.
-_CANONICAL_C = (None if c_make_encoder is None else
-                c_make_encoder(None, _CANONICAL.default, encode_basestring, None, ":", ",", True, False, False))
+_C_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)  # (None where the C accelerator is missing)
+_CANONICAL_C = (None if _C_MAKE_ENCODER is None else
+                _C_MAKE_ENCODER(None, _CANONICAL.default, encode_basestring, None, ":", ",", True, False, False))
 
 
 def payload_digest(value: Any) -> str | None:
