@@ -12,7 +12,6 @@ referenced from states by execution id; errors keep their class name, message an
 from __future__ import annotations
 
 import contextvars
-import datetime as dt
 import marshal
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from igniter_nb.runtime.result import Result
 from igniter_nb.runtime.shipping import ShippedResult
 from igniter_nb.runtime.states import NodeState, named_states_now
 from igniter_nb.runtime.status import Status
+from igniter_nb.runtime.utc_text import utc_now_text
 
 if TYPE_CHECKING:
     from igniter_nb.runtime.execution import Execution
@@ -186,7 +186,7 @@ def snapshot_execution(execution: Execution, *, copy: bool = True, event_chunks:
         "selections": selections,
         "collections": collections,
         "workflow": workflow,
-        "saved_at": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "saved_at": utc_now_text(),
     }
     # A private copy shares nothing with the caches above (marshal copies plain data at C speed; nothing is
     # persisted or read from outside).

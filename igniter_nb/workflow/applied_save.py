@@ -5,7 +5,6 @@ store's compare-and-set, and the contract it returns (built on first touch where
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Mapping
 from typing import Any
@@ -18,6 +17,7 @@ from igniter_nb.runtime.first_touch import restored_on_first_touch, takes_first_
 from igniter_nb.runtime.restore import restore_contract
 from igniter_nb.runtime.restore_checks import untagged
 from igniter_nb.runtime.snapshot import FORMAT, SELF_ENCODING_TYPES
+from igniter_nb.runtime.utc_text import utc_now_text
 
 _TAG = codec.TAG
 
@@ -139,4 +139,4 @@ def last_seq(snapshot: Mapping[str, Any]) -> int:
 
 
 def _saved_at() -> str:
-    return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+    return utc_now_text()

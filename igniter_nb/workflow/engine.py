@@ -32,6 +32,7 @@ from igniter_nb.runtime.invalidation import invalidate_dependents
 from igniter_nb.runtime.restore import restore_record
 from igniter_nb.runtime.status import Status
 from igniter_nb.runtime.store_runner import persist
+from igniter_nb.runtime.utc_text import utc_text
 from igniter_nb.runtime.workers import lock_to_take
 from igniter_nb.workflow.completing import deliver_completing
 from igniter_nb.workflow.contract_class import contract_class
@@ -86,7 +87,7 @@ def _deadlines(graph: Any, moment: dt.datetime) -> dict[str, str]:
 
 @functools.lru_cache(maxsize=16)  # a delivery stamps several fields with the same moment
 def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return utc_text(moment)
 
 
 def _parse(text: str) -> dt.datetime:
