@@ -77,14 +77,15 @@ class _Version:
                   correlation: dict[str, Any] | None = None) -> StoredExecution:
         """The record of this version; ``correlation``: its correlation as :meth:`Metadata.correlation` reads it,
         when the caller has it already (``_read_back``), else read from the metadata."""
-        return StoredExecution(
-            execution_id=execution_id,
-            snapshot=self.snapshot(parts, execution_id, event_chunks),
-            version=self.version,
-            graph=self.meta.graph,
-            correlation=self.meta.correlation() if correlation is None else correlation,
-            status=self.meta.status,
-            updated_at=self.saved_at,
+        meta = self.meta
+        return StoredExecution(  # (by position: execution_id, snapshot, version, graph, correlation, status, updated_at)
+            execution_id,
+            self.snapshot(parts, execution_id, event_chunks),
+            self.version,
+            meta.graph,
+            meta.correlation() if correlation is None else correlation,
+            meta.status,
+            self.saved_at,
         )
 
 

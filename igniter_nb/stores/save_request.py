@@ -88,15 +88,15 @@ class SaveRequest:
             if split is not None:
                 text, parts = dumps(split[0]), split[1]
         snap_graph = snapshot.get("graph")
-        return cls(
-            execution_id=execution_id,
-            snapshot_json=text,
-            graph=None if graph is None else check_graph(graph),
-            snapshot_graph=snap_graph if isinstance(snap_graph, str) and snap_graph else None,
-            correlation_json=None if correlation is None else canonical_correlation(correlation),
-            status=None if status is None else check_status(status),
-            expected_version=check_version(expected_version),
-            parts=parts,
+        return cls(  # (by position, in field order: every save builds one)
+            execution_id,  # execution_id
+            text,  # snapshot_json
+            None if graph is None else check_graph(graph),  # graph
+            snap_graph if isinstance(snap_graph, str) and snap_graph else None,  # snapshot_graph
+            None if correlation is None else canonical_correlation(correlation),  # correlation_json
+            None if status is None else check_status(status),  # status
+            check_version(expected_version),  # expected_version
+            parts,
         )
 
     def plan(

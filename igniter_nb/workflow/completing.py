@@ -65,13 +65,14 @@ class _Call:
     how it passes them (the resolver's fast plan: 1 its one dependency by position, 2 all by position, 0 by
     keyword; a compute the fast plan does not hold is called by keyword, ``NodeSteps._compute``)."""
 
-    __slots__ = ("by_position", "callable", "deps", "name", "path")
+    __slots__ = ("by_position", "callable", "deps", "name", "path", "value_path")
 
     def __init__(self, graph: Any, name: str) -> None:
         node = graph.nodes_by_name[name]
         entry = graph.fast_plan.get(name)
         self.name = name
         self.path = node.path
+        self.value_path = f"states.{name}.value"  # (where an error encoding its value points)
         self.callable = node.callable
         if entry is None:
             self.deps = tuple(graph.dep_roots[name])
@@ -221,14 +222,14 @@ def _apply(plan: Any, record: Any, checked: tuple[Any, ...], ready: list[tuple[_
             return None  # (node_failed, the error's encoding, the workflow failed: the general path)
         if type(result) not in _SETTLED_TYPES and (isinstance(result, DeferredResult) or one_shot_kind(result)):
             return None  # (pending, or a one-shot value refused: the general path; as NodeSteps._settle asks)
-        encoded_results[call.name] = codec.encode(result, node=call.name, path=f"states.{call.name}.value")
+        encoded_results[call.name] = codec.encode(result, node=call.name, path=call.value_path)
         for arg in args:  # an argument changed in place must still be the plain data a save shares
             if type(arg) not in _SCALARS and not codec.is_plain(arg):
                 return None
     runner, inputs, wf, signals, bound = checked
-    if not codec.is_plain(value):  # (after the calls: a dependent may have changed the payload in place)
-        return None
-    encoded = codec.encode(value, node=node_name, path=f"states.{node_name}.value")
+    encoded = codec.plain_copy(value)  # (after the calls: a dependent may have changed the payload in place)
+    if encoded is None and value is not None:
+        return None  # (not plain: the general path)
     now = time.time()
     new_states = dict(states)
     new_states[node_name] = {"status": "succeeded", "version": states[node_name]["version"] + 1,

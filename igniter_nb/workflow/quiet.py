@@ -186,9 +186,11 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
     if checked is None:
         return None
     runner, inputs, wf, signals, bound = checked
-    encoded = codec.encode(value, node=node_name, path=f"states.{node_name}.value")
-    if not codec.is_plain(encoded):
-        return None
+    encoded = codec.plain_copy(value)  # (what codec.encode gives plain data: its copy, checked once)
+    if encoded is None and value is not None:
+        encoded = codec.encode(value, node=node_name, path=f"states.{node_name}.value")
+        if not codec.is_plain(encoded):
+            return None
     now = time.time()
     new_states = dict(states)
     new_states[node_name] = {"status": "succeeded", "version": states[node_name]["version"] + 1, "resolved_at": now,
