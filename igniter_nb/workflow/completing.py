@@ -251,9 +251,15 @@ def _apply(plan: Any, record: Any, checked: tuple[Any, ...], ready: list[tuple[_
                             "error": None}
         emitted_nodes.append(("node_waiting", name, dpath, "waiting", {**deferred, "waiting_for": list(waiting_for)}))
     # statuses as status_of finds them: every state is succeeded or waiting (_eligible)
-    status = "waiting" if any(st["status"] == "waiting" for st in new_states.values()) else "succeeded"
-    targets_status = ("waiting" if any(new_states[t]["status"] == "waiting" for t in plan.targets)
-                      else "succeeded")
+    status = targets_status = "succeeded"  # (loops, not any() over generators: every completing delivery asks)
+    for st in new_states.values():
+        if st["status"] == "waiting":
+            status = "waiting"
+            break
+    for t in plan.targets:
+        if new_states[t]["status"] == "waiting":
+            targets_status = "waiting"
+            break
     workflow, order = delivered_workflow(wf, signals, node_name, event, corr, key, digest, received_at, updated_at,
                                          status)
     raw = snap["events"]

@@ -104,10 +104,11 @@ def check_delivery_correlation(graph: Any, correlation: Mapping[str, Any] | None
                 break
             if not isinstance(value, _SCALARS) or (accepts is not None and not accepts(value)):
                 raise _wrong_type(graph, key, value, expected)
-            if non_finite(value):
-                raise _not_finite(graph, key, value)
-            if too_long_int(value):
-                raise _too_long(graph, key)
+            if type(value) is not str:  # (text is finite and has a text form: no call, the usual delivery)
+                if non_finite(value):
+                    raise _not_finite(graph, key, value)
+                if too_long_int(value):
+                    raise _too_long(graph, key)
         else:
             return {str(k): v for k, v in correlation.items()}
     if not isinstance(correlation, Mapping):
