@@ -139,8 +139,9 @@ def await_for_event(graph: Any, event: str) -> AwaitNode:
 
 
 # ---------------------------------------------------------------------------- status
-def refresh_status(contract: Any, now: dt.datetime) -> str:
-    """Resolve what can be resolved, set the workflow status from it, and emit the matching event."""
+def refresh_status(contract: Any, now: dt.datetime, stamp: str | None = None) -> str:
+    """Resolve what can be resolved, set the workflow status from it, and emit the matching event. ``stamp``:
+    ``now``'s text, when the caller has written it already."""
     ex = contract.execution
     wf = ex.workflow
     ex.resolve_all()
@@ -148,7 +149,7 @@ def refresh_status(contract: Any, now: dt.datetime) -> str:
         return str(wf["status"])
     status = _STATUS_OF_CONTRACT[ex.status_of()]
     wf["status"] = status
-    wf["updated_at"] = _iso(now)
+    wf["updated_at"] = _iso(now) if stamp is None else stamp
     if status != "failed":
         wf.pop("error", None)  # (a workflow retried by retry_workflow)
     if status == "succeeded":
@@ -353,12 +354,12 @@ def deliver_event(
     moment = _now(now)
     store = _store(store)
     digest = payload_digest(value)
+    stamp = utc_text(moment)  # (every field this delivery stamps: written once, without _iso's cache of moments)
+    saved_at = stamp if now is None else None  # (the clock read for this delivery: the snapshot's saved_at too)
     for _ in range(MAX_ATTEMPTS):
         record = _active_record(store, graph.name, corr)
         if record is None:
             return _deliver_late(cls, store, corr, node, event, key, digest)
-        stamp = _iso(moment)
-        saved_at = stamp if now is None else None  # (the clock read for this delivery: the snapshot's saved_at too)
         quiet = deliver_quietly(cls, graph, node, store, corr, event, value, key, digest, stamp, stamp, record,
                                 saved_at=saved_at)  # (None: not a quiet delivery, nothing written)
         if quiet is not None:
@@ -402,7 +403,7 @@ def deliver_event(
             "correlation": corr,
             "idempotency_key": key,
             "payload_digest": digest,
-            "received_at": _iso(moment),
+            "received_at": stamp,
         }
         wf["signals"].append(signal)
         # the diagnostics report reads these two from the workflow record (PRODUCT §6)
@@ -416,7 +417,7 @@ def deliver_event(
             invalidate_dependents(ex, (node.name,), node.name)
         ex.bus.emit("await_satisfied", node.name, node.path, "succeeded", {"event": event, "order": signal["order"]})
         ex.bus.emit("workflow_resumed", status="running", payload={"event": event})
-        refresh_status(contract, moment)
+        refresh_status(contract, moment, stamp)
         try:
             save_workflow(contract, store, moment)
         except ConcurrencyError:
