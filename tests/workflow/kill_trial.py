@@ -171,16 +171,16 @@ def _count_paths() -> dict[str, str]:
     quietly, completing = engine.deliver_quietly, engine.deliver_completing
     restore = first_touch.restore_attributes
 
-    def quiet_counted(*args: Any) -> Any:
+    def quiet_counted(*args: Any, **kwargs: Any) -> Any:
         _ARMED["path"] = "quiet"
-        found = quietly(*args)
+        found = quietly(*args, **kwargs)
         _ARMED["path"] = "general"
         last["path"] = "quiet" if found is not None else "general"
         return found
 
-    def completing_counted(*args: Any) -> Any:
+    def completing_counted(*args: Any, **kwargs: Any) -> Any:
         _ARMED["path"] = "completing"
-        done, handover = completing(*args)
+        done, handover = completing(*args, **kwargs)
         _ARMED["path"] = "general"
         if done is not None:
             last["path"] = "completing"
