@@ -51,7 +51,9 @@ def create_engine(url: str, busy_timeout_ms: int, synchronous: str = "NORMAL") -
         # SQLAlchemy's default pool keeps 5 connections and opens up to 10 more for a burst, closing each of those
         # as soon as it is returned: a server with more store calls in flight than 5 opened and closed a
         # PostgreSQL session (a backend process) every few requests. The same 15 at most, all kept.
-        return sa.create_engine(parsed, pool_size=POOL_SIZE, max_overflow=0)
+        engine = sa.create_engine(parsed, pool_size=POOL_SIZE, max_overflow=0)
+        event.listen(engine, "checkout", _hung_up)
+        return engine
     check_url_spelling(parsed, url)
     memory = memory_database(parsed)
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}}
@@ -77,6 +79,28 @@ def create_engine(url: str, busy_timeout_ms: int, synchronous: str = "NORMAL") -
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("igniter_write") else "BEGIN")
 
     return engine
+
+
+def _hung_up(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled PostgreSQL connection the server ended while it sat idle (``pg_terminate_backend``, a restart, an
+    idle timeout) is not handed out: the server's goodbye (its error message, then end of file) already waits on
+    the socket of a connection with no statement in flight. Read without a round trip (a ``poll`` of the socket);
+    SQLAlchemy then opens a new connection in its place. Else the next statement — the next delivery's read —
+    failed, once per dead connection in the pool."""
+    import select
+
+    from sqlalchemy.exc import DisconnectionError
+
+    conn = getattr(dbapi_conn, "driver_connection", dbapi_conn)
+    try:
+        if conn.closed:
+            raise DisconnectionError("the connection is closed")
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        if poller.poll(0):  # (nothing is sent to an idle session of ours unasked: no LISTEN on pooled connections)
+            raise DisconnectionError("the server ended the connection while it was idle in the pool")
+    except (OSError, ValueError, AttributeError) as exc:  # (no socket left)
+        raise DisconnectionError(f"the connection is unusable: {exc}") from exc
 
 
 #: Pauses between tries of the switch to WAL while another connection holds a lock SQLite does not wait for

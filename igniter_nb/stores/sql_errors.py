@@ -39,6 +39,15 @@ def save_failed(store: Any, execution_id: str, exc: BaseException) -> StoreError
                       "of this save was written", execution_id=execution_id)
 
 
+def connection_lost(store: Any, execution_id: str, exc: BaseException) -> StoreError:
+    """The connection was lost while the save was sent or answered: the server may have committed it before
+    (PostgreSQL ends a session after its commit, while it waits to report it), so nothing is said to be unwritten."""
+    return StoreError(f"{store!r}: could not save execution {execution_id!r}: the connection to the database was lost "
+                      f"({_driver_said(store, exc)}); the save may have been written before: read the execution again, "
+                      "or retry a delivery with the same idempotency key (one already applied is answered unchanged)",
+                      execution_id=execution_id)
+
+
 def gave_up(store: Any, execution_id: str, attempts: int, last: BaseException | None) -> StoreError:
     why = redacted_line(driver_message(last), _url(store)) if last is not None else "too many conflicting writers"
     return StoreError(f"{store!r}: could not save execution {execution_id!r} in {attempts} attempts: {why} (another "
@@ -51,4 +60,4 @@ def cannot_open(store: Any, exc: BaseException) -> StoreError:
     return StoreError(f"{store!r}: could not open the store's tables: {_driver_said(store, exc)}")
 
 
-__all__ = ["cannot_open", "gave_up", "is_transient", "save_failed"]
+__all__ = ["cannot_open", "connection_lost", "gave_up", "is_transient", "save_failed"]

@@ -247,6 +247,7 @@ class HotPath:
             except BaseException as exc:
                 if isinstance(exc, self.dbapi.Error) and self._engine.dialect.is_disconnect(exc, fairy, None):
                     fairy.invalidate(exc)  # a lost server: never hand this connection out again
+                    exc.connection_invalidated = True  # type: ignore[attr-defined]  # (as SQLAlchemy marks its own)
                 raise
             finally:
                 if self.postgres and fairy.is_valid:

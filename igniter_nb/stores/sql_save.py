@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from igniter_nb.stores.base import Metadata, SaveRequest, conflict
-from igniter_nb.stores.sql_errors import gave_up, is_transient, save_failed
+from igniter_nb.stores.sql_errors import connection_lost, gave_up, is_transient, save_failed
 from igniter_nb.stores.sql_rows import fast_values, first_values, is_fast, row_values
 from igniter_nb.stores.sql_schema import lookup
 
@@ -66,6 +66,8 @@ def save_version(store: SQLStore, req: SaveRequest) -> int:
             continue
         except failures as exc:
             last = exc
+            if getattr(exc, "connection_invalidated", False):  # the connection was lost: written or not, unknown
+                raise connection_lost(store, req.execution_id, exc) from exc
             if not is_transient(exc):  # a full disk, a lost server...: say which store, keep the cause
                 raise save_failed(store, req.execution_id, exc) from exc
     raise gave_up(store, req.execution_id, SAVE_ATTEMPTS, last) from last
