@@ -340,13 +340,15 @@ def migrate(cls: Any, store: Any = None, *, rename: Mapping[str, str] | None = N
     records = [r for r in store.list(graph=graph.name) if r.status in _ACTIVE_RECORDS or include_finished]
     for record in records:  # a rename that does not fit one of them fits none: refused before anything is written
         check_rename_kinds(graph, record.snapshot, renames, record.execution_id)
-    entries = [_migrate_one(cls, store, record.execution_id, renames, inputs, dry_run, moment, drops)
+    entries = [_migrate_one(cls, store, record.execution_id, renames, inputs, dry_run, moment, drops,
+                            active_only=not include_finished)
                for record in records]
     return MigrationReport(graph.name, dry_run, tuple(entries))
 
 
 def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, str], inputs: Any, dry_run: bool,
-                 moment: dt.datetime, drop: frozenset[str] = frozenset()) -> MigratedExecution:
+                 moment: dt.datetime, drop: frozenset[str] = frozenset(), *,
+                 active_only: bool = False) -> MigratedExecution:
     graph = cls.compiled_graph()
     for _ in range(MAX_ATTEMPTS):
         try:
@@ -356,6 +358,8 @@ def _migrate_one(cls: Any, store: Any, execution_id: str, rename: Mapping[str, s
             return MigratedExecution(execution_id, "failed", None, error="deleted meanwhile")
         except IgniterError as exc:
             return MigratedExecution(execution_id, "failed", record.status, error=f"{type(exc).__name__}: {exc.message}")
+        if active_only and record.status not in _ACTIVE_RECORDS:  # finished since it was listed: left as it is
+            return MigratedExecution(execution_id, "unchanged", record.status)
         snapshot = record.snapshot
         delivered = _delivered_awaits(snapshot)  # (read before the restore retracts signals of dropped awaits)
         try:
