@@ -9,6 +9,7 @@ import datetime as dt
 import itertools
 import threading
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -104,8 +105,44 @@ def _drop_and_retry(store: Any, eid: str, wf: str, node: str, arm: Any) -> tuple
     return outcome, stored
 
 
+class _Dropper:
+    """Ends a store's connection at the point armed for the next save (``point``, fired once: ``fired``), maybe
+    from a thread of its own (``thread``, its errors in ``errors``)."""
+
+    def __init__(self) -> None:
+        self.point: str | None = None
+        self.fired: list[str] = []
+        self.thread: threading.Thread | None = None
+        self.errors: list[BaseException] = []
+
+    def joined(self) -> None:
+        if self.thread is not None:
+            self.thread.join(20)
+            assert not self.thread.is_alive()
+            self.thread = None
+        assert not self.errors, self.errors
+
+
+def drops_at(store: Any, dropper: _Dropper, point: str) -> list[tuple[str, bool]]:
+    """Two workflows' deliveries — a quiet one then two completing ones, then one completing and two that complete
+    the rest — each with the connection ended at ``point`` and retried (``_drop_and_retry``); their outcomes."""
+    outcomes = []
+    for order in (("a", "b", "c"), ("c", "a", "b")):
+        wf = f"{point}-{order[0]}-{uuid.uuid4().hex[:6]}"
+        eid = start(Trio, {"key": wf}, store=store, now=NOW).execution_id
+        for node in order:
+
+            def arm() -> None:
+                dropper.point = point
+
+            outcomes.append(_drop_and_retry(store, eid, wf, node, arm))
+            dropper.joined()
+        _applied_once(store, eid, wf, list(order))
+    return outcomes
+
+
 # ---------------------------------------------------------------------------- PostgreSQL: pg_terminate_backend
-class _Backends:
+class _Backends(_Dropper):
     """Ends the PostgreSQL session the store's hot path is using, from connections of its own, at one armed point
     of the next save: ``before`` (the save statement not sent), ``lock`` (sent, waiting for a row lock another
     session holds), ``commit`` (committed, waiting to report it: a synchronous standby that never answers),
@@ -117,13 +154,10 @@ class _Backends:
 
         self.store = store
         self.conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+        super().__init__()
         self.admin = psycopg.connect(self.conninfo, autocommit=True)
         self.locker = psycopg.connect(self.conninfo)
-        self.point: str | None = None
-        self.fired: list[str] = []
         self.conn: Any = None
-        self.thread: threading.Thread | None = None
-        self.errors: list[BaseException] = []
         sqlalchemy.event.listen(store.engine, "checkout", self._checkout)
         hot = store._hot
         assert hot is not None and hot.postgres
@@ -190,13 +224,6 @@ class _Backends:
         self.thread = threading.Thread(target=self._waiting, args=(pid, kind), daemon=True)
         self.thread.start()
 
-    def joined(self) -> None:
-        if self.thread is not None:
-            self.thread.join(20)
-            assert not self.thread.is_alive()
-            self.thread = None
-        assert not self.errors, self.errors
-
     def standby_waits(self, on: bool) -> None:
         """Commits wait for a synchronous standby only where a session asks (``synchronous_commit = on``): every
         other session commits locally meanwhile."""
@@ -219,7 +246,7 @@ class _Backends:
 
 
 # ---------------------------------------------------------------------------- Redis: CLIENT KILL
-class _Clients:
+class _Clients(_Dropper):
     """Ends the Redis connections of the store's client (named ``name``) with ``CLIENT KILL`` from a client of its
     own, at one armed point of the next save: ``before`` (the save script not sent), ``paused`` (sent, held by
     ``CLIENT PAUSE WRITE``: never run on that connection), ``idle`` (after the save returned)."""
@@ -227,12 +254,9 @@ class _Clients:
     def __init__(self, store: Any, url: str, name: str) -> None:
         import redis
 
+        super().__init__()
         self.admin = redis.Redis.from_url(url)
         self.name = name
-        self.point: str | None = None
-        self.fired: list[str] = []
-        self.thread: threading.Thread | None = None
-        self.errors: list[BaseException] = []
         script = store._save_script
 
         def save_script(*args: Any, **kwargs: Any) -> Any:
@@ -273,13 +297,6 @@ class _Clients:
             self.errors.append(exc)
         finally:
             self.admin.execute_command("CLIENT", "UNPAUSE")
-
-    def joined(self) -> None:
-        if self.thread is not None:
-            self.thread.join(20)
-            assert not self.thread.is_alive()
-            self.thread = None
-        assert not self.errors, self.errors
 
     def close(self) -> None:
         self.admin.execute_command("CLIENT", "UNPAUSE")

@@ -32,22 +32,21 @@ from igniter_nb.workflow.engine import start
 from tests.stores.store_factory import make_spec, open_store
 from tests.workflow._fast_paths import NOW, _first_difference
 from tests.workflow._fast_paths import history as stored_history
-from tests.workflow.kill_trial import AWAITS, Trio
+from tests.workflow.kill_trial import AWAITS
 from tests.workflow.race_trial import (
     DEPLOYS,
     RACE_WORKFLOWS,
-    _applied_once,
     _Backends,
     _check_raced,
     _Clients,
     _controller,
     _count_paths,
     _deliverer,
-    _drop_and_retry,
     _migrations,
     _race_tasks,
     _replayed,
     _started_at,
+    drops_at,
 )
 
 pytestmark = pytest.mark.services
@@ -68,21 +67,10 @@ def test_postgres_session_ended_mid_delivery(point: str, general: bool, tmp_path
     backends = _Backends(store, spec["url"])
     monkeypatch.setattr(quiet, "GENERAL_ONLY", general)
     paths = _count_paths(monkeypatch)
-    outcomes: list[tuple[str, bool]] = []
     try:
         if point == "commit":
             backends.standby_waits(True)
-        for order in (("a", "b", "c"), ("c", "a", "b")):  # quiet, completing, completing the other two
-            wf = f"pg-{point}-{order[0]}"
-            eid = start(Trio, {"key": wf}, store=store, now=NOW).execution_id
-            for node in order:
-
-                def arm() -> None:
-                    backends.point = point
-
-                outcomes.append(_drop_and_retry(store, eid, wf, node, arm))
-                backends.joined()
-            _applied_once(store, eid, wf, list(order))
+        outcomes = drops_at(store, backends, point)
     finally:
         if point == "commit":
             backends.standby_waits(False)
@@ -92,7 +80,7 @@ def test_postgres_session_ended_mid_delivery(point: str, general: bool, tmp_path
     assert set(outcomes) == {PG_EXPECTED[point]}
     if general:
         assert not any(paths.values())
-    elif PG_EXPECTED.get(point) == ("store error", True):  # (the fast paths' saves met the drop)
+    elif PG_EXPECTED[point] == ("store error", True):  # (the fast paths' saves met the drop)
         assert paths["quiet raised"] == 2 and paths["completing raised"] == 4, paths
     else:
         assert paths["quiet"] and paths["completing"], paths
@@ -114,19 +102,8 @@ def test_redis_client_killed_mid_delivery(point: str, general: bool, request: py
     clients = _Clients(store, url, name)
     monkeypatch.setattr(quiet, "GENERAL_ONLY", general)
     paths = _count_paths(monkeypatch)
-    outcomes: list[tuple[str, bool]] = []
     try:
-        for order in (("a", "b", "c"), ("c", "a", "b")):
-            wf = f"redis-{point}-{order[0]}"
-            eid = start(Trio, {"key": wf}, store=store, now=NOW).execution_id
-            for node in order:
-
-                def arm() -> None:
-                    clients.point = point
-
-                outcomes.append(_drop_and_retry(store, eid, wf, node, arm))
-                clients.joined()
-            _applied_once(store, eid, wf, list(order))
+        outcomes = drops_at(store, clients, point)
     finally:
         clients.close()
         store.close()
