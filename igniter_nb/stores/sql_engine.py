@@ -91,6 +91,8 @@ def _hung_up(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
 
     from sqlalchemy.exc import DisconnectionError
 
+    if not hasattr(select, "poll"):  # (Windows: no poll of a socket; the next statement finds a dead connection)
+        return
     conn = getattr(dbapi_conn, "driver_connection", dbapi_conn)
     try:
         if conn.closed:
