@@ -60,18 +60,18 @@ def _count_paths(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     found = {"quiet": 0, "completing": 0, "quiet raised": 0, "completing raised": 0}
     quietly, completing = engine.deliver_quietly, engine.deliver_completing
 
-    def quiet_counted(*args: Any) -> Any:
+    def quiet_counted(*args: Any, **kwargs: Any) -> Any:
         try:
-            done = quietly(*args)
+            done = quietly(*args, **kwargs)
         except StoreError:
             found["quiet raised"] += 1
             raise
         found["quiet"] += done is not None
         return done
 
-    def completing_counted(*args: Any) -> Any:
+    def completing_counted(*args: Any, **kwargs: Any) -> Any:
         try:
-            done, handover = completing(*args)
+            done, handover = completing(*args, **kwargs)
         except StoreError:
             found["completing raised"] += 1
             raise
