@@ -9,7 +9,6 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from igniter_nb.errors import ConcurrencyError
 from igniter_nb.runtime import codec
 from igniter_nb.runtime.event_chunks import EventChunks
 from igniter_nb.runtime.execution import _validator
@@ -26,8 +25,10 @@ def saved_contract(cls: Any, graph: Any, plan: Any, snapshot: dict[str, Any], st
                    status: str) -> Any:
     """``snapshot`` (made from ``record`` by a delivery applied to it: this module's or ``completing``'s) saved
     over ``record`` with the store's compare-and-set, and the contract it restores to — built when first read
-    where the class allows it; None when it would not restore as it is or the save lost a race (nothing
-    written)."""
+    where the class allows it; None when it would not restore as it is (nothing written). A lost race raises the
+    store's ``ConcurrencyError`` (nothing written): another writer saved after ``record`` was read, so the general
+    path, restoring and saving that same record, could only lose again — ``deliver_event`` reads the record again
+    instead."""
     contract = None
     if takes_first_touch(cls):  # the contract is restored when first read: proof now that it will restore
         if not restores(graph, snapshot, record.snapshot):
@@ -40,12 +41,9 @@ def saved_contract(cls: Any, graph: Any, plan: Any, snapshot: dict[str, Any], st
         ex = contract.execution
         if ex.graph_changes is not None or ex.inputs != snapshot["inputs"] or ex.bus.last_seq() != last_seq(snapshot):
             return None  # (a restore that changed something: the general path does what it does)
-    try:
-        version = _save_runtime_snapshot()(store, snapshot, graph=plan.graph_name,  # (as store_runner._save does)
-                                           correlation=snapshot["workflow"].get("correlation") or None,
-                                           status=status, expected_version=record.version)
-    except ConcurrencyError:
-        return None
+    version = _save_runtime_snapshot()(store, snapshot, graph=plan.graph_name,  # (as store_runner._save does)
+                                       correlation=snapshot["workflow"].get("correlation") or None,
+                                       status=status, expected_version=record.version)
     if contract is None:  # (nobody else holds the snapshot: the store keeps a copy, or its immutable event chunks)
         return restored_on_first_touch(cls, snapshot, store=store, version=version)
     contract.execution.loaded_from_store(version)

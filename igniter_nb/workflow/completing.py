@@ -20,11 +20,13 @@ data (what a restore shares with the record rather than decodes).
 
 Once a dependent has been called, the delivery cannot go back: an outcome this module does not store itself — an
 exception, a pending value, a one-shot iterator, a value the codec cannot store, an argument changed in place
-into something not plain, a restore or save that does not go through — is handed to the general path
+into something not plain, a snapshot that would not restore as it is — is handed to the general path
 (:class:`Handover`): the contract it restores from the same record calls, instead of each such dependent, a stand-in
-that returns (or raises) what the dependent did. So no dependent is called twice, and the general path records
-the outcome as it always does (``node_failed``, the error's encoding, the workflow failed). Only a lost race of the
-general path itself, which re-reads the record and resolves again, calls it again — as it would without this path.
+that returns (or raises) what the dependent did. So no dependent is called twice for one record, and the general
+path records the outcome as it always does (``node_failed``, the error's encoding, the workflow failed). A save that
+loses its race raises ``ConcurrencyError`` (nothing written): another writer saved since the record was read, so the
+general path could only lose again on it; ``deliver_event`` reads the record again and the dependents are called
+again on what it reads — as after a lost race of the general path.
 
 ``GENERAL_ONLY`` (tests only) sends every delivery down the general path (``quiet.GENERAL_ONLY`` does too).
 """
@@ -118,7 +120,8 @@ def deliver_completing(cls: Any, graph: Any, node: Any, store: Any, corr: dict[s
     """``(contract, None)`` after delivering ``event`` (validated payload ``value``) to ``record`` (the active
     workflow, just read) as a completing delivery, saved; ``(None, None)`` when it is not one (nothing called,
     nothing written); ``(None, handover)`` when dependents were called but their outcome is for the general path
-    to record (it installs ``handover`` on the contract it restores from ``record``)."""
+    to record (it installs ``handover`` on the contract it restores from ``record``). ``ConcurrencyError`` when
+    the save lost a race (nothing written: read the record again)."""
     if GENERAL_ONLY or quiet.GENERAL_ONLY or digest is None:
         return None, None
     plan = plan_for(cls, graph, node)

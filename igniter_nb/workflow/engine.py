@@ -360,12 +360,15 @@ def deliver_event(
         record = _active_record(store, graph.name, corr)
         if record is None:
             return _deliver_late(cls, store, corr, node, event, key, digest)
-        quiet = deliver_quietly(cls, graph, node, store, corr, event, value, key, digest, stamp, stamp, record,
-                                saved_at=saved_at)  # (None: not a quiet delivery, nothing written)
-        if quiet is not None:
-            return quiet
-        done, handover = deliver_completing(cls, graph, node, store, corr, event, value, key, digest, stamp, stamp,
-                                            record, saved_at=saved_at)  # (None: not applied; a handover: what it ran)
+        try:
+            quiet = deliver_quietly(cls, graph, node, store, corr, event, value, key, digest, stamp, stamp, record,
+                                    saved_at=saved_at)  # (None: not a quiet delivery, nothing written)
+            if quiet is not None:
+                return quiet
+            done, handover = deliver_completing(cls, graph, node, store, corr, event, value, key, digest, stamp,
+                                                stamp, record, saved_at=saved_at)  # (None: not applied; a handover)
+        except ConcurrencyError:
+            continue  # another writer saved since ``record`` was read: the general path could only lose on it too
         if done is not None:
             return done
         execution_id = record.execution_id

@@ -19,8 +19,10 @@ class that does not change how instances are made; the await's dependents are co
 it directly and do not read each other. Decided per record (:func:`_apply`): the record is in today's form, the
 workflow waits, its awaits are the graph's (no rename, no held payload, no graph change), the await waits, each
 dependent waits and every other dependency it has succeeded or waits (at least one waits), and the signal is new.
-Repeats, idempotent replays, conflicts, late and unknown events, payloads the codec cannot store, lost races and
-anything unusual take the general path, which raises what it always raised.
+Repeats, idempotent replays, conflicts, late and unknown events, payloads the codec cannot store and anything
+unusual take the general path, which raises what it always raised. A lost race (the save's compare-and-set: another
+writer saved since the record was read) raises ``ConcurrencyError``, nothing written, and ``deliver_event`` reads the
+record again, as after a lost race of the general path.
 
 ``GENERAL_ONLY`` (tests only) sends every delivery down the general path, so the two can be compared.
 """
@@ -149,8 +151,8 @@ def deliver_quietly(cls: Any, graph: Any, node: Any, store: Any, corr: dict[str,
                     key: str | None, digest: str | None, received_at: str, updated_at: str, record: Any, *,
                     saved_at: str | None = None) -> Any:
     """The contract after delivering ``event`` (validated payload ``value``) to ``record`` (the active workflow,
-    just read) as a quiet delivery, saved; None when this delivery is not clearly quiet or the save lost a race
-    (nothing written: take the general path). ``saved_at``: the snapshot's ``saved_at`` when the caller has read
+    just read) as a quiet delivery, saved; None when this delivery is not clearly quiet (nothing written: take the
+    general path); ``ConcurrencyError`` when the save lost a race (nothing written: read the record again). ``saved_at``: the snapshot's ``saved_at`` when the caller has read
     the clock for this delivery already (else it is read when the snapshot is built)."""
     if GENERAL_ONLY or digest is None:
         return None

@@ -329,32 +329,69 @@ def test_a_reaction_sees_the_completing_delivery_live(count_completing: dict[str
     assert done.workflow_status == "succeeded" and count_completing == {"applied": 0, "handed": 0}
 
 
-def test_a_lost_race_after_the_call_hands_the_outcome_over_instead_of_calling_again(
-        monkeypatch: pytest.MonkeyPatch, count_completing: dict[str, int]) -> None:
-    """The completing path's save loses its compare-and-set (another writer saved first, as far as it knows): the
-    general path, on the record it read, records what the dependent returned without calling it again."""
-    real = applied_save._save_runtime_snapshot()
-    lost = [0]
+def _another_writer_first(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The fast paths' next save finds that another writer saved the execution after the delivery read it (the
+    stored record saved again, one version up): a real lost race, as two processes delivering at once make."""
+    from igniter_nb.workflow import engine
 
-    def losing_once(*args: Any, **kwargs: Any) -> Any:
-        if lost[0] == 0:
-            lost[0] += 1
-            raise ig.ConcurrencyError("lost the race (test)")
+    real = applied_save._save_runtime_snapshot()
+    raced = [0]
+
+    def another_writer_first(store: Any, snapshot: Any, **kwargs: Any) -> Any:
+        if raced[0] == 0:
+            raced[0] += 1
+            rec = engine._active_record(store, kwargs["graph"], kwargs["correlation"])  # (as the delivery reads it)
+            real(store, rec.snapshot, graph=kwargs["graph"], correlation=kwargs["correlation"], status="waiting",
+                 expected_version=rec.version)
+        return real(store, snapshot, **kwargs)
+
+    monkeypatch.setattr(applied_save, "_save_runtime_snapshot", lambda: another_writer_first)
+    return raced
+
+
+def _general_restores(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from igniter_nb.workflow import engine
+
+    restores = [0]
+    real = engine.restore_record
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        restores[0] += 1
         return real(*args, **kwargs)
 
-    def deliver(store: Any) -> Any:
-        start(OddPair, {"key": "k"}, store=store, now=NOW, execution_id="00000000-0000-4000-8000-000000000002")
-        OddPair.deliver_event("left_arrived", correlation={"key": "k"}, payload={"n": 0}, store=store, now=NOW)
-        monkeypatch.setattr(applied_save, "_save_runtime_snapshot", lambda: losing_once)
-        CALLS.clear()
-        done = OddPair.deliver_event("right_arrived", correlation={"key": "k"}, payload={"n": 10}, store=store,
-                                     now=NOW)
-        assert CALLS == {"joined": 1}
-        return done, [norm(r.snapshot) for r in store.history_records(done.execution_id)]
+    monkeypatch.setattr(engine, "restore_record", counted)
+    return restores
 
-    done, history = deliver(MemoryStore())
-    assert lost == [1] and count_completing == {"applied": 0, "handed": 1}
-    monkeypatch.setattr(completing, "GENERAL_ONLY", True)
-    general, general_history = deliver(MemoryStore())
-    assert done.result.joined == {"total": 10, "where": ["joined", 1.5, None]}
-    assert answer(done) == answer(general) and history == general_history
+
+def test_a_completing_delivery_that_loses_its_race_reads_the_record_again(
+        monkeypatch: pytest.MonkeyPatch, count_completing: dict[str, int]) -> None:
+    """Another writer saved after the delivery read the record: the completing path's save loses its
+    compare-and-set. The general path, restoring and saving that same record, could only lose again; the delivery
+    reads the record again instead (no restore, no second save attempt on the stale record) and completes on it.
+    The dependent is called again on what was read again, as after any lost race."""
+    store = MemoryStore()
+    start(OddPair, {"key": "k"}, store=store, now=NOW, execution_id="00000000-0000-4000-8000-000000000002")
+    OddPair.deliver_event("left_arrived", correlation={"key": "k"}, payload={"n": 0}, store=store, now=NOW)
+    raced = _another_writer_first(monkeypatch)
+    restores = _general_restores(monkeypatch)
+    CALLS.clear()
+    done = OddPair.deliver_event("right_arrived", correlation={"key": "k"}, payload={"n": 10}, store=store, now=NOW)
+    assert raced == [1] and restores == [0] and CALLS == {"joined": 2}
+    assert count_completing == {"applied": 1, "handed": 0}
+    assert done.result.joined == {"total": 10, "where": ["joined", 1.5, None]} and done.workflow_status == "succeeded"
+    history = store.history_records(done.execution_id)
+    assert [h.version for h in history] == [1, 2, 3, 4]  # start, left, the other writer's save, right
+    assert [len(h.snapshot["workflow"]["signals"]) for h in history] == [0, 1, 1, 2]
+
+
+def test_a_quiet_delivery_that_loses_its_race_reads_the_record_again(
+        monkeypatch: pytest.MonkeyPatch, count_quiet: list[int]) -> None:
+    store = MemoryStore()
+    start(OddPair, {"key": "k"}, store=store, now=NOW, execution_id="00000000-0000-4000-8000-000000000003")
+    raced = _another_writer_first(monkeypatch)
+    restores = _general_restores(monkeypatch)
+    done = OddPair.deliver_event("left_arrived", correlation={"key": "k"}, payload={"n": 1}, store=store, now=NOW)
+    assert raced == [1] and restores == [0] and count_quiet == [1]
+    assert done.workflow_status == "waiting"
+    history = store.history_records(done.execution_id)
+    assert [len(h.snapshot["workflow"]["signals"]) for h in history] == [0, 0, 1]
