@@ -33,7 +33,7 @@ from igniter_nb.notebook.html import escape
 JSON_COLUMNS = frozenset({"payload", "correlation", "waiting_on", "value", "waiting_for"})
 #: Columns of long free text (wrapping).
 PROSE_COLUMNS = frozenset({"error", "path"})
-JSON_LIMIT = 400
+JSON_LIMIT = 400  # characters of a JSON cell, its first item included
 SPLIT_LIMIT = 100_000  # JSON text longer than this is cut at JSON_LIMIT characters, not split into items
 ITEM_LINE = 64  # a JSON item up to this many characters never wraps inside
 ID_LIMIT = 24
@@ -184,6 +184,8 @@ def _json_html(value: Any) -> str:
     if len(items) == 1:
         text = h.short(text, JSON_LIMIT)
         return _line(text) if len(text) <= ITEM_LINE else escape(text)
+    if len(items[0]) + 2 > JSON_LIMIT:  # the first item alone is past the limit (a failure's 5,000-character error)
+        return escape(cut_text(text, JSON_LIMIT, say_how_much=True))
     pieces: list[str] = []
     used = 2
     for k, item in enumerate(items):
