@@ -265,7 +265,7 @@ def frame_html(frame: pd.DataFrame) -> str:
              for k, kind in ((k, None if k is None else column_kind(names[k], frame.iloc[:, k])) for k in picked)]
     columns = [[] if k is None else frame.iloc[:, k].tolist() for k in picked]
     index = frame.index.tolist()
-    head_style = f"{_TD};text-align:left;white-space:nowrap;background:#f1f5f9;border-bottom:1px solid #cbd5e1"
+    head_style = f"{_TD};text-align:left;white-space:nowrap;background:#f1f5f9;color:{h.INK};border-bottom:1px solid #cbd5e1"
     out = [f'<div class="igniter-frame" style="overflow-x:auto;{_FONT}">',
            f'<table class="dataframe" style="border-collapse:collapse;{_FONT};margin:4px 0">',
            f'<thead><tr><th style="{head_style}"></th>']

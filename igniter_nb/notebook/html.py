@@ -36,7 +36,10 @@ _LONG_RUN = re.compile(rf"\S{{{LONG_RUN},}}")
 _PLAIN = (str, dict, list, tuple, int, float, bool, type(None))  # shown as they are / as JSON
 TABLE = 'style="border-collapse:collapse;font-family:Helvetica,Arial,sans-serif;font-size:12px;margin:4px 0"'
 CELL = 'style="border:1px solid #cbd5e1;padding:2px 6px;text-align:left;vertical-align:top"'
-HEAD = 'style="border:1px solid #cbd5e1;padding:2px 6px;text-align:left;background:#f1f5f9"'
+#: The text colour of every box with a light fill (a heading cell, a badge): a dark theme's light text on it could
+#: not be read (JupyterLab Dark: the plan's headings and an ``unresolved`` badge were white on white).
+INK = "#0f172a"
+HEAD = f'style="border:1px solid #cbd5e1;padding:2px 6px;text-align:left;background:#f1f5f9;color:{INK}"'
 
 
 _F = TypeVar("_F")
@@ -125,7 +128,7 @@ def _fallback(value: Any) -> Any:
 def badge(status: Any) -> str:
     text = str(status)
     fill = STATE_FILLS.get(text) or _EXTRA_FILLS.get(text, "#f1f5f9")
-    return (f'<span style="background:{fill};border:1px solid #94a3b8;border-radius:8px;padding:0 6px">'
+    return (f'<span style="background:{fill};color:{INK};border:1px solid #94a3b8;border-radius:8px;padding:0 6px">'
             f"{escape(text)}</span>")
 
 

@@ -2,15 +2,19 @@
 
 * a frame's JSON cell whose first item is long (a failed execution's 5,000-character ``error``) was shown whole:
   one row of the audit frame grew to thousands of pixels, while every other JSON cell stops at ``JSON_LIMIT``;
+* in JupyterLab's dark theme the text of table headings and status badges is the theme's light text on their
+  light fills: a plan's headings and every ``unresolved`` badge (white on white) could not be read;
 """
 
 from __future__ import annotations
 
 import html
 import re
+from html.parser import HTMLParser
 
 import igniter_nb as ig
 from igniter_nb.notebook.frame_html import JSON_LIMIT
+from igniter_nb.stores import MemoryStore
 
 MESSAGE = "\n".join(f"line {i}: <b>boom</b> &amp; " + "word " * 60 for i in range(20))[:5000]
 
@@ -45,3 +49,47 @@ def test_a_json_cell_whose_first_item_is_long_is_cut_saying_how_much() -> None:
     longest = max(cells, key=len)
     assert len(longest) < JSON_LIMIT + 60, f"a payload cell of {len(longest):,} characters"
     assert re.search(r"\([\d,]+ more characters\)$", longest), longest[-80:]
+
+
+class _Fills(HTMLParser):
+    """Each element whose style sets a background but no text colour: [tag, style]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unset: list[list[str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        style = dict(attrs).get("style") or ""
+        rules = {rule.split(":", 1)[0].strip() for rule in style.split(";") if ":" in rule}
+        if "background" in rules and "color" not in rules:
+            self.unset.append([tag, style])
+
+
+class Waits(ig.Contract):
+    def define(c):  # type: ignore[no-untyped-def]
+        c.correlate_by("rid")
+        c.input("rid")
+        c.await_event("ev", event="ev_sent")
+        c.compute("done", depends_on=["ev"], call=lambda ev: ev)
+        c.output("done")
+
+
+def test_every_filled_box_sets_its_own_text_colour_for_dark_themes() -> None:
+    failed, store = _failed(), MemoryStore()
+    waiting = Waits.start({"rid": "r1"}, store=store)
+    sim = ig.nb.EventSimulator(Waits, store=store)
+    pages = {
+        "plan": failed.plan()._repr_mimebundle_()["text/html"],
+        "result": failed.result._repr_mimebundle_()["text/html"],
+        "diagnostics": failed.diagnostics._repr_mimebundle_()["text/html"],
+        "audit frame": ig.nb.audit_frame(failed)._repr_html_(),
+        "store": store._repr_mimebundle_()["text/html"],
+        "store frame": ig.nb.store_frame(store)._repr_html_(),
+        "stepper": ig.nb.SnapshotStepper(store, execution_id=waiting.execution_id)._repr_mimebundle_()["text/html"],
+        "simulator dry run": sim.dry_run()._repr_mimebundle_()["text/html"],
+    }
+    for what, page in pages.items():
+        parser = _Fills()
+        parser.feed(page)
+        assert "background" in page, what
+        assert parser.unset == [], f"{what}: a fill without a text colour: {parser.unset[:2]}"
