@@ -6,6 +6,7 @@ Inline styles only (notebook front ends drop ``<style>`` blocks of untrusted out
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
 import html as _html
 import json
@@ -130,6 +131,24 @@ def badge(status: Any) -> str:
     fill = STATE_FILLS.get(text) or _EXTRA_FILLS.get(text, "#f1f5f9")
     return (f'<span style="background:{fill};color:{INK};border:1px solid #94a3b8;border-radius:8px;padding:0 6px">'
             f"{escape(text)}</span>")
+
+
+def utc_time(value: Any) -> Any:
+    """A moment as every table of the toolkit shows it — ``2026-03-02 09:00:00.000``, in UTC (the column says
+    ``(UTC)``), as the frames and the Follow view do — from a ``datetime`` (naive: taken as UTC) or ISO text; any
+    other value as it is. A store's repr showed ``2026-03-02T09:00:00.123456+00:00`` and the EventSimulator
+    ``…123456Z`` next to them."""
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if not isinstance(moment, dt.datetime):
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 def heading(title: str, status: Any = None, note: str = "") -> str:

@@ -340,7 +340,7 @@ def store_mimebundle(store: Any, *, graph: str | None = None) -> dict[str, Any]:
     if total > sum(counts.values()):  # (a store with no status recorded for some executions)
         counts["no status"] = total - sum(counts.values())
     rows = [[r.execution_id, r.graph, r.status, r.version, r.correlation,
-             r.updated_at.isoformat() if r.updated_at is not None else None] for r in records]
+             h.utc_time(r.updated_at) if r.updated_at is not None else None] for r in records]
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "empty"
     shown = "" if total <= len(rows) else f", the {len(rows)} most recently saved shown"
     counted = f"{total} execution{'' if total == 1 else 's'} ({summary}){shown}"
@@ -349,7 +349,7 @@ def store_mimebundle(store: Any, *, graph: str | None = None) -> dict[str, Any]:
     text = [f"{type(store).__name__ if isinstance(store, MemoryStore) else repr(store)}: {counted}"]
     text.extend(f"  {r[0]} {r[1]} {r[2]} v{r[3]}" for r in rows[:20])
     html = (h.heading(type(store).__name__, None, counted)
-            + h.table(rows, ["execution_id", "graph", "status", "version", "correlation", "updated_at"],
+            + h.table(rows, ["execution_id", "graph", "status", "version", "correlation", "updated_at (UTC)"],
                       limit=TABLE_LIMIT, total=total))
     return {"text/plain": "\n".join(text), "text/html": html}
 

@@ -104,9 +104,10 @@ class SimulatorViews(StoreReads):
                                  status_column=None))
         signals = self.contract.signals
         if signals:
-            parts.append(h.table(([s["order"], s["event"], s["node"], s.get("idempotency_key"), s["received_at"]]
-                                  for s in signals), ["#", "event received", "await node", "idempotency key",
-                                                      "received_at"], status_column=None))
+            parts.append(h.table(([s["order"], s["event"], s["node"], s.get("idempotency_key"),
+                                   h.utc_time(s["received_at"])] for s in signals),
+                                 ["#", "event received", "await node", "idempotency key", "received_at (UTC)"],
+                                 status_column=None))
         if self.status == "succeeded":
             outputs = []
             for out in self.graph.outputs:

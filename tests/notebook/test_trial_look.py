@@ -4,6 +4,9 @@
   one row of the audit frame grew to thousands of pixels, while every other JSON cell stops at ``JSON_LIMIT``;
 * in JupyterLab's dark theme the text of table headings and status badges is the theme's light text on their
   light fills: a plan's headings and every ``unresolved`` badge (white on white) could not be read;
+* a store's repr and the EventSimulator's received signals showed raw ISO times
+  (``2026-12-05T13:10:36.740358+00:00``, ``…205019Z``) next to frames and the Follow view that show
+  ``2026-12-05 13:10:36.740`` in UTC — three spellings of a time in one notebook (03, 04);
 """
 
 from __future__ import annotations
@@ -93,3 +96,20 @@ def test_every_filled_box_sets_its_own_text_colour_for_dark_themes() -> None:
         parser.feed(page)
         assert "background" in page, what
         assert parser.unset == [], f"{what}: a fill without a text colour: {parser.unset[:2]}"
+
+
+ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+SHOWN = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}(?!\d)")
+
+
+def test_a_store_and_the_simulator_show_times_as_the_frames_do() -> None:
+    store = MemoryStore()
+    Waits.start({"rid": "r1"}, store=store)
+    Waits.start({"rid": "r2"}, store=store)
+    sim = ig.nb.EventSimulator(Waits, store=store)
+    sim.select(correlation={"rid": "r1"}, event="ev_sent", payload="{}")
+    sim.deliver()
+    pages = {"store": store._repr_mimebundle_()["text/html"], "simulator": sim.diagnostics_html()}
+    for what, page in pages.items():
+        assert not ISO.search(page), f"{what}: {ISO.search(page)}"
+        assert SHOWN.search(page) and "(UTC)" in page, what
