@@ -10,7 +10,7 @@ timestamps that belong to the data are masked in CI by ``nbval_sanitize.cfg``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from igniter_nb._shown_repr import bounded_repr
@@ -266,6 +266,25 @@ def plan_mimebundle(plan: Any) -> dict[str, Any]:
     return {"text/plain": text, "text/html": html}
 
 
+def _report_output_rows(report: Any, outputs: Mapping[str, Any]) -> Iterator[list[Any]]:
+    """``[output, status, value]`` of a diagnostics report's outputs, as the result's table shows them: a failed
+    or blocked output's record (``{"status": "failed", "error": …}``, which the report keeps as its value) becomes
+    its status and its error, or what it waits for in the result's words. The status is the execution's (read, never resolved), so a
+    succeeded value that happens to look like such a record is shown as the value it is."""
+    ex = getattr(report, "execution", None)
+    for name, value in list(outputs.items())[:TABLE_LIMIT]:
+        status = None
+        with contextlib.suppress(Exception):  # (an output whose state cannot be read: no status, the value as is)
+            status = str(ex.output_state(name).status)  # type: ignore[union-attr]
+        if status not in (None, "succeeded") and isinstance(value, Mapping) and value.get("status") == status:
+            if status == "failed":
+                value = value.get("error")
+            elif status in BLOCKED:  # (the result's words)
+                event, source = value.get("event"), value.get("source_node")
+                value = f"waiting for event {event}" if event else f"pending on {source}"
+        yield [name, status, value]
+
+
 @h.sends
 def report_mimebundle(report: Any) -> dict[str, Any]:
     """A diagnostics ``Report``: its text, markdown, and HTML sections (outputs, nodes, errors, waits)."""
@@ -278,7 +297,7 @@ def report_mimebundle(report: Any) -> dict[str, Any]:
         d = report.to_dict()
         parts = [h.heading(f"Diagnostics {d.get('graph', '')}", d.get("status"))]
         outputs = d.get("outputs") or {}
-        parts.append(h.table(([k, v] for k, v in outputs.items()), ["output", "value"], status_column=None,
+        parts.append(h.table(_report_output_rows(report, outputs), ["output", "status", "value"],
                              limit=TABLE_LIMIT, total=len(outputs)))
         nodes = d.get("nodes") or {}
         counts = {k: v for k, v in nodes.items() if isinstance(v, int)}

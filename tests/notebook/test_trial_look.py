@@ -7,6 +7,8 @@
 * a store's repr and the EventSimulator's received signals showed raw ISO times
   (``2026-12-05T13:10:36.740358+00:00``, ``…205019Z``) next to frames and the Follow view that show
   ``2026-12-05 13:10:36.740`` in UTC — three spellings of a time in one notebook (03, 04);
+* the diagnostics' outputs table showed a failed output as the JSON of its record (``{"error": "ValueError: …",
+  "status": "failed"}``) where the result's table shows the status as a badge and the error as text.
 """
 
 from __future__ import annotations
@@ -113,3 +115,36 @@ def test_a_store_and_the_simulator_show_times_as_the_frames_do() -> None:
     for what, page in pages.items():
         assert not ISO.search(page), f"{what}: {ISO.search(page)}"
         assert SHOWN.search(page) and "(UTC)" in page, what
+
+
+class Reports(ig.Contract):
+    def define(c):  # type: ignore[no-untyped-def]
+        c.input("x")
+        c.compute("boom", depends_on=["x"], call=_boom)
+        c.compute("record", depends_on=["x"], call=lambda x: {"status": "failed", "error": "the user's own data"})
+        c.output("boom")
+        c.output("record")
+
+
+def _rows(page: str, first: str) -> list[list[str]]:
+    """The rows of the table whose first heading is ``first``, each as its cells' text."""
+    start = page.index(f">{first}</th>")
+    body = page[start:page.index("</table>", start)]
+    return [_cells(row) for row in re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)]
+
+
+def test_the_diagnostics_outputs_show_a_failed_output_as_the_result_does() -> None:
+    contract = Reports(x=1)
+    contract.resolve_all()
+    page = contract.diagnostics._repr_mimebundle_()["text/html"]
+    assert ">status</th>" in page[page.index(">output</th>"):page.index("</tr>", page.index(">output</th>"))]
+    rows = {row[0]: row for row in _rows(page, "output")}
+    _, status, value = rows["boom"]
+    assert status == "failed" and value.startswith("ValueError: line 0: <b>boom</b>"), rows["boom"]
+    assert '"status"' not in value and '{"error"' not in value
+    # a succeeded output whose value happens to look like that record is the user's data, shown whole
+    assert rows["record"][1] == "succeeded" and rows["record"][2] == '{"error": "the user\'s own data", "status": "failed"}'
+    waiting = Waits.start({"rid": "r1"}, store=MemoryStore())  # a waiting output, in the result's words
+    page = waiting.diagnostics._repr_mimebundle_()["text/html"]
+    assert _rows(page, "output") == [["done", "waiting", "waiting for event ev_sent"]]
+    assert waiting.result._repr_mimebundle_()["text/html"].count("waiting for event ev_sent") == 1
