@@ -135,7 +135,7 @@ class SimulatorViews(StoreReads):
                  h.table(rows, ["active workflow", "status", "waiting for"], total=total),
                  h.table([[self.event or "—", ", ".join(self.awaited_events()) or "none"]],
                          ["selected event", "still awaited"], status_column=None),
-                 '<div style="font-family:Helvetica,Arial,sans-serif;font-size:12px;color:#475569;margin-top:4px">'
+                 f'<div style="font-family:Helvetica,Arial,sans-serif;font-size:12px;color:{h.NOTE};margin-top:4px">'
                  "payload (JSON)</div>" + h.pre(self.payload_text), self.hint_html(), self.diagnostics_html()]
         svg = self.svg()
         if svg:

@@ -346,7 +346,7 @@ class SnapshotStepper:
         rows = [[c.node, c.before, c.after, *([c.value_before or "", c.value_after or ""] if with_values else [])]
                 for c in changes[:STEP_ROWS]]
         more = len(changes) - len(rows)
-        note = (f'<div style="font-size:11px;color:#475569">… {more} more changed nodes (all of them: '
+        note = (f'<div style="font-size:11px;color:{h.NOTE}">… {more} more changed nodes (all of them: '
                 f"stepper.changes())</div>" if more > 0 else "")
         return _table(rows, columns, badges=(1, 2)) + note
 

@@ -3,7 +3,8 @@
 * a frame's JSON cell whose first item is long (a failed execution's 5,000-character ``error``) was shown whole:
   one row of the audit frame grew to thousands of pixels, while every other JSON cell stops at ``JSON_LIMIT``;
 * in JupyterLab's dark theme the text of table headings and status badges is the theme's light text on their
-  light fills: a plan's headings and every ``unresolved`` badge (white on white) could not be read;
+  light fills: a plan's headings and every ``unresolved`` badge (white on white) could not be read, and the grey
+  notes (``targets: …``, ``would be rejected · nothing written``) were dark grey on black (2.5:1);
 * a store's repr and the EventSimulator's received signals showed raw ISO times
   (``2026-12-05T13:10:36.740358+00:00``, ``…205019Z``) next to frames and the Follow view that show
   ``2026-12-05 13:10:36.740`` in UTC — three spellings of a time in one notebook (03, 04);
@@ -56,18 +57,37 @@ def test_a_json_cell_whose_first_item_is_long_is_cut_saying_how_much() -> None:
     assert re.search(r"\([\d,]+ more characters\)$", longest), longest[-80:]
 
 
+DARK = "#111111"  # JupyterLab Dark's page (--jp-layout-color0), under every output
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[k:k + 2], 16) / 255 for k in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
 class _Fills(HTMLParser):
-    """Each element whose style sets a background but no text colour: [tag, style]."""
+    """Each element whose style sets a background but no text colour, and each text colour set on no background
+    of its own that reads badly on a dark theme's page (under 3:1): [tag, style]."""
 
     def __init__(self) -> None:
         super().__init__()
         self.unset: list[list[str]] = []
+        self.faint: list[list[str]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         style = dict(attrs).get("style") or ""
-        rules = {rule.split(":", 1)[0].strip() for rule in style.split(";") if ":" in rule}
+        rules = {k.strip(): v.strip() for k, _, v in (rule.partition(":") for rule in style.split(";")) if v}
         if "background" in rules and "color" not in rules:
             self.unset.append([tag, style])
+        colour = rules.get("color", "")
+        if "background" not in rules and re.fullmatch(r"#[0-9a-f]{6}", colour) and _contrast(colour, DARK) < 3:
+            self.faint.append([tag, style])
 
 
 class Waits(ig.Contract):
@@ -98,6 +118,7 @@ def test_every_filled_box_sets_its_own_text_colour_for_dark_themes() -> None:
         parser.feed(page)
         assert "background" in page, what
         assert parser.unset == [], f"{what}: a fill without a text colour: {parser.unset[:2]}"
+        assert parser.faint == [], f"{what}: text too faint on a dark theme: {parser.faint[:2]}"
 
 
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
