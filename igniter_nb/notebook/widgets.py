@@ -20,6 +20,8 @@ from igniter_nb.runtime.states import named_states_now
 from igniter_nb.runtime.workers import lock_to_take
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+#: Room an input box of the InputPlayground keeps beside its label (ipywidgets gives a whole control 300 px).
+INPUT_WIDTH = "240px"
 
 # --------------------------------------------------------------------------------------------- playground
 
@@ -196,20 +198,24 @@ class InputPlayground:
 
         kind = control_kind(node)
         value = self.value_of(node.name)
-        # one label width for every control, so the input boxes line up
+        # one label width for every control, so the input boxes line up; the control is that much wider than
+        # ipywidgets' 300 px, so a long name leaves its box INPUT_WIDTH (it took the whole 300 px: a 22 px box
+        # showed '1' of '10' over two lines), and never wider than the output area
         width = f"{min(max((len(n.name) for n in self.inputs), default=4), 30) + 2}ch"
-        common = {"description": node.name, "continuous_update": False, "style": {"description_width": width}}
+        labelled = {"description": node.name, "style": {"description_width": width},
+                    "layout": {"width": f"calc({width} + {INPUT_WIDTH})", "max_width": "100%"}}
+        common = {**labelled, "continuous_update": False}
         if kind == "int":
             return w.IntText(value=value if isinstance(value, int) else 0, **common)
         if kind == "float":
             return w.FloatText(value=float(value) if isinstance(value, int | float) else 0.0, **common)
         if kind == "bool":
-            return w.Checkbox(value=bool(value), description=node.name)
+            return w.Checkbox(value=bool(value), **labelled)
         if kind == "text":
             return w.Text(value="" if value is None else str(value), **common)
         if kind == "choice":
             options = list(typing.get_args(node.type_spec))
-            return w.Dropdown(options=options, value=value if value in options else options[0], description=node.name)
+            return w.Dropdown(options=options, value=value if value in options else options[0], **labelled)
         return w.Textarea(value=_editor_text(value), **common)
 
     def _build(self) -> Any:

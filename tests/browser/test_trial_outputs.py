@@ -2,7 +2,8 @@
 buses), a node with 300 dependencies (collapsed into blocks of inputs), names of 200 characters, Hebrew, Arabic,
 emoji and markup (``</svg>``), eight nested scopes, a workflow of 40 awaits partly delivered (its picture,
 diagnostics, plan, audit and store), three nodes failing with a 5,000-character many-line message, and an
-EventSimulator given a payload that is not JSON (its dry run names the error; the widget opens with the payload). After Run All no output may be wider than its output area, no
+EventSimulator given a payload that is not JSON (its dry run names the error; the widget opens with the payload), an
+InputPlayground whose long input name must leave each input box room. After Run All no output may be wider than its output area, no
 markup from the data may have become an element, no error may be hidden, and no picture's title or node text may
 run past its edge. Screenshots: ``artifacts/browser/trial-*.png`` (to be looked at)."""
 
@@ -106,7 +107,25 @@ _CELLS = [
     "sim.select(correlation={'rid': 'r1'}, event='event_1', payload='{\"a\":\\u00a01}')  # a pasted no-break space\n"
     "sim.dry_run()",
     "sim",
+    "from typing import Literal\n"
+    "def playground(c):  # inputs of every control kind, one with a long name\n"
+    "    c.input('count', type=int)\n"
+    "    c.input('the_customer_onboarding_document_verification_' + 'x' * 20, type=str)\n"
+    "    c.input('flag', type=bool)\n"
+    "    c.input('tier', type=Literal['smb', 'enterprise'])\n"
+    "    c.input('payload')\n"
+    "    c.compute('total', depends_on=['count'], call=lambda count: count)\n"
+    "    c.output('total')\n"
+    "ig.nb.InputPlayground(ig.contract(playground, name='Playground')(count=10, flag=True, tier='smb', payload=[1],\n"
+    "                      **{'the_customer_onboarding_document_verification_' + 'x' * 20: 'text'}))",
 ]
+
+# each InputPlayground control's input box (a text box, number, text area or choice): [its width, the output's]
+_BOXES = """selector => [...document.querySelector(selector).querySelectorAll('.jp-OutputArea-output')]
+  .filter(a => a.innerText.includes('InputPlayground Playground'))
+  .flatMap(a => [...a.querySelectorAll('.widget-inline-hbox input[type=text], .widget-inline-hbox input[type=number],'
+                                       + ' .widget-inline-hbox textarea, .widget-inline-hbox select')]
+    .map(box => [box.getBoundingClientRect().width, a.clientWidth]))"""
 
 
 @pytest.fixture(scope="module")
@@ -143,4 +162,12 @@ def test_trial_outputs_fit_stay_text_and_show_their_errors(trial_lab: tuple[Lab,
         preview = outputs.filter(has_text="Dry run").first  # the bad payload's error is shown, not swallowed
         assert "a no-break space (U+00A0)" in preview.inner_text(), preview.inner_text()[:300]
         # the widget opens without that message (a view shows what its own buttons did), the payload kept
-        assert outputs.last.locator("textarea").input_value() == '{"a":\u00a01}'
+        assert outputs.nth(outputs.count() - 2).locator("textarea").input_value() == '{"a":\u00a01}'
+        # a long input name left its box 22 px of the control's 300 (a value of 10 showed '1' over '0'): each box
+        # keeps room for its value, within the output area
+        boxes = page.evaluate(_BOXES, _PANEL)
+        assert len(boxes) == 4 and all(180 <= width <= area for width, area in boxes), boxes
+        playground = outputs.last
+        playground.evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(150)
+        page.screenshot(path=str(ARTIFACTS / "trial-playground.png"))
