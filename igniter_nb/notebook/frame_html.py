@@ -181,8 +181,8 @@ def _json_html(value: Any) -> str:
         return escape(f"{shown} … ({len(text) - len(kept):,} more characters)")
     text = _UUID.sub(lambda m: m.group(0)[:8] + "…", text).strip()
     items = top_level_items(text)
-    if len(items) == 1:
-        text = h.short(text, JSON_LIMIT)
+    if len(items) == 1:  # (cut, it says how much more, as a cut list or object does)
+        text = cut_text(text.replace("\n", " "), JSON_LIMIT, say_how_much=True)
         return _line(text) if len(text) <= ITEM_LINE else escape(text)
     if len(items[0]) + 2 > JSON_LIMIT:  # the first item alone is past the limit (a failure's 5,000-character error)
         return escape(cut_text(text, JSON_LIMIT, say_how_much=True))

@@ -37,6 +37,7 @@ _LONG_RUN = re.compile(rf"\S{{{LONG_RUN},}}")
 _PLAIN = (str, dict, list, tuple, int, float, bool, type(None))  # shown as they are / as JSON
 TABLE = 'style="border-collapse:collapse;font-family:Helvetica,Arial,sans-serif;font-size:12px;margin:4px 0"'
 CELL = 'style="border:1px solid #cbd5e1;padding:2px 6px;text-align:left;vertical-align:top"'
+NOWRAP_CELL = CELL[:-1] + ';white-space:nowrap"'
 #: The text colour of every box with a light fill (a heading cell, a badge): a dark theme's light text on it could
 #: not be read (JupyterLab Dark: the plan's headings and an ``unresolved`` badge were white on white).
 INK = "#0f172a"
@@ -171,12 +172,14 @@ def heading(title: str, status: Any = None, note: str = "") -> str:
 
 
 def table(rows: Iterable[Sequence[Any]], columns: Sequence[str], *, status_column: str | None = "status",
-          limit: int | None = None, total: int | None = None) -> str:
-    """An HTML table; cells of ``status_column`` become badges. ``limit`` rows at most, with a note of the rest."""
+          limit: int | None = None, total: int | None = None, nowrap: Iterable[str] = ()) -> str:
+    """An HTML table; cells of ``status_column`` become badges, short cells of the ``nowrap`` columns (an id, a
+    time) never wrap. ``limit`` rows at most, with a note of the rest."""
     out = [f"<table {TABLE}><thead><tr>"]
     out.extend(f"<th {HEAD}>{escape(c)}</th>" for c in columns)
     out.append("</tr></thead><tbody>")
     status_at = columns.index(status_column) if status_column in columns else -1
+    whole = {columns.index(c) for c in nowrap if c in columns}
     shown = 0
     budget = OPEN_BUDGET
     for row in rows:
@@ -192,7 +195,8 @@ def table(rows: Iterable[Sequence[Any]], columns: Sequence[str], *, status_colum
             else:
                 inner, opened = _cell(cell, budget)
                 budget -= opened
-                out.append(f"<td {wrapping_cell(inner)}>{inner}</td>")
+                attrs = NOWRAP_CELL if k in whole and not opened and len(inner) <= MAX_CELL else wrapping_cell(inner)
+                out.append(f"<td {attrs}>{inner}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
     if total is not None and total > shown:

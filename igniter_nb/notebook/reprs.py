@@ -369,7 +369,7 @@ def store_mimebundle(store: Any, *, graph: str | None = None) -> dict[str, Any]:
     text.extend(f"  {r[0]} {r[1]} {r[2]} v{r[3]}" for r in rows[:20])
     html = (h.heading(type(store).__name__, None, counted)
             + h.table(rows, ["execution_id", "graph", "status", "version", "correlation", "updated_at (UTC)"],
-                      limit=TABLE_LIMIT, total=total))
+                      limit=TABLE_LIMIT, total=total, nowrap=("execution_id", "updated_at (UTC)")))
     return {"text/plain": "\n".join(text), "text/html": html}
 
 

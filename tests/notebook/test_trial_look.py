@@ -55,6 +55,9 @@ def test_a_json_cell_whose_first_item_is_long_is_cut_saying_how_much() -> None:
     longest = max(cells, key=len)
     assert len(longest) < JSON_LIMIT + 60, f"a payload cell of {len(longest):,} characters"
     assert re.search(r"\([\d,]+ more characters\)$", longest), longest[-80:]
+    # so does a cut single value (a node_failed payload of one item), in the same table
+    cut = [c for c in cells if len(c) > JSON_LIMIT - 10]
+    assert len(cut) == 3 and all(re.search(r"\([\d,]+ more characters\)$", c) for c in cut), [c[-40:] for c in cut]
 
 
 DARK = "#111111"  # JupyterLab Dark's page (--jp-layout-color0), under every output
@@ -136,6 +139,13 @@ def test_a_store_and_the_simulator_show_times_as_the_frames_do() -> None:
     for what, page in pages.items():
         assert not ISO.search(page), f"{what}: {ISO.search(page)}"
         assert SHOWN.search(page) and "(UTC)" in page, what
+    # next to a long correlation the store's ids and times broke over two lines ('…-9ee5-' / '876a4ffc4122')
+    Waits.start({"rid": "<b>r</b>&amp;" + "r" * 300}, store=store)
+    page = store._repr_mimebundle_()["text/html"]
+    for record in store.list():
+        cell = re.search(rf'<td style="([^"]*)">{record.execution_id}</td>', page)
+        assert cell and "white-space:nowrap" in cell.group(1), record.execution_id
+    assert len(re.findall(r'white-space:nowrap">\d{4}-\d{2}-\d{2} ', page)) == 3
 
 
 class Reports(ig.Contract):
