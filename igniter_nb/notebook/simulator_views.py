@@ -144,7 +144,8 @@ class SimulatorViews(StoreReads):
 
     def to_text(self) -> str:
         """A plain-text summary: active workflows, the selection, the event, the payload and any note."""
-        lines = [f"EventSimulator {self.graph.name}: {self.active_count()} active workflows"]
+        count = self.active_count()
+        lines = [f"EventSimulator {self.graph.name}: {count} active workflow{'' if count == 1 else 's'}"]
         if self.contract is not None:
             lines.append(f"  selected: {pairs(self.correlation)} ({self.status})")
         lines.append(f"  event: {self.event or '-'} (still awaited: {', '.join(self.awaited_events()) or 'none'})")

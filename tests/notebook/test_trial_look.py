@@ -9,7 +9,8 @@
   (``2026-12-05T13:10:36.740358+00:00``, ``…205019Z``) next to frames and the Follow view that show
   ``2026-12-05 13:10:36.740`` in UTC — three spellings of a time in one notebook (03, 04);
 * the diagnostics' outputs table showed a failed output as the JSON of its record (``{"error": "ValueError: …",
-  "status": "failed"}``) where the result's table shows the status as a badge and the error as text.
+  "status": "failed"}``) where the result's table shows the status as a badge and the error as text;
+* an EventSimulator's text said ``1 active workflows``.
 """
 
 from __future__ import annotations
@@ -179,3 +180,12 @@ def test_the_diagnostics_outputs_show_a_failed_output_as_the_result_does() -> No
     page = waiting.diagnostics._repr_mimebundle_()["text/html"]
     assert _rows(page, "output") == [["done", "waiting", "waiting for event ev_sent"]]
     assert waiting.result._repr_mimebundle_()["text/html"].count("waiting for event ev_sent") == 1
+
+
+def test_the_simulator_counts_one_active_workflow_in_the_singular() -> None:
+    store = MemoryStore()
+    Waits.start({"rid": "r1"}, store=store)
+    sim = ig.nb.EventSimulator(Waits, store=store)
+    assert sim.to_text().splitlines()[0] == "EventSimulator Waits: 1 active workflow"
+    Waits.start({"rid": "r2"}, store=store)
+    assert sim.to_text().splitlines()[0] == "EventSimulator Waits: 2 active workflows"
