@@ -91,6 +91,13 @@ def _when(timestamp: Any) -> str:
         return str(timestamp)[:40]
 
 
+def _error(event: Mapping[str, Any]) -> str | None:
+    """The error an event carries (its payload's ``error`` text), else ``None``."""
+    payload = event.get("payload")
+    error = payload.get("error") if isinstance(payload, Mapping) else None
+    return error if isinstance(error, str) and error else None
+
+
 class Follow:
     """Follow execution ``execution_id`` in ``source`` — a store (default: the configured one), an
     ``ig.server.Client`` or a ``ServiceStore``. See the module docstring.
@@ -320,11 +327,17 @@ class Follow:
                          self.status, note)
 
     def events_html(self) -> str:
-        """The ``latest`` events as an HTML table, newest first (empty before any)."""
+        """The ``latest`` events as an HTML table, newest first (empty before any); when one of them carries an
+        error (``node_failed``, ``execution_failed``, ``workflow_failed``), an ``error`` column with it, cut, that
+        opens to the whole message — a failed workflow's error was nowhere in the view but the first line the
+        picture's node shows."""
         shown = self.events[-self.latest:] if self.latest else []
-        rows = [[e.get("seq"), e.get("type"), e.get("node") or "", e.get("status"), _when(e.get("timestamp"))]
-                for e in reversed(shown)]
-        return h.table(rows, ["seq", "event", "node", "status", "at (UTC)"], total=len(self.events)) if rows else ""
+        rows = [[e.get("seq"), e.get("type"), e.get("node") or "", e.get("status"), _when(e.get("timestamp")),
+                 _error(e)] for e in reversed(shown)]
+        columns = ["seq", "event", "node", "status", "at (UTC)", "error"]
+        if all(row[-1] is None for row in rows):
+            rows, columns = [row[:-1] for row in rows], columns[:-1]
+        return h.table(rows, columns, total=len(self.events)) if rows else ""
 
     def to_html(self) -> str:
         """The static view: status line, the latest events (newest first) and the graph."""
@@ -333,8 +346,10 @@ class Follow:
     def to_text(self) -> str:
         """Plain text: the execution, its version, status and state, then the ``latest`` events."""
         lines = [f"Follow {self.execution_id}: version {self.version}, {self.status} ({self.state})"]
-        lines.extend(f"  #{e.get('seq')} {e.get('type')} {e.get('node') or ''}".rstrip()
-                     for e in self.events[-self.latest:] if self.latest)
+        for e in self.events[-self.latest:] if self.latest else []:
+            error = _error(e)
+            said = f": {cut_text(error.replace(chr(10), ' '), h.MAX_CELL, say_how_much=True)}" if error else ""
+            lines.append(f"  #{e.get('seq')} {e.get('type')} {e.get('node') or ''}".rstrip() + said)
         if self.error:
             lines.append(f"  {self.error}")
         return "\n".join(lines)

@@ -10,7 +10,9 @@
   ``2026-12-05 13:10:36.740`` in UTC — three spellings of a time in one notebook (03, 04);
 * the diagnostics' outputs table showed a failed output as the JSON of its record (``{"error": "ValueError: …",
   "status": "failed"}``) where the result's table shows the status as a badge and the error as text;
-* an EventSimulator's text said ``1 active workflows``.
+* an EventSimulator's text said ``1 active workflows``;
+* the Follow view of a workflow that failed showed no error but the first line the picture's node shows: its
+  events table had no room for the one each failure event carries.
 """
 
 from __future__ import annotations
@@ -189,3 +191,34 @@ def test_the_simulator_counts_one_active_workflow_in_the_singular() -> None:
     assert sim.to_text().splitlines()[0] == "EventSimulator Waits: 1 active workflow"
     Waits.start({"rid": "r2"}, store=store)
     assert sim.to_text().splitlines()[0] == "EventSimulator Waits: 2 active workflows"
+
+
+def _fail_on_delivery(ev: object) -> object:
+    raise RuntimeError(MESSAGE)
+
+
+class FailsOnDelivery(ig.Contract):
+    def define(c):  # type: ignore[no-untyped-def]
+        c.correlate_by("rid")
+        c.input("rid")
+        c.await_event("ev", event="ev_sent")
+        c.compute("fail", depends_on=["ev"], call=_fail_on_delivery)
+        c.output("fail")
+
+
+def test_a_follow_view_of_a_failed_workflow_shows_its_error_whole_on_opening() -> None:
+    store = MemoryStore()
+    started = FailsOnDelivery.start({"rid": "r1"}, store=store)
+    follow = ig.nb.Follow(started.execution_id, store, start=False)
+    page = follow.to_html()
+    assert ">error</th>" not in page  # nothing failed yet: the table is as it was
+    FailsOnDelivery.deliver_event("ev_sent", correlation={"rid": "r1"}, payload={}, store=store)
+    follow = ig.nb.Follow(started.execution_id, store, start=False)
+    page = follow.to_html()
+    assert ">error</th>" in page
+    failed = [row for row in _rows(page, "seq") if row[1] == "node_failed"]
+    assert len(failed) == 1 and failed[0][2] == "fail"
+    summary, _, opened = failed[0][-1].partition("characters)")
+    assert summary.startswith("RuntimeError: line 0: <b>boom</b> &amp; word") and "more " in summary
+    assert opened.startswith("RuntimeError: line 0:") and "line 15: <b>boom</b>" in opened  # the whole message
+    assert "node_failed fail: RuntimeError: line 0: <b>boom</b>" in follow.to_text()
