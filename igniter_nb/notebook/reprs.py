@@ -269,8 +269,8 @@ def plan_mimebundle(plan: Any) -> dict[str, Any]:
 def _report_output_rows(report: Any, outputs: Mapping[str, Any]) -> Iterator[list[Any]]:
     """``[output, status, value]`` of a diagnostics report's outputs, as the result's table shows them: a failed
     or blocked output's record (``{"status": "failed", "error": …}``, which the report keeps as its value) becomes
-    its status and its error, or what it waits for in the result's words. The status is the execution's (read, never resolved), so a
-    succeeded value that happens to look like such a record is shown as the value it is."""
+    its status and its error, or what it waits for in the result's words. The status is the execution's (read,
+    never resolved), so a succeeded value that happens to look like such a record is shown as the value it is."""
     ex = getattr(report, "execution", None)
     for name, value in list(outputs.items())[:TABLE_LIMIT]:
         status = None

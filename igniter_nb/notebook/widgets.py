@@ -199,7 +199,7 @@ class InputPlayground:
         kind = control_kind(node)
         value = self.value_of(node.name)
         # one label width for every control, so the input boxes line up; the control is that much wider than
-        # ipywidgets' 300 px, so a long name leaves its box INPUT_WIDTH (it took the whole 300 px: a 22 px box
+        # ipywidgets' 300 px, so a long name leaves its box INPUT_WIDTH (it took the whole 300 px: a 27 px box
         # showed '1' of '10' over two lines), and never wider than the output area
         width = f"{min(max((len(n.name) for n in self.inputs), default=4), 30) + 2}ch"
         labelled = {"description": node.name, "style": {"description_width": width},
