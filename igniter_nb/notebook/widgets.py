@@ -22,6 +22,8 @@ from igniter_nb.runtime.workers import lock_to_take
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 #: Room an input box of the InputPlayground keeps beside its label (ipywidgets gives a whole control 300 px).
 INPUT_WIDTH = "240px"
+#: Characters of an input's label in the InputPlayground (a longer name is cut in the middle: ``_label``).
+LABEL_LIMIT = 30
 
 # --------------------------------------------------------------------------------------------- playground
 
@@ -201,8 +203,8 @@ class InputPlayground:
         # one label width for every control, so the input boxes line up; the control is that much wider than
         # ipywidgets' 300 px, so a long name leaves its box INPUT_WIDTH (it took the whole 300 px: a 27 px box
         # showed '1' of '10' over two lines), and never wider than the output area
-        width = f"{min(max((len(n.name) for n in self.inputs), default=4), 30) + 2}ch"
-        labelled = {"description": node.name, "style": {"description_width": width},
+        width = f"{min(max((len(n.name) for n in self.inputs), default=4), LABEL_LIMIT) + 2}ch"
+        labelled = {"description": _label(node.name), "tooltip": node.name, "style": {"description_width": width},
                     "layout": {"width": f"calc({width} + {INPUT_WIDTH})", "max_width": "100%"}}
         common = {**labelled, "continuous_update": False}
         if kind == "int":
@@ -265,6 +267,16 @@ class InputPlayground:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return _bundle(self, self.to_text(), self.to_html())
+
+
+def _label(name: str) -> str:
+    """An input's label: its name, or past ``LABEL_LIMIT`` characters its start, ``…`` and its end (the whole name is
+    the control's tooltip). The label box cut a long name at its end: ``input_with_a_rather_long_name_number_0`` to
+    ``_11`` all read ``input_with_a_rather_long_name_numb…``, twelve boxes no one could tell apart."""
+    if len(name) <= LABEL_LIMIT:
+        return name
+    head = (LABEL_LIMIT - 1) // 2
+    return name[:head] + "…" + name[-(LABEL_LIMIT - 1 - head):]
 
 
 def _editor_text(value: Any) -> str:

@@ -111,13 +111,14 @@ _CELLS = [
     "def playground(c):  # inputs of every control kind, one with a long name\n"
     "    c.input('count', type=int)\n"
     "    c.input('the_customer_onboarding_document_verification_' + 'x' * 20, type=str)\n"
+    "    c.input('the_customer_onboarding_document_verification_' + 'y' * 20, type=str)\n"
     "    c.input('flag', type=bool)\n"
     "    c.input('tier', type=Literal['smb', 'enterprise'])\n"
     "    c.input('payload')\n"
     "    c.compute('total', depends_on=['count'], call=lambda count: count)\n"
     "    c.output('total')\n"
     "ig.nb.InputPlayground(ig.contract(playground, name='Playground')(count=10, flag=True, tier='smb', payload=[1],\n"
-    "                      **{'the_customer_onboarding_document_verification_' + 'x' * 20: 'text'}))",
+    "                      **{'the_customer_onboarding_document_verification_' + c * 20: 'text' for c in 'xy'}))",
 ]
 
 # each InputPlayground control's input box (a text box, number, text area or choice): [its width, the output's]
@@ -126,6 +127,12 @@ _BOXES = """selector => [...document.querySelector(selector).querySelectorAll('.
   .flatMap(a => [...a.querySelectorAll('.widget-inline-hbox input[type=text], .widget-inline-hbox input[type=number],'
                                        + ' .widget-inline-hbox textarea, .widget-inline-hbox select')]
     .map(box => [box.getBoundingClientRect().width, a.clientWidth]))"""
+
+# each InputPlayground label as shown: [its text, whether its box cuts it (text-overflow: ellipsis)]
+_LABELS = """selector => [...document.querySelector(selector).querySelectorAll('.jp-OutputArea-output')]
+  .filter(a => a.innerText.includes('InputPlayground Playground'))
+  .flatMap(a => [...a.querySelectorAll('.widget-inline-hbox .widget-label')]
+    .map(label => [label.innerText, label.scrollWidth > label.clientWidth + 1]))"""
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +173,11 @@ def test_trial_outputs_fit_stay_text_and_show_their_errors(trial_lab: tuple[Lab,
         # a long input name left its box 22 px of the control's 300 (a value of 10 showed '1' over '0'): each box
         # keeps room for its value, within the output area
         boxes = page.evaluate(_BOXES, _PANEL)
-        assert len(boxes) == 4 and all(180 <= width <= area for width, area in boxes), boxes
+        assert len(boxes) == 5 and all(180 <= width <= area for width, area in boxes), boxes
+        # two long names that differ at their end both read cut at their end by the label box (the same text)
+        labels = page.evaluate(_LABELS, _PANEL)
+        shown = [text for text, _ in labels if text.strip("\u200b ")]  # (a checkbox keeps an empty label)
+        assert len(shown) == 5 and len(set(shown)) == 5 and not any(cut for _, cut in labels), labels
         playground = outputs.last
         playground.evaluate("e => e.scrollIntoView({block: 'start'})")
         page.wait_for_timeout(150)

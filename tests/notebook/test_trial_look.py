@@ -12,7 +12,9 @@
   "status": "failed"}``) where the result's table shows the status as a badge and the error as text;
 * an EventSimulator's text said ``1 active workflows``;
 * the Follow view of a workflow that failed showed no error but the first line the picture's node shows: its
-  events table had no room for the one each failure event carries.
+  events table had no room for the one each failure event carries;
+* the InputPlayground's labels cut long input names at their end: twelve inputs named ``…_number_0`` to ``_11``
+  all read ``input_with_a_rather_long_name_numb…`` (the input boxes' width: tests/browser/test_trial_outputs.py).
 """
 
 from __future__ import annotations
@@ -222,3 +224,23 @@ def test_a_follow_view_of_a_failed_workflow_shows_its_error_whole_on_opening() -
     assert summary.startswith("RuntimeError: line 0: <b>boom</b> &amp; word") and "more " in summary
     assert opened.startswith("RuntimeError: line 0:") and "line 15: <b>boom</b>" in opened  # the whole message
     assert "node_failed fail: RuntimeError: line 0: <b>boom</b>" in follow.to_text()
+
+
+def _many_long_inputs(c):  # type: ignore[no-untyped-def]
+    for i in range(12):
+        c.input(f"input_with_a_rather_long_name_number_{i}", type=int)
+    c.input("short", type=int)
+    c.compute("total", depends_on=["short"], call=lambda short: short)
+    c.output("total")
+
+
+def test_playground_labels_keep_the_end_of_a_long_input_name() -> None:
+    contract = ig.contract(_many_long_inputs, name="Many")(short=1, **{
+        f"input_with_a_rather_long_name_number_{i}": i for i in range(12)})
+    widget = ig.nb.InputPlayground(contract).widget
+    controls = [c for c in widget.children if hasattr(c, "description") and c.description]
+    labels = [c.description for c in controls]
+    assert len(labels) == 13 and len(set(labels)) == 13, labels
+    assert all(len(label) <= 30 for label in labels), labels
+    assert labels[0].endswith("number_0") and labels[11].endswith("number_11") and "…" in labels[11]
+    assert "short" in labels and [c.tooltip for c in controls][11] == "input_with_a_rather_long_name_number_11"
