@@ -337,7 +337,7 @@ class Follow:
         columns = ["seq", "event", "node", "status", "at (UTC)", "error"]
         if all(row[-1] is None for row in rows):
             rows, columns = [row[:-1] for row in rows], columns[:-1]
-        return h.table(rows, columns, total=len(self.events)) if rows else ""
+        return h.table(rows, columns, total=len(self.events), nowrap=("at (UTC)",)) if rows else ""
 
     def to_html(self) -> str:
         """The static view: status line, the latest events (newest first) and the graph."""

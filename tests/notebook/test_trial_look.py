@@ -224,6 +224,8 @@ def test_a_follow_view_of_a_failed_workflow_shows_its_error_whole_on_opening() -
     assert summary.startswith("RuntimeError: line 0: <b>boom</b> &amp; word") and "more " in summary
     assert opened.startswith("RuntimeError: line 0:") and "line 15: <b>boom</b>" in opened  # the whole message
     assert "node_failed fail: RuntimeError: line 0: <b>boom</b>" in follow.to_text()
+    # beside the wide error column a time stays on one line (it broke at its space)
+    assert len(re.findall(r'white-space:nowrap">\d{4}-\d{2}-\d{2} \d{2}:', page)) == 8
 
 
 def _many_long_inputs(c):  # type: ignore[no-untyped-def]
