@@ -37,8 +37,9 @@ def shown_name(name: object) -> str:
 
 
 def more_rows(count: int, what: str = "rows") -> str:
-    """What stands for the ``count`` rows left out of a listing: ``… 2800 more rows`` (``what``: ``outputs`` …)."""
-    return f"… {count} more {what}"
+    """What stands for the ``count`` rows left out of a listing: ``… 2800 more rows`` (``what``: ``outputs`` …, a
+    plural ending in ``s``); one left out is ``… 1 more row``."""
+    return f"… {count} more {what[:-1] if count == 1 and what.endswith('s') else what}"
 
 
 __all__ = ["NAME_LIMIT", "TABLE_LIMIT", "cut_text", "more_rows", "shown_name"]

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from igniter_nb._shown_text import cut_text, shown_name
 from igniter_nb.diagnostics.view_facts import (  # re-exported: the facts a picture reads
     BLOCKED,
     InstanceFacts,
@@ -327,8 +328,10 @@ def _scopes_to_keep(graph: CompiledGraph, expand: bool | Iterable[str] | None) -
     scopes = {node.path.split(".", 1)[0] for node in (*graph.nodes, *graph.outputs) if scope_of(node)}
     unknown = sorted(names - scopes)
     if unknown:
-        known = ", ".join(sorted(scopes)[:20]) + (", …" if len(scopes) > 20 else "") if scopes else "none"
-        raise ValueError(f"expand names no top-level scope of graph {graph.name}: {', '.join(unknown)} "
+        known = (", ".join(shown_name(scope) for scope in sorted(scopes)[:20]) + (", …" if len(scopes) > 20 else "")
+                 if scopes else "none")
+        listed = cut_text(", ".join(shown_name(name) for name in unknown), 400, say_how_much=True)
+        raise ValueError(f"expand names no top-level scope of graph {shown_name(graph.name)}: {listed} "
                          f"(its scopes: {known})")
     return names
 

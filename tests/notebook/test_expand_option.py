@@ -45,3 +45,20 @@ def test_expand_true_false_and_empty_stay_as_they_were():
     assert graph_view(graph, expand=True).collapsed == ()
     assert len(graph_view(graph, expand=False).collapsed) == 4
     assert len(graph_view(graph, expand=[]).collapsed) == 4
+
+
+def test_an_unknown_scope_name_of_any_length_is_cut_in_the_error():
+    """A 1,500-character name that is no scope was repeated whole in the error (a 1,500-character message)."""
+    graph = scoped(scopes=2, per=2)
+    with pytest.raises(ValueError) as caught:
+        graph_view(graph, expand=["b" * 1500, "c" * 1500])
+    message = str(caught.value)
+    assert len(message) < 700, len(message)
+    assert "more characters" in message and message.endswith("(its scopes: billing0, billing1)")
+
+
+def test_one_row_left_out_is_one_more_row():
+    from igniter_nb._shown_text import more_rows
+
+    assert more_rows(1) == "… 1 more row" and more_rows(1, "outputs") == "… 1 more output"
+    assert more_rows(2) == "… 2 more rows" and more_rows(1, "nodes") == "… 1 more node"
