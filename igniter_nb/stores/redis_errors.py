@@ -24,14 +24,23 @@ def server_of(store: Any) -> str:
     return f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
 
 
+#: methods that write: a connection lost after their command was sent may have lost only the answer
+_WRITES = frozenset({"save", "delete"})
+
+
 def _naming(method: Callable[..., Any]) -> Callable[..., Any]:
+    # A lost answer is an error, not a retry (redis-py sends a command once), and the command may have run: a
+    # write's error says so, as the SQL store's does, so nobody reads it as "nothing was written".
+    after = ("; if the connection was lost after the command was sent, it may have been carried out: read the "
+             "execution again, or retry with the same idempotency key") if method.__name__ in _WRITES else ""
+
     @functools.wraps(method)
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
         except self._unreachable as exc:
             raise StoreError(f"{self!r}: could not reach the Redis server at {server_of(self)}: "
-                             f"{type(exc).__name__}: {exc}") from exc
+                             f"{type(exc).__name__}: {exc}{after}") from exc
 
     return call
 
