@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from igniter_nb._shown_text import TABLE_LIMIT, more_rows, shown_name
+from igniter_nb._shown_text import TABLE_LIMIT, cut_text, more_rows, shown_name
 from igniter_nb.model import AwaitNode, ComputeNode, InputNode, Node
 from igniter_nb.runtime.status import BLOCKED, FAILED, RUNNING, STALE, SUCCEEDED, UNRESOLVED, WAITING
 
@@ -281,11 +281,12 @@ def role_of(node: Node) -> str:
 
 
 def _error_line(error: BaseException) -> str:
-    """``Type: first line of the message``, at most 200 characters, on one line."""
+    """``Type: first line of the message`` on one line, cut at 200 characters saying how much more there was (a
+    view cutting it again then shows, opened, how long the error really was: not a line ending in a bare ``…``)."""
     message = str(getattr(error, "message", None) or error)
     lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
     text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
-    return text if len(text) <= 200 else text[:199] + "…"
+    return cut_text(text, 200, say_how_much=True)
 
 
 def build_plan(execution: Execution, outputs: Iterable[str] | None = None) -> Plan:

@@ -4,6 +4,8 @@ length) is cut as the notebook headings cut a title. Ordinary plans read exactly
 
 from __future__ import annotations
 
+import pytest
+
 import igniter_nb as ig
 from igniter_nb.runtime.planner import Plan
 
@@ -62,3 +64,21 @@ def test_an_ordinary_plan_and_result_read_as_before():
         "- input a status=unresolved ready=true\n"
         "- compute b status=unresolved ready=true deps=a(ready)")
     assert repr(contract.result) == "<Result Small succeeded outputs=['b']>"
+
+
+def test_a_long_error_in_a_plan_says_how_much_was_left_out():
+    """A plan entry's error line is cut at 200 characters saying how much more there was: a 5,000-character error
+    ended in a bare '…', so a view cutting it again (the notebook's plan table) counted only the 200 it kept."""
+
+    def define(c):
+        c.input("x")
+        c.compute("boom", depends_on=["x"], call=lambda x: (_ for _ in ()).throw(ValueError("e" * 5_000)))
+        c.output("boom")
+
+    contract = ig.contract(define, name="LongError")(x=1)
+    with pytest.raises(ig.ResolutionError):
+        _ = contract.result.boom
+    error = next(e.error for e in contract.plan().entries if e.name == "boom")
+    head, _, tail = error.partition(" … (")
+    assert head.startswith("ResolutionError: ValueError: eee") and len(head) <= 200, error
+    assert tail == f"{len('ResolutionError: ValueError: ') + 5_000 - len(head):,} more characters)", error
