@@ -291,7 +291,7 @@ class Executor(BaseExecutor):
         from igniter_nb.llm import structured
 
         self.last_context = conversation  # (what an error raised here leaves)
-        first = self._check_stop(model, reply.text, reply.stop_reason)
+        first = self._check_stop(model, reply.text, reply.stop_reason, reply.reasoning)
         if first is None:  # the text that validated (or the whole text reply): a replay validates it again
             return _parse(model, reply.text), reply.text, conversation
         conversation = conversation.append_user(structured.reask(model, first))
@@ -307,12 +307,15 @@ class Executor(BaseExecutor):
                                         f"reply still did not: {exc}", errors=[first, str(exc)]) from None
         return value, again.text, conversation
 
-    def _check_stop(self, model: Any, text: str, stop_reason: Any) -> str | None:
-        """``structured.check_stop`` with this executor's settings: the same check for a live and a replayed reply."""
+    def _check_stop(self, model: Any, text: str, stop_reason: Any,
+                    reasoning: tuple[tuple[str, int], ...] = ()) -> str | None:
+        """``structured.check_stop`` with this executor's settings: the same check for a live and a replayed reply
+        (a live one may name the reasoning field its model's text went to)."""
         from igniter_nb.llm import structured
 
         return structured.check_stop(model, text, stop_reason, owner=type(self).__qualname__, provider=self.provider,
-                                     model_name=self.model, max_tokens=self.max_tokens, on_truncated=self.on_truncated)
+                                     model_name=self.model, max_tokens=self.max_tokens, on_truncated=self.on_truncated,
+                                     reasoning=reasoning)
 
     def _refuse_unknown_tools(self, reply: Reply, tools: tuple[Tool, ...], conversation: Conversation) -> None:
         """In ``defer`` mode, a call to a tool the executor does not offer fails here (``auto`` mode answers it with

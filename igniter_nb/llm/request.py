@@ -103,6 +103,9 @@ class Reply:
     stop_reason: str | None = None
     usage: Usage = field(default_factory=Usage)
     model: str | None = None
+    #: ``(field, characters)`` of text an OpenAI-compatible server put in a reasoning field (``reasoning_content``)
+    #: of an answer with no content: not the reply, named when the reply is refused as cut (not kept in ``to_dict``)
+    reasoning: tuple[tuple[str, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The reply as JSON-safe data (text, tool calls, stop reason, usage, model): what caches and snapshots keep."""

@@ -62,9 +62,11 @@ def reask(model: Any, error: str) -> str:
 REFUSAL_STOPS = frozenset({"refusal", "content_filter"})
 
 
-def stopped_early(reason: Any, text: str, max_tokens: int | None, provider: str | None, owner: str) -> str | None:
+def stopped_early(reason: Any, text: str, max_tokens: int | None, provider: str | None, owner: str,
+                  reasoning: tuple[tuple[str, int], ...] = ()) -> str | None:
     """Why asking again for a structured reply that did not validate cannot help, from its stop ``reason``: it was
-    cut at ``max_tokens`` (the same conversation is cut again) or the model refused; ``None`` otherwise."""
+    cut at ``max_tokens`` (the same conversation is cut again) or the model refused; ``None`` otherwise. A cut
+    reply whose text went to a reasoning field (``Reply.reasoning``) says so: the model spent the limit thinking."""
     from igniter_nb.llm.providers.base import CUT_STOPS
 
     if reason in CUT_STOPS:
@@ -75,7 +77,13 @@ def stopped_early(reason: Any, text: str, max_tokens: int | None, provider: str 
 
             limit = "max_tokens unset: " + (f"{DEFAULT_MAX_TOKENS} for anthropic" if provider == "anthropic"
                                             else "the provider's default")
-        return f"the model stopped at its output limit (stop reason {reason!r}, {limit}): raise max_tokens on {owner} or ask for less"
+        thought = ""
+        if reasoning and not text:
+            field, chars = reasoning[0]
+            thought = (f"; its {chars:,} characters of output are all in {field!r}, a reasoning model's thinking, "
+                       "not its reply: it spent the limit thinking")
+        return (f"the model stopped at its output limit (stop reason {reason!r}, {limit}){thought}: raise max_tokens "
+                f"on {owner} or ask for less")
     if reason in REFUSAL_STOPS:
         said = " ".join(text.split())
         return f"the model refused (stop reason {reason!r})" + (f": {said[:200]!r}" if said else "")
@@ -83,11 +91,11 @@ def stopped_early(reason: Any, text: str, max_tokens: int | None, provider: str 
 
 
 def unfinished(reason: Any, text: str, max_tokens: int | None, provider: str | None, owner: str,
-               on_truncated: str) -> str | None:
+               on_truncated: str, reasoning: tuple[tuple[str, int], ...] = ()) -> str | None:
     """Why a plain-text reply is not the model's whole answer, from its stop ``reason`` — it refused, or it was cut
     at the output limit and ``on_truncated`` is ``"error"`` — or ``None`` when it may be returned."""
     if reason in REFUSAL_STOPS or (reason in _cut_stops() and on_truncated == "error"):
-        said = stopped_early(reason, text, max_tokens, provider, owner)
+        said = stopped_early(reason, text, max_tokens, provider, owner, reasoning)
         if reason in REFUSAL_STOPS:
             return said
         return f"{said}, or set on_truncated = 'keep' on {owner} to take a cut reply"
@@ -101,14 +109,14 @@ def _cut_stops() -> frozenset[str]:
 
 
 def check_stop(model: Any, text: str, stop_reason: Any, *, owner: str, provider: str | None, model_name: str | None,
-               max_tokens: int | None, on_truncated: str) -> str | None:
+               max_tokens: int | None, on_truncated: str, reasoning: tuple[tuple[str, int], ...] = ()) -> str | None:
     """Raise ``OutputValidationError`` for a reply that stopped early and is not taken: a refusal or a text reply
     (``model`` is ``None``) cut at the output limit unless ``on_truncated="keep"``; a structured reply that does not
     validate and was refused or cut (asking again cannot help, and is paid for). Otherwise ``None`` for a reply to
     take, or the validation message of a structured reply worth asking again. The context names the stop reason,
     the provider and the model."""
     if model is None:
-        why = unfinished(stop_reason, text, max_tokens, provider, owner, on_truncated)
+        why = unfinished(stop_reason, text, max_tokens, provider, owner, on_truncated, reasoning)
         if why is not None:  # a refusal or a cut reply is not the model's answer: never returned as if it were
             raise OutputValidationError(f"{owner}: {why}", errors=[why], stop_reason=stop_reason, provider=provider,
                                         model=model_name)
@@ -119,7 +127,7 @@ def check_stop(model: Any, text: str, stop_reason: Any, *, owner: str, provider:
         first = str(exc)
     else:
         return None
-    stopped = stopped_early(stop_reason, text, max_tokens, provider, owner)
+    stopped = stopped_early(stop_reason, text, max_tokens, provider, owner, reasoning)
     if stopped is not None:  # asking again cannot help (and is paid for): said at once
         raise OutputValidationError(f"the reply did not validate as {model.__name__}: {first}; {stopped}, so it "
                                     "was not asked again", errors=[first], stop_reason=stop_reason,

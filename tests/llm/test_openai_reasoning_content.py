@@ -54,3 +54,23 @@ def test_a_content_beside_reasoning_text_is_the_answer(stubs, stream):
         reply = _answer("42", "stop", reasoning_content=THOUGHT)
     stubs("openai", [reply])
     assert executor_class("openai", max_retries=0)().complete("q", stream=(lambda _: None) if stream else None) == "42"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_reply_cut_while_thinking_says_its_output_went_to_the_reasoning_field(stubs, stream):
+    """``finish_reason: length`` with ``content: null`` and the text in ``reasoning_content``: a reasoning model
+    that spent its whole token budget thinking, the commonest real case. The cut reply's error names the field and
+    how much went there (it said only that the output limit was reached); with ``on_truncated="keep"`` the reply is
+    still ``""``."""
+    if stream:
+        reply = _streamed({"role": "assistant", "content": None, "reasoning_content": THOUGHT}, finish="length")
+    else:
+        reply = _answer(None, "length", reasoning_content=THOUGHT)
+    stubs("openai", [reply, reply])
+    sink = (lambda _: None) if stream else None
+    with pytest.raises(ig.llm.OutputValidationError) as info:
+        executor_class("openai", max_retries=0)().complete("q", stream=sink)
+    message = str(info.value)
+    assert "output limit" in message and f"its {len(THOUGHT)} characters of output are all in 'reasoning_content'" \
+        in message and THOUGHT not in message
+    assert executor_class("openai", max_retries=0, on_truncated="keep")().complete("q", stream=sink) == ""

@@ -71,7 +71,9 @@ class OpenAIProvider(Provider):
             return Reply(str(refusal), calls, "refusal", _usage(completion.usage), completion.model)
         if message.content is None and not calls and choice.finish_reason not in _NULL_CONTENT_STOPS:
             raise ValueError(_no_content(choice.finish_reason, _reasoning(message)))
-        return Reply(message.content or "", calls, choice.finish_reason, _usage(completion.usage), completion.model)
+        thought = tuple(_reasoning(message).items()) if message.content is None and not calls else ()
+        return Reply(message.content or "", calls, choice.finish_reason, _usage(completion.usage), completion.model,
+                     thought)
 
     def stream(self, client: Any, request: Request, on_text: TextSink) -> Reply:
         parts: list[str] = []
@@ -110,7 +112,7 @@ class OpenAIProvider(Provider):
             return Reply("".join(refused), (), "refusal", usage, model)
         if not contented and finish not in _NULL_CONTENT_STOPS:  # (a streamed answer is never one with tool calls)
             raise ValueError(_no_content(finish, reasoned))
-        return Reply("".join(parts), (), finish, usage, model)
+        return Reply("".join(parts), (), finish, usage, model, () if contented else tuple(reasoned.items()))
 
     def status_error(self, exc: Exception) -> tuple[int, str] | None:
         import openai
