@@ -31,6 +31,7 @@ from igniter_nb.errors import (
     SnapshotNotFoundError,
     WorkflowArgumentError,
 )
+from igniter_nb.runtime import codec
 from igniter_nb.runtime.graph_change import current_awaits, stored_awaits
 from igniter_nb.runtime.restore import check_record, restore_contract
 from igniter_nb.workflow.contract_class import contract_class
@@ -255,9 +256,9 @@ def _rename_keys(container: Any, rename: Mapping[str, str], found: dict[str, str
 
 
 def _stored_wait(state: Any) -> dict[str, Any] | None:
-    """The deferred record a stored state holds (``{"__ig__": "deferred", "value": {token, source_node, ...}}``)."""
+    """The deferred record a stored state holds (``{codec.TAG: "deferred", "value": {token, source_node, ...}}``)."""
     value = state.get("value") if isinstance(state, dict) else None
-    if isinstance(value, dict) and value.get("__ig__") == "deferred" and isinstance(value.get("value"), dict):
+    if isinstance(value, dict) and value.get(codec.TAG) == "deferred" and isinstance(value.get("value"), dict):
         return value["value"]
     return None
 
