@@ -157,10 +157,11 @@ class _Endpoint:
             _header_name(self.idempotency_header, "idempotency_header")
         # The stripe scheme signs the body, and each Stripe event carries its id there: a header (Stripe sends no
         # Idempotency-Key) would let whoever replays a signed body choose the key. A header named here is used as asked.
-        self.event_id_by_default = (idempotency_from is _BY_SCHEME and not self.idempotency_header
-                                    and _DEFAULT_IDEMPOTENCY_FIELDS[signature_scheme] is not None)
         if idempotency_from is _BY_SCHEME:
-            idempotency_from = _DEFAULT_IDEMPOTENCY_FIELDS[signature_scheme] if not self.idempotency_header else None
+            idempotency_from = None if self.idempotency_header else _DEFAULT_IDEMPOTENCY_FIELDS[signature_scheme]
+            self.event_id_by_default = idempotency_from is not None
+        else:
+            self.event_id_by_default = False
         # GitHub signs the body and nothing else: with no key from a signed field or a header chosen by the
         # operator, a delivery is keyed by its body's digest, which whoever replays it cannot change
         self.body_digest_key = signature_scheme == "github"
