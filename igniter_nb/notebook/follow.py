@@ -86,7 +86,7 @@ def _when(timestamp: Any) -> str:
     if not isinstance(timestamp, int | float) or isinstance(timestamp, bool):
         return ""
     try:
-        return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        return str(h.utc_time(dt.datetime.fromtimestamp(timestamp, dt.UTC)))  # (as every table shows a moment)
     except (OverflowError, OSError, ValueError):  # a stored time no clock can give (1e300, inf, NaN): as stored
         return str(timestamp)[:40]
 
