@@ -152,8 +152,9 @@ def deliver_quietly(cls: Any, graph: Any, node: Any, store: Any, corr: dict[str,
                     saved_at: str | None = None) -> Any:
     """The contract after delivering ``event`` (validated payload ``value``) to ``record`` (the active workflow,
     just read) as a quiet delivery, saved; None when this delivery is not clearly quiet (nothing written: take the
-    general path); ``ConcurrencyError`` when the save lost a race (nothing written: read the record again). ``saved_at``: the snapshot's ``saved_at`` when the caller has read
-    the clock for this delivery already (else it is read when the snapshot is built)."""
+    general path); ``ConcurrencyError`` when the save lost a race (nothing written: read the record again).
+    ``saved_at``: the snapshot's ``saved_at`` when the caller has read the clock for this delivery already (else it
+    is read when the snapshot is built)."""
     if GENERAL_ONLY or digest is None:
         return None
     plan = plan_for(cls, graph, node)
