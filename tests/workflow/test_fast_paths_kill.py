@@ -57,6 +57,8 @@ SLOTS = 4  # worker processes at once
 STEADY = 1  # of which this many kill themselves nowhere (the test may still kill them)
 EXTERNAL_KILLS = 6  # per round, besides the workers' own
 ROUND_SECONDS = 40  # a round that has not finished by then fails the test
+EXTRA_ROUNDS = 3  # rounds added, as the last one, while a kill point or the test's own kills were not seen yet
+REQUIRED_POINTS = frozenset({"compute", "before_save", "in_save", "after_save", "restore"})  # each seen at least once
 FINISHED = ("succeeded", "failed")
 
 
@@ -353,6 +355,12 @@ def _count(found: dict[str, int], key: str, n: int = 1) -> None:
     found[key] = found.get(key, 0) + n
 
 
+def _covered(trial: _Trial) -> bool:
+    """Whether the kills the test asserts were seen: enough SIGKILLs, enough by the test, every point reached."""
+    hit = {p.split(" ")[0] for p in trial.self_kills}
+    return trial.killed >= 15 and trial.external >= 4 and REQUIRED_POINTS <= hit
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgres", "redis", "file"])
 def test_workers_killed_mid_delivery_lose_nothing_and_apply_each_event_once(
         kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -365,7 +373,13 @@ def test_workers_killed_mid_delivery_lose_nothing_and_apply_each_event_once(
     paths: dict[str, int] = {}
     replay = SQLStore(f"sqlite:///{tmp_path / 'replay.db'}")
     try:
-        for round_, workflows in enumerate(WORKFLOWS):
+        # Where a kill lands depends on timing: on a fast host an in-flight delivery may end before the test sees
+        # it, or no worker armed at a point reaches it. Rounds are added (at most EXTRA_ROUNDS) until every point
+        # and the test's own kills were seen; what is asserted below is unchanged.
+        rounds = [*WORKFLOWS, *[WORKFLOWS[-1]] * EXTRA_ROUNDS]
+        for round_, workflows in enumerate(rounds):
+            if round_ >= len(WORKFLOWS) and _covered(trial):
+                break
             tasks, left = _tasks(rng, f"r{round_}", workflows)
             ids = {}
             for wf in sorted({t["wf"] for t in tasks} | set(left)):
@@ -389,5 +403,5 @@ def test_workers_killed_mid_delivery_lose_nothing_and_apply_each_event_once(
           f"{len(trial.self_kills)} by themselves: {points}); answers by path {paths}")
     assert trial.killed >= 15 and trial.external >= 4
     hit = {p.split(" ")[0] for p in trial.self_kills}
-    assert {"compute", "before_save", "in_save", "after_save", "restore"} <= hit
+    assert REQUIRED_POINTS <= hit
     assert paths.get("quiet", 0) and paths.get("completing", 0)  # (the fast paths did deliver under the kills)
