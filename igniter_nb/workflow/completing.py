@@ -230,9 +230,10 @@ def _apply(plan: Any, record: Any, checked: tuple[Any, ...], ready: list[tuple[_
             if type(arg) not in _SCALARS and not codec.is_plain(arg):
                 return None
     runner, inputs, wf, signals, bound = checked
-    encoded = codec.plain_copy(value)  # (after the calls: a dependent may have changed the payload in place)
-    if encoded is None and value is not None:
-        return None  # (not plain: the general path)
+    # ``value``, the delivery's own copy of the payload (``payloads.validate_payload``), is stored as it is: every
+    # ready dependent reads the await, so the loop above found it still plain after the calls (a dependent may
+    # change it in place, as on the general path, which stores what it became)
+    encoded = value
     now = time.time()
     new_states = dict(states)
     new_states[node_name] = {"status": "succeeded", "version": states[node_name]["version"] + 1,

@@ -39,7 +39,7 @@ from igniter_nb.workflow.contract_class import contract_class
 from igniter_nb.workflow.correlation import check_delivery_correlation, correlation_from_inputs, nearest, shown
 from igniter_nb.workflow.lookalike_start import warn_of_lookalike
 from igniter_nb.workflow.lookalikes import lookalike, twins
-from igniter_nb.workflow.payloads import validate_payload
+from igniter_nb.workflow.payloads import private_copy, validate_payload
 from igniter_nb.workflow.quiet import deliver_quietly
 from igniter_nb.workflow.rollout import held_payloads, refuse_dropping
 from igniter_nb.workflow.signals import check_idempotency_key, live_signals, payload_digest, repeated_signal
@@ -198,7 +198,9 @@ def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.dat
                 graph=graph.name, correlation=correlation, existing_execution_id=existing,
             )
         warn_of_lookalike(store, graph.name, correlation)  # (before anything is written: an "error" filter refuses)
-    contract = cls._create(inputs, store=store, execution_id=execution_id)
+    # the workflow's own copy of each input: a caller changing its object after the start changes neither the
+    # contract returned nor what is stored (payloads.private_copy, as for a delivered payload)
+    contract = cls._create({k: private_copy(v) for k, v in inputs.items()}, store=store, execution_id=execution_id)
     ex = contract.execution
     deadlines = _deadlines(graph, moment)
     ex.workflow = {

@@ -189,8 +189,10 @@ def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str,
     if checked is None:
         return None
     runner, inputs, wf, signals, bound = checked
-    encoded = codec.plain_copy(value)  # (what codec.encode gives plain data: its copy, checked once)
-    if encoded is None and value is not None:
+    # ``value`` is the delivery's own copy of the payload (``payloads.validate_payload``): plain data is stored as
+    # it is (the contract returned shares it with the snapshot only), not copied a second time
+    encoded = value
+    if not codec.is_plain(value):
         encoded = codec.encode(value, node=node_name, path=f"states.{node_name}.value")
         if not codec.is_plain(encoded):
             return None
