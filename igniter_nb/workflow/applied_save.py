@@ -22,16 +22,17 @@ _TAG = codec.TAG
 
 
 def saved_contract(cls: Any, graph: Any, plan: Any, snapshot: dict[str, Any], store: Any, record: Any,
-                   status: str) -> Any:
+                   status: str, checked: Mapping[str, Any] | None = None) -> Any:
     """``snapshot`` (made from ``record`` by a delivery applied to it: this module's or ``completing``'s) saved
     over ``record`` with the store's compare-and-set, and the contract it restores to — built when first read
     where the class allows it; None when it would not restore as it is (nothing written). A lost race raises the
     store's ``ConcurrencyError`` (nothing written): another writer saved after ``record`` was read, so the general
     path, restoring and saving that same record, could only lose again — ``deliver_event`` reads the record again
-    instead."""
+    instead. ``checked``: the delivered correlation, each value checked against its key's input type already
+    (``correlation.check_delivery_correlation``)."""
     contract = None
     if takes_first_touch(cls):  # the contract is restored when first read: proof now that it will restore
-        if not restores(graph, snapshot, record.snapshot):
+        if not restores(graph, snapshot, record.snapshot, checked):
             return None
     else:  # (a class that makes or keeps its attributes its own way) the contract now, and the proof
         try:
@@ -50,12 +51,15 @@ def saved_contract(cls: Any, graph: Any, plan: Any, snapshot: dict[str, Any], st
     return contract
 
 
-def restores(graph: Any, snapshot: dict[str, Any], stored: dict[str, Any]) -> bool:
+def restores(graph: Any, snapshot: dict[str, Any], stored: dict[str, Any],
+             checked: Mapping[str, Any] | None = None) -> bool:
     """Whether ``restore_contract`` takes ``snapshot`` (``_apply`` made it from the record's ``stored``) without an
     error or a change, found without building the contract. ``_apply`` checked the rest: the snapshot's form and
     field types, no input, node or await the graph lacks, every succeeded await bound, no orphaned wait — nothing
     the restore would drop, put back or refuse. What is left is what the restore decodes: the inputs must pass the
-    graph's input checks, and the node values and the workflow record must decode.
+    graph's input checks, and the node values and the workflow record must decode. An input whose stored value
+    is, type and value, the one ``checked`` gives for it (the delivered correlation: ``check_delivery_correlation``
+    checked it with the same input type check) is not checked again — the restore checks every input once more.
 
     Only a tagged value can fail to decode. What ``_apply`` wrote decodes by construction (a plain payload; waits
     copied from a wait the record keeps, checked here); an await's wait (``{tag: "deferred", "value": {"token":
@@ -68,6 +72,10 @@ def restores(graph: Any, snapshot: dict[str, Any], stored: dict[str, Any]) -> bo
     try:
         check = _validator(graph).check  # (what InputValidator.initial does for inputs the graph has)
         for name, given in snapshot["inputs"].items():
+            if checked is not None and name in checked:
+                delivered = checked[name]  # (stored inputs are scalars here: quiet.record_checks)
+                if type(delivered) is type(given) and delivered == given:
+                    continue
             check(name, given, execution_id)
     except Exception:
         return False

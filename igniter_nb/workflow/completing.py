@@ -152,7 +152,8 @@ def deliver_completing(cls: Any, graph: Any, node: Any, store: Any, corr: dict[s
         return None, handover
     if snapshot is None:
         return None, handover
-    contract = applied_save.saved_contract(cls, graph, plan, snapshot, store, record, snapshot["workflow"]["status"])
+    contract = applied_save.saved_contract(cls, graph, plan, snapshot, store, record, snapshot["workflow"]["status"],
+                                           corr)
     return (contract, None) if contract is not None else (None, handover)
 
 

@@ -167,7 +167,7 @@ def deliver_quietly(cls: Any, graph: Any, node: Any, store: Any, corr: dict[str,
         return None  # (the general path reports what is wrong with it, if anything)
     if snapshot is None:
         return None
-    return saved_contract(cls, graph, plan, snapshot, store, record, "waiting")
+    return saved_contract(cls, graph, plan, snapshot, store, record, "waiting", corr)
 
 
 def _apply(plan: _Plan, cls: Any, record: Any, corr: dict[str, Any], event: str, value: Any, key: str | None,
