@@ -38,7 +38,7 @@ from igniter_nb.llm.lease import DEFAULT_RESUME_LEASE, ResumeLease
 from igniter_nb.llm.providers import provider
 from igniter_nb.llm.providers.base import Connection
 from igniter_nb.llm.providers.bounds import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TOTAL_TIMEOUT
-from igniter_nb.llm.request import Reply, Request, Usage
+from igniter_nb.llm.request import Reply, Request, Usage, reasoning_from_data, reasoning_to_data
 from igniter_nb.llm.tools import Tool, make_tools, tool_named, unknown_tool_error
 from igniter_nb.runtime.deferred import DeferredResult
 from igniter_nb.runtime.executor import Executor as BaseExecutor
@@ -225,7 +225,7 @@ class Executor(BaseExecutor):
                 else:  # a journal written before turns were kept
                     self.last_context = conversation.append_assistant(text)
                 if entry.get("stop_reason") is not None:  # a reply that stopped early: it fails again, as it did
-                    self._check_stop(model, text, entry["stop_reason"])
+                    self._check_stop(model, text, entry["stop_reason"], reasoning_from_data(entry.get("reasoning")))
                 return _parse(model, text)
             # no answer was kept (the request failed and call() carried on): ask now
         return self._loop(index, fingerprint, conversation, tools, model, sink, tools_run, 0, len(conversation))
@@ -275,9 +275,12 @@ class Executor(BaseExecutor):
         except OutputValidationError as exc:
             if exc.context.get("stop_reason") is not None and self.last_context is not None:
                 # refused or cut, and paid for: kept, so a resume replays this failure (call() may have caught it)
-                self._journal.append({"request": index, "fingerprint": fingerprint, "output": reply.text,
-                                      "stop_reason": reply.stop_reason,
-                                      "turns": [m.to_dict() for m in self.last_context.items[base:]]})
+                kept = {"request": index, "fingerprint": fingerprint, "output": reply.text,
+                        "stop_reason": reply.stop_reason,
+                        "turns": [m.to_dict() for m in self.last_context.items[base:]]}
+                if reply.reasoning:  # (its fields' names and sizes, not the text: the replay names them too)
+                    kept["reasoning"] = reasoning_to_data(reply.reasoning)
+                self._journal.append(kept)
             raise
         self._journal.append({"request": index, "fingerprint": fingerprint, "output": text,
                               "turns": [m.to_dict() for m in conversation.items[base:]]})

@@ -104,13 +104,18 @@ class Reply:
     usage: Usage = field(default_factory=Usage)
     model: str | None = None
     #: ``(field, characters)`` of text an OpenAI-compatible server put in a reasoning field (``reasoning_content``)
-    #: of an answer with no content: not the reply, named when the reply is refused as cut (not kept in ``to_dict``)
+    #: of an answer with no content: not the reply, named when the reply is refused as cut (``to_dict`` keeps the
+    #: field's name and size, never its text, so a replayed reply is refused with the same message)
     reasoning: tuple[tuple[str, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The reply as JSON-safe data (text, tool calls, stop reason, usage, model): what caches and snapshots keep."""
-        return {"text": self.text, "tool_calls": [c.to_dict() for c in self.tool_calls],
-                "stop_reason": self.stop_reason, "usage": self.usage.to_dict(), "model": self.model}
+        """The reply as JSON-safe data (text, tool calls, stop reason, usage, model, and the reasoning fields'
+        names and sizes when there are any): what caches and snapshots keep."""
+        data: dict[str, Any] = {"text": self.text, "tool_calls": [c.to_dict() for c in self.tool_calls],
+                                "stop_reason": self.stop_reason, "usage": self.usage.to_dict(), "model": self.model}
+        if self.reasoning:  # (only then: every other reply's record is as it was)
+            data["reasoning"] = reasoning_to_data(self.reasoning)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Reply:
@@ -118,7 +123,25 @@ class Reply:
         usage = data.get("usage") or {}
         return cls(str(data.get("text") or ""), tuple(ToolCall.from_dict(c) for c in data.get("tool_calls") or ()),
                    data.get("stop_reason"), Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)),
-                   data.get("model"))
+                   data.get("model"), reasoning_from_data(data.get("reasoning")))
+
+
+def reasoning_to_data(reasoning: tuple[tuple[str, int], ...]) -> list[list[Any]]:
+    """``Reply.reasoning`` as JSON data: ``[[field, characters], ...]``."""
+    return [[name, chars] for name, chars in reasoning]
+
+
+def reasoning_from_data(data: Any) -> tuple[tuple[str, int], ...]:
+    """``Reply.reasoning`` from :func:`reasoning_to_data`'s data; ``()`` for anything else (a record written before
+    it was kept, or edited: the message then does not name the field, as before)."""
+    if not isinstance(data, list):
+        return ()
+    found = []
+    for item in data:
+        if not (isinstance(item, list | tuple) and len(item) == 2 and type(item[0]) is str and type(item[1]) is int):
+            return ()
+        found.append((item[0], item[1]))
+    return tuple(found)
 
 
 __all__ = ["Reply", "Request", "Usage"]
