@@ -31,8 +31,10 @@ _WRITES = frozenset({"save", "delete"})
 def _naming(method: Callable[..., Any]) -> Callable[..., Any]:
     # A lost answer is an error, not a retry (redis-py sends a command once), and the command may have run: a
     # write's error says so, as the SQL store's does, so nobody reads it as "nothing was written".
+    # (``context["may_be_written"]``: a caller that knows what the write was — ``start`` — says what to do about it)
+    writes = method.__name__ in _WRITES
     after = ("; if the connection was lost after the command was sent, it may have been carried out: read the "
-             "execution again, or retry with the same idempotency key") if method.__name__ in _WRITES else ""
+             "execution again, or retry with the same idempotency key") if writes else ""
 
     @functools.wraps(method)
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -40,7 +42,7 @@ def _naming(method: Callable[..., Any]) -> Callable[..., Any]:
             return method(self, *args, **kwargs)
         except self._unreachable as exc:
             raise StoreError(f"{self!r}: could not reach the Redis server at {server_of(self)}: "
-                             f"{type(exc).__name__}: {exc}{after}") from exc
+                             f"{type(exc).__name__}: {exc}{after}", may_be_written=writes or None) from exc
 
     return call
 

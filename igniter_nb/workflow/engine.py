@@ -22,6 +22,7 @@ from igniter_nb.errors import (
     DuplicateWorkflowError,
     GraphChangedError,
     SnapshotNotFoundError,
+    StoreError,
     WorkflowArgumentError,
     WorkflowNotFoundError,
 )
@@ -217,8 +218,30 @@ def start(cls: Any, inputs: Mapping[str, Any], *, store: Any = None, now: dt.dat
         ex.resolve(key)
     refresh_status(contract, moment)
     ex.store_version = 0  # must not exist yet
-    save_workflow(contract, store, moment)
+    try:
+        save_workflow(contract, store, moment)
+    except StoreError as exc:
+        if type(exc) is not StoreError or not exc.context.get("may_be_written"):
+            raise
+        raise _start_maybe_saved(exc, store, graph.name, correlation, ex.execution_id) from exc
     return contract
+
+
+def _start_maybe_saved(exc: StoreError, store: Any, graph: str, correlation: dict[str, Any],
+                       execution_id: str) -> StoreError:
+    """The error of a start whose save may have been carried out (its connection was lost after the save was sent:
+    the answer may be all that was lost). The store's own advice is a delivery's (retry with the same idempotency
+    key); a start has none: the caller reads the execution, or starts again — a correlated workflow that was
+    stored makes that a ``DuplicateWorkflowError`` naming it."""
+    cause = exc.__cause__
+    why = f"{type(cause).__name__}: {cause}" if cause is not None else exc.message
+    again = (f"; or start it again: DuplicateWorkflowError names it if it was stored (correlation {shown(correlation)})"
+             if correlation else "; starting it again would start a second workflow (it has no correlation)")
+    return StoreError(
+        f"{store!r}: could not save the start of {graph} execution {execution_id!r}: the connection to the store was "
+        f"lost ({why}); if that was after the save was sent, the workflow may have been started: read it with "
+        f"store.record({execution_id!r}) (SnapshotNotFoundError: it was not){again}",
+        graph=graph, execution_id=execution_id, may_be_written=True)
 
 
 # ---------------------------------------------------------------------------- deliver
