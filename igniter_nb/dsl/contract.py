@@ -335,7 +335,9 @@ class Contract(StatusFlags):
                 raise WorkflowError(f"{cls.compiled_graph().name} workflow {execution_id} is {workflow.get('status')}: "
                                     f"its node pending on token {token!r:.200} cannot be resumed",
                                     graph=cls.compiled_graph().name, execution_id=execution_id, token=token[:200])
-        contract.execution.resume_by_token(token, value)
+        from igniter_nb.workflow.payloads import private_copy
+
+        contract.execution.resume_by_token(token, private_copy(value))  # (its own copy, as a delivered payload)
         if contract.execution.runner.name != "store":
             contract.execution.resolve_all()
             persist(contract.execution, contract.execution.store)

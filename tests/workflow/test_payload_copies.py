@@ -140,3 +140,15 @@ def test_schema_payloads_keep_nothing_of_the_caller(store: Any) -> None:
     notes["who"].append("bob")
     assert wf.result.both == [[{"sku": "a"}], {"who": ["ann"]}]
     assert _stored(Modelled, wf, store).result.both == [[{"sku": "a"}], {"who": ["ann"]}]
+
+
+def test_resume_from_store_keeps_no_value_of_the_caller(store: Any) -> None:
+    """A worker resuming an await by its token (``resume_from_store``, an RQ resume job) gives the value as a
+    delivery does: the contract returned holds its own copy."""
+    wf = Joined.start({"key": "k"}, store=store)
+    token = wf.execution.states["a"].value.token
+    given = {"n": [1]}
+    resumed = Joined.resume_from_store(wf.execution_id, token, given, store=store)
+    given["n"].append(2)
+    assert resumed.execution.states["a"].value == {"n": [1]}
+    assert _stored(Joined, wf, store).execution.states["a"].value == {"n": [1]}
