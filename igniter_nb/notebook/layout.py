@@ -61,6 +61,9 @@ FOLD_WIDTH = 900.0
 FOLD_MIN = 300.0
 #: top to bottom, at least this much of the gap between rows is left clear of bands' pads and label strips
 BAND_ROOM = 4.0
+#: left to right, a folded layer whose columns stay taller than this within ``FOLD_WIDTH`` is folded into columns
+#: as short as a drawing ``WRAP_ABOVE`` wide allows (``_tall_parts``; drawn smaller by ``render.fit_size``)
+TALL_COLUMN = 2 * FOLD_AT["LR"]
 
 
 @dataclass(slots=True)
@@ -445,20 +448,25 @@ def _fold(ids: list[str], layer: dict[str, int], sizes: dict[str, tuple[float, f
         return layer, set()
     col = {lv: max(sizes[i][1] if across else sizes[i][0] for i in members) for lv, members in by_layer.items()}
     width = sum(col.values()) + step * (len(col) - 1)  # left to right: the drawing's width so far
+    tall = {} if across else _tall_parts(extent, col, width, step, limit_at)
     new: dict[str, int] = {}
     folded: set[str] = set()
     offset = 0
     for lv in sorted(by_layer):
         members, length = by_layer[lv], extent[lv]
         parts = math.ceil(length / limit_at) if length > FOLD_AT[direction] else 1  # (a short layer never folds)
-        if not across:
+        if tall:
+            parts = tall.get(lv, 1)
+        elif not across:
             parts = max(1, min(parts, 1 + int((FOLD_WIDTH - width) // (col[lv] + step))))
         # in order, into parts of about equal length (10 nodes fold 5 + 5, not 9 + 1), none past the limit
         target = length / parts
         limit = max(limit_at, target)
         part, filled = 0, 0.0
         for i in members:
-            if filled and (filled + cross[i] / 2 > target or filled + cross[i] > limit + 0.05):
+            if tall:  # each node in the part its middle falls in: never more parts than the width was shared for
+                part = min(parts - 1, int((filled + cross[i] / 2) / target))
+            elif filled and (filled + cross[i] / 2 > target or filled + cross[i] > limit + 0.05):
                 part, filled = part + 1, 0.0
             filled += cross[i]
             new[i] = offset + part
@@ -467,6 +475,43 @@ def _fold(ids: list[str], layer: dict[str, int], sizes: dict[str, tuple[float, f
             width += part * (col[lv] + step)  # (only read left to right)
         offset += part + 1
     return new, folded
+
+
+def _tall_parts(extent: dict[int, float], col: dict[int, float], width: float, step: float, limit_at: float
+                ) -> dict[int, int]:
+    """Left to right, the columns each long layer folds into when folding within ``FOLD_WIDTH`` (each layer in
+    turn taking the columns the ones before left, as ``_fold`` does) leaves a column taller than ``TALL_COLUMN``;
+    else ``{}`` (the drawing as it was). Then every long layer folds into columns at most ``h`` tall, ``h`` the
+    shortest (not below ``limit_at``) whose drawing stays ``WRAP_ABOVE`` wide — wide enough to be shown 940 px wide
+    with its text at 0.7 of its size — and the long layers share the width: 200 inputs with 34-letter names were one
+    column 11,266 px tall (no fold column fitted in ``FOLD_WIDTH``), a picture 586 px wide; 100 two-node pipelines
+    two columns each, 5,666 px tall."""
+    long = sorted(lv for lv, size in extent.items() if size > FOLD_AT["LR"])
+    used, tallest = width, 0.0
+    for lv in long:  # the columns ``_fold`` gives within ``FOLD_WIDTH``
+        parts = max(1, min(math.ceil(extent[lv] / limit_at), 1 + int((FOLD_WIDTH - used) // (col[lv] + step))))
+        used += (parts - 1) * (col[lv] + step)
+        tallest = max(tallest, extent[lv] / parts)
+    if tallest <= TALL_COLUMN:
+        return {}
+
+    def parts_at(h: float) -> dict[int, int]:
+        return {lv: max(1, math.ceil(extent[lv] / h - 1e-9)) for lv in long}
+
+    def wide(parts: dict[int, int]) -> float:
+        return width + sum((parts[lv] - 1) * (col[lv] + step) for lv in long)
+
+    budget = WRAP_ABOVE - 2 * MARGIN  # (the drawing's margins)
+    lo, hi = limit_at, max(extent[lv] for lv in long)  # (one column each: the drawing as wide as unfolded)
+    if wide(parts_at(lo)) <= budget:
+        hi = lo
+    for _ in range(30):  # bisection on the height: fewer columns as it grows
+        if hi - lo < 1.0:
+            break
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if wide(parts_at(mid)) <= budget else (mid, hi)
+    found = parts_at(hi)
+    return found if max(extent[lv] / found[lv] for lv in long) < tallest else {}
 
 
 def _common(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:

@@ -209,7 +209,12 @@ def _better_layout(view: GraphView, dot_svg: str, deadline: float | None = None,
     except LayoutTimeout:
         return None
     if lay.width > FIT_WIDTH:
-        return lay if wide and lay.width < width else None  # both too wide: the narrower, scaled less (``fit_size``)
+        if wide:
+            return lay if lay.width < width else None  # both too wide: the narrower, scaled less (``fit_size``)
+        # ``dot``'s fits: a folded layout drawn smaller to fit (``fit_size``) when ``dot``'s is far taller still
+        # (200 inputs with long names: ``dot`` 535 × 12,054 px; the layout's columns 1,283 × 3,844, shown 940 wide)
+        shown = fit_size(lay.width, lay.height)
+        return lay if lay.folded and shown[0] <= FIT_WIDTH and height > TALLER * shown[1] else None
     return lay if wide or height > TALLER * lay.height else None
 
 

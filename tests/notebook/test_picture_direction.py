@@ -115,10 +115,10 @@ SUBJECTS: dict[str, Callable[[], Any]] = {
 
 #: the pure-Python layout's picture of each subject: (direction, width) — exact, the layout is deterministic
 PYTHON_PICTURES = {
-    "awaits60": ("LR", 703.7),
+    "awaits60": ("TB", 898.6),  # was LR, 703.7 × 3,500 px: left to right folds into columns 1,846 px tall now
     "awaits60_instance": ("TB", 898.6),  # was LR, 1,436.2 px; 886.6 before the bus slot kept 12 px clear
     "fan200": ("LR", 916.4),
-    "fan200_instance": ("LR", 881.5),
+    "fan200_instance": ("TB", 837.5),  # was LR, 881.5 × 3,642 px (TB: 3,061 px tall)
     "pricing_pending": ("TB", 330.7),  # was LR, 957.8 px
     "all_kinds": ("TB", 798.2),  # was LR, 950.6 px
     "approval_waiting": ("TB", 636.9),
