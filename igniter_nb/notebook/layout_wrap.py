@@ -158,6 +158,7 @@ class _Wrap:
                 x0 = box.x if a >= first else cols[first][0] - self._clip_pad(first - 1, scope)
                 x1 = box.x + box.w if z <= last else cols[last][1] + self._clip_pad(last, scope)
                 pieces.setdefault(scope, []).append((r, Box(x0, box.y, x1 - x0, box.h)))
+        _nest(pieces)
         # every forward route cut into pieces per row and the wraps between them
         plans = {key: self._plan(route) for key, route in lay.routes.items() if key in self.forward}
         pieces, self.relabel = fit_row_pieces(self, pieces, plans)
@@ -318,17 +319,20 @@ class _Wrap:
             return tuple(f"{part} (cont.)" for part in scope)
 
         out: dict[tuple[str, ...], list[Point]] = {}
+        drawn = dict(placed)  # the labels placed so far, the earlier rounds' ``(cont.)`` included (keyed apart)
         rounds = max((len(found) for found in continued.values()), default=0)
         for k in range(rounds):  # a band split into three rows or more: its pieces one round each (one key each)
             pieces = {cont(s): found[k] for s, found in continued.items() if k < len(found)}
             others = {s: b for s, b in clusters.items()}
             others.update({cont(s): b for s, found in continued.items() for j, b in enumerate(found) if j != k})
-            found, _ = spots({**others, **pieces}, boxes, routes, frozenset(others), None, frozenset(), dict(placed),
+            found, _ = spots({**others, **pieces}, boxes, routes, frozenset(others), None, frozenset(), dict(drawn),
                              edge_notes(self.view, routes))
             for s, pieces_of in continued.items():
                 if k < len(pieces_of):
                     b = pieces_of[k]
-                    out.setdefault(s, []).append(found.get(cont(s), (round(b.x + 8, 1), round(b.y + 13, 1))))
+                    at = found.get(cont(s), (round(b.x + 8, 1), round(b.y + 13, 1)))
+                    out.setdefault(s, []).append(at)
+                    drawn[(*s, str(k), f"{s[-1]} (cont.)")] = at  # (its last part: the text, measured)
         return out
 
     # ------------------------------------------------------------------------------------------ helpers
@@ -428,6 +432,25 @@ class _Wrap:
             half = text_width(label) * LABEL_FONT / FONT_SIZE / 2 + 4
             anchor = (max((xm + h[0]) / 2, xm + half), lh)
         return Route(way[0], [("L", (p,)) for p in way[1:]], anchor)
+
+
+def _nest(pieces: dict[tuple[str, ...], list[tuple[int, Box]]]) -> None:
+    """Widen each piece of a band to hold the pieces of its nested bands in its row with a padding on either side.
+    A band split by a cut starts its later piece one padding before the row's first column, and so does a nested band
+    that *starts* in that column (it is not split there, so ``_clip_pad`` did not count it): their left borders
+    coincided, and the outer band's ``name (cont.)`` label had no strip of its own — it was drawn over the nested
+    band's label (three nested scopes drawn left to right, wrapped into three rows)."""
+    for scope in sorted(pieces, key=lambda s: (-len(s), s)):  # nested pieces first: their parents hold them
+        found = pieces[scope]
+        for k, (r, box) in enumerate(found):
+            x0, x1 = box.x, box.x + box.w
+            for inner, theirs in pieces.items():
+                if len(inner) > len(scope) and inner[:len(scope)] == scope:
+                    for row, b in theirs:
+                        if row == r:
+                            x0, x1 = min(x0, b.x - BAND_PAD), max(x1, b.x + b.w + BAND_PAD)
+            if x0 < box.x - EPS or x1 > box.x + box.w + EPS:
+                found[k] = (r, Box(round(x0, 1), box.y, round(x1 - x0, 1), box.h))
 
 
 def _rounded(points: list[Point]) -> list[Segment]:

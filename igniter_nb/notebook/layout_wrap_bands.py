@@ -28,6 +28,7 @@ CLEAR = BAND_PAD  # an edge running level within this of a piece's new border pu
 FAR = 10_000.0  # (a wrap's lane beyond the row's end: further than any row reaches)
 LABEL_UP, LABEL_DOWN = 14.0, 4.0  # a label's extent above and below its baseline
 LABEL_FONT = 10  # (as ``layout_wrap``'s)
+EPS = 0.05
 
 Scope = tuple[str, ...]
 Edge = tuple[Scope, Scope]  # the scopes of an edge's tail and head
@@ -67,7 +68,7 @@ def fit_pieces(pieces: dict[Scope, list[tuple[int, Box]]], nodes: list[tuple[Sco
             for s, found in out.items():
                 if len(s) > len(scope) and _under(scope, s):
                     for row, b in found:
-                        if row == r and x0 <= b.x and b.x + b.w <= x1:
+                        if row == r and x0 - EPS <= b.x and b.x + b.w <= x1 + EPS:  # (float sums: 254.6 ≠ 254.60…02)
                             tops.append(b.y - BAND_PAD - BAND_LABEL)
                             bottoms.append(b.y + b.h + BAND_PAD)
             if not tops:  # (a piece holding nothing: none is made, but keep it whole rather than guess)
