@@ -10,7 +10,12 @@ from pandas', and only in how values are shown — the data is untouched:
 * JSON text (payloads, correlations, ``waiting_on``, values) is shown whole up to ``JSON_LIMIT`` characters and
   wraps between items, so a second awaited event is never hidden behind ``...``;
 * statuses are coloured badges; nulls read ``<NA>``/``NaT`` in grey;
-* long frames show their first and last rows, as pandas does (``display.max_rows``/``display.min_rows``).
+* long frames show their first and last rows, as pandas does (``display.max_rows``/``display.min_rows``);
+* a table whose cells, each on one line, would be wider than ``FIT_WIDTH`` (the output area) may wrap a time
+  between its date and its clock and a duration before its clock, and, when one JSON item a line is still too
+  wide, JSON after a comma or a key's colon at any depth (``[{"event":`` over ``"manager_approved",`` over
+  ``"node": "manager"}]``), so the browser narrows it to the output area instead of scrolling it sideways; a table
+  that fits is written exactly as before.
 
 The output is deterministic (inline styles, no generated ids), so notebooks can store and compare it.
 """
@@ -26,6 +31,7 @@ import pandas as pd
 
 from igniter_nb._error_text import shown_text
 from igniter_nb.diagnostics.cut import cut_text
+from igniter_nb.diagnostics.geometry import FIT_WIDTH, glyph_width
 from igniter_nb.notebook import html as h
 from igniter_nb.notebook.html import escape
 
@@ -39,6 +45,11 @@ ITEM_LINE = 64  # a JSON item up to this many characters never wraps inside
 ID_LIMIT = 24
 TITLE_LIMIT = 1_000  # characters of a whole id or path in a cell's tooltip
 MAX_COLUMNS = 50  # columns shown (first and last halves) when pandas' display.max_columns is 0 or None
+FONT_PX = 12  # the frames' font size (``_FONT``)
+MONO_PX = 7.3  # a monospace letter at 12 px (ids)
+CELL_PAD = 12.0  # a cell's padding, left and right
+JSON_MAX_PX = 34 * FONT_PX  # a JSON cell's ``max-width:34em``
+PROSE_MAX_PX = 24 * FONT_PX
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _DEADLINE = "deadline"  # the kind of a ``deadline`` time column: shown to the second
 _FONT = "font-family:Helvetica,Arial,sans-serif;font-size:12px"
@@ -54,6 +65,9 @@ _STYLES = {
     "prose": f"{_TD};text-align:left;white-space:normal;overflow-wrap:break-word;min-width:8em;max-width:24em",
     "location": f"{_TD};text-align:left;white-space:nowrap",
 }
+#: a table too wide for the output area (``_table_width``): times and durations may wrap between their parts
+_NARROW = {"time": f"{_TD};text-align:left;white-space:normal",
+           "duration": f"{_TD};text-align:right;white-space:normal"}
 _STYLES[_DEADLINE] = _STYLES["time"]  # a deadline cell looks like any time cell, to the second
 _NULL = '<span style="color:#94a3b8">{}</span>'
 
@@ -171,9 +185,11 @@ def top_level_items(text: str) -> list[str]:
     return items
 
 
-def _json_html(value: Any) -> str:
+def _json_html(value: Any, split: bool = False) -> str:
     """JSON text whole (up to ``JSON_LIMIT``), UUIDs shortened, each top-level item kept on one line when short,
-    so a cell wraps between items — ``[{…billing…},`` then ``{…crm…}]`` — never inside one."""
+    so a cell wraps between items — ``[{…billing…},`` then ``{…crm…}]`` — never inside one. ``split`` (a table
+    too wide for the output area even so): a short item may wrap too, after a comma or a key's colon inside it."""
+    line = _breakable if split else _line
     text = value if isinstance(value, str) else _json_text(value)
     if len(text) > SPLIT_LIMIT:  # (read character by character, a 7 MB list took seconds to show its 400)
         kept = cut_text(text[:SPLIT_LIMIT], JSON_LIMIT).removesuffix(" …")
@@ -183,7 +199,7 @@ def _json_html(value: Any) -> str:
     items = top_level_items(text)
     if len(items) == 1:  # (cut, it says how much more, as a cut list or object does)
         text = cut_text(text.replace("\n", " "), JSON_LIMIT, say_how_much=True)
-        return _line(text) if len(text) <= ITEM_LINE else escape(text)
+        return line(text) if len(text) <= ITEM_LINE else escape(text)
     if len(items[0]) + 2 > JSON_LIMIT:  # the first item alone is past the limit (a failure's 5,000-character error)
         return escape(cut_text(text, JSON_LIMIT, say_how_much=True))
     pieces: list[str] = []
@@ -196,7 +212,7 @@ def _json_html(value: Any) -> str:
         pieces.append(item + ("," if k < len(items) - 1 else ""))
     pieces[0] = text[0] + pieces[0]
     pieces[-1] = pieces[-1] + text[-1]
-    return " ".join(_line(p) if len(p) <= ITEM_LINE else escape(p) for p in pieces)
+    return " ".join(line(p) if len(p) <= ITEM_LINE else escape(p) for p in pieces)
 
 
 def _json_text(value: Any) -> str:
@@ -210,7 +226,35 @@ def _line(text: str) -> str:
     return f'<span style="white-space:nowrap">{escape(text)}</span>'
 
 
-def _cell(kind: str, value: Any) -> str:
+def _breakable(text: str) -> str:
+    """``text`` (JSON) in pieces that each stay on one line, a line break allowed only after a ``", "`` or a
+    ``": "`` outside a string, at any depth: ``[{"event":`` ``"manager_approved",`` ``"node":`` ``"manager"}]``."""
+    return " ".join(_line(piece) for piece in _json_pieces(text))
+
+
+def _json_pieces(text: str) -> list[str]:
+    """``text`` cut after each ``", "`` and ``": "`` outside a JSON string (the comma or colon kept, the space
+    dropped)."""
+    pieces: list[str] = []
+    start, in_string, escaped = 0, False, False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in ",:" and text[i + 1:i + 2] == " ":
+            pieces.append(text[start:i + 1])
+            start = i + 2
+    pieces.append(text[start:])
+    return [p for p in pieces if p]
+
+
+def _cell(kind: str, value: Any, narrow: bool = False, split: bool = False) -> str:
     style = _STYLES[kind]
     if _missing(value):
         shown = "NaT" if kind in ("time", _DEADLINE, "duration") else "&lt;NA&gt;"
@@ -221,13 +265,16 @@ def _cell(kind: str, value: Any) -> str:
         title = f' title="{escape(cut_text(full, TITLE_LIMIT, say_how_much=True))}"' if shown != full else ""
         return f'<td style="{style}"{title}>{escape(shown)}</td>'
     if kind in ("time", _DEADLINE):
-        return f'<td style="{style}">{_time(value, to_the_second=kind == _DEADLINE)}</td>'
+        shown = _time(value, to_the_second=kind == _DEADLINE)
+        # a table too wide: the cell may break at its one space, between the date and the clock (never inside
+        # either: no line breaks between a hyphen or a colon and a digit); the text stays as the sanitizer reads it
+        return f'<td style="{_NARROW["time"] if narrow else style}">{shown}</td>'
     if kind == "duration":
-        return f'<td style="{style}">{_duration(value)}</td>'
+        return f'<td style="{_NARROW["duration"] if narrow else style}">{_duration(value)}</td>'
     if kind == "status":
         return f'<td style="{style}">{h.badge(value)}</td>'
     if kind == "json":
-        return f'<td style="{style}">{_json_html(value)}</td>'
+        return f'<td style="{style}">{_json_html(value, split)}</td>'
     if kind == "location":
         full = _str(value)
         tail = full.rsplit("/", 1)[-1]
@@ -236,6 +283,49 @@ def _cell(kind: str, value: Any) -> str:
     if kind == "number":
         return f'<td style="{style}">{escape(str(value))}</td>'
     return f'<td style="{style}">{escape(h.short(value, JSON_LIMIT))}</td>'
+
+
+def _width(kind: str, value: Any, least: bool = False) -> float:
+    """About how wide (px) a cell is drawn, its padding included: with each line as long as it may be (a time or a
+    duration on one line, an id in monospace), or, ``least``, as narrow as a table too wide lets it be with its JSON
+    items kept whole (a time's date over its clock, a duration's days over its clock). JSON counts one item a line
+    either way: it wraps between its items in any table. Only compared with ``FIT_WIDTH`` (``_table_width``): the
+    browser lays the table out."""
+    if _missing(value):
+        return CELL_PAD + 30.0
+    if kind == "id":
+        return CELL_PAD + MONO_PX * len(short_id(_str(value)))
+    if kind in ("time", _DEADLINE, "duration"):
+        shown = _duration(value) if kind == "duration" else _time(value, to_the_second=kind == _DEADLINE)
+        parts = shown.rsplit(" ", 1) if least else [shown]
+        return CELL_PAD + max(glyph_width(part, FONT_PX) for part in parts)
+    if kind == "status":
+        return CELL_PAD + glyph_width(str(value), FONT_PX) + 14.0  # the badge's padding and border
+    if kind == "json":  # (one item a line either way: JSON wraps between its items whatever the table's width)
+        text = value if isinstance(value, str) else _json_text(value)
+        runs = [item + "[," if len(item) <= ITEM_LINE else max(item.split(" "), key=len)
+                for item in top_level_items(_UUID.sub(lambda m: m.group(0)[:8] + "…", text[:JSON_LIMIT]).strip())]
+        return CELL_PAD + max(min(max(glyph_width(run, FONT_PX) for run in runs), JSON_MAX_PX), 8 * FONT_PX)
+    if kind == "prose":
+        text = _str(value)[:JSON_LIMIT]
+        if least:
+            return CELL_PAD + max(glyph_width(max(text.split(" "), key=len), FONT_PX), 8 * FONT_PX)
+        return CELL_PAD + max(min(glyph_width(text, FONT_PX), PROSE_MAX_PX), 8 * FONT_PX)
+    text = _str(value) if kind in ("number", "location") else h.short(value, JSON_LIMIT)
+    return CELL_PAD + glyph_width(text[:JSON_LIMIT], FONT_PX)
+
+
+def _table_width(heads: list[str], index: list[str], kinds: list[str | None], columns: list[list[Any]],
+                 rows: list[int], least: bool = False) -> float:
+    """About how wide the table is drawn, each cell as ``_width`` measures it (headings never wrap); stops counting
+    past ``FIT_WIDTH``."""
+    width = CELL_PAD + max([glyph_width(text, FONT_PX) for text in index] or [0.0])
+    for k, kind in enumerate(kinds):
+        head = CELL_PAD + glyph_width(heads[k], FONT_PX, bold=True)
+        width += head if kind is None else max([head, *(_width(kind, columns[k][p], least) for p in rows)])
+        if width > FIT_WIDTH:
+            break
+    return width
 
 
 def _str(value: Any) -> str:
@@ -273,13 +363,19 @@ def frame_html(frame: pd.DataFrame) -> str:
                for k in picked)
     out.append("</tr></thead><tbody>")
     index_style = f"{_TD};text-align:right;color:#64748b;font-weight:normal;white-space:nowrap"
+    heads = ["…" if k is None else h.short(_str(names[k]), JSON_LIMIT) for k in picked]
+    shown_rows = [p for p in positions if p is not None]
+    # too wide for the output area: times and durations may wrap; still too wide so, JSON items too (``_cell``)
+    labels = [h.short(_str(index[p]), JSON_LIMIT) for p in shown_rows]
+    narrow = _table_width(heads, labels, kinds, columns, shown_rows) > FIT_WIDTH
+    split = narrow and _table_width(heads, labels, kinds, columns, shown_rows, least=True) > FIT_WIDTH
     for pos in positions:
         if pos is None:
             out.append(f'<tr><th style="{index_style}">…</th>'
                        + "".join(f'<td style="{_STYLES[k or "text"]}">…</td>' for k in kinds) + "</tr>")
             continue
         out.append(f'<tr><th style="{index_style}">{escape(h.short(_str(index[pos]), JSON_LIMIT))}</th>')
-        out.extend(f'<td style="{_STYLES["text"]}">…</td>' if kind is None else _cell(kind, columns[k][pos])
+        out.extend(f'<td style="{_STYLES["text"]}">…</td>' if kind is None else _cell(kind, columns[k][pos], narrow, split)
                    for k, kind in enumerate(kinds))
         out.append("</tr>")
     out.append("</tbody></table>")
