@@ -3,7 +3,8 @@
 Every request an ``ig.llm.Executor`` makes leaves an ``llm_call`` event (provider, model, tokens, latency,
 stop reason, tool-call ids, whether the cache answered); this module turns those events into a DataFrame so
 costs and behaviour can be summed, grouped and plotted. Child contracts (compositions, branches, collection
-items) are included.
+items) are included. The frame is the toolkit's ``IgniterFrame`` (``notebook/frames.py``): shown in a notebook
+as every other ``ig.nb`` frame.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from igniter_nb.llm.cache import CACHE_GRAPH
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from igniter_nb.notebook.frame_html import IgniterFrame
 
 LLM_COLUMNS = ("execution_id", "graph", "node", "path", "seq", "timestamp", "provider", "model", "request", "round",
                "purpose", "input_tokens", "output_tokens", "latency_ms", "stop_reason", "tool_call_ids", "cached",
@@ -24,12 +25,16 @@ _TEXT = ("execution_id", "graph", "node", "path", "provider", "model", "purpose"
          "error")
 
 
-def llm_frame(source: Any, graph: str | None = None) -> pd.DataFrame:
+def llm_frame(source: Any, graph: str | None = None) -> IgniterFrame:
     """One row per LLM call of ``source`` — a contract (or its execution), or a store (every stored execution,
-    optionally only those of ``graph``). Columns: ``execution_id, graph, node, path, seq, timestamp`` (UTC),
+    optionally only those of ``graph``). Columns: ``execution_id, graph, node, path, seq, timestamp`` (UTC, ms),
     ``provider, model, request`` (which request of the node's ``call``), ``round`` (tool rounds before it),
     ``purpose`` (``call`` or ``reask``), ``input_tokens, output_tokens`` (0 when the cache answered),
-    ``latency_ms, stop_reason, tool_call_ids`` (JSON list), ``cached, streamed``, ``error`` (or empty)."""
+    ``latency_ms, stop_reason, tool_call_ids`` (JSON list), ``cached, streamed``, ``error`` (or ``<NA>``).
+
+    An ``IgniterFrame``, as ``store_frame`` and the audit frames: a ``pandas.DataFrame`` (filter, group and sum it
+    as any) whose notebook HTML is the toolkit's — UUIDs shortened, JSON whole, long cells cut —, text columns of
+    pandas' ``string`` dtype, and its kind (``llm``) kept by ``ig.nb.to_parquet``/``read_parquet``."""
     execution = getattr(source, "execution", source)
     if hasattr(execution, "bus") and hasattr(execution, "graph"):
         rows = list(_live_rows(execution))
@@ -89,26 +94,29 @@ def _snapshot_rows(snapshot: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
                 yield from _snapshot_rows(item["child"])
 
 
-def _to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+def _to_frame(rows: list[dict[str, Any]]) -> IgniterFrame:
+    """The rows as the toolkit's other frames are built (``frames._frame``): an ``IgniterFrame`` (a DataFrame shown
+    with short ids, whole JSON and cut cells), text as pandas' ``string`` dtype (``<NA>`` when missing), the time as
+    ``datetime64[ms, UTC]``, counters ``int64``, ``latency_ms`` ``float64``, flags ``bool``."""
     import numpy as np
-    import pandas as pd
+
+    from igniter_nb.notebook.frames import _frame, _utc
 
     rows.sort(key=lambda r: (r["execution_id"], r["seq"]))
-    columns: dict[str, Any] = {name: [r[name] for r in rows] for name in LLM_COLUMNS}
-    text = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
-    data: dict[str, Any] = {}
-    for name, values in columns.items():
-        if name in _TEXT:
-            data[name] = pd.Series(values, dtype=text)
-        elif name == "timestamp":
-            data[name] = pd.Series(pd.to_datetime(np.array(values, dtype="float64"), unit="s", utc=True))
+    columns: dict[str, Any] = {}
+    for name in LLM_COLUMNS:
+        values = [r[name] for r in rows]
+        if name == "timestamp":
+            columns[name] = _utc(values)
         elif name in ("cached", "streamed"):
-            data[name] = np.array(values, dtype="bool")
+            columns[name] = np.array(values, dtype="bool")
         elif name == "latency_ms":
-            data[name] = np.array(values, dtype="float64")
+            columns[name] = np.array(values, dtype="float64")
+        elif name in _TEXT:
+            columns[name] = [None if v is None else str(v) for v in values]
         else:
-            data[name] = np.array(values, dtype="int64")
-    return pd.DataFrame(data, columns=list(LLM_COLUMNS))
+            columns[name] = np.array(values, dtype="int64")
+    return _frame(columns, _TEXT, "llm")
 
 
 __all__ = ["LLM_COLUMNS", "llm_frame"]

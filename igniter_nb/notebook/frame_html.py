@@ -36,7 +36,7 @@ from igniter_nb.notebook import html as h
 from igniter_nb.notebook.html import escape
 
 #: Columns holding JSON text (shown whole, wrapping between items).
-JSON_COLUMNS = frozenset({"payload", "correlation", "waiting_on", "value", "waiting_for"})
+JSON_COLUMNS = frozenset({"payload", "correlation", "waiting_on", "value", "waiting_for", "tool_call_ids"})
 #: Columns of long free text (wrapping).
 PROSE_COLUMNS = frozenset({"error", "path"})
 JSON_LIMIT = 400  # characters of a JSON cell, its first item included
@@ -358,7 +358,8 @@ def frame_html(frame: pd.DataFrame) -> str:
     head_style = f"{_TD};text-align:left;white-space:nowrap;background:#f1f5f9;color:{h.INK};border-bottom:1px solid #cbd5e1"
     out = [f'<div class="igniter-frame" style="overflow-x:auto;{_FONT}">',
            f'<table class="dataframe" style="border-collapse:collapse;{_FONT};margin:4px 0">',
-           f'<thead><tr><th style="{head_style}"></th>']
+           # the index's name, when it has one (a ``groupby("execution_id")`` sum), over the index, as pandas shows it
+           f'<thead><tr><th style="{head_style}">{_index_name(frame)}</th>']
     out.extend(f'<th style="{head_style}">{"…" if k is None else escape(h.short(_str(names[k]), JSON_LIMIT))}</th>'
                for k in picked)
     out.append("</tr></thead><tbody>")
@@ -389,6 +390,12 @@ def frame_html(frame: pd.DataFrame) -> str:
         notes.append("times in UTC")
     out.append(f'<div style="font-size:11px;color:#64748b">{escape(" · ".join(notes))}</div></div>')
     return "".join(out)
+
+
+def _index_name(frame: pd.DataFrame) -> str:
+    """The index's name for the corner heading (escaped, cut as a column name), or nothing when it has none."""
+    names = [n for n in frame.index.names if n is not None]
+    return escape(h.short(", ".join(_str(n) for n in names), JSON_LIMIT)) if names else ""
 
 
 def _shortened(kind: str, value: Any) -> bool:
