@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from contracts import ApprovalContract  # (the module the other files import: one ApprovalContract class)
 
 import igniter_nb as ig
 from igniter_nb.stores import MemoryStore
-from tests.notebook.contracts import ApprovalContract
 
 DAMAGED: dict[str, dict[str, Any]] = {
     "deadlines are text": {"workflow": {"deadlines": "x"}},

@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from contracts import ApprovalContract  # (the module the other files import: one ApprovalContract class)
 
 import igniter_nb as ig
-from tests.notebook.contracts import ApprovalContract
 from tests.notebook.test_hostile_values import assert_inert
 
 GOOD = json.dumps({"format": "igniter_nb.snapshot/1", "execution_id": "e-1",
