@@ -121,8 +121,9 @@ class EventBus:
         """The list a resolver records ``node_started``/``node_succeeded`` into without building events; one
         entry per event: a node's name (started, at the current clock), ``(name, time)`` (started at ``time``,
         which becomes the current clock), or the node's new succeeded state (``.name``; its ``.resolved_at``
-        is the event's time and the current clock). ``nodes`` maps each name to its node (for ``path``).
-        Invalidation records here too: a node's new stale state (its ``invalidated_by`` is not ``None``:
+        is the event's time and the current clock) — as a ``NodeState``, or compact as the resolver holds it,
+        ``(name, value, version, resolved_at)`` (runtime/states.py ``States``). ``nodes`` maps each name to its
+        node (for ``path``). Invalidation records here too: a node's new stale state (its ``invalidated_by`` is not ``None``:
         ``node_invalidated`` with payload ``{"cause": invalidated_by}`` at its ``resolved_at``) when its value
         is in ``SCALAR_TYPES``, else (and for an output reading it) an :class:`Unnumbered` event. Stale states
         and ``Unnumbered`` events leave the clock as it is. Whoever records a state holding a value outside
@@ -159,9 +160,15 @@ class EventBus:
                     add(_new(Event, (next(seq), "node_started", eid, entry, nodes[entry].path, "running",
                                      EMPTY_PAYLOAD, clock)))
                 elif kind is tuple:
-                    name, clock = entry
-                    add(_new(Event, (next(seq), "node_started", eid, name, nodes[name].path, "running",
-                                     EMPTY_PAYLOAD, clock)))
+                    if len(entry) == 2:
+                        name, clock = entry
+                        add(_new(Event, (next(seq), "node_started", eid, name, nodes[name].path, "running",
+                                         EMPTY_PAYLOAD, clock)))
+                    else:  # a compact succeeded state ``(name, value, version, resolved_at)`` (runtime/states.py)
+                        name = entry[0]
+                        clock = entry[3]
+                        add(_new(Event, (next(seq), "node_succeeded", eid, name, nodes[name].path, "succeeded",
+                                         EMPTY_PAYLOAD, clock)))
                 elif kind is Event:  # emitted while entries before it waited: numbered already
                     next(seq)
                     add(entry)

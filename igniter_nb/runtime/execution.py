@@ -25,7 +25,7 @@ from igniter_nb.runtime.inputs import InputValidator, is_immutable, same_value
 from igniter_nb.runtime.invalidation import invalidate_dependents
 from igniter_nb.runtime.resolver import Resolver
 from igniter_nb.runtime.runners import Runner, make_runner
-from igniter_nb.runtime.states import NodeState, named_states_now, states_now
+from igniter_nb.runtime.states import NodeState, States, named_states_now, states_now
 from igniter_nb.runtime.status import BLOCKED, FAILED, PENDING, STALE, SUCCEEDED, WAITING, Status
 from igniter_nb.runtime.workers import abandoned_worker, lock_to_take
 
@@ -110,7 +110,7 @@ class Execution:
         self.execution_id = execution_id or str(uuid.uuid4())
         self.input_validator = _validator(graph)
         self.inputs: dict[str, Any] = self.input_validator.initial(inputs, self.execution_id)
-        self.states: dict[str, NodeState] = {}
+        self.states: States = States()  # (compact entries read as NodeStates: runtime/states.py)
         self.bus = EventBus(self.execution_id)
         self.bound_events: dict[str, Any] = {}
         self.workflow: dict[str, Any] | None = None

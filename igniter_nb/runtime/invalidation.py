@@ -33,6 +33,7 @@ def invalidate_dependents(execution: Execution, sources: Iterable[str], cause: s
         return _invalidate_walk(execution, graph.invalidation_walk(sources[0]), cause)
     dependents = graph.dependents
     states = execution.states
+    stored = states.stored  # (raw: a compact entry is turned into its stale state below, not read as a NodeState)
     nodes_by_name = graph.nodes_by_name
     bus = execution.bus
     if bus.pinned:
@@ -51,17 +52,22 @@ def invalidate_dependents(execution: Execution, sources: Iterable[str], cause: s
         if name in seen:
             continue
         seen.add(name)
-        st = states.get(name)
-        if st is not None and st.status is not STALE:
-            states[name] = stale = _new(NodeState, (name, STALE, st.value, st.error, st.version + 1, now, cause,
-                                                    st.waiting_for))
+        st = stored(name)
+        if st is not None and (type(st) is tuple or st.status is not STALE):
+            if type(st) is tuple:  # held compactly (runtime/states.py): succeeded, its value a scalar
+                states[name] = stale = _new(NodeState, (name, STALE, st[1], None, st[2] + 1, now, cause, ()))
+                scalar = True
+            else:
+                states[name] = stale = _new(NodeState, (name, STALE, st.value, st.error, st.version + 1, now,
+                                                        cause, st.waiting_for))
+                scalar = type(st.value) in SCALAR_TYPES
             invalidated.append(name)
             if bus.subscribers or bus.lock is not None or cause is None:
                 bus.emit("node_invalidated", name, nodes_by_name[name].path, "stale", payload)
                 for out in output_roots.get(name, ()):
                     bus.emit("node_invalidated", out.name, out.path, "stale", payload)
             else:  # built when the log is read
-                if type(st.value) in SCALAR_TYPES:
+                if scalar:
                     record(stale)  # the state is the record
                 else:
                     record(_new(Unnumbered, ("node_invalidated", name, nodes_by_name[name].path, "stale", payload,
@@ -78,6 +84,7 @@ def _invalidate_walk(execution: Execution, walk: tuple[tuple[str, str, tuple[tup
                      cause: str) -> list[str]:
     """The same as the breadth-first walk above, over the graph's precomputed order for one source."""
     states = execution.states
+    stored = states.stored
     bus = execution.bus
     if bus.pinned:
         bus.log  # noqa: B018  (builds the recorded events: they would keep superseded values alive)
@@ -87,14 +94,21 @@ def _invalidate_walk(execution: Execution, walk: tuple[tuple[str, str, tuple[tup
     now = time.time()
     payload = {"cause": cause}
     for name, path, outputs in walk:
-        st = states.get(name)
-        if st is None or st.status is STALE:
+        st = stored(name)
+        if st is None:
             continue
-        states[name] = stale = _new(NodeState, (name, STALE, st.value, st.error, st.version + 1, now, cause,
-                                                st.waiting_for))
+        if type(st) is tuple:  # held compactly (runtime/states.py): succeeded, its value a scalar
+            states[name] = stale = _new(NodeState, (name, STALE, st[1], None, st[2] + 1, now, cause, ()))
+            scalar = True
+        elif st.status is STALE:
+            continue
+        else:
+            states[name] = stale = _new(NodeState, (name, STALE, st.value, st.error, st.version + 1, now, cause,
+                                                    st.waiting_for))
+            scalar = type(st.value) in SCALAR_TYPES
         invalidated.append(name)
         if plain:  # built when the log is read
-            if type(st.value) in SCALAR_TYPES:
+            if scalar:
                 record(stale)  # the state is the record
             else:
                 record(_new(Unnumbered, ("node_invalidated", name, path, "stale", payload, now)))

@@ -88,9 +88,13 @@ class Resolver(NodeSteps):
         """
         ex = self.execution
         states = ex.states
-        st = states.get(target)
-        if st is not None and st.status is not STALE:
-            return st
+        # Read raw: an entry is a NodeState, or a node this loop computed to a plain scalar, held compactly as
+        # ``(name, value, version, resolved_at)`` (an exact tuple the collector stops tracking; always succeeded,
+        # never stale: runtime/states.py ``States``). Everything else reads states through ``States``' methods.
+        sget = states.stored
+        st = sget(target)
+        if st is not None and (type(st) is tuple or st.status is not STALE):
+            return states[target]
         bus = ex.bus
         fast_get = self.fast.get
         roots = self.roots
@@ -143,8 +147,10 @@ class Resolver(NodeSteps):
                                 st = states.get(name)
                             dep = info[4]
                             # the node computed last, when no user code ran since (a chain's usual case)
-                            dst = just if dep is just_name else states[dep]
-                            if dst.status is SUCCEEDED:
+                            dst = just if dep is just_name else sget(dep)
+                            if type(dst) is tuple:
+                                last = dst[1]
+                            elif dst.status is SUCCEEDED:
                                 last = dst.value
                             else:
                                 ready = False  # a dependency failed or waits: finish() says how
@@ -156,8 +162,10 @@ class Resolver(NodeSteps):
                             subs = info[4]
                             if frame[3] == 1:  # the one dependency it pushed: its state, then read on
                                 dep = deps[i]
-                                dst = just if dep is just_name else states[dep]
-                                if dst.status is SUCCEEDED:
+                                dst = just if dep is just_name else sget(dep)
+                                if type(dst) is tuple:
+                                    values[dep] = dst[1]
+                                elif dst.status is SUCCEEDED:
                                     values[dep] = dst.value
                                 else:
                                     frame[2] = False  # a dependency failed or waits: finish() says how
@@ -165,8 +173,10 @@ class Resolver(NodeSteps):
                                 scan = True
                             else:  # all its dependencies from position ``i`` on, pushed at once: read them
                                 for dep in deps[i:]:
-                                    dst = states[dep]
-                                    if dst.status is SUCCEEDED:
+                                    dst = sget(dep)
+                                    if type(dst) is tuple:
+                                        values[dep] = dst[1]
+                                    elif dst.status is SUCCEEDED:
                                         values[dep] = dst.value
                                     else:
                                         frame[2] = False  # a dependency failed or waits: finish() says how
@@ -182,8 +192,8 @@ class Resolver(NodeSteps):
                         info = carried
                         pushed = None
                     else:
-                        st = states.get(name)
-                        if st is not None and st.status is not STALE:
+                        st = sget(name)
+                        if st is not None and (type(st) is tuple or st.status is not STALE):
                             stack.pop()
                             continue
                         info = fast_get(name)
@@ -206,8 +216,8 @@ class Resolver(NodeSteps):
                         ready = False
                         missing: list[str] | None = None
                         for dep in roots[name]:
-                            found = states.get(dep)
-                            if found is None or found.status is STALE:
+                            found = sget(dep)
+                            if found is None or (type(found) is not tuple and found.status is STALE):
                                 if missing is None:
                                     missing = [dep]
                                 else:
@@ -219,15 +229,17 @@ class Resolver(NodeSteps):
                     elif info[3] == 1:  # its one dependency, by position
                         ready = plain  # whether the fast path can compute it now
                         dep = info[4]
-                        found = states.get(dep)
-                        if found is None or found.status is STALE:
+                        found = sget(dep)
+                        if found is None or (type(found) is not tuple and found.status is STALE):
                             push(dep)
                             pushed = dep  # the next turn starts it: no need to look its state up again
                             carried = info[5]  # its plan entry, held by this one (no lookup by name)
                             if carried is LATER:  # (declared after this node)
                                 carried = fast_get(dep)
                             continue
-                        if found.status is SUCCEEDED:
+                        if type(found) is tuple:
+                            last = found[1]
+                        elif found.status is SUCCEEDED:
                             last = found.value
                         else:
                             ready = False  # a dependency failed or waits: finish() says how
@@ -245,9 +257,11 @@ class Resolver(NodeSteps):
                     n_deps = len(deps)
                     while i < n_deps:
                         dep = deps[i]
-                        found = states.get(dep)
-                        if found is not None and found.status is not STALE:
-                            if found.status is SUCCEEDED:
+                        found = sget(dep)
+                        if found is not None and (type(found) is tuple or found.status is not STALE):
+                            if type(found) is tuple:
+                                values[dep] = found[1]
+                            elif found.status is SUCCEEDED:
                                 values[dep] = found.value
                             else:
                                 frame[2] = False  # a dependency failed or waits: finish() says how
@@ -258,8 +272,14 @@ class Resolver(NodeSteps):
                         sub = subs[i]  # its plan entry (the plan holds it by position: no lookup by name)
                         if sub is None or sub[3] != 1 or nested or bus.subscribers or bus.lock is not None:
                             break
-                        sst = states.get(sub[4])
-                        if sst is None or sst.status is not SUCCEEDED:
+                        sst = sget(sub[4])
+                        if sst is None:
+                            break
+                        if type(sst) is tuple:
+                            arg = sst[1]
+                        elif sst.status is SUCCEEDED:
+                            arg = sst.value
+                        else:
                             break
                         if stamp:
                             record((dep, now))
@@ -268,7 +288,7 @@ class Resolver(NodeSteps):
                             record(dep)
                         push(sub)  # marked running while its callable runs (the entry names it)
                         try:
-                            value = sub[0](sst.value)
+                            value = sub[0](arg)
                         except Exception as exc:
                             node = nodes[dep]
                             self.write(node, self.failed(node, wrap_error(exc, ex, node)))
@@ -278,10 +298,8 @@ class Resolver(NodeSteps):
                             frame[2] = False
                         else:
                             now = _now()
-                            if type(value) in scalars:
-                                states[dep] = dst = _new(NodeState, (dep, SUCCEEDED, value, None,
-                                                                     found.version + 1 if found is not None else 1,
-                                                                     now, None, ()))
+                            if type(value) in scalars:  # held compactly (see above), also the node_succeeded record
+                                states[dep] = dst = (dep, value, found.version + 1 if found is not None else 1, now)
                                 record(dst)
                                 values[dep] = value
                             elif type(value) in settled:  # the same, and the record keeps a value alive: say so
@@ -315,8 +333,8 @@ class Resolver(NodeSteps):
                         frame[3] = 2
                         missing = [dep]
                         for dep in deps[i + 1:]:
-                            found = states.get(dep)
-                            if found is None or found.status is STALE:
+                            found = sget(dep)
+                            if found is None or (type(found) is not tuple and found.status is STALE):
                                 missing.append(dep)
                         missing.reverse()
                         stack.extend(missing)
@@ -353,10 +371,8 @@ class Resolver(NodeSteps):
                 else:
                     now = _now()
                     if type(value) in scalars:
-                        # the state is also the node_succeeded record: its ``resolved_at`` is the event's time
-                        states[name] = just = _new(NodeState, (name, SUCCEEDED, value, None,
-                                                               st.version + 1 if st is not None else 1, now, None,
-                                                               ()))
+                        # held compactly (see above); also the node_succeeded record, at its ``resolved_at``
+                        states[name] = just = (name, value, st.version + 1 if st is not None else 1, now)
                         record(just)
                         just_name = name
                     elif type(value) in settled:  # the same, and the record keeps a value alive: say so
