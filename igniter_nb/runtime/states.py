@@ -79,7 +79,7 @@ def named_states_now(states: dict[str, NodeState]) -> dict[str, NodeState]:
 _new = tuple.__new__
 _dict_get = dict.get
 _dict_getitem = dict.__getitem__
-_dict_items = dict.items
+_dict_copy = dict.copy
 _dict_values = dict.values
 
 
@@ -142,7 +142,9 @@ class States(dict[str, Any]):
 
     def items(self) -> list[tuple[str, NodeState]]:  # type: ignore[override]
         full = self.full
-        return [(name, full(entry)) for name, entry in list(_dict_items(self))]
+        # (``dict.copy`` first: a copy in one C call that allocates nothing while it walks; ``list(items)``
+        # allocates a tuple per item, so a collection, and another thread's write, could come in between)
+        return [(name, full(entry)) for name, entry in _dict_copy(self).items()]
 
     def __iter__(self) -> Any:
         # (defined so that ``dict(states)`` and ``{**states}`` read through ``__getitem__``: CPython copies a dict
