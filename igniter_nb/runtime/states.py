@@ -65,7 +65,7 @@ class NodeState(NamedTuple):
 # loop over the live dictionary (``for st in d.values()``, a comprehension) may be interrupted after any item, and
 # raises "dictionary changed size during iteration" when a worker records a new node meanwhile. (``States``, the
 # dictionary ``execution.states`` is, takes that copy itself in ``values``, ``items`` and ``copy``, then turns compact
-# entries into ``NodeState``\ s on the copy.)
+# entries into ``NodeState`` objects on the copy.)
 def states_now(states: dict[str, NodeState]) -> list[NodeState]:
     """Every state in ``states`` as it is at one instant (safe while a threads run records nodes)."""
     return list(states.values())
@@ -95,7 +95,7 @@ class States(dict[str, Any]):
     subclass holding a ``Status`` member). A run of 100,000 nodes left 100,000 tracked states, which every
     middle and full collection walked — at that size nearly all of what a node cost more than at 1,000
     (docs/performance.md, target 1). Compact entries are written only by ``Resolver.resolve``, which reads
-    them raw (``stored``); everything else reads ``NodeState``\\ s through these methods. Reading methods
+    them raw (``stored``); everything else reads ``NodeState`` objects through these methods. Reading methods
     that walk the dictionary copy it first in one C call (``list(dict.items(...))``), so a threads run's
     workers may record states meanwhile (``states_now``).
     """
@@ -152,7 +152,7 @@ class States(dict[str, Any]):
         return dict.__iter__(self)
 
     def copy(self) -> dict[str, NodeState]:
-        """A plain dictionary of the states as they are now (``NodeState``\\ s)."""
+        """A plain dictionary of the states as they are now (``NodeState`` objects)."""
         return dict(self.items())
 
     def pop(self, name: str, *default: Any) -> Any:
