@@ -26,7 +26,7 @@ from igniter_nb.runtime.depth import descend
 from igniter_nb.runtime.event_chunks import NO_EVENTS, EventChunks, event_row
 from igniter_nb.runtime.result import Result
 from igniter_nb.runtime.shipping import ShippedResult
-from igniter_nb.runtime.states import NodeState, named_states_now
+from igniter_nb.runtime.states import NodeState, state_of
 from igniter_nb.runtime.status import Status
 from igniter_nb.runtime.utc_text import utc_now_text
 
@@ -119,14 +119,18 @@ def snapshot_execution(execution: Execution, *, copy: bool = True, event_chunks:
     graph = execution.graph
     states: dict[str, Any] = {}
     kept = execution.encoded_states
-    for name, st in named_states_now(execution.states).items():  # (a threads run may record nodes meanwhile)
+    # each entry as stored: a NodeState, or a compact succeeded scalar (runtime/states.py), kept by that entry
+    # (one C-level copy: a threads run may record nodes meanwhile)
+    for name, entry in dict.copy(execution.states).items():
         found = kept.get(name)
-        if found is not None and found[0] is st and _unchanged(st.value, found[1]["value"]):
+        if found is not None and found[0] is entry and (type(entry) is tuple
+                                                         or _unchanged(entry.value, found[1]["value"])):
             states[name] = found[1]  # unchanged since it was restored or last encoded: its encoded form as it is
             continue
+        st = state_of(entry)
         states[name] = data = _encode_state(execution, name, st)
         if st.error is None and type(st.value) in SELF_ENCODING_TYPES:
-            kept[name] = (st, data)
+            kept[name] = (entry, data)
         elif found is not None:
             del kept[name]
     children = execution.children

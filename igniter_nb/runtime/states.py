@@ -83,6 +83,14 @@ _dict_copy = dict.copy
 _dict_values = dict.values
 
 
+def state_of(entry: Any) -> NodeState:
+    """The ``NodeState`` a stored entry stands for, made anew for a compact one (not kept: for a reader that
+    reads its fields once, such as a snapshot; ``States`` readers get the kept one)."""
+    if type(entry) is not tuple:
+        return entry  # type: ignore[no-any-return]
+    return _new(NodeState, (entry[0], Status.SUCCEEDED, entry[1], None, entry[2], entry[3], None, ()))
+
+
 class States(dict[str, Any]):
     """``execution.states``: each node's ``NodeState`` by name — a dictionary, read as one.
 
