@@ -56,58 +56,38 @@ def fan(n: int) -> type[ig.Contract]:
     return ig.contract(define, name=f"Fan{n}")  # type: ignore[no-any-return]
 
 
-class CountingDict(dict):  # type: ignore[type-arg]
-    """A dict that counts the lookups and stores made in it."""
+class Counting:
+    """Counts the lookups and stores made in the dictionary it is mixed into (``ops``)."""
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.ops = 0
+    ops = 0
 
     def get(self, key: Any, default: Any = None) -> Any:
         self.ops += 1
-        return super().get(key, default)
+        return super().get(key, default)  # type: ignore[misc]
 
     def __getitem__(self, key: Any) -> Any:
         self.ops += 1
-        return super().__getitem__(key)
+        return super().__getitem__(key)  # type: ignore[misc]
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self.ops += 1
-        super().__setitem__(key, value)
+        super().__setitem__(key, value)  # type: ignore[misc]
 
     def __contains__(self, key: Any) -> bool:
         self.ops += 1
-        return super().__contains__(key)
+        return super().__contains__(key)  # type: ignore[misc]
 
 
-class CountingStates(States):
-    """``execution.states`` counting the lookups and stores made in it (the resolver's raw reads: ``stored``)."""
+class CountingDict(Counting, dict):  # type: ignore[type-arg]
+    """A dict that counts the lookups and stores made in it."""
 
-    __slots__ = ("ops",)
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.ops = 0
+class CountingStates(Counting, States):
+    """``execution.states`` counting the lookups and stores made in it, the resolver's raw reads (``stored``) too."""
 
     def stored(self, key: Any, default: Any = None) -> Any:  # type: ignore[override]
         self.ops += 1
         return dict.get(self, key, default)
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        self.ops += 1
-        return super().get(key, default)
-
-    def __getitem__(self, key: Any) -> Any:
-        self.ops += 1
-        return super().__getitem__(key)
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self.ops += 1
-        super().__setitem__(key, value)
-
-    def __contains__(self, key: Any) -> bool:
-        self.ops += 1
-        return super().__contains__(key)
 
 
 def lookups_per_node(cls: type[ig.Contract], n: int) -> tuple[float, float]:
@@ -129,7 +109,7 @@ def test_a_chain_node_is_not_looked_up_in_the_plan_and_twice_in_the_states_at_an
     # itself on the way down and back up and its dependency on each way, which the loop now carries from the
     # turn that looked it up or wrote it.)
     assert small[0] * 1_000 <= 1 and big[0] * 10_000 <= 1
-    assert small[1] <= 2.01 and big[1] <= 2.01
+    assert 1.99 <= small[1] <= 2.01 and 1.99 <= big[1] <= 2.01  # (counted: the raw reads too)
     assert abs(big[0] - small[0]) < 0.01 and abs(big[1] - small[1]) < 0.01
 
 
@@ -179,7 +159,7 @@ def test_a_fan_node_is_not_looked_up_in_the_plan_and_three_times_in_the_states_a
     assert small[0] * 1_000 <= 2 and big[0] * 10_000 <= 2
     # the states: the sink looks for it, it reads its input, its new state. (It was 5: itself again in its own
     # turn, and the sink read it back; the sink now takes the value it has just computed.)
-    assert small[1] <= 3.01 and big[1] <= 3.01
+    assert 2.99 <= small[1] <= 3.01 and 2.99 <= big[1] <= 3.01
     assert abs(big[0] - small[0]) < 0.01 and abs(big[1] - small[1]) < 0.01
 
 
