@@ -258,6 +258,7 @@ class _Relay:
         self.port = int(self.listener.getsockname()[1])
         self.drop_reply = False
         self.sockets: list[socket.socket] = []
+        self.ended = 0  # links closed (either side ended, or a reply dropped): both their sockets are closed
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -288,6 +289,7 @@ class _Relay:
         finally:
             client.close()
             server.close()
+            self.ended += 1
 
     def close(self) -> None:
         self.listener.close()
@@ -315,7 +317,14 @@ class _Clients(_Dropper):
             if point is not None:
                 self.fired.append(point)
             if point == "before":
-                self._kill()
+                ended = self.relay.ended
+                killed = self._kill()
+                # the relay passes the server's close on to the store's side before the script is sent (redis-py
+                # finds that connection closed when it takes it, and connects again); without the wait, the script
+                # could go into the relay's half of a killed link (a 3.13 CI run: its answer lost, not its sending)
+                deadline = time.monotonic() + 5
+                while self.relay.ended < ended + killed and time.monotonic() < deadline:
+                    time.sleep(0.005)
             elif point == "paused":
                 self.admin.execute_command("CLIENT", "PAUSE", "20000", "WRITE")
                 self.thread = threading.Thread(target=self._kill_paused, daemon=True)
@@ -332,11 +341,12 @@ class _Clients(_Dropper):
     def _mine(self) -> list[dict[str, Any]]:
         return [c for c in self.admin.client_list() if c.get("name") == self.name]
 
-    def _kill(self) -> None:
+    def _kill(self) -> int:
         mine = self._mine()
         assert mine, "the store's client has no connection"
         for client in mine:
             self.admin.execute_command("CLIENT", "KILL", "ID", client["id"])
+        return len(mine)
 
     def _kill_paused(self) -> None:
         try:
