@@ -104,8 +104,8 @@ class States(dict[str, Any]):
     middle and full collection walked — at that size nearly all of what a node cost more than at 1,000
     (docs/performance.md, target 1). Compact entries are written only by ``Resolver.resolve``, which reads
     them raw (``stored``); everything else reads ``NodeState`` objects through these methods. Reading methods
-    that walk the dictionary copy it first in one C call (``list(dict.items(...))``), so a threads run's
-    workers may record states meanwhile (``states_now``).
+    that walk the dictionary copy it first in one C call (``list(dict.values(...))``, ``dict.copy``), so a
+    threads run's workers may record states meanwhile (``states_now``).
     """
 
     __slots__ = ("_made",)
@@ -130,7 +130,7 @@ class States(dict[str, Any]):
         kept = made.get(name)
         if kept is not None and kept[0] is entry:
             return kept[1]
-        state = _new(NodeState, (name, Status.SUCCEEDED, entry[1], None, entry[2], entry[3], None, ()))
+        state = state_of(entry)
         made[name] = (entry, state)
         return state
 
